@@ -1,1 +1,7 @@
 //! vpcgate
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+pub mod clock;
+pub mod trace;
+pub mod vpc;
