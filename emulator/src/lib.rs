@@ -3,5 +3,6 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod clock;
+pub mod dns;
 pub mod trace;
 pub mod vpc;
