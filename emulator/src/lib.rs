@@ -4,5 +4,6 @@
 
 pub mod clock;
 pub mod dns;
+pub mod pki;
 pub mod trace;
 pub mod vpc;

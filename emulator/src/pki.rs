@@ -1,0 +1,320 @@
+//! The emulated public CA and ACM-style certificates.
+//!
+//! Step Functions' HTTP Task "only supports public domain names with publicly trusted certificates
+//! for HTTPS endpoints" (<https://docs.aws.amazon.com/step-functions/latest/dg/call-https-apis.html>),
+//! so an internal ALB behind a private connection needs an ACM public certificate; a self-signed one
+//! fails the handshake. vpcgate plays the public CA: [`Pki`] makes (with rcgen) a root that stands for
+//! a public root CA and an intermediate that stands for ACM's issuing CA, issues leaf certificates
+//! for listener `CertificateArn`s, and builds the rustls client configuration that trusts *only*
+//! that root — the Step Functions side of the emulator. A certificate imported as self-signed chains
+//! to nothing the client trusts and fails with rustls' `UnknownIssuer`, as a real client would.
+//!
+//! Validity follows ACM (395 days from issue) on the emulator's [`Clock`], and the rustls client
+//! checks it against the same clock, so a test pinned at any date sees valid certificates.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::sign::CertifiedKey;
+
+use crate::clock::Clock;
+
+/// How long ACM public certificates are valid (<https://docs.aws.amazon.com/acm/latest/userguide/managed-renewal.html>).
+const ACM_VALIDITY: Duration = Duration::from_secs(395 * 24 * 3600);
+
+/// The common name of the root that plays "a public CA".
+pub const ROOT_CA_NAME: &str = "vpcgate Emulated Public Root CA";
+/// The common name of the intermediate that plays ACM's issuing CA.
+pub const ISSUING_CA_NAME: &str = "vpcgate Emulated ACM Issuing CA 01";
+
+/// Who issued a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issuer {
+    /// ACM, chaining to the emulated public root.
+    PublicCa,
+    /// Nobody: a self-signed certificate imported into ACM.
+    SelfSigned,
+}
+
+/// Errors of the emulated CA.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// rcgen could not make a key or certificate.
+    #[error("could not generate {what}: {source}")]
+    Generate {
+        /// What was being made.
+        what: String,
+        /// rcgen's error.
+        #[source]
+        source: rcgen::Error,
+    },
+    /// rustls refused a key.
+    #[error("rustls refused the key of {what}: {source}")]
+    Key {
+        /// Which certificate.
+        what: String,
+        /// rustls' error.
+        #[source]
+        source: rustls::Error,
+    },
+}
+
+/// A certificate with its private key, ready for a TLS listener.
+#[derive(Clone, Debug)]
+pub struct IssuedCertificate {
+    /// The names it is valid for (first = subject common name).
+    pub names: Vec<String>,
+    /// Who issued it.
+    pub issuer: Issuer,
+    /// The chain sent in the handshake (leaf first).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The key and chain as rustls uses them.
+    pub certified: Arc<CertifiedKey>,
+    /// The leaf in PEM.
+    pub pem: String,
+}
+
+impl IssuedCertificate {
+    /// Whether the certificate covers `host` (exact or one-label wildcard, RFC 6125).
+    pub fn covers(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.names.iter().any(|n| {
+            let n = n.to_ascii_lowercase();
+            match n.strip_prefix("*.") {
+                Some(suffix) => host
+                    .split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+                None => n == host,
+            }
+        })
+    }
+}
+
+/// The emulated certificate authority.
+pub struct Pki {
+    root: CertifiedIssuer<'static, KeyPair>,
+    intermediate: CertifiedIssuer<'static, KeyPair>,
+    clock: Clock,
+    provider: Arc<CryptoProvider>,
+}
+
+impl std::fmt::Debug for Pki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pki")
+            .field("root", &ROOT_CA_NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+fn key(what: &str) -> Result<KeyPair, PkiError> {
+    KeyPair::generate().map_err(|source| PkiError::Generate {
+        what: what.to_string(),
+        source,
+    })
+}
+
+fn dn(common_name: &str, org: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "US");
+    dn.push(DnType::OrganizationName, org);
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+impl Pki {
+    /// Makes a new root and issuing CA, valid around the clock's current time.
+    pub fn new(clock: &Clock) -> Result<Self, PkiError> {
+        let now = clock.now();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(ROOT_CA_NAME, "vpcgate (emulated public CA)");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = (now - Duration::from_secs(3650 * 24 * 3600)).into();
+        params.not_after = (now + Duration::from_secs(3650 * 24 * 3600)).into();
+        let root =
+            CertifiedIssuer::self_signed(params, key("the root CA key")?).map_err(|source| {
+                PkiError::Generate {
+                    what: "the root CA".into(),
+                    source,
+                }
+            })?;
+
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(ISSUING_CA_NAME, "vpcgate (emulated ACM)");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.not_before = (now - Duration::from_secs(1825 * 24 * 3600)).into();
+        params.not_after = (now + Duration::from_secs(1825 * 24 * 3600)).into();
+        let intermediate = CertifiedIssuer::signed_by(params, key("the issuing CA key")?, &root)
+            .map_err(|source| PkiError::Generate {
+                what: "the issuing CA".into(),
+                source,
+            })?;
+
+        Ok(Self {
+            root,
+            intermediate,
+            clock: clock.clone(),
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+        })
+    }
+
+    /// The root certificate in PEM, for users who want their own clients to trust the emulator.
+    pub fn root_pem(&self) -> String {
+        self.root.pem()
+    }
+
+    /// The root certificate.
+    pub fn root_der(&self) -> CertificateDer<'static> {
+        self.root.der().clone()
+    }
+
+    /// The crypto provider every TLS config of the emulator uses.
+    pub fn provider(&self) -> Arc<CryptoProvider> {
+        self.provider.clone()
+    }
+
+    fn leaf_params(&self, names: &[String]) -> Result<CertificateParams, PkiError> {
+        let mut params =
+            CertificateParams::new(names.to_vec()).map_err(|source| PkiError::Generate {
+                what: format!("a certificate for {names:?}"),
+                source,
+            })?;
+        let mut dn = DistinguishedName::new();
+        dn.push(
+            DnType::CommonName,
+            names.first().cloned().unwrap_or_default(),
+        );
+        params.distinguished_name = dn;
+        let now = self.clock.now();
+        params.not_before = (now - Duration::from_secs(3600)).into();
+        params.not_after = (now + ACM_VALIDITY).into();
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        Ok(params)
+    }
+
+    fn finish(
+        &self,
+        names: Vec<String>,
+        issuer: Issuer,
+        chain: Vec<CertificateDer<'static>>,
+        pem: String,
+        key: &KeyPair,
+    ) -> Result<IssuedCertificate, PkiError> {
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signing = self
+            .provider
+            .key_provider
+            .load_private_key(key_der)
+            .map_err(|source| PkiError::Key {
+                what: names.join(","),
+                source,
+            })?;
+        Ok(IssuedCertificate {
+            names,
+            issuer,
+            certified: Arc::new(CertifiedKey::new(chain.clone(), signing)),
+            chain,
+            pem,
+        })
+    }
+
+    /// Issues an ACM public certificate for `names` (first = domain name, the rest SANs),
+    /// chaining leaf -> issuing CA -> emulated public root.
+    pub fn issue(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
+        let params = self.leaf_params(names)?;
+        let key = key("a certificate key")?;
+        let leaf = params
+            .signed_by(&key, &self.intermediate)
+            .map_err(|source| PkiError::Generate {
+                what: format!("a certificate for {names:?}"),
+                source,
+            })?;
+        let chain = vec![leaf.der().clone(), self.intermediate.der().clone()];
+        self.finish(names.to_vec(), Issuer::PublicCa, chain, leaf.pem(), &key)
+    }
+
+    /// Makes a self-signed certificate for `names`, as a user would import into ACM.
+    pub fn self_signed(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
+        let params = self.leaf_params(names)?;
+        let key = key("a self-signed key")?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|source| PkiError::Generate {
+                what: format!("a self-signed certificate for {names:?}"),
+                source,
+            })?;
+        let chain = vec![cert.der().clone()];
+        self.finish(names.to_vec(), Issuer::SelfSigned, chain, cert.pem(), &key)
+    }
+
+    /// The TLS client configuration of the AWS side (Step Functions, API Gateway): trusts only the
+    /// emulated public root, checks validity on the emulator's clock, offers HTTP/1.1.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(self.root_der())
+            .expect("the emulated root is a valid trust anchor");
+        let mut config = rustls::ClientConfig::builder_with_details(
+            self.provider.clone(),
+            Arc::new(ClockTime(self.clock.clone())),
+        )
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+}
+
+/// rustls' notion of "now", read from the emulator's clock.
+#[derive(Debug)]
+struct ClockTime(Clock);
+
+impl rustls::time_provider::TimeProvider for ClockTime {
+    fn current_time(&self) -> Option<UnixTime> {
+        let since = self.0.now().duration_since(SystemTime::UNIX_EPOCH).ok()?;
+        Some(UnixTime::since_unix_epoch(since))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        let clock = Clock::at_unix(1_780_000_000);
+        let pki = Pki::new(&clock).unwrap();
+        let cert = pki.issue(&["*.example.com".to_string()]).unwrap();
+        assert!(cert.covers("eb-demo.example.com"));
+        assert!(!cert.covers("a.b.example.com"));
+        assert!(!cert.covers("example.com"));
+        assert_eq!(cert.chain.len(), 2);
+        assert_eq!(cert.issuer, Issuer::PublicCa);
+    }
+
+    #[test]
+    fn root_pem_is_a_certificate() {
+        let pki = Pki::new(&Clock::at_unix(1_780_000_000)).unwrap();
+        assert!(pki.root_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+}
