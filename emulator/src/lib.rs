@@ -2,8 +2,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
+pub mod alb;
 pub mod clock;
 pub mod dns;
+pub mod events;
+pub mod lattice;
 pub mod pki;
+pub mod secrets;
 pub mod trace;
 pub mod vpc;

@@ -1,0 +1,234 @@
+//! Listener actions: `fixed-response` and `forward`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+
+use super::{Protocol, SERVER};
+use crate::clock::Clock;
+use crate::trace::{Trace, Verdict};
+
+/// ALB's idle timeout default: a target that sends nothing for this long gets a 504
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html>).
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `fixed-response` action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixedResponse {
+    /// `StatusCode` (2XX, 4XX or 5XX).
+    pub status_code: u16,
+    /// `ContentType`: text/plain, text/css, text/html, application/javascript or application/json.
+    pub content_type: Option<String>,
+    /// `MessageBody` (up to 1024 characters).
+    pub message_body: Option<String>,
+}
+
+/// One target of a `forward` action's target group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardTarget {
+    /// Where the target listens. vpcgate's targets are host addresses (a user's own service).
+    pub addr: SocketAddr,
+}
+
+/// A target group as the model describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetGroup {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `HTTP` or `HTTPS` toward the targets (vpcgate speaks HTTP to host targets).
+    pub protocol: String,
+    /// Registered targets.
+    pub targets: Vec<ForwardTarget>,
+}
+
+/// A listener or rule action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Answer with a fixed response.
+    FixedResponse(FixedResponse),
+    /// Forward to a target group.
+    Forward(TargetGroup),
+}
+
+pub(super) struct RequestContext<'a> {
+    pub(super) clock: &'a Clock,
+    pub(super) trace: &'a Trace,
+    pub(super) peer: SocketAddr,
+    pub(super) listener_port: u16,
+    pub(super) protocol: Protocol,
+}
+
+fn http_date(clock: &Clock) -> String {
+    clock
+        .now_utc()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+fn respond(
+    clock: &Clock,
+    status: u16,
+    content_type: Option<&str>,
+    body: Bytes,
+) -> hyper::Response<Full<Bytes>> {
+    let mut builder = hyper::Response::builder()
+        .status(status)
+        .header(http::header::SERVER, SERVER)
+        .header(http::header::DATE, http_date(clock));
+    if let Some(ct) = content_type {
+        builder = builder.header(http::header::CONTENT_TYPE, ct);
+    }
+    builder
+        .header(http::header::CONTENT_LENGTH, body.len())
+        .header(http::header::CONNECTION, "keep-alive")
+        .body(Full::new(body))
+        .expect("static response parts are valid")
+}
+
+/// ALB's own error page (`<html><head><title>502 Bad Gateway</title></head>…`).
+pub(super) fn error_page(clock: &Clock, status: StatusCode) -> hyper::Response<Full<Bytes>> {
+    let line = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let body = format!(
+        "<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n</body>\r\n</html>\r\n"
+    );
+    respond(clock, status.as_u16(), Some("text/html"), Bytes::from(body))
+}
+
+pub(super) async fn perform(
+    actions: &[Action],
+    req: hyper::Request<Incoming>,
+    ctx: &RequestContext<'_>,
+) -> hyper::Response<Full<Bytes>> {
+    // The terminating action is the last one (authenticate-* actions come before it).
+    match actions.last() {
+        Some(Action::FixedResponse(fixed)) => {
+            // ALB appends the charset to the configured content type, as the seed's recorded
+            // output shows (`application/json; charset=utf-8`).
+            let content_type = fixed
+                .content_type
+                .as_ref()
+                .map(|ct| format!("{ct}; charset=utf-8"));
+            let body = Bytes::from(fixed.message_body.clone().unwrap_or_default());
+            ctx.trace.pass(
+                "alb",
+                format!(
+                    "fixed-response {} {} ({} bytes)",
+                    fixed.status_code,
+                    content_type.as_deref().unwrap_or("(no content type)"),
+                    body.len()
+                ),
+            );
+            respond(ctx.clock, fixed.status_code, content_type.as_deref(), body)
+        }
+        Some(Action::Forward(group)) => forward(group, req, ctx).await,
+        None => {
+            ctx.trace
+                .hop("alb", Verdict::Fail, "listener has no action: 503");
+            error_page(ctx.clock, StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
+
+async fn forward(
+    group: &TargetGroup,
+    req: hyper::Request<Incoming>,
+    ctx: &RequestContext<'_>,
+) -> hyper::Response<Full<Bytes>> {
+    // Without registered targets ALB answers 503
+    // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html>).
+    let Some(target) = group.targets.first() else {
+        ctx.trace.hop(
+            "alb",
+            Verdict::Refuse,
+            format!("target group {} has no registered targets: 503", group.name),
+        );
+        return error_page(ctx.clock, StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let (mut parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return error_page(ctx.clock, StatusCode::BAD_REQUEST),
+    };
+    let headers = &mut parts.headers;
+    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {}", ctx.peer.ip()),
+        None => ctx.peer.ip().to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert("x-forwarded-for", v);
+    }
+    let proto = match ctx.protocol {
+        Protocol::Http => "http",
+        Protocol::Https => "https",
+    };
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    headers.insert("x-forwarded-port", HeaderValue::from(ctx.listener_port));
+    let upstream = tokio::time::timeout(IDLE_TIMEOUT, async {
+        let stream = tokio::net::TcpStream::connect(target.addr).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(conn);
+        let req = hyper::Request::from_parts(parts, Full::new(body));
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(std::io::Error::other)?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(std::io::Error::other)?
+            .to_bytes();
+        Ok::<_, std::io::Error>(hyper::Response::from_parts(parts, Full::new(body)))
+    })
+    .await;
+    match upstream {
+        Ok(Ok(resp)) => {
+            ctx.trace.pass(
+                "alb",
+                format!(
+                    "forwarded to target {} of {}: {}",
+                    target.addr,
+                    group.name,
+                    resp.status()
+                ),
+            );
+            resp
+        }
+        Ok(Err(e)) => {
+            // A target that refuses or resets the connection gives 502
+            // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html#http-502-issues>).
+            ctx.trace.hop(
+                "alb",
+                Verdict::Fail,
+                format!("target {} of {}: {e}: 502", target.addr, group.name),
+            );
+            error_page(ctx.clock, StatusCode::BAD_GATEWAY)
+        }
+        Err(_) => {
+            ctx.trace.hop(
+                "alb",
+                Verdict::Fail,
+                format!(
+                    "target {} of {} sent nothing for {}s: 504",
+                    target.addr,
+                    group.name,
+                    IDLE_TIMEOUT.as_secs()
+                ),
+            );
+            error_page(ctx.clock, StatusCode::GATEWAY_TIMEOUT)
+        }
+    }
+}

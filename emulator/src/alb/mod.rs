@@ -1,0 +1,408 @@
+//! Application Load Balancers (internal scheme).
+//!
+//! An ALB gets one node ENI per subnet; its DNS name (`internal-<name>-<id>.<region>.elb.amazonaws.com`)
+//! resolves in the VPC to the nodes' addresses. Each listener (HTTP or HTTPS) listens on every node.
+//! HTTPS listeners present the certificates their `CertificateArn`s name, chosen by SNI with the
+//! first as default (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html>).
+//! Requests are served by hyper over the in-memory streams of [`crate::vpc`]; actions are
+//! `fixed-response` and `forward` (to host addresses, so a user's own service can sit behind the
+//! emulated ALB). Responses carry the headers ALB adds (`Server: awselb/2.0`, `Date`,
+//! `Content-Length`, `Connection: keep-alive`).
+
+mod action;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::task::JoinSet;
+
+pub use action::{Action, FixedResponse, ForwardTarget, TargetGroup};
+
+use crate::clock::Clock;
+use crate::pki::IssuedCertificate;
+use crate::trace::{Trace, Verdict};
+use crate::vpc::{Eni, Network};
+
+/// `Server` header value of every ALB answer.
+pub const SERVER: &str = "awselb/2.0";
+
+/// Listener protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Protocol::Http => "HTTP",
+            Protocol::Https => "HTTPS",
+        })
+    }
+}
+
+/// A load balancer as the model describes it.
+#[derive(Clone, Debug)]
+pub struct LoadBalancerConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `LoadBalancerName`.
+    pub name: String,
+    /// `arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>`.
+    pub arn: String,
+    /// `internal-<name>-<number>.<region>.elb.amazonaws.com`.
+    pub dns_name: String,
+    /// `internal` or `internet-facing`.
+    pub internal: bool,
+    /// The VPC.
+    pub vpc_id: String,
+    /// The subnets (one node each).
+    pub subnet_ids: Vec<String>,
+    /// The security groups of the nodes.
+    pub security_groups: Vec<String>,
+}
+
+/// A listener rule: conditions and the actions taken when they match.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Evaluation order (lowest first).
+    pub priority: u32,
+    /// `path-pattern` values (any may match); empty = no path condition.
+    pub path_patterns: Vec<String>,
+    /// `host-header` values (any may match); empty = no host condition.
+    pub host_headers: Vec<String>,
+    /// `http-request-method` values; empty = any.
+    pub methods: Vec<String>,
+    /// The actions.
+    pub actions: Vec<Action>,
+}
+
+/// A listener as the model describes it.
+#[derive(Clone, Debug)]
+pub struct ListenerConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// The listener ARN.
+    pub arn: String,
+    /// The load balancer's ARN.
+    pub load_balancer_arn: String,
+    /// The port.
+    pub port: u16,
+    /// HTTP or HTTPS.
+    pub protocol: Protocol,
+    /// Certificates (HTTPS), default first.
+    pub certificates: Vec<Arc<IssuedCertificate>>,
+    /// The default actions.
+    pub default_actions: Vec<Action>,
+    /// Listener rules.
+    pub rules: Vec<Rule>,
+}
+
+/// Errors starting a load balancer.
+#[derive(Debug, thiserror::Error)]
+pub enum AlbError {
+    /// A node ENI could not be made.
+    #[error("load balancer {name}: {source}")]
+    Eni {
+        /// The load balancer.
+        name: String,
+        /// Why.
+        #[source]
+        source: crate::vpc::EniError,
+    },
+    /// An HTTPS listener without a certificate.
+    #[error("listener {listener} is HTTPS but has no certificate")]
+    NoCertificate {
+        /// The listener ARN.
+        listener: String,
+    },
+}
+
+/// A running load balancer.
+#[derive(Debug)]
+pub struct LoadBalancer {
+    /// Its configuration.
+    pub config: LoadBalancerConfig,
+    /// Its node ENIs, one per subnet.
+    pub nodes: Vec<Arc<Eni>>,
+    tasks: JoinSet<()>,
+}
+
+impl LoadBalancer {
+    /// Creates the nodes and starts every listener on each of them.
+    pub fn start(
+        net: &Network,
+        config: LoadBalancerConfig,
+        listeners: Vec<ListenerConfig>,
+        clock: Clock,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<Self, AlbError> {
+        let mut nodes = Vec::new();
+        for subnet in &config.subnet_ids {
+            let name = config
+                .arn
+                .rsplit_once(":loadbalancer/")
+                .map(|(_, n)| n)
+                .unwrap_or(&config.name);
+            let eni = net
+                .create_eni(
+                    subnet,
+                    config.security_groups.clone(),
+                    format!("ELB {name}"),
+                )
+                .map_err(|source| AlbError::Eni {
+                    name: config.name.clone(),
+                    source,
+                })?;
+            nodes.push(eni);
+        }
+        let mut tasks = JoinSet::new();
+        for listener in listeners {
+            let tls = match listener.protocol {
+                Protocol::Http => None,
+                Protocol::Https => {
+                    if listener.certificates.is_empty() {
+                        return Err(AlbError::NoCertificate {
+                            listener: listener.arn,
+                        });
+                    }
+                    Some(tls_acceptor(&listener, provider.clone()))
+                }
+            };
+            let shared = Arc::new(ListenerState {
+                lb_name: config.name.clone(),
+                listener,
+                clock: clock.clone(),
+            });
+            for node in &nodes {
+                let mut socket = net.listen(node, shared.listener.port);
+                let shared = shared.clone();
+                let tls = tls.clone();
+                tasks.spawn(async move {
+                    while let Some(inbound) = socket.accept().await {
+                        let shared = shared.clone();
+                        let tls = tls.clone();
+                        tokio::spawn(serve_connection(shared, tls, inbound));
+                    }
+                });
+            }
+        }
+        Ok(Self {
+            config,
+            nodes,
+            tasks,
+        })
+    }
+
+    /// Stops the listeners.
+    pub fn shutdown(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+struct ListenerState {
+    lb_name: String,
+    listener: ListenerConfig,
+    clock: Clock,
+}
+
+fn tls_acceptor(
+    listener: &ListenerConfig,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> tokio_rustls::TlsAcceptor {
+    let resolver = SniResolver {
+        certificates: listener.certificates.clone(),
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// Picks the listener certificate that covers the SNI name, else the default (first) one.
+#[derive(Debug)]
+struct SniResolver {
+    certificates: Vec<Arc<IssuedCertificate>>,
+}
+
+impl rustls::server::ResolvesServerCert for SniResolver {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let chosen = hello
+            .server_name()
+            .and_then(|sni| self.certificates.iter().find(|c| c.covers(sni)))
+            .or_else(|| self.certificates.first())?;
+        Some(chosen.certified.clone())
+    }
+}
+
+async fn serve_connection(
+    shared: Arc<ListenerState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    inbound: crate::vpc::Inbound,
+) {
+    let trace = inbound.trace.clone();
+    let peer = inbound.peer;
+    let listener = &shared.listener;
+    match tls {
+        Some(acceptor) => match acceptor.accept(inbound.stream).await {
+            Ok(stream) => {
+                let (_, conn) = stream.get_ref();
+                let sni = conn.server_name().unwrap_or("(none)").to_string();
+                trace.pass(
+                    "alb",
+                    format!(
+                        "{} listener {}:{} accepted TLS from {peer} (SNI {sni})",
+                        shared.lb_name, listener.protocol, listener.port
+                    ),
+                );
+                http1(shared.clone(), TokioIo::new(stream), trace, peer).await;
+            }
+            Err(e) => trace.hop(
+                "alb",
+                Verdict::Fail,
+                format!(
+                    "{} listener HTTPS:{}: TLS handshake from {peer} failed: {e}",
+                    shared.lb_name, listener.port
+                ),
+            ),
+        },
+        None => {
+            trace.pass(
+                "alb",
+                format!(
+                    "{} listener HTTP:{} accepted connection from {peer}",
+                    shared.lb_name, listener.port
+                ),
+            );
+            http1(shared.clone(), TokioIo::new(inbound.stream), trace, peer).await;
+        }
+    }
+}
+
+async fn http1<S>(shared: Arc<ListenerState>, io: TokioIo<S>, trace: Trace, peer: SocketAddr)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: hyper::Request<Incoming>| {
+        let shared = shared.clone();
+        let trace = trace.clone();
+        async move { Ok::<_, Infallible>(handle(&shared, req, &trace, peer).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(io, service)
+        .await;
+}
+
+async fn handle(
+    shared: &ListenerState,
+    req: hyper::Request<Incoming>,
+    trace: &Trace,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let listener = &shared.listener;
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let path = req.uri().path().to_string();
+    let method = req.method().as_str().to_string();
+    let mut rules: Vec<&Rule> = listener.rules.iter().collect();
+    rules.sort_by_key(|r| r.priority);
+    let (which, actions) = rules
+        .into_iter()
+        .find(|r| r.matches(&host, &path, &method))
+        .map(|r| (format!("rule priority {}", r.priority), &r.actions))
+        .unwrap_or_else(|| ("default action".to_string(), &listener.default_actions));
+    let ctx = action::RequestContext {
+        clock: &shared.clock,
+        trace,
+        peer,
+        listener_port: listener.port,
+        protocol: listener.protocol,
+    };
+    trace.info(
+        "alb",
+        format!("{method} {path} (Host {host}) matched the {which}"),
+    );
+    action::perform(actions, req, &ctx).await
+}
+
+impl Rule {
+    fn matches(&self, host: &str, path: &str, method: &str) -> bool {
+        let path_ok =
+            self.path_patterns.is_empty() || self.path_patterns.iter().any(|p| glob(p, path));
+        let host_ok = self.host_headers.is_empty()
+            || self
+                .host_headers
+                .iter()
+                .any(|p| glob(&p.to_ascii_lowercase(), host));
+        let method_ok =
+            self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method));
+        path_ok && host_ok && method_ok
+    }
+}
+
+/// ALB condition matching: `*` any run of characters, `?` one character
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html>).
+fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_like_alb_conditions() {
+        assert!(glob("/api/*", "/api/v1/items"));
+        assert!(glob("*.example.com", "eb-demo.example.com"));
+        assert!(glob("/img/?.png", "/img/a.png"));
+        assert!(!glob("/img/?.png", "/img/ab.png"));
+        assert!(!glob("/api/*", "/other"));
+        assert!(glob("*", ""));
+    }
+}
