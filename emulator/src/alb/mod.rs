@@ -99,8 +99,8 @@ pub struct ListenerConfig {
     pub port: u16,
     /// HTTP or HTTPS.
     pub protocol: Protocol,
-    /// Certificates (HTTPS), default first.
-    pub certificates: Vec<Arc<IssuedCertificate>>,
+    /// Certificate ARNs (HTTPS), default first.
+    pub certificate_arns: Vec<String>,
     /// The default actions.
     pub default_actions: Vec<Action>,
     /// Listener rules.
@@ -118,6 +118,14 @@ pub enum AlbError {
         /// Why.
         #[source]
         source: crate::vpc::EniError,
+    },
+    /// A listener names a certificate ACM does not hold.
+    #[error("listener {listener}: certificate {certificate} not found in ACM")]
+    UnknownCertificate {
+        /// The listener ARN.
+        listener: String,
+        /// The certificate ARN.
+        certificate: String,
     },
     /// An HTTPS listener without a certificate.
     #[error("listener {listener} is HTTPS but has no certificate")]
@@ -145,6 +153,7 @@ impl LoadBalancer {
         listeners: Vec<ListenerConfig>,
         clock: Clock,
         provider: Arc<rustls::crypto::CryptoProvider>,
+        certificate: impl Fn(&str) -> Option<Arc<IssuedCertificate>>,
     ) -> Result<Self, AlbError> {
         let mut nodes = Vec::new();
         for subnet in &config.subnet_ids {
@@ -170,12 +179,21 @@ impl LoadBalancer {
             let tls = match listener.protocol {
                 Protocol::Http => None,
                 Protocol::Https => {
-                    if listener.certificates.is_empty() {
+                    let mut certificates = Vec::new();
+                    for arn in &listener.certificate_arns {
+                        certificates.push(certificate(arn).ok_or_else(|| {
+                            AlbError::UnknownCertificate {
+                                listener: listener.arn.clone(),
+                                certificate: arn.clone(),
+                            }
+                        })?);
+                    }
+                    if certificates.is_empty() {
                         return Err(AlbError::NoCertificate {
                             listener: listener.arn,
                         });
                     }
-                    Some(tls_acceptor(&listener, provider.clone()))
+                    Some(tls_acceptor(certificates, provider.clone()))
                 }
             };
             let shared = Arc::new(ListenerState {
@@ -216,12 +234,10 @@ struct ListenerState {
 }
 
 fn tls_acceptor(
-    listener: &ListenerConfig,
+    certificates: Vec<Arc<IssuedCertificate>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> tokio_rustls::TlsAcceptor {
-    let resolver = SniResolver {
-        certificates: listener.certificates.clone(),
-    };
+    let resolver = SniResolver { certificates };
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions")

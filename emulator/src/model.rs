@@ -1,0 +1,203 @@
+//! The validated model: what a scenario says, typed, checked once.
+//!
+//! [`crate::scenario`] turns a CloudFormation-shaped document into a [`Model`]; [`crate::world`]
+//! builds running components from it. Nothing downstream of the model parses text, and every
+//! component configuration here is the one its module defines.
+
+use serde_json::{Map, Value};
+
+use crate::alb::{ListenerConfig, LoadBalancerConfig};
+use crate::events::ConnectionConfig;
+use crate::lattice::{ResourceConfigurationConfig, ResourceGatewayConfig};
+use crate::pki::Issuer;
+use crate::vpc::{SecurityGroup, Vpc};
+
+/// An ACM certificate the account holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// `arn:aws:acm:<region>:<account>:certificate/<uuid>`.
+    pub arn: String,
+    /// Domain name first, then subject alternative names.
+    pub names: Vec<String>,
+    /// Issued by ACM (the emulated public CA) or imported self-signed.
+    pub issuer: Issuer,
+}
+
+/// One record of a hosted zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Owner name.
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME` or `TXT`.
+    pub record_type: String,
+    /// Time to live.
+    pub ttl: u32,
+    /// `ResourceRecords`.
+    pub values: Vec<String>,
+    /// `AliasTarget.DNSName`: the name whose addresses this record answers with.
+    pub alias: Option<String>,
+}
+
+/// A Route 53 hosted zone (private when associated with VPCs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostedZone {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `Z…`.
+    pub id: String,
+    /// The apex, without a trailing dot.
+    pub name: String,
+    /// The VPCs it is associated with (empty: a public zone).
+    pub vpc_ids: Vec<String>,
+    /// Its records.
+    pub records: Vec<Record>,
+}
+
+/// An IAM role.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `RoleName`.
+    pub name: String,
+    /// `Path`.
+    pub path: String,
+    /// `arn:aws:iam::<account>:role<path><name>`.
+    pub arn: String,
+    /// `AssumeRolePolicyDocument`.
+    pub trust_policy: Value,
+    /// Inline policies: (name, document).
+    pub inline_policies: Vec<(String, Value)>,
+    /// `ManagedPolicyArns`.
+    pub managed_policy_arns: Vec<String>,
+}
+
+/// An IAM user with its access keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `UserName`.
+    pub name: String,
+    /// `Path`.
+    pub path: String,
+    /// `arn:aws:iam::<account>:user<path><name>`.
+    pub arn: String,
+    /// Inline policies: (name, document).
+    pub inline_policies: Vec<(String, Value)>,
+    /// `ManagedPolicyArns`.
+    pub managed_policy_arns: Vec<String>,
+    /// Access keys: (access key id, secret access key).
+    pub access_keys: Vec<(String, String)>,
+}
+
+/// A customer managed policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagedPolicy {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The document.
+    pub document: Value,
+}
+
+/// `StateMachineType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateMachineType {
+    /// Standard workflows.
+    Standard,
+    /// Express workflows.
+    Express,
+}
+
+impl StateMachineType {
+    /// The API name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StateMachineType::Standard => "STANDARD",
+            StateMachineType::Express => "EXPRESS",
+        }
+    }
+}
+
+/// A state machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateMachine {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `StateMachineName`.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// The definition (ASL JSON text, substitutions applied).
+    pub definition: String,
+    /// `StateMachineType`.
+    pub kind: StateMachineType,
+}
+
+/// A resource vpcgate does not emulate (listed once at start; its `Ref`/`GetAtt` are placeholders).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotEmulated {
+    /// Logical id.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+}
+
+/// Everything a scenario declares, validated.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    /// `AWS::Region`.
+    pub region: String,
+    /// `AWS::AccountId`.
+    pub account: String,
+    /// `AWS::StackName`.
+    pub stack: String,
+    /// VPCs with their subnets.
+    pub vpcs: Vec<Vpc>,
+    /// Security groups.
+    pub security_groups: Vec<SecurityGroup>,
+    /// Hosted zones.
+    pub hosted_zones: Vec<HostedZone>,
+    /// ACM certificates.
+    pub certificates: Vec<Certificate>,
+    /// Load balancers.
+    pub load_balancers: Vec<LoadBalancerConfig>,
+    /// Listeners.
+    pub listeners: Vec<ListenerConfig>,
+    /// Lattice resource gateways.
+    pub resource_gateways: Vec<ResourceGatewayConfig>,
+    /// Lattice resource configurations.
+    pub resource_configurations: Vec<ResourceConfigurationConfig>,
+    /// EventBridge connections.
+    pub connections: Vec<ConnectionConfig>,
+    /// IAM roles.
+    pub roles: Vec<Role>,
+    /// IAM users.
+    pub users: Vec<User>,
+    /// Customer managed policies.
+    pub managed_policies: Vec<ManagedPolicy>,
+    /// State machines.
+    pub state_machines: Vec<StateMachine>,
+    /// Resources accepted but not emulated.
+    pub not_emulated: Vec<NotEmulated>,
+    /// Stack outputs.
+    pub outputs: Map<String, Value>,
+}
+
+impl Model {
+    /// The state machine with this logical id, name or ARN.
+    pub fn state_machine(&self, key: &str) -> Option<&StateMachine> {
+        self.state_machines
+            .iter()
+            .find(|s| s.logical_id == key || s.name == key || s.arn == key)
+    }
+
+    /// The role with this ARN.
+    pub fn role(&self, arn: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.arn == arn)
+    }
+}
