@@ -3,13 +3,17 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod alb;
+pub mod authz;
 pub mod clock;
 pub mod dns;
 pub mod events;
+pub mod iam;
 pub mod lattice;
 pub mod model;
 pub mod pki;
 pub mod scenario;
 pub mod secrets;
+pub mod sfn;
 pub mod trace;
 pub mod vpc;
+pub mod world;

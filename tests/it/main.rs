@@ -1,1 +1,3 @@
-fn main() {}
+//! Integration tests: the seed's experiments, run through the emulator.
+
+mod pattern_a;

@@ -1,0 +1,198 @@
+//! The request context: condition keys and their values.
+//!
+//! AWS gathers "a request context" (actions, resource, principal, environment data, resource
+//! data) and matches every policy against it.
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html#policy-eval-reqcontext>
+//! Key names are case-insensitive ("`aws:CurrentTime` is equivalent to `AWS:currenttime`",
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html>), so
+//! keys are stored folded to lower case; a key may carry several values (a multivalued key such
+//! as `aws:TagKeys`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Names of the global condition keys the emulator uses.
+///
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>
+pub mod keys {
+    /// ARN of the principal; for a role session, the role's ARN. Filled in by the evaluator.
+    pub const PRINCIPAL_ARN: &str = "aws:PrincipalArn";
+    /// Account of the principal (`anonymous` for anonymous requests). Filled in by the evaluator.
+    pub const PRINCIPAL_ACCOUNT: &str = "aws:PrincipalAccount";
+    /// `Account`, `User`, `AssumedRole`, `FederatedUser` or `Anonymous`. Filled in by the evaluator.
+    pub const PRINCIPAL_TYPE: &str = "aws:PrincipalType";
+    /// Principal identifier (`AIDA…`, `AROA…:session`, the account ID). Filled in by the evaluator.
+    pub const USER_ID: &str = "aws:userid";
+    /// IAM user name; present only for IAM users. Filled in by the evaluator.
+    pub const USERNAME: &str = "aws:username";
+    /// Whether a service principal made the call. Filled in by the evaluator for signed requests.
+    pub const PRINCIPAL_IS_AWS_SERVICE: &str = "aws:PrincipalIsAWSService";
+    /// Name of the calling service principal. Filled in by the evaluator.
+    pub const PRINCIPAL_SERVICE_NAME: &str = "aws:PrincipalServiceName";
+    /// VPC endpoint the request came through (present only then).
+    pub const SOURCE_VPCE: &str = "aws:SourceVpce";
+    /// VPC the request came from through an endpoint (present only then).
+    pub const SOURCE_VPC: &str = "aws:SourceVpc";
+    /// Requester's IP address (absent when the request comes through a VPC endpoint).
+    pub const SOURCE_IP: &str = "aws:SourceIp";
+    /// Private IP of the requester through a VPC endpoint.
+    pub const VPC_SOURCE_IP: &str = "aws:VpcSourceIp";
+    /// Current time, ISO 8601; set it with [`super::RequestContext::with_current_time`].
+    pub const CURRENT_TIME: &str = "aws:CurrentTime";
+    /// Current time in seconds since the epoch; set with the current time.
+    pub const EPOCH_TIME: &str = "aws:EpochTime";
+    /// `true` when the request came over TLS.
+    pub const SECURE_TRANSPORT: &str = "aws:SecureTransport";
+    /// When the temporary credentials were issued (present only for temporary credentials).
+    pub const TOKEN_ISSUE_TIME: &str = "aws:TokenIssueTime";
+    /// Region the request was sent to.
+    pub const REQUESTED_REGION: &str = "aws:RequestedRegion";
+    /// ARN of the resource on whose behalf a service calls another service.
+    pub const SOURCE_ARN: &str = "aws:SourceArn";
+    /// Account of the resource on whose behalf a service calls another service.
+    pub const SOURCE_ACCOUNT: &str = "aws:SourceAccount";
+    /// Step Functions HTTP Task method (`states:InvokeHTTPEndpoint` condition key).
+    pub const STATES_HTTP_METHOD: &str = "states:HTTPMethod";
+    /// Step Functions HTTP Task endpoint URL (`states:InvokeHTTPEndpoint` condition key).
+    pub const STATES_HTTP_ENDPOINT: &str = "states:HTTPEndpoint";
+}
+
+/// Condition keys and their values for one request.
+///
+/// The caller fills in the network and service keys (`aws:SourceVpce`, `aws:SourceIp`,
+/// `aws:SecureTransport`, `states:HTTPMethod`, …) and the current time; the evaluator adds the
+/// keys it derives from the principal (see [`super::evaluate`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Folded key -> (key as first written, values).
+    entries: BTreeMap<String, (String, Vec<String>)>,
+}
+
+impl RequestContext {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a single-valued key (builder form of [`Self::insert`]).
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.insert(key, value);
+        self
+    }
+
+    /// Adds a multivalued key (builder form of [`Self::insert_values`]).
+    pub fn with_values<I, S>(mut self, key: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.insert_values(key, values);
+        self
+    }
+
+    /// Sets `aws:CurrentTime` (ISO 8601, UTC, whole seconds) and `aws:EpochTime` to `now`.
+    ///
+    /// The emulator never reads the host clock: whoever builds the request passes its clock's
+    /// reading here.
+    pub fn with_current_time(mut self, now: DateTime<Utc>) -> Self {
+        self.set_current_time(now);
+        self
+    }
+
+    /// In-place form of [`Self::with_current_time`].
+    pub fn set_current_time(&mut self, now: DateTime<Utc>) {
+        self.insert(
+            keys::CURRENT_TIME,
+            now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        );
+        self.insert(keys::EPOCH_TIME, now.timestamp().to_string());
+    }
+
+    /// Sets `key` to the single value `value`, replacing what was there.
+    pub fn insert(&mut self, key: &str, value: impl Into<String>) {
+        self.insert_values(key, [value.into()]);
+    }
+
+    /// Sets `key` to `values`, replacing what was there. An empty list is kept as a key that is
+    /// present with an empty set of values, which `ForAllValues` treats as true and
+    /// `ForAnyValue` as false.
+    pub fn insert_values<I, S>(&mut self, key: &str, values: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.entries.insert(
+            fold(key),
+            (key.to_owned(), values.into_iter().map(Into::into).collect()),
+        );
+    }
+
+    /// Removes `key`; returns whether it was present.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.entries.remove(&fold(key)).is_some()
+    }
+
+    /// The values of `key` (case-insensitive), if the key is present.
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.entries.get(&fold(key)).map(|(_, v)| v.as_slice())
+    }
+
+    /// The value of a single-valued key: `None` when absent or when it has several values.
+    pub fn get_single(&self, key: &str) -> Option<&str> {
+        match self.get(key)? {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    /// The `aws:CurrentTime` value parsed as a date, if present and valid.
+    pub fn current_time(&self) -> Option<DateTime<Utc>> {
+        super::condition::parse_date(self.get_single(keys::CURRENT_TIME)?)
+    }
+
+    /// Every key (as first written) with its values, in folded-key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.entries
+            .values()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+}
+
+fn fold(key: &str) -> String {
+    key.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn keys_are_case_insensitive() {
+        let ctx = RequestContext::new().with("aws:SourceVpce", "vpce-1");
+        assert_eq!(ctx.get("AWS:sourcevpce"), Some(&["vpce-1".to_owned()][..]));
+        assert_eq!(ctx.get_single("aws:SOURCEVPCE"), Some("vpce-1"));
+        assert_eq!(ctx.iter().next().unwrap().0, "aws:SourceVpce");
+    }
+
+    #[test]
+    fn current_time_sets_both_keys() {
+        let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
+        let ctx = RequestContext::new().with_current_time(now);
+        assert_eq!(ctx.get_single(keys::CURRENT_TIME), Some("2025-01-02T03:04:05Z"));
+        assert_eq!(ctx.get_single(keys::EPOCH_TIME), Some("1735787045"));
+        assert_eq!(ctx.current_time(), Some(now));
+    }
+
+    #[test]
+    fn multivalued_keys() {
+        let mut ctx = RequestContext::new().with_values("aws:TagKeys", ["a", "b"]);
+        assert_eq!(ctx.get("aws:tagkeys").map(<[String]>::len), Some(2));
+        assert_eq!(ctx.get_single("aws:TagKeys"), None);
+        ctx.insert_values("aws:TagKeys", Vec::<String>::new());
+        assert_eq!(ctx.get("aws:TagKeys").map(<[String]>::len), Some(0));
+        assert!(ctx.remove("AWS:TAGKEYS"));
+        assert_eq!(ctx.get("aws:TagKeys"), None);
+    }
+}

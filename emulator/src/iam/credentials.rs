@@ -1,0 +1,529 @@
+//! Emulated credentials: access keys for users, temporary session credentials for role
+//! sessions, and the lookup that turns a SigV4-verified access key ID into a principal.
+//!
+//! Formats: long-term access key IDs start with `AKIA`, temporary (STS) ones with `ASIA`
+//! ("unique only in combination with the secret access key and the session token"),
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes>;
+//! a key ID is 20 characters and a secret 40 (the documented example pair
+//! `AKIAIOSFODNN7EXAMPLE` / `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+
+use super::context::{RequestContext, keys};
+use super::principal::{BASE32, Principal, is_account_id};
+
+/// A secret string whose `Debug` output is redacted, so credentials never reach a trace or log
+/// by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, for signing or comparing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(<redacted>)")
+    }
+}
+
+/// A long-term access key of an IAM user or root user.
+#[derive(Clone, Debug)]
+pub struct AccessKey {
+    /// `AKIA` + 16 characters.
+    pub access_key_id: String,
+    /// 40-character secret access key.
+    pub secret_access_key: SecretString,
+    /// Whose key it is.
+    pub principal: Principal,
+}
+
+/// Temporary credentials of a role session, as `sts:AssumeRole` returns them.
+#[derive(Clone, Debug)]
+pub struct SessionCredentials {
+    /// `ASIA` + 16 characters.
+    pub access_key_id: String,
+    /// 40-character secret access key.
+    pub secret_access_key: SecretString,
+    /// The session token the caller sends as `X-Amz-Security-Token`.
+    pub session_token: SecretString,
+    /// When the session was issued (the value of `aws:TokenIssueTime`).
+    pub issued_at: DateTime<Utc>,
+    /// When the credentials stop working.
+    pub expiration: DateTime<Utc>,
+    /// The assumed-role session principal.
+    pub principal: Principal,
+}
+
+/// What an access key ID resolves to.
+#[derive(Clone, Debug)]
+pub struct ResolvedCredentials {
+    /// The principal the key belongs to.
+    pub principal: Principal,
+    /// The secret to verify the SigV4 signature with.
+    pub secret_access_key: SecretString,
+    /// The session token, for temporary credentials.
+    pub session_token: Option<SecretString>,
+    /// Issue time, for temporary credentials.
+    pub issued_at: Option<DateTime<Utc>>,
+    /// Expiry, for temporary credentials.
+    pub expiration: Option<DateTime<Utc>>,
+}
+
+impl ResolvedCredentials {
+    /// Adds the keys AWS derives from the credentials rather than from the principal:
+    /// `aws:TokenIssueTime`, present only for temporary credentials.
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tokenissuetime>
+    pub fn apply_to(&self, ctx: &mut RequestContext) {
+        if let Some(issued) = self.issued_at {
+            ctx.insert(
+                keys::TOKEN_ISSUE_TIME,
+                issued.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
+    }
+}
+
+/// Why credentials were not issued or not accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// Long-term keys are for users and the root user; session credentials for role sessions.
+    #[error("cannot issue {kind} for principal {principal}")]
+    UnsupportedPrincipal {
+        /// What was asked for.
+        kind: &'static str,
+        /// The principal's ARN.
+        principal: String,
+    },
+    /// The account in the principal is not a 12-digit ID.
+    #[error("{account:?} is not a 12-digit account id")]
+    InvalidAccount {
+        /// The rejected account.
+        account: String,
+    },
+    /// `DurationSeconds` outside 900..=43200.
+    #[error("session duration of {seconds} s is outside 900..=43200 s")]
+    InvalidDuration {
+        /// Requested duration.
+        seconds: i64,
+    },
+    /// `RoleSessionName` must be 2-64 characters of `[\w+=,.@-]`.
+    #[error("role session name {session_name:?} must be 2-64 characters of [A-Za-z0-9_+=,.@-]")]
+    InvalidSessionName {
+        /// The rejected name.
+        session_name: String,
+    },
+    /// No such access key ID.
+    #[error("unknown access key id {access_key_id}")]
+    UnknownAccessKey {
+        /// The key ID presented.
+        access_key_id: String,
+    },
+    /// Temporary credentials presented without their session token.
+    #[error("access key {access_key_id} is temporary but no session token was presented")]
+    MissingSessionToken {
+        /// The key ID presented.
+        access_key_id: String,
+    },
+    /// A session token that does not belong to the access key (or a token with a long-term key).
+    #[error("the session token presented does not belong to access key {access_key_id}")]
+    SessionTokenMismatch {
+        /// The key ID presented.
+        access_key_id: String,
+    },
+    /// Temporary credentials past their expiry.
+    #[error("the credentials of access key {access_key_id} expired at {expired_at}")]
+    Expired {
+        /// The key ID presented.
+        access_key_id: String,
+        /// When they expired.
+        expired_at: DateTime<Utc>,
+    },
+}
+
+impl CredentialError {
+    /// The message AWS returns for an authentication failure, per the common errors list
+    /// (<https://docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/common-errors.html>:
+    /// ExpiredTokenException "The security token included in the request is expired") and the
+    /// message API Gateway and JSON-protocol services give for an unknown key or token
+    /// ("The security token included in the request is invalid."). The error code and HTTP
+    /// status differ by service (`UnrecognizedClientException`, `InvalidClientTokenId`, …), so
+    /// each service maps them itself. `None` for errors raised when issuing credentials.
+    pub fn aws_message(&self) -> Option<&'static str> {
+        match self {
+            Self::UnknownAccessKey { .. }
+            | Self::MissingSessionToken { .. }
+            | Self::SessionTokenMismatch { .. } => {
+                Some("The security token included in the request is invalid.")
+            }
+            Self::Expired { .. } => Some("The security token included in the request is expired"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Stored {
+    principal: Principal,
+    secret: SecretString,
+    session: Option<(SecretString, DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Issues emulated credentials and resolves access key IDs back to principals.
+///
+/// With [`CredentialStore::with_seed`] every issued value is a pure function of the seed and
+/// the order of calls, so tests can pin exact keys. The generator is SplitMix64 rather than
+/// `rand`'s `StdRng` because `rand` documents that `StdRng`'s algorithm may change between
+/// versions, which would silently change pinned values.
+#[derive(Clone, Debug)]
+pub struct CredentialStore {
+    rng: SplitMix64,
+    by_key_id: BTreeMap<String, Stored>,
+}
+
+/// AssumeRole's `DurationSeconds` bounds: 900 s up to the role's maximum, itself at most
+/// 43200 s (12 h); default 3600 s.
+/// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>
+pub const MIN_SESSION_SECONDS: i64 = 900;
+/// See [`MIN_SESSION_SECONDS`].
+pub const MAX_SESSION_SECONDS: i64 = 43_200;
+/// See [`MIN_SESSION_SECONDS`].
+pub const DEFAULT_SESSION_SECONDS: i64 = 3_600;
+
+impl CredentialStore {
+    /// A store whose credentials are reproducible from `seed`.
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            rng: SplitMix64(seed),
+            by_key_id: BTreeMap::new(),
+        }
+    }
+
+    /// A store seeded from the operating system's entropy (for a running emulator).
+    pub fn from_entropy() -> Self {
+        Self::with_seed(rand::random())
+    }
+
+    /// Creates a long-term access key for an IAM user or the root user.
+    pub fn create_access_key(&mut self, principal: Principal) -> Result<AccessKey, CredentialError> {
+        if !matches!(principal, Principal::User { .. } | Principal::Root { .. }) {
+            return Err(CredentialError::UnsupportedPrincipal {
+                kind: "a long-term access key",
+                principal: principal.arn(),
+            });
+        }
+        check_account(&principal)?;
+        let access_key_id = self.fresh_key_id("AKIA");
+        let secret = SecretString(self.secret());
+        self.by_key_id.insert(
+            access_key_id.clone(),
+            Stored {
+                principal: principal.clone(),
+                secret: secret.clone(),
+                session: None,
+            },
+        );
+        Ok(AccessKey {
+            access_key_id,
+            secret_access_key: secret,
+            principal,
+        })
+    }
+
+    /// Issues temporary credentials for a role session, as `sts:AssumeRole` would, valid from
+    /// `issued_at` for `duration`. Trust-policy evaluation is the caller's business.
+    pub fn assume_role(
+        &mut self,
+        session: Principal,
+        issued_at: DateTime<Utc>,
+        duration: Duration,
+    ) -> Result<SessionCredentials, CredentialError> {
+        let Principal::AssumedRole { session_name, .. } = &session else {
+            return Err(CredentialError::UnsupportedPrincipal {
+                kind: "session credentials",
+                principal: session.arn(),
+            });
+        };
+        check_account(&session)?;
+        let valid_name = (2..=64).contains(&session_name.len())
+            && session_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+        if !valid_name {
+            return Err(CredentialError::InvalidSessionName {
+                session_name: session_name.clone(),
+            });
+        }
+        let seconds = duration.num_seconds();
+        if !(MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS).contains(&seconds) {
+            return Err(CredentialError::InvalidDuration { seconds });
+        }
+        let access_key_id = self.fresh_key_id("ASIA");
+        let secret = SecretString(self.secret());
+        let token = SecretString(self.session_token());
+        let expiration = issued_at + duration;
+        self.by_key_id.insert(
+            access_key_id.clone(),
+            Stored {
+                principal: session.clone(),
+                secret: secret.clone(),
+                session: Some((token.clone(), issued_at, expiration)),
+            },
+        );
+        Ok(SessionCredentials {
+            access_key_id,
+            secret_access_key: secret,
+            session_token: token,
+            issued_at,
+            expiration,
+            principal: session,
+        })
+    }
+
+    /// What `access_key_id` resolves to, without any check (for a SigV4 verifier that needs
+    /// the secret before it can check anything else).
+    pub fn lookup(&self, access_key_id: &str) -> Option<ResolvedCredentials> {
+        let stored = self.by_key_id.get(access_key_id)?;
+        Some(ResolvedCredentials {
+            principal: stored.principal.clone(),
+            secret_access_key: stored.secret.clone(),
+            session_token: stored.session.as_ref().map(|(t, _, _)| t.clone()),
+            issued_at: stored.session.as_ref().map(|(_, i, _)| *i),
+            expiration: stored.session.as_ref().map(|(_, _, e)| *e),
+        })
+    }
+
+    /// Resolves a presented access key ID (and session token, if any) at time `now`, the way
+    /// AWS derives the principal of a signed request: an unknown key, a temporary key without
+    /// its own token, a token with a long-term key, or an expired session is rejected.
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ResolvedCredentials, CredentialError> {
+        let resolved =
+            self.lookup(access_key_id)
+                .ok_or_else(|| CredentialError::UnknownAccessKey {
+                    access_key_id: access_key_id.to_owned(),
+                })?;
+        match (&resolved.session_token, session_token) {
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(CredentialError::MissingSessionToken {
+                    access_key_id: access_key_id.to_owned(),
+                });
+            }
+            (Some(expected), Some(got)) if expected.expose() == got => {}
+            _ => {
+                return Err(CredentialError::SessionTokenMismatch {
+                    access_key_id: access_key_id.to_owned(),
+                });
+            }
+        }
+        if let Some(expired_at) = resolved.expiration
+            && now >= expired_at
+        {
+            return Err(CredentialError::Expired {
+                access_key_id: access_key_id.to_owned(),
+                expired_at,
+            });
+        }
+        Ok(resolved)
+    }
+
+    /// Deletes a key (`iam:DeleteAccessKey`); returns whether it existed.
+    pub fn revoke(&mut self, access_key_id: &str) -> bool {
+        self.by_key_id.remove(access_key_id).is_some()
+    }
+
+    fn fresh_key_id(&mut self, prefix: &str) -> String {
+        loop {
+            let mut id = String::from(prefix);
+            for _ in 0..16 {
+                id.push(BASE32[(self.rng.next() % 32) as usize] as char);
+            }
+            if !self.by_key_id.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn secret(&mut self) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        (0..40)
+            .map(|_| ALPHABET[(self.rng.next() % 64) as usize] as char)
+            .collect()
+    }
+
+    fn session_token(&mut self) -> String {
+        // Real tokens are opaque base64 blobs of a few hundred characters; only the shape is
+        // emulated.
+        let bytes: Vec<u8> = (0..192).map(|_| (self.rng.next() & 0xff) as u8).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+}
+
+fn check_account(principal: &Principal) -> Result<(), CredentialError> {
+    match principal.account() {
+        Some(a) if is_account_id(a) => Ok(()),
+        other => Err(CredentialError::InvalidAccount {
+            account: other.unwrap_or_default().to_owned(),
+        }),
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fixed forever, good enough for identifiers.
+#[derive(Clone, Debug)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const ACCT: &str = "123456789012";
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn user_keys_have_aws_shape_and_resolve() {
+        let mut store = CredentialStore::with_seed(7);
+        let key = store
+            .create_access_key(Principal::user(ACCT, "alice"))
+            .unwrap();
+        assert!(key.access_key_id.starts_with("AKIA"));
+        assert_eq!(key.access_key_id.len(), 20);
+        assert!(
+            key.access_key_id[4..]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_eq!(key.secret_access_key.expose().len(), 40);
+        let r = store.authenticate(&key.access_key_id, None, t0()).unwrap();
+        assert_eq!(r.principal, Principal::user(ACCT, "alice"));
+        assert_eq!(r.secret_access_key, key.secret_access_key);
+        assert!(!format!("{key:?}").contains(key.secret_access_key.expose()));
+    }
+
+    #[test]
+    fn seeded_stores_are_reproducible() {
+        let issue = |seed| {
+            let mut s = CredentialStore::with_seed(seed);
+            let k = s.create_access_key(Principal::user(ACCT, "a")).unwrap();
+            let c = s
+                .assume_role(
+                    Principal::assumed_role(ACCT, "R", "s1"),
+                    t0(),
+                    Duration::hours(1),
+                )
+                .unwrap();
+            (
+                k.access_key_id,
+                k.secret_access_key.expose().to_owned(),
+                c.access_key_id,
+                c.session_token.expose().to_owned(),
+            )
+        };
+        assert_eq!(issue(42), issue(42));
+        assert_ne!(issue(42), issue(43));
+        // Pinned: SplitMix64 never changes, so neither does this value.
+        assert_eq!(issue(42).0, "AKIAQMEH45D6SLNNOPVG");
+    }
+
+    #[test]
+    fn session_credentials_lifecycle() {
+        let mut store = CredentialStore::with_seed(1);
+        let session = Principal::assumed_role(ACCT, "PatternARole", "exec");
+        let c = store
+            .assume_role(session.clone(), t0(), Duration::seconds(DEFAULT_SESSION_SECONDS))
+            .unwrap();
+        assert!(c.access_key_id.starts_with("ASIA"));
+        assert_eq!(c.expiration, t0() + Duration::hours(1));
+        let token = c.session_token.expose();
+        let ok = store
+            .authenticate(&c.access_key_id, Some(token), t0() + Duration::minutes(59))
+            .unwrap();
+        assert_eq!(ok.principal, session);
+        let mut ctx = RequestContext::new();
+        ok.apply_to(&mut ctx);
+        assert_eq!(ctx.get_single(keys::TOKEN_ISSUE_TIME), Some("2025-06-01T00:00:00Z"));
+
+        let expired = store
+            .authenticate(&c.access_key_id, Some(token), t0() + Duration::hours(1))
+            .unwrap_err();
+        assert!(matches!(expired, CredentialError::Expired { .. }));
+        assert_eq!(
+            expired.aws_message(),
+            Some("The security token included in the request is expired")
+        );
+        assert!(matches!(
+            store.authenticate(&c.access_key_id, None, t0()),
+            Err(CredentialError::MissingSessionToken { .. })
+        ));
+        assert!(matches!(
+            store.authenticate(&c.access_key_id, Some("nope"), t0()),
+            Err(CredentialError::SessionTokenMismatch { .. })
+        ));
+        let unknown = store.authenticate("AKIAXXXXXXXXXXXXXXXX", None, t0()).unwrap_err();
+        assert_eq!(
+            unknown.aws_message(),
+            Some("The security token included in the request is invalid.")
+        );
+        assert!(store.revoke(&c.access_key_id));
+        assert!(store.lookup(&c.access_key_id).is_none());
+    }
+
+    #[test]
+    fn issuing_rules() {
+        let mut store = CredentialStore::with_seed(1);
+        assert!(matches!(
+            store.create_access_key(Principal::assumed_role(ACCT, "R", "s")),
+            Err(CredentialError::UnsupportedPrincipal { .. })
+        ));
+        assert!(matches!(
+            store.assume_role(Principal::user(ACCT, "u"), t0(), Duration::hours(1)),
+            Err(CredentialError::UnsupportedPrincipal { .. })
+        ));
+        assert!(matches!(
+            store.assume_role(
+                Principal::assumed_role(ACCT, "R", "s1"),
+                t0(),
+                Duration::seconds(899)
+            ),
+            Err(CredentialError::InvalidDuration { seconds: 899 })
+        ));
+        assert!(matches!(
+            store.assume_role(Principal::assumed_role(ACCT, "R", "x"), t0(), Duration::hours(1)),
+            Err(CredentialError::InvalidSessionName { .. })
+        ));
+        assert!(matches!(
+            store.create_access_key(Principal::user("42", "u")),
+            Err(CredentialError::InvalidAccount { .. })
+        ));
+    }
+}

@@ -1,0 +1,594 @@
+//! Policy evaluation: may this principal do this action on this resource?
+//!
+//! Follows the IAM user guide's "Policy evaluation logic"
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>,
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html>,
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html>)
+//! and "Cross-account policy evaluation logic"
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html>),
+//! restricted to the policy types the emulator has: identity-based, resource-based, VPC
+//! endpoint and VPC Lattice auth policies. Organizations SCPs/RCPs, permissions boundaries and
+//! session policies are not modelled.
+//!
+//! 1. Every applicable policy is searched for a `Deny` statement that matches; one is enough
+//!    for a final explicit deny ("An explicit deny in any policy overrides any allows").
+//! 2. Same account: an `Allow` in either the identity-based policies or the resource-based
+//!    policy suffices ("If either the identity-based policy or the resource-based policy
+//!    within the same account allows the request and the other doesn't, the request is still
+//!    allowed"). A resource policy that names the account (`"AWS": "<acct>"` or
+//!    `arn:aws:iam::<acct>:root`) only "delegates authority to the account", so it grants
+//!    nothing to a user or role by itself
+//!    (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts>);
+//!    one that names the role ARN, the session ARN, the user ARN or `*` grants directly.
+//! 3. Cross account: "AWS allows the request only if both account policy evaluations allow the
+//!    request": the identity-based policies in the principal's account and the resource-based
+//!    policy in the resource's account must each allow.
+//! 4. Anonymous callers and service principals have no identity-based policies: only a
+//!    resource-based policy can let them in.
+//! 5. The account root user has full access within its own account ("all requests are
+//!    implicitly denied with the exception of the AWS account root user").
+//! 6. Gates (VPC endpoint policies, Lattice auth policies) never grant; each must also allow
+//!    ("An endpoint policy does not override or replace identity-based policies or
+//!    resource-based policies", vpc-endpoints-access.html; Lattice: "both auth policies and
+//!    identity-based policies need to have explicit allow statements", auth-policies.html).
+//!
+//! The API Gateway guide tabulates the same rules for identity x resource policy, same account
+//! (Table A) and cross account (Table B):
+//! <https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html#apigateway-resource-policies-iam-policies-interaction>.
+
+use std::fmt;
+
+use super::condition::arn_glob;
+use super::context::{RequestContext, keys};
+use super::policy::{
+    ActionBlock, ActionPattern, Effect, Policy, PolicyKind, PolicyPrincipal, PrincipalBlock,
+    ResourceBlock, Statement,
+};
+use super::principal::{Principal, is_account_id};
+use super::wildcard::{Tok, glob_match};
+
+/// A policy with the name it is reported under (`PatternARole/HttpInvokePrivate`,
+/// `resource-policy`, `vpce-0abc/endpoint-policy`, …).
+#[derive(Clone, Debug)]
+pub struct NamedPolicy {
+    /// Name used in [`StatementRef`]s.
+    pub name: String,
+    /// The parsed document; its [`PolicyKind`] says which role it plays.
+    pub policy: Policy,
+}
+
+impl NamedPolicy {
+    /// Pairs a name with a policy.
+    pub fn new(name: impl Into<String>, policy: Policy) -> Self {
+        Self {
+            name: name.into(),
+            policy,
+        }
+    }
+}
+
+/// The request being authorized.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// Who is asking (from [`super::CredentialStore::authenticate`], or anonymous).
+    pub principal: &'a Principal,
+    /// `service:Action`, e.g. `execute-api:Invoke`.
+    pub action: &'a str,
+    /// The resource ARN (or `*` for actions without resource-level permissions).
+    pub resource: &'a str,
+    /// Condition keys supplied by the caller; the principal-derived keys are added by the
+    /// evaluator and override any the caller set.
+    pub context: &'a RequestContext,
+}
+
+/// Every policy that applies to one request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PolicySet<'a> {
+    /// The principal's identity-based policies, inline and managed. Ignored for anonymous,
+    /// root and service principals, which have none.
+    pub identity: &'a [NamedPolicy],
+    /// The resource-based policy on the resource, if it has one.
+    pub resource: Option<&'a NamedPolicy>,
+    /// The account owning the resource; `None` takes the account field of the resource ARN,
+    /// and a resource with no account in its ARN (such as `*`) counts as the principal's own.
+    pub resource_account: Option<&'a str>,
+    /// Filters on the path (VPC endpoint policies, Lattice auth policies), in the order they
+    /// are reported; each must allow.
+    pub gates: &'a [NamedPolicy],
+}
+
+/// Names the statement that decided, for the hop-by-hop trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementRef {
+    /// [`NamedPolicy::name`].
+    pub policy: String,
+    /// The statement's `Sid`, if it has one.
+    pub sid: Option<String>,
+    /// Position in the policy's statement list, from 0.
+    pub index: usize,
+}
+
+impl StatementRef {
+    fn new(policy: &NamedPolicy, statement: &Statement) -> Self {
+        Self {
+            policy: policy.name.clone(),
+            sid: statement.sid().map(str::to_owned),
+            index: statement.index(),
+        }
+    }
+}
+
+impl fmt::Display for StatementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} Statement[{}]", self.policy, self.index)?;
+        if let Some(sid) = &self.sid {
+            write!(f, " (Sid {sid:?})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why nothing allowed the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImplicitDenyReason {
+    /// The principal's identity-based policies do not allow it (and, in the same account, no
+    /// resource-based policy grants it directly).
+    NoIdentityPolicyAllows,
+    /// The resource-based policy does not allow it, or there is none: for cross-account
+    /// callers, anonymous callers and service principals.
+    NoResourcePolicyAllows,
+    /// A gate (VPC endpoint policy, Lattice auth policy) has no matching `Allow`.
+    NoGatePolicyAllows {
+        /// The gate's name.
+        policy: String,
+        /// Its kind.
+        policy_kind: PolicyKind,
+    },
+    /// [`evaluate_policy`] on a single policy found no matching `Allow`.
+    NoPolicyAllows {
+        /// The policy's name.
+        policy: String,
+        /// Its kind.
+        policy_kind: PolicyKind,
+    },
+}
+
+impl ImplicitDenyReason {
+    /// The policy type an access-denied message names ("because no <type> allows …").
+    pub fn policy_kind(&self) -> PolicyKind {
+        match self {
+            Self::NoIdentityPolicyAllows => PolicyKind::IdentityBased,
+            Self::NoResourcePolicyAllows => PolicyKind::ResourceBased,
+            Self::NoGatePolicyAllows { policy_kind, .. }
+            | Self::NoPolicyAllows { policy_kind, .. } => *policy_kind,
+        }
+    }
+}
+
+impl fmt::Display for ImplicitDenyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoIdentityPolicyAllows => f.write_str("no identity-based policy allows it"),
+            Self::NoResourcePolicyAllows => f.write_str("no resource-based policy allows it"),
+            Self::NoGatePolicyAllows {
+                policy,
+                policy_kind,
+            }
+            | Self::NoPolicyAllows {
+                policy,
+                policy_kind,
+            } => write!(f, "{policy} ({policy_kind}) has no statement that allows it"),
+        }
+    }
+}
+
+/// The outcome of an authorization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed. `by` lists every `Allow` statement that matched, identity-based first, then
+    /// resource-based, then gates; it is empty only when the root user's implicit full access
+    /// decided.
+    Allow {
+        /// The matching `Allow` statements.
+        by: Vec<StatementRef>,
+    },
+    /// A `Deny` statement matched.
+    ExplicitDeny {
+        /// The first matching `Deny` (identity-based policies are searched first, then the
+        /// resource-based policy, then the gates, each in document order).
+        by: StatementRef,
+        /// The kind of policy it is in.
+        policy_kind: PolicyKind,
+    },
+    /// Nothing allowed it.
+    ImplicitDeny {
+        /// Which required allow was missing.
+        reason: ImplicitDenyReason,
+    },
+}
+
+impl Decision {
+    /// Whether the request may proceed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allow { .. })
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Allow { by } if by.is_empty() => {
+                f.write_str("allowed: the account root user has full access")
+            }
+            Self::Allow { by } => {
+                f.write_str("allowed by ")?;
+                for (i, s) in by.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{s}")?;
+                }
+                Ok(())
+            }
+            Self::ExplicitDeny { by, policy_kind } => {
+                write!(f, "explicitly denied by {by} ({policy_kind})")
+            }
+            Self::ImplicitDeny { reason } => write!(f, "implicitly denied: {reason}"),
+        }
+    }
+}
+
+/// How a principal was matched by a resource-based statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grant {
+    /// Identity-based statement: the principal is implicit.
+    Identity,
+    /// Named directly (`*`, its user/role/session ARN, unique ID, service name).
+    Direct,
+    /// Named only through its account, which delegates to the account's IAM policies.
+    Account,
+}
+
+struct Scan<'p> {
+    policy: &'p NamedPolicy,
+    denies: Vec<StatementRef>,
+    allows: Vec<(StatementRef, Grant)>,
+}
+
+/// Authorizes a request against every policy that applies to it (see the module docs for the
+/// rules and their sources).
+pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
+    let ctx = derived_context(request.principal, request.context);
+    let principal = request.principal;
+    let has_identity_policies = matches!(
+        principal,
+        Principal::User { .. } | Principal::AssumedRole { .. }
+    );
+    let identity: Vec<Scan<'_>> = if has_identity_policies {
+        policies
+            .identity
+            .iter()
+            .map(|p| scan(p, request, &ctx))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let resource = policies.resource.map(|p| scan(p, request, &ctx));
+    let gates: Vec<Scan<'_>> = policies
+        .gates
+        .iter()
+        .map(|p| scan(p, request, &ctx))
+        .collect();
+
+    for s in identity.iter().chain(resource.iter()).chain(gates.iter()) {
+        if let Some(by) = s.denies.first() {
+            return Decision::ExplicitDeny {
+                by: by.clone(),
+                policy_kind: s.policy.policy.kind(),
+            };
+        }
+    }
+
+    let identity_allows: Vec<StatementRef> = identity
+        .iter()
+        .flat_map(|s| s.allows.iter().map(|(r, _)| r.clone()))
+        .collect();
+    let resource_allows: Vec<(StatementRef, Grant)> =
+        resource.map(|s| s.allows).unwrap_or_default();
+    let resource_direct = resource_allows.iter().any(|(_, g)| *g == Grant::Direct);
+    let owner = policies
+        .resource_account
+        .map(str::to_owned)
+        .or_else(|| account_of_arn(request.resource));
+    let same_account = match (principal.account(), owner.as_deref()) {
+        (Some(mine), Some(theirs)) => mine == theirs,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let deny = |reason| Decision::ImplicitDeny { reason };
+
+    let mut by = Vec::new();
+    match principal {
+        Principal::Anonymous | Principal::Service { .. } => {
+            if resource_allows.is_empty() {
+                return deny(ImplicitDenyReason::NoResourcePolicyAllows);
+            }
+        }
+        Principal::Root { .. } => {
+            if !same_account && resource_allows.is_empty() {
+                return deny(ImplicitDenyReason::NoResourcePolicyAllows);
+            }
+        }
+        Principal::User { .. } | Principal::AssumedRole { .. } => {
+            if same_account {
+                if identity_allows.is_empty() && !resource_direct {
+                    return deny(ImplicitDenyReason::NoIdentityPolicyAllows);
+                }
+            } else if identity_allows.is_empty() {
+                return deny(ImplicitDenyReason::NoIdentityPolicyAllows);
+            } else if resource_allows.is_empty() {
+                return deny(ImplicitDenyReason::NoResourcePolicyAllows);
+            }
+            by.extend(identity_allows);
+        }
+    }
+    by.extend(resource_allows.into_iter().map(|(r, _)| r));
+
+    for gate in gates {
+        if gate.allows.is_empty() {
+            return deny(ImplicitDenyReason::NoGatePolicyAllows {
+                policy: gate.policy.name.clone(),
+                policy_kind: gate.policy.policy.kind(),
+            });
+        }
+        by.extend(gate.allows.into_iter().map(|(r, _)| r));
+    }
+    Decision::Allow { by }
+}
+
+/// Evaluates one policy on its own: an explicit deny, else an allow, else an implicit deny.
+///
+/// This is how a gate is checked at its own hop (a VPC endpoint policy, a Lattice service
+/// network or service auth policy), and how API Gateway evaluates a resource policy on a
+/// method without IAM authorization ("seeking an explicit allow … An implicit denial or any
+/// explicit denial results in denying the caller", apigateway-authorization-flow.html). Any
+/// principal match counts here, an account principal included.
+pub fn evaluate_policy(request: &Request<'_>, policy: &NamedPolicy) -> Decision {
+    let ctx = derived_context(request.principal, request.context);
+    let s = scan(policy, request, &ctx);
+    if let Some(by) = s.denies.into_iter().next() {
+        return Decision::ExplicitDeny {
+            by,
+            policy_kind: policy.policy.kind(),
+        };
+    }
+    if s.allows.is_empty() {
+        return Decision::ImplicitDeny {
+            reason: ImplicitDenyReason::NoPolicyAllows {
+                policy: policy.name.clone(),
+                policy_kind: policy.policy.kind(),
+            },
+        };
+    }
+    Decision::Allow {
+        by: s.allows.into_iter().map(|(r, _)| r).collect(),
+    }
+}
+
+/// The caller's context plus the keys AWS derives from the principal: `aws:PrincipalArn`,
+/// `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`, `aws:username`,
+/// `aws:PrincipalIsAWSService` and `aws:PrincipalServiceName`
+/// (reference_policies_condition-keys.html). They replace any value the caller supplied, since
+/// AWS never takes them from the request.
+pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestContext {
+    let mut out = ctx.clone();
+    for key in [
+        keys::PRINCIPAL_ARN,
+        keys::PRINCIPAL_ACCOUNT,
+        keys::PRINCIPAL_TYPE,
+        keys::USER_ID,
+        keys::USERNAME,
+        keys::PRINCIPAL_IS_AWS_SERVICE,
+        keys::PRINCIPAL_SERVICE_NAME,
+    ] {
+        out.remove(key);
+    }
+    if let Some(arn) = principal.principal_arn() {
+        out.insert(keys::PRINCIPAL_ARN, arn);
+    }
+    if let Some(account) = principal.principal_account() {
+        out.insert(keys::PRINCIPAL_ACCOUNT, account);
+    }
+    out.insert(keys::PRINCIPAL_TYPE, principal.principal_type());
+    if let Some(id) = principal.user_id() {
+        out.insert(keys::USER_ID, id);
+    }
+    if let Some(name) = principal.username() {
+        out.insert(keys::USERNAME, name);
+    }
+    // "present in the request context for all signed API requests … Anonymous requests do not
+    // include this key."
+    match principal {
+        Principal::Anonymous => {}
+        Principal::Service { name } => {
+            out.insert(keys::PRINCIPAL_IS_AWS_SERVICE, "true");
+            out.insert(keys::PRINCIPAL_SERVICE_NAME, name.clone());
+        }
+        _ => out.insert(keys::PRINCIPAL_IS_AWS_SERVICE, "false"),
+    }
+    out
+}
+
+fn scan<'p>(policy: &'p NamedPolicy, request: &Request<'_>, ctx: &RequestContext) -> Scan<'p> {
+    let mut out = Scan {
+        policy,
+        denies: Vec::new(),
+        allows: Vec::new(),
+    };
+    for st in policy.policy.statements() {
+        if let Some(grant) = statement_applies(st, request, ctx) {
+            let r = StatementRef::new(policy, st);
+            match st.effect() {
+                Effect::Deny => out.denies.push(r),
+                Effect::Allow => out.allows.push((r, grant)),
+            }
+        }
+    }
+    out
+}
+
+fn statement_applies(
+    st: &Statement,
+    request: &Request<'_>,
+    ctx: &RequestContext,
+) -> Option<Grant> {
+    let grant = match &st.principal {
+        None => Grant::Identity,
+        Some(block) => principal_block_matches(block, request.principal)?,
+    };
+    if !action_matches(&st.action, request.action) {
+        return None;
+    }
+    if !resource_matches(&st.resource, request.resource, ctx) {
+        return None;
+    }
+    if !st.conditions.iter().all(|c| c.holds(ctx)) {
+        return None;
+    }
+    Some(grant)
+}
+
+fn action_matches(block: &ActionBlock, action: &str) -> bool {
+    match block {
+        ActionBlock::Action(list) => list.iter().any(|p| action_pattern_matches(p, action)),
+        ActionBlock::NotAction(list) => !list.iter().any(|p| action_pattern_matches(p, action)),
+    }
+}
+
+fn action_pattern_matches(pattern: &ActionPattern, action: &str) -> bool {
+    if pattern.vendor.is_none() && pattern.name == [Tok::Star] {
+        return true;
+    }
+    let (vendor, name) = action.split_once(':').unwrap_or(("", action));
+    let vendor_ok = pattern
+        .vendor
+        .as_deref()
+        .is_none_or(|v| v.eq_ignore_ascii_case(vendor));
+    vendor_ok && glob_match(&pattern.name, name, true)
+}
+
+fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &RequestContext) -> bool {
+    let matches_one = |t: &super::wildcard::Template| {
+        t.resolve_glob(ctx)
+            .is_some_and(|tokens| arn_glob(&tokens, resource))
+    };
+    match block {
+        ResourceBlock::Resource(list) => list.iter().any(matches_one),
+        ResourceBlock::NotResource(list) => !list.iter().any(matches_one),
+    }
+}
+
+fn principal_block_matches(block: &PrincipalBlock, principal: &Principal) -> Option<Grant> {
+    match block {
+        PrincipalBlock::Principal(list) => {
+            let grants: Vec<Grant> = list
+                .iter()
+                .filter_map(|e| entry_matches(e, principal))
+                .collect();
+            if grants.contains(&Grant::Direct) {
+                Some(Grant::Direct)
+            } else {
+                grants.first().copied()
+            }
+        }
+        // NotPrincipal: AWS "might validate the account first, then the role, and then the
+        // assumed-role user", so a principal escapes the statement only when every level of
+        // its identity is listed: account + user, or account + role + session
+        // (reference_policies_elements_notprincipal.html).
+        PrincipalBlock::NotPrincipal(list) => {
+            let excluded = levels(principal)
+                .iter()
+                .all(|level| list.iter().any(|e| covers(e, *level, principal)));
+            (!excluded).then_some(Grant::Direct)
+        }
+    }
+}
+
+fn entry_matches(entry: &PolicyPrincipal, p: &Principal) -> Option<Grant> {
+    let direct = |ok: bool| ok.then_some(Grant::Direct);
+    match entry {
+        PolicyPrincipal::Everyone => Some(Grant::Direct),
+        // `{"AWS": "*"}` is documented as equivalent to `"*"` for anonymous users; whether it
+        // also covers service principals is not documented, and the emulator says no.
+        PolicyPrincipal::AnyAws => direct(!matches!(p, Principal::Service { .. })),
+        PolicyPrincipal::Account(account) => match p {
+            Principal::Root { account: a } if a == account => Some(Grant::Direct),
+            _ if p.account() == Some(account.as_str()) => Some(Grant::Account),
+            _ => None,
+        },
+        PolicyPrincipal::User(arn) => direct(matches!(p, Principal::User { .. }) && p.arn() == *arn),
+        PolicyPrincipal::Role(arn) => direct(p.role_arn().as_deref() == Some(arn.as_str())),
+        PolicyPrincipal::Session(arn) => {
+            direct(matches!(p, Principal::AssumedRole { .. }) && p.arn() == *arn)
+        }
+        PolicyPrincipal::UniqueId(id) => direct(p.unique_id().as_deref() == Some(id.as_str())),
+        PolicyPrincipal::Service(name) => {
+            direct(matches!(p, Principal::Service { name: n } if n == name))
+        }
+        PolicyPrincipal::FederatedUser(_)
+        | PolicyPrincipal::Federated(_)
+        | PolicyPrincipal::CanonicalUser(_) => None,
+    }
+}
+
+/// One level of a principal's identity, as `NotPrincipal` checks them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Account,
+    UserOrRole,
+    Session,
+    Service,
+    Anonymous,
+}
+
+fn levels(p: &Principal) -> &'static [Level] {
+    match p {
+        Principal::Anonymous => &[Level::Anonymous],
+        Principal::Root { .. } => &[Level::Account],
+        Principal::User { .. } => &[Level::Account, Level::UserOrRole],
+        Principal::AssumedRole { .. } => &[Level::Account, Level::UserOrRole, Level::Session],
+        Principal::Service { .. } => &[Level::Service],
+    }
+}
+
+fn covers(entry: &PolicyPrincipal, level: Level, p: &Principal) -> bool {
+    match entry {
+        PolicyPrincipal::Everyone => true,
+        PolicyPrincipal::AnyAws => level != Level::Service,
+        PolicyPrincipal::Account(a) => level == Level::Account && p.account() == Some(a.as_str()),
+        PolicyPrincipal::User(arn) => {
+            level == Level::UserOrRole && matches!(p, Principal::User { .. }) && p.arn() == *arn
+        }
+        PolicyPrincipal::Role(arn) => {
+            level == Level::UserOrRole && p.role_arn().as_deref() == Some(arn.as_str())
+        }
+        PolicyPrincipal::UniqueId(id) => {
+            level == Level::UserOrRole && p.unique_id().as_deref() == Some(id.as_str())
+        }
+        PolicyPrincipal::Session(arn) => {
+            level == Level::Session && matches!(p, Principal::AssumedRole { .. }) && p.arn() == *arn
+        }
+        PolicyPrincipal::Service(name) => {
+            level == Level::Service && matches!(p, Principal::Service { name: n } if n == name)
+        }
+        PolicyPrincipal::FederatedUser(_)
+        | PolicyPrincipal::Federated(_)
+        | PolicyPrincipal::CanonicalUser(_) => false,
+    }
+}
+
+/// The account field (fifth) of an ARN, when it is a 12-digit ID.
+fn account_of_arn(resource: &str) -> Option<String> {
+    let account = resource.split(':').nth(4)?;
+    is_account_id(account).then(|| account.to_owned())
+}

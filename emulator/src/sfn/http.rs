@@ -1,0 +1,663 @@
+//! The HTTP Task: `arn:aws:states:::http:invoke`.
+//!
+//! Behaviour from "Call HTTPS APIs in Step Functions workflows"
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/call-https-apis.html>):
+//! parameters `ApiEndpoint`, `Method`, `Authentication.ConnectionArn` /
+//! `InvocationConfig.ConnectionArn`, `Headers`, `QueryParameters`, `RequestBody`, `Transform`;
+//! HTTPS only; the connection's parameters merged over the task's; Step Functions' own
+//! `User-Agent`, `Range` and `Content-Type` headers; the headers a definition may not set;
+//! responses whose content type Step Functions refuses; non-2xx as `States.Http.StatusCode.<code>`;
+//! a 60-second limit and socket failures as `States.Http.Socket`; connection problems as the
+//! `Events.ConnectionResource.*` errors.
+//!
+//! The path of one call: IAM (`states:InvokeHTTPEndpoint`, `events:RetrieveConnectionCredentials`,
+//! `secretsmanager:GetSecretValue`/`DescribeSecret`) -> the connection's credentials from its
+//! secret -> for a private connection, VPC Lattice (`vpc-lattice-svcs:Invoke` when the resource
+//! configuration uses AWS_IAM) and the resource gateway -> TLS with the emulated public roots only,
+//! SNI and hostname checks on the URL's host -> HTTP/1.1.
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rustls_pki_types::ServerName;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{StatesError, TaskContext};
+use crate::events::{Authorization, ConnectionConfig, Parameter};
+use crate::iam::{DenialFormat, RequestContext};
+use crate::lattice::{AuthType, LatticeError};
+use crate::trace::Verdict;
+
+/// The hard limit on an HTTP Task's duration ("HTTP Task ... 60 seconds", same page).
+pub const HTTP_TASK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Largest response body Step Functions asks for (`Range: bytes=0-262144`).
+const MAX_BODY: usize = 262_144;
+
+/// Headers a definition may not set (same page, "Headers" / "Request headers"), besides every
+/// `x-forwarded-*`, `x-amz-*` and `x-amzn-*`.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "a-im",
+    "accept-charset",
+    "accept-datetime",
+    "accept-encoding",
+    "authorization",
+    "cache-control",
+    "connection",
+    "content-encoding",
+    "content-md5",
+    "date",
+    "expect",
+    "forwarded",
+    "from",
+    "host",
+    "http2-settings",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "max-forwards",
+    "origin",
+    "pragma",
+    "proxy-authorization",
+    "referer",
+    "server",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "via",
+    "warning",
+];
+
+/// Whether a header name is one a definition may not set.
+pub fn is_forbidden_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    FORBIDDEN_HEADERS.contains(&n.as_str())
+        || n.starts_with("x-forwarded")
+        || n.starts_with("x-amz-")
+        || n.starts_with("x-amzn-")
+}
+
+/// Response headers that describe the connection, not the response; they never reach the output.
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"];
+
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `Transform.RequestEncodingOptions.ArrayFormat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArrayFormat {
+    Indices,
+    Repeat,
+    Commas,
+    Brackets,
+}
+
+/// The parsed task parameters.
+#[derive(Debug)]
+struct Call {
+    url: url_lite::Url,
+    method: Method,
+    connection_arn: String,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+    url_encoded: bool,
+    array_format: ArrayFormat,
+}
+
+mod url_lite {
+    //! The few parts of an `https://host[:port]/path?query` URL the task needs.
+    #[derive(Debug, Clone)]
+    pub(super) struct Url {
+        pub(super) scheme: String,
+        pub(super) host: String,
+        pub(super) port: u16,
+        pub(super) path_and_query: String,
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Url, String> {
+        let uri: http::Uri = text.parse().map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
+        let scheme = uri.scheme_str().ok_or_else(|| format!("'{text}' has no scheme"))?.to_ascii_lowercase();
+        let host = uri.host().ok_or_else(|| format!("'{text}' has no host"))?.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let path_and_query = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let path_and_query = if path_and_query.is_empty() { "/".into() } else { path_and_query };
+        Ok(Url { scheme, host, port, path_and_query })
+    }
+}
+
+fn string_field(params: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
+    }
+}
+
+fn parse_call(params: &Value) -> Result<Call, String> {
+    let Value::Object(p) = params else {
+        return Err("The Parameters must be a JSON object".into());
+    };
+    for key in p.keys() {
+        if !["ApiEndpoint", "Method", "Authentication", "InvocationConfig", "Headers", "QueryParameters", "RequestBody", "Transform"]
+            .contains(&key.as_str())
+        {
+            return Err(format!("The field '{key}' is not supported by Step Functions"));
+        }
+    }
+    let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
+    let method_text = string_field(p, "Method")?.ok_or("The field 'Method' is required")?;
+    let method = match method_text.to_ascii_uppercase().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "HEAD") => Method::from_bytes(m.as_bytes()).expect("valid method"),
+        _ => return Err(format!("The value of the field 'Method' is invalid: {method_text} (GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD)")),
+    };
+    let connection_arn = ["InvocationConfig", "Authentication"]
+        .iter()
+        .find_map(|k| p.get(*k).and_then(|a| a.get("ConnectionArn")).and_then(Value::as_str))
+        .map(str::to_string)
+        .ok_or("The field 'Authentication.ConnectionArn' (or 'InvocationConfig.ConnectionArn') is required")?;
+    let url = url_lite::parse(&endpoint)?;
+    let mut headers = Vec::new();
+    match p.get("Headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(h)) => {
+            for (k, v) in h {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(_) | Value::Bool(_) => v.to_string(),
+                    _ => return Err("The value of the field 'Headers' has an invalid format".into()),
+                };
+                headers.push((k.clone(), v));
+            }
+        }
+        Some(_) => return Err("The value of the field 'Headers' has an invalid format".into()),
+    }
+    let mut query = Vec::new();
+    match p.get("QueryParameters") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(q)) => {
+            for (k, v) in q {
+                match v {
+                    Value::Array(items) => {
+                        for item in items {
+                            query.push((k.clone(), scalar(item)));
+                        }
+                    }
+                    other => query.push((k.clone(), scalar(other))),
+                }
+            }
+        }
+        Some(_) => return Err("The value of the field 'QueryParameters' has an invalid format".into()),
+    }
+    let transform = p.get("Transform");
+    let url_encoded = match transform.and_then(|t| t.get("RequestBodyEncoding")).and_then(Value::as_str) {
+        None | Some("NONE") => false,
+        Some("URL_ENCODED") => true,
+        Some(other) => return Err(format!("The value of the field 'Transform.RequestBodyEncoding' is invalid: {other}")),
+    };
+    let array_format = match transform
+        .and_then(|t| t.get("RequestEncodingOptions"))
+        .and_then(|o| o.get("ArrayFormat"))
+        .and_then(Value::as_str)
+    {
+        None | Some("INDICES") => ArrayFormat::Indices,
+        Some("REPEAT") => ArrayFormat::Repeat,
+        Some("COMMAS") => ArrayFormat::Commas,
+        Some("BRACKETS") => ArrayFormat::Brackets,
+        Some(other) => return Err(format!("The value of the field 'Transform.RequestEncodingOptions.ArrayFormat' is invalid: {other}")),
+    };
+    let body = p.get("RequestBody").filter(|b| !b.is_null()).cloned();
+    Ok(Call { url, method, connection_arn, headers, query, body, url_encoded, array_format })
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `a[0]=x&a[1]=y` and friends, for URL-encoded bodies.
+fn form_encode(body: &Map<String, Value>, format: ArrayFormat) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in body {
+        match v {
+            Value::Array(items) => match format {
+                ArrayFormat::Indices => items.iter().enumerate().for_each(|(i, x)| pairs.push((format!("{k}[{i}]"), scalar(x)))),
+                ArrayFormat::Repeat => items.iter().for_each(|x| pairs.push((k.clone(), scalar(x)))),
+                ArrayFormat::Commas => pairs.push((k.clone(), items.iter().map(scalar).collect::<Vec<_>>().join(","))),
+                ArrayFormat::Brackets => items.iter().for_each(|x| pairs.push((format!("{k}[]"), scalar(x)))),
+            },
+            other => pairs.push((k.clone(), scalar(other))),
+        }
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Merges the connection's parameters over the task's: the connection wins on a duplicate key.
+fn merge(task: &mut Vec<(String, String)>, connection: &[Parameter], case_insensitive: bool) {
+    for p in connection {
+        task.retain(|(k, _)| if case_insensitive { !k.eq_ignore_ascii_case(&p.key) } else { k != &p.key });
+        task.push((p.key.clone(), p.value.clone()));
+    }
+}
+
+fn http_date_reason(status: http::StatusCode) -> String {
+    status.canonical_reason().unwrap_or("").to_string()
+}
+
+/// Runs one HTTP Task call.
+pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, StatesError> {
+    let trace = ctx.trace;
+    let call = parse_call(params).map_err(|reason| ctx.bad_parameters(params, &reason))?;
+    trace.info(
+        "sfn",
+        format!("HTTP Task {}: {} https://{}{} via {}", ctx.state_name, call.method, call.url.host, call.url.path_and_query, call.connection_arn),
+    );
+    if call.url.scheme != "https" {
+        // The HTTP Task calls HTTPS endpoints only; the run fails before any connection is made.
+        trace.hop("sfn", Verdict::Refuse, format!("{}: the HTTP Task supports HTTPS endpoints only", call.url.scheme));
+        return Err(ctx.bad_parameters(params, "The ApiEndpoint must use HTTPS: only HTTPS endpoints are supported by the HTTP Task"));
+    }
+    if let Some((k, _)) = call.headers.iter().find(|(k, _)| is_forbidden_header(k)) {
+        return Err(ctx.bad_parameters(params, &format!("The 'Headers' field contains unsupported values: [{}]", k.to_ascii_lowercase())));
+    }
+    if call.url_encoded {
+        let ct = call.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str());
+        if ct != Some("application/x-www-form-urlencoded") {
+            return Err(ctx.bad_parameters(params, "RequestBodyEncoding URL_ENCODED requires the header content-type: application/x-www-form-urlencoded"));
+        }
+    }
+
+    let world = ctx.world;
+    let endpoint = format!("https://{}{}", call.url.host, call.url.path_and_query);
+    let mut iam_ctx = RequestContext::new().with("states:HTTPMethod", call.method.as_str()).with("states:HTTPEndpoint", endpoint.clone());
+    iam_ctx.set_current_time(world.clock.now_utc());
+    world
+        .iam
+        .authorize(&ctx.principal, "states:InvokeHTTPEndpoint", ctx.state_machine_arn, &iam_ctx, None, &[], DenialFormat::PolicyType, trace)
+        .map_err(|d| StatesError::new("States.Http.AccessDenied", d.message))?;
+
+    // The connection and its credentials.
+    let conn = world.connections.by_arn(&call.connection_arn).map_err(|e| {
+        trace.hop("events", Verdict::Fail, e.to_string());
+        StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
+    })?;
+    let plain_ctx = {
+        let mut c = RequestContext::new();
+        c.set_current_time(world.clock.now_utc());
+        c
+    };
+    let denied = |d: crate::authz::Denied| StatesError::new("Events.ConnectionResource.AccessDenied", d.message);
+    world
+        .iam
+        .authorize(&ctx.principal, "events:RetrieveConnectionCredentials", &conn.arn, &plain_ctx, None, &[], DenialFormat::PolicyType, trace)
+        .map_err(denied)?;
+    for action in ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"] {
+        world
+            .iam
+            .authorize(&ctx.principal, action, &conn.secret_arn, &plain_ctx, None, &[], DenialFormat::PolicyType, trace)
+            .map_err(denied)?;
+    }
+    let secret = world.secrets.get(&conn.secret_arn).map_err(|e| StatesError::new("Events.ConnectionResource.InternalError", e.to_string()))?;
+    trace.pass(
+        "events",
+        format!("connection {} ({}) credentials from secret {}", conn.name, conn.authorization.kind(), secret.name),
+    );
+
+    let outcome = tokio::time::timeout(HTTP_TASK_TIMEOUT, send(ctx, &conn, call)).await;
+    match outcome {
+        Ok(result) => result,
+        Err(_) => {
+            trace.hop(
+                "sfn",
+                Verdict::Fail,
+                format!("no response within {} s: the HTTP Task fails with States.Http.Socket", HTTP_TASK_TIMEOUT.as_secs()),
+            );
+            Err(StatesError::new(
+                "States.Http.Socket",
+                format!("The HTTP request to {endpoint} timed out after {} seconds", HTTP_TASK_TIMEOUT.as_secs()),
+            ))
+        }
+    }
+}
+
+/// Authorization header or key parameter the connection adds.
+async fn credentials(
+    ctx: &TaskContext<'_>,
+    conn: &ConnectionConfig,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(), StatesError> {
+    match &conn.authorization {
+        Authorization::ApiKey { name, value } => {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+            headers.push((name.clone(), value.clone()));
+        }
+        Authorization::Basic { username, password } => {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            headers.push(("Authorization".into(), format!("Basic {token}")));
+        }
+        Authorization::OAuthClientCredentials { .. } => {
+            let token = match ctx.world.connections.cached_token(&conn.arn) {
+                Some(t) => {
+                    ctx.trace.pass("events", format!("connection {}: cached OAuth token", conn.name));
+                    t
+                }
+                None => fetch_token(ctx, conn).await?,
+            };
+            headers.push(("Authorization".into(), format!("Bearer {token}")));
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_token(ctx: &TaskContext<'_>, conn: &ConnectionConfig) -> Result<String, StatesError> {
+    let Authorization::OAuthClientCredentials { authorization_endpoint, http_method, client_id, client_secret, oauth_parameters } = &conn.authorization
+    else {
+        unreachable!("called for OAuth connections only")
+    };
+    let url = url_lite::parse(authorization_endpoint).map_err(|e| StatesError::new("Events.ConnectionResource.InvalidConnectionState", e))?;
+    // fidelity: AWS does not document how the client credentials travel; vpcgate sends them as
+    // HTTP Basic and a form body with grant_type=client_credentials (README, fidelity notes).
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+    let mut headers = vec![
+        ("Authorization".to_string(), format!("Basic {basic}")),
+        ("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()),
+    ];
+    merge(&mut headers, &oauth_parameters.headers, true);
+    let mut form: Vec<(String, String)> = vec![("grant_type".into(), "client_credentials".into())];
+    merge(&mut form, &oauth_parameters.body, false);
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut path = url.path_and_query.clone();
+    if !oauth_parameters.query.is_empty() {
+        let q: Vec<String> = oauth_parameters.query.iter().map(|p| format!("{}={}", utf8_percent_encode(&p.key, QUERY), utf8_percent_encode(&p.value, QUERY))).collect();
+        path.push(if path.contains('?') { '&' } else { '?' });
+        path.push_str(&q.join("&"));
+    }
+    let method = Method::from_bytes(http_method.as_bytes()).unwrap_or(Method::POST);
+    let resp = exchange(ctx, conn, &url.host, url.port, method, &path, &headers, Bytes::from(body)).await?;
+    if !resp.status.is_success() {
+        ctx.trace.hop("events", Verdict::Fail, format!("OAuth token endpoint answered {}: the connection is deauthorized", resp.status));
+        return Err(StatesError::new(
+            "Events.ConnectionResource.InvalidConnectionState",
+            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
+        ));
+    }
+    let parsed: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let Some(token) = parsed.get("access_token").and_then(Value::as_str) else {
+        return Err(StatesError::new(
+            "Events.ConnectionResource.InvalidConnectionState",
+            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
+        ));
+    };
+    let expires_in = parsed.get("expires_in").and_then(Value::as_u64).map(Duration::from_secs);
+    // Refresh a minute before expiry (EventBridge's documented proactive refresh).
+    let lifetime = expires_in.map(|d| d.saturating_sub(Duration::from_secs(60)));
+    ctx.world.connections.cache_token(&conn.arn, token.to_string(), lifetime);
+    ctx.trace.pass("events", format!("connection {}: OAuth token fetched from {authorization_endpoint}", conn.name));
+    Ok(token.to_string())
+}
+
+struct Exchange {
+    status: http::StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+async fn send(ctx: &TaskContext<'_>, conn: &ConnectionConfig, call: Call) -> Result<Value, StatesError> {
+    let region = &ctx.world.model.region;
+    let mut headers = call.headers.clone();
+    merge(&mut headers, &conn.invocation_parameters.headers, true);
+    credentials(ctx, conn, &mut headers).await?;
+    let mut query = call.query.clone();
+    merge(&mut query, &conn.invocation_parameters.query, false);
+
+    // Body: the task's, with the connection's body parameters merged in (connection wins).
+    let mut body = call.body.clone();
+    if !conn.invocation_parameters.body.is_empty() {
+        match &mut body {
+            Some(Value::String(_)) => {
+                return Err(StatesError::new(
+                    "States.Runtime",
+                    "The RequestBody is a string, so the connection's body parameters cannot be merged into it",
+                ));
+            }
+            Some(Value::Object(map)) => {
+                for p in &conn.invocation_parameters.body {
+                    map.insert(p.key.clone(), json!(p.value));
+                }
+            }
+            None => {
+                body = Some(Value::Object(conn.invocation_parameters.body.iter().map(|p| (p.key.clone(), json!(p.value))).collect()));
+            }
+            Some(_) => {}
+        }
+    }
+    let body_bytes = match &body {
+        None => Bytes::new(),
+        Some(Value::Object(map)) if call.url_encoded => Bytes::from(form_encode(map, call.array_format)),
+        Some(Value::String(s)) => Bytes::from(s.clone()),
+        Some(other) => Bytes::from(other.to_string()),
+    };
+    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        headers.push(("Content-Type".into(), "application/json; charset=UTF-8".into()));
+    }
+    headers.push(("User-Agent".into(), format!("Amazon|StepFunctions|HttpInvoke|{region}")));
+    headers.push(("Range".into(), format!("bytes=0-{MAX_BODY}")));
+
+    let mut path = call.url.path_and_query.clone();
+    if !query.is_empty() {
+        let q: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY))).collect();
+        path.push(if path.contains('?') { '&' } else { '?' });
+        path.push_str(&q.join("&"));
+    }
+    let resp = exchange(ctx, conn, &call.url.host, call.url.port, call.method.clone(), &path, &headers, body_bytes).await?;
+    if matches!(resp.status.as_u16(), 401 | 407) && matches!(conn.authorization, Authorization::OAuthClientCredentials { .. }) {
+        // EventBridge refreshes the token on 401/407 (eb-target-connection-auth).
+        ctx.world.connections.forget_token(&conn.arn);
+    }
+    output(ctx, resp)
+}
+
+fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
+    let content_type = resp
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media == "application/octet-stream" || media.starts_with("image/") || media.starts_with("video/") || media.starts_with("audio/") {
+        ctx.trace.hop("sfn", Verdict::Fail, format!("response content type {media} is not supported"));
+        return Err(StatesError::new("States.Runtime", format!("The response content type '{content_type}' is not supported by the HTTP Task")));
+    }
+    let Ok(text) = std::str::from_utf8(&resp.body) else {
+        return Err(StatesError::new("States.Runtime", "The response body is not valid text"));
+    };
+    if !resp.status.is_success() {
+        ctx.trace.hop("sfn", Verdict::Fail, format!("HTTP {}: States.Http.StatusCode.{}", resp.status, resp.status.as_u16()));
+        return Err(StatesError::new(format!("States.Http.StatusCode.{}", resp.status.as_u16()), http_date_reason(resp.status)));
+    }
+    let is_json = media == "application/json" || media.ends_with("+json");
+    let response_body = if is_json {
+        serde_json::from_str(text).unwrap_or_else(|_| json!(text))
+    } else {
+        json!(text)
+    };
+    let mut headers = Map::new();
+    for (name, value) in &resp.headers {
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        let entry = headers.entry(name.as_str().to_string()).or_insert_with(|| json!([]));
+        if let Value::Array(items) = entry {
+            items.push(json!(String::from_utf8_lossy(value.as_bytes())));
+        }
+    }
+    ctx.trace.pass("sfn", format!("HTTP {} ({} bytes)", resp.status, resp.body.len()));
+    Ok(json!({
+        "Headers": headers,
+        "ResponseBody": response_body,
+        "StatusCode": resp.status.as_u16(),
+        "StatusText": resp.status.canonical_reason().unwrap_or(""),
+    }))
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Opens the TCP path to `host:port` along the connection's route.
+async fn open(ctx: &TaskContext<'_>, conn: &ConnectionConfig, host: &str, port: u16) -> Result<Box<dyn Io>, StatesError> {
+    let world = ctx.world;
+    let socket = |cause: String| StatesError::new("States.Http.Socket", cause);
+    let Some(rc_arn) = &conn.resource_configuration_arn else {
+        // A public connection goes to the internet, which the emulated world does not have.
+        ctx.trace.hop("sfn", Verdict::Fail, format!("{host}: public endpoints are not reachable in the emulated world (no internet)"));
+        return Err(socket(format!("Unable to resolve host {host}: the emulated world has no public internet")));
+    };
+    let rc = world.resource_configurations.get(rc_arn).ok_or_else(|| {
+        StatesError::new(
+            "Events.ConnectionResource.InvalidPrivateConnectionState",
+            format!("The resource configuration {rc_arn} of the connection does not exist"),
+        )
+    })?;
+    ctx.trace.pass("lattice", format!("private connection via resource configuration {} ({}, {:?} auth)", rc.name, rc.definition, rc.auth));
+    if rc.auth == AuthType::AwsIam {
+        let mut c = RequestContext::new();
+        c.set_current_time(world.clock.now_utc());
+        world
+            .iam
+            .authorize(&ctx.principal, "vpc-lattice-svcs:Invoke", &rc.arn, &c, None, &[], DenialFormat::PolicyType, ctx.trace)
+            .map_err(|d| StatesError::new("Events.ConnectionResource.AccessDenied", d.message))?;
+    }
+    let gateway = world.gateways.get(&rc.gateway_id).ok_or_else(|| {
+        StatesError::new(
+            "Events.ConnectionResource.InvalidPrivateConnectionState",
+            format!("The resource gateway {} of resource configuration {} does not exist", rc.gateway_id, rc.name),
+        )
+    })?;
+    match gateway.open(&world.net, rc, port, ctx.trace).await {
+        Ok(stream) => Ok(Box::new(stream)),
+        Err(LatticeError::Resolve(e)) => Err(socket(format!("Unable to resolve host: {e}"))),
+        Err(LatticeError::Connect(e)) => Err(socket(format!("Connection refused: {e}"))),
+        Err(LatticeError::PortNotAllowed { port, .. }) => Err(socket(format!(
+            "Connection refused: port {port} is not in the port ranges of resource configuration {}",
+            rc.name
+        ))),
+        Err(e @ LatticeError::NoGateway { .. }) => Err(StatesError::new("Events.ConnectionResource.InvalidPrivateConnectionState", e.to_string())),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    ctx: &TaskContext<'_>,
+    conn: &ConnectionConfig,
+    host: &str,
+    port: u16,
+    method: Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+) -> Result<Exchange, StatesError> {
+    let socket = |cause: String| StatesError::new("States.Http.Socket", cause);
+    let stream = open(ctx, conn, host, port).await?;
+    let connector = tokio_rustls::TlsConnector::from(ctx.world.tls_client.clone());
+    let server_name = ServerName::try_from(host.to_string()).map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
+    let tls = match connector.connect(server_name, stream).await {
+        Ok(tls) => {
+            let (_, session) = tls.get_ref();
+            ctx.trace.pass(
+                "tls",
+                format!(
+                    "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
+                    session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
+                    session.negotiated_cipher_suite().map(|s| s.suite()).map(|s| format!("{s:?}")).unwrap_or_default()
+                ),
+            );
+            tls
+        }
+        Err(e) => {
+            ctx.trace.hop("tls", Verdict::Fail, format!("handshake with {host} failed: {e}"));
+            return Err(socket(format!("TLS handshake with {host} failed: {e}")));
+        }
+    };
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
+    tokio::spawn(connection);
+    let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
+    let host_header = if port == 443 { host.to_string() } else { format!("{host}:{port}") };
+    builder = builder.header(http::header::HOST, host_header);
+    for (k, v) in headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| StatesError::new("States.Runtime", format!("Invalid header name {k:?}")))?;
+        let value = HeaderValue::from_str(v).map_err(|_| StatesError::new("States.Runtime", format!("Invalid value for header {k:?}")))?;
+        builder = builder.header(name, value);
+    }
+    let req = builder.body(Full::new(body)).map_err(|e| StatesError::new("States.Runtime", e.to_string()))?;
+    ctx.trace.info("http", format!("{method} {path} Host {host}"));
+    let resp = sender.send_request(req).await.map_err(|e| {
+        ctx.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
+        socket(format!("The connection to {host} was closed before a response arrived: {e}"))
+    })?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?.to_bytes();
+    Ok(Exchange { status: parts.status, headers: parts.headers, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_headers_follow_the_documented_list() {
+        for h in ["Authorization", "host", "X-Amz-Date", "x-amzn-trace-id", "X-Forwarded-For", "Cache-Control"] {
+            assert!(is_forbidden_header(h), "{h}");
+        }
+        for h in ["Content-Type", "Accept", "x-api-key", "x-dummy-key"] {
+            assert!(!is_forbidden_header(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn array_formats_encode_as_documented() {
+        let body = json!({"a": ["x", "y"]});
+        let map = body.as_object().unwrap();
+        assert_eq!(form_encode(map, ArrayFormat::Indices), "a%5B0%5D=x&a%5B1%5D=y");
+        assert_eq!(form_encode(map, ArrayFormat::Repeat), "a=x&a=y");
+        assert_eq!(form_encode(map, ArrayFormat::Commas), "a=x%2Cy");
+        assert_eq!(form_encode(map, ArrayFormat::Brackets), "a%5B%5D=x&a%5B%5D=y");
+    }
+
+    #[test]
+    fn the_connection_wins_on_duplicate_keys() {
+        let mut task = vec![("X-Key".to_string(), "task".to_string()), ("Other".to_string(), "1".to_string())];
+        merge(&mut task, &[Parameter { key: "x-key".into(), value: "conn".into(), is_value_secret: true }], true);
+        assert_eq!(task, vec![("Other".to_string(), "1".to_string()), ("x-key".to_string(), "conn".to_string())]);
+    }
+
+    #[test]
+    fn parameters_are_validated() {
+        let ok = parse_call(&json!({"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET", "Authentication": {"ConnectionArn": "arn"}}));
+        assert!(ok.is_ok());
+        let missing = parse_call(&json!({"Method": "GET", "Authentication": {"ConnectionArn": "arn"}})).unwrap_err();
+        assert!(missing.contains("ApiEndpoint"));
+        let bad = parse_call(&json!({"ApiEndpoint": "https://x/", "Method": "FETCH", "Authentication": {"ConnectionArn": "arn"}})).unwrap_err();
+        assert!(bad.contains("Method"));
+    }
+}

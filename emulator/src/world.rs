@@ -1,0 +1,219 @@
+//! The running world: components built from a validated [`Model`].
+//!
+//! Configuration flows one way — scenario -> model -> world. [`World::build`] creates the VPCs
+//! and security groups, a DNS server per VPC, the emulated CA and the certificates ACM holds,
+//! the load balancers with their listeners, the Lattice resource gateways, the connections with
+//! their secrets, and the IAM directory. The world is one owner with cheap handles: clones share
+//! it; dropping the last one stops every listener.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::alb::{AlbError, LoadBalancer};
+use crate::authz::{Directory, PolicyLoadError};
+use crate::clock::Clock;
+use crate::dns::{DnsRecord, DnsServer, RecordData, Zone, ZoneError, records};
+use crate::events::Connections;
+use crate::lattice::{GatewayError, ResourceConfigurationConfig, ResourceGateway};
+use crate::model::Model;
+use crate::pki::{IssuedCertificate, Issuer, Pki, PkiError};
+use crate::secrets::SecretsManager;
+use crate::vpc::Network;
+
+/// Why a world could not be built from a model.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// The CA or a certificate could not be made.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// A hosted zone is invalid.
+    #[error("hosted zone: {0}")]
+    Zone(#[from] ZoneError),
+    /// A load balancer could not start.
+    #[error(transparent)]
+    Alb(#[from] AlbError),
+    /// A resource gateway could not start.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// Identity policies did not parse.
+    #[error("{}", .0.iter().map(|e| format!("Resources.{}.{}: {}", e.logical_id, e.path, e.error)).collect::<Vec<_>>().join("; "))]
+    Policies(Vec<PolicyLoadError>),
+}
+
+/// Everything that runs.
+#[derive(Debug)]
+pub struct WorldInner {
+    /// The validated model.
+    pub model: Model,
+    /// The wall clock (on tokio's clock).
+    pub clock: Clock,
+    /// The virtual network.
+    pub net: Network,
+    /// The emulated public CA.
+    pub pki: Pki,
+    /// Certificates ACM holds, by ARN.
+    pub certificates: HashMap<String, Arc<IssuedCertificate>>,
+    /// The DNS server of each VPC, by VPC id.
+    pub dns: HashMap<String, DnsServer>,
+    /// Resource gateways by id.
+    pub gateways: HashMap<String, ResourceGateway>,
+    /// Resource configurations by ARN.
+    pub resource_configurations: HashMap<String, ResourceConfigurationConfig>,
+    /// EventBridge connections.
+    pub connections: Connections,
+    /// Secrets Manager.
+    pub secrets: SecretsManager,
+    /// IAM.
+    pub iam: Directory,
+    /// The TLS client configuration of the AWS side.
+    pub tls_client: Arc<rustls::ClientConfig>,
+    load_balancers: Mutex<Vec<LoadBalancer>>,
+}
+
+/// A handle to the running world.
+#[derive(Clone, Debug)]
+pub struct World {
+    inner: Arc<WorldInner>,
+}
+
+impl std::ops::Deref for World {
+    type Target = WorldInner;
+    fn deref(&self) -> &WorldInner {
+        &self.inner
+    }
+}
+
+impl Drop for WorldInner {
+    fn drop(&mut self) {
+        if let Ok(mut lbs) = self.load_balancers.lock() {
+            for lb in lbs.iter_mut() {
+                lb.shutdown();
+            }
+        }
+    }
+}
+
+impl World {
+    /// Builds and starts everything the model declares. Must run inside a tokio runtime.
+    pub fn build(model: Model, clock: Clock) -> Result<Self, WorldError> {
+        let net = Network::new();
+        for vpc in &model.vpcs {
+            net.add_vpc(vpc.clone());
+        }
+        for sg in &model.security_groups {
+            net.put_group(sg.clone());
+        }
+        let pki = Pki::new(&clock)?;
+        let mut certificates = HashMap::new();
+        for cert in &model.certificates {
+            let issued = match cert.issuer {
+                Issuer::PublicCa => pki.issue(&cert.names)?,
+                Issuer::SelfSigned => pki.self_signed(&cert.names)?,
+            };
+            certificates.insert(cert.arn.clone(), Arc::new(issued));
+        }
+
+        let mut load_balancers = Vec::new();
+        for lb in &model.load_balancers {
+            let listeners = model.listeners.iter().filter(|l| l.load_balancer_arn == lb.arn).cloned().collect();
+            let started = LoadBalancer::start(&net, lb.clone(), listeners, clock.clone(), pki.provider(), |arn| {
+                certificates.get(arn).cloned()
+            })?;
+            load_balancers.push(started);
+        }
+
+        // DNS: every VPC sees its private zones and every load balancer's name (ELB names are
+        // public DNS records, answered with the nodes' private addresses for internal ALBs).
+        let mut lb_zones = Vec::new();
+        let mut lb_addresses: HashMap<String, Vec<std::net::Ipv4Addr>> = HashMap::new();
+        for lb in &load_balancers {
+            let ips: Vec<std::net::Ipv4Addr> = lb
+                .nodes
+                .iter()
+                .filter_map(|n| match n.ip {
+                    std::net::IpAddr::V4(v4) => Some(v4),
+                    std::net::IpAddr::V6(_) => None,
+                })
+                .collect();
+            lb_addresses.insert(lb.config.dns_name.to_ascii_lowercase(), ips.clone());
+            lb_zones.push(Zone {
+                origin: lb.config.dns_name.clone(),
+                records: records(ips.into_iter().map(|ip| (lb.config.dns_name.clone(), RecordData::A(ip)))),
+            });
+        }
+        let mut dns = HashMap::new();
+        for vpc in &model.vpcs {
+            let mut zones = lb_zones.clone();
+            for zone in model.hosted_zones.iter().filter(|z| z.vpc_ids.contains(&vpc.id)) {
+                let mut recs = Vec::new();
+                for r in &zone.records {
+                    let record = |data| DnsRecord { name: r.name.clone(), ttl: r.ttl, data };
+                    if let Some(alias) = &r.alias {
+                        // An alias answers with the target's addresses (Route 53 alias records).
+                        recs.extend(lb_addresses.get(alias).into_iter().flatten().map(|ip| record(RecordData::A(*ip))));
+                        continue;
+                    }
+                    for v in &r.values {
+                        let data = match r.record_type.as_str() {
+                            "A" => v.parse().map(RecordData::A).ok(),
+                            "AAAA" => v.parse().map(RecordData::Aaaa).ok(),
+                            "CNAME" => Some(RecordData::Cname(v.clone())),
+                            _ => Some(RecordData::Txt(v.clone())),
+                        };
+                        recs.extend(data.map(record));
+                    }
+                }
+                zones.push(Zone { origin: zone.name.clone(), records: recs });
+            }
+            dns.insert(vpc.id.clone(), DnsServer::new(vpc.dns_server(), &zones)?);
+        }
+
+        let mut gateways = HashMap::new();
+        for gw in &model.resource_gateways {
+            let server = dns.get(&gw.vpc_id).cloned();
+            let started = ResourceGateway::start(&net, gw.clone(), |ip| {
+                server.as_ref().expect("gateway VPC validated by the scenario").resolver(ip)
+            })?;
+            gateways.insert(gw.id.clone(), started);
+        }
+        let resource_configurations =
+            model.resource_configurations.iter().map(|rc| (rc.arn.clone(), rc.clone())).collect();
+
+        let secrets = SecretsManager::new(&model.region, &model.account);
+        let connections = Connections::new();
+        for conn in &model.connections {
+            let suffix = conn.secret_arn.rsplit('-').next().unwrap_or("AbCdEf");
+            secrets.put(&conn.secret_name, suffix, conn.secret_value());
+            connections.put(conn.clone());
+        }
+        let iam = Directory::from_model(&model).map_err(WorldError::Policies)?;
+        let tls_client = pki.client_config();
+        Ok(Self {
+            inner: Arc::new(WorldInner {
+                model,
+                clock,
+                net,
+                pki,
+                certificates,
+                dns,
+                gateways,
+                resource_configurations,
+                connections,
+                secrets,
+                iam,
+                tls_client,
+                load_balancers: Mutex::new(load_balancers),
+            }),
+        })
+    }
+
+    /// The load balancers' DNS names and node addresses, for display.
+    pub fn load_balancer_nodes(&self) -> Vec<(String, Vec<std::net::IpAddr>)> {
+        self.load_balancers
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|lb| (lb.config.dns_name.clone(), lb.nodes.iter().map(|n| n.ip).collect()))
+            .collect()
+    }
+}

@@ -1,0 +1,46 @@
+//! Pattern A of seed 000, hop by hop.
+
+use serde_json::json;
+use vpcgate::iam::Principal;
+use vpcgate::sfn::{TaskContext, http};
+use vpcgate::trace::Trace;
+use vpcgate_tests::{scenario, world};
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn http_task_reaches_the_internal_alb_through_the_resource_gateway() {
+    let s = scenario("pattern-a.json");
+    let (model, world) = world(&s);
+    let sm = model.state_machine("StateMachineA").unwrap();
+    let conn = &model
+        .connections
+        .iter()
+        .find(|c| c.name == "eb-demo-private-connection")
+        .unwrap()
+        .arn;
+    let trace = Trace::new();
+    let ctx = TaskContext {
+        world: &world,
+        principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
+        state_machine_arn: &sm.arn,
+        state_name: "CallPrivateApi",
+        entered_event_id: 2,
+        trace: &trace,
+    };
+    let out = http::invoke(
+        &ctx,
+        &json!({"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET", "Authentication": {"ConnectionArn": conn}}),
+    )
+    .await;
+    println!("{}", trace.render());
+    let out = out.unwrap();
+    assert_eq!(out["StatusCode"], 200);
+    assert_eq!(
+        out["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"})
+    );
+    assert_eq!(out["Headers"]["server"], json!(["awselb/2.0"]));
+    assert_eq!(
+        out["Headers"]["content-type"],
+        json!(["application/json; charset=utf-8"])
+    );
+}
