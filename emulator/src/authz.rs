@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::iam::{
-    CredentialStore, Decision, DenialFormat, NamedPolicy, Policy, PolicyError, PolicyKind, PolicySet, Principal,
-    Request, RequestContext, denial_message, evaluate,
+    CredentialStore, Decision, DenialFormat, NamedPolicy, Policy, PolicyError, PolicyKind,
+    PolicySet, Principal, Request, RequestContext, denial_message, evaluate,
 };
 use crate::model::Model;
 use crate::trace::{Trace, Verdict};
@@ -54,7 +54,10 @@ impl Directory {
             .iter()
             .map(|m| (m.arn.as_str(), (m.name.as_str(), &m.document)))
             .collect();
-        let mut collect = |logical: &str, name: &str, inline: &[(String, serde_json::Value)], managed_arns: &[String]| {
+        let mut collect = |logical: &str,
+                           name: &str,
+                           inline: &[(String, serde_json::Value)],
+                           managed_arns: &[String]| {
             let mut out = Vec::new();
             for (i, (policy_name, doc)) in inline.iter().enumerate() {
                 match Policy::parse(doc, PolicyKind::IdentityBased) {
@@ -81,17 +84,31 @@ impl Directory {
             out
         };
         for role in &model.roles {
-            let policies = collect(&role.logical_id, &role.name, &role.inline_policies, &role.managed_policy_arns);
+            let policies = collect(
+                &role.logical_id,
+                &role.name,
+                &role.inline_policies,
+                &role.managed_policy_arns,
+            );
             identity.insert(role.arn.clone(), policies);
         }
         for user in &model.users {
-            let policies = collect(&user.logical_id, &user.name, &user.inline_policies, &user.managed_policy_arns);
+            let policies = collect(
+                &user.logical_id,
+                &user.name,
+                &user.inline_policies,
+                &user.managed_policy_arns,
+            );
             identity.insert(user.arn.clone(), policies);
         }
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Self { account: model.account.clone(), identity, credentials: Mutex::new(CredentialStore::with_seed(7)) })
+        Ok(Self {
+            account: model.account.clone(),
+            identity,
+            credentials: Mutex::new(CredentialStore::with_seed(7)),
+        })
     }
 
     /// The account.
@@ -127,19 +144,36 @@ impl Directory {
         format: DenialFormat,
         trace: &Trace,
     ) -> Result<Decision, Denied> {
-        let request = Request { principal, action, resource, context };
+        let request = Request {
+            principal,
+            action,
+            resource,
+            context,
+        };
         let identity = self.identity_policies(principal);
         let decision = evaluate(
             &request,
-            &PolicySet { identity, resource: resource_policy, resource_account: None, gates },
+            &PolicySet {
+                identity,
+                resource: resource_policy,
+                resource_account: None,
+                gates,
+            },
         );
         match denial_message(&request, &decision, format) {
             None => {
-                trace.pass("iam", format!("{action} on {resource} for {}: {decision}", principal.arn()));
+                trace.pass(
+                    "iam",
+                    format!("{action} on {resource} for {}: {decision}", principal.arn()),
+                );
                 Ok(decision)
             }
             Some(message) => {
-                trace.hop("iam", Verdict::Refuse, format!("{action} on {resource}: {decision}: {message}"));
+                trace.hop(
+                    "iam",
+                    Verdict::Refuse,
+                    format!("{action} on {resource}: {decision}: {message}"),
+                );
                 Err(Denied { decision, message })
             }
         }

@@ -115,10 +115,20 @@ impl World {
 
         let mut load_balancers = Vec::new();
         for lb in &model.load_balancers {
-            let listeners = model.listeners.iter().filter(|l| l.load_balancer_arn == lb.arn).cloned().collect();
-            let started = LoadBalancer::start(&net, lb.clone(), listeners, clock.clone(), pki.provider(), |arn| {
-                certificates.get(arn).cloned()
-            })?;
+            let listeners = model
+                .listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.arn)
+                .cloned()
+                .collect();
+            let started = LoadBalancer::start(
+                &net,
+                lb.clone(),
+                listeners,
+                clock.clone(),
+                pki.provider(),
+                |arn| certificates.get(arn).cloned(),
+            )?;
             load_balancers.push(started);
         }
 
@@ -138,19 +148,36 @@ impl World {
             lb_addresses.insert(lb.config.dns_name.to_ascii_lowercase(), ips.clone());
             lb_zones.push(Zone {
                 origin: lb.config.dns_name.clone(),
-                records: records(ips.into_iter().map(|ip| (lb.config.dns_name.clone(), RecordData::A(ip)))),
+                records: records(
+                    ips.into_iter()
+                        .map(|ip| (lb.config.dns_name.clone(), RecordData::A(ip))),
+                ),
             });
         }
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
-            for zone in model.hosted_zones.iter().filter(|z| z.vpc_ids.contains(&vpc.id)) {
+            for zone in model
+                .hosted_zones
+                .iter()
+                .filter(|z| z.vpc_ids.contains(&vpc.id))
+            {
                 let mut recs = Vec::new();
                 for r in &zone.records {
-                    let record = |data| DnsRecord { name: r.name.clone(), ttl: r.ttl, data };
+                    let record = |data| DnsRecord {
+                        name: r.name.clone(),
+                        ttl: r.ttl,
+                        data,
+                    };
                     if let Some(alias) = &r.alias {
                         // An alias answers with the target's addresses (Route 53 alias records).
-                        recs.extend(lb_addresses.get(alias).into_iter().flatten().map(|ip| record(RecordData::A(*ip))));
+                        recs.extend(
+                            lb_addresses
+                                .get(alias)
+                                .into_iter()
+                                .flatten()
+                                .map(|ip| record(RecordData::A(*ip))),
+                        );
                         continue;
                     }
                     for v in &r.values {
@@ -163,7 +190,10 @@ impl World {
                         recs.extend(data.map(record));
                     }
                 }
-                zones.push(Zone { origin: zone.name.clone(), records: recs });
+                zones.push(Zone {
+                    origin: zone.name.clone(),
+                    records: recs,
+                });
             }
             dns.insert(vpc.id.clone(), DnsServer::new(vpc.dns_server(), &zones)?);
         }
@@ -172,12 +202,18 @@ impl World {
         for gw in &model.resource_gateways {
             let server = dns.get(&gw.vpc_id).cloned();
             let started = ResourceGateway::start(&net, gw.clone(), |ip| {
-                server.as_ref().expect("gateway VPC validated by the scenario").resolver(ip)
+                server
+                    .as_ref()
+                    .expect("gateway VPC validated by the scenario")
+                    .resolver(ip)
             })?;
             gateways.insert(gw.id.clone(), started);
         }
-        let resource_configurations =
-            model.resource_configurations.iter().map(|rc| (rc.arn.clone(), rc.clone())).collect();
+        let resource_configurations = model
+            .resource_configurations
+            .iter()
+            .map(|rc| (rc.arn.clone(), rc.clone()))
+            .collect();
 
         let secrets = SecretsManager::new(&model.region, &model.account);
         let connections = Connections::new();
@@ -213,7 +249,12 @@ impl World {
             .lock()
             .expect("lock")
             .iter()
-            .map(|lb| (lb.config.dns_name.clone(), lb.nodes.iter().map(|n| n.ip).collect()))
+            .map(|lb| {
+                (
+                    lb.config.dns_name.clone(),
+                    lb.nodes.iter().map(|n| n.ip).collect(),
+                )
+            })
             .collect()
     }
 }

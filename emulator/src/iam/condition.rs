@@ -81,22 +81,42 @@ pub(super) struct Operator {
 const OPERATORS: &[(&str, Comparison, bool)] = &[
     ("StringEquals", Comparison::StringEquals, false),
     ("StringNotEquals", Comparison::StringEquals, true),
-    ("StringEqualsIgnoreCase", Comparison::StringEqualsIgnoreCase, false),
-    ("StringNotEqualsIgnoreCase", Comparison::StringEqualsIgnoreCase, true),
+    (
+        "StringEqualsIgnoreCase",
+        Comparison::StringEqualsIgnoreCase,
+        false,
+    ),
+    (
+        "StringNotEqualsIgnoreCase",
+        Comparison::StringEqualsIgnoreCase,
+        true,
+    ),
     ("StringLike", Comparison::StringLike, false),
     ("StringNotLike", Comparison::StringLike, true),
     ("NumericEquals", Comparison::NumericEquals, false),
     ("NumericNotEquals", Comparison::NumericEquals, true),
     ("NumericLessThan", Comparison::NumericLessThan, false),
-    ("NumericLessThanEquals", Comparison::NumericLessThanEquals, false),
+    (
+        "NumericLessThanEquals",
+        Comparison::NumericLessThanEquals,
+        false,
+    ),
     ("NumericGreaterThan", Comparison::NumericGreaterThan, false),
-    ("NumericGreaterThanEquals", Comparison::NumericGreaterThanEquals, false),
+    (
+        "NumericGreaterThanEquals",
+        Comparison::NumericGreaterThanEquals,
+        false,
+    ),
     ("DateEquals", Comparison::DateEquals, false),
     ("DateNotEquals", Comparison::DateEquals, true),
     ("DateLessThan", Comparison::DateLessThan, false),
     ("DateLessThanEquals", Comparison::DateLessThanEquals, false),
     ("DateGreaterThan", Comparison::DateGreaterThan, false),
-    ("DateGreaterThanEquals", Comparison::DateGreaterThanEquals, false),
+    (
+        "DateGreaterThanEquals",
+        Comparison::DateGreaterThanEquals,
+        false,
+    ),
     ("Bool", Comparison::Bool, false),
     ("BinaryEquals", Comparison::BinaryEquals, false),
     ("IpAddress", Comparison::IpAddress, false),
@@ -270,8 +290,9 @@ fn parse_value(
         }
         Comparison::Bool => {
             let t = Template::parse(&text, variables);
-            let is_literal_bool = text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false");
-            if !is_literal_bool && !(variables && text.contains("${")) {
+            let is_literal_bool =
+                text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false");
+            if !(is_literal_bool || (variables && text.contains("${"))) {
                 return Err(invalid("boolean (\"true\" or \"false\")"));
             }
             PolicyValue::Bool(t)
@@ -281,7 +302,9 @@ fn parse_value(
                 .decode(text.as_bytes())
                 .map_err(|_| invalid("base64 string"))?,
         ),
-        Comparison::IpAddress => PolicyValue::Ip(parse_ip(&text).ok_or_else(|| invalid("ip address or cidr"))?),
+        Comparison::IpAddress => {
+            PolicyValue::Ip(parse_ip(&text).ok_or_else(|| invalid("ip address or cidr"))?)
+        }
         Comparison::Null => PolicyValue::Null(if text.eq_ignore_ascii_case("true") {
             true
         } else if text.eq_ignore_ascii_case("false") {
@@ -296,8 +319,7 @@ fn parse_number(s: &str) -> Option<f64> {
     let s = s.trim();
     // Only plain decimal numbers: Rust would also accept "inf" and "NaN".
     let ok = !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
     if ok { s.parse().ok() } else { None }
 }

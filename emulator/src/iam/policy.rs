@@ -437,7 +437,9 @@ impl PolicyError {
                 "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
                     .to_owned()
             }
-            Self::TooManyColons { .. } => "Actions/Condition can contain only one colon.".to_owned(),
+            Self::TooManyColons { .. } => {
+                "Actions/Condition can contain only one colon.".to_owned()
+            }
             Self::InvalidVendor { vendor, .. } => format!("Vendor {vendor} is not valid"),
             Self::ResourceNotArn { resource, .. } => {
                 format!("Resource {resource} must be in ARN format or \"*\".")
@@ -819,9 +821,13 @@ fn parse_statement(
         (None, None) => return Err(PolicyError::MissingActions { path: path.clone() }),
     };
     let resource = match (obj.get("Resource"), obj.get("NotResource")) {
-        (Some(v), _) => {
-            ResourceBlock::Resource(parse_resources(v, &path.key("Resource"), path, kind, variables)?)
-        }
+        (Some(v), _) => ResourceBlock::Resource(parse_resources(
+            v,
+            &path.key("Resource"),
+            path,
+            kind,
+            variables,
+        )?),
         (None, Some(v)) => ResourceBlock::NotResource(parse_resources(
             v,
             &path.key("NotResource"),
@@ -923,7 +929,9 @@ fn parse_principal(ptype: &str, id: &str, path: &JsonPath) -> Result<PolicyPrinc
                     let rest = &resource["assumed-role/".len()..];
                     match rest.split_once('/') {
                         Some((role, session))
-                            if !role.is_empty() && !session.is_empty() && !session.contains('/') =>
+                            if !role.is_empty()
+                                && !session.is_empty()
+                                && !session.contains('/') =>
                         {
                             Ok(PolicyPrincipal::Session(id.to_owned()))
                         }

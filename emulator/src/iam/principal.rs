@@ -226,7 +226,10 @@ impl Principal {
         let [prefix, partition, service, region, account, resource] = parts[..] else {
             return Err(bad());
         };
-        if prefix != "arn" || partition != PARTITION || !region.is_empty() || !is_account_id(account)
+        if prefix != "arn"
+            || partition != PARTITION
+            || !region.is_empty()
+            || !is_account_id(account)
         {
             return Err(bad());
         }

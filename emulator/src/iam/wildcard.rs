@@ -92,7 +92,10 @@ enum Piece {
     /// Text written in the policy; wildcards in it keep their meaning.
     Text(String),
     /// `${key}` or `${key, 'default'}`.
-    Var { key: String, default: Option<String> },
+    Var {
+        key: String,
+        default: Option<String>,
+    },
     /// `${*}`, `${?}` or `${$}`: the character itself, never a wildcard.
     Escaped(char),
 }
@@ -169,11 +172,9 @@ impl Template {
             match piece {
                 Piece::Text(t) => out.extend(compile_glob(t)),
                 Piece::Escaped(c) => out.push(Tok::Lit(*c)),
-                Piece::Var { key, default } => out.extend(
-                    lookup(ctx, key, default.as_deref())?
-                        .chars()
-                        .map(Tok::Lit),
-                ),
+                Piece::Var { key, default } => {
+                    out.extend(lookup(ctx, key, default.as_deref())?.chars().map(Tok::Lit))
+                }
             }
         }
         Some(out)
@@ -287,7 +288,10 @@ mod tests {
         let missing = Template::parse("${aws:PrincipalTag/team}", true);
         assert_eq!(missing.resolve_literal(&ctx), None);
         let old = Template::parse("${aws:username}", false);
-        assert_eq!(old.resolve_literal(&ctx).as_deref(), Some("${aws:username}"));
+        assert_eq!(
+            old.resolve_literal(&ctx).as_deref(),
+            Some("${aws:username}")
+        );
         let open = Template::parse("a${b", true);
         assert_eq!(open.resolve_literal(&ctx).as_deref(), Some("a${b"));
     }

@@ -87,9 +87,19 @@ pub fn is_forbidden_header(name: &str) -> bool {
 }
 
 /// Response headers that describe the connection, not the response; they never reach the output.
-const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "proxy-connection",
+    "upgrade",
+];
 
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// `Transform.RequestEncodingOptions.ArrayFormat`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,13 +134,35 @@ mod url_lite {
     }
 
     pub(super) fn parse(text: &str) -> Result<Url, String> {
-        let uri: http::Uri = text.parse().map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
-        let scheme = uri.scheme_str().ok_or_else(|| format!("'{text}' has no scheme"))?.to_ascii_lowercase();
-        let host = uri.host().ok_or_else(|| format!("'{text}' has no host"))?.to_ascii_lowercase();
-        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-        let path_and_query = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-        let path_and_query = if path_and_query.is_empty() { "/".into() } else { path_and_query };
-        Ok(Url { scheme, host, port, path_and_query })
+        let uri: http::Uri = text
+            .parse()
+            .map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
+        let scheme = uri
+            .scheme_str()
+            .ok_or_else(|| format!("'{text}' has no scheme"))?
+            .to_ascii_lowercase();
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("'{text}' has no host"))?
+            .to_ascii_lowercase();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let path_and_query = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let path_and_query = if path_and_query.is_empty() {
+            "/".into()
+        } else {
+            path_and_query
+        };
+        Ok(Url {
+            scheme,
+            host,
+            port,
+            path_and_query,
+        })
     }
 }
 
@@ -147,17 +179,34 @@ fn parse_call(params: &Value) -> Result<Call, String> {
         return Err("The Parameters must be a JSON object".into());
     };
     for key in p.keys() {
-        if !["ApiEndpoint", "Method", "Authentication", "InvocationConfig", "Headers", "QueryParameters", "RequestBody", "Transform"]
-            .contains(&key.as_str())
+        if ![
+            "ApiEndpoint",
+            "Method",
+            "Authentication",
+            "InvocationConfig",
+            "Headers",
+            "QueryParameters",
+            "RequestBody",
+            "Transform",
+        ]
+        .contains(&key.as_str())
         {
-            return Err(format!("The field '{key}' is not supported by Step Functions"));
+            return Err(format!(
+                "The field '{key}' is not supported by Step Functions"
+            ));
         }
     }
     let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
     let method_text = string_field(p, "Method")?.ok_or("The field 'Method' is required")?;
     let method = match method_text.to_ascii_uppercase().as_str() {
-        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "HEAD") => Method::from_bytes(m.as_bytes()).expect("valid method"),
-        _ => return Err(format!("The value of the field 'Method' is invalid: {method_text} (GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD)")),
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "HEAD") => {
+            Method::from_bytes(m.as_bytes()).expect("valid method")
+        }
+        _ => {
+            return Err(format!(
+                "The value of the field 'Method' is invalid: {method_text} (GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD)"
+            ));
+        }
     };
     let connection_arn = ["InvocationConfig", "Authentication"]
         .iter()
@@ -173,7 +222,9 @@ fn parse_call(params: &Value) -> Result<Call, String> {
                 let v = match v {
                     Value::String(s) => s.clone(),
                     Value::Number(_) | Value::Bool(_) => v.to_string(),
-                    _ => return Err("The value of the field 'Headers' has an invalid format".into()),
+                    _ => {
+                        return Err("The value of the field 'Headers' has an invalid format".into());
+                    }
                 };
                 headers.push((k.clone(), v));
             }
@@ -195,13 +246,22 @@ fn parse_call(params: &Value) -> Result<Call, String> {
                 }
             }
         }
-        Some(_) => return Err("The value of the field 'QueryParameters' has an invalid format".into()),
+        Some(_) => {
+            return Err("The value of the field 'QueryParameters' has an invalid format".into());
+        }
     }
     let transform = p.get("Transform");
-    let url_encoded = match transform.and_then(|t| t.get("RequestBodyEncoding")).and_then(Value::as_str) {
+    let url_encoded = match transform
+        .and_then(|t| t.get("RequestBodyEncoding"))
+        .and_then(Value::as_str)
+    {
         None | Some("NONE") => false,
         Some("URL_ENCODED") => true,
-        Some(other) => return Err(format!("The value of the field 'Transform.RequestBodyEncoding' is invalid: {other}")),
+        Some(other) => {
+            return Err(format!(
+                "The value of the field 'Transform.RequestBodyEncoding' is invalid: {other}"
+            ));
+        }
     };
     let array_format = match transform
         .and_then(|t| t.get("RequestEncodingOptions"))
@@ -212,10 +272,23 @@ fn parse_call(params: &Value) -> Result<Call, String> {
         Some("REPEAT") => ArrayFormat::Repeat,
         Some("COMMAS") => ArrayFormat::Commas,
         Some("BRACKETS") => ArrayFormat::Brackets,
-        Some(other) => return Err(format!("The value of the field 'Transform.RequestEncodingOptions.ArrayFormat' is invalid: {other}")),
+        Some(other) => {
+            return Err(format!(
+                "The value of the field 'Transform.RequestEncodingOptions.ArrayFormat' is invalid: {other}"
+            ));
+        }
     };
     let body = p.get("RequestBody").filter(|b| !b.is_null()).cloned();
-    Ok(Call { url, method, connection_arn, headers, query, body, url_encoded, array_format })
+    Ok(Call {
+        url,
+        method,
+        connection_arn,
+        headers,
+        query,
+        body,
+        url_encoded,
+        array_format,
+    })
 }
 
 fn scalar(v: &Value) -> String {
@@ -231,17 +304,33 @@ fn form_encode(body: &Map<String, Value>, format: ArrayFormat) -> String {
     for (k, v) in body {
         match v {
             Value::Array(items) => match format {
-                ArrayFormat::Indices => items.iter().enumerate().for_each(|(i, x)| pairs.push((format!("{k}[{i}]"), scalar(x)))),
-                ArrayFormat::Repeat => items.iter().for_each(|x| pairs.push((k.clone(), scalar(x)))),
-                ArrayFormat::Commas => pairs.push((k.clone(), items.iter().map(scalar).collect::<Vec<_>>().join(","))),
-                ArrayFormat::Brackets => items.iter().for_each(|x| pairs.push((format!("{k}[]"), scalar(x)))),
+                ArrayFormat::Indices => items
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, x)| pairs.push((format!("{k}[{i}]"), scalar(x)))),
+                ArrayFormat::Repeat => items
+                    .iter()
+                    .for_each(|x| pairs.push((k.clone(), scalar(x)))),
+                ArrayFormat::Commas => pairs.push((
+                    k.clone(),
+                    items.iter().map(scalar).collect::<Vec<_>>().join(","),
+                )),
+                ArrayFormat::Brackets => items
+                    .iter()
+                    .for_each(|x| pairs.push((format!("{k}[]"), scalar(x)))),
             },
             other => pairs.push((k.clone(), scalar(other))),
         }
     }
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, QUERY),
+                utf8_percent_encode(v, QUERY)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -249,7 +338,13 @@ fn form_encode(body: &Map<String, Value>, format: ArrayFormat) -> String {
 /// Merges the connection's parameters over the task's: the connection wins on a duplicate key.
 fn merge(task: &mut Vec<(String, String)>, connection: &[Parameter], case_insensitive: bool) {
     for p in connection {
-        task.retain(|(k, _)| if case_insensitive { !k.eq_ignore_ascii_case(&p.key) } else { k != &p.key });
+        task.retain(|(k, _)| {
+            if case_insensitive {
+                !k.eq_ignore_ascii_case(&p.key)
+            } else {
+                k != &p.key
+            }
+        });
         task.push((p.key.clone(), p.value.clone()));
     }
 }
@@ -264,18 +359,45 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
     let call = parse_call(params).map_err(|reason| ctx.bad_parameters(params, &reason))?;
     trace.info(
         "sfn",
-        format!("HTTP Task {}: {} https://{}{} via {}", ctx.state_name, call.method, call.url.host, call.url.path_and_query, call.connection_arn),
+        format!(
+            "HTTP Task {}: {} https://{}{} via {}",
+            ctx.state_name,
+            call.method,
+            call.url.host,
+            call.url.path_and_query,
+            call.connection_arn
+        ),
     );
     if call.url.scheme != "https" {
         // The HTTP Task calls HTTPS endpoints only; the run fails before any connection is made.
-        trace.hop("sfn", Verdict::Refuse, format!("{}: the HTTP Task supports HTTPS endpoints only", call.url.scheme));
-        return Err(ctx.bad_parameters(params, "The ApiEndpoint must use HTTPS: only HTTPS endpoints are supported by the HTTP Task"));
+        trace.hop(
+            "sfn",
+            Verdict::Refuse,
+            format!(
+                "{}: the HTTP Task supports HTTPS endpoints only",
+                call.url.scheme
+            ),
+        );
+        return Err(ctx.bad_parameters(
+            params,
+            "The ApiEndpoint must use HTTPS: only HTTPS endpoints are supported by the HTTP Task",
+        ));
     }
     if let Some((k, _)) = call.headers.iter().find(|(k, _)| is_forbidden_header(k)) {
-        return Err(ctx.bad_parameters(params, &format!("The 'Headers' field contains unsupported values: [{}]", k.to_ascii_lowercase())));
+        return Err(ctx.bad_parameters(
+            params,
+            &format!(
+                "The 'Headers' field contains unsupported values: [{}]",
+                k.to_ascii_lowercase()
+            ),
+        ));
     }
     if call.url_encoded {
-        let ct = call.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str());
+        let ct = call
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str());
         if ct != Some("application/x-www-form-urlencoded") {
             return Err(ctx.bad_parameters(params, "RequestBodyEncoding URL_ENCODED requires the header content-type: application/x-www-form-urlencoded"));
         }
@@ -283,38 +405,83 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
 
     let world = ctx.world;
     let endpoint = format!("https://{}{}", call.url.host, call.url.path_and_query);
-    let mut iam_ctx = RequestContext::new().with("states:HTTPMethod", call.method.as_str()).with("states:HTTPEndpoint", endpoint.clone());
+    let mut iam_ctx = RequestContext::new()
+        .with("states:HTTPMethod", call.method.as_str())
+        .with("states:HTTPEndpoint", endpoint.clone());
     iam_ctx.set_current_time(world.clock.now_utc());
     world
         .iam
-        .authorize(&ctx.principal, "states:InvokeHTTPEndpoint", ctx.state_machine_arn, &iam_ctx, None, &[], DenialFormat::PolicyType, trace)
+        .authorize(
+            &ctx.principal,
+            "states:InvokeHTTPEndpoint",
+            ctx.state_machine_arn,
+            &iam_ctx,
+            None,
+            &[],
+            DenialFormat::PolicyType,
+            trace,
+        )
         .map_err(|d| StatesError::new("States.Http.AccessDenied", d.message))?;
 
     // The connection and its credentials.
-    let conn = world.connections.by_arn(&call.connection_arn).map_err(|e| {
-        trace.hop("events", Verdict::Fail, e.to_string());
-        StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
-    })?;
+    let conn = world
+        .connections
+        .by_arn(&call.connection_arn)
+        .map_err(|e| {
+            trace.hop("events", Verdict::Fail, e.to_string());
+            StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
+        })?;
     let plain_ctx = {
         let mut c = RequestContext::new();
         c.set_current_time(world.clock.now_utc());
         c
     };
-    let denied = |d: crate::authz::Denied| StatesError::new("Events.ConnectionResource.AccessDenied", d.message);
+    let denied = |d: crate::authz::Denied| {
+        StatesError::new("Events.ConnectionResource.AccessDenied", d.message)
+    };
     world
         .iam
-        .authorize(&ctx.principal, "events:RetrieveConnectionCredentials", &conn.arn, &plain_ctx, None, &[], DenialFormat::PolicyType, trace)
+        .authorize(
+            &ctx.principal,
+            "events:RetrieveConnectionCredentials",
+            &conn.arn,
+            &plain_ctx,
+            None,
+            &[],
+            DenialFormat::PolicyType,
+            trace,
+        )
         .map_err(denied)?;
-    for action in ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"] {
+    for action in [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    ] {
         world
             .iam
-            .authorize(&ctx.principal, action, &conn.secret_arn, &plain_ctx, None, &[], DenialFormat::PolicyType, trace)
+            .authorize(
+                &ctx.principal,
+                action,
+                &conn.secret_arn,
+                &plain_ctx,
+                None,
+                &[],
+                DenialFormat::PolicyType,
+                trace,
+            )
             .map_err(denied)?;
     }
-    let secret = world.secrets.get(&conn.secret_arn).map_err(|e| StatesError::new("Events.ConnectionResource.InternalError", e.to_string()))?;
+    let secret = world
+        .secrets
+        .get(&conn.secret_arn)
+        .map_err(|e| StatesError::new("Events.ConnectionResource.InternalError", e.to_string()))?;
     trace.pass(
         "events",
-        format!("connection {} ({}) credentials from secret {}", conn.name, conn.authorization.kind(), secret.name),
+        format!(
+            "connection {} ({}) credentials from secret {}",
+            conn.name,
+            conn.authorization.kind(),
+            secret.name
+        ),
     );
 
     let outcome = tokio::time::timeout(HTTP_TASK_TIMEOUT, send(ctx, &conn, call)).await;
@@ -324,11 +491,17 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             trace.hop(
                 "sfn",
                 Verdict::Fail,
-                format!("no response within {} s: the HTTP Task fails with States.Http.Socket", HTTP_TASK_TIMEOUT.as_secs()),
+                format!(
+                    "no response within {} s: the HTTP Task fails with States.Http.Socket",
+                    HTTP_TASK_TIMEOUT.as_secs()
+                ),
             );
             Err(StatesError::new(
                 "States.Http.Socket",
-                format!("The HTTP request to {endpoint} timed out after {} seconds", HTTP_TASK_TIMEOUT.as_secs()),
+                format!(
+                    "The HTTP request to {endpoint} timed out after {} seconds",
+                    HTTP_TASK_TIMEOUT.as_secs()
+                ),
             ))
         }
     }
@@ -346,13 +519,17 @@ async fn credentials(
             headers.push((name.clone(), value.clone()));
         }
         Authorization::Basic { username, password } => {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
             headers.push(("Authorization".into(), format!("Basic {token}")));
         }
         Authorization::OAuthClientCredentials { .. } => {
             let token = match ctx.world.connections.cached_token(&conn.arn) {
                 Some(t) => {
-                    ctx.trace.pass("events", format!("connection {}: cached OAuth token", conn.name));
+                    ctx.trace.pass(
+                        "events",
+                        format!("connection {}: cached OAuth token", conn.name),
+                    );
                     t
                 }
                 None => fetch_token(ctx, conn).await?,
@@ -363,37 +540,84 @@ async fn credentials(
     Ok(())
 }
 
-async fn fetch_token(ctx: &TaskContext<'_>, conn: &ConnectionConfig) -> Result<String, StatesError> {
-    let Authorization::OAuthClientCredentials { authorization_endpoint, http_method, client_id, client_secret, oauth_parameters } = &conn.authorization
+async fn fetch_token(
+    ctx: &TaskContext<'_>,
+    conn: &ConnectionConfig,
+) -> Result<String, StatesError> {
+    let Authorization::OAuthClientCredentials {
+        authorization_endpoint,
+        http_method,
+        client_id,
+        client_secret,
+        oauth_parameters,
+    } = &conn.authorization
     else {
         unreachable!("called for OAuth connections only")
     };
-    let url = url_lite::parse(authorization_endpoint).map_err(|e| StatesError::new("Events.ConnectionResource.InvalidConnectionState", e))?;
+    let url = url_lite::parse(authorization_endpoint)
+        .map_err(|e| StatesError::new("Events.ConnectionResource.InvalidConnectionState", e))?;
     // fidelity: AWS does not document how the client credentials travel; vpcgate sends them as
     // HTTP Basic and a form body with grant_type=client_credentials (README, fidelity notes).
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
     let mut headers = vec![
         ("Authorization".to_string(), format!("Basic {basic}")),
-        ("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()),
+        (
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ),
     ];
     merge(&mut headers, &oauth_parameters.headers, true);
     let mut form: Vec<(String, String)> = vec![("grant_type".into(), "client_credentials".into())];
     merge(&mut form, &oauth_parameters.body, false);
     let body = form
         .iter()
-        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, QUERY),
+                utf8_percent_encode(v, QUERY)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&");
     let mut path = url.path_and_query.clone();
     if !oauth_parameters.query.is_empty() {
-        let q: Vec<String> = oauth_parameters.query.iter().map(|p| format!("{}={}", utf8_percent_encode(&p.key, QUERY), utf8_percent_encode(&p.value, QUERY))).collect();
+        let q: Vec<String> = oauth_parameters
+            .query
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(&p.key, QUERY),
+                    utf8_percent_encode(&p.value, QUERY)
+                )
+            })
+            .collect();
         path.push(if path.contains('?') { '&' } else { '?' });
         path.push_str(&q.join("&"));
     }
     let method = Method::from_bytes(http_method.as_bytes()).unwrap_or(Method::POST);
-    let resp = exchange(ctx, conn, &url.host, url.port, method, &path, &headers, Bytes::from(body)).await?;
+    let resp = exchange(
+        ctx,
+        conn,
+        &url.host,
+        url.port,
+        method,
+        &path,
+        &headers,
+        Bytes::from(body),
+    )
+    .await?;
     if !resp.status.is_success() {
-        ctx.trace.hop("events", Verdict::Fail, format!("OAuth token endpoint answered {}: the connection is deauthorized", resp.status));
+        ctx.trace.hop(
+            "events",
+            Verdict::Fail,
+            format!(
+                "OAuth token endpoint answered {}: the connection is deauthorized",
+                resp.status
+            ),
+        );
         return Err(StatesError::new(
             "Events.ConnectionResource.InvalidConnectionState",
             "Connection resource is not authorized. This is likely a configuration issue with your connection.",
@@ -406,11 +630,22 @@ async fn fetch_token(ctx: &TaskContext<'_>, conn: &ConnectionConfig) -> Result<S
             "Connection resource is not authorized. This is likely a configuration issue with your connection.",
         ));
     };
-    let expires_in = parsed.get("expires_in").and_then(Value::as_u64).map(Duration::from_secs);
+    let expires_in = parsed
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs);
     // Refresh a minute before expiry (EventBridge's documented proactive refresh).
     let lifetime = expires_in.map(|d| d.saturating_sub(Duration::from_secs(60)));
-    ctx.world.connections.cache_token(&conn.arn, token.to_string(), lifetime);
-    ctx.trace.pass("events", format!("connection {}: OAuth token fetched from {authorization_endpoint}", conn.name));
+    ctx.world
+        .connections
+        .cache_token(&conn.arn, token.to_string(), lifetime);
+    ctx.trace.pass(
+        "events",
+        format!(
+            "connection {}: OAuth token fetched from {authorization_endpoint}",
+            conn.name
+        ),
+    );
     Ok(token.to_string())
 }
 
@@ -420,7 +655,11 @@ struct Exchange {
     body: Bytes,
 }
 
-async fn send(ctx: &TaskContext<'_>, conn: &ConnectionConfig, call: Call) -> Result<Value, StatesError> {
+async fn send(
+    ctx: &TaskContext<'_>,
+    conn: &ConnectionConfig,
+    call: Call,
+) -> Result<Value, StatesError> {
     let region = &ctx.world.model.region;
     let mut headers = call.headers.clone();
     merge(&mut headers, &conn.invocation_parameters.headers, true);
@@ -444,31 +683,73 @@ async fn send(ctx: &TaskContext<'_>, conn: &ConnectionConfig, call: Call) -> Res
                 }
             }
             None => {
-                body = Some(Value::Object(conn.invocation_parameters.body.iter().map(|p| (p.key.clone(), json!(p.value))).collect()));
+                body = Some(Value::Object(
+                    conn.invocation_parameters
+                        .body
+                        .iter()
+                        .map(|p| (p.key.clone(), json!(p.value)))
+                        .collect(),
+                ));
             }
             Some(_) => {}
         }
     }
     let body_bytes = match &body {
         None => Bytes::new(),
-        Some(Value::Object(map)) if call.url_encoded => Bytes::from(form_encode(map, call.array_format)),
+        Some(Value::Object(map)) if call.url_encoded => {
+            Bytes::from(form_encode(map, call.array_format))
+        }
         Some(Value::String(s)) => Bytes::from(s.clone()),
         Some(other) => Bytes::from(other.to_string()),
     };
-    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-        headers.push(("Content-Type".into(), "application/json; charset=UTF-8".into()));
+    if body.is_some()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push((
+            "Content-Type".into(),
+            "application/json; charset=UTF-8".into(),
+        ));
     }
-    headers.push(("User-Agent".into(), format!("Amazon|StepFunctions|HttpInvoke|{region}")));
+    headers.push((
+        "User-Agent".into(),
+        format!("Amazon|StepFunctions|HttpInvoke|{region}"),
+    ));
     headers.push(("Range".into(), format!("bytes=0-{MAX_BODY}")));
 
     let mut path = call.url.path_and_query.clone();
     if !query.is_empty() {
-        let q: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY))).collect();
+        let q: Vec<String> = query
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, QUERY),
+                    utf8_percent_encode(v, QUERY)
+                )
+            })
+            .collect();
         path.push(if path.contains('?') { '&' } else { '?' });
         path.push_str(&q.join("&"));
     }
-    let resp = exchange(ctx, conn, &call.url.host, call.url.port, call.method.clone(), &path, &headers, body_bytes).await?;
-    if matches!(resp.status.as_u16(), 401 | 407) && matches!(conn.authorization, Authorization::OAuthClientCredentials { .. }) {
+    let resp = exchange(
+        ctx,
+        conn,
+        &call.url.host,
+        call.url.port,
+        call.method.clone(),
+        &path,
+        &headers,
+        body_bytes,
+    )
+    .await?;
+    if matches!(resp.status.as_u16(), 401 | 407)
+        && matches!(
+            conn.authorization,
+            Authorization::OAuthClientCredentials { .. }
+        )
+    {
         // EventBridge refreshes the token on 401/407 (eb-target-connection-auth).
         ctx.world.connections.forget_token(&conn.arn);
     }
@@ -482,17 +763,47 @@ fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if media == "application/octet-stream" || media.starts_with("image/") || media.starts_with("video/") || media.starts_with("audio/") {
-        ctx.trace.hop("sfn", Verdict::Fail, format!("response content type {media} is not supported"));
-        return Err(StatesError::new("States.Runtime", format!("The response content type '{content_type}' is not supported by the HTTP Task")));
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media == "application/octet-stream"
+        || media.starts_with("image/")
+        || media.starts_with("video/")
+        || media.starts_with("audio/")
+    {
+        ctx.trace.hop(
+            "sfn",
+            Verdict::Fail,
+            format!("response content type {media} is not supported"),
+        );
+        return Err(StatesError::new(
+            "States.Runtime",
+            format!("The response content type '{content_type}' is not supported by the HTTP Task"),
+        ));
     }
     let Ok(text) = std::str::from_utf8(&resp.body) else {
-        return Err(StatesError::new("States.Runtime", "The response body is not valid text"));
+        return Err(StatesError::new(
+            "States.Runtime",
+            "The response body is not valid text",
+        ));
     };
     if !resp.status.is_success() {
-        ctx.trace.hop("sfn", Verdict::Fail, format!("HTTP {}: States.Http.StatusCode.{}", resp.status, resp.status.as_u16()));
-        return Err(StatesError::new(format!("States.Http.StatusCode.{}", resp.status.as_u16()), http_date_reason(resp.status)));
+        ctx.trace.hop(
+            "sfn",
+            Verdict::Fail,
+            format!(
+                "HTTP {}: States.Http.StatusCode.{}",
+                resp.status,
+                resp.status.as_u16()
+            ),
+        );
+        return Err(StatesError::new(
+            format!("States.Http.StatusCode.{}", resp.status.as_u16()),
+            http_date_reason(resp.status),
+        ));
     }
     let is_json = media == "application/json" || media.ends_with("+json");
     let response_body = if is_json {
@@ -505,12 +816,17 @@ fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
         if HOP_BY_HOP.contains(&name.as_str()) {
             continue;
         }
-        let entry = headers.entry(name.as_str().to_string()).or_insert_with(|| json!([]));
+        let entry = headers
+            .entry(name.as_str().to_string())
+            .or_insert_with(|| json!([]));
         if let Value::Array(items) = entry {
             items.push(json!(String::from_utf8_lossy(value.as_bytes())));
         }
     }
-    ctx.trace.pass("sfn", format!("HTTP {} ({} bytes)", resp.status, resp.body.len()));
+    ctx.trace.pass(
+        "sfn",
+        format!("HTTP {} ({} bytes)", resp.status, resp.body.len()),
+    );
     Ok(json!({
         "Headers": headers,
         "ResponseBody": response_body,
@@ -523,13 +839,26 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Opens the TCP path to `host:port` along the connection's route.
-async fn open(ctx: &TaskContext<'_>, conn: &ConnectionConfig, host: &str, port: u16) -> Result<Box<dyn Io>, StatesError> {
+async fn open(
+    ctx: &TaskContext<'_>,
+    conn: &ConnectionConfig,
+    host: &str,
+    port: u16,
+) -> Result<Box<dyn Io>, StatesError> {
     let world = ctx.world;
     let socket = |cause: String| StatesError::new("States.Http.Socket", cause);
     let Some(rc_arn) = &conn.resource_configuration_arn else {
         // A public connection goes to the internet, which the emulated world does not have.
-        ctx.trace.hop("sfn", Verdict::Fail, format!("{host}: public endpoints are not reachable in the emulated world (no internet)"));
-        return Err(socket(format!("Unable to resolve host {host}: the emulated world has no public internet")));
+        ctx.trace.hop(
+            "sfn",
+            Verdict::Fail,
+            format!(
+                "{host}: public endpoints are not reachable in the emulated world (no internet)"
+            ),
+        );
+        return Err(socket(format!(
+            "Unable to resolve host {host}: the emulated world has no public internet"
+        )));
     };
     let rc = world.resource_configurations.get(rc_arn).ok_or_else(|| {
         StatesError::new(
@@ -537,19 +866,37 @@ async fn open(ctx: &TaskContext<'_>, conn: &ConnectionConfig, host: &str, port: 
             format!("The resource configuration {rc_arn} of the connection does not exist"),
         )
     })?;
-    ctx.trace.pass("lattice", format!("private connection via resource configuration {} ({}, {:?} auth)", rc.name, rc.definition, rc.auth));
+    ctx.trace.pass(
+        "lattice",
+        format!(
+            "private connection via resource configuration {} ({}, {:?} auth)",
+            rc.name, rc.definition, rc.auth
+        ),
+    );
     if rc.auth == AuthType::AwsIam {
         let mut c = RequestContext::new();
         c.set_current_time(world.clock.now_utc());
         world
             .iam
-            .authorize(&ctx.principal, "vpc-lattice-svcs:Invoke", &rc.arn, &c, None, &[], DenialFormat::PolicyType, ctx.trace)
+            .authorize(
+                &ctx.principal,
+                "vpc-lattice-svcs:Invoke",
+                &rc.arn,
+                &c,
+                None,
+                &[],
+                DenialFormat::PolicyType,
+                ctx.trace,
+            )
             .map_err(|d| StatesError::new("Events.ConnectionResource.AccessDenied", d.message))?;
     }
     let gateway = world.gateways.get(&rc.gateway_id).ok_or_else(|| {
         StatesError::new(
             "Events.ConnectionResource.InvalidPrivateConnectionState",
-            format!("The resource gateway {} of resource configuration {} does not exist", rc.gateway_id, rc.name),
+            format!(
+                "The resource gateway {} of resource configuration {} does not exist",
+                rc.gateway_id, rc.name
+            ),
         )
     })?;
     match gateway.open(&world.net, rc, port, ctx.trace).await {
@@ -560,7 +907,10 @@ async fn open(ctx: &TaskContext<'_>, conn: &ConnectionConfig, host: &str, port: 
             "Connection refused: port {port} is not in the port ranges of resource configuration {}",
             rc.name
         ))),
-        Err(e @ LatticeError::NoGateway { .. }) => Err(StatesError::new("Events.ConnectionResource.InvalidPrivateConnectionState", e.to_string())),
+        Err(e @ LatticeError::NoGateway { .. }) => Err(StatesError::new(
+            "Events.ConnectionResource.InvalidPrivateConnectionState",
+            e.to_string(),
+        )),
     }
 }
 
@@ -578,7 +928,8 @@ async fn exchange(
     let socket = |cause: String| StatesError::new("States.Http.Socket", cause);
     let stream = open(ctx, conn, host, port).await?;
     let connector = tokio_rustls::TlsConnector::from(ctx.world.tls_client.clone());
-    let server_name = ServerName::try_from(host.to_string()).map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
+    let server_name = ServerName::try_from(host.to_string())
+        .map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
     let tls = match connector.connect(server_name, stream).await {
         Ok(tls) => {
             let (_, session) = tls.get_ref();
@@ -593,7 +944,11 @@ async fn exchange(
             tls
         }
         Err(e) => {
-            ctx.trace.hop("tls", Verdict::Fail, format!("handshake with {host} failed: {e}"));
+            ctx.trace.hop(
+                "tls",
+                Verdict::Fail,
+                format!("handshake with {host} failed: {e}"),
+            );
             return Err(socket(format!("TLS handshake with {host} failed: {e}")));
         }
     };
@@ -602,22 +957,43 @@ async fn exchange(
         .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
     tokio::spawn(connection);
     let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
-    let host_header = if port == 443 { host.to_string() } else { format!("{host}:{port}") };
+    let host_header = if port == 443 {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    };
     builder = builder.header(http::header::HOST, host_header);
     for (k, v) in headers {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| StatesError::new("States.Runtime", format!("Invalid header name {k:?}")))?;
-        let value = HeaderValue::from_str(v).map_err(|_| StatesError::new("States.Runtime", format!("Invalid value for header {k:?}")))?;
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            StatesError::new("States.Runtime", format!("Invalid header name {k:?}"))
+        })?;
+        let value = HeaderValue::from_str(v).map_err(|_| {
+            StatesError::new("States.Runtime", format!("Invalid value for header {k:?}"))
+        })?;
         builder = builder.header(name, value);
     }
-    let req = builder.body(Full::new(body)).map_err(|e| StatesError::new("States.Runtime", e.to_string()))?;
-    ctx.trace.info("http", format!("{method} {path} Host {host}"));
+    let req = builder
+        .body(Full::new(body))
+        .map_err(|e| StatesError::new("States.Runtime", e.to_string()))?;
+    ctx.trace
+        .info("http", format!("{method} {path} Host {host}"));
     let resp = sender.send_request(req).await.map_err(|e| {
         ctx.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
-        socket(format!("The connection to {host} was closed before a response arrived: {e}"))
+        socket(format!(
+            "The connection to {host} was closed before a response arrived: {e}"
+        ))
     })?;
     let (parts, body) = resp.into_parts();
-    let body = body.collect().await.map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?.to_bytes();
-    Ok(Exchange { status: parts.status, headers: parts.headers, body })
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?
+        .to_bytes();
+    Ok(Exchange {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 #[cfg(test)]
@@ -626,7 +1002,14 @@ mod tests {
 
     #[test]
     fn forbidden_headers_follow_the_documented_list() {
-        for h in ["Authorization", "host", "X-Amz-Date", "x-amzn-trace-id", "X-Forwarded-For", "Cache-Control"] {
+        for h in [
+            "Authorization",
+            "host",
+            "X-Amz-Date",
+            "x-amzn-trace-id",
+            "X-Forwarded-For",
+            "Cache-Control",
+        ] {
             assert!(is_forbidden_header(h), "{h}");
         }
         for h in ["Content-Type", "Accept", "x-api-key", "x-dummy-key"] {
@@ -638,24 +1021,51 @@ mod tests {
     fn array_formats_encode_as_documented() {
         let body = json!({"a": ["x", "y"]});
         let map = body.as_object().unwrap();
-        assert_eq!(form_encode(map, ArrayFormat::Indices), "a%5B0%5D=x&a%5B1%5D=y");
+        assert_eq!(
+            form_encode(map, ArrayFormat::Indices),
+            "a%5B0%5D=x&a%5B1%5D=y"
+        );
         assert_eq!(form_encode(map, ArrayFormat::Repeat), "a=x&a=y");
         assert_eq!(form_encode(map, ArrayFormat::Commas), "a=x%2Cy");
-        assert_eq!(form_encode(map, ArrayFormat::Brackets), "a%5B%5D=x&a%5B%5D=y");
+        assert_eq!(
+            form_encode(map, ArrayFormat::Brackets),
+            "a%5B%5D=x&a%5B%5D=y"
+        );
     }
 
     #[test]
     fn the_connection_wins_on_duplicate_keys() {
-        let mut task = vec![("X-Key".to_string(), "task".to_string()), ("Other".to_string(), "1".to_string())];
-        merge(&mut task, &[Parameter { key: "x-key".into(), value: "conn".into(), is_value_secret: true }], true);
-        assert_eq!(task, vec![("Other".to_string(), "1".to_string()), ("x-key".to_string(), "conn".to_string())]);
+        let mut task = vec![
+            ("X-Key".to_string(), "task".to_string()),
+            ("Other".to_string(), "1".to_string()),
+        ];
+        merge(
+            &mut task,
+            &[Parameter {
+                key: "x-key".into(),
+                value: "conn".into(),
+                is_value_secret: true,
+            }],
+            true,
+        );
+        assert_eq!(
+            task,
+            vec![
+                ("Other".to_string(), "1".to_string()),
+                ("x-key".to_string(), "conn".to_string())
+            ]
+        );
     }
 
     #[test]
     fn parameters_are_validated() {
-        let ok = parse_call(&json!({"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET", "Authentication": {"ConnectionArn": "arn"}}));
+        let ok = parse_call(
+            &json!({"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET", "Authentication": {"ConnectionArn": "arn"}}),
+        );
         assert!(ok.is_ok());
-        let missing = parse_call(&json!({"Method": "GET", "Authentication": {"ConnectionArn": "arn"}})).unwrap_err();
+        let missing =
+            parse_call(&json!({"Method": "GET", "Authentication": {"ConnectionArn": "arn"}}))
+                .unwrap_err();
         assert!(missing.contains("ApiEndpoint"));
         let bad = parse_call(&json!({"ApiEndpoint": "https://x/", "Method": "FETCH", "Authentication": {"ConnectionArn": "arn"}})).unwrap_err();
         assert!(bad.contains("Method"));

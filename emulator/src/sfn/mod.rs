@@ -25,7 +25,10 @@ pub struct StatesError {
 impl StatesError {
     /// An error with a cause.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self { error: error.into(), cause: Some(cause.into()) }
+        Self {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
     }
 }
 

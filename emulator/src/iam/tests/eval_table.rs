@@ -34,7 +34,7 @@ enum Side {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Want {
-    Allow,
+    Allowed,
     DenyIdentity,
     DenyResource,
     ImplicitIdentity,
@@ -47,8 +47,16 @@ fn identity(side: Side) -> Vec<NamedPolicy> {
             {"Sid": "Id", "Effect": effect, "Action": action, "Resource": RESOURCE}]})
     };
     match side {
-        Side::Allow => vec![named("Role/Inline", PolicyKind::IdentityBased, stmt("Allow", ACTION))],
-        Side::Deny => vec![named("Role/Inline", PolicyKind::IdentityBased, stmt("Deny", ACTION))],
+        Side::Allow => vec![named(
+            "Role/Inline",
+            PolicyKind::IdentityBased,
+            stmt("Allow", ACTION),
+        )],
+        Side::Deny => vec![named(
+            "Role/Inline",
+            PolicyKind::IdentityBased,
+            stmt("Deny", ACTION),
+        )],
         Side::Absent => vec![],
         Side::Silent => vec![named(
             "Role/Inline",
@@ -68,8 +76,16 @@ fn resource(side: Side, principal: &Principal) -> Option<NamedPolicy> {
             "Action": action, "Resource": RESOURCE}]})
     };
     match side {
-        Side::Allow => Some(named("resource-policy", PolicyKind::ResourceBased, stmt("Allow", ACTION))),
-        Side::Deny => Some(named("resource-policy", PolicyKind::ResourceBased, stmt("Deny", ACTION))),
+        Side::Allow => Some(named(
+            "resource-policy",
+            PolicyKind::ResourceBased,
+            stmt("Allow", ACTION),
+        )),
+        Side::Deny => Some(named(
+            "resource-policy",
+            PolicyKind::ResourceBased,
+            stmt("Deny", ACTION),
+        )),
         Side::Absent => None,
         Side::Silent => Some(named(
             "resource-policy",
@@ -81,7 +97,7 @@ fn resource(side: Side, principal: &Principal) -> Option<NamedPolicy> {
 
 fn classify(d: &Decision) -> Want {
     match d {
-        Decision::Allow { .. } => Want::Allow,
+        Decision::Allow { .. } => Want::Allowed,
         Decision::ExplicitDeny {
             policy_kind: PolicyKind::IdentityBased,
             ..
@@ -101,15 +117,15 @@ fn identity_by_resource_by_account() {
     // (identity, resource, same-account outcome, cross-account outcome)
     let table = [
         // Table A / Table B rows "Allow | Allow".
-        (Allow, Allow, Want::Allow, Want::Allow),
+        (Allow, Allow, Want::Allowed, Want::Allowed),
         // "Allow | Neither": same account allows; cross account needs the resource policy.
-        (Allow, Absent, Want::Allow, ImplicitResource),
-        (Allow, Silent, Want::Allow, ImplicitResource),
+        (Allow, Absent, Want::Allowed, ImplicitResource),
+        (Allow, Silent, Want::Allowed, ImplicitResource),
         // "Allow | Deny": explicit deny.
         (Allow, Deny, DenyResource, DenyResource),
         // "Neither | Allow": same account allows through the resource policy alone.
-        (Absent, Allow, Want::Allow, ImplicitIdentity),
-        (Silent, Allow, Want::Allow, ImplicitIdentity),
+        (Absent, Allow, Want::Allowed, ImplicitIdentity),
+        (Silent, Allow, Want::Allowed, ImplicitIdentity),
         // "Neither | Neither": implicit deny.
         (Absent, Absent, ImplicitIdentity, ImplicitIdentity),
         (Absent, Silent, ImplicitIdentity, ImplicitIdentity),
