@@ -14,6 +14,7 @@ pub mod pki;
 pub mod scenario;
 pub mod secrets;
 pub mod sfn;
+pub mod sigv4;
 pub mod trace;
 pub mod vpc;
 pub mod world;

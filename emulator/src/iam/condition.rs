@@ -150,7 +150,7 @@ impl Operator {
             .find(|(n, _, _)| *n == base)
             .ok_or_else(unknown)?;
         if comparison == Comparison::Null && (if_exists || set.is_some()) {
-            return Err(PolicyError::IfExistsNotAllowed {
+            return Err(PolicyError::NullQualified {
                 path: path.clone(),
                 operator: name.to_owned(),
             });

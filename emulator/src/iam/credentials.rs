@@ -336,9 +336,7 @@ impl CredentialStore {
                 });
             }
         }
-        if let Some(expired_at) = resolved.expiration
-            && now >= expired_at
-        {
+        if let Some(expired_at) = resolved.expiration.filter(|e| now >= *e) {
             return Err(CredentialError::Expired {
                 access_key_id: access_key_id.to_owned(),
                 expired_at,

@@ -154,7 +154,7 @@ pub enum ImplicitDenyReason {
 }
 
 impl ImplicitDenyReason {
-    /// The policy type an access-denied message names ("because no <type> allows …").
+    /// The policy type an access-denied message names (`because no TYPE allows …`).
     pub fn policy_kind(&self) -> PolicyKind {
         match self {
             Self::NoIdentityPolicyAllows => PolicyKind::IdentityBased,

@@ -2,9 +2,8 @@
 //!
 //! Formats, by the service that returns them:
 //! - [`DenialFormat::PolicyType`] — the newer IAM format that names the policy type:
-//!   "User: <arn> is not authorized to perform: <action> on resource: <arn> with an explicit
-//!   deny in a resource-based policy" / "… because no identity-based policy allows the
-//!   <action> action"
+//!   `User: ARN is not authorized to perform: ACTION on resource: ARN with an explicit deny in
+//!   a resource-based policy` / `… because no identity-based policy allows the ACTION action`
 //!   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html>, whose
 //!   examples include Secrets Manager's `secretsmanager:GetSecretValue`). Use it for Secrets
 //!   Manager, and — unconfirmed, no recorded response — for EventBridge
@@ -14,8 +13,8 @@
 //!   `AccessDeniedException: ` (project FIDELITY.md recordings; not on an AWS page).
 //! - [`DenialFormat::ApiGateway`] — API Gateway's `execute-api:Invoke` denials: an explicit
 //!   deny ends "… with an explicit deny" without a policy type, and an anonymous caller's
-//!   implicit deny has no reason at all: "User: anonymous is not authorized to perform:
-//!   execute-api:Invoke on resource: <api-resource-arn>"
+//!   implicit deny has no reason at all: `User: anonymous is not authorized to perform:
+//!   execute-api:Invoke on resource: API-RESOURCE-ARN`
 //!   (<https://aws.amazon.com/premiumsupport/knowledge-center/api-gateway-403-error-lambda-authorizer/>).
 //!   A signed caller's implicit deny uses the policy-type wording (FIDELITY.md). API Gateway
 //!   is reported to mask the account ID inside the resource ARN; that is not reproduced

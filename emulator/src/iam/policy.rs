@@ -325,10 +325,10 @@ pub enum PolicyError {
         /// Its name.
         operator: String,
     },
-    /// `...IfExists` on `Null` ("You can add IfExists to the end of any condition operator
-    /// name except the Null condition").
-    #[error("{path}: {operator:?} cannot take the IfExists suffix")]
-    IfExistsNotAllowed {
+    /// `Null` with `IfExists` ("You can add IfExists to the end of any condition operator
+    /// name except the Null condition") or with a set qualifier.
+    #[error("{path}: {operator:?} is not allowed: Null takes neither IfExists nor a set qualifier")]
+    NullQualified {
         /// The operator's element.
         path: JsonPath,
         /// Its name.
@@ -380,7 +380,7 @@ impl PolicyError {
             | Self::ResourceVendorNotQualified { path, .. }
             | Self::TruncatedArn { path, .. }
             | Self::UnknownConditionOperator { path, .. }
-            | Self::IfExistsNotAllowed { path, .. }
+            | Self::NullQualified { path, .. }
             | Self::InvalidConditionValue { path, .. } => path,
         }
     }
@@ -403,7 +403,7 @@ impl PolicyError {
             | Self::UnsupportedVersion { .. }
             | Self::ConflictingElements { .. }
             | Self::UnknownConditionOperator { .. }
-            | Self::IfExistsNotAllowed { .. } => SYNTAX.to_owned(),
+            | Self::NullQualified { .. } => SYNTAX.to_owned(),
             Self::InvalidEffect { effect, .. } => {
                 // IAM checks the effect case-insensitively at the syntax stage and exactly in
                 // its "legacy parsing" stage, so `allow` fails later and differently.
@@ -660,10 +660,11 @@ impl Policy {
         let mut sids = HashSet::new();
         for (index, (path, value)) in raw_statements.into_iter().enumerate() {
             let st = parse_statement(value, &path, index, kind, variables)?;
-            if let Some(sid) = &st.sid
-                && !sid.is_empty()
-                && !sids.insert(sid.clone())
-            {
+            let repeated = st
+                .sid
+                .as_ref()
+                .filter(|sid| !sid.is_empty() && !sids.insert((*sid).clone()));
+            if let Some(sid) = repeated {
                 return Err(PolicyError::DuplicateSid {
                     path: path.key("Sid"),
                     sid: sid.clone(),

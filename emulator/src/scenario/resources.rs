@@ -546,10 +546,10 @@ pub(crate) fn build(
             "AWS::ElasticLoadBalancingV2::Listener" => {
                 let lb = p.str("LoadBalancerArn").unwrap_or_default();
                 if !lb.is_empty()
-                    && !index
+                    && index
                         .by_ref
                         .get(&lb)
-                        .is_some_and(|(_, t)| t == "AWS::ElasticLoadBalancingV2::LoadBalancer")
+                        .is_none_or(|(_, t)| t != "AWS::ElasticLoadBalancingV2::LoadBalancer")
                 {
                     p.invalid(
                         "LoadBalancerArn",

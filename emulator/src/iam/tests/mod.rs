@@ -4,6 +4,7 @@
 mod conditions;
 mod eval_table;
 mod malformed;
+mod matching;
 mod principals;
 mod props;
 mod seed;

@@ -1,0 +1,415 @@
+//! Checking incoming signatures the way API Gateway does for `AWS_IAM` methods.
+//!
+//! The checks run in the order AWS's front end applies them, as captured against real AWS
+//! endpoints by mhart/dynalite (`index.js`): presence of authentication, completeness of the
+//! `Authorization` header or presigned parameters, date format, clock skew, `host` signed,
+//! algorithm, credential shape, credential scope, access key, signature, and last the session
+//! token. The first failing check decides the error, so a request with several faults gets the
+//! same message it would get from AWS.
+
+use std::time::{Duration, SystemTime};
+
+use subtle::ConstantTimeEq;
+
+use super::canonical::{
+    self, ALGORITHM, TERMINATOR, canonical_header_value, canonical_query, canonical_uri,
+    format_amz_date, parse_amz_date, parse_http_date, parse_query, sha256_hex, split_target,
+};
+use super::error::ScopeMismatch;
+use super::{
+    Credentials, Incoming, MAX_PRESIGN_EXPIRY, SigV4Error, SignatureLocation, Verified,
+    VerifyPolicy,
+};
+
+/// The fields a signature is made of, wherever they were carried.
+struct Claimed {
+    location: SignatureLocation,
+    algorithm: String,
+    credential: String,
+    signed_headers: String,
+    signature: String,
+    /// `X-Amz-Date`, or the `Date` header rewritten in basic format.
+    amz_date: String,
+    signing_time: SystemTime,
+    expires: Option<Duration>,
+    session_token: Option<String>,
+}
+
+fn text_header<'h>(
+    req: &'h Incoming<'_>,
+    name: &'static str,
+) -> Result<Option<&'h str>, SigV4Error> {
+    match req.headers.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| SigV4Error::UnreadableHeader { name }),
+    }
+}
+
+/// Splits `Authorization` the way AWS does: the algorithm is the first word, and the rest is a
+/// list of `key=value` components separated by commas and/or spaces (AWS reports
+/// `Credential= AKID/...` as a component `AKID/...` without `=`, so spaces separate too).
+fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, String)>), SigV4Error> {
+    let trimmed = authorization.trim_start();
+    let (algorithm, rest) = trimmed.split_once([' ', ',']).unwrap_or((trimmed, ""));
+    if algorithm.contains('=') {
+        return Err(SigV4Error::AlgorithmMissing {
+            authorization: authorization.to_owned(),
+        });
+    }
+    let mut components = Vec::new();
+    for component in rest.split([',', ' ']).filter(|c| !c.is_empty()) {
+        match component.split_once('=') {
+            Some((key, value)) => components.push((key.to_owned(), value.to_owned())),
+            None => {
+                return Err(SigV4Error::MissingEqualSign {
+                    component: component.to_owned(),
+                    authorization: authorization.to_owned(),
+                });
+            }
+        }
+    }
+    Ok((algorithm.to_owned(), components))
+}
+
+/// Reads the request date: `X-Amz-Date` if present, else `Date` (header form only).
+fn request_date(value: &str, is_http_date: bool) -> Result<(String, SystemTime), SigV4Error> {
+    let parsed = if is_http_date {
+        parse_http_date(value)
+    } else {
+        parse_amz_date(value)
+    };
+    match parsed {
+        Some(time) if is_http_date => Ok((format_amz_date(time), time)),
+        Some(time) => Ok((value.to_owned(), time)),
+        None => Err(SigV4Error::InvalidDate {
+            value: value.to_owned(),
+        }),
+    }
+}
+
+fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claimed, SigV4Error> {
+    let (algorithm, components) = parse_authorization(authorization)?;
+    // Later duplicates win, as in AWS's (and dynalite's) key=value map.
+    let find = |key: &str| {
+        components
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let credential = find("Credential").filter(|v| !v.is_empty());
+    let signature = find("Signature").filter(|v| !v.is_empty());
+    // AWS accepts an empty SignedHeaders here and fails later on `host`.
+    let signed_headers = find("SignedHeaders");
+    let amz_date = text_header(req, "x-amz-date")?;
+    let http_date = if amz_date.is_none() {
+        text_header(req, "date")?
+    } else {
+        None
+    };
+    // (value, is an HTTP date rather than X-Amz-Date)
+    let date = amz_date
+        .map(|v| (v, false))
+        .or_else(|| http_date.map(|v| (v, true)));
+    let (Some(credential), Some(signature), Some(signed_headers), Some((date, is_http_date))) =
+        (credential, signature, signed_headers, date)
+    else {
+        return Err(SigV4Error::IncompleteAuthorization {
+            credential: credential.is_none(),
+            signature: signature.is_none(),
+            signed_headers: signed_headers.is_none(),
+            date: date.is_none(),
+            authorization: authorization.to_owned(),
+        });
+    };
+    let (amz_date, signing_time) = request_date(date, is_http_date)?;
+    Ok(Claimed {
+        location: SignatureLocation::Headers,
+        algorithm,
+        credential: credential.to_owned(),
+        signed_headers: signed_headers.to_owned(),
+        signature: signature.to_owned(),
+        amz_date,
+        signing_time,
+        expires: None,
+        session_token: text_header(req, "x-amz-security-token")?.map(str::to_owned),
+    })
+}
+
+fn claimed_from_query(params: &[(Vec<u8>, Vec<u8>)]) -> Result<Claimed, SigV4Error> {
+    let find = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.as_slice() == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    let required = [
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Date",
+    ];
+    let missing: Vec<&'static str> = required
+        .into_iter()
+        .filter(|name| find(name).is_none_or(|v| v.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SigV4Error::IncompleteQueryAuth { missing });
+    }
+    let get = |name: &str| find(name).unwrap_or_default();
+    let (amz_date, signing_time) = request_date(&get("X-Amz-Date"), false)?;
+    let expires = match find("X-Amz-Expires") {
+        None => None,
+        Some(value) => match value.parse::<u64>() {
+            Ok(secs) if Duration::from_secs(secs) <= MAX_PRESIGN_EXPIRY => {
+                Some(Duration::from_secs(secs))
+            }
+            _ => return Err(SigV4Error::InvalidExpires { value }),
+        },
+    };
+    Ok(Claimed {
+        location: SignatureLocation::QueryString,
+        algorithm: get("X-Amz-Algorithm"),
+        credential: get("X-Amz-Credential"),
+        signed_headers: get("X-Amz-SignedHeaders"),
+        signature: get("X-Amz-Signature"),
+        amz_date,
+        signing_time,
+        expires,
+        session_token: find("X-Amz-Security-Token"),
+    })
+}
+
+/// Whole seconds, as AWS compares and prints request times.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs()),
+        Err(_) => SystemTime::UNIX_EPOCH,
+    }
+}
+
+fn check_time(claimed: &Claimed, now: SystemTime, skew: Duration) -> Result<(), SigV4Error> {
+    let now = whole_seconds(now);
+    let signing_time = claimed.signing_time;
+    if now
+        .checked_sub(skew)
+        .is_some_and(|earliest| signing_time < earliest)
+    {
+        return Err(SigV4Error::SignatureExpired {
+            signing_time,
+            now,
+            skew,
+        });
+    }
+    if signing_time > now + skew {
+        return Err(SigV4Error::SignatureNotYetCurrent {
+            signing_time,
+            now,
+            skew,
+        });
+    }
+    if let Some(expires) = claimed.expires
+        && now > signing_time + expires
+    {
+        return Err(SigV4Error::PresignedExpired {
+            signing_time,
+            expires,
+            now,
+        });
+    }
+    Ok(())
+}
+
+/// The five parts of `AKID/yyyymmdd/region/service/aws4_request`; AWS ignores trailing slashes.
+fn split_credential(credential: &str) -> Result<[&str; 5], SigV4Error> {
+    let parts: Vec<&str> = credential.trim_end_matches('/').split('/').collect();
+    <[&str; 5]>::try_from(parts).map_err(|_| SigV4Error::MalformedCredential {
+        credential: credential.to_owned(),
+    })
+}
+
+fn check_scope(parts: &[&str; 5], amz_date: &str, policy: &VerifyPolicy) -> Result<(), SigV4Error> {
+    let [_, date, region, service, terminator] = *parts;
+    let mismatch = ScopeMismatch {
+        region: policy
+            .region
+            .as_deref()
+            .filter(|expected| *expected != region)
+            .map(|_| region.to_owned()),
+        expected_service: (service != policy.service).then(|| policy.service.clone()),
+        terminator: (terminator != TERMINATOR).then(|| terminator.to_owned()),
+        date: (Some(date) != amz_date.get(..8)).then(|| (date.to_owned(), amz_date.to_owned())),
+    };
+    if mismatch == ScopeMismatch::default() {
+        Ok(())
+    } else {
+        Err(SigV4Error::CredentialScope(mismatch))
+    }
+}
+
+/// The canonical request the claimed signature should cover.
+fn canonical_request_for(
+    req: &Incoming<'_>,
+    claimed: &Claimed,
+    query_params: &[(Vec<u8>, Vec<u8>)],
+    normalize: bool,
+    token_in_query: bool,
+) -> Vec<u8> {
+    let (path, _) = split_target(req.target);
+    let pairs = query_params.iter().filter(|(name, _)| {
+        claimed.location == SignatureLocation::Headers
+            || (name.as_slice() != b"X-Amz-Signature"
+                && (token_in_query || name.as_slice() != b"X-Amz-Security-Token"))
+    });
+    let query = canonical_query(pairs.map(|(k, v)| (k.as_slice(), v.as_slice())));
+    let headers: Vec<(String, Vec<u8>)> = claimed
+        .signed_headers
+        .split(';')
+        .map(|name| {
+            let lower = name.to_ascii_lowercase();
+            let value = canonical_header_value(req.headers, &lower)
+                .or_else(|| {
+                    (lower == "host")
+                        .then(|| req.authority.map(|a| a.as_bytes().to_vec()))
+                        .flatten()
+                })
+                .unwrap_or_default();
+            (name.to_owned(), value)
+        })
+        .collect();
+    canonical::canonical_request(
+        req.method,
+        &canonical_uri(path, normalize),
+        &query,
+        &headers,
+        &claimed.signed_headers,
+        // API Gateway always hashes the body; `UNSIGNED-PAYLOAD` is an S3 feature.
+        &sha256_hex(req.body),
+    )
+}
+
+/// Verifies the SigV4 signature of `req` at `now` as API Gateway does for an `AWS_IAM` method.
+///
+/// `lookup` returns the credentials issued for an access key id (with the session token issued
+/// alongside, for temporary credentials); the session token in the request must be exactly that
+/// token (absent when none was issued). On failure the [`SigV4Error`] carries API Gateway's
+/// `x-amzn-ErrorType` and message.
+pub fn verify<F>(
+    req: &Incoming<'_>,
+    now: SystemTime,
+    policy: &VerifyPolicy,
+    lookup: F,
+) -> Result<Verified, SigV4Error>
+where
+    F: Fn(&str) -> Option<Credentials>,
+{
+    let (_, query) = split_target(req.target);
+    let query_params = parse_query(query.unwrap_or(""));
+    let authorization = req.headers.get(http::header::AUTHORIZATION);
+    let query_auth = query_params
+        .iter()
+        .any(|(name, _)| name.as_slice() == b"X-Amz-Algorithm");
+    let claimed = match (authorization, query_auth) {
+        (None, false) => return Err(SigV4Error::MissingAuthenticationToken),
+        (Some(_), true) => return Err(SigV4Error::BothHeaderAndQueryAuth),
+        (Some(value), false) => {
+            let value = value.to_str().map_err(|_| SigV4Error::UnreadableHeader {
+                name: "authorization",
+            })?;
+            claimed_from_header(req, value)?
+        }
+        (None, true) => claimed_from_query(&query_params)?,
+    };
+
+    check_time(&claimed, now, policy.max_skew)?;
+    if !claimed
+        .signed_headers
+        .split(';')
+        .any(|h| h.eq_ignore_ascii_case("host") || h == ":authority")
+    {
+        return Err(SigV4Error::HostNotSigned);
+    }
+    if claimed.algorithm != ALGORITHM {
+        return Err(SigV4Error::UnsupportedAlgorithm {
+            algorithm: claimed.algorithm.clone(),
+        });
+    }
+    let parts = split_credential(&claimed.credential)?;
+    check_scope(&parts, &claimed.amz_date, policy)?;
+    let [access_key_id, date, region, service, _] = parts;
+    let credentials = lookup(access_key_id).ok_or_else(|| SigV4Error::UnknownAccessKey {
+        access_key_id: access_key_id.to_owned(),
+    })?;
+
+    let scope = canonical::credential_scope(date, region, service);
+    let key = canonical::signing_key(&credentials.secret_access_key, date, region, service);
+    let attempt = |token_in_query: bool| {
+        let creq = canonical_request_for(
+            req,
+            &claimed,
+            &query_params,
+            policy.normalize_uri_path,
+            token_in_query,
+        );
+        let sts = canonical::string_to_sign(&claimed.amz_date, &scope, &creq);
+        let expected = canonical::signature(&key, &sts);
+        let matches: bool = expected
+            .as_bytes()
+            .ct_eq(claimed.signature.as_bytes())
+            .into();
+        (matches, creq, sts)
+    };
+    let (matches, creq, sts) = attempt(true);
+    let retry_without_token = !matches
+        && policy.unsigned_query_session_token
+        && claimed.location == SignatureLocation::QueryString
+        && claimed.session_token.is_some();
+    let accepted = matches || (retry_without_token && attempt(false).0);
+    if !accepted {
+        return Err(SigV4Error::SignatureMismatch {
+            canonical_request: String::from_utf8_lossy(&creq).into_owned(),
+            string_to_sign: sts,
+        });
+    }
+
+    let token_ok: bool = match (&claimed.session_token, &credentials.session_token) {
+        (None, None) => true,
+        (Some(sent), Some(issued)) => sent.as_bytes().ct_eq(issued.as_bytes()).into(),
+        _ => false,
+    };
+    if !token_ok {
+        return Err(SigV4Error::InvalidSessionToken);
+    }
+
+    Ok(Verified {
+        access_key_id: access_key_id.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers: claimed
+            .signed_headers
+            .split(';')
+            .map(str::to_owned)
+            .collect(),
+        signing_time: claimed.signing_time,
+        session_token: claimed.session_token,
+        location: claimed.location,
+    })
+}
+
+/// [`verify`] for a buffered [`http::Request`].
+pub fn verify_request<B, F>(
+    req: &http::Request<B>,
+    now: SystemTime,
+    policy: &VerifyPolicy,
+    lookup: F,
+) -> Result<Verified, SigV4Error>
+where
+    B: AsRef<[u8]>,
+    F: Fn(&str) -> Option<Credentials>,
+{
+    verify(&Incoming::from_request(req), now, policy, lookup)
+}
