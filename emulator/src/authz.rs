@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::iam::{
-    CredentialStore, Decision, DenialFormat, NamedPolicy, Policy, PolicyError, PolicyKind,
-    PolicySet, Principal, Request, RequestContext, denial_message, evaluate,
+    CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
+    Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
+    ResolvedCredentials, SecretString, SessionCredentials, denial_message, evaluate,
 };
 use crate::model::Model;
 use crate::trace::{Trace, Verdict};
@@ -42,6 +43,10 @@ pub struct Directory {
     account: String,
     identity: HashMap<String, Vec<NamedPolicy>>,
     credentials: Mutex<CredentialStore>,
+    /// The access keys scenarios declare (`AWS::IAM::AccessKey`), by key id.
+    user_keys: HashMap<String, (Principal, SecretString)>,
+    /// Session credentials issued per assumed-role session ARN.
+    sessions: Mutex<HashMap<String, SessionCredentials>>,
 }
 
 impl Directory {
@@ -92,7 +97,19 @@ impl Directory {
             );
             identity.insert(role.arn.clone(), policies);
         }
+        let mut user_keys = HashMap::new();
         for user in &model.users {
+            for (key_id, secret) in &user.access_keys {
+                let principal = Principal::User {
+                    account: model.account.clone(),
+                    name: user.name.clone(),
+                    path: user.path.clone(),
+                };
+                user_keys.insert(
+                    key_id.clone(),
+                    (principal, SecretString::new(secret.clone())),
+                );
+            }
             let policies = collect(
                 &user.logical_id,
                 &user.name,
@@ -108,6 +125,8 @@ impl Directory {
             account: model.account.clone(),
             identity,
             credentials: Mutex::new(CredentialStore::with_seed(7)),
+            user_keys,
+            sessions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -177,5 +196,98 @@ impl Directory {
                 Err(Denied { decision, message })
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials for SigV4 (Pattern B): a state machine's role session signs `apigateway:invoke`
+// requests; API Gateway turns the signing key back into the principal.
+// ---------------------------------------------------------------------------------------------
+
+/// Session credentials are renewed when less than this is left (SDKs refresh five minutes early).
+const SESSION_REFRESH_MARGIN_SECONDS: i64 = 300;
+
+impl Directory {
+    /// The temporary credentials (access key id, secret, session token) of an assumed-role
+    /// session, as `sts:AssumeRole` issues them for a state machine's execution role; the same
+    /// credentials are returned until they near expiry (one hour, AssumeRole's default).
+    pub fn session_credentials(
+        &self,
+        session: &Principal,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SessionCredentials, CredentialError> {
+        let key = session.arn();
+        let mut sessions = self.sessions.lock().expect("session cache lock");
+        if let Some(c) = sessions.get(&key)
+            && (c.expiration - now).num_seconds() > SESSION_REFRESH_MARGIN_SECONDS
+            && c.issued_at <= now
+        {
+            return Ok(c.clone());
+        }
+        let issued = self.credentials().assume_role(
+            session.clone(),
+            now,
+            chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
+        )?;
+        sessions.insert(key, issued.clone());
+        Ok(issued)
+    }
+
+    /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
+    /// credentials, the session token issued with it.
+    pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {
+        if let Some((_, secret)) = self.user_keys.get(access_key_id) {
+            return Some(crate::sigv4::Credentials::new(
+                access_key_id,
+                secret.expose(),
+            ));
+        }
+        let resolved = self.credentials().lookup(access_key_id)?;
+        let creds =
+            crate::sigv4::Credentials::new(access_key_id, resolved.secret_access_key.expose());
+        Some(match resolved.session_token {
+            Some(token) => creds.with_session_token(token.expose()),
+            None => creds,
+        })
+    }
+
+    /// The principal behind a (signature-verified) access key at `now`, the way AWS derives it:
+    /// the user of a long-term key, the assumed-role session of a temporary one (whose
+    /// `aws:PrincipalArn` is the role's ARN). Unknown keys, wrong tokens and expired sessions
+    /// are refused.
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ResolvedCredentials, CredentialError> {
+        if let Some((principal, secret)) = self.user_keys.get(access_key_id) {
+            if session_token.is_some() {
+                return Err(CredentialError::SessionTokenMismatch {
+                    access_key_id: access_key_id.to_owned(),
+                });
+            }
+            return Ok(ResolvedCredentials {
+                principal: principal.clone(),
+                secret_access_key: secret.clone(),
+                session_token: None,
+                issued_at: None,
+                expiration: None,
+            });
+        }
+        self.credentials()
+            .authenticate(access_key_id, session_token, now)
+    }
+
+    /// The first access key a scenario declares for the user with this ARN.
+    pub fn user_access_key(&self, user_arn: &str) -> Option<(String, SecretString)> {
+        let mut keys: Vec<(&String, &(Principal, SecretString))> = self
+            .user_keys
+            .iter()
+            .filter(|(_, (p, _))| p.arn() == user_arn)
+            .collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        keys.first()
+            .map(|(id, (_, secret))| ((*id).clone(), secret.clone()))
     }
 }

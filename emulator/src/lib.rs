@@ -3,6 +3,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod alb;
+pub mod apigw;
 pub mod authz;
 pub mod clock;
 pub mod dns;

@@ -1,0 +1,1 @@
+//! Interoperability and behaviour tests of the API Gateway data plane.
