@@ -335,3 +335,48 @@ async fn vpc_link_security_group_blocking_port_80_times_out_after_29_s() {
     let retried = outcome(&all, "retry-on-504");
     assert_eq!(retried.elapsed, Duration::from_secs(59));
 }
+/// The ALB forwards to an in-VPC target that accepts and never answers: API Gateway gives up at
+/// 29 s (before the ALB's 60 s idle timeout), and the whole test takes milliseconds of wall time.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn backend_slower_than_29_s_gives_504_in_virtual_time() {
+    let s = scenario("pattern-b-slow-backend.json");
+    for case in &s.settings.cases {
+        let (model, world) = world(&s);
+        let _backend = stalled_backend(&world, &model).await;
+        let o = run_case(&world, &model, case).await;
+        check(case, &o);
+    }
+}
+
+/// The scenario's stalled backend: an ENI in `BackendSubnet` (its first address, .4) with
+/// `BackendSecurityGroup`, listening on 8080, accepting connections and never answering.
+/// (The runner will start it from the proposed `Vpcgate.Backends` entry; see the note.)
+async fn stalled_backend(world: &World, model: &Model) -> tokio::task::JoinHandle<()> {
+    let subnet = model
+        .vpcs
+        .iter()
+        .flat_map(|v| &v.subnets)
+        .find(|s| s.cidr.to_string() == "192.168.48.0/24")
+        .expect("BackendSubnet")
+        .id
+        .clone();
+    let group = model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "BackendSecurityGroup")
+        .expect("BackendSecurityGroup")
+        .id
+        .clone();
+    let eni = world
+        .net
+        .create_eni(&subnet, vec![group], "instance i-backend (never answers)")
+        .unwrap();
+    assert_eq!(eni.ip.to_string(), "192.168.48.4");
+    let mut listener = world.net.listen(&eni, 8080);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Some(conn) = listener.accept().await {
+            held.push(conn);
+        }
+    })
+}
