@@ -145,7 +145,8 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
                     "sigv4",
                     Verdict::Refuse,
                     format!(
-                        "{e}: {} {}",
+                        "{e} (key {}): {} {}",
+                        claimed_key(req).unwrap_or_else(|| "none".into()),
                         e.error_type(),
                         e.message().lines().next().unwrap_or("")
                     ),
@@ -216,4 +217,29 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
         }
     }
     Ok(caller)
+}
+
+/// The access key id a request claims to be signed with (`Credential=AKID/…` in the
+/// `Authorization` header or `X-Amz-Credential` in the query), for the trace.
+fn claimed_key(req: &http::Request<Bytes>) -> Option<String> {
+    let from_header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split_once("Credential="))
+        .map(|(_, rest)| rest.to_string());
+    let from_query = || {
+        req.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))
+                .map(|v| {
+                    percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+        })
+    };
+    let credential = from_header.or_else(from_query)?;
+    let key = credential.split(['/', ',', ' ']).next()?.to_string();
+    (!key.is_empty()).then_some(key)
 }

@@ -139,11 +139,10 @@ async fn run(
             responses,
         } => mock(&inv.trace, &req, request_templates, responses),
         IntegrationKind::HttpProxy {
-            http_method,
             uri,
             connection: Connection::Internet,
+            ..
         } => {
-            let _ = http_method;
             inv.trace.hop(
                 "apigw",
                 Verdict::Fail,
