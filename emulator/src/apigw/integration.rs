@@ -392,7 +392,8 @@ async fn send(
     Ok(out)
 }
 
-/// The backend's headers as API Gateway passes them on (see [`REMAPPED`]).
+/// The backend's headers as API Gateway passes them on: the ones it owns renamed
+/// `x-amzn-Remapped-<Name>`, `Transfer-Encoding` dropped.
 pub fn remap(backend: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (name, value) in backend {

@@ -2,9 +2,9 @@
 //! `AWS::ApiGateway::RestApi`, `::Resource`, `::Method`, `::Deployment`, `::Stage` and
 //! `AWS::ApiGatewayV2::VpcLink`.
 //!
-//! [`convert`] reads one resource's properties with the checks API Gateway makes when it is
+//! `convert` reads one resource's properties with the checks API Gateway makes when it is
 //! created (messages as `CreateRestApi`, `PutIntegration`, … word them where known);
-//! [`finish`] checks what only the whole stack can tell: every id a method, stage or deployment
+//! `finish` checks what only the whole stack can tell: every id a method, stage or deployment
 //! names exists, a VPC link and its load balancer share a VPC, a deployment has methods.
 
 use std::collections::BTreeMap;
