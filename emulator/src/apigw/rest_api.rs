@@ -21,7 +21,7 @@ pub const MIN_INTEGRATION_TIMEOUT_MS: u64 = 50;
 
 /// The account's "Maximum integration timeout in milliseconds" quota when nobody raised it.
 /// Regional and private REST APIs may get more through Service Quotas (2024-06, up to 300 000 ms);
-/// `PutIntegration` refuses larger values with "Timeout should be between 50 ms and <quota> ms".
+/// `PutIntegration` refuses larger values with "Timeout should be between 50 ms and `<quota>` ms".
 pub const DEFAULT_MAX_INTEGRATION_TIMEOUT_MS: u64 = 29_000;
 
 /// `EndpointConfiguration.Types`.
