@@ -380,3 +380,58 @@ async fn stalled_backend(world: &World, model: &Model) -> tokio::task::JoinHandl
         }
     })
 }
+
+/// `AuthType: RESOURCE_POLICY` signs too, so the resource policy sees PatternBRole and lets it in.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn resource_policy_auth_type_signs_with_the_execution_role() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let sm = model.state_machine("StateMachineB").unwrap();
+    let api = &model.apigw.rest_apis[0];
+    let trace = Trace::new();
+    let ctx = TaskContext {
+        world: &world,
+        principal: session_of(&model, &sm.role_arn),
+        state_machine_arn: &sm.arn,
+        state_name: "CallRestApi",
+        entered_event_id: 2,
+        trace: &trace,
+    };
+    let out = apigw::invoke(
+        &ctx,
+        &json!({"ApiEndpoint": format!("{}.execute-api.ap-northeast-1.amazonaws.com", api.id), "Method": "GET", "Stage": "prod", "AuthType": "RESOURCE_POLICY"}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", trace.render()));
+    assert_eq!(out["StatusCode"], 200);
+    assert_eq!(
+        out["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"})
+    );
+}
+
+/// A forbidden header set at run time is `States.Runtime` with the recorded text.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn forbidden_headers_fail_the_task_with_states_runtime() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let sm = model.state_machine("StateMachineB").unwrap();
+    let trace = Trace::new();
+    let ctx = TaskContext {
+        world: &world,
+        principal: session_of(&model, &sm.role_arn),
+        state_machine_arn: &sm.arn,
+        state_name: "CallRestApi",
+        entered_event_id: 2,
+        trace: &trace,
+    };
+    let params = json!({"ApiEndpoint": format!("{}.execute-api.ap-northeast-1.amazonaws.com", model.apigw.rest_apis[0].id), "Method": "GET", "Stage": "prod", "Headers": {"Authorization": ["Bearer x"]}});
+    let err = apigw::invoke(&ctx, &params).await.unwrap_err();
+    assert_eq!(err.error, "States.Runtime");
+    assert_eq!(
+        err.cause.unwrap(),
+        format!(
+            "An error occurred while executing the state 'CallRestApi' (entered at the event id #2). The Parameters '{params}' could not be used to start the Task: [The 'Headers' field contains unsupported values: [authorization]]"
+        )
+    );
+}
