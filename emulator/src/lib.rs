@@ -3,6 +3,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod alb;
+pub mod asl;
 pub mod authz;
 pub mod clock;
 pub mod dns;

@@ -1,3 +1,4 @@
 //! Integration tests: the seed's experiments, run through the emulator.
 
+mod asl;
 mod pattern_a;
