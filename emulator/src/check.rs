@@ -98,11 +98,24 @@ pub fn run_scenario(scenario: &Scenario, only: Option<&str>) -> Vec<CaseOutcome>
                 failures.push("expected a load error, but the scenario loaded".to_string());
             }
             Err(errors) => {
-                summary = format!("load error: {}", errors.0.first().map(ToString::to_string).unwrap_or_default());
+                summary = format!(
+                    "load error: {}",
+                    errors
+                        .0
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                );
                 let found = errors.0.iter().any(|e| {
-                    expect.logical_id.as_ref().is_none_or(|id| e.logical_id.as_ref() == Some(id))
+                    expect
+                        .logical_id
+                        .as_ref()
+                        .is_none_or(|id| e.logical_id.as_ref() == Some(id))
                         && expect.path.as_ref().is_none_or(|p| &e.path == p)
-                        && expect.message_contains.as_ref().is_none_or(|m| e.to_string().contains(m.as_str()))
+                        && expect
+                            .message_contains
+                            .as_ref()
+                            .is_none_or(|m| e.to_string().contains(m.as_str()))
                 });
                 if !found {
                     failures.push(format!("no error matches {expect:?}; got:\n{errors}"));
@@ -160,7 +173,9 @@ pub fn run_scenario(scenario: &Scenario, only: Option<&str>) -> Vec<CaseOutcome>
 /// Whether `actual` contains `expected`: objects by key (recursively), everything else by equality.
 pub fn includes(actual: &Value, expected: &Value) -> bool {
     match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|av| includes(av, v))),
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|av| includes(av, v))),
         _ => actual == expected,
     }
 }
@@ -185,7 +200,10 @@ async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
             scenario: file.to_string(),
             case: case.name.clone(),
             passed: false,
-            failures: vec![format!("no state machine {:?} in the scenario", start.state_machine)],
+            failures: vec![format!(
+                "no state machine {:?} in the scenario",
+                start.state_machine
+            )],
             summary: String::new(),
             elapsed: Duration::ZERO,
             trace: Trace::disabled(),
@@ -194,7 +212,10 @@ async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
     };
     let executions = Executions::new();
     let input = start.input.clone().unwrap_or_else(|| serde_json::json!({}));
-    let record = match executions.run_sync(world, sm, input, start.name.clone()).await {
+    let record = match executions
+        .run_sync(world, sm, input, start.name.clone())
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             return CaseOutcome {
@@ -253,16 +274,25 @@ async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
     if let Some(secs) = exp.elapsed_seconds {
         let got = elapsed.as_secs_f64();
         if (got - secs).abs() > 0.001 {
-            failures.push(format!("elapsed: expected {secs} s of virtual time, got {got:.3} s"));
+            failures.push(format!(
+                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
+            ));
         }
     }
     let hops = record.trace.hops();
     for text in &exp.trace_contains {
-        if !hops.iter().any(|h| h.message.contains(text.as_str()) || h.component == text) {
+        if !hops
+            .iter()
+            .any(|h| h.message.contains(text.as_str()) || h.component == text)
+        {
             failures.push(format!("no hop of the trace mentions {text:?}"));
         }
     }
-    let summary = if error.is_empty() { status.to_string() } else { format!("{status} {error}") };
+    let summary = if error.is_empty() {
+        status.to_string()
+    } else {
+        format!("{status} {error}")
+    };
     let result = if outcome.output.is_some() {
         output
     } else {
@@ -283,9 +313,22 @@ async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
 /// The pass/fail table `vpcgate check` prints.
 pub fn table(outcomes: &[CaseOutcome]) -> String {
     let mut out = String::new();
-    let w_file = outcomes.iter().map(|o| short(&o.scenario).len()).max().unwrap_or(8).max(8);
-    let w_case = outcomes.iter().map(|o| o.case.len()).max().unwrap_or(4).max(4);
-    out.push_str(&format!("{:<6} {:<w_file$} {:<w_case$} {:>9}  {}\n", "RESULT", "SCENARIO", "CASE", "VIRTUAL", "OUTCOME"));
+    let w_file = outcomes
+        .iter()
+        .map(|o| short(&o.scenario).len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let w_case = outcomes
+        .iter()
+        .map(|o| o.case.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    out.push_str(&format!(
+        "{:<6} {:<w_file$} {:<w_case$} {:>9}  {}\n",
+        "RESULT", "SCENARIO", "CASE", "VIRTUAL", "OUTCOME"
+    ));
     for o in outcomes {
         out.push_str(&format!(
             "{:<6} {:<w_file$} {:<w_case$} {:>8.3}s  {}\n",
@@ -302,12 +345,19 @@ pub fn table(outcomes: &[CaseOutcome]) -> String {
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
-    out.push_str(&format!("\n{} passed, {} failed\n", passed, outcomes.len() - passed));
+    out.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        passed,
+        outcomes.len() - passed
+    ));
     out
 }
 
 fn short(path: &str) -> String {
-    Path::new(path).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_else(|| path.to_string())
+    Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.to_string())
 }
 
 #[cfg(test)]

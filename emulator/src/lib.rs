@@ -5,6 +5,7 @@
 pub mod alb;
 pub mod asl;
 pub mod authz;
+pub mod bundled;
 pub mod check;
 pub mod clock;
 pub mod dns;

@@ -24,7 +24,8 @@ enum Command {
     /// Run scenarios and check their expected outcomes; exits 1 if any case fails.
     ///
     /// Each case runs in a fresh emulated world on a virtual clock: a 60-second time-out takes
-    /// milliseconds. With no paths, runs the bundled `scenarios/` folder.
+    /// milliseconds. With no paths, runs `./scenarios/`, or the seed's scenarios built into the
+    /// binary when there is no such folder.
     Check {
         /// Scenario files or folders (default: scenarios/).
         paths: Vec<PathBuf>,
@@ -46,8 +47,12 @@ enum Command {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VPCGATE_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VPCGATE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn default_scenarios() -> PathBuf {
@@ -59,7 +64,22 @@ fn main() -> ExitCode {
     init_tracing();
     match cli.command {
         Command::Check { paths, verbose } => {
-            let paths = if paths.is_empty() { vec![default_scenarios()] } else { paths };
+            let paths = if !paths.is_empty() {
+                paths
+            } else if default_scenarios().is_dir() {
+                vec![default_scenarios()]
+            } else {
+                // Not in a checkout: run the scenarios built into the binary.
+                let dir =
+                    std::env::temp_dir().join(format!("vpcgate-scenarios-{}", std::process::id()));
+                match vpcgate::bundled::extract(&dir) {
+                    Ok(d) => vec![d],
+                    Err(e) => {
+                        eprintln!("vpcgate check: cannot write the bundled scenarios: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            };
             let files = match vpcgate::check::collect(&paths) {
                 Ok(f) => f,
                 Err(e) => {
@@ -80,14 +100,30 @@ fn main() -> ExitCode {
                     println!("== {} / {}\n{}", o.scenario, o.case, o.trace.render());
                 }
             } else {
-                for o in outcomes.iter().filter(|o| !o.passed && !o.trace.hops().is_empty()) {
-                    println!("== trace of {} / {}\n{}", o.scenario, o.case, o.trace.render());
+                for o in outcomes
+                    .iter()
+                    .filter(|o| !o.passed && !o.trace.hops().is_empty())
+                {
+                    println!(
+                        "== trace of {} / {}\n{}",
+                        o.scenario,
+                        o.case,
+                        o.trace.render()
+                    );
                 }
             }
             print!("{}", vpcgate::check::table(&outcomes));
-            if outcomes.iter().all(|o| o.passed) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if outcomes.iter().all(|o| o.passed) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
-        Command::Explain { scenario, case, json } => {
+        Command::Explain {
+            scenario,
+            case,
+            json,
+        } => {
             let s = match vpcgate::scenario::Scenario::load(&scenario) {
                 Ok(s) => s,
                 Err(e) => {
@@ -95,9 +131,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            if s.settings.expect_load_error.is_none() && !s.settings.cases.iter().any(|c| c.name == case) {
+            if s.settings.expect_load_error.is_none()
+                && !s.settings.cases.iter().any(|c| c.name == case)
+            {
                 let names: Vec<&str> = s.settings.cases.iter().map(|c| c.name.as_str()).collect();
-                eprintln!("vpcgate explain: {} has no case {case:?} (cases: {})", scenario.display(), names.join(", "));
+                eprintln!(
+                    "vpcgate explain: {} has no case {case:?} (cases: {})",
+                    scenario.display(),
+                    names.join(", ")
+                );
                 return ExitCode::from(2);
             }
             let outcomes = vpcgate::check::run_scenario(&s, Some(&case));
@@ -113,14 +155,27 @@ fn main() -> ExitCode {
                 });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
-                println!("{} / {}: {} after {:.3} s of virtual time\n", o.scenario, o.case, o.summary, o.elapsed.as_secs_f64());
+                println!(
+                    "{} / {}: {} after {:.3} s of virtual time\n",
+                    o.scenario,
+                    o.case,
+                    o.summary,
+                    o.elapsed.as_secs_f64()
+                );
                 print!("{}", o.trace.render());
-                println!("\nresult: {}", serde_json::to_string_pretty(&o.result).unwrap_or_default());
+                println!(
+                    "\nresult: {}",
+                    serde_json::to_string_pretty(&o.result).unwrap_or_default()
+                );
                 for f in &o.failures {
                     println!("expectation not met: {f}");
                 }
             }
-            if o.passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if o.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

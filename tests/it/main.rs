@@ -2,3 +2,4 @@
 
 mod asl;
 mod pattern_a;
+mod scenarios;

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::{StatesError, TaskContext, http};
 use crate::asl::{
-    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, StateMachine as Definition, StopHandle, StopSignal,
-    TaskHandler, TaskInvocation, run, stop_channel,
+    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, StateMachine as Definition,
+    StopHandle, StopSignal, TaskHandler, TaskInvocation, run, stop_channel,
 };
 use crate::iam::Principal;
 use crate::model::{StateMachine, StateMachineType};
@@ -33,10 +33,19 @@ pub fn execution_principal(role_arn: &str, session: &str) -> Principal {
         .and_then(|(head, rest)| {
             let account = head.rsplit(':').next()?.to_string();
             let split = rest.rfind('/')?;
-            Some((account, rest[..=split].to_string(), rest[split + 1..].to_string()))
+            Some((
+                account,
+                rest[..=split].to_string(),
+                rest[split + 1..].to_string(),
+            ))
         })
         .unwrap_or_else(|| (String::new(), "/".into(), role_arn.to_string()));
-    Principal::AssumedRole { account, role_name, role_path, session_name: session.to_string() }
+    Principal::AssumedRole {
+        account,
+        role_name,
+        role_path,
+        session_name: session.to_string(),
+    }
 }
 
 /// Runs each Task of one execution against the world.
@@ -49,19 +58,34 @@ pub struct WorldTasks {
 
 impl std::fmt::Debug for WorldTasks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorldTasks").field("state_machine_arn", &self.state_machine_arn).finish_non_exhaustive()
+        f.debug_struct("WorldTasks")
+            .field("state_machine_arn", &self.state_machine_arn)
+            .finish_non_exhaustive()
     }
 }
 
 impl WorldTasks {
     /// Tasks of an execution of `state_machine_arn` running as `principal`, tracing into `trace`.
-    pub fn new(world: World, principal: Principal, state_machine_arn: String, trace: Trace) -> Self {
-        Self { world, principal, state_machine_arn, trace }
+    pub fn new(
+        world: World,
+        principal: Principal,
+        state_machine_arn: String,
+        trace: Trace,
+    ) -> Self {
+        Self {
+            world,
+            principal,
+            state_machine_arn,
+            trace,
+        }
     }
 }
 
 impl TaskHandler for WorldTasks {
-    fn invoke<'a>(&'a self, call: TaskInvocation) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>> {
+    fn invoke<'a>(
+        &'a self,
+        call: TaskInvocation,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>> {
         Box::pin(async move {
             let ctx = TaskContext {
                 world: &self.world,
@@ -72,13 +96,20 @@ impl TaskHandler for WorldTasks {
                 trace: &self.trace,
             };
             if call.attempt > 0 {
-                self.trace.info("sfn", format!("state {}: retry #{}", call.state_name, call.attempt));
+                self.trace.info(
+                    "sfn",
+                    format!("state {}: retry #{}", call.state_name, call.attempt),
+                );
             }
             let resource = call.resource.as_str();
             let result = match resource {
                 HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
                 other => {
-                    self.trace.hop("sfn", Verdict::Fail, format!("Task resource {other} is not emulated by vpcgate"));
+                    self.trace.hop(
+                        "sfn",
+                        Verdict::Fail,
+                        format!("Task resource {other} is not emulated by vpcgate"),
+                    );
                     Err(StatesError::new(
                         "States.TaskFailed",
                         format!(
@@ -91,7 +122,12 @@ impl TaskHandler for WorldTasks {
                 self.trace.hop(
                     "sfn",
                     Verdict::Fail,
-                    format!("state {} failed: {} ({})", call.state_name, e.error, e.cause.as_deref().unwrap_or("")),
+                    format!(
+                        "state {} failed: {} ({})",
+                        call.state_name,
+                        e.error,
+                        e.cause.as_deref().unwrap_or("")
+                    ),
                 );
             }
             result
@@ -184,9 +220,11 @@ impl Executions {
         if let Some(d) = defs.get(&sm.arn) {
             return Ok(d.clone());
         }
-        let parsed = Arc::new(
-            Definition::parse(&sm.definition).map_err(|e| StartError::InvalidDefinition { message: e.to_string() })?,
-        );
+        let parsed = Arc::new(Definition::parse(&sm.definition).map_err(|e| {
+            StartError::InvalidDefinition {
+                message: e.to_string(),
+            }
+        })?);
         defs.insert(sm.arn.clone(), parsed.clone());
         Ok(parsed)
     }
@@ -199,7 +237,14 @@ impl Executions {
     fn next_name(&self) -> String {
         let mut c = self.counter.lock().expect("lock");
         *c += 1;
-        format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", *c, *c % 0xffff, *c % 0xfff, *c % 0xfff, *c)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            *c,
+            *c % 0xffff,
+            *c % 0xfff,
+            *c % 0xfff,
+            *c
+        )
     }
 
     fn prepare(
@@ -215,7 +260,10 @@ impl Executions {
             StateMachineType::Standard => "execution",
             StateMachineType::Express => "express",
         };
-        let arn = format!("arn:aws:states:{}:{}:{kind_word}:{}:{name}", world.model.region, world.model.account, sm.name);
+        let arn = format!(
+            "arn:aws:states:{}:{}:{kind_word}:{}:{name}",
+            world.model.region, world.model.account, sm.name
+        );
         if self.records.lock().expect("lock").contains_key(&arn) {
             return Err(StartError::AlreadyExists { arn });
         }
@@ -257,13 +305,36 @@ impl Executions {
         name: Option<String>,
     ) -> Result<ExecutionRecord, StartError> {
         let (definition, config, mut record) = self.prepare(world, sm, &input, name)?;
-        record.trace.info("sfn", format!("execution {} of {} ({}) starts", record.name, sm.name, sm.kind.as_str()));
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} of {} ({}) starts",
+                record.name,
+                sm.name,
+                sm.kind.as_str()
+            ),
+        );
         let principal = execution_principal(&sm.role_arn, &record.name);
-        let tasks = WorldTasks::new(world.clone(), principal, sm.arn.clone(), record.trace.clone());
+        let tasks = WorldTasks::new(
+            world.clone(),
+            principal,
+            sm.arn.clone(),
+            record.trace.clone(),
+        );
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
-        record.trace.info("sfn", format!("execution {} ends {}", record.name, status_name(outcome.status)));
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} ends {}",
+                record.name,
+                status_name(outcome.status)
+            ),
+        );
         record.outcome = Some(outcome);
-        self.records.lock().expect("lock").insert(record.arn.clone(), record.clone());
+        self.records
+            .lock()
+            .expect("lock")
+            .insert(record.arn.clone(), record.clone());
         Ok(record)
     }
 
@@ -281,8 +352,16 @@ impl Executions {
         let (handle, signal) = stop_channel();
         self.stops.lock().expect("lock").insert(arn.clone(), handle);
         let principal = execution_principal(&sm.role_arn, &record.name);
-        let tasks = WorldTasks::new(world.clone(), principal, sm.arn.clone(), record.trace.clone());
-        self.records.lock().expect("lock").insert(arn.clone(), record);
+        let tasks = WorldTasks::new(
+            world.clone(),
+            principal,
+            sm.arn.clone(),
+            record.trace.clone(),
+        );
+        self.records
+            .lock()
+            .expect("lock")
+            .insert(arn.clone(), record);
         let store = self.clone();
         let key = arn.clone();
         tokio::spawn(async move {
@@ -313,8 +392,14 @@ impl Executions {
 
     /// All executions of a state machine, newest first.
     pub fn list(&self, state_machine_arn: &str) -> Vec<ExecutionRecord> {
-        let mut v: Vec<ExecutionRecord> =
-            self.records.lock().expect("lock").values().filter(|r| r.state_machine_arn == state_machine_arn).cloned().collect();
+        let mut v: Vec<ExecutionRecord> = self
+            .records
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|r| r.state_machine_arn == state_machine_arn)
+            .cloned()
+            .collect();
         v.sort_by(|a, b| b.start_date.cmp(&a.start_date));
         v
     }
@@ -326,8 +411,17 @@ mod tests {
 
     #[test]
     fn the_execution_runs_as_a_session_of_its_role() {
-        let p = execution_principal("arn:aws:iam::123456789012:role/service/PatternARole", "exec-1");
-        assert_eq!(p.arn(), "arn:aws:sts::123456789012:assumed-role/PatternARole/exec-1");
-        assert_eq!(p.principal_arn().as_deref(), Some("arn:aws:iam::123456789012:role/service/PatternARole"));
+        let p = execution_principal(
+            "arn:aws:iam::123456789012:role/service/PatternARole",
+            "exec-1",
+        );
+        assert_eq!(
+            p.arn(),
+            "arn:aws:sts::123456789012:assumed-role/PatternARole/exec-1"
+        );
+        assert_eq!(
+            p.principal_arn().as_deref(),
+            Some("arn:aws:iam::123456789012:role/service/PatternARole")
+        );
     }
 }

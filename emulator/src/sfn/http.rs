@@ -421,7 +421,9 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             DenialFormat::PolicyType,
             trace,
         )
-        .map_err(|d| StatesError::new("States.Http.AccessDenied", d.message))?;
+        // fidelity: AWS documents no error name for a role without states:InvokeHTTPEndpoint;
+        // vpcgate fails the task with States.TaskFailed and IAM's message (README, fidelity notes).
+        .map_err(|d| StatesError::new("States.TaskFailed", d.message))?;
 
     // The connection and its credentials.
     let conn = world
