@@ -400,7 +400,7 @@ impl Executions {
             .filter(|r| r.state_machine_arn == state_machine_arn)
             .cloned()
             .collect();
-        v.sort_by(|a, b| b.start_date.cmp(&a.start_date));
+        v.sort_by_key(|r| std::cmp::Reverse(r.start_date));
         v
     }
 }
