@@ -16,6 +16,11 @@ use crate::iam::{
 use crate::model::Model;
 use crate::trace::{Trace, Verdict};
 
+/// The access key id of the account root's emulated key (AWS's documented example key).
+pub const ROOT_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+/// The secret of [`ROOT_ACCESS_KEY_ID`].
+pub const ROOT_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
 /// A denied request: the decision and AWS's message for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Denied {
@@ -104,10 +109,28 @@ impl Directory {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let mut store = CredentialStore::with_seed(7);
+        // The account root's key: AWS's documented example key pair, so clients have one to sign
+        // with out of the box (README, "Credentials").
+        let _ = store.import_access_key(
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+            Principal::root(&model.account),
+        );
+        for user in &model.users {
+            let principal = Principal::User {
+                account: model.account.clone(),
+                name: user.name.clone(),
+                path: user.path.clone(),
+            };
+            for (id, secret) in &user.access_keys {
+                let _ = store.import_access_key(id, secret, principal.clone());
+            }
+        }
         Ok(Self {
             account: model.account.clone(),
             identity,
-            credentials: Mutex::new(CredentialStore::with_seed(7)),
+            credentials: Mutex::new(store),
         })
     }
 

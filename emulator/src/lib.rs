@@ -44,6 +44,7 @@ pub mod bundled;
 pub mod check;
 pub mod clock;
 pub mod dns;
+pub mod edge;
 pub mod events;
 pub mod iam;
 pub mod lattice;

@@ -33,6 +33,26 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
+    ///
+    /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1) and vpcgate's own
+    /// /_vpcgate/ endpoints (health, ca.pem, world). Requests must be SigV4-signed with the
+    /// account root's example key (AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
+    /// or a scenario IAM user's key, unless --no-sigv4.
+    Serve {
+        /// Scenario files to load (default: the bundled pattern-a.json).
+        #[arg(long = "scenario", value_name = "FILE")]
+        scenarios: Vec<PathBuf>,
+        /// Address to listen on (loopback unless you ask otherwise).
+        #[arg(long, default_value = "127.0.0.1:4566")]
+        listen: std::net::SocketAddr,
+        /// Accept unsigned requests as the account root (quick local use).
+        #[arg(long)]
+        no_sigv4: bool,
+    },
+    /// Print the emulated public root CA certificate (PEM) that the emulated services' certificates
+    /// chain to, so your own clients can trust it.
+    Ca,
     /// Print the hop-by-hop trace of one case of a scenario: which component, which rule
     /// matched, why a request was dropped.
     Explain {
@@ -119,6 +139,22 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+                Command::Serve { scenarios, listen, no_sigv4 } => serve(scenarios, listen, no_sigv4),
+        Command::Ca => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                match vpcgate::pki::Pki::new(&vpcgate::clock::Clock::system()) {
+                    Ok(pki) => {
+                        print!("{}", pki.root_pem());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("vpcgate ca: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            })
+        }
         Command::Explain {
             scenario,
             case,
@@ -178,4 +214,75 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn load_scenario(path: Option<&PathBuf>) -> Result<vpcgate::scenario::Scenario, String> {
+    match path {
+        Some(p) => vpcgate::scenario::Scenario::load(p).map_err(|e| e.to_string()),
+        None => {
+            let (name, text) = vpcgate::bundled::SCENARIOS[0];
+            vpcgate::scenario::Scenario::parse(text, &format!("(bundled) {name}")).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) -> ExitCode {
+    let started = tokio::time::Instant::now();
+    if scenarios.len() > 1 {
+        eprintln!("vpcgate serve: one --scenario at a time for now (use a scenario that Extends another to combine)");
+        return ExitCode::from(2);
+    }
+    let scenario = match load_scenario(scenarios.first()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (model, _) = match scenario.build(&vpcgate::scenario::StackLinks::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        let world = match vpcgate::world::World::build(model, vpcgate::clock::Clock::system()) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("vpcgate serve: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let listener = match vpcgate::edge::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("vpcgate serve: cannot listen on {listen}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        for n in &world.model.not_emulated {
+            tracing::warn!("not emulated: {} ({}): Ref/GetAtt give placeholders", n.logical_id, n.resource_type);
+        }
+        for sm in &world.model.state_machines {
+            tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
+        }
+        let auth = if no_sigv4 { vpcgate::edge::AuthMode::Off } else { vpcgate::edge::AuthMode::Verify };
+        let edge = std::sync::Arc::new(vpcgate::edge::Edge::new(world, auth));
+        tracing::info!(
+            "vpcgate serving {} on http://{addr} (ready in {} ms); sign with {} / {}",
+            scenario.file,
+            started.elapsed().as_millis(),
+            vpcgate::authz::ROOT_ACCESS_KEY_ID,
+            vpcgate::authz::ROOT_SECRET_ACCESS_KEY
+        );
+        println!("vpcgate listening on http://{addr}");
+        vpcgate::edge::run(listener, edge, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        ExitCode::SUCCESS
+    })
 }
