@@ -139,9 +139,16 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-                Command::Serve { scenarios, listen, no_sigv4 } => serve(scenarios, listen, no_sigv4),
+        Command::Serve {
+            scenarios,
+            listen,
+            no_sigv4,
+        } => serve(scenarios, listen, no_sigv4),
         Command::Ca => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async {
                 match vpcgate::pki::Pki::new(&vpcgate::clock::Clock::system()) {
                     Ok(pki) => {
@@ -221,7 +228,8 @@ fn load_scenario(path: Option<&PathBuf>) -> Result<vpcgate::scenario::Scenario, 
         Some(p) => vpcgate::scenario::Scenario::load(p).map_err(|e| e.to_string()),
         None => {
             let (name, text) = vpcgate::bundled::SCENARIOS[0];
-            vpcgate::scenario::Scenario::parse(text, &format!("(bundled) {name}")).map_err(|e| e.to_string())
+            vpcgate::scenario::Scenario::parse(text, &format!("(bundled) {name}"))
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -229,7 +237,9 @@ fn load_scenario(path: Option<&PathBuf>) -> Result<vpcgate::scenario::Scenario, 
 fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) -> ExitCode {
     let started = tokio::time::Instant::now();
     if scenarios.len() > 1 {
-        eprintln!("vpcgate serve: one --scenario at a time for now (use a scenario that Extends another to combine)");
+        eprintln!(
+            "vpcgate serve: one --scenario at a time for now (use a scenario that Extends another to combine)"
+        );
         return ExitCode::from(2);
     }
     let scenario = match load_scenario(scenarios.first()) {
@@ -246,7 +256,10 @@ fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) 
             return ExitCode::from(2);
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         let world = match vpcgate::world::World::build(model, vpcgate::clock::Clock::system()) {
             Ok(w) => w,
@@ -262,14 +275,25 @@ fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) 
                 return ExitCode::from(1);
             }
         };
-        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         for n in &world.model.not_emulated {
-            tracing::warn!("not emulated: {} ({}): Ref/GetAtt give placeholders", n.logical_id, n.resource_type);
+            tracing::warn!(
+                "not emulated: {} ({}): Ref/GetAtt give placeholders",
+                n.logical_id,
+                n.resource_type
+            );
         }
         for sm in &world.model.state_machines {
             tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
         }
-        let auth = if no_sigv4 { vpcgate::edge::AuthMode::Off } else { vpcgate::edge::AuthMode::Verify };
+        let auth = if no_sigv4 {
+            vpcgate::edge::AuthMode::Off
+        } else {
+            vpcgate::edge::AuthMode::Verify
+        };
         let edge = std::sync::Arc::new(vpcgate::edge::Edge::new(world, auth));
         tracing::info!(
             "vpcgate serving {} on http://{addr} (ready in {} ms); sign with {} / {}",

@@ -27,7 +27,10 @@ pub fn call<'a>(
             "UpdateConnection" => update(edge, principal, &input),
             "DeleteConnection" => delete(edge, principal, &input),
             "ListConnections" => list(edge, principal, &input),
-            other => Err(JsonError::client("UnknownOperationException", format!("vpcgate does not emulate EventBridge's {other} operation"))),
+            other => Err(JsonError::client(
+                "UnknownOperationException",
+                format!("vpcgate does not emulate EventBridge's {other} operation"),
+            )),
         }
     })
 }
@@ -41,7 +44,12 @@ fn name_of(input: &Value) -> Result<String, JsonError> {
         .get("Name")
         .and_then(Value::as_str)
         .ok_or_else(|| validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"))?;
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+    {
         return Err(validation(format!(
             "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+"
         )));
@@ -50,7 +58,10 @@ fn name_of(input: &Value) -> Result<String, JsonError> {
 }
 
 fn not_found(name: &str) -> JsonError {
-    JsonError::client("ResourceNotFoundException", format!("Failed to describe the connection(s). Connection '{name}' does not exist."))
+    JsonError::client(
+        "ResourceNotFoundException",
+        format!("Failed to describe the connection(s). Connection '{name}' does not exist."),
+    )
 }
 
 fn params(v: Option<&Value>) -> Vec<Parameter> {
@@ -62,7 +73,10 @@ fn params(v: Option<&Value>) -> Vec<Parameter> {
                     Some(Parameter {
                         key: p.get("Key")?.as_str()?.to_string(),
                         value: p.get("Value")?.as_str()?.to_string(),
-                        is_value_secret: p.get("IsValueSecret").and_then(Value::as_bool).unwrap_or(false),
+                        is_value_secret: p
+                            .get("IsValueSecret")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                     })
                 })
                 .collect()
@@ -80,31 +94,57 @@ fn http_params(v: Option<&Value>) -> HttpParameters {
 
 fn authorization(kind: &str, auth: &Value) -> Result<Authorization, JsonError> {
     let s = |v: Option<&Value>, what: &str| -> Result<String, JsonError> {
-        v.and_then(Value::as_str).map(str::to_string).ok_or_else(|| validation(format!("{what} is required for AuthorizationType {kind}")))
+        v.and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| validation(format!("{what} is required for AuthorizationType {kind}")))
     };
     match kind {
         "API_KEY" => {
             let p = auth.get("ApiKeyAuthParameters");
             Ok(Authorization::ApiKey {
-                name: s(p.and_then(|p| p.get("ApiKeyName")), "ApiKeyAuthParameters.ApiKeyName")?,
-                value: s(p.and_then(|p| p.get("ApiKeyValue")), "ApiKeyAuthParameters.ApiKeyValue")?,
+                name: s(
+                    p.and_then(|p| p.get("ApiKeyName")),
+                    "ApiKeyAuthParameters.ApiKeyName",
+                )?,
+                value: s(
+                    p.and_then(|p| p.get("ApiKeyValue")),
+                    "ApiKeyAuthParameters.ApiKeyValue",
+                )?,
             })
         }
         "BASIC" => {
             let p = auth.get("BasicAuthParameters");
             Ok(Authorization::Basic {
-                username: s(p.and_then(|p| p.get("Username")), "BasicAuthParameters.Username")?,
-                password: s(p.and_then(|p| p.get("Password")), "BasicAuthParameters.Password")?,
+                username: s(
+                    p.and_then(|p| p.get("Username")),
+                    "BasicAuthParameters.Username",
+                )?,
+                password: s(
+                    p.and_then(|p| p.get("Password")),
+                    "BasicAuthParameters.Password",
+                )?,
             })
         }
         "OAUTH_CLIENT_CREDENTIALS" => {
             let p = auth.get("OAuthParameters");
             let c = p.and_then(|p| p.get("ClientParameters"));
             Ok(Authorization::OAuthClientCredentials {
-                authorization_endpoint: s(p.and_then(|p| p.get("AuthorizationEndpoint")), "OAuthParameters.AuthorizationEndpoint")?,
-                http_method: s(p.and_then(|p| p.get("HttpMethod")), "OAuthParameters.HttpMethod")?,
-                client_id: s(c.and_then(|c| c.get("ClientID")), "OAuthParameters.ClientParameters.ClientID")?,
-                client_secret: s(c.and_then(|c| c.get("ClientSecret")), "OAuthParameters.ClientParameters.ClientSecret")?,
+                authorization_endpoint: s(
+                    p.and_then(|p| p.get("AuthorizationEndpoint")),
+                    "OAuthParameters.AuthorizationEndpoint",
+                )?,
+                http_method: s(
+                    p.and_then(|p| p.get("HttpMethod")),
+                    "OAuthParameters.HttpMethod",
+                )?,
+                client_id: s(
+                    c.and_then(|c| c.get("ClientID")),
+                    "OAuthParameters.ClientParameters.ClientID",
+                )?,
+                client_secret: s(
+                    c.and_then(|c| c.get("ClientSecret")),
+                    "OAuthParameters.ClientParameters.ClientSecret",
+                )?,
                 oauth_parameters: http_params(p.and_then(|p| p.get("OAuthHttpParameters"))),
             })
         }
@@ -135,7 +175,9 @@ fn private_arn(edge: &Edge, input: &Value) -> Result<Option<String>, JsonError> 
         return Ok(None);
     };
     if !edge.world.resource_configurations.contains_key(arn) {
-        return Err(validation(format!("Resource configuration {arn} does not exist.")));
+        return Err(validation(format!(
+            "Resource configuration {arn} does not exist."
+        )));
     }
     Ok(Some(arn.to_string()))
 }
@@ -144,16 +186,30 @@ fn create(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, Js
     let name = name_of(input)?;
     let model = &edge.world.model;
     let uuid = uuid::Uuid::new_v4().to_string();
-    let arn = format!("arn:aws:events:{}:{}:connection/{name}/{uuid}", model.region, model.account);
+    let arn = format!(
+        "arn:aws:events:{}:{}:connection/{name}/{uuid}",
+        model.region, model.account
+    );
     edge.authorize(principal, "events:CreateConnection", &arn)?;
     if edge.world.connections.by_name(&name).is_ok() {
-        return Err(JsonError::client("ResourceAlreadyExistsException", format!("Connection {name} already exists.")));
+        return Err(JsonError::client(
+            "ResourceAlreadyExistsException",
+            format!("Connection {name} already exists."),
+        ));
     }
-    let kind = input.get("AuthorizationType").and_then(Value::as_str).unwrap_or_default();
+    let kind = input
+        .get("AuthorizationType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let auth = input.get("AuthParameters").cloned().unwrap_or(json!({}));
     let authorization = authorization(kind, &auth)?;
     let secret_name = format!("events!connection/{name}/{}", uuid::Uuid::new_v4());
-    let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(6).collect();
+    let suffix: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(6)
+        .collect();
     let config = ConnectionConfig {
         logical_id: name.clone(),
         name: name.clone(),
@@ -163,14 +219,24 @@ fn create(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, Js
         authorization,
         invocation_parameters: http_params(auth.get("InvocationHttpParameters")),
         resource_configuration_arn: private_arn(edge, input)?,
-        description: input.get("Description").and_then(Value::as_str).map(str::to_string),
+        description: input
+            .get("Description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     };
-    edge.world.secrets.put(&secret_name, &suffix, config.secret_value());
+    edge.world
+        .secrets
+        .put(&secret_name, &suffix, config.secret_value());
     let now = edge.world.clock.now();
-    edge.connection_times.write().expect("lock").insert(name, now);
+    edge.connection_times
+        .write()
+        .expect("lock")
+        .insert(name, now);
     let st = state(&config);
     edge.world.connections.put(config);
-    Ok(json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(now), "LastModifiedTime": epoch(now)}))
+    Ok(
+        json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(now), "LastModifiedTime": epoch(now)}),
+    )
 }
 
 fn auth_description(c: &ConnectionConfig) -> Value {
@@ -182,7 +248,12 @@ fn auth_description(c: &ConnectionConfig) -> Value {
         Authorization::Basic { username, .. } => {
             out.insert("BasicAuthParameters".into(), json!({"Username": username}));
         }
-        Authorization::OAuthClientCredentials { authorization_endpoint, http_method, client_id, .. } => {
+        Authorization::OAuthClientCredentials {
+            authorization_endpoint,
+            http_method,
+            client_id,
+            ..
+        } => {
             out.insert(
                 "OAuthParameters".into(),
                 json!({"AuthorizationEndpoint": authorization_endpoint, "HttpMethod": http_method, "ClientParameters": {"ClientID": client_id}}),
@@ -213,9 +284,19 @@ fn auth_description(c: &ConnectionConfig) -> Value {
 
 fn describe(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let c = edge.world.connections.by_name(&name).map_err(|_| not_found(&name))?;
+    let c = edge
+        .world
+        .connections
+        .by_name(&name)
+        .map_err(|_| not_found(&name))?;
     edge.authorize(principal, "events:DescribeConnection", &c.arn)?;
-    let when = edge.connection_times.read().expect("lock").get(&name).copied().unwrap_or_else(|| edge.world.clock.now());
+    let when = edge
+        .connection_times
+        .read()
+        .expect("lock")
+        .get(&name)
+        .copied()
+        .unwrap_or_else(|| edge.world.clock.now());
     let mut out = json!({
         "ConnectionArn": c.arn,
         "Name": c.name,
@@ -231,20 +312,28 @@ fn describe(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, 
         out["Description"] = json!(d);
     }
     if let Some(rc) = &c.resource_configuration_arn {
-        out["InvocationConnectivityParameters"] = json!({"ResourceParameters": {"ResourceConfigurationArn": rc}});
+        out["InvocationConnectivityParameters"] =
+            json!({"ResourceParameters": {"ResourceConfigurationArn": rc}});
     }
     Ok(out)
 }
 
 fn update(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let mut c = edge.world.connections.by_name(&name).map_err(|_| not_found(&name))?;
+    let mut c = edge
+        .world
+        .connections
+        .by_name(&name)
+        .map_err(|_| not_found(&name))?;
     edge.authorize(principal, "events:UpdateConnection", &c.arn)?;
     if let Some(d) = input.get("Description").and_then(Value::as_str) {
         c.description = Some(d.to_string());
     }
     if let Some(auth) = input.get("AuthParameters") {
-        let kind = input.get("AuthorizationType").and_then(Value::as_str).unwrap_or(c.authorization.kind());
+        let kind = input
+            .get("AuthorizationType")
+            .and_then(Value::as_str)
+            .unwrap_or(c.authorization.kind());
         c.authorization = authorization(kind, auth)?;
         if let Some(inv) = auth.get("InvocationHttpParameters") {
             c.invocation_parameters = http_params(Some(inv));
@@ -253,30 +342,59 @@ fn update(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, Js
     if input.get("InvocationConnectivityParameters").is_some() {
         c.resource_configuration_arn = private_arn(edge, input)?;
     }
-    let suffix = c.secret_arn.rsplit('-').next().unwrap_or("AbCdEf").to_string();
-    edge.world.secrets.put(&c.secret_name, &suffix, c.secret_value());
+    let suffix = c
+        .secret_arn
+        .rsplit('-')
+        .next()
+        .unwrap_or("AbCdEf")
+        .to_string();
+    edge.world
+        .secrets
+        .put(&c.secret_name, &suffix, c.secret_value());
     let now = edge.world.clock.now();
-    let created = edge.connection_times.read().expect("lock").get(&name).copied().unwrap_or(now);
+    let created = edge
+        .connection_times
+        .read()
+        .expect("lock")
+        .get(&name)
+        .copied()
+        .unwrap_or(now);
     let st = state(&c);
     let arn = c.arn.clone();
     edge.world.connections.put(c);
-    Ok(json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(now)}))
+    Ok(
+        json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(now)}),
+    )
 }
 
 fn delete(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let c = edge.world.connections.by_name(&name).map_err(|_| not_found(&name))?;
+    let c = edge
+        .world
+        .connections
+        .by_name(&name)
+        .map_err(|_| not_found(&name))?;
     edge.authorize(principal, "events:DeleteConnection", &c.arn)?;
     edge.world.connections.remove(&name);
     edge.world.secrets.delete(&c.secret_arn);
-    let created = edge.connection_times.write().expect("lock").remove(&name).unwrap_or_else(|| edge.world.clock.now());
+    let created = edge
+        .connection_times
+        .write()
+        .expect("lock")
+        .remove(&name)
+        .unwrap_or_else(|| edge.world.clock.now());
     let now = edge.world.clock.now();
-    Ok(json!({"ConnectionArn": c.arn, "ConnectionState": "DELETING", "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(created)}))
+    Ok(
+        json!({"ConnectionArn": c.arn, "ConnectionState": "DELETING", "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(created)}),
+    )
 }
 
 fn list(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
     edge.authorize(principal, "events:ListConnections", "*")?;
-    let prefix = input.get("NamePrefix").and_then(Value::as_str).unwrap_or("");
+    let prefix = input
+        .get("NamePrefix")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let times = edge.connection_times.read().expect("lock");
     let list: Vec<Value> = edge
         .world

@@ -83,9 +83,23 @@ impl Edge {
             .model
             .state_machines
             .iter()
-            .map(|m| (m.arn.clone(), StateMachineEntry { machine: m.clone(), created: now, extra: json!({}) }))
+            .map(|m| {
+                (
+                    m.arn.clone(),
+                    StateMachineEntry {
+                        machine: m.clone(),
+                        created: now,
+                        extra: json!({}),
+                    },
+                )
+            })
             .collect();
-        let connection_times = world.model.connections.iter().map(|c| (c.name.clone(), now)).collect();
+        let connection_times = world
+            .model
+            .connections
+            .iter()
+            .map(|c| (c.name.clone(), now))
+            .collect();
         Self {
             world,
             executions: Arc::new(Executions::new()),
@@ -96,25 +110,47 @@ impl Edge {
     }
 
     /// Authenticates a signed request for `service`; returns the caller.
-    fn authenticate(&self, parts: &http::request::Parts, body: &[u8], service: &str) -> Result<Principal, SigV4Error> {
+    fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        service: &str,
+    ) -> Result<Principal, SigV4Error> {
         let account = self.world.model.account.clone();
         if self.auth == AuthMode::Off {
             return Ok(Principal::root(account));
         }
-        let policy = VerifyPolicy { service: service.to_string(), region: Some(self.world.model.region.clone()), ..VerifyPolicy::execute_api(&self.world.model.region) };
+        let policy = VerifyPolicy {
+            service: service.to_string(),
+            region: Some(self.world.model.region.clone()),
+            ..VerifyPolicy::execute_api(&self.world.model.region)
+        };
         let store = self.world.iam.credentials();
-        let verified = sigv4::verify(&sigv4::Incoming::from_parts(parts, body), self.world.clock.now(), &policy, |key| {
-            store.lookup(key).map(|r| Credentials {
-                access_key_id: key.to_string(),
-                secret_access_key: r.secret_access_key.expose().to_string(),
-                session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
-            })
-        })?;
-        Ok(store.lookup(&verified.access_key_id).map(|r| r.principal).unwrap_or(Principal::Anonymous))
+        let verified = sigv4::verify(
+            &sigv4::Incoming::from_parts(parts, body),
+            self.world.clock.now(),
+            &policy,
+            |key| {
+                store.lookup(key).map(|r| Credentials {
+                    access_key_id: key.to_string(),
+                    secret_access_key: r.secret_access_key.expose().to_string(),
+                    session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
+                })
+            },
+        )?;
+        Ok(store
+            .lookup(&verified.access_key_id)
+            .map(|r| r.principal)
+            .unwrap_or(Principal::Anonymous))
     }
 
     /// Authorizes an API action for a caller (root: always; users and sessions: their policies).
-    pub fn authorize(&self, principal: &Principal, action: &str, resource: &str) -> Result<(), JsonError> {
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), JsonError> {
         if matches!(principal, Principal::Root { .. }) {
             return Ok(());
         }
@@ -122,7 +158,16 @@ impl Edge {
         ctx.set_current_time(self.world.clock.now_utc());
         self.world
             .iam
-            .authorize(principal, action, resource, &ctx, None, &[], DenialFormat::PolicyType, &crate::trace::Trace::disabled())
+            .authorize(
+                principal,
+                action,
+                resource,
+                &ctx,
+                None,
+                &[],
+                DenialFormat::PolicyType,
+                &crate::trace::Trace::disabled(),
+            )
             .map(|_| ())
             .map_err(|d| JsonError::client("AccessDeniedException", d.message))
     }
@@ -151,27 +196,56 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) => return plain(413, "text/plain", format!("request body too large or unreadable: {e}")),
+        Err(e) => {
+            return plain(
+                413,
+                "text/plain",
+                format!("request body too large or unreadable: {e}"),
+            );
+        }
     };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let path = parts.uri.path().to_string();
     let started = tokio::time::Instant::now();
     let (label, resp) = match target.as_deref() {
         Some(t) if t.starts_with("AWSStepFunctions.") => {
             let op = &t["AWSStepFunctions.".len()..];
-            (format!("states {op}"), json_api(&edge, &parts, &body, "1.0", "states", op, sfn_api::call).await)
+            (
+                format!("states {op}"),
+                json_api(&edge, &parts, &body, "1.0", "states", op, sfn_api::call).await,
+            )
         }
         Some(t) if t.starts_with("AWSEvents.") => {
             let op = &t["AWSEvents.".len()..];
-            (format!("events {op}"), json_api(&edge, &parts, &body, "1.1", "events", op, events_api::call).await)
+            (
+                format!("events {op}"),
+                json_api(&edge, &parts, &body, "1.1", "events", op, events_api::call).await,
+            )
         }
         Some(t) => (
             format!("unknown target {t}"),
-            wire::error("1.0", &JsonError::client("UnknownOperationException", format!("vpcgate does not emulate {t}"))),
+            wire::error(
+                "1.0",
+                &JsonError::client(
+                    "UnknownOperationException",
+                    format!("vpcgate does not emulate {t}"),
+                ),
+            ),
         ),
-        None => (format!("{} {path}", parts.method), local(&edge, &parts.method, &path)),
+        None => (
+            format!("{} {path}", parts.method),
+            local(&edge, &parts.method, &path),
+        ),
     };
-    tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "{label}");
+    tracing::info!(
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "{label}"
+    );
     resp
 }
 
@@ -180,7 +254,9 @@ type ApiFn = for<'a> fn(
     &'a Principal,
     &'a str,
     Value,
-) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>>;
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>,
+>;
 
 async fn json_api(
     edge: &Arc<Edge>,
@@ -200,8 +276,24 @@ async fn json_api(
     } else {
         match serde_json::from_slice(body) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return wire::error(version, &JsonError::client("SerializationException", "the request body must be a JSON object")),
-            Err(e) => return wire::error(version, &JsonError::client("SerializationException", format!("the request body is not valid JSON: {e}"))),
+            Ok(_) => {
+                return wire::error(
+                    version,
+                    &JsonError::client(
+                        "SerializationException",
+                        "the request body must be a JSON object",
+                    ),
+                );
+            }
+            Err(e) => {
+                return wire::error(
+                    version,
+                    &JsonError::client(
+                        "SerializationException",
+                        format!("the request body is not valid JSON: {e}"),
+                    ),
+                );
+            }
         }
     };
     match call(edge, &principal, op, input).await {

@@ -17,7 +17,9 @@ use super::{Edge, StateMachineEntry};
 use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
 use crate::iam::Principal;
 use crate::model::{StateMachine, StateMachineType};
-use crate::sfn::execution::{ExecutionRecord, StartError, WorldTasks, execution_principal, status_name};
+use crate::sfn::execution::{
+    ExecutionRecord, StartError, WorldTasks, execution_principal, status_name,
+};
 use crate::trace::Trace;
 
 /// Dispatches one operation.
@@ -52,10 +54,17 @@ pub fn call<'a>(
 fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, JsonError> {
     match input.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(JsonError::client("ValidationException", format!("1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must be a string"))),
+        Some(_) => Err(JsonError::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must be a string"
+            ),
+        )),
         None => Err(JsonError::client(
             "ValidationException",
-            format!("1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"),
+            format!(
+                "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+            ),
         )),
     }
 }
@@ -66,25 +75,43 @@ fn opt_field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
 
 /// `Invalid Arn: '…'` for ARNs of the wrong shape.
 fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
-    let ok = arn.starts_with("arn:aws:states:") && arn.split(':').nth(5).is_some_and(|k| k == kind || (kind == "execution" && k == "express"));
+    let ok = arn.starts_with("arn:aws:states:")
+        && arn
+            .split(':')
+            .nth(5)
+            .is_some_and(|k| k == kind || (kind == "execution" && k == "express"));
     if ok {
         Ok(())
     } else {
-        Err(JsonError::client("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")))
+        Err(JsonError::client(
+            "InvalidArn",
+            format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+        ))
     }
 }
 
 fn no_state_machine(arn: &str) -> JsonError {
-    JsonError::client("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'"))
+    JsonError::client(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
 }
 
 fn no_execution(arn: &str) -> JsonError {
-    JsonError::client("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'"))
+    JsonError::client(
+        "ExecutionDoesNotExist",
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
 }
 
 fn state_machine(edge: &Edge, arn: &str) -> Result<StateMachineEntry, JsonError> {
     check_arn(arn, "stateMachine")?;
-    edge.state_machines.read().expect("lock").get(arn).cloned().ok_or_else(|| no_state_machine(arn))
+    edge.state_machines
+        .read()
+        .expect("lock")
+        .get(arn)
+        .cloned()
+        .ok_or_else(|| no_state_machine(arn))
 }
 
 /// Checks a definition as CreateStateMachine does.
@@ -99,10 +126,16 @@ fn valid_name(name: &str) -> bool {
     // (API_CreateStateMachine.html, "name").
     !name.is_empty()
         && name.chars().count() <= 80
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
 }
 
-fn create_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn create_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let name = field(input, "name")?;
     let definition = field(input, "definition")?;
     let role_arn = field(input, "roleArn")?;
@@ -112,24 +145,38 @@ fn create_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Re
         other => {
             return Err(JsonError::client(
                 "ValidationException",
-                format!("1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"),
+                format!(
+                    "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
+                ),
             ));
         }
     };
     if !valid_name(name) {
-        return Err(JsonError::client("InvalidName", format!("Invalid Name: '{name}'")));
+        return Err(JsonError::client(
+            "InvalidName",
+            format!("Invalid Name: '{name}'"),
+        ));
     }
     let model = &edge.world.model;
-    let arn = format!("arn:aws:states:{}:{}:stateMachine:{name}", model.region, model.account);
+    let arn = format!(
+        "arn:aws:states:{}:{}:stateMachine:{name}",
+        model.region, model.account
+    );
     edge.authorize(principal, "states:CreateStateMachine", &arn)?;
     validate_definition(definition)?;
     let mut machines = edge.state_machines.write().expect("lock");
     if let Some(existing) = machines.get(&arn) {
         // Creating the same machine again is idempotent; anything else is a conflict.
-        if existing.machine.definition == definition && existing.machine.role_arn == role_arn && existing.machine.kind == kind {
+        if existing.machine.definition == definition
+            && existing.machine.role_arn == role_arn
+            && existing.machine.kind == kind
+        {
             return Ok(json!({"stateMachineArn": arn, "creationDate": epoch(existing.created)}));
         }
-        return Err(JsonError::client("StateMachineAlreadyExists", format!("State Machine Already Exists: '{arn}'")));
+        return Err(JsonError::client(
+            "StateMachineAlreadyExists",
+            format!("State Machine Already Exists: '{arn}'"),
+        ));
     }
     let created = edge.world.clock.now();
     let extra = json!({
@@ -154,7 +201,11 @@ fn create_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Re
     Ok(json!({"stateMachineArn": arn, "creationDate": epoch(created)}))
 }
 
-fn describe_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn describe_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
     let entry = state_machine(edge, arn)?;
     edge.authorize(principal, "states:DescribeStateMachine", arn)?;
@@ -178,14 +229,25 @@ fn describe_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> 
     Ok(out)
 }
 
-fn update_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn update_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
     state_machine(edge, arn)?;
     edge.authorize(principal, "states:UpdateStateMachine", arn)?;
     let definition = opt_field(input, "definition");
     let role = opt_field(input, "roleArn");
-    if definition.is_none() && role.is_none() && input.get("loggingConfiguration").is_none() && input.get("tracingConfiguration").is_none() {
-        return Err(JsonError::client("MissingRequiredParameter", "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified"));
+    if definition.is_none()
+        && role.is_none()
+        && input.get("loggingConfiguration").is_none()
+        && input.get("tracingConfiguration").is_none()
+    {
+        return Err(JsonError::client(
+            "MissingRequiredParameter",
+            "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+        ));
     }
     if let Some(d) = definition {
         validate_definition(d)?;
@@ -203,7 +265,11 @@ fn update_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Re
     Ok(json!({"updateDate": epoch(now)}))
 }
 
-fn delete_state_machine(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn delete_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
     check_arn(arn, "stateMachine")?;
     edge.authorize(principal, "states:DeleteStateMachine", arn)?;
@@ -227,17 +293,28 @@ fn execution_input(input: &Value) -> Result<Value, JsonError> {
     match input.get("input") {
         None | Some(Value::Null) => Ok(json!({})),
         Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
-            JsonError::client("InvalidExecutionInput", format!("Invalid State Machine Execution Input: '{e}'"))
+            JsonError::client(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
         }),
-        Some(_) => Err(JsonError::client("ValidationException", "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must be a string")),
+        Some(_) => Err(JsonError::client(
+            "ValidationException",
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must be a string",
+        )),
     }
 }
 
 fn start_error(e: StartError) -> JsonError {
     match e {
         StartError::NoStateMachine { arn } => no_state_machine(&arn),
-        StartError::InvalidDefinition { message } => JsonError::client("InvalidDefinition", message),
-        StartError::AlreadyExists { arn } => JsonError::client("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")),
+        StartError::InvalidDefinition { message } => {
+            JsonError::client("InvalidDefinition", message)
+        }
+        StartError::AlreadyExists { arn } => JsonError::client(
+            "ExecutionAlreadyExists",
+            format!("Execution Already Exists: '{arn}'"),
+        ),
     }
 }
 
@@ -250,9 +327,15 @@ fn start_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<
     if let Some(n) = &name
         && !valid_name(n)
     {
-        return Err(JsonError::client("InvalidName", format!("Invalid Name: '{n}'")));
+        return Err(JsonError::client(
+            "InvalidName",
+            format!("Invalid Name: '{n}'"),
+        ));
     }
-    let (exec_arn, start) = edge.executions.start(&edge.world, &entry.machine, exec_input, name).map_err(start_error)?;
+    let (exec_arn, start) = edge
+        .executions
+        .start(&edge.world, &entry.machine, exec_input, name)
+        .map_err(start_error)?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
 }
 
@@ -272,18 +355,36 @@ fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
     }
 }
 
-async fn start_sync_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+async fn start_sync_execution(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
     let entry = state_machine(edge, arn)?;
     edge.authorize(principal, "states:StartSyncExecution", arn)?;
     if entry.machine.kind != StateMachineType::Express {
-        return Err(JsonError::client("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine"));
+        return Err(JsonError::client(
+            "StateMachineTypeNotSupported",
+            "This operation is not supported by this type of state machine",
+        ));
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
-    let record = edge.executions.run_sync(&edge.world, &entry.machine, exec_input.clone(), name).await.map_err(start_error)?;
+    let record = edge
+        .executions
+        .run_sync(&edge.world, &entry.machine, exec_input.clone(), name)
+        .await
+        .map_err(start_error)?;
     let o = record.outcome.as_ref().expect("run_sync finishes");
-    let billed_ms = o.stop_date.duration_since(o.start_date).unwrap_or_default().as_millis().div_ceil(100).max(1) * 100;
+    let billed_ms = o
+        .stop_date
+        .duration_since(o.start_date)
+        .unwrap_or_default()
+        .as_millis()
+        .div_ceil(100)
+        .max(1)
+        * 100;
     let mut out = Map::new();
     out.insert("executionArn".into(), json!(record.arn));
     out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
@@ -293,7 +394,10 @@ async fn start_sync_execution(edge: &Edge, principal: &Principal, input: &Value)
     out.insert("input".into(), json!(exec_input.to_string()));
     out.insert("inputDetails".into(), json!({"included": true}));
     outcome_fields(&mut out, &record);
-    out.insert("billingDetails".into(), json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}));
+    out.insert(
+        "billingDetails".into(),
+        json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}),
+    );
     Ok(Value::Object(out))
 }
 
@@ -302,7 +406,11 @@ fn execution(edge: &Edge, arn: &str) -> Result<ExecutionRecord, JsonError> {
     edge.executions.get(arn).ok_or_else(|| no_execution(arn))
 }
 
-fn describe_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn describe_execution(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
     let record = execution(edge, arn)?;
     edge.authorize(principal, "states:DescribeExecution", arn)?;
@@ -324,7 +432,11 @@ fn stop_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<V
     let arn = field(input, "executionArn")?;
     execution(edge, arn)?;
     edge.authorize(principal, "states:StopExecution", arn)?;
-    edge.executions.stop(arn, opt_field(input, "error").map(str::to_string), opt_field(input, "cause").map(str::to_string));
+    edge.executions.stop(
+        arn,
+        opt_field(input, "error").map(str::to_string),
+        opt_field(input, "cause").map(str::to_string),
+    );
     Ok(json!({"stopDate": epoch(edge.world.clock.now())}))
 }
 
@@ -354,7 +466,11 @@ fn list_executions(edge: &Edge, principal: &Principal, input: &Value) -> Result<
     Ok(json!({"executions": list}))
 }
 
-fn get_execution_history(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn get_execution_history(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
     let record = execution(edge, arn)?;
     edge.authorize(principal, "states:GetExecutionHistory", arn)?;
@@ -378,7 +494,9 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
         other => {
             return Err(JsonError::client(
                 "ValidationException",
-                format!("1 validation error detected: Value '{other}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"),
+                format!(
+                    "1 validation error detected: Value '{other}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"
+                ),
             ));
         }
     };
@@ -386,22 +504,38 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
     let variables = match input.get("variables").and_then(Value::as_str) {
         Some(s) => match serde_json::from_str(s) {
             Ok(Value::Object(m)) => m,
-            _ => return Err(JsonError::client("ValidationException", "variables must be a JSON object in a string")),
+            _ => {
+                return Err(JsonError::client(
+                    "ValidationException",
+                    "variables must be a JSON object in a string",
+                ));
+            }
         },
         None => Map::new(),
     };
     let model = &edge.world.model;
     let config = ExecutionConfig {
-        execution_arn: format!("arn:aws:states:{}:{}:execution:TestStateMachine:test", model.region, model.account),
+        execution_arn: format!(
+            "arn:aws:states:{}:{}:execution:TestStateMachine:test",
+            model.region, model.account
+        ),
         execution_name: "test".into(),
-        state_machine_arn: format!("arn:aws:states:{}:{}:stateMachine:TestStateMachine", model.region, model.account),
+        state_machine_arn: format!(
+            "arn:aws:states:{}:{}:stateMachine:TestStateMachine",
+            model.region, model.account
+        ),
         state_machine_name: "TestStateMachine".into(),
         role_arn: role_arn.clone(),
         clock: edge.world.clock.clone(),
         region: Some(model.region.clone()),
         ..ExecutionConfig::default()
     };
-    let options = TestStateOptions { inspection_level: level, variables, config: config.clone(), state_name: opt_field(input, "stateName").map(str::to_string) };
+    let options = TestStateOptions {
+        inspection_level: level,
+        variables,
+        config: config.clone(),
+        state_name: opt_field(input, "stateName").map(str::to_string),
+    };
     let tasks = WorldTasks::new(
         edge.world.clone(),
         execution_principal(&role_arn, "TestState"),

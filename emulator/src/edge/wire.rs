@@ -26,7 +26,11 @@ pub struct JsonError {
 impl JsonError {
     /// A 400 client error.
     pub fn client(code: &str, message: impl Into<String>) -> Self {
-        Self { status: 400, code: code.to_string(), message: message.into() }
+        Self {
+            status: 400,
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 }
 
