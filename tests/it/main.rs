@@ -3,4 +3,5 @@
 mod asl;
 mod pattern_a;
 mod scenarios;
+mod sdk;
 mod serve;

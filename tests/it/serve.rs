@@ -13,7 +13,7 @@ use vpcgate_tests::scenario;
 
 /// Starts `serve` on the bundled Pattern A scenario on an ephemeral loopback port, on a runtime
 /// of its own (real time: real clients talk to it over real sockets).
-fn start(auth: AuthMode) -> (SocketAddr, String, String) {
+pub(crate) fn start(auth: AuthMode) -> (SocketAddr, String, String) {
     let s = scenario("pattern-a.json");
     let (model, _) = s.build(&Default::default()).unwrap();
     let conn = model
