@@ -42,6 +42,7 @@ pub mod asl;
 pub mod authz;
 pub mod bundled;
 pub mod check;
+pub mod cli;
 pub mod clock;
 pub mod dns;
 pub mod edge;

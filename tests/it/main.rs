@@ -1,6 +1,7 @@
 //! Integration tests: the seed's experiments, run through the emulator.
 
 mod asl;
+mod compose;
 mod pattern_a;
 mod scenarios;
 mod sdk;
