@@ -53,10 +53,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     (
         "retry-transient-503.json",
         include_str!("../../scenarios/retry-transient-503.json"),
-        (
-            "user-service.json",
-            include_str!("../../scenarios/user-service.json"),
-        ),
+    ),
+    (
+        "user-service.json",
+        include_str!("../../scenarios/user-service.json"),
     ),
 ];
 
