@@ -253,3 +253,73 @@ fn the_aws_cli_lists_and_runs_state_machines() {
     );
     assert!(private["InvocationConnectivityParameters"]["ResourceParameters"]["ResourceConfigurationArn"].as_str().unwrap().contains(":resourceconfiguration/rcfg-"));
 }
+
+#[test]
+fn test_state_trace_shows_the_raw_exchange_and_hides_connection_secrets() {
+    let (addr, conn, role) = start(AuthMode::Verify);
+    let script = r#"
+import json, sys, boto3
+ep, conn, role = sys.argv[1:4]
+from botocore.config import Config
+# TestState, like StartSyncExecution, goes to "sync-<host>" unless host prefixes are off.
+sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
+    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    config=Config(inject_host_prefix=False))
+state = json.dumps({"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": True,
+    "Parameters": {"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET",
+                   "Headers": {"x-task-header": "visible"}, "Authentication": {"ConnectionArn": conn}}})
+out = {}
+for reveal in (False, True):
+    r = sfn.test_state(definition=state, roleArn=role, input="{}", inspectionLevel="TRACE", revealSecrets=reveal)
+    out[str(reveal)] = {"status": r["status"], "request": r["inspectionData"]["request"], "response": r["inspectionData"]["response"]}
+try:
+    sfn.test_state(definition=json.dumps({"Type": "Pass", "End": True}), roleArn=role, inspectionLevel="TRACE")
+except sfn.exceptions.ClientError as e:
+    out["passTrace"] = e.response["Error"]["Code"]
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .arg(&conn)
+        .arg(&role)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hidden = &v["False"];
+    assert_eq!(hidden["status"], "SUCCEEDED");
+    let headers = hidden["request"]["headers"].as_str().unwrap();
+    assert!(
+        headers.starts_with('[') && headers.contains("x-task-header: visible"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("User-Agent: Amazon|StepFunctions|HttpInvoke|ap-northeast-1"),
+        "{headers}"
+    );
+    assert!(headers.contains("Range: bytes=0-262144"), "{headers}");
+    assert!(
+        !headers.contains("x-dummy-key"),
+        "the connection's API key is a secret: {headers}"
+    );
+    assert_eq!(hidden["request"]["url"], "https://eb-demo.example.com/");
+    assert_eq!(hidden["response"]["statusCode"], "200");
+    assert_eq!(hidden["response"]["statusMessage"], "OK");
+    assert_eq!(
+        hidden["response"]["body"],
+        "{\"status\":\"ok\",\"source\":\"internal-alb\"}"
+    );
+    assert!(
+        v["True"]["request"]["headers"]
+            .as_str()
+            .unwrap()
+            .contains("x-dummy-key: dummy")
+    );
+    assert_eq!(v["passTrace"], "ValidationException");
+}

@@ -500,6 +500,29 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
             ));
         }
     };
+    let trace_level = opt_field(input, "inspectionLevel") == Some("TRACE");
+    let reveal = input.get("revealSecrets").and_then(Value::as_bool) == Some(true);
+    if trace_level {
+        // TRACE shows the raw HTTP exchange and is for HTTP Tasks only (API_TestState.html).
+        let state: Value = serde_json::from_str(definition).unwrap_or(Value::Null);
+        if state.get("Resource").and_then(Value::as_str) != Some(crate::sfn::execution::HTTP_INVOKE)
+        {
+            return Err(JsonError::client(
+                "ValidationException",
+                "The TRACE inspection level is supported only for HTTP Task states (Resource arn:aws:states:::http:invoke).",
+            ));
+        }
+    }
+    if reveal {
+        if !trace_level {
+            return Err(JsonError::client(
+                "ValidationException",
+                "revealSecrets can be set only with inspectionLevel TRACE.",
+            ));
+        }
+        // Revealing secrets needs states:RevealSecrets (test-state-isolation.html).
+        edge.authorize(principal, "states:RevealSecrets", "*")?;
+    }
     let state_input = execution_input(input)?;
     let variables = match input.get("variables").and_then(Value::as_str) {
         Some(s) => match serde_json::from_str(s) {
@@ -541,9 +564,19 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
         execution_principal(&role_arn, "TestState"),
         config.state_machine_arn.clone(),
         Trace::new(),
-    );
+    )
+    .capturing();
     let outcome = asl::test_state(definition, state_input, options, &tasks)
         .await
         .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))?;
-    Ok(outcome.to_json())
+    let mut out = outcome.to_json();
+    if trace_level && let Some(capture) = tasks.captured() {
+        let (request, response) = capture.inspection(reveal);
+        if !out.get("inspectionData").is_some_and(Value::is_object) {
+            out["inspectionData"] = json!({});
+        }
+        out["inspectionData"]["request"] = request;
+        out["inspectionData"]["response"] = response;
+    }
+    Ok(out)
 }

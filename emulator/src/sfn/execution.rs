@@ -54,6 +54,7 @@ pub struct WorldTasks {
     principal: Principal,
     state_machine_arn: String,
     trace: Trace,
+    capture: Option<std::sync::Mutex<Option<super::http::HttpCapture>>>,
 }
 
 impl std::fmt::Debug for WorldTasks {
@@ -77,7 +78,21 @@ impl WorldTasks {
             principal,
             state_machine_arn,
             trace,
+            capture: None,
         }
+    }
+
+    /// Also records the raw HTTP exchange of HTTP Tasks (TestState `TRACE`).
+    pub fn capturing(mut self) -> Self {
+        self.capture = Some(std::sync::Mutex::new(None));
+        self
+    }
+
+    /// The raw HTTP exchange of the last HTTP Task, when capturing.
+    pub fn captured(&self) -> Option<super::http::HttpCapture> {
+        self.capture
+            .as_ref()
+            .and_then(|c| c.lock().expect("capture lock").clone())
     }
 }
 
@@ -94,6 +109,7 @@ impl TaskHandler for WorldTasks {
                 state_name: &call.state_name,
                 entered_event_id: 2,
                 trace: &self.trace,
+                capture: self.capture.as_ref(),
             };
             if call.attempt > 0 {
                 self.trace.info(

@@ -30,6 +30,8 @@ pub struct TaskContext<'a> {
     pub entered_event_id: u64,
     /// The request's trace.
     pub trace: &'a Trace,
+    /// Where an HTTP Task records its raw request and response (TestState `TRACE`).
+    pub capture: Option<&'a std::sync::Mutex<Option<http::HttpCapture>>>,
 }
 
 impl TaskContext<'_> {
