@@ -347,10 +347,14 @@ impl Executions {
             ),
         );
         record.outcome = Some(outcome);
-        self.records
-            .lock()
-            .expect("lock")
-            .insert(record.arn.clone(), record.clone());
+        // Express executions are not kept: DescribeExecution and GetExecutionHistory do not
+        // serve them (Express history goes to CloudWatch Logs only).
+        if sm.kind == StateMachineType::Standard {
+            self.records
+                .lock()
+                .expect("lock")
+                .insert(record.arn.clone(), record.clone());
+        }
         Ok(record)
     }
 
