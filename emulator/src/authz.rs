@@ -12,10 +12,15 @@ use std::sync::Mutex;
 use crate::iam::{
     CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
     Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
-    ResolvedCredentials, SecretString, SessionCredentials, denial_message, evaluate,
+    ResolvedCredentials, SessionCredentials, denial_message, evaluate,
 };
 use crate::model::Model;
 use crate::trace::{Trace, Verdict};
+
+/// The access key id of the account root's emulated key (AWS's documented example key).
+pub const ROOT_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+/// The secret of [`ROOT_ACCESS_KEY_ID`].
+pub const ROOT_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 /// A denied request: the decision and AWS's message for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,8 +48,6 @@ pub struct Directory {
     account: String,
     identity: HashMap<String, Vec<NamedPolicy>>,
     credentials: Mutex<CredentialStore>,
-    /// The access keys scenarios declare (`AWS::IAM::AccessKey`), by key id.
-    user_keys: HashMap<String, (Principal, SecretString)>,
     /// Session credentials issued per assumed-role session ARN.
     sessions: Mutex<HashMap<String, SessionCredentials>>,
 }
@@ -97,19 +100,7 @@ impl Directory {
             );
             identity.insert(role.arn.clone(), policies);
         }
-        let mut user_keys = HashMap::new();
         for user in &model.users {
-            for (key_id, secret) in &user.access_keys {
-                let principal = Principal::User {
-                    account: model.account.clone(),
-                    name: user.name.clone(),
-                    path: user.path.clone(),
-                };
-                user_keys.insert(
-                    key_id.clone(),
-                    (principal, SecretString::new(secret.clone())),
-                );
-            }
             let policies = collect(
                 &user.logical_id,
                 &user.name,
@@ -121,11 +112,28 @@ impl Directory {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let mut store = CredentialStore::with_seed(7);
+        // The account root's key: AWS's documented example key pair, so clients have one to sign
+        // with out of the box (README, "Credentials").
+        let _ = store.import_access_key(
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+            Principal::root(&model.account),
+        );
+        for user in &model.users {
+            let principal = Principal::User {
+                account: model.account.clone(),
+                name: user.name.clone(),
+                path: user.path.clone(),
+            };
+            for (id, secret) in &user.access_keys {
+                let _ = store.import_access_key(id, secret, principal.clone());
+            }
+        }
         Ok(Self {
             account: model.account.clone(),
             identity,
-            credentials: Mutex::new(CredentialStore::with_seed(7)),
-            user_keys,
+            credentials: Mutex::new(store),
             sessions: Mutex::new(HashMap::new()),
         })
     }
@@ -236,12 +244,6 @@ impl Directory {
     /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
     /// credentials, the session token issued with it.
     pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {
-        if let Some((_, secret)) = self.user_keys.get(access_key_id) {
-            return Some(crate::sigv4::Credentials::new(
-                access_key_id,
-                secret.expose(),
-            ));
-        }
         let resolved = self.credentials().lookup(access_key_id)?;
         let creds =
             crate::sigv4::Credentials::new(access_key_id, resolved.secret_access_key.expose());
@@ -252,42 +254,16 @@ impl Directory {
     }
 
     /// The principal behind a (signature-verified) access key at `now`, the way AWS derives it:
-    /// the user of a long-term key, the assumed-role session of a temporary one (whose
-    /// `aws:PrincipalArn` is the role's ARN). Unknown keys, wrong tokens and expired sessions
-    /// are refused.
+    /// the user (or root) of a long-term key, the assumed-role session of a temporary one (whose
+    /// `aws:PrincipalArn` is the role's ARN). Unknown keys, wrong tokens and expired sessions are
+    /// refused.
     pub fn authenticate(
         &self,
         access_key_id: &str,
         session_token: Option<&str>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<ResolvedCredentials, CredentialError> {
-        if let Some((principal, secret)) = self.user_keys.get(access_key_id) {
-            if session_token.is_some() {
-                return Err(CredentialError::SessionTokenMismatch {
-                    access_key_id: access_key_id.to_owned(),
-                });
-            }
-            return Ok(ResolvedCredentials {
-                principal: principal.clone(),
-                secret_access_key: secret.clone(),
-                session_token: None,
-                issued_at: None,
-                expiration: None,
-            });
-        }
         self.credentials()
             .authenticate(access_key_id, session_token, now)
-    }
-
-    /// The first access key a scenario declares for the user with this ARN.
-    pub fn user_access_key(&self, user_arn: &str) -> Option<(String, SecretString)> {
-        let mut keys: Vec<(&String, &(Principal, SecretString))> = self
-            .user_keys
-            .iter()
-            .filter(|(_, (p, _))| p.arn() == user_arn)
-            .collect();
-        keys.sort_by(|a, b| a.0.cmp(b.0));
-        keys.first()
-            .map(|(id, (_, secret))| ((*id).clone(), secret.clone()))
     }
 }

@@ -1,12 +1,52 @@
-//! vpcgate
+//! # vpcgate
+//!
+//! An offline emulator of the AWS private-connectivity data path: the two ways a Step Functions
+//! workflow calls an internal ALB inside an isolated VPC, with no Lambda function. Everything runs
+//! in one process, on in-memory connections and tokio's clock.
+//!
+//! # Data path
+//!
+//! ```text
+//! Pattern A — HTTP Task through a private EventBridge connection
+//!  sfn::http ──authz/iam──▶ events (connection) ──▶ secrets (events!connection/<name>/<uuid>)
+//!    ──▶ lattice::ResourceGateway: sg (ingress from outside the VPC) ─▶ dns (IN_VPC, hickory)
+//!    ──▶ vpc::Network::connect(src = gateway ENI, dst = ALB node:443, SGs both ends)
+//!    ──▶ TLS (rustls; pki's emulated public root only; SNI = ApiEndpoint host)
+//!    ──▶ alb (HTTPS listener) ──▶ fixed-response / forward
+//! Pattern B — optimized API Gateway integration through a VPC link (see the Pattern B issue)
+//!  sfn (apigateway:invoke, SigV4 with the role's session) ──▶ apigw: sigv4 verify ─▶ iam
+//!    (identity + resource policy) ──▶ VPC link ENI ──▶ vpc::Network::connect ──▶ alb (HTTP)
+//! ```
+//!
+//! One module per AWS noun:
+//! - [`scenario`] reads CloudFormation-shaped scenarios and resolves intrinsics into the
+//!   validated [`model`]; [`world`] builds the running components from it (configuration flows one
+//!   way: scenario → model → world).
+//! - [`vpc`] is the virtual network: ENIs, in-memory TCP, security groups ([`vpc::sg`]) applied
+//!   when a connection opens (drop = a SYN nobody answers; no listener = reset).
+//! - [`dns`] serves each VPC's private zones and ALB names with hickory-server, resolved with
+//!   hickory-resolver over in-memory UDP.
+//! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the load balancers.
+//! - [`lattice`] the resource gateways and configurations; [`events`] the connections;
+//!   [`secrets`] Secrets Manager.
+//! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
+//!   verification.
+//! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
+//! - [`check`] runs scenarios against their expectations; [`trace`] records every hop;
+//!   [`clock`] is the only wall clock (tokio-driven).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod alb;
 pub mod apigw;
+pub mod asl;
 pub mod authz;
+pub mod bundled;
+pub mod check;
+pub mod cli;
 pub mod clock;
 pub mod dns;
+pub mod edge;
 pub mod events;
 pub mod iam;
 pub mod lattice;

@@ -1,4 +1,9 @@
 //! Integration tests: the seed's experiments, run through the emulator.
 
+mod asl;
+mod compose;
 mod pattern_a;
 mod pattern_b;
+mod scenarios;
+mod sdk;
+mod serve;

@@ -25,6 +25,7 @@ async fn http_task_reaches_the_internal_alb_through_the_resource_gateway() {
         state_name: "CallPrivateApi",
         entered_event_id: 2,
         trace: &trace,
+        capture: None,
     };
     let out = http::invoke(
         &ctx,

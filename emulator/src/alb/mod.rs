@@ -106,6 +106,28 @@ pub struct ListenerConfig {
     pub default_actions: Vec<Action>,
     /// Listener rules.
     pub rules: Vec<Rule>,
+    /// Injected faults (`Vpcgate.Faults`), applied before the rules.
+    pub faults: Vec<Fault>,
+}
+
+/// What an injected fault does to a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with ALB's own error page of this status (e.g. 503 while targets register).
+    Status(u16),
+    /// Accept the request and never answer (a stuck target behind the listener).
+    Hang,
+    /// Wait this long (virtual time), then serve normally.
+    Delay(std::time::Duration),
+}
+
+/// A fault injected into a listener: vpcgate's own test aid, not an AWS feature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// How many requests it affects (the first ones); `None` = all.
+    pub first_requests: Option<u32>,
+    /// What it does.
+    pub kind: FaultKind,
 }
 
 /// Errors starting a load balancer.
@@ -201,6 +223,7 @@ impl LoadBalancer {
                 lb_name: config.name.clone(),
                 listener,
                 clock: clock.clone(),
+                requests: std::sync::atomic::AtomicU32::new(0),
                 net: net.clone(),
                 vpc_id: config.vpc_id.clone(),
             });
@@ -234,6 +257,7 @@ struct ListenerState {
     lb_name: String,
     listener: ListenerConfig,
     clock: Clock,
+    requests: std::sync::atomic::AtomicU32,
     /// The network, for targets inside the VPC.
     net: Network,
     /// The load balancer's VPC.
@@ -354,6 +378,45 @@ async fn handle(
     local: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let listener = &shared.listener;
+    let n = shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    for fault in &listener.faults {
+        if fault.first_requests.is_some_and(|k| n >= k) {
+            continue;
+        }
+        match &fault.kind {
+            FaultKind::Status(status) => {
+                trace.hop(
+                    "alb",
+                    Verdict::Refuse,
+                    format!("injected fault: request #{} answered {status}", n + 1),
+                );
+                let status = http::StatusCode::from_u16(*status)
+                    .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+                return action::error_page(&shared.clock, status);
+            }
+            FaultKind::Hang => {
+                trace.hop(
+                    "alb",
+                    Verdict::Drop,
+                    format!("injected fault: request #{} is never answered", n + 1),
+                );
+                return std::future::pending().await;
+            }
+            FaultKind::Delay(d) => {
+                trace.info(
+                    "alb",
+                    format!(
+                        "injected fault: request #{} delayed {:.3} s",
+                        n + 1,
+                        d.as_secs_f64()
+                    ),
+                );
+                tokio::time::sleep(*d).await;
+            }
+        }
+    }
     let host = req
         .headers()
         .get(http::header::HOST)

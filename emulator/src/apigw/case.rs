@@ -165,13 +165,13 @@ fn credentials(world: &World, s: &Signing) -> Result<(Credentials, Principal), C
         .iter()
         .find(|u| u.logical_id == s.signer || u.name == s.signer)
     {
-        let (id, secret) = world.iam.user_access_key(&user.arn).ok_or_else(unknown)?;
+        let (id, secret) = user.access_keys.first().ok_or_else(unknown)?;
         let principal = Principal::User {
             account: model.account.clone(),
             name: user.name.clone(),
             path: user.path.clone(),
         };
-        return Ok((Credentials::new(id, secret.expose()), principal));
+        return Ok((Credentials::new(id, secret), principal));
     }
     let role = model
         .roles

@@ -245,6 +245,37 @@ impl CredentialStore {
         })
     }
 
+    /// Registers an access key that already exists (declared in a scenario, or the emulator's
+    /// documented root key) for an IAM user or the root user.
+    pub fn import_access_key(
+        &mut self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        principal: Principal,
+    ) -> Result<AccessKey, CredentialError> {
+        if !matches!(principal, Principal::User { .. } | Principal::Root { .. }) {
+            return Err(CredentialError::UnsupportedPrincipal {
+                kind: "a long-term access key",
+                principal: principal.arn(),
+            });
+        }
+        check_account(&principal)?;
+        let secret = SecretString(secret_access_key.to_owned());
+        self.by_key_id.insert(
+            access_key_id.to_owned(),
+            Stored {
+                principal: principal.clone(),
+                secret: secret.clone(),
+                session: None,
+            },
+        );
+        Ok(AccessKey {
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: secret,
+            principal,
+        })
+    }
+
     /// Issues temporary credentials for a role session, as `sts:AssumeRole` would, valid from
     /// `issued_at` for `duration`. Trust-policy evaluation is the caller's business.
     pub fn assume_role(

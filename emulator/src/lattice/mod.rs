@@ -6,7 +6,7 @@
 //! (<https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html>,
 //! <https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-gateway.html>).
 //!
-//! [`Lattice::open`] is one TCP connection along that path:
+//! [`ResourceGateway::open`] is one TCP connection along that path:
 //! 1. the port must lie in the configuration's `PortRanges` (else refused);
 //! 2. traffic enters the gateway's ENI *from outside the VPC*: the gateway's security groups must
 //!    admit it — AWS requires all TCP from `0.0.0.0/0` and `::/0` for EventBridge and Step Functions,

@@ -134,6 +134,27 @@ pub struct CertificateSpec {
     pub issuer: Option<String>,
 }
 
+/// A fault injected into an ALB listener (`Vpcgate.Faults`): vpcgate's test aid for retries and
+/// time-outs, not an AWS feature.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Logical id of the `AWS::ElasticLoadBalancingV2::Listener`.
+    pub listener: String,
+    /// How many requests it affects, from the first (default: all).
+    #[serde(default)]
+    pub first_requests: Option<u32>,
+    /// Answer with ALB's own error page of this status.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// Never answer.
+    #[serde(default)]
+    pub hang: bool,
+    /// Answer after this many seconds (virtual time).
+    #[serde(default)]
+    pub delay_seconds: Option<f64>,
+}
+
 /// The `Vpcgate` section.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -141,6 +162,11 @@ pub struct Settings {
     /// What the scenario shows.
     #[serde(default)]
     pub description: Option<String>,
+    /// A base scenario (path relative to this file) that this one modifies: the rest of this file
+    /// is applied to the base as a JSON merge patch (RFC 7386: objects merge, `null` removes, lists
+    /// replace); settings this file leaves out come from the base; cases come from this file only.
+    #[serde(default)]
+    pub extends: Option<String>,
     /// `AWS::Region` (default `us-east-1`).
     #[serde(default)]
     pub region: Option<String>,
@@ -159,6 +185,9 @@ pub struct Settings {
     /// Existing ACM certificates.
     #[serde(default)]
     pub certificates: Vec<CertificateSpec>,
+    /// Faults injected into ALB listeners.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
     /// The load error this scenario must produce.
     #[serde(default)]
     pub expect_load_error: Option<ExpectLoadError>,
@@ -188,12 +217,66 @@ fn syntax(file: &str, format: &'static str, reason: String) -> ScenarioErrors {
 }
 
 impl Scenario {
-    /// Reads a scenario file.
+    /// Reads a scenario file (and the base it `Extends`, if any).
     pub fn load(path: &Path) -> Result<Self, ScenarioErrors> {
+        Self::load_nested(path, 0)
+    }
+
+    fn load_nested(path: &Path, depth: usize) -> Result<Self, ScenarioErrors> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| syntax(&file, "JSON", format!("cannot read the file: {e}")))?;
-        Self::parse(&text, &file)
+        let mut scenario = Self::parse(&text, &file)?;
+        let Some(base_name) = scenario.settings.extends.clone() else {
+            return Ok(scenario);
+        };
+        let invalid = |reason: String| {
+            ScenarioErrors(vec![ScenarioError {
+                file: file.clone(),
+                logical_id: None,
+                path: "Vpcgate.Extends".into(),
+                kind: ErrorKind::Invalid { reason },
+            }])
+        };
+        if depth >= 8 {
+            return Err(invalid(
+                "Extends chains deeper than 8 files (a loop?)".into(),
+            ));
+        }
+        let base_path = path.parent().unwrap_or(Path::new(".")).join(&base_name);
+        if !base_path.exists() {
+            return Err(invalid(format!(
+                "base scenario {} does not exist",
+                base_path.display()
+            )));
+        }
+        let base = Self::load_nested(&base_path, depth + 1)?;
+        let mut template = Value::Object(base.template);
+        merge_patch(
+            &mut template,
+            &Value::Object(std::mem::take(&mut scenario.template)),
+        );
+        let Value::Object(template) = template else {
+            unreachable!("a merge patch of objects is an object")
+        };
+        scenario.template = template;
+        let s = &mut scenario.settings;
+        let b = base.settings;
+        s.description = s.description.take().or(b.description);
+        s.region = s.region.take().or(b.region);
+        s.account_id = s.account_id.take().or(b.account_id);
+        s.stack_name = s.stack_name.take().or(b.stack_name);
+        s.clock = s.clock.take().or(b.clock);
+        for (k, v) in b.parameters {
+            s.parameters.entry(k).or_insert(v);
+        }
+        if s.certificates.is_empty() {
+            s.certificates = b.certificates;
+        }
+        if s.faults.is_empty() {
+            s.faults = b.faults;
+        }
+        Ok(scenario)
     }
 
     /// Parses scenario text; `file` names it in messages.
@@ -333,6 +416,51 @@ impl Scenario {
             resources::build(&resolved.resources, certificates, &ctx.region, &ctx.account);
         model.stack = ctx.stack.clone();
         model.outputs = resolved.outputs.clone();
+        for (i, f) in self.settings.faults.iter().enumerate() {
+            let at = |field: &str, reason: String| ScenarioError {
+                file: self.file.clone(),
+                logical_id: None,
+                path: format!("Vpcgate.Faults[{i}]{field}"),
+                kind: ErrorKind::Invalid { reason },
+            };
+            let kind = match (f.status_code, f.hang, f.delay_seconds) {
+                (Some(code), false, None) if (400..600).contains(&code) => {
+                    crate::alb::FaultKind::Status(code)
+                }
+                (Some(code), false, None) => {
+                    errors.push(at(
+                        ".StatusCode",
+                        format!("{code} is not an error status (400-599)"),
+                    ));
+                    continue;
+                }
+                (None, true, None) => crate::alb::FaultKind::Hang,
+                (None, false, Some(secs)) if secs >= 0.0 && secs.is_finite() => {
+                    crate::alb::FaultKind::Delay(std::time::Duration::from_secs_f64(secs))
+                }
+                _ => {
+                    errors.push(at(
+                        "",
+                        "give exactly one of StatusCode, Hang, DelaySeconds (>= 0)".into(),
+                    ));
+                    continue;
+                }
+            };
+            match model
+                .listeners
+                .iter_mut()
+                .find(|l| l.logical_id == f.listener)
+            {
+                Some(l) => l.faults.push(crate::alb::Fault {
+                    first_requests: f.first_requests,
+                    kind,
+                }),
+                None => errors.push(at(
+                    ".Listener",
+                    format!("no listener with logical id {:?}", f.listener),
+                )),
+            }
+        }
         errors.extend(
             resource_errors
                 .into_iter()
@@ -351,8 +479,41 @@ impl Scenario {
     }
 }
 
+/// Applies an RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            let t = target.as_object_mut().expect("made an object above");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut doc = serde_json::json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
+        merge_patch(
+            &mut doc,
+            &serde_json::json!({"a": "z", "c": {"f": null}, "l": [3]}),
+        );
+        assert_eq!(
+            doc,
+            serde_json::json!({"a": "z", "c": {"d": "e"}, "l": [3]})
+        );
+    }
+
     use super::*;
 
     #[test]

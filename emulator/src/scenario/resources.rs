@@ -614,6 +614,7 @@ pub(crate) fn build(
                         certificate_arns,
                         default_actions,
                         rules: Vec::new(),
+                        faults: Vec::new(),
                     });
                 }
             }

@@ -421,7 +421,9 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             DenialFormat::PolicyType,
             trace,
         )
-        .map_err(|d| StatesError::new("States.Http.AccessDenied", d.message))?;
+        // fidelity: AWS documents no error name for a role without states:InvokeHTTPEndpoint;
+        // vpcgate fails the task with States.TaskFailed and IAM's message (README, fidelity notes).
+        .map_err(|d| StatesError::new("States.TaskFailed", d.message))?;
 
     // The connection and its credentials.
     let conn = world
@@ -744,6 +746,51 @@ async fn send(
         body_bytes,
     )
     .await?;
+    if let Some(capture) = ctx.capture {
+        let mut secret_headers: Vec<String> = conn
+            .invocation_parameters
+            .headers
+            .iter()
+            .map(|p| p.key.to_ascii_lowercase())
+            .collect();
+        secret_headers.push(match &conn.authorization {
+            Authorization::ApiKey { name, .. } => name.to_ascii_lowercase(),
+            _ => "authorization".to_string(),
+        });
+        *capture.lock().expect("capture lock") = Some(HttpCapture {
+            method: call.method.to_string(),
+            url: format!("https://{}{}", call.url.host, call.url.path_and_query),
+            query: query.clone(),
+            request_headers: headers.clone(),
+            request_body: body.clone(),
+            secret_headers,
+            secret_query: conn
+                .invocation_parameters
+                .query
+                .iter()
+                .map(|p| p.key.clone())
+                .collect(),
+            secret_body: conn
+                .invocation_parameters
+                .body
+                .iter()
+                .map(|p| p.key.clone())
+                .collect(),
+            status: resp.status.as_u16(),
+            status_text: resp.status.canonical_reason().unwrap_or("").to_string(),
+            response_headers: resp
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).to_string(),
+                    )
+                })
+                .collect(),
+            response_body: String::from_utf8_lossy(&resp.body).to_string(),
+        });
+    }
     if matches!(resp.status.as_u16(), 401 | 407)
         && matches!(
             conn.authorization,
@@ -833,6 +880,91 @@ fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
         "StatusCode": resp.status.as_u16(),
         "StatusText": resp.status.canonical_reason().unwrap_or(""),
     }))
+}
+
+/// The raw request and response of one HTTP Task call, for TestState's `TRACE` inspection level.
+#[derive(Clone, Debug, Default)]
+pub struct HttpCapture {
+    method: String,
+    url: String,
+    query: Vec<(String, String)>,
+    request_headers: Vec<(String, String)>,
+    request_body: Option<Value>,
+    secret_headers: Vec<String>,
+    secret_query: Vec<String>,
+    secret_body: Vec<String>,
+    status: u16,
+    status_text: String,
+    response_headers: Vec<(String, String)>,
+    response_body: String,
+}
+
+impl HttpCapture {
+    /// `inspectionData.request` and `.response` as TestState returns them: headers as one
+    /// `[Name: value, ...]` string, the status code as a string. Unless `reveal_secrets`, what the
+    /// connection added (its headers, query parameters, body fields and the credentials) is left
+    /// out ("Step Functions omits all secrets in the HTTP request and response data",
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html>).
+    pub fn inspection(&self, reveal_secrets: bool) -> (Value, Value) {
+        let hidden = |name: &str| {
+            !reveal_secrets
+                && self
+                    .secret_headers
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(name))
+        };
+        let headers: Vec<String> = self
+            .request_headers
+            .iter()
+            .filter(|(k, _)| !hidden(k))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let query: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| reveal_secrets || !self.secret_query.contains(k))
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, QUERY),
+                    utf8_percent_encode(v, QUERY)
+                )
+            })
+            .collect();
+        let mut url = self.url.clone();
+        if !query.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&query.join("&"));
+        }
+        let body = match &self.request_body {
+            None => String::new(),
+            Some(Value::Object(map)) => {
+                let shown: Map<String, Value> = map
+                    .iter()
+                    .filter(|(k, _)| reveal_secrets || !self.secret_body.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Value::Object(shown).to_string()
+            }
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let response_headers: Vec<String> = self
+            .response_headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        (
+            json!({"protocol": "https", "method": self.method, "url": url, "headers": format!("[{}]", headers.join(", ")), "body": body}),
+            json!({
+                "protocol": "https",
+                "statusCode": self.status.to_string(),
+                "statusMessage": self.status_text,
+                "headers": format!("[{}]", response_headers.join(", ")),
+                "body": self.response_body,
+            }),
+        )
+    }
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}

@@ -9,43 +9,14 @@
 //! permission AWS checks on its path.
 
 pub mod apigw;
+pub mod execution;
 pub mod http;
 
 use crate::iam::Principal;
 use crate::trace::Trace;
 use crate::world::World;
 
-/// A Step Functions error: the `error` name and `cause` that `Retry`/`Catch` and the execution
-/// result see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatesError {
-    /// The error name (`States.Http.Socket`, `States.Http.StatusCode.404`, ...).
-    pub error: String,
-    /// The cause.
-    pub cause: Option<String>,
-}
-
-impl StatesError {
-    /// An error with a cause.
-    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self {
-            error: error.into(),
-            cause: Some(cause.into()),
-        }
-    }
-}
-
-impl std::fmt::Display for StatesError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.error)?;
-        if let Some(c) = &self.cause {
-            write!(f, ": {c}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for StatesError {}
+pub use crate::asl::StatesError;
 
 /// What a task knows about the execution it runs in.
 #[derive(Clone, Debug)]
@@ -62,6 +33,8 @@ pub struct TaskContext<'a> {
     pub entered_event_id: u64,
     /// The request's trace.
     pub trace: &'a Trace,
+    /// Where an HTTP Task records its raw request and response (TestState `TRACE`).
+    pub capture: Option<&'a std::sync::Mutex<Option<http::HttpCapture>>>,
 }
 
 impl TaskContext<'_> {

@@ -64,7 +64,7 @@ fn signed(
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn api_gateway_accepts_what_aws_sigv4_signs() {
-    let (model, world) = world("pattern-b.json");
+    let (model, world) = world("scenarios/pattern-b.json");
     let c = role_credentials(&world, &model, "eb-demo-pattern-b-role");
     let host = host(&model);
     for location in [SignatureLocation::Headers, SignatureLocation::QueryParams] {
@@ -90,7 +90,7 @@ async fn api_gateway_accepts_what_aws_sigv4_signs() {
 /// (<https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden>).
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_signature_older_than_five_minutes_is_expired() {
-    let (model, world) = world("pattern-b.json");
+    let (model, world) = world("scenarios/pattern-b.json");
     let c = role_credentials(&world, &model, "eb-demo-pattern-b-role");
     let uri = format!("https://{}/prod/", host(&model));
     let req = signed(&uri, &c, &model.region, SignatureLocation::Headers, at());
@@ -113,7 +113,7 @@ async fn a_signature_older_than_five_minutes_is_expired() {
 /// A credential scoped to another region: API Gateway's scope message.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_credential_scoped_to_another_region_is_refused() {
-    let (model, world) = world("pattern-b.json");
+    let (model, world) = world("scenarios/pattern-b.json");
     let c = role_credentials(&world, &model, "eb-demo-pattern-b-role");
     let uri = format!("https://{}/prod/", host(&model));
     let resp = send(
@@ -135,7 +135,7 @@ async fn a_credential_scoped_to_another_region_is_refused() {
 /// A session token that belongs to another key: the verifier's invalid-token answer.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_session_token_of_another_session_is_refused() {
-    let (model, world) = world("pattern-b.json");
+    let (model, world) = world("scenarios/pattern-b.json");
     let mine = role_credentials(&world, &model, "eb-demo-pattern-b-role");
     let other = role_credentials(&world, &model, "eb-demo-other-role");
     let forged = Credentials::new(&mine.access_key_id, &mine.secret_access_key)

@@ -1,5 +1,5 @@
 //! What reaches the backend through HTTP_PROXY over the VPC link, and what comes back: an echo
-//! service in the VPC behind the ALB (the slow-backend scenario's target address, answering).
+//! service in the VPC behind the ALB (the in-VPC backend fixture's target address, answering).
 //!
 //! Recorded against AWS (LocalStack `test_apigateway_header_remapping_http[HTTP_PROXY]`,
 //! 2024-12-11): the client's headers pass through, API Gateway adds `X-Amzn-Trace-Id` and
@@ -82,7 +82,7 @@ fn start_echo(world: &World, model: &Model) {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn http_proxy_passes_the_request_through_and_remaps_backend_headers() {
-    let (model, world) = world("pattern-b-slow-backend.json");
+    let (model, world) = world("tests/fixtures/apigw/in-vpc-backend.json");
     start_echo(&world, &model);
     let c = role_credentials(&world, &model, "eb-demo-pattern-b-role");
     let mut req = http::Request::get(format!("https://{}/prod/?q=1&q=2", host(&model)))

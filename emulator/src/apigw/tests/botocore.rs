@@ -62,7 +62,7 @@ fn creds_json(c: &Credentials) -> Value {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn api_gateway_accepts_what_botocore_signs() {
-    let (model, world) = world("pattern-b.json");
+    let (model, world) = world("scenarios/pattern-b.json");
     let role = role_credentials(&world, &model, "eb-demo-pattern-b-role");
     let user = user_credentials(&world, &model, "eb-demo-other-user");
     let args = json!({

@@ -1,0 +1,110 @@
+//! Execution history in the JSON shape `GetExecutionHistory` returns.
+//!
+//! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html>:
+//! each event has `timestamp`, `type`, `id`, `previousEventId` and one `...EventDetails`
+//! member; payloads (`input`, `output`, `parameters`) are JSON *strings*, each with a
+//! `...Details: {"truncated": false}` companion. `timestamp` is written as epoch seconds
+//! with a fractional part, the way the JSON protocol sends timestamps on the wire.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One history event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEvent {
+    /// Epoch seconds (fractional).
+    pub timestamp: f64,
+    /// Event type, e.g. `TaskStateEntered`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// 1-based id.
+    pub id: u64,
+    /// The id of the event this one follows on its own thread of execution (0 for the first).
+    #[serde(rename = "previousEventId")]
+    pub previous_event_id: u64,
+    /// The details member, e.g. `stateEnteredEventDetails`, and its value.
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+impl HistoryEvent {
+    /// The whole event as JSON.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// The growing list of events.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    pub(crate) events: Vec<HistoryEvent>,
+}
+
+impl History {
+    /// Appends an event and returns its id.
+    pub(crate) fn push(
+        &mut self,
+        timestamp: f64,
+        event_type: &str,
+        previous: u64,
+        details_key: Option<&str>,
+        details: Value,
+    ) -> u64 {
+        let id = self.events.len() as u64 + 1;
+        let mut m = Map::new();
+        if let Some(k) = details_key {
+            m.insert(k.to_string(), details);
+        }
+        self.events.push(HistoryEvent {
+            timestamp,
+            event_type: event_type.to_string(),
+            id,
+            previous_event_id: previous,
+            details: m,
+        });
+        id
+    }
+}
+
+/// `{"truncated": false}` — vpcgate never truncates payloads.
+pub(crate) fn not_truncated() -> Value {
+    serde_json::json!({"truncated": false})
+}
+
+/// Splits a Task `Resource` into the history's `resourceType` and `resource`:
+/// `arn:aws:states:::http:invoke` -> (`http`, `invoke`),
+/// `arn:aws:states:::lambda:invoke.waitForTaskToken` -> (`lambda`, `invoke.waitForTaskToken`).
+/// Other ARNs give (service, whole ARN); anything else gives ("unknown", the string).
+pub(crate) fn resource_parts(resource: &str) -> (String, String, Option<String>) {
+    let parts: Vec<&str> = resource.split(':').collect();
+    if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "states" {
+        let region = (!parts[3].is_empty()).then(|| parts[3].to_string());
+        return (parts[5].to_string(), parts[6..].join(":"), region);
+    }
+    if parts.len() >= 6 && parts[0] == "arn" {
+        let region = (!parts[3].is_empty()).then(|| parts[3].to_string());
+        return (parts[2].to_string(), resource.to_string(), region);
+    }
+    ("unknown".to_string(), resource.to_string(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources() {
+        assert_eq!(resource_parts("arn:aws:states:::http:invoke").0, "http");
+        assert_eq!(resource_parts("arn:aws:states:::http:invoke").1, "invoke");
+        assert_eq!(
+            resource_parts("arn:aws:states:::apigateway:invoke").0,
+            "apigateway"
+        );
+        assert_eq!(
+            resource_parts("arn:aws:states:::lambda:invoke.waitForTaskToken").1,
+            "invoke.waitForTaskToken"
+        );
+        assert_eq!(resource_parts("").0, "unknown");
+        assert_eq!(resource_parts(":::::::::").0, "unknown");
+    }
+}

@@ -1,0 +1,1195 @@
+//! The interpreter: runs blocks of states, with data flow, Retry/Catch, Parallel and Map.
+
+use super::choice;
+use super::definition::{
+    Block, Catcher, Kind, NumSpec, OptPath, QueryLanguage, Retrier, State, StrSpec,
+};
+use super::error::{StatesError, names};
+use super::history::{History, not_truncated, resource_parts};
+use super::path::JsonPath;
+use super::template::{Env, Tmpl};
+use super::{ExecutionConfig, TaskHandler, TaskInvocation};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde_json::{Map, Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Variables visible at one nesting level. Parallel branches and Map iterations get a
+/// child scope: they read outer variables, and their own assignments stay inside
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>).
+#[derive(Debug, Default)]
+pub(crate) struct Scope {
+    parent: Option<Arc<Scope>>,
+    vars: Mutex<Map<String, Value>>,
+}
+
+impl Scope {
+    pub(crate) fn root(initial: Map<String, Value>) -> Arc<Scope> {
+        Arc::new(Scope {
+            parent: None,
+            vars: Mutex::new(initial),
+        })
+    }
+    fn child(self: &Arc<Self>) -> Arc<Scope> {
+        Arc::new(Scope {
+            parent: Some(self.clone()),
+            vars: Mutex::new(Map::new()),
+        })
+    }
+    pub(crate) fn snapshot(&self) -> Map<String, Value> {
+        let mut out = match &self.parent {
+            Some(p) => p.snapshot(),
+            None => Map::new(),
+        };
+        for (k, v) in self.vars.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            out.insert(k.clone(), v.clone());
+        }
+        out
+    }
+    fn commit(&self, assigned: Map<String, Value>) {
+        let mut g = self.vars.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in assigned {
+            g.insert(k, v);
+        }
+    }
+}
+
+/// The position of one thread of execution in the history (`previousEventId`).
+#[derive(Debug)]
+pub(crate) struct Cursor(AtomicU64);
+
+impl Cursor {
+    pub(crate) fn new(at: u64) -> Self {
+        Cursor(AtomicU64::new(at))
+    }
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn set(&self, v: u64) {
+        self.0.store(v, Ordering::SeqCst)
+    }
+}
+
+/// What TestState's DEBUG level reports, filled in while the state runs.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Inspection {
+    pub(crate) data: Map<String, Value>,
+    pub(crate) retry: Option<(usize, f64)>,
+    pub(crate) catch_index: Option<usize>,
+    pub(crate) next_state: Option<String>,
+}
+
+/// Shared state of one run.
+pub(crate) struct Ctx<'a> {
+    pub(crate) handler: &'a dyn TaskHandler,
+    pub(crate) cfg: &'a ExecutionConfig,
+    pub(crate) history: Mutex<History>,
+    pub(crate) rng: Mutex<StdRng>,
+    pub(crate) exec_input: Value,
+    pub(crate) start_time: String,
+    /// TestState mode: do not wait and retry; record what would happen instead.
+    pub(crate) inspection: Option<Mutex<Inspection>>,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").finish_non_exhaustive()
+    }
+}
+
+/// Where a state sends the execution.
+#[derive(Debug)]
+pub(crate) enum Flow {
+    Next(String),
+    End,
+}
+
+fn now_ts(ctx: &Ctx<'_>) -> f64 {
+    let d = ctx
+        .cfg
+        .clock
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_millis() as f64) / 1000.0
+}
+
+pub(crate) fn iso(ctx: &Ctx<'_>) -> String {
+    ctx.cfg
+        .clock
+        .now_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn now_millis(ctx: &Ctx<'_>) -> i64 {
+    ctx.cfg.clock.now_utc().timestamp_millis()
+}
+
+impl Ctx<'_> {
+    pub(crate) fn event(&self, cur: &Cursor, ty: &str, key: Option<&str>, details: Value) -> u64 {
+        let ts = now_ts(self);
+        let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
+            ts,
+            ty,
+            cur.get(),
+            key,
+            details,
+        );
+        cur.set(id);
+        id
+    }
+
+    fn inspect(&self, key: &str, v: &Value) {
+        if let Some(i) = &self.inspection {
+            i.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .data
+                .insert(key.to_string(), Value::String(v.to_string()));
+        }
+    }
+
+    fn context(
+        &self,
+        state: &str,
+        entered: &str,
+        retry: u32,
+        item: Option<&(usize, Value)>,
+    ) -> Value {
+        let mut c = json!({
+            "Execution": {
+                "Id": self.cfg.execution_arn,
+                "Input": self.exec_input,
+                "Name": self.cfg.execution_name,
+                "RoleArn": self.cfg.role_arn,
+                "StartTime": self.start_time,
+                "RedriveCount": self.cfg.redrive_count,
+            },
+            "State": {"EnteredTime": entered, "Name": state, "RetryCount": retry},
+            "StateMachine": {"Id": self.cfg.state_machine_arn, "Name": self.cfg.state_machine_name},
+        });
+        if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
+            o.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
+        }
+        c
+    }
+
+    /// The 256 KiB payload quota (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>):
+    /// exceeding it raises `States.DataLimitExceeded`.
+    fn check_size(&self, v: &Value, what: &str, state: &str) -> Result<(), StatesError> {
+        let n = serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
+        if n > self.cfg.payload_limit_bytes {
+            return Err(StatesError::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit ({what} is {n} bytes, limit {} bytes).",
+                    self.cfg.payload_limit_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn state_type(k: &Kind) -> &'static str {
+    match k {
+        Kind::Pass { .. } => "Pass",
+        Kind::Task { .. } => "Task",
+        Kind::Choice { .. } => "Choice",
+        Kind::Wait { .. } => "Wait",
+        Kind::Succeed => "Succeed",
+        Kind::Fail { .. } => "Fail",
+        Kind::Parallel { .. } => "Parallel",
+        Kind::Map(_) => "Map",
+    }
+}
+
+/// Runs a block from `StartAt` to an end; returns the block's output.
+pub(crate) fn run_block<'a>(
+    ctx: &'a Ctx<'a>,
+    block: &'a Block,
+    input: Value,
+    scope: Arc<Scope>,
+    item: Option<Arc<(usize, Value)>>,
+    cur: Arc<Cursor>,
+) -> BoxFuture<'a, Result<Value, StatesError>> {
+    async move {
+        let mut name = block.start_at.as_str();
+        let mut input = input;
+        loop {
+            let Some(st) = block.states.get(name) else {
+                return Err(StatesError::new(
+                    names::RUNTIME,
+                    format!("state '{name}' does not exist"),
+                ));
+            };
+            let (flow, out) = run_state(ctx, st, input, &scope, item.as_deref(), &cur).await?;
+            match flow {
+                Flow::End => return Ok(out),
+                Flow::Next(n) => {
+                    name = block
+                        .states
+                        .get_key_value(&n)
+                        .map(|(k, _)| k.as_str())
+                        .unwrap_or("");
+                    if name.is_empty() {
+                        return Err(StatesError::new(
+                            names::RUNTIME,
+                            format!("state '{n}' does not exist"),
+                        ));
+                    }
+                    input = out;
+                }
+            }
+        }
+    }
+    .boxed()
+}
+
+/// Does retrier/catcher name `n` match error `e`?
+/// `States.ALL` matches everything except `States.DataLimitExceeded` and `States.Runtime`;
+/// `States.TaskFailed` everything except `States.Timeout` (and those two);
+/// `States.Runtime` is never retried nor caught
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+pub(crate) fn error_matches(n: &str, e: &str) -> bool {
+    if e == names::RUNTIME {
+        return false;
+    }
+    if n == e {
+        return true;
+    }
+    match n {
+        names::ALL => e != names::DATA_LIMIT_EXCEEDED,
+        names::TASK_FAILED => e != names::DATA_LIMIT_EXCEEDED && e != names::TIMEOUT,
+        _ => false,
+    }
+}
+
+/// The wait before the next retry: `IntervalSeconds * BackoffRate^n`, capped at
+/// `MaxDelaySeconds`, and with `JitterStrategy: FULL` a uniform draw in `[0, delay]`.
+pub(crate) fn backoff_seconds(r: &Retrier, retries_done: u32, rng: &mut StdRng) -> f64 {
+    let mut d = r.interval_seconds * r.backoff_rate.powi(retries_done.min(1000) as i32);
+    if !d.is_finite() {
+        d = f64::MAX;
+    }
+    if let Some(m) = r.max_delay_seconds {
+        d = d.min(m);
+    }
+    d = d.min(99_999_999.0 * 1000.0);
+    if r.full_jitter {
+        d = rng.random_range(0.0..=d);
+    }
+    d
+}
+
+/// Runs `work` with the state's retriers. Returns the final error when retries are spent.
+async fn with_retry<'a>(
+    ctx: &'a Ctx<'a>,
+    st: &'a State,
+    mut work: impl FnMut(u32) -> BoxFuture<'a, Result<Value, StatesError>>,
+) -> Result<Value, StatesError> {
+    let mut counts = vec![0u32; st.retry.len()];
+    let mut attempt = 0u32;
+    loop {
+        match work(attempt).await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let found = st
+                    .retry
+                    .iter()
+                    .position(|r| r.error_equals.iter().any(|n| error_matches(n, &e.error)));
+                let Some(i) = found else { return Err(e) };
+                let r = &st.retry[i];
+                if counts[i] >= r.max_attempts {
+                    return Err(e);
+                }
+                let delay = {
+                    let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
+                    backoff_seconds(r, counts[i], &mut rng)
+                };
+                if let Some(insp) = &ctx.inspection {
+                    // TestState reports RETRIABLE instead of waiting.
+                    insp.lock().unwrap_or_else(|p| p.into_inner()).retry = Some((i, delay));
+                    return Err(e);
+                }
+                counts[i] += 1;
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+            }
+        }
+    }
+}
+
+fn resolve_num(spec: &NumSpec, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
+    let v = match spec {
+        NumSpec::Fixed(n) => return Ok(*n),
+        NumSpec::Path(p) => env.resolve(p, field)?,
+        NumSpec::Expr(e) => env.jsonata(e, field)?,
+    };
+    v.as_f64().filter(|f| *f >= 0.0 && f.is_finite()).ok_or_else(|| {
+        StatesError::new(
+            if matches!(spec, NumSpec::Expr(_)) { names::QUERY_EVALUATION_ERROR } else { names::RUNTIME },
+            format!("An error occurred while executing the state '{}'. The value of the field '{field}' must be a non-negative number, got {v}", env.state),
+        )
+    })
+}
+
+fn resolve_str(spec: &StrSpec, env: &Env<'_>, field: &str) -> Result<String, StatesError> {
+    let v = match spec {
+        StrSpec::Fixed(s) => return Ok(s.clone()),
+        StrSpec::Path(p) => env.resolve(p, field)?,
+        StrSpec::Expr(e) => env.jsonata(e, field)?,
+    };
+    match v {
+        Value::String(s) => Ok(s),
+        other => Ok(other.to_string()),
+    }
+}
+
+fn apply_input_path(p: &OptPath, raw: &Value, st: &State) -> Result<Value, StatesError> {
+    match p {
+        OptPath::Default => Ok(raw.clone()),
+        // "If InputPath is null, the state receives an empty JSON object {}".
+        OptPath::Null => Ok(Value::Object(Map::new())),
+        OptPath::Path(path) => path_or_runtime(path, raw, st, "InputPath"),
+    }
+}
+
+fn path_or_runtime(
+    path: &JsonPath,
+    doc: &Value,
+    st: &State,
+    _field: &str,
+) -> Result<Value, StatesError> {
+    if !matches!(path.root, super::path::Root::Input) {
+        return Err(StatesError::new(
+            names::RUNTIME,
+            format!(
+                "An error occurred while executing the state '{}'. Invalid path '{}': only '$' paths are allowed here",
+                st.name,
+                path.as_str()
+            ),
+        ));
+    }
+    path.select(doc).ok_or_else(|| {
+        StatesError::new(
+            names::RUNTIME,
+            format!(
+                "An error occurred while executing the state '{}'. Invalid path '{}' : No results for path: {}",
+                st.name,
+                path.as_str(),
+                path.as_str()
+            ),
+        )
+    })
+}
+
+fn apply_result_path(
+    p: &OptPath,
+    raw: &Value,
+    result: Value,
+    st: &State,
+) -> Result<Value, StatesError> {
+    match p {
+        OptPath::Default => Ok(result),
+        // ResultPath null discards the result and passes the state input through.
+        OptPath::Null => Ok(raw.clone()),
+        OptPath::Path(path) => {
+            let mut out = raw.clone();
+            path.set(&mut out, result).map_err(|_| {
+                StatesError::new(
+                    names::RESULT_PATH_MATCH_FAILURE,
+                    format!(
+                        "An error occurred while executing the state '{}'. Unable to apply ResultPath \"{}\" to input \"{}\"",
+                        st.name,
+                        path.as_str(),
+                        raw
+                    ),
+                )
+            })?;
+            Ok(out)
+        }
+    }
+}
+
+fn apply_output_path(p: &OptPath, v: Value, st: &State) -> Result<Value, StatesError> {
+    match p {
+        OptPath::Default => Ok(v),
+        // "If OutputPath is null, the output is an empty object {}".
+        OptPath::Null => Ok(Value::Object(Map::new())),
+        OptPath::Path(path) => path_or_runtime(path, &v, st, "OutputPath"),
+    }
+}
+
+/// Evaluates `Assign` (all expressions see the state-entry values of the variables).
+fn eval_assign(t: &Tmpl, env: &Env<'_>) -> Result<Map<String, Value>, StatesError> {
+    match t.eval(env, "Assign")? {
+        Value::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+struct StateRun<'a> {
+    ctx: &'a Ctx<'a>,
+    st: &'a State,
+    raw: Value,
+    vars: Map<String, Value>,
+    context: Value,
+    entered: String,
+    item: Option<&'a (usize, Value)>,
+}
+
+impl<'a> StateRun<'a> {
+    fn env<'b>(&'b self, input: &'b Value, states: &'b Value) -> Env<'b> {
+        Env {
+            input,
+            context: &self.context,
+            vars: &self.vars,
+            states,
+            now_millis: now_millis(self.ctx),
+            rng: &self.ctx.rng,
+            state: &self.st.name,
+        }
+    }
+    fn states_var(&self, extra: Option<(&str, Value)>) -> Value {
+        let mut m = Map::new();
+        m.insert("input".into(), self.raw.clone());
+        m.insert("context".into(), self.context.clone());
+        if let Some((k, v)) = extra {
+            m.insert(k.into(), v);
+        }
+        Value::Object(m)
+    }
+}
+
+/// Runs one state; returns where to go and the state output.
+pub(crate) async fn run_state<'a>(
+    ctx: &'a Ctx<'a>,
+    st: &'a State,
+    raw: Value,
+    scope: &Arc<Scope>,
+    item: Option<&'a (usize, Value)>,
+    cur: &Arc<Cursor>,
+) -> Result<(Flow, Value), StatesError> {
+    let ty = state_type(&st.kind);
+    let entered = iso(ctx);
+    ctx.event(
+        cur,
+        &format!("{ty}StateEntered"),
+        Some("stateEnteredEventDetails"),
+        json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
+    );
+    ctx.inspect("input", &raw);
+    let run = StateRun {
+        ctx,
+        st,
+        vars: scope.snapshot(),
+        context: ctx.context(&st.name, &entered, 0, item),
+        entered,
+        item,
+        raw,
+    };
+    ctx.check_size(&run.raw, "the state input", &st.name)?;
+    let res = match &st.kind {
+        Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map(_) => {
+            run_work_state(&run, scope, cur).await
+        }
+        Kind::Pass { result } => run_pass(&run, result.as_ref()),
+        Kind::Wait { seconds, timestamp } => {
+            run_wait(&run, seconds.as_ref(), timestamp.as_ref()).await
+        }
+        Kind::Choice { rules, default } => run_choice(&run, rules, default.as_deref()),
+        Kind::Succeed => run_succeed(&run),
+        Kind::Fail { error, cause } => {
+            let env_states = run.states_var(None);
+            let env = run.env(&run.raw, &env_states);
+            let err = match error
+                .as_ref()
+                .map(|s| resolve_str(s, &env, "Error"))
+                .transpose()
+            {
+                Ok(e) => e,
+                Err(e) => return Err(e),
+            };
+            let cause = match cause
+                .as_ref()
+                .map(|s| resolve_str(s, &env, "Cause"))
+                .transpose()
+            {
+                Ok(c) => c,
+                Err(e) => return Err(e),
+            };
+            return Err(StatesError {
+                error: err.unwrap_or_default(),
+                cause,
+            });
+        }
+    };
+    let (flow, out, assigned) = res?;
+    ctx.check_size(&out, "the state output", &st.name)?;
+    let mut exited =
+        json!({"name": st.name, "output": out.to_string(), "outputDetails": not_truncated()});
+    if let Some(a) = &assigned
+        && !a.is_empty()
+    {
+        let strs: Map<String, Value> = a
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+            .collect();
+        exited["assignedVariables"] = Value::Object(strs);
+        exited["assignedVariablesDetails"] = not_truncated();
+    }
+    if ty != "Fail" {
+        ctx.event(
+            cur,
+            &format!("{ty}StateExited"),
+            Some("stateExitedEventDetails"),
+            exited,
+        );
+    }
+    if let Some(a) = assigned {
+        if let Some(insp) = &ctx.inspection {
+            let mut all = run.vars.clone();
+            for (k, v) in &a {
+                all.insert(k.clone(), v.clone());
+            }
+            insp.lock().unwrap_or_else(|p| p.into_inner()).data.insert(
+                "variables".into(),
+                Value::String(Value::Object(all).to_string()),
+            );
+        }
+        scope.commit(a);
+    }
+    if let Some(insp) = &ctx.inspection
+        && let Flow::Next(n) = &flow
+    {
+        insp.lock().unwrap_or_else(|p| p.into_inner()).next_state = Some(n.clone());
+    }
+    Ok((flow, out))
+}
+
+type StateResult = Result<(Flow, Value, Option<Map<String, Value>>), StatesError>;
+
+fn flow_of(st: &State) -> Flow {
+    match &st.next {
+        Some(n) => Flow::Next(n.clone()),
+        None => Flow::End,
+    }
+}
+
+fn run_pass(run: &StateRun<'_>, result: Option<&Value>) -> StateResult {
+    let st = run.st;
+    if st.ql == QueryLanguage::Jsonata {
+        let states = run.states_var(None);
+        let env = run.env(&run.raw, &states);
+        let assigned = st
+            .assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?;
+        let out = match &st.output {
+            Some(o) => o.eval(&env, "Output")?,
+            None => run.raw.clone(),
+        };
+        return Ok((flow_of(st), out, assigned));
+    }
+    let effective = apply_input_path(&st.input_path, &run.raw, st)?;
+    run.ctx.inspect("afterInputPath", &effective);
+    let states = Value::Null;
+    let env = run.env(&effective, &states);
+    let res = match (result, &st.parameters) {
+        (Some(r), _) => r.clone(),
+        (None, Some(p)) => p.eval(&env, "Parameters")?,
+        (None, None) => effective.clone(),
+    };
+    run.ctx.inspect("afterParameters", &res);
+    run.ctx.inspect("result", &res);
+    let assigned = {
+        let env = run.env(&res, &states);
+        st.assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?
+    };
+    let out = apply_result_path(&st.result_path, &run.raw, res, st)?;
+    run.ctx.inspect("afterResultPath", &out);
+    let out = apply_output_path(&st.output_path, out, st)?;
+    Ok((flow_of(st), out, assigned))
+}
+
+fn run_succeed(run: &StateRun<'_>) -> StateResult {
+    let st = run.st;
+    if st.ql == QueryLanguage::Jsonata {
+        let states = run.states_var(None);
+        let env = run.env(&run.raw, &states);
+        let out = match &st.output {
+            Some(o) => o.eval(&env, "Output")?,
+            None => run.raw.clone(),
+        };
+        return Ok((Flow::End, out, None));
+    }
+    let effective = apply_input_path(&st.input_path, &run.raw, st)?;
+    let out = apply_output_path(&st.output_path, effective, st)?;
+    Ok((Flow::End, out, None))
+}
+
+async fn run_wait(
+    run: &StateRun<'_>,
+    seconds: Option<&NumSpec>,
+    timestamp: Option<&StrSpec>,
+) -> StateResult {
+    let st = run.st;
+    let jsonata = st.ql == QueryLanguage::Jsonata;
+    let effective = if jsonata {
+        run.raw.clone()
+    } else {
+        apply_input_path(&st.input_path, &run.raw, st)?
+    };
+    let states = run.states_var(None);
+    let (dur, assigned, out) = {
+        let env = run.env(&effective, &states);
+        let dur = if let Some(s) = seconds {
+            Duration::from_secs_f64(resolve_num(s, &env, "Seconds")?.min(99_999_999.0))
+        } else if let Some(t) = timestamp {
+            let ts = resolve_str(t, &env, "Timestamp")?;
+            let at = choice::parse_ts(&ts).ok_or_else(|| {
+                StatesError::new(
+                    if jsonata { names::QUERY_EVALUATION_ERROR } else { names::RUNTIME },
+                    format!("An error occurred while executing the state '{}'. The timestamp '{ts}' is not a valid ISO-8601 extended offset date-time", st.name),
+                )
+            })?;
+            let now = run.ctx.cfg.clock.now_utc();
+            (at.with_timezone(&chrono::Utc) - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        } else {
+            Duration::ZERO
+        };
+        let assigned = st
+            .assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?;
+        let out = if jsonata {
+            match &st.output {
+                Some(o) => o.eval(&env, "Output")?,
+                None => run.raw.clone(),
+            }
+        } else {
+            apply_output_path(&st.output_path, effective.clone(), st)?
+        };
+        (dur, assigned, out)
+    };
+    if run.ctx.inspection.is_none() {
+        tokio::time::sleep(dur).await;
+    }
+    Ok((flow_of(st), out, assigned))
+}
+
+fn run_choice(
+    run: &StateRun<'_>,
+    rules: &[super::definition::ChoiceRule],
+    default: Option<&str>,
+) -> StateResult {
+    let st = run.st;
+    let jsonata = st.ql == QueryLanguage::Jsonata;
+    let effective = if jsonata {
+        run.raw.clone()
+    } else {
+        apply_input_path(&st.input_path, &run.raw, st)?
+    };
+    let states = run.states_var(None);
+    let env = run.env(&effective, &states);
+    let mut chosen: Option<(&str, Option<&Tmpl>, Option<&Tmpl>)> = None;
+    for r in rules {
+        if choice::eval(&r.cond, &env)? {
+            chosen = Some((r.next.as_str(), r.assign.as_ref(), r.output.as_ref()));
+            break;
+        }
+    }
+    let (next, rule_assign, rule_output) = match chosen {
+        Some(c) => c,
+        None => match default {
+            Some(d) => (d, None, None),
+            None => {
+                return Err(StatesError::new(
+                    names::NO_CHOICE_MATCHED,
+                    format!("No Matches! (state '{}')", st.name),
+                ));
+            }
+        },
+    };
+    let mut assigned = st
+        .assign
+        .as_ref()
+        .map(|a| eval_assign(a, &env))
+        .transpose()?;
+    if let Some(a) = rule_assign {
+        let m = eval_assign(a, &env)?;
+        assigned.get_or_insert_with(Map::new).extend(m);
+    }
+    let out = if jsonata {
+        match rule_output.or(st.output.as_ref()) {
+            Some(o) => o.eval(&env, "Output")?,
+            None => run.raw.clone(),
+        }
+    } else {
+        apply_output_path(&st.output_path, effective, st)?
+    };
+    Ok((Flow::Next(next.to_string()), out, assigned))
+}
+
+/// Task, Parallel and Map: input processing, the work (with Retry), output processing,
+/// and Catch around all of it.
+async fn run_work_state(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor>) -> StateResult {
+    let st = run.st;
+    match run_work_inner(run, scope, cur).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let Some((idx, c)) = st
+                .catch
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.error_equals.iter().any(|n| error_matches(n, &e.error)))
+            else {
+                return Err(e);
+            };
+            if let Some(insp) = &run.ctx.inspection {
+                let mut g = insp.lock().unwrap_or_else(|p| p.into_inner());
+                if g.retry.is_some() {
+                    return Err(e);
+                }
+                g.catch_index = Some(idx);
+            }
+            apply_catch(run, c, &e)
+        }
+    }
+}
+
+fn apply_catch(run: &StateRun<'_>, c: &Catcher, e: &StatesError) -> StateResult {
+    let st = run.st;
+    let err_out = e.to_error_output();
+    if st.ql == QueryLanguage::Jsonata {
+        let states = run.states_var(Some(("errorOutput", err_out.clone())));
+        let env = run.env(&run.raw, &states);
+        let assigned = c
+            .assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?;
+        let out = match &c.output {
+            Some(o) => o.eval(&env, "Output")?,
+            None => err_out,
+        };
+        return Ok((Flow::Next(c.next.clone()), out, assigned));
+    }
+    let states = Value::Null;
+    let assigned = {
+        let env = run.env(&err_out, &states);
+        c.assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?
+    };
+    let out = match &c.result_path {
+        OptPath::Default => err_out,
+        p => apply_result_path(p, &run.raw, err_out, st)?,
+    };
+    run.ctx.inspect("afterResultPath", &out);
+    Ok((Flow::Next(c.next.clone()), out, assigned))
+}
+
+async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor>) -> StateResult {
+    let st = run.st;
+    let ctx = run.ctx;
+    let jsonata = st.ql == QueryLanguage::Jsonata;
+    let states_in = run.states_var(None);
+    // 1. Input processing.
+    let effective = if jsonata {
+        run.raw.clone()
+    } else {
+        apply_input_path(&st.input_path, &run.raw, st)?
+    };
+    if !jsonata {
+        ctx.inspect("afterInputPath", &effective);
+    }
+    let params = {
+        let env = run.env(&effective, &states_in);
+        match (&st.kind, jsonata) {
+            // A Map's Parameters is its ItemSelector, applied per item.
+            (Kind::Map(_), false) => effective.clone(),
+            (_, false) => match &st.parameters {
+                Some(p) => p.eval(&env, "Parameters")?,
+                None => effective.clone(),
+            },
+            (_, true) => match &st.arguments {
+                Some(a) => a.eval(&env, "Arguments")?,
+                None => run.raw.clone(),
+            },
+        }
+    };
+    ctx.inspect(
+        if jsonata {
+            "afterArguments"
+        } else {
+            "afterParameters"
+        },
+        &params,
+    );
+    ctx.check_size(&params, "the state input after Parameters", &st.name)?;
+
+    // 2. The work, retried.
+    let result = match &st.kind {
+        Kind::Task {
+            resource,
+            timeout,
+            heartbeat,
+            credentials,
+        } => {
+            let env = run.env(&effective, &states_in);
+            let timeout_s = timeout
+                .as_ref()
+                .map(|t| resolve_num(t, &env, "TimeoutSeconds"))
+                .transpose()?;
+            let heartbeat_s = heartbeat
+                .as_ref()
+                .map(|t| resolve_num(t, &env, "HeartbeatSeconds"))
+                .transpose()?;
+            let creds = credentials
+                .as_ref()
+                .map(|c| c.eval(&env, "Credentials"))
+                .transpose()?;
+            let (resource_type, resource_name, region) = resource_parts(resource);
+            let region = region.unwrap_or_else(|| ctx.cfg.region());
+            let params = &params;
+            let creds = &creds;
+            let resource_type = &resource_type;
+            let resource_name = &resource_name;
+            let region = &region;
+            with_retry(ctx, st, move |attempt| {
+                let cur = cur.clone();
+                async move {
+                    let mut sched = json!({
+                        "resourceType": resource_type,
+                        "resource": resource_name,
+                        "region": region,
+                        "parameters": params.to_string(),
+                    });
+                    if let Some(t) = timeout_s {
+                        sched["timeoutInSeconds"] = json!(t as u64);
+                    }
+                    if let Some(h) = heartbeat_s {
+                        sched["heartbeatInSeconds"] = json!(h as u64);
+                    }
+                    if let Some(Value::Object(c)) = creds
+                        && let Some(r) = c.get("RoleArn") {
+                            sched["taskCredentials"] = json!({"roleArn": r});
+                        }
+                    ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
+                    ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                    let entered = run.entered.clone();
+                    let call = TaskInvocation {
+                        state_name: st.name.clone(),
+                        resource: resource.clone(),
+                        parameters: params.clone(),
+                        timeout: timeout_s.map(Duration::from_secs_f64),
+                        credentials: creds.clone(),
+                        attempt,
+                        context: ctx.context(&st.name, &entered, attempt, run.item),
+                    };
+                    let fut = ctx.handler.invoke(call);
+                    let outcome = match timeout_s {
+                        Some(t) => match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
+                            Ok(r) => r,
+                            Err(_) => {
+                                let e = StatesError::named(names::TIMEOUT);
+                                ctx.event(&cur, "TaskTimedOut", Some("taskTimedOutEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "error": e.error}));
+                                return Err(e);
+                            }
+                        },
+                        None => fut.await,
+                    };
+                    match outcome {
+                        Ok(v) => {
+                            if let Err(e) = ctx.check_size(&v, "the task result", &st.name) {
+                                ctx.event(&cur, "TaskFailed", Some("taskFailedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "error": e.error, "cause": e.cause}));
+                                return Err(e);
+                            }
+                            ctx.event(&cur, "TaskSucceeded", Some("taskSucceededEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "output": v.to_string(), "outputDetails": not_truncated()}));
+                            Ok(v)
+                        }
+                        Err(e) => {
+                            let mut d = json!({"resourceType": resource_type, "resource": resource_name, "error": e.error});
+                            if let Some(c) = &e.cause {
+                                d["cause"] = json!(c);
+                            }
+                            let ty = if e.error == names::TIMEOUT { "TaskTimedOut" } else { "TaskFailed" };
+                            let key = if e.error == names::TIMEOUT { "taskTimedOutEventDetails" } else { "taskFailedEventDetails" };
+                            ctx.event(&cur, ty, Some(key), d);
+                            Err(e)
+                        }
+                    }
+                }
+                .boxed()
+            })
+            .await?
+        }
+        Kind::Parallel { branches } => {
+            let params = &params;
+            with_retry(ctx, st, move |_attempt| {
+                let cur = cur.clone();
+                let scope = scope.clone();
+                async move {
+                    ctx.event(&cur, "ParallelStateStarted", None, Value::Null);
+                    let start = cur.get();
+                    let futs = branches.iter().map(|b| {
+                        let bcur = Arc::new(Cursor::new(start));
+                        run_block(ctx, b, params.clone(), scope.child(), None, bcur)
+                    });
+                    match futures::future::try_join_all(futs).await {
+                        Ok(outs) => {
+                            ctx.event(&cur, "ParallelStateSucceeded", None, Value::Null);
+                            Ok(Value::Array(outs))
+                        }
+                        Err(e) => {
+                            ctx.event(&cur, "ParallelStateFailed", None, Value::Null);
+                            Err(e)
+                        }
+                    }
+                }
+                .boxed()
+            })
+            .await?
+        }
+        Kind::Map(m) => {
+            let env = run.env(&effective, &states_in);
+            let items = if jsonata {
+                match &m.items {
+                    Some(t) => t.eval(&env, "Items")?,
+                    None => run.raw.clone(),
+                }
+            } else {
+                match &m.items_path {
+                    OptPath::Path(p) => path_or_runtime(p, &effective, st, "ItemsPath")?,
+                    _ => effective.clone(),
+                }
+            };
+            ctx.inspect("afterItemsPath", &items);
+            let Value::Array(items) = items else {
+                return Err(StatesError::new(
+                    if jsonata {
+                        names::QUERY_EVALUATION_ERROR
+                    } else {
+                        names::RUNTIME
+                    },
+                    format!(
+                        "An error occurred while executing the state '{}'. The Map state's items must be a JSON array",
+                        st.name
+                    ),
+                ));
+            };
+            let max_conc = m
+                .max_concurrency
+                .as_ref()
+                .map(|s| resolve_num(s, &env, "MaxConcurrency"))
+                .transpose()?
+                .unwrap_or(0.0) as usize;
+            let tol_count = m
+                .tolerated_count
+                .as_ref()
+                .map(|s| resolve_num(s, &env, "ToleratedFailureCount"))
+                .transpose()?;
+            let tol_pct = m
+                .tolerated_percentage
+                .as_ref()
+                .map(|s| resolve_num(s, &env, "ToleratedFailurePercentage"))
+                .transpose()?;
+            // Each iteration's input: ItemSelector (or legacy Parameters) evaluated with
+            // `$$.Map.Item.Index`/`Value`, else the item itself
+            // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemselector.html).
+            let mut inputs = Vec::with_capacity(items.len());
+            for (i, it) in items.iter().enumerate() {
+                let v = match &m.item_selector {
+                    Some(sel) => {
+                        let ctxobj = ctx.context(&st.name, &run.entered, 0, Some(&(i, it.clone())));
+                        let mut states = states_in.clone();
+                        states["context"] = ctxobj.clone();
+                        let env = Env {
+                            input: &effective,
+                            context: &ctxobj,
+                            vars: &run.vars,
+                            states: &states,
+                            now_millis: now_millis(ctx),
+                            rng: &ctx.rng,
+                            state: &st.name,
+                        };
+                        sel.eval(&env, "ItemSelector")?
+                    }
+                    None => it.clone(),
+                };
+                inputs.push(v);
+            }
+            ctx.inspect("afterItemSelector", &Value::Array(inputs.clone()));
+            let inputs = &inputs;
+            with_retry(ctx, st, move |_attempt| {
+                let cur = cur.clone();
+                let scope = scope.clone();
+                async move {
+                    run_map(
+                        ctx,
+                        st,
+                        &m.processor,
+                        inputs,
+                        &scope,
+                        &cur,
+                        max_conc,
+                        tol_count,
+                        tol_pct,
+                    )
+                    .await
+                }
+                .boxed()
+            })
+            .await?
+        }
+        _ => return Err(StatesError::new(names::RUNTIME, "not a work state")),
+    };
+    ctx.inspect("result", &result);
+
+    // 3. Output processing.
+    if jsonata {
+        let states = run.states_var(Some(("result", result.clone())));
+        let env = run.env(&run.raw, &states);
+        let assigned = st
+            .assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?;
+        let out = match &st.output {
+            Some(o) => o.eval(&env, "Output")?,
+            None => result,
+        };
+        return Ok((flow_of(st), out, assigned));
+    }
+    let states = Value::Null;
+    let selected = match &st.result_selector {
+        Some(sel) => {
+            let env = run.env(&result, &states);
+            sel.eval(&env, "ResultSelector")?
+        }
+        None => result,
+    };
+    ctx.inspect("afterResultSelector", &selected);
+    let assigned = {
+        let env = run.env(&selected, &states);
+        st.assign
+            .as_ref()
+            .map(|a| eval_assign(a, &env))
+            .transpose()?
+    };
+    let out = apply_result_path(&st.result_path, &run.raw, selected, st)?;
+    ctx.inspect("afterResultPath", &out);
+    let out = apply_output_path(&st.output_path, out, st)?;
+    Ok((flow_of(st), out, assigned))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_map<'a>(
+    ctx: &'a Ctx<'a>,
+    st: &'a State,
+    processor: &'a Block,
+    inputs: &'a [Value],
+    scope: &Arc<Scope>,
+    cur: &Arc<Cursor>,
+    max_conc: usize,
+    tol_count: Option<f64>,
+    tol_pct: Option<f64>,
+) -> Result<Value, StatesError> {
+    ctx.event(
+        cur,
+        "MapStateStarted",
+        Some("mapStateStartedEventDetails"),
+        json!({"length": inputs.len()}),
+    );
+    let start = cur.get();
+    let n = inputs.len();
+    let limit = if max_conc == 0 { n.max(1) } else { max_conc };
+    let tolerant = tol_count.is_some() || tol_pct.is_some();
+    let mut futs: Vec<BoxFuture<'a, Result<Value, StatesError>>> = Vec::with_capacity(n);
+    for (i, input) in inputs.iter().enumerate() {
+        let scope = scope.child();
+        futs.push(
+            async move {
+                let icur = Arc::new(Cursor::new(start));
+                ctx.event(
+                    &icur,
+                    "MapIterationStarted",
+                    Some("mapIterationStartedEventDetails"),
+                    json!({"name": st.name, "index": i}),
+                );
+                let item = Arc::new((i, input.clone()));
+                let r = run_block(
+                    ctx,
+                    processor,
+                    input.clone(),
+                    scope,
+                    Some(item),
+                    icur.clone(),
+                )
+                .await;
+                match &r {
+                    Ok(_) => ctx.event(
+                        &icur,
+                        "MapIterationSucceeded",
+                        Some("mapIterationSucceededEventDetails"),
+                        json!({"name": st.name, "index": i}),
+                    ),
+                    Err(_) => ctx.event(
+                        &icur,
+                        "MapIterationFailed",
+                        Some("mapIterationFailedEventDetails"),
+                        json!({"name": st.name, "index": i}),
+                    ),
+                };
+                r
+            }
+            .boxed(),
+        );
+    }
+    let iterations = futures::stream::iter(futs).buffered(limit);
+    let result = if !tolerant {
+        // Without a tolerance, the first failed iteration fails the Map (others are dropped).
+        use futures::TryStreamExt;
+        iterations
+            .try_collect::<Vec<Value>>()
+            .await
+            .map(Value::Array)
+    } else {
+        let all: Vec<Result<Value, StatesError>> = iterations.collect().await;
+        let failed = all.iter().filter(|r| r.is_err()).count();
+        let over_count = tol_count.is_some_and(|c| failed as f64 > c);
+        let over_pct = tol_pct.is_some_and(|p| n > 0 && (failed as f64 * 100.0 / n as f64) > p);
+        if over_count || over_pct {
+            Err(StatesError::new(
+                names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                format!(
+                    "The specified tolerated failure threshold was exceeded ({failed} of {n} iterations failed)"
+                ),
+            ))
+        } else {
+            Ok(Value::Array(
+                all.into_iter()
+                    .map(|r| r.unwrap_or_else(|e| e.to_error_output()))
+                    .collect(),
+            ))
+        }
+    };
+    match &result {
+        Ok(_) => ctx.event(cur, "MapStateSucceeded", None, Value::Null),
+        Err(_) => ctx.event(cur, "MapStateFailed", None, Value::Null),
+    };
+    result
+}

@@ -1,0 +1,619 @@
+//! Amazon States Language interpreter.
+//!
+//! * [`StateMachine::parse`] validates a definition once (all problems at once, AWS style).
+//! * [`run`] executes it against a [`TaskHandler`] on tokio's clock and returns an
+//!   [`ExecutionOutcome`] with the `GetExecutionHistory`-shaped history.
+//! * [`test_state`] runs one state the way the TestState API does.
+//!
+//! Every AWS behaviour implemented here cites its developer-guide page next to the code.
+
+mod choice;
+mod definition;
+pub mod error;
+mod history;
+mod interp;
+mod intrinsics;
+mod jsonata;
+mod path;
+mod template;
+
+pub use definition::{QueryLanguage, StateMachine};
+pub use error::{DefinitionError, Diagnostic, StatesError};
+pub use history::HistoryEvent;
+
+use crate::clock::Clock;
+use interp::{Ctx, Cursor, Inspection, Scope};
+use rand::SeedableRng;
+use serde_json::{Map, Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Implemented by the rest of vpcgate: runs one Task state's resource.
+///
+/// The interpreter hands *every* `Resource` string to the handler, unchanged; the handler
+/// decides which are emulated and returns a [`StatesError`] (e.g. `States.TaskFailed`)
+/// for the others. The future is awaited under the state's `TimeoutSeconds`; dropping it
+/// means the task was cancelled (timeout, StopExecution, a sibling branch failed).
+pub trait TaskHandler: Send + Sync {
+    /// Runs the task and returns its result (the raw result, before `ResultSelector`).
+    fn invoke<'a>(
+        &'a self,
+        call: TaskInvocation,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>>;
+}
+
+/// One Task invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskInvocation {
+    /// The Task state's name.
+    pub state_name: String,
+    /// The `Resource` string, e.g. `arn:aws:states:::http:invoke`.
+    pub resource: String,
+    /// `Parameters` (JSONPath, `.$` resolved) or `Arguments` (JSONata) after evaluation;
+    /// the effective input when neither is given.
+    pub parameters: Value,
+    /// The state's `TimeoutSeconds` / `TimeoutSecondsPath` (the interpreter enforces it too).
+    pub timeout: Option<Duration>,
+    /// The state's `Credentials` field, evaluated.
+    pub credentials: Option<Value>,
+    /// 0 for the first try, n for the n-th retry.
+    pub attempt: u32,
+    /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`).
+    pub context: Value,
+}
+
+/// Standard or Express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutionType {
+    /// Standard workflow.
+    #[default]
+    Standard,
+    /// Express workflow: at most five minutes
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html>).
+    Express,
+}
+
+/// Everything about one execution that is not in the definition.
+#[derive(Debug, Clone)]
+pub struct ExecutionConfig {
+    /// Standard or Express.
+    pub execution_type: ExecutionType,
+    /// `$$.Execution.Id`.
+    pub execution_arn: String,
+    /// `$$.Execution.Name`.
+    pub execution_name: String,
+    /// `$$.StateMachine.Id`.
+    pub state_machine_arn: String,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// `$$.Execution.RoleArn` and `ExecutionStarted.roleArn`.
+    pub role_arn: String,
+    /// The wall clock (base time advanced by tokio's clock).
+    pub clock: Clock,
+    /// `$$.Execution.StartTime`; `None` = the clock's reading when [`run`] starts.
+    pub start_time: Option<SystemTime>,
+    /// `$$.Execution.RedriveCount`.
+    pub redrive_count: u32,
+    /// State input/output size limit in bytes (256 KiB = 262,144 by default).
+    pub payload_limit_bytes: usize,
+    /// The Express duration cap (5 minutes by default).
+    pub express_max_duration: Duration,
+    /// Seed for Retry jitter, `States.MathRandom` and `States.UUID`; `None` = OS entropy.
+    pub rng_seed: Option<u64>,
+    /// Region for history events; `None` = taken from the execution ARN.
+    pub region: Option<String>,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig {
+            execution_type: ExecutionType::Standard,
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:vpcgate:local".into(),
+            execution_name: "local".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:vpcgate".into(),
+            state_machine_name: "vpcgate".into(),
+            role_arn: "arn:aws:iam::123456789012:role/vpcgate".into(),
+            clock: Clock::default(),
+            start_time: None,
+            redrive_count: 0,
+            payload_limit_bytes: 256 * 1024,
+            express_max_duration: Duration::from_secs(300),
+            rng_seed: None,
+            region: None,
+        }
+    }
+}
+
+impl ExecutionConfig {
+    /// The region for history events.
+    pub fn region(&self) -> String {
+        if let Some(r) = &self.region {
+            return r.clone();
+        }
+        self.execution_arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("us-east-1")
+            .to_string()
+    }
+}
+
+/// Final status of an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    /// Reached a terminal state normally.
+    Succeeded,
+    /// Failed with an error.
+    Failed,
+    /// Hit the execution `TimeoutSeconds` or the Express cap.
+    TimedOut,
+    /// Stopped with StopExecution.
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// The API spelling (`SUCCEEDED`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// What [`run`] returns.
+#[derive(Debug, Clone)]
+pub struct ExecutionOutcome {
+    /// Final status.
+    pub status: ExecutionStatus,
+    /// Output (for SUCCEEDED), else `None`.
+    pub output: Option<Value>,
+    /// Error name (FAILED, TIMED_OUT, ABORTED when given).
+    pub error: Option<String>,
+    /// Cause.
+    pub cause: Option<String>,
+    /// The history, oldest first.
+    pub history: Vec<HistoryEvent>,
+    /// Start time (clock reading).
+    pub start_date: SystemTime,
+    /// Stop time (clock reading).
+    pub stop_date: SystemTime,
+}
+
+impl ExecutionOutcome {
+    /// The history as the `events` array of a `GetExecutionHistory` response.
+    pub fn history_json(&self) -> Value {
+        Value::Array(self.history.iter().map(HistoryEvent::to_json).collect())
+    }
+}
+
+/// A StopExecution request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StopRequest {
+    /// The `error` given to StopExecution.
+    pub error: Option<String>,
+    /// The `cause` given to StopExecution.
+    pub cause: Option<String>,
+}
+
+/// The sending half: call [`StopHandle::stop`] to abort the execution.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<tokio::sync::watch::Sender<Option<StopRequest>>>);
+
+/// The receiving half, passed to [`run`].
+#[derive(Debug, Clone)]
+pub struct StopSignal {
+    rx: tokio::sync::watch::Receiver<Option<StopRequest>>,
+    /// Keeps the sender of [`StopSignal::never`] alive without leaking it.
+    _keep: Option<Arc<tokio::sync::watch::Sender<Option<StopRequest>>>>,
+}
+
+/// Makes a StopExecution channel (a tokio `watch`, so one handle can stop at any time).
+pub fn stop_channel() -> (StopHandle, StopSignal) {
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    (StopHandle(Arc::new(tx)), StopSignal { rx, _keep: None })
+}
+
+impl StopHandle {
+    /// Requests the stop (idempotent; the first request wins).
+    pub fn stop(&self, error: Option<String>, cause: Option<String>) {
+        self.0.send_if_modified(|cur| {
+            if cur.is_none() {
+                *cur = Some(StopRequest { error, cause });
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+impl StopSignal {
+    /// A signal that never fires.
+    pub fn never() -> StopSignal {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        StopSignal {
+            rx,
+            _keep: Some(Arc::new(tx)),
+        }
+    }
+    async fn wait(mut self) -> StopRequest {
+        loop {
+            if let Some(r) = self.rx.borrow().clone() {
+                return r;
+            }
+            if self.rx.changed().await.is_err() {
+                // Sender gone without a stop: never fire.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+impl StateMachine {
+    /// Parses and validates a definition (every problem, with its JSON pointer).
+    pub fn parse(definition: &str) -> Result<StateMachine, DefinitionError> {
+        definition::parse(definition)
+    }
+}
+
+fn make_rng(seed: Option<u64>) -> rand::rngs::StdRng {
+    match seed {
+        Some(s) => rand::rngs::StdRng::seed_from_u64(s),
+        None => rand::rngs::StdRng::from_os_rng(),
+    }
+}
+
+/// Runs an execution to completion (or timeout / stop) on tokio's clock.
+///
+/// The returned future is `Send`, so callers may `tokio::spawn` it (with owned arguments).
+pub async fn run(
+    machine: &StateMachine,
+    input: Value,
+    config: ExecutionConfig,
+    handler: &dyn TaskHandler,
+    stop: StopSignal,
+) -> ExecutionOutcome {
+    let start_date = config.start_time.unwrap_or_else(|| config.clock.now());
+    let start_time = chrono::DateTime::<chrono::Utc>::from(start_date)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let ctx = Ctx {
+        handler,
+        cfg: &config,
+        history: Mutex::new(history::History::default()),
+        rng: Mutex::new(make_rng(config.rng_seed)),
+        exec_input: input.clone(),
+        start_time,
+        inspection: None,
+    };
+    let cur = Arc::new(Cursor::new(0));
+    ctx.event(
+        &cur,
+        "ExecutionStarted",
+        Some("executionStartedEventDetails"),
+        json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
+    );
+    // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
+    // States.Timeout (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
+    let mut limit = machine.timeout_seconds.map(Duration::from_secs);
+    if config.execution_type == ExecutionType::Express {
+        limit = Some(limit.map_or(config.express_max_duration, |l| {
+            l.min(config.express_max_duration)
+        }));
+    }
+    let scope = Scope::root(Map::new());
+    let body = interp::run_block(&ctx, &machine.block, input, scope, None, cur.clone());
+    let timer = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    enum End {
+        Done(Result<Value, StatesError>),
+        Timeout,
+        Stop(StopRequest),
+    }
+    let end = tokio::select! {
+        r = body => End::Done(r),
+        _ = timer => End::Timeout,
+        s = stop.wait() => End::Stop(s),
+    };
+    let (status, output, error, cause) = match end {
+        End::Done(Ok(out)) => {
+            match ctx.check_output(&out) {
+                Ok(()) => {
+                    ctx.event(&cur, "ExecutionSucceeded", Some("executionSucceededEventDetails"), json!({"output": out.to_string(), "outputDetails": history::not_truncated()}));
+                    (ExecutionStatus::Succeeded, Some(out), None, None)
+                }
+                Err(e) => fail_event(&ctx, &cur, e),
+            }
+        }
+        End::Done(Err(e)) => fail_event(&ctx, &cur, e),
+        End::Timeout => {
+            let cause = "The execution timed out".to_string();
+            ctx.event(
+                &cur,
+                "ExecutionTimedOut",
+                Some("executionTimedOutEventDetails"),
+                json!({"error": "States.Timeout", "cause": cause}),
+            );
+            (
+                ExecutionStatus::TimedOut,
+                None,
+                Some("States.Timeout".to_string()),
+                Some(cause),
+            )
+        }
+        End::Stop(s) => {
+            let mut d = Map::new();
+            if let Some(e) = &s.error {
+                d.insert("error".into(), json!(e));
+            }
+            if let Some(c) = &s.cause {
+                d.insert("cause".into(), json!(c));
+            }
+            ctx.event(
+                &cur,
+                "ExecutionAborted",
+                Some("executionAbortedEventDetails"),
+                Value::Object(d),
+            );
+            (ExecutionStatus::Aborted, None, s.error, s.cause)
+        }
+    };
+    let history = std::mem::take(&mut ctx.history.lock().unwrap_or_else(|p| p.into_inner()).events);
+    ExecutionOutcome {
+        status,
+        output,
+        error,
+        cause,
+        history,
+        start_date,
+        stop_date: config.clock.now(),
+    }
+}
+
+fn fail_event(
+    ctx: &Ctx<'_>,
+    cur: &Cursor,
+    e: StatesError,
+) -> (
+    ExecutionStatus,
+    Option<Value>,
+    Option<String>,
+    Option<String>,
+) {
+    let mut d = json!({"error": e.error});
+    if let Some(c) = &e.cause {
+        d["cause"] = json!(c);
+    }
+    ctx.event(
+        cur,
+        "ExecutionFailed",
+        Some("executionFailedEventDetails"),
+        d,
+    );
+    (ExecutionStatus::Failed, None, Some(e.error), e.cause)
+}
+
+impl Ctx<'_> {
+    fn check_output(&self, out: &Value) -> Result<(), StatesError> {
+        let n = serde_json::to_string(out).map(|s| s.len()).unwrap_or(0);
+        if n > self.cfg.payload_limit_bytes {
+            return Err(StatesError::new(
+                error::names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The execution output is {n} bytes, over the limit of {} bytes",
+                    self.cfg.payload_limit_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// TestState
+
+/// TestState `inspectionLevel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InspectionLevel {
+    /// Output, status, next state.
+    #[default]
+    Info,
+    /// Plus the data-flow steps (`inspectionData`).
+    Debug,
+}
+
+/// TestState status (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStateStatus {
+    /// The state succeeded.
+    Succeeded,
+    /// The state failed and nothing caught it.
+    Failed,
+    /// The state failed and a retrier would retry it.
+    Retriable,
+    /// The state failed and a catcher caught it.
+    CaughtError,
+}
+
+impl TestStateStatus {
+    /// The API spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TestStateStatus::Succeeded => "SUCCEEDED",
+            TestStateStatus::Failed => "FAILED",
+            TestStateStatus::Retriable => "RETRIABLE",
+            TestStateStatus::CaughtError => "CAUGHT_ERROR",
+        }
+    }
+}
+
+/// TestState options.
+#[derive(Debug, Clone, Default)]
+pub struct TestStateOptions {
+    /// INFO or DEBUG.
+    pub inspection_level: InspectionLevel,
+    /// Variables set up before the state runs (TestState `variables`).
+    pub variables: Map<String, Value>,
+    /// Execution-level settings (clock, ARNs, seed).
+    pub config: ExecutionConfig,
+    /// The state's name (TestState `stateName`); defaults to `"TestState"`.
+    pub state_name: Option<String>,
+}
+
+/// TestState response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestStateOutcome {
+    /// Status.
+    pub status: TestStateStatus,
+    /// Output (SUCCEEDED or CAUGHT_ERROR).
+    pub output: Option<Value>,
+    /// Error name.
+    pub error: Option<String>,
+    /// Cause.
+    pub cause: Option<String>,
+    /// Next state (SUCCEEDED or CAUGHT_ERROR).
+    pub next_state: Option<String>,
+    /// `inspectionData` at DEBUG level: `input`, `afterInputPath`, `afterParameters`,
+    /// `result`, `afterResultSelector`, `afterResultPath`, `afterArguments`, `variables`
+    /// (JSON strings, as the API returns them) and `errorDetails`.
+    pub inspection_data: Option<Value>,
+}
+
+impl TestStateOutcome {
+    /// The response body of the TestState API.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("status".into(), json!(self.status.as_str()));
+        if let Some(o) = &self.output {
+            m.insert("output".into(), json!(o.to_string()));
+        }
+        if let Some(e) = &self.error {
+            m.insert("error".into(), json!(e));
+        }
+        if let Some(c) = &self.cause {
+            m.insert("cause".into(), json!(c));
+        }
+        if let Some(n) = &self.next_state {
+            m.insert("nextState".into(), json!(n));
+        }
+        if let Some(i) = &self.inspection_data {
+            m.insert("inspectionData".into(), i.clone());
+        }
+        Value::Object(m)
+    }
+}
+
+/// Runs one state definition the way the TestState API does: no retries or waits are
+/// performed; a retriable error reports `RETRIABLE`, a caught one `CAUGHT_ERROR`.
+/// Parallel and Map run their branches (AWS's TestState rejects them without a mock; vpcgate
+/// runs them through the handler instead).
+pub async fn test_state(
+    state_definition: &str,
+    input: Value,
+    options: TestStateOptions,
+    handler: &dyn TaskHandler,
+) -> Result<TestStateOutcome, DefinitionError> {
+    let name = options
+        .state_name
+        .clone()
+        .unwrap_or_else(|| "TestState".to_string());
+    let st = definition::parse_single_state(state_definition, &name)?;
+    let config = options.config.clone();
+    let start_date = config.start_time.unwrap_or_else(|| config.clock.now());
+    let ctx = Ctx {
+        handler,
+        cfg: &config,
+        history: Mutex::new(history::History::default()),
+        rng: Mutex::new(make_rng(config.rng_seed)),
+        exec_input: input.clone(),
+        start_time: chrono::DateTime::<chrono::Utc>::from(start_date)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        inspection: Some(Mutex::new(Inspection::default())),
+    };
+    let scope = Scope::root(options.variables.clone());
+    let cur = Arc::new(Cursor::new(0));
+    let res = interp::run_state(&ctx, &st, input, &scope, None, &cur).await;
+    let insp = ctx
+        .inspection
+        .as_ref()
+        .map(|i| i.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .unwrap_or_default();
+    let mut data = insp.data.clone();
+    if !data.contains_key("variables") {
+        data.insert(
+            "variables".into(),
+            json!(Value::Object(options.variables.clone()).to_string()),
+        );
+    }
+    let mut err_details = Map::new();
+    if let Some((i, d)) = insp.retry {
+        err_details.insert("retryIndex".into(), json!(i));
+        err_details.insert(
+            "retryBackoffIntervalSeconds".into(),
+            json!(d.round() as i64),
+        );
+    }
+    if let Some(i) = insp.catch_index {
+        err_details.insert("catchIndex".into(), json!(i));
+    }
+    if !err_details.is_empty() {
+        data.insert("errorDetails".into(), Value::Object(err_details));
+    }
+    let inspection_data =
+        (options.inspection_level == InspectionLevel::Debug).then_some(Value::Object(data));
+    Ok(match res {
+        Ok((flow, out)) => {
+            let next_state = match flow {
+                interp::Flow::Next(n) => Some(n),
+                interp::Flow::End => None,
+            };
+            if let Some(ci) = insp.catch_index {
+                let _ = ci;
+                TestStateOutcome {
+                    status: TestStateStatus::CaughtError,
+                    output: Some(out.clone()),
+                    error: out
+                        .get("Error")
+                        .and_then(|e| e.as_str())
+                        .map(str::to_string),
+                    cause: out
+                        .get("Cause")
+                        .and_then(|e| e.as_str())
+                        .map(str::to_string),
+                    next_state,
+                    inspection_data,
+                }
+            } else {
+                TestStateOutcome {
+                    status: TestStateStatus::Succeeded,
+                    output: Some(out),
+                    error: None,
+                    cause: None,
+                    next_state,
+                    inspection_data,
+                }
+            }
+        }
+        Err(e) => TestStateOutcome {
+            status: if insp.retry.is_some() {
+                TestStateStatus::Retriable
+            } else {
+                TestStateStatus::Failed
+            },
+            output: None,
+            error: Some(e.error),
+            cause: e.cause,
+            next_state: None,
+            inspection_data,
+        },
+    })
+}

@@ -1,0 +1,111 @@
+//! The scenarios shipped inside the binary, so `vpcgate check` runs the seed's cases anywhere.
+
+/// (file name, contents) of every file in the repository's `scenarios/` folder.
+pub const SCENARIOS: &[(&str, &str)] = &[
+    (
+        "pattern-a.json",
+        include_str!("../../scenarios/pattern-a.json"),
+    ),
+    (
+        "gotcha-narrowed-gateway-sg.json",
+        include_str!("../../scenarios/gotcha-narrowed-gateway-sg.json"),
+    ),
+    (
+        "gotcha-ip-resource-configuration.json",
+        include_str!("../../scenarios/gotcha-ip-resource-configuration.json"),
+    ),
+    (
+        "gotcha-public-ip-resource.json",
+        include_str!("../../scenarios/gotcha-public-ip-resource.json"),
+    ),
+    (
+        "gotcha-self-signed-certificate.json",
+        include_str!("../../scenarios/gotcha-self-signed-certificate.json"),
+    ),
+    (
+        "gotcha-missing-cname.json",
+        include_str!("../../scenarios/gotcha-missing-cname.json"),
+    ),
+    (
+        "gotcha-http-endpoint.json",
+        include_str!("../../scenarios/gotcha-http-endpoint.json"),
+    ),
+    (
+        "gotcha-alb-404.json",
+        include_str!("../../scenarios/gotcha-alb-404.json"),
+    ),
+    (
+        "gotcha-iam-missing-invoke-http-endpoint.json",
+        include_str!("../../scenarios/gotcha-iam-missing-invoke-http-endpoint.json"),
+    ),
+    (
+        "gotcha-iam-missing-retrieve-connection-credentials.json",
+        include_str!("../../scenarios/gotcha-iam-missing-retrieve-connection-credentials.json"),
+    ),
+    (
+        "gotcha-iam-missing-secrets-access.json",
+        include_str!("../../scenarios/gotcha-iam-missing-secrets-access.json"),
+    ),
+    (
+        "gotcha-iam-missing-lattice-invoke.json",
+        include_str!("../../scenarios/gotcha-iam-missing-lattice-invoke.json"),
+    ),
+    (
+        "retry-transient-503.json",
+        include_str!("../../scenarios/retry-transient-503.json"),
+    ),
+    (
+        "user-service.json",
+        include_str!("../../scenarios/user-service.json"),
+    ),
+    // Pattern B.
+    (
+        "pattern-b.json",
+        include_str!("../../scenarios/pattern-b.json"),
+    ),
+    (
+        "pattern-b-identity.json",
+        include_str!("../../scenarios/pattern-b-identity.json"),
+    ),
+    (
+        "pattern-b-sg-blocks-80.json",
+        include_str!("../../scenarios/pattern-b-sg-blocks-80.json"),
+    ),
+    (
+        "pattern-b-slow-backend.json",
+        include_str!("../../scenarios/pattern-b-slow-backend.json"),
+    ),
+];
+
+/// Writes the bundled scenarios into `dir` (created if needed) and returns it.
+pub fn extract(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in SCENARIOS {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(dir.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_scenario_file_is_bundled() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        on_disk.sort();
+        let mut bundled: Vec<String> = super::SCENARIOS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        bundled.sort();
+        assert_eq!(
+            on_disk, bundled,
+            "add new scenario files to emulator/src/bundled.rs"
+        );
+    }
+}

@@ -1,0 +1,460 @@
+//! `vpcgate check`: run scenarios and compare what comes out with what they expect.
+//!
+//! Each case runs in a fresh world on a paused tokio clock, so a 60-second time-out takes no wall
+//! time and elapsed times are exact. A scenario that expects a load error passes when loading
+//! fails with an error naming the expected logical id and property path.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::scenario::{Case, Scenario, ScenarioErrors, StackLinks};
+use crate::sfn::execution::{Executions, status_name};
+use crate::trace::Trace;
+use crate::world::World;
+
+/// The result of one case.
+#[derive(Clone, Debug)]
+pub struct CaseOutcome {
+    /// The scenario file.
+    pub scenario: String,
+    /// The case name.
+    pub case: String,
+    /// Whether every expectation held.
+    pub passed: bool,
+    /// What differed.
+    pub failures: Vec<String>,
+    /// What happened, in one line (status, error).
+    pub summary: String,
+    /// Virtual time the case took.
+    pub elapsed: Duration,
+    /// The hop-by-hop trace.
+    pub trace: Trace,
+    /// The execution's output (or error) as JSON, for `explain`.
+    pub result: Value,
+}
+
+/// The scenario files under `paths` (folders: every `*.json`, sorted).
+pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// Runs every case of a scenario file (each on its own paused runtime).
+pub fn run_file(path: &Path) -> Vec<CaseOutcome> {
+    let file = path.display().to_string();
+    let scenario = match Scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => return vec![load_failure(&file, "load", &e)],
+    };
+    run_scenario(&scenario, None)
+}
+
+fn load_failure(file: &str, case: &str, e: &ScenarioErrors) -> CaseOutcome {
+    CaseOutcome {
+        scenario: file.to_string(),
+        case: case.to_string(),
+        passed: false,
+        failures: vec![e.to_string()],
+        summary: "load error".into(),
+        elapsed: Duration::ZERO,
+        trace: Trace::disabled(),
+        result: Value::Null,
+    }
+}
+
+/// Runs the cases of a parsed scenario; `only` picks one case by name.
+pub fn run_scenario(scenario: &Scenario, only: Option<&str>) -> Vec<CaseOutcome> {
+    let file = scenario.file.clone();
+    let built = scenario.build(&StackLinks::default());
+    if let Some(expect) = &scenario.settings.expect_load_error {
+        let mut failures = Vec::new();
+        let summary;
+        match &built {
+            Ok(_) => {
+                summary = "loaded".to_string();
+                failures.push("expected a load error, but the scenario loaded".to_string());
+            }
+            Err(errors) => {
+                summary = format!(
+                    "load error: {}",
+                    errors
+                        .0
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                );
+                let found = errors.0.iter().any(|e| {
+                    expect
+                        .logical_id
+                        .as_ref()
+                        .is_none_or(|id| e.logical_id.as_ref() == Some(id))
+                        && expect.path.as_ref().is_none_or(|p| &e.path == p)
+                        && expect
+                            .message_contains
+                            .as_ref()
+                            .is_none_or(|m| e.to_string().contains(m.as_str()))
+                });
+                if !found {
+                    failures.push(format!("no error matches {expect:?}; got:\n{errors}"));
+                }
+            }
+        }
+        return vec![CaseOutcome {
+            scenario: file,
+            case: "load-error".into(),
+            passed: failures.is_empty(),
+            failures,
+            summary,
+            elapsed: Duration::ZERO,
+            trace: Trace::disabled(),
+            result: Value::Null,
+        }];
+    }
+    let model = match built {
+        Ok((model, _)) => model,
+        Err(e) => return vec![load_failure(&file, "load", &e)],
+    };
+    let start = match scenario.clock_start() {
+        Ok(s) => s,
+        Err(e) => return vec![load_failure(&file, "load", &e)],
+    };
+    scenario
+        .settings
+        .cases
+        .iter()
+        .filter(|c| only.is_none_or(|name| c.name == name))
+        .map(|case| {
+            runtime().block_on(async {
+                let clock = match start {
+                    Some(t) => Clock::pinned(t),
+                    None => Clock::system(),
+                };
+                match World::build(model.clone(), clock) {
+                    Ok(world) => run_case(&file, &world, case).await,
+                    Err(e) => CaseOutcome {
+                        scenario: file.clone(),
+                        case: case.name.clone(),
+                        passed: false,
+                        failures: vec![format!("the world could not start: {e}")],
+                        summary: "start error".into(),
+                        elapsed: Duration::ZERO,
+                        trace: Trace::disabled(),
+                        result: Value::Null,
+                    },
+                }
+            })
+        })
+        .collect()
+}
+
+/// Whether `actual` contains `expected`: objects by key (recursively), everything else by equality.
+pub fn includes(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|av| includes(av, v))),
+        _ => actual == expected,
+    }
+}
+
+async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
+    if let Some(spec) = &case.request {
+        return run_request_case(file, world, case, spec).await;
+    }
+    let begin = tokio::time::Instant::now();
+    let mut failures = Vec::new();
+    let Some(start) = &case.start_execution else {
+        return CaseOutcome {
+            scenario: file.to_string(),
+            case: case.name.clone(),
+            passed: false,
+            failures: vec!["the case has nothing to run (StartExecution)".into()],
+            summary: String::new(),
+            elapsed: Duration::ZERO,
+            trace: Trace::disabled(),
+            result: Value::Null,
+        };
+    };
+    let Some(sm) = world.model.state_machine(&start.state_machine) else {
+        return CaseOutcome {
+            scenario: file.to_string(),
+            case: case.name.clone(),
+            passed: false,
+            failures: vec![format!(
+                "no state machine {:?} in the scenario",
+                start.state_machine
+            )],
+            summary: String::new(),
+            elapsed: Duration::ZERO,
+            trace: Trace::disabled(),
+            result: Value::Null,
+        };
+    };
+    let executions = Executions::new();
+    let input = start.input.clone().unwrap_or_else(|| serde_json::json!({}));
+    let record = match executions
+        .run_sync(world, sm, input, start.name.clone())
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return CaseOutcome {
+                scenario: file.to_string(),
+                case: case.name.clone(),
+                passed: false,
+                failures: vec![e.to_string()],
+                summary: "did not start".into(),
+                elapsed: begin.elapsed(),
+                trace: Trace::disabled(),
+                result: Value::Null,
+            };
+        }
+    };
+    let elapsed = begin.elapsed();
+    let outcome = record.outcome.as_ref().expect("run_sync finishes");
+    let status = status_name(outcome.status);
+    let exp = &case.expect;
+    if let Some(s) = &exp.status
+        && s != status
+    {
+        failures.push(format!("status: expected {s}, got {status}"));
+    }
+    let output = outcome.output.clone().unwrap_or(Value::Null);
+    if let Some(o) = &exp.output
+        && o != &output
+    {
+        failures.push(format!(
+            "output differs:\n    expected {}\n    got      {}",
+            serde_json::to_string(o).unwrap_or_default(),
+            serde_json::to_string(&output).unwrap_or_default()
+        ));
+    }
+    if let Some(o) = &exp.output_includes
+        && !includes(&output, o)
+    {
+        failures.push(format!("output does not include {o}: got {output}"));
+    }
+    let error = outcome.error.clone().unwrap_or_default();
+    let cause = outcome.cause.clone().unwrap_or_default();
+    if let Some(e) = &exp.error
+        && e != &error
+    {
+        failures.push(format!("error: expected {e}, got {error:?} ({cause})"));
+    }
+    if let Some(c) = &exp.cause
+        && c != &cause
+    {
+        failures.push(format!("cause: expected {c:?}, got {cause:?}"));
+    }
+    if let Some(c) = &exp.cause_contains
+        && !cause.contains(c.as_str())
+    {
+        failures.push(format!("cause does not contain {c:?}: {cause:?}"));
+    }
+    if let Some(secs) = exp.elapsed_seconds {
+        let got = elapsed.as_secs_f64();
+        if (got - secs).abs() > 0.001 {
+            failures.push(format!(
+                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
+            ));
+        }
+    }
+    let hops = record.trace.hops();
+    for text in &exp.trace_contains {
+        if !hops
+            .iter()
+            .any(|h| h.message.contains(text.as_str()) || h.component == text)
+        {
+            failures.push(format!("no hop of the trace mentions {text:?}"));
+        }
+    }
+    let summary = if error.is_empty() {
+        status.to_string()
+    } else {
+        format!("{status} {error}")
+    };
+    let result = if outcome.output.is_some() {
+        output
+    } else {
+        serde_json::json!({"error": error, "cause": cause})
+    };
+    CaseOutcome {
+        scenario: file.to_string(),
+        case: case.name.clone(),
+        passed: failures.is_empty(),
+        failures,
+        summary,
+        elapsed,
+        trace: record.trace.clone(),
+        result,
+    }
+}
+
+/// The pass/fail table `vpcgate check` prints.
+pub fn table(outcomes: &[CaseOutcome]) -> String {
+    let mut out = String::new();
+    let w_file = outcomes
+        .iter()
+        .map(|o| short(&o.scenario).len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let w_case = outcomes
+        .iter()
+        .map(|o| o.case.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    out.push_str(&format!(
+        "{:<6} {:<w_file$} {:<w_case$} {:>9}  {}\n",
+        "RESULT", "SCENARIO", "CASE", "VIRTUAL", "OUTCOME"
+    ));
+    for o in outcomes {
+        out.push_str(&format!(
+            "{:<6} {:<w_file$} {:<w_case$} {:>8.3}s  {}\n",
+            if o.passed { "pass" } else { "FAIL" },
+            short(&o.scenario),
+            o.case,
+            o.elapsed.as_secs_f64(),
+            o.summary
+        ));
+        for f in &o.failures {
+            for line in f.lines() {
+                out.push_str(&format!("         {line}\n"));
+            }
+        }
+    }
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    out.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        passed,
+        outcomes.len() - passed
+    ));
+    out
+}
+
+fn short(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pattern B: `Request` cases — one HTTP request straight to an emulated REST API
+// (`crate::apigw::case`). The result is `{"StatusCode", "StatusText", "Headers", "Body"}`;
+// `Output`, `OutputIncludes`, `ElapsedSeconds` and `TraceContains` apply as for executions.
+// ---------------------------------------------------------------------------------------------
+
+async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) -> CaseOutcome {
+    let begin = tokio::time::Instant::now();
+    let trace = Trace::new();
+    let outcome = |passed, failures, summary: String, result| CaseOutcome {
+        scenario: file.to_string(),
+        case: case.name.clone(),
+        passed,
+        failures,
+        summary,
+        elapsed: begin.elapsed(),
+        trace: trace.clone(),
+        result,
+    };
+    let output = match crate::apigw::case::RequestCase::from_value(spec) {
+        Ok(req) => crate::apigw::case::run(world, &req, &trace).await,
+        Err(e) => Err(e),
+    };
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => return outcome(false, vec![e.to_string()], "not sent".into(), Value::Null),
+    };
+    let elapsed = begin.elapsed();
+    let exp = &case.expect;
+    let mut failures = Vec::new();
+    for (field, set) in [
+        ("Status", exp.status.is_some()),
+        ("Error", exp.error.is_some()),
+        ("Cause", exp.cause.is_some()),
+        ("CauseContains", exp.cause_contains.is_some()),
+    ] {
+        if set {
+            failures.push(format!(
+                "{field} applies to executions; a Request case checks its output"
+            ));
+        }
+    }
+    if let Some(o) = &exp.output
+        && o != &output
+    {
+        failures.push(format!(
+            "output differs:\n    expected {}\n    got      {}",
+            serde_json::to_string(o).unwrap_or_default(),
+            serde_json::to_string(&output).unwrap_or_default()
+        ));
+    }
+    if let Some(o) = &exp.output_includes
+        && !includes(&output, o)
+    {
+        failures.push(format!("output does not include {o}: got {output}"));
+    }
+    if let Some(secs) = exp.elapsed_seconds {
+        let got = elapsed.as_secs_f64();
+        if (got - secs).abs() > 0.001 {
+            failures.push(format!(
+                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
+            ));
+        }
+    }
+    let hops = trace.hops();
+    for text in &exp.trace_contains {
+        if !hops
+            .iter()
+            .any(|h| h.message.contains(text.as_str()) || h.component == text)
+        {
+            failures.push(format!("no hop of the trace mentions {text:?}"));
+        }
+    }
+    let summary = format!(
+        "HTTP {} {}",
+        output["StatusCode"],
+        output["StatusText"].as_str().unwrap_or("")
+    );
+    outcome(failures.is_empty(), failures, summary, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn includes_is_a_recursive_subset() {
+        let actual = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        assert!(includes(&actual, &json!({"a": {"b": 1}})));
+        assert!(!includes(&actual, &json!({"a": {"b": 2}})));
+        assert!(includes(&actual, &json!({"d": [1]})));
+        assert!(!includes(&actual, &json!({"e": 1})));
+    }
+}

@@ -1,0 +1,378 @@
+//! The `vpcgate` command line: argument parsing and the top of each command. The binary's `main`
+//! only calls [`run`]; tests call it with the same arguments a container or a user would.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// vpcgate: run AWS private-connectivity workflows offline.
+///
+/// vpcgate emulates, on your machine and with no AWS account, the two ways a Step Functions
+/// workflow reaches an internal ALB in an isolated VPC: the HTTP Task through a private
+/// EventBridge connection and VPC Lattice (Pattern A), and the API Gateway integration through a
+/// REST API and a VPC link (Pattern B) — with security groups, in-VPC DNS, TLS, IAM, SigV4 and
+/// the 60 s / 29 s time-outs on the path. Scenarios are CloudFormation-shaped JSON files.
+#[derive(Debug, Parser)]
+#[command(name = "vpcgate", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenarios and check their expected outcomes; exits 1 if any case fails.
+    ///
+    /// Each case runs in a fresh emulated world on a virtual clock: a 60-second time-out takes
+    /// milliseconds. With no paths, runs `./scenarios/`, or the seed's scenarios built into the
+    /// binary when there is no such folder.
+    Check {
+        /// Scenario files or folders (default: scenarios/).
+        paths: Vec<PathBuf>,
+        /// Print the hop-by-hop trace of every case, not only of failures.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
+    ///
+    /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1) and vpcgate's own
+    /// /_vpcgate/ endpoints (health, ca.pem, world). Requests must be SigV4-signed with the
+    /// account root's example key (AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
+    /// or a scenario IAM user's key, unless --no-sigv4.
+    Serve {
+        /// Scenario files to load (default: the bundled pattern-a.json).
+        #[arg(long = "scenario", value_name = "FILE")]
+        scenarios: Vec<PathBuf>,
+        /// Address to listen on (loopback unless you ask otherwise).
+        #[arg(long, default_value = "127.0.0.1:4566")]
+        listen: std::net::SocketAddr,
+        /// Accept unsigned requests as the account root (quick local use).
+        #[arg(long)]
+        no_sigv4: bool,
+    },
+    /// Check that a running `vpcgate serve` answers (exit 0) or not (exit 1): a healthcheck for
+    /// containers that have no curl.
+    Ping {
+        /// The serve address.
+        #[arg(default_value = "127.0.0.1:4566")]
+        addr: std::net::SocketAddr,
+    },
+    /// Print the emulated public root CA certificate (PEM) that the emulated services' certificates
+    /// chain to, so your own clients can trust it.
+    Ca,
+    /// Print the hop-by-hop trace of one case of a scenario: which component, which rule
+    /// matched, why a request was dropped.
+    Explain {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// The case name (see the file's Vpcgate.Cases).
+        case: String,
+        /// Print the trace as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VPCGATE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn default_scenarios() -> PathBuf {
+    PathBuf::from("scenarios")
+}
+
+/// Runs the command line `args` (the first item is the program name).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_tracing();
+    match cli.command {
+        Command::Check { paths, verbose } => {
+            let paths = if !paths.is_empty() {
+                paths
+            } else if default_scenarios().is_dir() {
+                vec![default_scenarios()]
+            } else {
+                // Not in a checkout: run the scenarios built into the binary.
+                let dir =
+                    std::env::temp_dir().join(format!("vpcgate-scenarios-{}", std::process::id()));
+                match crate::bundled::extract(&dir) {
+                    Ok(d) => vec![d],
+                    Err(e) => {
+                        eprintln!("vpcgate check: cannot write the bundled scenarios: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            };
+            let files = match crate::check::collect(&paths) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("vpcgate check: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if files.is_empty() {
+                eprintln!("vpcgate check: no scenario files (*.json) under {paths:?}");
+                return ExitCode::from(2);
+            }
+            let mut outcomes = Vec::new();
+            for f in &files {
+                outcomes.extend(crate::check::run_file(f));
+            }
+            if verbose {
+                for o in &outcomes {
+                    println!("== {} / {}\n{}", o.scenario, o.case, o.trace.render());
+                }
+            } else {
+                for o in outcomes
+                    .iter()
+                    .filter(|o| !o.passed && !o.trace.hops().is_empty())
+                {
+                    println!(
+                        "== trace of {} / {}\n{}",
+                        o.scenario,
+                        o.case,
+                        o.trace.render()
+                    );
+                }
+            }
+            print!("{}", crate::check::table(&outcomes));
+            if outcomes.iter().all(|o| o.passed) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Command::Serve {
+            scenarios,
+            listen,
+            no_sigv4,
+        } => serve(scenarios, listen, no_sigv4),
+        Command::Ping { addr } => ping(addr),
+        Command::Ca => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                match crate::pki::Pki::new(&crate::clock::Clock::system()) {
+                    Ok(pki) => {
+                        print!("{}", pki.root_pem());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("vpcgate ca: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            })
+        }
+        Command::Explain {
+            scenario,
+            case,
+            json,
+        } => {
+            let s = match crate::scenario::Scenario::load(&scenario) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if s.settings.expect_load_error.is_none()
+                && !s.settings.cases.iter().any(|c| c.name == case)
+            {
+                let names: Vec<&str> = s.settings.cases.iter().map(|c| c.name.as_str()).collect();
+                eprintln!(
+                    "vpcgate explain: {} has no case {case:?} (cases: {})",
+                    scenario.display(),
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+            let outcomes = crate::check::run_scenario(&s, Some(&case));
+            let Some(o) = outcomes.first() else {
+                eprintln!("vpcgate explain: nothing ran");
+                return ExitCode::from(2);
+            };
+            if json {
+                let doc = serde_json::json!({
+                    "scenario": o.scenario, "case": o.case, "passed": o.passed, "summary": o.summary,
+                    "elapsedSeconds": o.elapsed.as_secs_f64(), "result": o.result, "trace": o.trace.hops(),
+                    "failures": o.failures,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!(
+                    "{} / {}: {} after {:.3} s of virtual time\n",
+                    o.scenario,
+                    o.case,
+                    o.summary,
+                    o.elapsed.as_secs_f64()
+                );
+                print!("{}", o.trace.render());
+                println!(
+                    "\nresult: {}",
+                    serde_json::to_string_pretty(&o.result).unwrap_or_default()
+                );
+                for f in &o.failures {
+                    println!("expectation not met: {f}");
+                }
+            }
+            if o.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn load_scenario(path: Option<&PathBuf>) -> Result<crate::scenario::Scenario, String> {
+    match path {
+        Some(p) => crate::scenario::Scenario::load(p).map_err(|e| e.to_string()),
+        None => {
+            let (name, text) = crate::bundled::SCENARIOS[0];
+            crate::scenario::Scenario::parse(text, &format!("(bundled) {name}"))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) -> ExitCode {
+    let started = tokio::time::Instant::now();
+    if scenarios.len() > 1 {
+        eprintln!(
+            "vpcgate serve: one --scenario at a time for now (use a scenario that Extends another to combine)"
+        );
+        return ExitCode::from(2);
+    }
+    let scenario = match load_scenario(scenarios.first()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (model, _) = match scenario.build(&crate::scenario::StackLinks::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let world = match crate::world::World::build(model, crate::clock::Clock::system()) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("vpcgate serve: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let listener = match crate::edge::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("vpcgate serve: cannot listen on {listen}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        for n in &world.model.not_emulated {
+            tracing::warn!(
+                "not emulated: {} ({}): Ref/GetAtt give placeholders",
+                n.logical_id,
+                n.resource_type
+            );
+        }
+        for sm in &world.model.state_machines {
+            tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
+        }
+        let auth = if no_sigv4 {
+            crate::edge::AuthMode::Off
+        } else {
+            crate::edge::AuthMode::Verify
+        };
+        let edge = std::sync::Arc::new(crate::edge::Edge::new(world, auth));
+        tracing::info!(
+            "vpcgate serving {} on http://{addr} (ready in {} ms); sign with {} / {}",
+            scenario.file,
+            started.elapsed().as_millis(),
+            crate::authz::ROOT_ACCESS_KEY_ID,
+            crate::authz::ROOT_SECRET_ACCESS_KEY
+        );
+        println!("vpcgate listening on http://{addr}");
+        crate::edge::run(listener, edge, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn ping(addr: std::net::SocketAddr) -> ExitCode {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let result: Result<u16, String> = rt.block_on(async {
+        let attempt = async {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            let req = http::Request::get("/_vpcgate/health")
+                .header(http::header::HOST, addr.to_string())
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .map_err(|e| e.to_string())?;
+            let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+            Ok(resp.status().as_u16())
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(3), attempt)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 3 s".into()))
+    });
+    match result {
+        Ok(200) => {
+            println!("vpcgate at {addr} is healthy");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            eprintln!("vpcgate at {addr} answered {status}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("vpcgate at {addr}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

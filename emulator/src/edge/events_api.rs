@@ -1,0 +1,411 @@
+//! EventBridge connections (`awsJson1_1`, target prefix `AWSEvents`): CreateConnection,
+//! DescribeConnection, UpdateConnection, DeleteConnection, ListConnections
+//! (<https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Operations.html>).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::Edge;
+use super::wire::{JsonError, epoch};
+use crate::events::{Authorization, ConnectionConfig, HttpParameters, Parameter};
+use crate::iam::Principal;
+
+/// Dispatches one operation.
+pub fn call<'a>(
+    edge: &'a Arc<Edge>,
+    principal: &'a Principal,
+    op: &'a str,
+    input: Value,
+) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
+    Box::pin(async move {
+        match op {
+            "CreateConnection" => create(edge, principal, &input),
+            "DescribeConnection" => describe(edge, principal, &input),
+            "UpdateConnection" => update(edge, principal, &input),
+            "DeleteConnection" => delete(edge, principal, &input),
+            "ListConnections" => list(edge, principal, &input),
+            other => Err(JsonError::client(
+                "UnknownOperationException",
+                format!("vpcgate does not emulate EventBridge's {other} operation"),
+            )),
+        }
+    })
+}
+
+fn validation(msg: impl Into<String>) -> JsonError {
+    JsonError::client("ValidationException", msg)
+}
+
+fn name_of(input: &Value) -> Result<String, JsonError> {
+    let name = input
+        .get("Name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"))?;
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+    {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn not_found(name: &str) -> JsonError {
+    JsonError::client(
+        "ResourceNotFoundException",
+        format!("Failed to describe the connection(s). Connection '{name}' does not exist."),
+    )
+}
+
+fn params(v: Option<&Value>) -> Vec<Parameter> {
+    v.and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|p| {
+                    Some(Parameter {
+                        key: p.get("Key")?.as_str()?.to_string(),
+                        value: p.get("Value")?.as_str()?.to_string(),
+                        is_value_secret: p
+                            .get("IsValueSecret")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn http_params(v: Option<&Value>) -> HttpParameters {
+    HttpParameters {
+        headers: params(v.and_then(|x| x.get("HeaderParameters"))),
+        query: params(v.and_then(|x| x.get("QueryStringParameters"))),
+        body: params(v.and_then(|x| x.get("BodyParameters"))),
+    }
+}
+
+fn authorization(kind: &str, auth: &Value) -> Result<Authorization, JsonError> {
+    let s = |v: Option<&Value>, what: &str| -> Result<String, JsonError> {
+        v.and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| validation(format!("{what} is required for AuthorizationType {kind}")))
+    };
+    match kind {
+        "API_KEY" => {
+            let p = auth.get("ApiKeyAuthParameters");
+            Ok(Authorization::ApiKey {
+                name: s(
+                    p.and_then(|p| p.get("ApiKeyName")),
+                    "ApiKeyAuthParameters.ApiKeyName",
+                )?,
+                value: s(
+                    p.and_then(|p| p.get("ApiKeyValue")),
+                    "ApiKeyAuthParameters.ApiKeyValue",
+                )?,
+            })
+        }
+        "BASIC" => {
+            let p = auth.get("BasicAuthParameters");
+            Ok(Authorization::Basic {
+                username: s(
+                    p.and_then(|p| p.get("Username")),
+                    "BasicAuthParameters.Username",
+                )?,
+                password: s(
+                    p.and_then(|p| p.get("Password")),
+                    "BasicAuthParameters.Password",
+                )?,
+            })
+        }
+        "OAUTH_CLIENT_CREDENTIALS" => {
+            let p = auth.get("OAuthParameters");
+            let c = p.and_then(|p| p.get("ClientParameters"));
+            Ok(Authorization::OAuthClientCredentials {
+                authorization_endpoint: s(
+                    p.and_then(|p| p.get("AuthorizationEndpoint")),
+                    "OAuthParameters.AuthorizationEndpoint",
+                )?,
+                http_method: s(
+                    p.and_then(|p| p.get("HttpMethod")),
+                    "OAuthParameters.HttpMethod",
+                )?,
+                client_id: s(
+                    c.and_then(|c| c.get("ClientID")),
+                    "OAuthParameters.ClientParameters.ClientID",
+                )?,
+                client_secret: s(
+                    c.and_then(|c| c.get("ClientSecret")),
+                    "OAuthParameters.ClientParameters.ClientSecret",
+                )?,
+                oauth_parameters: http_params(p.and_then(|p| p.get("OAuthHttpParameters"))),
+            })
+        }
+        other => Err(validation(format!(
+            "1 validation error detected: Value '{other}' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY]"
+        ))),
+    }
+}
+
+/// The connection's state: private connections are ACTIVE, OAuth ones AUTHORIZED once a token
+/// was fetched (AUTHORIZING before), others AUTHORIZED
+/// (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection-states.html>).
+fn state(c: &ConnectionConfig) -> &'static str {
+    if c.resource_configuration_arn.is_some() {
+        "ACTIVE"
+    } else {
+        "AUTHORIZED"
+    }
+}
+
+fn private_arn(edge: &Edge, input: &Value) -> Result<Option<String>, JsonError> {
+    let Some(arn) = input
+        .get("InvocationConnectivityParameters")
+        .and_then(|p| p.get("ResourceParameters"))
+        .and_then(|p| p.get("ResourceConfigurationArn"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    if !edge.world.resource_configurations.contains_key(arn) {
+        return Err(validation(format!(
+            "Resource configuration {arn} does not exist."
+        )));
+    }
+    Ok(Some(arn.to_string()))
+}
+
+fn create(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let name = name_of(input)?;
+    let model = &edge.world.model;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let arn = format!(
+        "arn:aws:events:{}:{}:connection/{name}/{uuid}",
+        model.region, model.account
+    );
+    edge.authorize(principal, "events:CreateConnection", &arn)?;
+    if edge.world.connections.by_name(&name).is_ok() {
+        return Err(JsonError::client(
+            "ResourceAlreadyExistsException",
+            format!("Connection {name} already exists."),
+        ));
+    }
+    let kind = input
+        .get("AuthorizationType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let auth = input.get("AuthParameters").cloned().unwrap_or(json!({}));
+    let authorization = authorization(kind, &auth)?;
+    let secret_name = format!("events!connection/{name}/{}", uuid::Uuid::new_v4());
+    let suffix: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(6)
+        .collect();
+    let config = ConnectionConfig {
+        logical_id: name.clone(),
+        name: name.clone(),
+        arn: arn.clone(),
+        secret_arn: edge.world.secrets.arn_for(&secret_name, &suffix),
+        secret_name: secret_name.clone(),
+        authorization,
+        invocation_parameters: http_params(auth.get("InvocationHttpParameters")),
+        resource_configuration_arn: private_arn(edge, input)?,
+        description: input
+            .get("Description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    edge.world
+        .secrets
+        .put(&secret_name, &suffix, config.secret_value());
+    let now = edge.world.clock.now();
+    edge.connection_times
+        .write()
+        .expect("lock")
+        .insert(name, now);
+    let st = state(&config);
+    edge.world.connections.put(config);
+    Ok(
+        json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(now), "LastModifiedTime": epoch(now)}),
+    )
+}
+
+fn auth_description(c: &ConnectionConfig) -> Value {
+    let mut out = Map::new();
+    match &c.authorization {
+        Authorization::ApiKey { name, .. } => {
+            out.insert("ApiKeyAuthParameters".into(), json!({"ApiKeyName": name}));
+        }
+        Authorization::Basic { username, .. } => {
+            out.insert("BasicAuthParameters".into(), json!({"Username": username}));
+        }
+        Authorization::OAuthClientCredentials {
+            authorization_endpoint,
+            http_method,
+            client_id,
+            ..
+        } => {
+            out.insert(
+                "OAuthParameters".into(),
+                json!({"AuthorizationEndpoint": authorization_endpoint, "HttpMethod": http_method, "ClientParameters": {"ClientID": client_id}}),
+            );
+        }
+    }
+    let inv = &c.invocation_parameters;
+    if !(inv.headers.is_empty() && inv.query.is_empty() && inv.body.is_empty()) {
+        // Secret values are not returned (API_DescribeConnection: ConnectionHttpParameters).
+        let show = |ps: &[Parameter]| -> Vec<Value> {
+            ps.iter()
+                .map(|p| {
+                    if p.is_value_secret {
+                        json!({"Key": p.key, "IsValueSecret": true})
+                    } else {
+                        json!({"Key": p.key, "Value": p.value, "IsValueSecret": false})
+                    }
+                })
+                .collect()
+        };
+        out.insert(
+            "InvocationHttpParameters".into(),
+            json!({"HeaderParameters": show(&inv.headers), "QueryStringParameters": show(&inv.query), "BodyParameters": show(&inv.body)}),
+        );
+    }
+    Value::Object(out)
+}
+
+fn describe(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let name = name_of(input)?;
+    let c = edge
+        .world
+        .connections
+        .by_name(&name)
+        .map_err(|_| not_found(&name))?;
+    edge.authorize(principal, "events:DescribeConnection", &c.arn)?;
+    let when = edge
+        .connection_times
+        .read()
+        .expect("lock")
+        .get(&name)
+        .copied()
+        .unwrap_or_else(|| edge.world.clock.now());
+    let mut out = json!({
+        "ConnectionArn": c.arn,
+        "Name": c.name,
+        "ConnectionState": state(&c),
+        "AuthorizationType": c.authorization.kind(),
+        "SecretArn": c.secret_arn,
+        "AuthParameters": auth_description(&c),
+        "CreationTime": epoch(when),
+        "LastModifiedTime": epoch(when),
+        "LastAuthorizedTime": epoch(when),
+    });
+    if let Some(d) = &c.description {
+        out["Description"] = json!(d);
+    }
+    if let Some(rc) = &c.resource_configuration_arn {
+        out["InvocationConnectivityParameters"] =
+            json!({"ResourceParameters": {"ResourceConfigurationArn": rc}});
+    }
+    Ok(out)
+}
+
+fn update(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let name = name_of(input)?;
+    let mut c = edge
+        .world
+        .connections
+        .by_name(&name)
+        .map_err(|_| not_found(&name))?;
+    edge.authorize(principal, "events:UpdateConnection", &c.arn)?;
+    if let Some(d) = input.get("Description").and_then(Value::as_str) {
+        c.description = Some(d.to_string());
+    }
+    if let Some(auth) = input.get("AuthParameters") {
+        let kind = input
+            .get("AuthorizationType")
+            .and_then(Value::as_str)
+            .unwrap_or(c.authorization.kind());
+        c.authorization = authorization(kind, auth)?;
+        if let Some(inv) = auth.get("InvocationHttpParameters") {
+            c.invocation_parameters = http_params(Some(inv));
+        }
+    }
+    if input.get("InvocationConnectivityParameters").is_some() {
+        c.resource_configuration_arn = private_arn(edge, input)?;
+    }
+    let suffix = c
+        .secret_arn
+        .rsplit('-')
+        .next()
+        .unwrap_or("AbCdEf")
+        .to_string();
+    edge.world
+        .secrets
+        .put(&c.secret_name, &suffix, c.secret_value());
+    let now = edge.world.clock.now();
+    let created = edge
+        .connection_times
+        .read()
+        .expect("lock")
+        .get(&name)
+        .copied()
+        .unwrap_or(now);
+    let st = state(&c);
+    let arn = c.arn.clone();
+    edge.world.connections.put(c);
+    Ok(
+        json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(now)}),
+    )
+}
+
+fn delete(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let name = name_of(input)?;
+    let c = edge
+        .world
+        .connections
+        .by_name(&name)
+        .map_err(|_| not_found(&name))?;
+    edge.authorize(principal, "events:DeleteConnection", &c.arn)?;
+    edge.world.connections.remove(&name);
+    edge.world.secrets.delete(&c.secret_arn);
+    let created = edge
+        .connection_times
+        .write()
+        .expect("lock")
+        .remove(&name)
+        .unwrap_or_else(|| edge.world.clock.now());
+    let now = edge.world.clock.now();
+    Ok(
+        json!({"ConnectionArn": c.arn, "ConnectionState": "DELETING", "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(created)}),
+    )
+}
+
+fn list(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    edge.authorize(principal, "events:ListConnections", "*")?;
+    let prefix = input
+        .get("NamePrefix")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let times = edge.connection_times.read().expect("lock");
+    let list: Vec<Value> = edge
+        .world
+        .connections
+        .list()
+        .iter()
+        .filter(|c| c.name.starts_with(prefix))
+        .map(|c| {
+            let when = times.get(&c.name).copied().unwrap_or_else(|| edge.world.clock.now());
+            json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(when), "LastAuthorizedTime": epoch(when)})
+        })
+        .collect();
+    Ok(json!({"Connections": list}))
+}

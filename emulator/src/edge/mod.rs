@@ -1,0 +1,358 @@
+//! `vpcgate serve`: AWS's wire protocols on one host listener, for real clients.
+//!
+//! One listener (default `127.0.0.1:4566`) serves, by AWS's own protocol rules:
+//! - Step Functions (`awsJson1_0`, `X-Amz-Target: AWSStepFunctions.<Operation>`) — [`sfn_api`];
+//! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
+//! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary).
+//!
+//! API requests are SigV4-verified against the account's keys (the root's documented example key
+//! and the scenario's IAM users' keys) on the world's clock, and authorized with IAM for users;
+//! `--no-sigv4` turns that off for quick local use. StartSyncExecution is answered whatever the
+//! Host header (botocore sends it to `sync-<host>`).
+
+pub mod events_api;
+pub mod sfn_api;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::iam::{DenialFormat, Principal, RequestContext};
+use crate::model::StateMachine;
+use crate::sfn::execution::Executions;
+use crate::sigv4::{self, Credentials, SigV4Error, VerifyPolicy};
+use crate::world::World;
+use wire::{Body, JsonError};
+
+/// Largest request body accepted (Step Functions inputs are at most 256 KiB; API Gateway 10 MB).
+const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
+
+/// How `serve` checks callers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Verify SigV4 and authorize with IAM (the default).
+    #[default]
+    Verify,
+    /// Accept any request as the account root (`--no-sigv4`).
+    Off,
+}
+
+/// A state machine known to `serve`: the scenario's, or one created through the API.
+#[derive(Clone, Debug)]
+pub struct StateMachineEntry {
+    /// The state machine.
+    pub machine: StateMachine,
+    /// `creationDate`.
+    pub created: SystemTime,
+    /// Description, logging, tracing … as sent to CreateStateMachine.
+    pub extra: Value,
+}
+
+/// Everything `serve` answers from.
+#[derive(Debug)]
+pub struct Edge {
+    /// The running world.
+    pub world: World,
+    /// Executions started through the API.
+    pub executions: Arc<Executions>,
+    /// State machines by ARN.
+    pub state_machines: RwLock<BTreeMap<String, StateMachineEntry>>,
+    /// Connection creation times by name.
+    pub connection_times: RwLock<BTreeMap<String, SystemTime>>,
+    /// How callers are checked.
+    pub auth: AuthMode,
+}
+
+impl Edge {
+    /// The edge of a world.
+    pub fn new(world: World, auth: AuthMode) -> Self {
+        let now = world.clock.now();
+        let state_machines = world
+            .model
+            .state_machines
+            .iter()
+            .map(|m| {
+                (
+                    m.arn.clone(),
+                    StateMachineEntry {
+                        machine: m.clone(),
+                        created: now,
+                        extra: json!({}),
+                    },
+                )
+            })
+            .collect();
+        let connection_times = world
+            .model
+            .connections
+            .iter()
+            .map(|c| (c.name.clone(), now))
+            .collect();
+        Self {
+            world,
+            executions: Arc::new(Executions::new()),
+            state_machines: RwLock::new(state_machines),
+            connection_times: RwLock::new(connection_times),
+            auth,
+        }
+    }
+
+    /// Authenticates a signed request for `service`; returns the caller.
+    fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        service: &str,
+    ) -> Result<Principal, SigV4Error> {
+        let account = self.world.model.account.clone();
+        if self.auth == AuthMode::Off {
+            return Ok(Principal::root(account));
+        }
+        let policy = VerifyPolicy {
+            service: service.to_string(),
+            region: Some(self.world.model.region.clone()),
+            ..VerifyPolicy::execute_api(&self.world.model.region)
+        };
+        let store = self.world.iam.credentials();
+        let verified = sigv4::verify(
+            &sigv4::Incoming::from_parts(parts, body),
+            self.world.clock.now(),
+            &policy,
+            |key| {
+                store.lookup(key).map(|r| Credentials {
+                    access_key_id: key.to_string(),
+                    secret_access_key: r.secret_access_key.expose().to_string(),
+                    session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
+                })
+            },
+        )?;
+        Ok(store
+            .lookup(&verified.access_key_id)
+            .map(|r| r.principal)
+            .unwrap_or(Principal::Anonymous))
+    }
+
+    /// Authorizes an API action for a caller (root: always; users and sessions: their policies).
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), JsonError> {
+        if matches!(principal, Principal::Root { .. }) {
+            return Ok(());
+        }
+        let mut ctx = RequestContext::new();
+        ctx.set_current_time(self.world.clock.now_utc());
+        self.world
+            .iam
+            .authorize(
+                principal,
+                action,
+                resource,
+                &ctx,
+                None,
+                &[],
+                DenialFormat::PolicyType,
+                &crate::trace::Trace::disabled(),
+            )
+            .map(|_| ())
+            .map_err(|d| JsonError::client("AccessDeniedException", d.message))
+    }
+}
+
+/// The JSON-protocol error for a signature problem (JSON services answer 400; an unknown key is
+/// `UnrecognizedClientException` there).
+fn sigv4_json_error(e: &SigV4Error) -> JsonError {
+    let code = match e {
+        SigV4Error::UnknownAccessKey { .. } => "UnrecognizedClientException",
+        other => other.error_type(),
+    };
+    JsonError::client(code, e.message())
+}
+
+fn plain(status: u16, content_type: &str, body: impl Into<Bytes>) -> http::Response<Body> {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Full::new(body.into()))
+        .expect("static response parts are valid")
+}
+
+/// Handles one request.
+pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Response<Body> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            return plain(
+                413,
+                "text/plain",
+                format!("request body too large or unreadable: {e}"),
+            );
+        }
+    };
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let path = parts.uri.path().to_string();
+    let started = tokio::time::Instant::now();
+    let (label, resp) = match target.as_deref() {
+        Some(t) if t.starts_with("AWSStepFunctions.") => {
+            let op = &t["AWSStepFunctions.".len()..];
+            (
+                format!("states {op}"),
+                json_api(&edge, &parts, &body, "1.0", "states", op, sfn_api::call).await,
+            )
+        }
+        Some(t) if t.starts_with("AWSEvents.") => {
+            let op = &t["AWSEvents.".len()..];
+            (
+                format!("events {op}"),
+                json_api(&edge, &parts, &body, "1.1", "events", op, events_api::call).await,
+            )
+        }
+        Some(t) => (
+            format!("unknown target {t}"),
+            wire::error(
+                "1.0",
+                &JsonError::client(
+                    "UnknownOperationException",
+                    format!("vpcgate does not emulate {t}"),
+                ),
+            ),
+        ),
+        None => (
+            format!("{} {path}", parts.method),
+            local(&edge, &parts.method, &path),
+        ),
+    };
+    tracing::info!(
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "{label}"
+    );
+    resp
+}
+
+type ApiFn = for<'a> fn(
+    &'a Arc<Edge>,
+    &'a Principal,
+    &'a str,
+    Value,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>,
+>;
+
+async fn json_api(
+    edge: &Arc<Edge>,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    version: &str,
+    service: &str,
+    op: &str,
+    call: ApiFn,
+) -> http::Response<Body> {
+    let principal = match edge.authenticate(parts, body, service) {
+        Ok(p) => p,
+        Err(e) => return wire::error(version, &sigv4_json_error(&e)),
+    };
+    let input: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return wire::error(
+                    version,
+                    &JsonError::client(
+                        "SerializationException",
+                        "the request body must be a JSON object",
+                    ),
+                );
+            }
+            Err(e) => {
+                return wire::error(
+                    version,
+                    &JsonError::client(
+                        "SerializationException",
+                        format!("the request body is not valid JSON: {e}"),
+                    ),
+                );
+            }
+        }
+    };
+    match call(edge, &principal, op, input).await {
+        Ok(v) => wire::ok(version, &v),
+        Err(e) => wire::error(version, &e),
+    }
+}
+
+fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body> {
+    match (method.as_str(), path) {
+        ("GET", "/_vpcgate/health") => plain(200, "application/json", json!({"status": "ok"}).to_string()),
+        ("GET", "/_vpcgate/ca.pem") => plain(200, "application/x-pem-file", edge.world.pki.root_pem()),
+        ("GET", "/_vpcgate/world") => {
+            let w = &edge.world;
+            let doc = json!({
+                "region": w.model.region,
+                "accountId": w.model.account,
+                "stateMachines": w.model.state_machines.iter().map(|s| json!({"name": s.name, "arn": s.arn, "type": s.kind.as_str()})).collect::<Vec<_>>(),
+                "connections": w.model.connections.iter().map(|c| json!({"name": c.name, "arn": c.arn, "resourceConfigurationArn": c.resource_configuration_arn})).collect::<Vec<_>>(),
+                "loadBalancers": w.load_balancer_nodes().into_iter().map(|(dns, ips)| json!({"dnsName": dns, "nodes": ips.iter().map(ToString::to_string).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                "notEmulated": w.model.not_emulated.iter().map(|n| json!({"logicalId": n.logical_id, "type": n.resource_type})).collect::<Vec<_>>(),
+                "credentials": {"accessKeyId": crate::authz::ROOT_ACCESS_KEY_ID, "secretAccessKey": crate::authz::ROOT_SECRET_ACCESS_KEY},
+            });
+            plain(200, "application/json", serde_json::to_string_pretty(&doc).unwrap_or_default())
+        }
+        _ => plain(
+            404,
+            "application/json",
+            json!({"message": format!("vpcgate: nothing at {method} {path} (AWS API calls carry an X-Amz-Target header)")}).to_string(),
+        ),
+    }
+}
+
+/// Serves `edge` on `listener` until `shutdown` completes.
+pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let edge = edge.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let edge = edge.clone();
+                        async move { Ok::<_, Infallible>(handle(edge, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+/// Binds `addr` and serves until `shutdown`; returns the bound address through `bound`.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

@@ -1,0 +1,582 @@
+//! The Step Functions API (`awsJson1_0`, target prefix `AWSStepFunctions`).
+//!
+//! Operations, fields and errors as the Step Functions API reference gives them
+//! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html>):
+//! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
+//! ListStateMachines, StartExecution, StartSyncExecution, DescribeExecution, StopExecution,
+//! ListExecutions, GetExecutionHistory, TestState.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::wire::{JsonError, epoch};
+use super::{Edge, StateMachineEntry};
+use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
+use crate::iam::Principal;
+use crate::model::{StateMachine, StateMachineType};
+use crate::sfn::execution::{
+    ExecutionRecord, StartError, WorldTasks, execution_principal, status_name,
+};
+use crate::trace::Trace;
+
+/// Dispatches one operation.
+pub fn call<'a>(
+    edge: &'a Arc<Edge>,
+    principal: &'a Principal,
+    op: &'a str,
+    input: Value,
+) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
+    Box::pin(async move {
+        match op {
+            "CreateStateMachine" => create_state_machine(edge, principal, &input),
+            "DescribeStateMachine" => describe_state_machine(edge, principal, &input),
+            "UpdateStateMachine" => update_state_machine(edge, principal, &input),
+            "DeleteStateMachine" => delete_state_machine(edge, principal, &input),
+            "ListStateMachines" => list_state_machines(edge, principal),
+            "StartExecution" => start_execution(edge, principal, &input),
+            "StartSyncExecution" => start_sync_execution(edge, principal, &input).await,
+            "DescribeExecution" => describe_execution(edge, principal, &input),
+            "StopExecution" => stop_execution(edge, principal, &input),
+            "ListExecutions" => list_executions(edge, principal, &input),
+            "GetExecutionHistory" => get_execution_history(edge, principal, &input),
+            "TestState" => test_state(edge, principal, &input).await,
+            other => Err(JsonError::client(
+                "UnknownOperationException",
+                format!("vpcgate does not emulate Step Functions' {other} operation"),
+            )),
+        }
+    })
+}
+
+fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, JsonError> {
+    match input.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(JsonError::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must be a string"
+            ),
+        )),
+        None => Err(JsonError::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+            ),
+        )),
+    }
+}
+
+fn opt_field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
+    input.get(name).and_then(Value::as_str)
+}
+
+/// `Invalid Arn: '…'` for ARNs of the wrong shape.
+fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
+    let ok = arn.starts_with("arn:aws:states:")
+        && arn
+            .split(':')
+            .nth(5)
+            .is_some_and(|k| k == kind || (kind == "execution" && k == "express"));
+    if ok {
+        Ok(())
+    } else {
+        Err(JsonError::client(
+            "InvalidArn",
+            format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+        ))
+    }
+}
+
+fn no_state_machine(arn: &str) -> JsonError {
+    JsonError::client(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
+}
+
+fn no_execution(arn: &str) -> JsonError {
+    JsonError::client(
+        "ExecutionDoesNotExist",
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
+}
+
+fn state_machine(edge: &Edge, arn: &str) -> Result<StateMachineEntry, JsonError> {
+    check_arn(arn, "stateMachine")?;
+    edge.state_machines
+        .read()
+        .expect("lock")
+        .get(arn)
+        .cloned()
+        .ok_or_else(|| no_state_machine(arn))
+}
+
+/// Checks a definition as CreateStateMachine does.
+fn validate_definition(definition: &str) -> Result<(), JsonError> {
+    asl::StateMachine::parse(definition)
+        .map(|_| ())
+        .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))
+}
+
+fn valid_name(name: &str) -> bool {
+    // Names: 1-80 characters, no whitespace, brackets, wildcards or special characters
+    // (API_CreateStateMachine.html, "name").
+    !name.is_empty()
+        && name.chars().count() <= 80
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
+}
+
+fn create_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let name = field(input, "name")?;
+    let definition = field(input, "definition")?;
+    let role_arn = field(input, "roleArn")?;
+    let kind = match opt_field(input, "type").unwrap_or("STANDARD") {
+        "STANDARD" => StateMachineType::Standard,
+        "EXPRESS" => StateMachineType::Express,
+        other => {
+            return Err(JsonError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
+                ),
+            ));
+        }
+    };
+    if !valid_name(name) {
+        return Err(JsonError::client(
+            "InvalidName",
+            format!("Invalid Name: '{name}'"),
+        ));
+    }
+    let model = &edge.world.model;
+    let arn = format!(
+        "arn:aws:states:{}:{}:stateMachine:{name}",
+        model.region, model.account
+    );
+    edge.authorize(principal, "states:CreateStateMachine", &arn)?;
+    validate_definition(definition)?;
+    let mut machines = edge.state_machines.write().expect("lock");
+    if let Some(existing) = machines.get(&arn) {
+        // Creating the same machine again is idempotent; anything else is a conflict.
+        if existing.machine.definition == definition
+            && existing.machine.role_arn == role_arn
+            && existing.machine.kind == kind
+        {
+            return Ok(json!({"stateMachineArn": arn, "creationDate": epoch(existing.created)}));
+        }
+        return Err(JsonError::client(
+            "StateMachineAlreadyExists",
+            format!("State Machine Already Exists: '{arn}'"),
+        ));
+    }
+    let created = edge.world.clock.now();
+    let extra = json!({
+        "loggingConfiguration": input.get("loggingConfiguration").cloned().unwrap_or(json!({"level": "OFF", "includeExecutionData": false})),
+        "tracingConfiguration": input.get("tracingConfiguration").cloned().unwrap_or(json!({"enabled": false})),
+    });
+    machines.insert(
+        arn.clone(),
+        StateMachineEntry {
+            machine: StateMachine {
+                logical_id: name.to_string(),
+                name: name.to_string(),
+                arn: arn.clone(),
+                role_arn: role_arn.to_string(),
+                definition: definition.to_string(),
+                kind,
+            },
+            created,
+            extra,
+        },
+    );
+    Ok(json!({"stateMachineArn": arn, "creationDate": epoch(created)}))
+}
+
+fn describe_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let arn = field(input, "stateMachineArn")?;
+    let entry = state_machine(edge, arn)?;
+    edge.authorize(principal, "states:DescribeStateMachine", arn)?;
+    let m = &entry.machine;
+    let mut out = json!({
+        "stateMachineArn": m.arn,
+        "name": m.name,
+        "status": "ACTIVE",
+        "definition": m.definition,
+        "roleArn": m.role_arn,
+        "type": m.kind.as_str(),
+        "creationDate": epoch(entry.created),
+        "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+        "tracingConfiguration": {"enabled": false},
+    });
+    if let (Value::Object(o), Value::Object(extra)) = (&mut out, &entry.extra) {
+        for (k, v) in extra {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn update_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let arn = field(input, "stateMachineArn")?;
+    state_machine(edge, arn)?;
+    edge.authorize(principal, "states:UpdateStateMachine", arn)?;
+    let definition = opt_field(input, "definition");
+    let role = opt_field(input, "roleArn");
+    if definition.is_none()
+        && role.is_none()
+        && input.get("loggingConfiguration").is_none()
+        && input.get("tracingConfiguration").is_none()
+    {
+        return Err(JsonError::client(
+            "MissingRequiredParameter",
+            "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+        ));
+    }
+    if let Some(d) = definition {
+        validate_definition(d)?;
+    }
+    let now = edge.world.clock.now();
+    let mut machines = edge.state_machines.write().expect("lock");
+    let entry = machines.get_mut(arn).ok_or_else(|| no_state_machine(arn))?;
+    if let Some(d) = definition {
+        entry.machine.definition = d.to_string();
+    }
+    if let Some(r) = role {
+        entry.machine.role_arn = r.to_string();
+    }
+    edge.executions.invalidate(arn);
+    Ok(json!({"updateDate": epoch(now)}))
+}
+
+fn delete_state_machine(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let arn = field(input, "stateMachineArn")?;
+    check_arn(arn, "stateMachine")?;
+    edge.authorize(principal, "states:DeleteStateMachine", arn)?;
+    // Deleting a machine that does not exist succeeds (the call is idempotent).
+    edge.state_machines.write().expect("lock").remove(arn);
+    edge.executions.invalidate(arn);
+    Ok(json!({}))
+}
+
+fn list_state_machines(edge: &Edge, principal: &Principal) -> Result<Value, JsonError> {
+    edge.authorize(principal, "states:ListStateMachines", "*")?;
+    let machines = edge.state_machines.read().expect("lock");
+    let list: Vec<Value> = machines
+        .values()
+        .map(|e| json!({"stateMachineArn": e.machine.arn, "name": e.machine.name, "type": e.machine.kind.as_str(), "creationDate": epoch(e.created)}))
+        .collect();
+    Ok(json!({"stateMachines": list}))
+}
+
+fn execution_input(input: &Value) -> Result<Value, JsonError> {
+    match input.get("input") {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
+            JsonError::client(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        }),
+        Some(_) => Err(JsonError::client(
+            "ValidationException",
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must be a string",
+        )),
+    }
+}
+
+fn start_error(e: StartError) -> JsonError {
+    match e {
+        StartError::NoStateMachine { arn } => no_state_machine(&arn),
+        StartError::InvalidDefinition { message } => {
+            JsonError::client("InvalidDefinition", message)
+        }
+        StartError::AlreadyExists { arn } => JsonError::client(
+            "ExecutionAlreadyExists",
+            format!("Execution Already Exists: '{arn}'"),
+        ),
+    }
+}
+
+fn start_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "stateMachineArn")?;
+    let entry = state_machine(edge, arn)?;
+    edge.authorize(principal, "states:StartExecution", arn)?;
+    let exec_input = execution_input(input)?;
+    let name = opt_field(input, "name").map(str::to_string);
+    if let Some(n) = &name
+        && !valid_name(n)
+    {
+        return Err(JsonError::client(
+            "InvalidName",
+            format!("Invalid Name: '{n}'"),
+        ));
+    }
+    let (exec_arn, start) = edge
+        .executions
+        .start(&edge.world, &entry.machine, exec_input, name)
+        .map_err(start_error)?;
+    Ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
+}
+
+fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
+    if let Some(o) = &record.outcome {
+        out.insert("stopDate".into(), epoch(o.stop_date));
+        if let Some(output) = &o.output {
+            out.insert("output".into(), json!(output.to_string()));
+            out.insert("outputDetails".into(), json!({"included": true}));
+        }
+        if let Some(e) = &o.error {
+            out.insert("error".into(), json!(e));
+        }
+        if let Some(c) = &o.cause {
+            out.insert("cause".into(), json!(c));
+        }
+    }
+}
+
+async fn start_sync_execution(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let arn = field(input, "stateMachineArn")?;
+    let entry = state_machine(edge, arn)?;
+    edge.authorize(principal, "states:StartSyncExecution", arn)?;
+    if entry.machine.kind != StateMachineType::Express {
+        return Err(JsonError::client(
+            "StateMachineTypeNotSupported",
+            "This operation is not supported by this type of state machine",
+        ));
+    }
+    let exec_input = execution_input(input)?;
+    let name = opt_field(input, "name").map(str::to_string);
+    let record = edge
+        .executions
+        .run_sync(&edge.world, &entry.machine, exec_input.clone(), name)
+        .await
+        .map_err(start_error)?;
+    let o = record.outcome.as_ref().expect("run_sync finishes");
+    let billed_ms = o
+        .stop_date
+        .duration_since(o.start_date)
+        .unwrap_or_default()
+        .as_millis()
+        .div_ceil(100)
+        .max(1)
+        * 100;
+    let mut out = Map::new();
+    out.insert("executionArn".into(), json!(record.arn));
+    out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
+    out.insert("name".into(), json!(record.name));
+    out.insert("startDate".into(), epoch(record.start_date));
+    out.insert("status".into(), json!(status_name(o.status)));
+    out.insert("input".into(), json!(exec_input.to_string()));
+    out.insert("inputDetails".into(), json!({"included": true}));
+    outcome_fields(&mut out, &record);
+    out.insert(
+        "billingDetails".into(),
+        json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}),
+    );
+    Ok(Value::Object(out))
+}
+
+fn execution(edge: &Edge, arn: &str) -> Result<ExecutionRecord, JsonError> {
+    check_arn(arn, "execution")?;
+    edge.executions.get(arn).ok_or_else(|| no_execution(arn))
+}
+
+fn describe_execution(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let arn = field(input, "executionArn")?;
+    let record = execution(edge, arn)?;
+    edge.authorize(principal, "states:DescribeExecution", arn)?;
+    let mut out = Map::new();
+    out.insert("executionArn".into(), json!(record.arn));
+    out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
+    out.insert("name".into(), json!(record.name));
+    out.insert("status".into(), json!(record.status()));
+    out.insert("startDate".into(), epoch(record.start_date));
+    out.insert("input".into(), json!(record.input.to_string()));
+    out.insert("inputDetails".into(), json!({"included": true}));
+    outcome_fields(&mut out, &record);
+    out.insert("redriveCount".into(), json!(0));
+    out.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+    Ok(Value::Object(out))
+}
+
+fn stop_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "executionArn")?;
+    execution(edge, arn)?;
+    edge.authorize(principal, "states:StopExecution", arn)?;
+    edge.executions.stop(
+        arn,
+        opt_field(input, "error").map(str::to_string),
+        opt_field(input, "cause").map(str::to_string),
+    );
+    Ok(json!({"stopDate": epoch(edge.world.clock.now())}))
+}
+
+fn list_executions(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "stateMachineArn")?;
+    state_machine(edge, arn)?;
+    edge.authorize(principal, "states:ListExecutions", arn)?;
+    let filter = opt_field(input, "statusFilter");
+    let list: Vec<Value> = edge
+        .executions
+        .list(arn)
+        .iter()
+        .filter(|r| filter.is_none_or(|f| f == r.status()))
+        .map(|r| {
+            let mut m = Map::new();
+            m.insert("executionArn".into(), json!(r.arn));
+            m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
+            m.insert("name".into(), json!(r.name));
+            m.insert("status".into(), json!(r.status()));
+            m.insert("startDate".into(), epoch(r.start_date));
+            if let Some(o) = &r.outcome {
+                m.insert("stopDate".into(), epoch(o.stop_date));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(json!({"executions": list}))
+}
+
+fn get_execution_history(
+    edge: &Edge,
+    principal: &Principal,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let arn = field(input, "executionArn")?;
+    let record = execution(edge, arn)?;
+    edge.authorize(principal, "states:GetExecutionHistory", arn)?;
+    let mut events: Vec<Value> = match &record.outcome {
+        Some(o) => o.history.iter().map(|e| e.to_json()).collect(),
+        None => Vec::new(),
+    };
+    if input.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+        events.reverse();
+    }
+    Ok(json!({"events": events}))
+}
+
+async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+    let definition = field(input, "definition")?;
+    let role_arn = opt_field(input, "roleArn").unwrap_or_default().to_string();
+    edge.authorize(principal, "states:TestState", "*")?;
+    let level = match opt_field(input, "inspectionLevel").unwrap_or("INFO") {
+        "INFO" => InspectionLevel::Info,
+        "DEBUG" | "TRACE" => InspectionLevel::Debug,
+        other => {
+            return Err(JsonError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{other}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"
+                ),
+            ));
+        }
+    };
+    let trace_level = opt_field(input, "inspectionLevel") == Some("TRACE");
+    let reveal = input.get("revealSecrets").and_then(Value::as_bool) == Some(true);
+    if trace_level {
+        // TRACE shows the raw HTTP exchange and is for HTTP Tasks only (API_TestState.html).
+        let state: Value = serde_json::from_str(definition).unwrap_or(Value::Null);
+        if state.get("Resource").and_then(Value::as_str) != Some(crate::sfn::execution::HTTP_INVOKE)
+        {
+            return Err(JsonError::client(
+                "ValidationException",
+                "The TRACE inspection level is supported only for HTTP Task states (Resource arn:aws:states:::http:invoke).",
+            ));
+        }
+    }
+    if reveal {
+        if !trace_level {
+            return Err(JsonError::client(
+                "ValidationException",
+                "revealSecrets can be set only with inspectionLevel TRACE.",
+            ));
+        }
+        // Revealing secrets needs states:RevealSecrets (test-state-isolation.html).
+        edge.authorize(principal, "states:RevealSecrets", "*")?;
+    }
+    let state_input = execution_input(input)?;
+    let variables = match input.get("variables").and_then(Value::as_str) {
+        Some(s) => match serde_json::from_str(s) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(JsonError::client(
+                    "ValidationException",
+                    "variables must be a JSON object in a string",
+                ));
+            }
+        },
+        None => Map::new(),
+    };
+    let model = &edge.world.model;
+    let config = ExecutionConfig {
+        execution_arn: format!(
+            "arn:aws:states:{}:{}:execution:TestStateMachine:test",
+            model.region, model.account
+        ),
+        execution_name: "test".into(),
+        state_machine_arn: format!(
+            "arn:aws:states:{}:{}:stateMachine:TestStateMachine",
+            model.region, model.account
+        ),
+        state_machine_name: "TestStateMachine".into(),
+        role_arn: role_arn.clone(),
+        clock: edge.world.clock.clone(),
+        region: Some(model.region.clone()),
+        ..ExecutionConfig::default()
+    };
+    let options = TestStateOptions {
+        inspection_level: level,
+        variables,
+        config: config.clone(),
+        state_name: opt_field(input, "stateName").map(str::to_string),
+    };
+    let tasks = WorldTasks::new(
+        edge.world.clone(),
+        execution_principal(&role_arn, "TestState"),
+        config.state_machine_arn.clone(),
+        Trace::new(),
+    )
+    .capturing();
+    let outcome = asl::test_state(definition, state_input, options, &tasks)
+        .await
+        .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))?;
+    let mut out = outcome.to_json();
+    if trace_level && let Some(capture) = tasks.captured() {
+        let (request, response) = capture.inspection(reveal);
+        if !out.get("inspectionData").is_some_and(Value::is_object) {
+            out["inspectionData"] = json!({});
+        }
+        out["inspectionData"]["request"] = request;
+        out["inspectionData"]["response"] = response;
+    }
+    Ok(out)
+}

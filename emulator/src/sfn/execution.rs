@@ -1,0 +1,450 @@
+//! Executions: a state machine's definition run by the ASL interpreter, with its Task states
+//! handed to the integrations vpcgate emulates.
+//!
+//! The execution runs as a session of its role (`arn:aws:sts::<account>:assumed-role/<role>/<session>`);
+//! every task asks IAM as that session. Tasks whose resource vpcgate does not emulate fail with a
+//! clear `States.TaskFailed` naming the resource (never a panic).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use super::{StatesError, TaskContext, http};
+use crate::asl::{
+    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, StateMachine as Definition,
+    StopHandle, StopSignal, TaskHandler, TaskInvocation, run, stop_channel,
+};
+use crate::iam::Principal;
+use crate::model::{StateMachine, StateMachineType};
+use crate::trace::{Trace, Verdict};
+use crate::world::World;
+
+/// The HTTP Task resource.
+pub const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
+/// The optimized API Gateway integration (Pattern B).
+pub const APIGATEWAY_INVOKE: &str = "arn:aws:states:::apigateway:invoke";
+
+/// The principal an execution runs as: a session of its role.
+pub fn execution_principal(role_arn: &str, session: &str) -> Principal {
+    let (account, role_path, role_name) = role_arn
+        .split_once(":role")
+        .and_then(|(head, rest)| {
+            let account = head.rsplit(':').next()?.to_string();
+            let split = rest.rfind('/')?;
+            Some((
+                account,
+                rest[..=split].to_string(),
+                rest[split + 1..].to_string(),
+            ))
+        })
+        .unwrap_or_else(|| (String::new(), "/".into(), role_arn.to_string()));
+    Principal::AssumedRole {
+        account,
+        role_name,
+        role_path,
+        session_name: session.to_string(),
+    }
+}
+
+/// Runs each Task of one execution against the world.
+pub struct WorldTasks {
+    world: World,
+    principal: Principal,
+    state_machine_arn: String,
+    trace: Trace,
+    capture: Option<std::sync::Mutex<Option<super::http::HttpCapture>>>,
+}
+
+impl std::fmt::Debug for WorldTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorldTasks")
+            .field("state_machine_arn", &self.state_machine_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorldTasks {
+    /// Tasks of an execution of `state_machine_arn` running as `principal`, tracing into `trace`.
+    pub fn new(
+        world: World,
+        principal: Principal,
+        state_machine_arn: String,
+        trace: Trace,
+    ) -> Self {
+        Self {
+            world,
+            principal,
+            state_machine_arn,
+            trace,
+            capture: None,
+        }
+    }
+
+    /// Also records the raw HTTP exchange of HTTP Tasks (TestState `TRACE`).
+    pub fn capturing(mut self) -> Self {
+        self.capture = Some(std::sync::Mutex::new(None));
+        self
+    }
+
+    /// The raw HTTP exchange of the last HTTP Task, when capturing.
+    pub fn captured(&self) -> Option<super::http::HttpCapture> {
+        self.capture
+            .as_ref()
+            .and_then(|c| c.lock().expect("capture lock").clone())
+    }
+}
+
+impl TaskHandler for WorldTasks {
+    fn invoke<'a>(
+        &'a self,
+        call: TaskInvocation,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>> {
+        Box::pin(async move {
+            let ctx = TaskContext {
+                world: &self.world,
+                principal: self.principal.clone(),
+                state_machine_arn: &self.state_machine_arn,
+                state_name: &call.state_name,
+                entered_event_id: 2,
+                trace: &self.trace,
+                capture: self.capture.as_ref(),
+            };
+            if call.attempt > 0 {
+                self.trace.info(
+                    "sfn",
+                    format!("state {}: retry #{}", call.state_name, call.attempt),
+                );
+            }
+            let resource = call.resource.as_str();
+            let result = match resource {
+                HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
+                APIGATEWAY_INVOKE => super::apigw::invoke(&ctx, &call.parameters).await,
+                other => {
+                    self.trace.hop(
+                        "sfn",
+                        Verdict::Fail,
+                        format!("Task resource {other} is not emulated by vpcgate"),
+                    );
+                    Err(StatesError::new(
+                        "States.TaskFailed",
+                        format!(
+                            "The resource '{other}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, {APIGATEWAY_INVOKE})"
+                        ),
+                    ))
+                }
+            };
+            if let Err(e) = &result {
+                self.trace.hop(
+                    "sfn",
+                    Verdict::Fail,
+                    format!(
+                        "state {} failed: {} ({})",
+                        call.state_name,
+                        e.error,
+                        e.cause.as_deref().unwrap_or("")
+                    ),
+                );
+            }
+            result
+        })
+    }
+}
+
+/// One finished or running execution.
+#[derive(Clone, Debug)]
+pub struct ExecutionRecord {
+    /// `arn:aws:states:<region>:<account>:execution:<state machine>:<name>` (Express:
+    /// `express:` instead of `execution:`).
+    pub arn: String,
+    /// The name.
+    pub name: String,
+    /// The state machine.
+    pub state_machine_arn: String,
+    /// Its type.
+    pub kind: StateMachineType,
+    /// The input.
+    pub input: Value,
+    /// When it started.
+    pub start_date: SystemTime,
+    /// The outcome, once finished.
+    pub outcome: Option<ExecutionOutcome>,
+    /// The hop-by-hop trace.
+    pub trace: Trace,
+}
+
+impl ExecutionRecord {
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub fn status(&self) -> &'static str {
+        match self.outcome.as_ref().map(|o| o.status) {
+            None => "RUNNING",
+            Some(s) => status_name(s),
+        }
+    }
+}
+
+/// The API name of a status.
+pub fn status_name(s: ExecutionStatus) -> &'static str {
+    match s {
+        ExecutionStatus::Succeeded => "SUCCEEDED",
+        ExecutionStatus::Failed => "FAILED",
+        ExecutionStatus::TimedOut => "TIMED_OUT",
+        ExecutionStatus::Aborted => "ABORTED",
+    }
+}
+
+/// Why an execution could not start.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// `StateMachineDoesNotExist`.
+    #[error("State Machine Does Not Exist: '{arn}'")]
+    NoStateMachine {
+        /// What was asked for.
+        arn: String,
+    },
+    /// `InvalidDefinition` (only for state machines created at run time).
+    #[error("{message}")]
+    InvalidDefinition {
+        /// AWS's message.
+        message: String,
+    },
+    /// `ExecutionAlreadyExists`.
+    #[error("Execution Already Exists: '{arn}'")]
+    AlreadyExists {
+        /// The execution ARN.
+        arn: String,
+    },
+}
+
+/// The executions of a world, and the parsed definitions of its state machines.
+#[derive(Debug, Default)]
+pub struct Executions {
+    definitions: Mutex<BTreeMap<String, Arc<Definition>>>,
+    records: Mutex<BTreeMap<String, ExecutionRecord>>,
+    stops: Mutex<BTreeMap<String, StopHandle>>,
+    counter: Mutex<u64>,
+}
+
+impl Executions {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn definition(&self, sm: &StateMachine) -> Result<Arc<Definition>, StartError> {
+        let mut defs = self.definitions.lock().expect("lock");
+        if let Some(d) = defs.get(&sm.arn) {
+            return Ok(d.clone());
+        }
+        let parsed = Arc::new(Definition::parse(&sm.definition).map_err(|e| {
+            StartError::InvalidDefinition {
+                message: e.to_string(),
+            }
+        })?);
+        defs.insert(sm.arn.clone(), parsed.clone());
+        Ok(parsed)
+    }
+
+    /// Forgets the cached definition of a state machine (after an update).
+    pub fn invalidate(&self, arn: &str) {
+        self.definitions.lock().expect("lock").remove(arn);
+    }
+
+    fn next_name(&self) -> String {
+        let mut c = self.counter.lock().expect("lock");
+        *c += 1;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            *c,
+            *c % 0xffff,
+            *c % 0xfff,
+            *c % 0xfff,
+            *c
+        )
+    }
+
+    fn prepare(
+        &self,
+        world: &World,
+        sm: &StateMachine,
+        input: &Value,
+        name: Option<String>,
+    ) -> Result<(Arc<Definition>, ExecutionConfig, ExecutionRecord), StartError> {
+        let definition = self.definition(sm)?;
+        let name = name.unwrap_or_else(|| self.next_name());
+        let kind_word = match sm.kind {
+            StateMachineType::Standard => "execution",
+            StateMachineType::Express => "express",
+        };
+        let arn = format!(
+            "arn:aws:states:{}:{}:{kind_word}:{}:{name}",
+            world.model.region, world.model.account, sm.name
+        );
+        if self.records.lock().expect("lock").contains_key(&arn) {
+            return Err(StartError::AlreadyExists { arn });
+        }
+        let start = world.clock.now();
+        let config = ExecutionConfig {
+            execution_type: match sm.kind {
+                StateMachineType::Standard => ExecutionType::Standard,
+                StateMachineType::Express => ExecutionType::Express,
+            },
+            execution_arn: arn.clone(),
+            execution_name: name.clone(),
+            state_machine_arn: sm.arn.clone(),
+            state_machine_name: sm.name.clone(),
+            role_arn: sm.role_arn.clone(),
+            clock: world.clock.clone(),
+            start_time: Some(start),
+            region: Some(world.model.region.clone()),
+            ..ExecutionConfig::default()
+        };
+        let record = ExecutionRecord {
+            arn,
+            name,
+            state_machine_arn: sm.arn.clone(),
+            kind: sm.kind,
+            input: input.clone(),
+            start_date: start,
+            outcome: None,
+            trace: Trace::new(),
+        };
+        Ok((definition, config, record))
+    }
+
+    /// Runs an execution to its end (StartSyncExecution, `vpcgate check`).
+    pub async fn run_sync(
+        &self,
+        world: &World,
+        sm: &StateMachine,
+        input: Value,
+        name: Option<String>,
+    ) -> Result<ExecutionRecord, StartError> {
+        let (definition, config, mut record) = self.prepare(world, sm, &input, name)?;
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} of {} ({}) starts",
+                record.name,
+                sm.name,
+                sm.kind.as_str()
+            ),
+        );
+        let principal = execution_principal(&sm.role_arn, &record.name);
+        let tasks = WorldTasks::new(
+            world.clone(),
+            principal,
+            sm.arn.clone(),
+            record.trace.clone(),
+        );
+        let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} ends {}",
+                record.name,
+                status_name(outcome.status)
+            ),
+        );
+        record.outcome = Some(outcome);
+        // Express executions are not kept: DescribeExecution and GetExecutionHistory do not
+        // serve them (Express history goes to CloudWatch Logs only).
+        if sm.kind == StateMachineType::Standard {
+            self.records
+                .lock()
+                .expect("lock")
+                .insert(record.arn.clone(), record.clone());
+        }
+        Ok(record)
+    }
+
+    /// Starts an execution in the background (StartExecution) and returns its ARN and start date.
+    pub fn start(
+        self: &Arc<Self>,
+        world: &World,
+        sm: &StateMachine,
+        input: Value,
+        name: Option<String>,
+    ) -> Result<(String, SystemTime), StartError> {
+        let (definition, config, record) = self.prepare(world, sm, &input, name)?;
+        let arn = record.arn.clone();
+        let start = record.start_date;
+        let (handle, signal) = stop_channel();
+        self.stops.lock().expect("lock").insert(arn.clone(), handle);
+        let principal = execution_principal(&sm.role_arn, &record.name);
+        let tasks = WorldTasks::new(
+            world.clone(),
+            principal,
+            sm.arn.clone(),
+            record.trace.clone(),
+        );
+        self.records
+            .lock()
+            .expect("lock")
+            .insert(arn.clone(), record);
+        let store = self.clone();
+        let key = arn.clone();
+        tokio::spawn(async move {
+            let outcome = run(&definition, input, config, &tasks, signal).await;
+            if let Some(r) = store.records.lock().expect("lock").get_mut(&key) {
+                r.outcome = Some(outcome);
+            }
+            store.stops.lock().expect("lock").remove(&key);
+        });
+        Ok((arn, start))
+    }
+
+    /// Stops a running execution; returns false when it is not running.
+    pub fn stop(&self, arn: &str, error: Option<String>, cause: Option<String>) -> bool {
+        match self.stops.lock().expect("lock").remove(arn) {
+            Some(handle) => {
+                handle.stop(error, cause);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An execution by ARN.
+    pub fn get(&self, arn: &str) -> Option<ExecutionRecord> {
+        self.records.lock().expect("lock").get(arn).cloned()
+    }
+
+    /// All executions of a state machine, newest first.
+    pub fn list(&self, state_machine_arn: &str) -> Vec<ExecutionRecord> {
+        let mut v: Vec<ExecutionRecord> = self
+            .records
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|r| r.state_machine_arn == state_machine_arn)
+            .cloned()
+            .collect();
+        v.sort_by_key(|r| std::cmp::Reverse(r.start_date));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_execution_runs_as_a_session_of_its_role() {
+        let p = execution_principal(
+            "arn:aws:iam::123456789012:role/service/PatternARole",
+            "exec-1",
+        );
+        assert_eq!(
+            p.arn(),
+            "arn:aws:sts::123456789012:assumed-role/PatternARole/exec-1"
+        );
+        assert_eq!(
+            p.principal_arn().as_deref(),
+            Some("arn:aws:iam::123456789012:role/service/PatternARole")
+        );
+    }
+}

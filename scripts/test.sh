@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command (README: "Run the tests"). Installs what the tests need that a fresh
+# machine may lack, then runs the whole suite and the bundled scenarios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real AWS clients the tests drive (botocore signs requests; boto3 / the AWS CLI call `serve`).
+if ! python3 -c 'import botocore, boto3' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check boto3 botocore awscli
+fi
+
+# docker-compose (Debian's, v1) validates docker-compose.yml without a Docker engine.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null
+  else
+    echo "scripts/test.sh: install docker-compose (apt-get install docker-compose) to validate docker-compose.yml" >&2
+    exit 1
+  fi
+fi
+
+cargo test --workspace --locked
+cargo run --quiet --locked -p vpcgate -- check scenarios/

@@ -1,0 +1,6 @@
+//! The Amazon States Language interpreter: conformance cases from the Step Functions developer
+//! guide (fixtures under `tests/fixtures/asl/`) and execution semantics on tokio's paused clock.
+
+mod common;
+mod conformance;
+mod execution;

@@ -1,0 +1,42 @@
+//! Every scenario in `scenarios/` runs and meets its stated expectations — the same check
+//! `vpcgate check scenarios/` makes.
+
+use vpcgate::check::{collect, run_file, table};
+use vpcgate_tests::scenarios_dir;
+
+#[test]
+fn every_bundled_scenario_meets_its_expectations() {
+    let files = collect(&[scenarios_dir()]).unwrap();
+    assert!(
+        files.len() >= 13,
+        "scenarios/ holds the seed's cases ({} files found)",
+        files.len()
+    );
+    let outcomes: Vec<_> = files.iter().flat_map(|f| run_file(f)).collect();
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
+    for o in &failed {
+        eprintln!(
+            "trace of {} / {}:\n{}",
+            o.scenario,
+            o.case,
+            o.trace.render()
+        );
+    }
+    assert!(failed.is_empty(), "\n{}", table(&outcomes));
+}
+
+#[test]
+fn the_narrowed_gateway_group_times_out_at_sixty_virtual_seconds() {
+    let s = vpcgate_tests::scenario("gotcha-narrowed-gateway-sg.json");
+    let outcome = &vpcgate::check::run_scenario(&s, None)[0];
+    assert_eq!(outcome.elapsed, std::time::Duration::from_secs(60));
+    assert_eq!(outcome.result["error"], "States.Http.Socket");
+    let drop = outcome
+        .trace
+        .hops()
+        .into_iter()
+        .find(|h| h.verdict == vpcgate::trace::Verdict::Drop)
+        .unwrap();
+    assert_eq!(drop.component, "sg");
+    assert!(drop.message.contains("169.254.171.10"), "{}", drop.message);
+}

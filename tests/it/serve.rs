@@ -1,0 +1,325 @@
+//! `vpcgate serve` driven by real AWS clients (boto3, the AWS CLI): they sign with SigV4 and
+//! speak the JSON protocols, so they check the emulator against code nobody here wrote.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use vpcgate::clock::Clock;
+use vpcgate::edge::{AuthMode, Edge};
+use vpcgate::world::World;
+use vpcgate_tests::scenario;
+
+/// Starts `serve` on the bundled Pattern A scenario on an ephemeral loopback port, on a runtime
+/// of its own (real time: real clients talk to it over real sockets).
+pub(crate) fn start(auth: AuthMode) -> (SocketAddr, String, String) {
+    let s = scenario("pattern-a.json");
+    let (model, _) = s.build(&Default::default()).unwrap();
+    let conn = model
+        .connections
+        .iter()
+        .find(|c| c.name == "eb-demo-private-connection")
+        .unwrap()
+        .arn
+        .clone();
+    let role = model.roles[0].arn.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let world = World::build(model, Clock::system()).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            vpcgate::edge::run(
+                listener,
+                Arc::new(Edge::new(world, auth)),
+                std::future::pending(),
+            )
+            .await;
+        });
+    });
+    (rx.recv().unwrap(), conn, role)
+}
+
+fn python(script: &str, args: &[&str]) -> Value {
+    let path = format!("{}/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("python3 runs (the README's test command installs boto3)");
+    assert!(
+        out.status.success(),
+        "{script} failed (pip install boto3 botocore awscli?):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn boto3_runs_the_seed_pattern_a_workflow_and_gets_typed_errors() {
+    let (addr, conn, role) = start(AuthMode::Verify);
+    let out = python(
+        "boto3_stepfunctions.py",
+        &[&format!("http://{addr}"), &conn, &role],
+    );
+
+    // StartSyncExecution: `output` is a JSON string holding the task's output (seed 002).
+    let sync = &out["sync"];
+    assert_eq!(sync["status"], "SUCCEEDED");
+    assert_eq!(sync["outputIsString"], true);
+    let output = &sync["output"];
+    assert_eq!(output["StatusCode"], 200);
+    assert_eq!(output["StatusText"], "OK");
+    assert_eq!(
+        output["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"})
+    );
+    assert_eq!(output["Headers"]["server"], json!(["awselb/2.0"]));
+    assert_eq!(
+        output["Headers"]["content-type"],
+        json!(["application/json; charset=utf-8"])
+    );
+    assert_eq!(output["Headers"]["content-length"], json!(["39"]));
+    assert!(
+        output["Headers"]["date"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(" GMT")
+    );
+    assert_eq!(sync["billing"]["billedMemoryUsedInMB"], 64);
+    assert!(
+        sync["arn"]
+            .as_str()
+            .unwrap()
+            .contains(":express:eb-demo-pattern-a-express:")
+    );
+
+    assert_eq!(out["missing"]["code"], "StateMachineDoesNotExist");
+    assert!(
+        out["missing"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("State Machine Does Not Exist: 'arn:aws:states:")
+    );
+    assert!(
+        out["invalidDefinition"]
+            .as_str()
+            .unwrap()
+            .contains("MISSING_TRANSITION_TARGET"),
+        "{}",
+        out["invalidDefinition"]
+    );
+
+    assert_eq!(
+        out["failed"],
+        json!({"status": "FAILED", "error": "Custom.Broken", "cause": "it broke", "input": "{\"a\":1}"})
+    );
+    assert_eq!(
+        out["history"],
+        json!(["ExecutionStarted", "FailStateEntered", "ExecutionFailed"])
+    );
+    assert_eq!(out["executions"], json!(["FAILED"]));
+    assert_eq!(
+        out["timedOut"],
+        json!({"status": "TIMED_OUT", "error": "States.Timeout"})
+    );
+}
+
+#[test]
+fn unsigned_and_badly_signed_requests_get_aws_errors() {
+    let (addr, _, _) = start(AuthMode::Verify);
+    let script = r#"
+import json, sys, boto3
+from botocore import UNSIGNED
+from botocore.config import Config
+ep = sys.argv[1]
+out = {}
+def call(**kw):
+    c = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1", **kw)
+    try:
+        c.list_state_machines()
+        return "ok"
+    except c.exceptions.ClientError as e:
+        return [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
+out["unsigned"] = call(config=Config(signature_version=UNSIGNED))
+out["wrongSecret"] = call(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="nope")
+out["unknownKey"] = call(aws_access_key_id="AKIAUNKNOWNKEY000000", aws_secret_access_key="nope")
+out["good"] = call(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["unsigned"],
+        json!(["MissingAuthenticationTokenException", 400])
+    );
+    assert_eq!(v["wrongSecret"], json!(["InvalidSignatureException", 400]));
+    assert_eq!(v["unknownKey"], json!(["UnrecognizedClientException", 400]));
+    assert_eq!(v["good"], "ok");
+}
+
+#[test]
+fn the_aws_cli_lists_and_runs_state_machines() {
+    let (addr, _, _) = start(AuthMode::Verify);
+    let run = |args: &[&str]| {
+        let out = Command::new("aws")
+            .args(args)
+            .args([
+                "--endpoint-url",
+                &format!("http://{addr}"),
+                "--output",
+                "json",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            )
+            .env("AWS_DEFAULT_REGION", "ap-northeast-1")
+            // The CLI's equivalent of boto3's inject_host_prefix=False (README).
+            .env("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+            .output()
+            .expect("the AWS CLI runs (the README's test command installs awscli)");
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let list = run(&["stepfunctions", "list-state-machines"]);
+    assert_eq!(
+        list["stateMachines"][0]["name"],
+        "eb-demo-pattern-a-private"
+    );
+    let arn = list["stateMachines"][0]["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = run(&[
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        &arn,
+        "--name",
+        "cli-run",
+    ]);
+    let exec = started["executionArn"].as_str().unwrap().to_string();
+    assert!(exec.ends_with(":execution:eb-demo-pattern-a-private:cli-run"));
+    let conns = run(&["events", "list-connections"]);
+    let names: Vec<&str> = conns["Connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["eb-demo-private-connection", "eb-demo-public-connection"]
+    );
+    let private = run(&[
+        "events",
+        "describe-connection",
+        "--name",
+        "eb-demo-private-connection",
+    ]);
+    assert_eq!(private["ConnectionState"], "ACTIVE");
+    assert!(
+        private["SecretArn"]
+            .as_str()
+            .unwrap()
+            .contains(":secret:events!connection/eb-demo-private-connection/")
+    );
+    assert!(private["InvocationConnectivityParameters"]["ResourceParameters"]["ResourceConfigurationArn"].as_str().unwrap().contains(":resourceconfiguration/rcfg-"));
+}
+
+#[test]
+fn test_state_trace_shows_the_raw_exchange_and_hides_connection_secrets() {
+    let (addr, conn, role) = start(AuthMode::Verify);
+    let script = r#"
+import json, sys, boto3
+ep, conn, role = sys.argv[1:4]
+from botocore.config import Config
+# TestState, like StartSyncExecution, goes to "sync-<host>" unless host prefixes are off.
+sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
+    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    config=Config(inject_host_prefix=False))
+state = json.dumps({"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": True,
+    "Parameters": {"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET",
+                   "Headers": {"x-task-header": "visible"}, "Authentication": {"ConnectionArn": conn}}})
+out = {}
+for reveal in (False, True):
+    r = sfn.test_state(definition=state, roleArn=role, input="{}", inspectionLevel="TRACE", revealSecrets=reveal)
+    out[str(reveal)] = {"status": r["status"], "request": r["inspectionData"]["request"], "response": r["inspectionData"]["response"]}
+try:
+    sfn.test_state(definition=json.dumps({"Type": "Pass", "End": True}), roleArn=role, inspectionLevel="TRACE")
+except sfn.exceptions.ClientError as e:
+    out["passTrace"] = e.response["Error"]["Code"]
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .arg(&conn)
+        .arg(&role)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hidden = &v["False"];
+    assert_eq!(hidden["status"], "SUCCEEDED");
+    let headers = hidden["request"]["headers"].as_str().unwrap();
+    assert!(
+        headers.starts_with('[') && headers.contains("x-task-header: visible"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("User-Agent: Amazon|StepFunctions|HttpInvoke|ap-northeast-1"),
+        "{headers}"
+    );
+    assert!(headers.contains("Range: bytes=0-262144"), "{headers}");
+    assert!(
+        !headers.contains("x-dummy-key"),
+        "the connection's API key is a secret: {headers}"
+    );
+    assert_eq!(hidden["request"]["url"], "https://eb-demo.example.com/");
+    assert_eq!(hidden["response"]["statusCode"], "200");
+    assert_eq!(hidden["response"]["statusMessage"], "OK");
+    assert_eq!(
+        hidden["response"]["body"],
+        "{\"status\":\"ok\",\"source\":\"internal-alb\"}"
+    );
+    assert!(
+        v["True"]["request"]["headers"]
+            .as_str()
+            .unwrap()
+            .contains("x-dummy-key: dummy")
+    );
+    assert_eq!(v["passTrace"], "ValidationException");
+}
