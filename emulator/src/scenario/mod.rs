@@ -23,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod resources;
 pub mod template;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::Path;
