@@ -32,6 +32,10 @@ enum Command {
         /// Print the hop-by-hop trace of every case, not only of failures.
         #[arg(long)]
         verbose: bool,
+        /// With --stack: load CloudFormation templates (YAML or JSON) in order and report what
+        /// they create, or every error with its line, before anything runs.
+        #[command(flatten)]
+        stacks: vpcgate::scenario::stacks::StackArgs,
     },
     /// Print the hop-by-hop trace of one case of a scenario: which component, which rule
     /// matched, why a request was dropped.
@@ -63,7 +67,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Command::Check { paths, verbose } => {
+        Command::Check {
+            paths,
+            verbose,
+            stacks,
+        } => {
+            if !stacks.is_empty() {
+                // Templates given on the command line: load them (no cases to run).
+                return match stacks.load() {
+                    Ok(loaded) => {
+                        print!("{}", loaded.render());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprint!("{e}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             let paths = if !paths.is_empty() {
                 paths
             } else if default_scenarios().is_dir() {

@@ -3,3 +3,4 @@
 mod asl;
 mod pattern_a;
 mod scenarios;
+mod templates;

@@ -63,6 +63,17 @@ fn err(path: &str, kind: ErrorKind) -> Located {
     (path.to_string(), kind)
 }
 
+/// CloudFormation's message for a malformed `Fn::GetAtt`.
+fn getatt_arity(path: &str) -> Located {
+    err(
+        path,
+        ErrorKind::Invalid {
+            reason: "Template error: every Fn::GetAtt object requires two non-empty parameters"
+                .into(),
+        },
+    )
+}
+
 fn intrinsic(path: &str, function: &str, reason: impl Into<String>) -> Located {
     err(
         path,
@@ -252,7 +263,7 @@ impl Env<'_> {
                     Value::String(s) => s
                         .split_once('.')
                         .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .ok_or_else(|| intrinsic(path, name, "expected \"LogicalId.Attribute\""))?,
+                        .ok_or_else(|| getatt_arity(path))?,
                     Value::Array(items) if items.len() == 2 => {
                         let id = items[0].as_str().ok_or_else(|| {
                             intrinsic(path, name, "the logical id must be a string")
@@ -260,7 +271,7 @@ impl Env<'_> {
                         let attr = self.string(&items[1], &format!("{path}[1]"), name)?;
                         (id.to_string(), attr)
                     }
-                    _ => return Err(intrinsic(path, name, "expected [LogicalId, Attribute]")),
+                    _ => return Err(getatt_arity(path)),
                 };
                 self.get_att(&id, &attr, path)?
             }

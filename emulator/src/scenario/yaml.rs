@@ -207,6 +207,8 @@ enum Container {
     Map {
         map: Map<String, Value>,
         key: Option<String>,
+        /// Where the pending key is.
+        key_at: (usize, usize),
         seen: HashMap<String, (usize, usize)>,
     },
 }
@@ -377,6 +379,19 @@ impl<'f> Builder<'f> {
                 }
                 let is_key = self.next_is_key();
                 let path = self.child_path();
+                // A block collection starts on the line after its key: point at the key.
+                let at = match self.stack.last() {
+                    Some(Frame {
+                        container:
+                            Container::Map {
+                                key: Some(_),
+                                key_at,
+                                ..
+                            },
+                        ..
+                    }) if key_at.0 < at.0 => *key_at,
+                    _ => at,
+                };
                 if !is_key {
                     self.locations.insert(&path, at);
                 }
@@ -386,6 +401,7 @@ impl<'f> Builder<'f> {
                     Container::Map {
                         map: Map::new(),
                         key: None,
+                        key_at: (0, 0),
                         seen: HashMap::new(),
                     }
                 };
@@ -424,12 +440,17 @@ impl<'f> Builder<'f> {
     fn key(&mut self, key: String, at: (usize, usize)) {
         let mut problem = None;
         if let Some(Frame {
-            container: Container::Map {
-                key: slot, seen, ..
-            },
+            container:
+                Container::Map {
+                    key: slot,
+                    key_at,
+                    seen,
+                    ..
+                },
             ..
         }) = self.stack.last_mut()
         {
+            *key_at = at;
             if key == "<<" {
                 problem = Some(
                     "YAML hash merges (<<) are not supported in CloudFormation templates"
