@@ -535,3 +535,53 @@ fn the_cli_flags_parse_into_stack_args() {
     );
     assert!(<Cli as clap::Parser>::try_parse_from(["x", "--stack", "nofile"]).is_err());
 }
+
+/// A scenario with an inline environment, the seed's first stack, and resources of its own that
+/// read that stack's outputs.
+#[test]
+fn scenarios_combine_stacks_an_inline_environment_and_their_own_resources() {
+    use vpcgate::scenario::{Scenario, StackLinks};
+    let env = std::fs::read_to_string(fixtures().join("seed-000/environment.json")).unwrap();
+    let text = format!(
+        r#"{{
+  "Vpcgate": {{
+    "Environment": {env},
+    "Stacks": [{{"Name": "eb-connection-infra", "Template": "seed-000/01-infra.yaml"}}]
+  }},
+  "Resources": {{
+    "Extra": {{"Type": "AWS::EC2::SecurityGroup", "Properties": {{
+      "VpcId": "vpc-0example1234567890",
+      "GroupDescription": {{"Fn::GetStackOutput": {{"StackName": "eb-connection-infra", "OutputName": "AlbDnsName"}}}}}}}}
+  }},
+  "Outputs": {{"ExtraId": {{"Value": {{"Ref": "Extra"}}}}}}
+}}"#
+    );
+    let file = fixtures().join("inline.json").display().to_string();
+    let s = Scenario::parse(&text, &file).unwrap();
+    let (model, _) = s
+        .build(&StackLinks::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let extra = model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "Extra")
+        .unwrap();
+    assert_eq!(
+        json!(model.outputs["ExtraId"]),
+        json!(extra.id),
+        "{:?}",
+        model.outputs
+    );
+    assert!(model.outputs.contains_key("eb-connection-infra.AlbDnsName"));
+
+    let bad = text.replace("192.168.0.0/18", "192.168.0.0/33");
+    let err = Scenario::parse(&bad, &file)
+        .unwrap()
+        .build(&StackLinks::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("inline.json:10:") && err.contains("Vpcgate.Environment.Vpcs[0].CidrBlock"),
+        "{err}"
+    );
+}
