@@ -585,3 +585,132 @@ fn scenarios_combine_stacks_an_inline_environment_and_their_own_resources() {
         "{err}"
     );
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+    use vpcgate::scenario::{Scenario, StackLinks};
+
+    const TYPES: &[&str] = &[
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::SecurityGroup",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::VpcLattice::ResourceGateway",
+        "AWS::VpcLattice::ResourceConfiguration",
+        "AWS::Events::Connection",
+        "AWS::IAM::Role",
+        "AWS::StepFunctions::StateMachine",
+        "AWS::Route53::RecordSet",
+        "AWS::Logs::LogGroup",
+        "AWS::KMS::Key",
+    ];
+    const NAMES: &[&str] = &["A", "B", "C", "P", "AWS::Region", "AWS::NoValue", "Cond"];
+    const KEYS: &[&str] = &[
+        "CidrBlock",
+        "VpcId",
+        "Subnets",
+        "Port",
+        "Protocol",
+        "Name",
+        "GroupDescription",
+        "DefinitionString",
+        "RoleArn",
+        "SecurityGroupIngress",
+        "PortRanges",
+    ];
+    const FUNCTIONS: &[&str] = &[
+        "Ref",
+        "Fn::GetAtt",
+        "Fn::Sub",
+        "Fn::Join",
+        "Fn::Select",
+        "Fn::Split",
+        "Fn::If",
+        "Fn::Equals",
+        "Fn::Not",
+        "Fn::FindInMap",
+        "Fn::GetAZs",
+        "Fn::Base64",
+        "Fn::Cidr",
+        "Fn::ImportValue",
+        "Fn::GetStackOutput",
+        "Condition",
+    ];
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            proptest::sample::select(NAMES).prop_map(|s| json!(s)),
+            "[a-z0-9./${}:-]{0,12}".prop_map(|s| json!(s)),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(json!("10.0.0.0/16")),
+            Just(json!(true)),
+            Just(Value::Null),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                (proptest::sample::select(FUNCTIONS), inner.clone())
+                    .prop_map(|(f, v)| json!({ f: v })),
+                proptest::collection::vec((proptest::sample::select(KEYS), inner), 0..4).prop_map(
+                    |kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    fn template() -> impl Strategy<Value = Value> {
+        (
+            proptest::collection::vec(
+                (
+                    proptest::sample::select(&["A", "B", "C"][..]),
+                    proptest::sample::select(TYPES),
+                    value(),
+                    proptest::option::of(value()),
+                ),
+                1..4,
+            ),
+            proptest::option::of(value()),
+            proptest::option::of(value()),
+        )
+            .prop_map(|(resources, condition, output)| {
+                let mut res = Map::new();
+                for (id, ty, props, depends) in resources {
+                    let mut r = json!({"Type": ty, "Properties": props});
+                    if let Some(d) = depends {
+                        r["DependsOn"] = d;
+                    }
+                    res.insert(id.to_string(), r);
+                }
+                let mut t = json!({
+                    "Parameters": {"P": {"Type": "String", "Default": "x"}},
+                    "Mappings": {"M": {"a": {"b": "c"}}},
+                    "Resources": res,
+                });
+                if let Some(c) = condition {
+                    t["Conditions"] = json!({"Cond": c});
+                }
+                if let Some(o) = output {
+                    t["Outputs"] = json!({"O": {"Value": o, "Export": {"Name": o}}});
+                }
+                t
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+        /// Whatever the template, loading reports errors and never panics.
+        #[test]
+        fn random_templates_load_or_fail_cleanly(t in template()) {
+            let text = t.to_string();
+            if let Ok(s) = Scenario::parse(&text, "fuzz.json") {
+                let _ = s.build(&StackLinks::default());
+            }
+        }
+    }
+}
