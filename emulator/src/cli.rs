@@ -33,6 +33,10 @@ enum Command {
         /// Print the hop-by-hop trace of every case, not only of failures.
         #[arg(long)]
         verbose: bool,
+        /// With --stack: load CloudFormation templates (YAML or JSON) in order and report what
+        /// they create, or every error with its line, before anything runs.
+        #[command(flatten)]
+        stacks: crate::scenario::stacks::StackArgs,
     },
     /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
     ///
@@ -106,7 +110,24 @@ where
     };
     init_tracing();
     match cli.command {
-        Command::Check { paths, verbose } => {
+        Command::Check {
+            paths,
+            verbose,
+            stacks,
+        } => {
+            if !stacks.is_empty() {
+                // Templates given on the command line: load them (no cases to run).
+                return match stacks.load() {
+                    Ok(loaded) => {
+                        print!("{}", loaded.render());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprint!("{e}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             let paths = if !paths.is_empty() {
                 paths
             } else if default_scenarios().is_dir() {

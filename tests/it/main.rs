@@ -6,3 +6,4 @@ mod pattern_a;
 mod scenarios;
 mod sdk;
 mod serve;
+mod templates;
