@@ -33,6 +33,10 @@ enum Command {
         /// Print the hop-by-hop trace of every case, not only of failures.
         #[arg(long)]
         verbose: bool,
+        /// With --stack: load CloudFormation templates (YAML or JSON) in order and report what
+        /// they create, or every error with its line, before anything runs.
+        #[command(flatten)]
+        stacks: crate::scenario::stacks::StackArgs,
     },
     /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
     ///
@@ -50,6 +54,10 @@ enum Command {
         /// Accept unsigned requests as the account root (quick local use).
         #[arg(long)]
         no_sigv4: bool,
+        /// Or: run CloudFormation templates as stacks (with --environment for what the account
+        /// already has) instead of a scenario.
+        #[command(flatten)]
+        stacks: crate::scenario::stacks::StackArgs,
     },
     /// Check that a running `vpcgate serve` answers (exit 0) or not (exit 1): a healthcheck for
     /// containers that have no curl.
@@ -106,7 +114,24 @@ where
     };
     init_tracing();
     match cli.command {
-        Command::Check { paths, verbose } => {
+        Command::Check {
+            paths,
+            verbose,
+            stacks,
+        } => {
+            if !stacks.is_empty() {
+                // Templates given on the command line: load them (no cases to run).
+                return match stacks.load() {
+                    Ok(loaded) => {
+                        print!("{}", loaded.render());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprint!("{e}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             let paths = if !paths.is_empty() {
                 paths
             } else if default_scenarios().is_dir() {
@@ -166,7 +191,8 @@ where
             scenarios,
             listen,
             no_sigv4,
-        } => serve(scenarios, listen, no_sigv4),
+            stacks,
+        } => serve(scenarios, stacks, listen, no_sigv4),
         Command::Ping { addr } => ping(addr),
         Command::Ca => {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -258,7 +284,12 @@ fn load_scenario(path: Option<&PathBuf>) -> Result<crate::scenario::Scenario, St
     }
 }
 
-fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) -> ExitCode {
+fn serve(
+    scenarios: Vec<PathBuf>,
+    stacks: crate::scenario::stacks::StackArgs,
+    listen: std::net::SocketAddr,
+    no_sigv4: bool,
+) -> ExitCode {
     let started = tokio::time::Instant::now();
     if scenarios.len() > 1 {
         eprintln!(
@@ -266,18 +297,36 @@ fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) 
         );
         return ExitCode::from(2);
     }
-    let scenario = match load_scenario(scenarios.first()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
+    if !stacks.is_empty() && !scenarios.is_empty() {
+        eprintln!("vpcgate serve: give either --scenario or --stack, not both");
+        return ExitCode::from(2);
+    }
+    let from_scenario = stacks.is_empty();
+    let (label, model) = if !stacks.is_empty() {
+        match stacks.load() {
+            Ok(loaded) => {
+                let names: Vec<String> = loaded.stacks.iter().map(|s| s.name.clone()).collect();
+                (format!("stacks {}", names.join(", ")), loaded.model)
+            }
+            Err(e) => {
+                eprint!("{e}");
+                return ExitCode::from(2);
+            }
         }
-    };
-    let (model, _) = match scenario.build(&crate::scenario::StackLinks::default()) {
-        Ok(m) => m,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
+    } else {
+        let scenario = match load_scenario(scenarios.first()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprint!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        match scenario.build(&crate::scenario::StackLinks::default()) {
+            Ok((m, _)) => (scenario.file.clone(), m),
+            Err(e) => {
+                eprint!("{e}");
+                return ExitCode::from(2);
+            }
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -303,7 +352,8 @@ fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) 
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        for n in &world.model.not_emulated {
+        // (--stack loading lists what is not emulated itself, once.)
+        for n in world.model.not_emulated.iter().filter(|_| from_scenario) {
             tracing::warn!(
                 "not emulated: {} ({}): Ref/GetAtt give placeholders",
                 n.logical_id,
@@ -321,7 +371,7 @@ fn serve(scenarios: Vec<PathBuf>, listen: std::net::SocketAddr, no_sigv4: bool) 
         let edge = std::sync::Arc::new(crate::edge::Edge::new(world, auth));
         tracing::info!(
             "vpcgate serving {} on http://{addr} (ready in {} ms); sign with {} / {}",
-            scenario.file,
+            label,
             started.elapsed().as_millis(),
             crate::authz::ROOT_ACCESS_KEY_ID,
             crate::authz::ROOT_SECRET_ACCESS_KEY

@@ -7,3 +7,4 @@ mod pattern_b;
 mod scenarios;
 mod sdk;
 mod serve;
+mod templates;

@@ -323,3 +323,69 @@ print(json.dumps(out))
     );
     assert_eq!(v["passTrace"], "ValidationException");
 }
+
+#[test]
+fn serve_runs_the_seed_templates_as_stacks() {
+    // `vpcgate serve --stack … --stack … --environment …`, the README's command for the seed's
+    // two YAML templates, driven by boto3.
+    let fixtures = format!("{}/fixtures/templates/seed-000", env!("CARGO_MANIFEST_DIR"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let args = vec![
+        "vpcgate".to_string(),
+        "serve".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--stack".into(),
+        format!("eb-connection-infra={fixtures}/01-infra.yaml"),
+        "--stack".into(),
+        format!("eb-connection-sfn={fixtures}/02-stepfunctions.yaml"),
+        "--environment".into(),
+        format!("{fixtures}/environment.json"),
+    ];
+    std::thread::spawn(move || vpcgate::cli::run(args));
+    let script = r#"
+import json, sys, time, urllib.request, boto3
+ep = sys.argv[1]
+for _ in range(100):
+    try:
+        urllib.request.urlopen(ep + "/_vpcgate/health", timeout=1); break
+    except Exception:
+        time.sleep(0.05)
+sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
+    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+arn = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "eb-demo-pattern-a-private"][0]
+ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+for _ in range(200):
+    d = sfn.describe_execution(executionArn=ex)
+    if d["status"] != "RUNNING": break
+    time.sleep(0.01)
+print(json.dumps({"status": d["status"], "output": json.loads(d.get("output") or "null")}))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    assert_eq!(v["output"]["StatusCode"], 200);
+    assert_eq!(
+        v["output"]["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"})
+    );
+    assert_eq!(v["output"]["Headers"]["server"], json!(["awselb/2.0"]));
+    assert_eq!(
+        v["output"]["Headers"]["content-type"],
+        json!(["application/json; charset=utf-8"])
+    );
+}

@@ -33,8 +33,10 @@ pub enum ErrorKind {
         /// Why.
         reason: String,
     },
-    /// `Ref`, `Fn::GetAtt` or `${}` names something that does not exist.
-    #[error("unresolved reference to {target}")]
+    /// `Ref`, `DependsOn` or `${}` names something that does not exist (CloudFormation's words).
+    #[error(
+        "Template format error: Unresolved resource dependencies [{target}] in the Resources block of the template"
+    )]
     UnknownReference {
         /// What was named.
         target: String,
@@ -48,7 +50,7 @@ pub enum ErrorKind {
         attribute: String,
     },
     /// Resources depend on each other in a circle.
-    #[error("circular dependency between resources [{ids}]")]
+    #[error("Circular dependency between resources: [{ids}]")]
     Cycle {
         /// The resources involved.
         ids: String,
@@ -66,7 +68,7 @@ pub enum ErrorKind {
 /// One load error with its location.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
-    /// The file (or `<inline>`).
+    /// The file (or `<inline>`), as `file:line:column` when the position is known.
     pub file: String,
     /// The resource's logical id, when the error is inside a resource.
     pub logical_id: Option<String>,

@@ -478,6 +478,358 @@ pub fn placeholder(ctx: &IdContext, logical: &str) -> Physical {
     }
 }
 
+/// The ARN service name of a resource type (`AWS::Logs::LogGroup` -> `logs`).
+fn service(ty: &str) -> String {
+    let raw = ty.split("::").nth(1).unwrap_or("unknown");
+    match raw {
+        "ElasticLoadBalancingV2" | "ElasticLoadBalancing" => "elasticloadbalancing".into(),
+        "VpcLattice" => "vpc-lattice".into(),
+        "StepFunctions" => "states".into(),
+        "CertificateManager" => "acm".into(),
+        "ApiGatewayV2" => "apigateway".into(),
+        "CloudWatch" => "cloudwatch".into(),
+        "EventSchemas" => "schemas".into(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+/// AWS-shaped `Ref` and attributes of a resource type vpcgate does not emulate, so that templates
+/// using them still resolve: the common types get the shapes AWS gives (ARNs, ids, names, URLs);
+/// any other type gets `<LogicalId>-<SUFFIX>` and [`placeholder_attribute`]'s values.
+pub fn placeholder_for(
+    ctx: &IdContext,
+    logical: &str,
+    ty: &str,
+    props: &Map<String, Value>,
+) -> Physical {
+    let r = &ctx.region;
+    let a = &ctx.account;
+    let p = super::template::partition(r);
+    let name_or = |key: &str, max: usize| {
+        prop(props, key)
+            .map(str::to_string)
+            .unwrap_or_else(|| ctx.generated_name(logical, max, 12))
+    };
+    let lower_name = |key: &str, max: usize| {
+        prop(props, key)
+            .map(str::to_string)
+            .unwrap_or_else(|| ctx.generated_name(logical, max, 12).to_ascii_lowercase())
+    };
+    let hex17 = |salt: &str| ctx.hex(logical, salt, 17);
+    let (reference, attributes) = match ty {
+        "AWS::Logs::LogGroup" => {
+            let name = name_or("LogGroupName", 512);
+            let arn = format!("arn:{p}:logs:{r}:{a}:log-group:{name}:*");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::KMS::Key" => {
+            let id = ctx.uuid(logical, "kms");
+            let arn = format!("arn:{p}:kms:{r}:{a}:key/{id}");
+            (
+                json!(id),
+                attrs(&[("Arn", json!(arn)), ("KeyId", json!(id))]),
+            )
+        }
+        "AWS::KMS::Alias" => (
+            json!(prop(props, "AliasName").unwrap_or(logical)),
+            Map::new(),
+        ),
+        "AWS::Lambda::Function" => {
+            let name = name_or("FunctionName", 64);
+            let arn = format!("arn:{p}:lambda:{r}:{a}:function:{name}");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::Lambda::Permission" => (
+            json!(format!(
+                "{}-{}",
+                ctx.generated_name(logical, 64, 12),
+                "permission"
+            )),
+            Map::new(),
+        ),
+        "AWS::SNS::Topic" => {
+            let name = name_or("TopicName", 256);
+            let arn = format!("arn:{p}:sns:{r}:{a}:{name}");
+            (
+                json!(arn),
+                attrs(&[("TopicArn", json!(arn)), ("TopicName", json!(name))]),
+            )
+        }
+        "AWS::SQS::Queue" => {
+            let name = name_or("QueueName", 80);
+            let arn = format!("arn:{p}:sqs:{r}:{a}:{name}");
+            let url = format!("https://sqs.{r}.amazonaws.com/{a}/{name}");
+            (
+                json!(url),
+                attrs(&[
+                    ("Arn", json!(arn)),
+                    ("QueueName", json!(name)),
+                    ("QueueUrl", json!(url)),
+                ]),
+            )
+        }
+        "AWS::S3::Bucket" => {
+            let name = lower_name("BucketName", 63);
+            (
+                json!(name),
+                attrs(&[
+                    ("Arn", json!(format!("arn:{p}:s3:::{name}"))),
+                    ("DomainName", json!(format!("{name}.s3.amazonaws.com"))),
+                    (
+                        "RegionalDomainName",
+                        json!(format!("{name}.s3.{r}.amazonaws.com")),
+                    ),
+                    (
+                        "DualStackDomainName",
+                        json!(format!("{name}.s3.dualstack.{r}.amazonaws.com")),
+                    ),
+                    (
+                        "WebsiteURL",
+                        json!(format!("http://{name}.s3-website-{r}.amazonaws.com")),
+                    ),
+                ]),
+            )
+        }
+        "AWS::DynamoDB::Table" => {
+            let name = name_or("TableName", 255);
+            let arn = format!("arn:{p}:dynamodb:{r}:{a}:table/{name}");
+            (
+                json!(name),
+                attrs(&[
+                    ("Arn", json!(arn)),
+                    (
+                        "StreamArn",
+                        json!(format!("{arn}/stream/2026-01-01T00:00:00.000")),
+                    ),
+                ]),
+            )
+        }
+        "AWS::SecretsManager::Secret" => {
+            let name = name_or("Name", 512);
+            let suffix = ctx.chars(
+                logical,
+                "secret-suffix",
+                6,
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            );
+            let arn = format!("arn:{p}:secretsmanager:{r}:{a}:secret:{name}-{suffix}");
+            (json!(arn), attrs(&[("Id", json!(arn))]))
+        }
+        "AWS::SSM::Parameter" => (
+            json!(name_or("Name", 2048)),
+            attrs(&[
+                (
+                    "Type",
+                    props.get("Type").cloned().unwrap_or(json!("String")),
+                ),
+                ("Value", props.get("Value").cloned().unwrap_or(json!(""))),
+            ]),
+        ),
+        "AWS::IAM::InstanceProfile" => {
+            let name = name_or("InstanceProfileName", 128);
+            let path = prop(props, "Path").unwrap_or("/");
+            (
+                json!(name),
+                attrs(&[(
+                    "Arn",
+                    json!(format!("arn:{p}:iam::{a}:instance-profile{path}{name}")),
+                )]),
+            )
+        }
+        "AWS::Events::Rule" | "AWS::Events::EventBus" | "AWS::Events::ApiDestination" => {
+            let name = name_or("Name", 64);
+            let kind = match ty {
+                "AWS::Events::Rule" => "rule",
+                "AWS::Events::EventBus" => "event-bus",
+                _ => "api-destination",
+            };
+            let arn = if kind == "api-destination" {
+                format!(
+                    "arn:{p}:events:{r}:{a}:{kind}/{name}/{}",
+                    ctx.uuid(logical, kind)
+                )
+            } else {
+                format!("arn:{p}:events:{r}:{a}:{kind}/{name}")
+            };
+            (
+                json!(name),
+                attrs(&[
+                    ("Arn", json!(arn)),
+                    ("Name", json!(name)),
+                    (
+                        "ArnForPolicy",
+                        json!(format!("arn:{p}:events:{r}:{a}:{kind}/{name}")),
+                    ),
+                ]),
+            )
+        }
+        "AWS::EC2::InternetGateway" => {
+            let id = format!("igw-{}", hex17("igw"));
+            (json!(id), attrs(&[("InternetGatewayId", json!(id))]))
+        }
+        "AWS::EC2::NatGateway" => {
+            let id = format!("nat-{}", hex17("nat"));
+            (json!(id), attrs(&[("NatGatewayId", json!(id))]))
+        }
+        "AWS::EC2::RouteTable" => {
+            let id = format!("rtb-{}", hex17("rtb"));
+            (json!(id), attrs(&[("RouteTableId", json!(id))]))
+        }
+        "AWS::EC2::SubnetRouteTableAssociation" => {
+            let id = format!("rtbassoc-{}", hex17("rtbassoc"));
+            (json!(id), attrs(&[("Id", json!(id))]))
+        }
+        "AWS::EC2::NetworkAcl" => {
+            let id = format!("acl-{}", hex17("acl"));
+            (json!(id), attrs(&[("Id", json!(id))]))
+        }
+        "AWS::EC2::EIP" => {
+            let ip = format!(
+                "203.0.113.{}",
+                1 + ctx.digits(logical, "eip", 3).parse::<u32>().unwrap_or(1) % 254
+            );
+            let alloc = format!("eipalloc-{}", hex17("eipalloc"));
+            (
+                json!(ip),
+                attrs(&[("AllocationId", json!(alloc)), ("PublicIp", json!(ip))]),
+            )
+        }
+        "AWS::EC2::NetworkInterface" => {
+            let id = format!("eni-{}", hex17("eni"));
+            (json!(id), attrs(&[("Id", json!(id))]))
+        }
+        "AWS::EC2::Instance" => {
+            let id = format!("i-{}", hex17("instance"));
+            (
+                json!(id),
+                attrs(&[
+                    ("InstanceId", json!(id)),
+                    (
+                        "AvailabilityZone",
+                        props
+                            .get("AvailabilityZone")
+                            .cloned()
+                            .unwrap_or(json!(format!("{r}a"))),
+                    ),
+                ]),
+            )
+        }
+        "AWS::EC2::VPCEndpoint" => {
+            let id = format!("vpce-{}", hex17("vpce"));
+            (
+                json!(id),
+                attrs(&[
+                    ("Id", json!(id)),
+                    ("DnsEntries", json!([])),
+                    ("NetworkInterfaceIds", json!([])),
+                    ("CreationTimestamp", json!("2026-01-01T00:00:00Z")),
+                ]),
+            )
+        }
+        "AWS::EC2::PrefixList" => {
+            let id = format!("pl-{}", hex17("pl"));
+            let arn = format!("arn:{p}:ec2:{r}:{a}:prefix-list/{id}");
+            (
+                json!(id),
+                attrs(&[("PrefixListId", json!(id)), ("Arn", json!(arn))]),
+            )
+        }
+        t if t.starts_with("AWS::VpcLattice::") => {
+            let (kind, prefix) = match t {
+                "AWS::VpcLattice::ServiceNetwork" => ("servicenetwork", "sn"),
+                "AWS::VpcLattice::Service" => ("service", "svc"),
+                "AWS::VpcLattice::TargetGroup" => ("targetgroup", "tg"),
+                "AWS::VpcLattice::Listener" => ("listener", "listener"),
+                "AWS::VpcLattice::Rule" => ("rule", "rule"),
+                "AWS::VpcLattice::ServiceNetworkServiceAssociation" => {
+                    ("servicenetworkserviceassociation", "snsa")
+                }
+                "AWS::VpcLattice::ServiceNetworkVpcAssociation" => {
+                    ("servicenetworkvpcassociation", "snva")
+                }
+                "AWS::VpcLattice::ServiceNetworkResourceAssociation" => {
+                    ("servicenetworkresourceassociation", "snra")
+                }
+                "AWS::VpcLattice::AccessLogSubscription" => ("accesslogsubscription", "als"),
+                _ => ("resource", "res"),
+            };
+            let id = format!("{prefix}-{}", ctx.lower(logical, prefix, 17));
+            let arn = match t {
+                // Listeners and rules live under their service.
+                "AWS::VpcLattice::Listener" | "AWS::VpcLattice::Rule" => format!(
+                    "arn:{p}:vpc-lattice:{r}:{a}:service/{}/{kind}/{id}",
+                    prop(props, "ServiceIdentifier")
+                        .and_then(|s| s.rsplit('/').next())
+                        .unwrap_or("svc-unknown")
+                ),
+                _ => format!("arn:{p}:vpc-lattice:{r}:{a}:{kind}/{id}"),
+            };
+            let mut attributes = attrs(&[("Arn", json!(arn)), ("Id", json!(id))]);
+            if t == "AWS::VpcLattice::Service"
+                || t == "AWS::VpcLattice::ServiceNetworkServiceAssociation"
+            {
+                let name = prop(props, "Name")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| id.clone());
+                let domain = format!(
+                    "{name}-{}.{}.vpc-lattice-svcs.{r}.on.aws",
+                    ctx.hex(logical, "lattice-dns", 17),
+                    ctx.hex(logical, "lattice-sub", 7)
+                );
+                attributes.insert("DnsEntry.DomainName".into(), json!(domain));
+                attributes.insert(
+                    "DnsEntry.HostedZoneId".into(),
+                    json!(format!("Z{}", ctx.upper(logical, "lattice-zone", 13))),
+                );
+            }
+            (json!(arn), attributes)
+        }
+        _ => return placeholder(ctx, logical),
+    };
+    Physical {
+        reference,
+        attributes,
+    }
+}
+
+/// `Fn::GetAtt` of an attribute a not-emulated resource does not list: an ARN for `Arn`/`…Arn`
+/// attributes (`arn:aws:<service>:<region>:<account>:<type>/<ref>`), the `Ref` for `Id`/`…Id`
+/// and `Name`/`…Name`, else `<ref>.<attribute>`.
+pub fn placeholder_attribute(
+    ctx: &IdContext,
+    logical: &str,
+    ty: &str,
+    physical: &Physical,
+    attr: &str,
+) -> Value {
+    let reference = physical
+        .reference
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| logical.to_string());
+    if attr == "Arn" || attr.ends_with("Arn") {
+        if reference.starts_with("arn:") {
+            return json!(reference);
+        }
+        let kind = ty
+            .rsplit("::")
+            .next()
+            .unwrap_or("resource")
+            .to_ascii_lowercase();
+        return json!(format!(
+            "arn:{}:{}:{}:{}:{kind}/{reference}",
+            super::template::partition(&ctx.region),
+            service(ty),
+            ctx.region,
+            ctx.account
+        ));
+    }
+    if attr == "Id" || attr.ends_with("Id") || attr == "Name" || attr.ends_with("Name") {
+        return json!(reference);
+    }
+    json!(format!("{reference}.{attr}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +877,48 @@ mod tests {
         assert!(arn.starts_with(
             "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/eb-demo-alb/"
         ));
+    }
+
+    #[test]
+    fn placeholders_are_shaped_like_aws() {
+        let c = ctx();
+        let mut props = Map::new();
+        props.insert("LogGroupName".into(), json!("/aws/x"));
+        let lg = placeholder_for(&c, "Logs", "AWS::Logs::LogGroup", &props);
+        assert_eq!(lg.reference, "/aws/x");
+        assert_eq!(
+            lg.attributes["Arn"],
+            "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/x:*"
+        );
+        let key = placeholder_for(&c, "Key", "AWS::KMS::Key", &Map::new());
+        let id = key.reference.as_str().unwrap();
+        assert_eq!(id.len(), 36);
+        assert_eq!(
+            key.attributes["Arn"],
+            format!("arn:aws:kms:ap-northeast-1:123456789012:key/{id}")
+        );
+        let f = placeholder_for(&c, "Fn", "AWS::Lambda::Function", &Map::new());
+        assert!(
+            f.attributes["Arn"].as_str().unwrap().starts_with(
+                "arn:aws:lambda:ap-northeast-1:123456789012:function:eb-connection-infra-Fn-"
+            ),
+            "{:?}",
+            f.attributes
+        );
+        let sn = placeholder_for(&c, "Net", "AWS::VpcLattice::ServiceNetwork", &Map::new());
+        let arn = sn.reference.as_str().unwrap();
+        assert!(
+            arn.starts_with("arn:aws:vpc-lattice:ap-northeast-1:123456789012:servicenetwork/sn-"),
+            "{arn}"
+        );
+        let other = placeholder_for(&c, "Thing", "AWS::Foo::Thing", &Map::new());
+        assert_eq!(
+            placeholder_attribute(&c, "Thing", "AWS::Foo::Thing", &other, "Arn"),
+            json!(format!(
+                "arn:aws:foo:ap-northeast-1:123456789012:thing/{}",
+                other.reference.as_str().unwrap()
+            ))
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub mod apigw;
 pub mod error;
 pub mod ids;
 pub mod resources;
+pub mod stacks;
 pub mod template;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -194,6 +196,14 @@ pub struct Settings {
     /// The cases.
     #[serde(default)]
     pub cases: Vec<Case>,
+    /// CloudFormation stacks (YAML or JSON templates, relative to this file) deployed in this
+    /// order before this file's own resources, if any ([`stacks`]).
+    #[serde(default)]
+    pub stacks: Vec<stacks::StackEntry>,
+    /// What the account already has ([`stacks::Environment`]): a file relative to this one, or
+    /// the object itself.
+    #[serde(default)]
+    pub environment: Option<Value>,
 }
 
 /// A parsed scenario document, not yet built into a model.
@@ -205,6 +215,8 @@ pub struct Scenario {
     pub template: Map<String, Value>,
     /// The `Vpcgate` section.
     pub settings: Settings,
+    /// Where each node of the file is (line, column), for messages.
+    pub locations: yaml::SourceMap,
 }
 
 fn syntax(file: &str, format: &'static str, reason: String) -> ScenarioErrors {
@@ -276,15 +288,37 @@ impl Scenario {
         if s.faults.is_empty() {
             s.faults = b.faults;
         }
+        // The base's stacks and environment file are relative to the base's folder.
+        let base_dir =
+            std::path::absolute(base_path.parent().unwrap_or(Path::new("."))).unwrap_or_default();
+        if s.stacks.is_empty() {
+            s.stacks = b.stacks;
+            for st in &mut s.stacks {
+                st.template = base_dir.join(&st.template).display().to_string();
+            }
+        }
+        if s.environment.is_none() {
+            s.environment = match b.environment {
+                Some(Value::String(f)) => {
+                    Some(Value::String(base_dir.join(f).display().to_string()))
+                }
+                other => other,
+            };
+        }
         Ok(scenario)
     }
 
-    /// Parses scenario text; `file` names it in messages.
+    /// Parses scenario text (JSON, or YAML with CloudFormation's tags); `file` names it in
+    /// messages.
     pub fn parse(text: &str, file: &str) -> Result<Self, ScenarioErrors> {
-        let doc: Value =
-            serde_json::from_str(text).map_err(|e| syntax(file, "JSON", e.to_string()))?;
-        let Value::Object(mut template) = doc else {
-            return Err(syntax(file, "JSON", "a scenario is a JSON object".into()));
+        let parsed = yaml::parse(text, file)?;
+        let locations = parsed.locations;
+        let Value::Object(mut template) = parsed.value else {
+            return Err(syntax(
+                file,
+                parsed.format,
+                "a scenario is an object".into(),
+            ));
         };
         let settings = match template.remove("Vpcgate") {
             None => Settings::default(),
@@ -316,6 +350,7 @@ impl Scenario {
             file: file.to_string(),
             template,
             settings,
+            locations,
         })
     }
 
@@ -384,8 +419,6 @@ impl Scenario {
                 )
             })
             .collect();
-        let resolved = template::resolve(&self.file, &self.template, &ctx, &overrides, links)
-            .map_err(ScenarioErrors)?;
         let mut certificates = Vec::new();
         let mut errors = Vec::new();
         for (i, c) in self.settings.certificates.iter().enumerate() {
@@ -412,10 +445,32 @@ impl Scenario {
                 issuer,
             });
         }
-        let (mut model, resource_errors) =
-            resources::build(&resolved.resources, certificates, &ctx.region, &ctx.account);
-        model.stack = ctx.stack.clone();
-        model.outputs = resolved.outputs.clone();
+        let (mut model, resolved) = if stacks::uses_stacks(&self.settings) {
+            if !errors.is_empty() {
+                return Err(ScenarioErrors(errors));
+            }
+            stacks::build_scenario(self, links, certificates)?
+        } else {
+            let resolved = template::resolve(&self.file, &self.template, &ctx, &overrides, links)
+                .map_err(|e| {
+                ScenarioErrors(stacks::locate_in(e, &self.file, &self.locations))
+            })?;
+            let (mut model, resource_errors) =
+                resources::build(&resolved.resources, certificates, &ctx.region, &ctx.account);
+            model.stack = ctx.stack.clone();
+            model.outputs = resolved.outputs.clone();
+            errors.extend(
+                resource_errors
+                    .into_iter()
+                    .map(|(id, (path, kind))| ScenarioError {
+                        file: self.file.clone(),
+                        logical_id: Some(id),
+                        path,
+                        kind,
+                    }),
+            );
+            (model, resolved)
+        };
         for (i, f) in self.settings.faults.iter().enumerate() {
             let at = |field: &str, reason: String| ScenarioError {
                 file: self.file.clone(),
@@ -461,20 +516,14 @@ impl Scenario {
                 )),
             }
         }
-        errors.extend(
-            resource_errors
-                .into_iter()
-                .map(|(id, (path, kind))| ScenarioError {
-                    file: self.file.clone(),
-                    logical_id: Some(id),
-                    path,
-                    kind,
-                }),
-        );
         if errors.is_empty() {
             Ok((model, resolved))
         } else {
-            Err(ScenarioErrors(errors))
+            Err(ScenarioErrors(stacks::locate_in(
+                errors,
+                &self.file,
+                &self.locations,
+            )))
         }
     }
 }

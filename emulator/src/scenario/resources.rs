@@ -263,15 +263,27 @@ pub(crate) fn build(
     region: &str,
     account: &str,
 ) -> (Model, Vec<(String, PropError)>) {
-    let mut model = Model {
+    let model = Model {
         certificates,
         region: region.into(),
         account: account.into(),
         ..Model::default()
     };
+    build_onto(model, &[], resolved)
+}
+
+/// Adds one stack's resources to a model that already holds what exists before it (the
+/// environment's VPCs, subnets, zones and certificates, and the stacks deployed earlier, whose
+/// resolved resources are `earlier`: references to them are valid).
+pub(crate) fn build_onto(
+    mut model: Model,
+    earlier: &[ResolvedResource],
+    resolved: &[ResolvedResource],
+) -> (Model, Vec<(String, PropError)>) {
+    let region = model.region.clone();
     let mut errors: Vec<(String, PropError)> = Vec::new();
     let mut index = Index::default();
-    for r in resolved {
+    for r in earlier.iter().chain(resolved) {
         if let Some(s) = r.physical.reference.as_str() {
             index
                 .by_ref

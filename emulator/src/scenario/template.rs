@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, ScenarioError, type_name};
-use super::ids::{IdContext, Physical, physical, placeholder};
+use super::ids::{IdContext, Physical, physical, placeholder_for};
 
 /// One resolved resource.
 #[derive(Clone, Debug)]
@@ -51,12 +51,27 @@ pub struct StackLinks {
     pub exports: BTreeMap<String, Value>,
     /// (stack name, output name) -> value.
     pub outputs: BTreeMap<(String, String), Value>,
+    /// Stacks loaded before this one (their outputs are in `outputs`).
+    pub stacks: BTreeSet<String>,
+    /// Stacks that load after this one (named in messages: stacks load in the order given).
+    pub later: BTreeSet<String>,
 }
 
 type Located = (String, ErrorKind);
 
 fn err(path: &str, kind: ErrorKind) -> Located {
     (path.to_string(), kind)
+}
+
+/// CloudFormation's message for a malformed `Fn::GetAtt`.
+fn getatt_arity(path: &str) -> Located {
+    err(
+        path,
+        ErrorKind::Invalid {
+            reason: "Template error: every Fn::GetAtt object requires two non-empty parameters"
+                .into(),
+        },
+    )
 }
 
 fn intrinsic(path: &str, function: &str, reason: impl Into<String>) -> Located {
@@ -92,8 +107,12 @@ impl Env<'_> {
                 self.ctx.stack,
                 self.ctx.uuid("AWS::StackId", "stack")
             )),
-            "AWS::Partition" => json!("aws"),
-            "AWS::URLSuffix" => json!("amazonaws.com"),
+            "AWS::Partition" => json!(partition(&self.ctx.region)),
+            "AWS::URLSuffix" => json!(if self.ctx.region.starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            }),
             "AWS::NotificationARNs" => json!([]),
             _ => return None,
         })
@@ -119,10 +138,13 @@ impl Env<'_> {
 
     fn get_att(&self, id: &str, attr: &str, path: &str) -> Result<Value, Located> {
         let Some(p) = self.done.get(id) else {
+            // <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getatt.html>
             return Err(err(
                 path,
-                ErrorKind::UnknownReference {
-                    target: format!("{id}.{attr}"),
+                ErrorKind::Invalid {
+                    reason: format!(
+                        "Template error: instance of Fn::GetAtt references undefined resource {id}"
+                    ),
                 },
             ));
         };
@@ -130,18 +152,18 @@ impl Env<'_> {
             return Ok(v.clone());
         }
         let ty = self.types.get(id).cloned().unwrap_or_default();
-        if p.attributes.is_empty() && super::resources::is_placeholder_type(&ty) {
+        if super::resources::is_placeholder_type(&ty) {
             // Not emulated: an AWS-shaped placeholder keeps the rest of the template resolving.
-            return Ok(json!(format!(
-                "{}.{attr}",
-                p.reference.as_str().unwrap_or(id)
-            )));
+            return Ok(super::ids::placeholder_attribute(
+                self.ctx, id, &ty, p, attr,
+            ));
         }
         Err(err(
             path,
-            ErrorKind::UnknownAttribute {
-                resource_type: ty,
-                attribute: attr.to_string(),
+            ErrorKind::Invalid {
+                reason: format!(
+                    "Template error: resource {id} does not support attribute type {attr} in Fn::GetAtt"
+                ),
             },
         ))
     }
@@ -150,8 +172,8 @@ impl Env<'_> {
         self.conditions.get(name).copied().ok_or_else(|| {
             err(
                 path,
-                ErrorKind::UnknownReference {
-                    target: format!("condition {name}"),
+                ErrorKind::Invalid {
+                    reason: format!("Template error: unresolved condition dependency {name}"),
                 },
             )
         })
@@ -241,7 +263,7 @@ impl Env<'_> {
                     Value::String(s) => s
                         .split_once('.')
                         .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .ok_or_else(|| intrinsic(path, name, "expected \"LogicalId.Attribute\""))?,
+                        .ok_or_else(|| getatt_arity(path))?,
                     Value::Array(items) if items.len() == 2 => {
                         let id = items[0].as_str().ok_or_else(|| {
                             intrinsic(path, name, "the logical id must be a string")
@@ -249,7 +271,7 @@ impl Env<'_> {
                         let attr = self.string(&items[1], &format!("{path}[1]"), name)?;
                         (id.to_string(), attr)
                     }
-                    _ => return Err(intrinsic(path, name, "expected [LogicalId, Attribute]")),
+                    _ => return Err(getatt_arity(path)),
                 };
                 self.get_att(&id, &attr, path)?
             }
@@ -313,13 +335,13 @@ impl Env<'_> {
                     })?;
                 let values = self.list(&items[1], &format!("{path}[1]"), name)?;
                 values.get(index).cloned().ok_or_else(|| {
-                    intrinsic(
+                    err(
                         path,
-                        name,
-                        format!(
-                            "index {index} is out of range for a list of {}",
-                            values.len()
-                        ),
+                        ErrorKind::Invalid {
+                            reason: format!(
+                                "Template error: Fn::Select cannot select nonexistent value at index {index}"
+                            ),
+                        },
                     )
                 })?
             }
@@ -344,11 +366,12 @@ impl Env<'_> {
                 } else {
                     region
                 };
-                json!([
-                    format!("{region}a"),
-                    format!("{region}c"),
-                    format!("{region}d")
-                ])
+                Value::Array(
+                    availability_zones(&region)
+                        .into_iter()
+                        .map(Value::String)
+                        .collect(),
+                )
             }
             "Fn::If" => {
                 let items = arg.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
@@ -420,10 +443,13 @@ impl Env<'_> {
                     None => match items.get(3).and_then(|d| d.get("DefaultValue")) {
                         Some(d) => self.value(d, &format!("{path}[3]"), name)?,
                         None => {
-                            return Err(intrinsic(
+                            return Err(err(
                                 path,
-                                name,
-                                format!("no value at {map}.{top}.{second}"),
+                                ErrorKind::Invalid {
+                                    reason: format!(
+                                        "Template error: Unable to get mapping for {map}::{top}::{second}"
+                                    ),
+                                },
                             ));
                         }
                     },
@@ -431,33 +457,85 @@ impl Env<'_> {
             }
             "Fn::ImportValue" => {
                 let export = self.string(arg, path, name)?;
+                // <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html>
                 self.links.exports.get(&export).cloned().ok_or_else(|| {
-                    intrinsic(
+                    err(
                         path,
-                        name,
-                        format!("no stack exports {export:?} (stacks load in the order given)"),
+                        ErrorKind::Invalid {
+                            reason: format!(
+                                "No export named {export} found (exports come from the stacks loaded before this one)"
+                            ),
+                        },
                     )
                 })?
             }
             "Fn::GetStackOutput" => {
-                let obj = arg
-                    .as_object()
-                    .ok_or_else(|| intrinsic(path, name, "expected {StackName, OutputName}"))?;
-                let stack = self.string(
-                    obj.get("StackName").unwrap_or(&Value::Null),
-                    &format!("{path}.StackName"),
-                    name,
-                )?;
-                let output = self.string(
-                    obj.get("OutputName").unwrap_or(&Value::Null),
-                    &format!("{path}.OutputName"),
-                    name,
-                )?;
-                self.links
-                    .outputs
-                    .get(&(stack.clone(), output.clone()))
-                    .cloned()
-                    .ok_or_else(|| intrinsic(path, name, format!("stack {stack:?} has no output {output:?} (stacks load in the order given)")))?
+                // <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html>
+                let obj = arg.as_object().ok_or_else(|| {
+                    intrinsic(
+                        path,
+                        name,
+                        "expected {StackName, OutputName[, Region, RoleArn]}",
+                    )
+                })?;
+                if let Some(k) = obj.keys().find(|k| {
+                    !["StackName", "OutputName", "Region", "RoleArn"].contains(&k.as_str())
+                }) {
+                    return Err(intrinsic(
+                        path,
+                        name,
+                        format!("unknown key {k} (StackName, OutputName, Region, RoleArn)"),
+                    ));
+                }
+                let field = |key: &str| match obj.get(key) {
+                    None => Err(intrinsic(path, name, format!("{key} is required"))),
+                    Some(v) => self.string(v, &format!("{path}.{key}"), name),
+                };
+                let stack = field("StackName")?;
+                let output = field("OutputName")?;
+                if let Some(region) = obj.get("Region") {
+                    let region = self.string(region, &format!("{path}.Region"), name)?;
+                    if region != self.ctx.region {
+                        return Err(intrinsic(
+                            path,
+                            name,
+                            format!(
+                                "Region {region}: cross-Region references are not emulated (vpcgate runs one Region, {})",
+                                self.ctx.region
+                            ),
+                        ));
+                    }
+                }
+                if let Some(role) = obj.get("RoleArn") {
+                    // One account: the role is accepted and not assumed.
+                    self.string(role, &format!("{path}.RoleArn"), name)?;
+                }
+                match self.links.outputs.get(&(stack.clone(), output.clone())) {
+                    Some(v) => v.clone(),
+                    None if self.links.stacks.contains(&stack) => {
+                        return Err(intrinsic(
+                            path,
+                            name,
+                            format!("stack {stack} has no output named {output}"),
+                        ));
+                    }
+                    None if self.links.later.contains(&stack) => {
+                        return Err(intrinsic(
+                            path,
+                            name,
+                            format!(
+                                "stack {stack} is deployed after this one: stacks load in the order given, so list {stack} first"
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(intrinsic(
+                            path,
+                            name,
+                            format!("Stack with id {stack} does not exist"),
+                        ));
+                    }
+                }
             }
             "Fn::Cidr" => {
                 let items = arg
@@ -602,83 +680,322 @@ fn sub_references(s: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// `aws`, `aws-cn` or `aws-us-gov` (`AWS::Partition`).
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// What `Fn::GetAZs` returns: the zones a new account sees (they differ per account in AWS;
+/// ap-northeast-1b is not offered to new accounts).
+pub(crate) fn availability_zones(region: &str) -> Vec<String> {
+    let letters: &[&str] = match region {
+        "ap-northeast-1" => &["a", "c", "d"],
+        "us-east-1" => &["a", "b", "c", "d", "e", "f"],
+        _ => &["a", "b", "c"],
+    };
+    letters.iter().map(|l| format!("{region}{l}")).collect()
+}
+
+/// The AWS-specific parameter types
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html>).
+pub const AWS_PARAMETER_TYPES: &[&str] = &[
+    "AWS::EC2::AvailabilityZone::Name",
+    "AWS::EC2::Image::Id",
+    "AWS::EC2::Instance::Id",
+    "AWS::EC2::KeyPair::KeyName",
+    "AWS::EC2::SecurityGroup::GroupName",
+    "AWS::EC2::SecurityGroup::Id",
+    "AWS::EC2::Subnet::Id",
+    "AWS::EC2::Volume::Id",
+    "AWS::EC2::VPC::Id",
+    "AWS::Route53::HostedZone::Id",
+    "AWS::SSM::Parameter::Name",
+];
+
+/// Whether CloudFormation knows this parameter type.
+pub fn known_parameter_type(ty: &str) -> bool {
+    let inner = ty.strip_prefix("List<").and_then(|t| t.strip_suffix('>'));
+    match ty {
+        "String" | "Number" | "CommaDelimitedList" => true,
+        _ if AWS_PARAMETER_TYPES.contains(&ty) => true,
+        _ if ty.starts_with("AWS::SSM::Parameter::Value<") && ty.ends_with('>') => true,
+        _ => inner.is_some_and(|t| {
+            t == "Number" || (AWS_PARAMETER_TYPES.contains(&t) && t != "AWS::SSM::Parameter::Name")
+        }),
+    }
+}
+
+/// Whether a parameter of this type is a list (`Ref` gives a list).
+pub fn is_list_parameter(ty: &str) -> bool {
+    let ssm = ty
+        .strip_prefix("AWS::SSM::Parameter::Value<")
+        .and_then(|t| t.strip_suffix('>'));
+    ty == "CommaDelimitedList"
+        || ty.starts_with("List<")
+        || ssm.is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"))
+}
+
+fn invalid(path: &str, reason: String) -> Located {
+    err(path, ErrorKind::Invalid { reason })
+}
+
+/// Parameter values: overrides, then defaults, checked against the declared constraints
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html>).
 fn resolve_parameters(
     doc: &Map<String, Value>,
     overrides: &BTreeMap<String, String>,
 ) -> (Map<String, Value>, Vec<Located>) {
     let mut params = Map::new();
     let mut errors = Vec::new();
-    let Some(Value::Object(decls)) = doc.get("Parameters") else {
-        for k in overrides.keys() {
+    let empty = Map::new();
+    let decls = match doc.get("Parameters") {
+        None => &empty,
+        Some(Value::Object(d)) => d,
+        Some(other) => {
             errors.push(err(
-                &format!("Parameters.{k}"),
-                ErrorKind::Invalid {
-                    reason: format!(
-                        "parameter {k} is given a value but the template does not declare it"
-                    ),
+                "Parameters",
+                ErrorKind::WrongType {
+                    expected: "an object",
+                    found: type_name(other),
                 },
             ));
+            return (params, errors);
         }
-        return (params, errors);
     };
-    for k in overrides.keys() {
-        if !decls.contains_key(k) {
-            errors.push(err(
-                &format!("Parameters.{k}"),
-                ErrorKind::Invalid {
-                    reason: format!(
-                        "parameter {k} is given a value but the template does not declare it"
-                    ),
-                },
-            ));
-        }
+    if decls.is_empty() && !overrides.is_empty() {
+        errors.push(invalid(
+            "Parameters",
+            "Parameter values specified for a template which does not require them.".into(),
+        ));
+        return (params, errors);
     }
+    let unknown: Vec<&str> = overrides
+        .keys()
+        .filter(|k| !decls.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        errors.push(invalid(
+            "Parameters",
+            format!(
+                "Parameters: [{}] do not exist in the template",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    let mut missing = Vec::new();
     for (name, decl) in decls {
         let path = format!("Parameters.{name}");
-        let ty = decl.get("Type").and_then(Value::as_str).unwrap_or("String");
+        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
+            errors.push(invalid(
+                &path,
+                "Template format error: Every Parameters object must contain a Type member.".into(),
+            ));
+            continue;
+        };
+        if !known_parameter_type(ty) {
+            errors.push(invalid(
+                &format!("{path}.Type"),
+                format!("Template format error: Unrecognized parameter type: {ty}"),
+            ));
+            continue;
+        }
         let raw = match overrides.get(name) {
             Some(v) => Some(v.clone()),
             None => decl.get("Default").map(scalar_text),
         };
         let Some(raw) = raw else {
-            errors.push(err(
-                &path,
-                ErrorKind::Invalid {
-                    reason: format!("Parameters: [{name}] must have values"),
-                },
-            ));
+            missing.push(name.as_str());
             continue;
         };
-        if let Some(Value::Array(allowed)) = decl.get("AllowedValues") {
-            let allowed: Vec<String> = allowed.iter().map(scalar_text).collect();
-            let values: Vec<&str> = if ty.starts_with("List<") || ty == "CommaDelimitedList" {
-                raw.split(',').map(str::trim).collect()
-            } else {
-                vec![raw.as_str()]
-            };
-            if let Some(bad) = values.iter().find(|v| !allowed.iter().any(|a| a == *v)) {
-                errors.push(err(&path, ErrorKind::Invalid { reason: format!("Parameter '{name}' must be one of AllowedValues (got {bad:?}, allowed {allowed:?})") }));
+        let list = is_list_parameter(ty);
+        let values: Vec<&str> = if list {
+            raw.split(',').map(str::trim).collect()
+        } else {
+            vec![raw.as_str()]
+        };
+        let constraint = decl.get("ConstraintDescription").and_then(Value::as_str);
+        let fail = |errors: &mut Vec<Located>, message: String| {
+            errors.push(invalid(
+                &path,
+                match constraint {
+                    Some(c) => format!("Parameter {name} failed to satisfy constraint: {c}"),
+                    None => message,
+                },
+            ));
+        };
+        match decl.get("AllowedValues") {
+            None => {}
+            Some(Value::Array(allowed)) => {
+                let allowed: Vec<String> = allowed.iter().map(scalar_text).collect();
+                if values.iter().any(|v| !allowed.iter().any(|a| a == v)) {
+                    fail(
+                        &mut errors,
+                        format!("Parameter '{name}' must be one of AllowedValues"),
+                    );
+                    continue;
+                }
+            }
+            Some(_) => {
+                errors.push(invalid(
+                    &format!("{path}.AllowedValues"),
+                    "Template format error: Every AllowedValues member must be a list.".into(),
+                ));
                 continue;
             }
         }
-        if ty == "Number" && raw.parse::<f64>().is_err() {
-            errors.push(err(
-                &path,
-                ErrorKind::Invalid {
-                    reason: format!("Parameter '{name}' must be a number"),
-                },
-            ));
+        let numeric = ty == "Number" || ty == "List<Number>";
+        if numeric && values.iter().any(|v| v.parse::<f64>().is_err()) {
+            fail(&mut errors, format!("Parameter '{name}' must be a number"));
             continue;
         }
-        let value = if ty == "CommaDelimitedList" || ty.starts_with("List<") {
-            Value::Array(raw.split(',').map(|s| json!(s.trim())).collect())
+        if let Some(pattern) = decl.get("AllowedPattern").map(scalar_text) {
+            match regex::Regex::new(&format!("^(?:{pattern})$")) {
+                Ok(re) => {
+                    if values.iter().any(|v| !re.is_match(v)) {
+                        fail(
+                            &mut errors,
+                            format!("Parameter '{name}' must match pattern {pattern}"),
+                        );
+                        continue;
+                    }
+                }
+                Err(_) => {
+                    errors.push(invalid(
+                        &format!("{path}.AllowedPattern"),
+                        format!(
+                            "Template format error: {pattern} is not a valid regular expression"
+                        ),
+                    ));
+                    continue;
+                }
+            }
+        }
+        let bound = |key: &str| {
+            decl.get(key)
+                .map(scalar_text)
+                .and_then(|t| t.parse::<f64>().ok())
+        };
+        let mut broken = None;
+        for v in &values {
+            let chars = v.chars().count() as f64;
+            if let Some(min) = bound("MinLength").filter(|m| chars < *m) {
+                broken = Some(format!(
+                    "Parameter '{name}' must contain at least {min} characters"
+                ));
+            } else if let Some(max) = bound("MaxLength").filter(|m| chars > *m) {
+                broken = Some(format!(
+                    "Parameter '{name}' must contain at most {max} characters"
+                ));
+            } else if let Ok(n) = v.parse::<f64>() {
+                if let Some(min) = bound("MinValue").filter(|m| numeric && n < *m) {
+                    broken = Some(format!(
+                        "Parameter '{name}' must be a number not less than {min}"
+                    ));
+                } else if let Some(max) = bound("MaxValue").filter(|m| numeric && n > *m) {
+                    broken = Some(format!(
+                        "Parameter '{name}' must be a number not greater than {max}"
+                    ));
+                }
+            }
+            if broken.is_some() {
+                break;
+            }
+        }
+        if let Some(message) = broken {
+            fail(&mut errors, message);
+            continue;
+        }
+        let value = if list {
+            Value::Array(values.iter().map(|s| json!(s)).collect())
         } else {
             json!(raw)
         };
         params.insert(name.clone(), value);
     }
+    if !missing.is_empty() {
+        errors.push(invalid(
+            "Parameters",
+            format!("Parameters: [{}] must have values", missing.join(", ")),
+        ));
+    }
     (params, errors)
 }
+
+/// Names of conditions an expression refers to (`{"Condition": "X"}`, `Fn::If`'s first item).
+fn condition_references(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, arg) in map {
+                match (k.as_str(), arg) {
+                    ("Condition", Value::String(s)) => {
+                        out.insert(s.clone());
+                    }
+                    ("Fn::If", Value::Array(items)) => {
+                        if let Some(c) = items.first().and_then(Value::as_str) {
+                            out.insert(c.to_string());
+                        }
+                        items
+                            .iter()
+                            .skip(1)
+                            .for_each(|i| condition_references(i, out));
+                    }
+                    _ => condition_references(arg, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| condition_references(i, out)),
+        _ => {}
+    }
+}
+
+/// Whether a value uses one of these functions anywhere.
+fn uses_function(v: &Value, names: &[&str]) -> bool {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, arg)| names.contains(&k.as_str()) || uses_function(arg, names)),
+        Value::Array(items) => items.iter().any(|i| uses_function(i, names)),
+        _ => false,
+    }
+}
+
+/// The template sections CloudFormation knows
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-anatomy.html>).
+const SECTIONS: &[&str] = &[
+    "AWSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Rules",
+    "Mappings",
+    "Conditions",
+    "Transform",
+    "Resources",
+    "Outputs",
+    "Hooks",
+];
+
+/// The keys a resource declaration may have
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-product-attribute-reference.html>).
+const RESOURCE_KEYS: &[&str] = &[
+    "Type",
+    "Properties",
+    "DependsOn",
+    "Condition",
+    "DeletionPolicy",
+    "UpdateReplacePolicy",
+    "Metadata",
+    "CreationPolicy",
+    "UpdatePolicy",
+    "Version",
+];
 
 /// Resolves a template document.
 pub fn resolve(
@@ -695,6 +1012,35 @@ pub fn resolve(
         kind,
     };
     let mut errors = Vec::new();
+    let unknown_sections: Vec<&str> = doc
+        .keys()
+        .filter(|k| !SECTIONS.contains(&k.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !unknown_sections.is_empty() {
+        errors.push(located(
+            None,
+            invalid(
+                "",
+                format!(
+                    "Template format error: Invalid template property or properties [{}]",
+                    unknown_sections.join(", ")
+                ),
+            ),
+        ));
+    }
+    if let Some(t) = doc.get("Transform") {
+        errors.push(located(
+            None,
+            invalid(
+                "Transform",
+                format!(
+                    "Transform {} is not emulated: vpcgate reads processed templates (for SAM, the template `sam build` or `aws cloudformation get-template --template-stage Processed` gives)",
+                    scalar_text(t)
+                ),
+            ),
+        ));
+    }
     let (params, param_errors) = resolve_parameters(doc, overrides);
     errors.extend(param_errors.into_iter().map(|e| located(None, e)));
 
@@ -708,11 +1054,9 @@ pub fn resolve(
         Some(Value::Object(_)) | None => {
             errors.push(located(
                 None,
-                err(
+                invalid(
                     "Resources",
-                    ErrorKind::Missing {
-                        name: "Resources (at least one resource)".into(),
-                    },
+                    "Template format error: At least one Resources member must be defined.".into(),
                 ),
             ));
             return Err(errors);
@@ -732,53 +1076,92 @@ pub fn resolve(
         }
     };
 
-    // Conditions are evaluated first, in order of need.
+    // Conditions, each after the conditions it names.
     let no_done = HashMap::new();
     let no_types = HashMap::new();
     let mut conditions: HashMap<String, bool> = HashMap::new();
-    if let Some(Value::Object(conds)) = doc.get("Conditions") {
-        let mut pending: Vec<(&String, &Value)> = conds.iter().collect();
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut still = Vec::new();
-            for (name, expr) in pending {
-                let env = Env {
-                    ctx,
-                    params: &params,
-                    conditions: &conditions,
-                    mappings,
-                    types: &no_types,
-                    done: &no_done,
-                    links,
-                };
-                match env.boolean(expr, &format!("Conditions.{name}"), "Conditions") {
-                    Ok(b) => {
-                        conditions.insert(name.clone(), b);
-                    }
-                    Err((_, ErrorKind::UnknownReference { target }))
-                        if target.starts_with("condition ")
-                            && conds.contains_key(&target[10..]) =>
-                    {
-                        still.push((name, expr));
-                    }
-                    Err(e) => errors.push(located(None, e)),
+    match doc.get("Conditions") {
+        None => {}
+        Some(Value::Object(conds)) => {
+            let mut pending: Vec<(&String, &Value, BTreeSet<String>)> = conds
+                .iter()
+                .map(|(name, expr)| {
+                    let mut refs = BTreeSet::new();
+                    condition_references(expr, &mut refs);
+                    refs.retain(|r| conds.contains_key(r));
+                    (name, expr, refs)
+                })
+                .collect();
+            let mut failed: BTreeSet<String> = BTreeSet::new();
+            while !pending.is_empty() {
+                let (ready, still): (Vec<_>, Vec<_>) =
+                    pending.into_iter().partition(|(_, _, refs)| {
+                        refs.iter()
+                            .all(|r| conditions.contains_key(r) || failed.contains(r))
+                    });
+                if ready.is_empty() {
+                    let names: Vec<&str> = still.iter().map(|(n, _, _)| n.as_str()).collect();
+                    errors.push(located(
+                        None,
+                        invalid(
+                            "Conditions",
+                            format!(
+                                "Template error: circular dependency between conditions: [{}]",
+                                names.join(", ")
+                            ),
+                        ),
+                    ));
+                    break;
                 }
+                for (name, expr, refs) in ready {
+                    if refs.iter().any(|r| failed.contains(r)) {
+                        failed.insert(name.clone());
+                        continue;
+                    }
+                    let env = Env {
+                        ctx,
+                        params: &params,
+                        conditions: &conditions,
+                        mappings,
+                        types: &no_types,
+                        done: &no_done,
+                        links,
+                    };
+                    match env.boolean(expr, &format!("Conditions.{name}"), "Conditions") {
+                        Ok(b) => {
+                            conditions.insert(name.clone(), b);
+                        }
+                        Err((path, ErrorKind::UnknownReference { target }))
+                            if resources.contains_key(&target) =>
+                        {
+                            failed.insert(name.clone());
+                            errors.push(located(
+                                None,
+                                invalid(
+                                    &path,
+                                    format!("Template format error: Unresolved dependencies [{target}]. Cannot reference resources in the Conditions block of the template"),
+                                ),
+                            ));
+                        }
+                        Err(e) => {
+                            failed.insert(name.clone());
+                            errors.push(located(None, e));
+                        }
+                    }
+                }
+                pending = still;
             }
-            if still.len() == before {
-                let names: Vec<&str> = still.iter().map(|(n, _)| n.as_str()).collect();
-                errors.push(located(
-                    None,
-                    err(
-                        "Conditions",
-                        ErrorKind::Cycle {
-                            ids: names.join(", "),
-                        },
-                    ),
-                ));
-                break;
-            }
-            pending = still;
         }
+        Some(other) => errors.push(located(
+            None,
+            err(
+                "Conditions",
+                ErrorKind::WrongType {
+                    expected: "an object",
+                    found: type_name(other),
+                },
+            ),
+        )),
     }
 
     // Dependency graph.
@@ -799,6 +1182,15 @@ pub fn resolve(
             ));
             continue;
         };
+        for k in obj.keys().filter(|k| !RESOURCE_KEYS.contains(&k.as_str())) {
+            errors.push(located(
+                Some(id),
+                invalid(
+                    k,
+                    format!("Template format error: Invalid template resource property '{k}'"),
+                ),
+            ));
+        }
         let Some(ty) = obj.get("Type").and_then(Value::as_str) else {
             errors.push(located(
                 Some(id),
@@ -817,11 +1209,9 @@ pub fn resolve(
             if !conditions.contains_key(cond) {
                 errors.push(located(
                     Some(id),
-                    err(
+                    invalid(
                         "Condition",
-                        ErrorKind::UnknownReference {
-                            target: format!("condition {cond}"),
-                        },
+                        format!("Template format error: Unresolved condition dependency {cond} in the Resources block of the template"),
                     ),
                 ));
             }
@@ -832,14 +1222,40 @@ pub fn resolve(
         if let Some(props) = obj.get("Properties") {
             references(props, &mut refs);
         }
-        match obj.get("DependsOn") {
-            Some(Value::String(s)) => {
-                refs.insert(s.clone());
+        let depends_on: Vec<&str> = match obj.get("DependsOn") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                items.iter().filter_map(Value::as_str).collect()
             }
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(|s| {
-                refs.insert(s.to_string());
-            }),
-            _ => {}
+            Some(other) => {
+                errors.push(located(
+                    Some(id),
+                    err(
+                        "DependsOn",
+                        ErrorKind::WrongType {
+                            expected: "a logical id or a list of logical ids",
+                            found: type_name(other),
+                        },
+                    ),
+                ));
+                Vec::new()
+            }
+        };
+        for d in depends_on {
+            if resources.contains_key(d) {
+                refs.insert(d.to_string());
+            } else {
+                errors.push(located(
+                    Some(id),
+                    err(
+                        "DependsOn",
+                        ErrorKind::UnknownReference {
+                            target: d.to_string(),
+                        },
+                    ),
+                ));
+            }
         }
         refs.retain(|r| resources.contains_key(r));
         deps.insert(id.clone(), refs);
@@ -922,7 +1338,7 @@ pub fn resolve(
                     done.insert(
                         id.clone(),
                         physical(ctx, &id, &ty, &Map::new())
-                            .unwrap_or_else(|| placeholder(ctx, &id)),
+                            .unwrap_or_else(|| placeholder_for(ctx, &id, &ty, &Map::new())),
                     );
                     continue;
                 }
@@ -930,7 +1346,7 @@ pub fn resolve(
         };
         let (phys, emulated) = match physical(ctx, &id, &ty, &props) {
             Some(p) => (p, true),
-            None => (placeholder(ctx, &id), false),
+            None => (placeholder_for(ctx, &id, &ty, &props), false),
         };
         done.insert(id.clone(), phys.clone());
         resolved.push(ResolvedResource {
@@ -959,34 +1375,65 @@ pub fn resolve(
             if let Some(cond) = out.get("Condition").and_then(Value::as_str)
                 && !conditions.get(cond).copied().unwrap_or(false)
             {
+                if !conditions.contains_key(cond) {
+                    errors.push(located(
+                        None,
+                        invalid(
+                            &format!("{path}.Condition"),
+                            format!("Template format error: Unresolved condition dependency {cond} in the Outputs block of the template"),
+                        ),
+                    ));
+                }
                 continue;
             }
             let Some(v) = out.get("Value") else {
                 errors.push(located(
                     None,
-                    err(
+                    invalid(
                         &path,
-                        ErrorKind::Missing {
-                            name: "Value".into(),
-                        },
+                        "Template format error: Every Outputs member must contain a Value object"
+                            .into(),
                     ),
                 ));
                 continue;
             };
+            let outputs_block = |e: Located| match e {
+                (p, ErrorKind::UnknownReference { target }) => invalid(
+                    &p,
+                    format!(
+                        "Template format error: Unresolved resource dependencies [{target}] in the Outputs block of the template"
+                    ),
+                ),
+                other => other,
+            };
             match env.eval(v, &format!("{path}.Value")) {
                 Ok(Some(v)) => {
                     if let Some(export) = out.get("Export").and_then(|e| e.get("Name")) {
+                        let mut refs = BTreeSet::new();
+                        references(export, &mut refs);
+                        if refs.iter().any(|r| resources.contains_key(r))
+                            || uses_function(export, &["Fn::ImportValue", "Fn::GetAZs"])
+                        {
+                            errors.push(located(
+                                None,
+                                invalid(
+                                    &format!("{path}.Export.Name"),
+                                    format!("Template format error: Output {name} is malformed. The Name field of Export must not depend on any resources, imported values, or Fn::GetAZs."),
+                                ),
+                            ));
+                            continue;
+                        }
                         match env.string(export, &format!("{path}.Export.Name"), "Export") {
                             Ok(n) => {
                                 exports.insert(n, v.clone());
                             }
-                            Err(e) => errors.push(located(None, e)),
+                            Err(e) => errors.push(located(None, outputs_block(e))),
                         }
                     }
                     outputs.insert(name.clone(), v);
                 }
                 Ok(None) => {}
-                Err(e) => errors.push(located(None, e)),
+                Err(e) => errors.push(located(None, outputs_block(e))),
             }
         }
     }

@@ -1,0 +1,1485 @@
+//! Several CloudFormation stacks, deployed in order into one account and Region, with an
+//! *environment*: what the account already has and a laptop does not (VPCs, subnets, private
+//! hosted zones and their records, ACM certificates, SSM parameters).
+//!
+//! ```text
+//! vpcgate check --environment env.json \
+//!   --stack eb-connection-infra=01-infra.yaml --stack eb-connection-sfn=02-stepfunctions.yaml \
+//!   --parameter eb-connection-infra.AlbDomainName=eb-demo.example.com
+//! ```
+//!
+//! Stacks load in the order given, as `aws cloudformation deploy` would create them one after the
+//! other: each stack's outputs (`Fn::GetStackOutput`) and exports (`Fn::ImportValue`) feed the
+//! stacks after it, and every stack's resources land in one [`Model`] — one world — keeping their
+//! stack's name in their physical ids. The environment's VPCs, subnets, zones and certificates are
+//! model entries as if declared; a record may point at a stack output (the ALB's DNS name is only
+//! known once the stack that makes it is loaded). All errors of a stack are reported at once, with
+//! the file, line and column, before anything starts; loading stops at the first stack with
+//! errors (the later ones depend on it), after every template has been read (all syntax errors
+//! are reported).
+//!
+//! A scenario file can name stacks too (`Vpcgate.Stacks`, `Vpcgate.Environment`), so that
+//! `vpcgate check` runs cases against templates as they are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use ipnet::Ipv4Net;
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{ErrorKind, ScenarioError, ScenarioErrors, type_name};
+use super::ids::IdContext;
+use super::resources;
+use super::template::{self, ResolvedResource, StackLinks};
+use super::yaml::{self, SourceMap};
+use super::{Scenario, Settings};
+use crate::model::{Certificate, HostedZone, Model, NotEmulated, Record};
+use crate::pki::Issuer;
+use crate::vpc::{Subnet, Vpc};
+
+/// One stack to deploy: its name and template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackSpec {
+    /// The stack name (`AWS::StackName`).
+    pub name: String,
+    /// The template file (YAML or JSON).
+    pub template: PathBuf,
+    /// Parameter values given with the stack (e.g. by a scenario's `Vpcgate.Stacks`).
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// `--parameter STACK.KEY=VALUE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParameterOverride {
+    /// The stack name.
+    pub stack: String,
+    /// The parameter's logical name.
+    pub key: String,
+    /// Its value (lists: comma-separated, as CloudFormation takes them).
+    pub value: String,
+}
+
+fn parse_stack_arg(text: &str) -> Result<StackSpec, String> {
+    let (name, file) = text
+        .split_once('=')
+        .filter(|(n, f)| !n.is_empty() && !f.is_empty())
+        .ok_or_else(|| format!("expected NAME=FILE, got {text:?}"))?;
+    Ok(StackSpec {
+        name: name.to_string(),
+        template: PathBuf::from(file),
+        parameters: BTreeMap::new(),
+    })
+}
+
+fn parse_parameter_arg(text: &str) -> Result<ParameterOverride, String> {
+    let (lhs, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected STACK.KEY=VALUE, got {text:?}"))?;
+    let (stack, key) = lhs
+        .split_once('.')
+        .filter(|(s, k)| !s.is_empty() && !k.is_empty())
+        .ok_or_else(|| format!("expected STACK.KEY=VALUE, got {text:?}"))?;
+    Ok(ParameterOverride {
+        stack: stack.to_string(),
+        key: key.to_string(),
+        value: value.to_string(),
+    })
+}
+
+/// The command-line flags that deploy CloudFormation templates; flatten into a subcommand with
+/// `#[command(flatten)]`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct StackArgs {
+    /// Deploy a CloudFormation template (YAML or JSON) as stack NAME; repeat for more stacks, in
+    /// deployment order (later stacks read earlier ones' outputs and exports).
+    #[arg(long = "stack", value_name = "NAME=FILE", value_parser = parse_stack_arg)]
+    pub stacks: Vec<StackSpec>,
+    /// A parameter value for one stack (overrides the template's Default); repeatable.
+    #[arg(long = "parameter", value_name = "STACK.KEY=VALUE", value_parser = parse_parameter_arg)]
+    pub parameters: Vec<ParameterOverride>,
+    /// What the account already has (VPCs, subnets, private hosted zones and records,
+    /// certificates, SSM parameters), as JSON or YAML; see the README.
+    #[arg(long, value_name = "FILE")]
+    pub environment: Option<PathBuf>,
+}
+
+impl StackArgs {
+    /// Whether no stack was given.
+    pub fn is_empty(&self) -> bool {
+        self.stacks.is_empty()
+    }
+
+    /// Reads the environment and deploys the stacks.
+    pub fn load(&self) -> Result<Loaded, ScenarioErrors> {
+        let env = match &self.environment {
+            Some(p) => Environment::load(p)?,
+            None => Environment::default(),
+        };
+        load(&self.stacks, &env, &self.parameters)
+    }
+}
+
+/// A stack of `Vpcgate.Stacks` in a scenario file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct StackEntry {
+    /// The stack name.
+    pub name: String,
+    /// The template, relative to the scenario file.
+    pub template: String,
+    /// Parameter values.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Value>,
+}
+
+/// A value in the environment that may come from a stack output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    /// Given as text.
+    Text(String),
+    /// `{"Stack": …, "Output": …}`: known once that stack is loaded.
+    Output {
+        /// The stack name.
+        stack: String,
+        /// The output name.
+        output: String,
+    },
+}
+
+/// A record of an environment hosted zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSpec {
+    /// Where it is in the environment (for messages).
+    pub path: String,
+    /// Owner name.
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME` or `TXT`.
+    pub record_type: String,
+    /// TTL.
+    pub ttl: u32,
+    /// `Value` / `Values`.
+    pub values: Vec<EnvValue>,
+    /// `AliasTarget`: a DNS name (e.g. an ALB's) whose addresses the record answers with.
+    pub alias: Option<EnvValue>,
+}
+
+/// A hosted zone of the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneSpec {
+    /// The zone (records are added once the stacks are loaded).
+    pub zone: HostedZone,
+    /// Its records.
+    pub records: Vec<RecordSpec>,
+}
+
+/// What the account already has. Every field is optional.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// The file it came from (or the scenario file).
+    pub file: String,
+    /// `AWS::Region`.
+    pub region: Option<String>,
+    /// `AWS::AccountId`.
+    pub account_id: Option<String>,
+    /// Existing VPCs with their subnets.
+    pub vpcs: Vec<Vpc>,
+    /// Existing hosted zones.
+    pub hosted_zones: Vec<ZoneSpec>,
+    /// Existing ACM certificates.
+    pub certificates: Vec<Certificate>,
+    /// Systems Manager parameters (`AWS::SSM::Parameter::Value<…>` parameter types read them).
+    pub ssm_parameters: BTreeMap<String, String>,
+    prefix: String,
+    locations: SourceMap,
+}
+
+static REGION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d+$").expect("a valid regex"));
+static STACK_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$").expect("a valid regex"));
+
+/// Reads JSON values with paths, collecting precise errors.
+struct Reader<'a> {
+    file: &'a str,
+    prefix: &'a str,
+    locations: &'a SourceMap,
+    errors: Vec<ScenarioError>,
+}
+
+impl Reader<'_> {
+    fn full(&self, path: &str) -> String {
+        match (self.prefix.is_empty(), path.is_empty()) {
+            (true, _) => path.to_string(),
+            (false, true) => self.prefix.to_string(),
+            (false, false) => format!("{}.{path}", self.prefix),
+        }
+    }
+
+    fn fail(&mut self, path: &str, kind: ErrorKind) {
+        let full = self.full(path);
+        self.errors.push(ScenarioError {
+            file: yaml::at(self.file, self.locations.locate(&full)),
+            logical_id: None,
+            path: full,
+            kind,
+        });
+    }
+
+    fn invalid(&mut self, path: &str, reason: String) {
+        self.fail(path, ErrorKind::Invalid { reason });
+    }
+
+    fn object<'v>(
+        &mut self,
+        v: &'v Value,
+        path: &str,
+        keys: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
+        let Value::Object(m) = v else {
+            self.fail(
+                path,
+                ErrorKind::WrongType {
+                    expected: "an object",
+                    found: type_name(v),
+                },
+            );
+            return None;
+        };
+        for k in m.keys().filter(|k| !keys.contains(&k.as_str())) {
+            let at = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            self.invalid(
+                &at,
+                format!("unknown key {k} (expected one of {})", keys.join(", ")),
+            );
+        }
+        Some(m)
+    }
+
+    fn list<'v>(&mut self, m: &'v Map<String, Value>, key: &str, path: &str) -> &'v [Value] {
+        match m.get(key) {
+            None => &[],
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.fail(
+                    &join(path, key),
+                    ErrorKind::WrongType {
+                        expected: "a list",
+                        found: type_name(other),
+                    },
+                );
+                &[]
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        m: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        required: bool,
+    ) -> Option<String> {
+        match m.get(key) {
+            None if required => {
+                self.fail(&join(path, key), ErrorKind::Missing { name: key.into() });
+                None
+            }
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.fail(
+                    &join(path, key),
+                    ErrorKind::WrongType {
+                        expected: "a string",
+                        found: type_name(other),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// A string, or `{"Stack": …, "Output": …}`.
+    fn env_value(&mut self, v: &Value, path: &str) -> Option<EnvValue> {
+        match v {
+            Value::String(s) => Some(EnvValue::Text(s.clone())),
+            Value::Object(_) => {
+                let m = self.object(v, path, &["Stack", "Output"])?;
+                let stack = self.string(m, "Stack", path, true);
+                let output = self.string(m, "Output", path, true);
+                Some(EnvValue::Output {
+                    stack: stack?,
+                    output: output?,
+                })
+            }
+            other => {
+                self.fail(
+                    path,
+                    ErrorKind::WrongType {
+                        expected: "a string or {\"Stack\": …, \"Output\": …}",
+                        found: type_name(other),
+                    },
+                );
+                None
+            }
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn cidr(r: &mut Reader<'_>, text: &str, path: &str) -> Option<Ipv4Net> {
+    match text.parse::<Ipv4Net>() {
+        Ok(n) if n.trunc() == n => Some(n),
+        Ok(n) => {
+            r.invalid(
+                path,
+                format!(
+                    "{text} is not a network address (did you mean {}?)",
+                    n.trunc()
+                ),
+            );
+            None
+        }
+        Err(_) => {
+            r.invalid(path, format!("{text:?} is not an IPv4 CIDR block"));
+            None
+        }
+    }
+}
+
+impl Environment {
+    /// Reads an environment file (JSON or YAML).
+    pub fn load(path: &Path) -> Result<Self, ScenarioErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ScenarioErrors(vec![ScenarioError {
+                file: file.clone(),
+                logical_id: None,
+                path: String::new(),
+                kind: ErrorKind::Invalid {
+                    reason: format!("cannot read the environment file: {e}"),
+                },
+            }])
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses environment text; `file` names it in messages.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ScenarioErrors> {
+        let doc = yaml::parse(text, file)?;
+        Self::from_value(&doc.value, file, "", &doc.locations)
+    }
+
+    /// Reads an environment from its JSON form; `prefix` is its path in `file` (e.g.
+    /// `Vpcgate.Environment`), `locations` the positions of `file`'s nodes.
+    pub fn from_value(
+        value: &Value,
+        file: &str,
+        prefix: &str,
+        locations: &SourceMap,
+    ) -> Result<Self, ScenarioErrors> {
+        let mut r = Reader {
+            file,
+            prefix,
+            locations,
+            errors: Vec::new(),
+        };
+        let mut env = Environment {
+            file: file.to_string(),
+            prefix: prefix.to_string(),
+            locations: locations.clone(),
+            ..Environment::default()
+        };
+        let Some(m) = r.object(
+            value,
+            "",
+            &[
+                "Region",
+                "AccountId",
+                "Vpcs",
+                "HostedZones",
+                "Certificates",
+                "SsmParameters",
+                "Description",
+            ],
+        ) else {
+            return Err(ScenarioErrors(r.errors));
+        };
+        env.region = r.string(m, "Region", "", false);
+        if let Some(region) = &env.region
+            && !REGION.is_match(region)
+        {
+            r.invalid(
+                "Region",
+                format!("{region:?} is not a Region name (e.g. ap-northeast-1)"),
+            );
+        }
+        env.account_id = r.string(m, "AccountId", "", false);
+        if let Some(a) = &env.account_id
+            && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            r.invalid(
+                "AccountId",
+                format!("{a:?} is not an account id (12 digits)"),
+            );
+        }
+        let mut ids = BTreeSet::new();
+        for (i, v) in r.list(m, "Vpcs", "").iter().enumerate() {
+            let path = format!("Vpcs[{i}]");
+            let Some(vm) = r.object(v, &path, &["VpcId", "CidrBlock", "Name", "Subnets"]) else {
+                continue;
+            };
+            let id = r.string(vm, "VpcId", &path, true);
+            let block = r.string(vm, "CidrBlock", &path, true);
+            let name = r.string(vm, "Name", &path, false);
+            if let Some(id) = &id {
+                if !id.starts_with("vpc-") || id.len() < 5 {
+                    r.invalid(
+                        &format!("{path}.VpcId"),
+                        format!("{id:?} is not a VPC id (vpc-…)"),
+                    );
+                } else if !ids.insert(id.clone()) {
+                    r.invalid(&format!("{path}.VpcId"), format!("{id} is declared twice"));
+                }
+            }
+            let net = block
+                .as_deref()
+                .and_then(|b| cidr(&mut r, b, &format!("{path}.CidrBlock")));
+            if let Some(n) = net
+                && !(16..=28).contains(&n.prefix_len())
+            {
+                r.invalid(
+                    &format!("{path}.CidrBlock"),
+                    format!("The CIDR '{n}' is invalid: VPC blocks are /16 to /28"),
+                );
+            }
+            let mut subnets: Vec<Subnet> = Vec::new();
+            for (j, s) in r.list(vm, "Subnets", &path).iter().enumerate() {
+                let spath = format!("{path}.Subnets[{j}]");
+                let Some(sm) = r.object(
+                    s,
+                    &spath,
+                    &["SubnetId", "CidrBlock", "AvailabilityZone", "Name"],
+                ) else {
+                    continue;
+                };
+                let sid = r.string(sm, "SubnetId", &spath, true);
+                let sblock = r.string(sm, "CidrBlock", &spath, true);
+                let az = r.string(sm, "AvailabilityZone", &spath, true);
+                r.string(sm, "Name", &spath, false);
+                if let Some(sid) = &sid {
+                    if !sid.starts_with("subnet-") || sid.len() < 8 {
+                        r.invalid(
+                            &format!("{spath}.SubnetId"),
+                            format!("{sid:?} is not a subnet id (subnet-…)"),
+                        );
+                    } else if !ids.insert(sid.clone()) {
+                        r.invalid(
+                            &format!("{spath}.SubnetId"),
+                            format!("{sid} is declared twice"),
+                        );
+                    }
+                }
+                if let (Some(az), Some(region)) = (&az, &env.region)
+                    && (!az.starts_with(region.as_str()) || az.len() != region.len() + 1)
+                {
+                    r.invalid(
+                        &format!("{spath}.AvailabilityZone"),
+                        format!("{az:?} is not an Availability Zone of {region} (e.g. {region}a)"),
+                    );
+                }
+                let snet = sblock
+                    .as_deref()
+                    .and_then(|b| cidr(&mut r, b, &format!("{spath}.CidrBlock")));
+                let (Some(sid), Some(snet), Some(az), Some(vnet)) = (sid, snet, az, net) else {
+                    continue;
+                };
+                if !vnet.contains(&snet) {
+                    r.invalid(
+                        &format!("{spath}.CidrBlock"),
+                        format!("The CIDR '{snet}' is invalid (it is outside the VPC's {vnet})."),
+                    );
+                    continue;
+                }
+                if let Some(other) = subnets
+                    .iter()
+                    .find(|o| o.cidr.contains(&snet.network()) || snet.contains(&o.cidr.network()))
+                {
+                    r.invalid(
+                        &format!("{spath}.CidrBlock"),
+                        format!(
+                            "The CIDR '{snet}' conflicts with another subnet ({} {}).",
+                            other.id, other.cidr
+                        ),
+                    );
+                    continue;
+                }
+                subnets.push(Subnet {
+                    id: sid,
+                    vpc_id: id.clone().unwrap_or_default(),
+                    cidr: snet,
+                    availability_zone: az,
+                });
+            }
+            if let (Some(id), Some(net)) = (id, net) {
+                env.vpcs.push(Vpc {
+                    logical_id: name.unwrap_or_else(|| id.clone()),
+                    id,
+                    cidr: net,
+                    subnets,
+                });
+            }
+        }
+        for (i, z) in r.list(m, "HostedZones", "").iter().enumerate() {
+            let path = format!("HostedZones[{i}]");
+            let Some(zm) = r.object(z, &path, &["Name", "Id", "VpcIds", "Records"]) else {
+                continue;
+            };
+            let Some(name) = r.string(zm, "Name", &path, true) else {
+                continue;
+            };
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let id = r.string(zm, "Id", &path, false).unwrap_or_else(|| {
+                let ctx = IdContext {
+                    region: String::new(),
+                    account: String::new(),
+                    stack: "environment".into(),
+                };
+                format!("Z{}", ctx.upper(&name, "zone", 20))
+            });
+            let mut vpc_ids = Vec::new();
+            for (j, v) in r.list(zm, "VpcIds", &path).iter().enumerate() {
+                let vpath = format!("{path}.VpcIds[{j}]");
+                match v.as_str() {
+                    Some(vid) if env.vpcs.iter().any(|x| x.id == vid) => {
+                        vpc_ids.push(vid.to_string())
+                    }
+                    Some(vid) => r.invalid(
+                        &vpath,
+                        format!("VPC {vid} is not among the environment's Vpcs"),
+                    ),
+                    None => r.fail(
+                        &vpath,
+                        ErrorKind::WrongType {
+                            expected: "a VPC id",
+                            found: type_name(v),
+                        },
+                    ),
+                }
+            }
+            let mut records = Vec::new();
+            for (j, rec) in r.list(zm, "Records", &path).iter().enumerate() {
+                let rpath = format!("{path}.Records[{j}]");
+                let Some(rm) = r.object(
+                    rec,
+                    &rpath,
+                    &["Name", "Type", "TTL", "Value", "Values", "AliasTarget"],
+                ) else {
+                    continue;
+                };
+                let rname = r.string(rm, "Name", &rpath, true);
+                let rtype = r.string(rm, "Type", &rpath, true);
+                let ttl = match rm.get("TTL") {
+                    None => Some(300),
+                    Some(v) => match v
+                        .as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    {
+                        Some(n) if n <= u32::MAX as u64 => Some(n as u32),
+                        _ => {
+                            r.invalid(
+                                &format!("{rpath}.TTL"),
+                                format!("{v} is not a TTL in seconds"),
+                            );
+                            None
+                        }
+                    },
+                };
+                let mut values = Vec::new();
+                if let Some(v) = rm.get("Value") {
+                    values.extend(r.env_value(v, &format!("{rpath}.Value")));
+                }
+                for (k, v) in r.list(rm, "Values", &rpath).iter().enumerate() {
+                    values.extend(r.env_value(v, &format!("{rpath}.Values[{k}]")));
+                }
+                let alias = rm
+                    .get("AliasTarget")
+                    .and_then(|v| r.env_value(v, &format!("{rpath}.AliasTarget")));
+                let given = [
+                    rm.contains_key("Value"),
+                    rm.contains_key("Values"),
+                    rm.contains_key("AliasTarget"),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
+                if given != 1 {
+                    r.invalid(
+                        &rpath,
+                        "give exactly one of Value, Values, AliasTarget".into(),
+                    );
+                    continue;
+                }
+                let (Some(rname), Some(rtype), Some(ttl)) = (rname, rtype, ttl) else {
+                    continue;
+                };
+                let rname = rname.trim_end_matches('.').to_ascii_lowercase();
+                if rname != name && !rname.ends_with(&format!(".{name}")) {
+                    r.invalid(
+                        &format!("{rpath}.Name"),
+                        format!("RRSet with DNS name {rname}. is not permitted in zone {name}."),
+                    );
+                    continue;
+                }
+                if !["A", "AAAA", "CNAME", "TXT"].contains(&rtype.as_str()) {
+                    r.invalid(
+                        &format!("{rpath}.Type"),
+                        format!("record type {rtype} is not emulated (A, AAAA, CNAME, TXT are)"),
+                    );
+                    continue;
+                }
+                if rtype == "CNAME" && values.len() > 1 {
+                    r.invalid(
+                        &format!("{rpath}.Values"),
+                        "a CNAME record has exactly one value".into(),
+                    );
+                    continue;
+                }
+                records.push(RecordSpec {
+                    path: r.full(&rpath),
+                    name: rname,
+                    record_type: rtype,
+                    ttl,
+                    values,
+                    alias,
+                });
+            }
+            env.hosted_zones.push(ZoneSpec {
+                zone: HostedZone {
+                    logical_id: name.clone(),
+                    id,
+                    name,
+                    vpc_ids,
+                    records: Vec::new(),
+                },
+                records,
+            });
+        }
+        for (i, c) in r.list(m, "Certificates", "").iter().enumerate() {
+            let path = format!("Certificates[{i}]");
+            let Some(cm) = r.object(
+                c,
+                &path,
+                &["Arn", "DomainName", "SubjectAlternativeNames", "Issuer"],
+            ) else {
+                continue;
+            };
+            let arn = r.string(cm, "Arn", &path, true);
+            let domain = r.string(cm, "DomainName", &path, true);
+            let mut names: Vec<String> = domain.into_iter().collect();
+            for (j, v) in r
+                .list(cm, "SubjectAlternativeNames", &path)
+                .iter()
+                .enumerate()
+            {
+                match v.as_str() {
+                    Some(s) => names.push(s.to_string()),
+                    None => r.fail(
+                        &format!("{path}.SubjectAlternativeNames[{j}]"),
+                        ErrorKind::WrongType {
+                            expected: "a domain name",
+                            found: type_name(v),
+                        },
+                    ),
+                }
+            }
+            let issuer = match r.string(cm, "Issuer", &path, false).as_deref() {
+                None | Some("PUBLIC_CA") => Some(Issuer::PublicCa),
+                Some("SELF_SIGNED") => Some(Issuer::SelfSigned),
+                Some(other) => {
+                    r.invalid(
+                        &format!("{path}.Issuer"),
+                        format!("{other:?} is not one of PUBLIC_CA, SELF_SIGNED"),
+                    );
+                    None
+                }
+            };
+            if let Some(arn) = &arn {
+                let parts: Vec<&str> = arn.splitn(6, ':').collect();
+                let shaped = parts.len() == 6
+                    && parts[0] == "arn"
+                    && parts[2] == "acm"
+                    && parts[5].starts_with("certificate/");
+                if !shaped {
+                    r.invalid(
+                        &format!("{path}.Arn"),
+                        format!("{arn:?} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
+                    );
+                } else if let Some(region) = &env.region
+                    && parts[3] != region
+                {
+                    r.invalid(
+                        &format!("{path}.Arn"),
+                        format!(
+                            "the certificate is in {} but the environment's Region is {region}",
+                            parts[3]
+                        ),
+                    );
+                }
+            }
+            if let (Some(arn), false, Some(issuer)) = (arn, names.is_empty(), issuer) {
+                env.certificates.push(Certificate { arn, names, issuer });
+            }
+        }
+        match m.get("SsmParameters") {
+            None => {}
+            Some(Value::Object(params)) => {
+                for (k, v) in params {
+                    match v {
+                        Value::String(s) => {
+                            env.ssm_parameters.insert(k.clone(), s.clone());
+                        }
+                        Value::Array(items) if items.iter().all(Value::is_string) => {
+                            let joined: Vec<&str> =
+                                items.iter().filter_map(Value::as_str).collect();
+                            env.ssm_parameters.insert(k.clone(), joined.join(","));
+                        }
+                        other => r.fail(
+                            &format!("SsmParameters.{k}"),
+                            ErrorKind::WrongType {
+                                expected: "a string (or a list of strings)",
+                                found: type_name(other),
+                            },
+                        ),
+                    }
+                }
+            }
+            Some(other) => r.fail(
+                "SsmParameters",
+                ErrorKind::WrongType {
+                    expected: "an object of parameter name -> value",
+                    found: type_name(other),
+                },
+            ),
+        }
+        if r.errors.is_empty() {
+            Ok(env)
+        } else {
+            Err(ScenarioErrors(r.errors))
+        }
+    }
+
+    /// The Region (default `us-east-1`).
+    pub fn region(&self) -> String {
+        self.region.clone().unwrap_or_else(|| "us-east-1".into())
+    }
+
+    /// The account (default `123456789012`).
+    pub fn account(&self) -> String {
+        self.account_id
+            .clone()
+            .unwrap_or_else(|| "123456789012".into())
+    }
+}
+
+/// What one loaded stack gave.
+#[derive(Clone, Debug, Default)]
+pub struct StackSummary {
+    /// The stack name.
+    pub name: String,
+    /// Its template file.
+    pub file: String,
+    /// Parameter values after defaults and overrides.
+    pub parameters: Map<String, Value>,
+    /// Resources, in creation order: (logical id, type).
+    pub resources: Vec<(String, String)>,
+    /// The resources accepted but not emulated.
+    pub not_emulated: Vec<NotEmulated>,
+    /// Outputs by name.
+    pub outputs: Map<String, Value>,
+    /// Exports: name -> value.
+    pub exports: BTreeMap<String, Value>,
+}
+
+/// The result of loading stacks: one model, and what each stack gave.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    /// Every stack's resources (and the environment's), in one model. Its `outputs` hold each
+    /// stack's outputs as `<stack>.<output>`; its `stack` is the first stack's name.
+    pub model: Model,
+    /// The stacks, in deployment order.
+    pub stacks: Vec<StackSummary>,
+    /// What a stack loaded after these would see.
+    pub links: StackLinks,
+    /// The resolved resources of every stack, in order.
+    pub resolved: Vec<ResolvedResource>,
+}
+
+impl Loaded {
+    /// The resources accepted but not emulated, one line per type:
+    /// `AWS::KMS::Key: stack/LogicalId, …`.
+    pub fn not_emulated_report(&self) -> Vec<String> {
+        let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for s in &self.stacks {
+            for n in &s.not_emulated {
+                by_type
+                    .entry(n.resource_type.as_str())
+                    .or_default()
+                    .push(format!("{}/{}", s.name, n.logical_id));
+            }
+        }
+        by_type
+            .into_iter()
+            .map(|(ty, ids)| format!("{ty}: {}", ids.join(", ")))
+            .collect()
+    }
+
+    /// A short human summary: stacks, resources, outputs, what is not emulated.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for s in &self.stacks {
+            out.push_str(&format!(
+                "stack {} ({}): {} resources, {} not emulated\n",
+                s.name,
+                s.file,
+                s.resources.len(),
+                s.not_emulated.len()
+            ));
+            for (k, v) in &s.outputs {
+                let text = v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string());
+                out.push_str(&format!("  output {k} = {text}\n"));
+            }
+        }
+        let report = self.not_emulated_report();
+        if !report.is_empty() {
+            out.push_str("not emulated (accepted; Ref and GetAtt give AWS-shaped placeholders):\n");
+            for line in report {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Gives unlocated errors of `file` their `file:line:column` from its source map.
+fn locate(errors: Vec<ScenarioError>, file: &str, map: &SourceMap) -> Vec<ScenarioError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            if e.file == file {
+                let full = match (&e.logical_id, e.path.is_empty()) {
+                    (Some(id), true) => format!("Resources.{id}"),
+                    (Some(id), false) => format!("Resources.{id}.{}", e.path),
+                    (None, _) => e.path.clone(),
+                };
+                e.file = yaml::at(file, map.locate(&full));
+            }
+            e
+        })
+        .collect()
+}
+
+/// Gives the scenario's own errors their positions.
+pub(crate) fn locate_in(
+    errors: Vec<ScenarioError>,
+    file: &str,
+    map: &SourceMap,
+) -> Vec<ScenarioError> {
+    locate(errors, file, map)
+}
+
+fn plain_error(file: &str, path: &str, reason: String) -> ScenarioError {
+    ScenarioError {
+        file: file.to_string(),
+        logical_id: None,
+        path: path.to_string(),
+        kind: ErrorKind::Invalid { reason },
+    }
+}
+
+/// A template read and parsed.
+struct Parsed {
+    spec: StackSpec,
+    file: String,
+    doc: Map<String, Value>,
+    locations: SourceMap,
+}
+
+/// Deploys `stacks` in order into the environment; `overrides` are `--parameter` values.
+pub fn load(
+    stacks: &[StackSpec],
+    env: &Environment,
+    overrides: &[ParameterOverride],
+) -> Result<Loaded, ScenarioErrors> {
+    load_with(stacks, env, overrides, &StackLinks::default(), Vec::new())
+}
+
+/// [`load`], with links from stacks loaded before (e.g. by the caller) and extra certificates.
+pub fn load_with(
+    stacks: &[StackSpec],
+    env: &Environment,
+    overrides: &[ParameterOverride],
+    links: &StackLinks,
+    extra_certificates: Vec<Certificate>,
+) -> Result<Loaded, ScenarioErrors> {
+    let region = env.region();
+    let account = env.account();
+    let mut errors = Vec::new();
+    let mut names = BTreeSet::new();
+    for s in stacks {
+        if !STACK_NAME.is_match(&s.name) {
+            // The CreateStack constraint
+            // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html>).
+            errors.push(plain_error(
+                &s.template.display().to_string(),
+                "",
+                format!(
+                    "1 validation error detected: Value '{}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*",
+                    s.name
+                ),
+            ));
+        } else if !names.insert(s.name.clone()) || links.stacks.contains(&s.name) {
+            errors.push(plain_error(
+                &s.template.display().to_string(),
+                "",
+                format!("Stack [{}] already exists", s.name),
+            ));
+        }
+    }
+    for o in overrides {
+        if !names.contains(&o.stack) {
+            errors.push(plain_error(
+                "--parameter",
+                "",
+                format!(
+                    "{}.{}={}: there is no stack {} (stacks: {})",
+                    o.stack,
+                    o.key,
+                    o.value,
+                    o.stack,
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    // Read every template first: all syntax errors at once.
+    let mut parsed = Vec::new();
+    for s in stacks {
+        let file = s.template.display().to_string();
+        let text = match std::fs::read_to_string(&s.template) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(plain_error(
+                    &file,
+                    "",
+                    format!("cannot read the template: {e}"),
+                ));
+                continue;
+            }
+        };
+        match yaml::parse_template(&text, &file) {
+            Ok((doc, locations)) => parsed.push(Parsed {
+                spec: s.clone(),
+                file,
+                doc,
+                locations,
+            }),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ScenarioErrors(errors));
+    }
+
+    let mut model = Model {
+        region: region.clone(),
+        account: account.clone(),
+        stack: stacks.first().map(|s| s.name.clone()).unwrap_or_default(),
+        vpcs: env.vpcs.clone(),
+        hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
+        certificates: env
+            .certificates
+            .iter()
+            .cloned()
+            .chain(extra_certificates)
+            .collect(),
+        ..Model::default()
+    };
+    let mut links = links.clone();
+    let mut export_owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut summaries = Vec::new();
+    let mut earlier: Vec<ResolvedResource> = Vec::new();
+    let mut outputs = Map::new();
+    for (i, p) in parsed.iter().enumerate() {
+        let name = &p.spec.name;
+        links.later = parsed[i + 1..]
+            .iter()
+            .map(|q| q.spec.name.clone())
+            .collect();
+        let ctx = IdContext {
+            region: region.clone(),
+            account: account.clone(),
+            stack: name.clone(),
+        };
+        let mut values = p.spec.parameters.clone();
+        for o in overrides.iter().filter(|o| &o.stack == name) {
+            values.insert(o.key.clone(), o.value.clone());
+        }
+        let mut stack_errors = Vec::new();
+        ssm_parameters(&p.doc, env, &mut values, &p.file, &mut stack_errors);
+        let resolved = match template::resolve(&p.file, &p.doc, &ctx, &values, &links) {
+            Ok(r) => r,
+            Err(e) => {
+                stack_errors.extend(e);
+                return Err(ScenarioErrors(locate(stack_errors, &p.file, &p.locations)));
+            }
+        };
+        aws_parameter_types(
+            &p.doc,
+            &resolved.parameters,
+            &model,
+            &p.file,
+            &mut stack_errors,
+        );
+        let before = model.not_emulated.len();
+        let (built, resource_errors) = resources::build_onto(model, &earlier, &resolved.resources);
+        model = built;
+        stack_errors.extend(
+            resource_errors
+                .into_iter()
+                .map(|(id, (path, kind))| ScenarioError {
+                    file: p.file.clone(),
+                    logical_id: Some(id),
+                    path,
+                    kind,
+                }),
+        );
+        for (export, v) in &resolved.exports {
+            if let Some(owner) = export_owner.get(export) {
+                stack_errors.push(plain_error(
+                    &p.file,
+                    "Outputs",
+                    format!("Export with name {export} is already exported by stack {owner}"),
+                ));
+            } else {
+                export_owner.insert(export.clone(), name.clone());
+                links.exports.insert(export.clone(), v.clone());
+            }
+        }
+        if !stack_errors.is_empty() {
+            return Err(ScenarioErrors(locate(stack_errors, &p.file, &p.locations)));
+        }
+        for (k, v) in &resolved.outputs {
+            links.outputs.insert((name.clone(), k.clone()), v.clone());
+            outputs.insert(format!("{name}.{k}"), v.clone());
+        }
+        links.stacks.insert(name.clone());
+        summaries.push(StackSummary {
+            name: name.clone(),
+            file: p.file.clone(),
+            parameters: resolved.parameters.clone(),
+            resources: resolved
+                .resources
+                .iter()
+                .map(|r| (r.logical_id.clone(), r.ty.clone()))
+                .collect(),
+            not_emulated: model.not_emulated[before..].to_vec(),
+            outputs: resolved.outputs.clone(),
+            exports: resolved.exports.clone(),
+        });
+        earlier.extend(resolved.resources);
+    }
+    links.later.clear();
+    model.outputs = outputs;
+    add_records(env, &links, &mut model)?;
+    let loaded = Loaded {
+        model,
+        stacks: summaries,
+        links,
+        resolved: earlier,
+    };
+    let report = loaded.not_emulated_report();
+    if !report.is_empty() {
+        tracing::info!(
+            "not emulated (accepted; Ref and GetAtt give AWS-shaped placeholders): {}",
+            report.join("; ")
+        );
+    }
+    Ok(loaded)
+}
+
+/// `AWS::SSM::Parameter::Value<…>` parameters take the value of the named SSM parameter
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#aws-ssm-parameter-types>).
+fn ssm_parameters(
+    doc: &Map<String, Value>,
+    env: &Environment,
+    values: &mut BTreeMap<String, String>,
+    file: &str,
+    errors: &mut Vec<ScenarioError>,
+) {
+    let Some(Value::Object(decls)) = doc.get("Parameters") else {
+        return;
+    };
+    for (name, decl) in decls {
+        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
+            continue;
+        };
+        if !ty.starts_with("AWS::SSM::Parameter::Value<") {
+            continue;
+        }
+        let key = values.get(name).cloned().or_else(|| {
+            decl.get("Default")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        let Some(key) = key else { continue };
+        match env.ssm_parameters.get(&key) {
+            Some(v) => {
+                values.insert(name.clone(), v.clone());
+            }
+            None => errors.push(plain_error(
+                file,
+                &format!("Parameters.{name}"),
+                format!(
+                    "Unable to fetch parameters [{key}] from parameter store for this account. (add it to the environment's SsmParameters)"
+                ),
+            )),
+        }
+    }
+}
+
+/// AWS-specific parameter types name things that must exist in the account
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html>):
+/// the environment's and earlier stacks' VPCs, subnets, security groups and zones.
+fn aws_parameter_types(
+    doc: &Map<String, Value>,
+    values: &Map<String, Value>,
+    model: &Model,
+    file: &str,
+    errors: &mut Vec<ScenarioError>,
+) {
+    let Some(Value::Object(decls)) = doc.get("Parameters") else {
+        return;
+    };
+    for (name, decl) in decls {
+        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
+            continue;
+        };
+        let base = ty
+            .strip_prefix("List<")
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or(ty);
+        let exists: Box<dyn Fn(&str) -> bool> = match base {
+            "AWS::EC2::VPC::Id" => Box::new(|v| model.vpcs.iter().any(|x| x.id == v)),
+            "AWS::EC2::Subnet::Id" => Box::new(|v| {
+                model
+                    .vpcs
+                    .iter()
+                    .flat_map(|x| &x.subnets)
+                    .any(|s| s.id == v)
+            }),
+            "AWS::EC2::SecurityGroup::Id" => {
+                Box::new(|v| model.security_groups.iter().any(|g| g.id == v))
+            }
+            "AWS::Route53::HostedZone::Id" => Box::new(|v| {
+                model
+                    .hosted_zones
+                    .iter()
+                    .any(|z| z.id == v || format!("/hostedzone/{}", z.id) == v)
+            }),
+            "AWS::EC2::AvailabilityZone::Name" => Box::new(|v| {
+                template::availability_zones(&model.region)
+                    .iter()
+                    .any(|a| a == v)
+                    || model
+                        .vpcs
+                        .iter()
+                        .flat_map(|x| &x.subnets)
+                        .any(|s| s.availability_zone == v)
+            }),
+            _ => continue,
+        };
+        let given: Vec<String> = match values.get(name) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => continue,
+        };
+        for v in given.iter().filter(|v| !v.is_empty() && !exists(v)) {
+            errors.push(plain_error(
+                file,
+                &format!("Parameters.{name}"),
+                format!(
+                    "Parameter validation failed: parameter value {v} for parameter name {name} does not exist (the environment declares what exists before the stacks)"
+                ),
+            ));
+        }
+    }
+}
+
+/// The environment's records, now that the stacks' outputs are known.
+fn add_records(
+    env: &Environment,
+    links: &StackLinks,
+    model: &mut Model,
+) -> Result<(), ScenarioErrors> {
+    let mut errors = Vec::new();
+    let located = |path: &str| {
+        let p = path
+            .strip_prefix(&format!("{}.", env.prefix))
+            .unwrap_or(path);
+        let full = if env.prefix.is_empty() {
+            p.to_string()
+        } else {
+            format!("{}.{p}", env.prefix)
+        };
+        yaml::at(&env.file, env.locations.locate(&full))
+    };
+    for spec in &env.hosted_zones {
+        let mut records = Vec::new();
+        for rec in &spec.records {
+            let mut resolve = |v: &EnvValue| -> Option<String> {
+                match v {
+                    EnvValue::Text(t) => Some(t.clone()),
+                    EnvValue::Output { stack, output } => {
+                        let value = links.outputs.get(&(stack.clone(), output.clone()));
+                        match value.and_then(Value::as_str) {
+                            Some(s) => Some(s.to_string()),
+                            None => {
+                                let reason = if value.is_some() {
+                                    format!("output {output} of stack {stack} is not a string")
+                                } else if links.stacks.contains(stack) {
+                                    format!("stack {stack} has no output named {output}")
+                                } else {
+                                    format!(
+                                        "Stack with id {stack} does not exist (the record names a stack that is not loaded)"
+                                    )
+                                };
+                                errors.push(ScenarioError {
+                                    file: located(&rec.path),
+                                    logical_id: None,
+                                    path: rec.path.clone(),
+                                    kind: ErrorKind::Invalid { reason },
+                                });
+                                None
+                            }
+                        }
+                    }
+                }
+            };
+            let values: Vec<String> = rec.values.iter().filter_map(&mut resolve).collect();
+            let alias = rec.alias.as_ref().and_then(&mut resolve).map(|a| {
+                a.trim_end_matches('.')
+                    .trim_start_matches("dualstack.")
+                    .to_ascii_lowercase()
+            });
+            for v in &values {
+                let ok = match rec.record_type.as_str() {
+                    "A" => v.parse::<std::net::Ipv4Addr>().is_ok(),
+                    "AAAA" => v.parse::<std::net::Ipv6Addr>().is_ok(),
+                    _ => true,
+                };
+                if !ok {
+                    errors.push(ScenarioError {
+                        file: located(&rec.path),
+                        logical_id: None,
+                        path: rec.path.clone(),
+                        kind: ErrorKind::Invalid {
+                            reason: format!("Invalid Resource Record: FATAL problem: ARRDATAIllegalIPv4Address encountered at {v}"),
+                        },
+                    });
+                }
+            }
+            records.push(Record {
+                name: rec.name.clone(),
+                record_type: rec.record_type.clone(),
+                ttl: rec.ttl,
+                values,
+                alias,
+            });
+        }
+        if let Some(zone) = model.hosted_zones.iter_mut().find(|z| z.id == spec.zone.id) {
+            zone.records.extend(records);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioErrors(errors))
+    }
+}
+
+/// Whether a scenario deploys stacks (`Vpcgate.Stacks` or `Vpcgate.Environment`).
+pub(crate) fn uses_stacks(settings: &Settings) -> bool {
+    !settings.stacks.is_empty() || settings.environment.is_some()
+}
+
+/// Builds a scenario that names stacks: the environment, the stacks in order, then the
+/// scenario's own resources (if any) as one more stack named after the scenario.
+pub(crate) fn build_scenario(
+    scenario: &Scenario,
+    links: &StackLinks,
+    certificates: Vec<Certificate>,
+) -> Result<(Model, template::Resolved), ScenarioErrors> {
+    let file = &scenario.file;
+    let dir = Path::new(file).parent().unwrap_or(Path::new("."));
+    let mut env = match &scenario.settings.environment {
+        None => Environment::default(),
+        Some(Value::String(p)) => Environment::load(&dir.join(p))?,
+        Some(v @ Value::Object(_)) => {
+            Environment::from_value(v, file, "Vpcgate.Environment", &scenario.locations)?
+        }
+        Some(other) => {
+            return Err(ScenarioErrors(vec![ScenarioError {
+                file: yaml::at(file, scenario.locations.locate("Vpcgate.Environment")),
+                logical_id: None,
+                path: "Vpcgate.Environment".into(),
+                kind: ErrorKind::WrongType {
+                    expected: "a file name or an environment object",
+                    found: type_name(other),
+                },
+            }]));
+        }
+    };
+    if scenario.settings.region.is_some() {
+        env.region = scenario.settings.region.clone();
+    }
+    if scenario.settings.account_id.is_some() {
+        env.account_id = scenario.settings.account_id.clone();
+    }
+    let specs: Vec<StackSpec> = scenario
+        .settings
+        .stacks
+        .iter()
+        .map(|s| StackSpec {
+            name: s.name.clone(),
+            template: dir.join(&s.template),
+            parameters: s
+                .parameters
+                .iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|i| {
+                                i.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| i.to_string())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect(),
+        })
+        .collect();
+    let loaded = load_with(&specs, &env, &[], links, certificates)?;
+    let own_resources = scenario
+        .template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .is_some_and(|r| !r.is_empty());
+    if !own_resources {
+        return Ok((loaded.model, template::Resolved::default()));
+    }
+    // The scenario's own resources: one more stack, after the others.
+    let ctx = IdContext {
+        region: env.region(),
+        account: env.account(),
+        stack: scenario.stack_name(),
+    };
+    let overrides: BTreeMap<String, String> = scenario
+        .settings
+        .parameters
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect();
+    let resolved = template::resolve(file, &scenario.template, &ctx, &overrides, &loaded.links)
+        .map_err(|e| ScenarioErrors(locate(e, file, &scenario.locations)))?;
+    let (mut model, errors) =
+        resources::build_onto(loaded.model, &loaded.resolved, &resolved.resources);
+    if !errors.is_empty() {
+        let errors = errors
+            .into_iter()
+            .map(|(id, (path, kind))| ScenarioError {
+                file: file.clone(),
+                logical_id: Some(id),
+                path,
+                kind,
+            })
+            .collect();
+        return Err(ScenarioErrors(locate(errors, file, &scenario.locations)));
+    }
+    for (k, v) in &resolved.outputs {
+        model.outputs.insert(k.clone(), v.clone());
+    }
+    Ok((model, resolved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse() {
+        let s = parse_stack_arg("infra=a/01.yaml").unwrap();
+        assert_eq!(s.name, "infra");
+        assert_eq!(s.template, PathBuf::from("a/01.yaml"));
+        assert!(parse_stack_arg("infra").is_err());
+        let p = parse_parameter_arg("infra.SubnetIds=subnet-a,subnet-b").unwrap();
+        assert_eq!(
+            (p.stack.as_str(), p.key.as_str(), p.value.as_str()),
+            ("infra", "SubnetIds", "subnet-a,subnet-b")
+        );
+        assert!(parse_parameter_arg("infra=x").is_err());
+    }
+
+    #[test]
+    fn environment_errors_are_precise() {
+        let e = Environment::parse(
+            "Region: ap-northeast-1\nVpcs:\n  - VpcId: vpc-1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - SubnetId: subnet-a1\n        CidrBlock: 10.1.0.0/24\n        AvailabilityZone: ap-northeast-1a\n      - SubnetId: subnet-b1\n        CidrBlock: 10.0.0.0/33\n        AvailabilityZone: us-east-1a\nCertificates:\n  - Arn: nope\n    DomainName: x.example.com\nBogus: 1\n",
+            "env.yaml",
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        for want in [
+            "env.yaml:7:20: Vpcs[0].Subnets[0].CidrBlock: The CIDR '10.1.0.0/24' is invalid (it is outside the VPC's 10.0.0.0/16).",
+            "Vpcs[0].Subnets[1].CidrBlock: \"10.0.0.0/33\" is not an IPv4 CIDR block",
+            "Vpcs[0].Subnets[1].AvailabilityZone: \"us-east-1a\" is not an Availability Zone of ap-northeast-1",
+            "Certificates[0].Arn: \"nope\" is not an ACM certificate ARN",
+            "Bogus: unknown key Bogus",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+}
