@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::iam::{
-    CredentialStore, Decision, DenialFormat, NamedPolicy, Policy, PolicyError, PolicyKind,
-    PolicySet, Principal, Request, RequestContext, denial_message, evaluate,
+    CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
+    Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
+    ResolvedCredentials, SessionCredentials, denial_message, evaluate,
 };
 use crate::model::Model;
 use crate::trace::{Trace, Verdict};
@@ -47,6 +48,8 @@ pub struct Directory {
     account: String,
     identity: HashMap<String, Vec<NamedPolicy>>,
     credentials: Mutex<CredentialStore>,
+    /// Session credentials issued per assumed-role session ARN.
+    sessions: Mutex<HashMap<String, SessionCredentials>>,
 }
 
 impl Directory {
@@ -131,6 +134,7 @@ impl Directory {
             account: model.account.clone(),
             identity,
             credentials: Mutex::new(store),
+            sessions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -200,5 +204,66 @@ impl Directory {
                 Err(Denied { decision, message })
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials for SigV4 (Pattern B): a state machine's role session signs `apigateway:invoke`
+// requests; API Gateway turns the signing key back into the principal.
+// ---------------------------------------------------------------------------------------------
+
+/// Session credentials are renewed when less than this is left (SDKs refresh five minutes early).
+const SESSION_REFRESH_MARGIN_SECONDS: i64 = 300;
+
+impl Directory {
+    /// The temporary credentials (access key id, secret, session token) of an assumed-role
+    /// session, as `sts:AssumeRole` issues them for a state machine's execution role; the same
+    /// credentials are returned until they near expiry (one hour, AssumeRole's default).
+    pub fn session_credentials(
+        &self,
+        session: &Principal,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SessionCredentials, CredentialError> {
+        let key = session.arn();
+        let mut sessions = self.sessions.lock().expect("session cache lock");
+        if let Some(c) = sessions.get(&key)
+            && (c.expiration - now).num_seconds() > SESSION_REFRESH_MARGIN_SECONDS
+            && c.issued_at <= now
+        {
+            return Ok(c.clone());
+        }
+        let issued = self.credentials().assume_role(
+            session.clone(),
+            now,
+            chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
+        )?;
+        sessions.insert(key, issued.clone());
+        Ok(issued)
+    }
+
+    /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
+    /// credentials, the session token issued with it.
+    pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {
+        let resolved = self.credentials().lookup(access_key_id)?;
+        let creds =
+            crate::sigv4::Credentials::new(access_key_id, resolved.secret_access_key.expose());
+        Some(match resolved.session_token {
+            Some(token) => creds.with_session_token(token.expose()),
+            None => creds,
+        })
+    }
+
+    /// The principal behind a (signature-verified) access key at `now`, the way AWS derives it:
+    /// the user (or root) of a long-term key, the assumed-role session of a temporary one (whose
+    /// `aws:PrincipalArn` is the role's ARN). Unknown keys, wrong tokens and expired sessions are
+    /// refused.
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ResolvedCredentials, CredentialError> {
+        self.credentials()
+            .authenticate(access_key_id, session_token, now)
     }
 }

@@ -58,6 +58,23 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "user-service.json",
         include_str!("../../scenarios/user-service.json"),
     ),
+    // Pattern B.
+    (
+        "pattern-b.json",
+        include_str!("../../scenarios/pattern-b.json"),
+    ),
+    (
+        "pattern-b-identity.json",
+        include_str!("../../scenarios/pattern-b-identity.json"),
+    ),
+    (
+        "pattern-b-sg-blocks-80.json",
+        include_str!("../../scenarios/pattern-b-sg-blocks-80.json"),
+    ),
+    (
+        "pattern-b-slow-backend.json",
+        include_str!("../../scenarios/pattern-b-slow-backend.json"),
+    ),
 ];
 
 /// Writes the bundled scenarios into `dir` (created if needed) and returns it.

@@ -181,6 +181,9 @@ pub fn includes(actual: &Value, expected: &Value) -> bool {
 }
 
 async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
+    if let Some(spec) = &case.request {
+        return run_request_case(file, world, case, spec).await;
+    }
     let begin = tokio::time::Instant::now();
     let mut failures = Vec::new();
     let Some(start) = &case.start_execution else {
@@ -358,6 +361,87 @@ fn short(path: &str) -> String {
         .file_name()
         .map(|f| f.to_string_lossy().to_string())
         .unwrap_or_else(|| path.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pattern B: `Request` cases — one HTTP request straight to an emulated REST API
+// (`crate::apigw::case`). The result is `{"StatusCode", "StatusText", "Headers", "Body"}`;
+// `Output`, `OutputIncludes`, `ElapsedSeconds` and `TraceContains` apply as for executions.
+// ---------------------------------------------------------------------------------------------
+
+async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) -> CaseOutcome {
+    let begin = tokio::time::Instant::now();
+    let trace = Trace::new();
+    let outcome = |passed, failures, summary: String, result| CaseOutcome {
+        scenario: file.to_string(),
+        case: case.name.clone(),
+        passed,
+        failures,
+        summary,
+        elapsed: begin.elapsed(),
+        trace: trace.clone(),
+        result,
+    };
+    let output = match crate::apigw::case::RequestCase::from_value(spec) {
+        Ok(req) => crate::apigw::case::run(world, &req, &trace).await,
+        Err(e) => Err(e),
+    };
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => return outcome(false, vec![e.to_string()], "not sent".into(), Value::Null),
+    };
+    let elapsed = begin.elapsed();
+    let exp = &case.expect;
+    let mut failures = Vec::new();
+    for (field, set) in [
+        ("Status", exp.status.is_some()),
+        ("Error", exp.error.is_some()),
+        ("Cause", exp.cause.is_some()),
+        ("CauseContains", exp.cause_contains.is_some()),
+    ] {
+        if set {
+            failures.push(format!(
+                "{field} applies to executions; a Request case checks its output"
+            ));
+        }
+    }
+    if let Some(o) = &exp.output
+        && o != &output
+    {
+        failures.push(format!(
+            "output differs:\n    expected {}\n    got      {}",
+            serde_json::to_string(o).unwrap_or_default(),
+            serde_json::to_string(&output).unwrap_or_default()
+        ));
+    }
+    if let Some(o) = &exp.output_includes
+        && !includes(&output, o)
+    {
+        failures.push(format!("output does not include {o}: got {output}"));
+    }
+    if let Some(secs) = exp.elapsed_seconds {
+        let got = elapsed.as_secs_f64();
+        if (got - secs).abs() > 0.001 {
+            failures.push(format!(
+                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
+            ));
+        }
+    }
+    let hops = trace.hops();
+    for text in &exp.trace_contains {
+        if !hops
+            .iter()
+            .any(|h| h.message.contains(text.as_str()) || h.component == text)
+        {
+            failures.push(format!("no hop of the trace mentions {text:?}"));
+        }
+    }
+    let summary = format!(
+        "HTTP {} {}",
+        output["StatusCode"],
+        output["StatusText"].as_str().unwrap_or("")
+    );
+    outcome(failures.is_empty(), failures, summary, output)
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@
 //!    ──▶ vpc::Network::connect(src = gateway ENI, dst = ALB node:443, SGs both ends)
 //!    ──▶ TLS (rustls; pki's emulated public root only; SNI = ApiEndpoint host)
 //!    ──▶ alb (HTTPS listener) ──▶ fixed-response / forward
-//! Pattern B — optimized API Gateway integration through a VPC link (see the Pattern B issue)
-//!  sfn (apigateway:invoke, SigV4 with the role's session) ──▶ apigw: sigv4 verify ─▶ iam
-//!    (identity + resource policy) ──▶ VPC link ENI ──▶ vpc::Network::connect ──▶ alb (HTTP)
+//! Pattern B — optimized API Gateway integration through a VPC link V2
+//!  sfn::apigw (apigateway:invoke, SigV4 with the role's session credentials from authz)
+//!    ──▶ apigw::ApiGatewayService: routing (stage, resource, method)
+//!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
+//!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
+//!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
 //! ```
 //!
 //! One module per AWS noun:
@@ -29,6 +32,8 @@
 //! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the load balancers.
 //! - [`lattice`] the resource gateways and configurations; [`events`] the connections;
 //!   [`secrets`] Secrets Manager.
+//! - [`apigw`] API Gateway REST APIs: routing, the SigV4 + IAM and integration-timeout layers,
+//!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors.
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
 //!   verification.
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
@@ -38,6 +43,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod alb;
+pub mod apigw;
 pub mod asl;
 pub mod authz;
 pub mod bundled;

@@ -186,6 +186,8 @@ pub struct Model {
     pub not_emulated: Vec<NotEmulated>,
     /// Stack outputs.
     pub outputs: Map<String, Value>,
+    /// API Gateway REST APIs, their resources, methods, deployments, stages, and VPC links.
+    pub apigw: crate::apigw::ApiGatewayModel,
 }
 
 impl Model {

@@ -35,6 +35,9 @@ pub enum WorldError {
     /// A resource gateway could not start.
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    /// API Gateway could not start (Pattern B).
+    #[error(transparent)]
+    ApiGateway(#[from] crate::apigw::StartError),
     /// Identity policies did not parse.
     #[error("{}", .0.iter().map(|e| format!("Resources.{}.{}: {}", e.logical_id, e.path, e.error)).collect::<Vec<_>>().join("; "))]
     Policies(Vec<PolicyLoadError>),
@@ -67,6 +70,8 @@ pub struct WorldInner {
     pub iam: Directory,
     /// The TLS client configuration of the AWS side.
     pub tls_client: Arc<rustls::ClientConfig>,
+    /// API Gateway: deployed REST API stages and VPC links (Pattern B).
+    pub apigw: crate::apigw::ApiGateway,
     load_balancers: Mutex<Vec<LoadBalancer>>,
 }
 
@@ -223,6 +228,8 @@ impl World {
             connections.put(conn.clone());
         }
         let iam = Directory::from_model(&model).map_err(WorldError::Policies)?;
+        // API Gateway (Pattern B): VPC link ENIs, deployed stages, integration targets.
+        let apigw = crate::apigw::ApiGateway::start(&net, &model, &load_balancers)?;
         let tls_client = pki.client_config();
         Ok(Self {
             inner: Arc::new(WorldInner {
@@ -238,6 +245,7 @@ impl World {
                 secrets,
                 iam,
                 tls_client,
+                apigw,
                 load_balancers: Mutex::new(load_balancers),
             }),
         })

@@ -3,6 +3,7 @@
 mod asl;
 mod compose;
 mod pattern_a;
+mod pattern_b;
 mod scenarios;
 mod sdk;
 mod serve;

@@ -1,6 +1,6 @@
 //! Listener actions: `fixed-response` and `forward`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,10 +12,16 @@ use hyper_util::rt::TokioIo;
 use super::{Protocol, SERVER};
 use crate::clock::Clock;
 use crate::trace::{Trace, Verdict};
+use crate::vpc::{Network, Source};
 
 /// ALB's idle timeout default: a target that sends nothing for this long gets a 504
 /// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html>).
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an ALB tries to connect to a target before answering 504: "The load balancer failed
+/// to establish a connection to the target before the connection timeout expired (10 seconds)"
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html#http-504-issues>).
+pub(super) const TARGET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A `fixed-response` action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +37,8 @@ pub struct FixedResponse {
 /// One target of a `forward` action's target group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForwardTarget {
-    /// Where the target listens. vpcgate's targets are host addresses (a user's own service).
+    /// Where the target listens: an address inside the load balancer's VPC (reached through the
+    /// virtual network) or a host address (a user's own service).
     pub addr: SocketAddr,
 }
 
@@ -63,6 +70,12 @@ pub(super) struct RequestContext<'a> {
     pub(super) peer: SocketAddr,
     pub(super) listener_port: u16,
     pub(super) protocol: Protocol,
+    /// The virtual network, for targets inside the VPC.
+    pub(super) net: &'a Network,
+    /// The load balancer's VPC.
+    pub(super) vpc_id: &'a str,
+    /// The address of the node that took the request (its ENI opens target connections).
+    pub(super) node_ip: IpAddr,
 }
 
 fn http_date(clock: &Clock) -> String {
@@ -174,26 +187,47 @@ async fn forward(
     };
     headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
     headers.insert("x-forwarded-port", HeaderValue::from(ctx.listener_port));
-    let upstream = tokio::time::timeout(IDLE_TIMEOUT, async {
-        let stream = tokio::net::TcpStream::connect(target.addr).await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(std::io::Error::other)?;
-        tokio::spawn(conn);
-        let req = hyper::Request::from_parts(parts, Full::new(body));
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(std::io::Error::other)?;
-        let (parts, body) = resp.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(std::io::Error::other)?
-            .to_bytes();
-        Ok::<_, std::io::Error>(hyper::Response::from_parts(parts, Full::new(body)))
-    })
-    .await;
+    let req = hyper::Request::from_parts(parts, Full::new(body));
+    let in_vpc = match (ctx.net.vpc(ctx.vpc_id), target.addr.ip()) {
+        (Some(vpc), IpAddr::V4(ip)) => vpc.cidr.contains(&ip),
+        _ => false,
+    };
+    let upstream = if in_vpc {
+        // A target inside the VPC: the node's ENI connects through the virtual network, so the
+        // node's egress and the target's ingress rules apply and the target sees the node's
+        // address.
+        let source = match ctx.net.eni_at(ctx.vpc_id, ctx.node_ip) {
+            Some(eni) => Source::Eni(eni),
+            None => Source::Outside {
+                ip: ctx.node_ip,
+                label: "load balancer node".into(),
+            },
+        };
+        let connect = ctx.net.connect(&source, ctx.vpc_id, target.addr, ctx.trace);
+        match tokio::time::timeout(TARGET_CONNECT_TIMEOUT, connect).await {
+            Err(_) => {
+                ctx.trace.hop(
+                    "alb",
+                    Verdict::Fail,
+                    format!(
+                        "target {} of {}: no connection within {} s: 504",
+                        target.addr,
+                        group.name,
+                        TARGET_CONNECT_TIMEOUT.as_secs()
+                    ),
+                );
+                return error_page(ctx.clock, StatusCode::GATEWAY_TIMEOUT);
+            }
+            Ok(Err(e)) => Ok(Err(std::io::Error::other(e))),
+            Ok(Ok(stream)) => tokio::time::timeout(IDLE_TIMEOUT, exchange(stream, req)).await,
+        }
+    } else {
+        tokio::time::timeout(IDLE_TIMEOUT, async {
+            let stream = tokio::net::TcpStream::connect(target.addr).await?;
+            exchange(stream, req).await
+        })
+        .await
+    };
     match upstream {
         Ok(Ok(resp)) => {
             ctx.trace.pass(
@@ -231,4 +265,29 @@ async fn forward(
             error_page(ctx.clock, StatusCode::GATEWAY_TIMEOUT)
         }
     }
+}
+
+/// One HTTP/1.1 exchange with a target over `stream`.
+async fn exchange<S>(
+    stream: S,
+    req: hyper::Request<Full<Bytes>>,
+) -> std::io::Result<hyper::Response<Full<Bytes>>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(std::io::Error::other)?;
+    let (parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    Ok(hyper::Response::from_parts(parts, Full::new(body)))
 }

@@ -5,8 +5,9 @@
 //! HTTPS listeners present the certificates their `CertificateArn`s name, chosen by SNI with the
 //! first as default (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html>).
 //! Requests are served by hyper over the in-memory streams of [`crate::vpc`]; actions are
-//! `fixed-response` and `forward` (to host addresses, so a user's own service can sit behind the
-//! emulated ALB). Responses carry the headers ALB adds (`Server: awselb/2.0`, `Date`,
+//! `fixed-response` and `forward` — to targets inside the VPC through the virtual network (from
+//! the node's ENI, so security groups apply), or to host addresses, so a user's own service can
+//! sit behind the emulated ALB. Responses carry the headers ALB adds (`Server: awselb/2.0`, `Date`,
 //! `Content-Length`, `Connection: keep-alive`).
 
 mod action;
@@ -223,6 +224,8 @@ impl LoadBalancer {
                 listener,
                 clock: clock.clone(),
                 requests: std::sync::atomic::AtomicU32::new(0),
+                net: net.clone(),
+                vpc_id: config.vpc_id.clone(),
             });
             for node in &nodes {
                 let mut socket = net.listen(node, shared.listener.port);
@@ -255,6 +258,10 @@ struct ListenerState {
     listener: ListenerConfig,
     clock: Clock,
     requests: std::sync::atomic::AtomicU32,
+    /// The network, for targets inside the VPC.
+    net: Network,
+    /// The load balancer's VPC.
+    vpc_id: String,
 }
 
 fn tls_acceptor(
@@ -297,6 +304,7 @@ async fn serve_connection(
 ) {
     let trace = inbound.trace.clone();
     let peer = inbound.peer;
+    let local = inbound.local;
     let listener = &shared.listener;
     match tls {
         Some(acceptor) => match acceptor.accept(inbound.stream).await {
@@ -310,7 +318,7 @@ async fn serve_connection(
                         shared.lb_name, listener.protocol, listener.port
                     ),
                 );
-                http1(shared.clone(), TokioIo::new(stream), trace, peer).await;
+                http1(shared.clone(), TokioIo::new(stream), trace, peer, local).await;
             }
             Err(e) => trace.hop(
                 "alb",
@@ -329,19 +337,31 @@ async fn serve_connection(
                     shared.lb_name, listener.port
                 ),
             );
-            http1(shared.clone(), TokioIo::new(inbound.stream), trace, peer).await;
+            http1(
+                shared.clone(),
+                TokioIo::new(inbound.stream),
+                trace,
+                peer,
+                local,
+            )
+            .await;
         }
     }
 }
 
-async fn http1<S>(shared: Arc<ListenerState>, io: TokioIo<S>, trace: Trace, peer: SocketAddr)
-where
+async fn http1<S>(
+    shared: Arc<ListenerState>,
+    io: TokioIo<S>,
+    trace: Trace,
+    peer: SocketAddr,
+    local: SocketAddr,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |req: hyper::Request<Incoming>| {
         let shared = shared.clone();
         let trace = trace.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, req, &trace, peer).await) }
+        async move { Ok::<_, Infallible>(handle(&shared, req, &trace, peer, local).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -355,6 +375,7 @@ async fn handle(
     req: hyper::Request<Incoming>,
     trace: &Trace,
     peer: SocketAddr,
+    local: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let listener = &shared.listener;
     let n = shared
@@ -420,6 +441,9 @@ async fn handle(
         peer,
         listener_port: listener.port,
         protocol: listener.protocol,
+        net: &shared.net,
+        vpc_id: &shared.vpc_id,
+        node_ip: local.ip(),
     };
     trace.info(
         "alb",

@@ -19,6 +19,7 @@
 //! would when creating it ([`resources`]); every error names the file, the logical id and the
 //! property path, and all errors are reported at once.
 
+pub mod apigw;
 pub mod error;
 pub mod ids;
 pub mod resources;
@@ -95,6 +96,10 @@ pub struct Case {
     /// The execution to start.
     #[serde(default)]
     pub start_execution: Option<StartExecution>,
+    /// A direct HTTP request to an emulated REST API (Pattern B): the shape of
+    /// [`crate::apigw::case::RequestCase`], run by [`crate::apigw::case::run`].
+    #[serde(default)]
+    pub request: Option<Value>,
     /// The expected outcome.
     #[serde(default)]
     pub expect: Expect,

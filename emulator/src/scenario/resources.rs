@@ -56,6 +56,13 @@ pub const EMULATED: &[&str] = &[
     "AWS::IAM::ManagedPolicy",
     "AWS::IAM::Policy",
     "AWS::StepFunctions::StateMachine",
+    // API Gateway (Pattern B): converted by super::apigw.
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGatewayV2::VpcLink",
 ];
 
 /// One error inside a resource: property path and kind.
@@ -775,6 +782,9 @@ pub(crate) fn build_onto(
             "AWS::StepFunctions::StateMachine" => {
                 state_machine(&mut p, &mut model, &id, &attr("Arn"), &attr("Name"))
             }
+            ty if super::apigw::TYPES.contains(&ty) => {
+                p.errors.extend(super::apigw::convert(r, &mut model))
+            }
             ty => model.not_emulated.push(NotEmulated {
                 logical_id: id.clone(),
                 resource_type: ty.to_string(),
@@ -813,6 +823,7 @@ pub(crate) fn build_onto(
             }
         }
     }
+    errors.extend(super::apigw::finish(&model));
     for (user, key, secret) in access_keys {
         if let Some(u) = model.users.iter_mut().find(|u| u.name == user) {
             u.access_keys.push((key, secret));

@@ -25,6 +25,8 @@ use crate::world::World;
 
 /// The HTTP Task resource.
 pub const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
+/// The optimized API Gateway integration (Pattern B).
+pub const APIGATEWAY_INVOKE: &str = "arn:aws:states:::apigateway:invoke";
 
 /// The principal an execution runs as: a session of its role.
 pub fn execution_principal(role_arn: &str, session: &str) -> Principal {
@@ -120,6 +122,7 @@ impl TaskHandler for WorldTasks {
             let resource = call.resource.as_str();
             let result = match resource {
                 HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
+                APIGATEWAY_INVOKE => super::apigw::invoke(&ctx, &call.parameters).await,
                 other => {
                     self.trace.hop(
                         "sfn",
@@ -129,7 +132,7 @@ impl TaskHandler for WorldTasks {
                     Err(StatesError::new(
                         "States.TaskFailed",
                         format!(
-                            "The resource '{other}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, arn:aws:states:::apigateway:invoke)"
+                            "The resource '{other}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, {APIGATEWAY_INVOKE})"
                         ),
                     ))
                 }

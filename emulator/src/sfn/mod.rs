@@ -1,11 +1,14 @@
 //! Step Functions: the task integrations vpcgate emulates, and executions.
 //!
+//! - [`apigw`]: the optimized API Gateway integration (`arn:aws:states:::apigateway:invoke`),
+//!   signed with the execution role's session credentials (Pattern B).
 //! - [`http`]: the HTTP Task (`arn:aws:states:::http:invoke`) through an EventBridge connection,
 //!   public or private (Lattice resource configuration).
 //!
 //! Each task runs as the execution role's assumed-role session and asks [`crate::authz`] for every
 //! permission AWS checks on its path.
 
+pub mod apigw;
 pub mod execution;
 pub mod http;
 

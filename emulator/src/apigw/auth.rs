@@ -1,0 +1,245 @@
+//! Authentication and authorization of a REST API method, as a tower layer.
+//!
+//! API Gateway's flow (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html>):
+//! 1. `AWS_IAM` methods: the SigV4 signature is checked first ([`crate::sigv4::verify`] with
+//!    API Gateway's policy: service `execute-api`, the API's region, five minutes of skew on the
+//!    world's clock, header or presigned form, session token). A missing signature is
+//!    `Missing Authentication Token`; any other failure is the verifier's error.
+//! 2. The access key becomes a principal ([`crate::authz::Directory::authenticate`]): the user of
+//!    a long-term key, the assumed-role session of a temporary one.
+//! 3. `execute-api:Invoke` on `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`
+//!    is evaluated with the caller's identity policies and the API's resource policy together:
+//!    in the same account either may allow, an explicit deny anywhere wins; across accounts both
+//!    must allow (Tables A and B of the page above).
+//! 4. Methods with `AuthorizationType: NONE` and a resource policy: the policy is evaluated for
+//!    an anonymous caller.
+//!
+//! Denials are 403 `AccessDeniedException` with API Gateway's wording
+//! ([`crate::iam::DenialFormat::ApiGateway`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use tower::{Layer, Service};
+
+use super::rest_api::AuthorizationType;
+use super::{ApiGatewayError, Invocation};
+use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext, keys};
+use crate::sigv4::{Incoming, SigV4Error, VerifyPolicy, verify};
+use crate::trace::Verdict;
+use crate::world::World;
+
+/// Why the caller was not let in.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The SigV4 signature is missing or wrong.
+    #[error("signature: {0}")]
+    Signature(#[from] SigV4Error),
+    /// The signing key does not (or no longer) name a principal.
+    #[error("credentials: {0}")]
+    Credentials(#[from] CredentialError),
+    /// `execute-api:Invoke` is denied.
+    #[error("access denied ({}): {message}", if *.explicit { "explicit deny" } else { "implicit deny" })]
+    Denied {
+        /// API Gateway's message.
+        message: String,
+        /// Whether a `Deny` statement decided.
+        explicit: bool,
+    },
+}
+
+/// Who called, once authenticated; in the request's extensions for the integration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal (`Anonymous` for unsigned calls to `NONE` methods).
+    pub principal: Principal,
+    /// The access key that signed, if any.
+    pub access_key_id: Option<String>,
+}
+
+/// SigV4 verification and `execute-api:Invoke` authorization for `world`'s APIs.
+pub fn layer(world: World) -> AuthLayer {
+    AuthLayer { world }
+}
+
+/// See [`layer`].
+#[derive(Clone, Debug)]
+pub struct AuthLayer {
+    world: World,
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Auth {
+            world: self.world.clone(),
+            inner,
+        }
+    }
+}
+
+/// See [`layer`].
+#[derive(Clone, Debug)]
+pub struct Auth<S> {
+    world: World,
+    inner: S,
+}
+
+impl<S> Service<http::Request<Bytes>> for Auth<S>
+where
+    S: Service<http::Request<Bytes>, Response = http::Response<Bytes>, Error = ApiGatewayError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = http::Response<Bytes>;
+    type Error = ApiGatewayError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiGatewayError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<Bytes>) -> Self::Future {
+        let caller = authorize(&self.world, &req);
+        let mut inner = self.inner.clone();
+        // Take the ready inner service, leave the clone (tower's usual dance).
+        std::mem::swap(&mut self.inner, &mut inner);
+        Box::pin(async move {
+            let caller = caller?;
+            req.extensions_mut().insert(caller);
+            inner.call(req).await
+        })
+    }
+}
+
+/// Steps 1–4 of the module docs.
+pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, ApiGatewayError> {
+    let Some(inv) = req.extensions().get::<Invocation>() else {
+        // The service always routes first; a bare call has nothing to authorize against.
+        return Ok(Caller {
+            principal: Principal::Anonymous,
+            access_key_id: None,
+        });
+    };
+    let trace = &inv.trace;
+    let stage = &inv.stage;
+    let now = world.clock.now();
+    let mut context = RequestContext::new();
+    context.set_current_time(world.clock.now_utc());
+    context.insert(keys::SECURE_TRANSPORT, "true");
+
+    let caller = match inv.route.method.authorization {
+        AuthorizationType::AwsIam => {
+            let policy = VerifyPolicy::execute_api(&stage.region);
+            let incoming = Incoming::from_request(req);
+            let verified = verify(&incoming, now, &policy, |id| {
+                world.iam.signing_credentials(id)
+            })
+            .map_err(|e| {
+                trace.hop(
+                    "sigv4",
+                    Verdict::Refuse,
+                    format!(
+                        "{e} (key {}): {} {}",
+                        claimed_key(req).unwrap_or_else(|| "none".into()),
+                        e.error_type(),
+                        e.message().lines().next().unwrap_or("")
+                    ),
+                );
+                ApiGatewayError::Auth(AuthError::Signature(e))
+            })?;
+            let resolved = world
+                .iam
+                .authenticate(
+                    &verified.access_key_id,
+                    verified.session_token.as_deref(),
+                    world.clock.now_utc(),
+                )
+                .map_err(|e| {
+                    trace.hop("sigv4", Verdict::Refuse, format!("{e}"));
+                    ApiGatewayError::Auth(AuthError::Credentials(e))
+                })?;
+            resolved.apply_to(&mut context);
+            trace.pass(
+                "sigv4",
+                format!(
+                    "{:?} signature by {} verified ({} signed headers{}): principal {} (aws:PrincipalArn {})",
+                    verified.location,
+                    verified.access_key_id,
+                    verified.signed_headers.len(),
+                    if verified.session_token.is_some() {
+                        ", session token"
+                    } else {
+                        ""
+                    },
+                    resolved.principal.arn(),
+                    resolved.principal.principal_arn().unwrap_or_default()
+                ),
+            );
+            Caller {
+                principal: resolved.principal,
+                access_key_id: Some(verified.access_key_id),
+            }
+        }
+        AuthorizationType::None => Caller {
+            principal: Principal::Anonymous,
+            access_key_id: None,
+        },
+    };
+
+    let needs_check = inv.route.method.authorization == AuthorizationType::AwsIam
+        || stage.resource_policy.is_some();
+    if needs_check {
+        let resource = stage.invoke_arn(req.method().as_str(), &inv.path);
+        match world.iam.authorize(
+            &caller.principal,
+            "execute-api:Invoke",
+            &resource,
+            &context,
+            stage.resource_policy.as_ref(),
+            &[],
+            DenialFormat::ApiGateway,
+            trace,
+        ) {
+            Ok(_) => {}
+            Err(denied) => {
+                return Err(AuthError::Denied {
+                    explicit: matches!(denied.decision, Decision::ExplicitDeny { .. }),
+                    message: denied.message,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(caller)
+}
+
+/// The access key id a request claims to be signed with (`Credential=AKID/…` in the
+/// `Authorization` header or `X-Amz-Credential` in the query), for the trace.
+fn claimed_key(req: &http::Request<Bytes>) -> Option<String> {
+    let from_header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split_once("Credential="))
+        .map(|(_, rest)| rest.to_string());
+    let from_query = || {
+        req.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))
+                .map(|v| {
+                    percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+        })
+    };
+    let credential = from_header.or_else(from_query)?;
+    let key = credential.split(['/', ',', ' ']).next()?.to_string();
+    (!key.is_empty()).then_some(key)
+}

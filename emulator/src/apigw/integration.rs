@@ -1,0 +1,535 @@
+//! Integrations: `HTTP_PROXY` over a VPC link V2, and `MOCK`.
+//!
+//! **HTTP_PROXY over VPC_LINK** (<https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html>):
+//! API Gateway opens a connection from one of the VPC link's ENIs to a node of the load balancer
+//! named by `IntegrationTarget`, so the link's security groups (egress) and the load balancer's
+//! (ingress) both apply, and the load balancer sees the ENI's address. Plain HTTP by default;
+//! TLS when `Uri` is `https://…` (verified against the emulated public roots). The port is the
+//! listener's when `IntegrationTarget` is a listener ARN (the seed's form), else the `Uri`'s.
+//! The request goes as the client sent it — method (unless `IntegrationHttpMethod` fixes one),
+//! headers, query string, body — to the `Uri`'s path with `{name}` variables filled in, with
+//! `Host` set to the `Uri`'s host and `X-Amzn-Trace-Id` and `X-Amzn-Apigateway-Api-Id` added
+//! (recorded against AWS: LocalStack's `test_apigateway_header_remapping_http[HTTP_PROXY]`,
+//! 2024-12-11). The response comes back as sent, except that the backend's `Server`, `Date`,
+//! `Connection`, `Content-Length` and the other headers API Gateway owns are renamed
+//! `x-amzn-Remapped-<Name>` (same recording; research Q15).
+//!
+//! A refused or reset connection, or a TLS failure, is API Gateway's 504
+//! `Network error communicating with endpoint`; a connection that never completes (a security
+//! group drops it) or a backend that never answers runs into the timeout layer.
+//!
+//! **MOCK**: the request template's `{"statusCode": N}` picks the integration status (200 without
+//! one); the first integration response whose `SelectionPattern` matches it (else the default,
+//! the one without a pattern) gives the method status, the body (its response template, used as
+//! written: VTL is not evaluated) and static header values. No match is a configuration error (500).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::ServerName;
+use tower::Service;
+
+use super::rest_api::{Connection, IntegrationKind, IntegrationResponseConfig, MethodKey};
+use super::{ApiGatewayError, IntegrationTarget, Invocation, VpcLink};
+use crate::trace::{Trace, Verdict};
+use crate::vpc::{ConnectError, Eni, Source};
+use crate::world::World;
+
+/// Why an integration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    /// The connection to the load balancer was refused or reset.
+    #[error("connection to {target} failed: {source}")]
+    Connect {
+        /// The node and port.
+        target: SocketAddr,
+        /// Why.
+        #[source]
+        source: ConnectError,
+    },
+    /// The TLS handshake with the backend failed.
+    #[error("tls handshake with {host} failed: {reason}")]
+    Tls {
+        /// The `Uri`'s host.
+        host: String,
+        /// The TLS error.
+        reason: String,
+    },
+    /// The HTTP exchange failed (closed early, malformed response).
+    #[error("http exchange with {host} failed: {reason}")]
+    Http {
+        /// The `Uri`'s host.
+        host: String,
+        /// The error.
+        reason: String,
+    },
+    /// A MOCK integration has no integration response for the status.
+    #[error("no integration response matches status {status} and there is no default")]
+    NoMockResponse {
+        /// The integration's status code.
+        status: u16,
+    },
+    /// An `INTERNET` integration: the emulated world has no internet.
+    #[error("{uri} is on the internet, which the emulated world does not have")]
+    Unreachable {
+        /// The `Uri`.
+        uri: String,
+    },
+    /// The method has no integration, or its VPC link or target is not running.
+    #[error("integration is not deployed: {what}")]
+    NotDeployed {
+        /// What is missing.
+        what: String,
+    },
+}
+
+/// The innermost service: runs the matched method's integration.
+#[derive(Clone, Debug)]
+pub struct IntegrationService {
+    world: World,
+}
+
+impl IntegrationService {
+    /// Integrations of `world`.
+    pub fn new(world: World) -> Self {
+        Self { world }
+    }
+}
+
+impl Service<http::Request<Bytes>> for IntegrationService {
+    type Response = http::Response<Bytes>;
+    type Error = ApiGatewayError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ApiGatewayError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
+        let world = self.world.clone();
+        Box::pin(async move { run(&world, req).await.map_err(ApiGatewayError::from) })
+    }
+}
+
+async fn run(
+    world: &World,
+    req: http::Request<Bytes>,
+) -> Result<http::Response<Bytes>, IntegrationError> {
+    let Some(inv) = req.extensions().get::<Invocation>().cloned() else {
+        return Err(IntegrationError::NotDeployed {
+            what: "request was not routed".into(),
+        });
+    };
+    let Some(integration) = inv.route.method.integration.clone() else {
+        return Err(IntegrationError::NotDeployed {
+            what: format!("method {} has no integration", inv.route.method.logical_id),
+        });
+    };
+    match &integration.kind {
+        IntegrationKind::Mock {
+            request_templates,
+            responses,
+        } => mock(&inv.trace, &req, request_templates, responses),
+        IntegrationKind::HttpProxy {
+            uri,
+            connection: Connection::Internet,
+            ..
+        } => {
+            inv.trace.hop(
+                "apigw",
+                Verdict::Fail,
+                format!("HTTP_PROXY to {uri}: the emulated world has no internet"),
+            );
+            Err(IntegrationError::Unreachable { uri: uri.clone() })
+        }
+        IntegrationKind::HttpProxy {
+            http_method,
+            uri,
+            connection:
+                Connection::VpcLink {
+                    vpc_link_id,
+                    target_arn,
+                },
+        } => {
+            let link =
+                world
+                    .apigw
+                    .vpc_link(vpc_link_id)
+                    .ok_or_else(|| IntegrationError::NotDeployed {
+                        what: format!("vpc link {vpc_link_id}"),
+                    })?;
+            let target =
+                world
+                    .apigw
+                    .target(target_arn)
+                    .ok_or_else(|| IntegrationError::NotDeployed {
+                        what: format!("integration target {target_arn}"),
+                    })?;
+            http_proxy(world, &inv, req, http_method, uri, &link, &target).await
+        }
+    }
+}
+
+/// Headers of the backend's response that API Gateway owns, renamed `x-amzn-Remapped-<Name>`
+/// (research Q15: the recorded `HTTP_PROXY` set is Server, Date, Connection, Content-Length; the
+/// mapped-parameter recording adds the rest).
+const REMAPPED: &[&str] = &[
+    "authorization",
+    "connection",
+    "content-length",
+    "content-md5",
+    "date",
+    "expect",
+    "host",
+    "max-forwards",
+    "proxy-authenticate",
+    "server",
+    "trailer",
+    "upgrade",
+    "user-agent",
+    "www-authenticate",
+    "x-amzn-requestid",
+];
+
+/// Request headers that describe the client's connection and do not travel to the integration.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+/// Fills `{name}` and `{name+}`-bound `{name}` variables of the `Uri` with the path parameters.
+fn fill(uri: &str, params: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = uri.to_string();
+    for (k, v) in params {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+async fn http_proxy(
+    world: &World,
+    inv: &Invocation,
+    req: http::Request<Bytes>,
+    http_method: &MethodKey,
+    uri: &str,
+    link: &Arc<VpcLink>,
+    target: &Arc<IntegrationTarget>,
+) -> Result<http::Response<Bytes>, IntegrationError> {
+    let trace = &inv.trace;
+    let filled = fill(uri, &inv.route.path_params);
+    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
+        what: format!("uri {filled} is not a valid URL"),
+    })?;
+    let https = parsed.scheme_str() == Some("https");
+    let host = parsed.host().unwrap_or_default().to_string();
+    let port = target
+        .listener_port
+        .or(parsed.port_u16())
+        .unwrap_or(if https { 443 } else { 80 });
+
+    // One ENI of the link, and the load balancer node in the same subnet when there is one.
+    let Some(eni) = link.enis.first().cloned() else {
+        return Err(IntegrationError::NotDeployed {
+            what: format!("vpc link {} has no network interface", link.config.id),
+        });
+    };
+    let node = target
+        .nodes
+        .iter()
+        .find(|n| n.subnet_id == eni.subnet_id)
+        .or_else(|| target.nodes.first())
+        .cloned()
+        .ok_or_else(|| IntegrationError::NotDeployed {
+            what: format!("load balancer {} has no nodes", target.load_balancer),
+        })?;
+    let dst = SocketAddr::new(node.ip, port);
+    trace.info(
+        "vpclink",
+        format!(
+            "HTTP_PROXY via VPC link {} ({}): ENI {} ({}, subnet {}) -> load balancer {} node {} ({}:{})",
+            link.config.id,
+            link.config.name,
+            eni.id,
+            eni.ip,
+            eni.subnet_id,
+            target.load_balancer,
+            node.id,
+            node.ip,
+            port
+        ),
+    );
+    let stream = world
+        .net
+        .connect(&Source::Eni(eni.clone()), &target.vpc_id, dst, trace)
+        .await
+        .map_err(|source| {
+            trace.hop(
+                "vpclink",
+                Verdict::Refuse,
+                format!("connection to {dst} refused: {source}"),
+            );
+            IntegrationError::Connect {
+                target: dst,
+                source,
+            }
+        })?;
+    let io: Box<dyn Io> = if https {
+        let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+        let name = ServerName::try_from(host.clone()).map_err(|e| IntegrationError::Tls {
+            host: host.clone(),
+            reason: e.to_string(),
+        })?;
+        match connector.connect(name, stream).await {
+            Ok(tls) => {
+                trace.pass("tls", format!("handshake with {host} over the VPC link"));
+                Box::new(tls)
+            }
+            Err(e) => {
+                trace.hop("tls", Verdict::Fail, format!("handshake with {host}: {e}"));
+                return Err(IntegrationError::Tls {
+                    host,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    } else {
+        Box::new(stream)
+    };
+    send(inv, req, http_method, &parsed, &host, io, &eni).await
+}
+
+async fn send(
+    inv: &Invocation,
+    req: http::Request<Bytes>,
+    http_method: &MethodKey,
+    uri: &http::Uri,
+    host: &str,
+    io: Box<dyn Io>,
+    eni: &Arc<Eni>,
+) -> Result<http::Response<Bytes>, IntegrationError> {
+    let trace = &inv.trace;
+    let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
+        host: host.to_string(),
+        reason: e.to_string(),
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| http_err(&e))?;
+    tokio::spawn(conn);
+    let (parts, body) = req.into_parts();
+    let method = match http_method {
+        MethodKey::Any => parts.method.clone(),
+        MethodKey::Verb(m) => m.clone(),
+    };
+    let mut target = uri.path().to_string();
+    if target.is_empty() {
+        target.push('/');
+    }
+    let query: Vec<&str> = uri
+        .query()
+        .into_iter()
+        .chain(parts.uri.query())
+        .filter(|q| !q.is_empty())
+        .collect();
+    if !query.is_empty() {
+        target.push('?');
+        target.push_str(&query.join("&"));
+    }
+    let mut builder = hyper::Request::builder()
+        .method(method.clone())
+        .uri(&target);
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
+    builder = builder.header(http::header::HOST, authority);
+    for (name, value) in &parts.headers {
+        if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "x-amzn-trace-id" {
+            continue;
+        }
+        builder = builder.header(name, value);
+    }
+    builder = builder
+        .header("x-amzn-apigateway-api-id", inv.stage.api.id.as_str())
+        .header("x-amzn-trace-id", inv.ids.trace_id.as_str());
+    let outgoing = builder.body(Full::new(body)).map_err(|e| http_err(&e))?;
+    trace.info(
+        "apigw",
+        format!("-> {method} {target} Host {authority} from {}", eni.ip),
+    );
+    let resp = sender.send_request(outgoing).await.map_err(|e| {
+        trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
+        http_err(&e)
+    })?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map_err(|e| http_err(&e))?.to_bytes();
+    trace.pass(
+        "apigw",
+        format!(
+            "<- {} from the integration ({} bytes); backend Server/Date/Connection/Content-Length remapped to x-amzn-Remapped-*",
+            parts.status,
+            body.len()
+        ),
+    );
+    let mut out = http::Response::new(body);
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = remap(&parts.headers);
+    Ok(out)
+}
+
+/// The backend's headers as API Gateway passes them on: the ones it owns renamed
+/// `x-amzn-Remapped-<Name>`, `Transfer-Encoding` dropped.
+pub fn remap(backend: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in backend {
+        let n = name.as_str();
+        if n == "transfer-encoding" || n == "keep-alive" {
+            continue;
+        }
+        if REMAPPED.contains(&n) {
+            if let Ok(remapped) = HeaderName::from_bytes(format!("x-amzn-remapped-{n}").as_bytes())
+            {
+                out.append(remapped, value.clone());
+            }
+        } else {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+fn mock(
+    trace: &Trace,
+    req: &http::Request<Bytes>,
+    request_templates: &std::collections::BTreeMap<String, String>,
+    responses: &[IntegrationResponseConfig],
+) -> Result<http::Response<Bytes>, IntegrationError> {
+    let content_type = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| "application/json".into());
+    let template = request_templates
+        .get(&content_type)
+        .or_else(|| request_templates.get("application/json"))
+        .or_else(|| request_templates.values().next());
+    let status = template
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_u64))
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(200);
+    let text = status.to_string();
+    let chosen = responses
+        .iter()
+        .find(|r| {
+            r.selection_pattern
+                .as_ref()
+                .is_some_and(|p| p.matches(&text))
+        })
+        .or_else(|| responses.iter().find(|r| r.selection_pattern.is_none()));
+    let Some(response) = chosen else {
+        trace.hop(
+            "apigw",
+            Verdict::Fail,
+            format!(
+                "MOCK integration status {status}: no match for output mapping and no default output mapping configured"
+            ),
+        );
+        return Err(IntegrationError::NoMockResponse { status });
+    };
+    let (ct, body) = response
+        .response_templates
+        .get("application/json")
+        .map(|b| ("application/json".to_string(), b.clone()))
+        .or_else(|| {
+            response
+                .response_templates
+                .iter()
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+        })
+        .unwrap_or_else(|| ("application/json".into(), String::new()));
+    trace.pass(
+        "apigw",
+        format!(
+            "MOCK integration status {status} -> method response {} ({} bytes)",
+            response.status_code,
+            body.len()
+        ),
+    );
+    let mut resp = http::Response::new(Bytes::from(body));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(response.status_code).unwrap_or(http::StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&ct) {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    for (k, v) in &response.response_headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_headers_api_gateway_owns_are_remapped() {
+        let mut h = HeaderMap::new();
+        h.insert("server", HeaderValue::from_static("awselb/2.0"));
+        h.insert(
+            "date",
+            HeaderValue::from_static("Sun, 14 Jun 2026 03:00:00 GMT"),
+        );
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        h.insert("content-length", HeaderValue::from_static("39"));
+        h.insert("connection", HeaderValue::from_static("keep-alive"));
+        let out = remap(&h);
+        assert_eq!(out["x-amzn-remapped-server"], "awselb/2.0");
+        assert_eq!(out["x-amzn-remapped-content-length"], "39");
+        assert_eq!(out["x-amzn-remapped-connection"], "keep-alive");
+        assert_eq!(out["content-type"], "application/json; charset=utf-8");
+        assert!(out.get("server").is_none() && out.get("date").is_none());
+        assert_eq!(
+            crate::apigw::wire_name(&HeaderName::from_static("x-amzn-remapped-server")),
+            "x-amzn-Remapped-Server"
+        );
+    }
+
+    #[test]
+    fn uri_variables_are_filled() {
+        let mut p = std::collections::BTreeMap::new();
+        p.insert("proxy".to_string(), "a/b".to_string());
+        assert_eq!(fill("http://h/{proxy}", &p), "http://h/a/b");
+    }
+}

@@ -1,0 +1,633 @@
+//! API Gateway REST APIs: the data plane of Pattern B.
+//!
+//! ```text
+//! http::Request ──▶ ApiGatewayService: which API, stage, resource and method (routing)
+//!   ──▶ auth::layer: SigV4 (AWS_IAM methods) + execute-api:Invoke (identity and resource policies)
+//!   ──▶ timeout::layer: the method's integration timeout (29 s by default), on tokio's clock
+//!   ──▶ integration: HTTP_PROXY over a VPC link V2 (ENI in the VPC ─▶ load balancer node) or MOCK
+//! ```
+//!
+//! [`ApiGatewayService`] is a `tower::Service<http::Request<Bytes>>` answering
+//! `http::Response<Bytes>`, never an error: every failure is turned into API Gateway's own answer
+//! by [`error::wire`]. It understands both ways of naming an API: the host
+//! `{api-id}.execute-api.{region}.amazonaws.com` with `/{stage}/{path}`, and the path form
+//! `/restapis/{api-id}/{stage}/_user_request_/{path}` that a local endpoint can mount. Step
+//! Functions' `apigateway:invoke` task ([`crate::sfn::apigw`]) calls it in memory.
+//!
+//! Every response carries `x-amzn-RequestId` (a UUID), `x-amz-apigw-id` (16 base64 characters),
+//! `Date`, `Content-Length` and `Connection: keep-alive`; `X-Amzn-Trace-Id` goes to the
+//! integration, and back to the caller only when the stage has X-Ray tracing on (recorded
+//! `HTTP_PROXY` and error responses have none; docs/pattern-b-fidelity.md).
+
+pub mod auth;
+pub mod case;
+pub mod error;
+pub mod integration;
+pub mod rest_api;
+pub mod routing;
+pub mod timeout;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+use crate::alb::LoadBalancer;
+use crate::clock::Clock;
+use crate::iam::{NamedPolicy, Policy, PolicyError, PolicyKind};
+use crate::model::Model;
+use crate::trace::{Trace, Verdict};
+use crate::vpc::{Eni, EniError, Network};
+use crate::world::World;
+
+pub use error::{ApiGatewayError, WireError, wire};
+pub use rest_api::{ApiGatewayModel, EndpointType, RestApiConfig, StageConfig, VpcLinkConfig};
+pub use routing::{Route, Router};
+
+/// The DNS suffix of REST API endpoints: `{id}.execute-api.{region}.amazonaws.com`.
+pub const EXECUTE_API_DOMAIN: &str = "execute-api";
+
+/// A deployed stage: what a request to `/{stage}/…` runs against.
+#[derive(Debug)]
+pub struct DeployedStage {
+    /// The API.
+    pub api: RestApiConfig,
+    /// The stage name.
+    pub name: String,
+    /// The deployment behind it.
+    pub deployment_id: String,
+    /// X-Ray tracing (`TracingEnabled`).
+    pub tracing_enabled: bool,
+    /// Resources and methods.
+    pub router: Router,
+    /// The API's resource policy, parsed.
+    pub resource_policy: Option<NamedPolicy>,
+    /// Region of the API.
+    pub region: String,
+    /// Account owning the API.
+    pub account: String,
+}
+
+impl DeployedStage {
+    /// The `execute-api:Invoke` resource ARN of a request:
+    /// `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{VERB}/{path}`
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html>).
+    pub fn invoke_arn(&self, verb: &str, path: &str) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+            self.region,
+            self.account,
+            self.api.id,
+            self.name,
+            verb,
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+/// A VPC link V2 with its network interfaces.
+#[derive(Debug)]
+pub struct VpcLink {
+    /// Its configuration.
+    pub config: VpcLinkConfig,
+    /// One ENI per subnet, carrying the link's security groups.
+    pub enis: Vec<Arc<Eni>>,
+}
+
+/// A load balancer an integration names (`IntegrationTarget`), resolved when the world starts.
+#[derive(Debug)]
+pub struct IntegrationTarget {
+    /// The load balancer's name.
+    pub load_balancer: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its nodes (one ENI per subnet).
+    pub nodes: Vec<Arc<Eni>>,
+    /// The listener's port when the target is a listener ARN.
+    pub listener_port: Option<u16>,
+}
+
+/// Why API Gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A VPC link's ENI could not be made.
+    #[error("vpc link {link}: {source}")]
+    Eni {
+        /// The VPC link id.
+        link: String,
+        /// Why.
+        #[source]
+        source: EniError,
+    },
+    /// A resource policy did not parse (the scenario checks it first).
+    #[error("rest api {api}: resource policy: {source}")]
+    Policy {
+        /// The API id.
+        api: String,
+        /// Why.
+        #[source]
+        source: PolicyError,
+    },
+}
+
+/// The running API Gateway of a world: deployed stages and VPC links.
+#[derive(Debug, Default)]
+pub struct ApiGateway {
+    stages: HashMap<(String, String), Arc<DeployedStage>>,
+    apis: HashMap<String, RestApiConfig>,
+    vpc_links: HashMap<String, Arc<VpcLink>>,
+    targets: HashMap<String, Arc<IntegrationTarget>>,
+}
+
+impl ApiGateway {
+    /// Creates the VPC links' ENIs and deploys every stage of the model. `load_balancers` are the
+    /// running load balancers integrations may target.
+    pub fn start(
+        net: &Network,
+        model: &Model,
+        load_balancers: &[LoadBalancer],
+    ) -> Result<Self, StartError> {
+        let gw = &model.apigw;
+        let mut vpc_links = HashMap::new();
+        for link in &gw.vpc_links {
+            let mut enis = Vec::new();
+            for subnet in &link.subnet_ids {
+                let eni = net
+                    .create_eni(
+                        subnet,
+                        link.security_groups.clone(),
+                        format!("API Gateway VPC link {}", link.id),
+                    )
+                    .map_err(|source| StartError::Eni {
+                        link: link.id.clone(),
+                        source,
+                    })?;
+                enis.push(eni);
+            }
+            vpc_links.insert(
+                link.id.clone(),
+                Arc::new(VpcLink {
+                    config: link.clone(),
+                    enis,
+                }),
+            );
+        }
+        let mut targets = HashMap::new();
+        for lb in load_balancers {
+            let target = |listener_port| {
+                Arc::new(IntegrationTarget {
+                    load_balancer: lb.config.name.clone(),
+                    vpc_id: lb.config.vpc_id.clone(),
+                    nodes: lb.nodes.clone(),
+                    listener_port,
+                })
+            };
+            targets.insert(lb.config.arn.clone(), target(None));
+            for l in model
+                .listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.config.arn)
+            {
+                targets.insert(l.arn.clone(), target(Some(l.port)));
+            }
+        }
+        let mut stages = HashMap::new();
+        let mut apis = HashMap::new();
+        for api in &gw.rest_apis {
+            apis.insert(api.id.clone(), api.clone());
+            let resource_policy = match &api.policy {
+                None => None,
+                Some(doc) => Some(NamedPolicy::new(
+                    format!("{} resource policy", api.name),
+                    Policy::parse(doc, PolicyKind::ResourceBased).map_err(|source| {
+                        StartError::Policy {
+                            api: api.id.clone(),
+                            source,
+                        }
+                    })?,
+                )),
+            };
+            let mut named: Vec<(String, String, bool)> = gw
+                .stages
+                .iter()
+                .filter(|s| s.rest_api_id == api.id)
+                .map(|s| (s.name.clone(), s.deployment_id.clone(), s.tracing_enabled))
+                .collect();
+            named.extend(
+                gw.deployments
+                    .iter()
+                    .filter(|d| d.rest_api_id == api.id)
+                    .filter_map(|d| d.stage_name.clone().map(|n| (n, d.id.clone(), false))),
+            );
+            for (name, deployment_id, tracing_enabled) in named {
+                // fidelity: a deployment is a snapshot of the API when it was created; vpcgate
+                // deploys the methods the whole template declares (CloudFormation creates the
+                // deployment after its DependsOn methods; see docs/pattern-b-fidelity.md).
+                let stage = DeployedStage {
+                    api: api.clone(),
+                    name: name.clone(),
+                    deployment_id,
+                    tracing_enabled,
+                    router: Router::new(gw, &api.id),
+                    resource_policy: resource_policy.clone(),
+                    region: model.region.clone(),
+                    account: model.account.clone(),
+                };
+                stages.insert((api.id.clone(), name), Arc::new(stage));
+            }
+        }
+        Ok(Self {
+            stages,
+            apis,
+            vpc_links,
+            targets,
+        })
+    }
+
+    /// The deployed stage.
+    pub fn stage(&self, api_id: &str, stage: &str) -> Option<Arc<DeployedStage>> {
+        self.stages
+            .get(&(api_id.to_string(), stage.to_string()))
+            .cloned()
+    }
+
+    /// The REST API with this id.
+    pub fn api(&self, api_id: &str) -> Option<&RestApiConfig> {
+        self.apis.get(api_id)
+    }
+
+    /// A VPC link.
+    pub fn vpc_link(&self, id: &str) -> Option<Arc<VpcLink>> {
+        self.vpc_links.get(id).cloned()
+    }
+
+    /// The load balancer behind an `IntegrationTarget` ARN.
+    pub fn target(&self, arn: &str) -> Option<Arc<IntegrationTarget>> {
+        self.targets.get(arn).cloned()
+    }
+}
+
+/// The identifiers API Gateway gives one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestIds {
+    /// `x-amzn-RequestId`: a UUID.
+    pub request_id: String,
+    /// `x-amz-apigw-id` (the extended request id): 16 base64 characters ending in `=`, as in the
+    /// recorded `e5Nw0iQQtjMEJUA=`.
+    pub apigw_id: String,
+    /// `X-Amzn-Trace-Id`: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
+    pub trace_id: String,
+}
+
+impl RequestIds {
+    /// Fresh ids at the clock's time.
+    pub fn new(clock: &Clock) -> Self {
+        let secs = clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let apigw: [u8; 11] = rand::random();
+        let root: [u8; 12] = rand::random();
+        Self {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            apigw_id: base64::engine::general_purpose::STANDARD.encode(apigw),
+            trace_id: format!("Root=1-{secs:08x}-{}", hex::encode(root)),
+        }
+    }
+}
+
+/// What the routing step found, handed to the layers in the request's extensions.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The stage.
+    pub stage: Arc<DeployedStage>,
+    /// The matched method.
+    pub route: Route,
+    /// The path below the stage (`/` for the root).
+    pub path: String,
+    /// The request ids.
+    pub ids: RequestIds,
+    /// The request's trace.
+    pub trace: Trace,
+}
+
+/// The layered service inside [`ApiGatewayService`]: auth, time-out, integration.
+pub type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, ApiGatewayError>;
+
+/// API Gateway's data plane as a tower service (see the module docs).
+#[derive(Clone)]
+pub struct ApiGatewayService {
+    world: World,
+    inner: Inner,
+}
+
+impl fmt::Debug for ApiGatewayService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiGatewayService").finish_non_exhaustive()
+    }
+}
+
+/// The data plane of `world`'s API Gateway.
+pub fn service(world: &World) -> ApiGatewayService {
+    let inner = ServiceBuilder::new()
+        .layer(auth::layer(world.clone()))
+        .layer(timeout::layer())
+        .service(integration::IntegrationService::new(world.clone()));
+    ApiGatewayService {
+        world: world.clone(),
+        inner: BoxCloneSyncService::new(inner),
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl Service<http::Request<Bytes>> for ApiGatewayService {
+    type Response = http::Response<Bytes>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<http::Response<Bytes>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}
+
+/// Where a request is addressed: API id, region (host form only), stage, and the path below it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Address {
+    /// The API id.
+    pub api_id: String,
+    /// The region named by the host, if the host names one.
+    pub region: Option<String>,
+    /// The stage.
+    pub stage: String,
+    /// The path below the stage, starting with `/`.
+    pub path: String,
+}
+
+/// Reads the API, stage and path from the Host header (or URI authority) and the path.
+pub fn locate(req: &http::Request<Bytes>) -> Option<Address> {
+    let path = req.uri().path();
+    // /restapis/{id}/{stage}/_user_request_/{path}
+    if let Some(rest) = path.strip_prefix("/restapis/") {
+        let mut parts = rest.splitn(4, '/');
+        let api_id = parts.next()?.to_string();
+        let stage = parts.next()?.to_string();
+        if parts.next()? != "_user_request_" {
+            return None;
+        }
+        let below = format!("/{}", parts.next().unwrap_or(""));
+        return Some(Address {
+            api_id,
+            region: None,
+            stage,
+            path: below,
+        });
+    }
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())?;
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let mut labels = host.split('.');
+    let api_id = labels.next()?.to_string();
+    if labels.next()? != EXECUTE_API_DOMAIN {
+        return None;
+    }
+    let region = labels.next()?.to_string();
+    if labels.collect::<Vec<_>>() != ["amazonaws", "com"] {
+        return None;
+    }
+    let trimmed = path.trim_start_matches('/');
+    let (stage, below) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+    Some(Address {
+        api_id,
+        region: Some(region),
+        stage: stage.to_string(),
+        path: format!("/{below}"),
+    })
+}
+
+impl ApiGatewayService {
+    /// Answers one request (what [`Service::call`] does).
+    pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
+        let world = &self.world;
+        let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
+        let ids = RequestIds::new(&world.clock);
+        let mut tracing_enabled = false;
+        let result = async {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let address = locate(&req).ok_or_else(|| ApiGatewayError::NoApi {
+                host: host.clone(),
+                path: req.uri().path().to_string(),
+            })?;
+            let known = world.apigw.api(&address.api_id).is_some()
+                && address
+                    .region
+                    .as_ref()
+                    .is_none_or(|r| *r == world.model.region);
+            if !known {
+                return Err(ApiGatewayError::UnknownApi {
+                    api_id: address.api_id,
+                    region: address.region.unwrap_or_default(),
+                });
+            }
+            let stage = world
+                .apigw
+                .stage(&address.api_id, &address.stage)
+                .ok_or_else(|| ApiGatewayError::UnknownStage {
+                    api_id: address.api_id.clone(),
+                    stage: address.stage.clone(),
+                })?;
+            tracing_enabled = stage.tracing_enabled;
+            trace.info(
+                "apigw",
+                format!(
+                    "{} {} -> rest api {} ({}, {}) stage {} (request id {})",
+                    req.method(),
+                    address.path,
+                    stage.api.id,
+                    stage.api.name,
+                    stage.api.endpoint_type.as_str(),
+                    stage.name,
+                    ids.request_id
+                ),
+            );
+            if stage.api.endpoint_type == EndpointType::Private {
+                return Err(ApiGatewayError::PrivateApi {
+                    api_id: stage.api.id.clone(),
+                });
+            }
+            let route = stage
+                .router
+                .route(req.method(), &address.path)
+                .ok_or_else(|| ApiGatewayError::NoRoute {
+                    method: req.method().to_string(),
+                    path: address.path.clone(),
+                    stage: stage.name.clone(),
+                })?;
+            trace.pass(
+                "apigw",
+                format!(
+                    "matched resource {} method {} (authorization {}, integration {})",
+                    route.resource_path,
+                    route.method.http_method,
+                    route.method.authorization.as_str(),
+                    route
+                        .method
+                        .integration
+                        .as_ref()
+                        .map(|i| i.kind.type_name())
+                        .unwrap_or("none")
+                ),
+            );
+            req.extensions_mut().insert(Invocation {
+                stage,
+                route,
+                path: address.path,
+                ids: ids.clone(),
+                trace: trace.clone(),
+            });
+            self.inner.clone().oneshot(req).await
+        }
+        .await;
+        let (mut resp, ok) = match result {
+            Ok(resp) => (resp, true),
+            Err(e) => {
+                let w = wire(&e);
+                trace.hop(
+                    "apigw",
+                    if matches!(e, ApiGatewayError::Timeout(_)) {
+                        Verdict::Fail
+                    } else {
+                        Verdict::Refuse
+                    },
+                    format!("{e}: {} {} {}", w.status.as_u16(), w.error_type, w.body),
+                );
+                (w.into_response(), false)
+            }
+        };
+        let len = resp.body().len();
+        let headers_mut = resp.headers_mut();
+        headers_mut.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+        headers_mut.insert(
+            http::header::DATE,
+            HeaderValue::from_str(&http_date(&world.clock)).expect("ascii date"),
+        );
+        headers_mut.insert(
+            http::header::CONNECTION,
+            HeaderValue::from_static("keep-alive"),
+        );
+        headers_mut.insert(
+            "x-amzn-requestid",
+            HeaderValue::from_str(&ids.request_id).expect("uuid"),
+        );
+        headers_mut.insert(
+            "x-amz-apigw-id",
+            HeaderValue::from_str(&ids.apigw_id).expect("base64"),
+        );
+        if ok && tracing_enabled {
+            headers_mut.insert(
+                "x-amzn-trace-id",
+                HeaderValue::from_str(&ids.trace_id).expect("ascii"),
+            );
+        }
+        trace.info(
+            "apigw",
+            format!(
+                "answered {} ({} bytes) x-amzn-RequestId {} x-amz-apigw-id {}",
+                resp.status(),
+                len,
+                ids.request_id,
+                ids.apigw_id
+            ),
+        );
+        resp
+    }
+}
+
+/// An HTTP date on the world's clock (`Sun, 14 Jun 2026 03:00:00 GMT`).
+pub fn http_date(clock: &Clock) -> String {
+    clock
+        .now_utc()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// Response headers as `{name as sent: [values]}`, names in API Gateway's case ([`wire_name`]) and
+/// sorted case-insensitively, the order Step Functions' recorded `apigateway:invoke` outputs show
+/// (`Connection`, `Content-Length`, `Content-Type`, `Date`, …, `x-amz-apigw-id`, …,
+/// `x-amzn-RequestId`).
+pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
+    let mut names: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in headers {
+        let wire = wire_name(name);
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match names.iter_mut().find(|(n, _)| *n == wire) {
+            Some((_, values)) => values.push(value),
+            None => names.push((wire, vec![value])),
+        }
+    }
+    names.sort_by_key(|(n, _)| n.to_ascii_lowercase());
+    names
+        .into_iter()
+        .map(|(n, v)| (n, serde_json::json!(v)))
+        .collect()
+}
+
+/// The case API Gateway writes a header name in on HTTP/1.1 (the `http` crate keeps names in
+/// lower case): its own headers as recorded (`x-amzn-RequestId`, `x-amz-apigw-id`,
+/// `x-amzn-ErrorType`, `X-Amzn-Trace-Id`, `x-amzn-Remapped-…`), others in the usual Title-Case
+/// (`Content-Type`), which is how the ALB and most backends send them.
+pub fn wire_name(name: &HeaderName) -> String {
+    wire_name_str(name.as_str())
+}
+
+fn wire_name_str(name: &str) -> String {
+    match name {
+        "x-amzn-requestid" => return "x-amzn-RequestId".into(),
+        "x-amz-apigw-id" => return "x-amz-apigw-id".into(),
+        "x-amzn-errortype" => return "x-amzn-ErrorType".into(),
+        "x-amzn-trace-id" => return "X-Amzn-Trace-Id".into(),
+        "www-authenticate" => return "WWW-Authenticate".into(),
+        "content-md5" => return "Content-MD5".into(),
+        "te" => return "TE".into(),
+        _ => {}
+    }
+    if let Some(rest) = name.strip_prefix("x-amzn-remapped-") {
+        return format!("x-amzn-Remapped-{}", wire_name_str(rest));
+    }
+    name.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}

@@ -1,0 +1,233 @@
+//! Which resource and method of a deployed stage a request reaches.
+//!
+//! A REST API's resources form a tree of path parts: literals, `{name}` (one segment) and the
+//! greedy `{name+}` (the rest of the path). A request path is matched against every resource's
+//! full path; the most specific match wins, segment by segment a literal before a `{name}`
+//! before a `{name+}`
+//! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html>,
+//! "a resource path with a greedy path variable … catches any request not matched by a more
+//! specific resource"). Then the method: the request's verb, else `ANY`. No match is API
+//! Gateway's 403 `Missing Authentication Token` — there is no 404 or 405 in REST APIs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use percent_encoding::percent_decode_str;
+
+use super::rest_api::{ApiGatewayModel, MethodConfig, MethodKey};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+    Greedy(String),
+}
+
+#[derive(Clone, Debug)]
+struct RouteResource {
+    /// `/`, `/items/{id}`.
+    path: String,
+    segments: Vec<Segment>,
+    methods: Vec<(MethodKey, Arc<MethodConfig>)>,
+}
+
+/// The routes of one deployment.
+#[derive(Clone, Debug, Default)]
+pub struct Router {
+    resources: Vec<RouteResource>,
+}
+
+/// What a request matched.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// The method (with its integration).
+    pub method: Arc<MethodConfig>,
+    /// The matched resource's path template (`/items/{id}`).
+    pub resource_path: String,
+    /// Values of `{name}` and `{name+}` variables, percent-decoded.
+    pub path_params: BTreeMap<String, String>,
+}
+
+impl Router {
+    /// The routes of `api_id` in `model`: every resource that has at least one method.
+    pub fn new(model: &ApiGatewayModel, api_id: &str) -> Self {
+        let mut resources: Vec<RouteResource> = Vec::new();
+        for m in model.methods.iter().filter(|m| m.rest_api_id == api_id) {
+            let Some(path) = model.resource_path(api_id, &m.resource_id) else {
+                continue;
+            };
+            let method = Arc::new(m.clone());
+            match resources.iter_mut().find(|r| r.path == path) {
+                Some(r) => r.methods.push((m.http_method.clone(), method)),
+                None => resources.push(RouteResource {
+                    segments: parse_template(&path),
+                    path,
+                    methods: vec![(m.http_method.clone(), method)],
+                }),
+            }
+        }
+        Self { resources }
+    }
+
+    /// Finds the method for `verb` on `path` (the path below the stage, `/` for the root).
+    pub fn route(&self, verb: &http::Method, path: &str) -> Option<Route> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut best: Option<(Vec<u8>, &RouteResource, BTreeMap<String, String>)> = None;
+        for r in &self.resources {
+            if let Some((score, params)) = matches(&r.segments, &parts)
+                && best.as_ref().is_none_or(|(s, _, _)| score > *s)
+            {
+                best = Some((score, r, params));
+            }
+        }
+        let (_, resource, path_params) = best?;
+        let exact = MethodKey::Verb(verb.clone());
+        let method = resource
+            .methods
+            .iter()
+            .find(|(k, _)| *k == exact)
+            .or_else(|| resource.methods.iter().find(|(k, _)| *k == MethodKey::Any))?
+            .1
+            .clone();
+        Some(Route {
+            method,
+            resource_path: resource.path.clone(),
+            path_params,
+        })
+    }
+}
+
+fn parse_template(path: &str) -> Vec<Segment> {
+    path.split('/')
+        .filter(|p| !p.is_empty())
+        .map(
+            |p| match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(inner) => match inner.strip_suffix('+') {
+                    Some(name) => Segment::Greedy(name.to_string()),
+                    None => Segment::Param(inner.to_string()),
+                },
+                None => Segment::Literal(p.to_string()),
+            },
+        )
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// A specificity score (one entry per segment: 2 literal, 1 variable, 0 greedy; longer wins on
+/// ties) and the variables, or `None`.
+fn matches(template: &[Segment], parts: &[&str]) -> Option<(Vec<u8>, BTreeMap<String, String>)> {
+    let mut score = Vec::new();
+    let mut params = BTreeMap::new();
+    for (i, seg) in template.iter().enumerate() {
+        match seg {
+            Segment::Greedy(name) => {
+                // `{proxy+}` needs at least one segment.
+                if parts.len() <= i {
+                    return None;
+                }
+                params.insert(name.clone(), decode(&parts[i..].join("/")));
+                score.push(0);
+                return Some((score, params));
+            }
+            Segment::Literal(lit) => {
+                if parts.get(i).map(|p| decode(p)) != Some(lit.clone()) {
+                    return None;
+                }
+                score.push(2);
+            }
+            Segment::Param(name) => {
+                let part = parts.get(i)?;
+                params.insert(name.clone(), decode(part));
+                score.push(1);
+            }
+        }
+    }
+    (template.len() == parts.len()).then_some((score, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apigw::rest_api::{AuthorizationType, ResourceConfig, RestApiConfig};
+
+    fn model() -> ApiGatewayModel {
+        let api = RestApiConfig {
+            logical_id: "Api".into(),
+            id: "a1".into(),
+            name: "api".into(),
+            endpoint_type: crate::apigw::rest_api::EndpointType::Regional,
+            policy: None,
+            root_resource_id: "root".into(),
+        };
+        let res = |id: &str, parent: &str, part: &str| ResourceConfig {
+            logical_id: id.into(),
+            id: id.into(),
+            rest_api_id: "a1".into(),
+            parent_id: parent.into(),
+            path_part: part.into(),
+        };
+        let method = |resource: &str, verb: &str| MethodConfig {
+            logical_id: format!("{resource}{verb}"),
+            rest_api_id: "a1".into(),
+            resource_id: resource.into(),
+            http_method: MethodKey::parse(verb).unwrap(),
+            authorization: AuthorizationType::None,
+            integration: None,
+        };
+        ApiGatewayModel {
+            rest_apis: vec![api],
+            resources: vec![
+                res("items", "root", "items"),
+                res("item", "items", "{id}"),
+                res("special", "items", "special"),
+                res("proxy", "root", "{proxy+}"),
+            ],
+            methods: vec![
+                method("root", "GET"),
+                method("items", "GET"),
+                method("item", "GET"),
+                method("item", "DELETE"),
+                method("special", "GET"),
+                method("proxy", "ANY"),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn most_specific_resource_wins() {
+        let r = Router::new(&model(), "a1");
+        let get = http::Method::GET;
+        assert_eq!(r.route(&get, "/").unwrap().resource_path, "/");
+        assert_eq!(r.route(&get, "").unwrap().resource_path, "/");
+        assert_eq!(r.route(&get, "/items").unwrap().resource_path, "/items");
+        let item = r.route(&get, "/items/42").unwrap();
+        assert_eq!(item.resource_path, "/items/{id}");
+        assert_eq!(item.path_params["id"], "42");
+        assert_eq!(
+            r.route(&get, "/items/special").unwrap().resource_path,
+            "/items/special"
+        );
+        let greedy = r.route(&get, "/a/b%20c/d").unwrap();
+        assert_eq!(greedy.resource_path, "/{proxy+}");
+        assert_eq!(greedy.path_params["proxy"], "a/b c/d");
+        assert_eq!(
+            r.route(&http::Method::POST, "/items/1/x")
+                .unwrap()
+                .resource_path,
+            "/{proxy+}"
+        );
+    }
+
+    #[test]
+    fn resource_without_the_verb_is_no_route() {
+        let r = Router::new(&model(), "a1");
+        // /items/{id} is chosen first and has no POST: API Gateway does not fall back.
+        assert!(r.route(&http::Method::POST, "/items/42").is_none());
+        assert!(r.route(&http::Method::DELETE, "/items/42").is_some());
+        assert!(r.route(&http::Method::POST, "/").is_none());
+    }
+}

@@ -1,0 +1,170 @@
+//! Behaviour and interoperability tests of the API Gateway data plane, on the repository's
+//! `scenarios/pattern-b*.json` worlds.
+
+mod aws_sigv4;
+mod backend;
+mod botocore;
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::clock::Clock;
+use crate::iam::Principal;
+use crate::model::Model;
+use crate::scenario::{Scenario, StackLinks};
+use crate::sigv4::Credentials;
+use crate::world::World;
+
+/// 2026-06-14T03:00:00Z, the scenarios' clock.
+pub(super) const AT_UNIX: u64 = 1_781_406_000;
+
+pub(super) fn at() -> SystemTime {
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(AT_UNIX)
+}
+
+/// The model and a running world of `<file>` (relative to the repository root), on the
+/// scenario's pinned clock.
+pub(super) fn world(file: &str) -> (Model, World) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(file);
+    let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (model, _) = s
+        .build(&StackLinks::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let clock = Clock::pinned(s.clock_start().unwrap().expect("pinned clock"));
+    assert_eq!(clock.now(), at());
+    let world = World::build(model.clone(), clock).unwrap_or_else(|e| panic!("{e}"));
+    (model, world)
+}
+
+/// The API's host name.
+pub(super) fn host(model: &Model) -> String {
+    format!(
+        "{}.execute-api.{}.amazonaws.com",
+        model.apigw.rest_apis[0].id, model.region
+    )
+}
+
+/// Temporary credentials of a session of the role named `role`.
+pub(super) fn role_credentials(world: &World, model: &Model, role: &str) -> Credentials {
+    let role = model.roles.iter().find(|r| r.name == role).unwrap();
+    let session = Principal::AssumedRole {
+        account: model.account.clone(),
+        role_name: role.name.clone(),
+        role_path: role.path.clone(),
+        session_name: "interop".into(),
+    };
+    let c = world
+        .iam
+        .session_credentials(&session, world.clock.now_utc())
+        .unwrap();
+    Credentials::new(&c.access_key_id, c.secret_access_key.expose())
+        .with_session_token(c.session_token.expose())
+}
+
+/// The long-term key of the user named `user`.
+pub(super) fn user_credentials(world: &World, model: &Model, user: &str) -> Credentials {
+    let user = model.users.iter().find(|u| u.name == user).unwrap();
+    let _ = world;
+    let (id, secret) = user.access_keys.first().unwrap();
+    Credentials::new(id, secret)
+}
+
+/// Sends a request to the world's API Gateway.
+pub(super) async fn send(world: &World, req: http::Request<Bytes>) -> http::Response<Bytes> {
+    super::service(world).handle(req).await
+}
+
+pub(super) fn body_json(resp: &http::Response<Bytes>) -> serde_json::Value {
+    serde_json::from_slice(resp.body()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Garbage in: every request gets an API Gateway answer, nothing panics.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn malformed_requests_never_panic() {
+    let (model, world) = world("scenarios/pattern-b.json");
+    let h = host(&model);
+    let api = &model.apigw.rest_apis[0].id;
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a [u8])>);
+    let cases: Vec<Case<'_>> = vec![
+        ("GET", format!("https://{h}/"), vec![]),
+        ("GET", format!("https://{h}/prod/%zz/%00"), vec![]),
+        ("GET", format!("https://{h}//prod//"), vec![]),
+        ("GET", "https://nothing.example.com/prod/".into(), vec![]),
+        (
+            "GET",
+            "https://x.execute-api.ap-northeast-1.amazonaws.com.evil/prod/".into(),
+            vec![],
+        ),
+        (
+            "GET",
+            format!("https://{api}.execute-api.us-east-1.amazonaws.com/prod/"),
+            vec![],
+        ),
+        (
+            "GET",
+            format!("https://localhost/restapis/{api}/prod/nope/"),
+            vec![],
+        ),
+        ("GET", format!("https://localhost/restapis/{api}"), vec![]),
+        ("GET", "https://localhost/restapis/".to_string(), vec![]),
+        (
+            "GET",
+            format!("https://{h}/prod/"),
+            vec![("authorization", b"AWS4-HMAC-SHA256")],
+        ),
+        (
+            "GET",
+            format!("https://{h}/prod/"),
+            vec![("authorization", b"garbage=,,,= =")],
+        ),
+        (
+            "GET",
+            format!("https://{h}/prod/"),
+            vec![
+                (
+                    "authorization",
+                    b"AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=00",
+                ),
+                ("x-amz-date", b"nonsense"),
+            ],
+        ),
+        (
+            "GET",
+            format!("https://{h}/prod/"),
+            vec![("authorization", b"\xff\xfe")],
+        ),
+        (
+            "GET",
+            format!("https://{h}/prod/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=-1"),
+            vec![],
+        ),
+        (
+            "DELETE",
+            format!("https://{h}/prod/"),
+            vec![("host", b"\xff")],
+        ),
+        (
+            "PATCH",
+            format!("https://{h}/prod/{}", "a/".repeat(500)),
+            vec![],
+        ),
+    ];
+    for (method, uri, headers) in cases {
+        let mut b = http::Request::builder().method(method).uri(&uri);
+        for (k, v) in headers {
+            b = b.header(k, http::HeaderValue::from_bytes(v).unwrap());
+        }
+        let resp = send(&world, b.body(Bytes::from_static(b"\x00\xff")).unwrap()).await;
+        assert!(
+            resp.status().is_client_error() || resp.status().is_server_error(),
+            "{method} {uri}: {}",
+            resp.status()
+        );
+        assert!(resp.headers().contains_key("x-amzn-requestid"));
+        assert!(resp.headers().contains_key("x-amzn-errortype"), "{uri}");
+    }
+}

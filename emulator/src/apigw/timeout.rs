@@ -1,0 +1,96 @@
+//! The integration timeout as a tower layer.
+//!
+//! API Gateway waits `TimeoutInMillis` (50 ms to 29 s, 29 s by default) for the integration —
+//! connecting through the VPC link included — and then answers 504 with
+//! `{"message": "Endpoint request timed out"}`
+//! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html>;
+//! the body is recorded, research Q14). The timer is tokio's, so a paused test clock runs the
+//! 29 s in no wall time. The timeout comes from the matched method ([`super::Invocation`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tower::{Layer, Service};
+
+use super::rest_api::DEFAULT_INTEGRATION_TIMEOUT;
+use super::{ApiGatewayError, Invocation};
+use crate::trace::Verdict;
+
+/// The integration did not answer within its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("integration did not answer within {} ms", .after.as_millis())]
+pub struct Elapsed {
+    /// The timeout that passed.
+    pub after: Duration,
+}
+
+/// Bounds the inner service by the method's integration timeout.
+pub fn layer() -> IntegrationTimeoutLayer {
+    IntegrationTimeoutLayer
+}
+
+/// See [`layer`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IntegrationTimeoutLayer;
+
+impl<S> Layer<S> for IntegrationTimeoutLayer {
+    type Service = IntegrationTimeout<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        IntegrationTimeout { inner }
+    }
+}
+
+/// See [`layer`].
+#[derive(Clone, Debug)]
+pub struct IntegrationTimeout<S> {
+    inner: S,
+}
+
+impl<S> Service<http::Request<Bytes>> for IntegrationTimeout<S>
+where
+    S: Service<http::Request<Bytes>, Response = http::Response<Bytes>, Error = ApiGatewayError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = http::Response<Bytes>;
+    type Error = ApiGatewayError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiGatewayError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
+        let invocation = req.extensions().get::<Invocation>().cloned();
+        let after = invocation
+            .as_ref()
+            .and_then(|i| i.route.method.integration.as_ref())
+            .map(|i| i.timeout)
+            .unwrap_or(DEFAULT_INTEGRATION_TIMEOUT);
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            match tokio::time::timeout(after, fut).await {
+                Ok(result) => result,
+                Err(_) => {
+                    if let Some(inv) = invocation {
+                        inv.trace.hop(
+                            "apigw",
+                            Verdict::Fail,
+                            format!(
+                                "integration timeout: no response within {} ms (TimeoutInMillis)",
+                                after.as_millis()
+                            ),
+                        );
+                    }
+                    Err(Elapsed { after }.into())
+                }
+            }
+        })
+    }
+}

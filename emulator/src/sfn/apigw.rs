@@ -1,0 +1,482 @@
+//! The optimized API Gateway integration: `arn:aws:states:::apigateway:invoke`.
+//!
+//! Behaviour from "Create API Gateway REST APIs with Step Functions"
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-api-gateway.html>) and from
+//! executions recorded against AWS (LocalStack's `test_apigetway_task_service.snapshot.json`,
+//! 2023-08-20 and 2025-11-06):
+//! - parameters `ApiEndpoint` (`<id>.execute-api.<region>.amazonaws.com`, id of `0-9a-z`) and
+//!   `Method` (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS) are required; `Headers` and
+//!   `QueryParameters` are maps of lists; `Stage`, `Path`; `RequestBody` only for PATCH, POST
+//!   and PUT; `AllowNullValues` (default false: `null` fields are dropped from the body);
+//!   `AuthType` `NO_AUTH` (default), `IAM_ROLE` (SigV4 with the execution role's session
+//!   credentials), `RESOURCE_POLICY` (also signed, so the resource policy sees the role);
+//! - headers a definition may not set: `X-Forwarded*`, `X-Amz*`, `X-Amzn*`, Authorization,
+//!   Connection, Content-md5, Expect, Host, Max-Forwards, Proxy-Authenticate, Server, TE,
+//!   Transfer-Encoding, Trailer, Upgrade, Via, Www-Authenticate;
+//! - output `{"Headers": {name as sent: [values]}, "ResponseBody", "StatusCode", "StatusText"}`:
+//!   header names keep API Gateway's case and sort case-insensitively (the recorded outputs),
+//!   the body is JSON-decoded when it parses (`"HelloWorld"` -> `HelloWorld`), else kept as text;
+//! - a non-2xx answer fails the task with `ApiGateway.<status>` and the body as the cause, e.g.
+//!   `{"error":"ApiGateway.403","cause":"{\"message\":\"Missing Authentication Token\"}"}`.
+//!
+//! The request goes to the API Gateway data plane in memory ([`crate::apigw::service`]); no
+//! host socket is opened.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+
+use super::{StatesError, TaskContext};
+use crate::sigv4::{EXECUTE_API, SigningSettings, sign_request};
+use crate::trace::Verdict;
+
+/// Headers a definition may not set (same page, "Request format"), besides every
+/// `X-Forwarded*`, `X-Amz*` and `X-Amzn*`.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "connection",
+    "content-md5",
+    "expect",
+    "host",
+    "max-forwards",
+    "proxy-authenticate",
+    "server",
+    "te",
+    "transfer-encoding",
+    "trailer",
+    "upgrade",
+    "via",
+    "www-authenticate",
+];
+
+/// Whether `apigateway:invoke` refuses a header name.
+pub fn is_forbidden_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    FORBIDDEN_HEADERS.contains(&n.as_str())
+        || n.starts_with("x-forwarded")
+        || n.starts_with("x-amz")
+}
+
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `AuthType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthType {
+    /// Unsigned.
+    NoAuth,
+    /// Signed with the execution role's session credentials.
+    IamRole,
+    /// Signed too, for APIs that authorize by resource policy.
+    ResourcePolicy,
+}
+
+/// The parsed parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The API's host name.
+    pub endpoint: String,
+    /// The region named by the endpoint.
+    pub region: String,
+    /// The verb.
+    pub method: Method,
+    /// `Stage`.
+    pub stage: Option<String>,
+    /// `Path`.
+    pub path: Option<String>,
+    /// `Headers`: (name, value) in order.
+    pub headers: Vec<(String, String)>,
+    /// `QueryParameters`: (name, value) in order.
+    pub query: Vec<(String, String)>,
+    /// `RequestBody`, nulls removed unless `AllowNullValues`.
+    pub body: Option<Value>,
+    /// `AuthType`.
+    pub auth: AuthType,
+}
+
+fn string_field(p: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match p.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
+    }
+}
+
+/// A map of lists of strings (`Headers`, `QueryParameters`); a plain string value is the
+/// recorded "has an invalid format".
+fn map_of_lists(p: &Map<String, Value>, key: &str) -> Result<Vec<(String, String)>, String> {
+    let invalid = || format!("The value of the field '{key}' has an invalid format");
+    match p.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(m)) => {
+            let mut out = Vec::new();
+            for (k, v) in m {
+                let Value::Array(items) = v else {
+                    return Err(invalid());
+                };
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push((k.clone(), s.clone())),
+                        _ => return Err(invalid()),
+                    }
+                }
+            }
+            Ok(out)
+        }
+        Some(_) => Err(invalid()),
+    }
+}
+
+fn drop_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, drop_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(drop_nulls).collect()),
+        other => other,
+    }
+}
+
+/// Validates the task's parameters; the error is the reason for AWS's `States.Runtime` text.
+pub fn parse_call(params: &Value) -> Result<Call, String> {
+    let Value::Object(p) = params else {
+        return Err("The Parameters must be a JSON object".into());
+    };
+    for key in p.keys() {
+        if ![
+            "ApiEndpoint",
+            "Method",
+            "Headers",
+            "Stage",
+            "Path",
+            "QueryParameters",
+            "RequestBody",
+            "AllowNullValues",
+            "AuthType",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(format!(
+                "The field '{key}' is not supported by Step Functions"
+            ));
+        }
+    }
+    let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
+    let labels: Vec<&str> = endpoint.split('.').collect();
+    let region = match labels.as_slice() {
+        [id, "execute-api", region, "amazonaws", "com"]
+            if !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
+        {
+            region.to_string()
+        }
+        _ => {
+            return Err(format!(
+                "The value of the field 'ApiEndpoint' is invalid: {endpoint} (expected <API ID>.execute-api.<region>.amazonaws.com)"
+            ));
+        }
+    };
+    let method_text = string_field(p, "Method")?.ok_or("The field 'Method' is required")?;
+    let method = match method_text.as_str() {
+        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => {
+            Method::from_bytes(method_text.as_bytes()).expect("valid method")
+        }
+        _ => {
+            return Err(format!(
+                "The value of the field 'Method' is invalid: {method_text} (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS)"
+            ));
+        }
+    };
+    let headers = map_of_lists(p, "Headers")?;
+    let forbidden: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| is_forbidden_header(k))
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .collect();
+    if !forbidden.is_empty() {
+        // The recorded definition-time text; static headers fail CreateStateMachine with it,
+        // dynamic ones fail the run (docs: States.Runtime).
+        return Err(format!(
+            "The 'Headers' field contains unsupported values: [{}]",
+            forbidden.join(", ")
+        ));
+    }
+    let query = map_of_lists(p, "QueryParameters")?;
+    let allow_nulls = match p.get("AllowNullValues") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("The value of the field 'AllowNullValues' must be a boolean".into()),
+    };
+    let body = match p.get("RequestBody") {
+        None | Some(Value::Null) => None,
+        Some(b) => {
+            if !matches!(method, Method::PATCH | Method::POST | Method::PUT) {
+                return Err(format!(
+                    "The field 'RequestBody' is only supported for PATCH, POST and PUT, not {method}"
+                ));
+            }
+            Some(if allow_nulls {
+                b.clone()
+            } else {
+                drop_nulls(b.clone())
+            })
+        }
+    };
+    let auth = match string_field(p, "AuthType")?.as_deref() {
+        None | Some("NO_AUTH") => AuthType::NoAuth,
+        Some("IAM_ROLE") => AuthType::IamRole,
+        Some("RESOURCE_POLICY") => AuthType::ResourcePolicy,
+        Some(other) => {
+            return Err(format!(
+                "The value of the field 'AuthType' is invalid: {other} (NO_AUTH, IAM_ROLE, RESOURCE_POLICY)"
+            ));
+        }
+    };
+    Ok(Call {
+        endpoint,
+        region,
+        method,
+        stage: string_field(p, "Stage")?,
+        path: string_field(p, "Path")?,
+        headers,
+        query,
+        body,
+        auth,
+    })
+}
+
+impl Call {
+    /// `/{Stage}/{Path}?{QueryParameters}`.
+    pub fn target(&self) -> String {
+        let mut target = String::new();
+        for part in [&self.stage, &self.path].into_iter().flatten() {
+            let part = part.trim_matches('/');
+            if !part.is_empty() {
+                target.push('/');
+                target.push_str(part);
+            }
+        }
+        if self
+            .path
+            .as_deref()
+            .is_some_and(|p| p.ends_with('/') && !p.trim_matches('/').is_empty())
+        {
+            target.push('/');
+        }
+        if target.is_empty() {
+            target.push('/');
+        }
+        if !self.query.is_empty() {
+            target.push('?');
+            target.push_str(
+                &self
+                    .query
+                    .iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{}={}",
+                            utf8_percent_encode(k, QUERY),
+                            utf8_percent_encode(v, QUERY)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            );
+        }
+        target
+    }
+}
+
+/// Runs one `apigateway:invoke` task.
+pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, StatesError> {
+    let trace = ctx.trace;
+    let world = ctx.world;
+    let call = parse_call(params).map_err(|reason| ctx.bad_parameters(params, &reason))?;
+    let target = call.target();
+    trace.info(
+        "sfn",
+        format!(
+            "apigateway:invoke {}: {} https://{}{} ({:?})",
+            ctx.state_name, call.method, call.endpoint, target, call.auth
+        ),
+    );
+    let mut builder = http::Request::builder()
+        .method(call.method.clone())
+        .uri(format!("https://{}{}", call.endpoint, target))
+        .header(http::header::HOST, call.endpoint.as_str());
+    for (k, v) in &call.headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            ctx.bad_parameters(
+                params,
+                "The value of the field 'Headers' has an invalid format",
+            )
+        })?;
+        let value = HeaderValue::from_str(v).map_err(|_| {
+            ctx.bad_parameters(
+                params,
+                "The value of the field 'Headers' has an invalid format",
+            )
+        })?;
+        builder = builder.header(name, value);
+    }
+    let body = match &call.body {
+        None => Bytes::new(),
+        Some(Value::String(s)) => Bytes::from(s.clone()),
+        Some(other) => Bytes::from(other.to_string()),
+    };
+    if call.body.is_some()
+        && !call
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+    }
+    let mut req = builder
+        .body(body)
+        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
+
+    if call.auth != AuthType::NoAuth {
+        let credentials = world
+            .iam
+            .session_credentials(&ctx.principal, world.clock.now_utc())
+            .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
+        let creds = crate::sigv4::Credentials::new(
+            &credentials.access_key_id,
+            credentials.secret_access_key.expose(),
+        )
+        .with_session_token(credentials.session_token.expose());
+        sign_request(
+            &mut req,
+            &creds,
+            &call.region,
+            EXECUTE_API,
+            world.clock.now(),
+            &SigningSettings::default(),
+        )
+        .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
+        trace.pass(
+            "sfn",
+            format!(
+                "signed (SigV4, execute-api, {}) with {} of {} (temporary credentials, session token)",
+                call.region,
+                credentials.access_key_id,
+                ctx.principal.arn()
+            ),
+        );
+    }
+    req.extensions_mut().insert(trace.clone());
+    let resp = crate::apigw::service(world)
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|never| match never {});
+    output(ctx, resp)
+}
+
+/// The task result, or `ApiGateway.<status>` with the body as the cause.
+pub fn output(ctx: &TaskContext<'_>, resp: http::Response<Bytes>) -> Result<Value, StatesError> {
+    let status = resp.status();
+    let text = String::from_utf8_lossy(resp.body()).into_owned();
+    if !status.is_success() {
+        ctx.trace.hop(
+            "sfn",
+            Verdict::Fail,
+            format!("HTTP {status}: ApiGateway.{}", status.as_u16()),
+        );
+        return Err(StatesError::new(
+            format!("ApiGateway.{}", status.as_u16()),
+            text,
+        ));
+    }
+    let headers = crate::apigw::wire_headers(resp.headers());
+    let response_body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+    ctx.trace.pass(
+        "sfn",
+        format!("HTTP {status} ({} bytes)", resp.body().len()),
+    );
+    Ok(json!({
+        "Headers": headers,
+        "ResponseBody": response_body,
+        "StatusCode": status.as_u16(),
+        "StatusText": status.canonical_reason().unwrap_or(""),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(p: Value) -> Result<Call, String> {
+        parse_call(&p)
+    }
+
+    #[test]
+    fn parameters_follow_the_documented_shapes() {
+        let c = call(json!({"ApiEndpoint": "a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com", "Method": "GET", "Stage": "prod", "AuthType": "IAM_ROLE"})).unwrap();
+        assert_eq!(c.region, "ap-northeast-1");
+        assert_eq!(c.auth, AuthType::IamRole);
+        assert_eq!(c.target(), "/prod");
+        let c = call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "POST", "Stage": "s", "Path": "items/7", "QueryParameters": {"q": ["a b", "c"]}, "RequestBody": {"a": null, "b": [1, {"c": null}]}})).unwrap();
+        assert_eq!(c.target(), "/s/items/7?q=a%20b&q=c");
+        assert_eq!(c.body, Some(json!({"b": [1, {}]})));
+        let c = call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "PUT", "RequestBody": {"a": null}, "AllowNullValues": true})).unwrap();
+        assert_eq!(c.body, Some(json!({"a": null})));
+        assert_eq!(c.target(), "/");
+    }
+
+    #[test]
+    fn invalid_parameters_are_refused_with_aws_wording() {
+        let e = call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Headers": {"custom_header": "single"}})).unwrap_err();
+        assert_eq!(e, "The value of the field 'Headers' has an invalid format");
+        let e = call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Headers": {"Authorization": ["x"], "X-Amz-Date": ["y"]}})).unwrap_err();
+        assert_eq!(
+            e,
+            "The 'Headers' field contains unsupported values: [authorization, x-amz-date]"
+        );
+        assert!(
+            call(
+                json!({"ApiEndpoint": "ABC.execute-api.us-east-1.amazonaws.com", "Method": "GET"})
+            )
+            .is_err()
+        );
+        assert!(call(json!({"ApiEndpoint": "abc.example.com", "Method": "GET"})).is_err());
+        assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "RequestBody": {}})).is_err());
+        assert!(
+            call(
+                json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "FETCH"})
+            )
+            .is_err()
+        );
+        assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "AuthType": "IAM"})).is_err());
+        assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Extra": 1})).is_err());
+        assert!(call(json!("not an object")).is_err());
+    }
+
+    #[test]
+    fn forbidden_headers_follow_the_documented_list() {
+        for h in [
+            "Authorization",
+            "host",
+            "X-Amz-Date",
+            "x-amzn-trace-id",
+            "X-Forwarded-For",
+            "Www-Authenticate",
+            "TE",
+        ] {
+            assert!(is_forbidden_header(h), "{h}");
+        }
+        for h in ["Content-Type", "Accept", "custom_header", "Cache-Control"] {
+            assert!(!is_forbidden_header(h), "{h}");
+        }
+    }
+}

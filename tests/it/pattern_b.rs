@@ -1,0 +1,290 @@
+//! Pattern B of seed 000, hop by hop: Step Functions `apigateway:invoke` (IAM_ROLE) -> API
+//! Gateway REST API (SigV4, resource policy) -> VPC link V2 -> internal ALB.
+//!
+//! The `scenarios/pattern-b*.json` cases run through `vpcgate check` (executions through the ASL
+//! executor, `Request` cases through `apigw::case`); the tests here add the exact values a case
+//! cannot state (generated ids, the session name, the explicit-deny text) and the in-VPC backend
+//! fixture, whose backend the test starts itself. Timeouts run on tokio's paused clock and open
+//! no socket.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vpcgate::check::{CaseOutcome, run_scenario};
+use vpcgate::model::Model;
+use vpcgate::sfn::execution::{Executions, execution_principal};
+use vpcgate::sfn::{StatesError, TaskContext, apigw};
+use vpcgate::trace::Trace;
+use vpcgate::world::World;
+use vpcgate_tests::{scenario, world};
+
+/// Runs every case of `file` through the scenario runner; all must pass.
+fn run_all(file: &str) -> Vec<CaseOutcome> {
+    let s = scenario(file);
+    let outcomes = run_scenario(&s, None);
+    assert_eq!(outcomes.len(), s.settings.cases.len());
+    for o in &outcomes {
+        assert!(
+            o.passed,
+            "{} / {}: {:?}\nresult {}\n{}",
+            o.scenario,
+            o.case,
+            o.failures,
+            o.result,
+            o.trace.render()
+        );
+    }
+    outcomes
+}
+
+fn outcome<'a>(all: &'a [CaseOutcome], name: &str) -> &'a CaseOutcome {
+    all.iter().find(|o| o.case == name).expect("case")
+}
+
+/// A UUID: 8-4-4-4-12 lower-case hex.
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
+#[test]
+fn pattern_b_cases() {
+    let all = run_all("pattern-b.json");
+    // The seed's output, field by field: everything but the two request ids is exact.
+    let seed = &outcome(&all, "seed-output").result;
+    let headers = seed["Headers"].as_object().unwrap();
+    let names: Vec<&str> = headers.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "Connection",
+            "Content-Length",
+            "Content-Type",
+            "Date",
+            "x-amz-apigw-id",
+            "x-amzn-Remapped-Connection",
+            "x-amzn-Remapped-Content-Length",
+            "x-amzn-Remapped-Date",
+            "x-amzn-Remapped-Server",
+            "x-amzn-RequestId",
+        ]
+    );
+    let apigw_id = headers["x-amz-apigw-id"][0].as_str().unwrap();
+    assert_eq!(apigw_id.len(), "e5Nw0iQQtjMEJUA=".len());
+    assert!(apigw_id.ends_with('='), "{apigw_id}");
+    assert!(is_uuid(headers["x-amzn-RequestId"][0].as_str().unwrap()));
+    assert!(headers.get("apigw-requestid").is_none());
+    assert_eq!(outcome(&all, "seed-output").elapsed, Duration::ZERO);
+}
+
+/// The explicit-deny message names the role session and the full resource ARN.
+#[test]
+fn other_role_gets_the_explicit_deny_message() {
+    let all = run_all("pattern-b.json");
+    let o = outcome(&all, "other-role-explicit-deny");
+    let s = scenario("pattern-b.json");
+    let (model, _) = s.build(&Default::default()).unwrap();
+    let api = &model.apigw.rest_apis[0].id;
+    let cause = o.result["cause"].as_str().unwrap();
+    let prefix = "{\"Message\":\"User: arn:aws:sts::123456789012:assumed-role/eb-demo-other-role/";
+    let suffix = format!(
+        " is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:ap-northeast-1:123456789012:{api}/prod/GET/ with an explicit deny\"}}"
+    );
+    assert!(
+        cause.starts_with(prefix) && cause.ends_with(&suffix),
+        "{cause}"
+    );
+}
+
+#[test]
+fn identity_policy_cases() {
+    run_all("pattern-b-identity.json");
+}
+
+/// The VPC link's group has no egress to port 80: the SYN goes unanswered and API Gateway
+/// answers 504 "Endpoint request timed out" when the 29 s integration timeout passes — in
+/// virtual time, without a real socket. TimeoutInMillis 3000 gives 3 s; a Retry 29 + 1 + 29.
+#[test]
+fn vpc_link_security_group_blocking_port_80_times_out_after_29_s() {
+    let all = run_all("pattern-b-sg-blocks-80.json");
+    let o = outcome(&all, "task-times-out");
+    assert_eq!(o.elapsed, Duration::from_secs(29));
+    assert_eq!(
+        o.result,
+        json!({"error": "ApiGateway.504", "cause": "{\"message\": \"Endpoint request timed out\"}"})
+    );
+    assert_eq!(
+        outcome(&all, "timeout-in-millis-lower").elapsed,
+        Duration::from_millis(3_000)
+    );
+    assert_eq!(
+        outcome(&all, "retry-on-504").elapsed,
+        Duration::from_secs(59)
+    );
+}
+
+/// The ALB answers after 35 s: API Gateway gives up at 29 s.
+#[test]
+fn slow_listener_gives_504_at_29_s() {
+    let all = run_all("pattern-b-slow-backend.json");
+    assert_eq!(
+        outcome(&all, "task-times-out-at-29-s").elapsed,
+        Duration::from_secs(29)
+    );
+    assert_eq!(
+        outcome(&all, "timeout-in-millis-1500").elapsed,
+        Duration::from_millis(1_500)
+    );
+}
+
+fn task_context<'a>(world: &'a World, model: &'a Model, trace: &'a Trace) -> TaskContext<'a> {
+    let sm = model.state_machine("StateMachineB").unwrap();
+    TaskContext {
+        world,
+        principal: execution_principal(&sm.role_arn, "vpcgate-test"),
+        state_machine_arn: &sm.arn,
+        state_name: "CallRestApi",
+        entered_event_id: 2,
+        trace,
+        capture: None,
+    }
+}
+
+fn endpoint(model: &Model) -> String {
+    format!(
+        "{}.execute-api.ap-northeast-1.amazonaws.com",
+        model.apigw.rest_apis[0].id
+    )
+}
+
+/// connect-api-gateway.html: `{"error":"ApiGateway.403","cause":"{\"message\":\"Missing
+/// Authentication Token\"}"}` — an unsigned task against the AWS_IAM method.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_auth_task_fails_with_api_gateway_403_and_the_body_as_cause() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let trace = Trace::new();
+    let err = apigw::invoke(
+        &task_context(&world, &model, &trace),
+        &json!({"ApiEndpoint": endpoint(&model), "Method": "GET", "Stage": "prod"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err,
+        StatesError::new(
+            "ApiGateway.403",
+            r#"{"message":"Missing Authentication Token"}"#
+        )
+    );
+}
+
+/// `AuthType: RESOURCE_POLICY` signs too, so the resource policy sees PatternBRole and lets it in.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn resource_policy_auth_type_signs_with_the_execution_role() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let trace = Trace::new();
+    let out = apigw::invoke(
+        &task_context(&world, &model, &trace),
+        &json!({"ApiEndpoint": endpoint(&model), "Method": "GET", "Stage": "prod", "AuthType": "RESOURCE_POLICY"}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", trace.render()));
+    assert_eq!(out["StatusCode"], 200);
+    assert_eq!(
+        out["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"})
+    );
+}
+
+/// A forbidden header set at run time is `States.Runtime` with the recorded text.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn forbidden_headers_fail_the_task_with_states_runtime() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let trace = Trace::new();
+    let params = json!({"ApiEndpoint": endpoint(&model), "Method": "GET", "Stage": "prod", "Headers": {"Authorization": ["Bearer x"]}});
+    let err = apigw::invoke(&task_context(&world, &model, &trace), &params)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error, "States.Runtime");
+    assert_eq!(
+        err.cause.unwrap(),
+        format!(
+            "An error occurred while executing the state 'CallRestApi' (entered at the event id #2). The Parameters '{params}' could not be used to start the Task: [The 'Headers' field contains unsupported values: [authorization]]"
+        )
+    );
+}
+
+/// The fixture `tests/fixtures/apigw/in-vpc-backend.json`: the ALB forwards to an IP target inside
+/// the VPC that accepts the connection and never answers. API Gateway gives up at 29 s (before
+/// the ALB's 60 s idle timeout) — through the real executor, in milliseconds of wall time.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn in_vpc_backend_slower_than_29_s_gives_504_in_virtual_time() {
+    let path = vpcgate_tests::scenarios_dir().join("../tests/fixtures/apigw/in-vpc-backend.json");
+    let s = vpcgate::scenario::Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (model, world) = world(&s);
+    let _backend = stalled_backend(&world, &model);
+    let sm = model.state_machine("StateMachineB").unwrap();
+    let begin = tokio::time::Instant::now();
+    let record = Executions::new()
+        .run_sync(&world, sm, json!({}), None)
+        .await
+        .unwrap();
+    let outcome = record.outcome.as_ref().unwrap();
+    assert_eq!(begin.elapsed(), Duration::from_secs(29));
+    assert_eq!(outcome.error.as_deref(), Some("ApiGateway.504"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some(r#"{"message": "Endpoint request timed out"}"#)
+    );
+    let trace = record.trace.render();
+    assert!(
+        trace.contains("allows tcp/8080 from 192.168.0.4"),
+        "the ALB node reaches the target through the virtual network:\n{trace}"
+    );
+
+    // The /quick method: TimeoutInMillis 1500.
+    let case: Value = s.settings.cases[1].request.clone().unwrap();
+    let req = vpcgate::apigw::case::RequestCase::from_value(&case).unwrap();
+    let begin = tokio::time::Instant::now();
+    let out = vpcgate::apigw::case::run(&world, &req, &Trace::new())
+        .await
+        .unwrap();
+    assert_eq!(begin.elapsed(), Duration::from_millis(1_500));
+    assert_eq!(out["StatusCode"], 504);
+}
+
+/// The fixture's stalled backend: an ENI in `BackendSubnet` (its first address, .4) with
+/// `BackendSecurityGroup`, listening on 8080, accepting connections and never answering.
+fn stalled_backend(world: &World, model: &Model) -> tokio::task::JoinHandle<()> {
+    let subnet = model
+        .vpcs
+        .iter()
+        .flat_map(|v| &v.subnets)
+        .find(|s| s.cidr.to_string() == "192.168.48.0/24")
+        .expect("BackendSubnet")
+        .id
+        .clone();
+    let group = model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "BackendSecurityGroup")
+        .expect("BackendSecurityGroup")
+        .id
+        .clone();
+    let eni = world
+        .net
+        .create_eni(&subnet, vec![group], "instance i-backend (never answers)")
+        .unwrap();
+    assert_eq!(eni.ip.to_string(), "192.168.48.4");
+    let mut listener = world.net.listen(&eni, 8080);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Some(conn) = listener.accept().await {
+            held.push(conn);
+        }
+    })
+}
