@@ -389,3 +389,98 @@ print(json.dumps({"status": d["status"], "output": json.loads(d.get("output") or
         json!(["application/json; charset=utf-8"])
     );
 }
+
+#[test]
+fn serve_answers_api_gateway_by_host_and_by_path() {
+    let s = scenario("pattern-b.json");
+    let (model, _) = s.build(&Default::default()).unwrap();
+    let api = model.apigw.rest_apis[0].id.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let world = World::build(model, Clock::system()).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            vpcgate::edge::run(
+                listener,
+                Arc::new(Edge::new(world, AuthMode::Verify)),
+                std::future::pending(),
+            )
+            .await;
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let script = r#"
+import json, sys, time, urllib.request, boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+ep, api = sys.argv[1:3]
+creds = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+def call(url, host=None, sign=True):
+    headers = {"Host": host} if host else {}
+    req = AWSRequest(method="GET", url=url, headers=headers)
+    if sign:
+        SigV4Auth(creds, "execute-api", "ap-northeast-1").add_auth(req)
+    r = urllib.request.Request(url, headers=dict(req.headers), method="GET")
+    try:
+        resp = urllib.request.urlopen(r)
+        return [resp.status, resp.headers.get("x-amzn-ErrorType"), json.loads(resp.read())]
+    except urllib.error.HTTPError as e:
+        return [e.code, e.headers.get("x-amzn-ErrorType"), json.loads(e.read())]
+out = {
+  "pathUnsigned": call(f"{ep}/restapis/{api}/prod/_user_request_/", sign=False),
+  "pathRoot": call(f"{ep}/restapis/{api}/prod/_user_request_/"),
+  "hostRoot": call(f"{ep}/prod/", host=f"{api}.execute-api.ap-northeast-1.amazonaws.com"),
+}
+sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
+    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+arn = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "eb-demo-pattern-b-apigw"][0]
+ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+for _ in range(200):
+    d = sfn.describe_execution(executionArn=ex)
+    if d["status"] != "RUNNING": break
+    time.sleep(0.01)
+out["stateMachineB"] = {"status": d["status"], "output": json.loads(d.get("output") or "null")}
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .arg(&api)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["pathUnsigned"],
+        json!([403, "MissingAuthenticationTokenException", {"message": "Missing Authentication Token"}])
+    );
+    for form in ["pathRoot", "hostRoot"] {
+        assert_eq!(v[form][0], 403, "{form}: {}", v[form]);
+        assert_eq!(v[form][1], "AccessDeniedException", "{form}: {}", v[form]);
+        let msg = v[form][2]["Message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("User: arn:aws:iam::123456789012:root is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:ap-northeast-1:")
+                && msg.ends_with("/prod/GET/ with an explicit deny"),
+            "{form}: {msg}"
+        );
+    }
+    let b = &v["stateMachineB"];
+    assert_eq!(b["status"], "SUCCEEDED", "{b}");
+    assert_eq!(b["output"]["StatusCode"], 200);
+    assert_eq!(
+        b["output"]["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"})
+    );
+}

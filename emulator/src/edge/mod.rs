@@ -73,6 +73,9 @@ pub struct Edge {
     pub connection_times: RwLock<BTreeMap<String, SystemTime>>,
     /// How callers are checked.
     pub auth: AuthMode,
+    /// API Gateway's data plane (`{api-id}.execute-api.{region}.amazonaws.com/{stage}/…` by Host,
+    /// or `/restapis/{api-id}/{stage}/_user_request_/…`).
+    pub apigw: crate::apigw::ApiGatewayService,
 }
 
 impl Edge {
@@ -100,12 +103,14 @@ impl Edge {
             .iter()
             .map(|c| (c.name.clone(), now))
             .collect();
+        let apigw = crate::apigw::service(&world);
         Self {
             world,
             executions: Arc::new(Executions::new()),
             state_machines: RwLock::new(state_machines),
             connection_times: RwLock::new(connection_times),
             auth,
+            apigw,
         }
     }
 
@@ -236,10 +241,20 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
                 ),
             ),
         ),
-        None => (
-            format!("{} {path}", parts.method),
-            local(&edge, &parts.method, &path),
-        ),
+        None => {
+            let req = http::Request::from_parts(parts, body);
+            if crate::apigw::locate(&req).is_some() {
+                let label = format!("execute-api {} {}", req.method(), req.uri().path());
+                let resp = edge.apigw.handle(req).await;
+                let (p, b) = resp.into_parts();
+                (label, http::Response::from_parts(p, Full::new(b)))
+            } else {
+                (
+                    format!("{} {path}", req.method()),
+                    local(&edge, req.method(), &path),
+                )
+            }
+        }
     };
     tracing::info!(
         status = resp.status().as_u16(),
@@ -314,6 +329,11 @@ fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body>
                 "stateMachines": w.model.state_machines.iter().map(|s| json!({"name": s.name, "arn": s.arn, "type": s.kind.as_str()})).collect::<Vec<_>>(),
                 "connections": w.model.connections.iter().map(|c| json!({"name": c.name, "arn": c.arn, "resourceConfigurationArn": c.resource_configuration_arn})).collect::<Vec<_>>(),
                 "loadBalancers": w.load_balancer_nodes().into_iter().map(|(dns, ips)| json!({"dnsName": dns, "nodes": ips.iter().map(ToString::to_string).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                "restApis": w.model.apigw.rest_apis.iter().map(|a| json!({
+                    "id": a.id, "name": a.name, "endpointType": format!("{:?}", a.endpoint_type).to_uppercase(),
+                    "stages": w.model.apigw.stages.iter().filter(|s| s.rest_api_id == a.id).map(|s| s.name.clone()).collect::<Vec<_>>(),
+                    "host": format!("{}.execute-api.{}.amazonaws.com", a.id, w.model.region),
+                })).collect::<Vec<_>>(),
                 "notEmulated": w.model.not_emulated.iter().map(|n| json!({"logicalId": n.logical_id, "type": n.resource_type})).collect::<Vec<_>>(),
                 "credentials": {"accessKeyId": crate::authz::ROOT_ACCESS_KEY_ID, "secretAccessKey": crate::authz::ROOT_SECRET_ACCESS_KEY},
             });
