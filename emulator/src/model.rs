@@ -186,6 +186,9 @@ pub struct Model {
     pub not_emulated: Vec<NotEmulated>,
     /// Stack outputs.
     pub outputs: Map<String, Value>,
+    /// VPC Lattice service networks and what belongs to them (services, listeners, rules,
+    /// target groups, associations, auth policies, access logs, instances, workloads).
+    pub lattice: crate::lattice::service_network::LatticeModel,
 }
 
 impl Model {
