@@ -58,6 +58,11 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "user-service.json",
         include_str!("../../scenarios/user-service.json"),
     ),
+    // VPC Lattice service networks (seed 004).
+    (
+        "seed-004-service-network.json",
+        include_str!("../../scenarios/seed-004-service-network.json"),
+    ),
 ];
 
 /// Writes the bundled scenarios into `dir` (created if needed) and returns it.

@@ -1771,10 +1771,20 @@ pub async fn request(
 trait IoStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> IoStream for T {}
 
-/// The ENI a scenario's `From` names: an instance (its ENI) or a subnet (a new ENI whose group
-/// allows all outbound traffic, like a VPC's default security group).
+/// The ENI a scenario's `From` names: an instance (logical id or `Ref`: its ENI) or a subnet id
+/// (a new ENI whose group allows all outbound traffic, like a VPC's default security group).
 pub fn client_eni(world: &crate::world::World, from: &str) -> Result<Arc<Eni>, LatticeSnError> {
     if let Some(eni) = world.lattice.instance_eni(from) {
+        return Ok(eni);
+    }
+    if let Some(inst) = world
+        .lattice
+        .model()
+        .instances
+        .iter()
+        .find(|i| i.reference == from)
+        && let Some(eni) = world.lattice.instance_eni(&inst.logical_id)
+    {
         return Ok(eni);
     }
     let subnet = world
@@ -1784,16 +1794,6 @@ pub fn client_eni(world: &crate::world::World, from: &str) -> Result<Arc<Eni>, L
         .flat_map(|v| &v.subnets)
         .find(|s| s.id == from)
         .cloned()
-        .or_else(|| {
-            // A subnet named by logical id: the scenario's Ref of it is the subnet id.
-            world
-                .model
-                .vpcs
-                .iter()
-                .flat_map(|v| &v.subnets)
-                .find(|s| s.id.contains(from))
-                .cloned()
-        })
         .ok_or_else(|| LatticeSnError::Unknown {
             what: "instance or subnet",
             name: from.to_string(),
