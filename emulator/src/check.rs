@@ -198,7 +198,7 @@ async fn run_case(
             scenario: file.to_string(),
             case: case.name.clone(),
             passed: false,
-            failures: vec!["the case has nothing to run (StartExecution)".into()],
+            failures: vec!["the case has nothing to run (StartExecution or Request)".into()],
             summary: String::new(),
             elapsed: Duration::ZERO,
             trace: Trace::disabled(),

@@ -154,15 +154,23 @@ impl AccessLogs {
         }
     }
 
-    /// Writes `entry` to every subscription on `service_network_id` or `service_id`.
-    pub fn write(&self, service_network_id: &str, service_id: &str, entry: &Entry) {
+    /// Writes `entry` to every subscription on `service_network_id` or `service_id`; returns
+    /// the subscriptions written to.
+    pub fn write(
+        &self,
+        service_network_id: &str,
+        service_id: &str,
+        entry: &Entry,
+    ) -> Vec<&AccessLogSubscriptionConfig> {
         let value = serde_json::to_value(entry).unwrap_or(serde_json::Value::Null);
         let line = value.to_string();
+        let mut written = Vec::new();
         for s in self
             .subscriptions
             .iter()
             .filter(|s| s.resource_id == service_network_id || s.resource_id == service_id)
         {
+            written.push(s);
             let ok = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -176,6 +184,7 @@ impl AccessLogs {
                 .expect("access log lock")
                 .push((s.id.clone(), value.clone()));
         }
+        written
     }
 
     /// Every entry written so far, with the subscription id.

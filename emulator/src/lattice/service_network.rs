@@ -1128,7 +1128,20 @@ async fn handle(
         .exact()
         .unwrap_or_default();
     entry.duration = begin.elapsed().as_millis() as u64;
-    shared.access_logs.write(&network.id, &service.id, &entry);
+    for sub in shared.access_logs.write(&network.id, &service.id, &entry) {
+        trace.info(
+            "lattice",
+            format!(
+                "access log {} ({} -> {}): {} {} {}",
+                sub.id,
+                sub.destination_arn,
+                sub.file.display(),
+                entry.request_method,
+                entry.request_path,
+                entry.response_code
+            ),
+        );
+    }
     resp
 }
 
