@@ -296,3 +296,79 @@ async fn a_target_turns_unhealthy_after_the_threshold_of_failed_checks_at_the_in
     .unwrap();
     assert_eq!(resp.status, 200);
 }
+
+/// A small network with auth NONE, an HTTP listener, an IP target group and a rule matching
+/// method and header.
+const OPEN_NETWORK: &str = r#"{
+  "Vpcgate": {"Region": "us-east-1", "Clock": "2026-06-14T03:00:00Z",
+    "Lattice": {"Workloads": [{"Instance": "Backend", "Port": 8080}]}},
+  "Resources": {
+    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.5.0.0/16"}},
+    "ClientSubnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.5.1.0/24"}},
+    "BackendSubnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.5.2.0/24"}},
+    "BackendSg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "backend", "VpcId": {"Ref": "Vpc"},
+      "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "CidrIp": "169.254.171.0/24"}]}},
+    "Backend": {"Type": "AWS::EC2::Instance", "Properties": {"SubnetId": {"Ref": "BackendSubnet"}, "SecurityGroupIds": [{"Ref": "BackendSg"}]}},
+    "Network": {"Type": "AWS::VpcLattice::ServiceNetwork", "Properties": {"Name": "open"}},
+    "Svc": {"Type": "AWS::VpcLattice::Service", "Properties": {"Name": "echo"}},
+    "Tg": {"Type": "AWS::VpcLattice::TargetGroup", "Properties": {"Type": "IP",
+      "Config": {"Port": 8080, "Protocol": "HTTP", "VpcIdentifier": {"Ref": "Vpc"}, "HealthCheck": {"Path": "/health"}},
+      "Targets": [{"Id": "10.5.2.4"}]}},
+    "Listener": {"Type": "AWS::VpcLattice::Listener", "Properties": {"ServiceIdentifier": {"Ref": "Svc"}, "Protocol": "HTTP",
+      "DefaultAction": {"Forward": {"TargetGroups": [{"TargetGroupIdentifier": {"Ref": "Tg"}}]}}}},
+    "Canary": {"Type": "AWS::VpcLattice::Rule", "Properties": {"ServiceIdentifier": {"Ref": "Svc"}, "ListenerIdentifier": {"Ref": "Listener"},
+      "Priority": 1, "Match": {"HttpMatch": {"Method": "POST", "HeaderMatches": [{"Name": "X-Canary", "Match": {"Exact": "yes"}}]}},
+      "Action": {"FixedResponse": {"StatusCode": 500}}}},
+    "SvcAssoc": {"Type": "AWS::VpcLattice::ServiceNetworkServiceAssociation", "Properties": {"ServiceIdentifier": {"Ref": "Svc"}, "ServiceNetworkIdentifier": {"Ref": "Network"}}},
+    "VpcAssoc": {"Type": "AWS::VpcLattice::ServiceNetworkVpcAssociation", "Properties": {"VpcIdentifier": {"Ref": "Vpc"}, "ServiceNetworkIdentifier": {"Ref": "Network"}}}
+  }
+}"#;
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn auth_none_http_listener_ip_targets_and_rules() {
+    let s = vpcgate::scenario::Scenario::parse(OPEN_NETWORK, "open.json").unwrap();
+    let (_, world) = world(&s);
+    world.lattice.settled().await;
+    let svc = &world.model.lattice.services[0];
+    let from = client_eni(&world, &world.model.vpcs[0].subnets[0].id).unwrap();
+    let req = |method: &str, canary: Option<&str>| ClientRequest {
+        method: method.into(),
+        url: format!("http://{}/items", svc.dns_name),
+        headers: canary
+            .map(|v| vec![("x-canary".to_string(), v.to_string())])
+            .unwrap_or_default(),
+        ..ClientRequest::default()
+    };
+    let ok = request(&world, &from, &req("GET", None), &Trace::new())
+        .await
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    let echo: Value = serde_json::from_slice(&ok.body).unwrap();
+    assert_eq!(echo["headers"]["x-forwarded-proto"], "http");
+    assert_eq!(echo["headers"]["x-forwarded-port"], "80");
+    assert!(echo["headers"]["x-amzn-lattice-identity"].is_null());
+    // Header values match case-insensitively unless CaseSensitive: the rule answers 500.
+    let fixed = request(&world, &from, &req("POST", Some("YES")), &Trace::new())
+        .await
+        .unwrap();
+    assert_eq!(fixed.status, 500);
+    assert!(fixed.body.is_empty());
+    // The method must match too.
+    let get = request(&world, &from, &req("GET", Some("yes")), &Trace::new())
+        .await
+        .unwrap();
+    assert_eq!(get.status, 200);
+}
+
+#[test]
+fn fixed_responses_other_than_404_and_500_are_load_errors() {
+    let text = OPEN_NETWORK.replace("\"StatusCode\": 500", "\"StatusCode\": 200");
+    let s = vpcgate::scenario::Scenario::parse(&text, "open.json").unwrap();
+    let err = s
+        .build(&vpcgate::scenario::StackLinks::default())
+        .unwrap_err();
+    let e = &err.0[0];
+    assert_eq!(e.logical_id.as_deref(), Some("Canary"));
+    assert_eq!(e.path, "Properties.Action.FixedResponse.StatusCode");
+    assert!(e.to_string().contains("Only 404 and 500"), "{e}");
+}

@@ -1040,11 +1040,15 @@ fn action(p: &mut Props<'_>, key: &str, lm: &LatticeModel) -> Option<Action> {
         (None, Some((path, m))) => {
             let mut f = a.child(path, m);
             match f.opt_u32("StatusCode") {
-                Some(code) if (100..=599).contains(&code) => {
-                    Some(Action::FixedResponse(code as u16))
-                }
+                // FixedResponseAction (VPC Lattice API reference): "Only 404 and 500 status
+                // codes are supported"; the API's ValidationException text (recorded when only 404
+                // was allowed: "Only 404 status code is supported.").
+                Some(code @ (404 | 500)) => Some(Action::FixedResponse(code as u16)),
                 Some(code) => {
-                    f.invalid("StatusCode", format!("{code} is not an HTTP status"));
+                    f.invalid(
+                        "StatusCode",
+                        format!("{code}: Only 404 and 500 status codes are supported."),
+                    );
                     None
                 }
                 None => {
