@@ -17,22 +17,14 @@ fn model() -> vpcgate::model::Model {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let model = model();
 
     c.bench_function("startup: parse + build the pattern-a world", |b| {
         b.iter(|| {
             rt.block_on(async {
                 let (name, text) = vpcgate::bundled::SCENARIOS[0];
-                let m = Scenario::parse(text, name)
-                    .unwrap()
-                    .build(&StackLinks::default())
-                    .unwrap()
-                    .0;
+                let m = Scenario::parse(text, name).unwrap().build(&StackLinks::default()).unwrap().0;
                 World::build(m, Clock::system()).unwrap()
             })
         })
@@ -46,10 +38,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("one at a time", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let r = executions
-                    .run_sync(&world, &sm, serde_json::json!({}), None)
-                    .await
-                    .unwrap();
+                let r = executions.run_sync(&world, &sm, serde_json::json!({}), None).await.unwrap();
                 assert_eq!(r.status(), "SUCCEEDED");
             })
         })
@@ -61,13 +50,7 @@ fn bench(c: &mut Criterion) {
                 let mut set = tokio::task::JoinSet::new();
                 for _ in 0..64 {
                     let (world, sm, executions) = (world.clone(), sm.clone(), executions.clone());
-                    set.spawn(async move {
-                        executions
-                            .run_sync(&world, &sm, serde_json::json!({}), None)
-                            .await
-                            .unwrap()
-                            .status()
-                    });
+                    set.spawn(async move { executions.run_sync(&world, &sm, serde_json::json!({}), None).await.unwrap().status() });
                 }
                 while let Some(s) = set.join_next().await {
                     assert_eq!(s.unwrap(), "SUCCEEDED");
