@@ -75,6 +75,23 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "pattern-b-slow-backend.json",
         include_str!("../../scenarios/pattern-b-slow-backend.json"),
     ),
+    // VPC Lattice service networks (seed 004).
+    (
+        "seed-004-service-network.json",
+        include_str!("../../scenarios/seed-004-service-network.json"),
+    ),
+    (
+        "seed-004-fixed.json",
+        include_str!("../../scenarios/seed-004-fixed.json"),
+    ),
+    (
+        "seed-004-unhealthy-target.json",
+        include_str!("../../scenarios/seed-004-unhealthy-target.json"),
+    ),
+    (
+        "seed-004-role-as-written.json",
+        include_str!("../../scenarios/seed-004-role-as-written.json"),
+    ),
 ];
 
 /// Writes the bundled scenarios into `dir` (created if needed) and returns it.

@@ -4,6 +4,7 @@
 //! time and elapsed times are exact. A scenario that expects a load error passes when loading
 //! fails with an error naming the expected logical id and property path.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -133,10 +134,11 @@ pub fn run_scenario(scenario: &Scenario, only: Option<&str>) -> Vec<CaseOutcome>
             result: Value::Null,
         }];
     }
-    let model = match built {
-        Ok((model, _)) => model,
+    let (model, resolved) = match built {
+        Ok(built) => built,
         Err(e) => return vec![load_failure(&file, "load", &e)],
     };
+    let subs = substitutions(&resolved);
     let start = match scenario.clock_start() {
         Ok(s) => s,
         Err(e) => return vec![load_failure(&file, "load", &e)],
@@ -153,7 +155,7 @@ pub fn run_scenario(scenario: &Scenario, only: Option<&str>) -> Vec<CaseOutcome>
                     None => Clock::system(),
                 };
                 match World::build(model.clone(), clock) {
-                    Ok(world) => run_case(&file, &world, case).await,
+                    Ok(world) => run_case(&file, &world, case, &subs).await,
                     Err(e) => CaseOutcome {
                         scenario: file.clone(),
                         case: case.name.clone(),
@@ -180,9 +182,30 @@ pub fn includes(actual: &Value, expected: &Value) -> bool {
     }
 }
 
-async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
-    if let Some(spec) = &case.request {
-        return run_request_case(file, world, case, spec).await;
+async fn run_case(
+    file: &str,
+    world: &World,
+    case: &Case,
+    subs: &HashMap<String, String>,
+) -> CaseOutcome {
+    if let Some(request) = &case.request {
+        // A request with `From` is sent by a client in a VPC; without it, straight to a REST API.
+        if request.get("From").is_some() {
+            return match serde_json::from_value::<crate::scenario::RequestSpec>(request.clone()) {
+                Ok(spec) => run_client_request_case(file, world, case, &spec, subs).await,
+                Err(e) => CaseOutcome {
+                    scenario: file.to_string(),
+                    case: case.name.clone(),
+                    passed: false,
+                    failures: vec![format!("Request: {e}")],
+                    summary: "bad case".into(),
+                    elapsed: Duration::ZERO,
+                    trace: Trace::disabled(),
+                    result: Value::Null,
+                },
+            };
+        }
+        return run_request_case(file, world, case, request).await;
     }
     let begin = tokio::time::Instant::now();
     let mut failures = Vec::new();
@@ -191,7 +214,7 @@ async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
             scenario: file.to_string(),
             case: case.name.clone(),
             passed: false,
-            failures: vec!["the case has nothing to run (StartExecution)".into()],
+            failures: vec!["the case has nothing to run (StartExecution or Request)".into()],
             summary: String::new(),
             elapsed: Duration::ZERO,
             trace: Trace::disabled(),
@@ -311,6 +334,196 @@ async fn run_case(file: &str, world: &World, case: &Case) -> CaseOutcome {
         trace: record.trace.clone(),
         result,
     }
+}
+
+// ---- `Request` cases: an HTTP request from a client in a VPC ----------------------------------
+
+/// `${LogicalId}` -> `Ref`, `${LogicalId.Attribute}` -> `Fn::GetAtt`, for `Request.Url`.
+fn substitutions(resolved: &crate::scenario::template::Resolved) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for r in &resolved.resources {
+        if let Some(s) = r.physical.reference.as_str() {
+            out.insert(r.logical_id.clone(), s.to_string());
+        }
+        for (k, v) in &r.physical.attributes {
+            if let Some(s) = v.as_str() {
+                out.insert(format!("{}.{k}", r.logical_id), s.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn substitute(text: &str, subs: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+        let key = &after[..end];
+        let value = subs
+            .get(key)
+            .ok_or_else(|| format!("${{{key}}} names no resource or attribute"))?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+async fn run_client_request_case(
+    file: &str,
+    world: &World,
+    case: &Case,
+    spec: &crate::scenario::RequestSpec,
+    subs: &HashMap<String, String>,
+) -> CaseOutcome {
+    use crate::lattice::service_network::{ClientRequest, client_eni, credentials_for, request};
+    // Health checks have had their first round when a client starts, as after a stack creation.
+    world.lattice.settled().await;
+    let trace = Trace::new();
+    let outcome = |failures: Vec<String>, summary: String, elapsed, result| CaseOutcome {
+        scenario: file.to_string(),
+        case: case.name.clone(),
+        passed: failures.is_empty(),
+        failures,
+        summary,
+        elapsed,
+        trace: trace.clone(),
+        result,
+    };
+    let begin = tokio::time::Instant::now();
+    if let Some(secs) = spec.wait_seconds.filter(|s| *s > 0.0 && s.is_finite()) {
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    }
+    let prepared = (|| {
+        let url = substitute(&spec.url, subs)?;
+        let from = client_eni(world, &spec.from)
+            .or_else(|e| match subs.get(&spec.from) {
+                Some(physical) => client_eni(world, physical),
+                None => Err(e),
+            })
+            .map_err(|e| e.to_string())?;
+        let credentials = match &spec.sign_as {
+            None => None,
+            Some(who) => Some(credentials_for(world, who).map_err(|e| e.to_string())?),
+        };
+        Ok::<_, String>((url, from, credentials))
+    })();
+    let (url, from, credentials) = match prepared {
+        Ok(p) => p,
+        Err(e) => return outcome(vec![e], "not sent".into(), Duration::ZERO, Value::Null),
+    };
+    let req = ClientRequest {
+        method: spec.method.clone().unwrap_or_else(|| "GET".into()),
+        url,
+        headers: spec
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        body: bytes::Bytes::from(spec.body.clone().unwrap_or_default()),
+        credentials,
+        timeout: spec
+            .timeout_seconds
+            .filter(|s| *s > 0.0 && s.is_finite())
+            .map(Duration::from_secs_f64),
+    };
+    let result = request(world, &from, &req, &trace).await;
+    let elapsed = begin.elapsed();
+    let exp = &case.expect;
+    let mut failures = Vec::new();
+    let (summary, result_json, status, body, headers, error, cause) = match &result {
+        Ok(resp) => {
+            let body = String::from_utf8_lossy(&resp.body).into_owned();
+            (
+                resp.status.to_string(),
+                serde_json::json!({"StatusCode": resp.status.as_u16(), "Body": body}),
+                Some(resp.status.as_u16()),
+                body,
+                resp.headers.clone(),
+                String::new(),
+                String::new(),
+            )
+        }
+        Err(e) => (
+            e.kind().to_string(),
+            serde_json::json!({"error": e.kind(), "cause": e.to_string()}),
+            None,
+            String::new(),
+            http::HeaderMap::new(),
+            e.kind().to_string(),
+            e.to_string(),
+        ),
+    };
+    if let Some(want) = exp.status_code
+        && Some(want) != status
+    {
+        failures.push(format!("status: expected {want}, got {summary}"));
+    }
+    for text in &exp.body_contains {
+        if !body.contains(text.as_str()) {
+            failures.push(format!("body does not contain {text:?}: {body:?}"));
+        }
+    }
+    for (name, want) in &exp.headers {
+        let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+        if got != Some(want.as_str()) {
+            failures.push(format!("header {name}: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(e) = &exp.error
+        && e != &error
+    {
+        failures.push(format!("error: expected {e}, got {error:?} ({cause})"));
+    }
+    if let Some(c) = &exp.cause_contains
+        && !cause.contains(c.as_str())
+    {
+        failures.push(format!("cause does not contain {c:?}: {cause:?}"));
+    }
+    if let Some(want) = &exp.access_log_includes {
+        match world.lattice.access_log().last() {
+            Some((_, entry)) if includes(entry, want) => {}
+            Some((_, entry)) => failures.push(format!(
+                "the last access log entry does not include {want}: {entry}"
+            )),
+            None => failures.push("no access log entry was written".into()),
+        }
+    }
+    if let Some(secs) = exp.elapsed_seconds {
+        let got = elapsed.as_secs_f64();
+        if (got - secs).abs() > 0.001 {
+            failures.push(format!(
+                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
+            ));
+        }
+    }
+    let hops = trace.hops();
+    for text in &exp.trace_contains {
+        if !hops
+            .iter()
+            .any(|h| h.message.contains(text.as_str()) || h.component == text)
+        {
+            failures.push(format!("no hop of the trace mentions {text:?}"));
+        }
+    }
+    for (what, set) in [
+        ("Status", exp.status.is_some()),
+        ("Output", exp.output.is_some()),
+        ("OutputIncludes", exp.output_includes.is_some()),
+        ("Cause", exp.cause.is_some()),
+    ] {
+        if set {
+            failures.push(format!(
+                "Expect.{what} applies to StartExecution cases, not Request"
+            ));
+        }
+    }
+    outcome(failures, summary, elapsed, result_json)
 }
 
 /// The pass/fail table `vpcgate check` prints.

@@ -188,6 +188,9 @@ pub struct Model {
     pub outputs: Map<String, Value>,
     /// API Gateway REST APIs, their resources, methods, deployments, stages, and VPC links.
     pub apigw: crate::apigw::ApiGatewayModel,
+    /// VPC Lattice service networks and what belongs to them (services, listeners, rules,
+    /// target groups, associations, auth policies, access logs, instances, workloads).
+    pub lattice: crate::lattice::service_network::LatticeModel,
 }
 
 impl Model {

@@ -38,6 +38,9 @@ pub enum WorldError {
     /// API Gateway could not start (Pattern B).
     #[error(transparent)]
     ApiGateway(#[from] crate::apigw::StartError),
+    /// The Lattice service networks could not start.
+    #[error(transparent)]
+    Lattice(#[from] crate::lattice::service_network::LatticeStartError),
     /// Identity policies did not parse.
     #[error("{}", .0.iter().map(|e| format!("Resources.{}.{}: {}", e.logical_id, e.path, e.error)).collect::<Vec<_>>().join("; "))]
     Policies(Vec<PolicyLoadError>),
@@ -67,11 +70,13 @@ pub struct WorldInner {
     /// Secrets Manager.
     pub secrets: SecretsManager,
     /// IAM.
-    pub iam: Directory,
+    pub iam: Arc<Directory>,
     /// The TLS client configuration of the AWS side.
     pub tls_client: Arc<rustls::ClientConfig>,
     /// API Gateway: deployed REST API stages and VPC links (Pattern B).
     pub apigw: crate::apigw::ApiGateway,
+    /// VPC Lattice service networks: data plane, health checks, instances, workloads.
+    pub lattice: crate::lattice::service_network::LatticeServices,
     load_balancers: Mutex<Vec<LoadBalancer>>,
 }
 
@@ -162,6 +167,8 @@ impl World {
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
+            // VPC Lattice: the generated names of the services this VPC can reach.
+            zones.extend(model.lattice.dns_zones(&vpc.id));
             for zone in model
                 .hosted_zones
                 .iter()
@@ -227,10 +234,38 @@ impl World {
             secrets.put(&conn.secret_name, suffix, conn.secret_value());
             connections.put(conn.clone());
         }
-        let iam = Directory::from_model(&model).map_err(WorldError::Policies)?;
+        let iam = Arc::new(Directory::from_model(&model).map_err(WorldError::Policies)?);
         // API Gateway (Pattern B): VPC link ENIs, deployed stages, integration targets.
         let apigw = crate::apigw::ApiGateway::start(&net, &model, &load_balancers)?;
         let tls_client = pki.client_config();
+        // VPC Lattice service networks (lattice::service_network).
+        let lattice = {
+            let alb_nodes = load_balancers
+                .iter()
+                .map(|lb| {
+                    (
+                        lb.config.arn.clone(),
+                        (
+                            lb.config.vpc_id.clone(),
+                            lb.nodes.iter().map(|n| n.ip).collect(),
+                        ),
+                    )
+                })
+                .collect();
+            crate::lattice::service_network::LatticeServices::start(
+                &model.lattice,
+                crate::lattice::service_network::StartContext {
+                    region: &model.region,
+                    account: &model.account,
+                    net: &net,
+                    clock: &clock,
+                    pki: &pki,
+                    certificates: &certificates,
+                    iam: iam.clone(),
+                    alb_nodes,
+                },
+            )?
+        };
         Ok(Self {
             inner: Arc::new(WorldInner {
                 model,
@@ -246,6 +281,7 @@ impl World {
                 iam,
                 tls_client,
                 apigw,
+                lattice,
                 load_balancers: Mutex::new(load_balancers),
             }),
         })

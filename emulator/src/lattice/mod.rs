@@ -16,6 +16,15 @@
 //!    and the target's ingress rules. The target sees the gateway ENI's address as the source.
 //!
 //! Lattice forwards bytes: TLS runs end to end between the caller and the target.
+//!
+//! Service networks (services, listeners, rules, target groups, auth policies, access logs) are
+//! in [`service_network`] and its sibling modules.
+
+pub mod access_log;
+pub mod auth;
+pub mod service_network;
+pub mod target_group;
+pub mod workload;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -324,6 +324,10 @@ pub fn physical(
                 attributes: attrs(&[("Arn", json!(arn)), ("Id", json!(id))]),
             }
         }
+        t if t.starts_with("AWS::VpcLattice::") && super::lattice::handles(t) => {
+            // VPC Lattice service networks (scenario::lattice).
+            return super::lattice::physical(ctx, logical, ty, props);
+        }
         "AWS::Events::Connection" => {
             let name = prop(props, "Name")
                 .map(str::to_string)

@@ -22,6 +22,7 @@
 pub mod apigw;
 pub mod error;
 pub mod ids;
+pub mod lattice;
 pub mod resources;
 pub mod stacks;
 pub mod template;
@@ -54,6 +55,54 @@ pub struct StartExecution {
     pub name: Option<String>,
 }
 
+// ---- `Request` cases (an HTTP request from a client in a VPC; see check::run_request_case) ----
+
+/// An HTTP request a client in a VPC sends (`Cases[].Request`). The client side decides where it
+/// goes: the URL's host is resolved with the client VPC's resolver; a VPC Lattice service
+/// address goes through Lattice, anything else inside the VPC. `Url` may name resources as
+/// `${LogicalId}` (its `Ref`) or `${LogicalId.Attribute}` (`Fn::GetAtt`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Logical id of an `AWS::EC2::Instance` (its ENI) or an `AWS::EC2::Subnet` (a new ENI
+    /// whose group allows all outbound traffic).
+    pub from: String,
+    /// The method (default `GET`).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// `http://…` or `https://…`.
+    pub url: String,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Sign with SigV4 as this role (a fresh session) or user (its access key): logical id,
+    /// name or ARN. Without it the request is unsigned (anonymous).
+    #[serde(default)]
+    pub sign_as: Option<String>,
+    /// Virtual seconds to wait before sending (health checks keep running meanwhile).
+    #[serde(default)]
+    pub wait_seconds: Option<f64>,
+    /// How long the client waits for the connection and the answer (default 60).
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
 /// What must come out of a case.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -82,6 +131,18 @@ pub struct Expect {
     /// Texts that must each appear in some hop of the trace.
     #[serde(default)]
     pub trace_contains: Vec<String>,
+    /// `Request` cases: the HTTP status.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// `Request` cases: texts the response body must contain (a string or a list).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub body_contains: Vec<String>,
+    /// `Request` cases: response headers (name, case-insensitive -> exact value).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `Request` cases: a JSON value the last VPC Lattice access log entry must include.
+    #[serde(default)]
+    pub access_log_includes: Option<Value>,
 }
 
 /// One case of a scenario.
@@ -96,8 +157,9 @@ pub struct Case {
     /// The execution to start.
     #[serde(default)]
     pub start_execution: Option<StartExecution>,
-    /// A direct HTTP request to an emulated REST API (Pattern B): the shape of
-    /// [`crate::apigw::case::RequestCase`], run by [`crate::apigw::case::run`].
+    /// Or: one HTTP request. With `From` (an instance or subnet logical id) it is sent by a
+    /// client in that VPC ([`RequestSpec`], Lattice service networks and in-VPC targets); without
+    /// it, straight to an emulated REST API ([`crate::apigw::case::RequestCase`]).
     #[serde(default)]
     pub request: Option<Value>,
     /// The expected outcome.
@@ -190,6 +252,10 @@ pub struct Settings {
     /// Faults injected into ALB listeners.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// VPC Lattice service networks: workloads on instances, access log files
+    /// ([`lattice::LatticeSettings`]).
+    #[serde(default)]
+    pub lattice: Option<Value>,
     /// The load error this scenario must produce.
     #[serde(default)]
     pub expect_load_error: Option<ExpectLoadError>,
@@ -305,6 +371,7 @@ impl Scenario {
                 other => other,
             };
         }
+        s.lattice = s.lattice.take().or(b.lattice);
         Ok(scenario)
     }
 
@@ -516,6 +583,11 @@ impl Scenario {
                 )),
             }
         }
+        errors.extend(lattice::apply_settings(
+            &self.file,
+            self.settings.lattice.as_ref(),
+            &mut model,
+        ));
         if errors.is_empty() {
             Ok((model, resolved))
         } else {

@@ -63,6 +63,16 @@ pub const EMULATED: &[&str] = &[
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGatewayV2::VpcLink",
+    // VPC Lattice service networks (scenario::lattice).
+    "AWS::VpcLattice::ServiceNetwork",
+    "AWS::VpcLattice::Service",
+    "AWS::VpcLattice::Listener",
+    "AWS::VpcLattice::Rule",
+    "AWS::VpcLattice::TargetGroup",
+    "AWS::VpcLattice::ServiceNetworkVpcAssociation",
+    "AWS::VpcLattice::ServiceNetworkServiceAssociation",
+    "AWS::VpcLattice::AuthPolicy",
+    "AWS::VpcLattice::AccessLogSubscription",
 ];
 
 /// One error inside a resource: property path and kind.
@@ -785,6 +795,8 @@ pub(crate) fn build_onto(
             ty if super::apigw::TYPES.contains(&ty) => {
                 p.errors.extend(super::apigw::convert(r, &mut model))
             }
+            // VPC Lattice service networks: converted after this loop (scenario::lattice).
+            t if super::lattice::handles(t) => {}
             ty => model.not_emulated.push(NotEmulated {
                 logical_id: id.clone(),
                 resource_type: ty.to_string(),
@@ -792,6 +804,8 @@ pub(crate) fn build_onto(
         }
         errors.extend(errs.into_iter().map(|e| (id.clone(), e)));
     }
+    // VPC Lattice service networks (scenario::lattice), once VPCs, groups and ALBs are known.
+    errors.extend(super::lattice::build(resolved, &mut model));
     // Standalone rules, policies and keys attach to what they name.
     for (group, ingress, rule) in extra_sg_rules {
         match model.security_groups.iter_mut().find(|g| g.id == group) {
