@@ -201,7 +201,10 @@ fn seed_004_lattice_template_loads_with_placeholders() {
         "AWS::VpcLattice::ServiceNetworkVpcAssociation",
         "AWS::VpcLattice::AccessLogSubscription",
     ] {
-        assert!(!not_emulated.contains(&ty), "{ty} is emulated: {not_emulated:?}");
+        assert!(
+            !not_emulated.contains(&ty),
+            "{ty} is emulated: {not_emulated:?}"
+        );
     }
     // `!Select [0, !GetAZs '']` is the Region's first zone.
     let m = &loaded.model;
