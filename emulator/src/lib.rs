@@ -19,6 +19,13 @@
 //!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
 //!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
 //!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
+//! VPC Lattice service network (seed 004)
+//!  client ENI ──▶ dns (service name, associated VPCs only) ──▶ lattice::service_network:
+//!    association SGs ─▶ listener ─▶ rule ─▶ auth policies (iam gates, sigv4) ─▶ target group
+//!    (health checks on tokio's clock) ─▶ target; lattice::access_log
+//! Edge (`vpcgate serve`)
+//!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ sfn API (JSON 1.0) /
+//!    events API (JSON 1.1) / apigw data plane (by Host or /restapis/…/_user_request_/)
 //! ```
 //!
 //! One module per AWS noun:
@@ -30,15 +37,17 @@
 //! - [`dns`] serves each VPC's private zones and ALB names with hickory-server, resolved with
 //!   hickory-resolver over in-memory UDP.
 //! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the load balancers.
-//! - [`lattice`] the resource gateways and configurations; [`events`] the connections;
-//!   [`secrets`] Secrets Manager.
+//! - [`lattice`] the resource gateways and configurations, and the service networks
+//!   ([`lattice::service_network`]); [`events`] the connections; [`secrets`] Secrets Manager.
 //! - [`apigw`] API Gateway REST APIs: routing, the SigV4 + IAM and integration-timeout layers,
 //!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors.
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
 //!   verification.
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
-//! - [`check`] runs scenarios against their expectations; [`trace`] records every hop;
-//!   [`clock`] is the only wall clock (tokio-driven).
+//! - [`edge`] is `vpcgate serve`: AWS's wire protocols on one host listener for real clients;
+//!   [`cli`] the command line (the binary only calls [`cli::run`]).
+//! - [`check`] runs scenarios against their expectations ([`bundled`] ships them in the binary);
+//!   [`trace`] records every hop; [`clock`] is the only wall clock (tokio-driven).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
