@@ -297,23 +297,7 @@ async fn run_case(
     {
         failures.push(format!("cause does not contain {c:?}: {cause:?}"));
     }
-    if let Some(secs) = exp.elapsed_seconds {
-        let got = elapsed.as_secs_f64();
-        if (got - secs).abs() > 0.001 {
-            failures.push(format!(
-                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
-            ));
-        }
-    }
-    let hops = record.trace.hops();
-    for text in &exp.trace_contains {
-        if !hops
-            .iter()
-            .any(|h| h.message.contains(text.as_str()) || h.component == text)
-        {
-            failures.push(format!("no hop of the trace mentions {text:?}"));
-        }
-    }
+    check_time_and_trace(exp, elapsed, &record.trace, &mut failures);
     let summary = if error.is_empty() {
         status.to_string()
     } else {
@@ -494,6 +478,29 @@ async fn run_client_request_case(
             None => failures.push("no access log entry was written".into()),
         }
     }
+    check_time_and_trace(exp, elapsed, &trace, &mut failures);
+    for (what, set) in [
+        ("Status", exp.status.is_some()),
+        ("Output", exp.output.is_some()),
+        ("OutputIncludes", exp.output_includes.is_some()),
+        ("Cause", exp.cause.is_some()),
+    ] {
+        if set {
+            failures.push(format!(
+                "Expect.{what} applies to StartExecution cases, not Request"
+            ));
+        }
+    }
+    outcome(failures, summary, elapsed, result_json)
+}
+
+/// The expectations every case kind shares: `ElapsedSeconds` of virtual time and `TraceContains`.
+fn check_time_and_trace(
+    exp: &crate::scenario::Expect,
+    elapsed: Duration,
+    trace: &Trace,
+    failures: &mut Vec<String>,
+) {
     if let Some(secs) = exp.elapsed_seconds {
         let got = elapsed.as_secs_f64();
         if (got - secs).abs() > 0.001 {
@@ -511,19 +518,6 @@ async fn run_client_request_case(
             failures.push(format!("no hop of the trace mentions {text:?}"));
         }
     }
-    for (what, set) in [
-        ("Status", exp.status.is_some()),
-        ("Output", exp.output.is_some()),
-        ("OutputIncludes", exp.output_includes.is_some()),
-        ("Cause", exp.cause.is_some()),
-    ] {
-        if set {
-            failures.push(format!(
-                "Expect.{what} applies to StartExecution cases, not Request"
-            ));
-        }
-    }
-    outcome(failures, summary, elapsed, result_json)
 }
 
 /// The pass/fail table `vpcgate check` prints.
@@ -632,23 +626,7 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
     {
         failures.push(format!("output does not include {o}: got {output}"));
     }
-    if let Some(secs) = exp.elapsed_seconds {
-        let got = elapsed.as_secs_f64();
-        if (got - secs).abs() > 0.001 {
-            failures.push(format!(
-                "elapsed: expected {secs} s of virtual time, got {got:.3} s"
-            ));
-        }
-    }
-    let hops = trace.hops();
-    for text in &exp.trace_contains {
-        if !hops
-            .iter()
-            .any(|h| h.message.contains(text.as_str()) || h.component == text)
-        {
-            failures.push(format!("no hop of the trace mentions {text:?}"));
-        }
-    }
+    check_time_and_trace(exp, elapsed, &trace, &mut failures);
     let summary = format!(
         "HTTP {} {}",
         output["StatusCode"],
