@@ -322,8 +322,13 @@ fn form_encode(body: &Map<String, Value>, format: ArrayFormat) -> String {
             other => pairs.push((k.clone(), scalar(other))),
         }
     }
+    encode_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// `k=v&k=v`, names and values URL-encoded (Step Functions URL-encodes query parameters).
+fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     pairs
-        .iter()
+        .into_iter()
         .map(|(k, v)| {
             format!(
                 "{}={}",
@@ -333,6 +338,14 @@ fn form_encode(body: &Map<String, Value>, format: ArrayFormat) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Appends an encoded query string to a path or URL.
+fn append_query(target: &mut String, query: &str) {
+    if !query.is_empty() {
+        target.push(if target.contains('?') { '&' } else { '?' });
+        target.push_str(query);
+    }
 }
 
 /// Merges the connection's parameters over the task's: the connection wins on a duplicate key.
@@ -572,33 +585,17 @@ async fn fetch_token(
     merge(&mut headers, &oauth_parameters.headers, true);
     let mut form: Vec<(String, String)> = vec![("grant_type".into(), "client_credentials".into())];
     merge(&mut form, &oauth_parameters.body, false);
-    let body = form
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, QUERY),
-                utf8_percent_encode(v, QUERY)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&");
+    let body = encode_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut path = url.path_and_query.clone();
-    if !oauth_parameters.query.is_empty() {
-        let q: Vec<String> = oauth_parameters
-            .query
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}={}",
-                    utf8_percent_encode(&p.key, QUERY),
-                    utf8_percent_encode(&p.value, QUERY)
-                )
-            })
-            .collect();
-        path.push(if path.contains('?') { '&' } else { '?' });
-        path.push_str(&q.join("&"));
-    }
+    append_query(
+        &mut path,
+        &encode_pairs(
+            oauth_parameters
+                .query
+                .iter()
+                .map(|p| (p.key.as_str(), p.value.as_str())),
+        ),
+    );
     let method = Method::from_bytes(http_method.as_bytes()).unwrap_or(Method::POST);
     let resp = exchange(
         ctx,
@@ -721,20 +718,10 @@ async fn send(
     headers.push(("Range".into(), format!("bytes=0-{MAX_BODY}")));
 
     let mut path = call.url.path_and_query.clone();
-    if !query.is_empty() {
-        let q: Vec<String> = query
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    utf8_percent_encode(k, QUERY),
-                    utf8_percent_encode(v, QUERY)
-                )
-            })
-            .collect();
-        path.push(if path.contains('?') { '&' } else { '?' });
-        path.push_str(&q.join("&"));
-    }
+    append_query(
+        &mut path,
+        &encode_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    );
     let resp = exchange(
         ctx,
         conn,
@@ -919,23 +906,14 @@ impl HttpCapture {
             .filter(|(k, _)| !hidden(k))
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
-        let query: Vec<String> = self
-            .query
-            .iter()
-            .filter(|(k, _)| reveal_secrets || !self.secret_query.contains(k))
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    utf8_percent_encode(k, QUERY),
-                    utf8_percent_encode(v, QUERY)
-                )
-            })
-            .collect();
+        let query = encode_pairs(
+            self.query
+                .iter()
+                .filter(|(k, _)| reveal_secrets || !self.secret_query.contains(k))
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let mut url = self.url.clone();
-        if !query.is_empty() {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&query.join("&"));
-        }
+        append_query(&mut url, &query);
         let body = match &self.request_body {
             None => String::new(),
             Some(Value::Object(map)) => {
