@@ -484,3 +484,66 @@ print(json.dumps(out))
         json!({"status": "ok", "source": "internal-alb"})
     );
 }
+
+#[test]
+fn a_scenario_user_signs_with_the_keys_the_world_endpoint_lists() {
+    // Scripts find a scenario user's keys at /_vpcgate/world and sign as that user; the user's
+    // own policies then apply (pattern-b.json's OtherUser may not touch Step Functions).
+    let s = scenario("pattern-b.json");
+    let (model, _) = s.build(&Default::default()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let world = World::build(model, Clock::system()).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            vpcgate::edge::run(
+                listener,
+                Arc::new(Edge::new(world, AuthMode::Verify)),
+                std::future::pending(),
+            )
+            .await;
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let script = r#"
+import json, sys, urllib.request, boto3
+ep = sys.argv[1]
+world = json.loads(urllib.request.urlopen(ep + "/_vpcgate/world").read())
+user = world["users"][0]
+key = user["accessKeys"][0]
+sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
+    aws_access_key_id=key["accessKeyId"], aws_secret_access_key=key["secretAccessKey"])
+try:
+    sfn.list_state_machines()
+    print(json.dumps({"user": user["arn"], "result": "allowed"}))
+except sfn.exceptions.ClientError as e:
+    print(json.dumps({"user": user["arn"], "result": e.response["Error"]["Code"], "message": e.response["Error"]["Message"]}))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "AccessDeniedException", "{v}");
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(&format!(
+            "User: {} is not authorized to perform: states:ListStateMachines on resource: *",
+            v["user"].as_str().unwrap()
+        )),
+        "{msg}"
+    );
+}

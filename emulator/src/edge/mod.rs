@@ -329,6 +329,10 @@ fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body>
                 "stateMachines": w.model.state_machines.iter().map(|s| json!({"name": s.name, "arn": s.arn, "type": s.kind.as_str()})).collect::<Vec<_>>(),
                 "connections": w.model.connections.iter().map(|c| json!({"name": c.name, "arn": c.arn, "resourceConfigurationArn": c.resource_configuration_arn})).collect::<Vec<_>>(),
                 "loadBalancers": w.load_balancer_nodes().into_iter().map(|(dns, ips)| json!({"dnsName": dns, "nodes": ips.iter().map(ToString::to_string).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                "users": w.model.users.iter().map(|u| json!({
+                    "name": u.name, "arn": u.arn,
+                    "accessKeys": u.access_keys.iter().map(|(id, secret)| json!({"accessKeyId": id, "secretAccessKey": secret})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
                 "restApis": w.model.apigw.rest_apis.iter().map(|a| json!({
                     "id": a.id, "name": a.name, "endpointType": format!("{:?}", a.endpoint_type).to_uppercase(),
                     "stages": w.model.apigw.stages.iter().filter(|s| s.rest_api_id == a.id).map(|s| s.name.clone()).collect::<Vec<_>>(),
