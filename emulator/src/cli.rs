@@ -58,6 +58,10 @@ enum Command {
         /// already has) instead of a scenario.
         #[command(flatten)]
         stacks: crate::scenario::stacks::StackArgs,
+        /// Where the emulated root CA is kept, so clients trust it once across runs
+        /// (default: $VPCGATE_HOME/ca, else ~/.vpcgate/ca).
+        #[arg(long, value_name = "DIR")]
+        ca_dir: Option<PathBuf>,
     },
     /// Check that a running `vpcgate serve` answers (exit 0) or not (exit 1): a healthcheck for
     /// containers that have no curl.
@@ -66,9 +70,13 @@ enum Command {
         #[arg(default_value = "127.0.0.1:4566")]
         addr: std::net::SocketAddr,
     },
-    /// Print the emulated public root CA certificate (PEM) that the emulated services' certificates
-    /// chain to, so your own clients can trust it.
-    Ca,
+    /// Print the emulated public root CA certificate (PEM) that `serve`'s certificates chain to,
+    /// so your own clients can trust it (made and kept in --ca-dir the first time).
+    Ca {
+        /// Where the root is kept (default: $VPCGATE_HOME/ca, else ~/.vpcgate/ca).
+        #[arg(long, value_name = "DIR")]
+        ca_dir: Option<PathBuf>,
+    },
     /// Print the hop-by-hop trace of one case of a scenario: which component, which rule
     /// matched, why a request was dropped.
     Explain {
@@ -192,15 +200,23 @@ where
             listen,
             no_sigv4,
             stacks,
-        } => serve(scenarios, stacks, listen, no_sigv4),
+            ca_dir,
+        } => serve(
+            scenarios,
+            stacks,
+            listen,
+            no_sigv4,
+            ca_dir.unwrap_or_else(default_ca_dir),
+        ),
         Command::Ping { addr } => ping(addr),
-        Command::Ca => {
+        Command::Ca { ca_dir } => {
+            let dir = ca_dir.unwrap_or_else(default_ca_dir);
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
             rt.block_on(async {
-                match crate::pki::Pki::new(&crate::clock::Clock::system()) {
+                match crate::pki::Pki::load_or_create(&dir, &crate::clock::Clock::system()) {
                     Ok(pki) => {
                         print!("{}", pki.root_pem());
                         ExitCode::SUCCESS
@@ -284,11 +300,24 @@ fn load_scenario(path: Option<&PathBuf>) -> Result<crate::scenario::Scenario, St
     }
 }
 
+/// `$VPCGATE_HOME/ca`, else `~/.vpcgate/ca`, else `./.vpcgate/ca`.
+fn default_ca_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("VPCGATE_HOME") {
+        return PathBuf::from(home).join("ca");
+    }
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".vpcgate")
+        .join("ca")
+}
+
 fn serve(
     scenarios: Vec<PathBuf>,
     stacks: crate::scenario::stacks::StackArgs,
     listen: std::net::SocketAddr,
     no_sigv4: bool,
+    ca_dir: PathBuf,
 ) -> ExitCode {
     let started = tokio::time::Instant::now();
     if scenarios.len() > 1 {
@@ -334,7 +363,15 @@ fn serve(
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let world = match crate::world::World::build(model, crate::clock::Clock::system()) {
+        let clock = crate::clock::Clock::system();
+        let pki = match crate::pki::Pki::load_or_create(&ca_dir, &clock) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("vpcgate serve: {e} (use --ca-dir to put the root CA elsewhere)");
+                return ExitCode::from(1);
+            }
+        };
+        let world = match crate::world::World::build_with_pki(model, clock, pki) {
             Ok(w) => w,
             Err(e) => {
                 eprintln!("vpcgate serve: {e}");

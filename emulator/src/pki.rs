@@ -54,6 +54,12 @@ pub enum PkiError {
         #[source]
         source: rcgen::Error,
     },
+    /// The root could not be read from or saved to its directory.
+    #[error("the emulated root CA store: {what}")]
+    Store {
+        /// What failed.
+        what: String,
+    },
     /// rustls refused a key.
     #[error("rustls refused the key of {what}: {source}")]
     Key {
@@ -98,7 +104,8 @@ impl IssuedCertificate {
 
 /// The emulated certificate authority.
 pub struct Pki {
-    root: CertifiedIssuer<'static, KeyPair>,
+    root_der: CertificateDer<'static>,
+    root_pem: String,
     intermediate: CertifiedIssuer<'static, KeyPair>,
     clock: Clock,
     provider: Arc<CryptoProvider>,
@@ -130,21 +137,61 @@ fn dn(common_name: &str, org: &str) -> DistinguishedName {
 impl Pki {
     /// Makes a new root and issuing CA, valid around the clock's current time.
     pub fn new(clock: &Clock) -> Result<Self, PkiError> {
+        let (root_pem, root_key) = Self::make_root(clock)?;
+        Self::with_root(clock, &root_pem, root_key)
+    }
+
+    /// Uses the root kept in `dir` (`root.pem`, `root-key.pem`), making and saving one there the
+    /// first time, so the root a user trusts once stays the same across runs of `serve`.
+    pub fn load_or_create(dir: &std::path::Path, clock: &Clock) -> Result<Self, PkiError> {
+        let cert_path = dir.join("root.pem");
+        let key_path = dir.join("root-key.pem");
+        let io = |what: &str, e: std::io::Error| PkiError::Store {
+            what: format!("{what}: {e}"),
+        };
+        if cert_path.exists() && key_path.exists() {
+            let pem = std::fs::read_to_string(&cert_path)
+                .map_err(|e| io(&cert_path.display().to_string(), e))?;
+            let key_pem = std::fs::read_to_string(&key_path)
+                .map_err(|e| io(&key_path.display().to_string(), e))?;
+            let key = KeyPair::from_pem(&key_pem).map_err(|source| PkiError::Generate {
+                what: format!("the root key in {}", key_path.display()),
+                source,
+            })?;
+            return Self::with_root(clock, &pem, key);
+        }
+        let (pem, key) = Self::make_root(clock)?;
+        std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
+        std::fs::write(&cert_path, &pem).map_err(|e| io(&cert_path.display().to_string(), e))?;
+        write_private(&key_path, &key.serialize_pem())
+            .map_err(|e| io(&key_path.display().to_string(), e))?;
+        Self::with_root(clock, &pem, key)
+    }
+
+    fn make_root(clock: &Clock) -> Result<(String, KeyPair), PkiError> {
         let now = clock.now();
-        let mut params = CertificateParams::default();
-        params.distinguished_name = dn(ROOT_CA_NAME, "vpcgate (emulated public CA)");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let mut params = root_params();
         params.not_before = (now - Duration::from_secs(3650 * 24 * 3600)).into();
         params.not_after = (now + Duration::from_secs(3650 * 24 * 3600)).into();
-        let root =
-            CertifiedIssuer::self_signed(params, key("the root CA key")?).map_err(|source| {
-                PkiError::Generate {
-                    what: "the root CA".into(),
-                    source,
-                }
+        let root_key = key("the root CA key")?;
+        let root = params
+            .self_signed(&root_key)
+            .map_err(|source| PkiError::Generate {
+                what: "the root CA".into(),
+                source,
             })?;
+        Ok((root.pem(), root_key))
+    }
 
+    fn with_root(clock: &Clock, root_pem: &str, root_key: KeyPair) -> Result<Self, PkiError> {
+        let now = clock.now();
+        // Signing needs only the root's name, key-identifier method and key usages, which are the
+        // same for every vpcgate root: rebuild them rather than parse the stored certificate.
+        let root = rcgen::Issuer::new(root_params(), root_key);
+        let root_der = rustls_pki_types::pem::PemObject::from_pem_slice(root_pem.as_bytes())
+            .map_err(|e| PkiError::Store {
+                what: format!("the root certificate PEM: {e:?}"),
+            })?;
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(ISSUING_CA_NAME, "vpcgate (emulated ACM)");
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -160,9 +207,9 @@ impl Pki {
                 what: "the issuing CA".into(),
                 source,
             })?;
-
         Ok(Self {
-            root,
+            root_der,
+            root_pem: root_pem.to_string(),
             intermediate,
             clock: clock.clone(),
             provider: Arc::new(rustls::crypto::ring::default_provider()),
@@ -171,12 +218,12 @@ impl Pki {
 
     /// The root certificate in PEM, for users who want their own clients to trust the emulator.
     pub fn root_pem(&self) -> String {
-        self.root.pem()
+        self.root_pem.clone()
     }
 
     /// The root certificate.
     pub fn root_der(&self) -> CertificateDer<'static> {
-        self.root.der().clone()
+        self.root_der.clone()
     }
 
     /// The crypto provider every TLS config of the emulator uses.
@@ -285,6 +332,35 @@ impl Pki {
     }
 }
 
+/// The root's name and usages (its validity is set where it is made).
+fn root_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(ROOT_CA_NAME, "vpcgate (emulated public CA)");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(text.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, text)
+    }
+}
+
 /// rustls' notion of "now", read from the emulator's clock.
 #[derive(Debug)]
 struct ClockTime(Clock);
@@ -310,6 +386,39 @@ mod tests {
         assert!(!cert.covers("example.com"));
         assert_eq!(cert.chain.len(), 2);
         assert_eq!(cert.issuer, Issuer::PublicCa);
+    }
+
+    #[test]
+    fn a_stored_root_is_reused() {
+        let dir = std::env::temp_dir().join(format!("vpcgate-ca-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let clock = Clock::at_unix(1_780_000_000);
+        let first = Pki::load_or_create(&dir, &clock).unwrap();
+        let second = Pki::load_or_create(&dir, &clock).unwrap();
+        assert_eq!(first.root_pem(), second.root_pem());
+        // Certificates of the second run chain to the root the first run saved.
+        let cert = second.issue(&["eb-demo.example.com".to_string()]).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(first.root_der()).unwrap();
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            first.provider(),
+        )
+        .build()
+        .unwrap();
+        let now =
+            UnixTime::since_unix_epoch(clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap());
+        let name = rustls::pki_types::ServerName::try_from("eb-demo.example.com").unwrap();
+        rustls::client::danger::ServerCertVerifier::verify_server_cert(
+            &*verifier,
+            &cert.chain[0],
+            &cert.chain[1..],
+            &name,
+            &[],
+            now,
+        )
+        .expect("the second run's certificate chains to the saved root");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -106,6 +106,12 @@ impl Drop for WorldInner {
 impl World {
     /// Builds and starts everything the model declares. Must run inside a tokio runtime.
     pub fn build(model: Model, clock: Clock) -> Result<Self, WorldError> {
+        let pki = Pki::new(&clock)?;
+        Self::build_with_pki(model, clock, pki)
+    }
+
+    /// Like [`World::build`], with a given CA (for instance the root a user keeps and trusts).
+    pub fn build_with_pki(model: Model, clock: Clock, pki: Pki) -> Result<Self, WorldError> {
         let net = Network::new();
         for vpc in &model.vpcs {
             net.add_vpc(vpc.clone());
@@ -113,7 +119,6 @@ impl World {
         for sg in &model.security_groups {
             net.put_group(sg.clone());
         }
-        let pki = Pki::new(&clock)?;
         let mut certificates = HashMap::new();
         for cert in &model.certificates {
             let issued = match cert.issuer {

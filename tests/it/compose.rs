@@ -81,6 +81,11 @@ fn compose_file_is_valid_and_serves_the_user_service_scenario() {
         .chain(command.iter().map(|a| {
             if let Some(rest) = a.strip_prefix("/scenarios/") {
                 repo().join("scenarios").join(rest).display().to_string()
+            } else if a == "/data/ca" {
+                std::env::temp_dir()
+                    .join(format!("vpcgate-compose-ca-{port}"))
+                    .display()
+                    .to_string()
             } else if a == "0.0.0.0:4566" {
                 format!("127.0.0.1:{port}")
             } else {

@@ -345,6 +345,11 @@ fn serve_runs_the_seed_templates_as_stacks() {
         format!("eb-connection-sfn={fixtures}/02-stepfunctions.yaml"),
         "--environment".into(),
         format!("{fixtures}/environment.json"),
+        "--ca-dir".into(),
+        std::env::temp_dir()
+            .join(format!("vpcgate-serve-ca-{port}"))
+            .display()
+            .to_string(),
     ];
     std::thread::spawn(move || vpcgate::cli::run(args));
     let script = r#"
