@@ -244,3 +244,53 @@ async fn outputs_over_256_kib_fail_with_states_data_limit_exceeded() {
         outcome.cause
     );
 }
+
+/// ALB answers for targets that are down
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html>):
+/// a target that resets the connection gives 502, one that never answers the SYN gives 504 after
+/// the 10-second connection timeout.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_down_target_gives_alb_502_or_504() {
+    let s = fixture();
+    let (model, world) = world(&s);
+    let params = json!({"ApiEndpoint": "https://eb-demo.example.com/echo", "Method": "GET", "Authentication": {"ConnectionArn": arn(&model, "eb-demo-private-connection")}});
+
+    // No ENI holds the target's address: the SYN goes unanswered.
+    let begin = tokio::time::Instant::now();
+    let (out, trace) = call(&world, &model, params.clone()).await;
+    let err = out.unwrap_err();
+    assert_eq!(
+        (err.error.as_str(), err.cause.as_deref()),
+        ("States.Http.StatusCode.504", Some("Gateway Timeout")),
+        "{}",
+        trace.render()
+    );
+    assert_eq!(begin.elapsed(), std::time::Duration::from_secs(10));
+
+    // The target's ENI exists but nothing listens on 8080: reset, 502.
+    let subnet = model
+        .vpcs
+        .iter()
+        .flat_map(|v| &v.subnets)
+        .find(|s| s.cidr.to_string() == "192.168.48.0/24")
+        .unwrap()
+        .id
+        .clone();
+    let group = model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "BackendSecurityGroup")
+        .unwrap()
+        .id
+        .clone();
+    world
+        .net
+        .create_eni(&subnet, vec![group], "stopped backend")
+        .unwrap();
+    let (out, _) = call(&world, &model, params).await;
+    let err = out.unwrap_err();
+    assert_eq!(
+        (err.error.as_str(), err.cause.as_deref()),
+        ("States.Http.StatusCode.502", Some("Bad Gateway"))
+    );
+}
