@@ -11,19 +11,9 @@ use vpcgate::edge::{AuthMode, Edge};
 use vpcgate::world::World;
 use vpcgate_tests::scenario;
 
-/// Starts `serve` on the bundled Pattern A scenario on an ephemeral loopback port, on a runtime
-/// of its own (real time: real clients talk to it over real sockets).
-pub(crate) fn start(auth: AuthMode) -> (SocketAddr, String, String) {
-    let s = scenario("pattern-a.json");
-    let (model, _) = s.build(&Default::default()).unwrap();
-    let conn = model
-        .connections
-        .iter()
-        .find(|c| c.name == "eb-demo-private-connection")
-        .unwrap()
-        .arn
-        .clone();
-    let role = model.roles[0].arn.clone();
+/// Serves `model`'s world with `serve`'s edge on an ephemeral loopback port, on a runtime of its
+/// own (real time: real clients talk to it over real sockets); returns the address.
+fn serve_model(model: vpcgate::model::Model, auth: AuthMode) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -43,7 +33,24 @@ pub(crate) fn start(auth: AuthMode) -> (SocketAddr, String, String) {
             .await;
         });
     });
-    (rx.recv().unwrap(), conn, role)
+    rx.recv().unwrap()
+}
+
+/// Starts `serve` on the bundled Pattern A scenario on an ephemeral loopback port, on a runtime
+/// of its own (real time: real clients talk to it over real sockets).
+pub(crate) fn start(auth: AuthMode) -> (SocketAddr, String, String) {
+    let s = scenario("pattern-a.json");
+    let (model, _) = s.build(&Default::default()).unwrap();
+    let conn = model
+        .connections
+        .iter()
+        .find(|c| c.name == "eb-demo-private-connection")
+        .unwrap()
+        .arn
+        .clone();
+    let role = model.roles[0].arn.clone();
+    let served = serve_model(model, auth);
+    (served, conn, role)
 }
 
 fn python(script: &str, args: &[&str]) -> Value {
@@ -400,26 +407,8 @@ fn serve_answers_api_gateway_by_host_and_by_path() {
     let s = scenario("pattern-b.json");
     let (model, _) = s.build(&Default::default()).unwrap();
     let api = model.apigw.rest_apis[0].id.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let world = World::build(model, Clock::system()).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            vpcgate::edge::run(
-                listener,
-                Arc::new(Edge::new(world, AuthMode::Verify)),
-                std::future::pending(),
-            )
-            .await;
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let served = serve_model(model, AuthMode::Verify);
+    let addr = served;
     let script = r#"
 import json, sys, time, urllib.request, boto3
 from botocore.auth import SigV4Auth
@@ -496,26 +485,8 @@ fn a_scenario_user_signs_with_the_keys_the_world_endpoint_lists() {
     // own policies then apply (pattern-b.json's OtherUser may not touch Step Functions).
     let s = scenario("pattern-b.json");
     let (model, _) = s.build(&Default::default()).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let world = World::build(model, Clock::system()).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            vpcgate::edge::run(
-                listener,
-                Arc::new(Edge::new(world, AuthMode::Verify)),
-                std::future::pending(),
-            )
-            .await;
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let served = serve_model(model, AuthMode::Verify);
+    let addr = served;
     let script = r#"
 import json, sys, urllib.request, boto3
 ep = sys.argv[1]
