@@ -383,6 +383,8 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
         result,
     };
     let output = match crate::apigw::case::RequestCase::from_value(spec) {
+        // `From`: sent from an instance, through its VPC (crate::ec2::case).
+        Ok(req) if req.from.is_some() => crate::ec2::case::run(world, &req, &trace).await,
         Ok(req) => crate::apigw::case::run(world, &req, &trace).await,
         Err(e) => Err(e),
     };

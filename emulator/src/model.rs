@@ -188,6 +188,8 @@ pub struct Model {
     pub outputs: Map<String, Value>,
     /// API Gateway REST APIs, their resources, methods, deployments, stages, and VPC links.
     pub apigw: crate::apigw::ApiGatewayModel,
+    /// Instances, route tables, internet and NAT gateways, Elastic IPs, VPC endpoints.
+    pub ec2: crate::ec2::Ec2Model,
 }
 
 impl Model {

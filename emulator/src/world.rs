@@ -38,6 +38,9 @@ pub enum WorldError {
     /// API Gateway could not start (Pattern B).
     #[error(transparent)]
     ApiGateway(#[from] crate::apigw::StartError),
+    /// Instances or VPC endpoints could not start.
+    #[error(transparent)]
+    Ec2(#[from] crate::ec2::StartError),
     /// Identity policies did not parse.
     #[error("{}", .0.iter().map(|e| format!("Resources.{}.{}: {}", e.logical_id, e.path, e.error)).collect::<Vec<_>>().join("; "))]
     Policies(Vec<PolicyLoadError>),
@@ -72,6 +75,8 @@ pub struct WorldInner {
     pub tls_client: Arc<rustls::ClientConfig>,
     /// API Gateway: deployed REST API stages and VPC links (Pattern B).
     pub apigw: crate::apigw::ApiGateway,
+    /// Instances, routes, the public service endpoints and the interface VPC endpoints.
+    pub ec2: crate::ec2::Ec2,
     load_balancers: Mutex<Vec<LoadBalancer>>,
 }
 
@@ -159,9 +164,12 @@ impl World {
                 ),
             });
         }
+        // Instances and interface endpoints (their ENIs and DNS names), the public endpoints.
+        let ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
+            zones.extend(ec2.zones_for(&model, &vpc.id));
             for zone in model
                 .hosted_zones
                 .iter()
@@ -246,6 +254,7 @@ impl World {
                 iam,
                 tls_client,
                 apigw,
+                ec2,
                 load_balancers: Mutex::new(load_balancers),
             }),
         })
