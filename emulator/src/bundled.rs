@@ -75,6 +75,23 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "pattern-b-slow-backend.json",
         include_str!("../../scenarios/pattern-b-slow-backend.json"),
     ),
+    // Clients inside VPCs: routes, NAT, interface endpoints, PRIVATE APIs (docs/vpc-clients.md).
+    (
+        "seed-003-private-api.json",
+        include_str!("../../scenarios/seed-003-private-api.json"),
+    ),
+    (
+        "seed-003-wrong-endpoint.json",
+        include_str!("../../scenarios/seed-003-wrong-endpoint.json"),
+    ),
+    (
+        "seed-003-endpoint-sg-narrowed.json",
+        include_str!("../../scenarios/seed-003-endpoint-sg-narrowed.json"),
+    ),
+    (
+        "seed-003-no-resource-policy.json",
+        include_str!("../../scenarios/seed-003-no-resource-policy.json"),
+    ),
 ];
 
 /// Writes the bundled scenarios into `dir` (created if needed) and returns it.

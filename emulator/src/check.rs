@@ -438,11 +438,15 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
             failures.push(format!("no hop of the trace mentions {text:?}"));
         }
     }
-    let summary = format!(
-        "HTTP {} {}",
-        output["StatusCode"],
-        output["StatusText"].as_str().unwrap_or("")
-    );
+    let summary = match output.get("Error").and_then(Value::as_str) {
+        // A request From an instance that got no response (crate::ec2::case).
+        Some(error) => error.to_string(),
+        None => format!(
+            "HTTP {} {}",
+            output["StatusCode"],
+            output["StatusText"].as_str().unwrap_or("")
+        ),
+    };
     outcome(failures.is_empty(), failures, summary, output)
 }
 
