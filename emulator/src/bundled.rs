@@ -77,6 +77,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ),
     // Clients inside VPCs: routes, NAT, interface endpoints, PRIVATE APIs (docs/vpc-clients.md).
     (
+        "seed-001-nat.json",
+        include_str!("../../scenarios/seed-001-nat.json"),
+    ),
+    (
+        "seed-001-no-nat.json",
+        include_str!("../../scenarios/seed-001-no-nat.json"),
+    ),
+    (
         "seed-003-private-api.json",
         include_str!("../../scenarios/seed-003-private-api.json"),
     ),
