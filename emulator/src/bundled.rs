@@ -77,6 +77,18 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ),
     // Clients inside VPCs: routes, NAT, interface endpoints, PRIVATE APIs (docs/vpc-clients.md).
     (
+        "seed-002-express-from-vpc.json",
+        include_str!("../../scenarios/seed-002-express-from-vpc.json"),
+    ),
+    (
+        "seed-002-states-endpoint-only.json",
+        include_str!("../../scenarios/seed-002-states-endpoint-only.json"),
+    ),
+    (
+        "seed-002-endpoint-policy.json",
+        include_str!("../../scenarios/seed-002-endpoint-policy.json"),
+    ),
+    (
         "seed-001-nat.json",
         include_str!("../../scenarios/seed-001-nat.json"),
     ),
