@@ -8,3 +8,4 @@ mod scenarios;
 mod sdk;
 mod serve;
 mod templates;
+mod vpc_clients;
