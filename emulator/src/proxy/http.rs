@@ -2,9 +2,10 @@
 //!
 //! A `CONNECT` is answered `200 Connection established` once the connection from the instance is
 //! open, and the bytes then flow both ways untouched (the client's TLS runs end to end with the
-//! emulated service). When the connection fails at once the proxy answers `502 Bad Gateway` with
-//! the reason in the body and in `X-Vpcgate-Error` (what a forward proxy such as Squid does on a
-//! DNS or connect failure; curl reports "CONNECT tunnel failed, response 502", exit 56). When the
+//! emulated service). When the connection fails at once the proxy answers `502 Bad Gateway` — a
+//! gateway that could not get a valid answer from the origin (RFC 9110 §15.6.3) — with the reason
+//! in the body and in `X-Vpcgate-Error` (`NXDOMAIN`, `REFUSED`, …); curl reports "CONNECT tunnel
+//! failed, response 502" (exit 56, measured with curl 7.88). When the
 //! VPC drops the connection the proxy does not answer at all: the client's own time-out fires,
 //! as it would inside the VPC.
 //!

@@ -1004,3 +1004,100 @@ pub(crate) fn finish<'a>(
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::scenario::{Scenario, ScenarioErrors, StackLinks};
+
+    fn load(resources: serde_json::Value) -> Result<crate::model::Model, ScenarioErrors> {
+        let mut all = json!({
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24", "AvailabilityZone": "ap-northeast-1a"}},
+            "SubnetA2": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "ap-northeast-1a", "MapPublicIpOnLaunch": true}},
+            "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "VpcId": {"Ref": "Vpc"}}}
+        });
+        for (k, v) in resources.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        let doc = json!({"Vpcgate": {"Region": "ap-northeast-1"}, "Resources": all});
+        let s = Scenario::parse(&doc.to_string(), "inline.json")?;
+        s.build(&StackLinks::default()).map(|(m, _)| m)
+    }
+
+    fn error_of(resources: serde_json::Value) -> String {
+        match load(resources) {
+            Ok(_) => panic!("expected a load error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn instances_and_endpoints_load_with_aws_shaped_ids() {
+        let m = load(json!({
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1", "NetworkInterfaces": [{"DeviceIndex": "0", "SubnetId": {"Ref": "SubnetA2"}, "GroupSet": [{"Ref": "Sg"}], "PrivateIpAddress": "10.0.1.50"}]}},
+            "Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-northeast-1.states", "VpcId": {"Ref": "Vpc"}, "SubnetIds": [{"Ref": "SubnetA"}], "PrivateDnsEnabled": true}}
+        }))
+        .unwrap();
+        let host = &m.ec2.instances[0];
+        assert!(
+            host.id.starts_with("i-") && host.id.len() == 19,
+            "{}",
+            host.id
+        );
+        assert_eq!(host.private_ip, Some("10.0.1.50".parse().unwrap()));
+        assert!(m.ec2.public_ip_subnets.contains(&host.subnet_id));
+        let ep = &m.ec2.vpc_endpoints[0];
+        assert!(ep.id.starts_with("vpce-") && ep.id.len() == 22, "{}", ep.id);
+        assert_eq!(ep.dns_label.len(), 8);
+        assert_eq!(ep.service, Some(crate::ec2::EndpointService::States));
+    }
+
+    #[test]
+    fn a_route_to_an_unattached_gateway_is_refused() {
+        let e = error_of(json!({
+            "Igw": {"Type": "AWS::EC2::InternetGateway", "Properties": {}},
+            "Rtb": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+            "Route": {"Type": "AWS::EC2::Route", "Properties": {"RouteTableId": {"Ref": "Rtb"}, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "Igw"}}}
+        }));
+        assert!(e.contains("Resources.Route.Properties.GatewayId"), "{e}");
+        assert!(e.contains("belong to different networks"), "{e}");
+    }
+
+    #[test]
+    fn one_endpoint_subnet_per_availability_zone() {
+        let e = error_of(json!({
+            "Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-northeast-1.execute-api", "VpcId": {"Ref": "Vpc"}, "SubnetIds": [{"Ref": "SubnetA"}, {"Ref": "SubnetA2"}]}}
+        }));
+        assert!(e.contains("Resources.Ep.Properties.SubnetIds[1]"), "{e}");
+    }
+
+    #[test]
+    fn a_nat_gateway_needs_an_elastic_ip_and_an_instance_a_subnet() {
+        let e = error_of(json!({
+            "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"SubnetId": {"Ref": "SubnetA"}}},
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1"}}
+        }));
+        assert!(e.contains("Resources.Nat.Properties.AllocationId"), "{e}");
+        assert!(e.contains("Resources.Host.Properties.SubnetId"), "{e}");
+    }
+
+    #[test]
+    fn a_pinned_address_must_be_usable() {
+        let m = load(json!({
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"SubnetId": {"Ref": "SubnetA"}, "PrivateIpAddress": "10.0.0.2"}}
+        }))
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(async {
+                crate::world::World::build(m, crate::clock::Clock::at_unix(1_780_000_000))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("reserved by AWS"), "{err}");
+    }
+}
