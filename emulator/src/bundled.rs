@@ -92,6 +92,43 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "seed-004-role-as-written.json",
         include_str!("../../scenarios/seed-004-role-as-written.json"),
     ),
+    // Clients inside VPCs: routes, NAT, interface endpoints, PRIVATE APIs (docs/vpc-clients.md).
+    (
+        "seed-002-express-from-vpc.json",
+        include_str!("../../scenarios/seed-002-express-from-vpc.json"),
+    ),
+    (
+        "seed-002-states-endpoint-only.json",
+        include_str!("../../scenarios/seed-002-states-endpoint-only.json"),
+    ),
+    (
+        "seed-002-endpoint-policy.json",
+        include_str!("../../scenarios/seed-002-endpoint-policy.json"),
+    ),
+    (
+        "seed-001-nat.json",
+        include_str!("../../scenarios/seed-001-nat.json"),
+    ),
+    (
+        "seed-001-no-nat.json",
+        include_str!("../../scenarios/seed-001-no-nat.json"),
+    ),
+    (
+        "seed-003-private-api.json",
+        include_str!("../../scenarios/seed-003-private-api.json"),
+    ),
+    (
+        "seed-003-wrong-endpoint.json",
+        include_str!("../../scenarios/seed-003-wrong-endpoint.json"),
+    ),
+    (
+        "seed-003-endpoint-sg-narrowed.json",
+        include_str!("../../scenarios/seed-003-endpoint-sg-narrowed.json"),
+    ),
+    (
+        "seed-003-no-resource-policy.json",
+        include_str!("../../scenarios/seed-003-no-resource-policy.json"),
+    ),
 ];
 
 /// Writes the bundled scenarios into `dir` (created if needed) and returns it.

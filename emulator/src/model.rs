@@ -191,6 +191,8 @@ pub struct Model {
     /// VPC Lattice service networks and what belongs to them (services, listeners, rules,
     /// target groups, associations, auth policies, access logs, instances, workloads).
     pub lattice: crate::lattice::service_network::LatticeModel,
+    /// Instances, route tables, internet and NAT gateways, Elastic IPs, VPC endpoints.
+    pub ec2: crate::ec2::Ec2Model,
 }
 
 impl Model {

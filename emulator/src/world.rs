@@ -41,6 +41,9 @@ pub enum WorldError {
     /// The Lattice service networks could not start.
     #[error(transparent)]
     Lattice(#[from] crate::lattice::service_network::LatticeStartError),
+    /// Instances or VPC endpoints could not start.
+    #[error(transparent)]
+    Ec2(#[from] crate::ec2::StartError),
     /// Identity policies did not parse.
     #[error("{}", .0.iter().map(|e| format!("Resources.{}.{}: {}", e.logical_id, e.path, e.error)).collect::<Vec<_>>().join("; "))]
     Policies(Vec<PolicyLoadError>),
@@ -77,6 +80,8 @@ pub struct WorldInner {
     pub apigw: crate::apigw::ApiGateway,
     /// VPC Lattice service networks: data plane, health checks, instances, workloads.
     pub lattice: crate::lattice::service_network::LatticeServices,
+    /// Instances, routes, the public service endpoints and the interface VPC endpoints.
+    pub ec2: crate::ec2::Ec2,
     load_balancers: Mutex<Vec<LoadBalancer>>,
 }
 
@@ -169,11 +174,14 @@ impl World {
                 ),
             });
         }
+        // Instances and interface endpoints (their ENIs and DNS names), the public endpoints.
+        let ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
             // VPC Lattice: the generated names of the services this VPC can reach.
             zones.extend(model.lattice.dns_zones(&vpc.id));
+            zones.extend(ec2.zones_for(&model, &vpc.id));
             for zone in model
                 .hosted_zones
                 .iter()
@@ -268,6 +276,11 @@ impl World {
                     certificates: &certificates,
                     iam: iam.clone(),
                     alb_nodes,
+                    instance_enis: ec2
+                        .instances()
+                        .iter()
+                        .map(|i| (i.config.logical_id.clone(), i.eni.clone()))
+                        .collect(),
                 },
             )?
         };
@@ -287,6 +300,7 @@ impl World {
                 tls_client,
                 apigw,
                 lattice,
+                ec2,
                 load_balancers: Mutex::new(load_balancers),
             }),
         })

@@ -10,3 +10,4 @@ mod scenarios;
 mod sdk;
 mod serve;
 mod templates;
+mod vpc_clients;

@@ -132,6 +132,12 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
     let mut context = RequestContext::new();
     context.set_current_time(world.clock.now_utc());
     context.insert(keys::SECURE_TRANSPORT, "true");
+    // Network keys and the VPC endpoint policy of the way the request came (crate::ec2).
+    let gates = req
+        .extensions()
+        .get::<crate::ec2::Arrival>()
+        .map(|a| a.apply(&mut context))
+        .unwrap_or_default();
 
     let caller = match inv.route.method.authorization {
         AuthorizationType::AwsIam => {
@@ -202,7 +208,7 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
             &resource,
             &context,
             stage.resource_policy.as_ref(),
-            &[],
+            &gates,
             DenialFormat::ApiGateway,
             trace,
         ) {

@@ -43,7 +43,8 @@ pub const SESSION_NAME: &str = "vpcgate-request";
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct RequestCase {
-    /// The REST API: logical id, name or id.
+    /// The REST API: logical id, name or id (not needed with `Url`).
+    #[serde(default)]
     pub api: String,
     /// The stage (default: none, i.e. `/`).
     #[serde(default)]
@@ -70,6 +71,19 @@ pub struct RequestCase {
     /// How to sign; absent: unsigned.
     #[serde(default)]
     pub sign: Option<Signing>,
+    /// Send from inside a VPC: the logical id (or id) of the `AWS::EC2::Instance` the request
+    /// leaves from, through its VPC's DNS, routes and security groups
+    /// ([`crate::ec2::case`]). Absent: straight to API Gateway.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The whole URL (`https://states.ap-northeast-1.amazonaws.com/`), instead of `Api`, `Stage`,
+    /// `Path` and `Address`: for requests to any service, from an instance.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The client's time-out for a request `From` an instance, in seconds (default 60, botocore's
+    /// connect time-out): what AWS drops fails with `Error: TIMEOUT` after this long.
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
 }
 
 /// How a `Request` case signs.
@@ -200,25 +214,44 @@ fn credentials(world: &World, s: &Signing) -> Result<(Credentials, Principal), C
 /// Builds the request a case describes (signed if it says so).
 pub fn build(world: &World, case: &RequestCase) -> Result<http::Request<Bytes>, CaseError> {
     let gw = &world.model.apigw;
-    let api = gw
-        .find_rest_api(&case.api)
-        .ok_or_else(|| CaseError::UnknownApi {
-            api: case.api.clone(),
-        })?;
     let region = &world.model.region;
-    let host = format!("{}.execute-api.{region}.amazonaws.com", api.id);
-    let below = case.path.clone().unwrap_or_else(|| "/".into());
-    let below = if below.starts_with('/') {
-        below
+    let (scheme, host, mut target) = if let Some(url) = &case.url {
+        // A whole URL: any service, any host.
+        let uri: http::Uri = url.parse().map_err(|_| invalid("url", url))?;
+        let host = uri
+            .authority()
+            .ok_or_else(|| invalid("url", url))?
+            .to_string();
+        let target = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        (
+            uri.scheme_str().unwrap_or("https").to_string(),
+            host,
+            target,
+        )
     } else {
-        format!("/{below}")
-    };
-    let stage = case.stage.clone().unwrap_or_default();
-    let mut target = match case.address.as_deref() {
-        None | Some("HOST") if stage.is_empty() => below.clone(),
-        None | Some("HOST") => format!("/{stage}{below}"),
-        Some("PATH") => format!("/restapis/{}/{stage}/_user_request_{below}", api.id),
-        Some(other) => return Err(invalid("address (HOST or PATH)", other)),
+        let api = gw
+            .find_rest_api(&case.api)
+            .ok_or_else(|| CaseError::UnknownApi {
+                api: case.api.clone(),
+            })?;
+        let host = format!("{}.execute-api.{region}.amazonaws.com", api.id);
+        let below = case.path.clone().unwrap_or_else(|| "/".into());
+        let below = if below.starts_with('/') {
+            below
+        } else {
+            format!("/{below}")
+        };
+        let stage = case.stage.clone().unwrap_or_default();
+        let target = match case.address.as_deref() {
+            None | Some("HOST") if stage.is_empty() => below.clone(),
+            None | Some("HOST") => format!("/{stage}{below}"),
+            Some("PATH") => format!("/restapis/{}/{stage}/_user_request_{below}", api.id),
+            Some(other) => return Err(invalid("address (HOST or PATH)", other)),
+        };
+        ("https".to_string(), host, target)
     };
     if !case.query.is_empty() {
         let pairs: Vec<String> = case
@@ -234,7 +267,7 @@ pub fn build(world: &World, case: &RequestCase) -> Result<http::Request<Bytes>, 
                 })
             })
             .collect();
-        target.push('?');
+        target.push(if target.contains('?') { '&' } else { '?' });
         target.push_str(&pairs.join("&"));
     }
     let method = case.method.clone().unwrap_or_else(|| "GET".into());
@@ -242,7 +275,7 @@ pub fn build(world: &World, case: &RequestCase) -> Result<http::Request<Bytes>, 
         http::Method::from_bytes(method.as_bytes()).map_err(|_| invalid("method", method))?;
     let mut builder = http::Request::builder()
         .method(method)
-        .uri(format!("https://{host}{target}"))
+        .uri(format!("{scheme}://{host}{target}"))
         .header(http::header::HOST, host.as_str());
     for (k, vs) in &case.headers {
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| invalid("header name", k))?;

@@ -77,6 +77,17 @@ pub enum ApiGatewayError {
         /// The API.
         api_id: String,
     },
+    /// A REGIONAL or EDGE API called through an `execute-api` interface endpoint (the VPC's
+    /// private DNS sends every `*.execute-api` name there).
+    #[error(
+        "rest api {api_id} is not private and cannot be invoked through vpc endpoint {vpce_id}"
+    )]
+    PublicApiThroughEndpoint {
+        /// The API.
+        api_id: String,
+        /// The endpoint.
+        vpce_id: String,
+    },
     /// Authentication or authorization refused the caller.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -124,7 +135,8 @@ pub fn wire(error: &ApiGatewayError) -> WireError {
         ApiGatewayError::UnknownApi { .. }
         | ApiGatewayError::NoApi { .. }
         | ApiGatewayError::UnknownStage { .. }
-        | ApiGatewayError::PrivateApi { .. } => {
+        | ApiGatewayError::PrivateApi { .. }
+        | ApiGatewayError::PublicApiThroughEndpoint { .. } => {
             e(StatusCode::FORBIDDEN, "ForbiddenException", FORBIDDEN_BODY)
         }
         ApiGatewayError::Auth(AuthError::Signature(sig)) => WireError {

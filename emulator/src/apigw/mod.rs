@@ -476,10 +476,29 @@ impl ApiGatewayService {
                     ids.request_id
                 ),
             );
-            if stage.api.endpoint_type == EndpointType::Private {
-                return Err(ApiGatewayError::PrivateApi {
-                    api_id: stage.api.id.clone(),
-                });
+            // PRIVATE APIs answer only through an execute-api interface endpoint; through such
+            // an endpoint only PRIVATE APIs answer (crate::ec2::endpoint, docs/vpc-clients.md).
+            let vpce = req
+                .extensions()
+                .get::<crate::ec2::Arrival>()
+                .and_then(|a| a.vpce_id().map(str::to_string));
+            match (stage.api.endpoint_type == EndpointType::Private, vpce) {
+                (true, None) => {
+                    return Err(ApiGatewayError::PrivateApi {
+                        api_id: stage.api.id.clone(),
+                    });
+                }
+                (false, Some(vpce_id)) => {
+                    return Err(ApiGatewayError::PublicApiThroughEndpoint {
+                        api_id: stage.api.id.clone(),
+                        vpce_id,
+                    });
+                }
+                (true, Some(vpce_id)) => trace.pass(
+                    "apigw",
+                    format!("private api {} reached through {vpce_id}", stage.api.id),
+                ),
+                (false, None) => {}
             }
             let route = stage
                 .router

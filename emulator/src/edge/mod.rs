@@ -10,6 +10,7 @@
 //! `--no-sigv4` turns that off for quick local use. StartSyncExecution is answered whatever the
 //! Host header (botocore sends it to `sync-<host>`).
 
+pub mod apigw_api;
 pub mod events_api;
 pub mod sfn_api;
 pub mod wire;
@@ -209,6 +210,16 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
             );
         }
     };
+    handle_parts(edge, parts, body).await
+}
+
+/// Handles one request whose body is already read (the VPC endpoints' and public endpoints'
+/// listeners call this, [`crate::ec2`]).
+pub async fn handle_parts(
+    edge: Arc<Edge>,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> http::Response<Body> {
     let target = parts
         .headers
         .get("x-amz-target")
@@ -243,7 +254,15 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         ),
         None => {
             let req = http::Request::from_parts(parts, body);
-            if crate::apigw::locate(&req).is_some() {
+            if apigw_api::is_control_plane(req.uri().path()) && crate::apigw::locate(&req).is_none()
+            {
+                // API Gateway's control plane (apigateway.<region>.amazonaws.com).
+                let (parts, body) = req.into_parts();
+                (
+                    format!("apigateway {} {}", parts.method, parts.uri.path()),
+                    apigw_api::handle(&edge, &parts, &body),
+                )
+            } else if crate::apigw::locate(&req).is_some() {
                 let label = format!("execute-api {} {}", req.method(), req.uri().path());
                 let resp = edge.apigw.handle(req).await;
                 let (p, b) = resp.into_parts();
@@ -338,6 +357,8 @@ fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body>
                     "stages": w.model.apigw.stages.iter().filter(|s| s.rest_api_id == a.id).map(|s| s.name.clone()).collect::<Vec<_>>(),
                     "host": format!("{}.execute-api.{}.amazonaws.com", a.id, w.model.region),
                 })).collect::<Vec<_>>(),
+                "instances": crate::proxy::world_json(w),
+                "vpcEndpoints": crate::proxy::endpoints_json(w),
                 "notEmulated": w.model.not_emulated.iter().map(|n| json!({"logicalId": n.logical_id, "type": n.resource_type})).collect::<Vec<_>>(),
                 "credentials": {"accessKeyId": crate::authz::ROOT_ACCESS_KEY_ID, "secretAccessKey": crate::authz::ROOT_SECRET_ACCESS_KEY},
             });

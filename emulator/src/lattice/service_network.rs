@@ -454,6 +454,9 @@ pub struct StartContext<'a> {
     pub iam: Arc<Directory>,
     /// ALB node addresses by ARN, with the ALB's VPC.
     pub alb_nodes: HashMap<String, (String, Vec<IpAddr>)>,
+    /// The instances' primary ENIs that [`crate::ec2`] already made, by logical id (an instance
+    /// has one primary interface, whoever needs it).
+    pub instance_enis: HashMap<String, Arc<Eni>>,
 }
 
 struct Shared {
@@ -496,6 +499,10 @@ impl LatticeServices {
         let mut tasks = JoinSet::new();
         let mut instance_enis = HashMap::new();
         for inst in &model.instances {
+            if let Some(eni) = ctx.instance_enis.get(&inst.logical_id) {
+                instance_enis.insert(inst.logical_id.clone(), eni.clone());
+                continue;
+            }
             let eni = ctx
                 .net
                 .create_eni(

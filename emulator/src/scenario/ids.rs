@@ -466,6 +466,7 @@ pub fn physical(
                 attributes: attrs(&[("VpcLinkId", json!(id))]),
             }
         }
+        t if super::ec2::TYPES.contains(&t) => return super::ec2::physical(ctx, logical, t, props),
         _ => return None,
     };
     Some(p)
@@ -667,68 +668,13 @@ pub fn placeholder_for(
                 ]),
             )
         }
-        "AWS::EC2::InternetGateway" => {
-            let id = format!("igw-{}", hex17("igw"));
-            (json!(id), attrs(&[("InternetGatewayId", json!(id))]))
-        }
-        "AWS::EC2::NatGateway" => {
-            let id = format!("nat-{}", hex17("nat"));
-            (json!(id), attrs(&[("NatGatewayId", json!(id))]))
-        }
-        "AWS::EC2::RouteTable" => {
-            let id = format!("rtb-{}", hex17("rtb"));
-            (json!(id), attrs(&[("RouteTableId", json!(id))]))
-        }
-        "AWS::EC2::SubnetRouteTableAssociation" => {
-            let id = format!("rtbassoc-{}", hex17("rtbassoc"));
-            (json!(id), attrs(&[("Id", json!(id))]))
-        }
         "AWS::EC2::NetworkAcl" => {
             let id = format!("acl-{}", hex17("acl"));
             (json!(id), attrs(&[("Id", json!(id))]))
         }
-        "AWS::EC2::EIP" => {
-            let ip = format!(
-                "203.0.113.{}",
-                1 + ctx.digits(logical, "eip", 3).parse::<u32>().unwrap_or(1) % 254
-            );
-            let alloc = format!("eipalloc-{}", hex17("eipalloc"));
-            (
-                json!(ip),
-                attrs(&[("AllocationId", json!(alloc)), ("PublicIp", json!(ip))]),
-            )
-        }
         "AWS::EC2::NetworkInterface" => {
             let id = format!("eni-{}", hex17("eni"));
             (json!(id), attrs(&[("Id", json!(id))]))
-        }
-        "AWS::EC2::Instance" => {
-            let id = format!("i-{}", hex17("instance"));
-            (
-                json!(id),
-                attrs(&[
-                    ("InstanceId", json!(id)),
-                    (
-                        "AvailabilityZone",
-                        props
-                            .get("AvailabilityZone")
-                            .cloned()
-                            .unwrap_or(json!(format!("{r}a"))),
-                    ),
-                ]),
-            )
-        }
-        "AWS::EC2::VPCEndpoint" => {
-            let id = format!("vpce-{}", hex17("vpce"));
-            (
-                json!(id),
-                attrs(&[
-                    ("Id", json!(id)),
-                    ("DnsEntries", json!([])),
-                    ("NetworkInterfaceIds", json!([])),
-                    ("CreationTimestamp", json!("2026-01-01T00:00:00Z")),
-                ]),
-            )
         }
         "AWS::EC2::PrefixList" => {
             let id = format!("pl-{}", hex17("pl"));

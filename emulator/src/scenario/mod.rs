@@ -20,6 +20,7 @@
 //! property path, and all errors are reported at once.
 
 pub mod apigw;
+pub mod ec2;
 pub mod error;
 pub mod ids;
 pub mod lattice;

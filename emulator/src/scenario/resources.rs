@@ -73,6 +73,16 @@ pub const EMULATED: &[&str] = &[
     "AWS::VpcLattice::ServiceNetworkServiceAssociation",
     "AWS::VpcLattice::AuthPolicy",
     "AWS::VpcLattice::AccessLogSubscription",
+    // Clients inside VPCs, routes and endpoints: converted by super::ec2.
+    "AWS::EC2::Instance",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::Route",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::EIP",
+    "AWS::EC2::VPCEndpoint",
 ];
 
 /// One error inside a resource: property path and kind.
@@ -795,6 +805,9 @@ pub(crate) fn build_onto(
             ty if super::apigw::TYPES.contains(&ty) => {
                 p.errors.extend(super::apigw::convert(r, &mut model))
             }
+            ty if super::ec2::TYPES.contains(&ty) => {
+                p.errors.extend(super::ec2::convert(r, &mut model))
+            }
             // VPC Lattice service networks: converted after this loop (scenario::lattice).
             t if super::lattice::handles(t) => {}
             ty => model.not_emulated.push(NotEmulated {
@@ -838,6 +851,10 @@ pub(crate) fn build_onto(
         }
     }
     errors.extend(super::apigw::finish(&model));
+    errors.extend(super::ec2::finish(
+        &mut model,
+        earlier.iter().chain(resolved),
+    ));
     for (user, key, secret) in access_keys {
         if let Some(u) = model.users.iter_mut().find(|u| u.name == user) {
             u.access_keys.push((key, secret));

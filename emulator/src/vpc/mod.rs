@@ -167,6 +167,18 @@ pub enum EniError {
         /// The subnet id.
         subnet: String,
     },
+    /// The address asked for is taken, reserved or outside the subnet.
+    #[error("address {ip} is not available in subnet {subnet} ({cidr}): {reason}")]
+    AddressUnavailable {
+        /// The subnet id.
+        subnet: String,
+        /// Its range.
+        cidr: Ipv4Net,
+        /// The address.
+        ip: IpAddr,
+        /// Why.
+        reason: &'static str,
+    },
     /// The subnet has no free address left.
     #[error("subnet {subnet} ({cidr}) has no free address")]
     SubnetFull {
@@ -256,15 +268,68 @@ impl Network {
         let size = 1u64 << (32 - subnet.cidr.prefix_len());
         let mut next = self.inner.next_host.lock().expect("lock");
         let offset = next.entry(subnet.id.clone()).or_insert(4);
-        if u64::from(*offset) >= size.saturating_sub(1) {
-            return Err(EniError::SubnetFull {
-                subnet: subnet.id.clone(),
-                cidr: subnet.cidr,
-            });
-        }
-        let ip = IpAddr::V4(Ipv4Addr::from(u32::from(subnet.cidr.network()) + *offset));
-        *offset += 1;
+        let ip = loop {
+            if u64::from(*offset) >= size.saturating_sub(1) {
+                return Err(EniError::SubnetFull {
+                    subnet: subnet.id.clone(),
+                    cidr: subnet.cidr,
+                });
+            }
+            let ip = IpAddr::V4(Ipv4Addr::from(u32::from(subnet.cidr.network()) + *offset));
+            *offset += 1;
+            // Skip addresses given out by `create_eni_at`.
+            if self.eni_at(&subnet.vpc_id, ip).is_none() {
+                break ip;
+            }
+        };
         drop(next);
+        Ok(self.register_eni(&subnet, ip, groups, description.into()))
+    }
+
+    /// Creates an ENI in `subnet_id` at `ip` (an instance's `PrivateIpAddress`): it must lie in
+    /// the subnet, not be one of the five addresses AWS reserves, and be free.
+    pub fn create_eni_at(
+        &self,
+        subnet_id: &str,
+        ip: IpAddr,
+        groups: Vec<SgId>,
+        description: impl Into<String>,
+    ) -> Result<Arc<Eni>, EniError> {
+        let subnet = self
+            .subnet(subnet_id)
+            .ok_or_else(|| EniError::UnknownSubnet {
+                subnet: subnet_id.to_string(),
+            })?;
+        let unavailable = |reason| EniError::AddressUnavailable {
+            subnet: subnet.id.clone(),
+            cidr: subnet.cidr,
+            ip,
+            reason,
+        };
+        let IpAddr::V4(v4) = ip else {
+            return Err(unavailable("the emulated subnets are IPv4-only"));
+        };
+        if !subnet.cidr.contains(&v4) {
+            return Err(unavailable("outside the subnet"));
+        }
+        let offset = u32::from(v4) - u32::from(subnet.cidr.network());
+        let size = 1u64 << (32 - subnet.cidr.prefix_len());
+        if offset < 4 || u64::from(offset) == size - 1 {
+            return Err(unavailable("reserved by AWS"));
+        }
+        if self.eni_at(&subnet.vpc_id, ip).is_some() {
+            return Err(unavailable("in use"));
+        }
+        Ok(self.register_eni(&subnet, ip, groups, description.into()))
+    }
+
+    fn register_eni(
+        &self,
+        subnet: &Subnet,
+        ip: IpAddr,
+        groups: Vec<SgId>,
+        description: String,
+    ) -> Arc<Eni> {
         let n = {
             let mut next_eni = self.inner.next_eni.lock().expect("lock");
             *next_eni += 1;
@@ -276,14 +341,14 @@ impl Network {
             subnet_id: subnet.id.clone(),
             ip,
             groups,
-            description: description.into(),
+            description,
         });
         self.inner
             .enis
             .write()
             .expect("lock")
             .insert((eni.vpc_id.clone(), ip), eni.clone());
-        Ok(eni)
+        eni
     }
 
     /// Listens on `port` of `eni`. Replaces an earlier listener on the same port.

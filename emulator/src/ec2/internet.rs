@@ -1,0 +1,307 @@
+//! "The internet": the public endpoints of the emulated AWS services, and nothing else.
+//!
+//! Public names (`states.<region>.amazonaws.com`, `sync-states.…`, `events.…`,
+//! `apigateway.<region>.amazonaws.com` — API Gateway's control plane —, `secretsmanager.…`, and
+//! `<api-id>.execute-api.<region>.amazonaws.com` of every REST API that is not PRIVATE) resolve,
+//! from any VPC, to addresses of 198.51.100.0/24 (TEST-NET-2). A connection to port 443 of one of
+//! them is served in memory by a TLS listener (certificates of the emulated public CA) that hands
+//! the plaintext HTTP to the emulated service: `serve`'s [`crate::edge`] for the JSON APIs and the
+//! control plane, API Gateway's data plane for `execute-api`. Nothing ever leaves the machine: any
+//! other address of the internet swallows the SYN.
+//!
+//! Reaching the internet at all is the route table's business ([`super::route`]): a subnet needs a
+//! route to an internet gateway (and a public address) or to a NAT gateway.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::DuplexStream;
+
+use super::{Arrival, ServiceSlot, StartError};
+use crate::pki::Pki;
+use crate::trace::{Trace, Verdict};
+
+/// Largest request body the endpoints read (API Gateway's payload limit, 10 MB).
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Buffer of each direction of an in-memory connection to a public endpoint.
+const STREAM_BUFFER: usize = 64 * 1024;
+
+/// What serves the HTTP behind a listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `serve`'s edge: Step Functions, EventBridge (JSON protocols), API Gateway's control plane.
+    Aws,
+    /// API Gateway's data plane only.
+    ExecuteApi,
+}
+
+/// One public service endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicService {
+    /// The label before `.<region>.amazonaws.com`.
+    pub label: &'static str,
+    /// Its public address.
+    pub ip: Ipv4Addr,
+    /// What answers.
+    pub target: Target,
+}
+
+/// The emulated internet.
+#[derive(Debug)]
+pub struct Internet {
+    region: String,
+    services: Vec<PublicService>,
+    tls: Arc<rustls::ServerConfig>,
+    slot: ServiceSlot,
+}
+
+/// The TLS configuration of the service endpoints (public and interface): one certificate of the
+/// emulated public CA naming every service's public name, `*.execute-api.<region>.amazonaws.com`
+/// and the endpoints' `*.<service>.<region>.vpce.amazonaws.com` names.
+pub(crate) fn server_config(
+    pki: &Pki,
+    region: &str,
+) -> Result<Arc<rustls::ServerConfig>, StartError> {
+    let mut names = Vec::new();
+    for label in [
+        "states",
+        "sync-states",
+        "events",
+        "apigateway",
+        "secretsmanager",
+        "execute-api",
+    ] {
+        names.push(format!("{label}.{region}.amazonaws.com"));
+        names.push(format!("*.{label}.{region}.vpce.amazonaws.com"));
+    }
+    names.push(format!("*.execute-api.{region}.amazonaws.com"));
+    let cert = pki.issue(&names)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(pki.provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(OneCertificate(cert.certified.clone())));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Answers every handshake with the one certificate (the client checks the names).
+#[derive(Debug)]
+struct OneCertificate(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for OneCertificate {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+impl Internet {
+    pub(crate) fn new(region: &str, tls: Arc<rustls::ServerConfig>, slot: ServiceSlot) -> Self {
+        let s = |label, last, target| PublicService {
+            label,
+            ip: Ipv4Addr::new(198, 51, 100, last),
+            target,
+        };
+        Self {
+            region: region.to_string(),
+            services: vec![
+                s("states", 10, Target::Aws),
+                s("sync-states", 11, Target::Aws),
+                s("events", 12, Target::Aws),
+                s("apigateway", 13, Target::Aws),
+                s("secretsmanager", 14, Target::Aws),
+                s("execute-api", 20, Target::ExecuteApi),
+            ],
+            tls,
+            slot,
+        }
+    }
+
+    /// The public services.
+    pub fn services(&self) -> &[PublicService] {
+        &self.services
+    }
+
+    /// The service with this label.
+    pub fn service(&self, label: &str) -> Option<&PublicService> {
+        self.services.iter().find(|s| s.label == label)
+    }
+
+    /// The service at this address.
+    pub fn service_at(&self, ip: IpAddr) -> Option<&PublicService> {
+        self.services.iter().find(|s| IpAddr::V4(s.ip) == ip)
+    }
+
+    /// Opens a connection from `source` (a public address) to `dst`. Only port 443 of a service
+    /// address answers; anything else on the internet never does (the future never completes).
+    pub async fn connect(
+        &self,
+        source: SocketAddr,
+        dst: SocketAddr,
+        trace: &Trace,
+    ) -> DuplexStream {
+        let Some(service) = self.service_at(dst.ip()).filter(|_| dst.port() == 443) else {
+            trace.hop(
+                "internet",
+                Verdict::Drop,
+                format!(
+                    "nothing on the emulated internet answers at {dst}: the SYN goes unanswered"
+                ),
+            );
+            return std::future::pending().await;
+        };
+        trace.pass(
+            "internet",
+            format!(
+                "{}.{}.amazonaws.com ({dst}) accepted a connection from {source}",
+                service.label, self.region
+            ),
+        );
+        let (client, server) = tokio::io::duplex(STREAM_BUFFER);
+        tokio::spawn(serve_tls(
+            server,
+            self.tls.clone(),
+            self.slot.clone(),
+            Arrival::Internet {
+                source_ip: source.ip(),
+            },
+            service.target,
+            trace.clone(),
+            self.region.clone(),
+        ));
+        client
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn plain(status: u16, body: &str) -> http::Response<Body> {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response parts are valid")
+}
+
+/// Serves one TLS connection of a service endpoint: HTTP/1.1 requests, each handed to the
+/// service with `arrival` and `trace` in its extensions.
+pub(crate) async fn serve_tls(
+    stream: DuplexStream,
+    tls: Arc<rustls::ServerConfig>,
+    slot: ServiceSlot,
+    arrival: Arrival,
+    target: Target,
+    trace: Trace,
+    region: String,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let stream = match acceptor.accept(stream).await {
+        Ok(s) => s,
+        Err(e) => {
+            trace.hop("tls", Verdict::Fail, format!("handshake failed: {e}"));
+            return;
+        }
+    };
+    let sni = stream.get_ref().1.server_name().unwrap_or("").to_string();
+    trace.pass(
+        "tls",
+        format!("handshake done (SNI {sni}, certificate of the emulated public CA)"),
+    );
+    let service = service_fn(move |req: http::Request<Incoming>| {
+        let slot = slot.clone();
+        let arrival = arrival.clone();
+        let trace = trace.clone();
+        let region = region.clone();
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                dispatch(slot, arrival, target, trace, region, req).await,
+            )
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn dispatch(
+    slot: ServiceSlot,
+    arrival: Arrival,
+    target: Target,
+    trace: Trace,
+    region: String,
+    req: http::Request<Incoming>,
+) -> http::Response<Body> {
+    let Some(edge) = slot.get() else {
+        return plain(
+            503,
+            r#"{"message":"vpcgate: the emulated services are not attached to this endpoint (ec2::attach)"}"#,
+        );
+    };
+    let (mut parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return plain(413, r#"{"message":"Request Too Long"}"#),
+    };
+    trace.info(
+        "http",
+        format!(
+            "{} {} (Host {})",
+            parts.method,
+            parts.uri,
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+        ),
+    );
+    parts.extensions.insert(arrival.clone());
+    parts.extensions.insert(trace.clone());
+    match target {
+        Target::ExecuteApi => {
+            let mut req = http::Request::from_parts(parts, body);
+            super::endpoint::normalize_execute_api(&mut req, &region, &trace);
+            let resp = edge.apigw.handle(req).await;
+            let (p, b) = resp.into_parts();
+            http::Response::from_parts(p, Full::new(b))
+        }
+        Target::Aws => {
+            if let Arrival::Endpoint {
+                policy: Some(policy),
+                ..
+            } = &arrival
+            {
+                let mut context = crate::iam::RequestContext::new();
+                context.set_current_time(edge.world.clock.now_utc());
+                context.insert(crate::iam::keys::SECURE_TRANSPORT, "true");
+                arrival.apply(&mut context);
+                if let Some(e) =
+                    super::endpoint::json_gate(&edge, &parts, &body, policy, &context, &trace)
+                {
+                    let version = if parts
+                        .headers
+                        .get("x-amz-target")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|t| t.starts_with("AWSStepFunctions."))
+                    {
+                        "1.0"
+                    } else {
+                        "1.1"
+                    };
+                    return crate::edge::wire::error(version, &e);
+                }
+            }
+            crate::edge::handle_parts(edge, parts, body).await
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! EC2 inside the VPC: instances as places to stand, route tables with internet and NAT
+//! gateways, the emulated "internet" of public AWS service endpoints, and interface VPC
+//! endpoints (AWS PrivateLink).
+//!
+//! ```text
+//! client (curl, boto3) ─▶ proxy (127.0.0.1, per instance) ─▶ instance ENI
+//!   ──▶ dns (the VPC's resolver: private zones of endpoints with private DNS, else public names)
+//!   ──▶ route (subnet's route table: local │ 0.0.0.0/0 → igw (public IP) │ → nat → igw │ none)
+//!   ──▶ vpc::Network (local: SG egress of the instance, ingress of the endpoint ENI)
+//!        └▶ endpoint ENI :443 ─▶ TLS ─▶ endpoint policy ─▶ the service (aws:SourceVpce)
+//!   ──▶ internet (public endpoint :443) ─▶ TLS ─▶ the service (aws:SourceIp)
+//! ```
+//!
+//! - [`instance`]: [`connect`] and [`request`] — "open a TCP connection from this instance" and
+//!   "send an HTTP(S) request from this instance".
+//! - [`route`]: which route a packet to an address takes, and whether it gets anywhere.
+//! - [`internet`]: public service names and addresses, and their TLS listeners.
+//! - [`endpoint`]: interface endpoints — ENIs, DNS names, private DNS, the listeners and the
+//!   endpoint policy.
+//! - [`case`]: `Request` cases sent `From` an instance.
+//!
+//! The emulated services themselves are the ones `serve` answers with ([`crate::edge::Edge`]);
+//! [`attach`] hands them to the listeners (the proxies do it when they start).
+
+pub mod case;
+pub mod endpoint;
+pub mod instance;
+pub mod internet;
+pub mod route;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, RwLock, Weak};
+
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+use crate::dns::Zone;
+use crate::edge::Edge;
+use crate::iam::NamedPolicy;
+use crate::model::Model;
+use crate::pki::{Pki, PkiError};
+use crate::vpc::{Eni, EniError, Network};
+
+pub use endpoint::{EndpointService, InterfaceEndpoint};
+pub use instance::{Instance, OpenError, connect, request};
+pub use internet::Internet;
+
+/// An `AWS::EC2::Instance`: where a client stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `i-…`.
+    pub id: String,
+    /// The VPC of its subnet.
+    pub vpc_id: String,
+    /// `SubnetId` (or `NetworkInterfaces[0].SubnetId`).
+    pub subnet_id: String,
+    /// `SecurityGroupIds` (or `NetworkInterfaces[0].GroupSet`).
+    pub security_groups: Vec<String>,
+    /// `PrivateIpAddress`, when the template pins it.
+    pub private_ip: Option<Ipv4Addr>,
+    /// `NetworkInterfaces[0].AssociatePublicIpAddress` (absent: the subnet's
+    /// `MapPublicIpOnLaunch`).
+    pub associate_public_ip: Option<bool>,
+}
+
+/// An `AWS::EC2::RouteTable`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTableConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `rtb-…`.
+    pub id: String,
+    /// `VpcId`.
+    pub vpc_id: String,
+}
+
+/// Where a route sends packets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteTarget {
+    /// `GatewayId: igw-…`.
+    InternetGateway(String),
+    /// `NatGatewayId`.
+    NatGateway(String),
+    /// Any other target (transit gateway, peering, an ENI, …): nothing emulated lies behind it.
+    Other {
+        /// The property (`TransitGatewayId`, …).
+        kind: String,
+        /// Its value.
+        id: String,
+    },
+}
+
+impl std::fmt::Display for RouteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteTarget::InternetGateway(id) | RouteTarget::NatGateway(id) => f.write_str(id),
+            RouteTarget::Other { kind, id } => write!(f, "{id} ({kind})"),
+        }
+    }
+}
+
+/// An `AWS::EC2::Route`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `RouteTableId`.
+    pub route_table_id: String,
+    /// `DestinationCidrBlock`.
+    pub destination: Ipv4Net,
+    /// The target.
+    pub target: RouteTarget,
+}
+
+/// An `AWS::EC2::SubnetRouteTableAssociation`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssociationConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `SubnetId`.
+    pub subnet_id: String,
+    /// `RouteTableId`.
+    pub route_table_id: String,
+}
+
+/// An `AWS::EC2::InternetGateway`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InternetGatewayConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `igw-…`.
+    pub id: String,
+}
+
+/// An `AWS::EC2::VPCGatewayAttachment` of an internet gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayAttachmentConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `VpcId`.
+    pub vpc_id: String,
+    /// `InternetGatewayId`.
+    pub internet_gateway_id: String,
+}
+
+/// An `AWS::EC2::NatGateway`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatGatewayConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `nat-…`.
+    pub id: String,
+    /// `SubnetId`: where it stands; its traffic follows that subnet's route table.
+    pub subnet_id: String,
+    /// `AllocationId` of its Elastic IP.
+    pub allocation_id: Option<String>,
+    /// `ConnectivityType: public` (the default) or `private`.
+    pub public: bool,
+}
+
+/// An `AWS::EC2::EIP`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EipConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `eipalloc-…`.
+    pub allocation_id: String,
+    /// The public address (`Ref`).
+    pub public_ip: Ipv4Addr,
+    /// `InstanceId`: the instance it is associated with, if any.
+    pub instance_id: Option<String>,
+}
+
+/// `VpcEndpointType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpcEndpointType {
+    /// `Interface` (AWS PrivateLink): ENIs in the subnets.
+    Interface,
+    /// `Gateway` (S3, DynamoDB; CloudFormation's default): a route-table target; accepted, and
+    /// nothing behind it is emulated.
+    Gateway,
+}
+
+/// An `AWS::EC2::VPCEndpoint`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VpcEndpointConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `vpce-` and 17 hex digits.
+    pub id: String,
+    /// `VpcId`.
+    pub vpc_id: String,
+    /// `VpcEndpointType`.
+    pub kind: VpcEndpointType,
+    /// `ServiceName`, as written.
+    pub service_name: String,
+    /// The emulated service it names, if any.
+    pub service: Option<EndpointService>,
+    /// `SubnetIds`: one ENI each.
+    pub subnet_ids: Vec<String>,
+    /// `SecurityGroupIds`: the ENIs' groups.
+    pub security_groups: Vec<String>,
+    /// `PrivateDnsEnabled`.
+    pub private_dns: bool,
+    /// `PolicyDocument` (absent: AWS's default full-access policy).
+    pub policy: Option<Value>,
+    /// The 8 characters after the id in its DNS names.
+    pub dns_label: String,
+}
+
+/// Every EC2 resource of this module a scenario declares.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ec2Model {
+    /// Instances.
+    pub instances: Vec<InstanceConfig>,
+    /// Route tables.
+    pub route_tables: Vec<RouteTableConfig>,
+    /// Routes.
+    pub routes: Vec<RouteConfig>,
+    /// Subnet associations.
+    pub associations: Vec<AssociationConfig>,
+    /// Internet gateways.
+    pub internet_gateways: Vec<InternetGatewayConfig>,
+    /// Their attachments to VPCs.
+    pub attachments: Vec<GatewayAttachmentConfig>,
+    /// NAT gateways.
+    pub nat_gateways: Vec<NatGatewayConfig>,
+    /// Elastic IPs.
+    pub eips: Vec<EipConfig>,
+    /// VPC endpoints.
+    pub vpc_endpoints: Vec<VpcEndpointConfig>,
+    /// Subnets with `MapPublicIpOnLaunch: true`.
+    pub public_ip_subnets: Vec<String>,
+    /// `(rest api id, vpce id)` of `EndpointConfiguration.VpcEndpointIds`.
+    pub api_endpoint_associations: Vec<(String, String)>,
+}
+
+/// How a request reached an emulated service: put in the request's extensions by the listener
+/// that accepted it, read by API Gateway (PRIVATE APIs, `aws:SourceVpce`) and the endpoint
+/// policy check.
+#[derive(Clone, Debug)]
+pub enum Arrival {
+    /// Through an interface endpoint.
+    Endpoint {
+        /// `vpce-…` (`aws:SourceVpce`).
+        vpce_id: String,
+        /// The endpoint's VPC (`aws:SourceVpc`).
+        vpc_id: String,
+        /// The client's private address (`aws:VpcSourceIp`).
+        source_ip: IpAddr,
+        /// The endpoint policy (absent: full access).
+        policy: Option<Arc<NamedPolicy>>,
+    },
+    /// Over the internet, to a public endpoint.
+    Internet {
+        /// The public address the request came from (`aws:SourceIp`): the instance's public IP
+        /// or the NAT gateway's Elastic IP.
+        source_ip: IpAddr,
+    },
+}
+
+impl Arrival {
+    /// The endpoint id, when the request came through one.
+    pub fn vpce_id(&self) -> Option<&str> {
+        match self {
+            Arrival::Endpoint { vpce_id, .. } => Some(vpce_id),
+            Arrival::Internet { .. } => None,
+        }
+    }
+
+    /// Fills the network condition keys of `context` and returns the gates (the endpoint
+    /// policy) that apply: through an endpoint `aws:SourceVpce`, `aws:SourceVpc` and
+    /// `aws:VpcSourceIp` are present and `aws:SourceIp` is not; over the internet
+    /// `aws:SourceIp` is the public address
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>).
+    pub fn apply(&self, context: &mut crate::iam::RequestContext) -> Vec<NamedPolicy> {
+        use crate::iam::keys;
+        match self {
+            Arrival::Endpoint {
+                vpce_id,
+                vpc_id,
+                source_ip,
+                policy,
+            } => {
+                context.insert(keys::SOURCE_VPCE, vpce_id.clone());
+                context.insert(keys::SOURCE_VPC, vpc_id.clone());
+                context.insert(keys::VPC_SOURCE_IP, source_ip.to_string());
+                context.remove(keys::SOURCE_IP);
+                policy.iter().map(|p| (**p).clone()).collect()
+            }
+            Arrival::Internet { source_ip } => {
+                context.insert(keys::SOURCE_IP, source_ip.to_string());
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Why EC2 could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// An ENI could not be made.
+    #[error("{owner}: {source}")]
+    Eni {
+        /// The instance or endpoint.
+        owner: String,
+        /// Why.
+        #[source]
+        source: EniError,
+    },
+    /// The public endpoints' certificate could not be made.
+    #[error("public endpoint certificate: {0}")]
+    Pki(#[from] PkiError),
+    /// An endpoint policy did not parse (the scenario checks it first).
+    #[error("endpoint {id}: policy: {reason}")]
+    Policy {
+        /// The endpoint.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where the listeners find the emulated services (set by [`attach`]).
+#[derive(Clone, Debug, Default)]
+pub struct ServiceSlot(Arc<RwLock<Option<Weak<Edge>>>>);
+
+impl ServiceSlot {
+    /// The services, if attached and still running.
+    pub fn get(&self) -> Option<Arc<Edge>> {
+        self.0.read().ok()?.as_ref()?.upgrade()
+    }
+
+    fn set(&self, edge: &Arc<Edge>) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = Some(Arc::downgrade(edge));
+        }
+    }
+}
+
+/// A proxy opened for an instance (see [`crate::proxy`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyPorts {
+    /// The HTTP proxy (CONNECT and absolute-URI forms).
+    pub http: std::net::SocketAddr,
+    /// The SOCKS5 proxy.
+    pub socks: std::net::SocketAddr,
+}
+
+/// The running EC2 side of a world.
+#[derive(Debug)]
+pub struct Ec2 {
+    model: Ec2Model,
+    instances: Vec<Arc<Instance>>,
+    endpoints: Vec<Arc<InterfaceEndpoint>>,
+    /// The public AWS service endpoints.
+    pub internet: Internet,
+    slot: ServiceSlot,
+    proxies: RwLock<HashMap<String, ProxyPorts>>,
+}
+
+impl Ec2 {
+    /// Creates the instances' and endpoints' ENIs and starts the endpoints' and the public
+    /// endpoints' listeners (they answer once [`attach`] gives them the services).
+    pub fn start(net: &Network, model: &Model, pki: &Pki) -> Result<Self, StartError> {
+        let slot = ServiceSlot::default();
+        let tls = internet::server_config(pki, &model.region)?;
+        let ec2 = &model.ec2;
+        let mut instances = Vec::new();
+        for (i, cfg) in ec2.instances.iter().enumerate() {
+            instances.push(Arc::new(Instance::create(net, model, cfg, i)?));
+        }
+        let mut endpoints = Vec::new();
+        for cfg in ec2
+            .vpc_endpoints
+            .iter()
+            .filter(|e| e.kind == VpcEndpointType::Interface)
+        {
+            endpoints.push(Arc::new(InterfaceEndpoint::start(
+                net,
+                model,
+                cfg,
+                tls.clone(),
+                slot.clone(),
+            )?));
+        }
+        let internet = Internet::new(&model.region, tls, slot.clone());
+        Ok(Self {
+            model: ec2.clone(),
+            instances,
+            endpoints,
+            internet,
+            slot,
+            proxies: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The model this was started from.
+    pub fn model(&self) -> &Ec2Model {
+        &self.model
+    }
+
+    /// The instances.
+    pub fn instances(&self) -> &[Arc<Instance>] {
+        &self.instances
+    }
+
+    /// The instance with this logical id or id.
+    pub fn instance(&self, key: &str) -> Option<Arc<Instance>> {
+        self.instances
+            .iter()
+            .find(|i| i.config.logical_id == key || i.config.id == key)
+            .cloned()
+    }
+
+    /// The interface endpoints.
+    pub fn endpoints(&self) -> &[Arc<InterfaceEndpoint>] {
+        &self.endpoints
+    }
+
+    /// The interface endpoint with this id or logical id.
+    pub fn endpoint(&self, key: &str) -> Option<Arc<InterfaceEndpoint>> {
+        self.endpoints
+            .iter()
+            .find(|e| e.config.id == key || e.config.logical_id == key)
+            .cloned()
+    }
+
+    /// The DNS zones `vpc_id`'s resolver serves besides its hosted zones: public AWS service
+    /// names (or, where an endpoint with private DNS overrides one, its private zone), the REST
+    /// APIs' public names, and every interface endpoint's own names.
+    pub fn zones_for(&self, model: &Model, vpc_id: &str) -> Vec<Zone> {
+        endpoint::zones_for(self, model, vpc_id)
+    }
+
+    /// Records the proxies opened for an instance.
+    pub fn set_proxy(&self, instance_id: &str, ports: ProxyPorts) {
+        if let Ok(mut p) = self.proxies.write() {
+            p.insert(instance_id.to_string(), ports);
+        }
+    }
+
+    /// The proxies of an instance, if opened.
+    pub fn proxy(&self, instance_id: &str) -> Option<ProxyPorts> {
+        self.proxies.read().ok()?.get(instance_id).cloned()
+    }
+
+    /// The services the listeners dispatch to.
+    pub fn services(&self) -> &ServiceSlot {
+        &self.slot
+    }
+}
+
+/// Hands the emulated services (`serve`'s [`Edge`]) to the interface endpoints' and the public
+/// endpoints' listeners. The listeners keep only a weak reference: dropping the edge stops
+/// their answers (new connections are refused).
+pub fn attach(edge: &Arc<Edge>) {
+    edge.world.ec2.slot.set(edge);
+}
+
+/// The public IPv4 address an instance uses on the internet, if it has one: an Elastic IP
+/// associated with it, else one auto-assigned at launch (`AssociatePublicIpAddress`, or the
+/// subnet's `MapPublicIpOnLaunch`) from 192.0.2.0/24 (TEST-NET-1).
+pub(crate) fn public_ip_of(model: &Model, cfg: &InstanceConfig, index: usize) -> Option<Ipv4Addr> {
+    if let Some(eip) = model
+        .ec2
+        .eips
+        .iter()
+        .find(|e| e.instance_id.as_deref() == Some(cfg.id.as_str()))
+    {
+        return Some(eip.public_ip);
+    }
+    let auto = cfg
+        .associate_public_ip
+        .unwrap_or_else(|| model.ec2.public_ip_subnets.contains(&cfg.subnet_id));
+    auto.then(|| Ipv4Addr::new(192, 0, 2, 10 + (index % 200) as u8))
+}
+
+/// The ENI of an instance (for callers holding only the config).
+pub fn eni_of(instance: &Instance) -> &Arc<Eni> {
+    &instance.eni
+}

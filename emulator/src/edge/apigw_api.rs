@@ -1,0 +1,235 @@
+//! API Gateway's control plane (`apigateway.<region>.amazonaws.com`), read-only: the REST JSON
+//! operations that list what the scenario deployed.
+//!
+//! | operation | request | response |
+//! |---|---|---|
+//! | GetRestApis | `GET /restapis` | `{"item": [RestApi]}` |
+//! | GetRestApi | `GET /restapis/{id}` | `RestApi` |
+//! | GetResources | `GET /restapis/{id}/resources` | `{"item": [Resource]}` |
+//! | GetStages | `GET /restapis/{id}/stages` | `{"item": [Stage]}` |
+//! | GetStage | `GET /restapis/{id}/stages/{name}` | `Stage` |
+//! | GetDeployments | `GET /restapis/{id}/deployments` | `{"item": [Deployment]}` |
+//! | GetDeployment | `GET /restapis/{id}/deployments/{id}` | `Deployment` |
+//!
+//! Shapes and member names from the API reference
+//! (<https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApis.html>, `API_RestApi.html`,
+//! `API_Resource.html`, `API_Stage.html`, `API_Deployment.html`): lists are `item` on the wire,
+//! timestamps epoch seconds. Requests are SigV4-signed for service `apigateway` and authorized
+//! as `apigateway:GET` on `arn:aws:apigateway:<region>::<path>`
+//! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/security_iam_service-with-iam.html>).
+//! Errors are REST JSON: status, `x-amzn-ErrorType`, `{"message": …}` — `NotFoundException`
+//! "Invalid API identifier specified <account>:<id>" (404), `AccessDeniedException` (403),
+//! signature errors (403). Writes (POST, PUT, PATCH, DELETE) are not emulated: 400
+//! `BadRequestException` saying so.
+//!
+//! This is what seed 001's VPC Lambda calls with `boto3.client('apigateway').get_rest_apis()`:
+//! no VPC endpoint carries it, so from a private subnet it answers only through a NAT gateway.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use serde_json::{Value, json};
+
+use super::wire::{self, Body};
+use super::{Edge, sigv4_json_error};
+use crate::apigw::EndpointType;
+
+/// Whether a request (no `X-Amz-Target`) is for the control plane: `/restapis` or below it,
+/// not API Gateway's `/restapis/{id}/{stage}/_user_request_/` path form.
+pub fn is_control_plane(path: &str) -> bool {
+    (path == "/restapis" || path.starts_with("/restapis/")) && !path.contains("/_user_request_")
+}
+
+fn respond(status: u16, error_type: Option<&str>, body: &Value) -> http::Response<Body> {
+    let mut b = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header("x-amzn-RequestId", wire::request_id());
+    if let Some(t) = error_type {
+        b = b.header("x-amzn-ErrorType", t);
+    }
+    b.body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response parts are valid")
+}
+
+fn error(status: u16, error_type: &str, message: impl Into<String>) -> http::Response<Body> {
+    respond(
+        status,
+        Some(error_type),
+        &json!({ "message": message.into() }),
+    )
+}
+
+/// Answers one control-plane request.
+pub fn handle(edge: &Edge, parts: &http::request::Parts, body: &Bytes) -> http::Response<Body> {
+    let principal = match edge.authenticate(parts, body, "apigateway") {
+        Ok(p) => p,
+        Err(e) => {
+            let j = sigv4_json_error(&e);
+            return error(403, &j.code, j.message);
+        }
+    };
+    let path = parts.uri.path().trim_end_matches('/').to_string();
+    let region = &edge.world.model.region;
+    if parts.method != http::Method::GET {
+        return error(
+            400,
+            "BadRequestException",
+            format!(
+                "vpcgate: {} {path} is not emulated (the read-only GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment are)",
+                parts.method
+            ),
+        );
+    }
+    let resource = format!("arn:aws:apigateway:{region}::{path}");
+    if let Err(e) = edge.authorize(&principal, "apigateway:GET", &resource) {
+        return error(403, &e.code, e.message);
+    }
+    let gw = &edge.world.model.apigw;
+    let account = &edge.world.model.account;
+    let created = wire::epoch(edge.world.clock.now());
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let api_json = |api: &crate::apigw::RestApiConfig| {
+        let mut v = json!({
+            "id": api.id,
+            "name": api.name,
+            "createdDate": created,
+            "apiKeySource": "HEADER",
+            "endpointConfiguration": {"types": [api.endpoint_type.as_str()]},
+            "disableExecuteApiEndpoint": false,
+            "rootResourceId": api.root_resource_id,
+        });
+        let vpce: Vec<&String> = edge
+            .world
+            .model
+            .ec2
+            .api_endpoint_associations
+            .iter()
+            .filter(|(a, _)| a == &api.id)
+            .map(|(_, v)| v)
+            .collect();
+        if api.endpoint_type == EndpointType::Private {
+            v["endpointConfiguration"]["vpcEndpointIds"] = json!(vpce);
+        }
+        if let Some(policy) = &api.policy {
+            v["policy"] = json!(policy.to_string());
+        }
+        v
+    };
+    let find = |id: &str| gw.rest_api(id);
+    let not_found = |what: &str, id: &str| {
+        error(
+            404,
+            "NotFoundException",
+            format!("Invalid {what} identifier specified {account}:{id}"),
+        )
+    };
+    match segments.as_slice() {
+        ["restapis"] => respond(
+            200,
+            None,
+            &json!({"item": gw.rest_apis.iter().map(api_json).collect::<Vec<_>>()}),
+        ),
+        ["restapis", id, rest @ ..] => {
+            let Some(api) = find(id) else {
+                return not_found("API", id);
+            };
+            match rest {
+                [] => respond(200, None, &api_json(api)),
+                ["resources"] => {
+                    let mut items = vec![json!({"id": api.root_resource_id, "path": "/"})];
+                    for r in gw.resources.iter().filter(|r| r.rest_api_id == api.id) {
+                        items.push(json!({
+                            "id": r.id,
+                            "parentId": r.parent_id,
+                            "pathPart": r.path_part,
+                            "path": gw.resource_path(&api.id, &r.id).unwrap_or_default(),
+                        }));
+                    }
+                    for item in &mut items {
+                        let rid = item["id"].as_str().unwrap_or_default().to_string();
+                        let methods: serde_json::Map<String, Value> = gw
+                            .methods
+                            .iter()
+                            .filter(|m| m.rest_api_id == api.id && m.resource_id == rid)
+                            .map(|m| {
+                                (
+                                    m.http_method.to_string(),
+                                    json!({
+                                        "httpMethod": m.http_method.to_string(),
+                                        "authorizationType": m.authorization.as_str(),
+                                    }),
+                                )
+                            })
+                            .collect();
+                        if !methods.is_empty() {
+                            item["resourceMethods"] = Value::Object(methods);
+                        }
+                    }
+                    respond(200, None, &json!({ "item": items }))
+                }
+                ["stages", name @ ..] => {
+                    let stages: Vec<Value> = gw
+                        .stages
+                        .iter()
+                        .filter(|s| s.rest_api_id == api.id)
+                        .map(|s| (s.name.clone(), s.deployment_id.clone(), s.tracing_enabled))
+                        .chain(
+                            gw.deployments
+                                .iter()
+                                .filter(|d| d.rest_api_id == api.id)
+                                .filter_map(|d| {
+                                    d.stage_name.clone().map(|n| (n, d.id.clone(), false))
+                                }),
+                        )
+                        .map(|(n, d, t)| {
+                            json!({
+                                "stageName": n,
+                                "deploymentId": d,
+                                "tracingEnabled": t,
+                                "cacheClusterEnabled": false,
+                                "cacheClusterStatus": "NOT_AVAILABLE",
+                                "methodSettings": {},
+                                "createdDate": created,
+                                "lastUpdatedDate": created,
+                            })
+                        })
+                        .collect();
+                    match name {
+                        [] => respond(200, None, &json!({ "item": stages })),
+                        [n] => match stages.iter().find(|s| s["stageName"] == *n) {
+                            Some(s) => respond(200, None, s),
+                            None => not_found("stage", n),
+                        },
+                        _ => not_found("resource", &path),
+                    }
+                }
+                ["deployments", dep @ ..] => {
+                    let deployments: Vec<Value> = gw
+                        .deployments
+                        .iter()
+                        .filter(|d| d.rest_api_id == api.id)
+                        .map(|d| json!({"id": d.id, "createdDate": created}))
+                        .collect();
+                    match dep {
+                        [] => respond(200, None, &json!({ "item": deployments })),
+                        [d] => match deployments.iter().find(|x| x["id"] == *d) {
+                            Some(x) => respond(200, None, x),
+                            None => not_found("deployment", d),
+                        },
+                        _ => not_found("resource", &path),
+                    }
+                }
+                _ => error(
+                    400,
+                    "BadRequestException",
+                    format!("vpcgate: GET {path} is not emulated"),
+                ),
+            }
+        }
+        _ => error(
+            400,
+            "BadRequestException",
+            format!("vpcgate: GET {path} is not emulated"),
+        ),
+    }
+}

@@ -1,0 +1,1103 @@
+//! Typed conversion of the EC2 types that put clients inside a VPC and connect it:
+//! `AWS::EC2::Instance`, `::RouteTable`, `::Route`, `::SubnetRouteTableAssociation`,
+//! `::InternetGateway`, `::VPCGatewayAttachment`, `::NatGateway`, `::EIP` and `::VPCEndpoint`
+//! into [`crate::ec2::Ec2Model`].
+//!
+//! [`physical`] gives their `Ref` and `Fn::GetAtt` values in AWS's shapes; [`convert`] reads one
+//! resource's properties (names from the CloudFormation template reference,
+//! <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html>,
+//! `…-ec2-route.html`, `…-ec2-vpcendpoint.html`, `…-ec2-natgateway.html`); [`finish`] checks what
+//! only the whole stack can tell (a route's table exists, an endpoint's subnets are in its VPC, a
+//! PRIVATE REST API has a resource policy before it is deployed) and reads the two properties of
+//! other types this module needs: `AWS::EC2::Subnet.MapPublicIpOnLaunch` and
+//! `AWS::ApiGateway::RestApi.EndpointConfiguration.VpcEndpointIds`.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde_json::{Map, Value, json};
+
+use super::error::{ErrorKind, type_name};
+use super::ids::{IdContext, Physical};
+use super::resources::PropError;
+use super::template::ResolvedResource;
+use crate::ec2::{
+    AssociationConfig, EipConfig, EndpointService, GatewayAttachmentConfig, InstanceConfig,
+    InternetGatewayConfig, NatGatewayConfig, RouteConfig, RouteTableConfig, RouteTarget,
+    VpcEndpointConfig, VpcEndpointType,
+};
+use crate::iam::{Policy, PolicyKind};
+use crate::model::Model;
+
+/// The resource types this module converts.
+pub const TYPES: &[&str] = &[
+    "AWS::EC2::Instance",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::Route",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::EIP",
+    "AWS::EC2::VPCEndpoint",
+];
+
+fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The 8-character label AWS puts after an interface endpoint's id in its DNS names
+/// (`vpce-0b7a22d021cc42f88-gectb2xb.execute-api.us-east-2.vpce.amazonaws.com`).
+pub fn endpoint_dns_label(ctx: &IdContext, logical: &str) -> String {
+    ctx.lower(logical, "vpce-dns", 8)
+}
+
+/// `Ref` and attributes of the EC2 types of this module.
+pub fn physical(
+    ctx: &IdContext,
+    logical: &str,
+    ty: &str,
+    props: &Map<String, Value>,
+) -> Option<Physical> {
+    let r = &ctx.region;
+    let hex17 = |salt: &str| ctx.hex(logical, salt, 17);
+    let (reference, attributes) = match ty {
+        "AWS::EC2::InternetGateway" => {
+            let id = format!("igw-{}", hex17("igw"));
+            (json!(id), attrs(&[("InternetGatewayId", json!(id))]))
+        }
+        "AWS::EC2::VPCGatewayAttachment" => (
+            // CloudFormation's physical id of an attachment: `IGW|<vpc-id>`.
+            json!(format!(
+                "IGW|{}",
+                props.get("VpcId").and_then(Value::as_str).unwrap_or("")
+            )),
+            Map::new(),
+        ),
+        "AWS::EC2::NatGateway" => {
+            let id = format!("nat-{}", hex17("nat"));
+            (json!(id), attrs(&[("NatGatewayId", json!(id))]))
+        }
+        "AWS::EC2::RouteTable" => {
+            let id = format!("rtb-{}", hex17("rtb"));
+            (json!(id), attrs(&[("RouteTableId", json!(id))]))
+        }
+        "AWS::EC2::Route" => (
+            // `<route table id>|<destination>`, as CloudFormation names a route.
+            json!(format!(
+                "{}|{}",
+                props
+                    .get("RouteTableId")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                props
+                    .get("DestinationCidrBlock")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            )),
+            Map::new(),
+        ),
+        "AWS::EC2::SubnetRouteTableAssociation" => {
+            let id = format!("rtbassoc-{}", hex17("rtbassoc"));
+            (json!(id), attrs(&[("Id", json!(id))]))
+        }
+        "AWS::EC2::EIP" => {
+            let ip = eip_address(ctx, logical);
+            let alloc = format!("eipalloc-{}", hex17("eipalloc"));
+            (
+                json!(ip.to_string()),
+                attrs(&[
+                    ("AllocationId", json!(alloc)),
+                    ("PublicIp", json!(ip.to_string())),
+                ]),
+            )
+        }
+        "AWS::EC2::Instance" => {
+            let id = format!("i-{}", hex17("instance"));
+            let mut a = attrs(&[
+                ("InstanceId", json!(id)),
+                (
+                    "AvailabilityZone",
+                    props
+                        .get("AvailabilityZone")
+                        .cloned()
+                        .unwrap_or(json!(format!("{r}a"))),
+                ),
+            ]);
+            // The address is known here only when the template pins it; otherwise vpcgate
+            // assigns it when the world starts (docs/vpc-clients.md).
+            if let Some(ip) = pinned_private_ip(props) {
+                a.insert("PrivateIp".into(), json!(ip));
+                a.insert("PrivateDnsName".into(), json!(private_dns_name(&ip, r)));
+            }
+            (json!(id), a)
+        }
+        "AWS::EC2::VPCEndpoint" => {
+            let id = format!("vpce-{}", hex17("vpce"));
+            let service = props
+                .get("ServiceName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let label = endpoint_dns_label(ctx, logical);
+            let mut entries = Vec::new();
+            if let Some(svc) = EndpointService::from_service_name(service, r) {
+                let zone = crate::ec2::endpoint::VPCE_HOSTED_ZONE;
+                entries.push(json!(format!(
+                    "{zone}:{id}-{label}.{}.{r}.vpce.amazonaws.com",
+                    svc.dns_label()
+                )));
+                let private = props
+                    .get("PrivateDnsEnabled")
+                    .map(|v| v == &json!(true) || v == &json!("true"))
+                    .unwrap_or(false);
+                if private {
+                    entries.push(json!(format!(
+                        "{}:{}",
+                        crate::ec2::endpoint::PRIVATE_HOSTED_ZONE,
+                        svc.public_name(r)
+                    )));
+                }
+            }
+            (
+                json!(id),
+                attrs(&[
+                    ("Id", json!(id)),
+                    ("DnsEntries", Value::Array(entries)),
+                    ("NetworkInterfaceIds", json!([])),
+                    ("CreationTimestamp", json!("2026-01-01T00:00:00Z")),
+                ]),
+            )
+        }
+        _ => return None,
+    };
+    Some(Physical {
+        reference,
+        attributes,
+    })
+}
+
+/// The public address of an Elastic IP: one from 203.0.113.0/24 (TEST-NET-3), stable per
+/// logical id.
+pub fn eip_address(ctx: &IdContext, logical: &str) -> Ipv4Addr {
+    let n = 1 + ctx.digits(logical, "eip", 3).parse::<u32>().unwrap_or(1) % 254;
+    Ipv4Addr::new(203, 0, 113, n as u8)
+}
+
+/// EC2's private DNS name of an address: `ip-10-0-0-4.<region>.compute.internal`
+/// (`ec2.internal` in us-east-1).
+pub fn private_dns_name(ip: &str, region: &str) -> String {
+    let dashed = ip.replace('.', "-");
+    if region == "us-east-1" {
+        format!("ip-{dashed}.ec2.internal")
+    } else {
+        format!("ip-{dashed}.{region}.compute.internal")
+    }
+}
+
+fn pinned_private_ip(props: &Map<String, Value>) -> Option<String> {
+    if let Some(ip) = props.get("PrivateIpAddress").and_then(Value::as_str) {
+        return Some(ip.to_string());
+    }
+    props
+        .get("NetworkInterfaces")
+        .and_then(Value::as_array)
+        .and_then(|l| l.first())
+        .and_then(|n| n.get("PrivateIpAddress"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// Reads one object's properties, recording errors under its path.
+struct Reader<'a> {
+    map: &'a Map<String, Value>,
+    path: String,
+    errors: &'a mut Vec<PropError>,
+}
+
+impl<'a> Reader<'a> {
+    fn at(&self, key: &str) -> String {
+        if key.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn invalid(&mut self, key: &str, reason: impl Into<String>) {
+        let path = self.at(key);
+        self.errors.push((
+            path,
+            ErrorKind::Invalid {
+                reason: reason.into(),
+            },
+        ));
+    }
+
+    fn missing(&mut self, key: &str) {
+        let path = self.at(key);
+        self.errors.push((
+            path,
+            ErrorKind::Missing {
+                name: key.to_string(),
+            },
+        ));
+    }
+
+    fn wrong(&mut self, key: &str, expected: &'static str, found: &Value) {
+        let path = self.at(key);
+        self.errors.push((
+            path,
+            ErrorKind::WrongType {
+                expected,
+                found: type_name(found),
+            },
+        ));
+    }
+
+    fn opt_str(&mut self, key: &str) -> Option<String> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Bool(b)) => Some(b.to_string()),
+            Some(other) => {
+                self.wrong(key, "a string", other);
+                None
+            }
+        }
+    }
+
+    fn str(&mut self, key: &str) -> Option<String> {
+        let v = self.opt_str(key);
+        if v.is_none() && !self.map.contains_key(key) {
+            self.missing(key);
+        }
+        v
+    }
+
+    fn opt_bool(&mut self, key: &str) -> Option<bool> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
+            Some(other) => {
+                self.wrong(key, "a boolean", other);
+                None
+            }
+        }
+    }
+
+    fn str_list(&mut self, key: &str) -> Vec<String> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, v) in items.iter().enumerate() {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        other => self.wrong(&format!("{key}[{i}]"), "a string", other),
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                self.wrong(key, "a list of strings", other);
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn subnet_vpc(model: &Model, subnet: &str) -> Option<String> {
+    model
+        .vpcs
+        .iter()
+        .flat_map(|v| &v.subnets)
+        .find(|s| s.id == subnet)
+        .map(|s| s.vpc_id.clone())
+}
+
+/// Converts one resource of [`TYPES`] into `model.ec2`; returns its errors (path, kind).
+pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
+    let mut errors = Vec::new();
+    let mut p = Reader {
+        map: &r.properties,
+        path: "Properties".into(),
+        errors: &mut errors,
+    };
+    let reference = r
+        .physical
+        .reference
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let attr = |k: &str| {
+        r.physical
+            .attributes
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let logical_id = r.logical_id.clone();
+    let ec2 = &mut model.ec2;
+    match r.ty.as_str() {
+        "AWS::EC2::Instance" => {
+            let mut subnet_id = p.opt_str("SubnetId");
+            let mut groups = p.str_list("SecurityGroupIds");
+            let mut private_ip = p.opt_str("PrivateIpAddress");
+            let mut public_ip = None;
+            if p.map.contains_key("SecurityGroups") {
+                p.invalid(
+                    "SecurityGroups",
+                    "SecurityGroups names EC2-Classic or default-VPC groups; in a VPC use SecurityGroupIds",
+                );
+            }
+            match p.map.get("NetworkInterfaces") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(nics)) => {
+                    for (i, nic) in nics.iter().enumerate() {
+                        let Value::Object(m) = nic else {
+                            p.wrong(&format!("NetworkInterfaces[{i}]"), "an object", nic);
+                            continue;
+                        };
+                        let mut c = Reader {
+                            map: m,
+                            path: format!("Properties.NetworkInterfaces[{i}]"),
+                            errors: p.errors,
+                        };
+                        let index = c.opt_str("DeviceIndex").unwrap_or_else(|| "0".into());
+                        if index != "0" {
+                            c.invalid(
+                                "DeviceIndex",
+                                "only the primary network interface (DeviceIndex 0) is emulated",
+                            );
+                            continue;
+                        }
+                        if subnet_id.is_some() {
+                            c.invalid(
+                                "SubnetId",
+                                "Network interfaces and an instance-level subnet ID may not be specified on the same request",
+                            );
+                        }
+                        subnet_id = c.opt_str("SubnetId");
+                        let set = c.str_list("GroupSet");
+                        if !set.is_empty() {
+                            if !groups.is_empty() {
+                                c.invalid(
+                                    "GroupSet",
+                                    "Network interfaces and an instance-level security groups may not be specified on the same request",
+                                );
+                            }
+                            groups = set;
+                        }
+                        if let Some(ip) = c.opt_str("PrivateIpAddress") {
+                            private_ip = Some(ip);
+                        }
+                        public_ip = c.opt_bool("AssociatePublicIpAddress");
+                        if c.map.contains_key("NetworkInterfaceId") {
+                            c.invalid(
+                                "NetworkInterfaceId",
+                                "attaching an existing AWS::EC2::NetworkInterface is not emulated: give SubnetId and GroupSet",
+                            );
+                        }
+                    }
+                }
+                Some(other) => {
+                    let other = other.clone();
+                    p.wrong("NetworkInterfaces", "a list of objects", &other)
+                }
+            }
+            let Some(subnet_id) = subnet_id else {
+                // EC2 would launch into the default VPC, which a scenario does not have.
+                p.missing("SubnetId");
+                return errors;
+            };
+            let vpc_id = match subnet_vpc(model, &subnet_id) {
+                Some(v) => v,
+                None => {
+                    p.invalid(
+                        "SubnetId",
+                        format!("The subnet ID '{subnet_id}' does not exist"),
+                    );
+                    return errors;
+                }
+            };
+            let pinned = match private_ip.as_deref().map(str::parse::<Ipv4Addr>) {
+                None => None,
+                Some(Ok(ip)) => Some(ip),
+                Some(Err(_)) => {
+                    p.invalid(
+                        "PrivateIpAddress",
+                        format!(
+                            "Invalid IPv4 address: {}",
+                            private_ip.clone().unwrap_or_default()
+                        ),
+                    );
+                    None
+                }
+            };
+            for (i, g) in groups.iter().enumerate() {
+                match model.security_groups.iter().find(|s| &s.id == g) {
+                    Some(sg) if !sg.vpc_id.is_empty() && sg.vpc_id != vpc_id => p.invalid(
+                        &format!("SecurityGroupIds[{i}]"),
+                        format!(
+                            "Security group {g} and subnet {subnet_id} belong to different networks."
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+            model.ec2.instances.push(InstanceConfig {
+                logical_id,
+                id: reference,
+                vpc_id,
+                subnet_id,
+                security_groups: groups,
+                private_ip: pinned,
+                associate_public_ip: public_ip,
+            });
+        }
+        "AWS::EC2::RouteTable" => {
+            let vpc_id = p.str("VpcId").unwrap_or_default();
+            ec2.route_tables.push(RouteTableConfig {
+                logical_id,
+                id: reference,
+                vpc_id,
+            });
+        }
+        "AWS::EC2::Route" => {
+            let route_table_id = p.str("RouteTableId").unwrap_or_default();
+            let destination = match p.opt_str("DestinationCidrBlock") {
+                Some(text) => match text.parse::<Ipv4Net>() {
+                    Ok(net) => Some(net.trunc()),
+                    Err(_) => {
+                        p.invalid(
+                            "DestinationCidrBlock",
+                            format!("Value ({text}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block."),
+                        );
+                        None
+                    }
+                },
+                None => {
+                    if p.map.contains_key("DestinationIpv6CidrBlock")
+                        || p.map.contains_key("DestinationPrefixListId")
+                    {
+                        p.invalid(
+                            "",
+                            "IPv6 and prefix-list routes are not emulated (DestinationCidrBlock is)",
+                        );
+                    } else {
+                        p.missing("DestinationCidrBlock");
+                    }
+                    None
+                }
+            };
+            let mut targets = Vec::new();
+            if let Some(g) = p.opt_str("GatewayId") {
+                targets.push(if g.starts_with("igw-") {
+                    RouteTarget::InternetGateway(g)
+                } else {
+                    RouteTarget::Other {
+                        kind: "GatewayId".into(),
+                        id: g,
+                    }
+                });
+            }
+            if let Some(n) = p.opt_str("NatGatewayId") {
+                targets.push(RouteTarget::NatGateway(n));
+            }
+            for key in [
+                "TransitGatewayId",
+                "VpcPeeringConnectionId",
+                "NetworkInterfaceId",
+                "InstanceId",
+                "EgressOnlyInternetGatewayId",
+                "VpcEndpointId",
+                "LocalGatewayId",
+                "CarrierGatewayId",
+                "CoreNetworkArn",
+            ] {
+                if let Some(id) = p.opt_str(key) {
+                    targets.push(RouteTarget::Other {
+                        kind: key.to_string(),
+                        id,
+                    });
+                }
+            }
+            if targets.len() != 1 {
+                p.invalid(
+                    "",
+                    format!(
+                        "The request must contain exactly one of gatewayId, natGatewayId, … (found {})",
+                        targets.len()
+                    ),
+                );
+            }
+            if let (Some(destination), Some(target)) = (destination, targets.into_iter().next()) {
+                ec2.routes.push(RouteConfig {
+                    logical_id,
+                    route_table_id,
+                    destination,
+                    target,
+                });
+            }
+        }
+        "AWS::EC2::SubnetRouteTableAssociation" => {
+            let subnet_id = p.str("SubnetId").unwrap_or_default();
+            let route_table_id = p.str("RouteTableId").unwrap_or_default();
+            ec2.associations.push(AssociationConfig {
+                logical_id,
+                subnet_id,
+                route_table_id,
+            });
+        }
+        "AWS::EC2::InternetGateway" => ec2.internet_gateways.push(InternetGatewayConfig {
+            logical_id,
+            id: reference,
+        }),
+        "AWS::EC2::VPCGatewayAttachment" => {
+            let vpc_id = p.str("VpcId").unwrap_or_default();
+            let igw = p.opt_str("InternetGatewayId");
+            if p.map.contains_key("VpnGatewayId") && igw.is_none() {
+                // A virtual private gateway: accepted, leads nowhere in the emulated world.
+                return errors;
+            }
+            let Some(internet_gateway_id) = igw else {
+                p.missing("InternetGatewayId");
+                return errors;
+            };
+            ec2.attachments.push(GatewayAttachmentConfig {
+                logical_id,
+                vpc_id,
+                internet_gateway_id,
+            });
+        }
+        "AWS::EC2::NatGateway" => {
+            let subnet_id = p.str("SubnetId").unwrap_or_default();
+            let connectivity = p
+                .opt_str("ConnectivityType")
+                .unwrap_or_else(|| "public".into());
+            let public = match connectivity.as_str() {
+                "public" => true,
+                "private" => false,
+                other => {
+                    p.invalid(
+                        "ConnectivityType",
+                        format!("{other:?} is not one of public, private"),
+                    );
+                    true
+                }
+            };
+            let allocation_id = p.opt_str("AllocationId");
+            if public && allocation_id.is_none() {
+                // CreateNatGateway: a public NAT gateway needs an Elastic IP.
+                p.invalid(
+                    "AllocationId",
+                    "AllocationId is required for a public NAT gateway",
+                );
+            }
+            ec2.nat_gateways.push(NatGatewayConfig {
+                logical_id,
+                id: reference,
+                subnet_id,
+                allocation_id,
+                public,
+            });
+        }
+        "AWS::EC2::EIP" => {
+            if let Some(domain) = p.opt_str("Domain")
+                && domain != "vpc"
+            {
+                p.invalid("Domain", format!("{domain:?} is not one of vpc, standard"));
+            }
+            let public_ip = reference.parse().unwrap_or(Ipv4Addr::new(203, 0, 113, 1));
+            ec2.eips.push(EipConfig {
+                logical_id,
+                allocation_id: attr("AllocationId"),
+                public_ip,
+                instance_id: p.opt_str("InstanceId"),
+            });
+        }
+        "AWS::EC2::VPCEndpoint" => {
+            let vpc_id = p.str("VpcId").unwrap_or_default();
+            let service_name = p.str("ServiceName").unwrap_or_default();
+            let kind = match p.opt_str("VpcEndpointType").as_deref() {
+                // CloudFormation's default is Gateway.
+                None | Some("Gateway") => VpcEndpointType::Gateway,
+                Some("Interface") => VpcEndpointType::Interface,
+                Some(other) => {
+                    p.invalid(
+                        "VpcEndpointType",
+                        format!("{other} endpoints are not emulated (Interface, Gateway are)"),
+                    );
+                    VpcEndpointType::Gateway
+                }
+            };
+            let subnet_ids = p.str_list("SubnetIds");
+            let security_groups = p.str_list("SecurityGroupIds");
+            let private_dns = p.opt_bool("PrivateDnsEnabled").unwrap_or(false);
+            let policy = match p.map.get("PolicyDocument") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(m)) => Some(Value::Object(m.clone())),
+                Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                    Ok(v @ Value::Object(_)) => Some(v),
+                    _ => {
+                        p.invalid("PolicyDocument", "Policy document is not valid JSON");
+                        None
+                    }
+                },
+                Some(other) => {
+                    let other = other.clone();
+                    p.wrong("PolicyDocument", "a policy document", &other);
+                    None
+                }
+            };
+            if let Some(doc) = &policy
+                && let Err(e) = Policy::parse(doc, PolicyKind::VpcEndpoint)
+            {
+                p.invalid(
+                    "PolicyDocument",
+                    format!("{} (at {})", e.aws_message(), e.path()),
+                );
+            }
+            let region = model.region.clone();
+            let service = EndpointService::from_service_name(&service_name, &region);
+            if kind == VpcEndpointType::Interface {
+                if subnet_ids.is_empty() {
+                    p.missing("SubnetIds");
+                }
+                if !service_name.starts_with("com.amazonaws.") {
+                    p.invalid(
+                        "ServiceName",
+                        format!("The Vpc Endpoint Service '{service_name}' does not exist"),
+                    );
+                }
+                if private_dns
+                    && service.is_none()
+                    && service_name.starts_with("com.amazonaws.vpce.")
+                {
+                    p.invalid(
+                        "PrivateDnsEnabled",
+                        "Private DNS can't be enabled because the service does not provide a private DNS name.",
+                    );
+                }
+            }
+            // The DNS label after the id, as `physical` put it in DnsEntries.
+            let dns_label = r
+                .physical
+                .attributes
+                .get("DnsEntries")
+                .and_then(|v| v.get(0))
+                .and_then(Value::as_str)
+                .and_then(|e| e.split_once(':'))
+                .and_then(|(_, name)| name.split('.').next())
+                .and_then(|first| first.strip_prefix(&format!("{reference}-")))
+                .map(str::to_string)
+                .unwrap_or_else(|| reference.chars().rev().take(8).collect());
+            model.ec2.vpc_endpoints.push(VpcEndpointConfig {
+                logical_id: logical_id.clone(),
+                id: reference,
+                vpc_id,
+                kind,
+                service_name,
+                service,
+                subnet_ids,
+                security_groups,
+                private_dns,
+                policy,
+                dns_label,
+            });
+        }
+        _ => {}
+    }
+    errors
+}
+
+/// Cross-resource checks once every resource is converted, and the properties of other types
+/// this module reads (`resources`: every resolved resource, earlier stacks' first). Returns
+/// (logical id, error).
+pub(crate) fn finish<'a>(
+    model: &mut Model,
+    resources: impl IntoIterator<Item = &'a ResolvedResource>,
+) -> Vec<(String, PropError)> {
+    let mut errors = Vec::new();
+    let mut push = |id: &str, path: &str, reason: String| {
+        errors.push((
+            id.to_string(),
+            (path.to_string(), ErrorKind::Invalid { reason }),
+        ))
+    };
+    for r in resources {
+        match r.ty.as_str() {
+            "AWS::EC2::Subnet" => {
+                let on = matches!(
+                    r.properties.get("MapPublicIpOnLaunch"),
+                    Some(Value::Bool(true))
+                ) || r.properties.get("MapPublicIpOnLaunch") == Some(&json!("true"));
+                if let Some(id) = r.physical.reference.as_str() {
+                    model.ec2.public_ip_subnets.retain(|s| s != id);
+                    if on {
+                        model.ec2.public_ip_subnets.push(id.to_string());
+                    }
+                }
+            }
+            "AWS::ApiGateway::RestApi" => {
+                let ids = r
+                    .properties
+                    .get("EndpointConfiguration")
+                    .and_then(|e| e.get("VpcEndpointIds"))
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(api) = r.physical.reference.as_str() {
+                    for v in ids.iter().filter_map(Value::as_str) {
+                        model
+                            .ec2
+                            .api_endpoint_associations
+                            .push((api.to_string(), v.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let vpc_of_subnet = |s: &str| subnet_vpc(model, s);
+    let has_vpc = |v: &str| model.vpcs.iter().any(|x| x.id == v);
+    let ec2 = &model.ec2;
+    for t in &ec2.route_tables {
+        if !has_vpc(&t.vpc_id) {
+            push(
+                &t.logical_id,
+                "Properties.VpcId",
+                format!("The vpc ID '{}' does not exist", t.vpc_id),
+            );
+        }
+    }
+    for route in &ec2.routes {
+        let Some(table) = ec2
+            .route_tables
+            .iter()
+            .find(|t| t.id == route.route_table_id)
+        else {
+            push(
+                &route.logical_id,
+                "Properties.RouteTableId",
+                format!(
+                    "The routeTable ID '{}' does not exist",
+                    route.route_table_id
+                ),
+            );
+            continue;
+        };
+        match &route.target {
+            RouteTarget::InternetGateway(igw) => {
+                if !ec2.internet_gateways.iter().any(|g| &g.id == igw) {
+                    push(
+                        &route.logical_id,
+                        "Properties.GatewayId",
+                        format!("The gateway ID '{igw}' does not exist"),
+                    );
+                } else if !ec2
+                    .attachments
+                    .iter()
+                    .any(|a| &a.internet_gateway_id == igw && a.vpc_id == table.vpc_id)
+                {
+                    // CreateRoute refuses a gateway that is not attached to the table's VPC.
+                    push(
+                        &route.logical_id,
+                        "Properties.GatewayId",
+                        format!(
+                            "route table {} and network gateway {igw} belong to different networks",
+                            table.id
+                        ),
+                    );
+                }
+            }
+            RouteTarget::NatGateway(nat) => {
+                if !ec2.nat_gateways.iter().any(|g| &g.id == nat) {
+                    push(
+                        &route.logical_id,
+                        "Properties.NatGatewayId",
+                        format!("The natGateway ID '{nat}' does not exist"),
+                    );
+                }
+            }
+            RouteTarget::Other { .. } => {}
+        }
+        if ec2.routes.iter().any(|o| {
+            o.logical_id < route.logical_id
+                && o.route_table_id == route.route_table_id
+                && o.destination == route.destination
+        }) {
+            push(
+                &route.logical_id,
+                "Properties.DestinationCidrBlock",
+                format!(
+                    "The route identified by {} already exists.",
+                    route.destination
+                ),
+            );
+        }
+    }
+    let mut associated = std::collections::HashSet::new();
+    for a in &ec2.associations {
+        let table = ec2.route_tables.iter().find(|t| t.id == a.route_table_id);
+        match (table, vpc_of_subnet(&a.subnet_id)) {
+            (None, _) => push(
+                &a.logical_id,
+                "Properties.RouteTableId",
+                format!("The routeTable ID '{}' does not exist", a.route_table_id),
+            ),
+            (_, None) => push(
+                &a.logical_id,
+                "Properties.SubnetId",
+                format!("The subnet ID '{}' does not exist", a.subnet_id),
+            ),
+            (Some(t), Some(v)) if t.vpc_id != v => push(
+                &a.logical_id,
+                "Properties.SubnetId",
+                format!(
+                    "Route table {} and subnet {} belong to different networks",
+                    t.id, a.subnet_id
+                ),
+            ),
+            _ => {
+                if !associated.insert(a.subnet_id.clone()) {
+                    push(
+                        &a.logical_id,
+                        "Properties.SubnetId",
+                        format!(
+                            "the specified association for route table {} conflicts with an existing association",
+                            a.route_table_id
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for a in &ec2.attachments {
+        if !has_vpc(&a.vpc_id) {
+            push(
+                &a.logical_id,
+                "Properties.VpcId",
+                format!("The vpc ID '{}' does not exist", a.vpc_id),
+            );
+        }
+        if !ec2
+            .internet_gateways
+            .iter()
+            .any(|g| g.id == a.internet_gateway_id)
+        {
+            push(
+                &a.logical_id,
+                "Properties.InternetGatewayId",
+                format!(
+                    "The internetGateway ID '{}' does not exist",
+                    a.internet_gateway_id
+                ),
+            );
+        }
+    }
+    for nat in &ec2.nat_gateways {
+        if vpc_of_subnet(&nat.subnet_id).is_none() {
+            push(
+                &nat.logical_id,
+                "Properties.SubnetId",
+                format!("The subnet ID '{}' does not exist", nat.subnet_id),
+            );
+        }
+        if let Some(alloc) = &nat.allocation_id
+            && !ec2.eips.iter().any(|e| &e.allocation_id == alloc)
+        {
+            push(
+                &nat.logical_id,
+                "Properties.AllocationId",
+                format!("The allocation ID '{alloc}' does not exist"),
+            );
+        }
+    }
+    for e in &ec2.vpc_endpoints {
+        if !has_vpc(&e.vpc_id) {
+            push(
+                &e.logical_id,
+                "Properties.VpcId",
+                format!("The vpc ID '{}' does not exist", e.vpc_id),
+            );
+            continue;
+        }
+        let mut azs = std::collections::HashSet::new();
+        for (i, s) in e.subnet_ids.iter().enumerate() {
+            match model
+                .vpcs
+                .iter()
+                .flat_map(|v| &v.subnets)
+                .find(|x| &x.id == s)
+            {
+                Some(sub) if sub.vpc_id != e.vpc_id => push(
+                    &e.logical_id,
+                    &format!("Properties.SubnetIds[{i}]"),
+                    format!(
+                        "The subnet ID '{s}' does not belong to the VPC {}",
+                        e.vpc_id
+                    ),
+                ),
+                Some(sub) => {
+                    // One endpoint network interface per Availability Zone.
+                    if !azs.insert(sub.availability_zone.clone()) {
+                        push(
+                            &e.logical_id,
+                            &format!("Properties.SubnetIds[{i}]"),
+                            format!(
+                                "Found another VPC endpoint subnet in the availability zone of {s}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service."
+                            ),
+                        );
+                    }
+                }
+                None => push(
+                    &e.logical_id,
+                    &format!("Properties.SubnetIds[{i}]"),
+                    format!("The subnet ID '{s}' does not exist"),
+                ),
+            }
+        }
+        if e.private_dns
+            && let Some(svc) = e.service
+            && let Some(other) = ec2.vpc_endpoints.iter().find(|o| {
+                o.logical_id < e.logical_id
+                    && o.vpc_id == e.vpc_id
+                    && o.private_dns
+                    && o.service == Some(svc)
+            })
+        {
+            // Route 53 refuses a second private zone for the same name in one VPC.
+            push(
+                &e.logical_id,
+                "Properties.PrivateDnsEnabled",
+                format!(
+                    "private-dns-enabled cannot be set because there is already a conflicting DNS domain for {} in the VPC {} ({})",
+                    svc.public_name(&model.region),
+                    e.vpc_id,
+                    other.id
+                ),
+            );
+        }
+    }
+    // "For a private API, you can't deploy your API without a resource policy"
+    // (apigateway-resource-policies-create-attach.html); CloudFormation reports the deployment
+    // failing with API Gateway's message (aws/serverless-application-model#3764).
+    for d in &model.apigw.deployments {
+        if let Some(api) = model.apigw.rest_api(&d.rest_api_id)
+            && api.endpoint_type == crate::apigw::EndpointType::Private
+            && api.policy.is_none()
+        {
+            push(
+                &d.logical_id,
+                "Properties.RestApiId",
+                "Private REST API doesn't have a resource policy attached to it".into(),
+            );
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::scenario::{Scenario, ScenarioErrors, StackLinks};
+
+    fn load(resources: serde_json::Value) -> Result<crate::model::Model, ScenarioErrors> {
+        let mut all = json!({
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24", "AvailabilityZone": "ap-northeast-1a"}},
+            "SubnetA2": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "ap-northeast-1a", "MapPublicIpOnLaunch": true}},
+            "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "VpcId": {"Ref": "Vpc"}}}
+        });
+        for (k, v) in resources.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        let doc = json!({"Vpcgate": {"Region": "ap-northeast-1"}, "Resources": all});
+        let s = Scenario::parse(&doc.to_string(), "inline.json")?;
+        s.build(&StackLinks::default()).map(|(m, _)| m)
+    }
+
+    fn error_of(resources: serde_json::Value) -> String {
+        match load(resources) {
+            Ok(_) => panic!("expected a load error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn instances_and_endpoints_load_with_aws_shaped_ids() {
+        let m = load(json!({
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1", "NetworkInterfaces": [{"DeviceIndex": "0", "SubnetId": {"Ref": "SubnetA2"}, "GroupSet": [{"Ref": "Sg"}], "PrivateIpAddress": "10.0.1.50"}]}},
+            "Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-northeast-1.states", "VpcId": {"Ref": "Vpc"}, "SubnetIds": [{"Ref": "SubnetA"}], "PrivateDnsEnabled": true}}
+        }))
+        .unwrap();
+        let host = &m.ec2.instances[0];
+        assert!(
+            host.id.starts_with("i-") && host.id.len() == 19,
+            "{}",
+            host.id
+        );
+        assert_eq!(host.private_ip, Some("10.0.1.50".parse().unwrap()));
+        assert!(m.ec2.public_ip_subnets.contains(&host.subnet_id));
+        let ep = &m.ec2.vpc_endpoints[0];
+        assert!(ep.id.starts_with("vpce-") && ep.id.len() == 22, "{}", ep.id);
+        assert_eq!(ep.dns_label.len(), 8);
+        assert_eq!(ep.service, Some(crate::ec2::EndpointService::States));
+    }
+
+    #[test]
+    fn a_route_to_an_unattached_gateway_is_refused() {
+        let e = error_of(json!({
+            "Igw": {"Type": "AWS::EC2::InternetGateway", "Properties": {}},
+            "Rtb": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+            "Route": {"Type": "AWS::EC2::Route", "Properties": {"RouteTableId": {"Ref": "Rtb"}, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "Igw"}}}
+        }));
+        assert!(e.contains("Resources.Route.Properties.GatewayId"), "{e}");
+        assert!(e.contains("belong to different networks"), "{e}");
+    }
+
+    #[test]
+    fn one_endpoint_subnet_per_availability_zone() {
+        let e = error_of(json!({
+            "Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "ServiceName": "com.amazonaws.ap-northeast-1.execute-api", "VpcId": {"Ref": "Vpc"}, "SubnetIds": [{"Ref": "SubnetA"}, {"Ref": "SubnetA2"}]}}
+        }));
+        assert!(e.contains("Resources.Ep.Properties.SubnetIds[1]"), "{e}");
+    }
+
+    #[test]
+    fn a_nat_gateway_needs_an_elastic_ip_and_an_instance_a_subnet() {
+        let e = error_of(json!({
+            "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"SubnetId": {"Ref": "SubnetA"}}},
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1"}}
+        }));
+        assert!(e.contains("Resources.Nat.Properties.AllocationId"), "{e}");
+        assert!(e.contains("Resources.Host.Properties.SubnetId"), "{e}");
+    }
+
+    #[test]
+    fn a_pinned_address_must_be_usable() {
+        let m = load(json!({
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"SubnetId": {"Ref": "SubnetA"}, "PrivateIpAddress": "10.0.0.2"}}
+        }))
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(async {
+                crate::world::World::build(m, crate::clock::Clock::at_unix(1_780_000_000))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("reserved by AWS"), "{err}");
+    }
+}
