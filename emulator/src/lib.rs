@@ -19,6 +19,12 @@
 //!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
 //!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
 //!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
+//! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
+//!  proxy (127.0.0.1, HTTP + SOCKS5 per instance) ──▶ ec2::connect from the instance's ENI
+//!    ──▶ dns (endpoint private zones, else public names) ──▶ ec2::route (local / igw / nat / drop)
+//!    ──▶ local: vpc::Network (SGs) ──▶ ec2::endpoint ENI :443 ──▶ TLS ──▶ endpoint policy
+//!    ──▶ internet: ec2::internet public endpoint :443 ──▶ TLS
+//!    ──▶ edge (Step Functions, EventBridge, API Gateway control plane) │ apigw (aws:SourceVpce)
 //! ```
 //!
 //! One module per AWS noun:
@@ -37,6 +43,8 @@
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
 //!   verification.
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
+//! - [`ec2`] instances, route tables, NAT and internet gateways, the public service endpoints,
+//!   interface VPC endpoints; [`proxy`] puts real clients on an instance.
 //! - [`check`] runs scenarios against their expectations; [`trace`] records every hop;
 //!   [`clock`] is the only wall clock (tokio-driven).
 #![forbid(unsafe_code)]
