@@ -406,6 +406,18 @@ fn serve(
             crate::edge::AuthMode::Verify
         };
         let edge = std::sync::Arc::new(crate::edge::Edge::new(world, auth));
+        // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
+        match crate::proxy::start_all(&edge).await {
+            Ok(proxies) => {
+                for p in &proxies {
+                    println!("{p}");
+                }
+            }
+            Err(e) => {
+                eprintln!("vpcgate serve: cannot open the instance proxies: {e}");
+                return ExitCode::from(1);
+            }
+        }
         tracing::info!(
             "vpcgate serving {} on http://{addr} (ready in {} ms); sign with {} / {}",
             label,

@@ -26,6 +26,12 @@
 //! Edge (`vpcgate serve`)
 //!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ sfn API (JSON 1.0) /
 //!    events API (JSON 1.1) / apigw data plane (by Host or /restapis/…/_user_request_/)
+//! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
+//!  proxy (127.0.0.1, HTTP + SOCKS5 per instance) ──▶ ec2::connect from the instance's ENI
+//!    ──▶ dns (endpoint private zones, else public names) ──▶ ec2::route (local / igw / nat / drop)
+//!    ──▶ local: vpc::Network (SGs) ──▶ ec2::endpoint ENI :443 ──▶ TLS ──▶ endpoint policy
+//!    ──▶ internet: ec2::internet public endpoint :443 ──▶ TLS
+//!    ──▶ edge (Step Functions, EventBridge, API Gateway control plane) │ apigw (aws:SourceVpce)
 //! ```
 //!
 //! One module per AWS noun:
@@ -44,6 +50,8 @@
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
 //!   verification.
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
+//! - [`ec2`] instances, route tables, NAT and internet gateways, the public service endpoints,
+//!   interface VPC endpoints; [`proxy`] puts real clients on an instance.
 //! - [`edge`] is `vpcgate serve`: AWS's wire protocols on one host listener for real clients;
 //!   [`cli`] the command line (the binary only calls [`cli::run`]).
 //! - [`check`] runs scenarios against their expectations ([`bundled`] ships them in the binary);

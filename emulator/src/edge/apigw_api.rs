@@ -18,7 +18,7 @@
 //! as `apigateway:GET` on `arn:aws:apigateway:<region>::<path>`
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/security_iam_service-with-iam.html>).
 //! Errors are REST JSON: status, `x-amzn-ErrorType`, `{"message": …}` — `NotFoundException`
-//! "Invalid API identifier specified <account>:<id>" (404), `AccessDeniedException` (403),
+//! `Invalid API identifier specified <account>:<id>` (404), `AccessDeniedException` (403),
 //! signature errors (403). Writes (POST, PUT, PATCH, DELETE) are not emulated: 400
 //! `BadRequestException` saying so.
 //!

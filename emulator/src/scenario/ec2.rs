@@ -3,10 +3,10 @@
 //! `::InternetGateway`, `::VPCGatewayAttachment`, `::NatGateway`, `::EIP` and `::VPCEndpoint`
 //! into [`crate::ec2::Ec2Model`].
 //!
-//! [`physical`] gives their `Ref` and `Fn::GetAtt` values in AWS's shapes; [`convert`] reads one
+//! [`physical`] gives their `Ref` and `Fn::GetAtt` values in AWS's shapes; `convert` reads one
 //! resource's properties (names from the CloudFormation template reference,
 //! <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html>,
-//! `…-ec2-route.html`, `…-ec2-vpcendpoint.html`, `…-ec2-natgateway.html`); [`finish`] checks what
+//! `…-ec2-route.html`, `…-ec2-vpcendpoint.html`, `…-ec2-natgateway.html`); `finish` checks what
 //! only the whole stack can tell (a route's table exists, an endpoint's subnets are in its VPC, a
 //! PRIVATE REST API has a resource policy before it is deployed) and reads the two properties of
 //! other types this module needs: `AWS::EC2::Subnet.MapPublicIpOnLaunch` and
