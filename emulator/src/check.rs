@@ -377,6 +377,12 @@ async fn run_client_request_case(
     use crate::lattice::service_network::{ClientRequest, client_eni, credentials_for, request};
     // Health checks have had their first round when a client starts, as after a stack creation.
     world.lattice.settled().await;
+    // The emulated services behind the VPC endpoints and the public endpoints (crate::ec2).
+    let edge = std::sync::Arc::new(crate::edge::Edge::new(
+        world.clone(),
+        crate::edge::AuthMode::Verify,
+    ));
+    crate::ec2::attach(&edge);
     let trace = Trace::new();
     let outcome = |failures: Vec<String>, summary: String, elapsed, result| CaseOutcome {
         scenario: file.to_string(),

@@ -181,6 +181,16 @@ fn from_outside_the_name_does_not_resolve_and_the_proxy_says_so() {
         "{}",
         text(&out.stdout)
     );
+    // The absolute-URI form (plain http://) is sent by the proxy itself: the same answer.
+    let out = curl(&[
+        "-i",
+        "--proxy",
+        &format!("http://{}", p.http),
+        &format!("http://{host}/prod/"),
+    ]);
+    let head = text(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 502"), "{head}");
+    assert!(head.contains("x-vpcgate-error: nxdomain"), "{head}");
     // SOCKS5: reply 4 (host unreachable); curl cannot complete the SOCKS5 connection (exit 97).
     let out = curl(&[
         "--proxy",
@@ -419,4 +429,33 @@ async fn a_request_from_the_instance_carries_aws_source_vpce() {
         )),
         "{hops}"
     );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_instance_reaches_a_lattice_service_through_its_vpc() {
+    // Seed 004's client instance: the service's name resolves to a Lattice address and the
+    // instance's connection goes through the service network (an unsigned call is refused by
+    // the auth policy, which is Lattice answering, not a hang).
+    let (_, world) = vpcgate_tests::world(&scenario("seed-004-fixed.json"));
+    world.lattice.settled().await;
+    let instance = world.ec2.instance("ServiceAInstance").unwrap();
+    let service = world
+        .model
+        .lattice
+        .services
+        .iter()
+        .find(|s| s.logical_id == "ServiceBLatticeService")
+        .unwrap();
+    let req = http::Request::get(format!("https://{}/orders", service.dns_name))
+        .body(bytes::Bytes::new())
+        .unwrap();
+    let trace = Trace::new();
+    let resp = tokio::time::timeout(
+        Duration::from_secs(10),
+        vpcgate::ec2::request(&world, &instance, req, &trace),
+    )
+    .await
+    .expect("Lattice answers")
+    .unwrap();
+    assert_eq!(resp.status(), 403, "{}", trace.render());
 }

@@ -69,7 +69,7 @@ pub async fn run(world: &World, case: &RequestCase, trace: &Trace) -> Result<Val
                 OpenError::Resolve(ResolveError::NxDomain { .. })
                 | OpenError::Resolve(ResolveError::NoData { .. }) => "NXDOMAIN",
                 OpenError::Resolve(_) | OpenError::NoResolver { .. } => "RESOLVE",
-                OpenError::Refused(_) => "REFUSED",
+                OpenError::Refused(_) | OpenError::Lattice { .. } => "REFUSED",
                 OpenError::Tls { .. } => "TLS",
                 OpenError::InvalidRequest { .. } | OpenError::Http { .. } => "HTTP",
             };

@@ -89,6 +89,12 @@ pub enum OpenError {
         /// The VPC.
         vpc_id: String,
     },
+    /// VPC Lattice refused the connection.
+    #[error("VPC Lattice: {reason}")]
+    Lattice {
+        /// Lattice's error.
+        reason: String,
+    },
     /// The TLS handshake failed.
     #[error("TLS handshake with {host} failed: {reason}")]
     Tls {
@@ -143,6 +149,42 @@ pub async fn connect(
             }
         }
     };
+    connect_addr(world, eni, SocketAddr::new(ip, port), trace).await
+}
+
+/// Opens a TCP connection from `eni` to `dst` (an address already resolved): the route table of
+/// the ENI's subnet decides where the packets go (the public address is the instance's, if the
+/// ENI is an instance's), security groups apply, and what AWS drops never completes. Lattice
+/// clients call this for addresses that are not Lattice's.
+pub async fn connect_addr(
+    world: &World,
+    eni: &Arc<Eni>,
+    dst: SocketAddr,
+    trace: &Trace,
+) -> Result<DuplexStream, OpenError> {
+    let vpc_id = &eni.vpc_id;
+    let (ip, port) = (dst.ip(), dst.port());
+    if crate::lattice::service_network::LatticeServices::is_lattice_address(ip) {
+        // A VPC Lattice service's address (the VPC is associated with its service network).
+        return world
+            .lattice
+            .connect(eni, dst, trace)
+            .await
+            .map_err(|e| match e {
+                crate::lattice::service_network::LatticeSnError::Refused { addr } => {
+                    OpenError::Refused(ConnectError::Refused { addr })
+                }
+                other => OpenError::Lattice {
+                    reason: other.to_string(),
+                },
+            });
+    }
+    let public_ip = world
+        .ec2
+        .instances()
+        .iter()
+        .find(|i| i.eni.id == eni.id)
+        .and_then(|i| i.public_ip);
     let IpAddr::V4(v4) = ip else {
         trace.hop(
             "route",
@@ -151,8 +193,7 @@ pub async fn connect(
         );
         return std::future::pending().await;
     };
-    let decision = route::decide(&world.model, vpc_id, &eni.subnet_id, v4, instance.public_ip);
-    let dst = SocketAddr::new(ip, port);
+    let decision = route::decide(&world.model, vpc_id, &eni.subnet_id, v4, public_ip);
     match decision.outcome.clone() {
         Outcome::Local => {
             trace.info("route", format!("{} -> {dst}: {decision}", eni.ip));

@@ -43,7 +43,7 @@ use crate::pki::{Pki, PkiError};
 use crate::vpc::{Eni, EniError, Network};
 
 pub use endpoint::{EndpointService, InterfaceEndpoint};
-pub use instance::{Instance, OpenError, connect, request};
+pub use instance::{Instance, OpenError, connect, connect_addr, request};
 pub use internet::Internet;
 
 /// An `AWS::EC2::Instance`: where a client stands.
@@ -477,6 +477,24 @@ pub(crate) fn public_ip_of(model: &Model, cfg: &InstanceConfig, index: usize) ->
         .associate_public_ip
         .unwrap_or_else(|| model.ec2.public_ip_subnets.contains(&cfg.subnet_id));
     auto.then(|| Ipv4Addr::new(192, 0, 2, 10 + (index % 200) as u8))
+}
+
+/// The SigV4 service name a client signs for when it calls `host`: `states` for
+/// `states.<region>.amazonaws.com` and `sync-states.…` (botocore's host prefix), `execute-api`
+/// for `{api-id}.execute-api.<region>.amazonaws.com`, `apigateway`, `events`, `secretsmanager`
+/// for theirs; `None` for any other host.
+pub fn signing_service(host: &str, region: &str) -> Option<&'static str> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let below = host.strip_suffix(&format!(".{region}.amazonaws.com"))?;
+    let label = below.rsplit('.').next().unwrap_or(below);
+    Some(match label {
+        "states" | "sync-states" => "states",
+        "execute-api" => "execute-api",
+        "apigateway" => "apigateway",
+        "events" => "events",
+        "secretsmanager" => "secretsmanager",
+        _ => return None,
+    })
 }
 
 /// The ENI of an instance (for callers holding only the config).

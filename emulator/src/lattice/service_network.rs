@@ -55,7 +55,7 @@ use crate::iam::{NamedPolicy, Policy, PolicyKind, Principal, RequestContext};
 use crate::pki::{IssuedCertificate, Pki};
 use crate::sigv4::{self, Credentials, SigningSettings};
 use crate::trace::{Trace, Verdict};
-use crate::vpc::{self, Direction, Eni, IpProtocol, Network, Source};
+use crate::vpc::{self, Direction, Eni, IpProtocol, Network};
 
 /// Lattice's link-local range: service names resolve into it and targets see traffic from it
 /// (the `com.amazonaws.<region>.vpc-lattice` managed prefix list).
@@ -1647,9 +1647,9 @@ pub async fn request(
         if LatticeServices::is_lattice_address(ip) {
             world.lattice.connect(from, addr, trace).await
         } else {
-            world
-                .net
-                .connect(&Source::Eni(from.clone()), &from.vpc_id, addr, trace)
+            // Inside the VPC, or wherever the subnet's routes lead (NAT and internet gateways to
+            // the public AWS endpoints): crate::ec2.
+            crate::ec2::connect_addr(world, from, addr, trace)
                 .await
                 .map_err(|_| LatticeSnError::Refused { addr })
         }
@@ -1720,21 +1720,25 @@ pub async fn request(
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    if req.credentials.is_some() {
+    // An AWS service's own name (`states.<region>.amazonaws.com`, `{id}.execute-api…`) is
+    // signed for that service with the payload's hash; anything else for Lattice.
+    let aws_service = crate::ec2::signing_service(&host, &world.model.region);
+    if req.credentials.is_some() && aws_service.is_none() {
         builder = builder.header("x-amz-content-sha256", auth::UNSIGNED_PAYLOAD);
     }
     let mut request = builder.body(req.body.clone()).map_err(|e| http_err(&e))?;
     if let Some(creds) = &req.credentials {
         let settings = SigningSettings {
-            sign_payload: false,
+            sign_payload: aws_service.is_some(),
             ..SigningSettings::default()
         };
+        let service = aws_service.unwrap_or(auth::SERVICE);
         let mut signing = request.map(|b| b.to_vec());
         sigv4::sign_request(
             &mut signing,
             creds,
             &world.model.region,
-            auth::SERVICE,
+            service,
             world.clock.now(),
             &settings,
         )
@@ -1745,9 +1749,7 @@ pub async fn request(
             "client",
             format!(
                 "signed with SigV4 ({}, {}) as {}",
-                auth::SERVICE,
-                world.model.region,
-                creds.access_key_id
+                service, world.model.region, creds.access_key_id
             ),
         );
         request = signing.map(Bytes::from);

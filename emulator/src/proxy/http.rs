@@ -70,7 +70,7 @@ pub(crate) fn describe(e: &OpenError) -> (&'static str, String) {
             "NXDOMAIN"
         }
         OpenError::Resolve(_) | OpenError::NoResolver { .. } => "RESOLVE",
-        OpenError::Refused(_) => "REFUSED",
+        OpenError::Refused(_) | OpenError::Lattice { .. } => "REFUSED",
         OpenError::Tls { .. } => "TLS",
         OpenError::InvalidRequest { .. } | OpenError::Http { .. } => "HTTP",
     };
