@@ -48,9 +48,17 @@ enum Command {
         /// Scenario files to load (default: the bundled pattern-a.json).
         #[arg(long = "scenario", value_name = "FILE")]
         scenarios: Vec<PathBuf>,
-        /// Address to listen on (loopback unless you ask otherwise).
+        /// Address to listen on (loopback unless you ask otherwise: a non-loopback address also
+        /// needs --allow-remote).
         #[arg(long, default_value = "127.0.0.1:4566")]
         listen: std::net::SocketAddr,
+        /// Allow --listen on an address other hosts can reach (a container's 0.0.0.0, say).
+        /// Anyone who can reach it can then call the emulated APIs.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Include the scenario users' secret access keys in /_vpcgate/world.
+        #[arg(long)]
+        expose_secrets: bool,
         /// Accept unsigned requests as the account root (quick local use).
         #[arg(long)]
         no_sigv4: bool,
@@ -96,6 +104,8 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: CI logs and files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -198,16 +208,44 @@ where
         Command::Serve {
             scenarios,
             listen,
+            allow_remote,
+            expose_secrets,
             no_sigv4,
             stacks,
             ca_dir,
-        } => serve(
-            scenarios,
-            stacks,
-            listen,
-            no_sigv4,
-            ca_dir.unwrap_or_else(default_ca_dir),
-        ),
+        } => {
+            if !listen.ip().is_loopback() && !allow_remote {
+                eprintln!(
+                    "vpcgate serve: {listen} is reachable from other hosts; vpcgate listens on loopback \
+                     unless you also pass --allow-remote (then anyone who reaches it can call the \
+                     emulated APIs{})",
+                    if no_sigv4 {
+                        ", unsigned, as the account root"
+                    } else {
+                        ""
+                    }
+                );
+                return ExitCode::from(2);
+            }
+            if !listen.ip().is_loopback() {
+                tracing::warn!(
+                    "listening on {listen}, reachable from other hosts (--allow-remote){}",
+                    if no_sigv4 {
+                        "; with --no-sigv4 anyone who reaches it acts as the account root"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            serve(
+                scenarios,
+                stacks,
+                listen,
+                no_sigv4,
+                expose_secrets,
+                ca_dir.unwrap_or_else(default_ca_dir),
+            )
+        }
         Command::Ping { addr } => ping(addr),
         Command::Ca { ca_dir } => {
             let dir = ca_dir.unwrap_or_else(default_ca_dir);
@@ -317,6 +355,7 @@ fn serve(
     stacks: crate::scenario::stacks::StackArgs,
     listen: std::net::SocketAddr,
     no_sigv4: bool,
+    expose_secrets: bool,
     ca_dir: PathBuf,
 ) -> ExitCode {
     let started = tokio::time::Instant::now();
@@ -405,7 +444,12 @@ fn serve(
         } else {
             crate::edge::AuthMode::Verify
         };
-        let edge = std::sync::Arc::new(crate::edge::Edge::new(world, auth));
+        let edge = std::sync::Arc::new(crate::edge::Edge::new(world, auth).with_local(
+            crate::edge::LocalEndpoint {
+                expose_secrets,
+                listen: listener.local_addr().ok(),
+            },
+        ));
         // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
         match crate::proxy::start_all(&edge).await {
             Ok(proxies) => {

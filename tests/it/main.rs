@@ -2,6 +2,7 @@
 
 mod asl;
 mod compose;
+mod hostile;
 mod http_task;
 mod lattice_sn;
 mod pattern_a;

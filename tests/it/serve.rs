@@ -14,6 +14,15 @@ use vpcgate_tests::scenario;
 /// Serves `model`'s world with `serve`'s edge on an ephemeral loopback port, on a runtime of its
 /// own (real time: real clients talk to it over real sockets); returns the address.
 fn serve_model(model: vpcgate::model::Model, auth: AuthMode) -> SocketAddr {
+    serve_model_with(model, auth, vpcgate::edge::LocalEndpoint::default())
+}
+
+/// [`serve_model`] with `/_vpcgate/*` rules of its own.
+fn serve_model_with(
+    model: vpcgate::model::Model,
+    auth: AuthMode,
+    local: vpcgate::edge::LocalEndpoint,
+) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -27,7 +36,7 @@ fn serve_model(model: vpcgate::model::Model, auth: AuthMode) -> SocketAddr {
             tx.send(listener.local_addr().unwrap()).unwrap();
             vpcgate::edge::run(
                 listener,
-                Arc::new(Edge::new(world, auth)),
+                Arc::new(Edge::new(world, auth).with_local(local)),
                 std::future::pending(),
             )
             .await;
@@ -485,7 +494,15 @@ fn a_scenario_user_signs_with_the_keys_the_world_endpoint_lists() {
     // own policies then apply (pattern-b.json's OtherUser may not touch Step Functions).
     let s = scenario("pattern-b.json");
     let (model, _) = s.build(&Default::default()).unwrap();
-    let served = serve_model(model, AuthMode::Verify);
+    // `serve --expose-secrets`: /_vpcgate/world lists secret keys only when asked.
+    let served = serve_model_with(
+        model,
+        AuthMode::Verify,
+        vpcgate::edge::LocalEndpoint {
+            expose_secrets: true,
+            listen: None,
+        },
+    );
     let addr = served;
     let script = r#"
 import json, sys, urllib.request, boto3

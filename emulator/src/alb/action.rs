@@ -223,6 +223,17 @@ async fn forward(
         }
     } else {
         tokio::time::timeout(IDLE_TIMEOUT, async {
+            // Off the VPC, only a service on this machine's loopback is a target: vpcgate never
+            // opens a connection to another host (the scenario loader refuses such targets too).
+            if !target.addr.ip().is_loopback() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!(
+                        "target {} is neither in the VPC nor on this machine's loopback",
+                        target.addr
+                    ),
+                ));
+            }
             let stream = tokio::net::TcpStream::connect(target.addr).await?;
             exchange(stream, req).await
         })

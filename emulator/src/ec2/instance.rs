@@ -164,6 +164,19 @@ pub async fn connect_addr(
 ) -> Result<DuplexStream, OpenError> {
     let vpc_id = &eni.vpc_id;
     let (ip, port) = (dst.ip(), dst.port());
+    if ip.is_loopback() || ip.is_unspecified() || port == 0 {
+        // The instance's own loopback: the emulated instance runs no processes, so nothing
+        // listens there and the kernel answers with a reset at once (never the host's loopback).
+        trace.hop(
+            "route",
+            Verdict::Drop,
+            format!(
+                "{} -> {dst}: the instance's own loopback (or port 0); nothing listens there: connection refused",
+                eni.ip
+            ),
+        );
+        return Err(OpenError::Refused(ConnectError::Refused { addr: dst }));
+    }
     if crate::lattice::service_network::LatticeServices::is_lattice_address(ip) {
         // A VPC Lattice service's address (the VPC is associated with its service network).
         return world

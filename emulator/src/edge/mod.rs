@@ -77,6 +77,45 @@ pub struct Edge {
     /// API Gateway's data plane (`{api-id}.execute-api.{region}.amazonaws.com/{stage}/…` by Host,
     /// or `/restapis/{api-id}/{stage}/_user_request_/…`).
     pub apigw: crate::apigw::ApiGatewayService,
+    /// How `/_vpcgate/*` answers ([`LocalEndpoint`]).
+    pub local: LocalEndpoint,
+}
+
+/// The rules of vpcgate's own endpoints (`/_vpcgate/*`): answered only for a loopback `Host`
+/// (`localhost`, `127.0.0.1`, `[::1]`, or the address `serve` listens on), so a page in the
+/// user's browser cannot read them through DNS rebinding; secret access keys only with
+/// `--expose-secrets`.
+#[derive(Clone, Debug, Default)]
+pub struct LocalEndpoint {
+    /// `/_vpcgate/world` includes the scenario users' secret access keys.
+    pub expose_secrets: bool,
+    /// The address `serve` listens on (its host is accepted as a `Host`, too).
+    pub listen: Option<SocketAddr>,
+}
+
+impl LocalEndpoint {
+    /// Whether a request with this `Host` header may read `/_vpcgate/*`.
+    pub fn host_allowed(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else {
+            // HTTP/1.0 clients without Host: only a local process can reach a loopback listener.
+            return true;
+        };
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                name
+            }
+            _ => host,
+        };
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        if name.eq_ignore_ascii_case("localhost") {
+            return true;
+        }
+        match name.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_loopback() => true,
+            Ok(ip) => self.listen.is_some_and(|l| l.ip() == ip),
+            Err(_) => false,
+        }
+    }
 }
 
 impl Edge {
@@ -112,7 +151,14 @@ impl Edge {
             connection_times: RwLock::new(connection_times),
             auth,
             apigw,
+            local: LocalEndpoint::default(),
         }
+    }
+
+    /// The same edge with these rules for `/_vpcgate/*`.
+    pub fn with_local(mut self, local: LocalEndpoint) -> Self {
+        self.local = local;
+        self
     }
 
     /// Authenticates a signed request for `service`; returns the caller.
@@ -197,18 +243,132 @@ fn plain(status: u16, content_type: &str, body: impl Into<Bytes>) -> http::Respo
         .expect("static response parts are valid")
 }
 
+/// How long a client has to send a request's body once its headers are in (vpcgate's choice:
+/// API Gateway's own integration limit is 29 s; a body trickled slower is refused with 408).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The largest request header section `serve` reads (hyper answers 431 past it). API Gateway's
+/// own limit on the request line and headers together is 10240 bytes; vpcgate allows more for
+/// long SigV4 session tokens.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The wire protocol a request is for, from its headers: errors met before the request is routed
+/// (body too large, unreadable, too slow) come back in that protocol's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// `X-Amz-Target: AWSStepFunctions.*` (JSON 1.0) or `AWSEvents.*` (JSON 1.1).
+    Json(&'static str),
+    /// Everything else: API Gateway's data plane, `/_vpcgate/*`.
+    Rest,
+}
+
+fn protocol(parts: &http::request::Parts) -> Protocol {
+    match parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(t) if t.starts_with("AWSEvents.") => Protocol::Json("1.1"),
+        Some(_) => Protocol::Json("1.0"),
+        None => Protocol::Rest,
+    }
+}
+
+/// A request that could not be read, in its protocol's shape.
+fn unreadable(protocol: Protocol, why: Unreadable) -> http::Response<Body> {
+    let (status, code, message) = match why {
+        // API Gateway (REST) past 10 MB: `413`, `content-type: text; charset=utf-8`,
+        // "HTTP content length exceeded 10485760 bytes." (a response captured from a REST API in
+        // koki-develop/lgtm-generator#10). The JSON services' front end: 413 too (vpcgate's
+        // choice of error name, as for any JSON service: SerializationException is a 400).
+        Unreadable::TooLarge => (
+            413,
+            "RequestEntityTooLargeException",
+            format!("HTTP content length exceeded {MAX_REQUEST_BODY} bytes."),
+        ),
+        Unreadable::Malformed(e) => (
+            400,
+            "SerializationException",
+            format!("the request body could not be read: {e}"),
+        ),
+        Unreadable::HeadersTooLarge => (
+            431,
+            "RequestHeaderFieldsTooLargeException",
+            format!("the request line and headers exceed {MAX_HEADER_BYTES} bytes"),
+        ),
+        Unreadable::TooSlow => (
+            408,
+            "RequestTimeoutException",
+            format!(
+                "the request body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        ),
+    };
+    match protocol {
+        Protocol::Json(version) => {
+            let e = JsonError {
+                status,
+                ..JsonError::client(code, message)
+            };
+            wire::error(version, &e)
+        }
+        Protocol::Rest if status == 413 => plain(413, "text; charset=utf-8", message),
+        Protocol::Rest => plain(
+            status,
+            "application/json",
+            json!({ "message": message }).to_string(),
+        ),
+    }
+}
+
+enum Unreadable {
+    TooLarge,
+    HeadersTooLarge,
+    Malformed(String),
+    TooSlow,
+}
+
+/// Reads a request body: at most [`MAX_REQUEST_BODY`] bytes, within [`BODY_READ_TIMEOUT`].
+async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes, Unreadable> {
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
+        return Err(Unreadable::TooLarge);
+    }
+    match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, MAX_REQUEST_BODY).collect(),
+    )
+    .await
+    {
+        Err(_) => Err(Unreadable::TooSlow),
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Unreadable::TooLarge),
+        Ok(Err(e)) => Err(Unreadable::Malformed(e.to_string())),
+    }
+}
+
 /// Handles one request.
 pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Response<Body> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return plain(
-                413,
-                "text/plain",
-                format!("request body too large or unreadable: {e}"),
-            );
-        }
+    // hyper bounds the header section it buffers only loosely (one large read can carry it whole):
+    // count it here.
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + parts.uri.to_string().len();
+    if header_bytes > MAX_HEADER_BYTES {
+        return unreadable(protocol(&parts), Unreadable::HeadersTooLarge);
+    }
+    let body = match read_body(&parts, body).await {
+        Ok(b) => b,
+        Err(why) => return unreadable(protocol(&parts), why),
     };
     handle_parts(edge, parts, body).await
 }
@@ -268,10 +428,21 @@ pub async fn handle_parts(
                 let (p, b) = resp.into_parts();
                 (label, http::Response::from_parts(p, Full::new(b)))
             } else {
-                (
-                    format!("{} {path}", req.method()),
-                    local(&edge, req.method(), &path),
-                )
+                let host = req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .or(req.uri().authority().map(|a| a.as_str()));
+                let resp = if path.starts_with("/_vpcgate/") && !edge.local.host_allowed(host) {
+                    plain(
+                        403,
+                        "application/json",
+                        json!({"message": "vpcgate: /_vpcgate/ answers only for a loopback Host (localhost, 127.0.0.1, [::1]) or the address serve listens on"}).to_string(),
+                    )
+                } else {
+                    local(&edge, req.method(), &path)
+                };
+                (format!("{} {path}", req.method()), resp)
             }
         }
     };
@@ -350,7 +521,11 @@ fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body>
                 "loadBalancers": w.load_balancer_nodes().into_iter().map(|(dns, ips)| json!({"dnsName": dns, "nodes": ips.iter().map(ToString::to_string).collect::<Vec<_>>()})).collect::<Vec<_>>(),
                 "users": w.model.users.iter().map(|u| json!({
                     "name": u.name, "arn": u.arn,
-                    "accessKeys": u.access_keys.iter().map(|(id, secret)| json!({"accessKeyId": id, "secretAccessKey": secret})).collect::<Vec<_>>(),
+                    "accessKeys": u.access_keys.iter().map(|(id, secret)| if edge.local.expose_secrets {
+                        json!({"accessKeyId": id, "secretAccessKey": secret})
+                    } else {
+                        json!({"accessKeyId": id})
+                    }).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "restApis": w.model.apigw.rest_apis.iter().map(|a| json!({
                     "id": a.id, "name": a.name, "endpointType": format!("{:?}", a.endpoint_type).to_uppercase(),
@@ -389,6 +564,8 @@ pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<O
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
+                        .header_read_timeout(BODY_READ_TIMEOUT)
+                        .max_buf_size(MAX_HEADER_BYTES)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });

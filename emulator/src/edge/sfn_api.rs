@@ -73,8 +73,69 @@ fn opt_field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
     input.get(name).and_then(Value::as_str)
 }
 
+/// `Invalid Arn: 'Invalid ARN prefix: abc'` for a string that is no ARN at all (AWS's answer to
+/// `describe_state_machine(stateMachineArn="abc")`, recorded in botodto's README and several SDK
+/// test fakes).
+fn check_arn_prefix(arn: &str) -> Result<(), JsonError> {
+    if arn.starts_with("arn:") {
+        Ok(())
+    } else {
+        Err(JsonError::client(
+            "InvalidArn",
+            format!(
+                "Invalid Arn: 'Invalid ARN prefix: {}'",
+                crate::sigv4::echo(arn)
+            ),
+        ))
+    }
+}
+
+/// A role ARN (`arn:aws:iam::<account>:role/<name>`), as CreateStateMachine and TestState take.
+fn check_role_arn(arn: &str) -> Result<(), JsonError> {
+    check_arn_prefix(arn)?;
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[2] == "iam"
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(JsonError::client(
+            "InvalidArn",
+            format!(
+                "Invalid Arn: 'Resource type not valid in this context: {}'",
+                crate::sigv4::echo(arn)
+            ),
+        ))
+    }
+}
+
+/// A name as CreateStateMachine and StartExecution check it: past 80 characters the model's
+/// length constraint (a `ValidationException`, the text moto and recorded SDK tests show);
+/// forbidden characters `InvalidName`.
+fn check_name(name: &str) -> Result<(), JsonError> {
+    if name.chars().count() > 80 {
+        return Err(JsonError::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80",
+                crate::sigv4::echo(name)
+            ),
+        ));
+    }
+    if !valid_name(name) {
+        return Err(JsonError::client(
+            "InvalidName",
+            format!("Invalid Name: '{name}'"),
+        ));
+    }
+    Ok(())
+}
+
 /// `Invalid Arn: '…'` for ARNs of the wrong shape.
 fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
+    check_arn_prefix(arn)?;
     let ok = arn.starts_with("arn:aws:states:")
         && arn
             .split(':')
@@ -85,7 +146,10 @@ fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
     } else {
         Err(JsonError::client(
             "InvalidArn",
-            format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+            format!(
+                "Invalid Arn: 'Resource type not valid in this context: {}'",
+                crate::sigv4::echo(arn)
+            ),
         ))
     }
 }
@@ -151,12 +215,8 @@ fn create_state_machine(
             ));
         }
     };
-    if !valid_name(name) {
-        return Err(JsonError::client(
-            "InvalidName",
-            format!("Invalid Name: '{name}'"),
-        ));
-    }
+    check_name(name)?;
+    check_role_arn(role_arn)?;
     let model = &edge.world.model;
     let arn = format!(
         "arn:aws:states:{}:{}:stateMachine:{name}",
@@ -324,13 +384,8 @@ fn start_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<
     edge.authorize(principal, "states:StartExecution", arn)?;
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
-    if let Some(n) = &name
-        && !valid_name(n)
-    {
-        return Err(JsonError::client(
-            "InvalidName",
-            format!("Invalid Name: '{n}'"),
-        ));
+    if let Some(n) = &name {
+        check_name(n)?;
     }
     let (exec_arn, start) = edge
         .executions

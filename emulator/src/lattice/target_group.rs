@@ -378,6 +378,15 @@ async fn open(
         }
         TargetAddress::Host(addr) => {
             let addr = SocketAddr::new(addr.ip(), port_override.unwrap_or(addr.port()));
+            if !addr.ip().is_loopback() {
+                // vpcgate never opens a connection off this machine (the loader refuses such
+                // targets; this keeps the promise for any other way in).
+                return Err(TargetError::Host {
+                    addr,
+                    reason: "only this machine's loopback can host a target outside the VPCs"
+                        .into(),
+                });
+            }
             let s = tokio::net::TcpStream::connect(addr)
                 .await
                 .map_err(|e| TargetError::Host {

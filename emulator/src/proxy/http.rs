@@ -93,7 +93,18 @@ async fn handle(
             );
         };
         let host = authority.host().to_string();
-        let port = authority.port_u16().unwrap_or(443);
+        // A CONNECT names its port (RFC 9110 §9.3.6: "host:port"); none, 0 or past 65535 is a
+        // bad request, never a guess.
+        let Some(port) = authority.port_u16().filter(|p| *p != 0) else {
+            return answer(
+                400,
+                "BAD_REQUEST",
+                format!(
+                    "vpcgate: CONNECT needs host:port with a port from 1 to 65535, got {:?}",
+                    crate::sigv4::echo(authority.as_str())
+                ),
+            );
+        };
         tracing::info!("proxy {label}: CONNECT {host}:{port}");
         match crate::ec2::connect(&edge.world, &instance, &host, port, &trace).await {
             Ok(mut stream) => {

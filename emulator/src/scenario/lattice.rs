@@ -924,8 +924,23 @@ fn target_group(p: &mut Props<'_>, r: &ResolvedResource, model: &Model, lm: &mut
                     );
                     continue;
                 }
-                // A host address: a user's own service behind Lattice.
-                Ok(ip) => TargetAddress::Host((ip, tport).into()),
+                // The host's loopback: a user's own service behind Lattice (vpcgate's binding
+                // of a target to a local process).
+                Ok(ip) if ip.is_loopback() => TargetAddress::Host((ip, tport).into()),
+                // Any other address: AWS registers IP targets from the target group's VPC only
+                // (VPC Lattice User Guide, "IP address targets": "the IP addresses must be from
+                // the subnets of the VPC you specified for the target group"), and vpcgate never
+                // opens a connection off this machine.
+                Ok(ip) => {
+                    t.invalid(
+                        "Id",
+                        format!(
+                            "IP target {ip} is not in the target group's VPC {vpc_id} (only the \
+                             VPC's addresses, or 127.0.0.1 for a service on this machine)"
+                        ),
+                    );
+                    continue;
+                }
                 Err(_) => {
                     t.invalid(
                         "Id",

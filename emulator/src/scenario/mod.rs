@@ -168,6 +168,117 @@ pub struct Case {
     pub expect: Expect,
 }
 
+/// What a case runs, which decides the expectations it can check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseKind {
+    /// `StartExecution`: an execution's status, output, error and cause.
+    Execution,
+    /// `Request` in the client dialect (`From` + `SignAs`/`WaitSeconds`/`${Id.Attr}`): an HTTP
+    /// exchange from a client in a VPC, through VPC Lattice or the VPC.
+    Client,
+    /// `Request` straight to an emulated REST API, or `From` an instance in API Gateway's dialect
+    /// (`Sign`): the output `{"StatusCode", "StatusText", "Headers", "Body"}` or `{"Error", "Message"}`.
+    ApiRequest,
+}
+
+impl CaseKind {
+    /// The kind of `Request` a case's JSON is.
+    pub fn of_request(request: &Value) -> Self {
+        let client_dialect = ["SignAs", "WaitSeconds"]
+            .iter()
+            .any(|k| request.get(*k).is_some())
+            || request
+                .get("Url")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.contains("${"));
+        if request.get("From").is_some() && client_dialect {
+            Self::Client
+        } else {
+            Self::ApiRequest
+        }
+    }
+
+    /// Whether `vpcgate check` checks the expectation `key` (its name in `Expect`) for this kind.
+    pub fn checks(self, key: &str) -> bool {
+        match key {
+            // Shared by every kind.
+            "ElapsedSeconds" | "TraceContains" | "AccessLogIncludes" => true,
+            "Output" | "OutputIncludes" => true,
+            "Status" => self == Self::Execution,
+            "Error" | "CauseContains" => true,
+            "Cause" => self != Self::ApiRequest,
+            "StatusCode" | "BodyContains" | "Headers" => self != Self::Execution,
+            _ => false,
+        }
+    }
+}
+
+impl Expect {
+    /// The names of the expectations this `Expect` sets, as written in scenarios.
+    pub fn keys(&self) -> Vec<&'static str> {
+        [
+            ("Status", self.status.is_some()),
+            ("Output", self.output.is_some()),
+            ("OutputIncludes", self.output_includes.is_some()),
+            ("Error", self.error.is_some()),
+            ("Cause", self.cause.is_some()),
+            ("CauseContains", self.cause_contains.is_some()),
+            ("ElapsedSeconds", self.elapsed_seconds.is_some()),
+            ("TraceContains", !self.trace_contains.is_empty()),
+            ("StatusCode", self.status_code.is_some()),
+            ("BodyContains", !self.body_contains.is_empty()),
+            ("Headers", !self.headers.is_empty()),
+            ("AccessLogIncludes", self.access_log_includes.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+}
+
+impl Case {
+    /// What the case runs, if it runs exactly one thing.
+    pub fn kind(&self) -> Option<CaseKind> {
+        match (&self.start_execution, &self.request) {
+            (Some(_), None) => Some(CaseKind::Execution),
+            (None, Some(r)) => Some(CaseKind::of_request(r)),
+            _ => None,
+        }
+    }
+
+    /// Refuses a case that runs nothing (or two things), expects nothing, or expects what its
+    /// kind cannot check: `(the Expect key, why)`.
+    pub fn check_expectations(&self) -> Result<(), (Option<&'static str>, String)> {
+        let Some(kind) = self.kind() else {
+            return Err((
+                None,
+                "a case runs exactly one of StartExecution or Request".into(),
+            ));
+        };
+        let keys = self.expect.keys();
+        if keys.is_empty() {
+            return Err((
+                None,
+                "Expect is empty: a case must expect something (Status, Output, StatusCode, …)"
+                    .into(),
+            ));
+        }
+        for key in keys {
+            if !kind.checks(key) {
+                let what = match kind {
+                    CaseKind::Execution => "a StartExecution case",
+                    CaseKind::Client => "a Request case from a client (SignAs/WaitSeconds)",
+                    CaseKind::ApiRequest => {
+                        "a Request case (its output is StatusCode, Headers, Body or Error, Message)"
+                    }
+                };
+                return Err((Some(key), format!("{key} is not checked for {what}")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A load error a scenario expects (the scenario is a negative example).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -286,6 +397,40 @@ pub struct Scenario {
     pub locations: yaml::SourceMap,
 }
 
+/// The largest scenario, template or environment file vpcgate reads. CloudFormation's own limit
+/// is 1 MB for a template read from S3 (51,200 bytes inline: "CloudFormation quotas",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html>);
+/// vpcgate allows 4 MiB so a scenario can carry several templates' worth of cases.
+pub const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a scenario, template or environment file: a regular file (not a device, a FIFO or a
+/// folder) of at most [`MAX_SOURCE_BYTES`], in UTF-8. The error says which rule it broke.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if !meta.is_file() {
+        return Err("cannot read the file: not a regular file".into());
+    }
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "the file is {} bytes; vpcgate reads files of at most {MAX_SOURCE_BYTES} bytes",
+            meta.len()
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    // The size may change between the check and the read: never read more than the limit.
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "the file grew past {MAX_SOURCE_BYTES} bytes while it was read"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("the file is not UTF-8 text: {e}"))
+}
+
 fn syntax(file: &str, format: &'static str, reason: String) -> ScenarioErrors {
     ScenarioErrors(vec![ScenarioError {
         file: file.to_string(),
@@ -303,8 +448,14 @@ impl Scenario {
 
     fn load_nested(path: &Path, depth: usize) -> Result<Self, ScenarioErrors> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| syntax(&file, "JSON", format!("cannot read the file: {e}")))?;
+        let text = read_source(path).map_err(|e| {
+            ScenarioErrors(vec![ScenarioError {
+                file: file.clone(),
+                logical_id: None,
+                path: String::new(),
+                kind: ErrorKind::Invalid { reason: e },
+            }])
+        })?;
         let mut scenario = Self::parse(&text, &file)?;
         let Some(base_name) = scenario.settings.extends.clone() else {
             return Ok(scenario);
@@ -413,6 +564,47 @@ impl Scenario {
                     },
                 }]));
             }
+        }
+        let mut errors = Vec::new();
+        let invalid = |path: String, reason: String| ScenarioError {
+            file: file.to_string(),
+            logical_id: None,
+            path,
+            kind: ErrorKind::Invalid { reason },
+        };
+        if let Some(region) = &settings.region
+            && !stacks::is_region_name(region)
+        {
+            errors.push(invalid(
+                "Vpcgate.Region".into(),
+                format!(
+                    "{:?} is not a Region name (e.g. ap-northeast-1)",
+                    crate::sigv4::echo(region)
+                ),
+            ));
+        }
+        if let Some(a) = &settings.account_id
+            && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            errors.push(invalid(
+                "Vpcgate.AccountId".into(),
+                format!(
+                    "{:?} is not an account id (12 digits)",
+                    crate::sigv4::echo(a)
+                ),
+            ));
+        }
+        for (i, case) in settings.cases.iter().enumerate() {
+            if let Err((key, reason)) = case.check_expectations() {
+                let path = match key {
+                    Some(k) => format!("Vpcgate.Cases[{i}].Expect.{k}"),
+                    None => format!("Vpcgate.Cases[{i}]"),
+                };
+                errors.push(invalid(path, format!("case {:?}: {reason}", case.name)));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ScenarioErrors(errors));
         }
         Ok(Self {
             file: file.to_string(),

@@ -473,7 +473,13 @@ pub(crate) fn build_onto(
                     let mut c = p.child(path, m);
                     let Some(tid) = c.str("Id") else { continue };
                     let tport = c.opt_u32("Port").or(port).unwrap_or(80);
-                    match format!("{tid}:{tport}").parse() {
+                    match format!("{tid}:{tport}").parse::<std::net::SocketAddr>() {
+                        // A VPC's private address, or a service on this machine's loopback; any
+                        // other address would be a real connection off this machine.
+                        Ok(addr) if !addr.ip().is_loopback() && !crate::lattice::is_private(addr.ip()) => c.invalid(
+                            "Id",
+                            format!("target {tid} is outside the private address ranges (an IP target group registers addresses of its VPC, RFC 1918 ranges; vpcgate also takes 127.0.0.1 for a service on this machine)"),
+                        ),
                         Ok(addr) => targets.push(ForwardTarget { addr }),
                         Err(_) => c.invalid("Id", format!("target {tid:?} is not an IP address (vpcgate targets are host addresses such as 127.0.0.1)")),
                     }

@@ -201,6 +201,11 @@ static REGION: LazyLock<Regex> =
 static STACK_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$").expect("a valid regex"));
 
+/// Whether `name` is shaped like a Region name (`ap-northeast-1`, `us-gov-west-1`).
+pub fn is_region_name(name: &str) -> bool {
+    REGION.is_match(name)
+}
+
 /// Reads JSON values with paths, collecting precise errors.
 struct Reader<'a> {
     file: &'a str,
@@ -365,13 +370,13 @@ impl Environment {
     /// Reads an environment file (JSON or YAML).
     pub fn load(path: &Path) -> Result<Self, ScenarioErrors> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = super::read_source(path).map_err(|e| {
             ScenarioErrors(vec![ScenarioError {
                 file: file.clone(),
                 logical_id: None,
                 path: String::new(),
                 kind: ErrorKind::Invalid {
-                    reason: format!("cannot read the environment file: {e}"),
+                    reason: format!("the environment file: {e}"),
                 },
             }])
         })?;
@@ -983,14 +988,10 @@ pub fn load_with(
     let mut parsed = Vec::new();
     for s in stacks {
         let file = s.template.display().to_string();
-        let text = match std::fs::read_to_string(&s.template) {
+        let text = match super::read_source(&s.template) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(plain_error(
-                    &file,
-                    "",
-                    format!("cannot read the template: {e}"),
-                ));
+                errors.push(plain_error(&file, "", format!("the template: {e}")));
                 continue;
             }
         };

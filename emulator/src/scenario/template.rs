@@ -547,6 +547,11 @@ impl Env<'_> {
                     .string(&items[1], &format!("{path}[1]"), name)?
                     .parse()
                     .map_err(|_| intrinsic(path, name, "count must be a number"))?;
+                // "count: The number of CIDRs to generate. Valid range is between 1 and 256."
+                // (CloudFormation User Guide, Fn::Cidr)
+                if !(1..=256).contains(&count) {
+                    return Err(intrinsic(path, name, "count must be between 1 and 256"));
+                }
                 let bits: u8 = self
                     .string(&items[2], &format!("{path}[2]"), name)?
                     .parse()

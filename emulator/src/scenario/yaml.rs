@@ -146,6 +146,20 @@ pub fn looks_like_json(text: &str) -> bool {
 
 /// Parses a template or scenario in JSON or YAML (chosen by its first character).
 pub fn parse(text: &str, file: &str) -> Result<Document, ScenarioErrors> {
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        // Nothing to parse: say so, in the format the file's name announces.
+        let format = if file.to_ascii_lowercase().ends_with(".json") {
+            "JSON"
+        } else {
+            "YAML"
+        };
+        return Err(ScenarioErrors(vec![error(
+            file,
+            None,
+            format,
+            "Template format error: the file is empty".into(),
+        )]));
+    }
     if looks_like_json(text) {
         parse_json(text, file)
     } else {

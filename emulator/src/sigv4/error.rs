@@ -274,7 +274,7 @@ impl SigV4Error {
                     );
                 }
                 msg.push_str("Authorization=");
-                msg.push_str(authorization);
+                msg.push_str(&echo(authorization));
                 msg
             }
             // Captured by mhart/dynalite (DynamoDB); also scratchstack-aws-signature.
@@ -293,7 +293,8 @@ impl SigV4Error {
             // See http://en.wikipedia.org/wiki/ISO_8601". unconfirmed for execute-api.
             Self::InvalidDate { value } => format!(
                 "Date must be in ISO-8601 'basic format'. Got '{value}'. See \
-                 http://en.wikipedia.org/wiki/ISO_8601"
+                 http://en.wikipedia.org/wiki/ISO_8601",
+                value = echo(value)
             ),
             // "Signature expired: 20150830T123600Z is now earlier than 20150830T124100Z
             // (20150830T124600Z - 5 min.)": project notes; same shape in jlevers/selling-partner-api#32
@@ -349,14 +350,16 @@ impl SigV4Error {
             // Captured by mhart/dynalite, trailing space included. unconfirmed for execute-api.
             Self::UnsupportedAlgorithm { algorithm } => {
                 format!(
-                    "Unsupported AWS 'algorithm': '{algorithm}' (only AWS4-HMAC-SHA256 for now). "
+                    "Unsupported AWS 'algorithm': '{algorithm}' (only AWS4-HMAC-SHA256 for now). ",
+                    algorithm = echo(algorithm)
                 )
             }
             // mhart/aws4#97 (Elasticsearch) and dynalite: "Credential must have exactly 5
             // slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'".
             Self::MalformedCredential { credential } => format!(
                 "Credential must have exactly 5 slash-delimited elements, e.g. \
-                 keyid/date/region/service/term, got '{credential}'"
+                 keyid/date/region/service/term, got '{credential}'",
+                credential = echo(credential)
             ),
             // execute-api: "Credential should be scoped to correct service: 'execute-api'. "
             // (ex_aws#701, aws-sdk-js#4097) and "Credential should be scoped to a valid region,
@@ -366,7 +369,8 @@ impl SigV4Error {
                 let mut msg = String::new();
                 if let Some(region) = &mismatch.region {
                     msg.push_str(&format!(
-                        "Credential should be scoped to a valid region, not '{region}'. "
+                        "Credential should be scoped to a valid region, not '{region}'. ",
+                        region = echo(region)
                     ));
                 }
                 if let Some(service) = &mismatch.expected_service {
@@ -377,14 +381,17 @@ impl SigV4Error {
                 if let Some(terminator) = &mismatch.terminator {
                     msg.push_str(&format!(
                         "Credential should be scoped with a valid terminator: 'aws4_request', \
-                         not '{terminator}'. "
+                         not '{terminator}'. ",
+                        terminator = echo(terminator)
                     ));
                 }
                 if let Some((scope, request)) = &mismatch.date {
                     msg.push_str(&format!(
                         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version \
                          of date from HTTP: '{scope}' != '{}', from '{request}'.",
-                        request.get(..8).unwrap_or(request)
+                        echo(request.get(..8).unwrap_or(request)),
+                        scope = echo(scope),
+                        request = echo(request)
                     ));
                 }
                 msg
@@ -419,4 +426,21 @@ impl SigV4Error {
     pub fn body(&self) -> String {
         serde_json::json!({ "message": self.message() }).to_string()
     }
+}
+
+/// Longest piece of a client's header that an error message repeats (vpcgate's cap: AWS echoes
+/// parts of the Authorization header back; a hostile client must not get a megabyte echoed).
+pub const MAX_ECHO: usize = 256;
+
+/// `text` as an error message repeats it: at most [`MAX_ECHO`] bytes (on a character boundary),
+/// then `...`.
+pub fn echo(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_ECHO {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = MAX_ECHO;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}...", &text[..end]))
 }

@@ -28,7 +28,7 @@ mod tests;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-pub use self::error::{STATUS, ScopeMismatch, SigV4Error};
+pub use self::error::{MAX_ECHO, STATUS, ScopeMismatch, SigV4Error, echo};
 pub use self::sign::{SignError, SigningOutput, sign, sign_request};
 pub use self::verify::{verify, verify_request};
 
