@@ -29,3 +29,5 @@ pub fn world(s: &Scenario) -> (Model, World) {
     let world = World::build(model.clone(), clock).unwrap_or_else(|e| panic!("{e}"));
     (model, world)
 }
+
+pub mod fuzz;

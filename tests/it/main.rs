@@ -12,3 +12,4 @@ mod sdk;
 mod serve;
 mod templates;
 mod vpc_clients;
+mod fuzz;

@@ -36,15 +36,14 @@ fn seed_000_stacks() -> StackArgs {
 
 #[test]
 fn seed_templates_are_the_seeds_appendix_byte_for_byte() {
-    // The seeds folder sits beside the repository on the project's machines; skip elsewhere.
+    // The seeds folder sits beside the repository on the project's machines and in CI; a
+    // missing fixture is a failure, never a silent pass.
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let Some(seed) = manifest
+    let seed = manifest
         .ancestors()
         .map(|d| d.join("shared/seeds/000_35f895b399e00775.txt"))
         .find_map(|p| std::fs::read_to_string(p).ok())
-    else {
-        return;
-    };
+        .expect("shared/seeds/000_35f895b399e00775.txt beside the repository (the seed's appendix)");
     for name in ["01-infra.yaml", "02-stepfunctions.yaml"] {
         let fixture = std::fs::read_to_string(fixtures().join("seed-000").join(name)).unwrap();
         assert!(
