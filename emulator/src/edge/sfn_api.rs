@@ -472,12 +472,16 @@ fn get_execution_history(
     input: &Value,
 ) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
-    let record = execution(edge, arn)?;
+    execution(edge, arn)?;
     edge.authorize(principal, "states:GetExecutionHistory", arn)?;
-    let mut events: Vec<Value> = match &record.outcome {
-        Some(o) => o.history.iter().map(|e| e.to_json()).collect(),
-        None => Vec::new(),
-    };
+    // While the execution runs, the events so far (issue 11: it answered [] until the end).
+    let mut events: Vec<Value> = edge
+        .executions
+        .history(arn)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.to_json())
+        .collect();
     if input.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
         events.reverse();
     }
