@@ -115,3 +115,167 @@ async fn stop_ends_a_tight_pass_loop_and_history_is_live() {
     assert_eq!(out.status, ExecutionStatus::Aborted);
     assert_eq!(out.history.last().unwrap().event_type, "ExecutionAborted");
 }
+
+// --- The same budgets through the Step Functions API of `vpcgate serve` -------------------
+
+use serde_json::Value;
+use std::sync::Arc;
+use vpcgate::edge::wire::JsonError;
+use vpcgate::edge::{AuthMode, Edge, sfn_api};
+use vpcgate::iam::Principal;
+
+fn edge() -> (Arc<Edge>, String) {
+    let (model, world) = vpcgate_tests::world(&vpcgate_tests::scenario("pattern-a.json"));
+    (
+        Arc::new(Edge::new(world, AuthMode::Off)),
+        model.roles[0].arn.clone(),
+    )
+}
+
+async fn call(edge: &Arc<Edge>, op: &str, input: Value) -> Result<Value, JsonError> {
+    let root = Principal::Root {
+        account: "123456789012".into(),
+    };
+    sfn_api::call(edge, &root, op, input).await
+}
+
+async fn create(edge: &Arc<Edge>, role: &str, name: &str, kind: &str, def: &str) -> String {
+    let out = call(
+        edge,
+        "CreateStateMachine",
+        json!({"name": name, "definition": def, "roleArn": role, "type": kind}),
+    )
+    .await
+    .unwrap();
+    out["stateMachineArn"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(start_paused = true)]
+async fn api_stop_execution_ends_a_pass_loop_and_history_shows_while_running() {
+    let (edge, role) = edge();
+    let sm = create(&edge, &role, "loop", "STANDARD", PASS_CHOICE_LOOP).await;
+    let out = call(&edge, "StartExecution", json!({"stateMachineArn": sm}))
+        .await
+        .unwrap();
+    let arn = json!(out["executionArn"]);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let d = call(&edge, "DescribeExecution", json!({"executionArn": arn}))
+        .await
+        .unwrap();
+    assert_eq!(d["status"], "RUNNING");
+    let h = call(&edge, "GetExecutionHistory", json!({"executionArn": arn}))
+        .await
+        .unwrap();
+    let events = h["events"].as_array().unwrap();
+    assert!(events.len() > 2, "history while running: {h}");
+    assert_eq!(events[0]["type"], "ExecutionStarted");
+    call(&edge, "StopExecution", json!({"executionArn": arn}))
+        .await
+        .unwrap();
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+        let d = call(&edge, "DescribeExecution", json!({"executionArn": arn}))
+            .await
+            .unwrap();
+        status = d["status"].clone();
+        if status != "RUNNING" {
+            break;
+        }
+    }
+    assert_eq!(status, "ABORTED");
+}
+
+#[tokio::test(start_paused = true)]
+async fn api_express_executions_are_not_kept_after_they_end() {
+    let (edge, role) = edge();
+    let sm = create(
+        &edge,
+        &role,
+        "fast",
+        "EXPRESS",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+    )
+    .await;
+    let out = call(&edge, "StartExecution", json!({"stateMachineArn": sm}))
+        .await
+        .unwrap();
+    let arn = out["executionArn"].as_str().unwrap().to_string();
+    for _ in 0..100 {
+        if edge.executions.get(&arn).is_none() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let e = call(&edge, "DescribeExecution", json!({"executionArn": arn}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "ExecutionDoesNotExist");
+}
+
+/// API_StartExecution.html / API_TestState.html: `input` has a maximum length of 262144.
+#[tokio::test(start_paused = true)]
+async fn api_input_over_256_kib_is_a_validation_error() {
+    let (edge, role) = edge();
+    let pass = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+    let std_sm = create(&edge, &role, "std", "STANDARD", pass).await;
+    let exp_sm = create(&edge, &role, "exp", "EXPRESS", pass).await;
+    let string_of = |n: usize| format!("\"{}\"", "a".repeat(n - 2));
+    for (op, sm) in [("StartExecution", &std_sm), ("StartSyncExecution", &exp_sm)] {
+        let e = call(
+            &edge,
+            op,
+            json!({"stateMachineArn": sm, "input": string_of(262_145)}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code, "ValidationException", "{op}");
+        assert!(e.message.contains("262144"));
+        call(
+            &edge,
+            op,
+            json!({"stateMachineArn": sm, "input": string_of(262_144)}),
+        )
+        .await
+        .unwrap();
+    }
+    let e = call(
+        &edge,
+        "TestState",
+        json!({"definition": r#"{"Type":"Pass","End":true}"#, "roleArn": role, "input": string_of(262_145)}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "ValidationException");
+}
+
+/// The ~1 KB requests that aborted the process: now an invalid definition or a
+/// `States.QueryEvaluationError`.
+#[tokio::test(start_paused = true)]
+async fn api_deep_jsonata_is_an_error_not_a_crash() {
+    let (edge, role) = edge();
+    let deep = format!("{{% {}1{} %}}", "(".repeat(1_000), ")".repeat(1_000));
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": deep, "End": true}}});
+    let e = call(
+        &edge,
+        "CreateStateMachine",
+        json!({"name": "deep", "definition": def.to_string(), "roleArn": role}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "InvalidDefinition");
+    let rec = "{% ( $s := function($n){ $n = 0 ? 0 : $n + $s($n - 1) }; $s(5000) ) %}";
+    let state = json!({"QueryLanguage": "JSONata", "Type": "Pass", "Output": rec, "End": true});
+    let out = call(
+        &edge,
+        "TestState",
+        json!({"definition": state.to_string(), "roleArn": role}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "States.QueryEvaluationError");
+}
