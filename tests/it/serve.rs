@@ -540,3 +540,69 @@ except sfn.exceptions.ClientError as e:
         "{msg}"
     );
 }
+
+/// One raw HTTP/1.1 request to `serve` (no SigV4: `AuthMode::Off`); returns status and body.
+async fn raw_request(addr: SocketAddr, target: Option<&str>, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = match target {
+        Some(t) => format!(
+            "POST / HTTP/1.1\r\nHost: states.ap-northeast-1.amazonaws.com\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{t}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        None => "GET /_vpcgate/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            .to_string(),
+    };
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// Issue 11: two concurrent `$match(…, /(a+)+$/)` (exponential in a backtracking engine) stopped
+/// every other request. Real time, real sockets: the health check must answer within 2 s
+/// while they run, and they must answer too.
+#[test]
+fn catastrophic_regex_requests_do_not_stall_serve() {
+    let (addr, _, role) = start(AuthMode::Off);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let subject = format!("{}!", "a".repeat(40));
+        let state = json!({"QueryLanguage": "JSONata", "Type": "Pass",
+            "Output": format!("{{% $match('{subject}', /(a+)+$/) %}}"), "End": true});
+        let body = json!({"definition": state.to_string(), "roleArn": role}).to_string();
+        let started = tokio::time::Instant::now();
+        let hostile: Vec<_> = (0..2)
+            .map(|_| {
+                let body = body.clone();
+                tokio::spawn(async move { raw_request(addr, Some("TestState"), &body).await })
+            })
+            .collect();
+        let (status, health) = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            raw_request(addr, None, ""),
+        )
+        .await
+        .expect("health answers within 2 s");
+        assert_eq!(status, 200, "{health}");
+        for h in hostile {
+            let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(10), h)
+                .await
+                .expect("the hostile requests answer too")
+                .unwrap();
+            assert_eq!(status, 200, "{body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["status"], "SUCCEEDED", "{v}");
+        }
+        eprintln!(
+            "two catastrophic-regex TestStates answered in {:?}",
+            started.elapsed()
+        );
+    });
+}

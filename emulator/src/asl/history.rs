@@ -35,9 +35,18 @@ impl HistoryEvent {
 }
 
 /// The growing list of events.
+///
+/// At most `cap` events are kept (AWS: 25,000, after which the execution fails;
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>, "Maximum
+/// execution history size"). Events past the cap are counted, not stored, except the
+/// execution's own closing event, so memory stays bounded whatever a state does.
 #[derive(Debug, Default)]
 pub(crate) struct History {
     pub(crate) events: Vec<HistoryEvent>,
+    /// 0 = no cap.
+    pub(crate) cap: usize,
+    /// Events that were not stored because the cap was reached.
+    pub(crate) dropped: u64,
 }
 
 impl History {
@@ -50,7 +59,11 @@ impl History {
         details_key: Option<&str>,
         details: Value,
     ) -> u64 {
-        let id = self.events.len() as u64 + 1;
+        let id = self.events.len() as u64 + self.dropped + 1;
+        if self.exceeded() && !event_type.starts_with("Execution") {
+            self.dropped += 1;
+            return id;
+        }
         let mut m = Map::new();
         if let Some(k) = details_key {
             m.insert(k.to_string(), details);
@@ -63,6 +76,13 @@ impl History {
             details: m,
         });
         id
+    }
+}
+
+impl History {
+    /// Has the execution reached its cap?
+    pub(crate) fn exceeded(&self) -> bool {
+        self.cap > 0 && self.events.len() >= self.cap
     }
 }
 

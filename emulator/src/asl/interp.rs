@@ -87,7 +87,7 @@ pub(crate) struct Inspection {
 pub(crate) struct Ctx<'a> {
     pub(crate) handler: &'a dyn TaskHandler,
     pub(crate) cfg: &'a ExecutionConfig,
-    pub(crate) history: Mutex<History>,
+    pub(crate) history: Arc<Mutex<History>>,
     pub(crate) rng: Mutex<StdRng>,
     pub(crate) exec_input: Value,
     pub(crate) start_time: String,
@@ -141,6 +141,22 @@ impl Ctx<'_> {
         );
         cur.set(id);
         id
+    }
+
+    /// The 25,000-event quota: the execution fails with `States.Runtime` once its history
+    /// is full (service-quotas.html, "Maximum execution history size").
+    pub(crate) fn check_history(&self) -> Result<(), StatesError> {
+        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if h.exceeded() {
+            return Err(StatesError::new(
+                names::RUNTIME,
+                format!(
+                    "The execution reached the maximum number of history events ({}).",
+                    h.cap
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn inspect(&self, key: &str, v: &Value) {
@@ -227,6 +243,10 @@ pub(crate) fn run_block<'a>(
                 ));
             };
             let (flow, out) = run_state(ctx, st, input, &scope, item.as_deref(), &cur).await?;
+            ctx.check_history()?;
+            // A loop of Pass/Choice states never waits on anything: yield at every state so
+            // StopExecution, the execution time cap and other requests get their turn (issue 11).
+            tokio::task::yield_now().await;
             match flow {
                 Flow::End => return Ok(out),
                 Flow::Next(n) => {
@@ -323,18 +343,26 @@ async fn with_retry<'a>(
     }
 }
 
+/// The largest `TimeoutSeconds`, `HeartbeatSeconds` and `Seconds` ASL accepts.
+const MAX_SECONDS: f64 = 99_999_999.0;
+
 fn resolve_num(spec: &NumSpec, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
     let v = match spec {
         NumSpec::Fixed(n) => return Ok(*n),
         NumSpec::Path(p) => env.resolve(p, field)?,
         NumSpec::Expr(e) => env.jsonata(e, field)?,
     };
-    v.as_f64().filter(|f| *f >= 0.0 && f.is_finite()).ok_or_else(|| {
-        StatesError::new(
-            if matches!(spec, NumSpec::Expr(_)) { names::QUERY_EVALUATION_ERROR } else { names::RUNTIME },
-            format!("An error occurred while executing the state '{}'. The value of the field '{field}' must be a non-negative number, got {v}", env.state),
-        )
-    })
+    // The literal fields are capped at 99999999 seconds at definition time; values read from
+    // a path or an expression get the same cap here (issue 11: `TimeoutSecondsPath` = 1e20
+    // panicked in `Duration::from_secs_f64`).
+    v.as_f64()
+        .filter(|f| *f >= 0.0 && *f <= MAX_SECONDS)
+        .ok_or_else(|| {
+            StatesError::new(
+                if matches!(spec, NumSpec::Expr(_)) { names::QUERY_EVALUATION_ERROR } else { names::RUNTIME },
+                format!("An error occurred while executing the state '{}'. The value of the field '{field}' must be a non-negative number no greater than 99999999, got {v}", env.state),
+            )
+        })
 }
 
 fn resolve_str(spec: &StrSpec, env: &Env<'_>, field: &str) -> Result<String, StatesError> {
@@ -652,7 +680,7 @@ async fn run_wait(
     let (dur, assigned, out) = {
         let env = run.env(&effective, &states);
         let dur = if let Some(s) = seconds {
-            Duration::from_secs_f64(resolve_num(s, &env, "Seconds")?.min(99_999_999.0))
+            Duration::from_secs_f64(resolve_num(s, &env, "Seconds")?)
         } else if let Some(t) = timestamp {
             let ts = resolve_str(t, &env, "Timestamp")?;
             let at = choice::parse_ts(&ts).ok_or_else(|| {

@@ -358,7 +358,11 @@ pub(crate) fn eval(
                         "States.ArrayRange: the result may have at most {MAX_RANGE} elements"
                     )));
                 }
-                i += step;
+                // The next value past i64's range ends the range (issue 11: it overflowed).
+                let Some(next) = i.checked_add(step) else {
+                    break;
+                };
+                i = next;
             }
             Ok(Value::Array(out))
         }
@@ -445,14 +449,16 @@ pub(crate) fn eval(
                     "States.MathRandom: the end must be greater than the start",
                 ));
             }
-            let span = (end - start) as u64;
+            // In i128: `end - start` overflows i64 for arguments read from the input (issue 11).
+            let span = (i128::from(end) - i128::from(start)) as u128;
             let r = if let Some(seed) = args.get(2) {
                 let seed = want_int(seed, "third")?;
                 rand::rngs::StdRng::seed_from_u64(seed as u64).next_u64()
             } else {
                 rng.next_u64()
             };
-            Ok(Value::from(start + (r % span) as i64))
+            let v = i128::from(start) + (u128::from(r) % span) as i128;
+            Ok(Value::from(v as i64))
         }
         "States.MathAdd" => match (&args[0], &args[1]) {
             (Value::Number(a), Value::Number(b)) => {
@@ -728,5 +734,17 @@ mod tests {
                 .len(),
             36
         );
+    }
+
+    /// Issue 11: arguments near i64's bounds overflowed (a panic in debug builds).
+    #[test]
+    fn extreme_integers_do_not_overflow() {
+        let input = json!({"min": i64::MIN, "max": i64::MAX});
+        let r = run("States.MathRandom($.min, $.max)", input.clone()).unwrap();
+        assert!(r.is_i64());
+        let r = run("States.ArrayRange($.max, $.max, 1)", input.clone()).unwrap();
+        assert_eq!(r, json!([i64::MAX]));
+        let r = run("States.ArrayRange($.min, $.min, -5)", input).unwrap();
+        assert_eq!(r, json!([i64::MIN]));
     }
 }

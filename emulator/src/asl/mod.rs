@@ -100,6 +100,16 @@ pub struct ExecutionConfig {
     pub payload_limit_bytes: usize,
     /// The Express duration cap (5 minutes by default).
     pub express_max_duration: Duration,
+    /// The Standard duration cap: one year; past it the execution times out
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>,
+    /// "Maximum execution time").
+    pub standard_max_duration: Duration,
+    /// Most history events of one execution: 25,000, after which it fails with
+    /// `States.Runtime` (service-quotas.html, "Maximum execution history size").
+    pub max_history_events: usize,
+    /// Where the events go while the execution runs (GetExecutionHistory of a running
+    /// execution reads it).
+    pub history: LiveHistory,
     /// Seed for Retry jitter, `States.MathRandom` and `States.UUID`; `None` = OS entropy.
     pub rng_seed: Option<u64>,
     /// Region for history events; `None` = taken from the execution ARN.
@@ -120,6 +130,9 @@ impl Default for ExecutionConfig {
             redrive_count: 0,
             payload_limit_bytes: 256 * 1024,
             express_max_duration: Duration::from_secs(300),
+            standard_max_duration: Duration::from_secs(365 * 24 * 3600),
+            max_history_events: 25_000,
+            history: LiveHistory::default(),
             rng_seed: None,
             region: None,
         }
@@ -138,6 +151,21 @@ impl ExecutionConfig {
             .filter(|r| !r.is_empty())
             .unwrap_or("us-east-1")
             .to_string()
+    }
+}
+
+/// The history of an execution, shared with whoever wants to read it while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct LiveHistory(Arc<Mutex<history::History>>);
+
+impl LiveHistory {
+    /// A copy of the events so far, oldest first.
+    pub fn events(&self) -> Vec<HistoryEvent> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .events
+            .clone()
     }
 }
 
@@ -282,10 +310,22 @@ pub async fn run(
     let start_date = config.start_time.unwrap_or_else(|| config.clock.now());
     let start_time = chrono::DateTime::<chrono::Utc>::from(start_date)
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    config
+        .history
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .cap = config.max_history_events;
+    {
+        // One run per config: a reused config starts an empty history.
+        let mut h = config.history.0.lock().unwrap_or_else(|p| p.into_inner());
+        h.events.clear();
+        h.dropped = 0;
+    }
     let ctx = Ctx {
         handler,
         cfg: &config,
-        history: Mutex::new(history::History::default()),
+        history: config.history.0.clone(),
         rng: Mutex::new(make_rng(config.rng_seed)),
         exec_input: input.clone(),
         start_time,
@@ -300,12 +340,16 @@ pub async fn run(
     );
     // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
     // States.Timeout (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
-    let mut limit = machine.timeout_seconds.map(Duration::from_secs);
-    if config.execution_type == ExecutionType::Express {
-        limit = Some(limit.map_or(config.express_max_duration, |l| {
-            l.min(config.express_max_duration)
-        }));
-    }
+    // A Standard execution past one year times out the same way (service-quotas.html).
+    let cap = match config.execution_type {
+        ExecutionType::Express => config.express_max_duration,
+        ExecutionType::Standard => config.standard_max_duration,
+    };
+    let limit = Some(
+        machine
+            .timeout_seconds
+            .map_or(cap, |t| Duration::from_secs(t).min(cap)),
+    );
     let scope = Scope::root(Map::new());
     let body = interp::run_block(&ctx, &machine.block, input, scope, None, cur.clone());
     let timer = async {
@@ -367,7 +411,12 @@ pub async fn run(
             (ExecutionStatus::Aborted, None, s.error, s.cause)
         }
     };
-    let history = std::mem::take(&mut ctx.history.lock().unwrap_or_else(|p| p.into_inner()).events);
+    let history = ctx
+        .history
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .events
+        .clone();
     ExecutionOutcome {
         status,
         output,
@@ -532,7 +581,7 @@ pub async fn test_state(
     let ctx = Ctx {
         handler,
         cfg: &config,
-        history: Mutex::new(history::History::default()),
+        history: Arc::new(Mutex::new(history::History::default())),
         rng: Mutex::new(make_rng(config.rng_seed)),
         exec_input: input.clone(),
         start_time: chrono::DateTime::<chrono::Utc>::from(start_date)

@@ -74,10 +74,16 @@ pub(crate) struct PathSyntaxError {
     pub(crate) reason: String,
 }
 
+/// Most filter terms (`@…`, `!`, `(…)`) in one path. The filter parser and evaluator recurse
+/// once per term, so this bounds their stack (issue 11: `$[?(!!!!…@.a)]` overflowed it).
+const MAX_FILTER_TERMS: usize = 64;
+
 struct P<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// Filter terms parsed so far (see [`MAX_FILTER_TERMS`]).
+    terms: usize,
 }
 
 impl<'a> P<'a> {
@@ -305,6 +311,12 @@ impl<'a> P<'a> {
         }
     }
     fn filter_atom(&mut self) -> Result<Filter, PathSyntaxError> {
+        self.terms += 1;
+        if self.terms > MAX_FILTER_TERMS {
+            return Err(self.err(format!(
+                "a path may have at most {MAX_FILTER_TERMS} filter terms"
+            )));
+        }
         self.ws();
         if self.eat(b'!') {
             return Ok(Filter::Not(Box::new(self.filter_atom()?)));
@@ -370,6 +382,7 @@ impl JsonPath {
             s: src.as_bytes(),
             src,
             i: 0,
+            terms: 0,
         };
         if !p.eat(b'$') {
             return Err(p.err("a path must start with '$'"));
@@ -738,5 +751,22 @@ mod props {
             let wrapped = format!("{{\"StartAt\":\"A\",\"States\":{{\"A\":{{\"Type\":\"Pass\",\"Parameters\":{{\"x.$\":{}}},\"End\":true}}}}}}", serde_json::Value::String(s.clone()));
             let _ = crate::asl::StateMachine::parse(&wrapped);
         }
+    }
+
+    /// Issue 11: a deep filter overflowed the stack at parse time.
+    #[test]
+    fn deep_filters_are_syntax_errors() {
+        let bangs = format!("$[?({}@.a)]", "!".repeat(100_000));
+        assert!(
+            JsonPath::parse(&bangs)
+                .unwrap_err()
+                .reason
+                .contains("filter terms")
+        );
+        let ors = format!("$[?({})]", vec!["@.a"; 100_000].join("||"));
+        assert!(JsonPath::parse(&ors).is_err());
+        let parens = format!("$[?({}@.a{})]", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(JsonPath::parse(&parens).is_err());
+        assert!(JsonPath::parse("$[?(!(@.a || @.b) && @.c)]").is_ok());
     }
 }

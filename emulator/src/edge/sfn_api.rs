@@ -349,9 +349,24 @@ fn list_state_machines(edge: &Edge, principal: &Principal) -> Result<Value, Json
     Ok(json!({"stateMachines": list}))
 }
 
+/// The `input` member's length limit on StartExecution, StartSyncExecution and TestState:
+/// 262,144 characters (API_StartExecution.html and API_TestState.html, "input": "Length
+/// Constraints: Maximum length of 262144"); longer fails the request's validation.
+pub const MAX_INPUT_CHARS: usize = 262_144;
+
 fn execution_input(input: &Value) -> Result<Value, JsonError> {
     match input.get("input") {
         None | Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(s))
+            if s.len() > MAX_INPUT_CHARS && s.chars().count() > MAX_INPUT_CHARS =>
+        {
+            Err(JsonError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {MAX_INPUT_CHARS}"
+                ),
+            ))
+        }
         Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
             JsonError::client(
                 "InvalidExecutionInput",
@@ -527,12 +542,16 @@ fn get_execution_history(
     input: &Value,
 ) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
-    let record = execution(edge, arn)?;
+    execution(edge, arn)?;
     edge.authorize(principal, "states:GetExecutionHistory", arn)?;
-    let mut events: Vec<Value> = match &record.outcome {
-        Some(o) => o.history.iter().map(|e| e.to_json()).collect(),
-        None => Vec::new(),
-    };
+    // While the execution runs, the events so far (issue 11: it answered [] until the end).
+    let mut events: Vec<Value> = edge
+        .executions
+        .history(arn)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.to_json())
+        .collect();
     if input.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
         events.reverse();
     }

@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use super::{StatesError, TaskContext, http};
 use crate::asl::{
-    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, StateMachine as Definition,
-    StopHandle, StopSignal, TaskHandler, TaskInvocation, run, stop_channel,
+    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, HistoryEvent, LiveHistory,
+    StateMachine as Definition, StopHandle, StopSignal, TaskHandler, TaskInvocation, run,
+    stop_channel,
 };
 use crate::iam::Principal;
 use crate::model::{StateMachine, StateMachineType};
@@ -172,6 +173,8 @@ pub struct ExecutionRecord {
     pub start_date: SystemTime,
     /// The outcome, once finished.
     pub outcome: Option<ExecutionOutcome>,
+    /// The history while it runs (`None` once finished: the outcome holds it then).
+    pub live: Option<LiveHistory>,
     /// The hop-by-hop trace.
     pub trace: Trace,
 }
@@ -218,6 +221,12 @@ pub enum StartError {
         arn: String,
     },
 }
+
+/// Most execution records kept in memory. AWS keeps closed Standard executions for 90 days
+/// (service-quotas.html, "Execution history retention time"); vpcgate keeps this many and
+/// forgets the oldest finished ones first, so a client looping StartExecution cannot grow
+/// the process without bound. Running executions are never forgotten.
+pub const MAX_RECORDS: usize = 10_000;
 
 /// The executions of a world, and the parsed definitions of its state machines.
 #[derive(Debug, Default)]
@@ -310,6 +319,7 @@ impl Executions {
             input: input.clone(),
             start_date: start,
             outcome: None,
+            live: Some(config.history.clone()),
             trace: Trace::new(),
         };
         Ok((definition, config, record))
@@ -350,13 +360,11 @@ impl Executions {
             ),
         );
         record.outcome = Some(outcome);
+        record.live = None;
         // Express executions are not kept: DescribeExecution and GetExecutionHistory do not
         // serve them (Express history goes to CloudWatch Logs only).
         if sm.kind == StateMachineType::Standard {
-            self.records
-                .lock()
-                .expect("lock")
-                .insert(record.arn.clone(), record.clone());
+            self.keep(record.clone());
         }
         Ok(record)
     }
@@ -381,20 +389,53 @@ impl Executions {
             sm.arn.clone(),
             record.trace.clone(),
         );
-        self.records
-            .lock()
-            .expect("lock")
-            .insert(arn.clone(), record);
+        let express = sm.kind == StateMachineType::Express;
+        self.keep(record);
         let store = self.clone();
         let key = arn.clone();
         tokio::spawn(async move {
             let outcome = run(&definition, input, config, &tasks, signal).await;
-            if let Some(r) = store.records.lock().expect("lock").get_mut(&key) {
+            let mut records = store.records.lock().expect("lock");
+            if express {
+                // AWS keeps no describable record of an Express execution once it ends.
+                records.remove(&key);
+            } else if let Some(r) = records.get_mut(&key) {
                 r.outcome = Some(outcome);
+                r.live = None;
             }
+            drop(records);
             store.stops.lock().expect("lock").remove(&key);
         });
         Ok((arn, start))
+    }
+
+    /// Stores a record; past [`MAX_RECORDS`] the oldest finished executions are forgotten.
+    fn keep(&self, record: ExecutionRecord) {
+        let mut records = self.records.lock().expect("lock");
+        records.insert(record.arn.clone(), record);
+        if records.len() > MAX_RECORDS {
+            let mut finished: Vec<(SystemTime, String)> = records
+                .values()
+                .filter(|r| r.outcome.is_some())
+                .map(|r| (r.start_date, r.arn.clone()))
+                .collect();
+            finished.sort();
+            let excess = records.len() - MAX_RECORDS;
+            for (_, arn) in finished.into_iter().take(excess) {
+                records.remove(&arn);
+            }
+        }
+    }
+
+    /// The history of an execution: as it stands while it runs, complete once it ended.
+    pub fn history(&self, arn: &str) -> Option<Vec<HistoryEvent>> {
+        let records = self.records.lock().expect("lock");
+        let r = records.get(arn)?;
+        Some(match (&r.outcome, &r.live) {
+            (Some(o), _) => o.history.clone(),
+            (None, Some(live)) => live.events(),
+            (None, None) => Vec::new(),
+        })
     }
 
     /// Stops a running execution; returns false when it is not running.
