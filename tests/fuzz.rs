@@ -26,7 +26,7 @@ impl Rng {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
     /// The next number.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -36,9 +36,12 @@ impl Rng {
     }
     /// A number below `n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
+
+/// A parser's entry point: one input in, the result dropped.
+pub type Parser = Box<dyn Fn(&[u8]) + Send + Sync>;
 
 /// One parser under test.
 pub struct Target {
@@ -49,7 +52,7 @@ pub struct Target {
     /// Tokens of the format, spliced into inputs.
     pub tokens: &'static [&'static str],
     /// Runs the parser on one input (its result is dropped: only panics and hangs count).
-    pub run: Box<dyn Fn(&[u8]) + Send + Sync>,
+    pub run: Parser,
 }
 
 impl std::fmt::Debug for Target {
@@ -94,7 +97,7 @@ pub fn mutate(rng: &mut Rng, target: &Target) -> Vec<u8> {
             }
             1 => {
                 let i = rng.below(len + 1);
-                input.insert(i, rng.next() as u8);
+                input.insert(i, rng.next_u64() as u8);
             }
             2 if len > 0 => {
                 let i = rng.below(len);
@@ -116,10 +119,23 @@ pub fn mutate(rng: &mut Rng, target: &Target) -> Vec<u8> {
             }
             6 => {
                 // A nesting bomb: an opener repeated hundreds or thousands of times.
-                let opener: &[u8] = [b"[".as_slice(), b"{\"a\":", b"(", b"- ", b"$.a", b"{% ", b"!!"][rng.below(7)];
+                let opener: &[u8] = [
+                    b"[".as_slice(),
+                    b"{\"a\":",
+                    b"(",
+                    b"- ",
+                    b"$.a",
+                    b"{% ",
+                    b"!!",
+                ][rng.below(7)];
                 let times = 100 + rng.below(5_000);
                 let at = rng.below(len + 1);
-                let bomb: Vec<u8> = opener.iter().copied().cycle().take(opener.len() * times).collect();
+                let bomb: Vec<u8> = opener
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(opener.len() * times)
+                    .collect();
                 input.splice(at..at, bomb);
             }
             7 => {
@@ -132,8 +148,20 @@ pub fn mutate(rng: &mut Rng, target: &Target) -> Vec<u8> {
             }
             8 if len > 0 => {
                 // An interesting number where a digit was.
-                if let Some(i) = (0..len).map(|k| (k + rng.below(len)) % len).find(|i| input[*i].is_ascii_digit()) {
-                    let n = ["-1", "0", "1e308", "-9223372036854775809", "18446744073709551616", "NaN", "1e-400", "99999999999999999999"][rng.below(8)];
+                if let Some(i) = (0..len)
+                    .map(|k| (k + rng.below(len)) % len)
+                    .find(|i| input[*i].is_ascii_digit())
+                {
+                    let n = [
+                        "-1",
+                        "0",
+                        "1e308",
+                        "-9223372036854775809",
+                        "18446744073709551616",
+                        "NaN",
+                        "1e-400",
+                        "99999999999999999999",
+                    ][rng.below(8)];
                     input.splice(i..i + 1, n.bytes());
                 }
             }
@@ -182,7 +210,7 @@ pub fn run(target: &Target, count: u64, seed: u64, hang_after: Duration) -> Repo
     std::panic::set_hook(Box::new(|_| {}));
     let mut rng = Rng::new(seed);
     let mut panics = Vec::new();
-    #[allow(clippy::disallowed_methods)] // a benchmark figure, not the emulator's clock
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // a throughput figure, not the emulator's clock
     let started = std::time::Instant::now();
     for i in 0..count {
         let input = mutate(&mut rng, target);
@@ -235,13 +263,53 @@ fn text(input: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 const JSON_TOKENS: &[&str] = &[
-    "{", "}", "[", "]", ",", ":", "\"", "\\u0000", "\\ud800", "null", "true", "1e999", "-0", "\"\":",
-    "{\"Ref\":\"X\"}", "{\"Fn::GetAtt\":[\"A\",\"B\"]}", "{\"Fn::Sub\":\"${A}\"}", "{\"Fn::If\":[\"C\",1,2]}",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\\u0000",
+    "\\ud800",
+    "null",
+    "true",
+    "1e999",
+    "-0",
+    "\"\":",
+    "{\"Ref\":\"X\"}",
+    "{\"Fn::GetAtt\":[\"A\",\"B\"]}",
+    "{\"Fn::Sub\":\"${A}\"}",
+    "{\"Fn::If\":[\"C\",1,2]}",
 ];
 
 const YAML_TOKENS: &[&str] = &[
-    "\n", "  ", ": ", "- ", "&a ", "*a", "!Ref ", "!GetAtt ", "!Sub ", "!If ", "!Join ", "{", "}", "[", "]",
-    "? ", "|\n", ">\n", "---\n", "...\n", "%YAML 1.1\n", "!!binary ", "<<: *a\n", "\t", "'", "\"",
+    "\n",
+    "  ",
+    ": ",
+    "- ",
+    "&a ",
+    "*a",
+    "!Ref ",
+    "!GetAtt ",
+    "!Sub ",
+    "!If ",
+    "!Join ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "? ",
+    "|\n",
+    ">\n",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "!!binary ",
+    "<<: *a\n",
+    "\t",
+    "'",
+    "\"",
 ];
 
 /// Every target, with its corpus.
@@ -250,9 +318,17 @@ pub fn targets() -> Vec<Target> {
     let mut scenarios = Vec::new();
     files(&root.join("scenarios"), &["json"], &mut scenarios);
     let mut templates = Vec::new();
-    files(&root.join("tests/fixtures/templates"), &["yaml", "yml", "json"], &mut templates);
+    files(
+        &root.join("tests/fixtures/templates"),
+        &["yaml", "yml", "json"],
+        &mut templates,
+    );
     let mut definitions = Vec::new();
-    for dir in std::fs::read_dir(root.join("tests/fixtures/asl")).into_iter().flatten().flatten() {
+    for dir in std::fs::read_dir(root.join("tests/fixtures/asl"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         if let Ok(b) = std::fs::read(dir.path().join("definition.json")) {
             definitions.push(b);
         }
@@ -270,14 +346,38 @@ pub fn targets() -> Vec<Target> {
         std::fs::read(root.join("tests/fixtures/templates/seed-000/environment.json")).unwrap_or_default(),
         b"Region: ap-northeast-1\nAccountId: '123456789012'\nVpcs:\n  - VpcId: vpc-1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - SubnetId: subnet-1\n        CidrBlock: 10.0.1.0/24\n        AvailabilityZone: ap-northeast-1a\nHostedZones:\n  - Name: example.com\n    VpcIds: [vpc-1]\n    Records:\n      - Name: a.example.com\n        Type: CNAME\n        Value: {Stack: s, Output: O}\n".to_vec(),
     ];
-    let jsonpaths: Vec<Vec<u8>> = ["$", "$.a.b[0]", "$['a.b']", "$.a[*].b", "$..c", "$.a[?(@.b > 1)]", "$.a[1:3]", "$$.Execution.Input", "$x.y", "States.Format('{}', $.a)", "States.ArrayRange(1, 10, 2)", "States.MathAdd($.a, 1)"]
-        .iter()
-        .map(|s| s.as_bytes().to_vec())
-        .collect();
-    let jsonata: Vec<Vec<u8>> = ["$states.input.a + 1", "$count($states.input.items[price > 10])", "( $f := function($n){ $n < 2 ? $n : $f($n-1) }; $f(10) )", "$match('abc', /b+/)", "{'a': [1,2,3].($ * 2)}", "$reduce([1,2,3], function($a, $b){ $a + $b })", "$string($now())", "\"a\" & $uppercase('b')", "$states.context.Execution.Id", "[1..5]"]
-        .iter()
-        .map(|s| s.as_bytes().to_vec())
-        .collect();
+    let jsonpaths: Vec<Vec<u8>> = [
+        "$",
+        "$.a.b[0]",
+        "$['a.b']",
+        "$.a[*].b",
+        "$..c",
+        "$.a[?(@.b > 1)]",
+        "$.a[1:3]",
+        "$$.Execution.Input",
+        "$x.y",
+        "States.Format('{}', $.a)",
+        "States.ArrayRange(1, 10, 2)",
+        "States.MathAdd($.a, 1)",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let jsonata: Vec<Vec<u8>> = [
+        "$states.input.a + 1",
+        "$count($states.input.items[price > 10])",
+        "( $f := function($n){ $n < 2 ? $n : $f($n-1) }; $f(10) )",
+        "$match('abc', /b+/)",
+        "{'a': [1,2,3].($ * 2)}",
+        "$reduce([1,2,3], function($a, $b){ $a + $b })",
+        "$string($now())",
+        "\"a\" & $uppercase('b')",
+        "$states.context.Execution.Id",
+        "[1..5]",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
     let sigv4 = signed_requests();
     vec![
         Target {
@@ -309,10 +409,20 @@ pub fn targets() -> Vec<Target> {
             name: "asl",
             corpus: definitions,
             tokens: &[
-                "\"Type\":\"Map\",", "\"Type\":\"Parallel\",", "\"Next\":\"X\",", "\"End\":true,", "\"$.a\"",
-                "\"States.Format('{}')\"", "\"{% $a %}\"", "\"QueryLanguage\":\"JSONata\",", "\"Retry\":[{}],",
-                "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"X\"}],", "\"Choices\":[{}],",
-                "\"TimeoutSeconds\":99999999999,", "\"Assign\":{\"a\":1},", "\"ItemProcessor\":{},",
+                "\"Type\":\"Map\",",
+                "\"Type\":\"Parallel\",",
+                "\"Next\":\"X\",",
+                "\"End\":true,",
+                "\"$.a\"",
+                "\"States.Format('{}')\"",
+                "\"{% $a %}\"",
+                "\"QueryLanguage\":\"JSONata\",",
+                "\"Retry\":[{}],",
+                "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"X\"}],",
+                "\"Choices\":[{}],",
+                "\"TimeoutSeconds\":99999999999,",
+                "\"Assign\":{\"a\":1},",
+                "\"ItemProcessor\":{},",
             ],
             run: Box::new(|b| {
                 let _ = vpcgate::asl::StateMachine::parse(&text(b));
@@ -321,7 +431,10 @@ pub fn targets() -> Vec<Target> {
         Target {
             name: "jsonpath",
             corpus: jsonpaths,
-            tokens: &["$", ".", "[", "]", "'", "\\'", "*", "..", "?(", "@", ")", ":", "States.", "(", ",", "\"", "\\\\"],
+            tokens: &[
+                "$", ".", "[", "]", "'", "\\'", "*", "..", "?(", "@", ")", ":", "States.", "(",
+                ",", "\"", "\\\\",
+            ],
             run: Box::new(|b| {
                 // A path or intrinsic in every place a definition takes one.
                 let p = serde_json::to_string(&text(b)).unwrap_or_default();
@@ -334,7 +447,33 @@ pub fn targets() -> Vec<Target> {
         Target {
             name: "jsonata",
             corpus: jsonata,
-            tokens: &["(", ")", "[", "]", "{", "}", "$", "$$", "function($x){", "}", "?", ":", "..", "~>", "&", "'", "\"", "/a+/", "*", "**", "%", "and", "or", ".", ":="],
+            tokens: &[
+                "(",
+                ")",
+                "[",
+                "]",
+                "{",
+                "}",
+                "$",
+                "$$",
+                "function($x){",
+                "}",
+                "?",
+                ":",
+                "..",
+                "~>",
+                "&",
+                "'",
+                "\"",
+                "/a+/",
+                "*",
+                "**",
+                "%",
+                "and",
+                "or",
+                ".",
+                ":=",
+            ],
             run: Box::new(|b| {
                 let e = serde_json::to_string(&format!("{{% {} %}}", text(b))).unwrap_or_default();
                 let def = format!(
@@ -358,10 +497,26 @@ pub fn targets() -> Vec<Target> {
             name: "sigv4",
             corpus: sigv4,
             tokens: &[
-                "AWS4-HMAC-SHA256 ", "Credential=", "SignedHeaders=", "Signature=", ", ", "/", ";", "=", "%2F", "%",
-                "X-Amz-Expires=", "X-Amz-Date=", "&", "?", "\r\n", "host", "x-amz-date", "x-amz-security-token",
+                "AWS4-HMAC-SHA256 ",
+                "Credential=",
+                "SignedHeaders=",
+                "Signature=",
+                ", ",
+                "/",
+                ";",
+                "=",
+                "%2F",
+                "%",
+                "X-Amz-Expires=",
+                "X-Amz-Date=",
+                "&",
+                "?",
+                "\r\n",
+                "host",
+                "x-amz-date",
+                "x-amz-security-token",
             ],
-            run: Box::new(|b| verify_mutated(b)),
+            run: Box::new(verify_mutated),
         },
     ]
 }
@@ -377,9 +532,21 @@ fn signed_requests() -> Vec<Vec<u8>> {
     let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
     let mut out = Vec::new();
     for (method, uri, location) in [
-        ("GET", "https://example.amazonaws.com/?Param2=value2&Param1=value1", SignatureLocation::Headers),
-        ("POST", "https://example.amazonaws.com/a/b/../c%20d", SignatureLocation::Headers),
-        ("GET", "https://example.amazonaws.com/prod/items?x=1", SignatureLocation::QueryString),
+        (
+            "GET",
+            "https://example.amazonaws.com/?Param2=value2&Param1=value1",
+            SignatureLocation::Headers,
+        ),
+        (
+            "POST",
+            "https://example.amazonaws.com/a/b/../c%20d",
+            SignatureLocation::Headers,
+        ),
+        (
+            "GET",
+            "https://example.amazonaws.com/prod/items?x=1",
+            SignatureLocation::QueryString,
+        ),
     ] {
         let mut req = http::Request::builder()
             .method(method)
@@ -398,7 +565,10 @@ fn signed_requests() -> Vec<Vec<u8>> {
         let mut s = format!(
             "{} {}\n",
             req.method(),
-            req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
+            req.uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
         );
         for (n, v) in req.headers() {
             s.push_str(&format!("{n}: {}\n", v.to_str().unwrap_or("")));

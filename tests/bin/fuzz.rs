@@ -16,7 +16,10 @@ fn main() {
     }
     let targets = vpcgate_tests::fuzz::targets();
     let mut failed = false;
-    println!("{:<15} {:>10} {:>9} {:>11} panics", "target", "inputs", "seconds", "inputs/s");
+    println!(
+        "{:<15} {:>10} {:>9} {:>11} panics",
+        "target", "inputs", "seconds", "inputs/s"
+    );
     for t in targets
         .iter()
         .filter(|t| names.is_empty() || names.iter().any(|n| n == t.name))

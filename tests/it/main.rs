@@ -2,6 +2,7 @@
 
 mod asl;
 mod compose;
+mod fuzz;
 mod hostile;
 mod http_task;
 mod lattice_sn;
@@ -12,4 +13,3 @@ mod sdk;
 mod serve;
 mod templates;
 mod vpc_clients;
-mod fuzz;

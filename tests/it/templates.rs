@@ -43,7 +43,9 @@ fn seed_templates_are_the_seeds_appendix_byte_for_byte() {
         .ancestors()
         .map(|d| d.join("shared/seeds/000_35f895b399e00775.txt"))
         .find_map(|p| std::fs::read_to_string(p).ok())
-        .expect("shared/seeds/000_35f895b399e00775.txt beside the repository (the seed's appendix)");
+        .expect(
+            "shared/seeds/000_35f895b399e00775.txt beside the repository (the seed's appendix)",
+        );
     for name in ["01-infra.yaml", "02-stepfunctions.yaml"] {
         let fixture = std::fs::read_to_string(fixtures().join("seed-000").join(name)).unwrap();
         assert!(
