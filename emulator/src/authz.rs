@@ -237,6 +237,14 @@ impl Directory {
             now,
             chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
         )?;
+        if sessions.len() >= crate::iam::MAX_SESSIONS {
+            // One session per execution: forget the expired ones, and all of them if that is
+            // not enough (they are issued again when needed), so the cache stays bounded.
+            sessions.retain(|_, c| c.expiration > now);
+            if sessions.len() >= crate::iam::MAX_SESSIONS {
+                sessions.clear();
+            }
+        }
         sessions.insert(key, issued.clone());
         Ok(issued)
     }

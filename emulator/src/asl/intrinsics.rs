@@ -130,7 +130,7 @@ impl Parser<'_> {
     }
     fn arg(&mut self, depth: usize) -> Result<Arg, String> {
         self.ws();
-        let rest = &self.src[self.i..];
+        let rest = self.src.get(self.i..).unwrap_or("");
         if rest.starts_with('\'') {
             self.i += 1;
             let mut out = String::new();
@@ -203,7 +203,7 @@ impl Parser<'_> {
             }
             self.i += c.len_utf8();
         }
-        let tok = &self.src[start..self.i];
+        let tok = self.src.get(start..self.i).unwrap_or("");
         match serde_json::from_str::<Value>(tok) {
             Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => Ok(Arg::Literal(v)),
             _ => Err(self.err(format!("invalid argument '{tok}'"))),

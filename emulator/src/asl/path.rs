@@ -117,7 +117,7 @@ impl<'a> P<'a> {
             }
             self.i += 1;
         }
-        self.src[start..self.i].to_string()
+        self.src.get(start..self.i).unwrap_or("").to_string()
     }
     fn int(&mut self) -> Option<i64> {
         self.ws();
@@ -128,18 +128,21 @@ impl<'a> P<'a> {
         while matches!(self.peek(), Some(b'0'..=b'9')) {
             self.i += 1;
         }
-        if self.i == start || &self.src[start..self.i] == "-" {
+        if self.i == start || self.src.get(start..self.i) == Some("-") {
             self.i = start;
             return None;
         }
-        self.src[start..self.i].parse().ok()
+        self.src.get(start..self.i)?.parse().ok()
     }
     fn quoted(&mut self) -> Result<String, PathSyntaxError> {
         let q = self.peek().ok_or_else(|| self.err("unexpected end"))?;
+        if q != b'\'' && q != b'"' {
+            return Err(self.err("expected a quoted name"));
+        }
         self.i += 1;
         let mut out = String::new();
         loop {
-            let rest = &self.src[self.i..];
+            let rest = self.src.get(self.i..).unwrap_or("");
             let mut chars = rest.chars();
             let c = chars
                 .next()
@@ -149,7 +152,10 @@ impl<'a> P<'a> {
                 return Ok(out);
             }
             if c == '\\' {
-                let n = self.src[self.i..]
+                let n = self
+                    .src
+                    .get(self.i..)
+                    .unwrap_or("")
                     .chars()
                     .next()
                     .ok_or_else(|| self.err("unterminated escape"))?;
@@ -211,7 +217,7 @@ impl<'a> P<'a> {
                 break;
             }
         }
-        self.src[start..self.i].to_string()
+        self.src.get(start..self.i).unwrap_or("").to_string()
     }
 
     fn bracket(&mut self) -> Result<Seg, PathSyntaxError> {
@@ -288,7 +294,7 @@ impl<'a> P<'a> {
         let mut l = self.filter_and()?;
         loop {
             self.ws();
-            if self.src[self.i..].starts_with("||") {
+            if self.src.get(self.i..).is_some_and(|r| r.starts_with("||")) {
                 self.i += 2;
                 let r = self.filter_and()?;
                 l = Filter::Or(Box::new(l), Box::new(r));
@@ -301,7 +307,7 @@ impl<'a> P<'a> {
         let mut l = self.filter_atom()?;
         loop {
             self.ws();
-            if self.src[self.i..].starts_with("&&") {
+            if self.src.get(self.i..).is_some_and(|r| r.starts_with("&&")) {
                 self.i += 2;
                 let r = self.filter_atom()?;
                 l = Filter::And(Box::new(l), Box::new(r));
@@ -334,7 +340,7 @@ impl<'a> P<'a> {
         }
         let segs = self.segs(true)?;
         self.ws();
-        let rest = &self.src[self.i..];
+        let rest = self.src.get(self.i..).unwrap_or("");
         let op = [
             ("==", CmpOp::Eq),
             ("!=", CmpOp::Ne),
@@ -364,7 +370,7 @@ impl<'a> P<'a> {
                     }
                     self.i += 1;
                 }
-                let tok = &self.src[start..self.i];
+                let tok = self.src.get(start..self.i).unwrap_or("");
                 serde_json::from_str::<Value>(tok)
                     .ok()
                     .filter(|v| !v.is_object() && !v.is_array())
@@ -637,6 +643,20 @@ fn eval_filter(f: &Filter, v: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_multibyte_character_after_a_bracket_is_a_syntax_error_not_a_panic() {
+        // Found by the parsers' fuzzer (tests/fuzz.rs): a union's second name that is not
+        // quoted, and a non-ASCII character where a quote was expected.
+        for p in [
+            "$.t(['{}',\u{fffd} $.a)",
+            "$['', \u{fffd}$.a",
+            "$[\u{fffd}]",
+            "$['a',\u{e9}]",
+        ] {
+            assert!(super::JsonPath::parse(p).is_err(), "{p}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

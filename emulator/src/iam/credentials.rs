@@ -191,7 +191,14 @@ struct Stored {
 pub struct CredentialStore {
     rng: SplitMix64,
     by_key_id: BTreeMap<String, Stored>,
+    /// Temporary access key ids, oldest first (see [`MAX_SESSIONS`]).
+    sessions: std::collections::VecDeque<String>,
 }
+
+/// Most temporary credentials kept at once. Every execution assumes its role in a session of its
+/// own; past this many, the oldest session's credentials are forgotten (they are refreshed
+/// when used again), so the store does not grow with the number of executions.
+pub const MAX_SESSIONS: usize = 4_096;
 
 /// AssumeRole's `DurationSeconds` bounds: 900 s up to the role's maximum, itself at most
 /// 43200 s (12 h); default 3600 s.
@@ -208,6 +215,7 @@ impl CredentialStore {
         Self {
             rng: SplitMix64(seed),
             by_key_id: BTreeMap::new(),
+            sessions: std::collections::VecDeque::new(),
         }
     }
 
@@ -316,6 +324,12 @@ impl CredentialStore {
                 session: Some((token.clone(), issued_at, expiration)),
             },
         );
+        self.sessions.push_back(access_key_id.clone());
+        while self.sessions.len() > MAX_SESSIONS {
+            if let Some(oldest) = self.sessions.pop_front() {
+                self.by_key_id.remove(&oldest);
+            }
+        }
         Ok(SessionCredentials {
             access_key_id,
             secret_access_key: secret,

@@ -60,7 +60,7 @@ mod tests;
 pub use self::context::{RequestContext, keys};
 pub use self::credentials::{
     AccessKey, CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS,
-    MIN_SESSION_SECONDS, ResolvedCredentials, SecretString, SessionCredentials,
+    MAX_SESSIONS, MIN_SESSION_SECONDS, ResolvedCredentials, SecretString, SessionCredentials,
 };
 pub use self::eval::{
     Decision, ImplicitDenyReason, NamedPolicy, PolicySet, Request, StatementRef, derived_context,

@@ -226,13 +226,20 @@ pub enum StartError {
 /// (service-quotas.html, "Execution history retention time"); vpcgate keeps this many and
 /// forgets the oldest finished ones first, so a client looping StartExecution cannot grow
 /// the process without bound. Running executions are never forgotten.
-pub const MAX_RECORDS: usize = 10_000;
+pub const MAX_RECORDS: usize = 1_000;
+
+/// Finished executions whose hop-by-hop trace is kept (the newest); older records keep their
+/// history and outcome but drop the trace, the bulk of a record.
+pub const MAX_TRACED: usize = 256;
 
 /// The executions of a world, and the parsed definitions of its state machines.
 #[derive(Debug, Default)]
 pub struct Executions {
     definitions: Mutex<BTreeMap<String, Arc<Definition>>>,
     records: Mutex<BTreeMap<String, ExecutionRecord>>,
+    /// Finished Standard executions, oldest first: the order they are forgotten and their
+    /// traces dropped in.
+    finished: Mutex<std::collections::VecDeque<String>>,
     stops: Mutex<BTreeMap<String, StopHandle>>,
     counter: Mutex<u64>,
 }
@@ -364,7 +371,10 @@ impl Executions {
         // Express executions are not kept: DescribeExecution and GetExecutionHistory do not
         // serve them (Express history goes to CloudWatch Logs only).
         if sm.kind == StateMachineType::Standard {
+            let arn = record.arn.clone();
             self.keep(record.clone());
+            let mut records = self.records.lock().expect("lock");
+            self.finish(&mut records, arn);
         }
         Ok(record)
     }
@@ -402,6 +412,7 @@ impl Executions {
             } else if let Some(r) = records.get_mut(&key) {
                 r.outcome = Some(outcome);
                 r.live = None;
+                store.finish(&mut records, key.clone());
             }
             drop(records);
             store.stops.lock().expect("lock").remove(&key);
@@ -413,17 +424,25 @@ impl Executions {
     fn keep(&self, record: ExecutionRecord) {
         let mut records = self.records.lock().expect("lock");
         records.insert(record.arn.clone(), record);
-        if records.len() > MAX_RECORDS {
-            let mut finished: Vec<(SystemTime, String)> = records
-                .values()
-                .filter(|r| r.outcome.is_some())
-                .map(|r| (r.start_date, r.arn.clone()))
-                .collect();
-            finished.sort();
-            let excess = records.len() - MAX_RECORDS;
-            for (_, arn) in finished.into_iter().take(excess) {
-                records.remove(&arn);
-            }
+        let mut finished = self.finished.lock().expect("lock");
+        while records.len() > MAX_RECORDS {
+            let Some(oldest) = finished.pop_front() else {
+                break;
+            };
+            records.remove(&oldest);
+        }
+    }
+
+    /// Notes that `arn` finished: it joins the forgetting order, and the trace of the finished
+    /// execution [`MAX_TRACED`] places back is dropped.
+    fn finish(&self, records: &mut BTreeMap<String, ExecutionRecord>, arn: String) {
+        let mut finished = self.finished.lock().expect("lock");
+        finished.push_back(arn);
+        if finished.len() > MAX_TRACED
+            && let Some(old) = finished.get(finished.len() - 1 - MAX_TRACED)
+            && let Some(r) = records.get_mut(old)
+        {
+            r.trace = Trace::disabled();
         }
     }
 
