@@ -843,3 +843,48 @@ fn an_environment_file_that_is_not_one_is_refused() {
         }
     }
 }
+
+#[test]
+fn vpcgate_check_ends_hostile_machines_with_errors() {
+    // `vpcgate check` on a scenario whose machines recurse deeply in JSONata, loop Pass→Choice
+    // forever, and loop on `Wait 3600`: each case ends (the history cap, the one-year cap, the
+    // evaluation depth) with an error instead of a crash or a hang.
+    let deep = format!("{{% 0{} %}}", " + 1".repeat(465));
+    let recurse = "{% ( $s := function($n){ $n = 0 ? 0 : $n + $s($n - 1) }; $s(100000) ) %}";
+    let doc = json!({
+        "Resources": {
+            "Deep": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+                "Definition": {"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+                    "P": {"Type": "Pass", "Output": deep, "Next": "R"},
+                    "R": {"Type": "Pass", "Output": recurse, "End": true}}}}},
+            "Loop": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+                "Definition": {"StartAt": "A", "States": {
+                    "A": {"Type": "Pass", "Next": "C"},
+                    "C": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "E"}], "Default": "A"},
+                    "E": {"Type": "Succeed"}}}}},
+            "Waits": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+                "Definition": {"StartAt": "W", "States": {
+                    "W": {"Type": "Wait", "Seconds": 3600, "Next": "L"},
+                    "L": {"Type": "Wait", "Seconds": 99999999, "Next": "C"},
+                    "C": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "E"}], "Default": "W"},
+                    "E": {"Type": "Succeed"}}}}}
+        },
+        "Vpcgate": {"Cases": [
+            {"Name": "deep", "StartExecution": {"StateMachine": "Deep"},
+             "Expect": {"Status": "FAILED", "Error": "States.QueryEvaluationError"}},
+            {"Name": "loop", "StartExecution": {"StateMachine": "Loop"},
+             "Expect": {"Status": "FAILED", "CauseContains": "25000"}},
+            {"Name": "waits", "StartExecution": {"StateMachine": "Waits"},
+             "Expect": {"Status": "TIMED_OUT", "ElapsedSeconds": 31536000}}
+        ]}
+    });
+    let s = vpcgate::scenario::Scenario::parse(&doc.to_string(), "hostile.json").unwrap();
+    let outcomes = vpcgate::check::run_scenario(&s, None);
+    assert_eq!(outcomes.len(), 3);
+    for o in &outcomes {
+        assert!(o.passed, "{}: {} {:?}", o.case, o.summary, o.failures);
+    }
+}
