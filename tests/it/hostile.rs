@@ -888,3 +888,44 @@ fn vpcgate_check_ends_hostile_machines_with_errors() {
         assert!(o.passed, "{}: {} {:?}", o.case, o.summary, o.failures);
     }
 }
+
+#[test]
+fn an_express_pass_choice_loop_through_start_sync_execution_never_blocks_health() {
+    let (addr, _) = serve(AuthMode::Off, LocalEndpoint::default());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "E"}], "Default": "A"},
+            "E": {"Type": "Succeed"}}});
+        let created = send(
+            addr,
+            sfn(
+                "CreateStateMachine",
+                json!({"name": "spin", "definition": def.to_string(), "roleArn": ROLE, "type": "EXPRESS"}),
+            ),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        let arn: Value = serde_json::from_str(&created.body).unwrap();
+        let arn = arn["stateMachineArn"].as_str().unwrap().to_string();
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let arn = arn.clone();
+                tokio::spawn(async move {
+                    send(addr, sfn("StartSyncExecution", json!({"stateMachineArn": arn}))).await
+                })
+            })
+            .collect();
+        // Health answers within 2 s while both loops run.
+        for _ in 0..5 {
+            healthy(addr).await;
+        }
+        for r in runs {
+            let a = r.await.unwrap();
+            assert_eq!(a.status, 200, "{}", a.body);
+            let v: Value = serde_json::from_str(&a.body).unwrap();
+            assert_eq!(v["status"], "FAILED", "{v}");
+        }
+    });
+}

@@ -459,3 +459,44 @@ async fn an_instance_reaches_a_lattice_service_through_its_vpc() {
     .unwrap();
     assert_eq!(resp.status(), 403, "{}", trace.render());
 }
+
+#[test]
+fn the_proxies_refuse_bad_ports_and_the_instances_own_loopback_at_once() {
+    // A CONNECT needs a real port (none, 0 or past 65535 is a bad request, never a guess of 443),
+    // and 127.0.0.1 is the instance's own loopback, where nothing listens: refused at once,
+    // never a hang and never the host's loopback.
+    let s = serve("seed-003-private-api.json");
+    let p = s.proxy("Outsider");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let answer = |request: String| {
+        rt.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(p.http).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut buf = vec![0u8; 2048];
+            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+                .await
+                .expect("an answer within 5 s")
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase()
+        })
+    };
+    for target in ["example.com:99999", "example.com:0", "example.com:-1"] {
+        let head = answer(format!(
+            "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"
+        ));
+        assert!(head.starts_with("http/1.1 400"), "{target}: {head}");
+    }
+    let head = answer("CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n".into());
+    assert!(head.starts_with("http/1.1 502"), "{head}");
+    assert!(head.contains("x-vpcgate-error: refused"), "{head}");
+    // SOCKS5 to the loopback: curl gets the refusal (not its own time-out, exit 28).
+    let out = curl(&[
+        "--max-time",
+        "5",
+        "--proxy",
+        &format!("socks5h://{}", p.socks),
+        "http://127.0.0.1:9/",
+    ]);
+    assert_eq!(out.status.code(), Some(97), "{}", text(&out.stderr));
+}
