@@ -50,6 +50,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=600)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "vpcgate"))
+    ap.add_argument("--workload", default="a,b,polling,hostile",
+                    help="comma-separated subset of a, b, polling, hostile (to find what grows)")
     args = ap.parse_args()
     port = free_port()
     ep = f"http://127.0.0.1:{port}"
@@ -67,7 +69,7 @@ def main():
                 break
             except Exception:
                 time.sleep(0.05)
-        run(ep, proc.pid, args.duration)
+        run(ep, proc.pid, args.duration, set(args.workload.split(",")))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -82,7 +84,7 @@ def client():
 PORT = [0]
 
 
-def run(ep, pid, duration):
+def run(ep, pid, duration, workload):
     PORT[0] = int(ep.rsplit(":", 1)[1])
     sfn = client()
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
@@ -138,11 +140,12 @@ def run(ep, pid, duration):
             i += 1
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=worker, args=(n, machines[n], inp)) for n, inp in
-               [("eb-demo-pattern-a-private", {}), ("eb-demo-pattern-a-private", {}),
-                ("eb-demo-pattern-b-apigw", {}), ("eb-demo-pattern-b-apigw", {}),
-                ("polling", {"n": 0})]]
-    threads.append(threading.Thread(target=hostile))
+    threads = [threading.Thread(target=worker, args=(n, machines[n], inp)) for w, n, inp in
+               [("a", "eb-demo-pattern-a-private", {}), ("a", "eb-demo-pattern-a-private", {}),
+                ("b", "eb-demo-pattern-b-apigw", {}), ("b", "eb-demo-pattern-b-apigw", {}),
+                ("polling", "polling", {"n": 0})] if w in workload]
+    if "hostile" in workload:
+        threads.append(threading.Thread(target=hostile))
     for t in threads:
         t.start()
     samples = []
