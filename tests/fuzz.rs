@@ -210,7 +210,8 @@ pub fn run(target: &Target, count: u64, seed: u64, hang_after: Duration) -> Repo
     std::panic::set_hook(Box::new(|_| {}));
     let mut rng = Rng::new(seed);
     let mut panics = Vec::new();
-    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // a throughput figure, not the emulator's clock
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+    // a throughput figure, not the emulator's clock
     let started = std::time::Instant::now();
     for i in 0..count {
         let input = mutate(&mut rng, target);
