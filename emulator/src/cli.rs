@@ -47,7 +47,8 @@ enum Command {
     /// as the root of its account (a 12-digit key id names the account) unless
     /// --strict-credentials. The credential scope's Region selects the Region.
     Serve {
-        /// Scenario files to load (default: the bundled pattern-a.json).
+        /// Scenario files to load (default: the bundled seed.json, the seed's two stacks with both
+        /// patterns).
         #[arg(long = "scenario", value_name = "FILE")]
         scenarios: Vec<PathBuf>,
         /// Address to listen on (loopback unless you ask otherwise: a non-loopback address also
@@ -362,12 +363,16 @@ where
     }
 }
 
+/// The scenario `serve` runs: the file given, else the bundled seed setup (both patterns),
+/// written out with the templates it names.
 fn load_scenario(path: Option<&PathBuf>) -> Result<crate::scenario::Scenario, String> {
     match path {
         Some(p) => crate::scenario::Scenario::load(p).map_err(|e| e.to_string()),
         None => {
-            let (name, text) = crate::bundled::SCENARIOS[0];
-            crate::scenario::Scenario::parse(text, &format!("(bundled) {name}"))
+            let dir = std::env::temp_dir().join(format!("vpcgate-bundled-{}", std::process::id()));
+            let dir = crate::bundled::extract(&dir)
+                .map_err(|e| format!("cannot write the bundled scenarios: {e}\n"))?;
+            crate::scenario::Scenario::load(&dir.join(crate::bundled::DEFAULT_SCENARIO))
                 .map_err(|e| e.to_string())
         }
     }

@@ -437,3 +437,147 @@ v.emit({"unknown": call("AKIAUNKNOWNKEY000000", "x"), "account": call("111111111
     assert_eq!(out["testWrong"][0], 403);
     assert_eq!(out["testWrong"][1], "InvalidSignatureException");
 }
+
+/// Runs both seed machines through boto3 (test / test, the seed's Region): `[status, output]`.
+const RUN_BOTH_SEED_MACHINES: &str = r#"
+def run_seed(v, sfn):
+    arns = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    out = {}
+    for name in ("eb-demo-pattern-a-private", "eb-demo-pattern-b-apigw"):
+        ex = sfn.start_execution(stateMachineArn=arns[name])["executionArn"]
+        d = v.wait_execution(sfn, ex)
+        out[name] = {"status": d["status"], "output": json.loads(d.get("output") or "null"), "exec": ex}
+    return out
+"#;
+
+fn assert_seed_output(run: &Value) {
+    for name in [SEED_A, SEED_B] {
+        let r = &run[name];
+        assert_eq!(r["status"], "SUCCEEDED", "{name}: {r}");
+        assert_eq!(r["output"]["StatusCode"], 200, "{name}: {r}");
+        assert_eq!(
+            r["output"]["ResponseBody"],
+            json!({"status": "ok", "source": "internal-alb"}),
+            "{name}: {r}"
+        );
+    }
+    assert_eq!(
+        run[SEED_A]["output"]["Headers"]["server"],
+        json!(["awselb/2.0"])
+    );
+    assert_eq!(
+        run[SEED_B]["output"]["Headers"]["x-amzn-Remapped-Server"],
+        json!(["awselb/2.0"])
+    );
+}
+
+#[test]
+fn serve_with_no_arguments_runs_both_seed_patterns() {
+    let ep = serve(&[]);
+    let script = format!(
+        r#"
+import sys, json, urllib.request, vpcgate_client as v
+{RUN_BOTH_SEED_MACHINES}
+ep = sys.argv[1]
+v.wait_healthy(ep)
+world = json.loads(urllib.request.urlopen(ep + "/_vpcgate/world").read())
+sfn = v.client("stepfunctions", ep, region=world["region"])
+v.emit({{"region": world["region"], "account": world["accountId"], "names": v.names(sfn), "run": run_seed(v, sfn)}})
+"#
+    );
+    let out = py(&script, &[&ep]);
+    assert_eq!(out["region"], "ap-northeast-1");
+    assert_eq!(out["account"], "123456789012");
+    assert_eq!(out["names"], json!([SEED_A, SEED_B]));
+    assert_seed_output(&out["run"]);
+    let list = aws(
+        &ep,
+        "test",
+        "test",
+        "ap-northeast-1",
+        &["stepfunctions", "list-state-machines"],
+    )
+    .unwrap();
+    assert_eq!(machine_names(&list), [SEED_A, SEED_B]);
+}
+
+#[test]
+fn reset_removes_what_the_apis_made_and_keeps_the_seed() {
+    let ep = serve(&[]);
+    let script = format!(
+        r#"
+import sys, json, urllib.request, urllib.error, vpcgate_client as v
+{RUN_BOTH_SEED_MACHINES}
+ep = sys.argv[1]
+v.wait_healthy(ep)
+region = "ap-northeast-1"
+sfn = v.client("stepfunctions", ep, region=region)
+other = v.client("stepfunctions", ep, key="111111111111", secret="x", region=region)
+ev = v.client("events", ep, region=region)
+made = sfn.create_state_machine(name="made", definition=v.PASS, roleArn=v.role("123456789012"))["stateMachineArn"]
+made_ex = sfn.start_execution(stateMachineArn=made)["executionArn"]
+before = run_seed(v, sfn)
+ev.create_connection(Name="made-conn", AuthorizationType="API_KEY",
+    AuthParameters={{"ApiKeyAuthParameters": {{"ApiKeyName": "k", "ApiKeyValue": "v"}}}})
+other.create_state_machine(name="theirs", definition=v.PASS, roleArn=v.role("111111111111"))
+out = {{"before": v.names(sfn), "otherBefore": v.names(other)}}
+ca_before = urllib.request.urlopen(ep + "/_vpcgate/ca.pem").read()
+
+# One account only: the other account's machine goes, this account's stays.
+out["scoped"] = v.reset(ep, "111111111111")
+out["afterScoped"] = {{"mine": v.names(sfn), "other": v.names(other)}}
+other.create_state_machine(name="theirs-again", definition=v.PASS, roleArn=v.role("111111111111"))
+body = urllib.request.Request(ep + "/_vpcgate/reset", data=json.dumps({{"account": "111111111111"}}).encode(), method="POST")
+out["scopedBody"] = json.loads(urllib.request.urlopen(body).read())["account"]
+out["otherAfterBody"] = v.names(other)
+
+# Everything.
+out["full"] = v.reset(ep)
+out["after"] = v.names(sfn)
+out["madeDescribe"] = v.code(sfn.describe_state_machine, stateMachineArn=made)
+out["madeExec"] = v.code(sfn.describe_execution, executionArn=made_ex)
+out["seedExec"] = v.code(sfn.describe_execution, executionArn=before["eb-demo-pattern-a-private"]["exec"])
+out["connections"] = sorted(c["Name"] for c in ev.list_connections()["Connections"])
+out["sameCa"] = urllib.request.urlopen(ep + "/_vpcgate/ca.pem").read() == ca_before
+out["rerun"] = run_seed(v, sfn)
+try:
+    req = urllib.request.Request(ep + "/_vpcgate/reset", data=b"", method="POST", headers={{"Host": "evil.example"}})
+    out["foreignHost"] = urllib.request.urlopen(req).status
+except urllib.error.HTTPError as e:
+    out["foreignHost"] = e.code
+try:
+    urllib.request.urlopen(urllib.request.Request(ep + "/_vpcgate/reset?account=12", data=b"", method="POST"))
+except urllib.error.HTTPError as e:
+    out["badAccount"] = e.code
+v.emit(out)
+"#
+    );
+    let out = py(&script, &[&ep]);
+    assert_eq!(out["before"], json!([SEED_A, SEED_B, "made"]), "{out}");
+    assert_eq!(out["otherBefore"], json!(["theirs"]));
+    assert_eq!(out["scoped"]["account"], "111111111111");
+    assert_eq!(out["scoped"]["worldRebuilt"], false);
+    assert_eq!(
+        out["afterScoped"],
+        json!({"mine": [SEED_A, SEED_B, "made"], "other": []})
+    );
+    assert_eq!(out["scopedBody"], "111111111111");
+    assert_eq!(out["otherAfterBody"], json!([]));
+    let full = &out["full"];
+    assert_eq!(full["worldRebuilt"], true);
+    assert_eq!(out["after"], json!([SEED_A, SEED_B]));
+    assert_eq!(out["madeDescribe"], "StateMachineDoesNotExist");
+    assert_eq!(out["madeExec"], "ExecutionDoesNotExist");
+    assert_eq!(out["seedExec"], "ExecutionDoesNotExist");
+    assert_eq!(
+        out["connections"],
+        json!(["eb-demo-private-connection", "eb-demo-public-connection"])
+    );
+    assert_eq!(out["sameCa"], true);
+    assert_seed_output(&out["rerun"]);
+    assert_eq!(out["foreignHost"], 403);
+    assert_eq!(out["badAccount"], 400);
+    let ms = full["milliseconds"].as_f64().unwrap();
+    eprintln!("full reset of the seed world: {ms} ms");
+    assert!(ms < 2000.0, "reset took {ms} ms");
+}
