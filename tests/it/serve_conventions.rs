@@ -581,3 +581,30 @@ v.emit(out)
     eprintln!("full reset of the seed world: {ms} ms");
     assert!(ms < 2000.0, "reset took {ms} ms");
 }
+
+/// The README's pytest example (examples/pytest: a session fixture that starts `vpcgate serve`,
+/// resets it before every test, and hands out boto3 clients) passes against the built binary.
+#[test]
+fn the_pytest_example_passes() {
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pytest",
+            "examples/pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ])
+        .current_dir(repo(""))
+        .env("VPCGATE_BIN", env!("CARGO_BIN_EXE_vpcgate-cli"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs (scripts/test.sh installs pytest)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pytest failed (python3 -m pip install pytest?):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 passed"), "{stdout}");
+}
