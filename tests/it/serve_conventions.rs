@@ -608,3 +608,70 @@ fn the_pytest_example_passes() {
     );
     assert!(stdout.contains("3 passed"), "{stdout}");
 }
+
+/// One line per request on stderr at the default level (plain text: stderr is no terminal);
+/// `--log-level warn` keeps them out.
+#[test]
+fn serve_logs_one_line_per_request_unless_the_level_is_raised() {
+    use std::io::{Read, Write};
+    let run = |extra: &[&str]| -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ca = std::env::temp_dir().join(format!("vpcgate-log-ca-{port}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vpcgate-cli"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--ca-dir",
+            ])
+            .arg(&ca)
+            .args(extra)
+            .env_remove("VPCGATE_LOG")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut answered = false;
+        for _ in 0..400 {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                s.write_all(b"GET /_vpcgate/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                answered = buf.starts_with("HTTP/1.1 200");
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        child.kill().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let _ = child.wait();
+        assert!(answered, "{err}");
+        err
+    };
+    let info = run(&[]);
+    let lines: Vec<&str> = info
+        .lines()
+        .filter(|l| l.contains("GET /_vpcgate/health"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{info}");
+    assert!(lines[0].contains("status=200"), "{info}");
+    assert!(
+        !info.contains('\u{1b}'),
+        "no ANSI colour off a terminal: {info}"
+    );
+    let warn = run(&["--log-level", "warn"]);
+    assert!(!warn.contains("/_vpcgate/health"), "{warn}");
+}

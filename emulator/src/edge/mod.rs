@@ -3,11 +3,16 @@
 //! One listener (default `127.0.0.1:4566`) serves, by AWS's own protocol rules:
 //! - Step Functions (`awsJson1_0`, `X-Amz-Target: AWSStepFunctions.<Operation>`) — [`sfn_api`];
 //! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
-//! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary).
+//! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
+//!   reset).
 //!
-//! API requests are SigV4-verified against the account's keys (the root's documented example key
-//! and the scenario's IAM users' keys) on the world's clock, and authorized with IAM for users;
-//! `--no-sigv4` turns that off for quick local use. StartSyncExecution is answered whatever the
+//! Credentials follow local AWS emulators' conventions (README, "Credentials, accounts and
+//! Regions"): keys whose secret vpcgate knows (`test` / `test`, AWS's example key, the scenario
+//! users') are SigV4-verified on the world's clock and authorized with IAM for users; any other key
+//! is the root of its account (a 12-digit key id names it, [`account_of_key`]) unless
+//! [`UnknownKeys::Refuse`]. The credential scope's Region and the key's account select a [`Scope`];
+//! the edge keeps a [`ScopeState`] per scope beside the world, which a reset ([`Edge::reset`])
+//! rebuilds. `--no-sigv4` accepts unsigned requests. StartSyncExecution is answered whatever the
 //! Host header (botocore sends it to `sync-<host>`).
 
 pub mod apigw_api;
