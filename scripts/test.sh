@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 if ! python3 -c 'import botocore, boto3' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check boto3 botocore awscli
 fi
+# pytest runs the README's example suite (examples/pytest) against the built binary.
+if ! python3 -c 'import pytest' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check pytest
+fi
 
 # docker-compose (Debian's, v1) validates docker-compose.yml without a Docker engine.
 if ! command -v docker-compose >/dev/null 2>&1; then

@@ -21,6 +21,11 @@ use crate::trace::{Trace, Verdict};
 pub const ROOT_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 /// The secret of [`ROOT_ACCESS_KEY_ID`].
 pub const ROOT_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// The access key local AWS emulators' users already configure (`test` / `test`, LocalStack's
+/// convention): the account root's second key, verified like the first.
+pub const TEST_ACCESS_KEY_ID: &str = "test";
+/// The secret of [`TEST_ACCESS_KEY_ID`].
+pub const TEST_SECRET_ACCESS_KEY: &str = "test";
 
 /// A denied request: the decision and AWS's message for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +123,11 @@ impl Directory {
         let _ = store.import_access_key(
             ROOT_ACCESS_KEY_ID,
             ROOT_SECRET_ACCESS_KEY,
+            Principal::root(&model.account),
+        );
+        let _ = store.import_access_key(
+            TEST_ACCESS_KEY_ID,
+            TEST_SECRET_ACCESS_KEY,
             Principal::root(&model.account),
         );
         for user in &model.users {

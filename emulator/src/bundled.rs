@@ -2,6 +2,8 @@
 
 /// (file name, contents) of every file in the repository's `scenarios/` folder.
 pub const SCENARIOS: &[(&str, &str)] = &[
+    // The seed's whole setup, both patterns: `serve`'s default.
+    ("seed.json", include_str!("../../scenarios/seed.json")),
     (
         "pattern-a.json",
         include_str!("../../scenarios/pattern-a.json"),
@@ -131,17 +133,67 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Writes the bundled scenarios into `dir` (created if needed) and returns it.
+/// The scenario `serve` runs when given none: the seed's two stacks, both patterns.
+pub const DEFAULT_SCENARIO: &str = "seed.json";
+
+/// Files the scenarios name (`Vpcgate.Stacks`, `Vpcgate.Environment`), by path under
+/// `scenarios/`: the seed's templates, copies of `tests/fixtures/templates/seed-000/`.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "seed-000/01-infra.yaml",
+        include_str!("../../scenarios/seed-000/01-infra.yaml"),
+    ),
+    (
+        "seed-000/02-stepfunctions.yaml",
+        include_str!("../../scenarios/seed-000/02-stepfunctions.yaml"),
+    ),
+    (
+        "seed-000/environment.json",
+        include_str!("../../scenarios/seed-000/environment.json"),
+    ),
+];
+
+/// Writes the bundled scenarios and the files they name into `dir` (created if needed) and
+/// returns it.
 pub fn extract(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
-    for (name, text) in SCENARIOS {
-        std::fs::write(dir.join(name), text)?;
+    for (name, text) in SCENARIOS.iter().chain(FILES) {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, text)?;
     }
     Ok(dir.to_path_buf())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_seed_files_are_the_seeds_own_and_all_bundled() {
+        let ours = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/seed-000");
+        let seed = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/templates/seed-000"
+        );
+        let mut names: Vec<String> = std::fs::read_dir(ours)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| format!("seed-000/{}", e.file_name().to_string_lossy()))
+            .collect();
+        names.sort();
+        let bundled: Vec<String> = super::FILES.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(names, bundled, "add new files to bundled::FILES");
+        for (name, text) in super::FILES {
+            let file = name.trim_start_matches("seed-000/");
+            let original = std::fs::read_to_string(format!("{seed}/{file}")).unwrap();
+            assert_eq!(
+                *text, original,
+                "scenarios/{name} differs from the seed's tests/fixtures/templates/seed-000/{file}"
+            );
+        }
+    }
+
     #[test]
     fn every_scenario_file_is_bundled() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");

@@ -41,11 +41,14 @@ enum Command {
     /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
     ///
     /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1) and vpcgate's own
-    /// /_vpcgate/ endpoints (health, ca.pem, world). Requests must be SigV4-signed with the
-    /// account root's example key (AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
-    /// or a scenario IAM user's key, unless --no-sigv4.
+    /// /_vpcgate/ endpoints (health, ca.pem, world, reset). Requests are SigV4-signed: test /
+    /// test or the example key (AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
+    /// sign as the account root, a scenario IAM user's key as that user; any other key is taken
+    /// as the root of its account (a 12-digit key id names the account) unless
+    /// --strict-credentials. The credential scope's Region selects the Region.
     Serve {
-        /// Scenario files to load (default: the bundled pattern-a.json).
+        /// Scenario files to load (default: the bundled seed.json, the seed's two stacks with both
+        /// patterns).
         #[arg(long = "scenario", value_name = "FILE")]
         scenarios: Vec<PathBuf>,
         /// Address to listen on (loopback unless you ask otherwise: a non-loopback address also
@@ -62,6 +65,14 @@ enum Command {
         /// Accept unsigned requests as the account root (quick local use).
         #[arg(long)]
         no_sigv4: bool,
+        /// Refuse access keys vpcgate holds no secret for (UnrecognizedClientException, as
+        /// AWS), instead of accepting them as the root of their account.
+        #[arg(long)]
+        strict_credentials: bool,
+        /// Log level of the one line per request (and the rest) on stderr: error, warn, info,
+        /// debug, trace or off; default info, or VPCGATE_LOG / RUST_LOG (a tracing filter).
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<String>,
         /// Or: run CloudFormation templates as stacks (with --environment for what the account
         /// already has) instead of a scenario.
         #[command(flatten)]
@@ -98,9 +109,13 @@ enum Command {
     },
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VPCGATE_LOG")
-        .unwrap_or_else(|_| "info".into());
+/// The log filter: `--log-level`, else `VPCGATE_LOG`, else `RUST_LOG`, else `info`.
+fn init_tracing(level: Option<&str>) {
+    let filter = level
+        .and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok())
+        .or_else(|| tracing_subscriber::EnvFilter::try_from_env("VPCGATE_LOG").ok())
+        .or_else(|| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -130,7 +145,17 @@ where
             };
         }
     };
-    init_tracing();
+    let level = match &cli.command {
+        Command::Serve { log_level, .. } => log_level.clone(),
+        _ => None,
+    };
+    if let Some(l) = &level
+        && !["error", "warn", "info", "debug", "trace", "off"].contains(&l.as_str())
+    {
+        eprintln!("vpcgate: --log-level {l}: one of error, warn, info, debug, trace, off");
+        return ExitCode::from(2);
+    }
+    init_tracing(level.as_deref());
     match cli.command {
         Command::Check {
             paths,
@@ -211,6 +236,8 @@ where
             allow_remote,
             expose_secrets,
             no_sigv4,
+            strict_credentials,
+            log_level: _,
             stacks,
             ca_dir,
         } => {
@@ -237,14 +264,23 @@ where
                     }
                 );
             }
-            serve(
+            serve(ServeArgs {
                 scenarios,
                 stacks,
                 listen,
-                no_sigv4,
+                auth: if no_sigv4 {
+                    crate::edge::AuthMode::Off
+                } else {
+                    crate::edge::AuthMode::Verify
+                },
+                unknown_keys: if strict_credentials {
+                    crate::edge::UnknownKeys::Refuse
+                } else {
+                    crate::edge::UnknownKeys::AcceptAsRoot
+                },
                 expose_secrets,
-                ca_dir.unwrap_or_else(default_ca_dir),
-            )
+                ca_dir: ca_dir.unwrap_or_else(default_ca_dir),
+            })
         }
         Command::Ping { addr } => ping(addr),
         Command::Ca { ca_dir } => {
@@ -327,12 +363,16 @@ where
     }
 }
 
+/// The scenario `serve` runs: the file given, else the bundled seed setup (both patterns),
+/// written out with the templates it names.
 fn load_scenario(path: Option<&PathBuf>) -> Result<crate::scenario::Scenario, String> {
     match path {
         Some(p) => crate::scenario::Scenario::load(p).map_err(|e| e.to_string()),
         None => {
-            let (name, text) = crate::bundled::SCENARIOS[0];
-            crate::scenario::Scenario::parse(text, &format!("(bundled) {name}"))
+            let dir = std::env::temp_dir().join(format!("vpcgate-bundled-{}", std::process::id()));
+            let dir = crate::bundled::extract(&dir)
+                .map_err(|e| format!("cannot write the bundled scenarios: {e}\n"))?;
+            crate::scenario::Scenario::load(&dir.join(crate::bundled::DEFAULT_SCENARIO))
                 .map_err(|e| e.to_string())
         }
     }
@@ -350,14 +390,27 @@ fn default_ca_dir() -> PathBuf {
         .join("ca")
 }
 
-fn serve(
+/// What `serve` was asked for.
+struct ServeArgs {
     scenarios: Vec<PathBuf>,
     stacks: crate::scenario::stacks::StackArgs,
     listen: std::net::SocketAddr,
-    no_sigv4: bool,
+    auth: crate::edge::AuthMode,
+    unknown_keys: crate::edge::UnknownKeys,
     expose_secrets: bool,
     ca_dir: PathBuf,
-) -> ExitCode {
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let ServeArgs {
+        scenarios,
+        stacks,
+        listen,
+        auth,
+        unknown_keys,
+        expose_secrets,
+        ca_dir,
+    } = args;
     let started = tokio::time::Instant::now();
     if scenarios.len() > 1 {
         eprintln!(
@@ -439,17 +492,14 @@ fn serve(
         for sm in &world.model.state_machines {
             tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
         }
-        let auth = if no_sigv4 {
-            crate::edge::AuthMode::Off
-        } else {
-            crate::edge::AuthMode::Verify
-        };
-        let edge = std::sync::Arc::new(crate::edge::Edge::new(world, auth).with_local(
-            crate::edge::LocalEndpoint {
-                expose_secrets,
-                listen: listener.local_addr().ok(),
-            },
-        ));
+        let edge = std::sync::Arc::new(
+            crate::edge::Edge::new(world, auth)
+                .with_unknown_keys(unknown_keys)
+                .with_local(crate::edge::LocalEndpoint {
+                    expose_secrets,
+                    listen: listener.local_addr().ok(),
+                }),
+        );
         // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
         match crate::proxy::start_all(&edge).await {
             Ok(proxies) => {
@@ -463,7 +513,7 @@ fn serve(
             }
         }
         tracing::info!(
-            "vpcgate serving {} on http://{addr} (ready in {} ms); sign with {} / {}",
+            "vpcgate serving {} on http://{addr} (ready in {} ms); sign with test / test or {} / {}, any Region",
             label,
             started.elapsed().as_millis(),
             crate::authz::ROOT_ACCESS_KEY_ID,

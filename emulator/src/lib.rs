@@ -24,8 +24,9 @@
 //!    association SGs ─▶ listener ─▶ rule ─▶ auth policies (iam gates, sigv4) ─▶ target group
 //!    (health checks on tokio's clock) ─▶ target; lattice::access_log
 //! Edge (`vpcgate serve`)
-//!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ sfn API (JSON 1.0) /
-//!    events API (JSON 1.1) / apigw data plane (by Host or /restapis/…/_user_request_/)
+//!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ scope (account from the key,
+//!    Region from the credential scope) ─▶ sfn API (JSON 1.0) / events API (JSON 1.1) /
+//!    apigw data plane (by Host or /restapis/…/_user_request_/); /_vpcgate/reset rebuilds the world
 //! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
 //!  proxy (127.0.0.1, HTTP + SOCKS5 per instance) ──▶ ec2::connect from the instance's ENI
 //!    ──▶ dns (endpoint private zones, else public names) ──▶ ec2::route (local / igw / nat / drop)

@@ -106,6 +106,8 @@ impl IssuedCertificate {
 pub struct Pki {
     root_der: CertificateDer<'static>,
     root_pem: String,
+    /// The root's key, so a rebuilt world (`POST /_vpcgate/reset`) issues under the same root.
+    root_key_pem: String,
     intermediate: CertifiedIssuer<'static, KeyPair>,
     clock: Clock,
     provider: Arc<CryptoProvider>,
@@ -183,8 +185,19 @@ impl Pki {
         Ok((root.pem(), root_key))
     }
 
+    /// A CA under the same root (a new issuing CA): certificates it issues chain to the root
+    /// clients already trust.
+    pub fn same_root(&self) -> Result<Self, PkiError> {
+        let key = KeyPair::from_pem(&self.root_key_pem).map_err(|source| PkiError::Generate {
+            what: "the root key".into(),
+            source,
+        })?;
+        Self::with_root(&self.clock, &self.root_pem, key)
+    }
+
     fn with_root(clock: &Clock, root_pem: &str, root_key: KeyPair) -> Result<Self, PkiError> {
         let now = clock.now();
+        let root_key_pem = root_key.serialize_pem();
         // Signing needs only the root's name, key-identifier method and key usages, which are the
         // same for every vpcgate root: rebuild them rather than parse the stored certificate.
         let root = rcgen::Issuer::new(root_params(), root_key);
@@ -210,6 +223,7 @@ impl Pki {
         Ok(Self {
             root_der,
             root_pem: root_pem.to_string(),
+            root_key_pem,
             intermediate,
             clock: clock.clone(),
             provider: Arc::new(rustls::crypto::ring::default_provider()),

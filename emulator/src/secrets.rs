@@ -74,6 +74,19 @@ impl SecretsManager {
         arn
     }
 
+    /// Stores (or replaces) a secret under an ARN of another Region or account (the secret of a
+    /// connection `serve` made there).
+    pub fn put_at(&self, arn: &str, name: &str, value: Value) {
+        self.secrets.write().expect("lock").insert(
+            arn.to_string(),
+            Secret {
+                name: name.to_string(),
+                arn: arn.to_string(),
+                value,
+            },
+        );
+    }
+
     /// A secret by ARN or name.
     pub fn get(&self, id: &str) -> Result<Secret, SecretsError> {
         let secrets = self.secrets.read().expect("lock");

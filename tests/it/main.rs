@@ -11,5 +11,6 @@ mod pattern_b;
 mod scenarios;
 mod sdk;
 mod serve;
+mod serve_conventions;
 mod templates;
 mod vpc_clients;

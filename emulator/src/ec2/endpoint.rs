@@ -431,7 +431,13 @@ pub(crate) fn json_gate(
         .and_then(|(_, rest)| rest.split('/').next())
         .map(str::to_string);
     let principal = key
-        .and_then(|k| edge.world.iam.credentials().lookup(&k).map(|r| r.principal))
+        .and_then(|k| {
+            edge.world()
+                .iam
+                .credentials()
+                .lookup(&k)
+                .map(|r| r.principal)
+        })
         .unwrap_or(Principal::Anonymous);
     let request = Request {
         principal: &principal,

@@ -271,7 +271,7 @@ async fn dispatch(
         Target::ExecuteApi => {
             let mut req = http::Request::from_parts(parts, body);
             super::endpoint::normalize_execute_api(&mut req, &region, &trace);
-            let resp = edge.apigw.handle(req).await;
+            let resp = edge.apigw().handle(req).await;
             let (p, b) = resp.into_parts();
             http::Response::from_parts(p, Full::new(b))
         }
@@ -282,7 +282,7 @@ async fn dispatch(
             } = &arrival
             {
                 let mut context = crate::iam::RequestContext::new();
-                context.set_current_time(edge.world.clock.now_utc());
+                context.set_current_time(edge.world().clock.now_utc());
                 context.insert(crate::iam::keys::SECURE_TRANSPORT, "true");
                 arrival.apply(&mut context);
                 if let Some(e) =

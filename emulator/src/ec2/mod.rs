@@ -458,7 +458,7 @@ impl Ec2 {
 /// endpoints' listeners. The listeners keep only a weak reference: dropping the edge stops
 /// their answers (new connections are refused).
 pub fn attach(edge: &Arc<Edge>) {
-    edge.world.ec2.slot.set(edge);
+    edge.world().ec2.slot.set(edge);
 }
 
 /// The public IPv4 address an instance uses on the internet, if it has one: an Elastic IP

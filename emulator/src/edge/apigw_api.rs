@@ -30,8 +30,9 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 use super::wire::{self, Body};
-use super::{Edge, sigv4_json_error};
+use super::{Call, Edge, sigv4_json_error};
 use crate::apigw::EndpointType;
+use crate::world::World;
 
 /// Whether a request (no `X-Amz-Target`) is for the control plane: `/restapis` or below it,
 /// not API Gateway's `/restapis/{id}/{stage}/_user_request_/` path form.
@@ -60,16 +61,30 @@ fn error(status: u16, error_type: &str, message: impl Into<String>) -> http::Res
 }
 
 /// Answers one control-plane request.
-pub fn handle(edge: &Edge, parts: &http::request::Parts, body: &Bytes) -> http::Response<Body> {
-    let principal = match edge.authenticate(parts, body, "apigateway") {
+pub fn handle(
+    edge: &Edge,
+    world: World,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> http::Response<Body> {
+    let (principal, scope) = match edge.authenticate(&world, parts, body, "apigateway") {
         Ok(p) => p,
         Err(e) => {
             let j = sigv4_json_error(&e);
             return error(403, &j.code, j.message);
         }
     };
+    let call = Call {
+        edge,
+        state: edge.scope_state(&scope),
+        world,
+        principal,
+        scope,
+    };
+    // The scenario's REST APIs live in its account and Region only.
+    let visible = call.in_world_scope();
     let path = parts.uri.path().trim_end_matches('/').to_string();
-    let region = &edge.world.model.region;
+    let region = &call.scope.region;
     if parts.method != http::Method::GET {
         return error(
             400,
@@ -81,12 +96,13 @@ pub fn handle(edge: &Edge, parts: &http::request::Parts, body: &Bytes) -> http::
         );
     }
     let resource = format!("arn:aws:apigateway:{region}::{path}");
-    if let Err(e) = edge.authorize(&principal, "apigateway:GET", &resource) {
+    if let Err(e) = call.authorize("apigateway:GET", &resource) {
         return error(403, &e.code, e.message);
     }
-    let gw = &edge.world.model.apigw;
-    let account = &edge.world.model.account;
-    let created = wire::epoch(edge.world.clock.now());
+    let world = &call.world;
+    let gw = &world.model.apigw;
+    let account = &call.scope.account;
+    let created = wire::epoch(world.clock.now());
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let api_json = |api: &crate::apigw::RestApiConfig| {
         let mut v = json!({
@@ -98,8 +114,7 @@ pub fn handle(edge: &Edge, parts: &http::request::Parts, body: &Bytes) -> http::
             "disableExecuteApiEndpoint": false,
             "rootResourceId": api.root_resource_id,
         });
-        let vpce: Vec<&String> = edge
-            .world
+        let vpce: Vec<&String> = world
             .model
             .ec2
             .api_endpoint_associations
@@ -115,7 +130,7 @@ pub fn handle(edge: &Edge, parts: &http::request::Parts, body: &Bytes) -> http::
         }
         v
     };
-    let find = |id: &str| gw.rest_api(id);
+    let find = |id: &str| gw.rest_api(id).filter(|_| visible);
     let not_found = |what: &str, id: &str| {
         error(
             404,
@@ -127,7 +142,7 @@ pub fn handle(edge: &Edge, parts: &http::request::Parts, body: &Bytes) -> http::
         ["restapis"] => respond(
             200,
             None,
-            &json!({"item": gw.rest_apis.iter().map(api_json).collect::<Vec<_>>()}),
+            &json!({"item": gw.rest_apis.iter().filter(|_| visible).map(api_json).collect::<Vec<_>>()}),
         ),
         ["restapis", id, rest @ ..] => {
             let Some(api) = find(id) else {

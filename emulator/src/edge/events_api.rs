@@ -4,29 +4,26 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::Edge;
+use super::Call;
 use super::wire::{JsonError, epoch};
 use crate::events::{Authorization, ConnectionConfig, HttpParameters, Parameter};
-use crate::iam::Principal;
 
 /// Dispatches one operation.
 pub fn call<'a>(
-    edge: &'a Arc<Edge>,
-    principal: &'a Principal,
+    cx: &'a Call<'a>,
     op: &'a str,
     input: Value,
 ) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
     Box::pin(async move {
         match op {
-            "CreateConnection" => create(edge, principal, &input),
-            "DescribeConnection" => describe(edge, principal, &input),
-            "UpdateConnection" => update(edge, principal, &input),
-            "DeleteConnection" => delete(edge, principal, &input),
-            "ListConnections" => list(edge, principal, &input),
+            "CreateConnection" => create(cx, &input),
+            "DescribeConnection" => describe(cx, &input),
+            "UpdateConnection" => update(cx, &input),
+            "DeleteConnection" => delete(cx, &input),
+            "ListConnections" => list(cx, &input),
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate EventBridge's {other} operation"),
@@ -165,7 +162,7 @@ fn state(c: &ConnectionConfig) -> &'static str {
     }
 }
 
-fn private_arn(edge: &Edge, input: &Value) -> Result<Option<String>, JsonError> {
+fn private_arn(cx: &Call<'_>, input: &Value) -> Result<Option<String>, JsonError> {
     let Some(arn) = input
         .get("InvocationConnectivityParameters")
         .and_then(|p| p.get("ResourceParameters"))
@@ -174,7 +171,7 @@ fn private_arn(edge: &Edge, input: &Value) -> Result<Option<String>, JsonError> 
     else {
         return Ok(None);
     };
-    if !edge.world.resource_configurations.contains_key(arn) {
+    if !cx.world.resource_configurations.contains_key(arn) {
         return Err(validation(format!(
             "Resource configuration {arn} does not exist."
         )));
@@ -182,16 +179,17 @@ fn private_arn(edge: &Edge, input: &Value) -> Result<Option<String>, JsonError> 
     Ok(Some(arn.to_string()))
 }
 
-fn create(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn create(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let model = &edge.world.model;
     let uuid = uuid::Uuid::new_v4().to_string();
-    let arn = format!(
-        "arn:aws:events:{}:{}:connection/{name}/{uuid}",
-        model.region, model.account
-    );
-    edge.authorize(principal, "events:CreateConnection", &arn)?;
-    if edge.world.connections.by_name(&name).is_ok() {
+    let arn = cx.scope.arn("events", &format!("connection/{name}/{uuid}"));
+    cx.authorize("events:CreateConnection", &arn)?;
+    if cx
+        .world
+        .connections
+        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
+        .is_ok()
+    {
         return Err(JsonError::client(
             "ResourceAlreadyExistsException",
             format!("Connection {name} already exists."),
@@ -214,26 +212,29 @@ fn create(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, Js
         logical_id: name.clone(),
         name: name.clone(),
         arn: arn.clone(),
-        secret_arn: edge.world.secrets.arn_for(&secret_name, &suffix),
+        secret_arn: cx
+            .scope
+            .arn("secretsmanager", &format!("secret:{secret_name}-{suffix}")),
         secret_name: secret_name.clone(),
         authorization,
         invocation_parameters: http_params(auth.get("InvocationHttpParameters")),
-        resource_configuration_arn: private_arn(edge, input)?,
+        resource_configuration_arn: private_arn(cx, input)?,
         description: input
             .get("Description")
             .and_then(Value::as_str)
             .map(str::to_string),
     };
-    edge.world
+    cx.world
         .secrets
-        .put(&secret_name, &suffix, config.secret_value());
-    let now = edge.world.clock.now();
-    edge.connection_times
+        .put_at(&config.secret_arn, &secret_name, config.secret_value());
+    let now = cx.world.clock.now();
+    cx.state
+        .connection_times
         .write()
         .expect("lock")
         .insert(name, now);
     let st = state(&config);
-    edge.world.connections.put(config);
+    cx.world.connections.put(config);
     Ok(
         json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(now), "LastModifiedTime": epoch(now)}),
     )
@@ -282,21 +283,22 @@ fn auth_description(c: &ConnectionConfig) -> Value {
     Value::Object(out)
 }
 
-fn describe(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn describe(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let c = edge
+    let c = cx
         .world
         .connections
-        .by_name(&name)
+        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
         .map_err(|_| not_found(&name))?;
-    edge.authorize(principal, "events:DescribeConnection", &c.arn)?;
-    let when = edge
+    cx.authorize("events:DescribeConnection", &c.arn)?;
+    let when = cx
+        .state
         .connection_times
         .read()
         .expect("lock")
         .get(&name)
         .copied()
-        .unwrap_or_else(|| edge.world.clock.now());
+        .unwrap_or_else(|| cx.world.clock.now());
     let mut out = json!({
         "ConnectionArn": c.arn,
         "Name": c.name,
@@ -318,14 +320,14 @@ fn describe(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, 
     Ok(out)
 }
 
-fn update(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let mut c = edge
+    let mut c = cx
         .world
         .connections
-        .by_name(&name)
+        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
         .map_err(|_| not_found(&name))?;
-    edge.authorize(principal, "events:UpdateConnection", &c.arn)?;
+    cx.authorize("events:UpdateConnection", &c.arn)?;
     if let Some(d) = input.get("Description").and_then(Value::as_str) {
         c.description = Some(d.to_string());
     }
@@ -340,19 +342,14 @@ fn update(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, Js
         }
     }
     if input.get("InvocationConnectivityParameters").is_some() {
-        c.resource_configuration_arn = private_arn(edge, input)?;
+        c.resource_configuration_arn = private_arn(cx, input)?;
     }
-    let suffix = c
-        .secret_arn
-        .rsplit('-')
-        .next()
-        .unwrap_or("AbCdEf")
-        .to_string();
-    edge.world
+    cx.world
         .secrets
-        .put(&c.secret_name, &suffix, c.secret_value());
-    let now = edge.world.clock.now();
-    let created = edge
+        .put_at(&c.secret_arn, &c.secret_name, c.secret_value());
+    let now = cx.world.clock.now();
+    let created = cx
+        .state
         .connection_times
         .read()
         .expect("lock")
@@ -361,49 +358,52 @@ fn update(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, Js
         .unwrap_or(now);
     let st = state(&c);
     let arn = c.arn.clone();
-    edge.world.connections.put(c);
+    cx.world.connections.put(c);
     Ok(
         json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(now)}),
     )
 }
 
-fn delete(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn delete(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let c = edge
+    let c = cx
         .world
         .connections
-        .by_name(&name)
+        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
         .map_err(|_| not_found(&name))?;
-    edge.authorize(principal, "events:DeleteConnection", &c.arn)?;
-    edge.world.connections.remove(&name);
-    edge.world.secrets.delete(&c.secret_arn);
-    let created = edge
+    cx.authorize("events:DeleteConnection", &c.arn)?;
+    cx.world
+        .connections
+        .remove_in(&cx.scope.region, &cx.scope.account, &name);
+    cx.world.secrets.delete(&c.secret_arn);
+    let created = cx
+        .state
         .connection_times
         .write()
         .expect("lock")
         .remove(&name)
-        .unwrap_or_else(|| edge.world.clock.now());
-    let now = edge.world.clock.now();
+        .unwrap_or_else(|| cx.world.clock.now());
+    let now = cx.world.clock.now();
     Ok(
         json!({"ConnectionArn": c.arn, "ConnectionState": "DELETING", "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(created)}),
     )
 }
 
-fn list(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
-    edge.authorize(principal, "events:ListConnections", "*")?;
+fn list(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    cx.authorize("events:ListConnections", "*")?;
     let prefix = input
         .get("NamePrefix")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let times = edge.connection_times.read().expect("lock");
-    let list: Vec<Value> = edge
+    let times = cx.state.connection_times.read().expect("lock");
+    let list: Vec<Value> = cx
         .world
         .connections
-        .list()
+        .list_in(&cx.scope.region, &cx.scope.account)
         .iter()
         .filter(|c| c.name.starts_with(prefix))
         .map(|c| {
-            let when = times.get(&c.name).copied().unwrap_or_else(|| edge.world.clock.now());
+            let when = times.get(&c.name).copied().unwrap_or_else(|| cx.world.clock.now());
             json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(when), "LastAuthorizedTime": epoch(when)})
         })
         .collect();

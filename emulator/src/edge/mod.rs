@@ -3,11 +3,16 @@
 //! One listener (default `127.0.0.1:4566`) serves, by AWS's own protocol rules:
 //! - Step Functions (`awsJson1_0`, `X-Amz-Target: AWSStepFunctions.<Operation>`) — [`sfn_api`];
 //! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
-//! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary).
+//! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
+//!   reset).
 //!
-//! API requests are SigV4-verified against the account's keys (the root's documented example key
-//! and the scenario's IAM users' keys) on the world's clock, and authorized with IAM for users;
-//! `--no-sigv4` turns that off for quick local use. StartSyncExecution is answered whatever the
+//! Credentials follow local AWS emulators' conventions (README, "Credentials, accounts and
+//! Regions"): keys whose secret vpcgate knows (`test` / `test`, AWS's example key, the scenario
+//! users') are SigV4-verified on the world's clock and authorized with IAM for users; any other key
+//! is the root of its account (a 12-digit key id names it, [`account_of_key`]) unless
+//! [`UnknownKeys::Refuse`]. The credential scope's Region and the key's account select a [`Scope`];
+//! the edge keeps a [`ScopeState`] per scope beside the world, which a reset ([`Edge::reset`])
+//! rebuilds. `--no-sigv4` accepts unsigned requests. StartSyncExecution is answered whatever the
 //! Host header (botocore sends it to `sync-<host>`).
 
 pub mod apigw_api;
@@ -50,6 +55,74 @@ pub enum AuthMode {
     Off,
 }
 
+/// How the control-plane APIs (Step Functions, EventBridge, API Gateway's control plane) treat an
+/// access key vpcgate holds no secret for: not the example root key, not `test`, not a scenario
+/// user's. The data planes (API Gateway, Lattice) always refuse such a key, as AWS does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownKeys {
+    /// Accepted as the root of its account (a 12-digit key id names the account, any other key
+    /// the default one); the signature cannot be checked. What local AWS emulators do.
+    #[default]
+    AcceptAsRoot,
+    /// Refused as AWS refuses them: `UnrecognizedClientException` (`serve --strict-credentials`).
+    Refuse,
+}
+
+/// An (account, Region) pair: where a request's resources live. The credential scope of a
+/// signed request names the Region; the access key the account.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The Region (`us-east-1`).
+    pub region: String,
+}
+
+impl Scope {
+    /// The scope of an account and Region.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Self {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+
+    /// The scope the world (the scenario or stacks) lives in.
+    pub fn of_world(world: &World) -> Self {
+        Self::new(&world.model.account, &world.model.region)
+    }
+
+    /// `arn:aws:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
+    }
+}
+
+/// Whether `region` has a Region name's shape (`us-east-1`, `ap-northeast-1`, `us-gov-west-1`):
+/// lower-case words joined by `-`, the last one a number. AWS answers any other credential scope
+/// "Credential should be scoped to a valid region".
+pub fn valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && region.len() <= 32
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// The account an access key id names when vpcgate holds no secret for it: a 12-digit key id
+/// is the account id itself (LocalStack's convention,
+/// <https://docs.localstack.cloud/references/credentials/>); any other key the default account.
+pub fn account_of_key(access_key_id: &str) -> Option<&str> {
+    (access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(access_key_id)
+}
+
 /// A state machine known to `serve`: the scenario's, or one created through the API.
 #[derive(Clone, Debug)]
 pub struct StateMachineEntry {
@@ -61,22 +134,70 @@ pub struct StateMachineEntry {
     pub extra: Value,
 }
 
-/// Everything `serve` answers from.
-#[derive(Debug)]
-pub struct Edge {
-    /// The running world.
-    pub world: World,
+/// What the APIs hold in one (account, Region): its state machines, their executions, and when
+/// its connections were made (the connections themselves are in the world's registry, keyed by
+/// account and Region, so the world's HTTP Tasks find them).
+#[derive(Debug, Default)]
+pub struct ScopeState {
     /// Executions started through the API.
     pub executions: Arc<Executions>,
     /// State machines by ARN.
     pub state_machines: RwLock<BTreeMap<String, StateMachineEntry>>,
     /// Connection creation times by name.
     pub connection_times: RwLock<BTreeMap<String, SystemTime>>,
+}
+
+impl ScopeState {
+    /// The world's own scope: its state machines and connections, made now.
+    fn of_world(world: &World) -> Self {
+        let now = world.clock.now();
+        let state_machines = world
+            .model
+            .state_machines
+            .iter()
+            .map(|m| {
+                (
+                    m.arn.clone(),
+                    StateMachineEntry {
+                        machine: m.clone(),
+                        created: now,
+                        extra: json!({}),
+                    },
+                )
+            })
+            .collect();
+        let connection_times = world
+            .model
+            .connections
+            .iter()
+            .map(|c| (c.name.clone(), now))
+            .collect();
+        Self {
+            executions: Arc::new(Executions::new()),
+            state_machines: RwLock::new(state_machines),
+            connection_times: RwLock::new(connection_times),
+        }
+    }
+}
+
+/// The world `serve` answers from and API Gateway's data plane over it; replaced whole by a
+/// reset (a request keeps the one it started on).
+#[derive(Clone, Debug)]
+struct Current {
+    world: World,
+    apigw: crate::apigw::ApiGatewayService,
+}
+
+/// Everything `serve` answers from.
+#[derive(Debug)]
+pub struct Edge {
+    current: RwLock<Current>,
+    /// What the APIs made, per (account, Region).
+    scopes: RwLock<BTreeMap<Scope, Arc<ScopeState>>>,
     /// How callers are checked.
     pub auth: AuthMode,
-    /// API Gateway's data plane (`{api-id}.execute-api.{region}.amazonaws.com/{stage}/…` by Host,
-    /// or `/restapis/{api-id}/{stage}/_user_request_/…`).
-    pub apigw: crate::apigw::ApiGatewayService,
+    /// How keys without a known secret are treated.
+    pub unknown_keys: UnknownKeys,
     /// How `/_vpcgate/*` answers ([`LocalEndpoint`]).
     pub local: LocalEndpoint,
 }
@@ -118,92 +239,26 @@ impl LocalEndpoint {
     }
 }
 
-impl Edge {
-    /// The edge of a world.
-    pub fn new(world: World, auth: AuthMode) -> Self {
-        let now = world.clock.now();
-        let state_machines = world
-            .model
-            .state_machines
-            .iter()
-            .map(|m| {
-                (
-                    m.arn.clone(),
-                    StateMachineEntry {
-                        machine: m.clone(),
-                        created: now,
-                        extra: json!({}),
-                    },
-                )
-            })
-            .collect();
-        let connection_times = world
-            .model
-            .connections
-            .iter()
-            .map(|c| (c.name.clone(), now))
-            .collect();
-        let apigw = crate::apigw::service(&world);
-        Self {
-            world,
-            executions: Arc::new(Executions::new()),
-            state_machines: RwLock::new(state_machines),
-            connection_times: RwLock::new(connection_times),
-            auth,
-            apigw,
-            local: LocalEndpoint::default(),
-        }
-    }
+/// One API call as the edge answers it: the world it started on, who calls, and in which
+/// (account, Region).
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The edge.
+    pub edge: &'a Edge,
+    /// The world the request started on.
+    pub world: World,
+    /// The caller.
+    pub principal: Principal,
+    /// Where the request's resources live.
+    pub scope: Scope,
+    /// What the APIs made there.
+    pub state: Arc<ScopeState>,
+}
 
-    /// The same edge with these rules for `/_vpcgate/*`.
-    pub fn with_local(mut self, local: LocalEndpoint) -> Self {
-        self.local = local;
-        self
-    }
-
-    /// Authenticates a signed request for `service`; returns the caller.
-    fn authenticate(
-        &self,
-        parts: &http::request::Parts,
-        body: &[u8],
-        service: &str,
-    ) -> Result<Principal, SigV4Error> {
-        let account = self.world.model.account.clone();
-        if self.auth == AuthMode::Off {
-            return Ok(Principal::root(account));
-        }
-        let policy = VerifyPolicy {
-            service: service.to_string(),
-            region: Some(self.world.model.region.clone()),
-            ..VerifyPolicy::execute_api(&self.world.model.region)
-        };
-        let store = self.world.iam.credentials();
-        let verified = sigv4::verify(
-            &sigv4::Incoming::from_parts(parts, body),
-            self.world.clock.now(),
-            &policy,
-            |key| {
-                store.lookup(key).map(|r| Credentials {
-                    access_key_id: key.to_string(),
-                    secret_access_key: r.secret_access_key.expose().to_string(),
-                    session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
-                })
-            },
-        )?;
-        Ok(store
-            .lookup(&verified.access_key_id)
-            .map(|r| r.principal)
-            .unwrap_or(Principal::Anonymous))
-    }
-
-    /// Authorizes an API action for a caller (root: always; users and sessions: their policies).
-    pub fn authorize(
-        &self,
-        principal: &Principal,
-        action: &str,
-        resource: &str,
-    ) -> Result<(), JsonError> {
-        if matches!(principal, Principal::Root { .. }) {
+impl Call<'_> {
+    /// Authorizes an API action (root: always; users and sessions: their policies).
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), JsonError> {
+        if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
         let mut ctx = RequestContext::new();
@@ -211,7 +266,7 @@ impl Edge {
         self.world
             .iam
             .authorize(
-                principal,
+                &self.principal,
                 action,
                 resource,
                 &ctx,
@@ -222,6 +277,260 @@ impl Edge {
             )
             .map(|_| ())
             .map_err(|d| JsonError::client("AccessDeniedException", d.message))
+    }
+
+    /// Whether the call is in the world's own account and Region (where the scenario's
+    /// resources are).
+    pub fn in_world_scope(&self) -> bool {
+        self.scope == Scope::of_world(&self.world)
+    }
+}
+
+/// What `POST /_vpcgate/reset` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResetReport {
+    /// The account reset, or `None` for all.
+    pub account: Option<String>,
+    /// Whether the world was rebuilt from its model (it is unless another account was reset).
+    pub world_rebuilt: bool,
+    /// (account, Region) scopes whose state was dropped.
+    pub scopes: usize,
+    /// Running executions stopped.
+    pub stopped_executions: usize,
+}
+
+impl Edge {
+    /// The edge of a world.
+    pub fn new(world: World, auth: AuthMode) -> Self {
+        let apigw = crate::apigw::service(&world);
+        let scope = Scope::of_world(&world);
+        let state = Arc::new(ScopeState::of_world(&world));
+        Self {
+            current: RwLock::new(Current { world, apigw }),
+            scopes: RwLock::new(BTreeMap::from([(scope, state)])),
+            auth,
+            unknown_keys: UnknownKeys::default(),
+            local: LocalEndpoint::default(),
+        }
+    }
+
+    /// The same edge with these rules for `/_vpcgate/*`.
+    pub fn with_local(mut self, local: LocalEndpoint) -> Self {
+        self.local = local;
+        self
+    }
+
+    /// The same edge treating keys without a known secret this way.
+    pub fn with_unknown_keys(mut self, unknown_keys: UnknownKeys) -> Self {
+        self.unknown_keys = unknown_keys;
+        self
+    }
+
+    /// The world requests start on now.
+    pub fn world(&self) -> World {
+        self.current.read().expect("lock").world.clone()
+    }
+
+    /// API Gateway's data plane over the current world.
+    pub fn apigw(&self) -> crate::apigw::ApiGatewayService {
+        self.current.read().expect("lock").apigw.clone()
+    }
+
+    /// The state of an (account, Region), made empty the first time it is asked for.
+    pub fn scope_state(&self, scope: &Scope) -> Arc<ScopeState> {
+        if let Some(s) = self.scopes.read().expect("lock").get(scope) {
+            return s.clone();
+        }
+        self.scopes
+            .write()
+            .expect("lock")
+            .entry(scope.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// The scopes that hold anything, in order.
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.scopes.read().expect("lock").keys().cloned().collect()
+    }
+
+    /// A call as `principal` in `scope` on the current world (what a verified request becomes;
+    /// tests call the APIs this way).
+    pub fn call_as(&self, principal: Principal, scope: Scope) -> Call<'_> {
+        Call {
+            edge: self,
+            world: self.world(),
+            state: self.scope_state(&scope),
+            principal,
+            scope,
+        }
+    }
+
+    /// A call as the root of the world's account, in the world's Region.
+    pub fn call_as_root(&self) -> Call<'_> {
+        let world = self.world();
+        let scope = Scope::of_world(&world);
+        self.call_as(Principal::root(scope.account.clone()), scope)
+    }
+
+    /// Returns to the start state: every execution stopped and forgotten, everything made
+    /// through the APIs gone, and the world rebuilt from its model under the same root CA (so
+    /// clients trusting it keep trusting it). With `account`, only that account's state goes;
+    /// the world is rebuilt only when it is that account's (other accounts' connections are
+    /// carried over to the rebuilt world).
+    pub fn reset(
+        self: &Arc<Self>,
+        account: Option<&str>,
+    ) -> Result<ResetReport, crate::world::WorldError> {
+        let old = self.world();
+        let world_account = old.model.account.clone();
+        let rebuild = account.is_none_or(|a| a == world_account);
+        let mut scopes = self.scopes.write().expect("lock");
+        let dropped: Vec<Scope> = scopes
+            .keys()
+            .filter(|s| account.is_none_or(|a| s.account == a))
+            .cloned()
+            .collect();
+        let mut stopped = 0;
+        for s in &dropped {
+            if let Some(state) = scopes.remove(s) {
+                stopped += state.executions.stop_all();
+            }
+        }
+        let connection_account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_string();
+        if rebuild {
+            let pki = old.pki.same_root()?;
+            let world = World::build_with_pki(old.model.clone(), old.clock.clone(), pki)?;
+            if let Some(a) = account {
+                // Only this account: the others' connections (and their secrets) stay.
+                for c in old.connections.list() {
+                    if connection_account(&c.arn) != a {
+                        if let Ok(secret) = old.secrets.get(&c.secret_arn) {
+                            world
+                                .secrets
+                                .put_at(&c.secret_arn, &c.secret_name, secret.value);
+                        }
+                        world.connections.put(c);
+                    }
+                }
+            }
+            // The instances' proxies keep their ports.
+            for i in old.ec2.instances() {
+                if let Some(ports) = old.ec2.proxy(&i.config.id) {
+                    world.ec2.set_proxy(&i.config.id, ports);
+                }
+            }
+            let attached = old.ec2.services().get().is_some();
+            let apigw = crate::apigw::service(&world);
+            scopes.insert(
+                Scope::of_world(&world),
+                Arc::new(ScopeState::of_world(&world)),
+            );
+            *self.current.write().expect("lock") = Current { world, apigw };
+            drop(scopes);
+            if attached {
+                crate::ec2::attach(self);
+            }
+        } else if let Some(a) = account {
+            for c in old.connections.list() {
+                if connection_account(&c.arn) == a {
+                    let region = c.arn.split(':').nth(3).unwrap_or_default().to_string();
+                    old.connections.remove_in(&region, a, &c.name);
+                    old.secrets.delete(&c.secret_arn);
+                }
+            }
+        }
+        Ok(ResetReport {
+            account: account.map(str::to_string),
+            world_rebuilt: rebuild,
+            scopes: dropped.len(),
+            stopped_executions: stopped,
+        })
+    }
+
+    /// The account an access key belongs to, for a key vpcgate holds no secret for.
+    fn unknown_key_account(world: &World, access_key_id: &str) -> String {
+        account_of_key(access_key_id)
+            .map(str::to_string)
+            .unwrap_or_else(|| world.model.account.clone())
+    }
+
+    /// Authenticates a signed request for `service` on `world`: the caller and the (account,
+    /// Region) the request is for. Keys vpcgate knows the secret of (the example root key,
+    /// `test`, scenario users') are verified; others are accepted as their account's root
+    /// unless [`UnknownKeys::Refuse`]. Any Region of valid shape is accepted.
+    fn authenticate(
+        &self,
+        world: &World,
+        parts: &http::request::Parts,
+        body: &[u8],
+        service: &str,
+    ) -> Result<(Principal, Scope), SigV4Error> {
+        let incoming = sigv4::Incoming::from_parts(parts, body);
+        let claimed = sigv4::claimed_credential(&incoming);
+        if self.auth == AuthMode::Off {
+            // Unsigned: the world's scope. Signed: the key's account and the scope's Region,
+            // unchecked.
+            let scope = match claimed {
+                Some((key, region)) if valid_region(&region) => {
+                    let known = world
+                        .iam
+                        .credentials()
+                        .lookup(&key)
+                        .and_then(|r| r.principal.account().map(str::to_string));
+                    Scope::new(
+                        known.unwrap_or_else(|| Self::unknown_key_account(world, &key)),
+                        region,
+                    )
+                }
+                _ => Scope::of_world(world),
+            };
+            return Ok((Principal::root(scope.account.clone()), scope));
+        }
+        let region_ok = claimed.as_ref().is_some_and(|(_, r)| valid_region(r));
+        let policy = VerifyPolicy {
+            service: service.to_string(),
+            // Any Region of valid shape; another scope gets AWS's "Credential should be scoped
+            // to a valid region, not '…'".
+            region: (!region_ok).then(|| world.model.region.clone()),
+            ..VerifyPolicy::execute_api(&world.model.region)
+        };
+        let store = world.iam.credentials();
+        let verified = sigv4::verify(&incoming, world.clock.now(), &policy, |key| {
+            store.lookup(key).map(|r| Credentials {
+                access_key_id: key.to_string(),
+                secret_access_key: r.secret_access_key.expose().to_string(),
+                session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
+            })
+        });
+        match verified {
+            Ok(v) => {
+                let principal = store
+                    .lookup(&v.access_key_id)
+                    .map(|r| r.principal)
+                    .unwrap_or(Principal::Anonymous);
+                let account = principal
+                    .account()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| world.model.account.clone());
+                Ok((principal, Scope::new(account, v.region)))
+            }
+            // Every check before the key's lookup passed (AWS's order): only the signature
+            // cannot be checked.
+            Err(SigV4Error::UnknownAccessKey { access_key_id })
+                if self.unknown_keys == UnknownKeys::AcceptAsRoot =>
+            {
+                let region = claimed
+                    .map(|(_, r)| r)
+                    .unwrap_or_else(|| world.model.region.clone());
+                let account = Self::unknown_key_account(world, &access_key_id);
+                Ok((
+                    Principal::root(account.clone()),
+                    Scope::new(account, region),
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -387,19 +696,41 @@ pub async fn handle_parts(
         .map(str::to_string);
     let path = parts.uri.path().to_string();
     let started = tokio::time::Instant::now();
+    // A request keeps the world it started on, whatever a reset does meanwhile.
+    let world = edge.world();
     let (label, resp) = match target.as_deref() {
         Some(t) if t.starts_with("AWSStepFunctions.") => {
             let op = &t["AWSStepFunctions.".len()..];
             (
                 format!("states {op}"),
-                json_api(&edge, &parts, &body, "1.0", "states", op, sfn_api::call).await,
+                json_api(
+                    &edge,
+                    world,
+                    &parts,
+                    &body,
+                    "1.0",
+                    "states",
+                    op,
+                    sfn_api::call,
+                )
+                .await,
             )
         }
         Some(t) if t.starts_with("AWSEvents.") => {
             let op = &t["AWSEvents.".len()..];
             (
                 format!("events {op}"),
-                json_api(&edge, &parts, &body, "1.1", "events", op, events_api::call).await,
+                json_api(
+                    &edge,
+                    world,
+                    &parts,
+                    &body,
+                    "1.1",
+                    "events",
+                    op,
+                    events_api::call,
+                )
+                .await,
             )
         }
         Some(t) => (
@@ -420,11 +751,11 @@ pub async fn handle_parts(
                 let (parts, body) = req.into_parts();
                 (
                     format!("apigateway {} {}", parts.method, parts.uri.path()),
-                    apigw_api::handle(&edge, &parts, &body),
+                    apigw_api::handle(&edge, world, &parts, &body),
                 )
             } else if crate::apigw::locate(&req).is_some() {
                 let label = format!("execute-api {} {}", req.method(), req.uri().path());
-                let resp = edge.apigw.handle(req).await;
+                let resp = edge.apigw().handle(req).await;
                 let (p, b) = resp.into_parts();
                 (label, http::Response::from_parts(p, Full::new(b)))
             } else {
@@ -440,7 +771,7 @@ pub async fn handle_parts(
                         json!({"message": "vpcgate: /_vpcgate/ answers only for a loopback Host (localhost, 127.0.0.1, [::1]) or the address serve listens on"}).to_string(),
                     )
                 } else {
-                    local(&edge, req.method(), &path)
+                    local(&edge, &world, &req)
                 };
                 (format!("{} {path}", req.method()), resp)
             }
@@ -455,16 +786,17 @@ pub async fn handle_parts(
 }
 
 type ApiFn = for<'a> fn(
-    &'a Arc<Edge>,
-    &'a Principal,
+    &'a Call<'a>,
     &'a str,
     Value,
 ) -> std::pin::Pin<
     Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>,
 >;
 
+#[allow(clippy::too_many_arguments)]
 async fn json_api(
     edge: &Arc<Edge>,
+    world: World,
     parts: &http::request::Parts,
     body: &Bytes,
     version: &str,
@@ -472,7 +804,7 @@ async fn json_api(
     op: &str,
     call: ApiFn,
 ) -> http::Response<Body> {
-    let principal = match edge.authenticate(parts, body, service) {
+    let (principal, scope) = match edge.authenticate(&world, parts, body, service) {
         Ok(p) => p,
         Err(e) => return wire::error(version, &sigv4_json_error(&e)),
     };
@@ -501,18 +833,84 @@ async fn json_api(
             }
         }
     };
-    match call(edge, &principal, op, input).await {
+    let ctx = Call {
+        edge,
+        world,
+        state: edge.scope_state(&scope),
+        principal,
+        scope,
+    };
+    match call(&ctx, op, input).await {
         Ok(v) => wire::ok(version, &v),
         Err(e) => wire::error(version, &e),
     }
 }
 
-fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body> {
+/// The account `POST /_vpcgate/reset` names: `?account=<12 digits>` or `{"account": "…"}`;
+/// `Ok(None)` for every account.
+fn reset_account(req: &http::Request<Bytes>) -> Result<Option<String>, String> {
+    let from_query = req.uri().query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "account")
+            .map(|(_, v)| v.to_string())
+    });
+    let from_body = if req.body().iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match serde_json::from_slice::<Value>(req.body()) {
+            Ok(Value::Object(o)) => match o.get("account") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err("\"account\" must be a string".into()),
+            },
+            _ => {
+                return Err(
+                    "the body must be a JSON object such as {\"account\": \"123456789012\"}".into(),
+                );
+            }
+        }
+    };
+    match from_query.or(from_body) {
+        None => Ok(None),
+        Some(a) if account_of_key(&a).is_some() => Ok(Some(a)),
+        Some(a) => Err(format!(
+            "account must be 12 digits, not '{}'",
+            crate::sigv4::echo(&a)
+        )),
+    }
+}
+
+fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Response<Body> {
+    let method = req.method();
+    let path = req.uri().path();
     match (method.as_str(), path) {
         ("GET", "/_vpcgate/health") => plain(200, "application/json", json!({"status": "ok"}).to_string()),
-        ("GET", "/_vpcgate/ca.pem") => plain(200, "application/x-pem-file", edge.world.pki.root_pem()),
+        ("GET", "/_vpcgate/ca.pem") => plain(200, "application/x-pem-file", w.pki.root_pem()),
+        ("POST", "/_vpcgate/reset") => {
+            let account = match reset_account(req) {
+                Ok(a) => a,
+                Err(message) => {
+                    return plain(400, "application/json", json!({"message": format!("vpcgate reset: {message}")}).to_string());
+                }
+            };
+            let started = tokio::time::Instant::now();
+            match edge.reset(account.as_deref()) {
+                Ok(r) => {
+                    let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    tracing::info!("reset {} in {ms:.1} ms", account.as_deref().unwrap_or("every account"));
+                    plain(200, "application/json", json!({
+                        "account": r.account,
+                        "worldRebuilt": r.world_rebuilt,
+                        "scopesCleared": r.scopes,
+                        "stoppedExecutions": r.stopped_executions,
+                        "milliseconds": (ms * 10.0).round() / 10.0,
+                    }).to_string())
+                }
+                Err(e) => plain(500, "application/json", json!({"message": format!("vpcgate reset: {e}")}).to_string()),
+            }
+        }
         ("GET", "/_vpcgate/world") => {
-            let w = &edge.world;
             let doc = json!({
                 "region": w.model.region,
                 "accountId": w.model.account,
@@ -536,6 +934,15 @@ fn local(edge: &Edge, method: &http::Method, path: &str) -> http::Response<Body>
                 "vpcEndpoints": crate::proxy::endpoints_json(w),
                 "notEmulated": w.model.not_emulated.iter().map(|n| json!({"logicalId": n.logical_id, "type": n.resource_type})).collect::<Vec<_>>(),
                 "credentials": {"accessKeyId": crate::authz::ROOT_ACCESS_KEY_ID, "secretAccessKey": crate::authz::ROOT_SECRET_ACCESS_KEY},
+                "rootKeys": [
+                    {"accessKeyId": crate::authz::ROOT_ACCESS_KEY_ID, "secretAccessKey": crate::authz::ROOT_SECRET_ACCESS_KEY},
+                    {"accessKeyId": crate::authz::TEST_ACCESS_KEY_ID, "secretAccessKey": crate::authz::TEST_SECRET_ACCESS_KEY},
+                ],
+                "unknownKeys": match edge.unknown_keys {
+                    UnknownKeys::AcceptAsRoot => "accepted as the root of their account (12-digit key id: that account)",
+                    UnknownKeys::Refuse => "refused (--strict-credentials)",
+                },
+                "scopes": edge.scopes().iter().map(|s| json!({"accountId": s.account, "region": s.region})).collect::<Vec<_>>(),
             });
             plain(200, "application/json", serde_json::to_string_pretty(&doc).unwrap_or_default())
         }
@@ -577,4 +984,42 @@ pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<O
 /// Binds `addr` and serves until `shutdown`; returns the bound address through `bound`.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names_have_aws_shape() {
+        for ok in [
+            "us-east-1",
+            "ap-northeast-1",
+            "us-gov-west-1",
+            "eu-central-2",
+            "cn-north-1",
+        ] {
+            assert!(valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "moon",
+            "us-east",
+            "US-EAST-1",
+            "us_east_1",
+            "-east-1",
+            "us--1",
+            "us-east-x",
+            "",
+        ] {
+            assert!(!valid_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_twelve_digit_key_names_its_account() {
+        assert_eq!(account_of_key("111111111111"), Some("111111111111"));
+        assert_eq!(account_of_key("test"), None);
+        assert_eq!(account_of_key("AKIAIOSFODNN7EXAMPLE"), None);
+        assert_eq!(account_of_key("1111111111111"), None);
+    }
 }

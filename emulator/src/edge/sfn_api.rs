@@ -8,14 +8,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use super::wire::{JsonError, epoch};
-use super::{Edge, StateMachineEntry};
+use super::{Call, StateMachineEntry};
 use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
-use crate::iam::Principal;
 use crate::model::{StateMachine, StateMachineType};
 use crate::sfn::execution::{
     ExecutionRecord, StartError, WorldTasks, execution_principal, status_name,
@@ -24,25 +22,24 @@ use crate::trace::Trace;
 
 /// Dispatches one operation.
 pub fn call<'a>(
-    edge: &'a Arc<Edge>,
-    principal: &'a Principal,
+    c: &'a Call<'a>,
     op: &'a str,
     input: Value,
 ) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
     Box::pin(async move {
         match op {
-            "CreateStateMachine" => create_state_machine(edge, principal, &input),
-            "DescribeStateMachine" => describe_state_machine(edge, principal, &input),
-            "UpdateStateMachine" => update_state_machine(edge, principal, &input),
-            "DeleteStateMachine" => delete_state_machine(edge, principal, &input),
-            "ListStateMachines" => list_state_machines(edge, principal),
-            "StartExecution" => start_execution(edge, principal, &input),
-            "StartSyncExecution" => start_sync_execution(edge, principal, &input).await,
-            "DescribeExecution" => describe_execution(edge, principal, &input),
-            "StopExecution" => stop_execution(edge, principal, &input),
-            "ListExecutions" => list_executions(edge, principal, &input),
-            "GetExecutionHistory" => get_execution_history(edge, principal, &input),
-            "TestState" => test_state(edge, principal, &input).await,
+            "CreateStateMachine" => create_state_machine(c, &input),
+            "DescribeStateMachine" => describe_state_machine(c, &input),
+            "UpdateStateMachine" => update_state_machine(c, &input),
+            "DeleteStateMachine" => delete_state_machine(c, &input),
+            "ListStateMachines" => list_state_machines(c),
+            "StartExecution" => start_execution(c, &input),
+            "StartSyncExecution" => start_sync_execution(c, &input).await,
+            "DescribeExecution" => describe_execution(c, &input),
+            "StopExecution" => stop_execution(c, &input),
+            "ListExecutions" => list_executions(c, &input),
+            "GetExecutionHistory" => get_execution_history(c, &input),
+            "TestState" => test_state(c, &input).await,
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate Step Functions' {other} operation"),
@@ -168,9 +165,10 @@ fn no_execution(arn: &str) -> JsonError {
     )
 }
 
-fn state_machine(edge: &Edge, arn: &str) -> Result<StateMachineEntry, JsonError> {
+fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, JsonError> {
     check_arn(arn, "stateMachine")?;
-    edge.state_machines
+    c.state
+        .state_machines
         .read()
         .expect("lock")
         .get(arn)
@@ -195,11 +193,7 @@ fn valid_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
 }
 
-fn create_state_machine(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = field(input, "name")?;
     let definition = field(input, "definition")?;
     let role_arn = field(input, "roleArn")?;
@@ -217,14 +211,10 @@ fn create_state_machine(
     };
     check_name(name)?;
     check_role_arn(role_arn)?;
-    let model = &edge.world.model;
-    let arn = format!(
-        "arn:aws:states:{}:{}:stateMachine:{name}",
-        model.region, model.account
-    );
-    edge.authorize(principal, "states:CreateStateMachine", &arn)?;
+    let arn = c.scope.arn("states", &format!("stateMachine:{name}"));
+    c.authorize("states:CreateStateMachine", &arn)?;
     validate_definition(definition)?;
-    let mut machines = edge.state_machines.write().expect("lock");
+    let mut machines = c.state.state_machines.write().expect("lock");
     if let Some(existing) = machines.get(&arn) {
         // Creating the same machine again is idempotent; anything else is a conflict.
         if existing.machine.definition == definition
@@ -238,7 +228,7 @@ fn create_state_machine(
             format!("State Machine Already Exists: '{arn}'"),
         ));
     }
-    let created = edge.world.clock.now();
+    let created = c.world.clock.now();
     let extra = json!({
         "loggingConfiguration": input.get("loggingConfiguration").cloned().unwrap_or(json!({"level": "OFF", "includeExecutionData": false})),
         "tracingConfiguration": input.get("tracingConfiguration").cloned().unwrap_or(json!({"enabled": false})),
@@ -261,14 +251,10 @@ fn create_state_machine(
     Ok(json!({"stateMachineArn": arn, "creationDate": epoch(created)}))
 }
 
-fn describe_state_machine(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+fn describe_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
-    let entry = state_machine(edge, arn)?;
-    edge.authorize(principal, "states:DescribeStateMachine", arn)?;
+    let entry = state_machine(c, arn)?;
+    c.authorize("states:DescribeStateMachine", arn)?;
     let m = &entry.machine;
     let mut out = json!({
         "stateMachineArn": m.arn,
@@ -289,14 +275,10 @@ fn describe_state_machine(
     Ok(out)
 }
 
-fn update_state_machine(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
-    state_machine(edge, arn)?;
-    edge.authorize(principal, "states:UpdateStateMachine", arn)?;
+    state_machine(c, arn)?;
+    c.authorize("states:UpdateStateMachine", arn)?;
     let definition = opt_field(input, "definition");
     let role = opt_field(input, "roleArn");
     if definition.is_none()
@@ -312,8 +294,8 @@ fn update_state_machine(
     if let Some(d) = definition {
         validate_definition(d)?;
     }
-    let now = edge.world.clock.now();
-    let mut machines = edge.state_machines.write().expect("lock");
+    let now = c.world.clock.now();
+    let mut machines = c.state.state_machines.write().expect("lock");
     let entry = machines.get_mut(arn).ok_or_else(|| no_state_machine(arn))?;
     if let Some(d) = definition {
         entry.machine.definition = d.to_string();
@@ -321,27 +303,23 @@ fn update_state_machine(
     if let Some(r) = role {
         entry.machine.role_arn = r.to_string();
     }
-    edge.executions.invalidate(arn);
+    c.state.executions.invalidate(arn);
     Ok(json!({"updateDate": epoch(now)}))
 }
 
-fn delete_state_machine(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+fn delete_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
     check_arn(arn, "stateMachine")?;
-    edge.authorize(principal, "states:DeleteStateMachine", arn)?;
+    c.authorize("states:DeleteStateMachine", arn)?;
     // Deleting a machine that does not exist succeeds (the call is idempotent).
-    edge.state_machines.write().expect("lock").remove(arn);
-    edge.executions.invalidate(arn);
+    c.state.state_machines.write().expect("lock").remove(arn);
+    c.state.executions.invalidate(arn);
     Ok(json!({}))
 }
 
-fn list_state_machines(edge: &Edge, principal: &Principal) -> Result<Value, JsonError> {
-    edge.authorize(principal, "states:ListStateMachines", "*")?;
-    let machines = edge.state_machines.read().expect("lock");
+fn list_state_machines(c: &Call<'_>) -> Result<Value, JsonError> {
+    c.authorize("states:ListStateMachines", "*")?;
+    let machines = c.state.state_machines.read().expect("lock");
     let list: Vec<Value> = machines
         .values()
         .map(|e| json!({"stateMachineArn": e.machine.arn, "name": e.machine.name, "type": e.machine.kind.as_str(), "creationDate": epoch(e.created)}))
@@ -393,18 +371,19 @@ fn start_error(e: StartError) -> JsonError {
     }
 }
 
-fn start_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
-    let entry = state_machine(edge, arn)?;
-    edge.authorize(principal, "states:StartExecution", arn)?;
+    let entry = state_machine(c, arn)?;
+    c.authorize("states:StartExecution", arn)?;
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
     if let Some(n) = &name {
         check_name(n)?;
     }
-    let (exec_arn, start) = edge
+    let (exec_arn, start) = c
+        .state
         .executions
-        .start(&edge.world, &entry.machine, exec_input, name)
+        .start(&c.world, &entry.machine, exec_input, name)
         .map_err(start_error)?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
 }
@@ -425,14 +404,10 @@ fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
     }
 }
 
-async fn start_sync_execution(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
-    let entry = state_machine(edge, arn)?;
-    edge.authorize(principal, "states:StartSyncExecution", arn)?;
+    let entry = state_machine(c, arn)?;
+    c.authorize("states:StartSyncExecution", arn)?;
     if entry.machine.kind != StateMachineType::Express {
         return Err(JsonError::client(
             "StateMachineTypeNotSupported",
@@ -441,9 +416,10 @@ async fn start_sync_execution(
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
-    let record = edge
+    let record = c
+        .state
         .executions
-        .run_sync(&edge.world, &entry.machine, exec_input.clone(), name)
+        .run_sync(&c.world, &entry.machine, exec_input.clone(), name)
         .await
         .map_err(start_error)?;
     let o = record.outcome.as_ref().expect("run_sync finishes");
@@ -471,19 +447,15 @@ async fn start_sync_execution(
     Ok(Value::Object(out))
 }
 
-fn execution(edge: &Edge, arn: &str) -> Result<ExecutionRecord, JsonError> {
+fn execution(c: &Call<'_>, arn: &str) -> Result<ExecutionRecord, JsonError> {
     check_arn(arn, "execution")?;
-    edge.executions.get(arn).ok_or_else(|| no_execution(arn))
+    c.state.executions.get(arn).ok_or_else(|| no_execution(arn))
 }
 
-fn describe_execution(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
-    let record = execution(edge, arn)?;
-    edge.authorize(principal, "states:DescribeExecution", arn)?;
+    let record = execution(c, arn)?;
+    c.authorize("states:DescribeExecution", arn)?;
     let mut out = Map::new();
     out.insert("executionArn".into(), json!(record.arn));
     out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
@@ -498,24 +470,25 @@ fn describe_execution(
     Ok(Value::Object(out))
 }
 
-fn stop_execution(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn stop_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
-    execution(edge, arn)?;
-    edge.authorize(principal, "states:StopExecution", arn)?;
-    edge.executions.stop(
+    execution(c, arn)?;
+    c.authorize("states:StopExecution", arn)?;
+    c.state.executions.stop(
         arn,
         opt_field(input, "error").map(str::to_string),
         opt_field(input, "cause").map(str::to_string),
     );
-    Ok(json!({"stopDate": epoch(edge.world.clock.now())}))
+    Ok(json!({"stopDate": epoch(c.world.clock.now())}))
 }
 
-fn list_executions(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "stateMachineArn")?;
-    state_machine(edge, arn)?;
-    edge.authorize(principal, "states:ListExecutions", arn)?;
+    state_machine(c, arn)?;
+    c.authorize("states:ListExecutions", arn)?;
     let filter = opt_field(input, "statusFilter");
-    let list: Vec<Value> = edge
+    let list: Vec<Value> = c
+        .state
         .executions
         .list(arn)
         .iter()
@@ -536,16 +509,13 @@ fn list_executions(edge: &Edge, principal: &Principal, input: &Value) -> Result<
     Ok(json!({"executions": list}))
 }
 
-fn get_execution_history(
-    edge: &Edge,
-    principal: &Principal,
-    input: &Value,
-) -> Result<Value, JsonError> {
+fn get_execution_history(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = field(input, "executionArn")?;
-    execution(edge, arn)?;
-    edge.authorize(principal, "states:GetExecutionHistory", arn)?;
+    execution(c, arn)?;
+    c.authorize("states:GetExecutionHistory", arn)?;
     // While the execution runs, the events so far (issue 11: it answered [] until the end).
-    let mut events: Vec<Value> = edge
+    let mut events: Vec<Value> = c
+        .state
         .executions
         .history(arn)
         .unwrap_or_default()
@@ -558,10 +528,10 @@ fn get_execution_history(
     Ok(json!({"events": events}))
 }
 
-async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result<Value, JsonError> {
+async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let definition = field(input, "definition")?;
     let role_arn = opt_field(input, "roleArn").unwrap_or_default().to_string();
-    edge.authorize(principal, "states:TestState", "*")?;
+    c.authorize("states:TestState", "*")?;
     let level = match opt_field(input, "inspectionLevel").unwrap_or("INFO") {
         "INFO" => InspectionLevel::Info,
         "DEBUG" | "TRACE" => InspectionLevel::Debug,
@@ -595,7 +565,7 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
             ));
         }
         // Revealing secrets needs states:RevealSecrets (test-state-isolation.html).
-        edge.authorize(principal, "states:RevealSecrets", "*")?;
+        c.authorize("states:RevealSecrets", "*")?;
     }
     let state_input = execution_input(input)?;
     let variables = match input.get("variables").and_then(Value::as_str) {
@@ -610,21 +580,14 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
         },
         None => Map::new(),
     };
-    let model = &edge.world.model;
     let config = ExecutionConfig {
-        execution_arn: format!(
-            "arn:aws:states:{}:{}:execution:TestStateMachine:test",
-            model.region, model.account
-        ),
+        execution_arn: c.scope.arn("states", "execution:TestStateMachine:test"),
         execution_name: "test".into(),
-        state_machine_arn: format!(
-            "arn:aws:states:{}:{}:stateMachine:TestStateMachine",
-            model.region, model.account
-        ),
+        state_machine_arn: c.scope.arn("states", "stateMachine:TestStateMachine"),
         state_machine_name: "TestStateMachine".into(),
         role_arn: role_arn.clone(),
-        clock: edge.world.clock.clone(),
-        region: Some(model.region.clone()),
+        clock: c.world.clock.clone(),
+        region: Some(c.scope.region.clone()),
         ..ExecutionConfig::default()
     };
     let options = TestStateOptions {
@@ -634,7 +597,7 @@ async fn test_state(edge: &Edge, principal: &Principal, input: &Value) -> Result
         state_name: opt_field(input, "stateName").map(str::to_string),
     };
     let tasks = WorldTasks::new(
-        edge.world.clone(),
+        c.world.clone(),
         execution_principal(&role_arn, "TestState"),
         config.state_machine_arn.clone(),
         Trace::new(),

@@ -186,11 +186,20 @@ pub enum EventsError {
     },
 }
 
-/// The connections of one account and region.
+/// The connections `serve` and the world know, in every account and Region: each is keyed by
+/// the (Region, account) of its ARN and its name, so two accounts may use the same name.
 #[derive(Debug, Default)]
 pub struct Connections {
-    by_name: RwLock<BTreeMap<String, ConnectionConfig>>,
+    by_name: RwLock<BTreeMap<(String, String, String), ConnectionConfig>>,
     tokens: Mutex<BTreeMap<String, CachedToken>>,
+}
+
+/// The (Region, account) of a connection ARN (`arn:aws:events:<region>:<account>:connection/…`).
+fn arn_scope(arn: &str) -> (String, String) {
+    let mut parts = arn.split(':');
+    let region = parts.nth(3).unwrap_or_default().to_string();
+    let account = parts.next().unwrap_or_default().to_string();
+    (region, account)
 }
 
 impl Connections {
@@ -199,21 +208,26 @@ impl Connections {
         Self::default()
     }
 
-    /// Adds or replaces a connection.
+    /// Adds or replaces a connection (in the Region and account of its ARN).
     pub fn put(&self, config: ConnectionConfig) {
         self.tokens.lock().expect("lock").remove(&config.arn);
+        let (region, account) = arn_scope(&config.arn);
         self.by_name
             .write()
             .expect("lock")
-            .insert(config.name.clone(), config);
+            .insert((region, account, config.name.clone()), config);
     }
 
-    /// Removes a connection.
-    pub fn remove(&self, name: &str) -> Option<ConnectionConfig> {
-        self.by_name.write().expect("lock").remove(name)
+    /// Removes a connection of a Region and account.
+    pub fn remove_in(&self, region: &str, account: &str, name: &str) -> Option<ConnectionConfig> {
+        self.by_name.write().expect("lock").remove(&(
+            region.to_string(),
+            account.to_string(),
+            name.to_string(),
+        ))
     }
 
-    /// All connections, by name.
+    /// All connections, by Region, account and name.
     pub fn list(&self) -> Vec<ConnectionConfig> {
         self.by_name
             .read()
@@ -223,20 +237,49 @@ impl Connections {
             .collect()
     }
 
-    /// A connection by name.
+    /// The connections of one Region and account, by name.
+    pub fn list_in(&self, region: &str, account: &str) -> Vec<ConnectionConfig> {
+        self.by_name
+            .read()
+            .expect("lock")
+            .iter()
+            .filter(|((r, a, _), _)| r == region && a == account)
+            .map(|(_, c)| c.clone())
+            .collect()
+    }
+
+    /// A connection by name, in any Region and account (the first in order).
     pub fn by_name(&self, name: &str) -> Result<ConnectionConfig, EventsError> {
         self.by_name
             .read()
             .expect("lock")
-            .get(name)
+            .iter()
+            .find(|((_, _, n), _)| n == name)
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| EventsError::NotFound {
+                name: name.to_string(),
+            })
+    }
+
+    /// A connection by name in one Region and account.
+    pub fn by_name_in(
+        &self,
+        region: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<ConnectionConfig, EventsError> {
+        self.by_name
+            .read()
+            .expect("lock")
+            .get(&(region.to_string(), account.to_string(), name.to_string()))
             .cloned()
             .ok_or_else(|| EventsError::NotFound {
                 name: name.to_string(),
             })
     }
 
-    /// A connection by ARN (`arn:aws:events:…:connection/<name>/<uuid>`): the name and the uuid must
-    /// both match, as a deleted and re-created connection gets a new uuid.
+    /// A connection by ARN (`arn:aws:events:…:connection/<name>/<uuid>`): the Region, account,
+    /// name and uuid must all match, as a deleted and re-created connection gets a new uuid.
     pub fn by_arn(&self, arn: &str) -> Result<ConnectionConfig, EventsError> {
         let rest = arn
             .split_once(":connection/")
@@ -245,7 +288,8 @@ impl Connections {
                 arn: arn.to_string(),
             })?;
         let name = rest.split('/').next().unwrap_or_default();
-        let conn = self.by_name(name)?;
+        let (region, account) = arn_scope(arn);
+        let conn = self.by_name_in(&region, &account, name)?;
         if conn.arn != arn {
             return Err(EventsError::NotFound {
                 name: name.to_string(),

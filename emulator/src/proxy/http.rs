@@ -82,6 +82,9 @@ async fn handle(
     instance: Arc<Instance>,
     req: http::Request<Incoming>,
 ) -> http::Response<Body> {
+    // The instance as the current world has it (a reset rebuilds the world; the proxy stays).
+    let world = edge.world();
+    let instance = world.ec2.instance(&instance.config.id).unwrap_or(instance);
     let trace = Trace::new();
     let label = format!("{} ({})", instance.config.logical_id, instance.eni.ip);
     if req.method() == http::Method::CONNECT {
@@ -106,7 +109,7 @@ async fn handle(
             );
         };
         tracing::info!("proxy {label}: CONNECT {host}:{port}");
-        match crate::ec2::connect(&edge.world, &instance, &host, port, &trace).await {
+        match crate::ec2::connect(&world, &instance, &host, port, &trace).await {
             Ok(mut stream) => {
                 tokio::spawn(async move {
                     if let Ok(upgraded) = hyper::upgrade::on(req).await {
@@ -153,7 +156,7 @@ async fn handle(
             parts.headers.remove(name);
         }
         let out = http::Request::from_parts(parts, body);
-        match crate::ec2::request(&edge.world, &instance, out, &trace).await {
+        match crate::ec2::request(&world, &instance, out, &trace).await {
             Ok(resp) => {
                 let (parts, body) = resp.into_parts();
                 http::Response::from_parts(parts, Full::new(body))

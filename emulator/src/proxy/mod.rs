@@ -73,8 +73,9 @@ pub async fn start_all_on(
     first_port: Option<u16>,
 ) -> std::io::Result<Vec<ProxyInfo>> {
     crate::ec2::attach(edge);
+    let world = edge.world();
     let mut out = Vec::new();
-    for (i, instance) in edge.world.ec2.instances().iter().enumerate() {
+    for (i, instance) in world.ec2.instances().iter().enumerate() {
         let port = |k: u16| first_port.map(|p| p + 2 * i as u16 + k).unwrap_or(0);
         let http_listener = TcpListener::bind(SocketAddr::new(host, port(0))).await?;
         let socks_listener = TcpListener::bind(SocketAddr::new(host, port(1))).await?;
@@ -85,7 +86,7 @@ pub async fn start_all_on(
             http: http_listener.local_addr()?,
             socks: socks_listener.local_addr()?,
         };
-        edge.world.ec2.set_proxy(
+        world.ec2.set_proxy(
             &instance.config.id,
             ProxyPorts {
                 http: info.http,

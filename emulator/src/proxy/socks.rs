@@ -132,10 +132,13 @@ async fn serve(mut client: TcpStream, edge: Arc<Edge>, instance: Arc<Instance>) 
             .await;
         return;
     }
+    // The instance as the current world has it (a reset rebuilds the world; the proxy stays).
+    let world = edge.world();
+    let instance = world.ec2.instance(&instance.config.id).unwrap_or(instance);
     let trace = Trace::new();
     let label = format!("{} ({})", instance.config.logical_id, instance.eni.ip);
     tracing::info!("socks5 {label}: CONNECT {host}:{port}");
-    match crate::ec2::connect(&edge.world, &instance, &host, port, &trace).await {
+    match crate::ec2::connect(&world, &instance, &host, port, &trace).await {
         Ok(mut stream) => {
             let bound = match instance.eni.ip {
                 IpAddr::V4(v4) => Some((v4, 49152)),

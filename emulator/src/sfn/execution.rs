@@ -222,6 +222,14 @@ pub enum StartError {
     },
 }
 
+/// The Region and account of an ARN (`arn:aws:<service>:<region>:<account>:…`).
+fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.split(':');
+    let region = parts.nth(3).filter(|r| !r.is_empty())?;
+    let account = parts.next().filter(|a| !a.is_empty())?;
+    Some((region, account))
+}
+
 /// Most execution records kept in memory. AWS keeps closed Standard executions for 90 days
 /// (service-quotas.html, "Execution history retention time"); vpcgate keeps this many and
 /// forgets the oldest finished ones first, so a client looping StartExecution cannot grow
@@ -295,9 +303,14 @@ impl Executions {
             StateMachineType::Standard => "execution",
             StateMachineType::Express => "express",
         };
+        // The execution lives where its state machine does (a machine `serve` made in another
+        // account or Region than the world's).
+        let (region, account) = arn_region_account(&sm.arn)
+            .unwrap_or((world.model.region.as_str(), world.model.account.as_str()));
+        let region = region.to_string();
         let arn = format!(
-            "arn:aws:states:{}:{}:{kind_word}:{}:{name}",
-            world.model.region, world.model.account, sm.name
+            "arn:aws:states:{region}:{account}:{kind_word}:{}:{name}",
+            sm.name
         );
         if self.records.lock().expect("lock").contains_key(&arn) {
             return Err(StartError::AlreadyExists { arn });
@@ -315,7 +328,7 @@ impl Executions {
             role_arn: sm.role_arn.clone(),
             clock: world.clock.clone(),
             start_time: Some(start),
-            region: Some(world.model.region.clone()),
+            region: Some(region),
             ..ExecutionConfig::default()
         };
         let record = ExecutionRecord {
@@ -466,6 +479,18 @@ impl Executions {
             }
             None => false,
         }
+    }
+
+    /// Stops every running execution (`POST /_vpcgate/reset`); returns how many there were.
+    pub fn stop_all(&self) -> usize {
+        let handles: Vec<StopHandle> = std::mem::take(&mut *self.stops.lock().expect("lock"))
+            .into_values()
+            .collect();
+        let n = handles.len();
+        for h in handles {
+            h.stop(None, None);
+        }
+        n
     }
 
     /// An execution by ARN.

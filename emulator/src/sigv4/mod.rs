@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 pub use self::error::{MAX_ECHO, STATUS, ScopeMismatch, SigV4Error, echo};
 pub use self::sign::{SignError, SigningOutput, sign, sign_request};
-pub use self::verify::{verify, verify_request};
+pub use self::verify::{claimed_credential, verify, verify_request};
 
 /// The service name API Gateway expects in the credential scope.
 pub const EXECUTE_API: &str = "execute-api";

@@ -292,6 +292,37 @@ fn canonical_request_for(
     )
 }
 
+/// The access key id and Region a request claims in its credential scope
+/// (`Authorization: … Credential=AKID/date/region/service/aws4_request` or `X-Amz-Credential`),
+/// read without checking anything else: which account and Region a request is for, before (or
+/// without) verifying it.
+pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
+    let credential = match req
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(authorization) => {
+            let (_, components) = parse_authorization(authorization).ok()?;
+            components
+                .into_iter()
+                .rev()
+                .find(|(k, _)| k == "Credential")
+                .map(|(_, v)| v)?
+        }
+        None => {
+            let (_, query) = split_target(req.target);
+            let params = parse_query(query.unwrap_or(""));
+            params
+                .iter()
+                .find(|(k, _)| k.as_slice() == b"X-Amz-Credential")
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())?
+        }
+    };
+    let parts = split_credential(&credential).ok()?;
+    Some((parts[0].to_owned(), parts[2].to_owned()))
+}
+
 /// Verifies the SigV4 signature of `req` at `now` as API Gateway does for an `AWS_IAM` method.
 ///
 /// `lookup` returns the credentials issued for an access key id (with the session token issued

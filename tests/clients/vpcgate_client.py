@@ -1,0 +1,76 @@
+"""Shared by the tests that drive `vpcgate serve` with boto3: client construction, the health
+wait, and small helpers. Tests put this folder on PYTHONPATH and `import vpcgate_client`."""
+import json
+import sys
+import time
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# A definition every account can run: no Task, no role needed.
+PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": True}, "End": True}}})
+
+
+def wait_healthy(endpoint, seconds=20.0):
+    """Waits until `GET /_vpcgate/health` answers 200."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/_vpcgate/health", timeout=1)
+            return
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def client(service, endpoint, key="test", secret="test", region="us-east-1"):
+    """A boto3 client for `serve`: host prefixes off (StartSyncExecution, TestState), one try."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
+    )
+
+
+def code(call, *args, **kwargs):
+    """"ok", or the error code a call fails with."""
+    try:
+        call(*args, **kwargs)
+        return "ok"
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+
+
+def role(account):
+    return f"arn:aws:iam::{account}:role/vpcgate-test"
+
+
+def wait_execution(sfn, arn, seconds=20.0):
+    """DescribeExecution until the execution is no longer RUNNING."""
+    deadline = time.time() + seconds
+    while True:
+        d = sfn.describe_execution(executionArn=arn)
+        if d["status"] != "RUNNING" or time.time() > deadline:
+            return d
+        time.sleep(0.02)
+
+
+def reset(endpoint, account=None):
+    """POST /_vpcgate/reset (one account, or all); returns its JSON answer."""
+    url = endpoint + "/_vpcgate/reset" + (f"?account={account}" if account else "")
+    req = urllib.request.Request(url, data=b"", method="POST")
+    return json.loads(urllib.request.urlopen(req).read())
+
+
+def names(sfn):
+    return sorted(m["name"] for m in sfn.list_state_machines()["stateMachines"])
+
+
+def emit(out):
+    json.dump(out, sys.stdout)
