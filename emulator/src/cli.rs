@@ -73,6 +73,11 @@ enum Command {
         /// debug, trace or off; default info, or VPCGATE_LOG / RUST_LOG (a tracing filter).
         #[arg(long, value_name = "LEVEL")]
         log_level: Option<String>,
+        /// The world's clock: `virtual` (the default) jumps to the next timer whenever every
+        /// piece of work in flight waits only on a timer (a 60 s time-out takes no wall time) and
+        /// holds while anything real is in flight; `real` keeps wall time.
+        #[arg(long, value_enum, default_value = "virtual")]
+        clock: ClockMode,
         /// Or: run CloudFormation templates as stacks (with --environment for what the account
         /// already has) instead of a scenario.
         #[command(flatten)]
@@ -238,6 +243,7 @@ where
             no_sigv4,
             strict_credentials,
             log_level: _,
+            clock,
             stacks,
             ca_dir,
         } => {
@@ -265,6 +271,7 @@ where
                 );
             }
             serve(ServeArgs {
+                clock,
                 scenarios,
                 stacks,
                 listen,
@@ -391,7 +398,17 @@ fn default_ca_dir() -> PathBuf {
 }
 
 /// What `serve` was asked for.
+/// `serve --clock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ClockMode {
+    /// Jump over time-outs and waits when nothing real is in flight.
+    Virtual,
+    /// Wall time.
+    Real,
+}
+
 struct ServeArgs {
+    clock: ClockMode,
     scenarios: Vec<PathBuf>,
     stacks: crate::scenario::stacks::StackArgs,
     listen: std::net::SocketAddr,
@@ -403,6 +420,7 @@ struct ServeArgs {
 
 fn serve(args: ServeArgs) -> ExitCode {
     let ServeArgs {
+        clock: clock_mode,
         scenarios,
         stacks,
         listen,
@@ -450,20 +468,52 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         }
     };
+    // The listener's runtime (real time: client connections, their read time-outs).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    // The world's runtime: with the virtual clock, a paused current-thread runtime of its own,
+    // driven by its own thread (crate::clock); with `--clock real`, the listener's.
+    let world_rt = match clock_mode {
+        ClockMode::Real => None,
+        ClockMode::Virtual => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("vpcgate-world".into())
+                .spawn(move || {
+                    let world_rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .start_paused(true)
+                        .build()
+                        .expect("the world's runtime");
+                    let gate = crate::clock::VirtualTime::new(world_rt.handle().clone());
+                    let _ = tx.send((world_rt.handle().clone(), gate));
+                    world_rt.block_on(std::future::pending::<()>());
+                })
+                .expect("the world's thread");
+            let (handle, gate) = rx.recv().expect("the world's runtime starts");
+            gate.tick_with_host_time(std::time::Duration::from_millis(10));
+            Some((handle, gate))
+        }
+    };
     rt.block_on(async move {
-        let clock = crate::clock::Clock::system();
-        let pki = match crate::pki::Pki::load_or_create(&ca_dir, &clock) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("vpcgate serve: {e} (use --ca-dir to put the root CA elsewhere)");
-                return ExitCode::from(1);
+        let made = match &world_rt {
+            None => make_world(model, &ca_dir, crate::clock::Clock::system()).await,
+            Some((handle, gate)) => {
+                let (ca_dir, gate) = (ca_dir.clone(), gate.clone());
+                // Built inside the world's runtime: its listeners, health checks and timers
+                // live there.
+                handle
+                    .spawn(async move {
+                        make_world(model, &ca_dir, crate::clock::Clock::virtual_from_host(gate))
+                            .await
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the world did not start: {e}")))
             }
         };
-        let world = match crate::world::World::build_with_pki(model, clock, pki) {
+        let world = match made {
             Ok(w) => w,
             Err(e) => {
                 eprintln!("vpcgate serve: {e}");
@@ -492,8 +542,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         for sm in &world.model.state_machines {
             tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
         }
+        let mut edge = crate::edge::Edge::new(world, auth);
+        if let Some((handle, _)) = &world_rt {
+            edge = edge.with_world_runtime(handle.clone());
+        }
         let edge = std::sync::Arc::new(
-            crate::edge::Edge::new(world, auth)
+            edge
                 .with_unknown_keys(unknown_keys)
                 .with_local(crate::edge::LocalEndpoint {
                     expose_secrets,
@@ -501,7 +555,18 @@ fn serve(args: ServeArgs) -> ExitCode {
                 }),
         );
         // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
-        match crate::proxy::start_all(&edge).await {
+        let proxies = match &world_rt {
+            None => crate::proxy::start_all(&edge).await,
+            Some((handle, _)) => {
+                // On the world's runtime: tunnels into the VPCs run where the world does.
+                let edge = edge.clone();
+                handle
+                    .spawn(async move { crate::proxy::start_all(&edge).await })
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            }
+        };
+        match proxies {
             Ok(proxies) => {
                 for p in &proxies {
                     println!("{p}");
@@ -526,6 +591,18 @@ fn serve(args: ServeArgs) -> ExitCode {
         .await;
         ExitCode::SUCCESS
     })
+}
+
+
+/// The world of `model` on `clock`, under the root CA kept in `ca_dir`.
+async fn make_world(
+    model: crate::model::Model,
+    ca_dir: &std::path::Path,
+    clock: crate::clock::Clock,
+) -> Result<crate::world::World, String> {
+    let pki = crate::pki::Pki::load_or_create(ca_dir, &clock)
+        .map_err(|e| format!("{e} (use --ca-dir to put the root CA elsewhere)"))?;
+    crate::world::World::build_with_pki(model, clock, pki).map_err(|e| e.to_string())
 }
 
 fn ping(addr: std::net::SocketAddr) -> ExitCode {

@@ -234,6 +234,9 @@ async fn forward(
                     ),
                 ));
             }
+            // A real socket to the user's own service: the virtual clock holds while it is open
+            // (crate::clock), so a slow service is not timed out by skipped time.
+            let _hold = ctx.clock.hold();
             let stream = tokio::net::TcpStream::connect(target.addr).await?;
             exchange(stream, req).await
         })

@@ -128,7 +128,12 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
     };
     let trace = &inv.trace;
     let stage = &inv.stage;
-    let now = world.clock.now();
+    // SigV4's skew: against the host's time for a real client's request, else the world's.
+    let now = req
+        .extensions()
+        .get::<crate::clock::HostTime>()
+        .map(|h| h.0)
+        .unwrap_or_else(|| world.clock.now());
     let mut context = RequestContext::new();
     context.set_current_time(world.clock.now_utc());
     context.insert(keys::SECURE_TRANSPORT, "true");

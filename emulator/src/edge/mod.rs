@@ -200,6 +200,9 @@ pub struct Edge {
     pub unknown_keys: UnknownKeys,
     /// How `/_vpcgate/*` answers ([`LocalEndpoint`]).
     pub local: LocalEndpoint,
+    /// The runtime the world runs on, when it is not the listener's (`serve`'s virtual time:
+    /// a paused current-thread runtime, [`crate::clock`]); requests are answered there.
+    pub world_runtime: Option<tokio::runtime::Handle>,
 }
 
 /// The rules of vpcgate's own endpoints (`/_vpcgate/*`): answered only for a loopback `Host`
@@ -311,7 +314,14 @@ impl Edge {
             auth,
             unknown_keys: UnknownKeys::default(),
             local: LocalEndpoint::default(),
+            world_runtime: None,
         }
+    }
+
+    /// The same edge answering on the world's own runtime (see [`Edge::world_runtime`]).
+    pub fn with_world_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.world_runtime = Some(runtime);
+        self
     }
 
     /// The same edge with these rules for `/_vpcgate/*`.
@@ -496,7 +506,7 @@ impl Edge {
             ..VerifyPolicy::execute_api(&world.model.region)
         };
         let store = world.iam.credentials();
-        let verified = sigv4::verify(&incoming, world.clock.now(), &policy, |key| {
+        let verified = sigv4::verify(&incoming, world.clock.host_now(), &policy, |key| {
             store.lookup(key).map(|r| Credentials {
                 access_key_id: key.to_string(),
                 secret_access_key: r.secret_access_key.expose().to_string(),
@@ -679,7 +689,25 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         Ok(b) => b,
         Err(why) => return unreadable(protocol(&parts), why),
     };
-    handle_parts(edge, parts, body).await
+    match edge.world_runtime.clone() {
+        // Answered on the world's runtime, as work in flight on its virtual clock.
+        Some(runtime) => {
+            let work = edge.world().clock.work();
+            let answer = runtime.spawn(async move {
+                let resp = handle_parts(edge, parts, body).await;
+                drop(work);
+                resp
+            });
+            answer.await.unwrap_or_else(|e| {
+                plain(
+                    500,
+                    "application/json",
+                    json!({"message": format!("vpcgate: the request failed: {e}")}).to_string(),
+                )
+            })
+        }
+        None => handle_parts(edge, parts, body).await,
+    }
 }
 
 /// Handles one request whose body is already read (the VPC endpoints' and public endpoints'
@@ -755,6 +783,10 @@ pub async fn handle_parts(
                 )
             } else if crate::apigw::locate(&req).is_some() {
                 let label = format!("execute-api {} {}", req.method(), req.uri().path());
+                let mut req = req;
+                // A real client signed with its host's clock (crate::clock::HostTime).
+                req.extensions_mut()
+                    .insert(crate::clock::HostTime(edge.world().clock.host_now()));
                 let resp = edge.apigw().handle(req).await;
                 let (p, b) = resp.into_parts();
                 (label, http::Response::from_parts(p, Full::new(b)))

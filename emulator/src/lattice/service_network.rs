@@ -603,6 +603,7 @@ impl LatticeServices {
             lattice_ip,
             alb_nodes: ctx.alb_nodes,
             origin: tokio::time::Instant::now(),
+            clock: ctx.clock.clone(),
         };
         for tg in &model.target_groups {
             let used = model.is_used(&tg.id);
@@ -1184,7 +1185,8 @@ async fn route(
         match auth::authenticate(
             parts,
             &body,
-            shared.clock.now(),
+            // Clients sign with their host's clock: on serve's virtual clock, the host's time.
+            shared.clock.host_now(),
             &shared.region,
             &shared.iam,
             trace,

@@ -302,6 +302,8 @@ pub struct TargetContext {
     pub alb_nodes: HashMap<String, (String, Vec<IpAddr>)>,
     /// The origin of virtual time (for health history).
     pub origin: tokio::time::Instant,
+    /// The world's clock (held while a host socket is open: see [`crate::clock`]).
+    pub clock: crate::clock::Clock,
 }
 
 /// Why a target could not be reached.
@@ -387,13 +389,15 @@ async fn open(
                         .into(),
                 });
             }
+            // A real socket: the virtual clock must not jump while it is in flight.
+            let hold = ctx.clock.hold();
             let s = tokio::net::TcpStream::connect(addr)
                 .await
                 .map_err(|e| TargetError::Host {
                     addr,
                     reason: e.to_string(),
                 })?;
-            Box::new(s)
+            Box::new(crate::clock::Held::new(s, hold))
         }
         TargetAddress::Alb { arn, port } => {
             let (vpc, nodes) = ctx

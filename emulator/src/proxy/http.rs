@@ -40,6 +40,8 @@ pub(crate) async fn run(listener: TcpListener, edge: Arc<Edge>, instance: Arc<In
         let edge = edge.clone();
         let instance = instance.clone();
         tokio::spawn(async move {
+            // A real client tunnelled into the VPC: the virtual clock holds while it is connected.
+            let _hold = edge.world().clock.hold();
             let service = service_fn(move |req| {
                 let edge = edge.clone();
                 let instance = instance.clone();

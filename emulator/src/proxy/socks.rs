@@ -54,7 +54,13 @@ pub(crate) async fn run(listener: TcpListener, edge: Arc<Edge>, instance: Arc<In
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve(stream, edge.clone(), instance.clone()));
+        let hold = edge.world().clock.hold();
+        let (edge, instance) = (edge.clone(), instance.clone());
+        // A real client tunnelled into the VPC: the virtual clock holds while it is connected.
+        tokio::spawn(async move {
+            serve(stream, edge, instance).await;
+            drop(hold);
+        });
     }
 }
 

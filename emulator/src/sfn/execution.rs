@@ -416,8 +416,12 @@ impl Executions {
         self.keep(record);
         let store = self.clone();
         let key = arn.clone();
+        // A running execution is work in flight: on serve's virtual clock, its waits and
+        // time-outs are skipped when nothing real is in flight (crate::clock).
+        let work = world.clock.work();
         tokio::spawn(async move {
             let outcome = run(&definition, input, config, &tasks, signal).await;
+            drop(work);
             let mut records = store.records.lock().expect("lock");
             if express {
                 // AWS keeps no describable record of an Express execution once it ends.
