@@ -1,12 +1,15 @@
 """A user's own service, to put behind the emulated internal ALB (docker-compose.yml, tests).
-Answers GET /api/hello with JSON; listens on 127.0.0.1:${PORT:-8080}."""
+Answers GET /api/hello with JSON; listens on 127.0.0.1:${PORT:-8080}. With DELAY_SECONDS set,
+it answers that many seconds late (a slow service, for time-out experiments)."""
 import json
 import os
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        time.sleep(float(os.environ.get("DELAY_SECONDS", "0")))
         if self.path.startswith("/api/hello"):
             body = json.dumps({"message": "hello from your service",
                                "forwardedFor": self.headers.get("X-Forwarded-For"),

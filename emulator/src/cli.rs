@@ -593,7 +593,6 @@ fn serve(args: ServeArgs) -> ExitCode {
     })
 }
 
-
 /// The world of `model` on `clock`, under the root CA kept in `ca_dir`.
 async fn make_world(
     model: crate::model::Model,

@@ -19,6 +19,7 @@
 //!   world's periodic timers (health checks) do not race ahead;
 //! - while anything real is in flight ([`Clock::hold`]): a connection to a user's own service
 //!   behind a load balancer, a client tunnelled through an instance's proxy.
+//!
 //! Otherwise — work in flight and every piece of it waiting on a timer — the clock jumps to the
 //! next timer: a 60 s time-out takes no wall time. Besides the jumps, a ticker moves the clock on
 //! with the host's time, so an idle world keeps the time of day. SigV4 skew is judged against
@@ -39,6 +40,7 @@ pub struct Clock {
 /// The gate of a paused world runtime: whether its clock may jump to the next timer (see the
 /// module docs).
 #[derive(Debug)]
+#[allow(clippy::disallowed_types)] // the host's own clock, read for SigV4 only
 pub struct VirtualTime {
     runtime: tokio::runtime::Handle,
     state: Mutex<GateState>,

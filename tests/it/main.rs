@@ -13,4 +13,5 @@ mod sdk;
 mod serve;
 mod serve_conventions;
 mod templates;
+mod virtual_time;
 mod vpc_clients;
