@@ -14,8 +14,8 @@
 //! * Evaluation runs under `catch_unwind`, so a panic inside the crate becomes
 //!   `States.QueryEvaluationError` instead of taking the execution down.
 //! * One hostile expression must not crash, stall or bloat the process (issue 11), so every
-//!   parse and evaluation runs on its own thread with a [`STACK_BYTES`] stack (off tokio's
-//!   workers: `block_in_place` on a multi-thread runtime), under budgets: the crate's
+//!   parse and evaluation runs on one of a fixed pool of threads with a [`STACK_BYTES`] stack
+//!   (off tokio's workers: `block_in_place` on a multi-thread runtime), under budgets: the crate's
 //!   evaluation depth ([`MAX_EVAL_DEPTH`]) and time ([`TIME_LIMIT_MS`]) limits, a cap on the
 //!   arena every value lives in ([`ARENA_BYTES`]), and a lexical nesting/operator bound checked
 //!   before parsing ([`MAX_NESTING`], [`MAX_OPERATORS`]). Exceeding one is
@@ -47,7 +47,7 @@ pub(crate) const STACK_BYTES: usize = 64 << 20;
 pub(crate) const MAX_EVAL_DEPTH: usize = 4_000;
 /// Wall-clock time one evaluation may take (`jsonata-rs` checks it at every step; this is
 /// CPU protection, not virtual time).
-pub(crate) const TIME_LIMIT_MS: usize = 5_000;
+pub(crate) const TIME_LIMIT_MS: usize = 1_000;
 /// Every value of one evaluation lives in its arena (bindings, intermediates, result);
 /// allocating beyond this fails the evaluation.
 pub(crate) const ARENA_BYTES: usize = 64 << 20;
@@ -73,20 +73,56 @@ pub(crate) fn as_expression(s: &str) -> Option<&str> {
     s.strip_prefix("{%")?.strip_suffix("%}")
 }
 
-/// Runs `f` on a fresh thread with a [`STACK_BYTES`] stack and waits for it; `None` if it
-/// panicked (a stack overflow would abort the process, which the budgets rule out).
+/// How many threads evaluate JSONata (each with a [`STACK_BYTES`] stack): a fixed pool, kept for
+/// the life of the process. A thread per evaluation made the allocator's per-thread heaps churn
+/// and the resident set creep under a steady stream of hostile expressions (scripts/soak.py).
+const POOL_THREADS: usize = 4;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The pool's queue (its threads start on first use).
+fn pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..POOL_THREADS {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("vpcgate-jsonata-{i}"))
+                .stack_size(STACK_BYTES)
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// Runs `f` on one of the pool's [`STACK_BYTES`]-stack threads and waits for it; `None` if it
+/// panicked (the thread survives; a stack overflow would abort the process, which the budgets
+/// rule out).
 ///
 /// On a multi-thread tokio runtime the wait is wrapped in `block_in_place`, so the worker's
 /// other tasks (health checks, other requests) move to another thread meanwhile.
 fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let wait = move || {
-        std::thread::Builder::new()
-            .name("vpcgate-jsonata".into())
-            .stack_size(STACK_BYTES)
-            .spawn(f)
-            .ok()?
-            .join()
-            .ok()
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok());
+        });
+        pool().lock().ok()?.send(job).ok()?;
+        rx.recv().ok().flatten()
     };
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {

@@ -690,8 +690,9 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         Err(why) => return unreadable(protocol(&parts), why),
     };
     match edge.world_runtime.clone() {
-        // Answered on the world's runtime, as work in flight on its virtual clock.
-        Some(runtime) => {
+        // Answered on the world's runtime, as work in flight on its virtual clock; health is
+        // answered here, never queued behind the world's work.
+        Some(runtime) if parts.uri.path() != "/_vpcgate/health" => {
             let work = edge.world().clock.work();
             let answer = runtime.spawn(async move {
                 let resp = handle_parts(edge, parts, body).await;
@@ -706,7 +707,7 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
                 )
             })
         }
-        None => handle_parts(edge, parts, body).await,
+        _ => handle_parts(edge, parts, body).await,
     }
 }
 
