@@ -63,6 +63,7 @@
 pub mod alb;
 pub mod apigw;
 pub mod asl;
+pub mod cfn;
 pub mod authz;
 pub mod bundled;
 pub mod check;
