@@ -418,22 +418,61 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    if !stacks.is_empty() && !scenarios.is_empty() {
-        eprintln!("vpcgate serve: give either --scenario or --stack, not both");
+    let stack_mode = !stacks.is_empty() || stacks.environment.is_some();
+    if stack_mode && !scenarios.is_empty() {
+        eprintln!("vpcgate serve: give either --scenario or --stack / --environment, not both");
         return ExitCode::from(2);
     }
-    let from_scenario = stacks.is_empty();
-    let (label, model) = if !stacks.is_empty() {
-        match stacks.load() {
-            Ok(loaded) => {
-                let names: Vec<String> = loaded.stacks.iter().map(|s| s.name.clone()).collect();
-                (format!("stacks {}", names.join(", ")), loaded.model)
+    let from_scenario = !stack_mode;
+    // --stack / --environment: the world starts as the environment alone and the stacks are
+    // deployed through the CloudFormation API's own path (so DescribeStacks shows them and a
+    // later deploy sees them); they are checked first as `vpcgate check --stack` does, for
+    // every error with its file, line and column.
+    let mut start_stacks: Vec<crate::scenario::stacks::StackSpec> = Vec::new();
+    let mut environment = None;
+    let (label, model) = if stack_mode {
+        let names = if stacks.is_empty() {
+            String::from("no stacks yet (deploy with the CloudFormation API)")
+        } else {
+            match stacks.load() {
+                Ok(loaded) => {
+                    let names: Vec<String> =
+                        loaded.stacks.iter().map(|s| s.name.clone()).collect();
+                    format!("stacks {}", names.join(", "))
+                }
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(2);
+                }
             }
+        };
+        let env = match &stacks.environment {
+            Some(p) => match crate::scenario::stacks::Environment::load(p) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => crate::scenario::stacks::Environment::default(),
+        };
+        let base = crate::scenario::stacks::environment_model(&env);
+        let model = match crate::scenario::stacks::deploy(&base, &env, &[]) {
+            Ok(l) => l.model,
             Err(e) => {
                 eprint!("{e}");
                 return ExitCode::from(2);
             }
+        };
+        for spec in &stacks.stacks {
+            let mut spec = spec.clone();
+            for o in stacks.parameters.iter().filter(|o| o.stack == spec.name) {
+                spec.parameters.insert(o.key.clone(), o.value.clone());
+            }
+            start_stacks.push(spec);
         }
+        environment = Some(env);
+        (names, model)
     } else {
         let scenario = match load_scenario(scenarios.first()) {
             Ok(s) => s,
@@ -489,17 +528,24 @@ fn serve(args: ServeArgs) -> ExitCode {
                 n.resource_type
             );
         }
-        for sm in &world.model.state_machines {
+        let mut edge = crate::edge::Edge::new(world, auth)
+            .with_unknown_keys(unknown_keys)
+            .with_local(crate::edge::LocalEndpoint {
+                expose_secrets,
+                listen: listener.local_addr().ok(),
+            });
+        if let Some(env) = environment {
+            edge = edge.with_environment(env);
+        }
+        let edge = std::sync::Arc::new(edge);
+        if let Err(e) = crate::edge::cfn_api::deploy_at_start(&edge, &start_stacks) {
+            eprintln!("vpcgate serve: {e}");
+            return ExitCode::from(2);
+        }
+        edge.mark_start();
+        for sm in &edge.world().model.state_machines {
             tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
         }
-        let edge = std::sync::Arc::new(
-            crate::edge::Edge::new(world, auth)
-                .with_unknown_keys(unknown_keys)
-                .with_local(crate::edge::LocalEndpoint {
-                    expose_secrets,
-                    listen: listener.local_addr().ok(),
-                }),
-        );
         // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
         match crate::proxy::start_all(&edge).await {
             Ok(proxies) => {

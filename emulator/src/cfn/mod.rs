@@ -411,7 +411,7 @@ pub struct Ctx<'a> {
     /// Loads a whole set of live stacks, in order, with the template engine.
     pub load: &'a dyn Fn(&[StackSpec]) -> Result<Loaded, ScenarioErrors>,
     /// Makes a successful load the running world.
-    pub commit: &'a mut dyn FnMut(&Loaded),
+    pub commit: &'a mut dyn FnMut(&Loaded) -> Result<(), String>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -721,7 +721,7 @@ impl Stacks {
         let specs = self.specs(index, Some(stack.spec()));
         let failure = match (ctx.load)(&specs) {
             Ok(loaded) => {
-                (ctx.commit)(&loaded);
+                (ctx.commit)(&loaded).map_err(CfnError::validation)?;
                 let mut rec = Recorder::new(ctx.now, &stack);
                 rec.stack(&mut stack, "CREATE_IN_PROGRESS", Some("User Initiated"));
                 let summary = loaded
@@ -832,7 +832,7 @@ impl Stacks {
                 if changes.is_empty() && same_outputs && !from_change_set {
                     return Err(CfnError::validation("No updates are to be performed."));
                 }
-                (ctx.commit)(&loaded);
+                (ctx.commit)(&loaded).map_err(CfnError::validation)?;
                 let mut stack = next;
                 rec.stack(&mut stack, "UPDATE_IN_PROGRESS", Some("User Initiated"));
                 let by_id: BTreeMap<&str, &crate::scenario::template::ResolvedResource> = after
@@ -988,8 +988,11 @@ impl Stacks {
             }
             Ok(l) => l,
         };
-        if let Some(l) = &loaded {
-            (ctx.commit)(l);
+        if let Some(l) = &loaded
+            && let Err(reason) = (ctx.commit)(l)
+        {
+            rec.stack(stack, "DELETE_FAILED", Some(&reason));
+            return Ok(());
         }
         let resources: Vec<Resource> = stack.resources.iter().rev().cloned().collect();
         for r in &resources {
