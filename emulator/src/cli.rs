@@ -436,8 +436,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         } else {
             match stacks.load() {
                 Ok(loaded) => {
-                    let names: Vec<String> =
-                        loaded.stacks.iter().map(|s| s.name.clone()).collect();
+                    let names: Vec<String> = loaded.stacks.iter().map(|s| s.name.clone()).collect();
                     format!("stacks {}", names.join(", "))
                 }
                 Err(e) => {

@@ -63,9 +63,9 @@
 pub mod alb;
 pub mod apigw;
 pub mod asl;
-pub mod cfn;
 pub mod authz;
 pub mod bundled;
+pub mod cfn;
 pub mod check;
 pub mod cli;
 pub mod clock;

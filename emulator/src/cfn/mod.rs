@@ -176,12 +176,7 @@ fn output_descriptions(body: &str) -> BTreeMap<String, String> {
         .and_then(Value::as_object)
         .map(|o| {
             o.iter()
-                .filter_map(|(k, v)| {
-                    Some((
-                        k.clone(),
-                        v.get("Description")?.as_str()?.to_string(),
-                    ))
-                })
+                .filter_map(|(k, v)| Some((k.clone(), v.get("Description")?.as_str()?.to_string())))
                 .collect()
         })
         .unwrap_or_default()
@@ -284,7 +279,6 @@ pub struct Request {
     /// Tags.
     pub tags: Vec<(String, String)>,
 }
-
 
 /// Why a deploy did not go through.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -491,7 +485,12 @@ fn physical(r: &crate::scenario::template::ResolvedResource) -> String {
 /// The changes from `before` to `after` (logical id -> resource), in CloudFormation's terms.
 fn diff(before: Option<&StackSummary>, after: &StackSummary) -> Vec<Change> {
     let old: BTreeMap<&str, &crate::scenario::template::ResolvedResource> = before
-        .map(|b| b.resolved.iter().map(|r| (r.logical_id.as_str(), r)).collect())
+        .map(|b| {
+            b.resolved
+                .iter()
+                .map(|r| (r.logical_id.as_str(), r))
+                .collect()
+        })
         .unwrap_or_default();
     let mut changes = Vec::new();
     for r in &after.resolved {
@@ -524,7 +523,11 @@ fn diff(before: Option<&StackSummary>, after: &StackSummary) -> Vec<Change> {
             Some(_) => {}
         }
     }
-    let new: BTreeSet<&str> = after.resolved.iter().map(|r| r.logical_id.as_str()).collect();
+    let new: BTreeSet<&str> = after
+        .resolved
+        .iter()
+        .map(|r| r.logical_id.as_str())
+        .collect();
     for r in before.map(|b| b.resolved.as_slice()).unwrap_or_default() {
         if !new.contains(r.logical_id.as_str()) {
             changes.push(Change {
@@ -585,7 +588,7 @@ impl Stacks {
                 out.push(s.spec());
             }
         }
-        if replace.is_none() {
+        if replace.is_none_or(|i| i >= self.stacks.len()) {
             out.extend(with);
         }
         out
@@ -732,14 +735,24 @@ impl Stacks {
                     .unwrap_or_default();
                 for r in &summary.resolved {
                     let p = physical(r);
-                    rec.resource(&mut stack, (&r.logical_id, "", &r.ty), "CREATE_IN_PROGRESS", None);
+                    rec.resource(
+                        &mut stack,
+                        (&r.logical_id, "", &r.ty),
+                        "CREATE_IN_PROGRESS",
+                        None,
+                    );
                     rec.resource(
                         &mut stack,
                         (&r.logical_id, &p, &r.ty),
                         "CREATE_IN_PROGRESS",
                         Some("Resource creation Initiated"),
                     );
-                    rec.resource(&mut stack, (&r.logical_id, &p, &r.ty), "CREATE_COMPLETE", None);
+                    rec.resource(
+                        &mut stack,
+                        (&r.logical_id, &p, &r.ty),
+                        "CREATE_COMPLETE",
+                        None,
+                    );
                     stack.resources.push(Resource {
                         logical_id: r.logical_id.clone(),
                         physical_id: p,
@@ -769,7 +782,12 @@ impl Stacks {
             rec.stack(&mut stack, "CREATE_FAILED", Some(&reason));
         } else {
             rec.resource(&mut stack, (&logical, "", &ty), "CREATE_IN_PROGRESS", None);
-            rec.resource(&mut stack, (&logical, "", &ty), "CREATE_FAILED", Some(&reason));
+            rec.resource(
+                &mut stack,
+                (&logical, "", &ty),
+                "CREATE_FAILED",
+                Some(&reason),
+            );
         }
         let why = format!(
             "The following resource(s) failed to create: [{logical}]. Rollback requested by user."
@@ -841,11 +859,24 @@ impl Stacks {
                     .map(|r| (r.logical_id.as_str(), r))
                     .collect();
                 for c in changes.iter().filter(|c| c.action != "Remove") {
-                    let p = by_id.get(c.logical_id.as_str()).map(|r| physical(r)).unwrap_or_default();
+                    let p = by_id
+                        .get(c.logical_id.as_str())
+                        .map(|r| physical(r))
+                        .unwrap_or_default();
                     let key = (c.logical_id.as_str(), p.as_str(), c.resource_type.as_str());
                     if c.action == "Add" {
-                        rec.resource(&mut stack, (&c.logical_id, "", &c.resource_type), "CREATE_IN_PROGRESS", None);
-                        rec.resource(&mut stack, key, "CREATE_IN_PROGRESS", Some("Resource creation Initiated"));
+                        rec.resource(
+                            &mut stack,
+                            (&c.logical_id, "", &c.resource_type),
+                            "CREATE_IN_PROGRESS",
+                            None,
+                        );
+                        rec.resource(
+                            &mut stack,
+                            key,
+                            "CREATE_IN_PROGRESS",
+                            Some("Resource creation Initiated"),
+                        );
                         rec.resource(&mut stack, key, "CREATE_COMPLETE", None);
                     } else {
                         rec.resource(&mut stack, key, "UPDATE_IN_PROGRESS", None);
@@ -996,7 +1027,11 @@ impl Stacks {
         }
         let resources: Vec<Resource> = stack.resources.iter().rev().cloned().collect();
         for r in &resources {
-            let key = (r.logical_id.as_str(), r.physical_id.as_str(), r.resource_type.as_str());
+            let key = (
+                r.logical_id.as_str(),
+                r.physical_id.as_str(),
+                r.resource_type.as_str(),
+            );
             rec.resource(stack, key, "DELETE_IN_PROGRESS", None);
             rec.resource(stack, key, "DELETE_COMPLETE", None);
         }
@@ -1082,7 +1117,9 @@ impl Stacks {
                 .iter()
                 .any(|c| c.name == name && c.stack_id == self.stacks[i].id)
         {
-            return Err(CfnError::validation(format!("ChangeSet [{name}] already exists")));
+            return Err(CfnError::validation(format!(
+                "ChangeSet [{name}] already exists"
+            )));
         }
         let (body, doc) = self.template(req, previous)?;
         let parameters = Self::parameters(req, previous)?;
@@ -1132,7 +1169,11 @@ impl Stacks {
                             action: "Add",
                             logical_id: k.clone(),
                             physical_id: None,
-                            resource_type: v.get("Type").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            resource_type: v
+                                .get("Type")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
                             replacement: None,
                             properties: Vec::new(),
                         })
@@ -1144,7 +1185,12 @@ impl Stacks {
         let stack_id = match existing {
             Some(i) => self.stacks[i].id.clone(),
             None => {
-                let id = format!("{}stack/{}/{}", ctx.arn_prefix, req.name, uuid::Uuid::new_v4());
+                let id = format!(
+                    "{}stack/{}/{}",
+                    ctx.arn_prefix,
+                    req.name,
+                    uuid::Uuid::new_v4()
+                );
                 let mut stack = Stack {
                     id: id.clone(),
                     name: req.name.clone(),
@@ -1152,7 +1198,10 @@ impl Stacks {
                     parameters: parameters.clone(),
                     capabilities: req.capabilities.clone(),
                     tags: req.tags.clone(),
-                    description: doc.get("Description").and_then(Value::as_str).map(str::to_string),
+                    description: doc
+                        .get("Description")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     status: String::new(),
                     reason: None,
                     created: ctx.now,
@@ -1169,7 +1218,11 @@ impl Stacks {
                 id
             }
         };
-        let id = format!("{}changeSet/{name}/{}", ctx.arn_prefix, uuid::Uuid::new_v4());
+        let id = format!(
+            "{}changeSet/{name}/{}",
+            ctx.arn_prefix,
+            uuid::Uuid::new_v4()
+        );
         self.change_sets.push(ChangeSet {
             id: id.clone(),
             name: name.to_string(),
@@ -1182,7 +1235,12 @@ impl Stacks {
             tags: req.tags.clone(),
             description,
             status: status.into(),
-            execution_status: if status == "FAILED" { "UNAVAILABLE" } else { "AVAILABLE" }.into(),
+            execution_status: if status == "FAILED" {
+                "UNAVAILABLE"
+            } else {
+                "AVAILABLE"
+            }
+            .into(),
             reason,
             created: ctx.now,
             changes,
@@ -1218,9 +1276,11 @@ impl Stacks {
         if !cs.tags.is_empty() {
             next.tags = cs.tags.clone();
         }
-        next.description = parse(&cs.body)
-            .ok()
-            .and_then(|d| d.get("Description").and_then(Value::as_str).map(str::to_string));
+        next.description = parse(&cs.body).ok().and_then(|d| {
+            d.get("Description")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
         next.change_set_id = Some(cs.id.clone());
         let ok = match cs.kind {
             ChangeSetType::Create => {
@@ -1230,9 +1290,17 @@ impl Stacks {
             ChangeSetType::Update => self.run_update(ctx, i, next, true)?,
         };
         self.stacks[i].change_set_id = Some(cs.id.clone());
-        for other in self.change_sets.iter_mut().filter(|o| o.stack_id == cs.stack_id) {
+        for other in self
+            .change_sets
+            .iter_mut()
+            .filter(|o| o.stack_id == cs.stack_id)
+        {
             other.execution_status = if other.id == cs.id {
-                if ok { "EXECUTE_COMPLETE" } else { "EXECUTE_FAILED" }
+                if ok {
+                    "EXECUTE_COMPLETE"
+                } else {
+                    "EXECUTE_FAILED"
+                }
             } else {
                 "OBSOLETE"
             }

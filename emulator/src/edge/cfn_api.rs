@@ -279,7 +279,10 @@ pub fn dispatch(
             };
             let doc = cfn::parse(&body)?;
             write_parameters(&mut x, &doc, true);
-            x.opt("Description", doc.get("Description").and_then(Value::as_str));
+            x.opt(
+                "Description",
+                doc.get("Description").and_then(Value::as_str),
+            );
             write_capabilities(&mut x, &doc);
             let mut types: Vec<String> = doc
                 .get("Resources")
@@ -307,7 +310,10 @@ pub fn dispatch(
             let doc = cfn::parse(body)?;
             validate_template(edge, call, body)?;
             write_parameters(&mut x, &doc, false);
-            x.opt("Description", doc.get("Description").and_then(Value::as_str));
+            x.opt(
+                "Description",
+                doc.get("Description").and_then(Value::as_str),
+            );
             write_capabilities(&mut x, &doc);
         }
         "ListExports" => {
@@ -331,7 +337,11 @@ pub fn dispatch(
                 .stacks
                 .iter()
                 .filter(|s| s.is_live())
-                .filter(|s| s.summary.as_ref().is_some_and(|m| m.imports.contains(export)))
+                .filter(|s| {
+                    s.summary
+                        .as_ref()
+                        .is_some_and(|m| m.imports.contains(export))
+                })
                 .map(|s| s.name.clone())
                 .collect();
             if importers.is_empty() {
@@ -391,22 +401,21 @@ pub fn dispatch(
                             r.strings("Scope", &["Properties".to_string()]);
                             r.list("Details", &ch.properties, |d, p| {
                                 d.node("Target", |t| {
-                                    t.leaf("Attribute", "Properties")
-                                        .leaf("Name", p)
-                                        .leaf(
-                                            "RequiresRecreation",
-                                            if ch.replacement == Some("True") {
-                                                "Always"
-                                            } else {
-                                                "Never"
-                                            },
-                                        );
+                                    t.leaf("Attribute", "Properties").leaf("Name", p).leaf(
+                                        "RequiresRecreation",
+                                        if ch.replacement == Some("True") {
+                                            "Always"
+                                        } else {
+                                            "Never"
+                                        },
+                                    );
                                 })
                                 .leaf("Evaluation", "Static")
                                 .leaf("ChangeSource", "DirectModification");
                             });
                         } else {
-                            r.strings("Scope", &[]).list("Details", &[] as &[u8], |_, _| {});
+                            r.strings("Scope", &[])
+                                .list("Details", &[] as &[u8], |_, _| {});
                         }
                     });
                 })
@@ -416,7 +425,9 @@ pub fn dispatch(
             let name = required(form, "ChangeSetName")?;
             let stack = form.get("StackName");
             let started = tokio::time::Instant::now();
-            with_ctx(edge, call, |ctx| stacks.execute_change_set(ctx, name, stack))?;
+            with_ctx(edge, call, |ctx| {
+                stacks.execute_change_set(ctx, name, stack)
+            })?;
             tracing::info!(
                 "ExecuteChangeSet {name} in {:.1} ms",
                 started.elapsed().as_secs_f64() * 1000.0
@@ -574,7 +585,12 @@ fn request(form: &Form) -> Result<Request, CfnError> {
     let tags = form
         .members("Tags")
         .into_iter()
-        .filter_map(|t| Some((t.get("Key")?.clone(), t.get("Value").cloned().unwrap_or_default())))
+        .filter_map(|t| {
+            Some((
+                t.get("Key")?.clone(),
+                t.get("Value").cloned().unwrap_or_default(),
+            ))
+        })
         .collect();
     Ok(Request {
         name,
@@ -641,7 +657,10 @@ fn write_parameters(x: &mut Xml, doc: &Map<String, Value>, declarations: bool) {
                 "false"
             },
         )
-        .opt("Description", decl.get("Description").and_then(Value::as_str));
+        .opt(
+            "Description",
+            decl.get("Description").and_then(Value::as_str),
+        );
         if declarations {
             let allowed: Vec<String> = decl
                 .get("AllowedValues")

@@ -384,7 +384,11 @@ impl Edge {
     pub(crate) fn deploy_base(
         &self,
         scope: &Scope,
-    ) -> (crate::model::Model, crate::scenario::stacks::Environment, bool) {
+    ) -> (
+        crate::model::Model,
+        crate::scenario::stacks::Environment,
+        bool,
+    ) {
         let base = self.base.read().expect("lock");
         if base.model.account == scope.account && base.model.region == scope.region {
             return (base.model.clone(), base.env.clone(), true);
@@ -398,7 +402,10 @@ impl Edge {
     /// Makes a world built from `model` the one requests start on: the same root CA, the
     /// connections made through the API (and their secrets) and the instances' proxy ports
     /// carried over. Requests in flight finish on the old world.
-    pub fn swap_world(self: &Arc<Self>, model: crate::model::Model) -> Result<(), crate::world::WorldError> {
+    pub fn swap_world(
+        self: &Arc<Self>,
+        model: crate::model::Model,
+    ) -> Result<(), crate::world::WorldError> {
         let old = self.world();
         let pki = old.pki.same_root()?;
         let world = World::build_with_pki(model, old.clock.clone(), pki)?;

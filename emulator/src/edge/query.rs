@@ -33,7 +33,8 @@ impl Form {
 
     /// A boolean field (`true` / `false`).
     pub fn flag(&self, key: &str) -> bool {
-        self.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     /// A list of strings: `Key.member.1`, `Key.member.2`, … in order.

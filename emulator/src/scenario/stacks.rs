@@ -1326,7 +1326,9 @@ fn add_records(
         let mut records = Vec::new();
         for rec in &spec.records {
             let pending = |v: &EnvValue| matches!(v, EnvValue::Output { stack, .. } if !links.stacks.contains(stack));
-            if mode == Records::Pending && (rec.values.iter().any(pending) || rec.alias.as_ref().is_some_and(pending)) {
+            if mode == Records::Pending
+                && (rec.values.iter().any(pending) || rec.alias.as_ref().is_some_and(pending))
+            {
                 // Named stack not deployed yet: the record appears once it is.
                 continue;
             }
