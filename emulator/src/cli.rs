@@ -40,7 +40,8 @@ enum Command {
     },
     /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
     ///
-    /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1) and vpcgate's own
+    /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1), CloudFormation (query
+    /// protocol: aws cloudformation deploy works) and vpcgate's own
     /// /_vpcgate/ endpoints (health, ca.pem, world, reset). Requests are SigV4-signed: test /
     /// test or the example key (AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
     /// sign as the account root, a scenario IAM user's key as that user; any other key is taken
@@ -74,7 +75,8 @@ enum Command {
         #[arg(long, value_name = "LEVEL")]
         log_level: Option<String>,
         /// Or: run CloudFormation templates as stacks (with --environment for what the account
-        /// already has) instead of a scenario.
+        /// already has) instead of a scenario; --environment alone starts with no stacks, for
+        /// `aws cloudformation deploy`.
         #[command(flatten)]
         stacks: crate::scenario::stacks::StackArgs,
         /// Where the emulated root CA is kept, so clients trust it once across runs

@@ -1345,3 +1345,100 @@ fn resource_type(body: &str, logical: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(yaml: &str) -> Map<String, Value> {
+        parse(yaml).unwrap()
+    }
+
+    #[test]
+    fn iam_resources_need_their_capability() {
+        let role = doc("Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {}\n");
+        let named =
+            doc("Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: r\n");
+        let none = doc("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n");
+        let iam = || vec!["CAPABILITY_IAM".to_string()];
+        let named_iam = || vec!["CAPABILITY_NAMED_IAM".to_string()];
+        assert_eq!(
+            check_capabilities(&role, &[]).unwrap_err().to_string(),
+            "Requires capabilities : [CAPABILITY_IAM]"
+        );
+        assert!(check_capabilities(&role, &iam()).is_ok());
+        assert!(check_capabilities(&role, &named_iam()).is_ok());
+        assert_eq!(
+            check_capabilities(&named, &iam()).unwrap_err().to_string(),
+            "Requires capabilities : [CAPABILITY_NAMED_IAM]"
+        );
+        assert!(check_capabilities(&named, &named_iam()).is_ok());
+        assert!(check_capabilities(&none, &[]).is_ok());
+    }
+
+    #[test]
+    fn stack_names_follow_create_stack_constraint() {
+        assert!(check_name("eb-connection-infra").is_ok());
+        assert!(check_name("1st").is_err());
+        assert!(check_name("a_b").is_err());
+        assert!(check_name(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn template_errors_are_refused_and_resource_errors_fail_the_resource() {
+        use crate::scenario::error::ScenarioError;
+        let e = |file: &str, logical: Option<&str>, kind: ErrorKind| {
+            ScenarioErrors(vec![ScenarioError {
+                file: file.into(),
+                logical_id: logical.map(str::to_string),
+                path: String::new(),
+                kind,
+            }])
+        };
+        assert_eq!(
+            classify(
+                &e(
+                    "s:3:4",
+                    Some("Sg"),
+                    ErrorKind::UnknownReference {
+                        target: "Nope".into()
+                    }
+                ),
+                "s"
+            ),
+            Failure::Validation(
+                "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template".into()
+            )
+        );
+        assert_eq!(
+            classify(
+                &e(
+                    "s:3:4",
+                    Some("Sg"),
+                    ErrorKind::Invalid {
+                        reason: "CIDR block 10.0.0.0/33 is malformed".into()
+                    }
+                ),
+                "s"
+            ),
+            Failure::Resource {
+                logical_id: "Sg".into(),
+                reason: "CIDR block 10.0.0.0/33 is malformed".into()
+            }
+        );
+        // An error in a later stack (it reads this one's outputs) fails this one's update.
+        assert!(matches!(
+            classify(
+                &e(
+                    "later:1:1",
+                    None,
+                    ErrorKind::Invalid {
+                        reason: "x".into()
+                    }
+                ),
+                "s"
+            ),
+            Failure::Resource { logical_id, .. } if logical_id == "s"
+        ));
+    }
+}

@@ -3,6 +3,8 @@
 //! One listener (default `127.0.0.1:4566`) serves, by AWS's own protocol rules:
 //! - Step Functions (`awsJson1_0`, `X-Amz-Target: AWSStepFunctions.<Operation>`) — [`sfn_api`];
 //! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
+//! - CloudFormation (the query protocol: a form-encoded `Action=…&Version=2010-05-15`, XML
+//!   answers) — [`cfn_api`], [`query`];
 //! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
 //!   reset).
 //!
