@@ -906,3 +906,46 @@ async fn deploying_the_seed_stacks_through_the_api_takes_milliseconds() {
 fn form_body() -> form_urlencoded::Serializer<'static, String> {
     form_urlencoded::Serializer::new(String::new())
 }
+
+/// `serve --stack` deploys through the API's path: DescribeStacks lists the stack, a later
+/// deploy reads its outputs, and `POST /_vpcgate/reset` returns to it.
+#[test]
+fn serve_stack_deploys_through_the_api_and_reset_returns_to_it() {
+    let ep = serve(&[
+        "--environment",
+        &seed("environment.json"),
+        "--stack",
+        &format!("eb-connection-infra={}", seed("01-infra.yaml")),
+    ]);
+    let out = py(
+        r#"
+import sys, vpcgate_client as v
+ep, sfn_body = sys.argv[1], open(sys.argv[2]).read()
+v.wait_healthy(ep)
+cfn = v.client("cloudformation", ep, region="ap-northeast-1")
+sfn = v.client("stepfunctions", ep, region="ap-northeast-1")
+out = {"start": [(s["StackName"], s["StackStatus"]) for s in cfn.describe_stacks()["Stacks"]]}
+cfn.create_stack(StackName="eb-connection-sfn", TemplateBody=sfn_body, Capabilities=["CAPABILITY_IAM"])
+out["deployed"] = v.names(sfn)
+v.reset(ep)
+out["afterReset"] = [(s["StackName"], s["StackStatus"]) for s in cfn.describe_stacks()["Stacks"]]
+out["machinesAfterReset"] = v.names(sfn)
+v.emit(out)
+"#,
+        &[&ep, &seed("02-stepfunctions.yaml")],
+    );
+    assert_eq!(
+        out["start"],
+        json!([["eb-connection-infra", "CREATE_COMPLETE"]]),
+        "{out}"
+    );
+    assert_eq!(
+        out["deployed"],
+        json!(["eb-demo-pattern-a-private", "eb-demo-pattern-b-apigw"])
+    );
+    assert_eq!(
+        out["afterReset"],
+        json!([["eb-connection-infra", "CREATE_COMPLETE"]])
+    );
+    assert_eq!(out["machinesAfterReset"], json!([]));
+}
