@@ -40,7 +40,8 @@ enum Command {
     },
     /// Serve the emulated AWS APIs on one local listener for real clients (AWS CLI, boto3, SDKs).
     ///
-    /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1) and vpcgate's own
+    /// Step Functions (JSON 1.0), EventBridge connections (JSON 1.1), CloudFormation (query
+    /// protocol: aws cloudformation deploy works) and vpcgate's own
     /// /_vpcgate/ endpoints (health, ca.pem, world, reset). Requests are SigV4-signed: test /
     /// test or the example key (AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)
     /// sign as the account root, a scenario IAM user's key as that user; any other key is taken
@@ -79,7 +80,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "virtual")]
         clock: ClockMode,
         /// Or: run CloudFormation templates as stacks (with --environment for what the account
-        /// already has) instead of a scenario.
+        /// already has) instead of a scenario; --environment alone starts with no stacks, for
+        /// `aws cloudformation deploy`.
         #[command(flatten)]
         stacks: crate::scenario::stacks::StackArgs,
         /// Where the emulated root CA is kept, so clients trust it once across runs
@@ -436,22 +438,60 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    if !stacks.is_empty() && !scenarios.is_empty() {
-        eprintln!("vpcgate serve: give either --scenario or --stack, not both");
+    let stack_mode = !stacks.is_empty() || stacks.environment.is_some();
+    if stack_mode && !scenarios.is_empty() {
+        eprintln!("vpcgate serve: give either --scenario or --stack / --environment, not both");
         return ExitCode::from(2);
     }
-    let from_scenario = stacks.is_empty();
-    let (label, model) = if !stacks.is_empty() {
-        match stacks.load() {
-            Ok(loaded) => {
-                let names: Vec<String> = loaded.stacks.iter().map(|s| s.name.clone()).collect();
-                (format!("stacks {}", names.join(", ")), loaded.model)
+    let from_scenario = !stack_mode;
+    // --stack / --environment: the world starts as the environment alone and the stacks are
+    // deployed through the CloudFormation API's own path (so DescribeStacks shows them and a
+    // later deploy sees them); they are checked first as `vpcgate check --stack` does, for
+    // every error with its file, line and column.
+    let mut start_stacks: Vec<crate::scenario::stacks::StackSpec> = Vec::new();
+    let mut environment = None;
+    let (label, model) = if stack_mode {
+        let names = if stacks.is_empty() {
+            String::from("no stacks yet (deploy with the CloudFormation API)")
+        } else {
+            match stacks.load() {
+                Ok(loaded) => {
+                    let names: Vec<String> = loaded.stacks.iter().map(|s| s.name.clone()).collect();
+                    format!("stacks {}", names.join(", "))
+                }
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(2);
+                }
             }
+        };
+        let env = match &stacks.environment {
+            Some(p) => match crate::scenario::stacks::Environment::load(p) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprint!("{e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => crate::scenario::stacks::Environment::default(),
+        };
+        let base = crate::scenario::stacks::environment_model(&env);
+        let model = match crate::scenario::stacks::deploy(&base, &env, &[]) {
+            Ok(l) => l.model,
             Err(e) => {
                 eprint!("{e}");
                 return ExitCode::from(2);
             }
+        };
+        for spec in &stacks.stacks {
+            let mut spec = spec.clone();
+            for o in stacks.parameters.iter().filter(|o| o.stack == spec.name) {
+                spec.parameters.insert(o.key.clone(), o.value.clone());
+            }
+            start_stacks.push(spec);
         }
+        environment = Some(env);
+        (names, model)
     } else {
         let scenario = match load_scenario(scenarios.first()) {
             Ok(s) => s,
@@ -539,21 +579,40 @@ fn serve(args: ServeArgs) -> ExitCode {
                 n.resource_type
             );
         }
-        for sm in &world.model.state_machines {
-            tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
+        let mut edge = crate::edge::Edge::new(world, auth)
+            .with_unknown_keys(unknown_keys)
+            .with_local(crate::edge::LocalEndpoint {
+                expose_secrets,
+                listen: listener.local_addr().ok(),
+            });
+        if let Some(env) = environment {
+            edge = edge.with_environment(env);
         }
-        let mut edge = crate::edge::Edge::new(world, auth);
         if let Some((handle, _)) = &world_rt {
             edge = edge.with_world_runtime(handle.clone());
         }
-        let edge = std::sync::Arc::new(
-            edge
-                .with_unknown_keys(unknown_keys)
-                .with_local(crate::edge::LocalEndpoint {
-                    expose_secrets,
-                    listen: listener.local_addr().ok(),
-                }),
-        );
+        let edge = std::sync::Arc::new(edge);
+        // Stacks are deployed where the world runs (its listeners and timers live there).
+        let deployed = match &world_rt {
+            None => crate::edge::cfn_api::deploy_at_start(&edge, &start_stacks),
+            Some((handle, _)) => {
+                let (edge, start_stacks) = (edge.clone(), start_stacks.clone());
+                handle
+                    .spawn(async move {
+                        crate::edge::cfn_api::deploy_at_start(&edge, &start_stacks)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the stacks did not deploy: {e}")))
+            }
+        };
+        if let Err(e) = deployed {
+            eprintln!("vpcgate serve: {e}");
+            return ExitCode::from(2);
+        }
+        edge.mark_start();
+        for sm in &edge.world().model.state_machines {
+            tracing::info!("state machine {} ({})", sm.arn, sm.kind.as_str());
+        }
         // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
         let proxies = match &world_rt {
             None => crate::proxy::start_all(&edge).await,

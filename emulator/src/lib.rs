@@ -26,7 +26,9 @@
 //! Edge (`vpcgate serve`)
 //!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ scope (account from the key,
 //!    Region from the credential scope) ─▶ sfn API (JSON 1.0) / events API (JSON 1.1) /
-//!    apigw data plane (by Host or /restapis/…/_user_request_/); /_vpcgate/reset rebuilds the world
+//!    CloudFormation API (query protocol: cfn stacks ─▶ scenario::stacks::deploy ─▶ a new world
+//!    swapped in) / apigw data plane (by Host or /restapis/…/_user_request_/);
+//!    /_vpcgate/reset rebuilds the world
 //! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
 //!  proxy (127.0.0.1, HTTP + SOCKS5 per instance) ──▶ ec2::connect from the instance's ENI
 //!    ──▶ dns (endpoint private zones, else public names) ──▶ ec2::route (local / igw / nat / drop)
@@ -53,6 +55,7 @@
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
 //! - [`ec2`] instances, route tables, NAT and internet gateways, the public service endpoints,
 //!   interface VPC endpoints; [`proxy`] puts real clients on an instance.
+//! - [`cfn`] CloudFormation's stacks, events and change sets at run time (`serve`'s API).
 //! - [`edge`] is `vpcgate serve`: AWS's wire protocols on one host listener for real clients;
 //!   [`cli`] the command line (the binary only calls [`cli::run`]).
 //! - [`check`] runs scenarios against their expectations ([`bundled`] ships them in the binary);
@@ -65,6 +68,7 @@ pub mod apigw;
 pub mod asl;
 pub mod authz;
 pub mod bundled;
+pub mod cfn;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -1,6 +1,7 @@
 //! Integration tests: the seed's experiments, run through the emulator.
 
 mod asl;
+mod cloudformation_api;
 mod compose;
 mod fuzz;
 mod hostile;

@@ -22,11 +22,13 @@ fn seed_000_stacks() -> StackArgs {
                 name: "eb-connection-infra".into(),
                 template: dir.join("01-infra.yaml"),
                 parameters: Default::default(),
+                body: None,
             },
             StackSpec {
                 name: "eb-connection-sfn".into(),
                 template: dir.join("02-stepfunctions.yaml"),
                 parameters: Default::default(),
+                body: None,
             },
         ],
         parameters: Vec::new(),
@@ -174,6 +176,7 @@ fn seed_004_lattice_template_loads_with_placeholders() {
             name: "lattice".into(),
             template: fixtures().join("seed-004/vpc-lattice-service-communication.yaml"),
             parameters: Default::default(),
+            body: None,
         }],
         &env,
         &[ParameterOverride {
@@ -254,6 +257,7 @@ fn load_texts(
                 name: stack.to_string(),
                 template: path,
                 parameters: Default::default(),
+                body: None,
             }
         })
         .collect();

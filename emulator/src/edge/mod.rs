@@ -3,6 +3,8 @@
 //! One listener (default `127.0.0.1:4566`) serves, by AWS's own protocol rules:
 //! - Step Functions (`awsJson1_0`, `X-Amz-Target: AWSStepFunctions.<Operation>`) — [`sfn_api`];
 //! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
+//! - CloudFormation (the query protocol: a form-encoded `Action=…&Version=2010-05-15`, XML
+//!   answers) — [`cfn_api`], [`query`];
 //! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
 //!   reset).
 //!
@@ -16,15 +18,17 @@
 //! Host header (botocore sends it to `sync-<host>`).
 
 pub mod apigw_api;
+pub mod cfn_api;
 pub mod events_api;
+pub mod query;
 pub mod sfn_api;
 pub mod wire;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -145,6 +149,10 @@ pub struct ScopeState {
     pub state_machines: RwLock<BTreeMap<String, StateMachineEntry>>,
     /// Connection creation times by name.
     pub connection_times: RwLock<BTreeMap<String, SystemTime>>,
+    /// CloudFormation's stacks and change sets (held for a whole stack operation).
+    pub stacks: Mutex<crate::cfn::Stacks>,
+    /// The state machines the last deploy made (a redeploy replaces them).
+    pub stack_machines: Mutex<BTreeSet<String>>,
 }
 
 impl ScopeState {
@@ -176,6 +184,15 @@ impl ScopeState {
             executions: Arc::new(Executions::new()),
             state_machines: RwLock::new(state_machines),
             connection_times: RwLock::new(connection_times),
+            stacks: Mutex::default(),
+            stack_machines: Mutex::new(
+                world
+                    .model
+                    .state_machines
+                    .iter()
+                    .map(|m| m.arn.clone())
+                    .collect(),
+            ),
         }
     }
 }
@@ -188,10 +205,24 @@ struct Current {
     apigw: crate::apigw::ApiGatewayService,
 }
 
+/// What CloudFormation deploys build on, and what a reset returns to.
+#[derive(Clone, Debug)]
+struct Base {
+    /// The model stacks deploy onto: the environment's, or the scenario's.
+    model: crate::model::Model,
+    /// The environment (its records wait for the stacks they name).
+    env: crate::scenario::stacks::Environment,
+    /// The world's model at start (after `serve --stack`).
+    start_model: crate::model::Model,
+    /// The world's stacks at start.
+    start_stacks: crate::cfn::Stacks,
+}
+
 /// Everything `serve` answers from.
 #[derive(Debug)]
 pub struct Edge {
     current: RwLock<Current>,
+    base: RwLock<Base>,
     /// What the APIs made, per (account, Region).
     scopes: RwLock<BTreeMap<Scope, Arc<ScopeState>>>,
     /// How callers are checked.
@@ -308,7 +339,17 @@ impl Edge {
         let apigw = crate::apigw::service(&world);
         let scope = Scope::of_world(&world);
         let state = Arc::new(ScopeState::of_world(&world));
+        let mut env = crate::scenario::stacks::Environment::default();
+        env.region = Some(world.model.region.clone());
+        env.account_id = Some(world.model.account.clone());
+        let base = Base {
+            model: world.model.clone(),
+            env,
+            start_model: world.model.clone(),
+            start_stacks: crate::cfn::Stacks::default(),
+        };
         Self {
+            base: RwLock::new(base),
             current: RwLock::new(Current { world, apigw }),
             scopes: RwLock::new(BTreeMap::from([(scope, state)])),
             auth,
@@ -322,6 +363,99 @@ impl Edge {
     pub fn with_world_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
         self.world_runtime = Some(runtime);
         self
+    }
+
+    /// The same edge deploying CloudFormation stacks onto `env` (its world is the environment's
+    /// alone: [`crate::scenario::stacks::deploy`] with no stacks).
+    pub fn with_environment(self, env: crate::scenario::stacks::Environment) -> Self {
+        {
+            let mut base = self.base.write().expect("lock");
+            base.model = crate::scenario::stacks::environment_model(&env);
+            base.env = env;
+        }
+        self
+    }
+
+    /// The world and stacks now are what a reset returns to (`serve --stack` calls this once its
+    /// stacks are deployed).
+    pub fn mark_start(&self) {
+        let world = self.world();
+        let stacks = self
+            .scope_state(&Scope::of_world(&world))
+            .stacks
+            .lock()
+            .expect("lock")
+            .clone();
+        let mut base = self.base.write().expect("lock");
+        base.start_model = world.model.clone();
+        base.start_stacks = stacks;
+    }
+
+    /// The model stacks deploy onto in `scope` (the world's own scope: the environment or the
+    /// scenario; any other: an empty account), and its environment.
+    pub(crate) fn deploy_base(
+        &self,
+        scope: &Scope,
+    ) -> (
+        crate::model::Model,
+        crate::scenario::stacks::Environment,
+        bool,
+    ) {
+        let base = self.base.read().expect("lock");
+        if base.model.account == scope.account && base.model.region == scope.region {
+            return (base.model.clone(), base.env.clone(), true);
+        }
+        let mut env = crate::scenario::stacks::Environment::default();
+        env.region = Some(scope.region.clone());
+        env.account_id = Some(scope.account.clone());
+        (crate::scenario::stacks::environment_model(&env), env, false)
+    }
+
+    /// Makes a world built from `model` the one requests start on: the same root CA, the
+    /// connections made through the API (and their secrets) and the instances' proxy ports
+    /// carried over. Requests in flight finish on the old world.
+    pub fn swap_world(
+        self: &Arc<Self>,
+        model: crate::model::Model,
+    ) -> Result<(), crate::world::WorldError> {
+        let old = self.world();
+        let pki = old.pki.same_root()?;
+        let world = World::build_with_pki(model, old.clock.clone(), pki)?;
+        let from_model: BTreeSet<&str> = old
+            .model
+            .connections
+            .iter()
+            .map(|c| c.arn.as_str())
+            .collect();
+        let in_new: BTreeSet<&str> = world
+            .model
+            .connections
+            .iter()
+            .map(|c| c.arn.as_str())
+            .collect();
+        for c in old.connections.list() {
+            if from_model.contains(c.arn.as_str()) || in_new.contains(c.arn.as_str()) {
+                continue;
+            }
+            if let Ok(secret) = old.secrets.get(&c.secret_arn) {
+                world
+                    .secrets
+                    .put_at(&c.secret_arn, &c.secret_name, secret.value);
+            }
+            world.connections.put(c);
+        }
+        for i in old.ec2.instances() {
+            if let Some(ports) = old.ec2.proxy(&i.config.id) {
+                world.ec2.set_proxy(&i.config.id, ports);
+            }
+        }
+        let attached = old.ec2.services().get().is_some();
+        let apigw = crate::apigw::service(&world);
+        *self.current.write().expect("lock") = Current { world, apigw };
+        if attached {
+            crate::ec2::attach(self);
+        }
+        Ok(())
     }
 
     /// The same edge with these rules for `/_vpcgate/*`.
@@ -410,7 +544,11 @@ impl Edge {
         let connection_account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_string();
         if rebuild {
             let pki = old.pki.same_root()?;
-            let world = World::build_with_pki(old.model.clone(), old.clock.clone(), pki)?;
+            let (start_model, start_stacks) = {
+                let base = self.base.read().expect("lock");
+                (base.start_model.clone(), base.start_stacks.clone())
+            };
+            let world = World::build_with_pki(start_model, old.clock.clone(), pki)?;
             if let Some(a) = account {
                 // Only this account: the others' connections (and their secrets) stay.
                 for c in old.connections.list() {
@@ -432,10 +570,9 @@ impl Edge {
             }
             let attached = old.ec2.services().get().is_some();
             let apigw = crate::apigw::service(&world);
-            scopes.insert(
-                Scope::of_world(&world),
-                Arc::new(ScopeState::of_world(&world)),
-            );
+            let home = ScopeState::of_world(&world);
+            *home.stacks.lock().expect("lock") = start_stacks;
+            scopes.insert(Scope::of_world(&world), Arc::new(home));
             *self.current.write().expect("lock") = Current { world, apigw };
             drop(scopes);
             if attached {
@@ -469,7 +606,7 @@ impl Edge {
     /// Region) the request is for. Keys vpcgate knows the secret of (the example root key,
     /// `test`, scenario users') are verified; others are accepted as their account's root
     /// unless [`UnknownKeys::Refuse`]. Any Region of valid shape is accepted.
-    fn authenticate(
+    pub(crate) fn authenticate(
         &self,
         world: &World,
         parts: &http::request::Parts,
@@ -772,6 +909,7 @@ pub async fn handle_parts(
                 ),
             ),
         ),
+        None if cfn_api::is_query(&parts, &body) => cfn_api::handle(&edge, world, &parts, &body),
         None => {
             let req = http::Request::from_parts(parts, body);
             if apigw_api::is_control_plane(req.uri().path()) && crate::apigw::locate(&req).is_none()

@@ -49,6 +49,9 @@ pub struct StackSpec {
     pub template: PathBuf,
     /// Parameter values given with the stack (e.g. by a scenario's `Vpcgate.Stacks`).
     pub parameters: BTreeMap<String, String>,
+    /// The template's text when it does not come from `template` (CloudFormation's
+    /// `TemplateBody`); `template` then only names it in messages.
+    pub body: Option<String>,
 }
 
 /// `--parameter STACK.KEY=VALUE`.
@@ -71,6 +74,7 @@ fn parse_stack_arg(text: &str) -> Result<StackSpec, String> {
         name: name.to_string(),
         template: PathBuf::from(file),
         parameters: BTreeMap::new(),
+        body: None,
     })
 }
 
@@ -818,6 +822,14 @@ pub struct StackSummary {
     pub outputs: Map<String, Value>,
     /// Exports: name -> value.
     pub exports: BTreeMap<String, Value>,
+    /// Output name -> its export's name.
+    pub export_names: BTreeMap<String, String>,
+    /// The exports the stack imports (`Fn::ImportValue`).
+    pub imports: BTreeSet<String>,
+    /// The stacks whose outputs it reads (`Fn::GetStackOutput`).
+    pub reads_outputs_of: BTreeSet<String>,
+    /// Its resources as resolved, in creation order.
+    pub resolved: Vec<ResolvedResource>,
 }
 
 /// The result of loading stacks: one model, and what each stack gave.
@@ -944,8 +956,66 @@ pub fn load_with(
     links: &StackLinks,
     extra_certificates: Vec<Certificate>,
 ) -> Result<Loaded, ScenarioErrors> {
-    let region = env.region();
-    let account = env.account();
+    let mut start = environment_model(env);
+    start.stack = stacks.first().map(|s| s.name.clone()).unwrap_or_default();
+    start.certificates.extend(extra_certificates);
+    load_from(start, stacks, env, overrides, links, Records::Strict)
+}
+
+/// The model of an environment alone: its VPCs, subnets, zones (without their records) and
+/// certificates, in its account and Region.
+pub fn environment_model(env: &Environment) -> Model {
+    Model {
+        region: env.region(),
+        account: env.account(),
+        vpcs: env.vpcs.clone(),
+        hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
+        certificates: env.certificates.clone(),
+        ..Model::default()
+    }
+}
+
+/// Deploys `stacks` in order onto `base` (an [`environment_model`], or a scenario's model) the
+/// way the CloudFormation API does: the same checks and messages as [`load`], and the
+/// environment's records that name a stack not deployed yet are left out until it is.
+pub fn deploy(
+    base: &Model,
+    env: &Environment,
+    stacks: &[StackSpec],
+) -> Result<Loaded, ScenarioErrors> {
+    let mut start = base.clone();
+    if start.stack.is_empty() {
+        start.stack = stacks.first().map(|s| s.name.clone()).unwrap_or_default();
+    }
+    load_from(
+        start,
+        stacks,
+        env,
+        &[],
+        &StackLinks::default(),
+        Records::Pending,
+    )
+}
+
+/// What to do with an environment record naming a stack that is not loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Records {
+    /// An error (`check`, `serve --stack`: every stack is given at once).
+    Strict,
+    /// Leave the record out until the stack is deployed (the CloudFormation API).
+    Pending,
+}
+
+fn load_from(
+    start: Model,
+    stacks: &[StackSpec],
+    env: &Environment,
+    overrides: &[ParameterOverride],
+    links: &StackLinks,
+    records: Records,
+) -> Result<Loaded, ScenarioErrors> {
+    let region = start.region.clone();
+    let account = start.account.clone();
     let mut errors = Vec::new();
     let mut names = BTreeSet::new();
     for s in stacks {
@@ -988,7 +1058,11 @@ pub fn load_with(
     let mut parsed = Vec::new();
     for s in stacks {
         let file = s.template.display().to_string();
-        let text = match super::read_source(&s.template) {
+        let read = match &s.body {
+            Some(b) => Ok(b.clone()),
+            None => super::read_source(&s.template),
+        };
+        let text = match read {
             Ok(t) => t,
             Err(e) => {
                 errors.push(plain_error(&file, "", format!("the template: {e}")));
@@ -1009,25 +1083,12 @@ pub fn load_with(
         return Err(ScenarioErrors(errors));
     }
 
-    let mut model = Model {
-        region: region.clone(),
-        account: account.clone(),
-        stack: stacks.first().map(|s| s.name.clone()).unwrap_or_default(),
-        vpcs: env.vpcs.clone(),
-        hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
-        certificates: env
-            .certificates
-            .iter()
-            .cloned()
-            .chain(extra_certificates)
-            .collect(),
-        ..Model::default()
-    };
+    let mut model = start;
     let mut links = links.clone();
     let mut export_owner: BTreeMap<String, String> = BTreeMap::new();
     let mut summaries = Vec::new();
     let mut earlier: Vec<ResolvedResource> = Vec::new();
-    let mut outputs = Map::new();
+    let mut outputs = std::mem::take(&mut model.outputs);
     for (i, p) in parsed.iter().enumerate() {
         let name = &p.spec.name;
         links.later = parsed[i + 1..]
@@ -1104,12 +1165,16 @@ pub fn load_with(
             not_emulated: model.not_emulated[before..].to_vec(),
             outputs: resolved.outputs.clone(),
             exports: resolved.exports.clone(),
+            export_names: resolved.export_names.clone(),
+            imports: resolved.imports.clone(),
+            reads_outputs_of: resolved.reads_outputs_of.clone(),
+            resolved: resolved.resources.clone(),
         });
         earlier.extend(resolved.resources);
     }
     links.later.clear();
     model.outputs = outputs;
-    add_records(env, &links, &mut model)?;
+    add_records(env, &links, &mut model, records)?;
     let loaded = Loaded {
         model,
         stacks: summaries,
@@ -1243,6 +1308,7 @@ fn add_records(
     env: &Environment,
     links: &StackLinks,
     model: &mut Model,
+    mode: Records,
 ) -> Result<(), ScenarioErrors> {
     let mut errors = Vec::new();
     let located = |path: &str| {
@@ -1259,6 +1325,13 @@ fn add_records(
     for spec in &env.hosted_zones {
         let mut records = Vec::new();
         for rec in &spec.records {
+            let pending = |v: &EnvValue| matches!(v, EnvValue::Output { stack, .. } if !links.stacks.contains(stack));
+            if mode == Records::Pending
+                && (rec.values.iter().any(pending) || rec.alias.as_ref().is_some_and(pending))
+            {
+                // Named stack not deployed yet: the record appears once it is.
+                continue;
+            }
             let mut resolve = |v: &EnvValue| -> Option<String> {
                 match v {
                     EnvValue::Text(t) => Some(t.clone()),
@@ -1395,6 +1468,7 @@ pub(crate) fn build_scenario(
                     (k.clone(), text)
                 })
                 .collect(),
+            body: None,
         })
         .collect();
     let loaded = load_with(&specs, &env, &[], links, certificates)?;

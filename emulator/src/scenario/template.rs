@@ -42,6 +42,12 @@ pub struct Resolved {
     pub exports: BTreeMap<String, Value>,
     /// Parameter values after defaults and overrides.
     pub parameters: Map<String, Value>,
+    /// Output name -> its export's name.
+    pub export_names: BTreeMap<String, String>,
+    /// The exports this template reads with `Fn::ImportValue` (CloudFormation's ListImports).
+    pub imports: BTreeSet<String>,
+    /// The stacks whose outputs this template reads with `Fn::GetStackOutput`.
+    pub reads_outputs_of: BTreeSet<String>,
 }
 
 /// What other stacks offer to this one (`Fn::ImportValue`, `Fn::GetStackOutput`).
@@ -92,6 +98,14 @@ struct Env<'a> {
     types: &'a HashMap<String, String>,
     done: &'a HashMap<String, Physical>,
     links: &'a StackLinks,
+    used: &'a std::cell::RefCell<Used>,
+}
+
+/// What a template read from other stacks.
+#[derive(Debug, Default)]
+struct Used {
+    imports: BTreeSet<String>,
+    stacks: BTreeSet<String>,
 }
 
 impl Env<'_> {
@@ -457,6 +471,7 @@ impl Env<'_> {
             }
             "Fn::ImportValue" => {
                 let export = self.string(arg, path, name)?;
+                self.used.borrow_mut().imports.insert(export.clone());
                 // <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html>
                 self.links.exports.get(&export).cloned().ok_or_else(|| {
                     err(
@@ -493,6 +508,7 @@ impl Env<'_> {
                 };
                 let stack = field("StackName")?;
                 let output = field("OutputName")?;
+                self.used.borrow_mut().stacks.insert(stack.clone());
                 if let Some(region) = obj.get("Region") {
                     let region = self.string(region, &format!("{path}.Region"), name)?;
                     if region != self.ctx.region {
@@ -1017,6 +1033,7 @@ pub fn resolve(
         kind,
     };
     let mut errors = Vec::new();
+    let used = std::cell::RefCell::new(Used::default());
     let unknown_sections: Vec<&str> = doc
         .keys()
         .filter(|k| !SECTIONS.contains(&k.as_str()))
@@ -1131,6 +1148,7 @@ pub fn resolve(
                         types: &no_types,
                         done: &no_done,
                         links,
+                        used: &used,
                     };
                     match env.boolean(expr, &format!("Conditions.{name}"), "Conditions") {
                         Ok(b) => {
@@ -1318,6 +1336,7 @@ pub fn resolve(
             types: &types,
             done: &done,
             links,
+            used: &used,
         };
         let props = match obj.get("Properties") {
             None => Map::new(),
@@ -1365,6 +1384,7 @@ pub fn resolve(
 
     let mut outputs = Map::new();
     let mut exports = BTreeMap::new();
+    let mut export_names = BTreeMap::new();
     if let Some(Value::Object(outs)) = doc.get("Outputs") {
         let env = Env {
             ctx,
@@ -1374,6 +1394,7 @@ pub fn resolve(
             types: &types,
             done: &done,
             links,
+            used: &used,
         };
         for (name, out) in outs {
             let path = format!("Outputs.{name}");
@@ -1430,6 +1451,7 @@ pub fn resolve(
                         }
                         match env.string(export, &format!("{path}.Export.Name"), "Export") {
                             Ok(n) => {
+                                export_names.insert(name.clone(), n.clone());
                                 exports.insert(n, v.clone());
                             }
                             Err(e) => errors.push(located(None, outputs_block(e))),
@@ -1443,11 +1465,15 @@ pub fn resolve(
         }
     }
     if errors.is_empty() {
+        let used = used.into_inner();
         Ok(Resolved {
             resources: resolved,
             outputs,
             exports,
             parameters: params,
+            export_names,
+            imports: used.imports,
+            reads_outputs_of: used.stacks,
         })
     } else {
         Err(errors)
