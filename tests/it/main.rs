@@ -2,6 +2,7 @@
 
 mod asl;
 mod compose;
+mod fidelity;
 mod fuzz;
 mod hostile;
 mod http_task;

@@ -253,6 +253,34 @@ pub struct Call<'a> {
     pub scope: Scope,
     /// What the APIs made there.
     pub state: Arc<ScopeState>,
+    /// The request's condition keys before the principal's are derived: time, Region, transport
+    /// and how it arrived (`aws:SourceIp`, or `aws:SourceVpce`/`aws:SourceVpc`/`aws:VpcSourceIp`
+    /// through a VPC endpoint) — the same keys the endpoint policy saw reach the identity
+    /// policies.
+    pub context: RequestContext,
+}
+
+/// The address a request's TCP connection came from (set by [`run`] on every request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The condition keys of a request that reached `serve` in `scope`: [`RequestContext::for_request`]
+/// plus the network keys of how it arrived — through a VPC endpoint or the emulated internet
+/// ([`crate::ec2::Arrival`]), else from the host socket's peer (`aws:SourceIp`).
+pub fn request_context(
+    world: &World,
+    scope: &Scope,
+    extensions: Option<&http::Extensions>,
+) -> RequestContext {
+    let mut ctx = RequestContext::for_request(world.clock.now_utc(), &scope.region);
+    if let Some(ext) = extensions {
+        if let Some(arrival) = ext.get::<crate::ec2::Arrival>() {
+            arrival.apply(&mut ctx);
+        } else if let Some(PeerAddr(peer)) = ext.get::<PeerAddr>() {
+            ctx.insert(crate::iam::keys::SOURCE_IP, peer.ip().to_string());
+        }
+    }
+    ctx
 }
 
 impl Call<'_> {
@@ -261,15 +289,27 @@ impl Call<'_> {
         if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
-        let mut ctx = RequestContext::new();
-        ctx.set_current_time(self.world.clock.now_utc());
+        self.authorize_with(action, resource, &self.context)
+    }
+
+    /// [`Self::authorize`] with extra condition keys (`iam:PassedToService`, …) on top of the
+    /// request's.
+    pub fn authorize_with(
+        &self,
+        action: &str,
+        resource: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), JsonError> {
+        if matches!(self.principal, Principal::Root { .. }) {
+            return Ok(());
+        }
         self.world
             .iam
             .authorize(
                 &self.principal,
                 action,
                 resource,
-                &ctx,
+                ctx,
                 None,
                 &[],
                 DenialFormat::PolicyType,
@@ -357,9 +397,11 @@ impl Edge {
     /// A call as `principal` in `scope` on the current world (what a verified request becomes;
     /// tests call the APIs this way).
     pub fn call_as(&self, principal: Principal, scope: Scope) -> Call<'_> {
+        let world = self.world();
         Call {
             edge: self,
-            world: self.world(),
+            context: request_context(&world, &scope, None),
+            world,
             state: self.scope_state(&scope),
             principal,
             scope,
@@ -835,6 +877,7 @@ async fn json_api(
     };
     let ctx = Call {
         edge,
+        context: request_context(&world, &scope, Some(&parts.extensions)),
         world,
         state: edge.scope_state(&scope),
         principal,
@@ -961,12 +1004,13 @@ pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<O
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let edge = edge.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| {
+                    let service = service_fn(move |mut req: http::Request<Incoming>| {
                         let edge = edge.clone();
+                        req.extensions_mut().insert(PeerAddr(peer));
                         async move { Ok::<_, Infallible>(handle(edge, req).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
