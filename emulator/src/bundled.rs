@@ -25,6 +25,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/gotcha-self-signed-certificate.json"),
     ),
     (
+        "gotcha-role-trusts-lambda.json",
+        include_str!("../../scenarios/gotcha-role-trusts-lambda.json"),
+    ),
+    (
+        "gotcha-role-source-arn.json",
+        include_str!("../../scenarios/gotcha-role-source-arn.json"),
+    ),
+    (
         "gotcha-missing-cname.json",
         include_str!("../../scenarios/gotcha-missing-cname.json"),
     ),

@@ -161,3 +161,180 @@ fn derived_keys_follow_the_global_keys_page() {
     assert_eq!(full.get("aws:CalledVia"), None);
     assert_eq!(full.get("aws:SourceArn"), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 1. Trust policies and iam:PassRole.
+// ---------------------------------------------------------------------------------------------
+
+const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+
+fn role(name: &str, trust_statement: Value) -> Value {
+    json!({"Type": "AWS::IAM::Role", "Properties": {"RoleName": name,
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust_statement]}}})
+}
+
+fn trusts(service: &str) -> Value {
+    json!({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+}
+
+fn role_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{name}")
+}
+
+/// Roles for the trust tests, and a user who may create machines and pass `Passable` only to
+/// Step Functions (iam:PassedToService, id_roles_use_passrole.html).
+fn trust_world() -> Arc<Edge> {
+    let world = world_of(json!({
+        "States": role("States", trusts("states.amazonaws.com")),
+        "Regional": role("Regional", trusts("states.ap-northeast-1.amazonaws.com")),
+        "Lambda": role("Lambda", trusts("lambda.amazonaws.com")),
+        "Guarded": role("Guarded", json!({"Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:ok-*")},
+                          "StringEquals": {"aws:SourceAccount": ACCOUNT}}})),
+        "Dev": user_with_policy(json!([
+            {"Effect": "Allow", "Action": ["states:CreateStateMachine", "states:UpdateStateMachine"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arn("States"),
+             "Condition": {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}}
+        ])),
+    }));
+    Arc::new(Edge::new(world, AuthMode::Verify))
+}
+
+async fn create_as(
+    edge: &Arc<Edge>,
+    who: Principal,
+    name: &str,
+    role: &str,
+) -> Result<Value, JsonError> {
+    call_in(
+        edge,
+        who,
+        REGION,
+        "CreateStateMachine",
+        json!({"name": name, "definition": PASS, "roleArn": role}),
+    )
+    .await
+}
+
+/// CreateStateMachine with a role Step Functions cannot assume: AccessDeniedException "Neither
+/// the global service principal states.amazonaws.com, nor the regional one is authorized to
+/// assume the provided role." — the text recorded from AWS by Terraform users and matched by
+/// CloudFormation's Step Functions resource provider
+/// (aws-cloudformation-resource-providers-stepfunctions, statemachine/.../Constants.java). The
+/// role must trust the global or the Regional service principal; a role that does not exist gets
+/// the same answer.
+#[tokio::test]
+async fn create_state_machine_needs_a_role_that_trusts_step_functions() {
+    let edge = trust_world();
+    let root = Principal::root(ACCOUNT);
+    create_as(&edge, root.clone(), "a", &role_arn("States"))
+        .await
+        .unwrap();
+    create_as(&edge, root.clone(), "b", &role_arn("Regional"))
+        .await
+        .unwrap();
+    for role in ["Lambda", "DoesNotExist"] {
+        let e = create_as(&edge, root.clone(), "c", &role_arn(role))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "AccessDeniedException", "{role}");
+        assert_eq!(
+            e.message,
+            "Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.",
+            "{role}"
+        );
+    }
+    // aws:SourceArn / aws:SourceAccount carry the machine being created (confused-deputy guard,
+    // step-functions/latest/dg/procedure-create-iam-role.html).
+    create_as(&edge, root.clone(), "ok-1", &role_arn("Guarded"))
+        .await
+        .unwrap();
+    let e = create_as(&edge, root.clone(), "other", &role_arn("Guarded"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "AccessDeniedException");
+    // UpdateStateMachine checks a new role the same way.
+    let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:a");
+    let e = call_in(
+        &edge,
+        root.clone(),
+        REGION,
+        "UpdateStateMachine",
+        json!({"stateMachineArn": arn, "roleArn": role_arn("Lambda")}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "AccessDeniedException");
+    call_in(
+        &edge,
+        root,
+        REGION,
+        "UpdateStateMachine",
+        json!({"stateMachineArn": arn, "roleArn": role_arn("Regional")}),
+    )
+    .await
+    .unwrap();
+}
+
+/// A caller other than the account root needs iam:PassRole on the role it gives a service,
+/// with iam:PassedToService the service's principal
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>); the refusal
+/// is IAM's "User: … is not authorized to perform: iam:PassRole on resource: <role>".
+#[tokio::test]
+async fn a_user_needs_pass_role_for_the_execution_role() {
+    let edge = trust_world();
+    create_as(&edge, user("dev"), "mine", &role_arn("States"))
+        .await
+        .unwrap();
+    let e = create_as(&edge, user("dev"), "theirs", &role_arn("Regional"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "AccessDeniedException");
+    assert!(
+        e.message.starts_with(&format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/dev is not authorized to perform: iam:PassRole on resource: {}",
+            role_arn("Regional")
+        )),
+        "{}",
+        e.message
+    );
+}
+
+/// vpcgate holds IAM for the scenario's account only (it has no IAM API to declare roles
+/// elsewhere): a machine made in another account names a role vpcgate cannot know, and is
+/// accepted unchecked (README, fidelity notes).
+#[tokio::test]
+async fn roles_of_other_accounts_are_not_checked() {
+    let edge = trust_world();
+    let other = "111111111111";
+    let out = sfn_api::call(
+        &edge.call_as(Principal::root(other), Scope::new(other, REGION)),
+        "CreateStateMachine",
+        json!({"name": "x", "definition": PASS, "roleArn": format!("arn:aws:iam::{other}:role/any")}),
+    )
+    .await;
+    assert!(out.is_ok(), "{out:?}");
+}
+
+/// CloudFormation fails the stack of a state machine whose role does not trust Step Functions,
+/// with CreateStateMachine's message (the bundled gotcha-role-*.json scenarios show the same).
+#[test]
+fn a_template_state_machine_needs_a_trusting_role() {
+    let doc = json!({
+        "Vpcgate": {"Region": REGION, "AccountId": ACCOUNT},
+        "Resources": {
+            "Lambda": role("Lambda", trusts("lambda.amazonaws.com")),
+            "M": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                "RoleArn": {"Fn::GetAtt": ["Lambda", "Arn"]},
+                "DefinitionString": PASS}}
+        }
+    });
+    let s = Scenario::parse(&doc.to_string(), "inline.json").unwrap();
+    let err = s.build(&StackLinks::default()).unwrap_err().to_string();
+    assert!(err.contains("Resources.M.Properties.RoleArn"), "{err}");
+    assert!(
+        err.contains("Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role."),
+        "{err}"
+    );
+}

@@ -960,6 +960,12 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
                 "stateMachines": w.model.state_machines.iter().map(|s| json!({"name": s.name, "arn": s.arn, "type": s.kind.as_str()})).collect::<Vec<_>>(),
                 "connections": w.model.connections.iter().map(|c| json!({"name": c.name, "arn": c.arn, "resourceConfigurationArn": c.resource_configuration_arn})).collect::<Vec<_>>(),
                 "loadBalancers": w.load_balancer_nodes().into_iter().map(|(dns, ips)| json!({"dnsName": dns, "nodes": ips.iter().map(ToString::to_string).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                // The roles, with the services their trust policies name: CreateStateMachine takes
+                // only a role that trusts states.amazonaws.com.
+                "roles": w.model.roles.iter().map(|r| json!({
+                    "name": r.name, "arn": r.arn,
+                    "trustedServices": trusted_services(&r.trust_policy),
+                })).collect::<Vec<_>>(),
                 "users": w.model.users.iter().map(|u| json!({
                     "name": u.name, "arn": u.arn,
                     "accessKeys": u.access_keys.iter().map(|(id, secret)| if edge.local.expose_secrets {
@@ -995,6 +1001,29 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
             json!({"message": format!("vpcgate: nothing at {method} {path} (AWS API calls carry an X-Amz-Target header)")}).to_string(),
         ),
     }
+}
+
+/// The service principals an `Allow` statement of a trust policy names (for `/_vpcgate/world`).
+fn trusted_services(trust: &Value) -> Vec<String> {
+    let statements = match trust.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one) => vec![one.clone()],
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for st in statements {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        match st.pointer("/Principal/Service") {
+            Some(Value::String(s)) => out.push(s.clone()),
+            Some(Value::Array(a)) => {
+                out.extend(a.iter().filter_map(Value::as_str).map(String::from))
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Serves `edge` on `listener` until `shutdown` completes.
