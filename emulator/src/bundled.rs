@@ -33,6 +33,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/gotcha-role-source-arn.json"),
     ),
     (
+        "gotcha-dns-resolution-public.json",
+        include_str!("../../scenarios/gotcha-dns-resolution-public.json"),
+    ),
+    (
         "gotcha-missing-cname.json",
         include_str!("../../scenarios/gotcha-missing-cname.json"),
     ),

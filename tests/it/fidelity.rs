@@ -338,3 +338,69 @@ fn a_template_state_machine_needs_a_trusting_role() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. ResourceConfigDnsResolution.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a scenario that extends pattern-a.json with `patch` (its Resources) and `cases`.
+fn run_pattern_a_variant(
+    name: &str,
+    resources: Value,
+    cases: Value,
+) -> Vec<vpcgate::check::CaseOutcome> {
+    let dir = std::env::temp_dir().join(format!("vpcgate-fidelity-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = vpcgate_tests::scenarios_dir().join("pattern-a.json");
+    let doc = json!({
+        "Vpcgate": {"Extends": base.canonicalize().unwrap(), "Cases": cases},
+        "Resources": resources,
+    });
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let out = vpcgate::check::run_scenario(&s, None);
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+/// PUBLIC (the default) resolves with public resolvers, IN_VPC with the VPC's DNS
+/// (vpc-lattice/latest/ug/resource-gateway.html, "ResourceConfigDnsResolution"): a name only
+/// in the VPC's private hosted zone is NXDOMAIN publicly (the bundled
+/// gotcha-dns-resolution-public.json), while a name AWS publishes — an internal ALB's DNS name,
+/// which public DNS answers with its private addresses — resolves either way.
+#[test]
+fn public_resolution_sees_published_names_only() {
+    let trace_of = |o: &vpcgate::check::CaseOutcome| format!("{:?}", o.trace);
+    let private = run_pattern_a_variant(
+        "public-private-zone",
+        json!({"ResourceGateway": {"Properties": {"ResourceConfigDnsResolution": "PUBLIC"}}}),
+        json!([{"Name": "nx", "StartExecution": {"StateMachine": "StateMachineA"},
+                "Expect": {"Status": "FAILED", "Error": "States.Http.Socket", "CauseContains": "NXDOMAIN"}}]),
+    );
+    assert!(
+        private[0].passed,
+        "{:?} {}",
+        private[0].failures, private[0].summary
+    );
+    assert!(
+        trace_of(&private[0]).contains("198.51.100.53"),
+        "the public resolver answered"
+    );
+
+    let published = run_pattern_a_variant(
+        "public-alb-name",
+        json!({
+            "ResourceGateway": {"Properties": {"ResourceConfigDnsResolution": null}},
+            "ResourceConfiguration": {"Properties": {"ResourceConfigurationDefinition": {
+                "DnsResource": {"DomainName": {"Fn::GetAtt": ["ALB", "DNSName"]}, "IpAddressType": "IPV4"}}}}
+        }),
+        json!([{"Name": "ok", "StartExecution": {"StateMachine": "StateMachineA"},
+                "Expect": {"Status": "SUCCEEDED"}}]),
+    );
+    assert!(
+        published[0].passed,
+        "{:?} {}",
+        published[0].failures, published[0].summary
+    );
+}

@@ -11,7 +11,9 @@
 //! 2. traffic enters the gateway's ENI *from outside the VPC*: the gateway's security groups must
 //!    admit it — AWS requires all TCP from `0.0.0.0/0` and `::/0` for EventBridge and Step Functions,
 //!    and a narrower group (the VPC's range only) drops it, so the caller times out;
-//! 3. the DNS resource is resolved in the gateway's VPC (`ResourceConfigDnsResolution: IN_VPC`);
+//! 3. the DNS resource is resolved by the public resolvers (`ResourceConfigDnsResolution: PUBLIC`,
+//!    the default: names the world publishes, never a private hosted zone) or in the gateway's
+//!    VPC (`IN_VPC`: its private zones too);
 //! 4. the gateway's ENI opens the connection to the answer, checked against the gateway's egress
 //!    and the target's ingress rules. The target sees the gateway ENI's address as the source.
 //!
@@ -43,6 +45,10 @@ use crate::vpc::{self, ConnectError, Direction, Eni, IpProtocol, Network, Source
 /// address from Lattice's link-local range (169.254.171.0/24), outside every VPC range, so a group
 /// narrowed to the VPC's own range drops it as in the seed.
 pub const LATTICE_SOURCE_IP: &str = "169.254.171.10";
+
+/// The emulated public resolver the gateways with `ResourceConfigDnsResolution: PUBLIC` ask
+/// (vpcgate's address, on the emulated internet's TEST-NET-2 range).
+pub const PUBLIC_RESOLVER_IP: &str = "198.51.100.53";
 
 /// `ResourceConfigDnsResolution`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1332,13 +1332,6 @@ fn resource_configuration(
             return;
         }
     }
-    if let (Some(gw), ResourceDefinition::Dns { .. }) = (gw, &defs[0])
-        && gw.dns_resolution == DnsResolution::Public
-    {
-        // Private zones are only visible to the VPC's resolver; with PUBLIC resolution the name
-        // resolves on the internet, which the emulated world does not have.
-        let _ = gw;
-    }
     model
         .resource_configurations
         .push(ResourceConfigurationConfig {
