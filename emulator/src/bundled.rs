@@ -37,6 +37,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/gotcha-dns-resolution-public.json"),
     ),
     (
+        "gotcha-gateway-sg-443-only.json",
+        include_str!("../../scenarios/gotcha-gateway-sg-443-only.json"),
+    ),
+    (
         "gotcha-missing-cname.json",
         include_str!("../../scenarios/gotcha-missing-cname.json"),
     ),

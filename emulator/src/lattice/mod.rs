@@ -36,7 +36,7 @@ use tokio::io::DuplexStream;
 
 use crate::dns::{ResolveError, VpcResolver};
 use crate::trace::{Trace, Verdict};
-use crate::vpc::{self, ConnectError, Direction, Eni, IpProtocol, Network, Source};
+use crate::vpc::{self, ConnectError, Eni, Network, Source};
 
 /// The address Lattice's traffic appears to come from when it enters a resource gateway.
 ///
@@ -256,24 +256,31 @@ impl ResourceGateway {
         let lattice_ip: IpAddr = LATTICE_SOURCE_IP.parse().expect("literal address");
         let groups: Vec<vpc::SecurityGroup> =
             entry.groups.iter().filter_map(|g| net.group(g)).collect();
-        match vpc::sg::check(groups.iter(), Direction::Ingress, IpProtocol::Tcp, port, lattice_ip, &[]) {
-            vpc::sg::Verdict::Allow { group, rule } => trace.pass(
-                "sg",
-                format!(
-                    "ingress of resource gateway {} ENI {} ({}) allows tcp/{port} from VPC Lattice ({lattice_ip}, outside the VPC): {group} rule {rule}",
-                    self.config.name, entry.id, entry.ip
-                ),
-            ),
-            vpc::sg::Verdict::Drop { reason } => {
-                trace.hop(
+        // AWS requires the gateway's groups to admit all TCP on all ports from 0.0.0.0/0 and
+        // ::/0 for EventBridge and Step Functions, and answers "Connection Timed Out" otherwise
+        // (eventbridge/latest/userguide/connection-private-rc-provider.html): a group admitting
+        // only the destination port, or only some sources, drops Lattice's traffic.
+        for range in ["0.0.0.0/0", "::/0"] {
+            let range: IpNet = range.parse().expect("literal range");
+            match vpc::sg::admits_all_tcp(groups.iter(), range) {
+                vpc::sg::Verdict::Allow { group, rule } => trace.pass(
                     "sg",
-                    Verdict::Drop,
                     format!(
-                        "VPC Lattice ({lattice_ip}, outside the VPC) -> resource gateway {} ENI {}:{port}: {reason}; dropped, the connection times out (AWS requires the gateway's group to allow all TCP from 0.0.0.0/0 and ::/0)",
-                        self.config.name, entry.ip
+                        "ingress of resource gateway {} ENI {} ({}) allows all TCP from {range}, as VPC Lattice ({lattice_ip}, outside the VPC) needs for tcp/{port}: {group} rule {rule}",
+                        self.config.name, entry.id, entry.ip
                     ),
-                );
-                return std::future::pending().await;
+                ),
+                vpc::sg::Verdict::Drop { reason } => {
+                    trace.hop(
+                        "sg",
+                        Verdict::Drop,
+                        format!(
+                            "VPC Lattice ({lattice_ip}, outside the VPC) -> resource gateway {} ENI {}:{port}: {reason}; dropped, the connection times out (AWS requires the gateway's group to allow all TCP from 0.0.0.0/0 and ::/0)",
+                            self.config.name, entry.ip
+                        ),
+                    );
+                    return std::future::pending().await;
+                }
             }
         }
         let target_ip = match &resource.definition {
