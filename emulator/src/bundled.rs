@@ -41,6 +41,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/gotcha-gateway-sg-443-only.json"),
     ),
     (
+        "gotcha-policy-unknown-role.json",
+        include_str!("../../scenarios/gotcha-policy-unknown-role.json"),
+    ),
+    (
+        "gotcha-ingress-unknown-group.json",
+        include_str!("../../scenarios/gotcha-ingress-unknown-group.json"),
+    ),
+    (
         "gotcha-missing-cname.json",
         include_str!("../../scenarios/gotcha-missing-cname.json"),
     ),

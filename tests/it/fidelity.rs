@@ -404,3 +404,143 @@ fn public_resolution_sees_published_names_only() {
         published[0].failures, published[0].summary
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Configuration AWS keeps; 6. Secrets Manager's API.
+// ---------------------------------------------------------------------------------------------
+
+/// Secrets Manager through `serve`, with boto3: the connection's secret is listed, described
+/// with `OwningService: events` (secrets managed by another service,
+/// secretsmanager/latest/userguide/service-linked-secrets.html) and readable, and
+/// PutSecretValue on it is refused with InvalidRequestException, whose documented cause is
+/// "The secret is managed by another service, and you must use that service to update it."
+/// (API_PutSecretValue.html, Errors). An unknown id is ResourceNotFoundException "Secrets Manager
+/// can't find the specified secret." (API_GetSecretValue.html).
+#[test]
+fn boto3_reads_connection_secrets_and_cannot_overwrite_them() {
+    let (addr, _conn, _role) = crate::serve::start(AuthMode::Verify);
+    let script = r#"
+import json, sys, boto3
+ep = sys.argv[1]
+sm = boto3.client("secretsmanager", endpoint_url=ep, region_name="ap-northeast-1",
+    aws_access_key_id="test", aws_secret_access_key="test")
+out = {}
+secrets = sm.list_secrets()["SecretList"]
+out["names"] = [s["Name"] for s in secrets]
+arn = secrets[0]["ARN"]
+out["owning"] = sm.describe_secret(SecretId=arn).get("OwningService")
+v = sm.get_secret_value(SecretId=arn)
+out["value"] = json.loads(v["SecretString"])
+out["stages"] = v["VersionStages"]
+try:
+    sm.put_secret_value(SecretId=arn, SecretString="{}")
+    out["put"] = "ok"
+except sm.exceptions.ClientError as e:
+    out["put"] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+try:
+    sm.get_secret_value(SecretId="nope")
+except sm.exceptions.ClientError as e:
+    out["missing"] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+east = boto3.client("secretsmanager", endpoint_url=ep, region_name="us-east-1",
+    aws_access_key_id="test", aws_secret_access_key="test")
+out["east"] = len(east.list_secrets()["SecretList"])
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["names"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("events!connection/eb-demo-private-connection/"),
+        "{v}"
+    );
+    assert_eq!(v["owning"], "events");
+    assert_eq!(v["stages"], json!(["AWSCURRENT"]));
+    assert!(v["value"].is_object(), "{v}");
+    assert_eq!(
+        v["put"],
+        json!([
+            "InvalidRequestException",
+            "The secret is managed by another service, and you must use that service to update it."
+        ])
+    );
+    assert_eq!(
+        v["missing"],
+        json!([
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret."
+        ])
+    );
+    assert_eq!(v["east"], 0, "secrets live in their own Region");
+}
+
+/// UpdateStateMachine keeps the logging and tracing configurations it is given, and
+/// DescribeStateMachine returns them (API_UpdateStateMachine.html, API_DescribeStateMachine.html).
+#[tokio::test]
+async fn update_state_machine_keeps_logging_and_tracing() {
+    let edge = trust_world();
+    let root = Principal::root(ACCOUNT);
+    let arn = create_as(&edge, root.clone(), "logged", &role_arn("States"))
+        .await
+        .unwrap()["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let logging = json!({"level": "ALL", "includeExecutionData": true,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": "arn:aws:logs:ap-northeast-1:123456789012:log-group:l:*"}}]});
+    call_in(&edge, root.clone(), REGION, "UpdateStateMachine", json!({
+        "stateMachineArn": arn, "loggingConfiguration": logging, "tracingConfiguration": {"enabled": true}}))
+        .await
+        .unwrap();
+    let d = call_in(
+        &edge,
+        root,
+        REGION,
+        "DescribeStateMachine",
+        json!({"stateMachineArn": arn}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(d["loggingConfiguration"], logging);
+    assert_eq!(d["tracingConfiguration"], json!({"enabled": true}));
+}
+
+/// An invocation sends the credentials the connection's secret holds now (EventBridge stores a
+/// connection's authorization parameters in its secret, eb-target-connection.html), not the
+/// ones the connection was made with.
+#[test]
+fn credentials_come_from_the_secret() {
+    use vpcgate::events::Authorization;
+    let (model, _) = vpcgate_tests::scenario("pattern-a.json")
+        .build(&StackLinks::default())
+        .unwrap();
+    let conn = model.connections[0].clone();
+    let mut secret = conn.secret_value();
+    let changed = match &conn.authorization {
+        Authorization::ApiKey { .. } => {
+            secret["api_key_value"] = json!("rotated");
+            conn.with_secret(&secret)
+        }
+        Authorization::Basic { .. } => {
+            secret["password"] = json!("rotated");
+            conn.with_secret(&secret)
+        }
+        Authorization::OAuthClientCredentials { .. } => {
+            secret["client_secret"] = json!("rotated");
+            conn.with_secret(&secret)
+        }
+    };
+    let text = format!("{:?}", changed.authorization);
+    assert!(text.contains("rotated"), "{text}");
+}

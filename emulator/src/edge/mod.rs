@@ -3,6 +3,7 @@
 //! One listener (default `127.0.0.1:4566`) serves, by AWS's own protocol rules:
 //! - Step Functions (`awsJson1_0`, `X-Amz-Target: AWSStepFunctions.<Operation>`) — [`sfn_api`];
 //! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
+//! - Secrets Manager (`awsJson1_1`, `X-Amz-Target: secretsmanager.<Operation>`) — [`secrets_api`];
 //! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
 //!   reset).
 //!
@@ -17,6 +18,7 @@
 
 pub mod apigw_api;
 pub mod events_api;
+pub mod secrets_api;
 pub mod sfn_api;
 pub mod wire;
 
@@ -619,7 +621,9 @@ fn protocol(parts: &http::request::Parts) -> Protocol {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
     {
-        Some(t) if t.starts_with("AWSEvents.") => Protocol::Json("1.1"),
+        Some(t) if t.starts_with("AWSEvents.") || t.starts_with("secretsmanager.") => {
+            Protocol::Json("1.1")
+        }
         Some(_) => Protocol::Json("1.0"),
         None => Protocol::Rest,
     }
@@ -771,6 +775,23 @@ pub async fn handle_parts(
                     "events",
                     op,
                     events_api::call,
+                )
+                .await,
+            )
+        }
+        Some(t) if t.starts_with("secretsmanager.") => {
+            let op = &t["secretsmanager.".len()..];
+            (
+                format!("secretsmanager {op}"),
+                json_api(
+                    &edge,
+                    world,
+                    &parts,
+                    &body,
+                    "1.1",
+                    "secretsmanager",
+                    op,
+                    secrets_api::call,
                 )
                 .await,
             )

@@ -352,6 +352,16 @@ fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     if let Some(r) = role {
         entry.machine.role_arn = r.to_string();
     }
+    // UpdateStateMachine replaces the logging and tracing configurations it is given
+    // (API_UpdateStateMachine.html); DescribeStateMachine returns them.
+    for key in ["loggingConfiguration", "tracingConfiguration"] {
+        if let Some(v) = input.get(key) {
+            if !entry.extra.is_object() {
+                entry.extra = json!({});
+            }
+            entry.extra[key] = v.clone();
+        }
+    }
     c.state.executions.invalidate(arn);
     Ok(json!({"updateDate": epoch(now)}))
 }

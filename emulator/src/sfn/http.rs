@@ -501,6 +501,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         ),
     );
 
+    // The credentials come from the secret as it is now, not from the connection's record.
+    let conn = conn.with_secret(&secret.value);
     let outcome = tokio::time::timeout(HTTP_TASK_TIMEOUT, send(ctx, &conn, call)).await;
     match outcome {
         Ok(result) => result,
