@@ -544,3 +544,44 @@ fn credentials_come_from_the_secret() {
     let text = format!("{:?}", changed.authorization);
     assert!(text.contains("rotated"), "{text}");
 }
+
+/// UpdateConnection moves `LastModifiedTime` ("A time stamp for the time that the connection was
+/// last modified", API_DescribeConnection.html) and leaves `CreationTime`.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn update_connection_moves_last_modified_time() {
+    let edge = trust_world();
+    let cx = edge.call_as(Principal::root(ACCOUNT), Scope::new(ACCOUNT, REGION));
+    let events = |op: &'static str, input: Value| {
+        let cx = &cx;
+        async move {
+            vpcgate::edge::events_api::call(cx, op, input)
+                .await
+                .unwrap()
+        }
+    };
+    events(
+        "CreateConnection",
+        json!({"Name": "c", "AuthorizationType": "API_KEY",
+        "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}}),
+    )
+    .await;
+    let before = events("DescribeConnection", json!({"Name": "c"})).await;
+    assert_eq!(before["LastModifiedTime"], before["CreationTime"]);
+    tokio::time::advance(std::time::Duration::from_secs(60)).await;
+    let cx2 = edge.call_as(Principal::root(ACCOUNT), Scope::new(ACCOUNT, REGION));
+    vpcgate::edge::events_api::call(
+        &cx2,
+        "UpdateConnection",
+        json!({"Name": "c", "AuthorizationType": "API_KEY",
+        "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "w"}}}),
+    )
+    .await
+    .unwrap();
+    let after = vpcgate::edge::events_api::call(&cx2, "DescribeConnection", json!({"Name": "c"}))
+        .await
+        .unwrap();
+    assert_eq!(after["CreationTime"], before["CreationTime"]);
+    let moved =
+        after["LastModifiedTime"].as_f64().unwrap() - before["CreationTime"].as_f64().unwrap();
+    assert_eq!(moved, 60.0);
+}

@@ -147,6 +147,9 @@ pub struct ScopeState {
     pub state_machines: RwLock<BTreeMap<String, StateMachineEntry>>,
     /// Connection creation times by name.
     pub connection_times: RwLock<BTreeMap<String, SystemTime>>,
+    /// When UpdateConnection last changed a connection, by name (absent: never; then its
+    /// `LastModifiedTime` is its creation time).
+    pub connection_modified: RwLock<BTreeMap<String, SystemTime>>,
 }
 
 impl ScopeState {
@@ -178,6 +181,7 @@ impl ScopeState {
             executions: Arc::new(Executions::new()),
             state_machines: RwLock::new(state_machines),
             connection_times: RwLock::new(connection_times),
+            connection_modified: RwLock::default(),
         }
     }
 }
