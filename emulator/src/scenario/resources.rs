@@ -292,6 +292,10 @@ pub(crate) fn build(
     build_onto(model, &[], resolved)
 }
 
+/// A standalone policy waiting for its roles and users: (logical id, roles, users, policy name,
+/// document).
+type PendingPolicy = (String, Vec<String>, Vec<String>, String, Value);
+
 /// Adds one stack's resources to a model that already holds what exists before it (the
 /// environment's VPCs, subnets, zones and certificates, and the stacks deployed earlier, whose
 /// resolved resources are `earlier`: references to them are valid).
@@ -322,8 +326,7 @@ pub(crate) fn build_onto(
     let mut rules: Vec<(String, alb::Rule)> = Vec::new();
     // (logical id, group, ingress?, rule)
     let mut extra_sg_rules: Vec<(String, String, bool, Rule)> = Vec::new();
-    // (logical id, roles, users, policy name, document)
-    let mut policies: Vec<(String, Vec<String>, Vec<String>, String, Value)> = Vec::new();
+    let mut policies: Vec<PendingPolicy> = Vec::new();
     let mut access_keys: Vec<(String, String, String)> = Vec::new();
     // Types first that others point at.
     let rank = |ty: &str| match ty {
