@@ -12,7 +12,8 @@ use std::sync::Mutex;
 use crate::iam::{
     CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
     Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
-    ResolvedCredentials, SessionCredentials, denial_message, evaluate,
+    ResolvedCredentials, ServiceAssumption, SessionCredentials, denial_message, evaluate,
+    service_may_assume,
 };
 use crate::model::Model;
 use crate::trace::{Trace, Verdict};
@@ -36,6 +37,23 @@ pub struct Denied {
     pub message: String,
 }
 
+/// Why a service could not assume a role.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AssumeRoleRefused {
+    /// The account has no such role.
+    #[error("no role {role_arn}")]
+    NoSuchRole {
+        /// The role asked for.
+        role_arn: String,
+    },
+    /// The role's trust policy does not allow the service.
+    #[error("the role's trust policy does not allow it: {decision}")]
+    NotTrusted {
+        /// The trust policy's decision.
+        decision: Decision,
+    },
+}
+
 /// A policy document that did not parse, with where it was.
 #[derive(Debug)]
 pub struct PolicyLoadError {
@@ -52,6 +70,8 @@ pub struct PolicyLoadError {
 pub struct Directory {
     account: String,
     identity: HashMap<String, Vec<NamedPolicy>>,
+    /// Each role's trust policy, by role ARN.
+    trust: HashMap<String, NamedPolicy>,
     credentials: Mutex<CredentialStore>,
     /// Session credentials issued per assumed-role session ARN.
     sessions: Mutex<HashMap<String, SessionCredentials>>,
@@ -61,6 +81,7 @@ impl Directory {
     /// Parses every identity policy of the model's roles and users.
     pub fn from_model(model: &Model) -> Result<Self, Vec<PolicyLoadError>> {
         let mut errors = Vec::new();
+        let mut trust_errors = Vec::new();
         let mut identity = HashMap::new();
         let managed: HashMap<&str, (&str, &serde_json::Value)> = model
             .managed_policies
@@ -96,6 +117,22 @@ impl Directory {
             }
             out
         };
+        let mut trust = HashMap::new();
+        for role in &model.roles {
+            match Policy::parse(&role.trust_policy, PolicyKind::Trust) {
+                Ok(p) => {
+                    trust.insert(
+                        role.arn.clone(),
+                        NamedPolicy::new(format!("{}/AssumeRolePolicyDocument", role.name), p),
+                    );
+                }
+                Err(error) => trust_errors.push(PolicyLoadError {
+                    logical_id: role.logical_id.clone(),
+                    path: "Properties.AssumeRolePolicyDocument".into(),
+                    error,
+                }),
+            }
+        }
         for role in &model.roles {
             let policies = collect(
                 &role.logical_id,
@@ -114,6 +151,7 @@ impl Directory {
             );
             identity.insert(user.arn.clone(), policies);
         }
+        errors.extend(trust_errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -143,6 +181,7 @@ impl Directory {
         Ok(Self {
             account: model.account.clone(),
             identity,
+            trust,
             credentials: Mutex::new(store),
             sessions: Mutex::new(HashMap::new()),
         })
@@ -151,6 +190,59 @@ impl Directory {
     /// The account.
     pub fn account(&self) -> &str {
         &self.account
+    }
+
+    /// Whether this directory holds the IAM of `role_arn`'s account: the scenario's account.
+    /// vpcgate has no IAM API, so other accounts' roles cannot be declared (README, fidelity
+    /// notes): their trust is not checked.
+    pub fn governs(&self, role_arn: &str) -> bool {
+        role_arn.split(':').nth(4) == Some(self.account.as_str())
+    }
+
+    /// Whether a service may assume `role_arn` (its trust policy allows the service principal
+    /// `sts:AssumeRole` with the assumption's `aws:SourceArn`/`aws:SourceAccount`); records the
+    /// decision in `trace`. A role this directory does not hold is refused like a role that does
+    /// not trust the service (AWS gives the same answer for both).
+    pub fn service_assumes(
+        &self,
+        role_arn: &str,
+        assumption: &ServiceAssumption<'_>,
+        trace: &Trace,
+    ) -> Result<Decision, AssumeRoleRefused> {
+        let Some(trust) = self.trust.get(role_arn) else {
+            trace.hop(
+                "iam",
+                Verdict::Refuse,
+                format!(
+                    "{} may not assume {role_arn}: no such role in account {}",
+                    assumption.service, self.account
+                ),
+            );
+            return Err(AssumeRoleRefused::NoSuchRole {
+                role_arn: role_arn.to_string(),
+            });
+        };
+        let decision = service_may_assume(trust, role_arn, assumption);
+        if decision.is_allowed() {
+            trace.pass(
+                "iam",
+                format!(
+                    "{} assumes {role_arn} for {}: {decision}",
+                    assumption.service, assumption.source_arn
+                ),
+            );
+            Ok(decision)
+        } else {
+            trace.hop(
+                "iam",
+                Verdict::Refuse,
+                format!(
+                    "{} may not assume {role_arn} for {}: {decision}",
+                    assumption.service, assumption.source_arn
+                ),
+            );
+            Err(AssumeRoleRefused::NotTrusted { decision })
+        }
     }
 
     /// The credential store.

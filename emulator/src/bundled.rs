@@ -25,6 +25,30 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/gotcha-self-signed-certificate.json"),
     ),
     (
+        "gotcha-role-trusts-lambda.json",
+        include_str!("../../scenarios/gotcha-role-trusts-lambda.json"),
+    ),
+    (
+        "gotcha-role-source-arn.json",
+        include_str!("../../scenarios/gotcha-role-source-arn.json"),
+    ),
+    (
+        "gotcha-dns-resolution-public.json",
+        include_str!("../../scenarios/gotcha-dns-resolution-public.json"),
+    ),
+    (
+        "gotcha-gateway-sg-443-only.json",
+        include_str!("../../scenarios/gotcha-gateway-sg-443-only.json"),
+    ),
+    (
+        "gotcha-policy-unknown-role.json",
+        include_str!("../../scenarios/gotcha-policy-unknown-role.json"),
+    ),
+    (
+        "gotcha-ingress-unknown-group.json",
+        include_str!("../../scenarios/gotcha-ingress-unknown-group.json"),
+    ),
+    (
         "gotcha-missing-cname.json",
         include_str!("../../scenarios/gotcha-missing-cname.json"),
     ),

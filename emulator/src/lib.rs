@@ -9,7 +9,7 @@
 //! ```text
 //! Pattern A — HTTP Task through a private EventBridge connection
 //!  sfn::http ──authz/iam──▶ events (connection) ──▶ secrets (events!connection/<name>/<uuid>)
-//!    ──▶ lattice::ResourceGateway: sg (ingress from outside the VPC) ─▶ dns (IN_VPC, hickory)
+//!    ──▶ lattice::ResourceGateway: sg (ingress from outside the VPC) ─▶ dns (IN_VPC: the VPC's, PUBLIC: the public view; hickory)
 //!    ──▶ vpc::Network::connect(src = gateway ENI, dst = ALB node:443, SGs both ends)
 //!    ──▶ TLS (rustls; pki's emulated public root only; SNI = ApiEndpoint host)
 //!    ──▶ alb (HTTPS listener) ──▶ fixed-response / forward

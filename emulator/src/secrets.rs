@@ -97,6 +97,16 @@ impl SecretsManager {
             .ok_or_else(|| SecretsError::NotFound { id: id.to_string() })
     }
 
+    /// Every secret, by ARN.
+    pub fn list(&self) -> Vec<Secret> {
+        self.secrets
+            .read()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Deletes a secret.
     pub fn delete(&self, arn: &str) {
         self.secrets.write().expect("lock").remove(arn);

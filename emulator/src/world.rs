@@ -223,9 +223,27 @@ impl World {
             dns.insert(vpc.id.clone(), DnsServer::new(vpc.dns_server(), &zones)?);
         }
 
+        // The emulated public DNS: what the world publishes on the internet — load balancers'
+        // names (AWS publishes internal ALBs' names too, resolving to private addresses) and the
+        // public service endpoints (ec2::internet); never a private hosted zone. Anything else
+        // is NXDOMAIN. Resource gateways with `ResourceConfigDnsResolution: PUBLIC` (the
+        // default) resolve here (vpc-lattice/latest/ug/resource-gateway.html: PUBLIC uses public
+        // resolvers, IN_VPC the VPC's DNS).
+        let mut public_zones = lb_zones.clone();
+        public_zones.extend(ec2.zones_for(&model, ""));
+        let public_dns = DnsServer::new(
+            crate::lattice::PUBLIC_RESOLVER_IP
+                .parse()
+                .expect("literal address"),
+            &public_zones,
+        )?;
+
         let mut gateways = HashMap::new();
         for gw in &model.resource_gateways {
-            let server = dns.get(&gw.vpc_id).cloned();
+            let server = match gw.dns_resolution {
+                crate::lattice::DnsResolution::InVpc => dns.get(&gw.vpc_id).cloned(),
+                crate::lattice::DnsResolution::Public => Some(public_dns.clone()),
+            };
             let started = ResourceGateway::start(&net, gw.clone(), |ip| {
                 server
                     .as_ref()

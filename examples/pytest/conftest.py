@@ -39,6 +39,11 @@ class Vpcgate:
         world = json.loads(urllib.request.urlopen(endpoint + "/_vpcgate/world").read())
         self.region = world["region"]
         self.account = world["accountId"]
+        # A role Step Functions may assume (CreateStateMachine refuses one that does not exist
+        # or does not trust states.amazonaws.com, as AWS does).
+        self.states_role = next(
+            r["arn"] for r in world["roles"] if "states.amazonaws.com" in r["trustedServices"]
+        )
 
     def client(self, service, key="test", secret="test", region=None):
         return boto3.client(

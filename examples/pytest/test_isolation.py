@@ -27,7 +27,7 @@ def make_scratch(vpcgate, sfn, result):
     arn = sfn.create_state_machine(
         name="scratch",
         definition=json.dumps(definition),
-        roleArn=f"arn:aws:iam::{vpcgate.account}:role/scratch",
+        roleArn=vpcgate.states_role,
     )["stateMachineArn"]
     out = wait(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
     return json.loads(out["output"])

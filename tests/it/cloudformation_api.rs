@@ -424,6 +424,19 @@ fn boto3_waiters_follow_create_update_delete_and_change_sets() {
 import sys, json, vpcgate_client as v
 from botocore.exceptions import ClientError
 ep, body, importer = sys.argv[1], sys.argv[2], sys.argv[3]
+ROLES = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: vpcgate-test
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: states.amazonaws.com}
+            Action: sts:AssumeRole
+"""
 cfn = v.client("cloudformation", ep, region="ap-northeast-1")
 sfn = v.client("stepfunctions", ep, region="ap-northeast-1")
 fast = {"Delay": 1, "MaxAttempts": 5}
@@ -435,6 +448,9 @@ def err(call, **kw):
     except ClientError as e:
         return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
 out = {}
+# The execution role the machines name, made first (a role must trust Step Functions: issue 17).
+cfn.create_stack(StackName="roles", TemplateBody=ROLES, Capabilities=["CAPABILITY_NAMED_IAM"])
+cfn.get_waiter("stack_create_complete").wait(StackName="roles", WaiterConfig=fast)
 sid = cfn.create_stack(StackName="waited", TemplateBody=body)["StackId"]
 cfn.get_waiter("stack_create_complete").wait(StackName="waited", WaiterConfig=fast)
 d = cfn.describe_stacks(StackName="waited")["Stacks"][0]

@@ -209,7 +209,9 @@ fn case(
 
 const SFN_ARN: &str = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:";
 const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
-const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+/// A role Step Functions may assume: pattern-b.json's (CreateStateMachine refuses a role that
+/// does not exist or does not trust states.amazonaws.com, as AWS does).
+const ROLE: &str = "arn:aws:iam::123456789012:role/eb-demo-pattern-b-role";
 
 fn sfn(op: &str, body: Value) -> http::Request<Full<Bytes>> {
     json_call(&format!("AWSStepFunctions.{op}"), body.to_string())
@@ -515,7 +517,7 @@ fn load(name: &'static str, file: &'static str, text: &str, message: &'static st
     }
 }
 
-const MACHINE: &str = r#""M": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/r", "Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}"#;
+const MACHINE: &str = r#""R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}, "M": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/r", "Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}"#;
 
 fn with_case(case: &str) -> String {
     format!(r#"{{"Resources": {{{MACHINE}}}, "Vpcgate": {{"Cases": [{case}]}}}}"#)
@@ -853,6 +855,10 @@ fn vpcgate_check_ends_hostile_machines_with_errors() {
     let recurse = "{% ( $s := function($n){ $n = 0 ? 0 : $n + $s($n - 1) }; $s(100000) ) %}";
     let doc = json!({
         "Resources": {
+            // CloudFormation fails a state machine whose role does not trust Step Functions.
+            "R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r", "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
             "Deep": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
                 "RoleArn": "arn:aws:iam::123456789012:role/r",
                 "Definition": {"QueryLanguage": "JSONata", "StartAt": "P", "States": {

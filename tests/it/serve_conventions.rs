@@ -108,7 +108,7 @@ ep = sys.argv[1]
 v.wait_healthy(ep)
 sfn = v.client("stepfunctions", ep)  # test / test, us-east-1
 out = {"before": v.names(sfn)}
-arn = sfn.create_state_machine(name="hello", definition=v.PASS, roleArn=v.role("123456789012"))["stateMachineArn"]
+arn = sfn.create_state_machine(name="hello", definition=v.PASS, roleArn=v.role("123456789012", ep))["stateMachineArn"]
 ex = sfn.start_execution(stateMachineArn=arn, name="first")["executionArn"]
 d = v.wait_execution(sfn, ex)
 out.update({"arn": arn, "exec": ex, "status": d["status"], "output": json.loads(d["output"]), "after": v.names(sfn)})
@@ -244,7 +244,7 @@ ep = sys.argv[1]
 v.wait_healthy(ep)
 east = v.client("stepfunctions", ep, region="us-east-1")
 west = v.client("stepfunctions", ep, region="eu-west-1")
-arn = east.create_state_machine(name="regional", definition=v.PASS, roleArn=v.role("123456789012"))["stateMachineArn"]
+arn = east.create_state_machine(name="regional", definition=v.PASS, roleArn=v.role("123456789012", ep))["stateMachineArn"]
 ex = east.start_execution(stateMachineArn=arn)["executionArn"]
 v.emit({
     "arn": arn, "east": v.names(east), "west": v.names(west),
@@ -514,7 +514,7 @@ region = "ap-northeast-1"
 sfn = v.client("stepfunctions", ep, region=region)
 other = v.client("stepfunctions", ep, key="111111111111", secret="x", region=region)
 ev = v.client("events", ep, region=region)
-made = sfn.create_state_machine(name="made", definition=v.PASS, roleArn=v.role("123456789012"))["stateMachineArn"]
+made = sfn.create_state_machine(name="made", definition=v.PASS, roleArn=v.role("123456789012", ep))["stateMachineArn"]
 made_ex = sfn.start_execution(stateMachineArn=made)["executionArn"]
 before = run_seed(v, sfn)
 ev.create_connection(Name="made-conn", AuthorizationType="API_KEY",

@@ -26,7 +26,7 @@ use tower::{Layer, Service};
 
 use super::rest_api::AuthorizationType;
 use super::{ApiGatewayError, Invocation};
-use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext, keys};
+use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext};
 use crate::sigv4::{Incoming, SigV4Error, VerifyPolicy, verify};
 use crate::trace::Verdict;
 use crate::world::World;
@@ -134,9 +134,7 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
         .get::<crate::clock::HostTime>()
         .map(|h| h.0)
         .unwrap_or_else(|| world.clock.now());
-    let mut context = RequestContext::new();
-    context.set_current_time(world.clock.now_utc());
-    context.insert(keys::SECURE_TRANSPORT, "true");
+    let mut context = RequestContext::for_request(world.clock.now_utc(), &stage.region);
     // Network keys and the VPC endpoint policy of the way the request came (crate::ec2).
     let gates = req
         .extensions()

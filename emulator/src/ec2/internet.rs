@@ -281,9 +281,9 @@ async fn dispatch(
                 ..
             } = &arrival
             {
-                let mut context = crate::iam::RequestContext::new();
-                context.set_current_time(edge.world().clock.now_utc());
-                context.insert(crate::iam::keys::SECURE_TRANSPORT, "true");
+                // The Region of the endpoint the request was sent to.
+                let mut context =
+                    crate::iam::RequestContext::for_request(edge.world().clock.now_utc(), &region);
                 arrival.apply(&mut context);
                 if let Some(e) =
                     super::endpoint::json_gate(&edge, &parts, &body, policy, &context, &trace)

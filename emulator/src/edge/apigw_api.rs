@@ -76,6 +76,7 @@ pub fn handle(
     };
     let call = Call {
         edge,
+        context: super::request_context(&world, &scope, Some(&parts.extensions)),
         state: edge.scope_state(&scope),
         world,
         principal,

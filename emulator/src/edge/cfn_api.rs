@@ -73,6 +73,7 @@ pub fn handle(
     };
     let call = Call {
         edge,
+        context: crate::edge::request_context(&world, &scope, Some(&parts.extensions)),
         world,
         state: edge.scope_state(&scope),
         principal,

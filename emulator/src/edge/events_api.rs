@@ -32,6 +32,17 @@ pub fn call<'a>(
     })
 }
 
+/// When UpdateConnection last changed `name` (API_DescribeConnection.html, `LastModifiedTime`:
+/// "A time stamp for the time that the connection was last modified").
+fn modified(cx: &Call<'_>, name: &str) -> Option<std::time::SystemTime> {
+    cx.state
+        .connection_modified
+        .read()
+        .expect("lock")
+        .get(name)
+        .copied()
+}
+
 fn validation(msg: impl Into<String>) -> JsonError {
     JsonError::client("ValidationException", msg)
 }
@@ -229,6 +240,11 @@ fn create(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .put_at(&config.secret_arn, &secret_name, config.secret_value());
     let now = cx.world.clock.now();
     cx.state
+        .connection_modified
+        .write()
+        .expect("lock")
+        .remove(&name);
+    cx.state
         .connection_times
         .write()
         .expect("lock")
@@ -307,7 +323,7 @@ fn describe(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         "SecretArn": c.secret_arn,
         "AuthParameters": auth_description(&c),
         "CreationTime": epoch(when),
-        "LastModifiedTime": epoch(when),
+        "LastModifiedTime": epoch(modified(cx, &name).unwrap_or(when)),
         "LastAuthorizedTime": epoch(when),
     });
     if let Some(d) = &c.description {
@@ -359,6 +375,11 @@ fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let st = state(&c);
     let arn = c.arn.clone();
     cx.world.connections.put(c);
+    cx.state
+        .connection_modified
+        .write()
+        .expect("lock")
+        .insert(name.clone(), now);
     Ok(
         json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(created), "LastModifiedTime": epoch(now), "LastAuthorizedTime": epoch(now)}),
     )
@@ -376,6 +397,11 @@ fn delete(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .connections
         .remove_in(&cx.scope.region, &cx.scope.account, &name);
     cx.world.secrets.delete(&c.secret_arn);
+    cx.state
+        .connection_modified
+        .write()
+        .expect("lock")
+        .remove(&name);
     let created = cx
         .state
         .connection_times
@@ -404,7 +430,8 @@ fn list(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .filter(|c| c.name.starts_with(prefix))
         .map(|c| {
             let when = times.get(&c.name).copied().unwrap_or_else(|| cx.world.clock.now());
-            json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(when), "LastAuthorizedTime": epoch(when)})
+            let last = modified(cx, &c.name).unwrap_or(when);
+            json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(last), "LastAuthorizedTime": epoch(when)})
         })
         .collect();
     Ok(json!({"Connections": list}))

@@ -5,6 +5,7 @@
 //! - EventBridge connections (`awsJson1_1`, `X-Amz-Target: AWSEvents.<Operation>`) — [`events_api`];
 //! - CloudFormation (the query protocol: a form-encoded `Action=…&Version=2010-05-15`, XML
 //!   answers) — [`cfn_api`], [`query`];
+//! - Secrets Manager (`awsJson1_1`, `X-Amz-Target: secretsmanager.<Operation>`) — [`secrets_api`];
 //! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
 //!   reset).
 //!
@@ -21,6 +22,7 @@ pub mod apigw_api;
 pub mod cfn_api;
 pub mod events_api;
 pub mod query;
+pub mod secrets_api;
 pub mod sfn_api;
 pub mod wire;
 
@@ -153,6 +155,9 @@ pub struct ScopeState {
     pub stacks: Mutex<crate::cfn::Stacks>,
     /// The state machines the last deploy made (a redeploy replaces them).
     pub stack_machines: Mutex<BTreeSet<String>>,
+    /// When UpdateConnection last changed a connection, by name (absent: never; then its
+    /// `LastModifiedTime` is its creation time).
+    pub connection_modified: RwLock<BTreeMap<String, SystemTime>>,
 }
 
 impl ScopeState {
@@ -193,6 +198,7 @@ impl ScopeState {
                     .map(|m| m.arn.clone())
                     .collect(),
             ),
+            connection_modified: RwLock::default(),
         }
     }
 }
@@ -287,6 +293,34 @@ pub struct Call<'a> {
     pub scope: Scope,
     /// What the APIs made there.
     pub state: Arc<ScopeState>,
+    /// The request's condition keys before the principal's are derived: time, Region, transport
+    /// and how it arrived (`aws:SourceIp`, or `aws:SourceVpce`/`aws:SourceVpc`/`aws:VpcSourceIp`
+    /// through a VPC endpoint) — the same keys the endpoint policy saw reach the identity
+    /// policies.
+    pub context: RequestContext,
+}
+
+/// The address a request's TCP connection came from (set by [`run`] on every request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The condition keys of a request that reached `serve` in `scope`: [`RequestContext::for_request`]
+/// plus the network keys of how it arrived — through a VPC endpoint or the emulated internet
+/// ([`crate::ec2::Arrival`]), else from the host socket's peer (`aws:SourceIp`).
+pub fn request_context(
+    world: &World,
+    scope: &Scope,
+    extensions: Option<&http::Extensions>,
+) -> RequestContext {
+    let mut ctx = RequestContext::for_request(world.clock.now_utc(), &scope.region);
+    if let Some(ext) = extensions {
+        if let Some(arrival) = ext.get::<crate::ec2::Arrival>() {
+            arrival.apply(&mut ctx);
+        } else if let Some(PeerAddr(peer)) = ext.get::<PeerAddr>() {
+            ctx.insert(crate::iam::keys::SOURCE_IP, peer.ip().to_string());
+        }
+    }
+    ctx
 }
 
 impl Call<'_> {
@@ -295,15 +329,27 @@ impl Call<'_> {
         if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
-        let mut ctx = RequestContext::new();
-        ctx.set_current_time(self.world.clock.now_utc());
+        self.authorize_with(action, resource, &self.context)
+    }
+
+    /// [`Self::authorize`] with extra condition keys (`iam:PassedToService`, …) on top of the
+    /// request's.
+    pub fn authorize_with(
+        &self,
+        action: &str,
+        resource: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), JsonError> {
+        if matches!(self.principal, Principal::Root { .. }) {
+            return Ok(());
+        }
         self.world
             .iam
             .authorize(
                 &self.principal,
                 action,
                 resource,
-                &ctx,
+                ctx,
                 None,
                 &[],
                 DenialFormat::PolicyType,
@@ -501,9 +547,11 @@ impl Edge {
     /// A call as `principal` in `scope` on the current world (what a verified request becomes;
     /// tests call the APIs this way).
     pub fn call_as(&self, principal: Principal, scope: Scope) -> Call<'_> {
+        let world = self.world();
         Call {
             edge: self,
-            world: self.world(),
+            context: request_context(&world, &scope, None),
+            world,
             state: self.scope_state(&scope),
             principal,
             scope,
@@ -724,7 +772,9 @@ fn protocol(parts: &http::request::Parts) -> Protocol {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
     {
-        Some(t) if t.starts_with("AWSEvents.") => Protocol::Json("1.1"),
+        Some(t) if t.starts_with("AWSEvents.") || t.starts_with("secretsmanager.") => {
+            Protocol::Json("1.1")
+        }
         Some(_) => Protocol::Json("1.0"),
         None => Protocol::Rest,
     }
@@ -899,6 +949,23 @@ pub async fn handle_parts(
                 .await,
             )
         }
+        Some(t) if t.starts_with("secretsmanager.") => {
+            let op = &t["secretsmanager.".len()..];
+            (
+                format!("secretsmanager {op}"),
+                json_api(
+                    &edge,
+                    world,
+                    &parts,
+                    &body,
+                    "1.1",
+                    "secretsmanager",
+                    op,
+                    secrets_api::call,
+                )
+                .await,
+            )
+        }
         Some(t) => (
             format!("unknown target {t}"),
             wire::error(
@@ -1006,6 +1073,7 @@ async fn json_api(
     };
     let ctx = Call {
         edge,
+        context: request_context(&world, &scope, Some(&parts.extensions)),
         world,
         state: edge.scope_state(&scope),
         principal,
@@ -1088,6 +1156,12 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
                 "stateMachines": w.model.state_machines.iter().map(|s| json!({"name": s.name, "arn": s.arn, "type": s.kind.as_str()})).collect::<Vec<_>>(),
                 "connections": w.model.connections.iter().map(|c| json!({"name": c.name, "arn": c.arn, "resourceConfigurationArn": c.resource_configuration_arn})).collect::<Vec<_>>(),
                 "loadBalancers": w.load_balancer_nodes().into_iter().map(|(dns, ips)| json!({"dnsName": dns, "nodes": ips.iter().map(ToString::to_string).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                // The roles, with the services their trust policies name: CreateStateMachine takes
+                // only a role that trusts states.amazonaws.com.
+                "roles": w.model.roles.iter().map(|r| json!({
+                    "name": r.name, "arn": r.arn,
+                    "trustedServices": trusted_services(&r.trust_policy),
+                })).collect::<Vec<_>>(),
                 "users": w.model.users.iter().map(|u| json!({
                     "name": u.name, "arn": u.arn,
                     "accessKeys": u.access_keys.iter().map(|(id, secret)| if edge.local.expose_secrets {
@@ -1125,6 +1199,29 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
     }
 }
 
+/// The service principals an `Allow` statement of a trust policy names (for `/_vpcgate/world`).
+fn trusted_services(trust: &Value) -> Vec<String> {
+    let statements = match trust.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one) => vec![one.clone()],
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for st in statements {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        match st.pointer("/Principal/Service") {
+            Some(Value::String(s)) => out.push(s.clone()),
+            Some(Value::Array(a)) => {
+                out.extend(a.iter().filter_map(Value::as_str).map(String::from))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Serves `edge` on `listener` until `shutdown` completes.
 pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
@@ -1132,12 +1229,13 @@ pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<O
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let edge = edge.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| {
+                    let service = service_fn(move |mut req: http::Request<Incoming>| {
                         let edge = edge.clone();
+                        req.extensions_mut().insert(PeerAddr(peer));
                         async move { Ok::<_, Infallible>(handle(edge, req).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()

@@ -108,6 +108,50 @@ fn check_role_arn(arn: &str) -> Result<(), JsonError> {
     }
 }
 
+/// Step Functions' refusal of a role it cannot assume — one that does not exist or whose trust
+/// policy does not allow `states.amazonaws.com` (nor `states.<region>.amazonaws.com`): an
+/// `AccessDeniedException` with this text, recorded from CreateStateMachine by Terraform users and
+/// matched by CloudFormation's own Step Functions resource provider
+/// (aws-cloudformation/aws-cloudformation-resource-providers-stepfunctions,
+/// statemachine/src/main/java/com/amazonaws/stepfunctions/cloudformation/statemachine/Constants.java,
+/// `STS_AUTHORIZED_TO_ASSUME_MESSAGE_SUBSTRING`).
+pub const CANNOT_ASSUME_ROLE: &str = "Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.";
+
+/// The service principal Step Functions assumes execution roles as.
+pub const STATES_PRINCIPAL: &str = "states.amazonaws.com";
+
+/// What CreateStateMachine and UpdateStateMachine check of the role they are given: the caller
+/// may pass it (`iam:PassRole` with `iam:PassedToService`, not asked of the account root:
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>), and Step
+/// Functions may assume it for this machine (the role exists and its trust policy allows
+/// `sts:AssumeRole` to `states.amazonaws.com` with this `aws:SourceArn`/`aws:SourceAccount`).
+/// Roles of accounts vpcgate holds no IAM for are not checked (README, fidelity notes).
+fn check_role_passable(c: &Call<'_>, role_arn: &str, machine_arn: &str) -> Result<(), JsonError> {
+    let ctx = c
+        .context
+        .clone()
+        .with(crate::iam::keys::IAM_PASSED_TO_SERVICE, STATES_PRINCIPAL);
+    c.authorize_with("iam:PassRole", role_arn, &ctx)?;
+    if !c.world.iam.governs(role_arn) {
+        return Ok(());
+    }
+    c.world
+        .iam
+        .service_assumes(
+            role_arn,
+            &crate::iam::ServiceAssumption {
+                service: STATES_PRINCIPAL,
+                source_arn: machine_arn,
+                source_account: &c.scope.account,
+                region: &c.scope.region,
+                now: Some(c.world.clock.now_utc()),
+            },
+            &Trace::disabled(),
+        )
+        .map(|_| ())
+        .map_err(|_| JsonError::client("AccessDeniedException", CANNOT_ASSUME_ROLE))
+}
+
 /// A name as CreateStateMachine and StartExecution check it: past 80 characters the model's
 /// length constraint (a `ValidationException`, the text moto and recorded SDK tests show);
 /// forbidden characters `InvalidName`.
@@ -214,6 +258,7 @@ fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     let arn = c.scope.arn("states", &format!("stateMachine:{name}"));
     c.authorize("states:CreateStateMachine", &arn)?;
     validate_definition(definition)?;
+    check_role_passable(c, role_arn, &arn)?;
     let mut machines = c.state.state_machines.write().expect("lock");
     if let Some(existing) = machines.get(&arn) {
         // Creating the same machine again is idempotent; anything else is a conflict.
@@ -294,6 +339,10 @@ fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     if let Some(d) = definition {
         validate_definition(d)?;
     }
+    if let Some(r) = role {
+        check_role_arn(r)?;
+        check_role_passable(c, r, arn)?;
+    }
     let now = c.world.clock.now();
     let mut machines = c.state.state_machines.write().expect("lock");
     let entry = machines.get_mut(arn).ok_or_else(|| no_state_machine(arn))?;
@@ -302,6 +351,16 @@ fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     }
     if let Some(r) = role {
         entry.machine.role_arn = r.to_string();
+    }
+    // UpdateStateMachine replaces the logging and tracing configurations it is given
+    // (API_UpdateStateMachine.html); DescribeStateMachine returns them.
+    for key in ["loggingConfiguration", "tracingConfiguration"] {
+        if let Some(v) = input.get(key) {
+            if !entry.extra.is_object() {
+                entry.extra = json!({});
+            }
+            entry.extra[key] = v.clone();
+        }
     }
     c.state.executions.invalidate(arn);
     Ok(json!({"updateDate": epoch(now)}))

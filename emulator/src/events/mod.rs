@@ -112,6 +112,41 @@ impl ConnectionConfig {
         self.arn.rsplit('/').next().unwrap_or_default()
     }
 
+    /// The connection with the credentials its secret holds now: what an invocation sends.
+    /// EventBridge keeps a connection's credentials in the secret and reads them from there
+    /// (eb-target-connection.html: "EventBridge stores the authorization parameters in a secret";
+    /// invokers need secretsmanager:GetSecretValue on it), so a secret changed since the
+    /// connection was made applies. Fields missing from the secret keep the record's values.
+    pub fn with_secret(&self, secret: &Value) -> Self {
+        let field = |k: &str, old: &String| {
+            secret
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| old.clone())
+        };
+        let mut out = self.clone();
+        match &mut out.authorization {
+            Authorization::ApiKey { name, value } => {
+                *name = field("api_key_name", name);
+                *value = field("api_key_value", value);
+            }
+            Authorization::Basic { username, password } => {
+                *username = field("username", username);
+                *password = field("password", password);
+            }
+            Authorization::OAuthClientCredentials {
+                client_id,
+                client_secret,
+                ..
+            } => {
+                *client_id = field("client_id", client_id);
+                *client_secret = field("client_secret", client_secret);
+            }
+        }
+        out
+    }
+
     /// The JSON the connection's secret holds.
     ///
     /// fidelity: the field names follow what EventBridge stores for each authorization type as far

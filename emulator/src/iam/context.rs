@@ -52,6 +52,16 @@ pub mod keys {
     pub const SOURCE_ARN: &str = "aws:SourceArn";
     /// Account of the resource on whose behalf a service calls another service.
     pub const SOURCE_ACCOUNT: &str = "aws:SourceAccount";
+    /// Whether an AWS service made the request on the principal's behalf with a forward access
+    /// session ("always included in the request context"; vpcgate's services never use forward
+    /// access sessions, so it is `false`).
+    pub const VIA_AWS_SERVICE: &str = "aws:ViaAWSService";
+    /// Services that made the request through forward access sessions (absent: none do here).
+    pub const CALLED_VIA: &str = "aws:CalledVia";
+    /// Organization of the principal's account (absent: the emulated accounts belong to none).
+    pub const PRINCIPAL_ORG_ID: &str = "aws:PrincipalOrgID";
+    /// `iam:PassRole`'s key: the service the role is passed to.
+    pub const IAM_PASSED_TO_SERVICE: &str = "iam:PassedToService";
     /// Step Functions HTTP Task method (`states:InvokeHTTPEndpoint` condition key).
     pub const STATES_HTTP_METHOD: &str = "states:HTTPMethod";
     /// Step Functions HTTP Task endpoint URL (`states:InvokeHTTPEndpoint` condition key).
@@ -89,6 +99,21 @@ impl RequestContext {
     {
         self.insert_values(key, values);
         self
+    }
+
+    /// The context every request to an AWS service starts with, as the global condition keys
+    /// page gives their availability
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>):
+    /// `aws:CurrentTime` and `aws:EpochTime` ("always included"), `aws:RequestedRegion` (the
+    /// Region the request is sent to, "always included"), and `aws:SecureTransport` (`true`:
+    /// AWS's endpoints for these services answer HTTPS only, and vpcgate stands in for them even
+    /// where a local client speaks plain HTTP to `serve` — README, fidelity notes). Network keys
+    /// (`aws:SourceIp`, `aws:SourceVpce`, …) are added by whoever knows how the request arrived.
+    pub fn for_request(now: DateTime<Utc>, region: &str) -> Self {
+        let mut ctx = Self::new().with_current_time(now);
+        ctx.insert(keys::REQUESTED_REGION, region);
+        ctx.insert(keys::SECURE_TRANSPORT, "true");
+        ctx
     }
 
     /// Sets `aws:CurrentTime` (ISO 8601, UTC, whole seconds) and `aws:EpochTime` to `now`.
@@ -186,6 +211,21 @@ mod tests {
         );
         assert_eq!(ctx.get_single(keys::EPOCH_TIME), Some("1735787045"));
         assert_eq!(ctx.current_time(), Some(now));
+    }
+
+    #[test]
+    fn every_request_carries_time_region_and_transport() {
+        // reference_policies_condition-keys.html: aws:CurrentTime, aws:EpochTime and
+        // aws:RequestedRegion are "always included in the request context".
+        let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
+        let ctx = RequestContext::for_request(now, "ap-northeast-1");
+        assert_eq!(
+            ctx.get_single(keys::REQUESTED_REGION),
+            Some("ap-northeast-1")
+        );
+        assert_eq!(ctx.get_single(keys::SECURE_TRANSPORT), Some("true"));
+        assert_eq!(ctx.current_time(), Some(now));
+        assert_eq!(ctx.get(keys::SOURCE_IP), None);
     }
 
     #[test]

@@ -393,6 +393,9 @@ pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestCo
         keys::USERNAME,
         keys::PRINCIPAL_IS_AWS_SERVICE,
         keys::PRINCIPAL_SERVICE_NAME,
+        keys::VIA_AWS_SERVICE,
+        keys::CALLED_VIA,
+        keys::PRINCIPAL_ORG_ID,
     ] {
         out.remove(key);
     }
@@ -419,6 +422,12 @@ pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestCo
         }
         _ => out.insert(keys::PRINCIPAL_IS_AWS_SERVICE, "false"),
     }
+    // aws:ViaAWSService: "always included in the request context"; `true` only for forward access
+    // sessions, which no emulated service uses (a service acting with a role's session, as Step
+    // Functions does with its execution role, sets it to false). aws:CalledVia is present only
+    // with forward access sessions, and aws:PrincipalOrgID only for accounts in an organization:
+    // both absent here.
+    out.insert(keys::VIA_AWS_SERVICE, "false");
     out
 }
 

@@ -52,6 +52,7 @@ mod eval;
 mod message;
 mod policy;
 mod principal;
+mod trust;
 mod wildcard;
 
 #[cfg(test)]
@@ -71,3 +72,4 @@ pub use self::policy::{
     Effect, JsonPath, Policy, PolicyError, PolicyKind, PolicyVersion, Statement,
 };
 pub use self::principal::{PARTITION, Principal, PrincipalParseError};
+pub use self::trust::{ASSUME_ROLE, ServiceAssumption, service_may_assume};

@@ -39,6 +39,10 @@ pub enum PolicyKind {
     LatticeServiceNetwork,
     /// A VPC Lattice auth policy on a service.
     LatticeService,
+    /// A role's trust policy (`AssumeRolePolicyDocument`): names principals, has no `Resource`
+    /// (the resource is the role itself).
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html>
+    Trust,
 }
 
 impl PolicyKind {
@@ -59,6 +63,7 @@ impl PolicyKind {
             Self::VpcEndpoint => "VPC endpoint policy",
             Self::LatticeServiceNetwork => "network-based policy",
             Self::LatticeService => "service-based policy",
+            Self::Trust => "role trust policy",
         }
     }
 }
@@ -832,6 +837,14 @@ fn parse_statement(
         (None, Some(v)) => ResourceBlock::NotResource(parse_resources(
             v,
             &path.key("NotResource"),
+            path,
+            kind,
+            variables,
+        )?),
+        // A trust policy's resource is its role: no Resource element, every request matches.
+        (None, None) if kind == PolicyKind::Trust => ResourceBlock::Resource(parse_resources(
+            &Value::String("*".into()),
+            &path.key("Resource"),
             path,
             kind,
             variables,

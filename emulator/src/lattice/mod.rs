@@ -11,7 +11,9 @@
 //! 2. traffic enters the gateway's ENI *from outside the VPC*: the gateway's security groups must
 //!    admit it — AWS requires all TCP from `0.0.0.0/0` and `::/0` for EventBridge and Step Functions,
 //!    and a narrower group (the VPC's range only) drops it, so the caller times out;
-//! 3. the DNS resource is resolved in the gateway's VPC (`ResourceConfigDnsResolution: IN_VPC`);
+//! 3. the DNS resource is resolved by the public resolvers (`ResourceConfigDnsResolution: PUBLIC`,
+//!    the default: names the world publishes, never a private hosted zone) or in the gateway's
+//!    VPC (`IN_VPC`: its private zones too);
 //! 4. the gateway's ENI opens the connection to the answer, checked against the gateway's egress
 //!    and the target's ingress rules. The target sees the gateway ENI's address as the source.
 //!
@@ -34,7 +36,7 @@ use tokio::io::DuplexStream;
 
 use crate::dns::{ResolveError, VpcResolver};
 use crate::trace::{Trace, Verdict};
-use crate::vpc::{self, ConnectError, Direction, Eni, IpProtocol, Network, Source};
+use crate::vpc::{self, ConnectError, Eni, Network, Source};
 
 /// The address Lattice's traffic appears to come from when it enters a resource gateway.
 ///
@@ -43,6 +45,10 @@ use crate::vpc::{self, ConnectError, Direction, Eni, IpProtocol, Network, Source
 /// address from Lattice's link-local range (169.254.171.0/24), outside every VPC range, so a group
 /// narrowed to the VPC's own range drops it as in the seed.
 pub const LATTICE_SOURCE_IP: &str = "169.254.171.10";
+
+/// The emulated public resolver the gateways with `ResourceConfigDnsResolution: PUBLIC` ask
+/// (vpcgate's address, on the emulated internet's TEST-NET-2 range).
+pub const PUBLIC_RESOLVER_IP: &str = "198.51.100.53";
 
 /// `ResourceConfigDnsResolution`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,24 +256,31 @@ impl ResourceGateway {
         let lattice_ip: IpAddr = LATTICE_SOURCE_IP.parse().expect("literal address");
         let groups: Vec<vpc::SecurityGroup> =
             entry.groups.iter().filter_map(|g| net.group(g)).collect();
-        match vpc::sg::check(groups.iter(), Direction::Ingress, IpProtocol::Tcp, port, lattice_ip, &[]) {
-            vpc::sg::Verdict::Allow { group, rule } => trace.pass(
-                "sg",
-                format!(
-                    "ingress of resource gateway {} ENI {} ({}) allows tcp/{port} from VPC Lattice ({lattice_ip}, outside the VPC): {group} rule {rule}",
-                    self.config.name, entry.id, entry.ip
-                ),
-            ),
-            vpc::sg::Verdict::Drop { reason } => {
-                trace.hop(
+        // AWS requires the gateway's groups to admit all TCP on all ports from 0.0.0.0/0 and
+        // ::/0 for EventBridge and Step Functions, and answers "Connection Timed Out" otherwise
+        // (eventbridge/latest/userguide/connection-private-rc-provider.html): a group admitting
+        // only the destination port, or only some sources, drops Lattice's traffic.
+        for range in ["0.0.0.0/0", "::/0"] {
+            let range: IpNet = range.parse().expect("literal range");
+            match vpc::sg::admits_all_tcp(groups.iter(), range) {
+                vpc::sg::Verdict::Allow { group, rule } => trace.pass(
                     "sg",
-                    Verdict::Drop,
                     format!(
-                        "VPC Lattice ({lattice_ip}, outside the VPC) -> resource gateway {} ENI {}:{port}: {reason}; dropped, the connection times out (AWS requires the gateway's group to allow all TCP from 0.0.0.0/0 and ::/0)",
-                        self.config.name, entry.ip
+                        "ingress of resource gateway {} ENI {} ({}) allows all TCP from {range}, as VPC Lattice ({lattice_ip}, outside the VPC) needs for tcp/{port}: {group} rule {rule}",
+                        self.config.name, entry.id, entry.ip
                     ),
-                );
-                return std::future::pending().await;
+                ),
+                vpc::sg::Verdict::Drop { reason } => {
+                    trace.hop(
+                        "sg",
+                        Verdict::Drop,
+                        format!(
+                            "VPC Lattice ({lattice_ip}, outside the VPC) -> resource gateway {} ENI {}:{port}: {reason}; dropped, the connection times out (AWS requires the gateway's group to allow all TCP from 0.0.0.0/0 and ::/0)",
+                            self.config.name, entry.ip
+                        ),
+                    );
+                    return std::future::pending().await;
+                }
             }
         }
         let target_ip = match &resource.definition {

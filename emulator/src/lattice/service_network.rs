@@ -1433,8 +1433,8 @@ fn request_context(
     parts: &http::request::Parts,
     path: &str,
 ) -> RequestContext {
-    let mut ctx = RequestContext::new();
-    ctx.set_current_time(shared.clock.now_utc());
+    let region = conn.service.arn.split(':').nth(3).unwrap_or_default();
+    let mut ctx = RequestContext::for_request(shared.clock.now_utc(), region);
     ctx.insert("vpc-lattice-svcs:Port", conn.listener.port.to_string());
     ctx.insert("vpc-lattice-svcs:RequestMethod", parts.method.as_str());
     ctx.insert("vpc-lattice-svcs:RequestPath", path);

@@ -292,6 +292,10 @@ pub(crate) fn build(
     build_onto(model, &[], resolved)
 }
 
+/// A standalone policy waiting for its roles and users: (logical id, roles, users, policy name,
+/// document).
+type PendingPolicy = (String, Vec<String>, Vec<String>, String, Value);
+
 /// Adds one stack's resources to a model that already holds what exists before it (the
 /// environment's VPCs, subnets, zones and certificates, and the stacks deployed earlier, whose
 /// resolved resources are `earlier`: references to them are valid).
@@ -320,8 +324,9 @@ pub(crate) fn build_onto(
     }
     let mut target_groups: BTreeMap<String, TargetGroup> = BTreeMap::new();
     let mut rules: Vec<(String, alb::Rule)> = Vec::new();
-    let mut extra_sg_rules: Vec<(String, bool, Rule)> = Vec::new();
-    let mut policies: Vec<(Vec<String>, Vec<String>, String, Value)> = Vec::new();
+    // (logical id, group, ingress?, rule)
+    let mut extra_sg_rules: Vec<(String, String, bool, Rule)> = Vec::new();
+    let mut policies: Vec<PendingPolicy> = Vec::new();
     let mut access_keys: Vec<(String, String, String)> = Vec::new();
     // Types first that others point at.
     let rank = |ty: &str| match ty {
@@ -430,7 +435,7 @@ pub(crate) fn build_onto(
                         errors: p.errors,
                     };
                     if let Some(rule) = sg_rule(&mut child, ingress) {
-                        extra_sg_rules.push((group, ingress, rule));
+                        extra_sg_rules.push((id.clone(), group, ingress, rule));
                     }
                 }
             }
@@ -790,7 +795,7 @@ pub(crate) fn build_onto(
                     name: name.clone(),
                     document: doc.clone(),
                 });
-                policies.push((roles, users, name, doc));
+                policies.push((id.clone(), roles, users, name, doc));
             }
             "AWS::IAM::Policy" => {
                 let name = p.str("PolicyName").unwrap_or_default();
@@ -803,7 +808,13 @@ pub(crate) fn build_onto(
                         },
                     );
                 }
-                policies.push((p.str_list("Roles"), p.str_list("Users"), name, doc));
+                policies.push((
+                    id.clone(),
+                    p.str_list("Roles"),
+                    p.str_list("Users"),
+                    name,
+                    doc,
+                ));
             }
             "AWS::StepFunctions::StateMachine" => {
                 state_machine(&mut p, &mut model, &id, &attr("Arn"), &attr("Name"))
@@ -826,7 +837,15 @@ pub(crate) fn build_onto(
     // VPC Lattice service networks (scenario::lattice), once VPCs, groups and ALBs are known.
     errors.extend(super::lattice::build(resolved, &mut model));
     // Standalone rules, policies and keys attach to what they name.
-    for (group, ingress, rule) in extra_sg_rules {
+    // CloudFormation fails a stack whose rule or policy names what does not exist, with the
+    // service's answer: EC2's InvalidGroup.NotFound ("The security group 'sg-…' does not exist")
+    // and IAM's NoSuchEntity ("The role with name X cannot be found.", "The user with name X
+    // cannot be found.") — API_AuthorizeSecurityGroupIngress.html, API_PutRolePolicy.html,
+    // API_AttachRolePolicy.html (Errors: NoSuchEntity).
+    let mut unknown = |id: &str, path: String, reason: String| {
+        errors.push((id.to_string(), (path, ErrorKind::Invalid { reason })));
+    };
+    for (id, group, ingress, rule) in extra_sg_rules {
         match model.security_groups.iter_mut().find(|g| g.id == group) {
             Some(g) if ingress => g.ingress.push(rule),
             Some(g) => {
@@ -836,7 +855,24 @@ pub(crate) fn build_onto(
                 }
                 g.egress.push(rule)
             }
-            None => {}
+            None if index
+                .by_ref
+                .get(&group)
+                .is_some_and(|(_, ty)| ty == "AWS::EC2::VPC") =>
+            {
+                unknown(
+                    &id,
+                    "Properties.GroupId".into(),
+                    format!(
+                        "{group} is a VPC's default security group, which vpcgate does not emulate: declare an AWS::EC2::SecurityGroup"
+                    ),
+                )
+            }
+            None => unknown(
+                &id,
+                "Properties.GroupId".into(),
+                format!("The security group '{group}' does not exist"),
+            ),
         }
     }
     for (listener, rule) in rules {
@@ -844,18 +880,29 @@ pub(crate) fn build_onto(
             l.rules.push(rule);
         }
     }
-    for (roles, users, name, doc) in policies {
-        for role in roles {
-            if let Some(r) = model.roles.iter_mut().find(|r| r.name == role) {
-                r.inline_policies.push((name.clone(), doc.clone()));
+    for (id, roles, users, name, doc) in policies {
+        for (i, role) in roles.iter().enumerate() {
+            match model.roles.iter_mut().find(|r| &r.name == role) {
+                Some(r) => r.inline_policies.push((name.clone(), doc.clone())),
+                None => unknown(
+                    &id,
+                    format!("Properties.Roles[{i}]"),
+                    format!("The role with name {role} cannot be found."),
+                ),
             }
         }
-        for user in users {
-            if let Some(u) = model.users.iter_mut().find(|u| u.name == user) {
-                u.inline_policies.push((name.clone(), doc.clone()));
+        for (i, user) in users.iter().enumerate() {
+            match model.users.iter_mut().find(|u| &u.name == user) {
+                Some(u) => u.inline_policies.push((name.clone(), doc.clone())),
+                None => unknown(
+                    &id,
+                    format!("Properties.Users[{i}]"),
+                    format!("The user with name {user} cannot be found."),
+                ),
             }
         }
     }
+    errors.extend(state_machine_roles(&model));
     errors.extend(super::apigw::finish(&model));
     errors.extend(super::ec2::finish(
         &mut model,
@@ -1288,13 +1335,6 @@ fn resource_configuration(
             return;
         }
     }
-    if let (Some(gw), ResourceDefinition::Dns { .. }) = (gw, &defs[0])
-        && gw.dns_resolution == DnsResolution::Public
-    {
-        // Private zones are only visible to the VPC's resolver; with PUBLIC resolution the name
-        // resolves on the internet, which the emulated world does not have.
-        let _ = gw;
-    }
     model
         .resource_configurations
         .push(ResourceConfigurationConfig {
@@ -1534,6 +1574,56 @@ fn inline_policies(p: &mut Props<'_>) -> Vec<(String, Value)> {
         }
         if let (Some(name), Some(doc)) = (name, doc) {
             out.push((name, doc));
+        }
+    }
+    out
+}
+
+/// CloudFormation creates a state machine with CreateStateMachine, which refuses a role Step
+/// Functions cannot assume (it does not exist, or its trust policy does not allow
+/// `states.amazonaws.com` for this machine): the stack fails with Step Functions' message
+/// ([`crate::edge::sfn_api::CANNOT_ASSUME_ROLE`]). Only roles of the stack's account are checked
+/// (vpcgate holds no other account's IAM).
+fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
+    use crate::iam::{NamedPolicy, Policy, PolicyKind, ServiceAssumption, service_may_assume};
+    let mut out = Vec::new();
+    for sm in &model.state_machines {
+        if sm.role_arn.split(':').nth(4) != Some(model.account.as_str()) {
+            continue;
+        }
+        let trusted = model
+            .roles
+            .iter()
+            .find(|r| r.arn == sm.role_arn)
+            .and_then(|r| Policy::parse(&r.trust_policy, PolicyKind::Trust).ok())
+            .is_some_and(|p| {
+                let trust = NamedPolicy::new("AssumeRolePolicyDocument", p);
+                service_may_assume(
+                    &trust,
+                    &sm.role_arn,
+                    &ServiceAssumption {
+                        service: crate::edge::sfn_api::STATES_PRINCIPAL,
+                        source_arn: &sm.arn,
+                        source_account: &model.account,
+                        region: &model.region,
+                        now: None,
+                    },
+                )
+                .is_allowed()
+            });
+        if !trusted {
+            out.push((
+                sm.logical_id.clone(),
+                (
+                    "Properties.RoleArn".to_string(),
+                    ErrorKind::Invalid {
+                        reason: format!(
+                            "Resource handler returned message: \"{} (Service: Sfn, Status Code: 400)\"",
+                            crate::edge::sfn_api::CANNOT_ASSUME_ROLE
+                        ),
+                    },
+                ),
+            ));
         }
     }
     out

@@ -418,10 +418,16 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
 
     let world = ctx.world;
     let endpoint = format!("https://{}{}", call.url.host, call.url.path_and_query);
-    let mut iam_ctx = RequestContext::new()
+    // The execution role's calls are requests to the machine's Region (aws:RequestedRegion).
+    let region = ctx
+        .state_machine_arn
+        .split(':')
+        .nth(3)
+        .unwrap_or(&world.model.region)
+        .to_string();
+    let iam_ctx = RequestContext::for_request(world.clock.now_utc(), &region)
         .with("states:HTTPMethod", call.method.as_str())
         .with("states:HTTPEndpoint", endpoint.clone());
-    iam_ctx.set_current_time(world.clock.now_utc());
     world
         .iam
         .authorize(
@@ -446,11 +452,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             trace.hop("events", Verdict::Fail, e.to_string());
             StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
         })?;
-    let plain_ctx = {
-        let mut c = RequestContext::new();
-        c.set_current_time(world.clock.now_utc());
-        c
-    };
+    let plain_ctx = RequestContext::for_request(world.clock.now_utc(), &region);
     let denied = |d: crate::authz::Denied| {
         StatesError::new("Events.ConnectionResource.AccessDenied", d.message)
     };
@@ -499,6 +501,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         ),
     );
 
+    // The credentials come from the secret as it is now, not from the connection's record.
+    let conn = conn.with_secret(&secret.value);
     let outcome = tokio::time::timeout(HTTP_TASK_TIMEOUT, send(ctx, &conn, call)).await;
     match outcome {
         Ok(result) => result,
@@ -984,8 +988,8 @@ async fn open(
         ),
     );
     if rc.auth == AuthType::AwsIam {
-        let mut c = RequestContext::new();
-        c.set_current_time(world.clock.now_utc());
+        let region = rc.arn.split(':').nth(3).unwrap_or(&world.model.region);
+        let c = RequestContext::for_request(world.clock.now_utc(), region);
         world
             .iam
             .authorize(

@@ -234,6 +234,82 @@ pub fn check<'a>(
     }
 }
 
+/// Whether `groups` admit every TCP port from the whole of `range` on ingress (several rules may
+/// cover the ports between them): what a resource gateway's groups must do for EventBridge and
+/// Step Functions, "all inbound IPv4 TCP traffic on all ports from 0.0.0.0/0" and "all inbound IPv6
+/// TCP traffic on all ports from ::/0"
+/// (<https://docs.aws.amazon.com/eventbridge/latest/userguide/connection-private-rc-provider.html>).
+/// Only CIDR rules whose range contains all of `range` count.
+pub fn admits_all_tcp<'a>(
+    groups: impl IntoIterator<Item = &'a SecurityGroup>,
+    range: IpNet,
+) -> Verdict {
+    let mut names = Vec::new();
+    let mut spans: Vec<(u32, u32, String, String)> = Vec::new();
+    for group in groups {
+        names.push(group.id.clone());
+        for rule in &group.ingress {
+            let whole = match &rule.peer {
+                Peer::Cidr(net) => net.contains(&range),
+                Peer::PrefixList { cidrs, .. } => cidrs.iter().any(|n| n.contains(&range)),
+                Peer::Group(_) => false,
+            };
+            let (from, to) = match rule.protocol {
+                IpProtocol::All => (0, 65535),
+                IpProtocol::Tcp => (u32::from(rule.from_port), u32::from(rule.to_port)),
+                _ => continue,
+            };
+            if whole {
+                spans.push((from, to, group.id.clone(), rule.to_string()));
+            }
+        }
+    }
+    spans.sort_by_key(|s| s.0);
+    let mut next = 0u32;
+    let mut used = Vec::new();
+    for (from, to, group, rule) in &spans {
+        if *from > next {
+            break;
+        }
+        if *to + 1 > next {
+            next = to + 1;
+            used.push((group.clone(), rule.clone()));
+        }
+    }
+    if next > 65535 {
+        let (group, _) = used.first().cloned().unwrap_or_default();
+        return Verdict::Allow {
+            group,
+            rule: used
+                .iter()
+                .map(|(_, r)| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" + "),
+        };
+    }
+    let covered: Vec<String> = spans
+        .iter()
+        .map(|(f, t, _, _)| {
+            if f == t {
+                format!("tcp/{f}")
+            } else {
+                format!("tcp/{f}-{t}")
+            }
+        })
+        .collect();
+    Verdict::Drop {
+        reason: format!(
+            "no ingress rule of [{}] allows all TCP ports from {range} (the rules allow {})",
+            names.join(", "),
+            if covered.is_empty() {
+                "none".to_string()
+            } else {
+                covered.join(", ")
+            }
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +343,37 @@ mod tests {
     }
 
     // The seed's narrowed resource-gateway group: 443 from the VPC CIDR only.
+    #[test]
+    fn all_tcp_from_a_range_needs_every_port_from_all_of_it() {
+        // connection-private-rc-provider.html: the resource gateway's group must allow all TCP
+        // on all ports from 0.0.0.0/0 and ::/0.
+        let all: IpNet = "0.0.0.0/0".parse().unwrap();
+        let g = group(vec![tcp(0, 65535, "0.0.0.0/0")], vec![]);
+        assert!(matches!(admits_all_tcp([&g], all), Verdict::Allow { .. }));
+        let only_443 = group(vec![tcp(443, 443, "0.0.0.0/0")], vec![]);
+        match admits_all_tcp([&only_443], all) {
+            Verdict::Drop { reason } => {
+                assert!(reason.contains("the rules allow tcp/443"), "{reason}")
+            }
+            v => panic!("{v:?}"),
+        }
+        let split = group(
+            vec![tcp(0, 1023, "0.0.0.0/0"), tcp(1024, 65535, "0.0.0.0/0")],
+            vec![],
+        );
+        assert!(matches!(
+            admits_all_tcp([&split], all),
+            Verdict::Allow { .. }
+        ));
+        let narrow = group(vec![tcp(0, 65535, "10.0.0.0/8")], vec![]);
+        assert!(matches!(
+            admits_all_tcp([&narrow], all),
+            Verdict::Drop { .. }
+        ));
+        let v6: IpNet = "::/0".parse().unwrap();
+        assert!(matches!(admits_all_tcp([&g], v6), Verdict::Drop { .. }));
+    }
+
     #[test]
     fn vpc_cidr_rule_drops_traffic_from_outside_the_vpc() {
         let g = group(vec![tcp(443, 443, "192.168.0.0/18")], vec![]);

@@ -218,7 +218,9 @@ fn if_exists() {
     ));
     assert!(holds(
         "BoolIfExists",
-        "aws:ViaAWSService",
+        // Not aws:ViaAWSService: that key is "always included in the request context"
+        // (reference_policies_condition-keys.html), so it is never missing.
+        "aws:MultiFactorAuthPresent",
         json!("true"),
         &empty
     ));
