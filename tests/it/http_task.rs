@@ -66,6 +66,15 @@ fn backend(world: &World, model: &Model) -> Arc<AtomicU32> {
                                     ("application/json", Bytes::from(json!({"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600, "request": String::from_utf8_lossy(&body), "authorization": parts.headers.get("authorization").map(|v| v.to_str().unwrap().to_string())}).to_string()))
                                 }
                                 "/png" => ("image/png", Bytes::from_static(b"\x89PNG\r\n")),
+                                "/echo/unauthorized" => {
+                                    return Ok::<_, Infallible>(
+                                        hyper::Response::builder()
+                                            .status(401)
+                                            .header("content-type", "application/json")
+                                            .body(Full::new(Bytes::from_static(b"{}")))
+                                            .unwrap(),
+                                    );
+                                }
                                 "/big" => ("text/plain", Bytes::from("x".repeat(300 * 1024))),
                                 _ => {
                                     let headers: serde_json::Map<String, Value> = parts
@@ -293,4 +302,38 @@ async fn a_down_target_gives_alb_502_or_504() {
         (err.error.as_str(), err.cause.as_deref()),
         ("States.Http.StatusCode.502", Some("Bad Gateway"))
     );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_401_deauthorizes_a_basic_connection_until_it_is_updated() {
+    // eb-target-connection-deauthorize.html: "For connections using Basic or API Key
+    // authentication, EventBridge receives a 401 (UnAuthorize) or 407 … error code" → the
+    // connection is de-authorized; updating it with credentials authorizes it again.
+    let s = fixture();
+    let (model, world) = world(&s);
+    backend(&world, &model);
+    let conn = arn(&model, "basic-connection");
+    let to = |path: &str| json!({"ApiEndpoint": format!("https://eb-demo.example.com{path}"), "Method": "GET", "Authentication": {"ConnectionArn": conn}});
+    let (first, _) = call(&world, &model, to("/echo/unauthorized")).await;
+    assert_eq!(first.unwrap_err().error, "States.Http.StatusCode.401");
+    assert!(world.connections.is_deauthorized(&conn));
+    let (next, trace) = call(&world, &model, to("/echo")).await;
+    let e = next.unwrap_err();
+    assert_eq!(e.error, "Events.ConnectionResource.InvalidConnectionState");
+    assert!(
+        trace.render().contains("DEAUTHORIZED"),
+        "{}",
+        trace.render()
+    );
+    // UpdateConnection puts the connection again: authorized.
+    let config = model
+        .connections
+        .iter()
+        .find(|c| c.arn == conn)
+        .unwrap()
+        .clone();
+    world.connections.put(config);
+    assert!(!world.connections.is_deauthorized(&conn));
+    let (after, _) = call(&world, &model, to("/echo")).await;
+    assert!(after.is_ok());
 }

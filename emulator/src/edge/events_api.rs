@@ -165,8 +165,11 @@ fn authorization(kind: &str, auth: &Value) -> Result<Authorization, JsonError> {
 /// The connection's state: private connections are ACTIVE, OAuth ones AUTHORIZED once a token
 /// was fetched (AUTHORIZING before), others AUTHORIZED
 /// (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection-states.html>).
-fn state(c: &ConnectionConfig) -> &'static str {
-    if c.resource_configuration_arn.is_some() {
+fn state(connections: &crate::events::Connections, c: &ConnectionConfig) -> &'static str {
+    if connections.is_deauthorized(&c.arn) {
+        // De-authorized by a failed token refresh or a 401/407 (eb-target-connection-deauthorize).
+        "DEAUTHORIZED"
+    } else if c.resource_configuration_arn.is_some() {
         "ACTIVE"
     } else {
         "AUTHORIZED"
@@ -249,7 +252,7 @@ fn create(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .write()
         .expect("lock")
         .insert(name, now);
-    let st = state(&config);
+    let st = state(&cx.world.connections, &config);
     cx.world.connections.put(config);
     Ok(
         json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(now), "LastModifiedTime": epoch(now)}),
@@ -318,7 +321,7 @@ fn describe(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let mut out = json!({
         "ConnectionArn": c.arn,
         "Name": c.name,
-        "ConnectionState": state(&c),
+        "ConnectionState": state(&cx.world.connections, &c),
         "AuthorizationType": c.authorization.kind(),
         "SecretArn": c.secret_arn,
         "AuthParameters": auth_description(&c),
@@ -372,7 +375,8 @@ fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .get(&name)
         .copied()
         .unwrap_or(now);
-    let st = state(&c);
+    // The state after the update: updating authorizes the connection again.
+    let st = state(&crate::events::Connections::new(), &c);
     let arn = c.arn.clone();
     cx.world.connections.put(c);
     cx.state
@@ -431,7 +435,7 @@ fn list(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .map(|c| {
             let when = times.get(&c.name).copied().unwrap_or_else(|| cx.world.clock.now());
             let last = modified(cx, &c.name).unwrap_or(when);
-            json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(last), "LastAuthorizedTime": epoch(when)})
+            json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(&cx.world.connections, c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(last), "LastAuthorizedTime": epoch(when)})
         })
         .collect();
     Ok(json!({"Connections": list}))

@@ -227,6 +227,8 @@ pub enum EventsError {
 pub struct Connections {
     by_name: RwLock<BTreeMap<(String, String, String), ConnectionConfig>>,
     tokens: Mutex<BTreeMap<String, CachedToken>>,
+    /// Connections EventBridge de-authorized (by ARN), until updated.
+    deauthorized: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// The (Region, account) of a connection ARN (`arn:aws:events:<region>:<account>:connection/…`).
@@ -246,6 +248,8 @@ impl Connections {
     /// Adds or replaces a connection (in the Region and account of its ARN).
     pub fn put(&self, config: ConnectionConfig) {
         self.tokens.lock().expect("lock").remove(&config.arn);
+        // Creating or updating a connection authorizes it again (eb-target-connection-edit).
+        self.deauthorized.lock().expect("lock").remove(&config.arn);
         let (region, account) = arn_scope(&config.arn);
         self.by_name
             .write()
@@ -349,6 +353,22 @@ impl Connections {
             .lock()
             .expect("lock")
             .insert(arn.to_string(), CachedToken { token, expires });
+    }
+
+    /// De-authorizes a connection, as EventBridge does when it cannot refresh an OAuth token or
+    /// a Basic/API key request gets 401 or 407 (eb-target-connection-deauthorize.html); it stays
+    /// `DEAUTHORIZED` until it is updated.
+    pub fn deauthorize(&self, arn: &str) {
+        self.tokens.lock().expect("lock").remove(arn);
+        self.deauthorized
+            .lock()
+            .expect("lock")
+            .insert(arn.to_string());
+    }
+
+    /// Whether EventBridge de-authorized the connection.
+    pub fn is_deauthorized(&self, arn: &str) -> bool {
+        self.deauthorized.lock().expect("lock").contains(arn)
     }
 
     /// Forgets a cached token (after the endpoint rejected it).

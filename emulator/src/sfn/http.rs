@@ -532,6 +532,20 @@ async fn credentials(
     conn: &ConnectionConfig,
     headers: &mut Vec<(String, String)>,
 ) -> Result<(), StatesError> {
+    if ctx.world.connections.is_deauthorized(&conn.arn) {
+        ctx.trace.hop(
+            "events",
+            Verdict::Refuse,
+            format!(
+                "connection {} is DEAUTHORIZED (update it with working credentials)",
+                conn.name
+            ),
+        );
+        return Err(StatesError::new(
+            "Events.ConnectionResource.InvalidConnectionState",
+            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
+        ));
+    }
     match &conn.authorization {
         Authorization::ApiKey { name, value } => {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
@@ -621,6 +635,7 @@ async fn fetch_token(
                 resp.status
             ),
         );
+        ctx.world.connections.deauthorize(&conn.arn);
         return Err(StatesError::new(
             "Events.ConnectionResource.InvalidConnectionState",
             "Connection resource is not authorized. This is likely a configuration issue with your connection.",
@@ -628,6 +643,7 @@ async fn fetch_token(
     }
     let parsed: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
     let Some(token) = parsed.get("access_token").and_then(Value::as_str) else {
+        ctx.world.connections.deauthorize(&conn.arn);
         return Err(StatesError::new(
             "Events.ConnectionResource.InvalidConnectionState",
             "Connection resource is not authorized. This is likely a configuration issue with your connection.",
@@ -790,6 +806,18 @@ async fn send(
     {
         // EventBridge refreshes the token on 401/407 (eb-target-connection-auth).
         ctx.world.connections.forget_token(&conn.arn);
+    } else if matches!(resp.status.as_u16(), 401 | 407) {
+        // Basic and API key connections are de-authorized by a 401 or 407
+        // (eb-target-connection-deauthorize.html).
+        ctx.trace.hop(
+            "events",
+            Verdict::Fail,
+            format!(
+                "{} from the endpoint: connection {} is now DEAUTHORIZED",
+                resp.status, conn.name
+            ),
+        );
+        ctx.world.connections.deauthorize(&conn.arn);
     }
     output(ctx, resp)
 }
