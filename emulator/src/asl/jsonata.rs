@@ -50,7 +50,7 @@ pub(crate) const MAX_EVAL_DEPTH: usize = 4_000;
 pub(crate) const TIME_LIMIT_MS: usize = 1_000;
 /// Every value of one evaluation lives in its arena (bindings, intermediates, result);
 /// allocating beyond this fails the evaluation.
-pub(crate) const ARENA_BYTES: usize = 64 << 20;
+pub(crate) const ARENA_BYTES: usize = 16 << 20;
 /// Deepest `(`/`[`/`{` nesting accepted before parsing.
 pub(crate) const MAX_NESTING: usize = 200;
 /// Most operator characters accepted in one expression: the parser builds one AST level per
@@ -80,6 +80,11 @@ const POOL_THREADS: usize = 4;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// Jobs a pool thread runs before it hands over to a fresh thread: a deep evaluation leaves its
+/// stack pages resident for the thread's life, so threads are recycled now and then (rarely
+/// enough that the allocator's per-thread heaps do not churn).
+const JOBS_PER_THREAD: usize = 64;
+
 /// The pool's queue (its threads start on first use).
 fn pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
     static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
@@ -88,25 +93,30 @@ fn pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..POOL_THREADS {
-            let rx = rx.clone();
-            let _ = std::thread::Builder::new()
-                .name(format!("vpcgate-jsonata-{i}"))
-                .stack_size(STACK_BYTES)
-                .spawn(move || {
-                    loop {
-                        let job = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                });
+            spawn_worker(i, rx.clone());
         }
         std::sync::Mutex::new(tx)
     })
+}
+
+/// One pool thread: runs [`JOBS_PER_THREAD`] jobs, then starts its successor and ends.
+fn spawn_worker(i: usize, rx: std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<Job>>>) {
+    let _ = std::thread::Builder::new()
+        .name(format!("vpcgate-jsonata-{i}"))
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            for _ in 0..JOBS_PER_THREAD {
+                let job = match rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            }
+            spawn_worker(i, rx);
+        });
 }
 
 /// Runs `f` on one of the pool's [`STACK_BYTES`]-stack threads and waits for it; `None` if it
