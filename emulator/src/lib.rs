@@ -27,8 +27,10 @@
 //!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ scope (account from the key,
 //!    Region from the credential scope) ─▶ sfn API (JSON 1.0) / events API (JSON 1.1) /
 //!    CloudFormation API (query protocol: cfn stacks ─▶ scenario::stacks::deploy ─▶ a new world
-//!    swapped in) / apigw data plane (by Host or /restapis/…/_user_request_/);
-//!    /_vpcgate/reset rebuilds the world
+//!    swapped in) / secretsmanager API (JSON 1.1) / apigw data plane (by Host or
+//!    /restapis/…/_user_request_/); /_vpcgate/reset rebuilds the world. The listener runs on a
+//!    real-time runtime; the world on a paused one whose clock jumps over time-outs while work is
+//!    in flight and nothing real is (clock::VirtualTime; `--clock real` keeps one runtime)
 //! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
 //!  proxy (127.0.0.1, HTTP + SOCKS5 per instance) ──▶ ec2::connect from the instance's ENI
 //!    ──▶ dns (endpoint private zones, else public names) ──▶ ec2::route (local / igw / nat / drop)
@@ -59,7 +61,8 @@
 //! - [`edge`] is `vpcgate serve`: AWS's wire protocols on one host listener for real clients;
 //!   [`cli`] the command line (the binary only calls [`cli::run`]).
 //! - [`check`] runs scenarios against their expectations ([`bundled`] ships them in the binary);
-//!   [`trace`] records every hop; [`clock`] is the only wall clock (tokio-driven).
+//!   [`trace`] records every hop; [`clock`] is the only wall clock (tokio-driven), and `serve`'s
+//!   virtual time.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
