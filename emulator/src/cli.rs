@@ -110,9 +110,13 @@ enum Command {
         scenario: PathBuf,
         /// The case name (see the file's Vpcgate.Cases).
         case: String,
-        /// Print the trace as JSON.
+        /// Print the trace as JSON (same as --format json).
         #[arg(long)]
         json: bool,
+        /// How to print the path: text (the default), json, or mermaid (a sequence diagram that
+        /// GitHub renders in Markdown: the refusing hop crossed out).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExplainFormat,
     },
 }
 
@@ -315,7 +319,9 @@ where
             scenario,
             case,
             json,
+            format,
         } => {
+            let format = if json { ExplainFormat::Json } else { format };
             let s = match crate::scenario::Scenario::load(&scenario) {
                 Ok(s) => s,
                 Err(e) => {
@@ -339,7 +345,13 @@ where
                 eprintln!("vpcgate explain: nothing ran");
                 return ExitCode::from(2);
             };
-            if json {
+            if format == ExplainFormat::Mermaid {
+                print!(
+                    "{}",
+                    o.trace
+                        .to_mermaid(&format!("{} / {}: {}", o.scenario, o.case, o.summary))
+                );
+            } else if format == ExplainFormat::Json {
                 let doc = serde_json::json!({
                     "scenario": o.scenario, "case": o.case, "passed": o.passed, "summary": o.summary,
                     "elapsedSeconds": o.elapsed.as_secs_f64(), "result": o.result, "trace": o.trace.hops(),
@@ -400,6 +412,17 @@ fn default_ca_dir() -> PathBuf {
 }
 
 /// What `serve` was asked for.
+/// `explain --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ExplainFormat {
+    /// One hop per line.
+    Text,
+    /// The outcome and the hops as JSON.
+    Json,
+    /// A Mermaid sequence diagram.
+    Mermaid,
+}
+
 /// `serve --clock`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ClockMode {

@@ -146,6 +146,69 @@ impl Trace {
         }
         out
     }
+
+    /// The hops as a Mermaid sequence diagram (GitHub renders it in Markdown, so a CI job can
+    /// put it in its step summary): one participant per component in order of appearance, an
+    /// arrow per hop from the component before it, a crossed arrow and a note for the hop that
+    /// dropped, refused or failed the request, and the virtual time on every message.
+    pub fn to_mermaid(&self, title: &str) -> String {
+        let hops = self.hops();
+        let mut out = String::from("sequenceDiagram\n");
+        out.push_str(&format!("    title {}\n", mermaid_text(title)));
+        let mut seen: Vec<&str> = Vec::new();
+        for h in &hops {
+            if !seen.contains(&h.component) {
+                seen.push(h.component);
+                out.push_str(&format!("    participant {}\n", h.component));
+            }
+        }
+        let mut previous = hops.first().map(|h| h.component).unwrap_or("client");
+        for h in &hops {
+            let arrow = match h.verdict {
+                Verdict::Drop | Verdict::Refuse | Verdict::Fail => "-x",
+                Verdict::Info => "-->>",
+                Verdict::Pass => "->>",
+            };
+            let text = mermaid_text(&format!(
+                "{:.3}s {}: {}",
+                h.at_ms as f64 / 1000.0,
+                h.verdict,
+                h.message
+            ));
+            out.push_str(&format!("    {previous}{arrow}{}: {text}\n", h.component));
+            if matches!(h.verdict, Verdict::Drop | Verdict::Refuse | Verdict::Fail) {
+                out.push_str(&format!(
+                    "    Note over {}: {} here\n",
+                    h.component,
+                    match h.verdict {
+                        Verdict::Drop => "dropped",
+                        Verdict::Refuse => "refused",
+                        _ => "failed",
+                    }
+                ));
+            }
+            previous = h.component;
+        }
+        out
+    }
+}
+
+/// Text safe in a Mermaid message: one line, no `;` or `#` (Mermaid's statement and entity
+/// markers), at most 200 characters.
+fn mermaid_text(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' => ' ',
+            ';' => ',',
+            '#' => ' ',
+            c => c,
+        })
+        .collect();
+    match one_line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &one_line[..i]),
+        None => one_line,
+    }
 }
 
 /// Replaces a secret with a fixed marker, keeping only its length class, for trace messages.

@@ -40,3 +40,26 @@ fn the_narrowed_gateway_group_times_out_at_sixty_virtual_seconds() {
     assert_eq!(drop.component, "sg");
     assert!(drop.message.contains("169.254.171.10"), "{}", drop.message);
 }
+
+#[test]
+fn explain_as_mermaid_crosses_out_the_gateway_security_group() {
+    // `vpcgate explain --format mermaid` on the seed's gotcha: a sequence diagram whose dropping
+    // hop is the gateway's security group, crossed out and noted.
+    let s = vpcgate_tests::scenario("gotcha-narrowed-gateway-sg.json");
+    let outcomes = vpcgate::check::run_scenario(&s, Some("times-out-after-60s"));
+    let diagram = outcomes[0].trace.to_mermaid("gotcha");
+    assert!(diagram.starts_with("sequenceDiagram\n"), "{diagram}");
+    assert!(diagram.contains("    participant sg\n"), "{diagram}");
+    let dropped = diagram
+        .lines()
+        .find(|l| l.contains("-xsg: "))
+        .unwrap_or_else(|| panic!("no crossed arrow to sg:\n{diagram}"));
+    assert!(
+        dropped.contains("DROP") && dropped.contains("sg-"),
+        "{dropped}"
+    );
+    assert!(diagram.contains("Note over sg: dropped here"), "{diagram}");
+    assert!(diagram.contains("60.000s FAIL"), "{diagram}");
+    // One statement per line: no message breaks Mermaid's syntax.
+    assert!(diagram.lines().all(|l| !l.contains(';')), "{diagram}");
+}
