@@ -62,7 +62,7 @@ pub(crate) fn py(script: &str, args: &[&str]) -> Value {
 }
 
 /// Runs the AWS CLI with these credentials and Region; `Ok(json)` or `Err(stderr)`.
-fn aws(
+pub(crate) fn aws(
     endpoint: &str,
     key: &str,
     secret: &str,

@@ -8,7 +8,7 @@ use std::process::{Child, Command};
 
 use serde_json::json;
 
-use crate::serve_conventions::{py, serve};
+use crate::serve_conventions::{aws, py, serve};
 
 struct Backend(Child);
 
@@ -62,6 +62,31 @@ print(json.dumps({"status": d["status"], "error": d.get("error"), "wall": wall,
         "{out}"
     );
     assert!(out["wall"].as_f64().unwrap() < 30.0, "{out}");
+
+    // The AWS CLI sees the same: start, then describe until the execution ends (bounded).
+    let arn = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:eb-demo-pattern-a-private";
+    let cli = |args: &[&str]| aws(&ep, "test", "test", "ap-northeast-1", args).unwrap();
+    let started = cli(&[
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        arn,
+    ]);
+    let ex = started["executionArn"].as_str().unwrap().to_string();
+    let mut described = serde_json::Value::Null;
+    for _ in 0..200 {
+        described = cli(&[
+            "stepfunctions",
+            "describe-execution",
+            "--execution-arn",
+            &ex,
+        ]);
+        if described["status"] != "RUNNING" {
+            break;
+        }
+    }
+    assert_eq!(described["status"], "FAILED", "{described}");
+    assert_eq!(described["error"], "States.Http.Socket", "{described}");
 }
 
 #[test]
