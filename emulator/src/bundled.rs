@@ -33,6 +33,26 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/gotcha-role-source-arn.json"),
     ),
     (
+        "gotcha-region-guardrail.json",
+        include_str!("../../scenarios/gotcha-region-guardrail.json"),
+    ),
+    (
+        "region-guardrail-allows-own-region.json",
+        include_str!("../../scenarios/region-guardrail-allows-own-region.json"),
+    ),
+    (
+        "gotcha-source-vpce-identity-policy.json",
+        include_str!("../../scenarios/gotcha-source-vpce-identity-policy.json"),
+    ),
+    (
+        "gotcha-pass-role.json",
+        include_str!("../../scenarios/gotcha-pass-role.json"),
+    ),
+    (
+        "pass-role-granted.json",
+        include_str!("../../scenarios/pass-role-granted.json"),
+    ),
+    (
         "gotcha-dns-resolution-public.json",
         include_str!("../../scenarios/gotcha-dns-resolution-public.json"),
     ),
