@@ -75,6 +75,8 @@ pub struct Directory {
     credentials: Mutex<CredentialStore>,
     /// Session credentials issued per assumed-role session ARN.
     sessions: Mutex<HashMap<String, SessionCredentials>>,
+    /// Each role's and user's tags, by ARN: `aws:PrincipalTag/<key>` of its requests.
+    tags: HashMap<String, Vec<(String, String)>>,
 }
 
 impl Directory {
@@ -178,12 +180,20 @@ impl Directory {
                 let _ = store.import_access_key(id, secret, principal.clone());
             }
         }
+        let tags = model
+            .roles
+            .iter()
+            .map(|r| (r.arn.clone(), r.tags.clone()))
+            .chain(model.users.iter().map(|u| (u.arn.clone(), u.tags.clone())))
+            .filter(|(_, t)| !t.is_empty())
+            .collect();
         Ok(Self {
             account: model.account.clone(),
             identity,
             trust,
             credentials: Mutex::new(store),
             sessions: Mutex::new(HashMap::new()),
+            tags,
         })
     }
 
@@ -273,6 +283,24 @@ impl Directory {
         format: DenialFormat,
         trace: &Trace,
     ) -> Result<Decision, Denied> {
+        // aws:PrincipalTag/<key>: the tags attached to the user or role making the request
+        // (reference_policies_condition-keys.html, "aws:PrincipalTag/tag-key"); a role
+        // session's principal ARN is its role's.
+        let tagged;
+        let context = match principal
+            .principal_arn()
+            .and_then(|arn| self.tags.get(&arn))
+        {
+            Some(tags) => {
+                let mut c = context.clone();
+                for (k, v) in tags {
+                    c.insert(&format!("aws:PrincipalTag/{k}"), v.clone());
+                }
+                tagged = c;
+                &tagged
+            }
+            None => context,
+        };
         let request = Request {
             principal,
             action,

@@ -70,6 +70,8 @@ pub struct Role {
     pub inline_policies: Vec<(String, Value)>,
     /// `ManagedPolicyArns`.
     pub managed_policy_arns: Vec<String>,
+    /// `Tags` (key, value): the session's `aws:PrincipalTag/<key>`.
+    pub tags: Vec<(String, String)>,
 }
 
 /// An IAM user with its access keys.
@@ -87,6 +89,8 @@ pub struct User {
     pub inline_policies: Vec<(String, Value)>,
     /// `ManagedPolicyArns`.
     pub managed_policy_arns: Vec<String>,
+    /// `Tags` (key, value): the user's `aws:PrincipalTag/<key>`.
+    pub tags: Vec<(String, String)>,
     /// Access keys: (access key id, secret access key).
     pub access_keys: Vec<(String, String)>,
 }

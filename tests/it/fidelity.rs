@@ -585,3 +585,47 @@ async fn update_connection_moves_last_modified_time() {
         after["LastModifiedTime"].as_f64().unwrap() - before["CreationTime"].as_f64().unwrap();
     assert_eq!(moved, 60.0);
 }
+
+/// aws:PrincipalTag/<key>: "the tag attached to the principal making the request"
+/// (reference_policies_condition-keys.html, aws:PrincipalTag/tag-key): a user tagged
+/// team=platform is allowed by a policy conditioned on it; the same policy on a user tagged
+/// team=data allows nothing.
+#[tokio::test]
+async fn principal_tags_come_from_the_users_tags() {
+    let tagged = |name: &str, team: &str| {
+        json!({
+            "Type": "AWS::IAM::User",
+            "Properties": {
+                "UserName": name,
+                "Tags": [{"Key": "team", "Value": team}],
+                "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "states:ListStateMachines", "Resource": "*",
+                     "Condition": {"StringEquals": {"aws:PrincipalTag/team": "platform"}}}]}}]
+            }
+        })
+    };
+    let world = world_of(json!({
+        "Platform": tagged("platform-dev", "platform"),
+        "Data": tagged("data-dev", "data"),
+    }));
+    let edge = Arc::new(Edge::new(world, AuthMode::Verify));
+    call_in(
+        &edge,
+        user("platform-dev"),
+        REGION,
+        "ListStateMachines",
+        json!({}),
+    )
+    .await
+    .expect("team=platform is allowed");
+    let e = call_in(
+        &edge,
+        user("data-dev"),
+        REGION,
+        "ListStateMachines",
+        json!({}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, "AccessDeniedException", "{}", e.message);
+}

@@ -749,6 +749,7 @@ pub(crate) fn build_onto(
                     );
                 }
                 let inline_policies = inline_policies(&mut p);
+                let tags = tags(&mut p);
                 model.roles.push(Role {
                     logical_id: id.clone(),
                     name: reference.clone(),
@@ -757,11 +758,13 @@ pub(crate) fn build_onto(
                     trust_policy,
                     inline_policies,
                     managed_policy_arns: p.str_list("ManagedPolicyArns"),
+                    tags,
                 });
             }
             "AWS::IAM::User" => {
                 let path = p.opt_str("Path").unwrap_or_else(|| "/".into());
                 let inline_policies = inline_policies(&mut p);
+                let tags = tags(&mut p);
                 model.users.push(User {
                     logical_id: id.clone(),
                     name: reference.clone(),
@@ -769,6 +772,7 @@ pub(crate) fn build_onto(
                     arn: attr("Arn"),
                     inline_policies,
                     managed_policy_arns: p.str_list("ManagedPolicyArns"),
+                    tags,
                     access_keys: Vec::new(),
                 });
             }
@@ -1556,6 +1560,18 @@ fn connection(
         resource_configuration_arn,
         description: p.opt_str("Description"),
     });
+}
+
+/// `Tags` of an IAM role or user: `[{Key, Value}]` (both required, as IAM's `Tag` type says).
+fn tags(p: &mut Props<'_>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, m) in p.objects("Tags") {
+        let mut c = p.child(path, m);
+        if let (Some(k), Some(v)) = (c.str("Key"), c.str("Value")) {
+            out.push((k, v));
+        }
+    }
+    out
 }
 
 fn inline_policies(p: &mut Props<'_>) -> Vec<(String, Value)> {
