@@ -9,4 +9,4 @@ COPY --from=build /src/target/release/vpcgate /usr/local/bin/vpcgate
 COPY scenarios /scenarios
 EXPOSE 4566
 ENTRYPOINT ["vpcgate"]
-CMD ["serve", "--scenario", "/scenarios/pattern-a.json", "--listen", "0.0.0.0:4566", "--allow-remote"]
+CMD ["serve", "--listen", "0.0.0.0:4566", "--allow-remote"]
