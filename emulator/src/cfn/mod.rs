@@ -5,7 +5,7 @@
 //! Every operation redeploys the whole set of live stacks, in deployment order, through
 //! [`crate::scenario::stacks::deploy`] — the checks and messages `vpcgate check --stack` gives —
 //! and, when it succeeds, the caller swaps in a world built from the result
-//! ([`Apply`]). Operations complete synchronously: a stack is already `CREATE_COMPLETE` (or
+//! ([`crate::edge::Edge::swap_world`]). Operations complete synchronously: a stack is already `CREATE_COMPLETE` (or
 //! `ROLLBACK_COMPLETE`) when CreateStack answers; boto3's waiters and `aws cloudformation
 //! deploy` accept that on their first poll.
 //!
