@@ -16,9 +16,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vpcgate::clock::Clock;
 use vpcgate::edge::{AuthMode, Edge, LocalEndpoint};
-use vpcgate::world::World;
 use vpcgate_tests::scenario;
 
 /// Serves the bundled Pattern B scenario (REST API, users, state machines) on loopback.
@@ -26,22 +24,7 @@ fn serve(auth: AuthMode, local: LocalEndpoint) -> (SocketAddr, String) {
     let s = scenario("pattern-b.json");
     let (model, _) = s.build(&Default::default()).unwrap();
     let api = model.apigw.rest_apis[0].id.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let world = World::build(model, Clock::system()).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let edge = Edge::new(world, auth).with_local(local);
-            vpcgate::edge::run(listener, Arc::new(edge), std::future::pending()).await;
-        });
-    });
-    (rx.recv().unwrap(), api)
+    (crate::serve::serve_model_with(model, auth, local), api)
 }
 
 /// What came back.

@@ -18,7 +18,7 @@ fn serve_model(model: vpcgate::model::Model, auth: AuthMode) -> SocketAddr {
 }
 
 /// [`serve_model`] with `/_vpcgate/*` rules of its own.
-fn serve_model_with(
+pub(crate) fn serve_model_with(
     model: vpcgate::model::Model,
     auth: AuthMode,
     local: vpcgate::edge::LocalEndpoint,

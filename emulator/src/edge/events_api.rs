@@ -169,7 +169,15 @@ fn state(connections: &crate::events::Connections, c: &ConnectionConfig) -> &'st
     if connections.is_deauthorized(&c.arn) {
         // De-authorized by a failed token refresh or a 401/407 (eb-target-connection-deauthorize).
         "DEAUTHORIZED"
-    } else if c.resource_configuration_arn.is_some() {
+    } else {
+        authorized_state(c)
+    }
+}
+
+/// The state of a connection that is authorized: just created, or updated (which authorizes it
+/// again).
+fn authorized_state(c: &ConnectionConfig) -> &'static str {
+    if c.resource_configuration_arn.is_some() {
         "ACTIVE"
     } else {
         "AUTHORIZED"
@@ -252,7 +260,7 @@ fn create(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .write()
         .expect("lock")
         .insert(name, now);
-    let st = state(&cx.world.connections, &config);
+    let st = authorized_state(&config);
     cx.world.connections.put(config);
     Ok(
         json!({"ConnectionArn": arn, "ConnectionState": st, "CreationTime": epoch(now), "LastModifiedTime": epoch(now)}),
@@ -375,8 +383,8 @@ fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .get(&name)
         .copied()
         .unwrap_or(now);
-    // The state after the update: updating authorizes the connection again.
-    let st = state(&crate::events::Connections::new(), &c);
+    // Updating authorizes the connection again.
+    let st = authorized_state(&c);
     let arn = c.arn.clone();
     cx.world.connections.put(c);
     cx.state

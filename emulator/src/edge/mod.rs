@@ -772,10 +772,9 @@ fn protocol(parts: &http::request::Parts) -> Protocol {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
     {
-        Some(t) if t.starts_with("AWSEvents.") || t.starts_with("secretsmanager.") => {
-            Protocol::Json("1.1")
+        Some(t) => {
+            Protocol::Json(JsonService::of_target(t).map_or("1.0", |(service, _)| service.version))
         }
-        Some(_) => Protocol::Json("1.0"),
         None => Protocol::Rest,
     }
 }
@@ -868,7 +867,8 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         .iter()
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum::<usize>()
-        + parts.uri.to_string().len();
+        + parts.uri.authority().map_or(0, |a| a.as_str().len())
+        + parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     if header_bytes > MAX_HEADER_BYTES {
         return unreadable(protocol(&parts), Unreadable::HeadersTooLarge);
     }
@@ -915,57 +915,10 @@ pub async fn handle_parts(
     // A request keeps the world it started on, whatever a reset does meanwhile.
     let world = edge.world();
     let (label, resp) = match target.as_deref() {
-        Some(t) if t.starts_with("AWSStepFunctions.") => {
-            let op = &t["AWSStepFunctions.".len()..];
-            (
-                format!("states {op}"),
-                json_api(
-                    &edge,
-                    world,
-                    &parts,
-                    &body,
-                    "1.0",
-                    "states",
-                    op,
-                    sfn_api::call,
-                )
-                .await,
-            )
-        }
-        Some(t) if t.starts_with("AWSEvents.") => {
-            let op = &t["AWSEvents.".len()..];
-            (
-                format!("events {op}"),
-                json_api(
-                    &edge,
-                    world,
-                    &parts,
-                    &body,
-                    "1.1",
-                    "events",
-                    op,
-                    events_api::call,
-                )
-                .await,
-            )
-        }
-        Some(t) if t.starts_with("secretsmanager.") => {
-            let op = &t["secretsmanager.".len()..];
-            (
-                format!("secretsmanager {op}"),
-                json_api(
-                    &edge,
-                    world,
-                    &parts,
-                    &body,
-                    "1.1",
-                    "secretsmanager",
-                    op,
-                    secrets_api::call,
-                )
-                .await,
-            )
-        }
+        Some(t) if let Some((service, op)) = JsonService::of_target(t) => (
+            format!("{} {op}", service.name),
+            json_api(&edge, world, &parts, &body, service, op).await,
+        ),
         Some(t) => (
             format!("unknown target {t}"),
             wire::error(
@@ -1031,18 +984,59 @@ type ApiFn = for<'a> fn(
     Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>,
 >;
 
-#[allow(clippy::too_many_arguments)]
+/// A service `serve` answers in an AWS JSON protocol, found by its `X-Amz-Target` prefix.
+struct JsonService {
+    /// `X-Amz-Target: <prefix><Operation>`.
+    target_prefix: &'static str,
+    /// The SigV4 signing name (and the log label).
+    name: &'static str,
+    /// `awsJson1_0` or `awsJson1_1`.
+    version: &'static str,
+    /// The operations.
+    call: ApiFn,
+}
+
+/// Step Functions (`awsJson1_0`), EventBridge and Secrets Manager (`awsJson1_1`).
+const JSON_SERVICES: &[JsonService] = &[
+    JsonService {
+        target_prefix: "AWSStepFunctions.",
+        name: "states",
+        version: "1.0",
+        call: sfn_api::call,
+    },
+    JsonService {
+        target_prefix: "AWSEvents.",
+        name: "events",
+        version: "1.1",
+        call: events_api::call,
+    },
+    JsonService {
+        target_prefix: "secretsmanager.",
+        name: "secretsmanager",
+        version: "1.1",
+        call: secrets_api::call,
+    },
+];
+
+impl JsonService {
+    /// The service an `X-Amz-Target` names, and the operation.
+    fn of_target(target: &str) -> Option<(&'static JsonService, &str)> {
+        JSON_SERVICES
+            .iter()
+            .find_map(|s| target.strip_prefix(s.target_prefix).map(|op| (s, op)))
+    }
+}
+
 async fn json_api(
     edge: &Arc<Edge>,
     world: World,
     parts: &http::request::Parts,
     body: &Bytes,
-    version: &str,
-    service: &str,
+    service: &JsonService,
     op: &str,
-    call: ApiFn,
 ) -> http::Response<Body> {
-    let (principal, scope) = match edge.authenticate(&world, parts, body, service) {
+    let (version, call) = (service.version, service.call);
+    let (principal, scope) = match edge.authenticate(&world, parts, body, service.name) {
         Ok(p) => p,
         Err(e) => return wire::error(version, &sigv4_json_error(&e)),
     };
