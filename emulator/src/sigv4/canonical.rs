@@ -48,7 +48,37 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 /// The derived key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
+///
+/// It changes once a day per secret, Region and service, so it is kept, as AWS's SDKs keep it:
+/// four HMACs per request were the largest part of verifying one (scripts/bench.sh's profile).
+/// The memo holds at most [`KEY_MEMO`] keys and starts over when full.
 pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    type Memo = HashMap<[String; 4], [u8; 32]>;
+    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
+    let id = [
+        secret.to_string(),
+        date.to_string(),
+        region.to_string(),
+        service.to_string(),
+    ];
+    let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(key) = memo.get(&id) {
+        return *key;
+    }
+    let key = derive_signing_key(secret, date, region, service);
+    if memo.len() >= KEY_MEMO {
+        memo.clear();
+    }
+    memo.insert(id, key);
+    key
+}
+
+/// How many derived keys [`signing_key`] keeps.
+const KEY_MEMO: usize = 256;
+
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let k_secret = format!("AWS4{secret}");
     let k_date = hmac(k_secret.as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
@@ -378,7 +408,20 @@ mod tests {
     #[test]
     fn derives_the_documented_signing_key() {
         // Key-derivation example from the IAM user guide ("Create a signed AWS API request").
-        let key = signing_key(
+        for _ in 0..2 {
+            // Derived, then from the memo.
+            let key = signing_key(
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                "20150830",
+                "us-east-1",
+                "iam",
+            );
+            assert_eq!(
+                hex::encode(key),
+                "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+            );
+        }
+        let key = derive_signing_key(
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
             "20150830",
             "us-east-1",
