@@ -63,6 +63,23 @@
 //! - [`check`] runs scenarios against their expectations ([`bundled`] ships them in the binary);
 //!   [`trace`] records every hop; [`clock`] is the only wall clock (tokio-driven), and `serve`'s
 //!   virtual time.
+//!
+//! # Layers
+//!
+//! Bottom first; a module names modules of its own layer or below, never above
+//! (`tests/it/architecture.rs` checks it from the `crate::` paths, with today's exceptions listed
+//! there as a ratchet that may only shrink):
+//!
+//! ```text
+//! clock, trace, sigv4, pki                                  values and leaf mechanisms
+//! iam, vpc, dns, secrets, authz                             handed to every component
+//! alb, lattice, events, ec2, proxy, apigw, asl              the components, one per AWS noun
+//! sfn                                                       task integrations calling them
+//! model                                                     plain data: validated configuration
+//! world                                                     the composition root
+//! scenario, cfn, bundled                                    templates into the model; stacks
+//! edge, check, cli                                          the front doors
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 

@@ -1,5 +1,6 @@
 //! Integration tests: the seed's experiments, run through the emulator.
 
+mod architecture;
 mod asl;
 mod cloudformation_api;
 mod compose;
