@@ -76,6 +76,10 @@ pub enum Error {
     // Expression timebox/depth errors
     U1001StackOverflow,
     U1001Timeout,
+
+    // vpcgate: errors of the functions added to the vendored crate, with JSONata's own code
+    // (e.g. "D3030") and message.
+    Coded(&'static str, String),
 }
 
 impl error::Error for Error {}
@@ -167,6 +171,7 @@ impl Error {
             // Expression timebox/depth errors
             Error::U1001StackOverflow => "U1001",
             Error::U1001Timeout => "U1001",
+            Error::Coded(code, _) => code,
         }
     }
 }
@@ -265,6 +270,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: No matching closing bracket ']' in date/time picture string", m),
             D3141Assert(ref m) =>
                 write!(f, "{}", m),
+            Coded(_, ref m) => write!(f, "{}", m),
             D3137Error(ref m) =>
                 write!(f, "{}", m),
             D3138Error(ref m) =>

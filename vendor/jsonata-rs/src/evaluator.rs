@@ -1,5 +1,6 @@
 pub mod frame;
 pub mod functions;
+pub mod more_functions;
 pub mod value;
 
 use frame::Frame;
@@ -271,6 +272,8 @@ impl<'a> Evaluator<'a> {
         }
 
         let mut groups: HashMap<String, Group> = HashMap::new();
+        // vpcgate: keys in the order the object constructor produced them.
+        let mut order: Vec<String> = Vec::new();
         let reduce = input.has_flags(ArrayFlags::TUPLE_STREAM);
 
         let input = if input.is_array() && input.is_empty() {
@@ -316,6 +319,7 @@ impl<'a> Evaluator<'a> {
                         )?;
                     }
                     hash_map::Entry::Vacant(entry) => {
+                        order.push(entry.key().clone());
                         entry.insert(Group { data: item, index });
                     }
                 };
@@ -324,7 +328,7 @@ impl<'a> Evaluator<'a> {
 
         let result = Value::object(self.arena);
 
-        for key in groups.keys() {
+        for key in &order {
             let group = groups.get(key).unwrap();
             let value = if reduce {
                 let tuple = self.reduce_tuple_stream(char_index, group.data, input, frame)?;

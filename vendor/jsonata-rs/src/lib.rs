@@ -12,7 +12,7 @@ pub use errors::Error;
 pub use evaluator::functions::FunctionContext;
 pub use evaluator::value::{ArrayFlags, Value};
 
-use evaluator::{frame::Frame, functions::*, Evaluator};
+use evaluator::{frame::Frame, functions::*, more_functions::*, Evaluator};
 use parser::ast::Ast;
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -179,6 +179,20 @@ impl<'a> JsonAta<'a> {
         bind_native!("zip", 1, fn_zip);
         bind_native!("millis", 0, fn_millis);
         bind_native!("uuid", 0, fn_uuid);
+        // vpcgate: functions of the JSONata 2.0 library that 0.3.4 lacked.
+        bind_native!("type", 1, fn_type);
+        bind_native!("average", 1, fn_average);
+        bind_native!("spread", 1, fn_spread);
+        bind_native!("sift", 2, fn_sift);
+        bind_native!("shuffle", 1, fn_shuffle);
+        bind_native!("encodeUrlComponent", 1, fn_encode_url_component);
+        bind_native!("encodeUrl", 1, fn_encode_url);
+        bind_native!("decodeUrlComponent", 1, fn_decode_url_component);
+        bind_native!("decodeUrl", 1, fn_decode_url);
+        bind_native!("formatBase", 2, fn_format_base);
+        bind_native!("formatInteger", 2, fn_format_integer);
+        bind_native!("parseInteger", 2, fn_parse_integer);
+        bind_native!("formatNumber", 3, fn_format_number);
 
         let evaluator = Evaluator::new(Some(&self.chain_ast), self.arena, max_depth, time_limit);
         evaluator.evaluate(&self.ast, input, &self.frame)

@@ -2113,8 +2113,7 @@ fn evaluate_match<'a>(
 
         let groups_val = arena.alloc(Value::Array(group_vec, ArrayFlags::empty()));
 
-        let mut match_obj: HashMap<BumpString, &Value<'a>, DefaultHashBuilder, &Bump> =
-            HashMap::with_capacity_and_hasher_in(3, DefaultHashBuilder::default(), arena);
+        let mut match_obj = super::value::ObjectMap::with_capacity_in(3, arena);
         match_obj.insert(key_match.clone(), match_str);
         match_obj.insert(key_index.clone(), index_val);
         match_obj.insert(key_groups.clone(), groups_val);

@@ -13,6 +13,7 @@ use crate::parser::ast::{Ast, AstKind, RegexLiteral};
 use crate::{Error, Result};
 
 pub mod impls;
+pub mod object;
 pub mod iterator;
 mod range;
 pub mod serialize;
@@ -20,6 +21,7 @@ pub mod serialize;
 use self::range::Range;
 use self::serialize::{DumpFormatter, PrettyFormatter, Serializer};
 pub use iterator::MemberIterator;
+pub use object::ObjectMap;
 
 bitflags! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,7 +57,7 @@ pub enum Value<'a> {
     // live in a bumpalo arena, which never runs `Drop`, so owned heap parts leaked.
     Regex(&'a RegexLiteral),
     Array(BumpVec<'a, &'a Value<'a>>, ArrayFlags),
-    Object(HashMap<BumpString<'a>, &'a Value<'a>, DefaultHashBuilder, &'a Bump>),
+    Object(ObjectMap<'a>),
     Range(Range<'a>),
     Lambda {
         ast: &'a Ast,
@@ -132,11 +134,11 @@ impl<'a> Value<'a> {
     }
 
     pub fn object(arena: &Bump) -> &mut Value {
-        arena.alloc(Value::Object(HashMap::new_in(arena)))
+        arena.alloc(Value::Object(ObjectMap::new_in(arena)))
     }
 
-    pub fn object_from<H>(
-        hash: &HashMap<BumpString<'a>, &'a Value<'a>, H, &'a Bump>,
+    pub fn object_from(
+        hash: &ObjectMap<'a>,
         arena: &'a Bump,
     ) -> &'a mut Value<'a> {
         let result = Value::object_with_capacity(arena, hash.len());
@@ -147,7 +149,7 @@ impl<'a> Value<'a> {
     }
 
     pub fn object_with_capacity(arena: &Bump, capacity: usize) -> &mut Value {
-        arena.alloc(Value::Object(HashMap::with_capacity_in(capacity, arena)))
+        arena.alloc(Value::Object(ObjectMap::with_capacity_in(capacity, arena)))
     }
 
     pub fn lambda(
@@ -344,7 +346,9 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn entries(&self) -> hashbrown::hash_map::Iter<'_, BumpString<'a>, &'a Value> {
+    pub fn entries(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (&BumpString<'a>, &&'a Value<'a>)> + '_ {
         match self {
             Value::Object(map) => map.iter(),
             _ => panic!("Not an object"),
