@@ -857,6 +857,11 @@ mod tests {
             Some(json!(1_440_938_160_000i64))
         );
         assert_eq!(ev("'$now()'", s), Some(json!("$now()")));
+        // AWS replaces `$eval` with `$parse` (transforming-data.html): not available.
+        assert_eq!(
+            eval_err("$eval('1 + 1')").error,
+            names::QUERY_EVALUATION_ERROR
+        );
     }
 
     #[test]
