@@ -85,6 +85,19 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// enough that the allocator's per-thread heaps do not churn).
 const JOBS_PER_THREAD: usize = 64;
 
+thread_local! {
+    /// Set by a job that went deep ([`RETIRE_DEPTH`]): it has touched its thread's stack far
+    /// down (several MiB that stay resident for the thread's life), so the thread hands over to
+    /// a fresh one at once instead of after [`JOBS_PER_THREAD`] jobs. Measured with
+    /// scripts/soak.py's hostile workload: pool stacks held 13–26 MiB resident, varying with the
+    /// recycling, which alone put the soak's RSS out of its 10 % band.
+    static RETIRE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Evaluation depth (nested evaluation steps) or operator count past which a job retires its
+/// thread (ordinary expressions stay far below; a thread start costs tens of microseconds).
+const RETIRE_DEPTH: usize = 256;
+
 /// The pool's queue (its threads start on first use).
 fn pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
     static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
@@ -113,6 +126,9 @@ fn spawn_worker(i: usize, rx: std::sync::Arc<std::sync::Mutex<std::sync::mpsc::R
                 match job {
                     Ok(job) => job(),
                     Err(_) => return,
+                }
+                if RETIRE.with(|r| r.replace(false)) {
+                    break;
                 }
             }
             spawn_worker(i, rx);
@@ -195,6 +211,10 @@ impl Expr {
         let rewritten = rewrite(src);
         let text = rewritten.clone();
         let res = on_big_stack(move || {
+            // The parser recurses once per operator in a chain.
+            if text.len() > 4 * RETIRE_DEPTH {
+                RETIRE.with(|r| r.set(true));
+            }
             let arena = Bump::new();
             arena.set_allocation_limit(Some(ARENA_BYTES));
             JsonAta::new(&text, &arena)
@@ -269,9 +289,11 @@ fn eval_here(
     }
     j.assign_var("states", from_json(&arena, states));
     j.assign_var(NOW_VAR, JValue::number(&arena, now_millis as f64));
-    let out = j
-        .evaluate_timeboxed(None, Some(MAX_EVAL_DEPTH), Some(TIME_LIMIT_MS))
-        .map_err(|e| match e {
+    let out = j.evaluate_timeboxed(None, Some(MAX_EVAL_DEPTH), Some(TIME_LIMIT_MS));
+    if j.deepest() > RETIRE_DEPTH || text.len() > 4 * RETIRE_DEPTH {
+        RETIRE.with(|r| r.set(true));
+    }
+    let out = out.map_err(|e| match e {
             jsonata_rs::Error::U1001StackOverflow => format!(
                 "U1001: the expression nests deeper than vpcgate's evaluation depth limit ({MAX_EVAL_DEPTH})"
             ),

@@ -18,6 +18,8 @@ use crate::{Error, Result};
 
 struct EvaluatorInternal {
     depth: usize,
+    /// vpcgate: the deepest `depth` reached (how far down the stack the evaluation went).
+    deepest: usize,
     started_at: Option<Instant>,
     max_depth: Option<usize>,
     time_limit: Option<usize>,
@@ -41,6 +43,7 @@ impl<'a> Evaluator<'a> {
             arena,
             internal: RefCell::new(EvaluatorInternal {
                 depth: 0,
+                deepest: 0,
                 started_at: None,
                 max_depth,
                 time_limit,
@@ -65,6 +68,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// vpcgate: the deepest nesting of `evaluate` calls so far.
+    pub fn deepest(&self) -> usize {
+        self.internal.borrow().deepest
+    }
+
     fn check_limits(&self, inc_or_dec: bool) -> Result<()> {
         let mut internal = self.internal.borrow_mut();
         internal.depth = if inc_or_dec {
@@ -72,6 +80,7 @@ impl<'a> Evaluator<'a> {
         } else {
             internal.depth - 1
         };
+        internal.deepest = internal.deepest.max(internal.depth);
         if let Some(started_at) = internal.started_at {
             if let Some(time_limit) = internal.time_limit {
                 if started_at.elapsed().as_millis() >= time_limit as u128 {

@@ -25,6 +25,7 @@ pub struct JsonAta<'a> {
     chain_ast: Ast,
     frame: Frame<'a>,
     arena: &'a Bump,
+    deepest: std::cell::Cell<usize>,
 }
 
 impl<'a> JsonAta<'a> {
@@ -34,6 +35,7 @@ impl<'a> JsonAta<'a> {
             chain_ast: parser::parse("function($f, $g) { function($x){ $g($f($x)) } }")?,
             frame: Frame::new(arena),
             arena,
+            deepest: std::cell::Cell::new(0),
         })
     }
 
@@ -195,7 +197,15 @@ impl<'a> JsonAta<'a> {
         bind_native!("formatNumber", 3, fn_format_number);
 
         let evaluator = Evaluator::new(Some(&self.chain_ast), self.arena, max_depth, time_limit);
-        evaluator.evaluate(&self.ast, input, &self.frame)
+        let result = evaluator.evaluate(&self.ast, input, &self.frame);
+        self.deepest.set(evaluator.deepest());
+        result
+    }
+
+    /// vpcgate: the deepest nesting of evaluation steps the last evaluation reached (a measure
+    /// of the stack it used), whether it succeeded or not.
+    pub fn deepest(&self) -> usize {
+        self.deepest.get()
     }
 }
 
