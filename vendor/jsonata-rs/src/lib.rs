@@ -1,4 +1,6 @@
 #![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
+// vpcgate: upstream code predates this lint of newer compilers.
+#![allow(mismatched_lifetime_syntaxes)]
 use std::collections::HashMap;
 
 use bumpalo::Bump;

@@ -1,6 +1,5 @@
 use base64::Engine;
 use chrono::{TimeZone, Utc};
-use hashbrown::{DefaultHashBuilder, HashMap};
 use rand::Rng;
 use regress::{Range, Regex};
 use std::borrow::{Borrow, Cow};

@@ -4,8 +4,6 @@ use bitflags::bitflags;
 use bumpalo::collections::String as BumpString;
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
-use hashbrown::DefaultHashBuilder;
-use hashbrown::HashMap;
 
 use super::frame::Frame;
 use super::functions::FunctionContext;
