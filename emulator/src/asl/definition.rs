@@ -118,6 +118,8 @@ pub(crate) enum StrSpec {
     Fixed(String),
     Path(JsonPath),
     Expr(Expr),
+    /// `ErrorPath`/`CausePath` given as an intrinsic function (`States.Format(...)`).
+    Intrinsic(super::intrinsics::Call),
 }
 
 #[derive(Debug, Clone)]
@@ -943,8 +945,21 @@ fn str_spec(
         return Some(StrSpec::Fixed(s.to_string()));
     }
     if let Some(x) = o.get(path_key) {
-        // ErrorPath/CausePath accept a path or an intrinsic; TimestampPath a reference path.
+        // ErrorPath/CausePath accept a path or an intrinsic (AWS-recorded: LocalStack
+        // base/test_base.snapshot.json, test_state_fail_intrinsic); TimestampPath a path.
         let s = x.as_str().unwrap_or("");
+        if path_key != "TimestampPath" && super::intrinsics::looks_like_call(s) {
+            return match super::intrinsics::parse(s.trim()) {
+                Ok(c) => Some(StrSpec::Intrinsic(c)),
+                Err(m) => {
+                    v.schema(
+                        &ptr(at, path_key),
+                        format!("The value for the field \"{path_key}\" must be a valid JSONPath or a valid intrinsic function call: {m}"),
+                    );
+                    None
+                }
+            };
+        }
         return match JsonPath::parse(s) {
             Ok(p) => Some(StrSpec::Path(p)),
             Err(_) => {
@@ -1226,8 +1241,14 @@ fn parse_state(
     let ql = match o.get("QueryLanguage") {
         None => parent_ql,
         Some(Value::String(s)) if s == "JSONPath" => {
-            // A JSONata machine may not hold JSONPath states? AWS allows mixing in either
-            // direction except that a state cannot downgrade inside JSONata? Mixing is allowed.
+            // A JSONPath machine may hold JSONata states, not the reverse (AWS-recorded:
+            // LocalStack test_sfn_api_validation.snapshot.json, INVALID_DOWNGRADE_QUERY_LANGUAGE).
+            if parent_ql == QueryLanguage::Jsonata {
+                v.schema(
+                    if at.is_empty() { "/" } else { at },
+                    "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                );
+            }
             QueryLanguage::JsonPath
         }
         Some(Value::String(s)) if s == "JSONata" => QueryLanguage::Jsonata,

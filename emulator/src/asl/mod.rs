@@ -438,17 +438,24 @@ fn fail_event(
     Option<String>,
     Option<String>,
 ) {
-    let mut d = json!({"error": e.error});
+    // A Fail state without Error/Cause fails the execution with neither: the event details
+    // are `{}` and DescribeExecution has no error or cause (AWS-recorded: LocalStack
+    // base/test_base.snapshot.json, test_state_fail_empty).
+    let error = Some(e.error).filter(|e| !e.is_empty());
+    let mut d = Map::new();
+    if let Some(err) = &error {
+        d.insert("error".into(), json!(err));
+    }
     if let Some(c) = &e.cause {
-        d["cause"] = json!(c);
+        d.insert("cause".into(), json!(c));
     }
     ctx.event(
         cur,
         "ExecutionFailed",
         Some("executionFailedEventDetails"),
-        d,
+        Value::Object(d),
     );
-    (ExecutionStatus::Failed, None, Some(e.error), e.cause)
+    (ExecutionStatus::Failed, None, error, e.cause)
 }
 
 impl Ctx<'_> {
