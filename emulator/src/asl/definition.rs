@@ -598,6 +598,44 @@ pub(crate) fn parse(definition: &str) -> Result<StateMachine, DefinitionError> {
     })
 }
 
+/// What an Express machine may not hold: `.waitForTaskToken` and `.sync` integrations
+/// (AWS-recorded: LocalStack test_sfn_api_validation.snapshot.json, ILLEGAL_WFTT, and
+/// test_sfn_api_express.snapshot.json; the trailing space of the first message is AWS's).
+pub(crate) fn express_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagnostic>) {
+    let mut names: Vec<&String> = b.states.keys().collect();
+    names.sort();
+    for name in names {
+        let sat = ptr(&ptr(at, "States"), name);
+        match &b.states[name].kind {
+            Kind::Task { resource, .. } => {
+                let msg = if resource.ends_with(".waitForTaskToken") {
+                    Some(
+                        "Express state machine does not support '.waitForTaskToken' service integration ",
+                    )
+                } else if resource.ends_with(".sync") || resource.contains(".sync:") {
+                    Some("Express state machine does not support '.sync' service integration")
+                } else {
+                    None
+                };
+                if let Some(m) = msg {
+                    out.push(Diagnostic {
+                        code: "SCHEMA_VALIDATION_FAILED",
+                        message: m.to_string(),
+                        location: ptr(&sat, "Resource"),
+                    });
+                }
+            }
+            Kind::Parallel { branches } => {
+                for (i, br) in branches.iter().enumerate() {
+                    express_diagnostics(br, &format!("{sat}/Branches/{i}"), out);
+                }
+            }
+            Kind::Map(m) => express_diagnostics(&m.processor, &ptr(&sat, "ItemProcessor"), out),
+            _ => {}
+        }
+    }
+}
+
 /// Parses one state on its own (TestState).
 pub(crate) fn parse_single_state(definition: &str, name: &str) -> Result<State, DefinitionError> {
     let doc: Value =
@@ -649,6 +687,19 @@ fn parse_block(
     ql: QueryLanguage,
     nested: bool,
 ) -> Block {
+    // Missing fields are named together: "These fields are required: [States, StartAt]" at
+    // the block (AWS-recorded: LocalStack test_sfn_api_validation.snapshot.json, EMPTY_DICT and
+    // INVALID_BASE_NO_STARTAT).
+    let missing: Vec<&str> = ["States", "StartAt"]
+        .into_iter()
+        .filter(|k| !obj.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        v.schema(
+            if at.is_empty() { "/" } else { at },
+            format!("These fields are required: [{}]", missing.join(", ")),
+        );
+    }
     let start_at = match obj.get("StartAt") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
@@ -658,13 +709,7 @@ fn parse_block(
             );
             String::new()
         }
-        None => {
-            v.schema(
-                if at.is_empty() { "/" } else { at },
-                "The field \"StartAt\" should be non-null",
-            );
-            String::new()
-        }
+        None => String::new(),
     };
     if nested {
         for k in obj.keys() {
@@ -712,10 +757,7 @@ fn parse_block(
             &states_at,
             "The value for the field \"States\" must be an OBJECT",
         ),
-        None => v.schema(
-            if at.is_empty() { "/" } else { at },
-            "The field \"States\" should be non-null",
-        ),
+        None => {}
     }
     if !start_at.is_empty() && !states.is_empty() && !states.contains_key(&start_at) {
         v.push(

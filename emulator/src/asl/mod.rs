@@ -290,6 +290,38 @@ impl StateMachine {
     }
 }
 
+/// ValidateStateMachineDefinition's verdict: every diagnostic of the definition, plus the
+/// Express-only ones when `express` (API_ValidateStateMachineDefinition.html; shapes
+/// AWS-recorded in LocalStack's test_sfn_api_validation.snapshot.json). Empty = valid.
+pub fn validate(definition: &str, express: bool) -> Vec<Diagnostic> {
+    if definition.trim().is_empty() {
+        return vec![Diagnostic {
+            code: "SCHEMA_VALIDATION_FAILED",
+            message: "Definition must be a valid JSON object".into(),
+            location: String::new(),
+        }];
+    }
+    match StateMachine::parse(definition) {
+        Ok(m) => {
+            let mut out = Vec::new();
+            if express {
+                definition::express_diagnostics(&m.block, "", &mut out);
+            }
+            out
+        }
+        Err(DefinitionError::Invalid { diagnostics }) => diagnostics,
+        Err(DefinitionError::InvalidJson {
+            message,
+            line,
+            column,
+        }) => vec![Diagnostic {
+            code: "INVALID_JSON_DESCRIPTION",
+            message: format!("{message} at (line {line}, column {column})"),
+            location: format!("(line {line}, column {column})"),
+        }],
+    }
+}
+
 fn make_rng(seed: Option<u64>) -> rand::rngs::StdRng {
     match seed {
         Some(s) => rand::rngs::StdRng::seed_from_u64(s),

@@ -542,3 +542,14 @@ async fn wait_timestamp_path_must_be_iso8601() {
         )
     );
 }
+
+/// test_sfn_api_validation.snapshot.json, EMPTY_STRING: an empty definition has one diagnostic
+/// without a location.
+#[test]
+fn validate_empty_definition() {
+    let d = vpcgate::asl::validate("", false);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].code, "SCHEMA_VALIDATION_FAILED");
+    assert_eq!(d[0].message, "Definition must be a valid JSON object");
+    assert_eq!(d[0].location, "");
+}
