@@ -91,3 +91,146 @@ v.emit(out)
         ])
     );
 }
+
+/// An activity worker with boto3: GetActivityTask hands the task (token and input) to one
+/// worker, SendTaskHeartbeat keeps it alive, SendTaskSuccess / SendTaskFailure end it, a worker
+/// that stops heartbeating fails it with States.HeartbeatTimeout, and an answered or made-up
+/// token is refused (TaskTimedOut, InvalidToken). Events and errors as AWS recorded them in
+/// LocalStack's activities/test_activities.snapshot.json and test_sfn_api_activities.snapshot.json.
+#[test]
+fn activity_worker_and_task_tokens_on_serve() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, time, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+act = sfn.create_activity(name="worker-queue")["activityArn"]
+out = {"arn": act, "again": sfn.create_activity(name="worker-queue")["activityArn"]}
+d = sfn.describe_activity(activityArn=act)
+out["describe"] = [d["name"], d["encryptionConfiguration"]]
+out["list"] = [a["name"] for a in sfn.list_activities()["activities"]]
+# Nothing queued and nothing running: the 60 s long-poll passes on the virtual clock.
+t0 = time.time()
+empty = sfn.get_activity_task(activityArn=act, workerName="w0")
+out["empty"] = "taskToken" not in empty
+out["empty_wall_seconds_under_10"] = time.time() - t0 < 10
+machine = {"StartAt": "ActivityTask", "States": {"ActivityTask": {"Type": "Task", "Resource": act,
+    "Parameters": {"v.$": "$.v", "token.$": "$$.Task.Token"}, "TimeoutSeconds": 60, "HeartbeatSeconds": 2, "End": True}}}
+sm = sfn.create_state_machine(name="act", definition=json.dumps(machine), roleArn=role)["stateMachineArn"]
+
+def run(worker):
+    ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"v": 1}))["executionArn"]
+    task = sfn.get_activity_task(activityArn=act, workerName="w1")
+    r = worker(task)
+    d = v.wait_execution(sfn, ex, seconds=30)
+    h = sfn.get_execution_history(executionArn=ex)["events"]
+    return task, r, d, h
+
+def ok(task):
+    sfn.send_task_heartbeat(taskToken=task["taskToken"])
+    sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps({"done": True}))
+    return [v.code(sfn.send_task_success, taskToken=task["taskToken"], output="{}"),
+            v.code(sfn.send_task_heartbeat, taskToken="not-a-token")]
+task, r, d, h = run(ok)
+inp = json.loads(task["input"])
+out["success"] = {"input_v": inp["v"], "token_in_input": inp["token"] == task["taskToken"],
+    "status": d["status"], "output": json.loads(d["output"]), "after": r,
+    "events": [e["type"] for e in h],
+    "started": h[3].get("activityStartedEventDetails"),
+    "scheduled": sorted(h[2]["activityScheduledEventDetails"].keys())}
+
+def fail(task):
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Programmatic Error", cause="it broke")
+task, r, d, h = run(fail)
+out["failure"] = {"status": d["status"], "error": d.get("error"), "cause": d.get("cause"), "events": [e["type"] for e in h]}
+
+task, r, d, h = run(lambda task: None)  # takes the task, never heartbeats
+out["heartbeat"] = {"status": d["status"], "error": d.get("error"), "events": [e["type"] for e in h],
+    "timed_out": h[-2].get("activityTimedOutEventDetails")}
+
+sfn.delete_activity(activityArn=act)
+ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"v": 1}))["executionArn"]
+d = v.wait_execution(sfn, ex)
+out["deleted"] = {"status": d["status"], "error": d.get("error"), "cause": d.get("cause")}
+out["describe_deleted"] = v.code(sfn.describe_activity, activityArn=act)
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    let act = out["arn"].as_str().unwrap();
+    assert_eq!(
+        act,
+        "arn:aws:states:us-east-1:123456789012:activity:worker-queue"
+    );
+    assert_eq!(out["again"], act);
+    assert_eq!(
+        out["describe"],
+        json!(["worker-queue", {"type": "AWS_OWNED_KEY"}])
+    );
+    assert_eq!(out["list"], json!(["worker-queue"]));
+    assert_eq!(out["empty"], true, "{out}");
+    assert_eq!(out["empty_wall_seconds_under_10"], true);
+    let s = &out["success"];
+    assert_eq!(s["input_v"], 1);
+    assert_eq!(
+        s["token_in_input"], true,
+        "$$.Task.Token is the worker's token"
+    );
+    assert_eq!(s["status"], "SUCCEEDED", "{out}");
+    assert_eq!(s["output"], json!({"done": true}));
+    assert_eq!(s["after"], json!(["TaskTimedOut", "InvalidToken"]));
+    assert_eq!(
+        s["events"],
+        json!([
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ])
+    );
+    assert_eq!(s["started"], json!({"workerName": "w1"}));
+    assert_eq!(
+        s["scheduled"],
+        json!([
+            "heartbeatInSeconds",
+            "input",
+            "inputDetails",
+            "resource",
+            "timeoutInSeconds"
+        ])
+    );
+    let f = &out["failure"];
+    assert_eq!(f["status"], "FAILED");
+    assert_eq!(f["error"], "Programmatic Error");
+    assert_eq!(f["cause"], "it broke");
+    assert_eq!(
+        f["events"],
+        json!([
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivityFailed",
+            "ExecutionFailed"
+        ])
+    );
+    let hb = &out["heartbeat"];
+    assert_eq!(hb["status"], "FAILED");
+    assert_eq!(hb["error"], "States.HeartbeatTimeout");
+    assert_eq!(hb["timed_out"], json!({"error": "States.HeartbeatTimeout"}));
+    assert_eq!(out["deleted"]["status"], "FAILED");
+    assert_eq!(out["deleted"]["error"], "States.Runtime");
+    assert_eq!(
+        out["deleted"]["cause"],
+        format!(
+            "An error occurred while executing the state 'ActivityTask' (entered at the event id #2). The activity {act} does not exist."
+        )
+    );
+    assert_eq!(out["describe_deleted"], "ActivityDoesNotExist");
+}

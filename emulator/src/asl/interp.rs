@@ -69,7 +69,7 @@ impl Cursor {
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
-    fn set(&self, v: u64) {
+    pub(crate) fn set(&self, v: u64) {
         self.0.store(v, Ordering::SeqCst)
     }
 }
@@ -587,6 +587,8 @@ struct StateRun<'a> {
     entered: String,
     /// The id of the state's `…StateEntered` event.
     entered_id: u64,
+    /// The state's task token (`$$.Task.Token`), when it waits on one.
+    task_token: Option<String>,
     item: Option<&'a (usize, Value)>,
 }
 
@@ -611,6 +613,18 @@ impl<'a> StateRun<'a> {
         }
         Value::Object(m)
     }
+}
+
+/// An activity ARN (`arn:aws:states:<region>:<account>:activity:<name>`).
+pub fn is_activity(resource: &str) -> bool {
+    resource.starts_with("arn:") && resource.split(':').nth(5) == Some("activity")
+}
+
+/// Whether a Task waits on a task token: the callback pattern (`.waitForTaskToken`) and
+/// activities, whose token `$$.Task.Token` gives
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>).
+fn waits_for_token(st: &State) -> bool {
+    matches!(&st.kind, Kind::Task { resource, .. } if resource.ends_with(".waitForTaskToken") || is_activity(resource))
 }
 
 /// Runs one state; returns where to go and the state output.
@@ -644,11 +658,20 @@ async fn run_state_inner<'a>(
         json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
     );
     ctx.inspect("input", &raw);
+    let task_token = waits_for_token(st).then(|| {
+        let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
+        super::new_task_token(&mut *rng)
+    });
+    let mut context = ctx.context(&st.name, &entered, 0, item);
+    if let Some(t) = &task_token {
+        context["Task"] = json!({"Token": t});
+    }
     let run = StateRun {
         ctx,
         st,
         vars: scope.snapshot(),
-        context: ctx.context(&st.name, &entered, 0, item),
+        task_token,
+        context,
         entered,
         entered_id,
         item,
@@ -1040,36 +1063,82 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
             let resource_type = &resource_type;
             let resource_name = &resource_name;
             let region = &region;
+            let activity = is_activity(resource);
+            let token = run.task_token.clone();
+            let token = &token;
             with_retry(ctx, st, move |attempt| {
                 let cur = cur.clone();
                 async move {
-                    let mut sched = json!({
-                        "resourceType": resource_type,
-                        "resource": resource_name,
-                        "region": region,
-                        "parameters": params.to_string(),
-                    });
-                    if let Some(t) = timeout_s {
-                        sched["timeoutInSeconds"] = json!(t as u64);
-                    }
-                    if let Some(h) = heartbeat_s {
-                        sched["heartbeatInSeconds"] = json!(h as u64);
-                    }
-                    if let Some(Value::Object(c)) = creds
-                        && let Some(r) = c.get("RoleArn") {
-                            sched["taskCredentials"] = json!({"roleArn": r});
+                    ctx.handler.precheck(&st.name, resource)?;
+                    // Activities have their own events (AWS-recorded: LocalStack
+                    // activities/test_activities.snapshot.json): ActivityScheduled with the
+                    // input, ActivityStarted when a worker takes it, then
+                    // ActivitySucceeded / ActivityFailed / ActivityTimedOut.
+                    let (ok_ty, ok_key, fail_ty, fail_key, out_ty, out_key) = if activity {
+                        ("ActivitySucceeded", "activitySucceededEventDetails", "ActivityFailed", "activityFailedEventDetails", "ActivityTimedOut", "activityTimedOutEventDetails")
+                    } else {
+                        ("TaskSucceeded", "taskSucceededEventDetails", "TaskFailed", "taskFailedEventDetails", "TaskTimedOut", "taskTimedOutEventDetails")
+                    };
+                    let base = |mut d: Value| {
+                        if !activity {
+                            d["resourceType"] = json!(resource_type);
+                            d["resource"] = json!(resource_name);
                         }
-                    ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
-                    ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                        d
+                    };
+                    if activity {
+                        let mut sched = json!({
+                            "resource": resource,
+                            "input": params.to_string(),
+                            "inputDetails": not_truncated(),
+                        });
+                        if let Some(t) = timeout_s {
+                            sched["timeoutInSeconds"] = json!(t as u64);
+                        }
+                        if let Some(h) = heartbeat_s {
+                            sched["heartbeatInSeconds"] = json!(h as u64);
+                        }
+                        ctx.event(&cur, "ActivityScheduled", Some("activityScheduledEventDetails"), sched);
+                    } else {
+                        let mut sched = json!({
+                            "resourceType": resource_type,
+                            "resource": resource_name,
+                            "region": region,
+                            "parameters": params.to_string(),
+                        });
+                        if let Some(t) = timeout_s {
+                            sched["timeoutInSeconds"] = json!(t as u64);
+                        }
+                        if let Some(h) = heartbeat_s {
+                            sched["heartbeatInSeconds"] = json!(h as u64);
+                        }
+                        if let Some(Value::Object(c)) = creds
+                            && let Some(r) = c.get("RoleArn") {
+                                sched["taskCredentials"] = json!({"roleArn": r});
+                            }
+                        ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
+                        ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                    }
                     let entered = run.entered.clone();
+                    let mut context = ctx.context(&st.name, &entered, attempt, run.item);
+                    if let Some(t) = token {
+                        context["Task"] = json!({"Token": t});
+                    }
                     let call = TaskInvocation {
                         state_name: st.name.clone(),
                         resource: resource.clone(),
                         parameters: params.clone(),
                         timeout: timeout_s.map(Duration::from_secs_f64),
+                        heartbeat: heartbeat_s.map(Duration::from_secs_f64),
                         credentials: creds.clone(),
                         attempt,
-                        context: ctx.context(&st.name, &entered, attempt, run.item),
+                        context,
+                        task_token: token.clone(),
+                        events: super::EventSink {
+                            history: ctx.history.clone(),
+                            cur: cur.clone(),
+                            clock: ctx.cfg.clock.clone(),
+                        },
                     };
                     let fut = ctx.handler.invoke(call);
                     let outcome = match timeout_s {
@@ -1077,7 +1146,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             Ok(r) => r,
                             Err(_) => {
                                 let e = StatesError::named(names::TIMEOUT);
-                                ctx.event(&cur, "TaskTimedOut", Some("taskTimedOutEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "error": e.error}));
+                                ctx.event(&cur, out_ty, Some(out_key), base(json!({"error": e.error})));
                                 return Err(e);
                             }
                         },
@@ -1085,21 +1154,25 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     };
                     match outcome {
                         Ok(v) => {
-                            if let Err(e) = ctx.check_size(&v, resource_type) {
-                                ctx.event(&cur, "TaskFailed", Some("taskFailedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "error": e.error, "cause": e.cause}));
+                            if let Err(e) = ctx.check_size(&v, if activity { resource } else { resource_type }) {
+                                ctx.event(&cur, fail_ty, Some(fail_key), base(json!({"error": e.error, "cause": e.cause})));
                                 return Err(e);
                             }
-                            ctx.event(&cur, "TaskSucceeded", Some("taskSucceededEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "output": v.to_string(), "outputDetails": not_truncated()}));
+                            ctx.event(&cur, ok_ty, Some(ok_key), base(json!({"output": v.to_string(), "outputDetails": not_truncated()})));
                             Ok(v)
                         }
                         Err(e) => {
-                            let mut d = json!({"resourceType": resource_type, "resource": resource_name, "error": e.error});
-                            if let Some(c) = &e.cause {
-                                d["cause"] = json!(c);
+                            let mut d = Map::new();
+                            if !e.error.is_empty() {
+                                d.insert("error".into(), json!(e.error));
                             }
-                            let ty = if e.error == names::TIMEOUT { "TaskTimedOut" } else { "TaskFailed" };
-                            let key = if e.error == names::TIMEOUT { "taskTimedOutEventDetails" } else { "taskFailedEventDetails" };
-                            ctx.event(&cur, ty, Some(key), d);
+                            if let Some(c) = &e.cause {
+                                d.insert("cause".into(), json!(c));
+                            }
+                            // A task past its TimeoutSeconds or HeartbeatSeconds timed out.
+                            let timed_out = e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
+                            let (ty, key) = if timed_out { (out_ty, out_key) } else { (fail_ty, fail_key) };
+                            ctx.event(&cur, ty, Some(key), base(Value::Object(d)));
                             Err(e)
                         }
                     }

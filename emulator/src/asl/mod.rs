@@ -20,6 +20,7 @@ mod template;
 pub use definition::{QueryLanguage, StateMachine};
 pub use error::{DefinitionError, Diagnostic, StatesError};
 pub use history::HistoryEvent;
+pub use interp::is_activity;
 
 use crate::clock::Clock;
 use interp::{Ctx, Cursor, Inspection, Scope};
@@ -42,6 +43,12 @@ pub trait TaskHandler: Send + Sync {
         &'a self,
         call: TaskInvocation,
     ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>>;
+
+    /// Checked before the task is scheduled (no event yet): an activity that does not exist
+    /// fails the state with `States.Runtime` here, as AWS does.
+    fn precheck(&self, _state_name: &str, _resource: &str) -> Result<(), StatesError> {
+        Ok(())
+    }
 }
 
 /// One Task invocation.
@@ -62,6 +69,73 @@ pub struct TaskInvocation {
     pub attempt: u32,
     /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`).
     pub context: Value,
+    /// The state's `HeartbeatSeconds` / `HeartbeatSecondsPath` (the handler enforces it on
+    /// tasks that wait for a token).
+    pub heartbeat: Option<Duration>,
+    /// The task token (`$$.Task.Token`) of a `.waitForTaskToken` or activity task.
+    pub task_token: Option<String>,
+    /// Where the handler adds the events it sees happen (`TaskSubmitted`, `ActivityStarted`).
+    pub events: EventSink,
+}
+
+/// Bytes of randomness in a task token (base64url, 64 characters).
+const TOKEN_BYTES: usize = 48;
+
+/// A fresh task token (`$$.Task.Token`): base64url of 48 random bytes from the execution's RNG.
+pub fn new_task_token(rng: &mut dyn rand::RngCore) -> String {
+    use base64::Engine;
+    let mut b = [0u8; TOKEN_BYTES];
+    rng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Whether a string has the shape of a token [`new_task_token`] makes.
+pub fn is_task_token(s: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .is_ok_and(|b| b.len() == TOKEN_BYTES)
+}
+
+/// Adds events to the running execution's history, after the task's own.
+#[derive(Clone)]
+pub struct EventSink {
+    pub(crate) history: Arc<Mutex<history::History>>,
+    pub(crate) cur: Arc<Cursor>,
+    pub(crate) clock: Clock,
+}
+
+impl EventSink {
+    /// Adds one event (`key` names its details member); returns its id.
+    pub fn emit(&self, ty: &str, key: Option<&str>, details: Value) -> u64 {
+        let d = self
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let ts = (d.as_millis() as f64) / 1000.0;
+        let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
+            ts,
+            ty,
+            self.cur.get(),
+            key,
+            details,
+        );
+        self.cur.set(id);
+        id
+    }
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSink").finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for EventSink {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.history, &other.history) && Arc::ptr_eq(&self.cur, &other.cur)
+    }
 }
 
 /// Standard or Express.

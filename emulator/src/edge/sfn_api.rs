@@ -4,7 +4,9 @@
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html>):
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
 //! ListStateMachines, StartExecution, StartSyncExecution, DescribeExecution, StopExecution,
-//! ListExecutions, GetExecutionHistory, TestState, ValidateStateMachineDefinition.
+//! ListExecutions, GetExecutionHistory, TestState, ValidateStateMachineDefinition;
+//! activities (CreateActivity, DescribeActivity, ListActivities, DeleteActivity,
+//! GetActivityTask) and task tokens (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,6 +43,14 @@ pub fn call<'a>(
             "GetExecutionHistory" => get_execution_history(c, &input),
             "TestState" => test_state(c, &input).await,
             "ValidateStateMachineDefinition" => validate_state_machine_definition(c, &input),
+            "CreateActivity" => create_activity(c, &input),
+            "DescribeActivity" => describe_activity(c, &input),
+            "ListActivities" => list_activities(c),
+            "DeleteActivity" => delete_activity(c, &input),
+            "GetActivityTask" => get_activity_task(c, &input).await,
+            "SendTaskSuccess" => send_task(c, &input, "states:SendTaskSuccess"),
+            "SendTaskFailure" => send_task(c, &input, "states:SendTaskFailure"),
+            "SendTaskHeartbeat" => send_task(c, &input, "states:SendTaskHeartbeat"),
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate Step Functions' {other} operation"),
@@ -755,4 +765,128 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         out["inspectionData"]["response"] = response;
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Activities and task tokens (issue 19). Wire shapes and errors AWS-recorded in LocalStack's
+// test_sfn_api_activities.snapshot.json and activities/test_activities.snapshot.json.
+
+fn no_activity(arn: &str) -> JsonError {
+    JsonError::client(
+        "ActivityDoesNotExist",
+        format!("Activity Does Not Exist: '{}'", crate::sigv4::echo(arn)),
+    )
+}
+
+fn create_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let name = field(input, "name")?;
+    check_name(name)?;
+    let arn = c.scope.arn("states", &format!("activity:{name}"));
+    c.authorize("states:CreateActivity", &arn)?;
+    let created = c
+        .state
+        .executions
+        .activities
+        .create(&arn, name, c.world.clock.now());
+    Ok(json!({"activityArn": arn, "creationDate": epoch(created)}))
+}
+
+fn describe_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "activityArn")?;
+    check_arn(arn, "activity")?;
+    c.authorize("states:DescribeActivity", arn)?;
+    let (name, created) = c
+        .state
+        .executions
+        .activities
+        .describe(arn)
+        .ok_or_else(|| no_activity(arn))?;
+    Ok(json!({
+        "activityArn": arn,
+        "name": name,
+        "creationDate": epoch(created),
+        "encryptionConfiguration": {"type": "AWS_OWNED_KEY"},
+    }))
+}
+
+fn list_activities(c: &Call<'_>) -> Result<Value, JsonError> {
+    c.authorize("states:ListActivities", "*")?;
+    let list: Vec<Value> = c
+        .state
+        .executions
+        .activities
+        .list()
+        .into_iter()
+        .map(|(arn, name, created)| {
+            json!({"activityArn": arn, "name": name, "creationDate": epoch(created)})
+        })
+        .collect();
+    Ok(json!({"activities": list}))
+}
+
+fn delete_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "activityArn")?;
+    check_arn(arn, "activity")?;
+    c.authorize("states:DeleteActivity", arn)?;
+    c.state.executions.activities.delete(arn);
+    Ok(json!({}))
+}
+
+/// GetActivityTask: long-polls up to 60 s on the world's clock; no task gives `{}` (the SDKs
+/// read an absent `taskToken` as "no task").
+async fn get_activity_task(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "activityArn")?;
+    check_arn(arn, "activity")?;
+    c.authorize("states:GetActivityTask", arn)?;
+    let activities = c.state.executions.activities.clone();
+    if !activities.exists(arn) {
+        return Err(no_activity(arn));
+    }
+    let worker = opt_field(input, "workerName");
+    Ok(match activities.poll(arn, worker).await {
+        Some(h) => json!({"taskToken": h.token, "input": h.input}),
+        None => json!({}),
+    })
+}
+
+fn callback_error(e: crate::sfn::callback::CallbackError) -> JsonError {
+    use crate::sfn::callback::CallbackError;
+    match e {
+        CallbackError::InvalidToken => JsonError::client("InvalidToken", e.to_string()),
+        CallbackError::TaskTimedOut => JsonError::client("TaskTimedOut", e.to_string()),
+    }
+}
+
+/// SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat
+/// (API_SendTaskSuccess.html: `taskToken` 1..2048 characters; `output` JSON).
+fn send_task(c: &Call<'_>, input: &Value, action: &str) -> Result<Value, JsonError> {
+    use crate::sfn::callback::Signal;
+    let token = field(input, "taskToken")?;
+    if token.is_empty() || token.chars().count() > 2048 {
+        return Err(JsonError::client(
+            "ValidationException",
+            "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048",
+        ));
+    }
+    c.authorize(action, "*")?;
+    let signal = match action {
+        "states:SendTaskSuccess" => {
+            let out = field(input, "output")?;
+            let v: Value = serde_json::from_str(out).map_err(|e| {
+                JsonError::client("InvalidOutput", format!("Invalid Output: '{e}'"))
+            })?;
+            Signal::Success(v)
+        }
+        "states:SendTaskFailure" => Signal::Failure {
+            error: opt_field(input, "error").map(str::to_string),
+            cause: opt_field(input, "cause").map(str::to_string),
+        },
+        _ => Signal::Heartbeat,
+    };
+    c.state
+        .executions
+        .callbacks
+        .send(token, signal)
+        .map_err(callback_error)?;
+    Ok(json!({}))
 }

@@ -13,6 +13,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::activity::{Activities, PendingTask};
+use super::callback::Callbacks;
 use super::{StatesError, TaskContext, http};
 use crate::asl::{
     ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, HistoryEvent, LiveHistory,
@@ -58,6 +60,8 @@ pub struct WorldTasks {
     state_machine_arn: String,
     trace: Trace,
     capture: Option<std::sync::Mutex<Option<super::http::HttpCapture>>>,
+    callbacks: Arc<Callbacks>,
+    activities: Arc<Activities>,
 }
 
 impl std::fmt::Debug for WorldTasks {
@@ -82,7 +86,87 @@ impl WorldTasks {
             state_machine_arn,
             trace,
             capture: None,
+            callbacks: Arc::default(),
+            activities: Arc::default(),
         }
+    }
+
+    /// Waits for task tokens and queues activity tasks in these stores (the world's, so
+    /// SendTask* and GetActivityTask reach them).
+    pub fn with_callbacks(
+        mut self,
+        callbacks: Arc<Callbacks>,
+        activities: Arc<Activities>,
+    ) -> Self {
+        self.callbacks = callbacks;
+        self.activities = activities;
+        self
+    }
+
+    /// `.waitForTaskToken`: runs the integration (whose parameters carry `$$.Task.Token`),
+    /// records `TaskSubmitted` with its response, then waits for SendTaskSuccess/Failure
+    /// (AWS-recorded: LocalStack callback/test_callback.snapshot.json).
+    async fn wait_for_token(
+        &self,
+        ctx: &TaskContext<'_>,
+        call: &TaskInvocation,
+        base: &str,
+    ) -> Result<Value, StatesError> {
+        let token = call.task_token.clone().unwrap_or_default();
+        // Registered before the integration runs: its receiver may answer at once.
+        let waiter = self.callbacks.register(&token);
+        let _hold = self.world.clock.hold();
+        let submitted = match base {
+            APIGATEWAY_INVOKE => super::apigw::invoke(ctx, &call.parameters).await?,
+            other => return Err(not_emulated(&format!("{other}.waitForTaskToken"))),
+        };
+        let (ty, name) = call
+            .resource
+            .strip_prefix("arn:aws:states:::")
+            .and_then(|r| r.split_once(':'))
+            .unwrap_or(("", call.resource.as_str()));
+        call.events.emit(
+            "TaskSubmitted",
+            Some("taskSubmittedEventDetails"),
+            serde_json::json!({"resourceType": ty, "resource": name, "output": submitted.to_string(), "outputDetails": {"truncated": false}}),
+        );
+        waiter.wait(call.heartbeat).await
+    }
+
+    /// An activity task: queued for GetActivityTask, `ActivityStarted` when a worker takes it,
+    /// then the worker's SendTask* (concepts-activities.html; events AWS-recorded in LocalStack
+    /// activities/test_activities.snapshot.json). `HeartbeatSeconds` counts from the start.
+    async fn run_activity(&self, call: &TaskInvocation) -> Result<Value, StatesError> {
+        let token = call.task_token.clone().unwrap_or_default();
+        let waiter = self.callbacks.register(&token);
+        let _hold = self.world.clock.hold();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.activities.schedule(
+            &call.resource,
+            PendingTask {
+                token,
+                input: call.parameters.to_string(),
+                started: tx,
+            },
+        );
+        if !queued {
+            return Err(no_activity(&call.state_name, &call.resource));
+        }
+        let worker = match rx.await {
+            Ok(w) => w,
+            // Deleted before a worker came: the state waits for its TimeoutSeconds.
+            Err(_) => std::future::pending().await,
+        };
+        let mut details = serde_json::Map::new();
+        if let Some(w) = worker {
+            details.insert("workerName".into(), Value::String(w));
+        }
+        call.events.emit(
+            "ActivityStarted",
+            Some("activityStartedEventDetails"),
+            Value::Object(details),
+        );
+        waiter.wait(call.heartbeat).await
     }
 
     /// Also records the raw HTTP exchange of HTTP Tasks (TestState `TRACE`).
@@ -100,6 +184,13 @@ impl WorldTasks {
 }
 
 impl TaskHandler for WorldTasks {
+    fn precheck(&self, state_name: &str, resource: &str) -> Result<(), StatesError> {
+        if crate::asl::is_activity(resource) && !self.activities.exists(resource) {
+            return Err(no_activity(state_name, resource));
+        }
+        Ok(())
+    }
+
     fn invoke<'a>(
         &'a self,
         call: TaskInvocation,
@@ -124,18 +215,18 @@ impl TaskHandler for WorldTasks {
             let result = match resource {
                 HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
                 APIGATEWAY_INVOKE => super::apigw::invoke(&ctx, &call.parameters).await,
+                r if crate::asl::is_activity(r) => self.run_activity(&call).await,
+                r if r.ends_with(".waitForTaskToken") => {
+                    let base = r.trim_end_matches(".waitForTaskToken");
+                    self.wait_for_token(&ctx, &call, base).await
+                }
                 other => {
                     self.trace.hop(
                         "sfn",
                         Verdict::Fail,
                         format!("Task resource {other} is not emulated by vpcgate"),
                     );
-                    Err(StatesError::new(
-                        "States.TaskFailed",
-                        format!(
-                            "The resource '{other}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, {APIGATEWAY_INVOKE})"
-                        ),
-                    ))
+                    Err(not_emulated(other))
                 }
             };
             if let Err(e) = &result {
@@ -153,6 +244,26 @@ impl TaskHandler for WorldTasks {
             result
         })
     }
+}
+
+fn not_emulated(resource: &str) -> StatesError {
+    StatesError::new(
+        "States.TaskFailed",
+        format!(
+            "The resource '{resource}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, {APIGATEWAY_INVOKE}, {APIGATEWAY_INVOKE}.waitForTaskToken, activities)"
+        ),
+    )
+}
+
+/// AWS's `States.Runtime` for a Task whose activity does not exist (AWS-recorded: LocalStack
+/// activities/test_activities.snapshot.json, test_activity_task_on_deleted).
+fn no_activity(state: &str, arn: &str) -> StatesError {
+    StatesError::new(
+        "States.Runtime",
+        format!(
+            "An error occurred while executing the state '{state}'. The activity {arn} does not exist."
+        ),
+    )
 }
 
 /// One finished or running execution.
@@ -250,6 +361,10 @@ pub struct Executions {
     finished: Mutex<std::collections::VecDeque<String>>,
     stops: Mutex<BTreeMap<String, StopHandle>>,
     counter: Mutex<u64>,
+    /// Task tokens of waiting tasks (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
+    pub callbacks: Arc<Callbacks>,
+    /// Activities (CreateActivity, GetActivityTask, …).
+    pub activities: Arc<Activities>,
 }
 
 impl Executions {
@@ -369,7 +484,8 @@ impl Executions {
             principal,
             sm.arn.clone(),
             record.trace.clone(),
-        );
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone());
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
         record.trace.info(
             "sfn",
@@ -411,7 +527,8 @@ impl Executions {
             principal,
             sm.arn.clone(),
             record.trace.clone(),
-        );
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone());
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
         let store = self.clone();
