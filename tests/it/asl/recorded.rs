@@ -553,3 +553,40 @@ fn validate_empty_definition() {
     assert_eq!(d[0].message, "Definition must be a valid JSON object");
     assert_eq!(d[0].location, "");
 }
+
+/// callback/test_callback.snapshot.json (SQS_WAIT_FOR_TASK_TOKEN): a `.waitForTaskToken` Task
+/// reads its token as `$$.Task.Token` in Parameters; the handler gets the same token (and the
+/// state's HeartbeatSeconds) to wait on. A Task without the suffix has no token.
+#[tokio::test(start_paused = true)]
+async fn wait_for_task_token_exposes_the_token() {
+    let d = json!({"StartAt": "SendMessageWithWait", "States": {
+        "SendMessageWithWait": {"Type": "Task", "Resource": "arn:aws:states:::apigateway:invoke.waitForTaskToken",
+            "Parameters": {"MessageBody": {"Message.$": "$.Message", "TaskToken.$": "$$.Task.Token"}},
+            "TimeoutSeconds": 600, "HeartbeatSeconds": 60, "Next": "Plain"},
+        "Plain": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "Parameters": {}, "End": true}}});
+    let machine = StateMachine::parse(&d.to_string()).unwrap();
+    let handler = ScriptedHandler::new(Value::Null);
+    let cfg = ExecutionConfig {
+        clock: Clock::at_unix(BASE_TIME),
+        rng_seed: Some(7),
+        ..ExecutionConfig::default()
+    };
+    let out = run(
+        &machine,
+        json!({"Message": "m"}),
+        cfg,
+        &handler,
+        StopSignal::never(),
+    )
+    .await;
+    ok(&out);
+    let calls = handler.calls.lock().unwrap();
+    let call = &calls["SendMessageWithWait"][0];
+    let token = call.task_token.clone().expect("a token");
+    assert!(vpcgate::asl::is_task_token(&token));
+    assert_eq!(call.parameters["MessageBody"]["TaskToken"], json!(token));
+    assert_eq!(call.parameters["MessageBody"]["Message"], json!("m"));
+    assert_eq!(call.context["Task"]["Token"], json!(token));
+    assert_eq!(call.heartbeat, Some(std::time::Duration::from_secs(60)));
+    assert_eq!(calls["Plain"][0].task_token, None);
+}
