@@ -234,3 +234,91 @@ v.emit(out)
     );
     assert_eq!(out["describe_deleted"], "ActivityDoesNotExist");
 }
+
+/// RedriveExecution as AWS documents it (redrive-executions.html): a FAILED Standard execution
+/// starts again from the state that failed (not from StartAt), in the same history after an
+/// `ExecutionRedriven` event, with `$$.Execution.RedriveCount` and DescribeExecution's
+/// redriveCount/redriveStatus moving on; a SUCCEEDED one is ExecutionNotRedrivable with the
+/// reason AWS records ("Execution is SUCCEEDED and cannot be redriven", LocalStack snapshots).
+#[test]
+fn redrive_a_failed_execution_from_the_failed_state() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+act = sfn.create_activity(name="flaky")["activityArn"]
+machine = {"StartAt": "Before", "States": {
+    "Before": {"Type": "Pass", "Assign": {"seen": 1}, "Next": "Work"},
+    "Work": {"Type": "Task", "Resource": act, "Parameters": {"n.$": "$$.Execution.RedriveCount", "seen.$": "$seen"}, "End": True}}}
+sm = sfn.create_state_machine(name="redrive", definition=json.dumps(machine), roleArn=role)["stateMachineArn"]
+ex = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+t = sfn.get_activity_task(activityArn=act)
+sfn.send_task_failure(taskToken=t["taskToken"], error="Flaky", cause="first try")
+d = v.wait_execution(sfn, ex)
+out = {"first": [d["status"], d["redriveStatus"], d["redriveCount"], json.loads(t["input"])]}
+r = sfn.redrive_execution(executionArn=ex)
+out["redrive_date"] = "redriveDate" in r
+t = sfn.get_activity_task(activityArn=act)
+sfn.send_task_success(taskToken=t["taskToken"], output=json.dumps({"ok": True}))
+d = v.wait_execution(sfn, ex)
+h = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+out["second"] = [d["status"], json.loads(d["output"]), d["redriveCount"], d["redriveStatus"], d.get("redriveStatusReason"), "redriveDate" in d, json.loads(t["input"])]
+out["history"] = h
+out["again"] = v.code(sfn.redrive_execution, executionArn=ex)
+try:
+    sfn.redrive_execution(executionArn=ex)
+except sfn.exceptions.ClientError as e:
+    out["again_message"] = e.response["Error"]["Message"]
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    assert_eq!(
+        out["first"],
+        json!(["FAILED", "REDRIVABLE", 0, {"n": 0, "seen": 1}]),
+        "{out}"
+    );
+    assert_eq!(out["redrive_date"], true);
+    assert_eq!(
+        out["second"],
+        json!([
+            "SUCCEEDED",
+            {"ok": true},
+            1,
+            "NOT_REDRIVABLE",
+            "Execution is SUCCEEDED and cannot be redriven",
+            true,
+            {"n": 1, "seen": 1}
+        ]),
+        "{out}"
+    );
+    assert_eq!(
+        out["history"],
+        json!([
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivityFailed",
+            "ExecutionFailed",
+            "ExecutionRedriven",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ])
+    );
+    assert_eq!(out["again"], "ExecutionNotRedrivable");
+    assert_eq!(
+        out["again_message"],
+        "Execution is SUCCEEDED and cannot be redriven"
+    );
+}

@@ -93,6 +93,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) start_time: String,
     /// TestState mode: do not wait and retry; record what would happen instead.
     pub(crate) inspection: Option<Mutex<Inspection>>,
+    /// The top-level state running now and its input (where a redrive starts again).
+    pub(crate) current_top: Mutex<Option<(String, Value)>>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -239,8 +241,24 @@ pub(crate) fn run_block<'a>(
     item: Option<Arc<(usize, Value)>>,
     cur: Arc<Cursor>,
 ) -> BoxFuture<'a, Result<Value, StatesError>> {
+    run_block_from(ctx, block, None, input, scope, item, cur, false)
+}
+
+/// [`run_block`] starting at `start` (a redrive) or `StartAt`; with `top`, the state being run
+/// and its input are noted in the context as the execution's redrive point.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_block_from<'a>(
+    ctx: &'a Ctx<'a>,
+    block: &'a Block,
+    start: Option<&'a str>,
+    input: Value,
+    scope: Arc<Scope>,
+    item: Option<Arc<(usize, Value)>>,
+    cur: Arc<Cursor>,
+    top: bool,
+) -> BoxFuture<'a, Result<Value, StatesError>> {
     async move {
-        let mut name = block.start_at.as_str();
+        let mut name = start.unwrap_or(block.start_at.as_str());
         let mut input = input;
         loop {
             let Some(st) = block.states.get(name) else {
@@ -249,6 +267,10 @@ pub(crate) fn run_block<'a>(
                     format!("state '{name}' does not exist"),
                 ));
             };
+            if top {
+                *ctx.current_top.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((name.to_string(), input.clone()));
+            }
             let (flow, out) = run_state(ctx, st, input, &scope, item.as_deref(), &cur).await?;
             ctx.check_history()?;
             // A loop of Pass/Choice states never waits on anything: yield at every state so

@@ -170,6 +170,9 @@ pub struct ExecutionConfig {
     pub start_time: Option<SystemTime>,
     /// `$$.Execution.RedriveCount`.
     pub redrive_count: u32,
+    /// A redrive: start at this point instead of `StartAt` (the `input` given to [`run`] is the
+    /// point's state input).
+    pub redrive_from: Option<RedrivePoint>,
     /// State input/output size limit in bytes (256 KiB = 262,144 by default).
     pub payload_limit_bytes: usize,
     /// The Express duration cap (5 minutes by default).
@@ -202,6 +205,7 @@ impl Default for ExecutionConfig {
             clock: Clock::default(),
             start_time: None,
             redrive_count: 0,
+            redrive_from: None,
             payload_limit_bytes: 256 * 1024,
             express_max_duration: Duration::from_secs(300),
             standard_max_duration: Duration::from_secs(365 * 24 * 3600),
@@ -268,9 +272,30 @@ impl ExecutionStatus {
     }
 }
 
+/// Where RedriveExecution starts a failed, timed-out or aborted execution again: the
+/// top-level state that was running, with its input and the variables of that moment
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html: "redrive
+/// restarts the execution from the unsuccessful step"). A Parallel or Map that failed runs
+/// again whole.
+#[derive(Debug, Clone)]
+pub struct RedrivePoint {
+    /// The state's name.
+    pub state: String,
+    /// Its input.
+    pub input: Value,
+    /// The top-level variables.
+    pub variables: Map<String, Value>,
+    /// `$$.Execution.Input` (the original input).
+    pub execution_input: Value,
+    /// The history so far (the redrive appends to it).
+    pub history: Vec<HistoryEvent>,
+}
+
 /// What [`run`] returns.
 #[derive(Debug, Clone)]
 pub struct ExecutionOutcome {
+    /// Where a redrive would start (`None` for SUCCEEDED).
+    pub redrive_point: Option<RedrivePoint>,
     /// Final status.
     pub status: ExecutionStatus,
     /// Output (for SUCCEEDED), else `None`.
@@ -422,28 +447,47 @@ pub async fn run(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .cap = config.max_history_events;
-    {
-        // One run per config: a reused config starts an empty history.
+    let last_id = {
+        // One run per config: a reused config starts an empty history; a redrive goes on
+        // from the history it ended with.
         let mut h = config.history.0.lock().unwrap_or_else(|p| p.into_inner());
         h.events.clear();
         h.dropped = 0;
-    }
+        if let Some(p) = &config.redrive_from {
+            h.events = p.history.clone();
+        }
+        h.events.last().map_or(0, |e| e.id)
+    };
     let ctx = Ctx {
         handler,
         cfg: &config,
         history: config.history.0.clone(),
         rng: Mutex::new(make_rng(config.rng_seed)),
-        exec_input: input.clone(),
+        exec_input: config
+            .redrive_from
+            .as_ref()
+            .map_or_else(|| input.clone(), |p| p.execution_input.clone()),
         start_time,
         inspection: None,
+        current_top: Mutex::new(None),
     };
-    let cur = Arc::new(Cursor::new(0));
-    ctx.event(
-        &cur,
-        "ExecutionStarted",
-        Some("executionStartedEventDetails"),
-        json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
-    );
+    let cur = Arc::new(Cursor::new(last_id));
+    match &config.redrive_from {
+        // RedriveExecution: `ExecutionRedriven` with the new count, then the failed state again
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
+        Some(_) => ctx.event(
+            &cur,
+            "ExecutionRedriven",
+            Some("executionRedrivenEventDetails"),
+            json!({"redriveCount": config.redrive_count}),
+        ),
+        None => ctx.event(
+            &cur,
+            "ExecutionStarted",
+            Some("executionStartedEventDetails"),
+            json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
+        ),
+    };
     // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
     // States.Timeout (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
     // A Standard execution past one year times out the same way (service-quotas.html).
@@ -456,8 +500,21 @@ pub async fn run(
             .timeout_seconds
             .map_or(cap, |t| Duration::from_secs(t).min(cap)),
     );
-    let scope = Scope::root(Map::new());
-    let body = interp::run_block(&ctx, &machine.block, input, scope, None, cur.clone());
+    let (start, vars) = match &config.redrive_from {
+        Some(p) => (Some(p.state.as_str()), p.variables.clone()),
+        None => (None, Map::new()),
+    };
+    let scope = Scope::root(vars);
+    let body = interp::run_block_from(
+        &ctx,
+        &machine.block,
+        start,
+        input,
+        scope.clone(),
+        None,
+        cur.clone(),
+        true,
+    );
     let timer = async {
         match limit {
             Some(d) => tokio::time::sleep(d).await,
@@ -523,7 +580,23 @@ pub async fn run(
         .unwrap_or_else(|p| p.into_inner())
         .events
         .clone();
+    let redrive_point = if status == ExecutionStatus::Succeeded {
+        None
+    } else {
+        ctx.current_top
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|(state, input)| RedrivePoint {
+                state,
+                input,
+                variables: scope.snapshot(),
+                execution_input: ctx.exec_input.clone(),
+                history: history.clone(),
+            })
+    };
     ExecutionOutcome {
+        redrive_point,
         status,
         output,
         error,
@@ -700,6 +773,7 @@ pub async fn test_state(
         start_time: chrono::DateTime::<chrono::Utc>::from(start_date)
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         inspection: Some(Mutex::new(Inspection::default())),
+        current_top: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));

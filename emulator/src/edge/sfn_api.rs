@@ -5,7 +5,7 @@
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
 //! ListStateMachines, StartExecution, StartSyncExecution, DescribeExecution, StopExecution,
 //! ListExecutions, GetExecutionHistory, TestState, ValidateStateMachineDefinition;
-//! activities (CreateActivity, DescribeActivity, ListActivities, DeleteActivity,
+//! RedriveExecution; activities (CreateActivity, DescribeActivity, ListActivities, DeleteActivity,
 //! GetActivityTask) and task tokens (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
 
 use std::future::Future;
@@ -43,6 +43,7 @@ pub fn call<'a>(
             "GetExecutionHistory" => get_execution_history(c, &input),
             "TestState" => test_state(c, &input).await,
             "ValidateStateMachineDefinition" => validate_state_machine_definition(c, &input),
+            "RedriveExecution" => redrive_execution(c, &input),
             "CreateActivity" => create_activity(c, &input),
             "DescribeActivity" => describe_activity(c, &input),
             "ListActivities" => list_activities(c),
@@ -614,8 +615,18 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     out.insert("input".into(), json!(record.input.to_string()));
     out.insert("inputDetails".into(), json!({"included": true}));
     outcome_fields(&mut out, &record);
-    out.insert("redriveCount".into(), json!(0));
-    out.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+    // redriveCount, redriveDate, redriveStatus and redriveStatusReason
+    // (API_DescribeExecution.html; "Execution is SUCCEEDED and cannot be redriven" AWS-recorded
+    // in LocalStack's stepfunctions snapshots).
+    out.insert("redriveCount".into(), json!(record.redrive_count));
+    if let Some(d) = record.redrive_date {
+        out.insert("redriveDate".into(), epoch(d));
+    }
+    let (status, reason) = c.state.executions.redrive_status(arn);
+    out.insert("redriveStatus".into(), json!(status));
+    if let Some(r) = reason {
+        out.insert("redriveStatusReason".into(), json!(r));
+    }
     Ok(Value::Object(out))
 }
 
@@ -889,4 +900,24 @@ fn send_task(c: &Call<'_>, input: &Value, action: &str) -> Result<Value, JsonErr
         .send(token, signal)
         .map_err(callback_error)?;
     Ok(json!({}))
+}
+
+/// RedriveExecution (API_RedriveExecution.html): a FAILED, TIMED_OUT or ABORTED Standard
+/// execution starts again from the state that did not succeed; others are
+/// `ExecutionNotRedrivable` with the reason DescribeExecution gives.
+fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    use crate::sfn::execution::RedriveError;
+    let arn = field(input, "executionArn")?;
+    let record = execution(c, arn)?;
+    c.authorize("states:RedriveExecution", arn)?;
+    let entry = state_machine(c, &record.state_machine_arn)?;
+    let date = c
+        .state
+        .executions
+        .redrive(&c.world, &entry.machine, arn)
+        .map_err(|e| match e {
+            RedriveError::NoExecution => no_execution(arn),
+            RedriveError::NotRedrivable(m) => JsonError::client("ExecutionNotRedrivable", m),
+        })?;
+    Ok(json!({"redriveDate": epoch(date)}))
 }

@@ -288,6 +288,10 @@ pub struct ExecutionRecord {
     pub live: Option<LiveHistory>,
     /// The hop-by-hop trace.
     pub trace: Trace,
+    /// RedriveExecution calls so far (`redriveCount`).
+    pub redrive_count: u32,
+    /// The last RedriveExecution (`redriveDate`).
+    pub redrive_date: Option<SystemTime>,
 }
 
 impl ExecutionRecord {
@@ -331,6 +335,18 @@ pub enum StartError {
         /// The execution ARN.
         arn: String,
     },
+}
+
+/// Why RedriveExecution refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RedriveError {
+    /// `ExecutionDoesNotExist`.
+    #[error("Execution Does Not Exist")]
+    NoExecution,
+    /// `ExecutionNotRedrivable`, with AWS's reason ("Execution is SUCCEEDED and cannot be
+    /// redriven", AWS-recorded in LocalStack's stepfunctions snapshots).
+    #[error("{0}")]
+    NotRedrivable(String),
 }
 
 /// The Region and account of an ARN (`arn:aws:<service>:<region>:<account>:…`).
@@ -456,6 +472,8 @@ impl Executions {
             outcome: None,
             live: Some(config.history.clone()),
             trace: Trace::new(),
+            redrive_count: 0,
+            redrive_date: None,
         };
         Ok((definition, config, record))
     }
@@ -552,6 +570,115 @@ impl Executions {
             store.stops.lock().expect("lock").remove(&key);
         });
         Ok((arn, start))
+    }
+
+    /// RedriveExecution: starts a FAILED, TIMED_OUT or ABORTED Standard execution again from
+    /// the state that did not succeed, in the same history, with `redriveCount` one higher
+    /// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html). Returns
+    /// the redrive date.
+    pub fn redrive(
+        self: &Arc<Self>,
+        world: &World,
+        sm: &StateMachine,
+        arn: &str,
+    ) -> Result<SystemTime, RedriveError> {
+        let definition = self
+            .definition(sm)
+            .map_err(|_| RedriveError::NotRedrivable(self.redrive_reason(arn)))?;
+        let (point, mut config, count) = {
+            let mut records = self.records.lock().expect("lock");
+            let r = records.get_mut(arn).ok_or(RedriveError::NoExecution)?;
+            let point = match (&r.outcome, r.kind) {
+                (Some(o), StateMachineType::Standard) => o.redrive_point.clone(),
+                _ => None,
+            };
+            let Some(point) = point else {
+                return Err(RedriveError::NotRedrivable(format!(
+                    "Execution is {} and cannot be redriven",
+                    r.status()
+                )));
+            };
+            r.redrive_count += 1;
+            r.redrive_date = Some(world.clock.now());
+            r.outcome = None;
+            let config = ExecutionConfig {
+                execution_type: ExecutionType::Standard,
+                execution_arn: r.arn.clone(),
+                execution_name: r.name.clone(),
+                state_machine_arn: sm.arn.clone(),
+                state_machine_name: sm.name.clone(),
+                role_arn: sm.role_arn.clone(),
+                clock: world.clock.clone(),
+                start_time: Some(r.start_date),
+                region: arn_region_account(arn).map(|(reg, _)| reg.to_string()),
+                redrive_count: r.redrive_count,
+                ..ExecutionConfig::default()
+            };
+            r.live = Some(config.history.clone());
+            (point, config, r.redrive_count)
+        };
+        let _ = count;
+        let input = point.input.clone();
+        config.redrive_from = Some(point);
+        let date = world.clock.now();
+        let (handle, signal) = stop_channel();
+        self.stops
+            .lock()
+            .expect("lock")
+            .insert(arn.to_string(), handle);
+        let name = arn.rsplit(':').next().unwrap_or("").to_string();
+        let trace = self.get(arn).map(|r| r.trace).unwrap_or_else(Trace::new);
+        let tasks = WorldTasks::new(
+            world.clone(),
+            execution_principal(&sm.role_arn, &name),
+            sm.arn.clone(),
+            trace,
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone());
+        let store = self.clone();
+        let key = arn.to_string();
+        let work = world.clock.work();
+        tokio::spawn(async move {
+            let outcome = run(&definition, input, config, &tasks, signal).await;
+            drop(work);
+            let mut records = store.records.lock().expect("lock");
+            if let Some(r) = records.get_mut(&key) {
+                r.outcome = Some(outcome);
+                r.live = None;
+            }
+            drop(records);
+            store.stops.lock().expect("lock").remove(&key);
+        });
+        Ok(date)
+    }
+
+    /// DescribeExecution's `redriveStatus` and `redriveStatusReason`.
+    pub fn redrive_status(&self, arn: &str) -> (&'static str, Option<String>) {
+        let records = self.records.lock().expect("lock");
+        match records.get(arn) {
+            Some(r)
+                if r.kind == StateMachineType::Standard
+                    && r.outcome
+                        .as_ref()
+                        .is_some_and(|o| o.redrive_point.is_some()) =>
+            {
+                ("REDRIVABLE", None)
+            }
+            Some(r) => (
+                "NOT_REDRIVABLE",
+                Some(format!(
+                    "Execution is {} and cannot be redriven",
+                    r.status()
+                )),
+            ),
+            None => ("NOT_REDRIVABLE", None),
+        }
+    }
+
+    fn redrive_reason(&self, arn: &str) -> String {
+        self.redrive_status(arn)
+            .1
+            .unwrap_or_else(|| "Execution cannot be redriven".to_string())
     }
 
     /// Stores a record; past [`MAX_RECORDS`] the oldest finished executions are forgotten.
