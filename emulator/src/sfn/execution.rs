@@ -627,7 +627,7 @@ impl Executions {
             .expect("lock")
             .insert(arn.to_string(), handle);
         let name = arn.rsplit(':').next().unwrap_or("").to_string();
-        let trace = self.get(arn).map(|r| r.trace).unwrap_or_else(Trace::new);
+        let trace = self.get(arn).map(|r| r.trace).unwrap_or_default();
         let tasks = WorldTasks::new(
             world.clone(),
             execution_principal(&sm.role_arn, &name),
