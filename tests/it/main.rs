@@ -15,6 +15,7 @@ mod scenarios;
 mod sdk;
 mod serve;
 mod serve_conventions;
+mod sfn_serve;
 mod templates;
 mod virtual_time;
 mod vpc_clients;

@@ -118,6 +118,8 @@ pub(crate) enum StrSpec {
     Fixed(String),
     Path(JsonPath),
     Expr(Expr),
+    /// `ErrorPath`/`CausePath` given as an intrinsic function (`States.Format(...)`).
+    Intrinsic(super::intrinsics::Call),
 }
 
 #[derive(Debug, Clone)]
@@ -596,6 +598,44 @@ pub(crate) fn parse(definition: &str) -> Result<StateMachine, DefinitionError> {
     })
 }
 
+/// What an Express machine may not hold: `.waitForTaskToken` and `.sync` integrations
+/// (AWS-recorded: LocalStack test_sfn_api_validation.snapshot.json, ILLEGAL_WFTT, and
+/// test_sfn_api_express.snapshot.json; the trailing space of the first message is AWS's).
+pub(crate) fn express_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagnostic>) {
+    let mut names: Vec<&String> = b.states.keys().collect();
+    names.sort();
+    for name in names {
+        let sat = ptr(&ptr(at, "States"), name);
+        match &b.states[name].kind {
+            Kind::Task { resource, .. } => {
+                let msg = if resource.ends_with(".waitForTaskToken") {
+                    Some(
+                        "Express state machine does not support '.waitForTaskToken' service integration ",
+                    )
+                } else if resource.ends_with(".sync") || resource.contains(".sync:") {
+                    Some("Express state machine does not support '.sync' service integration")
+                } else {
+                    None
+                };
+                if let Some(m) = msg {
+                    out.push(Diagnostic {
+                        code: "SCHEMA_VALIDATION_FAILED",
+                        message: m.to_string(),
+                        location: ptr(&sat, "Resource"),
+                    });
+                }
+            }
+            Kind::Parallel { branches } => {
+                for (i, br) in branches.iter().enumerate() {
+                    express_diagnostics(br, &format!("{sat}/Branches/{i}"), out);
+                }
+            }
+            Kind::Map(m) => express_diagnostics(&m.processor, &ptr(&sat, "ItemProcessor"), out),
+            _ => {}
+        }
+    }
+}
+
 /// Parses one state on its own (TestState).
 pub(crate) fn parse_single_state(definition: &str, name: &str) -> Result<State, DefinitionError> {
     let doc: Value =
@@ -647,6 +687,19 @@ fn parse_block(
     ql: QueryLanguage,
     nested: bool,
 ) -> Block {
+    // Missing fields are named together: "These fields are required: [States, StartAt]" at
+    // the block (AWS-recorded: LocalStack test_sfn_api_validation.snapshot.json, EMPTY_DICT and
+    // INVALID_BASE_NO_STARTAT).
+    let missing: Vec<&str> = ["States", "StartAt"]
+        .into_iter()
+        .filter(|k| !obj.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        v.schema(
+            if at.is_empty() { "/" } else { at },
+            format!("These fields are required: [{}]", missing.join(", ")),
+        );
+    }
     let start_at = match obj.get("StartAt") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
@@ -656,13 +709,7 @@ fn parse_block(
             );
             String::new()
         }
-        None => {
-            v.schema(
-                if at.is_empty() { "/" } else { at },
-                "The field \"StartAt\" should be non-null",
-            );
-            String::new()
-        }
+        None => String::new(),
     };
     if nested {
         for k in obj.keys() {
@@ -710,10 +757,7 @@ fn parse_block(
             &states_at,
             "The value for the field \"States\" must be an OBJECT",
         ),
-        None => v.schema(
-            if at.is_empty() { "/" } else { at },
-            "The field \"States\" should be non-null",
-        ),
+        None => {}
     }
     if !start_at.is_empty() && !states.is_empty() && !states.contains_key(&start_at) {
         v.push(
@@ -943,8 +987,21 @@ fn str_spec(
         return Some(StrSpec::Fixed(s.to_string()));
     }
     if let Some(x) = o.get(path_key) {
-        // ErrorPath/CausePath accept a path or an intrinsic; TimestampPath a reference path.
+        // ErrorPath/CausePath accept a path or an intrinsic (AWS-recorded: LocalStack
+        // base/test_base.snapshot.json, test_state_fail_intrinsic); TimestampPath a path.
         let s = x.as_str().unwrap_or("");
+        if path_key != "TimestampPath" && super::intrinsics::looks_like_call(s) {
+            return match super::intrinsics::parse(s.trim()) {
+                Ok(c) => Some(StrSpec::Intrinsic(c)),
+                Err(m) => {
+                    v.schema(
+                        &ptr(at, path_key),
+                        format!("The value for the field \"{path_key}\" must be a valid JSONPath or a valid intrinsic function call: {m}"),
+                    );
+                    None
+                }
+            };
+        }
         return match JsonPath::parse(s) {
             Ok(p) => Some(StrSpec::Path(p)),
             Err(_) => {
@@ -1226,8 +1283,14 @@ fn parse_state(
     let ql = match o.get("QueryLanguage") {
         None => parent_ql,
         Some(Value::String(s)) if s == "JSONPath" => {
-            // A JSONata machine may not hold JSONPath states? AWS allows mixing in either
-            // direction except that a state cannot downgrade inside JSONata? Mixing is allowed.
+            // A JSONPath machine may hold JSONata states, not the reverse (AWS-recorded:
+            // LocalStack test_sfn_api_validation.snapshot.json, INVALID_DOWNGRADE_QUERY_LANGUAGE).
+            if parent_ql == QueryLanguage::Jsonata {
+                v.schema(
+                    if at.is_empty() { "/" } else { at },
+                    "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                );
+            }
             QueryLanguage::JsonPath
         }
         Some(Value::String(s)) if s == "JSONata" => QueryLanguage::Jsonata,

@@ -69,7 +69,7 @@ impl Cursor {
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
-    fn set(&self, v: u64) {
+    pub(crate) fn set(&self, v: u64) {
         self.0.store(v, Ordering::SeqCst)
     }
 }
@@ -93,6 +93,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) start_time: String,
     /// TestState mode: do not wait and retry; record what would happen instead.
     pub(crate) inspection: Option<Mutex<Inspection>>,
+    /// The top-level state running now and its input (where a redrive starts again).
+    pub(crate) current_top: Mutex<Option<(String, Value)>>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -188,21 +190,28 @@ impl Ctx<'_> {
             "StateMachine": {"Id": self.cfg.state_machine_arn, "Name": self.cfg.state_machine_name},
         });
         if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
-            o.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
+            // `Source` says where the item came from; a Map over the state input reads
+            // `STATE_DATA` (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+            o.insert(
+                "Map".into(),
+                json!({"Item": {"Index": i, "Value": v, "Source": "STATE_DATA"}}),
+            );
         }
         c
     }
 
     /// The 256 KiB payload quota (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>):
-    /// exceeding it raises `States.DataLimitExceeded`.
-    fn check_size(&self, v: &Value, what: &str, state: &str) -> Result<(), StatesError> {
+    /// exceeding it raises `States.DataLimitExceeded`, with AWS's cause naming the state (or,
+    /// for a task's result, the resource type) and no figures (AWS-recorded: LocalStack
+    /// error_handling/test_states_errors.snapshot.json, test_start_large_input and
+    /// test_service_task_lambada_data_limit_exceeded_on_large_utf8_response).
+    fn check_size(&self, v: &Value, who: &str) -> Result<(), StatesError> {
         let n = serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
         if n > self.cfg.payload_limit_bytes {
             return Err(StatesError::new(
                 names::DATA_LIMIT_EXCEEDED,
                 format!(
-                    "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit ({what} is {n} bytes, limit {} bytes).",
-                    self.cfg.payload_limit_bytes
+                    "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
                 ),
             ));
         }
@@ -232,8 +241,24 @@ pub(crate) fn run_block<'a>(
     item: Option<Arc<(usize, Value)>>,
     cur: Arc<Cursor>,
 ) -> BoxFuture<'a, Result<Value, StatesError>> {
+    run_block_from(ctx, block, None, input, scope, item, cur, false)
+}
+
+/// [`run_block`] starting at `start` (a redrive) or `StartAt`; with `top`, the state being run
+/// and its input are noted in the context as the execution's redrive point.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_block_from<'a>(
+    ctx: &'a Ctx<'a>,
+    block: &'a Block,
+    start: Option<&'a str>,
+    input: Value,
+    scope: Arc<Scope>,
+    item: Option<Arc<(usize, Value)>>,
+    cur: Arc<Cursor>,
+    top: bool,
+) -> BoxFuture<'a, Result<Value, StatesError>> {
     async move {
-        let mut name = block.start_at.as_str();
+        let mut name = start.unwrap_or(block.start_at.as_str());
         let mut input = input;
         loop {
             let Some(st) = block.states.get(name) else {
@@ -242,6 +267,10 @@ pub(crate) fn run_block<'a>(
                     format!("state '{name}' does not exist"),
                 ));
             };
+            if top {
+                *ctx.current_top.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((name.to_string(), input.clone()));
+            }
             let (flow, out) = run_state(ctx, st, input, &scope, item.as_deref(), &cur).await?;
             ctx.check_history()?;
             // A loop of Pass/Choice states never waits on anything: yield at every state so
@@ -349,7 +378,7 @@ const MAX_SECONDS: f64 = 99_999_999.0;
 fn resolve_num(spec: &NumSpec, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
     let v = match spec {
         NumSpec::Fixed(n) => return Ok(*n),
-        NumSpec::Path(p) => env.resolve(p, field)?,
+        NumSpec::Path(p) => return resolve_num_path(p, env, field),
         NumSpec::Expr(e) => env.jsonata(e, field)?,
     };
     // The literal fields are capped at 99999999 seconds at definition time; values read from
@@ -359,17 +388,111 @@ fn resolve_num(spec: &NumSpec, env: &Env<'_>, field: &str) -> Result<f64, States
         .filter(|f| *f >= 0.0 && *f <= MAX_SECONDS)
         .ok_or_else(|| {
             StatesError::new(
-                if matches!(spec, NumSpec::Expr(_)) { names::QUERY_EVALUATION_ERROR } else { names::RUNTIME },
-                format!("An error occurred while executing the state '{}'. The value of the field '{field}' must be a non-negative number no greater than 99999999, got {v}", env.state),
+                names::QUERY_EVALUATION_ERROR,
+                format!("{}The value of the field '{field}' must be a non-negative number no greater than 99999999, got {v}", state_prefix(env.state)),
             )
         })
+}
+
+/// A `…Path` number field (`SecondsPath`, `TimeoutSecondsPath`, `HeartbeatSecondsPath`,
+/// `MaxConcurrencyPath`, `ToleratedFailureCountPath`, `ToleratedFailurePercentagePath`), checked
+/// and worded as AWS does (AWS-recorded: LocalStack base/test_wait.snapshot.json,
+/// test_base_wait_seconds_path; scenarios/test_base_scenarios.snapshot.json for the Map fields
+/// and TimeoutSecondsPath).
+fn resolve_num_path(p: &JsonPath, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
+    let runtime =
+        |msg: String| StatesError::new(names::RUNTIME, format!("{}{msg}", state_prefix(env.state)));
+    let path = p.as_str();
+    let Some(v) = env.root_doc(p).and_then(|d| p.select(d)) else {
+        return Err(runtime(if field == "Seconds" {
+            format!("The SecondsPath parameter does not reference an input value: {path}")
+        } else {
+            format!(
+                "Invalid path '{path}' : No results for path: {}",
+                p.normalized()
+            )
+        }));
+    };
+    let raw = match &v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match field {
+        "Seconds" => {
+            let n = v.as_i64().ok_or_else(|| {
+                runtime(format!(
+                    "The SecondsPath parameter cannot be parsed as a long value: {path} == {raw}"
+                ))
+            })?;
+            if n < 0 {
+                return Err(runtime(format!(
+                    "The SecondsPath parameter references a negative value: {path} == {raw}"
+                )));
+            }
+            if n as f64 > MAX_SECONDS {
+                return Err(runtime(format!(
+                    "The SecondsPath parameter references a value greater than 99999999: {path} == {raw}"
+                )));
+            }
+            Ok(n as f64)
+        }
+        "MaxConcurrency" | "ToleratedFailureCount" => {
+            // An integer, or a string holding one (the recorded MaxConcurrencyPath case reads
+            // the variable "1").
+            let n = match &v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                runtime(format!(
+                    "The {field}Path field refers to value \"{raw}\" which is not a valid integer: {path}"
+                ))
+            })?;
+            if n < 0 {
+                return Err(runtime(format!("{field} cannot be negative.")));
+            }
+            Ok(n as f64)
+        }
+        "ToleratedFailurePercentage" => {
+            let f = match &v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                runtime(format!(
+                    "The {field}Path field refers to value \"{raw}\" which is not a valid float: {path}"
+                ))
+            })?;
+            if !(0.0..=100.0).contains(&f) {
+                return Err(runtime(
+                    "ToleratedFailurePercentage must be between 0 and 100.".to_string(),
+                ));
+            }
+            Ok(f)
+        }
+        _ => v
+            .as_f64()
+            .filter(|f| *f >= 0.0 && *f <= MAX_SECONDS)
+            .ok_or_else(|| {
+                runtime(format!(
+                    "The value of the field '{field}Path' must be a non-negative number no greater than 99999999, got {raw}"
+                ))
+            }),
+    }
 }
 
 fn resolve_str(spec: &StrSpec, env: &Env<'_>, field: &str) -> Result<String, StatesError> {
     let v = match spec {
         StrSpec::Fixed(s) => return Ok(s.clone()),
-        StrSpec::Path(p) => env.resolve(p, field)?,
+        StrSpec::Path(p) => env.resolve(p, &format!("{field}Path"))?,
         StrSpec::Expr(e) => env.jsonata(e, field)?,
+        StrSpec::Intrinsic(call) => {
+            let mut rng = env.rng.lock().unwrap_or_else(|e| e.into_inner());
+            let path_field = format!("{field}Path");
+            super::intrinsics::eval(call, &|p| env.resolve(p, &path_field), &mut *rng)?
+        }
     };
     match v {
         Value::String(s) => Ok(s),
@@ -377,42 +500,59 @@ fn resolve_str(spec: &StrSpec, env: &Env<'_>, field: &str) -> Result<String, Sta
     }
 }
 
-fn apply_input_path(p: &OptPath, raw: &Value, st: &State) -> Result<Value, StatesError> {
+fn apply_input_path(run: &StateRun<'_>, p: &OptPath, raw: &Value) -> Result<Value, StatesError> {
     match p {
         OptPath::Default => Ok(raw.clone()),
         // "If InputPath is null, the state receives an empty JSON object {}".
         OptPath::Null => Ok(Value::Object(Map::new())),
-        OptPath::Path(path) => path_or_runtime(path, raw, st, "InputPath"),
+        OptPath::Path(path) => path_or_runtime(run, path, raw),
     }
 }
 
-fn path_or_runtime(
-    path: &JsonPath,
-    doc: &Value,
-    st: &State,
-    _field: &str,
-) -> Result<Value, StatesError> {
-    if !matches!(path.root, super::path::Root::Input) {
-        return Err(StatesError::new(
-            names::RUNTIME,
-            format!(
-                "An error occurred while executing the state '{}'. Invalid path '{}': only '$' paths are allowed here",
-                st.name,
-                path.as_str()
-            ),
-        ));
-    }
-    path.select(doc).ok_or_else(|| {
+/// Selects with a path whose root may be the document (`$`), the context object (`$$`) or a
+/// variable (`$name`): InputPath, OutputPath and ItemsPath take all three
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>; AWS-recorded:
+/// LocalStack assign/test_assign_reference_variables.snapshot.json, BASE_REFERENCE_IN_INPUTPATH).
+/// A miss is `States.Runtime` worded as AWS words it ("Invalid path '$.x' : No results for
+/// path: $['x']", scenarios/test_base_scenarios.snapshot.json, test_invalid_jsonpath).
+fn path_or_runtime(run: &StateRun<'_>, path: &JsonPath, doc: &Value) -> Result<Value, StatesError> {
+    let root = match &path.root {
+        super::path::Root::Input => Some(doc),
+        super::path::Root::Context => Some(&run.context),
+        super::path::Root::Variable(v) => run.vars.get(v),
+    };
+    root.and_then(|d| path.select(d)).ok_or_else(|| {
         StatesError::new(
             names::RUNTIME,
             format!(
-                "An error occurred while executing the state '{}'. Invalid path '{}' : No results for path: {}",
-                st.name,
+                "{}Invalid path '{}' : No results for path: {}",
+                state_prefix(&run.st.name),
                 path.as_str(),
-                path.as_str()
+                path.normalized()
             ),
         )
     })
+}
+
+/// The opening of AWS's runtime causes: "An error occurred while executing the state 'X'. ";
+/// [`run_state`] adds "(entered at the event id #N)" once the error leaves the state.
+pub(crate) fn state_prefix(state: &str) -> String {
+    format!("An error occurred while executing the state '{state}'. ")
+}
+
+/// Adds the id of the state's `…StateEntered` event to a cause opened by [`state_prefix`], as
+/// AWS writes it: "An error occurred while executing the state 'X' (entered at the event id
+/// #2). …" (AWS-recorded throughout LocalStack's stepfunctions snapshots).
+fn locate(mut e: StatesError, state: &str, entered_id: u64) -> StatesError {
+    let prefix = state_prefix(state);
+    if let Some(c) = &e.cause
+        && let Some(rest) = c.strip_prefix(&prefix)
+    {
+        e.cause = Some(format!(
+            "An error occurred while executing the state '{state}' (entered at the event id #{entered_id}). {rest}"
+        ));
+    }
+    e
 }
 
 fn apply_result_path(
@@ -443,12 +583,12 @@ fn apply_result_path(
     }
 }
 
-fn apply_output_path(p: &OptPath, v: Value, st: &State) -> Result<Value, StatesError> {
+fn apply_output_path(run: &StateRun<'_>, p: &OptPath, v: Value) -> Result<Value, StatesError> {
     match p {
         OptPath::Default => Ok(v),
         // "If OutputPath is null, the output is an empty object {}".
         OptPath::Null => Ok(Value::Object(Map::new())),
-        OptPath::Path(path) => path_or_runtime(path, &v, st, "OutputPath"),
+        OptPath::Path(path) => path_or_runtime(run, path, &v),
     }
 }
 
@@ -467,6 +607,10 @@ struct StateRun<'a> {
     vars: Map<String, Value>,
     context: Value,
     entered: String,
+    /// The id of the state's `…StateEntered` event.
+    entered_id: u64,
+    /// The state's task token (`$$.Task.Token`), when it waits on one.
+    task_token: Option<String>,
     item: Option<&'a (usize, Value)>,
 }
 
@@ -493,6 +637,18 @@ impl<'a> StateRun<'a> {
     }
 }
 
+/// An activity ARN (`arn:aws:states:<region>:<account>:activity:<name>`).
+pub fn is_activity(resource: &str) -> bool {
+    resource.starts_with("arn:") && resource.split(':').nth(5) == Some("activity")
+}
+
+/// Whether a Task waits on a task token: the callback pattern (`.waitForTaskToken`) and
+/// activities, whose token `$$.Task.Token` gives
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>).
+fn waits_for_token(st: &State) -> bool {
+    matches!(&st.kind, Kind::Task { resource, .. } if resource.ends_with(".waitForTaskToken") || is_activity(resource))
+}
+
 /// Runs one state; returns where to go and the state output.
 pub(crate) async fn run_state<'a>(
     ctx: &'a Ctx<'a>,
@@ -502,25 +658,49 @@ pub(crate) async fn run_state<'a>(
     item: Option<&'a (usize, Value)>,
     cur: &Arc<Cursor>,
 ) -> Result<(Flow, Value), StatesError> {
+    run_state_inner(ctx, st, raw, scope, item, cur)
+        .await
+        .map_err(|(e, entered_id)| locate(e, &st.name, entered_id))
+}
+
+async fn run_state_inner<'a>(
+    ctx: &'a Ctx<'a>,
+    st: &'a State,
+    raw: Value,
+    scope: &Arc<Scope>,
+    item: Option<&'a (usize, Value)>,
+    cur: &Arc<Cursor>,
+) -> Result<(Flow, Value), (StatesError, u64)> {
     let ty = state_type(&st.kind);
     let entered = iso(ctx);
-    ctx.event(
+    let entered_id = ctx.event(
         cur,
         &format!("{ty}StateEntered"),
         Some("stateEnteredEventDetails"),
         json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
     );
     ctx.inspect("input", &raw);
+    let task_token = waits_for_token(st).then(|| {
+        let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
+        super::new_task_token(&mut *rng)
+    });
+    let mut context = ctx.context(&st.name, &entered, 0, item);
+    if let Some(t) = &task_token {
+        context["Task"] = json!({"Token": t});
+    }
     let run = StateRun {
         ctx,
         st,
         vars: scope.snapshot(),
-        context: ctx.context(&st.name, &entered, 0, item),
+        task_token,
+        context,
         entered,
+        entered_id,
         item,
         raw,
     };
-    ctx.check_size(&run.raw, "the state input", &st.name)?;
+    let at = |e: StatesError| (e, entered_id);
+    ctx.check_size(&run.raw, &st.name).map_err(at)?;
     let res = match &st.kind {
         Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map(_) => {
             run_work_state(&run, scope, cur).await
@@ -540,7 +720,7 @@ pub(crate) async fn run_state<'a>(
                 .transpose()
             {
                 Ok(e) => e,
-                Err(e) => return Err(e),
+                Err(e) => return Err(at(e)),
             };
             let cause = match cause
                 .as_ref()
@@ -548,16 +728,16 @@ pub(crate) async fn run_state<'a>(
                 .transpose()
             {
                 Ok(c) => c,
-                Err(e) => return Err(e),
+                Err(e) => return Err(at(e)),
             };
-            return Err(StatesError {
+            return Err(at(StatesError {
                 error: err.unwrap_or_default(),
                 cause,
-            });
+            }));
         }
     };
-    let (flow, out, assigned) = res?;
-    ctx.check_size(&out, "the state output", &st.name)?;
+    let (flow, out, assigned) = res.map_err(at)?;
+    ctx.check_size(&out, &st.name).map_err(at)?;
     let mut exited =
         json!({"name": st.name, "output": out.to_string(), "outputDetails": not_truncated()});
     if let Some(a) = &assigned
@@ -624,7 +804,7 @@ fn run_pass(run: &StateRun<'_>, result: Option<&Value>) -> StateResult {
         };
         return Ok((flow_of(st), out, assigned));
     }
-    let effective = apply_input_path(&st.input_path, &run.raw, st)?;
+    let effective = apply_input_path(run, &st.input_path, &run.raw)?;
     run.ctx.inspect("afterInputPath", &effective);
     let states = Value::Null;
     let env = run.env(&effective, &states);
@@ -644,7 +824,7 @@ fn run_pass(run: &StateRun<'_>, result: Option<&Value>) -> StateResult {
     };
     let out = apply_result_path(&st.result_path, &run.raw, res, st)?;
     run.ctx.inspect("afterResultPath", &out);
-    let out = apply_output_path(&st.output_path, out, st)?;
+    let out = apply_output_path(run, &st.output_path, out)?;
     Ok((flow_of(st), out, assigned))
 }
 
@@ -659,8 +839,8 @@ fn run_succeed(run: &StateRun<'_>) -> StateResult {
         };
         return Ok((Flow::End, out, None));
     }
-    let effective = apply_input_path(&st.input_path, &run.raw, st)?;
-    let out = apply_output_path(&st.output_path, effective, st)?;
+    let effective = apply_input_path(run, &st.input_path, &run.raw)?;
+    let out = apply_output_path(run, &st.output_path, effective)?;
     Ok((Flow::End, out, None))
 }
 
@@ -674,7 +854,7 @@ async fn run_wait(
     let effective = if jsonata {
         run.raw.clone()
     } else {
-        apply_input_path(&st.input_path, &run.raw, st)?
+        apply_input_path(run, &st.input_path, &run.raw)?
     };
     let states = run.states_var(None);
     let (dur, assigned, out) = {
@@ -686,7 +866,13 @@ async fn run_wait(
             let at = choice::parse_ts(&ts).ok_or_else(|| {
                 StatesError::new(
                     if jsonata { names::QUERY_EVALUATION_ERROR } else { names::RUNTIME },
-                    format!("An error occurred while executing the state '{}'. The timestamp '{ts}' is not a valid ISO-8601 extended offset date-time", st.name),
+                    // AWS's wording (AWS-recorded: LocalStack base/test_wait.snapshot.json,
+                    // test_wait_timestamppath: "The TimestampPath parameter does not reference
+                    // a valid ISO-8601 extended offset date-time format string: $.p == v").
+                    match t {
+                        StrSpec::Path(p) => format!("{}The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {ts}", state_prefix(&st.name), p.as_str()),
+                        _ => format!("{}The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {ts}", state_prefix(&st.name)),
+                    },
                 )
             })?;
             let now = run.ctx.cfg.clock.now_utc();
@@ -707,7 +893,7 @@ async fn run_wait(
                 None => run.raw.clone(),
             }
         } else {
-            apply_output_path(&st.output_path, effective.clone(), st)?
+            apply_output_path(run, &st.output_path, effective.clone())?
         };
         (dur, assigned, out)
     };
@@ -727,7 +913,7 @@ fn run_choice(
     let effective = if jsonata {
         run.raw.clone()
     } else {
-        apply_input_path(&st.input_path, &run.raw, st)?
+        apply_input_path(run, &st.input_path, &run.raw)?
     };
     let states = run.states_var(None);
     let env = run.env(&effective, &states);
@@ -765,7 +951,7 @@ fn run_choice(
             None => run.raw.clone(),
         }
     } else {
-        apply_output_path(&st.output_path, effective, st)?
+        apply_output_path(run, &st.output_path, effective)?
     };
     Ok((Flow::Next(next.to_string()), out, assigned))
 }
@@ -777,6 +963,8 @@ async fn run_work_state(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
     match run_work_inner(run, scope, cur).await {
         Ok(r) => Ok(r),
         Err(e) => {
+            // A caught error's Cause reads as the uncaught one would.
+            let e = locate(e, &st.name, run.entered_id);
             let Some((idx, c)) = st
                 .catch
                 .iter()
@@ -839,7 +1027,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
     let effective = if jsonata {
         run.raw.clone()
     } else {
-        apply_input_path(&st.input_path, &run.raw, st)?
+        apply_input_path(run, &st.input_path, &run.raw)?
     };
     if !jsonata {
         ctx.inspect("afterInputPath", &effective);
@@ -867,7 +1055,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
         },
         &params,
     );
-    ctx.check_size(&params, "the state input after Parameters", &st.name)?;
+    ctx.check_size(&params, &st.name)?;
 
     // 2. The work, retried.
     let result = match &st.kind {
@@ -897,36 +1085,82 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
             let resource_type = &resource_type;
             let resource_name = &resource_name;
             let region = &region;
+            let activity = is_activity(resource);
+            let token = run.task_token.clone();
+            let token = &token;
             with_retry(ctx, st, move |attempt| {
                 let cur = cur.clone();
                 async move {
-                    let mut sched = json!({
-                        "resourceType": resource_type,
-                        "resource": resource_name,
-                        "region": region,
-                        "parameters": params.to_string(),
-                    });
-                    if let Some(t) = timeout_s {
-                        sched["timeoutInSeconds"] = json!(t as u64);
-                    }
-                    if let Some(h) = heartbeat_s {
-                        sched["heartbeatInSeconds"] = json!(h as u64);
-                    }
-                    if let Some(Value::Object(c)) = creds
-                        && let Some(r) = c.get("RoleArn") {
-                            sched["taskCredentials"] = json!({"roleArn": r});
+                    ctx.handler.precheck(&st.name, resource)?;
+                    // Activities have their own events (AWS-recorded: LocalStack
+                    // activities/test_activities.snapshot.json): ActivityScheduled with the
+                    // input, ActivityStarted when a worker takes it, then
+                    // ActivitySucceeded / ActivityFailed / ActivityTimedOut.
+                    let (ok_ty, ok_key, fail_ty, fail_key, out_ty, out_key) = if activity {
+                        ("ActivitySucceeded", "activitySucceededEventDetails", "ActivityFailed", "activityFailedEventDetails", "ActivityTimedOut", "activityTimedOutEventDetails")
+                    } else {
+                        ("TaskSucceeded", "taskSucceededEventDetails", "TaskFailed", "taskFailedEventDetails", "TaskTimedOut", "taskTimedOutEventDetails")
+                    };
+                    let base = |mut d: Value| {
+                        if !activity {
+                            d["resourceType"] = json!(resource_type);
+                            d["resource"] = json!(resource_name);
                         }
-                    ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
-                    ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                        d
+                    };
+                    if activity {
+                        let mut sched = json!({
+                            "resource": resource,
+                            "input": params.to_string(),
+                            "inputDetails": not_truncated(),
+                        });
+                        if let Some(t) = timeout_s {
+                            sched["timeoutInSeconds"] = json!(t as u64);
+                        }
+                        if let Some(h) = heartbeat_s {
+                            sched["heartbeatInSeconds"] = json!(h as u64);
+                        }
+                        ctx.event(&cur, "ActivityScheduled", Some("activityScheduledEventDetails"), sched);
+                    } else {
+                        let mut sched = json!({
+                            "resourceType": resource_type,
+                            "resource": resource_name,
+                            "region": region,
+                            "parameters": params.to_string(),
+                        });
+                        if let Some(t) = timeout_s {
+                            sched["timeoutInSeconds"] = json!(t as u64);
+                        }
+                        if let Some(h) = heartbeat_s {
+                            sched["heartbeatInSeconds"] = json!(h as u64);
+                        }
+                        if let Some(Value::Object(c)) = creds
+                            && let Some(r) = c.get("RoleArn") {
+                                sched["taskCredentials"] = json!({"roleArn": r});
+                            }
+                        ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
+                        ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                    }
                     let entered = run.entered.clone();
+                    let mut context = ctx.context(&st.name, &entered, attempt, run.item);
+                    if let Some(t) = token {
+                        context["Task"] = json!({"Token": t});
+                    }
                     let call = TaskInvocation {
                         state_name: st.name.clone(),
                         resource: resource.clone(),
                         parameters: params.clone(),
                         timeout: timeout_s.map(Duration::from_secs_f64),
+                        heartbeat: heartbeat_s.map(Duration::from_secs_f64),
                         credentials: creds.clone(),
                         attempt,
-                        context: ctx.context(&st.name, &entered, attempt, run.item),
+                        context,
+                        task_token: token.clone(),
+                        events: super::EventSink {
+                            history: ctx.history.clone(),
+                            cur: cur.clone(),
+                            clock: ctx.cfg.clock.clone(),
+                        },
                     };
                     let fut = ctx.handler.invoke(call);
                     let outcome = match timeout_s {
@@ -934,7 +1168,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             Ok(r) => r,
                             Err(_) => {
                                 let e = StatesError::named(names::TIMEOUT);
-                                ctx.event(&cur, "TaskTimedOut", Some("taskTimedOutEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "error": e.error}));
+                                ctx.event(&cur, out_ty, Some(out_key), base(json!({"error": e.error})));
                                 return Err(e);
                             }
                         },
@@ -942,21 +1176,25 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     };
                     match outcome {
                         Ok(v) => {
-                            if let Err(e) = ctx.check_size(&v, "the task result", &st.name) {
-                                ctx.event(&cur, "TaskFailed", Some("taskFailedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "error": e.error, "cause": e.cause}));
+                            if let Err(e) = ctx.check_size(&v, if activity { resource } else { resource_type }) {
+                                ctx.event(&cur, fail_ty, Some(fail_key), base(json!({"error": e.error, "cause": e.cause})));
                                 return Err(e);
                             }
-                            ctx.event(&cur, "TaskSucceeded", Some("taskSucceededEventDetails"), json!({"resourceType": resource_type, "resource": resource_name, "output": v.to_string(), "outputDetails": not_truncated()}));
+                            ctx.event(&cur, ok_ty, Some(ok_key), base(json!({"output": v.to_string(), "outputDetails": not_truncated()})));
                             Ok(v)
                         }
                         Err(e) => {
-                            let mut d = json!({"resourceType": resource_type, "resource": resource_name, "error": e.error});
-                            if let Some(c) = &e.cause {
-                                d["cause"] = json!(c);
+                            let mut d = Map::new();
+                            if !e.error.is_empty() {
+                                d.insert("error".into(), json!(e.error));
                             }
-                            let ty = if e.error == names::TIMEOUT { "TaskTimedOut" } else { "TaskFailed" };
-                            let key = if e.error == names::TIMEOUT { "taskTimedOutEventDetails" } else { "taskFailedEventDetails" };
-                            ctx.event(&cur, ty, Some(key), d);
+                            if let Some(c) = &e.cause {
+                                d.insert("cause".into(), json!(c));
+                            }
+                            // A task past its TimeoutSeconds or HeartbeatSeconds timed out.
+                            let timed_out = e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
+                            let (ty, key) = if timed_out { (out_ty, out_key) } else { (fail_ty, fail_key) };
+                            ctx.event(&cur, ty, Some(key), base(Value::Object(d)));
                             Err(e)
                         }
                     }
@@ -1001,7 +1239,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 }
             } else {
                 match &m.items_path {
-                    OptPath::Path(p) => path_or_runtime(p, &effective, st, "ItemsPath")?,
+                    OptPath::Path(p) => path_or_runtime(run, p, &effective)?,
                     _ => effective.clone(),
                 }
             };
@@ -1120,7 +1358,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
     };
     let out = apply_result_path(&st.result_path, &run.raw, selected, st)?;
     ctx.inspect("afterResultPath", &out);
-    let out = apply_output_path(&st.output_path, out, st)?;
+    let out = apply_output_path(run, &st.output_path, out)?;
     Ok((flow_of(st), out, assigned))
 }
 
@@ -1201,11 +1439,11 @@ async fn run_map<'a>(
         let over_count = tol_count.is_some_and(|c| failed as f64 > c);
         let over_pct = tol_pct.is_some_and(|p| n > 0 && (failed as f64 * 100.0 / n as f64) > p);
         if over_count || over_pct {
+            // AWS's cause, without figures (AWS-recorded: LocalStack
+            // test_state/test_state_configuration.snapshot.json, test_map_state_failure_count).
             Err(StatesError::new(
                 names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                format!(
-                    "The specified tolerated failure threshold was exceeded ({failed} of {n} iterations failed)"
-                ),
+                "The specified tolerated failure threshold was exceeded",
             ))
         } else {
             Ok(Value::Array(

@@ -20,6 +20,7 @@ mod template;
 pub use definition::{QueryLanguage, StateMachine};
 pub use error::{DefinitionError, Diagnostic, StatesError};
 pub use history::HistoryEvent;
+pub use interp::is_activity;
 
 use crate::clock::Clock;
 use interp::{Ctx, Cursor, Inspection, Scope};
@@ -42,6 +43,12 @@ pub trait TaskHandler: Send + Sync {
         &'a self,
         call: TaskInvocation,
     ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>>;
+
+    /// Checked before the task is scheduled (no event yet): an activity that does not exist
+    /// fails the state with `States.Runtime` here, as AWS does.
+    fn precheck(&self, _state_name: &str, _resource: &str) -> Result<(), StatesError> {
+        Ok(())
+    }
 }
 
 /// One Task invocation.
@@ -62,6 +69,73 @@ pub struct TaskInvocation {
     pub attempt: u32,
     /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`).
     pub context: Value,
+    /// The state's `HeartbeatSeconds` / `HeartbeatSecondsPath` (the handler enforces it on
+    /// tasks that wait for a token).
+    pub heartbeat: Option<Duration>,
+    /// The task token (`$$.Task.Token`) of a `.waitForTaskToken` or activity task.
+    pub task_token: Option<String>,
+    /// Where the handler adds the events it sees happen (`TaskSubmitted`, `ActivityStarted`).
+    pub events: EventSink,
+}
+
+/// Bytes of randomness in a task token (base64url, 64 characters).
+const TOKEN_BYTES: usize = 48;
+
+/// A fresh task token (`$$.Task.Token`): base64url of 48 random bytes from the execution's RNG.
+pub fn new_task_token(rng: &mut dyn rand::RngCore) -> String {
+    use base64::Engine;
+    let mut b = [0u8; TOKEN_BYTES];
+    rng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Whether a string has the shape of a token [`new_task_token`] makes.
+pub fn is_task_token(s: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .is_ok_and(|b| b.len() == TOKEN_BYTES)
+}
+
+/// Adds events to the running execution's history, after the task's own.
+#[derive(Clone)]
+pub struct EventSink {
+    pub(crate) history: Arc<Mutex<history::History>>,
+    pub(crate) cur: Arc<Cursor>,
+    pub(crate) clock: Clock,
+}
+
+impl EventSink {
+    /// Adds one event (`key` names its details member); returns its id.
+    pub fn emit(&self, ty: &str, key: Option<&str>, details: Value) -> u64 {
+        let d = self
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let ts = (d.as_millis() as f64) / 1000.0;
+        let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
+            ts,
+            ty,
+            self.cur.get(),
+            key,
+            details,
+        );
+        self.cur.set(id);
+        id
+    }
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSink").finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for EventSink {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.history, &other.history) && Arc::ptr_eq(&self.cur, &other.cur)
+    }
 }
 
 /// Standard or Express.
@@ -96,6 +170,9 @@ pub struct ExecutionConfig {
     pub start_time: Option<SystemTime>,
     /// `$$.Execution.RedriveCount`.
     pub redrive_count: u32,
+    /// A redrive: start at this point instead of `StartAt` (the `input` given to [`run`] is the
+    /// point's state input).
+    pub redrive_from: Option<RedrivePoint>,
     /// State input/output size limit in bytes (256 KiB = 262,144 by default).
     pub payload_limit_bytes: usize,
     /// The Express duration cap (5 minutes by default).
@@ -128,6 +205,7 @@ impl Default for ExecutionConfig {
             clock: Clock::default(),
             start_time: None,
             redrive_count: 0,
+            redrive_from: None,
             payload_limit_bytes: 256 * 1024,
             express_max_duration: Duration::from_secs(300),
             standard_max_duration: Duration::from_secs(365 * 24 * 3600),
@@ -194,9 +272,30 @@ impl ExecutionStatus {
     }
 }
 
+/// Where RedriveExecution starts a failed, timed-out or aborted execution again: the
+/// top-level state that was running, with its input and the variables of that moment
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html: "redrive
+/// restarts the execution from the unsuccessful step"). A Parallel or Map that failed runs
+/// again whole.
+#[derive(Debug, Clone)]
+pub struct RedrivePoint {
+    /// The state's name.
+    pub state: String,
+    /// Its input.
+    pub input: Value,
+    /// The top-level variables.
+    pub variables: Map<String, Value>,
+    /// `$$.Execution.Input` (the original input).
+    pub execution_input: Value,
+    /// The history so far (the redrive appends to it).
+    pub history: Vec<HistoryEvent>,
+}
+
 /// What [`run`] returns.
 #[derive(Debug, Clone)]
 pub struct ExecutionOutcome {
+    /// Where a redrive would start (`None` for SUCCEEDED).
+    pub redrive_point: Option<RedrivePoint>,
     /// Final status.
     pub status: ExecutionStatus,
     /// Output (for SUCCEEDED), else `None`.
@@ -290,6 +389,38 @@ impl StateMachine {
     }
 }
 
+/// ValidateStateMachineDefinition's verdict: every diagnostic of the definition, plus the
+/// Express-only ones when `express` (API_ValidateStateMachineDefinition.html; shapes
+/// AWS-recorded in LocalStack's test_sfn_api_validation.snapshot.json). Empty = valid.
+pub fn validate(definition: &str, express: bool) -> Vec<Diagnostic> {
+    if definition.trim().is_empty() {
+        return vec![Diagnostic {
+            code: "SCHEMA_VALIDATION_FAILED",
+            message: "Definition must be a valid JSON object".into(),
+            location: String::new(),
+        }];
+    }
+    match StateMachine::parse(definition) {
+        Ok(m) => {
+            let mut out = Vec::new();
+            if express {
+                definition::express_diagnostics(&m.block, "", &mut out);
+            }
+            out
+        }
+        Err(DefinitionError::Invalid { diagnostics }) => diagnostics,
+        Err(DefinitionError::InvalidJson {
+            message,
+            line,
+            column,
+        }) => vec![Diagnostic {
+            code: "INVALID_JSON_DESCRIPTION",
+            message: format!("{message} at (line {line}, column {column})"),
+            location: format!("(line {line}, column {column})"),
+        }],
+    }
+}
+
 fn make_rng(seed: Option<u64>) -> rand::rngs::StdRng {
     match seed {
         Some(s) => rand::rngs::StdRng::seed_from_u64(s),
@@ -316,28 +447,47 @@ pub async fn run(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .cap = config.max_history_events;
-    {
-        // One run per config: a reused config starts an empty history.
+    let last_id = {
+        // One run per config: a reused config starts an empty history; a redrive goes on
+        // from the history it ended with.
         let mut h = config.history.0.lock().unwrap_or_else(|p| p.into_inner());
         h.events.clear();
         h.dropped = 0;
-    }
+        if let Some(p) = &config.redrive_from {
+            h.events = p.history.clone();
+        }
+        h.events.last().map_or(0, |e| e.id)
+    };
     let ctx = Ctx {
         handler,
         cfg: &config,
         history: config.history.0.clone(),
         rng: Mutex::new(make_rng(config.rng_seed)),
-        exec_input: input.clone(),
+        exec_input: config
+            .redrive_from
+            .as_ref()
+            .map_or_else(|| input.clone(), |p| p.execution_input.clone()),
         start_time,
         inspection: None,
+        current_top: Mutex::new(None),
     };
-    let cur = Arc::new(Cursor::new(0));
-    ctx.event(
-        &cur,
-        "ExecutionStarted",
-        Some("executionStartedEventDetails"),
-        json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
-    );
+    let cur = Arc::new(Cursor::new(last_id));
+    match &config.redrive_from {
+        // RedriveExecution: `ExecutionRedriven` with the new count, then the failed state again
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
+        Some(_) => ctx.event(
+            &cur,
+            "ExecutionRedriven",
+            Some("executionRedrivenEventDetails"),
+            json!({"redriveCount": config.redrive_count}),
+        ),
+        None => ctx.event(
+            &cur,
+            "ExecutionStarted",
+            Some("executionStartedEventDetails"),
+            json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
+        ),
+    };
     // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
     // States.Timeout (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
     // A Standard execution past one year times out the same way (service-quotas.html).
@@ -350,8 +500,21 @@ pub async fn run(
             .timeout_seconds
             .map_or(cap, |t| Duration::from_secs(t).min(cap)),
     );
-    let scope = Scope::root(Map::new());
-    let body = interp::run_block(&ctx, &machine.block, input, scope, None, cur.clone());
+    let (start, vars) = match &config.redrive_from {
+        Some(p) => (Some(p.state.as_str()), p.variables.clone()),
+        None => (None, Map::new()),
+    };
+    let scope = Scope::root(vars);
+    let body = interp::run_block_from(
+        &ctx,
+        &machine.block,
+        start,
+        input,
+        scope.clone(),
+        None,
+        cur.clone(),
+        true,
+    );
     let timer = async {
         match limit {
             Some(d) => tokio::time::sleep(d).await,
@@ -417,7 +580,23 @@ pub async fn run(
         .unwrap_or_else(|p| p.into_inner())
         .events
         .clone();
+    let redrive_point = if status == ExecutionStatus::Succeeded {
+        None
+    } else {
+        ctx.current_top
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|(state, input)| RedrivePoint {
+                state,
+                input,
+                variables: scope.snapshot(),
+                execution_input: ctx.exec_input.clone(),
+                history: history.clone(),
+            })
+    };
     ExecutionOutcome {
+        redrive_point,
         status,
         output,
         error,
@@ -438,17 +617,24 @@ fn fail_event(
     Option<String>,
     Option<String>,
 ) {
-    let mut d = json!({"error": e.error});
+    // A Fail state without Error/Cause fails the execution with neither: the event details
+    // are `{}` and DescribeExecution has no error or cause (AWS-recorded: LocalStack
+    // base/test_base.snapshot.json, test_state_fail_empty).
+    let error = Some(e.error).filter(|e| !e.is_empty());
+    let mut d = Map::new();
+    if let Some(err) = &error {
+        d.insert("error".into(), json!(err));
+    }
     if let Some(c) = &e.cause {
-        d["cause"] = json!(c);
+        d.insert("cause".into(), json!(c));
     }
     ctx.event(
         cur,
         "ExecutionFailed",
         Some("executionFailedEventDetails"),
-        d,
+        Value::Object(d),
     );
-    (ExecutionStatus::Failed, None, Some(e.error), e.cause)
+    (ExecutionStatus::Failed, None, error, e.cause)
 }
 
 impl Ctx<'_> {
@@ -587,6 +773,7 @@ pub async fn test_state(
         start_time: chrono::DateTime::<chrono::Utc>::from(start_date)
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         inspection: Some(Mutex::new(Inspection::default())),
+        current_top: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));

@@ -152,6 +152,9 @@ impl<'a> P<'a> {
                 return Ok(out);
             }
             if c == '\\' {
+                // A backslash escapes the closing quote and itself; before anything else it is
+                // kept (AWS-recorded: LocalStack scenarios/test_base_scenarios.snapshot.json,
+                // ESCAPE_SEQUENCES_JSONPATH: `$['Test\""Name"']` selects the key `Test\""Name"`).
                 let n = self
                     .src
                     .get(self.i..)
@@ -159,8 +162,12 @@ impl<'a> P<'a> {
                     .chars()
                     .next()
                     .ok_or_else(|| self.err("unterminated escape"))?;
-                self.i += n.len_utf8();
-                out.push(n);
+                if n as u32 == q as u32 || n == '\\' {
+                    self.i += n.len_utf8();
+                    out.push(n);
+                } else {
+                    out.push(c);
+                }
             } else {
                 out.push(c);
             }
@@ -427,6 +434,28 @@ impl JsonPath {
     /// The source text.
     pub(crate) fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The path as Jayway normalizes it in messages: `$['a']['b'][0]` (AWS-recorded:
+    /// "No results for path: $['NoSuchInputPath']", LocalStack
+    /// scenarios/test_base_scenarios.snapshot.json, test_invalid_jsonpath).
+    pub(crate) fn normalized(&self) -> String {
+        let mut out = match &self.root {
+            Root::Input => "$".to_string(),
+            Root::Context => "$$".to_string(),
+            Root::Variable(v) => format!("${v}"),
+        };
+        if !self.is_reference() {
+            return self.text.clone();
+        }
+        for s in &self.segs {
+            match s {
+                Seg::Child(n) => out.push_str(&format!("['{n}']")),
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+                _ => {}
+            }
+        }
+        out
     }
 
     /// True when the path has only names and indexes (a reference path).

@@ -51,13 +51,23 @@ pub(crate) struct Env<'a> {
 }
 
 impl Env<'_> {
-    /// Resolves a path in a `.$` field; a miss is `States.Runtime`, worded as AWS words it.
+    /// The document a path starts from: the input (`$`), the context object (`$$`) or a
+    /// variable (`$name`, `None` when unset).
+    pub(crate) fn root_doc(&self, p: &JsonPath) -> Option<&Value> {
+        match &p.root {
+            Root::Input => Some(self.input),
+            Root::Context => Some(self.context),
+            Root::Variable(v) => self.vars.get(v),
+        }
+    }
+
+    /// Resolves a path in a `.$` field; a miss is `States.Runtime`, worded as AWS words it
+    /// ("The JSONPath '$$.Execution.Input.x' specified for the field 'value.$' could not be
+    /// found in the input '…'", whichever the root: AWS-recorded, LocalStack
+    /// scenarios/test_base_scenarios.snapshot.json, test_invalid_jsonpath).
     pub(crate) fn resolve(&self, p: &JsonPath, field: &str) -> Result<Value, StatesError> {
-        let (doc, what): (Option<&Value>, &str) = match &p.root {
-            Root::Input => (Some(self.input), "input"),
-            Root::Context => (Some(self.context), "context object"),
-            Root::Variable(v) => (self.vars.get(v), "variables"),
-        };
+        let doc = self.root_doc(p);
+        let what = "input";
         let Some(doc) = doc else {
             return Err(StatesError::new(
                 names::RUNTIME,
@@ -78,7 +88,7 @@ impl Env<'_> {
                     p.as_str(),
                     field,
                     what,
-                    doc
+                    self.input
                 ),
             )
         })

@@ -4,7 +4,9 @@
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html>):
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
 //! ListStateMachines, StartExecution, StartSyncExecution, DescribeExecution, StopExecution,
-//! ListExecutions, GetExecutionHistory, TestState.
+//! ListExecutions, GetExecutionHistory, TestState, ValidateStateMachineDefinition;
+//! RedriveExecution; activities (CreateActivity, DescribeActivity, ListActivities, DeleteActivity,
+//! GetActivityTask) and task tokens (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +42,16 @@ pub fn call<'a>(
             "ListExecutions" => list_executions(c, &input),
             "GetExecutionHistory" => get_execution_history(c, &input),
             "TestState" => test_state(c, &input).await,
+            "ValidateStateMachineDefinition" => validate_state_machine_definition(c, &input),
+            "RedriveExecution" => redrive_execution(c, &input),
+            "CreateActivity" => create_activity(c, &input),
+            "DescribeActivity" => describe_activity(c, &input),
+            "ListActivities" => list_activities(c),
+            "DeleteActivity" => delete_activity(c, &input),
+            "GetActivityTask" => get_activity_task(c, &input).await,
+            "SendTaskSuccess" => send_task(c, &input, "states:SendTaskSuccess"),
+            "SendTaskFailure" => send_task(c, &input, "states:SendTaskFailure"),
+            "SendTaskHeartbeat" => send_task(c, &input, "states:SendTaskHeartbeat"),
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate Step Functions' {other} operation"),
@@ -221,10 +233,88 @@ fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, JsonError
 }
 
 /// Checks a definition as CreateStateMachine does.
-fn validate_definition(definition: &str) -> Result<(), JsonError> {
+/// CreateStateMachine's and UpdateStateMachine's check: the diagnostics
+/// ValidateStateMachineDefinition lists, as one `InvalidDefinition`
+/// ("Invalid State Machine Definition: 'CODE: message at /path'", AWS-recorded in LocalStack's
+/// test_sfn_api_express.snapshot.json).
+fn validate_definition(definition: &str, kind: StateMachineType) -> Result<(), JsonError> {
     asl::StateMachine::parse(definition)
-        .map(|_| ())
-        .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))
+        .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))?;
+    let diagnostics = asl::validate(definition, kind == StateMachineType::Express);
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(JsonError::client(
+            "InvalidDefinition",
+            asl::DefinitionError::Invalid { diagnostics }.to_string(),
+        ))
+    }
+}
+
+/// ValidateStateMachineDefinition (API_ValidateStateMachineDefinition.html): `result` OK or
+/// FAIL, `diagnostics` with severity, code, message and location (location left out when
+/// there is none), `truncated` past `maxResults`. vpcgate's diagnostics are all ERRORs, so
+/// `severity: WARNING` returns the same list. Shapes AWS-recorded in LocalStack's
+/// test_sfn_api_validation.snapshot.json.
+fn validate_state_machine_definition(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let definition = field(input, "definition")?;
+    c.authorize("states:ValidateStateMachineDefinition", "*")?;
+    let express = match opt_field(input, "type").unwrap_or("STANDARD") {
+        "STANDARD" => false,
+        "EXPRESS" => true,
+        other => {
+            return Err(JsonError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
+                ),
+            ));
+        }
+    };
+    if let Some(sev) = opt_field(input, "severity")
+        && sev != "ERROR"
+        && sev != "WARNING"
+    {
+        return Err(JsonError::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{sev}' at 'severity' failed to satisfy constraint: Member must satisfy enum value set: [ERROR, WARNING]"
+            ),
+        ));
+    }
+    let max = match input.get("maxResults").and_then(Value::as_i64) {
+        None | Some(0) => 100,
+        Some(n) if (1..=100).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(JsonError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100"
+                ),
+            ));
+        }
+    };
+    let all = asl::validate(definition, express);
+    let truncated = all.len() > max;
+    let diagnostics: Vec<Value> = all
+        .iter()
+        .take(max)
+        .map(|d| {
+            let mut m = Map::new();
+            m.insert("severity".into(), json!("ERROR"));
+            m.insert("code".into(), json!(d.code));
+            m.insert("message".into(), json!(d.message));
+            if !d.location.is_empty() {
+                m.insert("location".into(), json!(d.location));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(json!({
+        "result": if all.is_empty() { "OK" } else { "FAIL" },
+        "diagnostics": diagnostics,
+        "truncated": truncated,
+    }))
 }
 
 fn valid_name(name: &str) -> bool {
@@ -257,7 +347,7 @@ fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     check_role_arn(role_arn)?;
     let arn = c.scope.arn("states", &format!("stateMachine:{name}"));
     c.authorize("states:CreateStateMachine", &arn)?;
-    validate_definition(definition)?;
+    validate_definition(definition, kind)?;
     check_role_passable(c, role_arn, &arn)?;
     let mut machines = c.state.state_machines.write().expect("lock");
     if let Some(existing) = machines.get(&arn) {
@@ -337,7 +427,8 @@ fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
         ));
     }
     if let Some(d) = definition {
-        validate_definition(d)?;
+        let kind = state_machine(c, arn)?.machine.kind;
+        validate_definition(d, kind)?;
     }
     if let Some(r) = role {
         check_role_arn(r)?;
@@ -524,8 +615,18 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     out.insert("input".into(), json!(record.input.to_string()));
     out.insert("inputDetails".into(), json!({"included": true}));
     outcome_fields(&mut out, &record);
-    out.insert("redriveCount".into(), json!(0));
-    out.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+    // redriveCount, redriveDate, redriveStatus and redriveStatusReason
+    // (API_DescribeExecution.html; "Execution is SUCCEEDED and cannot be redriven" AWS-recorded
+    // in LocalStack's stepfunctions snapshots).
+    out.insert("redriveCount".into(), json!(record.redrive_count));
+    if let Some(d) = record.redrive_date {
+        out.insert("redriveDate".into(), epoch(d));
+    }
+    let (status, reason) = c.state.executions.redrive_status(arn);
+    out.insert("redriveStatus".into(), json!(status));
+    if let Some(r) = reason {
+        out.insert("redriveStatusReason".into(), json!(r));
+    }
     Ok(Value::Object(out))
 }
 
@@ -675,4 +776,148 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         out["inspectionData"]["response"] = response;
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Activities and task tokens (issue 19). Wire shapes and errors AWS-recorded in LocalStack's
+// test_sfn_api_activities.snapshot.json and activities/test_activities.snapshot.json.
+
+fn no_activity(arn: &str) -> JsonError {
+    JsonError::client(
+        "ActivityDoesNotExist",
+        format!("Activity Does Not Exist: '{}'", crate::sigv4::echo(arn)),
+    )
+}
+
+fn create_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let name = field(input, "name")?;
+    check_name(name)?;
+    let arn = c.scope.arn("states", &format!("activity:{name}"));
+    c.authorize("states:CreateActivity", &arn)?;
+    let created = c
+        .state
+        .executions
+        .activities
+        .create(&arn, name, c.world.clock.now());
+    Ok(json!({"activityArn": arn, "creationDate": epoch(created)}))
+}
+
+fn describe_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "activityArn")?;
+    check_arn(arn, "activity")?;
+    c.authorize("states:DescribeActivity", arn)?;
+    let (name, created) = c
+        .state
+        .executions
+        .activities
+        .describe(arn)
+        .ok_or_else(|| no_activity(arn))?;
+    Ok(json!({
+        "activityArn": arn,
+        "name": name,
+        "creationDate": epoch(created),
+        "encryptionConfiguration": {"type": "AWS_OWNED_KEY"},
+    }))
+}
+
+fn list_activities(c: &Call<'_>) -> Result<Value, JsonError> {
+    c.authorize("states:ListActivities", "*")?;
+    let list: Vec<Value> = c
+        .state
+        .executions
+        .activities
+        .list()
+        .into_iter()
+        .map(|(arn, name, created)| {
+            json!({"activityArn": arn, "name": name, "creationDate": epoch(created)})
+        })
+        .collect();
+    Ok(json!({"activities": list}))
+}
+
+fn delete_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "activityArn")?;
+    check_arn(arn, "activity")?;
+    c.authorize("states:DeleteActivity", arn)?;
+    c.state.executions.activities.delete(arn);
+    Ok(json!({}))
+}
+
+/// GetActivityTask: long-polls up to 60 s on the world's clock; no task gives `{}` (the SDKs
+/// read an absent `taskToken` as "no task").
+async fn get_activity_task(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    let arn = field(input, "activityArn")?;
+    check_arn(arn, "activity")?;
+    c.authorize("states:GetActivityTask", arn)?;
+    let activities = c.state.executions.activities.clone();
+    if !activities.exists(arn) {
+        return Err(no_activity(arn));
+    }
+    let worker = opt_field(input, "workerName");
+    Ok(match activities.poll(arn, worker).await {
+        Some(h) => json!({"taskToken": h.token, "input": h.input}),
+        None => json!({}),
+    })
+}
+
+fn callback_error(e: crate::sfn::callback::CallbackError) -> JsonError {
+    use crate::sfn::callback::CallbackError;
+    match e {
+        CallbackError::InvalidToken => JsonError::client("InvalidToken", e.to_string()),
+        CallbackError::TaskTimedOut => JsonError::client("TaskTimedOut", e.to_string()),
+    }
+}
+
+/// SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat
+/// (API_SendTaskSuccess.html: `taskToken` 1..2048 characters; `output` JSON).
+fn send_task(c: &Call<'_>, input: &Value, action: &str) -> Result<Value, JsonError> {
+    use crate::sfn::callback::Signal;
+    let token = field(input, "taskToken")?;
+    if token.is_empty() || token.chars().count() > 2048 {
+        return Err(JsonError::client(
+            "ValidationException",
+            "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048",
+        ));
+    }
+    c.authorize(action, "*")?;
+    let signal = match action {
+        "states:SendTaskSuccess" => {
+            let out = field(input, "output")?;
+            let v: Value = serde_json::from_str(out).map_err(|e| {
+                JsonError::client("InvalidOutput", format!("Invalid Output: '{e}'"))
+            })?;
+            Signal::Success(v)
+        }
+        "states:SendTaskFailure" => Signal::Failure {
+            error: opt_field(input, "error").map(str::to_string),
+            cause: opt_field(input, "cause").map(str::to_string),
+        },
+        _ => Signal::Heartbeat,
+    };
+    c.state
+        .executions
+        .callbacks
+        .send(token, signal)
+        .map_err(callback_error)?;
+    Ok(json!({}))
+}
+
+/// RedriveExecution (API_RedriveExecution.html): a FAILED, TIMED_OUT or ABORTED Standard
+/// execution starts again from the state that did not succeed; others are
+/// `ExecutionNotRedrivable` with the reason DescribeExecution gives.
+fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    use crate::sfn::execution::RedriveError;
+    let arn = field(input, "executionArn")?;
+    let record = execution(c, arn)?;
+    c.authorize("states:RedriveExecution", arn)?;
+    let entry = state_machine(c, &record.state_machine_arn)?;
+    let date = c
+        .state
+        .executions
+        .redrive(&c.world, &entry.machine, arn)
+        .map_err(|e| match e {
+            RedriveError::NoExecution => no_execution(arn),
+            RedriveError::NotRedrivable(m) => JsonError::client("ExecutionNotRedrivable", m),
+        })?;
+    Ok(json!({"redriveDate": epoch(date)}))
 }

@@ -13,6 +13,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::activity::{Activities, PendingTask};
+use super::callback::Callbacks;
 use super::{StatesError, TaskContext, http};
 use crate::asl::{
     ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, HistoryEvent, LiveHistory,
@@ -58,6 +60,8 @@ pub struct WorldTasks {
     state_machine_arn: String,
     trace: Trace,
     capture: Option<std::sync::Mutex<Option<super::http::HttpCapture>>>,
+    callbacks: Arc<Callbacks>,
+    activities: Arc<Activities>,
 }
 
 impl std::fmt::Debug for WorldTasks {
@@ -82,7 +86,87 @@ impl WorldTasks {
             state_machine_arn,
             trace,
             capture: None,
+            callbacks: Arc::default(),
+            activities: Arc::default(),
         }
+    }
+
+    /// Waits for task tokens and queues activity tasks in these stores (the world's, so
+    /// SendTask* and GetActivityTask reach them).
+    pub fn with_callbacks(
+        mut self,
+        callbacks: Arc<Callbacks>,
+        activities: Arc<Activities>,
+    ) -> Self {
+        self.callbacks = callbacks;
+        self.activities = activities;
+        self
+    }
+
+    /// `.waitForTaskToken`: runs the integration (whose parameters carry `$$.Task.Token`),
+    /// records `TaskSubmitted` with its response, then waits for SendTaskSuccess/Failure
+    /// (AWS-recorded: LocalStack callback/test_callback.snapshot.json).
+    async fn wait_for_token(
+        &self,
+        ctx: &TaskContext<'_>,
+        call: &TaskInvocation,
+        base: &str,
+    ) -> Result<Value, StatesError> {
+        let token = call.task_token.clone().unwrap_or_default();
+        // Registered before the integration runs: its receiver may answer at once.
+        let waiter = self.callbacks.register(&token);
+        let _hold = self.world.clock.hold();
+        let submitted = match base {
+            APIGATEWAY_INVOKE => super::apigw::invoke(ctx, &call.parameters).await?,
+            other => return Err(not_emulated(&format!("{other}.waitForTaskToken"))),
+        };
+        let (ty, name) = call
+            .resource
+            .strip_prefix("arn:aws:states:::")
+            .and_then(|r| r.split_once(':'))
+            .unwrap_or(("", call.resource.as_str()));
+        call.events.emit(
+            "TaskSubmitted",
+            Some("taskSubmittedEventDetails"),
+            serde_json::json!({"resourceType": ty, "resource": name, "output": submitted.to_string(), "outputDetails": {"truncated": false}}),
+        );
+        waiter.wait(call.heartbeat).await
+    }
+
+    /// An activity task: queued for GetActivityTask, `ActivityStarted` when a worker takes it,
+    /// then the worker's SendTask* (concepts-activities.html; events AWS-recorded in LocalStack
+    /// activities/test_activities.snapshot.json). `HeartbeatSeconds` counts from the start.
+    async fn run_activity(&self, call: &TaskInvocation) -> Result<Value, StatesError> {
+        let token = call.task_token.clone().unwrap_or_default();
+        let waiter = self.callbacks.register(&token);
+        let _hold = self.world.clock.hold();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.activities.schedule(
+            &call.resource,
+            PendingTask {
+                token,
+                input: call.parameters.to_string(),
+                started: tx,
+            },
+        );
+        if !queued {
+            return Err(no_activity(&call.state_name, &call.resource));
+        }
+        let worker = match rx.await {
+            Ok(w) => w,
+            // Deleted before a worker came: the state waits for its TimeoutSeconds.
+            Err(_) => std::future::pending().await,
+        };
+        let mut details = serde_json::Map::new();
+        if let Some(w) = worker {
+            details.insert("workerName".into(), Value::String(w));
+        }
+        call.events.emit(
+            "ActivityStarted",
+            Some("activityStartedEventDetails"),
+            Value::Object(details),
+        );
+        waiter.wait(call.heartbeat).await
     }
 
     /// Also records the raw HTTP exchange of HTTP Tasks (TestState `TRACE`).
@@ -100,6 +184,13 @@ impl WorldTasks {
 }
 
 impl TaskHandler for WorldTasks {
+    fn precheck(&self, state_name: &str, resource: &str) -> Result<(), StatesError> {
+        if crate::asl::is_activity(resource) && !self.activities.exists(resource) {
+            return Err(no_activity(state_name, resource));
+        }
+        Ok(())
+    }
+
     fn invoke<'a>(
         &'a self,
         call: TaskInvocation,
@@ -124,18 +215,18 @@ impl TaskHandler for WorldTasks {
             let result = match resource {
                 HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
                 APIGATEWAY_INVOKE => super::apigw::invoke(&ctx, &call.parameters).await,
+                r if crate::asl::is_activity(r) => self.run_activity(&call).await,
+                r if r.ends_with(".waitForTaskToken") => {
+                    let base = r.trim_end_matches(".waitForTaskToken");
+                    self.wait_for_token(&ctx, &call, base).await
+                }
                 other => {
                     self.trace.hop(
                         "sfn",
                         Verdict::Fail,
                         format!("Task resource {other} is not emulated by vpcgate"),
                     );
-                    Err(StatesError::new(
-                        "States.TaskFailed",
-                        format!(
-                            "The resource '{other}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, {APIGATEWAY_INVOKE})"
-                        ),
-                    ))
+                    Err(not_emulated(other))
                 }
             };
             if let Err(e) = &result {
@@ -153,6 +244,26 @@ impl TaskHandler for WorldTasks {
             result
         })
     }
+}
+
+fn not_emulated(resource: &str) -> StatesError {
+    StatesError::new(
+        "States.TaskFailed",
+        format!(
+            "The resource '{resource}' is not emulated by vpcgate (emulated: {HTTP_INVOKE}, {APIGATEWAY_INVOKE}, {APIGATEWAY_INVOKE}.waitForTaskToken, activities)"
+        ),
+    )
+}
+
+/// AWS's `States.Runtime` for a Task whose activity does not exist (AWS-recorded: LocalStack
+/// activities/test_activities.snapshot.json, test_activity_task_on_deleted).
+fn no_activity(state: &str, arn: &str) -> StatesError {
+    StatesError::new(
+        "States.Runtime",
+        format!(
+            "An error occurred while executing the state '{state}'. The activity {arn} does not exist."
+        ),
+    )
 }
 
 /// One finished or running execution.
@@ -177,6 +288,10 @@ pub struct ExecutionRecord {
     pub live: Option<LiveHistory>,
     /// The hop-by-hop trace.
     pub trace: Trace,
+    /// RedriveExecution calls so far (`redriveCount`).
+    pub redrive_count: u32,
+    /// The last RedriveExecution (`redriveDate`).
+    pub redrive_date: Option<SystemTime>,
 }
 
 impl ExecutionRecord {
@@ -222,6 +337,18 @@ pub enum StartError {
     },
 }
 
+/// Why RedriveExecution refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RedriveError {
+    /// `ExecutionDoesNotExist`.
+    #[error("Execution Does Not Exist")]
+    NoExecution,
+    /// `ExecutionNotRedrivable`, with AWS's reason ("Execution is SUCCEEDED and cannot be
+    /// redriven", AWS-recorded in LocalStack's stepfunctions snapshots).
+    #[error("{0}")]
+    NotRedrivable(String),
+}
+
 /// The Region and account of an ARN (`arn:aws:<service>:<region>:<account>:…`).
 fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.split(':');
@@ -250,6 +377,10 @@ pub struct Executions {
     finished: Mutex<std::collections::VecDeque<String>>,
     stops: Mutex<BTreeMap<String, StopHandle>>,
     counter: Mutex<u64>,
+    /// Task tokens of waiting tasks (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
+    pub callbacks: Arc<Callbacks>,
+    /// Activities (CreateActivity, GetActivityTask, …).
+    pub activities: Arc<Activities>,
 }
 
 impl Executions {
@@ -341,6 +472,8 @@ impl Executions {
             outcome: None,
             live: Some(config.history.clone()),
             trace: Trace::new(),
+            redrive_count: 0,
+            redrive_date: None,
         };
         Ok((definition, config, record))
     }
@@ -369,7 +502,8 @@ impl Executions {
             principal,
             sm.arn.clone(),
             record.trace.clone(),
-        );
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone());
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
         record.trace.info(
             "sfn",
@@ -411,7 +545,8 @@ impl Executions {
             principal,
             sm.arn.clone(),
             record.trace.clone(),
-        );
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone());
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
         let store = self.clone();
@@ -435,6 +570,115 @@ impl Executions {
             store.stops.lock().expect("lock").remove(&key);
         });
         Ok((arn, start))
+    }
+
+    /// RedriveExecution: starts a FAILED, TIMED_OUT or ABORTED Standard execution again from
+    /// the state that did not succeed, in the same history, with `redriveCount` one higher
+    /// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html). Returns
+    /// the redrive date.
+    pub fn redrive(
+        self: &Arc<Self>,
+        world: &World,
+        sm: &StateMachine,
+        arn: &str,
+    ) -> Result<SystemTime, RedriveError> {
+        let definition = self
+            .definition(sm)
+            .map_err(|_| RedriveError::NotRedrivable(self.redrive_reason(arn)))?;
+        let (point, mut config, count) = {
+            let mut records = self.records.lock().expect("lock");
+            let r = records.get_mut(arn).ok_or(RedriveError::NoExecution)?;
+            let point = match (&r.outcome, r.kind) {
+                (Some(o), StateMachineType::Standard) => o.redrive_point.clone(),
+                _ => None,
+            };
+            let Some(point) = point else {
+                return Err(RedriveError::NotRedrivable(format!(
+                    "Execution is {} and cannot be redriven",
+                    r.status()
+                )));
+            };
+            r.redrive_count += 1;
+            r.redrive_date = Some(world.clock.now());
+            r.outcome = None;
+            let config = ExecutionConfig {
+                execution_type: ExecutionType::Standard,
+                execution_arn: r.arn.clone(),
+                execution_name: r.name.clone(),
+                state_machine_arn: sm.arn.clone(),
+                state_machine_name: sm.name.clone(),
+                role_arn: sm.role_arn.clone(),
+                clock: world.clock.clone(),
+                start_time: Some(r.start_date),
+                region: arn_region_account(arn).map(|(reg, _)| reg.to_string()),
+                redrive_count: r.redrive_count,
+                ..ExecutionConfig::default()
+            };
+            r.live = Some(config.history.clone());
+            (point, config, r.redrive_count)
+        };
+        let _ = count;
+        let input = point.input.clone();
+        config.redrive_from = Some(point);
+        let date = world.clock.now();
+        let (handle, signal) = stop_channel();
+        self.stops
+            .lock()
+            .expect("lock")
+            .insert(arn.to_string(), handle);
+        let name = arn.rsplit(':').next().unwrap_or("").to_string();
+        let trace = self.get(arn).map(|r| r.trace).unwrap_or_default();
+        let tasks = WorldTasks::new(
+            world.clone(),
+            execution_principal(&sm.role_arn, &name),
+            sm.arn.clone(),
+            trace,
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone());
+        let store = self.clone();
+        let key = arn.to_string();
+        let work = world.clock.work();
+        tokio::spawn(async move {
+            let outcome = run(&definition, input, config, &tasks, signal).await;
+            drop(work);
+            let mut records = store.records.lock().expect("lock");
+            if let Some(r) = records.get_mut(&key) {
+                r.outcome = Some(outcome);
+                r.live = None;
+            }
+            drop(records);
+            store.stops.lock().expect("lock").remove(&key);
+        });
+        Ok(date)
+    }
+
+    /// DescribeExecution's `redriveStatus` and `redriveStatusReason`.
+    pub fn redrive_status(&self, arn: &str) -> (&'static str, Option<String>) {
+        let records = self.records.lock().expect("lock");
+        match records.get(arn) {
+            Some(r)
+                if r.kind == StateMachineType::Standard
+                    && r.outcome
+                        .as_ref()
+                        .is_some_and(|o| o.redrive_point.is_some()) =>
+            {
+                ("REDRIVABLE", None)
+            }
+            Some(r) => (
+                "NOT_REDRIVABLE",
+                Some(format!(
+                    "Execution is {} and cannot be redriven",
+                    r.status()
+                )),
+            ),
+            None => ("NOT_REDRIVABLE", None),
+        }
+    }
+
+    fn redrive_reason(&self, arn: &str) -> String {
+        self.redrive_status(arn)
+            .1
+            .unwrap_or_else(|| "Execution cannot be redriven".to_string())
     }
 
     /// Stores a record; past [`MAX_RECORDS`] the oldest finished executions are forgotten.

@@ -8,7 +8,9 @@
 //! Each task runs as the execution role's assumed-role session and asks [`crate::authz`] for every
 //! permission AWS checks on its path.
 
+pub mod activity;
 pub mod apigw;
+pub mod callback;
 pub mod execution;
 pub mod http;
 

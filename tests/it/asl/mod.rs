@@ -5,3 +5,4 @@ mod budgets;
 mod common;
 mod conformance;
 mod execution;
+mod recorded;
