@@ -12,6 +12,8 @@
 //! wire (headers, query parameters, body fields); it opens no socket itself: the HTTP Task
 //! ([`crate::sfn::http`]) fetches OAuth tokens and sends requests along the connection's path.
 
+pub mod pattern;
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
