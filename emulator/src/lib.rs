@@ -73,6 +73,7 @@ pub mod authz;
 pub mod bundled;
 pub mod cfn;
 pub mod check;
+mod check_events;
 pub mod cli;
 pub mod clock;
 pub mod dns;

@@ -21,6 +21,7 @@
 pub mod apigw_api;
 pub mod cfn_api;
 pub mod events_api;
+pub mod events_bus_api;
 pub mod query;
 pub mod secrets_api;
 pub mod sfn_api;

@@ -45,11 +45,13 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const MAX_RESPONSE: usize = 1024 * 1024;
 
 /// Starts Step Functions executions for state machine targets: the edge's state machines on
-/// `serve`, the scenario's in `vpcgate check`.
+/// `serve` (in the background, as StartExecution does), the scenario's in `vpcgate check` (run
+/// to their end, so a case can show them).
+#[async_trait::async_trait]
 pub trait ExecutionStarter: Send + Sync {
     /// Starts an execution of `state_machine_arn` with `input`; the execution's ARN, or
     /// (error code, message) when there is no such machine or the input is refused.
-    fn start_execution(
+    async fn start_execution(
         &self,
         world: &World,
         state_machine_arn: &str,
@@ -459,6 +461,7 @@ async fn attempt(
         let input: Value = serde_json::from_str(body).unwrap_or_else(|_| json!(body));
         let arn = starter
             .start_execution(world, &m.target.arn, input)
+            .await
             .map_err(|(code, message)| {
                 Attempt::fatal(
                     if code == "StateMachineDoesNotExist" {
