@@ -22,6 +22,7 @@ use crate::world::World;
 struct CheckStarter {
     executions: Executions,
     records: Mutex<Vec<ExecutionRecord>>,
+    trace: Trace,
 }
 
 #[async_trait::async_trait]
@@ -47,6 +48,19 @@ impl ExecutionStarter for CheckStarter {
             .await
             .map_err(|e| ("StartExecution".to_string(), e.to_string()))?;
         let arn = record.arn.clone();
+        if let Some(o) = &record.outcome {
+            self.trace.info(
+                "sfn",
+                format!(
+                    "execution {arn} ends {}{}",
+                    status_name(o.status),
+                    o.error
+                        .as_ref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
         self.records.lock().expect("lock").push(record);
         Ok(arn)
     }
@@ -98,6 +112,7 @@ pub(crate) async fn run(file: &str, world: &World, case: &Case, spec: &Value) ->
     let starter = CheckStarter {
         executions: Executions::new(),
         records: Mutex::new(Vec::new()),
+        trace: trace.clone(),
     };
     let mut deliveries = Vec::new();
     for m in &matched {

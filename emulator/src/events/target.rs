@@ -297,7 +297,24 @@ async fn api_destination(
         .map_err(|e| Attempt::fatal("SDK_CLIENT_ERROR", e.to_string()))?;
     let conn = conn.with_secret(&secret.value);
     rate_limit(world, &dest.arn, dest.rate_limit, trace).await;
-    let url = dest.url(&m.target.http.path_values);
+    // Dynamic path parameters: a value starting with `$.` is a JSON path into the original event
+    // (eb-targets.html, "Dynamic path parameters"), as are header and query values.
+    let resolve = |v: &String| -> String {
+        if v.starts_with("$.") {
+            super::transformer::JsonPath::parse(v)
+                .and_then(|p| p.select(&m.event))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .unwrap_or_default()
+        } else {
+            v.clone()
+        }
+    };
+    let path_values: Vec<String> = m.target.http.path_values.iter().map(resolve).collect();
+    let url = dest.url(&path_values);
     let parsed =
         invoke::url_lite::parse(&url).map_err(|e| Attempt::fatal("SDK_CLIENT_ERROR", e))?;
     trace.info(
@@ -312,9 +329,21 @@ async fn api_destination(
         principal,
         trace,
     };
-    let mut headers = m.target.http.headers.clone();
+    let mut headers: Vec<(String, String)> = m
+        .target
+        .http
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), resolve(v)))
+        .collect();
     merge(&mut headers, &conn.invocation_parameters.headers, true);
-    let mut query = m.target.http.query.clone();
+    let mut query: Vec<(String, String)> = m
+        .target
+        .http
+        .query
+        .iter()
+        .map(|(k, v)| (k.clone(), resolve(v)))
+        .collect();
     merge(&mut query, &conn.invocation_parameters.query, false);
     let attempt_err = |e: invoke::InvokeError| Attempt {
         code: match e.kind {
