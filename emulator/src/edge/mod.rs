@@ -1144,6 +1144,13 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
                 Err(e) => plain(500, "application/json", json!({"message": format!("vpcgate reset: {e}")}).to_string()),
             }
         }
+        // EventBridge's finished deliveries (newest last): what `vpcgate explain` and tests read
+        // to see an event's fate, which AWS shows only through the target or a dead-letter queue.
+        ("GET", "/_vpcgate/events/deliveries") => plain(
+            200,
+            "application/json",
+            json!({"Deliveries": w.events.deliveries().iter().map(|d| d.to_json()).collect::<Vec<_>>()}).to_string(),
+        ),
         ("GET", "/_vpcgate/world") => {
             let doc = json!({
                 "region": w.model.region,
