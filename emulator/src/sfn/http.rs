@@ -768,6 +768,7 @@ impl HttpCapture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Parameter;
 
     #[test]
     fn forbidden_headers_follow_the_documented_list() {
