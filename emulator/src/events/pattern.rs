@@ -390,7 +390,7 @@ fn cidr(s: &str) -> Result<ipnet::IpNet, PatternError> {
         .map_err(|_| bad(format!("Nonstandard IP address: {ip}")))?;
     ipnet::IpNet::new(ip, bits)
         .map(|n| n.trunc())
-        .map_err(|_| bad(format!("Malformed CIDR, mask bits must be an integer")))
+        .map_err(|_| bad("Malformed CIDR, mask bits must be an integer"))
 }
 
 /// Numeric bounds: -5.0e9 to 5.0e9 ("Numeric matching … values between -5.0e9 and +5.0e9
@@ -548,7 +548,7 @@ impl Node {
         self.fields.iter().all(|(path, matchers)| {
             let values = flat.get(path).map(Vec::as_slice).unwrap_or(&[]);
             matchers.iter().any(|m| match m {
-                Matcher::Exists(want) => *want == !values.is_empty(),
+                Matcher::Exists(want) => *want != values.is_empty(),
                 m => values.iter().any(|v| m.matches(v)),
             })
         }) && self
