@@ -188,6 +188,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "eventbridge-missing-role-grant.json",
         include_str!("../../scenarios/eventbridge-missing-role-grant.json"),
     ),
+    (
+        "eventbridge-retry-transient-503.json",
+        include_str!("../../scenarios/eventbridge-retry-transient-503.json"),
+    ),
+    (
+        "eventbridge-rate-limit.json",
+        include_str!("../../scenarios/eventbridge-rate-limit.json"),
+    ),
 ];
 
 /// The scenario `serve` runs when given none: the seed's two stacks, both patterns.

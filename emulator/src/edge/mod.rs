@@ -1149,7 +1149,11 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
         ("GET", "/_vpcgate/events/deliveries") => plain(
             200,
             "application/json",
-            json!({"Deliveries": w.events.deliveries().iter().map(|d| d.to_json()).collect::<Vec<_>>()}).to_string(),
+            json!({"Deliveries": w.events.deliveries().iter().map(|d| {
+                let mut v = d.to_json();
+                v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
+                v
+            }).collect::<Vec<_>>()}).to_string(),
         ),
         ("GET", "/_vpcgate/world") => {
             let doc = json!({

@@ -99,6 +99,8 @@ pub struct DeliveryRecord {
     pub result: DeliveryResult,
     /// The dead-letter queue the event went to (placeholder), if any.
     pub dead_letter_arn: Option<String>,
+    /// The hops of this delivery, rendered (`/_vpcgate/events/deliveries`).
+    pub trace: String,
 }
 
 impl DeliveryRecord {
@@ -546,6 +548,7 @@ pub async fn deliver(
         ),
     );
     let start = tokio::time::Instant::now();
+    let first_hop = trace.hops().len().saturating_sub(1);
     let mut attempts = 0;
     let result = loop {
         attempts += 1;
@@ -601,6 +604,13 @@ pub async fn deliver(
         attempts,
         result,
         dead_letter_arn,
+        trace: trace
+            .hops()
+            .iter()
+            .skip(first_hop)
+            .map(|h| format!("{h}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     world.events.record(record.clone());
     record
