@@ -141,6 +141,13 @@ out["test_pattern"] = [
     eb.test_event_pattern(EventPattern=json.dumps({"source": [{"anything-but": "com.x"}]}), Event=json.dumps({"id": "1", "source": "com.x", "detail-type": "d", "account": "123456789012", "region": "ap-northeast-1", "time": "2022-07-13T13:48:01Z", "detail": {}}))["Result"],
 ]
 out["test_pattern_bad_event"] = err(eb.test_event_pattern, EventPattern=json.dumps({"source": ["x"]}), Event="[1]")
+# Hostile input: an oversized pattern, a deeply nested detail, a pattern nested past the budget.
+out["huge_pattern"] = err(eb.put_rule, Name="h", EventPattern=json.dumps({"source": ["x" * 5000]}))
+out["deep_detail"] = eb.put_events(Entries=[dict(e, Detail="{\"a\":" * 300 + "1" + "}" * 300)])["Entries"][0]
+deep = ["x"]
+for _ in range(40):
+    deep = {"a": deep}
+out["deep_pattern"] = err(eb.test_event_pattern, EventPattern=json.dumps(deep), Event=json.dumps({"id": "1", "source": "s", "detail-type": "d", "account": "123456789012", "region": "ap-northeast-1", "time": "2022-07-13T13:48:01Z", "detail": {}}))
 out["dest_bad"] = err(eb.create_api_destination, Name="d", ConnectionArn="invalid-connection-arn", InvocationEndpoint="https://example.com/api", HttpMethod="INVALID_METHOD")
 print(json.dumps(out))
 "#,
@@ -231,4 +238,10 @@ print(json.dumps(out))
             .starts_with("2 validation errors detected:"),
         "{out}"
     );
+    assert_eq!(pair("huge_pattern").0, "InvalidEventPatternException");
+    assert_eq!(
+        out["deep_detail"],
+        serde_json::json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
+    );
+    assert_eq!(pair("deep_pattern").0, "InvalidEventPatternException");
 }
