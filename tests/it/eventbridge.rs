@@ -238,7 +238,13 @@ print(json.dumps(out))
             .starts_with("2 validation errors detected:"),
         "{out}"
     );
-    assert_eq!(pair("huge_pattern").0, "InvalidEventPatternException");
+    // PutRule's EventPattern: "Maximum length of 4096" (API_PutRule.html).
+    assert_eq!(pair("huge_pattern").0, "ValidationException");
+    assert!(
+        pair("huge_pattern")
+            .1
+            .ends_with("Member must have length less than or equal to 4096")
+    );
     assert_eq!(
         out["deep_detail"],
         serde_json::json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})

@@ -240,7 +240,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
         "TestEventPattern" => {
             let pattern = required(input, "EventPattern", "eventPattern")?;
             let event = required(input, "Event", "event")?;
-            let p = EventPattern::parse(pattern).map_err(|e| wire(EventBridgeError::Pattern(e)))?;
+            let p = self::pattern(pattern)?;
             // test_plain_string_payload / test_array_event_payload (recorded against AWS).
             let event: Value = match serde_json::from_str(event) {
                 Ok(v @ Value::Object(_)) => v,
@@ -345,6 +345,19 @@ fn destination_json(d: &ApiDestinationConfig, now: std::time::SystemTime, descri
     out
 }
 
+/// Parses an `EventPattern` parameter: past its length constraint a `ValidationException` as
+/// AWS's request validation words it, else the pattern's own checks.
+fn pattern(text: &str) -> Result<EventPattern, JsonError> {
+    let max = crate::events::pattern::MAX_PATTERN_LENGTH;
+    if text.chars().count() > max {
+        let shown: String = text.chars().take(64).collect();
+        return Err(wire(EventBridgeError::validation(format!(
+            "1 validation error detected: Value '{shown}...' at 'eventPattern' failed to satisfy constraint: Member must have length less than or equal to {max}"
+        ))));
+    }
+    EventPattern::parse(text).map_err(|e| wire(EventBridgeError::Pattern(e)))
+}
+
 fn rule_key(input: &Value) -> Result<(String, String), JsonError> {
     rule_key_field(input, "Name")
 }
@@ -384,9 +397,8 @@ fn put_rule(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let arn = RuleConfig::arn_for(region, account, &bus, &name);
     cx.authorize("events:PutRule", &arn)?;
     let pattern = str_field(input, "EventPattern")
-        .map(EventPattern::parse)
-        .transpose()
-        .map_err(|e| wire(EventBridgeError::Pattern(e)))?;
+        .map(self::pattern)
+        .transpose()?;
     let schedule = str_field(input, "ScheduleExpression").map(str::to_string);
     if pattern.is_none() && schedule.is_none() {
         return Err(wire(EventBridgeError::validation(
