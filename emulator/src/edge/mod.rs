@@ -491,6 +491,8 @@ impl Edge {
             }
             world.connections.put(c);
         }
+        // EventBridge's API-made buses, rules and API destinations (events::bus).
+        world.events.carry_over(&old.events, &old.model.events);
         for i in old.ec2.instances() {
             if let Some(ports) = old.ec2.proxy(&i.config.id) {
                 world.ec2.set_proxy(&i.config.id, ports);

@@ -384,6 +384,39 @@ impl EventBridge {
         })
     }
 
+    /// Takes over what the API made on `old` (buses, rules with their targets, API destinations
+    /// whose ARNs neither `old_model` nor this registry's own model declare), as a deploy builds a
+    /// new world: control-plane writes survive it (DESIGN.md, "worlds that change at run time").
+    pub fn carry_over(&self, old: &EventBridge, old_model: &EventsModel) {
+        let declared: std::collections::BTreeSet<&str> = old_model
+            .buses
+            .iter()
+            .map(|b| b.arn.as_str())
+            .chain(old_model.rules.iter().map(|r| r.arn.as_str()))
+            .chain(old_model.api_destinations.iter().map(|d| d.arn.as_str()))
+            .collect();
+        let old_scopes = old.scopes.read().expect("lock").clone();
+        let mut mine = self.scopes.write().expect("lock");
+        for (key, scope) in old_scopes {
+            let into = mine.entry(key).or_default();
+            for (name, b) in scope.buses {
+                if !declared.contains(b.arn.as_str()) {
+                    into.buses.entry(name).or_insert(b);
+                }
+            }
+            for (k, r) in scope.rules {
+                if !declared.contains(r.arn.as_str()) {
+                    into.rules.entry(k).or_insert(r);
+                }
+            }
+            for (name, d) in scope.destinations {
+                if !declared.contains(d.arn.as_str()) {
+                    into.destinations.entry(name).or_insert(d);
+                }
+            }
+        }
+    }
+
     /// Remembers a finished delivery (the oldest are forgotten past [`MAX_DELIVERY_LOG`]).
     pub fn record(&self, d: DeliveryRecord) {
         let mut log = self.log.lock().expect("lock");
@@ -602,6 +635,33 @@ mod tests {
             json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
         );
         assert!(answer["Entries"][3]["EventId"].is_string());
+    }
+
+    #[test]
+    fn a_new_world_keeps_what_the_api_made() {
+        let declared = EventsModel {
+            buses: vec![EventBusConfig {
+                name: "declared".into(),
+                arn: "arn:aws:events:r:a:event-bus/declared".into(),
+                description: None,
+                created: SystemTime::UNIX_EPOCH,
+            }],
+            ..EventsModel::default()
+        };
+        let old = {
+            let b = EventBridge::from_model(&declared);
+            b.create_bus("r", "a", "made", None, SystemTime::UNIX_EPOCH)
+                .unwrap();
+            b
+        };
+        // The new stack no longer declares `declared`; `made` came from the API.
+        let new = EventBridge::default();
+        new.carry_over(&old, &declared);
+        assert!(new.bus("r", "a", "made", SystemTime::UNIX_EPOCH).is_ok());
+        assert!(
+            new.bus("r", "a", "declared", SystemTime::UNIX_EPOCH)
+                .is_err()
+        );
     }
 
     #[test]
