@@ -175,6 +175,27 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "seed-003-no-resource-policy.json",
         include_str!("../../scenarios/seed-003-no-resource-policy.json"),
     ),
+    // EventBridge's front door (issue 16).
+    (
+        "eventbridge-private-api-destination.json",
+        include_str!("../../scenarios/eventbridge-private-api-destination.json"),
+    ),
+    (
+        "eventbridge-narrowed-gateway-sg.json",
+        include_str!("../../scenarios/eventbridge-narrowed-gateway-sg.json"),
+    ),
+    (
+        "eventbridge-missing-role-grant.json",
+        include_str!("../../scenarios/eventbridge-missing-role-grant.json"),
+    ),
+    (
+        "eventbridge-retry-transient-503.json",
+        include_str!("../../scenarios/eventbridge-retry-transient-503.json"),
+    ),
+    (
+        "eventbridge-rate-limit.json",
+        include_str!("../../scenarios/eventbridge-rate-limit.json"),
+    ),
 ];
 
 /// The scenario `serve` runs when given none: the seed's two stacks, both patterns.

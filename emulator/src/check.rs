@@ -188,6 +188,9 @@ async fn run_case(
     case: &Case,
     subs: &HashMap<String, String>,
 ) -> CaseOutcome {
+    if let Some(spec) = &case.put_events {
+        return crate::check_events::run(file, world, case, spec).await;
+    }
     if let Some(request) = &case.request {
         // Two request dialects share `Request` until they are unified (see the note on the issue).
         if crate::scenario::CaseKind::of_request(request) == crate::scenario::CaseKind::Client {
@@ -457,19 +460,19 @@ async fn run_client_request_case(
 /// What a case produced, as the expectations read it; `None` where the case kind has no such
 /// thing (the loader refuses expectations a kind cannot check, `Case::check_expectations`).
 #[derive(Default)]
-struct Observed<'a> {
-    status: Option<&'a str>,
-    output: Option<&'a Value>,
-    error: Option<&'a str>,
-    cause: Option<&'a str>,
-    status_code: Option<u16>,
-    body: Option<&'a str>,
+pub(crate) struct Observed<'a> {
+    pub(crate) status: Option<&'a str>,
+    pub(crate) output: Option<&'a Value>,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) cause: Option<&'a str>,
+    pub(crate) status_code: Option<u16>,
+    pub(crate) body: Option<&'a str>,
     /// Response headers, names in lowercase.
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// Checks every expectation of `exp` against what the case produced.
-fn check_observed(
+pub(crate) fn check_observed(
     exp: &crate::scenario::Expect,
     got: &Observed<'_>,
     world: &World,
@@ -552,7 +555,7 @@ fn check_observed(
 }
 
 /// The expectations every case kind shares: `ElapsedSeconds` of virtual time and `TraceContains`.
-fn check_time_and_trace(
+pub(crate) fn check_time_and_trace(
     exp: &crate::scenario::Expect,
     elapsed: Duration,
     trace: &Trace,

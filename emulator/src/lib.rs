@@ -19,6 +19,13 @@
 //!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
 //!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
 //!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
+//! EventBridge front door (issue 16; the same private path as Pattern A)
+//!  edge events API (PutEvents) ──▶ events::bus (limits, entry checks) ──▶ events::pattern
+//!    (rules' event patterns) ──▶ events::transformer (Input / InputPath / InputTransformer)
+//!    ──▶ events::target: iam (role trusts events.amazonaws.com; events:InvokeApiDestination /
+//!    states:StartExecution) ──▶ API destination: events::invoke (the connection's credentials,
+//!    lattice::ResourceGateway, TLS, HTTP; 5 s per attempt, RetryPolicy back-off on tokio's clock)
+//!    ──▶ alb │ state machine: sfn executions
 //! VPC Lattice service network (seed 004)
 //!  client ENI ──▶ dns (service name, associated VPCs only) ──▶ lattice::service_network:
 //!    association SGs ─▶ listener ─▶ rule ─▶ auth policies (iam gates, sigv4) ─▶ target group
@@ -49,7 +56,9 @@
 //!   hickory-resolver over in-memory UDP.
 //! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the load balancers.
 //! - [`lattice`] the resource gateways and configurations, and the service networks
-//!   ([`lattice::service_network`]); [`events`] the connections; [`secrets`] Secrets Manager.
+//!   ([`lattice::service_network`]); [`events`] EventBridge: connections and the invocation
+//!   path they share with the HTTP Task ([`events::invoke`]), buses, rules, event patterns,
+//!   input transformers, API destinations and target deliveries; [`secrets`] Secrets Manager.
 //! - [`apigw`] API Gateway REST APIs: routing, the SigV4 + IAM and integration-timeout layers,
 //!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors.
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
@@ -90,6 +99,7 @@ pub mod authz;
 pub mod bundled;
 pub mod cfn;
 pub mod check;
+mod check_events;
 pub mod cli;
 pub mod clock;
 pub mod dns;

@@ -178,6 +178,8 @@ pub struct Model {
     pub resource_configurations: Vec<ResourceConfigurationConfig>,
     /// EventBridge connections.
     pub connections: Vec<ConnectionConfig>,
+    /// EventBridge buses, rules and API destinations (scenario::events).
+    pub events: crate::events::EventsModel,
     /// IAM roles.
     pub roles: Vec<Role>,
     /// IAM users.

@@ -70,6 +70,8 @@ pub struct WorldInner {
     pub resource_configurations: HashMap<String, ResourceConfigurationConfig>,
     /// EventBridge connections.
     pub connections: Connections,
+    /// EventBridge buses, rules, API destinations and the deliveries made.
+    pub events: crate::events::EventBridge,
     /// Secrets Manager.
     pub secrets: SecretsManager,
     /// IAM.
@@ -302,6 +304,7 @@ impl World {
                 },
             )?
         };
+        let events = crate::events::EventBridge::from_model(&model.events);
         Ok(Self {
             inner: Arc::new(WorldInner {
                 model,
@@ -313,6 +316,7 @@ impl World {
                 gateways,
                 resource_configurations,
                 connections,
+                events,
                 secrets,
                 iam,
                 tls_client,

@@ -641,7 +641,7 @@ fn load_cases() -> Vec<LoadCase> {
             &with_case(
                 r#"{"Name": "c", "StartExecution": {"StateMachine": "M"}, "Request": {"Api": "X"}, "Expect": {"Status": "SUCCEEDED"}}"#,
             ),
-            "a case runs exactly one of StartExecution or Request",
+            "a case runs exactly one of StartExecution, Request or PutEvents",
         ),
         load(
             "case running nothing",

@@ -1,6 +1,8 @@
-//! EventBridge connections (`awsJson1_1`, target prefix `AWSEvents`): CreateConnection,
-//! DescribeConnection, UpdateConnection, DeleteConnection, ListConnections
-//! (<https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Operations.html>).
+//! EventBridge (`awsJson1_1`, target prefix `AWSEvents`)
+//! (<https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Operations.html>):
+//! connections (CreateConnection, DescribeConnection, UpdateConnection, DeleteConnection,
+//! ListConnections) here; buses, rules, targets, PutEvents, TestEventPattern and API
+//! destinations in [`super::events_bus_api`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +26,7 @@ pub fn call<'a>(
             "UpdateConnection" => update(cx, &input),
             "DeleteConnection" => delete(cx, &input),
             "ListConnections" => list(cx, &input),
+            op if super::events_bus_api::handles(op) => super::events_bus_api::call(cx, op, &input),
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate EventBridge's {other} operation"),

@@ -21,6 +21,7 @@
 pub mod apigw_api;
 pub mod cfn_api;
 pub mod events_api;
+pub mod events_bus_api;
 pub mod query;
 pub mod secrets_api;
 pub mod sfn_api;
@@ -490,6 +491,8 @@ impl Edge {
             }
             world.connections.put(c);
         }
+        // EventBridge's API-made buses, rules and API destinations (events::bus).
+        world.events.carry_over(&old.events, &old.model.events);
         for i in old.ec2.instances() {
             if let Some(ports) = old.ec2.proxy(&i.config.id) {
                 world.ec2.set_proxy(&i.config.id, ports);
@@ -1143,6 +1146,17 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
                 Err(e) => plain(500, "application/json", json!({"message": format!("vpcgate reset: {e}")}).to_string()),
             }
         }
+        // EventBridge's finished deliveries (newest last): what `vpcgate explain` and tests read
+        // to see an event's fate, which AWS shows only through the target or a dead-letter queue.
+        ("GET", "/_vpcgate/events/deliveries") => plain(
+            200,
+            "application/json",
+            json!({"Deliveries": w.events.deliveries().iter().map(|d| {
+                let mut v = d.to_json();
+                v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
+                v
+            }).collect::<Vec<_>>()}).to_string(),
+        ),
         ("GET", "/_vpcgate/world") => {
             let doc = json!({
                 "region": w.model.region,

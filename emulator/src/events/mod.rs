@@ -12,6 +12,17 @@
 //! wire (headers, query parameters, body fields); it opens no socket itself: the HTTP Task
 //! ([`crate::sfn::http`]) fetches OAuth tokens and sends requests along the connection's path.
 
+pub mod api_destination;
+pub mod bus;
+pub mod error;
+pub mod invoke;
+pub mod pattern;
+pub mod rule;
+pub mod target;
+pub mod transformer;
+
+pub use bus::{EventBridge, EventsModel};
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;

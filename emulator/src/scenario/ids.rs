@@ -328,6 +328,10 @@ pub fn physical(
             // VPC Lattice service networks (scenario::lattice).
             return super::lattice::physical(ctx, logical, ty, props);
         }
+        // Emulated (scenario::events) with the shapes placeholder_for gives them.
+        "AWS::Events::Rule" | "AWS::Events::EventBus" | "AWS::Events::ApiDestination" => {
+            placeholder_for(ctx, logical, ty, props)
+        }
         "AWS::Events::Connection" => {
             let name = prop(props, "Name")
                 .map(str::to_string)
@@ -648,11 +652,15 @@ pub fn placeholder_for(
                 "AWS::Events::EventBus" => "event-bus",
                 _ => "api-destination",
             };
+            let bus = crate::events::bus::bus_name(prop(props, "EventBusName"));
             let arn = if kind == "api-destination" {
                 format!(
                     "arn:{p}:events:{r}:{a}:{kind}/{name}/{}",
                     ctx.uuid(logical, kind)
                 )
+            } else if kind == "rule" && bus != crate::events::bus::DEFAULT_BUS {
+                // A rule on a custom bus: `rule/<bus>/<name>` (API_PutRule, RuleArn).
+                format!("arn:{p}:events:{r}:{a}:rule/{bus}/{name}")
             } else {
                 format!("arn:{p}:events:{r}:{a}:{kind}/{name}")
             };

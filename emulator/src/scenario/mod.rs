@@ -22,6 +22,7 @@
 pub mod apigw;
 pub mod ec2;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod lattice;
 pub mod resources;
@@ -163,6 +164,10 @@ pub struct Case {
     /// it, straight to an emulated REST API ([`crate::apigw::case::RequestCase`]).
     #[serde(default)]
     pub request: Option<Value>,
+    /// Or: EventBridge PutEvents (`{"Entries": [...]}`); the case waits for every delivery and
+    /// its output is PutEvents' answer with the `Deliveries` made ([`crate::events::target`]).
+    #[serde(default)]
+    pub put_events: Option<Value>,
     /// The expected outcome.
     #[serde(default)]
     pub expect: Expect,
@@ -179,6 +184,10 @@ pub enum CaseKind {
     /// `Request` straight to an emulated REST API, or `From` an instance in API Gateway's dialect
     /// (`Sign`): the output `{"StatusCode", "StatusText", "Headers", "Body"}` or `{"Error", "Message"}`.
     ApiRequest,
+    /// `PutEvents`: the deliveries' status (`DELIVERED`, `FAILED`, `NOT_MATCHED`), output
+    /// (`FailedEntryCount`, `Entries`, `Deliveries`), the first failure's `ErrorCode` as
+    /// `Error` and `ErrorMessage` as cause, the first API destination answer's status and body.
+    PutEvents,
 }
 
 impl CaseKind {
@@ -204,7 +213,7 @@ impl CaseKind {
             // Shared by every kind.
             "ElapsedSeconds" | "TraceContains" | "AccessLogIncludes" => true,
             "Output" | "OutputIncludes" => true,
-            "Status" => self == Self::Execution,
+            "Status" => matches!(self, Self::Execution | Self::PutEvents),
             "Error" | "CauseContains" => true,
             "Cause" => self != Self::ApiRequest,
             "StatusCode" | "BodyContains" | "Headers" => self != Self::Execution,
@@ -239,9 +248,10 @@ impl Expect {
 impl Case {
     /// What the case runs, if it runs exactly one thing.
     pub fn kind(&self) -> Option<CaseKind> {
-        match (&self.start_execution, &self.request) {
-            (Some(_), None) => Some(CaseKind::Execution),
-            (None, Some(r)) => Some(CaseKind::of_request(r)),
+        match (&self.start_execution, &self.request, &self.put_events) {
+            (Some(_), None, None) => Some(CaseKind::Execution),
+            (None, Some(r), None) => Some(CaseKind::of_request(r)),
+            (None, None, Some(_)) => Some(CaseKind::PutEvents),
             _ => None,
         }
     }
@@ -252,7 +262,7 @@ impl Case {
         let Some(kind) = self.kind() else {
             return Err((
                 None,
-                "a case runs exactly one of StartExecution or Request".into(),
+                "a case runs exactly one of StartExecution, Request or PutEvents".into(),
             ));
         };
         let keys = self.expect.keys();
@@ -271,6 +281,7 @@ impl Case {
                     CaseKind::ApiRequest => {
                         "a Request case (its output is StatusCode, Headers, Body or Error, Message)"
                     }
+                    CaseKind::PutEvents => "a PutEvents case",
                 };
                 return Err((Some(key), format!("{key} is not checked for {what}")));
             }

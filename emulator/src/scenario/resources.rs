@@ -50,6 +50,10 @@ pub const EMULATED: &[&str] = &[
     "AWS::VpcLattice::ResourceGateway",
     "AWS::VpcLattice::ResourceConfiguration",
     "AWS::Events::Connection",
+    // EventBridge buses, rules and API destinations: converted by super::events.
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+    "AWS::Events::ApiDestination",
     "AWS::IAM::Role",
     "AWS::IAM::User",
     "AWS::IAM::AccessKey",
@@ -829,6 +833,9 @@ pub(crate) fn build_onto(
             ty if super::ec2::TYPES.contains(&ty) => {
                 p.errors.extend(super::ec2::convert(r, &mut model))
             }
+            ty if super::events::TYPES.contains(&ty) => {
+                p.errors.extend(super::events::convert(r, &mut model))
+            }
             // VPC Lattice service networks: converted after this loop (scenario::lattice).
             t if super::lattice::handles(t) => {}
             ty => model.not_emulated.push(NotEmulated {
@@ -908,6 +915,7 @@ pub(crate) fn build_onto(
     }
     errors.extend(state_machine_roles(&model));
     errors.extend(super::apigw::finish(&model));
+    errors.extend(super::events::finish(&model, resolved));
     errors.extend(super::ec2::finish(
         &mut model,
         earlier.iter().chain(resolved),

@@ -18,20 +18,17 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rustls_pki_types::ServerName;
+use http::Method;
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{StatesError, TaskContext};
-use crate::events::{Authorization, ConnectionConfig, Parameter};
+use crate::events::invoke::{
+    self, Exchange, InvokeError, InvokeErrorKind, Invoker, append_query, encode_pairs, merge,
+    url_lite,
+};
+use crate::events::{Authorization, ConnectionConfig};
 use crate::iam::{DenialFormat, RequestContext};
-use crate::lattice::{AuthType, LatticeError};
 use crate::trace::Verdict;
 
 /// The hard limit on an HTTP Task's duration ("HTTP Task ... 60 seconds", same page).
@@ -95,12 +92,6 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// `Transform.RequestEncodingOptions.ArrayFormat`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ArrayFormat {
@@ -121,49 +112,6 @@ struct Call {
     body: Option<Value>,
     url_encoded: bool,
     array_format: ArrayFormat,
-}
-
-mod url_lite {
-    //! The few parts of an `https://host[:port]/path?query` URL the task needs.
-    #[derive(Debug, Clone)]
-    pub(super) struct Url {
-        pub(super) scheme: String,
-        pub(super) host: String,
-        pub(super) port: u16,
-        pub(super) path_and_query: String,
-    }
-
-    pub(super) fn parse(text: &str) -> Result<Url, String> {
-        let uri: http::Uri = text
-            .parse()
-            .map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
-        let scheme = uri
-            .scheme_str()
-            .ok_or_else(|| format!("'{text}' has no scheme"))?
-            .to_ascii_lowercase();
-        let host = uri
-            .host()
-            .ok_or_else(|| format!("'{text}' has no host"))?
-            .to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "https" { 443 } else { 80 });
-        let path_and_query = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        let path_and_query = if path_and_query.is_empty() {
-            "/".into()
-        } else {
-            path_and_query
-        };
-        Ok(Url {
-            scheme,
-            host,
-            port,
-            path_and_query,
-        })
-    }
 }
 
 fn string_field(params: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
@@ -325,40 +273,23 @@ fn form_encode(body: &Map<String, Value>, format: ArrayFormat) -> String {
     encode_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-/// `k=v&k=v`, names and values URL-encoded (Step Functions URL-encodes query parameters).
-fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    pairs
-        .into_iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, QUERY),
-                utf8_percent_encode(v, QUERY)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Appends an encoded query string to a path or URL.
-fn append_query(target: &mut String, query: &str) {
-    if !query.is_empty() {
-        target.push(if target.contains('?') { '&' } else { '?' });
-        target.push_str(query);
-    }
-}
-
-/// Merges the connection's parameters over the task's: the connection wins on a duplicate key.
-fn merge(task: &mut Vec<(String, String)>, connection: &[Parameter], case_insensitive: bool) {
-    for p in connection {
-        task.retain(|(k, _)| {
-            if case_insensitive {
-                !k.eq_ignore_ascii_case(&p.key)
-            } else {
-                k != &p.key
+/// The HTTP Task's names for failures along the connection's path (call-https-apis.html,
+/// "Errors").
+impl From<InvokeError> for StatesError {
+    fn from(e: InvokeError) -> Self {
+        let name = match e.kind {
+            InvokeErrorKind::Socket => "States.Http.Socket",
+            InvokeErrorKind::Runtime => "States.Runtime",
+            InvokeErrorKind::InvalidConnectionState => {
+                "Events.ConnectionResource.InvalidConnectionState"
             }
-        });
-        task.push((p.key.clone(), p.value.clone()));
+            InvokeErrorKind::InvalidPrivateConnectionState => {
+                "Events.ConnectionResource.InvalidPrivateConnectionState"
+            }
+            InvokeErrorKind::AccessDenied => "Events.ConnectionResource.AccessDenied",
+            InvokeErrorKind::InternalError => "Events.ConnectionResource.InternalError",
+        };
+        StatesError::new(name, e.message)
     }
 }
 
@@ -526,154 +457,6 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
     }
 }
 
-/// Authorization header or key parameter the connection adds.
-async fn credentials(
-    ctx: &TaskContext<'_>,
-    conn: &ConnectionConfig,
-    headers: &mut Vec<(String, String)>,
-) -> Result<(), StatesError> {
-    if ctx.world.connections.is_deauthorized(&conn.arn) {
-        ctx.trace.hop(
-            "events",
-            Verdict::Refuse,
-            format!(
-                "connection {} is DEAUTHORIZED (update it with working credentials)",
-                conn.name
-            ),
-        );
-        return Err(StatesError::new(
-            "Events.ConnectionResource.InvalidConnectionState",
-            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
-        ));
-    }
-    match &conn.authorization {
-        Authorization::ApiKey { name, value } => {
-            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-            headers.push((name.clone(), value.clone()));
-        }
-        Authorization::Basic { username, password } => {
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-            headers.push(("Authorization".into(), format!("Basic {token}")));
-        }
-        Authorization::OAuthClientCredentials { .. } => {
-            let token = match ctx.world.connections.cached_token(&conn.arn) {
-                Some(t) => {
-                    ctx.trace.pass(
-                        "events",
-                        format!("connection {}: cached OAuth token", conn.name),
-                    );
-                    t
-                }
-                None => fetch_token(ctx, conn).await?,
-            };
-            headers.push(("Authorization".into(), format!("Bearer {token}")));
-        }
-    }
-    Ok(())
-}
-
-async fn fetch_token(
-    ctx: &TaskContext<'_>,
-    conn: &ConnectionConfig,
-) -> Result<String, StatesError> {
-    let Authorization::OAuthClientCredentials {
-        authorization_endpoint,
-        http_method,
-        client_id,
-        client_secret,
-        oauth_parameters,
-    } = &conn.authorization
-    else {
-        unreachable!("called for OAuth connections only")
-    };
-    let url = url_lite::parse(authorization_endpoint)
-        .map_err(|e| StatesError::new("Events.ConnectionResource.InvalidConnectionState", e))?;
-    // fidelity: AWS does not document how the client credentials travel; vpcgate sends them as
-    // HTTP Basic and a form body with grant_type=client_credentials (README, fidelity notes).
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
-    let mut headers = vec![
-        ("Authorization".to_string(), format!("Basic {basic}")),
-        (
-            "Content-Type".to_string(),
-            "application/x-www-form-urlencoded".to_string(),
-        ),
-    ];
-    merge(&mut headers, &oauth_parameters.headers, true);
-    let mut form: Vec<(String, String)> = vec![("grant_type".into(), "client_credentials".into())];
-    merge(&mut form, &oauth_parameters.body, false);
-    let body = encode_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let mut path = url.path_and_query.clone();
-    append_query(
-        &mut path,
-        &encode_pairs(
-            oauth_parameters
-                .query
-                .iter()
-                .map(|p| (p.key.as_str(), p.value.as_str())),
-        ),
-    );
-    let method = Method::from_bytes(http_method.as_bytes()).unwrap_or(Method::POST);
-    let resp = exchange(
-        ctx,
-        conn,
-        &url.host,
-        url.port,
-        method,
-        &path,
-        &headers,
-        Bytes::from(body),
-    )
-    .await?;
-    if !resp.status.is_success() {
-        ctx.trace.hop(
-            "events",
-            Verdict::Fail,
-            format!(
-                "OAuth token endpoint answered {}: the connection is deauthorized",
-                resp.status
-            ),
-        );
-        ctx.world.connections.deauthorize(&conn.arn);
-        return Err(StatesError::new(
-            "Events.ConnectionResource.InvalidConnectionState",
-            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
-        ));
-    }
-    let parsed: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    let Some(token) = parsed.get("access_token").and_then(Value::as_str) else {
-        ctx.world.connections.deauthorize(&conn.arn);
-        return Err(StatesError::new(
-            "Events.ConnectionResource.InvalidConnectionState",
-            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
-        ));
-    };
-    let expires_in = parsed
-        .get("expires_in")
-        .and_then(Value::as_u64)
-        .map(Duration::from_secs);
-    // Refresh a minute before expiry (EventBridge's documented proactive refresh).
-    let lifetime = expires_in.map(|d| d.saturating_sub(Duration::from_secs(60)));
-    ctx.world
-        .connections
-        .cache_token(&conn.arn, token.to_string(), lifetime);
-    ctx.trace.pass(
-        "events",
-        format!(
-            "connection {}: OAuth token fetched from {authorization_endpoint}",
-            conn.name
-        ),
-    );
-    Ok(token.to_string())
-}
-
-struct Exchange {
-    status: http::StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
 async fn send(
     ctx: &TaskContext<'_>,
     conn: &ConnectionConfig,
@@ -682,7 +465,12 @@ async fn send(
     let region = &ctx.world.model.region;
     let mut headers = call.headers.clone();
     merge(&mut headers, &conn.invocation_parameters.headers, true);
-    credentials(ctx, conn, &mut headers).await?;
+    let inv = Invoker {
+        world: ctx.world,
+        principal: &ctx.principal,
+        trace: ctx.trace,
+    };
+    invoke::credentials(&inv, conn, &mut headers).await?;
     let mut query = call.query.clone();
     merge(&mut query, &conn.invocation_parameters.query, false);
 
@@ -742,8 +530,8 @@ async fn send(
         &mut path,
         &encode_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     );
-    let resp = exchange(
-        ctx,
+    let resp = invoke::exchange(
+        &inv,
         conn,
         &call.url.host,
         call.url.port,
@@ -977,170 +765,10 @@ impl HttpCapture {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// Opens the TCP path to `host:port` along the connection's route.
-async fn open(
-    ctx: &TaskContext<'_>,
-    conn: &ConnectionConfig,
-    host: &str,
-    port: u16,
-) -> Result<Box<dyn Io>, StatesError> {
-    let world = ctx.world;
-    let socket = |cause: String| StatesError::new("States.Http.Socket", cause);
-    let Some(rc_arn) = &conn.resource_configuration_arn else {
-        // A public connection goes to the internet, which the emulated world does not have.
-        ctx.trace.hop(
-            "sfn",
-            Verdict::Fail,
-            format!(
-                "{host}: public endpoints are not reachable in the emulated world (no internet)"
-            ),
-        );
-        return Err(socket(format!(
-            "Unable to resolve host {host}: the emulated world has no public internet"
-        )));
-    };
-    let rc = world.resource_configurations.get(rc_arn).ok_or_else(|| {
-        StatesError::new(
-            "Events.ConnectionResource.InvalidPrivateConnectionState",
-            format!("The resource configuration {rc_arn} of the connection does not exist"),
-        )
-    })?;
-    ctx.trace.pass(
-        "lattice",
-        format!(
-            "private connection via resource configuration {} ({}, {:?} auth)",
-            rc.name, rc.definition, rc.auth
-        ),
-    );
-    if rc.auth == AuthType::AwsIam {
-        let region = rc.arn.split(':').nth(3).unwrap_or(&world.model.region);
-        let c = RequestContext::for_request(world.clock.now_utc(), region);
-        world
-            .iam
-            .authorize(
-                &ctx.principal,
-                "vpc-lattice-svcs:Invoke",
-                &rc.arn,
-                &c,
-                None,
-                &[],
-                DenialFormat::PolicyType,
-                ctx.trace,
-            )
-            .map_err(|d| StatesError::new("Events.ConnectionResource.AccessDenied", d.message))?;
-    }
-    let gateway = world.gateways.get(&rc.gateway_id).ok_or_else(|| {
-        StatesError::new(
-            "Events.ConnectionResource.InvalidPrivateConnectionState",
-            format!(
-                "The resource gateway {} of resource configuration {} does not exist",
-                rc.gateway_id, rc.name
-            ),
-        )
-    })?;
-    match gateway.open(&world.net, rc, port, ctx.trace).await {
-        Ok(stream) => Ok(Box::new(stream)),
-        Err(LatticeError::Resolve(e)) => Err(socket(format!("Unable to resolve host: {e}"))),
-        Err(LatticeError::Connect(e)) => Err(socket(format!("Connection refused: {e}"))),
-        Err(LatticeError::PortNotAllowed { port, .. }) => Err(socket(format!(
-            "Connection refused: port {port} is not in the port ranges of resource configuration {}",
-            rc.name
-        ))),
-        Err(e @ LatticeError::NoGateway { .. }) => Err(StatesError::new(
-            "Events.ConnectionResource.InvalidPrivateConnectionState",
-            e.to_string(),
-        )),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn exchange(
-    ctx: &TaskContext<'_>,
-    conn: &ConnectionConfig,
-    host: &str,
-    port: u16,
-    method: Method,
-    path: &str,
-    headers: &[(String, String)],
-    body: Bytes,
-) -> Result<Exchange, StatesError> {
-    let socket = |cause: String| StatesError::new("States.Http.Socket", cause);
-    let stream = open(ctx, conn, host, port).await?;
-    let connector = tokio_rustls::TlsConnector::from(ctx.world.tls_client.clone());
-    let server_name = ServerName::try_from(host.to_string())
-        .map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
-    let tls = match connector.connect(server_name, stream).await {
-        Ok(tls) => {
-            let (_, session) = tls.get_ref();
-            ctx.trace.pass(
-                "tls",
-                format!(
-                    "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
-                    session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
-                    session.negotiated_cipher_suite().map(|s| s.suite()).map(|s| format!("{s:?}")).unwrap_or_default()
-                ),
-            );
-            tls
-        }
-        Err(e) => {
-            ctx.trace.hop(
-                "tls",
-                Verdict::Fail,
-                format!("handshake with {host} failed: {e}"),
-            );
-            return Err(socket(format!("TLS handshake with {host} failed: {e}")));
-        }
-    };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
-    tokio::spawn(connection);
-    let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
-    let host_header = if port == 443 {
-        host.to_string()
-    } else {
-        format!("{host}:{port}")
-    };
-    builder = builder.header(http::header::HOST, host_header);
-    for (k, v) in headers {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-            StatesError::new("States.Runtime", format!("Invalid header name {k:?}"))
-        })?;
-        let value = HeaderValue::from_str(v).map_err(|_| {
-            StatesError::new("States.Runtime", format!("Invalid value for header {k:?}"))
-        })?;
-        builder = builder.header(name, value);
-    }
-    let req = builder
-        .body(Full::new(body))
-        .map_err(|e| StatesError::new("States.Runtime", e.to_string()))?;
-    ctx.trace
-        .info("http", format!("{method} {path} Host {host}"));
-    let resp = sender.send_request(req).await.map_err(|e| {
-        ctx.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
-        socket(format!(
-            "The connection to {host} was closed before a response arrived: {e}"
-        ))
-    })?;
-    let (parts, body) = resp.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?
-        .to_bytes();
-    Ok(Exchange {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Parameter;
 
     #[test]
     fn forbidden_headers_follow_the_documented_list() {

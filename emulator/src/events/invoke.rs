@@ -1,0 +1,486 @@
+//! The connection's invocation path, shared by Step Functions' HTTP Task ([`crate::sfn::http`]) and
+//! EventBridge's API destinations ([`super::target`]): the connection's credentials (API key,
+//! Basic, OAuth client credentials with the token cached and the connection de-authorized on
+//! failure, eb-target-connection-auth.html), then for a private connection VPC Lattice
+//! (`vpc-lattice-svcs:Invoke` when the resource configuration uses AWS_IAM) and the resource
+//! gateway, then TLS with the emulated public roots (SNI and hostname checks on the URL's host)
+//! and HTTP/1.1 (<https://docs.aws.amazon.com/eventbridge/latest/userguide/connection-private.html>).
+//!
+//! Failures are [`InvokeError`]s; each caller words them its own way (the HTTP Task as
+//! `States.Http.Socket` / `Events.ConnectionResource.*`, EventBridge as a failed delivery).
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rustls_pki_types::ServerName;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{Authorization, ConnectionConfig, Parameter};
+use crate::iam::{DenialFormat, Principal, RequestContext};
+use crate::lattice::{AuthType, LatticeError};
+use crate::trace::{Trace, Verdict};
+use crate::world::World;
+
+/// Who sends along a connection: the world, the principal (the HTTP Task's execution role, or
+/// the role of the rule's target), and the trace.
+#[derive(Debug)]
+pub struct Invoker<'a> {
+    /// The world.
+    pub world: &'a World,
+    /// The caller's principal (checked for `vpc-lattice-svcs:Invoke` on AWS_IAM resource
+    /// configurations).
+    pub principal: &'a Principal,
+    /// The trace.
+    pub trace: &'a Trace,
+}
+
+/// What went wrong along the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvokeErrorKind {
+    /// No connection, TLS failure, time-out, closed connection.
+    Socket,
+    /// The connection is not authorized (de-authorized, or OAuth failed).
+    InvalidConnectionState,
+    /// The private connection's resource configuration or gateway is missing.
+    InvalidPrivateConnectionState,
+    /// IAM refused (Lattice's auth policy).
+    AccessDenied,
+    /// The request cannot be built (bad header name or value).
+    Runtime,
+    /// Reading the connection's secret failed.
+    InternalError,
+}
+
+/// A failure along the connection's path.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvokeError {
+    /// What failed.
+    pub kind: InvokeErrorKind,
+    /// The message.
+    pub message: String,
+}
+
+impl InvokeError {
+    /// An error of `kind`.
+    pub fn new(kind: InvokeErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+pub(crate) mod url_lite {
+    //! The few parts of an `https://host[:port]/path?query` URL the task needs.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Url {
+        pub(crate) scheme: String,
+        pub(crate) host: String,
+        pub(crate) port: u16,
+        pub(crate) path_and_query: String,
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Url, String> {
+        let uri: http::Uri = text
+            .parse()
+            .map_err(|e| format!("'{text}' is not a valid URL: {e}"))?;
+        let scheme = uri
+            .scheme_str()
+            .ok_or_else(|| format!("'{text}' has no scheme"))?
+            .to_ascii_lowercase();
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("'{text}' has no host"))?
+            .to_ascii_lowercase();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let path_and_query = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let path_and_query = if path_and_query.is_empty() {
+            "/".into()
+        } else {
+            path_and_query
+        };
+        Ok(Url {
+            scheme,
+            host,
+            port,
+            path_and_query,
+        })
+    }
+}
+
+/// `k=v&k=v`, names and values URL-encoded (Step Functions URL-encodes query parameters).
+pub(crate) fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, QUERY),
+                utf8_percent_encode(v, QUERY)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Appends an encoded query string to a path or URL.
+pub(crate) fn append_query(target: &mut String, query: &str) {
+    if !query.is_empty() {
+        target.push(if target.contains('?') { '&' } else { '?' });
+        target.push_str(query);
+    }
+}
+
+/// Merges the connection's parameters over the task's: the connection wins on a duplicate key.
+pub(crate) fn merge(
+    task: &mut Vec<(String, String)>,
+    connection: &[Parameter],
+    case_insensitive: bool,
+) {
+    for p in connection {
+        task.retain(|(k, _)| {
+            if case_insensitive {
+                !k.eq_ignore_ascii_case(&p.key)
+            } else {
+                k != &p.key
+            }
+        });
+        task.push((p.key.clone(), p.value.clone()));
+    }
+}
+
+/// Authorization header or key parameter the connection adds.
+pub(crate) async fn credentials(
+    inv: &Invoker<'_>,
+    conn: &ConnectionConfig,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(), InvokeError> {
+    if inv.world.connections.is_deauthorized(&conn.arn) {
+        inv.trace.hop(
+            "events",
+            Verdict::Refuse,
+            format!(
+                "connection {} is DEAUTHORIZED (update it with working credentials)",
+                conn.name
+            ),
+        );
+        return Err(InvokeError::new(
+            InvokeErrorKind::InvalidConnectionState,
+            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
+        ));
+    }
+    match &conn.authorization {
+        Authorization::ApiKey { name, value } => {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+            headers.push((name.clone(), value.clone()));
+        }
+        Authorization::Basic { username, password } => {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            headers.push(("Authorization".into(), format!("Basic {token}")));
+        }
+        Authorization::OAuthClientCredentials { .. } => {
+            let token = match inv.world.connections.cached_token(&conn.arn) {
+                Some(t) => {
+                    inv.trace.pass(
+                        "events",
+                        format!("connection {}: cached OAuth token", conn.name),
+                    );
+                    t
+                }
+                None => fetch_token(inv, conn).await?,
+            };
+            headers.push(("Authorization".into(), format!("Bearer {token}")));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn fetch_token(
+    inv: &Invoker<'_>,
+    conn: &ConnectionConfig,
+) -> Result<String, InvokeError> {
+    let Authorization::OAuthClientCredentials {
+        authorization_endpoint,
+        http_method,
+        client_id,
+        client_secret,
+        oauth_parameters,
+    } = &conn.authorization
+    else {
+        unreachable!("called for OAuth connections only")
+    };
+    let url = url_lite::parse(authorization_endpoint)
+        .map_err(|e| InvokeError::new(InvokeErrorKind::InvalidConnectionState, e))?;
+    // fidelity: AWS does not document how the client credentials travel; vpcgate sends them as
+    // HTTP Basic and a form body with grant_type=client_credentials (README, fidelity notes).
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+    let mut headers = vec![
+        ("Authorization".to_string(), format!("Basic {basic}")),
+        (
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ),
+    ];
+    merge(&mut headers, &oauth_parameters.headers, true);
+    let mut form: Vec<(String, String)> = vec![("grant_type".into(), "client_credentials".into())];
+    merge(&mut form, &oauth_parameters.body, false);
+    let body = encode_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut path = url.path_and_query.clone();
+    append_query(
+        &mut path,
+        &encode_pairs(
+            oauth_parameters
+                .query
+                .iter()
+                .map(|p| (p.key.as_str(), p.value.as_str())),
+        ),
+    );
+    let method = Method::from_bytes(http_method.as_bytes()).unwrap_or(Method::POST);
+    let resp = exchange(
+        inv,
+        conn,
+        &url.host,
+        url.port,
+        method,
+        &path,
+        &headers,
+        Bytes::from(body),
+    )
+    .await?;
+    if !resp.status.is_success() {
+        inv.trace.hop(
+            "events",
+            Verdict::Fail,
+            format!(
+                "OAuth token endpoint answered {}: the connection is deauthorized",
+                resp.status
+            ),
+        );
+        inv.world.connections.deauthorize(&conn.arn);
+        return Err(InvokeError::new(
+            InvokeErrorKind::InvalidConnectionState,
+            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
+        ));
+    }
+    let parsed: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let Some(token) = parsed.get("access_token").and_then(Value::as_str) else {
+        inv.world.connections.deauthorize(&conn.arn);
+        return Err(InvokeError::new(
+            InvokeErrorKind::InvalidConnectionState,
+            "Connection resource is not authorized. This is likely a configuration issue with your connection.",
+        ));
+    };
+    let expires_in = parsed
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs);
+    // Refresh a minute before expiry (EventBridge's documented proactive refresh).
+    let lifetime = expires_in.map(|d| d.saturating_sub(Duration::from_secs(60)));
+    inv.world
+        .connections
+        .cache_token(&conn.arn, token.to_string(), lifetime);
+    inv.trace.pass(
+        "events",
+        format!(
+            "connection {}: OAuth token fetched from {authorization_endpoint}",
+            conn.name
+        ),
+    );
+    Ok(token.to_string())
+}
+
+pub(crate) struct Exchange {
+    /// The status.
+    pub(crate) status: http::StatusCode,
+    /// The headers.
+    pub(crate) headers: HeaderMap,
+    /// The body.
+    pub(crate) body: Bytes,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Opens the TCP path to `host:port` along the connection's route.
+async fn open(
+    inv: &Invoker<'_>,
+    conn: &ConnectionConfig,
+    host: &str,
+    port: u16,
+) -> Result<Box<dyn Io>, InvokeError> {
+    let world = inv.world;
+    let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
+    let Some(rc_arn) = &conn.resource_configuration_arn else {
+        // A public connection goes to the internet, which the emulated world does not have.
+        inv.trace.hop(
+            "sfn",
+            Verdict::Fail,
+            format!(
+                "{host}: public endpoints are not reachable in the emulated world (no internet)"
+            ),
+        );
+        return Err(socket(format!(
+            "Unable to resolve host {host}: the emulated world has no public internet"
+        )));
+    };
+    let rc = world.resource_configurations.get(rc_arn).ok_or_else(|| {
+        InvokeError::new(
+            InvokeErrorKind::InvalidPrivateConnectionState,
+            format!("The resource configuration {rc_arn} of the connection does not exist"),
+        )
+    })?;
+    inv.trace.pass(
+        "lattice",
+        format!(
+            "private connection via resource configuration {} ({}, {:?} auth)",
+            rc.name, rc.definition, rc.auth
+        ),
+    );
+    if rc.auth == AuthType::AwsIam {
+        let region = rc.arn.split(':').nth(3).unwrap_or(&world.model.region);
+        let c = RequestContext::for_request(world.clock.now_utc(), region);
+        world
+            .iam
+            .authorize(
+                inv.principal,
+                "vpc-lattice-svcs:Invoke",
+                &rc.arn,
+                &c,
+                None,
+                &[],
+                DenialFormat::PolicyType,
+                inv.trace,
+            )
+            .map_err(|d| InvokeError::new(InvokeErrorKind::AccessDenied, d.message))?;
+    }
+    let gateway = world.gateways.get(&rc.gateway_id).ok_or_else(|| {
+        InvokeError::new(
+            InvokeErrorKind::InvalidPrivateConnectionState,
+            format!(
+                "The resource gateway {} of resource configuration {} does not exist",
+                rc.gateway_id, rc.name
+            ),
+        )
+    })?;
+    match gateway.open(&world.net, rc, port, inv.trace).await {
+        Ok(stream) => Ok(Box::new(stream)),
+        Err(LatticeError::Resolve(e)) => Err(socket(format!("Unable to resolve host: {e}"))),
+        Err(LatticeError::Connect(e)) => Err(socket(format!("Connection refused: {e}"))),
+        Err(LatticeError::PortNotAllowed { port, .. }) => Err(socket(format!(
+            "Connection refused: port {port} is not in the port ranges of resource configuration {}",
+            rc.name
+        ))),
+        Err(e @ LatticeError::NoGateway { .. }) => Err(InvokeError::new(
+            InvokeErrorKind::InvalidPrivateConnectionState,
+            e.to_string(),
+        )),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn exchange(
+    inv: &Invoker<'_>,
+    conn: &ConnectionConfig,
+    host: &str,
+    port: u16,
+    method: Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+) -> Result<Exchange, InvokeError> {
+    let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
+    let stream = open(inv, conn, host, port).await?;
+    let connector = tokio_rustls::TlsConnector::from(inv.world.tls_client.clone());
+    let server_name = ServerName::try_from(host.to_string())
+        .map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
+    let tls = match connector.connect(server_name, stream).await {
+        Ok(tls) => {
+            let (_, session) = tls.get_ref();
+            inv.trace.pass(
+                "tls",
+                format!(
+                    "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
+                    session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
+                    session.negotiated_cipher_suite().map(|s| s.suite()).map(|s| format!("{s:?}")).unwrap_or_default()
+                ),
+            );
+            tls
+        }
+        Err(e) => {
+            inv.trace.hop(
+                "tls",
+                Verdict::Fail,
+                format!("handshake with {host} failed: {e}"),
+            );
+            return Err(socket(format!("TLS handshake with {host} failed: {e}")));
+        }
+    };
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
+    tokio::spawn(connection);
+    let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
+    let host_header = if port == 443 {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    };
+    builder = builder.header(http::header::HOST, host_header);
+    for (k, v) in headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            InvokeError::new(
+                InvokeErrorKind::Runtime,
+                format!("Invalid header name {k:?}"),
+            )
+        })?;
+        let value = HeaderValue::from_str(v).map_err(|_| {
+            InvokeError::new(
+                InvokeErrorKind::Runtime,
+                format!("Invalid value for header {k:?}"),
+            )
+        })?;
+        builder = builder.header(name, value);
+    }
+    let req = builder
+        .body(Full::new(body))
+        .map_err(|e| InvokeError::new(InvokeErrorKind::Runtime, e.to_string()))?;
+    inv.trace
+        .info("http", format!("{method} {path} Host {host}"));
+    let resp = sender.send_request(req).await.map_err(|e| {
+        inv.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
+        socket(format!(
+            "The connection to {host} was closed before a response arrived: {e}"
+        ))
+    })?;
+    let (parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?
+        .to_bytes();
+    Ok(Exchange {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}

@@ -1,0 +1,253 @@
+//! EventBridge's front door on `vpcgate serve`, driven by boto3 (issue 16): buses, rules,
+//! targets, PutEvents, TestEventPattern and API destinations, with deliveries observed where
+//! users observe them (the state machine's executions, the API destination's answer in
+//! `/_vpcgate/events/deliveries`), and AWS's error codes and messages for every refusal (as
+//! LocalStack recorded them from AWS in `tests/aws/services/events/*.snapshot.json`).
+
+use crate::serve_conventions::{py, serve};
+
+fn scenario(file: &str) -> String {
+    format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// put_rule / put_targets / put_events on a custom bus: the API destination target reaches the
+/// ALB over the private connection (VPC Lattice, resource gateway, TLS) and the state machine
+/// target's execution appears in list_executions.
+#[test]
+fn boto3_puts_an_event_that_reaches_the_alb_and_starts_an_execution() {
+    let ep = serve(&[
+        "--scenario",
+        &scenario("eventbridge-private-api-destination.json"),
+    ]);
+    let out = py(
+        r#"
+import json, sys, time, urllib.request
+import vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
+sfn = v.client("stepfunctions", ep, key="123456789012", region="ap-northeast-1")
+out = {}
+out["bus"] = eb.create_event_bus(Name="orders")["EventBusArn"]
+out["buses"] = [b["Name"] for b in eb.list_event_buses()["EventBuses"]]
+dest = [d for d in eb.list_api_destinations()["ApiDestinations"] if d["Name"] == "eb-demo-orders"][0]
+out["dest_method"] = dest["HttpMethod"]
+world = json.loads(urllib.request.urlopen(ep + "/_vpcgate/world").read())
+role = [r["arn"] for r in world["roles"] if r["name"] == "EventBridgeTargetRole"][0]
+machine = [m["arn"] for m in world["stateMachines"] if m["name"] == "eb-demo-pattern-a-private"][0]
+out["rule"] = eb.put_rule(Name="big-orders", EventBusName="orders",
+    EventPattern=json.dumps({"source": ["shop"], "detail": {"amount": [{"numeric": [">=", 100]}]}}))["RuleArn"]
+out["put_targets"] = eb.put_targets(Rule="big-orders", EventBusName="orders", Targets=[
+    {"Id": "api", "Arn": dest["ApiDestinationArn"], "RoleArn": role,
+     "HttpParameters": {"PathParameterValues": ["$.detail.id"]},
+     "RetryPolicy": {"MaximumRetryAttempts": 0}},
+    {"Id": "flow", "Arn": machine, "RoleArn": role, "InputPath": "$.detail"},
+])["FailedEntryCount"]
+out["targets"] = sorted(t["Id"] for t in eb.list_targets_by_rule(Rule="big-orders", EventBusName="orders")["Targets"])
+before = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+small = eb.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": json.dumps({"id": "a1", "amount": 5}), "EventBusName": "orders"}])
+big = eb.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": json.dumps({"id": "b2", "amount": 500}), "EventBusName": "orders"}])
+out["failed"] = [small["FailedEntryCount"], big["FailedEntryCount"]]
+deadline = time.time() + 20
+while time.time() < deadline:
+    ex = sfn.list_executions(stateMachineArn=machine)["executions"]
+    d = json.loads(urllib.request.urlopen(ep + "/_vpcgate/events/deliveries").read())["Deliveries"]
+    if len(ex) > before and len(d) >= 2:
+        break
+    time.sleep(0.05)
+out["executions_added"] = len(ex) - before
+run = v.wait_execution(sfn, ex[0]["executionArn"])
+out["execution"] = [run["status"], json.loads(run["input"])]
+out["deliveries"] = sorted([x["TargetId"], x["Status"], x.get("StatusCode"), x["EventId"] == big["Entries"][0]["EventId"]] for x in d)
+print(json.dumps(out))
+"#,
+        &[&ep],
+    );
+    assert!(
+        out["bus"].as_str().unwrap().ends_with(":event-bus/orders"),
+        "{out}"
+    );
+    assert_eq!(out["buses"], serde_json::json!(["default", "orders"]));
+    assert_eq!(out["dest_method"], "POST");
+    assert!(
+        out["rule"]
+            .as_str()
+            .unwrap()
+            .ends_with(":rule/orders/big-orders"),
+        "{out}"
+    );
+    assert_eq!(out["put_targets"], 0);
+    assert_eq!(out["targets"], serde_json::json!(["api", "flow"]));
+    assert_eq!(out["failed"], serde_json::json!([0, 0]));
+    assert_eq!(out["executions_added"], 1, "{out}");
+    assert_eq!(
+        out["execution"],
+        serde_json::json!(["SUCCEEDED", {"id": "b2", "amount": 500}])
+    );
+    // Only the big order matched; both targets took it, the ALB answered 200.
+    assert_eq!(
+        out["deliveries"],
+        serde_json::json!([
+            ["api", "DELIVERED", 200, true],
+            ["flow", "DELIVERED", null, true]
+        ])
+    );
+}
+
+/// Each refusal with AWS's code and message (LocalStack's snapshots recorded against AWS:
+/// test_describe_nonexistent_rule, test_delete_default_event_bus, test_add_exceed_fife_targets_per_rule,
+/// test_put_events_exceed_limit_ten_entries, test_events_patterns _EXC cases,
+/// test_put_events_with_input_transformer_missing_keys, test_create_multiple_event_buses_same_name).
+#[test]
+fn boto3_sees_eventbridge_refusals_as_aws_words_them() {
+    let ep = serve(&[
+        "--scenario",
+        &scenario("eventbridge-private-api-destination.json"),
+    ]);
+    let out = py(
+        r#"
+import json, sys
+import vpcgate_client as v
+from botocore.exceptions import ClientError
+ep = sys.argv[1]
+v.wait_healthy(ep)
+eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
+def err(f, *a, **k):
+    try:
+        f(*a, **k)
+        return "ok"
+    except ClientError as e:
+        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+out = {}
+out["describe"] = err(eb.describe_rule, Name="nope")
+out["delete_default"] = err(eb.delete_event_bus, Name="default")
+eb.create_event_bus(Name="b1")
+out["bus_twice"] = err(eb.create_event_bus, Name="b1")
+out["bad_pattern"] = err(eb.put_rule, Name="r", EventPattern=json.dumps({"detail": {"c": [{"numeric": [">", 0, ">", 0]}]}}))
+out["prefix_int"] = err(eb.put_rule, Name="r", EventPattern=json.dumps({"time": [{"prefix": 123}]}))
+eb.put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}))
+t = lambda i: {"Id": f"t{i}", "Arn": "arn:aws:sqs:ap-northeast-1:123456789012:q"}
+out["six_targets"] = err(eb.put_targets, Rule="r", Targets=[t(i) for i in range(6)])
+out["placeholder"] = err(eb.put_targets, Rule="r", Targets=[dict(t(1), InputTransformer={"InputPathsMap": {}, "InputTemplate": "<notdefinedkey>"})])
+out["bad_id"] = err(eb.put_targets, Rule="r", Targets=[dict(t(1), Id="!@#$@!#$")])
+eb.put_targets(Rule="r", Targets=[t(1)])
+out["delete_with_targets"] = err(eb.delete_rule, Name="r")
+e = {"Source": "s", "DetailType": "t", "Detail": "{}"}
+out["eleven"] = err(eb.put_events, Entries=[e] * 11)[0]
+out["no_bus"] = err(eb.put_events, Entries=[dict(e, EventBusName="nope")])
+out["entry_errors"] = eb.put_events(Entries=[{"DetailType": "t", "Detail": "{}"}, dict(e, Detail="[1]"), e])
+out["test_pattern"] = [
+    eb.test_event_pattern(EventPattern=json.dumps({"source": [{"prefix": "com."}]}), Event=json.dumps({"id": "1", "source": "com.x", "detail-type": "d", "account": "123456789012", "region": "ap-northeast-1", "time": "2022-07-13T13:48:01Z", "detail": {}}))["Result"],
+    eb.test_event_pattern(EventPattern=json.dumps({"source": [{"anything-but": "com.x"}]}), Event=json.dumps({"id": "1", "source": "com.x", "detail-type": "d", "account": "123456789012", "region": "ap-northeast-1", "time": "2022-07-13T13:48:01Z", "detail": {}}))["Result"],
+]
+out["test_pattern_bad_event"] = err(eb.test_event_pattern, EventPattern=json.dumps({"source": ["x"]}), Event="[1]")
+# Hostile input: an oversized pattern, a deeply nested detail, a pattern nested past the budget.
+out["huge_pattern"] = err(eb.put_rule, Name="h", EventPattern=json.dumps({"source": ["x" * 5000]}))
+out["deep_detail"] = eb.put_events(Entries=[dict(e, Detail="{\"a\":" * 300 + "1" + "}" * 300)])["Entries"][0]
+deep = ["x"]
+for _ in range(40):
+    deep = {"a": deep}
+out["deep_pattern"] = err(eb.test_event_pattern, EventPattern=json.dumps(deep), Event=json.dumps({"id": "1", "source": "s", "detail-type": "d", "account": "123456789012", "region": "ap-northeast-1", "time": "2022-07-13T13:48:01Z", "detail": {}}))
+out["dest_bad"] = err(eb.create_api_destination, Name="d", ConnectionArn="invalid-connection-arn", InvocationEndpoint="https://example.com/api", HttpMethod="INVALID_METHOD")
+print(json.dumps(out))
+"#,
+        &[&ep],
+    );
+    let pair = |k: &str| {
+        (
+            out[k][0].as_str().unwrap().to_string(),
+            out[k][1].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        pair("describe"),
+        (
+            "ResourceNotFoundException".into(),
+            "Rule nope does not exist on EventBus default.".into()
+        )
+    );
+    assert_eq!(
+        pair("delete_default"),
+        (
+            "ValidationException".into(),
+            "Cannot delete event bus default.".into()
+        )
+    );
+    assert_eq!(
+        pair("bus_twice"),
+        (
+            "ResourceAlreadyExistsException".into(),
+            "Event bus b1 already exists.".into()
+        )
+    );
+    assert_eq!(
+        pair("bad_pattern"),
+        (
+            "InvalidEventPatternException".into(),
+            "Event pattern is not valid. Reason: Bad numeric range operator: >".into()
+        )
+    );
+    assert_eq!(
+        pair("prefix_int").1,
+        "Event pattern is not valid. Reason: prefix match pattern must be a string"
+    );
+    assert_eq!(
+        pair("six_targets"),
+        (
+            "LimitExceededException".into(),
+            "The requested resource exceeds the maximum number allowed.".into()
+        )
+    );
+    assert_eq!(
+        pair("placeholder").1,
+        "InputTemplate for target t1 contains invalid placeholder notdefinedkey."
+    );
+    assert!(
+        pair("bad_id")
+            .1
+            .contains("at 'targets.1.member.id' failed to satisfy constraint")
+    );
+    assert_eq!(
+        pair("delete_with_targets").1,
+        "Rule can't be deleted since it has targets."
+    );
+    assert_eq!(out["eleven"], "ValidationException");
+    assert_eq!(
+        pair("no_bus"),
+        (
+            "ResourceNotFoundException".into(),
+            "Event bus nope does not exist.".into()
+        )
+    );
+    let entries = &out["entry_errors"];
+    assert_eq!(entries["FailedEntryCount"], 2);
+    assert_eq!(entries["Entries"][0]["ErrorCode"], "InvalidArgument");
+    assert_eq!(entries["Entries"][1]["ErrorCode"], "MalformedDetail");
+    assert!(entries["Entries"][2]["EventId"].is_string());
+    assert_eq!(out["test_pattern"], serde_json::json!([true, false]));
+    assert_eq!(
+        pair("test_pattern_bad_event"),
+        (
+            "ValidationException".into(),
+            "Parameter Event is not valid.".into()
+        )
+    );
+    assert!(
+        pair("dest_bad")
+            .1
+            .starts_with("2 validation errors detected:"),
+        "{out}"
+    );
+    // PutRule's EventPattern: "Maximum length of 4096" (API_PutRule.html).
+    assert_eq!(pair("huge_pattern").0, "ValidationException");
+    assert!(
+        pair("huge_pattern")
+            .1
+            .ends_with("Member must have length less than or equal to 4096")
+    );
+    assert_eq!(
+        out["deep_detail"],
+        serde_json::json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
+    );
+    assert_eq!(pair("deep_pattern").0, "InvalidEventPatternException");
+}
