@@ -91,6 +91,8 @@ pub struct ParameterMapping {
     pub target: Target,
     /// How.
     pub action: Action,
+    /// The value as written.
+    pub value: String,
     parts: Vec<Part>,
 }
 
@@ -136,6 +138,7 @@ impl ParameterMapping {
             key: key.to_string(),
             target,
             action,
+            value: value.to_string(),
             parts,
         })
     }
