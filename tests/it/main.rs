@@ -6,6 +6,7 @@ mod compose;
 mod fidelity;
 mod fuzz;
 mod hostile;
+mod http_api;
 mod http_task;
 mod lattice_sn;
 mod pattern_a;
