@@ -308,3 +308,46 @@ v.emit({"status": r.status, "headers": dict((k.lower(), v) for k, v in r.headers
             .starts_with("Root=1-")
     );
 }
+
+#[test]
+fn http_api_templates_are_checked_as_the_v2_api_checks_them() {
+    use vpcgate::scenario::Scenario;
+    let doc = json!({
+        "Vpcgate": {"Region": "us-east-1"},
+        "Resources": {
+            "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "a", "ProtocolType": "HTTP"}},
+            "TooSlow": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+                "ApiId": {"Ref": "Api"}, "IntegrationType": "HTTP_PROXY", "IntegrationMethod": "GET",
+                "IntegrationUri": "http://127.0.0.1:9/", "TimeoutInMillis": 30001}},
+            "V2Payload": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+                "ApiId": {"Ref": "Api"}, "IntegrationType": "HTTP_PROXY", "IntegrationMethod": "GET",
+                "IntegrationUri": "http://127.0.0.1:9/", "PayloadFormatVersion": "2.0"}},
+            "Reserved": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+                "ApiId": {"Ref": "Api"}, "IntegrationType": "HTTP_PROXY", "IntegrationMethod": "GET",
+                "IntegrationUri": "http://127.0.0.1:9/",
+                "RequestParameters": {"overwrite:header.Authorization": "x"}}},
+            "BadKey": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+                "ApiId": {"Ref": "Api"}, "RouteKey": "GET /{proxy+}/more"}},
+            "NoIntegration": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+                "ApiId": {"Ref": "Api"}, "RouteKey": "GET /", "Target": "integrations/nope123"}},
+            "Lambda": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+                "ApiId": {"Ref": "Api"}, "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": "arn:aws:lambda:us-east-1:123456789012:function:f"}}
+        }
+    });
+    let s = Scenario::parse(&doc.to_string(), "inline.json").unwrap();
+    let err = s
+        .build(&Default::default())
+        .expect_err("the template has errors")
+        .to_string();
+    for expected in [
+        "Timeout must be between 50 ms and 30000 ms",
+        "PayloadFormatVersion 2.0 is not supported for HTTP_PROXY integrations",
+        "Authorization is a reserved header",
+        "a greedy path variable must be the last segment",
+        "Invalid integration identifier specified nope123",
+        "AWS_PROXY (Lambda) integrations are not emulated",
+    ] {
+        assert!(err.contains(expected), "{expected:?} not in:\n{err}");
+    }
+}
