@@ -19,6 +19,11 @@
 //!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
 //!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
 //!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
+//! Pattern B through an HTTP API (v2) — the seed's recorded output (issue 16)
+//!  sfn::apigw / client ──▶ apigw::ApiGatewayService (same addresses) ──▶ apigw::http_api:
+//!    stage ($default or named) ─▶ route (exact > greedy > $default) ─▶ auth layer (AWS_IAM:
+//!    sigv4 + identity policies │ JWT: RS256 against Vpcgate.Jwks) ─▶ integration (parameter
+//!    mapping, TimeoutInMillis ≤ 30 s → 503) ──▶ VPC link ENI ─▶ ALB/NLB listener │ loopback URL
 //! VPC Lattice service network (seed 004)
 //!  client ENI ──▶ dns (service name, associated VPCs only) ──▶ lattice::service_network:
 //!    association SGs ─▶ listener ─▶ rule ─▶ auth policies (iam gates, sigv4) ─▶ target group
@@ -51,7 +56,8 @@
 //! - [`lattice`] the resource gateways and configurations, and the service networks
 //!   ([`lattice::service_network`]); [`events`] the connections; [`secrets`] Secrets Manager.
 //! - [`apigw`] API Gateway REST APIs: routing, the SigV4 + IAM and integration-timeout layers,
-//!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors.
+//!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors; HTTP APIs (v2) in
+//!   [`apigw::http_api`] (routes, stages, AWS_IAM and JWT, parameter mapping, their own errors).
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
 //!   verification.
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.
