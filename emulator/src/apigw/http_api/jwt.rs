@@ -218,3 +218,104 @@ pub fn validate(
     }
     Ok(claims)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &[u8] = include_bytes!("../../../../tests/fixtures/http_api/jwt-key.pk8");
+    const JWKS: &str = include_str!("../../../../tests/fixtures/http_api/jwks.json");
+    const NOW: i64 = 1_781_406_000;
+
+    fn sign(header: Value, claims: Value) -> String {
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let input = format!("{h}.{c}");
+        let key = ring::signature::RsaKeyPair::from_pkcs8(KEY).unwrap();
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    fn claims() -> Value {
+        json!({"iss": "https://issuer.example.com/", "aud": ["other", "api"], "exp": NOW + 60,
+               "iat": NOW - 60, "scp": ["read", "write"], "sub": "bob"})
+    }
+
+    fn check(token: &str, scopes: &[String]) -> Result<serde_json::Map<String, Value>, JwtError> {
+        let jwks: Value = serde_json::from_str(JWKS).unwrap();
+        validate(
+            token,
+            &Expectations {
+                issuer: "https://issuer.example.com/",
+                audience: &["api".to_string()],
+                scopes,
+                jwks: Some(&jwks),
+                now: NOW,
+            },
+        )
+    }
+
+    #[test]
+    fn rs256_tokens_verify_and_claims_are_checked() {
+        let header = json!({"alg": "RS256", "kid": "vpcgate-test-1"});
+        let good = sign(header.clone(), claims());
+        assert_eq!(check(&good, &[]).unwrap()["sub"], "bob");
+        assert!(check(&good, &["write".into()]).is_ok());
+        assert_eq!(
+            check(&good, &["admin".into()]).unwrap_err(),
+            JwtError::Scope(vec!["admin".into()])
+        );
+        let mut c = claims();
+        c["client_id"] = json!("api");
+        c.as_object_mut().unwrap().remove("aud");
+        assert!(check(&sign(header.clone(), c), &[]).is_ok());
+        let mut c = claims();
+        c["nbf"] = json!(NOW + 5);
+        assert_eq!(
+            check(&sign(header.clone(), c), &[]).unwrap_err(),
+            JwtError::NotYetValid(NOW + 5)
+        );
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("exp");
+        assert!(matches!(
+            check(&sign(header, c), &[]).unwrap_err(),
+            JwtError::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn other_algorithms_and_garbage_are_refused() {
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({"alg": "none"}).to_string()),
+            URL_SAFE_NO_PAD.encode(claims().to_string())
+        );
+        assert_eq!(
+            check(&none, &[]).unwrap_err(),
+            JwtError::Algorithm("none".into())
+        );
+        for bad in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!.??.**",
+            &"x".repeat(MAX_TOKEN_LEN + 1),
+        ] {
+            assert!(
+                matches!(check(bad, &[]), Err(JwtError::Malformed(_))),
+                "{bad:.20}"
+            );
+        }
+        assert_eq!(token_of("Bearer abc"), "abc");
+        assert_eq!(token_of("bearer  abc "), "abc");
+        assert_eq!(token_of("abc"), "abc");
+    }
+}
