@@ -121,6 +121,23 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "pattern-b-slow-backend.json",
         include_str!("../../scenarios/pattern-b-slow-backend.json"),
     ),
+    // HTTP APIs (v2), issue 16.
+    (
+        "pattern-b-http-api.json",
+        include_str!("../../scenarios/pattern-b-http-api.json"),
+    ),
+    (
+        "http-api-openapi-jwt.json",
+        include_str!("../../scenarios/http-api-openapi-jwt.json"),
+    ),
+    (
+        "http-api-slow-backend.json",
+        include_str!("../../scenarios/http-api-slow-backend.json"),
+    ),
+    (
+        "http-api-sg-blocks-80.json",
+        include_str!("../../scenarios/http-api-sg-blocks-80.json"),
+    ),
     // VPC Lattice service networks (seed 004).
     (
         "seed-004-service-network.json",

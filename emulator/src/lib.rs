@@ -26,6 +26,11 @@
 //!    states:StartExecution) ──▶ API destination: events::invoke (the connection's credentials,
 //!    lattice::ResourceGateway, TLS, HTTP; 5 s per attempt, RetryPolicy back-off on tokio's clock)
 //!    ──▶ alb │ state machine: sfn executions
+//! Pattern B through an HTTP API (v2) — the seed's recorded output (issue 16)
+//!  sfn::apigw / client ──▶ apigw::ApiGatewayService (same addresses) ──▶ apigw::http_api:
+//!    stage ($default or named) ─▶ route (exact > greedy > $default) ─▶ auth layer (AWS_IAM:
+//!    sigv4 + identity policies │ JWT: RS256 against Vpcgate.Jwks) ─▶ integration (parameter
+//!    mapping, TimeoutInMillis ≤ 30 s → 503) ──▶ VPC link ENI ─▶ ALB/NLB listener │ loopback URL
 //! VPC Lattice service network (seed 004)
 //!  client ENI ──▶ dns (service name, associated VPCs only) ──▶ lattice::service_network:
 //!    association SGs ─▶ listener ─▶ rule ─▶ auth policies (iam gates, sigv4) ─▶ target group
@@ -60,7 +65,8 @@
 //!   path they share with the HTTP Task ([`events::invoke`]), buses, rules, event patterns,
 //!   input transformers, API destinations and target deliveries; [`secrets`] Secrets Manager.
 //! - [`apigw`] API Gateway REST APIs: routing, the SigV4 + IAM and integration-timeout layers,
-//!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors.
+//!   `HTTP_PROXY` over VPC links V2, `MOCK`, and API Gateway's wire errors; HTTP APIs (v2) in
+//!   [`apigw::http_api`] (routes, stages, AWS_IAM and JWT, parameter mapping, their own errors).
 //! - [`iam`] the policy engine, [`authz`] the account's roles and users; [`sigv4`] signing and
 //!   verification.
 //! - [`asl`] the Amazon States Language interpreter; [`sfn`] the task integrations and executions.

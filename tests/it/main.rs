@@ -8,6 +8,7 @@ mod eventbridge;
 mod fidelity;
 mod fuzz;
 mod hostile;
+mod http_api;
 mod http_task;
 mod lattice_sn;
 mod pattern_a;

@@ -128,12 +128,6 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
     };
     let trace = &inv.trace;
     let stage = &inv.stage;
-    // SigV4's skew: against the host's time for a real client's request, else the world's.
-    let now = req
-        .extensions()
-        .get::<crate::clock::HostTime>()
-        .map(|h| h.0)
-        .unwrap_or_else(|| world.clock.now());
     let mut context = RequestContext::for_request(world.clock.now_utc(), &stage.region);
     // Network keys and the VPC endpoint policy of the way the request came (crate::ec2).
     let gates = req
@@ -143,58 +137,8 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
         .unwrap_or_default();
 
     let caller = match inv.route.method.authorization {
-        AuthorizationType::AwsIam => {
-            let policy = VerifyPolicy::execute_api(&stage.region);
-            let incoming = Incoming::from_request(req);
-            let verified = verify(&incoming, now, &policy, |id| {
-                world.iam.signing_credentials(id)
-            })
-            .map_err(|e| {
-                trace.hop(
-                    "sigv4",
-                    Verdict::Refuse,
-                    format!(
-                        "{e} (key {}): {} {}",
-                        claimed_key(req).unwrap_or_else(|| "none".into()),
-                        e.error_type(),
-                        e.message().lines().next().unwrap_or("")
-                    ),
-                );
-                ApiGatewayError::Auth(AuthError::Signature(e))
-            })?;
-            let resolved = world
-                .iam
-                .authenticate(
-                    &verified.access_key_id,
-                    verified.session_token.as_deref(),
-                    world.clock.now_utc(),
-                )
-                .map_err(|e| {
-                    trace.hop("sigv4", Verdict::Refuse, format!("{e}"));
-                    ApiGatewayError::Auth(AuthError::Credentials(e))
-                })?;
-            resolved.apply_to(&mut context);
-            trace.pass(
-                "sigv4",
-                format!(
-                    "{:?} signature by {} verified ({} signed headers{}): principal {} (aws:PrincipalArn {})",
-                    verified.location,
-                    verified.access_key_id,
-                    verified.signed_headers.len(),
-                    if verified.session_token.is_some() {
-                        ", session token"
-                    } else {
-                        ""
-                    },
-                    resolved.principal.arn(),
-                    resolved.principal.principal_arn().unwrap_or_default()
-                ),
-            );
-            Caller {
-                principal: resolved.principal,
-                access_key_id: Some(verified.access_key_id),
-            }
-        }
+        AuthorizationType::AwsIam => sigv4_caller(world, req, &stage.region, &mut context, trace)
+            .map_err(ApiGatewayError::Auth)?,
         AuthorizationType::None => Caller {
             principal: Principal::Anonymous,
             access_key_id: None,
@@ -226,6 +170,73 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
         }
     }
     Ok(caller)
+}
+
+/// Step 1 and 2 of the module docs, shared by REST and HTTP APIs: the SigV4 signature verified
+/// for `execute-api` in `region` (against the host's time for a real client's request, else the
+/// world's), and the access key resolved to its principal, whose keys go into `context`.
+pub fn sigv4_caller(
+    world: &World,
+    req: &http::Request<Bytes>,
+    region: &str,
+    context: &mut RequestContext,
+    trace: &crate::trace::Trace,
+) -> Result<Caller, AuthError> {
+    let now = req
+        .extensions()
+        .get::<crate::clock::HostTime>()
+        .map(|h| h.0)
+        .unwrap_or_else(|| world.clock.now());
+    let policy = VerifyPolicy::execute_api(region);
+    let incoming = Incoming::from_request(req);
+    let verified = verify(&incoming, now, &policy, |id| {
+        world.iam.signing_credentials(id)
+    })
+    .map_err(|e| {
+        trace.hop(
+            "sigv4",
+            Verdict::Refuse,
+            format!(
+                "{e} (key {}): {} {}",
+                claimed_key(req).unwrap_or_else(|| "none".into()),
+                e.error_type(),
+                e.message().lines().next().unwrap_or("")
+            ),
+        );
+        AuthError::Signature(e)
+    })?;
+    let resolved = world
+        .iam
+        .authenticate(
+            &verified.access_key_id,
+            verified.session_token.as_deref(),
+            world.clock.now_utc(),
+        )
+        .map_err(|e| {
+            trace.hop("sigv4", Verdict::Refuse, format!("{e}"));
+            AuthError::Credentials(e)
+        })?;
+    resolved.apply_to(context);
+    trace.pass(
+        "sigv4",
+        format!(
+            "{:?} signature by {} verified ({} signed headers{}): principal {} (aws:PrincipalArn {})",
+            verified.location,
+            verified.access_key_id,
+            verified.signed_headers.len(),
+            if verified.session_token.is_some() {
+                ", session token"
+            } else {
+                ""
+            },
+            resolved.principal.arn(),
+            resolved.principal.principal_arn().unwrap_or_default()
+        ),
+    );
+    Ok(Caller {
+        principal: resolved.principal,
+        access_key_id: Some(verified.access_key_id),
+    })
 }
 
 /// The access key id a request claims to be signed with (`Credential=AKID/…` in the

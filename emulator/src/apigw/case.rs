@@ -232,12 +232,15 @@ pub fn build(world: &World, case: &RequestCase) -> Result<http::Request<Bytes>, 
             target,
         )
     } else {
-        let api = gw
+        // A REST API or an HTTP API (v2), by logical id, name or id.
+        let api_id = gw
             .find_rest_api(&case.api)
+            .map(|a| a.id.clone())
+            .or_else(|| gw.http.find_api(&case.api).map(|a| a.id.clone()))
             .ok_or_else(|| CaseError::UnknownApi {
                 api: case.api.clone(),
             })?;
-        let host = format!("{}.execute-api.{region}.amazonaws.com", api.id);
+        let host = format!("{api_id}.execute-api.{region}.amazonaws.com");
         let below = case.path.clone().unwrap_or_else(|| "/".into());
         let below = if below.starts_with('/') {
             below
@@ -248,7 +251,7 @@ pub fn build(world: &World, case: &RequestCase) -> Result<http::Request<Bytes>, 
         let target = match case.address.as_deref() {
             None | Some("HOST") if stage.is_empty() => below.clone(),
             None | Some("HOST") => format!("/{stage}{below}"),
-            Some("PATH") => format!("/restapis/{}/{stage}/_user_request_{below}", api.id),
+            Some("PATH") => format!("/restapis/{api_id}/{stage}/_user_request_{below}"),
             Some(other) => return Err(invalid("address (HOST or PATH)", other)),
         };
         ("https".to_string(), host, target)
@@ -344,7 +347,15 @@ pub async fn run(world: &World, case: &RequestCase, trace: &Trace) -> Result<Val
 
 /// `{"StatusCode", "StatusText", "Headers", "Body"}` of a response.
 pub fn response_json(resp: &http::Response<Bytes>) -> Value {
-    let headers = super::wire_headers(resp.headers());
+    let headers = if resp
+        .extensions()
+        .get::<super::http_api::LowercaseHeaders>()
+        .is_some()
+    {
+        super::http_api::wire_headers(resp.headers())
+    } else {
+        super::wire_headers(resp.headers())
+    };
     let text = String::from_utf8_lossy(resp.body()).into_owned();
     let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
     json!({

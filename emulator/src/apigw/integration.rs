@@ -221,7 +221,7 @@ fn fill(uri: &str, params: &std::collections::BTreeMap<String, String>) -> Strin
     out
 }
 
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+pub(crate) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 async fn http_proxy(
@@ -245,6 +245,24 @@ async fn http_proxy(
         .or(parsed.port_u16())
         .unwrap_or(if https { 443 } else { 80 });
 
+    let (io, eni) = open(world, trace, link, target, https, &host, port).await?;
+    send(inv, req, http_method, &parsed, &host, io, &eni).await
+}
+
+/// Opens a connection for an integration through a VPC link V2: from the link's first ENI to the
+/// load balancer node in the same subnet (else its first node) on `port`, through the virtual
+/// network (the link's groups' egress and the load balancer's ingress apply), TLS on top when
+/// `https` (verified for `host` against the emulated public roots). Shared by REST and HTTP APIs.
+pub(crate) async fn open(
+    world: &World,
+    trace: &Trace,
+    link: &Arc<VpcLink>,
+    target: &Arc<IntegrationTarget>,
+    https: bool,
+    host: &str,
+    port: u16,
+) -> Result<(Box<dyn Io>, Arc<Eni>), IntegrationError> {
+    let host = host.to_string();
     // One ENI of the link, and the load balancer node in the same subnet when there is one.
     let Some(eni) = link.enis.first().cloned() else {
         return Err(IntegrationError::NotDeployed {
@@ -313,7 +331,7 @@ async fn http_proxy(
     } else {
         Box::new(stream)
     };
-    send(inv, req, http_method, &parsed, &host, io, &eni).await
+    Ok((io, eni))
 }
 
 async fn send(
@@ -330,10 +348,6 @@ async fn send(
         host: host.to_string(),
         reason: e.to_string(),
     };
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| http_err(&e))?;
-    tokio::spawn(conn);
     let (parts, body) = req.into_parts();
     let method = match http_method {
         MethodKey::Any => parts.method.clone(),
@@ -372,12 +386,7 @@ async fn send(
         "apigw",
         format!("-> {method} {target} Host {authority} from {}", eni.ip),
     );
-    let resp = sender.send_request(outgoing).await.map_err(|e| {
-        trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
-        http_err(&e)
-    })?;
-    let (parts, body) = resp.into_parts();
-    let body = body.collect().await.map_err(|e| http_err(&e))?.to_bytes();
+    let (parts, body) = exchange(io, outgoing, host, trace).await?;
     trace.pass(
         "apigw",
         format!(
@@ -390,6 +399,30 @@ async fn send(
     *out.status_mut() = parts.status;
     *out.headers_mut() = remap(&parts.headers);
     Ok(out)
+}
+
+/// Sends one HTTP/1.1 request over `io` (hyper's client) and reads the whole response.
+pub(crate) async fn exchange(
+    io: Box<dyn Io>,
+    outgoing: http::Request<Full<Bytes>>,
+    host: &str,
+    trace: &Trace,
+) -> Result<(http::response::Parts, Bytes), IntegrationError> {
+    let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
+        host: host.to_string(),
+        reason: e.to_string(),
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| http_err(&e))?;
+    tokio::spawn(conn);
+    let resp = sender.send_request(outgoing).await.map_err(|e| {
+        trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
+        http_err(&e)
+    })?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map_err(|e| http_err(&e))?.to_bytes();
+    Ok((parts, body))
 }
 
 /// The backend's headers as API Gateway passes them on: the ones it owns renamed

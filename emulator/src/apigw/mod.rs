@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod case;
 pub mod error;
+pub mod http_api;
 pub mod integration;
 pub mod rest_api;
 pub mod routing;
@@ -149,6 +150,7 @@ pub struct ApiGateway {
     apis: HashMap<String, RestApiConfig>,
     vpc_links: HashMap<String, Arc<VpcLink>>,
     targets: HashMap<String, Arc<IntegrationTarget>>,
+    http: http_api::HttpApis,
 }
 
 impl ApiGateway {
@@ -253,6 +255,7 @@ impl ApiGateway {
             apis,
             vpc_links,
             targets,
+            http: http_api::HttpApis::start(model),
         })
     }
 
@@ -266,6 +269,11 @@ impl ApiGateway {
     /// The REST API with this id.
     pub fn api(&self, api_id: &str) -> Option<&RestApiConfig> {
         self.apis.get(api_id)
+    }
+
+    /// The HTTP API (v2) with this id.
+    pub fn http_api(&self, api_id: &str) -> Option<Arc<http_api::DeployedHttpApi>> {
+        self.http.get(api_id)
     }
 
     /// A VPC link.
@@ -430,6 +438,10 @@ impl ApiGatewayService {
     /// Answers one request (what [`Service::call`] does).
     pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
         let world = &self.world;
+        // HTTP APIs (v2) share the addresses; their own data plane answers them.
+        if locate(&req).is_some_and(|a| world.apigw.http_api(&a.api_id).is_some()) {
+            return http_api::service(world).handle(req).await;
+        }
         let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
         let ids = RequestIds::new(&world.clock);
         let mut tracing_enabled = false;

@@ -277,6 +277,8 @@ pub struct ApiGatewayModel {
     pub stages: Vec<StageConfig>,
     /// VPC links (V2).
     pub vpc_links: Vec<VpcLinkConfig>,
+    /// HTTP APIs (v2): APIs, routes, integrations, stages, authorizers, JWKS.
+    pub http: super::http_api::HttpApiModel,
 }
 
 impl ApiGatewayModel {

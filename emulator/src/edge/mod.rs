@@ -19,6 +19,7 @@
 //! Host header (botocore sends it to `sync-<host>`).
 
 pub mod apigw_api;
+pub mod apigwv2_api;
 pub mod cfn_api;
 pub mod events_api;
 pub mod events_bus_api;
@@ -943,6 +944,13 @@ pub async fn handle_parts(
                     format!("apigateway {} {}", parts.method, parts.uri.path()),
                     apigw_api::handle(&edge, world, &parts, &body),
                 )
+            } else if apigwv2_api::is_control_plane(req.uri().path()) {
+                // API Gateway v2's control plane (HTTP APIs).
+                let (parts, body) = req.into_parts();
+                (
+                    format!("apigatewayv2 {} {}", parts.method, parts.uri.path()),
+                    apigwv2_api::handle(&edge, world, &parts, &body),
+                )
             } else if crate::apigw::locate(&req).is_some() {
                 let label = format!("execute-api {} {}", req.method(), req.uri().path());
                 let mut req = req;
@@ -1181,6 +1189,11 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
                 "restApis": w.model.apigw.rest_apis.iter().map(|a| json!({
                     "id": a.id, "name": a.name, "endpointType": format!("{:?}", a.endpoint_type).to_uppercase(),
                     "stages": w.model.apigw.stages.iter().filter(|s| s.rest_api_id == a.id).map(|s| s.name.clone()).collect::<Vec<_>>(),
+                    "host": format!("{}.execute-api.{}.amazonaws.com", a.id, w.model.region),
+                })).collect::<Vec<_>>(),
+                "httpApis": w.model.apigw.http.apis.iter().map(|a| json!({
+                    "id": a.id, "name": a.name,
+                    "stages": w.model.apigw.http.stages.iter().filter(|s| s.api_id == a.id).map(|s| s.name.clone()).collect::<Vec<_>>(),
                     "host": format!("{}.execute-api.{}.amazonaws.com", a.id, w.model.region),
                 })).collect::<Vec<_>>(),
                 "instances": crate::proxy::world_json(w),

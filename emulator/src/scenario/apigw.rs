@@ -35,14 +35,14 @@ pub const TYPES: &[&str] = &[
 ];
 
 /// Reads one object's properties, recording errors under its path.
-struct Reader<'a> {
-    map: &'a Map<String, Value>,
-    path: String,
-    errors: &'a mut Vec<PropError>,
+pub(super) struct Reader<'a> {
+    pub(super) map: &'a Map<String, Value>,
+    pub(super) path: String,
+    pub(super) errors: &'a mut Vec<PropError>,
 }
 
 impl<'a> Reader<'a> {
-    fn at(&self, key: &str) -> String {
+    pub(super) fn at(&self, key: &str) -> String {
         if key.is_empty() {
             self.path.clone()
         } else {
@@ -50,12 +50,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn fail(&mut self, key: &str, kind: ErrorKind) {
+    pub(super) fn fail(&mut self, key: &str, kind: ErrorKind) {
         let path = self.at(key);
         self.errors.push((path, kind));
     }
 
-    fn invalid(&mut self, key: &str, reason: impl Into<String>) {
+    pub(super) fn invalid(&mut self, key: &str, reason: impl Into<String>) {
         self.fail(
             key,
             ErrorKind::Invalid {
@@ -64,7 +64,7 @@ impl<'a> Reader<'a> {
         );
     }
 
-    fn missing(&mut self, key: &str) {
+    pub(super) fn missing(&mut self, key: &str) {
         self.fail(
             key,
             ErrorKind::Missing {
@@ -73,7 +73,7 @@ impl<'a> Reader<'a> {
         );
     }
 
-    fn opt_str(&mut self, key: &str) -> Option<String> {
+    pub(super) fn opt_str(&mut self, key: &str) -> Option<String> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -93,7 +93,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn str(&mut self, key: &str) -> Option<String> {
+    pub(super) fn str(&mut self, key: &str) -> Option<String> {
         let v = self.opt_str(key);
         if v.is_none() && !self.map.contains_key(key) {
             self.missing(key);
@@ -101,7 +101,7 @@ impl<'a> Reader<'a> {
         v
     }
 
-    fn opt_bool(&mut self, key: &str) -> Option<bool> {
+    pub(super) fn opt_bool(&mut self, key: &str) -> Option<bool> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -120,7 +120,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn str_list(&mut self, key: &str) -> Vec<String> {
+    pub(super) fn str_list(&mut self, key: &str) -> Vec<String> {
         match self.map.get(key) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
@@ -157,7 +157,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn object(&mut self, key: &str) -> Option<(String, &'a Map<String, Value>)> {
+    pub(super) fn object(&mut self, key: &str) -> Option<(String, &'a Map<String, Value>)> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some((self.at(key), m)),
@@ -176,7 +176,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A map of string values (`RequestTemplates`, `ResponseParameters`).
-    fn string_map(&mut self, key: &str) -> BTreeMap<String, String> {
+    pub(super) fn string_map(&mut self, key: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         if let Some((path, m)) = self.object(key) {
             for (k, v) in m {
@@ -200,7 +200,7 @@ impl<'a> Reader<'a> {
         out
     }
 
-    fn child<'b>(&'b mut self, path: String, map: &'a Map<String, Value>) -> Reader<'b>
+    pub(super) fn child<'b>(&'b mut self, path: String, map: &'a Map<String, Value>) -> Reader<'b>
     where
         'a: 'b,
     {

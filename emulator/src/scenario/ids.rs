@@ -463,6 +463,51 @@ pub fn physical(
             reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
             attributes: Map::new(),
         },
+        "AWS::ApiGatewayV2::Api" => {
+            let id = ctx.lower(logical, "httpapi", 10);
+            Physical {
+                reference: json!(id),
+                attributes: attrs(&[
+                    ("ApiId", json!(id)),
+                    (
+                        "ApiEndpoint",
+                        json!(format!("https://{id}.execute-api.{r}.amazonaws.com")),
+                    ),
+                ]),
+            }
+        }
+        "AWS::ApiGatewayV2::Route" => {
+            let id = ctx.lower(logical, "route", 7);
+            Physical {
+                reference: json!(id),
+                attributes: attrs(&[("RouteId", json!(id))]),
+            }
+        }
+        "AWS::ApiGatewayV2::Integration" => {
+            let id = ctx.lower(logical, "integration", 7);
+            Physical {
+                reference: json!(id),
+                attributes: attrs(&[("IntegrationId", json!(id))]),
+            }
+        }
+        "AWS::ApiGatewayV2::Authorizer" => {
+            let id = ctx.lower(logical, "authorizer", 6);
+            Physical {
+                reference: json!(id),
+                attributes: attrs(&[("AuthorizerId", json!(id))]),
+            }
+        }
+        "AWS::ApiGatewayV2::Deployment" => {
+            let id = ctx.lower(logical, "deployment", 6);
+            Physical {
+                reference: json!(id),
+                attributes: attrs(&[("DeploymentId", json!(id))]),
+            }
+        }
+        "AWS::ApiGatewayV2::Stage" => Physical {
+            reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
+            attributes: Map::new(),
+        },
         "AWS::ApiGatewayV2::VpcLink" => {
             let id = ctx.lower(logical, "vpclink", 6);
             Physical {

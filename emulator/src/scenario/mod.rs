@@ -20,6 +20,7 @@
 //! property path, and all errors are reported at once.
 
 pub mod apigw;
+pub mod apigwv2;
 pub mod ec2;
 pub mod error;
 pub mod events;
@@ -379,6 +380,10 @@ pub struct Settings {
     /// ([`lattice::LatticeSettings`]).
     #[serde(default)]
     pub lattice: Option<Value>,
+    /// JWKS documents by issuer, for HTTP API JWT authorizers (the emulated world cannot fetch
+    /// `{issuer}/.well-known/openid-configuration`): `{"<issuer>": {"keys": [...]}}`.
+    #[serde(default)]
+    pub jwks: BTreeMap<String, Value>,
     /// The load error this scenario must produce.
     #[serde(default)]
     pub expect_load_error: Option<ExpectLoadError>,
@@ -792,6 +797,16 @@ impl Scenario {
             self.settings.lattice.as_ref(),
             &mut model,
         ));
+        errors.extend(
+            apigwv2::apply_jwks(&self.settings.jwks, &mut model)
+                .into_iter()
+                .map(|(path, reason)| ScenarioError {
+                    file: self.file.clone(),
+                    logical_id: None,
+                    path,
+                    kind: ErrorKind::Invalid { reason },
+                }),
+        );
         if errors.is_empty() {
             Ok((model, resolved))
         } else {

@@ -67,6 +67,13 @@ pub const EMULATED: &[&str] = &[
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGatewayV2::VpcLink",
+    // HTTP APIs (v2): converted by super::apigwv2.
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Deployment",
     // VPC Lattice service networks (scenario::lattice).
     "AWS::VpcLattice::ServiceNetwork",
     "AWS::VpcLattice::Service",
@@ -830,6 +837,9 @@ pub(crate) fn build_onto(
             ty if super::apigw::TYPES.contains(&ty) => {
                 p.errors.extend(super::apigw::convert(r, &mut model))
             }
+            ty if super::apigwv2::TYPES.contains(&ty) => {
+                p.errors.extend(super::apigwv2::convert(r, &mut model))
+            }
             ty if super::ec2::TYPES.contains(&ty) => {
                 p.errors.extend(super::ec2::convert(r, &mut model))
             }
@@ -916,6 +926,7 @@ pub(crate) fn build_onto(
     errors.extend(state_machine_roles(&model));
     errors.extend(super::apigw::finish(&model));
     errors.extend(super::events::finish(&model, resolved));
+    errors.extend(super::apigwv2::finish(&model));
     errors.extend(super::ec2::finish(
         &mut model,
         earlier.iter().chain(resolved),
