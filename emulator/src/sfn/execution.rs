@@ -105,17 +105,20 @@ impl TaskHandler for WorldTasks {
         call: TaskInvocation,
     ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>> {
         Box::pin(async move {
+            // Every hop this task makes, down to the listener behind the ALB, is marked with
+            // its state (the viewer draws one path per task).
+            let trace = self.trace.scoped(&call.state_name);
             let ctx = TaskContext {
                 world: &self.world,
                 principal: self.principal.clone(),
                 state_machine_arn: &self.state_machine_arn,
                 state_name: &call.state_name,
                 entered_event_id: 2,
-                trace: &self.trace,
+                trace: &trace,
                 capture: self.capture.as_ref(),
             };
             if call.attempt > 0 {
-                self.trace.info(
+                trace.info(
                     "sfn",
                     format!("state {}: retry #{}", call.state_name, call.attempt),
                 );
@@ -125,7 +128,7 @@ impl TaskHandler for WorldTasks {
                 HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
                 APIGATEWAY_INVOKE => super::apigw::invoke(&ctx, &call.parameters).await,
                 other => {
-                    self.trace.hop(
+                    trace.hop(
                         "sfn",
                         Verdict::Fail,
                         format!("Task resource {other} is not emulated by vpcgate"),
@@ -139,7 +142,7 @@ impl TaskHandler for WorldTasks {
                 }
             };
             if let Err(e) = &result {
-                self.trace.hop(
+                trace.hop(
                     "sfn",
                     Verdict::Fail,
                     format!(

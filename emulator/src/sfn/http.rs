@@ -32,7 +32,7 @@ use super::{StatesError, TaskContext};
 use crate::events::{Authorization, ConnectionConfig, Parameter};
 use crate::iam::{DenialFormat, RequestContext};
 use crate::lattice::{AuthType, LatticeError};
-use crate::trace::Verdict;
+use crate::trace::{Detail, Verdict};
 
 /// The hard limit on an HTTP Task's duration ("HTTP Task ... 60 seconds", same page).
 pub const HTTP_TASK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -1075,8 +1075,10 @@ async fn exchange(
     let tls = match connector.connect(server_name, stream).await {
         Ok(tls) => {
             let (_, session) = tls.get_ref();
-            ctx.trace.pass(
+            ctx.trace.hop_with(
                 "tls",
+                Verdict::Pass,
+                Detail::at(format!("{host}:{port}")).rule("the certificate chains to the emulated public root and names the host"),
                 format!(
                     "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
                     session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
@@ -1086,9 +1088,10 @@ async fn exchange(
             tls
         }
         Err(e) => {
-            ctx.trace.hop(
+            ctx.trace.hop_with(
                 "tls",
                 Verdict::Fail,
+                Detail::at(format!("{host}:{port}")).rule(e.to_string()),
                 format!("handshake with {host} failed: {e}"),
             );
             return Err(socket(format!("TLS handshake with {host} failed: {e}")));
