@@ -24,12 +24,12 @@ const MAX_TOOLTIP: usize = 2_000;
 const MAX_LINE: usize = 160;
 
 /// The drawing's width in pixels (fits beside the execution list in a 1280-pixel window).
-pub const WIDTH: u32 = 720;
+pub const WIDTH: u32 = 640;
 const AXIS_X: u32 = 78;
 const BOX_X: u32 = 96;
 const LINE_H: u32 = 15;
 /// Approximate width of one character of the 12-pixel sans-serif text, for wrapping.
-const CHAR_W: f64 = 6.6;
+const CHAR_W: f64 = 7.2;
 
 /// Whether a verdict stopped the request (drawn red).
 pub fn stops(v: Verdict) -> bool {
@@ -148,19 +148,26 @@ pub fn render(hops: &[Hop], title: &str) -> String {
         if waited_ms > 0 {
             y += 30;
         }
+        // The hop that stopped the request gets the room; the others stay compact (their
+        // whole message is in the box's tooltip).
+        let red = stops(hop.verdict);
         let mut lines = Vec::new();
         if let Some(a) = &hop.address {
-            for l in wrap(&format!("at {a}"), text_chars, 2) {
+            for l in wrap(&format!("at {a}"), text_chars, if red { 2 } else { 1 }) {
                 lines.push((l, "addr"));
             }
         }
         if let Some(r) = &hop.rule {
-            for l in wrap(&format!("decided by: {r}"), text_chars, 3) {
+            for l in wrap(
+                &format!("decided by: {r}"),
+                text_chars,
+                if red { 3 } else { 2 },
+            ) {
                 lines.push((l, "rule"));
             }
         }
         let message: String = hop.message.chars().take(MAX_MESSAGE).collect();
-        let max_lines = if stops(hop.verdict) { 5 } else { 3 };
+        let max_lines = if red { 5 } else { 2 };
         for l in wrap(&message, text_chars, max_lines) {
             lines.push((l, "msg"));
         }
@@ -187,7 +194,7 @@ pub fn render(hops: &[Hop], title: &str) -> String {
 <text x="12" y="22" font-size="14" font-weight="bold">{}</text>
 "##,
         xml_text(title, MAX_LINE),
-        xml_text(title, MAX_LINE),
+        xml_text(title, ((WIDTH - 24) as f64 / 8.6) as usize),
     );
     time_bar(&mut out, shown, total_ms);
     // The axis beside the boxes.
@@ -216,11 +223,11 @@ pub fn render(hops: &[Hop], title: &str) -> String {
                 out,
                 r##"<line class="wait" x1="{AXIS_X}" y1="{gap_top}" x2="{AXIS_X}" y2="{}" stroke="{colour}" stroke-width="6"/><text x="{}" y="{}" fill="{colour}" font-weight="bold">+{} of virtual time{}</text>"##,
                 l.y,
-                BOX_X + 150,
+                BOX_X + 52,
                 l.y - 14,
                 seconds(l.waited_ms),
                 if waited_after_stop {
-                    " waiting for an answer that never came"
+                    ": no answer came"
                 } else {
                     ""
                 }
@@ -423,7 +430,10 @@ mod tests {
         assert!(red.contains("sg-0abc"), "{red}");
         assert!(red.contains("#c62828"), "{red}");
         assert!(red.contains("at 192.168.0.5:443"), "{red}");
-        assert!(svg.contains("+60.000 s of virtual time waiting"), "{svg}");
+        assert!(
+            svg.contains("+60.000 s of virtual time: no answer came"),
+            "{svg}"
+        );
         assert!(svg.contains("60.000 s after sg DROPPED"), "{svg}");
     }
 

@@ -530,6 +530,20 @@ impl Network {
         }
     }
 
+    /// Every ENI, by VPC and address (the viewer's topology, `/_vpcgate/topology`).
+    pub fn enis(&self) -> Vec<Arc<Eni>> {
+        let mut v: Vec<Arc<Eni>> = self
+            .inner
+            .enis
+            .read()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (&a.vpc_id, a.ip).cmp(&(&b.vpc_id, b.ip)));
+        v
+    }
+
     /// The ENI holding `ip` in `vpc_id`, if any.
     pub fn eni_at(&self, vpc_id: &str, ip: IpAddr) -> Option<Arc<Eni>> {
         self.inner
