@@ -15,5 +15,6 @@ mod sdk;
 mod serve;
 mod serve_conventions;
 mod templates;
+mod ui;
 mod virtual_time;
 mod vpc_clients;

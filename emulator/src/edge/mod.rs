@@ -983,11 +983,13 @@ pub async fn handle_parts(
             }
         }
     };
-    tracing::info!(
-        status = resp.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
-        "{label}"
-    );
+    let (status, ms) = (resp.status().as_u16(), started.elapsed().as_millis() as u64);
+    if ui::polled(&path) {
+        // The viewer polls every second: its requests would bury the log's own.
+        tracing::debug!(status, ms, "{label}");
+    } else {
+        tracing::info!(status, ms, "{label}");
+    }
     resp
 }
 

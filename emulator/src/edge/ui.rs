@@ -371,6 +371,14 @@ fn states(e: &Entry) -> Vec<Value> {
     out.into_iter().map(Value::Object).collect()
 }
 
+/// Whether `path` is one the open page fetches by itself, every second (logged at debug level).
+pub fn polled(path: &str) -> bool {
+    path.starts_with("/_vpcgate/ui")
+        || path == "/_vpcgate/executions"
+        || path == "/_vpcgate/topology"
+        || path.starts_with("/_vpcgate/trace/")
+}
+
 /// The page and its feed; `None` for any other path (the caller answers it).
 pub fn answer(
     activity: &Activity,
