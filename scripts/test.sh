@@ -23,5 +23,16 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's Chromium: the trace viewer's browser tests (tests/it/ui.rs) load /_vpcgate/ui in it
+# headless.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  else
+    echo "scripts/test.sh: install Debian's chromium (apt-get install chromium) for the trace viewer's browser tests" >&2
+    exit 1
+  fi
+fi
+
 cargo test --workspace --locked
 cargo run --quiet --locked -p vpcgate -- check scenarios/

@@ -76,6 +76,9 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     let mut line = String::new();
     let mut len = 0usize;
     for word in text.split_whitespace() {
+        if lines.len() > max_lines {
+            break;
+        }
         let wlen = word.chars().count();
         if len > 0 && len + 1 + wlen <= width {
             line.push(' ');
@@ -83,17 +86,27 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
             len += 1 + wlen;
             continue;
         }
+        if wlen <= width {
+            if len > 0 {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push_str(word);
+            len = wlen;
+            continue;
+        }
+        // A word longer than a line (an ARN): it goes on from where the line is, broken where
+        // the line ends.
         if len > 0 {
-            lines.push(std::mem::take(&mut line));
+            line.push(' ');
+            len += 1;
         }
-        let mut rest: Vec<char> = word.chars().collect();
-        while rest.len() > width {
-            lines.push(rest.drain(..width).collect());
-        }
-        line = rest.iter().collect();
-        len = rest.len();
-        if lines.len() > max_lines {
-            break;
+        for c in word.chars() {
+            if len == width {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            line.push(c);
+            len += 1;
         }
     }
     if len > 0 {
@@ -459,6 +472,9 @@ mod tests {
         let lines = wrap(&format!("short {}", "a".repeat(30)), 10, 3);
         assert_eq!(lines.len(), 3);
         assert!(lines.iter().all(|l| l.chars().count() <= 10), "{lines:?}");
+        // The long word starts on the short word's line.
+        assert_eq!(lines[0], "short aaaa");
         assert!(lines[2].ends_with('…'));
+        assert_eq!(wrap("at arn:aws:x", 8, 1), vec!["at arn:…".to_string()]);
     }
 }
