@@ -517,3 +517,43 @@ fn chromium_shows_pattern_a_succeeding_through_the_alb() {
     assert!(dom.contains("data-component=\"tls\""), "{dom}");
     screenshot(&url, "ui-pattern-a.png");
 }
+
+#[test]
+fn the_keyboard_alone_opens_an_execution_and_picks_a_state() {
+    // Selenium drives Debian's chromium through Debian's chromedriver (scripts/test.sh installs
+    // them): Tab reaches the list, Enter opens, Tab reaches the state buttons, Enter picks.
+    let path = vpcgate_tests::scenarios_dir().join(GOTCHA);
+    let ep = crate::serve_conventions::serve(&["--scenario", path.to_str().unwrap()]);
+    let arn = start_with_boto3(&ep, "eb-demo-pattern-a-private");
+    let out = Command::new("python3")
+        .arg(format!(
+            "{}/clients/ui_keyboard.py",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg(&ep)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "ui_keyboard.py failed (pip install selenium; apt-get install chromium-driver):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The list is the first thing Tab reaches.
+    assert_eq!(v["tabsToFirstEntry"], 1, "{v}");
+    assert_eq!(v["focusedTitle"], "FAILED eb-demo-pattern-a-private", "{v}");
+    assert_eq!(
+        v["hash"],
+        format!("#e/{}", v["focusedEntry"].as_str().unwrap())
+    );
+    assert_eq!(v["detailTitle"], "FAILED eb-demo-pattern-a-private");
+    // Enter moves the focus to what it opened.
+    assert_eq!(v["focusAfterEnter"], "detail");
+    let picked = v["stateButtonsReached"].as_array().unwrap();
+    assert!(!picked.is_empty(), "{v}");
+    assert_eq!(v["selectedState"][0], *picked.last().unwrap(), "{v}");
+    let name = arn.rsplit(':').next().unwrap();
+    assert!(v["traceTitle"].as_str().unwrap().contains(name), "{v}");
+    // Nothing wider than a 1280-pixel window.
+    assert_eq!(v["scrollWidth"], v["innerWidth"], "{v}");
+}
