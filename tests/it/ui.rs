@@ -557,3 +557,19 @@ fn the_keyboard_alone_opens_an_execution_and_picks_a_state() {
     // Nothing wider than a 1280-pixel window.
     assert_eq!(v["scrollWidth"], v["innerWidth"], "{v}");
 }
+
+#[test]
+fn chromium_shows_the_red_hop_while_the_gotcha_still_runs() {
+    // On wall time (`--clock real`) the HTTP Task waits its 60 s for real: the page, loaded
+    // meanwhile, lists the execution as RUNNING and already draws the hop that dropped it.
+    let s = scenario(GOTCHA);
+    let group = gateway_group(&model_of(&s));
+    let path = vpcgate_tests::scenarios_dir().join(GOTCHA);
+    let ep =
+        crate::serve_conventions::serve(&["--scenario", path.to_str().unwrap(), "--clock", "real"]);
+    let arn = start_with_boto3(&ep, "eb-demo-pattern-a-private");
+    let url = format!("{ep}/_vpcgate/ui#e/{}", arn.replace(':', "%3A"));
+    let dom = browse(&url, "--dump-dom");
+    assert!(dom.contains("badge st-RUNNING"), "{dom}");
+    assert!(red_box(&dom).contains(&group), "{dom}");
+}
