@@ -573,3 +573,20 @@ fn chromium_shows_the_red_hop_while_the_gotcha_still_runs() {
     assert!(dom.contains("badge st-RUNNING"), "{dom}");
     assert!(red_box(&dom).contains(&group), "{dom}");
 }
+
+#[test]
+fn the_drawing_shows_where_api_gateways_29_seconds_went() {
+    // Pattern B with the VPC link's group missing port 80: the SYN is dropped at the VPC link's
+    // ENI and API Gateway answers 504 after its 29 s integration time-out.
+    let s = scenario("pattern-b-sg-blocks-80.json");
+    let outcome = &vpcgate::check::run_scenario(&s, Some("task-times-out"))[0];
+    let svg = outcome.trace.to_svg("pattern B");
+    let red = red_box(&svg);
+    assert!(red.contains("data-component=\"sg\""), "{red}");
+    assert!(red.contains("no egress rule of [sg-"), "{red}");
+    assert!(
+        svg.contains("+29.000 s of virtual time: no answer came"),
+        "{svg}"
+    );
+    assert!(svg.contains("29.000 s after sg DROPPED"), "{svg}");
+}

@@ -29,7 +29,7 @@ const AXIS_X: u32 = 78;
 const BOX_X: u32 = 96;
 const LINE_H: u32 = 15;
 /// Approximate width of one character of the 12-pixel sans-serif text, for wrapping.
-const CHAR_W: f64 = 7.2;
+const CHAR_W: f64 = 7.6;
 
 /// Whether a verdict stopped the request (drawn red).
 pub fn stops(v: Verdict) -> bool {
