@@ -46,13 +46,11 @@ pub fn deciding_hop(hops: &[Hop]) -> Option<usize> {
 /// carry (control characters other than tab and newline) dropped, cut to `max` characters.
 pub fn xml_text(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max) + 8);
-    let mut n = 0;
-    for c in text.chars() {
+    for (n, c) in text.chars().enumerate() {
         if n == max {
             out.push('…');
             break;
         }
-        n += 1;
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
