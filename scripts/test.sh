@@ -23,5 +23,19 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's Chromium and ChromeDriver: the trace viewer's browser tests (tests/it/ui.rs) load
+# /_vpcgate/ui in headless Chromium, and drive it with the keyboard through Selenium.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null
+  else
+    echo "scripts/test.sh: install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver) for the trace viewer's browser tests" >&2
+    exit 1
+  fi
+fi
+if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check selenium
+fi
+
 cargo test --workspace --locked
 cargo run --quiet --locked -p vpcgate -- check scenarios/

@@ -16,7 +16,7 @@ use crate::iam::{
     service_may_assume,
 };
 use crate::model::Model;
-use crate::trace::{Trace, Verdict};
+use crate::trace::{Detail, Trace, Verdict};
 
 /// The access key id of the account root's emulated key (AWS's documented example key).
 pub const ROOT_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -319,16 +319,19 @@ impl Directory {
         );
         match denial_message(&request, &decision, format) {
             None => {
-                trace.pass(
+                trace.hop_with(
                     "iam",
+                    Verdict::Pass,
+                    Detail::at(resource).rule(decision.to_string()),
                     format!("{action} on {resource} for {}: {decision}", principal.arn()),
                 );
                 Ok(decision)
             }
             Some(message) => {
-                trace.hop(
+                trace.hop_with(
                     "iam",
                     Verdict::Refuse,
+                    Detail::at(resource).rule(decision.to_string()),
                     format!("{action} on {resource}: {decision}: {message}"),
                 );
                 Err(Denied { decision, message })

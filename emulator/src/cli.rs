@@ -113,10 +113,14 @@ enum Command {
         /// Print the trace as JSON (same as --format json).
         #[arg(long)]
         json: bool,
-        /// How to print the path: text (the default), json, or mermaid (a sequence diagram that
-        /// GitHub renders in Markdown: the refusing hop crossed out).
+        /// How to print the path: text (the default), json, mermaid (a sequence diagram that
+        /// GitHub renders in Markdown: the refusing hop crossed out) or svg (the path drawn as
+        /// serve's trace viewer draws it: the refusing hop red, the virtual time on an axis).
         #[arg(long, value_enum, default_value = "text")]
         format: ExplainFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -320,6 +324,7 @@ where
             case,
             json,
             format,
+            output,
         } => {
             let format = if json { ExplainFormat::Json } else { format };
             let s = match crate::scenario::Scenario::load(&scenario) {
@@ -345,35 +350,45 @@ where
                 eprintln!("vpcgate explain: nothing ran");
                 return ExitCode::from(2);
             };
-            if format == ExplainFormat::Mermaid {
-                print!(
-                    "{}",
-                    o.trace
-                        .to_mermaid(&format!("{} / {}: {}", o.scenario, o.case, o.summary))
-                );
-            } else if format == ExplainFormat::Json {
-                let doc = serde_json::json!({
-                    "scenario": o.scenario, "case": o.case, "passed": o.passed, "summary": o.summary,
-                    "elapsedSeconds": o.elapsed.as_secs_f64(), "result": o.result, "trace": o.trace.hops(),
-                    "failures": o.failures,
-                });
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            } else {
-                println!(
-                    "{} / {}: {} after {:.3} s of virtual time\n",
-                    o.scenario,
-                    o.case,
-                    o.summary,
-                    o.elapsed.as_secs_f64()
-                );
-                print!("{}", o.trace.render());
-                println!(
-                    "\nresult: {}",
-                    serde_json::to_string_pretty(&o.result).unwrap_or_default()
-                );
-                for f in &o.failures {
-                    println!("expectation not met: {f}");
+            let title = format!("{} / {}: {}", o.scenario, o.case, o.summary);
+            let text = match format {
+                ExplainFormat::Mermaid => o.trace.to_mermaid(&title),
+                ExplainFormat::Svg => o.trace.to_svg(&title),
+                ExplainFormat::Json => {
+                    let doc = serde_json::json!({
+                        "scenario": o.scenario, "case": o.case, "passed": o.passed, "summary": o.summary,
+                        "elapsedSeconds": o.elapsed.as_secs_f64(), "result": o.result, "trace": o.trace.hops(),
+                        "failures": o.failures,
+                    });
+                    format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&doc).unwrap_or_default()
+                    )
                 }
+                ExplainFormat::Text => {
+                    let mut t = format!(
+                        "{} / {}: {} after {:.3} s of virtual time\n\n{}\nresult: {}\n",
+                        o.scenario,
+                        o.case,
+                        o.summary,
+                        o.elapsed.as_secs_f64(),
+                        o.trace.render(),
+                        serde_json::to_string_pretty(&o.result).unwrap_or_default()
+                    );
+                    for f in &o.failures {
+                        t.push_str(&format!("expectation not met: {f}\n"));
+                    }
+                    t
+                }
+            };
+            match &output {
+                Some(path) => {
+                    if let Err(e) = std::fs::write(path, text) {
+                        eprintln!("vpcgate explain: cannot write {}: {e}", path.display());
+                        return ExitCode::from(2);
+                    }
+                }
+                None => print!("{text}"),
             }
             if o.passed {
                 ExitCode::SUCCESS
@@ -421,6 +436,8 @@ enum ExplainFormat {
     Json,
     /// A Mermaid sequence diagram.
     Mermaid,
+    /// The path drawn as SVG (the same drawing as `serve`'s trace viewer).
+    Svg,
 }
 
 /// `serve --clock`.

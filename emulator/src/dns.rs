@@ -36,7 +36,7 @@ use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 use tokio::sync::mpsc;
 
-use crate::trace::{Trace, Verdict};
+use crate::trace::{Detail, Trace, Verdict};
 
 /// Time-to-live of the records vpcgate synthesises (ALB names use 60 s in AWS).
 const DEFAULT_TTL: u32 = 60;
@@ -295,15 +295,22 @@ impl VpcResolver {
                 let ips: Vec<IpAddr> = lookup.iter().collect();
                 let ips_text: Vec<String> = ips.iter().map(ToString::to_string).collect();
                 chain.push(format!("A {}", ips_text.join(", ")));
-                trace.pass(
+                trace.hop_with(
                     "dns",
+                    Verdict::Pass,
+                    Detail::at(format!("resolver {}", self.server)).rule(chain.join(" -> ")),
                     format!("{host} via {}: {}", self.server, chain.join(" -> ")),
                 );
                 Ok(ips)
             }
             Err(e) => {
                 let err = self.classify(host, &e);
-                trace.hop("dns", Verdict::Fail, err.to_string());
+                trace.hop_with(
+                    "dns",
+                    Verdict::Fail,
+                    Detail::at(format!("resolver {}", self.server)),
+                    err.to_string(),
+                );
                 Err(err)
             }
         }

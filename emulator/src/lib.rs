@@ -73,10 +73,11 @@
 //! - [`ec2`] instances, route tables, NAT and internet gateways, the public service endpoints,
 //!   interface VPC endpoints; [`proxy`] puts real clients on an instance.
 //! - [`cfn`] CloudFormation's stacks, events and change sets at run time (`serve`'s API).
-//! - [`edge`] is `vpcgate serve`: AWS's wire protocols on one host listener for real clients;
-//!   [`cli`] the command line (the binary only calls [`cli::run`]).
+//! - [`edge`] is `vpcgate serve`: AWS's wire protocols on one host listener for real clients,
+//!   and the trace viewer ([`edge::ui`], `/_vpcgate/ui`); [`cli`] the command line (the binary
+//!   only calls [`cli::run`]).
 //! - [`check`] runs scenarios against their expectations ([`bundled`] ships them in the binary);
-//!   [`trace`] records every hop; [`clock`] is the only wall clock (tokio-driven), and `serve`'s
+//!   [`trace`] records every hop (and draws the path: [`trace::svg`]); [`clock`] is the only wall clock (tokio-driven), and `serve`'s
 //!   virtual time.
 //!
 //! # Layers

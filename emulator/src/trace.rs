@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod svg;
+
 /// What a hop did with the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -55,6 +57,57 @@ pub struct Hop {
     pub verdict: Verdict,
     /// Why, in words: the rule, statement, answer or error.
     pub message: String,
+    /// Where the hop happened, when the component names it: an address (`192.168.0.5:443`), an
+    /// ENI, a listener, the resource an IAM decision was about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// What decided, when the component names it: the security-group rule (or the missing
+    /// one), the policy statement, the DNS answer, the certificate check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The state (Task) of the execution the hop belongs to, when it ran inside one
+    /// ([`Trace::scoped`]).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_state"
+    )]
+    pub state: Option<Arc<str>>,
+}
+
+fn serialize_state<S: serde::Serializer>(
+    state: &Option<Arc<str>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match state {
+        Some(v) => s.serialize_str(v),
+        None => s.serialize_none(),
+    }
+}
+
+/// The structured parts of a hop beside its message ([`Trace::hop_with`]): kept as data so the
+/// viewer (`/_vpcgate/ui`) and `explain --format svg` can draw them in their own box lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// Where the hop happened ([`Hop::address`]).
+    pub address: Option<String>,
+    /// What decided ([`Hop::rule`]).
+    pub rule: Option<String>,
+}
+
+impl Detail {
+    /// A detail naming where the hop happened.
+    pub fn at(address: impl Into<String>) -> Self {
+        Self {
+            address: Some(address.into()),
+            rule: None,
+        }
+    }
+
+    /// The same detail naming what decided.
+    pub fn rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
 }
 
 impl fmt::Display for Hop {
@@ -76,6 +129,8 @@ pub struct Trace {
     inner: Arc<Mutex<Vec<Hop>>>,
     origin: tokio::time::Instant,
     enabled: bool,
+    /// The state whose hops this handle records ([`Trace::scoped`]).
+    scope: Option<Arc<str>>,
 }
 
 impl Default for Trace {
@@ -91,6 +146,16 @@ impl Trace {
             inner: Arc::new(Mutex::new(Vec::new())),
             origin: tokio::time::Instant::now(),
             enabled: true,
+            scope: None,
+        }
+    }
+
+    /// Another handle to the same trace whose hops are marked as made inside `state` (a Task of
+    /// an execution; branches of a Parallel state record side by side and stay apart).
+    pub fn scoped(&self, state: &str) -> Self {
+        Self {
+            scope: Some(Arc::from(state)),
+            ..self.clone()
         }
     }
 
@@ -104,6 +169,17 @@ impl Trace {
 
     /// Appends a hop.
     pub fn hop(&self, component: &'static str, verdict: Verdict, message: impl Into<String>) {
+        self.hop_with(component, verdict, Detail::default(), message);
+    }
+
+    /// Appends a hop with its address and deciding rule as data ([`Detail`]).
+    pub fn hop_with(
+        &self,
+        component: &'static str,
+        verdict: Verdict,
+        detail: Detail,
+        message: impl Into<String>,
+    ) {
         if !self.enabled {
             return;
         }
@@ -112,6 +188,9 @@ impl Trace {
             component,
             verdict,
             message: message.into(),
+            address: detail.address,
+            rule: detail.rule,
+            state: self.scope.clone(),
         };
         tracing::debug!(component, %verdict, message = %hop.message, "hop");
         self.inner.lock().expect("trace lock").push(hop);
@@ -125,6 +204,12 @@ impl Trace {
     /// Shorthand for a [`Verdict::Info`] hop.
     pub fn info(&self, component: &'static str, message: impl Into<String>) {
         self.hop(component, Verdict::Info, message);
+    }
+
+    /// Whether hops are recorded (a [`Trace::disabled`] trace records none: callers can skip
+    /// building a [`Detail`]).
+    pub fn enabled(&self) -> bool {
+        self.enabled
     }
 
     /// A copy of the hops so far.
@@ -145,6 +230,24 @@ impl Trace {
             out.push('\n');
         }
         out
+    }
+
+    /// The trace as JSON for the viewer's feed (`/_vpcgate/trace/{id}`) and `explain --format
+    /// json`: the hops (each with its virtual time, component, verdict, message, and address,
+    /// rule and state when the hop has them), the virtual time elapsed at the last hop, and the
+    /// index of the hop that dropped, refused or failed the request (`null` when none did).
+    pub fn to_json(&self) -> serde_json::Value {
+        let hops = self.hops();
+        serde_json::json!({
+            "elapsedMs": hops.iter().map(|h| h.at_ms).max().unwrap_or(0),
+            "decidingHop": svg::deciding_hop(&hops),
+            "hops": hops,
+        })
+    }
+
+    /// The hops drawn as a path ([`svg::render`]).
+    pub fn to_svg(&self, title: &str) -> String {
+        svg::render(&self.hops(), title)
     }
 
     /// The hops as a Mermaid sequence diagram (GitHub renders it in Markdown, so a CI job can

@@ -19,5 +19,6 @@ mod serve;
 mod serve_conventions;
 mod sfn_serve;
 mod templates;
+mod ui;
 mod virtual_time;
 mod vpc_clients;

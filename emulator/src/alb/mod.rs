@@ -27,7 +27,7 @@ pub use action::{Action, FixedResponse, ForwardTarget, TargetGroup};
 
 use crate::clock::Clock;
 use crate::pki::IssuedCertificate;
-use crate::trace::{Trace, Verdict};
+use crate::trace::{Detail, Trace, Verdict};
 use crate::vpc::{Eni, Network};
 
 /// `Server` header value of every ALB answer.
@@ -311,8 +311,10 @@ async fn serve_connection(
             Ok(stream) => {
                 let (_, conn) = stream.get_ref();
                 let sni = conn.server_name().unwrap_or("(none)").to_string();
-                trace.pass(
+                trace.hop_with(
                     "alb",
+                    Verdict::Pass,
+                    Detail::at(format!("{} listener {local}", shared.lb_name)),
                     format!(
                         "{} listener {}:{} accepted TLS from {peer} (SNI {sni})",
                         shared.lb_name, listener.protocol, listener.port
@@ -320,9 +322,10 @@ async fn serve_connection(
                 );
                 http1(shared.clone(), TokioIo::new(stream), trace, peer, local).await;
             }
-            Err(e) => trace.hop(
+            Err(e) => trace.hop_with(
                 "alb",
                 Verdict::Fail,
+                Detail::at(format!("{} listener {local}", shared.lb_name)),
                 format!(
                     "{} listener HTTPS:{}: TLS handshake from {peer} failed: {e}",
                     shared.lb_name, listener.port
@@ -330,8 +333,10 @@ async fn serve_connection(
             ),
         },
         None => {
-            trace.pass(
+            trace.hop_with(
                 "alb",
+                Verdict::Pass,
+                Detail::at(format!("{} listener {local}", shared.lb_name)),
                 format!(
                     "{} listener HTTP:{} accepted connection from {peer}",
                     shared.lb_name, listener.port

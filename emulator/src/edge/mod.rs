@@ -7,7 +7,7 @@
 //!   answers) — [`cfn_api`], [`query`];
 //! - Secrets Manager (`awsJson1_1`, `X-Amz-Target: secretsmanager.<Operation>`) — [`secrets_api`];
 //! - vpcgate's own endpoints under `/_vpcgate/` (health, the emulated root CA, the world's summary,
-//!   reset).
+//!   reset, and the trace viewer with its feed — [`ui`]).
 //!
 //! Credentials follow local AWS emulators' conventions (README, "Credentials, accounts and
 //! Regions"): keys whose secret vpcgate knows (`test` / `test`, AWS's example key, the scenario
@@ -26,6 +26,7 @@ pub mod events_bus_api;
 pub mod query;
 pub mod secrets_api;
 pub mod sfn_api;
+pub mod ui;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -242,6 +243,8 @@ pub struct Edge {
     /// The runtime the world runs on, when it is not the listener's (`serve`'s virtual time:
     /// a paused current-thread runtime, [`crate::clock`]); requests are answered there.
     pub world_runtime: Option<tokio::runtime::Handle>,
+    /// The recent executions and data-plane requests the trace viewer lists ([`ui`]).
+    pub activity: Arc<ui::Activity>,
 }
 
 /// The rules of vpcgate's own endpoints (`/_vpcgate/*`): answered only for a loopback `Host`
@@ -396,7 +399,9 @@ impl Edge {
             start_model: world.model.clone(),
             start_stacks: crate::cfn::Stacks::default(),
         };
+        let activity = Arc::new(ui::Activity::new(world.clock.clone()));
         Self {
+            activity,
             base: RwLock::new(base),
             current: RwLock::new(Current { world, apigw }),
             scopes: RwLock::new(BTreeMap::from([(scope, state)])),
@@ -957,7 +962,17 @@ pub async fn handle_parts(
                 // A real client signed with its host's clock (crate::clock::HostTime).
                 req.extensions_mut()
                     .insert(crate::clock::HostTime(edge.world().clock.host_now()));
+                // The trace viewer lists the request and shows its hops.
+                let logged = edge.activity.request(
+                    req.method().as_str(),
+                    &crate::apigw::locate(&req)
+                        .map(|a| format!("{} stage {}", a.api_id, a.stage))
+                        .unwrap_or_default(),
+                    req.uri().path(),
+                );
+                req.extensions_mut().insert(logged.trace());
                 let resp = edge.apigw().handle(req).await;
+                logged.finish(resp.status().as_u16());
                 let (p, b) = resp.into_parts();
                 (label, http::Response::from_parts(p, Full::new(b)))
             } else {
@@ -979,11 +994,13 @@ pub async fn handle_parts(
             }
         }
     };
-    tracing::info!(
-        status = resp.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
-        "{label}"
-    );
+    let (status, ms) = (resp.status().as_u16(), started.elapsed().as_millis() as u64);
+    if ui::polled(&path) {
+        // The viewer polls every second: its requests would bury the log's own.
+        tracing::debug!(status, ms, "{label}");
+    } else {
+        tracing::info!(status, ms, "{label}");
+    }
     resp
 }
 
@@ -1126,6 +1143,9 @@ fn reset_account(req: &http::Request<Bytes>) -> Result<Option<String>, String> {
 }
 
 fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Response<Body> {
+    if let Some(resp) = ui::answer(&edge.activity, w, req) {
+        return resp;
+    }
     let method = req.method();
     let path = req.uri().path();
     match (method.as_str(), path) {

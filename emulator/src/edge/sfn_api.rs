@@ -533,7 +533,13 @@ fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let (exec_arn, start) = c
         .state
         .executions
-        .start(&c.world, &entry.machine, exec_input, name)
+        .start_watched(
+            &c.world,
+            &entry.machine,
+            exec_input,
+            name,
+            Some(c.edge.activity.clone()),
+        )
         .map_err(start_error)?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
 }
@@ -569,7 +575,13 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, Json
     let record = c
         .state
         .executions
-        .run_sync(&c.world, &entry.machine, exec_input.clone(), name)
+        .run_sync_watched(
+            &c.world,
+            &entry.machine,
+            exec_input.clone(),
+            name,
+            Some(c.edge.activity.clone()),
+        )
         .await
         .map_err(start_error)?;
     let o = record.outcome.as_ref().expect("run_sync finishes");

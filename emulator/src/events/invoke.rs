@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::{Authorization, ConnectionConfig, Parameter};
 use crate::iam::{DenialFormat, Principal, RequestContext};
 use crate::lattice::{AuthType, LatticeError};
-use crate::trace::{Trace, Verdict};
+use crate::trace::{Detail, Trace, Verdict};
 use crate::world::World;
 
 /// Who sends along a connection: the world, the principal (the HTTP Task's execution role, or
@@ -416,8 +416,11 @@ pub(crate) async fn exchange(
     let tls = match connector.connect(server_name, stream).await {
         Ok(tls) => {
             let (_, session) = tls.get_ref();
-            inv.trace.pass(
+            inv.trace.hop_with(
                 "tls",
+                Verdict::Pass,
+                Detail::at(format!("{host}:{port}"))
+                    .rule("the certificate chains to the emulated public root and names the host"),
                 format!(
                     "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
                     session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
@@ -427,9 +430,10 @@ pub(crate) async fn exchange(
             tls
         }
         Err(e) => {
-            inv.trace.hop(
+            inv.trace.hop_with(
                 "tls",
                 Verdict::Fail,
+                Detail::at(format!("{host}:{port}")).rule(e.to_string()),
                 format!("handshake with {host} failed: {e}"),
             );
             return Err(socket(format!("TLS handshake with {host} failed: {e}")));

@@ -196,17 +196,20 @@ impl TaskHandler for WorldTasks {
         call: TaskInvocation,
     ) -> Pin<Box<dyn Future<Output = Result<Value, StatesError>> + Send + 'a>> {
         Box::pin(async move {
+            // Every hop this task makes, down to the listener behind the ALB, is marked with
+            // its state (the viewer draws one path per task).
+            let trace = self.trace.scoped(&call.state_name);
             let ctx = TaskContext {
                 world: &self.world,
                 principal: self.principal.clone(),
                 state_machine_arn: &self.state_machine_arn,
                 state_name: &call.state_name,
                 entered_event_id: 2,
-                trace: &self.trace,
+                trace: &trace,
                 capture: self.capture.as_ref(),
             };
             if call.attempt > 0 {
-                self.trace.info(
+                trace.info(
                     "sfn",
                     format!("state {}: retry #{}", call.state_name, call.attempt),
                 );
@@ -221,7 +224,7 @@ impl TaskHandler for WorldTasks {
                     self.wait_for_token(&ctx, &call, base).await
                 }
                 other => {
-                    self.trace.hop(
+                    trace.hop(
                         "sfn",
                         Verdict::Fail,
                         format!("Task resource {other} is not emulated by vpcgate"),
@@ -230,7 +233,7 @@ impl TaskHandler for WorldTasks {
                 }
             };
             if let Err(e) = &result {
-                self.trace.hop(
+                trace.hop(
                     "sfn",
                     Verdict::Fail,
                     format!(
@@ -355,6 +358,15 @@ fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
     let region = parts.nth(3).filter(|r| !r.is_empty())?;
     let account = parts.next().filter(|a| !a.is_empty())?;
     Some((region, account))
+}
+
+/// Watches executions start and end (`serve`'s trace viewer keeps its list of recent
+/// executions this way, Express ones included, which AWS keeps no describable record of).
+pub trait Watch: Send + Sync {
+    /// `record` is about to run (its trace and live history are the ones it runs with).
+    fn started(&self, record: &ExecutionRecord);
+    /// The execution `arn` ended with `outcome`.
+    fn ended(&self, arn: &str, outcome: &ExecutionOutcome);
 }
 
 /// Most execution records kept in memory. AWS keeps closed Standard executions for 90 days
@@ -486,7 +498,22 @@ impl Executions {
         input: Value,
         name: Option<String>,
     ) -> Result<ExecutionRecord, StartError> {
+        self.run_sync_watched(world, sm, input, name, None).await
+    }
+
+    /// [`Self::run_sync`], telling `watch` when it starts and ends.
+    pub async fn run_sync_watched(
+        &self,
+        world: &World,
+        sm: &StateMachine,
+        input: Value,
+        name: Option<String>,
+        watch: Option<Arc<dyn Watch>>,
+    ) -> Result<ExecutionRecord, StartError> {
         let (definition, config, mut record) = self.prepare(world, sm, &input, name)?;
+        if let Some(w) = &watch {
+            w.started(&record);
+        }
         record.trace.info(
             "sfn",
             format!(
@@ -513,6 +540,9 @@ impl Executions {
                 status_name(outcome.status)
             ),
         );
+        if let Some(w) = &watch {
+            w.ended(&record.arn, &outcome);
+        }
         record.outcome = Some(outcome);
         record.live = None;
         // Express executions are not kept: DescribeExecution and GetExecutionHistory do not
@@ -534,7 +564,33 @@ impl Executions {
         input: Value,
         name: Option<String>,
     ) -> Result<(String, SystemTime), StartError> {
+        self.start_watched(world, sm, input, name, None)
+    }
+
+    /// [`Self::start`], telling `watch` when it starts and ends.
+    pub fn start_watched(
+        self: &Arc<Self>,
+        world: &World,
+        sm: &StateMachine,
+        input: Value,
+        name: Option<String>,
+        watch: Option<Arc<dyn Watch>>,
+    ) -> Result<(String, SystemTime), StartError> {
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
+        // The same opening and closing hops as run_sync's.
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} of {} ({}) starts",
+                record.name,
+                sm.name,
+                sm.kind.as_str()
+            ),
+        );
+        let exec_name = record.name.clone();
+        if let Some(w) = &watch {
+            w.started(&record);
+        }
         let arn = record.arn.clone();
         let start = record.start_date;
         let (handle, signal) = stop_channel();
@@ -556,6 +612,13 @@ impl Executions {
         let work = world.clock.work();
         tokio::spawn(async move {
             let outcome = run(&definition, input, config, &tasks, signal).await;
+            tasks.trace.info(
+                "sfn",
+                format!("execution {exec_name} ends {}", status_name(outcome.status)),
+            );
+            if let Some(w) = &watch {
+                w.ended(&key, &outcome);
+            }
             drop(work);
             let mut records = store.records.lock().expect("lock");
             if express {

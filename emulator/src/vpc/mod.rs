@@ -24,7 +24,7 @@ use ipnet::{IpNet, Ipv4Net};
 use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
 
-use crate::trace::{Trace, Verdict as TraceVerdict};
+use crate::trace::{Detail, Trace, Verdict as TraceVerdict};
 pub use sg::{Direction, IpProtocol, SecurityGroup, SgId};
 
 /// Buffer size of each direction of an in-memory connection.
@@ -411,9 +411,11 @@ impl Network {
             .get(&(vpc_id.to_string(), dst.ip()))
             .cloned()
         else {
-            trace.hop(
+            trace.hop_with(
                 "vpc",
                 TraceVerdict::Drop,
+                Detail::at(format!("{dst} in {vpc_id}"))
+                    .rule("no network interface holds the address"),
                 format!(
                     "no network interface holds {} in {vpc_id}: the SYN goes unanswered",
                     dst.ip()
@@ -436,8 +438,11 @@ impl Network {
                 &target.groups,
             );
             match verdict {
-                sg::Verdict::Allow { group, rule } => trace.pass(
+                sg::Verdict::Allow { group, rule } => trace.hop_with(
                     "sg",
+                    TraceVerdict::Pass,
+                    Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
+                        .rule(format!("{group} rule {rule}")),
                     format!(
                         "egress of {} ({}) allows tcp/{} to {}: {group} rule {rule}",
                         eni.id,
@@ -447,9 +452,11 @@ impl Network {
                     ),
                 ),
                 sg::Verdict::Drop { reason } => {
-                    trace.hop(
+                    trace.hop_with(
                         "sg",
                         TraceVerdict::Drop,
+                        Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
+                            .rule(reason.to_string()),
                         format!(
                             "{} -> {dst}: {reason}; dropped, the SYN goes unanswered",
                             eni.ip
@@ -469,8 +476,11 @@ impl Network {
         );
         drop(groups);
         match verdict {
-            sg::Verdict::Allow { group, rule } => trace.pass(
+            sg::Verdict::Allow { group, rule } => trace.hop_with(
                 "sg",
+                TraceVerdict::Pass,
+                Detail::at(format!("{} {dst} ({})", target.id, target.description))
+                    .rule(format!("{group} rule {rule}")),
                 format!(
                     "ingress of {} ({}, {}) allows tcp/{} from {source}: {group} rule {rule}",
                     target.id,
@@ -480,9 +490,11 @@ impl Network {
                 ),
             ),
             sg::Verdict::Drop { reason } => {
-                trace.hop(
+                trace.hop_with(
                     "sg",
                     TraceVerdict::Drop,
+                    Detail::at(format!("{} {dst} ({})", target.id, target.description))
+                        .rule(reason.to_string()),
                     format!(
                         "{source} -> {dst} ({}): {reason}; dropped, the SYN goes unanswered",
                         target.description
@@ -501,9 +513,11 @@ impl Network {
         match listener {
             Some(tx) => Admission::Open(tx),
             None => {
-                trace.hop(
+                trace.hop_with(
                     "vpc",
                     TraceVerdict::Refuse,
+                    Detail::at(format!("{} {dst} ({})", target.id, target.description))
+                        .rule(format!("no listener on port {}", dst.port())),
                     format!(
                         "{} ({}) has no listener on port {}: reset",
                         target.ip,
@@ -514,6 +528,20 @@ impl Network {
                 Admission::Refused
             }
         }
+    }
+
+    /// Every ENI, by VPC and address (the viewer's topology, `/_vpcgate/topology`).
+    pub fn enis(&self) -> Vec<Arc<Eni>> {
+        let mut v: Vec<Arc<Eni>> = self
+            .inner
+            .enis
+            .read()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (&a.vpc_id, a.ip).cmp(&(&b.vpc_id, b.ip)));
+        v
     }
 
     /// The ENI holding `ip` in `vpc_id`, if any.
