@@ -23,10 +23,13 @@ pub mod apigw;
 pub mod ec2;
 pub mod error;
 pub mod ids;
+pub mod language_extensions;
 pub mod lattice;
 pub mod resources;
+pub mod sam;
 pub mod stacks;
 pub mod template;
+pub mod transform;
 pub mod yaml;
 
 use std::collections::BTreeMap;
