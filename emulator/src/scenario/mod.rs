@@ -25,6 +25,7 @@ pub mod error;
 pub mod ids;
 pub mod language_extensions;
 pub mod lattice;
+pub mod openapi;
 pub mod resources;
 pub mod sam;
 pub mod stacks;

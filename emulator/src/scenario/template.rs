@@ -1057,7 +1057,7 @@ pub fn resolve(
     let used = std::cell::RefCell::new(Used::default());
     // Transforms run first: what follows reads the processed template.
     let processed;
-    let is_processed = doc.contains_key("Transform");
+    let is_processed = super::transform::needed(doc);
     let doc = if is_processed {
         match super::transform::apply(file, doc, ctx, overrides) {
             Ok(t) => {
