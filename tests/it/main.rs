@@ -3,6 +3,7 @@
 mod asl;
 mod cloudformation_api;
 mod compose;
+mod corpus;
 mod fidelity;
 mod fuzz;
 mod hostile;

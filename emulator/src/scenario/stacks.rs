@@ -1191,6 +1191,20 @@ fn load_from(
     Ok(loaded)
 }
 
+/// A value for a public SSM parameter the environment does not give: an AMI id for
+/// `AWS::EC2::Image::Id` (what the `/aws/service/ami-*` parameters hold), else the path's last
+/// segment.
+fn public_ssm_placeholder(ty: &str, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if ty.contains("AWS::EC2::Image::Id") {
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("ami-{}", &hex[..17])
+    } else {
+        key.rsplit('/').next().unwrap_or(key).to_string()
+    }
+}
+
 /// `AWS::SSM::Parameter::Value<…>` parameters take the value of the named SSM parameter
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#aws-ssm-parameter-types>).
 fn ssm_parameters(
@@ -1219,6 +1233,13 @@ fn ssm_parameters(
         match env.ssm_parameters.get(&key) {
             Some(v) => {
                 values.insert(name.clone(), v.clone());
+            }
+            // AWS's public parameters (`/aws/service/…`: latest AMIs, Regions, services) exist
+            // in every account
+            // (<https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html>):
+            // an AWS-shaped value of the parameter's type unless the environment gives one.
+            None if key.starts_with("/aws/service/") => {
+                values.insert(name.clone(), public_ssm_placeholder(ty, &key));
             }
             None => errors.push(plain_error(
                 file,
