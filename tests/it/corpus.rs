@@ -184,3 +184,87 @@ fn sam_definition_uri_is_read_beside_the_template() {
         assert!(sm.definition.contains("\"StartAt\""), "{}", sm.definition);
     }
 }
+
+/// The environment file declares existing security groups (id, VPC, rules in CloudFormation's
+/// shape) and managed prefix lists; templates name them by id (an `AWS::EC2::SecurityGroup::Id`
+/// parameter, a rule's SourcePrefixListId), and the rules of a prefix list get its CIDRs.
+#[test]
+fn environment_security_groups_and_prefix_lists() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-env-sg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join("env.yaml");
+    std::fs::write(
+        &env_file,
+        r#"
+Region: us-east-1
+Vpcs:
+  - VpcId: vpc-0aaa
+    CidrBlock: 10.1.0.0/16
+    Subnets:
+      - {SubnetId: subnet-0a, CidrBlock: 10.1.0.0/24, AvailabilityZone: us-east-1a}
+PrefixLists:
+  - PrefixListId: pl-0corp
+    PrefixListName: corporate
+    Entries: [{Cidr: 192.0.2.0/24}, {Cidr: 198.51.100.0/24}]
+SecurityGroups:
+  - GroupId: sg-0existing
+    VpcId: vpc-0aaa
+    SecurityGroupIngress:
+      - {IpProtocol: tcp, FromPort: 443, ToPort: 443, SourcePrefixListId: pl-0corp}
+"#,
+    )
+    .unwrap();
+    let template = dir.join("t.yaml");
+    std::fs::write(
+        &template,
+        r#"
+Parameters:
+  Group:
+    Type: AWS::EC2::SecurityGroup::Id
+Resources:
+  Extra:
+    Type: AWS::EC2::SecurityGroupIngress
+    Properties: {GroupId: !Ref Group, IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 10.1.0.0/16}
+"#,
+    )
+    .unwrap();
+    let env = Environment::load(&env_file).unwrap();
+    let spec = StackSpec {
+        name: "s".into(),
+        template: template.clone(),
+        parameters: BTreeMap::from([("Group".into(), "sg-0existing".into())]),
+        body: None,
+    };
+    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let g = l
+        .model
+        .security_groups
+        .iter()
+        .find(|g| g.id == "sg-0existing")
+        .expect("the existing group");
+    assert_eq!(g.vpc_id, "vpc-0aaa");
+    assert_eq!(g.ingress.len(), 2, "{:?}", g.ingress);
+    match &g.ingress[0].peer {
+        vpcgate::vpc::sg::Peer::PrefixList { id, cidrs } => {
+            assert_eq!(id, "pl-0corp");
+            assert_eq!(cidrs.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A group naming a VPC the environment does not have is refused with its path.
+    std::fs::write(
+        &env_file,
+        "SecurityGroups:\n  - {GroupId: sg-1, VpcId: vpc-none, SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 1, ToPort: 2}]}\n",
+    )
+    .unwrap();
+    let e = Environment::load(&env_file).unwrap_err().to_string();
+    assert!(
+        e.contains("SecurityGroups[0].VpcId") && e.contains("vpc-none"),
+        "{e}"
+    );
+    assert!(
+        e.contains("SecurityGroups[0].SecurityGroupIngress[0]"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

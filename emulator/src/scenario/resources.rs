@@ -945,6 +945,23 @@ pub(crate) fn build_onto(
     (model, errors)
 }
 
+/// The rules of `map[key]` (`SecurityGroupIngress` / `SecurityGroupEgress`, CloudFormation's
+/// shape) and their errors by path — for the environment file's existing groups.
+pub(crate) fn rules_of(
+    map: &Map<String, Value>,
+    key: &str,
+    ingress: bool,
+) -> (Vec<Rule>, Vec<PropError>) {
+    let mut errors = Vec::new();
+    let mut p = Props {
+        map,
+        path: String::new(),
+        errors: &mut errors,
+    };
+    let rules = sg_rules(&mut p, key, ingress);
+    (rules, errors)
+}
+
 fn sg_rules(p: &mut Props<'_>, key: &str, ingress: bool) -> Vec<Rule> {
     let mut out = Vec::new();
     for (path, m) in p.objects(key) {
