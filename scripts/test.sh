@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 if ! python3 -c 'import botocore, boto3' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check boto3 botocore awscli
 fi
+# AWS's SAM translator expands `Transform: AWS::Serverless-2016-10-31` templates (scenario/sam.rs).
+if ! python3 -c 'import samtranslator' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check aws-sam-translator
+fi
 # pytest runs the README's example suite (examples/pytest) against the built binary.
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check pytest

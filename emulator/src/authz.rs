@@ -96,7 +96,7 @@ impl Directory {
                            managed_arns: &[String]| {
             let mut out = Vec::new();
             for (i, (policy_name, doc)) in inline.iter().enumerate() {
-                match Policy::parse(doc, PolicyKind::IdentityBased) {
+                match Policy::parse_inline(doc) {
                     Ok(p) => out.push(NamedPolicy::new(format!("{name}/{policy_name}"), p)),
                     Err(error) => errors.push(PolicyLoadError {
                         logical_id: logical.to_string(),

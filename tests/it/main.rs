@@ -4,6 +4,7 @@ mod architecture;
 mod asl;
 mod cloudformation_api;
 mod compose;
+mod corpus;
 mod eventbridge;
 mod fidelity;
 mod fuzz;

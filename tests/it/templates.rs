@@ -365,13 +365,6 @@ fn malformed_templates_report_cloudformation_errors_with_positions() {
             vec!["s.yaml:4:", "Template format error: YAML not well-formed. (line 4, column"],
         ),
         (
-            "duplicate-key",
-            vec![("s", format!("{SG}      GroupDescription: y\n"))],
-            None,
-            vec![],
-            vec!["s.yaml:6:7", "duplicate key \"GroupDescription\" (first at line 5, column 7)"],
-        ),
-        (
             "unknown-export",
             vec![("s", format!("{SG}      VpcId: !ImportValue shared-vpc\n"))],
             None,

@@ -592,6 +592,23 @@ const PARTITIONS: &[&str] = &[
 impl Policy {
     /// Parses and validates a policy document of the given kind.
     pub fn parse(document: &Value, kind: PolicyKind) -> Result<Self, PolicyError> {
+        Self::parse_checked(document, kind, true)
+    }
+
+    /// An inline policy of a role, user or group (PutRolePolicy, `AWS::IAM::Role` `Policies`,
+    /// `AWS::IAM::Policy`): without `Version` it is read as `2008-10-17` (policy variables are
+    /// literal text) rather than refused — IAM requires `2012-10-17` of managed policies
+    /// (CreatePolicy) only. The SAM translator's policy templates write inline policies without
+    /// `Version`, and CloudFormation deploys them.
+    pub fn parse_inline(document: &Value) -> Result<Self, PolicyError> {
+        Self::parse_checked(document, PolicyKind::IdentityBased, false)
+    }
+
+    fn parse_checked(
+        document: &Value,
+        kind: PolicyKind,
+        require_version: bool,
+    ) -> Result<Self, PolicyError> {
         let root = JsonPath::default();
         let obj = as_object(document, &root, "a json object")?;
         for key in obj.keys() {
@@ -651,7 +668,10 @@ impl Policy {
                 });
             }
         };
-        if kind == PolicyKind::IdentityBased && version != Some(PolicyVersion::V2012_10_17) {
+        if kind == PolicyKind::IdentityBased
+            && version != Some(PolicyVersion::V2012_10_17)
+            && (require_version || version.is_some())
+        {
             let path = if version.is_some() {
                 root.key("Version")
             } else {

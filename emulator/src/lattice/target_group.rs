@@ -44,6 +44,9 @@ pub enum TargetType {
     Instance,
     /// `ALB`.
     Alb,
+    /// `LAMBDA`: accepted, its functions not run; a request gets what Lattice answers when a
+    /// target group has no target it can reach.
+    Lambda,
 }
 
 /// HTTP or HTTPS (listeners, target groups, health checks).

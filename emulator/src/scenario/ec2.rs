@@ -133,6 +133,15 @@ pub fn physical(
                 a.insert("PrivateIp".into(), json!(ip));
                 a.insert("PrivateDnsName".into(), json!(private_dns_name(&ip, r)));
             }
+            // PublicIp and PublicDnsName (AWS::EC2::Instance "Return values"): a documentation
+            // address (203.0.113.0/24) and EC2's public DNS name of it
+            // (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-naming.html>).
+            let public = eip_address(ctx, &format!("{logical}/instance-public-ip"));
+            a.insert("PublicIp".into(), json!(public.to_string()));
+            a.insert(
+                "PublicDnsName".into(),
+                json!(public_dns_name(&public.to_string(), r)),
+            );
             (json!(id), a)
         }
         "AWS::EC2::VPCEndpoint" => {
@@ -184,6 +193,17 @@ pub fn physical(
 pub fn eip_address(ctx: &IdContext, logical: &str) -> Ipv4Addr {
     let n = 1 + ctx.digits(logical, "eip", 3).parse::<u32>().unwrap_or(1) % 254;
     Ipv4Addr::new(203, 0, 113, n as u8)
+}
+
+/// EC2's public DNS name of an address: `ec2-203-0-113-5.<region>.compute.amazonaws.com`
+/// (`compute-1.amazonaws.com` in us-east-1).
+pub fn public_dns_name(ip: &str, region: &str) -> String {
+    let dashed = ip.replace('.', "-");
+    if region == "us-east-1" {
+        format!("ec2-{dashed}.compute-1.amazonaws.com")
+    } else {
+        format!("ec2-{dashed}.{region}.compute.amazonaws.com")
+    }
 }
 
 /// EC2's private DNS name of an address: `ip-10-0-0-4.<region>.compute.internal`
@@ -344,6 +364,19 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             .to_string()
     };
     let logical_id = r.logical_id.clone();
+    if r.ty == "AWS::EC2::Instance"
+        && !p.map.contains_key("SubnetId")
+        && !p.map.contains_key("NetworkInterfaces")
+    {
+        // EC2 launches it into the Region's default VPC
+        // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html>,
+        // SubnetId), which the environment does not model: kept as a placeholder.
+        model.not_emulated.push(crate::model::NotEmulated {
+            logical_id,
+            resource_type: r.ty.clone(),
+        });
+        return errors;
+    }
     let ec2 = &mut model.ec2;
     match r.ty.as_str() {
         "AWS::EC2::Instance" => {
@@ -1074,13 +1107,22 @@ mod tests {
     }
 
     #[test]
-    fn a_nat_gateway_needs_an_elastic_ip_and_an_instance_a_subnet() {
+    fn a_nat_gateway_needs_an_elastic_ip_and_an_instance_without_subnet_is_a_placeholder() {
         let e = error_of(json!({
             "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"SubnetId": {"Ref": "SubnetA"}}},
             "Host": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1"}}
         }));
         assert!(e.contains("Resources.Nat.Properties.AllocationId"), "{e}");
-        assert!(e.contains("Resources.Host.Properties.SubnetId"), "{e}");
+        assert!(!e.contains("Resources.Host"), "{e}");
+        let m = load(json!({
+            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-1", "SecurityGroups": ["default"]}}
+        }))
+        .unwrap();
+        assert!(
+            m.not_emulated
+                .iter()
+                .any(|n| n.logical_id == "Host" && n.resource_type == "AWS::EC2::Instance")
+        );
     }
 
     #[test]

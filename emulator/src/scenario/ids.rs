@@ -830,6 +830,18 @@ pub fn placeholder_attribute(
     if attr == "Id" || attr.ends_with("Id") || attr == "Name" || attr.ends_with("Name") {
         return json!(reference);
     }
+    // Attributes that are lists (`SecondaryPrivateIpAddresses`, `NetworkInterfaceIds`,
+    // `DnsEntries`, `PrivateIps`, …): two items, so `Fn::Select` and `Fn::Join` read them.
+    let last = attr.rsplit('.').next().unwrap_or(attr);
+    if ["Addresses", "Ids", "Entries", "Ips", "Arns", "Names"]
+        .iter()
+        .any(|s| last.ends_with(s))
+    {
+        return json!([
+            format!("{reference}.{attr}.0"),
+            format!("{reference}.{attr}.1")
+        ]);
+    }
     json!(format!("{reference}.{attr}"))
 }
 

@@ -828,16 +828,46 @@ fn health_check(p: &mut Props<'_>, http2: bool) -> HealthCheck {
     hc
 }
 
+/// A `LAMBDA` target group: no `Config` beyond `LambdaEventStructureVersion`
+/// (<https://docs.aws.amazon.com/vpc-lattice/latest/ug/lambda-functions.html>), its targets Lambda
+/// functions. vpcgate does not run Lambda: the group is kept with no reachable target, so a
+/// listener may forward to it and a request gets Lattice's answer for that.
+fn lambda_target_group(p: &mut Props<'_>, r: &ResolvedResource, lm: &mut LatticeModel) {
+    if let Some((path, config)) = p.object("Config") {
+        let mut c = p.child(path, config);
+        if let Some(v) = c.opt_str("LambdaEventStructureVersion") {
+            if v != "V1" && v != "V2" {
+                c.invalid(
+                    "LambdaEventStructureVersion",
+                    format!("{v:?} is not one of V1, V2"),
+                );
+            }
+        }
+    }
+    let name = p
+        .opt_str("Name")
+        .unwrap_or_else(|| lattice_name(&r.logical_id));
+    lm.target_groups.push(TargetGroupConfig {
+        logical_id: r.logical_id.clone(),
+        name,
+        id: attr(r, "Id"),
+        arn: reference(r),
+        target_type: TargetType::Lambda,
+        port: 443,
+        protocol: crate::lattice::target_group::Protocol::Https,
+        vpc_id: String::new(),
+        health_check: None,
+        targets: Vec::new(),
+    });
+}
+
 fn target_group(p: &mut Props<'_>, r: &ResolvedResource, model: &Model, lm: &mut LatticeModel) {
     let target_type = match p.str("Type").as_deref() {
         Some("IP") => TargetType::Ip,
         Some("INSTANCE") => TargetType::Instance,
         Some("ALB") => TargetType::Alb,
         Some("LAMBDA") => {
-            p.invalid(
-                "Type",
-                "LAMBDA target groups are not emulated (IP, INSTANCE, ALB are)",
-            );
+            lambda_target_group(p, r, lm);
             return;
         }
         Some(other) => {
@@ -985,6 +1015,7 @@ fn target_group(p: &mut Props<'_>, r: &ResolvedResource, model: &Model, lm: &mut
                     }
                 }
             }
+            TargetType::Lambda => unreachable!("LAMBDA groups are built by lambda_target_group"),
             TargetType::Alb => match model.load_balancers.iter().find(|l| l.arn == tid) {
                 Some(lb) => TargetAddress::Alb {
                     arn: lb.arn.clone(),

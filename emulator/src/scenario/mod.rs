@@ -25,10 +25,14 @@ pub mod ec2;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod language_extensions;
 pub mod lattice;
+pub mod openapi;
 pub mod resources;
+pub mod sam;
 pub mod stacks;
 pub mod template;
+pub mod transform;
 pub mod yaml;
 
 use std::collections::BTreeMap;

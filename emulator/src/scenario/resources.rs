@@ -349,7 +349,15 @@ pub(crate) fn build_onto(
     };
     let mut ordered: Vec<&ResolvedResource> = resolved.iter().collect();
     ordered.sort_by_key(|r| rank(&r.ty));
+    let openapi_apis = super::openapi::body_defined(resolved);
     for r in ordered {
+        if super::openapi::is_placeholder(r, &openapi_apis) {
+            model.not_emulated.push(NotEmulated {
+                logical_id: r.logical_id.clone(),
+                resource_type: r.ty.clone(),
+            });
+            continue;
+        }
         let mut errs = Vec::new();
         let mut p = Props {
             map: &r.properties,
@@ -954,6 +962,23 @@ pub(crate) fn build_onto(
         }
     }
     (model, errors)
+}
+
+/// The rules of `map[key]` (`SecurityGroupIngress` / `SecurityGroupEgress`, CloudFormation's
+/// shape) and their errors by path — for the environment file's existing groups.
+pub(crate) fn rules_of(
+    map: &Map<String, Value>,
+    key: &str,
+    ingress: bool,
+) -> (Vec<Rule>, Vec<PropError>) {
+    let mut errors = Vec::new();
+    let mut p = Props {
+        map,
+        path: String::new(),
+        errors: &mut errors,
+    };
+    let rules = sg_rules(&mut p, key, ingress);
+    (rules, errors)
 }
 
 fn sg_rules(p: &mut Props<'_>, key: &str, ingress: bool) -> Vec<Rule> {

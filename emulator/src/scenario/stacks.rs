@@ -38,6 +38,7 @@ use super::yaml::{self, SourceMap};
 use super::{Scenario, Settings};
 use crate::model::{Certificate, HostedZone, Model, NotEmulated, Record};
 use crate::pki::Issuer;
+use crate::vpc::sg::{Peer, SecurityGroup};
 use crate::vpc::{Subnet, Vpc};
 
 /// One stack to deploy: its name and template.
@@ -196,6 +197,10 @@ pub struct Environment {
     pub certificates: Vec<Certificate>,
     /// Systems Manager parameters (`AWS::SSM::Parameter::Value<…>` parameter types read them).
     pub ssm_parameters: BTreeMap<String, String>,
+    /// Existing security groups (id, VPC, rules), which templates name by id.
+    pub security_groups: Vec<SecurityGroup>,
+    /// Existing managed prefix lists: id -> CIDRs (security group rules name them).
+    pub prefix_lists: BTreeMap<String, Vec<ipnet::IpNet>>,
     prefix: String,
     locations: SourceMap,
 }
@@ -423,6 +428,8 @@ impl Environment {
                 "HostedZones",
                 "Certificates",
                 "SsmParameters",
+                "SecurityGroups",
+                "PrefixLists",
                 "Description",
             ],
         ) else {
@@ -785,10 +792,119 @@ impl Environment {
                 },
             ),
         }
+        // Managed prefix lists (EC2 DescribeManagedPrefixLists / GetManagedPrefixListEntries:
+        // PrefixListId, PrefixListName, Entries[].Cidr).
+        for (i, v) in r.list(m, "PrefixLists", "").iter().enumerate() {
+            let path = format!("PrefixLists[{i}]");
+            let Some(pm) = r.object(v, &path, &["PrefixListId", "PrefixListName", "Entries"])
+            else {
+                continue;
+            };
+            let id = r.string(pm, "PrefixListId", &path, true);
+            r.string(pm, "PrefixListName", &path, false);
+            let mut cidrs = Vec::new();
+            for (j, e) in r.list(pm, "Entries", &path).iter().enumerate() {
+                let epath = format!("{path}.Entries[{j}]");
+                let Some(em) = r.object(e, &epath, &["Cidr", "Description"]) else {
+                    continue;
+                };
+                if let Some(c) = r.string(em, "Cidr", &epath, true) {
+                    match c.parse::<ipnet::IpNet>() {
+                        Ok(n) => cidrs.push(n.trunc()),
+                        Err(_) => r.invalid(
+                            &format!("{epath}.Cidr"),
+                            format!("CIDR block {c} is malformed"),
+                        ),
+                    }
+                }
+            }
+            if let Some(id) = id {
+                if !id.starts_with("pl-") {
+                    r.invalid(
+                        &format!("{path}.PrefixListId"),
+                        format!("{id:?} is not a prefix list id (pl-…)"),
+                    );
+                } else {
+                    env.prefix_lists.insert(id, cidrs);
+                }
+            }
+        }
+        // Existing security groups, their rules in CloudFormation's shape
+        // (AWS::EC2::SecurityGroup Ingress / Egress).
+        for (i, v) in r.list(m, "SecurityGroups", "").iter().enumerate() {
+            let path = format!("SecurityGroups[{i}]");
+            let Some(gm) = r.object(
+                v,
+                &path,
+                &[
+                    "GroupId",
+                    "GroupName",
+                    "Description",
+                    "VpcId",
+                    "SecurityGroupIngress",
+                    "SecurityGroupEgress",
+                ],
+            ) else {
+                continue;
+            };
+            let id = r.string(gm, "GroupId", &path, true);
+            let vpc_id = r.string(gm, "VpcId", &path, true);
+            r.string(gm, "GroupName", &path, false);
+            if let Some(vpc) = &vpc_id
+                && !env.vpcs.iter().any(|x| &x.id == vpc)
+            {
+                r.invalid(
+                    &format!("{path}.VpcId"),
+                    format!("{vpc} is not one of the environment's Vpcs"),
+                );
+            }
+            let rules = |key: &str, ingress: bool, r: &mut Reader<'_>| {
+                let (rules, errs) = resources::rules_of(gm, key, ingress);
+                for (p, kind) in errs {
+                    r.fail(&format!("{path}.{}", p.trim_matches('.')), kind);
+                }
+                rules
+            };
+            let ingress = rules("SecurityGroupIngress", true, &mut r);
+            let mut egress = rules("SecurityGroupEgress", false, &mut r);
+            if !gm.contains_key("SecurityGroupEgress") {
+                egress.push(crate::vpc::sg::Rule::allow_all_ipv4());
+            }
+            if let (Some(id), Some(vpc_id)) = (id, vpc_id) {
+                if !id.starts_with("sg-") {
+                    r.invalid(
+                        &format!("{path}.GroupId"),
+                        format!("{id:?} is not a security group id (sg-…)"),
+                    );
+                    continue;
+                }
+                env.security_groups.push(SecurityGroup {
+                    logical_id: id.clone(),
+                    id,
+                    vpc_id,
+                    ingress,
+                    egress,
+                });
+            }
+        }
         if r.errors.is_empty() {
             Ok(env)
         } else {
             Err(ScenarioErrors(r.errors))
+        }
+    }
+
+    /// Fills the CIDRs of rules naming one of the environment's prefix lists.
+    pub fn fill_prefix_lists(&self, groups: &mut [SecurityGroup]) {
+        for g in groups {
+            for rule in g.ingress.iter_mut().chain(g.egress.iter_mut()) {
+                if let Peer::PrefixList { id, cidrs } = &mut rule.peer
+                    && cidrs.is_empty()
+                    && let Some(known) = self.prefix_lists.get(id)
+                {
+                    cidrs.clone_from(known);
+                }
+            }
         }
     }
 
@@ -971,6 +1087,7 @@ pub fn environment_model(env: &Environment) -> Model {
         vpcs: env.vpcs.clone(),
         hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
         certificates: env.certificates.clone(),
+        security_groups: env.security_groups.clone(),
         ..Model::default()
     }
 }
@@ -1174,6 +1291,7 @@ fn load_from(
     }
     links.later.clear();
     model.outputs = outputs;
+    env.fill_prefix_lists(&mut model.security_groups);
     add_records(env, &links, &mut model, records)?;
     let loaded = Loaded {
         model,
@@ -1189,6 +1307,20 @@ fn load_from(
         );
     }
     Ok(loaded)
+}
+
+/// A value for a public SSM parameter the environment does not give: an AMI id for
+/// `AWS::EC2::Image::Id` (what the `/aws/service/ami-*` parameters hold), else the path's last
+/// segment.
+fn public_ssm_placeholder(ty: &str, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if ty.contains("AWS::EC2::Image::Id") {
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("ami-{}", &hex[..17])
+    } else {
+        key.rsplit('/').next().unwrap_or(key).to_string()
+    }
 }
 
 /// `AWS::SSM::Parameter::Value<…>` parameters take the value of the named SSM parameter
@@ -1219,6 +1351,13 @@ fn ssm_parameters(
         match env.ssm_parameters.get(&key) {
             Some(v) => {
                 values.insert(name.clone(), v.clone());
+            }
+            // AWS's public parameters (`/aws/service/…`: latest AMIs, Regions, services) exist
+            // in every account
+            // (<https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html>):
+            // an AWS-shaped value of the parameter's type unless the environment gives one.
+            None if key.starts_with("/aws/service/") => {
+                values.insert(name.clone(), public_ssm_placeholder(ty, &key));
             }
             None => errors.push(plain_error(
                 file,

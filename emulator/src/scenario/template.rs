@@ -48,6 +48,8 @@ pub struct Resolved {
     pub imports: BTreeSet<String>,
     /// The stacks whose outputs this template reads with `Fn::GetStackOutput`.
     pub reads_outputs_of: BTreeSet<String>,
+    /// The template after its `Transform`s (none when it declares none).
+    pub processed: Option<Map<String, Value>>,
 }
 
 /// What other stacks offer to this one (`Fn::ImportValue`, `Fn::GetStackOutput`).
@@ -587,6 +589,22 @@ impl Env<'_> {
                     .collect();
                 Value::Array(subnets)
             }
+            // AWS::LanguageExtensions
+            // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-length.html>,
+            // <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-ToJsonString.html>).
+            "Fn::Length" => json!(self.list(arg, path, name)?.len()),
+            "Fn::ToJsonString" => match self.value(arg, path, name)? {
+                v @ (Value::Object(_) | Value::Array(_)) => {
+                    json!(serde_json::to_string(&v).expect("JSON serializes"))
+                }
+                other => {
+                    return Err(intrinsic(
+                        path,
+                        name,
+                        format!("expected an object or a list, found {}", type_name(&other)),
+                    ));
+                }
+            },
             other => return Err(intrinsic(path, other, "unsupported intrinsic function")),
         };
         Ok(Some(v))
@@ -747,7 +765,10 @@ pub fn known_parameter_type(ty: &str) -> bool {
         _ if AWS_PARAMETER_TYPES.contains(&ty) => true,
         _ if ty.starts_with("AWS::SSM::Parameter::Value<") && ty.ends_with('>') => true,
         _ => inner.is_some_and(|t| {
-            t == "Number" || (AWS_PARAMETER_TYPES.contains(&t) && t != "AWS::SSM::Parameter::Name")
+            // `List<String>`: CloudFormation accepts it as a CommaDelimitedList.
+            t == "Number"
+                || t == "String"
+                || (AWS_PARAMETER_TYPES.contains(&t) && t != "AWS::SSM::Parameter::Name")
         }),
     }
 }
@@ -768,7 +789,7 @@ fn invalid(path: &str, reason: String) -> Located {
 
 /// Parameter values: overrides, then defaults, checked against the declared constraints
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html>).
-fn resolve_parameters(
+pub(crate) fn resolve_parameters(
     doc: &Map<String, Value>,
     overrides: &BTreeMap<String, String>,
 ) -> (Map<String, Value>, Vec<Located>) {
@@ -1034,6 +1055,23 @@ pub fn resolve(
     };
     let mut errors = Vec::new();
     let used = std::cell::RefCell::new(Used::default());
+    // Transforms run first: what follows reads the processed template.
+    let processed;
+    let is_processed = super::transform::needed(doc);
+    let doc = if is_processed {
+        match super::transform::apply(file, doc, ctx, overrides) {
+            Ok(t) => {
+                processed = t;
+                &processed
+            }
+            Err(reason) => {
+                errors.push(located(None, invalid("Transform", reason)));
+                return Err(errors);
+            }
+        }
+    } else {
+        doc
+    };
     let unknown_sections: Vec<&str> = doc
         .keys()
         .filter(|k| !SECTIONS.contains(&k.as_str()))
@@ -1047,18 +1085,6 @@ pub fn resolve(
                 format!(
                     "Template format error: Invalid template property or properties [{}]",
                     unknown_sections.join(", ")
-                ),
-            ),
-        ));
-    }
-    if let Some(t) = doc.get("Transform") {
-        errors.push(located(
-            None,
-            invalid(
-                "Transform",
-                format!(
-                    "Transform {} is not emulated: vpcgate reads processed templates (for SAM, the template `sam build` or `aws cloudformation get-template --template-stage Processed` gives)",
-                    scalar_text(t)
                 ),
             ),
         ));
@@ -1474,6 +1500,7 @@ pub fn resolve(
             export_names,
             imports: used.imports,
             reads_outputs_of: used.stacks,
+            processed: is_processed.then(|| doc.clone()),
         })
     } else {
         Err(errors)

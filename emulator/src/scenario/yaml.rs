@@ -9,7 +9,7 @@
 //!
 //! The parser is `saphyr-parser`: a maintained, YAML 1.2-compliant event parser that reports every
 //! tag and every node's position (line and column), so this module can map tags to functions,
-//! reject duplicate keys and aliases, and tell where each value of the template came from
+//! warn on duplicate keys (the last value wins, as in CloudFormation), reject aliases, and tell where each value of the template came from
 //! ([`SourceMap`]). Plain scalars are typed as YAML 1.1 (the version CloudFormation's template
 //! format page names, and the one its CLI and linter read with): `yes`/`no`/`on`/`off` are
 //! booleans, `0777` is octal, and timestamps (which CloudFormation does not support) stay strings
@@ -112,6 +112,12 @@ pub struct Document {
     pub locations: SourceMap,
     /// `JSON` or `YAML`.
     pub format: &'static str,
+    /// What CloudFormation accepts but a reader should know (duplicate keys).
+    pub warnings: Vec<String>,
+}
+
+fn at_text(file: &str, pos: (usize, usize)) -> String {
+    at(file, Some(pos))
 }
 
 /// `file:line:column`, the location form error messages use.
@@ -180,13 +186,16 @@ pub fn parse_json(text: &str, file: &str) -> Result<Document, ScenarioErrors> {
             format!("Template format error: JSON not well-formed. {e}"),
         )])
     })?;
-    let locations = Builder::run(body, file)
-        .map(|d| d.locations)
+    // serde_json keeps the last of duplicate keys (CloudFormation's outcome); the YAML pass
+    // names them.
+    let (locations, warnings) = Builder::run(body, file)
+        .map(|d| (d.locations, d.warnings))
         .unwrap_or_default();
     Ok(Document {
         value,
         locations,
         format: "JSON",
+        warnings,
     })
 }
 
@@ -242,6 +251,7 @@ struct Builder<'f> {
     root: Option<Value>,
     locations: SourceMap,
     errors: Vec<ScenarioError>,
+    warnings: Vec<String>,
     documents: usize,
 }
 
@@ -253,6 +263,7 @@ impl<'f> Builder<'f> {
             root: None,
             locations: SourceMap::default(),
             errors: Vec::new(),
+            warnings: Vec::new(),
             documents: 0,
         };
         let mut parser = Parser::new_from_str(text);
@@ -291,6 +302,7 @@ impl<'f> Builder<'f> {
             value: b.root.unwrap_or(Value::Null),
             locations: b.locations,
             format: "YAML",
+            warnings: b.warnings,
         })
     }
 
@@ -453,6 +465,7 @@ impl<'f> Builder<'f> {
     /// A mapping key was read.
     fn key(&mut self, key: String, at: (usize, usize)) {
         let mut problem = None;
+        let mut warning = None;
         if let Some(Frame {
             container:
                 Container::Map {
@@ -471,9 +484,15 @@ impl<'f> Builder<'f> {
                         .to_string(),
                 );
             } else if let Some(first) = seen.get(&key) {
-                problem = Some(format!(
-                    "duplicate key {key:?} (first at line {}, column {})",
-                    first.0, first.1
+                // CloudFormation deploys such templates, the last value winning, for YAML and
+                // JSON alike (PyYAML and cfn-lint read them so too: cfn-lint issue 35,
+                // <https://github.com/aws-cloudformation/cfn-lint/issues/35>; verified against
+                // CloudFormation in <https://github.com/go-to-k/cdk-real-drift/pull/1133>).
+                warning = Some(format!(
+                    "{}: duplicate key {key:?} (first at line {}, column {}): the last value wins, as in CloudFormation",
+                    at_text(self.file, at),
+                    first.0,
+                    first.1
                 ));
             } else {
                 seen.insert(key.clone(), at);
@@ -482,6 +501,10 @@ impl<'f> Builder<'f> {
         }
         if let Some(p) = problem {
             self.fail(at, p);
+        }
+        if let Some(w) = warning {
+            tracing::warn!("{w}");
+            self.warnings.push(w);
         }
     }
 
@@ -791,16 +814,28 @@ mod tests {
             e.contains("unknown tag !Reff") && e.contains("t.yaml:1:4"),
             "{e}"
         );
-        let e = yaml_err("A: 1\nB: 2\nA: 3\n");
-        assert!(
-            e.contains("duplicate key \"A\" (first at line 1, column 1)")
-                && e.contains("t.yaml:3:1"),
-            "{e}"
-        );
         assert!(yaml_err("a: &x 1\nb: *x\n").contains("aliases"));
         assert!(yaml_err("a: {b: 1}\nc:\n  <<: {d: 2}\n").contains("hash merges"));
         assert!(yaml_err("a: 1\n---\nb: 2\n").contains("one YAML document"));
         assert!(yaml_err("? [a, b]\n: c\n").contains("mapping keys"));
+    }
+
+    /// CloudFormation deploys a template with a duplicate key, the last value winning
+    /// (cfn-lint issue 35; cdk-real-drift pull 1133 verified it against CloudFormation).
+    #[test]
+    fn duplicate_keys_warn_and_the_last_value_wins_in_yaml_and_json() {
+        let d = parse("A: 1\nB: 2\nA: 3\n", "t.yaml").unwrap();
+        assert_eq!(d.value, json!({"A": 3, "B": 2}));
+        assert_eq!(d.warnings.len(), 1);
+        assert!(
+            d.warnings[0]
+                .starts_with("t.yaml:3:1: duplicate key \"A\" (first at line 1, column 1)"),
+            "{:?}",
+            d.warnings
+        );
+        let d = parse("{\"A\": 1, \"B\": 2, \"A\": 3}", "t.json").unwrap();
+        assert_eq!(d.value, json!({"A": 3, "B": 2}));
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
     }
 
     #[test]
