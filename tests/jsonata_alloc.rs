@@ -138,6 +138,10 @@ fn jsonata_evaluations_do_not_leak() {
 
 /// The hostile expressions of scripts/soak.py end in budget errors; those paths must not leak
 /// either (deep recursion builds thousands of frames and lambdas before the depth limit).
+/// Fewer runs (each deep one is slow in a debug build) and a larger slack: the pool retires a
+/// thread after every deep job, and threads starting and ending around the two readings move
+/// the count by up to about 100 KB either way; the leak this guards against was about 4 KB
+/// per evaluation, 1.2 MB over these runs.
 #[test]
 fn failing_jsonata_evaluations_do_not_leak() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -151,7 +155,7 @@ fn failing_jsonata_evaluations_do_not_leak() {
     ] {
         let (grew, last) = growth(&rt, expr, 20, 300);
         assert!(
-            grew < SLACK_BYTES,
+            grew < 4 * SLACK_BYTES,
             "{expr}: 300 evaluations ({last}) left {grew} live heap bytes behind"
         );
     }

@@ -760,7 +760,7 @@ mod tests {
             ArrayFlags::empty(),
         ));
 
-        let mut match_obj = hashbrown::HashMap::with_capacity_in(3, &arena);
+        let mut match_obj = evaluator::value::ObjectMap::with_capacity_in(3, &arena);
         match_obj.insert(BumpString::from_str_in("match", &arena), match_value);
         match_obj.insert(BumpString::from_str_in("index", &arena), index_value);
         match_obj.insert(BumpString::from_str_in("groups", &arena), groups_array);
