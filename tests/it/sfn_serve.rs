@@ -322,3 +322,79 @@ v.emit(out)
         "Execution is SUCCEEDED and cannot be redriven"
     );
 }
+
+/// `states:startExecution.sync:2` and `.sync` on a vpcgate state machine: the parent waits for
+/// the child and gets its DescribeExecution fields (Input/Output as JSON with `:2`, as strings
+/// without); a failing child fails the task with States.TaskFailed and those fields (with
+/// Error and Cause) as the cause. AWS-recorded in LocalStack's callback/test_callback.snapshot.json
+/// (test_start_execution_sync2, test_start_execution_sync, _sync_delegate_failure).
+#[test]
+fn start_execution_sync_runs_a_child_machine() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+child = sfn.create_state_machine(name="child", roleArn=role, definition=json.dumps(
+    {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"Arg1": "argument1"}, "End": True}}}))["stateMachineArn"]
+bad = sfn.create_state_machine(name="bad", roleArn=role, definition=json.dumps(
+    {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "SomeFailure", "Cause": "This state machines raises a 'SomeFailure' failure."}}}))["stateMachineArn"]
+def parent(name, resource):
+    return sfn.create_state_machine(name=name, roleArn=role, definition=json.dumps(
+        {"StartAt": "StartExecution", "States": {"StartExecution": {"Type": "Task", "Resource": resource,
+            "Parameters": {"StateMachineArn.$": "$.StateMachineArn", "Input.$": "$.Input", "Name.$": "$.Name"}, "End": True}}}))["stateMachineArn"]
+p2 = parent("parent2", "arn:aws:states:::states:startExecution.sync:2")
+p1 = parent("parent1", "arn:aws:states:::states:startExecution.sync")
+out = {}
+for key, p, target, name in [("sync2", p2, child, "c2"), ("sync", p1, child, "c1"), ("fail", p2, bad, "c3")]:
+    ex = sfn.start_execution(stateMachineArn=p, input=json.dumps({"StateMachineArn": target, "Input": None, "Name": name}))["executionArn"]
+    d = v.wait_execution(sfn, ex)
+    h = sfn.get_execution_history(executionArn=ex)["events"]
+    out[key] = {"status": d["status"], "output": json.loads(d.get("output") or "null"), "error": d.get("error"),
+        "cause": json.loads(d["cause"]) if d.get("cause") else None, "events": [e["type"] for e in h]}
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    let child = "arn:aws:states:us-east-1:123456789012:stateMachine:child";
+    let s2 = &out["sync2"];
+    assert_eq!(s2["status"], "SUCCEEDED", "{out}");
+    assert_eq!(s2["output"]["Output"], json!({"Arg1": "argument1"}));
+    assert_eq!(s2["output"]["Input"], json!({}));
+    assert_eq!(s2["output"]["Status"], "SUCCEEDED");
+    assert_eq!(s2["output"]["StateMachineArn"], child);
+    assert_eq!(
+        s2["output"]["ExecutionArn"],
+        "arn:aws:states:us-east-1:123456789012:execution:child:c2"
+    );
+    assert_eq!(
+        s2["events"],
+        json!([
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ])
+    );
+    assert_eq!(
+        out["sync"]["output"]["Output"],
+        json!("{\"Arg1\":\"argument1\"}")
+    );
+    assert_eq!(out["sync"]["output"]["Input"], json!("{}"));
+    let f = &out["fail"];
+    assert_eq!(f["status"], "FAILED");
+    assert_eq!(f["error"], "States.TaskFailed");
+    assert_eq!(f["cause"]["Error"], "SomeFailure");
+    assert_eq!(
+        f["cause"]["Cause"],
+        "This state machines raises a 'SomeFailure' failure."
+    );
+    assert_eq!(f["cause"]["Status"], "FAILED");
+}

@@ -530,6 +530,15 @@ fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     if let Some(n) = &name {
         check_name(n)?;
     }
+    // The scope's machines, for `states:startExecution` tasks of this execution.
+    c.state.executions.know_machines(
+        c.state
+            .state_machines
+            .read()
+            .expect("lock")
+            .values()
+            .map(|e| e.machine.clone()),
+    );
     let (exec_arn, start) = c
         .state
         .executions

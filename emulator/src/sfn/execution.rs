@@ -28,6 +28,8 @@ use crate::world::World;
 
 /// The HTTP Task resource.
 pub const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
+/// Step Functions' own integration: starting an execution of another state machine.
+pub const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
 /// The optimized API Gateway integration (Pattern B).
 pub const APIGATEWAY_INVOKE: &str = "arn:aws:states:::apigateway:invoke";
 
@@ -62,6 +64,7 @@ pub struct WorldTasks {
     capture: Option<std::sync::Mutex<Option<super::http::HttpCapture>>>,
     callbacks: Arc<Callbacks>,
     activities: Arc<Activities>,
+    executions: std::sync::Weak<Executions>,
 }
 
 impl std::fmt::Debug for WorldTasks {
@@ -88,7 +91,101 @@ impl WorldTasks {
             capture: None,
             callbacks: Arc::default(),
             activities: Arc::default(),
+            executions: std::sync::Weak::new(),
         }
+    }
+
+    /// Lets `states:startExecution` tasks start executions in this store.
+    pub fn with_executions(mut self, executions: &Arc<Executions>) -> Self {
+        self.executions = Arc::downgrade(executions);
+        self
+    }
+
+    /// `arn:aws:states:::states:startExecution` (and `.sync`, `.sync:2`) on a vpcgate state
+    /// machine: starts the child execution, records `TaskSubmitted`, and with `.sync` waits for
+    /// it, returning its DescribeExecution fields (`.sync:2`: Input and Output as JSON; `.sync`:
+    /// as strings); a child that does not succeed fails the task with `States.TaskFailed` and
+    /// those fields as the cause (AWS-recorded: LocalStack callback/test_callback.snapshot.json,
+    /// test_start_execution_sync, _sync2, _sync_delegate_failure).
+    async fn start_execution(
+        &self,
+        ctx: &TaskContext<'_>,
+        call: &TaskInvocation,
+        mode: &str,
+    ) -> Result<Value, StatesError> {
+        use serde_json::json;
+        let Some(store) = self.executions.upgrade() else {
+            return Err(not_emulated(&call.resource));
+        };
+        let p = &call.parameters;
+        let Some(arn) = p.get("StateMachineArn").and_then(Value::as_str) else {
+            return Err(ctx.bad_parameters(p, "StateMachineArn must be a string"));
+        };
+        let Some(sm) = store.machine(arn) else {
+            return Err(StatesError::new(
+                "StepFunctions.StateMachineDoesNotExistException",
+                format!(
+                    "State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist)"
+                ),
+            ));
+        };
+        let input = match p.get("Input") {
+            None | Some(Value::Null) => json!({}),
+            Some(Value::String(s)) => serde_json::from_str(s)
+                .map_err(|e| ctx.bad_parameters(p, &format!("Input is not JSON: {e}")))?,
+            Some(v) => v.clone(),
+        };
+        let name = p.get("Name").and_then(Value::as_str).map(str::to_string);
+        let (child, start) = store
+            .start(&self.world, &sm, input.clone(), name)
+            .map_err(|e| StatesError::new("StepFunctions.SfnException", e.to_string()))?;
+        let millis = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64
+        };
+        let submitted = json!({"ExecutionArn": child, "StartDate": millis(start)});
+        if mode.is_empty() {
+            return Ok(submitted);
+        }
+        let resource = format!("startExecution{mode}");
+        call.events.emit(
+            "TaskSubmitted",
+            Some("taskSubmittedEventDetails"),
+            json!({"resourceType": "states", "resource": resource, "output": submitted.to_string(), "outputDetails": {"truncated": false}}),
+        );
+        let r = store.wait_ended(&child).await.ok_or_else(|| {
+            StatesError::new("States.TaskFailed", "the child execution was forgotten")
+        })?;
+        let o = r.outcome.as_ref().expect("ended");
+        let v2 = mode == ".sync:2";
+        let as_field = |v: &Value| if v2 { v.clone() } else { json!(v.to_string()) };
+        let mut out = serde_json::Map::new();
+        out.insert("ExecutionArn".into(), json!(r.arn));
+        out.insert("Input".into(), as_field(&r.input));
+        out.insert("InputDetails".into(), json!({"Included": true}));
+        out.insert("Name".into(), json!(r.name));
+        if let Some(output) = &o.output {
+            out.insert("Output".into(), as_field(output));
+            out.insert("OutputDetails".into(), json!({"Included": true}));
+        }
+        out.insert("StartDate".into(), json!(millis(r.start_date)));
+        out.insert("StateMachineArn".into(), json!(r.state_machine_arn));
+        out.insert("Status".into(), json!(r.status()));
+        out.insert("StopDate".into(), json!(millis(o.stop_date)));
+        if o.status == ExecutionStatus::Succeeded {
+            return Ok(Value::Object(out));
+        }
+        if let Some(e) = &o.error {
+            out.insert("Error".into(), json!(e));
+        }
+        if let Some(c) = &o.cause {
+            out.insert("Cause".into(), json!(c));
+        }
+        Err(StatesError::new(
+            "States.TaskFailed",
+            Value::Object(out).to_string(),
+        ))
     }
 
     /// Waits for task tokens and queues activity tasks in these stores (the world's, so
@@ -219,6 +316,14 @@ impl TaskHandler for WorldTasks {
                 HTTP_INVOKE => http::invoke(&ctx, &call.parameters).await,
                 APIGATEWAY_INVOKE => super::apigw::invoke(&ctx, &call.parameters).await,
                 r if crate::asl::is_activity(r) => self.run_activity(&call).await,
+                r if r.starts_with(START_EXECUTION) => {
+                    let mode = &r[START_EXECUTION.len()..];
+                    if ["", ".sync", ".sync:2"].contains(&mode) {
+                        self.start_execution(&ctx, &call, mode).await
+                    } else {
+                        Err(not_emulated(r))
+                    }
+                }
                 r if r.ends_with(".waitForTaskToken") => {
                     let base = r.trim_end_matches(".waitForTaskToken");
                     self.wait_for_token(&ctx, &call, base).await
@@ -393,6 +498,11 @@ pub struct Executions {
     pub callbacks: Arc<Callbacks>,
     /// Activities (CreateActivity, GetActivityTask, …).
     pub activities: Arc<Activities>,
+    /// The state machines `states:startExecution` tasks may start (the scope's, as of the
+    /// parent's start).
+    machines: Mutex<BTreeMap<String, StateMachine>>,
+    /// Woken whenever an execution ends (`.sync` waits on it).
+    ended: tokio::sync::Notify,
 }
 
 impl Executions {
@@ -413,6 +523,33 @@ impl Executions {
         })?);
         defs.insert(sm.arn.clone(), parsed.clone());
         Ok(parsed)
+    }
+
+    /// Notes the state machines a `states:startExecution` task may start.
+    pub fn know_machines(&self, machines: impl IntoIterator<Item = StateMachine>) {
+        let mut m = self.machines.lock().expect("lock");
+        for sm in machines {
+            m.insert(sm.arn.clone(), sm);
+        }
+    }
+
+    /// A known state machine.
+    pub fn machine(&self, arn: &str) -> Option<StateMachine> {
+        self.machines.lock().expect("lock").get(arn).cloned()
+    }
+
+    /// Waits until the execution `arn` has ended; its record.
+    pub async fn wait_ended(&self, arn: &str) -> Option<ExecutionRecord> {
+        loop {
+            let notified = self.ended.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let r = self.get(arn)?;
+            if r.outcome.is_some() {
+                return Some(r);
+            }
+            notified.await;
+        }
     }
 
     /// Forgets the cached definition of a state machine (after an update).
@@ -531,6 +668,7 @@ impl Executions {
             record.trace.clone(),
         )
         .with_callbacks(self.callbacks.clone(), self.activities.clone());
+
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
         record.trace.info(
             "sfn",
@@ -576,6 +714,8 @@ impl Executions {
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
     ) -> Result<(String, SystemTime), StartError> {
+        self.know_machines(world.model.state_machines.iter().cloned());
+        self.know_machines([sm.clone()]);
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
         // The same opening and closing hops as run_sync's.
         record.trace.info(
@@ -602,7 +742,8 @@ impl Executions {
             sm.arn.clone(),
             record.trace.clone(),
         )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone());
+        .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_executions(self);
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
         let store = self.clone();
@@ -631,6 +772,7 @@ impl Executions {
             }
             drop(records);
             store.stops.lock().expect("lock").remove(&key);
+            store.ended.notify_waiters();
         });
         Ok((arn, start))
     }
@@ -697,7 +839,8 @@ impl Executions {
             sm.arn.clone(),
             trace,
         )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone());
+        .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_executions(self);
         let store = self.clone();
         let key = arn.to_string();
         let work = world.clock.work();
@@ -711,6 +854,7 @@ impl Executions {
             }
             drop(records);
             store.stops.lock().expect("lock").remove(&key);
+            store.ended.notify_waiters();
         });
         Ok(date)
     }
