@@ -3,10 +3,10 @@
 //! no `x-amzn-ErrorType` header (unlike REST APIs).
 //!
 //! Sources, by row:
-//! - no route (and no `$default`), unknown stage: 404 `{"message":"Not Found"}` — the body of
-//!   an HTTP API's unmatched route (http-api-develop-routes.html: requests that match no route
-//!   get "a 404 response"; the body as HTTP APIs send it, LocalStack's AWS-validated
-//!   apigatewayv2 tests; the stage case [I]);
+//! - no route (and no `$default`), unknown stage: 404 `{"message":"Not Found"}`
+//!   (http-api-develop-routes.html: a request that matches no route gets 404; AWS's own Lambda
+//!   test tool answers `Not Found` for HTTP APIs where REST APIs say `Missing Authentication
+//!   Token`: <https://github.com/aws/aws-lambda-dotnet/pull/1909>; the unknown-stage case [I]);
 //! - `AWS_IAM` route without a signature, or `execute-api:Invoke` not allowed: 403
 //!   `{"message":"Forbidden"}` (http-api-access-control-iam.html: "API Gateway returns 403 …";
 //!   the body [I] from issue 16's list);

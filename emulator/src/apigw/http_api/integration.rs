@@ -370,6 +370,9 @@ async fn run(
                     "apigw",
                     format!("HTTP_PROXY to the host's own service {host}"),
                 );
+                // A real socket to the user's own service: the virtual clock holds while it is open
+                // (crate::clock), so a slow service is not timed out by skipped time.
+                let hold = world.clock.hold();
                 let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
                     trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
                     IntegrationError::Http {
@@ -377,6 +380,7 @@ async fn run(
                         reason: e.to_string(),
                     }
                 })?;
+                let stream = crate::clock::Held::new(stream, hold);
                 if https {
                     let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
                     let name = rustls_pki_types::ServerName::try_from(connect_host.clone())
