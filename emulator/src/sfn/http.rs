@@ -1078,7 +1078,7 @@ async fn exchange(
             ctx.trace.hop_with(
                 "tls",
                 Verdict::Pass,
-                Detail::at(format!("{host}:{port}")).rule("the certificate chains to the emulated public root and names the host"),
+                || Detail::at(format!("{host}:{port}")).rule("the certificate chains to the emulated public root and names the host"),
                 format!(
                     "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
                     session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
@@ -1091,7 +1091,7 @@ async fn exchange(
             ctx.trace.hop_with(
                 "tls",
                 Verdict::Fail,
-                Detail::at(format!("{host}:{port}")).rule(e.to_string()),
+                || Detail::at(format!("{host}:{port}")).rule(e.to_string()),
                 format!("handshake with {host} failed: {e}"),
             );
             return Err(socket(format!("TLS handshake with {host} failed: {e}")));
