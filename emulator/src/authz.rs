@@ -322,7 +322,7 @@ impl Directory {
                 trace.hop_with(
                     "iam",
                     Verdict::Pass,
-                    Detail::at(resource).rule(decision.to_string()),
+                    || Detail::at(resource).rule(decision.to_string()),
                     format!("{action} on {resource} for {}: {decision}", principal.arn()),
                 );
                 Ok(decision)
@@ -331,7 +331,7 @@ impl Directory {
                 trace.hop_with(
                     "iam",
                     Verdict::Refuse,
-                    Detail::at(resource).rule(decision.to_string()),
+                    || Detail::at(resource).rule(decision.to_string()),
                     format!("{action} on {resource}: {decision}: {message}"),
                 );
                 Err(Denied { decision, message })

@@ -298,7 +298,7 @@ impl VpcResolver {
                 trace.hop_with(
                     "dns",
                     Verdict::Pass,
-                    Detail::at(format!("resolver {}", self.server)).rule(chain.join(" -> ")),
+                    || Detail::at(format!("resolver {}", self.server)).rule(chain.join(" -> ")),
                     format!("{host} via {}: {}", self.server, chain.join(" -> ")),
                 );
                 Ok(ips)
@@ -308,7 +308,7 @@ impl VpcResolver {
                 trace.hop_with(
                     "dns",
                     Verdict::Fail,
-                    Detail::at(format!("resolver {}", self.server)),
+                    || Detail::at(format!("resolver {}", self.server)),
                     err.to_string(),
                 );
                 Err(err)

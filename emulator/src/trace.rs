@@ -169,20 +169,22 @@ impl Trace {
 
     /// Appends a hop.
     pub fn hop(&self, component: &'static str, verdict: Verdict, message: impl Into<String>) {
-        self.hop_with(component, verdict, Detail::default(), message);
+        self.hop_with(component, verdict, Detail::default, message);
     }
 
-    /// Appends a hop with its address and deciding rule as data ([`Detail`]).
+    /// Appends a hop with its address and deciding rule as data ([`Detail`]); `detail` is
+    /// called only when the trace records (a [`Trace::disabled`] one builds nothing).
     pub fn hop_with(
         &self,
         component: &'static str,
         verdict: Verdict,
-        detail: Detail,
+        detail: impl FnOnce() -> Detail,
         message: impl Into<String>,
     ) {
         if !self.enabled {
             return;
         }
+        let detail = detail();
         let hop = Hop {
             at_ms: self.origin.elapsed().as_millis() as u64,
             component,
@@ -210,6 +212,14 @@ impl Trace {
     /// building a [`Detail`]).
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// How many hops there are so far, and a copy of the one that dropped, refused or failed
+    /// the request, if one did (without copying the rest: the viewer's feed asks every second).
+    pub fn outline(&self) -> (usize, Option<Hop>) {
+        let hops = self.inner.lock().expect("trace lock");
+        let deciding = svg::deciding_hop(&hops).map(|i| hops[i].clone());
+        (hops.len(), deciding)
     }
 
     /// A copy of the hops so far.

@@ -43,6 +43,12 @@ try:
     active.send_keys(Keys.ENTER)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#states button"))
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trace svg"))
+    # The page's own poll may draw the entry first; Enter's handler moves the focus when its
+    # fetches are back.
+    try:
+        wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "detail")
+    except Exception:
+        pass
     out["hash"] = driver.execute_script("return location.hash")
     out["detailTitle"] = driver.find_element(By.ID, "detail-title").text
     out["focusAfterEnter"] = driver.switch_to.active_element.get_attribute("id")

@@ -314,7 +314,7 @@ async fn serve_connection(
                 trace.hop_with(
                     "alb",
                     Verdict::Pass,
-                    Detail::at(format!("{} listener {local}", shared.lb_name)),
+                    || Detail::at(format!("{} listener {local}", shared.lb_name)),
                     format!(
                         "{} listener {}:{} accepted TLS from {peer} (SNI {sni})",
                         shared.lb_name, listener.protocol, listener.port
@@ -325,7 +325,7 @@ async fn serve_connection(
             Err(e) => trace.hop_with(
                 "alb",
                 Verdict::Fail,
-                Detail::at(format!("{} listener {local}", shared.lb_name)),
+                || Detail::at(format!("{} listener {local}", shared.lb_name)),
                 format!(
                     "{} listener HTTPS:{}: TLS handshake from {peer} failed: {e}",
                     shared.lb_name, listener.port
@@ -336,7 +336,7 @@ async fn serve_connection(
             trace.hop_with(
                 "alb",
                 Verdict::Pass,
-                Detail::at(format!("{} listener {local}", shared.lb_name)),
+                || Detail::at(format!("{} listener {local}", shared.lb_name)),
                 format!(
                     "{} listener HTTP:{} accepted connection from {peer}",
                     shared.lb_name, listener.port

@@ -198,8 +198,8 @@ impl Activity {
 
     fn summary(&self, e: &Entry) -> Value {
         let end = e.end.lock().expect("lock").clone();
-        let hops = e.trace.hops();
-        let deciding = svg::deciding_hop(&hops).map(|i| hop_brief(&hops[i]));
+        let (hops, deciding) = e.trace.outline();
+        let deciding = deciding.as_ref().map(hop_brief);
         let mut v = match &e.what {
             What::Execution {
                 arn,
@@ -237,7 +237,7 @@ impl Activity {
         o.insert("startDate".into(), json!(epoch_seconds(e.start_date)));
         o.insert("virtualMs".into(), json!(virtual_time.as_millis() as u64));
         o.insert("wallMs".into(), json!(wall_time.as_millis() as u64));
-        o.insert("hops".into(), json!(hops.len()));
+        o.insert("hops".into(), json!(hops));
         o.insert("refusedBy".into(), deciding.unwrap_or(Value::Null));
         if let Some(end) = &end {
             o.insert("error".into(), json!(end.error));

@@ -419,8 +419,10 @@ pub(crate) async fn exchange(
             inv.trace.hop_with(
                 "tls",
                 Verdict::Pass,
-                Detail::at(format!("{host}:{port}"))
-                    .rule("the certificate chains to the emulated public root and names the host"),
+                || {
+                    Detail::at(format!("{host}:{port}"))
+                        .rule("the certificate chains to the emulated public root and names the host")
+                },
                 format!(
                     "handshake with {host} ({:?}, {:?}): certificate chains to the emulated public root and matches the host",
                     session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
@@ -433,7 +435,7 @@ pub(crate) async fn exchange(
             inv.trace.hop_with(
                 "tls",
                 Verdict::Fail,
-                Detail::at(format!("{host}:{port}")).rule(e.to_string()),
+                || Detail::at(format!("{host}:{port}")).rule(e.to_string()),
                 format!("handshake with {host} failed: {e}"),
             );
             return Err(socket(format!("TLS handshake with {host} failed: {e}")));

@@ -266,7 +266,7 @@ impl ResourceGateway {
                 vpc::sg::Verdict::Allow { group, rule } => trace.hop_with(
                     "sg",
                     Verdict::Pass,
-                    Detail::at(format!(
+                    || Detail::at(format!(
                         "resource gateway {} ENI {} {}:{port}",
                         self.config.name, entry.id, entry.ip
                     ))
@@ -280,7 +280,7 @@ impl ResourceGateway {
                     trace.hop_with(
                         "sg",
                         Verdict::Drop,
-                        Detail::at(format!(
+                        || Detail::at(format!(
                             "resource gateway {} ENI {} {}:{port}",
                             self.config.name, entry.id, entry.ip
                         ))

@@ -414,8 +414,10 @@ impl Network {
             trace.hop_with(
                 "vpc",
                 TraceVerdict::Drop,
-                Detail::at(format!("{dst} in {vpc_id}"))
-                    .rule("no network interface holds the address"),
+                || {
+                    Detail::at(format!("{dst} in {vpc_id}"))
+                        .rule("no network interface holds the address")
+                },
                 format!(
                     "no network interface holds {} in {vpc_id}: the SYN goes unanswered",
                     dst.ip()
@@ -441,8 +443,10 @@ impl Network {
                 sg::Verdict::Allow { group, rule } => trace.hop_with(
                     "sg",
                     TraceVerdict::Pass,
-                    Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
-                        .rule(format!("{group} rule {rule}")),
+                    || {
+                        Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
+                            .rule(format!("{group} rule {rule}"))
+                    },
                     format!(
                         "egress of {} ({}) allows tcp/{} to {}: {group} rule {rule}",
                         eni.id,
@@ -455,8 +459,10 @@ impl Network {
                     trace.hop_with(
                         "sg",
                         TraceVerdict::Drop,
-                        Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
-                            .rule(reason.to_string()),
+                        || {
+                            Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
+                                .rule(reason.to_string())
+                        },
                         format!(
                             "{} -> {dst}: {reason}; dropped, the SYN goes unanswered",
                             eni.ip
@@ -479,8 +485,10 @@ impl Network {
             sg::Verdict::Allow { group, rule } => trace.hop_with(
                 "sg",
                 TraceVerdict::Pass,
-                Detail::at(format!("{} {dst} ({})", target.id, target.description))
-                    .rule(format!("{group} rule {rule}")),
+                || {
+                    Detail::at(format!("{} {dst} ({})", target.id, target.description))
+                        .rule(format!("{group} rule {rule}"))
+                },
                 format!(
                     "ingress of {} ({}, {}) allows tcp/{} from {source}: {group} rule {rule}",
                     target.id,
@@ -493,8 +501,10 @@ impl Network {
                 trace.hop_with(
                     "sg",
                     TraceVerdict::Drop,
-                    Detail::at(format!("{} {dst} ({})", target.id, target.description))
-                        .rule(reason.to_string()),
+                    || {
+                        Detail::at(format!("{} {dst} ({})", target.id, target.description))
+                            .rule(reason.to_string())
+                    },
                     format!(
                         "{source} -> {dst} ({}): {reason}; dropped, the SYN goes unanswered",
                         target.description
@@ -516,8 +526,10 @@ impl Network {
                 trace.hop_with(
                     "vpc",
                     TraceVerdict::Refuse,
-                    Detail::at(format!("{} {dst} ({})", target.id, target.description))
-                        .rule(format!("no listener on port {}", dst.port())),
+                    || {
+                        Detail::at(format!("{} {dst} ({})", target.id, target.description))
+                            .rule(format!("no listener on port {}", dst.port()))
+                    },
                     format!(
                         "{} ({}) has no listener on port {}: reset",
                         target.ip,
