@@ -268,3 +268,21 @@ Resources:
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// serverless-patterns/apigw-sfn: a SAM HttpApi's id is AWS-shaped (10 lowercase alphanumerics)
+/// in its `ApiEndpoint`.
+#[test]
+fn http_api_placeholder_ids_are_aws_shaped() {
+    let l = load_entry(&corpus().join("sp-apigw-sfn"));
+    let url = output(&l, "HelloWorldApi");
+    let id = url
+        .strip_prefix("https://")
+        .and_then(|u| u.strip_suffix(".execute-api.us-east-1.amazonaws.com"))
+        .unwrap_or_else(|| panic!("{url}"));
+    assert_eq!(id.len(), 10, "{url}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+        "{url}"
+    );
+}
