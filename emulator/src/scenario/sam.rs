@@ -88,10 +88,10 @@ fn placeholder_s3(rel: &str) -> Value {
 
 /// Does what `sam package` does with local paths before the transform (see the module doc).
 pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), String> {
-    if let Some(Value::Object(globals)) = doc.get_mut("Globals") {
-        if let Some(Value::Object(f)) = globals.get_mut("Function") {
-            localize_code(f, "CodeUri");
-        }
+    if let Some(Value::Object(globals)) = doc.get_mut("Globals")
+        && let Some(Value::Object(f)) = globals.get_mut("Function")
+    {
+        localize_code(f, "CodeUri");
     }
     let Some(Value::Object(resources)) = doc.get_mut("Resources") else {
         return Ok(());
@@ -107,23 +107,23 @@ pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), Stri
             "AWS::Serverless::Function" => localize_code(props, "CodeUri"),
             "AWS::Serverless::LayerVersion" => localize_code(props, "ContentUri"),
             "AWS::Serverless::StateMachine" => {
-                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned() {
-                    if is_local(&uri) {
-                        let def = read_document(template, &uri, "DefinitionUri")
-                            .map_err(|e| format!("resource {id}: {e}"))?;
-                        props.remove("DefinitionUri");
-                        props.insert("Definition".into(), def);
-                    }
+                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned()
+                    && is_local(&uri)
+                {
+                    let def = read_document(template, &uri, "DefinitionUri")
+                        .map_err(|e| format!("resource {id}: {e}"))?;
+                    props.remove("DefinitionUri");
+                    props.insert("Definition".into(), def);
                 }
             }
             "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => {
-                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned() {
-                    if is_local(&uri) {
-                        let body = read_document(template, &uri, "DefinitionUri")
-                            .map_err(|e| format!("resource {id}: {e}"))?;
-                        props.remove("DefinitionUri");
-                        props.insert("DefinitionBody".into(), body);
-                    }
+                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned()
+                    && is_local(&uri)
+                {
+                    let body = read_document(template, &uri, "DefinitionUri")
+                        .map_err(|e| format!("resource {id}: {e}"))?;
+                    props.remove("DefinitionUri");
+                    props.insert("DefinitionBody".into(), body);
                 }
             }
             _ => {}
@@ -133,11 +133,11 @@ pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), Stri
 }
 
 fn localize_code(props: &mut Map<String, Value>, key: &str) {
-    if let Some(Value::String(uri)) = props.get(key) {
-        if is_local(uri) {
-            let v = placeholder_s3(uri);
-            props.insert(key.into(), v);
-        }
+    if let Some(Value::String(uri)) = props.get(key)
+        && is_local(uri)
+    {
+        let v = placeholder_s3(uri);
+        props.insert(key.into(), v);
     }
 }
 
