@@ -286,3 +286,17 @@ fn http_api_placeholder_ids_are_aws_shaped() {
         "{url}"
     );
 }
+
+/// Pattern A with its state machine written in SAM (tests/fixtures/templates/sam-pattern-a):
+/// `Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]`, the ASL read from a local
+/// `DefinitionUri`, `DefinitionSubstitutions` from another stack's output — the execution returns
+/// the seed's verified output end to end.
+#[test]
+fn sam_state_machine_runs_pattern_a_end_to_end() {
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/templates/sam-pattern-a.json");
+    let outcomes = vpcgate::check::run_file(&file);
+    assert_eq!(outcomes.len(), 1);
+    assert!(outcomes[0].passed, "\n{}", vpcgate::check::table(&outcomes));
+    assert_eq!(outcomes[0].result["StatusCode"], 200);
+}
