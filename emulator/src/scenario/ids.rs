@@ -721,6 +721,29 @@ pub fn placeholder_for(
                 ]),
             )
         }
+        // API Gateway V2 (HTTP and WebSocket APIs): API ids are 10 lowercase alphanumerics,
+        // the ids of their stages' children 7 (API Gateway V2 API reference, "Api", "Route",
+        // "Integration"); ARNs `arn:aws:apigateway:<region>::/apis/<id>`.
+        "AWS::ApiGatewayV2::Api" => {
+            let id = ctx.lower(logical, "apigwv2-api", 10);
+            let ws = props.get("ProtocolType").and_then(Value::as_str) == Some("WEBSOCKET");
+            let endpoint = format!(
+                "{}://{id}.execute-api.{r}.amazonaws.com",
+                if ws { "wss" } else { "https" }
+            );
+            (
+                json!(id),
+                attrs(&[("ApiId", json!(id)), ("ApiEndpoint", json!(endpoint))]),
+            )
+        }
+        "AWS::ApiGatewayV2::Route"
+        | "AWS::ApiGatewayV2::Integration"
+        | "AWS::ApiGatewayV2::Authorizer"
+        | "AWS::ApiGatewayV2::Deployment" => {
+            let id = ctx.lower(logical, ty, 7);
+            let key = ty.rsplit("::").next().unwrap_or("Id");
+            (json!(id), attrs(&[(&format!("{key}Id"), json!(id))]))
+        }
         "AWS::EC2::NetworkAcl" => {
             let id = format!("acl-{}", hex17("acl"));
             (json!(id), attrs(&[("Id", json!(id))]))

@@ -484,7 +484,7 @@ mod tests {
     fn hostile_loops_are_bounded() {
         // 100^4 resources: refused by the node bound, not built.
         let list: Vec<String> = (0..100).map(|i| i.to_string()).collect();
-        let mut body = json!({"R${a}${b}${c}${d}": {"Type": "AWS::SNS::Topic"}});
+        let mut body = json!({"R${a}x${b}y${c}z${d}": {"Type": "AWS::SNS::Topic"}});
         for id in ["d", "c", "b", "a"] {
             body = json!({format!("Fn::ForEach::L{id}"): [id, list, body]});
         }

@@ -835,13 +835,14 @@ fn health_check(p: &mut Props<'_>, http2: bool) -> HealthCheck {
 fn lambda_target_group(p: &mut Props<'_>, r: &ResolvedResource, lm: &mut LatticeModel) {
     if let Some((path, config)) = p.object("Config") {
         let mut c = p.child(path, config);
-        if let Some(v) = c.opt_str("LambdaEventStructureVersion") {
-            if v != "V1" && v != "V2" {
-                c.invalid(
-                    "LambdaEventStructureVersion",
-                    format!("{v:?} is not one of V1, V2"),
-                );
-            }
+        if let Some(v) = c.opt_str("LambdaEventStructureVersion")
+            && v != "V1"
+            && v != "V2"
+        {
+            c.invalid(
+                "LambdaEventStructureVersion",
+                format!("{v:?} is not one of V1, V2"),
+            );
         }
     }
     let name = p

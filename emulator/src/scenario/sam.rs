@@ -88,10 +88,10 @@ fn placeholder_s3(rel: &str) -> Value {
 
 /// Does what `sam package` does with local paths before the transform (see the module doc).
 pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), String> {
-    if let Some(Value::Object(globals)) = doc.get_mut("Globals") {
-        if let Some(Value::Object(f)) = globals.get_mut("Function") {
-            localize_code(f, "CodeUri");
-        }
+    if let Some(Value::Object(globals)) = doc.get_mut("Globals")
+        && let Some(Value::Object(f)) = globals.get_mut("Function")
+    {
+        localize_code(f, "CodeUri");
     }
     let Some(Value::Object(resources)) = doc.get_mut("Resources") else {
         return Ok(());
@@ -107,23 +107,23 @@ pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), Stri
             "AWS::Serverless::Function" => localize_code(props, "CodeUri"),
             "AWS::Serverless::LayerVersion" => localize_code(props, "ContentUri"),
             "AWS::Serverless::StateMachine" => {
-                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned() {
-                    if is_local(&uri) {
-                        let def = read_document(template, &uri, "DefinitionUri")
-                            .map_err(|e| format!("resource {id}: {e}"))?;
-                        props.remove("DefinitionUri");
-                        props.insert("Definition".into(), def);
-                    }
+                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned()
+                    && is_local(&uri)
+                {
+                    let def = read_document(template, &uri, "DefinitionUri")
+                        .map_err(|e| format!("resource {id}: {e}"))?;
+                    props.remove("DefinitionUri");
+                    props.insert("Definition".into(), def);
                 }
             }
             "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => {
-                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned() {
-                    if is_local(&uri) {
-                        let body = read_document(template, &uri, "DefinitionUri")
-                            .map_err(|e| format!("resource {id}: {e}"))?;
-                        props.remove("DefinitionUri");
-                        props.insert("DefinitionBody".into(), body);
-                    }
+                if let Some(Value::String(uri)) = props.get("DefinitionUri").cloned()
+                    && is_local(&uri)
+                {
+                    let body = read_document(template, &uri, "DefinitionUri")
+                        .map_err(|e| format!("resource {id}: {e}"))?;
+                    props.remove("DefinitionUri");
+                    props.insert("DefinitionBody".into(), body);
                 }
             }
             _ => {}
@@ -133,11 +133,11 @@ pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), Stri
 }
 
 fn localize_code(props: &mut Map<String, Value>, key: &str) {
-    if let Some(Value::String(uri)) = props.get(key) {
-        if is_local(uri) {
-            let v = placeholder_s3(uri);
-            props.insert(key.into(), v);
-        }
+    if let Some(Value::String(uri)) = props.get(key)
+        && is_local(uri)
+    {
+        let v = placeholder_s3(uri);
+        props.insert(key.into(), v);
     }
 }
 
@@ -176,7 +176,12 @@ pub fn expand(
         "region": ctx.region,
         "account": ctx.account,
     });
-    let out = run(&serde_json::to_vec(&request).expect("JSON serializes"))?;
+    let out = run(
+        &python(),
+        &serde_json::to_vec(&request).expect("JSON serializes"),
+        TIME_LIMIT,
+        MAX_OUTPUT,
+    )?;
     let answer: Value = serde_json::from_slice(&out).map_err(|e| {
         SamError::Process(format!(
             "wrote something that is not JSON ({e}): {}",
@@ -196,16 +201,31 @@ pub fn expand(
 }
 
 /// Runs the bridge script with `input` on stdin; bounded in time and output.
-fn run(input: &[u8]) -> Result<Vec<u8>, SamError> {
-    let mut child = Command::new(python())
+fn run(
+    interpreter: &str,
+    input: &[u8],
+    time_limit: Duration,
+    max_output: u64,
+) -> Result<Vec<u8>, SamError> {
+    run_program(interpreter, SCRIPT, input, time_limit, max_output)
+}
+
+fn run_program(
+    interpreter: &str,
+    script: &str,
+    input: &[u8],
+    time_limit: Duration,
+    max_output: u64,
+) -> Result<Vec<u8>, SamError> {
+    let mut child = Command::new(interpreter)
         .arg("-c")
-        .arg(SCRIPT)
+        .arg(script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| SamError::Missing {
-            detail: format!("cannot run {}: {e}", python()),
+            detail: format!("cannot run {interpreter}: {e}"),
         })?;
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
@@ -223,15 +243,15 @@ fn run(input: &[u8]) -> Result<Vec<u8>, SamError> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let r = (&mut stdout).take(MAX_OUTPUT + 1).read_to_end(&mut buf);
+        let r = (&mut stdout).take(max_output + 1).read_to_end(&mut buf);
         let _ = tx.send(r.map(|_| buf));
     });
-    let out = match rx.recv_timeout(TIME_LIMIT) {
-        Ok(Ok(buf)) if buf.len() as u64 > MAX_OUTPUT => {
+    let out = match rx.recv_timeout(time_limit) {
+        Ok(Ok(buf)) if buf.len() as u64 > max_output => {
             let _ = child.kill();
             let _ = child.wait();
             return Err(SamError::Process(format!(
-                "wrote more than {MAX_OUTPUT} bytes"
+                "wrote more than {max_output} bytes"
             )));
         }
         Ok(Ok(buf)) => buf,
@@ -245,7 +265,7 @@ fn run(input: &[u8]) -> Result<Vec<u8>, SamError> {
             let _ = child.wait();
             return Err(SamError::Process(format!(
                 "took longer than {} s and was stopped",
-                TIME_LIMIT.as_secs()
+                time_limit.as_secs_f64()
             )));
         }
     };
@@ -288,6 +308,66 @@ mod tests {
             doc["Globals"]["Function"]["CodeUri"],
             json!("s3://vpcgate-local-artifacts/src/")
         );
+    }
+
+    #[test]
+    fn a_missing_interpreter_names_the_install_command() {
+        let e = run("/nonexistent/python3", b"{}", TIME_LIMIT, MAX_OUTPUT).unwrap_err();
+        assert!(matches!(e, SamError::Missing { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("install it with `python3 -m pip install aws-sam-translator`"),
+            "{e}"
+        );
+    }
+
+    /// Hostile input: a translator that never answers is stopped at the time limit, one that
+    /// writes without end at the output limit.
+    #[test]
+    fn the_subprocess_is_bounded_in_time_and_output() {
+        let e = run_program(
+            "python3",
+            "while True: pass",
+            b"",
+            Duration::from_millis(300),
+            MAX_OUTPUT,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("took longer than 0.3 s"), "{e}");
+        let e = run_program(
+            "python3",
+            "import sys\nwhile True: sys.stdout.write('x' * 65536)",
+            b"",
+            TIME_LIMIT,
+            1024 * 1024,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("wrote more than 1048576 bytes"),
+            "{e}"
+        );
+    }
+
+    /// The translator's own refusal comes back in CloudFormation's words.
+    #[test]
+    fn translator_errors_are_reported_as_cloudformation_does() {
+        let doc: Map<String, Value> = serde_json::from_value(json!({
+            "Transform": TRANSFORM,
+            "Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.12"}}}
+        }))
+        .unwrap();
+        let ctx = IdContext {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            stack: "s".into(),
+        };
+        let e = expand("t.yaml", &doc, &ctx, &BTreeMap::new()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document."),
+            "{text}"
+        );
+        assert!(text.contains("[F]"), "{text}");
     }
 
     #[test]

@@ -40,8 +40,9 @@ def main():
     try:
         out = transform(request["template"], parameters, OfflinePolicyLoader())
     except InvalidDocumentException as e:
+        # CloudFormation's message: the summary, then each cause.
         causes = [getattr(c, "message", str(c)) for c in getattr(e, "causes", [])]
-        json.dump({"error": e.message, "causes": causes}, sys.stdout)
+        json.dump({"error": " ".join([e.message] + causes), "causes": causes}, sys.stdout)
         return
     except Exception as e:  # the translator's own failures are reported, not raised
         json.dump({"error": "%s: %s" % (type(e).__name__, e), "causes": []}, sys.stdout)

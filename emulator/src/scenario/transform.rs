@@ -49,37 +49,35 @@ fn include(file: &str, v: &mut Value, depth: usize) -> Result<(), String> {
     }
     match v {
         Value::Object(m) => {
-            if let Some(Value::Object(t)) = m.get("Fn::Transform").filter(|_| m.len() == 1) {
-                if t.get("Name").and_then(Value::as_str) == Some("AWS::Include") {
-                    let location = t
+            if let Some(Value::Object(t)) = m.get("Fn::Transform").filter(|_| m.len() == 1)
+                && t.get("Name").and_then(Value::as_str) == Some("AWS::Include")
+            {
+                let location = t
                         .get("Parameters")
                         .and_then(|p| p.get("Location"))
                         .and_then(Value::as_str)
                         .ok_or_else(|| {
                             "Transform AWS::Include failed with: the Location parameter must be a string".to_string()
                         })?;
-                    if location.starts_with("s3://") || location.starts_with("https://") {
-                        return Err(format!(
-                            "Transform AWS::Include failed with: {location}: files in S3 are not emulated; give a path relative to the template"
-                        ));
-                    }
-                    let path = std::path::Path::new(file)
-                        .parent()
-                        .unwrap_or(std::path::Path::new(""))
-                        .join(location);
-                    let text = super::read_source(&path).map_err(|e| {
-                        format!("Transform AWS::Include failed with: {location}: {e}")
-                    })?;
-                    let doc =
-                        super::yaml::parse(&text, &path.display().to_string()).map_err(|e| {
-                            format!(
-                                "Transform AWS::Include failed with: {}",
-                                e.0.first().map(ToString::to_string).unwrap_or_default()
-                            )
-                        })?;
-                    *v = doc.value;
-                    return Ok(());
+                if location.starts_with("s3://") || location.starts_with("https://") {
+                    return Err(format!(
+                        "Transform AWS::Include failed with: {location}: files in S3 are not emulated; give a path relative to the template"
+                    ));
                 }
+                let path = std::path::Path::new(file)
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .join(location);
+                let text = super::read_source(&path)
+                    .map_err(|e| format!("Transform AWS::Include failed with: {location}: {e}"))?;
+                let doc = super::yaml::parse(&text, &path.display().to_string()).map_err(|e| {
+                    format!(
+                        "Transform AWS::Include failed with: {}",
+                        e.0.first().map(ToString::to_string).unwrap_or_default()
+                    )
+                })?;
+                *v = doc.value;
+                return Ok(());
             }
             for x in m.values_mut() {
                 include(file, x, depth + 1)?;
