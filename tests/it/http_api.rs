@@ -346,8 +346,46 @@ fn http_api_templates_are_checked_as_the_v2_api_checks_them() {
         "Authorization is a reserved header",
         "a greedy path variable must be the last segment",
         "Invalid integration identifier specified nope123",
-        "AWS_PROXY (Lambda) integrations are not emulated",
     ] {
         assert!(err.contains(expected), "{expected:?} not in:\n{err}");
     }
+    // A Lambda (AWS_PROXY) integration is no load error: CloudFormation deploys it (issue 15).
+    assert!(!err.contains("Lambda"), "{err}");
+}
+
+#[test]
+fn a_lambda_integration_loads_and_answers_as_an_unreachable_integration() {
+    // vpcgate runs no Lambda functions: the route answers what API Gateway gives when the
+    // integration cannot be reached, 500 {"message":"Internal Server Error"} (README).
+    use vpcgate::scenario::Scenario;
+    let doc = json!({
+        "Vpcgate": {"Region": "us-east-1", "Cases": [{
+            "Name": "lambda-route",
+            "Request": {"Api": "Api", "Stage": "$default", "Method": "POST", "Path": "/orders"},
+            "Expect": {"OutputIncludes": {"StatusCode": 500, "Body": {"message": "Internal Server Error"}},
+                       "TraceContains": ["AWS_PROXY integration"]}
+        }]},
+        "Resources": {
+            "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "a", "ProtocolType": "HTTP"}},
+            "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
+                "ApiId": {"Ref": "Api"}, "StageName": "$default", "AutoDeploy": true}},
+            "Lambda": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+                "ApiId": {"Ref": "Api"}, "IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
+                "IntegrationUri": "arn:aws:lambda:us-east-1:123456789012:function:f"}},
+            "Route": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+                "ApiId": {"Ref": "Api"}, "RouteKey": "POST /orders",
+                "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "Lambda"}]]}}}
+        }
+    });
+    let s = Scenario::parse(&doc.to_string(), "inline.json").unwrap();
+    let outcomes = run_scenario(&s, None);
+    assert_eq!(outcomes.len(), 1);
+    let o = &outcomes[0];
+    assert!(
+        o.passed,
+        "{:?}\n{}\n{}",
+        o.failures,
+        o.result,
+        o.trace.render()
+    );
 }

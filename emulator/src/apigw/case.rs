@@ -249,7 +249,8 @@ pub fn build(world: &World, case: &RequestCase) -> Result<http::Request<Bytes>, 
         };
         let stage = case.stage.clone().unwrap_or_default();
         let target = match case.address.as_deref() {
-            None | Some("HOST") if stage.is_empty() => below.clone(),
+            // An HTTP API's `$default` stage is served at the root (no stage in the path).
+            None | Some("HOST") if stage.is_empty() || stage == "$default" => below.clone(),
             None | Some("HOST") => format!("/{stage}{below}"),
             Some("PATH") => format!("/restapis/{api_id}/{stage}/_user_request_{below}"),
             Some(other) => return Err(invalid("address (HOST or PATH)", other)),

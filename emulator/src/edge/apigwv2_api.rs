@@ -188,6 +188,13 @@ pub fn handle(
                                     v["connectionId"] = json!(vpc_link_id);
                                     v["integrationUri"] = json!(listener_arn);
                                 }
+                                HttpConnection::NotEmulated {
+                                    integration_type,
+                                    uri,
+                                } => {
+                                    v["integrationType"] = json!(integration_type);
+                                    v["integrationUri"] = json!(uri);
+                                }
                             }
                             if i.request_parameters.is_empty() {
                                 v.as_object_mut().map(|o| o.remove("requestParameters"));

@@ -341,11 +341,27 @@ fn integration(
     match ty.to_ascii_uppercase().as_str() {
         "HTTP_PROXY" => {}
         "AWS_PROXY" => {
-            c.invalid(
-                "IntegrationType",
-                "AWS_PROXY (Lambda) integrations are not emulated (HTTP_PROXY is)",
-            );
-            return None;
+            // Lambda functions and AWS service integrations do not run here: the integration
+            // loads (CloudFormation deploys it) and answers as an unreachable one.
+            let timeout = props
+                .timeout
+                .and_then(|t| t.parse::<u64>().ok())
+                .filter(|ms| (MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(ms))
+                .map(Duration::from_millis)
+                .unwrap_or(crate::apigw::http_api::api::DEFAULT_TIMEOUT);
+            return Some(HttpIntegrationConfig {
+                logical_id,
+                id,
+                api_id,
+                method: None,
+                connection: HttpConnection::NotEmulated {
+                    integration_type: "AWS_PROXY".into(),
+                    uri: props.uri.unwrap_or_default(),
+                },
+                timeout,
+                payload_format_version: props.payload.unwrap_or_else(|| "2.0".into()),
+                request_parameters: Vec::new(),
+            });
         }
         _ => {
             c.invalid(

@@ -102,6 +102,15 @@ pub enum HttpConnection {
         /// `TlsConfig.ServerNameToVerify`: HTTPS to the listener, verified for this name.
         server_name_to_verify: Option<String>,
     },
+    /// An integration of a kind vpcgate does not run (`AWS_PROXY`: a Lambda function or an AWS
+    /// service). It loads, as CloudFormation deploys it; a request that reaches it gets what an
+    /// unreachable integration gives, 500 `{"message":"Internal Server Error"}`.
+    NotEmulated {
+        /// `IntegrationType`.
+        integration_type: String,
+        /// `IntegrationUri` (a Lambda function ARN …), or empty.
+        uri: String,
+    },
 }
 
 /// An `AWS::ApiGatewayV2::Integration` of type `HTTP_PROXY`.
@@ -203,6 +212,10 @@ impl fmt::Display for HttpConnection {
                 listener_arn,
                 ..
             } => write!(f, "VPC_LINK {vpc_link_id} -> {listener_arn}"),
+            HttpConnection::NotEmulated {
+                integration_type,
+                uri,
+            } => write!(f, "{integration_type} {uri} (not emulated)"),
         }
     }
 }

@@ -139,83 +139,103 @@ async fn run(
         .unwrap_or_default();
 
     // Where the request goes before mapping: path, query, Host.
-    let (mut path, mut query, host_header, https, connect_host, port, via) =
-        match &integration.connection {
-            HttpConnection::Internet { uri } => {
-                let filled = fill(uri, &inv.path_params);
-                let parsed: http::Uri =
-                    filled.parse().map_err(|_| IntegrationError::NotDeployed {
-                        what: format!("uri {filled} is not a valid URL"),
-                    })?;
-                let https = parsed.scheme_str() == Some("https");
-                let host = parsed.host().unwrap_or_default().to_string();
-                let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
-                let mut query: Vec<String> = parsed
+    let (mut path, mut query, host_header, https, connect_host, port, via) = match &integration
+        .connection
+    {
+        HttpConnection::Internet { uri } => {
+            let filled = fill(uri, &inv.path_params);
+            let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
+                what: format!("uri {filled} is not a valid URL"),
+            })?;
+            let https = parsed.scheme_str() == Some("https");
+            let host = parsed.host().unwrap_or_default().to_string();
+            let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let mut query: Vec<String> = parsed
+                .query()
+                .into_iter()
+                .filter(|q| !q.is_empty())
+                .map(str::to_string)
+                .collect();
+            query.extend(
+                req.uri()
                     .query()
-                    .into_iter()
                     .filter(|q| !q.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                query.extend(
-                    req.uri()
-                        .query()
-                        .filter(|q| !q.is_empty())
-                        .map(str::to_string),
+                    .map(str::to_string),
+            );
+            let authority = parsed
+                .authority()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| host.clone());
+            let path = if parsed.path().is_empty() {
+                "/".to_string()
+            } else {
+                parsed.path().to_string()
+            };
+            (path, query, authority, https, host, port, None)
+        }
+        HttpConnection::NotEmulated {
+            integration_type,
+            uri,
+        } => {
+            trace.hop(
+                    "apigw",
+                    Verdict::Fail,
+                    format!(
+                        "{integration_type} integration {uri}: not emulated (vpcgate runs no Lambda functions or AWS service integrations); answered as an unreachable integration"
+                    ),
                 );
-                let authority = parsed
-                    .authority()
-                    .map(|a| a.as_str().to_string())
-                    .unwrap_or_else(|| host.clone());
-                let path = if parsed.path().is_empty() {
-                    "/".to_string()
-                } else {
-                    parsed.path().to_string()
-                };
-                (path, query, authority, https, host, port, None)
+            return Err(IntegrationError::NotDeployed {
+                what: format!("{integration_type} integration {uri} is not emulated"),
             }
-            HttpConnection::VpcLink {
-                vpc_link_id,
-                listener_arn,
-                server_name_to_verify,
-            } => {
-                let link = world.apigw.vpc_link(vpc_link_id).ok_or_else(|| {
-                    IntegrationError::NotDeployed {
+            .into());
+        }
+        HttpConnection::VpcLink {
+            vpc_link_id,
+            listener_arn,
+            server_name_to_verify,
+        } => {
+            let link =
+                world
+                    .apigw
+                    .vpc_link(vpc_link_id)
+                    .ok_or_else(|| IntegrationError::NotDeployed {
                         what: format!("vpc link {vpc_link_id}"),
-                    }
-                })?;
-                let target = world.apigw.target(listener_arn).ok_or_else(|| {
-                    IntegrationError::NotDeployed {
+                    })?;
+            let target =
+                world
+                    .apigw
+                    .target(listener_arn)
+                    .ok_or_else(|| IntegrationError::NotDeployed {
                         what: format!("integration uri {listener_arn}"),
-                    }
-                })?;
-                let dns = world
-                    .model
-                    .load_balancers
-                    .iter()
-                    .find(|lb| lb.name == target.load_balancer)
-                    .map(|lb| lb.dns_name.clone())
-                    .unwrap_or_else(|| target.load_balancer.clone());
-                let host = server_name_to_verify.clone().unwrap_or(dns);
-                let https = server_name_to_verify.is_some();
-                let port = target.listener_port.unwrap_or(if https { 443 } else { 80 });
-                let query: Vec<String> = req
-                    .uri()
-                    .query()
-                    .filter(|q| !q.is_empty())
-                    .map(str::to_string)
-                    .into_iter()
-                    .collect();
-                (
-                    inv.path.clone(),
-                    query,
-                    host.clone(),
-                    https,
-                    host,
-                    port,
-                    Some((link, target)),
-                )
-            }
-        };
+                    })?;
+            let dns = world
+                .model
+                .load_balancers
+                .iter()
+                .find(|lb| lb.name == target.load_balancer)
+                .map(|lb| lb.dns_name.clone())
+                .unwrap_or_else(|| target.load_balancer.clone());
+            let host = server_name_to_verify.clone().unwrap_or(dns);
+            let https = server_name_to_verify.is_some();
+            let port = target.listener_port.unwrap_or(if https { 443 } else { 80 });
+            let query: Vec<String> = req
+                .uri()
+                .query()
+                .filter(|q| !q.is_empty())
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            (
+                inv.path.clone(),
+                query,
+                host.clone(),
+                https,
+                host,
+                port,
+                Some((link, target)),
+            )
+        }
+    };
 
     let (parts, body) = req.into_parts();
     let mut headers = http::HeaderMap::new();
