@@ -94,7 +94,7 @@
 //! model                                                     plain data: validated configuration
 //! world                                                     the composition root
 //! scenario, cfn, bundled                                    templates into the model; stacks
-//! edge, check, cli                                          the front doors
+//! edge, check, check_events, cli                            the front doors
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
