@@ -147,11 +147,13 @@ fn imports(text: &str) -> BTreeSet<String> {
     found
 }
 
+/// One import: the file, its module, the module it names.
+type Import = (String, String, String);
+/// Each module and the modules it names.
+type ModuleGraph = BTreeMap<String, BTreeSet<String>>;
+
 /// `(file, module)` for each import and the module graph.
-fn graph() -> (
-    Vec<(String, String, String)>,
-    BTreeMap<String, BTreeSet<String>>,
-) {
+fn graph() -> (Vec<Import>, ModuleGraph) {
     let root = src();
     let mut files = Vec::new();
     rust_files(&root, &mut files);
