@@ -403,9 +403,9 @@ async fn map_item_source_in_the_context_object() {
 
 /// query_language/test_mixed_query_language.snapshot.json, JSONPATH_ASSIGN_JSONATA_REF: a
 /// variable assigned by a JSONPath state is read by a JSONata state; and (issue 19) one
-/// computed by an intrinsic (`States.MathAdd($counter, 1)`) adds in JSONata. (A variable named
-/// like a JSONata built-in, `$count`, is still shadowed by the built-in: jsonata-rs binds its
-/// natives over the caller's variables; README, fidelity notes.)
+/// computed by an intrinsic (`States.MathAdd($count, 1)`) adds in JSONata, even when, as in the
+/// issue, it is named like a JSONata built-in (`$count`): the workflow's variables shadow the
+/// built-ins, as jsonata-js binds `evaluate`'s bindings below them.
 #[tokio::test(start_paused = true)]
 async fn jsonpath_assigned_variable_read_by_jsonata() {
     let d = json!({"StartAt": "JSONPathState", "States": {
@@ -421,6 +421,15 @@ async fn jsonpath_assigned_variable_read_by_jsonata() {
         "Inc": {"Type": "Pass", "Assign": {"counter.$": "States.MathAdd($counter, 1)"}, "Next": "Use"},
         "Use": {"QueryLanguage": "JSONata", "Type": "Pass", "Output": "{% $counter + 1 %}", "End": true}}});
     assert_eq!(ok(&exec(d, json!({})).await), &json!(2));
+    let d = json!({"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"count": 0}, "Next": "Inc"},
+        "Inc": {"Type": "Pass", "Assign": {"count.$": "States.MathAdd($count, 1)"}, "Next": "Use"},
+        "Use": {"QueryLanguage": "JSONata", "Type": "Pass", "Output": "{% $count + 1 %}", "End": true}}});
+    assert_eq!(ok(&exec(d, json!({})).await), &json!(2));
+    // Without such a variable, `$count` is the function.
+    let d = json!({"QueryLanguage": "JSONata", "StartAt": "Use", "States": {
+        "Use": {"Type": "Pass", "Output": "{% $count([1, 2, 3]) %}", "End": true}}});
+    assert_eq!(ok(&exec(d, json!({})).await), &json!(3));
 }
 
 /// scenarios/test_base_scenarios.snapshot.json, test_invalid_jsonpath: causes name the state,

@@ -124,10 +124,15 @@ impl<'a> JsonAta<'a> {
             input
         };
 
+        // vpcgate: the caller's variables (bound before this call) shadow the built-ins, as
+        // jsonata-js binds `evaluate`'s bindings in a frame below the built-ins' (a Step
+        // Functions variable named `count` is `$count` in JSONata, not the function).
         macro_rules! bind_native {
             ($name:literal, $arity:literal, $fn:ident) => {
-                self.frame
-                    .bind($name, Value::nativefn(&self.arena, $name, $arity, $fn));
+                if self.frame.lookup($name).is_none() {
+                    self.frame
+                        .bind($name, Value::nativefn(&self.arena, $name, $arity, $fn));
+                }
             };
         }
 
