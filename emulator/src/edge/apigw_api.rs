@@ -40,7 +40,8 @@ pub fn is_control_plane(path: &str) -> bool {
     (path == "/restapis" || path.starts_with("/restapis/")) && !path.contains("/_user_request_")
 }
 
-fn respond(status: u16, error_type: Option<&str>, body: &Value) -> http::Response<Body> {
+/// An answer in API Gateway's REST-JSON shape (v1 and v2 control planes alike).
+pub(super) fn respond(status: u16, error_type: Option<&str>, body: &Value) -> http::Response<Body> {
     let mut b = http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -52,12 +53,59 @@ fn respond(status: u16, error_type: Option<&str>, body: &Value) -> http::Respons
         .expect("static response parts are valid")
 }
 
-fn error(status: u16, error_type: &str, message: impl Into<String>) -> http::Response<Body> {
+/// An error in API Gateway's REST-JSON shape: `x-amzn-ErrorType` and `{"message": …}`.
+pub(super) fn error(
+    status: u16,
+    error_type: &str,
+    message: impl Into<String>,
+) -> http::Response<Body> {
     respond(
         status,
         Some(error_type),
         &json!({ "message": message.into() }),
     )
+}
+
+/// The opening both API Gateway control planes share: the SigV4 caller, GET only (the read
+/// operations `reads` names are the emulated ones), `apigateway:GET` on
+/// `arn:aws:apigateway:<region>::<path>`. The call and the path without its trailing `/`, or the
+/// refusal to send.
+pub(super) fn read_only_call<'a>(
+    edge: &'a Edge,
+    world: World,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    reads: &str,
+) -> Result<(Call<'a>, String), Box<http::Response<Body>>> {
+    let (principal, scope) = edge
+        .authenticate(&world, parts, body, "apigateway")
+        .map_err(|e| {
+            let j = sigv4_json_error(&e);
+            Box::new(error(403, &j.code, j.message))
+        })?;
+    let call = Call {
+        edge,
+        context: super::request_context(&world, &scope, Some(&parts.extensions)),
+        state: edge.scope_state(&scope),
+        world,
+        principal,
+        scope,
+    };
+    let path = parts.uri.path().trim_end_matches('/').to_string();
+    if parts.method != http::Method::GET {
+        return Err(Box::new(error(
+            400,
+            "BadRequestException",
+            format!(
+                "vpcgate: {} {path} is not emulated (the read-only {reads} are)",
+                parts.method
+            ),
+        )));
+    }
+    let resource = format!("arn:aws:apigateway:{}::{path}", call.scope.region);
+    call.authorize("apigateway:GET", &resource)
+        .map_err(|e| Box::new(error(403, &e.code, e.message)))?;
+    Ok((call, path))
 }
 
 /// Answers one control-plane request.
@@ -67,39 +115,18 @@ pub fn handle(
     parts: &http::request::Parts,
     body: &Bytes,
 ) -> http::Response<Body> {
-    let (principal, scope) = match edge.authenticate(&world, parts, body, "apigateway") {
-        Ok(p) => p,
-        Err(e) => {
-            let j = sigv4_json_error(&e);
-            return error(403, &j.code, j.message);
-        }
-    };
-    let call = Call {
+    let (call, path) = match read_only_call(
         edge,
-        context: super::request_context(&world, &scope, Some(&parts.extensions)),
-        state: edge.scope_state(&scope),
         world,
-        principal,
-        scope,
+        parts,
+        body,
+        "GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment",
+    ) {
+        Ok(c) => c,
+        Err(answer) => return *answer,
     };
     // The scenario's REST APIs live in its account and Region only.
     let visible = call.in_world_scope();
-    let path = parts.uri.path().trim_end_matches('/').to_string();
-    let region = &call.scope.region;
-    if parts.method != http::Method::GET {
-        return error(
-            400,
-            "BadRequestException",
-            format!(
-                "vpcgate: {} {path} is not emulated (the read-only GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment are)",
-                parts.method
-            ),
-        );
-    }
-    let resource = format!("arn:aws:apigateway:{region}::{path}");
-    if let Err(e) = call.authorize("apigateway:GET", &resource) {
-        return error(403, &e.code, e.message);
-    }
     let world = &call.world;
     let gw = &world.model.apigw;
     let account = &call.scope.account;

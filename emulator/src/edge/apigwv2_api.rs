@@ -20,37 +20,17 @@
 //! v1 wording], writes 400 `BadRequestException` (not emulated).
 
 use bytes::Bytes;
-use http_body_util::Full;
 use serde_json::{Value, json};
 
-use super::wire::{self, Body};
-use super::{Call, Edge, sigv4_json_error};
+use super::Edge;
+use super::apigw_api::{error, respond};
+use super::wire::Body;
 use crate::apigw::http_api::{HttpConnection, RouteAuth};
 use crate::world::World;
 
 /// Whether a request is for the v2 control plane.
 pub fn is_control_plane(path: &str) -> bool {
     path == "/v2/apis" || path.starts_with("/v2/apis/")
-}
-
-fn respond(status: u16, error_type: Option<&str>, body: &Value) -> http::Response<Body> {
-    let mut b = http::Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header("x-amzn-RequestId", wire::request_id());
-    if let Some(t) = error_type {
-        b = b.header("x-amzn-ErrorType", t);
-    }
-    b.body(Full::new(Bytes::from(body.to_string())))
-        .expect("static response parts are valid")
-}
-
-fn error(status: u16, error_type: &str, message: impl Into<String>) -> http::Response<Body> {
-    respond(
-        status,
-        Some(error_type),
-        &json!({ "message": message.into() }),
-    )
 }
 
 /// Answers one v2 control-plane request.
@@ -60,38 +40,18 @@ pub fn handle(
     parts: &http::request::Parts,
     body: &Bytes,
 ) -> http::Response<Body> {
-    let (principal, scope) = match edge.authenticate(&world, parts, body, "apigateway") {
-        Ok(p) => p,
-        Err(e) => {
-            let j = sigv4_json_error(&e);
-            return error(403, &j.code, j.message);
-        }
-    };
-    let call = Call {
+    let (call, path) = match super::apigw_api::read_only_call(
         edge,
-        context: super::request_context(&world, &scope, Some(&parts.extensions)),
-        state: edge.scope_state(&scope),
         world,
-        principal,
-        scope,
+        parts,
+        body,
+        "GetApis, GetApi, GetRoutes, GetIntegrations, GetStages, GetStage, GetAuthorizers",
+    ) {
+        Ok(c) => c,
+        Err(answer) => return *answer,
     };
     let visible = call.in_world_scope();
-    let path = parts.uri.path().trim_end_matches('/').to_string();
     let region = call.scope.region.clone();
-    if parts.method != http::Method::GET {
-        return error(
-            400,
-            "BadRequestException",
-            format!(
-                "vpcgate: {} {path} is not emulated (the read-only GetApis, GetApi, GetRoutes, GetIntegrations, GetStages, GetStage, GetAuthorizers are)",
-                parts.method
-            ),
-        );
-    }
-    let resource = format!("arn:aws:apigateway:{region}::{path}");
-    if let Err(e) = call.authorize("apigateway:GET", &resource) {
-        return error(403, &e.code, e.message);
-    }
     let world = &call.world;
     let h = &world.model.apigw.http;
     let account = &call.scope.account;
