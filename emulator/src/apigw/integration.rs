@@ -159,23 +159,35 @@ async fn run(
                     target_arn,
                 },
         } => {
-            let link =
-                world
-                    .apigw
-                    .vpc_link(vpc_link_id)
-                    .ok_or_else(|| IntegrationError::NotDeployed {
-                        what: format!("vpc link {vpc_link_id}"),
-                    })?;
-            let target =
-                world
-                    .apigw
-                    .target(target_arn)
-                    .ok_or_else(|| IntegrationError::NotDeployed {
-                        what: format!("integration target {target_arn}"),
-                    })?;
+            let (link, target) =
+                vpc_link_route(world, vpc_link_id, target_arn, "integration target")?;
             http_proxy(world, &inv, req, http_method, uri, &link, &target).await
         }
     }
+}
+
+/// The running VPC link `vpc_link_id` and the load balancer listener `target_arn` behind it (REST
+/// and HTTP APIs alike), or which of them is not deployed (`target_noun` names the ARN as the
+/// API's own property does).
+pub(crate) fn vpc_link_route(
+    world: &World,
+    vpc_link_id: &str,
+    target_arn: &str,
+    target_noun: &str,
+) -> Result<(Arc<super::VpcLink>, Arc<super::IntegrationTarget>), IntegrationError> {
+    let link = world
+        .apigw
+        .vpc_link(vpc_link_id)
+        .ok_or_else(|| IntegrationError::NotDeployed {
+            what: format!("vpc link {vpc_link_id}"),
+        })?;
+    let target = world
+        .apigw
+        .target(target_arn)
+        .ok_or_else(|| IntegrationError::NotDeployed {
+            what: format!("{target_noun} {target_arn}"),
+        })?;
+    Ok((link, target))
 }
 
 /// Headers of the backend's response that API Gateway owns, renamed `x-amzn-Remapped-<Name>`

@@ -34,7 +34,7 @@ use super::api::HttpConnection;
 use super::error::HttpApiError;
 use super::mapping::{Action, Source, Target};
 use super::{AuthContext, HttpInvocation};
-use crate::apigw::integration::{IntegrationError, Io, exchange, open};
+use crate::apigw::integration::{IntegrationError, Io, exchange, open, vpc_link_route};
 use crate::trace::Verdict;
 use crate::world::World;
 
@@ -194,20 +194,8 @@ async fn run(
             listener_arn,
             server_name_to_verify,
         } => {
-            let link =
-                world
-                    .apigw
-                    .vpc_link(vpc_link_id)
-                    .ok_or_else(|| IntegrationError::NotDeployed {
-                        what: format!("vpc link {vpc_link_id}"),
-                    })?;
-            let target =
-                world
-                    .apigw
-                    .target(listener_arn)
-                    .ok_or_else(|| IntegrationError::NotDeployed {
-                        what: format!("integration uri {listener_arn}"),
-                    })?;
+            let (link, target) =
+                vpc_link_route(world, vpc_link_id, listener_arn, "integration uri")?;
             let dns = world
                 .model
                 .load_balancers
