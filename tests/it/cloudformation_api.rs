@@ -502,6 +502,13 @@ except Exception:
 out["noChangeSet"] = err(cfn.describe_change_set, ChangeSetName="missing", StackName="via-cs")
 cfn.delete_change_set(ChangeSetName="nothing", StackName="via-cs")
 out["changeSets"] = [s["ChangeSetName"] for s in cfn.list_change_sets(StackName="via-cs")["Summaries"]]
+# An executed change set's name can be used again (`cdk deploy` names every one
+# cdk-deploy-change-set); a pending one's cannot.
+again = cfn.create_change_set(StackName="via-cs", ChangeSetName="first", TemplateBody=body.replace("waiter-machine", "cs-machine-2"))
+cfn.get_waiter("change_set_create_complete").wait(ChangeSetName="first", StackName="via-cs", WaiterConfig=fast)
+out["reused"] = [cfn.describe_change_set(ChangeSetName="first", StackName="via-cs")["ExecutionStatus"], again["Id"] != cs["Id"]]
+out["pendingTaken"] = err(cfn.create_change_set, StackName="via-cs", ChangeSetName="first", TemplateBody=body.replace("waiter-machine", "cs-machine-3"))
+cfn.delete_change_set(ChangeSetName="first", StackName="via-cs")
 
 cfn.delete_stack(StackName="waited")
 cfn.get_waiter("stack_delete_complete").wait(StackName="waited", WaiterConfig=fast)
@@ -651,6 +658,11 @@ v.emit(out)
         json!(["ChangeSetNotFound", "ChangeSet [missing] does not exist"])
     );
     assert_eq!(out["changeSets"], json!(["first"]));
+    assert_eq!(out["reused"], json!(["AVAILABLE", true]));
+    assert_eq!(
+        out["pendingTaken"],
+        json!(["ValidationError", "ChangeSet [first] already exists"])
+    );
 
     let d = &out["deleted"];
     assert_eq!(

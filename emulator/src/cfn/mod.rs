@@ -1111,15 +1111,26 @@ impl Stacks {
                 Some(&self.stacks[i])
             }
         };
-        if let Some(i) = existing
-            && self
+        if let Some(i) = existing {
+            // Only a change set not yet executed holds its name. Executing one removes the
+            // stack's change sets ("After you execute a change set, CloudFormation removes all
+            // change sets associated with the stack", using-cfn-updating-stacks-changesets-execute),
+            // so a name can be used again: `cdk deploy` names every change set
+            // `cdk-deploy-change-set`, and `aws cloudformation deploy` names its by the second.
+            let stack_id = self.stacks[i].id.clone();
+            let pending =
+                |c: &ChangeSet| matches!(c.execution_status.as_str(), "AVAILABLE" | "UNAVAILABLE");
+            if self
                 .change_sets
                 .iter()
-                .any(|c| c.name == name && c.stack_id == self.stacks[i].id)
-        {
-            return Err(CfnError::validation(format!(
-                "ChangeSet [{name}] already exists"
-            )));
+                .any(|c| c.name == name && c.stack_id == stack_id && pending(c))
+            {
+                return Err(CfnError::validation(format!(
+                    "ChangeSet [{name}] already exists"
+                )));
+            }
+            self.change_sets
+                .retain(|c| !(c.name == name && c.stack_id == stack_id));
         }
         let (body, doc) = self.template(req, previous)?;
         let parameters = Self::parameters(req, previous)?;
