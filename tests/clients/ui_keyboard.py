@@ -65,7 +65,12 @@ try:
     out["stateButtonsReached"] = picked
     deadline = time.time() + 10
     while time.time() < deadline:
-        selected = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#states button[aria-selected='true']")]
+        # Read in one script: the page's poll may redraw the buttons between a lookup and a read
+        # (a stale element), so the texts are taken where the elements are found.
+        selected = driver.execute_script(
+            "return [...document.querySelectorAll(\"#states button[aria-selected='true']\")]"
+            ".map(b => b.innerText.trim())"
+        )
         if selected and picked and selected[0] == picked[-1]:
             break
         time.sleep(0.05)
