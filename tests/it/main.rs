@@ -14,6 +14,7 @@ mod http_task;
 mod lattice_sn;
 mod pattern_a;
 mod pattern_b;
+mod rebuild;
 mod scenarios;
 mod sdk;
 mod serve;
