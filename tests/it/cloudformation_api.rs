@@ -977,3 +977,54 @@ v.emit(out)
     );
     assert_eq!(out["machinesAfterReset"], json!([]));
 }
+
+/// A stack deployed in another (account, Region) builds that scope's own world (issue 12: a
+/// world per scope): account 111111111111 deploys a whole Pattern B stack (VPC, internal ALB, VPC
+/// link, REST API with IAM auth, role, state machine) beside the seed environment's account, and
+/// its execution crosses its own network to its own ALB; the home account sees none of it, and a
+/// reset of that account takes its world away.
+#[test]
+fn a_stack_in_another_account_runs_on_a_world_of_its_own() {
+    let ep = serve_seed_environment();
+    let scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/../scenarios/pattern-b.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let template = json!({"AWSTemplateFormatVersion": "2010-09-09",
+                          "Resources": scenario["Resources"], "Outputs": scenario["Outputs"]});
+    let out = py(
+        r#"
+import sys, json, urllib.request, vpcgate_client as v
+ep, template = sys.argv[1], sys.argv[2]
+other = dict(key="111111111111", secret="anything", region="ap-northeast-1")
+cfn = v.client("cloudformation", ep, **other)
+cfn.create_stack(StackName="pattern-b", TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"])
+status = cfn.describe_stacks(StackName="pattern-b")["Stacks"][0]["StackStatus"]
+sfn = v.client("stepfunctions", ep, **other)
+arn = "arn:aws:states:ap-northeast-1:111111111111:stateMachine:eb-demo-pattern-b-apigw"
+d = v.wait_execution(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+home = v.client("stepfunctions", ep, region="ap-northeast-1")
+home_machines = [m["name"] for m in home.list_state_machines()["stateMachines"]]
+req = urllib.request.Request(ep + "/_vpcgate/reset?account=111111111111", method="POST")
+urllib.request.urlopen(req).read()
+after = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
+v.emit({"status": status, "execution": d["status"], "output": json.loads(d.get("output") or "null"),
+        "cause": d.get("cause"), "home": home_machines, "after_reset": after})
+"#,
+        &[&ep, &template.to_string()],
+    );
+    assert_eq!(out["status"], "CREATE_COMPLETE", "{out}");
+    assert_eq!(out["execution"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["StatusCode"], 200, "{out}");
+    assert_eq!(
+        out["output"]["ResponseBody"],
+        json!({"status": "ok", "source": "internal-alb"}),
+        "{out}"
+    );
+    assert_eq!(out["home"], json!([]), "{out}");
+    assert_eq!(out["after_reset"], json!([]), "{out}");
+}

@@ -4,8 +4,9 @@
 //! Member names and shapes follow botocore's `cloudformation/2010-05-15/service-2.json`. A
 //! deploy in the world's own (account, Region) validates the whole set of stacks with the template
 //! engine and swaps in a world built from it ([`Edge::swap_world`]); in any other (account,
-//! Region) the stacks' state machines join that scope's (there is one emulated network, the
-//! world's). [`crate::cfn`] keeps the stacks, events and change sets.
+//! Region) the stacks build that scope's own world ([`Edge::swap_scope_world`]: its own emulated
+//! network, roles and APIs, on the same clock and root CA), and their state machines join that
+//! scope's. [`crate::cfn`] keeps the stacks, events and change sets.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -480,6 +481,9 @@ fn with_ctx<T>(
     let mut commit = |loaded: &Loaded| -> Result<(), String> {
         if home {
             edge.swap_world(loaded.model.clone())
+                .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
+        } else {
+            edge.swap_scope_world(&call.scope, loaded.model.clone())
                 .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
         }
         sync_machines(&state, loaded, now);

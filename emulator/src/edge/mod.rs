@@ -231,6 +231,9 @@ struct Base {
 #[derive(Debug)]
 pub struct Edge {
     current: RwLock<Current>,
+    /// The worlds of other (account, Region)s, built by CloudFormation deploys there: each its own
+    /// emulated network, on the home world's clock and root CA.
+    scoped: RwLock<BTreeMap<Scope, Current>>,
     base: RwLock<Base>,
     /// What the APIs made, per (account, Region).
     scopes: RwLock<BTreeMap<Scope, Arc<ScopeState>>>,
@@ -371,6 +374,36 @@ impl Call<'_> {
     }
 }
 
+/// Carries what the APIs made on `old` into `world`, a world built after it: connections made
+/// through the API (and their secrets), unless the new model declares them, and EventBridge's
+/// API-made buses, rules and API destinations (events::bus).
+fn carry_over(old: &World, world: &World) {
+    let from_model: BTreeSet<&str> = old
+        .model
+        .connections
+        .iter()
+        .map(|c| c.arn.as_str())
+        .collect();
+    let in_new: BTreeSet<&str> = world
+        .model
+        .connections
+        .iter()
+        .map(|c| c.arn.as_str())
+        .collect();
+    for c in old.connections.list() {
+        if from_model.contains(c.arn.as_str()) || in_new.contains(c.arn.as_str()) {
+            continue;
+        }
+        if let Ok(secret) = old.secrets.get(&c.secret_arn) {
+            world
+                .secrets
+                .put_at(&c.secret_arn, &c.secret_name, secret.value);
+        }
+        world.connections.put(c);
+    }
+    world.events.carry_over(&old.events, &old.model.events);
+}
+
 /// What `POST /_vpcgate/reset` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResetReport {
@@ -404,6 +437,7 @@ impl Edge {
             activity,
             base: RwLock::new(base),
             current: RwLock::new(Current { world, apigw }),
+            scoped: RwLock::default(),
             scopes: RwLock::new(BTreeMap::from([(scope, state)])),
             auth,
             unknown_keys: UnknownKeys::default(),
@@ -474,31 +508,7 @@ impl Edge {
         let old = self.world();
         let pki = old.pki.same_root()?;
         let world = World::build_with_pki(model, old.clock.clone(), pki)?;
-        let from_model: BTreeSet<&str> = old
-            .model
-            .connections
-            .iter()
-            .map(|c| c.arn.as_str())
-            .collect();
-        let in_new: BTreeSet<&str> = world
-            .model
-            .connections
-            .iter()
-            .map(|c| c.arn.as_str())
-            .collect();
-        for c in old.connections.list() {
-            if from_model.contains(c.arn.as_str()) || in_new.contains(c.arn.as_str()) {
-                continue;
-            }
-            if let Ok(secret) = old.secrets.get(&c.secret_arn) {
-                world
-                    .secrets
-                    .put_at(&c.secret_arn, &c.secret_name, secret.value);
-            }
-            world.connections.put(c);
-        }
-        // EventBridge's API-made buses, rules and API destinations (events::bus).
-        world.events.carry_over(&old.events, &old.model.events);
+        carry_over(&old, &world);
         for i in old.ec2.instances() {
             if let Some(ports) = old.ec2.proxy(&i.config.id) {
                 world.ec2.set_proxy(&i.config.id, ports);
@@ -511,6 +521,65 @@ impl Edge {
             crate::ec2::attach(self);
         }
         Ok(())
+    }
+
+    /// Makes a world built from `model` the one requests in `scope` run on, where `scope` is not
+    /// the home world's (a CloudFormation deploy there): the home world's clock and root CA, and
+    /// what the APIs made carried over from that scope's previous world (or, the first time, from
+    /// the home world, which held it until then). Requests in flight finish on the old world.
+    pub fn swap_scope_world(
+        &self,
+        scope: &Scope,
+        model: crate::model::Model,
+    ) -> Result<(), crate::world::WorldError> {
+        let home = self.world();
+        let old = self
+            .scoped
+            .read()
+            .expect("lock")
+            .get(scope)
+            .map(|c| c.world.clone())
+            .unwrap_or_else(|| home.clone());
+        let world = World::build_with_pki(model, home.clock.clone(), home.pki.same_root()?)?;
+        carry_over(&old, &world);
+        let apigw = crate::apigw::service(&world);
+        self.scoped
+            .write()
+            .expect("lock")
+            .insert(scope.clone(), Current { world, apigw });
+        Ok(())
+    }
+
+    /// The world requests in `scope` run on: the one deploys there built, else the home world
+    /// (the scenario's or the environment's, whose network every other scope shares until it
+    /// deploys a stack of its own).
+    pub fn world_in(&self, scope: &Scope) -> World {
+        match self.scoped.read().expect("lock").get(scope) {
+            Some(c) => c.world.clone(),
+            None => self.world(),
+        }
+    }
+
+    /// API Gateway's data plane that serves the API `api_id` in `region`: the home world's, or
+    /// that of the scope whose deploys made the API.
+    pub fn apigw_serving(&self, api_id: &str, region: &str) -> crate::apigw::ApiGatewayService {
+        let scoped = self.scoped.read().expect("lock");
+        let has = |m: &crate::model::Model| {
+            m.region == region
+                && (m.apigw.rest_apis.iter().any(|a| a.id == api_id)
+                    || m.apigw.http.apis.iter().any(|a| a.id == api_id))
+        };
+        if !has(&self.world().model)
+            && let Some(c) = scoped.values().find(|c| has(&c.world.model))
+        {
+            return c.apigw.clone();
+        }
+        self.apigw()
+    }
+
+    /// The (account, Region)s with a world of their own, besides the home world's.
+    pub fn scoped_worlds(&self) -> Vec<Scope> {
+        self.scoped.read().expect("lock").keys().cloned().collect()
     }
 
     /// The same edge with these rules for `/_vpcgate/*`.
@@ -556,7 +625,7 @@ impl Edge {
     /// A call as `principal` in `scope` on the current world (what a verified request becomes;
     /// tests call the APIs this way).
     pub fn call_as(&self, principal: Principal, scope: Scope) -> Call<'_> {
-        let world = self.world();
+        let world = self.world_in(&scope);
         Call {
             edge: self,
             context: request_context(&world, &scope, None),
@@ -598,6 +667,11 @@ impl Edge {
                 stopped += state.executions.stop_all();
             }
         }
+        // The worlds deploys built in those scopes go with their stacks.
+        self.scoped
+            .write()
+            .expect("lock")
+            .retain(|s, _| account.is_some_and(|a| s.account != a));
         let connection_account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_string();
         if rebuild {
             let pki = old.pki.same_root()?;
@@ -971,7 +1045,14 @@ pub async fn handle_parts(
                     req.uri().path(),
                 );
                 req.extensions_mut().insert(logged.trace());
-                let resp = edge.apigw().handle(req).await;
+                let apigw = match crate::apigw::locate(&req) {
+                    Some(a) => {
+                        let region = a.region.unwrap_or_else(|| world.model.region.clone());
+                        edge.apigw_serving(&a.api_id, &region)
+                    }
+                    None => edge.apigw(),
+                };
+                let resp = apigw.handle(req).await;
                 logged.finish(resp.status().as_u16());
                 let (p, b) = resp.into_parts();
                 (label, http::Response::from_parts(p, Full::new(b)))
@@ -1092,6 +1173,13 @@ async fn json_api(
                 );
             }
         }
+    };
+    // Verified on the home world (its credentials); run on the scope's own world, if deploys
+    // there built one.
+    let world = if scope == Scope::of_world(&world) {
+        world
+    } else {
+        edge.world_in(&scope)
     };
     let ctx = Call {
         edge,
