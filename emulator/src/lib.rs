@@ -39,8 +39,10 @@
 //!  host TCP listener (127.0.0.1:4566) ──▶ edge: sigv4 verify ─▶ scope (account from the key,
 //!    Region from the credential scope) ─▶ sfn API (JSON 1.0) / events API (JSON 1.1) /
 //!    CloudFormation API (query protocol: cfn stacks ─▶ scenario::stacks::deploy ─▶ a new world
-//!    swapped in) / secretsmanager API (JSON 1.1) / apigw data plane (by Host or
-//!    /restapis/…/_user_request_/); /_vpcgate/reset rebuilds the world. The listener runs on a
+//!    swapped in; outside the home (account, Region), that scope's own world) / secretsmanager
+//!    API (JSON 1.1) / apigw data plane (by Host or /restapis/…/_user_request_/, in the world
+//!    serving the API id); /_vpcgate/reset rebuilds the world. A request keeps the world it
+//!    started on; what the APIs made lives beside the worlds (edge::ScopeState). The listener runs on a
 //!    real-time runtime; the world on a paused one whose clock jumps over time-outs while work is
 //!    in flight and nothing real is (clock::VirtualTime; `--clock real` keeps one runtime)
 //! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
