@@ -59,7 +59,9 @@
 //!   when a connection opens (drop = a SYN nobody answers; no listener = reset).
 //! - [`dns`] serves each VPC's private zones and ALB names with hickory-server, resolved with
 //!   hickory-resolver over in-memory UDP.
-//! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the load balancers.
+//! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the Application Load
+//!   Balancers, [`nlb`] the Network Load Balancers (TCP/TLS listeners, target groups of
+//!   instances, addresses or an ALB, health checks, security groups, PrivateLink for VPC links v1).
 //! - [`lattice`] the resource gateways and configurations, and the service networks
 //!   ([`lattice::service_network`]); [`events`] EventBridge: connections and the invocation
 //!   path they share with the HTTP Task ([`events::invoke`]), buses, rules, event patterns,
@@ -89,7 +91,7 @@
 //! ```text
 //! clock, trace, sigv4, pki                                  values and leaf mechanisms
 //! iam, vpc, dns, secrets, authz                             handed to every component
-//! alb, lattice, events, ec2, proxy, apigw, asl              the components, one per AWS noun
+//! alb, nlb, lattice, events, ec2, proxy, apigw, asl         the components, one per AWS noun
 //! sfn                                                       task integrations calling them
 //! model                                                     plain data: validated configuration
 //! world                                                     the composition root
@@ -116,6 +118,7 @@ pub mod events;
 pub mod iam;
 pub mod lattice;
 pub mod model;
+pub mod nlb;
 pub mod pki;
 pub mod proxy;
 pub mod scenario;
