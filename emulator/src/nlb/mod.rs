@@ -16,8 +16,9 @@
 //!   an ALB listener's).
 //! - **Health checks** ([`health`]) run on tokio's clock from the nodes. A target is in service
 //!   once it passes one check. When every target of the group is unhealthy the NLB fails open
-//!   (traffic to all of them); an empty target group fails open to nothing: the connection is
-//!   reset (<https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html>).
+//!   (traffic to all of them); an empty target group fails open to nothing: the flow is never
+//!   answered (<https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html>).
+//!   A target that refuses (nothing listens) resets the client's connection.
 //! - **Security groups** (`SecurityGroups`): when the NLB has them, the nodes' ingress rules
 //!   filter clients, and targets can allow the NLB's group; an NLB created without any filters
 //!   nothing at its nodes, and targets see (and must allow) the clients' addresses
@@ -804,16 +805,20 @@ async fn serve(
         state.lb.cross_zone,
         &trace,
     ) else {
+        // "Network Load Balancers also fail open when you have an empty target group": open to
+        // nothing. A pass-through balancer has no target to hand the flow to, so the client's
+        // connection gets no answer at all (the client's own timer decides).
         trace.hop_with(
             "nlb",
-            Verdict::Refuse,
+            Verdict::Drop,
             || Detail::at(format!("{lb} listener {local}")).rule("empty target group"),
             format!(
-                "NLB {lb}: target group {} has no registered targets: the connection is reset",
+                "NLB {lb}: target group {} has no registered targets (fail open to nothing): the flow goes unanswered",
                 group.config.name
             ),
         );
-        return;
+        let _held = client;
+        return std::future::pending().await;
     };
     let preserve = group.config.preserve_client_ip && entry == Entry::Vpc;
     let source = if preserve {
