@@ -505,7 +505,13 @@ pub(crate) fn build_onto(
                 let protocol = p.opt_str("Protocol").unwrap_or_else(|| "HTTP".into());
                 let port = p.opt_u32("Port");
                 let mut targets = Vec::new();
+                // A `lambda` target group registers a function vpcgate does not run: it loads
+                // with no target, and the ALB answers as for a group with no registered targets.
+                let lambda = p.opt_str("TargetType").as_deref() == Some("lambda");
                 for (path, m) in p.objects("Targets") {
+                    if lambda {
+                        continue;
+                    }
                     let mut c = p.child(path, m);
                     let Some(tid) = c.str("Id") else { continue };
                     let tport = c.opt_u32("Port").or(port).unwrap_or(80);
