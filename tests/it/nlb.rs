@@ -342,3 +342,61 @@ async fn an_instance_target_sees_the_client_address_and_fails_open_when_unhealth
         "client IP preserved for an instance target: {text}"
     );
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_control_plane_lists_vpc_links_v1_with_their_status() {
+    use http_body_util::BodyExt;
+    let s = fixture("vpc-link-v1-to-alb.json");
+    let (model, world) = build_world(&s);
+    let id = model.apigw.vpc_links_v1[0].id.clone();
+    let edge = Arc::new(vpcgate::edge::Edge::new(
+        world,
+        vpcgate::edge::AuthMode::Off,
+    ));
+    let get = |path: String| {
+        let edge = edge.clone();
+        async move {
+            let (parts, _) = http::Request::get(path)
+                .header("host", "apigateway.ap-northeast-1.amazonaws.com")
+                .body(())
+                .unwrap()
+                .into_parts();
+            let resp = vpcgate::edge::handle_parts(edge, parts, bytes::Bytes::new()).await;
+            let status = resp.status().as_u16();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            )
+        }
+    };
+    let (status, list) = get("/vpclinks".into()).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["item"][0]["id"], id.as_str());
+    assert_eq!(list["item"][0]["name"], "eb-demo-vpc-link-v1");
+    assert_eq!(list["item"][0]["status"], "FAILED");
+    let (status, one) = get(format!("/vpclinks/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(one["targetArns"][0]
+        .as_str()
+        .unwrap()
+        .contains(":loadbalancer/app/"));
+    let (status, missing) = get("/vpclinks/nope99".into()).await;
+    assert_eq!(status, 404, "{missing}");
+
+    let (model, world) = build_world(&scenario("pattern-b-vpc-link-v1.json"));
+    let edge = Arc::new(vpcgate::edge::Edge::new(
+        world,
+        vpcgate::edge::AuthMode::Off,
+    ));
+    let (parts, _) = http::Request::get(format!("/vpclinks/{}", model.apigw.vpc_links_v1[0].id))
+        .header("host", "apigateway.ap-northeast-1.amazonaws.com")
+        .body(())
+        .unwrap()
+        .into_parts();
+    let resp = vpcgate::edge::handle_parts(edge, parts, bytes::Bytes::new()).await;
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "AVAILABLE");
+    assert_eq!(v["statusMessage"], "Your vpc link is ready for use");
+}
