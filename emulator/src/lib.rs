@@ -19,6 +19,10 @@
 //!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
 //!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
 //!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
+//! Pattern B through a VPC link v1 (issue 15)
+//!  apigw::integration (ConnectionId = AWS::ApiGateway::VpcLink) ──▶ nlb (PrivateLink entry:
+//!    the NLB's SGs) ──▶ TCP/TLS listener ──▶ target group (nlb::health on tokio's clock, fail
+//!    open) ──▶ vpc::Network::connect(src = NLB node or the client's address) ──▶ alb
 //! EventBridge front door (issue 16; the same private path as Pattern A)
 //!  edge events API (PutEvents) ──▶ events::bus (limits, entry checks) ──▶ events::pattern
 //!    (rules' event patterns) ──▶ events::transformer (Input / InputPath / InputTransformer)

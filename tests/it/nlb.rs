@@ -92,7 +92,8 @@ fn get_att_of_an_nlb_its_listener_and_target_group_are_shaped_as_aws_gives_them(
         .build(&StackLinks::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let arn = output(&model, "Arn");
-    let prefix = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/net/eb-demo-nlb/";
+    let prefix =
+        "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/net/eb-demo-nlb/";
     assert!(arn.starts_with(prefix), "{arn}");
     let id = &arn[prefix.len()..];
     assert_eq!(id.len(), 16);
@@ -336,7 +337,10 @@ async fn an_instance_target_sees_the_client_address_and_fails_open_when_unhealth
     let answer = get(stream).await;
     assert!(answer.is_empty(), "{answer}");
     let text = trace.render();
-    assert!(text.contains("no healthy target; the NLB fails open"), "{text}");
+    assert!(
+        text.contains("no healthy target; the NLB fails open"),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("allows tcp/80 from {} (client", eni.ip)),
         "client IP preserved for an instance target: {text}"
@@ -377,10 +381,12 @@ async fn the_control_plane_lists_vpc_links_v1_with_their_status() {
     assert_eq!(list["item"][0]["status"], "FAILED");
     let (status, one) = get(format!("/vpclinks/{id}")).await;
     assert_eq!(status, 200);
-    assert!(one["targetArns"][0]
-        .as_str()
-        .unwrap()
-        .contains(":loadbalancer/app/"));
+    assert!(
+        one["targetArns"][0]
+            .as_str()
+            .unwrap()
+            .contains(":loadbalancer/app/")
+    );
     let (status, missing) = get("/vpclinks/nope99".into()).await;
     assert_eq!(status, 404, "{missing}");
 

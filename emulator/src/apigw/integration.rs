@@ -186,12 +186,11 @@ async fn run(
                         link: link.config.id.clone(),
                         reason: source.to_string(),
                     },
-                    IntegrationError::Tls { host, reason } | IntegrationError::Http { host, reason } => {
-                        IntegrationError::VpcLinkV1 {
-                            link: link.config.id.clone(),
-                            reason: format!("{host}: {reason}"),
-                        }
-                    }
+                    IntegrationError::Tls { host, reason }
+                    | IntegrationError::Http { host, reason } => IntegrationError::VpcLinkV1 {
+                        link: link.config.id.clone(),
+                        reason: format!("{host}: {reason}"),
+                    },
                     other => other,
                 }),
         },
@@ -385,7 +384,16 @@ async fn http_proxy(
         .unwrap_or(if https { 443 } else { 80 });
 
     let (io, eni) = open(world, trace, link, target, https, &host, port).await?;
-    send(inv, req, http_method, &parsed, &host, io, &eni.ip.to_string()).await
+    send(
+        inv,
+        req,
+        http_method,
+        &parsed,
+        &host,
+        io,
+        &eni.ip.to_string(),
+    )
+    .await
 }
 
 /// Opens a connection for an integration through a VPC link V2: from the link's first ENI to the

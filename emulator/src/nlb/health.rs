@@ -99,7 +99,9 @@ impl HealthCheck {
     }
 
     fn matches(&self, status: u16) -> bool {
-        self.matcher.iter().any(|(a, b)| (*a..=*b).contains(&status))
+        self.matcher
+            .iter()
+            .any(|(a, b)| (*a..=*b).contains(&status))
     }
 }
 
@@ -307,9 +309,14 @@ async fn check_once(
     let io: Box<dyn Io> = match &target.endpoint {
         Endpoint::Missing { reason } => return Err(reason.clone()),
         Endpoint::Vpc(addr) => Box::new(
-            net.connect(&source, vpc_id, SocketAddr::new(addr.ip(), port_of(addr)), &trace)
-                .await
-                .map_err(|e| e.to_string())?,
+            net.connect(
+                &source,
+                vpc_id,
+                SocketAddr::new(addr.ip(), port_of(addr)),
+                &trace,
+            )
+            .await
+            .map_err(|e| e.to_string())?,
         ),
         Endpoint::Alb { nodes, arn } => {
             let zone = net

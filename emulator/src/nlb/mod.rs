@@ -748,7 +748,12 @@ async fn serve(
     let mut client: Box<dyn Io> = match &state.tls {
         Some(acceptor) => match acceptor.accept(stream).await {
             Ok(tls) => {
-                let sni = tls.get_ref().1.server_name().unwrap_or("(none)").to_string();
+                let sni = tls
+                    .get_ref()
+                    .1
+                    .server_name()
+                    .unwrap_or("(none)")
+                    .to_string();
                 trace.hop_with(
                     "nlb",
                     Verdict::Pass,
@@ -789,7 +794,10 @@ async fn serve(
         trace.hop(
             "nlb",
             Verdict::Refuse,
-            format!("NLB {lb} listener {}: no target group: reset", listener.port),
+            format!(
+                "NLB {lb} listener {}: no target group: reset",
+                listener.port
+            ),
         );
         return;
     };
@@ -1045,7 +1053,10 @@ mod tests {
     #[test]
     fn without_cross_zone_a_node_prefers_its_zone() {
         let health = HealthTable::default();
-        let g = group(vec![target("10.0.0.10:80", "a"), target("10.0.1.10:80", "c")]);
+        let g = group(vec![
+            target("10.0.0.10:80", "a"),
+            target("10.0.1.10:80", "c"),
+        ]);
         health.register(&g);
         let trace = Trace::new();
         for _ in 0..4 {

@@ -809,7 +809,9 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                 push(
                     &m.logical_id,
                     "Properties.Integration.IntegrationTarget",
-                    format!("An integration target (the load balancer or listener ARN) is required for a VPC link V2 ({vpc_link_id})"),
+                    format!(
+                        "An integration target (the load balancer or listener ARN) is required for a VPC link V2 ({vpc_link_id})"
+                    ),
                 );
             }
             continue;

@@ -243,7 +243,10 @@ pub fn physical(
             // `[internal-]<name>-<number>.<region>.elb.amazonaws.com`
             // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/network/network-load-balancers.html#dns-name>).
             let dns = if network {
-                format!("{name}-{}.elb.{r}.amazonaws.com", ctx.hex(logical, "nlb-dns", 16))
+                format!(
+                    "{name}-{}.elb.{r}.amazonaws.com",
+                    ctx.hex(logical, "nlb-dns", 16)
+                )
             } else if internal {
                 format!("internal-{name}-{number}.{r}.elb.amazonaws.com")
             } else {

@@ -125,7 +125,10 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
         for (i, m) in mappings.iter().enumerate() {
             match m.get("SubnetId").and_then(Value::as_str) {
                 Some(s) => subnet_ids.push(s.to_string()),
-                None => p.invalid(&format!("SubnetMappings[{i}].SubnetId"), "SubnetId is required"),
+                None => p.invalid(
+                    &format!("SubnetMappings[{i}].SubnetId"),
+                    "SubnetId is required",
+                ),
             }
         }
     }
@@ -369,7 +372,10 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
                 _ => Some(port),
             };
             let Some(tport) = tport.filter(|n| *n > 0) else {
-                p.invalid(&format!("Targets[{i}].Port"), "Port must be between 1 and 65535");
+                p.invalid(
+                    &format!("Targets[{i}].Port"),
+                    "Port must be between 1 and 65535",
+                );
                 continue;
             };
             match target_type {

@@ -383,13 +383,17 @@ pub(crate) fn build_onto(
         };
         match r.ty.as_str() {
             // Network Load Balancers, their listeners and target groups: super::nlb.
-            "AWS::ElasticLoadBalancingV2::LoadBalancer" if super::nlb::is_network_load_balancer(r) => {
+            "AWS::ElasticLoadBalancingV2::LoadBalancer"
+                if super::nlb::is_network_load_balancer(r) =>
+            {
                 p.errors.extend(super::nlb::load_balancer(r, &mut model))
             }
             "AWS::ElasticLoadBalancingV2::Listener" if super::nlb::is_network_listener(r) => {
                 p.errors.extend(super::nlb::listener(r, &mut model))
             }
-            "AWS::ElasticLoadBalancingV2::TargetGroup" if super::nlb::is_network_target_group(r) => {
+            "AWS::ElasticLoadBalancingV2::TargetGroup"
+                if super::nlb::is_network_target_group(r) =>
+            {
                 p.errors.extend(super::nlb::target_group(r, &mut model))
             }
             "AWS::EC2::VPC" => {
