@@ -64,8 +64,8 @@ fn a_vpc_link_v1_whose_target_is_an_alb_is_failed_and_the_api_answers_500() {
 fn elbv2_refuses_a_tls_listener_without_certificate_and_an_alb_group_that_is_not_tcp() {
     let err = fixture("tls-listener-without-certificate.json")
         .build(&StackLinks::default())
-        .err()
-        .expect("load error")
+        .map(|_| ())
+        .expect_err("load error")
         .to_string();
     assert!(
         err.contains("A certificate must be specified for TLS listeners"),

@@ -369,10 +369,10 @@ impl Nlbs {
 
     /// Stops the health checks and every listener.
     pub fn shutdown(&self) {
-        if let Ok(mut t) = self.tasks.lock() {
-            if let Some(mut set) = t.take() {
-                set.abort_all();
-            }
+        if let Ok(mut t) = self.tasks.lock()
+            && let Some(mut set) = t.take()
+        {
+            set.abort_all();
         }
         for lb in self.by_arn.values() {
             lb.shutdown();

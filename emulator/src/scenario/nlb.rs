@@ -299,13 +299,11 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
                 format!("Target group '{arn}' is not a TCP, TLS, UDP or TCP_UDP target group in this scenario (an NLB listener forwards to one)"),
             ),
             Some(tg) => {
-                if let (Some(pr), true) = (protocol, tg.protocol != ListenerProtocol::Tcp) {
-                    if pr == ListenerProtocol::Tcp && tg.protocol == ListenerProtocol::Tls {
-                        p.invalid(
-                            "DefaultActions",
-                            "A TCP listener cannot forward to a TLS target group",
-                        );
-                    }
+                if protocol == Some(ListenerProtocol::Tcp) && tg.protocol == ListenerProtocol::Tls {
+                    p.invalid(
+                        "DefaultActions",
+                        "A TCP listener cannot forward to a TLS target group",
+                    );
                 }
             }
         }
