@@ -138,6 +138,23 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "http-api-sg-blocks-80.json",
         include_str!("../../scenarios/http-api-sg-blocks-80.json"),
     ),
+    // Network Load Balancers and REST API VPC links v1 (emulator/src/nlb).
+    (
+        "pattern-b-vpc-link-v1.json",
+        include_str!("../../scenarios/pattern-b-vpc-link-v1.json"),
+    ),
+    (
+        "nlb-sg-blocks.json",
+        include_str!("../../scenarios/nlb-sg-blocks.json"),
+    ),
+    (
+        "nlb-no-healthy-targets.json",
+        include_str!("../../scenarios/nlb-no-healthy-targets.json"),
+    ),
+    (
+        "http-api-nlb.json",
+        include_str!("../../scenarios/http-api-nlb.json"),
+    ),
     // VPC Lattice service networks (seed 004).
     (
         "seed-004-service-network.json",

@@ -19,6 +19,10 @@
 //!    ──▶ apigw::auth layer: sigv4 verify ─▶ principal from the key ─▶ iam (identity + resource policy)
 //!    ──▶ apigw::timeout layer (TimeoutInMillis, 29 s) ──▶ apigw::integration (HTTP_PROXY)
 //!    ──▶ vpc::Network::connect(src = VPC link ENI, dst = ALB node:80, SGs both ends) ──▶ alb (HTTP)
+//! Pattern B through a VPC link v1 (issue 15)
+//!  apigw::integration (ConnectionId = AWS::ApiGateway::VpcLink) ──▶ nlb (PrivateLink entry:
+//!    the NLB's SGs) ──▶ TCP/TLS listener ──▶ target group (nlb::health on tokio's clock, fail
+//!    open) ──▶ vpc::Network::connect(src = NLB node or the client's address) ──▶ alb
 //! EventBridge front door (issue 16; the same private path as Pattern A)
 //!  edge events API (PutEvents) ──▶ events::bus (limits, entry checks) ──▶ events::pattern
 //!    (rules' event patterns) ──▶ events::transformer (Input / InputPath / InputTransformer)
@@ -61,7 +65,9 @@
 //!   when a connection opens (drop = a SYN nobody answers; no listener = reset).
 //! - [`dns`] serves each VPC's private zones and ALB names with hickory-server, resolved with
 //!   hickory-resolver over in-memory UDP.
-//! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the load balancers.
+//! - [`pki`] is the emulated public CA and ACM's certificates; [`alb`] the Application Load
+//!   Balancers, [`nlb`] the Network Load Balancers (TCP/TLS listeners, target groups of
+//!   instances, addresses or an ALB, health checks, security groups, PrivateLink for VPC links v1).
 //! - [`lattice`] the resource gateways and configurations, and the service networks
 //!   ([`lattice::service_network`]); [`events`] EventBridge: connections and the invocation
 //!   path they share with the HTTP Task ([`events::invoke`]), buses, rules, event patterns,
@@ -91,7 +97,7 @@
 //! ```text
 //! clock, trace, sigv4, pki                                  values and leaf mechanisms
 //! iam, vpc, dns, secrets, authz                             handed to every component
-//! alb, lattice, events, ec2, proxy, apigw, asl              the components, one per AWS noun
+//! alb, nlb, lattice, events, ec2, proxy, apigw, asl         the components, one per AWS noun
 //! sfn                                                       task integrations calling them
 //! model                                                     plain data: validated configuration
 //! world                                                     the composition root
@@ -118,6 +124,7 @@ pub mod events;
 pub mod iam;
 pub mod lattice;
 pub mod model;
+pub mod nlb;
 pub mod pki;
 pub mod proxy;
 pub mod scenario;

@@ -172,6 +172,8 @@ pub struct Model {
     pub load_balancers: Vec<LoadBalancerConfig>,
     /// Listeners.
     pub listeners: Vec<ListenerConfig>,
+    /// Network Load Balancers, their listeners and target groups.
+    pub nlb: crate::nlb::NlbModel,
     /// Lattice resource gateways.
     pub resource_gateways: Vec<ResourceGatewayConfig>,
     /// Lattice resource configurations.
@@ -202,6 +204,30 @@ pub struct Model {
 }
 
 impl Model {
+    /// The load balancer, ALB or NLB, behind a listener ARN: its name and VPC.
+    pub fn listener_load_balancer(&self, listener_arn: &str) -> Option<(&str, &str)> {
+        if let Some((_, lb)) = self.nlb.listener(listener_arn) {
+            return Some((&lb.name, &lb.vpc_id));
+        }
+        let l = self.listeners.iter().find(|l| l.arn == listener_arn)?;
+        let lb = self
+            .load_balancers
+            .iter()
+            .find(|lb| lb.arn == l.load_balancer_arn)?;
+        Some((&lb.name, &lb.vpc_id))
+    }
+
+    /// The load balancer, ALB or NLB, a load balancer or listener ARN names: its name and VPC.
+    pub fn load_balancer_behind(&self, arn: &str) -> Option<(&str, &str)> {
+        if let Some(lb) = self.load_balancers.iter().find(|lb| lb.arn == arn) {
+            return Some((&lb.name, &lb.vpc_id));
+        }
+        if let Some(lb) = self.nlb.load_balancer(arn) {
+            return Some((&lb.name, &lb.vpc_id));
+        }
+        self.listener_load_balancer(arn)
+    }
+
     /// The state machine with this logical id, name or ARN.
     pub fn state_machine(&self, key: &str) -> Option<&StateMachine> {
         self.state_machines

@@ -44,6 +44,9 @@ pub enum WorldError {
     /// Instances or VPC endpoints could not start.
     #[error(transparent)]
     Ec2(#[from] crate::ec2::StartError),
+    /// A Network Load Balancer could not start.
+    #[error(transparent)]
+    Nlb(#[from] crate::nlb::NlbError),
     /// Identity policies did not parse.
     #[error("{}", .0.iter().map(|e| format!("Resources.{}.{}: {}", e.logical_id, e.path, e.error)).collect::<Vec<_>>().join("; "))]
     Policies(Vec<PolicyLoadError>),
@@ -84,6 +87,8 @@ pub struct WorldInner {
     pub lattice: crate::lattice::service_network::LatticeServices,
     /// Instances, routes, the public service endpoints and the interface VPC endpoints.
     pub ec2: crate::ec2::Ec2,
+    /// Network Load Balancers and the health of their targets.
+    pub nlbs: crate::nlb::Nlbs,
     load_balancers: Mutex<Vec<LoadBalancer>>,
 }
 
@@ -107,6 +112,7 @@ impl Drop for WorldInner {
                 lb.shutdown();
             }
         }
+        self.nlbs.shutdown();
     }
 }
 
@@ -178,6 +184,53 @@ impl World {
         }
         // Instances and interface endpoints (their ENIs and DNS names), the public endpoints.
         let ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
+        // Network Load Balancers, once instances (their targets) and ALBs (`alb` targets) run;
+        // their names resolve like ALBs'.
+        let nlbs = {
+            let instances: HashMap<String, Arc<crate::vpc::Eni>> = ec2
+                .instances()
+                .iter()
+                .map(|i| (i.config.id.clone(), i.eni.clone()))
+                .collect();
+            let albs: HashMap<String, (String, Vec<Arc<crate::vpc::Eni>>)> = load_balancers
+                .iter()
+                .map(|lb| {
+                    (
+                        lb.config.arn.clone(),
+                        (lb.config.vpc_id.clone(), lb.nodes.clone()),
+                    )
+                })
+                .collect();
+            crate::nlb::Nlbs::start(
+                &model.nlb,
+                crate::nlb::StartContext {
+                    net: &net,
+                    clock: &clock,
+                    provider: pki.provider(),
+                    certificates: &certificates,
+                    instances: &instances,
+                    albs: &albs,
+                },
+            )?
+        };
+        for lb in nlbs.all() {
+            let ips: Vec<std::net::Ipv4Addr> = lb
+                .nodes
+                .iter()
+                .filter_map(|n| match n.ip {
+                    std::net::IpAddr::V4(v4) => Some(v4),
+                    std::net::IpAddr::V6(_) => None,
+                })
+                .collect();
+            lb_addresses.insert(lb.config.dns_name.to_ascii_lowercase(), ips.clone());
+            lb_zones.push(Zone {
+                origin: lb.config.dns_name.clone(),
+                records: records(
+                    ips.into_iter()
+                        .map(|ip| (lb.config.dns_name.clone(), RecordData::A(ip))),
+                ),
+            });
+        }
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
@@ -269,7 +322,7 @@ impl World {
         }
         let iam = Arc::new(Directory::from_model(&model).map_err(WorldError::Policies)?);
         // API Gateway (Pattern B): VPC link ENIs, deployed stages, integration targets.
-        let apigw = crate::apigw::ApiGateway::start(&net, &model, &load_balancers)?;
+        let apigw = crate::apigw::ApiGateway::start(&net, &model, &load_balancers, &nlbs)?;
         let tls_client = pki.client_config();
         // VPC Lattice service networks (lattice::service_network).
         let lattice = {
@@ -323,6 +376,7 @@ impl World {
                 apigw,
                 lattice,
                 ec2,
+                nlbs,
                 load_balancers: Mutex::new(load_balancers),
             }),
         })
@@ -340,6 +394,12 @@ impl World {
                     lb.nodes.iter().map(|n| n.ip).collect(),
                 )
             })
+            .chain(self.nlbs.all().map(|lb| {
+                (
+                    lb.config.dns_name.clone(),
+                    lb.nodes.iter().map(|n| n.ip).collect(),
+                )
+            }))
             .collect()
     }
 }

@@ -16,7 +16,9 @@ const LAYERS: &[&[&str]] = &[
     // The network, names, policies and secrets every component is handed.
     &["iam", "vpc", "dns", "secrets", "authz"],
     // The components: one per AWS noun.
-    &["alb", "lattice", "events", "ec2", "proxy", "apigw", "asl"],
+    &[
+        "alb", "nlb", "lattice", "events", "ec2", "proxy", "apigw", "asl",
+    ],
     // Step Functions' task integrations call the components above.
     &["sfn"],
     // Plain data: every component's validated configuration, as the scenario resolved it.

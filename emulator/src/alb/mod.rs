@@ -216,7 +216,11 @@ impl LoadBalancer {
                             listener: listener.arn,
                         });
                     }
-                    Some(tls_acceptor(certificates, provider.clone()))
+                    Some(tls_acceptor(
+                        certificates,
+                        provider.clone(),
+                        vec![b"http/1.1".to_vec()],
+                    ))
                 }
             };
             let shared = Arc::new(ListenerState {
@@ -264,9 +268,12 @@ struct ListenerState {
     vpc_id: String,
 }
 
-fn tls_acceptor(
+/// A TLS acceptor presenting `certificates` by SNI (the first as default), offering `alpn`
+/// (shared with the NLB's TLS listeners).
+pub(crate) fn tls_acceptor(
     certificates: Vec<Arc<IssuedCertificate>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
+    alpn: Vec<Vec<u8>>,
 ) -> tokio_rustls::TlsAcceptor {
     let resolver = SniResolver { certificates };
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -274,7 +281,7 @@ fn tls_acceptor(
         .expect("ring supports the default protocol versions")
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn;
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 

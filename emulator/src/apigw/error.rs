@@ -183,9 +183,14 @@ pub fn wire(error: &ApiGatewayError) -> WireError {
                 "InternalServerErrorException",
                 NETWORK_ERROR_BODY,
             ),
+            // VPC link v1: a FAILED link, an NLB target that is unhealthy or does not listen,
+            // a certificate that does not match — "Execution failed due to configuration
+            // error", 500 (<https://repost.aws/knowledge-center/api-gateway-500-error-vpc>).
             IntegrationError::NoMockResponse { .. }
             | IntegrationError::Unreachable { .. }
-            | IntegrationError::NotDeployed { .. } => e(
+            | IntegrationError::NotDeployed { .. }
+            | IntegrationError::VpcLinkFailed { .. }
+            | IntegrationError::VpcLinkV1 { .. } => e(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerErrorException",
                 INTERNAL_ERROR_BODY,

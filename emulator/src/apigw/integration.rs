@@ -88,6 +88,23 @@ pub enum IntegrationError {
         /// What is missing.
         what: String,
     },
+    /// A VPC link v1 is `FAILED`.
+    #[error("vpc link {link} is FAILED: {message}")]
+    VpcLinkFailed {
+        /// The link id.
+        link: String,
+        /// Its status message.
+        message: String,
+    },
+    /// Through a VPC link v1, the NLB reset the connection or the exchange failed (no target,
+    /// a target that refuses, a TLS name mismatch).
+    #[error("vpc link {link} (v1): {reason}")]
+    VpcLinkV1 {
+        /// The link id.
+        link: String,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// The innermost service: runs the matched method's integration.
@@ -158,12 +175,121 @@ async fn run(
                     vpc_link_id,
                     target_arn,
                 },
-        } => {
-            let (link, target) =
-                vpc_link_route(world, vpc_link_id, target_arn, "integration target")?;
-            http_proxy(world, &inv, req, http_method, uri, &link, &target).await
-        }
+        } => match private_route(world, vpc_link_id, target_arn, "integration target")? {
+            PrivateRoute::V2 { link, target } => {
+                http_proxy(world, &inv, req, http_method, uri, &link, &target).await
+            }
+            PrivateRoute::V1 { link } => http_proxy_v1(world, &inv, req, http_method, uri, &link)
+                .await
+                .map_err(|e| match e {
+                    IntegrationError::Connect { source, .. } => IntegrationError::VpcLinkV1 {
+                        link: link.config.id.clone(),
+                        reason: source.to_string(),
+                    },
+                    IntegrationError::Tls { host, reason }
+                    | IntegrationError::Http { host, reason } => IntegrationError::VpcLinkV1 {
+                        link: link.config.id.clone(),
+                        reason: format!("{host}: {reason}"),
+                    },
+                    other => other,
+                }),
+        },
     }
+}
+
+/// Where a REST API's `VPC_LINK` integration goes: a VPC link V2 and the load balancer its
+/// `IntegrationTarget` names, or a VPC link v1 and its NLB.
+#[derive(Debug)]
+pub enum PrivateRoute {
+    /// A VPC link V2 (ENIs in the VPC) and the load balancer or listener.
+    V2 {
+        /// The link.
+        link: Arc<VpcLink>,
+        /// The target.
+        target: Arc<IntegrationTarget>,
+    },
+    /// A VPC link v1 (PrivateLink to an NLB).
+    V1 {
+        /// The link.
+        link: Arc<super::VpcLinkV1>,
+    },
+}
+
+/// The running VPC link a `ConnectionId` names — v1 (its NLB) or V2 (with the load balancer
+/// `target_arn` names) — or which part is not deployed. The one lookup for every REST API
+/// `VPC_LINK` integration, from CloudFormation methods and OpenAPI bodies alike.
+pub fn private_route(
+    world: &World,
+    vpc_link_id: &str,
+    target_arn: &str,
+    target_noun: &str,
+) -> Result<PrivateRoute, IntegrationError> {
+    if let Some(link) = world.apigw.vpc_link_v1(vpc_link_id) {
+        return Ok(PrivateRoute::V1 { link });
+    }
+    let (link, target) = vpc_link_route(world, vpc_link_id, target_arn, target_noun)?;
+    Ok(PrivateRoute::V2 { link, target })
+}
+
+/// `HTTP_PROXY` over a VPC link v1: API Gateway reaches the NLB through PrivateLink, on the
+/// `Uri`'s port (80/443 by default), TLS on top for `https://` (verified for the `Uri`'s host).
+async fn http_proxy_v1(
+    world: &World,
+    inv: &Invocation,
+    req: http::Request<Bytes>,
+    http_method: &MethodKey,
+    uri: &str,
+    link: &Arc<super::VpcLinkV1>,
+) -> Result<http::Response<Bytes>, IntegrationError> {
+    let trace = &inv.trace;
+    let filled = fill(uri, &inv.route.path_params);
+    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
+        what: format!("uri {filled} is not a valid URL"),
+    })?;
+    let https = parsed.scheme_str() == Some("https");
+    let host = parsed.host().unwrap_or_default().to_string();
+    let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let nlb = match (&link.status, &link.nlb) {
+        (super::VpcLinkStatus::Available, Some(nlb)) => nlb.clone(),
+        (status, _) => {
+            let message = match status {
+                super::VpcLinkStatus::Failed { message } => message.clone(),
+                super::VpcLinkStatus::Available => "no network load balancer".into(),
+            };
+            trace.hop(
+                "vpclink",
+                Verdict::Fail,
+                format!(
+                    "VPC link {} ({}) is FAILED: {message}",
+                    link.config.id, link.config.name
+                ),
+            );
+            return Err(IntegrationError::VpcLinkFailed {
+                link: link.config.id.clone(),
+                message,
+            });
+        }
+    };
+    let n = link
+        .next_node
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    trace.info(
+        "vpclink",
+        format!(
+            "HTTP_PROXY via VPC link v1 {} ({}): PrivateLink to NLB {} port {port}",
+            link.config.id, link.config.name, nlb.config.name
+        ),
+    );
+    let label = format!("API Gateway VPC link {}", link.config.id);
+    let stream = nlb
+        .private_link_connect(port, n, &label, trace)
+        .await
+        .map_err(|source| IntegrationError::Connect {
+            target: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port),
+            source,
+        })?;
+    let io = tls_over(world, trace, Box::new(stream), https, &host).await?;
+    send(inv, req, http_method, &parsed, &host, io, &label).await
 }
 
 /// The running VPC link `vpc_link_id` and the load balancer listener `target_arn` behind it (REST
@@ -258,7 +384,16 @@ async fn http_proxy(
         .unwrap_or(if https { 443 } else { 80 });
 
     let (io, eni) = open(world, trace, link, target, https, &host, port).await?;
-    send(inv, req, http_method, &parsed, &host, io, &eni).await
+    send(
+        inv,
+        req,
+        http_method,
+        &parsed,
+        &host,
+        io,
+        &eni.ip.to_string(),
+    )
+    .await
 }
 
 /// Opens a connection for an integration through a VPC link V2: from the link's first ENI to the
@@ -321,29 +456,40 @@ pub(crate) async fn open(
                 source,
             }
         })?;
-    let io: Box<dyn Io> = if https {
-        let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
-        let name = ServerName::try_from(host.clone()).map_err(|e| IntegrationError::Tls {
-            host: host.clone(),
-            reason: e.to_string(),
-        })?;
-        match connector.connect(name, stream).await {
-            Ok(tls) => {
-                trace.pass("tls", format!("handshake with {host} over the VPC link"));
-                Box::new(tls)
-            }
-            Err(e) => {
-                trace.hop("tls", Verdict::Fail, format!("handshake with {host}: {e}"));
-                return Err(IntegrationError::Tls {
-                    host,
-                    reason: e.to_string(),
-                });
-            }
-        }
-    } else {
-        Box::new(stream)
-    };
+    let io = tls_over(world, trace, Box::new(stream), https, &host).await?;
     Ok((io, eni))
+}
+
+/// TLS on top of `stream` when `https` (verified for `host` against the emulated public roots).
+async fn tls_over(
+    world: &World,
+    trace: &Trace,
+    stream: Box<dyn Io>,
+    https: bool,
+    host: &str,
+) -> Result<Box<dyn Io>, IntegrationError> {
+    if !https {
+        return Ok(stream);
+    }
+    let host = host.to_string();
+    let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+    let name = ServerName::try_from(host.clone()).map_err(|e| IntegrationError::Tls {
+        host: host.clone(),
+        reason: e.to_string(),
+    })?;
+    match connector.connect(name, stream).await {
+        Ok(tls) => {
+            trace.pass("tls", format!("handshake with {host} over the VPC link"));
+            Ok(Box::new(tls))
+        }
+        Err(e) => {
+            trace.hop("tls", Verdict::Fail, format!("handshake with {host}: {e}"));
+            Err(IntegrationError::Tls {
+                host,
+                reason: e.to_string(),
+            })
+        }
+    }
 }
 
 async fn send(
@@ -353,7 +499,7 @@ async fn send(
     uri: &http::Uri,
     host: &str,
     io: Box<dyn Io>,
-    eni: &Arc<Eni>,
+    from: &str,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
     let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
@@ -396,7 +542,7 @@ async fn send(
     let outgoing = builder.body(Full::new(body)).map_err(|e| http_err(&e))?;
     trace.info(
         "apigw",
-        format!("-> {method} {target} Host {authority} from {}", eni.ip),
+        format!("-> {method} {target} Host {authority} from {from}"),
     );
     let (parts, body) = exchange(io, outgoing, host, trace).await?;
     trace.pass(

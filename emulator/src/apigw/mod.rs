@@ -54,7 +54,9 @@ use crate::vpc::{Eni, EniError, Network};
 use crate::world::World;
 
 pub use error::{ApiGatewayError, WireError, wire};
-pub use rest_api::{ApiGatewayModel, EndpointType, RestApiConfig, StageConfig, VpcLinkConfig};
+pub use rest_api::{
+    ApiGatewayModel, EndpointType, RestApiConfig, StageConfig, VpcLinkConfig, VpcLinkV1Config,
+};
 pub use routing::{Route, Router};
 
 /// The DNS suffix of REST API endpoints: `{id}.execute-api.{region}.amazonaws.com`.
@@ -107,11 +109,48 @@ pub struct VpcLink {
     pub enis: Vec<Arc<Eni>>,
 }
 
+/// `status` of a VPC link v1 (GetVpcLink).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VpcLinkStatus {
+    /// `AVAILABLE`: its NLB exists.
+    Available,
+    /// `FAILED`, with the `statusMessage`.
+    Failed {
+        /// Why.
+        message: String,
+    },
+}
+
+impl VpcLinkStatus {
+    /// `AVAILABLE` / `FAILED`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Available => "AVAILABLE",
+            Self::Failed { .. } => "FAILED",
+        }
+    }
+}
+
+/// A VPC link v1 (`AWS::ApiGateway::VpcLink`): a PrivateLink connection to one NLB.
+#[derive(Debug)]
+pub struct VpcLinkV1 {
+    /// Its configuration.
+    pub config: VpcLinkV1Config,
+    /// `AVAILABLE` when `TargetArns` names one NLB of the world, else `FAILED`.
+    pub status: VpcLinkStatus,
+    /// The NLB.
+    pub nlb: Option<Arc<crate::nlb::NetworkLoadBalancer>>,
+    /// Which NLB node the next connection enters by (PrivateLink spreads them).
+    pub next_node: std::sync::atomic::AtomicUsize,
+}
+
 /// A load balancer an integration names (`IntegrationTarget`), resolved when the world starts.
 #[derive(Debug)]
 pub struct IntegrationTarget {
     /// The load balancer's name.
     pub load_balancer: String,
+    /// Its DNS name.
+    pub dns_name: String,
     /// Its VPC.
     pub vpc_id: String,
     /// Its nodes (one ENI per subnet).
@@ -149,6 +188,7 @@ pub struct ApiGateway {
     stages: HashMap<(String, String), Arc<DeployedStage>>,
     apis: HashMap<String, RestApiConfig>,
     vpc_links: HashMap<String, Arc<VpcLink>>,
+    vpc_links_v1: HashMap<String, Arc<VpcLinkV1>>,
     targets: HashMap<String, Arc<IntegrationTarget>>,
     http: http_api::HttpApis,
 }
@@ -160,6 +200,7 @@ impl ApiGateway {
         net: &Network,
         model: &Model,
         load_balancers: &[LoadBalancer],
+        nlbs: &crate::nlb::Nlbs,
     ) -> Result<Self, StartError> {
         let gw = &model.apigw;
         let mut vpc_links = HashMap::new();
@@ -191,6 +232,7 @@ impl ApiGateway {
             let target = |listener_port| {
                 Arc::new(IntegrationTarget {
                     load_balancer: lb.config.name.clone(),
+                    dns_name: lb.config.dns_name.clone(),
                     vpc_id: lb.config.vpc_id.clone(),
                     nodes: lb.nodes.clone(),
                     listener_port,
@@ -204,6 +246,55 @@ impl ApiGateway {
             {
                 targets.insert(l.arn.clone(), target(Some(l.port)));
             }
+        }
+        // NLBs: a VPC link V2 reaches their listeners as it reaches an ALB's (HTTP APIs'
+        // `IntegrationUri`, REST APIs' `IntegrationTarget`).
+        for lb in nlbs.all() {
+            let target = |listener_port| {
+                Arc::new(IntegrationTarget {
+                    load_balancer: lb.config.name.clone(),
+                    dns_name: lb.config.dns_name.clone(),
+                    vpc_id: lb.config.vpc_id.clone(),
+                    nodes: lb.nodes.clone(),
+                    listener_port,
+                })
+            };
+            targets.insert(lb.config.arn.clone(), target(None));
+            for l in model
+                .nlb
+                .listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.config.arn)
+            {
+                targets.insert(l.arn.clone(), target(Some(l.port)));
+            }
+        }
+        // VPC links v1: AVAILABLE when their one target is an NLB of this world.
+        // unconfirmed: the exact statusMessage texts of a FAILED link.
+        let mut vpc_links_v1 = HashMap::new();
+        for link in &gw.vpc_links_v1 {
+            let nlb = link.target_arns.first().and_then(|a| nlbs.get(a));
+            let status = match (&nlb, link.target_arns.first()) {
+                (Some(_), _) => VpcLinkStatus::Available,
+                (None, Some(arn)) if arn.contains(":loadbalancer/app/") => VpcLinkStatus::Failed {
+                    message: format!("NLB ARN is malformed or not a network load balancer: {arn}"),
+                },
+                (None, Some(arn)) => VpcLinkStatus::Failed {
+                    message: format!("NLB {arn} was not found"),
+                },
+                (None, None) => VpcLinkStatus::Failed {
+                    message: "No target NLB ARN was given".into(),
+                },
+            };
+            vpc_links_v1.insert(
+                link.id.clone(),
+                Arc::new(VpcLinkV1 {
+                    config: link.clone(),
+                    status,
+                    nlb,
+                    next_node: std::sync::atomic::AtomicUsize::new(0),
+                }),
+            );
         }
         let mut stages = HashMap::new();
         let mut apis = HashMap::new();
@@ -254,6 +345,7 @@ impl ApiGateway {
             stages,
             apis,
             vpc_links,
+            vpc_links_v1,
             targets,
             http: http_api::HttpApis::start(model),
         })
@@ -279,6 +371,18 @@ impl ApiGateway {
     /// A VPC link.
     pub fn vpc_link(&self, id: &str) -> Option<Arc<VpcLink>> {
         self.vpc_links.get(id).cloned()
+    }
+
+    /// A VPC link v1.
+    pub fn vpc_link_v1(&self, id: &str) -> Option<Arc<VpcLinkV1>> {
+        self.vpc_links_v1.get(id).cloned()
+    }
+
+    /// Every VPC link v1, by id.
+    pub fn vpc_links_v1(&self) -> Vec<Arc<VpcLinkV1>> {
+        let mut v: Vec<Arc<VpcLinkV1>> = self.vpc_links_v1.values().cloned().collect();
+        v.sort_by(|a, b| a.config.id.cmp(&b.config.id));
+        v
     }
 
     /// The load balancer behind an `IntegrationTarget` ARN.

@@ -136,12 +136,14 @@ pub enum Connection {
     /// `ConnectionType: INTERNET` (the default): the public internet, which the emulated world
     /// does not have.
     Internet,
-    /// `ConnectionType: VPC_LINK` with a VPC link V2.
+    /// `ConnectionType: VPC_LINK` with a VPC link V2, or a VPC link v1
+    /// (`AWS::ApiGateway::VpcLink`, whose NLB is the target).
     VpcLink {
         /// `ConnectionId`: the VPC link's id.
         vpc_link_id: String,
         /// `IntegrationTarget`: the load balancer's ARN (AWS's documented form) or, as the seed
-        /// writes it, one of its listeners' ARN.
+        /// writes it, one of its listeners' ARN. Empty for a VPC link v1 (its `TargetArns` name
+        /// the NLB).
         target_arn: String,
     },
 }
@@ -262,6 +264,20 @@ pub struct VpcLinkConfig {
     pub security_groups: Vec<String>,
 }
 
+/// An `AWS::ApiGateway::VpcLink` (VPC link v1): API Gateway reaches a Network Load Balancer
+/// through AWS PrivateLink (<https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html>).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VpcLinkV1Config {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// The VPC link id (`Ref`).
+    pub id: String,
+    /// `Name`.
+    pub name: String,
+    /// `TargetArns`: one NLB ARN.
+    pub target_arns: Vec<String>,
+}
+
 /// Every API Gateway resource a scenario declares.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApiGatewayModel {
@@ -277,6 +293,8 @@ pub struct ApiGatewayModel {
     pub stages: Vec<StageConfig>,
     /// VPC links (V2).
     pub vpc_links: Vec<VpcLinkConfig>,
+    /// VPC links v1 (REST APIs to an NLB).
+    pub vpc_links_v1: Vec<VpcLinkV1Config>,
     /// HTTP APIs (v2): APIs, routes, integrations, stages, authorizers, JWKS.
     pub http: super::http_api::HttpApiModel,
 }

@@ -10,6 +10,8 @@
 //! | GetStage | `GET /restapis/{id}/stages/{name}` | `Stage` |
 //! | GetDeployments | `GET /restapis/{id}/deployments` | `{"item": [Deployment]}` |
 //! | GetDeployment | `GET /restapis/{id}/deployments/{id}` | `Deployment` |
+//! | GetVpcLinks | `GET /vpclinks` | `{"item": [VpcLink]}` (VPC links v1) |
+//! | GetVpcLink | `GET /vpclinks/{id}` | `VpcLink` (`status` `AVAILABLE` with `statusMessage` `Your vpc link is ready for use`, or `FAILED`) |
 //!
 //! Shapes and member names from the API reference
 //! (<https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApis.html>, `API_RestApi.html`,
@@ -37,7 +39,9 @@ use crate::world::World;
 /// Whether a request (no `X-Amz-Target`) is for the control plane: `/restapis` or below it,
 /// not API Gateway's `/restapis/{id}/{stage}/_user_request_/` path form.
 pub fn is_control_plane(path: &str) -> bool {
-    (path == "/restapis" || path.starts_with("/restapis/")) && !path.contains("/_user_request_")
+    ((path == "/restapis" || path.starts_with("/restapis/")) && !path.contains("/_user_request_"))
+        || path == "/vpclinks"
+        || path.starts_with("/vpclinks/")
 }
 
 /// An answer in API Gateway's REST-JSON shape (v1 and v2 control planes alike).
@@ -120,7 +124,7 @@ pub fn handle(
         world,
         parts,
         body,
-        "GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment",
+        "GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment, GetVpcLinks, GetVpcLink",
     ) {
         Ok(c) => c,
         Err(answer) => return *answer,
@@ -166,7 +170,37 @@ pub fn handle(
             format!("Invalid {what} identifier specified {account}:{id}"),
         )
     };
+    // VPC links v1 (API_VpcLink.html): id, name, targetArns, status, statusMessage.
+    let link_json = |l: &crate::apigw::VpcLinkV1| {
+        json!({
+            "id": l.config.id,
+            "name": l.config.name,
+            "targetArns": l.config.target_arns,
+            "status": l.status.as_str(),
+            "statusMessage": match &l.status {
+                crate::apigw::VpcLinkStatus::Available => "Your vpc link is ready for use".to_string(),
+                crate::apigw::VpcLinkStatus::Failed { message } => message.clone(),
+            },
+            "tags": {},
+        })
+    };
     match segments.as_slice() {
+        ["vpclinks"] => respond(
+            200,
+            None,
+            &json!({"item": world
+                .apigw
+                .vpc_links_v1()
+                .iter()
+                .filter(|_| visible)
+                .map(|l| link_json(l))
+                .collect::<Vec<_>>()}),
+        ),
+        // unconfirmed: GetVpcLink's message for an unknown id.
+        ["vpclinks", id] => match world.apigw.vpc_link_v1(id).filter(|_| visible) {
+            Some(l) => respond(200, None, &link_json(&l)),
+            None => not_found("VPC link", id),
+        },
         ["restapis"] => respond(
             200,
             None,

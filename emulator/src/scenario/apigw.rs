@@ -32,6 +32,7 @@ pub const TYPES: &[&str] = &[
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGatewayV2::VpcLink",
+    "AWS::ApiGateway::VpcLink",
 ];
 
 /// Reads one object's properties, recording errors under its path.
@@ -298,6 +299,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                 tracing_enabled,
             });
         }
+        "AWS::ApiGateway::VpcLink" => return super::nlb::vpc_link_v1(r, model),
         "AWS::ApiGatewayV2::VpcLink" => {
             let name = p.str("Name").unwrap_or_default();
             let subnet_ids = p.str_list("SubnetIds");
@@ -587,13 +589,9 @@ fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
                 None | Some("INTERNET") => Connection::Internet,
                 Some("VPC_LINK") => {
                     let vpc_link_id = c.str("ConnectionId").unwrap_or_default();
-                    let Some(target_arn) = c.opt_str("IntegrationTarget") else {
-                        c.invalid(
-                            "IntegrationTarget",
-                            "VPC links V1 (Network Load Balancer, AWS::ApiGateway::VpcLink) are not emulated: give IntegrationTarget, the ARN of the load balancer a VPC link V2 reaches",
-                        );
-                        return None;
-                    };
+                    // Empty for a VPC link v1 (its NLB is the target); a V2 link needs one
+                    // (checked in `finish`, once every link is known).
+                    let target_arn = c.opt_str("IntegrationTarget").unwrap_or_default();
                     Connection::VpcLink {
                         vpc_link_id,
                         target_arn,
@@ -794,6 +792,10 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
         else {
             continue;
         };
+        if gw.vpc_links_v1.iter().any(|l| &l.id == vpc_link_id) {
+            // A VPC link v1 names its NLB itself (`TargetArns`); its status decides at run time.
+            continue;
+        }
         let link = gw.vpc_links.iter().find(|l| &l.id == vpc_link_id);
         if link.is_none() {
             push(
@@ -802,22 +804,19 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                 format!("Invalid VPC link identifier specified: {vpc_link_id}"),
             );
         }
-        let lb = model
-            .load_balancers
-            .iter()
-            .find(|lb| &lb.arn == target_arn)
-            .or_else(|| {
-                model
-                    .listeners
-                    .iter()
-                    .find(|l| &l.arn == target_arn)
-                    .and_then(|l| {
-                        model
-                            .load_balancers
-                            .iter()
-                            .find(|lb| lb.arn == l.load_balancer_arn)
-                    })
-            });
+        if target_arn.is_empty() {
+            if link.is_some() {
+                push(
+                    &m.logical_id,
+                    "Properties.Integration.IntegrationTarget",
+                    format!(
+                        "An integration target (the load balancer or listener ARN) is required for a VPC link V2 ({vpc_link_id})"
+                    ),
+                );
+            }
+            continue;
+        }
+        let lb = model.load_balancer_behind(target_arn);
         match (lb, link) {
             (None, _) => push(
                 &m.logical_id,
@@ -826,12 +825,12 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                     "Invalid integration target specified: {target_arn} is not a load balancer or listener in this scenario"
                 ),
             ),
-            (Some(lb), Some(link)) if lb.vpc_id != link.vpc_id => push(
+            (Some((name, vpc_id)), Some(link)) if vpc_id != link.vpc_id => push(
                 &m.logical_id,
                 "Properties.Integration.IntegrationTarget",
                 format!(
-                    "the load balancer {} is in {} but VPC link {} is in {}",
-                    lb.name, lb.vpc_id, link.id, link.vpc_id
+                    "the load balancer {name} is in {vpc_id} but VPC link {} is in {}",
+                    link.id, link.vpc_id
                 ),
             ),
             _ => {}

@@ -740,13 +740,7 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                     format!("Invalid VPC link identifier specified {vpc_link_id}"),
                 );
             }
-            let listener = model.listeners.iter().find(|l| &l.arn == listener_arn);
-            let lb = listener.and_then(|l| {
-                model
-                    .load_balancers
-                    .iter()
-                    .find(|lb| lb.arn == l.load_balancer_arn)
-            });
+            let lb = model.listener_load_balancer(listener_arn);
             match (lb, link) {
                 (None, _) => push(
                     &i.logical_id,
@@ -755,12 +749,12 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                         "Invalid integration URI {listener_arn}: not a listener in this scenario"
                     ),
                 ),
-                (Some(lb), Some(link)) if lb.vpc_id != link.vpc_id => push(
+                (Some((name, vpc_id)), Some(link)) if vpc_id != link.vpc_id => push(
                     &i.logical_id,
                     "Properties.IntegrationUri",
                     format!(
-                        "the load balancer {} is in {} but VPC link {} is in {}",
-                        lb.name, lb.vpc_id, link.id, link.vpc_id
+                        "the load balancer {name} is in {vpc_id} but VPC link {} is in {}",
+                        link.id, link.vpc_id
                     ),
                 ),
                 _ => {}

@@ -237,21 +237,37 @@ pub fn physical(
                 .unwrap_or_else(|| ctx.generated_name(logical, 32, 13));
             let id = ctx.hex(logical, "alb", 16);
             let internal = prop(props, "Scheme") == Some("internal");
+            let network = prop(props, "Type") == Some("network");
             let number = ctx.digits(logical, "alb-dns", 10);
-            let dns = if internal {
+            // NLBs: `<name>-<16 hex>.elb.<region>.amazonaws.com` whatever the scheme; ALBs:
+            // `[internal-]<name>-<number>.<region>.elb.amazonaws.com`
+            // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/network/network-load-balancers.html#dns-name>).
+            let dns = if network {
+                format!(
+                    "{name}-{}.elb.{r}.amazonaws.com",
+                    ctx.hex(logical, "nlb-dns", 16)
+                )
+            } else if internal {
                 format!("internal-{name}-{number}.{r}.elb.amazonaws.com")
             } else {
                 format!("{name}-{number}.{r}.elb.amazonaws.com")
             };
-            let arn = format!("arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/app/{name}/{id}");
+            let kind = if network { "net" } else { "app" };
+            let arn =
+                format!("arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/{kind}/{name}/{id}");
+            let zone = if network {
+                crate::nlb::canonical_hosted_zone_id(r)
+            } else {
+                elb_zone(r)
+            };
             Physical {
                 reference: json!(arn),
                 attributes: attrs(&[
                     ("LoadBalancerArn", json!(arn)),
                     ("DNSName", json!(dns)),
                     ("LoadBalancerName", json!(name)),
-                    ("LoadBalancerFullName", json!(format!("app/{name}/{id}"))),
-                    ("CanonicalHostedZoneID", json!(elb_zone(r))),
+                    ("LoadBalancerFullName", json!(format!("{kind}/{name}/{id}"))),
+                    ("CanonicalHostedZoneID", json!(zone)),
                     (
                         "SecurityGroups",
                         props.get("SecurityGroups").cloned().unwrap_or(json!([])),
@@ -508,6 +524,13 @@ pub fn physical(
             reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
             attributes: Map::new(),
         },
+        "AWS::ApiGateway::VpcLink" => {
+            let id = ctx.lower(logical, "vpclink-v1", 6);
+            Physical {
+                reference: json!(id),
+                attributes: attrs(&[("VpcLinkId", json!(id))]),
+            }
+        }
         "AWS::ApiGatewayV2::VpcLink" => {
             let id = ctx.lower(logical, "vpclink", 6);
             Physical {

@@ -27,6 +27,7 @@ pub mod events;
 pub mod ids;
 pub mod language_extensions;
 pub mod lattice;
+pub mod nlb;
 pub mod openapi;
 pub mod resources;
 pub mod sam;

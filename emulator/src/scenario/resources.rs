@@ -67,6 +67,8 @@ pub const EMULATED: &[&str] = &[
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGatewayV2::VpcLink",
+    // VPC links v1 (to an NLB): converted by super::nlb.
+    "AWS::ApiGateway::VpcLink",
     // HTTP APIs (v2): converted by super::apigwv2.
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Route",
@@ -380,6 +382,20 @@ pub(crate) fn build_onto(
                 .to_string()
         };
         match r.ty.as_str() {
+            // Network Load Balancers, their listeners and target groups: super::nlb.
+            "AWS::ElasticLoadBalancingV2::LoadBalancer"
+                if super::nlb::is_network_load_balancer(r) =>
+            {
+                p.errors.extend(super::nlb::load_balancer(r, &mut model))
+            }
+            "AWS::ElasticLoadBalancingV2::Listener" if super::nlb::is_network_listener(r) => {
+                p.errors.extend(super::nlb::listener(r, &mut model))
+            }
+            "AWS::ElasticLoadBalancingV2::TargetGroup"
+                if super::nlb::is_network_target_group(r) =>
+            {
+                p.errors.extend(super::nlb::target_group(r, &mut model))
+            }
             "AWS::EC2::VPC" => {
                 if let Some(cidr) = p.str("CidrBlock") {
                     match cidr.parse::<Ipv4Net>() {
@@ -493,7 +509,13 @@ pub(crate) fn build_onto(
                 let protocol = p.opt_str("Protocol").unwrap_or_else(|| "HTTP".into());
                 let port = p.opt_u32("Port");
                 let mut targets = Vec::new();
+                // A `lambda` target group registers a function vpcgate does not run: it loads
+                // with no target, and the ALB answers as for a group with no registered targets.
+                let lambda = p.opt_str("TargetType").as_deref() == Some("lambda");
                 for (path, m) in p.objects("Targets") {
+                    if lambda {
+                        continue;
+                    }
                     let mut c = p.child(path, m);
                     let Some(tid) = c.str("Id") else { continue };
                     let tport = c.opt_u32("Port").or(port).unwrap_or(80);
@@ -555,7 +577,7 @@ pub(crate) fn build_onto(
                 if ty != "application" {
                     p.invalid(
                         "Type",
-                        format!("load balancer type {ty:?} is not emulated (application is)"),
+                        format!("load balancer type {ty:?} is not emulated (application and network are)"),
                     );
                 }
                 let scheme = p

@@ -196,14 +196,9 @@ async fn run(
         } => {
             let (link, target) =
                 vpc_link_route(world, vpc_link_id, listener_arn, "integration uri")?;
-            let dns = world
-                .model
-                .load_balancers
-                .iter()
-                .find(|lb| lb.name == target.load_balancer)
-                .map(|lb| lb.dns_name.clone())
-                .unwrap_or_else(|| target.load_balancer.clone());
-            let host = server_name_to_verify.clone().unwrap_or(dns);
+            let host = server_name_to_verify
+                .clone()
+                .unwrap_or_else(|| target.dns_name.clone());
             let https = server_name_to_verify.is_some();
             let port = target.listener_port.unwrap_or(if https { 443 } else { 80 });
             let query: Vec<String> = req
