@@ -371,7 +371,7 @@ pub enum LatticeSnError {
         /// Why.
         reason: String,
     },
-    /// `From` or `SignAs` names nothing usable.
+    /// `From` or `Sign.As` names nothing usable.
     #[error("{what} {name:?} is not in this scenario")]
     Unknown {
         /// What kind of thing.
@@ -1845,7 +1845,7 @@ pub fn client_eni(world: &crate::world::World, from: &str) -> Result<Arc<Eni>, L
         })
 }
 
-/// Credentials for `SignAs`: a role (a fresh session, as an instance profile would give) or a
+/// Credentials for a client that signs: a role (a fresh session, as an instance profile would give) or a
 /// user (its first access key), by logical id, name or ARN.
 pub fn credentials_for(
     world: &crate::world::World,
