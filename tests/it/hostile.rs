@@ -631,9 +631,19 @@ fn load_cases() -> Vec<LoadCase> {
             "client Request case expecting Status",
             "q3.json",
             &with_case(
-                r#"{"Name": "c", "Request": {"From": "I", "Url": "http://x/", "SignAs": "R"}, "Expect": {"Status": "FAILED"}}"#,
+                r#"{"Name": "c", "Request": {"From": "I", "Url": "http://x/", "Sign": {"As": "R"}}, "Expect": {"Status": "FAILED"}}"#,
             ),
-            "Status is not checked for a Request case from a client",
+            // One `Request` dialect since issue 12: the kind no longer says "from a client".
+            "Status is not checked for a Request case",
+        ),
+        load(
+            // `\u0053ignAs` is `SignAs` (JSON's escape keeps scripts/migrate_cases.py off it).
+            "Request case in the old client dialect",
+            "q4.json",
+            &with_case(
+                r#"{"Name": "c", "Request": {"From": "I", "Url": "http://x/", "\u0053ignAs": "R"}, "Expect": {"StatusCode": 200}}"#,
+            ),
+            "Vpcgate.Cases[0].Request.SignAs: case \"c\": SignAs is the old client dialect: write \"Sign\": {\"As\": …}",
         ),
         load(
             "case running both",

@@ -2,7 +2,7 @@
 //! Gateway REST API (SigV4, resource policy) -> VPC link V2 -> internal ALB.
 //!
 //! The `scenarios/pattern-b*.json` cases run through `vpcgate check` (executions through the ASL
-//! executor, `Request` cases through `apigw::case`); the tests here add the exact values a case
+//! executor, `Request` cases through `check::request`); the tests here add the exact values a case
 //! cannot state (generated ids, the session name, the explicit-deny text) and the in-VPC backend
 //! fixture, whose backend the test starts itself. Timeouts run on tokio's paused clock and open
 //! no socket.
@@ -248,13 +248,13 @@ async fn in_vpc_backend_slower_than_29_s_gives_504_in_virtual_time() {
 
     // The /quick method: TimeoutInMillis 1500.
     let case: Value = s.settings.cases[1].request.clone().unwrap();
-    let req = vpcgate::apigw::case::RequestCase::from_value(&case).unwrap();
+    let req = vpcgate::check::request::from_value(&case).unwrap();
     let begin = tokio::time::Instant::now();
-    let out = vpcgate::apigw::case::run(&world, &req, &Trace::new())
+    let out = vpcgate::check::request::run(&world, &req, &Default::default(), &Trace::new())
         .await
         .unwrap();
     assert_eq!(begin.elapsed(), Duration::from_millis(1_500));
-    assert_eq!(out["StatusCode"], 504);
+    assert_eq!(out.output["StatusCode"], 504);
 }
 
 /// The fixture's stalled backend: an ENI in `BackendSubnet` (its first address, .4) with

@@ -20,7 +20,6 @@
 //! `HTTP_PROXY` and error responses have none; docs/pattern-b-fidelity.md).
 
 pub mod auth;
-pub mod case;
 pub mod error;
 pub mod http_api;
 pub mod integration;

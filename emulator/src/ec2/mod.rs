@@ -22,7 +22,6 @@
 //! The emulated services themselves are the ones `serve` answers with ([`crate::edge::Edge`]);
 //! [`attach`] hands them to the listeners (the proxies do it when they start).
 
-pub mod case;
 pub mod endpoint;
 pub mod instance;
 pub mod internet;

@@ -24,15 +24,13 @@
 
 use std::time::SystemTime;
 
-use subtle::ConstantTimeEq;
-
 use crate::authz::Directory;
 use crate::iam::{
     Decision, DenialFormat, ImplicitDenyReason, NamedPolicy, PolicyKind, PolicySet, Principal,
     Request, RequestContext, denial_message, evaluate, evaluate_policy,
 };
 use crate::lattice::AuthType;
-use crate::sigv4::{self, Credentials, Incoming, SigV4Error, SigningSettings, VerifyPolicy};
+use crate::sigv4::{self, Credentials, Incoming, PayloadHash, SigV4Error, VerifyPolicy};
 use crate::trace::{Trace, Verdict};
 
 /// The SigV4 service name of Lattice's data plane.
@@ -107,18 +105,11 @@ pub fn authenticate(
         max_skew: sigv4::API_GATEWAY_SKEW,
         normalize_uri_path: true,
         unsigned_query_session_token: false,
+        // Lattice does not sign payloads: `x-amz-content-sha256: UNSIGNED-PAYLOAD`.
+        payload: PayloadHash::UnsignedAllowed,
     };
     let (akid, token) = match sigv4::verify(&incoming, now, &policy, lookup) {
         Ok(v) => (v.access_key_id, v.session_token),
-        Err(e @ SigV4Error::SignatureMismatch { .. }) => {
-            match verify_unsigned_payload(&incoming, region, &lookup) {
-                Some(found) => found,
-                None => {
-                    trace.hop("lattice", Verdict::Refuse, format!("SigV4: {e}"));
-                    return Err(e.into());
-                }
-            }
-        }
         Err(e) => {
             trace.hop("lattice", Verdict::Refuse, format!("SigV4: {e}"));
             return Err(e.into());
@@ -142,86 +133,6 @@ pub fn authenticate(
         ),
     );
     Ok(resolved.principal)
-}
-
-/// Recomputes the signature with the payload hash `UNSIGNED-PAYLOAD` (what Lattice requires and
-/// the shared verifier, which always hashes the body, does not do). Returns the access key id
-/// and session token when the signature matches.
-fn verify_unsigned_payload(
-    req: &Incoming<'_>,
-    region: &str,
-    lookup: &dyn Fn(&str) -> Option<Credentials>,
-) -> Option<(String, Option<String>)> {
-    let sha = req.headers.get("x-amz-content-sha256")?.to_str().ok()?;
-    if sha != UNSIGNED_PAYLOAD {
-        return None;
-    }
-    let auth = req
-        .headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ")?;
-    let mut credential = None;
-    let mut signed = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=')?;
-        match k {
-            "Credential" => credential = Some(v),
-            "SignedHeaders" => signed = Some(v),
-            "Signature" => signature = Some(v),
-            _ => {}
-        }
-    }
-    let (credential, signed, signature) = (credential?, signed?, signature?);
-    let mut scope = credential.split('/');
-    let akid = scope.next()?;
-    let _date = scope.next()?;
-    let scope_region = scope.next()?;
-    let service = scope.next()?;
-    if scope_region != region || service != SERVICE {
-        return None;
-    }
-    let amz_date = req.headers.get("x-amz-date")?.to_str().ok()?;
-    let time = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ").ok()?;
-    let time = SystemTime::from(time.and_utc());
-    let creds = lookup(akid)?;
-    let names: Vec<&str> = signed.split(';').collect();
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in req.headers.iter() {
-        let n = name.as_str();
-        if names.contains(&n)
-            && !matches!(
-                n,
-                "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256"
-            )
-        {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let settings = SigningSettings {
-        sign_payload: false,
-        content_sha256_header: names.contains(&"x-amz-content-sha256"),
-        session_token_signed: names.contains(&"x-amz-security-token"),
-        excluded_headers: Vec::new(),
-        ..SigningSettings::default()
-    };
-    let view = Incoming {
-        headers: &headers,
-        ..*req
-    };
-    let out = sigv4::sign(&view, &creds, region, SERVICE, time, &settings).ok()?;
-    let same: bool = out.signature.as_bytes().ct_eq(signature.as_bytes()).into();
-    if !same || out.signed_headers != signed {
-        return None;
-    }
-    let token = req
-        .headers
-        .get("x-amz-security-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    Some((akid.to_owned(), token))
 }
 
 /// One auth policy gate on the path: the service network's or the service's.

@@ -35,7 +35,7 @@ use ipnet::IpNet;
 use tokio::io::DuplexStream;
 
 use crate::dns::{ResolveError, VpcResolver};
-use crate::trace::{Detail, Trace, Verdict};
+use crate::trace::{Trace, Verdict};
 use crate::vpc::{self, ConnectError, Eni, Network, Source};
 
 /// The address Lattice's traffic appears to come from when it enters a resource gateway.
@@ -262,36 +262,30 @@ impl ResourceGateway {
         // only the destination port, or only some sources, drops Lattice's traffic.
         for range in ["0.0.0.0/0", "::/0"] {
             let range: IpNet = range.parse().expect("literal range");
-            match vpc::sg::admits_all_tcp(groups.iter(), range) {
-                vpc::sg::Verdict::Allow { group, rule } => trace.hop_with(
-                    "sg",
-                    Verdict::Pass,
-                    || Detail::at(format!(
+            let admitted = vpc::sg::record(
+                trace,
+                vpc::sg::admits_all_tcp(groups.iter(), range),
+                || {
+                    format!(
                         "resource gateway {} ENI {} {}:{port}",
                         self.config.name, entry.id, entry.ip
-                    ))
-                    .rule(format!("{group} rule {rule}")),
+                    )
+                },
+                |group, rule| {
                     format!(
                         "ingress of resource gateway {} ENI {} ({}) allows all TCP from {range}, as VPC Lattice ({lattice_ip}, outside the VPC) needs for tcp/{port}: {group} rule {rule}",
                         self.config.name, entry.id, entry.ip
-                    ),
-                ),
-                vpc::sg::Verdict::Drop { reason } => {
-                    trace.hop_with(
-                        "sg",
-                        Verdict::Drop,
-                        || Detail::at(format!(
-                            "resource gateway {} ENI {} {}:{port}",
-                            self.config.name, entry.id, entry.ip
-                        ))
-                        .rule(reason.clone()),
-                        format!(
-                            "VPC Lattice ({lattice_ip}, outside the VPC) -> resource gateway {} ENI {}:{port}: {reason}; dropped, the connection times out (AWS requires the gateway's group to allow all TCP from 0.0.0.0/0 and ::/0)",
-                            self.config.name, entry.ip
-                        ),
-                    );
-                    return std::future::pending().await;
-                }
+                    )
+                },
+                |reason| {
+                    format!(
+                        "VPC Lattice ({lattice_ip}, outside the VPC) -> resource gateway {} ENI {}:{port}: {reason}; dropped, the connection times out (AWS requires the gateway's group to allow all TCP from 0.0.0.0/0 and ::/0)",
+                        self.config.name, entry.ip
+                    )
+                },
+            );
+            if !admitted {
+                return std::future::pending().await;
             }
         }
         let target_ip = match &resource.definition {

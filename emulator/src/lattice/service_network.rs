@@ -371,7 +371,7 @@ pub enum LatticeSnError {
         /// Why.
         reason: String,
     },
-    /// `From` or `SignAs` names nothing usable.
+    /// `From` or `Sign.As` names nothing usable.
     #[error("{what} {name:?} is not in this scenario")]
     Unknown {
         /// What kind of thing.
@@ -747,32 +747,31 @@ impl LatticeServices {
             .iter()
             .filter_map(|g| shared.net.group(g))
             .collect();
-        match vpc::sg::check(
+        let verdict = vpc::sg::check(
             client_groups.iter(),
             Direction::Egress,
             IpProtocol::Tcp,
             dst.port(),
             dst.ip(),
             &association.security_groups,
-        ) {
-            vpc::sg::Verdict::Allow { group, rule } => trace.pass(
-                "sg",
+        );
+        let admitted = vpc::sg::record(
+            trace,
+            verdict,
+            || format!("{} {} (egress)", client.id, client.ip),
+            |group, rule| {
                 format!(
                     "egress of {} ({}) allows tcp/{} to {} (VPC Lattice): {group} rule {rule}",
                     client.id,
                     client.ip,
                     dst.port(),
                     dst.ip()
-                ),
-            ),
-            vpc::sg::Verdict::Drop { reason } => {
-                trace.hop(
-                    "sg",
-                    Verdict::Drop,
-                    format!("{} -> {dst} (VPC Lattice): {reason}; dropped", client.ip),
-                );
-                return std::future::pending().await;
-            }
+                )
+            },
+            |reason| format!("{} -> {dst} (VPC Lattice): {reason}; dropped", client.ip),
+        );
+        if !admitted {
+            return std::future::pending().await;
         }
         // The VPC association's groups: "control which traffic from the VPC is allowed to
         // access the service network" (inbound rules, source = the client).
@@ -790,35 +789,41 @@ impl LatticeServices {
                 .iter()
                 .filter_map(|g| shared.net.group(g))
                 .collect();
-            match vpc::sg::check(
+            let verdict = vpc::sg::check(
                 groups.iter(),
                 Direction::Ingress,
                 IpProtocol::Tcp,
                 dst.port(),
                 client.ip,
                 &client.groups,
-            ) {
-                vpc::sg::Verdict::Allow { group, rule } => trace.pass(
-                    "sg",
+            );
+            let admitted = vpc::sg::record(
+                trace,
+                verdict,
+                || {
+                    format!(
+                        "service network VPC association {} ({}) {dst}",
+                        association.logical_id, association.id
+                    )
+                },
+                |group, rule| {
                     format!(
                         "service network VPC association {} ({}) admits tcp/{} from {}: {group} rule {rule}",
                         association.logical_id,
                         association.id,
                         dst.port(),
                         client.ip
-                    ),
-                ),
-                vpc::sg::Verdict::Drop { reason } => {
-                    trace.hop(
-                        "sg",
-                        Verdict::Drop,
-                        format!(
-                            "{} -> {dst} ({}): service network VPC association {} ({}): {reason}; dropped, the connection times out",
-                            client.ip, service.dns_name, association.logical_id, association.id
-                        ),
-                    );
-                    return std::future::pending().await;
-                }
+                    )
+                },
+                |reason| {
+                    format!(
+                        "{} -> {dst} ({}): service network VPC association {} ({}): {reason}; dropped, the connection times out",
+                        client.ip, service.dns_name, association.logical_id, association.id
+                    )
+                },
+            );
+            if !admitted {
+                return std::future::pending().await;
             }
         }
         let Some(listener) = model
@@ -1845,7 +1850,7 @@ pub fn client_eni(world: &crate::world::World, from: &str) -> Result<Arc<Eni>, L
         })
 }
 
-/// Credentials for `SignAs`: a role (a fresh session, as an instance profile would give) or a
+/// Credentials for a client that signs: a role (a fresh session, as an instance profile would give) or a
 /// user (its first access key), by logical id, name or ARN.
 pub fn credentials_for(
     world: &crate::world::World,

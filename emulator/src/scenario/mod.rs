@@ -29,6 +29,7 @@ pub mod language_extensions;
 pub mod lattice;
 pub mod nlb;
 pub mod openapi;
+pub mod request;
 pub mod resources;
 pub mod sam;
 pub mod stacks;
@@ -61,41 +62,6 @@ pub struct StartExecution {
     /// The execution name (default: generated).
     #[serde(default)]
     pub name: Option<String>,
-}
-
-// ---- `Request` cases (an HTTP request from a client in a VPC; see check::run_request_case) ----
-
-/// An HTTP request a client in a VPC sends (`Cases[].Request`). The client side decides where it
-/// goes: the URL's host is resolved with the client VPC's resolver; a VPC Lattice service
-/// address goes through Lattice, anything else inside the VPC. `Url` may name resources as
-/// `${LogicalId}` (its `Ref`) or `${LogicalId.Attribute}` (`Fn::GetAtt`).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct RequestSpec {
-    /// Logical id of an `AWS::EC2::Instance` (its ENI) or an `AWS::EC2::Subnet` (a new ENI
-    /// whose group allows all outbound traffic).
-    pub from: String,
-    /// The method (default `GET`).
-    #[serde(default)]
-    pub method: Option<String>,
-    /// `http://…` or `https://…`.
-    pub url: String,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// The body.
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Sign with SigV4 as this role (a fresh session) or user (its access key): logical id,
-    /// name or ARN. Without it the request is unsigned (anonymous).
-    #[serde(default)]
-    pub sign_as: Option<String>,
-    /// Virtual seconds to wait before sending (health checks keep running meanwhile).
-    #[serde(default)]
-    pub wait_seconds: Option<f64>,
-    /// How long the client waits for the connection and the answer (default 60).
-    #[serde(default)]
-    pub timeout_seconds: Option<f64>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -165,9 +131,8 @@ pub struct Case {
     /// The execution to start.
     #[serde(default)]
     pub start_execution: Option<StartExecution>,
-    /// Or: one HTTP request. With `From` (an instance or subnet logical id) it is sent by a
-    /// client in that VPC ([`RequestSpec`], Lattice service networks and in-VPC targets); without
-    /// it, straight to an emulated REST API ([`crate::apigw::case::RequestCase`]).
+    /// Or: one HTTP request ([`request::Request`]): `From` an instance or subnet in a VPC, or
+    /// straight to API Gateway without it.
     #[serde(default)]
     pub request: Option<Value>,
     /// Or: EventBridge PutEvents (`{"Entries": [...]}`); the case waits for every delivery and
@@ -184,12 +149,9 @@ pub struct Case {
 pub enum CaseKind {
     /// `StartExecution`: an execution's status, output, error and cause.
     Execution,
-    /// `Request` in the client dialect (`From` + `SignAs`/`WaitSeconds`/`${Id.Attr}`): an HTTP
-    /// exchange from a client in a VPC, through VPC Lattice or the VPC.
-    Client,
-    /// `Request` straight to an emulated REST API, or `From` an instance in API Gateway's dialect
-    /// (`Sign`): the output `{"StatusCode", "StatusText", "Headers", "Body"}` or `{"Error", "Message"}`.
-    ApiRequest,
+    /// `Request` (one dialect, [`request::Request`]): the output `{"StatusCode", "StatusText",
+    /// "Headers", "Body"}` or, when no response came, `{"Error", "Message"}`.
+    Request,
     /// `PutEvents`: the deliveries' status (`DELIVERED`, `FAILED`, `NOT_MATCHED`), output
     /// (`FailedEntryCount`, `Entries`, `Deliveries`), the first failure's `ErrorCode` as
     /// `Error` and `ErrorMessage` as cause, the first API destination answer's status and body.
@@ -197,22 +159,6 @@ pub enum CaseKind {
 }
 
 impl CaseKind {
-    /// The kind of `Request` a case's JSON is.
-    pub fn of_request(request: &Value) -> Self {
-        let client_dialect = ["SignAs", "WaitSeconds"]
-            .iter()
-            .any(|k| request.get(*k).is_some())
-            || request
-                .get("Url")
-                .and_then(Value::as_str)
-                .is_some_and(|u| u.contains("${"));
-        if request.get("From").is_some() && client_dialect {
-            Self::Client
-        } else {
-            Self::ApiRequest
-        }
-    }
-
     /// Whether `vpcgate check` checks the expectation `key` (its name in `Expect`) for this kind.
     pub fn checks(self, key: &str) -> bool {
         match key {
@@ -221,7 +167,7 @@ impl CaseKind {
             "Output" | "OutputIncludes" => true,
             "Status" => matches!(self, Self::Execution | Self::PutEvents),
             "Error" | "CauseContains" => true,
-            "Cause" => self != Self::ApiRequest,
+            "Cause" => self != Self::Request,
             "StatusCode" | "BodyContains" | "Headers" => self != Self::Execution,
             _ => false,
         }
@@ -256,7 +202,7 @@ impl Case {
     pub fn kind(&self) -> Option<CaseKind> {
         match (&self.start_execution, &self.request, &self.put_events) {
             (Some(_), None, None) => Some(CaseKind::Execution),
-            (None, Some(r), None) => Some(CaseKind::of_request(r)),
+            (None, Some(_), None) => Some(CaseKind::Request),
             (None, None, Some(_)) => Some(CaseKind::PutEvents),
             _ => None,
         }
@@ -283,8 +229,7 @@ impl Case {
             if !kind.checks(key) {
                 let what = match kind {
                     CaseKind::Execution => "a StartExecution case",
-                    CaseKind::Client => "a Request case from a client (SignAs/WaitSeconds)",
-                    CaseKind::ApiRequest => {
+                    CaseKind::Request => {
                         "a Request case (its output is StatusCode, Headers, Body or Error, Message)"
                     }
                     CaseKind::PutEvents => "a PutEvents case",
@@ -616,6 +561,13 @@ impl Scenario {
             ));
         }
         for (i, case) in settings.cases.iter().enumerate() {
+            if let Some(Err(e)) = case.request.as_ref().map(request::Request::from_value) {
+                let path = match &e.key {
+                    Some(k) => format!("Vpcgate.Cases[{i}].Request.{k}"),
+                    None => format!("Vpcgate.Cases[{i}].Request"),
+                };
+                errors.push(invalid(path, format!("case {:?}: {e}", case.name)));
+            }
             if let Err((key, reason)) = case.check_expectations() {
                 let path = match key {
                     Some(k) => format!("Vpcgate.Cases[{i}].Expect.{k}"),

@@ -154,6 +154,22 @@ pub struct VerifyPolicy {
     /// Also accept a presigned request whose `X-Amz-Security-Token` was appended after signing
     /// (left out of the canonical query string). Off for API Gateway, whose SDK clients sign it.
     pub unsigned_query_session_token: bool,
+    /// What the canonical request's payload hash is.
+    pub payload: PayloadHash,
+}
+
+/// The payload hash a verifier puts in the canonical request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PayloadHash {
+    /// Always the body's SHA-256: API Gateway, Step Functions, EventBridge (they do not accept
+    /// `UNSIGNED-PAYLOAD`).
+    #[default]
+    Body,
+    /// `UNSIGNED-PAYLOAD` when the request's `x-amz-content-sha256` header says so, else the
+    /// body's SHA-256. VPC Lattice: "VPC Lattice does not support payload signing. You must send
+    /// an `x-amz-content-sha256` header with the value set to `UNSIGNED-PAYLOAD`"
+    /// (<https://docs.aws.amazon.com/vpc-lattice/latest/ug/sigv4-authenticated-requests.html>).
+    UnsignedAllowed,
 }
 
 impl VerifyPolicy {
@@ -165,6 +181,7 @@ impl VerifyPolicy {
             max_skew: API_GATEWAY_SKEW,
             normalize_uri_path: true,
             unsigned_query_session_token: false,
+            payload: PayloadHash::Body,
         }
     }
 }

@@ -12,13 +12,14 @@ use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
 
 use super::canonical::{
-    self, ALGORITHM, TERMINATOR, canonical_header_value, canonical_query, canonical_uri,
-    format_amz_date, parse_amz_date, parse_http_date, parse_query, sha256_hex, split_target,
+    self, ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD, canonical_header_value, canonical_query,
+    canonical_uri, format_amz_date, parse_amz_date, parse_http_date, parse_query, sha256_hex,
+    split_target,
 };
 use super::error::ScopeMismatch;
 use super::{
-    Credentials, Incoming, MAX_PRESIGN_EXPIRY, SigV4Error, SignatureLocation, Verified,
-    VerifyPolicy,
+    Credentials, Incoming, MAX_PRESIGN_EXPIRY, PayloadHash, SigV4Error, SignatureLocation,
+    Verified, VerifyPolicy,
 };
 
 /// The fields a signature is made of, wherever they were carried.
@@ -258,6 +259,7 @@ fn canonical_request_for(
     query_params: &[(Vec<u8>, Vec<u8>)],
     normalize: bool,
     token_in_query: bool,
+    payload: PayloadHash,
 ) -> Vec<u8> {
     let (path, _) = split_target(req.target);
     let pairs = query_params.iter().filter(|(name, _)| {
@@ -287,9 +289,22 @@ fn canonical_request_for(
         &query,
         &headers,
         &claimed.signed_headers,
-        // API Gateway always hashes the body; `UNSIGNED-PAYLOAD` is an S3 feature.
-        &sha256_hex(req.body),
+        &payload_hash(req, payload),
     )
+}
+
+/// The payload hash of the canonical request under `payload` ([`PayloadHash`]).
+fn payload_hash(req: &Incoming<'_>, payload: PayloadHash) -> String {
+    let unsigned = payload == PayloadHash::UnsignedAllowed
+        && req
+            .headers
+            .get("x-amz-content-sha256")
+            .is_some_and(|v| v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes());
+    if unsigned {
+        UNSIGNED_PAYLOAD.to_owned()
+    } else {
+        sha256_hex(req.body)
+    }
 }
 
 /// The access key id and Region a request claims in its credential scope
@@ -385,6 +400,7 @@ where
             &query_params,
             policy.normalize_uri_path,
             token_in_query,
+            policy.payload,
         );
         let sts = canonical::string_to_sign(&claimed.amz_date, &scope, &creq);
         let expected = canonical::signature(&key, &sts);

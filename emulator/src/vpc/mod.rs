@@ -439,37 +439,28 @@ impl Network {
                 dst.ip(),
                 &target.groups,
             );
-            match verdict {
-                sg::Verdict::Allow { group, rule } => trace.hop_with(
-                    "sg",
-                    TraceVerdict::Pass,
-                    || {
-                        Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
-                            .rule(format!("{group} rule {rule}"))
-                    },
+            let admitted = sg::record(
+                trace,
+                verdict,
+                || format!("{} {} (egress)", eni.id, eni.ip),
+                |group, rule| {
                     format!(
                         "egress of {} ({}) allows tcp/{} to {}: {group} rule {rule}",
                         eni.id,
                         eni.ip,
                         dst.port(),
                         dst.ip()
-                    ),
-                ),
-                sg::Verdict::Drop { reason } => {
-                    trace.hop_with(
-                        "sg",
-                        TraceVerdict::Drop,
-                        || {
-                            Detail::at(format!("{} {} (egress)", eni.id, eni.ip))
-                                .rule(reason.to_string())
-                        },
-                        format!(
-                            "{} -> {dst}: {reason}; dropped, the SYN goes unanswered",
-                            eni.ip
-                        ),
-                    );
-                    return Admission::Dropped;
-                }
+                    )
+                },
+                |reason| {
+                    format!(
+                        "{} -> {dst}: {reason}; dropped, the SYN goes unanswered",
+                        eni.ip
+                    )
+                },
+            );
+            if !admitted {
+                return Admission::Dropped;
             }
         }
         let verdict = sg::check(
@@ -481,37 +472,28 @@ impl Network {
             &source_groups,
         );
         drop(groups);
-        match verdict {
-            sg::Verdict::Allow { group, rule } => trace.hop_with(
-                "sg",
-                TraceVerdict::Pass,
-                || {
-                    Detail::at(format!("{} {dst} ({})", target.id, target.description))
-                        .rule(format!("{group} rule {rule}"))
-                },
+        let admitted = sg::record(
+            trace,
+            verdict,
+            || format!("{} {dst} ({})", target.id, target.description),
+            |group, rule| {
                 format!(
                     "ingress of {} ({}, {}) allows tcp/{} from {source}: {group} rule {rule}",
                     target.id,
                     target.ip,
                     target.description,
                     dst.port()
-                ),
-            ),
-            sg::Verdict::Drop { reason } => {
-                trace.hop_with(
-                    "sg",
-                    TraceVerdict::Drop,
-                    || {
-                        Detail::at(format!("{} {dst} ({})", target.id, target.description))
-                            .rule(reason.to_string())
-                    },
-                    format!(
-                        "{source} -> {dst} ({}): {reason}; dropped, the SYN goes unanswered",
-                        target.description
-                    ),
-                );
-                return Admission::Dropped;
-            }
+                )
+            },
+            |reason| {
+                format!(
+                    "{source} -> {dst} ({}): {reason}; dropped, the SYN goes unanswered",
+                    target.description
+                )
+            },
+        );
+        if !admitted {
+            return Admission::Dropped;
         }
         let listener = self
             .inner

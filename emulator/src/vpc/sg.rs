@@ -15,6 +15,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::trace::{Detail, Trace, Verdict as TraceVerdict};
+
 /// The id of a security group (`sg-…`).
 pub type SgId = String;
 
@@ -310,6 +312,35 @@ pub fn admits_all_tcp<'a>(
     }
 }
 
+/// Records a security-group verdict as one `sg` hop and says whether the connection goes on: the
+/// one way every caller (the network's ENI-to-ENI check, a resource gateway's ingress, a service
+/// network's client egress and VPC association) traces a check. `at` names where it was checked
+/// (the hop's [`Detail`]), `allowed(group, rule)` and `dropped(reason)` the sentence for each
+/// outcome; none is called when the trace does not record.
+pub fn record(
+    trace: &Trace,
+    verdict: Verdict,
+    at: impl FnOnce() -> String,
+    allowed: impl FnOnce(&str, &str) -> String,
+    dropped: impl FnOnce(&str) -> String,
+) -> bool {
+    let admitted = matches!(verdict, Verdict::Allow { .. });
+    if trace.enabled() {
+        let (hop, rule, message) = match verdict {
+            Verdict::Allow { group, rule } => {
+                let message = allowed(&group, &rule);
+                (TraceVerdict::Pass, format!("{group} rule {rule}"), message)
+            }
+            Verdict::Drop { reason } => {
+                let message = dropped(&reason);
+                (TraceVerdict::Drop, reason, message)
+            }
+        };
+        trace.hop_with("sg", hop, || Detail::at(at()).rule(rule), message);
+    }
+    admitted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,5 +541,59 @@ mod tests {
                 rule: "tcp/443 0.0.0.0/0".into()
             }
         );
+    }
+
+    #[test]
+    fn record_traces_one_sg_hop_per_verdict_and_says_whether_to_go_on() {
+        let trace = Trace::new();
+        let allow = Verdict::Allow {
+            group: "sg-1".into(),
+            rule: "tcp/443 from 10.0.0.0/16".into(),
+        };
+        let go_on = record(
+            &trace,
+            allow,
+            || "eni-1 10.0.0.4 (egress)".into(),
+            |g, r| format!("allowed by {g} rule {r}"),
+            |_| unreachable!("an allow verdict"),
+        );
+        assert!(go_on);
+        let drop = Verdict::Drop {
+            reason: "no ingress rule of [sg-2] allows tcp/80 from 10.0.0.4".into(),
+        };
+        let go_on = record(
+            &trace,
+            drop,
+            || "eni-2 10.0.1.4:80".into(),
+            |_, _| unreachable!("a drop verdict"),
+            |reason| format!("{reason}; dropped"),
+        );
+        assert!(!go_on);
+        let hops = trace.hops();
+        assert_eq!(hops.len(), 2);
+        assert_eq!(
+            (hops[0].component, hops[0].verdict),
+            ("sg", TraceVerdict::Pass)
+        );
+        assert_eq!(
+            hops[0].message,
+            "allowed by sg-1 rule tcp/443 from 10.0.0.0/16"
+        );
+        assert_eq!(
+            (hops[1].component, hops[1].verdict),
+            ("sg", TraceVerdict::Drop)
+        );
+        assert!(hops[1].message.ends_with("; dropped"));
+        // A trace that does not record builds no sentence.
+        let off = Trace::disabled();
+        assert!(!record(
+            &off,
+            Verdict::Drop {
+                reason: String::new()
+            },
+            || unreachable!("not recorded"),
+            |_, _| unreachable!("not recorded"),
+            |_| unreachable!("not recorded"),
+        ));
     }
 }

@@ -667,3 +667,63 @@ fn every_variant_is_a_403_with_a_known_error_type() {
         );
     }
 }
+
+/// VPC Lattice: "VPC Lattice does not support payload signing. You must send an
+/// `x-amz-content-sha256` header with the value set to `UNSIGNED-PAYLOAD`"
+/// (docs.aws.amazon.com/vpc-lattice/latest/ug/sigv4-authenticated-requests.html).
+#[test]
+fn unsigned_payload_verifies_only_where_the_policy_allows_it_lattice_sigv4_docs() {
+    use super::super::PayloadHash;
+    let mut req = Request::post("/orders")
+        .header("host", HOST)
+        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .body(b"{\"id\": 7}".to_vec())
+        .unwrap();
+    let settings = SigningSettings {
+        sign_payload: false,
+        content_sha256_header: true,
+        ..SigningSettings::default()
+    };
+    sign_request(
+        &mut req,
+        &key(),
+        "us-east-1",
+        "vpc-lattice-svcs",
+        t(0),
+        &settings,
+    )
+    .unwrap();
+    let lattice = VerifyPolicy {
+        service: "vpc-lattice-svcs".into(),
+        payload: PayloadHash::UnsignedAllowed,
+        ..policy()
+    };
+    let ok = verify_request(&req, t(0), &lattice, lookup).unwrap();
+    assert_eq!(ok.access_key_id, "AKIDEXAMPLE");
+    // The same request against a verifier that always hashes the body: a mismatch.
+    let hashed = VerifyPolicy {
+        payload: PayloadHash::Body,
+        ..lattice.clone()
+    };
+    assert!(matches!(
+        verify_request(&req, t(0), &hashed, lookup),
+        Err(SigV4Error::SignatureMismatch { .. })
+    ));
+    // Lattice still checks the time: a request signed 20 minutes ago is refused.
+    let mut late = req.clone();
+    late.headers_mut().remove(http::header::AUTHORIZATION);
+    late.headers_mut().remove("x-amz-date");
+    sign_request(
+        &mut late,
+        &key(),
+        "us-east-1",
+        "vpc-lattice-svcs",
+        t(-1200),
+        &settings,
+    )
+    .unwrap();
+    assert!(matches!(
+        verify_request(&late, t(0), &lattice, lookup),
+        Err(SigV4Error::SignatureExpired { .. })
+    ));
+}

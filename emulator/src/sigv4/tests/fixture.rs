@@ -175,6 +175,7 @@ impl Case {
             max_skew: super::super::API_GATEWAY_SKEW,
             normalize_uri_path: self.normalize,
             unsigned_query_session_token: self.omit_session_token,
+            payload: super::super::PayloadHash::Body,
         }
     }
 

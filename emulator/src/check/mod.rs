@@ -16,6 +16,8 @@ use crate::sfn::execution::{Executions, status_name};
 use crate::trace::Trace;
 use crate::world::World;
 
+pub mod request;
+
 /// The result of one case.
 #[derive(Clone, Debug)]
 pub struct CaseOutcome {
@@ -192,23 +194,7 @@ async fn run_case(
         return crate::check_events::run(file, world, case, spec).await;
     }
     if let Some(request) = &case.request {
-        // Two request dialects share `Request` until they are unified (see the note on the issue).
-        if crate::scenario::CaseKind::of_request(request) == crate::scenario::CaseKind::Client {
-            return match serde_json::from_value::<crate::scenario::RequestSpec>(request.clone()) {
-                Ok(spec) => run_client_request_case(file, world, case, &spec, subs).await,
-                Err(e) => CaseOutcome {
-                    scenario: file.to_string(),
-                    case: case.name.clone(),
-                    passed: false,
-                    failures: vec![format!("Request: {e}")],
-                    summary: "bad case".into(),
-                    elapsed: Duration::ZERO,
-                    trace: Trace::disabled(),
-                    result: Value::Null,
-                },
-            };
-        }
-        return run_request_case(file, world, case, request).await;
+        return run_request_case(file, world, case, request, subs).await;
     }
     let begin = tokio::time::Instant::now();
     let mut failures = Vec::new();
@@ -301,8 +287,6 @@ async fn run_case(
     }
 }
 
-// ---- `Request` cases: an HTTP request from a client in a VPC ----------------------------------
-
 /// `${LogicalId}` -> `Ref`, `${LogicalId.Attribute}` -> `Fn::GetAtt`, for `Request.Url`.
 fn substitutions(resolved: &crate::scenario::template::Resolved) -> HashMap<String, String> {
     let mut out = HashMap::new();
@@ -317,144 +301,6 @@ fn substitutions(resolved: &crate::scenario::template::Resolved) -> HashMap<Stri
         }
     }
     out
-}
-
-fn substitute(text: &str, subs: &HashMap<String, String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
-        let key = &after[..end];
-        let value = subs
-            .get(key)
-            .ok_or_else(|| format!("${{{key}}} names no resource or attribute"))?;
-        out.push_str(value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-async fn run_client_request_case(
-    file: &str,
-    world: &World,
-    case: &Case,
-    spec: &crate::scenario::RequestSpec,
-    subs: &HashMap<String, String>,
-) -> CaseOutcome {
-    use crate::lattice::service_network::{ClientRequest, client_eni, credentials_for, request};
-    // Health checks have had their first round when a client starts, as after a stack creation.
-    world.lattice.settled().await;
-    // The emulated services behind the VPC endpoints and the public endpoints (crate::ec2).
-    let edge = std::sync::Arc::new(crate::edge::Edge::new(
-        world.clone(),
-        crate::edge::AuthMode::Verify,
-    ));
-    crate::ec2::attach(&edge);
-    let trace = Trace::new();
-    let outcome = |failures: Vec<String>, summary: String, elapsed, result| CaseOutcome {
-        scenario: file.to_string(),
-        case: case.name.clone(),
-        passed: failures.is_empty(),
-        failures,
-        summary,
-        elapsed,
-        trace: trace.clone(),
-        result,
-    };
-    let begin = tokio::time::Instant::now();
-    if let Some(secs) = spec.wait_seconds.filter(|s| *s > 0.0 && s.is_finite()) {
-        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    }
-    let prepared = (|| {
-        let url = substitute(&spec.url, subs)?;
-        let from = client_eni(world, &spec.from)
-            .or_else(|e| match subs.get(&spec.from) {
-                Some(physical) => client_eni(world, physical),
-                None => Err(e),
-            })
-            .map_err(|e| e.to_string())?;
-        let credentials = match &spec.sign_as {
-            None => None,
-            Some(who) => Some(credentials_for(world, who).map_err(|e| e.to_string())?),
-        };
-        Ok::<_, String>((url, from, credentials))
-    })();
-    let (url, from, credentials) = match prepared {
-        Ok(p) => p,
-        Err(e) => return outcome(vec![e], "not sent".into(), Duration::ZERO, Value::Null),
-    };
-    let req = ClientRequest {
-        method: spec.method.clone().unwrap_or_else(|| "GET".into()),
-        url,
-        headers: spec
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        body: bytes::Bytes::from(spec.body.clone().unwrap_or_default()),
-        credentials,
-        timeout: spec
-            .timeout_seconds
-            .filter(|s| *s > 0.0 && s.is_finite())
-            .map(Duration::from_secs_f64),
-    };
-    let result = request(world, &from, &req, &trace).await;
-    let elapsed = begin.elapsed();
-    let exp = &case.expect;
-    let mut failures = Vec::new();
-    let (summary, result_json, status, body, headers, error, cause) = match &result {
-        Ok(resp) => {
-            let body = String::from_utf8_lossy(&resp.body).into_owned();
-            (
-                resp.status.to_string(),
-                serde_json::json!({"StatusCode": resp.status.as_u16(), "Body": body}),
-                Some(resp.status.as_u16()),
-                body,
-                resp.headers.clone(),
-                String::new(),
-                String::new(),
-            )
-        }
-        Err(e) => (
-            e.kind().to_string(),
-            serde_json::json!({"error": e.kind(), "cause": e.to_string()}),
-            None,
-            String::new(),
-            http::HeaderMap::new(),
-            e.kind().to_string(),
-            e.to_string(),
-        ),
-    };
-    let header_pairs = headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    check_observed(
-        exp,
-        &Observed {
-            output: Some(&result_json),
-            error: (!error.is_empty()).then_some(error.as_str()),
-            cause: (!cause.is_empty()).then_some(cause.as_str()),
-            status_code: status,
-            body: Some(&body),
-            headers: header_pairs,
-            ..Observed::default()
-        },
-        world,
-        &mut failures,
-    );
-    check_time_and_trace(exp, elapsed, &trace, &mut failures);
-    outcome(failures, summary, elapsed, result_json)
 }
 
 /// What a case produced, as the expectations read it; `None` where the case kind has no such
@@ -631,35 +477,47 @@ fn short(path: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pattern B: `Request` cases — one HTTP request straight to an emulated REST API
-// (`crate::apigw::case`). The result is `{"StatusCode", "StatusText", "Headers", "Body"}`;
-// `Output`, `OutputIncludes`, `ElapsedSeconds` and `TraceContains` apply as for executions.
+// `Request` cases — one HTTP request ([`request`]). The result is `{"StatusCode", "StatusText",
+// "Headers", "Body"}` or `{"Error", "Message"}`; `Output`, `OutputIncludes`, `ElapsedSeconds` and
+// `TraceContains` apply as for executions, `StatusCode`, `BodyContains` and `Headers` to the answer.
 // ---------------------------------------------------------------------------------------------
 
-async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) -> CaseOutcome {
-    let begin = tokio::time::Instant::now();
+async fn run_request_case(
+    file: &str,
+    world: &World,
+    case: &Case,
+    spec: &Value,
+    subs: &HashMap<String, String>,
+) -> CaseOutcome {
     let trace = Trace::new();
-    let outcome = |passed, failures, summary: String, result| CaseOutcome {
+    let outcome = |passed, failures, summary: String, elapsed, result| CaseOutcome {
         scenario: file.to_string(),
         case: case.name.clone(),
         passed,
         failures,
         summary,
-        elapsed: begin.elapsed(),
+        elapsed,
         trace: trace.clone(),
         result,
     };
-    let output = match crate::apigw::case::RequestCase::from_value(spec) {
-        // `From`: sent from an instance, through its VPC (crate::ec2::case).
-        Ok(req) if req.from.is_some() => crate::ec2::case::run(world, &req, &trace).await,
-        Ok(req) => crate::apigw::case::run(world, &req, &trace).await,
+    let exchange = match request::from_value(spec) {
+        Ok(req) => request::run(world, &req, subs, &trace).await,
         Err(e) => Err(e),
     };
-    let output = match output {
-        Ok(o) => o,
-        Err(e) => return outcome(false, vec![e.to_string()], "not sent".into(), Value::Null),
+    let exchange = match exchange {
+        Ok(x) => x,
+        Err(e) => {
+            return outcome(
+                false,
+                vec![e.to_string()],
+                "not sent".into(),
+                Duration::ZERO,
+                Value::Null,
+            );
+        }
     };
-    let elapsed = begin.elapsed();
+    let output = exchange.output;
+    let elapsed = exchange.elapsed;
     let exp = &case.expect;
     let mut failures = Vec::new();
     // `Headers` in the output: {name as sent: [values]}.
@@ -688,11 +546,6 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
                 .collect()
         })
         .unwrap_or_default();
-    let body = match output.get("Body") {
-        Some(Value::String(b)) => Some(b.clone()),
-        Some(other) => Some(other.to_string()),
-        None => None,
-    };
     check_observed(
         exp,
         &Observed {
@@ -703,7 +556,7 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
                 .get("StatusCode")
                 .and_then(Value::as_u64)
                 .and_then(|c| u16::try_from(c).ok()),
-            body: body.as_deref(),
+            body: exchange.body.as_deref(),
             headers,
             ..Observed::default()
         },
@@ -712,7 +565,7 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
     );
     check_time_and_trace(exp, elapsed, &trace, &mut failures);
     let summary = match output.get("Error").and_then(Value::as_str) {
-        // A request From an instance that got no response (crate::ec2::case).
+        // A request From an instance or subnet that got no response.
         Some(error) => error.to_string(),
         None => format!(
             "HTTP {} {}",
@@ -720,7 +573,7 @@ async fn run_request_case(file: &str, world: &World, case: &Case, spec: &Value) 
             output["StatusText"].as_str().unwrap_or("")
         ),
     };
-    outcome(failures.is_empty(), failures, summary, output)
+    outcome(failures.is_empty(), failures, summary, elapsed, output)
 }
 
 #[cfg(test)]
