@@ -1299,6 +1299,53 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 inputs.push(v);
             }
             ctx.inspect("afterItemSelector", &Value::Array(inputs.clone()));
+            if let Some(dist) = &m.distributed {
+                let (inputs, sizes) = match &dist.batcher {
+                    Some(b) => {
+                        let batches = super::distributed::batch(inputs, b, &env, &resolve_num)?;
+                        let sizes = batches
+                            .iter()
+                            .map(|b| b.get("Items").and_then(Value::as_array).map_or(0, |a| a.len() as u64))
+                            .collect();
+                        (batches, sizes)
+                    }
+                    None => {
+                        let sizes = vec![1; inputs.len()];
+                        (inputs, sizes)
+                    }
+                };
+                let machine = super::definition::StateMachine {
+                    block: m.processor.clone(),
+                    timeout_seconds: None,
+                    query_language: st.ql,
+                    comment: None,
+                };
+                let settings = (
+                    max_conc as u64,
+                    tol_count.map(|c| c as u64),
+                    tol_pct,
+                );
+                let (machine, inputs, sizes) = (&machine, &inputs, &sizes);
+                return with_retry(ctx, st, move |_attempt| {
+                    let cur = cur.clone();
+                    async move {
+                        super::distributed::run_map_run(
+                            ctx,
+                            st,
+                            machine,
+                            dist,
+                            inputs.clone(),
+                            sizes.clone(),
+                            &cur,
+                            settings,
+                        )
+                        .await
+                    }
+                    .boxed()
+                })
+                .await
+                .and_then(|result| finish_work(run, result));
+            }
             let inputs = &inputs;
             with_retry(ctx, st, move |_attempt| {
                 let cur = cur.clone();
@@ -1323,6 +1370,15 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
         }
         _ => return Err(StatesError::new(names::RUNTIME, "not a work state")),
     };
+    finish_work(run, result)
+}
+
+/// A work state's output processing: ResultSelector, ResultPath, OutputPath (JSONata:
+/// Output), and Assign.
+fn finish_work(run: &StateRun<'_>, result: Value) -> StateResult {
+    let st = run.st;
+    let ctx = run.ctx;
+    let jsonata = st.ql == QueryLanguage::Jsonata;
     ctx.inspect("result", &result);
 
     // 3. Output processing.

@@ -9,6 +9,7 @@
 
 mod choice;
 mod definition;
+mod distributed;
 pub mod error;
 mod history;
 mod interp;
@@ -18,6 +19,10 @@ mod path;
 mod template;
 
 pub use definition::{QueryLanguage, StateMachine};
+pub use distributed::{
+    ChildExecution, DEFAULT_DISTRIBUTED_CONCURRENCY, MAX_MAP_RUN_CHILDREN, MapRunControl,
+    MapRunCounts, MapRunInfo, MapRunObserver, MapRunState, MapRunStatus,
+};
 pub use error::{DefinitionError, Diagnostic, StatesError};
 pub use history::HistoryEvent;
 pub use interp::is_activity;
@@ -48,6 +53,12 @@ pub trait TaskHandler: Send + Sync {
     /// fails the state with `States.Runtime` here, as AWS does.
     fn precheck(&self, _state_name: &str, _resource: &str) -> Result<(), StatesError> {
         Ok(())
+    }
+
+    /// Who watches the Map Runs of Distributed Map states (`None`: nobody; the children
+    /// still run).
+    fn map_runs(&self) -> Option<&dyn MapRunObserver> {
+        None
     }
 }
 

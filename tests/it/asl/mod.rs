@@ -4,5 +4,6 @@
 mod budgets;
 mod common;
 mod conformance;
+mod distributed;
 mod execution;
 mod recorded;
