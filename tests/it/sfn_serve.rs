@@ -398,3 +398,87 @@ v.emit(out)
     );
     assert_eq!(f["cause"]["Status"], "FAILED");
 }
+
+/// A Distributed Map on `serve` (state-map-distributed.html): ListMapRuns and DescribeMapRun
+/// answer with the shapes AWS recorded (LocalStack test_sfn_api_map_run.snapshot.json,
+/// test_list_map_runs_and_describe_map_run: the Map Run's ARN, the children's state machine
+/// `<machine>/<label>`, maxConcurrency 1, toleratedFailureCount 0, toleratedFailurePercentage
+/// 0.0, itemCounts / executionCounts); ListExecutions with `mapRunArn` lists the child
+/// executions, DescribeExecution of a child gives its `mapRunArn`, GetExecutionHistory its own
+/// history; UpdateMapRun changes maxConcurrency; an unknown Map Run is ResourceNotFound.
+#[test]
+fn distributed_map_runs_on_serve() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+machine = {"StartAt": "MapState", "States": {"MapState": {"Type": "Map", "MaxConcurrency": 1, "Label": "TestMap",
+    "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "IteratorInner", "States": {"IteratorInner": {"Type": "Pass", "End": True}}}, "End": True}}}
+sm = sfn.create_state_machine(name="dmap", definition=json.dumps(machine), roleArn=role)["stateMachineArn"]
+ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps(["Hello", "World"]))["executionArn"]
+d = v.wait_execution(sfn, ex)
+out = {"status": d["status"], "output": json.loads(d["output"])}
+runs = sfn.list_map_runs(executionArn=ex)["mapRuns"]
+out["runs"] = [{k: r[k] for k in ("executionArn", "mapRunArn", "stateMachineArn")} | {"dates": ["startDate" in r, "stopDate" in r]} for r in runs]
+mr = runs[0]["mapRunArn"]
+dm = sfn.describe_map_run(mapRunArn=mr)
+dm.pop("ResponseMetadata")
+out["describe"] = {k: (v_ if not hasattr(v_, "isoformat") else "date") for k, v_ in dm.items()}
+kids = sfn.list_executions(mapRunArn=mr)["executions"]
+out["kids"] = [[k["status"], k["stateMachineArn"], k.get("mapRunArn")] for k in kids]
+kid = sfn.describe_execution(executionArn=kids[0]["executionArn"])
+out["kid"] = [kid["mapRunArn"], kid["stateMachineArn"], kid["status"], kids[0]["executionArn"].split(":")[5:7]]
+out["kid_history"] = [e["type"] for e in sfn.get_execution_history(executionArn=kids[0]["executionArn"])["events"]]
+sfn.update_map_run(mapRunArn=mr, maxConcurrency=5, toleratedFailureCount=2)
+dm = sfn.describe_map_run(mapRunArn=mr)
+out["updated"] = [dm["maxConcurrency"], dm["toleratedFailureCount"]]
+out["missing"] = v.code(sfn.describe_map_run, mapRunArn=mr[:-3] + "abc")
+out["bad_arn"] = v.code(sfn.describe_map_run, mapRunArn=ex)
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!(["Hello", "World"]));
+    let ex = "arn:aws:states:us-east-1:123456789012:execution:dmap:";
+    let run = &out["runs"][0];
+    assert!(run["executionArn"].as_str().unwrap().starts_with(ex));
+    let mr = run["mapRunArn"].as_str().unwrap();
+    assert!(
+        mr.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:dmap/TestMap:"),
+        "{mr}"
+    );
+    let child_sm = "arn:aws:states:us-east-1:123456789012:stateMachine:dmap/TestMap";
+    assert_eq!(run["stateMachineArn"], child_sm);
+    assert_eq!(run["dates"], json!([true, true]));
+    let counts = json!({"aborted": 0, "failed": 0, "pending": 0, "resultsWritten": 0,
+        "running": 0, "succeeded": 2, "timedOut": 0, "total": 2});
+    let d = &out["describe"];
+    assert_eq!(d["status"], "SUCCEEDED", "{out}");
+    assert_eq!(d["maxConcurrency"], 1);
+    assert_eq!(d["toleratedFailureCount"], 0);
+    assert_eq!(d["toleratedFailurePercentage"], 0.0);
+    assert_eq!(d["itemCounts"], counts);
+    assert_eq!(d["executionCounts"], counts);
+    assert_eq!((d["startDate"].clone(), d["stopDate"].clone()), (json!("date"), json!("date")));
+    assert_eq!(d["mapRunArn"], mr);
+    assert_eq!(
+        out["kids"],
+        json!([["SUCCEEDED", child_sm, mr], ["SUCCEEDED", child_sm, mr]])
+    );
+    assert_eq!(out["kid"][0], mr);
+    assert_eq!(out["kid"][1], child_sm);
+    assert_eq!(out["kid"][3], json!(["execution", "dmap/TestMap"]));
+    assert_eq!(
+        out["kid_history"],
+        json!(["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"])
+    );
+    assert_eq!(out["updated"], json!([5, 2]));
+    assert_eq!(out["missing"], "ResourceNotFound");
+    assert_eq!(out["bad_arn"], "InvalidArn");
+}

@@ -52,6 +52,9 @@ pub fn call<'a>(
             "SendTaskSuccess" => send_task(c, &input, "states:SendTaskSuccess"),
             "SendTaskFailure" => send_task(c, &input, "states:SendTaskFailure"),
             "SendTaskHeartbeat" => send_task(c, &input, "states:SendTaskHeartbeat"),
+            op if super::sfn_map_run_api::OPERATIONS.contains(&op) => {
+                super::sfn_map_run_api::call(c, op, &input)
+            }
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate Step Functions' {other} operation"),
@@ -636,6 +639,9 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     out.insert("input".into(), json!(record.input.to_string()));
     out.insert("inputDetails".into(), json!({"included": true}));
     outcome_fields(&mut out, &record);
+    if let Some(m) = &record.map_run_arn {
+        out.insert("mapRunArn".into(), json!(m));
+    }
     // redriveCount, redriveDate, redriveStatus and redriveStatusReason
     // (API_DescribeExecution.html; "Execution is SUCCEEDED and cannot be redriven" AWS-recorded
     // in LocalStack's stepfunctions snapshots).
@@ -664,6 +670,9 @@ fn stop_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 }
 
 fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    if input.get("mapRunArn").is_some() {
+        return super::sfn_map_run_api::list_child_executions(c, input);
+    }
     let arn = field(input, "stateMachineArn")?;
     state_machine(c, arn)?;
     c.authorize("states:ListExecutions", arn)?;

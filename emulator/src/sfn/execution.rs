@@ -65,6 +65,7 @@ pub struct WorldTasks {
     callbacks: Arc<Callbacks>,
     activities: Arc<Activities>,
     executions: std::sync::Weak<Executions>,
+    map_runs: Option<Arc<super::map_run::MapRuns>>,
 }
 
 impl std::fmt::Debug for WorldTasks {
@@ -92,7 +93,14 @@ impl WorldTasks {
             callbacks: Arc::default(),
             activities: Arc::default(),
             executions: std::sync::Weak::new(),
+            map_runs: None,
         }
+    }
+
+    /// Reports the Map Runs of Distributed Map states (and their children) to this store.
+    pub fn with_map_runs(mut self, map_runs: Arc<super::map_run::MapRuns>) -> Self {
+        self.map_runs = Some(map_runs);
+        self
     }
 
     /// Lets `states:startExecution` tasks start executions in this store.
@@ -281,6 +289,12 @@ impl WorldTasks {
 }
 
 impl TaskHandler for WorldTasks {
+    fn map_runs(&self) -> Option<&dyn crate::asl::MapRunObserver> {
+        self.map_runs
+            .as_deref()
+            .map(|m| m as &dyn crate::asl::MapRunObserver)
+    }
+
     fn precheck(&self, state_name: &str, resource: &str) -> Result<(), StatesError> {
         if crate::asl::is_activity(resource) && !self.activities.exists(resource) {
             return Err(no_activity(state_name, resource));
@@ -400,6 +414,8 @@ pub struct ExecutionRecord {
     pub redrive_count: u32,
     /// The last RedriveExecution (`redriveDate`).
     pub redrive_date: Option<SystemTime>,
+    /// The Map Run that started this child execution (DescribeExecution's `mapRunArn`).
+    pub map_run_arn: Option<String>,
 }
 
 impl ExecutionRecord {
@@ -503,6 +519,8 @@ pub struct Executions {
     machines: Mutex<BTreeMap<String, StateMachine>>,
     /// Woken whenever an execution ends (`.sync` waits on it).
     ended: tokio::sync::Notify,
+    /// Map Runs of Distributed Map states and their child executions.
+    pub map_runs: Arc<super::map_run::MapRuns>,
 }
 
 impl Executions {
@@ -623,6 +641,7 @@ impl Executions {
             trace: Trace::new(),
             redrive_count: 0,
             redrive_date: None,
+            map_run_arn: None,
         };
         Ok((definition, config, record))
     }
@@ -667,7 +686,8 @@ impl Executions {
             sm.arn.clone(),
             record.trace.clone(),
         )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone());
+        .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone());
 
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
         record.trace.info(
@@ -743,6 +763,7 @@ impl Executions {
             record.trace.clone(),
         )
         .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone())
         .with_executions(self);
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
@@ -840,6 +861,7 @@ impl Executions {
             trace,
         )
         .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone())
         .with_executions(self);
         let store = self.clone();
         let key = arn.to_string();
@@ -917,7 +939,14 @@ impl Executions {
     /// The history of an execution: as it stands while it runs, complete once it ended.
     pub fn history(&self, arn: &str) -> Option<Vec<HistoryEvent>> {
         let records = self.records.lock().expect("lock");
-        let r = records.get(arn)?;
+        let child;
+        let r = match records.get(arn) {
+            Some(r) => r,
+            None => {
+                child = self.map_runs.child(arn)?;
+                &child
+            }
+        };
         Some(match (&r.outcome, &r.live) {
             (Some(o), _) => o.history.clone(),
             (None, Some(live)) => live.events(),
@@ -927,12 +956,13 @@ impl Executions {
 
     /// Stops a running execution; returns false when it is not running.
     pub fn stop(&self, arn: &str, error: Option<String>, cause: Option<String>) -> bool {
-        match self.stops.lock().expect("lock").remove(arn) {
+        let handle = self.stops.lock().expect("lock").remove(arn);
+        match handle {
             Some(handle) => {
                 handle.stop(error, cause);
                 true
             }
-            None => false,
+            None => self.map_runs.stop_child(arn, error, cause),
         }
     }
 
@@ -948,9 +978,10 @@ impl Executions {
         n
     }
 
-    /// An execution by ARN.
+    /// An execution by ARN (a Distributed Map's child executions included).
     pub fn get(&self, arn: &str) -> Option<ExecutionRecord> {
-        self.records.lock().expect("lock").get(arn).cloned()
+        let r = self.records.lock().expect("lock").get(arn).cloned();
+        r.or_else(|| self.map_runs.child(arn))
     }
 
     /// All executions of a state machine, newest first.

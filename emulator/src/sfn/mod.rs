@@ -13,6 +13,7 @@ pub mod apigw;
 pub mod callback;
 pub mod execution;
 pub mod http;
+pub mod map_run;
 
 use crate::iam::Principal;
 use crate::trace::Trace;
