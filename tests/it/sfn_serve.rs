@@ -482,3 +482,66 @@ v.emit(out)
     assert_eq!(out["missing"], "ResourceNotFound");
     assert_eq!(out["bad_arn"], "InvalidArn");
 }
+
+/// `states:startExecution` from StartSyncExecution: an EXPRESS machine starts a STANDARD child
+/// (the request-response form; EXPRESS machines may not hold `.sync`, refused at create as AWS
+/// records: test_sfn_api_express.snapshot.json), and the child runs in the scope's store.
+/// Stopping a `.sync` parent stops the child it waits for (connect-to-resource.html#connect-sync).
+#[test]
+fn start_execution_from_sync_express_and_stop_parent_stops_child() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, time, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+child = sfn.create_state_machine(name="child", roleArn=role, definition=json.dumps(
+    {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+def task(resource):
+    return json.dumps({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": resource,
+        "Parameters": {"StateMachineArn": child, "Input": {"a": 1}, "Name": "kid"}, "End": True}}})
+out = {}
+try:
+    sfn.create_state_machine(name="x", roleArn=role, type="EXPRESS", definition=task("arn:aws:states:::states:startExecution.sync:2"))
+except sfn.exceptions.ClientError as e:
+    out["express_sync"] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+ex = sfn.create_state_machine(name="fire", roleArn=role, type="EXPRESS", definition=task("arn:aws:states:::states:startExecution"))["stateMachineArn"]
+r = sfn.start_sync_execution(stateMachineArn=ex, input="{}")
+out["sync"] = [r["status"], json.loads(r["output"])["ExecutionArn"]]
+d = v.wait_execution(sfn, json.loads(r["output"])["ExecutionArn"])
+out["kid"] = [d["status"], json.loads(d["input"])]
+# A .sync parent whose child waits on an activity worker; stopping the parent stops the child.
+act = sfn.create_activity(name="never")["activityArn"]
+slow = sfn.create_state_machine(name="slow", roleArn=role, definition=json.dumps(
+    {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": act, "End": True}}}))["stateMachineArn"]
+parent = sfn.create_state_machine(name="parent", roleArn=role, definition=json.dumps(
+    {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": slow, "Name": "slowkid"}, "End": True}}}))["stateMachineArn"]
+p = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+kid = slow.replace(":stateMachine:", ":execution:") + ":slowkid"
+for _ in range(100):
+    if v.code(sfn.describe_execution, executionArn=kid) == "ok":
+        break
+    time.sleep(0.05)
+sfn.stop_execution(executionArn=p)
+out["parent"] = v.wait_execution(sfn, p)["status"]
+out["slowkid"] = v.wait_execution(sfn, kid)["status"]
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    assert_eq!(
+        out["express_sync"],
+        json!(["InvalidDefinition", "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at /States/S/Resource'"]),
+        "{out}"
+    );
+    assert_eq!(
+        out["sync"],
+        json!(["SUCCEEDED", "arn:aws:states:us-east-1:123456789012:execution:child:kid"])
+    );
+    assert_eq!(out["kid"], json!(["SUCCEEDED", {"a": 1}]));
+    assert_eq!(out["parent"], "ABORTED");
+    assert_eq!(out["slowkid"], "ABORTED");
+}

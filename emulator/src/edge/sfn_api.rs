@@ -584,6 +584,15 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, Json
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
+    // The scope's machines, for `states:startExecution` tasks of this execution.
+    c.state.executions.know_machines(
+        c.state
+            .state_machines
+            .read()
+            .expect("lock")
+            .values()
+            .map(|e| e.machine.clone()),
+    );
     let record = c
         .state
         .executions

@@ -162,7 +162,17 @@ impl WorldTasks {
             Some("taskSubmittedEventDetails"),
             json!({"resourceType": "states", "resource": resource, "output": submitted.to_string(), "outputDetails": {"truncated": false}}),
         );
-        let r = store.wait_ended(&child).await.ok_or_else(|| {
+        // Stopping the parent (or the task timing out) stops the child it waits for
+        // (connect-to-resource.html#connect-sync: Step Functions stops the job it runs when the
+        // task is stopped).
+        let mut stop_child = StopOnDrop {
+            store: store.clone(),
+            arn: child.clone(),
+            armed: true,
+        };
+        let r = store.wait_ended(&child).await;
+        stop_child.armed = false;
+        let r = r.ok_or_else(|| {
             StatesError::new("States.TaskFailed", "the child execution was forgotten")
         })?;
         let o = r.outcome.as_ref().expect("ended");
@@ -365,6 +375,21 @@ impl TaskHandler for WorldTasks {
             }
             result
         })
+    }
+}
+
+/// Stops a `.sync` child execution when the task waiting for it is dropped.
+struct StopOnDrop {
+    store: Arc<Executions>,
+    arn: String,
+    armed: bool,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.store.stop(&self.arn, None, None);
+        }
     }
 }
 
@@ -646,7 +671,8 @@ impl Executions {
         Ok((definition, config, record))
     }
 
-    /// Runs an execution to its end (StartSyncExecution, `vpcgate check`).
+    /// Runs an execution to its end (a store without an `Arc`: its `states:startExecution`
+    /// tasks cannot start children; [`Self::run_sync_watched`] can).
     pub async fn run_sync(
         &self,
         world: &World,
@@ -654,17 +680,35 @@ impl Executions {
         input: Value,
         name: Option<String>,
     ) -> Result<ExecutionRecord, StartError> {
-        self.run_sync_watched(world, sm, input, name, None).await
+        self.run_sync_inner(world, sm, input, name, None, None)
+            .await
     }
 
-    /// [`Self::run_sync`], telling `watch` when it starts and ends.
+    /// [`Self::run_sync`], telling `watch` when it starts and ends; its `states:startExecution`
+    /// tasks start executions in this store (StartSyncExecution, `vpcgate check`), of the
+    /// world's state machines and those already known.
     pub async fn run_sync_watched(
+        self: &Arc<Self>,
+        world: &World,
+        sm: &StateMachine,
+        input: Value,
+        name: Option<String>,
+        watch: Option<Arc<dyn Watch>>,
+    ) -> Result<ExecutionRecord, StartError> {
+        self.know_machines(world.model.state_machines.iter().cloned());
+        self.know_machines([sm.clone()]);
+        self.run_sync_inner(world, sm, input, name, watch, Some(self))
+            .await
+    }
+
+    async fn run_sync_inner(
         &self,
         world: &World,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
+        shared: Option<&Arc<Self>>,
     ) -> Result<ExecutionRecord, StartError> {
         let (definition, config, mut record) = self.prepare(world, sm, &input, name)?;
         if let Some(w) = &watch {
@@ -688,6 +732,10 @@ impl Executions {
         )
         .with_callbacks(self.callbacks.clone(), self.activities.clone())
         .with_map_runs(self.map_runs.clone());
+        let tasks = match shared {
+            Some(store) => tasks.with_executions(store),
+            None => tasks,
+        };
 
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
         record.trace.info(
