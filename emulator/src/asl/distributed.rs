@@ -393,6 +393,7 @@ pub(crate) async fn run_map_run<'a>(
     sizes: Vec<u64>,
     cur: &Arc<Cursor>,
     settings: (u64, Option<u64>, Option<f64>),
+    (top, skips): (bool, std::collections::BTreeMap<usize, Value>),
 ) -> Result<Value, StatesError> {
     let items_total: u64 = sizes.iter().sum();
     ctx.event(
@@ -498,9 +499,23 @@ pub(crate) async fn run_map_run<'a>(
             let i = next;
             next += 1;
             let input = inputs.next().unwrap_or(Value::Null);
+            arns.push(String::new());
+            if let Some(v) = skips.get(&i) {
+                // Succeeded before the parent's redrive: not run again (redrive-map-run.html:
+                // the redriven Map Run reruns the unsuccessful child executions).
+                let mut s = control.lock();
+                s.executions.start(1);
+                s.executions.end(1, ExecutionStatus::Succeeded);
+                s.items.start(sizes[i]);
+                s.items.end(sizes[i], ExecutionStatus::Succeeded);
+                drop(s);
+                ctx.note_done(top, i, v);
+                results[i] = Some(Ok(v.clone()));
+                continue;
+            }
             let name = uuid(ctx);
             let arn = format!("{child_base}:{name}");
-            arns.push(arn.clone());
+            arns[i] = arn.clone();
             let seed = {
                 use rand::RngCore;
                 ctx.rng.lock().unwrap_or_else(|p| p.into_inner()).next_u64()
@@ -580,7 +595,11 @@ pub(crate) async fn run_map_run<'a>(
                     o.child_ended(&arns[i], &outcome);
                 }
                 let r = match outcome.status {
-                    ExecutionStatus::Succeeded => Ok(outcome.output.unwrap_or(Value::Null)),
+                    ExecutionStatus::Succeeded => {
+                        let v = outcome.output.unwrap_or(Value::Null);
+                        ctx.note_done(top, i, &v);
+                        Ok(v)
+                    }
                     _ => {
                         failed_items += sizes[i];
                         Err(StatesError {

@@ -287,7 +287,7 @@ impl ExecutionStatus {
 /// top-level state that was running, with its input and the variables of that moment
 /// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html: "redrive
 /// restarts the execution from the unsuccessful step"). A Parallel or Map that failed runs
-/// again whole.
+/// again only its branches / iterations that did not succeed.
 #[derive(Debug, Clone)]
 pub struct RedrivePoint {
     /// The state's name.
@@ -300,6 +300,9 @@ pub struct RedrivePoint {
     pub execution_input: Value,
     /// The history so far (the redrive appends to it).
     pub history: Vec<HistoryEvent>,
+    /// When the state is a Parallel or Map: its branches / iterations that succeeded, by
+    /// index, with their outputs; the redrive runs only the others (API_RedriveExecution.html).
+    pub done: std::collections::BTreeMap<usize, Value>,
 }
 
 /// What [`run`] returns.
@@ -481,6 +484,13 @@ pub async fn run(
         start_time,
         inspection: None,
         current_top: Mutex::new(None),
+        top_done: Mutex::new(Default::default()),
+        redrive_done: Mutex::new(
+            config
+                .redrive_from
+                .as_ref()
+                .map(|p| (p.state.clone(), p.done.clone())),
+        ),
     };
     let cur = Arc::new(Cursor::new(last_id));
     match &config.redrive_from {
@@ -604,6 +614,9 @@ pub async fn run(
                 variables: scope.snapshot(),
                 execution_input: ctx.exec_input.clone(),
                 history: history.clone(),
+                done: std::mem::take(
+                    &mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner()),
+                ),
             })
     };
     ExecutionOutcome {
@@ -785,6 +798,8 @@ pub async fn test_state(
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         inspection: Some(Mutex::new(Inspection::default())),
         current_top: Mutex::new(None),
+        top_done: Mutex::new(Default::default()),
+        redrive_done: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));

@@ -378,6 +378,43 @@ impl TaskHandler for WorldTasks {
     }
 }
 
+/// How long after it closed an execution may be redriven: 14 days (API_RedriveExecution.html:
+/// "executions ... that didn't complete successfully in the last 14 days").
+pub const REDRIVE_WINDOW: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// Most redrives of one execution: 1,000 (the hard limit AWS documents for redriving a Map
+/// Run, redrive-map-run.html, applied to executions as well; README, fidelity notes).
+pub const MAX_REDRIVES: u32 = 1_000;
+
+/// The longest an execution may stay open, redrives included: one year (API_RedriveExecution.html:
+/// "has not exceeded the max open time of one year").
+const MAX_OPEN: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
+/// Why `r` cannot be redriven at `now`, as DescribeExecution's `redriveStatusReason` and
+/// RedriveExecution's `ExecutionNotRedrivable` word it (API_DescribeExecution.html lists the
+/// reasons: "Execution is SUCCEEDED and cannot be redriven", "Execution redrivable period
+/// exceeded.", "Execution has exceeded the max execution time."); `None` = redrivable.
+fn not_redrivable(r: &ExecutionRecord, now: SystemTime) -> Option<String> {
+    let Some(o) = &r.outcome else {
+        return Some("Execution is RUNNING and cannot be redriven".to_string());
+    };
+    if r.kind != StateMachineType::Standard || o.redrive_point.is_none() {
+        return Some(format!("Execution is {} and cannot be redriven", r.status()));
+    }
+    if now.duration_since(o.stop_date).unwrap_or_default() > REDRIVE_WINDOW {
+        return Some("Execution redrivable period exceeded.".to_string());
+    }
+    if now.duration_since(r.start_date).unwrap_or_default() > MAX_OPEN {
+        return Some("Execution has exceeded the max execution time.".to_string());
+    }
+    if r.redrive_count >= MAX_REDRIVES {
+        return Some(format!(
+            "Execution has been redriven the maximum number of times ({MAX_REDRIVES})."
+        ));
+    }
+    None
+}
+
 /// Stops a `.sync` child execution when the task waiting for it is dropped.
 struct StopOnDrop {
     store: Arc<Executions>,
@@ -856,17 +893,21 @@ impl Executions {
         sm: &StateMachine,
         arn: &str,
     ) -> Result<SystemTime, RedriveError> {
-        let definition = self
-            .definition(sm)
-            .map_err(|_| RedriveError::NotRedrivable(self.redrive_reason(arn)))?;
+        let now = world.clock.now();
+        let definition = self.definition(sm).map_err(|_| {
+            RedriveError::NotRedrivable(
+                self.redrive_status(arn, now)
+                    .1
+                    .unwrap_or_else(|| "Execution cannot be redriven".to_string()),
+            )
+        })?;
         let (point, mut config, count) = {
             let mut records = self.records.lock().expect("lock");
             let r = records.get_mut(arn).ok_or(RedriveError::NoExecution)?;
-            let point = match (&r.outcome, r.kind) {
-                (Some(o), StateMachineType::Standard) => o.redrive_point.clone(),
-                _ => None,
-            };
-            let Some(point) = point else {
+            if let Some(reason) = not_redrivable(r, now) {
+                return Err(RedriveError::NotRedrivable(reason));
+            }
+            let Some(point) = r.outcome.as_ref().and_then(|o| o.redrive_point.clone()) else {
                 return Err(RedriveError::NotRedrivable(format!(
                     "Execution is {} and cannot be redriven",
                     r.status()
@@ -929,33 +970,16 @@ impl Executions {
         Ok(date)
     }
 
-    /// DescribeExecution's `redriveStatus` and `redriveStatusReason`.
-    pub fn redrive_status(&self, arn: &str) -> (&'static str, Option<String>) {
+    /// DescribeExecution's `redriveStatus` and `redriveStatusReason` at `now`.
+    pub fn redrive_status(&self, arn: &str, now: SystemTime) -> (&'static str, Option<String>) {
         let records = self.records.lock().expect("lock");
         match records.get(arn) {
-            Some(r)
-                if r.kind == StateMachineType::Standard
-                    && r.outcome
-                        .as_ref()
-                        .is_some_and(|o| o.redrive_point.is_some()) =>
-            {
-                ("REDRIVABLE", None)
-            }
-            Some(r) => (
-                "NOT_REDRIVABLE",
-                Some(format!(
-                    "Execution is {} and cannot be redriven",
-                    r.status()
-                )),
-            ),
+            Some(r) => match not_redrivable(r, now) {
+                None => ("REDRIVABLE", None),
+                Some(reason) => ("NOT_REDRIVABLE", Some(reason)),
+            },
             None => ("NOT_REDRIVABLE", None),
         }
-    }
-
-    fn redrive_reason(&self, arn: &str) -> String {
-        self.redrive_status(arn)
-            .1
-            .unwrap_or_else(|| "Execution cannot be redriven".to_string())
     }
 
     /// Stores a record; past [`MAX_RECORDS`] the oldest finished executions are forgotten.

@@ -7,3 +7,4 @@ mod conformance;
 mod distributed;
 mod execution;
 mod recorded;
+mod redrive;
