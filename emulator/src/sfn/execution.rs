@@ -1075,6 +1075,52 @@ impl Executions {
 mod tests {
     use super::*;
 
+    fn failed_record(redrive_count: u32) -> ExecutionRecord {
+        let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        ExecutionRecord {
+            arn: "arn:aws:states:us-east-1:123456789012:execution:m:x".into(),
+            name: "x".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            kind: StateMachineType::Standard,
+            input: serde_json::json!({}),
+            start_date: t0,
+            outcome: Some(ExecutionOutcome {
+                redrive_point: Some(crate::asl::RedrivePoint {
+                    state: "F".into(),
+                    input: serde_json::json!({}),
+                    variables: Default::default(),
+                    execution_input: serde_json::json!({}),
+                    history: Vec::new(),
+                    done: Default::default(),
+                }),
+                status: ExecutionStatus::Failed,
+                output: None,
+                error: None,
+                cause: None,
+                history: Vec::new(),
+                start_date: t0,
+                stop_date: t0,
+            }),
+            live: None,
+            trace: Trace::disabled(),
+            redrive_count,
+            redrive_date: None,
+            map_run_arn: None,
+        }
+    }
+
+    /// An execution is redriven at most MAX_REDRIVES (1,000) times; then it is not redrivable,
+    /// with vpcgate's reason (README, fidelity notes).
+    #[test]
+    fn redrives_are_limited_to_one_thousand() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_100);
+        assert_eq!(not_redrivable(&failed_record(999), now), None);
+        assert_eq!(
+            not_redrivable(&failed_record(MAX_REDRIVES), now).as_deref(),
+            Some("Execution has been redriven the maximum number of times (1000).")
+        );
+    }
+
     #[test]
     fn the_execution_runs_as_a_session_of_its_role() {
         let p = execution_principal(

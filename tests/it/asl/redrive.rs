@@ -10,7 +10,7 @@ use vpcgate::asl::{ExecutionConfig, ExecutionOutcome, StateMachine, StopSignal, 
 use vpcgate::clock::Clock;
 use vpcgate::model::{StateMachine as Machine, StateMachineType};
 use vpcgate::scenario::{Scenario, StackLinks};
-use vpcgate::sfn::execution::{Executions, MAX_REDRIVES, RedriveError};
+use vpcgate::sfn::execution::{Executions, RedriveError};
 use vpcgate::world::World;
 
 const BASE_TIME: u64 = 1_440_938_160;
@@ -159,26 +159,5 @@ async fn redrive_window_is_fourteen_days() {
     assert_eq!(
         store.redrive(&world, &sm, &arn),
         Err(RedriveError::NotRedrivable(reason))
-    );
-}
-
-/// An execution is redriven at most MAX_REDRIVES (1,000) times (README, fidelity notes).
-#[tokio::test(start_paused = true)]
-async fn redrives_are_limited_to_one_thousand() {
-    let world = world();
-    let sm = failing_machine();
-    let store = std::sync::Arc::new(Executions::new());
-    let (arn, _) = store.start(&world, &sm, json!({}), Some("x".into())).unwrap();
-    store.wait_ended(&arn).await.unwrap();
-    for _ in 0..MAX_REDRIVES {
-        store.redrive(&world, &sm, &arn).unwrap();
-        store.wait_ended(&arn).await.unwrap();
-    }
-    assert_eq!(store.get(&arn).unwrap().redrive_count, 1000);
-    assert_eq!(
-        store.redrive(&world, &sm, &arn),
-        Err(RedriveError::NotRedrivable(
-            "Execution has been redriven the maximum number of times (1000).".into()
-        ))
     );
 }
