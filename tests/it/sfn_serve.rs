@@ -465,7 +465,10 @@ v.emit(out)
     assert_eq!(d["toleratedFailurePercentage"], 0.0);
     assert_eq!(d["itemCounts"], counts);
     assert_eq!(d["executionCounts"], counts);
-    assert_eq!((d["startDate"].clone(), d["stopDate"].clone()), (json!("date"), json!("date")));
+    assert_eq!(
+        (d["startDate"].clone(), d["stopDate"].clone()),
+        (json!("date"), json!("date"))
+    );
     assert_eq!(d["mapRunArn"], mr);
     assert_eq!(
         out["kids"],
@@ -476,7 +479,12 @@ v.emit(out)
     assert_eq!(out["kid"][3], json!(["execution", "dmap/TestMap"]));
     assert_eq!(
         out["kid_history"],
-        json!(["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"])
+        json!([
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ])
     );
     assert_eq!(out["updated"], json!([5, 2]));
     assert_eq!(out["missing"], "ResourceNotFound");
@@ -534,12 +542,18 @@ v.emit(out)
     );
     assert_eq!(
         out["express_sync"],
-        json!(["InvalidDefinition", "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at /States/S/Resource'"]),
+        json!([
+            "InvalidDefinition",
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at /States/S/Resource'"
+        ]),
         "{out}"
     );
     assert_eq!(
         out["sync"],
-        json!(["SUCCEEDED", "arn:aws:states:us-east-1:123456789012:execution:child:kid"])
+        json!([
+            "SUCCEEDED",
+            "arn:aws:states:us-east-1:123456789012:execution:child:kid"
+        ])
     );
     assert_eq!(out["kid"], json!(["SUCCEEDED", {"a": 1}]));
     assert_eq!(out["parent"], "ABORTED");

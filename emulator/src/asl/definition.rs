@@ -658,6 +658,33 @@ pub(crate) fn express_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagnostic>
     }
 }
 
+/// [`express_diagnostics`] for the processors of Distributed Maps whose children are EXPRESS
+/// executions (state-map-distributed.html, "ExecutionType"), in a STANDARD machine.
+pub(crate) fn express_child_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagnostic>) {
+    let mut names: Vec<&String> = b.states.keys().collect();
+    names.sort();
+    for name in names {
+        let sat = ptr(&ptr(at, "States"), name);
+        match &b.states[name].kind {
+            Kind::Parallel { branches } => {
+                for (i, br) in branches.iter().enumerate() {
+                    express_child_diagnostics(br, &format!("{sat}/Branches/{i}"), out);
+                }
+            }
+            Kind::Map(m) => {
+                let pat = ptr(&sat, "ItemProcessor");
+                match &m.distributed {
+                    Some(d) if d.execution_type == super::ExecutionType::Express => {
+                        express_diagnostics(&m.processor, &pat, out)
+                    }
+                    _ => express_child_diagnostics(&m.processor, &pat, out),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Parses one state on its own (TestState).
 pub(crate) fn parse_single_state(definition: &str, name: &str) -> Result<State, DefinitionError> {
     let doc: Value =
@@ -1706,7 +1733,9 @@ fn parse_map(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> 
                 if o.contains_key(k) {
                     v.schema(
                         &ptr(at, k),
-                        format!("The field \"{k}\" is only supported by a Map state in DISTRIBUTED mode"),
+                        format!(
+                            "The field \"{k}\" is only supported by a Map state in DISTRIBUTED mode"
+                        ),
                     );
                 }
             }
@@ -1731,7 +1760,10 @@ fn parse_map(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> 
 /// Returns the child execution type of a Distributed Map, `None` for an inline one.
 fn processor_config(v: &mut V, cfg: &Value, at: &str) -> Option<super::ExecutionType> {
     let Some(cfg) = cfg.as_object() else {
-        v.schema(at, "The value for the field \"ProcessorConfig\" must be an OBJECT");
+        v.schema(
+            at,
+            "The value for the field \"ProcessorConfig\" must be an OBJECT",
+        );
         return None;
     };
     for k in cfg.keys() {
@@ -1830,7 +1862,10 @@ fn item_batcher(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) 
     let x = o.get("ItemBatcher")?;
     let bat = ptr(at, "ItemBatcher");
     let Some(b) = x.as_object() else {
-        v.schema(&bat, "The value for the field \"ItemBatcher\" must be an OBJECT");
+        v.schema(
+            &bat,
+            "The value for the field \"ItemBatcher\" must be an OBJECT",
+        );
         return None;
     };
     let jp = ql == QueryLanguage::JsonPath;
@@ -1873,7 +1908,10 @@ fn item_batcher(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) 
         true,
         262_144.0,
     );
-    if !b.keys().any(|k| k.starts_with("MaxItemsPerBatch") || k.starts_with("MaxInputBytesPerBatch")) {
+    if !b
+        .keys()
+        .any(|k| k.starts_with("MaxItemsPerBatch") || k.starts_with("MaxInputBytesPerBatch"))
+    {
         v.schema(&bat, "The ItemBatcher must have at least one of \"MaxItemsPerBatch\", \"MaxItemsPerBatchPath\", \"MaxInputBytesPerBatch\" or \"MaxInputBytesPerBatchPath\"");
     }
     let batch_input = template(v, b, &bat, "BatchInput", ql);

@@ -406,7 +406,8 @@ pub(crate) async fn run_map_run<'a>(
     let label = dist.label.clone().unwrap_or_else(|| uuid(ctx));
     let map_run_arn = format!(
         "{}/{label}:{}",
-        cfg.state_machine_arn.replacen(":stateMachine:", ":mapRun:", 1),
+        cfg.state_machine_arn
+            .replacen(":stateMachine:", ":mapRun:", 1),
         uuid(ctx)
     );
     let child_sm_arn = format!("{}/{label}", cfg.state_machine_arn);
@@ -483,9 +484,8 @@ pub(crate) async fn run_map_run<'a>(
     let mut results: Vec<Option<Result<Value, StatesError>>> = (0..n).map(|_| None).collect();
     let mut stops: Vec<Option<StopHandle>> = (0..n).map(|_| None).collect();
     let mut arns: Vec<String> = Vec::with_capacity(n);
-    let mut running: futures::stream::FuturesUnordered<
-        BoxFuture<'_, (usize, ExecutionOutcome)>,
-    > = futures::stream::FuturesUnordered::new();
+    let mut running: futures::stream::FuturesUnordered<BoxFuture<'_, (usize, ExecutionOutcome)>> =
+        futures::stream::FuturesUnordered::new();
     let mut next = 0usize;
     let mut failed_items = 0u64;
     let mut failure: Option<StatesError> = None;

@@ -14,8 +14,8 @@ use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -1266,7 +1266,9 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                         async move {
                             let out = match saved {
                                 Some(v) => v,
-                                None => run_block(ctx, b, params.clone(), scope, None, bcur).await?,
+                                None => {
+                                    run_block(ctx, b, params.clone(), scope, None, bcur).await?
+                                }
                             };
                             ctx.note_done(top, i, &out);
                             Ok::<Value, StatesError>(out)
@@ -1362,7 +1364,11 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                         let batches = super::distributed::batch(inputs, b, &env, &resolve_num)?;
                         let sizes = batches
                             .iter()
-                            .map(|b| b.get("Items").and_then(Value::as_array).map_or(0, |a| a.len() as u64))
+                            .map(|b| {
+                                b.get("Items")
+                                    .and_then(Value::as_array)
+                                    .map_or(0, |a| a.len() as u64)
+                            })
                             .collect();
                         (batches, sizes)
                     }
@@ -1377,11 +1383,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     query_language: st.ql,
                     comment: None,
                 };
-                let settings = (
-                    max_conc as u64,
-                    tol_count.map(|c| c as u64),
-                    tol_pct,
-                );
+                let settings = (max_conc as u64, tol_count.map(|c| c as u64), tol_pct);
                 let (machine, inputs, sizes) = (&machine, &inputs, &sizes);
                 return with_retry(ctx, st, move |_attempt| {
                     let cur = cur.clone();

@@ -419,6 +419,9 @@ pub fn validate(definition: &str, express: bool) -> Vec<Diagnostic> {
             let mut out = Vec::new();
             if express {
                 definition::express_diagnostics(&m.block, "", &mut out);
+            } else {
+                // The EXPRESS children of a Distributed Map hold what an Express machine may.
+                definition::express_child_diagnostics(&m.block, "", &mut out);
             }
             out
         }
@@ -614,9 +617,7 @@ pub async fn run(
                 variables: scope.snapshot(),
                 execution_input: ctx.exec_input.clone(),
                 history: history.clone(),
-                done: std::mem::take(
-                    &mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner()),
-                ),
+                done: std::mem::take(&mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner())),
             })
     };
     ExecutionOutcome {

@@ -658,10 +658,7 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     if let Some(d) = record.redrive_date {
         out.insert("redriveDate".into(), epoch(d));
     }
-    let (status, reason) = c
-        .state
-        .executions
-        .redrive_status(arn, c.world.clock.now());
+    let (status, reason) = c.state.executions.redrive_status(arn, c.world.clock.now());
     out.insert("redriveStatus".into(), json!(status));
     if let Some(r) = reason {
         out.insert("redriveStatusReason".into(), json!(r));

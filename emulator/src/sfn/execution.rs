@@ -399,7 +399,10 @@ fn not_redrivable(r: &ExecutionRecord, now: SystemTime) -> Option<String> {
         return Some("Execution is RUNNING and cannot be redriven".to_string());
     };
     if r.kind != StateMachineType::Standard || o.redrive_point.is_none() {
-        return Some(format!("Execution is {} and cannot be redriven", r.status()));
+        return Some(format!(
+            "Execution is {} and cannot be redriven",
+            r.status()
+        ));
     }
     if now.duration_since(o.stop_date).unwrap_or_default() > REDRIVE_WINDOW {
         return Some("Execution redrivable period exceeded.".to_string());

@@ -162,11 +162,9 @@ async fn children_are_executions_of_their_own() {
         .strip_prefix(&format!("{SM}/"))
         .unwrap();
     assert!(is_uuid(label), "{}", info.state_machine_arn);
-    assert!(
-        info.map_run_arn.starts_with(&format!(
-            "arn:aws:states:us-east-1:123456789012:mapRun:vpcgate/{label}:"
-        ))
-    );
+    assert!(info.map_run_arn.starts_with(&format!(
+        "arn:aws:states:us-east-1:123456789012:mapRun:vpcgate/{label}:"
+    )));
     assert_eq!(info.execution_arn, config().execution_arn);
     let started = h.started.lock().unwrap();
     assert_eq!(started.len(), 3);
@@ -223,7 +221,10 @@ async fn item_batcher_groups_items_into_batches() {
             {"BatchInput": {"from": "s"}, "Items": [5]},
         ]))
     );
-    assert_eq!(out.history_json()[2]["mapStateStartedEventDetails"]["length"], 5);
+    assert_eq!(
+        out.history_json()[2]["mapStateStartedEventDetails"]["length"],
+        5
+    );
     let s = h.runs.lock().unwrap()[0].1.state();
     assert_eq!((s.items.total, s.executions.total), (5, 3));
 
@@ -387,7 +388,14 @@ async fn update_map_run_raises_concurrency_of_a_running_map_run() {
     let h2 = h.clone();
     let t0 = tokio::time::Instant::now();
     let task = tokio::spawn(async move {
-        run(&machine, json!([1, 2, 3, 4]), config(), &*h2, StopSignal::never()).await
+        run(
+            &machine,
+            json!([1, 2, 3, 4]),
+            config(),
+            &*h2,
+            StopSignal::never(),
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_secs(5)).await;
     let control = h.runs.lock().unwrap()[0].1.clone();
@@ -405,7 +413,10 @@ async fn update_map_run_raises_concurrency_of_a_running_map_run() {
 /// and the Map Run too.
 #[tokio::test(start_paused = true)]
 async fn stopping_the_parent_aborts_the_children() {
-    let def = dmap(json!({}), json!({"Type": "Wait", "Seconds": 100, "End": true}));
+    let def = dmap(
+        json!({}),
+        json!({"Type": "Wait", "Seconds": 100, "End": true}),
+    );
     let machine = StateMachine::parse(&def.to_string()).unwrap();
     let h = Arc::new(Observed::default());
     let h2 = h.clone();
@@ -420,10 +431,7 @@ async fn stopping_the_parent_aborts_the_children() {
     assert_eq!(ended.len(), 2);
     for o in ended.values() {
         assert_eq!(o.status.as_str(), "ABORTED");
-        assert_eq!(
-            o.history.last().unwrap().event_type,
-            "ExecutionAborted"
-        );
+        assert_eq!(o.history.last().unwrap().event_type, "ExecutionAborted");
     }
     let s = h.runs.lock().unwrap()[0].1.state();
     assert_eq!(s.status.as_str(), "ABORTED");
@@ -444,7 +452,10 @@ fn diagnostics(def: &Value) -> Vec<(String, String, String)> {
 #[test]
 fn distributed_map_definitions() {
     let pass = json!({"Type": "Pass", "End": true});
-    assert_eq!(diagnostics(&dmap(json!({"Label": "TestMap"}), pass.clone())), []);
+    assert_eq!(
+        diagnostics(&dmap(json!({"Label": "TestMap"}), pass.clone())),
+        []
+    );
     let mut def = dmap(json!({}), pass.clone());
     def["States"]["MapState"]["ItemProcessor"]["ProcessorConfig"] = json!({"Mode": "DISTRIBUTED"});
     assert_eq!(
@@ -484,16 +495,43 @@ fn distributed_map_definitions() {
     let at: Vec<&str> = d.iter().map(|x| x.2.as_str()).collect();
     assert_eq!(
         at,
-        ["/States/MapState/ItemReader", "/States/MapState/ResultWriter"]
+        [
+            "/States/MapState/ItemReader",
+            "/States/MapState/ResultWriter"
+        ]
     );
     assert!(d[0].1.contains("Amazon S3, which vpcgate does not emulate"));
-    let mut inline = dmap(json!({"Label": "L", "ItemBatcher": {"MaxItemsPerBatch": 2}}), pass.clone());
+    let mut inline = dmap(
+        json!({"Label": "L", "ItemBatcher": {"MaxItemsPerBatch": 2}}),
+        pass.clone(),
+    );
     inline["States"]["MapState"]["ItemProcessor"]["ProcessorConfig"] = json!({"Mode": "INLINE"});
     let at: Vec<String> = diagnostics(&inline).into_iter().map(|x| x.2).collect();
-    assert_eq!(at, ["/States/MapState/ItemBatcher", "/States/MapState/Label"]);
+    assert_eq!(
+        at,
+        ["/States/MapState/ItemBatcher", "/States/MapState/Label"]
+    );
     let d = diagnostics(&dmap(json!({"ItemBatcher": {}}), pass));
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].2, "/States/MapState/ItemBatcher");
+    // EXPRESS children may not wait for a task token, as an Express machine may not
+    // (AWS-recorded: test_sfn_api_validation.snapshot.json, ILLEGAL_WFTT).
+    let mut def = dmap(
+        json!({}),
+        json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true}),
+    );
+    assert_eq!(diagnostics(&def), []);
+    def["States"]["MapState"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] =
+        json!("EXPRESS");
+    assert_eq!(
+        diagnostics(&def),
+        [(
+            "SCHEMA_VALIDATION_FAILED".into(),
+            "Express state machine does not support '.waitForTaskToken' service integration "
+                .into(),
+            "/States/MapState/ItemProcessor/States/Inner/Resource".into()
+        )]
+    );
 }
 
 /// Budgets: a Map Run starts at most MAX_MAP_RUN_CHILDREN children; past that the state fails

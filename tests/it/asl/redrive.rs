@@ -72,7 +72,11 @@ async fn redrive_runs_only_the_failed_parallel_branch() {
     assert_eq!(second.output, Some(json!(["a", "b"])));
     assert_eq!((h.count("A"), h.count("B")), (1, 2));
     let t = types_after_redrive(&second);
-    assert_eq!(t.iter().filter(|e| *e == "TaskStateEntered").count(), 1, "{t:?}");
+    assert_eq!(
+        t.iter().filter(|e| *e == "TaskStateEntered").count(),
+        1,
+        "{t:?}"
+    );
 }
 
 /// An inline Map whose second iteration fails: the redrive runs the iterations that did not
@@ -143,7 +147,9 @@ async fn redrive_window_is_fourteen_days() {
     let world = world();
     let sm = failing_machine();
     let store = std::sync::Arc::new(Executions::new());
-    let (arn, _) = store.start(&world, &sm, json!({}), Some("x".into())).unwrap();
+    let (arn, _) = store
+        .start(&world, &sm, json!({}), Some("x".into()))
+        .unwrap();
     store.wait_ended(&arn).await.unwrap();
     tokio::time::advance(Duration::from_secs(14 * 24 * 3600)).await;
     assert_eq!(
