@@ -484,6 +484,24 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
+    /// The record of a Distributed Map's STANDARD child execution as it starts.
+    pub fn of_child(child: &crate::asl::ChildExecution) -> Self {
+        ExecutionRecord {
+            arn: child.arn.clone(),
+            name: child.name.clone(),
+            state_machine_arn: child.state_machine_arn.clone(),
+            kind: StateMachineType::Standard,
+            input: child.input.clone(),
+            start_date: child.start_date,
+            outcome: None,
+            live: Some(child.history.clone()),
+            trace: Trace::disabled(),
+            redrive_count: 0,
+            redrive_date: None,
+            map_run_arn: Some(child.map_run_arn.clone()),
+        }
+    }
+
     /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub fn status(&self) -> &'static str {
         match self.outcome.as_ref().map(|o| o.status) {

@@ -14,8 +14,6 @@ use crate::asl::{
     ChildExecution, ExecutionOutcome, ExecutionType, MapRunControl, MapRunInfo, MapRunObserver,
     StopHandle,
 };
-use crate::model::StateMachineType;
-use crate::trace::Trace;
 
 use super::execution::ExecutionRecord;
 
@@ -138,20 +136,7 @@ impl MapRunObserver for MapRuns {
         if child.execution_type == ExecutionType::Express {
             return;
         }
-        let record = ExecutionRecord {
-            arn: child.arn.clone(),
-            name: child.name.clone(),
-            state_machine_arn: child.state_machine_arn.clone(),
-            kind: StateMachineType::Standard,
-            input: child.input.clone(),
-            start_date: child.start_date,
-            outcome: None,
-            live: Some(child.history.clone()),
-            trace: Trace::disabled(),
-            redrive_count: 0,
-            redrive_date: None,
-            map_run_arn: Some(child.map_run_arn.clone()),
-        };
+        let record = ExecutionRecord::of_child(child);
         let mut g = self.lock();
         g.stops.insert(child.arn.clone(), child.stop.clone());
         g.children.insert(child.arn.clone(), record);
