@@ -398,3 +398,164 @@ v.emit(out)
     );
     assert_eq!(f["cause"]["Status"], "FAILED");
 }
+
+/// A Distributed Map on `serve` (state-map-distributed.html): ListMapRuns and DescribeMapRun
+/// answer with the shapes AWS recorded (LocalStack test_sfn_api_map_run.snapshot.json,
+/// test_list_map_runs_and_describe_map_run: the Map Run's ARN, the children's state machine
+/// `<machine>/<label>`, maxConcurrency 1, toleratedFailureCount 0, toleratedFailurePercentage
+/// 0.0, itemCounts / executionCounts); ListExecutions with `mapRunArn` lists the child
+/// executions, DescribeExecution of a child gives its `mapRunArn`, GetExecutionHistory its own
+/// history; UpdateMapRun changes maxConcurrency; an unknown Map Run is ResourceNotFound.
+#[test]
+fn distributed_map_runs_on_serve() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+machine = {"StartAt": "MapState", "States": {"MapState": {"Type": "Map", "MaxConcurrency": 1, "Label": "TestMap",
+    "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "IteratorInner", "States": {"IteratorInner": {"Type": "Pass", "End": True}}}, "End": True}}}
+sm = sfn.create_state_machine(name="dmap", definition=json.dumps(machine), roleArn=role)["stateMachineArn"]
+ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps(["Hello", "World"]))["executionArn"]
+d = v.wait_execution(sfn, ex)
+out = {"status": d["status"], "output": json.loads(d["output"])}
+runs = sfn.list_map_runs(executionArn=ex)["mapRuns"]
+out["runs"] = [{k: r[k] for k in ("executionArn", "mapRunArn", "stateMachineArn")} | {"dates": ["startDate" in r, "stopDate" in r]} for r in runs]
+mr = runs[0]["mapRunArn"]
+dm = sfn.describe_map_run(mapRunArn=mr)
+dm.pop("ResponseMetadata")
+out["describe"] = {k: (v_ if not hasattr(v_, "isoformat") else "date") for k, v_ in dm.items()}
+kids = sfn.list_executions(mapRunArn=mr)["executions"]
+out["kids"] = [[k["status"], k["stateMachineArn"], k.get("mapRunArn")] for k in kids]
+kid = sfn.describe_execution(executionArn=kids[0]["executionArn"])
+out["kid"] = [kid["mapRunArn"], kid["stateMachineArn"], kid["status"], kids[0]["executionArn"].split(":")[5:7]]
+out["kid_history"] = [e["type"] for e in sfn.get_execution_history(executionArn=kids[0]["executionArn"])["events"]]
+sfn.update_map_run(mapRunArn=mr, maxConcurrency=5, toleratedFailureCount=2)
+dm = sfn.describe_map_run(mapRunArn=mr)
+out["updated"] = [dm["maxConcurrency"], dm["toleratedFailureCount"]]
+out["missing"] = v.code(sfn.describe_map_run, mapRunArn=mr[:-3] + "abc")
+out["bad_arn"] = v.code(sfn.describe_map_run, mapRunArn=ex)
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!(["Hello", "World"]));
+    let ex = "arn:aws:states:us-east-1:123456789012:execution:dmap:";
+    let run = &out["runs"][0];
+    assert!(run["executionArn"].as_str().unwrap().starts_with(ex));
+    let mr = run["mapRunArn"].as_str().unwrap();
+    assert!(
+        mr.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:dmap/TestMap:"),
+        "{mr}"
+    );
+    let child_sm = "arn:aws:states:us-east-1:123456789012:stateMachine:dmap/TestMap";
+    assert_eq!(run["stateMachineArn"], child_sm);
+    assert_eq!(run["dates"], json!([true, true]));
+    let counts = json!({"aborted": 0, "failed": 0, "pending": 0, "resultsWritten": 0,
+        "running": 0, "succeeded": 2, "timedOut": 0, "total": 2});
+    let d = &out["describe"];
+    assert_eq!(d["status"], "SUCCEEDED", "{out}");
+    assert_eq!(d["maxConcurrency"], 1);
+    assert_eq!(d["toleratedFailureCount"], 0);
+    assert_eq!(d["toleratedFailurePercentage"], 0.0);
+    assert_eq!(d["itemCounts"], counts);
+    assert_eq!(d["executionCounts"], counts);
+    assert_eq!(
+        (d["startDate"].clone(), d["stopDate"].clone()),
+        (json!("date"), json!("date"))
+    );
+    assert_eq!(d["mapRunArn"], mr);
+    assert_eq!(
+        out["kids"],
+        json!([["SUCCEEDED", child_sm, mr], ["SUCCEEDED", child_sm, mr]])
+    );
+    assert_eq!(out["kid"][0], mr);
+    assert_eq!(out["kid"][1], child_sm);
+    assert_eq!(out["kid"][3], json!(["execution", "dmap/TestMap"]));
+    assert_eq!(
+        out["kid_history"],
+        json!([
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ])
+    );
+    assert_eq!(out["updated"], json!([5, 2]));
+    assert_eq!(out["missing"], "ResourceNotFound");
+    assert_eq!(out["bad_arn"], "InvalidArn");
+}
+
+/// `states:startExecution` from StartSyncExecution: an EXPRESS machine starts a STANDARD child
+/// (the request-response form; EXPRESS machines may not hold `.sync`, refused at create as AWS
+/// records: test_sfn_api_express.snapshot.json), and the child runs in the scope's store.
+/// Stopping a `.sync` parent stops the child it waits for (connect-to-resource.html#connect-sync).
+#[test]
+fn start_execution_from_sync_express_and_stop_parent_stops_child() {
+    let ep = serve(&["--scenario", &repo("scenarios/pattern-a.json")]);
+    let out = py(
+        r#"
+import sys, json, time, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep)
+role = v.role("123456789012", ep)
+child = sfn.create_state_machine(name="child", roleArn=role, definition=json.dumps(
+    {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+def task(resource):
+    return json.dumps({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": resource,
+        "Parameters": {"StateMachineArn": child, "Input": {"a": 1}, "Name": "kid"}, "End": True}}})
+out = {}
+try:
+    sfn.create_state_machine(name="x", roleArn=role, type="EXPRESS", definition=task("arn:aws:states:::states:startExecution.sync:2"))
+except sfn.exceptions.ClientError as e:
+    out["express_sync"] = [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+ex = sfn.create_state_machine(name="fire", roleArn=role, type="EXPRESS", definition=task("arn:aws:states:::states:startExecution"))["stateMachineArn"]
+r = sfn.start_sync_execution(stateMachineArn=ex, input="{}")
+out["sync"] = [r["status"], json.loads(r["output"])["ExecutionArn"]]
+d = v.wait_execution(sfn, json.loads(r["output"])["ExecutionArn"])
+out["kid"] = [d["status"], json.loads(d["input"])]
+# A .sync parent whose child waits on an activity worker; stopping the parent stops the child.
+act = sfn.create_activity(name="never")["activityArn"]
+slow = sfn.create_state_machine(name="slow", roleArn=role, definition=json.dumps(
+    {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": act, "End": True}}}))["stateMachineArn"]
+parent = sfn.create_state_machine(name="parent", roleArn=role, definition=json.dumps(
+    {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": slow, "Name": "slowkid"}, "End": True}}}))["stateMachineArn"]
+p = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+kid = slow.replace(":stateMachine:", ":execution:") + ":slowkid"
+for _ in range(100):
+    if v.code(sfn.describe_execution, executionArn=kid) == "ok":
+        break
+    time.sleep(0.05)
+sfn.stop_execution(executionArn=p)
+out["parent"] = v.wait_execution(sfn, p)["status"]
+out["slowkid"] = v.wait_execution(sfn, kid)["status"]
+v.emit(out)
+"#,
+        &[&ep],
+    );
+    assert_eq!(
+        out["express_sync"],
+        json!([
+            "InvalidDefinition",
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at /States/S/Resource'"
+        ]),
+        "{out}"
+    );
+    assert_eq!(
+        out["sync"],
+        json!([
+            "SUCCEEDED",
+            "arn:aws:states:us-east-1:123456789012:execution:child:kid"
+        ])
+    );
+    assert_eq!(out["kid"], json!(["SUCCEEDED", {"a": 1}]));
+    assert_eq!(out["parent"], "ABORTED");
+    assert_eq!(out["slowkid"], "ABORTED");
+}

@@ -317,7 +317,7 @@ case("invalid_unreachable_and_missing_next", "https://docs.aws.amazon.com/step-f
 case("invalid_distributed_map", DG + "state-map-distributed.html",
      sm({"M": {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"}, "End": True}}), {},
-     {"definition_error": ["SCHEMA_VALIDATION_FAILED", "SCHEMA_VALIDATION_FAILED"], "message_contains": "not emulated by vpcgate"})
+     {"definition_error": ["SCHEMA_VALIDATION_FAILED"], "message_contains": "which vpcgate does not emulate"})
 case("invalid_states_all_not_last", DG + "concepts-error-handling.html",
      sm({"T": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": True,
                "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}], "Catch": [{"ErrorEquals": ["States.ALL", "X"], "Next": "T"}]}}), {},

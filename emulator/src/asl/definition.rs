@@ -161,6 +161,28 @@ pub(crate) struct MapSpec {
     pub(crate) max_concurrency: Option<NumSpec>,
     pub(crate) tolerated_count: Option<NumSpec>,
     pub(crate) tolerated_percentage: Option<NumSpec>,
+    /// `ProcessorConfig.Mode: DISTRIBUTED`: each item runs as a child execution of a Map Run.
+    pub(crate) distributed: Option<Distributed>,
+}
+
+/// What a Distributed Map adds to a Map
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>).
+#[derive(Debug, Clone)]
+pub(crate) struct Distributed {
+    /// `ProcessorConfig.ExecutionType`: the type of the child executions.
+    pub(crate) execution_type: super::ExecutionType,
+    /// `Label`: names the Map Run and its child executions (else a UUID does).
+    pub(crate) label: Option<String>,
+    /// `ItemBatcher`.
+    pub(crate) batcher: Option<Batcher>,
+}
+
+/// `ItemBatcher` (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html>).
+#[derive(Debug, Clone)]
+pub(crate) struct Batcher {
+    pub(crate) max_items: Option<NumSpec>,
+    pub(crate) max_bytes: Option<NumSpec>,
+    pub(crate) batch_input: Option<Tmpl>,
 }
 
 #[derive(Debug, Clone)]
@@ -631,6 +653,33 @@ pub(crate) fn express_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagnostic>
                 }
             }
             Kind::Map(m) => express_diagnostics(&m.processor, &ptr(&sat, "ItemProcessor"), out),
+            _ => {}
+        }
+    }
+}
+
+/// [`express_diagnostics`] for the processors of Distributed Maps whose children are EXPRESS
+/// executions (state-map-distributed.html, "ExecutionType"), in a STANDARD machine.
+pub(crate) fn express_child_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagnostic>) {
+    let mut names: Vec<&String> = b.states.keys().collect();
+    names.sort();
+    for name in names {
+        let sat = ptr(&ptr(at, "States"), name);
+        match &b.states[name].kind {
+            Kind::Parallel { branches } => {
+                for (i, br) in branches.iter().enumerate() {
+                    express_child_diagnostics(br, &format!("{sat}/Branches/{i}"), out);
+                }
+            }
+            Kind::Map(m) => {
+                let pat = ptr(&sat, "ItemProcessor");
+                match &m.distributed {
+                    Some(d) if d.execution_type == super::ExecutionType::Express => {
+                        express_diagnostics(&m.processor, &pat, out)
+                    }
+                    _ => express_child_diagnostics(&m.processor, &pat, out),
+                }
+            }
             _ => {}
         }
     }
@@ -1560,11 +1609,12 @@ fn parse_state(
 }
 
 fn parse_map(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> Kind {
-    // Distributed Map is out of scope for the emulator: reject it loudly rather than run it
-    // as an inline Map with different semantics.
-    for k in ["ItemReader", "ItemBatcher", "ResultWriter", "Label"] {
+    // ItemReader and ResultWriter read and write Amazon S3, which vpcgate has no model of:
+    // refused at create, where AWS reports definition problems, rather than failing later
+    // (README, fidelity notes).
+    for k in ["ItemReader", "ResultWriter"] {
         if o.contains_key(k) {
-            v.schema(&ptr(at, k), format!("The field \"{k}\" belongs to Distributed Map, which vpcgate does not emulate (only INLINE Map states are supported)"));
+            v.schema(&ptr(at, k), format!("The field \"{k}\" reads or writes Amazon S3, which vpcgate does not emulate; a Distributed Map in vpcgate iterates over its state input (ItemsPath / Items)"));
         }
     }
     let (proc_key, proc) = match (o.get("ItemProcessor"), o.get("Iterator")) {
@@ -1583,18 +1633,11 @@ fn parse_map(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> 
         }
     };
     let pat = ptr(at, proc_key);
+    let mut mode = None;
     let processor = match proc.and_then(|p| p.as_object()) {
         Some(p) => {
             if let Some(cfg) = p.get("ProcessorConfig") {
-                let mode = cfg.get("Mode").and_then(|m| m.as_str()).unwrap_or("INLINE");
-                if mode == "DISTRIBUTED" {
-                    v.schema(&format!("{pat}/ProcessorConfig/Mode"), "Distributed Map (ProcessorConfig.Mode DISTRIBUTED) is not emulated by vpcgate; only INLINE Map states are supported");
-                } else if mode != "INLINE" {
-                    v.schema(
-                        &format!("{pat}/ProcessorConfig/Mode"),
-                        "The value for the field \"Mode\" must be one of: [INLINE, DISTRIBUTED]",
-                    );
-                }
+                mode = processor_config(v, cfg, &format!("{pat}/ProcessorConfig"));
             }
             parse_block(v, p, &pat, ql, true)
         }
@@ -1679,6 +1722,26 @@ fn parse_map(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> 
             100.0,
         ),
     };
+    let distributed = match mode {
+        Some(execution_type) => Some(Distributed {
+            execution_type,
+            label: label(v, o, at),
+            batcher: item_batcher(v, o, at, ql),
+        }),
+        None => {
+            for k in ["ItemBatcher", "Label"] {
+                if o.contains_key(k) {
+                    v.schema(
+                        &ptr(at, k),
+                        format!(
+                            "The field \"{k}\" is only supported by a Map state in DISTRIBUTED mode"
+                        ),
+                    );
+                }
+            }
+            None
+        }
+    };
     Kind::Map(Box::new(MapSpec {
         items_path,
         items,
@@ -1687,7 +1750,176 @@ fn parse_map(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> 
         max_concurrency,
         tolerated_count,
         tolerated_percentage,
+        distributed,
     }))
+}
+
+/// `ProcessorConfig`: `Mode` INLINE (the default) or DISTRIBUTED, and for DISTRIBUTED the
+/// required `ExecutionType` of the child executions
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>, "ItemProcessor").
+/// Returns the child execution type of a Distributed Map, `None` for an inline one.
+fn processor_config(v: &mut V, cfg: &Value, at: &str) -> Option<super::ExecutionType> {
+    let Some(cfg) = cfg.as_object() else {
+        v.schema(
+            at,
+            "The value for the field \"ProcessorConfig\" must be an OBJECT",
+        );
+        return None;
+    };
+    for k in cfg.keys() {
+        if !["Mode", "ExecutionType"].contains(&k.as_str()) {
+            v.schema(
+                &ptr(at, k),
+                format!("The field \"{k}\" is not supported by Step Functions"),
+            );
+        }
+    }
+    let mode = match cfg.get("Mode") {
+        None => "INLINE",
+        Some(Value::String(m)) if m == "INLINE" || m == "DISTRIBUTED" => m.as_str(),
+        Some(_) => {
+            v.schema(
+                &ptr(at, "Mode"),
+                "The value for the field \"Mode\" must be one of: [INLINE, DISTRIBUTED]",
+            );
+            return None;
+        }
+    };
+    let ty = match cfg.get("ExecutionType") {
+        Some(Value::String(t)) if t == "STANDARD" => Some(super::ExecutionType::Standard),
+        Some(Value::String(t)) if t == "EXPRESS" => Some(super::ExecutionType::Express),
+        Some(_) => {
+            v.schema(
+                &ptr(at, "ExecutionType"),
+                "The value for the field \"ExecutionType\" must be one of: [STANDARD, EXPRESS]",
+            );
+            None
+        }
+        None => None,
+    };
+    if mode == "INLINE" {
+        if cfg.contains_key("ExecutionType") {
+            v.schema(
+                &ptr(at, "ExecutionType"),
+                "The field \"ExecutionType\" is only supported in DISTRIBUTED mode",
+            );
+        }
+        return None;
+    }
+    if !cfg.contains_key("ExecutionType") {
+        v.schema(at, "The field \"ExecutionType\" should be non-null");
+    }
+    Some(ty.unwrap_or_default())
+}
+
+/// Most characters in a Map Run `Label`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>, "Label").
+const MAX_LABEL_CHARS: usize = 40;
+
+/// `Label`: at most 40 characters, none of whitespace, `? * < > { } [ ] : ; , \ | ^ ~ $ # % & \` "`
+/// nor control characters (state-map-distributed.html, "Label"; the messages are those
+/// LocalStack's test_sfn_api_map_run.py checks against AWS: "Label cannot be empty", "Label
+/// cannot exceed 40 characters", "Label contains invalid character: '?'").
+fn label(v: &mut V, o: &Map<String, Value>, at: &str) -> Option<String> {
+    let l = match o.get("Label")? {
+        Value::String(l) => l,
+        _ => {
+            v.schema(
+                &ptr(at, "Label"),
+                "The value for the field \"Label\" must be a STRING",
+            );
+            return None;
+        }
+    };
+    let bad = |c: char| {
+        " ?*<>{}[]:;,\\|^~$#%&`\"".contains(c)
+            || c.is_whitespace()
+            || (c as u32) < 0x20
+            || (0x7f..0xa0).contains(&(c as u32))
+    };
+    let msg = if l.is_empty() {
+        Some("Label cannot be empty".to_string())
+    } else if l.chars().count() > MAX_LABEL_CHARS {
+        Some(format!("Label cannot exceed {MAX_LABEL_CHARS} characters"))
+    } else {
+        l.chars()
+            .find(|c| bad(*c))
+            .map(|c| format!("Label contains invalid character: '{}'", c.escape_default()))
+    };
+    match msg {
+        Some(m) => {
+            v.schema(&ptr(at, "Label"), m);
+            None
+        }
+        None => Some(l.clone()),
+    }
+}
+
+/// `ItemBatcher`: `MaxItemsPerBatch`(`Path`), `MaxInputBytesPerBatch`(`Path`) and `BatchInput`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html>: at least
+/// one of the two limits; a batch is at most 256 KiB).
+fn item_batcher(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> Option<Batcher> {
+    let x = o.get("ItemBatcher")?;
+    let bat = ptr(at, "ItemBatcher");
+    let Some(b) = x.as_object() else {
+        v.schema(
+            &bat,
+            "The value for the field \"ItemBatcher\" must be an OBJECT",
+        );
+        return None;
+    };
+    let jp = ql == QueryLanguage::JsonPath;
+    let allowed: &[&str] = if jp {
+        &[
+            "MaxItemsPerBatch",
+            "MaxItemsPerBatchPath",
+            "MaxInputBytesPerBatch",
+            "MaxInputBytesPerBatchPath",
+            "BatchInput",
+        ]
+    } else {
+        &["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"]
+    };
+    for k in b.keys() {
+        if !allowed.contains(&k.as_str()) {
+            v.schema(
+                &ptr(&bat, k),
+                format!("The field \"{k}\" is not supported by Step Functions"),
+            );
+        }
+    }
+    let max_items = num_spec(
+        v,
+        b,
+        &bat,
+        "MaxItemsPerBatch",
+        jp.then_some("MaxItemsPerBatchPath"),
+        ql,
+        true,
+        1e9,
+    );
+    let max_bytes = num_spec(
+        v,
+        b,
+        &bat,
+        "MaxInputBytesPerBatch",
+        jp.then_some("MaxInputBytesPerBatchPath"),
+        ql,
+        true,
+        262_144.0,
+    );
+    if !b
+        .keys()
+        .any(|k| k.starts_with("MaxItemsPerBatch") || k.starts_with("MaxInputBytesPerBatch"))
+    {
+        v.schema(&bat, "The ItemBatcher must have at least one of \"MaxItemsPerBatch\", \"MaxItemsPerBatchPath\", \"MaxInputBytesPerBatch\" or \"MaxInputBytesPerBatchPath\"");
+    }
+    let batch_input = template(v, b, &bat, "BatchInput", ql);
+    Some(Batcher {
+        max_items,
+        max_bytes,
+        batch_input,
+    })
 }
 
 fn parse_choice(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -> Kind {

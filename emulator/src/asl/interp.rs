@@ -14,6 +14,7 @@ use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +34,10 @@ impl Scope {
             parent: None,
             vars: Mutex::new(initial),
         })
+    }
+    /// The execution's own scope: its states are the top-level ones.
+    pub(crate) fn is_root(&self) -> bool {
+        self.parent.is_none()
     }
     fn child(self: &Arc<Self>) -> Arc<Scope> {
         Arc::new(Scope {
@@ -95,6 +100,12 @@ pub(crate) struct Ctx<'a> {
     pub(crate) inspection: Option<Mutex<Inspection>>,
     /// The top-level state running now and its input (where a redrive starts again).
     pub(crate) current_top: Mutex<Option<(String, Value)>>,
+    /// The branches / iterations of the top-level Parallel or Map running now that succeeded,
+    /// by index, with their outputs (a redrive does not run them again).
+    pub(crate) top_done: Mutex<BTreeMap<usize, Value>>,
+    /// A redrive's saved successes: the state it restarts and its branches / iterations that
+    /// succeeded before (taken by that state's first attempt).
+    pub(crate) redrive_done: Mutex<Option<(String, BTreeMap<usize, Value>)>>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -132,6 +143,35 @@ fn now_millis(ctx: &Ctx<'_>) -> i64 {
 }
 
 impl Ctx<'_> {
+    /// For a top-level Parallel or Map about to run its branches / iterations: the ones a
+    /// redrive need not run again (RedriveExecution "reschedules and redrives only the
+    /// iterations and branches that failed or aborted", API_RedriveExecution.html). Only the
+    /// first attempt after the redrive gets them; the state's record of successes starts over.
+    pub(crate) fn redrive_skips(&self, state: &str, top: bool) -> BTreeMap<usize, Value> {
+        if !top {
+            return BTreeMap::new();
+        }
+        self.top_done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let mut g = self.redrive_done.lock().unwrap_or_else(|p| p.into_inner());
+        match g.as_ref() {
+            Some((name, _)) if name == state => g.take().map(|(_, d)| d).unwrap_or_default(),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// Notes that branch / iteration `i` of the top-level state succeeded with `out`.
+    pub(crate) fn note_done(&self, top: bool, i: usize, out: &Value) {
+        if top {
+            self.top_done
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(i, out.clone());
+        }
+    }
+
     pub(crate) fn event(&self, cur: &Cursor, ty: &str, key: Option<&str>, details: Value) -> u64 {
         let ts = now_ts(self);
         let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
@@ -270,15 +310,21 @@ pub(crate) fn run_block_from<'a>(
             if top {
                 *ctx.current_top.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some((name.to_string(), input.clone()));
+                ctx.top_done
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
             }
             let (flow, out) = run_state(ctx, st, input, &scope, item.as_deref(), &cur).await?;
             ctx.check_history()?;
-            // A loop of Pass/Choice states never waits on anything: yield at every state so
-            // StopExecution, the execution time cap and other requests get their turn (issue 11).
-            tokio::task::yield_now().await;
             match flow {
                 Flow::End => return Ok(out),
                 Flow::Next(n) => {
+                    // A loop of Pass/Choice states never waits on anything: yield between
+                    // states so StopExecution, the execution time cap and other requests get
+                    // their turn (issue 11). (Not after the last one: a branch that ended has
+                    // succeeded, also for a redrive's record of it.)
+                    tokio::task::yield_now().await;
                     name = block
                         .states
                         .get_key_value(&n)
@@ -1211,9 +1257,22 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 async move {
                     ctx.event(&cur, "ParallelStateStarted", None, Value::Null);
                     let start = cur.get();
-                    let futs = branches.iter().map(|b| {
+                    let top = scope.is_root();
+                    let skips = ctx.redrive_skips(&st.name, top);
+                    let futs = branches.iter().enumerate().map(|(i, b)| {
                         let bcur = Arc::new(Cursor::new(start));
-                        run_block(ctx, b, params.clone(), scope.child(), None, bcur)
+                        let saved = skips.get(&i).cloned();
+                        let scope = scope.child();
+                        async move {
+                            let out = match saved {
+                                Some(v) => v,
+                                None => {
+                                    run_block(ctx, b, params.clone(), scope, None, bcur).await?
+                                }
+                            };
+                            ctx.note_done(top, i, &out);
+                            Ok::<Value, StatesError>(out)
+                        }
                     });
                     match futures::future::try_join_all(futs).await {
                         Ok(outs) => {
@@ -1299,11 +1358,64 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 inputs.push(v);
             }
             ctx.inspect("afterItemSelector", &Value::Array(inputs.clone()));
+            if let Some(dist) = &m.distributed {
+                let (inputs, sizes) = match &dist.batcher {
+                    Some(b) => {
+                        let batches = super::distributed::batch(inputs, b, &env, &resolve_num)?;
+                        let sizes = batches
+                            .iter()
+                            .map(|b| {
+                                b.get("Items")
+                                    .and_then(Value::as_array)
+                                    .map_or(0, |a| a.len() as u64)
+                            })
+                            .collect();
+                        (batches, sizes)
+                    }
+                    None => {
+                        let sizes = vec![1; inputs.len()];
+                        (inputs, sizes)
+                    }
+                };
+                let machine = super::definition::StateMachine {
+                    block: m.processor.clone(),
+                    timeout_seconds: None,
+                    query_language: st.ql,
+                    comment: None,
+                };
+                let settings = (max_conc as u64, tol_count.map(|c| c as u64), tol_pct);
+                let (machine, inputs, sizes) = (&machine, &inputs, &sizes);
+                return with_retry(ctx, st, move |_attempt| {
+                    let cur = cur.clone();
+                    let scope = scope.clone();
+                    async move {
+                        let top = scope.is_root();
+                        let skips = ctx.redrive_skips(&st.name, top);
+                        super::distributed::run_map_run(
+                            ctx,
+                            st,
+                            machine,
+                            dist,
+                            inputs.clone(),
+                            sizes.clone(),
+                            &cur,
+                            settings,
+                            (top, skips),
+                        )
+                        .await
+                    }
+                    .boxed()
+                })
+                .await
+                .and_then(|result| finish_work(run, result));
+            }
             let inputs = &inputs;
             with_retry(ctx, st, move |_attempt| {
                 let cur = cur.clone();
                 let scope = scope.clone();
                 async move {
+                    let top = scope.is_root();
+                    let skips = ctx.redrive_skips(&st.name, top);
                     run_map(
                         ctx,
                         st,
@@ -1314,6 +1426,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                         max_conc,
                         tol_count,
                         tol_pct,
+                        (top, skips),
                     )
                     .await
                 }
@@ -1323,6 +1436,15 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
         }
         _ => return Err(StatesError::new(names::RUNTIME, "not a work state")),
     };
+    finish_work(run, result)
+}
+
+/// A work state's output processing: ResultSelector, ResultPath, OutputPath (JSONata:
+/// Output), and Assign.
+fn finish_work(run: &StateRun<'_>, result: Value) -> StateResult {
+    let st = run.st;
+    let ctx = run.ctx;
+    let jsonata = st.ql == QueryLanguage::Jsonata;
     ctx.inspect("result", &result);
 
     // 3. Output processing.
@@ -1373,6 +1495,7 @@ async fn run_map<'a>(
     max_conc: usize,
     tol_count: Option<f64>,
     tol_pct: Option<f64>,
+    (top, skips): (bool, BTreeMap<usize, Value>),
 ) -> Result<Value, StatesError> {
     ctx.event(
         cur,
@@ -1387,6 +1510,17 @@ async fn run_map<'a>(
     let mut futs: Vec<BoxFuture<'a, Result<Value, StatesError>>> = Vec::with_capacity(n);
     for (i, input) in inputs.iter().enumerate() {
         let scope = scope.child();
+        if let Some(v) = skips.get(&i).cloned() {
+            // Succeeded before the redrive: not run again.
+            futs.push(
+                async move {
+                    ctx.note_done(top, i, &v);
+                    Ok(v)
+                }
+                .boxed(),
+            );
+            continue;
+        }
         futs.push(
             async move {
                 let icur = Arc::new(Cursor::new(start));
@@ -1406,6 +1540,9 @@ async fn run_map<'a>(
                     icur.clone(),
                 )
                 .await;
+                if let Ok(v) = &r {
+                    ctx.note_done(top, i, v);
+                }
                 match &r {
                     Ok(_) => ctx.event(
                         &icur,

@@ -9,6 +9,7 @@
 
 mod choice;
 mod definition;
+mod distributed;
 pub mod error;
 mod history;
 mod interp;
@@ -18,6 +19,10 @@ mod path;
 mod template;
 
 pub use definition::{QueryLanguage, StateMachine};
+pub use distributed::{
+    ChildExecution, DEFAULT_DISTRIBUTED_CONCURRENCY, MAX_MAP_RUN_CHILDREN, MapRunControl,
+    MapRunCounts, MapRunInfo, MapRunObserver, MapRunState, MapRunStatus,
+};
 pub use error::{DefinitionError, Diagnostic, StatesError};
 pub use history::HistoryEvent;
 pub use interp::is_activity;
@@ -48,6 +53,12 @@ pub trait TaskHandler: Send + Sync {
     /// fails the state with `States.Runtime` here, as AWS does.
     fn precheck(&self, _state_name: &str, _resource: &str) -> Result<(), StatesError> {
         Ok(())
+    }
+
+    /// Who watches the Map Runs of Distributed Map states (`None`: nobody; the children
+    /// still run).
+    fn map_runs(&self) -> Option<&dyn MapRunObserver> {
+        None
     }
 }
 
@@ -276,7 +287,7 @@ impl ExecutionStatus {
 /// top-level state that was running, with its input and the variables of that moment
 /// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html: "redrive
 /// restarts the execution from the unsuccessful step"). A Parallel or Map that failed runs
-/// again whole.
+/// again only its branches / iterations that did not succeed.
 #[derive(Debug, Clone)]
 pub struct RedrivePoint {
     /// The state's name.
@@ -289,6 +300,9 @@ pub struct RedrivePoint {
     pub execution_input: Value,
     /// The history so far (the redrive appends to it).
     pub history: Vec<HistoryEvent>,
+    /// When the state is a Parallel or Map: its branches / iterations that succeeded, by
+    /// index, with their outputs; the redrive runs only the others (API_RedriveExecution.html).
+    pub done: std::collections::BTreeMap<usize, Value>,
 }
 
 /// What [`run`] returns.
@@ -405,6 +419,9 @@ pub fn validate(definition: &str, express: bool) -> Vec<Diagnostic> {
             let mut out = Vec::new();
             if express {
                 definition::express_diagnostics(&m.block, "", &mut out);
+            } else {
+                // The EXPRESS children of a Distributed Map hold what an Express machine may.
+                definition::express_child_diagnostics(&m.block, "", &mut out);
             }
             out
         }
@@ -470,6 +487,13 @@ pub async fn run(
         start_time,
         inspection: None,
         current_top: Mutex::new(None),
+        top_done: Mutex::new(Default::default()),
+        redrive_done: Mutex::new(
+            config
+                .redrive_from
+                .as_ref()
+                .map(|p| (p.state.clone(), p.done.clone())),
+        ),
     };
     let cur = Arc::new(Cursor::new(last_id));
     match &config.redrive_from {
@@ -593,6 +617,7 @@ pub async fn run(
                 variables: scope.snapshot(),
                 execution_input: ctx.exec_input.clone(),
                 history: history.clone(),
+                done: std::mem::take(&mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner())),
             })
     };
     ExecutionOutcome {
@@ -774,6 +799,8 @@ pub async fn test_state(
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         inspection: Some(Mutex::new(Inspection::default())),
         current_top: Mutex::new(None),
+        top_done: Mutex::new(Default::default()),
+        redrive_done: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));

@@ -225,10 +225,11 @@ async fn run_case(
             result: Value::Null,
         };
     };
-    let executions = Executions::new();
+    // A shared store: `states:startExecution` tasks of the case start children in it.
+    let executions = std::sync::Arc::new(Executions::new());
     let input = start.input.clone().unwrap_or_else(|| serde_json::json!({}));
     let record = match executions
-        .run_sync(world, sm, input, start.name.clone())
+        .run_sync_watched(world, sm, input, start.name.clone(), None)
         .await
     {
         Ok(r) => r,

@@ -26,6 +26,7 @@ pub mod events_bus_api;
 pub mod query;
 pub mod secrets_api;
 pub mod sfn_api;
+pub mod sfn_map_run_api;
 pub mod ui;
 pub mod wire;
 

@@ -52,6 +52,9 @@ pub fn call<'a>(
             "SendTaskSuccess" => send_task(c, &input, "states:SendTaskSuccess"),
             "SendTaskFailure" => send_task(c, &input, "states:SendTaskFailure"),
             "SendTaskHeartbeat" => send_task(c, &input, "states:SendTaskHeartbeat"),
+            op if super::sfn_map_run_api::OPERATIONS.contains(&op) => {
+                super::sfn_map_run_api::call(c, op, &input)
+            }
             other => Err(JsonError::client(
                 "UnknownOperationException",
                 format!("vpcgate does not emulate Step Functions' {other} operation"),
@@ -581,6 +584,15 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, Json
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
+    // The scope's machines, for `states:startExecution` tasks of this execution.
+    c.state.executions.know_machines(
+        c.state
+            .state_machines
+            .read()
+            .expect("lock")
+            .values()
+            .map(|e| e.machine.clone()),
+    );
     let record = c
         .state
         .executions
@@ -636,6 +648,9 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     out.insert("input".into(), json!(record.input.to_string()));
     out.insert("inputDetails".into(), json!({"included": true}));
     outcome_fields(&mut out, &record);
+    if let Some(m) = &record.map_run_arn {
+        out.insert("mapRunArn".into(), json!(m));
+    }
     // redriveCount, redriveDate, redriveStatus and redriveStatusReason
     // (API_DescribeExecution.html; "Execution is SUCCEEDED and cannot be redriven" AWS-recorded
     // in LocalStack's stepfunctions snapshots).
@@ -643,7 +658,7 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     if let Some(d) = record.redrive_date {
         out.insert("redriveDate".into(), epoch(d));
     }
-    let (status, reason) = c.state.executions.redrive_status(arn);
+    let (status, reason) = c.state.executions.redrive_status(arn, c.world.clock.now());
     out.insert("redriveStatus".into(), json!(status));
     if let Some(r) = reason {
         out.insert("redriveStatusReason".into(), json!(r));
@@ -664,6 +679,9 @@ fn stop_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 }
 
 fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+    if input.get("mapRunArn").is_some() {
+        return super::sfn_map_run_api::list_child_executions(c, input);
+    }
     let arn = field(input, "stateMachineArn")?;
     state_machine(c, arn)?;
     c.authorize("states:ListExecutions", arn)?;

@@ -65,6 +65,7 @@ pub struct WorldTasks {
     callbacks: Arc<Callbacks>,
     activities: Arc<Activities>,
     executions: std::sync::Weak<Executions>,
+    map_runs: Option<Arc<super::map_run::MapRuns>>,
 }
 
 impl std::fmt::Debug for WorldTasks {
@@ -92,7 +93,14 @@ impl WorldTasks {
             callbacks: Arc::default(),
             activities: Arc::default(),
             executions: std::sync::Weak::new(),
+            map_runs: None,
         }
+    }
+
+    /// Reports the Map Runs of Distributed Map states (and their children) to this store.
+    pub fn with_map_runs(mut self, map_runs: Arc<super::map_run::MapRuns>) -> Self {
+        self.map_runs = Some(map_runs);
+        self
     }
 
     /// Lets `states:startExecution` tasks start executions in this store.
@@ -154,7 +162,17 @@ impl WorldTasks {
             Some("taskSubmittedEventDetails"),
             json!({"resourceType": "states", "resource": resource, "output": submitted.to_string(), "outputDetails": {"truncated": false}}),
         );
-        let r = store.wait_ended(&child).await.ok_or_else(|| {
+        // Stopping the parent (or the task timing out) stops the child it waits for
+        // (connect-to-resource.html#connect-sync: Step Functions stops the job it runs when the
+        // task is stopped).
+        let mut stop_child = StopOnDrop {
+            store: store.clone(),
+            arn: child.clone(),
+            armed: true,
+        };
+        let r = store.wait_ended(&child).await;
+        stop_child.armed = false;
+        let r = r.ok_or_else(|| {
             StatesError::new("States.TaskFailed", "the child execution was forgotten")
         })?;
         let o = r.outcome.as_ref().expect("ended");
@@ -281,6 +299,12 @@ impl WorldTasks {
 }
 
 impl TaskHandler for WorldTasks {
+    fn map_runs(&self) -> Option<&dyn crate::asl::MapRunObserver> {
+        self.map_runs
+            .as_deref()
+            .map(|m| m as &dyn crate::asl::MapRunObserver)
+    }
+
     fn precheck(&self, state_name: &str, resource: &str) -> Result<(), StatesError> {
         if crate::asl::is_activity(resource) && !self.activities.exists(resource) {
             return Err(no_activity(state_name, resource));
@@ -354,6 +378,61 @@ impl TaskHandler for WorldTasks {
     }
 }
 
+/// How long after it closed an execution may be redriven: 14 days (API_RedriveExecution.html:
+/// "executions ... that didn't complete successfully in the last 14 days").
+pub const REDRIVE_WINDOW: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// Most redrives of one execution: 1,000 (the hard limit AWS documents for redriving a Map
+/// Run, redrive-map-run.html, applied to executions as well; README, fidelity notes).
+pub const MAX_REDRIVES: u32 = 1_000;
+
+/// The longest an execution may stay open, redrives included: one year (API_RedriveExecution.html:
+/// "has not exceeded the max open time of one year").
+const MAX_OPEN: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
+/// Why `r` cannot be redriven at `now`, as DescribeExecution's `redriveStatusReason` and
+/// RedriveExecution's `ExecutionNotRedrivable` word it (API_DescribeExecution.html lists the
+/// reasons: "Execution is SUCCEEDED and cannot be redriven", "Execution redrivable period
+/// exceeded.", "Execution has exceeded the max execution time."); `None` = redrivable.
+fn not_redrivable(r: &ExecutionRecord, now: SystemTime) -> Option<String> {
+    let Some(o) = &r.outcome else {
+        return Some("Execution is RUNNING and cannot be redriven".to_string());
+    };
+    if r.kind != StateMachineType::Standard || o.redrive_point.is_none() {
+        return Some(format!(
+            "Execution is {} and cannot be redriven",
+            r.status()
+        ));
+    }
+    if now.duration_since(o.stop_date).unwrap_or_default() > REDRIVE_WINDOW {
+        return Some("Execution redrivable period exceeded.".to_string());
+    }
+    if now.duration_since(r.start_date).unwrap_or_default() > MAX_OPEN {
+        return Some("Execution has exceeded the max execution time.".to_string());
+    }
+    if r.redrive_count >= MAX_REDRIVES {
+        return Some(format!(
+            "Execution has been redriven the maximum number of times ({MAX_REDRIVES})."
+        ));
+    }
+    None
+}
+
+/// Stops a `.sync` child execution when the task waiting for it is dropped.
+struct StopOnDrop {
+    store: Arc<Executions>,
+    arn: String,
+    armed: bool,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.store.stop(&self.arn, None, None);
+        }
+    }
+}
+
 fn not_emulated(resource: &str) -> StatesError {
     StatesError::new(
         "States.TaskFailed",
@@ -400,9 +479,29 @@ pub struct ExecutionRecord {
     pub redrive_count: u32,
     /// The last RedriveExecution (`redriveDate`).
     pub redrive_date: Option<SystemTime>,
+    /// The Map Run that started this child execution (DescribeExecution's `mapRunArn`).
+    pub map_run_arn: Option<String>,
 }
 
 impl ExecutionRecord {
+    /// The record of a Distributed Map's STANDARD child execution as it starts.
+    pub fn of_child(child: &crate::asl::ChildExecution) -> Self {
+        ExecutionRecord {
+            arn: child.arn.clone(),
+            name: child.name.clone(),
+            state_machine_arn: child.state_machine_arn.clone(),
+            kind: StateMachineType::Standard,
+            input: child.input.clone(),
+            start_date: child.start_date,
+            outcome: None,
+            live: Some(child.history.clone()),
+            trace: Trace::disabled(),
+            redrive_count: 0,
+            redrive_date: None,
+            map_run_arn: Some(child.map_run_arn.clone()),
+        }
+    }
+
     /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub fn status(&self) -> &'static str {
         match self.outcome.as_ref().map(|o| o.status) {
@@ -503,6 +602,8 @@ pub struct Executions {
     machines: Mutex<BTreeMap<String, StateMachine>>,
     /// Woken whenever an execution ends (`.sync` waits on it).
     ended: tokio::sync::Notify,
+    /// Map Runs of Distributed Map states and their child executions.
+    pub map_runs: Arc<super::map_run::MapRuns>,
 }
 
 impl Executions {
@@ -623,11 +724,13 @@ impl Executions {
             trace: Trace::new(),
             redrive_count: 0,
             redrive_date: None,
+            map_run_arn: None,
         };
         Ok((definition, config, record))
     }
 
-    /// Runs an execution to its end (StartSyncExecution, `vpcgate check`).
+    /// Runs an execution to its end (a store without an `Arc`: its `states:startExecution`
+    /// tasks cannot start children; [`Self::run_sync_watched`] can).
     pub async fn run_sync(
         &self,
         world: &World,
@@ -635,17 +738,35 @@ impl Executions {
         input: Value,
         name: Option<String>,
     ) -> Result<ExecutionRecord, StartError> {
-        self.run_sync_watched(world, sm, input, name, None).await
+        self.run_sync_inner(world, sm, input, name, None, None)
+            .await
     }
 
-    /// [`Self::run_sync`], telling `watch` when it starts and ends.
+    /// [`Self::run_sync`], telling `watch` when it starts and ends; its `states:startExecution`
+    /// tasks start executions in this store (StartSyncExecution, `vpcgate check`), of the
+    /// world's state machines and those already known.
     pub async fn run_sync_watched(
+        self: &Arc<Self>,
+        world: &World,
+        sm: &StateMachine,
+        input: Value,
+        name: Option<String>,
+        watch: Option<Arc<dyn Watch>>,
+    ) -> Result<ExecutionRecord, StartError> {
+        self.know_machines(world.model.state_machines.iter().cloned());
+        self.know_machines([sm.clone()]);
+        self.run_sync_inner(world, sm, input, name, watch, Some(self))
+            .await
+    }
+
+    async fn run_sync_inner(
         &self,
         world: &World,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
+        shared: Option<&Arc<Self>>,
     ) -> Result<ExecutionRecord, StartError> {
         let (definition, config, mut record) = self.prepare(world, sm, &input, name)?;
         if let Some(w) = &watch {
@@ -667,7 +788,12 @@ impl Executions {
             sm.arn.clone(),
             record.trace.clone(),
         )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone());
+        .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone());
+        let tasks = match shared {
+            Some(store) => tasks.with_executions(store),
+            None => tasks,
+        };
 
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
         record.trace.info(
@@ -743,6 +869,7 @@ impl Executions {
             record.trace.clone(),
         )
         .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone())
         .with_executions(self);
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
@@ -787,17 +914,21 @@ impl Executions {
         sm: &StateMachine,
         arn: &str,
     ) -> Result<SystemTime, RedriveError> {
-        let definition = self
-            .definition(sm)
-            .map_err(|_| RedriveError::NotRedrivable(self.redrive_reason(arn)))?;
+        let now = world.clock.now();
+        let definition = self.definition(sm).map_err(|_| {
+            RedriveError::NotRedrivable(
+                self.redrive_status(arn, now)
+                    .1
+                    .unwrap_or_else(|| "Execution cannot be redriven".to_string()),
+            )
+        })?;
         let (point, mut config, count) = {
             let mut records = self.records.lock().expect("lock");
             let r = records.get_mut(arn).ok_or(RedriveError::NoExecution)?;
-            let point = match (&r.outcome, r.kind) {
-                (Some(o), StateMachineType::Standard) => o.redrive_point.clone(),
-                _ => None,
-            };
-            let Some(point) = point else {
+            if let Some(reason) = not_redrivable(r, now) {
+                return Err(RedriveError::NotRedrivable(reason));
+            }
+            let Some(point) = r.outcome.as_ref().and_then(|o| o.redrive_point.clone()) else {
                 return Err(RedriveError::NotRedrivable(format!(
                     "Execution is {} and cannot be redriven",
                     r.status()
@@ -840,6 +971,7 @@ impl Executions {
             trace,
         )
         .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone())
         .with_executions(self);
         let store = self.clone();
         let key = arn.to_string();
@@ -859,33 +991,16 @@ impl Executions {
         Ok(date)
     }
 
-    /// DescribeExecution's `redriveStatus` and `redriveStatusReason`.
-    pub fn redrive_status(&self, arn: &str) -> (&'static str, Option<String>) {
+    /// DescribeExecution's `redriveStatus` and `redriveStatusReason` at `now`.
+    pub fn redrive_status(&self, arn: &str, now: SystemTime) -> (&'static str, Option<String>) {
         let records = self.records.lock().expect("lock");
         match records.get(arn) {
-            Some(r)
-                if r.kind == StateMachineType::Standard
-                    && r.outcome
-                        .as_ref()
-                        .is_some_and(|o| o.redrive_point.is_some()) =>
-            {
-                ("REDRIVABLE", None)
-            }
-            Some(r) => (
-                "NOT_REDRIVABLE",
-                Some(format!(
-                    "Execution is {} and cannot be redriven",
-                    r.status()
-                )),
-            ),
+            Some(r) => match not_redrivable(r, now) {
+                None => ("REDRIVABLE", None),
+                Some(reason) => ("NOT_REDRIVABLE", Some(reason)),
+            },
             None => ("NOT_REDRIVABLE", None),
         }
-    }
-
-    fn redrive_reason(&self, arn: &str) -> String {
-        self.redrive_status(arn)
-            .1
-            .unwrap_or_else(|| "Execution cannot be redriven".to_string())
     }
 
     /// Stores a record; past [`MAX_RECORDS`] the oldest finished executions are forgotten.
@@ -917,7 +1032,14 @@ impl Executions {
     /// The history of an execution: as it stands while it runs, complete once it ended.
     pub fn history(&self, arn: &str) -> Option<Vec<HistoryEvent>> {
         let records = self.records.lock().expect("lock");
-        let r = records.get(arn)?;
+        let child;
+        let r = match records.get(arn) {
+            Some(r) => r,
+            None => {
+                child = self.map_runs.child(arn)?;
+                &child
+            }
+        };
         Some(match (&r.outcome, &r.live) {
             (Some(o), _) => o.history.clone(),
             (None, Some(live)) => live.events(),
@@ -927,12 +1049,13 @@ impl Executions {
 
     /// Stops a running execution; returns false when it is not running.
     pub fn stop(&self, arn: &str, error: Option<String>, cause: Option<String>) -> bool {
-        match self.stops.lock().expect("lock").remove(arn) {
+        let handle = self.stops.lock().expect("lock").remove(arn);
+        match handle {
             Some(handle) => {
                 handle.stop(error, cause);
                 true
             }
-            None => false,
+            None => self.map_runs.stop_child(arn, error, cause),
         }
     }
 
@@ -948,9 +1071,10 @@ impl Executions {
         n
     }
 
-    /// An execution by ARN.
+    /// An execution by ARN (a Distributed Map's child executions included).
     pub fn get(&self, arn: &str) -> Option<ExecutionRecord> {
-        self.records.lock().expect("lock").get(arn).cloned()
+        let r = self.records.lock().expect("lock").get(arn).cloned();
+        r.or_else(|| self.map_runs.child(arn))
     }
 
     /// All executions of a state machine, newest first.
@@ -971,6 +1095,52 @@ impl Executions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed_record(redrive_count: u32) -> ExecutionRecord {
+        let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        ExecutionRecord {
+            arn: "arn:aws:states:us-east-1:123456789012:execution:m:x".into(),
+            name: "x".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            kind: StateMachineType::Standard,
+            input: serde_json::json!({}),
+            start_date: t0,
+            outcome: Some(ExecutionOutcome {
+                redrive_point: Some(crate::asl::RedrivePoint {
+                    state: "F".into(),
+                    input: serde_json::json!({}),
+                    variables: Default::default(),
+                    execution_input: serde_json::json!({}),
+                    history: Vec::new(),
+                    done: Default::default(),
+                }),
+                status: ExecutionStatus::Failed,
+                output: None,
+                error: None,
+                cause: None,
+                history: Vec::new(),
+                start_date: t0,
+                stop_date: t0,
+            }),
+            live: None,
+            trace: Trace::disabled(),
+            redrive_count,
+            redrive_date: None,
+            map_run_arn: None,
+        }
+    }
+
+    /// An execution is redriven at most MAX_REDRIVES (1,000) times; then it is not redrivable,
+    /// with vpcgate's reason (README, fidelity notes).
+    #[test]
+    fn redrives_are_limited_to_one_thousand() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_100);
+        assert_eq!(not_redrivable(&failed_record(999), now), None);
+        assert_eq!(
+            not_redrivable(&failed_record(MAX_REDRIVES), now).as_deref(),
+            Some("Execution has been redriven the maximum number of times (1000).")
+        );
+    }
 
     #[test]
     fn the_execution_runs_as_a_session_of_its_role() {

@@ -4,6 +4,8 @@
 //!   signed with the execution role's session credentials (Pattern B).
 //! - [`http`]: the HTTP Task (`arn:aws:states:::http:invoke`) through an EventBridge connection,
 //!   public or private (Lattice resource configuration).
+//! - [`execution`]: executions, `states:startExecution` (`.sync`), redrive.
+//! - [`map_run`]: the Map Runs of Distributed Map states and their child executions.
 //!
 //! Each task runs as the execution role's assumed-role session and asks [`crate::authz`] for every
 //! permission AWS checks on its path.
@@ -13,6 +15,7 @@ pub mod apigw;
 pub mod callback;
 pub mod execution;
 pub mod http;
+pub mod map_run;
 
 use crate::iam::Principal;
 use crate::trace::Trace;

@@ -4,5 +4,7 @@
 mod budgets;
 mod common;
 mod conformance;
+mod distributed;
 mod execution;
 mod recorded;
+mod redrive;
