@@ -28,6 +28,7 @@ pub mod ids;
 pub mod language_extensions;
 pub mod lattice;
 pub mod openapi;
+pub mod public_endpoints;
 pub mod resources;
 pub mod sam;
 pub mod stacks;
