@@ -251,3 +251,170 @@ print(json.dumps(out))
     );
     assert_eq!(pair("deep_pattern").0, "InvalidEventPatternException");
 }
+
+// ---- public connections (issue 16): the emulated internet and PublicEndpoints --------------
+
+mod public {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use serde_json::{Value, json};
+    use vpcgate::events::target::{DeliveryResult, deliver};
+    use vpcgate::sfn::execution::Executions;
+    use vpcgate::trace::Trace;
+
+    /// A process of the user's on 127.0.0.1:0 that records every request and answers 200 with
+    /// `{"ok": true}`.
+    async fn local_process() -> (SocketAddr, Arc<Mutex<Vec<Value>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let log = log.clone();
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let body = body.collect().await.unwrap().to_bytes();
+                                let headers: serde_json::Map<String, Value> = parts
+                                    .headers
+                                    .iter()
+                                    .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
+                                    .collect();
+                                log.lock().unwrap().push(json!({
+                                    "method": parts.method.as_str(),
+                                    "uri": parts.uri.to_string(),
+                                    "headers": headers,
+                                    "body": String::from_utf8_lossy(&body),
+                                }));
+                                Ok::<_, Infallible>(
+                                    hyper::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from_static(b"{\"ok\": true}")))
+                                        .unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    /// eventbridge-public-connection.json with `api.partner.example.com` mapped to `addr` by the
+    /// environment's `PublicEndpoints`.
+    fn mapped_scenario(addr: SocketAddr) -> vpcgate::scenario::Scenario {
+        let dir = std::env::temp_dir().join(format!(
+            "vpcgate-public-endpoints-{}-{}",
+            std::process::id(),
+            addr.port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = vpcgate_tests::scenarios_dir().join("eventbridge-public-connection.json");
+        let file = dir.join("mapped.json");
+        let doc = json!({"Vpcgate": {
+            "Extends": base.canonicalize().unwrap().display().to_string(),
+            "Environment": {"PublicEndpoints": [
+                {"Url": "https://api.partner.example.com", "Target": format!("http://{addr}")}
+            ]},
+            "Cases": []
+        }});
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let s = vpcgate::scenario::Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        s
+    }
+
+    /// An API destination over a public connection to a host PublicEndpoints maps: the request
+    /// reaches the user's own process on 127.0.0.1 (a real socket, real time) with the public
+    /// Host, the connection's API key, EventBridge's headers and the event as body.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn api_destination_over_a_public_connection_reaches_a_mapped_local_process() {
+        let (addr, seen) = local_process().await;
+        let (model, world) = vpcgate_tests::world(&mapped_scenario(addr));
+        let (answer, matched) = world
+            .events
+            .put_events(
+                &model.region,
+                &model.account,
+                &[json!({"Source": "com.example.partner", "DetailType": "ToPartner", "Detail": "{\"orderId\": \"p-9\"}"})],
+                world.clock.now(),
+            )
+            .unwrap();
+        assert_eq!(answer["FailedEntryCount"], 0);
+        assert_eq!(matched.len(), 1);
+        let trace = Trace::new();
+        let record = deliver(&world, None, &matched[0], &trace).await;
+        match &record.result {
+            DeliveryResult::Delivered { status, body, .. } => {
+                assert_eq!(*status, Some(200));
+                assert_eq!(body.as_deref(), Some("{\"ok\": true}"));
+            }
+            other => panic!("{other:?}\n{}", trace.render()),
+        }
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        let req = &seen[0];
+        assert_eq!(req["method"], "POST");
+        assert_eq!(req["uri"], "/hook");
+        let h = &req["headers"];
+        assert_eq!(h["host"], "api.partner.example.com");
+        assert_eq!(h["x-dummy-key"], "dummy");
+        assert_eq!(h["user-agent"], "Amazon/EventBridge/ApiDestinations");
+        assert_eq!(h["content-type"], "application/json; charset=utf-8");
+        let event: Value = serde_json::from_str(req["body"].as_str().unwrap()).unwrap();
+        assert_eq!(event["detail"]["orderId"], "p-9");
+        assert_eq!(event["detail-type"], "ToPartner");
+        assert!(
+            trace.render().contains("is mapped to your process at 127.0.0.1:"),
+            "{}",
+            trace.render()
+        );
+    }
+
+    /// The HTTP Task over the same public connection to the mapped host: the process answers
+    /// and the task succeeds with its body; Step Functions' own User-Agent reaches it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_task_over_a_public_connection_reaches_a_mapped_local_process() {
+        let (addr, seen) = local_process().await;
+        let (model, world) = vpcgate_tests::world(&mapped_scenario(addr));
+        let sm = model.state_machine("PartnerStateMachine").unwrap();
+        let record = Executions::new()
+            .run_sync(&world, sm, json!({}), None)
+            .await
+            .unwrap();
+        let outcome = record.outcome.unwrap();
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        let output = outcome.output.unwrap();
+        let output: Value = match output {
+            Value::String(s) => serde_json::from_str(&s).unwrap(),
+            v => v,
+        };
+        assert_eq!(output["StatusCode"], 200, "{output}");
+        assert_eq!(output["ResponseBody"], json!({"ok": true}));
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0]["method"], "GET");
+        assert_eq!(seen[0]["headers"]["host"], "api.partner.example.com");
+        assert_eq!(seen[0]["headers"]["x-dummy-key"], "dummy");
+        assert!(
+            seen[0]["headers"]["user-agent"]
+                .as_str()
+                .unwrap()
+                .starts_with("Amazon|StepFunctions|HttpInvoke|"),
+            "{}",
+            seen[0]
+        );
+    }
+}
