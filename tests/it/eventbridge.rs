@@ -377,7 +377,9 @@ mod public {
         assert_eq!(event["detail"]["orderId"], "p-9");
         assert_eq!(event["detail-type"], "ToPartner");
         assert!(
-            trace.render().contains("is mapped to your process at 127.0.0.1:"),
+            trace
+                .render()
+                .contains("is mapped to your process at 127.0.0.1:"),
             "{}",
             trace.render()
         );

@@ -18,8 +18,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rustls_pki_types::ServerName;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::public::PublicRoute;
@@ -353,7 +353,11 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
                 format!("public connection: {host} resolves to {ip} (a public AWS endpoint)"),
             );
             let dst = SocketAddr::new(IpAddr::V4(ip), port);
-            let stream = world.ec2.internet.connect(egress(world), dst, inv.trace).await;
+            let stream = world
+                .ec2
+                .internet
+                .connect(egress(world), dst, inv.trace)
+                .await;
             Ok(Opened {
                 stream: Box::new(stream),
                 tls: true,
@@ -376,14 +380,14 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
                     tls: false,
                 }),
                 Err(e) => {
-                    inv.trace.hop(
-                        "internet",
-                        Verdict::Fail,
-                        format!("{}: {e}", m.target),
-                    );
+                    inv.trace
+                        .hop("internet", Verdict::Fail, format!("{}: {e}", m.target));
                     Err(InvokeError::new(
                         InvokeErrorKind::Socket,
-                        format!("Connection refused: {host}:{port} ({} is mapped to {}: {e})", m.url, m.target),
+                        format!(
+                            "Connection refused: {host}:{port} ({} is mapped to {}: {e})",
+                            m.url, m.target
+                        ),
                     ))
                 }
             }

@@ -75,7 +75,9 @@ impl PublicEndpoint {
             .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
             .map(|h| if h == "localhost" { "127.0.0.1" } else { h })
             .and_then(|h| h.parse().ok())
-            .ok_or_else(|| format!("Target {target:?} must name a loopback address (127.0.0.1 or [::1])"))?;
+            .ok_or_else(|| {
+                format!("Target {target:?} must name a loopback address (127.0.0.1 or [::1])")
+            })?;
         if !ip.is_loopback() {
             return Err(format!(
                 "Target {target:?} is not on this machine's loopback: vpcgate never connects to another host"
@@ -168,12 +170,32 @@ mod tests {
     #[test]
     fn a_mapping_refuses_other_hosts_schemes_and_paths() {
         for (url, target, reason) in [
-            ("http://api.example.com", "http://127.0.0.1:8080", "https://"),
-            ("https://api.example.com/v1", "http://127.0.0.1:8080", "origin"),
-            ("https://api.example.com", "http://10.0.0.1:8080", "loopback"),
-            ("https://api.example.com", "https://127.0.0.1:8080", "http://"),
+            (
+                "http://api.example.com",
+                "http://127.0.0.1:8080",
+                "https://",
+            ),
+            (
+                "https://api.example.com/v1",
+                "http://127.0.0.1:8080",
+                "origin",
+            ),
+            (
+                "https://api.example.com",
+                "http://10.0.0.1:8080",
+                "loopback",
+            ),
+            (
+                "https://api.example.com",
+                "https://127.0.0.1:8080",
+                "http://",
+            ),
             ("https://api.example.com", "http://127.0.0.1", "port"),
-            ("https://api.example.com", "http://example.org:80", "loopback"),
+            (
+                "https://api.example.com",
+                "http://example.org:80",
+                "loopback",
+            ),
             (
                 "https://abc.execute-api.ap-northeast-1.amazonaws.com",
                 "http://127.0.0.1:1",

@@ -50,10 +50,9 @@ pub fn read(value: Option<&Value>) -> (Vec<PublicEndpoint>, Vec<(String, String)
             continue;
         };
         match PublicEndpoint::parse(url, target) {
-            Ok(p) if out.iter().any(|o| o.host == p.host && o.port == p.port) => errors.push((
-                format!("{path}.Url"),
-                format!("{url} is mapped twice"),
-            )),
+            Ok(p) if out.iter().any(|o| o.host == p.host && o.port == p.port) => {
+                errors.push((format!("{path}.Url"), format!("{url} is mapped twice")))
+            }
             Ok(p) => out.push(p),
             Err(reason) => errors.push((path, reason)),
         }

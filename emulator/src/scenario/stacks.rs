@@ -441,7 +441,8 @@ impl Environment {
         };
         let (public_endpoints, bad) = super::public_endpoints::read(m.get("PublicEndpoints"));
         env.public_endpoints = public_endpoints;
-        bad.into_iter().for_each(|(path, why)| r.invalid(&path, why));
+        bad.into_iter()
+            .for_each(|(path, why)| r.invalid(&path, why));
         env.region = r.string(m, "Region", "", false);
         if let Some(region) = &env.region
             && !REGION.is_match(region)
