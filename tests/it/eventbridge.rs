@@ -252,6 +252,116 @@ print(json.dumps(out))
     assert_eq!(pair("deep_pattern").0, "InvalidEventPatternException");
 }
 
+/// Paging on the six List operations as AWS recorded it (LocalStack test_list_rule_with_limit,
+/// test_list_event_buses_with_limit, test_list_target_by_rule_limit,
+/// test_list_rule_names_by_target_with_limit): `Limit` items and a `NextToken` while more remain,
+/// none on the last page; a token that is not one of the operation's is AWS's
+/// "Parameter NextToken is not valid." (ValidationException).
+#[test]
+fn boto3_pages_list_operations_with_limit_and_next_token() {
+    let ep = serve(&[
+        "--scenario",
+        &scenario("eventbridge-private-api-destination.json"),
+    ]);
+    let out = py(
+        r#"
+import json, sys
+import vpcgate_client as v
+from botocore.exceptions import ClientError
+ep = sys.argv[1]
+v.wait_healthy(ep)
+eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
+def err(f, *a, **k):
+    try:
+        f(*a, **k)
+        return "ok"
+    except ClientError as e:
+        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+def pages(f, key, limit, **k):
+    got, token = [], None
+    while True:
+        args = dict(k, Limit=limit)
+        if token:
+            args["NextToken"] = token
+        r = f(**args)
+        got.append([x if isinstance(x, str) else x.get("Name", x.get("Id")) for x in r[key]])
+        token = r.get("NextToken")
+        if not token:
+            return got
+for i in range(6):
+    eb.create_event_bus(Name=f"page-bus-{i}")
+eb.create_event_bus(Name="pb")
+q = "arn:aws:sqs:ap-northeast-1:123456789012:q"
+for i in range(5):
+    eb.put_rule(Name=f"page-rule-{i}", EventBusName="pb", EventPattern=json.dumps({"source": ["x"]}))
+    eb.put_targets(Rule=f"page-rule-{i}", EventBusName="pb", Targets=[{"Id": f"t{j}", "Arn": q} for j in range(5 if i == 0 else 1)])
+out = {}
+out["buses"] = pages(eb.list_event_buses, "EventBuses", 3, NamePrefix="page-bus-")
+out["rules"] = pages(eb.list_rules, "Rules", 2, EventBusName="pb")
+out["targets"] = pages(eb.list_targets_by_rule, "Targets", 3, Rule="page-rule-0", EventBusName="pb")
+out["names"] = pages(eb.list_rule_names_by_target, "RuleNames", 2, TargetArn=q, EventBusName="pb")
+out["connections"] = pages(eb.list_connections, "Connections", 1)
+out["destinations"] = pages(eb.list_api_destinations, "ApiDestinations", 1)
+first = eb.list_rules(EventBusName="pb", Limit=1)
+out["foreign_token"] = err(eb.list_event_buses, NextToken=first["NextToken"])
+out["bad_token"] = err(eb.list_targets_by_rule, Rule="page-rule-0", EventBusName="pb", NextToken="not-a-token")
+out["big_limit"] = err(eb.list_rules, Limit=101)
+print(json.dumps(out))
+"#,
+        &[&ep],
+    );
+    assert_eq!(
+        out["buses"],
+        serde_json::json!([
+            ["page-bus-0", "page-bus-1", "page-bus-2"],
+            ["page-bus-3", "page-bus-4", "page-bus-5"]
+        ])
+    );
+    assert_eq!(
+        out["rules"],
+        serde_json::json!([
+            ["page-rule-0", "page-rule-1"],
+            ["page-rule-2", "page-rule-3"],
+            ["page-rule-4"]
+        ])
+    );
+    assert_eq!(
+        out["targets"],
+        serde_json::json!([["t0", "t1", "t2"], ["t3", "t4"]])
+    );
+    assert_eq!(
+        out["names"],
+        serde_json::json!([
+            ["page-rule-0", "page-rule-1"],
+            ["page-rule-2", "page-rule-3"],
+            ["page-rule-4"]
+        ])
+    );
+    assert_eq!(
+        out["connections"],
+        serde_json::json!([
+            ["eb-demo-private-connection"],
+            ["eb-demo-public-connection"]
+        ])
+    );
+    assert_eq!(out["destinations"], serde_json::json!([["eb-demo-orders"]]));
+    for k in ["foreign_token", "bad_token"] {
+        assert_eq!(
+            out[k],
+            serde_json::json!(["ValidationException", "Parameter NextToken is not valid."]),
+            "{k}: {out}"
+        );
+    }
+    assert_eq!(out["big_limit"][0], "ValidationException", "{out}");
+    assert!(
+        out["big_limit"][1]
+            .as_str()
+            .unwrap()
+            .contains("Member must have value less than or equal to 100"),
+        "{out}"
+    );
+}
+
 // ---- public connections (issue 16): the emulated internet and PublicEndpoints --------------
 
 mod public {
