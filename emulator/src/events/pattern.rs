@@ -633,15 +633,36 @@ mod tests {
             {"name": "Bob", "position": "Engineer", "age": 25}
         ]}));
         // Two fields satisfied by different elements: a match (fields are independent).
-        assert!(p(r#"{"detail": {"employees": {"name": ["Anne"], "position": ["Engineer"]}}}"#).matches(&employees));
+        assert!(
+            p(r#"{"detail": {"employees": {"name": ["Anne"], "position": ["Engineer"]}}}"#)
+                .matches(&employees)
+        );
         // One field no element has the value of: no match.
-        assert!(!p(r#"{"detail": {"employees": {"name": ["Anne"], "position": ["Intern"]}}}"#).matches(&employees));
+        assert!(
+            !p(r#"{"detail": {"employees": {"name": ["Anne"], "position": ["Intern"]}}}"#)
+                .matches(&employees)
+        );
         // Operators apply to each element's value: any element in range, any element not "Anne".
-        assert!(p(r#"{"detail": {"employees": {"age": [{"numeric": ["<", 30]}]}}}"#).matches(&employees));
-        assert!(!p(r#"{"detail": {"employees": {"age": [{"numeric": ["<", 20]}]}}}"#).matches(&employees));
-        assert!(p(r#"{"detail": {"employees": {"name": [{"anything-but": "Anne"}]}}}"#).matches(&employees));
-        assert!(!p(r#"{"detail": {"employees": {"name": [{"anything-but": ["Anne", "Bob"]}]}}}"#).matches(&employees));
-        assert!(p(r#"{"detail": {"employees": {"position": [{"prefix": "Eng"}]}}}"#).matches(&employees));
+        assert!(
+            p(r#"{"detail": {"employees": {"age": [{"numeric": ["<", 30]}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            !p(r#"{"detail": {"employees": {"age": [{"numeric": ["<", 20]}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            p(r#"{"detail": {"employees": {"name": [{"anything-but": "Anne"}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            !p(r#"{"detail": {"employees": {"name": [{"anything-but": ["Anne", "Bob"]}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            p(r#"{"detail": {"employees": {"position": [{"prefix": "Eng"}]}}}"#)
+                .matches(&employees)
+        );
         // exists: a field one element has exists; `exists: false` then does not match.
         let partial = event(json!({"items": [{"id": "a"}, {"other": 1}]}));
         assert!(p(r#"{"detail": {"items": {"id": [{"exists": true}]}}}"#).matches(&partial));
