@@ -495,6 +495,51 @@ mod public {
         );
     }
 
+    /// `serve --public-endpoint https://api.partner.example.com=http://127.0.0.1:PORT`: boto3
+    /// puts an event whose rule's API destination is on the public connection; the delivery
+    /// reaches the mapped process and `/_vpcgate/events/deliveries` shows its 200.
+    #[test]
+    fn serve_public_endpoint_flag_maps_a_public_host_for_boto3_events() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (addr, seen) = rt.block_on(local_process());
+        let ep = crate::serve_conventions::serve(&[
+            "--scenario",
+            &super::scenario("eventbridge-public-connection.json"),
+            "--public-endpoint",
+            &format!("https://api.partner.example.com=http://{addr}"),
+        ]);
+        let out = crate::serve_conventions::py(
+            r#"
+import json, sys, time, urllib.request
+import vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
+r = eb.put_events(Entries=[{"Source": "com.example.partner", "DetailType": "ToPartner", "Detail": json.dumps({"orderId": "s-1"})}])
+deadline = time.time() + 20
+d = []
+while time.time() < deadline:
+    d = json.loads(urllib.request.urlopen(ep + "/_vpcgate/events/deliveries").read())["Deliveries"]
+    if d:
+        break
+    time.sleep(0.05)
+print(json.dumps({"failed": r["FailedEntryCount"], "deliveries": [[x["TargetId"], x["Status"], x.get("StatusCode")] for x in d]}))
+"#,
+            &[&ep],
+        );
+        assert_eq!(out["failed"], 0);
+        assert_eq!(
+            out["deliveries"],
+            json!([["partner", "DELIVERED", 200]]),
+            "{out}"
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0]["headers"]["host"], "api.partner.example.com");
+        assert!(seen[0]["body"].as_str().unwrap().contains("s-1"));
+        drop(rt);
+    }
+
     /// The HTTP Task over the same public connection to the mapped host: the process answers
     /// and the task succeeds with its body; Step Functions' own User-Agent reaches it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
