@@ -346,7 +346,13 @@ fn egress(world: &World) -> SocketAddr {
 /// Opens a public connection's path: the emulated internet ([`super::public`]).
 async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened, InvokeError> {
     let world = inv.world;
-    match super::public::route(world, host, port) {
+    let names = super::public::PublicNames {
+        mappings: &world.model.events.public_endpoints,
+        internet: &world.ec2.internet,
+        apigw: &world.apigw,
+        region: &world.model.region,
+    };
+    match super::public::route(names, host, port) {
         PublicRoute::Aws(ip) => {
             inv.trace.pass(
                 "internet",

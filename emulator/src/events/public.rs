@@ -16,7 +16,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::world::World;
+use crate::apigw::ApiGateway;
+use crate::ec2::Internet;
 
 /// Most public origins one environment maps (a bound on the lookup).
 pub const MAX_PUBLIC_ENDPOINTS: usize = 100;
@@ -109,21 +110,32 @@ pub(crate) enum PublicRoute {
     Unresolved,
 }
 
+/// What the emulated internet holds: handed down by the caller (the connection's invoker).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PublicNames<'a> {
+    /// The environment's mappings.
+    pub(crate) mappings: &'a [PublicEndpoint],
+    /// The public AWS endpoints.
+    pub(crate) internet: &'a Internet,
+    /// API Gateway (which execute-api names are public).
+    pub(crate) apigw: &'a ApiGateway,
+    /// The world's Region.
+    pub(crate) region: &'a str,
+}
+
 /// Resolves `host:port` on the emulated internet: the environment's mappings first (an exact
 /// host and port), then the public AWS names the world serves.
-pub(crate) fn route(world: &World, host: &str, port: u16) -> PublicRoute {
+pub(crate) fn route(names: PublicNames<'_>, host: &str, port: u16) -> PublicRoute {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if let Some(m) = world
-        .model
-        .events
-        .public_endpoints
+    if let Some(m) = names
+        .mappings
         .iter()
         .take(MAX_PUBLIC_ENDPOINTS)
         .find(|m| m.host == host && m.port == port)
     {
         return PublicRoute::Local(m.clone());
     }
-    if let Some(ip) = aws_address(world, &host) {
+    if let Some(ip) = aws_address(names, &host) {
         return PublicRoute::Aws(ip);
     }
     PublicRoute::Unresolved
@@ -133,15 +145,15 @@ pub(crate) fn route(world: &World, host: &str, port: u16) -> PublicRoute {
 /// APIs' names, and `{api-id}.execute-api.{region}.amazonaws.com` for a REST API that is not
 /// PRIVATE or an HTTP API (HTTP APIs are always public, apigateway/latest/developerguide/
 /// http-api-vs-rest.html).
-fn aws_address(world: &World, host: &str) -> Option<Ipv4Addr> {
-    let internet = &world.ec2.internet;
-    let label = host.strip_suffix(&format!(".{}.amazonaws.com", world.model.region))?;
+fn aws_address(names: PublicNames<'_>, host: &str) -> Option<Ipv4Addr> {
+    let internet = names.internet;
+    let label = host.strip_suffix(&format!(".{}.amazonaws.com", names.region))?;
     if let Some(api_id) = label.strip_suffix(".execute-api") {
-        let public_rest = world
+        let public_rest = names
             .apigw
             .api(api_id)
             .is_some_and(|a| a.endpoint_type != crate::apigw::EndpointType::Private);
-        let http = world.apigw.http_api(api_id).is_some();
+        let http = names.apigw.http_api(api_id).is_some();
         return (public_rest || http)
             .then(|| internet.service("execute-api").map(|s| s.ip))
             .flatten();
