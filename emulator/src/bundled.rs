@@ -230,6 +230,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "eventbridge-rate-limit.json",
         include_str!("../../scenarios/eventbridge-rate-limit.json"),
     ),
+    (
+        "eventbridge-public-connection.json",
+        include_str!("../../scenarios/eventbridge-public-connection.json"),
+    ),
+    (
+        "eventbridge-target-refusals.json",
+        include_str!("../../scenarios/eventbridge-target-refusals.json"),
+    ),
 ];
 
 /// The scenario `serve` runs when given none: the seed's two stacks, both patterns.

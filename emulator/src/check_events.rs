@@ -95,8 +95,12 @@ pub(crate) async fn run(file: &str, world: &World, case: &Case, spec: &Value) ->
     ) {
         Ok(r) => r,
         Err(e) => {
-            let (code, message) = e.wire();
-            return failed(file, case, format!("PutEvents refused: {code}: {message}"));
+            let w = e.wire();
+            return failed(
+                file,
+                case,
+                format!("PutEvents refused: {}: {}", w.code, w.message),
+            );
         }
     };
     let trace = Trace::new();

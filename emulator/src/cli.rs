@@ -88,6 +88,11 @@ enum Command {
         /// (default: $VPCGATE_HOME/ca, else ~/.vpcgate/ca).
         #[arg(long, value_name = "DIR")]
         ca_dir: Option<PathBuf>,
+        /// Map a public origin to your own process, for public EventBridge connections (API
+        /// destinations, HTTP Tasks): https://api.example.com=http://127.0.0.1:8080 (repeatable;
+        /// as the environment's PublicEndpoints).
+        #[arg(long = "public-endpoint", value_name = "URL=TARGET")]
+        public_endpoints: Vec<String>,
     },
     /// Check that a running `vpcgate serve` answers (exit 0) or not (exit 1): a healthcheck for
     /// containers that have no curl.
@@ -256,6 +261,7 @@ where
             clock,
             stacks,
             ca_dir,
+            public_endpoints,
         } => {
             if !listen.ip().is_loopback() && !allow_remote {
                 eprintln!(
@@ -297,6 +303,7 @@ where
                 },
                 expose_secrets,
                 ca_dir: ca_dir.unwrap_or_else(default_ca_dir),
+                public_endpoints,
             })
         }
         Command::Ping { addr } => ping(addr),
@@ -458,6 +465,7 @@ struct ServeArgs {
     unknown_keys: crate::edge::UnknownKeys,
     expose_secrets: bool,
     ca_dir: PathBuf,
+    public_endpoints: Vec<String>,
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
@@ -470,8 +478,23 @@ fn serve(args: ServeArgs) -> ExitCode {
         unknown_keys,
         expose_secrets,
         ca_dir,
+        public_endpoints,
     } = args;
     let started = tokio::time::Instant::now();
+    let mut mapped = Vec::new();
+    for arg in &public_endpoints {
+        let parsed = arg
+            .split_once('=')
+            .ok_or_else(|| "expected URL=TARGET".to_string())
+            .and_then(|(url, target)| crate::events::public::PublicEndpoint::parse(url, target));
+        match parsed {
+            Ok(p) => mapped.push(p),
+            Err(e) => {
+                eprintln!("vpcgate serve: --public-endpoint {arg}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if scenarios.len() > 1 {
         eprintln!(
             "vpcgate serve: one --scenario at a time for now (use a scenario that Extends another to combine)"
@@ -505,7 +528,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 }
             }
         };
-        let env = match &stacks.environment {
+        let mut env = match &stacks.environment {
             Some(p) => match crate::scenario::stacks::Environment::load(p) {
                 Ok(e) => e,
                 Err(e) => {
@@ -515,6 +538,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             },
             None => crate::scenario::stacks::Environment::default(),
         };
+        env.public_endpoints.extend(mapped.iter().cloned());
         let base = crate::scenario::stacks::environment_model(&env);
         let model = match crate::scenario::stacks::deploy(&base, &env, &[]) {
             Ok(l) => l.model,
@@ -541,7 +565,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         match scenario.build(&crate::scenario::StackLinks::default()) {
-            Ok((m, _)) => (scenario.file.clone(), m),
+            Ok((mut m, _)) => {
+                m.events.public_endpoints.extend(mapped.iter().cloned());
+                (scenario.file.clone(), m)
+            }
             Err(e) => {
                 eprint!("{e}");
                 return ExitCode::from(2);

@@ -251,3 +251,327 @@ print(json.dumps(out))
     );
     assert_eq!(pair("deep_pattern").0, "InvalidEventPatternException");
 }
+
+/// Paging on the six List operations as AWS recorded it (LocalStack test_list_rule_with_limit,
+/// test_list_event_buses_with_limit, test_list_target_by_rule_limit,
+/// test_list_rule_names_by_target_with_limit): `Limit` items and a `NextToken` while more remain,
+/// none on the last page; a token that is not one of the operation's is AWS's
+/// "Parameter NextToken is not valid." (ValidationException).
+#[test]
+fn boto3_pages_list_operations_with_limit_and_next_token() {
+    let ep = serve(&[
+        "--scenario",
+        &scenario("eventbridge-private-api-destination.json"),
+    ]);
+    let out = py(
+        r#"
+import json, sys
+import vpcgate_client as v
+from botocore.exceptions import ClientError
+ep = sys.argv[1]
+v.wait_healthy(ep)
+eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
+def err(f, *a, **k):
+    try:
+        f(*a, **k)
+        return "ok"
+    except ClientError as e:
+        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+def pages(f, key, limit, **k):
+    got, token = [], None
+    while True:
+        args = dict(k, Limit=limit)
+        if token:
+            args["NextToken"] = token
+        r = f(**args)
+        got.append([x if isinstance(x, str) else x.get("Name", x.get("Id")) for x in r[key]])
+        token = r.get("NextToken")
+        if not token:
+            return got
+for i in range(6):
+    eb.create_event_bus(Name=f"page-bus-{i}")
+eb.create_event_bus(Name="pb")
+q = "arn:aws:sqs:ap-northeast-1:123456789012:q"
+for i in range(5):
+    eb.put_rule(Name=f"page-rule-{i}", EventBusName="pb", EventPattern=json.dumps({"source": ["x"]}))
+    eb.put_targets(Rule=f"page-rule-{i}", EventBusName="pb", Targets=[{"Id": f"t{j}", "Arn": q} for j in range(5 if i == 0 else 1)])
+out = {}
+out["buses"] = pages(eb.list_event_buses, "EventBuses", 3, NamePrefix="page-bus-")
+out["rules"] = pages(eb.list_rules, "Rules", 2, EventBusName="pb")
+out["targets"] = pages(eb.list_targets_by_rule, "Targets", 3, Rule="page-rule-0", EventBusName="pb")
+out["names"] = pages(eb.list_rule_names_by_target, "RuleNames", 2, TargetArn=q, EventBusName="pb")
+out["connections"] = pages(eb.list_connections, "Connections", 1)
+out["destinations"] = pages(eb.list_api_destinations, "ApiDestinations", 1)
+first = eb.list_rules(EventBusName="pb", Limit=1)
+out["foreign_token"] = err(eb.list_event_buses, NextToken=first["NextToken"])
+out["bad_token"] = err(eb.list_targets_by_rule, Rule="page-rule-0", EventBusName="pb", NextToken="not-a-token")
+out["big_limit"] = err(eb.list_rules, Limit=101)
+print(json.dumps(out))
+"#,
+        &[&ep],
+    );
+    assert_eq!(
+        out["buses"],
+        serde_json::json!([
+            ["page-bus-0", "page-bus-1", "page-bus-2"],
+            ["page-bus-3", "page-bus-4", "page-bus-5"]
+        ])
+    );
+    assert_eq!(
+        out["rules"],
+        serde_json::json!([
+            ["page-rule-0", "page-rule-1"],
+            ["page-rule-2", "page-rule-3"],
+            ["page-rule-4"]
+        ])
+    );
+    assert_eq!(
+        out["targets"],
+        serde_json::json!([["t0", "t1", "t2"], ["t3", "t4"]])
+    );
+    assert_eq!(
+        out["names"],
+        serde_json::json!([
+            ["page-rule-0", "page-rule-1"],
+            ["page-rule-2", "page-rule-3"],
+            ["page-rule-4"]
+        ])
+    );
+    assert_eq!(
+        out["connections"],
+        serde_json::json!([
+            ["eb-demo-private-connection"],
+            ["eb-demo-public-connection"]
+        ])
+    );
+    assert_eq!(out["destinations"], serde_json::json!([["eb-demo-orders"]]));
+    for k in ["foreign_token", "bad_token"] {
+        assert_eq!(
+            out[k],
+            serde_json::json!(["ValidationException", "Parameter NextToken is not valid."]),
+            "{k}: {out}"
+        );
+    }
+    assert_eq!(out["big_limit"][0], "ValidationException", "{out}");
+    assert!(
+        out["big_limit"][1]
+            .as_str()
+            .unwrap()
+            .contains("Member must have value less than or equal to 100"),
+        "{out}"
+    );
+}
+
+// ---- public connections (issue 16): the emulated internet and PublicEndpoints --------------
+
+mod public {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use serde_json::{Value, json};
+    use vpcgate::events::target::{DeliveryResult, deliver};
+    use vpcgate::sfn::execution::Executions;
+    use vpcgate::trace::Trace;
+
+    /// A process of the user's on 127.0.0.1:0 that records every request and answers 200 with
+    /// `{"ok": true}`.
+    async fn local_process() -> (SocketAddr, Arc<Mutex<Vec<Value>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let log = log.clone();
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let body = body.collect().await.unwrap().to_bytes();
+                                let headers: serde_json::Map<String, Value> = parts
+                                    .headers
+                                    .iter()
+                                    .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
+                                    .collect();
+                                log.lock().unwrap().push(json!({
+                                    "method": parts.method.as_str(),
+                                    "uri": parts.uri.to_string(),
+                                    "headers": headers,
+                                    "body": String::from_utf8_lossy(&body),
+                                }));
+                                Ok::<_, Infallible>(
+                                    hyper::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from_static(b"{\"ok\": true}")))
+                                        .unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    /// eventbridge-public-connection.json with `api.partner.example.com` mapped to `addr` by the
+    /// environment's `PublicEndpoints`.
+    fn mapped_scenario(addr: SocketAddr) -> vpcgate::scenario::Scenario {
+        let dir = std::env::temp_dir().join(format!(
+            "vpcgate-public-endpoints-{}-{}",
+            std::process::id(),
+            addr.port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = vpcgate_tests::scenarios_dir().join("eventbridge-public-connection.json");
+        let file = dir.join("mapped.json");
+        let doc = json!({"Vpcgate": {
+            "Extends": base.canonicalize().unwrap().display().to_string(),
+            "Environment": {"PublicEndpoints": [
+                {"Url": "https://api.partner.example.com", "Target": format!("http://{addr}")}
+            ]},
+            "Cases": []
+        }});
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let s = vpcgate::scenario::Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        s
+    }
+
+    /// An API destination over a public connection to a host PublicEndpoints maps: the request
+    /// reaches the user's own process on 127.0.0.1 (a real socket, real time) with the public
+    /// Host, the connection's API key, EventBridge's headers and the event as body.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn api_destination_over_a_public_connection_reaches_a_mapped_local_process() {
+        let (addr, seen) = local_process().await;
+        let (model, world) = vpcgate_tests::world(&mapped_scenario(addr));
+        let (answer, matched) = world
+            .events
+            .put_events(
+                &model.region,
+                &model.account,
+                &[json!({"Source": "com.example.partner", "DetailType": "ToPartner", "Detail": "{\"orderId\": \"p-9\"}"})],
+                world.clock.now(),
+            )
+            .unwrap();
+        assert_eq!(answer["FailedEntryCount"], 0);
+        assert_eq!(matched.len(), 1);
+        let trace = Trace::new();
+        let record = deliver(&world, None, &matched[0], &trace).await;
+        match &record.result {
+            DeliveryResult::Delivered { status, body, .. } => {
+                assert_eq!(*status, Some(200));
+                assert_eq!(body.as_deref(), Some("{\"ok\": true}"));
+            }
+            other => panic!("{other:?}\n{}", trace.render()),
+        }
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        let req = &seen[0];
+        assert_eq!(req["method"], "POST");
+        assert_eq!(req["uri"], "/hook");
+        let h = &req["headers"];
+        assert_eq!(h["host"], "api.partner.example.com");
+        assert_eq!(h["x-dummy-key"], "dummy");
+        assert_eq!(h["user-agent"], "Amazon/EventBridge/ApiDestinations");
+        assert_eq!(h["content-type"], "application/json; charset=utf-8");
+        let event: Value = serde_json::from_str(req["body"].as_str().unwrap()).unwrap();
+        assert_eq!(event["detail"]["orderId"], "p-9");
+        assert_eq!(event["detail-type"], "ToPartner");
+        assert!(
+            trace
+                .render()
+                .contains("is mapped to your process at 127.0.0.1:"),
+            "{}",
+            trace.render()
+        );
+    }
+
+    /// `serve --public-endpoint https://api.partner.example.com=http://127.0.0.1:PORT`: boto3
+    /// puts an event whose rule's API destination is on the public connection; the delivery
+    /// reaches the mapped process and `/_vpcgate/events/deliveries` shows its 200.
+    #[test]
+    fn serve_public_endpoint_flag_maps_a_public_host_for_boto3_events() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (addr, seen) = rt.block_on(local_process());
+        let ep = crate::serve_conventions::serve(&[
+            "--scenario",
+            &super::scenario("eventbridge-public-connection.json"),
+            "--public-endpoint",
+            &format!("https://api.partner.example.com=http://{addr}"),
+        ]);
+        let out = crate::serve_conventions::py(
+            r#"
+import json, sys, time, urllib.request
+import vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
+r = eb.put_events(Entries=[{"Source": "com.example.partner", "DetailType": "ToPartner", "Detail": json.dumps({"orderId": "s-1"})}])
+deadline = time.time() + 20
+d = []
+while time.time() < deadline:
+    d = json.loads(urllib.request.urlopen(ep + "/_vpcgate/events/deliveries").read())["Deliveries"]
+    if d:
+        break
+    time.sleep(0.05)
+print(json.dumps({"failed": r["FailedEntryCount"], "deliveries": [[x["TargetId"], x["Status"], x.get("StatusCode")] for x in d]}))
+"#,
+            &[&ep],
+        );
+        assert_eq!(out["failed"], 0);
+        assert_eq!(
+            out["deliveries"],
+            json!([["partner", "DELIVERED", 200]]),
+            "{out}"
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0]["headers"]["host"], "api.partner.example.com");
+        assert!(seen[0]["body"].as_str().unwrap().contains("s-1"));
+        drop(rt);
+    }
+
+    /// The HTTP Task over the same public connection to the mapped host: the process answers
+    /// and the task succeeds with its body; Step Functions' own User-Agent reaches it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_task_over_a_public_connection_reaches_a_mapped_local_process() {
+        let (addr, seen) = local_process().await;
+        let (model, world) = vpcgate_tests::world(&mapped_scenario(addr));
+        let sm = model.state_machine("PartnerStateMachine").unwrap();
+        let record = Executions::new()
+            .run_sync(&world, sm, json!({}), None)
+            .await
+            .unwrap();
+        let outcome = record.outcome.unwrap();
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        let output = outcome.output.unwrap();
+        let output: Value = match output {
+            Value::String(s) => serde_json::from_str(&s).unwrap(),
+            v => v,
+        };
+        assert_eq!(output["StatusCode"], 200, "{output}");
+        assert_eq!(output["ResponseBody"], json!({"ok": true}));
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0]["method"], "GET");
+        assert_eq!(seen[0]["headers"]["host"], "api.partner.example.com");
+        assert_eq!(seen[0]["headers"]["x-dummy-key"], "dummy");
+        assert!(
+            seen[0]["headers"]["user-agent"]
+                .as_str()
+                .unwrap()
+                .starts_with("Amazon|StepFunctions|HttpInvoke|"),
+            "{}",
+            seen[0]
+        );
+    }
+}

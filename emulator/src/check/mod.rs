@@ -190,6 +190,13 @@ async fn run_case(
     case: &Case,
     subs: &HashMap<String, String>,
 ) -> CaseOutcome {
+    // The emulated services behind the public endpoints (crate::ec2::internet), which public
+    // connections reach, for every kind of case.
+    let edge = std::sync::Arc::new(crate::edge::Edge::new(
+        world.clone(),
+        crate::edge::AuthMode::Verify,
+    ));
+    crate::ec2::attach(&edge);
     if let Some(spec) = &case.put_events {
         return crate::check_events::run(file, world, case, spec).await;
     }

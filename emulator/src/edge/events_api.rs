@@ -10,7 +10,9 @@ use std::pin::Pin;
 use serde_json::{Map, Value, json};
 
 use super::Call;
+use super::events_bus_api::wire;
 use super::wire::{JsonError, epoch};
+use crate::events::error::EventBridgeError;
 use crate::events::{Authorization, ConnectionConfig, HttpParameters, Parameter};
 
 /// Dispatches one operation.
@@ -27,10 +29,9 @@ pub fn call<'a>(
             "DeleteConnection" => delete(cx, &input),
             "ListConnections" => list(cx, &input),
             op if super::events_bus_api::handles(op) => super::events_bus_api::call(cx, op, &input),
-            other => Err(JsonError::client(
-                "UnknownOperationException",
-                format!("vpcgate does not emulate EventBridge's {other} operation"),
-            )),
+            other => Err(wire(EventBridgeError::UnknownOperation {
+                op: other.into(),
+            })),
         }
     })
 }
@@ -47,7 +48,7 @@ fn modified(cx: &Call<'_>, name: &str) -> Option<std::time::SystemTime> {
 }
 
 fn validation(msg: impl Into<String>) -> JsonError {
-    JsonError::client("ValidationException", msg)
+    wire(EventBridgeError::validation(msg))
 }
 
 fn name_of(input: &Value) -> Result<String, JsonError> {
@@ -69,10 +70,7 @@ fn name_of(input: &Value) -> Result<String, JsonError> {
 }
 
 fn not_found(name: &str) -> JsonError {
-    JsonError::client(
-        "ResourceNotFoundException",
-        format!("Failed to describe the connection(s). Connection '{name}' does not exist."),
-    )
+    wire(EventBridgeError::ConnectionMissing { name: name.into() })
 }
 
 fn params(v: Option<&Value>) -> Vec<Parameter> {
@@ -215,10 +213,7 @@ fn create(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .by_name_in(&cx.scope.region, &cx.scope.account, &name)
         .is_ok()
     {
-        return Err(JsonError::client(
-            "ResourceAlreadyExistsException",
-            format!("Connection {name} already exists."),
-        ));
+        return Err(wire(EventBridgeError::ConnectionExists { name }));
     }
     let kind = input
         .get("AuthorizationType")
@@ -449,5 +444,6 @@ fn list(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
             json!({"ConnectionArn": c.arn, "Name": c.name, "ConnectionState": state(&cx.world.connections, c), "AuthorizationType": c.authorization.kind(), "CreationTime": epoch(when), "LastModifiedTime": epoch(last), "LastAuthorizedTime": epoch(when)})
         })
         .collect();
-    Ok(json!({"Connections": list}))
+    drop(times);
+    super::events_bus_api::paged("ListConnections", "Connections", list, input)
 }

@@ -19,6 +19,7 @@ use super::{Call, ScopeState};
 use crate::events::api_destination::ApiDestinationConfig;
 use crate::events::bus::{DEFAULT_BUS, bus_name};
 use crate::events::error::EventBridgeError;
+use crate::events::paging;
 use crate::events::pattern::EventPattern;
 use crate::events::rule::{RuleConfig, RuleState, TargetConfig};
 use crate::events::target::{ExecutionStarter, deliver};
@@ -53,9 +54,36 @@ pub fn handles(op: &str) -> bool {
     OPS.contains(&op)
 }
 
-fn wire(e: EventBridgeError) -> JsonError {
-    let (code, message) = e.wire();
-    JsonError::client(code, message)
+/// EventBridge's errors on the wire: [`crate::events::error::wire`], the one mapping.
+impl From<EventBridgeError> for JsonError {
+    fn from(e: EventBridgeError) -> Self {
+        let w = e.wire();
+        JsonError {
+            status: w.status,
+            code: w.code.to_string(),
+            message: w.message,
+        }
+    }
+}
+
+pub(super) fn wire(e: EventBridgeError) -> JsonError {
+    e.into()
+}
+
+/// A page of `items` as `input`'s `Limit` / `NextToken` ask ([`paging::page`]), put under `key`
+/// with the `NextToken` while more remain.
+pub(super) fn paged(
+    op: &str,
+    key: &str,
+    items: Vec<Value>,
+    input: &Value,
+) -> Result<Value, JsonError> {
+    let page = paging::page(op, items, input).map_err(wire)?;
+    let mut out = json!({ key: page.items });
+    if let Some(t) = page.next_token {
+        out["NextToken"] = json!(t);
+    }
+    Ok(out)
 }
 
 fn str_field<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
@@ -111,7 +139,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
                 .filter(|b| b.name.starts_with(prefix))
                 .map(|b| json!({"Name": b.name, "Arn": b.arn, "CreationTime": epoch(b.created), "LastModifiedTime": epoch(b.created)}))
                 .collect();
-            Ok(json!({"EventBuses": buses}))
+            paged(op, "EventBuses", buses, input)
         }
         "DeleteEventBus" => {
             let name = required(input, "Name", "name")?;
@@ -142,7 +170,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
                 .filter(|r| r.name.starts_with(prefix))
                 .map(rule_json)
                 .collect();
-            Ok(json!({"Rules": rules}))
+            paged(op, "Rules", rules, input)
         }
         "DeleteRule" => {
             let (bus, name) = rule_key(input)?;
@@ -199,7 +227,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
             let rule = eb.rule(region, account, &bus, &name).map_err(wire)?;
             cx.authorize("events:ListTargetsByRule", &rule.arn)?;
             let targets: Vec<Value> = rule.targets.iter().map(|t| t.raw.clone()).collect();
-            Ok(json!({"Targets": targets}))
+            paged(op, "Targets", targets, input)
         }
         "RemoveTargets" => {
             let (bus, name) = rule_key_field(input, "Rule")?;
@@ -228,13 +256,13 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
             let arn = required(input, "TargetArn", "targetArn")?;
             cx.authorize("events:ListRuleNamesByTarget", "*")?;
             let bus = bus_name(str_field(input, "EventBusName"));
-            let names: Vec<String> = eb
+            let names: Vec<Value> = eb
                 .rules(region, account, &bus)
                 .into_iter()
                 .filter(|r| r.targets.iter().any(|t| t.arn == arn))
-                .map(|r| r.name)
+                .map(|r| json!(r.name))
                 .collect();
-            Ok(json!({"RuleNames": names}))
+            paged(op, "RuleNames", names, input)
         }
         "PutEvents" => put_events(cx, input),
         "TestEventPattern" => {
@@ -298,7 +326,10 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
         }
         "DescribeApiDestination" => {
             let name = required(input, "Name", "name")?;
-            let d = eb.destination(region, account, name).map_err(wire)?;
+            // test_api_destinations_and_connection: describe-api-destination-not-found-error.
+            let d = eb
+                .destination(region, account, name)
+                .map_err(|_| wire(EventBridgeError::ApiDestinationMissing { name: name.into() }))?;
             cx.authorize("events:DescribeApiDestination", &d.arn)?;
             Ok(destination_json(&d, now, true))
         }
@@ -311,7 +342,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
                 .filter(|d| d.name.starts_with(prefix))
                 .map(|d| destination_json(d, now, false))
                 .collect();
-            Ok(json!({"ApiDestinations": list}))
+            paged(op, "ApiDestinations", list, input)
         }
         "DeleteApiDestination" => {
             let name = required(input, "Name", "name")?;
@@ -320,10 +351,9 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
             eb.delete_destination(region, account, name).map_err(wire)?;
             Ok(json!({}))
         }
-        other => Err(JsonError::client(
-            "UnknownOperationException",
-            format!("vpcgate does not emulate EventBridge's {other} operation"),
-        )),
+        other => Err(wire(EventBridgeError::UnknownOperation {
+            op: other.into(),
+        })),
     }
 }
 

@@ -51,6 +51,9 @@ pub struct EventsModel {
     pub rules: Vec<RuleConfig>,
     /// API destinations.
     pub api_destinations: Vec<ApiDestinationConfig>,
+    /// Public origins mapped to the user's own processes (the environment's `PublicEndpoints`):
+    /// where public connections' calls to them go ([`super::public`]).
+    pub public_endpoints: Vec<super::public::PublicEndpoint>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -1,7 +1,9 @@
-//! EventBridge's errors and their wire form: one row per refusal, with the source of its wording
-//! (AWS answers recorded in LocalStack's `tests/aws/services/events/*.snapshot.json`, or the API
-//! reference). The edge's JSON 1.1 handler ([`crate::edge::events_api`]) maps them with
-//! [`EventBridgeError::wire`].
+//! EventBridge's errors and [`wire`]: the one function that turns them into EventBridge's JSON 1.1
+//! wire error (`__type`, message, HTTP status), one row per refusal with the source of its code
+//! and wording (AWS answers recorded in LocalStack's `tests/aws/services/events/*.snapshot.json`,
+//! other recorded AWS answers, or the API reference's error list where nothing is recorded). The
+//! edge's JSON 1.1 handlers ([`crate::edge::events_api`], [`crate::edge::events_bus_api`]) answer
+//! with it; `vpcgate check` prints it.
 
 use super::pattern::PatternError;
 use super::transformer::InputError;
@@ -68,6 +70,95 @@ pub enum EventBridgeError {
         /// The message.
         message: String,
     },
+    /// DescribeConnection, UpdateConnection, DeleteConnection: no connection of that name.
+    #[error("Failed to describe the connection(s). Connection '{name}' does not exist.")]
+    ConnectionMissing {
+        /// The connection name.
+        name: String,
+    },
+    /// CreateConnection with a taken name.
+    #[error("Connection {name} already exists.")]
+    ConnectionExists {
+        /// The connection name.
+        name: String,
+    },
+    /// DescribeApiDestination: no API destination of that name.
+    #[error(
+        "Failed to describe the api-destination(s). An api-destination '{name}' does not exist."
+    )]
+    ApiDestinationMissing {
+        /// The name.
+        name: String,
+    },
+    /// A `NextToken` that no earlier page of this operation gave.
+    #[error("Parameter NextToken is not valid.")]
+    InvalidNextToken,
+    /// An operation vpcgate does not emulate.
+    #[error("vpcgate does not emulate EventBridge's {op} operation")]
+    UnknownOperation {
+        /// The operation.
+        op: String,
+    },
+}
+
+/// An EventBridge error as the JSON 1.1 protocol sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireError {
+    /// HTTP status.
+    pub status: u16,
+    /// `__type`.
+    pub code: &'static str,
+    /// `message`.
+    pub message: String,
+}
+
+/// The one mapping from [`EventBridgeError`] to EventBridge's wire error. Every row is a client
+/// error (HTTP 400), as the recorded answers and the API reference's "Errors" sections give them.
+pub fn wire(error: &EventBridgeError) -> WireError {
+    use EventBridgeError as E;
+    let code = match error {
+        // test_describe_delete_not_existing_event_bus, test_put_events_nonexistent_event_bus
+        E::BusNotFound { .. } => "ResourceNotFoundException",
+        // test_create_multiple_event_buses_same_name
+        E::BusExists { .. } => "ResourceAlreadyExistsException",
+        // test_delete_default_event_bus
+        E::DeleteDefaultBus => "ValidationException",
+        // test_describe_nonexistent_rule
+        E::RuleNotFound { .. } => "ResourceNotFoundException",
+        // test_delete_rule_with_targets
+        E::RuleHasTargets => "ValidationException",
+        // test_add_exceed_fife_targets_per_rule
+        E::TooManyTargets => "LimitExceededException",
+        // test_events_patterns.snapshot.json (every _EXC case)
+        E::Pattern(_) => "InvalidEventPatternException",
+        // test_events_inputs.snapshot.json
+        E::Input(_) => "ValidationException",
+        // API_UpdateApiDestination / API_DeleteApiDestination: ResourceNotFoundException
+        E::ApiDestinationNotFound { .. } => "ResourceNotFoundException",
+        // test_api_destinations_and_connection: describe-api-destination-not-found-error
+        E::ApiDestinationMissing { .. } => "ResourceNotFoundException",
+        // API_CreateApiDestination: ResourceAlreadyExistsException
+        E::ApiDestinationExists { .. } => "ResourceAlreadyExistsException",
+        // API_CreateApiDestination: ResourceNotFoundException
+        E::ConnectionNotFound { .. } => "ResourceNotFoundException",
+        // test_api_destinations_and_connection: describe-deleted-connection
+        E::ConnectionMissing { .. } => "ResourceNotFoundException",
+        // API_CreateConnection: ResourceAlreadyExistsException (the wording is unrecorded)
+        E::ConnectionExists { .. } => "ResourceAlreadyExistsException",
+        // test_put_target_id_validation, test_create_api_destination_invalid_parameters,
+        // create-connection-invalid-auth-error, create-connection-invalid-name-error
+        E::Validation { .. } => "ValidationException",
+        // AWS's answer to a foreign token ("api error ValidationException: Parameter NextToken
+        // is not valid.", ListTargetsByRule, quoted in GoogleCloudPlatform/terraformer#2082)
+        E::InvalidNextToken => "ValidationException",
+        // The JSON protocols' answer to an operation the service does not have.
+        E::UnknownOperation { .. } => "UnknownOperationException",
+    };
+    WireError {
+        status: 400,
+        code,
+        message: error.to_string(),
+    }
 }
 
 impl EventBridgeError {
@@ -78,34 +169,8 @@ impl EventBridgeError {
         }
     }
 
-    /// The error's `__type` (all are HTTP 400).
-    pub fn wire(&self) -> (&'static str, String) {
-        let code = match self {
-            // test_describe_delete_not_existing_event_bus, test_put_events_nonexistent_event_bus
-            Self::BusNotFound { .. } => "ResourceNotFoundException",
-            // test_create_multiple_event_buses_same_name
-            Self::BusExists { .. } => "ResourceAlreadyExistsException",
-            // test_delete_default_event_bus
-            Self::DeleteDefaultBus => "ValidationException",
-            // test_describe_nonexistent_rule
-            Self::RuleNotFound { .. } => "ResourceNotFoundException",
-            // test_delete_rule_with_targets
-            Self::RuleHasTargets => "ValidationException",
-            // test_add_exceed_fife_targets_per_rule
-            Self::TooManyTargets => "LimitExceededException",
-            // test_events_patterns.snapshot.json (every _EXC case)
-            Self::Pattern(_) => "InvalidEventPatternException",
-            // test_events_inputs.snapshot.json
-            Self::Input(_) => "ValidationException",
-            // API_DescribeApiDestination: ResourceNotFoundException
-            Self::ApiDestinationNotFound { .. } => "ResourceNotFoundException",
-            // API_CreateApiDestination: ResourceAlreadyExistsException
-            Self::ApiDestinationExists { .. } => "ResourceAlreadyExistsException",
-            // API_CreateApiDestination: ResourceNotFoundException
-            Self::ConnectionNotFound { .. } => "ResourceNotFoundException",
-            // test_put_target_id_validation, test_create_api_destination_invalid_parameters
-            Self::Validation { .. } => "ValidationException",
-        };
-        (code, self.to_string())
+    /// The wire form ([`wire`]).
+    pub fn wire(&self) -> WireError {
+        wire(self)
     }
 }

@@ -19,8 +19,10 @@ use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rustls_pki_types::ServerName;
 use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::public::PublicRoute;
 use super::{Authorization, ConnectionConfig, Parameter};
 use crate::iam::{DenialFormat, Principal, RequestContext};
 use crate::lattice::{AuthType, LatticeError};
@@ -321,27 +323,113 @@ pub(crate) struct Exchange {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// An open path to the endpoint, and whether TLS runs over it (a mapped local process of the
+/// user's speaks plain HTTP: [`super::public`]).
+struct Opened {
+    stream: Box<dyn Io>,
+    tls: bool,
+}
+
+/// Where a public connection's calls come from on the emulated internet (`aws:SourceIp` at a
+/// public AWS endpoint): the events service's own public address. fidelity: AWS's egress
+/// addresses are unpublished (README, EventBridge fidelity notes).
+fn egress(world: &World) -> SocketAddr {
+    let ip = world
+        .ec2
+        .internet
+        .service("events")
+        .map(|s| s.ip)
+        .unwrap_or(Ipv4Addr::new(198, 51, 100, 12));
+    SocketAddr::new(IpAddr::V4(ip), 49152)
+}
+
+/// Opens a public connection's path: the emulated internet ([`super::public`]).
+async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened, InvokeError> {
+    let world = inv.world;
+    let names = super::public::PublicNames {
+        mappings: &world.model.events.public_endpoints,
+        internet: &world.ec2.internet,
+        apigw: &world.apigw,
+        region: &world.model.region,
+    };
+    match super::public::route(names, host, port) {
+        PublicRoute::Aws(ip) => {
+            inv.trace.pass(
+                "internet",
+                format!("public connection: {host} resolves to {ip} (a public AWS endpoint)"),
+            );
+            let dst = SocketAddr::new(IpAddr::V4(ip), port);
+            let stream = world
+                .ec2
+                .internet
+                .connect(egress(world), dst, inv.trace)
+                .await;
+            Ok(Opened {
+                stream: Box::new(stream),
+                tls: true,
+            })
+        }
+        PublicRoute::Local(m) => {
+            inv.trace.pass(
+                "internet",
+                format!(
+                    "public connection: {host}:{port} is mapped to your process at {} (PublicEndpoints {})",
+                    m.target, m.url
+                ),
+            );
+            // A real socket to the user's own process: the virtual clock holds while it is
+            // open (crate::clock), so a slow process is not timed out by skipped time.
+            let hold = world.clock.hold();
+            match tokio::net::TcpStream::connect(m.target).await {
+                Ok(s) => Ok(Opened {
+                    stream: Box::new(crate::clock::Held::new(s, hold)),
+                    tls: false,
+                }),
+                Err(e) => {
+                    inv.trace
+                        .hop("internet", Verdict::Fail, format!("{}: {e}", m.target));
+                    Err(InvokeError::new(
+                        InvokeErrorKind::Socket,
+                        format!(
+                            "Connection refused: {host}:{port} ({} is mapped to {}: {e})",
+                            m.url, m.target
+                        ),
+                    ))
+                }
+            }
+        }
+        PublicRoute::Unresolved => {
+            inv.trace.hop_with(
+                "dns",
+                Verdict::Fail,
+                || {
+                    Detail::at(host.to_string()).rule(
+                        "public names: the public AWS endpoints vpcgate serves and the environment's PublicEndpoints",
+                    )
+                },
+                format!(
+                    "{host}: no such public name on the emulated internet (map it to your own process with PublicEndpoints)"
+                ),
+            );
+            Err(InvokeError::new(
+                InvokeErrorKind::Socket,
+                format!("Unable to resolve host {host}"),
+            ))
+        }
+    }
+}
+
 /// Opens the TCP path to `host:port` along the connection's route.
 async fn open(
     inv: &Invoker<'_>,
     conn: &ConnectionConfig,
     host: &str,
     port: u16,
-) -> Result<Box<dyn Io>, InvokeError> {
+) -> Result<Opened, InvokeError> {
     let world = inv.world;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let Some(rc_arn) = &conn.resource_configuration_arn else {
-        // A public connection goes to the internet, which the emulated world does not have.
-        inv.trace.hop(
-            "sfn",
-            Verdict::Fail,
-            format!(
-                "{host}: public endpoints are not reachable in the emulated world (no internet)"
-            ),
-        );
-        return Err(socket(format!(
-            "Unable to resolve host {host}: the emulated world has no public internet"
-        )));
+        return open_public(inv, host, port).await;
     };
     let rc = world.resource_configurations.get(rc_arn).ok_or_else(|| {
         InvokeError::new(
@@ -383,7 +471,10 @@ async fn open(
         )
     })?;
     match gateway.open(&world.net, rc, port, inv.trace).await {
-        Ok(stream) => Ok(Box::new(stream)),
+        Ok(stream) => Ok(Opened {
+            stream: Box::new(stream),
+            tls: true,
+        }),
         Err(LatticeError::Resolve(e)) => Err(socket(format!("Unable to resolve host: {e}"))),
         Err(LatticeError::Connect(e)) => Err(socket(format!("Connection refused: {e}"))),
         Err(LatticeError::PortNotAllowed { port, .. }) => Err(socket(format!(
@@ -397,23 +488,18 @@ async fn open(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn exchange(
+/// TLS over `stream` with the emulated public roots, SNI and the hostname check on `host`.
+async fn handshake(
     inv: &Invoker<'_>,
-    conn: &ConnectionConfig,
+    stream: Box<dyn Io>,
     host: &str,
     port: u16,
-    method: Method,
-    path: &str,
-    headers: &[(String, String)],
-    body: Bytes,
-) -> Result<Exchange, InvokeError> {
+) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, InvokeError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
-    let stream = open(inv, conn, host, port).await?;
     let connector = tokio_rustls::TlsConnector::from(inv.world.tls_client.clone());
     let server_name = ServerName::try_from(host.to_string())
         .map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
-    let tls = match connector.connect(server_name, stream).await {
+    match connector.connect(server_name, stream).await {
         Ok(tls) => {
             let (_, session) = tls.get_ref();
             inv.trace.hop_with(
@@ -429,7 +515,7 @@ pub(crate) async fn exchange(
                     session.negotiated_cipher_suite().map(|s| s.suite()).map(|s| format!("{s:?}")).unwrap_or_default()
                 ),
             );
-            tls
+            Ok(tls)
         }
         Err(e) => {
             inv.trace.hop_with(
@@ -438,10 +524,30 @@ pub(crate) async fn exchange(
                 || Detail::at(format!("{host}:{port}")).rule(e.to_string()),
                 format!("handshake with {host} failed: {e}"),
             );
-            return Err(socket(format!("TLS handshake with {host} failed: {e}")));
+            Err(socket(format!("TLS handshake with {host} failed: {e}")))
         }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn exchange(
+    inv: &Invoker<'_>,
+    conn: &ConnectionConfig,
+    host: &str,
+    port: u16,
+    method: Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+) -> Result<Exchange, InvokeError> {
+    let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
+    let opened = open(inv, conn, host, port).await?;
+    let io: Box<dyn Io> = if opened.tls {
+        Box::new(handshake(inv, opened.stream, host, port).await?)
+    } else {
+        opened.stream
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
     tokio::spawn(connection);

@@ -619,6 +619,64 @@ mod tests {
         assert!(e.reason.contains("deeper"), "{e}");
     }
 
+    /// Arrays in event patterns (eb-event-patterns-arrays.html): a field whose event value is an
+    /// array matches when the intersection with the pattern's values is non-empty, for every
+    /// operator; inside an array of objects each field of the pattern is matched on its own
+    /// across the elements (LocalStack's `list_within_dict`, recorded against AWS, is the
+    /// `exists` case of it), and nested arrays contribute every leaf.
+    #[test]
+    fn arrays_of_objects_match_each_field_across_elements() {
+        let event = |detail: Value| json!({"source": "s", "detail": detail});
+        let p = |text: &str| EventPattern::parse(text).unwrap();
+        let employees = event(json!({"employees": [
+            {"name": "Anne", "position": "Manager", "age": 40},
+            {"name": "Bob", "position": "Engineer", "age": 25}
+        ]}));
+        // Two fields satisfied by different elements: a match (fields are independent).
+        assert!(
+            p(r#"{"detail": {"employees": {"name": ["Anne"], "position": ["Engineer"]}}}"#)
+                .matches(&employees)
+        );
+        // One field no element has the value of: no match.
+        assert!(
+            !p(r#"{"detail": {"employees": {"name": ["Anne"], "position": ["Intern"]}}}"#)
+                .matches(&employees)
+        );
+        // Operators apply to each element's value: any element in range, any element not "Anne".
+        assert!(
+            p(r#"{"detail": {"employees": {"age": [{"numeric": ["<", 30]}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            !p(r#"{"detail": {"employees": {"age": [{"numeric": ["<", 20]}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            p(r#"{"detail": {"employees": {"name": [{"anything-but": "Anne"}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            !p(r#"{"detail": {"employees": {"name": [{"anything-but": ["Anne", "Bob"]}]}}}"#)
+                .matches(&employees)
+        );
+        assert!(
+            p(r#"{"detail": {"employees": {"position": [{"prefix": "Eng"}]}}}"#)
+                .matches(&employees)
+        );
+        // exists: a field one element has exists; `exists: false` then does not match.
+        let partial = event(json!({"items": [{"id": "a"}, {"other": 1}]}));
+        assert!(p(r#"{"detail": {"items": {"id": [{"exists": true}]}}}"#).matches(&partial));
+        assert!(!p(r#"{"detail": {"items": {"id": [{"exists": false}]}}}"#).matches(&partial));
+        assert!(p(r#"{"detail": {"items": {"missing": [{"exists": false}]}}}"#).matches(&partial));
+        // Nested arrays: every leaf counts; an array of objects is not a leaf value.
+        let nested = event(json!({"grid": [[1, 2], [3]], "objs": [{"a": 1}]}));
+        assert!(p(r#"{"detail": {"grid": [3]}}"#).matches(&nested));
+        assert!(!p(r#"{"detail": {"grid": [4]}}"#).matches(&nested));
+        assert!(!p(r#"{"detail": {"objs": [1]}}"#).matches(&nested));
+        // The dotted form is the same field.
+        assert!(p(r#"{"detail.employees.name": ["Bob"]}"#).matches(&employees));
+    }
+
     #[test]
     fn or_groups_match_any_alternative() {
         let p = EventPattern::parse(

@@ -536,7 +536,7 @@ pub async fn deliver(
     trace: &Trace,
 ) -> DeliveryRecord {
     let t: &TargetConfig = &m.target;
-    let body = t.input.render(&m.event, &m.rule.arn, &m.rule.name);
+    let rendered = t.input.try_render(&m.event, &m.rule.arn, &m.rule.name);
     trace.info(
         "events",
         format!(
@@ -551,8 +551,22 @@ pub async fn deliver(
     let first_hop = trace.hops().len().saturating_sub(1);
     let mut attempts = 0;
     let result = loop {
+        let Some(body) = &rendered else {
+            // fidelity: AWS sends nothing (LocalStack's recorded `..._not_valid` cases see no
+            // message); vpcgate records it as a failed delivery without an attempt (README).
+            let message = format!(
+                "The InputTemplate of target {} puts an object or array where the template cannot hold one: the event is not sent",
+                t.id
+            );
+            trace.hop("events", Verdict::Fail, message.clone());
+            break DeliveryResult::Failed {
+                code: "SDK_CLIENT_ERROR".to_string(),
+                message,
+                status: None,
+            };
+        };
         attempts += 1;
-        match attempt(world, starter, m, &body, trace).await {
+        match attempt(world, starter, m, body, trace).await {
             Ok(r) => break r,
             Err(a) => {
                 let retries_left = attempts <= t.retry.max_attempts;

@@ -317,6 +317,17 @@ impl TargetInput {
             TargetInput::Transformer(t) => t.render(event, rule_arn, rule_name),
         }
     }
+
+    /// [`Self::render`], or `None` when an input transformer's result is not something AWS
+    /// delivers (the event is not sent to the target): an object or array value placed inside
+    /// a quoted string of a JSON template, or outside quotes in a text template — AWS's recorded
+    /// `test_input_transformer_nested_keys_replacement` and `..._not_valid` cases.
+    pub fn try_render(&self, event: &Value, rule_arn: &str, rule_name: &str) -> Option<String> {
+        match self {
+            TargetInput::Transformer(t) => t.render_checked(event, rule_arn, rule_name),
+            other => Some(other.render(event, rule_arn, rule_name)),
+        }
+    }
 }
 
 /// `<aws.events.event>`: the envelope without `detail`, `detail-type` as `detailType`.
@@ -358,6 +369,23 @@ impl InputTransformer {
     /// Fills the template: each placeholder by the rules in the module doc, according to whether
     /// it stands inside a JSON string.
     pub fn render(&self, event: &Value, rule_arn: &str, rule_name: &str) -> String {
+        self.fill(event, rule_arn, rule_name).0
+    }
+
+    /// [`Self::render`], `None` when the result is not delivered ([`TargetInput::try_render`]).
+    pub fn render_checked(&self, event: &Value, rule_arn: &str, rule_name: &str) -> Option<String> {
+        let (text, structured_misplaced) = self.fill(event, rule_arn, rule_name);
+        (!structured_misplaced).then_some(text)
+    }
+
+    /// The filled template, and whether an object or array value stands where AWS does not
+    /// deliver it (inside a string of a JSON template, outside quotes in a text template).
+    fn fill(&self, event: &Value, rule_arn: &str, rule_name: &str) -> (String, bool) {
+        let json_template = matches!(
+            self.template.trim_start().as_bytes().first(),
+            Some(b'{' | b'[')
+        );
+        let mut misplaced = false;
         let t = &self.template;
         let mut out = String::with_capacity(t.len());
         let mut in_string = false;
@@ -373,6 +401,11 @@ impl InputTransformer {
             {
                 out.push_str(&t[last..i]);
                 let v = self.value(name, event, rule_arn, rule_name);
+                if matches!(v, Some(Value::Object(_) | Value::Array(_)))
+                    && in_string == json_template
+                {
+                    misplaced = true;
+                }
                 if in_string {
                     match v {
                         Some(Value::String(s)) => {
@@ -400,7 +433,7 @@ impl InputTransformer {
             i += 1;
         }
         out.push_str(&t[last..]);
-        out
+        (out, misplaced)
     }
 }
 
@@ -430,6 +463,137 @@ mod tests {
     }
 
     const RULE: &str = "arn:aws:events:us-east-1:111111111111:rule/r1";
+
+    enum Expect {
+        Json(&'static str),
+        Text(&'static str),
+        Dropped,
+    }
+
+    /// Every outcome LocalStack recorded against AWS for
+    /// `test_input_transformer_nested_keys_replacement` (the SQS target's body; a case with no
+    /// message is an event AWS did not deliver) and `..._not_valid` (all not delivered), with
+    /// its `SPECIAL_EVENT_DETAIL` and paths map.
+    #[test]
+    fn aws_recorded_input_transformer_cases() {
+        let event = json!({"version": "0", "id": "e1", "detail-type": "core.update-account-command",
+            "source": "core.update-account-command", "account": "111111111111",
+            "time": "2022-07-13T13:48:01Z", "region": "us-east-1", "resources": [],
+            "detail": {"command": "update-account", "payload": {"acc_id": "0a787ecb-4015", "sf_id": "baz"},
+                       "listsingle": ["HIGH"], "listmulti": ["ACTIVE", "INACTIVE"], "valid": true}});
+        let cases: &[(&str, Expect)] = &[
+            (
+                "{\"method\": \"PUT\", \"path\": \"users-service/users/<userId>\", \"bod\": <payload>}",
+                Expect::Json(
+                    r#"{"method": "PUT", "path": "users-service/users/0a787ecb-4015", "bod": {"acc_id": "0a787ecb-4015", "sf_id": "baz"}}"#,
+                ),
+            ),
+            (
+                "\"Payload of <payload> with path users-service/users/<userId> and <userId>\"",
+                Expect::Text(
+                    "\"Payload of {acc_id:0a787ecb-4015,sf_id:baz} with path users-service/users/0a787ecb-4015 and 0a787ecb-4015\"",
+                ),
+            ),
+            (
+                "{\"method\": \"PUT\", \"path\": \"users-service/users/<userId>\", \"id\": <userId>, \"body\": <payload>}",
+                Expect::Json(
+                    r#"{"method": "PUT", "path": "users-service/users/0a787ecb-4015", "id": "0a787ecb-4015", "body": {"acc_id": "0a787ecb-4015", "sf_id": "baz"}}"#,
+                ),
+            ),
+            (
+                "{\"method\": \"PUT\", \"path\": \"users-service/users/<userId>\", \"bod\": [<userId>, \"hardcoded\"]}",
+                Expect::Json(
+                    r#"{"method": "PUT", "path": "users-service/users/0a787ecb-4015", "bod": ["0a787ecb-4015", "hardcoded"]}"#,
+                ),
+            ),
+            (
+                "{\"method\": \"PUT\", \"nested\": {\"level1\": {\"level2\": {\"level3\": \"users-service/users/<userId>\"} } }, \"bod\": \"<userId>\"}",
+                Expect::Json(
+                    r#"{"method": "PUT", "nested": {"level1": {"level2": {"level3": "users-service/users/0a787ecb-4015"}}}, "bod": "0a787ecb-4015"}"#,
+                ),
+            ),
+            (
+                "\"<listsingle> single list item\"\n\"<listmulti> multiple list items\"\n\"<systemstring> system account id\"\n\"<payload> payload\"\n\"<userId> user id\"",
+                Expect::Text(
+                    "\"[HIGH] single list item\"\n\"[ACTIVE,INACTIVE] multiple list items\"\n\" system account id\"\n\"{acc_id:0a787ecb-4015,sf_id:baz} payload\"\n\"0a787ecb-4015 user id\"",
+                ),
+            ),
+            (
+                "{\"id\" : <userId>}",
+                Expect::Json(r#"{"id": "0a787ecb-4015"}"#),
+            ),
+            (
+                "\"<listsingle> single list item\"",
+                Expect::Text("\"[HIGH] single list item\""),
+            ),
+            (
+                "\"<listmulti> multiple list items\"",
+                Expect::Text("\"[ACTIVE,INACTIVE] multiple list items\""),
+            ),
+            (
+                "{\"singlelistitem\": <listsingle>}",
+                Expect::Json(r#"{"singlelistitem": ["HIGH"]}"#),
+            ),
+            (
+                "\"<listsingle> single list item <listmulti> multiple list items <systemstring> system account id <payload> payload <userId> user id\"",
+                Expect::Text(
+                    "\"[HIGH] single list item [ACTIVE,INACTIVE] multiple list items  system account id {acc_id:0a787ecb-4015,sf_id:baz} payload 0a787ecb-4015 user id\"",
+                ),
+            ),
+            (
+                "{\"multi_replacement\": \"users/<userId>/second/<userId>\"}",
+                Expect::Json(
+                    r#"{"multi_replacement": "users/0a787ecb-4015/second/0a787ecb-4015"}"#,
+                ),
+            ),
+            (
+                "{\"id\" : \"<userId>\"}",
+                Expect::Json(r#"{"id": "0a787ecb-4015"}"#),
+            ),
+            (
+                "\"Command is <valid>!\"",
+                Expect::Text("\"Command is true!\""),
+            ),
+            ("<listsingle> single list item", Expect::Dropped),
+            ("<listmulti> multiple list items", Expect::Dropped),
+            (
+                "{\"singlelistitem\": \"<listsingle>\", \"multiplelistitems\": \"<listmulti>\"}",
+                Expect::Dropped,
+            ),
+            ("{\"singlelistitem\": \"<listsingle>\"}", Expect::Dropped),
+            (
+                "{\"not_valid\": \"users-service/users/<payload>\", \"bod\": <payload>}",
+                Expect::Dropped,
+            ),
+            ("{\"payload\": \"<payload>\"}", Expect::Dropped),
+        ];
+        let mut failures = Vec::new();
+        for (template, expect) in cases {
+            let input = TargetInput::from_target(
+                "t1",
+                &json!({"InputTransformer": {"InputPathsMap": {
+                    "userId": "$.detail.payload.acc_id", "payload": "$.detail.payload",
+                    "systemstring": "$.detail.awsAccountId", "listsingle": "$.detail.listsingle",
+                    "listmulti": "$.detail.listmulti", "valid": "$.detail.valid"},
+                    "InputTemplate": template}}),
+            )
+            .unwrap();
+            let got = input.try_render(&event, RULE, "r1");
+            let ok = match (expect, &got) {
+                (Expect::Json(want), Some(body)) => {
+                    serde_json::from_str::<Value>(body).ok()
+                        == Some(serde_json::from_str::<Value>(want).unwrap())
+                }
+                (Expect::Text(want), Some(body)) => body == want,
+                (Expect::Dropped, None) => true,
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{template}: got {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 
     /// LocalStack's recorded `test_input_transformer_nested_keys_replacement` outcomes.
     #[test]

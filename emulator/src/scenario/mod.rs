@@ -30,6 +30,7 @@ pub mod lattice;
 pub mod nlb;
 pub mod openapi;
 pub mod request;
+pub mod public_endpoints;
 pub mod resources;
 pub mod sam;
 pub mod stacks;

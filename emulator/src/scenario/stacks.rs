@@ -201,6 +201,9 @@ pub struct Environment {
     pub security_groups: Vec<SecurityGroup>,
     /// Existing managed prefix lists: id -> CIDRs (security group rules name them).
     pub prefix_lists: BTreeMap<String, Vec<ipnet::IpNet>>,
+    /// Public origins mapped to the user's own processes (`PublicEndpoints`,
+    /// [`super::public_endpoints`]).
+    pub public_endpoints: Vec<crate::events::public::PublicEndpoint>,
     prefix: String,
     locations: SourceMap,
 }
@@ -430,11 +433,16 @@ impl Environment {
                 "SsmParameters",
                 "SecurityGroups",
                 "PrefixLists",
+                "PublicEndpoints",
                 "Description",
             ],
         ) else {
             return Err(ScenarioErrors(r.errors));
         };
+        let (public_endpoints, bad) = super::public_endpoints::read(m.get("PublicEndpoints"));
+        env.public_endpoints = public_endpoints;
+        bad.into_iter()
+            .for_each(|(path, why)| r.invalid(&path, why));
         env.region = r.string(m, "Region", "", false);
         if let Some(region) = &env.region
             && !REGION.is_match(region)
@@ -1088,6 +1096,10 @@ pub fn environment_model(env: &Environment) -> Model {
         hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
         certificates: env.certificates.clone(),
         security_groups: env.security_groups.clone(),
+        events: crate::events::EventsModel {
+            public_endpoints: env.public_endpoints.clone(),
+            ..Default::default()
+        },
         ..Model::default()
     }
 }
