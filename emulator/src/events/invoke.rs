@@ -14,8 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rustls_pki_types::ServerName;
 use serde_json::Value;
@@ -24,7 +23,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::{Authorization, ConnectionConfig, Parameter};
 use crate::iam::{DenialFormat, Principal, RequestContext};
 use crate::lattice::{AuthType, LatticeError};
-use crate::trace::{Detail, Trace, Verdict};
+use crate::trace::{Detail, Relay, Trace, Verdict};
+use crate::vpc::pool::{PoolKey, Pooled};
 use crate::world::World;
 
 /// Who sends along a connection: the world, the principal (the HTTP Task's execution role, or
@@ -321,13 +321,22 @@ pub(crate) struct Exchange {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// Opens the TCP path to `host:port` along the connection's route.
+/// What [`open`] gives: a kept-alive connection, or a new TCP path with the relay of its trace.
+enum Opened {
+    Reused(Pooled),
+    Fresh(Box<dyn Io>, Relay),
+}
+
+/// Opens the TCP path to `host:port` along the connection's route, or takes the kept-alive
+/// connection for `key` ([`crate::vpc::pool`]: Lattice keeps its connections to the resource
+/// open) once the per-request checks (the resource configuration, `vpc-lattice-svcs:Invoke`) pass.
 async fn open(
     inv: &Invoker<'_>,
     conn: &ConnectionConfig,
     host: &str,
     port: u16,
-) -> Result<Box<dyn Io>, InvokeError> {
+    key: &PoolKey,
+) -> Result<Opened, InvokeError> {
     let world = inv.world;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let Some(rc_arn) = &conn.resource_configuration_arn else {
@@ -382,8 +391,12 @@ async fn open(
             ),
         )
     })?;
-    match gateway.open(&world.net, rc, port, inv.trace).await {
-        Ok(stream) => Ok(Box::new(stream)),
+    if let Some(reused) = world.net.pool().checkout(key, inv.trace).await {
+        return Ok(Opened::Reused(reused));
+    }
+    let (conn_trace, relay) = inv.trace.relay();
+    match gateway.open(&world.net, rc, port, &conn_trace).await {
+        Ok(stream) => Ok(Opened::Fresh(Box::new(stream), relay)),
         Err(LatticeError::Resolve(e)) => Err(socket(format!("Unable to resolve host: {e}"))),
         Err(LatticeError::Connect(e)) => Err(socket(format!("Connection refused: {e}"))),
         Err(LatticeError::PortNotAllowed { port, .. }) => Err(socket(format!(
@@ -409,7 +422,28 @@ pub(crate) async fn exchange(
     body: Bytes,
 ) -> Result<Exchange, InvokeError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
-    let stream = open(inv, conn, host, port).await?;
+    let key = PoolKey {
+        source: conn.arn.clone(),
+        destination: format!(
+            "{} port {port}",
+            conn.resource_configuration_arn.as_deref().unwrap_or("")
+        ),
+        tls: Some(host.to_string()),
+    };
+    let (stream, relay) = match open(inv, conn, host, port, &key).await? {
+        Opened::Fresh(stream, relay) => (stream, relay),
+        Opened::Reused(pooled) => {
+            inv.trace.hop_with(
+                "tls",
+                Verdict::Pass,
+                || Detail::at(format!("{host}:{port}")).rule("kept alive"),
+                format!(
+                    "the kept-alive TLS connection to {host}:{port} (its certificate was checked when it opened)"
+                ),
+            );
+            return send(inv, pooled, host, port, method, path, headers, body).await;
+        }
+    };
     let connector = tokio_rustls::TlsConnector::from(inv.world.tls_client.clone());
     let server_name = ServerName::try_from(host.to_string())
         .map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
@@ -441,10 +475,30 @@ pub(crate) async fn exchange(
             return Err(socket(format!("TLS handshake with {host} failed: {e}")));
         }
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    let pooled = inv
+        .world
+        .net
+        .pool()
+        .handshake(key, tls, relay)
         .await
         .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
-    tokio::spawn(connection);
+    send(inv, pooled, host, port, method, path, headers, body).await
+}
+
+/// Sends one request over `conn` and reads the whole response; the connection goes back to the
+/// pool unless the answer closed it.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    inv: &Invoker<'_>,
+    mut conn: Pooled,
+    host: &str,
+    port: u16,
+    method: Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+) -> Result<Exchange, InvokeError> {
+    let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
     let host_header = if port == 443 {
         host.to_string()
@@ -472,18 +526,13 @@ pub(crate) async fn exchange(
         .map_err(|e| InvokeError::new(InvokeErrorKind::Runtime, e.to_string()))?;
     inv.trace
         .info("http", format!("{method} {path} Host {host}"));
-    let resp = sender.send_request(req).await.map_err(|e| {
+    let (parts, body) = conn.send(req).await.map_err(|e| {
         inv.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
         socket(format!(
             "The connection to {host} was closed before a response arrived: {e}"
         ))
     })?;
-    let (parts, body) = resp.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?
-        .to_bytes();
+    conn.release(crate::vpc::pool::asks_to_close(&parts.headers));
     Ok(Exchange {
         status: parts.status,
         headers: parts.headers,
