@@ -331,7 +331,9 @@ mod tests {
                 tokio::spawn(async move {
                     let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
                         trace.pass("alb", "answered");
-                        async { Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("ok")))) }
+                        async {
+                            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("ok"))))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(inbound.stream), service)
@@ -361,7 +363,10 @@ mod tests {
             .connect(&Source::Eni(client.clone()), "vpc-1", dst, &conn_trace)
             .await
             .expect("admitted");
-        net.pool().handshake(k, stream, relay).await.expect("http/1.1")
+        net.pool()
+            .handshake(k, stream, relay)
+            .await
+            .expect("http/1.1")
     }
 
     async fn get(net: &Network, client: &Arc<Eni>, dst: SocketAddr, trace: &Trace) {
