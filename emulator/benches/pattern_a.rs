@@ -57,6 +57,11 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    eprintln!(
+        "kept-alive connections: {} opened, {} reuses",
+        world.net.pool().opened(),
+        world.net.pool().reused()
+    );
     group.throughput(Throughput::Elements(64));
     group.bench_function("64 concurrent", |b| {
         b.iter(|| {
