@@ -7,6 +7,12 @@ Rows (each a median of --runs runs of wrk -t2 -c32 -d<secs>s --latency, keep-ali
                SigV4 + IAM -> VPC link v2 -> internal ALB's fixed response (the seed's Pattern B API)
   sync-b       StartSyncExecution of the seed's Pattern B definition as an EXPRESS machine
   sync-a       StartSyncExecution of the seed's Pattern A definition as EXPRESS (Lattice, TLS)
+  http-api     a signed GET replayed -> HTTP API (API Gateway v2, AWS_IAM route) -> VPC link ->
+               the same ALB (scenarios/pattern-b-http-api.json, a second vpcgate serve)
+  events       PutEvents of one matching event replayed -> rule -> API destination over the
+               private connection (Lattice, TLS) -> the ALB (scenarios/eventbridge-private-api-
+               destination.json with the destination's rate limit raised to AWS's maximum, 300/s);
+               req/s is PutEvents', and deliveries/s is counted from the deliveries log after the load
 Prints req/s, p50/p99 latency, the ratio to bare hyper, and vpcgate's RSS after each row; also
 startup time (spawn to the first health answer), idle RSS, and the time of `vpcgate check
 scenarios/`. Use scripts/bench.sh, which installs wrk and builds the release binaries first.
@@ -102,6 +108,49 @@ def signed(method, url, service, body=None, headers=None):
     return {k: v for k, v in req.headers.items()}
 
 
+def scenario_row(args, row):
+    """A row served by a vpcgate of its own, loaded from a scenario."""
+    file = {"http-api": "pattern-b-http-api.json", "events": "eventbridge-private-api-destination.json"}[row]
+    port = free_port()
+    ep = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([args.binary, "serve", "--scenario", os.path.join(ROOT, "scenarios", file),
+                             "--listen", f"127.0.0.1:{port}", "--log-level", "warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(ep + "/_vpcgate/health")
+        import boto3
+        from botocore.config import Config
+        cfg = Config(retries={"max_attempts": 0}, inject_host_prefix=False)
+        client = lambda name: boto3.client(name, endpoint_url=ep, region_name=REGION, aws_access_key_id=KEY,
+                                           aws_secret_access_key=SECRET, config=cfg)
+        if row == "http-api":
+            api = client("apigatewayv2").get_apis()["Items"][0]["ApiId"]
+            url = f"{ep}/restapis/{api}/prod/_user_request_/"
+            r = median_run(url, lua("GET", signed("GET", url, "execute-api"), None), args)
+            r["rss_after_mib"] = round(rss_mib(proc.pid), 1)
+            return r
+        eb = client("events")
+        eb.update_api_destination(Name="eb-demo-orders", InvocationRateLimitPerSecond=300)
+        entry = {"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                 "Detail": json.dumps({"orderId": "o-1", "amount": 42})}
+        body = json.dumps({"Entries": [entry]})
+        hdrs = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.PutEvents"}
+        r = median_run(ep + "/", lua("POST", signed("POST", ep + "/", "events", body, hdrs), body), args)
+        # Deliveries run after PutEvents answers (at most the destination's rate): count the new
+        # ones in the log (it keeps the newest 1000) over a few seconds.
+        seen = lambda: {d["EventId"] for d in json.load(urllib.request.urlopen(
+            ep + "/_vpcgate/events/deliveries", timeout=30))["Deliveries"] if d.get("Status") == "DELIVERED"}
+        before, t0 = seen(), time.perf_counter()
+        time.sleep(3)
+        after = seen()
+        r["deliveries_per_s"] = round(len(after - before) / (time.perf_counter() - t0), 1)
+        r["rss_after_mib"] = round(rss_mib(proc.pid), 1)
+        return r
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "vpcgate"))
@@ -110,7 +159,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rows", default="bare-hyper,rest,sync-b,sync-a")
+    ap.add_argument("--rows", default="bare-hyper,rest,sync-b,sync-a,http-api,events")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = ap.parse_args()
     rows = args.rows.split(",")
@@ -181,6 +230,9 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
+    for row in ("http-api", "events"):
+        if row in rows:
+            results["rows"][row] = scenario_row(args, row)
     t0 = time.perf_counter()
     subprocess.run([args.binary, "check", os.path.join(ROOT, "scenarios")], check=True, capture_output=True)
     results["check_all_scenarios_s"] = round(time.perf_counter() - t0, 2)
@@ -197,6 +249,9 @@ def main():
     for name, r in results["rows"].items():
         print(f"{name:12} {r['rps']:10.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['ratio'] or 0:6.3f} "
               f"{r.get('rss_after_mib', float('nan')):8.1f} {r['non_2xx']}")
+    if "events" in results["rows"]:
+        print(f"events: {results['rows']['events']['deliveries_per_s']} deliveries/s to the API destination "
+              f"(its rate limit: 300/s)")
     print(f"startup {results['startup_ms']} ms; idle RSS {results['idle_rss_mib']} MiB; "
           f"check scenarios/ {results['check_all_scenarios_s']} s")
     if any(r["non_2xx"] for r in results["rows"].values()):

@@ -11,6 +11,9 @@ use vpcgate::sfn::execution::Executions;
 use vpcgate::world::World;
 
 fn model() -> vpcgate::model::Model {
+    // The bundled scenario names its environment file relative to the scenarios directory.
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"))
+        .expect("the scenarios directory");
     let (name, text) = vpcgate::bundled::SCENARIOS[0];
     let s = Scenario::parse(text, name).unwrap();
     s.build(&StackLinks::default()).unwrap().0
@@ -54,6 +57,11 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    eprintln!(
+        "kept-alive connections: {} opened, {} reuses",
+        world.net.pool().opened(),
+        world.net.pool().reused()
+    );
     group.throughput(Throughput::Elements(64));
     group.bench_function("64 concurrent", |b| {
         b.iter(|| {

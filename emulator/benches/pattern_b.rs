@@ -79,6 +79,31 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sigv4 verification alone", |b| {
         b.iter(|| verify_request(black_box(&signed), world.clock.now(), &policy, lookup).unwrap())
     });
+    // IAM alone: execute-api:Invoke for the execution role on the API's method ARN (identity
+    // policies; the REST API's resource policy is evaluated by the full request above).
+    let session = Principal::assumed_role(&model.account, "eb-demo-pattern-b-role", "bench");
+    let method_arn = format!(
+        "arn:aws:execute-api:{}:{}:{}/prod/GET/",
+        model.region, model.account, model.apigw.rest_apis[0].id
+    );
+    let context = vpcgate::iam::RequestContext::for_request(world.clock.now_utc(), &model.region);
+    let quiet = vpcgate::trace::Trace::disabled();
+    let decide = || {
+        world.iam.authorize(
+            &session,
+            "execute-api:Invoke",
+            black_box(&method_arn),
+            &context,
+            None,
+            &[],
+            vpcgate::iam::DenialFormat::ApiGateway,
+            &quiet,
+        )
+    };
+    assert!(decide().is_ok(), "the role may invoke the method");
+    group.bench_function("policy evaluation alone (execute-api:Invoke)", |b| {
+        b.iter(|| decide().is_ok())
+    });
     group.finish();
 }
 

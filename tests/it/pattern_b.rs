@@ -288,3 +288,101 @@ fn stalled_backend(world: &World, model: &Model) -> tokio::task::JoinHandle<()> 
         }
     })
 }
+
+fn vpc_link_group(world: &World) -> vpcgate::vpc::SecurityGroup {
+    let eni = world
+        .net
+        .enis()
+        .into_iter()
+        .find(|e| e.description.contains("VPC link"))
+        .expect("the VPC link's ENI");
+    world.net.group(&eni.groups[0]).expect("its group")
+}
+
+/// API Gateway keeps its connection to the load balancer open (vpc::pool): the second execution
+/// goes over the first one's connection, without the security-group checks of an opening, and
+/// the ALB's hops land in the second execution's own trace. A security group changed in the
+/// running world closes the kept-alive connection: the next execution opens one under the new
+/// rule, which drops it, and API Gateway times out at 29 s.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn executions_reuse_the_vpc_link_connection_until_a_security_group_changes() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let sm = model.state_machine("StateMachineB").unwrap();
+    let executions = Executions::new();
+    let mut traces = Vec::new();
+    for _ in 0..2 {
+        let record = executions
+            .run_sync(&world, sm, json!({}), None)
+            .await
+            .unwrap();
+        let trace = record.trace.render();
+        assert!(record.outcome.as_ref().unwrap().error.is_none(), "{trace}");
+        traces.push(trace);
+    }
+    assert_eq!(
+        (world.net.pool().opened(), world.net.pool().reused()),
+        (1, 1)
+    );
+    assert!(
+        traces[0].contains("allows tcp/80 from 192.168.0.5"),
+        "{}",
+        traces[0]
+    );
+    assert!(!traces[1].contains("allows tcp/80 from"), "{}", traces[1]);
+    assert!(
+        traces[1].contains("the kept-alive connection from ENI"),
+        "{}",
+        traces[1]
+    );
+    for t in &traces {
+        assert!(
+            t.contains("fixed-response 200"),
+            "the ALB's hop in each trace:\n{t}"
+        );
+    }
+
+    let mut group = vpc_link_group(&world);
+    group.egress.clear();
+    world.net.put_group(group);
+    let begin = tokio::time::Instant::now();
+    let record = executions
+        .run_sync(&world, sm, json!({}), None)
+        .await
+        .unwrap();
+    assert_eq!(begin.elapsed(), Duration::from_secs(29));
+    assert_eq!(
+        record.outcome.as_ref().unwrap().error.as_deref(),
+        Some("ApiGateway.504")
+    );
+    assert_eq!(
+        world.net.pool().opened(),
+        1,
+        "no connection opened under the new rule"
+    );
+}
+
+/// The kept-alive connection closes after the ALB's 60 s idle timeout (on the virtual clock):
+/// an execution after a longer pause opens a new one, with its security-group checks.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_idle_vpc_link_connection_closes_after_60_s() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let sm = model.state_machine("StateMachineB").unwrap();
+    let executions = Executions::new();
+    executions
+        .run_sync(&world, sm, json!({}), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    let record = executions
+        .run_sync(&world, sm, json!({}), None)
+        .await
+        .unwrap();
+    let trace = record.trace.render();
+    assert!(trace.contains("allows tcp/80 from 192.168.0.5"), "{trace}");
+    assert_eq!(
+        (world.net.pool().opened(), world.net.pool().reused()),
+        (2, 0)
+    );
+}

@@ -31,14 +31,14 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use rustls_pki_types::ServerName;
 use tower::Service;
 
 use super::rest_api::{Connection, IntegrationKind, IntegrationResponseConfig, MethodKey};
 use super::{ApiGatewayError, IntegrationTarget, Invocation, VpcLink};
 use crate::trace::{Trace, Verdict};
+use crate::vpc::pool::{PoolKey, Pooled};
 use crate::vpc::{ConnectError, Eni, Source};
 use crate::world::World;
 
@@ -289,7 +289,14 @@ async fn http_proxy_v1(
             source,
         })?;
     let io = tls_over(world, trace, Box::new(stream), https, &host).await?;
-    send(inv, req, http_method, &parsed, &host, io, &label).await
+    // Through the NLB's PrivateLink entry: one connection per request (not pooled).
+    let conn = Pooled::single(io)
+        .await
+        .map_err(|e| IntegrationError::Http {
+            host: host.clone(),
+            reason: e.to_string(),
+        })?;
+    send(inv, req, http_method, &parsed, &host, conn, &label).await
 }
 
 /// The running VPC link `vpc_link_id` and the load balancer listener `target_arn` behind it (REST
@@ -383,17 +390,80 @@ async fn http_proxy(
         .or(parsed.port_u16())
         .unwrap_or(if https { 443 } else { 80 });
 
-    let (io, eni) = open(world, trace, link, target, https, &host, port).await?;
+    let (conn, eni) = connection(world, trace, link, target, https, &host, port).await?;
     send(
         inv,
         req,
         http_method,
         &parsed,
         &host,
-        io,
+        conn,
         &eni.ip.to_string(),
     )
     .await
+}
+
+/// A connection for an integration through a VPC link V2: a kept-alive one from the link's ENI to
+/// the same load balancer node and port (and TLS name) when one is idle
+/// ([`crate::vpc::pool`]: API Gateway keeps its connections to the target open), else a new
+/// one ([`open`]), whose hops on the target's side follow each request's trace.
+pub(crate) async fn connection(
+    world: &World,
+    trace: &Trace,
+    link: &Arc<VpcLink>,
+    target: &Arc<IntegrationTarget>,
+    https: bool,
+    host: &str,
+    port: u16,
+) -> Result<(Pooled, Arc<Eni>), IntegrationError> {
+    let key = link.enis.first().and_then(|eni| {
+        let node = target
+            .nodes
+            .iter()
+            .find(|n| n.subnet_id == eni.subnet_id)
+            .or_else(|| target.nodes.first())?;
+        Some((
+            PoolKey {
+                source: eni.id.clone(),
+                destination: format!("{} {}", target.vpc_id, SocketAddr::new(node.ip, port)),
+                tls: https.then(|| host.to_string()),
+            },
+            eni.clone(),
+        ))
+    });
+    if let Some((key, eni)) = &key
+        && let Some(conn) = world.net.pool().checkout(key, trace).await
+    {
+        trace.info(
+            "vpclink",
+            format!(
+                "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
+                link.config.id,
+                link.config.name,
+                eni.id,
+                eni.ip,
+                key.destination,
+                if https { ", TLS" } else { "" }
+            ),
+        );
+        return Ok((conn, eni.clone()));
+    }
+    let (conn_trace, relay) = trace.relay();
+    let (io, eni) = open(world, &conn_trace, link, target, https, host, port).await?;
+    let http_err = |e: hyper::Error| IntegrationError::Http {
+        host: host.to_string(),
+        reason: e.to_string(),
+    };
+    let conn = match key {
+        Some((key, _)) => world
+            .net
+            .pool()
+            .handshake(key, io, relay)
+            .await
+            .map_err(http_err)?,
+        None => Pooled::single(io).await.map_err(http_err)?,
+    };
+    Ok((conn, eni))
 }
 
 /// Opens a connection for an integration through a VPC link V2: from the link's first ENI to the
@@ -498,7 +568,7 @@ async fn send(
     http_method: &MethodKey,
     uri: &http::Uri,
     host: &str,
-    io: Box<dyn Io>,
+    conn: Pooled,
     from: &str,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
@@ -544,7 +614,7 @@ async fn send(
         "apigw",
         format!("-> {method} {target} Host {authority} from {from}"),
     );
-    let (parts, body) = exchange(io, outgoing, host, trace).await?;
+    let (parts, body) = exchange_on(conn, outgoing, host, trace).await?;
     trace.pass(
         "apigw",
         format!(
@@ -570,17 +640,31 @@ pub(crate) async fn exchange(
         host: host.to_string(),
         reason: e.to_string(),
     };
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| http_err(&e))?;
-    tokio::spawn(conn);
-    let resp = sender.send_request(outgoing).await.map_err(|e| {
-        trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
-        http_err(&e)
-    })?;
-    let (parts, body) = resp.into_parts();
-    let body = body.collect().await.map_err(|e| http_err(&e))?.to_bytes();
-    Ok((parts, body))
+    let conn = Pooled::single(io).await.map_err(|e| http_err(&e))?;
+    exchange_on(conn, outgoing, host, trace).await
+}
+
+/// Sends one HTTP/1.1 request over `conn` and reads the whole response; the connection goes back
+/// to its pool afterwards unless the answer closed it.
+pub(crate) async fn exchange_on(
+    mut conn: Pooled,
+    outgoing: http::Request<Full<Bytes>>,
+    host: &str,
+    trace: &Trace,
+) -> Result<(http::response::Parts, Bytes), IntegrationError> {
+    match conn.send(outgoing).await {
+        Ok((parts, body)) => {
+            conn.release(crate::vpc::pool::asks_to_close(&parts.headers));
+            Ok((parts, body))
+        }
+        Err(e) => {
+            trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
+            Err(IntegrationError::Http {
+                host: host.to_string(),
+                reason: e.to_string(),
+            })
+        }
+    }
 }
 
 /// The backend's headers as API Gateway passes them on: the ones it owns renamed

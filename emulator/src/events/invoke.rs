@@ -14,8 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rustls_pki_types::ServerName;
 use serde_json::Value;
@@ -26,7 +25,8 @@ use super::public::PublicRoute;
 use super::{Authorization, ConnectionConfig, Parameter};
 use crate::iam::{DenialFormat, Principal, RequestContext};
 use crate::lattice::{AuthType, LatticeError};
-use crate::trace::{Detail, Trace, Verdict};
+use crate::trace::{Detail, Relay, Trace, Verdict};
+use crate::vpc::pool::{PoolKey, Pooled};
 use crate::world::World;
 
 /// Who sends along a connection: the world, the principal (the HTTP Task's execution role, or
@@ -323,11 +323,17 @@ pub(crate) struct Exchange {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// An open path to the endpoint, and whether TLS runs over it (a mapped local process of the
-/// user's speaks plain HTTP: [`super::public`]).
-struct Opened {
-    stream: Box<dyn Io>,
-    tls: bool,
+/// What [`open`] gives: a kept-alive connection (private connections: Lattice keeps its
+/// connections to the resource open, [`crate::vpc::pool`]), or a new path — whether TLS runs over
+/// it (a mapped local process of the user's speaks plain HTTP: [`super::public`]) and, for a
+/// private one, the relay of its trace.
+enum Opened {
+    Reused(Pooled),
+    Fresh {
+        stream: Box<dyn Io>,
+        tls: bool,
+        relay: Option<Relay>,
+    },
 }
 
 /// Where a public connection's calls come from on the emulated internet (`aws:SourceIp` at a
@@ -364,9 +370,10 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
                 .internet
                 .connect(egress(world), dst, inv.trace)
                 .await;
-            Ok(Opened {
+            Ok(Opened::Fresh {
                 stream: Box::new(stream),
                 tls: true,
+                relay: None,
             })
         }
         PublicRoute::Local(m) => {
@@ -381,9 +388,10 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
             // open (crate::clock), so a slow process is not timed out by skipped time.
             let hold = world.clock.hold();
             match tokio::net::TcpStream::connect(m.target).await {
-                Ok(s) => Ok(Opened {
+                Ok(s) => Ok(Opened::Fresh {
                     stream: Box::new(crate::clock::Held::new(s, hold)),
                     tls: false,
+                    relay: None,
                 }),
                 Err(e) => {
                     inv.trace
@@ -419,12 +427,15 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
     }
 }
 
-/// Opens the TCP path to `host:port` along the connection's route.
+/// Opens the TCP path to `host:port` along the connection's route, or, for a private
+/// connection, takes the kept-alive connection for `key` once the per-request checks (the
+/// resource configuration, `vpc-lattice-svcs:Invoke`) pass.
 async fn open(
     inv: &Invoker<'_>,
     conn: &ConnectionConfig,
     host: &str,
     port: u16,
+    key: &PoolKey,
 ) -> Result<Opened, InvokeError> {
     let world = inv.world;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
@@ -470,10 +481,15 @@ async fn open(
             ),
         )
     })?;
-    match gateway.open(&world.net, rc, port, inv.trace).await {
-        Ok(stream) => Ok(Opened {
+    if let Some(reused) = world.net.pool().checkout(key, inv.trace).await {
+        return Ok(Opened::Reused(reused));
+    }
+    let (conn_trace, relay) = inv.trace.relay();
+    match gateway.open(&world.net, rc, port, &conn_trace).await {
+        Ok(stream) => Ok(Opened::Fresh {
             stream: Box::new(stream),
             tls: true,
+            relay: Some(relay),
         }),
         Err(LatticeError::Resolve(e)) => Err(socket(format!("Unable to resolve host: {e}"))),
         Err(LatticeError::Connect(e)) => Err(socket(format!("Connection refused: {e}"))),
@@ -541,16 +557,62 @@ pub(crate) async fn exchange(
     body: Bytes,
 ) -> Result<Exchange, InvokeError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
-    let opened = open(inv, conn, host, port).await?;
-    let io: Box<dyn Io> = if opened.tls {
-        Box::new(handshake(inv, opened.stream, host, port).await?)
-    } else {
-        opened.stream
+    let key = PoolKey {
+        source: conn.arn.clone(),
+        destination: format!(
+            "{} port {port}",
+            conn.resource_configuration_arn.as_deref().unwrap_or("")
+        ),
+        tls: Some(host.to_string()),
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| socket(format!("HTTP connection to {host} failed: {e}")))?;
-    tokio::spawn(connection);
+    let (stream, tls, relay) = match open(inv, conn, host, port, &key).await? {
+        Opened::Fresh { stream, tls, relay } => (stream, tls, relay),
+        Opened::Reused(pooled) => {
+            inv.trace.hop_with(
+                "tls",
+                Verdict::Pass,
+                || Detail::at(format!("{host}:{port}")).rule("kept alive"),
+                format!(
+                    "the kept-alive TLS connection to {host}:{port} (its certificate was checked when it opened)"
+                ),
+            );
+            return send(inv, pooled, host, port, method, path, headers, body).await;
+        }
+    };
+    let io: Box<dyn Io> = if tls {
+        Box::new(handshake(inv, stream, host, port).await?)
+    } else {
+        stream
+    };
+    let http_err = |e: hyper::Error| socket(format!("HTTP connection to {host} failed: {e}"));
+    // A private connection's path is kept alive; a public one is used once.
+    let pooled = match relay {
+        Some(relay) => inv
+            .world
+            .net
+            .pool()
+            .handshake(key, io, relay)
+            .await
+            .map_err(http_err)?,
+        None => Pooled::single(io).await.map_err(http_err)?,
+    };
+    send(inv, pooled, host, port, method, path, headers, body).await
+}
+
+/// Sends one request over `conn` and reads the whole response; the connection goes back to the
+/// pool unless the answer closed it.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    inv: &Invoker<'_>,
+    mut conn: Pooled,
+    host: &str,
+    port: u16,
+    method: Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+) -> Result<Exchange, InvokeError> {
+    let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
     let host_header = if port == 443 {
         host.to_string()
@@ -578,18 +640,13 @@ pub(crate) async fn exchange(
         .map_err(|e| InvokeError::new(InvokeErrorKind::Runtime, e.to_string()))?;
     inv.trace
         .info("http", format!("{method} {path} Host {host}"));
-    let resp = sender.send_request(req).await.map_err(|e| {
+    let (parts, body) = conn.send(req).await.map_err(|e| {
         inv.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
         socket(format!(
             "The connection to {host} was closed before a response arrived: {e}"
         ))
     })?;
-    let (parts, body) = resp.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| socket(format!("Reading the response from {host} failed: {e}")))?
-        .to_bytes();
+    conn.release(crate::vpc::pool::asks_to_close(&parts.headers));
     Ok(Exchange {
         status: parts.status,
         headers: parts.headers,

@@ -33,6 +33,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::trace::Trace;
+use crate::vpc::pool::{PoolKey, asks_to_close};
 use crate::vpc::{ConnectError, Network, Source};
 
 /// `TargetGroup.Type`.
@@ -442,8 +443,80 @@ async fn open(
     }
 }
 
-/// Sends one request to `target` and reads the whole answer.
+/// What a kept-alive connection from Lattice to `target` is filed under ([`crate::vpc::pool`]):
+/// targets in the VPCs and load balancers; not a host's own service (a real socket holds the
+/// virtual clock while it is open) nor an instance (never reached).
+fn pool_key(
+    ctx: &TargetContext,
+    tg: &TargetGroupConfig,
+    target: &Target,
+    port_override: Option<u16>,
+    protocol: Protocol,
+) -> Option<PoolKey> {
+    let destination = match &target.address {
+        TargetAddress::InVpc(addr) => format!(
+            "{} {}",
+            tg.vpc_id,
+            SocketAddr::new(addr.ip(), port_override.unwrap_or(addr.port()))
+        ),
+        TargetAddress::Alb { arn, port } => {
+            format!("{arn} port {}", port_override.unwrap_or(*port))
+        }
+        TargetAddress::Host(_) | TargetAddress::Instance { .. } => return None,
+    };
+    Some(PoolKey {
+        source: format!("VPC Lattice {}", ctx.lattice_ip),
+        destination,
+        tls: (protocol == Protocol::Https).then(|| "target".to_string()),
+    })
+}
+
+/// Sends one request to `target` and reads the whole answer, over a kept-alive connection when
+/// one is idle (VPC Lattice keeps its connections to targets open, as API Gateway does; the
+/// security groups were checked when it opened), else over a new one.
 pub async fn exchange(
+    ctx: &TargetContext,
+    tg: &TargetGroupConfig,
+    target: &Target,
+    port_override: Option<u16>,
+    protocol: Protocol,
+    req: http::Request<Full<Bytes>>,
+    trace: &Trace,
+) -> Result<http::Response<Bytes>, TargetError> {
+    let http_err = |e: hyper::Error| TargetError::Http {
+        reason: e.to_string(),
+    };
+    let Some(key) = pool_key(ctx, tg, target, port_override, protocol) else {
+        return exchange_once(ctx, tg, target, port_override, protocol, req, trace).await;
+    };
+    let mut conn = match ctx.net.pool().checkout(&key, trace).await {
+        Some(conn) => {
+            trace.info(
+                "lattice",
+                format!(
+                    "the kept-alive connection to target {} (security groups were checked when it opened)",
+                    key.destination
+                ),
+            );
+            conn
+        }
+        None => {
+            let (conn_trace, relay) = trace.relay();
+            let io = open(ctx, tg, target, port_override, protocol, &conn_trace).await?;
+            ctx.net
+                .pool()
+                .handshake(key, io, relay)
+                .await
+                .map_err(http_err)?
+        }
+    };
+    let (parts, body) = conn.send(req).await.map_err(http_err)?;
+    conn.release(asks_to_close(&parts.headers));
+    Ok(http::Response::from_parts(parts, body))
+}
+
+/// Sends one request to `target` over a connection of its own (health checks: each opens one).
+async fn exchange_once(
     ctx: &TargetContext,
     tg: &TargetGroupConfig,
     target: &Target,
@@ -586,7 +659,7 @@ async fn check_once(
     let trace = Trace::disabled();
     match tokio::time::timeout(
         hc.timeout,
-        exchange(ctx, tg, target, hc.port, hc.protocol, req, &trace),
+        exchange_once(ctx, tg, target, hc.port, hc.protocol, req, &trace),
     )
     .await
     {

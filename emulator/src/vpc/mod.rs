@@ -12,6 +12,7 @@
 //! and requests time out". An address that has an ENI but no listener on the port answers with a
 //! reset (refused at once); an address no ENI holds swallows the SYN (no answer at all).
 
+pub mod pool;
 pub mod sg;
 
 use std::collections::HashMap;
@@ -199,6 +200,8 @@ struct Inner {
     next_host: Mutex<HashMap<String, u32>>,
     next_eni: Mutex<u64>,
     next_port: AtomicU16,
+    /// Connections kept alive between requests ([`pool`]).
+    pool: pool::Pool,
 }
 
 /// A handle to the virtual network. Clones share the same network.
@@ -228,8 +231,15 @@ impl Network {
             .insert(vpc.id.clone(), vpc);
     }
 
-    /// Adds or replaces a security group.
+    /// The connections kept alive between requests on this network ([`pool`]).
+    pub fn pool(&self) -> &pool::Pool {
+        &self.inner.pool
+    }
+
+    /// Adds or replaces a security group (kept-alive connections close: the next request opens
+    /// one under the new rules).
     pub fn put_group(&self, group: SecurityGroup) {
+        self.inner.pool.clear();
         self.inner
             .groups
             .write()
@@ -355,6 +365,7 @@ impl Network {
     pub fn listen(&self, eni: &Eni, port: u16) -> Listener {
         let (tx, rx) = mpsc::channel(1024);
         let local = SocketAddr::new(eni.ip, port);
+        self.inner.pool.clear();
         self.inner
             .listeners
             .write()

@@ -34,7 +34,9 @@ use super::api::HttpConnection;
 use super::error::HttpApiError;
 use super::mapping::{Action, Source, Target};
 use super::{AuthContext, HttpInvocation};
-use crate::apigw::integration::{IntegrationError, Io, exchange, open, vpc_link_route};
+use crate::apigw::integration::{
+    IntegrationError, Io, connection, exchange, exchange_on, vpc_link_route,
+};
 use crate::trace::Verdict;
 use crate::world::World;
 
@@ -350,9 +352,12 @@ async fn run(
     let io: Box<dyn Io> =
         match via {
             Some((link, target_lb)) => {
-                open(world, trace, &link, &target_lb, https, &connect_host, port)
-                    .await?
-                    .0
+                // A kept-alive connection through the VPC link when one is idle (vpc::pool).
+                let (conn, _) =
+                    connection(world, trace, &link, &target_lb, https, &connect_host, port).await?;
+                trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
+                let (rparts, rbody) = exchange_on(conn, outgoing, &host_header, trace).await?;
+                return Ok(respond(rparts, rbody, trace));
             }
             None if is_loopback(&connect_host) => {
                 let addr = format!(
@@ -412,6 +417,15 @@ async fn run(
         };
     trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
     let (rparts, rbody) = exchange(io, outgoing, &host_header, trace).await?;
+    Ok(respond(rparts, rbody, trace))
+}
+
+/// The integration's answer as the HTTP API passes it on.
+fn respond(
+    rparts: http::response::Parts,
+    rbody: Bytes,
+    trace: &crate::trace::Trace,
+) -> http::Response<Bytes> {
     trace.pass(
         "apigw",
         format!(
@@ -431,5 +445,5 @@ async fn run(
         }
         out.headers_mut().append(name.clone(), value.clone());
     }
-    Ok(out)
+    out
 }

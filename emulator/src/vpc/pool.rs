@@ -1,0 +1,447 @@
+//! Connections kept alive between requests on the in-memory hops.
+//!
+//! API Gateway (through a VPC link) and VPC Lattice keep their connections to a target open and
+//! send the next request over them, as any HTTP/1.1 client with keep-alive does; the target
+//! closes a connection that stays idle longer than its idle timeout (an ALB's defaults to 60 s:
+//! <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout>).
+//! [`Pool`] is that: idle HTTP/1.1 connections by [`PoolKey`] (the source, the destination
+//! address and port, and the TLS name when TLS runs on top), each taken by one request at a time.
+//!
+//! - Security groups, NACLs and routes are checked when a connection opens
+//!   ([`super::Network::connect`]), as a stateful firewall tracks an admitted flow; the pool
+//!   belongs to its [`super::Network`], so a rebuilt world starts with none, and a changed
+//!   security group or a new listener in the same world empties it (vpcgate's choice: the next
+//!   request sees the change at once, where AWS keeps tracked flows).
+//! - An idle connection older than the target's idle timeout (on the world's clock) is closed
+//!   instead of reused.
+//! - A pooled connection was opened with a relay trace ([`crate::trace::Trace::relay`]): each
+//!   request attaches its own trace, so the target's hops land in the request they belong to.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+
+use crate::trace::{Relay, Trace};
+
+/// An ALB's default idle timeout (`idle_timeout.timeout_seconds`, 60 s), which closes a
+/// connection nobody sent on for that long.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// At most this many idle connections are kept per key (more are closed when they come back).
+const MAX_IDLE_PER_KEY: usize = 64;
+
+/// What a pooled connection is for: who opens it, to where, with which TLS name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    /// The source: an ENI id, or a connection ARN (through its resource gateway's ENI).
+    pub source: String,
+    /// The destination: a VPC and address and port, or a resource configuration and port.
+    pub destination: String,
+    /// The TLS server name when TLS runs on the connection.
+    pub tls: Option<String>,
+}
+
+struct Idle {
+    sender: SendRequest<Full<Bytes>>,
+    relay: Relay,
+    since: tokio::time::Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    opened: AtomicU64,
+    reused: AtomicU64,
+}
+
+/// Idle HTTP/1.1 connections by [`PoolKey`] (see the module docs). Clones share one pool.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+    idle_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("opened", &self.opened())
+            .field("reused", &self.reused())
+            .finish()
+    }
+}
+
+/// A connection taken from the pool (or newly opened) for one request.
+pub struct Pooled {
+    sender: SendRequest<Full<Bytes>>,
+    relay: Relay,
+    /// Where it goes back to; `None` for a connection used once ([`Pooled::single`]).
+    home: Option<(PoolKey, Pool)>,
+    /// Whether it was reused (not opened for this request).
+    pub reused: bool,
+}
+
+impl std::fmt::Debug for Pooled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pooled")
+            .field("key", &self.home.as_ref().map(|(k, _)| k))
+            .field("reused", &self.reused)
+            .finish()
+    }
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pool {
+    /// An empty pool whose connections close after [`DEFAULT_IDLE_TIMEOUT`] idle.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::default(),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+        }
+    }
+
+    /// How many connections were opened through the pool.
+    pub fn opened(&self) -> u64 {
+        self.inner.opened.load(Ordering::Relaxed)
+    }
+
+    /// How many requests went over a reused connection.
+    pub fn reused(&self) -> u64 {
+        self.inner.reused.load(Ordering::Relaxed)
+    }
+
+    /// How many connections are idle now.
+    pub fn idle(&self) -> usize {
+        self.inner
+            .idle
+            .lock()
+            .expect("pool lock")
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// Closes every idle connection (a security group or listener changed).
+    pub fn clear(&self) {
+        self.inner.idle.lock().expect("pool lock").clear();
+    }
+
+    fn expired(&self, since: tokio::time::Instant) -> bool {
+        self.idle_timeout.is_some_and(|t| since.elapsed() >= t)
+    }
+
+    /// An idle connection for `key` that is still open and within its idle timeout, with its
+    /// hops now going to `trace`.
+    pub async fn checkout(&self, key: &PoolKey, trace: &Trace) -> Option<Pooled> {
+        loop {
+            let idle = {
+                let mut map = self.inner.idle.lock().expect("pool lock");
+                let list = map.get_mut(key)?;
+                let idle = list.pop();
+                if list.is_empty() {
+                    map.remove(key);
+                }
+                idle?
+            };
+            if self.expired(idle.since) || idle.sender.is_closed() {
+                continue; // dropped: the connection closes
+            }
+            let mut sender = idle.sender;
+            // The previous response was read whole, so this is immediate unless it closed.
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            idle.relay.attach(trace);
+            self.inner.reused.fetch_add(1, Ordering::Relaxed);
+            return Some(Pooled {
+                sender,
+                relay: idle.relay,
+                home: Some((key.clone(), self.clone())),
+                reused: true,
+            });
+        }
+    }
+
+    /// Starts HTTP/1.1 on `io`, a connection opened for `key` with the trace of `relay` (see
+    /// [`Trace::relay`]).
+    pub async fn handshake<T>(
+        &self,
+        key: PoolKey,
+        io: T,
+        relay: Relay,
+    ) -> Result<Pooled, hyper::Error>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+        tokio::spawn(conn);
+        self.inner.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(Pooled {
+            sender,
+            relay,
+            home: Some((key, self.clone())),
+            reused: false,
+        })
+    }
+
+    fn checkin(&self, key: PoolKey, idle: Idle) {
+        let mut map = self.inner.idle.lock().expect("pool lock");
+        // Connections idle past their timeout close now rather than at their next checkout.
+        map.retain(|_, list| {
+            list.retain(|i| !self.expired(i.since) && !i.sender.is_closed());
+            !list.is_empty()
+        });
+        let list = map.entry(key).or_default();
+        if list.len() < MAX_IDLE_PER_KEY {
+            list.push(idle);
+        }
+    }
+}
+
+impl Pooled {
+    /// HTTP/1.1 on `io` for one request, not pooled (a real socket to the host's own service).
+    pub async fn single<T>(io: T) -> Result<Pooled, hyper::Error>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+        tokio::spawn(conn);
+        Ok(Pooled {
+            sender,
+            relay: Relay::default(),
+            home: None,
+            reused: false,
+        })
+    }
+
+    /// Sends `req` and returns the response head with its whole body (a connection goes back
+    /// to the pool only once its response was read).
+    pub async fn send(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<(http::response::Parts, Bytes), hyper::Error> {
+        use http_body_util::BodyExt;
+        let resp = self.sender.send_request(req).await?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok((parts, body))
+    }
+
+    /// Returns the connection to the pool for the next request to its key, unless it closed or
+    /// the answer asked to close it.
+    pub fn release(self, close: bool) {
+        self.relay.detach();
+        let Some((key, pool)) = self.home else {
+            return;
+        };
+        if close || self.sender.is_closed() {
+            return;
+        }
+        pool.checkin(
+            key,
+            Idle {
+                sender: self.sender,
+                relay: self.relay,
+                since: tokio::time::Instant::now(),
+            },
+        );
+    }
+}
+
+/// Whether a response asks to close its connection (`Connection: close`).
+pub fn asks_to_close(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+
+    use hyper::service::service_fn;
+
+    use super::*;
+    use crate::trace::Verdict;
+    use crate::vpc::sg::{IpProtocol, Peer, Rule, SecurityGroup};
+    use crate::vpc::{Eni, Network, Source, Subnet, Vpc};
+
+    fn group(ingress_port: u16) -> SecurityGroup {
+        SecurityGroup {
+            id: "sg-target".into(),
+            logical_id: "Target".into(),
+            vpc_id: "vpc-1".into(),
+            ingress: vec![Rule {
+                protocol: IpProtocol::Tcp,
+                from_port: ingress_port,
+                to_port: ingress_port,
+                peer: Peer::Cidr("192.168.0.0/24".parse().expect("cidr")),
+                description: None,
+            }],
+            egress: vec![Rule::allow_all_ipv4()],
+        }
+    }
+
+    /// A network with a client ENI and a target ENI whose HTTP/1.1 server on port 80 records a
+    /// hop in the trace its connection carries for every request.
+    fn world() -> (Network, Arc<Eni>, SocketAddr) {
+        let net = Network::new();
+        net.add_vpc(Vpc {
+            id: "vpc-1".into(),
+            logical_id: "Vpc".into(),
+            cidr: "192.168.0.0/18".parse().expect("cidr"),
+            subnets: vec![Subnet {
+                id: "subnet-a".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: "192.168.0.0/24".parse().expect("cidr"),
+                availability_zone: "ap-northeast-1a".into(),
+            }],
+        });
+        net.put_group(group(80));
+        net.put_group(SecurityGroup {
+            id: "sg-client".into(),
+            logical_id: "Client".into(),
+            vpc_id: "vpc-1".into(),
+            ingress: vec![],
+            egress: vec![Rule::allow_all_ipv4()],
+        });
+        let target = net
+            .create_eni("subnet-a", vec!["sg-target".into()], "target")
+            .expect("eni");
+        let client = net
+            .create_eni("subnet-a", vec!["sg-client".into()], "client")
+            .expect("eni");
+        let mut listener = net.listen(&target, 80);
+        tokio::spawn(async move {
+            while let Some(inbound) = listener.accept().await {
+                let trace = inbound.trace.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+                        trace.pass("alb", "answered");
+                        async {
+                            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("ok"))))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(inbound.stream), service)
+                        .await;
+                });
+            }
+        });
+        (net, client, SocketAddr::new(target.ip, 80))
+    }
+
+    fn key(client: &Eni, dst: SocketAddr) -> PoolKey {
+        PoolKey {
+            source: client.id.clone(),
+            destination: format!("vpc-1 {dst}"),
+            tls: None,
+        }
+    }
+
+    /// One request the way the VPC link does it: a kept-alive connection, else a new one.
+    async fn request(net: &Network, client: &Arc<Eni>, dst: SocketAddr, trace: &Trace) -> Pooled {
+        let k = key(client, dst);
+        if let Some(conn) = net.pool().checkout(&k, trace).await {
+            return conn;
+        }
+        let (conn_trace, relay) = trace.relay();
+        let stream = net
+            .connect(&Source::Eni(client.clone()), "vpc-1", dst, &conn_trace)
+            .await
+            .expect("admitted");
+        net.pool()
+            .handshake(k, stream, relay)
+            .await
+            .expect("http/1.1")
+    }
+
+    async fn get(net: &Network, client: &Arc<Eni>, dst: SocketAddr, trace: &Trace) {
+        let mut conn = request(net, client, dst, trace).await;
+        let req = hyper::Request::get("/")
+            .header(http::header::HOST, "target")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let (parts, body) = conn.send(req).await.expect("answer");
+        assert_eq!(parts.status, 200);
+        assert_eq!(&body[..], b"ok");
+        conn.release(asks_to_close(&parts.headers));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_request_reuses_the_connection_and_keeps_its_own_trace() {
+        let (net, client, dst) = world();
+        let (first, second) = (Trace::new(), Trace::new());
+        get(&net, &client, dst, &first).await;
+        get(&net, &client, dst, &second).await;
+        assert_eq!((net.pool().opened(), net.pool().reused()), (1, 1));
+        // The first trace has the security-group checks of the connection's opening and its own
+        // answer; the second only its answer: the server's hop went to the request it served.
+        let firsts: Vec<_> = first.hops().iter().map(|h| h.component).collect();
+        assert_eq!(firsts, ["sg", "sg", "alb"], "{:?}", first.hops());
+        let seconds: Vec<_> = second.hops().iter().map(|h| h.component).collect();
+        assert_eq!(seconds, ["alb"], "{:?}", second.hops());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_changed_security_group_closes_kept_alive_connections() {
+        let (net, client, dst) = world();
+        get(&net, &client, dst, &Trace::new()).await;
+        assert_eq!(net.pool().idle(), 1);
+        // The target's group now admits only 443: the next request opens a connection under the
+        // new rule, which drops it (the SYN goes unanswered).
+        net.put_group(group(443));
+        assert_eq!(net.pool().idle(), 0);
+        let trace = Trace::new();
+        let k = key(&client, dst);
+        assert!(net.pool().checkout(&k, &trace).await.is_none());
+        let opened = tokio::time::timeout(
+            Duration::from_secs(10),
+            net.connect(&Source::Eni(client.clone()), "vpc-1", dst, &trace),
+        )
+        .await;
+        assert!(opened.is_err(), "the new rule drops the connection");
+        assert_eq!(trace.hops().last().map(|h| h.verdict), Some(Verdict::Drop));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_closes_after_the_idle_timeout() {
+        let (net, client, dst) = world();
+        get(&net, &client, dst, &Trace::new()).await;
+        tokio::time::advance(DEFAULT_IDLE_TIMEOUT - Duration::from_secs(1)).await;
+        get(&net, &client, dst, &Trace::new()).await;
+        assert_eq!((net.pool().opened(), net.pool().reused()), (1, 1));
+        // Idle for the ALB's 60 s: closed, so the next request opens a new connection.
+        tokio::time::advance(DEFAULT_IDLE_TIMEOUT).await;
+        get(&net, &client, dst, &Trace::new()).await;
+        assert_eq!((net.pool().opened(), net.pool().reused()), (2, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_closed_by_the_answer_is_not_reused() {
+        let (net, client, dst) = world();
+        let trace = Trace::new();
+        let mut conn = request(&net, &client, dst, &trace).await;
+        let req = hyper::Request::get("/")
+            .header(http::header::HOST, "target")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let (parts, _) = conn.send(req).await.expect("answer");
+        conn.release(true);
+        assert!(!asks_to_close(&parts.headers));
+        assert_eq!(net.pool().idle(), 0);
+    }
+}
