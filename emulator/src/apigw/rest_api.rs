@@ -172,6 +172,15 @@ pub enum IntegrationKind {
         /// `ConnectionType` / `ConnectionId` / `IntegrationTarget`.
         connection: Connection,
     },
+    /// `AWS`, `AWS_PROXY` (Lambda functions, AWS services) and `HTTP` (non-proxy): loaded as
+    /// CloudFormation deploys them; vpcgate runs none of them, so a request gets what API Gateway
+    /// answers when it cannot reach the integration.
+    NotEmulated {
+        /// `Type`.
+        integration_type: &'static str,
+        /// `Uri`.
+        uri: String,
+    },
     /// `MOCK`: API Gateway answers by itself.
     Mock {
         /// `RequestTemplates`: content type -> template; `{"statusCode": N}` picks the status.
@@ -187,6 +196,9 @@ impl IntegrationKind {
         match self {
             IntegrationKind::HttpProxy { .. } => "HTTP_PROXY",
             IntegrationKind::Mock { .. } => "MOCK",
+            IntegrationKind::NotEmulated {
+                integration_type, ..
+            } => integration_type,
         }
     }
 }
@@ -215,6 +227,20 @@ pub struct MethodConfig {
     pub authorization: AuthorizationType,
     /// `Integration` (a method without one cannot be deployed).
     pub integration: Option<IntegrationConfig>,
+    /// Where the template declares it.
+    pub origin: MethodOrigin,
+}
+
+/// Where a method comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MethodOrigin {
+    /// An `AWS::ApiGateway::Method` resource.
+    Template,
+    /// An operation of the REST API's OpenAPI `Body`.
+    OpenApi {
+        /// Its path in the template (`Properties.Body.paths./items.get`).
+        at: String,
+    },
 }
 
 /// An `AWS::ApiGateway::Deployment`.

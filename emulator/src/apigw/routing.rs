@@ -176,6 +176,7 @@ mod tests {
             http_method: MethodKey::parse(verb).unwrap(),
             authorization: AuthorizationType::None,
             integration: None,
+            origin: crate::apigw::rest_api::MethodOrigin::Template,
         };
         ApiGatewayModel {
             rest_apis: vec![api],

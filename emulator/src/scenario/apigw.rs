@@ -18,8 +18,8 @@ use super::template::ResolvedResource;
 use crate::apigw::rest_api::{
     AuthorizationType, Connection, DEFAULT_INTEGRATION_TIMEOUT, DEFAULT_MAX_INTEGRATION_TIMEOUT_MS,
     DeploymentConfig, EndpointType, IntegrationConfig, IntegrationKind, IntegrationResponseConfig,
-    MIN_INTEGRATION_TIMEOUT_MS, MethodConfig, MethodKey, ResourceConfig, RestApiConfig,
-    SelectionPattern, StageConfig, VpcLinkConfig,
+    MIN_INTEGRATION_TIMEOUT_MS, MethodConfig, MethodKey, MethodOrigin, ResourceConfig,
+    RestApiConfig, SelectionPattern, StageConfig, VpcLinkConfig,
 };
 use crate::iam::{Policy, PolicyKind};
 use crate::model::Model;
@@ -342,7 +342,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
 
 /// `PathPart`: a literal of `a-zA-Z0-9._-` (and `:`, `@`, …, which API Gateway also takes),
 /// `{name}` or the greedy `{name+}`.
-fn valid_path_part(part: &str) -> bool {
+pub(super) fn valid_path_part(part: &str) -> bool {
     if let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
         let name = inner.strip_suffix('+').unwrap_or(inner);
         return !name.is_empty()
@@ -363,35 +363,76 @@ fn rest_api(
     id: String,
     root_resource_id: String,
 ) {
-    for unsupported in ["Body", "BodyS3Location", "CloneFrom"] {
-        if p.map.contains_key(unsupported) {
-            p.invalid(
-                unsupported,
-                format!(
-                    "{unsupported} is not emulated: declare resources and methods as AWS::ApiGateway::Resource and ::Method"
-                ),
-            );
-        }
+    if p.map.contains_key("CloneFrom") {
+        p.invalid(
+            "CloneFrom",
+            "CloneFrom is not emulated: declare the API's resources and methods, or give its OpenAPI definition as Body",
+        );
     }
-    let name = p.str("Name").unwrap_or_default();
+    if let Some(Value::Object(loc)) = p.map.get("BodyS3Location") {
+        // The definition lives in S3, which a template loaded offline cannot read.
+        let s = |k: &str| loc.get(k).and_then(Value::as_str).unwrap_or("?");
+        p.invalid(
+            "BodyS3Location",
+            format!(
+                "BodyS3Location s3://{}/{} cannot be read offline: give the OpenAPI definition inline as Body (in SAM, DefinitionBody, or DefinitionUri with a local file path, which vpcgate inlines as sam package would upload it)",
+                s("Bucket"),
+                s("Key")
+            ),
+        );
+    } else if p.map.contains_key("BodyS3Location") {
+        p.invalid(
+            "BodyS3Location",
+            "BodyS3Location cannot be read offline: give the OpenAPI definition inline as Body",
+        );
+    }
+    // Parameters: PutRestApi's import parameters (`endpointConfigurationTypes`, `basepath`,
+    // `ignore`, ...); Mode: overwrite or merge, the same outcome when CloudFormation creates the
+    // API (nothing exists to merge with).
+    let parameters = p.string_map("Parameters");
+    match p.opt_str("Mode").as_deref() {
+        None | Some("overwrite") | Some("merge") => {}
+        Some(other) => p.invalid(
+            "Mode",
+            format!("Invalid mode {other:?}: overwrite or merge"),
+        ),
+    }
+    let base_path = match parameters.get("basepath").map(String::as_str) {
+        None | Some("ignore") => super::openapi::BasePathMode::Ignore,
+        Some("prepend") => super::openapi::BasePathMode::Prepend,
+        Some("split") => super::openapi::BasePathMode::Split,
+        Some(other) => {
+            p.invalid(
+                "Parameters.basepath",
+                format!("Invalid basepath {other:?}: ignore, prepend or split"),
+            );
+            super::openapi::BasePathMode::Ignore
+        }
+    };
+    let body = match p.object("Body") {
+        Some((path, m)) => {
+            let mut b = p.child(path, m);
+            Some((b.path.clone(), m, super::openapi::rest_body(&mut b)))
+        }
+        None => None,
+    };
+    // `Name` is required only when no OpenAPI definition names the API (info.title).
+    let name = match (&body, p.opt_str("Name")) {
+        (_, Some(name)) => name,
+        (Some((_, _, b)), None) => b.title.clone().unwrap_or_else(|| logical_id.clone()),
+        (None, None) => p.str("Name").unwrap_or_default(),
+    };
+    let endpoint_types_param = parameters.get("endpointConfigurationTypes");
     let mut endpoint_type = EndpointType::Edge;
-    if let Some((path, m)) = p.object("EndpointConfiguration") {
-        let mut c = p.child(path, m);
-        let types = c.str_list("Types");
-        match types.as_slice() {
-            [] => {}
-            [one] => match one.as_str() {
-                "REGIONAL" => endpoint_type = EndpointType::Regional,
-                "EDGE" => endpoint_type = EndpointType::Edge,
-                "PRIVATE" => endpoint_type = EndpointType::Private,
-                other => c.invalid(
-                    "Types[0]",
-                    format!(
-                        "1 validation error detected: Value '[{other}]' at 'createRestApiInput.endpointConfiguration.types' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [PRIVATE, EDGE, REGIONAL]]"
-                    ),
-                ),
-            },
-            _ => c.invalid("Types", "Only one endpoint type may be specified"),
+    if let Some(types) = endpoint_types_param {
+        match types.as_str() {
+            "REGIONAL" => endpoint_type = EndpointType::Regional,
+            "EDGE" => endpoint_type = EndpointType::Edge,
+            "PRIVATE" => endpoint_type = EndpointType::Private,
+            other => p.invalid(
+                "Parameters.endpointConfigurationTypes",
+                format!("Invalid endpoint configuration type {other:?}: EDGE, REGIONAL or PRIVATE"),
+            ),
         }
     }
     let policy = match p.map.get("Policy") {
@@ -419,11 +460,38 @@ fn rest_api(
             None
         }
     };
+    // The Policy property overrides the body's x-amazon-apigateway-policy.
+    let policy = policy.or_else(|| body.as_ref().and_then(|(_, _, b)| b.policy.clone()));
     let policy = policy.map(|doc| expand_shorthand(doc, &model.region, &model.account, &id));
     if let Some(doc) = &policy
         && let Err(e) = Policy::parse(doc, PolicyKind::ResourceBased)
     {
         p.invalid("Policy", format!("{} (at {})", e.aws_message(), e.path()));
+    }
+    if let Some((path, m, b)) = body {
+        // vpcEndpointIds of the body, unless EndpointConfiguration.VpcEndpointIds gives them
+        // (read with the EC2 endpoints, scenario::ec2).
+        let property_ids = p
+            .map
+            .get("EndpointConfiguration")
+            .and_then(|e| e.get("VpcEndpointIds"))
+            .is_some();
+        if !property_ids {
+            for v in b.vpc_endpoint_ids {
+                model.ec2.api_endpoint_associations.push((id.clone(), v));
+            }
+        }
+        let mut r = p.child(path, m);
+        super::openapi::import_rest(
+            &mut r,
+            model,
+            &super::openapi::RestTarget {
+                logical_id: &logical_id,
+                api_id: &id,
+                root_resource_id: &root_resource_id,
+                base_path,
+            },
+        );
     }
     model.apigw.rest_apis.push(RestApiConfig {
         logical_id,
@@ -527,11 +595,12 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             http_method,
             authorization,
             integration,
+            origin: MethodOrigin::Template,
         });
     }
 }
 
-fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
+pub(super) fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
     let ty = c.str("Type")?;
     let timeout = match c.opt_str("TimeoutInMillis") {
         None => DEFAULT_INTEGRATION_TIMEOUT,
@@ -703,12 +772,20 @@ fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
                 responses,
             }
         }
-        other @ ("AWS" | "AWS_PROXY" | "HTTP") => {
-            c.invalid(
-                "Type",
-                format!("integration type {other} is not emulated (HTTP_PROXY, MOCK are)"),
-            );
-            return None;
+        // Loaded as CloudFormation deploys them; a request gets API Gateway's answer for an
+        // integration it cannot reach (apigw::integration). PutIntegration requires a Uri for
+        // these types.
+        "AWS" | "AWS_PROXY" | "HTTP" => {
+            let integration_type = match ty.as_str() {
+                "AWS" => "AWS",
+                "AWS_PROXY" => "AWS_PROXY",
+                _ => "HTTP",
+            };
+            let uri = c.str("Uri")?;
+            IntegrationKind::NotEmulated {
+                integration_type,
+                uri,
+            }
         }
         other => {
             c.invalid(
@@ -798,7 +875,7 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
         if link.is_none() {
             push(
                 &m.logical_id,
-                "Properties.Integration.ConnectionId",
+                &super::openapi::integration_path(&m.origin, "ConnectionId"),
                 format!("Invalid VPC link identifier specified: {vpc_link_id}"),
             );
         }
@@ -821,14 +898,14 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
         match (lb, link) {
             (None, _) => push(
                 &m.logical_id,
-                "Properties.Integration.IntegrationTarget",
+                &super::openapi::integration_path(&m.origin, "IntegrationTarget"),
                 format!(
                     "Invalid integration target specified: {target_arn} is not a load balancer or listener in this scenario"
                 ),
             ),
             (Some(lb), Some(link)) if lb.vpc_id != link.vpc_id => push(
                 &m.logical_id,
-                "Properties.Integration.IntegrationTarget",
+                &super::openapi::integration_path(&m.origin, "IntegrationTarget"),
                 format!(
                     "the load balancer {} is in {} but VPC link {} is in {}",
                     lb.name, lb.vpc_id, link.id, link.vpc_id
