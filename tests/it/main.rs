@@ -12,6 +12,7 @@ mod hostile;
 mod http_api;
 mod http_task;
 mod lattice_sn;
+mod openapi;
 mod pattern_a;
 mod pattern_b;
 mod scenarios;

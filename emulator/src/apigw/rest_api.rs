@@ -53,6 +53,10 @@ pub enum AuthorizationType {
     None,
     /// `AWS_IAM`: SigV4 and `execute-api:Invoke`.
     AwsIam,
+    /// `CUSTOM`: a Lambda authorizer (TOKEN or REQUEST), which vpcgate does not run.
+    Custom,
+    /// `COGNITO_USER_POOLS`: a Cognito user pool authorizer, which vpcgate does not run.
+    CognitoUserPools,
 }
 
 impl AuthorizationType {
@@ -61,6 +65,8 @@ impl AuthorizationType {
         match self {
             AuthorizationType::None => "NONE",
             AuthorizationType::AwsIam => "AWS_IAM",
+            AuthorizationType::Custom => "CUSTOM",
+            AuthorizationType::CognitoUserPools => "COGNITO_USER_POOLS",
         }
     }
 }
@@ -227,8 +233,37 @@ pub struct MethodConfig {
     pub authorization: AuthorizationType,
     /// `Integration` (a method without one cannot be deployed).
     pub integration: Option<IntegrationConfig>,
+    /// The authorizer of a `CUSTOM` or `COGNITO_USER_POOLS` method.
+    pub authorizer: Option<AuthorizerConfig>,
+    /// `ApiKeyRequired`.
+    pub api_key_required: bool,
     /// Where the template declares it.
     pub origin: MethodOrigin,
+}
+
+/// Which kind of authorizer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorizerKind {
+    /// A Lambda authorizer reading one token (`TOKEN`).
+    Token,
+    /// A Lambda authorizer reading request parameters (`REQUEST`).
+    Request,
+    /// A Cognito user pool (`COGNITO_USER_POOLS`).
+    CognitoUserPools,
+}
+
+/// An authorizer (`x-amazon-apigateway-authorizer`): loaded; vpcgate runs no Lambda function and
+/// has no user pool, so a request that brings its identity sources gets API Gateway's answer for
+/// an authorizer it cannot use (apigw::auth).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizerConfig {
+    /// The authorizer's (security scheme's) name.
+    pub name: String,
+    /// Its type.
+    pub kind: AuthorizerKind,
+    /// `identitySource`: `method.request.header.X`, `method.request.querystring.X`, … (a request
+    /// missing one is refused before the authorizer would run).
+    pub identity_sources: Vec<String>,
 }
 
 /// Where a method comes from.

@@ -176,6 +176,8 @@ mod tests {
             http_method: MethodKey::parse(verb).unwrap(),
             authorization: AuthorizationType::None,
             integration: None,
+            authorizer: None,
+            api_key_required: false,
             origin: crate::apigw::rest_api::MethodOrigin::Template,
         };
         ApiGatewayModel {

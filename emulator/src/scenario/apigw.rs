@@ -435,6 +435,26 @@ fn rest_api(
             ),
         }
     }
+    // EndpointConfiguration.Types overrides the import's endpointConfigurationTypes.
+    if let Some((path, m)) = p.object("EndpointConfiguration") {
+        let mut c = p.child(path, m);
+        let types = c.str_list("Types");
+        match types.as_slice() {
+            [] => {}
+            [one] => match one.as_str() {
+                "REGIONAL" => endpoint_type = EndpointType::Regional,
+                "EDGE" => endpoint_type = EndpointType::Edge,
+                "PRIVATE" => endpoint_type = EndpointType::Private,
+                other => c.invalid(
+                    "Types[0]",
+                    format!(
+                        "1 validation error detected: Value '[{other}]' at 'createRestApiInput.endpointConfiguration.types' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [PRIVATE, EDGE, REGIONAL]]"
+                    ),
+                ),
+            },
+            _ => c.invalid("Types", "Only one endpoint type may be specified"),
+        }
+    }
     let policy = match p.map.get("Policy") {
         None | Some(Value::Null) => None,
         Some(Value::Object(doc)) => Some(Value::Object(doc.clone())),
@@ -574,12 +594,8 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             AuthorizationType::None
         }
     };
-    if p.opt_bool("ApiKeyRequired") == Some(true) {
-        p.invalid(
-            "ApiKeyRequired",
-            "API keys and usage plans are not emulated",
-        );
-    }
+    // Usage plans are not emulated: a method that requires a key answers 403 Forbidden.
+    let api_key_required = p.opt_bool("ApiKeyRequired").unwrap_or(false);
     let integration = match p.object("Integration") {
         Some((path, m)) => {
             let mut c = p.child(path, m);
@@ -595,6 +611,8 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             http_method,
             authorization,
             integration,
+            authorizer: None,
+            api_key_required,
             origin: MethodOrigin::Template,
         });
     }

@@ -41,7 +41,8 @@ use super::apigw::Reader;
 use super::error::{ErrorKind, type_name};
 use super::resources::PropError;
 use crate::apigw::rest_api::{
-    AuthorizationType, MethodConfig, MethodKey, MethodOrigin, ResourceConfig,
+    AuthorizationType, AuthorizerConfig, AuthorizerKind, MethodConfig, MethodKey, MethodOrigin,
+    ResourceConfig,
 };
 use crate::model::Model;
 
@@ -139,7 +140,12 @@ impl SecurityUse<'_> {
 impl<'a> Document<'a> {
     /// Reads the document's version and security schemes.
     pub fn new(root: &'a Map<String, Value>) -> Self {
-        let text = |k: &str| root.get(k).and_then(Value::as_str).map(str::trim);
+        // YAML reads an unquoted `swagger: 2.0` as a number.
+        let text = |k: &str| match root.get(k) {
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
         let version = match (text("swagger"), text("openapi")) {
             (Some(v), _) if v.starts_with('2') => Some(Version::Swagger2),
             (_, Some(v)) if v.starts_with('3') => Some(Version::OpenApi3),
@@ -520,6 +526,7 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
             continue;
         }
         let mut authorization = AuthorizationType::None;
+        let mut authorizer = None;
         let mut api_key_required = false;
         for s in doc.security(op) {
             if s.is_sigv4() {
@@ -527,30 +534,20 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
             } else if s.is_api_key() {
                 api_key_required = true;
             } else if let Some(a) = s.authorizer() {
-                let kind = a.get("type").and_then(Value::as_str).unwrap_or("token");
-                b.errors.push((
-                    format!("{}.security", op.at),
-                    ErrorKind::Invalid {
-                        reason: format!(
-                            "{} authorizers ({kind}, scheme {}) are not emulated (NONE and AWS_IAM are)",
-                            if kind.eq_ignore_ascii_case("cognito_user_pools") {
-                                "COGNITO_USER_POOLS"
-                            } else {
-                                "CUSTOM (Lambda)"
-                            },
-                            s.name
-                        ),
-                    },
-                ));
+                match authorizer_of(&s, a) {
+                    Ok(config) => {
+                        authorization = match config.kind {
+                            AuthorizerKind::CognitoUserPools => AuthorizationType::CognitoUserPools,
+                            _ => AuthorizationType::Custom,
+                        };
+                        authorizer = Some(config);
+                    }
+                    Err(reason) => b.errors.push((
+                        format!("{at}.securitySchemes.{}", s.name),
+                        ErrorKind::Invalid { reason },
+                    )),
+                }
             }
-        }
-        if api_key_required {
-            b.errors.push((
-                format!("{}.security", op.at),
-                ErrorKind::Invalid {
-                    reason: "API keys and usage plans are not emulated".into(),
-                },
-            ));
         }
         let integration = match operation.get("x-amazon-apigateway-integration") {
             None | Some(Value::Null) => None,
@@ -579,9 +576,58 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
             http_method,
             authorization,
             integration,
+            authorizer,
+            api_key_required,
             origin: MethodOrigin::OpenApi { at: op.at.clone() },
         });
     }
+}
+
+/// The authorizer of a security scheme's `x-amazon-apigateway-authorizer`
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html>):
+/// `type` `token` (the default), `request` or `cognito_user_pools`; `identitySource` (comma
+/// separated for `request`), else the scheme's header (`name`, `in: header`).
+fn authorizer_of(s: &SecurityUse<'_>, a: &Value) -> Result<AuthorizerConfig, String> {
+    let kind = match a
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("token") => AuthorizerKind::Token,
+        Some("request") => AuthorizerKind::Request,
+        Some("cognito_user_pools") => AuthorizerKind::CognitoUserPools,
+        Some(other) => {
+            return Err(format!(
+                "Invalid authorizer type {other:?}: token, request or cognito_user_pools"
+            ));
+        }
+    };
+    let mut identity_sources: Vec<String> = a
+        .get("identitySource")
+        .and_then(Value::as_str)
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if identity_sources.is_empty() && kind != AuthorizerKind::Request {
+        let header = s
+            .scheme
+            .filter(|x| x.get("in").and_then(Value::as_str) == Some("header"))
+            .and_then(|x| x.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("Authorization");
+        identity_sources.push(format!("method.request.header.{header}"));
+    }
+    Ok(AuthorizerConfig {
+        name: s.name.to_string(),
+        kind,
+        identity_sources,
+    })
 }
 
 /// `x-amazon-apigateway-integration` key -> `AWS::ApiGateway::Method` `Integration` key (the
