@@ -237,8 +237,14 @@ fn body_import_builds_resources_methods_and_the_api() {
     ));
     // Authorizers and API keys load (their requests: the scenario's cases).
     assert_eq!(get("/admin").authorization, AuthorizationType::Custom);
+    let admin = get("/admin");
+    let authorizer = model
+        .apigw
+        .authorizer(&api.id, admin.authorizer_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(authorizer.name, "tokenAuthorizer");
     assert_eq!(
-        get("/admin").authorizer.as_ref().unwrap().identity_sources,
+        authorizer.identity_sources,
         ["method.request.header.Authorization"]
     );
     assert_eq!(
@@ -423,4 +429,65 @@ fn body_errors_name_the_body_keys() {
             && e.contains("inline as Body"),
         "{e}"
     );
+}
+
+/// `AWS::ApiGateway::Authorizer` and methods naming it (`CUSTOM`, `COGNITO_USER_POOLS`) load like
+/// the body's authorizers; a method without `AuthorizerId`, or naming none of the API's, is
+/// refused as PutMethod refuses it; `ApiKeyRequired` loads.
+#[test]
+fn template_authorizers_and_api_keys_load() {
+    let template = |authorizer_id: &str| {
+        format!(
+            r#"Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {{Name: api}}
+  Pool:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Api
+      Name: pool
+      Type: COGNITO_USER_POOLS
+      IdentitySource: method.request.header.Authorization
+      ProviderARNs: [arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_example]
+  Get:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: COGNITO_USER_POOLS
+{authorizer_id}
+      ApiKeyRequired: true
+      Integration:
+        Type: MOCK
+        RequestTemplates: {{application/json: '{{"statusCode": 200}}'}}
+        IntegrationResponses: [{{StatusCode: "200"}}]
+"#
+        )
+    };
+    let l = load_text("cfn-authorizer", &template("      AuthorizerId: !Ref Pool"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let m = &l.model.apigw.methods[0];
+    assert_eq!(m.authorization, AuthorizationType::CognitoUserPools);
+    assert!(m.api_key_required);
+    let a = l
+        .model
+        .apigw
+        .authorizer(&m.rest_api_id, m.authorizer_id.as_deref().unwrap())
+        .expect("the method's authorizer");
+    assert_eq!(a.name, "pool");
+    assert_eq!(a.identity_sources, ["method.request.header.Authorization"]);
+
+    let e = load_text("cfn-no-authorizer", &template("")).unwrap_err();
+    assert!(
+        e.contains("COGNITO_USER_POOLS methods need AuthorizerId"),
+        "{e}"
+    );
+    let e = load_text(
+        "cfn-wrong-authorizer",
+        &template("      AuthorizerId: abc123"),
+    )
+    .unwrap_err();
+    assert!(e.contains("Invalid authorizer ID specified: abc123"), "{e}");
 }

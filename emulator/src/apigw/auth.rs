@@ -180,7 +180,7 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
             access_key_id: None,
         },
         AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
-            authorizer_answer(req, inv)?
+            authorizer_answer(world, req, inv)?
         }
     };
 
@@ -234,14 +234,21 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
 /// vpcgate cannot do (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html>:
 /// a missing, null or empty identity source is 401 Unauthorized without a Lambda call).
 fn authorizer_answer(
+    world: &World,
     req: &http::Request<Bytes>,
     inv: &Invocation,
 ) -> Result<Caller, AuthorizerError> {
     use super::rest_api::AuthorizerKind;
     let trace = &inv.trace;
-    let Some(a) = &inv.route.method.authorizer else {
+    let method = &inv.route.method;
+    // The scenario checks that a method's authorizer exists (scenario::apigw::finish).
+    let Some(a) = method
+        .authorizer_id
+        .as_deref()
+        .and_then(|id| world.model.apigw.authorizer(&method.rest_api_id, id))
+    else {
         return Err(AuthorizerError::AuthorizerNotRun {
-            authorizer: "(none)".into(),
+            authorizer: method.authorizer_id.clone().unwrap_or_default(),
         });
     };
     let query: Vec<(String, String)> = req

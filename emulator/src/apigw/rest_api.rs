@@ -233,8 +233,8 @@ pub struct MethodConfig {
     pub authorization: AuthorizationType,
     /// `Integration` (a method without one cannot be deployed).
     pub integration: Option<IntegrationConfig>,
-    /// The authorizer of a `CUSTOM` or `COGNITO_USER_POOLS` method.
-    pub authorizer: Option<AuthorizerConfig>,
+    /// `AuthorizerId`: the authorizer of a `CUSTOM` or `COGNITO_USER_POOLS` method.
+    pub authorizer_id: Option<String>,
     /// `ApiKeyRequired`.
     pub api_key_required: bool,
     /// Where the template declares it.
@@ -257,7 +257,13 @@ pub enum AuthorizerKind {
 /// an authorizer it cannot use (apigw::auth).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizerConfig {
-    /// The authorizer's (security scheme's) name.
+    /// CloudFormation logical id (the API's, for one an OpenAPI body declares).
+    pub logical_id: String,
+    /// The authorizer id (`Ref`).
+    pub id: String,
+    /// `RestApiId`.
+    pub rest_api_id: String,
+    /// `Name` (the security scheme's name in a body).
     pub name: String,
     /// Its type.
     pub kind: AuthorizerKind,
@@ -336,6 +342,8 @@ pub struct ApiGatewayModel {
     pub deployments: Vec<DeploymentConfig>,
     /// Stages.
     pub stages: Vec<StageConfig>,
+    /// Authorizers (Lambda, Cognito).
+    pub authorizers: Vec<AuthorizerConfig>,
     /// VPC links (V2).
     pub vpc_links: Vec<VpcLinkConfig>,
     /// HTTP APIs (v2): APIs, routes, integrations, stages, authorizers, JWKS.
@@ -346,6 +354,13 @@ impl ApiGatewayModel {
     /// The REST API with this id.
     pub fn rest_api(&self, id: &str) -> Option<&RestApiConfig> {
         self.rest_apis.iter().find(|a| a.id == id)
+    }
+
+    /// The authorizer `id` of the REST API `rest_api_id`.
+    pub fn authorizer(&self, rest_api_id: &str, id: &str) -> Option<&AuthorizerConfig> {
+        self.authorizers
+            .iter()
+            .find(|a| a.rest_api_id == rest_api_id && a.id == id)
     }
 
     /// The REST API with this logical id, name or id.

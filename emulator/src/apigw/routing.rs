@@ -176,7 +176,7 @@ mod tests {
             http_method: MethodKey::parse(verb).unwrap(),
             authorization: AuthorizationType::None,
             integration: None,
-            authorizer: None,
+            authorizer_id: None,
             api_key_required: false,
             origin: crate::apigw::rest_api::MethodOrigin::Template,
         };

@@ -16,10 +16,11 @@ use super::error::{ErrorKind, type_name};
 use super::resources::PropError;
 use super::template::ResolvedResource;
 use crate::apigw::rest_api::{
-    AuthorizationType, Connection, DEFAULT_INTEGRATION_TIMEOUT, DEFAULT_MAX_INTEGRATION_TIMEOUT_MS,
-    DeploymentConfig, EndpointType, IntegrationConfig, IntegrationKind, IntegrationResponseConfig,
-    MIN_INTEGRATION_TIMEOUT_MS, MethodConfig, MethodKey, MethodOrigin, ResourceConfig,
-    RestApiConfig, SelectionPattern, StageConfig, VpcLinkConfig,
+    AuthorizationType, AuthorizerConfig, AuthorizerKind, Connection, DEFAULT_INTEGRATION_TIMEOUT,
+    DEFAULT_MAX_INTEGRATION_TIMEOUT_MS, DeploymentConfig, EndpointType, IntegrationConfig,
+    IntegrationKind, IntegrationResponseConfig, MIN_INTEGRATION_TIMEOUT_MS, MethodConfig,
+    MethodKey, MethodOrigin, ResourceConfig, RestApiConfig, SelectionPattern, StageConfig,
+    VpcLinkConfig,
 };
 use crate::iam::{Policy, PolicyKind};
 use crate::model::Model;
@@ -31,6 +32,7 @@ pub const TYPES: &[&str] = &[
     "AWS::ApiGateway::Method",
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Authorizer",
     "AWS::ApiGatewayV2::VpcLink",
 ];
 
@@ -297,6 +299,49 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                 deployment_id,
                 tracing_enabled,
             });
+        }
+        "AWS::ApiGateway::Authorizer" => {
+            // Loaded; vpcgate runs no Lambda function and has no user pool (apigw::auth says
+            // what a request gets).
+            let rest_api_id = p.str("RestApiId").unwrap_or_default();
+            let name = p.str("Name").unwrap_or_default();
+            let kind = match p.str("Type").as_deref() {
+                Some("TOKEN") => Some(AuthorizerKind::Token),
+                Some("REQUEST") => Some(AuthorizerKind::Request),
+                Some("COGNITO_USER_POOLS") => Some(AuthorizerKind::CognitoUserPools),
+                Some(other) => {
+                    p.invalid(
+                        "Type",
+                        format!("Invalid authorizer type specified: {other}. Valid options: TOKEN, REQUEST, COGNITO_USER_POOLS"),
+                    );
+                    None
+                }
+                None => None,
+            };
+            let identity_sources: Vec<String> = p
+                .opt_str("IdentitySource")
+                .map(|t| {
+                    t.split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(kind) = kind {
+                if identity_sources.is_empty() && kind != AuthorizerKind::Request {
+                    // CreateAuthorizer requires it for TOKEN and COGNITO_USER_POOLS.
+                    p.missing("IdentitySource");
+                }
+                model.apigw.authorizers.push(AuthorizerConfig {
+                    logical_id: id,
+                    id: reference,
+                    rest_api_id,
+                    name,
+                    kind,
+                    identity_sources,
+                });
+            }
         }
         "AWS::ApiGatewayV2::VpcLink" => {
             let name = p.str("Name").unwrap_or_default();
@@ -579,13 +624,8 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
     let authorization = match p.opt_str("AuthorizationType").as_deref() {
         None | Some("NONE") => AuthorizationType::None,
         Some("AWS_IAM") => AuthorizationType::AwsIam,
-        Some(other @ ("CUSTOM" | "COGNITO_USER_POOLS")) => {
-            p.invalid(
-                "AuthorizationType",
-                format!("{other} authorizers are not emulated (NONE, AWS_IAM are)"),
-            );
-            AuthorizationType::None
-        }
+        Some("CUSTOM") => AuthorizationType::Custom,
+        Some("COGNITO_USER_POOLS") => AuthorizationType::CognitoUserPools,
         Some(other) => {
             p.invalid(
                 "AuthorizationType",
@@ -594,6 +634,21 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             AuthorizationType::None
         }
     };
+    let authorizer_id = p.opt_str("AuthorizerId");
+    if matches!(
+        authorization,
+        AuthorizationType::Custom | AuthorizationType::CognitoUserPools
+    ) && authorizer_id.is_none()
+    {
+        // PutMethod: CUSTOM and COGNITO_USER_POOLS name their authorizer.
+        p.invalid(
+            "AuthorizerId",
+            format!(
+                "Invalid authorizer ID specified: {} methods need AuthorizerId",
+                authorization.as_str()
+            ),
+        );
+    }
     // Usage plans are not emulated: a method that requires a key answers 403 Forbidden.
     let api_key_required = p.opt_bool("ApiKeyRequired").unwrap_or(false);
     let integration = match p.object("Integration") {
@@ -611,7 +666,12 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             http_method,
             authorization,
             integration,
-            authorizer: None,
+            authorizer_id: authorizer_id.filter(|_| {
+                matches!(
+                    authorization,
+                    AuthorizationType::Custom | AuthorizationType::CognitoUserPools
+                )
+            }),
             api_key_required,
             origin: MethodOrigin::Template,
         });
@@ -861,6 +921,15 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                 &m.logical_id,
                 "Properties.ResourceId",
                 format!("Invalid Resource identifier specified: {}", m.resource_id),
+            );
+        }
+        if let Some(a) = &m.authorizer_id
+            && gw.authorizer(&m.rest_api_id, a).is_none()
+        {
+            push(
+                &m.logical_id,
+                "Properties.AuthorizerId",
+                format!("Invalid authorizer ID specified: {a}"),
             );
         }
         if !seen.insert((

@@ -534,13 +534,17 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
             } else if s.is_api_key() {
                 api_key_required = true;
             } else if let Some(a) = s.authorizer() {
-                match authorizer_of(&s, a) {
+                match authorizer_of(&s, a, t) {
                     Ok(config) => {
                         authorization = match config.kind {
                             AuthorizerKind::CognitoUserPools => AuthorizationType::CognitoUserPools,
                             _ => AuthorizationType::Custom,
                         };
-                        authorizer = Some(config);
+                        authorizer = Some(config.id.clone());
+                        // One authorizer per scheme, as the import creates them.
+                        if model.apigw.authorizer(t.api_id, &config.id).is_none() {
+                            model.apigw.authorizers.push(config);
+                        }
                     }
                     Err(reason) => b.errors.push((
                         format!("{at}.securitySchemes.{}", s.name),
@@ -576,7 +580,7 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
             http_method,
             authorization,
             integration,
-            authorizer,
+            authorizer_id: authorizer,
             api_key_required,
             origin: MethodOrigin::OpenApi { at: op.at.clone() },
         });
@@ -587,7 +591,11 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
 /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html>):
 /// `type` `token` (the default), `request` or `cognito_user_pools`; `identitySource` (comma
 /// separated for `request`), else the scheme's header (`name`, `in: header`).
-fn authorizer_of(s: &SecurityUse<'_>, a: &Value) -> Result<AuthorizerConfig, String> {
+fn authorizer_of(
+    s: &SecurityUse<'_>,
+    a: &Value,
+    t: &RestTarget<'_>,
+) -> Result<AuthorizerConfig, String> {
     let kind = match a
         .get("type")
         .and_then(Value::as_str)
@@ -624,6 +632,9 @@ fn authorizer_of(s: &SecurityUse<'_>, a: &Value) -> Result<AuthorizerConfig, Str
         identity_sources.push(format!("method.request.header.{header}"));
     }
     Ok(AuthorizerConfig {
+        logical_id: t.logical_id.to_string(),
+        id: short_id(&format!("{}/authorizer/{}", t.api_id, s.name), 6),
+        rest_api_id: t.api_id.to_string(),
         name: s.name.to_string(),
         kind,
         identity_sources,
