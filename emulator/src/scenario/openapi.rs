@@ -298,7 +298,7 @@ impl<'a> Document<'a> {
             _ => return None,
         };
         // `{basePath}` in the URL with no variable default names nothing.
-        (!path.contains('{') && path.trim_matches('/') != "").then(|| path.to_string())
+        (!path.contains('{') && !path.trim_matches('/').is_empty()).then(|| path.to_string())
     }
 }
 
