@@ -407,6 +407,10 @@ fn body_errors_name_the_body_keys() {
           /kind:
             get:
               x-amazon-apigateway-integration: {{type: carrier_pigeon}}
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties:
+      RestApiId: !Ref Api
 "#
     );
     let e = load_text("bad", &bad).unwrap_err();
@@ -418,6 +422,8 @@ fn body_errors_name_the_body_keys() {
         "Resource's path part only allow a-zA-Z0-9._-",
         "Body.paths./kind.get.x-amazon-apigateway-integration.type",
         "Invalid integration type specified: CARRIER_PIGEON",
+        // The deployment names the operation that has no (valid) integration.
+        "No integration defined for method (method GET of Api Properties.Body.paths./kind.get)",
     ] {
         assert!(e.contains(text), "{text:?} not in:\n{e}");
     }

@@ -1030,7 +1030,12 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                     "",
                     format!(
                         "No integration defined for method (method {} of {})",
-                        m.http_method, m.logical_id
+                        m.http_method,
+                        match &m.origin {
+                            MethodOrigin::Template => m.logical_id.clone(),
+                            // The operation of the API's OpenAPI body.
+                            MethodOrigin::OpenApi { at } => format!("{} {at}", m.logical_id),
+                        }
                     ),
                 );
             }

@@ -513,11 +513,18 @@ pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<
             continue;
         }
         let Some(operation) = op.op else {
+            let found = b
+                .map
+                .get("paths")
+                .and_then(|p| p.get(op.path))
+                .and_then(|i| i.get(op.key))
+                .map(type_name)
+                .unwrap_or_default();
             b.errors.push((
                 op.at.clone(),
                 ErrorKind::WrongType {
                     expected: "an object",
-                    found: "another type".into(),
+                    found,
                 },
             ));
             continue;
