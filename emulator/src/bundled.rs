@@ -131,6 +131,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/http-api-openapi-jwt.json"),
     ),
     (
+        "rest-api-openapi.json",
+        include_str!("../../scenarios/rest-api-openapi.json"),
+    ),
+    (
         "http-api-slow-backend.json",
         include_str!("../../scenarios/http-api-slow-backend.json"),
     ),

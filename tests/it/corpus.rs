@@ -115,8 +115,8 @@ fn every_corpus_template_loads_as_written_and_its_world_starts() {
     assert!(sam >= 10, "{sam} SAM templates in the corpus");
 }
 
-/// serverless-patterns/sfn-apigw: SAM's implicit REST API (an OpenAPI Body) is a placeholder,
-/// the state machine and the role SAM generates for it are emulated.
+/// serverless-patterns/sfn-apigw: the state machine and the role SAM generates for it are
+/// emulated, and so is SAM's implicit REST API (an OpenAPI Body, imported).
 #[test]
 fn sam_state_machine_and_its_generated_role_are_emulated() {
     let l = load_entry(&corpus().join("sp-sfn-apigw"));
@@ -138,8 +138,20 @@ fn sam_state_machine_and_its_generated_role_are_emulated() {
         .map(|(_, t)| t.as_str())
         .collect();
     assert!(types.contains(&"AWS::IAM::Role"), "{types:?}");
+    let api = l
+        .model
+        .apigw
+        .find_rest_api("ServerlessRestApi")
+        .expect("SAM's implicit API is imported");
     assert!(
         l.model
+            .apigw
+            .methods
+            .iter()
+            .any(|m| m.rest_api_id == api.id && m.integration.is_some())
+    );
+    assert!(
+        !l.model
             .not_emulated
             .iter()
             .any(|n| n.logical_id == "ServerlessRestApi")

@@ -13,6 +13,7 @@ mod http_api;
 mod http_task;
 mod lattice_sn;
 mod nlb;
+mod openapi;
 mod pattern_a;
 mod pattern_b;
 mod rebuild;

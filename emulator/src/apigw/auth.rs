@@ -50,6 +50,42 @@ pub enum AuthError {
     },
 }
 
+/// Why a method with an authorizer or an API key requirement refused the caller: the
+/// authorizers vpcgate does not run (Lambda, Cognito) and usage plans, which it does not emulate.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerError {
+    /// A `CUSTOM` or `COGNITO_USER_POOLS` method's request lacks an identity source: API Gateway
+    /// refuses it without calling the authorizer (401 `Unauthorized`).
+    #[error("authorizer {authorizer}: identity source {source_name} is missing or empty")]
+    MissingIdentitySource {
+        /// The authorizer.
+        authorizer: String,
+        /// The missing source (`method.request.header.Authorization`).
+        source_name: String,
+    },
+    /// A Cognito user pool authorizer got a token: vpcgate has no user pool to validate it
+    /// against, so it is refused as an invalid token is (401 `Unauthorized`).
+    #[error("cognito authorizer {authorizer}: no user pool is emulated to validate the token")]
+    TokenNotValidated {
+        /// The authorizer.
+        authorizer: String,
+    },
+    /// A Lambda authorizer would run: vpcgate runs no Lambda function, which API Gateway answers
+    /// as an authorizer it cannot invoke (500 `AuthorizerConfigurationException`).
+    #[error("lambda authorizer {authorizer}: not emulated (vpcgate runs no Lambda functions)")]
+    AuthorizerNotRun {
+        /// The authorizer.
+        authorizer: String,
+    },
+    /// `ApiKeyRequired` and no valid key: usage plans are not emulated, so no key is valid
+    /// (403 `Forbidden`).
+    #[error("api key required: {reason}")]
+    ApiKey {
+        /// Why no key is accepted.
+        reason: String,
+    },
+}
+
 /// Who called, once authenticated; in the request's extensions for the integration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -143,6 +179,9 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
             principal: Principal::Anonymous,
             access_key_id: None,
         },
+        AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
+            authorizer_answer(world, req, inv)?
+        }
     };
 
     let needs_check = inv.route.method.authorization == AuthorizationType::AwsIam
@@ -169,7 +208,108 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
             }
         }
     }
+    if inv.route.method.api_key_required {
+        // Usage plans and keys (AWS::ApiGateway::ApiKey, ::UsagePlan) are placeholders: no key
+        // is in a usage plan of this stage, which API Gateway answers 403 Forbidden.
+        let reason = if req.headers().contains_key("x-api-key") {
+            "the x-api-key is in no usage plan of this stage (usage plans are not emulated)"
+        } else {
+            "no x-api-key header"
+        };
+        trace.hop(
+            "apigw",
+            Verdict::Refuse,
+            format!("api key required: {reason}"),
+        );
+        return Err(AuthorizerError::ApiKey {
+            reason: reason.to_string(),
+        }
+        .into());
+    }
     Ok(caller)
+}
+
+/// A `CUSTOM` or `COGNITO_USER_POOLS` method: a request without one of the authorizer's identity
+/// sources is refused before the authorizer runs; otherwise the authorizer would run, which
+/// vpcgate cannot do (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html>:
+/// a missing, null or empty identity source is 401 Unauthorized without a Lambda call).
+fn authorizer_answer(
+    world: &World,
+    req: &http::Request<Bytes>,
+    inv: &Invocation,
+) -> Result<Caller, AuthorizerError> {
+    use super::rest_api::AuthorizerKind;
+    let trace = &inv.trace;
+    let method = &inv.route.method;
+    // The scenario checks that a method's authorizer exists (scenario::apigw::finish).
+    let Some(a) = method
+        .authorizer_id
+        .as_deref()
+        .and_then(|id| world.model.apigw.authorizer(&method.rest_api_id, id))
+    else {
+        return Err(AuthorizerError::AuthorizerNotRun {
+            authorizer: method.authorizer_id.clone().unwrap_or_default(),
+        });
+    };
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for source in &a.identity_sources {
+        let present = if let Some(h) = source.strip_prefix("method.request.header.") {
+            req.headers()
+                .get(h)
+                .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty())
+        } else if let Some(q) = source.strip_prefix("method.request.querystring.") {
+            query.iter().any(|(k, v)| k == q && !v.is_empty())
+        } else {
+            // Stage variables and $context values: present once the request is routed.
+            true
+        };
+        if !present {
+            trace.hop(
+                "apigw",
+                Verdict::Refuse,
+                format!(
+                    "authorizer {}: identity source {source} missing: 401 Unauthorized without calling it",
+                    a.name
+                ),
+            );
+            return Err(AuthorizerError::MissingIdentitySource {
+                authorizer: a.name.clone(),
+                source_name: source.clone(),
+            });
+        }
+    }
+    if a.kind == AuthorizerKind::CognitoUserPools {
+        trace.hop(
+            "apigw",
+            Verdict::Refuse,
+            format!(
+                "Cognito authorizer {}: no user pool is emulated, the token cannot be validated: 401 Unauthorized",
+                a.name
+            ),
+        );
+        return Err(AuthorizerError::TokenNotValidated {
+            authorizer: a.name.clone(),
+        });
+    }
+    trace.hop(
+        "apigw",
+        Verdict::Fail,
+        format!(
+            "Lambda authorizer {}: not emulated (vpcgate runs no Lambda functions): 500 AuthorizerConfigurationException",
+            a.name
+        ),
+    );
+    Err(AuthorizerError::AuthorizerNotRun {
+        authorizer: a.name.clone(),
+    })
 }
 
 /// Step 1 and 2 of the module docs, shared by REST and HTTP APIs: the SigV4 signature verified

@@ -17,6 +17,12 @@
 //! - configuration errors (no integration response matches a MOCK): 500
 //!   `InternalServerErrorException` `{"message": "Internal server error"}` (36 bytes, the
 //!   LocalStack remapping snapshot recorded against AWS 2024-12-11);
+//! - authorizers vpcgate cannot run and API keys (gateway response types,
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html>):
+//!   a missing identity source or a Cognito token nothing validates, 401 `UnauthorizedException`
+//!   `{"message":"Unauthorized"}`; a Lambda authorizer, 500 `AuthorizerConfigurationException`
+//!   `{"message": null}` (AUTHORIZER_CONFIGURATION_ERROR); `ApiKeyRequired` with no key in a usage
+//!   plan, 403 `ForbiddenException` `{"message":"Forbidden"}` (INVALID_API_KEY);
 //! - unknown API id or stage: 403 `ForbiddenException` `{"message":"Forbidden"}` — the knowledge-
 //!   center article names a wrong stage as a cause of 403 Forbidden; the exact pair for an unknown
 //!   API id is unconfirmed (docs/pattern-b-fidelity.md).
@@ -27,7 +33,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
-use super::auth::AuthError;
+use super::auth::{AuthError, AuthorizerError};
 use super::integration::IntegrationError;
 use super::timeout::Elapsed;
 use crate::iam::CredentialError;
@@ -91,6 +97,9 @@ pub enum ApiGatewayError {
     /// Authentication or authorization refused the caller.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// An authorizer vpcgate does not run, or an API key requirement, refused the caller.
+    #[error(transparent)]
+    Authorizer(#[from] AuthorizerError),
     /// The integration did not answer in time.
     #[error(transparent)]
     Timeout(#[from] Elapsed),
@@ -112,6 +121,11 @@ pub struct WireError {
 
 const MISSING_TOKEN_BODY: &str = r#"{"message":"Missing Authentication Token"}"#;
 const FORBIDDEN_BODY: &str = r#"{"message":"Forbidden"}"#;
+/// The `UNAUTHORIZED` gateway response's body.
+const UNAUTHORIZED_BODY: &str = r#"{"message":"Unauthorized"}"#;
+/// The `AUTHORIZER_CONFIGURATION_ERROR` gateway response's body (`$context.error.messageString`
+/// is null when the authorizer cannot be invoked).
+const AUTHORIZER_CONFIGURATION_BODY: &str = r#"{"message": null}"#;
 /// The recorded integration time-out body (with a space after the colon).
 pub const TIMEOUT_BODY: &str = r#"{"message": "Endpoint request timed out"}"#;
 /// The recorded network-failure body of a private integration.
@@ -165,6 +179,24 @@ pub fn wire(error: &ApiGatewayError) -> WireError {
                 }
             }
         },
+        // Gateway responses UNAUTHORIZED, AUTHORIZER_CONFIGURATION_ERROR and
+        // INVALID_API_KEY (supported-gateway-response-types.html): 401, 500, 403.
+        ApiGatewayError::Authorizer(
+            AuthorizerError::MissingIdentitySource { .. }
+            | AuthorizerError::TokenNotValidated { .. },
+        ) => e(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedException",
+            UNAUTHORIZED_BODY,
+        ),
+        ApiGatewayError::Authorizer(AuthorizerError::AuthorizerNotRun { .. }) => e(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "AuthorizerConfigurationException",
+            AUTHORIZER_CONFIGURATION_BODY,
+        ),
+        ApiGatewayError::Authorizer(AuthorizerError::ApiKey { .. }) => {
+            e(StatusCode::FORBIDDEN, "ForbiddenException", FORBIDDEN_BODY)
+        }
         ApiGatewayError::Auth(AuthError::Denied { message, .. }) => WireError {
             status: StatusCode::FORBIDDEN,
             error_type: "AccessDeniedException",

@@ -155,6 +155,24 @@ async fn run(
             request_templates,
             responses,
         } => mock(&inv.trace, &req, request_templates, responses),
+        IntegrationKind::NotEmulated {
+            integration_type,
+            uri,
+        } => {
+            // What API Gateway answers when it cannot invoke the integration (a Lambda function
+            // it may not call, an unreachable service): 500 `Internal server error`
+            // (<https://repost.aws/knowledge-center/api-gateway-internal-server-error>).
+            inv.trace.hop(
+                "apigw",
+                Verdict::Fail,
+                format!(
+                    "{integration_type} integration {uri}: not emulated (vpcgate runs no Lambda functions or AWS service integrations); answered as an unreachable integration"
+                ),
+            );
+            Err(IntegrationError::NotDeployed {
+                what: format!("{integration_type} integration {uri} is not emulated"),
+            })
+        }
         IntegrationKind::HttpProxy {
             uri,
             connection: Connection::Internet,

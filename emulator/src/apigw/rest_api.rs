@@ -53,6 +53,10 @@ pub enum AuthorizationType {
     None,
     /// `AWS_IAM`: SigV4 and `execute-api:Invoke`.
     AwsIam,
+    /// `CUSTOM`: a Lambda authorizer (TOKEN or REQUEST), which vpcgate does not run.
+    Custom,
+    /// `COGNITO_USER_POOLS`: a Cognito user pool authorizer, which vpcgate does not run.
+    CognitoUserPools,
 }
 
 impl AuthorizationType {
@@ -61,6 +65,8 @@ impl AuthorizationType {
         match self {
             AuthorizationType::None => "NONE",
             AuthorizationType::AwsIam => "AWS_IAM",
+            AuthorizationType::Custom => "CUSTOM",
+            AuthorizationType::CognitoUserPools => "COGNITO_USER_POOLS",
         }
     }
 }
@@ -174,6 +180,15 @@ pub enum IntegrationKind {
         /// `ConnectionType` / `ConnectionId` / `IntegrationTarget`.
         connection: Connection,
     },
+    /// `AWS`, `AWS_PROXY` (Lambda functions, AWS services) and `HTTP` (non-proxy): loaded as
+    /// CloudFormation deploys them; vpcgate runs none of them, so a request gets what API Gateway
+    /// answers when it cannot reach the integration.
+    NotEmulated {
+        /// `Type`.
+        integration_type: &'static str,
+        /// `Uri`.
+        uri: String,
+    },
     /// `MOCK`: API Gateway answers by itself.
     Mock {
         /// `RequestTemplates`: content type -> template; `{"statusCode": N}` picks the status.
@@ -189,6 +204,9 @@ impl IntegrationKind {
         match self {
             IntegrationKind::HttpProxy { .. } => "HTTP_PROXY",
             IntegrationKind::Mock { .. } => "MOCK",
+            IntegrationKind::NotEmulated {
+                integration_type, ..
+            } => integration_type,
         }
     }
 }
@@ -217,6 +235,55 @@ pub struct MethodConfig {
     pub authorization: AuthorizationType,
     /// `Integration` (a method without one cannot be deployed).
     pub integration: Option<IntegrationConfig>,
+    /// `AuthorizerId`: the authorizer of a `CUSTOM` or `COGNITO_USER_POOLS` method.
+    pub authorizer_id: Option<String>,
+    /// `ApiKeyRequired`.
+    pub api_key_required: bool,
+    /// Where the template declares it.
+    pub origin: MethodOrigin,
+}
+
+/// Which kind of authorizer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorizerKind {
+    /// A Lambda authorizer reading one token (`TOKEN`).
+    Token,
+    /// A Lambda authorizer reading request parameters (`REQUEST`).
+    Request,
+    /// A Cognito user pool (`COGNITO_USER_POOLS`).
+    CognitoUserPools,
+}
+
+/// An authorizer (`x-amazon-apigateway-authorizer`): loaded; vpcgate runs no Lambda function and
+/// has no user pool, so a request that brings its identity sources gets API Gateway's answer for
+/// an authorizer it cannot use (apigw::auth).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizerConfig {
+    /// CloudFormation logical id (the API's, for one an OpenAPI body declares).
+    pub logical_id: String,
+    /// The authorizer id (`Ref`).
+    pub id: String,
+    /// `RestApiId`.
+    pub rest_api_id: String,
+    /// `Name` (the security scheme's name in a body).
+    pub name: String,
+    /// Its type.
+    pub kind: AuthorizerKind,
+    /// `identitySource`: `method.request.header.X`, `method.request.querystring.X`, … (a request
+    /// missing one is refused before the authorizer would run).
+    pub identity_sources: Vec<String>,
+}
+
+/// Where a method comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MethodOrigin {
+    /// An `AWS::ApiGateway::Method` resource.
+    Template,
+    /// An operation of the REST API's OpenAPI `Body`.
+    OpenApi {
+        /// Its path in the template (`Properties.Body.paths./items.get`).
+        at: String,
+    },
 }
 
 /// An `AWS::ApiGateway::Deployment`.
@@ -291,6 +358,8 @@ pub struct ApiGatewayModel {
     pub deployments: Vec<DeploymentConfig>,
     /// Stages.
     pub stages: Vec<StageConfig>,
+    /// Authorizers (Lambda, Cognito).
+    pub authorizers: Vec<AuthorizerConfig>,
     /// VPC links (V2).
     pub vpc_links: Vec<VpcLinkConfig>,
     /// VPC links v1 (REST APIs to an NLB).
@@ -303,6 +372,13 @@ impl ApiGatewayModel {
     /// The REST API with this id.
     pub fn rest_api(&self, id: &str) -> Option<&RestApiConfig> {
         self.rest_apis.iter().find(|a| a.id == id)
+    }
+
+    /// The authorizer `id` of the REST API `rest_api_id`.
+    pub fn authorizer(&self, rest_api_id: &str, id: &str) -> Option<&AuthorizerConfig> {
+        self.authorizers
+            .iter()
+            .find(|a| a.rest_api_id == rest_api_id && a.id == id)
     }
 
     /// The REST API with this logical id, name or id.

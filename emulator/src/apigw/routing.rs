@@ -176,6 +176,9 @@ mod tests {
             http_method: MethodKey::parse(verb).unwrap(),
             authorization: AuthorizationType::None,
             integration: None,
+            authorizer_id: None,
+            api_key_required: false,
+            origin: crate::apigw::rest_api::MethodOrigin::Template,
         };
         ApiGatewayModel {
             rest_apis: vec![api],

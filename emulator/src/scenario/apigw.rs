@@ -16,10 +16,11 @@ use super::error::{ErrorKind, type_name};
 use super::resources::PropError;
 use super::template::ResolvedResource;
 use crate::apigw::rest_api::{
-    AuthorizationType, Connection, DEFAULT_INTEGRATION_TIMEOUT, DEFAULT_MAX_INTEGRATION_TIMEOUT_MS,
-    DeploymentConfig, EndpointType, IntegrationConfig, IntegrationKind, IntegrationResponseConfig,
-    MIN_INTEGRATION_TIMEOUT_MS, MethodConfig, MethodKey, ResourceConfig, RestApiConfig,
-    SelectionPattern, StageConfig, VpcLinkConfig,
+    AuthorizationType, AuthorizerConfig, AuthorizerKind, Connection, DEFAULT_INTEGRATION_TIMEOUT,
+    DEFAULT_MAX_INTEGRATION_TIMEOUT_MS, DeploymentConfig, EndpointType, IntegrationConfig,
+    IntegrationKind, IntegrationResponseConfig, MIN_INTEGRATION_TIMEOUT_MS, MethodConfig,
+    MethodKey, MethodOrigin, ResourceConfig, RestApiConfig, SelectionPattern, StageConfig,
+    VpcLinkConfig,
 };
 use crate::iam::{Policy, PolicyKind};
 use crate::model::Model;
@@ -31,6 +32,7 @@ pub const TYPES: &[&str] = &[
     "AWS::ApiGateway::Method",
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Authorizer",
     "AWS::ApiGatewayV2::VpcLink",
     "AWS::ApiGateway::VpcLink",
 ];
@@ -300,6 +302,49 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             });
         }
         "AWS::ApiGateway::VpcLink" => return super::nlb::vpc_link_v1(r, model),
+        "AWS::ApiGateway::Authorizer" => {
+            // Loaded; vpcgate runs no Lambda function and has no user pool (apigw::auth says
+            // what a request gets).
+            let rest_api_id = p.str("RestApiId").unwrap_or_default();
+            let name = p.str("Name").unwrap_or_default();
+            let kind = match p.str("Type").as_deref() {
+                Some("TOKEN") => Some(AuthorizerKind::Token),
+                Some("REQUEST") => Some(AuthorizerKind::Request),
+                Some("COGNITO_USER_POOLS") => Some(AuthorizerKind::CognitoUserPools),
+                Some(other) => {
+                    p.invalid(
+                        "Type",
+                        format!("Invalid authorizer type specified: {other}. Valid options: TOKEN, REQUEST, COGNITO_USER_POOLS"),
+                    );
+                    None
+                }
+                None => None,
+            };
+            let identity_sources: Vec<String> = p
+                .opt_str("IdentitySource")
+                .map(|t| {
+                    t.split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(kind) = kind {
+                if identity_sources.is_empty() && kind != AuthorizerKind::Request {
+                    // CreateAuthorizer requires it for TOKEN and COGNITO_USER_POOLS.
+                    p.missing("IdentitySource");
+                }
+                model.apigw.authorizers.push(AuthorizerConfig {
+                    logical_id: id,
+                    id: reference,
+                    rest_api_id,
+                    name,
+                    kind,
+                    identity_sources,
+                });
+            }
+        }
         "AWS::ApiGatewayV2::VpcLink" => {
             let name = p.str("Name").unwrap_or_default();
             let subnet_ids = p.str_list("SubnetIds");
@@ -344,7 +389,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
 
 /// `PathPart`: a literal of `a-zA-Z0-9._-` (and `:`, `@`, …, which API Gateway also takes),
 /// `{name}` or the greedy `{name+}`.
-fn valid_path_part(part: &str) -> bool {
+pub(super) fn valid_path_part(part: &str) -> bool {
     if let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
         let name = inner.strip_suffix('+').unwrap_or(inner);
         return !name.is_empty()
@@ -365,18 +410,79 @@ fn rest_api(
     id: String,
     root_resource_id: String,
 ) {
-    for unsupported in ["Body", "BodyS3Location", "CloneFrom"] {
-        if p.map.contains_key(unsupported) {
+    if p.map.contains_key("CloneFrom") {
+        p.invalid(
+            "CloneFrom",
+            "CloneFrom is not emulated: declare the API's resources and methods, or give its OpenAPI definition as Body",
+        );
+    }
+    if let Some(Value::Object(loc)) = p.map.get("BodyS3Location") {
+        // The definition lives in S3, which a template loaded offline cannot read.
+        let s = |k: &str| loc.get(k).and_then(Value::as_str).unwrap_or("?");
+        p.invalid(
+            "BodyS3Location",
+            format!(
+                "BodyS3Location s3://{}/{} cannot be read offline: give the OpenAPI definition inline as Body (in SAM, DefinitionBody, or DefinitionUri with a local file path, which vpcgate inlines as sam package would upload it)",
+                s("Bucket"),
+                s("Key")
+            ),
+        );
+    } else if p.map.contains_key("BodyS3Location") {
+        p.invalid(
+            "BodyS3Location",
+            "BodyS3Location cannot be read offline: give the OpenAPI definition inline as Body",
+        );
+    }
+    // Parameters: PutRestApi's import parameters (`endpointConfigurationTypes`, `basepath`,
+    // `ignore`, ...); Mode: overwrite or merge, the same outcome when CloudFormation creates the
+    // API (nothing exists to merge with).
+    let parameters = p.string_map("Parameters");
+    match p.opt_str("Mode").as_deref() {
+        None | Some("overwrite") | Some("merge") => {}
+        Some(other) => p.invalid(
+            "Mode",
+            format!("Invalid mode {other:?}: overwrite or merge"),
+        ),
+    }
+    let base_path = match parameters.get("basepath").map(String::as_str) {
+        None | Some("ignore") => super::openapi::BasePathMode::Ignore,
+        Some("prepend") => super::openapi::BasePathMode::Prepend,
+        Some("split") => super::openapi::BasePathMode::Split,
+        Some(other) => {
             p.invalid(
-                unsupported,
-                format!(
-                    "{unsupported} is not emulated: declare resources and methods as AWS::ApiGateway::Resource and ::Method"
-                ),
+                "Parameters.basepath",
+                format!("Invalid basepath {other:?}: ignore, prepend or split"),
             );
+            super::openapi::BasePathMode::Ignore
+        }
+    };
+    let body = match p.object("Body") {
+        Some((path, m)) => {
+            let mut b = p.child(path, m);
+            Some((b.path.clone(), m, super::openapi::rest_body(&mut b)))
+        }
+        None => None,
+    };
+    // `Name` is required only when no OpenAPI definition names the API (info.title).
+    let name = match (&body, p.opt_str("Name")) {
+        (_, Some(name)) => name,
+        (Some((_, _, b)), None) => b.title.clone().unwrap_or_else(|| logical_id.clone()),
+        (None, None) => p.str("Name").unwrap_or_default(),
+    };
+    let endpoint_types_param = parameters.get("endpointConfigurationTypes");
+    let mut endpoint_type = EndpointType::Edge;
+    if let Some(types) = endpoint_types_param {
+        match types.as_str() {
+            "REGIONAL" => endpoint_type = EndpointType::Regional,
+            "EDGE" => endpoint_type = EndpointType::Edge,
+            "PRIVATE" => endpoint_type = EndpointType::Private,
+            other => p.invalid(
+                "Parameters.endpointConfigurationTypes",
+                format!("Invalid endpoint configuration type {other:?}: EDGE, REGIONAL or PRIVATE"),
+            ),
         }
     }
-    let name = p.str("Name").unwrap_or_default();
-    let mut endpoint_type = EndpointType::Edge;
+    // EndpointConfiguration.Types overrides the import's endpointConfigurationTypes.
     if let Some((path, m)) = p.object("EndpointConfiguration") {
         let mut c = p.child(path, m);
         let types = c.str_list("Types");
@@ -421,11 +527,38 @@ fn rest_api(
             None
         }
     };
+    // The Policy property overrides the body's x-amazon-apigateway-policy.
+    let policy = policy.or_else(|| body.as_ref().and_then(|(_, _, b)| b.policy.clone()));
     let policy = policy.map(|doc| expand_shorthand(doc, &model.region, &model.account, &id));
     if let Some(doc) = &policy
         && let Err(e) = Policy::parse(doc, PolicyKind::ResourceBased)
     {
         p.invalid("Policy", format!("{} (at {})", e.aws_message(), e.path()));
+    }
+    if let Some((path, m, b)) = body {
+        // vpcEndpointIds of the body, unless EndpointConfiguration.VpcEndpointIds gives them
+        // (read with the EC2 endpoints, scenario::ec2).
+        let property_ids = p
+            .map
+            .get("EndpointConfiguration")
+            .and_then(|e| e.get("VpcEndpointIds"))
+            .is_some();
+        if !property_ids {
+            for v in b.vpc_endpoint_ids {
+                model.ec2.api_endpoint_associations.push((id.clone(), v));
+            }
+        }
+        let mut r = p.child(path, m);
+        super::openapi::import_rest(
+            &mut r,
+            model,
+            &super::openapi::RestTarget {
+                logical_id: &logical_id,
+                api_id: &id,
+                root_resource_id: &root_resource_id,
+                base_path,
+            },
+        );
     }
     model.apigw.rest_apis.push(RestApiConfig {
         logical_id,
@@ -493,13 +626,8 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
     let authorization = match p.opt_str("AuthorizationType").as_deref() {
         None | Some("NONE") => AuthorizationType::None,
         Some("AWS_IAM") => AuthorizationType::AwsIam,
-        Some(other @ ("CUSTOM" | "COGNITO_USER_POOLS")) => {
-            p.invalid(
-                "AuthorizationType",
-                format!("{other} authorizers are not emulated (NONE, AWS_IAM are)"),
-            );
-            AuthorizationType::None
-        }
+        Some("CUSTOM") => AuthorizationType::Custom,
+        Some("COGNITO_USER_POOLS") => AuthorizationType::CognitoUserPools,
         Some(other) => {
             p.invalid(
                 "AuthorizationType",
@@ -508,12 +636,23 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             AuthorizationType::None
         }
     };
-    if p.opt_bool("ApiKeyRequired") == Some(true) {
+    let authorizer_id = p.opt_str("AuthorizerId");
+    if matches!(
+        authorization,
+        AuthorizationType::Custom | AuthorizationType::CognitoUserPools
+    ) && authorizer_id.is_none()
+    {
+        // PutMethod: CUSTOM and COGNITO_USER_POOLS name their authorizer.
         p.invalid(
-            "ApiKeyRequired",
-            "API keys and usage plans are not emulated",
+            "AuthorizerId",
+            format!(
+                "Invalid authorizer ID specified: {} methods need AuthorizerId",
+                authorization.as_str()
+            ),
         );
     }
+    // Usage plans are not emulated: a method that requires a key answers 403 Forbidden.
+    let api_key_required = p.opt_bool("ApiKeyRequired").unwrap_or(false);
     let integration = match p.object("Integration") {
         Some((path, m)) => {
             let mut c = p.child(path, m);
@@ -529,11 +668,19 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
             http_method,
             authorization,
             integration,
+            authorizer_id: authorizer_id.filter(|_| {
+                matches!(
+                    authorization,
+                    AuthorizationType::Custom | AuthorizationType::CognitoUserPools
+                )
+            }),
+            api_key_required,
+            origin: MethodOrigin::Template,
         });
     }
 }
 
-fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
+pub(super) fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
     let ty = c.str("Type")?;
     let timeout = match c.opt_str("TimeoutInMillis") {
         None => DEFAULT_INTEGRATION_TIMEOUT,
@@ -701,12 +848,20 @@ fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
                 responses,
             }
         }
-        other @ ("AWS" | "AWS_PROXY" | "HTTP") => {
-            c.invalid(
-                "Type",
-                format!("integration type {other} is not emulated (HTTP_PROXY, MOCK are)"),
-            );
-            return None;
+        // Loaded as CloudFormation deploys them; a request gets API Gateway's answer for an
+        // integration it cannot reach (apigw::integration). PutIntegration requires a Uri for
+        // these types.
+        "AWS" | "AWS_PROXY" | "HTTP" => {
+            let integration_type = match ty.as_str() {
+                "AWS" => "AWS",
+                "AWS_PROXY" => "AWS_PROXY",
+                _ => "HTTP",
+            };
+            let uri = c.str("Uri")?;
+            IntegrationKind::NotEmulated {
+                integration_type,
+                uri,
+            }
         }
         other => {
             c.invalid(
@@ -766,6 +921,15 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                 format!("Invalid Resource identifier specified: {}", m.resource_id),
             );
         }
+        if let Some(a) = &m.authorizer_id
+            && gw.authorizer(&m.rest_api_id, a).is_none()
+        {
+            push(
+                &m.logical_id,
+                "Properties.AuthorizerId",
+                format!("Invalid authorizer ID specified: {a}"),
+            );
+        }
         if !seen.insert((
             m.rest_api_id.clone(),
             m.resource_id.clone(),
@@ -800,7 +964,7 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
         if link.is_none() {
             push(
                 &m.logical_id,
-                "Properties.Integration.ConnectionId",
+                &super::openapi::integration_path(&m.origin, "ConnectionId"),
                 format!("Invalid VPC link identifier specified: {vpc_link_id}"),
             );
         }
@@ -820,14 +984,14 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
         match (lb, link) {
             (None, _) => push(
                 &m.logical_id,
-                "Properties.Integration.IntegrationTarget",
+                &super::openapi::integration_path(&m.origin, "IntegrationTarget"),
                 format!(
                     "Invalid integration target specified: {target_arn} is not a load balancer or listener in this scenario"
                 ),
             ),
             (Some((name, vpc_id)), Some(link)) if vpc_id != link.vpc_id => push(
                 &m.logical_id,
-                "Properties.Integration.IntegrationTarget",
+                &super::openapi::integration_path(&m.origin, "IntegrationTarget"),
                 format!(
                     "the load balancer {name} is in {vpc_id} but VPC link {} is in {}",
                     link.id, link.vpc_id
@@ -865,7 +1029,12 @@ pub(crate) fn finish(model: &Model) -> Vec<(String, PropError)> {
                     "",
                     format!(
                         "No integration defined for method (method {} of {})",
-                        m.http_method, m.logical_id
+                        m.http_method,
+                        match &m.origin {
+                            MethodOrigin::Template => m.logical_id.clone(),
+                            // The operation of the API's OpenAPI body.
+                            MethodOrigin::OpenApi { at } => format!("{} {at}", m.logical_id),
+                        }
                     ),
                 );
             }

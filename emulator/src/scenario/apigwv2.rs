@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-use sha2::Digest;
+use serde_json::Value;
 
 use super::apigw::Reader;
-use super::error::{ErrorKind, type_name};
+use super::error::ErrorKind;
+use super::openapi::short_id;
 use super::resources::PropError;
 use super::template::ResolvedResource;
 use crate::apigw::http_api::api::{MAX_TIMEOUT_MS, MIN_TIMEOUT_MS};
@@ -39,16 +39,6 @@ pub const TYPES: &[&str] = &[
 /// The most paths × methods an OpenAPI `Body` may declare (HTTP APIs' quota: 300 routes per
 /// API, http-api-quotas.html).
 pub const MAX_ROUTES: usize = 300;
-
-fn short_id(seed: &str, len: usize) -> String {
-    let digest = sha2::Sha256::digest(seed.as_bytes());
-    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    digest
-        .iter()
-        .take(len)
-        .map(|b| alphabet[(*b as usize) % alphabet.len()] as char)
-        .collect()
-}
 
 /// Converts one resource into `model.apigw.http`; returns its errors.
 pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
@@ -479,14 +469,8 @@ fn integration(
 /// `x-amazon-apigateway-integration`, `x-amazon-apigateway-any-method`, security schemes with
 /// `x-amazon-apigateway-authtype: awsSigv4` or `x-amazon-apigateway-authorizer` of type `jwt`).
 fn openapi(b: &mut Reader<'_>, http: &mut crate::apigw::http_api::HttpApiModel, api_id: &str) {
-    let schemes: Map<String, Value> = b
-        .map
-        .get("components")
-        .and_then(|c| c.get("securitySchemes"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for (name, scheme) in &schemes {
+    let doc = super::openapi::Document::new(b.map);
+    for (name, scheme) in doc.schemes() {
         if let Some(a) = scheme.get("x-amazon-apigateway-authorizer")
             && a.get("type").and_then(Value::as_str) == Some("jwt")
         {
@@ -519,147 +503,92 @@ fn openapi(b: &mut Reader<'_>, http: &mut crate::apigw::http_api::HttpApiModel, 
             });
         }
     }
-    let global_security = b.map.get("security").cloned();
-    let Some((paths_at, paths)) = b.object("paths") else {
-        return;
-    };
-    let mut count = 0;
-    for (path, ops) in paths {
-        let Value::Object(ops) = ops else {
-            b.errors.push((
-                format!("{paths_at}.{path}"),
-                ErrorKind::WrongType {
-                    expected: "an object",
-                    found: type_name(ops),
-                },
-            ));
-            continue;
+    let body_at = b.path.clone();
+    let ops = doc.operations(
+        &body_at,
+        MAX_ROUTES,
+        &format!("more than {MAX_ROUTES} routes (HTTP APIs' quota)"),
+        b.errors,
+    );
+    for op in ops {
+        let at = op.at.clone();
+        let key_text = if op.path == "$default" {
+            "$default".to_string()
+        } else {
+            format!("{} {}", op.method, op.path)
         };
-        for (verb, op) in ops {
-            let method = match verb.as_str() {
-                "x-amazon-apigateway-any-method" => "ANY".to_string(),
-                v @ ("get" | "post" | "put" | "patch" | "delete" | "head" | "options") => {
-                    v.to_ascii_uppercase()
-                }
-                _ => continue,
-            };
-            count += 1;
-            if count > MAX_ROUTES {
-                b.errors.push((
-                    paths_at.clone(),
-                    ErrorKind::Invalid {
-                        reason: format!("more than {MAX_ROUTES} routes (HTTP APIs' quota)"),
-                    },
-                ));
-                return;
+        let key = match RouteKey::parse(&key_text) {
+            Ok(k) => k,
+            Err(e) => {
+                b.errors.push((at, ErrorKind::Invalid { reason: e }));
+                continue;
             }
-            let at = format!("{paths_at}.{path}.{verb}");
-            let key_text = if path == "$default" {
-                "$default".to_string()
-            } else {
-                format!("{method} {path}")
-            };
-            let key = match RouteKey::parse(&key_text) {
-                Ok(k) => k,
-                Err(e) => {
-                    b.errors.push((at, ErrorKind::Invalid { reason: e }));
-                    continue;
-                }
-            };
-            let Value::Object(op) = op else { continue };
-            let mut auth = RouteAuth::None;
-            let security = op.get("security").or(global_security.as_ref());
-            if let Some(Value::Array(reqs)) = security {
-                for req in reqs {
-                    let Some(obj) = req.as_object() else { continue };
-                    for (scheme_name, scopes) in obj {
-                        let Some(scheme) = schemes.get(scheme_name) else {
-                            continue;
-                        };
-                        if scheme
-                            .get("x-amazon-apigateway-authtype")
-                            .and_then(Value::as_str)
-                            == Some("awsSigv4")
-                        {
-                            auth = RouteAuth::AwsIam;
-                        } else if scheme.get("x-amazon-apigateway-authorizer").is_some() {
-                            auth = RouteAuth::Jwt {
-                                authorizer_id: short_id(
-                                    &format!("{api_id}/authorizer/{scheme_name}"),
-                                    6,
-                                ),
-                                scopes: scopes
-                                    .as_array()
-                                    .map(|a| {
-                                        a.iter()
-                                            .filter_map(Value::as_str)
-                                            .map(str::to_string)
-                                            .collect()
-                                    })
-                                    .unwrap_or_default(),
-                            };
-                        }
-                    }
-                }
+        };
+        let Some(o) = op.op else { continue };
+        let mut auth = RouteAuth::None;
+        for s in doc.security(&op) {
+            if s.is_sigv4() {
+                auth = RouteAuth::AwsIam;
+            } else if s.authorizer().is_some() {
+                auth = RouteAuth::Jwt {
+                    authorizer_id: short_id(&format!("{api_id}/authorizer/{}", s.name), 6),
+                    scopes: s.scopes.clone(),
+                };
             }
-            let integration_id = match op.get("x-amazon-apigateway-integration") {
-                Some(Value::Object(x)) => {
-                    let mut r = Reader {
-                        map: x,
-                        path: format!("{at}.x-amazon-apigateway-integration"),
-                        errors: b.errors,
-                    };
-                    let s = |k: &str| {
-                        x.get(k).and_then(|v| match v {
-                            Value::String(s) => Some(s.clone()),
-                            Value::Number(n) => Some(n.to_string()),
-                            _ => None,
-                        })
-                    };
-                    let props = IntegrationProps {
-                        ty: s("type").or(Some("".into())),
-                        uri: s("uri"),
-                        method: s("httpMethod"),
-                        connection_type: s("connectionType"),
-                        connection_id: s("connectionId"),
-                        timeout: s("timeoutInMillis"),
-                        payload: s("payloadFormatVersion"),
-                        server_name: x
-                            .get("tlsConfig")
-                            .and_then(|t| t.get("serverNameToVerify"))
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        parameters: x
-                            .get("requestParameters")
-                            .and_then(Value::as_object)
-                            .map(|m| {
-                                m.iter()
-                                    .filter_map(|(k, v)| {
-                                        v.as_str().map(|v| (k.clone(), v.to_string()))
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    };
-                    let iid = short_id(&format!("{api_id}/integration/{key_text}"), 7);
-                    integration(&mut r, props, at.clone(), iid.clone(), api_id.to_string()).map(
-                        |i| {
-                            http.integrations.push(i);
-                            iid
-                        },
-                    )
-                }
-                _ => None,
-            };
-            http.routes.push(HttpRouteConfig {
-                logical_id: at,
-                id: short_id(&format!("{api_id}/route/{key_text}"), 7),
-                api_id: api_id.to_string(),
-                key,
-                auth,
-                integration_id,
-            });
         }
+        let integration_id = match o.get("x-amazon-apigateway-integration") {
+            Some(Value::Object(x)) => {
+                let mut r = Reader {
+                    map: x,
+                    path: format!("{at}.x-amazon-apigateway-integration"),
+                    errors: b.errors,
+                };
+                let s = |k: &str| {
+                    x.get(k).and_then(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                };
+                let props = IntegrationProps {
+                    ty: s("type").or(Some("".into())),
+                    uri: s("uri"),
+                    method: s("httpMethod"),
+                    connection_type: s("connectionType"),
+                    connection_id: s("connectionId"),
+                    timeout: s("timeoutInMillis"),
+                    payload: s("payloadFormatVersion"),
+                    server_name: x
+                        .get("tlsConfig")
+                        .and_then(|t| t.get("serverNameToVerify"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    parameters: x
+                        .get("requestParameters")
+                        .and_then(Value::as_object)
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                };
+                let iid = short_id(&format!("{api_id}/integration/{key_text}"), 7);
+                integration(&mut r, props, at.clone(), iid.clone(), api_id.to_string()).map(|i| {
+                    http.integrations.push(i);
+                    iid
+                })
+            }
+            _ => None,
+        };
+        http.routes.push(HttpRouteConfig {
+            logical_id: at,
+            id: short_id(&format!("{api_id}/route/{key_text}"), 7),
+            api_id: api_id.to_string(),
+            key,
+            auth,
+            integration_id,
+        });
     }
 }
 

@@ -351,15 +351,7 @@ pub(crate) fn build_onto(
     };
     let mut ordered: Vec<&ResolvedResource> = resolved.iter().collect();
     ordered.sort_by_key(|r| rank(&r.ty));
-    let openapi_apis = super::openapi::body_defined(resolved);
     for r in ordered {
-        if super::openapi::is_placeholder(r, &openapi_apis) {
-            model.not_emulated.push(NotEmulated {
-                logical_id: r.logical_id.clone(),
-                resource_type: r.ty.clone(),
-            });
-            continue;
-        }
         let mut errs = Vec::new();
         let mut p = Props {
             map: &r.properties,
