@@ -708,3 +708,66 @@ mod never_panics {
         }
     }
 }
+
+/// Documents PyYAML reads (and with it cfn-lint and the AWS CLI) that vpcgate refuses on
+/// purpose, because CloudFormation refuses them too: its template format page lists aliases and
+/// hash merges among the YAML features it does not support
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html>).
+const REFUSED_LIKE_CLOUDFORMATION: &[&str] = &["anchors-on-scalars.yaml", "merge-keys.yaml"];
+
+/// A differential test of scenario/yaml.rs against PyYAML, the reader of cfn-lint and the AWS
+/// CLI (`tests/fixtures/yaml-pyyaml/pyyaml_read.py`): every tricky document of that folder that
+/// PyYAML reads, vpcgate reads to the same JSON (short forms as functions; timestamps stay
+/// strings), and what PyYAML refuses, vpcgate refuses too. The flow mapping whose closing `}`
+/// sits left of its key is the step-functions-workflows-collection `call-microservice-apigw`
+/// template's KMS key policy.
+#[test]
+fn yaml_reads_as_pyyaml_reads_it() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/yaml-pyyaml");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{} documents", files.len());
+    let python = std::env::var("VPCGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .arg(dir.join("pyyaml_read.py"))
+        .args(&files)
+        .output()
+        .expect("python3 with PyYAML (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "pyyaml_read.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pyyaml: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut differences = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let text = std::fs::read_to_string(f).unwrap();
+        let ours = vpcgate::scenario::yaml::parse_yaml(&text, name);
+        let theirs = &pyyaml[name];
+        match (ours, theirs.get("value")) {
+            (Ok(doc), Some(v)) => {
+                if &doc.value != v {
+                    differences.push(format!(
+                        "{name}: vpcgate reads {}\n  PyYAML reads {v}",
+                        doc.value
+                    ));
+                }
+            }
+            (Err(e), Some(_)) if !REFUSED_LIKE_CLOUDFORMATION.contains(&name) => {
+                differences.push(format!("{name}: PyYAML reads it, vpcgate refuses: {e}"));
+            }
+            (Err(e), Some(_)) => assert!(e.to_string().contains("alias"), "{name}: {e}"),
+            (Ok(doc), None) => differences.push(format!(
+                "{name}: PyYAML refuses it ({}), vpcgate reads {}",
+                theirs["error"], doc.value
+            )),
+            (Err(_), None) => {}
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
