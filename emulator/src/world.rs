@@ -177,7 +177,8 @@ impl World {
             });
         }
         // Instances and interface endpoints (their ENIs and DNS names), the public endpoints.
-        let ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
+        let mut ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
+        ec2.start_bindings(&net, &clock)?;
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
