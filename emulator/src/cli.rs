@@ -515,6 +515,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             },
             None => crate::scenario::stacks::Environment::default(),
         };
+        // --bind flags join the environment's Bindings for every deploy.
+        let mut env = env;
+        env.bindings.extend(stacks.binds.iter().cloned());
         let base = crate::scenario::stacks::environment_model(&env);
         let model = match crate::scenario::stacks::deploy(&base, &env, &[]) {
             Ok(l) => l.model,

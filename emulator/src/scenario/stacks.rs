@@ -1334,7 +1334,12 @@ fn load_from(
     }
     links.later.clear();
     model.outputs = outputs;
-    let binding_errors = super::bindings::apply(&mut model, &summaries, &env.bindings);
+    let binding_errors = super::bindings::apply(
+        &mut model,
+        &summaries,
+        &env.bindings,
+        records == Records::Strict,
+    );
     if !binding_errors.is_empty() {
         return Err(ScenarioErrors(binding_errors));
     }
