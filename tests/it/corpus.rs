@@ -315,7 +315,12 @@ fn cdk_synthesized_templates_load_with_their_state_machines() {
         }
         cdk += 1;
         let l = load_entry(&d);
-        assert_eq!(l.stacks[0].parameters["BootstrapVersion"], "21", "{}", d.display());
+        assert_eq!(
+            l.stacks[0].parameters["BootstrapVersion"],
+            "21",
+            "{}",
+            d.display()
+        );
         assert!(!l.model.state_machines.is_empty(), "{}", d.display());
     }
     assert!(cdk >= 2, "{cdk} CDK-synthesized templates in the corpus");

@@ -884,14 +884,25 @@ async fn bound_compute_answers_through_the_alb() {
         format!("app.Web=http://{web}/ignored-path"),
         format!("Function=http://{function}"),
     ]);
-    let dns = loaded.stacks[0].outputs["AlbDns"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let outputs = loaded.stacks[0].outputs.clone();
+    let dns = outputs["AlbDns"].as_str().unwrap().to_string();
     let world =
         vpcgate::world::World::build(loaded.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
             .unwrap();
     let client_ip = world.ec2.instance("Client").unwrap().eni.ip.to_string();
+    // Fn::GetAtt PrivateIp of an instance whose template pins no address is where its ENI is.
+    let web = world.ec2.instance("Web").unwrap();
+    assert_eq!(outputs["WebIp"], web.eni.ip.to_string().as_str());
+    assert_eq!(
+        outputs["WebDns"],
+        format!(
+            "ip-{}.ec2.internal",
+            web.eni.ip.to_string().replace('.', "-")
+        )
+        .as_str()
+    );
+    assert_eq!(outputs["WebVpc"], web.config.vpc_id.as_str());
+    assert_eq!(outputs["WebState"], "running");
     for (port, process) in [(80, "task"), (81, "web"), (82, "function")] {
         let (status, body, trace) = get_from_client(&world, &dns, port, "/orders/1").await;
         assert_eq!(status, 200, "{port}: {body}\n{trace}");
