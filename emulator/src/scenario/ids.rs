@@ -1002,6 +1002,7 @@ pub fn place_instance(
     props: &Map<String, Value>,
     physical: &mut Physical,
     done: &std::collections::HashMap<String, Physical>,
+    addressed: bool,
 ) {
     let subnet_id = props.get("SubnetId").and_then(Value::as_str).or_else(|| {
         props
@@ -1021,7 +1022,7 @@ pub fn place_instance(
     if let Some(vpc) = subnet.attributes.get("VpcId") {
         physical.attributes.entry("VpcId").or_insert(vpc.clone());
     }
-    if physical.attributes.contains_key("PrivateIp") {
+    if !addressed || physical.attributes.contains_key("PrivateIp") {
         return;
     }
     let Some(cidr) = subnet
@@ -1056,6 +1057,60 @@ pub fn place_instance(
             return;
         }
     }
+}
+
+/// The logical ids whose `PrivateIp` or `PrivateDnsName` a template reads (`Fn::GetAtt` in
+/// either form, or `${Id.PrivateIp}` in an `Fn::Sub` string).
+pub fn instances_addressed(doc: &Map<String, Value>) -> std::collections::BTreeSet<String> {
+    fn walk(v: &Value, out: &mut std::collections::BTreeSet<String>, depth: usize) {
+        if depth > super::yaml::MAX_DEPTH {
+            return;
+        }
+        let wanted = |a: &str| a == "PrivateIp" || a == "PrivateDnsName";
+        match v {
+            Value::Object(m) => {
+                if let Some(g) = m.get("Fn::GetAtt") {
+                    match g {
+                        Value::Array(l) => {
+                            if let (Some(id), Some(a)) = (
+                                l.first().and_then(Value::as_str),
+                                l.get(1).and_then(Value::as_str),
+                            ) && wanted(a)
+                            {
+                                out.insert(id.to_string());
+                            }
+                        }
+                        Value::String(s) => {
+                            if let Some((id, a)) = s.split_once('.')
+                                && wanted(a)
+                            {
+                                out.insert(id.to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for x in m.values() {
+                    walk(x, out, depth + 1);
+                }
+            }
+            Value::Array(l) => l.iter().for_each(|x| walk(x, out, depth + 1)),
+            Value::String(s) => {
+                for part in s.split("${").skip(1) {
+                    if let Some((inner, _)) = part.split_once('}')
+                        && let Some((id, a)) = inner.trim().split_once('.')
+                        && wanted(a)
+                    {
+                        out.insert(id.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&Value::Object(doc.clone()), &mut out, 0);
+    out
 }
 
 /// `Fn::GetAtt` of an attribute a not-emulated resource does not list: an ARN for `Arn`/`…Arn`

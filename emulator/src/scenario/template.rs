@@ -1352,6 +1352,10 @@ pub fn resolve(
         ));
     }
 
+    // Instances whose address the template reads (`Fn::GetAtt X.PrivateIp` / `PrivateDnsName`,
+    // `${X.PrivateIp}`): only they are placed when the template pins no address, so every other
+    // instance's ENI keeps the subnet's next free address (docs/vpc-clients.md).
+    let addressed = super::ids::instances_addressed(doc);
     let mut done: HashMap<String, Physical> = HashMap::new();
     let mut resolved = Vec::new();
     for id in order {
@@ -1402,7 +1406,7 @@ pub fn resolve(
             None => (placeholder_for(ctx, &id, &ty, &props), false),
         };
         if ty == "AWS::EC2::Instance" {
-            super::ids::place_instance(ctx, &id, &props, &mut phys, &done);
+            super::ids::place_instance(ctx, &id, &props, &mut phys, &done, addressed.contains(&id));
         }
         done.insert(id.clone(), phys.clone());
         resolved.push(ResolvedResource {
