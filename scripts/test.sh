@@ -12,6 +12,11 @@ fi
 if ! python3 -c 'import samtranslator' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check aws-sam-translator
 fi
+# PyYAML, the YAML reader of cfn-lint and the AWS CLI: tests/it/templates.rs compares
+# scenario/yaml.rs with it (yaml_reads_as_pyyaml_reads_it).
+if ! python3 -c 'import yaml' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check PyYAML
+fi
 # pytest runs the README's example suite (examples/pytest) against the built binary.
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check pytest

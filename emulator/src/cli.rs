@@ -539,6 +539,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             None => crate::scenario::stacks::Environment::default(),
         };
         env.public_endpoints.extend(mapped.iter().cloned());
+        // --bind flags join the environment's Bindings for every deploy.
+        env.bindings.extend(stacks.binds.iter().cloned());
         let base = crate::scenario::stacks::environment_model(&env);
         let model = match crate::scenario::stacks::deploy(&base, &env, &[]) {
             Ok(l) => l.model,

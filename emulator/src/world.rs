@@ -183,7 +183,8 @@ impl World {
             });
         }
         // Instances and interface endpoints (their ENIs and DNS names), the public endpoints.
-        let ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
+        let mut ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
+        ec2.start_bindings(&net, &clock)?;
         // Network Load Balancers, once instances (their targets) and ALBs (`alb` targets) run;
         // their names resolve like ALBs'.
         let nlbs = {

@@ -312,3 +312,42 @@ fn sam_state_machine_runs_pattern_a_end_to_end() {
     assert!(outcomes[0].passed, "\n{}", vpcgate::check::table(&outcomes));
     assert_eq!(outcomes[0].result["StatusCode"], 200);
 }
+
+/// The synthesized CloudFormation output of CDK apps (templates their authors committed from
+/// `cdk.out/`): the bootstrap version parameter (`AWS::SSM::Parameter::Value<String>` read from
+/// the environment's SsmParameters), the `CheckBootstrapVersion` rule, `AWS::CDK::Metadata`,
+/// asset buckets in `Fn::Sub`, and their state machines emulated.
+#[test]
+fn cdk_synthesized_templates_load_with_their_state_machines() {
+    let mut cdk = 0;
+    for d in entries() {
+        let text = std::fs::read_to_string(template_of(&d)).unwrap();
+        if !text.contains("\"AWS::CDK::Metadata\"") {
+            continue;
+        }
+        cdk += 1;
+        let l = load_entry(&d);
+        assert_eq!(
+            l.stacks[0].parameters["BootstrapVersion"],
+            "21",
+            "{}",
+            d.display()
+        );
+        assert!(!l.model.state_machines.is_empty(), "{}", d.display());
+    }
+    assert!(cdk >= 2, "{cdk} CDK-synthesized templates in the corpus");
+}
+
+/// serverless-patterns/alb-lambda-rest-api-sam-py: an ALB target group of type `lambda` loads
+/// (no target: Lambda does not run unless a binding names the function).
+#[test]
+fn alb_lambda_target_groups_load() {
+    let l = load_entry(&corpus().join("sp-alb-lambda-rest-api-sam-py"));
+    assert_eq!(l.model.load_balancers.len(), 1);
+    assert!(
+        l.model
+            .not_emulated
+            .iter()
+            .any(|n| n.resource_type == "AWS::Lambda::Function")
+    );
+}

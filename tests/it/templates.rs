@@ -33,6 +33,7 @@ fn seed_000_stacks() -> StackArgs {
         ],
         parameters: Vec::new(),
         environment: Some(dir.join("environment.json")),
+        binds: Vec::new(),
     }
 }
 
@@ -707,4 +708,341 @@ mod never_panics {
             }
         }
     }
+}
+
+/// Documents PyYAML reads (and with it cfn-lint and the AWS CLI) that vpcgate refuses on
+/// purpose, because CloudFormation refuses them too: its template format page lists aliases and
+/// hash merges among the YAML features it does not support
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html>).
+const REFUSED_LIKE_CLOUDFORMATION: &[&str] = &["anchors-on-scalars.yaml", "merge-keys.yaml"];
+
+/// A differential test of scenario/yaml.rs against PyYAML, the reader of cfn-lint and the AWS
+/// CLI (`tests/fixtures/yaml-pyyaml/pyyaml_read.py`): every tricky document of that folder that
+/// PyYAML reads, vpcgate reads to the same JSON (short forms as functions; timestamps stay
+/// strings), and what PyYAML refuses, vpcgate refuses too. The flow mapping whose closing `}`
+/// sits left of its key is the step-functions-workflows-collection `call-microservice-apigw`
+/// template's KMS key policy.
+#[test]
+fn yaml_reads_as_pyyaml_reads_it() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/yaml-pyyaml");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{} documents", files.len());
+    let python = std::env::var("VPCGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .arg(dir.join("pyyaml_read.py"))
+        .args(&files)
+        .output()
+        .expect("python3 with PyYAML (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "pyyaml_read.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pyyaml: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut differences = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let text = std::fs::read_to_string(f).unwrap();
+        let ours = vpcgate::scenario::yaml::parse_yaml(&text, name);
+        let theirs = &pyyaml[name];
+        match (ours, theirs.get("value")) {
+            (Ok(doc), Some(v)) => {
+                if &doc.value != v {
+                    differences.push(format!(
+                        "{name}: vpcgate reads {}\n  PyYAML reads {v}",
+                        doc.value
+                    ));
+                }
+            }
+            (Err(e), Some(_)) if !REFUSED_LIKE_CLOUDFORMATION.contains(&name) => {
+                differences.push(format!("{name}: PyYAML reads it, vpcgate refuses: {e}"));
+            }
+            (Err(e), Some(_)) => assert!(e.to_string().contains("alias"), "{name}: {e}"),
+            (Ok(doc), None) => differences.push(format!(
+                "{name}: PyYAML refuses it ({}), vpcgate reads {}",
+                theirs["error"], doc.value
+            )),
+            (Err(_), None) => {}
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// A real local HTTP server on 127.0.0.1:0 (the user's own process a binding names), on a thread
+/// of its own; it answers every request with its name, the path and the client address it saw.
+fn local_process(name: &'static str) -> std::net::SocketAddr {
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let service = service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| async move {
+                            let xff = req
+                                .headers()
+                                .get("x-forwarded-for")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_string();
+                            let body =
+                                json!({"process": name, "path": req.uri().path(), "xff": xff});
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                bytes::Bytes::from(body.to_string()),
+                            )))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+fn bindings_loaded(binds: &[String]) -> Loaded {
+    bindings_loaded_with(binds, &[])
+}
+
+fn bindings_loaded_with(binds: &[String], parameters: &[(&str, &str)]) -> Loaded {
+    let template = fixtures().join("bindings/app.yaml");
+    let args = StackArgs {
+        stacks: vec![StackSpec {
+            name: "app".into(),
+            template,
+            parameters: Default::default(),
+            body: None,
+        }],
+        parameters: parameters
+            .iter()
+            .map(|(k, v)| ParameterOverride {
+                stack: "app".into(),
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        environment: None,
+        binds: binds
+            .iter()
+            .map(|b| vpcgate::scenario::bindings::parse_bind_arg(b).unwrap())
+            .collect(),
+    };
+    args.load().unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn get_from_client(
+    world: &vpcgate::world::World,
+    dns: &str,
+    port: u16,
+    path: &str,
+) -> (u16, String, String) {
+    let client = world.ec2.instance("Client").unwrap();
+    let trace = vpcgate::trace::Trace::new();
+    let req = http::Request::get(format!("http://{dns}:{port}{path}"))
+        .body(bytes::Bytes::new())
+        .unwrap();
+    let resp = vpcgate::ec2::request(world, &client, req, &trace)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", trace.render()));
+    (
+        resp.status().as_u16(),
+        String::from_utf8_lossy(resp.body()).to_string(),
+        trace.render(),
+    )
+}
+
+/// `--bind` an ECS service (awsvpc, `ip` target group), an EC2 instance (`instance` target group)
+/// and a Lambda function (`lambda` target group) to real local processes: a request from an
+/// instance in the VPC reaches each through the internal ALB — the task's and the instance's
+/// ENIs in their subnets, the security groups checked on the way — and the process answers,
+/// with the client's address in X-Forwarded-For as ALB sets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bound_compute_answers_through_the_alb() {
+    let task = local_process("task");
+    let web = local_process("web");
+    let function = local_process("function");
+    let loaded = bindings_loaded(&[
+        format!("Service=http://{task}"),
+        format!("app.Web=http://{web}/ignored-path"),
+        format!("Function=http://{function}"),
+    ]);
+    let outputs = loaded.stacks[0].outputs.clone();
+    let dns = outputs["AlbDns"].as_str().unwrap().to_string();
+    let world =
+        vpcgate::world::World::build(loaded.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    let client_ip = world.ec2.instance("Client").unwrap().eni.ip.to_string();
+    // Fn::GetAtt PrivateIp of an instance whose template pins no address is where its ENI is.
+    let web = world.ec2.instance("Web").unwrap();
+    assert_eq!(outputs["WebIp"], web.eni.ip.to_string().as_str());
+    assert_eq!(
+        outputs["WebDns"],
+        format!(
+            "ip-{}.ec2.internal",
+            web.eni.ip.to_string().replace('.', "-")
+        )
+        .as_str()
+    );
+    assert_eq!(outputs["WebVpc"], web.config.vpc_id.as_str());
+    assert_eq!(outputs["WebState"], "running");
+    for (port, process) in [(80, "task"), (81, "web"), (82, "function")] {
+        let (status, body, trace) = get_from_client(&world, &dns, port, "/orders/1").await;
+        assert_eq!(status, 200, "{port}: {body}\n{trace}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["process"], process, "{trace}");
+        assert_eq!(body["path"], "/orders/1");
+        assert_eq!(body["xff"], client_ip.as_str());
+        if process != "function" {
+            // The ENI path: the relay on the task's or instance's ENI carried it.
+            assert!(trace.contains("relayed to the bound process"), "{trace}");
+        }
+    }
+    // The task's ENI sits in its subnet, with its security groups.
+    let task_eni = world
+        .net
+        .enis()
+        .into_iter()
+        .find(|e| e.description.starts_with("ECS task of Service"))
+        .expect("the task's ENI");
+    assert!(
+        task_eni.ip.to_string().starts_with("10.0.1."),
+        "{}",
+        task_eni.ip
+    );
+}
+
+/// Unbound, the ECS service, the instance and the function register no target: ALB answers as
+/// for a target group without registered targets, 503 with its own error page
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html>).
+/// Bound, the security groups still decide: with the task's group not letting the load
+/// balancer in on the container port, the ALB's connection to the task is dropped and it
+/// answers 504 after its 10-second connect time-out (virtual time; no real socket opens).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn unbound_compute_is_no_target_and_bound_compute_is_behind_its_security_groups() {
+    let loaded = bindings_loaded(&[]);
+    let dns = loaded.stacks[0].outputs["AlbDns"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let world =
+        vpcgate::world::World::build(loaded.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    for port in [80, 81, 82] {
+        let (status, body, trace) = get_from_client(&world, &dns, port, "/").await;
+        assert_eq!(status, 503, "{port}: {body}\n{trace}");
+        assert!(body.contains("<title>503 "), "{body}");
+        assert!(trace.contains("has no registered targets"), "{trace}");
+    }
+    // 127.0.0.1:9 (discard): never reached, the security group drops the connection first.
+    let loaded = bindings_loaded_with(
+        &["Service=http://127.0.0.1:9".into()],
+        &[("OpenPort", "9090")],
+    );
+    let dns = loaded.stacks[0].outputs["AlbDns"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let world =
+        vpcgate::world::World::build(loaded.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    let started = tokio::time::Instant::now();
+    let (status, body, trace) = get_from_client(&world, &dns, 80, "/").await;
+    assert_eq!(status, 504, "{body}\n{trace}");
+    assert_eq!(
+        started.elapsed(),
+        std::time::Duration::from_secs(10),
+        "{trace}"
+    );
+    assert!(!trace.contains("relayed to the bound process"), "{trace}");
+}
+
+/// Bindings come from `--bind` and from the environment file's `Bindings`; mistakes are named
+/// with where they were given.
+#[test]
+fn bindings_are_checked_with_their_origin() {
+    let e =
+        vpcgate::scenario::bindings::parse_bind_arg("Service=https://127.0.0.1:8443").unwrap_err();
+    assert!(e.contains("not an http:// URL"), "{e}");
+    let load_err = |binds: &[&str]| {
+        let binds: Vec<String> = binds.iter().map(|b| b.to_string()).collect();
+        let template = fixtures().join("bindings/app.yaml");
+        StackArgs {
+            stacks: vec![StackSpec {
+                name: "app".into(),
+                template,
+                parameters: Default::default(),
+                body: None,
+            }],
+            parameters: Vec::new(),
+            environment: None,
+            binds: binds
+                .iter()
+                .map(|b| vpcgate::scenario::bindings::parse_bind_arg(b).unwrap())
+                .collect(),
+        }
+        .load()
+        .unwrap_err()
+        .to_string()
+    };
+    let e = load_err(&["Nope=http://127.0.0.1:1"]);
+    assert!(
+        e.contains("--bind") && e.contains("no resource Nope in the stacks (app)"),
+        "{e}"
+    );
+    let e = load_err(&["AlbSg=http://127.0.0.1:1"]);
+    assert!(
+        e.contains("AlbSg is an AWS::EC2::SecurityGroup: only an AWS::ECS::Service"),
+        "{e}"
+    );
+    let e = load_err(&["other.Service=http://127.0.0.1:1"]);
+    assert!(e.contains("no resource Service in the stacks"), "{e}");
+    // The environment file's Bindings.
+    let env = Environment::parse(
+        "Bindings:\n  Service: http://127.0.0.1:8080\n  Web: http://10.0.0.9:80\n",
+        "env.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        env.contains("env.yaml:3:8: Bindings.Web") && env.contains("not a loopback address"),
+        "{env}"
+    );
+    let env =
+        Environment::parse("Bindings:\n  Service: http://127.0.0.1:8080\n", "env.yaml").unwrap();
+    assert_eq!(env.bindings.len(), 1);
+    assert_eq!(env.bindings[0].local, "127.0.0.1:8080".parse().unwrap());
+    let loaded = load(
+        &[StackSpec {
+            name: "app".into(),
+            template: fixtures().join("bindings/app.yaml"),
+            parameters: Default::default(),
+            body: None,
+        }],
+        &env,
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let b = &loaded.model.ec2.bindings[0];
+    assert_eq!(
+        (b.logical_id.as_str(), b.ports.as_slice()),
+        ("Service", &[8080][..])
+    );
 }

@@ -22,6 +22,7 @@
 //! The emulated services themselves are the ones `serve` answers with ([`crate::edge::Edge`]);
 //! [`attach`] hands them to the listeners (the proxies do it when they start).
 
+pub mod binding;
 pub mod endpoint;
 pub mod instance;
 pub mod internet;
@@ -235,6 +236,8 @@ pub struct Ec2Model {
     pub public_ip_subnets: Vec<String>,
     /// `(rest api id, vpce id)` of `EndpointConfiguration.VpcEndpointIds`.
     pub api_endpoint_associations: Vec<(String, String)>,
+    /// Compute bound to the user's own processes ([`binding`]).
+    pub bindings: Vec<binding::BindingConfig>,
 }
 
 /// How a request reached an emulated service: put in the request's extensions by the listener
@@ -359,6 +362,8 @@ pub struct Ec2 {
     pub internet: Internet,
     slot: ServiceSlot,
     proxies: RwLock<HashMap<String, ProxyPorts>>,
+    /// The relays of bound instances and tasks ([`binding`]); dropped with the world.
+    relays: tokio::task::JoinSet<()>,
 }
 
 impl Ec2 {
@@ -394,7 +399,30 @@ impl Ec2 {
             internet,
             slot,
             proxies: RwLock::new(HashMap::new()),
+            relays: tokio::task::JoinSet::new(),
         })
+    }
+
+    /// Starts the relays of the model's bindings (bound instances and ECS tasks,
+    /// [`binding`]): call once, after [`Ec2::start`].
+    pub fn start_bindings(
+        &mut self,
+        net: &Network,
+        clock: &crate::clock::Clock,
+    ) -> Result<(), StartError> {
+        let instances = self.instances.clone();
+        binding::start(
+            net,
+            &self.model.bindings,
+            clock,
+            |id| {
+                instances
+                    .iter()
+                    .find(|i| i.config.logical_id == id)
+                    .map(|i| i.eni.clone())
+            },
+            &mut self.relays,
+        )
     }
 
     /// The model this was started from.

@@ -460,6 +460,16 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                     return errors;
                 }
             };
+            // Not pinned by the template: the address `Fn::GetAtt PrivateIp` gave
+            // (ids::place_instance), so the ENI is where the template said it is.
+            if private_ip.is_none() {
+                private_ip = r
+                    .physical
+                    .attributes
+                    .get("PrivateIp")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
             let pinned = match private_ip.as_deref().map(str::parse::<Ipv4Addr>) {
                 None => None,
                 Some(Ok(ip)) => Some(ip),

@@ -841,6 +841,301 @@ pub fn placeholder_for(
     }
 }
 
+/// Every `Fn::GetAtt` attribute CloudFormation documents for the types vpcgate emulates, from
+/// each type's "Return values" section of the CloudFormation template reference
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-template-resource-type-ref.html>,
+/// e.g. `aws-resource-ec2-instance.html#aws-resource-ec2-instance-return-values`). An attribute
+/// listed here always resolves (the type's own value, else an AWS-shaped placeholder,
+/// [`documented_attribute`]); any other one is CloudFormation's "does not support attribute
+/// type" error.
+pub const DOCUMENTED_ATTRIBUTES: &[(&str, &[&str])] = &[
+    (
+        "AWS::EC2::VPC",
+        &[
+            "CidrBlock",
+            "CidrBlockAssociations",
+            "DefaultNetworkAcl",
+            "DefaultSecurityGroup",
+            "Ipv6CidrBlocks",
+            "VpcId",
+        ],
+    ),
+    (
+        "AWS::EC2::Subnet",
+        &[
+            "AvailabilityZone",
+            "AvailabilityZoneId",
+            "CidrBlock",
+            "Ipv6CidrBlocks",
+            "NetworkAclAssociationId",
+            "OutpostArn",
+            "SubnetId",
+            "VpcId",
+        ],
+    ),
+    ("AWS::EC2::SecurityGroup", &["GroupId", "VpcId"]),
+    (
+        "AWS::EC2::Instance",
+        &[
+            "AvailabilityZone",
+            "InstanceId",
+            "PrivateDnsName",
+            "PrivateIp",
+            "PublicDnsName",
+            "PublicIp",
+            "VpcId",
+            "State.Code",
+            "State.Name",
+        ],
+    ),
+    ("AWS::EC2::EIP", &["AllocationId", "PublicIp"]),
+    ("AWS::EC2::NatGateway", &["NatGatewayId"]),
+    ("AWS::EC2::InternetGateway", &["InternetGatewayId"]),
+    ("AWS::EC2::RouteTable", &["RouteTableId"]),
+    ("AWS::EC2::SubnetRouteTableAssociation", &["Id"]),
+    (
+        "AWS::EC2::VPCEndpoint",
+        &[
+            "CreationTimestamp",
+            "DnsEntries",
+            "Id",
+            "NetworkInterfaceIds",
+        ],
+    ),
+    (
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        &[
+            "CanonicalHostedZoneID",
+            "DNSName",
+            "LoadBalancerArn",
+            "LoadBalancerFullName",
+            "LoadBalancerName",
+            "SecurityGroups",
+        ],
+    ),
+    (
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        &[
+            "LoadBalancerArns",
+            "TargetGroupArn",
+            "TargetGroupFullName",
+            "TargetGroupName",
+        ],
+    ),
+    ("AWS::ElasticLoadBalancingV2::Listener", &["ListenerArn"]),
+    (
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        &["IsDefault", "RuleArn"],
+    ),
+    ("AWS::IAM::Role", &["Arn", "RoleId"]),
+    (
+        "AWS::StepFunctions::StateMachine",
+        &["Arn", "Name", "StateMachineRevisionId"],
+    ),
+    ("AWS::Events::Connection", &["Arn", "SecretArn"]),
+    ("AWS::Events::ApiDestination", &["Arn"]),
+    ("AWS::Events::EventBus", &["Arn", "Name"]),
+    ("AWS::Events::Rule", &["Arn"]),
+    ("AWS::SecretsManager::Secret", &["Id"]),
+    ("AWS::Route53::HostedZone", &["Id", "NameServers"]),
+    ("AWS::ApiGateway::RestApi", &["RestApiId", "RootResourceId"]),
+    ("AWS::ApiGateway::Resource", &["ResourceId"]),
+    ("AWS::ApiGateway::Deployment", &["DeploymentId"]),
+    ("AWS::ApiGatewayV2::Api", &["ApiEndpoint", "ApiId"]),
+    ("AWS::ApiGatewayV2::VpcLink", &["VpcLinkId"]),
+    ("AWS::ApiGatewayV2::Integration", &["IntegrationId"]),
+    ("AWS::ApiGatewayV2::Route", &["RouteId"]),
+    (
+        "AWS::VpcLattice::ServiceNetwork",
+        &["Arn", "CreatedAt", "Id", "LastUpdatedAt"],
+    ),
+    (
+        "AWS::VpcLattice::Service",
+        &[
+            "Arn",
+            "CreatedAt",
+            "DnsEntry.DomainName",
+            "DnsEntry.HostedZoneId",
+            "Id",
+            "LastUpdatedAt",
+            "Status",
+        ],
+    ),
+    (
+        "AWS::VpcLattice::TargetGroup",
+        &["Arn", "CreatedAt", "Id", "LastUpdatedAt", "Status"],
+    ),
+    (
+        "AWS::VpcLattice::Listener",
+        &["Arn", "Id", "ServiceArn", "ServiceId"],
+    ),
+    ("AWS::VpcLattice::Rule", &["Arn", "Id"]),
+    ("AWS::VpcLattice::ResourceGateway", &["Arn", "Id"]),
+    ("AWS::VpcLattice::ResourceConfiguration", &["Arn", "Id"]),
+];
+
+/// Whether CloudFormation documents `attr` for `ty` (types not in [`DOCUMENTED_ATTRIBUTES`]:
+/// unknown).
+pub fn is_documented(ty: &str, attr: &str) -> Option<bool> {
+    DOCUMENTED_ATTRIBUTES
+        .iter()
+        .find(|(t, _)| *t == ty)
+        .map(|(_, attrs)| attrs.contains(&attr))
+}
+
+/// A documented attribute the type's own values do not hold (e.g. `State.Name` of an instance):
+/// the value a running resource has where vpcgate knows it, else an AWS-shaped placeholder.
+pub fn documented_attribute(
+    ctx: &IdContext,
+    logical: &str,
+    ty: &str,
+    physical: &Physical,
+    attr: &str,
+) -> Value {
+    match (ty, attr) {
+        ("AWS::EC2::Instance", "State.Name") => json!("running"),
+        ("AWS::EC2::Instance", "State.Code") => json!("16"),
+        ("AWS::VpcLattice::Service" | "AWS::VpcLattice::TargetGroup", "Status") => json!("ACTIVE"),
+        (_, "CreatedAt" | "LastUpdatedAt" | "CreationTimestamp") => json!("2026-01-01T00:00:00Z"),
+        ("AWS::ElasticLoadBalancingV2::ListenerRule", "IsDefault") => json!(false),
+        ("AWS::StepFunctions::StateMachine", "StateMachineRevisionId") => {
+            json!(ctx.uuid(logical, "sfn-revision"))
+        }
+        (
+            _,
+            "Ipv6CidrBlocks"
+            | "CidrBlockAssociations"
+            | "NetworkInterfaceIds"
+            | "LoadBalancerArns"
+            | "NameServers"
+            | "SecurityGroups",
+        ) => json!([]),
+        _ => placeholder_attribute(ctx, logical, ty, physical, attr),
+    }
+}
+
+/// An instance's private address when the template does not pin it, chosen in its subnet (a
+/// subnet of this template: its `CidrBlock` is known) so that `Fn::GetAtt PrivateIp` and
+/// `PrivateDnsName` give the address its ENI gets: the upper half of the subnet, by a hash of
+/// the logical id, clear of the addresses ENIs take from the bottom and of the other
+/// instances. Also `VpcId` from the subnet.
+pub fn place_instance(
+    ctx: &IdContext,
+    logical: &str,
+    props: &Map<String, Value>,
+    physical: &mut Physical,
+    done: &std::collections::HashMap<String, Physical>,
+    addressed: bool,
+) {
+    let subnet_id = props.get("SubnetId").and_then(Value::as_str).or_else(|| {
+        props
+            .get("NetworkInterfaces")
+            .and_then(Value::as_array)
+            .and_then(|l| l.first())
+            .and_then(|n| n.get("SubnetId"))
+            .and_then(Value::as_str)
+    });
+    let Some(subnet_id) = subnet_id else { return };
+    let Some(subnet) = done
+        .values()
+        .find(|p| p.attributes.get("SubnetId").and_then(Value::as_str) == Some(subnet_id))
+    else {
+        return;
+    };
+    if let Some(vpc) = subnet.attributes.get("VpcId") {
+        physical.attributes.entry("VpcId").or_insert(vpc.clone());
+    }
+    if !addressed || physical.attributes.contains_key("PrivateIp") {
+        return;
+    }
+    let Some(cidr) = subnet
+        .attributes
+        .get("CidrBlock")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
+    else {
+        return;
+    };
+    let size = 1u32 << (32 - u32::from(cidr.prefix_len()).min(32));
+    if size < 16 {
+        return;
+    }
+    let taken: Vec<&str> = done
+        .values()
+        .filter_map(|p| p.attributes.get("PrivateIp").and_then(Value::as_str))
+        .collect();
+    let half = size / 2;
+    let span = half - 1; // the upper half, without the broadcast address
+    let start = u32::from_str_radix(&ctx.hex(logical, "private-ip", 8), 16).unwrap_or(0) % span;
+    let base = u32::from(cidr.network()) + half;
+    for k in 0..span {
+        let ip = std::net::Ipv4Addr::from(base + (start + k) % span);
+        let text = ip.to_string();
+        if !taken.contains(&text.as_str()) {
+            physical.attributes.insert("PrivateIp".into(), json!(text));
+            physical.attributes.insert(
+                "PrivateDnsName".into(),
+                json!(super::ec2::private_dns_name(&text, &ctx.region)),
+            );
+            return;
+        }
+    }
+}
+
+/// The logical ids whose `PrivateIp` or `PrivateDnsName` a template reads (`Fn::GetAtt` in
+/// either form, or `${Id.PrivateIp}` in an `Fn::Sub` string).
+pub fn instances_addressed(doc: &Map<String, Value>) -> std::collections::BTreeSet<String> {
+    fn walk(v: &Value, out: &mut std::collections::BTreeSet<String>, depth: usize) {
+        if depth > super::yaml::MAX_DEPTH {
+            return;
+        }
+        let wanted = |a: &str| a == "PrivateIp" || a == "PrivateDnsName";
+        match v {
+            Value::Object(m) => {
+                if let Some(g) = m.get("Fn::GetAtt") {
+                    match g {
+                        Value::Array(l) => {
+                            if let (Some(id), Some(a)) = (
+                                l.first().and_then(Value::as_str),
+                                l.get(1).and_then(Value::as_str),
+                            ) && wanted(a)
+                            {
+                                out.insert(id.to_string());
+                            }
+                        }
+                        Value::String(s) => {
+                            if let Some((id, a)) = s.split_once('.')
+                                && wanted(a)
+                            {
+                                out.insert(id.to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for x in m.values() {
+                    walk(x, out, depth + 1);
+                }
+            }
+            Value::Array(l) => l.iter().for_each(|x| walk(x, out, depth + 1)),
+            Value::String(s) => {
+                for part in s.split("${").skip(1) {
+                    if let Some((inner, _)) = part.split_once('}')
+                        && let Some((id, a)) = inner.trim().split_once('.')
+                        && wanted(a)
+                    {
+                        out.insert(id.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&Value::Object(doc.clone()), &mut out, 0);
+    out
+}
+
 /// `Fn::GetAtt` of an attribute a not-emulated resource does not list: an ARN for `Arn`/`…Arn`
 /// attributes (`arn:aws:<service>:<region>:<account>:<type>/<ref>`), the `Ref` for `Id`/`…Id`
 /// and `Name`/`…Name`, else `<ref>.<attribute>`.
@@ -980,6 +1275,44 @@ mod tests {
                 other.reference.as_str().unwrap()
             ))
         );
+    }
+
+    /// Every documented (type, attribute) pair of the emulated types resolves to an AWS-shaped
+    /// value: ARNs for `…Arn`, non-empty ids and names, lists for list attributes.
+    #[test]
+    fn every_documented_attribute_resolves_aws_shaped() {
+        let c = ctx();
+        for (ty, attrs) in DOCUMENTED_ATTRIBUTES {
+            let mut props = Map::new();
+            props.insert("CidrBlock".into(), json!("10.0.0.0/16"));
+            props.insert("VpcId".into(), json!("vpc-0123456789abcdef0"));
+            props.insert("Name".into(), json!("x"));
+            let p = physical(&c, "Thing", ty, &props)
+                .unwrap_or_else(|| placeholder_for(&c, "Thing", ty, &props));
+            for attr in *attrs {
+                let v = p
+                    .attributes
+                    .get(*attr)
+                    .cloned()
+                    .unwrap_or_else(|| documented_attribute(&c, "Thing", ty, &p, attr));
+                match &v {
+                    Value::String(s) => {
+                        assert!(!s.is_empty(), "{ty}.{attr}");
+                        if attr.ends_with("Arn") && *attr != "OutpostArn" {
+                            assert!(s.starts_with("arn:aws:"), "{ty}.{attr} = {s}");
+                        }
+                        assert!(
+                            !s.contains(".Thing.") && !s.starts_with("Thing."),
+                            "{ty}.{attr} = {s}"
+                        );
+                    }
+                    Value::Array(_) | Value::Bool(_) | Value::Number(_) => {}
+                    other => panic!("{ty}.{attr} = {other}"),
+                }
+            }
+            assert_eq!(is_documented(ty, "NoSuchAttribute"), Some(false));
+        }
+        assert_eq!(is_documented("AWS::Foo::Bar", "Arn"), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 pub mod apigw;
 pub mod apigwv2;
+pub mod bindings;
 pub mod ec2;
 pub mod error;
 pub mod events;

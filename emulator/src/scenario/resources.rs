@@ -500,6 +500,17 @@ pub(crate) fn build_onto(
                 let name = attr("TargetGroupName");
                 let protocol = p.opt_str("Protocol").unwrap_or_else(|| "HTTP".into());
                 let port = p.opt_u32("Port");
+                // `TargetType` (default `instance`): instances (`i-…`) and Lambda functions are
+                // registered by what runs them, which vpcgate does not run; bindings
+                // (scenario::bindings) register the bound ones after every stack is loaded, so
+                // an unbound one is no registered target (ALB's 503).
+                let target_type = p.opt_str("TargetType").unwrap_or_else(|| "instance".into());
+                if !["instance", "ip", "lambda", "alb"].contains(&target_type.as_str()) {
+                    p.invalid(
+                        "TargetType",
+                        format!("{target_type:?} is not one of instance, ip, lambda, alb"),
+                    );
+                }
                 let mut targets = Vec::new();
                 // A `lambda` target group registers a function vpcgate does not run: it loads
                 // with no target, and the ALB answers as for a group with no registered targets.
@@ -510,6 +521,9 @@ pub(crate) fn build_onto(
                     }
                     let mut c = p.child(path, m);
                     let Some(tid) = c.str("Id") else { continue };
+                    if target_type == "lambda" || tid.starts_with("i-") {
+                        continue;
+                    }
                     let tport = c.opt_u32("Port").or(port).unwrap_or(80);
                     match format!("{tid}:{tport}").parse::<std::net::SocketAddr>() {
                         // A VPC's private address, or a service on this machine's loopback; any

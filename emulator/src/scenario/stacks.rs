@@ -109,6 +109,11 @@ pub struct StackArgs {
     /// certificates, SSM parameters), as JSON or YAML; see the README.
     #[arg(long, value_name = "FILE")]
     pub environment: Option<PathBuf>,
+    /// Bind an ECS service, Lambda function or EC2 instance of the stacks (by logical id, or
+    /// STACK.LOGICALID) to your own process on this machine: its target groups forward to it.
+    /// Repeatable.
+    #[arg(long = "bind", value_name = "LOGICALID=URL", value_parser = super::bindings::parse_bind_arg)]
+    pub binds: Vec<super::bindings::Binding>,
 }
 
 impl StackArgs {
@@ -119,10 +124,11 @@ impl StackArgs {
 
     /// Reads the environment and deploys the stacks.
     pub fn load(&self) -> Result<Loaded, ScenarioErrors> {
-        let env = match &self.environment {
+        let mut env = match &self.environment {
             Some(p) => Environment::load(p)?,
             None => Environment::default(),
         };
+        env.bindings.extend(self.binds.iter().cloned());
         load(&self.stacks, &env, &self.parameters)
     }
 }
@@ -204,6 +210,9 @@ pub struct Environment {
     /// Public origins mapped to the user's own processes (`PublicEndpoints`,
     /// [`super::public_endpoints`]).
     pub public_endpoints: Vec<crate::events::public::PublicEndpoint>,
+    /// Compute bound to the user's own processes (`Bindings`, and `--bind` flags added by
+    /// [`StackArgs::load`]; [`super::bindings`]).
+    pub bindings: Vec<super::bindings::Binding>,
     prefix: String,
     locations: SourceMap,
 }
@@ -434,6 +443,7 @@ impl Environment {
                 "SecurityGroups",
                 "PrefixLists",
                 "PublicEndpoints",
+                "Bindings",
                 "Description",
             ],
         ) else {
@@ -796,6 +806,39 @@ impl Environment {
                 "SsmParameters",
                 ErrorKind::WrongType {
                     expected: "an object of parameter name -> value",
+                    found: type_name(other),
+                },
+            ),
+        }
+        // Bindings: {LogicalId (or Stack.LogicalId): "http://127.0.0.1:PORT"}.
+        match m.get("Bindings") {
+            None => {}
+            Some(Value::Object(binds)) => {
+                for (k, v) in binds {
+                    let path = format!("Bindings.{k}");
+                    let Some(url) = v.as_str() else {
+                        r.fail(
+                            &path,
+                            ErrorKind::WrongType {
+                                expected: "a URL string (http://127.0.0.1:PORT)",
+                                found: type_name(v),
+                            },
+                        );
+                        continue;
+                    };
+                    match super::bindings::parse_bind_arg(&format!("{k}={url}")) {
+                        Ok(mut b) => {
+                            b.origin = format!("{file}: {prefix}{path}");
+                            env.bindings.push(b);
+                        }
+                        Err(e) => r.invalid(&path, e),
+                    }
+                }
+            }
+            Some(other) => r.fail(
+                "Bindings",
+                ErrorKind::WrongType {
+                    expected: "an object of logical id -> URL",
                     found: type_name(other),
                 },
             ),
@@ -1303,6 +1346,15 @@ fn load_from(
     }
     links.later.clear();
     model.outputs = outputs;
+    let binding_errors = super::bindings::apply(
+        &mut model,
+        &summaries,
+        &env.bindings,
+        records == Records::Strict,
+    );
+    if !binding_errors.is_empty() {
+        return Err(ScenarioErrors(binding_errors));
+    }
     env.fill_prefix_lists(&mut model.security_groups);
     add_records(env, &links, &mut model, records)?;
     let loaded = Loaded {

@@ -168,6 +168,9 @@ impl Env<'_> {
             return Ok(v.clone());
         }
         let ty = self.types.get(id).cloned().unwrap_or_default();
+        if super::ids::is_documented(&ty, attr) == Some(true) {
+            return Ok(super::ids::documented_attribute(self.ctx, id, &ty, p, attr));
+        }
         if super::resources::is_placeholder_type(&ty) {
             // Not emulated: an AWS-shaped placeholder keeps the rest of the template resolving.
             return Ok(super::ids::placeholder_attribute(
@@ -1349,6 +1352,10 @@ pub fn resolve(
         ));
     }
 
+    // Instances whose address the template reads (`Fn::GetAtt X.PrivateIp` / `PrivateDnsName`,
+    // `${X.PrivateIp}`): only they are placed when the template pins no address, so every other
+    // instance's ENI keeps the subnet's next free address (docs/vpc-clients.md).
+    let addressed = super::ids::instances_addressed(doc);
     let mut done: HashMap<String, Physical> = HashMap::new();
     let mut resolved = Vec::new();
     for id in order {
@@ -1394,10 +1401,13 @@ pub fn resolve(
                 }
             },
         };
-        let (phys, emulated) = match physical(ctx, &id, &ty, &props) {
+        let (mut phys, emulated) = match physical(ctx, &id, &ty, &props) {
             Some(p) => (p, true),
             None => (placeholder_for(ctx, &id, &ty, &props), false),
         };
+        if ty == "AWS::EC2::Instance" {
+            super::ids::place_instance(ctx, &id, &props, &mut phys, &done, addressed.contains(&id));
+        }
         done.insert(id.clone(), phys.clone());
         resolved.push(ResolvedResource {
             logical_id: id,
