@@ -575,3 +575,52 @@ print(json.dumps({"failed": r["FailedEntryCount"], "deliveries": [[x["TargetId"]
         );
     }
 }
+
+/// Deliveries in flight are bounded (README, Limits: `MAX_PENDING_DELIVERIES`, 10,000): an API
+/// destination at 1 invocation a second cannot keep up with PutEvents, so past the bound each new
+/// matching event is logged as a failed delivery (`VPCGATE_BACKLOG_FULL`, no attempt) instead of
+/// held in memory; PutEvents still answers every entry as accepted, as AWS's does.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn deliveries_waiting_for_a_rate_limit_slot_are_bounded() {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::BodyExt;
+    use serde_json::{Value, json};
+    use vpcgate::edge::{AuthMode, Edge, handle_parts};
+    use vpcgate::events::bus::MAX_PENDING_DELIVERIES;
+
+    let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let entry = json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": "{\"orderId\": \"o-1\", \"amount\": 1}"});
+    let calls = MAX_PENDING_DELIVERIES / 10 + 1;
+    for _ in 0..calls {
+        let (parts, ()) = http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("host", format!("events.{}.amazonaws.com", model.region))
+            .header("x-amz-target", "AWSEvents.PutEvents")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let body = json!({"Entries": vec![entry.clone(); 10]}).to_string();
+        let resp = handle_parts(edge.clone(), parts, Bytes::from(body)).await;
+        assert_eq!(resp.status(), 200);
+        let answer: Value =
+            serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    }
+    let world = edge.world();
+    assert_eq!(world.events.pending_deliveries(), MAX_PENDING_DELIVERIES);
+    let refused: Vec<_> = world
+        .events
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.to_json()["ErrorCode"] == "VPCGATE_BACKLOG_FULL")
+        .collect();
+    assert_eq!(refused.len(), 10);
+    assert_eq!(refused[0].attempts, 0);
+}

@@ -512,7 +512,12 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
             cx.world.clock.now(),
         )
         .map_err(wire)?;
-    if !matched.is_empty() {
+    if !matched.is_empty() && !cx.world.events.reserve_deliveries(matched.len()) {
+        // Past vpcgate's bound on deliveries in flight: logged as failed, not queued.
+        for m in &matched {
+            crate::events::target::backlog_full(&cx.world, m);
+        }
+    } else if !matched.is_empty() {
         let world = cx.world.clone();
         let starter = ScopeStarter {
             state: cx.state.clone(),
@@ -525,6 +530,7 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
             for m in &matched {
                 deliver(&world, Some(&starter), m, &trace).await;
             }
+            world.events.release_deliveries(matched.len());
             drop(work);
         });
     }

@@ -10,6 +10,7 @@
 //! bus's enabled rules; the deliveries ([`super::target`]) run after the answer.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -28,6 +29,12 @@ pub const MAX_ENTRIES: usize = 10;
 pub const MAX_REQUEST_SIZE: usize = 256 * 1024;
 /// How many finished deliveries the registry remembers (vpcgate's bound).
 pub const MAX_DELIVERY_LOG: usize = 1000;
+
+/// Deliveries a world holds in flight at most (waiting for a rate-limit slot or a retry): past
+/// it, PutEvents still answers, and each new delivery is logged as failed at once instead of
+/// queued (vpcgate's bound, README's Limits: AWS holds an event for up to
+/// `MaximumEventAgeInSeconds`, 24 hours by default, which a laptop's memory cannot).
+pub const MAX_PENDING_DELIVERIES: usize = 10_000;
 
 /// An event bus.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +97,8 @@ pub struct EventBridge {
     /// The next free invocation slot of each API destination (its rate limit), by ARN.
     pub(crate) slots: Mutex<HashMap<String, tokio::time::Instant>>,
     log: Mutex<VecDeque<DeliveryRecord>>,
+    /// Deliveries in flight ([`MAX_PENDING_DELIVERIES`]).
+    pending: AtomicUsize,
 }
 
 /// One accepted event matched by one rule, for each of its targets.
@@ -418,6 +427,26 @@ impl EventBridge {
                 }
             }
         }
+    }
+
+    /// Takes `n` places among the deliveries in flight; `false` (and nothing taken) past
+    /// [`MAX_PENDING_DELIVERIES`].
+    pub fn reserve_deliveries(&self, n: usize) -> bool {
+        self.pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
+                (p + n <= MAX_PENDING_DELIVERIES).then_some(p + n)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `n` places taken by [`EventBridge::reserve_deliveries`].
+    pub fn release_deliveries(&self, n: usize) {
+        self.pending.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Deliveries in flight now.
+    pub fn pending_deliveries(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Remembers a finished delivery (the oldest are forgotten past [`MAX_DELIVERY_LOG`]).

@@ -527,6 +527,30 @@ pub fn backoff(n: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
+/// Logs a matched event that is not delivered because the world already holds
+/// [`super::bus::MAX_PENDING_DELIVERIES`] deliveries in flight (vpcgate's bound; README, Limits).
+pub fn backlog_full(world: &World, m: &Matched) -> DeliveryRecord {
+    let record = DeliveryRecord {
+        event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
+        rule_arn: m.rule.arn.clone(),
+        target_id: m.target.id.clone(),
+        target_arn: m.target.arn.clone(),
+        attempts: 0,
+        result: DeliveryResult::Failed {
+            code: "VPCGATE_BACKLOG_FULL".to_string(),
+            message: format!(
+                "vpcgate holds at most {} deliveries in flight (waiting for a rate-limit slot or a retry); this one was not queued",
+                super::bus::MAX_PENDING_DELIVERIES
+            ),
+            status: None,
+        },
+        dead_letter_arn: m.target.dead_letter_arn.clone(),
+        trace: String::new(),
+    };
+    world.events.record(record.clone());
+    record
+}
+
 /// Delivers one matched event to one target, retrying per its policy; records the outcome in
 /// the world's EventBridge log.
 pub async fn deliver(
