@@ -13,12 +13,12 @@ from botocore.exceptions import ClientError
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": True}, "End": True}}})
 
 
-def wait_healthy(endpoint, seconds=20.0):
-    """Waits until `GET /_vpcgate/health` answers 200."""
+def wait_healthy(endpoint, seconds=20.0, path="/_vpcgate/health"):
+    """Waits until `GET <path>` (vpcgate's health by default) answers 200."""
     deadline = time.time() + seconds
     while True:
         try:
-            urllib.request.urlopen(endpoint + "/_vpcgate/health", timeout=1)
+            urllib.request.urlopen(endpoint + path, timeout=1)
             return
         except Exception:
             if time.time() > deadline:

@@ -103,36 +103,21 @@ fn compose_file_is_valid_and_serves_the_user_service_scenario() {
             .expect("python3 runs the example backend"),
     );
 
-    let script = r#"
-import json, sys, time, urllib.request, boto3
-from botocore.config import Config
+    let ep = format!("http://127.0.0.1:{port}");
+    let v: Value = crate::serve_conventions::py(
+        r#"
+import sys, json, urllib.request, vpcgate_client as v
 ep = sys.argv[1]
-for _ in range(100):  # wait until both servers answer (bounded)
-    try:
-        urllib.request.urlopen(ep + "/_vpcgate/health", timeout=1)
-        urllib.request.urlopen("http://127.0.0.1:8080/api/hello", timeout=1)
-        break
-    except Exception:
-        time.sleep(0.05)
-sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
-    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    config=Config(inject_host_prefix=False))
+v.wait_healthy(ep)
+v.wait_healthy("http://127.0.0.1:8080", path="/api/hello")  # the example backend
+sfn = v.client("stepfunctions", ep, key="AKIAIOSFODNN7EXAMPLE",
+               secret="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region="ap-northeast-1")
 arn = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "call-user-service"][0]
 res = sfn.start_sync_execution(stateMachineArn=arn)
-print(json.dumps({"status": res["status"], "output": json.loads(res.get("output", "null") or "null"), "error": res.get("error"), "cause": res.get("cause")}))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(format!("http://127.0.0.1:{port}"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+v.emit({"status": res["status"], "output": json.loads(res.get("output", "null") or "null"), "error": res.get("error"), "cause": res.get("cause")})
+"#,
+        &[&ep],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     let body = &v["output"]["ResponseBody"];
     assert_eq!(body["message"], "hello from your service");

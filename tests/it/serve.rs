@@ -370,36 +370,20 @@ fn serve_runs_the_seed_templates_as_stacks() {
             .to_string(),
     ];
     std::thread::spawn(move || vpcgate::cli::run(args));
-    let script = r#"
-import json, sys, time, urllib.request, boto3
+    let ep = format!("http://127.0.0.1:{port}");
+    let v: Value = crate::serve_conventions::py(
+        r#"
+import sys, json, vpcgate_client as v
 ep = sys.argv[1]
-for _ in range(100):
-    try:
-        urllib.request.urlopen(ep + "/_vpcgate/health", timeout=1); break
-    except Exception:
-        time.sleep(0.05)
-sfn = boto3.client("stepfunctions", endpoint_url=ep, region_name="ap-northeast-1",
-    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+v.wait_healthy(ep)
+sfn = v.client("stepfunctions", ep, key="AKIAIOSFODNN7EXAMPLE",
+               secret="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region="ap-northeast-1")
 arn = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "eb-demo-pattern-a-private"][0]
-ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
-for _ in range(200):
-    d = sfn.describe_execution(executionArn=ex)
-    if d["status"] != "RUNNING": break
-    time.sleep(0.01)
-print(json.dumps({"status": d["status"], "output": json.loads(d.get("output") or "null")}))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(format!("http://127.0.0.1:{port}"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+d = v.wait_execution(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+v.emit({"status": d["status"], "output": json.loads(d.get("output") or "null")})
+"#,
+        &[&ep],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     assert_eq!(v["output"]["StatusCode"], 200);
     assert_eq!(
