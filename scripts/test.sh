@@ -47,4 +47,12 @@ if ! python3 -c 'import selenium' >/dev/null 2>&1; then
 fi
 
 cargo test --workspace --locked
+# Tests over other projects' files, which are not committed (README, "The corpus"): they run when
+# the steering repository beside this checkout holds the files.
+if [ -d ../shared/corpus ]; then
+  cargo test --locked -p vpcgate-tests --test it corpus -- --include-ignored
+fi
+if [ -f ../shared/recorded/events-patterns.json ]; then
+  cargo test --locked -p vpcgate --lib aws_recorded_pattern_cases -- --include-ignored
+fi
 cargo run --quiet --locked -p vpcgate -- check scenarios/
