@@ -500,6 +500,10 @@ except Exception:
     c = cfn.describe_change_set(ChangeSetName="nothing", StackName="via-cs")
     out["empty"] = [c["Status"], c["ExecutionStatus"], c["StatusReason"]]
 out["noChangeSet"] = err(cfn.describe_change_set, ChangeSetName="missing", StackName="via-cs")
+# The FAILED empty one does not hold its name (vpcgate's choice: its deploys are instant, so the
+# AWS CLI's per-second change-set names collide where AWS's never do).
+again_empty = cfn.create_change_set(StackName="via-cs", ChangeSetName="nothing", TemplateBody=body.replace("waiter-machine", "cs-machine"))
+out["failedReused"] = again_empty["Id"] != empty["Id"]
 cfn.delete_change_set(ChangeSetName="nothing", StackName="via-cs")
 out["changeSets"] = [s["ChangeSetName"] for s in cfn.list_change_sets(StackName="via-cs")["Summaries"]]
 # An executed change set's name can be used again (`cdk deploy` names every one
@@ -657,6 +661,7 @@ v.emit(out)
         out["noChangeSet"],
         json!(["ChangeSetNotFound", "ChangeSet [missing] does not exist"])
     );
+    assert_eq!(out["failedReused"], true, "{out}");
     assert_eq!(out["changeSets"], json!(["first"]));
     assert_eq!(out["reused"], json!(["AVAILABLE", true]));
     assert_eq!(

@@ -1118,8 +1118,13 @@ impl Stacks {
             // so a name can be used again: `cdk deploy` names every change set
             // `cdk-deploy-change-set`, and `aws cloudformation deploy` names its by the second.
             let stack_id = self.stacks[i].id.clone();
-            let pending =
-                |c: &ChangeSet| matches!(c.execution_status.as_str(), "AVAILABLE" | "UNAVAILABLE");
+            // vpcgate's choice: a FAILED change set (the empty one `aws cloudformation deploy`
+            // leaves when nothing changed) does not hold its name either. Its deploys are instant,
+            // so the CLI's per-second names collide where AWS's seconds-long ones never do.
+            let pending = |c: &ChangeSet| {
+                c.execution_status == "AVAILABLE"
+                    || (c.execution_status == "UNAVAILABLE" && c.status != "FAILED")
+            };
             if self
                 .change_sets
                 .iter()
