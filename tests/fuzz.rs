@@ -206,8 +206,17 @@ pub fn run(target: &Target, count: u64, seed: u64, hang_after: Duration) -> Repo
             }
         })
     };
-    let previous_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    // Silent only for this thread's expected panics: other tests running in the same process
+    // keep their panic messages (a process-wide silent hook hid another test's failure in CI).
+    let previous_hook: std::sync::Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> =
+        std::sync::Arc::from(std::panic::take_hook());
+    let fuzzing = std::thread::current().id();
+    let delegate = previous_hook.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() != fuzzing {
+            delegate(info);
+        }
+    }));
     let mut rng = Rng::new(seed);
     let mut panics = Vec::new();
     #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -224,7 +233,8 @@ pub fn run(target: &Target, count: u64, seed: u64, hang_after: Duration) -> Repo
         done.store(i + 1, Ordering::Relaxed);
     }
     let seconds = started.elapsed().as_secs_f64();
-    std::panic::set_hook(previous_hook);
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| previous_hook(info)));
     finished.store(true, Ordering::Relaxed);
     let _ = watchdog.join();
     Report {
