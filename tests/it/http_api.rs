@@ -389,3 +389,34 @@ fn a_lambda_integration_loads_and_answers_as_an_unreachable_integration() {
         o.trace.render()
     );
 }
+
+/// An HTTP API's default endpoint is a public name: from inside a VPC (no execute-api interface
+/// endpoint with private DNS) `{api-id}.execute-api.{region}.amazonaws.com` resolves to the
+/// emulated internet's API Gateway address, as a public REST API's does.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_http_apis_public_name_resolves_inside_a_vpc() {
+    let s = scenario("pattern-b-http-api.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let api = &model.apigw.http.apis[0];
+    let name = format!("{}.execute-api.{}.amazonaws.com", api.id, model.region);
+    let public = world
+        .ec2
+        .internet
+        .service("execute-api")
+        .expect("the emulated internet serves execute-api")
+        .ip;
+    let vpc = &model.vpcs[0];
+    let from: std::net::IpAddr = vpc
+        .cidr
+        .hosts()
+        .nth(10)
+        .expect("an address in the VPC")
+        .into();
+    let trace = vpcgate::trace::Trace::new();
+    let ips = world.dns[&vpc.id]
+        .resolver(from)
+        .lookup_ipv4(&name, &trace)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e:?}\n{}", trace.render()));
+    assert_eq!(ips, vec![std::net::IpAddr::V4(public)]);
+}

@@ -315,6 +315,11 @@ pub(crate) fn zones_for(ec2: &Ec2, model: &Model, vpc_id: &str) -> Vec<Zone> {
                 {
                     records.extend(a_records(&format!("{}.{origin}", api.id), &[public.ip]));
                 }
+                // HTTP APIs are public (no private endpoint type); one whose default endpoint is
+                // disabled still resolves and answers 403 (apigw::http_api).
+                for api in &model.apigw.http.apis {
+                    records.extend(a_records(&format!("{}.{origin}", api.id), &[public.ip]));
+                }
             }
             for (api, vpce) in &ec2.model.api_endpoint_associations {
                 if let Some(e) = ec2.endpoint(vpce) {
