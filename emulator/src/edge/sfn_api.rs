@@ -63,7 +63,7 @@ pub fn call<'a>(
     })
 }
 
-fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, JsonError> {
+pub(super) fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, JsonError> {
     match input.get(name) {
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(JsonError::client(
@@ -190,7 +190,7 @@ fn check_name(name: &str) -> Result<(), JsonError> {
 }
 
 /// `Invalid Arn: '…'` for ARNs of the wrong shape.
-fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
+pub(super) fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
     check_arn_prefix(arn)?;
     let ok = arn.starts_with("arn:aws:states:")
         && arn

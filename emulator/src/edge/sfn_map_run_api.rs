@@ -7,6 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Call;
+use super::sfn_api::{check_arn, field};
 use super::wire::{JsonError, epoch};
 use crate::sfn::execution::ExecutionRecord;
 use crate::sfn::map_run::MapRunRecord;
@@ -24,53 +25,6 @@ pub fn call(c: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> {
             "UnknownOperationException",
             format!("vpcgate does not emulate Step Functions' {other} operation"),
         )),
-    }
-}
-
-fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, JsonError> {
-    match input.get(name) {
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must be a string"
-            ),
-        )),
-        None => Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
-            ),
-        )),
-    }
-}
-
-/// `Invalid Arn: …` unless `arn` is a Step Functions ARN of resource type `kind`.
-fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
-    if !arn.starts_with("arn:") {
-        return Err(JsonError::client(
-            "InvalidArn",
-            format!(
-                "Invalid Arn: 'Invalid ARN prefix: {}'",
-                crate::sigv4::echo(arn)
-            ),
-        ));
-    }
-    let ok = arn.starts_with("arn:aws:states:")
-        && arn
-            .split(':')
-            .nth(5)
-            .is_some_and(|k| k == kind || (kind == "execution" && k == "express"));
-    if ok {
-        Ok(())
-    } else {
-        Err(JsonError::client(
-            "InvalidArn",
-            format!(
-                "Invalid Arn: 'Resource type not valid in this context: {}'",
-                crate::sigv4::echo(arn)
-            ),
-        ))
     }
 }
 
