@@ -565,6 +565,10 @@ impl Edge {
     /// that of the scope whose deploys made the API.
     pub fn apigw_serving(&self, api_id: &str, region: &str) -> crate::apigw::ApiGatewayService {
         let scoped = self.scoped.read().expect("lock");
+        if scoped.is_empty() {
+            // One world only (the usual case): no lookup on the data plane's path.
+            return self.apigw();
+        }
         let has = |m: &crate::model::Model| {
             m.region == region
                 && (m.apigw.rest_apis.iter().any(|a| a.id == api_id)
