@@ -108,7 +108,7 @@ pub(super) fn read_only_call<'a>(
     }
     let resource = format!("arn:aws:apigateway:{}::{path}", call.scope.region);
     call.authorize("apigateway:GET", &resource)
-        .map_err(|e| Box::new(error(403, &e.code, e.message)))?;
+        .map_err(|e| Box::new(error(403, "AccessDeniedException", e.message)))?;
     Ok((call, path))
 }
 

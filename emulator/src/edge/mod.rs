@@ -26,6 +26,7 @@ pub mod events_bus_api;
 pub mod query;
 pub mod secrets_api;
 pub mod sfn_api;
+pub mod sfn_error;
 pub mod sfn_map_run_api;
 pub mod ui;
 pub mod wire;
@@ -332,9 +333,26 @@ pub fn request_context(
     ctx
 }
 
+/// IAM refused an API call ([`Call::authorize`]): every service answers it as its
+/// `AccessDeniedException` (`AccessDenied` in the query protocol) with IAM's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AccessDenied {
+    /// IAM's text (`User: … is not authorized to perform: …`).
+    pub message: String,
+}
+
+impl From<AccessDenied> for JsonError {
+    /// The JSON protocols' 400 `AccessDeniedException` (CommonErrors.html of Step Functions,
+    /// EventBridge and Secrets Manager).
+    fn from(e: AccessDenied) -> Self {
+        JsonError::client("AccessDeniedException", e.message)
+    }
+}
+
 impl Call<'_> {
     /// Authorizes an API action (root: always; users and sessions: their policies).
-    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), JsonError> {
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), AccessDenied> {
         if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
@@ -348,7 +366,7 @@ impl Call<'_> {
         action: &str,
         resource: &str,
         ctx: &RequestContext,
-    ) -> Result<(), JsonError> {
+    ) -> Result<(), AccessDenied> {
         if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
@@ -365,7 +383,7 @@ impl Call<'_> {
                 &crate::trace::Trace::disabled(),
             )
             .map(|_| ())
-            .map_err(|d| JsonError::client("AccessDeniedException", d.message))
+            .map_err(|d| AccessDenied { message: d.message })
     }
 
     /// Whether the call is in the world's own account and Region (where the scenario's
