@@ -32,7 +32,7 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 use super::wire::{self, Body};
-use super::{Call, Edge, sigv4_json_error};
+use super::{Call, Edge};
 use crate::apigw::EndpointType;
 use crate::world::World;
 
@@ -84,8 +84,8 @@ pub(super) fn read_only_call<'a>(
     let (principal, scope) = edge
         .authenticate(&world, parts, body, "apigateway")
         .map_err(|e| {
-            let j = sigv4_json_error(&e);
-            Box::new(error(403, &j.code, j.message))
+            let w = crate::sigv4::wire(&e, crate::sigv4::Protocol::RestJson);
+            Box::new(error(w.status.as_u16(), w.code, w.message))
         })?;
     let call = Call {
         edge,

@@ -60,15 +60,10 @@ pub fn handle(
     let (principal, scope) = match edge.authenticate(&world, parts, body, "cloudformation") {
         Ok(p) => p,
         Err(e) => {
-            // Query services answer signature problems with 403 (an unknown key:
-            // InvalidClientTokenId).
-            let code = match &e {
-                crate::sigv4::SigV4Error::UnknownAccessKey { .. } => "InvalidClientTokenId",
-                other => other.error_type(),
-            };
+            let w = crate::sigv4::wire(&e, crate::sigv4::Protocol::Query);
             return (
                 label,
-                query::error(CLOUDFORMATION_NS, 403, code, &e.message()),
+                query::error(CLOUDFORMATION_NS, w.status.as_u16(), w.code, &w.message),
             );
         }
     };

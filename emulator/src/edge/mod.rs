@@ -835,14 +835,14 @@ impl Edge {
     }
 }
 
-/// The JSON-protocol error for a signature problem (JSON services answer 400; an unknown key is
-/// `UnrecognizedClientException` there).
+/// The JSON protocols' error for a signature problem ([`sigv4::wire`]'s `Json` rows).
 fn sigv4_json_error(e: &SigV4Error) -> JsonError {
-    let code = match e {
-        SigV4Error::UnknownAccessKey { .. } => "UnrecognizedClientException",
-        other => other.error_type(),
-    };
-    JsonError::client(code, e.message())
+    let w = sigv4::wire(e, sigv4::Protocol::Json);
+    JsonError {
+        status: w.status.as_u16(),
+        code: w.code.to_string(),
+        message: w.message,
+    }
 }
 
 fn plain(status: u16, content_type: &str, body: impl Into<Bytes>) -> http::Response<Body> {
