@@ -1051,7 +1051,7 @@ pub async fn handle_parts(
                 let (parts, body) = req.into_parts();
                 (
                     format!("apigatewayv2 {} {}", parts.method, parts.uri.path()),
-                    apigwv2_api::handle(&edge, world, &parts, &body),
+                    apigw_api::handle(&edge, world, &parts, &body),
                 )
             } else if crate::apigw::locate(&req).is_some() {
                 let label = format!("execute-api {} {}", req.method(), req.uri().path());
@@ -1125,7 +1125,16 @@ struct JsonService {
     /// `awsJson1_0` or `awsJson1_1`.
     version: &'static str,
     /// The operations.
-    call: ApiFn,
+    call: Operations,
+}
+
+/// How a JSON service's operations run.
+#[derive(Clone, Copy)]
+enum Operations {
+    /// Each answers at once.
+    Sync(fn(&Call<'_>, &str, &Value) -> Result<Value, JsonError>),
+    /// Some wait (StartSyncExecution, GetActivityTask, …).
+    Async(ApiFn),
 }
 
 /// Step Functions (`awsJson1_0`), EventBridge and Secrets Manager (`awsJson1_1`).
@@ -1134,19 +1143,19 @@ const JSON_SERVICES: &[JsonService] = &[
         target_prefix: "AWSStepFunctions.",
         name: "states",
         version: "1.0",
-        call: sfn_api::call,
+        call: Operations::Async(sfn_api::call),
     },
     JsonService {
         target_prefix: "AWSEvents.",
         name: "events",
         version: "1.1",
-        call: events_api::call,
+        call: Operations::Async(events_api::call),
     },
     JsonService {
         target_prefix: "secretsmanager.",
         name: "secretsmanager",
         version: "1.1",
-        call: secrets_api::call,
+        call: Operations::Sync(secrets_api::call),
     },
 ];
 
@@ -1212,7 +1221,11 @@ async fn json_api(
         principal,
         scope,
     };
-    match call(&ctx, op, input).await {
+    let answer = match call {
+        Operations::Sync(call) => call(&ctx, op, &input),
+        Operations::Async(call) => call(&ctx, op, input).await,
+    };
+    match answer {
         Ok(v) => wire::ok(version, &v),
         Err(e) => wire::error(version, &e),
     }

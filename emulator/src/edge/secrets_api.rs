@@ -10,9 +10,6 @@
 //! and you must use that service to update it." — API_PutSecretValue.html, Errors); it changes
 //! through UpdateConnection.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -23,24 +20,18 @@ use crate::secrets::Secret;
 /// The prefix of the secrets EventBridge manages for its connections.
 pub const EVENTS_MANAGED_PREFIX: &str = "events!connection/";
 
-/// Dispatches one operation.
-pub fn call<'a>(
-    c: &'a Call<'a>,
-    op: &'a str,
-    input: Value,
-) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
-    Box::pin(async move {
-        match op {
-            "GetSecretValue" => get_secret_value(c, &input),
-            "DescribeSecret" => describe_secret(c, &input),
-            "PutSecretValue" => put_secret_value(c, &input),
-            "ListSecrets" => list_secrets(c),
-            other => Err(JsonError::client(
-                "UnknownOperationException",
-                format!("vpcgate does not emulate Secrets Manager's {other} operation"),
-            )),
-        }
-    })
+/// Dispatches one operation (each answers at once).
+pub fn call(c: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> {
+    match op {
+        "GetSecretValue" => get_secret_value(c, input),
+        "DescribeSecret" => describe_secret(c, input),
+        "PutSecretValue" => put_secret_value(c, input),
+        "ListSecrets" => list_secrets(c),
+        other => Err(JsonError::client(
+            "UnknownOperationException",
+            format!("vpcgate does not emulate Secrets Manager's {other} operation"),
+        )),
+    }
 }
 
 /// `ResourceNotFoundException`, "Secrets Manager can't find the specified secret."

@@ -92,6 +92,17 @@ fn check_arn_prefix(arn: &str) -> Result<(), E> {
     }
 }
 
+/// `Invalid Arn: 'Resource type not valid in this context: …'` unless the ARN is `ok`.
+fn of_type(ok: bool, arn: &str) -> Result<(), E> {
+    if ok {
+        Ok(())
+    } else {
+        Err(E::ArnResourceType {
+            arn: arn.to_string(),
+        })
+    }
+}
+
 /// A role ARN (`arn:aws:iam::<account>:role/<name>`), as CreateStateMachine and TestState take.
 fn check_role_arn(arn: &str) -> Result<(), E> {
     check_arn_prefix(arn)?;
@@ -100,13 +111,7 @@ fn check_role_arn(arn: &str) -> Result<(), E> {
         && parts[2] == "iam"
         && parts[5].starts_with("role/")
         && parts[5].len() > "role/".len();
-    if ok {
-        Ok(())
-    } else {
-        Err(E::ArnResourceType {
-            arn: arn.to_string(),
-        })
-    }
+    of_type(ok, arn)
 }
 
 /// Step Functions' refusal of a role it cannot assume — one that does not exist or whose trust
@@ -180,13 +185,7 @@ pub(super) fn check_arn(arn: &str, kind: &str) -> Result<(), E> {
             .split(':')
             .nth(5)
             .is_some_and(|k| k == kind || (kind == "execution" && k == "express"));
-    if ok {
-        Ok(())
-    } else {
-        Err(E::ArnResourceType {
-            arn: arn.to_string(),
-        })
-    }
+    of_type(ok, arn)
 }
 
 fn no_state_machine(arn: &str) -> E {
@@ -235,17 +234,7 @@ fn validate_definition(definition: &str, kind: StateMachineType) -> Result<(), E
 fn validate_state_machine_definition(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let definition = field(input, "definition")?;
     c.authorize("states:ValidateStateMachineDefinition", "*")?;
-    let express = match opt_field(input, "type").unwrap_or("STANDARD") {
-        "STANDARD" => false,
-        "EXPRESS" => true,
-        other => {
-            return Err(E::invalid(
-                "type",
-                Shown::Value(other.to_string()),
-                Rule::OneOf("[STANDARD, EXPRESS]"),
-            ));
-        }
-    };
+    let express = machine_type(input)? == StateMachineType::Express;
     if let Some(sev) = opt_field(input, "severity")
         && sev != "ERROR"
         && sev != "WARNING"
@@ -300,21 +289,24 @@ fn valid_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
 }
 
+/// `type`: STANDARD (the default) or EXPRESS.
+fn machine_type(input: &Value) -> Result<StateMachineType, E> {
+    match opt_field(input, "type").unwrap_or("STANDARD") {
+        "STANDARD" => Ok(StateMachineType::Standard),
+        "EXPRESS" => Ok(StateMachineType::Express),
+        other => Err(E::invalid(
+            "type",
+            Shown::Value(other.to_string()),
+            Rule::OneOf("[STANDARD, EXPRESS]"),
+        )),
+    }
+}
+
 fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let name = field(input, "name")?;
     let definition = field(input, "definition")?;
     let role_arn = field(input, "roleArn")?;
-    let kind = match opt_field(input, "type").unwrap_or("STANDARD") {
-        "STANDARD" => StateMachineType::Standard,
-        "EXPRESS" => StateMachineType::Express,
-        other => {
-            return Err(E::invalid(
-                "type",
-                Shown::Value(other.to_string()),
-                Rule::OneOf("[STANDARD, EXPRESS]"),
-            ));
-        }
-    };
+    let kind = machine_type(input)?;
     check_name(name)?;
     check_role_arn(role_arn)?;
     let arn = c.scope.arn("states", &format!("stateMachine:{name}"));
@@ -467,6 +459,19 @@ fn execution_input(input: &Value) -> Result<Value, E> {
     }
 }
 
+/// Tells the execution store the scope's machines, for `states:startExecution` tasks of the
+/// execution about to start.
+fn know_machines(c: &Call<'_>) {
+    c.state.executions.know_machines(
+        c.state
+            .state_machines
+            .read()
+            .expect("lock")
+            .values()
+            .map(|e| e.machine.clone()),
+    );
+}
+
 fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "stateMachineArn")?;
     let entry = state_machine(c, arn)?;
@@ -476,15 +481,7 @@ fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     if let Some(n) = &name {
         check_name(n)?;
     }
-    // The scope's machines, for `states:startExecution` tasks of this execution.
-    c.state.executions.know_machines(
-        c.state
-            .state_machines
-            .read()
-            .expect("lock")
-            .values()
-            .map(|e| e.machine.clone()),
-    );
+    know_machines(c);
     let (exec_arn, start) = c.state.executions.start_watched(
         &c.world,
         &entry.machine,
@@ -520,15 +517,7 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
-    // The scope's machines, for `states:startExecution` tasks of this execution.
-    c.state.executions.know_machines(
-        c.state
-            .state_machines
-            .read()
-            .expect("lock")
-            .values()
-            .map(|e| e.machine.clone()),
-    );
+    know_machines(c);
     let record = c
         .state
         .executions
@@ -627,20 +616,23 @@ fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, E> {
         .list(arn)
         .iter()
         .filter(|r| filter.is_none_or(|f| f == r.status()))
-        .map(|r| {
-            let mut m = Map::new();
-            m.insert("executionArn".into(), json!(r.arn));
-            m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
-            m.insert("name".into(), json!(r.name));
-            m.insert("status".into(), json!(r.status()));
-            m.insert("startDate".into(), epoch(r.start_date));
-            if let Some(o) = &r.outcome {
-                m.insert("stopDate".into(), epoch(o.stop_date));
-            }
-            Value::Object(m)
-        })
+        .map(|r| Value::Object(execution_list_item(r)))
         .collect();
     Ok(json!({"executions": list}))
+}
+
+/// An `ExecutionListItem` (API_ExecutionListItem.html) without `mapRunArn`.
+pub(super) fn execution_list_item(r: &ExecutionRecord) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("executionArn".into(), json!(r.arn));
+    m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
+    m.insert("name".into(), json!(r.name));
+    m.insert("status".into(), json!(r.status()));
+    m.insert("startDate".into(), epoch(r.start_date));
+    if let Some(o) = &r.outcome {
+        m.insert("stopDate".into(), epoch(o.stop_date));
+    }
+    m
 }
 
 fn get_execution_history(c: &Call<'_>, input: &Value) -> Result<Value, E> {

@@ -164,15 +164,7 @@ pub fn list_child_executions(c: &Call<'_>, input: &Value) -> Result<Value, E> {
 }
 
 fn list_item(r: &ExecutionRecord) -> Value {
-    let mut m = Map::new();
-    m.insert("executionArn".into(), json!(r.arn));
-    m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
-    m.insert("name".into(), json!(r.name));
-    m.insert("status".into(), json!(r.status()));
-    m.insert("startDate".into(), epoch(r.start_date));
-    if let Some(o) = &r.outcome {
-        m.insert("stopDate".into(), epoch(o.stop_date));
-    }
+    let mut m = super::sfn_api::execution_list_item(r);
     if let Some(a) = &r.map_run_arn {
         m.insert("mapRunArn".into(), json!(a));
     }
