@@ -48,7 +48,14 @@ pub async fn send(
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    let (parts, ()) = b.body(()).expect("a valid request").into_parts();
+    let req = b.body(body.into()).expect("a valid request");
+    send_request(edge, req).await
+}
+
+/// Sends a whole request (for instance one `vpcgate::sigv4::sign_request` signed) and reads the
+/// whole answer.
+pub async fn send_request(edge: &Arc<Edge>, req: http::Request<impl Into<Bytes>>) -> Answer {
+    let (parts, body) = req.into_parts();
     let resp = handle_parts(edge.clone(), parts, body.into()).await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde_json::Value;
-use vpcgate::edge::{AuthMode, Edge, UnknownKeys, handle_parts};
+use vpcgate::edge::{AuthMode, Edge, UnknownKeys};
 use vpcgate::sigv4::{Credentials, SigningSettings, sign_request};
+use vpcgate_tests::edge_call::send_request;
 
 const INVALID: &str = "The security token included in the request is invalid.";
 
@@ -43,12 +43,8 @@ async fn send_unknown(
         &SigningSettings::default(),
     )
     .expect("signs");
-    let (parts, body) = req.into_parts();
-    let resp = handle_parts(edge.clone(), parts, Bytes::from(body)).await;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, body)
+    let a = send_request(edge, req).await;
+    (a.status, a.headers, a.body)
 }
 
 #[tokio::test]
