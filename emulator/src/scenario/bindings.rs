@@ -26,6 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use serde_json::{Map, Value};
 
 use super::error::{ErrorKind, ScenarioError};
+use super::props::{attr, reference};
 use super::stacks::StackSummary;
 use crate::alb::{Action, ForwardTarget};
 use crate::ec2::binding::{BindingConfig, Placement};
@@ -226,17 +227,12 @@ pub fn apply(
         let mut ports = BTreeSet::new();
         let placement = match r.ty.as_str() {
             "AWS::EC2::Instance" => {
-                let reference = r
-                    .physical
-                    .reference
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let instance_id = reference(r);
                 let Some(i) = model
                     .ec2
                     .instances
                     .iter()
-                    .position(|i| i.logical_id == r.logical_id && i.id == reference)
+                    .position(|i| i.logical_id == r.logical_id && i.id == instance_id)
                 else {
                     errors.push(error(b, format!(
                         "instance {} has no subnet (no SubnetId or NetworkInterfaces): it runs in no VPC vpcgate has",
@@ -259,12 +255,7 @@ pub fn apply(
                 taken.insert(ip);
                 for g in &alb_groups {
                     let default_port = port_of(g.properties.get("Port")).unwrap_or(80);
-                    let arn = g
-                        .physical
-                        .reference
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
+                    let arn = reference(g);
                     for t in g
                         .properties
                         .get("Targets")
@@ -273,7 +264,7 @@ pub fn apply(
                         .flatten()
                     {
                         let Some(t) = t.as_object() else { continue };
-                        if str_of(t, "Id") == Some(reference.as_str()) {
+                        if str_of(t, "Id") == Some(instance_id.as_str()) {
                             let port = port_of(t.get("Port")).unwrap_or(default_port);
                             register(
                                 model,
@@ -362,12 +353,8 @@ pub fn apply(
             }
             "AWS::Lambda::Function" => {
                 let name = r.physical.reference.as_str().unwrap_or_default();
-                let arn = r
-                    .physical
-                    .attributes
-                    .get("Arn")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let arn = attr(r, "Arn");
+                let arn = arn.as_str();
                 let names_it = |id: &str| {
                     !id.is_empty()
                         && (id == arn
@@ -380,12 +367,7 @@ pub fn apply(
                     if str_of(&g.properties, "TargetType") != Some("lambda") {
                         continue;
                     }
-                    let group_arn = g
-                        .physical
-                        .reference
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
+                    let group_arn = reference(g);
                     let ids: Vec<String> = g
                         .properties
                         .get("Targets")

@@ -9,8 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::ErrorKind;
-use super::resources::PropError;
+use super::props::{PropError, attr, invalid_at as invalid, reference};
 use super::template::ResolvedResource;
 use crate::events::api_destination::ApiDestinationConfig;
 use crate::events::bus::{DEFAULT_BUS, EventBusConfig, bus_name};
@@ -26,41 +25,14 @@ pub const TYPES: &[&str] = &[
     "AWS::Events::ApiDestination",
 ];
 
-fn invalid(path: &str, e: impl std::fmt::Display) -> PropError {
-    (
-        if path.is_empty() {
-            "Properties".to_string()
-        } else {
-            format!("Properties.{path}")
-        },
-        ErrorKind::Invalid {
-            reason: e.to_string(),
-        },
-    )
-}
-
 fn s<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     props.get(key).and_then(Value::as_str)
-}
-
-fn attr(r: &ResolvedResource, key: &str) -> String {
-    r.physical
-        .attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Converts one resource.
 pub fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let props = &r.properties;
-    let name = r
-        .physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let name = reference(r);
     let (region, account) = (model.region.clone(), model.account.clone());
     let mut errors = Vec::new();
     match r.ty.as_str() {

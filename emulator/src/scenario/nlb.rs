@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::apigw::Reader;
-use super::resources::PropError;
+use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::apigw::VpcLinkV1Config;
 use crate::model::Model;
@@ -42,31 +41,6 @@ pub(crate) fn is_network_target_group(r: &ResolvedResource) -> bool {
     protocol.is_some_and(|p| ListenerProtocol::parse(p).is_some()) || ty == Some("alb")
 }
 
-fn reader<'a>(r: &'a ResolvedResource, errors: &'a mut Vec<PropError>) -> Reader<'a> {
-    Reader {
-        map: &r.properties,
-        path: "Properties".into(),
-        errors,
-    }
-}
-
-fn attr(r: &ResolvedResource, k: &str) -> String {
-    r.physical
-        .attributes
-        .get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn reference(r: &ResolvedResource) -> String {
-    r.physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// `[{Key, Value}]` attributes as pairs.
 fn key_values(map: &Map<String, Value>, key: &str) -> Vec<(String, String)> {
     map.get(key)
@@ -84,7 +58,7 @@ fn key_values(map: &Map<String, Value>, key: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn number(p: &mut Reader<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+fn number(p: &mut Props<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
     let v = match p.map.get(key) {
         None | Some(Value::Null) => return None,
         Some(Value::Number(n)) => n.as_u64(),
@@ -110,7 +84,7 @@ fn number(p: &mut Reader<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -
 /// `AWS::ElasticLoadBalancingV2::LoadBalancer` with `Type: network`.
 pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let scheme = p
         .opt_str("Scheme")
         .unwrap_or_else(|| "internet-facing".into());
@@ -214,7 +188,7 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
 /// `AWS::ElasticLoadBalancingV2::Listener` of an NLB.
 pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let lb = p.str("LoadBalancerArn").unwrap_or_default();
     let protocol = match p.opt_str("Protocol") {
         Some(s) => match ListenerProtocol::parse(&s) {
@@ -233,7 +207,7 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
         }
     };
     let port = number(&mut p, "Port", 1..=65535);
-    if port.is_none() && !p.map.contains_key("Port") {
+    if port.is_none() && !p.has("Port") {
         p.missing("Port");
     }
     let mut certificate_arns = Vec::new();
@@ -325,7 +299,7 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
 /// `AWS::ElasticLoadBalancingV2::TargetGroup` with an NLB protocol.
 pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let target_type = match p.opt_str("TargetType").as_deref() {
         None | Some("instance") => TargetType::Instance,
         Some("ip") => TargetType::Ip,
@@ -349,7 +323,7 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
         );
     }
     let port = number(&mut p, "Port", 1..=65535);
-    if port.is_none() && !p.map.contains_key("Port") {
+    if port.is_none() && !p.has("Port") {
         p.missing("Port");
     }
     let port = port.unwrap_or(80) as u16;
@@ -515,10 +489,10 @@ fn matcher(code: &str) -> Option<Vec<(u16, u16)>> {
 /// `AWS::ApiGateway::VpcLink` (v1): `Name`, `TargetArns` (one NLB ARN).
 pub(crate) fn vpc_link_v1(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let name = p.str("Name").unwrap_or_default();
     let target_arns = p.str_list("TargetArns");
-    if target_arns.is_empty() && !p.map.contains_key("TargetArns") {
+    if target_arns.is_empty() && !p.has("TargetArns") {
         p.missing("TargetArns");
     }
     if target_arns.len() > 1 {

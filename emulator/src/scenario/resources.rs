@@ -11,6 +11,8 @@ use ipnet::{IpNet, Ipv4Net};
 use serde_json::{Map, Value};
 
 use super::error::{ErrorKind, type_name};
+pub(crate) use super::props::PropError;
+use super::props::Props;
 use super::template::ResolvedResource;
 use crate::alb::{
     self, Action, FixedResponse, ForwardTarget, ListenerConfig, LoadBalancerConfig, TargetGroup,
@@ -98,190 +100,6 @@ pub const EMULATED: &[&str] = &[
     "AWS::EC2::VPCEndpoint",
 ];
 
-/// One error inside a resource: property path and kind.
-pub(crate) type PropError = (String, ErrorKind);
-
-/// Reads properties with their path.
-struct Props<'a> {
-    map: &'a Map<String, Value>,
-    path: String,
-    errors: &'a mut Vec<PropError>,
-}
-
-impl<'a> Props<'a> {
-    fn at(&self, key: &str) -> String {
-        format!("{}.{key}", self.path)
-    }
-
-    fn fail(&mut self, key: &str, kind: ErrorKind) {
-        let path = self.at(key);
-        self.errors.push((path, kind));
-    }
-
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key)
-    }
-
-    fn opt_str(&mut self, key: &str) -> Option<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(Value::Bool(b)) => Some(b.to_string()),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a string",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    fn str(&mut self, key: &str) -> Option<String> {
-        let v = self.opt_str(key);
-        if v.is_none() && !self.map.contains_key(key) {
-            self.fail(
-                key,
-                ErrorKind::Missing {
-                    name: key.to_string(),
-                },
-            );
-        }
-        v
-    }
-
-    fn opt_u32(&mut self, key: &str) -> Option<u32> {
-        let s = self.opt_str(key)?;
-        match s.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.fail(
-                    key,
-                    ErrorKind::Invalid {
-                        reason: format!("{s:?} is not a non-negative integer"),
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    fn str_list(&mut self, key: &str) -> Vec<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    other => {
-                        let found = type_name(other);
-                        self.fail(
-                            &format!("{key}[{i}]"),
-                            ErrorKind::WrongType {
-                                expected: "a string",
-                                found,
-                            },
-                        );
-                        None
-                    }
-                })
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a list of strings",
-                        found,
-                    },
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    fn objects(&mut self, key: &str) -> Vec<(String, &'a Map<String, Value>)> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| match v {
-                    Value::Object(m) => Some((format!("{}.{key}[{i}]", self.path), m)),
-                    other => {
-                        let found = type_name(other);
-                        self.fail(
-                            &format!("{key}[{i}]"),
-                            ErrorKind::WrongType {
-                                expected: "an object",
-                                found,
-                            },
-                        );
-                        None
-                    }
-                })
-                .collect(),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a list of objects",
-                        found,
-                    },
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    fn object(&mut self, key: &str) -> Option<(String, &'a Map<String, Value>)> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some((self.at(key), m)),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "an object",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    fn child<'b>(&'b mut self, path: String, map: &'a Map<String, Value>) -> Props<'b>
-    where
-        'a: 'b,
-    {
-        Props {
-            map,
-            path,
-            errors: self.errors,
-        }
-    }
-
-    fn invalid(&mut self, key: &str, reason: impl Into<String>) {
-        self.fail(
-            key,
-            ErrorKind::Invalid {
-                reason: reason.into(),
-            },
-        );
-    }
-}
-
 /// Index of what has been built so far, for cross-references.
 #[derive(Default)]
 struct Index {
@@ -353,11 +171,7 @@ pub(crate) fn build_onto(
     ordered.sort_by_key(|r| rank(&r.ty));
     for r in ordered {
         let mut errs = Vec::new();
-        let mut p = Props {
-            map: &r.properties,
-            path: "Properties".into(),
-            errors: &mut errs,
-        };
+        let mut p = Props::of(r, &mut errs);
         let id = r.logical_id.clone();
         let reference = r
             .physical
@@ -456,11 +270,7 @@ pub(crate) fn build_onto(
                             one.insert(k.clone(), v.clone());
                         }
                     }
-                    let mut child = Props {
-                        map: &one,
-                        path: "Properties".into(),
-                        errors: p.errors,
-                    };
+                    let mut child = Props::new(&one, "Properties", p.errors);
                     if let Some(rule) = sg_rule(&mut child, ingress) {
                         extra_sg_rules.push((id.clone(), group, ingress, rule));
                     }
@@ -622,12 +432,7 @@ pub(crate) fn build_onto(
                     p.invalid("Subnets", "At least two subnets in two different Availability Zones must be specified");
                 }
                 if subnet_ids.is_empty() {
-                    p.fail(
-                        "Subnets",
-                        ErrorKind::Missing {
-                            name: "Subnets".into(),
-                        },
-                    );
+                    p.missing("Subnets");
                 }
                 model.load_balancers.push(LoadBalancerConfig {
                     logical_id: id.clone(),
@@ -661,12 +466,7 @@ pub(crate) fn build_onto(
                         None
                     }
                     None => {
-                        p.fail(
-                            "Protocol",
-                            ErrorKind::Missing {
-                                name: "Protocol".into(),
-                            },
-                        );
+                        p.missing("Protocol");
                         None
                     }
                 };
@@ -713,12 +513,7 @@ pub(crate) fn build_onto(
                 let vpc_id = p.str("VpcIdentifier").unwrap_or_default();
                 let subnet_ids = p.str_list("SubnetIds");
                 if subnet_ids.is_empty() {
-                    p.fail(
-                        "SubnetIds",
-                        ErrorKind::Missing {
-                            name: "SubnetIds".into(),
-                        },
-                    );
+                    p.missing("SubnetIds");
                 }
                 for (i, s) in subnet_ids.iter().enumerate() {
                     if !model
@@ -788,12 +583,7 @@ pub(crate) fn build_onto(
                     .cloned()
                     .unwrap_or(Value::Null);
                 if trust_policy.is_null() {
-                    p.fail(
-                        "AssumeRolePolicyDocument",
-                        ErrorKind::Missing {
-                            name: "AssumeRolePolicyDocument".into(),
-                        },
-                    );
+                    p.missing("AssumeRolePolicyDocument");
                 }
                 let inline_policies = inline_policies(&mut p);
                 let tags = tags(&mut p);
@@ -831,12 +621,7 @@ pub(crate) fn build_onto(
             "AWS::IAM::ManagedPolicy" => {
                 let doc = p.get("PolicyDocument").cloned().unwrap_or(Value::Null);
                 if doc.is_null() {
-                    p.fail(
-                        "PolicyDocument",
-                        ErrorKind::Missing {
-                            name: "PolicyDocument".into(),
-                        },
-                    );
+                    p.missing("PolicyDocument");
                 }
                 let roles = p.str_list("Roles");
                 let users = p.str_list("Users");
@@ -852,12 +637,7 @@ pub(crate) fn build_onto(
                 let name = p.str("PolicyName").unwrap_or_default();
                 let doc = p.get("PolicyDocument").cloned().unwrap_or(Value::Null);
                 if doc.is_null() {
-                    p.fail(
-                        "PolicyDocument",
-                        ErrorKind::Missing {
-                            name: "PolicyDocument".into(),
-                        },
-                    );
+                    p.missing("PolicyDocument");
                 }
                 policies.push((
                     id.clone(),
@@ -1000,11 +780,7 @@ pub(crate) fn rules_of(
     ingress: bool,
 ) -> (Vec<Rule>, Vec<PropError>) {
     let mut errors = Vec::new();
-    let mut p = Props {
-        map,
-        path: String::new(),
-        errors: &mut errors,
-    };
+    let mut p = Props::new(map, "", &mut errors);
     let rules = sg_rules(&mut p, key, ingress);
     (rules, errors)
 }
@@ -1149,12 +925,7 @@ fn record_set(p: &mut Props<'_>, model: &mut Model) {
     };
     let values = p.str_list("ResourceRecords");
     if alias.is_none() && values.is_empty() {
-        p.fail(
-            "ResourceRecords",
-            ErrorKind::Missing {
-                name: "ResourceRecords (or AliasTarget)".into(),
-            },
-        );
+        p.missing_as("ResourceRecords", "ResourceRecords (or AliasTarget)");
         return;
     }
     if record_type == "CNAME" && values.len() > 1 {
@@ -1188,24 +959,14 @@ fn actions(
     let mut out = Vec::new();
     let list = p.objects(key);
     if list.is_empty() {
-        p.fail(
-            key,
-            ErrorKind::Missing {
-                name: key.to_string(),
-            },
-        );
+        p.missing(key);
     }
     for (path, m) in list {
         let mut c = p.child(path, m);
         match c.str("Type").as_deref() {
             Some("fixed-response") => {
                 let Some((path, m)) = c.object("FixedResponseConfig") else {
-                    c.fail(
-                        "FixedResponseConfig",
-                        ErrorKind::Missing {
-                            name: "FixedResponseConfig".into(),
-                        },
-                    );
+                    c.missing("FixedResponseConfig");
                     continue;
                 };
                 let mut f = c.child(path, m);
@@ -1349,20 +1110,10 @@ fn resource_configuration(
     };
     let ranges = port_ranges(p);
     if ranges.is_empty() {
-        p.fail(
-            "PortRanges",
-            ErrorKind::Missing {
-                name: "PortRanges".into(),
-            },
-        );
+        p.missing("PortRanges");
     }
     let Some((path, def)) = p.object("ResourceConfigurationDefinition") else {
-        p.fail(
-            "ResourceConfigurationDefinition",
-            ErrorKind::Missing {
-                name: "ResourceConfigurationDefinition".into(),
-            },
-        );
+        p.missing("ResourceConfigurationDefinition");
         return;
     };
     let mut d = p.child(path, def);
@@ -1475,12 +1226,7 @@ fn connection(
     }
     let kind = p.str("AuthorizationType").unwrap_or_default();
     let Some((path, auth)) = p.object("AuthParameters") else {
-        p.fail(
-            "AuthParameters",
-            ErrorKind::Missing {
-                name: "AuthParameters".into(),
-            },
-        );
+        p.missing("AuthParameters");
         return;
     };
     let mut a = p.child(path, auth);
@@ -1494,11 +1240,9 @@ fn connection(
                 }
             }
             None => {
-                a.fail(
+                a.missing_as(
                     "ApiKeyAuthParameters",
-                    ErrorKind::Missing {
-                        name: "ApiKeyAuthParameters (AuthorizationType is API_KEY)".into(),
-                    },
+                    "ApiKeyAuthParameters (AuthorizationType is API_KEY)",
                 );
                 None
             }
@@ -1514,11 +1258,9 @@ fn connection(
                 }
             }
             None => {
-                a.fail(
+                a.missing_as(
                     "BasicAuthParameters",
-                    ErrorKind::Missing {
-                        name: "BasicAuthParameters (AuthorizationType is BASIC)".into(),
-                    },
+                    "BasicAuthParameters (AuthorizationType is BASIC)",
                 );
                 None
             }
@@ -1547,12 +1289,7 @@ fn connection(
                         (cp.str("ClientID"), cp.str("ClientSecret"))
                     }
                     None => {
-                        c.fail(
-                            "ClientParameters",
-                            ErrorKind::Missing {
-                                name: "ClientParameters".into(),
-                            },
-                        );
+                        c.missing("ClientParameters");
                         (None, None)
                     }
                 };
@@ -1653,12 +1390,7 @@ fn inline_policies(p: &mut Props<'_>) -> Vec<(String, Value)> {
         let name = c.str("PolicyName");
         let doc = c.get("PolicyDocument").cloned();
         if doc.is_none() {
-            c.fail(
-                "PolicyDocument",
-                ErrorKind::Missing {
-                    name: "PolicyDocument".into(),
-                },
-            );
+            c.missing("PolicyDocument");
         }
         if let (Some(name), Some(doc)) = (name, doc) {
             out.push((name, doc));
@@ -1741,12 +1473,7 @@ fn state_machine(p: &mut Props<'_>, model: &mut Model, id: &str, arn: &str, name
             if p.get("DefinitionS3Location").is_some() {
                 p.invalid("DefinitionS3Location", "definitions in S3 are not emulated: inline the definition with Definition or DefinitionString");
             } else {
-                p.fail(
-                    "DefinitionString",
-                    ErrorKind::Missing {
-                        name: "Definition or DefinitionString".into(),
-                    },
-                );
+                p.missing_as("DefinitionString", "Definition or DefinitionString");
             }
             return;
         }
