@@ -154,12 +154,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             let security_groups = p.str_list("SecurityGroupIds");
             let mut vpc_id = String::new();
             for (i, s) in subnet_ids.iter().enumerate() {
-                match model
-                    .vpcs
-                    .iter()
-                    .flat_map(|v| &v.subnets)
-                    .find(|x| &x.id == s)
-                {
+                match super::network::subnet(model, s) {
                     Some(sub) if vpc_id.is_empty() || vpc_id == sub.vpc_id => {
                         vpc_id = sub.vpc_id.clone()
                     }

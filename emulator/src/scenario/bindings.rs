@@ -127,6 +127,17 @@ fn port_of(v: Option<&Value>) -> Option<u16> {
     }
 }
 
+/// The `Id`s of a target group's `Targets` (ELBv2's and VPC Lattice's alike).
+fn target_ids(group: &super::template::ResolvedResource) -> Vec<String> {
+    let targets = group.properties.get("Targets").and_then(Value::as_array);
+    targets
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("Id").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Adds `target` to every copy of the ALB target group `arn` in the listeners' actions.
 fn register(model: &mut Model, arn: &str, target: ForwardTarget) -> bool {
     let mut found = false;
@@ -368,15 +379,7 @@ pub fn apply(
                         continue;
                     }
                     let group_arn = reference(g);
-                    let ids: Vec<String> = g
-                        .properties
-                        .get("Targets")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|t| t.get("Id").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect();
+                    let ids = target_ids(g);
                     if ids.iter().any(|id| names_it(id)) {
                         register(model, &group_arn, ForwardTarget { addr: b.local });
                     }
@@ -385,16 +388,8 @@ pub fn apply(
                     g.ty == "AWS::VpcLattice::TargetGroup"
                         && str_of(&g.properties, "Type") == Some("LAMBDA")
                 }) {
-                    let group_arn = g.physical.reference.as_str().unwrap_or_default();
-                    let ids: Vec<String> = g
-                        .properties
-                        .get("Targets")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|t| t.get("Id").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect();
+                    let group_arn = reference(g);
+                    let ids = target_ids(g);
                     for id in ids.into_iter().filter(|id| names_it(id)) {
                         if let Some(tg) = model
                             .lattice
@@ -436,48 +431,24 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_on_loopback_with_a_port() {
-        assert_eq!(
-            parse_url("http://127.0.0.1:8080").unwrap(),
-            "127.0.0.1:8080".parse().unwrap()
-        );
-        assert_eq!(
-            parse_url("http://localhost:9/x").unwrap(),
-            "127.0.0.1:9".parse().unwrap()
-        );
-        assert_eq!(
-            parse_url("http://[::1]:80").unwrap(),
-            "[::1]:80".parse().unwrap()
-        );
-        assert!(
-            parse_url("https://127.0.0.1:8080")
-                .unwrap_err()
-                .contains("not an http:// URL")
-        );
-        assert!(
-            parse_url("http://127.0.0.1")
-                .unwrap_err()
-                .contains("no port")
-        );
-        assert!(
-            parse_url("http://10.0.0.1:80")
-                .unwrap_err()
-                .contains("not a loopback address")
-        );
-        assert!(
-            parse_url("http://example.com:80")
-                .unwrap_err()
-                .contains("not a loopback address")
-        );
-        assert!(
-            parse_url("http://127.0.0.1:0")
-                .unwrap_err()
-                .contains("not a port")
-        );
-        assert!(
-            parse_url("http://127.0.0.1:99999")
-                .unwrap_err()
-                .contains("not a port")
-        );
+        for (url, addr) in [
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://localhost:9/x", "127.0.0.1:9"),
+            ("http://[::1]:80", "[::1]:80"),
+        ] {
+            assert_eq!(parse_url(url), Ok(addr.parse().unwrap()), "{url}");
+        }
+        for (url, why) in [
+            ("https://127.0.0.1:8080", "not an http:// URL"),
+            ("http://127.0.0.1", "no port"),
+            ("http://10.0.0.1:80", "not a loopback address"),
+            ("http://example.com:80", "not a loopback address"),
+            ("http://127.0.0.1:0", "not a port"),
+            ("http://127.0.0.1:99999", "not a port"),
+        ] {
+            let err = parse_url(url).unwrap_err();
+            assert!(err.contains(why), "{url}: {err}");
+        }
     }
 
     #[test]

@@ -33,7 +33,8 @@ use crate::lattice::target_group::{
 use crate::lattice::workload::{InstanceConfig, WorkloadConfig};
 use crate::model::Model;
 
-const TYPES: &[&str] = &[
+/// The resource types this module converts.
+pub const TYPES: &[&str] = &[
     "AWS::VpcLattice::ServiceNetwork",
     "AWS::VpcLattice::Service",
     "AWS::VpcLattice::Listener",
@@ -49,9 +50,6 @@ const TYPES: &[&str] = &[
 pub fn handles(ty: &str) -> bool {
     TYPES.contains(&ty)
 }
-
-/// The resource types this module emulates (for [`super::resources::EMULATED`]).
-pub const EMULATED: &[&str] = TYPES;
 
 fn prop<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     props.get(key).and_then(Value::as_str)
@@ -105,6 +103,35 @@ fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
         .collect()
 }
 
+/// A service network's association (`id`, ARN kind `kind`): its network's id and ARN, what it
+/// associates (`what`), `ACTIVE`.
+fn association(
+    ctx: &IdContext,
+    props: &Map<String, Value>,
+    (id, kind): (&str, &str),
+    what: Vec<(&str, Value)>,
+) -> Physical {
+    let arn = lattice_arn(ctx, &format!("{kind}/{id}"));
+    let sn = id_of(prop(props, "ServiceNetworkIdentifier").unwrap_or("sn-unknown"));
+    let sn_arn = lattice_arn(ctx, &format!("servicenetwork/{sn}"));
+    let mut pairs = vec![
+        ("Arn", json!(arn)),
+        ("Id", json!(id)),
+        ("ServiceNetworkId", json!(sn)),
+        ("ServiceNetworkArn", json!(sn_arn)),
+    ];
+    pairs.extend(what);
+    pairs.push(("Status", json!("ACTIVE")));
+    pairs.push(("CreatedAt", json!(CREATED)));
+    Physical {
+        reference: json!(arn),
+        attributes: attrs(&pairs),
+    }
+}
+
+/// The creation time of every Lattice resource (fixed: worlds are deterministic).
+const CREATED: &str = "2026-01-01T00:00:00.000Z";
+
 /// `Ref` and attributes of a Lattice resource.
 pub fn physical(
     ctx: &IdContext,
@@ -113,7 +140,7 @@ pub fn physical(
     props: &Map<String, Value>,
 ) -> Option<Physical> {
     let hex = |prefix: &str| format!("{prefix}-{}", ctx.hex(logical, prefix, 17));
-    let created = json!("2026-01-01T00:00:00.000Z");
+    let created = json!(CREATED);
     let p = match ty {
         "AWS::VpcLattice::ServiceNetwork" => {
             let id = hex("sn");
@@ -202,52 +229,23 @@ pub fn physical(
             }
         }
         "AWS::VpcLattice::ServiceNetworkVpcAssociation" => {
-            let id = hex("snva");
-            let arn = lattice_arn(ctx, &format!("servicenetworkvpcassociation/{id}"));
-            let sn = id_of(prop(props, "ServiceNetworkIdentifier").unwrap_or("sn-unknown"));
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[
-                    ("Arn", json!(arn)),
-                    ("Id", json!(id)),
-                    ("ServiceNetworkId", json!(sn)),
-                    (
-                        "ServiceNetworkArn",
-                        json!(lattice_arn(ctx, &format!("servicenetwork/{sn}"))),
-                    ),
-                    (
-                        "VpcId",
-                        props.get("VpcIdentifier").cloned().unwrap_or(Value::Null),
-                    ),
-                    ("Status", json!("ACTIVE")),
-                    ("CreatedAt", created),
-                ]),
-            }
+            let vpc = props.get("VpcIdentifier").cloned().unwrap_or(Value::Null);
+            association(
+                ctx,
+                props,
+                (&hex("snva"), "servicenetworkvpcassociation"),
+                vec![("VpcId", vpc)],
+            )
         }
         "AWS::VpcLattice::ServiceNetworkServiceAssociation" => {
-            let id = hex("snsa");
-            let arn = lattice_arn(ctx, &format!("servicenetworkserviceassociation/{id}"));
-            let sn = id_of(prop(props, "ServiceNetworkIdentifier").unwrap_or("sn-unknown"));
             let svc = id_of(prop(props, "ServiceIdentifier").unwrap_or("svc-unknown"));
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[
-                    ("Arn", json!(arn)),
-                    ("Id", json!(id)),
-                    ("ServiceNetworkId", json!(sn)),
-                    (
-                        "ServiceNetworkArn",
-                        json!(lattice_arn(ctx, &format!("servicenetwork/{sn}"))),
-                    ),
-                    ("ServiceId", json!(svc)),
-                    (
-                        "ServiceArn",
-                        json!(lattice_arn(ctx, &format!("service/{svc}"))),
-                    ),
-                    ("Status", json!("ACTIVE")),
-                    ("CreatedAt", created),
-                ]),
-            }
+            let svc_arn = lattice_arn(ctx, &format!("service/{svc}"));
+            association(
+                ctx,
+                props,
+                (&hex("snsa"), "servicenetworkserviceassociation"),
+                vec![("ServiceId", json!(svc)), ("ServiceArn", json!(svc_arn))],
+            )
         }
         "AWS::VpcLattice::AuthPolicy" => Physical {
             reference: props

@@ -19,20 +19,24 @@
 //! would when creating it ([`resources`]); every error names the file, the logical id and the
 //! property path, and all errors are reported at once.
 
+pub mod alb;
 pub mod apigw;
 pub mod apigwv2;
 pub mod bindings;
 pub mod ec2;
 pub mod error;
 pub mod events;
+pub mod iam;
 pub mod ids;
 pub mod language_extensions;
 pub mod lattice;
+pub mod network;
 pub mod nlb;
 pub mod openapi;
 pub(crate) mod props;
 pub mod public_endpoints;
 pub mod request;
+pub mod resource_gateways;
 pub mod resources;
 pub mod sam;
 pub mod stacks;

@@ -109,41 +109,17 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
     if subnet_ids.is_empty() {
         p.missing("Subnets");
     }
-    let mut vpc_id = String::new();
-    let mut subnets = Vec::new();
-    for (i, s) in subnet_ids.iter().enumerate() {
-        match model
-            .vpcs
-            .iter()
-            .flat_map(|v| &v.subnets)
-            .find(|x| &x.id == s)
-        {
-            Some(sub) => {
-                if !vpc_id.is_empty() && vpc_id != sub.vpc_id {
-                    p.invalid(
-                        &format!("Subnets[{i}]"),
-                        "all subnets of a load balancer must be in one VPC",
-                    );
-                }
-                if subnets
-                    .iter()
-                    .any(|(_, az): &(String, String)| az == &sub.availability_zone)
-                {
-                    // ELBv2: one subnet per Availability Zone.
-                    p.invalid(
-                        &format!("Subnets[{i}]"),
-                        "You cannot specify multiple subnets in the same Availability Zone",
-                    );
-                }
-                vpc_id = sub.vpc_id.clone();
-                subnets.push((sub.id.clone(), sub.availability_zone.clone()));
-            }
-            None => p.invalid(
+    let mut subnets: Vec<(String, String)> = Vec::new();
+    let vpc_id = super::alb::subnets_in_one_vpc(&mut p, model, &subnet_ids, |p, i, sub| {
+        if subnets.iter().any(|(_, az)| az == &sub.availability_zone) {
+            // ELBv2: one subnet per Availability Zone.
+            p.invalid(
                 &format!("Subnets[{i}]"),
-                format!("The subnet ID '{s}' is not valid"),
-            ),
+                "You cannot specify multiple subnets in the same Availability Zone",
+            );
         }
-    }
+        subnets.push((sub.id.clone(), sub.availability_zone.clone()));
+    });
     let security_groups = p.str_list("SecurityGroups");
     for (i, g) in security_groups.iter().enumerate() {
         if !model.security_groups.iter().any(|sg| &sg.id == g) {

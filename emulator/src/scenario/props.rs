@@ -258,6 +258,14 @@ impl<'a> Props<'a> {
     }
 }
 
+/// What a converter names a resource by: its logical id, its `Ref` value and a reader of its
+/// `Fn::GetAtt` attributes (each as text, empty when absent).
+pub(crate) fn names(r: &ResolvedResource) -> (String, String, impl Fn(&str) -> String + '_) {
+    (r.logical_id.clone(), reference(r), move |k: &str| {
+        attr(r, k)
+    })
+}
+
 /// A resource's `Ref` value as text (empty when it has none).
 pub(crate) fn reference(r: &ResolvedResource) -> String {
     r.physical
