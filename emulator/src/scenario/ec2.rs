@@ -42,7 +42,8 @@ pub const TYPES: &[&str] = &[
     "AWS::EC2::VPCEndpoint",
 ];
 
-fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
+/// An attributes map of `pairs`, in their order (for a [`Physical`]).
+pub(super) fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))

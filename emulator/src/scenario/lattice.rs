@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::ec2::attrs;
 use super::error::{ErrorKind, ScenarioError};
 use super::ids::{IdContext, Physical};
 use super::props::{PropError, Props, attr, reference};
@@ -94,13 +95,6 @@ fn lattice_name(raw: &str) -> String {
         out.pop();
     }
     out
-}
-
-fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
 }
 
 /// A service network's association (`id`, ARN kind `kind`): its network's id and ARN, what it

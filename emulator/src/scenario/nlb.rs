@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
@@ -41,21 +41,16 @@ pub(crate) fn is_network_target_group(r: &ResolvedResource) -> bool {
     protocol.is_some_and(|p| ListenerProtocol::parse(p).is_some()) || ty == Some("alb")
 }
 
-/// `[{Key, Value}]` attributes as pairs.
-fn key_values(map: &Map<String, Value>, key: &str) -> Vec<(String, String)> {
-    map.get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            let k = a.get("Key")?.as_str()?.to_string();
-            let v = match a.get("Value")? {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Some((k, v))
-        })
-        .collect()
+/// `[{Key, Value}]` attributes as pairs (one without a key or value is left out).
+fn key_values(p: &mut Props<'_>, key: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, m) in p.objects(key) {
+        let mut c = p.child(path, m);
+        if let (Some(k), Some(v)) = (c.opt_str("Key"), c.opt_str("Value")) {
+            out.push((k, v));
+        }
+    }
+    out
 }
 
 fn number(p: &mut Props<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
@@ -95,15 +90,11 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
         );
     }
     let mut subnet_ids = p.str_list("Subnets");
-    if let Some(Value::Array(mappings)) = p.map.get("SubnetMappings") {
-        for (i, m) in mappings.iter().enumerate() {
-            match m.get("SubnetId").and_then(Value::as_str) {
-                Some(s) => subnet_ids.push(s.to_string()),
-                None => p.invalid(
-                    &format!("SubnetMappings[{i}].SubnetId"),
-                    "SubnetId is required",
-                ),
-            }
+    for (path, m) in p.objects("SubnetMappings") {
+        let mut c = p.child(path, m);
+        match c.opt_str("SubnetId") {
+            Some(s) => subnet_ids.push(s),
+            None => c.invalid("SubnetId", "SubnetId is required"),
         }
     }
     if subnet_ids.is_empty() {
@@ -143,7 +134,7 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
             true
         }
     };
-    let cross_zone = key_values(p.map, "LoadBalancerAttributes")
+    let cross_zone = key_values(&mut p, "LoadBalancerAttributes")
         .iter()
         .any(|(k, v)| k == "load_balancing.cross_zone.enabled" && v == "true");
     model.nlb.load_balancers.push(NlbConfig {
@@ -187,11 +178,9 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
         p.missing("Port");
     }
     let mut certificate_arns = Vec::new();
-    if let Some(Value::Array(certs)) = p.map.get("Certificates") {
-        for c in certs {
-            if let Some(a) = c.get("CertificateArn").and_then(Value::as_str) {
-                certificate_arns.push(a.to_string());
-            }
+    for (path, m) in p.objects("Certificates") {
+        if let Some(a) = p.child(path, m).opt_str("CertificateArn") {
+            certificate_arns.push(a);
         }
     }
     if protocol == Some(ListenerProtocol::Tls) && certificate_arns.is_empty() {
@@ -209,38 +198,37 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
         }
     }
     let mut target_group_arn = None;
-    if let Some(Value::Array(actions)) = p.map.get("DefaultActions") {
-        for (i, a) in actions.iter().enumerate() {
-            match a.get("Type").and_then(Value::as_str) {
-                Some("forward") => {
-                    let arn = a
-                        .get("TargetGroupArn")
+    if p.get("DefaultActions").is_none_or(Value::is_null) {
+        p.missing("DefaultActions");
+    }
+    for (path, m) in p.objects("DefaultActions") {
+        let mut c = p.child(path, m);
+        match c.opt_str("Type").as_deref() {
+            Some("forward") => {
+                let arn = c.opt_str("TargetGroupArn").or_else(|| {
+                    m.get("ForwardConfig")
+                        .and_then(|f| f.pointer("/TargetGroups/0/TargetGroupArn"))
                         .and_then(Value::as_str)
                         .map(str::to_string)
-                        .or_else(|| {
-                            a.pointer("/ForwardConfig/TargetGroups/0/TargetGroupArn")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        });
-                    match arn {
-                        Some(arn) => target_group_arn = Some(arn),
-                        None => p.invalid(
-                            &format!("DefaultActions[{i}]"),
-                            "A target group ARN must be specified for a forward action",
-                        ),
-                    }
-                }
-                other => p.invalid(
-                    &format!("DefaultActions[{i}].Type"),
-                    format!(
-                        "Action type '{}' is not supported by network load balancers (forward is)",
-                        other.unwrap_or("")
+                });
+                match arn {
+                    Some(arn) => target_group_arn = Some(arn),
+                    None => c.invalid(
+                        "",
+                        "A target group ARN must be specified for a forward action",
                     ),
-                ),
+                }
+            }
+            other => {
+                let other = other.unwrap_or("").to_string();
+                c.invalid(
+                    "Type",
+                    format!(
+                        "Action type '{other}' is not supported by network load balancers (forward is)"
+                    ),
+                )
             }
         }
-    } else {
-        p.missing("DefaultActions");
     }
     if let Some(arn) = &target_group_arn {
         match model.nlb.target_groups.iter().find(|t| &t.arn == arn) {
@@ -308,47 +296,40 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
         p.invalid("VpcId", format!("The vpc ID '{vpc_id}' does not exist"));
     }
     let mut targets = Vec::new();
-    if let Some(Value::Array(list)) = p.map.get("Targets") {
-        for (i, t) in list.iter().enumerate() {
-            let Some(id) = t.get("Id").and_then(Value::as_str) else {
-                p.invalid(&format!("Targets[{i}].Id"), "Id is required");
-                continue;
-            };
-            let tport = match t.get("Port") {
-                Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-                Some(Value::String(s)) => s.parse().ok(),
-                _ => Some(port),
-            };
-            let Some(tport) = tport.filter(|n| *n > 0) else {
-                p.invalid(
-                    &format!("Targets[{i}].Port"),
-                    "Port must be between 1 and 65535",
-                );
-                continue;
-            };
-            match target_type {
-                TargetType::Ip => match id.parse::<std::net::IpAddr>() {
-                    Ok(ip) if ip.is_loopback() || crate::lattice::is_private(ip) => {}
-                    _ => p.invalid(
-                        &format!("Targets[{i}].Id"),
-                        format!("target {id} is not a private IP address (an ip target group registers addresses of its VPC; vpcgate also takes 127.0.0.1 for a service on this machine)"),
-                    ),
-                },
-                TargetType::Instance if !id.starts_with("i-") => p.invalid(
-                    &format!("Targets[{i}].Id"),
-                    format!("The instance ID '{id}' is malformed"),
+    for (path, t) in p.objects("Targets") {
+        let mut c = p.child(path, t);
+        let Some(id) = c.opt_str("Id") else {
+            c.invalid("Id", "Id is required");
+            continue;
+        };
+        let tport = match t.get("Port") {
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => Some(port),
+        };
+        let Some(tport) = tport.filter(|n| *n > 0) else {
+            c.invalid("Port", "Port must be between 1 and 65535");
+            continue;
+        };
+        match target_type {
+            TargetType::Ip => match id.parse::<std::net::IpAddr>() {
+                Ok(ip) if ip.is_loopback() || crate::lattice::is_private(ip) => {}
+                _ => c.invalid(
+                    "Id",
+                    format!("target {id} is not a private IP address (an ip target group registers addresses of its VPC; vpcgate also takes 127.0.0.1 for a service on this machine)"),
                 ),
-                TargetType::Alb if !id.contains(":loadbalancer/app/") => p.invalid(
-                    &format!("Targets[{i}].Id"),
-                    format!("'{id}' is not an application load balancer ARN"),
-                ),
-                _ => {}
-            }
-            targets.push(TargetSpec {
-                id: id.to_string(),
-                port: tport,
-            });
+            },
+            TargetType::Instance if !id.starts_with("i-") => c.invalid(
+                "Id",
+                format!("The instance ID '{id}' is malformed"),
+            ),
+            TargetType::Alb if !id.contains(":loadbalancer/app/") => c.invalid(
+                "Id",
+                format!("'{id}' is not an application load balancer ARN"),
+            ),
+            _ => {}
         }
+        targets.push(TargetSpec { id, port: tport });
     }
     if target_type == TargetType::Alb && targets.len() > 1 {
         p.invalid(
@@ -426,7 +407,7 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
     // TCP/TLS (edit-target-group-attributes.html#client-ip-preservation).
     let mut preserve = target_type == TargetType::Instance
         || matches!(protocol, ListenerProtocol::Udp | ListenerProtocol::TcpUdp);
-    for (k, v) in key_values(p.map, "TargetGroupAttributes") {
+    for (k, v) in key_values(&mut p, "TargetGroupAttributes") {
         if k == "preserve_client_ip.enabled" {
             preserve = v == "true";
         }
@@ -490,6 +471,39 @@ pub(crate) fn vpc_link_v1(r: &ResolvedResource, model: &mut Model) -> Vec<PropEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The NLB converter reads its lists with the one property reader: every item of
+    /// `SubnetMappings`, `DefaultActions` and `Targets` is named by its index, with ELBv2's texts.
+    #[test]
+    fn nlb_lists_name_each_item() {
+        use serde_json::json;
+
+        use crate::scenario::{Scenario, StackLinks};
+        let doc = json!({"Vpcgate": {"Region": "ap-northeast-1"}, "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+                "Type": "network", "Scheme": "internal",
+                "SubnetMappings": [{"AllocationId": "eipalloc-1"}, "subnet-1"]}},
+            "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                "Protocol": "TCP", "Port": 80, "TargetType": "ip", "VpcId": {"Ref": "Vpc"},
+                "Targets": [{"Port": 80}, {"Id": "10.0.0.9", "Port": 0}]}},
+            "L": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+                "LoadBalancerArn": {"Ref": "Lb"}, "Protocol": "TCP", "Port": 80,
+                "DefaultActions": [{"Type": "forward"}, {"Type": "redirect"}]}}
+        }});
+        let s = Scenario::parse(&doc.to_string(), "inline.json").unwrap();
+        let err = s.build(&StackLinks::default()).unwrap_err().to_string();
+        for want in [
+            "Resources.Lb.Properties.SubnetMappings[0].SubnetId: SubnetId is required",
+            "Resources.Lb.Properties.SubnetMappings[1]: expected an object, found string \"subnet-1\"",
+            "Resources.Tg.Properties.Targets[0].Id: Id is required",
+            "Resources.Tg.Properties.Targets[1].Port: Port must be between 1 and 65535",
+            "Resources.L.Properties.DefaultActions[0]: A target group ARN must be specified for a forward action",
+            "Resources.L.Properties.DefaultActions[1].Type: Action type 'redirect' is not supported by network load balancers (forward is)",
+        ] {
+            assert!(err.contains(want), "no {want:?} in\n{err}");
+        }
+    }
 
     #[test]
     fn matchers_are_codes_lists_and_ranges() {
