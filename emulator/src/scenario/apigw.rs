@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::error::{ErrorKind, type_name};
+use super::error::ErrorKind;
 use super::props::{PropError, Props, attr, comma_list, reference};
 use super::template::ResolvedResource;
 use crate::apigw::rest_api::{
@@ -200,6 +200,10 @@ pub(super) fn http_endpoint(c: &mut Props<'_>, key: &str, uri: &str) -> bool {
     }
 }
 
+/// API Gateway's answer to a policy that is not a JSON object (CreateRestApi, PutRestApi).
+pub(super) const INVALID_POLICY: &str =
+    "Invalid policy document. Please check the policy syntax and try again.";
+
 /// `PathPart`: a literal of `a-zA-Z0-9._-` (and `:`, `@`, …, which API Gateway also takes),
 /// `{name}` or the greedy `{name+}`.
 pub(super) fn valid_path_part(part: &str) -> bool {
@@ -315,31 +319,11 @@ fn rest_api(
             _ => c.invalid("Types", "Only one endpoint type may be specified"),
         }
     }
-    let policy = match p.map.get("Policy") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(doc)) => Some(Value::Object(doc.clone())),
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(doc @ Value::Object(_)) => Some(doc),
-            _ => {
-                p.invalid(
-                    "Policy",
-                    "Invalid policy document. Please check the policy syntax and try again.",
-                );
-                None
-            }
-        },
-        Some(other) => {
-            let found = type_name(other);
-            p.fail(
-                "Policy",
-                ErrorKind::WrongType {
-                    expected: "a policy document (object or JSON text)",
-                    found,
-                },
-            );
-            None
-        }
-    };
+    let policy = p.json_document(
+        "Policy",
+        INVALID_POLICY,
+        "a policy document (object or JSON text)",
+    );
     // The Policy property overrides the body's x-amazon-apigateway-policy.
     let policy = policy.or_else(|| body.as_ref().and_then(|(_, _, b)| b.policy.clone()));
     let policy = policy.map(|doc| expand_shorthand(doc, &model.region, &model.account, &id));

@@ -545,22 +545,11 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             let subnet_ids = p.str_list("SubnetIds");
             let security_groups = p.str_list("SecurityGroupIds");
             let private_dns = p.opt_bool("PrivateDnsEnabled").unwrap_or(false);
-            let policy = match p.map.get("PolicyDocument") {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(m)) => Some(Value::Object(m.clone())),
-                Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-                    Ok(v @ Value::Object(_)) => Some(v),
-                    _ => {
-                        p.invalid("PolicyDocument", "Policy document is not valid JSON");
-                        None
-                    }
-                },
-                Some(other) => {
-                    let other = other.clone();
-                    p.wrong("PolicyDocument", "a policy document", &other);
-                    None
-                }
-            };
+            let policy = p.json_document(
+                "PolicyDocument",
+                "Policy document is not valid JSON",
+                "a policy document",
+            );
             if let Some(doc) = &policy
                 && let Err(e) = Policy::parse(doc, PolicyKind::VpcEndpoint)
             {

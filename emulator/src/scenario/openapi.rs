@@ -343,31 +343,11 @@ pub(super) fn rest_body(b: &mut Props<'_>) -> RestBody {
         .and_then(|i| i.get("title"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let policy = match b.map.get("x-amazon-apigateway-policy") {
-        None | Some(Value::Null) => None,
-        Some(doc @ Value::Object(_)) => Some(doc.clone()),
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(doc @ Value::Object(_)) => Some(doc),
-            _ => {
-                b.invalid(
-                    "x-amazon-apigateway-policy",
-                    "Invalid policy document. Please check the policy syntax and try again.",
-                );
-                None
-            }
-        },
-        Some(other) => {
-            let found = type_name(other);
-            b.fail(
-                "x-amazon-apigateway-policy",
-                ErrorKind::WrongType {
-                    expected: "a policy document",
-                    found,
-                },
-            );
-            None
-        }
-    };
+    let policy = b.json_document(
+        "x-amazon-apigateway-policy",
+        super::apigw::INVALID_POLICY,
+        "a policy document",
+    );
     let vpc_endpoint_ids = strings(
         doc.endpoint_configuration()
             .and_then(|e| e.get("vpcEndpointIds")),

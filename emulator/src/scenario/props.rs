@@ -244,6 +244,32 @@ impl<'a> Props<'a> {
         out
     }
 
+    /// A JSON document (a policy) given as an object or as its text: `None` when absent. Text
+    /// that is not a JSON object is `invalid` (the service's own words); another type is
+    /// `expected {expected}, found …`.
+    pub(crate) fn json_document(
+        &mut self,
+        key: &str,
+        invalid: &str,
+        expected: &'static str,
+    ) -> Option<Value> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(doc @ Value::Object(_)) => Some(doc.clone()),
+            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(doc @ Value::Object(_)) => Some(doc),
+                _ => {
+                    self.invalid(key, invalid);
+                    None
+                }
+            },
+            Some(other) => {
+                self.wrong(key, expected, other);
+                None
+            }
+        }
+    }
+
     /// A reader of a nested object (from [`Props::object`] or [`Props::objects`]) that records
     /// into the same errors.
     pub(crate) fn child<'b>(&'b mut self, path: String, map: &'a Map<String, Value>) -> Props<'b>
@@ -390,6 +416,33 @@ mod tests {
             vec![
                 "Properties.L[1]: expected an object, found string \"x\"",
                 "Properties.L[2]: expected an object, found null"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_documents_are_objects_or_their_text() {
+        let mut got = Vec::new();
+        let errors = read(
+            json!({"A": {"Version": "2012-10-17"}, "B": "{\"Version\": \"2012-10-17\"}",
+                   "C": "not json", "D": "[1]", "E": 5}),
+            |p| {
+                for key in ["A", "B", "C", "D", "E", "F"] {
+                    got.push(p.json_document(key, "Invalid policy document.", "a policy document"));
+                }
+            },
+        );
+        let doc = json!({"Version": "2012-10-17"});
+        assert_eq!(
+            got,
+            vec![Some(doc.clone()), Some(doc), None, None, None, None]
+        );
+        assert_eq!(
+            errors,
+            vec![
+                "Properties.C: Invalid policy document.",
+                "Properties.D: Invalid policy document.",
+                "Properties.E: expected a policy document, found number 5",
             ]
         );
     }
