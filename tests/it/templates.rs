@@ -474,6 +474,11 @@ fn one_property_reader_holds_for_every_resource_family() {
       ServiceNetworkIdentifier: sn-0123456789abcdef0
       VpcIdentifier: vpc-0123456789abcdef0
       SecurityGroupIds: [{Ref: Sg}, {Nested: 1}]
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: {Nested: 1}
+      ScheduleExpression: rate(5 minutes)
 ";
     let err = load_texts("one-reader", &[("s", text)], None, &[]).unwrap_err();
     for want in [
@@ -484,6 +489,8 @@ fn one_property_reader_holds_for_every_resource_family() {
         "Resources.Link.Properties.SubnetIds[0]: The subnet ID '123' does not exist",
         // Lattice names a wrong-typed item as every converter does.
         "Resources.Assoc.Properties.SecurityGroupIds[1]: expected a string, found an object",
+        // EventBridge too (it used to read the default bus silently).
+        "Resources.Rule.Properties.EventBusName: expected a string, found an object",
     ] {
         assert!(err.contains(want), "no {want:?} in\n{err}");
     }

@@ -8,7 +8,7 @@
 //! fails to load with the message the API would give; `finish` checks what only the whole stack
 //! tells (a rule's bus, an API destination's connection).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::ErrorKind;
 use super::props::{PropError, Props, attr, invalid_at as invalid, reference};
@@ -30,61 +30,60 @@ pub const TYPES: &[&str] = &[
     "AWS::Events::Connection",
 ];
 
-fn s<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    props.get(key).and_then(Value::as_str)
-}
-
 /// Converts one resource.
 pub fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
-    let props = &r.properties;
     let name = reference(r);
     let (region, account) = (model.region.clone(), model.account.clone());
     let mut errors = Vec::new();
+    let mut p = Props::of(r, &mut errors);
     match r.ty.as_str() {
         "AWS::Events::EventBus" => {
             if name == DEFAULT_BUS {
-                errors.push(invalid("Name", EventBridgeError::BusExists { name }));
+                p.invalid("Name", EventBridgeError::BusExists { name }.to_string());
                 return errors;
             }
             if let Err(e) = RuleConfig::check_name(&name) {
-                errors.push(invalid("Name", e));
+                p.invalid("Name", e.to_string());
             }
             model.events.buses.push(EventBusConfig {
                 arn: format!("arn:aws:events:{region}:{account}:event-bus/{name}"),
                 name,
-                description: s(props, "Description").map(str::to_string),
+                description: p.opt_str("Description"),
                 created: std::time::SystemTime::UNIX_EPOCH,
             });
         }
         "AWS::Events::Rule" => {
             if let Err(e) = RuleConfig::check_name(&name) {
-                errors.push(invalid("Name", e));
+                p.invalid("Name", e.to_string());
             }
-            let bus = bus_name(s(props, "EventBusName"));
+            let bus = bus_name(p.opt_str("EventBusName").as_deref());
             // CloudFormation takes EventPattern as a JSON object or its text.
-            let pattern = match props.get("EventPattern") {
+            let pattern = match p.get("EventPattern") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(text)) => Some(text.clone()),
                 Some(v) => Some(v.to_string()),
             };
             let pattern = match pattern.map(|t| EventPattern::parse(&t)).transpose() {
-                Ok(p) => p,
+                Ok(pattern) => pattern,
                 Err(e) => {
-                    errors.push(invalid("EventPattern", e));
+                    p.invalid("EventPattern", e.to_string());
                     None
                 }
             };
-            let schedule = s(props, "ScheduleExpression").map(str::to_string);
-            if pattern.is_none() && schedule.is_none() && errors.is_empty() {
-                errors.push(invalid(
+            let schedule = p.opt_str("ScheduleExpression");
+            if pattern.is_none() && schedule.is_none() && p.errors.is_empty() {
+                p.invalid(
                     "EventPattern",
                     "Parameter(s) EventPattern or ScheduleExpression must be specified.",
-                ));
+                );
             }
-            let state = RuleState::parse(s(props, "State")).unwrap_or_else(|e| {
-                errors.push(invalid("State", e));
-                RuleState::Enabled
-            });
+            let state = match RuleState::parse(p.opt_str("State").as_deref()) {
+                Ok(state) => state,
+                Err(e) => {
+                    p.invalid("State", e.to_string());
+                    RuleState::Enabled
+                }
+            };
             let mut rule = RuleConfig {
                 arn: RuleConfig::arn_for(&region, &account, &bus, &name),
                 name,
@@ -92,37 +91,33 @@ pub fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
                 pattern,
                 schedule,
                 state,
-                description: s(props, "Description").map(str::to_string),
-                role_arn: s(props, "RoleArn").map(str::to_string),
+                description: p.opt_str("Description"),
+                role_arn: p.opt_str("RoleArn"),
                 targets: Vec::new(),
             };
-            let targets = props
-                .get("Targets")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            // Each target as PutTargets reads it (its own messages, 1-based like the API's).
+            let targets = p.get("Targets").and_then(Value::as_array);
             let mut parsed = Vec::new();
-            for (i, t) in targets.iter().enumerate() {
+            for (i, t) in targets.into_iter().flatten().enumerate() {
                 match TargetConfig::from_json(i + 1, t) {
                     Ok(t) => parsed.push(t),
-                    Err(e) => errors.push(invalid(&format!("Targets[{i}]"), e)),
+                    Err(e) => p.invalid(&format!("Targets[{i}]"), e.to_string()),
                 }
             }
             if let Err(e) = rule.put_targets(parsed) {
-                errors.push(invalid("Targets", e));
+                p.invalid("Targets", e.to_string());
             }
             model.events.rules.push(rule);
         }
         "AWS::Events::Connection" => {
-            let mut p = Props::of(r, &mut errors);
             let (arn, secret_arn) = (attr(r, "Arn"), attr(r, "SecretArn"));
             connection(&mut p, model, &r.logical_id, &name, &arn, &secret_arn);
         }
         "AWS::Events::ApiDestination" => {
             let arn = attr(r, "Arn");
-            match ApiDestinationConfig::from_props(&name, &arn, &Value::Object(props.clone())) {
+            match ApiDestinationConfig::from_props(&name, &arn, &Value::Object(p.map.clone())) {
                 Ok(d) => model.events.api_destinations.push(d),
-                Err(e) => errors.push(invalid("", e)),
+                Err(e) => p.invalid("", e.to_string()),
             }
         }
         _ => {}
