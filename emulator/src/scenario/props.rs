@@ -333,17 +333,8 @@ fn path_at(path: &str, key: &str) -> String {
 }
 
 /// The strings of a JSON list, others left out (OpenAPI extension lists, read leniently as API
-/// Gateway's importer reads them).
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+/// Gateway's importer reads them): EventBridge's reader of target lists.
+pub(crate) use crate::events::rule::strings;
 
 /// A comma-separated list (`IdentitySource`), items trimmed, empty ones left out.
 pub(crate) fn comma_list(text: &str) -> Vec<String> {
