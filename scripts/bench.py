@@ -13,7 +13,9 @@ Rows (each a median of --runs runs of wrk -t2 -c32 -d<secs>s --latency, keep-ali
                private connection (Lattice, TLS) -> the ALB (scenarios/eventbridge-private-api-
                destination.json with the destination's rate limit raised to AWS's maximum, 300/s);
                req/s is PutEvents', and deliveries/s is counted from the deliveries log after the load
-Prints req/s, p50/p99 latency, the ratio to bare hyper, and vpcgate's RSS after each row; also
+Prints req/s, p50/p99 latency, the ratio to bare hyper, vpcgate's RSS after each row and its CPU
+time per request (the world's thread, where everything on virtual time runs, and the whole
+process: figures a busy machine disturbs far less than req/s); also
 startup time (spawn to the first health answer), idle RSS, and the time of `vpcgate check
 scenarios/`. Use scripts/bench.sh, which installs wrk and builds the release binaries first.
 """
@@ -87,14 +89,45 @@ def wrk(url, script, secs, conns, threads):
     for p in ("50", "99"):
         m = re.search(rf"\s{p}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out)
         lat[p] = float(m.group(1)) * UNIT[m.group(2)] if m else float("nan")
+    total = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p50_ms": lat["50"], "p99_ms": lat["99"],
+    return {"rps": rps, "p50_ms": lat["50"], "p99_ms": lat["99"], "requests": int(total.group(1)) if total else 0,
             "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(0) if errors else ""}
 
 
-def median_run(url, script, args):
-    runs = [wrk(url, script, args.secs, args.connections, args.threads) for _ in range(args.runs)]
+def cpu_ticks(pid):
+    """CPU time (clock ticks) of the world's thread and of the whole process `pid`."""
+    world = total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        t = int(st[11]) + int(st[12])
+        total += t
+        if comm == "vpcgate-world":
+            world += t
+    return world, total
+
+
+def median_run(url, script, args, pid=None):
+    """The median of --runs wrk runs; with `pid`, also the CPU time vpcgate spent per request
+    (whole process, and the world's one thread, the serial part): a figure that other load on
+    the machine disturbs much less than req/s."""
+    runs = []
+    for _ in range(args.runs):
+        before = cpu_ticks(pid) if pid else None
+        r = wrk(url, script, args.secs, args.connections, args.threads)
+        if pid and r["requests"]:
+            after = cpu_ticks(pid)
+            hz = os.sysconf("SC_CLK_TCK")
+            r["world_us_per_req"] = round((after[0] - before[0]) * 1e6 / hz / r["requests"], 1)
+            r["cpu_us_per_req"] = round((after[1] - before[1]) * 1e6 / hz / r["requests"], 1)
+        runs.append(r)
     runs.sort(key=lambda r: r["rps"])
     return runs[len(runs) // 2]
 
@@ -126,7 +159,7 @@ def scenario_row(args, row):
         if row == "http-api":
             api = client("apigatewayv2").get_apis()["Items"][0]["ApiId"]
             url = f"{ep}/restapis/{api}/prod/_user_request_/"
-            r = median_run(url, lua("GET", signed("GET", url, "execute-api"), None), args)
+            r = median_run(url, lua("GET", signed("GET", url, "execute-api"), None), args, proc.pid)
             r["rss_after_mib"] = round(rss_mib(proc.pid), 1)
             return r
         eb = client("events")
@@ -135,7 +168,7 @@ def scenario_row(args, row):
                  "Detail": json.dumps({"orderId": "o-1", "amount": 42})}
         body = json.dumps({"Entries": [entry]})
         hdrs = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.PutEvents"}
-        r = median_run(ep + "/", lua("POST", signed("POST", ep + "/", "events", body, hdrs), body), args)
+        r = median_run(ep + "/", lua("POST", signed("POST", ep + "/", "events", body, hdrs), body), args, proc.pid)
         # Deliveries run after PutEvents answers (at most the destination's rate): count the new
         # ones in the log (it keeps the newest 1000) over a few seconds.
         seen = lambda: {d["EventId"] for d in json.load(urllib.request.urlopen(
@@ -224,7 +257,7 @@ def main():
         for row in ("rest", "sync-b", "sync-a"):
             if row in plans:
                 url, script = plans[row]
-                r = median_run(url, script, args)
+                r = median_run(url, script, args, proc.pid)
                 r["rss_after_mib"] = round(rss_mib(proc.pid), 1)
                 results["rows"][row] = r
     finally:
@@ -245,10 +278,13 @@ def main():
         return
     print(f"machine: {results['machine']}, {results['date']}; wrk -t{args.threads} -c{args.connections} "
           f"{args.runs} x {args.secs} s, medians")
-    print(f"{'row':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'RSS MiB':>8} non-2xx")
+    print(f"{'row':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'RSS MiB':>8} {'world us':>9} "
+          f"{'cpu us':>7} non-2xx")
     for name, r in results["rows"].items():
         print(f"{name:12} {r['rps']:10.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['ratio'] or 0:6.3f} "
-              f"{r.get('rss_after_mib', float('nan')):8.1f} {r['non_2xx']}")
+              f"{r.get('rss_after_mib', float('nan')):8.1f} {r.get('world_us_per_req', float('nan')):9.1f} "
+              f"{r.get('cpu_us_per_req', float('nan')):7.1f} {r['non_2xx']}")
+    print("world us / cpu us: CPU time per request of vpcgate's world thread / of the whole process")
     if "events" in results["rows"]:
         print(f"events: {results['rows']['events']['deliveries_per_s']} deliveries/s to the API destination "
               f"(its rate limit: 300/s)")

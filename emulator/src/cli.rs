@@ -6,6 +6,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// What the binary runs once `serve` answers (its `main` releases the executable's pages only
+/// the start touched: the crate itself has no unsafe code).
+static ON_READY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what runs once `serve` is ready to answer (at most once per process).
+pub fn on_ready(f: fn()) {
+    let _ = ON_READY.set(f);
+}
+
 /// vpcgate: run AWS private-connectivity workflows offline.
 ///
 /// vpcgate emulates, on your machine and with no AWS account, the two ways a Step Functions
@@ -713,6 +722,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             crate::authz::ROOT_SECRET_ACCESS_KEY
         );
         println!("vpcgate listening on http://{addr}");
+        if let Some(f) = ON_READY.get() {
+            f();
+        }
         crate::edge::run(listener, edge, async {
             let _ = tokio::signal::ctrl_c().await;
         })

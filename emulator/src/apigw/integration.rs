@@ -314,7 +314,14 @@ async fn http_proxy_v1(
             host: host.clone(),
             reason: e.to_string(),
         })?;
-    send(inv, req, http_method, &parsed, &host, conn, &label).await
+    // A connection of its own: a request on it always leaves (nothing to open again).
+    let reopen = async || {
+        Err(IntegrationError::Http {
+            host: host.clone(),
+            reason: "the connection closed".into(),
+        })
+    };
+    send(inv, req, http_method, &parsed, &host, conn, &label, reopen).await
 }
 
 /// The running VPC link `vpc_link_id` and the load balancer listener `target_arn` behind it (REST
@@ -408,7 +415,12 @@ async fn http_proxy(
         .or(parsed.port_u16())
         .unwrap_or(if https { 443 } else { 80 });
 
-    let (conn, eni) = connection(world, trace, link, target, https, &host, port).await?;
+    let (conn, eni) = connection(world, trace, link, target, https, &host, port, true).await?;
+    let reopen = async || {
+        connection(world, trace, link, target, https, &host, port, false)
+            .await
+            .map(|(conn, _)| conn)
+    };
     send(
         inv,
         req,
@@ -417,6 +429,7 @@ async fn http_proxy(
         &host,
         conn,
         &eni.ip.to_string(),
+        reopen,
     )
     .await
 }
@@ -425,6 +438,9 @@ async fn http_proxy(
 /// the same load balancer node and port (and TLS name) when one is idle
 /// ([`crate::vpc::pool`]: API Gateway keeps its connections to the target open), else a new
 /// one ([`open`]), whose hops on the target's side follow each request's trace.
+///
+/// `reuse: false` always opens a new one (the kept-alive one had closed, [`exchange_on`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn connection(
     world: &World,
     trace: &Trace,
@@ -433,6 +449,7 @@ pub(crate) async fn connection(
     https: bool,
     host: &str,
     port: u16,
+    reuse: bool,
 ) -> Result<(Pooled, Arc<Eni>), IntegrationError> {
     let key = link.enis.first().and_then(|eni| {
         let node = target
@@ -449,7 +466,8 @@ pub(crate) async fn connection(
             eni.clone(),
         ))
     });
-    if let Some((key, eni)) = &key
+    if reuse
+        && let Some((key, eni)) = &key
         && let Some(conn) = world.net.pool().checkout(key, trace).await
     {
         trace.info(
@@ -580,6 +598,7 @@ async fn tls_over(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn send(
     inv: &Invocation,
     req: http::Request<Bytes>,
@@ -588,6 +607,7 @@ async fn send(
     host: &str,
     conn: Pooled,
     from: &str,
+    reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
     let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
@@ -632,7 +652,7 @@ async fn send(
         "apigw",
         format!("-> {method} {target} Host {authority} from {from}"),
     );
-    let (parts, body) = exchange_on(conn, outgoing, host, trace).await?;
+    let (parts, body) = exchange_on(conn, outgoing, host, trace, reopen).await?;
     trace.pass(
         "apigw",
         format!(
@@ -659,18 +679,42 @@ pub(crate) async fn exchange(
         reason: e.to_string(),
     };
     let conn = Pooled::single(io).await.map_err(|e| http_err(&e))?;
-    exchange_on(conn, outgoing, host, trace).await
+    // A connection of its own: a request on it always leaves (nothing to open again).
+    exchange_on(conn, outgoing, host, trace, async || {
+        Err(IntegrationError::Http {
+            host: host.to_string(),
+            reason: "the connection closed".into(),
+        })
+    })
+    .await
 }
 
 /// Sends one HTTP/1.1 request over `conn` and reads the whole response; the connection goes back
-/// to its pool afterwards unless the answer closed it.
+/// to its pool afterwards unless the answer closed it. When `conn` was kept alive and the target
+/// had closed it before the request left, the request goes once more on a connection `reopen`
+/// opens, as an HTTP/1.1 client retries a request its idle connection never sent.
 pub(crate) async fn exchange_on(
     mut conn: Pooled,
     outgoing: http::Request<Full<Bytes>>,
     host: &str,
     trace: &Trace,
+    reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<(http::response::Parts, Bytes), IntegrationError> {
-    match conn.send(outgoing).await {
+    let sent = match conn.try_send(outgoing).await {
+        Ok(answer) => Ok(answer),
+        Err(failure) => match failure.retry_on_fresh() {
+            Ok(again) => {
+                trace.info(
+                    "apigw",
+                    format!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
+                );
+                conn = reopen().await?;
+                conn.send(again).await
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match sent {
         Ok((parts, body)) => {
             conn.release(crate::vpc::pool::asks_to_close(&parts.headers));
             Ok((parts, body))

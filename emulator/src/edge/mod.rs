@@ -983,6 +983,17 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         Err(why) => return unreadable(protocol(&parts), why),
     };
     match edge.world_runtime.clone() {
+        // A JSON API call: its front door here, its operation on the world's runtime.
+        Some(runtime)
+            if let Some((service, op)) = parts
+                .headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .and_then(JsonService::of_target) =>
+        {
+            let op = op.to_string();
+            json_api_split(edge, &runtime, parts, body, service, op).await
+        }
         // Answered on the world's runtime, as work in flight on its virtual clock; health is
         // answered here, never queued behind the world's work.
         Some(runtime) if parts.uri.path() != "/_vpcgate/health" => {
@@ -1176,36 +1187,65 @@ async fn json_api(
     service: &JsonService,
     op: &str,
 ) -> http::Response<Body> {
-    let (version, call) = (service.version, service.call);
-    let (principal, scope) = match edge.authenticate(&world, parts, body, service.name) {
-        Ok(p) => p,
-        Err(e) => return wire::error(version, &sigv4_json_error(&e)),
+    let version = service.version;
+    let (principal, scope, input) = match json_front(edge, &world, parts, body, service) {
+        Ok(front) => front,
+        Err(e) => return wire::error(version, &e),
     };
+    match json_call(edge, world, parts, service, op, principal, scope, input).await {
+        Ok(v) => wire::ok(version, &v),
+        Err(e) => wire::error(version, &e),
+    }
+}
+
+/// The front door of a JSON API request, which needs no virtual time (`serve` runs it on the
+/// listener's runtime, off the world's thread): the SigV4 signature checked against the host's
+/// time and the caller's key resolved, then the body parsed as a JSON object.
+fn json_front(
+    edge: &Edge,
+    world: &World,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    service: &JsonService,
+) -> Result<(Principal, Scope, Value), JsonError> {
+    let (principal, scope) = edge
+        .authenticate(world, parts, body, service.name)
+        .map_err(|e| sigv4_json_error(&e))?;
     let input: Value = if body.is_empty() {
         json!({})
     } else {
         match serde_json::from_slice(body) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => {
-                return wire::error(
-                    version,
-                    &JsonError::client(
-                        "SerializationException",
-                        "the request body must be a JSON object",
-                    ),
-                );
+                return Err(JsonError::client(
+                    "SerializationException",
+                    "the request body must be a JSON object",
+                ));
             }
             Err(e) => {
-                return wire::error(
-                    version,
-                    &JsonError::client(
-                        "SerializationException",
-                        format!("the request body is not valid JSON: {e}"),
-                    ),
-                );
+                return Err(JsonError::client(
+                    "SerializationException",
+                    format!("the request body is not valid JSON: {e}"),
+                ));
             }
         }
     };
+    Ok((principal, scope, input))
+}
+
+/// The operation of a JSON API request whose front door passed ([`json_front`]): on the
+/// world's runtime, where its virtual time runs.
+#[allow(clippy::too_many_arguments)]
+async fn json_call(
+    edge: &Arc<Edge>,
+    world: World,
+    parts: &http::request::Parts,
+    service: &JsonService,
+    op: &str,
+    principal: Principal,
+    scope: Scope,
+    input: Value,
+) -> Result<Value, JsonError> {
     // Verified on the home world (its credentials); run on the scope's own world, if deploys
     // there built one.
     let world = if scope == Scope::of_world(&world) {
@@ -1221,14 +1261,52 @@ async fn json_api(
         principal,
         scope,
     };
-    let answer = match call {
+    match service.call {
         Operations::Sync(call) => call(&ctx, op, &input),
         Operations::Async(call) => call(&ctx, op, input).await,
-    };
-    match answer {
-        Ok(v) => wire::ok(version, &v),
-        Err(e) => wire::error(version, &e),
     }
+}
+
+/// A JSON API request on `serve`'s virtual time: the front door ([`json_front`]) and the
+/// response's serialization here, on the listener's runtime; only the operation on the world's
+/// `runtime`, as work in flight on its clock. The request keeps the world it started on.
+async fn json_api_split(
+    edge: Arc<Edge>,
+    runtime: &tokio::runtime::Handle,
+    parts: http::request::Parts,
+    body: Bytes,
+    service: &'static JsonService,
+    op: String,
+) -> http::Response<Body> {
+    // The listener's clock: real time.
+    let started = tokio::time::Instant::now();
+    let version = service.version;
+    let world = edge.world();
+    let resp = match json_front(&edge, &world, &parts, &body, service) {
+        Err(e) => wire::error(version, &e),
+        Ok((principal, scope, input)) => {
+            let work = world.clock.work();
+            let op2 = op.clone();
+            let answer = runtime.spawn(async move {
+                let out =
+                    json_call(&edge, world, &parts, service, &op2, principal, scope, input).await;
+                drop(work);
+                out
+            });
+            match answer.await {
+                Ok(Ok(v)) => wire::ok(version, &v),
+                Ok(Err(e)) => wire::error(version, &e),
+                Err(e) => plain(
+                    500,
+                    "application/json",
+                    json!({"message": format!("vpcgate: the request failed: {e}")}).to_string(),
+                ),
+            }
+        }
+    };
+    let (status, ms) = (resp.status().as_u16(), started.elapsed().as_millis() as u64);
+    tracing::info!(status, ms, "{} {op}", service.name);
+    resp
 }
 
 /// The account `POST /_vpcgate/reset` names: `?account=<12 digits>` or `{"account": "…"}`;

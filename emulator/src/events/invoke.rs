@@ -436,6 +436,7 @@ async fn open(
     host: &str,
     port: u16,
     key: &PoolKey,
+    reuse: bool,
 ) -> Result<Opened, InvokeError> {
     let world = inv.world;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
@@ -481,7 +482,7 @@ async fn open(
             ),
         )
     })?;
-    if let Some(reused) = world.net.pool().checkout(key, inv.trace).await {
+    if reuse && let Some(reused) = world.net.pool().checkout(key, inv.trace).await {
         return Ok(Opened::Reused(reused));
     }
     let (conn_trace, relay) = inv.trace.relay();
@@ -565,38 +566,84 @@ pub(crate) async fn exchange(
         ),
         tls: Some(host.to_string()),
     };
-    let (stream, tls, relay) = match open(inv, conn, host, port, &key).await? {
-        Opened::Fresh { stream, tls, relay } => (stream, tls, relay),
-        Opened::Reused(pooled) => {
-            inv.trace.hop_with(
-                "tls",
-                Verdict::Pass,
-                || Detail::at(format!("{host}:{port}")).rule("kept alive"),
-                format!(
-                    "the kept-alive TLS connection to {host}:{port} (its certificate was checked when it opened)"
-                ),
-            );
-            return send(inv, pooled, host, port, method, path, headers, body).await;
-        }
-    };
-    let io: Box<dyn Io> = if tls {
-        Box::new(handshake(inv, stream, host, port).await?)
-    } else {
-        stream
-    };
     let http_err = |e: hyper::Error| socket(format!("HTTP connection to {host} failed: {e}"));
-    // A private connection's path is kept alive; a public one is used once.
-    let pooled = match relay {
-        Some(relay) => inv
-            .world
-            .net
-            .pool()
-            .handshake(key, io, relay)
-            .await
-            .map_err(http_err)?,
-        None => Pooled::single(io).await.map_err(http_err)?,
-    };
-    send(inv, pooled, host, port, method, path, headers, body).await
+    let mut reuse = true;
+    loop {
+        let pooled = match open(inv, conn, host, port, &key, reuse).await? {
+            Opened::Reused(pooled) => {
+                inv.trace.hop_with(
+                    "tls",
+                    Verdict::Pass,
+                    || Detail::at(format!("{host}:{port}")).rule("kept alive"),
+                    format!(
+                        "the kept-alive TLS connection to {host}:{port} (its certificate was checked when it opened)"
+                    ),
+                );
+                pooled
+            }
+            Opened::Fresh { stream, tls, relay } => {
+                let io: Box<dyn Io> = if tls {
+                    Box::new(handshake(inv, stream, host, port).await?)
+                } else {
+                    stream
+                };
+                // A private connection's path is kept alive; a public one is used once.
+                match relay {
+                    Some(relay) => inv
+                        .world
+                        .net
+                        .pool()
+                        .handshake(key.clone(), io, relay)
+                        .await
+                        .map_err(http_err)?,
+                    None => Pooled::single(io).await.map_err(http_err)?,
+                }
+            }
+        };
+        match send(
+            inv,
+            pooled,
+            host,
+            port,
+            method.clone(),
+            path,
+            headers,
+            body.clone(),
+        )
+        .await
+        {
+            Ok(done) => return Ok(done),
+            Err(SendError::Failed(e)) => return Err(e),
+            // The target closed the kept-alive connection before the request left: once more
+            // on a new connection (vpc::pool::Pooled::try_send).
+            Err(SendError::Unsent) if reuse => {
+                inv.trace.info(
+                    "http",
+                    format!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
+                );
+                reuse = false;
+            }
+            Err(SendError::Unsent) => {
+                return Err(socket(format!(
+                    "The connection to {host} was closed before the request was sent"
+                )));
+            }
+        }
+    }
+}
+
+/// Why [`send`] has no answer.
+enum SendError {
+    /// The request never left its kept-alive connection, which had closed.
+    Unsent,
+    /// The exchange failed.
+    Failed(InvokeError),
+}
+
+impl From<InvokeError> for SendError {
+    fn from(e: InvokeError) -> Self {
+        SendError::Failed(e)
+    }
 }
 
 /// Sends one request over `conn` and reads the whole response; the connection goes back to the
@@ -611,7 +658,7 @@ async fn send(
     path: &str,
     headers: &[(String, String)],
     body: Bytes,
-) -> Result<Exchange, InvokeError> {
+) -> Result<Exchange, SendError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
     let host_header = if port == 443 {
@@ -640,12 +687,16 @@ async fn send(
         .map_err(|e| InvokeError::new(InvokeErrorKind::Runtime, e.to_string()))?;
     inv.trace
         .info("http", format!("{method} {path} Host {host}"));
-    let (parts, body) = conn.send(req).await.map_err(|e| {
-        inv.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
-        socket(format!(
-            "The connection to {host} was closed before a response arrived: {e}"
-        ))
-    })?;
+    let (parts, body) = match conn.try_send(req).await {
+        Ok(answer) => answer,
+        Err(crate::vpc::pool::SendFailure::Unsent { .. }) => return Err(SendError::Unsent),
+        Err(crate::vpc::pool::SendFailure::Failed(e)) => {
+            inv.trace.hop("http", Verdict::Fail, format!("{host}: {e}"));
+            return Err(SendError::Failed(socket(format!(
+                "The connection to {host} was closed before a response arrived: {e}"
+            ))));
+        }
+    };
     conn.release(crate::vpc::pool::asks_to_close(&parts.headers));
     Ok(Exchange {
         status: parts.status,

@@ -488,6 +488,15 @@ pub async fn exchange(
     let Some(key) = pool_key(ctx, tg, target, port_override, protocol) else {
         return exchange_once(ctx, tg, target, port_override, protocol, req, trace).await;
     };
+    let fresh = async || {
+        let (conn_trace, relay) = trace.relay();
+        let io = open(ctx, tg, target, port_override, protocol, &conn_trace).await?;
+        ctx.net
+            .pool()
+            .handshake(key.clone(), io, relay)
+            .await
+            .map_err(http_err)
+    };
     let mut conn = match ctx.net.pool().checkout(&key, trace).await {
         Some(conn) => {
             trace.info(
@@ -499,17 +508,25 @@ pub async fn exchange(
             );
             conn
         }
-        None => {
-            let (conn_trace, relay) = trace.relay();
-            let io = open(ctx, tg, target, port_override, protocol, &conn_trace).await?;
-            ctx.net
-                .pool()
-                .handshake(key, io, relay)
-                .await
-                .map_err(http_err)?
+        None => fresh().await?,
+    };
+    let (parts, body) = match conn.try_send(req).await {
+        Ok(answer) => answer,
+        Err(failure) => {
+            // The target closed the kept-alive connection before the request left: it goes
+            // once more on a new connection (vpc::pool::Pooled::try_send).
+            let again = failure.retry_on_fresh().map_err(http_err)?;
+            trace.info(
+                "lattice",
+                format!(
+                    "the kept-alive connection to target {} had closed before the request left; sent on a new connection",
+                    key.destination
+                ),
+            );
+            conn = fresh().await?;
+            conn.send(again).await.map_err(http_err)?
         }
     };
-    let (parts, body) = conn.send(req).await.map_err(http_err)?;
     conn.release(asks_to_close(&parts.headers));
     Ok(http::Response::from_parts(parts, body))
 }

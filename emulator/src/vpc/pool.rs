@@ -230,10 +230,53 @@ impl Pooled {
         &mut self,
         req: hyper::Request<Full<Bytes>>,
     ) -> Result<(http::response::Parts, Bytes), hyper::Error> {
+        self.try_send(req).await.map_err(SendFailure::into_error)
+    }
+
+    /// [`Pooled::send`], giving the request back when a kept-alive connection turned out to be
+    /// closed by the target (its idle timeout, or its end going away between the checkout and
+    /// the write): when the request never left, or when it is idempotent and the connection
+    /// closed before any answer (what Go's `net/http` and browsers resend on a new connection,
+    /// RFC 9110 §9.2.2). [`SendFailure::retry_on_fresh`] tells; any other request that left is
+    /// never sent twice.
+    pub async fn try_send(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<(http::response::Parts, Bytes), SendFailure> {
         use http_body_util::BodyExt;
-        let resp = self.sender.send_request(req).await?;
+        // A copy to send again should the kept-alive connection close before any answer.
+        let copy = (self.reused && req.method().is_idempotent()).then(|| {
+            let mut copy = hyper::Request::new(req.body().clone());
+            *copy.method_mut() = req.method().clone();
+            *copy.uri_mut() = req.uri().clone();
+            *copy.version_mut() = req.version();
+            *copy.headers_mut() = req.headers().clone();
+            copy
+        });
+        let resp = match self.sender.try_send_request(req).await {
+            Ok(resp) => resp,
+            Err(mut e) => {
+                let unsent = e.take_message();
+                let error = e.into_error();
+                return Err(match (unsent, copy) {
+                    (Some(req), _) if self.reused => SendFailure::Unsent {
+                        req: Box::new(req),
+                        error,
+                    },
+                    (None, Some(req)) if error.is_incomplete_message() => SendFailure::Unsent {
+                        req: Box::new(req),
+                        error,
+                    },
+                    _ => SendFailure::Failed(error),
+                });
+            }
+        };
         let (parts, body) = resp.into_parts();
-        let body = body.collect().await?.to_bytes();
+        let body = body
+            .collect()
+            .await
+            .map_err(SendFailure::Failed)?
+            .to_bytes();
         Ok((parts, body))
     }
 
@@ -255,6 +298,38 @@ impl Pooled {
                 since: tokio::time::Instant::now(),
             },
         );
+    }
+}
+
+/// Why [`Pooled::try_send`] has no answer.
+#[derive(Debug)]
+pub enum SendFailure {
+    /// The request never left a reused connection, which had closed, or it is idempotent and
+    /// the connection closed before any answer: send it again on a new one.
+    Unsent {
+        /// The request, untouched.
+        req: Box<hyper::Request<Full<Bytes>>>,
+        /// Why the connection could not take it.
+        error: hyper::Error,
+    },
+    /// The exchange failed (the request may have left).
+    Failed(hyper::Error),
+}
+
+impl SendFailure {
+    /// The request to send again on a new connection, if it never left a reused one.
+    pub fn retry_on_fresh(self) -> Result<hyper::Request<Full<Bytes>>, hyper::Error> {
+        match self {
+            SendFailure::Unsent { req, .. } => Ok(*req),
+            SendFailure::Failed(e) => Err(e),
+        }
+    }
+
+    /// The error, whatever became of the request.
+    pub fn into_error(self) -> hyper::Error {
+        match self {
+            SendFailure::Unsent { error, .. } | SendFailure::Failed(error) => error,
+        }
     }
 }
 
@@ -298,6 +373,13 @@ mod tests {
     /// A network with a client ENI and a target ENI whose HTTP/1.1 server on port 80 records a
     /// hop in the trace its connection carries for every request.
     fn world() -> (Network, Arc<Eni>, SocketAddr) {
+        let (net, client, dst, _) = world_with_connections();
+        (net, client, dst)
+    }
+
+    /// [`world`], with the target's connection tasks (to close them under the client).
+    type Connections = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+    fn world_with_connections() -> (Network, Arc<Eni>, SocketAddr, Connections) {
         let net = Network::new();
         net.add_vpc(Vpc {
             id: "vpc-1".into(),
@@ -325,10 +407,12 @@ mod tests {
             .create_eni("subnet-a", vec!["sg-client".into()], "client")
             .expect("eni");
         let mut listener = net.listen(&target, 80);
+        let connections = Connections::default();
+        let tasks = connections.clone();
         tokio::spawn(async move {
             while let Some(inbound) = listener.accept().await {
                 let trace = inbound.trace.clone();
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
                         trace.pass("alb", "answered");
                         async {
@@ -339,9 +423,10 @@ mod tests {
                         .serve_connection(TokioIo::new(inbound.stream), service)
                         .await;
                 });
+                tasks.lock().expect("tasks").push(task);
             }
         });
-        (net, client, SocketAddr::new(target.ip, 80))
+        (net, client, SocketAddr::new(target.ip, 80), connections)
     }
 
     fn key(client: &Eni, dst: SocketAddr) -> PoolKey {
@@ -428,6 +513,83 @@ mod tests {
         tokio::time::advance(DEFAULT_IDLE_TIMEOUT).await;
         get(&net, &client, dst, &Trace::new()).await;
         assert_eq!((net.pool().opened(), net.pool().reused()), (2, 1));
+    }
+
+    /// The target closes a kept-alive connection just as it is taken (issue 18: about one
+    /// HTTP API request in 730,000 came back 5xx under load): the request never left, so it
+    /// comes back to be sent on a new connection, and is answered there.
+    #[tokio::test(start_paused = true)]
+    async fn a_request_the_closed_kept_alive_connection_never_sent_goes_on_a_new_one() {
+        let (net, client, dst, connections) = world_with_connections();
+        get(&net, &client, dst, &Trace::new()).await;
+        assert_eq!(net.pool().idle(), 1);
+        // The target's end goes away; the client has not noticed yet.
+        for task in connections.lock().expect("tasks").drain(..) {
+            task.abort();
+        }
+        let trace = Trace::new();
+        let mut conn = request(&net, &client, dst, &trace).await;
+        assert!(conn.reused);
+        // The target's end is gone before the request is written.
+        tokio::task::yield_now().await;
+        let req = hyper::Request::post("/again")
+            .header(http::header::HOST, "target")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let failure = conn.try_send(req).await.expect_err("the connection closed");
+        let again = failure
+            .retry_on_fresh()
+            .expect("a request that never left is given back");
+        assert_eq!(again.uri().path(), "/again");
+        let mut fresh = request(&net, &client, dst, &trace).await;
+        assert!(!fresh.reused);
+        let (parts, body) = fresh.send(again).await.expect("answered");
+        assert_eq!((parts.status.as_u16(), &body[..]), (200, &b"ok"[..]));
+        assert_eq!((net.pool().opened(), net.pool().reused()), (2, 1));
+    }
+
+    /// The target's end goes away after the idle connection was handed out and the request
+    /// written, before any answer: a GET (idempotent) comes back to be sent again; a POST does
+    /// not, since the target may have acted on it.
+    #[tokio::test(start_paused = true)]
+    async fn an_idempotent_request_the_closed_connection_never_answered_goes_on_a_new_one() {
+        for (method, retried) in [(http::Method::GET, true), (http::Method::POST, false)] {
+            let (net, client, dst, connections) = world_with_connections();
+            get(&net, &client, dst, &Trace::new()).await;
+            let mut conn = request(&net, &client, dst, &Trace::new()).await;
+            assert!(conn.reused);
+            // Aborted, but the target's task has not run its end yet when the request is written.
+            for task in connections.lock().expect("tasks").drain(..) {
+                task.abort();
+            }
+            let req = hyper::Request::builder()
+                .method(method.clone())
+                .uri("/x")
+                .header(http::header::HOST, "target")
+                .body(Full::new(Bytes::new()))
+                .expect("request");
+            let failure = conn.try_send(req).await.expect_err("the connection closed");
+            assert_eq!(failure.retry_on_fresh().is_ok(), retried, "{method}");
+        }
+    }
+
+    /// A request that failed on a connection opened for it is not given back to be sent again.
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_on_a_new_connection_is_not_retried() {
+        let (net, client, dst, connections) = world_with_connections();
+        let trace = Trace::new();
+        let mut conn = request(&net, &client, dst, &trace).await;
+        assert!(!conn.reused);
+        tokio::task::yield_now().await;
+        for task in connections.lock().expect("tasks").drain(..) {
+            task.abort();
+        }
+        let req = hyper::Request::get("/")
+            .header(http::header::HOST, "target")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let failure = conn.try_send(req).await.expect_err("the connection closed");
+        assert!(failure.retry_on_fresh().is_err());
     }
 
     #[tokio::test(start_paused = true)]

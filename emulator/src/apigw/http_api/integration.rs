@@ -349,72 +349,96 @@ async fn run(
             reason: e.to_string(),
         })?;
 
-    let io: Box<dyn Io> =
-        match via {
-            Some((link, target_lb)) => {
-                // A kept-alive connection through the VPC link when one is idle (vpc::pool).
-                let (conn, _) =
-                    connection(world, trace, &link, &target_lb, https, &connect_host, port).await?;
-                trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
-                let (rparts, rbody) = exchange_on(conn, outgoing, &host_header, trace).await?;
-                return Ok(respond(rparts, rbody, trace));
-            }
-            None if is_loopback(&connect_host) => {
-                let addr = format!(
-                    "{}:{port}",
+    let io: Box<dyn Io> = match via {
+        Some((link, target_lb)) => {
+            // A kept-alive connection through the VPC link when one is idle (vpc::pool).
+            let (conn, _) = connection(
+                world,
+                trace,
+                &link,
+                &target_lb,
+                https,
+                &connect_host,
+                port,
+                true,
+            )
+            .await?;
+            trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
+            let reopen = async || {
+                connection(
+                    world,
+                    trace,
+                    &link,
+                    &target_lb,
+                    https,
+                    &connect_host,
+                    port,
+                    false,
+                )
+                .await
+                .map(|(conn, _)| conn)
+            };
+            let (rparts, rbody) = exchange_on(conn, outgoing, &host_header, trace, reopen).await?;
+            return Ok(respond(rparts, rbody, trace));
+        }
+        None if is_loopback(&connect_host) => {
+            let addr = format!(
+                "{}:{port}",
+                connect_host.trim_start_matches('[').trim_end_matches(']')
+            );
+            let host = if connect_host.eq_ignore_ascii_case("localhost") {
+                format!("127.0.0.1:{port}")
+            } else if connect_host.contains(':') {
+                format!(
+                    "[{}]:{port}",
                     connect_host.trim_start_matches('[').trim_end_matches(']')
-                );
-                let host = if connect_host.eq_ignore_ascii_case("localhost") {
-                    format!("127.0.0.1:{port}")
-                } else if connect_host.contains(':') {
-                    format!(
-                        "[{}]:{port}",
-                        connect_host.trim_start_matches('[').trim_end_matches(']')
-                    )
-                } else {
-                    addr
-                };
-                trace.info(
-                    "apigw",
-                    format!("HTTP_PROXY to the host's own service {host}"),
-                );
-                // A real socket to the user's own service: the virtual clock holds while it is open
-                // (crate::clock), so a slow service is not timed out by skipped time.
-                let hold = world.clock.hold();
-                let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
-                    trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
-                    IntegrationError::Http {
-                        host: host.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                let stream = crate::clock::Held::new(stream, hold);
-                if https {
-                    let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
-                    let name = rustls_pki_types::ServerName::try_from(connect_host.clone())
-                        .map_err(|e| IntegrationError::Tls {
-                            host: connect_host.clone(),
-                            reason: e.to_string(),
-                        })?;
-                    Box::new(connector.connect(name, stream).await.map_err(|e| {
+                )
+            } else {
+                addr
+            };
+            trace.info(
+                "apigw",
+                format!("HTTP_PROXY to the host's own service {host}"),
+            );
+            // A real socket to the user's own service: the virtual clock holds while it is open
+            // (crate::clock), so a slow service is not timed out by skipped time.
+            let hold = world.clock.hold();
+            let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
+                trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
+                IntegrationError::Http {
+                    host: host.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let stream = crate::clock::Held::new(stream, hold);
+            if https {
+                let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+                let name =
+                    rustls_pki_types::ServerName::try_from(connect_host.clone()).map_err(|e| {
                         IntegrationError::Tls {
                             host: connect_host.clone(),
                             reason: e.to_string(),
                         }
-                    })?)
-                } else {
-                    Box::new(stream)
-                }
+                    })?;
+                Box::new(connector.connect(name, stream).await.map_err(|e| {
+                    IntegrationError::Tls {
+                        host: connect_host.clone(),
+                        reason: e.to_string(),
+                    }
+                })?)
+            } else {
+                Box::new(stream)
             }
-            None => {
-                trace.hop(
-                    "apigw",
-                    Verdict::Fail,
-                    format!("HTTP_PROXY to {connect_host}: the emulated world has no internet"),
-                );
-                return Err(IntegrationError::Unreachable { uri: connect_host }.into());
-            }
-        };
+        }
+        None => {
+            trace.hop(
+                "apigw",
+                Verdict::Fail,
+                format!("HTTP_PROXY to {connect_host}: the emulated world has no internet"),
+            );
+            return Err(IntegrationError::Unreachable { uri: connect_host }.into());
+        }
+    };
     trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
     let (rparts, rbody) = exchange(io, outgoing, &host_header, trace).await?;
     Ok(respond(rparts, rbody, trace))
