@@ -796,7 +796,7 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         state_name: opt_field(input, "stateName").map(str::to_string),
     };
     let tasks = WorldTasks::new(
-        c.world.clone(),
+        &c.world,
         execution_principal(&role_arn, "TestState"),
         config.state_machine_arn.clone(),
         Trace::new(),

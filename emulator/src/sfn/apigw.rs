@@ -348,8 +348,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
 
     if call.auth != AuthType::NoAuth {
         let credentials = world
-            .iam
-            .session_credentials(&ctx.principal, world.clock.now_utc())
+            .iam()
+            .session_credentials(&ctx.principal, world.clock().now_utc())
             .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
         let creds = crate::sigv4::Credentials::new(
             &credentials.access_key_id,
@@ -361,7 +361,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             &creds,
             &call.region,
             EXECUTE_API,
-            world.clock.now(),
+            world.clock().now(),
             &SigningSettings::default(),
         )
         .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
@@ -376,7 +376,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         );
     }
     req.extensions_mut().insert(trace.clone());
-    let resp = crate::apigw::service(world)
+    let resp = crate::apigw::service(world.apigw())
         .oneshot(req)
         .await
         .unwrap_or_else(|never| match never {});

@@ -354,13 +354,13 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         .state_machine_arn
         .split(':')
         .nth(3)
-        .unwrap_or(&world.model.region)
+        .unwrap_or(world.region())
         .to_string();
-    let iam_ctx = RequestContext::for_request(world.clock.now_utc(), &region)
+    let iam_ctx = RequestContext::for_request(world.clock().now_utc(), &region)
         .with("states:HTTPMethod", call.method.as_str())
         .with("states:HTTPEndpoint", endpoint.clone());
     world
-        .iam
+        .iam()
         .authorize(
             &ctx.principal,
             "states:InvokeHTTPEndpoint",
@@ -377,18 +377,18 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
 
     // The connection and its credentials.
     let conn = world
-        .connections
+        .connections()
         .by_arn(&call.connection_arn)
         .map_err(|e| {
             trace.hop("events", Verdict::Fail, e.to_string());
             StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
         })?;
-    let plain_ctx = RequestContext::for_request(world.clock.now_utc(), &region);
+    let plain_ctx = RequestContext::for_request(world.clock().now_utc(), &region);
     let denied = |d: crate::authz::Denied| {
         StatesError::new("Events.ConnectionResource.AccessDenied", d.message)
     };
     world
-        .iam
+        .iam()
         .authorize(
             &ctx.principal,
             "events:RetrieveConnectionCredentials",
@@ -405,7 +405,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         "secretsmanager:DescribeSecret",
     ] {
         world
-            .iam
+            .iam()
             .authorize(
                 &ctx.principal,
                 action,
@@ -419,7 +419,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             .map_err(denied)?;
     }
     let secret = world
-        .secrets
+        .secrets()
         .get(&conn.secret_arn)
         .map_err(|e| StatesError::new("Events.ConnectionResource.InternalError", e.to_string()))?;
     trace.pass(
@@ -462,11 +462,11 @@ async fn send(
     conn: &ConnectionConfig,
     call: Call,
 ) -> Result<Value, StatesError> {
-    let region = &ctx.world.model.region;
+    let region = ctx.world.region();
     let mut headers = call.headers.clone();
     merge(&mut headers, &conn.invocation_parameters.headers, true);
     let inv = Invoker {
-        world: ctx.world,
+        reach: ctx.world,
         principal: &ctx.principal,
         trace: ctx.trace,
     };
@@ -593,7 +593,7 @@ async fn send(
         )
     {
         // EventBridge refreshes the token on 401/407 (eb-target-connection-auth).
-        ctx.world.connections.forget_token(&conn.arn);
+        ctx.world.connections().forget_token(&conn.arn);
     } else if matches!(resp.status.as_u16(), 401 | 407) {
         // Basic and API key connections are de-authorized by a 401 or 407
         // (eb-target-connection-deauthorize.html).
@@ -605,7 +605,7 @@ async fn send(
                 resp.status, conn.name
             ),
         );
-        ctx.world.connections.deauthorize(&conn.arn);
+        ctx.world.connections().deauthorize(&conn.arn);
     }
     output(ctx, resp)
 }

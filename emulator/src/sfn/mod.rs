@@ -17,17 +17,67 @@ pub mod execution;
 pub mod http;
 pub mod map_run;
 
+use std::sync::Arc;
+
 use crate::iam::Principal;
 use crate::trace::Trace;
-use crate::world::World;
 
 pub use crate::asl::StatesError;
 
+/// What Step Functions is handed by the composition root ([`crate::world`] implements it for the
+/// running world): what EventBridge's delivery path reaches (IAM, the clock, the network, the
+/// connections and their secrets, API Gateway: [`crate::events::target::Host`]), the world's
+/// account and state machines, and a shared handle for executions that outlive their call.
+pub trait Host: crate::events::target::Host {
+    /// The world's account (an execution's, when its state machine's ARN names none).
+    fn account(&self) -> &str;
+    /// The state machines the world declares (`states:startExecution` may start them).
+    fn state_machines(&self) -> &[StateMachine];
+    /// A shared handle to this host: a background execution keeps it while it runs.
+    fn shared(&self) -> Arc<dyn Host>;
+}
+
+/// `StateMachineType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateMachineType {
+    /// Standard workflows.
+    Standard,
+    /// Express workflows.
+    Express,
+}
+
+impl StateMachineType {
+    /// The API name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StateMachineType::Standard => "STANDARD",
+            StateMachineType::Express => "EXPRESS",
+        }
+    }
+}
+
+/// A state machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateMachine {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `StateMachineName`.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// The definition (ASL JSON text, substitutions applied).
+    pub definition: String,
+    /// `StateMachineType`.
+    pub kind: StateMachineType,
+}
+
 /// What a task knows about the execution it runs in.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TaskContext<'a> {
-    /// The running world.
-    pub world: &'a World,
+    /// The world the task runs in, through its handles.
+    pub world: &'a dyn Host,
     /// The execution role's session.
     pub principal: Principal,
     /// The state machine's ARN.
@@ -40,6 +90,16 @@ pub struct TaskContext<'a> {
     pub trace: &'a Trace,
     /// Where an HTTP Task records its raw request and response (TestState `TRACE`).
     pub capture: Option<&'a std::sync::Mutex<Option<http::HttpCapture>>>,
+}
+
+impl std::fmt::Debug for TaskContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("principal", &self.principal)
+            .field("state_machine_arn", &self.state_machine_arn)
+            .field("state_name", &self.state_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TaskContext<'_> {

@@ -23,6 +23,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -34,11 +35,11 @@ use super::api::HttpConnection;
 use super::error::HttpApiError;
 use super::mapping::{Action, Source, Target};
 use super::{AuthContext, HttpInvocation};
+use crate::apigw::ApiGateway;
 use crate::apigw::integration::{
     IntegrationError, Io, connection, exchange, exchange_on, vpc_link_route,
 };
 use crate::trace::Verdict;
-use crate::world::World;
 
 /// Request headers that describe the client's connection and do not travel on.
 const HOP_BY_HOP: &[&str] = &[
@@ -57,13 +58,13 @@ const HOP_BY_HOP: &[&str] = &[
 /// The innermost service.
 #[derive(Clone, Debug)]
 pub struct HttpIntegrationService {
-    world: World,
+    gw: Arc<ApiGateway>,
 }
 
 impl HttpIntegrationService {
-    /// Integrations of `world`'s HTTP APIs.
-    pub fn new(world: World) -> Self {
-        Self { world }
+    /// Integrations of `gw`'s HTTP APIs.
+    pub fn new(gw: Arc<ApiGateway>) -> Self {
+        Self { gw }
     }
 }
 
@@ -77,7 +78,7 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
     }
 
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
-        let world = self.world.clone();
+        let gw = self.gw.clone();
         Box::pin(async move {
             let Some(inv) = req.extensions().get::<HttpInvocation>().cloned() else {
                 return Err(HttpApiError::NoIntegration("(not routed)".into()));
@@ -88,7 +89,7 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
                 ));
             };
             let after = integration.timeout;
-            match tokio::time::timeout(after, run(&world, &inv, req)).await {
+            match tokio::time::timeout(after, run(&gw, &inv, req)).await {
                 Ok(r) => r,
                 Err(_) => {
                     inv.trace.hop(
@@ -124,7 +125,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 async fn run(
-    world: &World,
+    gw: &ApiGateway,
     inv: &HttpInvocation,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, HttpApiError> {
@@ -196,8 +197,7 @@ async fn run(
             listener_arn,
             server_name_to_verify,
         } => {
-            let (link, target) =
-                vpc_link_route(world, vpc_link_id, listener_arn, "integration uri")?;
+            let (link, target) = vpc_link_route(gw, vpc_link_id, listener_arn, "integration uri")?;
             let host = server_name_to_verify
                 .clone()
                 .unwrap_or_else(|| target.dns_name.clone());
@@ -354,7 +354,7 @@ async fn run(
             Some((link, target_lb)) => {
                 // A kept-alive connection through the VPC link when one is idle (vpc::pool).
                 let (conn, _) =
-                    connection(world, trace, &link, &target_lb, https, &connect_host, port).await?;
+                    connection(gw, trace, &link, &target_lb, https, &connect_host, port).await?;
                 trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
                 let (rparts, rbody) = exchange_on(conn, outgoing, &host_header, trace).await?;
                 return Ok(respond(rparts, rbody, trace));
@@ -380,7 +380,7 @@ async fn run(
                 );
                 // A real socket to the user's own service: the virtual clock holds while it is open
                 // (crate::clock), so a slow service is not timed out by skipped time.
-                let hold = world.clock.hold();
+                let hold = gw.deps.clock.hold();
                 let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
                     trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
                     IntegrationError::Http {
@@ -390,7 +390,7 @@ async fn run(
                 })?;
                 let stream = crate::clock::Held::new(stream, hold);
                 if https {
-                    let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+                    let connector = tokio_rustls::TlsConnector::from(gw.deps.tls_client.clone());
                     let name = rustls_pki_types::ServerName::try_from(connect_host.clone())
                         .map_err(|e| IntegrationError::Tls {
                             host: connect_host.clone(),
