@@ -17,8 +17,6 @@
 //! Denials are 403 `AccessDeniedException` with API Gateway's wording
 //! ([`crate::iam::DenialFormat::ApiGateway`]).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -26,7 +24,7 @@ use bytes::Bytes;
 use tower::{Layer, Service};
 
 use super::rest_api::AuthorizationType;
-use super::{ApiGateway, ApiGatewayError, Deps, Invocation};
+use super::{ApiGateway, ApiGatewayError, Deps, Invocation, LayerFuture, Next};
 use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext};
 use crate::sigv4::{Incoming, SigV4Error, VerifyPolicy, verify};
 use crate::trace::Verdict;
@@ -123,18 +121,10 @@ pub struct Auth<S> {
     inner: S,
 }
 
-impl<S> Service<http::Request<Bytes>> for Auth<S>
-where
-    S: Service<http::Request<Bytes>, Response = http::Response<Bytes>, Error = ApiGatewayError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
+impl<S: Next> Service<http::Request<Bytes>> for Auth<S> {
     type Response = http::Response<Bytes>;
     type Error = ApiGatewayError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+    type Future = LayerFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiGatewayError>> {
         self.inner.poll_ready(cx)

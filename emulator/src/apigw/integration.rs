@@ -259,12 +259,7 @@ async fn http_proxy_v1(
     link: &Arc<super::VpcLinkV1>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
-    let filled = fill(uri, &inv.route.path_params);
-    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
-        what: format!("uri {filled} is not a valid URL"),
-    })?;
-    let https = parsed.scheme_str() == Some("https");
-    let host = parsed.host().unwrap_or_default().to_string();
+    let (parsed, https, host) = filled_uri(uri, inv)?;
     let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
     let nlb = match (&link.status, &link.nlb) {
         (super::VpcLinkStatus::Available, Some(nlb)) => nlb.clone(),
@@ -372,6 +367,24 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
+/// Whether a request header goes on to the integration (REST and HTTP APIs alike): not the
+/// hop-by-hop ones, and not the client's `X-Amzn-Trace-Id` (API Gateway sends its own).
+pub(crate) fn travels(name: &HeaderName) -> bool {
+    !HOP_BY_HOP.contains(&name.as_str()) && name.as_str() != "x-amzn-trace-id"
+}
+
+/// The method's `Uri` with the path parameters filled in, parsed: the URI, whether it is
+/// `https`, and its host.
+fn filled_uri(uri: &str, inv: &Invocation) -> Result<(http::Uri, bool, String), IntegrationError> {
+    let filled = fill(uri, &inv.route.path_params);
+    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
+        what: format!("uri {filled} is not a valid URL"),
+    })?;
+    let https = parsed.scheme_str() == Some("https");
+    let host = parsed.host().unwrap_or_default().to_string();
+    Ok((parsed, https, host))
+}
+
 /// Fills `{name}` and `{name+}`-bound `{name}` variables of the `Uri` with the path parameters.
 fn fill(uri: &str, params: &std::collections::BTreeMap<String, String>) -> String {
     let mut out = uri.to_string();
@@ -394,18 +407,20 @@ async fn http_proxy(
     target: &Arc<IntegrationTarget>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
-    let filled = fill(uri, &inv.route.path_params);
-    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
-        what: format!("uri {filled} is not a valid URL"),
-    })?;
-    let https = parsed.scheme_str() == Some("https");
-    let host = parsed.host().unwrap_or_default().to_string();
+    let (parsed, https, host) = filled_uri(uri, inv)?;
     let port = target
         .listener_port
         .or(parsed.port_u16())
         .unwrap_or(if https { 443 } else { 80 });
 
-    let (conn, eni) = connection(gw, trace, link, target, https, &host, port).await?;
+    let route = LinkRoute {
+        link,
+        target,
+        https,
+        host: &host,
+        port,
+    };
+    let (conn, eni) = connection(gw, trace, route).await?;
     send(
         inv,
         req,
@@ -418,6 +433,17 @@ async fn http_proxy(
     .await
 }
 
+/// Where an integration's connection goes through a VPC link V2: the link, the load balancer
+/// (or listener) behind it, the port, and TLS on top when `https` (verified for `host`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LinkRoute<'a> {
+    pub(crate) link: &'a Arc<VpcLink>,
+    pub(crate) target: &'a Arc<IntegrationTarget>,
+    pub(crate) https: bool,
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+}
+
 /// A connection for an integration through a VPC link V2: a kept-alive one from the link's ENI to
 /// the same load balancer node and port (and TLS name) when one is idle
 /// ([`crate::vpc::pool`]: API Gateway keeps its connections to the target open), else a new
@@ -425,12 +451,15 @@ async fn http_proxy(
 pub(crate) async fn connection(
     gw: &ApiGateway,
     trace: &Trace,
-    link: &Arc<VpcLink>,
-    target: &Arc<IntegrationTarget>,
-    https: bool,
-    host: &str,
-    port: u16,
+    route: LinkRoute<'_>,
 ) -> Result<(Pooled, Arc<Eni>), IntegrationError> {
+    let LinkRoute {
+        link,
+        target,
+        https,
+        host,
+        port,
+    } = route;
     let key = link.enis.first().and_then(|eni| {
         let node = target
             .nodes
@@ -464,7 +493,7 @@ pub(crate) async fn connection(
         return Ok((conn, eni.clone()));
     }
     let (conn_trace, relay) = trace.relay();
-    let (io, eni) = open(gw, &conn_trace, link, target, https, host, port).await?;
+    let (io, eni) = open(gw, &conn_trace, route).await?;
     let http_err = |e: hyper::Error| IntegrationError::Http {
         host: host.to_string(),
         reason: e.to_string(),
@@ -489,13 +518,10 @@ pub(crate) async fn connection(
 pub(crate) async fn open(
     gw: &ApiGateway,
     trace: &Trace,
-    link: &Arc<VpcLink>,
-    target: &Arc<IntegrationTarget>,
-    https: bool,
-    host: &str,
-    port: u16,
+    route: LinkRoute<'_>,
 ) -> Result<(Box<dyn Io>, Arc<Eni>), IntegrationError> {
-    let host = host.to_string();
+    let (link, target, port) = (route.link, route.target, route.port);
+    let host = route.host.to_string();
     // One ENI of the link, and the load balancer node in the same subnet when there is one.
     let Some(eni) = link.enis.first().cloned() else {
         return Err(IntegrationError::NotDeployed {
@@ -543,7 +569,7 @@ pub(crate) async fn open(
                 source,
             }
         })?;
-    let io = tls_over(gw, trace, Box::new(stream), https, &host).await?;
+    let io = tls_over(gw, trace, Box::new(stream), route.https, &host).await?;
     Ok((io, eni))
 }
 
@@ -618,7 +644,7 @@ async fn send(
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
     builder = builder.header(http::header::HOST, authority);
     for (name, value) in &parts.headers {
-        if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "x-amzn-trace-id" {
+        if !travels(name) {
             continue;
         }
         builder = builder.header(name, value);

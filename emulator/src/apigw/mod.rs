@@ -257,45 +257,44 @@ impl ApiGateway {
                 }),
             );
         }
+        // ALBs and NLBs alike: a VPC link V2 reaches an NLB's listeners as it reaches an ALB's
+        // (HTTP APIs' `IntegrationUri`, REST APIs' `IntegrationTarget`).
         let mut targets = HashMap::new();
-        for lb in lbs.load_balancers {
-            let target = |listener_port| {
-                Arc::new(IntegrationTarget {
-                    load_balancer: lb.config.name.clone(),
-                    dns_name: lb.config.dns_name.clone(),
-                    vpc_id: lb.config.vpc_id.clone(),
-                    nodes: lb.nodes.clone(),
-                    listener_port,
-                })
-            };
-            targets.insert(lb.config.arn.clone(), target(None));
-            for l in lbs
+        let albs = lbs.load_balancers.iter().map(|lb| {
+            let ports = lbs
                 .listeners
                 .iter()
-                .filter(|l| l.load_balancer_arn == lb.config.arn)
-            {
-                targets.insert(l.arn.clone(), target(Some(l.port)));
-            }
-        }
-        // NLBs: a VPC link V2 reaches their listeners as it reaches an ALB's (HTTP APIs'
-        // `IntegrationUri`, REST APIs' `IntegrationTarget`).
-        for lb in lbs.nlbs.all() {
+                .filter(|l| l.load_balancer_arn == lb.config.arn);
+            (
+                (&lb.config.arn, &lb.config.name, &lb.config.dns_name),
+                (&lb.config.vpc_id, &lb.nodes),
+                ports.map(|l| (&l.arn, l.port)).collect::<Vec<_>>(),
+            )
+        });
+        let nlbs = lbs.nlbs.all().map(|lb| {
+            let ports = lbs
+                .nlb_listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.config.arn);
+            (
+                (&lb.config.arn, &lb.config.name, &lb.config.dns_name),
+                (&lb.config.vpc_id, &lb.nodes),
+                ports.map(|l| (&l.arn, l.port)).collect::<Vec<_>>(),
+            )
+        });
+        for ((arn, name, dns_name), (vpc_id, nodes), listeners) in albs.chain(nlbs) {
             let target = |listener_port| {
                 Arc::new(IntegrationTarget {
-                    load_balancer: lb.config.name.clone(),
-                    dns_name: lb.config.dns_name.clone(),
-                    vpc_id: lb.config.vpc_id.clone(),
-                    nodes: lb.nodes.clone(),
+                    load_balancer: name.clone(),
+                    dns_name: dns_name.clone(),
+                    vpc_id: vpc_id.clone(),
+                    nodes: nodes.clone(),
                     listener_port,
                 })
             };
-            targets.insert(lb.config.arn.clone(), target(None));
-            for l in lbs
-                .nlb_listeners
-                .iter()
-                .filter(|l| l.load_balancer_arn == lb.config.arn)
-            {
-                targets.insert(l.arn.clone(), target(Some(l.port)));
+            targets.insert(arn.clone(), target(None));
+            for (listener_arn, port) in listeners {
+                targets.insert(listener_arn.clone(), target(Some(port)));
             }
         }
         // VPC links v1: AVAILABLE when their one target is an NLB of this world.
@@ -487,6 +486,32 @@ pub struct Invocation {
 
 /// The layered service inside [`ApiGatewayService`]: auth, time-out, integration.
 pub type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, ApiGatewayError>;
+
+/// What a layer of [`ApiGatewayService`] answers with.
+pub type LayerFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+
+/// A request to the data plane.
+pub type Request = http::Request<Bytes>;
+/// A response of the data plane.
+pub type Response = http::Response<Bytes>;
+
+/// The service a layer wraps: the next layer, or the integration.
+pub trait Next:
+    Service<Request, Response = Response, Error = ApiGatewayError, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Next for S where
+    S: Service<Request, Response = Response, Error = ApiGatewayError, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
 
 /// API Gateway's data plane as a tower service (see the module docs).
 #[derive(Clone)]

@@ -596,6 +596,12 @@ pub(crate) async fn exchange(
     body: Bytes,
 ) -> Result<Exchange, InvokeError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
+    let req = Outgoing {
+        method,
+        path,
+        headers,
+        body,
+    };
     let key = PoolKey {
         source: conn.arn.clone(),
         destination: format!(
@@ -615,7 +621,7 @@ pub(crate) async fn exchange(
                     "the kept-alive TLS connection to {host}:{port} (its certificate was checked when it opened)"
                 ),
             );
-            return send(inv, pooled, host, port, method, path, headers, body).await;
+            return send(inv, pooled, host, port, req).await;
         }
     };
     let io: Box<dyn Io> = if tls {
@@ -635,22 +641,32 @@ pub(crate) async fn exchange(
             .map_err(http_err)?,
         None => Pooled::single(io).await.map_err(http_err)?,
     };
-    send(inv, pooled, host, port, method, path, headers, body).await
+    send(inv, pooled, host, port, req).await
+}
+
+/// One HTTP request along a connection.
+struct Outgoing<'a> {
+    method: Method,
+    path: &'a str,
+    headers: &'a [(String, String)],
+    body: Bytes,
 }
 
 /// Sends one request over `conn` and reads the whole response; the connection goes back to the
 /// pool unless the answer closed it.
-#[allow(clippy::too_many_arguments)]
 async fn send(
     inv: &Invoker<'_>,
     mut conn: Pooled,
     host: &str,
     port: u16,
-    method: Method,
-    path: &str,
-    headers: &[(String, String)],
-    body: Bytes,
+    req: Outgoing<'_>,
 ) -> Result<Exchange, InvokeError> {
+    let Outgoing {
+        method,
+        path,
+        headers,
+        body,
+    } = req;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
     let host_header = if port == 443 {

@@ -206,8 +206,8 @@ impl WorldTasks {
         &self,
         ctx: &TaskContext<'_>,
         call: &TaskInvocation,
-        base: &str,
     ) -> Result<Value, StatesError> {
+        let base = call.resource.trim_end_matches(".waitForTaskToken");
         let token = call.task_token.clone().unwrap_or_default();
         // Registered before the integration runs: its receiver may answer at once.
         let waiter = self.callbacks.register(&token);
@@ -329,10 +329,7 @@ impl TaskHandler for WorldTasks {
                         Err(not_emulated(r))
                     }
                 }
-                r if r.ends_with(".waitForTaskToken") => {
-                    let base = r.trim_end_matches(".waitForTaskToken");
-                    self.wait_for_token(&ctx, &call, base).await
-                }
+                r if r.ends_with(".waitForTaskToken") => self.wait_for_token(&ctx, &call).await,
                 other => {
                     trace.hop(
                         "sfn",
@@ -652,6 +649,19 @@ impl Executions {
         )
     }
 
+    /// The tasks of an execution named `name` of `sm`: run as a session of its role, waiting
+    /// for task tokens and activities in this store, reporting Map Runs to it.
+    fn tasks(&self, world: &dyn Host, sm: &StateMachine, name: &str, trace: Trace) -> WorldTasks {
+        WorldTasks::new(
+            world,
+            execution_principal(&sm.role_arn, name),
+            sm.arn.clone(),
+            trace,
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone())
+    }
+
     fn prepare(
         &self,
         world: &dyn Host,
@@ -707,6 +717,16 @@ impl Executions {
             redrive_date: None,
             map_run_arn: None,
         };
+        // The opening hop of every execution (run_sync's and start's alike).
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} of {} ({}) starts",
+                record.name,
+                sm.name,
+                sm.kind.as_str()
+            ),
+        );
         Ok((definition, config, record))
     }
 
@@ -753,19 +773,7 @@ impl Executions {
         if let Some(w) = &watch {
             w.started(&record);
         }
-        record.trace.info(
-            "sfn",
-            format!(
-                "execution {} of {} ({}) starts",
-                record.name,
-                sm.name,
-                sm.kind.as_str()
-            ),
-        );
-        let principal = execution_principal(&sm.role_arn, &record.name);
-        let tasks = WorldTasks::new(world, principal, sm.arn.clone(), record.trace.clone())
-            .with_callbacks(self.callbacks.clone(), self.activities.clone())
-            .with_map_runs(self.map_runs.clone());
+        let tasks = self.tasks(world, sm, &record.name, record.trace.clone());
         let tasks = match shared {
             Some(store) => tasks.with_executions(store),
             None => tasks,
@@ -819,16 +827,6 @@ impl Executions {
         self.know_machines(world.state_machines().iter().cloned());
         self.know_machines([sm.clone()]);
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
-        // The same opening and closing hops as run_sync's.
-        record.trace.info(
-            "sfn",
-            format!(
-                "execution {} of {} ({}) starts",
-                record.name,
-                sm.name,
-                sm.kind.as_str()
-            ),
-        );
         let exec_name = record.name.clone();
         if let Some(w) = &watch {
             w.started(&record);
@@ -837,10 +835,8 @@ impl Executions {
         let start = record.start_date;
         let (handle, signal) = stop_channel();
         self.stops.lock().expect("lock").insert(arn.clone(), handle);
-        let principal = execution_principal(&sm.role_arn, &record.name);
-        let tasks = WorldTasks::new(world, principal, sm.arn.clone(), record.trace.clone())
-            .with_callbacks(self.callbacks.clone(), self.activities.clone())
-            .with_map_runs(self.map_runs.clone())
+        let tasks = self
+            .tasks(world, sm, &record.name, record.trace.clone())
             .with_executions(self);
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
@@ -935,15 +931,7 @@ impl Executions {
             .insert(arn.to_string(), handle);
         let name = arn.rsplit(':').next().unwrap_or("").to_string();
         let trace = self.get(arn).map(|r| r.trace).unwrap_or_default();
-        let tasks = WorldTasks::new(
-            world,
-            execution_principal(&sm.role_arn, &name),
-            sm.arn.clone(),
-            trace,
-        )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone())
-        .with_map_runs(self.map_runs.clone())
-        .with_executions(self);
+        let tasks = self.tasks(world, sm, &name, trace).with_executions(self);
         let store = self.clone();
         let key = arn.to_string();
         let work = world.clock().work();

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use super::{StatesError, TaskContext};
+use super::{StatesError, TaskContext, parameters, string_field};
 use crate::events::invoke::{
     self, Exchange, InvokeError, InvokeErrorKind, Invoker, append_query, encode_pairs, merge,
     url_lite,
@@ -114,20 +114,10 @@ struct Call {
     array_format: ArrayFormat,
 }
 
-fn string_field(params: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
-    }
-}
-
 fn parse_call(params: &Value) -> Result<Call, String> {
-    let Value::Object(p) = params else {
-        return Err("The Parameters must be a JSON object".into());
-    };
-    for key in p.keys() {
-        if ![
+    let p = parameters(
+        params,
+        &[
             "ApiEndpoint",
             "Method",
             "Authentication",
@@ -136,14 +126,8 @@ fn parse_call(params: &Value) -> Result<Call, String> {
             "QueryParameters",
             "RequestBody",
             "Transform",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(format!(
-                "The field '{key}' is not supported by Step Functions"
-            ));
-        }
-    }
+        ],
+    )?;
     let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
     let method_text = string_field(p, "Method")?.ok_or("The field 'Method' is required")?;
     let method = match method_text.to_ascii_uppercase().as_str() {
@@ -387,29 +371,17 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
     let denied = |d: crate::authz::Denied| {
         StatesError::new("Events.ConnectionResource.AccessDenied", d.message)
     };
-    world
-        .iam()
-        .authorize(
-            &ctx.principal,
-            "events:RetrieveConnectionCredentials",
-            &conn.arn,
-            &plain_ctx,
-            None,
-            &[],
-            DenialFormat::PolicyType,
-            trace,
-        )
-        .map_err(denied)?;
-    for action in [
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:DescribeSecret",
+    for (action, resource) in [
+        ("events:RetrieveConnectionCredentials", &conn.arn),
+        ("secretsmanager:GetSecretValue", &conn.secret_arn),
+        ("secretsmanager:DescribeSecret", &conn.secret_arn),
     ] {
         world
             .iam()
             .authorize(
                 &ctx.principal,
                 action,
-                &conn.secret_arn,
+                resource,
                 &plain_ctx,
                 None,
                 &[],

@@ -114,3 +114,59 @@ impl TaskContext<'_> {
         )
     }
 }
+
+/// A task's `Parameters` as an object whose fields are all in `known` (the integration's
+/// documented fields), or the message Step Functions gives.
+pub(crate) fn parameters<'a>(
+    params: &'a serde_json::Value,
+    known: &[&str],
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, String> {
+    let serde_json::Value::Object(p) = params else {
+        return Err("The Parameters must be a JSON object".into());
+    };
+    if let Some(key) = p.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!(
+            "The field '{key}' is not supported by Step Functions"
+        ));
+    }
+    Ok(p)
+}
+
+/// A string field of a task's parameters (absent or `null`: `None`).
+pub(crate) fn string_field(
+    p: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<Option<String>, String> {
+    match p.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// Both integrations refuse a field they do not document, and a string field of another type,
+    /// with Step Functions' wording (sfn::apigw and sfn::http share the reader).
+    #[test]
+    fn parameters_refuse_unknown_fields_and_mistyped_strings() {
+        let known = ["ApiEndpoint", "Method"];
+        assert_eq!(
+            super::parameters(&json!({"ApiEndpoint": "x", "Extra": 1}), &known).unwrap_err(),
+            "The field 'Extra' is not supported by Step Functions"
+        );
+        assert_eq!(
+            super::parameters(&json!([]), &known).unwrap_err(),
+            "The Parameters must be a JSON object"
+        );
+        let params = json!({"Method": 1, "ApiEndpoint": null});
+        let p = super::parameters(&params, &known).unwrap();
+        assert_eq!(super::string_field(p, "ApiEndpoint"), Ok(None));
+        assert_eq!(
+            super::string_field(p, "Method").unwrap_err(),
+            "The value of the field 'Method' must be a string"
+        );
+    }
+}

@@ -37,23 +37,9 @@ use super::mapping::{Action, Source, Target};
 use super::{AuthContext, HttpInvocation};
 use crate::apigw::ApiGateway;
 use crate::apigw::integration::{
-    IntegrationError, Io, connection, exchange, exchange_on, vpc_link_route,
+    IntegrationError, Io, LinkRoute, connection, exchange, exchange_on, travels, vpc_link_route,
 };
 use crate::trace::Verdict;
-
-/// Request headers that describe the client's connection and do not travel on.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "x-amzn-trace-id",
-];
 
 /// The innermost service.
 #[derive(Clone, Debug)]
@@ -92,14 +78,7 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
             match tokio::time::timeout(after, run(&gw, &inv, req)).await {
                 Ok(r) => r,
                 Err(_) => {
-                    inv.trace.hop(
-                        "apigw",
-                        Verdict::Fail,
-                        format!(
-                            "integration timeout: no response within {} ms (TimeoutInMillis)",
-                            after.as_millis()
-                        ),
-                    );
+                    crate::apigw::timeout::timed_out(&inv.trace, after);
                     Err(HttpApiError::Timeout(after))
                 }
             }
@@ -225,7 +204,7 @@ async fn run(
     let (parts, body) = req.into_parts();
     let mut headers = http::HeaderMap::new();
     for (name, value) in &parts.headers {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
+        if travels(name) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -353,8 +332,14 @@ async fn run(
         match via {
             Some((link, target_lb)) => {
                 // A kept-alive connection through the VPC link when one is idle (vpc::pool).
-                let (conn, _) =
-                    connection(gw, trace, &link, &target_lb, https, &connect_host, port).await?;
+                let route = LinkRoute {
+                    link: &link,
+                    target: &target_lb,
+                    https,
+                    host: &connect_host,
+                    port,
+                };
+                let (conn, _) = connection(gw, trace, route).await?;
                 trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
                 let (rparts, rbody) = exchange_on(conn, outgoing, &host_header, trace).await?;
                 return Ok(respond(rparts, rbody, trace));
