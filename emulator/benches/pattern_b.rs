@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
         &SigningSettings::default(),
     )
     .unwrap();
-    let service = apigw::service(&world);
+    let service = apigw::service(&world.apigw);
     let check = rt.block_on(service.handle(signed.clone()));
     assert_eq!(check.status(), 200, "{:?}", check.body());
 

@@ -20,6 +20,7 @@ use crate::world::World;
 
 /// Runs the scenario's state machines to their end and keeps their records.
 struct CheckStarter {
+    world: World,
     executions: Executions,
     records: Mutex<Vec<ExecutionRecord>>,
     trace: Trace,
@@ -29,10 +30,10 @@ struct CheckStarter {
 impl ExecutionStarter for CheckStarter {
     async fn start_execution(
         &self,
-        world: &World,
         state_machine_arn: &str,
         input: Value,
     ) -> Result<String, (String, String)> {
+        let world = &self.world;
         let sm = world
             .model
             .state_machine(state_machine_arn)
@@ -114,6 +115,7 @@ pub(crate) async fn run(file: &str, world: &World, case: &Case, spec: &Value) ->
         ),
     );
     let starter = CheckStarter {
+        world: world.clone(),
         executions: Executions::new(),
         records: Mutex::new(Vec::new()),
         trace: trace.clone(),

@@ -104,6 +104,16 @@
 //! scenario, cfn, bundled                                    templates into the model; stacks
 //! edge, check, check_events, cli                            the front doors
 //! ```
+//!
+//! The world is the composition root: it builds each component from the model and hands it the
+//! narrow handles it needs, so no component names [`world`]. API Gateway owns its handles
+//! ([`apigw::Deps`]: clock, IAM, network, TLS client, Region and account; its services hold one
+//! `Arc<ApiGateway>`); EventBridge's connection path and deliveries and Step Functions borrow
+//! theirs through traits the world implements in `world.rs` ([`events::invoke::Reach`],
+//! [`events::target::Host`], [`sfn::Host`]). EventBridge sits below Step Functions: a rule that
+//! starts an execution reaches it through the [`events::target::ExecutionStarter`] its caller
+//! gives. Component configuration belongs to the component; [`model`] aggregates it (and
+//! re-exports what moved, e.g. [`sfn::StateMachine`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 

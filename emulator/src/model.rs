@@ -106,41 +106,8 @@ pub struct ManagedPolicy {
     pub document: Value,
 }
 
-/// `StateMachineType`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateMachineType {
-    /// Standard workflows.
-    Standard,
-    /// Express workflows.
-    Express,
-}
-
-impl StateMachineType {
-    /// The API name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            StateMachineType::Standard => "STANDARD",
-            StateMachineType::Express => "EXPRESS",
-        }
-    }
-}
-
-/// A state machine.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StateMachine {
-    /// CloudFormation logical id.
-    pub logical_id: String,
-    /// `StateMachineName`.
-    pub name: String,
-    /// Its ARN.
-    pub arn: String,
-    /// `RoleArn`.
-    pub role_arn: String,
-    /// The definition (ASL JSON text, substitutions applied).
-    pub definition: String,
-    /// `StateMachineType`.
-    pub kind: StateMachineType,
-}
+// Step Functions' configuration is its own (components do not import the model).
+pub use crate::sfn::{StateMachine, StateMachineType};
 
 /// A resource vpcgate does not emulate (listed once at start; its `Ref`/`GetAtt` are placeholders).
 #[derive(Clone, Debug, PartialEq, Eq)]

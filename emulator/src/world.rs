@@ -81,8 +81,8 @@ pub struct WorldInner {
     pub iam: Arc<Directory>,
     /// The TLS client configuration of the AWS side.
     pub tls_client: Arc<rustls::ClientConfig>,
-    /// API Gateway: deployed REST API stages and VPC links (Pattern B).
-    pub apigw: crate::apigw::ApiGateway,
+    /// API Gateway: deployed REST API stages and VPC links (Pattern B), with its handles.
+    pub apigw: Arc<crate::apigw::ApiGateway>,
     /// VPC Lattice service networks: data plane, health checks, instances, workloads.
     pub lattice: crate::lattice::service_network::LatticeServices,
     /// Instances, routes, the public service endpoints and the interface VPC endpoints.
@@ -322,9 +322,17 @@ impl World {
             connections.put(conn.clone());
         }
         let iam = Arc::new(Directory::from_model(&model).map_err(WorldError::Policies)?);
-        // API Gateway (Pattern B): VPC link ENIs, deployed stages, integration targets.
-        let apigw = crate::apigw::ApiGateway::start(&net, &model, &load_balancers, &nlbs)?;
         let tls_client = pki.client_config();
+        // API Gateway (Pattern B): VPC link ENIs, deployed stages, integration targets.
+        let apigw = start_apigw(
+            &model,
+            &clock,
+            &iam,
+            &net,
+            &tls_client,
+            &load_balancers,
+            &nlbs,
+        )?;
         // VPC Lattice service networks (lattice::service_network).
         let lattice = {
             let alb_nodes = load_balancers
@@ -402,5 +410,96 @@ impl World {
                 )
             }))
             .collect()
+    }
+}
+
+// The service-call stack (apigw, events, sfn): each component is handed the narrow handles it
+// needs here; none of them names the world (issue 12).
+
+/// API Gateway with its handles: the VPC links' ENIs, the deployed stages, the integration
+/// targets among the running load balancers.
+fn start_apigw(
+    model: &Model,
+    clock: &Clock,
+    iam: &Arc<Directory>,
+    net: &Network,
+    tls_client: &Arc<rustls::ClientConfig>,
+    load_balancers: &[LoadBalancer],
+    nlbs: &crate::nlb::Nlbs,
+) -> Result<Arc<crate::apigw::ApiGateway>, crate::apigw::StartError> {
+    let deps = crate::apigw::Deps {
+        clock: clock.clone(),
+        iam: iam.clone(),
+        net: net.clone(),
+        tls_client: tls_client.clone(),
+        region: model.region.clone(),
+        account: model.account.clone(),
+    };
+    let targets = crate::apigw::Targets {
+        load_balancers,
+        listeners: &model.listeners,
+        nlbs,
+        nlb_listeners: &model.nlb.listeners,
+    };
+    crate::apigw::ApiGateway::start(deps, &model.apigw, targets).map(Arc::new)
+}
+
+/// The connection's invocation path (EventBridge's API destinations, the HTTP Task).
+impl crate::events::invoke::Reach for World {
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    fn iam(&self) -> &Directory {
+        &self.iam
+    }
+    fn net(&self) -> &Network {
+        &self.net
+    }
+    fn tls_client(&self) -> &Arc<rustls::ClientConfig> {
+        &self.tls_client
+    }
+    fn region(&self) -> &str {
+        &self.model.region
+    }
+    fn connections(&self) -> &Connections {
+        &self.connections
+    }
+    fn resource_configuration(&self, arn: &str) -> Option<&ResourceConfigurationConfig> {
+        self.resource_configurations.get(arn)
+    }
+    fn resource_gateway(&self, id: &str) -> Option<&ResourceGateway> {
+        self.gateways.get(id)
+    }
+    fn public_endpoints(&self) -> &[crate::events::public::PublicEndpoint] {
+        &self.model.events.public_endpoints
+    }
+    fn internet(&self) -> &crate::ec2::Internet {
+        &self.ec2.internet
+    }
+    fn apigw(&self) -> &Arc<crate::apigw::ApiGateway> {
+        &self.apigw
+    }
+}
+
+/// EventBridge's deliveries to rule targets.
+impl crate::events::target::Host for World {
+    fn eventbridge(&self) -> &crate::events::EventBridge {
+        &self.events
+    }
+    fn secrets(&self) -> &SecretsManager {
+        &self.secrets
+    }
+}
+
+/// Step Functions' executions and task integrations.
+impl crate::sfn::Host for World {
+    fn account(&self) -> &str {
+        &self.model.account
+    }
+    fn state_machines(&self) -> &[crate::sfn::StateMachine] {
+        &self.model.state_machines
+    }
+    fn shared(&self) -> Arc<dyn crate::sfn::Host> {
+        Arc::new(self.clone())
     }
 }

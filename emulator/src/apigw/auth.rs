@@ -17,19 +17,17 @@
 //! Denials are 403 `AccessDeniedException` with API Gateway's wording
 //! ([`crate::iam::DenialFormat::ApiGateway`]).
 
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tower::{Layer, Service};
 
 use super::rest_api::AuthorizationType;
-use super::{ApiGatewayError, Invocation};
+use super::{ApiGateway, ApiGatewayError, Deps, Invocation, LayerFuture, Next};
 use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext};
 use crate::sigv4::{Incoming, SigV4Error, VerifyPolicy, verify};
 use crate::trace::Verdict;
-use crate::world::World;
 
 /// Why the caller was not let in.
 #[derive(Debug, thiserror::Error)]
@@ -95,22 +93,22 @@ pub struct Caller {
     pub access_key_id: Option<String>,
 }
 
-/// SigV4 verification and `execute-api:Invoke` authorization for `world`'s APIs.
-pub fn layer(world: World) -> AuthLayer {
-    AuthLayer { world }
+/// SigV4 verification and `execute-api:Invoke` authorization for `gw`'s APIs.
+pub fn layer(gw: Arc<ApiGateway>) -> AuthLayer {
+    AuthLayer { gw }
 }
 
 /// See [`layer`].
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
-    world: World,
+    gw: Arc<ApiGateway>,
 }
 
 impl<S> Layer<S> for AuthLayer {
     type Service = Auth<S>;
     fn layer(&self, inner: S) -> Self::Service {
         Auth {
-            world: self.world.clone(),
+            gw: self.gw.clone(),
             inner,
         }
     }
@@ -119,29 +117,21 @@ impl<S> Layer<S> for AuthLayer {
 /// See [`layer`].
 #[derive(Clone, Debug)]
 pub struct Auth<S> {
-    world: World,
+    gw: Arc<ApiGateway>,
     inner: S,
 }
 
-impl<S> Service<http::Request<Bytes>> for Auth<S>
-where
-    S: Service<http::Request<Bytes>, Response = http::Response<Bytes>, Error = ApiGatewayError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
+impl<S: Next> Service<http::Request<Bytes>> for Auth<S> {
     type Response = http::Response<Bytes>;
     type Error = ApiGatewayError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+    type Future = LayerFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiGatewayError>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: http::Request<Bytes>) -> Self::Future {
-        let caller = authorize(&self.world, &req);
+        let caller = authorize(&self.gw, &req);
         let mut inner = self.inner.clone();
         // Take the ready inner service, leave the clone (tower's usual dance).
         std::mem::swap(&mut self.inner, &mut inner);
@@ -154,7 +144,8 @@ where
 }
 
 /// Steps 1–4 of the module docs.
-pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, ApiGatewayError> {
+pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, ApiGatewayError> {
+    let deps = gw.deps();
     let Some(inv) = req.extensions().get::<Invocation>() else {
         // The service always routes first; a bare call has nothing to authorize against.
         return Ok(Caller {
@@ -164,7 +155,7 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
     };
     let trace = &inv.trace;
     let stage = &inv.stage;
-    let mut context = RequestContext::for_request(world.clock.now_utc(), &stage.region);
+    let mut context = RequestContext::for_request(deps.clock.now_utc(), &stage.region);
     // Network keys and the VPC endpoint policy of the way the request came (crate::ec2).
     let gates = req
         .extensions()
@@ -173,14 +164,14 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
         .unwrap_or_default();
 
     let caller = match inv.route.method.authorization {
-        AuthorizationType::AwsIam => sigv4_caller(world, req, &stage.region, &mut context, trace)
+        AuthorizationType::AwsIam => sigv4_caller(deps, req, &stage.region, &mut context, trace)
             .map_err(ApiGatewayError::Auth)?,
         AuthorizationType::None => Caller {
             principal: Principal::Anonymous,
             access_key_id: None,
         },
         AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
-            authorizer_answer(world, req, inv)?
+            authorizer_answer(gw, req, inv)?
         }
     };
 
@@ -188,7 +179,7 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
         || stage.resource_policy.is_some();
     if needs_check {
         let resource = stage.invoke_arn(req.method().as_str(), &inv.path);
-        match world.iam.authorize(
+        match deps.iam.authorize(
             &caller.principal,
             "execute-api:Invoke",
             &resource,
@@ -234,7 +225,7 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<Caller, Ap
 /// vpcgate cannot do (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html>:
 /// a missing, null or empty identity source is 401 Unauthorized without a Lambda call).
 fn authorizer_answer(
-    world: &World,
+    gw: &ApiGateway,
     req: &http::Request<Bytes>,
     inv: &Invocation,
 ) -> Result<Caller, AuthorizerError> {
@@ -245,7 +236,7 @@ fn authorizer_answer(
     let Some(a) = method
         .authorizer_id
         .as_deref()
-        .and_then(|id| world.model.apigw.authorizer(&method.rest_api_id, id))
+        .and_then(|id| gw.authorizer(&method.rest_api_id, id))
     else {
         return Err(AuthorizerError::AuthorizerNotRun {
             authorizer: method.authorizer_id.clone().unwrap_or_default(),
@@ -316,7 +307,7 @@ fn authorizer_answer(
 /// for `execute-api` in `region` (against the host's time for a real client's request, else the
 /// world's), and the access key resolved to its principal, whose keys go into `context`.
 pub fn sigv4_caller(
-    world: &World,
+    deps: &Deps,
     req: &http::Request<Bytes>,
     region: &str,
     context: &mut RequestContext,
@@ -326,11 +317,11 @@ pub fn sigv4_caller(
         .extensions()
         .get::<crate::clock::HostTime>()
         .map(|h| h.0)
-        .unwrap_or_else(|| world.clock.now());
+        .unwrap_or_else(|| deps.clock.now());
     let policy = VerifyPolicy::execute_api(region);
     let incoming = Incoming::from_request(req);
     let verified = verify(&incoming, now, &policy, |id| {
-        world.iam.signing_credentials(id)
+        deps.iam.signing_credentials(id)
     })
     .map_err(|e| {
         trace.hop(
@@ -345,12 +336,12 @@ pub fn sigv4_caller(
         );
         AuthError::Signature(e)
     })?;
-    let resolved = world
+    let resolved = deps
         .iam
         .authenticate(
             &verified.access_key_id,
             verified.session_token.as_deref(),
-            world.clock.now_utc(),
+            deps.clock.now_utc(),
         )
         .map_err(|e| {
             trace.hop("sigv4", Verdict::Refuse, format!("{e}"));

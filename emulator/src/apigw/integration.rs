@@ -36,11 +36,10 @@ use rustls_pki_types::ServerName;
 use tower::Service;
 
 use super::rest_api::{Connection, IntegrationKind, IntegrationResponseConfig, MethodKey};
-use super::{ApiGatewayError, IntegrationTarget, Invocation, VpcLink};
+use super::{ApiGateway, ApiGatewayError, IntegrationTarget, Invocation, VpcLink};
 use crate::trace::{Trace, Verdict};
 use crate::vpc::pool::{PoolKey, Pooled};
 use crate::vpc::{ConnectError, Eni, Source};
-use crate::world::World;
 
 /// Why an integration failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,13 +109,13 @@ pub enum IntegrationError {
 /// The innermost service: runs the matched method's integration.
 #[derive(Clone, Debug)]
 pub struct IntegrationService {
-    world: World,
+    gw: Arc<ApiGateway>,
 }
 
 impl IntegrationService {
-    /// Integrations of `world`.
-    pub fn new(world: World) -> Self {
-        Self { world }
+    /// Integrations of `gw`'s REST APIs.
+    pub fn new(gw: Arc<ApiGateway>) -> Self {
+        Self { gw }
     }
 }
 
@@ -131,13 +130,13 @@ impl Service<http::Request<Bytes>> for IntegrationService {
     }
 
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
-        let world = self.world.clone();
-        Box::pin(async move { run(&world, req).await.map_err(ApiGatewayError::from) })
+        let gw = self.gw.clone();
+        Box::pin(async move { run(&gw, req).await.map_err(ApiGatewayError::from) })
     }
 }
 
 async fn run(
-    world: &World,
+    gw: &ApiGateway,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let Some(inv) = req.extensions().get::<Invocation>().cloned() else {
@@ -193,11 +192,11 @@ async fn run(
                     vpc_link_id,
                     target_arn,
                 },
-        } => match private_route(world, vpc_link_id, target_arn, "integration target")? {
+        } => match private_route(gw, vpc_link_id, target_arn, "integration target")? {
             PrivateRoute::V2 { link, target } => {
-                http_proxy(world, &inv, req, http_method, uri, &link, &target).await
+                http_proxy(gw, &inv, req, http_method, uri, &link, &target).await
             }
-            PrivateRoute::V1 { link } => http_proxy_v1(world, &inv, req, http_method, uri, &link)
+            PrivateRoute::V1 { link } => http_proxy_v1(gw, &inv, req, http_method, uri, &link)
                 .await
                 .map_err(|e| match e {
                     IntegrationError::Connect { source, .. } => IntegrationError::VpcLinkV1 {
@@ -237,22 +236,22 @@ pub enum PrivateRoute {
 /// `target_arn` names) — or which part is not deployed. The one lookup for every REST API
 /// `VPC_LINK` integration, from CloudFormation methods and OpenAPI bodies alike.
 pub fn private_route(
-    world: &World,
+    gw: &ApiGateway,
     vpc_link_id: &str,
     target_arn: &str,
     target_noun: &str,
 ) -> Result<PrivateRoute, IntegrationError> {
-    if let Some(link) = world.apigw.vpc_link_v1(vpc_link_id) {
+    if let Some(link) = gw.vpc_link_v1(vpc_link_id) {
         return Ok(PrivateRoute::V1 { link });
     }
-    let (link, target) = vpc_link_route(world, vpc_link_id, target_arn, target_noun)?;
+    let (link, target) = vpc_link_route(gw, vpc_link_id, target_arn, target_noun)?;
     Ok(PrivateRoute::V2 { link, target })
 }
 
 /// `HTTP_PROXY` over a VPC link v1: API Gateway reaches the NLB through PrivateLink, on the
 /// `Uri`'s port (80/443 by default), TLS on top for `https://` (verified for the `Uri`'s host).
 async fn http_proxy_v1(
-    world: &World,
+    gw: &ApiGateway,
     inv: &Invocation,
     req: http::Request<Bytes>,
     http_method: &MethodKey,
@@ -260,12 +259,7 @@ async fn http_proxy_v1(
     link: &Arc<super::VpcLinkV1>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
-    let filled = fill(uri, &inv.route.path_params);
-    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
-        what: format!("uri {filled} is not a valid URL"),
-    })?;
-    let https = parsed.scheme_str() == Some("https");
-    let host = parsed.host().unwrap_or_default().to_string();
+    let (parsed, https, host) = filled_uri(uri, inv)?;
     let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
     let nlb = match (&link.status, &link.nlb) {
         (super::VpcLinkStatus::Available, Some(nlb)) => nlb.clone(),
@@ -306,7 +300,7 @@ async fn http_proxy_v1(
             target: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port),
             source,
         })?;
-    let io = tls_over(world, trace, Box::new(stream), https, &host).await?;
+    let io = tls_over(gw, trace, Box::new(stream), https, &host).await?;
     // Through the NLB's PrivateLink entry: one connection per request (not pooled).
     let conn = Pooled::single(io)
         .await
@@ -328,19 +322,17 @@ async fn http_proxy_v1(
 /// and HTTP APIs alike), or which of them is not deployed (`target_noun` names the ARN as the
 /// API's own property does).
 pub(crate) fn vpc_link_route(
-    world: &World,
+    gw: &ApiGateway,
     vpc_link_id: &str,
     target_arn: &str,
     target_noun: &str,
 ) -> Result<(Arc<super::VpcLink>, Arc<super::IntegrationTarget>), IntegrationError> {
-    let link = world
-        .apigw
+    let link = gw
         .vpc_link(vpc_link_id)
         .ok_or_else(|| IntegrationError::NotDeployed {
             what: format!("vpc link {vpc_link_id}"),
         })?;
-    let target = world
-        .apigw
+    let target = gw
         .target(target_arn)
         .ok_or_else(|| IntegrationError::NotDeployed {
             what: format!("{target_noun} {target_arn}"),
@@ -382,6 +374,24 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
+/// Whether a request header goes on to the integration (REST and HTTP APIs alike): not the
+/// hop-by-hop ones, and not the client's `X-Amzn-Trace-Id` (API Gateway sends its own).
+pub(crate) fn travels(name: &HeaderName) -> bool {
+    !HOP_BY_HOP.contains(&name.as_str()) && name.as_str() != "x-amzn-trace-id"
+}
+
+/// The method's `Uri` with the path parameters filled in, parsed: the URI, whether it is
+/// `https`, and its host.
+fn filled_uri(uri: &str, inv: &Invocation) -> Result<(http::Uri, bool, String), IntegrationError> {
+    let filled = fill(uri, &inv.route.path_params);
+    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
+        what: format!("uri {filled} is not a valid URL"),
+    })?;
+    let https = parsed.scheme_str() == Some("https");
+    let host = parsed.host().unwrap_or_default().to_string();
+    Ok((parsed, https, host))
+}
+
 /// Fills `{name}` and `{name+}`-bound `{name}` variables of the `Uri` with the path parameters.
 fn fill(uri: &str, params: &std::collections::BTreeMap<String, String>) -> String {
     let mut out = uri.to_string();
@@ -395,7 +405,7 @@ pub(crate) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 async fn http_proxy(
-    world: &World,
+    gw: &ApiGateway,
     inv: &Invocation,
     req: http::Request<Bytes>,
     http_method: &MethodKey,
@@ -404,20 +414,22 @@ async fn http_proxy(
     target: &Arc<IntegrationTarget>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
-    let filled = fill(uri, &inv.route.path_params);
-    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
-        what: format!("uri {filled} is not a valid URL"),
-    })?;
-    let https = parsed.scheme_str() == Some("https");
-    let host = parsed.host().unwrap_or_default().to_string();
+    let (parsed, https, host) = filled_uri(uri, inv)?;
     let port = target
         .listener_port
         .or(parsed.port_u16())
         .unwrap_or(if https { 443 } else { 80 });
 
-    let (conn, eni) = connection(world, trace, link, target, https, &host, port, true).await?;
+    let route = LinkRoute {
+        link,
+        target,
+        https,
+        host: &host,
+        port,
+    };
+    let (conn, eni) = connection(gw, trace, route, true).await?;
     let reopen = async || {
-        connection(world, trace, link, target, https, &host, port, false)
+        connection(gw, trace, route, false)
             .await
             .map(|(conn, _)| conn)
     };
@@ -434,6 +446,17 @@ async fn http_proxy(
     .await
 }
 
+/// Where an integration's connection goes through a VPC link V2: the link, the load balancer
+/// (or listener) behind it, the port, and TLS on top when `https` (verified for `host`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LinkRoute<'a> {
+    pub(crate) link: &'a Arc<VpcLink>,
+    pub(crate) target: &'a Arc<IntegrationTarget>,
+    pub(crate) https: bool,
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+}
+
 /// A connection for an integration through a VPC link V2: a kept-alive one from the link's ENI to
 /// the same load balancer node and port (and TLS name) when one is idle
 /// ([`crate::vpc::pool`]: API Gateway keeps its connections to the target open), else a new
@@ -442,15 +465,18 @@ async fn http_proxy(
 /// `reuse: false` always opens a new one (the kept-alive one had closed, [`exchange_on`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn connection(
-    world: &World,
+    gw: &ApiGateway,
     trace: &Trace,
-    link: &Arc<VpcLink>,
-    target: &Arc<IntegrationTarget>,
-    https: bool,
-    host: &str,
-    port: u16,
+    route: LinkRoute<'_>,
     reuse: bool,
 ) -> Result<(Pooled, Arc<Eni>), IntegrationError> {
+    let LinkRoute {
+        link,
+        target,
+        https,
+        host,
+        port,
+    } = route;
     let key = link.enis.first().and_then(|eni| {
         let node = target
             .nodes
@@ -468,7 +494,7 @@ pub(crate) async fn connection(
     });
     if reuse
         && let Some((key, eni)) = &key
-        && let Some(conn) = world.net.pool().checkout(key, trace).await
+        && let Some(conn) = gw.deps.net.pool().checkout(key, trace).await
     {
         trace.info(
             "vpclink",
@@ -485,13 +511,14 @@ pub(crate) async fn connection(
         return Ok((conn, eni.clone()));
     }
     let (conn_trace, relay) = trace.relay();
-    let (io, eni) = open(world, &conn_trace, link, target, https, host, port).await?;
+    let (io, eni) = open(gw, &conn_trace, route).await?;
     let http_err = |e: hyper::Error| IntegrationError::Http {
         host: host.to_string(),
         reason: e.to_string(),
     };
     let conn = match key {
-        Some((key, _)) => world
+        Some((key, _)) => gw
+            .deps
             .net
             .pool()
             .handshake(key, io, relay)
@@ -507,15 +534,12 @@ pub(crate) async fn connection(
 /// network (the link's groups' egress and the load balancer's ingress apply), TLS on top when
 /// `https` (verified for `host` against the emulated public roots). Shared by REST and HTTP APIs.
 pub(crate) async fn open(
-    world: &World,
+    gw: &ApiGateway,
     trace: &Trace,
-    link: &Arc<VpcLink>,
-    target: &Arc<IntegrationTarget>,
-    https: bool,
-    host: &str,
-    port: u16,
+    route: LinkRoute<'_>,
 ) -> Result<(Box<dyn Io>, Arc<Eni>), IntegrationError> {
-    let host = host.to_string();
+    let (link, target, port) = (route.link, route.target, route.port);
+    let host = route.host.to_string();
     // One ENI of the link, and the load balancer node in the same subnet when there is one.
     let Some(eni) = link.enis.first().cloned() else {
         return Err(IntegrationError::NotDeployed {
@@ -547,7 +571,8 @@ pub(crate) async fn open(
             port
         ),
     );
-    let stream = world
+    let stream = gw
+        .deps
         .net
         .connect(&Source::Eni(eni.clone()), &target.vpc_id, dst, trace)
         .await
@@ -562,13 +587,13 @@ pub(crate) async fn open(
                 source,
             }
         })?;
-    let io = tls_over(world, trace, Box::new(stream), https, &host).await?;
+    let io = tls_over(gw, trace, Box::new(stream), route.https, &host).await?;
     Ok((io, eni))
 }
 
 /// TLS on top of `stream` when `https` (verified for `host` against the emulated public roots).
 async fn tls_over(
-    world: &World,
+    gw: &ApiGateway,
     trace: &Trace,
     stream: Box<dyn Io>,
     https: bool,
@@ -578,7 +603,7 @@ async fn tls_over(
         return Ok(stream);
     }
     let host = host.to_string();
-    let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+    let connector = tokio_rustls::TlsConnector::from(gw.deps.tls_client.clone());
     let name = ServerName::try_from(host.clone()).map_err(|e| IntegrationError::Tls {
         host: host.clone(),
         reason: e.to_string(),
@@ -639,7 +664,7 @@ async fn send(
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
     builder = builder.header(http::header::HOST, authority);
     for (name, value) in &parts.headers {
-        if HOP_BY_HOP.contains(&name.as_str()) || name.as_str() == "x-amzn-trace-id" {
+        if !travels(name) {
             continue;
         }
         builder = builder.header(name, value);

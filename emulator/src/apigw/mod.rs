@@ -27,9 +27,6 @@ pub mod rest_api;
 pub mod routing;
 pub mod timeout;
 
-#[cfg(test)]
-mod tests;
-
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
@@ -44,19 +41,22 @@ use http::{HeaderName, HeaderValue};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
-use crate::alb::LoadBalancer;
+use crate::alb::{ListenerConfig, LoadBalancer};
+use crate::authz::Directory;
 use crate::clock::Clock;
 use crate::iam::{NamedPolicy, Policy, PolicyError, PolicyKind};
-use crate::model::Model;
+use crate::nlb::{NlbListenerConfig, Nlbs};
 use crate::trace::{Trace, Verdict};
 use crate::vpc::{Eni, EniError, Network};
-use crate::world::World;
 
 pub use error::{ApiGatewayError, WireError, wire};
 pub use rest_api::{
     ApiGatewayModel, EndpointType, RestApiConfig, StageConfig, VpcLinkConfig, VpcLinkV1Config,
 };
 pub use routing::{Route, Router};
+
+#[cfg(test)]
+mod tests;
 
 /// The DNS suffix of REST API endpoints: `{id}.execute-api.{region}.amazonaws.com`.
 pub const EXECUTE_API_DOMAIN: &str = "execute-api";
@@ -181,11 +181,47 @@ pub enum StartError {
     },
 }
 
-/// The running API Gateway of a world: deployed stages and VPC links.
-#[derive(Debug, Default)]
+/// What API Gateway's data plane is handed by the composition root ([`crate::world`] builds it):
+/// the clock, IAM, the network its VPC links' ENIs live in, the AWS side's TLS client, and the
+/// Region and account its APIs belong to. Cloned once when the world starts; a request reaches
+/// it through the one `Arc<ApiGateway>` its service holds.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    /// The world's clock.
+    pub clock: Clock,
+    /// IAM: signing keys, principals and policies.
+    pub iam: Arc<Directory>,
+    /// The virtual network.
+    pub net: Network,
+    /// The TLS client configuration of the AWS side (the emulated public roots).
+    pub tls_client: Arc<rustls::ClientConfig>,
+    /// The Region of the APIs.
+    pub region: String,
+    /// The account owning the APIs.
+    pub account: String,
+}
+
+/// The running load balancers integrations may target, and their listeners.
+#[derive(Clone, Copy, Debug)]
+pub struct Targets<'a> {
+    /// Application Load Balancers.
+    pub load_balancers: &'a [LoadBalancer],
+    /// Their listeners.
+    pub listeners: &'a [ListenerConfig],
+    /// Network Load Balancers.
+    pub nlbs: &'a Nlbs,
+    /// Their listeners.
+    pub nlb_listeners: &'a [NlbListenerConfig],
+}
+
+/// The running API Gateway of a world: deployed stages and VPC links, and the handles its data
+/// plane runs on ([`Deps`]).
+#[derive(Debug)]
 pub struct ApiGateway {
+    deps: Deps,
     stages: HashMap<(String, String), Arc<DeployedStage>>,
     apis: HashMap<String, RestApiConfig>,
+    authorizers: Vec<rest_api::AuthorizerConfig>,
     vpc_links: HashMap<String, Arc<VpcLink>>,
     vpc_links_v1: HashMap<String, Arc<VpcLinkV1>>,
     targets: HashMap<String, Arc<IntegrationTarget>>,
@@ -193,15 +229,10 @@ pub struct ApiGateway {
 }
 
 impl ApiGateway {
-    /// Creates the VPC links' ENIs and deploys every stage of the model. `load_balancers` are the
-    /// running load balancers integrations may target.
-    pub fn start(
-        net: &Network,
-        model: &Model,
-        load_balancers: &[LoadBalancer],
-        nlbs: &crate::nlb::Nlbs,
-    ) -> Result<Self, StartError> {
-        let gw = &model.apigw;
+    /// Creates the VPC links' ENIs and deploys every stage of `gw`; integrations may target the
+    /// running load balancers of `lbs`.
+    pub fn start(deps: Deps, gw: &ApiGatewayModel, lbs: Targets<'_>) -> Result<Self, StartError> {
+        let net = &deps.net;
         let mut vpc_links = HashMap::new();
         for link in &gw.vpc_links {
             let mut enis = Vec::new();
@@ -226,53 +257,51 @@ impl ApiGateway {
                 }),
             );
         }
+        // ALBs and NLBs alike: a VPC link V2 reaches an NLB's listeners as it reaches an ALB's
+        // (HTTP APIs' `IntegrationUri`, REST APIs' `IntegrationTarget`).
         let mut targets = HashMap::new();
-        for lb in load_balancers {
+        let albs = lbs.load_balancers.iter().map(|lb| {
+            let ports = lbs
+                .listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.config.arn);
+            (
+                (&lb.config.arn, &lb.config.name, &lb.config.dns_name),
+                (&lb.config.vpc_id, &lb.nodes),
+                ports.map(|l| (&l.arn, l.port)).collect::<Vec<_>>(),
+            )
+        });
+        let nlbs = lbs.nlbs.all().map(|lb| {
+            let ports = lbs
+                .nlb_listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.config.arn);
+            (
+                (&lb.config.arn, &lb.config.name, &lb.config.dns_name),
+                (&lb.config.vpc_id, &lb.nodes),
+                ports.map(|l| (&l.arn, l.port)).collect::<Vec<_>>(),
+            )
+        });
+        for ((arn, name, dns_name), (vpc_id, nodes), listeners) in albs.chain(nlbs) {
             let target = |listener_port| {
                 Arc::new(IntegrationTarget {
-                    load_balancer: lb.config.name.clone(),
-                    dns_name: lb.config.dns_name.clone(),
-                    vpc_id: lb.config.vpc_id.clone(),
-                    nodes: lb.nodes.clone(),
+                    load_balancer: name.clone(),
+                    dns_name: dns_name.clone(),
+                    vpc_id: vpc_id.clone(),
+                    nodes: nodes.clone(),
                     listener_port,
                 })
             };
-            targets.insert(lb.config.arn.clone(), target(None));
-            for l in model
-                .listeners
-                .iter()
-                .filter(|l| l.load_balancer_arn == lb.config.arn)
-            {
-                targets.insert(l.arn.clone(), target(Some(l.port)));
-            }
-        }
-        // NLBs: a VPC link V2 reaches their listeners as it reaches an ALB's (HTTP APIs'
-        // `IntegrationUri`, REST APIs' `IntegrationTarget`).
-        for lb in nlbs.all() {
-            let target = |listener_port| {
-                Arc::new(IntegrationTarget {
-                    load_balancer: lb.config.name.clone(),
-                    dns_name: lb.config.dns_name.clone(),
-                    vpc_id: lb.config.vpc_id.clone(),
-                    nodes: lb.nodes.clone(),
-                    listener_port,
-                })
-            };
-            targets.insert(lb.config.arn.clone(), target(None));
-            for l in model
-                .nlb
-                .listeners
-                .iter()
-                .filter(|l| l.load_balancer_arn == lb.config.arn)
-            {
-                targets.insert(l.arn.clone(), target(Some(l.port)));
+            targets.insert(arn.clone(), target(None));
+            for (listener_arn, port) in listeners {
+                targets.insert(listener_arn.clone(), target(Some(port)));
             }
         }
         // VPC links v1: AVAILABLE when their one target is an NLB of this world.
         // unconfirmed: the exact statusMessage texts of a FAILED link.
         let mut vpc_links_v1 = HashMap::new();
         for link in &gw.vpc_links_v1 {
-            let nlb = link.target_arns.first().and_then(|a| nlbs.get(a));
+            let nlb = link.target_arns.first().and_then(|a| lbs.nlbs.get(a));
             let status = match (&nlb, link.target_arns.first()) {
                 (Some(_), _) => VpcLinkStatus::Available,
                 (None, Some(arn)) if arn.contains(":loadbalancer/app/") => VpcLinkStatus::Failed {
@@ -334,20 +363,35 @@ impl ApiGateway {
                     tracing_enabled,
                     router: Router::new(gw, &api.id),
                     resource_policy: resource_policy.clone(),
-                    region: model.region.clone(),
-                    account: model.account.clone(),
+                    region: deps.region.clone(),
+                    account: deps.account.clone(),
                 };
                 stages.insert((api.id.clone(), name), Arc::new(stage));
             }
         }
+        let http = http_api::HttpApis::start(&gw.http, &deps.region, &deps.account);
         Ok(Self {
+            deps,
             stages,
             apis,
+            authorizers: gw.authorizers.clone(),
             vpc_links,
             vpc_links_v1,
             targets,
-            http: http_api::HttpApis::start(model),
+            http,
         })
+    }
+
+    /// The handles the data plane runs on.
+    pub fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
+    /// The authorizer `id` of the REST API `rest_api_id`.
+    pub fn authorizer(&self, rest_api_id: &str, id: &str) -> Option<&rest_api::AuthorizerConfig> {
+        self.authorizers
+            .iter()
+            .find(|a| a.rest_api_id == rest_api_id && a.id == id)
     }
 
     /// The deployed stage.
@@ -365,6 +409,11 @@ impl ApiGateway {
     /// The HTTP API (v2) with this id.
     pub fn http_api(&self, api_id: &str) -> Option<Arc<http_api::DeployedHttpApi>> {
         self.http.get(api_id)
+    }
+
+    /// The HTTP APIs (v2).
+    pub fn http_apis(&self) -> &http_api::HttpApis {
+        &self.http
     }
 
     /// A VPC link.
@@ -438,10 +487,36 @@ pub struct Invocation {
 /// The layered service inside [`ApiGatewayService`]: auth, time-out, integration.
 pub type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, ApiGatewayError>;
 
+/// What a layer of [`ApiGatewayService`] answers with.
+pub type LayerFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+
+/// A request to the data plane.
+pub type Request = http::Request<Bytes>;
+/// A response of the data plane.
+pub type Response = http::Response<Bytes>;
+
+/// The service a layer wraps: the next layer, or the integration.
+pub trait Next:
+    Service<Request, Response = Response, Error = ApiGatewayError, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Next for S where
+    S: Service<Request, Response = Response, Error = ApiGatewayError, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// API Gateway's data plane as a tower service (see the module docs).
 #[derive(Clone)]
 pub struct ApiGatewayService {
-    world: World,
+    gw: Arc<ApiGateway>,
     inner: Inner,
 }
 
@@ -451,14 +526,14 @@ impl fmt::Debug for ApiGatewayService {
     }
 }
 
-/// The data plane of `world`'s API Gateway.
-pub fn service(world: &World) -> ApiGatewayService {
+/// The data plane of a world's API Gateway.
+pub fn service(gw: &Arc<ApiGateway>) -> ApiGatewayService {
     let inner = ServiceBuilder::new()
-        .layer(auth::layer(world.clone()))
+        .layer(auth::layer(gw.clone()))
         .layer(timeout::layer())
-        .service(integration::IntegrationService::new(world.clone()));
+        .service(integration::IntegrationService::new(gw.clone()));
     ApiGatewayService {
-        world: world.clone(),
+        gw: gw.clone(),
         inner: BoxCloneSyncService::new(inner),
     }
 }
@@ -540,13 +615,13 @@ pub fn locate(req: &http::Request<Bytes>) -> Option<Address> {
 impl ApiGatewayService {
     /// Answers one request (what [`Service::call`] does).
     pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
-        let world = &self.world;
+        let gw = &self.gw;
         // HTTP APIs (v2) share the addresses; their own data plane answers them.
-        if locate(&req).is_some_and(|a| world.apigw.http_api(&a.api_id).is_some()) {
-            return http_api::service(world).handle(req).await;
+        if locate(&req).is_some_and(|a| gw.http_api(&a.api_id).is_some()) {
+            return http_api::service(gw).handle(req).await;
         }
         let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
-        let ids = RequestIds::new(&world.clock);
+        let ids = RequestIds::new(&gw.deps.clock);
         let mut tracing_enabled = false;
         let result = async {
             let host = req
@@ -559,24 +634,20 @@ impl ApiGatewayService {
                 host: host.clone(),
                 path: req.uri().path().to_string(),
             })?;
-            let known = world.apigw.api(&address.api_id).is_some()
-                && address
-                    .region
-                    .as_ref()
-                    .is_none_or(|r| *r == world.model.region);
+            let known = gw.api(&address.api_id).is_some()
+                && address.region.as_ref().is_none_or(|r| *r == gw.deps.region);
             if !known {
                 return Err(ApiGatewayError::UnknownApi {
                     api_id: address.api_id,
                     region: address.region.unwrap_or_default(),
                 });
             }
-            let stage = world
-                .apigw
-                .stage(&address.api_id, &address.stage)
-                .ok_or_else(|| ApiGatewayError::UnknownStage {
+            let stage = gw.stage(&address.api_id, &address.stage).ok_or_else(|| {
+                ApiGatewayError::UnknownStage {
                     api_id: address.api_id.clone(),
                     stage: address.stage.clone(),
-                })?;
+                }
+            })?;
             tracing_enabled = stage.tracing_enabled;
             trace.info(
                 "apigw",
@@ -669,7 +740,7 @@ impl ApiGatewayService {
         headers_mut.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         headers_mut.insert(
             http::header::DATE,
-            HeaderValue::from_str(&http_date(&world.clock)).expect("ascii date"),
+            HeaderValue::from_str(&http_date(&gw.deps.clock)).expect("ascii date"),
         );
         headers_mut.insert(
             http::header::CONNECTION,

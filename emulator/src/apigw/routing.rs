@@ -16,10 +16,14 @@ use percent_encoding::percent_decode_str;
 
 use super::rest_api::{ApiGatewayModel, MethodConfig, MethodKey};
 
+/// One segment of a resource's or route key's path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Segment {
+pub enum Segment {
+    /// A literal.
     Literal(String),
+    /// `{name}`.
     Param(String),
+    /// `{name+}` (last).
     Greedy(String),
 }
 
@@ -71,10 +75,14 @@ impl Router {
 
     /// Finds the method for `verb` on `path` (the path below the stage, `/` for the root).
     pub fn route(&self, verb: &http::Method, path: &str) -> Option<Route> {
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let parts: Vec<String> = path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(decode)
+            .collect();
         let mut best: Option<(Vec<u8>, &RouteResource, BTreeMap<String, String>)> = None;
         for r in &self.resources {
-            if let Some((score, params)) = matches(&r.segments, &parts)
+            if let Some((_, score, params)) = matches(&r.segments, &parts)
                 && best.as_ref().is_none_or(|(s, _, _)| score > *s)
             {
                 best = Some((score, r, params));
@@ -116,36 +124,40 @@ fn decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// A specificity score (one entry per segment: 2 literal, 1 variable, 0 greedy; longer wins on
-/// ties) and the variables, or `None`.
-fn matches(template: &[Segment], parts: &[&str]) -> Option<(Vec<u8>, BTreeMap<String, String>)> {
+/// Whether the path `parts` (percent-decoded segments) match `template`: whether a greedy
+/// variable took the rest, a specificity score (one entry per segment: 2 literal, 1 variable,
+/// 0 greedy; longer wins on ties) and the variables; `None` when they do not. REST and HTTP
+/// APIs alike (`{proxy+}` needs at least one segment).
+#[allow(clippy::type_complexity)]
+pub(crate) fn matches(
+    template: &[Segment],
+    parts: &[String],
+) -> Option<(bool, Vec<u8>, BTreeMap<String, String>)> {
     let mut score = Vec::new();
     let mut params = BTreeMap::new();
     for (i, seg) in template.iter().enumerate() {
         match seg {
             Segment::Greedy(name) => {
-                // `{proxy+}` needs at least one segment.
                 if parts.len() <= i {
                     return None;
                 }
-                params.insert(name.clone(), decode(&parts[i..].join("/")));
+                params.insert(name.clone(), parts[i..].join("/"));
                 score.push(0);
-                return Some((score, params));
+                return Some((true, score, params));
             }
             Segment::Literal(lit) => {
-                if parts.get(i).map(|p| decode(p)) != Some(lit.clone()) {
+                if parts.get(i) != Some(lit) {
                     return None;
                 }
                 score.push(2);
             }
             Segment::Param(name) => {
-                let part = parts.get(i)?;
-                params.insert(name.clone(), decode(part));
+                params.insert(name.clone(), parts.get(i)?.clone());
                 score.push(1);
             }
         }
     }
-    (template.len() == parts.len()).then_some((score, params))
+    (template.len() == parts.len()).then_some((false, score, params))
 }
 
 #[cfg(test)]
@@ -223,6 +235,24 @@ mod tests {
                 .resource_path,
             "/{proxy+}"
         );
+    }
+
+    /// Segments are percent-decoded once, before matching: a literal matches its encoded form,
+    /// and variables (greedy ones too) get the decoded text, as HTTP APIs' routes do.
+    #[test]
+    fn segments_are_matched_decoded() {
+        let r = Router::new(&model(), "a1");
+        let get = http::Method::GET;
+        assert_eq!(
+            r.route(&get, "/items/spe%63ial").unwrap().resource_path,
+            "/items/special"
+        );
+        assert_eq!(
+            r.route(&get, "/items/a%20b").unwrap().path_params["id"],
+            "a b"
+        );
+        let greedy = r.route(&get, "/x%2Fy/z").unwrap();
+        assert_eq!(greedy.path_params["proxy"], "x/y/z");
     }
 
     #[test]

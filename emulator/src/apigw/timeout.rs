@@ -7,8 +7,6 @@
 //! the body is recorded, research Q14). The timer is tokio's, so a paused test clock runs the
 //! 29 s in no wall time. The timeout comes from the matched method ([`super::Invocation`]).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,8 +14,8 @@ use bytes::Bytes;
 use tower::{Layer, Service};
 
 use super::rest_api::DEFAULT_INTEGRATION_TIMEOUT;
-use super::{ApiGatewayError, Invocation};
-use crate::trace::Verdict;
+use super::{ApiGatewayError, Invocation, LayerFuture, Next};
+use crate::trace::{Trace, Verdict};
 
 /// The integration did not answer within its timeout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -49,18 +47,10 @@ pub struct IntegrationTimeout<S> {
     inner: S,
 }
 
-impl<S> Service<http::Request<Bytes>> for IntegrationTimeout<S>
-where
-    S: Service<http::Request<Bytes>, Response = http::Response<Bytes>, Error = ApiGatewayError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
+impl<S: Next> Service<http::Request<Bytes>> for IntegrationTimeout<S> {
     type Response = http::Response<Bytes>;
     type Error = ApiGatewayError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
+    type Future = LayerFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiGatewayError>> {
         self.inner.poll_ready(cx)
@@ -79,18 +69,24 @@ where
                 Ok(result) => result,
                 Err(_) => {
                     if let Some(inv) = invocation {
-                        inv.trace.hop(
-                            "apigw",
-                            Verdict::Fail,
-                            format!(
-                                "integration timeout: no response within {} ms (TimeoutInMillis)",
-                                after.as_millis()
-                            ),
-                        );
+                        timed_out(&inv.trace, after);
                     }
                     Err(Elapsed { after }.into())
                 }
             }
         })
     }
+}
+
+/// The hop of an integration that did not answer within its `TimeoutInMillis` (REST and HTTP
+/// APIs alike).
+pub(crate) fn timed_out(trace: &Trace, after: Duration) {
+    trace.hop(
+        "apigw",
+        Verdict::Fail,
+        format!(
+            "integration timeout: no response within {} ms (TimeoutInMillis)",
+            after.as_millis()
+        ),
+    );
 }

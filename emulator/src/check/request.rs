@@ -370,7 +370,7 @@ pub async fn run(
         Route::Direct => {
             let mut req = build(world, case, subs, trace)?;
             req.extensions_mut().insert(trace.clone());
-            let resp = crate::apigw::service(world)
+            let resp = crate::apigw::service(&world.apigw)
                 .oneshot(req)
                 .await
                 .unwrap_or_else(|never| match never {});

@@ -449,13 +449,13 @@ fn put_rule(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 /// Starts executions of the state machines `serve` knows in one scope.
 struct ScopeStarter {
     state: Arc<ScopeState>,
+    world: World,
 }
 
 #[async_trait::async_trait]
 impl ExecutionStarter for ScopeStarter {
     async fn start_execution(
         &self,
-        world: &World,
         state_machine_arn: &str,
         input: Value,
     ) -> Result<String, (String, String)> {
@@ -474,7 +474,7 @@ impl ExecutionStarter for ScopeStarter {
             })?;
         self.state
             .executions
-            .start(world, &machine, input, None)
+            .start(&self.world, &machine, input, None)
             .map(|(arn, _)| arn)
             .map_err(|e| ("StartExecution".to_string(), e.to_string()))
     }
@@ -512,6 +512,7 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         let world = cx.world.clone();
         let starter = ScopeStarter {
             state: cx.state.clone(),
+            world: world.clone(),
         };
         // Deliveries are work in flight: serve's virtual clock skips their back-off waits only
         // when nothing real is pending (crate::clock).

@@ -439,7 +439,7 @@ pub struct ResetReport {
 impl Edge {
     /// The edge of a world.
     pub fn new(world: World, auth: AuthMode) -> Self {
-        let apigw = crate::apigw::service(&world);
+        let apigw = crate::apigw::service(&world.apigw);
         let scope = Scope::of_world(&world);
         let state = Arc::new(ScopeState::of_world(&world));
         let mut env = crate::scenario::stacks::Environment::default();
@@ -534,7 +534,7 @@ impl Edge {
             }
         }
         let attached = old.ec2.services().get().is_some();
-        let apigw = crate::apigw::service(&world);
+        let apigw = crate::apigw::service(&world.apigw);
         *self.current.write().expect("lock") = Current { world, apigw };
         if attached {
             crate::ec2::attach(self);
@@ -561,7 +561,7 @@ impl Edge {
             .unwrap_or_else(|| home.clone());
         let world = World::build_with_pki(model, home.clock.clone(), home.pki.same_root()?)?;
         carry_over(&old, &world);
-        let apigw = crate::apigw::service(&world);
+        let apigw = crate::apigw::service(&world.apigw);
         self.scoped
             .write()
             .expect("lock")
@@ -723,7 +723,7 @@ impl Edge {
                 }
             }
             let attached = old.ec2.services().get().is_some();
-            let apigw = crate::apigw::service(&world);
+            let apigw = crate::apigw::service(&world.apigw);
             let home = ScopeState::of_world(&world);
             *home.stacks.lock().expect("lock") = start_stacks;
             scopes.insert(Scope::of_world(&world), Arc::new(home));

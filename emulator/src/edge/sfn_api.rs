@@ -713,7 +713,7 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, E> {
         state_name: opt_field(input, "stateName").map(str::to_string),
     };
     let tasks = WorldTasks::new(
-        c.world.clone(),
+        &c.world,
         execution_principal(&role_arn, "TestState"),
         config.state_machine_arn.clone(),
         Trace::new(),

@@ -9,6 +9,7 @@
 //! Failures are [`InvokeError`]s; each caller words them its own way (the HTTP Task as
 //! `States.Http.Socket` / `Events.ConnectionResource.*`, EventBridge as a failed delivery).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -21,25 +22,65 @@ use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::public::PublicRoute;
-use super::{Authorization, ConnectionConfig, Parameter};
+use super::public::{PublicEndpoint, PublicRoute};
+use super::{Authorization, ConnectionConfig, Connections, Parameter};
+use crate::apigw::ApiGateway;
+use crate::authz::Directory;
+use crate::clock::Clock;
+use crate::ec2::Internet;
 use crate::iam::{DenialFormat, Principal, RequestContext};
-use crate::lattice::{AuthType, LatticeError};
+use crate::lattice::{AuthType, LatticeError, ResourceConfigurationConfig, ResourceGateway};
 use crate::trace::{Detail, Relay, Trace, Verdict};
+use crate::vpc::Network;
 use crate::vpc::pool::{PoolKey, Pooled};
-use crate::world::World;
 
-/// Who sends along a connection: the world, the principal (the HTTP Task's execution role, or
-/// the role of the rule's target), and the trace.
-#[derive(Debug)]
+/// What the connection's invocation path reaches: handed down by the composition root
+/// ([`crate::world`] implements it for the running world), so that EventBridge and the HTTP
+/// Task never name the world. Borrowed for one call (`&dyn Reach`): no handle is cloned per
+/// request.
+pub trait Reach: Send + Sync {
+    /// The world's clock.
+    fn clock(&self) -> &Clock;
+    /// IAM (`vpc-lattice-svcs:Invoke` on AWS_IAM resource configurations).
+    fn iam(&self) -> &Directory;
+    /// The virtual network and its pool of kept-alive connections.
+    fn net(&self) -> &Network;
+    /// The TLS client configuration of the AWS side (the emulated public roots).
+    fn tls_client(&self) -> &Arc<rustls::ClientConfig>;
+    /// The world's Region.
+    fn region(&self) -> &str;
+    /// The connections: their records, OAuth tokens and de-authorizations.
+    fn connections(&self) -> &Connections;
+    /// A VPC Lattice resource configuration, by ARN.
+    fn resource_configuration(&self, arn: &str) -> Option<&ResourceConfigurationConfig>;
+    /// A running resource gateway, by id.
+    fn resource_gateway(&self, id: &str) -> Option<&ResourceGateway>;
+    /// The environment's mappings of public names to the user's processes.
+    fn public_endpoints(&self) -> &[PublicEndpoint];
+    /// The public AWS endpoints of the emulated internet.
+    fn internet(&self) -> &Internet;
+    /// API Gateway (which execute-api names are public).
+    fn apigw(&self) -> &Arc<ApiGateway>;
+}
+
+/// Who sends along a connection: what the path reaches, the principal (the HTTP Task's
+/// execution role, or the role of the rule's target), and the trace.
 pub struct Invoker<'a> {
-    /// The world.
-    pub world: &'a World,
+    /// What the path reaches.
+    pub reach: &'a dyn Reach,
     /// The caller's principal (checked for `vpc-lattice-svcs:Invoke` on AWS_IAM resource
     /// configurations).
     pub principal: &'a Principal,
     /// The trace.
     pub trace: &'a Trace,
+}
+
+impl std::fmt::Debug for Invoker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invoker")
+            .field("principal", self.principal)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What went wrong along the path.
@@ -175,7 +216,7 @@ pub(crate) async fn credentials(
     conn: &ConnectionConfig,
     headers: &mut Vec<(String, String)>,
 ) -> Result<(), InvokeError> {
-    if inv.world.connections.is_deauthorized(&conn.arn) {
+    if inv.reach.connections().is_deauthorized(&conn.arn) {
         inv.trace.hop(
             "events",
             Verdict::Refuse,
@@ -200,7 +241,7 @@ pub(crate) async fn credentials(
             headers.push(("Authorization".into(), format!("Basic {token}")));
         }
         Authorization::OAuthClientCredentials { .. } => {
-            let token = match inv.world.connections.cached_token(&conn.arn) {
+            let token = match inv.reach.connections().cached_token(&conn.arn) {
                 Some(t) => {
                     inv.trace.pass(
                         "events",
@@ -278,7 +319,7 @@ pub(crate) async fn fetch_token(
                 resp.status
             ),
         );
-        inv.world.connections.deauthorize(&conn.arn);
+        inv.reach.connections().deauthorize(&conn.arn);
         return Err(InvokeError::new(
             InvokeErrorKind::InvalidConnectionState,
             "Connection resource is not authorized. This is likely a configuration issue with your connection.",
@@ -286,7 +327,7 @@ pub(crate) async fn fetch_token(
     }
     let parsed: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
     let Some(token) = parsed.get("access_token").and_then(Value::as_str) else {
-        inv.world.connections.deauthorize(&conn.arn);
+        inv.reach.connections().deauthorize(&conn.arn);
         return Err(InvokeError::new(
             InvokeErrorKind::InvalidConnectionState,
             "Connection resource is not authorized. This is likely a configuration issue with your connection.",
@@ -298,8 +339,8 @@ pub(crate) async fn fetch_token(
         .map(Duration::from_secs);
     // Refresh a minute before expiry (EventBridge's documented proactive refresh).
     let lifetime = expires_in.map(|d| d.saturating_sub(Duration::from_secs(60)));
-    inv.world
-        .connections
+    inv.reach
+        .connections()
         .cache_token(&conn.arn, token.to_string(), lifetime);
     inv.trace.pass(
         "events",
@@ -339,10 +380,9 @@ enum Opened {
 /// Where a public connection's calls come from on the emulated internet (`aws:SourceIp` at a
 /// public AWS endpoint): the events service's own public address. fidelity: AWS's egress
 /// addresses are unpublished (README, EventBridge fidelity notes).
-fn egress(world: &World) -> SocketAddr {
-    let ip = world
-        .ec2
-        .internet
+fn egress(reach: &dyn Reach) -> SocketAddr {
+    let ip = reach
+        .internet()
         .service("events")
         .map(|s| s.ip)
         .unwrap_or(Ipv4Addr::new(198, 51, 100, 12));
@@ -351,12 +391,12 @@ fn egress(world: &World) -> SocketAddr {
 
 /// Opens a public connection's path: the emulated internet ([`super::public`]).
 async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened, InvokeError> {
-    let world = inv.world;
+    let reach = inv.reach;
     let names = super::public::PublicNames {
-        mappings: &world.model.events.public_endpoints,
-        internet: &world.ec2.internet,
-        apigw: &world.apigw,
-        region: &world.model.region,
+        mappings: reach.public_endpoints(),
+        internet: reach.internet(),
+        apigw: reach.apigw(),
+        region: reach.region(),
     };
     match super::public::route(names, host, port) {
         PublicRoute::Aws(ip) => {
@@ -365,10 +405,9 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
                 format!("public connection: {host} resolves to {ip} (a public AWS endpoint)"),
             );
             let dst = SocketAddr::new(IpAddr::V4(ip), port);
-            let stream = world
-                .ec2
-                .internet
-                .connect(egress(world), dst, inv.trace)
+            let stream = reach
+                .internet()
+                .connect(egress(reach), dst, inv.trace)
                 .await;
             Ok(Opened::Fresh {
                 stream: Box::new(stream),
@@ -386,7 +425,7 @@ async fn open_public(inv: &Invoker<'_>, host: &str, port: u16) -> Result<Opened,
             );
             // A real socket to the user's own process: the virtual clock holds while it is
             // open (crate::clock), so a slow process is not timed out by skipped time.
-            let hold = world.clock.hold();
+            let hold = reach.clock().hold();
             match tokio::net::TcpStream::connect(m.target).await {
                 Ok(s) => Ok(Opened::Fresh {
                     stream: Box::new(crate::clock::Held::new(s, hold)),
@@ -438,12 +477,12 @@ async fn open(
     key: &PoolKey,
     reuse: bool,
 ) -> Result<Opened, InvokeError> {
-    let world = inv.world;
+    let reach = inv.reach;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let Some(rc_arn) = &conn.resource_configuration_arn else {
         return open_public(inv, host, port).await;
     };
-    let rc = world.resource_configurations.get(rc_arn).ok_or_else(|| {
+    let rc = reach.resource_configuration(rc_arn).ok_or_else(|| {
         InvokeError::new(
             InvokeErrorKind::InvalidPrivateConnectionState,
             format!("The resource configuration {rc_arn} of the connection does not exist"),
@@ -457,10 +496,10 @@ async fn open(
         ),
     );
     if rc.auth == AuthType::AwsIam {
-        let region = rc.arn.split(':').nth(3).unwrap_or(&world.model.region);
-        let c = RequestContext::for_request(world.clock.now_utc(), region);
-        world
-            .iam
+        let region = rc.arn.split(':').nth(3).unwrap_or(reach.region());
+        let c = RequestContext::for_request(reach.clock().now_utc(), region);
+        reach
+            .iam()
             .authorize(
                 inv.principal,
                 "vpc-lattice-svcs:Invoke",
@@ -473,7 +512,7 @@ async fn open(
             )
             .map_err(|d| InvokeError::new(InvokeErrorKind::AccessDenied, d.message))?;
     }
-    let gateway = world.gateways.get(&rc.gateway_id).ok_or_else(|| {
+    let gateway = reach.resource_gateway(&rc.gateway_id).ok_or_else(|| {
         InvokeError::new(
             InvokeErrorKind::InvalidPrivateConnectionState,
             format!(
@@ -482,11 +521,11 @@ async fn open(
             ),
         )
     })?;
-    if reuse && let Some(reused) = world.net.pool().checkout(key, inv.trace).await {
+    if reuse && let Some(reused) = reach.net().pool().checkout(key, inv.trace).await {
         return Ok(Opened::Reused(reused));
     }
     let (conn_trace, relay) = inv.trace.relay();
-    match gateway.open(&world.net, rc, port, &conn_trace).await {
+    match gateway.open(reach.net(), rc, port, &conn_trace).await {
         Ok(stream) => Ok(Opened::Fresh {
             stream: Box::new(stream),
             tls: true,
@@ -513,7 +552,7 @@ async fn handshake(
     port: u16,
 ) -> Result<tokio_rustls::client::TlsStream<Box<dyn Io>>, InvokeError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
-    let connector = tokio_rustls::TlsConnector::from(inv.world.tls_client.clone());
+    let connector = tokio_rustls::TlsConnector::from(inv.reach.tls_client().clone());
     let server_name = ServerName::try_from(host.to_string())
         .map_err(|e| socket(format!("Invalid host name {host}: {e}")))?;
     match connector.connect(server_name, stream).await {
@@ -558,6 +597,12 @@ pub(crate) async fn exchange(
     body: Bytes,
 ) -> Result<Exchange, InvokeError> {
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
+    let req = Outgoing {
+        method,
+        path,
+        headers,
+        body,
+    };
     let key = PoolKey {
         source: conn.arn.clone(),
         destination: format!(
@@ -590,8 +635,8 @@ pub(crate) async fn exchange(
                 // A private connection's path is kept alive; a public one is used once.
                 match relay {
                     Some(relay) => inv
-                        .world
-                        .net
+                        .reach
+                        .net()
                         .pool()
                         .handshake(key.clone(), io, relay)
                         .await
@@ -600,18 +645,7 @@ pub(crate) async fn exchange(
                 }
             }
         };
-        match send(
-            inv,
-            pooled,
-            host,
-            port,
-            method.clone(),
-            path,
-            headers,
-            body.clone(),
-        )
-        .await
-        {
+        match send(inv, pooled, host, port, req.clone()).await {
             Ok(done) => return Ok(done),
             Err(SendError::Failed(e)) => return Err(e),
             // The target closed the kept-alive connection before the request left: once more
@@ -646,19 +680,30 @@ impl From<InvokeError> for SendError {
     }
 }
 
+/// One HTTP request along a connection.
+#[derive(Clone)]
+struct Outgoing<'a> {
+    method: Method,
+    path: &'a str,
+    headers: &'a [(String, String)],
+    body: Bytes,
+}
+
 /// Sends one request over `conn` and reads the whole response; the connection goes back to the
 /// pool unless the answer closed it.
-#[allow(clippy::too_many_arguments)]
 async fn send(
     inv: &Invoker<'_>,
     mut conn: Pooled,
     host: &str,
     port: u16,
-    method: Method,
-    path: &str,
-    headers: &[(String, String)],
-    body: Bytes,
+    req: Outgoing<'_>,
 ) -> Result<Exchange, SendError> {
+    let Outgoing {
+        method,
+        path,
+        headers,
+        body,
+    } = req;
     let socket = |cause: String| InvokeError::new(InvokeErrorKind::Socket, cause);
     let mut builder = hyper::Request::builder().method(method.clone()).uri(path);
     let host_header = if port == 443 {

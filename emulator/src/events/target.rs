@@ -25,12 +25,24 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::bus::Matched;
-use super::invoke::{self, InvokeErrorKind, Invoker, append_query, encode_pairs, merge};
+use super::bus::{EventBridge, Matched};
+use super::invoke::{self, InvokeErrorKind, Invoker, Reach, append_query, encode_pairs, merge};
 use super::rule::TargetConfig;
 use crate::iam::{DenialFormat, Principal, RequestContext, ServiceAssumption};
+use crate::secrets::SecretsManager;
 use crate::trace::{Trace, Verdict};
-use crate::world::World;
+
+/// What a delivery is handed by the composition root ([`crate::world`] implements it): the
+/// connection's invocation path ([`Reach`]), the buses with their delivery log and rate-limit
+/// slots, and the secrets the connections keep their credentials in. A state machine target is
+/// reached through an [`ExecutionStarter`] the caller gives, since Step Functions sits above
+/// EventBridge.
+pub trait Host: Reach {
+    /// EventBridge: API destinations, rate-limit slots, the delivery log.
+    fn eventbridge(&self) -> &EventBridge;
+    /// Secrets Manager (the connections' secrets).
+    fn secrets(&self) -> &SecretsManager;
+}
 
 /// "EventBridge requests to an API destination endpoint must have a maximum client execution
 /// timeout of 5 seconds" (eb-api-destinations.html).
@@ -46,14 +58,14 @@ const MAX_RESPONSE: usize = 1024 * 1024;
 
 /// Starts Step Functions executions for state machine targets: the edge's state machines on
 /// `serve` (in the background, as StartExecution does), the scenario's in `vpcgate check` (run
-/// to their end, so a case can show them).
+/// to their end, so a case can show them). The handle EventBridge is given to reach Step
+/// Functions, which sits above it; the starter knows the world it starts executions in.
 #[async_trait::async_trait]
 pub trait ExecutionStarter: Send + Sync {
     /// Starts an execution of `state_machine_arn` with `input`; the execution's ARN, or
     /// (error code, message) when there is no such machine or the input is refused.
     async fn start_execution(
         &self,
-        world: &World,
         state_machine_arn: &str,
         input: Value,
     ) -> Result<String, (String, String)>;
@@ -170,7 +182,7 @@ impl Attempt {
 }
 
 /// The session EventBridge gets from the target's role, or why not.
-fn assume(world: &World, m: &Matched, trace: &Trace) -> Result<Principal, Attempt> {
+fn assume(host: &dyn Host, m: &Matched, trace: &Trace) -> Result<Principal, Attempt> {
     let Some(role_arn) = &m.target.role_arn else {
         return Err(Attempt::fatal(
             "NO_PERMISSIONS",
@@ -182,9 +194,8 @@ fn assume(world: &World, m: &Matched, trace: &Trace) -> Result<Principal, Attemp
     };
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
     let account = m.rule.arn.split(':').nth(4).unwrap_or_default();
-    if world.iam.governs(role_arn) {
-        world
-            .iam
+    if host.iam().governs(role_arn) {
+        host.iam()
             .service_assumes(
                 role_arn,
                 &ServiceAssumption {
@@ -192,7 +203,7 @@ fn assume(world: &World, m: &Matched, trace: &Trace) -> Result<Principal, Attemp
                     source_arn: &m.rule.arn,
                     source_account: account,
                     region,
-                    now: Some(world.clock.now_utc()),
+                    now: Some(host.clock().now_utc()),
                 },
                 trace,
             )
@@ -203,23 +214,22 @@ fn assume(world: &World, m: &Matched, trace: &Trace) -> Result<Principal, Attemp
                 )
             })?;
     }
-    Ok(crate::sfn::execution::execution_principal(
+    Ok(Principal::session_of(
         role_arn,
         &format!("events-{}", &m.target.id),
     ))
 }
 
 fn authorize(
-    world: &World,
+    host: &dyn Host,
     principal: &Principal,
     action: &str,
     resource: &str,
     region: &str,
     trace: &Trace,
 ) -> Result<(), Attempt> {
-    let ctx = RequestContext::for_request(world.clock.now_utc(), region);
-    world
-        .iam
+    let ctx = RequestContext::for_request(host.clock().now_utc(), region);
+    host.iam()
         .authorize(
             principal,
             action,
@@ -241,10 +251,10 @@ pub fn retried_status(status: u16) -> bool {
 }
 
 /// Waits for the API destination's next invocation slot (its `InvocationRateLimitPerSecond`).
-async fn rate_limit(world: &World, arn: &str, per_second: u32, trace: &Trace) {
+async fn rate_limit(host: &dyn Host, arn: &str, per_second: u32, trace: &Trace) {
     let gap = Duration::from_secs(1) / per_second.max(1);
     let wait_until = {
-        let mut slots = world.events.slots.lock().expect("lock");
+        let mut slots = host.eventbridge().slots.lock().expect("lock");
         let now = tokio::time::Instant::now();
         let slot = slots.get(arn).copied().filter(|s| *s > now).unwrap_or(now);
         slots.insert(arn.to_string(), slot + gap);
@@ -263,14 +273,14 @@ async fn rate_limit(world: &World, arn: &str, per_second: u32, trace: &Trace) {
 }
 
 async fn api_destination(
-    world: &World,
+    host: &dyn Host,
     m: &Matched,
     principal: &Principal,
     body: &str,
     trace: &Trace,
 ) -> Result<(u16, String), Attempt> {
-    let dest = world
-        .events
+    let dest = host
+        .eventbridge()
         .destination_by_arn(&m.target.arn)
         .ok_or_else(|| {
             Attempt::fatal(
@@ -280,25 +290,25 @@ async fn api_destination(
         })?;
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
     authorize(
-        world,
+        host,
         principal,
         "events:InvokeApiDestination",
         &dest.arn,
         region,
         trace,
     )?;
-    let conn = world
-        .connections
+    let conn = host
+        .connections()
         .by_arn(&dest.connection_arn)
         .map_err(|e| Attempt::fatal("RESOURCE_NOT_FOUND", e.to_string()))?;
     // EventBridge reads the connection's secret itself (its service-linked role), not with the
     // target's role (eb-target-connection.html).
-    let secret = world
-        .secrets
+    let secret = host
+        .secrets()
         .get(&conn.secret_arn)
         .map_err(|e| Attempt::fatal("SDK_CLIENT_ERROR", e.to_string()))?;
     let conn = conn.with_secret(&secret.value);
-    rate_limit(world, &dest.arn, dest.rate_limit, trace).await;
+    rate_limit(host, &dest.arn, dest.rate_limit, trace).await;
     // Dynamic path parameters: a value starting with `$.` is a JSON path into the original event
     // (eb-targets.html, "Dynamic path parameters"), as are header and query values.
     let resolve = |v: &String| -> String {
@@ -327,7 +337,7 @@ async fn api_destination(
         ),
     );
     let inv = Invoker {
-        world,
+        reach: host,
         principal,
         trace,
     };
@@ -428,9 +438,9 @@ async fn api_destination(
     {
         // Basic and API key connections are de-authorized by a 401 or 407
         // (eb-target-connection-deauthorize.html).
-        world.connections.deauthorize(&conn.arn);
+        host.connections().deauthorize(&conn.arn);
     } else if matches!(status, 401 | 407) {
-        world.connections.forget_token(&conn.arn);
+        host.connections().forget_token(&conn.arn);
     }
     if resp.status.is_success() {
         trace.pass(
@@ -457,17 +467,17 @@ async fn api_destination(
 }
 
 async fn attempt(
-    world: &World,
+    host: &dyn Host,
     starter: Option<&dyn ExecutionStarter>,
     m: &Matched,
     body: &str,
     trace: &Trace,
 ) -> Result<DeliveryResult, Attempt> {
-    let principal = assume(world, m, trace)?;
+    let principal = assume(host, m, trace)?;
     let service = m.target.arn.split(':').nth(2).unwrap_or_default();
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
     if service == "events" && m.target.arn.contains(":api-destination/") {
-        let (status, text) = api_destination(world, m, &principal, body, trace).await?;
+        let (status, text) = api_destination(host, m, &principal, body, trace).await?;
         return Ok(DeliveryResult::Delivered {
             status: Some(status),
             body: Some(text),
@@ -476,7 +486,7 @@ async fn attempt(
     }
     if service == "states" && m.target.arn.contains(":stateMachine:") {
         authorize(
-            world,
+            host,
             &principal,
             "states:StartExecution",
             &m.target.arn,
@@ -491,7 +501,7 @@ async fn attempt(
         };
         let input: Value = serde_json::from_str(body).unwrap_or_else(|_| json!(body));
         let arn = starter
-            .start_execution(world, &m.target.arn, input)
+            .start_execution(&m.target.arn, input)
             .await
             .map_err(|(code, message)| {
                 Attempt::fatal(
@@ -529,7 +539,7 @@ pub fn backoff(n: u32) -> Duration {
 
 /// Logs a matched event that is not delivered because the world already holds
 /// [`super::bus::MAX_PENDING_DELIVERIES`] deliveries in flight (vpcgate's bound; README, Limits).
-pub fn backlog_full(world: &World, m: &Matched) -> DeliveryRecord {
+pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
     let record = DeliveryRecord {
         event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
         rule_arn: m.rule.arn.clone(),
@@ -547,14 +557,14 @@ pub fn backlog_full(world: &World, m: &Matched) -> DeliveryRecord {
         dead_letter_arn: m.target.dead_letter_arn.clone(),
         trace: String::new(),
     };
-    world.events.record(record.clone());
+    host.eventbridge().record(record.clone());
     record
 }
 
 /// Delivers one matched event to one target, retrying per its policy; records the outcome in
 /// the world's EventBridge log.
 pub async fn deliver(
-    world: &World,
+    host: &dyn Host,
     starter: Option<&dyn ExecutionStarter>,
     m: &Matched,
     trace: &Trace,
@@ -590,7 +600,7 @@ pub async fn deliver(
             };
         };
         attempts += 1;
-        match attempt(world, starter, m, body, trace).await {
+        match attempt(host, starter, m, body, trace).await {
             Ok(r) => break r,
             Err(a) => {
                 let retries_left = attempts <= t.retry.max_attempts;
@@ -650,7 +660,7 @@ pub async fn deliver(
             .collect::<Vec<_>>()
             .join("\n"),
     };
-    world.events.record(record.clone());
+    host.eventbridge().record(record.clone());
     record
 }
 

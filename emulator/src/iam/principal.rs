@@ -72,6 +72,31 @@ impl Principal {
         }
     }
 
+    /// The session `session` of the role `role_arn` (`arn:aws:iam::<account>:role<path><name>`),
+    /// keeping the role's path: what a service gets when it assumes a role for its work (a Step
+    /// Functions execution, an EventBridge target). An ARN that names no role becomes a role of
+    /// that name at `/` in no account.
+    pub fn session_of(role_arn: &str, session: &str) -> Self {
+        let (account, role_path, role_name) = role_arn
+            .split_once(":role")
+            .and_then(|(head, rest)| {
+                let account = head.rsplit(':').next()?.to_string();
+                let split = rest.rfind('/')?;
+                Some((
+                    account,
+                    rest[..=split].to_string(),
+                    rest[split + 1..].to_string(),
+                ))
+            })
+            .unwrap_or_else(|| (String::new(), "/".into(), role_arn.to_string()));
+        Self::AssumedRole {
+            account,
+            role_name,
+            role_path,
+            session_name: session.to_string(),
+        }
+    }
+
     /// The account root user.
     pub fn root(account: impl Into<String>) -> Self {
         Self::Root {

@@ -15,16 +15,14 @@ use serde_json::Value;
 
 use super::activity::{Activities, PendingTask};
 use super::callback::Callbacks;
-use super::{StatesError, TaskContext, http};
+use super::{Host, StateMachine, StateMachineType, StatesError, TaskContext, http};
 use crate::asl::{
     ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, HistoryEvent, LiveHistory,
     StateMachine as Definition, StopHandle, StopSignal, TaskHandler, TaskInvocation, run,
     stop_channel,
 };
 use crate::iam::Principal;
-use crate::model::{StateMachine, StateMachineType};
 use crate::trace::{Trace, Verdict};
-use crate::world::World;
 
 /// The HTTP Task resource.
 pub const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
@@ -35,29 +33,12 @@ pub const APIGATEWAY_INVOKE: &str = "arn:aws:states:::apigateway:invoke";
 
 /// The principal an execution runs as: a session of its role.
 pub fn execution_principal(role_arn: &str, session: &str) -> Principal {
-    let (account, role_path, role_name) = role_arn
-        .split_once(":role")
-        .and_then(|(head, rest)| {
-            let account = head.rsplit(':').next()?.to_string();
-            let split = rest.rfind('/')?;
-            Some((
-                account,
-                rest[..=split].to_string(),
-                rest[split + 1..].to_string(),
-            ))
-        })
-        .unwrap_or_else(|| (String::new(), "/".into(), role_arn.to_string()));
-    Principal::AssumedRole {
-        account,
-        role_name,
-        role_path,
-        session_name: session.to_string(),
-    }
+    Principal::session_of(role_arn, session)
 }
 
 /// Runs each Task of one execution against the world.
 pub struct WorldTasks {
-    world: World,
+    world: Arc<dyn Host>,
     principal: Principal,
     state_machine_arn: String,
     trace: Trace,
@@ -79,13 +60,13 @@ impl std::fmt::Debug for WorldTasks {
 impl WorldTasks {
     /// Tasks of an execution of `state_machine_arn` running as `principal`, tracing into `trace`.
     pub fn new(
-        world: World,
+        world: &dyn Host,
         principal: Principal,
         state_machine_arn: String,
         trace: Trace,
     ) -> Self {
         Self {
-            world,
+            world: world.shared(),
             principal,
             state_machine_arn,
             trace,
@@ -145,7 +126,7 @@ impl WorldTasks {
         };
         let name = p.get("Name").and_then(Value::as_str).map(str::to_string);
         let (child, start) = store
-            .start(&self.world, &sm, input.clone(), name)
+            .start(&*self.world, &sm, input.clone(), name)
             .map_err(|e| StatesError::new("StepFunctions.SfnException", e.to_string()))?;
         let millis = |t: SystemTime| {
             t.duration_since(std::time::UNIX_EPOCH)
@@ -225,12 +206,12 @@ impl WorldTasks {
         &self,
         ctx: &TaskContext<'_>,
         call: &TaskInvocation,
-        base: &str,
     ) -> Result<Value, StatesError> {
+        let base = call.resource.trim_end_matches(".waitForTaskToken");
         let token = call.task_token.clone().unwrap_or_default();
         // Registered before the integration runs: its receiver may answer at once.
         let waiter = self.callbacks.register(&token);
-        let _hold = self.world.clock.hold();
+        let _hold = self.world.clock().hold();
         let submitted = match base {
             APIGATEWAY_INVOKE => super::apigw::invoke(ctx, &call.parameters).await?,
             other => return Err(not_emulated(&format!("{other}.waitForTaskToken"))),
@@ -254,7 +235,7 @@ impl WorldTasks {
     async fn run_activity(&self, call: &TaskInvocation) -> Result<Value, StatesError> {
         let token = call.task_token.clone().unwrap_or_default();
         let waiter = self.callbacks.register(&token);
-        let _hold = self.world.clock.hold();
+        let _hold = self.world.clock().hold();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let queued = self.activities.schedule(
             &call.resource,
@@ -321,7 +302,7 @@ impl TaskHandler for WorldTasks {
             // its state (the viewer draws one path per task).
             let trace = self.trace.scoped(&call.state_name);
             let ctx = TaskContext {
-                world: &self.world,
+                world: &*self.world,
                 principal: self.principal.clone(),
                 state_machine_arn: &self.state_machine_arn,
                 state_name: &call.state_name,
@@ -348,10 +329,7 @@ impl TaskHandler for WorldTasks {
                         Err(not_emulated(r))
                     }
                 }
-                r if r.ends_with(".waitForTaskToken") => {
-                    let base = r.trim_end_matches(".waitForTaskToken");
-                    self.wait_for_token(&ctx, &call, base).await
-                }
+                r if r.ends_with(".waitForTaskToken") => self.wait_for_token(&ctx, &call).await,
                 other => {
                     trace.hop(
                         "sfn",
@@ -671,9 +649,22 @@ impl Executions {
         )
     }
 
+    /// The tasks of an execution named `name` of `sm`: run as a session of its role, waiting
+    /// for task tokens and activities in this store, reporting Map Runs to it.
+    fn tasks(&self, world: &dyn Host, sm: &StateMachine, name: &str, trace: Trace) -> WorldTasks {
+        WorldTasks::new(
+            world,
+            execution_principal(&sm.role_arn, name),
+            sm.arn.clone(),
+            trace,
+        )
+        .with_callbacks(self.callbacks.clone(), self.activities.clone())
+        .with_map_runs(self.map_runs.clone())
+    }
+
     fn prepare(
         &self,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         input: &Value,
         name: Option<String>,
@@ -686,8 +677,8 @@ impl Executions {
         };
         // The execution lives where its state machine does (a machine `serve` made in another
         // account or Region than the world's).
-        let (region, account) = arn_region_account(&sm.arn)
-            .unwrap_or((world.model.region.as_str(), world.model.account.as_str()));
+        let (region, account) =
+            arn_region_account(&sm.arn).unwrap_or((world.region(), world.account()));
         let region = region.to_string();
         let arn = format!(
             "arn:aws:states:{region}:{account}:{kind_word}:{}:{name}",
@@ -696,7 +687,7 @@ impl Executions {
         if self.records.lock().expect("lock").contains_key(&arn) {
             return Err(StartError::AlreadyExists { arn });
         }
-        let start = world.clock.now();
+        let start = world.clock().now();
         let config = ExecutionConfig {
             execution_type: match sm.kind {
                 StateMachineType::Standard => ExecutionType::Standard,
@@ -707,7 +698,7 @@ impl Executions {
             state_machine_arn: sm.arn.clone(),
             state_machine_name: sm.name.clone(),
             role_arn: sm.role_arn.clone(),
-            clock: world.clock.clone(),
+            clock: world.clock().clone(),
             start_time: Some(start),
             region: Some(region),
             ..ExecutionConfig::default()
@@ -726,6 +717,16 @@ impl Executions {
             redrive_date: None,
             map_run_arn: None,
         };
+        // The opening hop of every execution (run_sync's and start's alike).
+        record.trace.info(
+            "sfn",
+            format!(
+                "execution {} of {} ({}) starts",
+                record.name,
+                sm.name,
+                sm.kind.as_str()
+            ),
+        );
         Ok((definition, config, record))
     }
 
@@ -733,7 +734,7 @@ impl Executions {
     /// tasks cannot start children; [`Self::run_sync_watched`] can).
     pub async fn run_sync(
         &self,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
@@ -747,13 +748,13 @@ impl Executions {
     /// world's state machines and those already known.
     pub async fn run_sync_watched(
         self: &Arc<Self>,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
     ) -> Result<ExecutionRecord, StartError> {
-        self.know_machines(world.model.state_machines.iter().cloned());
+        self.know_machines(world.state_machines().iter().cloned());
         self.know_machines([sm.clone()]);
         self.run_sync_inner(world, sm, input, name, watch, Some(self))
             .await
@@ -761,7 +762,7 @@ impl Executions {
 
     async fn run_sync_inner(
         &self,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
@@ -772,24 +773,7 @@ impl Executions {
         if let Some(w) = &watch {
             w.started(&record);
         }
-        record.trace.info(
-            "sfn",
-            format!(
-                "execution {} of {} ({}) starts",
-                record.name,
-                sm.name,
-                sm.kind.as_str()
-            ),
-        );
-        let principal = execution_principal(&sm.role_arn, &record.name);
-        let tasks = WorldTasks::new(
-            world.clone(),
-            principal,
-            sm.arn.clone(),
-            record.trace.clone(),
-        )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone())
-        .with_map_runs(self.map_runs.clone());
+        let tasks = self.tasks(world, sm, &record.name, record.trace.clone());
         let tasks = match shared {
             Some(store) => tasks.with_executions(store),
             None => tasks,
@@ -823,7 +807,7 @@ impl Executions {
     /// Starts an execution in the background (StartExecution) and returns its ARN and start date.
     pub fn start(
         self: &Arc<Self>,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
@@ -834,25 +818,15 @@ impl Executions {
     /// [`Self::start`], telling `watch` when it starts and ends.
     pub fn start_watched(
         self: &Arc<Self>,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         input: Value,
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
     ) -> Result<(String, SystemTime), StartError> {
-        self.know_machines(world.model.state_machines.iter().cloned());
+        self.know_machines(world.state_machines().iter().cloned());
         self.know_machines([sm.clone()]);
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
-        // The same opening and closing hops as run_sync's.
-        record.trace.info(
-            "sfn",
-            format!(
-                "execution {} of {} ({}) starts",
-                record.name,
-                sm.name,
-                sm.kind.as_str()
-            ),
-        );
         let exec_name = record.name.clone();
         if let Some(w) = &watch {
             w.started(&record);
@@ -861,23 +835,16 @@ impl Executions {
         let start = record.start_date;
         let (handle, signal) = stop_channel();
         self.stops.lock().expect("lock").insert(arn.clone(), handle);
-        let principal = execution_principal(&sm.role_arn, &record.name);
-        let tasks = WorldTasks::new(
-            world.clone(),
-            principal,
-            sm.arn.clone(),
-            record.trace.clone(),
-        )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone())
-        .with_map_runs(self.map_runs.clone())
-        .with_executions(self);
+        let tasks = self
+            .tasks(world, sm, &record.name, record.trace.clone())
+            .with_executions(self);
         let express = sm.kind == StateMachineType::Express;
         self.keep(record);
         let store = self.clone();
         let key = arn.clone();
         // A running execution is work in flight: on serve's virtual clock, its waits and
         // time-outs are skipped when nothing real is in flight (crate::clock).
-        let work = world.clock.work();
+        let work = world.clock().work();
         tokio::spawn(async move {
             let outcome = run(&definition, input, config, &tasks, signal).await;
             tasks.trace.info(
@@ -910,11 +877,11 @@ impl Executions {
     /// the redrive date.
     pub fn redrive(
         self: &Arc<Self>,
-        world: &World,
+        world: &dyn Host,
         sm: &StateMachine,
         arn: &str,
     ) -> Result<SystemTime, RedriveError> {
-        let now = world.clock.now();
+        let now = world.clock().now();
         let definition = self.definition(sm).map_err(|_| {
             RedriveError::NotRedrivable(
                 self.redrive_status(arn, now)
@@ -935,7 +902,7 @@ impl Executions {
                 )));
             };
             r.redrive_count += 1;
-            r.redrive_date = Some(world.clock.now());
+            r.redrive_date = Some(world.clock().now());
             r.outcome = None;
             let config = ExecutionConfig {
                 execution_type: ExecutionType::Standard,
@@ -944,7 +911,7 @@ impl Executions {
                 state_machine_arn: sm.arn.clone(),
                 state_machine_name: sm.name.clone(),
                 role_arn: sm.role_arn.clone(),
-                clock: world.clock.clone(),
+                clock: world.clock().clone(),
                 start_time: Some(r.start_date),
                 region: arn_region_account(arn).map(|(reg, _)| reg.to_string()),
                 redrive_count: r.redrive_count,
@@ -956,7 +923,7 @@ impl Executions {
         let _ = count;
         let input = point.input.clone();
         config.redrive_from = Some(point);
-        let date = world.clock.now();
+        let date = world.clock().now();
         let (handle, signal) = stop_channel();
         self.stops
             .lock()
@@ -964,18 +931,10 @@ impl Executions {
             .insert(arn.to_string(), handle);
         let name = arn.rsplit(':').next().unwrap_or("").to_string();
         let trace = self.get(arn).map(|r| r.trace).unwrap_or_default();
-        let tasks = WorldTasks::new(
-            world.clone(),
-            execution_principal(&sm.role_arn, &name),
-            sm.arn.clone(),
-            trace,
-        )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone())
-        .with_map_runs(self.map_runs.clone())
-        .with_executions(self);
+        let tasks = self.tasks(world, sm, &name, trace).with_executions(self);
         let store = self.clone();
         let key = arn.to_string();
-        let work = world.clock.work();
+        let work = world.clock().work();
         tokio::spawn(async move {
             let outcome = run(&definition, input, config, &tasks, signal).await;
             drop(work);

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use super::{StatesError, TaskContext};
+use super::{StatesError, TaskContext, parameters, string_field};
 use crate::events::invoke::{
     self, Exchange, InvokeError, InvokeErrorKind, Invoker, append_query, encode_pairs, merge,
     url_lite,
@@ -114,20 +114,10 @@ struct Call {
     array_format: ArrayFormat,
 }
 
-fn string_field(params: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
-    }
-}
-
 fn parse_call(params: &Value) -> Result<Call, String> {
-    let Value::Object(p) = params else {
-        return Err("The Parameters must be a JSON object".into());
-    };
-    for key in p.keys() {
-        if ![
+    let p = parameters(
+        params,
+        &[
             "ApiEndpoint",
             "Method",
             "Authentication",
@@ -136,14 +126,8 @@ fn parse_call(params: &Value) -> Result<Call, String> {
             "QueryParameters",
             "RequestBody",
             "Transform",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(format!(
-                "The field '{key}' is not supported by Step Functions"
-            ));
-        }
-    }
+        ],
+    )?;
     let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
     let method_text = string_field(p, "Method")?.ok_or("The field 'Method' is required")?;
     let method = match method_text.to_ascii_uppercase().as_str() {
@@ -354,13 +338,13 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         .state_machine_arn
         .split(':')
         .nth(3)
-        .unwrap_or(&world.model.region)
+        .unwrap_or(world.region())
         .to_string();
-    let iam_ctx = RequestContext::for_request(world.clock.now_utc(), &region)
+    let iam_ctx = RequestContext::for_request(world.clock().now_utc(), &region)
         .with("states:HTTPMethod", call.method.as_str())
         .with("states:HTTPEndpoint", endpoint.clone());
     world
-        .iam
+        .iam()
         .authorize(
             &ctx.principal,
             "states:InvokeHTTPEndpoint",
@@ -377,39 +361,27 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
 
     // The connection and its credentials.
     let conn = world
-        .connections
+        .connections()
         .by_arn(&call.connection_arn)
         .map_err(|e| {
             trace.hop("events", Verdict::Fail, e.to_string());
             StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
         })?;
-    let plain_ctx = RequestContext::for_request(world.clock.now_utc(), &region);
+    let plain_ctx = RequestContext::for_request(world.clock().now_utc(), &region);
     let denied = |d: crate::authz::Denied| {
         StatesError::new("Events.ConnectionResource.AccessDenied", d.message)
     };
-    world
-        .iam
-        .authorize(
-            &ctx.principal,
-            "events:RetrieveConnectionCredentials",
-            &conn.arn,
-            &plain_ctx,
-            None,
-            &[],
-            DenialFormat::PolicyType,
-            trace,
-        )
-        .map_err(denied)?;
-    for action in [
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:DescribeSecret",
+    for (action, resource) in [
+        ("events:RetrieveConnectionCredentials", &conn.arn),
+        ("secretsmanager:GetSecretValue", &conn.secret_arn),
+        ("secretsmanager:DescribeSecret", &conn.secret_arn),
     ] {
         world
-            .iam
+            .iam()
             .authorize(
                 &ctx.principal,
                 action,
-                &conn.secret_arn,
+                resource,
                 &plain_ctx,
                 None,
                 &[],
@@ -419,7 +391,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             .map_err(denied)?;
     }
     let secret = world
-        .secrets
+        .secrets()
         .get(&conn.secret_arn)
         .map_err(|e| StatesError::new("Events.ConnectionResource.InternalError", e.to_string()))?;
     trace.pass(
@@ -462,11 +434,11 @@ async fn send(
     conn: &ConnectionConfig,
     call: Call,
 ) -> Result<Value, StatesError> {
-    let region = &ctx.world.model.region;
+    let region = ctx.world.region();
     let mut headers = call.headers.clone();
     merge(&mut headers, &conn.invocation_parameters.headers, true);
     let inv = Invoker {
-        world: ctx.world,
+        reach: ctx.world,
         principal: &ctx.principal,
         trace: ctx.trace,
     };
@@ -593,7 +565,7 @@ async fn send(
         )
     {
         // EventBridge refreshes the token on 401/407 (eb-target-connection-auth).
-        ctx.world.connections.forget_token(&conn.arn);
+        ctx.world.connections().forget_token(&conn.arn);
     } else if matches!(resp.status.as_u16(), 401 | 407) {
         // Basic and API key connections are de-authorized by a 401 or 407
         // (eb-target-connection-deauthorize.html).
@@ -605,7 +577,7 @@ async fn send(
                 resp.status, conn.name
             ),
         );
-        ctx.world.connections.deauthorize(&conn.arn);
+        ctx.world.connections().deauthorize(&conn.arn);
     }
     output(ctx, resp)
 }

@@ -17,17 +17,67 @@ pub mod execution;
 pub mod http;
 pub mod map_run;
 
+use std::sync::Arc;
+
 use crate::iam::Principal;
 use crate::trace::Trace;
-use crate::world::World;
 
 pub use crate::asl::StatesError;
 
+/// What Step Functions is handed by the composition root ([`crate::world`] implements it for the
+/// running world): what EventBridge's delivery path reaches (IAM, the clock, the network, the
+/// connections and their secrets, API Gateway: [`crate::events::target::Host`]), the world's
+/// account and state machines, and a shared handle for executions that outlive their call.
+pub trait Host: crate::events::target::Host {
+    /// The world's account (an execution's, when its state machine's ARN names none).
+    fn account(&self) -> &str;
+    /// The state machines the world declares (`states:startExecution` may start them).
+    fn state_machines(&self) -> &[StateMachine];
+    /// A shared handle to this host: a background execution keeps it while it runs.
+    fn shared(&self) -> Arc<dyn Host>;
+}
+
+/// `StateMachineType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateMachineType {
+    /// Standard workflows.
+    Standard,
+    /// Express workflows.
+    Express,
+}
+
+impl StateMachineType {
+    /// The API name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StateMachineType::Standard => "STANDARD",
+            StateMachineType::Express => "EXPRESS",
+        }
+    }
+}
+
+/// A state machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateMachine {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `StateMachineName`.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// The definition (ASL JSON text, substitutions applied).
+    pub definition: String,
+    /// `StateMachineType`.
+    pub kind: StateMachineType,
+}
+
 /// What a task knows about the execution it runs in.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TaskContext<'a> {
-    /// The running world.
-    pub world: &'a World,
+    /// The world the task runs in, through its handles.
+    pub world: &'a dyn Host,
     /// The execution role's session.
     pub principal: Principal,
     /// The state machine's ARN.
@@ -42,6 +92,16 @@ pub struct TaskContext<'a> {
     pub capture: Option<&'a std::sync::Mutex<Option<http::HttpCapture>>>,
 }
 
+impl std::fmt::Debug for TaskContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("principal", &self.principal)
+            .field("state_machine_arn", &self.state_machine_arn)
+            .field("state_name", &self.state_name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TaskContext<'_> {
     /// AWS's `States.Runtime` error for parameters a task cannot start with.
     pub fn bad_parameters(&self, parameters: &serde_json::Value, reason: &str) -> StatesError {
@@ -52,5 +112,61 @@ impl TaskContext<'_> {
                 self.state_name, self.entered_event_id, parameters, reason
             ),
         )
+    }
+}
+
+/// A task's `Parameters` as an object whose fields are all in `known` (the integration's
+/// documented fields), or the message Step Functions gives.
+pub(crate) fn parameters<'a>(
+    params: &'a serde_json::Value,
+    known: &[&str],
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, String> {
+    let serde_json::Value::Object(p) = params else {
+        return Err("The Parameters must be a JSON object".into());
+    };
+    if let Some(key) = p.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!(
+            "The field '{key}' is not supported by Step Functions"
+        ));
+    }
+    Ok(p)
+}
+
+/// A string field of a task's parameters (absent or `null`: `None`).
+pub(crate) fn string_field(
+    p: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<Option<String>, String> {
+    match p.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// Both integrations refuse a field they do not document, and a string field of another type,
+    /// with Step Functions' wording (sfn::apigw and sfn::http share the reader).
+    #[test]
+    fn parameters_refuse_unknown_fields_and_mistyped_strings() {
+        let known = ["ApiEndpoint", "Method"];
+        assert_eq!(
+            super::parameters(&json!({"ApiEndpoint": "x", "Extra": 1}), &known).unwrap_err(),
+            "The field 'Extra' is not supported by Step Functions"
+        );
+        assert_eq!(
+            super::parameters(&json!([]), &known).unwrap_err(),
+            "The Parameters must be a JSON object"
+        );
+        let params = json!({"Method": 1, "ApiEndpoint": null});
+        let p = super::parameters(&params, &known).unwrap();
+        assert_eq!(super::string_field(p, "ApiEndpoint"), Ok(None));
+        assert_eq!(
+            super::string_field(p, "Method").unwrap_err(),
+            "The value of the field 'Method' must be a string"
+        );
     }
 }

@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -19,26 +20,26 @@ use tower::{Layer, Service};
 use super::error::HttpApiError;
 use super::jwt::{self, Expectations, JwtError};
 use super::{AuthContext, HttpInvocation, RouteAuth};
+use crate::apigw::ApiGateway;
 use crate::apigw::auth::{AuthError, sigv4_caller};
 use crate::iam::{Decision, DenialFormat, RequestContext};
-use crate::world::World;
 
 /// The layer.
-pub fn layer(world: World) -> HttpAuthLayer {
-    HttpAuthLayer { world }
+pub fn layer(gw: Arc<ApiGateway>) -> HttpAuthLayer {
+    HttpAuthLayer { gw }
 }
 
 /// See [`layer`].
 #[derive(Clone, Debug)]
 pub struct HttpAuthLayer {
-    world: World,
+    gw: Arc<ApiGateway>,
 }
 
 impl<S> Layer<S> for HttpAuthLayer {
     type Service = HttpAuth<S>;
     fn layer(&self, inner: S) -> Self::Service {
         HttpAuth {
-            world: self.world.clone(),
+            gw: self.gw.clone(),
             inner,
         }
     }
@@ -47,7 +48,7 @@ impl<S> Layer<S> for HttpAuthLayer {
 /// See [`layer`].
 #[derive(Clone, Debug)]
 pub struct HttpAuth<S> {
-    world: World,
+    gw: Arc<ApiGateway>,
     inner: S,
 }
 
@@ -68,7 +69,7 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<Bytes>) -> Self::Future {
-        let result = authorize(&self.world, &req);
+        let result = authorize(&self.gw, &req);
         let mut inner = self.inner.clone();
         std::mem::swap(&mut self.inner, &mut inner);
         Box::pin(async move {
@@ -79,7 +80,8 @@ where
 }
 
 /// Authorizes one routed request; the `$context` entries it learned.
-pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<AuthContext, HttpApiError> {
+pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthContext, HttpApiError> {
+    let deps = gw.deps();
     let Some(inv) = req.extensions().get::<HttpInvocation>() else {
         return Ok(AuthContext::default());
     };
@@ -88,17 +90,17 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<AuthContex
     match &inv.route.config.auth {
         RouteAuth::None => {}
         RouteAuth::AwsIam => {
-            let mut context = RequestContext::for_request(world.clock.now_utc(), &inv.api.region);
+            let mut context = RequestContext::for_request(deps.clock.now_utc(), &inv.api.region);
             let gates = req
                 .extensions()
                 .get::<crate::ec2::Arrival>()
                 .map(|a| a.apply(&mut context))
                 .unwrap_or_default();
-            let caller = sigv4_caller(world, req, &inv.api.region, &mut context, trace)?;
+            let caller = sigv4_caller(deps, req, &inv.api.region, &mut context, trace)?;
             let resource = inv
                 .api
                 .invoke_arn(&inv.stage.name, req.method().as_str(), &inv.path);
-            if let Err(denied) = world.iam.authorize(
+            if let Err(denied) = deps.iam.authorize(
                 &caller.principal,
                 "execute-api:Invoke",
                 &resource,
@@ -146,8 +148,8 @@ pub fn authorize(world: &World, req: &http::Request<Bytes>) -> Result<AuthContex
                 issuer: &authorizer.issuer,
                 audience: &authorizer.audience,
                 scopes,
-                jwks: world.model.apigw.http.jwks.get(&authorizer.issuer),
-                now: world.clock.now_utc().timestamp(),
+                jwks: gw.http_apis().jwks(&authorizer.issuer),
+                now: deps.clock.now_utc().timestamp(),
             };
             let claims = jwt::validate(jwt::token_of(&raw), &want).map_err(|e| {
                 trace.hop(

@@ -23,6 +23,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -34,36 +35,22 @@ use super::api::HttpConnection;
 use super::error::HttpApiError;
 use super::mapping::{Action, Source, Target};
 use super::{AuthContext, HttpInvocation};
+use crate::apigw::ApiGateway;
 use crate::apigw::integration::{
-    IntegrationError, Io, connection, exchange, exchange_on, vpc_link_route,
+    IntegrationError, Io, LinkRoute, connection, exchange, exchange_on, travels, vpc_link_route,
 };
 use crate::trace::Verdict;
-use crate::world::World;
-
-/// Request headers that describe the client's connection and do not travel on.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "x-amzn-trace-id",
-];
 
 /// The innermost service.
 #[derive(Clone, Debug)]
 pub struct HttpIntegrationService {
-    world: World,
+    gw: Arc<ApiGateway>,
 }
 
 impl HttpIntegrationService {
-    /// Integrations of `world`'s HTTP APIs.
-    pub fn new(world: World) -> Self {
-        Self { world }
+    /// Integrations of `gw`'s HTTP APIs.
+    pub fn new(gw: Arc<ApiGateway>) -> Self {
+        Self { gw }
     }
 }
 
@@ -77,7 +64,7 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
     }
 
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
-        let world = self.world.clone();
+        let gw = self.gw.clone();
         Box::pin(async move {
             let Some(inv) = req.extensions().get::<HttpInvocation>().cloned() else {
                 return Err(HttpApiError::NoIntegration("(not routed)".into()));
@@ -88,17 +75,10 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
                 ));
             };
             let after = integration.timeout;
-            match tokio::time::timeout(after, run(&world, &inv, req)).await {
+            match tokio::time::timeout(after, run(&gw, &inv, req)).await {
                 Ok(r) => r,
                 Err(_) => {
-                    inv.trace.hop(
-                        "apigw",
-                        Verdict::Fail,
-                        format!(
-                            "integration timeout: no response within {} ms (TimeoutInMillis)",
-                            after.as_millis()
-                        ),
-                    );
+                    crate::apigw::timeout::timed_out(&inv.trace, after);
                     Err(HttpApiError::Timeout(after))
                 }
             }
@@ -124,7 +104,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 async fn run(
-    world: &World,
+    gw: &ApiGateway,
     inv: &HttpInvocation,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, HttpApiError> {
@@ -196,8 +176,7 @@ async fn run(
             listener_arn,
             server_name_to_verify,
         } => {
-            let (link, target) =
-                vpc_link_route(world, vpc_link_id, listener_arn, "integration uri")?;
+            let (link, target) = vpc_link_route(gw, vpc_link_id, listener_arn, "integration uri")?;
             let host = server_name_to_verify
                 .clone()
                 .unwrap_or_else(|| target.dns_name.clone());
@@ -225,7 +204,7 @@ async fn run(
     let (parts, body) = req.into_parts();
     let mut headers = http::HeaderMap::new();
     for (name, value) in &parts.headers {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
+        if travels(name) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -352,31 +331,19 @@ async fn run(
     let io: Box<dyn Io> = match via {
         Some((link, target_lb)) => {
             // A kept-alive connection through the VPC link when one is idle (vpc::pool).
-            let (conn, _) = connection(
-                world,
-                trace,
-                &link,
-                &target_lb,
+            let route = LinkRoute {
+                link: &link,
+                target: &target_lb,
                 https,
-                &connect_host,
+                host: &connect_host,
                 port,
-                true,
-            )
-            .await?;
+            };
+            let (conn, _) = connection(gw, trace, route, true).await?;
             trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
             let reopen = async || {
-                connection(
-                    world,
-                    trace,
-                    &link,
-                    &target_lb,
-                    https,
-                    &connect_host,
-                    port,
-                    false,
-                )
-                .await
-                .map(|(conn, _)| conn)
+                connection(gw, trace, route, false)
+                    .await
+                    .map(|(conn, _)| conn)
             };
             let (rparts, rbody) = exchange_on(conn, outgoing, &host_header, trace, reopen).await?;
             return Ok(respond(rparts, rbody, trace));
@@ -402,7 +369,7 @@ async fn run(
             );
             // A real socket to the user's own service: the virtual clock holds while it is open
             // (crate::clock), so a slow service is not timed out by skipped time.
-            let hold = world.clock.hold();
+            let hold = gw.deps.clock.hold();
             let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
                 trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
                 IntegrationError::Http {
@@ -412,7 +379,7 @@ async fn run(
             })?;
             let stream = crate::clock::Held::new(stream, hold);
             if https {
-                let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+                let connector = tokio_rustls::TlsConnector::from(gw.deps.tls_client.clone());
                 let name =
                     rustls_pki_types::ServerName::try_from(connect_host.clone()).map_err(|e| {
                         IntegrationError::Tls {

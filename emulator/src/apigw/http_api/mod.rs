@@ -41,10 +41,8 @@ use http::HeaderValue;
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
-use crate::apigw::{RequestIds, http_date, locate};
-use crate::model::Model;
+use crate::apigw::{ApiGateway, RequestIds, http_date, locate};
 use crate::trace::{Trace, Verdict};
-use crate::world::World;
 
 pub use api::{
     HttpApiConfig, HttpApiModel, HttpConnection, HttpIntegrationConfig, HttpRouteConfig,
@@ -107,13 +105,14 @@ impl DeployedHttpApi {
 #[derive(Debug, Default)]
 pub struct HttpApis {
     apis: HashMap<String, Arc<DeployedHttpApi>>,
+    /// JWT authorizers' key sets by issuer (`Vpcgate.Jwks`).
+    jwks: BTreeMap<String, serde_json::Value>,
 }
 
 impl HttpApis {
     /// Deploys the model's HTTP APIs: every stage with `AutoDeploy` or a `DeploymentId` serves
     /// every route the template declares (as REST stages do, docs/pattern-b-fidelity.md).
-    pub fn start(model: &Model) -> Self {
-        let m = &model.apigw.http;
+    pub fn start(m: &HttpApiModel, region: &str, account: &str) -> Self {
         let mut apis = HashMap::new();
         for api in &m.apis {
             let routes = m
@@ -160,14 +159,22 @@ impl HttpApis {
                 api.id.clone(),
                 Arc::new(DeployedHttpApi {
                     config: api.clone(),
-                    region: model.region.clone(),
-                    account: model.account.clone(),
+                    region: region.to_string(),
+                    account: account.to_string(),
                     stages,
                     routes,
                 }),
             );
         }
-        Self { apis }
+        Self {
+            apis,
+            jwks: m.jwks.clone(),
+        }
+    }
+
+    /// The key set of a JWT issuer.
+    pub fn jwks(&self, issuer: &str) -> Option<&serde_json::Value> {
+        self.jwks.get(issuer)
     }
 
     /// The HTTP API with this id.
@@ -210,7 +217,7 @@ type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, Ht
 /// HTTP APIs' data plane as a tower service.
 #[derive(Clone)]
 pub struct HttpApiService {
-    world: World,
+    gw: Arc<ApiGateway>,
     inner: Inner,
 }
 
@@ -220,13 +227,13 @@ impl fmt::Debug for HttpApiService {
     }
 }
 
-/// The HTTP API data plane of `world`.
-pub fn service(world: &World) -> HttpApiService {
+/// The HTTP API data plane of a world's API Gateway.
+pub fn service(gw: &Arc<ApiGateway>) -> HttpApiService {
     let inner = ServiceBuilder::new()
-        .layer(auth::layer(world.clone()))
-        .service(integration::HttpIntegrationService::new(world.clone()));
+        .layer(auth::layer(gw.clone()))
+        .service(integration::HttpIntegrationService::new(gw.clone()));
     HttpApiService {
-        world: world.clone(),
+        gw: gw.clone(),
         inner: BoxCloneSyncService::new(inner),
     }
 }
@@ -249,22 +256,20 @@ impl Service<http::Request<Bytes>> for HttpApiService {
 impl HttpApiService {
     /// Answers one request addressed to an HTTP API.
     pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
-        let world = &self.world;
+        let gw = &self.gw;
         let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
-        let ids = RequestIds::new(&world.clock);
+        let ids = RequestIds::new(&gw.deps().clock);
         let result = async {
             let address = locate(&req).ok_or_else(|| HttpApiError::NoStage {
                 api_id: String::new(),
                 path: req.uri().path().to_string(),
             })?;
-            let api =
-                world
-                    .apigw
-                    .http_api(&address.api_id)
-                    .ok_or_else(|| HttpApiError::NoStage {
-                        api_id: address.api_id.clone(),
-                        path: req.uri().path().to_string(),
-                    })?;
+            let api = gw
+                .http_api(&address.api_id)
+                .ok_or_else(|| HttpApiError::NoStage {
+                    api_id: address.api_id.clone(),
+                    path: req.uri().path().to_string(),
+                })?;
             if api.config.disable_execute_api_endpoint && address.region.is_some() {
                 return Err(HttpApiError::EndpointDisabled(api.config.id.clone()));
             }
@@ -359,7 +364,7 @@ impl HttpApiService {
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         h.insert(
             http::header::DATE,
-            HeaderValue::from_str(&http_date(&world.clock)).expect("ascii date"),
+            HeaderValue::from_str(&http_date(&gw.deps().clock)).expect("ascii date"),
         );
         h.insert(
             "apigw-requestid",

@@ -17,19 +17,13 @@ use std::fmt;
 
 use percent_encoding::percent_decode_str;
 
+use crate::apigw::routing::matches;
+
 /// The most path segments a route key or a request path may have for route matching.
 pub const MAX_SEGMENTS: usize = 256;
 
-/// One segment of a route key's path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
-    /// A literal.
-    Literal(String),
-    /// `{name}`.
-    Param(String),
-    /// `{name+}` (last).
-    Greedy(String),
-}
+/// One segment of a route key's path (REST and HTTP APIs match paths alike).
+pub use crate::apigw::routing::Segment;
 
 /// A parsed `RouteKey`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,38 +158,6 @@ pub fn select(keys: &[&RouteKey], verb: &http::Method, path: &str) -> Option<Mat
                 path_params: BTreeMap::new(),
             })
     })
-}
-
-#[allow(clippy::type_complexity)]
-fn matches(
-    template: &[Segment],
-    parts: &[String],
-) -> Option<(bool, Vec<u8>, BTreeMap<String, String>)> {
-    let mut score = Vec::new();
-    let mut params = BTreeMap::new();
-    for (i, seg) in template.iter().enumerate() {
-        match seg {
-            Segment::Greedy(name) => {
-                if parts.len() <= i {
-                    return None;
-                }
-                params.insert(name.clone(), parts[i..].join("/"));
-                score.push(0);
-                return Some((true, score, params));
-            }
-            Segment::Literal(lit) => {
-                if parts.get(i) != Some(lit) {
-                    return None;
-                }
-                score.push(2);
-            }
-            Segment::Param(name) => {
-                params.insert(name.clone(), parts.get(i)?.clone());
-                score.push(1);
-            }
-        }
-    }
-    (template.len() == parts.len()).then_some((false, score, params))
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ pub(super) fn user_credentials(world: &World, model: &Model, user: &str) -> Cred
 
 /// Sends a request to the world's API Gateway.
 pub(super) async fn send(world: &World, req: http::Request<Bytes>) -> http::Response<Bytes> {
-    super::service(world).handle(req).await
+    super::service(&world.apigw).handle(req).await
 }
 
 pub(super) fn body_json(resp: &http::Response<Bytes>) -> serde_json::Value {
