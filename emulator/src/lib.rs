@@ -102,7 +102,7 @@
 //! model                                                     plain data: validated configuration
 //! world                                                     the composition root
 //! scenario, cfn, bundled                                    templates into the model; stacks
-//! edge, check, check_events, cli                            the front doors
+//! edge, check, cli                                         the front doors
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
@@ -114,7 +114,6 @@ pub mod authz;
 pub mod bundled;
 pub mod cfn;
 pub mod check;
-mod check_events;
 pub mod cli;
 pub mod clock;
 pub mod dns;

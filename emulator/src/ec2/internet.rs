@@ -5,8 +5,8 @@
 //! `<api-id>.execute-api.<region>.amazonaws.com` of every REST API that is not PRIVATE) resolve,
 //! from any VPC, to addresses of 198.51.100.0/24 (TEST-NET-2). A connection to port 443 of one of
 //! them is served in memory by a TLS listener (certificates of the emulated public CA) that hands
-//! the plaintext HTTP to the emulated service: `serve`'s [`crate::edge`] for the JSON APIs and the
-//! control plane, API Gateway's data plane for `execute-api`. Nothing ever leaves the machine: any
+//! the plaintext HTTP to the emulated service ([`super::Services`], which `serve`'s edge
+//! implements): the JSON APIs and the control plane, API Gateway's data plane for `execute-api`. Nothing ever leaves the machine: any
 //! other address of the internet swallows the SYN.
 //!
 //! Reaching the internet at all is the route table's business ([`super::route`]): a subnet needs a
@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::DuplexStream;
 
-use super::{Arrival, ServiceSlot, StartError};
+use super::{Arrival, Listening, StartError};
 use crate::pki::Pki;
 use crate::trace::{Trace, Verdict};
 
@@ -55,10 +55,8 @@ pub struct PublicService {
 /// The emulated internet.
 #[derive(Debug)]
 pub struct Internet {
-    region: String,
     services: Vec<PublicService>,
-    tls: Arc<rustls::ServerConfig>,
-    slot: ServiceSlot,
+    shared: Arc<Listening>,
 }
 
 /// The TLS configuration of the service endpoints (public and interface): one certificate of the
@@ -105,14 +103,13 @@ impl rustls::server::ResolvesServerCert for OneCertificate {
 }
 
 impl Internet {
-    pub(crate) fn new(region: &str, tls: Arc<rustls::ServerConfig>, slot: ServiceSlot) -> Self {
+    pub(crate) fn new(shared: Arc<Listening>) -> Self {
         let s = |label, last, target| PublicService {
             label,
             ip: Ipv4Addr::new(198, 51, 100, last),
             target,
         };
         Self {
-            region: region.to_string(),
             services: vec![
                 s("states", 10, Target::Aws),
                 s("sync-states", 11, Target::Aws),
@@ -121,8 +118,7 @@ impl Internet {
                 s("secretsmanager", 14, Target::Aws),
                 s("execute-api", 20, Target::ExecuteApi),
             ],
-            tls,
-            slot,
+            shared,
         }
     }
 
@@ -163,20 +159,18 @@ impl Internet {
             "internet",
             format!(
                 "{}.{}.amazonaws.com ({dst}) accepted a connection from {source}",
-                service.label, self.region
+                service.label, self.shared.region
             ),
         );
         let (client, server) = tokio::io::duplex(STREAM_BUFFER);
         tokio::spawn(serve_tls(
             server,
-            self.tls.clone(),
-            self.slot.clone(),
+            self.shared.clone(),
             Arrival::Internet {
                 source_ip: source.ip(),
             },
             service.target,
             trace.clone(),
-            self.region.clone(),
         ));
         client
     }
@@ -196,14 +190,12 @@ fn plain(status: u16, body: &str) -> http::Response<Body> {
 /// service with `arrival` and `trace` in its extensions.
 pub(crate) async fn serve_tls(
     stream: DuplexStream,
-    tls: Arc<rustls::ServerConfig>,
-    slot: ServiceSlot,
+    shared: Arc<Listening>,
     arrival: Arrival,
     target: Target,
     trace: Trace,
-    region: String,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.clone());
     let stream = match acceptor.accept(stream).await {
         Ok(s) => s,
         Err(e) => {
@@ -217,14 +209,11 @@ pub(crate) async fn serve_tls(
         format!("handshake done (SNI {sni}, certificate of the emulated public CA)"),
     );
     let service = service_fn(move |req: http::Request<Incoming>| {
-        let slot = slot.clone();
+        let shared = shared.clone();
         let arrival = arrival.clone();
         let trace = trace.clone();
-        let region = region.clone();
         async move {
-            Ok::<_, std::convert::Infallible>(
-                dispatch(slot, arrival, target, trace, region, req).await,
-            )
+            Ok::<_, std::convert::Infallible>(dispatch(&shared, arrival, target, trace, req).await)
         }
     });
     let _ = hyper::server::conn::http1::Builder::new()
@@ -234,14 +223,14 @@ pub(crate) async fn serve_tls(
 }
 
 async fn dispatch(
-    slot: ServiceSlot,
+    shared: &Listening,
     arrival: Arrival,
     target: Target,
     trace: Trace,
-    region: String,
     req: http::Request<Incoming>,
 ) -> http::Response<Body> {
-    let Some(edge) = slot.get() else {
+    let region = &shared.region;
+    let Some(services) = shared.slot.get() else {
         return plain(
             503,
             r#"{"message":"vpcgate: the emulated services are not attached to this endpoint (ec2::attach)"}"#,
@@ -270,10 +259,8 @@ async fn dispatch(
     match target {
         Target::ExecuteApi => {
             let mut req = http::Request::from_parts(parts, body);
-            super::endpoint::normalize_execute_api(&mut req, &region, &trace);
-            let resp = edge.apigw().handle(req).await;
-            let (p, b) = resp.into_parts();
-            http::Response::from_parts(p, Full::new(b))
+            super::endpoint::normalize_execute_api(&mut req, region, &trace);
+            services.execute_api(req).await
         }
         Target::Aws => {
             if let Arrival::Endpoint {
@@ -283,10 +270,10 @@ async fn dispatch(
             {
                 // The Region of the endpoint the request was sent to.
                 let mut context =
-                    crate::iam::RequestContext::for_request(edge.world().clock.now_utc(), &region);
+                    crate::iam::RequestContext::for_request(shared.clock.now_utc(), region);
                 arrival.apply(&mut context);
-                if let Some(e) =
-                    super::endpoint::json_gate(&edge, &parts, &body, policy, &context, &trace)
+                if let Some(message) =
+                    super::endpoint::json_gate(&shared.iam, &parts, &body, policy, &context, &trace)
                 {
                     let version = if parts
                         .headers
@@ -298,10 +285,10 @@ async fn dispatch(
                     } else {
                         "1.1"
                     };
-                    return crate::edge::wire::error(version, &e);
+                    return services.access_denied(version, message);
                 }
             }
-            crate::edge::handle_parts(edge, parts, body).await
+            services.aws(parts, body).await
         }
     }
 }

@@ -1670,7 +1670,7 @@ fn inline_policies(p: &mut Props<'_>) -> Vec<(String, Value)> {
 /// CloudFormation creates a state machine with CreateStateMachine, which refuses a role Step
 /// Functions cannot assume (it does not exist, or its trust policy does not allow
 /// `states.amazonaws.com` for this machine): the stack fails with Step Functions' message
-/// ([`crate::edge::sfn_api::CANNOT_ASSUME_ROLE`]). Only roles of the stack's account are checked
+/// ([`crate::sfn::role::CANNOT_ASSUME_ROLE`]). Only roles of the stack's account are checked
 /// (vpcgate holds no other account's IAM).
 fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
     use crate::iam::{NamedPolicy, Policy, PolicyKind, ServiceAssumption, service_may_assume};
@@ -1690,7 +1690,7 @@ fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
                     &trust,
                     &sm.role_arn,
                     &ServiceAssumption {
-                        service: crate::edge::sfn_api::STATES_PRINCIPAL,
+                        service: crate::sfn::role::STATES_PRINCIPAL,
                         source_arn: &sm.arn,
                         source_account: &model.account,
                         region: &model.region,
@@ -1707,7 +1707,7 @@ fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
                     ErrorKind::Invalid {
                         reason: format!(
                             "Resource handler returned message: \"{} (Service: Sfn, Status Code: 400)\"",
-                            crate::edge::sfn_api::CANNOT_ASSUME_ROLE
+                            crate::sfn::role::CANNOT_ASSUME_ROLE
                         ),
                     },
                 ),
