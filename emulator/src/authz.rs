@@ -563,3 +563,92 @@ impl Directory {
             .authenticate(access_key_id, session_token, now)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(logical_id: &str, name: &str) -> Role {
+        Role {
+            logical_id: logical_id.into(),
+            name: name.into(),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "states.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]}),
+            inline_policies: Vec::new(),
+            managed_policy_arns: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn user(name: &str, keys: &[(&str, &str)]) -> User {
+        User {
+            logical_id: format!("{name}User"),
+            name: name.into(),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::123456789012:user/{name}"),
+            inline_policies: Vec::new(),
+            managed_policy_arns: Vec::new(),
+            tags: Vec::new(),
+            access_keys: keys
+                .iter()
+                .map(|(k, s)| (k.to_string(), s.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_client_signs_as_a_role_session_or_a_users_first_key() {
+        let roles = [role("ClientRole", "client")];
+        let users = [
+            user(
+                "alice",
+                &[("AKIAALICE0000000001", "s1"), ("AKIAALICE0000000002", "s2")],
+            ),
+            user("bob", &[]),
+        ];
+        let iam = Directory::new(IamConfig {
+            account: "123456789012",
+            roles: &roles,
+            users: &users,
+            managed_policies: &[],
+        })
+        .unwrap();
+        let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        // A role by logical id, name or ARN: a fresh session with a token, which the directory
+        // authenticates as the role's session.
+        for who in [
+            "ClientRole",
+            "client",
+            "arn:aws:iam::123456789012:role/client",
+        ] {
+            let creds = iam.client_credentials(who, now).unwrap();
+            let token = creds.session_token.clone().expect("a session token");
+            let resolved = iam
+                .authenticate(&creds.access_key_id, Some(&token), now)
+                .unwrap();
+            assert_eq!(
+                resolved.principal.arn(),
+                "arn:aws:sts::123456789012:assumed-role/client/vpcgate-client"
+            );
+        }
+        // A user: its first access key, no token.
+        let creds = iam.client_credentials("alice", now).unwrap();
+        assert_eq!(
+            (creds.access_key_id.as_str(), creds.session_token),
+            ("AKIAALICE0000000001", None)
+        );
+        assert_eq!(
+            iam.client_credentials("bob", now).unwrap_err().to_string(),
+            "user bob has no access key"
+        );
+        assert!(matches!(
+            iam.client_credentials("nobody", now),
+            Err(ClientCredentialsError::Unknown(n)) if n == "nobody"
+        ));
+    }
+}

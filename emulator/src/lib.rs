@@ -102,8 +102,17 @@
 //! model                                                     plain data: validated configuration
 //! world                                                     the composition root
 //! scenario, cfn, bundled                                    templates into the model; stacks
-//! edge, check, cli                                         the front doors
+//! edge, check, cli                                          the front doors
 //! ```
+//!
+//! A module that needs something above it defines the interface and the module above implements
+//! it, so the call goes up without the import: [`ec2::Fabric`] (what an instance's connections
+//! pass through) and [`lattice::service_network::Clients`] are implemented by [`world::World`];
+//! [`ec2::Services`] (the services behind the endpoints, installed with [`ec2::Ec2::attach`]) and
+//! [`proxy::Worlds`] (the current world) by [`edge::Edge`]. Each component is started from its
+//! own part of the model with the handles it needs (`ec2::StartContext`, `nlb::StartContext`,
+//! `authz::IamConfig`). Inside the components' layer `lattice` and `proxy` call `ec2`, never
+//! the other way.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 

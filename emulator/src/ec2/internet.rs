@@ -292,3 +292,103 @@ async fn dispatch(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::{Directory, IamConfig};
+    use crate::clock::Clock;
+    use crate::ec2::{ServiceFuture, ServiceSlot, Services};
+
+    /// Services that answer with what they were asked.
+    struct Echo;
+
+    impl Services for Echo {
+        fn execute_api(self: Arc<Self>, req: http::Request<Bytes>) -> ServiceFuture {
+            let host = req.headers()[http::header::HOST]
+                .to_str()
+                .unwrap()
+                .to_string();
+            Box::pin(async move { http::Response::new(Full::new(Bytes::from(host))) })
+        }
+
+        fn aws(self: Arc<Self>, _: http::request::Parts, _: Bytes) -> ServiceFuture {
+            Box::pin(async { http::Response::new(Full::new(Bytes::from("aws"))) })
+        }
+
+        fn access_denied(&self, _: &str, message: String) -> http::Response<Full<Bytes>> {
+            http::Response::new(Full::new(Bytes::from(message)))
+        }
+    }
+
+    /// `GET /` to `host` at `ip` (443) from a public address, over TLS trusting the CA.
+    async fn get(internet: &Internet, pki: &Pki, ip: Ipv4Addr, host: &str) -> (u16, String) {
+        let stream = internet
+            .connect(
+                "192.0.2.10:49152".parse().unwrap(),
+                SocketAddr::new(IpAddr::V4(ip), 443),
+                &Trace::disabled(),
+            )
+            .await;
+        let name = rustls::pki_types::ServerName::try_from(host.to_string()).unwrap();
+        let tls = tokio_rustls::TlsConnector::from(pki.client_config())
+            .connect(name, stream)
+            .await
+            .unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::get("/")
+            .header(http::header::HOST, host)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_endpoints_answer_with_the_attached_services_only_while_they_live() {
+        let clock = Clock::system();
+        let pki = Pki::new(&clock).unwrap();
+        let slot = ServiceSlot::default();
+        let region = "ap-northeast-1";
+        let iam = Directory::new(IamConfig {
+            account: "123456789012",
+            roles: &[],
+            users: &[],
+            managed_policies: &[],
+        })
+        .unwrap();
+        let internet = Internet::new(Arc::new(Listening {
+            tls: server_config(&pki, region).unwrap(),
+            slot: slot.clone(),
+            region: region.into(),
+            iam: Arc::new(iam),
+            clock,
+        }));
+        let execute_api = internet.service("execute-api").unwrap().ip;
+        let states = internet.service("states").unwrap().ip;
+        let api_host = "abc1234567.execute-api.ap-northeast-1.amazonaws.com";
+        let (status, body) = get(&internet, &pki, execute_api, api_host).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("not attached"), "{body}");
+
+        let services: Arc<dyn Services> = Arc::new(Echo);
+        slot.set(Arc::downgrade(&services));
+        assert_eq!(
+            get(&internet, &pki, execute_api, api_host).await,
+            (200, api_host.to_string())
+        );
+        let states_host = "states.ap-northeast-1.amazonaws.com";
+        assert_eq!(
+            get(&internet, &pki, states, states_host).await,
+            (200, "aws".to_string())
+        );
+
+        drop(services);
+        assert_eq!(get(&internet, &pki, states, states_host).await.0, 503);
+    }
+}

@@ -1345,10 +1345,12 @@ async fn route(
         TARGET_TIMEOUT,
         target_group::exchange(
             &shared.target_ctx,
-            tg,
-            target,
-            None,
-            tg.protocol,
+            target_group::Destination {
+                tg,
+                target,
+                port_override: None,
+                protocol: tg.protocol,
+            },
             upstream,
             trace,
         ),
