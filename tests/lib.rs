@@ -7,6 +7,11 @@ use vpcgate::model::Model;
 use vpcgate::scenario::{Scenario, StackLinks};
 use vpcgate::world::World;
 
+/// A path inside the repository (`repo("scenarios/pattern-b.json")`).
+pub fn repo(path: &str) -> String {
+    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The repository's `scenarios/` folder.
 pub fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -30,4 +35,5 @@ pub fn world(s: &Scenario) -> (Model, World) {
     (model, world)
 }
 
+pub mod edge_call;
 pub mod fuzz;

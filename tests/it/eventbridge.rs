@@ -7,7 +7,7 @@
 use crate::serve_conventions::{py, serve};
 
 fn scenario(file: &str) -> String {
-    format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"))
+    vpcgate_tests::repo(&format!("scenarios/{file}"))
 }
 
 /// put_rule / put_targets / put_events on a custom bus: the API destination target reaches the
@@ -584,11 +584,10 @@ print(json.dumps({"failed": r["FailedEntryCount"], "deliveries": [[x["TargetId"]
 async fn deliveries_waiting_for_a_rate_limit_slot_are_bounded() {
     use std::sync::Arc;
 
-    use bytes::Bytes;
-    use http_body_util::BodyExt;
-    use serde_json::{Value, json};
-    use vpcgate::edge::{AuthMode, Edge, handle_parts};
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
     use vpcgate::events::bus::MAX_PENDING_DELIVERIES;
+    use vpcgate_tests::edge_call::json_call;
 
     let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
     let (model, world) = vpcgate_tests::world(&s);
@@ -597,20 +596,10 @@ async fn deliveries_waiting_for_a_rate_limit_slot_are_bounded() {
                        "Detail": "{\"orderId\": \"o-1\", \"amount\": 1}"});
     let calls = MAX_PENDING_DELIVERIES / 10 + 1;
     for _ in 0..calls {
-        let (parts, ()) = http::Request::builder()
-            .method("POST")
-            .uri("/")
-            .header("host", format!("events.{}.amazonaws.com", model.region))
-            .header("x-amz-target", "AWSEvents.PutEvents")
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(())
-            .unwrap()
-            .into_parts();
-        let body = json!({"Entries": vec![entry.clone(); 10]}).to_string();
-        let resp = handle_parts(edge.clone(), parts, Bytes::from(body)).await;
-        assert_eq!(resp.status(), 200);
-        let answer: Value =
-            serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        let body = json!({"Entries": vec![entry.clone(); 10]});
+        let host = format!("events.{}.amazonaws.com", model.region);
+        let (status, answer) = json_call(&edge, &host, "AWSEvents.PutEvents", &body).await;
+        assert_eq!(status, 200);
         assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
     }
     let world = edge.world();

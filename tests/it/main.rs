@@ -22,6 +22,7 @@ mod sdk;
 mod serve;
 mod serve_conventions;
 mod sfn_serve;
+mod sigv4_wire;
 mod templates;
 mod ui;
 mod virtual_time;

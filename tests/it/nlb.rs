@@ -15,6 +15,10 @@ use vpcgate::model::Model;
 use vpcgate::nlb::TargetState;
 use vpcgate::scenario::{Scenario, StackLinks};
 use vpcgate::trace::Trace;
+use vpcgate_tests::edge_call::send;
+
+/// API Gateway's control-plane host in the NLB scenarios' Region.
+const APIGW: &str = "apigateway.ap-northeast-1.amazonaws.com";
 use vpcgate::vpc::{Eni, Source};
 use vpcgate::world::World;
 use vpcgate_tests::scenario;
@@ -349,7 +353,6 @@ async fn an_instance_target_sees_the_client_address_and_fails_open_when_unhealth
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_control_plane_lists_vpc_links_v1_with_their_status() {
-    use http_body_util::BodyExt;
     let s = fixture("vpc-link-v1-to-alb.json");
     let (model, world) = build_world(&s);
     let id = model.apigw.vpc_links_v1[0].id.clone();
@@ -360,18 +363,8 @@ async fn the_control_plane_lists_vpc_links_v1_with_their_status() {
     let get = |path: String| {
         let edge = edge.clone();
         async move {
-            let (parts, _) = http::Request::get(path)
-                .header("host", "apigateway.ap-northeast-1.amazonaws.com")
-                .body(())
-                .unwrap()
-                .into_parts();
-            let resp = vpcgate::edge::handle_parts(edge, parts, bytes::Bytes::new()).await;
-            let status = resp.status().as_u16();
-            let body = resp.into_body().collect().await.unwrap().to_bytes();
-            (
-                status,
-                serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-            )
+            let a = send(&edge, "GET", APIGW, &path, &[], "").await;
+            (a.status, a.json())
         }
     };
     let (status, list) = get("/vpclinks".into()).await;
@@ -395,14 +388,8 @@ async fn the_control_plane_lists_vpc_links_v1_with_their_status() {
         world,
         vpcgate::edge::AuthMode::Off,
     ));
-    let (parts, _) = http::Request::get(format!("/vpclinks/{}", model.apigw.vpc_links_v1[0].id))
-        .header("host", "apigateway.ap-northeast-1.amazonaws.com")
-        .body(())
-        .unwrap()
-        .into_parts();
-    let resp = vpcgate::edge::handle_parts(edge, parts, bytes::Bytes::new()).await;
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let path = format!("/vpclinks/{}", model.apigw.vpc_links_v1[0].id);
+    let v = send(&edge, "GET", APIGW, &path, &[], "").await.json();
     assert_eq!(v["status"], "AVAILABLE");
     assert_eq!(v["statusMessage"], "Your vpc link is ready for use");
 }

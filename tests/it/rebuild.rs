@@ -7,28 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use vpcgate::edge::{AuthMode, Edge, handle_parts};
+use vpcgate::edge::{AuthMode, Edge};
+use vpcgate_tests::edge_call::json_call;
 use vpcgate_tests::{scenario, world};
 
 async fn call(edge: &Arc<Edge>, region: &str, op: &str, body: Value) -> (u16, Value) {
-    let (parts, ()) = http::Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("host", format!("states.{region}.amazonaws.com"))
-        .header("x-amz-target", format!("AWSStepFunctions.{op}"))
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(())
-        .unwrap()
-        .into_parts();
-    let resp = handle_parts(edge.clone(), parts, Bytes::from(body.to_string())).await;
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{op}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
-    (status, v)
+    let host = format!("states.{region}.amazonaws.com");
+    json_call(edge, &host, &format!("AWSStepFunctions.{op}"), &body).await
 }
 
 /// Pattern B (REST API -> VPC link -> internal ALB) run as 24 executions, 12 synchronous on an

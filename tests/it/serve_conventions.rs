@@ -11,9 +11,7 @@ use serde_json::{Value, json};
 const SEED_A: &str = "eb-demo-pattern-a-private";
 const SEED_B: &str = "eb-demo-pattern-b-apigw";
 
-fn repo(path: &str) -> String {
-    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
-}
+use vpcgate_tests::repo;
 
 /// Starts `vpcgate serve <args>` on a free loopback port (its own CA directory); returns the
 /// endpoint URL. Callers wait for health (`vpcgate_client.wait_healthy`).

@@ -5,9 +5,7 @@
 use crate::serve_conventions::{py, serve};
 use serde_json::json;
 
-fn repo(path: &str) -> String {
-    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
-}
+use vpcgate_tests::repo;
 
 /// test_sfn_api_validation.snapshot.json: NOT_A_DEF, EMPTY_DICT,
 /// INVALID_BASE_NO_STARTAT, VALID_BASE_PASS, INVALID_DOWNGRADE_QUERY_LANGUAGE and ILLEGAL_WFTT

@@ -444,6 +444,61 @@ fn all_errors_of_a_stack_are_reported_at_once() {
     }
 }
 
+/// Every resource converter reads properties with one reader (scenario::props), so the rules
+/// hold whichever family a resource belongs to: a scalar reads as a string in a list as alone,
+/// a wrong-typed list item is named with its index, and a whole-object error stands at the
+/// object's path with no trailing dot.
+#[test]
+fn one_property_reader_holds_for_every_resource_family() {
+    let text = "Resources:
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: x
+      SecurityGroupIngress:
+        - {IpProtocol: tcp, FromPort: 80, ToPort: 80}
+  Rc:
+    Type: AWS::VpcLattice::ResourceConfiguration
+    Properties:
+      ResourceGatewayId: rgw-0123456789abcdef0
+      PortRanges: [443]
+      ResourceConfigurationDefinition: {}
+  Link:
+    Type: AWS::ApiGatewayV2::VpcLink
+    Properties:
+      Name: link
+      SubnetIds: [123]
+  Assoc:
+    Type: AWS::VpcLattice::ServiceNetworkVpcAssociation
+    Properties:
+      ServiceNetworkIdentifier: sn-0123456789abcdef0
+      VpcIdentifier: vpc-0123456789abcdef0
+      SecurityGroupIds: [{Ref: Sg}, {Nested: 1}]
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: {Nested: 1}
+      ScheduleExpression: rate(5 minutes)
+";
+    let err = load_texts("one-reader", &[("s", text)], None, &[]).unwrap_err();
+    for want in [
+        // Whole-object errors: at the object's own path.
+        "Resources.Sg.Properties.SecurityGroupIngress[0]: a rule needs exactly one of CidrIp",
+        "Resources.Rc.Properties.ResourceConfigurationDefinition: exactly one of DnsResource, IpResource, ArnResource is required",
+        // A number in a string list is its text (API Gateway's check, not a type error).
+        "Resources.Link.Properties.SubnetIds[0]: The subnet ID '123' does not exist",
+        // Lattice names a wrong-typed item as every converter does.
+        "Resources.Assoc.Properties.SecurityGroupIds[1]: expected a string, found an object",
+        // EventBridge too (it used to read the default bus silently).
+        "Resources.Rule.Properties.EventBusName: expected a string, found an object",
+    ] {
+        assert!(err.contains(want), "no {want:?} in\n{err}");
+    }
+    for unwanted in [".: ", "PortRanges", "found number 123"] {
+        assert!(!err.contains(unwanted), "{unwanted:?} in\n{err}");
+    }
+}
+
 #[test]
 fn syntax_errors_of_every_template_are_reported_before_anything_loads() {
     let err = load_texts(

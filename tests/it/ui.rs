@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use vpcgate::edge::{AuthMode, Edge, handle_parts};
+use vpcgate::edge::{AuthMode, Edge};
+use vpcgate_tests::edge_call::send;
 use vpcgate_tests::{scenario, world};
 
 const GOTCHA: &str = "gotcha-narrowed-gateway-sg.json";
@@ -33,19 +33,8 @@ async fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, http::HeaderMap, Bytes) {
-    let mut b = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", host);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    let (parts, ()) = b.body(()).unwrap().into_parts();
-    let resp = handle_parts(edge.clone(), parts, Bytes::from(body.to_string())).await;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, body)
+    let a = send(edge, method, host, path, headers, body.to_string()).await;
+    (a.status, a.headers, a.body)
 }
 
 async fn get_json(edge: &Arc<Edge>, path: &str) -> Value {

@@ -105,17 +105,36 @@ fn respond(
         .expect("static response parts are valid")
 }
 
-/// ALB's own error page (`<html><head><title>502 Bad Gateway</title></head>…`).
+/// The words ALB puts on its own error pages and status lines where they differ from the HTTP
+/// specification's reason phrases: ALB's front end words them as nginx does. Recorded against an
+/// ALB (`Server: awselb/2.0`, 2026-02-26): `HTTP/1.1 503 Service Temporarily Unavailable`,
+/// `Content-Length: 162`, the title and heading below; `504 Gateway Time-out` is the same family's
+/// page (nginx's `ngx_http_special_response.c` default pages, which ALB's are).
+fn alb_reason(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => "Service Temporarily Unavailable",
+        StatusCode::GATEWAY_TIMEOUT => "Gateway Time-out",
+        StatusCode::REQUEST_TIMEOUT => "Request Time-out",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
+        StatusCode::URI_TOO_LONG => "Request-URI Too Large",
+        other => other.canonical_reason().unwrap_or(""),
+    }
+}
+
+/// ALB's own error page (`<html>\r\n<head><title>502 Bad Gateway</title></head>…`), with ALB's
+/// words on the status line too.
 pub(super) fn error_page(clock: &Clock, status: StatusCode) -> hyper::Response<Full<Bytes>> {
-    let line = format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    );
+    let reason = alb_reason(status);
+    let line = format!("{} {reason}", status.as_u16());
     let body = format!(
         "<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n</body>\r\n</html>\r\n"
     );
-    respond(clock, status.as_u16(), Some("text/html"), Bytes::from(body))
+    let mut resp = respond(clock, status.as_u16(), Some("text/html"), Bytes::from(body));
+    if Some(reason) != status.canonical_reason() {
+        resp.extensions_mut()
+            .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+    }
+    resp
 }
 
 pub(super) async fn perform(
@@ -304,4 +323,50 @@ where
         .map_err(std::io::Error::other)?
         .to_bytes();
     Ok(hyper::Response::from_parts(parts, Full::new(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recorded against an ALB with no healthy target (`Server: awselb/2.0`):
+    /// `HTTP/1.1 503 Service Temporarily Unavailable`, `Content-Type: text/html`,
+    /// `Content-Length: 162`, nginx's page with CRLF line ends.
+    #[test]
+    fn the_503_page_is_albs_service_temporarily_unavailable_of_162_bytes() {
+        let clock = Clock::pinned(std::time::SystemTime::UNIX_EPOCH);
+        let resp = error_page(&clock, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.status(), 503);
+        assert_eq!(
+            resp.extensions()
+                .get::<hyper::ext::ReasonPhrase>()
+                .map(|r| r.as_bytes()),
+            Some(&b"Service Temporarily Unavailable"[..])
+        );
+        assert_eq!(resp.headers()[http::header::CONTENT_LENGTH], "162");
+        assert_eq!(resp.headers()[http::header::SERVER], "awselb/2.0");
+        assert_eq!(resp.headers()[http::header::CONTENT_TYPE], "text/html");
+        let page = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n";
+        let body = futures::executor::block_on(http_body_util::BodyExt::collect(resp.into_body()))
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body, page.as_bytes());
+    }
+
+    /// A 502 keeps the specification's words, which are ALB's too; a 504 is nginx's `Gateway Time-out`.
+    #[test]
+    fn the_502_and_504_pages_use_albs_words() {
+        let clock = Clock::pinned(std::time::SystemTime::UNIX_EPOCH);
+        let bad = error_page(&clock, StatusCode::BAD_GATEWAY);
+        assert!(bad.extensions().get::<hyper::ext::ReasonPhrase>().is_none());
+        assert_eq!(bad.headers()[http::header::CONTENT_LENGTH], "122");
+        let slow = error_page(&clock, StatusCode::GATEWAY_TIMEOUT);
+        let body = futures::executor::block_on(http_body_util::BodyExt::collect(slow.into_body()))
+            .unwrap()
+            .to_bytes();
+        assert!(
+            String::from_utf8_lossy(&body).contains("<title>504 Gateway Time-out</title>"),
+            "{body:?}"
+        );
+    }
 }

@@ -6,8 +6,8 @@
 //!   `MissingAuthenticationTokenException` `{"message":"Missing Authentication Token"}`
 //!   (<https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden>, and the
 //!   LocalStack snapshot `test_routing_not_found` recorded against AWS 2024-07-23);
-//! - SigV4 failures: [`SigV4Error::error_type`] and [`SigV4Error::body`] (their sources are in
-//!   [`crate::sigv4`]);
+//! - SigV4 failures: [`crate::sigv4::wire`]'s `ExecuteApi` rows (their sources are there and in
+//!   [`SigV4Error::error_type`]);
 //! - `execute-api:Invoke` denied: 403 `AccessDeniedException` with a capital-M `Message`
 //!   (same knowledge-center article; project FIDELITY.md);
 //! - integration time-out: 504 `InternalServerErrorException` `{"message": "Endpoint request timed
@@ -153,11 +153,7 @@ pub fn wire(error: &ApiGatewayError) -> WireError {
         | ApiGatewayError::PublicApiThroughEndpoint { .. } => {
             e(StatusCode::FORBIDDEN, "ForbiddenException", FORBIDDEN_BODY)
         }
-        ApiGatewayError::Auth(AuthError::Signature(sig)) => WireError {
-            status: sig.status(),
-            error_type: sig.error_type(),
-            body: sig.body(),
-        },
+        ApiGatewayError::Auth(AuthError::Signature(sig)) => signature(sig),
         ApiGatewayError::Auth(AuthError::Credentials(cred)) => match cred {
             // unconfirmed: API Gateway's error type for expired STS credentials; the message is
             // the common one ("The security token included in the request is expired").
@@ -168,16 +164,9 @@ pub fn wire(error: &ApiGatewayError) -> WireError {
                     .to_string(),
             },
             // An unknown key or a token that is not the key's: as SigV4's unknown-key answer.
-            _ => {
-                let sig = SigV4Error::UnknownAccessKey {
-                    access_key_id: String::new(),
-                };
-                WireError {
-                    status: sig.status(),
-                    error_type: sig.error_type(),
-                    body: sig.body(),
-                }
-            }
+            _ => signature(&SigV4Error::UnknownAccessKey {
+                access_key_id: String::new(),
+            }),
         },
         // Gateway responses UNAUTHORIZED, AUTHORIZER_CONFIGURATION_ERROR and
         // INVALID_API_KEY (supported-gateway-response-types.html): 401, 500, 403.
@@ -228,6 +217,16 @@ pub fn wire(error: &ApiGatewayError) -> WireError {
                 INTERNAL_ERROR_BODY,
             ),
         },
+    }
+}
+
+/// A SigV4 failure as API Gateway's data plane sends it ([`crate::sigv4::wire`]).
+fn signature(sig: &SigV4Error) -> WireError {
+    let w = crate::sigv4::wire(sig, crate::sigv4::Protocol::ExecuteApi);
+    WireError {
+        status: w.status,
+        error_type: w.code,
+        body: w.json_body(),
     }
 }
 

@@ -308,6 +308,41 @@ impl V {
             location: if at.is_empty() { "/".into() } else { at.into() },
         });
     }
+    /// "The field "<k>" is not supported by Step Functions" for each member of `obj` (at `at`)
+    /// not in `allowed`.
+    fn only(&mut self, obj: &Map<String, Value>, at: &str, allowed: &[&str]) {
+        for k in obj.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.schema(
+                    &ptr(at, k),
+                    format!("The field \"{k}\" is not supported by Step Functions"),
+                );
+            }
+        }
+    }
+    /// The JSONata expression `src` of field `key` (at `at`), or its diagnostic.
+    fn jsonata(&mut self, at: &str, key: &str, src: &str) -> Option<Expr> {
+        match Expr::compile(src) {
+            Ok(e) => Some(e),
+            Err(m) => {
+                self.schema(
+                    &ptr(at, key),
+                    format!("The JSONata expression '{}' is invalid: {m}", src.trim()),
+                );
+                None
+            }
+        }
+    }
+    /// `value`, or the diagnostics found.
+    fn finish<T>(self, value: T) -> Result<T, DefinitionError> {
+        if self.diags.is_empty() {
+            Ok(value)
+        } else {
+            Err(DefinitionError::Invalid {
+                diagnostics: self.diags,
+            })
+        }
+    }
     fn tmpl_errs(&mut self, errs: Vec<(String, String)>) {
         for (at, m) in errs {
             self.schema(&at, m);
@@ -324,249 +359,132 @@ fn ptr(at: &str, k: &str) -> String {
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>:
 /// "your workflow fields will be reduced from five JSONPath fields ... to only two fields:
 /// Arguments and Output").
-fn allowed(ty: &str, ql: QueryLanguage) -> &'static [&'static str] {
+fn allowed(ty: &str, ql: QueryLanguage) -> Vec<&'static str> {
     use QueryLanguage::*;
-    match (ty, ql) {
+    /// Every state's.
+    const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+    /// A state that moves on.
+    const FLOW: &[&str] = &["Next", "End"];
+    /// JSONPath's input and output filters.
+    const FILTERS: &[&str] = &["InputPath", "OutputPath"];
+    /// JSONPath's result processing (Task, Parallel, Map).
+    const RESULT: &[&str] = &["ResultPath", "Parameters", "ResultSelector"];
+    /// Error handling and variables (Task, Parallel, Map).
+    const HANDLING: &[&str] = &["Retry", "Catch", "Assign"];
+    /// A Distributed Map's data sources and sinks.
+    const MAP_IO: &[&str] = &["ItemReader", "ItemBatcher", "ResultWriter", "Label"];
+    let own: &[&[&str]] = match (ty, ql) {
         ("Pass", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "Result",
-            "Assign",
+            FLOW,
+            FILTERS,
+            &["ResultPath", "Parameters", "Result", "Assign"],
         ],
-        ("Pass", Jsonata) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "Output",
-            "Assign",
-        ],
+        ("Pass", Jsonata) => &[FLOW, &["Output", "Assign"]],
         ("Task", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ResultSelector",
-            "Resource",
-            "TimeoutSeconds",
-            "TimeoutSecondsPath",
-            "HeartbeatSeconds",
-            "HeartbeatSecondsPath",
-            "Credentials",
-            "Retry",
-            "Catch",
-            "Assign",
+            FLOW,
+            FILTERS,
+            RESULT,
+            HANDLING,
+            &[
+                "Resource",
+                "TimeoutSeconds",
+                "TimeoutSecondsPath",
+                "HeartbeatSeconds",
+                "HeartbeatSecondsPath",
+                "Credentials",
+            ],
         ],
         ("Task", Jsonata) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "Arguments",
-            "Output",
-            "Resource",
-            "TimeoutSeconds",
-            "HeartbeatSeconds",
-            "Credentials",
-            "Retry",
-            "Catch",
-            "Assign",
+            FLOW,
+            HANDLING,
+            &[
+                "Arguments",
+                "Output",
+                "Resource",
+                "TimeoutSeconds",
+                "HeartbeatSeconds",
+                "Credentials",
+            ],
         ],
-        ("Choice", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "InputPath",
-            "OutputPath",
-            "Choices",
-            "Default",
-            "Assign",
-        ],
-        ("Choice", Jsonata) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Choices",
-            "Default",
-            "Output",
-            "Assign",
-        ],
+        ("Choice", JsonPath) => &[FILTERS, &["Choices", "Default", "Assign"]],
+        ("Choice", Jsonata) => &[&["Choices", "Default", "Output", "Assign"]],
         ("Wait", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Seconds",
-            "Timestamp",
-            "SecondsPath",
-            "TimestampPath",
-            "Assign",
+            FLOW,
+            FILTERS,
+            &[
+                "Seconds",
+                "Timestamp",
+                "SecondsPath",
+                "TimestampPath",
+                "Assign",
+            ],
         ],
-        ("Wait", Jsonata) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "Seconds",
-            "Timestamp",
-            "Output",
-            "Assign",
-        ],
-        ("Succeed", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "InputPath",
-            "OutputPath",
-        ],
-        ("Succeed", Jsonata) => &["Type", "Comment", "QueryLanguage", "Output"],
-        ("Fail", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Error",
-            "Cause",
-            "ErrorPath",
-            "CausePath",
-        ],
-        ("Fail", Jsonata) => &["Type", "Comment", "QueryLanguage", "Error", "Cause"],
-        ("Parallel", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ResultSelector",
-            "Branches",
-            "Retry",
-            "Catch",
-            "Assign",
-        ],
-        ("Parallel", Jsonata) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "Arguments",
-            "Output",
-            "Branches",
-            "Retry",
-            "Catch",
-            "Assign",
-        ],
+        ("Wait", Jsonata) => &[FLOW, &["Seconds", "Timestamp", "Output", "Assign"]],
+        ("Succeed", JsonPath) => &[FILTERS],
+        ("Succeed", Jsonata) => &[&["Output"]],
+        ("Fail", JsonPath) => &[&["Error", "Cause", "ErrorPath", "CausePath"]],
+        ("Fail", Jsonata) => &[&["Error", "Cause"]],
+        ("Parallel", JsonPath) => &[FLOW, FILTERS, RESULT, HANDLING, &["Branches"]],
+        ("Parallel", Jsonata) => &[FLOW, HANDLING, &["Arguments", "Output", "Branches"]],
         ("Map", JsonPath) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ItemSelector",
-            "ResultSelector",
-            "ItemsPath",
-            "ItemProcessor",
-            "Iterator",
-            "MaxConcurrency",
-            "MaxConcurrencyPath",
-            "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
-            "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
-            "Retry",
-            "Catch",
-            "Assign",
-            "ItemReader",
-            "ItemBatcher",
-            "ResultWriter",
-            "Label",
+            FLOW,
+            FILTERS,
+            RESULT,
+            HANDLING,
+            MAP_IO,
+            &[
+                "ItemSelector",
+                "ItemsPath",
+                "ItemProcessor",
+                "Iterator",
+                "MaxConcurrency",
+                "MaxConcurrencyPath",
+                "ToleratedFailureCount",
+                "ToleratedFailureCountPath",
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+            ],
         ],
         ("Map", Jsonata) => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "Items",
-            "ItemSelector",
-            "ItemProcessor",
-            "Iterator",
-            "MaxConcurrency",
-            "ToleratedFailureCount",
-            "ToleratedFailurePercentage",
-            "Output",
-            "Retry",
-            "Catch",
-            "Assign",
-            "ItemReader",
-            "ItemBatcher",
-            "ResultWriter",
-            "Label",
+            FLOW,
+            HANDLING,
+            MAP_IO,
+            &[
+                "Items",
+                "ItemSelector",
+                "ItemProcessor",
+                "Iterator",
+                "MaxConcurrency",
+                "ToleratedFailureCount",
+                "ToleratedFailurePercentage",
+                "Output",
+            ],
         ],
-        _ => &[],
-    }
+        _ => return Vec::new(),
+    };
+    COMMON
+        .iter()
+        .chain(own.iter().flat_map(|group| group.iter()))
+        .copied()
+        .collect()
 }
 
 /// Parses and validates a definition.
 pub(crate) fn parse(definition: &str) -> Result<StateMachine, DefinitionError> {
-    let doc: Value =
-        serde_json::from_str(definition).map_err(|e| DefinitionError::InvalidJson {
-            message: strip_position(&e.to_string()),
-            line: e.line(),
-            column: e.column(),
-        })?;
-    let mut v = V {
-        diags: Vec::new(),
-        all_names: HashMap::new(),
-    };
-    let Some(top) = doc.as_object() else {
-        v.schema("", "The state machine definition must be a JSON object");
-        return Err(DefinitionError::Invalid {
-            diagnostics: v.diags,
-        });
-    };
-    for k in top.keys() {
-        if ![
+    let (top, mut v) = open(definition, "state machine definition")?;
+    let top = &top;
+    v.only(
+        top,
+        "",
+        &[
             "Comment",
             "StartAt",
             "States",
             "TimeoutSeconds",
             "Version",
             "QueryLanguage",
-        ]
-        .contains(&k.as_str())
-        {
-            v.schema(
-                &ptr("", k),
-                format!("The field \"{k}\" is not supported by Step Functions"),
-            );
-        }
-    }
+        ],
+    );
     let ql = match top.get("QueryLanguage") {
         None => QueryLanguage::JsonPath,
         Some(Value::String(s)) if s == "JSONPath" => QueryLanguage::JsonPath,
@@ -607,12 +525,7 @@ pub(crate) fn parse(definition: &str) -> Result<StateMachine, DefinitionError> {
         );
     }
     let block = parse_block(&mut v, top, "", ql, false);
-    if !v.diags.is_empty() {
-        return Err(DefinitionError::Invalid {
-            diagnostics: v.diags,
-        });
-    }
-    Ok(StateMachine {
+    v.finish(StateMachine {
         block,
         timeout_seconds,
         query_language: ql,
@@ -687,6 +600,14 @@ pub(crate) fn express_child_diagnostics(b: &Block, at: &str, out: &mut Vec<Diagn
 
 /// Parses one state on its own (TestState).
 pub(crate) fn parse_single_state(definition: &str, name: &str) -> Result<State, DefinitionError> {
+    let (obj, mut v) = open(definition, "state definition")?;
+    let st = parse_state(&mut v, name, &obj, "", QueryLanguage::JsonPath);
+    v.finish(st)
+}
+
+/// The JSON object a definition is (`what`: "state machine definition", "state definition"),
+/// and the validator that will collect its diagnostics.
+fn open(definition: &str, what: &str) -> Result<(Map<String, Value>, V), DefinitionError> {
     let doc: Value =
         serde_json::from_str(definition).map_err(|e| DefinitionError::InvalidJson {
             message: strip_position(&e.to_string()),
@@ -697,19 +618,15 @@ pub(crate) fn parse_single_state(definition: &str, name: &str) -> Result<State, 
         diags: Vec::new(),
         all_names: HashMap::new(),
     };
-    let Some(obj) = doc.as_object() else {
-        v.schema("", "The state definition must be a JSON object");
-        return Err(DefinitionError::Invalid {
-            diagnostics: v.diags,
-        });
-    };
-    let st = parse_state(&mut v, name, obj, "", QueryLanguage::JsonPath);
-    if !v.diags.is_empty() {
-        return Err(DefinitionError::Invalid {
-            diagnostics: v.diags,
-        });
+    match doc {
+        Value::Object(o) => Ok((o, v)),
+        _ => {
+            v.schema("", format!("The {what} must be a JSON object"));
+            Err(DefinitionError::Invalid {
+                diagnostics: v.diags,
+            })
+        }
     }
-    Ok(st)
 }
 
 fn strip_position(m: &str) -> String {
@@ -761,14 +678,11 @@ fn parse_block(
         None => String::new(),
     };
     if nested {
-        for k in obj.keys() {
-            if !["Comment", "StartAt", "States", "ProcessorConfig"].contains(&k.as_str()) {
-                v.schema(
-                    &ptr(at, k),
-                    format!("The field \"{k}\" is not supported by Step Functions"),
-                );
-            }
-        }
+        v.only(
+            obj,
+            at,
+            &["Comment", "StartAt", "States", "ProcessorConfig"],
+        );
     }
     let mut states = HashMap::new();
     let states_at = ptr(at, "States");
@@ -960,16 +874,7 @@ fn num_spec(
         if let (QueryLanguage::Jsonata, Some(s)) = (ql, x.as_str())
             && let Some(src) = jsonata::as_expression(s)
         {
-            return match Expr::compile(src) {
-                Ok(e) => Some(NumSpec::Expr(e)),
-                Err(m) => {
-                    v.schema(
-                        &ptr(at, key),
-                        format!("The JSONata expression '{}' is invalid: {m}", src.trim()),
-                    );
-                    None
-                }
-            };
+            return v.jsonata(at, key, src).map(NumSpec::Expr);
         }
         let n = x.as_f64().filter(|f| f.fract() == 0.0);
         return match n {
@@ -1022,16 +927,7 @@ fn str_spec(
         if ql == QueryLanguage::Jsonata
             && let Some(src) = jsonata::as_expression(s)
         {
-            return match Expr::compile(src) {
-                Ok(e) => Some(StrSpec::Expr(e)),
-                Err(m) => {
-                    v.schema(
-                        &ptr(at, key),
-                        format!("The JSONata expression '{}' is invalid: {m}", src.trim()),
-                    );
-                    None
-                }
-            };
+            return v.jsonata(at, key, src).map(StrSpec::Expr);
         }
         return Some(StrSpec::Fixed(s.to_string()));
     }
@@ -1169,8 +1065,10 @@ fn parse_retry(v: &mut V, o: &Map<String, Value>, at: &str) -> Vec<Retrier> {
             v.schema(&rat, "A retrier must be an OBJECT");
             continue;
         };
-        for k in r.keys() {
-            if ![
+        v.only(
+            r,
+            &rat,
+            &[
                 "ErrorEquals",
                 "IntervalSeconds",
                 "MaxAttempts",
@@ -1178,15 +1076,8 @@ fn parse_retry(v: &mut V, o: &Map<String, Value>, at: &str) -> Vec<Retrier> {
                 "MaxDelaySeconds",
                 "JitterStrategy",
                 "Comment",
-            ]
-            .contains(&k.as_str())
-            {
-                v.schema(
-                    &ptr(&rat, k),
-                    format!("The field \"{k}\" is not supported by Step Functions"),
-                );
-            }
-        }
+            ],
+        );
         let ee = error_equals(v, r, &rat);
         if ee.iter().any(|n| n == "States.ALL") && i + 1 != arr.len() {
             v.schema(
@@ -1282,14 +1173,7 @@ fn parse_catch(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) -
             QueryLanguage::JsonPath => &["ErrorEquals", "Next", "ResultPath", "Comment", "Assign"],
             QueryLanguage::Jsonata => &["ErrorEquals", "Next", "Output", "Comment", "Assign"],
         };
-        for k in c.keys() {
-            if !ok.contains(&k.as_str()) {
-                v.schema(
-                    &ptr(&cat, k),
-                    format!("The field \"{k}\" is not supported by Step Functions"),
-                );
-            }
-        }
+        v.only(c, &cat, ok);
         let ee = error_equals(v, c, &cat);
         if ee.iter().any(|n| n == "States.ALL") && i + 1 != arr.len() {
             v.schema(
@@ -1766,14 +1650,7 @@ fn processor_config(v: &mut V, cfg: &Value, at: &str) -> Option<super::Execution
         );
         return None;
     };
-    for k in cfg.keys() {
-        if !["Mode", "ExecutionType"].contains(&k.as_str()) {
-            v.schema(
-                &ptr(at, k),
-                format!("The field \"{k}\" is not supported by Step Functions"),
-            );
-        }
-    }
+    v.only(cfg, at, &["Mode", "ExecutionType"]);
     let mode = match cfg.get("Mode") {
         None => "INLINE",
         Some(Value::String(m)) if m == "INLINE" || m == "DISTRIBUTED" => m.as_str(),
@@ -1880,14 +1757,7 @@ fn item_batcher(v: &mut V, o: &Map<String, Value>, at: &str, ql: QueryLanguage) 
     } else {
         &["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"]
     };
-    for k in b.keys() {
-        if !allowed.contains(&k.as_str()) {
-            v.schema(
-                &ptr(&bat, k),
-                format!("The field \"{k}\" is not supported by Step Functions"),
-            );
-        }
-    }
+    v.only(b, &bat, allowed);
     let max_items = num_spec(
         v,
         b,

@@ -381,6 +381,27 @@ pub(crate) fn backoff_seconds(r: &Retrier, retries_done: u32, rng: &mut StdRng) 
 }
 
 /// Runs `work` with the state's retriers. Returns the final error when retries are spent.
+/// [`with_retry`] for a Parallel or Map state: each attempt runs with its own handles to the
+/// state's cursor and scope, and whether the state is the execution's top level with the
+/// branches or iterations a redrive skips ([`Ctx::redrive_skips`]).
+async fn retry_in<'a, Fut>(
+    ctx: &'a Ctx<'a>,
+    st: &'a State,
+    cur: &Arc<Cursor>,
+    scope: &Arc<Scope>,
+    work: impl Fn(Arc<Cursor>, Arc<Scope>, (bool, BTreeMap<usize, Value>)) -> Fut,
+) -> Result<Value, StatesError>
+where
+    Fut: Future<Output = Result<Value, StatesError>> + Send + 'a,
+{
+    with_retry(ctx, st, move |_attempt| {
+        let top = scope.is_root();
+        let skips = ctx.redrive_skips(&st.name, top);
+        work(cur.clone(), scope.clone(), (top, skips)).boxed()
+    })
+    .await
+}
+
 async fn with_retry<'a>(
     ctx: &'a Ctx<'a>,
     st: &'a State,
@@ -638,6 +659,19 @@ fn apply_output_path(run: &StateRun<'_>, p: &OptPath, v: Value) -> Result<Value,
     }
 }
 
+/// A state's or catcher's `Assign`, if any, evaluated in `env`.
+fn assign_in(t: Option<&Tmpl>, env: &Env<'_>) -> Result<Option<Map<String, Value>>, StatesError> {
+    t.map(|a| eval_assign(a, env)).transpose()
+}
+
+/// A state's or catcher's JSONata `Output` evaluated in `env`, or `default` without one.
+fn output_in(t: Option<&Tmpl>, env: &Env<'_>, default: Value) -> Result<Value, StatesError> {
+    match t {
+        Some(o) => o.eval(env, "Output"),
+        None => Ok(default),
+    }
+}
+
 /// Evaluates `Assign` (all expressions see the state-entry values of the variables).
 fn eval_assign(t: &Tmpl, env: &Env<'_>) -> Result<Map<String, Value>, StatesError> {
     match t.eval(env, "Assign")? {
@@ -672,6 +706,14 @@ impl<'a> StateRun<'a> {
             state: &self.st.name,
         }
     }
+    /// The effective input: the raw input in JSONata, `InputPath` applied in JSONPath.
+    fn effective_input(&self) -> Result<Value, StatesError> {
+        if self.st.ql == QueryLanguage::Jsonata {
+            Ok(self.raw.clone())
+        } else {
+            apply_input_path(self, &self.st.input_path, &self.raw)
+        }
+    }
     fn states_var(&self, extra: Option<(&str, Value)>) -> Value {
         let mut m = Map::new();
         m.insert("input".into(), self.raw.clone());
@@ -695,7 +737,8 @@ fn waits_for_token(st: &State) -> bool {
     matches!(&st.kind, Kind::Task { resource, .. } if resource.ends_with(".waitForTaskToken") || is_activity(resource))
 }
 
-/// Runs one state; returns where to go and the state output.
+/// Runs one state; returns where to go and the state output (an error names the state and the
+/// event it entered with, [`locate`]).
 pub(crate) async fn run_state<'a>(
     ctx: &'a Ctx<'a>,
     st: &'a State,
@@ -704,125 +747,116 @@ pub(crate) async fn run_state<'a>(
     item: Option<&'a (usize, Value)>,
     cur: &Arc<Cursor>,
 ) -> Result<(Flow, Value), StatesError> {
-    run_state_inner(ctx, st, raw, scope, item, cur)
-        .await
-        .map_err(|(e, entered_id)| locate(e, &st.name, entered_id))
-}
-
-async fn run_state_inner<'a>(
-    ctx: &'a Ctx<'a>,
-    st: &'a State,
-    raw: Value,
-    scope: &Arc<Scope>,
-    item: Option<&'a (usize, Value)>,
-    cur: &Arc<Cursor>,
-) -> Result<(Flow, Value), (StatesError, u64)> {
-    let ty = state_type(&st.kind);
-    let entered = iso(ctx);
-    let entered_id = ctx.event(
-        cur,
-        &format!("{ty}StateEntered"),
-        Some("stateEnteredEventDetails"),
-        json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
-    );
-    ctx.inspect("input", &raw);
-    let task_token = waits_for_token(st).then(|| {
-        let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
-        super::new_task_token(&mut *rng)
-    });
-    let mut context = ctx.context(&st.name, &entered, 0, item);
-    if let Some(t) = &task_token {
-        context["Task"] = json!({"Token": t});
-    }
-    let run = StateRun {
-        ctx,
-        st,
-        vars: scope.snapshot(),
-        task_token,
-        context,
-        entered,
-        entered_id,
-        item,
-        raw,
-    };
-    let at = |e: StatesError| (e, entered_id);
-    ctx.check_size(&run.raw, &st.name).map_err(at)?;
-    let res = match &st.kind {
-        Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map(_) => {
-            run_work_state(&run, scope, cur).await
-        }
-        Kind::Pass { result } => run_pass(&run, result.as_ref()),
-        Kind::Wait { seconds, timestamp } => {
-            run_wait(&run, seconds.as_ref(), timestamp.as_ref()).await
-        }
-        Kind::Choice { rules, default } => run_choice(&run, rules, default.as_deref()),
-        Kind::Succeed => run_succeed(&run),
-        Kind::Fail { error, cause } => {
-            let env_states = run.states_var(None);
-            let env = run.env(&run.raw, &env_states);
-            let err = match error
-                .as_ref()
-                .map(|s| resolve_str(s, &env, "Error"))
-                .transpose()
-            {
-                Ok(e) => e,
-                Err(e) => return Err(at(e)),
-            };
-            let cause = match cause
-                .as_ref()
-                .map(|s| resolve_str(s, &env, "Cause"))
-                .transpose()
-            {
-                Ok(c) => c,
-                Err(e) => return Err(at(e)),
-            };
-            return Err(at(StatesError {
-                error: err.unwrap_or_default(),
-                cause,
-            }));
-        }
-    };
-    let (flow, out, assigned) = res.map_err(at)?;
-    ctx.check_size(&out, &st.name).map_err(at)?;
-    let mut exited =
-        json!({"name": st.name, "output": out.to_string(), "outputDetails": not_truncated()});
-    if let Some(a) = &assigned
-        && !a.is_empty()
-    {
-        let strs: Map<String, Value> = a
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
-            .collect();
-        exited["assignedVariables"] = Value::Object(strs);
-        exited["assignedVariablesDetails"] = not_truncated();
-    }
-    if ty != "Fail" {
-        ctx.event(
+    let run = async move {
+        let ty = state_type(&st.kind);
+        let entered = iso(ctx);
+        let entered_id = ctx.event(
             cur,
-            &format!("{ty}StateExited"),
-            Some("stateExitedEventDetails"),
-            exited,
+            &format!("{ty}StateEntered"),
+            Some("stateEnteredEventDetails"),
+            json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
         );
-    }
-    if let Some(a) = assigned {
-        if let Some(insp) = &ctx.inspection {
-            let mut all = run.vars.clone();
-            for (k, v) in &a {
-                all.insert(k.clone(), v.clone());
+        ctx.inspect("input", &raw);
+        let task_token = waits_for_token(st).then(|| {
+            let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
+            super::new_task_token(&mut *rng)
+        });
+        let mut context = ctx.context(&st.name, &entered, 0, item);
+        if let Some(t) = &task_token {
+            context["Task"] = json!({"Token": t});
+        }
+        let run = StateRun {
+            ctx,
+            st,
+            vars: scope.snapshot(),
+            task_token,
+            context,
+            entered,
+            entered_id,
+            item,
+            raw,
+        };
+        let at = |e: StatesError| (e, entered_id);
+        ctx.check_size(&run.raw, &st.name).map_err(at)?;
+        let res = match &st.kind {
+            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map(_) => {
+                run_work_state(&run, scope, cur).await
             }
-            insp.lock().unwrap_or_else(|p| p.into_inner()).data.insert(
-                "variables".into(),
-                Value::String(Value::Object(all).to_string()),
+            Kind::Pass { result } => run_pass(&run, result.as_ref()),
+            Kind::Wait { seconds, timestamp } => {
+                run_wait(&run, seconds.as_ref(), timestamp.as_ref()).await
+            }
+            Kind::Choice { rules, default } => run_choice(&run, rules, default.as_deref()),
+            Kind::Succeed => run_succeed(&run),
+            Kind::Fail { error, cause } => {
+                let env_states = run.states_var(None);
+                let env = run.env(&run.raw, &env_states);
+                let err = match error
+                    .as_ref()
+                    .map(|s| resolve_str(s, &env, "Error"))
+                    .transpose()
+                {
+                    Ok(e) => e,
+                    Err(e) => return Err(at(e)),
+                };
+                let cause = match cause
+                    .as_ref()
+                    .map(|s| resolve_str(s, &env, "Cause"))
+                    .transpose()
+                {
+                    Ok(c) => c,
+                    Err(e) => return Err(at(e)),
+                };
+                return Err(at(StatesError {
+                    error: err.unwrap_or_default(),
+                    cause,
+                }));
+            }
+        };
+        let (flow, out, assigned) = res.map_err(at)?;
+        ctx.check_size(&out, &st.name).map_err(at)?;
+        let mut exited =
+            json!({"name": st.name, "output": out.to_string(), "outputDetails": not_truncated()});
+        if let Some(a) = &assigned
+            && !a.is_empty()
+        {
+            let strs: Map<String, Value> = a
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                .collect();
+            exited["assignedVariables"] = Value::Object(strs);
+            exited["assignedVariablesDetails"] = not_truncated();
+        }
+        if ty != "Fail" {
+            ctx.event(
+                cur,
+                &format!("{ty}StateExited"),
+                Some("stateExitedEventDetails"),
+                exited,
             );
         }
-        scope.commit(a);
-    }
-    if let Some(insp) = &ctx.inspection
-        && let Flow::Next(n) = &flow
-    {
-        insp.lock().unwrap_or_else(|p| p.into_inner()).next_state = Some(n.clone());
-    }
-    Ok((flow, out))
+        if let Some(a) = assigned {
+            if let Some(insp) = &ctx.inspection {
+                let mut all = run.vars.clone();
+                for (k, v) in &a {
+                    all.insert(k.clone(), v.clone());
+                }
+                insp.lock().unwrap_or_else(|p| p.into_inner()).data.insert(
+                    "variables".into(),
+                    Value::String(Value::Object(all).to_string()),
+                );
+            }
+            scope.commit(a);
+        }
+        if let Some(insp) = &ctx.inspection
+            && let Flow::Next(n) = &flow
+        {
+            insp.lock().unwrap_or_else(|p| p.into_inner()).next_state = Some(n.clone());
+        }
+        Ok((flow, out))
+    };
+    let result: Result<(Flow, Value), (StatesError, u64)> = run.await;
+    result.map_err(|(e, entered_id)| locate(e, &st.name, entered_id))
 }
 
 type StateResult = Result<(Flow, Value, Option<Map<String, Value>>), StatesError>;
@@ -839,15 +873,8 @@ fn run_pass(run: &StateRun<'_>, result: Option<&Value>) -> StateResult {
     if st.ql == QueryLanguage::Jsonata {
         let states = run.states_var(None);
         let env = run.env(&run.raw, &states);
-        let assigned = st
-            .assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?;
-        let out = match &st.output {
-            Some(o) => o.eval(&env, "Output")?,
-            None => run.raw.clone(),
-        };
+        let assigned = assign_in(st.assign.as_ref(), &env)?;
+        let out = output_in(st.output.as_ref(), &env, run.raw.clone())?;
         return Ok((flow_of(st), out, assigned));
     }
     let effective = apply_input_path(run, &st.input_path, &run.raw)?;
@@ -863,10 +890,7 @@ fn run_pass(run: &StateRun<'_>, result: Option<&Value>) -> StateResult {
     run.ctx.inspect("result", &res);
     let assigned = {
         let env = run.env(&res, &states);
-        st.assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?
+        assign_in(st.assign.as_ref(), &env)?
     };
     let out = apply_result_path(&st.result_path, &run.raw, res, st)?;
     run.ctx.inspect("afterResultPath", &out);
@@ -879,10 +903,7 @@ fn run_succeed(run: &StateRun<'_>) -> StateResult {
     if st.ql == QueryLanguage::Jsonata {
         let states = run.states_var(None);
         let env = run.env(&run.raw, &states);
-        let out = match &st.output {
-            Some(o) => o.eval(&env, "Output")?,
-            None => run.raw.clone(),
-        };
+        let out = output_in(st.output.as_ref(), &env, run.raw.clone())?;
         return Ok((Flow::End, out, None));
     }
     let effective = apply_input_path(run, &st.input_path, &run.raw)?;
@@ -897,11 +918,7 @@ async fn run_wait(
 ) -> StateResult {
     let st = run.st;
     let jsonata = st.ql == QueryLanguage::Jsonata;
-    let effective = if jsonata {
-        run.raw.clone()
-    } else {
-        apply_input_path(run, &st.input_path, &run.raw)?
-    };
+    let effective = run.effective_input()?;
     let states = run.states_var(None);
     let (dur, assigned, out) = {
         let env = run.env(&effective, &states);
@@ -928,16 +945,9 @@ async fn run_wait(
         } else {
             Duration::ZERO
         };
-        let assigned = st
-            .assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?;
+        let assigned = assign_in(st.assign.as_ref(), &env)?;
         let out = if jsonata {
-            match &st.output {
-                Some(o) => o.eval(&env, "Output")?,
-                None => run.raw.clone(),
-            }
+            output_in(st.output.as_ref(), &env, run.raw.clone())?
         } else {
             apply_output_path(run, &st.output_path, effective.clone())?
         };
@@ -956,11 +966,7 @@ fn run_choice(
 ) -> StateResult {
     let st = run.st;
     let jsonata = st.ql == QueryLanguage::Jsonata;
-    let effective = if jsonata {
-        run.raw.clone()
-    } else {
-        apply_input_path(run, &st.input_path, &run.raw)?
-    };
+    let effective = run.effective_input()?;
     let states = run.states_var(None);
     let env = run.env(&effective, &states);
     let mut chosen: Option<(&str, Option<&Tmpl>, Option<&Tmpl>)> = None;
@@ -982,11 +988,7 @@ fn run_choice(
             }
         },
     };
-    let mut assigned = st
-        .assign
-        .as_ref()
-        .map(|a| eval_assign(a, &env))
-        .transpose()?;
+    let mut assigned = assign_in(st.assign.as_ref(), &env)?;
     if let Some(a) = rule_assign {
         let m = eval_assign(a, &env)?;
         assigned.get_or_insert_with(Map::new).extend(m);
@@ -1037,24 +1039,14 @@ fn apply_catch(run: &StateRun<'_>, c: &Catcher, e: &StatesError) -> StateResult 
     if st.ql == QueryLanguage::Jsonata {
         let states = run.states_var(Some(("errorOutput", err_out.clone())));
         let env = run.env(&run.raw, &states);
-        let assigned = c
-            .assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?;
-        let out = match &c.output {
-            Some(o) => o.eval(&env, "Output")?,
-            None => err_out,
-        };
+        let assigned = assign_in(c.assign.as_ref(), &env)?;
+        let out = output_in(c.output.as_ref(), &env, err_out)?;
         return Ok((Flow::Next(c.next.clone()), out, assigned));
     }
     let states = Value::Null;
     let assigned = {
         let env = run.env(&err_out, &states);
-        c.assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?
+        assign_in(c.assign.as_ref(), &env)?
     };
     let out = match &c.result_path {
         OptPath::Default => err_out,
@@ -1070,11 +1062,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
     let jsonata = st.ql == QueryLanguage::Jsonata;
     let states_in = run.states_var(None);
     // 1. Input processing.
-    let effective = if jsonata {
-        run.raw.clone()
-    } else {
-        apply_input_path(run, &st.input_path, &run.raw)?
-    };
+    let effective = run.effective_input()?;
     if !jsonata {
         ctx.inspect("afterInputPath", &effective);
     }
@@ -1154,32 +1142,30 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                         }
                         d
                     };
-                    if activity {
-                        let mut sched = json!({
-                            "resource": resource,
-                            "input": params.to_string(),
-                            "inputDetails": not_truncated(),
-                        });
+                    // The scheduled event's time limits, after its other members.
+                    let timed = |mut sched: Value| {
                         if let Some(t) = timeout_s {
                             sched["timeoutInSeconds"] = json!(t as u64);
                         }
                         if let Some(h) = heartbeat_s {
                             sched["heartbeatInSeconds"] = json!(h as u64);
                         }
+                        sched
+                    };
+                    if activity {
+                        let sched = timed(json!({
+                            "resource": resource,
+                            "input": params.to_string(),
+                            "inputDetails": not_truncated(),
+                        }));
                         ctx.event(&cur, "ActivityScheduled", Some("activityScheduledEventDetails"), sched);
                     } else {
-                        let mut sched = json!({
+                        let mut sched = timed(json!({
                             "resourceType": resource_type,
                             "resource": resource_name,
                             "region": region,
                             "parameters": params.to_string(),
-                        });
-                        if let Some(t) = timeout_s {
-                            sched["timeoutInSeconds"] = json!(t as u64);
-                        }
-                        if let Some(h) = heartbeat_s {
-                            sched["heartbeatInSeconds"] = json!(h as u64);
-                        }
+                        }));
                         if let Some(Value::Object(c)) = creds
                             && let Some(r) = c.get("RoleArn") {
                                 sched["taskCredentials"] = json!({"roleArn": r});
@@ -1251,14 +1237,14 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
         }
         Kind::Parallel { branches } => {
             let params = &params;
-            with_retry(ctx, st, move |_attempt| {
-                let cur = cur.clone();
-                let scope = scope.clone();
-                async move {
+            retry_in(
+                ctx,
+                st,
+                cur,
+                scope,
+                move |cur, scope, (top, skips)| async move {
                     ctx.event(&cur, "ParallelStateStarted", None, Value::Null);
                     let start = cur.get();
-                    let top = scope.is_root();
-                    let skips = ctx.redrive_skips(&st.name, top);
                     let futs = branches.iter().enumerate().map(|(i, b)| {
                         let bcur = Arc::new(Cursor::new(start));
                         let saved = skips.get(&i).cloned();
@@ -1284,9 +1270,8 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             Err(e)
                         }
                     }
-                }
-                .boxed()
-            })
+                },
+            )
             .await?
         }
         Kind::Map(m) => {
@@ -1385,12 +1370,12 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 };
                 let settings = (max_conc as u64, tol_count.map(|c| c as u64), tol_pct);
                 let (machine, inputs, sizes) = (&machine, &inputs, &sizes);
-                return with_retry(ctx, st, move |_attempt| {
-                    let cur = cur.clone();
-                    let scope = scope.clone();
-                    async move {
-                        let top = scope.is_root();
-                        let skips = ctx.redrive_skips(&st.name, top);
+                return retry_in(
+                    ctx,
+                    st,
+                    cur,
+                    scope,
+                    move |cur, _scope, redrive| async move {
                         super::distributed::run_map_run(
                             ctx,
                             st,
@@ -1400,37 +1385,29 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             sizes.clone(),
                             &cur,
                             settings,
-                            (top, skips),
+                            redrive,
                         )
                         .await
-                    }
-                    .boxed()
-                })
+                    },
+                )
                 .await
                 .and_then(|result| finish_work(run, result));
             }
             let inputs = &inputs;
-            with_retry(ctx, st, move |_attempt| {
-                let cur = cur.clone();
-                let scope = scope.clone();
-                async move {
-                    let top = scope.is_root();
-                    let skips = ctx.redrive_skips(&st.name, top);
-                    run_map(
-                        ctx,
-                        st,
-                        &m.processor,
-                        inputs,
-                        &scope,
-                        &cur,
-                        max_conc,
-                        tol_count,
-                        tol_pct,
-                        (top, skips),
-                    )
-                    .await
-                }
-                .boxed()
+            retry_in(ctx, st, cur, scope, move |cur, scope, redrive| async move {
+                run_map(
+                    ctx,
+                    st,
+                    &m.processor,
+                    inputs,
+                    &scope,
+                    &cur,
+                    max_conc,
+                    tol_count,
+                    tol_pct,
+                    redrive,
+                )
+                .await
             })
             .await?
         }
@@ -1451,15 +1428,8 @@ fn finish_work(run: &StateRun<'_>, result: Value) -> StateResult {
     if jsonata {
         let states = run.states_var(Some(("result", result.clone())));
         let env = run.env(&run.raw, &states);
-        let assigned = st
-            .assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?;
-        let out = match &st.output {
-            Some(o) => o.eval(&env, "Output")?,
-            None => result,
-        };
+        let assigned = assign_in(st.assign.as_ref(), &env)?;
+        let out = output_in(st.output.as_ref(), &env, result)?;
         return Ok((flow_of(st), out, assigned));
     }
     let states = Value::Null;
@@ -1473,10 +1443,7 @@ fn finish_work(run: &StateRun<'_>, result: Value) -> StateResult {
     ctx.inspect("afterResultSelector", &selected);
     let assigned = {
         let env = run.env(&selected, &states);
-        st.assign
-            .as_ref()
-            .map(|a| eval_assign(a, &env))
-            .transpose()?
+        assign_in(st.assign.as_ref(), &env)?
     };
     let out = apply_result_path(&st.result_path, &run.raw, selected, st)?;
     ctx.inspect("afterResultPath", &out);

@@ -106,6 +106,43 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// The stack `req` asks for, before it is deployed: a new id, created now, in `status`.
+    fn new(
+        ctx: &Ctx<'_>,
+        req: &Request,
+        body: String,
+        parameters: BTreeMap<String, String>,
+        doc: &Map<String, Value>,
+        status: &str,
+    ) -> Stack {
+        Stack {
+            id: format!(
+                "{}stack/{}/{}",
+                ctx.arn_prefix,
+                req.name,
+                uuid::Uuid::new_v4()
+            ),
+            name: req.name.clone(),
+            body,
+            parameters,
+            capabilities: req.capabilities.clone(),
+            tags: req.tags.clone(),
+            description: doc
+                .get("Description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            status: status.into(),
+            reason: None,
+            created: ctx.now,
+            updated: None,
+            deleted: None,
+            change_set_id: None,
+            summary: None,
+            resources: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
     /// Whether the stack has resources in the world (it takes part in every redeploy).
     pub fn is_live(&self) -> bool {
         matches!(
@@ -235,6 +272,8 @@ pub struct ChangeSet {
     pub id: String,
     /// Name.
     pub name: String,
+    /// The change set's own description (CreateChangeSet's `Description`).
+    pub description: Option<String>,
     /// Its stack's id.
     pub stack_id: String,
     /// Its stack's name.
@@ -249,8 +288,6 @@ pub struct ChangeSet {
     pub capabilities: Vec<String>,
     /// Tags.
     pub tags: Vec<(String, String)>,
-    /// Description given.
-    pub description: Option<String>,
     /// `CREATE_COMPLETE` or `FAILED`.
     pub status: String,
     /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, …
@@ -683,33 +720,8 @@ impl Stacks {
         }
         let (body, doc) = self.template(req, None)?;
         let parameters = Self::parameters(req, None)?;
-        let id = format!(
-            "{}stack/{}/{}",
-            ctx.arn_prefix,
-            req.name,
-            uuid::Uuid::new_v4()
-        );
-        let stack = Stack {
-            id: id.clone(),
-            name: req.name.clone(),
-            body,
-            parameters,
-            capabilities: req.capabilities.clone(),
-            tags: req.tags.clone(),
-            description: doc
-                .get("Description")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            status: "CREATE_IN_PROGRESS".into(),
-            reason: None,
-            created: ctx.now,
-            updated: None,
-            deleted: None,
-            change_set_id: None,
-            summary: None,
-            resources: Vec::new(),
-            events: Vec::new(),
-        };
+        let stack = Stack::new(ctx, req, body, parameters, &doc, "CREATE_IN_PROGRESS");
+        let id = stack.id.clone();
         self.run_create(ctx, stack, None)?;
         Ok(id)
     }
@@ -1201,33 +1213,8 @@ impl Stacks {
         let stack_id = match existing {
             Some(i) => self.stacks[i].id.clone(),
             None => {
-                let id = format!(
-                    "{}stack/{}/{}",
-                    ctx.arn_prefix,
-                    req.name,
-                    uuid::Uuid::new_v4()
-                );
-                let mut stack = Stack {
-                    id: id.clone(),
-                    name: req.name.clone(),
-                    body: body.clone(),
-                    parameters: parameters.clone(),
-                    capabilities: req.capabilities.clone(),
-                    tags: req.tags.clone(),
-                    description: doc
-                        .get("Description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    status: String::new(),
-                    reason: None,
-                    created: ctx.now,
-                    updated: None,
-                    deleted: None,
-                    change_set_id: None,
-                    summary: None,
-                    resources: Vec::new(),
-                    events: Vec::new(),
-                };
+                let mut stack = Stack::new(ctx, req, body.clone(), parameters.clone(), &doc, "");
+                let id = stack.id.clone();
                 let mut rec = Recorder::new(ctx.now, &stack);
                 rec.stack(&mut stack, "REVIEW_IN_PROGRESS", Some("User Initiated"));
                 self.stacks.push(stack);

@@ -32,7 +32,7 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 use super::wire::{self, Body};
-use super::{Call, Edge, sigv4_json_error};
+use super::{Call, Edge};
 use crate::apigw::EndpointType;
 use crate::world::World;
 
@@ -70,11 +70,51 @@ pub(super) fn error(
     )
 }
 
+/// `NotFoundException` (404): `Invalid <what> identifier specified <account>:<id>`.
+pub(super) fn not_found(account: &str, what: &str, id: &str) -> http::Response<Body> {
+    error(
+        404,
+        "NotFoundException",
+        format!("Invalid {what} identifier specified {account}:{id}"),
+    )
+}
+
+/// A GET below the control plane vpcgate does not answer.
+pub(super) fn not_emulated(path: &str) -> http::Response<Body> {
+    error(
+        400,
+        "BadRequestException",
+        format!("vpcgate: GET {path} is not emulated"),
+    )
+}
+
+/// A collection (`rest` empty: `{<list_key>: items}`) or one item of it whose `key` member is
+/// `rest`'s one segment (else `NotFoundException` for `what`).
+pub(super) fn list_or_item(
+    account: &str,
+    path: &str,
+    (list_key, key, what): (&str, &str, &str),
+    items: Vec<Value>,
+    rest: &[&str],
+) -> http::Response<Body> {
+    match rest {
+        [] => respond(200, None, &json!({ list_key: items })),
+        [id] => match items.iter().find(|s| s[key] == *id) {
+            Some(s) => respond(200, None, s),
+            None => not_found(account, what, id),
+        },
+        _ => not_found(account, "resource", path),
+    }
+}
+
+/// The read operations v1 emulates (named in the refusal of the others).
+const READS: &str = "GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment, GetVpcLinks, GetVpcLink";
+
 /// The opening both API Gateway control planes share: the SigV4 caller, GET only (the read
 /// operations `reads` names are the emulated ones), `apigateway:GET` on
 /// `arn:aws:apigateway:<region>::<path>`. The call and the path without its trailing `/`, or the
 /// refusal to send.
-pub(super) fn read_only_call<'a>(
+fn read_only_call<'a>(
     edge: &'a Edge,
     world: World,
     parts: &http::request::Parts,
@@ -84,8 +124,8 @@ pub(super) fn read_only_call<'a>(
     let (principal, scope) = edge
         .authenticate(&world, parts, body, "apigateway")
         .map_err(|e| {
-            let j = sigv4_json_error(&e);
-            Box::new(error(403, &j.code, j.message))
+            let w = crate::sigv4::wire(&e, crate::sigv4::Protocol::RestJson);
+            Box::new(error(w.status.as_u16(), w.code, w.message))
         })?;
     let call = Call {
         edge,
@@ -108,27 +148,30 @@ pub(super) fn read_only_call<'a>(
     }
     let resource = format!("arn:aws:apigateway:{}::{path}", call.scope.region);
     call.authorize("apigateway:GET", &resource)
-        .map_err(|e| Box::new(error(403, &e.code, e.message)))?;
+        .map_err(|e| Box::new(error(403, "AccessDeniedException", e.message)))?;
     Ok((call, path))
 }
 
-/// Answers one control-plane request.
+/// Answers one control-plane request: v1's (`/restapis`, `/vpclinks`) here, v2's (`/v2/apis`) in
+/// [`super::apigwv2_api`], after the same opening ([`read_only_call`]).
 pub fn handle(
     edge: &Edge,
     world: World,
     parts: &http::request::Parts,
     body: &Bytes,
 ) -> http::Response<Body> {
-    let (call, path) = match read_only_call(
-        edge,
-        world,
-        parts,
-        body,
-        "GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment, GetVpcLinks, GetVpcLink",
-    ) {
-        Ok(c) => c,
-        Err(answer) => return *answer,
-    };
+    let v2 = super::apigwv2_api::is_control_plane(parts.uri.path());
+    let reads = if v2 { super::apigwv2_api::READS } else { READS };
+    match read_only_call(edge, world, parts, body, reads) {
+        Ok((call, path)) if v2 => super::apigwv2_api::answer(&call, &path),
+        Ok((call, path)) => answer(&call, &path),
+        Err(refusal) => *refusal,
+    }
+}
+
+/// GetRestApis, GetRestApi, GetResources, GetStages, GetStage, GetDeployments, GetDeployment,
+/// GetVpcLinks, GetVpcLink.
+fn answer(call: &Call<'_>, path: &str) -> http::Response<Body> {
     // The scenario's REST APIs live in its account and Region only.
     let visible = call.in_world_scope();
     let world = &call.world;
@@ -163,13 +206,7 @@ pub fn handle(
         v
     };
     let find = |id: &str| gw.rest_api(id).filter(|_| visible);
-    let not_found = |what: &str, id: &str| {
-        error(
-            404,
-            "NotFoundException",
-            format!("Invalid {what} identifier specified {account}:{id}"),
-        )
-    };
+    let not_found = |what: &str, id: &str| not_found(account, what, id);
     // VPC links v1 (API_VpcLink.html): id, name, targetArns, status, statusMessage.
     let link_json = |l: &crate::apigw::VpcLinkV1| {
         json!({
@@ -271,14 +308,7 @@ pub fn handle(
                             })
                         })
                         .collect();
-                    match name {
-                        [] => respond(200, None, &json!({ "item": stages })),
-                        [n] => match stages.iter().find(|s| s["stageName"] == *n) {
-                            Some(s) => respond(200, None, s),
-                            None => not_found("stage", n),
-                        },
-                        _ => not_found("resource", &path),
-                    }
+                    list_or_item(account, path, ("item", "stageName", "stage"), stages, name)
                 }
                 ["deployments", dep @ ..] => {
                     let deployments: Vec<Value> = gw
@@ -287,26 +317,17 @@ pub fn handle(
                         .filter(|d| d.rest_api_id == api.id)
                         .map(|d| json!({"id": d.id, "createdDate": created}))
                         .collect();
-                    match dep {
-                        [] => respond(200, None, &json!({ "item": deployments })),
-                        [d] => match deployments.iter().find(|x| x["id"] == *d) {
-                            Some(x) => respond(200, None, x),
-                            None => not_found("deployment", d),
-                        },
-                        _ => not_found("resource", &path),
-                    }
+                    list_or_item(
+                        account,
+                        path,
+                        ("item", "id", "deployment"),
+                        deployments,
+                        dep,
+                    )
                 }
-                _ => error(
-                    400,
-                    "BadRequestException",
-                    format!("vpcgate: GET {path} is not emulated"),
-                ),
+                _ => not_emulated(path),
             }
         }
-        _ => error(
-            400,
-            "BadRequestException",
-            format!("vpcgate: GET {path} is not emulated"),
-        ),
+        _ => not_emulated(path),
     }
 }

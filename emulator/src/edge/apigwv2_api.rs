@@ -19,37 +19,24 @@
 //! `NotFoundException` `{"message": "Invalid API identifier specified <account>:<id>"}` [I: the
 //! v1 wording], writes 400 `BadRequestException` (not emulated).
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::Edge;
-use super::apigw_api::{error, respond};
+use super::Call;
+use super::apigw_api::{list_or_item, not_emulated, respond};
 use super::wire::Body;
 use crate::apigw::http_api::{HttpConnection, RouteAuth};
-use crate::world::World;
+
+/// The read operations v2 emulates (named in the refusal of the others).
+pub(super) const READS: &str =
+    "GetApis, GetApi, GetRoutes, GetIntegrations, GetStages, GetStage, GetAuthorizers";
 
 /// Whether a request is for the v2 control plane.
 pub fn is_control_plane(path: &str) -> bool {
     path == "/v2/apis" || path.starts_with("/v2/apis/")
 }
 
-/// Answers one v2 control-plane request.
-pub fn handle(
-    edge: &Edge,
-    world: World,
-    parts: &http::request::Parts,
-    body: &Bytes,
-) -> http::Response<Body> {
-    let (call, path) = match super::apigw_api::read_only_call(
-        edge,
-        world,
-        parts,
-        body,
-        "GetApis, GetApi, GetRoutes, GetIntegrations, GetStages, GetStage, GetAuthorizers",
-    ) {
-        Ok(c) => c,
-        Err(answer) => return *answer,
-    };
+/// Answers one v2 control-plane request ([`super::apigw_api::handle`] opens it).
+pub(super) fn answer(call: &Call<'_>, path: &str) -> http::Response<Body> {
     let visible = call.in_world_scope();
     let region = call.scope.region.clone();
     let world = &call.world;
@@ -73,13 +60,7 @@ pub fn handle(
         })
     };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let not_found = |what: &str, id: &str| {
-        error(
-            404,
-            "NotFoundException",
-            format!("Invalid {what} identifier specified {account}:{id}"),
-        )
-    };
+    let not_found = |what: &str, id: &str| super::apigw_api::not_found(account, what, id);
     match segments.as_slice() {
         ["v2", "apis"] => respond(
             200,
@@ -203,26 +184,11 @@ pub fn handle(
                             v
                         })
                         .collect();
-                    match name {
-                        [] => respond(200, None, &json!({ "items": stages })),
-                        [n] => match stages.iter().find(|s| s["stageName"] == *n) {
-                            Some(s) => respond(200, None, s),
-                            None => not_found("stage", n),
-                        },
-                        _ => not_found("resource", &path),
-                    }
+                    list_or_item(account, path, ("items", "stageName", "stage"), stages, name)
                 }
-                _ => error(
-                    400,
-                    "BadRequestException",
-                    format!("vpcgate: GET {path} is not emulated"),
-                ),
+                _ => not_emulated(path),
             }
         }
-        _ => error(
-            400,
-            "BadRequestException",
-            format!("vpcgate: GET {path} is not emulated"),
-        ),
+        _ => not_emulated(path),
     }
 }

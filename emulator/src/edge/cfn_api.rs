@@ -60,15 +60,10 @@ pub fn handle(
     let (principal, scope) = match edge.authenticate(&world, parts, body, "cloudformation") {
         Ok(p) => p,
         Err(e) => {
-            // Query services answer signature problems with 403 (an unknown key:
-            // InvalidClientTokenId).
-            let code = match &e {
-                crate::sigv4::SigV4Error::UnknownAccessKey { .. } => "InvalidClientTokenId",
-                other => other.error_type(),
-            };
+            let w = crate::sigv4::wire(&e, crate::sigv4::Protocol::Query);
             return (
                 label,
-                query::error(CLOUDFORMATION_NS, 403, code, &e.message()),
+                query::error(CLOUDFORMATION_NS, w.status.as_u16(), w.code, &w.message),
             );
         }
     };
@@ -109,23 +104,18 @@ pub fn dispatch(
     let state = call.state.clone();
     let mut stacks = state.stacks.lock().expect("lock");
     match action {
-        "CreateStack" => {
+        "CreateStack" | "UpdateStack" => {
             let req = request(form)?;
             let started = tokio::time::Instant::now();
-            let id = with_ctx(edge, call, |ctx| stacks.create(ctx, &req))?;
+            let id = with_ctx(edge, call, |ctx| {
+                if action == "CreateStack" {
+                    stacks.create(ctx, &req)
+                } else {
+                    stacks.update(ctx, &req)
+                }
+            })?;
             tracing::info!(
-                "CreateStack {} in {:.1} ms",
-                req.name,
-                started.elapsed().as_secs_f64() * 1000.0
-            );
-            x.leaf("StackId", id);
-        }
-        "UpdateStack" => {
-            let req = request(form)?;
-            let started = tokio::time::Instant::now();
-            let id = with_ctx(edge, call, |ctx| stacks.update(ctx, &req))?;
-            tracing::info!(
-                "UpdateStack {} in {:.1} ms",
+                "{action} {} in {:.1} ms",
                 req.name,
                 started.elapsed().as_secs_f64() * 1000.0
             );
@@ -194,16 +184,7 @@ pub fn dispatch(
                     ))
                 })?;
             x.node("StackResourceDetail", |d| {
-                d.leaf("StackName", &s.name)
-                    .leaf("StackId", &s.id)
-                    .leaf("LogicalResourceId", &r.logical_id)
-                    .leaf("PhysicalResourceId", &r.physical_id)
-                    .leaf("ResourceType", &r.resource_type)
-                    .leaf("LastUpdatedTimestamp", iso(r.updated))
-                    .leaf("ResourceStatus", &r.status)
-                    .node("DriftInformation", |d| {
-                        d.leaf("StackResourceDriftStatus", "NOT_CHECKED");
-                    });
+                write_resource(d, Some(s), r, "LastUpdatedTimestamp");
             });
         }
         "DescribeStackResources" => {
@@ -230,29 +211,13 @@ pub fn dispatch(
                 .filter(|r| only.is_none_or(|o| o == r.logical_id))
                 .collect();
             x.list("StackResources", &list, |m, r| {
-                m.leaf("StackName", &s.name)
-                    .leaf("StackId", &s.id)
-                    .leaf("LogicalResourceId", &r.logical_id)
-                    .leaf("PhysicalResourceId", &r.physical_id)
-                    .leaf("ResourceType", &r.resource_type)
-                    .leaf("Timestamp", iso(r.updated))
-                    .leaf("ResourceStatus", &r.status)
-                    .node("DriftInformation", |d| {
-                        d.leaf("StackResourceDriftStatus", "NOT_CHECKED");
-                    });
+                write_resource(m, Some(s), r, "Timestamp");
             });
         }
         "ListStackResources" => {
             let s = stacks.get(required(form, "StackName")?)?;
             x.list("StackResourceSummaries", &s.resources, |m, r| {
-                m.leaf("LogicalResourceId", &r.logical_id)
-                    .leaf("PhysicalResourceId", &r.physical_id)
-                    .leaf("ResourceType", &r.resource_type)
-                    .leaf("LastUpdatedTimestamp", iso(r.updated))
-                    .leaf("ResourceStatus", &r.status)
-                    .node("DriftInformation", |d| {
-                        d.leaf("StackResourceDriftStatus", "NOT_CHECKED");
-                    });
+                write_resource(m, None, r, "LastUpdatedTimestamp");
             });
         }
         "GetTemplate" => {
@@ -604,6 +569,23 @@ fn request(form: &Form) -> Result<Request, CfnError> {
         capabilities: form.list("Capabilities"),
         tags,
     })
+}
+
+/// A resource as DescribeStackResource (`StackResourceDetail`), DescribeStackResources
+/// (`StackResource`, its time as `Timestamp`) and ListStackResources (`StackResourceSummary`,
+/// without the stack) give it.
+fn write_resource(m: &mut Xml, stack: Option<&Stack>, r: &cfn::Resource, time: &str) {
+    if let Some(s) = stack {
+        m.leaf("StackName", &s.name).leaf("StackId", &s.id);
+    }
+    m.leaf("LogicalResourceId", &r.logical_id)
+        .leaf("PhysicalResourceId", &r.physical_id)
+        .leaf("ResourceType", &r.resource_type)
+        .leaf(time, iso(r.updated))
+        .leaf("ResourceStatus", &r.status)
+        .node("DriftInformation", |d| {
+            d.leaf("StackResourceDriftStatus", "NOT_CHECKED");
+        });
 }
 
 fn write_stack(m: &mut Xml, s: &Stack) {

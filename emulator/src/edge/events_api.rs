@@ -47,6 +47,16 @@ fn modified(cx: &Call<'_>, name: &str) -> Option<std::time::SystemTime> {
         .copied()
 }
 
+/// When CreateConnection made `name` (API_DescribeConnection.html, `CreationTime`).
+fn created(cx: &Call<'_>, name: &str) -> Option<std::time::SystemTime> {
+    cx.state
+        .connection_times
+        .read()
+        .expect("lock")
+        .get(name)
+        .copied()
+}
+
 fn validation(msg: impl Into<String>) -> JsonError {
     wire(EventBridgeError::validation(msg))
 }
@@ -69,8 +79,12 @@ fn name_of(input: &Value) -> Result<String, JsonError> {
     Ok(name.to_string())
 }
 
-fn not_found(name: &str) -> JsonError {
-    wire(EventBridgeError::ConnectionMissing { name: name.into() })
+/// The scope's connection `name`, or `ResourceNotFoundException`.
+fn connection(cx: &Call<'_>, name: &str) -> Result<ConnectionConfig, JsonError> {
+    cx.world
+        .connections
+        .by_name_in(&cx.scope.region, &cx.scope.account, name)
+        .map_err(|_| wire(EventBridgeError::ConnectionMissing { name: name.into() }))
 }
 
 fn params(v: Option<&Value>) -> Vec<Parameter> {
@@ -102,61 +116,34 @@ fn http_params(v: Option<&Value>) -> HttpParameters {
 }
 
 fn authorization(kind: &str, auth: &Value) -> Result<Authorization, JsonError> {
-    let s = |v: Option<&Value>, what: &str| -> Result<String, JsonError> {
-        v.and_then(Value::as_str)
+    // A required string member, by its dotted path below `AuthParameters` (the path is also
+    // the message's name for it).
+    let s = |path: &str| -> Result<String, JsonError> {
+        path.split('.')
+            .try_fold(auth, |v, key| v.get(key))
+            .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| validation(format!("{what} is required for AuthorizationType {kind}")))
+            .ok_or_else(|| validation(format!("{path} is required for AuthorizationType {kind}")))
     };
     match kind {
-        "API_KEY" => {
-            let p = auth.get("ApiKeyAuthParameters");
-            Ok(Authorization::ApiKey {
-                name: s(
-                    p.and_then(|p| p.get("ApiKeyName")),
-                    "ApiKeyAuthParameters.ApiKeyName",
-                )?,
-                value: s(
-                    p.and_then(|p| p.get("ApiKeyValue")),
-                    "ApiKeyAuthParameters.ApiKeyValue",
-                )?,
-            })
-        }
-        "BASIC" => {
-            let p = auth.get("BasicAuthParameters");
-            Ok(Authorization::Basic {
-                username: s(
-                    p.and_then(|p| p.get("Username")),
-                    "BasicAuthParameters.Username",
-                )?,
-                password: s(
-                    p.and_then(|p| p.get("Password")),
-                    "BasicAuthParameters.Password",
-                )?,
-            })
-        }
-        "OAUTH_CLIENT_CREDENTIALS" => {
-            let p = auth.get("OAuthParameters");
-            let c = p.and_then(|p| p.get("ClientParameters"));
-            Ok(Authorization::OAuthClientCredentials {
-                authorization_endpoint: s(
-                    p.and_then(|p| p.get("AuthorizationEndpoint")),
-                    "OAuthParameters.AuthorizationEndpoint",
-                )?,
-                http_method: s(
-                    p.and_then(|p| p.get("HttpMethod")),
-                    "OAuthParameters.HttpMethod",
-                )?,
-                client_id: s(
-                    c.and_then(|c| c.get("ClientID")),
-                    "OAuthParameters.ClientParameters.ClientID",
-                )?,
-                client_secret: s(
-                    c.and_then(|c| c.get("ClientSecret")),
-                    "OAuthParameters.ClientParameters.ClientSecret",
-                )?,
-                oauth_parameters: http_params(p.and_then(|p| p.get("OAuthHttpParameters"))),
-            })
-        }
+        "API_KEY" => Ok(Authorization::ApiKey {
+            name: s("ApiKeyAuthParameters.ApiKeyName")?,
+            value: s("ApiKeyAuthParameters.ApiKeyValue")?,
+        }),
+        "BASIC" => Ok(Authorization::Basic {
+            username: s("BasicAuthParameters.Username")?,
+            password: s("BasicAuthParameters.Password")?,
+        }),
+        "OAUTH_CLIENT_CREDENTIALS" => Ok(Authorization::OAuthClientCredentials {
+            authorization_endpoint: s("OAuthParameters.AuthorizationEndpoint")?,
+            http_method: s("OAuthParameters.HttpMethod")?,
+            client_id: s("OAuthParameters.ClientParameters.ClientID")?,
+            client_secret: s("OAuthParameters.ClientParameters.ClientSecret")?,
+            oauth_parameters: http_params(
+                auth.get("OAuthParameters")
+                    .and_then(|p| p.get("OAuthHttpParameters")),
+            ),
+        }),
         other => Err(validation(format!(
             "1 validation error detected: Value '{other}' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY]"
         ))),
@@ -310,20 +297,9 @@ fn auth_description(c: &ConnectionConfig) -> Value {
 
 fn describe(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let c = cx
-        .world
-        .connections
-        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
-        .map_err(|_| not_found(&name))?;
+    let c = connection(cx, &name)?;
     cx.authorize("events:DescribeConnection", &c.arn)?;
-    let when = cx
-        .state
-        .connection_times
-        .read()
-        .expect("lock")
-        .get(&name)
-        .copied()
-        .unwrap_or_else(|| cx.world.clock.now());
+    let when = created(cx, &name).unwrap_or_else(|| cx.world.clock.now());
     let mut out = json!({
         "ConnectionArn": c.arn,
         "Name": c.name,
@@ -347,11 +323,7 @@ fn describe(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 
 fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let mut c = cx
-        .world
-        .connections
-        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
-        .map_err(|_| not_found(&name))?;
+    let mut c = connection(cx, &name)?;
     cx.authorize("events:UpdateConnection", &c.arn)?;
     if let Some(d) = input.get("Description").and_then(Value::as_str) {
         c.description = Some(d.to_string());
@@ -373,14 +345,7 @@ fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .secrets
         .put_at(&c.secret_arn, &c.secret_name, c.secret_value());
     let now = cx.world.clock.now();
-    let created = cx
-        .state
-        .connection_times
-        .read()
-        .expect("lock")
-        .get(&name)
-        .copied()
-        .unwrap_or(now);
+    let created = created(cx, &name).unwrap_or(now);
     // Updating authorizes the connection again.
     let st = authorized_state(&c);
     let arn = c.arn.clone();
@@ -397,11 +362,7 @@ fn update(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 
 fn delete(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let name = name_of(input)?;
-    let c = cx
-        .world
-        .connections
-        .by_name_in(&cx.scope.region, &cx.scope.account, &name)
-        .map_err(|_| not_found(&name))?;
+    let c = connection(cx, &name)?;
     cx.authorize("events:DeleteConnection", &c.arn)?;
     cx.world
         .connections

@@ -235,16 +235,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
                 "events:RemoveTargets",
                 &RuleConfig::arn_for(region, account, &bus, &name),
             )?;
-            let ids: Vec<String> = input
-                .get("Ids")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let ids = crate::events::rule::strings(input.get("Ids"));
             eb.update_rule(region, account, &bus, &name, |r| {
                 r.targets.retain(|t| !ids.contains(&t.id));
                 Ok(())

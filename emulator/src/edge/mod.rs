@@ -27,6 +27,7 @@ pub mod events_bus_api;
 pub mod query;
 pub mod secrets_api;
 pub mod sfn_api;
+pub mod sfn_error;
 pub mod sfn_map_run_api;
 pub mod ui;
 pub mod wire;
@@ -333,9 +334,26 @@ pub fn request_context(
     ctx
 }
 
+/// IAM refused an API call ([`Call::authorize`]): every service answers it as its
+/// `AccessDeniedException` (`AccessDenied` in the query protocol) with IAM's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AccessDenied {
+    /// IAM's text (`User: … is not authorized to perform: …`).
+    pub message: String,
+}
+
+impl From<AccessDenied> for JsonError {
+    /// The JSON protocols' 400 `AccessDeniedException` (CommonErrors.html of Step Functions,
+    /// EventBridge and Secrets Manager).
+    fn from(e: AccessDenied) -> Self {
+        JsonError::client("AccessDeniedException", e.message)
+    }
+}
+
 impl Call<'_> {
     /// Authorizes an API action (root: always; users and sessions: their policies).
-    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), JsonError> {
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), AccessDenied> {
         if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
@@ -349,7 +367,7 @@ impl Call<'_> {
         action: &str,
         resource: &str,
         ctx: &RequestContext,
-    ) -> Result<(), JsonError> {
+    ) -> Result<(), AccessDenied> {
         if matches!(self.principal, Principal::Root { .. }) {
             return Ok(());
         }
@@ -366,7 +384,7 @@ impl Call<'_> {
                 &crate::trace::Trace::disabled(),
             )
             .map(|_| ())
-            .map_err(|d| JsonError::client("AccessDeniedException", d.message))
+            .map_err(|d| AccessDenied { message: d.message })
     }
 
     /// Whether the call is in the world's own account and Region (where the scenario's
@@ -818,14 +836,14 @@ impl Edge {
     }
 }
 
-/// The JSON-protocol error for a signature problem (JSON services answer 400; an unknown key is
-/// `UnrecognizedClientException` there).
+/// The JSON protocols' error for a signature problem ([`sigv4::wire`]'s `Json` rows).
 fn sigv4_json_error(e: &SigV4Error) -> JsonError {
-    let code = match e {
-        SigV4Error::UnknownAccessKey { .. } => "UnrecognizedClientException",
-        other => other.error_type(),
-    };
-    JsonError::client(code, e.message())
+    let w = sigv4::wire(e, sigv4::Protocol::Json);
+    JsonError {
+        status: w.status.as_u16(),
+        code: w.code.to_string(),
+        message: w.message,
+    }
 }
 
 fn plain(status: u16, content_type: &str, body: impl Into<Bytes>) -> http::Response<Body> {
@@ -1034,7 +1052,7 @@ pub async fn handle_parts(
                 let (parts, body) = req.into_parts();
                 (
                     format!("apigatewayv2 {} {}", parts.method, parts.uri.path()),
-                    apigwv2_api::handle(&edge, world, &parts, &body),
+                    apigw_api::handle(&edge, world, &parts, &body),
                 )
             } else if crate::apigw::locate(&req).is_some() {
                 let label = format!("execute-api {} {}", req.method(), req.uri().path());
@@ -1108,7 +1126,16 @@ struct JsonService {
     /// `awsJson1_0` or `awsJson1_1`.
     version: &'static str,
     /// The operations.
-    call: ApiFn,
+    call: Operations,
+}
+
+/// How a JSON service's operations run.
+#[derive(Clone, Copy)]
+enum Operations {
+    /// Each answers at once.
+    Sync(fn(&Call<'_>, &str, &Value) -> Result<Value, JsonError>),
+    /// Some wait (StartSyncExecution, GetActivityTask, …).
+    Async(ApiFn),
 }
 
 /// Step Functions (`awsJson1_0`), EventBridge and Secrets Manager (`awsJson1_1`).
@@ -1117,19 +1144,19 @@ const JSON_SERVICES: &[JsonService] = &[
         target_prefix: "AWSStepFunctions.",
         name: "states",
         version: "1.0",
-        call: sfn_api::call,
+        call: Operations::Async(sfn_api::call),
     },
     JsonService {
         target_prefix: "AWSEvents.",
         name: "events",
         version: "1.1",
-        call: events_api::call,
+        call: Operations::Async(events_api::call),
     },
     JsonService {
         target_prefix: "secretsmanager.",
         name: "secretsmanager",
         version: "1.1",
-        call: secrets_api::call,
+        call: Operations::Sync(secrets_api::call),
     },
 ];
 
@@ -1195,7 +1222,11 @@ async fn json_api(
         principal,
         scope,
     };
-    match call(&ctx, op, input).await {
+    let answer = match call {
+        Operations::Sync(call) => call(&ctx, op, &input),
+        Operations::Async(call) => call(&ctx, op, input).await,
+    };
+    match answer {
         Ok(v) => wire::ok(version, &v),
         Err(e) => wire::error(version, &e),
     }

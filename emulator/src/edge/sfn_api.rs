@@ -13,71 +13,65 @@ use std::pin::Pin;
 
 use serde_json::{Map, Value, json};
 
+use super::sfn_error::{Rule, Shown, StepFunctionsError as E};
 use super::wire::{JsonError, epoch};
 use super::{Call, StateMachineEntry};
 use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
 use crate::model::{StateMachine, StateMachineType};
-use crate::sfn::execution::{
-    ExecutionRecord, StartError, WorldTasks, execution_principal, status_name,
-};
+use crate::sfn::execution::{ExecutionRecord, WorldTasks, execution_principal, status_name};
 use crate::trace::Trace;
 
-/// Dispatches one operation.
+/// Dispatches one operation; a refusal is answered as [`super::sfn_error::wire`] maps it.
 pub fn call<'a>(
     c: &'a Call<'a>,
     op: &'a str,
     input: Value,
 ) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
     Box::pin(async move {
-        match op {
-            "CreateStateMachine" => create_state_machine(c, &input),
-            "DescribeStateMachine" => describe_state_machine(c, &input),
-            "UpdateStateMachine" => update_state_machine(c, &input),
-            "DeleteStateMachine" => delete_state_machine(c, &input),
-            "ListStateMachines" => list_state_machines(c),
-            "StartExecution" => start_execution(c, &input),
-            "StartSyncExecution" => start_sync_execution(c, &input).await,
-            "DescribeExecution" => describe_execution(c, &input),
-            "StopExecution" => stop_execution(c, &input),
-            "ListExecutions" => list_executions(c, &input),
-            "GetExecutionHistory" => get_execution_history(c, &input),
-            "TestState" => test_state(c, &input).await,
-            "ValidateStateMachineDefinition" => validate_state_machine_definition(c, &input),
-            "RedriveExecution" => redrive_execution(c, &input),
-            "CreateActivity" => create_activity(c, &input),
-            "DescribeActivity" => describe_activity(c, &input),
-            "ListActivities" => list_activities(c),
-            "DeleteActivity" => delete_activity(c, &input),
-            "GetActivityTask" => get_activity_task(c, &input).await,
-            "SendTaskSuccess" => send_task(c, &input, "states:SendTaskSuccess"),
-            "SendTaskFailure" => send_task(c, &input, "states:SendTaskFailure"),
-            "SendTaskHeartbeat" => send_task(c, &input, "states:SendTaskHeartbeat"),
-            op if super::sfn_map_run_api::OPERATIONS.contains(&op) => {
-                super::sfn_map_run_api::call(c, op, &input)
-            }
-            other => Err(JsonError::client(
-                "UnknownOperationException",
-                format!("vpcgate does not emulate Step Functions' {other} operation"),
-            )),
-        }
+        dispatch(c, op, input)
+            .await
+            .map_err(|e| super::sfn_error::wire(&e))
     })
 }
 
-pub(super) fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, JsonError> {
+async fn dispatch(c: &Call<'_>, op: &str, input: Value) -> Result<Value, E> {
+    match op {
+        "CreateStateMachine" => create_state_machine(c, &input),
+        "DescribeStateMachine" => describe_state_machine(c, &input),
+        "UpdateStateMachine" => update_state_machine(c, &input),
+        "DeleteStateMachine" => delete_state_machine(c, &input),
+        "ListStateMachines" => list_state_machines(c),
+        "StartExecution" => start_execution(c, &input),
+        "StartSyncExecution" => start_sync_execution(c, &input).await,
+        "DescribeExecution" => describe_execution(c, &input),
+        "StopExecution" => stop_execution(c, &input),
+        "ListExecutions" => list_executions(c, &input),
+        "GetExecutionHistory" => get_execution_history(c, &input),
+        "TestState" => test_state(c, &input).await,
+        "ValidateStateMachineDefinition" => validate_state_machine_definition(c, &input),
+        "RedriveExecution" => redrive_execution(c, &input),
+        "CreateActivity" => create_activity(c, &input),
+        "DescribeActivity" => describe_activity(c, &input),
+        "ListActivities" => list_activities(c),
+        "DeleteActivity" => delete_activity(c, &input),
+        "GetActivityTask" => get_activity_task(c, &input).await,
+        "SendTaskSuccess" => send_task(c, &input, "states:SendTaskSuccess"),
+        "SendTaskFailure" => send_task(c, &input, "states:SendTaskFailure"),
+        "SendTaskHeartbeat" => send_task(c, &input, "states:SendTaskHeartbeat"),
+        op if super::sfn_map_run_api::OPERATIONS.contains(&op) => {
+            super::sfn_map_run_api::call(c, op, &input)
+        }
+        other => Err(E::UnknownOperation {
+            op: other.to_string(),
+        }),
+    }
+}
+
+pub(super) fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, E> {
     match input.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must be a string"
-            ),
-        )),
-        None => Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
-            ),
-        )),
+        Some(_) => Err(E::invalid(name, Shown::Omitted, Rule::String)),
+        None => Err(E::invalid(name, Shown::Null, Rule::NotNull)),
     }
 }
 
@@ -88,39 +82,36 @@ fn opt_field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
 /// `Invalid Arn: 'Invalid ARN prefix: abc'` for a string that is no ARN at all (AWS's answer to
 /// `describe_state_machine(stateMachineArn="abc")`, recorded in botodto's README and several SDK
 /// test fakes).
-fn check_arn_prefix(arn: &str) -> Result<(), JsonError> {
+fn check_arn_prefix(arn: &str) -> Result<(), E> {
     if arn.starts_with("arn:") {
         Ok(())
     } else {
-        Err(JsonError::client(
-            "InvalidArn",
-            format!(
-                "Invalid Arn: 'Invalid ARN prefix: {}'",
-                crate::sigv4::echo(arn)
-            ),
-        ))
+        Err(E::ArnPrefix {
+            arn: arn.to_string(),
+        })
+    }
+}
+
+/// `Invalid Arn: 'Resource type not valid in this context: …'` unless the ARN is `ok`.
+fn of_type(ok: bool, arn: &str) -> Result<(), E> {
+    if ok {
+        Ok(())
+    } else {
+        Err(E::ArnResourceType {
+            arn: arn.to_string(),
+        })
     }
 }
 
 /// A role ARN (`arn:aws:iam::<account>:role/<name>`), as CreateStateMachine and TestState take.
-fn check_role_arn(arn: &str) -> Result<(), JsonError> {
+fn check_role_arn(arn: &str) -> Result<(), E> {
     check_arn_prefix(arn)?;
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
         && parts[2] == "iam"
         && parts[5].starts_with("role/")
         && parts[5].len() > "role/".len();
-    if ok {
-        Ok(())
-    } else {
-        Err(JsonError::client(
-            "InvalidArn",
-            format!(
-                "Invalid Arn: 'Resource type not valid in this context: {}'",
-                crate::sigv4::echo(arn)
-            ),
-        ))
-    }
+    of_type(ok, arn)
 }
 
 pub use crate::sfn::role::{CANNOT_ASSUME_ROLE, STATES_PRINCIPAL};
@@ -131,7 +122,7 @@ pub use crate::sfn::role::{CANNOT_ASSUME_ROLE, STATES_PRINCIPAL};
 /// Functions may assume it for this machine (the role exists and its trust policy allows
 /// `sts:AssumeRole` to `states.amazonaws.com` with this `aws:SourceArn`/`aws:SourceAccount`).
 /// Roles of accounts vpcgate holds no IAM for are not checked (README, fidelity notes).
-fn check_role_passable(c: &Call<'_>, role_arn: &str, machine_arn: &str) -> Result<(), JsonError> {
+fn check_role_passable(c: &Call<'_>, role_arn: &str, machine_arn: &str) -> Result<(), E> {
     let ctx = c
         .context
         .clone()
@@ -154,67 +145,52 @@ fn check_role_passable(c: &Call<'_>, role_arn: &str, machine_arn: &str) -> Resul
             &Trace::disabled(),
         )
         .map(|_| ())
-        .map_err(|_| JsonError::client("AccessDeniedException", CANNOT_ASSUME_ROLE))
+        .map_err(|_| E::CannotAssumeRole)
 }
 
 /// A name as CreateStateMachine and StartExecution check it: past 80 characters the model's
 /// length constraint (a `ValidationException`, the text moto and recorded SDK tests show);
 /// forbidden characters `InvalidName`.
-fn check_name(name: &str) -> Result<(), JsonError> {
+fn check_name(name: &str) -> Result<(), E> {
     if name.chars().count() > 80 {
-        return Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value '{}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80",
-                crate::sigv4::echo(name)
-            ),
+        return Err(E::invalid(
+            "name",
+            Shown::Value(crate::sigv4::echo(name).into_owned()),
+            Rule::MaxLength(80),
         ));
     }
     if !valid_name(name) {
-        return Err(JsonError::client(
-            "InvalidName",
-            format!("Invalid Name: '{name}'"),
-        ));
+        return Err(E::InvalidName {
+            name: name.to_string(),
+        });
     }
     Ok(())
 }
 
 /// `Invalid Arn: '…'` for ARNs of the wrong shape.
-pub(super) fn check_arn(arn: &str, kind: &str) -> Result<(), JsonError> {
+pub(super) fn check_arn(arn: &str, kind: &str) -> Result<(), E> {
     check_arn_prefix(arn)?;
     let ok = arn.starts_with("arn:aws:states:")
         && arn
             .split(':')
             .nth(5)
             .is_some_and(|k| k == kind || (kind == "execution" && k == "express"));
-    if ok {
-        Ok(())
-    } else {
-        Err(JsonError::client(
-            "InvalidArn",
-            format!(
-                "Invalid Arn: 'Resource type not valid in this context: {}'",
-                crate::sigv4::echo(arn)
-            ),
-        ))
+    of_type(ok, arn)
+}
+
+fn no_state_machine(arn: &str) -> E {
+    E::StateMachineDoesNotExist {
+        arn: arn.to_string(),
     }
 }
 
-fn no_state_machine(arn: &str) -> JsonError {
-    JsonError::client(
-        "StateMachineDoesNotExist",
-        format!("State Machine Does Not Exist: '{arn}'"),
-    )
+pub(super) fn no_execution(arn: &str) -> E {
+    E::ExecutionDoesNotExist {
+        arn: arn.to_string(),
+    }
 }
 
-fn no_execution(arn: &str) -> JsonError {
-    JsonError::client(
-        "ExecutionDoesNotExist",
-        format!("Execution Does Not Exist: '{arn}'"),
-    )
-}
-
-fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, JsonError> {
+fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, E> {
     check_arn(arn, "stateMachine")?;
     c.state
         .state_machines
@@ -230,17 +206,13 @@ fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, JsonError
 /// ValidateStateMachineDefinition lists, as one `InvalidDefinition`
 /// ("Invalid State Machine Definition: 'CODE: message at /path'", AWS-recorded in LocalStack's
 /// test_sfn_api_express.snapshot.json).
-fn validate_definition(definition: &str, kind: StateMachineType) -> Result<(), JsonError> {
-    asl::StateMachine::parse(definition)
-        .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))?;
+fn validate_definition(definition: &str, kind: StateMachineType) -> Result<(), E> {
+    asl::StateMachine::parse(definition)?;
     let diagnostics = asl::validate(definition, kind == StateMachineType::Express);
     if diagnostics.is_empty() {
         Ok(())
     } else {
-        Err(JsonError::client(
-            "InvalidDefinition",
-            asl::DefinitionError::Invalid { diagnostics }.to_string(),
-        ))
+        Err(asl::DefinitionError::Invalid { diagnostics }.into())
     }
 }
 
@@ -249,41 +221,28 @@ fn validate_definition(definition: &str, kind: StateMachineType) -> Result<(), J
 /// there is none), `truncated` past `maxResults`. vpcgate's diagnostics are all ERRORs, so
 /// `severity: WARNING` returns the same list. Shapes AWS-recorded in LocalStack's
 /// test_sfn_api_validation.snapshot.json.
-fn validate_state_machine_definition(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn validate_state_machine_definition(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let definition = field(input, "definition")?;
     c.authorize("states:ValidateStateMachineDefinition", "*")?;
-    let express = match opt_field(input, "type").unwrap_or("STANDARD") {
-        "STANDARD" => false,
-        "EXPRESS" => true,
-        other => {
-            return Err(JsonError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
-                ),
-            ));
-        }
-    };
+    let express = machine_type(input)? == StateMachineType::Express;
     if let Some(sev) = opt_field(input, "severity")
         && sev != "ERROR"
         && sev != "WARNING"
     {
-        return Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value '{sev}' at 'severity' failed to satisfy constraint: Member must satisfy enum value set: [ERROR, WARNING]"
-            ),
+        return Err(E::invalid(
+            "severity",
+            Shown::Value(sev.to_string()),
+            Rule::OneOf("[ERROR, WARNING]"),
         ));
     }
     let max = match input.get("maxResults").and_then(Value::as_i64) {
         None | Some(0) => 100,
         Some(n) if (1..=100).contains(&n) => n as usize,
         Some(n) => {
-            return Err(JsonError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100"
-                ),
+            return Err(E::invalid(
+                "maxResults",
+                Shown::Value(n.to_string()),
+                Rule::AtMost(100.0),
             ));
         }
     };
@@ -320,22 +279,24 @@ fn valid_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
 }
 
-fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+/// `type`: STANDARD (the default) or EXPRESS.
+fn machine_type(input: &Value) -> Result<StateMachineType, E> {
+    match opt_field(input, "type").unwrap_or("STANDARD") {
+        "STANDARD" => Ok(StateMachineType::Standard),
+        "EXPRESS" => Ok(StateMachineType::Express),
+        other => Err(E::invalid(
+            "type",
+            Shown::Value(other.to_string()),
+            Rule::OneOf("[STANDARD, EXPRESS]"),
+        )),
+    }
+}
+
+fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let name = field(input, "name")?;
     let definition = field(input, "definition")?;
     let role_arn = field(input, "roleArn")?;
-    let kind = match opt_field(input, "type").unwrap_or("STANDARD") {
-        "STANDARD" => StateMachineType::Standard,
-        "EXPRESS" => StateMachineType::Express,
-        other => {
-            return Err(JsonError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
-                ),
-            ));
-        }
-    };
+    let kind = machine_type(input)?;
     check_name(name)?;
     check_role_arn(role_arn)?;
     let arn = c.scope.arn("states", &format!("stateMachine:{name}"));
@@ -351,10 +312,7 @@ fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
         {
             return Ok(json!({"stateMachineArn": arn, "creationDate": epoch(existing.created)}));
         }
-        return Err(JsonError::client(
-            "StateMachineAlreadyExists",
-            format!("State Machine Already Exists: '{arn}'"),
-        ));
+        return Err(E::StateMachineAlreadyExists { arn });
     }
     let created = c.world.clock.now();
     let extra = json!({
@@ -379,7 +337,7 @@ fn create_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     Ok(json!({"stateMachineArn": arn, "creationDate": epoch(created)}))
 }
 
-fn describe_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn describe_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "stateMachineArn")?;
     let entry = state_machine(c, arn)?;
     c.authorize("states:DescribeStateMachine", arn)?;
@@ -403,7 +361,7 @@ fn describe_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonErro
     Ok(out)
 }
 
-fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "stateMachineArn")?;
     state_machine(c, arn)?;
     c.authorize("states:UpdateStateMachine", arn)?;
@@ -414,10 +372,7 @@ fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
         && input.get("loggingConfiguration").is_none()
         && input.get("tracingConfiguration").is_none()
     {
-        return Err(JsonError::client(
-            "MissingRequiredParameter",
-            "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
-        ));
+        return Err(E::MissingRequiredParameter);
     }
     if let Some(d) = definition {
         let kind = state_machine(c, arn)?.machine.kind;
@@ -450,7 +405,7 @@ fn update_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     Ok(json!({"updateDate": epoch(now)}))
 }
 
-fn delete_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn delete_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "stateMachineArn")?;
     check_arn(arn, "stateMachine")?;
     c.authorize("states:DeleteStateMachine", arn)?;
@@ -460,7 +415,7 @@ fn delete_state_machine(c: &Call<'_>, input: &Value) -> Result<Value, JsonError>
     Ok(json!({}))
 }
 
-fn list_state_machines(c: &Call<'_>) -> Result<Value, JsonError> {
+fn list_state_machines(c: &Call<'_>) -> Result<Value, E> {
     c.authorize("states:ListStateMachines", "*")?;
     let machines = c.state.state_machines.read().expect("lock");
     let list: Vec<Value> = machines
@@ -475,55 +430,28 @@ fn list_state_machines(c: &Call<'_>) -> Result<Value, JsonError> {
 /// Constraints: Maximum length of 262144"); longer fails the request's validation.
 pub const MAX_INPUT_CHARS: usize = 262_144;
 
-fn execution_input(input: &Value) -> Result<Value, JsonError> {
+fn execution_input(input: &Value) -> Result<Value, E> {
     match input.get("input") {
         None | Some(Value::Null) => Ok(json!({})),
         Some(Value::String(s))
             if s.len() > MAX_INPUT_CHARS && s.chars().count() > MAX_INPUT_CHARS =>
         {
-            Err(JsonError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {MAX_INPUT_CHARS}"
-                ),
+            Err(E::invalid(
+                "input",
+                Shown::Omitted,
+                Rule::MaxLength(MAX_INPUT_CHARS),
             ))
         }
-        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
-            JsonError::client(
-                "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{e}'"),
-            )
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| E::InvalidExecutionInput {
+            reason: e.to_string(),
         }),
-        Some(_) => Err(JsonError::client(
-            "ValidationException",
-            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must be a string",
-        )),
+        Some(_) => Err(E::invalid("input", Shown::Omitted, Rule::String)),
     }
 }
 
-fn start_error(e: StartError) -> JsonError {
-    match e {
-        StartError::NoStateMachine { arn } => no_state_machine(&arn),
-        StartError::InvalidDefinition { message } => {
-            JsonError::client("InvalidDefinition", message)
-        }
-        StartError::AlreadyExists { arn } => JsonError::client(
-            "ExecutionAlreadyExists",
-            format!("Execution Already Exists: '{arn}'"),
-        ),
-    }
-}
-
-fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
-    let arn = field(input, "stateMachineArn")?;
-    let entry = state_machine(c, arn)?;
-    c.authorize("states:StartExecution", arn)?;
-    let exec_input = execution_input(input)?;
-    let name = opt_field(input, "name").map(str::to_string);
-    if let Some(n) = &name {
-        check_name(n)?;
-    }
-    // The scope's machines, for `states:startExecution` tasks of this execution.
+/// Tells the execution store the scope's machines, for `states:startExecution` tasks of the
+/// execution about to start.
+fn know_machines(c: &Call<'_>) {
     c.state.executions.know_machines(
         c.state
             .state_machines
@@ -532,17 +460,25 @@ fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
             .values()
             .map(|e| e.machine.clone()),
     );
-    let (exec_arn, start) = c
-        .state
-        .executions
-        .start_watched(
-            &c.world,
-            &entry.machine,
-            exec_input,
-            name,
-            Some(c.edge.activity.clone()),
-        )
-        .map_err(start_error)?;
+}
+
+fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
+    let arn = field(input, "stateMachineArn")?;
+    let entry = state_machine(c, arn)?;
+    c.authorize("states:StartExecution", arn)?;
+    let exec_input = execution_input(input)?;
+    let name = opt_field(input, "name").map(str::to_string);
+    if let Some(n) = &name {
+        check_name(n)?;
+    }
+    know_machines(c);
+    let (exec_arn, start) = c.state.executions.start_watched(
+        &c.world,
+        &entry.machine,
+        exec_input,
+        name,
+        Some(c.edge.activity.clone()),
+    )?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
 }
 
@@ -562,27 +498,16 @@ fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
     }
 }
 
-async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "stateMachineArn")?;
     let entry = state_machine(c, arn)?;
     c.authorize("states:StartSyncExecution", arn)?;
     if entry.machine.kind != StateMachineType::Express {
-        return Err(JsonError::client(
-            "StateMachineTypeNotSupported",
-            "This operation is not supported by this type of state machine",
-        ));
+        return Err(E::StateMachineTypeNotSupported);
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
-    // The scope's machines, for `states:startExecution` tasks of this execution.
-    c.state.executions.know_machines(
-        c.state
-            .state_machines
-            .read()
-            .expect("lock")
-            .values()
-            .map(|e| e.machine.clone()),
-    );
+    know_machines(c);
     let record = c
         .state
         .executions
@@ -593,8 +518,7 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, Json
             name,
             Some(c.edge.activity.clone()),
         )
-        .await
-        .map_err(start_error)?;
+        .await?;
     let o = record.outcome.as_ref().expect("run_sync finishes");
     let billed_ms = o
         .stop_date
@@ -620,12 +544,12 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, Json
     Ok(Value::Object(out))
 }
 
-fn execution(c: &Call<'_>, arn: &str) -> Result<ExecutionRecord, JsonError> {
+fn execution(c: &Call<'_>, arn: &str) -> Result<ExecutionRecord, E> {
     check_arn(arn, "execution")?;
     c.state.executions.get(arn).ok_or_else(|| no_execution(arn))
 }
 
-fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "executionArn")?;
     let record = execution(c, arn)?;
     c.authorize("states:DescribeExecution", arn)?;
@@ -656,7 +580,7 @@ fn describe_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     Ok(Value::Object(out))
 }
 
-fn stop_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn stop_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "executionArn")?;
     execution(c, arn)?;
     c.authorize("states:StopExecution", arn)?;
@@ -668,7 +592,7 @@ fn stop_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     Ok(json!({"stopDate": epoch(c.world.clock.now())}))
 }
 
-fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     if input.get("mapRunArn").is_some() {
         return super::sfn_map_run_api::list_child_executions(c, input);
     }
@@ -682,23 +606,26 @@ fn list_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .list(arn)
         .iter()
         .filter(|r| filter.is_none_or(|f| f == r.status()))
-        .map(|r| {
-            let mut m = Map::new();
-            m.insert("executionArn".into(), json!(r.arn));
-            m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
-            m.insert("name".into(), json!(r.name));
-            m.insert("status".into(), json!(r.status()));
-            m.insert("startDate".into(), epoch(r.start_date));
-            if let Some(o) = &r.outcome {
-                m.insert("stopDate".into(), epoch(o.stop_date));
-            }
-            Value::Object(m)
-        })
+        .map(|r| Value::Object(execution_list_item(r)))
         .collect();
     Ok(json!({"executions": list}))
 }
 
-fn get_execution_history(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+/// An `ExecutionListItem` (API_ExecutionListItem.html) without `mapRunArn`.
+pub(super) fn execution_list_item(r: &ExecutionRecord) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("executionArn".into(), json!(r.arn));
+    m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
+    m.insert("name".into(), json!(r.name));
+    m.insert("status".into(), json!(r.status()));
+    m.insert("startDate".into(), epoch(r.start_date));
+    if let Some(o) = &r.outcome {
+        m.insert("stopDate".into(), epoch(o.stop_date));
+    }
+    m
+}
+
+fn get_execution_history(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "executionArn")?;
     execution(c, arn)?;
     c.authorize("states:GetExecutionHistory", arn)?;
@@ -717,7 +644,7 @@ fn get_execution_history(c: &Call<'_>, input: &Value) -> Result<Value, JsonError
     Ok(json!({"events": events}))
 }
 
-async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let definition = field(input, "definition")?;
     let role_arn = opt_field(input, "roleArn").unwrap_or_default().to_string();
     c.authorize("states:TestState", "*")?;
@@ -725,11 +652,10 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         "INFO" => InspectionLevel::Info,
         "DEBUG" | "TRACE" => InspectionLevel::Debug,
         other => {
-            return Err(JsonError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value '{other}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"
-                ),
+            return Err(E::invalid(
+                "inspectionLevel",
+                Shown::Value(other.to_string()),
+                Rule::OneOf("[INFO, DEBUG, TRACE]"),
             ));
         }
     };
@@ -740,18 +666,12 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         let state: Value = serde_json::from_str(definition).unwrap_or(Value::Null);
         if state.get("Resource").and_then(Value::as_str) != Some(crate::sfn::execution::HTTP_INVOKE)
         {
-            return Err(JsonError::client(
-                "ValidationException",
-                "The TRACE inspection level is supported only for HTTP Task states (Resource arn:aws:states:::http:invoke).",
-            ));
+            return Err(E::TraceNeedsHttpTask);
         }
     }
     if reveal {
         if !trace_level {
-            return Err(JsonError::client(
-                "ValidationException",
-                "revealSecrets can be set only with inspectionLevel TRACE.",
-            ));
+            return Err(E::RevealSecretsNeedsTrace);
         }
         // Revealing secrets needs states:RevealSecrets (test-state-isolation.html).
         c.authorize("states:RevealSecrets", "*")?;
@@ -761,10 +681,7 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         Some(s) => match serde_json::from_str(s) {
             Ok(Value::Object(m)) => m,
             _ => {
-                return Err(JsonError::client(
-                    "ValidationException",
-                    "variables must be a JSON object in a string",
-                ));
+                return Err(E::VariablesNotObject);
             }
         },
         None => Map::new(),
@@ -792,9 +709,7 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         Trace::new(),
     )
     .capturing();
-    let outcome = asl::test_state(definition, state_input, options, &tasks)
-        .await
-        .map_err(|e| JsonError::client("InvalidDefinition", e.to_string()))?;
+    let outcome = asl::test_state(definition, state_input, options, &tasks).await?;
     let mut out = outcome.to_json();
     if trace_level && let Some(capture) = tasks.captured() {
         let (request, response) = capture.inspection(reveal);
@@ -811,14 +726,13 @@ async fn test_state(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 // Activities and task tokens (issue 19). Wire shapes and errors AWS-recorded in LocalStack's
 // test_sfn_api_activities.snapshot.json and activities/test_activities.snapshot.json.
 
-fn no_activity(arn: &str) -> JsonError {
-    JsonError::client(
-        "ActivityDoesNotExist",
-        format!("Activity Does Not Exist: '{}'", crate::sigv4::echo(arn)),
-    )
+fn no_activity(arn: &str) -> E {
+    E::ActivityDoesNotExist {
+        arn: arn.to_string(),
+    }
 }
 
-fn create_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn create_activity(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let name = field(input, "name")?;
     check_name(name)?;
     let arn = c.scope.arn("states", &format!("activity:{name}"));
@@ -831,7 +745,7 @@ fn create_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     Ok(json!({"activityArn": arn, "creationDate": epoch(created)}))
 }
 
-fn describe_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn describe_activity(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "activityArn")?;
     check_arn(arn, "activity")?;
     c.authorize("states:DescribeActivity", arn)?;
@@ -849,7 +763,7 @@ fn describe_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     }))
 }
 
-fn list_activities(c: &Call<'_>) -> Result<Value, JsonError> {
+fn list_activities(c: &Call<'_>) -> Result<Value, E> {
     c.authorize("states:ListActivities", "*")?;
     let list: Vec<Value> = c
         .state
@@ -864,7 +778,7 @@ fn list_activities(c: &Call<'_>) -> Result<Value, JsonError> {
     Ok(json!({"activities": list}))
 }
 
-fn delete_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn delete_activity(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "activityArn")?;
     check_arn(arn, "activity")?;
     c.authorize("states:DeleteActivity", arn)?;
@@ -874,7 +788,7 @@ fn delete_activity(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 
 /// GetActivityTask: long-polls up to 60 s on the world's clock; no task gives `{}` (the SDKs
 /// read an absent `taskToken` as "no task").
-async fn get_activity_task(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+async fn get_activity_task(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "activityArn")?;
     check_arn(arn, "activity")?;
     c.authorize("states:GetActivityTask", arn)?;
@@ -889,31 +803,24 @@ async fn get_activity_task(c: &Call<'_>, input: &Value) -> Result<Value, JsonErr
     })
 }
 
-fn callback_error(e: crate::sfn::callback::CallbackError) -> JsonError {
-    use crate::sfn::callback::CallbackError;
-    match e {
-        CallbackError::InvalidToken => JsonError::client("InvalidToken", e.to_string()),
-        CallbackError::TaskTimedOut => JsonError::client("TaskTimedOut", e.to_string()),
-    }
-}
-
 /// SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat
 /// (API_SendTaskSuccess.html: `taskToken` 1..2048 characters; `output` JSON).
-fn send_task(c: &Call<'_>, input: &Value, action: &str) -> Result<Value, JsonError> {
+fn send_task(c: &Call<'_>, input: &Value, action: &str) -> Result<Value, E> {
     use crate::sfn::callback::Signal;
     let token = field(input, "taskToken")?;
     if token.is_empty() || token.chars().count() > 2048 {
-        return Err(JsonError::client(
-            "ValidationException",
-            "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048",
+        return Err(E::invalid(
+            "taskToken",
+            Shown::Omitted,
+            Rule::LengthBetween(1, 2048),
         ));
     }
     c.authorize(action, "*")?;
     let signal = match action {
         "states:SendTaskSuccess" => {
             let out = field(input, "output")?;
-            let v: Value = serde_json::from_str(out).map_err(|e| {
-                JsonError::client("InvalidOutput", format!("Invalid Output: '{e}'"))
+            let v: Value = serde_json::from_str(out).map_err(|e| E::InvalidOutput {
+                reason: e.to_string(),
             })?;
             Signal::Success(v)
         }
@@ -923,18 +830,14 @@ fn send_task(c: &Call<'_>, input: &Value, action: &str) -> Result<Value, JsonErr
         },
         _ => Signal::Heartbeat,
     };
-    c.state
-        .executions
-        .callbacks
-        .send(token, signal)
-        .map_err(callback_error)?;
+    c.state.executions.callbacks.send(token, signal)?;
     Ok(json!({}))
 }
 
 /// RedriveExecution (API_RedriveExecution.html): a FAILED, TIMED_OUT or ABORTED Standard
 /// execution starts again from the state that did not succeed; others are
 /// `ExecutionNotRedrivable` with the reason DescribeExecution gives.
-fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     use crate::sfn::execution::RedriveError;
     let arn = field(input, "executionArn")?;
     let record = execution(c, arn)?;
@@ -946,7 +849,7 @@ fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .redrive(&c.world, &entry.machine, arn)
         .map_err(|e| match e {
             RedriveError::NoExecution => no_execution(arn),
-            RedriveError::NotRedrivable(m) => JsonError::client("ExecutionNotRedrivable", m),
+            RedriveError::NotRedrivable(reason) => E::ExecutionNotRedrivable { reason },
         })?;
     Ok(json!({"redriveDate": epoch(date)}))
 }

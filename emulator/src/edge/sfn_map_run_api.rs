@@ -7,8 +7,9 @@
 use serde_json::{Map, Value, json};
 
 use super::Call;
-use super::sfn_api::{check_arn, field};
-use super::wire::{JsonError, epoch};
+use super::sfn_api::{check_arn, field, no_execution};
+use super::sfn_error::{Rule, Shown, StepFunctionsError as E};
+use super::wire::epoch;
 use crate::sfn::execution::ExecutionRecord;
 use crate::sfn::map_run::MapRunRecord;
 
@@ -16,38 +17,31 @@ use crate::sfn::map_run::MapRunRecord;
 pub const OPERATIONS: &[&str] = &["DescribeMapRun", "ListMapRuns", "UpdateMapRun"];
 
 /// Dispatches one Map Run operation.
-pub fn call(c: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> {
+pub fn call(c: &Call<'_>, op: &str, input: &Value) -> Result<Value, E> {
     match op {
         "DescribeMapRun" => describe_map_run(c, input),
         "ListMapRuns" => list_map_runs(c, input),
         "UpdateMapRun" => update_map_run(c, input),
-        other => Err(JsonError::client(
-            "UnknownOperationException",
-            format!("vpcgate does not emulate Step Functions' {other} operation"),
-        )),
+        other => Err(E::UnknownOperation {
+            op: other.to_string(),
+        }),
     }
 }
 
-/// `ResourceNotFound` (API_DescribeMapRun.html, Errors); the message is vpcgate's.
-fn no_map_run(arn: &str) -> JsonError {
-    JsonError::client(
-        "ResourceNotFound",
-        format!("Resource not found: '{}'", crate::sigv4::echo(arn)),
-    )
-}
-
-fn map_run(c: &Call<'_>, arn: &str) -> Result<MapRunRecord, JsonError> {
+fn map_run(c: &Call<'_>, arn: &str) -> Result<MapRunRecord, E> {
     check_arn(arn, "mapRun")?;
     c.state
         .executions
         .map_runs
         .get(arn)
-        .ok_or_else(|| no_map_run(arn))
+        .ok_or_else(|| E::MapRunNotFound {
+            arn: arn.to_string(),
+        })
 }
 
 /// DescribeMapRun: status, dates, the run's settings (0 when not set) and the item and
 /// child-execution counts.
-fn describe_map_run(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn describe_map_run(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "mapRunArn")?;
     let r = map_run(c, arn)?;
     c.authorize("states:DescribeMapRun", arn)?;
@@ -75,14 +69,11 @@ fn describe_map_run(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 }
 
 /// ListMapRuns: the Map Runs an execution started, newest first.
-fn list_map_runs(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn list_map_runs(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "executionArn")?;
     check_arn(arn, "execution")?;
     if c.state.executions.get(arn).is_none() {
-        return Err(JsonError::client(
-            "ExecutionDoesNotExist",
-            format!("Execution Does Not Exist: '{arn}'"),
-        ));
+        return Err(no_execution(arn));
     }
     c.authorize("states:ListMapRuns", arn)?;
     let runs: Vec<Value> = c
@@ -107,34 +98,27 @@ fn list_map_runs(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 }
 
 /// A number field of UpdateMapRun, checked against its range with the SDK model's wording.
-fn number(input: &Value, name: &str, max: Option<f64>) -> Result<Option<f64>, JsonError> {
+fn number(input: &Value, name: &str, max: Option<f64>) -> Result<Option<f64>, E> {
     let Some(v) = input.get(name) else {
         return Ok(None);
     };
     let Some(n) = v.as_f64() else {
-        return Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must be a number"
-            ),
-        ));
+        return Err(E::invalid(name, Shown::Omitted, Rule::Number));
     };
     if n < 0.0 {
-        return Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value '{v}' at '{name}' failed to satisfy constraint: Member must have value greater than or equal to 0"
-            ),
+        return Err(E::invalid(
+            name,
+            Shown::Value(v.to_string()),
+            Rule::AtLeast(0.0),
         ));
     }
     if let Some(m) = max
         && n > m
     {
-        return Err(JsonError::client(
-            "ValidationException",
-            format!(
-                "1 validation error detected: Value '{v}' at '{name}' failed to satisfy constraint: Member must have value less than or equal to {m}"
-            ),
+        return Err(E::invalid(
+            name,
+            Shown::Value(v.to_string()),
+            Rule::AtMost(m),
         ));
     }
     Ok(Some(n))
@@ -142,7 +126,7 @@ fn number(input: &Value, name: &str, max: Option<f64>) -> Result<Option<f64>, Js
 
 /// UpdateMapRun: a running Map Run takes the new MaxConcurrency at once (more children start)
 /// and the new thresholds at the next child that ends.
-fn update_map_run(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+fn update_map_run(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "mapRunArn")?;
     let max_concurrency = number(input, "maxConcurrency", None)?;
     let count = number(input, "toleratedFailureCount", None)?;
@@ -159,12 +143,9 @@ fn update_map_run(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
 
 /// ListExecutions with `mapRunArn`: the Map Run's child executions, newest first (as
 /// ListExecutions lists a state machine's); `statusFilter` applies.
-pub fn list_child_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
+pub fn list_child_executions(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     if input.get("stateMachineArn").is_some() {
-        return Err(JsonError::client(
-            "ValidationException",
-            "Only one of stateMachineArn or mapRunArn can be specified",
-        ));
+        return Err(E::StateMachineAndMapRun);
     }
     let arn = field(input, "mapRunArn")?;
     let r = map_run(c, arn)?;
@@ -183,15 +164,7 @@ pub fn list_child_executions(c: &Call<'_>, input: &Value) -> Result<Value, JsonE
 }
 
 fn list_item(r: &ExecutionRecord) -> Value {
-    let mut m = Map::new();
-    m.insert("executionArn".into(), json!(r.arn));
-    m.insert("stateMachineArn".into(), json!(r.state_machine_arn));
-    m.insert("name".into(), json!(r.name));
-    m.insert("status".into(), json!(r.status()));
-    m.insert("startDate".into(), epoch(r.start_date));
-    if let Some(o) = &r.outcome {
-        m.insert("stopDate".into(), epoch(o.stop_date));
-    }
+    let mut m = super::sfn_api::execution_list_item(r);
     if let Some(a) = &r.map_run_arn {
         m.insert("mapRunArn".into(), json!(a));
     }

@@ -109,6 +109,18 @@ pub struct TargetConfig {
     pub raw: Value,
 }
 
+/// The strings of a JSON array (other members and a missing array: none).
+pub fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
     v.and_then(Value::as_object)
         .map(|m| {
@@ -197,16 +209,7 @@ impl TargetConfig {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             http: TargetHttp {
-                path_values: http
-                    .and_then(|h| h.get("PathParameterValues"))
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                path_values: strings(http.and_then(|h| h.get("PathParameterValues"))),
                 headers: string_map(http.and_then(|h| h.get("HeaderParameters"))),
                 query: string_map(http.and_then(|h| h.get("QueryStringParameters"))),
             },

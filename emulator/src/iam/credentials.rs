@@ -229,28 +229,10 @@ impl CredentialStore {
         &mut self,
         principal: Principal,
     ) -> Result<AccessKey, CredentialError> {
-        if !matches!(principal, Principal::User { .. } | Principal::Root { .. }) {
-            return Err(CredentialError::UnsupportedPrincipal {
-                kind: "a long-term access key",
-                principal: principal.arn(),
-            });
-        }
-        check_account(&principal)?;
+        check_long_term(&principal)?;
         let access_key_id = self.fresh_key_id("AKIA");
-        let secret = SecretString(self.secret());
-        self.by_key_id.insert(
-            access_key_id.clone(),
-            Stored {
-                principal: principal.clone(),
-                secret: secret.clone(),
-                session: None,
-            },
-        );
-        Ok(AccessKey {
-            access_key_id,
-            secret_access_key: secret,
-            principal,
-        })
+        let secret = self.secret();
+        Ok(self.store_long_term(access_key_id, secret, principal))
     }
 
     /// Registers an access key that already exists (declared in a scenario, or the emulator's
@@ -261,27 +243,35 @@ impl CredentialStore {
         secret_access_key: &str,
         principal: Principal,
     ) -> Result<AccessKey, CredentialError> {
-        if !matches!(principal, Principal::User { .. } | Principal::Root { .. }) {
-            return Err(CredentialError::UnsupportedPrincipal {
-                kind: "a long-term access key",
-                principal: principal.arn(),
-            });
-        }
-        check_account(&principal)?;
-        let secret = SecretString(secret_access_key.to_owned());
-        self.by_key_id.insert(
+        check_long_term(&principal)?;
+        Ok(self.store_long_term(
             access_key_id.to_owned(),
+            secret_access_key.to_owned(),
+            principal,
+        ))
+    }
+
+    /// Stores a long-term key of `principal` (checked by [`check_long_term`]).
+    fn store_long_term(
+        &mut self,
+        access_key_id: String,
+        secret: String,
+        principal: Principal,
+    ) -> AccessKey {
+        let secret = SecretString(secret);
+        self.by_key_id.insert(
+            access_key_id.clone(),
             Stored {
                 principal: principal.clone(),
                 secret: secret.clone(),
                 session: None,
             },
         );
-        Ok(AccessKey {
-            access_key_id: access_key_id.to_owned(),
+        AccessKey {
+            access_key_id,
             secret_access_key: secret,
             principal,
-        })
+        }
     }
 
     /// Issues temporary credentials for a role session, as `sts:AssumeRole` would, valid from
@@ -420,6 +410,17 @@ impl CredentialStore {
         let bytes: Vec<u8> = (0..192).map(|_| (self.rng.next() & 0xff) as u8).collect();
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
+}
+
+/// Long-term access keys belong to IAM users and the root user only.
+fn check_long_term(principal: &Principal) -> Result<(), CredentialError> {
+    if !matches!(principal, Principal::User { .. } | Principal::Root { .. }) {
+        return Err(CredentialError::UnsupportedPrincipal {
+            kind: "a long-term access key",
+            principal: principal.arn(),
+        });
+    }
+    check_account(principal)
 }
 
 fn check_account(principal: &Principal) -> Result<(), CredentialError> {

@@ -55,13 +55,14 @@ pub enum AuthnError {
 }
 
 impl AuthnError {
-    /// The plain-text body Lattice sends: `<ErrorType>: <message>`.
-    ///
-    /// fidelity: Lattice's texts for signature failures are not documented; vpcgate uses API
-    /// Gateway's error types and messages (same SigV4 front end) in Lattice's text format.
+    /// The plain-text body Lattice sends: `<ErrorType>: <message>` (the SigV4 codes:
+    /// [`sigv4::wire`]'s `Lattice` row).
     pub fn body(&self) -> String {
         match self {
-            AuthnError::SigV4(e) => format!("{}: {}", e.error_type(), e.message()),
+            AuthnError::SigV4(e) => {
+                let w = sigv4::wire(e, sigv4::Protocol::Lattice);
+                format!("{}: {}", w.code, w.message)
+            }
             AuthnError::Credentials { message } => format!("AccessDeniedException: {message}"),
         }
     }

@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::error::{ErrorKind, type_name};
-use super::resources::PropError;
+use super::error::ErrorKind;
+use super::props::{PropError, Props, attr, comma_list, reference};
 use super::template::ResolvedResource;
 use crate::apigw::rest_api::{
     AuthorizationType, AuthorizerConfig, AuthorizerKind, Connection, DEFAULT_INTEGRATION_TIMEOUT,
@@ -37,206 +37,12 @@ pub const TYPES: &[&str] = &[
     "AWS::ApiGateway::VpcLink",
 ];
 
-/// Reads one object's properties, recording errors under its path.
-pub(super) struct Reader<'a> {
-    pub(super) map: &'a Map<String, Value>,
-    pub(super) path: String,
-    pub(super) errors: &'a mut Vec<PropError>,
-}
-
-impl<'a> Reader<'a> {
-    pub(super) fn at(&self, key: &str) -> String {
-        if key.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-
-    pub(super) fn fail(&mut self, key: &str, kind: ErrorKind) {
-        let path = self.at(key);
-        self.errors.push((path, kind));
-    }
-
-    pub(super) fn invalid(&mut self, key: &str, reason: impl Into<String>) {
-        self.fail(
-            key,
-            ErrorKind::Invalid {
-                reason: reason.into(),
-            },
-        );
-    }
-
-    pub(super) fn missing(&mut self, key: &str) {
-        self.fail(
-            key,
-            ErrorKind::Missing {
-                name: key.to_string(),
-            },
-        );
-    }
-
-    pub(super) fn opt_str(&mut self, key: &str) -> Option<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(Value::Bool(b)) => Some(b.to_string()),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a string",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn str(&mut self, key: &str) -> Option<String> {
-        let v = self.opt_str(key);
-        if v.is_none() && !self.map.contains_key(key) {
-            self.missing(key);
-        }
-        v
-    }
-
-    pub(super) fn opt_bool(&mut self, key: &str) -> Option<bool> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a boolean",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn str_list(&mut self, key: &str) -> Vec<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => {
-                let mut out = Vec::new();
-                for (i, v) in items.iter().enumerate() {
-                    match v {
-                        Value::String(s) => out.push(s.clone()),
-                        other => {
-                            let found = type_name(other);
-                            self.fail(
-                                &format!("{key}[{i}]"),
-                                ErrorKind::WrongType {
-                                    expected: "a string",
-                                    found,
-                                },
-                            );
-                        }
-                    }
-                }
-                out
-            }
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a list of strings",
-                        found,
-                    },
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    pub(super) fn object(&mut self, key: &str) -> Option<(String, &'a Map<String, Value>)> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some((self.at(key), m)),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "an object",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    /// A map of string values (`RequestTemplates`, `ResponseParameters`).
-    pub(super) fn string_map(&mut self, key: &str) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        if let Some((path, m)) = self.object(key) {
-            for (k, v) in m {
-                match v {
-                    Value::String(s) => {
-                        out.insert(k.clone(), s.clone());
-                    }
-                    other => {
-                        let found = type_name(other);
-                        self.errors.push((
-                            format!("{path}.{k}"),
-                            ErrorKind::WrongType {
-                                expected: "a string",
-                                found,
-                            },
-                        ));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    pub(super) fn child<'b>(&'b mut self, path: String, map: &'a Map<String, Value>) -> Reader<'b>
-    where
-        'a: 'b,
-    {
-        Reader {
-            map,
-            path,
-            errors: self.errors,
-        }
-    }
-}
-
 /// Converts one API Gateway resource into `model.apigw`; returns its errors (path, kind).
 pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = Reader {
-        map: &r.properties,
-        path: "Properties".into(),
-        errors: &mut errors,
-    };
-    let reference = r
-        .physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let attr = |k: &str| {
-        r.physical
-            .attributes
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let mut p = Props::of(r, &mut errors);
+    let reference = reference(r);
+    let attr = |k: &str| attr(r, k);
     let id = r.logical_id.clone();
     match r.ty.as_str() {
         "AWS::ApiGateway::RestApi" => {
@@ -268,7 +74,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
         "AWS::ApiGateway::Deployment" => {
             let rest_api_id = p.str("RestApiId").unwrap_or_default();
             let stage_name = p.opt_str("StageName");
-            if p.map.contains_key("StageDescription") {
+            if p.has("StageDescription") {
                 p.invalid(
                     "StageDescription",
                     "StageDescription is not emulated: declare an AWS::ApiGateway::Stage",
@@ -322,13 +128,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             };
             let identity_sources: Vec<String> = p
                 .opt_str("IdentitySource")
-                .map(|t| {
-                    t.split(',')
-                        .map(str::trim)
-                        .filter(|x| !x.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|t| comma_list(&t))
                 .unwrap_or_default();
             if let Some(kind) = kind {
                 if identity_sources.is_empty() && kind != AuthorizerKind::Request {
@@ -348,18 +148,13 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
         "AWS::ApiGatewayV2::VpcLink" => {
             let name = p.str("Name").unwrap_or_default();
             let subnet_ids = p.str_list("SubnetIds");
-            if subnet_ids.is_empty() && !p.map.contains_key("SubnetIds") {
+            if subnet_ids.is_empty() && !p.has("SubnetIds") {
                 p.missing("SubnetIds");
             }
             let security_groups = p.str_list("SecurityGroupIds");
             let mut vpc_id = String::new();
             for (i, s) in subnet_ids.iter().enumerate() {
-                match model
-                    .vpcs
-                    .iter()
-                    .flat_map(|v| &v.subnets)
-                    .find(|x| &x.id == s)
-                {
+                match super::network::subnet(model, s) {
                     Some(sub) if vpc_id.is_empty() || vpc_id == sub.vpc_id => {
                         vpc_id = sub.vpc_id.clone()
                     }
@@ -387,6 +182,28 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
     errors
 }
 
+/// Whether `uri` is an HTTP(S) URL with a host, as an HTTP integration's endpoint must be;
+/// records API Gateway's message at `key` when it is not (REST's `Uri`, HTTP APIs'
+/// `IntegrationUri`).
+pub(super) fn http_endpoint(c: &mut Props<'_>, key: &str, uri: &str) -> bool {
+    match uri.parse::<http::Uri>() {
+        Ok(u) if matches!(u.scheme_str(), Some("http") | Some("https")) && u.host().is_some() => {
+            true
+        }
+        _ => {
+            c.invalid(
+                key,
+                format!("Invalid HTTP endpoint specified for URI: {uri}"),
+            );
+            false
+        }
+    }
+}
+
+/// API Gateway's answer to a policy that is not a JSON object (CreateRestApi, PutRestApi).
+pub(super) const INVALID_POLICY: &str =
+    "Invalid policy document. Please check the policy syntax and try again.";
+
 /// `PathPart`: a literal of `a-zA-Z0-9._-` (and `:`, `@`, …, which API Gateway also takes),
 /// `{name}` or the greedy `{name+}`.
 pub(super) fn valid_path_part(part: &str) -> bool {
@@ -404,13 +221,13 @@ pub(super) fn valid_path_part(part: &str) -> bool {
 }
 
 fn rest_api(
-    p: &mut Reader<'_>,
+    p: &mut Props<'_>,
     model: &mut Model,
     logical_id: String,
     id: String,
     root_resource_id: String,
 ) {
-    if p.map.contains_key("CloneFrom") {
+    if p.has("CloneFrom") {
         p.invalid(
             "CloneFrom",
             "CloneFrom is not emulated: declare the API's resources and methods, or give its OpenAPI definition as Body",
@@ -427,7 +244,7 @@ fn rest_api(
                 s("Key")
             ),
         );
-    } else if p.map.contains_key("BodyS3Location") {
+    } else if p.has("BodyS3Location") {
         p.invalid(
             "BodyS3Location",
             "BodyS3Location cannot be read offline: give the OpenAPI definition inline as Body",
@@ -502,31 +319,11 @@ fn rest_api(
             _ => c.invalid("Types", "Only one endpoint type may be specified"),
         }
     }
-    let policy = match p.map.get("Policy") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(doc)) => Some(Value::Object(doc.clone())),
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(doc @ Value::Object(_)) => Some(doc),
-            _ => {
-                p.invalid(
-                    "Policy",
-                    "Invalid policy document. Please check the policy syntax and try again.",
-                );
-                None
-            }
-        },
-        Some(other) => {
-            let found = type_name(other);
-            p.fail(
-                "Policy",
-                ErrorKind::WrongType {
-                    expected: "a policy document (object or JSON text)",
-                    found,
-                },
-            );
-            None
-        }
-    };
+    let policy = p.json_document(
+        "Policy",
+        INVALID_POLICY,
+        "a policy document (object or JSON text)",
+    );
     // The Policy property overrides the body's x-amazon-apigateway-policy.
     let policy = policy.or_else(|| body.as_ref().and_then(|(_, _, b)| b.policy.clone()));
     let policy = policy.map(|doc| expand_shorthand(doc, &model.region, &model.account, &id));
@@ -607,7 +404,7 @@ pub fn expand_shorthand(mut doc: Value, region: &str, account: &str, api_id: &st
     doc
 }
 
-fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
+fn method(p: &mut Props<'_>, model: &mut Model, logical_id: String) {
     let rest_api_id = p.str("RestApiId").unwrap_or_default();
     let resource_id = p.str("ResourceId").unwrap_or_default();
     let http_method = match p.str("HttpMethod") {
@@ -680,7 +477,7 @@ fn method(p: &mut Reader<'_>, model: &mut Model, logical_id: String) {
     }
 }
 
-pub(super) fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
+pub(super) fn integration(c: &mut Props<'_>) -> Option<IntegrationConfig> {
     let ty = c.str("Type")?;
     let timeout = match c.opt_str("TimeoutInMillis") {
         None => DEFAULT_INTEGRATION_TIMEOUT,
@@ -720,17 +517,8 @@ pub(super) fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
                 None => return None,
             };
             let uri = c.str("Uri")?;
-            match uri.parse::<http::Uri>() {
-                Ok(u)
-                    if matches!(u.scheme_str(), Some("http") | Some("https"))
-                        && u.host().is_some() => {}
-                _ => {
-                    c.invalid(
-                        "Uri",
-                        format!("Invalid HTTP endpoint specified for URI: {uri}"),
-                    );
-                    return None;
-                }
+            if !http_endpoint(c, "Uri", &uri) {
+                return None;
             }
             let connection = match c.opt_str("ConnectionType").as_deref() {
                 None | Some("INTERNET") => Connection::Internet,
@@ -761,87 +549,61 @@ pub(super) fn integration(c: &mut Reader<'_>) -> Option<IntegrationConfig> {
         "MOCK" => {
             let request_templates = c.string_map("RequestTemplates");
             let mut responses = Vec::new();
-            match c.map.get("IntegrationResponses") {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(items)) => {
-                    for (i, item) in items.iter().enumerate() {
-                        let Value::Object(m) = item else {
-                            c.fail(
-                                &format!("IntegrationResponses[{i}]"),
-                                ErrorKind::WrongType {
-                                    expected: "an object",
-                                    found: type_name(item),
-                                },
+            for (path, m) in c.objects("IntegrationResponses") {
+                let mut r = c.child(path, m);
+                let Some(status) = r.str("StatusCode") else {
+                    continue;
+                };
+                let Ok(status_code) = status.parse::<u16>() else {
+                    r.invalid("StatusCode", format!("Invalid status code {status:?}"));
+                    continue;
+                };
+                if !(100..=599).contains(&status_code) {
+                    r.invalid("StatusCode", format!("Invalid status code {status:?}"));
+                    continue;
+                }
+                let selection_pattern = match r
+                    .opt_str("SelectionPattern")
+                    .filter(|s| !s.is_empty())
+                {
+                    None => None,
+                    Some(text) => match SelectionPattern::parse(&text) {
+                        Some(p) => Some(p),
+                        None => {
+                            r.invalid(
+                                "SelectionPattern",
+                                format!("Invalid selection pattern specified: {text} (vpcgate matches literals, ., \\d, [..], |, *, +, ?, {{n}}, {{n,m}})"),
                             );
                             continue;
-                        };
-                        let path = c.at(&format!("IntegrationResponses[{i}]"));
-                        let mut r = c.child(path, m);
-                        let Some(status) = r.str("StatusCode") else {
-                            continue;
-                        };
-                        let Ok(status_code) = status.parse::<u16>() else {
-                            r.invalid("StatusCode", format!("Invalid status code {status:?}"));
-                            continue;
-                        };
-                        if !(100..=599).contains(&status_code) {
-                            r.invalid("StatusCode", format!("Invalid status code {status:?}"));
-                            continue;
                         }
-                        let selection_pattern = match r
-                            .opt_str("SelectionPattern")
-                            .filter(|s| !s.is_empty())
-                        {
-                            None => None,
-                            Some(text) => match SelectionPattern::parse(&text) {
-                                Some(p) => Some(p),
-                                None => {
-                                    r.invalid(
-                                        "SelectionPattern",
-                                        format!("Invalid selection pattern specified: {text} (vpcgate matches literals, ., \\d, [..], |, *, +, ?, {{n}}, {{n,m}})"),
-                                    );
-                                    continue;
-                                }
-                            },
-                        };
-                        let response_templates = r.string_map("ResponseTemplates");
-                        let mut response_headers = BTreeMap::new();
-                        for (k, v) in r.string_map("ResponseParameters") {
-                            let Some(name) = k.strip_prefix("method.response.header.") else {
-                                r.invalid(
-                                    "ResponseParameters",
-                                    format!("Invalid mapping expression specified: {k}"),
-                                );
-                                continue;
-                            };
-                            match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-                                Some(value) => {
-                                    response_headers.insert(name.to_string(), value.to_string());
-                                }
-                                None => r.invalid(
-                                    "ResponseParameters",
-                                    format!("only static values ('...') are emulated in MOCK response parameters, got {v}"),
-                                ),
-                            }
+                    },
+                };
+                let response_templates = r.string_map("ResponseTemplates");
+                let mut response_headers = BTreeMap::new();
+                for (k, v) in r.string_map("ResponseParameters") {
+                    let Some(name) = k.strip_prefix("method.response.header.") else {
+                        r.invalid(
+                            "ResponseParameters",
+                            format!("Invalid mapping expression specified: {k}"),
+                        );
+                        continue;
+                    };
+                    match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                        Some(value) => {
+                            response_headers.insert(name.to_string(), value.to_string());
                         }
-                        responses.push(IntegrationResponseConfig {
-                            status_code,
-                            selection_pattern,
-                            response_templates,
-                            response_headers,
-                        });
+                        None => r.invalid(
+                            "ResponseParameters",
+                            format!("only static values ('...') are emulated in MOCK response parameters, got {v}"),
+                        ),
                     }
                 }
-                Some(other) => {
-                    let found = type_name(other);
-                    c.fail(
-                        "IntegrationResponses",
-                        ErrorKind::WrongType {
-                            expected: "a list of objects",
-                            found,
-                        },
-                    );
-                }
+                responses.push(IntegrationResponseConfig {
+                    status_code,
+                    selection_pattern,
+                    response_templates,
+                    response_headers,
+                });
             }
             IntegrationKind::Mock {
                 request_templates,

@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::apigw::Reader;
 use super::error::ErrorKind;
 use super::openapi::short_id;
-use super::resources::PropError;
+use super::props::{PropError, Props, reference, strings};
 use super::template::ResolvedResource;
 use crate::apigw::http_api::api::{MAX_TIMEOUT_MS, MIN_TIMEOUT_MS};
 use crate::apigw::http_api::mapping::ParameterMapping;
@@ -43,24 +42,15 @@ pub const MAX_ROUTES: usize = 300;
 /// Converts one resource into `model.apigw.http`; returns its errors.
 pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = Reader {
-        map: &r.properties,
-        path: "Properties".into(),
-        errors: &mut errors,
-    };
-    let reference = r
-        .physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let mut p = Props::of(r, &mut errors);
+    let reference = reference(r);
     let id = r.logical_id.clone();
     let http = &mut model.apigw.http;
     match r.ty.as_str() {
         "AWS::ApiGatewayV2::Api" => {
             match p.opt_str("ProtocolType").as_deref() {
                 Some("HTTP") => {}
-                None if p.map.contains_key("Body") => {}
+                None if p.has("Body") => {}
                 None => p.missing("ProtocolType"),
                 Some("WEBSOCKET") => {
                     p.invalid("ProtocolType", "WEBSOCKET APIs are not emulated (HTTP is)")
@@ -70,7 +60,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                     format!("Invalid protocol type {other}: HTTP or WEBSOCKET"),
                 ),
             }
-            if p.map.contains_key("BodyS3Location") {
+            if p.has("BodyS3Location") {
                 p.invalid(
                     "BodyS3Location",
                     "BodyS3Location is not emulated: give the OpenAPI definition as Body",
@@ -321,7 +311,7 @@ struct IntegrationProps {
 }
 
 fn integration(
-    c: &mut Reader<'_>,
+    c: &mut Props<'_>,
     props: IntegrationProps,
     logical_id: String,
     id: String,
@@ -403,17 +393,8 @@ fn integration(
     };
     let connection = match props.connection_type.as_deref() {
         None | Some("INTERNET") => {
-            match uri.parse::<http::Uri>() {
-                Ok(u)
-                    if matches!(u.scheme_str(), Some("http") | Some("https"))
-                        && u.host().is_some() => {}
-                _ => {
-                    c.invalid(
-                        "IntegrationUri",
-                        format!("Invalid HTTP endpoint specified for URI: {uri}"),
-                    );
-                    return None;
-                }
+            if !super::apigw::http_endpoint(c, "IntegrationUri", &uri) {
+                return None;
             }
             HttpConnection::Internet { uri }
         }
@@ -468,7 +449,7 @@ fn integration(
 /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-open-api.html>,
 /// `x-amazon-apigateway-integration`, `x-amazon-apigateway-any-method`, security schemes with
 /// `x-amazon-apigateway-authtype: awsSigv4` or `x-amazon-apigateway-authorizer` of type `jwt`).
-fn openapi(b: &mut Reader<'_>, http: &mut crate::apigw::http_api::HttpApiModel, api_id: &str) {
+fn openapi(b: &mut Props<'_>, http: &mut crate::apigw::http_api::HttpApiModel, api_id: &str) {
     let doc = super::openapi::Document::new(b.map);
     for (name, scheme) in doc.schemes() {
         if let Some(a) = scheme.get("x-amazon-apigateway-authorizer")
@@ -485,16 +466,7 @@ fn openapi(b: &mut Reader<'_>, http: &mut crate::apigw::http_api::HttpApiModel, 
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                audience: jwt
-                    .get("audience")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                audience: strings(jwt.get("audience")),
                 identity_source: a
                     .get("identitySource")
                     .and_then(Value::as_str)
@@ -538,11 +510,8 @@ fn openapi(b: &mut Reader<'_>, http: &mut crate::apigw::http_api::HttpApiModel, 
         }
         let integration_id = match o.get("x-amazon-apigateway-integration") {
             Some(Value::Object(x)) => {
-                let mut r = Reader {
-                    map: x,
-                    path: format!("{at}.x-amazon-apigateway-integration"),
-                    errors: b.errors,
-                };
+                let mut r =
+                    Props::new(x, format!("{at}.x-amazon-apigateway-integration"), b.errors);
                 let s = |k: &str| {
                     x.get(k).and_then(|v| match v {
                         Value::String(s) => Some(s.clone()),

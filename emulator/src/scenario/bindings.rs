@@ -26,6 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use serde_json::{Map, Value};
 
 use super::error::{ErrorKind, ScenarioError};
+use super::props::{attr, reference};
 use super::stacks::StackSummary;
 use crate::alb::{Action, ForwardTarget};
 use crate::ec2::binding::{BindingConfig, Placement};
@@ -124,6 +125,17 @@ fn port_of(v: Option<&Value>) -> Option<u16> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
+}
+
+/// The `Id`s of a target group's `Targets` (ELBv2's and VPC Lattice's alike).
+fn target_ids(group: &super::template::ResolvedResource) -> Vec<String> {
+    let targets = group.properties.get("Targets").and_then(Value::as_array);
+    targets
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("Id").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Adds `target` to every copy of the ALB target group `arn` in the listeners' actions.
@@ -226,17 +238,12 @@ pub fn apply(
         let mut ports = BTreeSet::new();
         let placement = match r.ty.as_str() {
             "AWS::EC2::Instance" => {
-                let reference = r
-                    .physical
-                    .reference
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let instance_id = reference(r);
                 let Some(i) = model
                     .ec2
                     .instances
                     .iter()
-                    .position(|i| i.logical_id == r.logical_id && i.id == reference)
+                    .position(|i| i.logical_id == r.logical_id && i.id == instance_id)
                 else {
                     errors.push(error(b, format!(
                         "instance {} has no subnet (no SubnetId or NetworkInterfaces): it runs in no VPC vpcgate has",
@@ -259,12 +266,7 @@ pub fn apply(
                 taken.insert(ip);
                 for g in &alb_groups {
                     let default_port = port_of(g.properties.get("Port")).unwrap_or(80);
-                    let arn = g
-                        .physical
-                        .reference
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
+                    let arn = reference(g);
                     for t in g
                         .properties
                         .get("Targets")
@@ -273,7 +275,7 @@ pub fn apply(
                         .flatten()
                     {
                         let Some(t) = t.as_object() else { continue };
-                        if str_of(t, "Id") == Some(reference.as_str()) {
+                        if str_of(t, "Id") == Some(instance_id.as_str()) {
                             let port = port_of(t.get("Port")).unwrap_or(default_port);
                             register(
                                 model,
@@ -362,12 +364,8 @@ pub fn apply(
             }
             "AWS::Lambda::Function" => {
                 let name = r.physical.reference.as_str().unwrap_or_default();
-                let arn = r
-                    .physical
-                    .attributes
-                    .get("Arn")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let arn = attr(r, "Arn");
+                let arn = arn.as_str();
                 let names_it = |id: &str| {
                     !id.is_empty()
                         && (id == arn
@@ -380,21 +378,8 @@ pub fn apply(
                     if str_of(&g.properties, "TargetType") != Some("lambda") {
                         continue;
                     }
-                    let group_arn = g
-                        .physical
-                        .reference
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let ids: Vec<String> = g
-                        .properties
-                        .get("Targets")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|t| t.get("Id").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect();
+                    let group_arn = reference(g);
+                    let ids = target_ids(g);
                     if ids.iter().any(|id| names_it(id)) {
                         register(model, &group_arn, ForwardTarget { addr: b.local });
                     }
@@ -403,16 +388,8 @@ pub fn apply(
                     g.ty == "AWS::VpcLattice::TargetGroup"
                         && str_of(&g.properties, "Type") == Some("LAMBDA")
                 }) {
-                    let group_arn = g.physical.reference.as_str().unwrap_or_default();
-                    let ids: Vec<String> = g
-                        .properties
-                        .get("Targets")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|t| t.get("Id").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect();
+                    let group_arn = reference(g);
+                    let ids = target_ids(g);
                     for id in ids.into_iter().filter(|id| names_it(id)) {
                         if let Some(tg) = model
                             .lattice
@@ -454,48 +431,24 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_on_loopback_with_a_port() {
-        assert_eq!(
-            parse_url("http://127.0.0.1:8080").unwrap(),
-            "127.0.0.1:8080".parse().unwrap()
-        );
-        assert_eq!(
-            parse_url("http://localhost:9/x").unwrap(),
-            "127.0.0.1:9".parse().unwrap()
-        );
-        assert_eq!(
-            parse_url("http://[::1]:80").unwrap(),
-            "[::1]:80".parse().unwrap()
-        );
-        assert!(
-            parse_url("https://127.0.0.1:8080")
-                .unwrap_err()
-                .contains("not an http:// URL")
-        );
-        assert!(
-            parse_url("http://127.0.0.1")
-                .unwrap_err()
-                .contains("no port")
-        );
-        assert!(
-            parse_url("http://10.0.0.1:80")
-                .unwrap_err()
-                .contains("not a loopback address")
-        );
-        assert!(
-            parse_url("http://example.com:80")
-                .unwrap_err()
-                .contains("not a loopback address")
-        );
-        assert!(
-            parse_url("http://127.0.0.1:0")
-                .unwrap_err()
-                .contains("not a port")
-        );
-        assert!(
-            parse_url("http://127.0.0.1:99999")
-                .unwrap_err()
-                .contains("not a port")
-        );
+        for (url, addr) in [
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://localhost:9/x", "127.0.0.1:9"),
+            ("http://[::1]:80", "[::1]:80"),
+        ] {
+            assert_eq!(parse_url(url), Ok(addr.parse().unwrap()), "{url}");
+        }
+        for (url, why) in [
+            ("https://127.0.0.1:8080", "not an http:// URL"),
+            ("http://127.0.0.1", "no port"),
+            ("http://10.0.0.1:80", "not a loopback address"),
+            ("http://example.com:80", "not a loopback address"),
+            ("http://127.0.0.1:0", "not a port"),
+            ("http://127.0.0.1:99999", "not a port"),
+        ] {
+            let err = parse_url(url).unwrap_err();
+            assert!(err.contains(why), "{url}: {err}");
+        }
     }
 
     #[test]

@@ -17,9 +17,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde_json::{Map, Value, json};
 
-use super::error::{ErrorKind, type_name};
+use super::error::ErrorKind;
 use super::ids::{IdContext, Physical};
-use super::resources::PropError;
+use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::ec2::{
     AssociationConfig, EipConfig, EndpointService, GatewayAttachmentConfig, InstanceConfig,
@@ -42,7 +42,8 @@ pub const TYPES: &[&str] = &[
     "AWS::EC2::VPCEndpoint",
 ];
 
-fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
+/// An attributes map of `pairs`, in their order (for a [`Physical`]).
+pub(super) fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
@@ -230,108 +231,6 @@ fn pinned_private_ip(props: &Map<String, Value>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Reads one object's properties, recording errors under its path.
-struct Reader<'a> {
-    map: &'a Map<String, Value>,
-    path: String,
-    errors: &'a mut Vec<PropError>,
-}
-
-impl<'a> Reader<'a> {
-    fn at(&self, key: &str) -> String {
-        if key.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-
-    fn invalid(&mut self, key: &str, reason: impl Into<String>) {
-        let path = self.at(key);
-        self.errors.push((
-            path,
-            ErrorKind::Invalid {
-                reason: reason.into(),
-            },
-        ));
-    }
-
-    fn missing(&mut self, key: &str) {
-        let path = self.at(key);
-        self.errors.push((
-            path,
-            ErrorKind::Missing {
-                name: key.to_string(),
-            },
-        ));
-    }
-
-    fn wrong(&mut self, key: &str, expected: &'static str, found: &Value) {
-        let path = self.at(key);
-        self.errors.push((
-            path,
-            ErrorKind::WrongType {
-                expected,
-                found: type_name(found),
-            },
-        ));
-    }
-
-    fn opt_str(&mut self, key: &str) -> Option<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(Value::Bool(b)) => Some(b.to_string()),
-            Some(other) => {
-                self.wrong(key, "a string", other);
-                None
-            }
-        }
-    }
-
-    fn str(&mut self, key: &str) -> Option<String> {
-        let v = self.opt_str(key);
-        if v.is_none() && !self.map.contains_key(key) {
-            self.missing(key);
-        }
-        v
-    }
-
-    fn opt_bool(&mut self, key: &str) -> Option<bool> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
-            Some(other) => {
-                self.wrong(key, "a boolean", other);
-                None
-            }
-        }
-    }
-
-    fn str_list(&mut self, key: &str) -> Vec<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => {
-                let mut out = Vec::new();
-                for (i, v) in items.iter().enumerate() {
-                    match v {
-                        Value::String(s) => out.push(s.clone()),
-                        other => self.wrong(&format!("{key}[{i}]"), "a string", other),
-                    }
-                }
-                out
-            }
-            Some(other) => {
-                self.wrong(key, "a list of strings", other);
-                Vec::new()
-            }
-        }
-    }
-}
-
 fn subnet_vpc(model: &Model, subnet: &str) -> Option<String> {
     model
         .vpcs
@@ -344,30 +243,11 @@ fn subnet_vpc(model: &Model, subnet: &str) -> Option<String> {
 /// Converts one resource of [`TYPES`] into `model.ec2`; returns its errors (path, kind).
 pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = Reader {
-        map: &r.properties,
-        path: "Properties".into(),
-        errors: &mut errors,
-    };
-    let reference = r
-        .physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let attr = |k: &str| {
-        r.physical
-            .attributes
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let mut p = Props::of(r, &mut errors);
+    let reference = reference(r);
+    let attr = |k: &str| attr(r, k);
     let logical_id = r.logical_id.clone();
-    if r.ty == "AWS::EC2::Instance"
-        && !p.map.contains_key("SubnetId")
-        && !p.map.contains_key("NetworkInterfaces")
-    {
+    if r.ty == "AWS::EC2::Instance" && !p.has("SubnetId") && !p.has("NetworkInterfaces") {
         // EC2 launches it into the Region's default VPC
         // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html>,
         // SubnetId), which the environment does not model: kept as a placeholder.
@@ -384,65 +264,48 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             let mut groups = p.str_list("SecurityGroupIds");
             let mut private_ip = p.opt_str("PrivateIpAddress");
             let mut public_ip = None;
-            if p.map.contains_key("SecurityGroups") {
+            if p.has("SecurityGroups") {
                 p.invalid(
                     "SecurityGroups",
                     "SecurityGroups names EC2-Classic or default-VPC groups; in a VPC use SecurityGroupIds",
                 );
             }
-            match p.map.get("NetworkInterfaces") {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(nics)) => {
-                    for (i, nic) in nics.iter().enumerate() {
-                        let Value::Object(m) = nic else {
-                            p.wrong(&format!("NetworkInterfaces[{i}]"), "an object", nic);
-                            continue;
-                        };
-                        let mut c = Reader {
-                            map: m,
-                            path: format!("Properties.NetworkInterfaces[{i}]"),
-                            errors: p.errors,
-                        };
-                        let index = c.opt_str("DeviceIndex").unwrap_or_else(|| "0".into());
-                        if index != "0" {
-                            c.invalid(
-                                "DeviceIndex",
-                                "only the primary network interface (DeviceIndex 0) is emulated",
-                            );
-                            continue;
-                        }
-                        if subnet_id.is_some() {
-                            c.invalid(
-                                "SubnetId",
-                                "Network interfaces and an instance-level subnet ID may not be specified on the same request",
-                            );
-                        }
-                        subnet_id = c.opt_str("SubnetId");
-                        let set = c.str_list("GroupSet");
-                        if !set.is_empty() {
-                            if !groups.is_empty() {
-                                c.invalid(
-                                    "GroupSet",
-                                    "Network interfaces and an instance-level security groups may not be specified on the same request",
-                                );
-                            }
-                            groups = set;
-                        }
-                        if let Some(ip) = c.opt_str("PrivateIpAddress") {
-                            private_ip = Some(ip);
-                        }
-                        public_ip = c.opt_bool("AssociatePublicIpAddress");
-                        if c.map.contains_key("NetworkInterfaceId") {
-                            c.invalid(
-                                "NetworkInterfaceId",
-                                "attaching an existing AWS::EC2::NetworkInterface is not emulated: give SubnetId and GroupSet",
-                            );
-                        }
-                    }
+            for (path, m) in p.objects("NetworkInterfaces") {
+                let mut c = p.child(path, m);
+                let index = c.opt_str("DeviceIndex").unwrap_or_else(|| "0".into());
+                if index != "0" {
+                    c.invalid(
+                        "DeviceIndex",
+                        "only the primary network interface (DeviceIndex 0) is emulated",
+                    );
+                    continue;
                 }
-                Some(other) => {
-                    let other = other.clone();
-                    p.wrong("NetworkInterfaces", "a list of objects", &other)
+                if subnet_id.is_some() {
+                    c.invalid(
+                        "SubnetId",
+                        "Network interfaces and an instance-level subnet ID may not be specified on the same request",
+                    );
+                }
+                subnet_id = c.opt_str("SubnetId");
+                let set = c.str_list("GroupSet");
+                if !set.is_empty() {
+                    if !groups.is_empty() {
+                        c.invalid(
+                            "GroupSet",
+                            "Network interfaces and an instance-level security groups may not be specified on the same request",
+                        );
+                    }
+                    groups = set;
+                }
+                if let Some(ip) = c.opt_str("PrivateIpAddress") {
+                    private_ip = Some(ip);
+                }
+                public_ip = c.opt_bool("AssociatePublicIpAddress");
+                if c.has("NetworkInterfaceId") {
+                    c.invalid(
+                        "NetworkInterfaceId",
+                        "attaching an existing AWS::EC2::NetworkInterface is not emulated: give SubnetId and GroupSet",
+                    );
                 }
             }
             let Some(subnet_id) = subnet_id else {
@@ -527,9 +390,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                     }
                 },
                 None => {
-                    if p.map.contains_key("DestinationIpv6CidrBlock")
-                        || p.map.contains_key("DestinationPrefixListId")
-                    {
+                    if p.has("DestinationIpv6CidrBlock") || p.has("DestinationPrefixListId") {
                         p.invalid(
                             "",
                             "IPv6 and prefix-list routes are not emulated (DestinationCidrBlock is)",
@@ -606,7 +467,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
         "AWS::EC2::VPCGatewayAttachment" => {
             let vpc_id = p.str("VpcId").unwrap_or_default();
             let igw = p.opt_str("InternetGatewayId");
-            if p.map.contains_key("VpnGatewayId") && igw.is_none() {
+            if p.has("VpnGatewayId") && igw.is_none() {
                 // A virtual private gateway: accepted, leads nowhere in the emulated world.
                 return errors;
             }
@@ -684,22 +545,11 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             let subnet_ids = p.str_list("SubnetIds");
             let security_groups = p.str_list("SecurityGroupIds");
             let private_dns = p.opt_bool("PrivateDnsEnabled").unwrap_or(false);
-            let policy = match p.map.get("PolicyDocument") {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(m)) => Some(Value::Object(m.clone())),
-                Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-                    Ok(v @ Value::Object(_)) => Some(v),
-                    _ => {
-                        p.invalid("PolicyDocument", "Policy document is not valid JSON");
-                        None
-                    }
-                },
-                Some(other) => {
-                    let other = other.clone();
-                    p.wrong("PolicyDocument", "a policy document", &other);
-                    None
-                }
-            };
+            let policy = p.json_document(
+                "PolicyDocument",
+                "Policy document is not valid JSON",
+                "a policy document",
+            );
             if let Some(doc) = &policy
                 && let Err(e) = Policy::parse(doc, PolicyKind::VpcEndpoint)
             {

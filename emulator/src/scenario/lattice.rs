@@ -15,8 +15,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::error::{ErrorKind, ScenarioError, type_name};
+use super::ec2::attrs;
+use super::error::{ErrorKind, ScenarioError};
 use super::ids::{IdContext, Physical};
+use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::iam::{Policy, PolicyKind};
 use crate::lattice::AuthType;
@@ -32,7 +34,8 @@ use crate::lattice::target_group::{
 use crate::lattice::workload::{InstanceConfig, WorkloadConfig};
 use crate::model::Model;
 
-const TYPES: &[&str] = &[
+/// The resource types this module converts.
+pub const TYPES: &[&str] = &[
     "AWS::VpcLattice::ServiceNetwork",
     "AWS::VpcLattice::Service",
     "AWS::VpcLattice::Listener",
@@ -48,9 +51,6 @@ const TYPES: &[&str] = &[
 pub fn handles(ty: &str) -> bool {
     TYPES.contains(&ty)
 }
-
-/// The resource types this module emulates (for [`super::resources::EMULATED`]).
-pub const EMULATED: &[&str] = TYPES;
 
 fn prop<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     props.get(key).and_then(Value::as_str)
@@ -97,12 +97,34 @@ fn lattice_name(raw: &str) -> String {
     out
 }
 
-fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
+/// A service network's association (`id`, ARN kind `kind`): its network's id and ARN, what it
+/// associates (`what`), `ACTIVE`.
+fn association(
+    ctx: &IdContext,
+    props: &Map<String, Value>,
+    (id, kind): (&str, &str),
+    what: Vec<(&str, Value)>,
+) -> Physical {
+    let arn = lattice_arn(ctx, &format!("{kind}/{id}"));
+    let sn = id_of(prop(props, "ServiceNetworkIdentifier").unwrap_or("sn-unknown"));
+    let sn_arn = lattice_arn(ctx, &format!("servicenetwork/{sn}"));
+    let mut pairs = vec![
+        ("Arn", json!(arn)),
+        ("Id", json!(id)),
+        ("ServiceNetworkId", json!(sn)),
+        ("ServiceNetworkArn", json!(sn_arn)),
+    ];
+    pairs.extend(what);
+    pairs.push(("Status", json!("ACTIVE")));
+    pairs.push(("CreatedAt", json!(CREATED)));
+    Physical {
+        reference: json!(arn),
+        attributes: attrs(&pairs),
+    }
 }
+
+/// The creation time of every Lattice resource (fixed: worlds are deterministic).
+const CREATED: &str = "2026-01-01T00:00:00.000Z";
 
 /// `Ref` and attributes of a Lattice resource.
 pub fn physical(
@@ -112,7 +134,7 @@ pub fn physical(
     props: &Map<String, Value>,
 ) -> Option<Physical> {
     let hex = |prefix: &str| format!("{prefix}-{}", ctx.hex(logical, prefix, 17));
-    let created = json!("2026-01-01T00:00:00.000Z");
+    let created = json!(CREATED);
     let p = match ty {
         "AWS::VpcLattice::ServiceNetwork" => {
             let id = hex("sn");
@@ -201,52 +223,23 @@ pub fn physical(
             }
         }
         "AWS::VpcLattice::ServiceNetworkVpcAssociation" => {
-            let id = hex("snva");
-            let arn = lattice_arn(ctx, &format!("servicenetworkvpcassociation/{id}"));
-            let sn = id_of(prop(props, "ServiceNetworkIdentifier").unwrap_or("sn-unknown"));
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[
-                    ("Arn", json!(arn)),
-                    ("Id", json!(id)),
-                    ("ServiceNetworkId", json!(sn)),
-                    (
-                        "ServiceNetworkArn",
-                        json!(lattice_arn(ctx, &format!("servicenetwork/{sn}"))),
-                    ),
-                    (
-                        "VpcId",
-                        props.get("VpcIdentifier").cloned().unwrap_or(Value::Null),
-                    ),
-                    ("Status", json!("ACTIVE")),
-                    ("CreatedAt", created),
-                ]),
-            }
+            let vpc = props.get("VpcIdentifier").cloned().unwrap_or(Value::Null);
+            association(
+                ctx,
+                props,
+                (&hex("snva"), "servicenetworkvpcassociation"),
+                vec![("VpcId", vpc)],
+            )
         }
         "AWS::VpcLattice::ServiceNetworkServiceAssociation" => {
-            let id = hex("snsa");
-            let arn = lattice_arn(ctx, &format!("servicenetworkserviceassociation/{id}"));
-            let sn = id_of(prop(props, "ServiceNetworkIdentifier").unwrap_or("sn-unknown"));
             let svc = id_of(prop(props, "ServiceIdentifier").unwrap_or("svc-unknown"));
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[
-                    ("Arn", json!(arn)),
-                    ("Id", json!(id)),
-                    ("ServiceNetworkId", json!(sn)),
-                    (
-                        "ServiceNetworkArn",
-                        json!(lattice_arn(ctx, &format!("servicenetwork/{sn}"))),
-                    ),
-                    ("ServiceId", json!(svc)),
-                    (
-                        "ServiceArn",
-                        json!(lattice_arn(ctx, &format!("service/{svc}"))),
-                    ),
-                    ("Status", json!("ACTIVE")),
-                    ("CreatedAt", created),
-                ]),
-            }
+            let svc_arn = lattice_arn(ctx, &format!("service/{svc}"));
+            association(
+                ctx,
+                props,
+                (&hex("snsa"), "servicenetworkserviceassociation"),
+                vec![("ServiceId", json!(svc)), ("ServiceArn", json!(svc_arn))],
+            )
         }
         "AWS::VpcLattice::AuthPolicy" => Physical {
             reference: props
@@ -274,171 +267,6 @@ pub fn physical(
     Some(p)
 }
 
-type PropError = (String, ErrorKind);
-
-/// Reads properties with their path (this module's own small reader).
-struct Props<'a> {
-    map: &'a Map<String, Value>,
-    path: String,
-    errors: &'a mut Vec<PropError>,
-}
-
-impl<'a> Props<'a> {
-    fn fail(&mut self, key: &str, kind: ErrorKind) {
-        let path = if key.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}.{key}", self.path)
-        };
-        self.errors.push((path, kind));
-    }
-
-    fn invalid(&mut self, key: &str, reason: impl Into<String>) {
-        self.fail(
-            key,
-            ErrorKind::Invalid {
-                reason: reason.into(),
-            },
-        );
-    }
-
-    fn missing(&mut self, key: &str) {
-        self.fail(
-            key,
-            ErrorKind::Missing {
-                name: key.to_string(),
-            },
-        );
-    }
-
-    fn opt_str(&mut self, key: &str) -> Option<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(Value::Bool(b)) => Some(b.to_string()),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a string",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    fn str(&mut self, key: &str) -> Option<String> {
-        let v = self.opt_str(key);
-        if v.is_none() && !self.map.contains_key(key) {
-            self.missing(key);
-        }
-        v
-    }
-
-    fn opt_u32(&mut self, key: &str) -> Option<u32> {
-        let s = self.opt_str(key)?;
-        match s.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.invalid(key, format!("{s:?} is not a non-negative integer"));
-                None
-            }
-        }
-    }
-
-    fn opt_bool(&mut self, key: &str) -> Option<bool> {
-        match self.opt_str(key).as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => {
-                self.invalid(key, format!("{other:?} is not a boolean"));
-                None
-            }
-        }
-    }
-
-    fn str_list(&mut self, key: &str) -> Vec<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a list of strings",
-                        found,
-                    },
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    fn object(&mut self, key: &str) -> Option<(String, &'a Map<String, Value>)> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some((format!("{}.{key}", self.path), m)),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "an object",
-                        found,
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    fn objects(&mut self, key: &str) -> Vec<(String, &'a Map<String, Value>)> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| match v {
-                    Value::Object(m) => Some((format!("{}.{key}[{i}]", self.path), m)),
-                    _ => None,
-                })
-                .collect(),
-            Some(other) => {
-                let found = type_name(other);
-                self.fail(
-                    key,
-                    ErrorKind::WrongType {
-                        expected: "a list of objects",
-                        found,
-                    },
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    fn child<'b>(&'b mut self, path: String, map: &'a Map<String, Value>) -> Props<'b>
-    where
-        'a: 'b,
-    {
-        Props {
-            map,
-            path,
-            errors: self.errors,
-        }
-    }
-}
-
 fn auth_type(p: &mut Props<'_>) -> AuthType {
     match p.opt_str("AuthType").as_deref() {
         None | Some("NONE") => AuthType::None,
@@ -448,23 +276,6 @@ fn auth_type(p: &mut Props<'_>) -> AuthType {
             AuthType::None
         }
     }
-}
-
-fn attr(r: &ResolvedResource, key: &str) -> String {
-    r.physical
-        .attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn reference(r: &ResolvedResource) -> String {
-    r.physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Converts every Lattice resource (and reads `AWS::EC2::Instance`s for clients and targets);
@@ -489,14 +300,10 @@ pub(crate) fn build(resolved: &[ResolvedResource], model: &mut Model) -> Vec<(St
     items.sort_by_key(|r| order(&r.ty));
     for r in items {
         let mut errs = Vec::new();
-        let mut p = Props {
-            map: &r.properties,
-            path: "Properties".into(),
-            errors: &mut errs,
-        };
+        let mut p = Props::of(r, &mut errs);
         let id = r.logical_id.clone();
         match r.ty.as_str() {
-            "AWS::EC2::Instance" => instance(&mut p, r, model, &mut lm),
+            "AWS::EC2::Instance" => instance(r, model, &mut lm),
             "AWS::VpcLattice::ServiceNetwork" => {
                 let name = p.opt_str("Name").unwrap_or_else(|| lattice_name(&id));
                 let auth = auth_type(&mut p);
@@ -700,9 +507,12 @@ fn find_service(
     }
 }
 
-fn instance(p: &mut Props<'_>, r: &ResolvedResource, model: &Model, lm: &mut LatticeModel) {
-    // Instances are read, not validated: the project's own AWS::EC2::Instance support owns
-    // their errors. One without a known subnet is left out (a target naming it says so).
+fn instance(r: &ResolvedResource, model: &Model, lm: &mut LatticeModel) {
+    // Instances are read, not validated: the project's own AWS::EC2::Instance support
+    // (scenario::ec2) owns their errors, so this reading's are dropped. One without a known
+    // subnet is left out (a target naming it says so).
+    let mut ignored = Vec::new();
+    let p = &mut Props::of(r, &mut ignored);
     let mut subnet = p.opt_str("SubnetId");
     let mut groups = p.str_list("SecurityGroupIds");
     if subnet.is_none() {

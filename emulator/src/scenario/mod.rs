@@ -19,19 +19,24 @@
 //! would when creating it ([`resources`]); every error names the file, the logical id and the
 //! property path, and all errors are reported at once.
 
+pub mod alb;
 pub mod apigw;
 pub mod apigwv2;
 pub mod bindings;
 pub mod ec2;
 pub mod error;
 pub mod events;
+pub mod iam;
 pub mod ids;
 pub mod language_extensions;
 pub mod lattice;
+pub mod network;
 pub mod nlb;
 pub mod openapi;
+pub(crate) mod props;
 pub mod public_endpoints;
 pub mod request;
+pub mod resource_gateways;
 pub mod resources;
 pub mod sam;
 pub mod stacks;
@@ -634,6 +639,19 @@ impl Scenario {
         }
     }
 
+    /// `Vpcgate.Parameters` as template parameter values (a scalar as its text, anything else
+    /// as its JSON).
+    pub(crate) fn parameter_overrides(&self) -> BTreeMap<String, String> {
+        self.settings
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                let text = v.as_str().map(str::to_string);
+                (k.clone(), text.unwrap_or_else(|| v.to_string()))
+            })
+            .collect()
+    }
+
     /// Resolves the template and builds the validated model.
     pub fn build(&self, links: &StackLinks) -> Result<(Model, template::Resolved), ScenarioErrors> {
         let ctx = IdContext {
@@ -641,19 +659,7 @@ impl Scenario {
             account: self.account(),
             stack: self.stack_name(),
         };
-        let overrides: BTreeMap<String, String> = self
-            .settings
-            .parameters
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect();
+        let overrides = self.parameter_overrides();
         let mut certificates = Vec::new();
         let mut errors = Vec::new();
         for (i, c) in self.settings.certificates.iter().enumerate() {

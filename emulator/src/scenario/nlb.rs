@@ -10,10 +10,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::apigw::Reader;
-use super::resources::PropError;
+use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::apigw::VpcLinkV1Config;
 use crate::model::Model;
@@ -42,49 +41,19 @@ pub(crate) fn is_network_target_group(r: &ResolvedResource) -> bool {
     protocol.is_some_and(|p| ListenerProtocol::parse(p).is_some()) || ty == Some("alb")
 }
 
-fn reader<'a>(r: &'a ResolvedResource, errors: &'a mut Vec<PropError>) -> Reader<'a> {
-    Reader {
-        map: &r.properties,
-        path: "Properties".into(),
-        errors,
+/// `[{Key, Value}]` attributes as pairs (one without a key or value is left out).
+fn key_values(p: &mut Props<'_>, key: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, m) in p.objects(key) {
+        let mut c = p.child(path, m);
+        if let (Some(k), Some(v)) = (c.opt_str("Key"), c.opt_str("Value")) {
+            out.push((k, v));
+        }
     }
+    out
 }
 
-fn attr(r: &ResolvedResource, k: &str) -> String {
-    r.physical
-        .attributes
-        .get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn reference(r: &ResolvedResource) -> String {
-    r.physical
-        .reference
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// `[{Key, Value}]` attributes as pairs.
-fn key_values(map: &Map<String, Value>, key: &str) -> Vec<(String, String)> {
-    map.get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            let k = a.get("Key")?.as_str()?.to_string();
-            let v = match a.get("Value")? {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Some((k, v))
-        })
-        .collect()
-}
-
-fn number(p: &mut Reader<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+fn number(p: &mut Props<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
     let v = match p.map.get(key) {
         None | Some(Value::Null) => return None,
         Some(Value::Number(n)) => n.as_u64(),
@@ -110,7 +79,7 @@ fn number(p: &mut Reader<'_>, key: &str, range: std::ops::RangeInclusive<u32>) -
 /// `AWS::ElasticLoadBalancingV2::LoadBalancer` with `Type: network`.
 pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let scheme = p
         .opt_str("Scheme")
         .unwrap_or_else(|| "internet-facing".into());
@@ -121,55 +90,27 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
         );
     }
     let mut subnet_ids = p.str_list("Subnets");
-    if let Some(Value::Array(mappings)) = p.map.get("SubnetMappings") {
-        for (i, m) in mappings.iter().enumerate() {
-            match m.get("SubnetId").and_then(Value::as_str) {
-                Some(s) => subnet_ids.push(s.to_string()),
-                None => p.invalid(
-                    &format!("SubnetMappings[{i}].SubnetId"),
-                    "SubnetId is required",
-                ),
-            }
+    for (path, m) in p.objects("SubnetMappings") {
+        let mut c = p.child(path, m);
+        match c.opt_str("SubnetId") {
+            Some(s) => subnet_ids.push(s),
+            None => c.invalid("SubnetId", "SubnetId is required"),
         }
     }
     if subnet_ids.is_empty() {
         p.missing("Subnets");
     }
-    let mut vpc_id = String::new();
-    let mut subnets = Vec::new();
-    for (i, s) in subnet_ids.iter().enumerate() {
-        match model
-            .vpcs
-            .iter()
-            .flat_map(|v| &v.subnets)
-            .find(|x| &x.id == s)
-        {
-            Some(sub) => {
-                if !vpc_id.is_empty() && vpc_id != sub.vpc_id {
-                    p.invalid(
-                        &format!("Subnets[{i}]"),
-                        "all subnets of a load balancer must be in one VPC",
-                    );
-                }
-                if subnets
-                    .iter()
-                    .any(|(_, az): &(String, String)| az == &sub.availability_zone)
-                {
-                    // ELBv2: one subnet per Availability Zone.
-                    p.invalid(
-                        &format!("Subnets[{i}]"),
-                        "You cannot specify multiple subnets in the same Availability Zone",
-                    );
-                }
-                vpc_id = sub.vpc_id.clone();
-                subnets.push((sub.id.clone(), sub.availability_zone.clone()));
-            }
-            None => p.invalid(
+    let mut subnets: Vec<(String, String)> = Vec::new();
+    let vpc_id = super::alb::subnets_in_one_vpc(&mut p, model, &subnet_ids, |p, i, sub| {
+        if subnets.iter().any(|(_, az)| az == &sub.availability_zone) {
+            // ELBv2: one subnet per Availability Zone.
+            p.invalid(
                 &format!("Subnets[{i}]"),
-                format!("The subnet ID '{s}' is not valid"),
-            ),
+                "You cannot specify multiple subnets in the same Availability Zone",
+            );
         }
-    }
+        subnets.push((sub.id.clone(), sub.availability_zone.clone()));
+    });
     let security_groups = p.str_list("SecurityGroups");
     for (i, g) in security_groups.iter().enumerate() {
         if !model.security_groups.iter().any(|sg| &sg.id == g) {
@@ -193,7 +134,7 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
             true
         }
     };
-    let cross_zone = key_values(p.map, "LoadBalancerAttributes")
+    let cross_zone = key_values(&mut p, "LoadBalancerAttributes")
         .iter()
         .any(|(k, v)| k == "load_balancing.cross_zone.enabled" && v == "true");
     model.nlb.load_balancers.push(NlbConfig {
@@ -214,7 +155,7 @@ pub(crate) fn load_balancer(r: &ResolvedResource, model: &mut Model) -> Vec<Prop
 /// `AWS::ElasticLoadBalancingV2::Listener` of an NLB.
 pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let lb = p.str("LoadBalancerArn").unwrap_or_default();
     let protocol = match p.opt_str("Protocol") {
         Some(s) => match ListenerProtocol::parse(&s) {
@@ -233,15 +174,13 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
         }
     };
     let port = number(&mut p, "Port", 1..=65535);
-    if port.is_none() && !p.map.contains_key("Port") {
+    if port.is_none() && !p.has("Port") {
         p.missing("Port");
     }
     let mut certificate_arns = Vec::new();
-    if let Some(Value::Array(certs)) = p.map.get("Certificates") {
-        for c in certs {
-            if let Some(a) = c.get("CertificateArn").and_then(Value::as_str) {
-                certificate_arns.push(a.to_string());
-            }
+    for (path, m) in p.objects("Certificates") {
+        if let Some(a) = p.child(path, m).opt_str("CertificateArn") {
+            certificate_arns.push(a);
         }
     }
     if protocol == Some(ListenerProtocol::Tls) && certificate_arns.is_empty() {
@@ -259,38 +198,37 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
         }
     }
     let mut target_group_arn = None;
-    if let Some(Value::Array(actions)) = p.map.get("DefaultActions") {
-        for (i, a) in actions.iter().enumerate() {
-            match a.get("Type").and_then(Value::as_str) {
-                Some("forward") => {
-                    let arn = a
-                        .get("TargetGroupArn")
+    if p.get("DefaultActions").is_none_or(Value::is_null) {
+        p.missing("DefaultActions");
+    }
+    for (path, m) in p.objects("DefaultActions") {
+        let mut c = p.child(path, m);
+        match c.opt_str("Type").as_deref() {
+            Some("forward") => {
+                let arn = c.opt_str("TargetGroupArn").or_else(|| {
+                    m.get("ForwardConfig")
+                        .and_then(|f| f.pointer("/TargetGroups/0/TargetGroupArn"))
                         .and_then(Value::as_str)
                         .map(str::to_string)
-                        .or_else(|| {
-                            a.pointer("/ForwardConfig/TargetGroups/0/TargetGroupArn")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        });
-                    match arn {
-                        Some(arn) => target_group_arn = Some(arn),
-                        None => p.invalid(
-                            &format!("DefaultActions[{i}]"),
-                            "A target group ARN must be specified for a forward action",
-                        ),
-                    }
-                }
-                other => p.invalid(
-                    &format!("DefaultActions[{i}].Type"),
-                    format!(
-                        "Action type '{}' is not supported by network load balancers (forward is)",
-                        other.unwrap_or("")
+                });
+                match arn {
+                    Some(arn) => target_group_arn = Some(arn),
+                    None => c.invalid(
+                        "",
+                        "A target group ARN must be specified for a forward action",
                     ),
-                ),
+                }
+            }
+            other => {
+                let other = other.unwrap_or("").to_string();
+                c.invalid(
+                    "Type",
+                    format!(
+                        "Action type '{other}' is not supported by network load balancers (forward is)"
+                    ),
+                )
             }
         }
-    } else {
-        p.missing("DefaultActions");
     }
     if let Some(arn) = &target_group_arn {
         match model.nlb.target_groups.iter().find(|t| &t.arn == arn) {
@@ -325,7 +263,7 @@ pub(crate) fn listener(r: &ResolvedResource, model: &mut Model) -> Vec<PropError
 /// `AWS::ElasticLoadBalancingV2::TargetGroup` with an NLB protocol.
 pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let target_type = match p.opt_str("TargetType").as_deref() {
         None | Some("instance") => TargetType::Instance,
         Some("ip") => TargetType::Ip,
@@ -349,7 +287,7 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
         );
     }
     let port = number(&mut p, "Port", 1..=65535);
-    if port.is_none() && !p.map.contains_key("Port") {
+    if port.is_none() && !p.has("Port") {
         p.missing("Port");
     }
     let port = port.unwrap_or(80) as u16;
@@ -358,47 +296,40 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
         p.invalid("VpcId", format!("The vpc ID '{vpc_id}' does not exist"));
     }
     let mut targets = Vec::new();
-    if let Some(Value::Array(list)) = p.map.get("Targets") {
-        for (i, t) in list.iter().enumerate() {
-            let Some(id) = t.get("Id").and_then(Value::as_str) else {
-                p.invalid(&format!("Targets[{i}].Id"), "Id is required");
-                continue;
-            };
-            let tport = match t.get("Port") {
-                Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-                Some(Value::String(s)) => s.parse().ok(),
-                _ => Some(port),
-            };
-            let Some(tport) = tport.filter(|n| *n > 0) else {
-                p.invalid(
-                    &format!("Targets[{i}].Port"),
-                    "Port must be between 1 and 65535",
-                );
-                continue;
-            };
-            match target_type {
-                TargetType::Ip => match id.parse::<std::net::IpAddr>() {
-                    Ok(ip) if ip.is_loopback() || crate::lattice::is_private(ip) => {}
-                    _ => p.invalid(
-                        &format!("Targets[{i}].Id"),
-                        format!("target {id} is not a private IP address (an ip target group registers addresses of its VPC; vpcgate also takes 127.0.0.1 for a service on this machine)"),
-                    ),
-                },
-                TargetType::Instance if !id.starts_with("i-") => p.invalid(
-                    &format!("Targets[{i}].Id"),
-                    format!("The instance ID '{id}' is malformed"),
+    for (path, t) in p.objects("Targets") {
+        let mut c = p.child(path, t);
+        let Some(id) = c.opt_str("Id") else {
+            c.invalid("Id", "Id is required");
+            continue;
+        };
+        let tport = match t.get("Port") {
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => Some(port),
+        };
+        let Some(tport) = tport.filter(|n| *n > 0) else {
+            c.invalid("Port", "Port must be between 1 and 65535");
+            continue;
+        };
+        match target_type {
+            TargetType::Ip => match id.parse::<std::net::IpAddr>() {
+                Ok(ip) if ip.is_loopback() || crate::lattice::is_private(ip) => {}
+                _ => c.invalid(
+                    "Id",
+                    format!("target {id} is not a private IP address (an ip target group registers addresses of its VPC; vpcgate also takes 127.0.0.1 for a service on this machine)"),
                 ),
-                TargetType::Alb if !id.contains(":loadbalancer/app/") => p.invalid(
-                    &format!("Targets[{i}].Id"),
-                    format!("'{id}' is not an application load balancer ARN"),
-                ),
-                _ => {}
-            }
-            targets.push(TargetSpec {
-                id: id.to_string(),
-                port: tport,
-            });
+            },
+            TargetType::Instance if !id.starts_with("i-") => c.invalid(
+                "Id",
+                format!("The instance ID '{id}' is malformed"),
+            ),
+            TargetType::Alb if !id.contains(":loadbalancer/app/") => c.invalid(
+                "Id",
+                format!("'{id}' is not an application load balancer ARN"),
+            ),
+            _ => {}
         }
+        targets.push(TargetSpec { id, port: tport });
     }
     if target_type == TargetType::Alb && targets.len() > 1 {
         p.invalid(
@@ -476,7 +407,7 @@ pub(crate) fn target_group(r: &ResolvedResource, model: &mut Model) -> Vec<PropE
     // TCP/TLS (edit-target-group-attributes.html#client-ip-preservation).
     let mut preserve = target_type == TargetType::Instance
         || matches!(protocol, ListenerProtocol::Udp | ListenerProtocol::TcpUdp);
-    for (k, v) in key_values(p.map, "TargetGroupAttributes") {
+    for (k, v) in key_values(&mut p, "TargetGroupAttributes") {
         if k == "preserve_client_ip.enabled" {
             preserve = v == "true";
         }
@@ -515,10 +446,10 @@ fn matcher(code: &str) -> Option<Vec<(u16, u16)>> {
 /// `AWS::ApiGateway::VpcLink` (v1): `Name`, `TargetArns` (one NLB ARN).
 pub(crate) fn vpc_link_v1(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
     let mut errors = Vec::new();
-    let mut p = reader(r, &mut errors);
+    let mut p = Props::of(r, &mut errors);
     let name = p.str("Name").unwrap_or_default();
     let target_arns = p.str_list("TargetArns");
-    if target_arns.is_empty() && !p.map.contains_key("TargetArns") {
+    if target_arns.is_empty() && !p.has("TargetArns") {
         p.missing("TargetArns");
     }
     if target_arns.len() > 1 {
@@ -540,6 +471,39 @@ pub(crate) fn vpc_link_v1(r: &ResolvedResource, model: &mut Model) -> Vec<PropEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The NLB converter reads its lists with the one property reader: every item of
+    /// `SubnetMappings`, `DefaultActions` and `Targets` is named by its index, with ELBv2's texts.
+    #[test]
+    fn nlb_lists_name_each_item() {
+        use serde_json::json;
+
+        use crate::scenario::{Scenario, StackLinks};
+        let doc = json!({"Vpcgate": {"Region": "ap-northeast-1"}, "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+                "Type": "network", "Scheme": "internal",
+                "SubnetMappings": [{"AllocationId": "eipalloc-1"}, "subnet-1"]}},
+            "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                "Protocol": "TCP", "Port": 80, "TargetType": "ip", "VpcId": {"Ref": "Vpc"},
+                "Targets": [{"Port": 80}, {"Id": "10.0.0.9", "Port": 0}]}},
+            "L": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+                "LoadBalancerArn": {"Ref": "Lb"}, "Protocol": "TCP", "Port": 80,
+                "DefaultActions": [{"Type": "forward"}, {"Type": "redirect"}]}}
+        }});
+        let s = Scenario::parse(&doc.to_string(), "inline.json").unwrap();
+        let err = s.build(&StackLinks::default()).unwrap_err().to_string();
+        for want in [
+            "Resources.Lb.Properties.SubnetMappings[0].SubnetId: SubnetId is required",
+            "Resources.Lb.Properties.SubnetMappings[1]: expected an object, found string \"subnet-1\"",
+            "Resources.Tg.Properties.Targets[0].Id: Id is required",
+            "Resources.Tg.Properties.Targets[1].Port: Port must be between 1 and 65535",
+            "Resources.L.Properties.DefaultActions[0]: A target group ARN must be specified for a forward action",
+            "Resources.L.Properties.DefaultActions[1].Type: Action type 'redirect' is not supported by network load balancers (forward is)",
+        ] {
+            assert!(err.contains(want), "no {want:?} in\n{err}");
+        }
+    }
 
     #[test]
     fn matchers_are_codes_lists_and_ranges() {

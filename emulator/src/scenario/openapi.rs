@@ -37,9 +37,8 @@
 use serde_json::{Map, Value, json};
 use sha2::Digest;
 
-use super::apigw::Reader;
 use super::error::{ErrorKind, type_name};
-use super::resources::PropError;
+use super::props::{PropError, Props, comma_list, strings};
 use crate::apigw::rest_api::{
     AuthorizationType, AuthorizerConfig, AuthorizerKind, MethodConfig, MethodKey, MethodOrigin,
     ResourceConfig,
@@ -247,15 +246,7 @@ impl<'a> Document<'a> {
                 out.push(SecurityUse {
                     name,
                     scheme: self.schemes.and_then(|s| s.get(name)),
-                    scopes: scopes
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_string)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    scopes: strings(Some(scopes)),
                 });
             }
         }
@@ -337,7 +328,7 @@ pub struct RestBody {
 }
 
 /// Reads the API-level parts of a REST API's body (before the API itself is built).
-pub(super) fn rest_body(b: &mut Reader<'_>) -> RestBody {
+pub(super) fn rest_body(b: &mut Props<'_>) -> RestBody {
     let doc = Document::new(b.map);
     if doc.version.is_none() {
         // PutRestApi refuses a document that is neither (its text is not recorded: [I]).
@@ -352,42 +343,15 @@ pub(super) fn rest_body(b: &mut Reader<'_>) -> RestBody {
         .and_then(|i| i.get("title"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let policy = match b.map.get("x-amazon-apigateway-policy") {
-        None | Some(Value::Null) => None,
-        Some(doc @ Value::Object(_)) => Some(doc.clone()),
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(doc @ Value::Object(_)) => Some(doc),
-            _ => {
-                b.invalid(
-                    "x-amazon-apigateway-policy",
-                    "Invalid policy document. Please check the policy syntax and try again.",
-                );
-                None
-            }
-        },
-        Some(other) => {
-            let found = type_name(other);
-            b.fail(
-                "x-amazon-apigateway-policy",
-                ErrorKind::WrongType {
-                    expected: "a policy document",
-                    found,
-                },
-            );
-            None
-        }
-    };
-    let vpc_endpoint_ids = doc
-        .endpoint_configuration()
-        .and_then(|e| e.get("vpcEndpointIds"))
-        .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let policy = b.json_document(
+        "x-amazon-apigateway-policy",
+        super::apigw::INVALID_POLICY,
+        "a policy document",
+    );
+    let vpc_endpoint_ids = strings(
+        doc.endpoint_configuration()
+            .and_then(|e| e.get("vpcEndpointIds")),
+    );
     RestBody {
         title,
         policy,
@@ -409,7 +373,7 @@ pub(super) struct RestTarget<'s> {
 }
 
 /// Imports the body's paths as resources and methods of the REST API `t`, into `model.apigw`.
-pub(super) fn import_rest(b: &mut Reader<'_>, model: &mut Model, t: &RestTarget<'_>) {
+pub(super) fn import_rest(b: &mut Props<'_>, model: &mut Model, t: &RestTarget<'_>) {
     let doc = Document::new(b.map);
     let at = b.path.clone();
     let ops = doc.operations(
@@ -621,13 +585,7 @@ fn authorizer_of(
     let mut identity_sources: Vec<String> = a
         .get("identitySource")
         .and_then(Value::as_str)
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
+        .map(comma_list)
         .unwrap_or_default();
     if identity_sources.is_empty() && kind != AuthorizerKind::Request {
         let header = s
@@ -777,11 +735,7 @@ fn integration(
     let (cfn, keys) = as_cfn_integration(x);
     let mut own = Vec::new();
     let out = {
-        let mut r = Reader {
-            map: &cfn,
-            path: x_at.to_string(),
-            errors: &mut own,
-        };
+        let mut r = Props::new(&cfn, x_at, &mut own);
         super::apigw::integration(&mut r)
     };
     for (path, kind) in own {

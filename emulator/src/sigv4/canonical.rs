@@ -408,28 +408,14 @@ mod tests {
     #[test]
     fn derives_the_documented_signing_key() {
         // Key-derivation example from the IAM user guide ("Create a signed AWS API request").
+        const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        const WANT: &str = "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9";
+        // Derived, then from the memo.
         for _ in 0..2 {
-            // Derived, then from the memo.
-            let key = signing_key(
-                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                "20150830",
-                "us-east-1",
-                "iam",
-            );
-            assert_eq!(
-                hex::encode(key),
-                "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-            );
+            let key = signing_key(SECRET, "20150830", "us-east-1", "iam");
+            assert_eq!(hex::encode(key), WANT);
         }
-        let key = derive_signing_key(
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "20150830",
-            "us-east-1",
-            "iam",
-        );
-        assert_eq!(
-            hex::encode(key),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-        );
+        let derived = derive_signing_key(SECRET, "20150830", "us-east-1", "iam");
+        assert_eq!(hex::encode(derived), WANT);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every rejection of an `AWS_IAM` method is an HTTP 403 whose `x-amzn-ErrorType` header is
 //! [`SigV4Error::error_type`] and whose JSON body is `{"message": <SigV4Error::message>}`
-//! (<https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden>).
+//! (<https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden>); other
+//! protocols' status and codes: [`super::wire`].
 //! The messages come from AWS's front end that API Gateway shares with other JSON services; each
 //! variant names where its text was taken from, and `unconfirmed:` marks text not seen from
 //! `execute-api` itself.
@@ -11,9 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use super::canonical::{base64, format_amz_date};
 use sha2::{Digest, Sha256};
-
-/// Status code API Gateway uses for every SigV4 rejection.
-pub const STATUS: http::StatusCode = http::StatusCode::FORBIDDEN;
 
 /// The parts of a credential scope that did not match, reported together as AWS does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -175,11 +173,6 @@ pub enum SigV4Error {
 }
 
 impl SigV4Error {
-    /// The HTTP status API Gateway returns (403 for every SigV4 failure).
-    pub fn status(&self) -> http::StatusCode {
-        STATUS
-    }
-
     /// The `x-amzn-ErrorType` value API Gateway sends for this failure.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -420,11 +413,6 @@ impl SigV4Error {
                 "The security token included in the request is invalid".to_owned()
             }
         }
-    }
-
-    /// The JSON body API Gateway sends: `{"message": "..."}`.
-    pub fn body(&self) -> String {
-        serde_json::json!({ "message": self.message() }).to_string()
     }
 }
 

@@ -6,7 +6,8 @@
 //!   crate does for the same inputs.
 //! - [`verify`] / [`verify_request`] recompute the signature of an incoming request and return who
 //!   signed it, or the [`SigV4Error`] whose [`SigV4Error::error_type`] and
-//!   [`SigV4Error::message`] are what API Gateway puts on the wire with its 403.
+//!   [`SigV4Error::message`] are what API Gateway puts on the wire with its 403; [`wire`] maps
+//!   it to each protocol's status and code, once.
 //!
 //! Canonicalisation is the one AWS documents for services other than S3: the path as sent is
 //! normalised (dot segments, repeated slashes) and URI-encoded again; query names and values are
@@ -21,6 +22,7 @@ mod canonical;
 mod error;
 mod sign;
 mod verify;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -28,9 +30,10 @@ mod tests;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-pub use self::error::{MAX_ECHO, STATUS, ScopeMismatch, SigV4Error, echo};
+pub use self::error::{MAX_ECHO, ScopeMismatch, SigV4Error, echo};
 pub use self::sign::{SignError, SigningOutput, sign, sign_request};
 pub use self::verify::{claimed_credential, verify, verify_request};
+pub use self::wire::{Protocol, SigV4Wire, wire};
 
 /// The service name API Gateway expects in the credential scope.
 pub const EXECUTE_API: &str = "execute-api";

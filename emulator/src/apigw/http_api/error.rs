@@ -11,7 +11,7 @@
 //!   `{"message":"Forbidden"}` (http-api-access-control-iam.html: "API Gateway returns 403 …";
 //!   the body [I] from issue 16's list);
 //! - a SigV4 signature that is present but wrong: the verifier's status and message
-//!   ([`crate::sigv4::SigV4Error::body`], the same texts REST APIs send);
+//!   ([`crate::sigv4::wire`], the same texts REST APIs send);
 //! - JWT refused: 401 `{"message":"Unauthorized"}`; a valid token without the route's scopes:
 //!   403 `{"message":"Forbidden"}` (http-api-jwt-authorizer.html);
 //! - integration timeout: 503 `{"message":"Service Unavailable"}` (33 bytes), recorded against
@@ -109,19 +109,25 @@ pub fn wire(error: &HttpApiError) -> WireError {
         HttpApiError::EndpointDisabled(_) => e(StatusCode::FORBIDDEN, FORBIDDEN_BODY),
         HttpApiError::Iam(AuthError::Signature(SigV4Error::MissingAuthenticationToken))
         | HttpApiError::Iam(AuthError::Denied { .. }) => e(StatusCode::FORBIDDEN, FORBIDDEN_BODY),
-        HttpApiError::Iam(AuthError::Signature(sig)) => WireError {
-            status: sig.status(),
-            body: sig.body(),
-            json_content_type: true,
-        },
+        HttpApiError::Iam(AuthError::Signature(sig)) => {
+            let w = crate::sigv4::wire(sig, crate::sigv4::Protocol::ExecuteApi);
+            WireError {
+                status: w.status,
+                body: w.json_body(),
+                json_content_type: true,
+            }
+        }
         HttpApiError::Iam(AuthError::Credentials(cred)) => WireError {
             status: StatusCode::FORBIDDEN,
             body: match cred.aws_message() {
                 Some(m) => serde_json::json!({ "message": m }).to_string(),
-                None => SigV4Error::UnknownAccessKey {
-                    access_key_id: String::new(),
-                }
-                .body(),
+                None => crate::sigv4::wire(
+                    &SigV4Error::UnknownAccessKey {
+                        access_key_id: String::new(),
+                    },
+                    crate::sigv4::Protocol::ExecuteApi,
+                )
+                .json_body(),
             },
             json_content_type: true,
         },

@@ -16,6 +16,16 @@ use serde_json::json;
 use super::{at, body_json, host, role_credentials, send, world};
 use crate::sigv4::Credentials;
 
+/// API Gateway's 403 `InvalidSignatureException` with `message`.
+fn assert_invalid_signature(resp: &http::Response<Bytes>, message: &str) {
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        resp.headers()["x-amzn-errortype"],
+        "InvalidSignatureException"
+    );
+    assert_eq!(body_json(resp)["message"], message);
+}
+
 fn signed(
     uri: &str,
     c: &Credentials,
@@ -99,14 +109,9 @@ async fn a_signature_older_than_five_minutes_is_expired() {
     assert_eq!(send(&world, req.clone()).await.status(), 200);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let resp = send(&world, req).await;
-    assert_eq!(resp.status(), 403);
-    assert_eq!(
-        resp.headers()["x-amzn-errortype"],
-        "InvalidSignatureException"
-    );
-    assert_eq!(
-        body_json(&resp)["message"],
-        "Signature expired: 20260614T030000Z is now earlier than 20260614T030001Z (20260614T030501Z - 5 min.)"
+    assert_invalid_signature(
+        &resp,
+        "Signature expired: 20260614T030000Z is now earlier than 20260614T030001Z (20260614T030501Z - 5 min.)",
     );
 }
 
@@ -121,14 +126,9 @@ async fn a_credential_scoped_to_another_region_is_refused() {
         signed(&uri, &c, "us-east-1", SignatureLocation::Headers, at()),
     )
     .await;
-    assert_eq!(resp.status(), 403);
-    assert_eq!(
-        resp.headers()["x-amzn-errortype"],
-        "InvalidSignatureException"
-    );
-    assert_eq!(
-        body_json(&resp)["message"],
-        "Credential should be scoped to a valid region, not 'us-east-1'. "
+    assert_invalid_signature(
+        &resp,
+        "Credential should be scoped to a valid region, not 'us-east-1'. ",
     );
 }
 

@@ -209,15 +209,21 @@ fn api_denial_messages() {
     );
 }
 
-#[test]
-fn pattern_a_role_policy_each_statement_is_needed() {
-    let ctx = RequestContext::new();
+/// Pattern A's execution role session and its one identity policy.
+fn pattern_a_session() -> (Principal, [NamedPolicy; 1]) {
     let session = Principal::assumed_role(ACCT, "PatternARole", "exec");
     let full = [named(
         "PatternARole/HttpInvokePrivate",
         PolicyKind::IdentityBased,
         pattern_a_document(),
     )];
+    (session, full)
+}
+
+#[test]
+fn pattern_a_role_policy_each_statement_is_needed() {
+    let ctx = RequestContext::new();
+    let (session, full) = pattern_a_session();
     for (stmt, action, resource) in pattern_a_calls() {
         let d = decide(&session, action, resource, &ctx, &full, None);
         assert_eq!(
@@ -277,12 +283,7 @@ fn pattern_a_role_policy_each_statement_is_needed() {
 #[test]
 fn pattern_a_secret_pattern_is_scoped_to_the_connection() {
     let ctx = RequestContext::new();
-    let session = Principal::assumed_role(ACCT, "PatternARole", "exec");
-    let full = [named(
-        "PatternARole/HttpInvokePrivate",
-        PolicyKind::IdentityBased,
-        pattern_a_document(),
-    )];
+    let (session, full) = pattern_a_session();
     for resource in [
         "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:events!connection/other-connection/x-AbCdEf",
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection/eb-demo-private-connection/x-AbCdEf",
@@ -315,12 +316,7 @@ fn lattice_auth_policies_are_gates() {
     // "For authorization to succeed, both auth policies and identity-based policies need to
     // have explicit allow statements" (vpc-lattice/latest/ug/auth-policies.html).
     let ctx = RequestContext::new().with("aws:SourceVpc", "vpc-0a1b2c3d");
-    let session = Principal::assumed_role(ACCT, "PatternARole", "exec");
-    let full = [named(
-        "PatternARole/HttpInvokePrivate",
-        PolicyKind::IdentityBased,
-        pattern_a_document(),
-    )];
+    let (session, full) = pattern_a_session();
     let network = named(
         "sn-0123/auth-policy",
         PolicyKind::LatticeServiceNetwork,

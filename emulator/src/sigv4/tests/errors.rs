@@ -98,10 +98,12 @@ fn with_header(mut req: Request<Vec<u8>>, name: &'static str, value: &str) -> Re
 }
 
 fn assert_wire(err: &SigV4Error, error_type: &str, message: &str) {
-    assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
+    let wire = crate::sigv4::wire(err, crate::sigv4::Protocol::ExecuteApi);
+    assert_eq!(wire.status, http::StatusCode::FORBIDDEN);
     assert_eq!(err.error_type(), error_type);
+    assert_eq!(wire.code, error_type);
     assert_eq!(err.message(), message);
-    let body: serde_json::Value = serde_json::from_str(&err.body()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&wire.json_body()).unwrap();
     assert_eq!(body, serde_json::json!({ "message": message }));
 }
 
@@ -656,7 +658,10 @@ fn every_variant_is_a_403_with_a_known_error_type() {
         SigV4Error::CredentialScope(Default::default()),
     ];
     for err in errors {
-        assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(
+            crate::sigv4::wire(&err, crate::sigv4::Protocol::ExecuteApi).status,
+            http::StatusCode::FORBIDDEN
+        );
         assert!(err.error_type().ends_with("Exception"));
         assert!(!err.message().is_empty() || matches!(err, SigV4Error::CredentialScope(_)));
         // Display is lower-case, for logs.

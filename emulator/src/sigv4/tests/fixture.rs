@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::super::{Credentials, Incoming, SignatureLocation, SigningSettings, VerifyPolicy};
+use super::super::{
+    Credentials, Incoming, SignError, SignatureLocation, SigningOutput, SigningSettings,
+    VerifyPolicy,
+};
 
 /// The one place the suite is looked up, so integration can re-point it.
 pub(super) const SUITE: &str = concat!(
@@ -155,6 +158,38 @@ impl Case {
     }
 
     /// Signing settings that reproduce the case's flags.
+    /// Signs `request` with the case's credentials, scope and time, the signature in `location`.
+    pub(super) fn sign(
+        &self,
+        request: &Fixture,
+        location: SignatureLocation,
+    ) -> Result<SigningOutput, SignError> {
+        super::super::sign(
+            &request.incoming(),
+            &self.credentials,
+            &self.region,
+            &self.service,
+            self.time,
+            &self.settings(location),
+        )
+    }
+
+    /// [`Self::sign`] for an `http::Request`, in place.
+    pub(super) fn sign_request(
+        &self,
+        request: &mut http::Request<Vec<u8>>,
+        location: SignatureLocation,
+    ) -> Result<SigningOutput, SignError> {
+        super::super::sign_request(
+            request,
+            &self.credentials,
+            &self.region,
+            &self.service,
+            self.time,
+            &self.settings(location),
+        )
+    }
+
     pub(super) fn settings(&self, location: SignatureLocation) -> SigningSettings {
         SigningSettings {
             location,

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use super::super::{Incoming, SignatureLocation, canonical, sign, verify, verify_request};
+use super::super::{Incoming, SignatureLocation, canonical, verify, verify_request};
 use super::fixture::{Case, Fixture, SUITE};
 
 const FORMS: [(SignatureLocation, &str); 2] = [
@@ -49,15 +49,7 @@ fn signer_reproduces_canonical_request_string_to_sign_and_signature() {
     for case in Case::all() {
         let request = Fixture::parse(&case.file("request.txt")).expect("request.txt parses");
         for (location, form) in FORMS {
-            let out = sign(
-                &request.incoming(),
-                &case.credentials,
-                &case.region,
-                &case.service,
-                case.time,
-                &case.settings(location),
-            )
-            .expect("signs");
+            let out = case.sign(&request, location).expect("signs");
             let creq = case.file(&format!("{form}-canonical-request.txt"));
             let sts = case.file(&format!("{form}-string-to-sign.txt"));
             let sig = case.file(&format!("{form}-signature.txt"));
@@ -84,15 +76,7 @@ fn signer_reproduces_canonical_request_string_to_sign_and_signature() {
 fn signer_adds_the_suite_headers_and_query_parameters() {
     for case in Case::all() {
         let request = Fixture::parse(&case.file("request.txt")).unwrap();
-        let out = sign(
-            &request.incoming(),
-            &case.credentials,
-            &case.region,
-            &case.service,
-            case.time,
-            &case.settings(SignatureLocation::Headers),
-        )
-        .unwrap();
+        let out = case.sign(&request, SignatureLocation::Headers).unwrap();
         let signed = Fixture::parse(&case.file("header-signed-request.txt")).unwrap();
         for (name, value) in &out.headers {
             assert_eq!(
@@ -107,15 +91,7 @@ fn signer_adds_the_suite_headers_and_query_parameters() {
             request.headers.len() + out.headers.len()
         );
 
-        let out = sign(
-            &request.incoming(),
-            &case.credentials,
-            &case.region,
-            &case.service,
-            case.time,
-            &case.settings(SignatureLocation::QueryString),
-        )
-        .unwrap();
+        let out = case.sign(&request, SignatureLocation::QueryString).unwrap();
         let signed = Fixture::parse(&case.file("query-signed-request.txt")).unwrap();
         let ours: BTreeSet<(Vec<u8>, Vec<u8>)> = canonical::parse_query(
             canonical::split_target(&out.presigned_target(&request.target))
@@ -313,15 +289,7 @@ fn sign_then_verify_roundtrip_for_every_case() {
         };
         for (location, form) in FORMS {
             let mut signed = req.clone();
-            super::super::sign_request(
-                &mut signed,
-                &case.credentials,
-                &case.region,
-                &case.service,
-                case.time,
-                &case.settings(location),
-            )
-            .unwrap();
+            case.sign_request(&mut signed, location).unwrap();
             verify_request(&signed, case.time, &case.policy(), case.lookup())
                 .unwrap_or_else(|e| panic!("{}/{form}: {e:?}", case.name));
             let incoming = Incoming::from_request(&signed);

@@ -1,0 +1,400 @@
+//! The network family: `AWS::EC2::VPC`, `::Subnet`, `::SecurityGroup` (and the standalone
+//! `::SecurityGroupIngress` / `::SecurityGroupEgress`), Route 53's `HostedZone` and `RecordSet`,
+//! and ACM's `Certificate` into the [`Model`]'s VPCs, groups, zones and certificates.
+//!
+//! [`Network::convert`] reads one resource; [`Network::finish`] attaches the standalone rules
+//! once every group of the stack exists (CloudFormation fails the rule, not the group, when
+//! its group does not exist: EC2's InvalidGroup.NotFound, API_AuthorizeSecurityGroupIngress.html).
+
+use ipnet::{IpNet, Ipv4Net};
+use serde_json::{Map, Value};
+
+use super::error::ErrorKind;
+use super::props::{PropError, Props, names};
+use super::resources::Index;
+use super::template::ResolvedResource;
+use crate::model::{Certificate, HostedZone, Model, Record};
+use crate::pki::Issuer;
+use crate::vpc::sg::{IpProtocol, Peer, Rule};
+use crate::vpc::{SecurityGroup, Subnet, Vpc};
+
+/// The resource types of this family.
+pub const TYPES: &[&str] = &[
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress",
+    "AWS::Route53::HostedZone",
+    "AWS::Route53::RecordSet",
+    "AWS::CertificateManager::Certificate",
+];
+
+/// The subnet `id` of any VPC of the model.
+pub(super) fn subnet<'m>(model: &'m Model, id: &str) -> Option<&'m Subnet> {
+    model
+        .vpcs
+        .iter()
+        .flat_map(|v| &v.subnets)
+        .find(|s| s.id == id)
+}
+
+/// What the family holds between its resources and [`Network::finish`].
+#[derive(Default)]
+pub(super) struct Network {
+    /// Standalone rules waiting for their group: (logical id, group, ingress?, rule).
+    rules: Vec<(String, String, bool, Rule)>,
+}
+
+impl Network {
+    /// Converts one network resource; a standalone rule waits for [`Network::finish`].
+    pub(super) fn convert(&mut self, r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
+        let mut errors = Vec::new();
+        let mut p = Props::of(r, &mut errors);
+        let (id, reference, _) = names(r);
+        let region = model.region.clone();
+        match r.ty.as_str() {
+            "AWS::EC2::VPC" => {
+                if let Some(cidr) = p.str("CidrBlock") {
+                    match cidr.parse::<Ipv4Net>() {
+                        Ok(net) if (16..=28).contains(&net.prefix_len()) => model.vpcs.push(Vpc {
+                            id: reference.clone(),
+                            logical_id: id.clone(),
+                            cidr: net.trunc(),
+                            subnets: Vec::new(),
+                        }),
+                        Ok(_) => p.invalid("CidrBlock", format!("The CIDR '{cidr}' is invalid: VPC blocks are /16 to /28")),
+                        Err(_) => p.invalid("CidrBlock", format!("Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")),
+                    }
+                }
+            }
+            "AWS::EC2::Subnet" => {
+                let vpc_id = p.str("VpcId");
+                let cidr = p.str("CidrBlock");
+                let az = p
+                    .opt_str("AvailabilityZone")
+                    .unwrap_or_else(|| format!("{region}a"));
+                if let (Some(vpc_id), Some(cidr)) = (vpc_id, cidr) {
+                    match (model.vpcs.iter_mut().find(|v| v.id == vpc_id), cidr.parse::<Ipv4Net>()) {
+                        (None, _) => p.invalid("VpcId", format!("The vpc ID '{vpc_id}' does not exist")),
+                        (_, Err(_)) => p.invalid("CidrBlock", format!("Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")),
+                        (Some(vpc), Ok(net)) if !vpc.cidr.contains(&net) => {
+                            p.invalid("CidrBlock", format!("The CIDR '{cidr}' is invalid (it is outside the VPC's {}).", vpc.cidr))
+                        }
+                        (Some(vpc), Ok(net)) => {
+                            if let Some(other) = vpc.subnets.iter().find(|s| s.cidr.contains(&net.network()) || net.contains(&s.cidr.network())) {
+                                p.invalid("CidrBlock", format!("The CIDR '{cidr}' conflicts with another subnet ({} {}).", other.id, other.cidr));
+                            } else {
+                                vpc.subnets.push(Subnet { id: reference.clone(), vpc_id: vpc.id.clone(), cidr: net.trunc(), availability_zone: az });
+                            }
+                        }
+                    }
+                }
+            }
+            "AWS::EC2::SecurityGroup" => {
+                p.str("GroupDescription");
+                let vpc_id = p.opt_str("VpcId").unwrap_or_default();
+                if !vpc_id.is_empty() && !model.vpcs.iter().any(|v| v.id == vpc_id) {
+                    p.invalid("VpcId", format!("The vpc ID '{vpc_id}' does not exist"));
+                }
+                let ingress = sg_rules(&mut p, "SecurityGroupIngress", true);
+                let egress_given = p.get("SecurityGroupEgress").is_some();
+                let mut egress = sg_rules(&mut p, "SecurityGroupEgress", false);
+                if !egress_given {
+                    // A new group allows all outbound IPv4 traffic until rules are given
+                    // (<https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html>).
+                    egress.push(Rule::allow_all_ipv4());
+                }
+                model.security_groups.push(SecurityGroup {
+                    id: reference.clone(),
+                    logical_id: id.clone(),
+                    vpc_id,
+                    ingress,
+                    egress,
+                });
+            }
+            "AWS::EC2::SecurityGroupIngress" | "AWS::EC2::SecurityGroupEgress" => {
+                let ingress = r.ty.ends_with("Ingress");
+                if let Some(group) = p.str("GroupId") {
+                    let mut one = Map::new();
+                    for (k, v) in r.properties.iter() {
+                        if k != "GroupId" {
+                            one.insert(k.clone(), v.clone());
+                        }
+                    }
+                    let mut child = Props::new(&one, "Properties", p.errors);
+                    if let Some(rule) = sg_rule(&mut child, ingress) {
+                        self.rules.push((id.clone(), group, ingress, rule));
+                    }
+                }
+            }
+            "AWS::Route53::HostedZone" => {
+                if let Some(name) = p.str("Name") {
+                    let mut vpc_ids = Vec::new();
+                    for (path, m) in p.objects("VPCs") {
+                        let mut c = p.child(path, m);
+                        if let Some(v) = c.str("VPCId") {
+                            vpc_ids.push(v);
+                        }
+                    }
+                    model.hosted_zones.push(HostedZone {
+                        logical_id: id.clone(),
+                        id: reference.clone(),
+                        name: name.trim_end_matches('.').to_ascii_lowercase(),
+                        vpc_ids,
+                        records: Vec::new(),
+                    });
+                }
+            }
+            "AWS::Route53::RecordSet" => record_set(&mut p, model),
+            "AWS::CertificateManager::Certificate" => {
+                if let Some(domain) = p.str("DomainName") {
+                    let mut names = vec![domain];
+                    names.extend(p.str_list("SubjectAlternativeNames"));
+                    model.certificates.push(Certificate {
+                        arn: reference.clone(),
+                        names,
+                        issuer: Issuer::PublicCa,
+                    });
+                }
+            }
+            _ => {}
+        }
+        errors
+    }
+
+    /// Attaches the standalone rules to their groups: an unknown group fails the rule with
+    /// EC2's answer ("The security group 'sg-…' does not exist").
+    pub(super) fn finish(self, model: &mut Model, index: &Index) -> Vec<(String, PropError)> {
+        let mut errors = Vec::new();
+        let mut unknown = |id: &str, reason: String| {
+            errors.push((
+                id.to_string(),
+                (
+                    "Properties.GroupId".to_string(),
+                    ErrorKind::Invalid { reason },
+                ),
+            ));
+        };
+        for (id, group, ingress, rule) in self.rules {
+            match model.security_groups.iter_mut().find(|g| g.id == group) {
+                Some(g) if ingress => g.ingress.push(rule),
+                Some(g) => {
+                    // An explicit egress rule replaces the default allow-all.
+                    if g.egress == vec![Rule::allow_all_ipv4()] {
+                        g.egress.clear();
+                    }
+                    g.egress.push(rule)
+                }
+                None if index
+                    .by_ref
+                    .get(&group)
+                    .is_some_and(|(_, ty)| ty == "AWS::EC2::VPC") =>
+                {
+                    unknown(
+                        &id,
+                        format!(
+                            "{group} is a VPC's default security group, which vpcgate does not emulate: declare an AWS::EC2::SecurityGroup"
+                        ),
+                    )
+                }
+                None => unknown(&id, format!("The security group '{group}' does not exist")),
+            }
+        }
+        errors
+    }
+}
+
+/// ALIAS records name their target as Route 53 stores it: lower case, without the trailing dot
+/// and the `dualstack.` prefix.
+pub(super) fn normalize_aliases(model: &mut Model) {
+    for zone in &mut model.hosted_zones {
+        for rec in &mut zone.records {
+            if let Some(alias) = &mut rec.alias {
+                *alias = alias
+                    .trim_end_matches('.')
+                    .trim_start_matches("dualstack.")
+                    .to_ascii_lowercase();
+            }
+        }
+    }
+}
+
+/// The rules of `map[key]` (`SecurityGroupIngress` / `SecurityGroupEgress`, CloudFormation's
+/// shape) and their errors by path — for the environment file's existing groups.
+pub(crate) fn rules_of(
+    map: &Map<String, Value>,
+    key: &str,
+    ingress: bool,
+) -> (Vec<Rule>, Vec<PropError>) {
+    let mut errors = Vec::new();
+    let mut p = Props::new(map, "", &mut errors);
+    let rules = sg_rules(&mut p, key, ingress);
+    (rules, errors)
+}
+
+fn sg_rules(p: &mut Props<'_>, key: &str, ingress: bool) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for (path, m) in p.objects(key) {
+        let mut c = p.child(path, m);
+        if let Some(rule) = sg_rule(&mut c, ingress) {
+            out.push(rule);
+        }
+    }
+    out
+}
+
+fn sg_rule(c: &mut Props<'_>, ingress: bool) -> Option<Rule> {
+    let proto_text = c.str("IpProtocol")?;
+    let Some(protocol) = IpProtocol::parse(&proto_text) else {
+        c.invalid(
+            "IpProtocol",
+            format!("Invalid value '{proto_text}' for IP protocol. Unknown protocol."),
+        );
+        return None;
+    };
+    let (from, to) = if protocol == IpProtocol::All {
+        (0, 65535)
+    } else {
+        let from = c.opt_str("FromPort").and_then(|s| s.parse::<i32>().ok());
+        let to = c.opt_str("ToPort").and_then(|s| s.parse::<i32>().ok());
+        match (from, to) {
+            (Some(f), Some(t))
+                if (0..=65535).contains(&f) && (0..=65535).contains(&t) && f <= t =>
+            {
+                (f as u16, t as u16)
+            }
+            (Some(-1), Some(-1)) => (0, 65535),
+            (None, _) | (_, None) => {
+                c.invalid("FromPort", format!("Invalid value for portRange. Must specify both from and to ports with TCP/UDP (IpProtocol {proto_text})."));
+                return None;
+            }
+            (Some(f), Some(t)) => {
+                c.invalid("FromPort", format!("Invalid value for portRange: FromPort {f} and ToPort {t} must be 0-65535 with FromPort <= ToPort."));
+                return None;
+            }
+        }
+    };
+    let group_key = if ingress {
+        "SourceSecurityGroupId"
+    } else {
+        "DestinationSecurityGroupId"
+    };
+    let list_key = if ingress {
+        "SourcePrefixListId"
+    } else {
+        "DestinationPrefixListId"
+    };
+    let mut peers = Vec::new();
+    if let Some(cidr) = c.opt_str("CidrIp") {
+        match cidr.parse::<ipnet::Ipv4Net>() {
+            Ok(n) => peers.push(Peer::Cidr(IpNet::V4(n.trunc()))),
+            Err(_) => c.invalid("CidrIp", format!("CIDR block {cidr} is malformed")),
+        }
+    }
+    if let Some(cidr) = c.opt_str("CidrIpv6") {
+        match cidr.parse::<ipnet::Ipv6Net>() {
+            Ok(n) => peers.push(Peer::Cidr(IpNet::V6(n.trunc()))),
+            Err(_) => c.invalid("CidrIpv6", format!("CIDR block {cidr} is malformed")),
+        }
+    }
+    if let Some(g) = c.opt_str(group_key) {
+        peers.push(Peer::Group(g));
+    }
+    if let Some(pl) = c.opt_str(list_key) {
+        peers.push(Peer::PrefixList {
+            id: pl,
+            cidrs: Vec::new(),
+        });
+    }
+    if peers.len() != 1 {
+        c.invalid(
+            "",
+            format!(
+                "a rule needs exactly one of CidrIp, CidrIpv6, {group_key}, {list_key} (found {})",
+                peers.len()
+            ),
+        );
+        return None;
+    }
+    Some(Rule {
+        protocol,
+        from_port: from,
+        to_port: to,
+        peer: peers.remove(0),
+        description: c.opt_str("Description"),
+    })
+}
+
+fn record_set(p: &mut Props<'_>, model: &mut Model) {
+    let zone_id = p.opt_str("HostedZoneId");
+    let zone_name = p
+        .opt_str("HostedZoneName")
+        .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+    let Some(name) = p.str("Name") else { return };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let Some(record_type) = p.str("Type") else {
+        return;
+    };
+    let zone = model
+        .hosted_zones
+        .iter_mut()
+        .find(|z| Some(&z.id) == zone_id.as_ref() || Some(&z.name) == zone_name.as_ref());
+    let Some(zone) = zone else {
+        p.invalid(
+            "HostedZoneId",
+            format!(
+                "no hosted zone {} in this scenario",
+                zone_id.or(zone_name).unwrap_or_default()
+            ),
+        );
+        return;
+    };
+    if name != zone.name && !name.ends_with(&format!(".{}", zone.name)) {
+        p.invalid(
+            "Name",
+            format!(
+                "RRSet with DNS name {name}. is not permitted in zone {}.",
+                zone.name
+            ),
+        );
+        return;
+    }
+    if !["A", "AAAA", "CNAME", "TXT"].contains(&record_type.as_str()) {
+        p.invalid(
+            "Type",
+            format!("record type {record_type} is not emulated (A, AAAA, CNAME, TXT are)"),
+        );
+        return;
+    }
+    let alias = match p.object("AliasTarget") {
+        Some((path, m)) => p.child(path, m).str("DNSName"),
+        None => None,
+    };
+    let values = p.str_list("ResourceRecords");
+    if alias.is_none() && values.is_empty() {
+        p.missing_as("ResourceRecords", "ResourceRecords (or AliasTarget)");
+        return;
+    }
+    if record_type == "CNAME" && values.len() > 1 {
+        p.invalid("ResourceRecords", "a CNAME record has exactly one value");
+    }
+    for (i, v) in values.iter().enumerate() {
+        let ok = match record_type.as_str() {
+            "A" => v.parse::<std::net::Ipv4Addr>().is_ok(),
+            "AAAA" => v.parse::<std::net::Ipv6Addr>().is_ok(),
+            _ => true,
+        };
+        if !ok {
+            p.invalid(&format!("ResourceRecords[{i}]"), format!("Invalid Resource Record: FATAL problem: ARRDATAIllegalIPv4Address encountered at {v}"));
+        }
+    }
+    let ttl = p.opt_u32("TTL").unwrap_or(300);
+    zone.records.push(Record {
+        name,
+        record_type,
+        ttl,
+        values,
+        alias,
+    });
+}
