@@ -15,7 +15,6 @@ use crate::iam::{
     ResolvedCredentials, ServiceAssumption, SessionCredentials, denial_message, evaluate,
     service_may_assume,
 };
-use crate::model::Model;
 use crate::trace::{Detail, Trace, Verdict};
 
 /// The access key id of the account root's emulated key (AWS's documented example key).
@@ -27,6 +26,106 @@ pub const ROOT_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEK
 pub const TEST_ACCESS_KEY_ID: &str = "test";
 /// The secret of [`TEST_ACCESS_KEY_ID`].
 pub const TEST_SECRET_ACCESS_KEY: &str = "test";
+
+/// An `AWS::IAM::Role`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `RoleName`.
+    pub name: String,
+    /// `Path`.
+    pub path: String,
+    /// `arn:aws:iam::<account>:role<path><name>`.
+    pub arn: String,
+    /// `AssumeRolePolicyDocument`.
+    pub trust_policy: serde_json::Value,
+    /// Inline policies: (name, document).
+    pub inline_policies: Vec<(String, serde_json::Value)>,
+    /// `ManagedPolicyArns`.
+    pub managed_policy_arns: Vec<String>,
+    /// `Tags` (key, value): the session's `aws:PrincipalTag/<key>`.
+    pub tags: Vec<(String, String)>,
+}
+
+/// An `AWS::IAM::User` with its access keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `UserName`.
+    pub name: String,
+    /// `Path`.
+    pub path: String,
+    /// `arn:aws:iam::<account>:user<path><name>`.
+    pub arn: String,
+    /// Inline policies: (name, document).
+    pub inline_policies: Vec<(String, serde_json::Value)>,
+    /// `ManagedPolicyArns`.
+    pub managed_policy_arns: Vec<String>,
+    /// `Tags` (key, value): the user's `aws:PrincipalTag/<key>`.
+    pub tags: Vec<(String, String)>,
+    /// Access keys: (access key id, secret access key).
+    pub access_keys: Vec<(String, String)>,
+}
+
+/// An `AWS::IAM::ManagedPolicy` (a customer managed policy).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagedPolicy {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The document.
+    pub document: serde_json::Value,
+}
+
+/// What an account's IAM declares: the directory is built from it.
+#[derive(Clone, Copy, Debug)]
+pub struct IamConfig<'a> {
+    /// The account.
+    pub account: &'a str,
+    /// Its roles.
+    pub roles: &'a [Role],
+    /// Its users.
+    pub users: &'a [User],
+    /// Its customer managed policies.
+    pub managed_policies: &'a [ManagedPolicy],
+}
+
+/// A role or user a client may sign as ([`Directory::client_credentials`]).
+#[derive(Debug)]
+struct Signer {
+    /// Logical id, name and ARN: any of them names it.
+    keys: [String; 3],
+    /// A role's name (a session is issued), or a user's first access key and name.
+    kind: SignerKind,
+}
+
+#[derive(Debug)]
+enum SignerKind {
+    Role {
+        name: String,
+    },
+    User {
+        name: String,
+        key: Option<(String, String)>,
+    },
+}
+
+/// Why [`Directory::client_credentials`] gave none.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientCredentialsError {
+    /// No role or user has that logical id, name or ARN.
+    #[error("no role or user {0}")]
+    Unknown(String),
+    /// The user has no access key.
+    #[error("user {0} has no access key")]
+    NoAccessKey(String),
+    /// The session could not be issued.
+    #[error(transparent)]
+    Session(#[from] CredentialError),
+}
 
 /// A denied request: the decision and AWS's message for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,17 +174,19 @@ pub struct Directory {
     credentials: Mutex<CredentialStore>,
     /// Session credentials issued per assumed-role session ARN.
     sessions: Mutex<HashMap<String, SessionCredentials>>,
+    /// The roles and users clients may sign as, in the declaration's order (roles first).
+    signers: Vec<Signer>,
     /// Each role's and user's tags, by ARN: `aws:PrincipalTag/<key>` of its requests.
     tags: HashMap<String, Vec<(String, String)>>,
 }
 
 impl Directory {
-    /// Parses every identity policy of the model's roles and users.
-    pub fn from_model(model: &Model) -> Result<Self, Vec<PolicyLoadError>> {
+    /// Parses every identity policy of the account's roles and users.
+    pub fn new(config: IamConfig<'_>) -> Result<Self, Vec<PolicyLoadError>> {
         let mut errors = Vec::new();
         let mut trust_errors = Vec::new();
         let mut identity = HashMap::new();
-        let managed: HashMap<&str, (&str, &serde_json::Value)> = model
+        let managed: HashMap<&str, (&str, &serde_json::Value)> = config
             .managed_policies
             .iter()
             .map(|m| (m.arn.as_str(), (m.name.as_str(), &m.document)))
@@ -120,7 +221,7 @@ impl Directory {
             out
         };
         let mut trust = HashMap::new();
-        for role in &model.roles {
+        for role in config.roles {
             match Policy::parse(&role.trust_policy, PolicyKind::Trust) {
                 Ok(p) => {
                     trust.insert(
@@ -135,7 +236,7 @@ impl Directory {
                 }),
             }
         }
-        for role in &model.roles {
+        for role in config.roles {
             let policies = collect(
                 &role.logical_id,
                 &role.name,
@@ -144,7 +245,7 @@ impl Directory {
             );
             identity.insert(role.arn.clone(), policies);
         }
-        for user in &model.users {
+        for user in config.users {
             let policies = collect(
                 &user.logical_id,
                 &user.name,
@@ -163,16 +264,16 @@ impl Directory {
         let _ = store.import_access_key(
             ROOT_ACCESS_KEY_ID,
             ROOT_SECRET_ACCESS_KEY,
-            Principal::root(&model.account),
+            Principal::root(config.account),
         );
         let _ = store.import_access_key(
             TEST_ACCESS_KEY_ID,
             TEST_SECRET_ACCESS_KEY,
-            Principal::root(&model.account),
+            Principal::root(config.account),
         );
-        for user in &model.users {
+        for user in config.users {
             let principal = Principal::User {
-                account: model.account.clone(),
+                account: config.account.to_string(),
                 name: user.name.clone(),
                 path: user.path.clone(),
             };
@@ -180,21 +281,75 @@ impl Directory {
                 let _ = store.import_access_key(id, secret, principal.clone());
             }
         }
-        let tags = model
+        let tags = config
             .roles
             .iter()
             .map(|r| (r.arn.clone(), r.tags.clone()))
-            .chain(model.users.iter().map(|u| (u.arn.clone(), u.tags.clone())))
+            .chain(config.users.iter().map(|u| (u.arn.clone(), u.tags.clone())))
             .filter(|(_, t)| !t.is_empty())
             .collect();
+        let signers = config
+            .roles
+            .iter()
+            .map(|r| Signer {
+                keys: [r.logical_id.clone(), r.name.clone(), r.arn.clone()],
+                kind: SignerKind::Role {
+                    name: r.name.clone(),
+                },
+            })
+            .chain(config.users.iter().map(|u| Signer {
+                keys: [u.logical_id.clone(), u.name.clone(), u.arn.clone()],
+                kind: SignerKind::User {
+                    name: u.name.clone(),
+                    key: u.access_keys.first().cloned(),
+                },
+            }))
+            .collect();
         Ok(Self {
-            account: model.account.clone(),
+            account: config.account.to_string(),
+            signers,
             identity,
             trust,
             credentials: Mutex::new(store),
             sessions: Mutex::new(HashMap::new()),
             tags,
         })
+    }
+
+    /// Credentials for a client that signs as `who` (a role or user by logical id, name or ARN):
+    /// a fresh one-hour session of a role (`vpcgate-client`, as an instance profile would give)
+    /// or a user's first access key.
+    pub fn client_credentials(
+        &self,
+        who: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::sigv4::Credentials, ClientCredentialsError> {
+        let signer = self
+            .signers
+            .iter()
+            .find(|s| s.keys.iter().any(|k| k == who))
+            .ok_or_else(|| ClientCredentialsError::Unknown(who.to_string()))?;
+        match &signer.kind {
+            SignerKind::Role { name } => {
+                let session = Principal::assumed_role(&self.account, name, "vpcgate-client");
+                let issued = self.credentials().assume_role(
+                    session,
+                    now,
+                    chrono::Duration::seconds(3600),
+                )?;
+                Ok(crate::sigv4::Credentials::new(
+                    issued.access_key_id,
+                    issued.secret_access_key.expose(),
+                )
+                .with_session_token(issued.session_token.expose()))
+            }
+            SignerKind::User { name, key } => {
+                let (id, secret) = key
+                    .as_ref()
+                    .ok_or_else(|| ClientCredentialsError::NoAccessKey(name.clone()))?;
+                Ok(crate::sigv4::Credentials::new(id, secret))
+            }
+        }
     }
 
     /// The account.
@@ -406,5 +561,94 @@ impl Directory {
     ) -> Result<ResolvedCredentials, CredentialError> {
         self.credentials()
             .authenticate(access_key_id, session_token, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(logical_id: &str, name: &str) -> Role {
+        Role {
+            logical_id: logical_id.into(),
+            name: name.into(),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "states.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]}),
+            inline_policies: Vec::new(),
+            managed_policy_arns: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn user(name: &str, keys: &[(&str, &str)]) -> User {
+        User {
+            logical_id: format!("{name}User"),
+            name: name.into(),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::123456789012:user/{name}"),
+            inline_policies: Vec::new(),
+            managed_policy_arns: Vec::new(),
+            tags: Vec::new(),
+            access_keys: keys
+                .iter()
+                .map(|(k, s)| (k.to_string(), s.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_client_signs_as_a_role_session_or_a_users_first_key() {
+        let roles = [role("ClientRole", "client")];
+        let users = [
+            user(
+                "alice",
+                &[("AKIAALICE0000000001", "s1"), ("AKIAALICE0000000002", "s2")],
+            ),
+            user("bob", &[]),
+        ];
+        let iam = Directory::new(IamConfig {
+            account: "123456789012",
+            roles: &roles,
+            users: &users,
+            managed_policies: &[],
+        })
+        .unwrap();
+        let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        // A role by logical id, name or ARN: a fresh session with a token, which the directory
+        // authenticates as the role's session.
+        for who in [
+            "ClientRole",
+            "client",
+            "arn:aws:iam::123456789012:role/client",
+        ] {
+            let creds = iam.client_credentials(who, now).unwrap();
+            let token = creds.session_token.clone().expect("a session token");
+            let resolved = iam
+                .authenticate(&creds.access_key_id, Some(&token), now)
+                .unwrap();
+            assert_eq!(
+                resolved.principal.arn(),
+                "arn:aws:sts::123456789012:assumed-role/client/vpcgate-client"
+            );
+        }
+        // A user: its first access key, no token.
+        let creds = iam.client_credentials("alice", now).unwrap();
+        assert_eq!(
+            (creds.access_key_id.as_str(), creds.session_token),
+            ("AKIAALICE0000000001", None)
+        );
+        assert_eq!(
+            iam.client_credentials("bob", now).unwrap_err().to_string(),
+            "user bob has no access key"
+        );
+        assert!(matches!(
+            iam.client_credentials("nobody", now),
+            Err(ClientCredentialsError::Unknown(n)) if n == "nobody"
+        ));
     }
 }

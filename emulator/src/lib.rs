@@ -102,7 +102,7 @@
 //! model                                                     plain data: validated configuration
 //! world                                                     the composition root
 //! scenario, cfn, bundled                                    templates into the model; stacks
-//! edge, check, check_events, cli                            the front doors
+//! edge, check, cli                                          the front doors
 //! ```
 //!
 //! The world is the composition root: it builds each component from the model and hands it the
@@ -114,6 +114,15 @@
 //! starts an execution reaches it through the [`events::target::ExecutionStarter`] its caller
 //! gives. Component configuration belongs to the component; [`model`] aggregates it (and
 //! re-exports what moved, e.g. [`sfn::StateMachine`]).
+//!
+//! A module that needs something above it defines the interface and the module above implements
+//! it, so the call goes up without the import: [`ec2::Fabric`] (what an instance's connections
+//! pass through) and [`lattice::service_network::Clients`] are implemented by [`world::World`];
+//! [`ec2::Services`] (the services behind the endpoints, installed with [`ec2::Ec2::attach`]) and
+//! [`proxy::Worlds`] (the current world) by [`edge::Edge`]. Each component is started from its
+//! own part of the model with the handles it needs (`ec2::StartContext`, `nlb::StartContext`,
+//! `authz::IamConfig`). Inside the components' layer `lattice` and `proxy` call `ec2`, never
+//! the other way.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
@@ -124,7 +133,6 @@ pub mod authz;
 pub mod bundled;
 pub mod cfn;
 pub mod check;
-mod check_events;
 pub mod cli;
 pub mod clock;
 pub mod dns;

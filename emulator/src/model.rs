@@ -1,10 +1,12 @@
 //! The validated model: what a scenario says, typed, checked once.
 //!
-//! [`crate::scenario`] turns a CloudFormation-shaped document into a [`Model`]; [`crate::world`]
-//! builds running components from it. Nothing downstream of the model parses text, and every
+//! The scenario turns a CloudFormation-shaped document into a [`Model`]; the world (the
+//! composition root) builds running components from it. Nothing downstream of the model parses text, and every
 //! component configuration here is the one its module defines.
 
 use serde_json::{Map, Value};
+
+pub use crate::authz::{ManagedPolicy, Role, User};
 
 use crate::alb::{ListenerConfig, LoadBalancerConfig};
 use crate::events::ConnectionConfig;
@@ -51,59 +53,6 @@ pub struct HostedZone {
     pub vpc_ids: Vec<String>,
     /// Its records.
     pub records: Vec<Record>,
-}
-
-/// An IAM role.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Role {
-    /// CloudFormation logical id.
-    pub logical_id: String,
-    /// `RoleName`.
-    pub name: String,
-    /// `Path`.
-    pub path: String,
-    /// `arn:aws:iam::<account>:role<path><name>`.
-    pub arn: String,
-    /// `AssumeRolePolicyDocument`.
-    pub trust_policy: Value,
-    /// Inline policies: (name, document).
-    pub inline_policies: Vec<(String, Value)>,
-    /// `ManagedPolicyArns`.
-    pub managed_policy_arns: Vec<String>,
-    /// `Tags` (key, value): the session's `aws:PrincipalTag/<key>`.
-    pub tags: Vec<(String, String)>,
-}
-
-/// An IAM user with its access keys.
-#[derive(Clone, Debug, PartialEq)]
-pub struct User {
-    /// CloudFormation logical id.
-    pub logical_id: String,
-    /// `UserName`.
-    pub name: String,
-    /// `Path`.
-    pub path: String,
-    /// `arn:aws:iam::<account>:user<path><name>`.
-    pub arn: String,
-    /// Inline policies: (name, document).
-    pub inline_policies: Vec<(String, Value)>,
-    /// `ManagedPolicyArns`.
-    pub managed_policy_arns: Vec<String>,
-    /// `Tags` (key, value): the user's `aws:PrincipalTag/<key>`.
-    pub tags: Vec<(String, String)>,
-    /// Access keys: (access key id, secret access key).
-    pub access_keys: Vec<(String, String)>,
-}
-
-/// A customer managed policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ManagedPolicy {
-    /// Its ARN.
-    pub arn: String,
-    /// Its name.
-    pub name: String,
-    /// The document.
-    pub document: Value,
 }
 
 // Step Functions' configuration is its own (components do not import the model).
@@ -200,6 +149,16 @@ impl Model {
         self.state_machines
             .iter()
             .find(|s| s.logical_id == key || s.name == key || s.arn == key)
+    }
+
+    /// The account's IAM, for [`crate::authz::Directory::new`].
+    pub fn iam(&self) -> crate::authz::IamConfig<'_> {
+        crate::authz::IamConfig {
+            account: &self.account,
+            roles: &self.roles,
+            users: &self.users,
+            managed_policies: &self.managed_policies,
+        }
     }
 
     /// The role with this ARN.

@@ -164,26 +164,33 @@ impl World {
         // public DNS records, answered with the nodes' private addresses for internal ALBs).
         let mut lb_zones = Vec::new();
         let mut lb_addresses: HashMap<String, Vec<std::net::Ipv4Addr>> = HashMap::new();
-        for lb in &load_balancers {
-            let ips: Vec<std::net::Ipv4Addr> = lb
-                .nodes
-                .iter()
-                .filter_map(|n| match n.ip {
-                    std::net::IpAddr::V4(v4) => Some(v4),
-                    std::net::IpAddr::V6(_) => None,
-                })
-                .collect();
-            lb_addresses.insert(lb.config.dns_name.to_ascii_lowercase(), ips.clone());
+        let mut publish = |dns_name: &str, ips: Vec<std::net::Ipv4Addr>| {
+            lb_addresses.insert(dns_name.to_ascii_lowercase(), ips.clone());
             lb_zones.push(Zone {
-                origin: lb.config.dns_name.clone(),
+                origin: dns_name.to_string(),
                 records: records(
                     ips.into_iter()
-                        .map(|ip| (lb.config.dns_name.clone(), RecordData::A(ip))),
+                        .map(|ip| (dns_name.to_string(), RecordData::A(ip))),
                 ),
             });
+        };
+        for lb in &load_balancers {
+            publish(&lb.config.dns_name, ipv4s(lb.nodes.iter().map(|n| n.ip)));
         }
         // Instances and interface endpoints (their ENIs and DNS names), the public endpoints.
-        let mut ec2 = crate::ec2::Ec2::start(&net, &model, &pki)?;
+        let iam = Arc::new(Directory::new(model.iam()).map_err(WorldError::Policies)?);
+        let mut ec2 = crate::ec2::Ec2::start(
+            &model.ec2,
+            crate::ec2::StartContext {
+                region: &model.region,
+                vpcs: &model.vpcs,
+                net: &net,
+                pki: &pki,
+                iam: &iam,
+                clock: &clock,
+            },
+        )?;
+        let public_apis = public_apis(&model);
         ec2.start_bindings(&net, &clock)?;
         // Network Load Balancers, once instances (their targets) and ALBs (`alb` targets) run;
         // their names resolve like ALBs'.
@@ -215,29 +222,14 @@ impl World {
             )?
         };
         for lb in nlbs.all() {
-            let ips: Vec<std::net::Ipv4Addr> = lb
-                .nodes
-                .iter()
-                .filter_map(|n| match n.ip {
-                    std::net::IpAddr::V4(v4) => Some(v4),
-                    std::net::IpAddr::V6(_) => None,
-                })
-                .collect();
-            lb_addresses.insert(lb.config.dns_name.to_ascii_lowercase(), ips.clone());
-            lb_zones.push(Zone {
-                origin: lb.config.dns_name.clone(),
-                records: records(
-                    ips.into_iter()
-                        .map(|ip| (lb.config.dns_name.clone(), RecordData::A(ip))),
-                ),
-            });
+            publish(&lb.config.dns_name, ipv4s(lb.nodes.iter().map(|n| n.ip)));
         }
         let mut dns = HashMap::new();
         for vpc in &model.vpcs {
             let mut zones = lb_zones.clone();
             // VPC Lattice: the generated names of the services this VPC can reach.
             zones.extend(model.lattice.dns_zones(&vpc.id));
-            zones.extend(ec2.zones_for(&model, &vpc.id));
+            zones.extend(ec2.zones_for(&vpc.id, &public_apis));
             for zone in model
                 .hosted_zones
                 .iter()
@@ -286,7 +278,7 @@ impl World {
         // default) resolve here (vpc-lattice/latest/ug/resource-gateway.html: PUBLIC uses public
         // resolvers, IN_VPC the VPC's DNS).
         let mut public_zones = lb_zones.clone();
-        public_zones.extend(ec2.zones_for(&model, ""));
+        public_zones.extend(ec2.zones_for("", &public_apis));
         let public_dns = DnsServer::new(
             crate::lattice::PUBLIC_RESOLVER_IP
                 .parse()
@@ -321,7 +313,6 @@ impl World {
             secrets.put(&conn.secret_name, suffix, conn.secret_value());
             connections.put(conn.clone());
         }
-        let iam = Arc::new(Directory::from_model(&model).map_err(WorldError::Policies)?);
         let tls_client = pki.client_config();
         // API Gateway (Pattern B): VPC link ENIs, deployed stages, integration targets.
         let apigw = start_apigw(
@@ -501,5 +492,93 @@ impl crate::sfn::Host for World {
     }
     fn shared(&self) -> Arc<dyn crate::sfn::Host> {
         Arc::new(self.clone())
+    }
+}
+
+/// The IPv4 addresses among `ips` (the load balancers' nodes: their names' A records).
+fn ipv4s(ips: impl Iterator<Item = std::net::IpAddr>) -> Vec<std::net::Ipv4Addr> {
+    ips.filter_map(|ip| match ip {
+        std::net::IpAddr::V4(v4) => Some(v4),
+        std::net::IpAddr::V6(_) => None,
+    })
+    .collect()
+}
+
+/// The ids of the APIs with a public `execute-api` name: the REST APIs that are not PRIVATE and
+/// every HTTP API (they have no private endpoint type; one whose default endpoint is disabled
+/// still resolves and answers 403, apigw::http_api).
+fn public_apis(model: &Model) -> Vec<&str> {
+    model
+        .apigw
+        .rest_apis
+        .iter()
+        .filter(|a| a.endpoint_type != crate::apigw::EndpointType::Private)
+        .map(|a| a.id.as_str())
+        .chain(model.apigw.http.apis.iter().map(|a| a.id.as_str()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handles the world hands its components (world-b): what an instance's connections pass
+// through (ec2::Fabric) and what a VPC Lattice client needs (lattice::service_network::Clients).
+// ---------------------------------------------------------------------------------------------
+
+impl crate::ec2::Fabric for World {
+    fn net(&self) -> &Network {
+        &self.net
+    }
+
+    fn dns(&self, vpc_id: &str) -> Option<&DnsServer> {
+        self.dns.get(vpc_id)
+    }
+
+    fn ec2(&self) -> &crate::ec2::Ec2 {
+        &self.ec2
+    }
+
+    fn tls_client(&self) -> &Arc<rustls::ClientConfig> {
+        &self.tls_client
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn region(&self) -> &str {
+        &self.model.region
+    }
+
+    fn is_lattice_address(&self, ip: std::net::IpAddr) -> bool {
+        crate::lattice::service_network::LatticeServices::is_lattice_address(ip)
+    }
+
+    async fn lattice_connect(
+        &self,
+        eni: &Arc<crate::vpc::Eni>,
+        dst: std::net::SocketAddr,
+        trace: &crate::trace::Trace,
+    ) -> Result<tokio::io::DuplexStream, crate::ec2::OpenError> {
+        use crate::lattice::service_network::LatticeSnError;
+        self.lattice
+            .connect(eni, dst, trace)
+            .await
+            .map_err(|e| match e {
+                LatticeSnError::Refused { addr } => {
+                    crate::ec2::OpenError::Refused(crate::vpc::ConnectError::Refused { addr })
+                }
+                other => crate::ec2::OpenError::Lattice {
+                    reason: other.to_string(),
+                },
+            })
+    }
+}
+
+impl crate::lattice::service_network::Clients for World {
+    fn lattice(&self) -> &crate::lattice::service_network::LatticeServices {
+        &self.lattice
+    }
+
+    fn iam(&self) -> &Directory {
+        &self.iam
     }
 }

@@ -400,7 +400,7 @@ async fn names_outside_every_zone_fail_at_once_and_a_port_without_listener_is_re
 async fn a_request_from_the_instance_carries_aws_source_vpce() {
     let (_, world) = vpcgate_tests::world(&scenario("seed-003-private-api.json"));
     let edge = Arc::new(Edge::new(world.clone(), AuthMode::Verify));
-    vpcgate::ec2::attach(&edge);
+    edge.attach_endpoints();
     let instance = world.ec2.instance("ec2Instance").unwrap();
     let endpoint = world.ec2.endpoint("privateApiVpcEndpoint").unwrap();
     let host = api_host(&world, "privateApi");

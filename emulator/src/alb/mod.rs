@@ -130,26 +130,82 @@ pub struct Fault {
     pub kind: FaultKind,
 }
 
+/// A load balancer's (ALB's or NLB's) node ENI could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} {name}: {source}")]
+pub struct NodeError {
+    /// `load balancer` or `network load balancer`.
+    pub kind: &'static str,
+    /// The load balancer.
+    pub name: String,
+    /// Why.
+    #[source]
+    pub source: crate::vpc::EniError,
+}
+
+/// A listener (HTTPS or TLS) names a certificate ACM does not hold.
+#[derive(Debug, thiserror::Error)]
+#[error("listener {listener}: certificate {certificate} not found in ACM")]
+pub struct UnknownCertificate {
+    /// The listener ARN.
+    pub listener: String,
+    /// The certificate ARN.
+    pub certificate: String,
+}
+
+/// A load balancer's nodes: one ENI per subnet with the nodes' security groups, described
+/// `ELB <name>` with the name part of its ARN (`app/<name>/<id>`, `net/<name>/<id>`) as AWS
+/// describes them.
+pub fn create_nodes<'a>(
+    net: &Network,
+    kind: &'static str,
+    lb_name: &str,
+    arn: &str,
+    subnets: impl IntoIterator<Item = &'a String>,
+    groups: &[String],
+) -> Result<Vec<Arc<Eni>>, NodeError> {
+    let name = arn
+        .rsplit_once(":loadbalancer/")
+        .map(|(_, n)| n)
+        .unwrap_or(lb_name);
+    subnets
+        .into_iter()
+        .map(|subnet| {
+            net.create_eni(subnet, groups.to_vec(), format!("ELB {name}"))
+                .map_err(|source| NodeError {
+                    kind,
+                    name: lb_name.to_string(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+/// The certificates a listener names, from ACM (`acm` finds one by ARN).
+pub fn listener_certificates(
+    listener_arn: &str,
+    arns: &[String],
+    acm: impl Fn(&str) -> Option<Arc<IssuedCertificate>>,
+) -> Result<Vec<Arc<IssuedCertificate>>, UnknownCertificate> {
+    arns.iter()
+        .map(|arn| {
+            acm(arn).ok_or_else(|| UnknownCertificate {
+                listener: listener_arn.to_string(),
+                certificate: arn.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Errors starting a load balancer.
 #[derive(Debug, thiserror::Error)]
 pub enum AlbError {
     /// A node ENI could not be made.
-    #[error("load balancer {name}: {source}")]
-    Eni {
-        /// The load balancer.
-        name: String,
-        /// Why.
-        #[source]
-        source: crate::vpc::EniError,
-    },
+    #[error(transparent)]
+    Node(#[from] NodeError),
     /// A listener names a certificate ACM does not hold.
-    #[error("listener {listener}: certificate {certificate} not found in ACM")]
-    UnknownCertificate {
-        /// The listener ARN.
-        listener: String,
-        /// The certificate ARN.
-        certificate: String,
-    },
+    #[error(transparent)]
+    UnknownCertificate(#[from] UnknownCertificate),
     /// An HTTPS listener without a certificate.
     #[error("listener {listener} is HTTPS but has no certificate")]
     NoCertificate {
@@ -178,39 +234,24 @@ impl LoadBalancer {
         provider: Arc<rustls::crypto::CryptoProvider>,
         certificate: impl Fn(&str) -> Option<Arc<IssuedCertificate>>,
     ) -> Result<Self, AlbError> {
-        let mut nodes = Vec::new();
-        for subnet in &config.subnet_ids {
-            let name = config
-                .arn
-                .rsplit_once(":loadbalancer/")
-                .map(|(_, n)| n)
-                .unwrap_or(&config.name);
-            let eni = net
-                .create_eni(
-                    subnet,
-                    config.security_groups.clone(),
-                    format!("ELB {name}"),
-                )
-                .map_err(|source| AlbError::Eni {
-                    name: config.name.clone(),
-                    source,
-                })?;
-            nodes.push(eni);
-        }
+        let nodes = create_nodes(
+            net,
+            "load balancer",
+            &config.name,
+            &config.arn,
+            &config.subnet_ids,
+            &config.security_groups,
+        )?;
         let mut tasks = JoinSet::new();
         for listener in listeners {
             let tls = match listener.protocol {
                 Protocol::Http => None,
                 Protocol::Https => {
-                    let mut certificates = Vec::new();
-                    for arn in &listener.certificate_arns {
-                        certificates.push(certificate(arn).ok_or_else(|| {
-                            AlbError::UnknownCertificate {
-                                listener: listener.arn.clone(),
-                                certificate: arn.clone(),
-                            }
-                        })?);
-                    }
+                    let certificates = listener_certificates(
+                        &listener.arn,
+                        &listener.certificate_arns,
+                        &certificate,
+                    )?;
                     if certificates.is_empty() {
                         return Err(AlbError::NoCertificate {
                             listener: listener.arn,

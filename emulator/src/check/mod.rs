@@ -16,6 +16,7 @@ use crate::sfn::execution::{Executions, status_name};
 use crate::trace::Trace;
 use crate::world::World;
 
+mod events;
 pub mod request;
 
 /// The result of one case.
@@ -196,9 +197,9 @@ async fn run_case(
         world.clone(),
         crate::edge::AuthMode::Verify,
     ));
-    crate::ec2::attach(&edge);
+    edge.attach_endpoints();
     if let Some(spec) = &case.put_events {
-        return crate::check_events::run(file, world, case, spec).await;
+        return events::run(file, world, case, spec).await;
     }
     if let Some(request) = &case.request {
         return run_request_case(file, world, case, request, subs).await;

@@ -429,7 +429,7 @@ async fn from_instance(
 ) -> Result<Exchange, CaseError> {
     let req = build(world, case, subs, trace)?;
     let edge = Arc::new(Edge::new(world.clone(), AuthMode::Verify));
-    crate::ec2::attach(&edge);
+    edge.attach_endpoints();
     let timeout = case
         .timeout_seconds
         .map(Duration::from_secs_f64)
@@ -486,7 +486,7 @@ async fn to_lattice_service(
     use crate::lattice::service_network::{ClientRequest, client_eni, request};
     // The emulated services behind the VPC endpoints and the public endpoints (crate::ec2).
     let edge = Arc::new(Edge::new(world.clone(), AuthMode::Verify));
-    crate::ec2::attach(&edge);
+    edge.attach_endpoints();
     let (scheme, host, target) = target_url(world, case, subs)?;
     let failed = |e: crate::lattice::service_network::LatticeSnError| {
         Exchange::failed(e.kind(), e.to_string())

@@ -33,10 +33,10 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::internet::{self, Target};
-use super::{Arrival, Ec2, ServiceSlot, StartError, VpcEndpointConfig};
+use super::{Arrival, Ec2, Listening, StartError, VpcEndpointConfig};
+use crate::authz::Directory;
 use crate::dns::{DnsRecord, RecordData, Zone};
 use crate::iam::{NamedPolicy, Policy, PolicyKind};
-use crate::model::Model;
 use crate::trace::Trace;
 use crate::vpc::{Eni, Network};
 
@@ -118,10 +118,8 @@ pub struct InterfaceEndpoint {
 impl InterfaceEndpoint {
     pub(crate) fn start(
         net: &Network,
-        model: &Model,
         config: &VpcEndpointConfig,
-        tls: Arc<rustls::ServerConfig>,
-        slot: ServiceSlot,
+        shared: Arc<Listening>,
     ) -> Result<Self, StartError> {
         let policy = match &config.policy {
             None => None,
@@ -153,12 +151,10 @@ impl InterfaceEndpoint {
             );
             if let Some(service) = config.service {
                 let mut listener = net.listen(&eni, 443);
-                let tls = tls.clone();
-                let slot = slot.clone();
+                let shared = shared.clone();
                 let vpce_id = config.id.clone();
                 let vpc_id = config.vpc_id.clone();
                 let policy = policy.clone();
-                let region = model.region.clone();
                 tokio::spawn(async move {
                     while let Some(inbound) = listener.accept().await {
                         let arrival = Arrival::Endpoint {
@@ -178,12 +174,10 @@ impl InterfaceEndpoint {
                         );
                         tokio::spawn(internet::serve_tls(
                             inbound.stream,
-                            tls.clone(),
-                            slot.clone(),
+                            shared.clone(),
                             arrival,
                             service.target(),
                             inbound.trace,
-                            region.clone(),
                         ));
                     }
                 });
@@ -194,7 +188,7 @@ impl InterfaceEndpoint {
             config: config.clone(),
             enis,
             policy,
-            region: model.region.clone(),
+            region: shared.region.clone(),
             azs,
         })
     }
@@ -261,8 +255,8 @@ fn a_records(name: &str, ips: &[Ipv4Addr]) -> Vec<DnsRecord> {
 }
 
 /// See [`Ec2::zones_for`].
-pub(crate) fn zones_for(ec2: &Ec2, model: &Model, vpc_id: &str) -> Vec<Zone> {
-    let region = &model.region;
+pub(crate) fn zones_for(ec2: &Ec2, vpc_id: &str, public_apis: &[&str]) -> Vec<Zone> {
+    let region = &ec2.region;
     let mut zones = Vec::new();
     let private_for = |label: &str| {
         ec2.endpoints.iter().find(|e| {
@@ -307,18 +301,8 @@ pub(crate) fn zones_for(ec2: &Ec2, model: &Model, vpc_id: &str) -> Vec<Zone> {
         }
         None => {
             if let Some(public) = ec2.internet.service("execute-api") {
-                for api in model
-                    .apigw
-                    .rest_apis
-                    .iter()
-                    .filter(|a| a.endpoint_type != crate::apigw::EndpointType::Private)
-                {
-                    records.extend(a_records(&format!("{}.{origin}", api.id), &[public.ip]));
-                }
-                // HTTP APIs are public (no private endpoint type); one whose default endpoint is
-                // disabled still resolves and answers 403 (apigw::http_api).
-                for api in &model.apigw.http.apis {
-                    records.extend(a_records(&format!("{}.{origin}", api.id), &[public.ip]));
+                for api in public_apis {
+                    records.extend(a_records(&format!("{api}.{origin}"), &[public.ip]));
                 }
             }
             for (api, vpce) in &ec2.model.api_endpoint_associations {
@@ -399,16 +383,16 @@ pub(crate) fn normalize_execute_api(req: &mut http::Request<Bytes>, region: &str
 /// EventBridge, Secrets Manager) before the service sees it. The action is
 /// `<prefix>:<Operation>` of `X-Amz-Target`, the resource the ARN the request names
 /// (`stateMachineArn`, `executionArn`, `Arn`, `SecretId`, else `*`), the principal the signing key's
-/// (anonymous when unknown: the service then refuses the signature). Returns the error to send
-/// when the policy does not allow it.
+/// (anonymous when unknown: the service then refuses the signature). Returns the
+/// `AccessDeniedException`'s message when the policy does not allow it.
 pub(crate) fn json_gate(
-    edge: &crate::edge::Edge,
+    iam: &Directory,
     parts: &http::request::Parts,
     body: &Bytes,
     policy: &NamedPolicy,
     context: &crate::iam::RequestContext,
     trace: &Trace,
-) -> Option<crate::edge::wire::JsonError> {
+) -> Option<String> {
     use crate::iam::{Principal, Request, denial_message, evaluate_policy};
     let target = parts
         .headers
@@ -436,13 +420,7 @@ pub(crate) fn json_gate(
         .and_then(|(_, rest)| rest.split('/').next())
         .map(str::to_string);
     let principal = key
-        .and_then(|k| {
-            edge.world()
-                .iam
-                .credentials()
-                .lookup(&k)
-                .map(|r| r.principal)
-        })
+        .and_then(|k| iam.credentials().lookup(&k).map(|r| r.principal))
         .unwrap_or(Principal::Anonymous);
     let request = Request {
         principal: &principal,
@@ -465,10 +443,7 @@ pub(crate) fn json_gate(
         crate::trace::Verdict::Refuse,
         format!("{action} on {resource}: {decision}: {message}"),
     );
-    Some(crate::edge::wire::JsonError::client(
-        "AccessDeniedException",
-        message,
-    ))
+    Some(message)
 }
 
 #[cfg(test)]

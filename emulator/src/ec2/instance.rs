@@ -16,13 +16,11 @@ use hyper_util::rt::TokioIo;
 use tokio::io::DuplexStream;
 
 use super::route::{self, Outcome};
-use super::{InstanceConfig, StartError};
+use super::{Ec2Model, Fabric, InstanceConfig, StartError};
 use crate::dns::ResolveError;
-use crate::model::Model;
 use crate::trace::{Trace, Verdict};
 use crate::vpc::sg::{self, Direction, IpProtocol};
 use crate::vpc::{ConnectError, Eni, Network, Source};
-use crate::world::World;
 
 /// A running instance.
 #[derive(Debug)]
@@ -38,7 +36,7 @@ pub struct Instance {
 impl Instance {
     pub(crate) fn create(
         net: &Network,
-        model: &Model,
+        model: &Ec2Model,
         config: &InstanceConfig,
         index: usize,
     ) -> Result<Self, StartError> {
@@ -118,8 +116,8 @@ pub enum OpenError {
 }
 
 /// Opens a TCP connection from `instance` to `host:port` (a name or an address).
-pub async fn connect(
-    world: &World,
+pub async fn connect<F: Fabric>(
+    world: &F,
     instance: &Instance,
     host: &str,
     port: u16,
@@ -131,7 +129,7 @@ pub async fn connect(
     let ip: IpAddr = match host.parse() {
         Ok(ip) => ip,
         Err(_) => {
-            let server = world.dns.get(vpc_id).ok_or_else(|| OpenError::NoResolver {
+            let server = world.dns(vpc_id).ok_or_else(|| OpenError::NoResolver {
                 vpc_id: vpc_id.clone(),
             })?;
             let ips = server.resolver(eni.ip).lookup_ipv4(host, trace).await?;
@@ -156,8 +154,8 @@ pub async fn connect(
 /// the ENI's subnet decides where the packets go (the public address is the instance's, if the
 /// ENI is an instance's), security groups apply, and what AWS drops never completes. Lattice
 /// clients call this for addresses that are not Lattice's.
-pub async fn connect_addr(
-    world: &World,
+pub async fn connect_addr<F: Fabric>(
+    world: &F,
     eni: &Arc<Eni>,
     dst: SocketAddr,
     trace: &Trace,
@@ -177,23 +175,12 @@ pub async fn connect_addr(
         );
         return Err(OpenError::Refused(ConnectError::Refused { addr: dst }));
     }
-    if crate::lattice::service_network::LatticeServices::is_lattice_address(ip) {
+    if world.is_lattice_address(ip) {
         // A VPC Lattice service's address (the VPC is associated with its service network).
-        return world
-            .lattice
-            .connect(eni, dst, trace)
-            .await
-            .map_err(|e| match e {
-                crate::lattice::service_network::LatticeSnError::Refused { addr } => {
-                    OpenError::Refused(ConnectError::Refused { addr })
-                }
-                other => OpenError::Lattice {
-                    reason: other.to_string(),
-                },
-            });
+        return world.lattice_connect(eni, dst, trace).await;
     }
-    let public_ip = world
-        .ec2
+    let ec2 = world.ec2();
+    let public_ip = ec2
         .instances()
         .iter()
         .find(|i| i.eni.id == eni.id)
@@ -206,12 +193,19 @@ pub async fn connect_addr(
         );
         return std::future::pending().await;
     };
-    let decision = route::decide(&world.model, vpc_id, &eni.subnet_id, v4, public_ip);
+    let decision = route::decide(
+        ec2.model(),
+        ec2.vpc_cidr(vpc_id),
+        vpc_id,
+        &eni.subnet_id,
+        v4,
+        public_ip,
+    );
     match decision.outcome.clone() {
         Outcome::Local => {
             trace.info("route", format!("{} -> {dst}: {decision}", eni.ip));
             Ok(world
-                .net
+                .net()
                 .connect(&Source::Eni(eni.clone()), vpc_id, dst, trace)
                 .await?)
         }
@@ -231,7 +225,7 @@ pub async fn connect_addr(
             let groups: Vec<_> = eni
                 .groups
                 .iter()
-                .filter_map(|g| world.net.group(g))
+                .filter_map(|g| world.net().group(g))
                 .collect();
             match sg::check(&groups, Direction::Egress, IpProtocol::Tcp, port, ip, &[]) {
                 sg::Verdict::Allow { group, rule } => trace.pass(
@@ -254,15 +248,15 @@ pub async fn connect_addr(
                 }
             }
             let source = SocketAddr::new(IpAddr::V4(public_ip), 49152);
-            Ok(world.ec2.internet.connect(source, dst, trace).await)
+            Ok(ec2.internet.connect(source, dst, trace).await)
         }
     }
 }
 
 /// Sends `req` from `instance`: the URI's scheme (`http` or `https`), host and port say where;
 /// HTTPS trusts the emulated public CA only. The response body is read whole.
-pub async fn request(
-    world: &World,
+pub async fn request<F: Fabric>(
+    world: &F,
     instance: &Instance,
     mut req: http::Request<Bytes>,
     trace: &Trace,
@@ -304,7 +298,7 @@ pub async fn request(
     let resp = if tls {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|_| invalid("the host is not a valid server name"))?;
-        let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+        let connector = tokio_rustls::TlsConnector::from(world.tls_client().clone());
         let stream = connector
             .connect(name, stream)
             .await
@@ -337,4 +331,35 @@ where
     let (parts, body) = resp.into_parts();
     let body = body.collect().await.map_err(http_err)?.to_bytes();
     Ok(http::Response::from_parts(parts, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Scenario, StackLinks};
+
+    /// A template may pin `PrivateIpAddress` to an address AWS reserves (the first four of every
+    /// subnet: <https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html>): the
+    /// scenario loads, and the instance does not start.
+    #[test]
+    fn a_pinned_address_must_be_usable() {
+        let doc = serde_json::json!({
+            "Vpcgate": {"Region": "ap-northeast-1"},
+            "Resources": {
+                "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+                "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24", "AvailabilityZone": "ap-northeast-1a"}},
+                "Host": {"Type": "AWS::EC2::Instance", "Properties": {"SubnetId": {"Ref": "SubnetA"}, "PrivateIpAddress": "10.0.0.2"}}
+            }
+        });
+        let (m, _) = Scenario::parse(&doc.to_string(), "inline.json")
+            .unwrap()
+            .build(&StackLinks::default())
+            .unwrap();
+        let net = Network::new();
+        for vpc in &m.vpcs {
+            net.add_vpc(vpc.clone());
+        }
+        let err = Instance::create(&net, &m.ec2, &m.ec2.instances[0], 0).unwrap_err();
+        assert!(err.to_string().contains("reserved by AWS"), "{err}");
+    }
 }

@@ -5,8 +5,8 @@
 //! `<api-id>.execute-api.<region>.amazonaws.com` of every REST API that is not PRIVATE) resolve,
 //! from any VPC, to addresses of 198.51.100.0/24 (TEST-NET-2). A connection to port 443 of one of
 //! them is served in memory by a TLS listener (certificates of the emulated public CA) that hands
-//! the plaintext HTTP to the emulated service: `serve`'s [`crate::edge`] for the JSON APIs and the
-//! control plane, API Gateway's data plane for `execute-api`. Nothing ever leaves the machine: any
+//! the plaintext HTTP to the emulated service ([`super::Services`], which `serve`'s edge
+//! implements): the JSON APIs and the control plane, API Gateway's data plane for `execute-api`. Nothing ever leaves the machine: any
 //! other address of the internet swallows the SYN.
 //!
 //! Reaching the internet at all is the route table's business ([`super::route`]): a subnet needs a
@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::DuplexStream;
 
-use super::{Arrival, ServiceSlot, StartError};
+use super::{Arrival, Listening, StartError};
 use crate::pki::Pki;
 use crate::trace::{Trace, Verdict};
 
@@ -55,10 +55,8 @@ pub struct PublicService {
 /// The emulated internet.
 #[derive(Debug)]
 pub struct Internet {
-    region: String,
     services: Vec<PublicService>,
-    tls: Arc<rustls::ServerConfig>,
-    slot: ServiceSlot,
+    shared: Arc<Listening>,
 }
 
 /// The TLS configuration of the service endpoints (public and interface): one certificate of the
@@ -105,14 +103,13 @@ impl rustls::server::ResolvesServerCert for OneCertificate {
 }
 
 impl Internet {
-    pub(crate) fn new(region: &str, tls: Arc<rustls::ServerConfig>, slot: ServiceSlot) -> Self {
+    pub(crate) fn new(shared: Arc<Listening>) -> Self {
         let s = |label, last, target| PublicService {
             label,
             ip: Ipv4Addr::new(198, 51, 100, last),
             target,
         };
         Self {
-            region: region.to_string(),
             services: vec![
                 s("states", 10, Target::Aws),
                 s("sync-states", 11, Target::Aws),
@@ -121,8 +118,7 @@ impl Internet {
                 s("secretsmanager", 14, Target::Aws),
                 s("execute-api", 20, Target::ExecuteApi),
             ],
-            tls,
-            slot,
+            shared,
         }
     }
 
@@ -163,20 +159,18 @@ impl Internet {
             "internet",
             format!(
                 "{}.{}.amazonaws.com ({dst}) accepted a connection from {source}",
-                service.label, self.region
+                service.label, self.shared.region
             ),
         );
         let (client, server) = tokio::io::duplex(STREAM_BUFFER);
         tokio::spawn(serve_tls(
             server,
-            self.tls.clone(),
-            self.slot.clone(),
+            self.shared.clone(),
             Arrival::Internet {
                 source_ip: source.ip(),
             },
             service.target,
             trace.clone(),
-            self.region.clone(),
         ));
         client
     }
@@ -196,14 +190,12 @@ fn plain(status: u16, body: &str) -> http::Response<Body> {
 /// service with `arrival` and `trace` in its extensions.
 pub(crate) async fn serve_tls(
     stream: DuplexStream,
-    tls: Arc<rustls::ServerConfig>,
-    slot: ServiceSlot,
+    shared: Arc<Listening>,
     arrival: Arrival,
     target: Target,
     trace: Trace,
-    region: String,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.clone());
     let stream = match acceptor.accept(stream).await {
         Ok(s) => s,
         Err(e) => {
@@ -217,14 +209,11 @@ pub(crate) async fn serve_tls(
         format!("handshake done (SNI {sni}, certificate of the emulated public CA)"),
     );
     let service = service_fn(move |req: http::Request<Incoming>| {
-        let slot = slot.clone();
+        let shared = shared.clone();
         let arrival = arrival.clone();
         let trace = trace.clone();
-        let region = region.clone();
         async move {
-            Ok::<_, std::convert::Infallible>(
-                dispatch(slot, arrival, target, trace, region, req).await,
-            )
+            Ok::<_, std::convert::Infallible>(dispatch(&shared, arrival, target, trace, req).await)
         }
     });
     let _ = hyper::server::conn::http1::Builder::new()
@@ -234,14 +223,14 @@ pub(crate) async fn serve_tls(
 }
 
 async fn dispatch(
-    slot: ServiceSlot,
+    shared: &Listening,
     arrival: Arrival,
     target: Target,
     trace: Trace,
-    region: String,
     req: http::Request<Incoming>,
 ) -> http::Response<Body> {
-    let Some(edge) = slot.get() else {
+    let region = &shared.region;
+    let Some(services) = shared.slot.get() else {
         return plain(
             503,
             r#"{"message":"vpcgate: the emulated services are not attached to this endpoint (ec2::attach)"}"#,
@@ -270,10 +259,8 @@ async fn dispatch(
     match target {
         Target::ExecuteApi => {
             let mut req = http::Request::from_parts(parts, body);
-            super::endpoint::normalize_execute_api(&mut req, &region, &trace);
-            let resp = edge.apigw().handle(req).await;
-            let (p, b) = resp.into_parts();
-            http::Response::from_parts(p, Full::new(b))
+            super::endpoint::normalize_execute_api(&mut req, region, &trace);
+            services.execute_api(req).await
         }
         Target::Aws => {
             if let Arrival::Endpoint {
@@ -283,10 +270,10 @@ async fn dispatch(
             {
                 // The Region of the endpoint the request was sent to.
                 let mut context =
-                    crate::iam::RequestContext::for_request(edge.world().clock.now_utc(), &region);
+                    crate::iam::RequestContext::for_request(shared.clock.now_utc(), region);
                 arrival.apply(&mut context);
-                if let Some(e) =
-                    super::endpoint::json_gate(&edge, &parts, &body, policy, &context, &trace)
+                if let Some(message) =
+                    super::endpoint::json_gate(&shared.iam, &parts, &body, policy, &context, &trace)
                 {
                     let version = if parts
                         .headers
@@ -298,10 +285,110 @@ async fn dispatch(
                     } else {
                         "1.1"
                     };
-                    return crate::edge::wire::error(version, &e);
+                    return services.access_denied(version, message);
                 }
             }
-            crate::edge::handle_parts(edge, parts, body).await
+            services.aws(parts, body).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::{Directory, IamConfig};
+    use crate::clock::Clock;
+    use crate::ec2::{ServiceFuture, ServiceSlot, Services};
+
+    /// Services that answer with what they were asked.
+    struct Echo;
+
+    impl Services for Echo {
+        fn execute_api(self: Arc<Self>, req: http::Request<Bytes>) -> ServiceFuture {
+            let host = req.headers()[http::header::HOST]
+                .to_str()
+                .unwrap()
+                .to_string();
+            Box::pin(async move { http::Response::new(Full::new(Bytes::from(host))) })
+        }
+
+        fn aws(self: Arc<Self>, _: http::request::Parts, _: Bytes) -> ServiceFuture {
+            Box::pin(async { http::Response::new(Full::new(Bytes::from("aws"))) })
+        }
+
+        fn access_denied(&self, _: &str, message: String) -> http::Response<Full<Bytes>> {
+            http::Response::new(Full::new(Bytes::from(message)))
+        }
+    }
+
+    /// `GET /` to `host` at `ip` (443) from a public address, over TLS trusting the CA.
+    async fn get(internet: &Internet, pki: &Pki, ip: Ipv4Addr, host: &str) -> (u16, String) {
+        let stream = internet
+            .connect(
+                "192.0.2.10:49152".parse().unwrap(),
+                SocketAddr::new(IpAddr::V4(ip), 443),
+                &Trace::disabled(),
+            )
+            .await;
+        let name = rustls::pki_types::ServerName::try_from(host.to_string()).unwrap();
+        let tls = tokio_rustls::TlsConnector::from(pki.client_config())
+            .connect(name, stream)
+            .await
+            .unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::get("/")
+            .header(http::header::HOST, host)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_endpoints_answer_with_the_attached_services_only_while_they_live() {
+        let clock = Clock::system();
+        let pki = Pki::new(&clock).unwrap();
+        let slot = ServiceSlot::default();
+        let region = "ap-northeast-1";
+        let iam = Directory::new(IamConfig {
+            account: "123456789012",
+            roles: &[],
+            users: &[],
+            managed_policies: &[],
+        })
+        .unwrap();
+        let internet = Internet::new(Arc::new(Listening {
+            tls: server_config(&pki, region).unwrap(),
+            slot: slot.clone(),
+            region: region.into(),
+            iam: Arc::new(iam),
+            clock,
+        }));
+        let execute_api = internet.service("execute-api").unwrap().ip;
+        let states = internet.service("states").unwrap().ip;
+        let api_host = "abc1234567.execute-api.ap-northeast-1.amazonaws.com";
+        let (status, body) = get(&internet, &pki, execute_api, api_host).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("not attached"), "{body}");
+
+        let services: Arc<dyn Services> = Arc::new(Echo);
+        slot.set(Arc::downgrade(&services));
+        assert_eq!(
+            get(&internet, &pki, execute_api, api_host).await,
+            (200, api_host.to_string())
+        );
+        let states_host = "states.ap-northeast-1.amazonaws.com";
+        assert_eq!(
+            get(&internet, &pki, states, states_host).await,
+            (200, "aws".to_string())
+        );
+
+        drop(services);
+        assert_eq!(get(&internet, &pki, states, states_host).await.0, 503);
     }
 }

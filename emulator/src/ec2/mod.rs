@@ -19,8 +19,10 @@
 //!   endpoint policy.
 //! - [`case`]: `Request` cases sent `From` an instance.
 //!
-//! The emulated services themselves are the ones `serve` answers with ([`crate::edge::Edge`]);
-//! [`attach`] hands them to the listeners (the proxies do it when they start).
+//! The emulated services themselves are the ones `serve` answers with: the edge implements
+//! [`Services`] and hands itself to the listeners with [`Ec2::attach`] (the proxies have it done
+//! when they start). What an instance's connections pass through — the network, the VPCs'
+//! resolvers, VPC Lattice — the world hands in as a [`Fabric`].
 
 pub mod binding;
 pub mod endpoint;
@@ -29,18 +31,24 @@ pub mod internet;
 pub mod route;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, RwLock, Weak};
 
+use bytes::Bytes;
+use http_body_util::Full;
 use ipnet::Ipv4Net;
 use serde_json::Value;
+use tokio::io::DuplexStream;
 
-use crate::dns::Zone;
-use crate::edge::Edge;
+use crate::authz::Directory;
+use crate::clock::Clock;
+use crate::dns::{DnsServer, Zone};
 use crate::iam::NamedPolicy;
-use crate::model::Model;
 use crate::pki::{Pki, PkiError};
-use crate::vpc::{Eni, EniError, Network};
+use crate::trace::Trace;
+use crate::vpc::{Eni, EniError, Network, Vpc};
 
 pub use endpoint::{EndpointService, InterfaceEndpoint};
 pub use instance::{Instance, OpenError, connect, connect_addr, request};
@@ -326,21 +334,92 @@ pub enum StartError {
     },
 }
 
-/// Where the listeners find the emulated services (set by [`attach`]).
+/// What a service endpoint's listener answers with.
+pub type ServiceFuture = Pin<Box<dyn Future<Output = http::Response<Full<Bytes>>> + Send>>;
+
+/// The emulated AWS services behind the public and interface endpoints' listeners: `serve`'s
+/// edge implements it and installs itself with [`Ec2::attach`]. Each request carries its
+/// [`Arrival`] and [`Trace`] in its extensions.
+pub trait Services: Send + Sync + 'static {
+    /// API Gateway's data plane: a request to `{api-id}.execute-api.<region>.amazonaws.com`
+    /// (its `Host` already read back from an endpoint-specific name).
+    fn execute_api(self: Arc<Self>, req: http::Request<Bytes>) -> ServiceFuture;
+    /// The JSON APIs (Step Functions, EventBridge, Secrets Manager) and API Gateway's control
+    /// plane.
+    fn aws(self: Arc<Self>, parts: http::request::Parts, body: Bytes) -> ServiceFuture;
+    /// The JSON protocol's `AccessDeniedException` (`json_version` `1.0` or `1.1`) for a request
+    /// an interface endpoint's policy refused.
+    fn access_denied(&self, json_version: &str, message: String) -> http::Response<Full<Bytes>>;
+}
+
+/// Where the listeners find the emulated services (set by [`Ec2::attach`]).
 #[derive(Clone, Debug, Default)]
-pub struct ServiceSlot(Arc<RwLock<Option<Weak<Edge>>>>);
+pub struct ServiceSlot(Arc<RwLock<Option<Weak<dyn Services>>>>);
 
 impl ServiceSlot {
     /// The services, if attached and still running.
-    pub fn get(&self) -> Option<Arc<Edge>> {
+    pub fn get(&self) -> Option<Arc<dyn Services>> {
         self.0.read().ok()?.as_ref()?.upgrade()
     }
 
-    fn set(&self, edge: &Arc<Edge>) {
+    fn set(&self, services: Weak<dyn Services>) {
         if let Ok(mut slot) = self.0.write() {
-            *slot = Some(Arc::downgrade(edge));
+            *slot = Some(services);
         }
     }
+}
+
+/// Everything an instance's connections pass through, handed in by the world: the network, the
+/// VPCs' resolvers, EC2 itself (routes, the internet) and VPC Lattice.
+pub trait Fabric: Send + Sync {
+    /// The virtual network.
+    fn net(&self) -> &Network;
+    /// The resolver (Route 53 Resolver at `.2`) of a VPC.
+    fn dns(&self, vpc_id: &str) -> Option<&DnsServer>;
+    /// EC2: instances, route tables, the internet.
+    fn ec2(&self) -> &Ec2;
+    /// The TLS client configuration of the AWS side (it trusts the emulated public CA).
+    fn tls_client(&self) -> &Arc<rustls::ClientConfig>;
+    /// The world's clock.
+    fn clock(&self) -> &Clock;
+    /// The Region.
+    fn region(&self) -> &str;
+    /// Whether `ip` is a VPC Lattice service's address.
+    fn is_lattice_address(&self, ip: IpAddr) -> bool;
+    /// Opens a connection from `eni` to a VPC Lattice service's address.
+    fn lattice_connect(
+        &self,
+        eni: &Arc<Eni>,
+        dst: SocketAddr,
+        trace: &Trace,
+    ) -> impl Future<Output = Result<DuplexStream, OpenError>> + Send;
+}
+
+/// What [`Ec2::start`] is handed besides the model.
+#[derive(Clone, Copy, Debug)]
+pub struct StartContext<'a> {
+    /// The Region.
+    pub region: &'a str,
+    /// The VPCs (their ranges are the `local` routes).
+    pub vpcs: &'a [Vpc],
+    /// The virtual network.
+    pub net: &'a Network,
+    /// The emulated public CA (the endpoints' certificate).
+    pub pki: &'a Pki,
+    /// IAM: the principal behind a request's access key, for endpoint policies.
+    pub iam: &'a Arc<Directory>,
+    /// The world's clock.
+    pub clock: &'a Clock,
+}
+
+/// What every service endpoint's listener shares.
+#[derive(Debug)]
+pub(crate) struct Listening {
+    pub(crate) tls: Arc<rustls::ServerConfig>,
+    pub(crate) slot: ServiceSlot,
+    pub(crate) region: String,
+    pub(crate) iam: Arc<Directory>,
+    pub(crate) clock: Clock,
 }
 
 /// A proxy opened for an instance (see [`crate::proxy`]).
@@ -356,6 +435,9 @@ pub struct ProxyPorts {
 #[derive(Debug)]
 pub struct Ec2 {
     model: Ec2Model,
+    region: String,
+    /// Each VPC's range, by id.
+    vpc_cidrs: HashMap<String, Ipv4Net>,
     instances: Vec<Arc<Instance>>,
     endpoints: Vec<Arc<InterfaceEndpoint>>,
     /// The public AWS service endpoints.
@@ -368,14 +450,20 @@ pub struct Ec2 {
 
 impl Ec2 {
     /// Creates the instances' and endpoints' ENIs and starts the endpoints' and the public
-    /// endpoints' listeners (they answer once [`attach`] gives them the services).
-    pub fn start(net: &Network, model: &Model, pki: &Pki) -> Result<Self, StartError> {
+    /// endpoints' listeners (they answer once [`Ec2::attach`] gives them the services).
+    pub fn start(ec2: &Ec2Model, cx: StartContext<'_>) -> Result<Self, StartError> {
+        let StartContext { region, net, .. } = cx;
         let slot = ServiceSlot::default();
-        let tls = internet::server_config(pki, &model.region)?;
-        let ec2 = &model.ec2;
+        let shared = Arc::new(Listening {
+            tls: internet::server_config(cx.pki, region)?,
+            slot: slot.clone(),
+            region: region.to_string(),
+            iam: cx.iam.clone(),
+            clock: cx.clock.clone(),
+        });
         let mut instances = Vec::new();
         for (i, cfg) in ec2.instances.iter().enumerate() {
-            instances.push(Arc::new(Instance::create(net, model, cfg, i)?));
+            instances.push(Arc::new(Instance::create(net, ec2, cfg, i)?));
         }
         let mut endpoints = Vec::new();
         for cfg in ec2
@@ -385,15 +473,15 @@ impl Ec2 {
         {
             endpoints.push(Arc::new(InterfaceEndpoint::start(
                 net,
-                model,
                 cfg,
-                tls.clone(),
-                slot.clone(),
+                shared.clone(),
             )?));
         }
-        let internet = Internet::new(&model.region, tls, slot.clone());
+        let internet = Internet::new(shared);
         Ok(Self {
             model: ec2.clone(),
+            region: region.to_string(),
+            vpc_cidrs: cx.vpcs.iter().map(|v| (v.id.clone(), v.cidr)).collect(),
             instances,
             endpoints,
             internet,
@@ -430,6 +518,16 @@ impl Ec2 {
         &self.model
     }
 
+    /// The Region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// A VPC's range.
+    pub fn vpc_cidr(&self, vpc_id: &str) -> Option<Ipv4Net> {
+        self.vpc_cidrs.get(vpc_id).copied()
+    }
+
     /// The instances.
     pub fn instances(&self) -> &[Arc<Instance>] {
         &self.instances
@@ -457,10 +555,11 @@ impl Ec2 {
     }
 
     /// The DNS zones `vpc_id`'s resolver serves besides its hosted zones: public AWS service
-    /// names (or, where an endpoint with private DNS overrides one, its private zone), the REST
-    /// APIs' public names, and every interface endpoint's own names.
-    pub fn zones_for(&self, model: &Model, vpc_id: &str) -> Vec<Zone> {
-        endpoint::zones_for(self, model, vpc_id)
+    /// names (or, where an endpoint with private DNS overrides one, its private zone), the
+    /// public names of `public_apis` (the ids of the REST APIs that are not PRIVATE and of the
+    /// HTTP APIs), and every interface endpoint's own names.
+    pub fn zones_for(&self, vpc_id: &str, public_apis: &[&str]) -> Vec<Zone> {
+        endpoint::zones_for(self, vpc_id, public_apis)
     }
 
     /// Records the proxies opened for an instance.
@@ -479,21 +578,24 @@ impl Ec2 {
     pub fn services(&self) -> &ServiceSlot {
         &self.slot
     }
-}
 
-/// Hands the emulated services (`serve`'s [`Edge`]) to the interface endpoints' and the public
-/// endpoints' listeners. The listeners keep only a weak reference: dropping the edge stops
-/// their answers (new connections are refused).
-pub fn attach(edge: &Arc<Edge>) {
-    edge.world().ec2.slot.set(edge);
+    /// Hands the emulated services (`serve`'s edge) to the interface endpoints' and the public
+    /// endpoints' listeners. The listeners keep only a weak reference: dropping the services
+    /// stops their answers (new connections are refused).
+    pub fn attach(&self, services: Weak<dyn Services>) {
+        self.slot.set(services);
+    }
 }
 
 /// The public IPv4 address an instance uses on the internet, if it has one: an Elastic IP
 /// associated with it, else one auto-assigned at launch (`AssociatePublicIpAddress`, or the
 /// subnet's `MapPublicIpOnLaunch`) from 192.0.2.0/24 (TEST-NET-1).
-pub(crate) fn public_ip_of(model: &Model, cfg: &InstanceConfig, index: usize) -> Option<Ipv4Addr> {
+pub(crate) fn public_ip_of(
+    model: &Ec2Model,
+    cfg: &InstanceConfig,
+    index: usize,
+) -> Option<Ipv4Addr> {
     if let Some(eip) = model
-        .ec2
         .eips
         .iter()
         .find(|e| e.instance_id.as_deref() == Some(cfg.id.as_str()))
@@ -502,7 +604,7 @@ pub(crate) fn public_ip_of(model: &Model, cfg: &InstanceConfig, index: usize) ->
     }
     let auto = cfg
         .associate_public_ip
-        .unwrap_or_else(|| model.ec2.public_ip_subnets.contains(&cfg.subnet_id));
+        .unwrap_or_else(|| model.public_ip_subnets.contains(&cfg.subnet_id));
     auto.then(|| Ipv4Addr::new(192, 0, 2, 10 + (index % 200) as u8))
 }
 

@@ -20,7 +20,6 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::{Ec2Model, RouteTarget};
-use crate::model::Model;
 
 /// Where a packet goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,14 +94,13 @@ fn attached(ec2: &Ec2Model, igw: &str, vpc_id: &str) -> bool {
 /// Where a packet from `subnet_id` (in `vpc_id`, range `vpc_cidr`) to `dst` goes, for a source
 /// whose public IPv4 address is `public_ip` (if any).
 pub fn decide(
-    model: &Model,
+    ec2: &Ec2Model,
+    vpc_cidr: Option<Ipv4Net>,
     vpc_id: &str,
     subnet_id: &str,
     dst: Ipv4Addr,
     public_ip: Option<Ipv4Addr>,
 ) -> Decision {
-    let ec2 = &model.ec2;
-    let vpc_cidr = model.vpcs.iter().find(|v| v.id == vpc_id).map(|v| v.cidr);
     let table = table_of(ec2, subnet_id).map(str::to_string);
     if vpc_cidr.is_some_and(|c| c.contains(&dst)) {
         return Decision {
@@ -144,7 +142,7 @@ pub fn decide(
                 path: igw.clone(),
             },
         },
-        RouteTarget::NatGateway(nat_id) => nat_path(model, vpc_id, nat_id, dst),
+        RouteTarget::NatGateway(nat_id) => nat_path(ec2, vpc_id, nat_id, dst),
         RouteTarget::Other { kind, id } => Outcome::Dropped {
             reason: format!("{id} ({kind}) leads to nothing the emulated world has"),
         },
@@ -156,8 +154,7 @@ pub fn decide(
     }
 }
 
-fn nat_path(model: &Model, vpc_id: &str, nat_id: &str, dst: Ipv4Addr) -> Outcome {
-    let ec2 = &model.ec2;
+fn nat_path(ec2: &Ec2Model, vpc_id: &str, nat_id: &str, dst: Ipv4Addr) -> Outcome {
     let Some(nat) = ec2.nat_gateways.iter().find(|n| n.id == nat_id) else {
         return Outcome::Dropped {
             reason: format!("{nat_id} does not exist (blackhole)"),
@@ -214,7 +211,20 @@ fn nat_path(model: &Model, vpc_id: &str, nat_id: &str, dst: Ipv4Addr) -> Outcome
 mod tests {
     use super::super::*;
     use super::*;
+    use crate::model::Model;
     use crate::vpc::{Subnet, Vpc};
+
+    /// [`decide`] with the VPC's range from the model.
+    fn decide(
+        m: &Model,
+        vpc_id: &str,
+        subnet_id: &str,
+        dst: Ipv4Addr,
+        public_ip: Option<Ipv4Addr>,
+    ) -> Decision {
+        let cidr = m.vpcs.iter().find(|v| v.id == vpc_id).map(|v| v.cidr);
+        super::decide(&m.ec2, cidr, vpc_id, subnet_id, dst, public_ip)
+    }
 
     fn model(private_route: Option<RouteTarget>) -> Model {
         let subnet = |id: &str, cidr: &str| Subnet {

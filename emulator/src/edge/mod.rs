@@ -21,6 +21,7 @@
 pub mod apigw_api;
 pub mod apigwv2_api;
 pub mod cfn_api;
+mod components;
 pub mod events_api;
 pub mod events_bus_api;
 pub mod query;
@@ -537,7 +538,7 @@ impl Edge {
         let apigw = crate::apigw::service(&world.apigw);
         *self.current.write().expect("lock") = Current { world, apigw };
         if attached {
-            crate::ec2::attach(self);
+            self.attach_endpoints();
         }
         Ok(())
     }
@@ -730,7 +731,7 @@ impl Edge {
             *self.current.write().expect("lock") = Current { world, apigw };
             drop(scopes);
             if attached {
-                crate::ec2::attach(self);
+                self.attach_endpoints();
             }
         } else if let Some(a) = account {
             for c in old.connections.list() {

@@ -51,6 +51,7 @@ use super::workload::{self, InstanceConfig, Workload, WorkloadConfig};
 use crate::authz::Directory;
 use crate::clock::Clock;
 use crate::dns::{RecordData, ResolveError, Zone, records};
+use crate::ec2::Fabric;
 use crate::iam::{NamedPolicy, Policy, PolicyKind, Principal, RequestContext};
 use crate::pki::{IssuedCertificate, Pki};
 use crate::sigv4::{self, Credentials, SigningSettings};
@@ -1344,10 +1345,12 @@ async fn route(
         TARGET_TIMEOUT,
         target_group::exchange(
             &shared.target_ctx,
-            tg,
-            target,
-            None,
-            tg.protocol,
+            target_group::Destination {
+                tg,
+                target,
+                port_override: None,
+                protocol: tg.protocol,
+            },
             upstream,
             trace,
         ),
@@ -1603,11 +1606,20 @@ pub struct ClientResponse {
     pub body: Bytes,
 }
 
+/// What a VPC Lattice client needs of the world besides the [`Fabric`] its connections pass
+/// through: the service networks, and IAM (the credentials it signs with).
+pub trait Clients: Fabric {
+    /// The service networks.
+    fn lattice(&self) -> &LatticeServices;
+    /// The account's IAM.
+    fn iam(&self) -> &Directory;
+}
+
 /// Sends `req` from `from` (an ENI in a VPC): resolves the URL's host with the VPC's resolver,
 /// connects — through Lattice when the answer is a Lattice address, else inside the VPC —,
 /// speaks TLS for `https` (trusting only the emulated public root) and HTTP/1.1.
-pub async fn request(
-    world: &crate::world::World,
+pub async fn request<W: Clients>(
+    world: &W,
     from: &Arc<Eni>,
     req: &ClientRequest,
     trace: &Trace,
@@ -1640,8 +1652,7 @@ pub async fn request(
         Ok(ip) => ip,
         Err(_) => {
             let dns = world
-                .dns
-                .get(&from.vpc_id)
+                .dns(&from.vpc_id)
                 .ok_or_else(|| LatticeSnError::Unknown {
                     what: "VPC",
                     name: from.vpc_id.clone(),
@@ -1652,7 +1663,7 @@ pub async fn request(
     let addr = SocketAddr::new(ip, port);
     let connect = async {
         if LatticeServices::is_lattice_address(ip) {
-            world.lattice.connect(from, addr, trace).await
+            world.lattice().connect(from, addr, trace).await
         } else {
             // Inside the VPC, or wherever the subnet's routes lead (NAT and internet gateways to
             // the public AWS endpoints): crate::ec2.
@@ -1676,7 +1687,7 @@ pub async fn request(
         }
     })??;
     let io: Box<dyn IoStream> = if https {
-        let connector = tokio_rustls::TlsConnector::from(world.tls_client.clone());
+        let connector = tokio_rustls::TlsConnector::from(world.tls_client().clone());
         let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| {
             LatticeSnError::Tls {
                 host: host.clone(),
@@ -1729,7 +1740,7 @@ pub async fn request(
     }
     // An AWS service's own name (`states.<region>.amazonaws.com`, `{id}.execute-api…`) is
     // signed for that service with the payload's hash; anything else for Lattice.
-    let aws_service = crate::ec2::signing_service(&host, &world.model.region);
+    let aws_service = crate::ec2::signing_service(&host, world.region());
     if req.credentials.is_some() && aws_service.is_none() {
         builder = builder.header("x-amz-content-sha256", auth::UNSIGNED_PAYLOAD);
     }
@@ -1744,9 +1755,9 @@ pub async fn request(
         sigv4::sign_request(
             &mut signing,
             creds,
-            &world.model.region,
+            world.region(),
             service,
-            world.clock.now(),
+            world.clock().now(),
             &settings,
         )
         .map_err(|e| LatticeSnError::Signing {
@@ -1756,7 +1767,9 @@ pub async fn request(
             "client",
             format!(
                 "signed with SigV4 ({}, {}) as {}",
-                service, world.model.region, creds.access_key_id
+                service,
+                world.region(),
+                creds.access_key_id
             ),
         );
         request = signing.map(Bytes::from);
@@ -1802,34 +1815,28 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> IoStream fo
 
 /// The ENI a scenario's `From` names: an instance (logical id or `Ref`: its ENI) or a subnet id
 /// (a new ENI whose group allows all outbound traffic, like a VPC's default security group).
-pub fn client_eni(world: &crate::world::World, from: &str) -> Result<Arc<Eni>, LatticeSnError> {
-    if let Some(eni) = world.lattice.instance_eni(from) {
+pub fn client_eni<W: Clients>(world: &W, from: &str) -> Result<Arc<Eni>, LatticeSnError> {
+    let lattice = world.lattice();
+    let net = world.net();
+    if let Some(eni) = lattice.instance_eni(from) {
         return Ok(eni);
     }
-    if let Some(inst) = world
-        .lattice
+    if let Some(inst) = lattice
         .model()
         .instances
         .iter()
         .find(|i| i.reference == from)
-        && let Some(eni) = world.lattice.instance_eni(&inst.logical_id)
+        && let Some(eni) = lattice.instance_eni(&inst.logical_id)
     {
         return Ok(eni);
     }
-    let subnet = world
-        .model
-        .vpcs
-        .iter()
-        .flat_map(|v| &v.subnets)
-        .find(|s| s.id == from)
-        .cloned()
-        .ok_or_else(|| LatticeSnError::Unknown {
-            what: "instance or subnet",
-            name: from.to_string(),
-        })?;
+    let subnet = net.subnet(from).ok_or_else(|| LatticeSnError::Unknown {
+        what: "instance or subnet",
+        name: from.to_string(),
+    })?;
     let group_id = format!("sg-vpcgate-client-{}", subnet.vpc_id);
-    if world.net.group(&group_id).is_none() {
-        world.net.put_group(vpc::SecurityGroup {
+    if net.group(&group_id).is_none() {
+        net.put_group(vpc::SecurityGroup {
             id: group_id.clone(),
             logical_id: "vpcgate client".into(),
             vpc_id: subnet.vpc_id.clone(),
@@ -1837,65 +1844,33 @@ pub fn client_eni(world: &crate::world::World, from: &str) -> Result<Arc<Eni>, L
             egress: vec![vpc::sg::Rule::allow_all_ipv4()],
         });
     }
-    world
-        .net
-        .create_eni(
-            &subnet.id,
-            vec![group_id],
-            format!("vpcgate client in {from}"),
-        )
-        .map_err(|_| LatticeSnError::Unknown {
-            what: "subnet with a free address",
-            name: from.to_string(),
-        })
+    net.create_eni(
+        &subnet.id,
+        vec![group_id],
+        format!("vpcgate client in {from}"),
+    )
+    .map_err(|_| LatticeSnError::Unknown {
+        what: "subnet with a free address",
+        name: from.to_string(),
+    })
 }
 
 /// Credentials for a client that signs: a role (a fresh session, as an instance profile would give) or a
 /// user (its first access key), by logical id, name or ARN.
-pub fn credentials_for(
-    world: &crate::world::World,
-    who: &str,
-) -> Result<Credentials, LatticeSnError> {
-    let model = &world.model;
-    if let Some(role) = model
-        .roles
-        .iter()
-        .find(|r| r.logical_id == who || r.name == who || r.arn == who)
-    {
-        let session = Principal::assumed_role(&model.account, &role.name, "vpcgate-client");
-        let issued = world
-            .iam
-            .credentials()
-            .assume_role(
-                session,
-                world.clock.now_utc(),
-                chrono::Duration::seconds(3600),
-            )
-            .map_err(|e| LatticeSnError::Signing {
-                reason: e.to_string(),
-            })?;
-        return Ok(
-            Credentials::new(issued.access_key_id, issued.secret_access_key.expose())
-                .with_session_token(issued.session_token.expose()),
-        );
-    }
-    if let Some(user) = model
-        .users
-        .iter()
-        .find(|u| u.logical_id == who || u.name == who || u.arn == who)
-    {
-        let (id, secret) = user
-            .access_keys
-            .first()
-            .ok_or_else(|| LatticeSnError::Signing {
-                reason: format!("user {} has no access key", user.name),
-            })?;
-        return Ok(Credentials::new(id, secret));
-    }
-    Err(LatticeSnError::Unknown {
-        what: "role or user",
-        name: who.to_string(),
-    })
+pub fn credentials_for<W: Clients>(world: &W, who: &str) -> Result<Credentials, LatticeSnError> {
+    use crate::authz::ClientCredentialsError;
+    world
+        .iam()
+        .client_credentials(who, world.clock().now_utc())
+        .map_err(|e| match e {
+            ClientCredentialsError::Unknown(name) => LatticeSnError::Unknown {
+                what: "role or user",
+                name,
+            },
+            other => LatticeSnError::Signing {
+                reason: other.to_string(),
+            },
+        })
 }
 
 #[cfg(test)]

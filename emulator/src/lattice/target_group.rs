@@ -358,15 +358,32 @@ pub enum TargetError {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// Opens TCP (and TLS for HTTPS) to `target` from Lattice.
+/// Where a request from Lattice goes: the target of a group, on the target's port or a health
+/// check's own, with the group's protocol or the health check's.
+#[derive(Clone, Copy, Debug)]
+pub struct Destination<'a> {
+    /// The target group.
+    pub tg: &'a TargetGroupConfig,
+    /// The target.
+    pub target: &'a Target,
+    /// A port other than the target's (a health check's `Port`).
+    pub port_override: Option<u16>,
+    /// The protocol spoken.
+    pub protocol: Protocol,
+}
+
+/// Opens TCP (and TLS for HTTPS) to `to.target` from Lattice.
 async fn open(
     ctx: &TargetContext,
-    tg: &TargetGroupConfig,
-    target: &Target,
-    port_override: Option<u16>,
-    protocol: Protocol,
+    to: Destination<'_>,
     trace: &Trace,
 ) -> Result<Box<dyn Io>, TargetError> {
+    let Destination {
+        tg,
+        target,
+        port_override,
+        protocol,
+    } = to;
     let source = Source::Outside {
         ip: ctx.lattice_ip,
         label: "VPC Lattice".into(),
@@ -445,28 +462,22 @@ async fn open(
 /// What a kept-alive connection from Lattice to `target` is filed under ([`crate::vpc::pool`]):
 /// targets in the VPCs and load balancers; not a host's own service (a real socket holds the
 /// virtual clock while it is open) nor an instance (never reached).
-fn pool_key(
-    ctx: &TargetContext,
-    tg: &TargetGroupConfig,
-    target: &Target,
-    port_override: Option<u16>,
-    protocol: Protocol,
-) -> Option<PoolKey> {
-    let destination = match &target.address {
+fn pool_key(ctx: &TargetContext, to: Destination<'_>) -> Option<PoolKey> {
+    let destination = match &to.target.address {
         TargetAddress::InVpc(addr) => format!(
             "{} {}",
-            tg.vpc_id,
-            SocketAddr::new(addr.ip(), port_override.unwrap_or(addr.port()))
+            to.tg.vpc_id,
+            SocketAddr::new(addr.ip(), to.port_override.unwrap_or(addr.port()))
         ),
         TargetAddress::Alb { arn, port } => {
-            format!("{arn} port {}", port_override.unwrap_or(*port))
+            format!("{arn} port {}", to.port_override.unwrap_or(*port))
         }
         TargetAddress::Host(_) | TargetAddress::Instance { .. } => return None,
     };
     Some(PoolKey {
         source: format!("VPC Lattice {}", ctx.lattice_ip),
         destination,
-        tls: (protocol == Protocol::Https).then(|| "target".to_string()),
+        tls: (to.protocol == Protocol::Https).then(|| "target".to_string()),
     })
 }
 
@@ -475,22 +486,19 @@ fn pool_key(
 /// security groups were checked when it opened), else over a new one.
 pub async fn exchange(
     ctx: &TargetContext,
-    tg: &TargetGroupConfig,
-    target: &Target,
-    port_override: Option<u16>,
-    protocol: Protocol,
+    to: Destination<'_>,
     req: http::Request<Full<Bytes>>,
     trace: &Trace,
 ) -> Result<http::Response<Bytes>, TargetError> {
     let http_err = |e: hyper::Error| TargetError::Http {
         reason: e.to_string(),
     };
-    let Some(key) = pool_key(ctx, tg, target, port_override, protocol) else {
-        return exchange_once(ctx, tg, target, port_override, protocol, req, trace).await;
+    let Some(key) = pool_key(ctx, to) else {
+        return exchange_once(ctx, to, req, trace).await;
     };
     let fresh = async || {
         let (conn_trace, relay) = trace.relay();
-        let io = open(ctx, tg, target, port_override, protocol, &conn_trace).await?;
+        let io = open(ctx, to, &conn_trace).await?;
         ctx.net
             .pool()
             .handshake(key.clone(), io, relay)
@@ -534,14 +542,11 @@ pub async fn exchange(
 /// Sends one request to `target` over a connection of its own (health checks: each opens one).
 async fn exchange_once(
     ctx: &TargetContext,
-    tg: &TargetGroupConfig,
-    target: &Target,
-    port_override: Option<u16>,
-    protocol: Protocol,
+    to: Destination<'_>,
     req: http::Request<Full<Bytes>>,
     trace: &Trace,
 ) -> Result<http::Response<Bytes>, TargetError> {
-    let io = open(ctx, tg, target, port_override, protocol, trace).await?;
+    let io = open(ctx, to, trace).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| TargetError::Http {
@@ -675,7 +680,17 @@ async fn check_once(
     let trace = Trace::disabled();
     match tokio::time::timeout(
         hc.timeout,
-        exchange_once(ctx, tg, target, hc.port, hc.protocol, req, &trace),
+        exchange_once(
+            ctx,
+            Destination {
+                tg,
+                target,
+                port_override: hc.port,
+                protocol: hc.protocol,
+            },
+            req,
+            &trace,
+        ),
     )
     .await
     {

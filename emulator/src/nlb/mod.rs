@@ -215,22 +215,11 @@ impl NlbModel {
 #[derive(Debug, thiserror::Error)]
 pub enum NlbError {
     /// A node ENI could not be made.
-    #[error("network load balancer {name}: {source}")]
-    Eni {
-        /// The load balancer.
-        name: String,
-        /// Why.
-        #[source]
-        source: crate::vpc::EniError,
-    },
+    #[error(transparent)]
+    Node(#[from] crate::alb::NodeError),
     /// A TLS listener names a certificate ACM does not hold.
-    #[error("listener {listener}: certificate {certificate} not found in ACM")]
-    UnknownCertificate {
-        /// The listener ARN.
-        listener: String,
-        /// The certificate ARN.
-        certificate: String,
-    },
+    #[error(transparent)]
+    UnknownCertificate(#[from] crate::alb::UnknownCertificate),
 }
 
 /// Where a target is, resolved when the world starts.
@@ -529,36 +518,24 @@ impl NetworkLoadBalancer {
         } else {
             config.security_groups.clone()
         };
-        let full_name = config
-            .arn
-            .rsplit_once(":loadbalancer/")
-            .map(|(_, n)| n.to_string())
-            .unwrap_or_else(|| config.name.clone());
-        let mut nodes = Vec::new();
-        for (subnet, _) in &config.subnets {
-            let eni = ctx
-                .net
-                .create_eni(subnet, groups_of_nodes.clone(), format!("ELB {full_name}"))
-                .map_err(|source| NlbError::Eni {
-                    name: config.name.clone(),
-                    source,
-                })?;
-            nodes.push(eni);
-        }
+        let nodes = crate::alb::create_nodes(
+            ctx.net,
+            "network load balancer",
+            &config.name,
+            &config.arn,
+            config.subnets.iter().map(|(subnet, _)| subnet),
+            &groups_of_nodes,
+        )?;
         let mut tasks = JoinSet::new();
         let mut states = HashMap::new();
         for listener in listeners {
             let tls = match listener.protocol {
                 ListenerProtocol::Tls => {
-                    let mut certificates = Vec::new();
-                    for arn in &listener.certificate_arns {
-                        certificates.push(ctx.certificates.get(arn).cloned().ok_or_else(|| {
-                            NlbError::UnknownCertificate {
-                                listener: listener.arn.clone(),
-                                certificate: arn.clone(),
-                            }
-                        })?);
-                    }
+                    let certificates = crate::alb::listener_certificates(
+                        &listener.arn,
+                        &listener.certificate_arns,
+                        |arn| ctx.certificates.get(arn).cloned(),
+                    )?;
                     if certificates.is_empty() {
                         None
                     } else {

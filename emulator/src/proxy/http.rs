@@ -23,15 +23,15 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
+use super::Worlds;
 use crate::dns::ResolveError;
-use crate::ec2::{Instance, OpenError};
-use crate::edge::Edge;
+use crate::ec2::{Fabric, Instance, OpenError};
 use crate::trace::Trace;
 
 type Body = Full<Bytes>;
 
 /// Serves the proxy on `listener` for `instance` until the runtime stops.
-pub(crate) async fn run(listener: TcpListener, edge: Arc<Edge>, instance: Arc<Instance>) {
+pub(crate) async fn run<W: Worlds>(listener: TcpListener, edge: Arc<W>, instance: Arc<Instance>) {
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
             continue;
@@ -41,7 +41,7 @@ pub(crate) async fn run(listener: TcpListener, edge: Arc<Edge>, instance: Arc<In
         let instance = instance.clone();
         tokio::spawn(async move {
             // A real client tunnelled into the VPC: the virtual clock holds while it is connected.
-            let _hold = edge.world().clock.hold();
+            let _hold = edge.current().clock().hold();
             let service = service_fn(move |req| {
                 let edge = edge.clone();
                 let instance = instance.clone();
@@ -79,16 +79,13 @@ pub(crate) fn describe(e: &OpenError) -> (&'static str, String) {
     (code, format!("vpcgate: {e}"))
 }
 
-async fn handle(
-    edge: Arc<Edge>,
+async fn handle<W: Worlds>(
+    edge: Arc<W>,
     instance: Arc<Instance>,
     req: http::Request<Incoming>,
 ) -> http::Response<Body> {
-    // The instance as the current world has it (a reset rebuilds the world; the proxy stays).
-    let world = edge.world();
-    let instance = world.ec2.instance(&instance.config.id).unwrap_or(instance);
+    let (world, instance, label) = super::current(&*edge, instance);
     let trace = Trace::new();
-    let label = format!("{} ({})", instance.config.logical_id, instance.eni.ip);
     if req.method() == http::Method::CONNECT {
         let Some(authority) = req.uri().authority().cloned() else {
             return answer(

@@ -16,8 +16,8 @@
 //! | NXDOMAIN | `502 Bad Gateway` | `(56) CONNECT tunnel failed, response 502` | reply 4 host unreachable | `(97)` |
 //! | reset (no listener) | `502 Bad Gateway` | `(56)` | reply 5 connection refused | `(97)` |
 //!
-//! Start them with [`start_all`] once `serve`'s edge exists; it also attaches the edge to the
-//! endpoints' listeners ([`crate::ec2::attach`]).
+//! Start them with [`start_all`] once `serve`'s edge exists (it implements [`Worlds`]); it also
+//! attaches the edge to the endpoints' listeners ([`crate::ec2::Ec2::attach`]).
 
 pub mod http;
 pub mod socks;
@@ -29,9 +29,19 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::ec2::ProxyPorts;
-use crate::edge::Edge;
-use crate::world::World;
+use crate::ec2::{Fabric, ProxyPorts};
+
+/// Where the proxies find the world a request runs on: `serve`'s edge, whose world a reset
+/// rebuilds while the proxies keep their ports.
+pub trait Worlds: Send + Sync + 'static {
+    /// A handle to a running world.
+    type World: Fabric + 'static;
+    /// The current world.
+    fn current(&self) -> Self::World;
+    /// Hands the emulated services to the current world's endpoint listeners
+    /// ([`crate::ec2::Ec2::attach`]).
+    fn attach_endpoints(self: &Arc<Self>);
+}
 
 /// The proxies of one instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,23 +69,25 @@ impl fmt::Display for ProxyInfo {
 }
 
 /// Opens an HTTP and a SOCKS5 proxy on 127.0.0.1 (ephemeral ports) for every instance of the
-/// edge's world, attaches the edge to the endpoints ([`crate::ec2::attach`]) and returns what
-/// was opened, in the instances' order. `serve` prints these and `/_vpcgate/world` lists them.
-pub async fn start_all(edge: &Arc<Edge>) -> std::io::Result<Vec<ProxyInfo>> {
+/// edge's world, attaches the edge to the endpoints ([`Worlds::attach_endpoints`]) and returns
+/// what was opened, in the instances' order. `serve` prints these and `/_vpcgate/world` lists
+/// them.
+pub async fn start_all<W: Worlds>(edge: &Arc<W>) -> std::io::Result<Vec<ProxyInfo>> {
     start_all_on(edge, IpAddr::V4(Ipv4Addr::LOCALHOST), None).await
 }
 
 /// [`start_all`] on `host`, with ports from `first_port` on (two per instance: HTTP, then
 /// SOCKS5) or ephemeral ones.
-pub async fn start_all_on(
-    edge: &Arc<Edge>,
+pub async fn start_all_on<W: Worlds>(
+    edge: &Arc<W>,
     host: IpAddr,
     first_port: Option<u16>,
 ) -> std::io::Result<Vec<ProxyInfo>> {
-    crate::ec2::attach(edge);
-    let world = edge.world();
+    edge.attach_endpoints();
+    let world = edge.current();
+    let ec2 = world.ec2();
     let mut out = Vec::new();
-    for (i, instance) in world.ec2.instances().iter().enumerate() {
+    for (i, instance) in ec2.instances().iter().enumerate() {
         let port = |k: u16| first_port.map(|p| p + 2 * i as u16 + k).unwrap_or(0);
         let http_listener = TcpListener::bind(SocketAddr::new(host, port(0))).await?;
         let socks_listener = TcpListener::bind(SocketAddr::new(host, port(1))).await?;
@@ -86,7 +98,7 @@ pub async fn start_all_on(
             http: http_listener.local_addr()?,
             socks: socks_listener.local_addr()?,
         };
-        world.ec2.set_proxy(
+        ec2.set_proxy(
             &instance.config.id,
             ProxyPorts {
                 http: info.http,
@@ -100,15 +112,29 @@ pub async fn start_all_on(
     Ok(out)
 }
 
+/// The current world, the instance as it has it (a reset rebuilds the world; the proxy stays)
+/// and the instance's label for the log.
+fn current<W: Worlds>(
+    worlds: &W,
+    instance: Arc<crate::ec2::Instance>,
+) -> (W::World, Arc<crate::ec2::Instance>, String) {
+    let world = worlds.current();
+    let instance = world
+        .ec2()
+        .instance(&instance.config.id)
+        .unwrap_or(instance);
+    let label = format!("{} ({})", instance.config.logical_id, instance.eni.ip);
+    (world, instance, label)
+}
+
 /// The instances with their proxies, for `GET /_vpcgate/world`.
-pub fn world_json(world: &World) -> Value {
+pub fn world_json<F: Fabric>(world: &F) -> Value {
+    let ec2 = world.ec2();
     Value::Array(
-        world
-            .ec2
-            .instances()
+        ec2.instances()
             .iter()
             .map(|i| {
-                let proxy = world.ec2.proxy(&i.config.id);
+                let proxy = ec2.proxy(&i.config.id);
                 json!({
                     "logicalId": i.config.logical_id,
                     "id": i.config.id,
@@ -125,10 +151,10 @@ pub fn world_json(world: &World) -> Value {
 }
 
 /// The interface endpoints with their DNS names and addresses, for `GET /_vpcgate/world`.
-pub fn endpoints_json(world: &World) -> Value {
+pub fn endpoints_json<F: Fabric>(world: &F) -> Value {
     Value::Array(
         world
-            .ec2
+            .ec2()
             .endpoints()
             .iter()
             .map(|e| {

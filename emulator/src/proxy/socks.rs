@@ -13,9 +13,9 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::Worlds;
 use crate::dns::ResolveError;
-use crate::ec2::{Instance, OpenError};
-use crate::edge::Edge;
+use crate::ec2::{Fabric, Instance, OpenError};
 use crate::trace::Trace;
 
 /// RFC 1928 reply codes.
@@ -48,13 +48,13 @@ pub fn reply_for(e: &OpenError) -> Reply {
 }
 
 /// Serves the proxy on `listener` for `instance` until the runtime stops.
-pub(crate) async fn run(listener: TcpListener, edge: Arc<Edge>, instance: Arc<Instance>) {
+pub(crate) async fn run<W: Worlds>(listener: TcpListener, edge: Arc<W>, instance: Arc<Instance>) {
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let hold = edge.world().clock.hold();
+        let hold = edge.current().clock().hold();
         let (edge, instance) = (edge.clone(), instance.clone());
         // A real client tunnelled into the VPC: the virtual clock holds while it is connected.
         tokio::spawn(async move {
@@ -71,7 +71,7 @@ fn reply(code: Reply, bound: Option<(Ipv4Addr, u16)>) -> [u8; 10] {
     [5, code as u8, 0, 1, o[0], o[1], o[2], o[3], p[0], p[1]]
 }
 
-async fn serve(mut client: TcpStream, edge: Arc<Edge>, instance: Arc<Instance>) {
+async fn serve<W: Worlds>(mut client: TcpStream, edge: Arc<W>, instance: Arc<Instance>) {
     // Greeting: VER NMETHODS METHODS.
     let mut head = [0u8; 2];
     if client.read_exact(&mut head).await.is_err() || head[0] != 5 {
@@ -138,11 +138,8 @@ async fn serve(mut client: TcpStream, edge: Arc<Edge>, instance: Arc<Instance>) 
             .await;
         return;
     }
-    // The instance as the current world has it (a reset rebuilds the world; the proxy stays).
-    let world = edge.world();
-    let instance = world.ec2.instance(&instance.config.id).unwrap_or(instance);
+    let (world, instance, label) = super::current(&*edge, instance);
     let trace = Trace::new();
-    let label = format!("{} ({})", instance.config.logical_id, instance.eni.ip);
     tracing::info!("socks5 {label}: CONNECT {host}:{port}");
     match crate::ec2::connect(&world, &instance, &host, port, &trace).await {
         Ok(mut stream) => {

@@ -984,22 +984,4 @@ mod tests {
                 .any(|n| n.logical_id == "Host" && n.resource_type == "AWS::EC2::Instance")
         );
     }
-
-    #[test]
-    fn a_pinned_address_must_be_usable() {
-        let m = load(json!({
-            "Host": {"Type": "AWS::EC2::Instance", "Properties": {"SubnetId": {"Ref": "SubnetA"}, "PrivateIpAddress": "10.0.0.2"}}
-        }))
-        .unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let err = rt
-            .block_on(async {
-                crate::world::World::build(m, crate::clock::Clock::at_unix(1_780_000_000))
-            })
-            .unwrap_err();
-        assert!(err.to_string().contains("reserved by AWS"), "{err}");
-    }
 }

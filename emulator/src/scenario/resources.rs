@@ -216,7 +216,7 @@ fn step_functions(r: &ResolvedResource, model: &mut Model) -> Vec<PropError> {
 /// CloudFormation creates a state machine with CreateStateMachine, which refuses a role Step
 /// Functions cannot assume (it does not exist, or its trust policy does not allow
 /// `states.amazonaws.com` for this machine): the stack fails with Step Functions' message
-/// ([`crate::edge::sfn_api::CANNOT_ASSUME_ROLE`]). Only roles of the stack's account are checked
+/// ([`crate::sfn::role::CANNOT_ASSUME_ROLE`]). Only roles of the stack's account are checked
 /// (vpcgate holds no other account's IAM).
 fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
     use crate::iam::{NamedPolicy, Policy, PolicyKind, ServiceAssumption, service_may_assume};
@@ -236,7 +236,7 @@ fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
                     &trust,
                     &sm.role_arn,
                     &ServiceAssumption {
-                        service: crate::edge::sfn_api::STATES_PRINCIPAL,
+                        service: crate::sfn::role::STATES_PRINCIPAL,
                         source_arn: &sm.arn,
                         source_account: &model.account,
                         region: &model.region,
@@ -253,7 +253,7 @@ fn state_machine_roles(model: &Model) -> Vec<(String, PropError)> {
                     ErrorKind::Invalid {
                         reason: format!(
                             "Resource handler returned message: \"{} (Service: Sfn, Status Code: 400)\"",
-                            crate::edge::sfn_api::CANNOT_ASSUME_ROLE
+                            crate::sfn::role::CANNOT_ASSUME_ROLE
                         ),
                     },
                 ),

@@ -16,6 +16,7 @@ pub mod callback;
 pub mod execution;
 pub mod http;
 pub mod map_run;
+pub mod role;
 
 use std::sync::Arc;
 

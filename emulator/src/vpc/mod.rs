@@ -262,6 +262,13 @@ impl Network {
         self.inner.subnets.read().expect("lock").get(id).cloned()
     }
 
+    fn known_subnet(&self, subnet_id: &str) -> Result<Subnet, EniError> {
+        self.subnet(subnet_id)
+            .ok_or_else(|| EniError::UnknownSubnet {
+                subnet: subnet_id.to_string(),
+            })
+    }
+
     /// Creates an ENI in `subnet_id` with the next free address (AWS reserves the first four and
     /// the last address of every subnet: <https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html>).
     pub fn create_eni(
@@ -270,11 +277,7 @@ impl Network {
         groups: Vec<SgId>,
         description: impl Into<String>,
     ) -> Result<Arc<Eni>, EniError> {
-        let subnet = self
-            .subnet(subnet_id)
-            .ok_or_else(|| EniError::UnknownSubnet {
-                subnet: subnet_id.to_string(),
-            })?;
+        let subnet = self.known_subnet(subnet_id)?;
         let size = 1u64 << (32 - subnet.cidr.prefix_len());
         let mut next = self.inner.next_host.lock().expect("lock");
         let offset = next.entry(subnet.id.clone()).or_insert(4);
@@ -305,11 +308,7 @@ impl Network {
         groups: Vec<SgId>,
         description: impl Into<String>,
     ) -> Result<Arc<Eni>, EniError> {
-        let subnet = self
-            .subnet(subnet_id)
-            .ok_or_else(|| EniError::UnknownSubnet {
-                subnet: subnet_id.to_string(),
-            })?;
+        let subnet = self.known_subnet(subnet_id)?;
         let unavailable = |reason| EniError::AddressUnavailable {
             subnet: subnet.id.clone(),
             cidr: subnet.cidr,
@@ -627,6 +626,16 @@ mod tests {
         (net, server, client)
     }
 
+    /// `client` opens a connection to `dst` in `vpc-1`.
+    async fn dial(
+        net: &Network,
+        client: Arc<Eni>,
+        dst: SocketAddr,
+        trace: &Trace,
+    ) -> Result<DuplexStream, ConnectError> {
+        net.connect(&Source::Eni(client), "vpc-1", dst, trace).await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn allowed_connections_carry_bytes_both_ways() {
         let (net, server, client) = world();
@@ -639,13 +648,7 @@ mod tests {
             inbound.stream.write_all(b"pong").await.unwrap();
         });
         let trace = Trace::new();
-        let mut stream = net
-            .connect(
-                &Source::Eni(client),
-                "vpc-1",
-                SocketAddr::new(server.ip, 443),
-                &trace,
-            )
+        let mut stream = dial(&net, client, SocketAddr::new(server.ip, 443), &trace)
             .await
             .unwrap();
         stream.write_all(b"ping").await.unwrap();
@@ -684,13 +687,7 @@ mod tests {
     async fn no_listener_is_refused_at_once() {
         let (net, server, client) = world();
         let trace = Trace::new();
-        let err = net
-            .connect(
-                &Source::Eni(client),
-                "vpc-1",
-                SocketAddr::new(server.ip, 443),
-                &trace,
-            )
+        let err = dial(&net, client, SocketAddr::new(server.ip, 443), &trace)
             .await
             .unwrap_err();
         assert_eq!(
@@ -708,12 +705,7 @@ mod tests {
         let trace = Trace::new();
         let r = tokio::time::timeout(
             Duration::from_secs(5),
-            net.connect(
-                &Source::Eni(client),
-                "vpc-1",
-                SocketAddr::new(server.ip, 8443),
-                &trace,
-            ),
+            dial(&net, client, SocketAddr::new(server.ip, 8443), &trace),
         )
         .await;
         assert!(r.is_err());
@@ -730,12 +722,7 @@ mod tests {
         let trace = Trace::new();
         let r = tokio::time::timeout(
             Duration::from_secs(5),
-            net.connect(
-                &Source::Eni(client),
-                "vpc-1",
-                "192.168.0.200:443".parse().unwrap(),
-                &trace,
-            ),
+            dial(&net, client, "192.168.0.200:443".parse().unwrap(), &trace),
         )
         .await;
         assert!(r.is_err());

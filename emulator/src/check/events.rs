@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::check::{CaseOutcome, Observed, check_observed, check_time_and_trace};
+use super::{CaseOutcome, Observed, check_observed, check_time_and_trace};
 use crate::events::target::{DeliveryResult, ExecutionStarter, deliver};
 use crate::scenario::Case;
 use crate::sfn::execution::{ExecutionRecord, Executions, status_name};
