@@ -782,6 +782,21 @@ pub fn http_date(clock: &Clock) -> String {
         .to_string()
 }
 
+/// The headers of an API's answer as a client sees them: an HTTP API's (marked
+/// [`http_api::LowercaseHeaders`]) with the lower-case names it sends (seed 000: `server`,
+/// `apigw-requestid`, `content-type`), a REST API's in API Gateway's mixed case ([`wire_headers`]).
+pub fn answer_headers<B>(resp: &http::Response<B>) -> serde_json::Map<String, serde_json::Value> {
+    if resp
+        .extensions()
+        .get::<http_api::LowercaseHeaders>()
+        .is_some()
+    {
+        http_api::wire_headers(resp.headers())
+    } else {
+        wire_headers(resp.headers())
+    }
+}
+
 /// Response headers as `{name as sent: [values]}`, names in API Gateway's case ([`wire_name`]) and
 /// sorted case-insensitively, the order Step Functions' recorded `apigateway:invoke` outputs show
 /// (`Connection`, `Content-Length`, `Content-Type`, `Date`, …, `x-amz-apigw-id`, …,

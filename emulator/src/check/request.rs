@@ -554,15 +554,7 @@ async fn to_lattice_service(
 
 /// `{"StatusCode", "StatusText", "Headers", "Body"}` of a response.
 pub fn response_json(resp: &http::Response<Bytes>) -> Value {
-    let headers = if resp
-        .extensions()
-        .get::<crate::apigw::http_api::LowercaseHeaders>()
-        .is_some()
-    {
-        crate::apigw::http_api::wire_headers(resp.headers())
-    } else {
-        crate::apigw::wire_headers(resp.headers())
-    };
+    let headers = crate::apigw::answer_headers(resp);
     let text = String::from_utf8_lossy(resp.body()).into_owned();
     let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
     json!({

@@ -363,17 +363,9 @@ pub fn output(ctx: &TaskContext<'_>, resp: http::Response<Bytes>) -> Result<Valu
             text,
         ));
     }
-    // HTTP APIs (v2) send lower-case names, which the output keeps (seed 000: `server`,
-    // `apigw-requestid`, `content-type`); REST APIs' are API Gateway's mixed case.
-    let headers = if resp
-        .extensions()
-        .get::<crate::apigw::http_api::LowercaseHeaders>()
-        .is_some()
-    {
-        crate::apigw::http_api::wire_headers(resp.headers())
-    } else {
-        crate::apigw::wire_headers(resp.headers())
-    };
+    // HTTP APIs (v2) send lower-case names, which the output keeps; REST APIs' are API
+    // Gateway's mixed case.
+    let headers = crate::apigw::answer_headers(&resp);
     let response_body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
     ctx.trace.pass(
         "sfn",

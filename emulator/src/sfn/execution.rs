@@ -754,8 +754,7 @@ impl Executions {
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
     ) -> Result<ExecutionRecord, StartError> {
-        self.know_machines(world.state_machines().iter().cloned());
-        self.know_machines([sm.clone()]);
+        self.know_machines(world.state_machines().iter().chain([sm]).cloned());
         self.run_sync_inner(world, sm, input, name, watch, Some(self))
             .await
     }
@@ -824,8 +823,7 @@ impl Executions {
         name: Option<String>,
         watch: Option<Arc<dyn Watch>>,
     ) -> Result<(String, SystemTime), StartError> {
-        self.know_machines(world.state_machines().iter().cloned());
-        self.know_machines([sm.clone()]);
+        self.know_machines(world.state_machines().iter().chain([sm]).cloned());
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
         let exec_name = record.name.clone();
         if let Some(w) = &watch {
