@@ -112,26 +112,7 @@ struct Used {
 
 impl Env<'_> {
     fn pseudo(&self, name: &str) -> Option<Value> {
-        Some(match name {
-            "AWS::Region" => json!(self.ctx.region),
-            "AWS::AccountId" => json!(self.ctx.account),
-            "AWS::StackName" => json!(self.ctx.stack),
-            "AWS::StackId" => json!(format!(
-                "arn:aws:cloudformation:{}:{}:stack/{}/{}",
-                self.ctx.region,
-                self.ctx.account,
-                self.ctx.stack,
-                self.ctx.uuid("AWS::StackId", "stack")
-            )),
-            "AWS::Partition" => json!(partition(&self.ctx.region)),
-            "AWS::URLSuffix" => json!(if self.ctx.region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            }),
-            "AWS::NotificationARNs" => json!([]),
-            _ => return None,
-        })
+        pseudo_parameter(self.ctx, name)
     }
 
     fn reference(&self, name: &str, path: &str) -> Result<Value, Located> {
@@ -171,7 +152,9 @@ impl Env<'_> {
         if super::ids::is_documented(&ty, attr) == Some(true) {
             return Ok(super::ids::documented_attribute(self.ctx, id, &ty, p, attr));
         }
-        if super::resources::is_placeholder_type(&ty) {
+        if super::resources::is_placeholder_type(&ty)
+            && super::ids::placeholder_documents(&ty, attr) != Some(false)
+        {
             // Not emulated: an AWS-shaped placeholder keeps the rest of the template resolving.
             return Ok(super::ids::placeholder_attribute(
                 self.ctx, id, &ty, p, attr,
@@ -644,8 +627,12 @@ impl Env<'_> {
             let end = after.find('}').ok_or_else(|| {
                 intrinsic(path, "Fn::Sub", format!("unterminated ${{ in {template:?}"))
             })?;
-            let var = &after[..end];
-            if let Some(literal) = var.strip_prefix('!') {
+            let raw = &after[..end];
+            // Spaces around a name are ignored: CloudFormation reads `${ AWS::Region }` as
+            // `${AWS::Region}` (cfn-lint issue 236: "always works in CloudFormation"; cfn-lint
+            // pull 241 strips both sides, as this does).
+            let var = raw.trim();
+            if let Some(literal) = raw.strip_prefix('!') {
                 out.push_str("${");
                 out.push_str(literal);
                 out.push('}');
@@ -664,6 +651,32 @@ impl Env<'_> {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// A pseudo parameter's value (`AWS::NoValue` aside)
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html>).
+pub(crate) fn pseudo_parameter(ctx: &IdContext, name: &str) -> Option<Value> {
+    Some(match name {
+        "AWS::Region" => json!(ctx.region),
+        "AWS::AccountId" => json!(ctx.account),
+        "AWS::StackName" => json!(ctx.stack),
+        "AWS::StackId" => json!(format!(
+            "arn:{}:cloudformation:{}:{}:stack/{}/{}",
+            partition(&ctx.region),
+            ctx.region,
+            ctx.account,
+            ctx.stack,
+            ctx.uuid("AWS::StackId", "stack")
+        )),
+        "AWS::Partition" => json!(partition(&ctx.region)),
+        "AWS::URLSuffix" => json!(if ctx.region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        }),
+        "AWS::NotificationARNs" => json!([]),
+        _ => return None,
+    })
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -716,7 +729,7 @@ fn sub_references(s: &str, out: &mut BTreeSet<String>) {
         let Some(end) = after.find('}') else { return };
         let var = &after[..end];
         if !var.starts_with('!') {
-            out.insert(var.split('.').next().unwrap_or_default().to_string());
+            out.insert(var.trim().split('.').next().unwrap_or_default().to_string());
         }
         rest = &after[end + 1..];
     }
@@ -910,6 +923,17 @@ pub(crate) fn resolve_parameters(
                         );
                         continue;
                     }
+                }
+                // CloudFormation's patterns are Java regular expressions: look-around and
+                // backreferences are valid there but not in this engine (which runs in linear
+                // time). Such a pattern is not checked, with a warning (vpcgate's choice).
+                Err(e)
+                    if e.to_string().contains("look-around")
+                        || e.to_string().contains("backreferences") =>
+                {
+                    tracing::warn!(
+                        "Parameters.{name}.AllowedPattern uses look-around or a backreference, which vpcgate's regular expressions lack: the value is not checked against it"
+                    );
                 }
                 Err(_) => {
                     errors.push(invalid(
