@@ -1184,3 +1184,38 @@ fn sub_ignores_spaces_around_names() {
     let l = load_texts("sub-spaces", &[("s", t)], None, &[]).unwrap();
     assert_eq!(l.stacks[0].outputs["D"], "us-east-1-dev-${Keep}");
 }
+
+/// The Rules section checks the parameters before anything is made: a false `Assert` refuses
+/// the stack with its `AssertDescription`; a false `RuleCondition` skips the rule; rule
+/// functions that read the account are not evaluated (skipped with a warning)
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html>;
+/// cfn-lint issue 979's template; the CDK's CheckBootstrapVersion rule).
+#[test]
+fn rules_assertions_check_parameters() {
+    let t = format!(
+        "Parameters:\n  Users:\n    Type: CommaDelimitedList\n    Default: ''\n  Env:\n    Type: String\n    Default: dev\n  Size:\n    Type: String\n    Default: small\n  BootstrapVersion:\n    Type: String\n    Default: '21'\nRules:\n  AtLeastOneUser:\n    Assertions:\n      - Assert: !Not [!Contains [!Ref Users, '']]\n        AssertDescription: Must specify at least one user\n  ProdIsLarge:\n    RuleCondition: !Equals [!Ref Env, prod]\n    Assertions:\n      - Assert: !EachMemberIn [[!Ref Size], [large, xlarge]]\n        AssertDescription: prod needs a large size\n  CheckBootstrapVersion:\n    Assertions:\n      - Assert:\n          Fn::Not:\n            - Fn::Contains: [['1', '2', '3', '4', '5'], !Ref BootstrapVersion]\n        AssertDescription: CDK bootstrap stack version 6 required.\n  SubnetsInVpc:\n    Assertions:\n      - Assert:\n          Fn::EachMemberIn:\n            - Fn::ValueOfAll: [AWS::EC2::Subnet::Id, VpcId]\n            - Fn::RefAll: AWS::EC2::VPC::Id\n        AssertDescription: not evaluated offline\n{SG}"
+    );
+    let e = load_texts("rules-empty", &[("s", &t)], None, &[]).unwrap_err();
+    assert!(
+        e.contains("Rules.AtLeastOneUser.Assertions[0]: Must specify at least one user"),
+        "{e}"
+    );
+    assert!(!e.contains("prod needs"), "{e}");
+    load_texts("rules-ok", &[("s", &t)], None, &[("s", "Users", "ana,bo")]).unwrap();
+    let e = load_texts(
+        "rules-prod",
+        &[("s", &t)],
+        None,
+        &[("s", "Users", "ana"), ("s", "Env", "prod")],
+    )
+    .unwrap_err();
+    assert!(e.contains("prod needs a large size"), "{e}");
+    let e = load_texts(
+        "rules-cdk",
+        &[("s", &t)],
+        None,
+        &[("s", "Users", "ana"), ("s", "BootstrapVersion", "5")],
+    )
+    .unwrap_err();
+    assert!(e.contains("CDK bootstrap stack version 6 required."), "{e}");
+}

@@ -997,6 +997,174 @@ pub(crate) fn resolve_parameters(
     (params, errors)
 }
 
+/// The `Rules` section: each rule whose `RuleCondition` holds (no condition: always) checks its
+/// `Assertions` against the parameter values before any resource is made; a false `Assert`
+/// refuses the stack with its `AssertDescription`
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html>).
+/// The rule functions that read the account (`Fn::RefAll`, `Fn::ValueOf`, `Fn::ValueOfAll`) and
+/// names CloudFormation does not document are not evaluated: that rule is skipped with a
+/// warning (vpcgate's choice), never refused.
+fn check_rules(
+    doc: &Map<String, Value>,
+    params: &Map<String, Value>,
+    ctx: &IdContext,
+) -> Vec<Located> {
+    let Some(rules) = doc.get("Rules") else {
+        return Vec::new();
+    };
+    let Some(rules) = rules.as_object() else {
+        return vec![err(
+            "Rules",
+            ErrorKind::WrongType {
+                expected: "an object",
+                found: type_name(rules),
+            },
+        )];
+    };
+    let mut errors = Vec::new();
+    for (name, rule) in rules {
+        let path = format!("Rules.{name}");
+        let Some(rule) = rule.as_object() else {
+            errors.push(err(
+                &path,
+                ErrorKind::WrongType {
+                    expected: "an object",
+                    found: type_name(rule),
+                },
+            ));
+            continue;
+        };
+        let holds = match rule.get("RuleCondition") {
+            None => Some(true),
+            Some(c) => rule_value(c, params, ctx, 0).and_then(|v| rule_bool(&v)),
+        };
+        match holds {
+            Some(true) => {}
+            Some(false) => continue,
+            None => {
+                tracing::warn!(
+                    "{path}.RuleCondition is not evaluated by vpcgate: the rule is skipped"
+                );
+                continue;
+            }
+        }
+        let Some(Value::Array(assertions)) = rule.get("Assertions") else {
+            errors.push(invalid(
+                &format!("{path}.Assertions"),
+                "Template format error: every rule needs Assertions, a list".into(),
+            ));
+            continue;
+        };
+        for (i, a) in assertions.iter().enumerate() {
+            let apath = format!("{path}.Assertions[{i}]");
+            let Some(assert) = a.get("Assert") else {
+                errors.push(invalid(
+                    &apath,
+                    "Template format error: every assertion needs Assert".into(),
+                ));
+                continue;
+            };
+            match rule_value(assert, params, ctx, 0).and_then(|v| rule_bool(&v)) {
+                Some(true) => {}
+                Some(false) => errors.push(invalid(
+                    &apath,
+                    a.get("AssertDescription")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("Assertion of rule {name} failed")),
+                )),
+                None => {
+                    tracing::warn!("{apath}.Assert is not evaluated by vpcgate: not checked")
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn rule_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+        _ => None,
+    }
+}
+
+/// A rule function's value; `None`: vpcgate does not evaluate it.
+fn rule_value(
+    v: &Value,
+    params: &Map<String, Value>,
+    ctx: &IdContext,
+    depth: usize,
+) -> Option<Value> {
+    if depth > 32 {
+        return None;
+    }
+    let list = |v: &Value| match rule_value(v, params, ctx, depth + 1)? {
+        Value::Array(items) => Some(items.iter().map(scalar_text).collect::<Vec<_>>()),
+        other => Some(vec![scalar_text(&other)]),
+    };
+    let boolean = |v: &Value| rule_value(v, params, ctx, depth + 1).and_then(|v| rule_bool(&v));
+    match v {
+        Value::Object(m) if m.len() == 1 => {
+            let (k, arg) = m.iter().next().expect("one entry");
+            let args = arg.as_array();
+            let pair = || args.filter(|a| a.len() == 2);
+            Some(match k.as_str() {
+                "Ref" => {
+                    let name = arg.as_str()?;
+                    params
+                        .get(name)
+                        .cloned()
+                        .or_else(|| pseudo_parameter(ctx, name))?
+                }
+                "Fn::Equals" => {
+                    let a = pair()?;
+                    let x = rule_value(&a[0], params, ctx, depth + 1)?;
+                    let y = rule_value(&a[1], params, ctx, depth + 1)?;
+                    json!(scalar_text(&x) == scalar_text(&y))
+                }
+                "Fn::Not" => json!(!boolean(args.filter(|a| a.len() == 1)?.first()?)?),
+                "Fn::And" | "Fn::Or" => {
+                    let mut all = Vec::new();
+                    for item in args.filter(|a| (2..=10).contains(&a.len()))? {
+                        all.push(boolean(item)?);
+                    }
+                    json!(if k == "Fn::And" {
+                        all.iter().all(|b| *b)
+                    } else {
+                        all.iter().any(|b| *b)
+                    })
+                }
+                "Fn::Contains" => {
+                    let a = pair()?;
+                    let value = scalar_text(&rule_value(&a[1], params, ctx, depth + 1)?);
+                    json!(list(&a[0])?.contains(&value))
+                }
+                "Fn::EachMemberEquals" => {
+                    let a = pair()?;
+                    let value = scalar_text(&rule_value(&a[1], params, ctx, depth + 1)?);
+                    json!(list(&a[0])?.iter().all(|m| *m == value))
+                }
+                "Fn::EachMemberIn" => {
+                    let a = pair()?;
+                    let allowed = list(&a[1])?;
+                    json!(list(&a[0])?.iter().all(|m| allowed.contains(m)))
+                }
+                _ => return None,
+            })
+        }
+        Value::Object(_) => None,
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|i| rule_value(i, params, ctx, depth + 1))
+                .collect::<Option<Vec<_>>>()?,
+        )),
+        other => Some(other.clone()),
+    }
+}
+
 /// Names of conditions an expression refers to (`{"Condition": "X"}`, `Fn::If`'s first item).
 fn condition_references(v: &Value, out: &mut BTreeSet<String>) {
     match v {
@@ -1117,7 +1285,15 @@ pub fn resolve(
         ));
     }
     let (params, param_errors) = resolve_parameters(doc, overrides);
+    let parameters_valid = param_errors.is_empty();
     errors.extend(param_errors.into_iter().map(|e| located(None, e)));
+    if parameters_valid {
+        errors.extend(
+            check_rules(doc, &params, ctx)
+                .into_iter()
+                .map(|e| located(None, e)),
+        );
+    }
 
     let empty = Map::new();
     let mappings = doc
