@@ -46,11 +46,30 @@ if ! python3 -c 'import selenium' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check selenium
 fi
 
+# The cfn-lint corpus (tests/it/corpus_cfnlint.rs, README "The corpus"): real templates from
+# cfn-lint's source distribution on PyPI, pinned by version and sha256, kept in a cache outside
+# the tree (other projects' files are not committed).
+CFNLINT_VERSION=1.58.0
+CFNLINT_SHA256=ba02cd7f7e06c8bc160936051a03ec931af52943fcc9cc72ad2748caa0f2a103
+CFNLINT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vpcgate/cfn-lint-${CFNLINT_VERSION}"
+if [ ! -d "$CFNLINT_CACHE/templates/good" ]; then
+  rm -rf "$CFNLINT_CACHE" && mkdir -p "$CFNLINT_CACHE"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    "cfn-lint==${CFNLINT_VERSION}" -d "$CFNLINT_CACHE"
+  echo "${CFNLINT_SHA256}  $CFNLINT_CACHE/cfn_lint-${CFNLINT_VERSION}.tar.gz" | sha256sum -c --quiet -
+  tar xzf "$CFNLINT_CACHE/cfn_lint-${CFNLINT_VERSION}.tar.gz" -C "$CFNLINT_CACHE" \
+    "cfn_lint-${CFNLINT_VERSION}/test/fixtures/templates"
+  mv "$CFNLINT_CACHE/cfn_lint-${CFNLINT_VERSION}/test/fixtures/templates" "$CFNLINT_CACHE/templates"
+  rm -rf "$CFNLINT_CACHE/cfn_lint-${CFNLINT_VERSION}"
+fi
+export VPCGATE_CFNLINT_TEMPLATES="$CFNLINT_CACHE/templates"
+
 cargo test --workspace --locked
+cargo test --locked -p vpcgate-tests --test it corpus_cfnlint -- --include-ignored
 # Tests over other projects' files, which are not committed (README, "The corpus"): they run when
 # the steering repository beside this checkout holds the files.
 if [ -d ../shared/corpus ]; then
-  cargo test --locked -p vpcgate-tests --test it corpus -- --include-ignored
+  cargo test --locked -p vpcgate-tests --test it corpus:: -- --include-ignored
 fi
 if [ -f ../shared/recorded/events-patterns.json ]; then
   cargo test --locked -p vpcgate --lib aws_recorded_pattern_cases -- --include-ignored

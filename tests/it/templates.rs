@@ -1101,3 +1101,176 @@ fn bindings_are_checked_with_their_origin() {
         ("Service", &[8080][..])
     );
 }
+
+/// Values of the AWS-specific parameter types must name something the account has
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html>):
+/// CloudFormation's "Parameter validation failed: parameter value X for parameter name Y does
+/// not exist" (the text of the stack events AWS writes). The environment declares key pairs,
+/// AMIs, instances, volumes and security groups (by id and by GroupName).
+#[test]
+fn aws_specific_parameter_values_must_exist_in_the_account() {
+    let env = "Region: us-east-1\nVpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\nSecurityGroups:\n  - GroupId: sg-0a1\n    VpcId: vpc-0a1\n    GroupName: web\nKeyPairs: [ops]\nImages: [ami-0a1]\nInstances: [i-0a1]\nVolumes: [vol-0a1]\n";
+    let template = |ty: &str| {
+        let value = if ty.starts_with("List<") {
+            "!Join [',', !Ref P]"
+        } else {
+            "!Ref P"
+        };
+        format!(
+            "Parameters:\n  P:\n    Type: {ty}\n{SG}      Tags:\n        - Key: p\n          Value: {value}\n"
+        )
+    };
+    let cases = [
+        ("AWS::EC2::KeyPair::KeyName", "ops", "nope"),
+        ("AWS::EC2::Image::Id", "ami-0a1", "ami-0b2"),
+        ("AWS::EC2::Instance::Id", "i-0a1", "i-0b2"),
+        ("AWS::EC2::Volume::Id", "vol-0a1", "vol-0b2"),
+        ("AWS::EC2::SecurityGroup::GroupName", "web", "db"),
+        ("AWS::EC2::SecurityGroup::Id", "sg-0a1", "sg-0b2"),
+        ("AWS::EC2::VPC::Id", "vpc-0a1", "vpc-0b2"),
+        ("List<AWS::EC2::KeyPair::KeyName>", "ops", "ops,nope"),
+        ("List<AWS::EC2::Image::Id>", "ami-0a1", "ami-0a1,ami-0b2"),
+    ];
+    for (ty, good, bad) in cases {
+        let t = template(ty);
+        load_texts("aws-types-ok", &[("s", &t)], Some(env), &[("s", "P", good)])
+            .unwrap_or_else(|e| panic!("{ty} = {good}: {e}"));
+        let e =
+            load_texts("aws-types-bad", &[("s", &t)], Some(env), &[("s", "P", bad)]).unwrap_err();
+        let missing = bad.rsplit(',').next().unwrap();
+        assert!(
+            e.contains(&format!(
+                "Parameter validation failed: parameter value {missing} for parameter name P does not exist"
+            )),
+            "{ty} = {bad}: {e}"
+        );
+    }
+    // An empty value is not looked up (CloudFormation's optional-parameter idiom).
+    load_texts(
+        "aws-types-empty",
+        &[("s", &template("AWS::EC2::KeyPair::KeyName"))],
+        Some(env),
+        &[("s", "P", "")],
+    )
+    .unwrap();
+    let e = Environment::parse("Images: [img-1]\nInstances: [7]\n", "env.yaml").unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("Images[0]: \"img-1\" is not an AMI id (ami-…)"),
+        "{e}"
+    );
+    assert!(e.contains("Instances[0]"), "{e}");
+}
+
+/// The constraints' texts, as CloudFormation words them (parameters page,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html>;
+/// "Parameter 'XYZ' must contain at least N characters", cloudformation-coverage-roadmap issue
+/// 930; "must match pattern", aws-quickstart/quickstart-pivotal-cloudfoundry issue 9), and
+/// ConstraintDescription replacing them.
+#[test]
+fn parameter_constraints_fail_with_cloudformation_texts() {
+    let cases = [
+        (
+            "Type: String\n    MinLength: 3",
+            "ab",
+            "Parameter 'P' must contain at least 3 characters",
+        ),
+        (
+            "Type: String\n    MaxLength: 3",
+            "abcd",
+            "Parameter 'P' must contain at most 3 characters",
+        ),
+        (
+            "Type: Number\n    MinValue: 2",
+            "1",
+            "Parameter 'P' must be a number not less than 2",
+        ),
+        (
+            "Type: Number\n    MaxValue: 2",
+            "3",
+            "Parameter 'P' must be a number not greater than 2",
+        ),
+        ("Type: Number", "x", "Parameter 'P' must be a number"),
+        (
+            "Type: List<Number>",
+            "1,x",
+            "Parameter 'P' must be a number",
+        ),
+        (
+            "Type: String\n    AllowedPattern: '[a-z]+'",
+            "A1",
+            "Parameter 'P' must match pattern [a-z]+",
+        ),
+        (
+            "Type: CommaDelimitedList\n    AllowedValues: [a, b]",
+            "a,c",
+            "Parameter 'P' must be one of AllowedValues",
+        ),
+        (
+            "Type: String\n    AllowedPattern: '[a-z]+'\n    ConstraintDescription: lower-case letters",
+            "A1",
+            "Parameter P failed to satisfy constraint: lower-case letters",
+        ),
+    ];
+    for (decl, value, want) in cases {
+        let t = format!("Parameters:\n  P:\n    {decl}\n{SG}");
+        let e = load_texts("constraints", &[("s", &t)], None, &[("s", "P", value)]).unwrap_err();
+        assert!(e.contains(want), "{decl} = {value}: want {want:?} in {e}");
+    }
+    // A pattern must match the whole value (Java's String.matches).
+    let t = format!("Parameters:\n  P:\n    Type: String\n    AllowedPattern: '^\\/'\n{SG}");
+    load_texts("anchored-ok", &[("s", &t)], None, &[("s", "P", "/")]).unwrap();
+    load_texts("anchored-bad", &[("s", &t)], None, &[("s", "P", "/vpn")]).unwrap_err();
+    // Java's look-ahead (Quick Start password rules) is valid for CloudFormation; vpcgate cannot
+    // evaluate it and does not check the value (README, vpcgate's choice), rather than refuse.
+    let t = format!(
+        "Parameters:\n  P:\n    Type: String\n    AllowedPattern: '(?=.*\\d)(?=.*[A-Z]).*'\n    MinLength: 8\n{SG}"
+    );
+    load_texts("lookahead", &[("s", &t)], None, &[("s", "P", "Passw0rdX")]).unwrap();
+    let e = load_texts("lookahead-short", &[("s", &t)], None, &[("s", "P", "P0")]).unwrap_err();
+    assert!(e.contains("must contain at least 8 characters"), "{e}");
+}
+
+/// `${ Name }` in Fn::Sub: CloudFormation ignores the spaces around a name (cfn-lint issue 236,
+/// "always works in CloudFormation"); `${! Literal}` stays a literal.
+#[test]
+fn sub_ignores_spaces_around_names() {
+    let t = "Parameters:\n  Env:\n    Type: String\n    Default: dev\nResources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Sub '${ AWS::Region }-${Env }-${ Sg2.GroupId}-${!Keep}'\n  Sg2:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: y\nOutputs:\n  D:\n    Value: !Sub '${ AWS::Region }-${Env }-${!Keep}'\n";
+    let l = load_texts("sub-spaces", &[("s", t)], None, &[]).unwrap();
+    assert_eq!(l.stacks[0].outputs["D"], "us-east-1-dev-${Keep}");
+}
+
+/// The Rules section checks the parameters before anything is made: a false `Assert` refuses
+/// the stack with its `AssertDescription`; a false `RuleCondition` skips the rule; rule
+/// functions that read the account are not evaluated (skipped with a warning)
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html>;
+/// cfn-lint issue 979's template; the CDK's CheckBootstrapVersion rule).
+#[test]
+fn rules_assertions_check_parameters() {
+    let t = format!(
+        "Parameters:\n  Users:\n    Type: CommaDelimitedList\n    Default: ''\n  Env:\n    Type: String\n    Default: dev\n  Size:\n    Type: String\n    Default: small\n  BootstrapVersion:\n    Type: String\n    Default: '21'\nRules:\n  AtLeastOneUser:\n    Assertions:\n      - Assert: !Not [!Contains [!Ref Users, '']]\n        AssertDescription: Must specify at least one user\n  ProdIsLarge:\n    RuleCondition: !Equals [!Ref Env, prod]\n    Assertions:\n      - Assert: !EachMemberIn [[!Ref Size], [large, xlarge]]\n        AssertDescription: prod needs a large size\n  CheckBootstrapVersion:\n    Assertions:\n      - Assert:\n          Fn::Not:\n            - Fn::Contains: [['1', '2', '3', '4', '5'], !Ref BootstrapVersion]\n        AssertDescription: CDK bootstrap stack version 6 required.\n  SubnetsInVpc:\n    Assertions:\n      - Assert:\n          Fn::EachMemberIn:\n            - Fn::ValueOfAll: [AWS::EC2::Subnet::Id, VpcId]\n            - Fn::RefAll: AWS::EC2::VPC::Id\n        AssertDescription: not evaluated offline\n{SG}"
+    );
+    let e = load_texts("rules-empty", &[("s", &t)], None, &[]).unwrap_err();
+    assert!(
+        e.contains("Rules.AtLeastOneUser.Assertions[0]: Must specify at least one user"),
+        "{e}"
+    );
+    assert!(!e.contains("prod needs"), "{e}");
+    load_texts("rules-ok", &[("s", &t)], None, &[("s", "Users", "ana,bo")]).unwrap();
+    let e = load_texts(
+        "rules-prod",
+        &[("s", &t)],
+        None,
+        &[("s", "Users", "ana"), ("s", "Env", "prod")],
+    )
+    .unwrap_err();
+    assert!(e.contains("prod needs a large size"), "{e}");
+    let e = load_texts(
+        "rules-cdk",
+        &[("s", &t)],
+        None,
+        &[("s", "Users", "ana"), ("s", "BootstrapVersion", "5")],
+    )
+    .unwrap_err();
+    assert!(e.contains("CDK bootstrap stack version 6 required."), "{e}");
+}

@@ -783,6 +783,266 @@ pub fn placeholder_for(
                 attrs(&[("PrefixListId", json!(id)), ("Arn", json!(arn))]),
             )
         }
+        // Cognito user pools: `<region>_<9 alphanumerics>`; app clients 26 lowercase
+        // alphanumerics; identity pools `<region>:<uuid>` (Cognito API reference, UserPoolType,
+        // UserPoolClientType, IdentityPool).
+        "AWS::Cognito::UserPool" => {
+            let id = format!(
+                "{r}_{}",
+                ctx.chars(
+                    logical,
+                    "userpool",
+                    9,
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                )
+            );
+            let provider = format!("cognito-idp.{r}.amazonaws.com/{id}");
+            (
+                json!(id),
+                attrs(&[
+                    (
+                        "Arn",
+                        json!(format!("arn:{p}:cognito-idp:{r}:{a}:userpool/{id}")),
+                    ),
+                    ("ProviderName", json!(provider)),
+                    ("ProviderURL", json!(format!("https://{provider}"))),
+                    ("UserPoolId", json!(id)),
+                ]),
+            )
+        }
+        "AWS::Cognito::UserPoolClient" => {
+            let id = ctx.lower(logical, "userpoolclient", 26);
+            let name = prop(props, "ClientName").unwrap_or(logical).to_string();
+            (
+                json!(id),
+                attrs(&[
+                    ("ClientId", json!(id)),
+                    ("Name", json!(name)),
+                    (
+                        "ClientSecret",
+                        json!(ctx.lower(logical, "client-secret", 51)),
+                    ),
+                ]),
+            )
+        }
+        "AWS::Cognito::IdentityPool" => {
+            let id = format!("{r}:{}", ctx.uuid(logical, "identitypool"));
+            let name = name_or("IdentityPoolName", 128);
+            (
+                json!(id),
+                attrs(&[("Id", json!(id)), ("Name", json!(name))]),
+            )
+        }
+        // ECS: clusters are named, services and task definitions are ARNs (ECS API reference).
+        "AWS::ECS::Cluster" => {
+            let name = name_or("ClusterName", 255);
+            let arn = format!("arn:{p}:ecs:{r}:{a}:cluster/{name}");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::ECS::Service" => {
+            let name = name_or("ServiceName", 255);
+            let cluster = prop(props, "Cluster")
+                .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
+                .unwrap_or_else(|| "default".into());
+            let arn = format!("arn:{p}:ecs:{r}:{a}:service/{cluster}/{name}");
+            (
+                json!(arn),
+                attrs(&[("ServiceArn", json!(arn)), ("Name", json!(name))]),
+            )
+        }
+        "AWS::ECS::TaskDefinition" => {
+            let family = name_or("Family", 255);
+            let arn = format!("arn:{p}:ecs:{r}:{a}:task-definition/{family}:1");
+            (json!(arn), attrs(&[("TaskDefinitionArn", json!(arn))]))
+        }
+        // RDS: identifiers are lowercase; endpoints `<id>.<12 lowercase>.<region>.rds.amazonaws.com`
+        // (`.cluster-` / `.cluster-ro-` for clusters), ports by engine.
+        "AWS::RDS::DBInstance" | "AWS::RDS::DBCluster" => {
+            let cluster = ty == "AWS::RDS::DBCluster";
+            let key = if cluster {
+                "DBClusterIdentifier"
+            } else {
+                "DBInstanceIdentifier"
+            };
+            let id = lower_name(key, 63).to_ascii_lowercase();
+            let host = ctx.lower(logical, "rds-host", 12);
+            let engine = prop(props, "Engine").unwrap_or("mysql");
+            let port = if engine.contains("postgres") {
+                "5432"
+            } else if engine.starts_with("oracle") {
+                "1521"
+            } else if engine.starts_with("sqlserver") {
+                "1433"
+            } else {
+                "3306"
+            };
+            let port = prop(props, "Port").unwrap_or(port).to_string();
+            let resource = ctx.upper(logical, "rds-resource", 26);
+            if cluster {
+                (
+                    json!(id),
+                    attrs(&[
+                        (
+                            "DBClusterArn",
+                            json!(format!("arn:{p}:rds:{r}:{a}:cluster:{id}")),
+                        ),
+                        ("DBClusterResourceId", json!(format!("cluster-{resource}"))),
+                        (
+                            "Endpoint.Address",
+                            json!(format!("{id}.cluster-{host}.{r}.rds.amazonaws.com")),
+                        ),
+                        ("Endpoint.Port", json!(port)),
+                        (
+                            "ReadEndpoint.Address",
+                            json!(format!("{id}.cluster-ro-{host}.{r}.rds.amazonaws.com")),
+                        ),
+                    ]),
+                )
+            } else {
+                (
+                    json!(id),
+                    attrs(&[
+                        (
+                            "DBInstanceArn",
+                            json!(format!("arn:{p}:rds:{r}:{a}:db:{id}")),
+                        ),
+                        ("DbiResourceId", json!(format!("db-{resource}"))),
+                        (
+                            "Endpoint.Address",
+                            json!(format!("{id}.{host}.{r}.rds.amazonaws.com")),
+                        ),
+                        ("Endpoint.Port", json!(port)),
+                    ]),
+                )
+            }
+        }
+        // ElastiCache: `<name>.<6>.0001.<use1>.cache.amazonaws.com` (Redis node),
+        // `<name>.<6>.cfg.<use1>.cache.amazonaws.com` (Memcached configuration endpoint).
+        "AWS::ElastiCache::CacheCluster" | "AWS::ElastiCache::ReplicationGroup" => {
+            let group = ty == "AWS::ElastiCache::ReplicationGroup";
+            let key = if group {
+                "ReplicationGroupId"
+            } else {
+                "ClusterName"
+            };
+            let name = lower_name(key, 40).to_ascii_lowercase();
+            let host = ctx.lower(logical, "cache-host", 6);
+            let zone = format!("{}.cache.amazonaws.com", region_short(r));
+            let memcached = prop(props, "Engine") == Some("memcached");
+            let port = if memcached { "11211" } else { "6379" };
+            if group {
+                (
+                    json!(name),
+                    attrs(&[
+                        (
+                            "PrimaryEndPoint.Address",
+                            json!(format!("master.{name}.{host}.{zone}")),
+                        ),
+                        ("PrimaryEndPoint.Port", json!(port)),
+                        (
+                            "ReaderEndPoint.Address",
+                            json!(format!("replica.{name}.{host}.{zone}")),
+                        ),
+                        ("ReaderEndPoint.Port", json!(port)),
+                        (
+                            "ConfigurationEndPoint.Address",
+                            json!(format!("clustercfg.{name}.{host}.{zone}")),
+                        ),
+                        ("ConfigurationEndPoint.Port", json!(port)),
+                    ]),
+                )
+            } else {
+                (
+                    json!(name),
+                    attrs(&[
+                        (
+                            "RedisEndpoint.Address",
+                            json!(format!("{name}.{host}.0001.{zone}")),
+                        ),
+                        ("RedisEndpoint.Port", json!(port)),
+                        (
+                            "ConfigurationEndpoint.Address",
+                            json!(format!("{name}.{host}.cfg.{zone}")),
+                        ),
+                        ("ConfigurationEndpoint.Port", json!(port)),
+                    ]),
+                )
+            }
+        }
+        "AWS::Kinesis::Stream" => {
+            let name = name_or("Name", 128);
+            let arn = format!("arn:{p}:kinesis:{r}:{a}:stream/{name}");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::KinesisFirehose::DeliveryStream" => {
+            let name = name_or("DeliveryStreamName", 64);
+            let arn = format!("arn:{p}:firehose:{r}:{a}:deliverystream/{name}");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::ECR::Repository" => {
+            let name = lower_name("RepositoryName", 256);
+            (
+                json!(name),
+                attrs(&[
+                    (
+                        "Arn",
+                        json!(format!("arn:{p}:ecr:{r}:{a}:repository/{name}")),
+                    ),
+                    (
+                        "RepositoryUri",
+                        json!(format!("{a}.dkr.ecr.{r}.amazonaws.com/{name}")),
+                    ),
+                ]),
+            )
+        }
+        "AWS::CloudWatch::Alarm" => {
+            let name = name_or("AlarmName", 255);
+            let arn = format!("arn:{p}:cloudwatch:{r}:{a}:alarm:{name}");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::IAM::ManagedPolicy" => {
+            let name = name_or("ManagedPolicyName", 128);
+            let path = prop(props, "Path").unwrap_or("/");
+            let arn = format!("arn:{p}:iam::{a}:policy{path}{name}");
+            (json!(arn), attrs(&[("PolicyArn", json!(arn))]))
+        }
+        "AWS::IAM::User" => {
+            let name = name_or("UserName", 64);
+            let path = prop(props, "Path").unwrap_or("/");
+            let arn = format!("arn:{p}:iam::{a}:user{path}{name}");
+            (json!(name), attrs(&[("Arn", json!(arn))]))
+        }
+        "AWS::EC2::LaunchTemplate" => {
+            let id = format!("lt-{}", hex17("lt"));
+            (
+                json!(id),
+                attrs(&[
+                    ("LaunchTemplateId", json!(id)),
+                    ("DefaultVersionNumber", json!("1")),
+                    ("LatestVersionNumber", json!("1")),
+                ]),
+            )
+        }
+        "AWS::EC2::Volume" => {
+            let id = format!("vol-{}", hex17("vol"));
+            (json!(id), attrs(&[("VolumeId", json!(id))]))
+        }
+        "AWS::EFS::FileSystem" => {
+            let id = format!("fs-{}", hex17("fs"));
+            let arn = format!("arn:{p}:elasticfilesystem:{r}:{a}:file-system/{id}");
+            (
+                json!(id),
+                attrs(&[("FileSystemId", json!(id)), ("Arn", json!(arn))]),
+            )
+        }
+        "AWS::CloudFront::Distribution" => {
+            let id = format!("E{}", ctx.upper(logical, "cloudfront", 13));
+            let domain = format!("d{}.cloudfront.net", ctx.lower(logical, "cf-domain", 13));
+            (
+                json!(id),
+                attrs(&[("Id", json!(id)), ("DomainName", json!(domain))]),
+            )
+        }
         t if t.starts_with("AWS::VpcLattice::") => {
             let (kind, prefix) = match t {
                 "AWS::VpcLattice::ServiceNetwork" => ("servicenetwork", "sn"),
@@ -839,6 +1099,71 @@ pub fn placeholder_for(
         reference,
         attributes,
     }
+}
+
+/// ElastiCache's short Region code in endpoint names (`us-east-1` -> `use1`,
+/// `ap-northeast-1` -> `apne1`).
+fn region_short(region: &str) -> String {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((first, rest)) = parts.split_first() else {
+        return region.to_string();
+    };
+    let mut out = first.to_string();
+    for part in rest {
+        out.push_str(match *part {
+            "northeast" => "ne",
+            "southeast" => "se",
+            "northwest" => "nw",
+            "southwest" => "sw",
+            "central" => "c",
+            "gov" => "gov",
+            p if p.chars().all(|c| c.is_ascii_digit()) => p,
+            p => &p[..1],
+        });
+    }
+    out
+}
+
+/// The `Fn::GetAtt` attributes CloudFormation documents for common types vpcgate does not
+/// emulate (each type's "Return values"): any other attribute of these types is
+/// CloudFormation's "does not support attribute type" error; the types not listed here accept
+/// any attribute ([`placeholder_attribute`]).
+pub const PLACEHOLDER_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("AWS::SQS::Queue", &["Arn", "QueueName", "QueueUrl"]),
+    ("AWS::SNS::Topic", &["TopicArn", "TopicName"]),
+    ("AWS::DynamoDB::Table", &["Arn", "StreamArn"]),
+    ("AWS::KMS::Key", &["Arn", "KeyId"]),
+    ("AWS::Logs::LogGroup", &["Arn"]),
+    ("AWS::Kinesis::Stream", &["Arn"]),
+    ("AWS::ECS::Cluster", &["Arn"]),
+    ("AWS::ECS::Service", &["Name", "ServiceArn"]),
+    ("AWS::ECS::TaskDefinition", &["TaskDefinitionArn"]),
+    (
+        "AWS::Cognito::UserPool",
+        &["Arn", "ProviderName", "ProviderURL", "UserPoolId"],
+    ),
+    (
+        "AWS::Cognito::UserPoolClient",
+        &["ClientId", "ClientSecret", "Name"],
+    ),
+    (
+        "AWS::ElastiCache::CacheCluster",
+        &[
+            "ConfigurationEndpoint.Address",
+            "ConfigurationEndpoint.Port",
+            "RedisEndpoint.Address",
+            "RedisEndpoint.Port",
+        ],
+    ),
+];
+
+/// Whether CloudFormation documents `attr` for the placeholder type `ty` (types not in
+/// [`PLACEHOLDER_ATTRIBUTES`]: unknown).
+pub fn placeholder_documents(ty: &str, attr: &str) -> Option<bool> {
+    PLACEHOLDER_ATTRIBUTES
+        .iter()
+        .find(|(t, _)| *t == ty)
+        .map(|(_, attrs)| attrs.contains(&attr))
 }
 
 /// Every `Fn::GetAtt` attribute CloudFormation documents for the types vpcgate emulates, from
@@ -1275,6 +1600,75 @@ mod tests {
                 other.reference.as_str().unwrap()
             ))
         );
+    }
+
+    /// The common types vpcgate does not emulate get each service's shapes (the ids and ARNs of
+    /// each service's API reference), and their documented attributes resolve.
+    #[test]
+    fn common_placeholder_types_are_shaped_like_aws() {
+        let c = IdContext {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            stack: "app".into(),
+        };
+        let arn = |svc: &str, rest: &str| format!(r"^arn:aws:{svc}:us-east-1:123456789012:{rest}$");
+        // (type, Ref regex, [(attribute, regex)])
+        type Case = (&'static str, String, Vec<(&'static str, String)>);
+        let cases: Vec<Case> = vec![
+            ("AWS::Lambda::Function", r"^app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("lambda", r"function:app-Fn-[A-Za-z0-9]+"))]),
+            ("AWS::SQS::Queue", r"^https://sqs\.us-east-1\.amazonaws\.com/123456789012/app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("sqs", r"app-Fn-[A-Za-z0-9]+")), ("QueueName", r"^app-Fn-".into())]),
+            ("AWS::SNS::Topic", arn("sns", r"app-Fn-[A-Za-z0-9]+"), vec![("TopicName", r"^app-Fn-".into())]),
+            ("AWS::DynamoDB::Table", r"^app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("dynamodb", r"table/app-Fn-[A-Za-z0-9]+")), ("StreamArn", arn("dynamodb", r"table/app-Fn-[A-Za-z0-9]+/stream/[0-9T:.-]+"))]),
+            ("AWS::S3::Bucket", r"^app-fn-[a-z0-9]+$".into(), vec![("Arn", r"^arn:aws:s3:::app-fn-[a-z0-9]+$".into()), ("RegionalDomainName", r"^app-fn-[a-z0-9]+\.s3\.us-east-1\.amazonaws\.com$".into())]),
+            ("AWS::KMS::Key", r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$".into(), vec![("Arn", arn("kms", r"key/[0-9a-f-]{36}"))]),
+            ("AWS::Logs::LogGroup", r"^app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("logs", r"log-group:app-Fn-[A-Za-z0-9]+:\*"))]),
+            ("AWS::Cognito::UserPool", r"^us-east-1_[A-Za-z0-9]{9}$".into(), vec![("Arn", arn("cognito-idp", r"userpool/us-east-1_[A-Za-z0-9]{9}")), ("ProviderURL", r"^https://cognito-idp\.us-east-1\.amazonaws\.com/us-east-1_[A-Za-z0-9]{9}$".into())]),
+            ("AWS::Cognito::UserPoolClient", r"^[a-z0-9]{26}$".into(), vec![("ClientId", r"^[a-z0-9]{26}$".into())]),
+            ("AWS::Cognito::IdentityPool", r"^us-east-1:[0-9a-f-]{36}$".into(), vec![]),
+            ("AWS::ECS::Cluster", r"^app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("ecs", r"cluster/app-Fn-[A-Za-z0-9]+"))]),
+            ("AWS::ECS::Service", arn("ecs", r"service/default/app-Fn-[A-Za-z0-9]+"), vec![("Name", r"^app-Fn-".into())]),
+            ("AWS::ECS::TaskDefinition", arn("ecs", r"task-definition/app-Fn-[A-Za-z0-9]+:1"), vec![]),
+            ("AWS::RDS::DBInstance", r"^app-fn-[a-z0-9]+$".into(), vec![("Endpoint.Address", r"^app-fn-[a-z0-9]+\.[a-z0-9]{12}\.us-east-1\.rds\.amazonaws\.com$".into()), ("Endpoint.Port", r"^3306$".into()), ("DBInstanceArn", arn("rds", r"db:app-fn-[a-z0-9]+"))]),
+            ("AWS::RDS::DBCluster", r"^app-fn-[a-z0-9]+$".into(), vec![("Endpoint.Address", r"^app-fn-[a-z0-9]+\.cluster-[a-z0-9]{12}\.us-east-1\.rds\.amazonaws\.com$".into()), ("ReadEndpoint.Address", r"\.cluster-ro-".into())]),
+            ("AWS::ElastiCache::CacheCluster", r"^app-fn-[a-z0-9]+$".into(), vec![("RedisEndpoint.Address", r"^app-fn-[a-z0-9]+\.[a-z0-9]{6}\.0001\.use1\.cache\.amazonaws\.com$".into()), ("RedisEndpoint.Port", r"^6379$".into())]),
+            ("AWS::ElastiCache::ReplicationGroup", r"^app-fn-[a-z0-9]+$".into(), vec![("PrimaryEndPoint.Address", r"^master\.app-fn-[a-z0-9]+\.[a-z0-9]{6}\.use1\.cache\.amazonaws\.com$".into())]),
+            ("AWS::Kinesis::Stream", r"^app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("kinesis", r"stream/app-Fn-[A-Za-z0-9]+"))]),
+            ("AWS::KinesisFirehose::DeliveryStream", r"^app-Fn-[A-Za-z0-9]+$".into(), vec![("Arn", arn("firehose", r"deliverystream/app-Fn-[A-Za-z0-9]+"))]),
+            ("AWS::ECR::Repository", r"^app-fn-[a-z0-9]+$".into(), vec![("RepositoryUri", r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/app-fn-[a-z0-9]+$".into())]),
+            ("AWS::IAM::ManagedPolicy", r"^arn:aws:iam::123456789012:policy/app-Fn-[A-Za-z0-9]+$".into(), vec![]),
+            ("AWS::EC2::LaunchTemplate", r"^lt-[0-9a-f]{17}$".into(), vec![("LatestVersionNumber", r"^1$".into())]),
+            ("AWS::EFS::FileSystem", r"^fs-[0-9a-f]{17}$".into(), vec![("Arn", arn("elasticfilesystem", r"file-system/fs-[0-9a-f]{17}"))]),
+            ("AWS::CloudFront::Distribution", r"^E[A-Z0-9]{13}$".into(), vec![("DomainName", r"^d[a-z0-9]{13}\.cloudfront\.net$".into())]),
+        ];
+        for (ty, reference, attributes) in cases {
+            let p = placeholder_for(&c, "Fn", ty, &Map::new());
+            let r = p.reference.as_str().unwrap_or_default();
+            assert!(
+                regex::Regex::new(&reference).unwrap().is_match(r),
+                "{ty} Ref {r} !~ {reference}"
+            );
+            for (attr, want) in attributes {
+                let v = p
+                    .attributes
+                    .get(attr)
+                    .and_then(Value::as_str)
+                    .unwrap_or_else(|| panic!("{ty}.{attr}: {:?}", p.attributes));
+                assert!(
+                    regex::Regex::new(&want).unwrap().is_match(v),
+                    "{ty}.{attr} {v} !~ {want}"
+                );
+                if let Some(documented) = placeholder_documents(ty, attr) {
+                    assert!(
+                        documented,
+                        "{ty}.{attr} is given but not in PLACEHOLDER_ATTRIBUTES"
+                    );
+                }
+            }
+        }
+        assert_eq!(placeholder_documents("AWS::SQS::Queue", "Url"), Some(false));
+        assert_eq!(placeholder_documents("AWS::Foo::Bar", "Url"), None);
+        assert_eq!(region_short("ap-northeast-1"), "apne1");
+        assert_eq!(region_short("eu-central-1"), "euc1");
     }
 
     /// Every documented (type, attribute) pair of the emulated types resolves to an AWS-shaped

@@ -27,6 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 
+use super::ids::IdContext;
+
 /// The transform's name.
 pub const TRANSFORM: &str = "AWS::LanguageExtensions";
 /// Loops inside loops.
@@ -42,6 +44,7 @@ fn fail(reason: impl std::fmt::Display) -> String {
 }
 
 struct Ctx<'a> {
+    ids: &'a IdContext,
     params: &'a Map<String, Value>,
     mappings: &'a Map<String, Value>,
     conditions: &'a Map<String, Value>,
@@ -51,6 +54,7 @@ struct Ctx<'a> {
 /// Expands the transform; `overrides` are the parameter values given.
 pub fn expand(
     doc: &Map<String, Value>,
+    ids: &IdContext,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Map<String, Value>, String> {
     let (params, _) = super::template::resolve_parameters(doc, overrides);
@@ -64,6 +68,7 @@ pub fn expand(
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let mut ctx = Ctx {
+        ids,
         params: &params,
         mappings,
         conditions,
@@ -277,11 +282,15 @@ impl Ctx<'_> {
         Ok(match k.as_str() {
             "Ref" => {
                 let name = arg.as_str().unwrap_or_default();
-                self.params.get(name).cloned().ok_or_else(|| {
-                    fail(format!(
-                        "{name} is not a parameter; the transform resolves only parameters here"
-                    ))
-                })?
+                match self.params.get(name) {
+                    Some(v) => v.clone(),
+                    // The pseudo parameters are known before the stack's resources.
+                    None => super::template::pseudo_parameter(self.ids, name).ok_or_else(|| {
+                        fail(format!(
+                            "{name} is not a parameter; the transform resolves only parameters and pseudo parameters here"
+                        ))
+                    })?,
+                }
             }
             "Fn::FindInMap" => {
                 let a = arg
@@ -411,6 +420,39 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    fn ids() -> IdContext {
+        IdContext {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            stack: "s".into(),
+        }
+    }
+
+    /// The pseudo parameters are known to the transform: a loop over a mapping keyed by Region
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html>).
+    #[test]
+    fn pseudo_parameters_resolve_inside_the_transform() {
+        let d = doc(json!({
+            "Transform": "AWS::LanguageExtensions",
+            "Mappings": {"Zones": {"us-east-1": {"Names": ["a", "b"]}}},
+            "Resources": {"Fn::ForEach::Topics": ["Z",
+                {"Fn::FindInMap": ["Zones", {"Ref": "AWS::Region"}, "Names"]},
+                {"Topic${Z}": {"Type": "AWS::SNS::Topic"}}]}
+        }));
+        let out = expand(&d, &ids(), &BTreeMap::new()).unwrap();
+        let r = out["Resources"].as_object().unwrap();
+        assert!(
+            r.contains_key("Topica") && r.contains_key("Topicb"),
+            "{r:?}"
+        );
+        let bad = doc(json!({
+            "Transform": "AWS::LanguageExtensions",
+            "Resources": {"Fn::ForEach::T": ["Z", {"Ref": "Nope"}, {"T${Z}": {"Type": "AWS::SNS::Topic"}}]}
+        }));
+        let e = expand(&bad, &ids(), &BTreeMap::new()).unwrap_err();
+        assert!(e.contains("Nope is not a parameter"), "{e}");
+    }
+
     /// The user guide's "Replicate a resource" example
     /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-foreach-example-resource.html>).
     #[test]
@@ -422,7 +464,7 @@ mod tests {
                     "Properties": {"TopicName": {"Fn::Join": [".", [{"Ref": "TopicName"}, "fifo"]]},
                                    "DisplayName": {"Fn::Sub": "t-${TopicName}-${AWS::Region}"}}}}]}
         }));
-        let out = expand(&d, &BTreeMap::new()).unwrap();
+        let out = expand(&d, &ids(), &BTreeMap::new()).unwrap();
         let r = out["Resources"].as_object().unwrap();
         assert_eq!(
             r.keys().collect::<Vec<_>>(),
@@ -449,7 +491,12 @@ mod tests {
                     {"S3Bucket${Id}${Property}": {"Value":
                         {"Fn::GetAtt": [{"Fn::Sub": "S3Bucket${Id}"}, {"Ref": "Property"}]}}}]}]}
         }));
-        let out = expand(&d, &BTreeMap::from([("Names".into(), "X,Y,Z".into())])).unwrap();
+        let out = expand(
+            &d,
+            &ids(),
+            &BTreeMap::from([("Names".into(), "X,Y,Z".into())]),
+        )
+        .unwrap();
         assert_eq!(out["Resources"].as_object().unwrap().len(), 3);
         let o = out["Outputs"].as_object().unwrap();
         assert_eq!(o.len(), 6);
@@ -463,7 +510,7 @@ mod tests {
     fn layout_errors_and_policies() {
         let bad = doc(json!({"Resources": {"Fn::ForEach::X": ["Id", ["a"]]}}));
         assert_eq!(
-            expand(&bad, &BTreeMap::new()).unwrap_err(),
+            expand(&bad, &ids(), &BTreeMap::new()).unwrap_err(),
             "Transform AWS::LanguageExtensions failed with: Fn::ForEach layout is incorrect"
         );
         let d = doc(json!({
@@ -472,7 +519,7 @@ mod tests {
                 "DeletionPolicy": {"Ref": "Policy"},
                 "UpdateReplacePolicy": {"Fn::FindInMap": ["M", "a", "b", {"DefaultValue": "Delete"}]}}}
         }));
-        let out = expand(&d, &BTreeMap::new()).unwrap();
+        let out = expand(&d, &ids(), &BTreeMap::new()).unwrap();
         assert_eq!(out["Resources"]["B"]["DeletionPolicy"], json!("Retain"));
         assert_eq!(
             out["Resources"]["B"]["UpdateReplacePolicy"],
@@ -489,7 +536,7 @@ mod tests {
             body = json!({format!("Fn::ForEach::L{id}"): [id, list, body]});
         }
         let d = doc(json!({"Resources": body}));
-        let e = expand(&d, &BTreeMap::new()).unwrap_err();
+        let e = expand(&d, &ids(), &BTreeMap::new()).unwrap_err();
         assert!(e.contains("more than"), "{e}");
     }
 }

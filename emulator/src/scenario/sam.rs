@@ -220,6 +220,20 @@ fn run_program(
     let mut child = Command::new(interpreter)
         .arg("-c")
         .arg(script)
+        // vpcgate stays offline: the translator calls AWS only for Serverless Application
+        // Repository applications; it gets no credentials and no instance-metadata lookup, so
+        // such a template fails at once ("Unable to locate credentials") instead of reaching AWS
+        // with the user's credentials.
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -213,8 +213,33 @@ pub struct Environment {
     /// Compute bound to the user's own processes (`Bindings`, and `--bind` flags added by
     /// [`StackArgs::load`]; [`super::bindings`]).
     pub bindings: Vec<super::bindings::Binding>,
+    /// What AWS-specific parameter types name that vpcgate does not model, by parameter type:
+    /// key pair names (`KeyPairs`), AMI ids (`Images`), instance ids (`Instances`), volume ids
+    /// (`Volumes`), and the `GroupName`s of `SecurityGroups`.
+    pub existing: BTreeMap<&'static str, BTreeSet<String>>,
+    /// Exports of stacks deployed outside vpcgate (`Exports`: name -> value), which
+    /// `Fn::ImportValue` reads as it reads the loaded stacks' exports.
+    pub exports: BTreeMap<String, String>,
     prefix: String,
     locations: SourceMap,
+}
+
+/// The environment's lists of existing things by name: its key, the parameter type that names
+/// them, and the prefix of their ids.
+const EXISTING: [(&str, &str, &str); 4] = [
+    ("KeyPairs", "AWS::EC2::KeyPair::KeyName", ""),
+    ("Images", "AWS::EC2::Image::Id", "ami-"),
+    ("Instances", "AWS::EC2::Instance::Id", "i-"),
+    ("Volumes", "AWS::EC2::Volume::Id", "vol-"),
+];
+const EXISTING_WHAT: [&str; 4] = [
+    "a key pair name",
+    "an AMI id (ami-…)",
+    "an instance id (i-…)",
+    "a volume id (vol-…)",
+];
+fn ty_index(ty: &str) -> usize {
+    EXISTING.iter().position(|(_, t, _)| *t == ty).unwrap_or(0)
 }
 
 static REGION: LazyLock<Regex> =
@@ -444,6 +469,11 @@ impl Environment {
                 "PrefixLists",
                 "PublicEndpoints",
                 "Bindings",
+                "Exports",
+                "KeyPairs",
+                "Images",
+                "Instances",
+                "Volumes",
                 "Description",
             ],
         ) else {
@@ -779,6 +809,32 @@ impl Environment {
                 env.certificates.push(Certificate { arn, names, issuer });
             }
         }
+        match m.get("Exports") {
+            None => {}
+            Some(Value::Object(exports)) => {
+                for (k, v) in exports {
+                    match v {
+                        Value::String(s) => {
+                            env.exports.insert(k.clone(), s.clone());
+                        }
+                        other => r.fail(
+                            &format!("Exports.{k}"),
+                            ErrorKind::WrongType {
+                                expected: "a string (exports are strings)",
+                                found: type_name(other),
+                            },
+                        ),
+                    }
+                }
+            }
+            Some(other) => r.fail(
+                "Exports",
+                ErrorKind::WrongType {
+                    expected: "an object of export name -> value",
+                    found: type_name(other),
+                },
+            ),
+        }
         match m.get("SsmParameters") {
             None => {}
             Some(Value::Object(params)) => {
@@ -900,7 +956,12 @@ impl Environment {
             };
             let id = r.string(gm, "GroupId", &path, true);
             let vpc_id = r.string(gm, "VpcId", &path, true);
-            r.string(gm, "GroupName", &path, false);
+            if let Some(name) = r.string(gm, "GroupName", &path, false) {
+                env.existing
+                    .entry("AWS::EC2::SecurityGroup::GroupName")
+                    .or_default()
+                    .insert(name);
+            }
             if let Some(vpc) = &vpc_id
                 && !env.vpcs.iter().any(|x| &x.id == vpc)
             {
@@ -936,6 +997,27 @@ impl Environment {
                     ingress,
                     egress,
                 });
+            }
+        }
+        for (key, ty, prefix) in EXISTING {
+            for (i, v) in r.list(m, key, "").iter().enumerate() {
+                let path = format!("{key}[{i}]");
+                match v.as_str() {
+                    Some(s) if s.starts_with(prefix) && s.len() > prefix.len() => {
+                        env.existing.entry(ty).or_default().insert(s.to_string());
+                    }
+                    Some(s) => r.invalid(
+                        &path,
+                        format!("{s:?} is not {}", EXISTING_WHAT[ty_index(ty)]),
+                    ),
+                    None => r.fail(
+                        &path,
+                        ErrorKind::WrongType {
+                            expected: "a string",
+                            found: type_name(v),
+                        },
+                    ),
+                }
             }
         }
         if r.errors.is_empty() {
@@ -1258,6 +1340,14 @@ fn load_from(
     let mut model = start;
     let mut links = links.clone();
     let mut export_owner: BTreeMap<String, String> = BTreeMap::new();
+    for (export, v) in &env.exports {
+        if !links.exports.contains_key(export) {
+            links
+                .exports
+                .insert(export.clone(), Value::String(v.clone()));
+            export_owner.insert(export.clone(), "(the environment's Exports)".into());
+        }
+    }
     let mut summaries = Vec::new();
     let mut earlier: Vec<ResolvedResource> = Vec::new();
     let mut outputs = std::mem::take(&mut model.outputs);
@@ -1289,6 +1379,7 @@ fn load_from(
             &p.doc,
             &resolved.parameters,
             &model,
+            env,
             &p.file,
             &mut stack_errors,
         );
@@ -1441,6 +1532,7 @@ fn aws_parameter_types(
     doc: &Map<String, Value>,
     values: &Map<String, Value>,
     model: &Model,
+    env: &Environment,
     file: &str,
     errors: &mut Vec<ScenarioError>,
 ) {
@@ -1483,6 +1575,16 @@ fn aws_parameter_types(
                         .flat_map(|x| &x.subnets)
                         .any(|s| s.availability_zone == v)
             }),
+            "AWS::EC2::Instance::Id" => Box::new(|v| {
+                env.existing.get(base).is_some_and(|s| s.contains(v))
+                    || model.ec2.instances.iter().any(|i| i.id == v)
+            }),
+            "AWS::EC2::KeyPair::KeyName"
+            | "AWS::EC2::Image::Id"
+            | "AWS::EC2::Volume::Id"
+            | "AWS::EC2::SecurityGroup::GroupName" => {
+                Box::new(|v| env.existing.get(base).is_some_and(|s| s.contains(v)))
+            }
             _ => continue,
         };
         let given: Vec<String> = match values.get(name) {

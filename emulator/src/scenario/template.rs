@@ -112,26 +112,7 @@ struct Used {
 
 impl Env<'_> {
     fn pseudo(&self, name: &str) -> Option<Value> {
-        Some(match name {
-            "AWS::Region" => json!(self.ctx.region),
-            "AWS::AccountId" => json!(self.ctx.account),
-            "AWS::StackName" => json!(self.ctx.stack),
-            "AWS::StackId" => json!(format!(
-                "arn:aws:cloudformation:{}:{}:stack/{}/{}",
-                self.ctx.region,
-                self.ctx.account,
-                self.ctx.stack,
-                self.ctx.uuid("AWS::StackId", "stack")
-            )),
-            "AWS::Partition" => json!(partition(&self.ctx.region)),
-            "AWS::URLSuffix" => json!(if self.ctx.region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            }),
-            "AWS::NotificationARNs" => json!([]),
-            _ => return None,
-        })
+        pseudo_parameter(self.ctx, name)
     }
 
     fn reference(&self, name: &str, path: &str) -> Result<Value, Located> {
@@ -171,7 +152,9 @@ impl Env<'_> {
         if super::ids::is_documented(&ty, attr) == Some(true) {
             return Ok(super::ids::documented_attribute(self.ctx, id, &ty, p, attr));
         }
-        if super::resources::is_placeholder_type(&ty) {
+        if super::resources::is_placeholder_type(&ty)
+            && super::ids::placeholder_documents(&ty, attr) != Some(false)
+        {
             // Not emulated: an AWS-shaped placeholder keeps the rest of the template resolving.
             return Ok(super::ids::placeholder_attribute(
                 self.ctx, id, &ty, p, attr,
@@ -644,8 +627,12 @@ impl Env<'_> {
             let end = after.find('}').ok_or_else(|| {
                 intrinsic(path, "Fn::Sub", format!("unterminated ${{ in {template:?}"))
             })?;
-            let var = &after[..end];
-            if let Some(literal) = var.strip_prefix('!') {
+            let raw = &after[..end];
+            // Spaces around a name are ignored: CloudFormation reads `${ AWS::Region }` as
+            // `${AWS::Region}` (cfn-lint issue 236: "always works in CloudFormation"; cfn-lint
+            // pull 241 strips both sides, as this does).
+            let var = raw.trim();
+            if let Some(literal) = raw.strip_prefix('!') {
                 out.push_str("${");
                 out.push_str(literal);
                 out.push('}');
@@ -664,6 +651,32 @@ impl Env<'_> {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// A pseudo parameter's value (`AWS::NoValue` aside)
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html>).
+pub(crate) fn pseudo_parameter(ctx: &IdContext, name: &str) -> Option<Value> {
+    Some(match name {
+        "AWS::Region" => json!(ctx.region),
+        "AWS::AccountId" => json!(ctx.account),
+        "AWS::StackName" => json!(ctx.stack),
+        "AWS::StackId" => json!(format!(
+            "arn:{}:cloudformation:{}:{}:stack/{}/{}",
+            partition(&ctx.region),
+            ctx.region,
+            ctx.account,
+            ctx.stack,
+            ctx.uuid("AWS::StackId", "stack")
+        )),
+        "AWS::Partition" => json!(partition(&ctx.region)),
+        "AWS::URLSuffix" => json!(if ctx.region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        }),
+        "AWS::NotificationARNs" => json!([]),
+        _ => return None,
+    })
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -716,7 +729,7 @@ fn sub_references(s: &str, out: &mut BTreeSet<String>) {
         let Some(end) = after.find('}') else { return };
         let var = &after[..end];
         if !var.starts_with('!') {
-            out.insert(var.split('.').next().unwrap_or_default().to_string());
+            out.insert(var.trim().split('.').next().unwrap_or_default().to_string());
         }
         rest = &after[end + 1..];
     }
@@ -911,6 +924,17 @@ pub(crate) fn resolve_parameters(
                         continue;
                     }
                 }
+                // CloudFormation's patterns are Java regular expressions: look-around and
+                // backreferences are valid there but not in this engine (which runs in linear
+                // time). Such a pattern is not checked, with a warning (vpcgate's choice).
+                Err(e)
+                    if e.to_string().contains("look-around")
+                        || e.to_string().contains("backreferences") =>
+                {
+                    tracing::warn!(
+                        "Parameters.{name}.AllowedPattern uses look-around or a backreference, which vpcgate's regular expressions lack: the value is not checked against it"
+                    );
+                }
                 Err(_) => {
                     errors.push(invalid(
                         &format!("{path}.AllowedPattern"),
@@ -971,6 +995,174 @@ pub(crate) fn resolve_parameters(
         ));
     }
     (params, errors)
+}
+
+/// The `Rules` section: each rule whose `RuleCondition` holds (no condition: always) checks its
+/// `Assertions` against the parameter values before any resource is made; a false `Assert`
+/// refuses the stack with its `AssertDescription`
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html>).
+/// The rule functions that read the account (`Fn::RefAll`, `Fn::ValueOf`, `Fn::ValueOfAll`) and
+/// names CloudFormation does not document are not evaluated: that rule is skipped with a
+/// warning (vpcgate's choice), never refused.
+fn check_rules(
+    doc: &Map<String, Value>,
+    params: &Map<String, Value>,
+    ctx: &IdContext,
+) -> Vec<Located> {
+    let Some(rules) = doc.get("Rules") else {
+        return Vec::new();
+    };
+    let Some(rules) = rules.as_object() else {
+        return vec![err(
+            "Rules",
+            ErrorKind::WrongType {
+                expected: "an object",
+                found: type_name(rules),
+            },
+        )];
+    };
+    let mut errors = Vec::new();
+    for (name, rule) in rules {
+        let path = format!("Rules.{name}");
+        let Some(rule) = rule.as_object() else {
+            errors.push(err(
+                &path,
+                ErrorKind::WrongType {
+                    expected: "an object",
+                    found: type_name(rule),
+                },
+            ));
+            continue;
+        };
+        let holds = match rule.get("RuleCondition") {
+            None => Some(true),
+            Some(c) => rule_value(c, params, ctx, 0).and_then(|v| rule_bool(&v)),
+        };
+        match holds {
+            Some(true) => {}
+            Some(false) => continue,
+            None => {
+                tracing::warn!(
+                    "{path}.RuleCondition is not evaluated by vpcgate: the rule is skipped"
+                );
+                continue;
+            }
+        }
+        let Some(Value::Array(assertions)) = rule.get("Assertions") else {
+            errors.push(invalid(
+                &format!("{path}.Assertions"),
+                "Template format error: every rule needs Assertions, a list".into(),
+            ));
+            continue;
+        };
+        for (i, a) in assertions.iter().enumerate() {
+            let apath = format!("{path}.Assertions[{i}]");
+            let Some(assert) = a.get("Assert") else {
+                errors.push(invalid(
+                    &apath,
+                    "Template format error: every assertion needs Assert".into(),
+                ));
+                continue;
+            };
+            match rule_value(assert, params, ctx, 0).and_then(|v| rule_bool(&v)) {
+                Some(true) => {}
+                Some(false) => errors.push(invalid(
+                    &apath,
+                    a.get("AssertDescription")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("Assertion of rule {name} failed")),
+                )),
+                None => {
+                    tracing::warn!("{apath}.Assert is not evaluated by vpcgate: not checked")
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn rule_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+        _ => None,
+    }
+}
+
+/// A rule function's value; `None`: vpcgate does not evaluate it.
+fn rule_value(
+    v: &Value,
+    params: &Map<String, Value>,
+    ctx: &IdContext,
+    depth: usize,
+) -> Option<Value> {
+    if depth > 32 {
+        return None;
+    }
+    let list = |v: &Value| match rule_value(v, params, ctx, depth + 1)? {
+        Value::Array(items) => Some(items.iter().map(scalar_text).collect::<Vec<_>>()),
+        other => Some(vec![scalar_text(&other)]),
+    };
+    let boolean = |v: &Value| rule_value(v, params, ctx, depth + 1).and_then(|v| rule_bool(&v));
+    match v {
+        Value::Object(m) if m.len() == 1 => {
+            let (k, arg) = m.iter().next().expect("one entry");
+            let args = arg.as_array();
+            let pair = || args.filter(|a| a.len() == 2);
+            Some(match k.as_str() {
+                "Ref" => {
+                    let name = arg.as_str()?;
+                    params
+                        .get(name)
+                        .cloned()
+                        .or_else(|| pseudo_parameter(ctx, name))?
+                }
+                "Fn::Equals" => {
+                    let a = pair()?;
+                    let x = rule_value(&a[0], params, ctx, depth + 1)?;
+                    let y = rule_value(&a[1], params, ctx, depth + 1)?;
+                    json!(scalar_text(&x) == scalar_text(&y))
+                }
+                "Fn::Not" => json!(!boolean(args.filter(|a| a.len() == 1)?.first()?)?),
+                "Fn::And" | "Fn::Or" => {
+                    let mut all = Vec::new();
+                    for item in args.filter(|a| (2..=10).contains(&a.len()))? {
+                        all.push(boolean(item)?);
+                    }
+                    json!(if k == "Fn::And" {
+                        all.iter().all(|b| *b)
+                    } else {
+                        all.iter().any(|b| *b)
+                    })
+                }
+                "Fn::Contains" => {
+                    let a = pair()?;
+                    let value = scalar_text(&rule_value(&a[1], params, ctx, depth + 1)?);
+                    json!(list(&a[0])?.contains(&value))
+                }
+                "Fn::EachMemberEquals" => {
+                    let a = pair()?;
+                    let value = scalar_text(&rule_value(&a[1], params, ctx, depth + 1)?);
+                    json!(list(&a[0])?.iter().all(|m| *m == value))
+                }
+                "Fn::EachMemberIn" => {
+                    let a = pair()?;
+                    let allowed = list(&a[1])?;
+                    json!(list(&a[0])?.iter().all(|m| allowed.contains(m)))
+                }
+                _ => return None,
+            })
+        }
+        Value::Object(_) => None,
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|i| rule_value(i, params, ctx, depth + 1))
+                .collect::<Option<Vec<_>>>()?,
+        )),
+        other => Some(other.clone()),
+    }
 }
 
 /// Names of conditions an expression refers to (`{"Condition": "X"}`, `Fn::If`'s first item).
@@ -1093,7 +1285,15 @@ pub fn resolve(
         ));
     }
     let (params, param_errors) = resolve_parameters(doc, overrides);
+    let parameters_valid = param_errors.is_empty();
     errors.extend(param_errors.into_iter().map(|e| located(None, e)));
+    if parameters_valid {
+        errors.extend(
+            check_rules(doc, &params, ctx)
+                .into_iter()
+                .map(|e| located(None, e)),
+        );
+    }
 
     let empty = Map::new();
     let mappings = doc

@@ -110,7 +110,7 @@ pub fn apply(
     }
     for name in names {
         out = match name.as_str() {
-            language_extensions::TRANSFORM => language_extensions::expand(&out, overrides)?,
+            language_extensions::TRANSFORM => language_extensions::expand(&out, ctx, overrides)?,
             sam::TRANSFORM => {
                 let mut t = sam::expand(file, &out, ctx, overrides).map_err(|e| e.to_string())?;
                 t.remove("Transform");

@@ -374,6 +374,7 @@ impl<'f> Builder<'f> {
                 if is_key {
                     if let Some(t) = &tag
                         && !is_core(t, "str")
+                        && !is_non_specific(t)
                     {
                         self.fail(at, format!("a mapping key cannot carry the tag {t}"));
                     }
@@ -552,6 +553,13 @@ fn is_core(tag: &Tag, name: &str) -> bool {
     tag.is_yaml_core_schema() && tag.suffix == name
 }
 
+/// The non-specific tag `!` (YAML 1.2, 6.9.1): the node is a string, a sequence or a mapping
+/// by its kind. PyYAML (cfn-lint, the AWS CLI) reads `! "Ref": X` as the key `Ref`; the parser
+/// gives it as an empty handle with the suffix `!`.
+fn is_non_specific(tag: &Tag) -> bool {
+    (tag.handle.is_empty() && tag.suffix == "!") || (tag.handle == "!" && tag.suffix.is_empty())
+}
+
 /// Applies a collection's or a scalar's tag; returns the value and the function it became.
 fn apply_tag(tag: &Tag, value: Value) -> Result<(Value, Option<&'static str>), String> {
     if tag.is_yaml_core_schema() {
@@ -572,7 +580,7 @@ fn apply_tag(tag: &Tag, value: Value) -> Result<(Value, Option<&'static str>), S
             Err(format!("the tag !!{} does not fit this node", tag.suffix))
         };
     }
-    if tag.handle == "!" && tag.suffix.is_empty() {
+    if is_non_specific(tag) {
         // The non-specific tag `!`: a plain string (scalars) or the collection itself.
         return Ok((value, None));
     }
@@ -701,6 +709,11 @@ fn float(text: &str) -> Option<Value> {
 /// strings, `!!type` tags force their type, CloudFormation's `!Function` tags take the text.
 fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     let string = || Value::String(text.to_string());
+    if tag.is_some_and(is_non_specific) {
+        // PyYAML resolves a `!`-tagged scalar as a plain one, whatever its quotes: `! 30` and
+        // `! "30"` are both 30.
+        return scalar(text, ScalarStyle::Plain, None);
+    }
     match tag {
         Some(t) if t.is_yaml_core_schema() => match t.suffix.as_str() {
             "str" => Ok(string()),
