@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::scenario::{Case, Scenario, ScenarioErrors, StackLinks};
-use crate::sfn::execution::{Executions, status_name};
+use crate::sfn::execution::{Executions, Start, status_name};
 use crate::trace::Trace;
 use crate::world::World;
 
@@ -237,7 +237,7 @@ async fn run_case(
     let executions = std::sync::Arc::new(Executions::new());
     let input = start.input.clone().unwrap_or_else(|| serde_json::json!({}));
     let record = match executions
-        .run_sync_watched(world, sm, input, start.name.clone(), None)
+        .run_sync_watched(world, sm, Start::new(input, start.name.clone()))
         .await
     {
         Ok(r) => r,

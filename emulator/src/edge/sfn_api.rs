@@ -18,7 +18,7 @@ use super::wire::{JsonError, epoch};
 use super::{Call, StateMachineEntry};
 use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
 use crate::model::{StateMachine, StateMachineType};
-use crate::sfn::execution::{ExecutionRecord, WorldTasks, execution_principal, status_name};
+use crate::sfn::execution::{ExecutionRecord, Start, WorldTasks, execution_principal, status_name};
 use crate::trace::Trace;
 
 /// Dispatches one operation; a refusal is answered as [`super::sfn_error::wire`] maps it.
@@ -475,9 +475,7 @@ fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let (exec_arn, start) = c.state.executions.start_watched(
         &c.world,
         &entry.machine,
-        exec_input,
-        name,
-        Some(c.edge.activity.clone()),
+        Start::new(exec_input, name).watched(c.edge.activity.clone()),
     )?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
 }
@@ -514,9 +512,7 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
         .run_sync_watched(
             &c.world,
             &entry.machine,
-            exec_input.clone(),
-            name,
-            Some(c.edge.activity.clone()),
+            Start::new(exec_input.clone(), name).watched(c.edge.activity.clone()),
         )
         .await?;
     let o = record.outcome.as_ref().expect("run_sync finishes");

@@ -561,6 +561,46 @@ pub const MAX_RECORDS: usize = 1_000;
 /// history and outcome but drop the trace, the bulk of a record.
 pub const MAX_TRACED: usize = 256;
 
+/// What a start of an execution asks for: StartExecution's `input` and `name`, and who
+/// watches it (the execution feed of `serve`), if anyone.
+pub struct Start {
+    /// The execution's input.
+    pub input: Value,
+    /// Its name (`None`: a generated UUID).
+    pub name: Option<String>,
+    /// Told when it starts and ends.
+    pub watch: Option<Arc<dyn Watch>>,
+}
+
+impl std::fmt::Debug for Start {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Start")
+            .field("input", &self.input)
+            .field("name", &self.name)
+            .field("watched", &self.watch.is_some())
+            .finish()
+    }
+}
+
+impl Start {
+    /// A start nobody watches.
+    pub fn new(input: Value, name: Option<String>) -> Self {
+        Start {
+            input,
+            name,
+            watch: None,
+        }
+    }
+
+    /// The same start, told to `watch`.
+    pub fn watched(self, watch: Arc<dyn Watch>) -> Self {
+        Start {
+            watch: Some(watch),
+            ..self
+        }
+    }
+}
+
 /// The executions of a world, and the parsed definitions of its state machines.
 #[derive(Debug, Default)]
 pub struct Executions {
@@ -743,18 +783,17 @@ impl Executions {
             .await
     }
 
-    /// [`Self::run_sync`], telling `watch` when it starts and ends; its `states:startExecution`
-    /// tasks start executions in this store (StartSyncExecution, `vpcgate check`), of the
-    /// world's state machines and those already known.
+    /// [`Self::run_sync`], telling [`Start::watch`] when it starts and ends; its
+    /// `states:startExecution` tasks start executions in this store (StartSyncExecution,
+    /// `vpcgate check`), of the world's state machines and those already known.
     pub async fn run_sync_watched(
         self: &Arc<Self>,
         world: &dyn Host,
         sm: &StateMachine,
-        input: Value,
-        name: Option<String>,
-        watch: Option<Arc<dyn Watch>>,
+        start: Start,
     ) -> Result<ExecutionRecord, StartError> {
         self.know_machines(world.state_machines().iter().chain([sm]).cloned());
+        let Start { input, name, watch } = start;
         self.run_sync_inner(world, sm, input, name, watch, Some(self))
             .await
     }
@@ -811,19 +850,18 @@ impl Executions {
         input: Value,
         name: Option<String>,
     ) -> Result<(String, SystemTime), StartError> {
-        self.start_watched(world, sm, input, name, None)
+        self.start_watched(world, sm, Start::new(input, name))
     }
 
-    /// [`Self::start`], telling `watch` when it starts and ends.
+    /// [`Self::start`], telling [`Start::watch`] when it starts and ends.
     pub fn start_watched(
         self: &Arc<Self>,
         world: &dyn Host,
         sm: &StateMachine,
-        input: Value,
-        name: Option<String>,
-        watch: Option<Arc<dyn Watch>>,
+        start: Start,
     ) -> Result<(String, SystemTime), StartError> {
         self.know_machines(world.state_machines().iter().chain([sm]).cloned());
+        let Start { input, name, watch } = start;
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
         let exec_name = record.name.clone();
         if let Some(w) = &watch {

@@ -31,7 +31,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 pub use self::error::{MAX_ECHO, ScopeMismatch, SigV4Error, echo};
-pub use self::sign::{SignError, SigningOutput, sign, sign_request};
+pub use self::sign::{SignError, SigningOutput, SigningParams, sign, sign_request};
 pub use self::verify::{claimed_credential, verify, verify_request};
 pub use self::wire::{Protocol, SigV4Wire, wire};
 

@@ -85,17 +85,30 @@ fn header_value(name: &'static str, value: &str) -> Result<HeaderValue, SignErro
     HeaderValue::from_str(value).map_err(|_| SignError::InvalidHeaderValue { name })
 }
 
+/// Who signs, for which scope, when and how: what aws-sigv4 calls its `SigningParams`.
+#[derive(Clone, Copy, Debug)]
+pub struct SigningParams<'a> {
+    /// The signer's credentials.
+    pub credentials: &'a Credentials,
+    /// The Region of the credential scope.
+    pub region: &'a str,
+    /// The signing name of the service (`execute-api`, `states`, `vpc-lattice-svcs`, …).
+    pub service: &'a str,
+    /// The signing instant (`X-Amz-Date`), normally `Clock::now()`.
+    pub time: SystemTime,
+    /// Where the signature goes and what it covers.
+    pub settings: &'a SigningSettings,
+}
+
 /// Computes the signature of `req` without changing it; [`sign_request`] applies the result.
-///
-/// `time` is the signing instant (`X-Amz-Date`), normally `Clock::now()`.
-pub fn sign(
-    req: &Incoming<'_>,
-    credentials: &Credentials,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-    settings: &SigningSettings,
-) -> Result<SigningOutput, SignError> {
+pub fn sign(req: &Incoming<'_>, params: &SigningParams<'_>) -> Result<SigningOutput, SignError> {
+    let SigningParams {
+        credentials,
+        region,
+        service,
+        time,
+        settings,
+    } = *params;
     if region.is_empty() || service.is_empty() || region.contains('/') || service.contains('/') {
         return Err(SignError::InvalidScope {
             region: region.to_owned(),
@@ -286,7 +299,14 @@ pub fn sign_request<B: AsRef<[u8]>>(
             headers: req.headers(),
             body: req.body().as_ref(),
         };
-        sign(&incoming, credentials, region, service, time, settings)?
+        let params = SigningParams {
+            credentials,
+            region,
+            service,
+            time,
+            settings,
+        };
+        sign(&incoming, &params)?
     };
     apply(req.headers_mut(), &output);
     if !output.query_params.is_empty() {

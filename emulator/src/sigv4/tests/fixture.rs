@@ -164,14 +164,15 @@ impl Case {
         request: &Fixture,
         location: SignatureLocation,
     ) -> Result<SigningOutput, SignError> {
-        super::super::sign(
-            &request.incoming(),
-            &self.credentials,
-            &self.region,
-            &self.service,
-            self.time,
-            &self.settings(location),
-        )
+        let settings = self.settings(location);
+        let params = super::super::SigningParams {
+            credentials: &self.credentials,
+            region: &self.region,
+            service: &self.service,
+            time: self.time,
+            settings: &settings,
+        };
+        super::super::sign(&request.incoming(), &params)
     }
 
     /// [`Self::sign`] for an `http::Request`, in place.
