@@ -90,9 +90,10 @@
 //!
 //! # Layers
 //!
-//! Bottom first; a module names modules of its own layer or below, never above
-//! (`tests/it/architecture.rs` checks it from the `crate::` paths, with today's exceptions listed
-//! there as a ratchet that may only shrink):
+//! Bottom first; a module names modules of its own layer or below, never above, and the
+//! top-level modules import each other in no cycle, within a layer either
+//! (`tests/it/architecture.rs` checks both from the `crate::` paths; it has no exceptions;
+//! unit tests may reach anywhere):
 //!
 //! ```text
 //! clock, trace, sigv4, pki                                  values and leaf mechanisms
