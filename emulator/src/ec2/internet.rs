@@ -233,7 +233,7 @@ async fn dispatch(
     let Some(services) = shared.slot.get() else {
         return plain(
             503,
-            r#"{"message":"vpcgate: the emulated services are not attached to this endpoint (ec2::attach)"}"#,
+            r#"{"message":"vpcgate: the emulated services are not attached to this endpoint (Ec2::attach)"}"#,
         );
     };
     let (mut parts, body) = req.into_parts();
