@@ -118,11 +118,105 @@ fn prop<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     props.get(key).and_then(Value::as_str)
 }
 
-fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
+/// An attributes map of `pairs`, in their order (for a [`Physical`]).
+pub(super) fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
+}
+
+/// The resource whose physical ids a family of types makes: the context, its logical id and its
+/// resolved properties.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    /// Region, account and stack.
+    pub ctx: &'a IdContext,
+    /// The logical id.
+    pub logical: &'a str,
+    /// The resolved properties.
+    pub props: &'a Map<String, Value>,
+}
+
+impl Subject<'_> {
+    /// `<prefix>-` and 17 hex digits hashed with the prefix (EC2's ids: `vpc-…`, `igw-…`; VPC
+    /// Lattice's `sn-…`).
+    pub fn hex17(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.ctx.hex(self.logical, prefix, 17))
+    }
+
+    /// The string property `key`, else the name CloudFormation generates (at most `max`
+    /// characters, a suffix of `suffix_len`).
+    pub fn name_or(&self, key: &str, max: usize, suffix_len: usize) -> String {
+        prop(self.props, key)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.ctx.generated_name(self.logical, max, suffix_len))
+    }
+
+    /// The string property `key`, else the generated name in lower case (S3, ECR, RDS, …).
+    pub fn lower_name_or(&self, key: &str, max: usize) -> String {
+        prop(self.props, key)
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                self.ctx
+                    .generated_name(self.logical, max, 12)
+                    .to_ascii_lowercase()
+            })
+    }
+
+    /// The property `key` as given, else `null`.
+    pub fn value(&self, key: &str) -> Value {
+        self.props.get(key).cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// A family's `Ref` and attributes (a module of types: [`super::ec2`], [`super::lattice`]):
+/// `None` for the types it does not make.
+pub type PhysicalFn = fn(&Subject<'_>, &str) -> Option<Physical>;
+
+/// The families of emulated types, asked in turn by [`physical`].
+const FAMILIES: &[PhysicalFn] = &[
+    common_physical,
+    super::lattice::physical,
+    super::ec2::physical,
+];
+
+/// Types whose `Ref` is an id of lower-case letters and digits that one attribute repeats
+/// (API Gateway): (type, salt, length, attribute).
+const LOWER_ID_TYPES: &[(&str, &str, usize, &str)] = &[
+    ("AWS::ApiGateway::Resource", "resource", 6, "ResourceId"),
+    (
+        "AWS::ApiGateway::Deployment",
+        "deployment",
+        6,
+        "DeploymentId",
+    ),
+    ("AWS::ApiGateway::VpcLink", "vpclink-v1", 6, "VpcLinkId"),
+    ("AWS::ApiGatewayV2::Route", "route", 7, "RouteId"),
+    (
+        "AWS::ApiGatewayV2::Integration",
+        "integration",
+        7,
+        "IntegrationId",
+    ),
+    (
+        "AWS::ApiGatewayV2::Authorizer",
+        "authorizer",
+        6,
+        "AuthorizerId",
+    ),
+    (
+        "AWS::ApiGatewayV2::Deployment",
+        "deployment",
+        6,
+        "DeploymentId",
+    ),
+    ("AWS::ApiGatewayV2::VpcLink", "vpclink", 6, "VpcLinkId"),
+];
+
+/// `Ref` `id`, which the attribute `attr` repeats.
+fn same_id(id: &str, attr: &str) -> (Value, Map<String, Value>) {
+    (json!(id), attrs(&[(attr, json!(id))]))
 }
 
 /// The canonical hosted zone id of ALBs per region
@@ -151,11 +245,33 @@ pub fn physical(
     ty: &str,
     props: &Map<String, Value>,
 ) -> Option<Physical> {
+    let s = Subject {
+        ctx,
+        logical,
+        props,
+    };
+    FAMILIES.iter().find_map(|family| family(&s, ty))
+}
+
+/// The emulated types outside [`super::ec2`] and [`super::lattice`].
+fn common_physical(s: &Subject<'_>, ty: &str) -> Option<Physical> {
+    let Subject {
+        ctx,
+        logical,
+        props,
+    } = *s;
+    if let Some((_, salt, len, attr)) = LOWER_ID_TYPES.iter().find(|(t, ..)| *t == ty) {
+        let (reference, attributes) = same_id(&ctx.lower(logical, salt, *len), attr);
+        return Some(Physical {
+            reference,
+            attributes,
+        });
+    }
     let r = &ctx.region;
     let a = &ctx.account;
     let p = match ty {
         "AWS::EC2::VPC" => {
-            let id = format!("vpc-{}", ctx.hex(logical, "vpc", 17));
+            let id = s.hex17("vpc");
             Physical {
                 reference: json!(id),
                 attributes: attrs(&[
@@ -168,17 +284,14 @@ pub fn physical(
                         "DefaultSecurityGroup",
                         json!(format!("sg-{}", ctx.hex(logical, "default-sg", 17))),
                     ),
-                    (
-                        "DefaultNetworkAcl",
-                        json!(format!("acl-{}", ctx.hex(logical, "acl", 17))),
-                    ),
+                    ("DefaultNetworkAcl", json!(s.hex17("acl"))),
                     ("CidrBlockAssociations", json!([])),
                     ("Ipv6CidrBlocks", json!([])),
                 ]),
             }
         }
         "AWS::EC2::Subnet" => {
-            let id = format!("subnet-{}", ctx.hex(logical, "subnet", 17));
+            let id = s.hex17("subnet");
             Physical {
                 reference: json!(id),
                 attributes: attrs(&[
@@ -200,7 +313,7 @@ pub fn physical(
             }
         }
         "AWS::EC2::SecurityGroup" => {
-            let id = format!("sg-{}", ctx.hex(logical, "sg", 17));
+            let id = s.hex17("sg");
             Physical {
                 reference: json!(id),
                 attributes: attrs(&[
@@ -210,7 +323,7 @@ pub fn physical(
             }
         }
         "AWS::EC2::SecurityGroupIngress" | "AWS::EC2::SecurityGroupEgress" => Physical {
-            reference: json!(format!("sgr-{}", ctx.hex(logical, "sgr", 17))),
+            reference: json!(s.hex17("sgr")),
             attributes: Map::new(),
         },
         "AWS::Route53::HostedZone" => {
@@ -324,25 +437,18 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::VpcLattice::ResourceGateway" => {
-            let id = format!("rgw-{}", ctx.lower(logical, "rgw", 17));
-            let arn = format!("arn:aws:vpc-lattice:{r}:{a}:resourcegateway/{id}");
+        "AWS::VpcLattice::ResourceGateway" | "AWS::VpcLattice::ResourceConfiguration" => {
+            let (prefix, kind) = if ty == "AWS::VpcLattice::ResourceGateway" {
+                ("rgw", "resourcegateway")
+            } else {
+                ("rcfg", "resourceconfiguration")
+            };
+            let id = format!("{prefix}-{}", ctx.lower(logical, prefix, 17));
+            let arn = format!("arn:aws:vpc-lattice:{r}:{a}:{kind}/{id}");
             Physical {
                 reference: json!(arn),
                 attributes: attrs(&[("Arn", json!(arn)), ("Id", json!(id))]),
             }
-        }
-        "AWS::VpcLattice::ResourceConfiguration" => {
-            let id = format!("rcfg-{}", ctx.lower(logical, "rcfg", 17));
-            let arn = format!("arn:aws:vpc-lattice:{r}:{a}:resourceconfiguration/{id}");
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[("Arn", json!(arn)), ("Id", json!(id))]),
-            }
-        }
-        t if t.starts_with("AWS::VpcLattice::") && super::lattice::handles(t) => {
-            // VPC Lattice service networks (scenario::lattice).
-            return super::lattice::physical(ctx, logical, ty, props);
         }
         // Emulated (scenario::events) with the shapes placeholder_for gives them.
         "AWS::Events::Rule" | "AWS::Events::EventBus" | "AWS::Events::ApiDestination" => {
@@ -457,25 +563,11 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::ApiGateway::Resource" => {
-            let id = ctx.lower(logical, "resource", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("ResourceId", json!(id))]),
-            }
-        }
         "AWS::ApiGateway::Method" => Physical {
             reference: json!(ctx.lower(logical, "method", 10)),
             attributes: Map::new(),
         },
-        "AWS::ApiGateway::Deployment" => {
-            let id = ctx.lower(logical, "deployment", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("DeploymentId", json!(id))]),
-            }
-        }
-        "AWS::ApiGateway::Stage" => Physical {
+        "AWS::ApiGateway::Stage" | "AWS::ApiGatewayV2::Stage" => Physical {
             reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
             attributes: Map::new(),
         },
@@ -492,56 +584,19 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::ApiGatewayV2::Route" => {
-            let id = ctx.lower(logical, "route", 7);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("RouteId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Integration" => {
-            let id = ctx.lower(logical, "integration", 7);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("IntegrationId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Authorizer" => {
-            let id = ctx.lower(logical, "authorizer", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("AuthorizerId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Deployment" => {
-            let id = ctx.lower(logical, "deployment", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("DeploymentId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Stage" => Physical {
-            reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
-            attributes: Map::new(),
-        },
-        "AWS::ApiGateway::VpcLink" => {
-            let id = ctx.lower(logical, "vpclink-v1", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("VpcLinkId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::VpcLink" => {
-            let id = ctx.lower(logical, "vpclink", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("VpcLinkId", json!(id))]),
-            }
-        }
-        t if super::ec2::TYPES.contains(&t) => return super::ec2::physical(ctx, logical, t, props),
         _ => return None,
     };
     Some(p)
+}
+
+/// The context of the unit tests: stack `stack` in ap-northeast-1, account 123456789012.
+#[cfg(test)]
+pub(super) fn test_context(stack: &str) -> IdContext {
+    IdContext {
+        region: "ap-northeast-1".into(),
+        account: "123456789012".into(),
+        stack: stack.into(),
+    }
 }
 
 /// Placeholder `Ref` of a resource type vpcgate does not emulate.
@@ -579,20 +634,16 @@ pub fn placeholder_for(
     ty: &str,
     props: &Map<String, Value>,
 ) -> Physical {
+    let s = Subject {
+        ctx,
+        logical,
+        props,
+    };
     let r = &ctx.region;
     let a = &ctx.account;
     let p = super::template::partition(r);
-    let name_or = |key: &str, max: usize| {
-        prop(props, key)
-            .map(str::to_string)
-            .unwrap_or_else(|| ctx.generated_name(logical, max, 12))
-    };
-    let lower_name = |key: &str, max: usize| {
-        prop(props, key)
-            .map(str::to_string)
-            .unwrap_or_else(|| ctx.generated_name(logical, max, 12).to_ascii_lowercase())
-    };
-    let hex17 = |salt: &str| ctx.hex(logical, salt, 17);
+    let name_or = |key: &str, max: usize| s.name_or(key, max, 12);
+    let lower_name = |key: &str, max: usize| s.lower_name_or(key, max);
     let (reference, attributes) = match ty {
         "AWS::Logs::LogGroup" => {
             let name = name_or("LogGroupName", 512);
@@ -768,15 +819,15 @@ pub fn placeholder_for(
             (json!(id), attrs(&[(&format!("{key}Id"), json!(id))]))
         }
         "AWS::EC2::NetworkAcl" => {
-            let id = format!("acl-{}", hex17("acl"));
+            let id = s.hex17("acl");
             (json!(id), attrs(&[("Id", json!(id))]))
         }
         "AWS::EC2::NetworkInterface" => {
-            let id = format!("eni-{}", hex17("eni"));
+            let id = s.hex17("eni");
             (json!(id), attrs(&[("Id", json!(id))]))
         }
         "AWS::EC2::PrefixList" => {
-            let id = format!("pl-{}", hex17("pl"));
+            let id = s.hex17("pl");
             let arn = format!("arn:{p}:ec2:{r}:{a}:prefix-list/{id}");
             (
                 json!(id),
@@ -1013,7 +1064,7 @@ pub fn placeholder_for(
             (json!(name), attrs(&[("Arn", json!(arn))]))
         }
         "AWS::EC2::LaunchTemplate" => {
-            let id = format!("lt-{}", hex17("lt"));
+            let id = s.hex17("lt");
             (
                 json!(id),
                 attrs(&[
@@ -1024,11 +1075,11 @@ pub fn placeholder_for(
             )
         }
         "AWS::EC2::Volume" => {
-            let id = format!("vol-{}", hex17("vol"));
+            let id = s.hex17("vol");
             (json!(id), attrs(&[("VolumeId", json!(id))]))
         }
         "AWS::EFS::FileSystem" => {
-            let id = format!("fs-{}", hex17("fs"));
+            let id = s.hex17("fs");
             let arn = format!("arn:{p}:elasticfilesystem:{r}:{a}:file-system/{id}");
             (
                 json!(id),
@@ -1516,11 +1567,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> IdContext {
-        IdContext {
-            region: "ap-northeast-1".into(),
-            account: "123456789012".into(),
-            stack: "eb-connection-infra".into(),
-        }
+        test_context("eb-connection-infra")
     }
 
     #[test]
