@@ -625,6 +625,61 @@ fn service(ty: &str) -> String {
     }
 }
 
+/// Not-emulated types whose `Ref` is their name (the property, else a generated name of at most
+/// `max` characters) and whose one attribute is `Arn`,
+/// `arn:<partition>:<service>:<region>:<account>:<resource><name><tail>` (each service's ARN
+/// format): (type, name property, max, service, resource, tail).
+const NAMED_ARN_TYPES: &[(&str, &str, usize, &str, &str, &str)] = &[
+    (
+        "AWS::Logs::LogGroup",
+        "LogGroupName",
+        512,
+        "logs",
+        "log-group:",
+        ":*",
+    ),
+    (
+        "AWS::Lambda::Function",
+        "FunctionName",
+        64,
+        "lambda",
+        "function:",
+        "",
+    ),
+    (
+        "AWS::ECS::Cluster",
+        "ClusterName",
+        255,
+        "ecs",
+        "cluster/",
+        "",
+    ),
+    (
+        "AWS::Kinesis::Stream",
+        "Name",
+        128,
+        "kinesis",
+        "stream/",
+        "",
+    ),
+    (
+        "AWS::KinesisFirehose::DeliveryStream",
+        "DeliveryStreamName",
+        64,
+        "firehose",
+        "deliverystream/",
+        "",
+    ),
+    (
+        "AWS::CloudWatch::Alarm",
+        "AlarmName",
+        255,
+        "cloudwatch",
+        "alarm:",
+        "",
+    ),
+];
+
 /// AWS-shaped `Ref` and attributes of a resource type vpcgate does not emulate, so that templates
 /// using them still resolve: the common types get the shapes AWS gives (ARNs, ids, names, URLs);
 /// any other type gets `<LogicalId>-<SUFFIX>` and [`placeholder_attribute`]'s values.
@@ -644,12 +699,17 @@ pub fn placeholder_for(
     let p = super::template::partition(r);
     let name_or = |key: &str, max: usize| s.name_or(key, max, 12);
     let lower_name = |key: &str, max: usize| s.lower_name_or(key, max);
+    if let Some((_, key, max, service, resource, tail)) =
+        NAMED_ARN_TYPES.iter().find(|(t, ..)| *t == ty)
+    {
+        let name = name_or(key, *max);
+        let arn = format!("arn:{p}:{service}:{r}:{a}:{resource}{name}{tail}");
+        return Physical {
+            reference: json!(name),
+            attributes: attrs(&[("Arn", json!(arn))]),
+        };
+    }
     let (reference, attributes) = match ty {
-        "AWS::Logs::LogGroup" => {
-            let name = name_or("LogGroupName", 512);
-            let arn = format!("arn:{p}:logs:{r}:{a}:log-group:{name}:*");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
         "AWS::KMS::Key" => {
             let id = ctx.uuid(logical, "kms");
             let arn = format!("arn:{p}:kms:{r}:{a}:key/{id}");
@@ -662,11 +722,6 @@ pub fn placeholder_for(
             json!(prop(props, "AliasName").unwrap_or(logical)),
             Map::new(),
         ),
-        "AWS::Lambda::Function" => {
-            let name = name_or("FunctionName", 64);
-            let arn = format!("arn:{p}:lambda:{r}:{a}:function:{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
         "AWS::Lambda::Permission" => (
             json!(format!(
                 "{}-{}",
@@ -885,11 +940,6 @@ pub fn placeholder_for(
             )
         }
         // ECS: clusters are named, services and task definitions are ARNs (ECS API reference).
-        "AWS::ECS::Cluster" => {
-            let name = name_or("ClusterName", 255);
-            let arn = format!("arn:{p}:ecs:{r}:{a}:cluster/{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
         "AWS::ECS::Service" => {
             let name = name_or("ServiceName", 255);
             let cluster = prop(props, "Cluster")
@@ -929,43 +979,35 @@ pub fn placeholder_for(
             };
             let port = prop(props, "Port").unwrap_or(port).to_string();
             let resource = ctx.upper(logical, "rds-resource", 26);
-            if cluster {
+            let (arn_key, arn, resource_key, resource, dot) = if cluster {
                 (
-                    json!(id),
-                    attrs(&[
-                        (
-                            "DBClusterArn",
-                            json!(format!("arn:{p}:rds:{r}:{a}:cluster:{id}")),
-                        ),
-                        ("DBClusterResourceId", json!(format!("cluster-{resource}"))),
-                        (
-                            "Endpoint.Address",
-                            json!(format!("{id}.cluster-{host}.{r}.rds.amazonaws.com")),
-                        ),
-                        ("Endpoint.Port", json!(port)),
-                        (
-                            "ReadEndpoint.Address",
-                            json!(format!("{id}.cluster-ro-{host}.{r}.rds.amazonaws.com")),
-                        ),
-                    ]),
+                    "DBClusterArn",
+                    format!("arn:{p}:rds:{r}:{a}:cluster:{id}"),
+                    "DBClusterResourceId",
+                    format!("cluster-{resource}"),
+                    ".cluster-",
                 )
             } else {
                 (
-                    json!(id),
-                    attrs(&[
-                        (
-                            "DBInstanceArn",
-                            json!(format!("arn:{p}:rds:{r}:{a}:db:{id}")),
-                        ),
-                        ("DbiResourceId", json!(format!("db-{resource}"))),
-                        (
-                            "Endpoint.Address",
-                            json!(format!("{id}.{host}.{r}.rds.amazonaws.com")),
-                        ),
-                        ("Endpoint.Port", json!(port)),
-                    ]),
+                    "DBInstanceArn",
+                    format!("arn:{p}:rds:{r}:{a}:db:{id}"),
+                    "DbiResourceId",
+                    format!("db-{resource}"),
+                    ".",
                 )
+            };
+            let mut attributes = attrs(&[(arn_key, json!(arn)), (resource_key, json!(resource))]);
+            attributes.extend(endpoints(
+                &[("Endpoint", format!("{id}{dot}{host}.{r}.rds.amazonaws.com"))],
+                &port,
+            ));
+            if cluster {
+                attributes.insert(
+                    "ReadEndpoint.Address".into(),
+                    json!(format!("{id}.cluster-ro-{host}.{r}.rds.amazonaws.com")),
+                );
             }
+            (json!(id), attributes)
         }
         // ElastiCache: `<name>.<6>.0001.<use1>.cache.amazonaws.com` (Redis node),
         // `<name>.<6>.cfg.<use1>.cache.amazonaws.com` (Memcached configuration endpoint).
@@ -981,54 +1023,22 @@ pub fn placeholder_for(
             let zone = format!("{}.cache.amazonaws.com", region_short(r));
             let memcached = prop(props, "Engine") == Some("memcached");
             let port = if memcached { "11211" } else { "6379" };
-            if group {
-                (
-                    json!(name),
-                    attrs(&[
-                        (
-                            "PrimaryEndPoint.Address",
-                            json!(format!("master.{name}.{host}.{zone}")),
-                        ),
-                        ("PrimaryEndPoint.Port", json!(port)),
-                        (
-                            "ReaderEndPoint.Address",
-                            json!(format!("replica.{name}.{host}.{zone}")),
-                        ),
-                        ("ReaderEndPoint.Port", json!(port)),
-                        (
-                            "ConfigurationEndPoint.Address",
-                            json!(format!("clustercfg.{name}.{host}.{zone}")),
-                        ),
-                        ("ConfigurationEndPoint.Port", json!(port)),
-                    ]),
-                )
+            let ends = if group {
+                vec![
+                    ("PrimaryEndPoint", format!("master.{name}.{host}.{zone}")),
+                    ("ReaderEndPoint", format!("replica.{name}.{host}.{zone}")),
+                    (
+                        "ConfigurationEndPoint",
+                        format!("clustercfg.{name}.{host}.{zone}"),
+                    ),
+                ]
             } else {
-                (
-                    json!(name),
-                    attrs(&[
-                        (
-                            "RedisEndpoint.Address",
-                            json!(format!("{name}.{host}.0001.{zone}")),
-                        ),
-                        ("RedisEndpoint.Port", json!(port)),
-                        (
-                            "ConfigurationEndpoint.Address",
-                            json!(format!("{name}.{host}.cfg.{zone}")),
-                        ),
-                        ("ConfigurationEndpoint.Port", json!(port)),
-                    ]),
-                )
-            }
-        }
-        "AWS::Kinesis::Stream" => {
-            let name = name_or("Name", 128);
-            let arn = format!("arn:{p}:kinesis:{r}:{a}:stream/{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
-        "AWS::KinesisFirehose::DeliveryStream" => {
-            let name = name_or("DeliveryStreamName", 64);
-            let arn = format!("arn:{p}:firehose:{r}:{a}:deliverystream/{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
+                vec![
+                    ("RedisEndpoint", format!("{name}.{host}.0001.{zone}")),
+                    ("ConfigurationEndpoint", format!("{name}.{host}.cfg.{zone}")),
+                ]
+            };
+            (json!(name), endpoints(&ends, port))
         }
         "AWS::ECR::Repository" => {
             let name = lower_name("RepositoryName", 256);
@@ -1045,11 +1055,6 @@ pub fn placeholder_for(
                     ),
                 ]),
             )
-        }
-        "AWS::CloudWatch::Alarm" => {
-            let name = name_or("AlarmName", 255);
-            let arn = format!("arn:{p}:cloudwatch:{r}:{a}:alarm:{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
         }
         "AWS::IAM::ManagedPolicy" => {
             let name = name_or("ManagedPolicyName", 128);
@@ -1150,6 +1155,17 @@ pub fn placeholder_for(
         reference,
         attributes,
     }
+}
+
+/// The `<Name>.Address` and `<Name>.Port` attributes of each `(Name, address)` endpoint, all on
+/// `port` (RDS, ElastiCache).
+fn endpoints(ends: &[(&str, String)], port: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, address) in ends {
+        out.insert(format!("{name}.Address"), json!(address));
+        out.insert(format!("{name}.Port"), json!(port));
+    }
+    out
 }
 
 /// ElastiCache's short Region code in endpoint names (`us-east-1` -> `use1`,
