@@ -388,34 +388,40 @@ fn common_physical(s: &Subject<'_>, ty: &str) -> Option<Physical> {
                 ]),
             }
         }
-        "AWS::ElasticLoadBalancingV2::Listener" => {
-            let lb = prop(props, "LoadBalancerArn").unwrap_or_default();
-            let lb_part = lb
-                .split_once(":loadbalancer/")
+        // A listener's ARN extends its load balancer's, a rule's its listener's.
+        "AWS::ElasticLoadBalancingV2::Listener" | "AWS::ElasticLoadBalancingV2::ListenerRule" => {
+            let (parent, marker, fallback, kind, salt, attr) =
+                if ty == "AWS::ElasticLoadBalancingV2::Listener" {
+                    (
+                        "LoadBalancerArn",
+                        ":loadbalancer/",
+                        "app/unknown/0",
+                        "listener",
+                        "listener",
+                        "ListenerArn",
+                    )
+                } else {
+                    (
+                        "ListenerArn",
+                        ":listener/",
+                        "app/unknown/0/0",
+                        "listener-rule",
+                        "rule",
+                        "RuleArn",
+                    )
+                };
+            let part = prop(props, parent)
+                .unwrap_or_default()
+                .split_once(marker)
                 .map(|(_, p)| p)
-                .unwrap_or("app/unknown/0");
+                .unwrap_or(fallback);
             let arn = format!(
-                "arn:aws:elasticloadbalancing:{r}:{a}:listener/{lb_part}/{}",
-                ctx.hex(logical, "listener", 16)
+                "arn:aws:elasticloadbalancing:{r}:{a}:{kind}/{part}/{}",
+                ctx.hex(logical, salt, 16)
             );
             Physical {
                 reference: json!(arn),
-                attributes: attrs(&[("ListenerArn", json!(arn))]),
-            }
-        }
-        "AWS::ElasticLoadBalancingV2::ListenerRule" => {
-            let listener = prop(props, "ListenerArn").unwrap_or_default();
-            let part = listener
-                .split_once(":listener/")
-                .map(|(_, p)| p)
-                .unwrap_or("app/unknown/0/0");
-            let arn = format!(
-                "arn:aws:elasticloadbalancing:{r}:{a}:listener-rule/{part}/{}",
-                ctx.hex(logical, "rule", 16)
-            );
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[("RuleArn", json!(arn))]),
+                attributes: attrs(&[(attr, json!(arn))]),
             }
         }
         "AWS::ElasticLoadBalancingV2::TargetGroup" => {
@@ -680,6 +686,33 @@ const NAMED_ARN_TYPES: &[(&str, &str, usize, &str, &str, &str)] = &[
     ),
 ];
 
+/// Not-emulated types whose `Ref` is `<prefix>-<17 hex digits>` (EC2's id shape), which one
+/// attribute repeats, with an `Arn` `arn:<partition>:<service>:<region>:<account>:<resource><id>`
+/// where the type has one: (type, prefix, id attribute, (service, resource)).
+type HexIdType = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+const HEX_ID_TYPES: &[HexIdType] = &[
+    ("AWS::EC2::NetworkAcl", "acl", "Id", None),
+    ("AWS::EC2::NetworkInterface", "eni", "Id", None),
+    (
+        "AWS::EC2::PrefixList",
+        "pl",
+        "PrefixListId",
+        Some(("ec2", "prefix-list/")),
+    ),
+    ("AWS::EC2::Volume", "vol", "VolumeId", None),
+    (
+        "AWS::EFS::FileSystem",
+        "fs",
+        "FileSystemId",
+        Some(("elasticfilesystem", "file-system/")),
+    ),
+];
+
 /// AWS-shaped `Ref` and attributes of a resource type vpcgate does not emulate, so that templates
 /// using them still resolve: the common types get the shapes AWS gives (ARNs, ids, names, URLs);
 /// any other type gets `<LogicalId>-<SUFFIX>` and [`placeholder_attribute`]'s values.
@@ -707,6 +740,18 @@ pub fn placeholder_for(
         return Physical {
             reference: json!(name),
             attributes: attrs(&[("Arn", json!(arn))]),
+        };
+    }
+    if let Some((_, prefix, attr, arn)) = HEX_ID_TYPES.iter().find(|(t, ..)| *t == ty) {
+        let id = s.hex17(prefix);
+        let (reference, mut attributes) = same_id(&id, attr);
+        if let Some((service, resource)) = arn {
+            let arn = format!("arn:{p}:{service}:{r}:{a}:{resource}{id}");
+            attributes.insert("Arn".into(), json!(arn));
+        }
+        return Physical {
+            reference,
+            attributes,
         };
     }
     let (reference, attributes) = match ty {
@@ -872,22 +917,6 @@ pub fn placeholder_for(
             let id = ctx.lower(logical, ty, 7);
             let key = ty.rsplit("::").next().unwrap_or("Id");
             (json!(id), attrs(&[(&format!("{key}Id"), json!(id))]))
-        }
-        "AWS::EC2::NetworkAcl" => {
-            let id = s.hex17("acl");
-            (json!(id), attrs(&[("Id", json!(id))]))
-        }
-        "AWS::EC2::NetworkInterface" => {
-            let id = s.hex17("eni");
-            (json!(id), attrs(&[("Id", json!(id))]))
-        }
-        "AWS::EC2::PrefixList" => {
-            let id = s.hex17("pl");
-            let arn = format!("arn:{p}:ec2:{r}:{a}:prefix-list/{id}");
-            (
-                json!(id),
-                attrs(&[("PrefixListId", json!(id)), ("Arn", json!(arn))]),
-            )
         }
         // Cognito user pools: `<region>_<9 alphanumerics>`; app clients 26 lowercase
         // alphanumerics; identity pools `<region>:<uuid>` (Cognito API reference, UserPoolType,
@@ -1077,18 +1106,6 @@ pub fn placeholder_for(
                     ("DefaultVersionNumber", json!("1")),
                     ("LatestVersionNumber", json!("1")),
                 ]),
-            )
-        }
-        "AWS::EC2::Volume" => {
-            let id = s.hex17("vol");
-            (json!(id), attrs(&[("VolumeId", json!(id))]))
-        }
-        "AWS::EFS::FileSystem" => {
-            let id = s.hex17("fs");
-            let arn = format!("arn:{p}:elasticfilesystem:{r}:{a}:file-system/{id}");
-            (
-                json!(id),
-                attrs(&[("FileSystemId", json!(id)), ("Arn", json!(arn))]),
             )
         }
         "AWS::CloudFront::Distribution" => {
@@ -1375,15 +1392,25 @@ pub fn is_documented(ty: &str, attr: &str) -> Option<bool> {
         .map(|(_, attrs)| attrs.contains(&attr))
 }
 
+/// A resource whose `Fn::GetAtt` names an attribute its [`Physical`] does not list.
+#[derive(Clone, Copy, Debug)]
+pub struct Unlisted<'a> {
+    /// Region, account and stack.
+    pub ctx: &'a IdContext,
+    /// The logical id.
+    pub logical: &'a str,
+    /// The resource type.
+    pub ty: &'a str,
+    /// Its `Ref` and listed attributes.
+    pub physical: &'a Physical,
+}
+
 /// A documented attribute the type's own values do not hold (e.g. `State.Name` of an instance):
 /// the value a running resource has where vpcgate knows it, else an AWS-shaped placeholder.
-pub fn documented_attribute(
-    ctx: &IdContext,
-    logical: &str,
-    ty: &str,
-    physical: &Physical,
-    attr: &str,
-) -> Value {
+pub fn documented_attribute(u: &Unlisted<'_>, attr: &str) -> Value {
+    let Unlisted {
+        ctx, logical, ty, ..
+    } = *u;
     match (ty, attr) {
         ("AWS::EC2::Instance", "State.Name") => json!("running"),
         ("AWS::EC2::Instance", "State.Code") => json!("16"),
@@ -1402,7 +1429,7 @@ pub fn documented_attribute(
             | "NameServers"
             | "SecurityGroups",
         ) => json!([]),
-        _ => placeholder_attribute(ctx, logical, ty, physical, attr),
+        _ => placeholder_attribute(u, attr),
     }
 }
 
@@ -1531,13 +1558,13 @@ pub fn instances_addressed(doc: &Map<String, Value>) -> std::collections::BTreeS
 /// `Fn::GetAtt` of an attribute a not-emulated resource does not list: an ARN for `Arn`/`…Arn`
 /// attributes (`arn:aws:<service>:<region>:<account>:<type>/<ref>`), the `Ref` for `Id`/`…Id`
 /// and `Name`/`…Name`, else `<ref>.<attribute>`.
-pub fn placeholder_attribute(
-    ctx: &IdContext,
-    logical: &str,
-    ty: &str,
-    physical: &Physical,
-    attr: &str,
-) -> Value {
+pub fn placeholder_attribute(u: &Unlisted<'_>, attr: &str) -> Value {
+    let Unlisted {
+        ctx,
+        logical,
+        ty,
+        physical,
+    } = *u;
     let reference = physical
         .reference
         .as_str()
@@ -1657,7 +1684,15 @@ mod tests {
         );
         let other = placeholder_for(&c, "Thing", "AWS::Foo::Thing", &Map::new());
         assert_eq!(
-            placeholder_attribute(&c, "Thing", "AWS::Foo::Thing", &other, "Arn"),
+            placeholder_attribute(
+                &Unlisted {
+                    ctx: &c,
+                    logical: "Thing",
+                    ty: "AWS::Foo::Thing",
+                    physical: &other,
+                },
+                "Arn"
+            ),
             json!(format!(
                 "arn:aws:foo:ap-northeast-1:123456789012:thing/{}",
                 other.reference.as_str().unwrap()
@@ -1747,11 +1782,15 @@ mod tests {
             let p = physical(&c, "Thing", ty, &props)
                 .unwrap_or_else(|| placeholder_for(&c, "Thing", ty, &props));
             for attr in *attrs {
-                let v = p
-                    .attributes
-                    .get(*attr)
-                    .cloned()
-                    .unwrap_or_else(|| documented_attribute(&c, "Thing", ty, &p, attr));
+                let v = p.attributes.get(*attr).cloned().unwrap_or_else(|| {
+                    let u = Unlisted {
+                        ctx: &c,
+                        logical: "Thing",
+                        ty,
+                        physical: &p,
+                    };
+                    documented_attribute(&u, attr)
+                });
                 match &v {
                     Value::String(s) => {
                         assert!(!s.is_empty(), "{ty}.{attr}");

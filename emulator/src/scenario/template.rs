@@ -149,16 +149,20 @@ impl Env<'_> {
             return Ok(v.clone());
         }
         let ty = self.types.get(id).cloned().unwrap_or_default();
+        let unlisted = super::ids::Unlisted {
+            ctx: self.ctx,
+            logical: id,
+            ty: &ty,
+            physical: p,
+        };
         if super::ids::is_documented(&ty, attr) == Some(true) {
-            return Ok(super::ids::documented_attribute(self.ctx, id, &ty, p, attr));
+            return Ok(super::ids::documented_attribute(&unlisted, attr));
         }
         if super::resources::is_placeholder_type(&ty)
             && super::ids::placeholder_documents(&ty, attr) != Some(false)
         {
             // Not emulated: an AWS-shaped placeholder keeps the rest of the template resolving.
-            return Ok(super::ids::placeholder_attribute(
-                self.ctx, id, &ty, p, attr,
-            ));
+            return Ok(super::ids::placeholder_attribute(&unlisted, attr));
         }
         Err(err(
             path,
