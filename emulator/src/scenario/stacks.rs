@@ -1444,6 +1444,15 @@ fn public_ssm_placeholder(ty: &str, key: &str) -> String {
     }
 }
 
+/// The template's parameter declarations that have a string `Type`: (name, declaration, type).
+fn typed_parameters(doc: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value, &str)> {
+    doc.get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, decl)| Some((name, decl, decl.get("Type")?.as_str()?)))
+}
+
 /// `AWS::SSM::Parameter::Value<…>` parameters take the value of the named SSM parameter
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#aws-ssm-parameter-types>).
 fn ssm_parameters(
@@ -1453,13 +1462,7 @@ fn ssm_parameters(
     file: &str,
     errors: &mut Vec<ScenarioError>,
 ) {
-    let Some(Value::Object(decls)) = doc.get("Parameters") else {
-        return;
-    };
-    for (name, decl) in decls {
-        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
-            continue;
-        };
+    for (name, decl, ty) in typed_parameters(doc) {
         if !ty.starts_with("AWS::SSM::Parameter::Value<") {
             continue;
         }
@@ -1502,13 +1505,7 @@ fn aws_parameter_types(
     file: &str,
     errors: &mut Vec<ScenarioError>,
 ) {
-    let Some(Value::Object(decls)) = doc.get("Parameters") else {
-        return;
-    };
-    for (name, decl) in decls {
-        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
-            continue;
-        };
+    for (name, _, ty) in typed_parameters(doc) {
         let base = ty
             .strip_prefix("List<")
             .and_then(|t| t.strip_suffix('>'))
