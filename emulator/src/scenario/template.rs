@@ -1551,18 +1551,23 @@ pub fn resolve(
     let addressed = super::ids::instances_addressed(doc);
     let mut done: HashMap<String, Physical> = HashMap::new();
     let mut resolved = Vec::new();
+    // What resources and outputs are evaluated in; `done` grows as resources resolve.
+    let scope = Env {
+        ctx,
+        params: &params,
+        conditions: &conditions,
+        mappings,
+        types: &types,
+        done: &no_done,
+        links,
+        used: &used,
+    };
     for id in order {
         let ty = types[&id].clone();
         let obj = resources[&id].as_object().expect("checked above");
         let env = Env {
-            ctx,
-            params: &params,
-            conditions: &conditions,
-            mappings,
-            types: &types,
             done: &done,
-            links,
-            used: &used,
+            ..scope
         };
         let props = match obj.get("Properties") {
             None => Map::new(),
@@ -1616,14 +1621,8 @@ pub fn resolve(
     let mut export_names = BTreeMap::new();
     if let Some(Value::Object(outs)) = doc.get("Outputs") {
         let env = Env {
-            ctx,
-            params: &params,
-            conditions: &conditions,
-            mappings,
-            types: &types,
             done: &done,
-            links,
-            used: &used,
+            ..scope
         };
         for (name, out) in outs {
             let path = format!("Outputs.{name}");
