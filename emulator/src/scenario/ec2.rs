@@ -18,7 +18,7 @@ use ipnet::Ipv4Net;
 use serde_json::{Map, Value, json};
 
 use super::error::ErrorKind;
-use super::ids::{IdContext, Physical};
+use super::ids::{IdContext, Physical, Subject, attrs};
 use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::ec2::{
@@ -42,14 +42,6 @@ pub const TYPES: &[&str] = &[
     "AWS::EC2::VPCEndpoint",
 ];
 
-/// An attributes map of `pairs`, in their order (for a [`Physical`]).
-pub(super) fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
 /// The 8-character label AWS puts after an interface endpoint's id in its DNS names
 /// (`vpce-0b7a22d021cc42f88-gectb2xb.execute-api.us-east-2.vpce.amazonaws.com`).
 pub fn endpoint_dns_label(ctx: &IdContext, logical: &str) -> String {
@@ -57,44 +49,38 @@ pub fn endpoint_dns_label(ctx: &IdContext, logical: &str) -> String {
 }
 
 /// `Ref` and attributes of the EC2 types of this module.
-pub fn physical(
-    ctx: &IdContext,
-    logical: &str,
-    ty: &str,
-    props: &Map<String, Value>,
-) -> Option<Physical> {
-    let r = &ctx.region;
-    let hex17 = |salt: &str| ctx.hex(logical, salt, 17);
+pub fn physical(s: &Subject<'_>, ty: &str) -> Option<Physical> {
+    let r = &s.ctx.region;
     let (reference, attributes) = match ty {
         "AWS::EC2::InternetGateway" => {
-            let id = format!("igw-{}", hex17("igw"));
+            let id = s.hex17("igw");
             (json!(id), attrs(&[("InternetGatewayId", json!(id))]))
         }
         "AWS::EC2::VPCGatewayAttachment" => (
             // CloudFormation's physical id of an attachment: `IGW|<vpc-id>`.
             json!(format!(
                 "IGW|{}",
-                props.get("VpcId").and_then(Value::as_str).unwrap_or("")
+                s.props.get("VpcId").and_then(Value::as_str).unwrap_or("")
             )),
             Map::new(),
         ),
         "AWS::EC2::NatGateway" => {
-            let id = format!("nat-{}", hex17("nat"));
+            let id = s.hex17("nat");
             (json!(id), attrs(&[("NatGatewayId", json!(id))]))
         }
         "AWS::EC2::RouteTable" => {
-            let id = format!("rtb-{}", hex17("rtb"));
+            let id = s.hex17("rtb");
             (json!(id), attrs(&[("RouteTableId", json!(id))]))
         }
         "AWS::EC2::Route" => (
             // `<route table id>|<destination>`, as CloudFormation names a route.
             json!(format!(
                 "{}|{}",
-                props
+                s.props
                     .get("RouteTableId")
                     .and_then(Value::as_str)
                     .unwrap_or(""),
-                props
+                s.props
                     .get("DestinationCidrBlock")
                     .and_then(Value::as_str)
                     .unwrap_or("")
@@ -102,12 +88,12 @@ pub fn physical(
             Map::new(),
         ),
         "AWS::EC2::SubnetRouteTableAssociation" => {
-            let id = format!("rtbassoc-{}", hex17("rtbassoc"));
+            let id = s.hex17("rtbassoc");
             (json!(id), attrs(&[("Id", json!(id))]))
         }
         "AWS::EC2::EIP" => {
-            let ip = eip_address(ctx, logical);
-            let alloc = format!("eipalloc-{}", hex17("eipalloc"));
+            let ip = eip_address(s.ctx, s.logical);
+            let alloc = s.hex17("eipalloc");
             (
                 json!(ip.to_string()),
                 attrs(&[
@@ -117,12 +103,12 @@ pub fn physical(
             )
         }
         "AWS::EC2::Instance" => {
-            let id = format!("i-{}", hex17("instance"));
+            let id = format!("i-{}", s.ctx.hex(s.logical, "instance", 17));
             let mut a = attrs(&[
                 ("InstanceId", json!(id)),
                 (
                     "AvailabilityZone",
-                    props
+                    s.props
                         .get("AvailabilityZone")
                         .cloned()
                         .unwrap_or(json!(format!("{r}a"))),
@@ -130,14 +116,14 @@ pub fn physical(
             ]);
             // The address is known here only when the template pins it; otherwise vpcgate
             // assigns it when the world starts (docs/vpc-clients.md).
-            if let Some(ip) = pinned_private_ip(props) {
+            if let Some(ip) = pinned_private_ip(s.props) {
                 a.insert("PrivateIp".into(), json!(ip));
                 a.insert("PrivateDnsName".into(), json!(private_dns_name(&ip, r)));
             }
             // PublicIp and PublicDnsName (AWS::EC2::Instance "Return values"): a documentation
             // address (203.0.113.0/24) and EC2's public DNS name of it
             // (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-naming.html>).
-            let public = eip_address(ctx, &format!("{logical}/instance-public-ip"));
+            let public = eip_address(s.ctx, &format!("{}/instance-public-ip", s.logical));
             a.insert("PublicIp".into(), json!(public.to_string()));
             a.insert(
                 "PublicDnsName".into(),
@@ -146,12 +132,13 @@ pub fn physical(
             (json!(id), a)
         }
         "AWS::EC2::VPCEndpoint" => {
-            let id = format!("vpce-{}", hex17("vpce"));
-            let service = props
+            let id = s.hex17("vpce");
+            let service = s
+                .props
                 .get("ServiceName")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let label = endpoint_dns_label(ctx, logical);
+            let label = endpoint_dns_label(s.ctx, s.logical);
             let mut entries = Vec::new();
             if let Some(svc) = EndpointService::from_service_name(service, r) {
                 let zone = crate::ec2::endpoint::VPCE_HOSTED_ZONE;
@@ -159,7 +146,8 @@ pub fn physical(
                     "{zone}:{id}-{label}.{}.{r}.vpce.amazonaws.com",
                     svc.dns_label()
                 )));
-                let private = props
+                let private = s
+                    .props
                     .get("PrivateDnsEnabled")
                     .map(|v| v == &json!(true) || v == &json!("true"))
                     .unwrap_or(false);

@@ -118,11 +118,105 @@ fn prop<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     props.get(key).and_then(Value::as_str)
 }
 
-fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
+/// An attributes map of `pairs`, in their order (for a [`Physical`]).
+pub(super) fn attrs(pairs: &[(&str, Value)]) -> Map<String, Value> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
+}
+
+/// The resource whose physical ids a family of types makes: the context, its logical id and its
+/// resolved properties.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    /// Region, account and stack.
+    pub ctx: &'a IdContext,
+    /// The logical id.
+    pub logical: &'a str,
+    /// The resolved properties.
+    pub props: &'a Map<String, Value>,
+}
+
+impl Subject<'_> {
+    /// `<prefix>-` and 17 hex digits hashed with the prefix (EC2's ids: `vpc-…`, `igw-…`; VPC
+    /// Lattice's `sn-…`).
+    pub fn hex17(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.ctx.hex(self.logical, prefix, 17))
+    }
+
+    /// The string property `key`, else the name CloudFormation generates (at most `max`
+    /// characters, a suffix of `suffix_len`).
+    pub fn name_or(&self, key: &str, max: usize, suffix_len: usize) -> String {
+        prop(self.props, key)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.ctx.generated_name(self.logical, max, suffix_len))
+    }
+
+    /// The string property `key`, else the generated name in lower case (S3, ECR, RDS, …).
+    pub fn lower_name_or(&self, key: &str, max: usize) -> String {
+        prop(self.props, key)
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                self.ctx
+                    .generated_name(self.logical, max, 12)
+                    .to_ascii_lowercase()
+            })
+    }
+
+    /// The property `key` as given, else `null`.
+    pub fn value(&self, key: &str) -> Value {
+        self.props.get(key).cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// A family's `Ref` and attributes (a module of types: [`super::ec2`], [`super::lattice`]):
+/// `None` for the types it does not make.
+pub type PhysicalFn = fn(&Subject<'_>, &str) -> Option<Physical>;
+
+/// The families of emulated types, asked in turn by [`physical`].
+const FAMILIES: &[PhysicalFn] = &[
+    common_physical,
+    super::lattice::physical,
+    super::ec2::physical,
+];
+
+/// Types whose `Ref` is an id of lower-case letters and digits that one attribute repeats
+/// (API Gateway): (type, salt, length, attribute).
+const LOWER_ID_TYPES: &[(&str, &str, usize, &str)] = &[
+    ("AWS::ApiGateway::Resource", "resource", 6, "ResourceId"),
+    (
+        "AWS::ApiGateway::Deployment",
+        "deployment",
+        6,
+        "DeploymentId",
+    ),
+    ("AWS::ApiGateway::VpcLink", "vpclink-v1", 6, "VpcLinkId"),
+    ("AWS::ApiGatewayV2::Route", "route", 7, "RouteId"),
+    (
+        "AWS::ApiGatewayV2::Integration",
+        "integration",
+        7,
+        "IntegrationId",
+    ),
+    (
+        "AWS::ApiGatewayV2::Authorizer",
+        "authorizer",
+        6,
+        "AuthorizerId",
+    ),
+    (
+        "AWS::ApiGatewayV2::Deployment",
+        "deployment",
+        6,
+        "DeploymentId",
+    ),
+    ("AWS::ApiGatewayV2::VpcLink", "vpclink", 6, "VpcLinkId"),
+];
+
+/// `Ref` `id`, which the attribute `attr` repeats.
+fn same_id(id: &str, attr: &str) -> (Value, Map<String, Value>) {
+    (json!(id), attrs(&[(attr, json!(id))]))
 }
 
 /// The canonical hosted zone id of ALBs per region
@@ -151,11 +245,33 @@ pub fn physical(
     ty: &str,
     props: &Map<String, Value>,
 ) -> Option<Physical> {
+    let s = Subject {
+        ctx,
+        logical,
+        props,
+    };
+    FAMILIES.iter().find_map(|family| family(&s, ty))
+}
+
+/// The emulated types outside [`super::ec2`] and [`super::lattice`].
+fn common_physical(s: &Subject<'_>, ty: &str) -> Option<Physical> {
+    let Subject {
+        ctx,
+        logical,
+        props,
+    } = *s;
+    if let Some((_, salt, len, attr)) = LOWER_ID_TYPES.iter().find(|(t, ..)| *t == ty) {
+        let (reference, attributes) = same_id(&ctx.lower(logical, salt, *len), attr);
+        return Some(Physical {
+            reference,
+            attributes,
+        });
+    }
     let r = &ctx.region;
     let a = &ctx.account;
     let p = match ty {
         "AWS::EC2::VPC" => {
-            let id = format!("vpc-{}", ctx.hex(logical, "vpc", 17));
+            let id = s.hex17("vpc");
             Physical {
                 reference: json!(id),
                 attributes: attrs(&[
@@ -168,17 +284,14 @@ pub fn physical(
                         "DefaultSecurityGroup",
                         json!(format!("sg-{}", ctx.hex(logical, "default-sg", 17))),
                     ),
-                    (
-                        "DefaultNetworkAcl",
-                        json!(format!("acl-{}", ctx.hex(logical, "acl", 17))),
-                    ),
+                    ("DefaultNetworkAcl", json!(s.hex17("acl"))),
                     ("CidrBlockAssociations", json!([])),
                     ("Ipv6CidrBlocks", json!([])),
                 ]),
             }
         }
         "AWS::EC2::Subnet" => {
-            let id = format!("subnet-{}", ctx.hex(logical, "subnet", 17));
+            let id = s.hex17("subnet");
             Physical {
                 reference: json!(id),
                 attributes: attrs(&[
@@ -200,7 +313,7 @@ pub fn physical(
             }
         }
         "AWS::EC2::SecurityGroup" => {
-            let id = format!("sg-{}", ctx.hex(logical, "sg", 17));
+            let id = s.hex17("sg");
             Physical {
                 reference: json!(id),
                 attributes: attrs(&[
@@ -210,7 +323,7 @@ pub fn physical(
             }
         }
         "AWS::EC2::SecurityGroupIngress" | "AWS::EC2::SecurityGroupEgress" => Physical {
-            reference: json!(format!("sgr-{}", ctx.hex(logical, "sgr", 17))),
+            reference: json!(s.hex17("sgr")),
             attributes: Map::new(),
         },
         "AWS::Route53::HostedZone" => {
@@ -275,34 +388,40 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::ElasticLoadBalancingV2::Listener" => {
-            let lb = prop(props, "LoadBalancerArn").unwrap_or_default();
-            let lb_part = lb
-                .split_once(":loadbalancer/")
+        // A listener's ARN extends its load balancer's, a rule's its listener's.
+        "AWS::ElasticLoadBalancingV2::Listener" | "AWS::ElasticLoadBalancingV2::ListenerRule" => {
+            let (parent, marker, fallback, kind, salt, attr) =
+                if ty == "AWS::ElasticLoadBalancingV2::Listener" {
+                    (
+                        "LoadBalancerArn",
+                        ":loadbalancer/",
+                        "app/unknown/0",
+                        "listener",
+                        "listener",
+                        "ListenerArn",
+                    )
+                } else {
+                    (
+                        "ListenerArn",
+                        ":listener/",
+                        "app/unknown/0/0",
+                        "listener-rule",
+                        "rule",
+                        "RuleArn",
+                    )
+                };
+            let part = prop(props, parent)
+                .unwrap_or_default()
+                .split_once(marker)
                 .map(|(_, p)| p)
-                .unwrap_or("app/unknown/0");
+                .unwrap_or(fallback);
             let arn = format!(
-                "arn:aws:elasticloadbalancing:{r}:{a}:listener/{lb_part}/{}",
-                ctx.hex(logical, "listener", 16)
+                "arn:aws:elasticloadbalancing:{r}:{a}:{kind}/{part}/{}",
+                ctx.hex(logical, salt, 16)
             );
             Physical {
                 reference: json!(arn),
-                attributes: attrs(&[("ListenerArn", json!(arn))]),
-            }
-        }
-        "AWS::ElasticLoadBalancingV2::ListenerRule" => {
-            let listener = prop(props, "ListenerArn").unwrap_or_default();
-            let part = listener
-                .split_once(":listener/")
-                .map(|(_, p)| p)
-                .unwrap_or("app/unknown/0/0");
-            let arn = format!(
-                "arn:aws:elasticloadbalancing:{r}:{a}:listener-rule/{part}/{}",
-                ctx.hex(logical, "rule", 16)
-            );
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[("RuleArn", json!(arn))]),
+                attributes: attrs(&[(attr, json!(arn))]),
             }
         }
         "AWS::ElasticLoadBalancingV2::TargetGroup" => {
@@ -324,25 +443,18 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::VpcLattice::ResourceGateway" => {
-            let id = format!("rgw-{}", ctx.lower(logical, "rgw", 17));
-            let arn = format!("arn:aws:vpc-lattice:{r}:{a}:resourcegateway/{id}");
+        "AWS::VpcLattice::ResourceGateway" | "AWS::VpcLattice::ResourceConfiguration" => {
+            let (prefix, kind) = if ty == "AWS::VpcLattice::ResourceGateway" {
+                ("rgw", "resourcegateway")
+            } else {
+                ("rcfg", "resourceconfiguration")
+            };
+            let id = format!("{prefix}-{}", ctx.lower(logical, prefix, 17));
+            let arn = format!("arn:aws:vpc-lattice:{r}:{a}:{kind}/{id}");
             Physical {
                 reference: json!(arn),
                 attributes: attrs(&[("Arn", json!(arn)), ("Id", json!(id))]),
             }
-        }
-        "AWS::VpcLattice::ResourceConfiguration" => {
-            let id = format!("rcfg-{}", ctx.lower(logical, "rcfg", 17));
-            let arn = format!("arn:aws:vpc-lattice:{r}:{a}:resourceconfiguration/{id}");
-            Physical {
-                reference: json!(arn),
-                attributes: attrs(&[("Arn", json!(arn)), ("Id", json!(id))]),
-            }
-        }
-        t if t.starts_with("AWS::VpcLattice::") && super::lattice::handles(t) => {
-            // VPC Lattice service networks (scenario::lattice).
-            return super::lattice::physical(ctx, logical, ty, props);
         }
         // Emulated (scenario::events) with the shapes placeholder_for gives them.
         "AWS::Events::Rule" | "AWS::Events::EventBus" | "AWS::Events::ApiDestination" => {
@@ -457,25 +569,11 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::ApiGateway::Resource" => {
-            let id = ctx.lower(logical, "resource", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("ResourceId", json!(id))]),
-            }
-        }
         "AWS::ApiGateway::Method" => Physical {
             reference: json!(ctx.lower(logical, "method", 10)),
             attributes: Map::new(),
         },
-        "AWS::ApiGateway::Deployment" => {
-            let id = ctx.lower(logical, "deployment", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("DeploymentId", json!(id))]),
-            }
-        }
-        "AWS::ApiGateway::Stage" => Physical {
+        "AWS::ApiGateway::Stage" | "AWS::ApiGatewayV2::Stage" => Physical {
             reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
             attributes: Map::new(),
         },
@@ -492,56 +590,19 @@ pub fn physical(
                 ]),
             }
         }
-        "AWS::ApiGatewayV2::Route" => {
-            let id = ctx.lower(logical, "route", 7);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("RouteId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Integration" => {
-            let id = ctx.lower(logical, "integration", 7);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("IntegrationId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Authorizer" => {
-            let id = ctx.lower(logical, "authorizer", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("AuthorizerId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Deployment" => {
-            let id = ctx.lower(logical, "deployment", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("DeploymentId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::Stage" => Physical {
-            reference: props.get("StageName").cloned().unwrap_or(json!(logical)),
-            attributes: Map::new(),
-        },
-        "AWS::ApiGateway::VpcLink" => {
-            let id = ctx.lower(logical, "vpclink-v1", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("VpcLinkId", json!(id))]),
-            }
-        }
-        "AWS::ApiGatewayV2::VpcLink" => {
-            let id = ctx.lower(logical, "vpclink", 6);
-            Physical {
-                reference: json!(id),
-                attributes: attrs(&[("VpcLinkId", json!(id))]),
-            }
-        }
-        t if super::ec2::TYPES.contains(&t) => return super::ec2::physical(ctx, logical, t, props),
         _ => return None,
     };
     Some(p)
+}
+
+/// The context of the unit tests: stack `stack` in ap-northeast-1, account 123456789012.
+#[cfg(test)]
+pub(super) fn test_context(stack: &str) -> IdContext {
+    IdContext {
+        region: "ap-northeast-1".into(),
+        account: "123456789012".into(),
+        stack: stack.into(),
+    }
 }
 
 /// Placeholder `Ref` of a resource type vpcgate does not emulate.
@@ -570,6 +631,88 @@ fn service(ty: &str) -> String {
     }
 }
 
+/// Not-emulated types whose `Ref` is their name (the property, else a generated name of at most
+/// `max` characters) and whose one attribute is `Arn`,
+/// `arn:<partition>:<service>:<region>:<account>:<resource><name><tail>` (each service's ARN
+/// format): (type, name property, max, service, resource, tail).
+const NAMED_ARN_TYPES: &[(&str, &str, usize, &str, &str, &str)] = &[
+    (
+        "AWS::Logs::LogGroup",
+        "LogGroupName",
+        512,
+        "logs",
+        "log-group:",
+        ":*",
+    ),
+    (
+        "AWS::Lambda::Function",
+        "FunctionName",
+        64,
+        "lambda",
+        "function:",
+        "",
+    ),
+    (
+        "AWS::ECS::Cluster",
+        "ClusterName",
+        255,
+        "ecs",
+        "cluster/",
+        "",
+    ),
+    (
+        "AWS::Kinesis::Stream",
+        "Name",
+        128,
+        "kinesis",
+        "stream/",
+        "",
+    ),
+    (
+        "AWS::KinesisFirehose::DeliveryStream",
+        "DeliveryStreamName",
+        64,
+        "firehose",
+        "deliverystream/",
+        "",
+    ),
+    (
+        "AWS::CloudWatch::Alarm",
+        "AlarmName",
+        255,
+        "cloudwatch",
+        "alarm:",
+        "",
+    ),
+];
+
+/// Not-emulated types whose `Ref` is `<prefix>-<17 hex digits>` (EC2's id shape), which one
+/// attribute repeats, with an `Arn` `arn:<partition>:<service>:<region>:<account>:<resource><id>`
+/// where the type has one: (type, prefix, id attribute, (service, resource)).
+type HexIdType = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+const HEX_ID_TYPES: &[HexIdType] = &[
+    ("AWS::EC2::NetworkAcl", "acl", "Id", None),
+    ("AWS::EC2::NetworkInterface", "eni", "Id", None),
+    (
+        "AWS::EC2::PrefixList",
+        "pl",
+        "PrefixListId",
+        Some(("ec2", "prefix-list/")),
+    ),
+    ("AWS::EC2::Volume", "vol", "VolumeId", None),
+    (
+        "AWS::EFS::FileSystem",
+        "fs",
+        "FileSystemId",
+        Some(("elasticfilesystem", "file-system/")),
+    ),
+];
+
 /// AWS-shaped `Ref` and attributes of a resource type vpcgate does not emulate, so that templates
 /// using them still resolve: the common types get the shapes AWS gives (ARNs, ids, names, URLs);
 /// any other type gets `<LogicalId>-<SUFFIX>` and [`placeholder_attribute`]'s values.
@@ -579,26 +722,39 @@ pub fn placeholder_for(
     ty: &str,
     props: &Map<String, Value>,
 ) -> Physical {
+    let s = Subject {
+        ctx,
+        logical,
+        props,
+    };
     let r = &ctx.region;
     let a = &ctx.account;
     let p = super::template::partition(r);
-    let name_or = |key: &str, max: usize| {
-        prop(props, key)
-            .map(str::to_string)
-            .unwrap_or_else(|| ctx.generated_name(logical, max, 12))
-    };
-    let lower_name = |key: &str, max: usize| {
-        prop(props, key)
-            .map(str::to_string)
-            .unwrap_or_else(|| ctx.generated_name(logical, max, 12).to_ascii_lowercase())
-    };
-    let hex17 = |salt: &str| ctx.hex(logical, salt, 17);
-    let (reference, attributes) = match ty {
-        "AWS::Logs::LogGroup" => {
-            let name = name_or("LogGroupName", 512);
-            let arn = format!("arn:{p}:logs:{r}:{a}:log-group:{name}:*");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
+    let name_or = |key: &str, max: usize| s.name_or(key, max, 12);
+    let lower_name = |key: &str, max: usize| s.lower_name_or(key, max);
+    if let Some((_, key, max, service, resource, tail)) =
+        NAMED_ARN_TYPES.iter().find(|(t, ..)| *t == ty)
+    {
+        let name = name_or(key, *max);
+        let arn = format!("arn:{p}:{service}:{r}:{a}:{resource}{name}{tail}");
+        return Physical {
+            reference: json!(name),
+            attributes: attrs(&[("Arn", json!(arn))]),
+        };
+    }
+    if let Some((_, prefix, attr, arn)) = HEX_ID_TYPES.iter().find(|(t, ..)| *t == ty) {
+        let id = s.hex17(prefix);
+        let (reference, mut attributes) = same_id(&id, attr);
+        if let Some((service, resource)) = arn {
+            let arn = format!("arn:{p}:{service}:{r}:{a}:{resource}{id}");
+            attributes.insert("Arn".into(), json!(arn));
         }
+        return Physical {
+            reference,
+            attributes,
+        };
+    }
+    let (reference, attributes) = match ty {
         "AWS::KMS::Key" => {
             let id = ctx.uuid(logical, "kms");
             let arn = format!("arn:{p}:kms:{r}:{a}:key/{id}");
@@ -611,11 +767,6 @@ pub fn placeholder_for(
             json!(prop(props, "AliasName").unwrap_or(logical)),
             Map::new(),
         ),
-        "AWS::Lambda::Function" => {
-            let name = name_or("FunctionName", 64);
-            let arn = format!("arn:{p}:lambda:{r}:{a}:function:{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
         "AWS::Lambda::Permission" => (
             json!(format!(
                 "{}-{}",
@@ -767,22 +918,6 @@ pub fn placeholder_for(
             let key = ty.rsplit("::").next().unwrap_or("Id");
             (json!(id), attrs(&[(&format!("{key}Id"), json!(id))]))
         }
-        "AWS::EC2::NetworkAcl" => {
-            let id = format!("acl-{}", hex17("acl"));
-            (json!(id), attrs(&[("Id", json!(id))]))
-        }
-        "AWS::EC2::NetworkInterface" => {
-            let id = format!("eni-{}", hex17("eni"));
-            (json!(id), attrs(&[("Id", json!(id))]))
-        }
-        "AWS::EC2::PrefixList" => {
-            let id = format!("pl-{}", hex17("pl"));
-            let arn = format!("arn:{p}:ec2:{r}:{a}:prefix-list/{id}");
-            (
-                json!(id),
-                attrs(&[("PrefixListId", json!(id)), ("Arn", json!(arn))]),
-            )
-        }
         // Cognito user pools: `<region>_<9 alphanumerics>`; app clients 26 lowercase
         // alphanumerics; identity pools `<region>:<uuid>` (Cognito API reference, UserPoolType,
         // UserPoolClientType, IdentityPool).
@@ -834,11 +969,6 @@ pub fn placeholder_for(
             )
         }
         // ECS: clusters are named, services and task definitions are ARNs (ECS API reference).
-        "AWS::ECS::Cluster" => {
-            let name = name_or("ClusterName", 255);
-            let arn = format!("arn:{p}:ecs:{r}:{a}:cluster/{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
         "AWS::ECS::Service" => {
             let name = name_or("ServiceName", 255);
             let cluster = prop(props, "Cluster")
@@ -878,43 +1008,35 @@ pub fn placeholder_for(
             };
             let port = prop(props, "Port").unwrap_or(port).to_string();
             let resource = ctx.upper(logical, "rds-resource", 26);
-            if cluster {
+            let (arn_key, arn, resource_key, resource, dot) = if cluster {
                 (
-                    json!(id),
-                    attrs(&[
-                        (
-                            "DBClusterArn",
-                            json!(format!("arn:{p}:rds:{r}:{a}:cluster:{id}")),
-                        ),
-                        ("DBClusterResourceId", json!(format!("cluster-{resource}"))),
-                        (
-                            "Endpoint.Address",
-                            json!(format!("{id}.cluster-{host}.{r}.rds.amazonaws.com")),
-                        ),
-                        ("Endpoint.Port", json!(port)),
-                        (
-                            "ReadEndpoint.Address",
-                            json!(format!("{id}.cluster-ro-{host}.{r}.rds.amazonaws.com")),
-                        ),
-                    ]),
+                    "DBClusterArn",
+                    format!("arn:{p}:rds:{r}:{a}:cluster:{id}"),
+                    "DBClusterResourceId",
+                    format!("cluster-{resource}"),
+                    ".cluster-",
                 )
             } else {
                 (
-                    json!(id),
-                    attrs(&[
-                        (
-                            "DBInstanceArn",
-                            json!(format!("arn:{p}:rds:{r}:{a}:db:{id}")),
-                        ),
-                        ("DbiResourceId", json!(format!("db-{resource}"))),
-                        (
-                            "Endpoint.Address",
-                            json!(format!("{id}.{host}.{r}.rds.amazonaws.com")),
-                        ),
-                        ("Endpoint.Port", json!(port)),
-                    ]),
+                    "DBInstanceArn",
+                    format!("arn:{p}:rds:{r}:{a}:db:{id}"),
+                    "DbiResourceId",
+                    format!("db-{resource}"),
+                    ".",
                 )
+            };
+            let mut attributes = attrs(&[(arn_key, json!(arn)), (resource_key, json!(resource))]);
+            attributes.extend(endpoints(
+                &[("Endpoint", format!("{id}{dot}{host}.{r}.rds.amazonaws.com"))],
+                &port,
+            ));
+            if cluster {
+                attributes.insert(
+                    "ReadEndpoint.Address".into(),
+                    json!(format!("{id}.cluster-ro-{host}.{r}.rds.amazonaws.com")),
+                );
             }
+            (json!(id), attributes)
         }
         // ElastiCache: `<name>.<6>.0001.<use1>.cache.amazonaws.com` (Redis node),
         // `<name>.<6>.cfg.<use1>.cache.amazonaws.com` (Memcached configuration endpoint).
@@ -930,54 +1052,22 @@ pub fn placeholder_for(
             let zone = format!("{}.cache.amazonaws.com", region_short(r));
             let memcached = prop(props, "Engine") == Some("memcached");
             let port = if memcached { "11211" } else { "6379" };
-            if group {
-                (
-                    json!(name),
-                    attrs(&[
-                        (
-                            "PrimaryEndPoint.Address",
-                            json!(format!("master.{name}.{host}.{zone}")),
-                        ),
-                        ("PrimaryEndPoint.Port", json!(port)),
-                        (
-                            "ReaderEndPoint.Address",
-                            json!(format!("replica.{name}.{host}.{zone}")),
-                        ),
-                        ("ReaderEndPoint.Port", json!(port)),
-                        (
-                            "ConfigurationEndPoint.Address",
-                            json!(format!("clustercfg.{name}.{host}.{zone}")),
-                        ),
-                        ("ConfigurationEndPoint.Port", json!(port)),
-                    ]),
-                )
+            let ends = if group {
+                vec![
+                    ("PrimaryEndPoint", format!("master.{name}.{host}.{zone}")),
+                    ("ReaderEndPoint", format!("replica.{name}.{host}.{zone}")),
+                    (
+                        "ConfigurationEndPoint",
+                        format!("clustercfg.{name}.{host}.{zone}"),
+                    ),
+                ]
             } else {
-                (
-                    json!(name),
-                    attrs(&[
-                        (
-                            "RedisEndpoint.Address",
-                            json!(format!("{name}.{host}.0001.{zone}")),
-                        ),
-                        ("RedisEndpoint.Port", json!(port)),
-                        (
-                            "ConfigurationEndpoint.Address",
-                            json!(format!("{name}.{host}.cfg.{zone}")),
-                        ),
-                        ("ConfigurationEndpoint.Port", json!(port)),
-                    ]),
-                )
-            }
-        }
-        "AWS::Kinesis::Stream" => {
-            let name = name_or("Name", 128);
-            let arn = format!("arn:{p}:kinesis:{r}:{a}:stream/{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
-        "AWS::KinesisFirehose::DeliveryStream" => {
-            let name = name_or("DeliveryStreamName", 64);
-            let arn = format!("arn:{p}:firehose:{r}:{a}:deliverystream/{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
+                vec![
+                    ("RedisEndpoint", format!("{name}.{host}.0001.{zone}")),
+                    ("ConfigurationEndpoint", format!("{name}.{host}.cfg.{zone}")),
+                ]
+            };
+            (json!(name), endpoints(&ends, port))
         }
         "AWS::ECR::Repository" => {
             let name = lower_name("RepositoryName", 256);
@@ -995,11 +1085,6 @@ pub fn placeholder_for(
                 ]),
             )
         }
-        "AWS::CloudWatch::Alarm" => {
-            let name = name_or("AlarmName", 255);
-            let arn = format!("arn:{p}:cloudwatch:{r}:{a}:alarm:{name}");
-            (json!(name), attrs(&[("Arn", json!(arn))]))
-        }
         "AWS::IAM::ManagedPolicy" => {
             let name = name_or("ManagedPolicyName", 128);
             let path = prop(props, "Path").unwrap_or("/");
@@ -1013,7 +1098,7 @@ pub fn placeholder_for(
             (json!(name), attrs(&[("Arn", json!(arn))]))
         }
         "AWS::EC2::LaunchTemplate" => {
-            let id = format!("lt-{}", hex17("lt"));
+            let id = s.hex17("lt");
             (
                 json!(id),
                 attrs(&[
@@ -1021,18 +1106,6 @@ pub fn placeholder_for(
                     ("DefaultVersionNumber", json!("1")),
                     ("LatestVersionNumber", json!("1")),
                 ]),
-            )
-        }
-        "AWS::EC2::Volume" => {
-            let id = format!("vol-{}", hex17("vol"));
-            (json!(id), attrs(&[("VolumeId", json!(id))]))
-        }
-        "AWS::EFS::FileSystem" => {
-            let id = format!("fs-{}", hex17("fs"));
-            let arn = format!("arn:{p}:elasticfilesystem:{r}:{a}:file-system/{id}");
-            (
-                json!(id),
-                attrs(&[("FileSystemId", json!(id)), ("Arn", json!(arn))]),
             )
         }
         "AWS::CloudFront::Distribution" => {
@@ -1099,6 +1172,17 @@ pub fn placeholder_for(
         reference,
         attributes,
     }
+}
+
+/// The `<Name>.Address` and `<Name>.Port` attributes of each `(Name, address)` endpoint, all on
+/// `port` (RDS, ElastiCache).
+fn endpoints(ends: &[(&str, String)], port: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, address) in ends {
+        out.insert(format!("{name}.Address"), json!(address));
+        out.insert(format!("{name}.Port"), json!(port));
+    }
+    out
 }
 
 /// ElastiCache's short Region code in endpoint names (`us-east-1` -> `use1`,
@@ -1308,15 +1392,25 @@ pub fn is_documented(ty: &str, attr: &str) -> Option<bool> {
         .map(|(_, attrs)| attrs.contains(&attr))
 }
 
+/// A resource whose `Fn::GetAtt` names an attribute its [`Physical`] does not list.
+#[derive(Clone, Copy, Debug)]
+pub struct Unlisted<'a> {
+    /// Region, account and stack.
+    pub ctx: &'a IdContext,
+    /// The logical id.
+    pub logical: &'a str,
+    /// The resource type.
+    pub ty: &'a str,
+    /// Its `Ref` and listed attributes.
+    pub physical: &'a Physical,
+}
+
 /// A documented attribute the type's own values do not hold (e.g. `State.Name` of an instance):
 /// the value a running resource has where vpcgate knows it, else an AWS-shaped placeholder.
-pub fn documented_attribute(
-    ctx: &IdContext,
-    logical: &str,
-    ty: &str,
-    physical: &Physical,
-    attr: &str,
-) -> Value {
+pub fn documented_attribute(u: &Unlisted<'_>, attr: &str) -> Value {
+    let Unlisted {
+        ctx, logical, ty, ..
+    } = *u;
     match (ty, attr) {
         ("AWS::EC2::Instance", "State.Name") => json!("running"),
         ("AWS::EC2::Instance", "State.Code") => json!("16"),
@@ -1335,7 +1429,7 @@ pub fn documented_attribute(
             | "NameServers"
             | "SecurityGroups",
         ) => json!([]),
-        _ => placeholder_attribute(ctx, logical, ty, physical, attr),
+        _ => placeholder_attribute(u, attr),
     }
 }
 
@@ -1464,13 +1558,13 @@ pub fn instances_addressed(doc: &Map<String, Value>) -> std::collections::BTreeS
 /// `Fn::GetAtt` of an attribute a not-emulated resource does not list: an ARN for `Arn`/`…Arn`
 /// attributes (`arn:aws:<service>:<region>:<account>:<type>/<ref>`), the `Ref` for `Id`/`…Id`
 /// and `Name`/`…Name`, else `<ref>.<attribute>`.
-pub fn placeholder_attribute(
-    ctx: &IdContext,
-    logical: &str,
-    ty: &str,
-    physical: &Physical,
-    attr: &str,
-) -> Value {
+pub fn placeholder_attribute(u: &Unlisted<'_>, attr: &str) -> Value {
+    let Unlisted {
+        ctx,
+        logical,
+        ty,
+        physical,
+    } = *u;
     let reference = physical
         .reference
         .as_str()
@@ -1516,11 +1610,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> IdContext {
-        IdContext {
-            region: "ap-northeast-1".into(),
-            account: "123456789012".into(),
-            stack: "eb-connection-infra".into(),
-        }
+        test_context("eb-connection-infra")
     }
 
     #[test]
@@ -1594,7 +1684,15 @@ mod tests {
         );
         let other = placeholder_for(&c, "Thing", "AWS::Foo::Thing", &Map::new());
         assert_eq!(
-            placeholder_attribute(&c, "Thing", "AWS::Foo::Thing", &other, "Arn"),
+            placeholder_attribute(
+                &Unlisted {
+                    ctx: &c,
+                    logical: "Thing",
+                    ty: "AWS::Foo::Thing",
+                    physical: &other,
+                },
+                "Arn"
+            ),
             json!(format!(
                 "arn:aws:foo:ap-northeast-1:123456789012:thing/{}",
                 other.reference.as_str().unwrap()
@@ -1684,11 +1782,15 @@ mod tests {
             let p = physical(&c, "Thing", ty, &props)
                 .unwrap_or_else(|| placeholder_for(&c, "Thing", ty, &props));
             for attr in *attrs {
-                let v = p
-                    .attributes
-                    .get(*attr)
-                    .cloned()
-                    .unwrap_or_else(|| documented_attribute(&c, "Thing", ty, &p, attr));
+                let v = p.attributes.get(*attr).cloned().unwrap_or_else(|| {
+                    let u = Unlisted {
+                        ctx: &c,
+                        logical: "Thing",
+                        ty,
+                        physical: &p,
+                    };
+                    documented_attribute(&u, attr)
+                });
                 match &v {
                     Value::String(s) => {
                         assert!(!s.is_empty(), "{ty}.{attr}");

@@ -15,9 +15,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::ec2::attrs;
 use super::error::{ErrorKind, ScenarioError};
-use super::ids::{IdContext, Physical};
+use super::ids::{IdContext, Physical, Subject, attrs};
 use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::iam::{Policy, PolicyKind};
@@ -127,17 +126,16 @@ fn association(
 const CREATED: &str = "2026-01-01T00:00:00.000Z";
 
 /// `Ref` and attributes of a Lattice resource.
-pub fn physical(
-    ctx: &IdContext,
-    logical: &str,
-    ty: &str,
-    props: &Map<String, Value>,
-) -> Option<Physical> {
-    let hex = |prefix: &str| format!("{prefix}-{}", ctx.hex(logical, prefix, 17));
+pub fn physical(s: &Subject<'_>, ty: &str) -> Option<Physical> {
+    let Subject {
+        ctx,
+        logical,
+        props,
+    } = *s;
     let created = json!(CREATED);
     let p = match ty {
         "AWS::VpcLattice::ServiceNetwork" => {
-            let id = hex("sn");
+            let id = s.hex17("sn");
             let arn = lattice_arn(ctx, &format!("servicenetwork/{id}"));
             Physical {
                 reference: json!(arn),
@@ -150,7 +148,7 @@ pub fn physical(
             }
         }
         "AWS::VpcLattice::Service" => {
-            let id = hex("svc");
+            let id = s.hex17("svc");
             let arn = lattice_arn(ctx, &format!("service/{id}"));
             let name = prop(props, "Name")
                 .map(str::to_string)
@@ -179,7 +177,7 @@ pub fn physical(
             }
         }
         "AWS::VpcLattice::TargetGroup" => {
-            let id = hex("tg");
+            let id = s.hex17("tg");
             let arn = lattice_arn(ctx, &format!("targetgroup/{id}"));
             Physical {
                 reference: json!(arn),
@@ -193,7 +191,7 @@ pub fn physical(
             }
         }
         "AWS::VpcLattice::Listener" => {
-            let id = hex("listener");
+            let id = s.hex17("listener");
             let svc = id_of(prop(props, "ServiceIdentifier").unwrap_or("svc-unknown"));
             let svc_arn = lattice_arn(ctx, &format!("service/{svc}"));
             let arn = format!("{svc_arn}/listener/{id}");
@@ -208,7 +206,7 @@ pub fn physical(
             }
         }
         "AWS::VpcLattice::Rule" => {
-            let id = hex("rule");
+            let id = s.hex17("rule");
             let listener = prop(props, "ListenerIdentifier").unwrap_or("listener-unknown");
             let listener_arn = if listener.starts_with("arn:") {
                 listener.to_string()
@@ -227,7 +225,7 @@ pub fn physical(
             association(
                 ctx,
                 props,
-                (&hex("snva"), "servicenetworkvpcassociation"),
+                (&s.hex17("snva"), "servicenetworkvpcassociation"),
                 vec![("VpcId", vpc)],
             )
         }
@@ -237,7 +235,7 @@ pub fn physical(
             association(
                 ctx,
                 props,
-                (&hex("snsa"), "servicenetworkserviceassociation"),
+                (&s.hex17("snsa"), "servicenetworkserviceassociation"),
                 vec![("ServiceId", json!(svc)), ("ServiceArn", json!(svc_arn))],
             )
         }
@@ -249,7 +247,7 @@ pub fn physical(
             attributes: attrs(&[("State", json!("Active"))]),
         },
         "AWS::VpcLattice::AccessLogSubscription" => {
-            let id = hex("als");
+            let id = s.hex17("als");
             let arn = lattice_arn(ctx, &format!("accesslogsubscription/{id}"));
             let res = prop(props, "ResourceIdentifier").unwrap_or_default();
             Physical {
@@ -1183,18 +1181,15 @@ mod tests {
     use super::*;
 
     fn ctx() -> IdContext {
-        IdContext {
-            region: "ap-northeast-1".into(),
-            account: "123456789012".into(),
-            stack: "seed-004".into(),
-        }
+        super::super::ids::test_context("seed-004")
     }
 
     #[test]
     fn service_names_follow_the_generated_dns_shape() {
         let mut props = Map::new();
         props.insert("Name".into(), json!("service-b"));
-        let p = physical(&ctx(), "Svc", "AWS::VpcLattice::Service", &props).unwrap();
+        let p =
+            super::super::ids::physical(&ctx(), "Svc", "AWS::VpcLattice::Service", &props).unwrap();
         let id = p.attributes["Id"].as_str().unwrap();
         let dns = p.attributes["DnsEntry.DomainName"].as_str().unwrap();
         assert!(id.starts_with("svc-") && id.len() == 21, "{id}");

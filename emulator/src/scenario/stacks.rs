@@ -283,6 +283,35 @@ impl Reader<'_> {
         self.fail(path, ErrorKind::Invalid { reason });
     }
 
+    /// The error that the value at `path` is `v`'s type, not `expected`.
+    fn wrong_type(&mut self, path: &str, expected: &'static str, v: &Value) {
+        self.fail(
+            path,
+            ErrorKind::WrongType {
+                expected,
+                found: type_name(v),
+            },
+        );
+    }
+
+    /// The entries of the object under `key` (none when absent; when it is not an object, the
+    /// error that it should be `expected`).
+    fn entries<'v>(
+        &mut self,
+        m: &'v Map<String, Value>,
+        key: &str,
+        expected: &'static str,
+    ) -> Vec<(&'v String, &'v Value)> {
+        match m.get(key) {
+            None => Vec::new(),
+            Some(Value::Object(o)) => o.iter().collect(),
+            Some(other) => {
+                self.wrong_type(key, expected, other);
+                Vec::new()
+            }
+        }
+    }
+
     fn object<'v>(
         &mut self,
         v: &'v Value,
@@ -290,13 +319,7 @@ impl Reader<'_> {
         keys: &[&str],
     ) -> Option<&'v Map<String, Value>> {
         let Value::Object(m) = v else {
-            self.fail(
-                path,
-                ErrorKind::WrongType {
-                    expected: "an object",
-                    found: type_name(v),
-                },
-            );
+            self.wrong_type(path, "an object", v);
             return None;
         };
         for k in m.keys().filter(|k| !keys.contains(&k.as_str())) {
@@ -313,18 +336,29 @@ impl Reader<'_> {
         Some(m)
     }
 
+    /// The objects of the list under `key`, each with its path (`<path>.<key>[i]`) and checked
+    /// for unknown keys as [`Objects::next`] reaches it; an item that is not an object is an
+    /// error and skipped.
+    fn objects<'v, 'k>(
+        &mut self,
+        m: &'v Map<String, Value>,
+        key: &str,
+        path: &str,
+        keys: &'k [&'k str],
+    ) -> Objects<'v, 'k> {
+        Objects {
+            items: self.list(m, key, path).iter().enumerate(),
+            at: join(path, key),
+            keys,
+        }
+    }
+
     fn list<'v>(&mut self, m: &'v Map<String, Value>, key: &str, path: &str) -> &'v [Value] {
         match m.get(key) {
             None => &[],
             Some(Value::Array(items)) => items,
             Some(other) => {
-                self.fail(
-                    &join(path, key),
-                    ErrorKind::WrongType {
-                        expected: "a list",
-                        found: type_name(other),
-                    },
-                );
+                self.wrong_type(&join(path, key), "a list", other);
                 &[]
             }
         }
@@ -345,13 +379,7 @@ impl Reader<'_> {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.fail(
-                    &join(path, key),
-                    ErrorKind::WrongType {
-                        expected: "a string",
-                        found: type_name(other),
-                    },
-                );
+                self.wrong_type(&join(path, key), "a string", other);
                 None
             }
         }
@@ -371,14 +399,29 @@ impl Reader<'_> {
                 })
             }
             other => {
-                self.fail(
-                    path,
-                    ErrorKind::WrongType {
-                        expected: "a string or {\"Stack\": …, \"Output\": …}",
-                        found: type_name(other),
-                    },
-                );
+                self.wrong_type(path, "a string or {\"Stack\": …, \"Output\": …}", other);
                 None
+            }
+        }
+    }
+}
+
+/// A list of objects read one at a time: each item is checked when reached, so errors keep the
+/// document's order.
+struct Objects<'v, 'k> {
+    items: std::iter::Enumerate<std::slice::Iter<'v, Value>>,
+    at: String,
+    keys: &'k [&'k str],
+}
+
+impl<'v> Objects<'v, '_> {
+    /// The next item that is an object, with its path.
+    fn next(&mut self, r: &mut Reader<'_>) -> Option<(String, &'v Map<String, Value>)> {
+        loop {
+            let (i, v) = self.items.next()?;
+            let path = format!("{}[{i}]", self.at);
+            if let Some(o) = r.object(v, &path, self.keys) {
+                return Some((path, o));
             }
         }
     }
@@ -502,11 +545,8 @@ impl Environment {
             );
         }
         let mut ids = BTreeSet::new();
-        for (i, v) in r.list(m, "Vpcs", "").iter().enumerate() {
-            let path = format!("Vpcs[{i}]");
-            let Some(vm) = r.object(v, &path, &["VpcId", "CidrBlock", "Name", "Subnets"]) else {
-                continue;
-            };
+        let mut vm_items = r.objects(m, "Vpcs", "", &["VpcId", "CidrBlock", "Name", "Subnets"]);
+        while let Some((path, vm)) = vm_items.next(&mut r) {
             let id = r.string(vm, "VpcId", &path, true);
             let block = r.string(vm, "CidrBlock", &path, true);
             let name = r.string(vm, "Name", &path, false);
@@ -532,15 +572,13 @@ impl Environment {
                 );
             }
             let mut subnets: Vec<Subnet> = Vec::new();
-            for (j, s) in r.list(vm, "Subnets", &path).iter().enumerate() {
-                let spath = format!("{path}.Subnets[{j}]");
-                let Some(sm) = r.object(
-                    s,
-                    &spath,
-                    &["SubnetId", "CidrBlock", "AvailabilityZone", "Name"],
-                ) else {
-                    continue;
-                };
+            let mut sm_items = r.objects(
+                vm,
+                "Subnets",
+                &path,
+                &["SubnetId", "CidrBlock", "AvailabilityZone", "Name"],
+            );
+            while let Some((spath, sm)) = sm_items.next(&mut r) {
                 let sid = r.string(sm, "SubnetId", &spath, true);
                 let sblock = r.string(sm, "CidrBlock", &spath, true);
                 let az = r.string(sm, "AvailabilityZone", &spath, true);
@@ -608,11 +646,8 @@ impl Environment {
                 });
             }
         }
-        for (i, z) in r.list(m, "HostedZones", "").iter().enumerate() {
-            let path = format!("HostedZones[{i}]");
-            let Some(zm) = r.object(z, &path, &["Name", "Id", "VpcIds", "Records"]) else {
-                continue;
-            };
+        let mut zm_items = r.objects(m, "HostedZones", "", &["Name", "Id", "VpcIds", "Records"]);
+        while let Some((path, zm)) = zm_items.next(&mut r) {
             let Some(name) = r.string(zm, "Name", &path, true) else {
                 continue;
             };
@@ -636,25 +671,17 @@ impl Environment {
                         &vpath,
                         format!("VPC {vid} is not among the environment's Vpcs"),
                     ),
-                    None => r.fail(
-                        &vpath,
-                        ErrorKind::WrongType {
-                            expected: "a VPC id",
-                            found: type_name(v),
-                        },
-                    ),
+                    None => r.wrong_type(&vpath, "a VPC id", v),
                 }
             }
             let mut records = Vec::new();
-            for (j, rec) in r.list(zm, "Records", &path).iter().enumerate() {
-                let rpath = format!("{path}.Records[{j}]");
-                let Some(rm) = r.object(
-                    rec,
-                    &rpath,
-                    &["Name", "Type", "TTL", "Value", "Values", "AliasTarget"],
-                ) else {
-                    continue;
-                };
+            let mut rm_items = r.objects(
+                zm,
+                "Records",
+                &path,
+                &["Name", "Type", "TTL", "Value", "Values", "AliasTarget"],
+            );
+            while let Some((rpath, rm)) = rm_items.next(&mut r) {
                 let rname = r.string(rm, "Name", &rpath, true);
                 let rtype = r.string(rm, "Type", &rpath, true);
                 let ttl = match rm.get("TTL") {
@@ -743,15 +770,13 @@ impl Environment {
                 records,
             });
         }
-        for (i, c) in r.list(m, "Certificates", "").iter().enumerate() {
-            let path = format!("Certificates[{i}]");
-            let Some(cm) = r.object(
-                c,
-                &path,
-                &["Arn", "DomainName", "SubjectAlternativeNames", "Issuer"],
-            ) else {
-                continue;
-            };
+        let mut cm_items = r.objects(
+            m,
+            "Certificates",
+            "",
+            &["Arn", "DomainName", "SubjectAlternativeNames", "Issuer"],
+        );
+        while let Some((path, cm)) = cm_items.next(&mut r) {
             let arn = r.string(cm, "Arn", &path, true);
             let domain = r.string(cm, "DomainName", &path, true);
             let mut names: Vec<String> = domain.into_iter().collect();
@@ -762,12 +787,10 @@ impl Environment {
             {
                 match v.as_str() {
                     Some(s) => names.push(s.to_string()),
-                    None => r.fail(
+                    None => r.wrong_type(
                         &format!("{path}.SubjectAlternativeNames[{j}]"),
-                        ErrorKind::WrongType {
-                            expected: "a domain name",
-                            found: type_name(v),
-                        },
+                        "a domain name",
+                        v,
                     ),
                 }
             }
@@ -809,112 +832,63 @@ impl Environment {
                 env.certificates.push(Certificate { arn, names, issuer });
             }
         }
-        match m.get("Exports") {
-            None => {}
-            Some(Value::Object(exports)) => {
-                for (k, v) in exports {
-                    match v {
-                        Value::String(s) => {
-                            env.exports.insert(k.clone(), s.clone());
-                        }
-                        other => r.fail(
-                            &format!("Exports.{k}"),
-                            ErrorKind::WrongType {
-                                expected: "a string (exports are strings)",
-                                found: type_name(other),
-                            },
-                        ),
-                    }
+        for (k, v) in r.entries(m, "Exports", "an object of export name -> value") {
+            match v {
+                Value::String(s) => {
+                    env.exports.insert(k.clone(), s.clone());
                 }
+                other => r.wrong_type(
+                    &format!("Exports.{k}"),
+                    "a string (exports are strings)",
+                    other,
+                ),
             }
-            Some(other) => r.fail(
-                "Exports",
-                ErrorKind::WrongType {
-                    expected: "an object of export name -> value",
-                    found: type_name(other),
-                },
-            ),
         }
-        match m.get("SsmParameters") {
-            None => {}
-            Some(Value::Object(params)) => {
-                for (k, v) in params {
-                    match v {
-                        Value::String(s) => {
-                            env.ssm_parameters.insert(k.clone(), s.clone());
-                        }
-                        Value::Array(items) if items.iter().all(Value::is_string) => {
-                            let joined: Vec<&str> =
-                                items.iter().filter_map(Value::as_str).collect();
-                            env.ssm_parameters.insert(k.clone(), joined.join(","));
-                        }
-                        other => r.fail(
-                            &format!("SsmParameters.{k}"),
-                            ErrorKind::WrongType {
-                                expected: "a string (or a list of strings)",
-                                found: type_name(other),
-                            },
-                        ),
-                    }
+        for (k, v) in r.entries(m, "SsmParameters", "an object of parameter name -> value") {
+            match v {
+                Value::String(s) => {
+                    env.ssm_parameters.insert(k.clone(), s.clone());
                 }
+                Value::Array(items) if items.iter().all(Value::is_string) => {
+                    let joined: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                    env.ssm_parameters.insert(k.clone(), joined.join(","));
+                }
+                other => r.wrong_type(
+                    &format!("SsmParameters.{k}"),
+                    "a string (or a list of strings)",
+                    other,
+                ),
             }
-            Some(other) => r.fail(
-                "SsmParameters",
-                ErrorKind::WrongType {
-                    expected: "an object of parameter name -> value",
-                    found: type_name(other),
-                },
-            ),
         }
         // Bindings: {LogicalId (or Stack.LogicalId): "http://127.0.0.1:PORT"}.
-        match m.get("Bindings") {
-            None => {}
-            Some(Value::Object(binds)) => {
-                for (k, v) in binds {
-                    let path = format!("Bindings.{k}");
-                    let Some(url) = v.as_str() else {
-                        r.fail(
-                            &path,
-                            ErrorKind::WrongType {
-                                expected: "a URL string (http://127.0.0.1:PORT)",
-                                found: type_name(v),
-                            },
-                        );
-                        continue;
-                    };
-                    match super::bindings::parse_bind_arg(&format!("{k}={url}")) {
-                        Ok(mut b) => {
-                            b.origin = format!("{file}: {prefix}{path}");
-                            env.bindings.push(b);
-                        }
-                        Err(e) => r.invalid(&path, e),
-                    }
+        for (k, v) in r.entries(m, "Bindings", "an object of logical id -> URL") {
+            let path = format!("Bindings.{k}");
+            let Some(url) = v.as_str() else {
+                r.wrong_type(&path, "a URL string (http://127.0.0.1:PORT)", v);
+                continue;
+            };
+            match super::bindings::parse_bind_arg(&format!("{k}={url}")) {
+                Ok(mut b) => {
+                    b.origin = format!("{file}: {prefix}{path}");
+                    env.bindings.push(b);
                 }
+                Err(e) => r.invalid(&path, e),
             }
-            Some(other) => r.fail(
-                "Bindings",
-                ErrorKind::WrongType {
-                    expected: "an object of logical id -> URL",
-                    found: type_name(other),
-                },
-            ),
         }
         // Managed prefix lists (EC2 DescribeManagedPrefixLists / GetManagedPrefixListEntries:
         // PrefixListId, PrefixListName, Entries[].Cidr).
-        for (i, v) in r.list(m, "PrefixLists", "").iter().enumerate() {
-            let path = format!("PrefixLists[{i}]");
-            let Some(pm) = r.object(v, &path, &["PrefixListId", "PrefixListName", "Entries"])
-            else {
-                continue;
-            };
+        let mut pm_items = r.objects(
+            m,
+            "PrefixLists",
+            "",
+            &["PrefixListId", "PrefixListName", "Entries"],
+        );
+        while let Some((path, pm)) = pm_items.next(&mut r) {
             let id = r.string(pm, "PrefixListId", &path, true);
             r.string(pm, "PrefixListName", &path, false);
             let mut cidrs = Vec::new();
-            for (j, e) in r.list(pm, "Entries", &path).iter().enumerate() {
-                let epath = format!("{path}.Entries[{j}]");
-                let Some(em) = r.object(e, &epath, &["Cidr", "Description"]) else {
-                    continue;
-                };
+            let mut em_items = r.objects(pm, "Entries", &path, &["Cidr", "Description"]);
+            while let Some((epath, em)) = em_items.next(&mut r) {
                 if let Some(c) = r.string(em, "Cidr", &epath, true) {
                     match c.parse::<ipnet::IpNet>() {
                         Ok(n) => cidrs.push(n.trunc()),
@@ -938,22 +912,20 @@ impl Environment {
         }
         // Existing security groups, their rules in CloudFormation's shape
         // (AWS::EC2::SecurityGroup Ingress / Egress).
-        for (i, v) in r.list(m, "SecurityGroups", "").iter().enumerate() {
-            let path = format!("SecurityGroups[{i}]");
-            let Some(gm) = r.object(
-                v,
-                &path,
-                &[
-                    "GroupId",
-                    "GroupName",
-                    "Description",
-                    "VpcId",
-                    "SecurityGroupIngress",
-                    "SecurityGroupEgress",
-                ],
-            ) else {
-                continue;
-            };
+        let mut gm_items = r.objects(
+            m,
+            "SecurityGroups",
+            "",
+            &[
+                "GroupId",
+                "GroupName",
+                "Description",
+                "VpcId",
+                "SecurityGroupIngress",
+                "SecurityGroupEgress",
+            ],
+        );
+        while let Some((path, gm)) = gm_items.next(&mut r) {
             let id = r.string(gm, "GroupId", &path, true);
             let vpc_id = r.string(gm, "VpcId", &path, true);
             if let Some(name) = r.string(gm, "GroupName", &path, false) {
@@ -1010,13 +982,7 @@ impl Environment {
                         &path,
                         format!("{s:?} is not {}", EXISTING_WHAT[ty_index(ty)]),
                     ),
-                    None => r.fail(
-                        &path,
-                        ErrorKind::WrongType {
-                            expected: "a string",
-                            found: type_name(v),
-                        },
-                    ),
+                    None => r.wrong_type(&path, "a string", v),
                 }
             }
         }
@@ -1478,6 +1444,15 @@ fn public_ssm_placeholder(ty: &str, key: &str) -> String {
     }
 }
 
+/// The template's parameter declarations that have a string `Type`: (name, declaration, type).
+fn typed_parameters(doc: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value, &str)> {
+    doc.get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, decl)| Some((name, decl, decl.get("Type")?.as_str()?)))
+}
+
 /// `AWS::SSM::Parameter::Value<…>` parameters take the value of the named SSM parameter
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#aws-ssm-parameter-types>).
 fn ssm_parameters(
@@ -1487,13 +1462,7 @@ fn ssm_parameters(
     file: &str,
     errors: &mut Vec<ScenarioError>,
 ) {
-    let Some(Value::Object(decls)) = doc.get("Parameters") else {
-        return;
-    };
-    for (name, decl) in decls {
-        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
-            continue;
-        };
+    for (name, decl, ty) in typed_parameters(doc) {
         if !ty.starts_with("AWS::SSM::Parameter::Value<") {
             continue;
         }
@@ -1536,13 +1505,7 @@ fn aws_parameter_types(
     file: &str,
     errors: &mut Vec<ScenarioError>,
 ) {
-    let Some(Value::Object(decls)) = doc.get("Parameters") else {
-        return;
-    };
-    for (name, decl) in decls {
-        let Some(ty) = decl.get("Type").and_then(Value::as_str) else {
-            continue;
-        };
+    for (name, _, ty) in typed_parameters(doc) {
         let base = ty
             .strip_prefix("List<")
             .and_then(|t| t.strip_suffix('>'))

@@ -82,6 +82,27 @@ fn getatt_arity(path: &str) -> Located {
     )
 }
 
+/// The argument list of the function `name` when its length is in `counts`; else the error
+/// `expected` (the list's shape).
+fn arg_list<'v>(
+    arg: &'v Value,
+    counts: std::ops::RangeInclusive<usize>,
+    path: &str,
+    name: &str,
+    expected: &str,
+) -> Result<&'v [Value], Located> {
+    arg.as_array()
+        .filter(|a| counts.contains(&a.len()))
+        .map(Vec::as_slice)
+        .ok_or_else(|| intrinsic(path, name, expected))
+}
+
+/// The delimiter of `Fn::Join` / `Fn::Split`: a literal string.
+fn delimiter<'v>(v: &'v Value, path: &str, name: &str) -> Result<&'v str, Located> {
+    v.as_str()
+        .ok_or_else(|| intrinsic(path, name, "the delimiter must be a string"))
+}
+
 fn intrinsic(path: &str, function: &str, reason: impl Into<String>) -> Located {
     err(
         path,
@@ -149,16 +170,20 @@ impl Env<'_> {
             return Ok(v.clone());
         }
         let ty = self.types.get(id).cloned().unwrap_or_default();
+        let unlisted = super::ids::Unlisted {
+            ctx: self.ctx,
+            logical: id,
+            ty: &ty,
+            physical: p,
+        };
         if super::ids::is_documented(&ty, attr) == Some(true) {
-            return Ok(super::ids::documented_attribute(self.ctx, id, &ty, p, attr));
+            return Ok(super::ids::documented_attribute(&unlisted, attr));
         }
         if super::resources::is_placeholder_type(&ty)
             && super::ids::placeholder_documents(&ty, attr) != Some(false)
         {
             // Not emulated: an AWS-shaped placeholder keeps the rest of the template resolving.
-            return Ok(super::ids::placeholder_attribute(
-                self.ctx, id, &ty, p, attr,
-            ));
+            return Ok(super::ids::placeholder_attribute(&unlisted, attr));
         }
         Err(err(
             path,
@@ -310,13 +335,8 @@ impl Env<'_> {
                 json!(self.sub(&template, &vars, path)?)
             }
             "Fn::Join" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 2)
-                    .ok_or_else(|| intrinsic(path, name, "expected [Delimiter, [Values]]"))?;
-                let delim = items[0]
-                    .as_str()
-                    .ok_or_else(|| intrinsic(path, name, "the delimiter must be a string"))?;
+                let items = arg_list(arg, 2..=2, path, name, "expected [Delimiter, [Values]]")?;
+                let delim = delimiter(&items[0], path, name)?;
                 let values = self.list(&items[1], &format!("{path}[1]"), name)?;
                 let mut parts = Vec::new();
                 for (i, v) in values.iter().enumerate() {
@@ -325,10 +345,7 @@ impl Env<'_> {
                 json!(parts.join(delim))
             }
             "Fn::Select" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 2)
-                    .ok_or_else(|| intrinsic(path, name, "expected [Index, [Values]]"))?;
+                let items = arg_list(arg, 2..=2, path, name, "expected [Index, [Values]]")?;
                 let index: usize = self
                     .string(&items[0], &format!("{path}[0]"), name)?
                     .parse()
@@ -348,13 +365,8 @@ impl Env<'_> {
                 })?
             }
             "Fn::Split" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 2)
-                    .ok_or_else(|| intrinsic(path, name, "expected [Delimiter, String]"))?;
-                let delim = items[0]
-                    .as_str()
-                    .ok_or_else(|| intrinsic(path, name, "the delimiter must be a string"))?;
+                let items = arg_list(arg, 2..=2, path, name, "expected [Delimiter, String]")?;
+                let delim = delimiter(&items[0], path, name)?;
                 let s = self.string(&items[1], &format!("{path}[1]"), name)?;
                 Value::Array(s.split(delim).map(|p| json!(p)).collect())
             }
@@ -376,13 +388,13 @@ impl Env<'_> {
                 )
             }
             "Fn::If" => {
-                let items = arg.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
-                    intrinsic(
-                        path,
-                        name,
-                        "expected [Condition, ValueIfTrue, ValueIfFalse]",
-                    )
-                })?;
+                let items = arg_list(
+                    arg,
+                    3..=3,
+                    path,
+                    name,
+                    "expected [Condition, ValueIfTrue, ValueIfFalse]",
+                )?;
                 let cond = items[0]
                     .as_str()
                     .ok_or_else(|| intrinsic(path, name, "the condition name must be a string"))?;
@@ -390,19 +402,13 @@ impl Env<'_> {
                 return self.eval(&items[pick], &format!("{path}[{pick}]"));
             }
             "Fn::Equals" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 2)
-                    .ok_or_else(|| intrinsic(path, name, "expected [Value1, Value2]"))?;
+                let items = arg_list(arg, 2..=2, path, name, "expected [Value1, Value2]")?;
                 let a = self.value(&items[0], &format!("{path}[0]"), name)?;
                 let b = self.value(&items[1], &format!("{path}[1]"), name)?;
                 json!(scalar_text(&a) == scalar_text(&b))
             }
             "Fn::And" | "Fn::Or" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| (2..=10).contains(&a.len()))
-                    .ok_or_else(|| intrinsic(path, name, "expected 2 to 10 conditions"))?;
+                let items = arg_list(arg, 2..=10, path, name, "expected 2 to 10 conditions")?;
                 let mut bools = Vec::new();
                 for (i, item) in items.iter().enumerate() {
                     bools.push(self.boolean(item, &format!("{path}[{i}]"), name)?);
@@ -414,24 +420,18 @@ impl Env<'_> {
                 })
             }
             "Fn::Not" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 1)
-                    .ok_or_else(|| intrinsic(path, name, "expected [Condition]"))?;
+                let items = arg_list(arg, 1..=1, path, name, "expected [Condition]")?;
                 json!(!self.boolean(&items[0], &format!("{path}[0]"), name)?)
             }
             "Condition" => json!(self.condition(arg.as_str().unwrap_or_default(), path)?),
             "Fn::FindInMap" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 3 || a.len() == 4)
-                    .ok_or_else(|| {
-                        intrinsic(
-                            path,
-                            name,
-                            "expected [MapName, TopLevelKey, SecondLevelKey]",
-                        )
-                    })?;
+                let items = arg_list(
+                    arg,
+                    3..=4,
+                    path,
+                    name,
+                    "expected [MapName, TopLevelKey, SecondLevelKey]",
+                )?;
                 let map = self.string(&items[0], &format!("{path}[0]"), name)?;
                 let top = self.string(&items[1], &format!("{path}[1]"), name)?;
                 let second = self.string(&items[2], &format!("{path}[2]"), name)?;
@@ -542,10 +542,13 @@ impl Env<'_> {
                 }
             }
             "Fn::Cidr" => {
-                let items = arg
-                    .as_array()
-                    .filter(|a| a.len() == 3)
-                    .ok_or_else(|| intrinsic(path, name, "expected [IpBlock, Count, CidrBits]"))?;
+                let items = arg_list(
+                    arg,
+                    3..=3,
+                    path,
+                    name,
+                    "expected [IpBlock, Count, CidrBits]",
+                )?;
                 let block = self.string(&items[0], &format!("{path}[0]"), name)?;
                 let count: u32 = self
                     .string(&items[1], &format!("{path}[1]"), name)?
@@ -687,37 +690,54 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-/// Names of resources a value refers to (`Ref`, `Fn::GetAtt`, `${X}` in `Fn::Sub`).
-fn references(v: &Value, out: &mut BTreeSet<String>) {
+/// What [`names_in`] collects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// Resources a value refers to (`Ref`, `Fn::GetAtt`, `${X}` in `Fn::Sub`).
+    Resources,
+    /// Conditions an expression refers to (`{"Condition": "X"}`, `Fn::If`'s first item).
+    Conditions,
+}
+
+/// The names of `what` in `v`, into `out`.
+fn names_in(v: &Value, what: Named, out: &mut BTreeSet<String>) {
+    use Named::{Conditions, Resources};
     match v {
         Value::Object(map) => {
             for (k, arg) in map {
-                match (k.as_str(), arg) {
-                    ("Ref", Value::String(s)) => {
+                match (what, k.as_str(), arg) {
+                    (Resources, "Ref", Value::String(s))
+                    | (Conditions, "Condition", Value::String(s)) => {
                         out.insert(s.clone());
                     }
-                    ("Fn::GetAtt", Value::String(s)) => {
+                    (Resources, "Fn::GetAtt", Value::String(s)) => {
                         out.insert(s.split('.').next().unwrap_or_default().to_string());
                     }
-                    ("Fn::GetAtt", Value::Array(items)) => {
+                    (Resources, "Fn::GetAtt", Value::Array(items)) => {
                         if let Some(s) = items.first().and_then(Value::as_str) {
                             out.insert(s.to_string());
                         }
                     }
-                    ("Fn::Sub", Value::String(s)) => sub_references(s, out),
-                    ("Fn::Sub", Value::Array(items)) => {
+                    (Resources, "Fn::Sub", Value::String(s)) => sub_references(s, out),
+                    (Resources, "Fn::Sub", Value::Array(items)) => {
                         if let Some(s) = items.first().and_then(Value::as_str) {
                             sub_references(s, out);
                         }
                         if let Some(vars) = items.get(1) {
-                            references(vars, out);
+                            names_in(vars, what, out);
                         }
                     }
-                    _ => references(arg, out),
+                    (Conditions, "Fn::If", Value::Array(items)) => {
+                        if let Some(c) = items.first().and_then(Value::as_str) {
+                            out.insert(c.to_string());
+                        }
+                        items.iter().skip(1).for_each(|i| names_in(i, what, out));
+                    }
+                    _ => names_in(arg, what, out),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| references(i, out)),
+        Value::Array(items) => items.iter().for_each(|i| names_in(i, what, out)),
         _ => {}
     }
 }
@@ -1165,33 +1185,6 @@ fn rule_value(
     }
 }
 
-/// Names of conditions an expression refers to (`{"Condition": "X"}`, `Fn::If`'s first item).
-fn condition_references(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Object(map) => {
-            for (k, arg) in map {
-                match (k.as_str(), arg) {
-                    ("Condition", Value::String(s)) => {
-                        out.insert(s.clone());
-                    }
-                    ("Fn::If", Value::Array(items)) => {
-                        if let Some(c) = items.first().and_then(Value::as_str) {
-                            out.insert(c.to_string());
-                        }
-                        items
-                            .iter()
-                            .skip(1)
-                            .for_each(|i| condition_references(i, out));
-                    }
-                    _ => condition_references(arg, out),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| condition_references(i, out)),
-        _ => {}
-    }
-}
-
 /// Whether a value uses one of these functions anywhere.
 fn uses_function(v: &Value, names: &[&str]) -> bool {
     match v {
@@ -1338,7 +1331,7 @@ pub fn resolve(
                 .iter()
                 .map(|(name, expr)| {
                     let mut refs = BTreeSet::new();
-                    condition_references(expr, &mut refs);
+                    names_in(expr, Named::Conditions, &mut refs);
                     refs.retain(|r| conds.contains_key(r));
                     (name, expr, refs)
                 })
@@ -1472,7 +1465,7 @@ pub fn resolve(
         types.insert(id.clone(), ty.to_string());
         let mut refs = BTreeSet::new();
         if let Some(props) = obj.get("Properties") {
-            references(props, &mut refs);
+            names_in(props, Named::Resources, &mut refs);
         }
         let depends_on: Vec<&str> = match obj.get("DependsOn") {
             None => Vec::new(),
@@ -1558,18 +1551,23 @@ pub fn resolve(
     let addressed = super::ids::instances_addressed(doc);
     let mut done: HashMap<String, Physical> = HashMap::new();
     let mut resolved = Vec::new();
+    // What resources and outputs are evaluated in; `done` grows as resources resolve.
+    let scope = Env {
+        ctx,
+        params: &params,
+        conditions: &conditions,
+        mappings,
+        types: &types,
+        done: &no_done,
+        links,
+        used: &used,
+    };
     for id in order {
         let ty = types[&id].clone();
         let obj = resources[&id].as_object().expect("checked above");
         let env = Env {
-            ctx,
-            params: &params,
-            conditions: &conditions,
-            mappings,
-            types: &types,
             done: &done,
-            links,
-            used: &used,
+            ..scope
         };
         let props = match obj.get("Properties") {
             None => Map::new(),
@@ -1623,14 +1621,8 @@ pub fn resolve(
     let mut export_names = BTreeMap::new();
     if let Some(Value::Object(outs)) = doc.get("Outputs") {
         let env = Env {
-            ctx,
-            params: &params,
-            conditions: &conditions,
-            mappings,
-            types: &types,
             done: &done,
-            links,
-            used: &used,
+            ..scope
         };
         for (name, out) in outs {
             let path = format!("Outputs.{name}");
@@ -1672,7 +1664,7 @@ pub fn resolve(
                 Ok(Some(v)) => {
                     if let Some(export) = out.get("Export").and_then(|e| e.get("Name")) {
                         let mut refs = BTreeSet::new();
-                        references(export, &mut refs);
+                        names_in(export, Named::Resources, &mut refs);
                         if refs.iter().any(|r| resources.contains_key(r))
                             || uses_function(export, &["Fn::ImportValue", "Fn::GetAZs"])
                         {
