@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use vpcgate::check::{CaseOutcome, run_scenario};
 use vpcgate::clock::Clock;
 use vpcgate::model::Model;
 use vpcgate::scenario::{Scenario, StackLinks};
@@ -33,6 +34,30 @@ pub fn world(s: &Scenario) -> (Model, World) {
     };
     let world = World::build(model.clone(), clock).unwrap_or_else(|e| panic!("{e}"));
     (model, world)
+}
+
+/// Runs every case of `s` through `check`'s runner and asserts each passed (naming the case, its
+/// failures, result and trace when one did not); returns the outcomes.
+pub fn all_cases_pass(s: &Scenario) -> Vec<CaseOutcome> {
+    let outcomes = run_scenario(s, None);
+    assert_eq!(outcomes.len(), s.settings.cases.len());
+    for o in &outcomes {
+        assert!(
+            o.passed,
+            "{} / {}: {:?}\nresult {}\n{}",
+            o.scenario,
+            o.case,
+            o.failures,
+            o.result,
+            o.trace.render()
+        );
+    }
+    outcomes
+}
+
+/// [`all_cases_pass`] for `scenarios/<file>`.
+pub fn run_all(file: &str) -> Vec<CaseOutcome> {
+    all_cases_pass(&scenario(file))
 }
 
 pub mod edge_call;

@@ -10,28 +10,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use vpcgate::check::{CaseOutcome, run_scenario};
-use vpcgate_tests::scenario;
+use vpcgate::check::run_scenario;
+use vpcgate_tests::{run_all, scenario};
 
 use crate::serve_conventions::{py, serve};
-
-fn run_all(file: &str) -> Vec<CaseOutcome> {
-    let s = scenario(file);
-    let outcomes = run_scenario(&s, None);
-    assert_eq!(outcomes.len(), s.settings.cases.len());
-    for o in &outcomes {
-        assert!(
-            o.passed,
-            "{} / {}: {:?}\nresult {}\n{}",
-            o.scenario,
-            o.case,
-            o.failures,
-            o.result,
-            o.trace.render()
-        );
-    }
-    outcomes
-}
 
 /// `apigw-requestid`: 16 base64 characters ending in `=`, the shape of the seed's
 /// `e5Nw0iQQtjMEJUA=`.

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use vpcgate::check::run_scenario;
 use vpcgate::model::Model;
 use vpcgate::nlb::TargetState;
 use vpcgate::scenario::{Scenario, StackLinks};
@@ -31,22 +30,6 @@ fn fixture(name: &str) -> Scenario {
     Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn assert_all_pass(s: &Scenario) {
-    let outcomes = run_scenario(s, None);
-    assert_eq!(outcomes.len(), s.settings.cases.len());
-    for o in &outcomes {
-        assert!(
-            o.passed,
-            "{} / {}: {:?}\nresult {}\n{}",
-            o.scenario,
-            o.case,
-            o.failures,
-            o.result,
-            o.trace.render()
-        );
-    }
-}
-
 #[test]
 fn bundled_nlb_and_vpc_link_v1_scenarios_pass() {
     for file in [
@@ -55,13 +38,13 @@ fn bundled_nlb_and_vpc_link_v1_scenarios_pass() {
         "nlb-no-healthy-targets.json",
         "http-api-nlb.json",
     ] {
-        assert_all_pass(&scenario(file));
+        vpcgate_tests::all_cases_pass(&scenario(file));
     }
 }
 
 #[test]
 fn a_vpc_link_v1_whose_target_is_an_alb_is_failed_and_the_api_answers_500() {
-    assert_all_pass(&fixture("vpc-link-v1-to-alb.json"));
+    vpcgate_tests::all_cases_pass(&fixture("vpc-link-v1-to-alb.json"));
 }
 
 #[test]

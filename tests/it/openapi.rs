@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 use vpcgate::apigw::rest_api::{AuthorizationType, EndpointType, IntegrationKind, MethodKey};
-use vpcgate::check::{run_file, run_scenario, table};
+use vpcgate::check::{run_file, table};
 use vpcgate::model::Model;
 use vpcgate::scenario::stacks::{Environment, Loaded, StackSpec, load};
 use vpcgate_tests::scenario;
@@ -143,19 +143,7 @@ fn sam_state_machine_calls_a_sam_defined_rest_api_with_aws_iam() {
 /// paths and verbs.
 #[test]
 fn rest_api_openapi_scenario_cases() {
-    let s = scenario("rest-api-openapi.json");
-    let outcomes = run_scenario(&s, None);
-    assert_eq!(outcomes.len(), s.settings.cases.len());
-    for o in &outcomes {
-        assert!(
-            o.passed,
-            "{}: {:?}\nresult {}\n{}",
-            o.case,
-            o.failures,
-            o.result,
-            o.trace.render()
-        );
-    }
+    vpcgate_tests::run_all("rest-api-openapi.json");
 }
 
 /// The 2.0 body's import: a resource per path part (intermediate ones too), the name from

@@ -10,32 +10,13 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vpcgate::check::{CaseOutcome, run_scenario};
+use vpcgate::check::CaseOutcome;
 use vpcgate::model::Model;
 use vpcgate::sfn::execution::{Executions, execution_principal};
 use vpcgate::sfn::{StatesError, TaskContext, apigw};
 use vpcgate::trace::Trace;
 use vpcgate::world::World;
-use vpcgate_tests::{scenario, world};
-
-/// Runs every case of `file` through the scenario runner; all must pass.
-fn run_all(file: &str) -> Vec<CaseOutcome> {
-    let s = scenario(file);
-    let outcomes = run_scenario(&s, None);
-    assert_eq!(outcomes.len(), s.settings.cases.len());
-    for o in &outcomes {
-        assert!(
-            o.passed,
-            "{} / {}: {:?}\nresult {}\n{}",
-            o.scenario,
-            o.case,
-            o.failures,
-            o.result,
-            o.trace.render()
-        );
-    }
-    outcomes
-}
+use vpcgate_tests::{run_all, scenario, world};
 
 fn outcome<'a>(all: &'a [CaseOutcome], name: &str) -> &'a CaseOutcome {
     all.iter().find(|o| o.case == name).expect("case")
