@@ -2,14 +2,18 @@
 
 use serde_json::json;
 use vpcgate::iam::Principal;
-use vpcgate::sfn::{TaskContext, http};
+use vpcgate::model::Model;
+use vpcgate::sfn::{StatesError, TaskContext, http};
 use vpcgate::trace::Trace;
+use vpcgate::world::World;
 use vpcgate_tests::{scenario, world};
 
-#[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn http_task_reaches_the_internal_alb_through_the_resource_gateway() {
-    let s = scenario("pattern-a.json");
-    let (model, world) = world(&s);
+/// The seed's HTTP Task (`CallPrivateApi` of StateMachineA, as PatternARole) once, with `trace`.
+async fn call_private_api(
+    world: &World,
+    model: &Model,
+    trace: &Trace,
+) -> Result<serde_json::Value, StatesError> {
     let sm = model.state_machine("StateMachineA").unwrap();
     let conn = &model
         .connections
@@ -17,21 +21,28 @@ async fn http_task_reaches_the_internal_alb_through_the_resource_gateway() {
         .find(|c| c.name == "eb-demo-private-connection")
         .unwrap()
         .arn;
-    let trace = Trace::new();
     let ctx = TaskContext {
-        world: &world,
+        world,
         principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
         state_machine_arn: &sm.arn,
         state_name: "CallPrivateApi",
         entered_event_id: 2,
-        trace: &trace,
+        trace,
         capture: None,
     };
-    let out = http::invoke(
+    http::invoke(
         &ctx,
         &json!({"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET", "Authentication": {"ConnectionArn": conn}}),
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn http_task_reaches_the_internal_alb_through_the_resource_gateway() {
+    let s = scenario("pattern-a.json");
+    let (model, world) = world(&s);
+    let trace = Trace::new();
+    let out = call_private_api(&world, &model, &trace).await;
     println!("{}", trace.render());
     let out = out.unwrap();
     assert_eq!(out["StatusCode"], 200);
@@ -53,31 +64,12 @@ async fn http_task_reaches_the_internal_alb_through_the_resource_gateway() {
 async fn a_second_http_task_reuses_the_tls_connection() {
     let s = scenario("pattern-a.json");
     let (model, world) = world(&s);
-    let sm = model.state_machine("StateMachineA").unwrap();
-    let conn = &model
-        .connections
-        .iter()
-        .find(|c| c.name == "eb-demo-private-connection")
-        .unwrap()
-        .arn;
     let mut traces = Vec::new();
     for _ in 0..2 {
         let trace = Trace::new();
-        let ctx = TaskContext {
-            world: &world,
-            principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
-            state_machine_arn: &sm.arn,
-            state_name: "CallPrivateApi",
-            entered_event_id: 2,
-            trace: &trace,
-            capture: None,
-        };
-        let out = http::invoke(
-            &ctx,
-            &json!({"ApiEndpoint": "https://eb-demo.example.com/", "Method": "GET", "Authentication": {"ConnectionArn": conn}}),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", trace.render()));
+        let out = call_private_api(&world, &model, &trace)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", trace.render()));
         assert_eq!(out["StatusCode"], 200);
         traces.push(trace.render());
     }
