@@ -47,6 +47,15 @@ def code(call, *args, **kwargs):
         return e.response["Error"]["Code"]
 
 
+def code_and_message(call, *args, **kwargs):
+    """"ok", or [code, message] of the error a call fails with."""
+    try:
+        call(*args, **kwargs)
+        return "ok"
+    except ClientError as e:
+        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+
+
 def role(account, ep=None):
     """A role Step Functions may assume. In the world's account that is one of its roles whose
     trust policy names states.amazonaws.com (listed at /_vpcgate/world): CreateStateMachine refuses

@@ -108,16 +108,10 @@ fn boto3_sees_eventbridge_refusals_as_aws_words_them() {
         r#"
 import json, sys
 import vpcgate_client as v
-from botocore.exceptions import ClientError
 ep = sys.argv[1]
 v.wait_healthy(ep)
 eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
-def err(f, *a, **k):
-    try:
-        f(*a, **k)
-        return "ok"
-    except ClientError as e:
-        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+err = v.code_and_message
 out = {}
 out["describe"] = err(eb.describe_rule, Name="nope")
 out["delete_default"] = err(eb.delete_event_bus, Name="default")
@@ -267,16 +261,10 @@ fn boto3_pages_list_operations_with_limit_and_next_token() {
         r#"
 import json, sys
 import vpcgate_client as v
-from botocore.exceptions import ClientError
 ep = sys.argv[1]
 v.wait_healthy(ep)
 eb = v.client("events", ep, key="123456789012", region="ap-northeast-1")
-def err(f, *a, **k):
-    try:
-        f(*a, **k)
-        return "ok"
-    except ClientError as e:
-        return [e.response["Error"]["Code"], e.response["Error"]["Message"]]
+err = v.code_and_message
 def pages(f, key, limit, **k):
     got, token = [], None
     while True:
