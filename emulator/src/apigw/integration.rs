@@ -38,7 +38,7 @@ use tower::Service;
 use super::rest_api::{Connection, IntegrationKind, IntegrationResponseConfig, MethodKey};
 use super::{ApiGateway, ApiGatewayError, IntegrationTarget, Invocation, VpcLink};
 use crate::trace::{Trace, Verdict};
-use crate::vpc::pool::{PoolKey, Pooled};
+use crate::vpc::pool::{ExchangeError, PoolKey, Pooled};
 use crate::vpc::{ConnectError, Eni, Source};
 
 /// Why an integration failed.
@@ -719,39 +719,30 @@ pub(crate) async fn exchange(
 /// had closed it before the request left, the request goes once more on a connection `reopen`
 /// opens, as an HTTP/1.1 client retries a request its idle connection never sent.
 pub(crate) async fn exchange_on(
-    mut conn: Pooled,
+    conn: Pooled,
     outgoing: http::Request<Full<Bytes>>,
     host: &str,
     trace: &Trace,
     reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<(http::response::Parts, Bytes), IntegrationError> {
-    let sent = match conn.try_send(outgoing).await {
-        Ok(answer) => Ok(answer),
-        Err(failure) => match failure.retry_on_fresh() {
-            Ok(again) => {
-                trace.info(
-                    "apigw",
-                    format!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
-                );
-                conn = reopen().await?;
-                conn.send(again).await
-            }
-            Err(e) => Err(e),
-        },
+    let resent = || {
+        trace.info(
+            "apigw",
+            format!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
+        );
     };
-    match sent {
-        Ok((parts, body)) => {
-            conn.release(crate::vpc::pool::asks_to_close(&parts.headers));
-            Ok((parts, body))
-        }
-        Err(e) => {
-            trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
-            Err(IntegrationError::Http {
-                host: host.to_string(),
-                reason: e.to_string(),
-            })
-        }
-    }
+    conn.exchange(outgoing, reopen, resent)
+        .await
+        .map_err(|e| match e {
+            ExchangeError::Reopen(e) => e,
+            ExchangeError::Http(e) => {
+                trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
+                IntegrationError::Http {
+                    host: host.to_string(),
+                    reason: e.to_string(),
+                }
+            }
+        })
 }
 
 /// The backend's headers as API Gateway passes them on: the ones it owns renamed

@@ -32,7 +32,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::trace::Trace;
-use crate::vpc::pool::{PoolKey, asks_to_close};
+use crate::vpc::pool::{ExchangeError, PoolKey};
 use crate::vpc::{ConnectError, Network, Source};
 
 /// `TargetGroup.Type`.
@@ -505,7 +505,7 @@ pub async fn exchange(
             .await
             .map_err(http_err)
     };
-    let mut conn = match ctx.net.pool().checkout(&key, trace).await {
+    let conn = match ctx.net.pool().checkout(&key, trace).await {
         Some(conn) => {
             trace.info(
                 "lattice",
@@ -518,24 +518,24 @@ pub async fn exchange(
         }
         None => fresh().await?,
     };
-    let (parts, body) = match conn.try_send(req).await {
-        Ok(answer) => answer,
-        Err(failure) => {
-            // The target closed the kept-alive connection before the request left: it goes
-            // once more on a new connection (vpc::pool::Pooled::try_send).
-            let again = failure.retry_on_fresh().map_err(http_err)?;
-            trace.info(
-                "lattice",
-                format!(
-                    "the kept-alive connection to target {} had closed before the request left; sent on a new connection",
-                    key.destination
-                ),
-            );
-            conn = fresh().await?;
-            conn.send(again).await.map_err(http_err)?
-        }
+    // A target that closed the kept-alive connection before the request left gets it once more
+    // on a new connection (vpc::pool::Pooled::exchange).
+    let resent = || {
+        trace.info(
+            "lattice",
+            format!(
+                "the kept-alive connection to target {} had closed before the request left; sent on a new connection",
+                key.destination
+            ),
+        );
     };
-    conn.release(asks_to_close(&parts.headers));
+    let (parts, body) = conn
+        .exchange(req, fresh, resent)
+        .await
+        .map_err(|e| match e {
+            ExchangeError::Reopen(e) => e,
+            ExchangeError::Http(e) => http_err(e),
+        })?;
     Ok(http::Response::from_parts(parts, body))
 }
 

@@ -280,6 +280,29 @@ impl Pooled {
         Ok((parts, body))
     }
 
+    /// Sends `req`, reads the whole answer and returns the connection to the pool (unless the
+    /// answer asked to close it). When the kept-alive connection turns out to have closed
+    /// ([`SendFailure::Unsent`]: the request never left it, or it is idempotent and got no
+    /// answer), calls `resent` and sends the request once more on the connection `reopen` opens.
+    pub async fn exchange<E>(
+        mut self,
+        req: hyper::Request<Full<Bytes>>,
+        reopen: impl AsyncFnOnce() -> Result<Pooled, E>,
+        resent: impl FnOnce(),
+    ) -> Result<(http::response::Parts, Bytes), ExchangeError<E>> {
+        let (parts, body) = match self.try_send(req).await {
+            Ok(answer) => answer,
+            Err(failure) => {
+                let again = failure.retry_on_fresh().map_err(ExchangeError::Http)?;
+                resent();
+                self = reopen().await.map_err(ExchangeError::Reopen)?;
+                self.send(again).await.map_err(ExchangeError::Http)?
+            }
+        };
+        self.release(asks_to_close(&parts.headers));
+        Ok((parts, body))
+    }
+
     /// Returns the connection to the pool for the next request to its key, unless it closed or
     /// the answer asked to close it.
     pub fn release(self, close: bool) {
@@ -299,6 +322,15 @@ impl Pooled {
             },
         );
     }
+}
+
+/// Why [`Pooled::exchange`] has no answer.
+#[derive(Debug)]
+pub enum ExchangeError<E> {
+    /// The new connection for the request's second try could not be opened.
+    Reopen(E),
+    /// The exchange failed.
+    Http(hyper::Error),
 }
 
 /// Why [`Pooled::try_send`] has no answer.
