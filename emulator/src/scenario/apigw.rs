@@ -151,7 +151,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             if subnet_ids.is_empty() && !p.has("SubnetIds") {
                 p.missing("SubnetIds");
             }
-            let security_groups = p.str_list("SecurityGroupIds");
+            let mut security_groups = p.str_list("SecurityGroupIds");
             let mut vpc_id = String::new();
             for (i, s) in subnet_ids.iter().enumerate() {
                 match super::network::subnet(model, s) {
@@ -167,6 +167,9 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                         format!("The subnet ID '{s}' does not exist"),
                     ),
                 }
+            }
+            if security_groups.is_empty() && !vpc_id.is_empty() {
+                security_groups.push(super::network::default_group(model, &vpc_id));
             }
             model.apigw.vpc_links.push(VpcLinkConfig {
                 logical_id: id,

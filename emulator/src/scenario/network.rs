@@ -205,6 +205,37 @@ impl Network {
     }
 }
 
+/// The VPC's default security group, which EC2 gives a network interface created without
+/// groups ("If this parameter is not specified, we use the default security group for the VPC":
+/// CreateVpcEndpoint's SecurityGroupIds, the rule for every ENI an AWS service creates in your
+/// subnets): a VPC link v2 declared with `SecurityGroupIds: []`, as CDK's `VpcLink` writes it.
+/// Its rules are those of every new VPC's default group: all traffic out to 0.0.0.0/0, all
+/// traffic in from members of the group itself
+/// (<https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html>). Added to the
+/// model once per VPC; its id is derived from the VPC's (vpcgate's choice: it is not the
+/// placeholder `Fn::GetAtt VPC.DefaultSecurityGroup` gives).
+pub(super) fn default_group(model: &mut Model, vpc_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("default-sg:{vpc_id}").as_bytes());
+    let id = format!("sg-{}", &hex::encode(digest)[..17]);
+    if !model.security_groups.iter().any(|g| g.id == id) {
+        model.security_groups.push(SecurityGroup {
+            id: id.clone(),
+            logical_id: format!("{vpc_id} default security group"),
+            vpc_id: vpc_id.to_string(),
+            ingress: vec![Rule {
+                protocol: IpProtocol::All,
+                from_port: 0,
+                to_port: 65535,
+                peer: Peer::Group(id.clone()),
+                description: None,
+            }],
+            egress: vec![Rule::allow_all_ipv4()],
+        });
+    }
+    id
+}
+
 /// ALIAS records name their target as Route 53 stores it: lower case, without the trailing dot
 /// and the `dualstack.` prefix.
 pub(super) fn normalize_aliases(model: &mut Model) {
@@ -255,6 +286,29 @@ fn sg_rule(c: &mut Props<'_>, ingress: bool) -> Option<Rule> {
     };
     let (from, to) = if protocol == IpProtocol::All {
         (0, 65535)
+    } else if matches!(protocol, IpProtocol::Icmp | IpProtocol::Icmpv6) {
+        // For ICMP and ICMPv6, FromPort is the ICMP type and ToPort the ICMP code, each -1 for
+        // all ("AWS::EC2::SecurityGroupEgress": "you must also specify the ICMP/ICMPv6 type and
+        // code. To specify all types or all codes, use -1",
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupegress.html).
+        // So CDK's "Disallow all traffic" egress (icmp, type 252, code 86, to 255.255.255.255/32)
+        // is a valid rule. The pair is kept (-1 as 0): no TCP connection matches an ICMP rule.
+        let value = |c: &mut Props<'_>, key: &str| {
+            c.opt_str(key)
+                .and_then(|s| s.parse::<i32>().ok())
+                .filter(|n| (-1..=255).contains(n))
+        };
+        match (value(c, "FromPort"), value(c, "ToPort")) {
+            (Some(t), Some(code)) => (t.clamp(0, 255) as u16, code.clamp(0, 255) as u16),
+            (None, _) => {
+                c.invalid("FromPort", format!("Invalid value for portRange. Must specify the ICMP type (-1 to 255) as FromPort with {proto_text}."));
+                return None;
+            }
+            (_, None) => {
+                c.invalid("ToPort", format!("Invalid value for portRange. Must specify the ICMP code (-1 to 255) as ToPort with {proto_text}."));
+                return None;
+            }
+        }
     } else {
         let from = c.opt_str("FromPort").and_then(|s| s.parse::<i32>().ok());
         let to = c.opt_str("ToPort").and_then(|s| s.parse::<i32>().ok());
