@@ -473,10 +473,15 @@ async fn attempt(
     body: &str,
     trace: &Trace,
 ) -> Result<DeliveryResult, Attempt> {
-    let principal = assume(host, m, trace)?;
+    // Only the targets that need a role assume one (API destinations, state machines): "For
+    // Lambda, Amazon SNS, Amazon SQS, and Amazon CloudWatch Logs resources, EventBridge uses
+    // resource-based policies" and a target of theirs has no RoleArn
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html), so
+    // such a target is not refused for lacking one: it meets "vpcgate does not deliver" below.
     let service = m.target.arn.split(':').nth(2).unwrap_or_default();
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
     if service == "events" && m.target.arn.contains(":api-destination/") {
+        let principal = assume(host, m, trace)?;
         let (status, text) = api_destination(host, m, &principal, body, trace).await?;
         return Ok(DeliveryResult::Delivered {
             status: Some(status),
@@ -485,6 +490,7 @@ async fn attempt(
         });
     }
     if service == "states" && m.target.arn.contains(":stateMachine:") {
+        let principal = assume(host, m, trace)?;
         authorize(
             host,
             &principal,
