@@ -64,8 +64,49 @@ if [ ! -d "$CFNLINT_CACHE/templates/good" ]; then
 fi
 export VPCGATE_CFNLINT_TEMPLATES="$CFNLINT_CACHE/templates"
 
+# The CDK corpus (tests/it/corpus_cdk.rs, README "The corpus"): CDK apps of our own
+# (tests/fixtures/cdk/<app>/app.py) synthesized with the AWS CDK's Python distribution from PyPI,
+# pinned by version and sha256 (tests/fixtures/cdk/requirements.txt), installed into a virtual
+# environment in a cache outside the tree; its jsii runtime needs Node.js (Debian's nodejs). The
+# templates are synthesized again only when the apps or the pins change (their hash names the
+# folder).
+if ! command -v node >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null
+  else
+    echo "scripts/test.sh: install Node.js (apt-get install nodejs): the AWS CDK synthesizes the CDK corpus with it" >&2
+    exit 1
+  fi
+fi
+CDK_VERSION=2.275.0
+CDK_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vpcgate/cdk-${CDK_VERSION}"
+CDK_APPS_HASH=$(cat tests/fixtures/cdk/requirements.txt tests/fixtures/cdk/*/app.py | sha256sum | cut -c1-16)
+CDK_OUT="$CDK_CACHE/templates-${CDK_APPS_HASH}"
+if [ ! -f "$CDK_OUT/.complete" ]; then
+  if ! "$CDK_CACHE/venv/bin/python" -c 'import aws_cdk, constructs' >/dev/null 2>&1; then
+    rm -rf "$CDK_CACHE/venv" && mkdir -p "$CDK_CACHE"
+    python3 -m venv "$CDK_CACHE/venv"
+    "$CDK_CACHE/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      --require-hashes -r tests/fixtures/cdk/requirements.txt
+  fi
+  rm -rf "$CDK_OUT" && mkdir -p "$CDK_OUT"
+  for app in tests/fixtures/cdk/*/app.py; do
+    name=$(basename "$(dirname "$app")")
+    # `python3 app.py <outdir>` is `cdk synth` without the CLI (App(outdir=...)).
+    if ! JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 "$CDK_CACHE/venv/bin/python" "$app" "$CDK_OUT/$name" \
+      >"$CDK_CACHE/synth-$name.log" 2>&1; then
+      cat "$CDK_CACHE/synth-$name.log" >&2
+      echo "scripts/test.sh: the CDK app $app does not synthesize" >&2
+      exit 1
+    fi
+  done
+  touch "$CDK_OUT/.complete"
+fi
+export VPCGATE_CDK_TEMPLATES="$CDK_OUT"
+
 cargo test --workspace --locked
 cargo test --locked -p vpcgate-tests --test it corpus_cfnlint -- --include-ignored
+cargo test --locked -p vpcgate-tests --test it corpus_cdk -- --include-ignored
 # Tests over other projects' files, which are not committed (README, "The corpus"): they run when
 # the steering repository beside this checkout holds the files.
 if [ -d ../shared/corpus ]; then

@@ -5,6 +5,7 @@ mod asl;
 mod cloudformation_api;
 mod compose;
 mod corpus;
+mod corpus_cdk;
 mod corpus_cfnlint;
 mod eventbridge;
 mod fidelity;
