@@ -80,7 +80,7 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 CDK_VERSION=2.275.0
 CDK_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vpcgate/cdk-${CDK_VERSION}"
-CDK_APPS_HASH=$(cat tests/fixtures/cdk/requirements.txt tests/fixtures/cdk/*/app.py | sha256sum | cut -c1-16)
+CDK_APPS_HASH=$(cat tests/fixtures/cdk/requirements.txt tests/fixtures/cdk/*.py tests/fixtures/cdk/*/app.py | sha256sum | cut -c1-16)
 CDK_OUT="$CDK_CACHE/templates-${CDK_APPS_HASH}"
 if [ ! -f "$CDK_OUT/.complete" ]; then
   if ! "$CDK_CACHE/venv/bin/python" -c 'import aws_cdk, constructs' >/dev/null 2>&1; then
@@ -89,7 +89,7 @@ if [ ! -f "$CDK_OUT/.complete" ]; then
     "$CDK_CACHE/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
       --require-hashes -r tests/fixtures/cdk/requirements.txt
   fi
-  rm -rf "$CDK_OUT" && mkdir -p "$CDK_OUT"
+  rm -rf "$CDK_CACHE"/templates-* && mkdir -p "$CDK_OUT"
   for app in tests/fixtures/cdk/*/app.py; do
     name=$(basename "$(dirname "$app")")
     # `python3 app.py <outdir>` is `cdk synth` without the CLI (App(outdir=...)).

@@ -129,6 +129,11 @@ fn every_cdk_template_loads_as_written_and_its_world_starts() {
                 text.contains("\"Custom::S3AutoDeleteObjects\""),
             ),
             ("Fn::GetAZs", text.contains("\"Fn::GetAZs\"")),
+            // `cdk init`'s flags (tests/fixtures/cdk/cdk_init.py): restrictDefaultSecurityGroup.
+            (
+                "Custom::VpcRestrictDefaultSG",
+                text.contains("\"Custom::VpcRestrictDefaultSG\""),
+            ),
         ] {
             assert!(present, "{}: CDK wrote no {what}", template.display());
         }
