@@ -93,7 +93,7 @@ if [ ! -f "$CDK_OUT/.complete" ]; then
   for app in tests/fixtures/cdk/*/app.py; do
     name=$(basename "$(dirname "$app")")
     # `python3 app.py <outdir>` is `cdk synth` without the CLI (App(outdir=...)).
-    if ! JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 "$CDK_CACHE/venv/bin/python" "$app" "$CDK_OUT/$name" \
+    if ! "$CDK_CACHE/venv/bin/python" "$app" "$CDK_OUT/$name" \
       >"$CDK_CACHE/synth-$name.log" 2>&1; then
       cat "$CDK_CACHE/synth-$name.log" >&2
       echo "scripts/test.sh: the CDK app $app does not synthesize" >&2
