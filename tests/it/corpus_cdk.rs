@@ -242,7 +242,11 @@ fn an_icmp_rule_reads_type_and_code_as_cdks_disallow_all_egress_writes_them() {
               "SecurityGroupIngress": [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "CidrIp": "10.0.0.0/16"}]}}"#,
     ))
     .unwrap_or_else(|e| panic!("{e}"));
-    let sg = &model.security_groups[0];
+    let sg = model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "Sg")
+        .unwrap();
     assert_eq!(sg.egress.len(), 1, "the explicit rule replaces the default");
     assert_eq!(sg.egress[0].protocol, IpProtocol::Icmp);
     assert_eq!((sg.egress[0].from_port, sg.egress[0].to_port), (252, 86));
@@ -255,30 +259,38 @@ fn an_icmp_rule_reads_type_and_code_as_cdks_disallow_all_egress_writes_them() {
     assert!(err.contains("ICMP type (-1 to 255)"), "{err}");
 }
 
+fn default_group_of(model: &vpcgate::model::Model) -> String {
+    let v = &model.outputs["DefaultGroup"];
+    v.get("Value")
+        .unwrap_or(v)
+        .as_str()
+        .expect("the output's value")
+        .to_string()
+}
+
 /// CDK's `VpcLink` (and HttpAlbIntegration's) writes `SecurityGroupIds: []`: the link's ENIs get
-/// the VPC's default security group, as EC2 gives an interface created without groups — all
-/// traffic out, all traffic in from the group's own members.
+/// the VPC's default security group — the one `Fn::GetAtt VPC.DefaultSecurityGroup` names — as
+/// EC2 gives an interface created without groups: all traffic out, all traffic in from the
+/// group's own members.
 #[test]
 fn a_vpc_link_v2_without_security_groups_gets_the_vpcs_default_group() {
     let model = build(&vpc_with(
         r#""Link": {"Type": "AWS::ApiGatewayV2::VpcLink", "Properties": {
               "Name": "link", "SecurityGroupIds": [], "SubnetIds": [{"Ref": "SubnetA"}]}},
            "Link2": {"Type": "AWS::ApiGatewayV2::VpcLink", "Properties": {
-              "Name": "link2", "SubnetIds": [{"Ref": "SubnetA"}]}}"#,
+              "Name": "link2", "SubnetIds": [{"Ref": "SubnetA"}]}}
+         }, "Outputs": {"DefaultGroup": {"Value": {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}}"#,
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let links = &model.apigw.vpc_links;
     assert_eq!(links.len(), 2);
-    assert_eq!(links[0].security_groups.len(), 1);
-    assert_eq!(
-        links[0].security_groups, links[1].security_groups,
-        "one default group per VPC"
-    );
-    let id = &links[0].security_groups[0];
+    let id = default_group_of(&model);
+    assert_eq!(links[0].security_groups, vec![id.clone()]);
+    assert_eq!(links[1].security_groups, vec![id.clone()]);
     let groups: Vec<_> = model
         .security_groups
         .iter()
-        .filter(|g| &g.id == id)
+        .filter(|g| g.id == id)
         .collect();
     assert_eq!(groups.len(), 1);
     let g = groups[0];
@@ -288,6 +300,39 @@ fn a_vpc_link_v2_without_security_groups_gets_the_vpcs_default_group() {
     assert_eq!(g.ingress.len(), 1);
     assert_eq!(g.ingress[0].protocol, IpProtocol::All);
     assert_eq!(g.ingress[0].peer, Peer::Group(id.clone()));
+}
+
+/// What `cdk init`'s restrictDefaultSecurityGroup adds to every `ec2.Vpc`: a
+/// `Custom::VpcRestrictDefaultSG` whose handler revokes the default group's rules, so a VPC
+/// link v2 left on it reaches nothing; rules a template adds to the group afterwards count.
+#[test]
+fn cdks_restrict_default_sg_custom_resource_empties_the_default_group() {
+    let model = build(&vpc_with(
+        r#""Restrict": {"Type": "Custom::VpcRestrictDefaultSG", "Properties": {
+              "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+              "DefaultSecurityGroupId": {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]},
+              "Account": "123456789012"}},
+           "Link": {"Type": "AWS::ApiGatewayV2::VpcLink", "Properties": {
+              "Name": "link", "SecurityGroupIds": [], "SubnetIds": [{"Ref": "SubnetA"}]}},
+           "Https": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+              "GroupId": {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]},
+              "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/16"}}
+         }, "Outputs": {"DefaultGroup": {"Value": {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}}"#,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let id = default_group_of(&model);
+    assert_eq!(model.apigw.vpc_links[0].security_groups, vec![id.clone()]);
+    let g = model.security_groups.iter().find(|g| g.id == id).unwrap();
+    assert!(g.egress.is_empty(), "{:?}", g.egress);
+    assert!(
+        model
+            .not_emulated
+            .iter()
+            .any(|n| n.resource_type == "Custom::VpcRestrictDefaultSG"),
+        "the custom resource itself stays a placeholder"
+    );
+    assert_eq!(g.ingress.len(), 1, "{:?}", g.ingress);
+    assert_eq!(g.ingress[0].from_port, 443);
 }
 
 /// CDK's targets.LambdaFunction writes a target without RoleArn (and an AWS::Lambda::Permission):

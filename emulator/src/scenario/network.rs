@@ -57,12 +57,21 @@ impl Network {
             "AWS::EC2::VPC" => {
                 if let Some(cidr) = p.str("CidrBlock") {
                     match cidr.parse::<Ipv4Net>() {
-                        Ok(net) if (16..=28).contains(&net.prefix_len()) => model.vpcs.push(Vpc {
-                            id: reference.clone(),
-                            logical_id: id.clone(),
-                            cidr: net.trunc(),
-                            subnets: Vec::new(),
-                        }),
+                        Ok(net) if (16..=28).contains(&net.prefix_len()) => {
+                            model.vpcs.push(Vpc {
+                                id: reference.clone(),
+                                logical_id: id.clone(),
+                                cidr: net.trunc(),
+                                subnets: Vec::new(),
+                            });
+                            // Every VPC comes with its default security group, the one
+                            // `Fn::GetAtt VPC.DefaultSecurityGroup` names.
+                            if let Some(sg) = r.physical.attributes.get("DefaultSecurityGroup")
+                                && let Some(sg) = sg.as_str()
+                            {
+                                push_default_group(model, sg, &reference, &id);
+                            }
+                        }
                         Ok(_) => p.invalid("CidrBlock", format!("The CIDR '{cidr}' is invalid: VPC blocks are /16 to /28")),
                         Err(_) => p.invalid("CidrBlock", format!("Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")),
                     }
@@ -205,35 +214,80 @@ impl Network {
     }
 }
 
+/// How the logical id of a VPC's default security group ends (the group has no resource of
+/// its own: it is named after its VPC's, for messages).
+const DEFAULT_GROUP: &str = " (default security group)";
+
+/// Adds the default security group `id` of the VPC `vpc_id` (logical id `vpc_logical`) with the
+/// rules AWS gives it: all traffic in from the group's own members, all traffic out to
+/// 0.0.0.0/0 (<https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html>).
+fn push_default_group(model: &mut Model, id: &str, vpc_id: &str, vpc_logical: &str) {
+    if model.security_groups.iter().any(|g| g.id == id) {
+        return;
+    }
+    model.security_groups.push(SecurityGroup {
+        id: id.to_string(),
+        logical_id: format!("{vpc_logical}{DEFAULT_GROUP}"),
+        vpc_id: vpc_id.to_string(),
+        ingress: vec![Rule {
+            protocol: IpProtocol::All,
+            from_port: 0,
+            to_port: 65535,
+            peer: Peer::Group(id.to_string()),
+            description: None,
+        }],
+        egress: vec![Rule::allow_all_ipv4()],
+    });
+}
+
 /// The VPC's default security group, which EC2 gives a network interface created without
 /// groups ("If this parameter is not specified, we use the default security group for the VPC":
 /// CreateVpcEndpoint's SecurityGroupIds, the rule for every ENI an AWS service creates in your
 /// subnets): a VPC link v2 declared with `SecurityGroupIds: []`, as CDK's `VpcLink` writes it.
-/// Its rules are those of every new VPC's default group: all traffic out to 0.0.0.0/0, all
-/// traffic in from members of the group itself
-/// (<https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html>). Added to the
-/// model once per VPC; its id is derived from the VPC's (vpcgate's choice: it is not the
-/// placeholder `Fn::GetAtt VPC.DefaultSecurityGroup` gives).
+/// A VPC of a template has it from the start (its `DefaultSecurityGroup` attribute); for a VPC
+/// of the environment file, whose default group is not declared, vpcgate makes one with an id
+/// derived from the VPC's (vpcgate's choice).
 pub(super) fn default_group(model: &mut Model, vpc_id: &str) -> String {
+    if let Some(g) = model
+        .security_groups
+        .iter()
+        .find(|g| g.vpc_id == vpc_id && g.logical_id.ends_with(DEFAULT_GROUP))
+    {
+        return g.id.clone();
+    }
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("default-sg:{vpc_id}").as_bytes());
     let id = format!("sg-{}", &hex::encode(digest)[..17]);
-    if !model.security_groups.iter().any(|g| g.id == id) {
-        model.security_groups.push(SecurityGroup {
-            id: id.clone(),
-            logical_id: format!("{vpc_id} default security group"),
-            vpc_id: vpc_id.to_string(),
-            ingress: vec![Rule {
-                protocol: IpProtocol::All,
-                from_port: 0,
-                to_port: 65535,
-                peer: Peer::Group(id.clone()),
-                description: None,
-            }],
-            egress: vec![Rule::allow_all_ipv4()],
-        });
-    }
+    push_default_group(model, &id, vpc_id, vpc_id);
     id
+}
+
+/// CDK's `Custom::VpcRestrictDefaultSG` (what `restrictDefaultSecurityGroup`, on in every
+/// project `cdk init` makes since CDK 2.78, adds to an `ec2.Vpc`): its handler revokes the
+/// default group's default rules (aws-cdk pull request #25297), so the group admits and sends
+/// nothing but what other rules allow. The custom resource stays a placeholder; its effect on
+/// the group is applied here.
+pub(super) fn restrict_default_groups(resolved: &[ResolvedResource], model: &mut Model) {
+    for r in resolved
+        .iter()
+        .filter(|r| r.ty == "Custom::VpcRestrictDefaultSG")
+    {
+        let Some(id) = r
+            .properties
+            .get("DefaultSecurityGroupId")
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        // Only the two default rules go (the handler revokes exactly those); rules the template
+        // adds to the group stay.
+        if let Some(g) = model.security_groups.iter_mut().find(|g| g.id == id) {
+            let own = Peer::Group(id.to_string());
+            g.ingress
+                .retain(|r| !(r.protocol == IpProtocol::All && r.peer == own));
+            g.egress.retain(|r| *r != Rule::allow_all_ipv4());
+        }
+    }
 }
 
 /// ALIAS records name their target as Route 53 stores it: lower case, without the trailing dot

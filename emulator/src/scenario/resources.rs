@@ -185,6 +185,7 @@ pub(crate) fn build_onto(
     // Pass 2: what only the whole stack tells, each step after the ones it reads.
     errors.extend(super::lattice::build(resolved, &mut model));
     errors.extend(network.finish(&mut model, &index));
+    super::network::restrict_default_groups(resolved, &mut model);
     load_balancers.finish(&mut model);
     errors.extend(iam.finish(&mut model));
     errors.extend(state_machine_roles(&model));
