@@ -83,11 +83,21 @@ CDK_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/vpcgate/cdk-${CDK_VERSION}"
 CDK_APPS_HASH=$(cat tests/fixtures/cdk/requirements.txt tests/fixtures/cdk/*.py tests/fixtures/cdk/*/app.py | sha256sum | cut -c1-16)
 CDK_OUT="$CDK_CACHE/templates-${CDK_APPS_HASH}"
 if [ ! -f "$CDK_OUT/.complete" ]; then
-  if ! "$CDK_CACHE/venv/bin/python" -c 'import aws_cdk, constructs' >/dev/null 2>&1; then
+  # The virtual environment holds exactly the pinned packages: made again when the pins change.
+  if ! cmp -s tests/fixtures/cdk/requirements.txt "$CDK_CACHE/venv/requirements.txt"; then
     rm -rf "$CDK_CACHE/venv" && mkdir -p "$CDK_CACHE"
-    python3 -m venv "$CDK_CACHE/venv"
+    if ! python3 -m venv "$CDK_CACHE/venv" >/dev/null 2>&1; then
+      if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$CDK_CACHE/venv" && python3 -m venv "$CDK_CACHE/venv"
+      else
+        echo "scripts/test.sh: install Python's venv module (apt-get install python3-venv) for the CDK corpus" >&2
+        exit 1
+      fi
+    fi
     "$CDK_CACHE/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
       --require-hashes -r tests/fixtures/cdk/requirements.txt
+    cp tests/fixtures/cdk/requirements.txt "$CDK_CACHE/venv/requirements.txt"
   fi
   rm -rf "$CDK_CACHE"/templates-* && mkdir -p "$CDK_OUT"
   for app in tests/fixtures/cdk/*/app.py; do
