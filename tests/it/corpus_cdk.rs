@@ -100,6 +100,8 @@ fn every_cdk_template_loads_as_written_and_its_world_starts() {
         .build()
         .unwrap();
     let mut loaded = 0;
+    let (mut state_machines, mut resources) = (0, 0);
+    let mut placeholders = std::collections::BTreeSet::new();
     for dir in apps() {
         let s = cases_of(&dir);
         let stack = &s.settings.stacks[0];
@@ -124,10 +126,6 @@ fn every_cdk_template_loads_as_written_and_its_world_starts() {
                 "the CDKMetadataAvailable condition",
                 doc["Conditions"]["CDKMetadataAvailable"].is_object(),
             ),
-            (
-                "Custom::S3AutoDeleteObjects",
-                text.contains("\"Custom::S3AutoDeleteObjects\""),
-            ),
             ("Fn::GetAZs", text.contains("\"Fn::GetAZs\"")),
             // `cdk init`'s flags (tests/fixtures/cdk/cdk_init.py): restrictDefaultSecurityGroup.
             (
@@ -146,15 +144,11 @@ fn every_cdk_template_loads_as_written_and_its_world_starts() {
         let l = load(&[spec], &env, &[])
             .unwrap_or_else(|e| panic!("{} does not load:\n{e}", template.display()));
         assert_eq!(l.stacks[0].parameters["BootstrapVersion"], "28");
-        assert!(!l.model.state_machines.is_empty(), "{}", template.display());
-        assert!(
-            l.model
-                .not_emulated
-                .iter()
-                .any(|n| n.resource_type == "Custom::S3AutoDeleteObjects"),
-            "{}",
-            template.display()
-        );
+        state_machines += l.model.state_machines.len();
+        resources += l.resolved.len();
+        for n in &l.model.not_emulated {
+            placeholders.insert(n.resource_type.clone());
+        }
         rt.block_on(async {
             vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
                 .unwrap_or_else(|e| panic!("{}: the world does not start: {e}", template.display()))
@@ -162,7 +156,20 @@ fn every_cdk_template_loads_as_written_and_its_world_starts() {
         loaded += 1;
     }
     assert!(loaded >= 2);
-    eprintln!("CDK corpus: {loaded} synthesized templates load and their worlds start");
+    assert!(state_machines >= 4, "{state_machines} state machines");
+    // What real CDK output carries besides the data path, accepted as placeholders.
+    for ty in [
+        "Custom::S3AutoDeleteObjects",
+        "Custom::VpcRestrictDefaultSG",
+        "AWS::CDK::Metadata",
+        "AWS::Lambda::Function",
+        "AWS::ECS::Service",
+    ] {
+        assert!(placeholders.contains(ty), "no {ty} in {placeholders:?}");
+    }
+    eprintln!(
+        "CDK corpus: {loaded} synthesized templates ({resources} resources) load and their worlds start"
+    );
 }
 
 /// The app's cases.json on the world built from its synthesized template.
@@ -209,6 +216,17 @@ fn cdk_pattern_a_http_task_and_api_destination_reach_the_alb_through_the_resourc
         .unwrap();
     assert_eq!(task.result["StatusCode"], 200);
     assert_eq!(task.result["ResponseBody"]["status"], "ok");
+}
+
+/// tests/fixtures/cdk/service_network: ecs_patterns.ApplicationLoadBalancedFargateService behind
+/// a Lattice service network (L1) with auth policies on the network and the service; the client
+/// is an ec2.Instance on the AMI CDK reads from SSM. The request names the service by
+/// `${OrdersService.DnsEntry.DomainName}` of the stack.
+#[test]
+#[ignore = "needs the CDK apps synthesized into VPCGATE_CDK_TEMPLATES (scripts/test.sh installs the CDK from PyPI and synthesizes them; the templates are not committed)"]
+fn cdk_service_network_reaches_the_fargate_services_alb_which_has_no_task() {
+    let outcomes = run_cases("service_network");
+    assert_eq!(outcomes[0].result["StatusCode"], 503);
 }
 
 fn build(text: &str) -> Result<vpcgate::model::Model, String> {

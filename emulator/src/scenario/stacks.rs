@@ -1746,7 +1746,12 @@ pub(crate) fn build_scenario(
         .and_then(Value::as_object)
         .is_some_and(|r| !r.is_empty());
     if !own_resources {
-        return Ok((loaded.model, template::Resolved::default()));
+        // The stacks' resources: what a case's `${LogicalId.Attribute}` names.
+        let resolved = template::Resolved {
+            resources: loaded.resolved,
+            ..Default::default()
+        };
+        return Ok((loaded.model, resolved));
     }
     // The scenario's own resources: one more stack, after the others.
     let ctx = IdContext {
