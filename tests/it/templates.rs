@@ -1274,3 +1274,18 @@ fn rules_assertions_check_parameters() {
     .unwrap_err();
     assert!(e.contains("CDK bootstrap stack version 6 required."), "{e}");
 }
+
+/// `Ref AWS::NoValue` as an operand of `Fn::Equals` (cfn-lint's good/functions/
+/// relationship_conditions.yaml): CloudFormation documents AWS::NoValue only as a removed
+/// property value (pseudo-parameter-reference.html#cfn-pseudo-param-novalue) and cfn-lint
+/// treats it as an unknown operand; vpcgate's choice (README fidelity notes): no value equals
+/// only another no value, never a string, not even the empty one.
+#[test]
+fn no_value_in_equals_equals_only_no_value() {
+    let t = format!(
+        "Conditions:\n  VsRegion: !Equals [!Ref 'AWS::NoValue', us-east-1]\n  VsEmpty: !Equals ['', !Ref 'AWS::NoValue']\n  VsItself: !Equals [!Ref 'AWS::NoValue', !Ref 'AWS::NoValue']\n{SG}Outputs:\n  R:\n    Value: !If [VsRegion, t, f]\n  E:\n    Value: !If [VsEmpty, t, f]\n  I:\n    Value: !If [VsItself, t, f]\n"
+    );
+    let l = load_texts("novalue-equals", &[("s", &t)], None, &[]).unwrap();
+    let o = &l.stacks[0].outputs;
+    assert_eq!((&o["R"], &o["E"], &o["I"]), (&json!("f"), &json!("f"), &json!("t")));
+}

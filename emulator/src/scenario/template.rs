@@ -403,9 +403,13 @@ impl Env<'_> {
             }
             "Fn::Equals" => {
                 let items = arg_list(arg, 2..=2, path, name, "expected [Value1, Value2]")?;
-                let a = self.value(&items[0], &format!("{path}[0]"), name)?;
-                let b = self.value(&items[1], &format!("{path}[1]"), name)?;
-                json!(scalar_text(&a) == scalar_text(&b))
+                // `Ref AWS::NoValue` as an operand: CloudFormation documents AWS::NoValue only as a
+                // removed property value (pseudo-parameter-reference.html#cfn-pseudo-param-novalue),
+                // and cfn-lint (conditions/_equals.py) treats it as an unknown operand. vpcgate's
+                // choice (README fidelity notes): no value equals only another no value, never a string.
+                let a = self.eval(&items[0], &format!("{path}[0]"))?;
+                let b = self.eval(&items[1], &format!("{path}[1]"))?;
+                json!(a.as_ref().map(scalar_text) == b.as_ref().map(scalar_text))
             }
             "Fn::And" | "Fn::Or" => {
                 let items = arg_list(arg, 2..=10, path, name, "expected 2 to 10 conditions")?;
