@@ -1287,5 +1287,71 @@ fn no_value_in_equals_equals_only_no_value() {
     );
     let l = load_texts("novalue-equals", &[("s", &t)], None, &[]).unwrap();
     let o = &l.stacks[0].outputs;
-    assert_eq!((&o["R"], &o["E"], &o["I"]), (&json!("f"), &json!("f"), &json!("t")));
+    assert_eq!(
+        (&o["R"], &o["E"], &o["I"]),
+        (&json!("f"), &json!("f"), &json!("t"))
+    );
+}
+
+/// Security-group rules by `SourceSecurityGroupName` (and standalone ingress rules by
+/// `GroupName`), EC2's `[Default VPC]` reference by name
+/// (aws-properties-ec2-security-group-ingress.html): resolved against the template's own
+/// groups (`GroupName`) and the environment's, in any order; a group owned by another account
+/// (`SourceSecurityGroupOwnerId`, a classic ELB's `amazon-elb-sg`) stays that account's group;
+/// an unknown name is EC2's InvalidGroup.NotFound.
+#[test]
+fn security_group_rules_name_their_source_group_by_name() {
+    use vpcgate::vpc::sg::Peer;
+    let env = "AccountId: '111122223333'\nVpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\nSecurityGroups:\n  - GroupId: sg-0e1\n    VpcId: vpc-0a1\n    GroupName: ops\n  - GroupId: sg-0e2\n    VpcId: vpc-0a1\n    GroupName: bastion\n    SecurityGroupIngress:\n      - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourceSecurityGroupName: ops}\n";
+    let t = "Resources:\n  App:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: app\n      SecurityGroupIngress:\n        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, SourceSecurityGroupName: web}\n        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourceSecurityGroupName: ops}\n        - {IpProtocol: tcp, FromPort: 81, ToPort: 81, SourceSecurityGroupName: amazon-elb-sg, SourceSecurityGroupOwnerId: amazon-elb}\n  Web:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupName: web\n      GroupDescription: web\n  WebFromApp:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties:\n      GroupName: web\n      IpProtocol: tcp\n      FromPort: 443\n      ToPort: 443\n      SourceSecurityGroupName: !Ref App\n";
+    let l = load_texts("sg-names", &[("s", t)], Some(env), &[]).unwrap();
+    let group = |logical: &str| {
+        l.model
+            .security_groups
+            .iter()
+            .find(|g| g.logical_id == logical)
+            .unwrap_or_else(|| panic!("{logical}"))
+            .clone()
+    };
+    let (app, web) = (group("App"), group("Web"));
+    let peers: Vec<&Peer> = app.ingress.iter().map(|r| &r.peer).collect();
+    assert_eq!(
+        peers,
+        [
+            &Peer::Group(web.id.clone()),
+            &Peer::Group("sg-0e1".into()),
+            &Peer::Group("amazon-elb/amazon-elb-sg".into())
+        ]
+    );
+    assert_eq!(web.ingress.len(), 1);
+    assert_eq!(web.ingress[0].peer, Peer::Group(app.id.clone()));
+    assert_eq!(web.ingress[0].from_port, 443);
+    // The environment's own rules resolve against its groups.
+    assert_eq!(
+        group("sg-0e2").ingress[0].peer,
+        Peer::Group("sg-0e1".into())
+    );
+    // An unknown name fails the rule's resource, with EC2's message.
+    let bad = t.replace(
+        "SourceSecurityGroupName: ops}",
+        "SourceSecurityGroupName: nope}",
+    );
+    let e = load_texts("sg-names-bad", &[("s", &bad)], Some(env), &[]).unwrap_err();
+    assert!(
+        e.contains("App") && e.contains("The security group 'nope' does not exist in default VPC"),
+        "{e}"
+    );
+    let e = Environment::parse(
+        &env.replace(
+            "SourceSecurityGroupName: ops",
+            "SourceSecurityGroupName: nope",
+        ),
+        "env.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("The security group 'nope' does not exist"),
+        "{e}"
+    );
 }

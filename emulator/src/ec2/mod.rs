@@ -246,6 +246,9 @@ pub struct Ec2Model {
     pub api_endpoint_associations: Vec<(String, String)>,
     /// Compute bound to the user's own processes ([`binding`]).
     pub bindings: Vec<binding::BindingConfig>,
+    /// Security groups by `GroupName` (the environment's and the templates'), which rules name
+    /// with `SourceSecurityGroupName`.
+    pub group_names: std::collections::BTreeMap<String, String>,
 }
 
 /// How a request reached an emulated service: put in the request's extensions by the listener

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::error::{ErrorKind, type_name};
-pub(crate) use super::network::rules_of;
+pub(crate) use super::network::{resolve_group_names, rules_of};
 pub(crate) use super::props::PropError;
 use super::props::{Props, attr};
 use super::template::ResolvedResource;

@@ -205,6 +205,8 @@ pub struct Environment {
     pub ssm_parameters: BTreeMap<String, String>,
     /// Existing security groups (id, VPC, rules), which templates name by id.
     pub security_groups: Vec<SecurityGroup>,
+    /// The `GroupName`s of `SecurityGroups` -> their ids (rules by `SourceSecurityGroupName`).
+    pub group_names: BTreeMap<String, String>,
     /// Existing managed prefix lists: id -> CIDRs (security group rules name them).
     pub prefix_lists: BTreeMap<String, Vec<ipnet::IpNet>>,
     /// Public origins mapped to the user's own processes (`PublicEndpoints`,
@@ -932,7 +934,10 @@ impl Environment {
                 env.existing
                     .entry("AWS::EC2::SecurityGroup::GroupName")
                     .or_default()
-                    .insert(name);
+                    .insert(name.clone());
+                if let Some(id) = &id {
+                    env.group_names.insert(name, id.clone());
+                }
             }
             if let Some(vpc) = &vpc_id
                 && !env.vpcs.iter().any(|x| &x.id == vpc)
@@ -970,6 +975,15 @@ impl Environment {
                     egress,
                 });
             }
+        }
+        let account = env.account();
+        for (group, reason) in
+            resources::resolve_group_names(&mut env.security_groups, &env.group_names, &account)
+        {
+            r.invalid(
+                &format!("SecurityGroups[GroupId={group}].SecurityGroupIngress"),
+                reason,
+            );
         }
         for (key, ty, prefix) in EXISTING {
             for (i, v) in r.list(m, key, "").iter().enumerate() {
@@ -1187,6 +1201,10 @@ pub fn environment_model(env: &Environment) -> Model {
         hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
         certificates: env.certificates.clone(),
         security_groups: env.security_groups.clone(),
+        ec2: crate::ec2::Ec2Model {
+            group_names: env.group_names.clone(),
+            ..Default::default()
+        },
         events: crate::events::EventsModel {
             public_endpoints: env.public_endpoints.clone(),
             ..Default::default()
