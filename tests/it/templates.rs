@@ -1355,3 +1355,71 @@ fn security_group_rules_name_their_source_group_by_name() {
         "{e}"
     );
 }
+
+/// Route tables and internet gateways the account already has, declared in the environment
+/// file (`RouteTables`, `InternetGateways`), as existing VPCs and subnets are: a template
+/// associates its subnets with them by id (cfn-lint's good/properties_rt_association.yaml takes
+/// route table ids as String parameters) and adds routes to them; the world routes by them.
+/// EC2's checks apply (CreateRoute, AssociateRouteTable: unknown ids, different networks, a
+/// subnet explicitly associated twice).
+#[test]
+fn environment_route_tables_take_template_associations_and_routes() {
+    use vpcgate::ec2::route::{Outcome, decide};
+    let env = "Vpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - {SubnetId: subnet-0a1, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n      - {SubnetId: subnet-0a2, CidrBlock: 10.0.1.0/24, AvailabilityZone: us-east-1a}\n      - {SubnetId: subnet-0a3, CidrBlock: 10.0.2.0/24, AvailabilityZone: us-east-1a}\nInternetGateways:\n  - {InternetGatewayId: igw-0a1, VpcId: vpc-0a1}\nRouteTables:\n  - RouteTableId: rtb-0a1\n    VpcId: vpc-0a1\n    Routes:\n      - {DestinationCidrBlock: 0.0.0.0/0, GatewayId: igw-0a1}\n    Associations: [subnet-0a1]\n  - RouteTableId: rtb-0a2\n    VpcId: vpc-0a1\n";
+    let t = "Parameters:\n  Public:\n    Type: String\n    Default: rtb-0a1\n  Private:\n    Type: String\n    Default: rtb-0a2\nResources:\n  Assoc:\n    Type: AWS::EC2::SubnetRouteTableAssociation\n    Properties:\n      RouteTableId: !Ref Public\n      SubnetId: subnet-0a2\n  PrivateAssoc:\n    Type: AWS::EC2::SubnetRouteTableAssociation\n    Properties:\n      RouteTableId: !Ref Private\n      SubnetId: subnet-0a3\n  Peering:\n    Type: AWS::EC2::Route\n    Properties:\n      RouteTableId: !Ref Private\n      DestinationCidrBlock: 172.16.0.0/12\n      VpcPeeringConnectionId: pcx-0a1\n";
+    let l = load_texts("env-rtb", &[("s", t)], Some(env), &[]).unwrap();
+    let ec2 = &l.model.ec2;
+    let cidr = Some("10.0.0.0/16".parse().unwrap());
+    let public = Some("203.0.113.9".parse().unwrap());
+    let out = |subnet: &str, dst: &str| {
+        decide(ec2, cidr, "vpc-0a1", subnet, dst.parse().unwrap(), public)
+    };
+    // The environment's own association and the template's both route by rtb-0a1's default route.
+    for subnet in ["subnet-0a1", "subnet-0a2"] {
+        let d = out(subnet, "198.51.100.1");
+        assert_eq!(d.table.as_deref(), Some("rtb-0a1"));
+        assert!(
+            matches!(d.outcome, Outcome::Internet { ref path, .. } if path == "igw-0a1"),
+            "{d}"
+        );
+    }
+    // The private table has the template's route and no way out.
+    let d = out("subnet-0a3", "172.16.0.1");
+    assert_eq!(
+        (d.table.as_deref(), d.matched),
+        (Some("rtb-0a2"), Some("172.16.0.0/12".parse().unwrap()))
+    );
+    assert!(matches!(
+        out("subnet-0a3", "198.51.100.1").outcome,
+        Outcome::Dropped { .. }
+    ));
+    // EC2's refusals: an unknown table, a subnet the environment already associates.
+    let bad = t
+        .replace("Default: rtb-0a2", "Default: rtb-0ff")
+        .replace("SubnetId: subnet-0a2", "SubnetId: subnet-0a1");
+    let e = load_texts("env-rtb-bad", &[("s", &bad)], Some(env), &[]).unwrap_err();
+    assert!(
+        e.contains("The routeTable ID 'rtb-0ff' does not exist"),
+        "{e}"
+    );
+    assert!(e.contains("conflicts with an existing association"), "{e}");
+    // The environment is checked as EC2 checks the calls that would have made it.
+    let e = Environment::parse(
+        &env.replace("GatewayId: igw-0a1}", "GatewayId: igw-0b2}")
+            .replace(
+                "Associations: [subnet-0a1]",
+                "Associations: [subnet-0a1, subnet-0zz]",
+            ),
+        "env.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("igw-0b2 is not one of the environment's InternetGateways attached to vpc-0a1"),
+        "{e}"
+    );
+    assert!(
+        e.contains("RouteTables[0].Associations[1]: The subnet ID 'subnet-0zz' does not exist"),
+        "{e}"
+    );
+}
