@@ -1423,3 +1423,102 @@ fn environment_route_tables_take_template_associations_and_routes() {
         "{e}"
     );
 }
+
+/// The network of an instance's interfaces as EC2 makes it
+/// (aws-resource-ec2-networkinterface.html, aws-properties-ec2-instance-networkinterface.html):
+/// an existing `AWS::EC2::NetworkInterface` attached at `DeviceIndex` 0 gives the instance its
+/// subnet, address and groups (the Quick Starts' NAT and bastion instances); an Elastic IP
+/// associated with that interface is the instance's public address; `Fn::GetAtt` of the
+/// interface gives its real addresses; interfaces at `DeviceIndex` 1 and up — new ones in their
+/// subnet, or existing ones — are real ENIs of the world in the instance's Availability Zone.
+#[tokio::test(flavor = "current_thread")]
+async fn instances_attach_network_interfaces_at_every_device_index() {
+    let t = "Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties:\n      CidrBlock: 10.0.0.0/16\n  A:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n  B:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZone: us-east-1a}\n  C:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.2.0/24, AvailabilityZone: us-east-1b}\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: x, VpcId: !Ref Vpc}\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties:\n      SubnetId: !Ref A\n      GroupSet: [!Ref Sg]\n      SourceDestCheck: false\n      PrivateIpAddresses:\n        - {PrivateIpAddress: 10.0.0.10, Primary: true}\n        - {PrivateIpAddress: 10.0.0.11, Primary: false}\n  Spare:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: !Ref B}\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      SourceDestCheck: false\n      NetworkInterfaces:\n        - {NetworkInterfaceId: !Ref Eni, DeviceIndex: '0'}\n        - {DeviceIndex: '1', SubnetId: !Ref B, GroupSet: [!Ref Sg], PrivateIpAddress: 10.0.1.20}\n        - {DeviceIndex: '2', NetworkInterfaceId: !Ref Spare}\n  Eip:\n    Type: AWS::EC2::EIP\n    Properties: {Domain: vpc}\n  Assoc:\n    Type: AWS::EC2::EIPAssociation\n    Properties:\n      AllocationId: !GetAtt Eip.AllocationId\n      NetworkInterfaceId: !Ref Eni\nOutputs:\n  Primary: {Value: !GetAtt Eni.PrimaryPrivateIpAddress}\n  Secondary: {Value: !Select [0, !GetAtt Eni.SecondaryPrivateIpAddresses]}\n  Id: {Value: !GetAtt Eni.Id}\n  Ref: {Value: !Ref Eni}\n  HostIp: {Value: !GetAtt Host.PrivateIp}\n  SpareIp: {Value: !GetAtt Spare.PrimaryPrivateIpAddress}\n  PublicIp: {Value: !Ref Eip}\n";
+    let l = load_texts("enis", &[("s", t)], None, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let o = l.stacks[0].outputs.clone();
+    assert_eq!(
+        (&o["Primary"], &o["Secondary"], &o["HostIp"]),
+        (
+            &json!("10.0.0.10"),
+            &json!("10.0.0.11"),
+            &json!("10.0.0.10")
+        )
+    );
+    assert_eq!(o["Id"], o["Ref"]);
+    let host = l.model.ec2.instances[0].clone();
+    assert_eq!(
+        host.primary_interface.as_ref(),
+        o["Ref"].as_str().map(String::from).as_ref()
+    );
+    assert!(!host.source_dest_check);
+    let sg = l.model.security_groups[0].id.clone();
+    assert_eq!(host.security_groups, vec![sg.clone()]);
+    let world =
+        vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    let host = world.ec2.instance("Host").unwrap();
+    assert_eq!(host.eni.ip.to_string(), "10.0.0.10");
+    assert_eq!(host.eni.groups, vec![sg.clone()]);
+    assert_eq!(
+        host.public_ip.map(|ip| ip.to_string()).as_deref(),
+        o["PublicIp"].as_str()
+    );
+    let [second, third] = &host.secondary_enis[..] else {
+        panic!("two secondary interfaces: {:?}", host.secondary_enis)
+    };
+    assert_eq!(
+        (second.ip.to_string().as_str(), &second.groups),
+        ("10.0.1.20", &vec![sg])
+    );
+    // The spare interface is where its GetAtt said it is.
+    assert_eq!(Some(third.ip.to_string().as_str()), o["SpareIp"].as_str());
+    assert_eq!(second.subnet_id, third.subnet_id);
+    // EC2's refusals: another zone, an interface that does not exist, an address outside its
+    // subnet.
+    for (from, to, want) in [
+        (
+            "SubnetId: !Ref B, GroupSet",
+            "SubnetId: !Ref C, GroupSet",
+            "You may not attach a network interface to an instance if they are not in the same availability zone",
+        ),
+        (
+            "NetworkInterfaceId: !Ref Spare",
+            "NetworkInterfaceId: eni-0123456789abcdef0",
+            "The networkInterface ID 'eni-0123456789abcdef0' does not exist",
+        ),
+        (
+            "PrivateIpAddress: 10.0.1.20",
+            "PrivateIpAddress: 10.0.9.20",
+            "Address 10.0.9.20 does not fall within the subnet's address range",
+        ),
+        (
+            "{PrivateIpAddress: 10.0.0.11, Primary: false}",
+            "{PrivateIpAddress: 10.0.0.255, Primary: false}",
+            "Address 10.0.0.255 is in subnet's reserved address range",
+        ),
+    ] {
+        let e = load_texts("enis-bad", &[("s", &t.replace(from, to))], None, &[]).unwrap_err();
+        assert!(e.contains(want), "{to}: {e}");
+    }
+}
+
+/// An instance without a subnet launches into the default VPC (a placeholder: vpcgate does not
+/// model it), whose range is 172.31.0.0/16 (default-vpc-components.html): an address outside it,
+/// on the instance or one of its interfaces, is EC2's refusal (cfn-lint's good/generic.yaml).
+#[test]
+fn default_vpc_instances_ask_for_default_vpc_addresses() {
+    let t = "Resources:\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      NetworkInterfaces:\n        - DeviceIndex: '1'\n          PrivateIpAddresses:\n            - {PrivateIpAddress: 172.31.4.9, Primary: true}\n";
+    let l = load_texts("default-vpc", &[("s", t)], None, &[]).unwrap();
+    assert!(l.model.ec2.instances.is_empty());
+    let e = load_texts(
+        "default-vpc-bad",
+        &[("s", &t.replace("172.31.4.9", "1.1.1.1"))],
+        None,
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("Address 1.1.1.1 does not fall within the subnet's address range (the default VPC's 172.31.0.0/16)"),
+        "{e}"
+    );
+}

@@ -137,7 +137,8 @@ fn rank(ty: &str) -> u8 {
     match ty {
         "AWS::EC2::VPC" => 0,
         "AWS::EC2::Subnet" => 1,
-        "AWS::ElasticLoadBalancingV2::TargetGroup" => 2,
+        // Instances attach existing network interfaces.
+        "AWS::ElasticLoadBalancingV2::TargetGroup" | "AWS::EC2::NetworkInterface" => 2,
         "AWS::ElasticLoadBalancingV2::ListenerRule" => 3,
         _ => 4,
     }

@@ -1607,8 +1607,16 @@ pub fn resolve(
             Some(p) => (p, true),
             None => (placeholder_for(ctx, &id, &ty, &props), false),
         };
-        if ty == "AWS::EC2::Instance" {
-            super::ids::place_instance(ctx, &id, &props, &mut phys, &done, addressed.contains(&id));
+        if ty == "AWS::EC2::Instance" || ty == "AWS::EC2::NetworkInterface" {
+            super::ids::place_instance(
+                ctx,
+                &id,
+                &ty,
+                &props,
+                &mut phys,
+                &done,
+                addressed.contains(&id),
+            );
         }
         done.insert(id.clone(), phys.clone());
         resolved.push(ResolvedResource {
