@@ -1522,3 +1522,72 @@ fn default_vpc_instances_ask_for_default_vpc_addresses() {
         "{e}"
     );
 }
+
+/// S3 is online: the environment file's `S3Objects` maps S3 locations (`s3://bucket/key`, or
+/// any S3 URL style) to local files, relative to the environment file, read wherever a
+/// template reads S3 — `BodyS3Location` of a REST or HTTP API (imported as its Body),
+/// `Fn::Transform AWS::Include` with an S3 `Location` (written with `Fn::Sub` of a parameter,
+/// as cfn-lint's corpus does). An unmapped location is an error naming the environment key.
+#[test]
+fn environment_s3_objects_stand_in_for_s3_locations() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-s3objects-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("objects")).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "objects/api.yaml",
+        "openapi: 3.0.1\ninfo: {title: api, version: '1'}\npaths:\n  /ping:\n    get:\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n        responses: {default: {statusCode: '200'}}\n",
+    );
+    write("objects/tags.yaml", "- {Key: team, Value: net}\n");
+    write(
+        "env.yaml",
+        "S3Objects:\n  s3://defs/api.yaml: objects/api.yaml\n  https://includes.s3.us-east-1.amazonaws.com/v1/tags.yaml: objects/tags.yaml\n",
+    );
+    let t = "Parameters:\n  Base:\n    Type: String\n    Default: https://includes.s3.amazonaws.com\nResources:\n  Api:\n    Type: AWS::ApiGateway::RestApi\n    Properties:\n      BodyS3Location: {Bucket: defs, Key: api.yaml}\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      Tags:\n        Fn::Transform:\n          Name: AWS::Include\n          Parameters:\n            Location: !Sub '${Base}/v1/tags.yaml'\n";
+    write("t.yaml", t);
+    let env = Environment::load(&dir.join("env.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = |file: &str| StackSpec {
+        name: "s".into(),
+        template: dir.join(file),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(&[spec("t.yaml")], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let props = |id: &str| {
+        l.resolved
+            .iter()
+            .find(|r| r.logical_id == id)
+            .unwrap()
+            .properties
+            .clone()
+    };
+    let api = props("Api");
+    assert!(!api.contains_key("BodyS3Location"));
+    assert!(api["Body"]["paths"]["/ping"]["get"].is_object(), "{api:?}");
+    assert_eq!(
+        props("Sg")["Tags"],
+        json!([{"Key": "team", "Value": "net"}])
+    );
+    // Unmapped: the error names the environment key.
+    write("u.yaml", &t.replace("Key: api.yaml", "Key: other.yaml"));
+    let e = load(&[spec("u.yaml")], &env, &[]).unwrap_err().to_string();
+    assert!(e.contains("BodyS3Location s3://defs/other.yaml cannot be read offline: map it to a local file in the environment file's S3Objects"), "{e}");
+    write("v.yaml", &t.replace("/v1/tags.yaml", "/v2/tags.yaml"));
+    let e = load(&[spec("v.yaml")], &env, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "map s3://includes/v2/tags.yaml to a local file in the environment file's S3Objects"
+        ),
+        "{e}"
+    );
+    // The environment's own mistakes: not an S3 location, no such file.
+    write(
+        "bad.yaml",
+        "S3Objects:\n  ftp://x/y: objects/api.yaml\n  s3://defs/gone.yaml: objects/gone.yaml\n",
+    );
+    let e = Environment::load(&dir.join("bad.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"ftp://x/y\" is not an S3 location"), "{e}");
+    assert!(e.contains("gone.yaml is not a file"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

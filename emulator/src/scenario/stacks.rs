@@ -209,6 +209,10 @@ pub struct Environment {
     /// gateways attached to the `Vpcs` (`RouteTables`, `InternetGateways`): templates name them
     /// by id (`SubnetRouteTableAssociation`, `Route`), and the world routes by them.
     pub ec2: crate::ec2::Ec2Model,
+    /// `S3Objects`: S3 locations (`s3://bucket/key`) -> local files (relative to the environment
+    /// file), read where a template reads S3 (`AWS::Include`, `BodyS3Location`, SAM's
+    /// `DefinitionUri`).
+    pub s3_objects: super::transform::S3Objects,
     /// The `GroupName`s of `SecurityGroups` -> their ids (rules by `SourceSecurityGroupName`).
     pub group_names: BTreeMap<String, String>,
     /// Existing managed prefix lists: id -> CIDRs (security group rules name them).
@@ -712,6 +716,7 @@ impl Environment {
                 "PrefixLists",
                 "RouteTables",
                 "InternetGateways",
+                "S3Objects",
                 "PublicEndpoints",
                 "Bindings",
                 "Exports",
@@ -1177,6 +1182,26 @@ impl Environment {
             }
         }
         read_route_tables(&mut r, m, &mut env);
+        for (k, v) in r.entries(m, "S3Objects", "an object of s3://bucket/key -> local path") {
+            let at = format!("S3Objects.{k}");
+            let Some(rel) = v.as_str() else {
+                r.wrong_type(&at, "a path", v);
+                continue;
+            };
+            let Some(uri) = super::transform::s3_uri(k) else {
+                r.invalid(
+                    &at,
+                    format!("{k:?} is not an S3 location (s3://bucket/key)"),
+                );
+                continue;
+            };
+            let path = Path::new(file).parent().unwrap_or(Path::new("")).join(rel);
+            if !path.is_file() {
+                r.invalid(&at, format!("{} is not a file", path.display()));
+                continue;
+            }
+            env.s3_objects.insert(uri, path);
+        }
         let account = env.account();
         for (group, reason) in
             resources::resolve_group_names(&mut env.security_groups, &env.group_names, &account)
@@ -1524,6 +1549,12 @@ fn load_from(
 
     let mut model = start;
     let mut links = links.clone();
+    for (k, v) in &env.s3_objects {
+        links
+            .s3_objects
+            .entry(k.clone())
+            .or_insert_with(|| v.clone());
+    }
     let mut export_owner: BTreeMap<String, String> = BTreeMap::new();
     for (export, v) in &env.exports {
         if !links.exports.contains_key(export) {

@@ -63,6 +63,8 @@ pub struct StackLinks {
     pub stacks: BTreeSet<String>,
     /// Stacks that load after this one (named in messages: stacks load in the order given).
     pub later: BTreeSet<String>,
+    /// The environment's `S3Objects` (S3 locations the template reads, as local files).
+    pub s3_objects: super::transform::S3Objects,
 }
 
 type Located = (String, ErrorKind);
@@ -1251,7 +1253,7 @@ pub fn resolve(
     let processed;
     let is_processed = super::transform::needed(doc);
     let doc = if is_processed {
-        match super::transform::apply(file, doc, ctx, overrides) {
+        match super::transform::apply(file, doc, ctx, overrides, &links.s3_objects) {
             Ok(t) => {
                 processed = t;
                 &processed
@@ -1603,6 +1605,36 @@ pub fn resolve(
                 }
             },
         };
+        // `BodyS3Location` of a REST or HTTP API that the environment's `S3Objects` maps: API
+        // Gateway imports the object, so it is the API's `Body` (S3 holds no intrinsic
+        // functions: the file is read as it is).
+        let mut props = props;
+        if matches!(
+            ty.as_str(),
+            "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api"
+        ) && !props.contains_key("Body")
+            && let Some(Value::Object(loc)) = props.get("BodyS3Location")
+            && let (Some(b), Some(k)) = (
+                loc.get("Bucket").and_then(Value::as_str),
+                loc.get("Key").and_then(Value::as_str),
+            )
+        {
+            let uri = format!("s3://{b}/{k}");
+            if links.s3_objects.contains_key(&uri) {
+                match super::transform::read_s3(&links.s3_objects, &uri, "BodyS3Location") {
+                    Ok(body) => {
+                        props.remove("BodyS3Location");
+                        props.insert("Body".into(), body);
+                    }
+                    Err(reason) => {
+                        errors.push(located(
+                            Some(&id),
+                            invalid("Properties.BodyS3Location", reason),
+                        ));
+                    }
+                }
+            }
+        }
         let (mut phys, emulated) = match physical(ctx, &id, &ty, &props) {
             Some(p) => (p, true),
             None => (placeholder_for(ctx, &id, &ty, &props), false),
