@@ -1591,3 +1591,53 @@ fn environment_s3_objects_stand_in_for_s3_locations() {
     assert!(e.contains("gone.yaml is not a file"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `AWS::Serverless::Application` from the Serverless Application Repository: the SAM
+/// translator's ServerlessAppPlugin is given an offline repository client (its own hook: a
+/// plugin passed to the Translator replaces the default one), which answers
+/// CreateCloudFormationTemplate with an ACTIVE template in SAR's change-set bucket; the
+/// application becomes the `AWS::CloudFormation::Stack` CloudFormation creates, a placeholder
+/// whose `Outputs.X` are placeholders. An ApplicationId that is not an application ARN of the
+/// Region is the repository's NotFoundException, reported as the translator reports it.
+#[test]
+fn serverless_applications_become_placeholder_nested_stacks_offline() {
+    let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world\n        SemanticVersion: 1.0.4\n      Parameters:\n        IdentityNameParameter: corpus\nOutputs:\n  Greeting:\n    Value: !GetAtt App.Outputs.Greeting\n";
+    let l = load_texts("sar", &[("s", t)], None, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let app = l.resolved.iter().find(|r| r.logical_id == "App").unwrap();
+    assert_eq!(app.ty, "AWS::CloudFormation::Stack");
+    let url = app.properties["TemplateURL"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://awsserverlessrepo-changesets-")
+            && url.contains(".s3.amazonaws.com/123456789012/hello-world/1.0.4/")
+            && url.ends_with("/template.yaml"),
+        "{url}"
+    );
+    assert_eq!(
+        app.properties["Parameters"],
+        json!({"IdentityNameParameter": "corpus"})
+    );
+    assert!(
+        l.stacks[0].outputs["Greeting"]
+            .as_str()
+            .is_some_and(|g| g.ends_with("Outputs.Greeting")),
+        "{:?}",
+        l.stacks[0].outputs
+    );
+    for (id, want) in [
+        (
+            "arn:aws:serverlessrepo:us-west-2:077246666028:applications/hello-world",
+            "Cannot find application arn:aws:serverlessrepo:us-west-2:077246666028:applications/hello-world in us-east-1",
+        ),
+        (
+            "hello-world",
+            "Resource with id [App] is invalid. Cannot find application hello-world: not an application ARN",
+        ),
+    ] {
+        let bad = t.replace(
+            "arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world",
+            id,
+        );
+        let e = load_texts("sar-bad", &[("s", &bad)], None, &[]).unwrap_err();
+        assert!(e.contains(want), "{id}: {e}");
+    }
+}
