@@ -1641,3 +1641,30 @@ fn serverless_applications_become_placeholder_nested_stacks_offline() {
         assert!(e.contains(want), "{id}: {e}");
     }
 }
+
+/// A network interface in a subnet of the environment (whose range the template does not
+/// know, so no address is placed for `Fn::GetAtt`) is still one ENI: the instance attached to
+/// it stands on it, with the address a binding gives the instance when it is bound.
+#[tokio::test(flavor = "current_thread")]
+async fn an_instance_on_an_environment_subnet_interface_is_that_interface() {
+    let env = "Vpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - {SubnetId: subnet-0a1, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n";
+    let t = "Resources:\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: subnet-0a1, Description: bastion interface}\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      NetworkInterfaces: [{NetworkInterfaceId: !Ref Eni, DeviceIndex: 0}]\n";
+    let mut l = load_texts("env-eni", &[("s", t)], Some(env), &[]).unwrap();
+    // What a binding does to an unpinned instance: it gives the instance an address.
+    l.model.ec2.instances[0].private_ip = Some("10.0.0.200".parse().unwrap());
+    let world =
+        vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    let host = world.ec2.instance("Host").unwrap();
+    assert_eq!(host.eni.description, "bastion interface");
+    assert_eq!(host.eni.ip.to_string(), "10.0.0.200");
+    assert_eq!(
+        world
+            .net
+            .enis()
+            .iter()
+            .filter(|e| e.subnet_id == "subnet-0a1")
+            .count(),
+        1
+    );
+}

@@ -526,7 +526,15 @@ impl Ec2 {
         // Network interfaces first: instances attach them.
         let mut interfaces = HashMap::new();
         for cfg in &ec2.network_interfaces {
-            let eni = match cfg.private_ip {
+            // An instance's primary interface takes the address the instance was given (a
+            // binding places an unpinned instance's address on its instance config).
+            let address = cfg.private_ip.or_else(|| {
+                ec2.instances
+                    .iter()
+                    .find(|i| i.primary_interface.as_ref() == Some(&cfg.id))
+                    .and_then(|i| i.private_ip)
+            });
+            let eni = match address {
                 Some(ip) => net.create_eni_at(
                     &cfg.subnet_id,
                     IpAddr::V4(ip),
