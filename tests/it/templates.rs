@@ -1341,6 +1341,16 @@ fn security_group_rules_name_their_source_group_by_name() {
         e.contains("App") && e.contains("The security group 'nope' does not exist in default VPC"),
         "{e}"
     );
+    // A standalone rule's unknown source fails that rule's resource, not its group.
+    let bad = t.replace(
+        "SourceSecurityGroupName: !Ref App",
+        "SourceSecurityGroupName: gone",
+    );
+    let e = load_texts("sg-names-standalone", &[("s", &bad)], Some(env), &[]).unwrap_err();
+    assert!(
+        e.contains("WebFromApp.Properties.SourceSecurityGroupName: The security group 'gone' does not exist in default VPC"),
+        "{e}"
+    );
     let e = Environment::parse(
         &env.replace(
             "SourceSecurityGroupName: ops",

@@ -59,42 +59,55 @@ pub(crate) fn resolve_group_names(
     for g in groups {
         let vpc = g.vpc_id.clone();
         let logical = g.logical_id.clone();
-        g.ingress.retain_mut(|rule| {
-            let Some((owner, name)) = pending_name(&rule.peer) else {
-                return true;
-            };
-            let (owner, name) = (owner.to_string(), name.to_string());
-            if !owner.is_empty() && owner != account {
-                rule.peer = Peer::Group(format!("{owner}/{name}"));
-                return true;
-            }
-            // A template's `!Ref` of a group gives vpcgate's id (AWS gives a default-VPC group's
-            // name): an id names the group itself.
-            if name.starts_with("sg-") {
-                rule.peer = Peer::Group(name);
-                return true;
-            }
-            match names.get(&name) {
-                Some(id) => {
-                    rule.peer = Peer::Group(id.clone());
-                    true
-                }
-                None => {
-                    let place = if vpc.is_empty() {
-                        "in default VPC".to_string()
-                    } else {
-                        format!("in VPC '{vpc}'")
-                    };
-                    unknown.push((
-                        logical.clone(),
-                        format!("The security group '{name}' does not exist {place}"),
-                    ));
+        g.ingress
+            .retain_mut(|rule| match resolve_peer_name(rule, names, account, &vpc) {
+                Ok(()) => true,
+                Err(reason) => {
+                    unknown.push((logical.clone(), reason));
                     false
                 }
-            }
-        });
+            });
     }
     unknown
+}
+
+/// Resolves one rule's peer given by name (see [`resolve_group_names`]) for a group in `vpc`.
+fn resolve_peer_name(
+    rule: &mut Rule,
+    names: &std::collections::BTreeMap<String, String>,
+    account: &str,
+    vpc: &str,
+) -> Result<(), String> {
+    let Some((owner, name)) = pending_name(&rule.peer) else {
+        return Ok(());
+    };
+    let (owner, name) = (owner.to_string(), name.to_string());
+    if !owner.is_empty() && owner != account {
+        rule.peer = Peer::Group(format!("{owner}/{name}"));
+        return Ok(());
+    }
+    // A template's `!Ref` of a group gives vpcgate's id (AWS gives a default-VPC group's
+    // name): an id names the group itself.
+    if name.starts_with("sg-") {
+        rule.peer = Peer::Group(name);
+        return Ok(());
+    }
+    match names.get(&name) {
+        Some(id) => {
+            rule.peer = Peer::Group(id.clone());
+            Ok(())
+        }
+        None => {
+            let place = if vpc.is_empty() {
+                "in default VPC".to_string()
+            } else {
+                format!("in VPC '{vpc}'")
+            };
+            Err(format!(
+                "The security group '{name}' does not exist {place}"
+            ))
+        }
+    }
 }
 
 /// The subnet `id` of any VPC of the model.
@@ -242,24 +255,24 @@ impl Network {
     /// EC2's answer ("The security group 'sg-…' does not exist").
     pub(super) fn finish(self, model: &mut Model, index: &Index) -> Vec<(String, PropError)> {
         let mut errors = Vec::new();
-        let mut unknown = |id: &str, reason: String| {
+        let mut fail = |id: &str, path: &str, reason: String| {
             errors.push((
                 id.to_string(),
-                (
-                    "Properties.GroupId".to_string(),
-                    ErrorKind::Invalid { reason },
-                ),
+                (path.to_string(), ErrorKind::Invalid { reason }),
             ));
         };
-        for (id, group, ingress, rule) in self.rules {
+        let names = model.ec2.group_names.clone();
+        let account = model.account.clone();
+        for (id, group, ingress, mut rule) in self.rules {
             let group = match group.strip_prefix(BY_NAME) {
                 Some(name) => {
                     let name = name.trim_start_matches('/');
                     match model.ec2.group_names.get(name) {
                         Some(g) => g.clone(),
                         None => {
-                            unknown(
+                            fail(
                                 &id,
+                                "Properties.GroupName",
                                 format!(
                                     "The security group '{name}' does not exist in default VPC"
                                 ),
@@ -270,6 +283,17 @@ impl Network {
                 }
                 None => group,
             };
+            // The rule's own source by name fails the rule's resource, not its group's.
+            let vpc = model
+                .security_groups
+                .iter()
+                .find(|g| g.id == group)
+                .map(|g| g.vpc_id.clone())
+                .unwrap_or_default();
+            if let Err(reason) = resolve_peer_name(&mut rule, &names, &account, &vpc) {
+                fail(&id, "Properties.SourceSecurityGroupName", reason);
+                continue;
+            }
             match model.security_groups.iter_mut().find(|g| g.id == group) {
                 Some(g) if ingress => g.ingress.push(rule),
                 Some(g) => {
@@ -284,18 +308,21 @@ impl Network {
                     .get(&group)
                     .is_some_and(|(_, ty)| ty == "AWS::EC2::VPC") =>
                 {
-                    unknown(
+                    fail(
                         &id,
+                        "Properties.GroupId",
                         format!(
                             "{group} is a VPC's default security group, which vpcgate does not emulate: declare an AWS::EC2::SecurityGroup"
                         ),
                     )
                 }
-                None => unknown(&id, format!("The security group '{group}' does not exist")),
+                None => fail(
+                    &id,
+                    "Properties.GroupId",
+                    format!("The security group '{group}' does not exist"),
+                ),
             }
         }
-        let names = model.ec2.group_names.clone();
-        let account = model.account.clone();
         for (logical, reason) in resolve_group_names(&mut model.security_groups, &names, &account) {
             errors.push((
                 logical,
