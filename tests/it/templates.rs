@@ -1617,9 +1617,7 @@ fn serverless_applications_become_placeholder_nested_stacks_offline() {
     assert_eq!(app.ty, "AWS::CloudFormation::Stack");
     let url = app.properties["TemplateURL"].as_str().unwrap();
     assert!(
-        url.starts_with("https://awsserverlessrepo-changesets-")
-            && url.contains(".s3.amazonaws.com/123456789012/hello-world/1.0.4/")
-            && url.ends_with("/template.yaml"),
+        url == "https://awsserverlessrepo-changesets-offline.s3.amazonaws.com/077246666028/hello-world/template.yaml",
         "{url}"
     );
     assert_eq!(
@@ -1677,4 +1675,101 @@ async fn an_instance_on_an_environment_subnet_interface_is_that_interface() {
             .count(),
         1
     );
+}
+
+/// A nested stack (`AWS::CloudFormation::Stack`) whose `TemplateURL` the environment's
+/// `S3Objects` maps is created as CloudFormation creates it: its template with the resource's
+/// `Parameters`, its resources in the world, `Fn::GetAtt Stack.Outputs.X` its outputs. An
+/// unmapped one stays a placeholder.
+#[test]
+fn nested_stacks_from_s3_objects_are_loaded() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-nested-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "network.yaml",
+        "Parameters:\n  Cidr:\n    Type: String\nResources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: !Ref Cidr}\n  Subnet:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: !Select [0, !Cidr [!Ref Cidr, 4, 8]], AvailabilityZone: us-east-1a}\nOutputs:\n  SubnetId: {Value: !Ref Subnet}\n  VpcId: {Value: !Ref Vpc}\n",
+    );
+    write(
+        "env.yaml",
+        "S3Objects:\n  https://templates.s3.amazonaws.com/network.yaml: network.yaml\n",
+    );
+    write(
+        "t.yaml",
+        "Resources:\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/network.yaml\n      Parameters: {Cidr: 10.9.0.0/16}\n  Other:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/unmapped.yaml\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      SubnetId: !GetAtt Network.Outputs.SubnetId\nOutputs:\n  Vpc: {Value: !GetAtt Network.Outputs.VpcId}\n  Elsewhere: {Value: !GetAtt Other.Outputs.Thing}\n",
+    );
+    let env = Environment::load(&dir.join("env.yaml")).unwrap();
+    let spec = StackSpec {
+        name: "app".into(),
+        template: dir.join("t.yaml"),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let vpc = l
+        .model
+        .vpcs
+        .iter()
+        .find(|v| v.logical_id == "Network/Vpc")
+        .expect("the nested stack's VPC");
+    assert_eq!(vpc.cidr.to_string(), "10.9.0.0/16");
+    assert_eq!(l.stacks[0].outputs["Vpc"], vpc.id.as_str());
+    assert_eq!(l.model.ec2.instances[0].vpc_id, vpc.id);
+    assert_eq!(vpc.subnets[0].cidr.to_string(), "10.9.0.0/24");
+    assert!(
+        l.stacks[0].outputs["Elsewhere"]
+            .as_str()
+            .is_some_and(|v| v.ends_with("Outputs.Thing")),
+        "{:?}",
+        l.stacks[0].outputs
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The environment's `ServerlessApplications` maps an application of the repository to a local
+/// template: the nested stack the application becomes is loaded from it (its resources in the
+/// world, `Outputs.X` its outputs).
+#[test]
+fn serverless_applications_mapped_by_the_environment_load_their_template() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-sar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "hello.yaml",
+        "Parameters:\n  Who:\n    Type: String\nResources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: !Sub 'hello ${Who}'}\nOutputs:\n  GroupId: {Value: !GetAtt Sg.GroupId}\n",
+    );
+    write(
+        "env.yaml",
+        "ServerlessApplications:\n  arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world: hello.yaml\n",
+    );
+    write(
+        "t.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world\n        SemanticVersion: 1.0.4\n      Parameters: {Who: corpus}\nOutputs:\n  Group:\n    Value: !GetAtt App.Outputs.GroupId\n",
+    );
+    let env = Environment::load(&dir.join("env.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = StackSpec {
+        name: "app".into(),
+        template: dir.join("t.yaml"),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let sg = l
+        .model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "App/Sg")
+        .expect("the application's group");
+    assert_eq!(l.stacks[0].outputs["Group"], sg.id.as_str());
+    let e = Environment::parse(
+        "ServerlessApplications:\n  hello-world: hello.yaml\n",
+        &dir.join("bad.yaml").display().to_string(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("\"hello-world\" is not an application ARN"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -134,8 +134,11 @@ class OfflineSar:
         template_id = "%s-%s-%s-%s-%s" % (
             digest[:8], digest[8:12], "4" + digest[13:16], "8" + digest[17:20], digest[20:32]
         )
-        url = "https://awsserverlessrepo-changesets-%s.s3.amazonaws.com/%s/%s/%s/%s/template.yaml" % (
-            digest[32:44], self._account, name, version, template_id
+        # One URL per application, whatever the version: the environment's
+        # ServerlessApplications maps an application to a local template under this URL
+        # (scenario/stacks.rs, sar_template_url).
+        url = "https://awsserverlessrepo-changesets-offline.s3.amazonaws.com/%s/%s/template.yaml" % (
+            owner, name
         )
         return {
             "ApplicationId": ApplicationId,

@@ -213,6 +213,9 @@ pub struct Environment {
     /// file), read where a template reads S3 (`AWS::Include`, `BodyS3Location`, SAM's
     /// `DefinitionUri`).
     pub s3_objects: super::transform::S3Objects,
+    /// `ServerlessApplications`: Serverless Application Repository application ARNs -> the
+    /// local template standing in for the application (a nested stack of the SAM template).
+    pub serverless_applications: BTreeMap<String, PathBuf>,
     /// The `GroupName`s of `SecurityGroups` -> their ids (rules by `SourceSecurityGroupName`).
     pub group_names: BTreeMap<String, String>,
     /// Existing managed prefix lists: id -> CIDRs (security group rules name them).
@@ -232,6 +235,30 @@ pub struct Environment {
     pub exports: BTreeMap<String, String>,
     prefix: String,
     locations: SourceMap,
+}
+
+/// The template URL the offline Serverless Application Repository gives an application
+/// (`sam_translate.py`'s `OfflineSar`): one per application ARN, whatever the version.
+fn sar_template_url(arn: &str) -> Option<String> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, owner, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let name = resource.strip_prefix("applications/")?;
+    let ok = service == "serverlessrepo"
+        && owner.len() == 12
+        && owner.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && name.len() <= 140
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| {
+        format!("https://awsserverlessrepo-changesets-offline.s3.amazonaws.com/{owner}/{name}/template.yaml")
+    })
 }
 
 /// The environment's `InternetGateways` (`InternetGatewayId`, `VpcId` it is attached to) and
@@ -717,6 +744,7 @@ impl Environment {
                 "RouteTables",
                 "InternetGateways",
                 "S3Objects",
+                "ServerlessApplications",
                 "PublicEndpoints",
                 "Bindings",
                 "Exports",
@@ -1202,6 +1230,32 @@ impl Environment {
             }
             env.s3_objects.insert(uri, path);
         }
+        for (k, v) in r.entries(
+            m,
+            "ServerlessApplications",
+            "an object of application ARN -> local template",
+        ) {
+            let at = format!("ServerlessApplications.{k}");
+            let Some(rel) = v.as_str() else {
+                r.wrong_type(&at, "a path", v);
+                continue;
+            };
+            if sar_template_url(k).is_none() {
+                r.invalid(
+                    &at,
+                    format!(
+                        "{k:?} is not an application ARN (arn:aws:serverlessrepo:<region>:<account>:applications/<name>)"
+                    ),
+                );
+                continue;
+            }
+            let path = Path::new(file).parent().unwrap_or(Path::new("")).join(rel);
+            if !path.is_file() {
+                r.invalid(&at, format!("{} is not a file", path.display()));
+                continue;
+            }
+            env.serverless_applications.insert(k.clone(), path);
+        }
         let account = env.account();
         for (group, reason) in
             resources::resolve_group_names(&mut env.security_groups, &env.group_names, &account)
@@ -1554,6 +1608,11 @@ fn load_from(
             .s3_objects
             .entry(k.clone())
             .or_insert_with(|| v.clone());
+    }
+    for (arn, v) in &env.serverless_applications {
+        if let Some(key) = sar_template_url(arn).and_then(|u| super::transform::s3_uri(&u)) {
+            links.s3_objects.entry(key).or_insert_with(|| v.clone());
+        }
     }
     let mut export_owner: BTreeMap<String, String> = BTreeMap::new();
     for (export, v) in &env.exports {

@@ -65,6 +65,96 @@ pub struct StackLinks {
     pub later: BTreeSet<String>,
     /// The environment's `S3Objects` (S3 locations the template reads, as local files).
     pub s3_objects: super::transform::S3Objects,
+    /// How deep in nested stacks this template is (0: a stack of its own).
+    pub nesting: usize,
+}
+
+/// How deep nested stacks may go before vpcgate refuses (its bound: CloudFormation documents
+/// none below its quota on resources).
+pub const MAX_NESTING: usize = 8;
+
+/// An `AWS::CloudFormation::Stack` whose `TemplateURL` the environment's `S3Objects` maps: the
+/// nested template is loaded as CloudFormation creates it — a stack named
+/// `<parent>-<LogicalId>-<12 characters>` with the resource's `Parameters` — and `Fn::GetAtt
+/// Stack.Outputs.X` reads its outputs. `None` when the template is not mapped (the stack stays a
+/// placeholder). The nested stack's resources come back with logical ids `<LogicalId>/<id>`.
+fn nested_stack(
+    ctx: &IdContext,
+    logical: &str,
+    props: &Map<String, Value>,
+    links: &StackLinks,
+) -> Option<Result<Resolved, Vec<ScenarioError>>> {
+    let url = props.get("TemplateURL")?.as_str()?;
+    let key = super::transform::s3_uri(url)?;
+    let path = links.s3_objects.get(&key)?;
+    let file = path.display().to_string();
+    let fail = |reason: String| {
+        Some(Err(vec![ScenarioError {
+            file: file.clone(),
+            logical_id: Some(logical.to_string()),
+            path: "Properties.TemplateURL".into(),
+            kind: ErrorKind::Invalid { reason },
+        }]))
+    };
+    if links.nesting >= MAX_NESTING {
+        return fail(format!(
+            "nested stacks go deeper than {MAX_NESTING} levels (vpcgate's bound)"
+        ));
+    }
+    let text = match super::read_source(path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{url} ({file}): {e}")),
+    };
+    let doc = match super::yaml::parse(&text, &file) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(e.0)),
+    };
+    let Value::Object(doc) = doc.value else {
+        return fail(format!(
+            "{url}: Template format error: not a JSON or YAML object"
+        ));
+    };
+    let parameters: BTreeMap<String, String> = props
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    let child = IdContext {
+        region: ctx.region.clone(),
+        account: ctx.account.clone(),
+        stack: format!(
+            "{}-{logical}-{}",
+            ctx.stack,
+            ctx.upper(logical, "nested-stack", 12)
+        ),
+    };
+    let mut child_links = links.clone();
+    child_links.nesting += 1;
+    Some(
+        resolve(&file, &doc, &child, &parameters, &child_links).map(|mut r| {
+            for res in &mut r.resources {
+                res.logical_id = format!("{logical}/{}", res.logical_id);
+            }
+            r
+        }),
+    )
 }
 
 type Located = (String, ErrorKind);
@@ -1649,6 +1739,18 @@ pub fn resolve(
                 &done,
                 addressed.contains(&id),
             );
+        }
+        if ty == "AWS::CloudFormation::Stack" {
+            match nested_stack(ctx, &id, &props, links) {
+                None => {}
+                Some(Ok(child)) => {
+                    for (k, v) in &child.outputs {
+                        phys.attributes.insert(format!("Outputs.{k}"), v.clone());
+                    }
+                    resolved.extend(child.resources);
+                }
+                Some(Err(errs)) => errors.extend(errs),
+            }
         }
         done.insert(id.clone(), phys.clone());
         resolved.push(ResolvedResource {
