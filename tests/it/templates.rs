@@ -1274,3 +1274,502 @@ fn rules_assertions_check_parameters() {
     .unwrap_err();
     assert!(e.contains("CDK bootstrap stack version 6 required."), "{e}");
 }
+
+/// `Ref AWS::NoValue` as an operand of `Fn::Equals` (cfn-lint's good/functions/
+/// relationship_conditions.yaml): CloudFormation documents AWS::NoValue only as a removed
+/// property value (pseudo-parameter-reference.html#cfn-pseudo-param-novalue) and cfn-lint
+/// treats it as an unknown operand; vpcgate's choice (README fidelity notes): no value equals
+/// only another no value, never a string, not even the empty one.
+#[test]
+fn no_value_in_equals_equals_only_no_value() {
+    let t = format!(
+        "Conditions:\n  VsRegion: !Equals [!Ref 'AWS::NoValue', us-east-1]\n  VsEmpty: !Equals ['', !Ref 'AWS::NoValue']\n  VsItself: !Equals [!Ref 'AWS::NoValue', !Ref 'AWS::NoValue']\n{SG}Outputs:\n  R:\n    Value: !If [VsRegion, t, f]\n  E:\n    Value: !If [VsEmpty, t, f]\n  I:\n    Value: !If [VsItself, t, f]\n"
+    );
+    let l = load_texts("novalue-equals", &[("s", &t)], None, &[]).unwrap();
+    let o = &l.stacks[0].outputs;
+    assert_eq!(
+        (&o["R"], &o["E"], &o["I"]),
+        (&json!("f"), &json!("f"), &json!("t"))
+    );
+}
+
+/// Security-group rules by `SourceSecurityGroupName` (and standalone ingress rules by
+/// `GroupName`), EC2's `[Default VPC]` reference by name
+/// (aws-properties-ec2-security-group-ingress.html): resolved against the template's own
+/// groups (`GroupName`) and the environment's, in any order; a group owned by another account
+/// (`SourceSecurityGroupOwnerId`, a classic ELB's `amazon-elb-sg`) stays that account's group;
+/// an unknown name is EC2's InvalidGroup.NotFound.
+#[test]
+fn security_group_rules_name_their_source_group_by_name() {
+    use vpcgate::vpc::sg::Peer;
+    let env = "AccountId: '111122223333'\nVpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\nSecurityGroups:\n  - GroupId: sg-0e1\n    VpcId: vpc-0a1\n    GroupName: ops\n  - GroupId: sg-0e2\n    VpcId: vpc-0a1\n    GroupName: bastion\n    SecurityGroupIngress:\n      - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourceSecurityGroupName: ops}\n";
+    let t = "Resources:\n  App:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: app\n      SecurityGroupIngress:\n        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, SourceSecurityGroupName: web}\n        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourceSecurityGroupName: ops}\n        - {IpProtocol: tcp, FromPort: 81, ToPort: 81, SourceSecurityGroupName: amazon-elb-sg, SourceSecurityGroupOwnerId: amazon-elb}\n  Web:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupName: web\n      GroupDescription: web\n  WebFromApp:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties:\n      GroupName: web\n      IpProtocol: tcp\n      FromPort: 443\n      ToPort: 443\n      SourceSecurityGroupName: !Ref App\n";
+    let l = load_texts("sg-names", &[("s", t)], Some(env), &[]).unwrap();
+    let group = |logical: &str| {
+        l.model
+            .security_groups
+            .iter()
+            .find(|g| g.logical_id == logical)
+            .unwrap_or_else(|| panic!("{logical}"))
+            .clone()
+    };
+    let (app, web) = (group("App"), group("Web"));
+    let peers: Vec<&Peer> = app.ingress.iter().map(|r| &r.peer).collect();
+    assert_eq!(
+        peers,
+        [
+            &Peer::Group(web.id.clone()),
+            &Peer::Group("sg-0e1".into()),
+            &Peer::Group("amazon-elb/amazon-elb-sg".into())
+        ]
+    );
+    assert_eq!(web.ingress.len(), 1);
+    assert_eq!(web.ingress[0].peer, Peer::Group(app.id.clone()));
+    assert_eq!(web.ingress[0].from_port, 443);
+    // The environment's own rules resolve against its groups.
+    assert_eq!(
+        group("sg-0e2").ingress[0].peer,
+        Peer::Group("sg-0e1".into())
+    );
+    // An unknown name fails the rule's resource, with EC2's message.
+    let bad = t.replace(
+        "SourceSecurityGroupName: ops}",
+        "SourceSecurityGroupName: nope}",
+    );
+    let e = load_texts("sg-names-bad", &[("s", &bad)], Some(env), &[]).unwrap_err();
+    assert!(
+        e.contains("App") && e.contains("The security group 'nope' does not exist in default VPC"),
+        "{e}"
+    );
+    // A standalone rule's unknown source fails that rule's resource, not its group.
+    let bad = t.replace(
+        "SourceSecurityGroupName: !Ref App",
+        "SourceSecurityGroupName: gone",
+    );
+    let e = load_texts("sg-names-standalone", &[("s", &bad)], Some(env), &[]).unwrap_err();
+    assert!(
+        e.contains("WebFromApp.Properties.SourceSecurityGroupName: The security group 'gone' does not exist in default VPC"),
+        "{e}"
+    );
+    let e = Environment::parse(
+        &env.replace(
+            "SourceSecurityGroupName: ops",
+            "SourceSecurityGroupName: nope",
+        ),
+        "env.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("The security group 'nope' does not exist"),
+        "{e}"
+    );
+}
+
+/// Route tables and internet gateways the account already has, declared in the environment
+/// file (`RouteTables`, `InternetGateways`), as existing VPCs and subnets are: a template
+/// associates its subnets with them by id (cfn-lint's good/properties_rt_association.yaml takes
+/// route table ids as String parameters) and adds routes to them; the world routes by them.
+/// EC2's checks apply (CreateRoute, AssociateRouteTable: unknown ids, different networks, a
+/// subnet explicitly associated twice).
+#[test]
+fn environment_route_tables_take_template_associations_and_routes() {
+    use vpcgate::ec2::route::{Outcome, decide};
+    let env = "Vpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - {SubnetId: subnet-0a1, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n      - {SubnetId: subnet-0a2, CidrBlock: 10.0.1.0/24, AvailabilityZone: us-east-1a}\n      - {SubnetId: subnet-0a3, CidrBlock: 10.0.2.0/24, AvailabilityZone: us-east-1a}\nInternetGateways:\n  - {InternetGatewayId: igw-0a1, VpcId: vpc-0a1}\nRouteTables:\n  - RouteTableId: rtb-0a1\n    VpcId: vpc-0a1\n    Routes:\n      - {DestinationCidrBlock: 0.0.0.0/0, GatewayId: igw-0a1}\n    Associations: [subnet-0a1]\n  - RouteTableId: rtb-0a2\n    VpcId: vpc-0a1\n";
+    let t = "Parameters:\n  Public:\n    Type: String\n    Default: rtb-0a1\n  Private:\n    Type: String\n    Default: rtb-0a2\nResources:\n  Assoc:\n    Type: AWS::EC2::SubnetRouteTableAssociation\n    Properties:\n      RouteTableId: !Ref Public\n      SubnetId: subnet-0a2\n  PrivateAssoc:\n    Type: AWS::EC2::SubnetRouteTableAssociation\n    Properties:\n      RouteTableId: !Ref Private\n      SubnetId: subnet-0a3\n  Peering:\n    Type: AWS::EC2::Route\n    Properties:\n      RouteTableId: !Ref Private\n      DestinationCidrBlock: 172.16.0.0/12\n      VpcPeeringConnectionId: pcx-0a1\n";
+    let l = load_texts("env-rtb", &[("s", t)], Some(env), &[]).unwrap();
+    let ec2 = &l.model.ec2;
+    let cidr = Some("10.0.0.0/16".parse().unwrap());
+    let public = Some("203.0.113.9".parse().unwrap());
+    let out = |subnet: &str, dst: &str| {
+        decide(ec2, cidr, "vpc-0a1", subnet, dst.parse().unwrap(), public)
+    };
+    // The environment's own association and the template's both route by rtb-0a1's default route.
+    for subnet in ["subnet-0a1", "subnet-0a2"] {
+        let d = out(subnet, "198.51.100.1");
+        assert_eq!(d.table.as_deref(), Some("rtb-0a1"));
+        assert!(
+            matches!(d.outcome, Outcome::Internet { ref path, .. } if path == "igw-0a1"),
+            "{d}"
+        );
+    }
+    // The private table has the template's route and no way out.
+    let d = out("subnet-0a3", "172.16.0.1");
+    assert_eq!(
+        (d.table.as_deref(), d.matched),
+        (Some("rtb-0a2"), Some("172.16.0.0/12".parse().unwrap()))
+    );
+    assert!(matches!(
+        out("subnet-0a3", "198.51.100.1").outcome,
+        Outcome::Dropped { .. }
+    ));
+    // EC2's refusals: an unknown table, a subnet the environment already associates.
+    let bad = t
+        .replace("Default: rtb-0a2", "Default: rtb-0ff")
+        .replace("SubnetId: subnet-0a2", "SubnetId: subnet-0a1");
+    let e = load_texts("env-rtb-bad", &[("s", &bad)], Some(env), &[]).unwrap_err();
+    assert!(
+        e.contains("The routeTable ID 'rtb-0ff' does not exist"),
+        "{e}"
+    );
+    assert!(e.contains("conflicts with an existing association"), "{e}");
+    // The environment is checked as EC2 checks the calls that would have made it.
+    let e = Environment::parse(
+        &env.replace("GatewayId: igw-0a1}", "GatewayId: igw-0b2}")
+            .replace(
+                "Associations: [subnet-0a1]",
+                "Associations: [subnet-0a1, subnet-0zz]",
+            ),
+        "env.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("igw-0b2 is not one of the environment's InternetGateways attached to vpc-0a1"),
+        "{e}"
+    );
+    assert!(
+        e.contains("RouteTables[0].Associations[1]: The subnet ID 'subnet-0zz' does not exist"),
+        "{e}"
+    );
+}
+
+/// The network of an instance's interfaces as EC2 makes it
+/// (aws-resource-ec2-networkinterface.html, aws-properties-ec2-instance-networkinterface.html):
+/// an existing `AWS::EC2::NetworkInterface` attached at `DeviceIndex` 0 gives the instance its
+/// subnet, address and groups (the Quick Starts' NAT and bastion instances); an Elastic IP
+/// associated with that interface is the instance's public address; `Fn::GetAtt` of the
+/// interface gives its real addresses; interfaces at `DeviceIndex` 1 and up — new ones in their
+/// subnet, or existing ones — are real ENIs of the world in the instance's Availability Zone.
+#[tokio::test(flavor = "current_thread")]
+async fn instances_attach_network_interfaces_at_every_device_index() {
+    let t = "Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties:\n      CidrBlock: 10.0.0.0/16\n  A:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n  B:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZone: us-east-1a}\n  C:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.2.0/24, AvailabilityZone: us-east-1b}\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: x, VpcId: !Ref Vpc}\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties:\n      SubnetId: !Ref A\n      GroupSet: [!Ref Sg]\n      SourceDestCheck: false\n      PrivateIpAddresses:\n        - {PrivateIpAddress: 10.0.0.10, Primary: true}\n        - {PrivateIpAddress: 10.0.0.11, Primary: false}\n  Spare:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: !Ref B}\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      SourceDestCheck: false\n      NetworkInterfaces:\n        - {NetworkInterfaceId: !Ref Eni, DeviceIndex: '0'}\n        - {DeviceIndex: '1', SubnetId: !Ref B, GroupSet: [!Ref Sg], PrivateIpAddress: 10.0.1.20}\n        - {DeviceIndex: '2', NetworkInterfaceId: !Ref Spare}\n  Eip:\n    Type: AWS::EC2::EIP\n    Properties: {Domain: vpc}\n  Assoc:\n    Type: AWS::EC2::EIPAssociation\n    Properties:\n      AllocationId: !GetAtt Eip.AllocationId\n      NetworkInterfaceId: !Ref Eni\nOutputs:\n  Primary: {Value: !GetAtt Eni.PrimaryPrivateIpAddress}\n  Secondary: {Value: !Select [0, !GetAtt Eni.SecondaryPrivateIpAddresses]}\n  Id: {Value: !GetAtt Eni.Id}\n  Ref: {Value: !Ref Eni}\n  HostIp: {Value: !GetAtt Host.PrivateIp}\n  SpareIp: {Value: !GetAtt Spare.PrimaryPrivateIpAddress}\n  PublicIp: {Value: !Ref Eip}\n";
+    let l = load_texts("enis", &[("s", t)], None, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let o = l.stacks[0].outputs.clone();
+    assert_eq!(
+        (&o["Primary"], &o["Secondary"], &o["HostIp"]),
+        (
+            &json!("10.0.0.10"),
+            &json!("10.0.0.11"),
+            &json!("10.0.0.10")
+        )
+    );
+    assert_eq!(o["Id"], o["Ref"]);
+    let host = l.model.ec2.instances[0].clone();
+    assert_eq!(
+        host.primary_interface.as_ref(),
+        o["Ref"].as_str().map(String::from).as_ref()
+    );
+    assert!(!host.source_dest_check);
+    let sg = l.model.security_groups[0].id.clone();
+    assert_eq!(host.security_groups, vec![sg.clone()]);
+    let world =
+        vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    let host = world.ec2.instance("Host").unwrap();
+    assert_eq!(host.eni.ip.to_string(), "10.0.0.10");
+    assert_eq!(host.eni.groups, vec![sg.clone()]);
+    assert_eq!(
+        host.public_ip.map(|ip| ip.to_string()).as_deref(),
+        o["PublicIp"].as_str()
+    );
+    let [second, third] = &host.secondary_enis[..] else {
+        panic!("two secondary interfaces: {:?}", host.secondary_enis)
+    };
+    assert_eq!(
+        (second.ip.to_string().as_str(), &second.groups),
+        ("10.0.1.20", &vec![sg])
+    );
+    // The spare interface is where its GetAtt said it is.
+    assert_eq!(Some(third.ip.to_string().as_str()), o["SpareIp"].as_str());
+    assert_eq!(second.subnet_id, third.subnet_id);
+    // EC2's refusals: another zone, an interface that does not exist, an address outside its
+    // subnet.
+    for (from, to, want) in [
+        (
+            "SubnetId: !Ref B, GroupSet",
+            "SubnetId: !Ref C, GroupSet",
+            "You may not attach a network interface to an instance if they are not in the same availability zone",
+        ),
+        (
+            "NetworkInterfaceId: !Ref Spare",
+            "NetworkInterfaceId: eni-0123456789abcdef0",
+            "The networkInterface ID 'eni-0123456789abcdef0' does not exist",
+        ),
+        (
+            "PrivateIpAddress: 10.0.1.20",
+            "PrivateIpAddress: 10.0.9.20",
+            "Address 10.0.9.20 does not fall within the subnet's address range",
+        ),
+        (
+            "{PrivateIpAddress: 10.0.0.11, Primary: false}",
+            "{PrivateIpAddress: 10.0.0.255, Primary: false}",
+            "Address 10.0.0.255 is in subnet's reserved address range",
+        ),
+    ] {
+        let e = load_texts("enis-bad", &[("s", &t.replace(from, to))], None, &[]).unwrap_err();
+        assert!(e.contains(want), "{to}: {e}");
+    }
+}
+
+/// An instance without a subnet launches into the default VPC (a placeholder: vpcgate does not
+/// model it), whose range is 172.31.0.0/16 (default-vpc-components.html): an address outside it,
+/// on the instance or one of its interfaces, is EC2's refusal (cfn-lint's good/generic.yaml).
+#[test]
+fn default_vpc_instances_ask_for_default_vpc_addresses() {
+    let t = "Resources:\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      NetworkInterfaces:\n        - DeviceIndex: '1'\n          PrivateIpAddresses:\n            - {PrivateIpAddress: 172.31.4.9, Primary: true}\n";
+    let l = load_texts("default-vpc", &[("s", t)], None, &[]).unwrap();
+    assert!(l.model.ec2.instances.is_empty());
+    let e = load_texts(
+        "default-vpc-bad",
+        &[("s", &t.replace("172.31.4.9", "1.1.1.1"))],
+        None,
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("Address 1.1.1.1 does not fall within the subnet's address range (the default VPC's 172.31.0.0/16)"),
+        "{e}"
+    );
+}
+
+/// S3 is online: the environment file's `S3Objects` maps S3 locations (`s3://bucket/key`, or
+/// any S3 URL style) to local files, relative to the environment file, read wherever a
+/// template reads S3 — `BodyS3Location` of a REST or HTTP API (imported as its Body),
+/// `Fn::Transform AWS::Include` with an S3 `Location` (written with `Fn::Sub` of a parameter,
+/// as cfn-lint's corpus does). An unmapped location is an error naming the environment key.
+#[test]
+fn environment_s3_objects_stand_in_for_s3_locations() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-s3objects-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("objects")).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "objects/api.yaml",
+        "openapi: 3.0.1\ninfo: {title: api, version: '1'}\npaths:\n  /ping:\n    get:\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n        responses: {default: {statusCode: '200'}}\n",
+    );
+    write("objects/tags.yaml", "- {Key: team, Value: net}\n");
+    write(
+        "env.yaml",
+        "S3Objects:\n  s3://defs/api.yaml: objects/api.yaml\n  https://includes.s3.us-east-1.amazonaws.com/v1/tags.yaml: objects/tags.yaml\n",
+    );
+    let t = "Parameters:\n  Base:\n    Type: String\n    Default: https://includes.s3.amazonaws.com\nResources:\n  Api:\n    Type: AWS::ApiGateway::RestApi\n    Properties:\n      BodyS3Location: {Bucket: defs, Key: api.yaml}\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      Tags:\n        Fn::Transform:\n          Name: AWS::Include\n          Parameters:\n            Location: !Sub '${Base}/v1/tags.yaml'\n";
+    write("t.yaml", t);
+    let env = Environment::load(&dir.join("env.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = |file: &str| StackSpec {
+        name: "s".into(),
+        template: dir.join(file),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(&[spec("t.yaml")], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let props = |id: &str| {
+        l.resolved
+            .iter()
+            .find(|r| r.logical_id == id)
+            .unwrap()
+            .properties
+            .clone()
+    };
+    let api = props("Api");
+    assert!(!api.contains_key("BodyS3Location"));
+    assert!(api["Body"]["paths"]["/ping"]["get"].is_object(), "{api:?}");
+    assert_eq!(
+        props("Sg")["Tags"],
+        json!([{"Key": "team", "Value": "net"}])
+    );
+    // Unmapped: the error names the environment key.
+    write("u.yaml", &t.replace("Key: api.yaml", "Key: other.yaml"));
+    let e = load(&[spec("u.yaml")], &env, &[]).unwrap_err().to_string();
+    assert!(e.contains("BodyS3Location s3://defs/other.yaml cannot be read offline: map it to a local file in the environment file's S3Objects"), "{e}");
+    write("v.yaml", &t.replace("/v1/tags.yaml", "/v2/tags.yaml"));
+    let e = load(&[spec("v.yaml")], &env, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "map s3://includes/v2/tags.yaml to a local file in the environment file's S3Objects"
+        ),
+        "{e}"
+    );
+    // The environment's own mistakes: not an S3 location, no such file.
+    write(
+        "bad.yaml",
+        "S3Objects:\n  ftp://x/y: objects/api.yaml\n  s3://defs/gone.yaml: objects/gone.yaml\n",
+    );
+    let e = Environment::load(&dir.join("bad.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"ftp://x/y\" is not an S3 location"), "{e}");
+    assert!(e.contains("gone.yaml is not a file"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `AWS::Serverless::Application` from the Serverless Application Repository: the SAM
+/// translator's ServerlessAppPlugin is given an offline repository client (its own hook: a
+/// plugin passed to the Translator replaces the default one), which answers
+/// CreateCloudFormationTemplate with an ACTIVE template in SAR's change-set bucket; the
+/// application becomes the `AWS::CloudFormation::Stack` CloudFormation creates, a placeholder
+/// whose `Outputs.X` are placeholders. An ApplicationId that is not an application ARN of the
+/// Region is the repository's NotFoundException, reported as the translator reports it.
+#[test]
+fn serverless_applications_become_placeholder_nested_stacks_offline() {
+    let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world\n        SemanticVersion: 1.0.4\n      Parameters:\n        IdentityNameParameter: corpus\nOutputs:\n  Greeting:\n    Value: !GetAtt App.Outputs.Greeting\n";
+    let l = load_texts("sar", &[("s", t)], None, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let app = l.resolved.iter().find(|r| r.logical_id == "App").unwrap();
+    assert_eq!(app.ty, "AWS::CloudFormation::Stack");
+    let url = app.properties["TemplateURL"].as_str().unwrap();
+    assert!(
+        url == "https://awsserverlessrepo-changesets-offline.s3.amazonaws.com/077246666028/hello-world/template.yaml",
+        "{url}"
+    );
+    assert_eq!(
+        app.properties["Parameters"],
+        json!({"IdentityNameParameter": "corpus"})
+    );
+    assert!(
+        l.stacks[0].outputs["Greeting"]
+            .as_str()
+            .is_some_and(|g| g.ends_with("Outputs.Greeting")),
+        "{:?}",
+        l.stacks[0].outputs
+    );
+    for (id, want) in [
+        (
+            "arn:aws:serverlessrepo:us-west-2:077246666028:applications/hello-world",
+            "Cannot find application arn:aws:serverlessrepo:us-west-2:077246666028:applications/hello-world in us-east-1",
+        ),
+        (
+            "hello-world",
+            "Resource with id [App] is invalid. Cannot find application hello-world: not an application ARN",
+        ),
+    ] {
+        let bad = t.replace(
+            "arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world",
+            id,
+        );
+        let e = load_texts("sar-bad", &[("s", &bad)], None, &[]).unwrap_err();
+        assert!(e.contains(want), "{id}: {e}");
+    }
+}
+
+/// A network interface in a subnet of the environment (whose range the template does not
+/// know, so no address is placed for `Fn::GetAtt`) is still one ENI: the instance attached to
+/// it stands on it, with the address a binding gives the instance when it is bound.
+#[tokio::test(flavor = "current_thread")]
+async fn an_instance_on_an_environment_subnet_interface_is_that_interface() {
+    let env = "Vpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - {SubnetId: subnet-0a1, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n";
+    let t = "Resources:\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: subnet-0a1, Description: bastion interface}\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      NetworkInterfaces: [{NetworkInterfaceId: !Ref Eni, DeviceIndex: 0}]\n";
+    let mut l = load_texts("env-eni", &[("s", t)], Some(env), &[]).unwrap();
+    // What a binding does to an unpinned instance: it gives the instance an address.
+    l.model.ec2.instances[0].private_ip = Some("10.0.0.200".parse().unwrap());
+    let world =
+        vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
+            .unwrap();
+    let host = world.ec2.instance("Host").unwrap();
+    assert_eq!(host.eni.description, "bastion interface");
+    assert_eq!(host.eni.ip.to_string(), "10.0.0.200");
+    assert_eq!(
+        world
+            .net
+            .enis()
+            .iter()
+            .filter(|e| e.subnet_id == "subnet-0a1")
+            .count(),
+        1
+    );
+}
+
+/// A nested stack (`AWS::CloudFormation::Stack`) whose `TemplateURL` the environment's
+/// `S3Objects` maps is created as CloudFormation creates it: its template with the resource's
+/// `Parameters`, its resources in the world, `Fn::GetAtt Stack.Outputs.X` its outputs. An
+/// unmapped one stays a placeholder.
+#[test]
+fn nested_stacks_from_s3_objects_are_loaded() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-nested-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "network.yaml",
+        "Parameters:\n  Cidr:\n    Type: String\nResources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: !Ref Cidr}\n  Subnet:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: !Select [0, !Cidr [!Ref Cidr, 4, 8]], AvailabilityZone: us-east-1a}\nOutputs:\n  SubnetId: {Value: !Ref Subnet}\n  VpcId: {Value: !Ref Vpc}\n",
+    );
+    write(
+        "env.yaml",
+        "S3Objects:\n  https://templates.s3.amazonaws.com/network.yaml: network.yaml\n",
+    );
+    write(
+        "t.yaml",
+        "Resources:\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/network.yaml\n      Parameters: {Cidr: 10.9.0.0/16}\n  Other:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/unmapped.yaml\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      SubnetId: !GetAtt Network.Outputs.SubnetId\nOutputs:\n  Vpc: {Value: !GetAtt Network.Outputs.VpcId}\n  Elsewhere: {Value: !GetAtt Other.Outputs.Thing}\n",
+    );
+    let env = Environment::load(&dir.join("env.yaml")).unwrap();
+    let spec = StackSpec {
+        name: "app".into(),
+        template: dir.join("t.yaml"),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let vpc = l
+        .model
+        .vpcs
+        .iter()
+        .find(|v| v.logical_id == "Network/Vpc")
+        .expect("the nested stack's VPC");
+    assert_eq!(vpc.cidr.to_string(), "10.9.0.0/16");
+    assert_eq!(l.stacks[0].outputs["Vpc"], vpc.id.as_str());
+    assert_eq!(l.model.ec2.instances[0].vpc_id, vpc.id);
+    assert_eq!(vpc.subnets[0].cidr.to_string(), "10.9.0.0/24");
+    assert!(
+        l.stacks[0].outputs["Elsewhere"]
+            .as_str()
+            .is_some_and(|v| v.ends_with("Outputs.Thing")),
+        "{:?}",
+        l.stacks[0].outputs
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The environment's `ServerlessApplications` maps an application of the repository to a local
+/// template: the nested stack the application becomes is loaded from it (its resources in the
+/// world, `Outputs.X` its outputs).
+#[test]
+fn serverless_applications_mapped_by_the_environment_load_their_template() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-sar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "hello.yaml",
+        "Parameters:\n  Who:\n    Type: String\nResources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: !Sub 'hello ${Who}'}\nOutputs:\n  GroupId: {Value: !GetAtt Sg.GroupId}\n",
+    );
+    write(
+        "env.yaml",
+        "ServerlessApplications:\n  arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world: hello.yaml\n",
+    );
+    write(
+        "t.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world\n        SemanticVersion: 1.0.4\n      Parameters: {Who: corpus}\nOutputs:\n  Group:\n    Value: !GetAtt App.Outputs.GroupId\n",
+    );
+    let env = Environment::load(&dir.join("env.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let spec = StackSpec {
+        name: "app".into(),
+        template: dir.join("t.yaml"),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let sg = l
+        .model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "App/Sg")
+        .expect("the application's group");
+    assert_eq!(l.stacks[0].outputs["Group"], sg.id.as_str());
+    let e = Environment::parse(
+        "ServerlessApplications:\n  hello-world: hello.yaml\n",
+        &dir.join("bad.yaml").display().to_string(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("\"hello-world\" is not an application ARN"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,6 +7,7 @@
 //! a name that does not exist fails at once with NXDOMAIN; a port nobody listens on is refused.
 //! [`request`] sends one HTTP(S) request over such a connection, trusting the emulated public CA.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -29,17 +30,55 @@ pub struct Instance {
     pub config: InstanceConfig,
     /// Its primary network interface.
     pub eni: Arc<Eni>,
+    /// Its other network interfaces, by device index (1, 2, …).
+    pub secondary_enis: Vec<Arc<Eni>>,
     /// Its public IPv4 address, if it has one.
     pub public_ip: Option<Ipv4Addr>,
 }
 
 impl Instance {
+    #[cfg(test)]
     pub(crate) fn create(
         net: &Network,
         model: &Ec2Model,
         config: &InstanceConfig,
         index: usize,
     ) -> Result<Self, StartError> {
+        Self::create_with(net, model, config, index, &HashMap::new())
+    }
+
+    /// Creates the instance on the network interfaces already made (`interfaces`, by id): its
+    /// primary one when the template attached an existing `AWS::EC2::NetworkInterface`, and
+    /// its secondary ones.
+    pub(crate) fn create_with(
+        net: &Network,
+        model: &Ec2Model,
+        config: &InstanceConfig,
+        index: usize,
+        interfaces: &HashMap<String, Arc<Eni>>,
+    ) -> Result<Self, StartError> {
+        let attached = |id: &String| {
+            interfaces
+                .get(id)
+                .cloned()
+                .ok_or_else(|| StartError::UnknownInterface {
+                    instance: config.id.clone(),
+                    interface: id.clone(),
+                })
+        };
+        let secondary_enis = config
+            .secondary_interfaces
+            .iter()
+            .map(attached)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(id) = &config.primary_interface {
+            return Ok(Self {
+                config: config.clone(),
+                eni: attached(id)?,
+                secondary_enis,
+                public_ip: super::public_ip_of(model, config, index),
+            });
+        }
         let description = format!("Primary network interface of {}", config.id);
         let eni = match config.private_ip {
             Some(ip) => net.create_eni_at(
@@ -61,6 +100,7 @@ impl Instance {
         Ok(Self {
             config: config.clone(),
             eni,
+            secondary_enis,
             public_ip: super::public_ip_of(model, config, index),
         })
     }

@@ -72,6 +72,50 @@ pub struct InstanceConfig {
     /// `NetworkInterfaces[0].AssociatePublicIpAddress` (absent: the subnet's
     /// `MapPublicIpOnLaunch`).
     pub associate_public_ip: Option<bool>,
+    /// `NetworkInterfaces[0].NetworkInterfaceId`: the primary interface is that
+    /// [`NetworkInterfaceConfig`] (its subnet, address and groups are the instance's).
+    pub primary_interface: Option<String>,
+    /// The interfaces at `DeviceIndex` 1 and up, by id (each a [`NetworkInterfaceConfig`]).
+    pub secondary_interfaces: Vec<String>,
+    /// `SourceDestCheck` (EC2's default `true`). Recorded: routes to an instance or an ENI lead
+    /// to nothing emulated, so a NAT instance forwards nothing.
+    pub source_dest_check: bool,
+}
+
+/// An elastic network interface: an `AWS::EC2::NetworkInterface`, or one an instance's
+/// `NetworkInterfaces` entry at `DeviceIndex` 1 and up creates. Each is a real ENI of the world
+/// in its subnet, with its groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkInterfaceConfig {
+    /// CloudFormation logical id (`Instance.NetworkInterfaces[1]` for an instance's own).
+    pub logical_id: String,
+    /// `eni-…`.
+    pub id: String,
+    /// The VPC of its subnet.
+    pub vpc_id: String,
+    /// `SubnetId`.
+    pub subnet_id: String,
+    /// `GroupSet`.
+    pub security_groups: Vec<String>,
+    /// `PrivateIpAddress` (or the primary of `PrivateIpAddresses`), when pinned or placed.
+    pub private_ip: Option<Ipv4Addr>,
+    /// `SourceDestCheck` (default `true`).
+    pub source_dest_check: bool,
+    /// `Description`.
+    pub description: String,
+}
+
+/// An `AWS::EC2::EIPAssociation`: an Elastic IP onto an instance or a network interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EipAssociationConfig {
+    /// CloudFormation logical id.
+    pub logical_id: String,
+    /// `AllocationId`, or the address given as `EIP`.
+    pub eip: String,
+    /// `InstanceId`.
+    pub instance_id: Option<String>,
+    /// `NetworkInterfaceId`.
+    pub network_interface_id: Option<String>,
 }
 
 /// An `AWS::EC2::RouteTable`.
@@ -180,6 +224,8 @@ pub struct EipConfig {
     pub public_ip: Ipv4Addr,
     /// `InstanceId`: the instance it is associated with, if any.
     pub instance_id: Option<String>,
+    /// The network interface an `AWS::EC2::EIPAssociation` puts it on, if any.
+    pub network_interface_id: Option<String>,
 }
 
 /// `VpcEndpointType`.
@@ -246,6 +292,13 @@ pub struct Ec2Model {
     pub api_endpoint_associations: Vec<(String, String)>,
     /// Compute bound to the user's own processes ([`binding`]).
     pub bindings: Vec<binding::BindingConfig>,
+    /// Network interfaces (standalone, and instances' secondary ones).
+    pub network_interfaces: Vec<NetworkInterfaceConfig>,
+    /// Elastic IP associations.
+    pub eip_associations: Vec<EipAssociationConfig>,
+    /// Security groups by `GroupName` (the environment's and the templates'), which rules name
+    /// with `SourceSecurityGroupName`.
+    pub group_names: std::collections::BTreeMap<String, String>,
 }
 
 /// How a request reached an emulated service: put in the request's extensions by the listener
@@ -320,6 +373,15 @@ pub enum StartError {
         /// Why.
         #[source]
         source: EniError,
+    },
+    /// An instance names a network interface the model does not have (the loader checks it
+    /// first).
+    #[error("{instance}: no network interface {interface}")]
+    UnknownInterface {
+        /// The instance.
+        instance: String,
+        /// The interface id.
+        interface: String,
     },
     /// The public endpoints' certificate could not be made.
     #[error("public endpoint certificate: {0}")]
@@ -461,9 +523,45 @@ impl Ec2 {
             iam: cx.iam.clone(),
             clock: cx.clock.clone(),
         });
+        // Network interfaces first: instances attach them.
+        let mut interfaces = HashMap::new();
+        for cfg in &ec2.network_interfaces {
+            // An instance's primary interface takes the address the instance was given (a
+            // binding places an unpinned instance's address on its instance config).
+            let address = cfg.private_ip.or_else(|| {
+                ec2.instances
+                    .iter()
+                    .find(|i| i.primary_interface.as_ref() == Some(&cfg.id))
+                    .and_then(|i| i.private_ip)
+            });
+            let eni = match address {
+                Some(ip) => net.create_eni_at(
+                    &cfg.subnet_id,
+                    IpAddr::V4(ip),
+                    cfg.security_groups.clone(),
+                    cfg.description.clone(),
+                ),
+                None => net.create_eni(
+                    &cfg.subnet_id,
+                    cfg.security_groups.clone(),
+                    cfg.description.clone(),
+                ),
+            }
+            .map_err(|source| StartError::Eni {
+                owner: cfg.id.clone(),
+                source,
+            })?;
+            interfaces.insert(cfg.id.clone(), eni);
+        }
         let mut instances = Vec::new();
         for (i, cfg) in ec2.instances.iter().enumerate() {
-            instances.push(Arc::new(Instance::create(net, ec2, cfg, i)?));
+            instances.push(Arc::new(Instance::create_with(
+                net,
+                ec2,
+                cfg,
+                i,
+                &interfaces,
+            )?));
         }
         let mut endpoints = Vec::new();
         for cfg in ec2
@@ -595,11 +693,10 @@ pub(crate) fn public_ip_of(
     cfg: &InstanceConfig,
     index: usize,
 ) -> Option<Ipv4Addr> {
-    if let Some(eip) = model
-        .eips
-        .iter()
-        .find(|e| e.instance_id.as_deref() == Some(cfg.id.as_str()))
-    {
+    if let Some(eip) = model.eips.iter().find(|e| {
+        e.instance_id.as_deref() == Some(cfg.id.as_str())
+            || (e.network_interface_id.is_some() && e.network_interface_id == cfg.primary_interface)
+    }) {
         return Some(eip.public_ip);
     }
     let auto = cfg

@@ -260,6 +260,7 @@ mod tests {
             allocation_id: "eipalloc-1".into(),
             public_ip: "203.0.113.7".parse().unwrap(),
             instance_id: None,
+            network_interface_id: None,
         });
         ec2.nat_gateways.push(NatGatewayConfig {
             logical_id: "Nat".into(),

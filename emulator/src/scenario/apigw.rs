@@ -242,7 +242,7 @@ fn rest_api(
         p.invalid(
             "BodyS3Location",
             format!(
-                "BodyS3Location s3://{}/{} cannot be read offline: give the OpenAPI definition inline as Body (in SAM, DefinitionBody, or DefinitionUri with a local file path, which vpcgate inlines as sam package would upload it)",
+                "BodyS3Location s3://{}/{} cannot be read offline: map it to a local file in the environment file's S3Objects, or give the OpenAPI definition inline as Body (in SAM, DefinitionBody, or DefinitionUri with a local file path, which vpcgate inlines as sam package would upload it)",
                 s("Bucket"),
                 s("Key")
             ),

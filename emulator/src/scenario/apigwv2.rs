@@ -63,7 +63,7 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
             if p.has("BodyS3Location") {
                 p.invalid(
                     "BodyS3Location",
-                    "BodyS3Location is not emulated: give the OpenAPI definition as Body",
+                    "BodyS3Location cannot be read offline: map it to a local file in the environment file's S3Objects, or give the OpenAPI definition as Body",
                 );
             }
             let name = p

@@ -22,9 +22,9 @@ use super::ids::{IdContext, Physical, Subject, attrs};
 use super::props::{PropError, Props, attr, reference};
 use super::template::ResolvedResource;
 use crate::ec2::{
-    AssociationConfig, EipConfig, EndpointService, GatewayAttachmentConfig, InstanceConfig,
-    InternetGatewayConfig, NatGatewayConfig, RouteConfig, RouteTableConfig, RouteTarget,
-    VpcEndpointConfig, VpcEndpointType,
+    AssociationConfig, EipAssociationConfig, EipConfig, EndpointService, GatewayAttachmentConfig,
+    InstanceConfig, InternetGatewayConfig, NatGatewayConfig, NetworkInterfaceConfig, RouteConfig,
+    RouteTableConfig, RouteTarget, VpcEndpointConfig, VpcEndpointType,
 };
 use crate::iam::{Policy, PolicyKind};
 use crate::model::Model;
@@ -39,6 +39,8 @@ pub const TYPES: &[&str] = &[
     "AWS::EC2::VPCGatewayAttachment",
     "AWS::EC2::NatGateway",
     "AWS::EC2::EIP",
+    "AWS::EC2::EIPAssociation",
+    "AWS::EC2::NetworkInterface",
     "AWS::EC2::VPCEndpoint",
 ];
 
@@ -131,6 +133,24 @@ pub fn physical(s: &Subject<'_>, ty: &str) -> Option<Physical> {
             );
             (json!(id), a)
         }
+        "AWS::EC2::NetworkInterface" => {
+            let id = s.hex17("eni");
+            let mut a = attrs(&[("Id", json!(id))]);
+            // AWS::EC2::NetworkInterface "Return values": the primary address when pinned
+            // (else ids::place_instance places it, so GetAtt gives the ENI's address), the
+            // secondary ones of `PrivateIpAddresses`.
+            let (primary, secondary) = interface_addresses(s.props);
+            if let Some(ip) = primary {
+                a.insert("PrimaryPrivateIpAddress".into(), json!(ip));
+            }
+            a.insert("SecondaryPrivateIpAddresses".into(), json!(secondary));
+            (json!(id), a)
+        }
+        "AWS::EC2::EIPAssociation" => {
+            // CloudFormation's physical id of an association: `eipassoc-…`.
+            let id = s.hex17("eipassoc");
+            (json!(id), attrs(&[("Id", json!(id))]))
+        }
         "AWS::EC2::VPCEndpoint" => {
             let id = s.hex17("vpce");
             let service = s
@@ -219,6 +239,91 @@ fn pinned_private_ip(props: &Map<String, Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A network interface's (`AWS::EC2::NetworkInterface`, or an entry of an instance's
+/// `NetworkInterfaces`) primary private address, when given (`PrivateIpAddress`, or the entry of
+/// `PrivateIpAddresses` with `Primary: true`), and its secondary ones.
+fn interface_addresses(props: &Map<String, Value>) -> (Option<String>, Vec<String>) {
+    let mut primary = props
+        .get("PrivateIpAddress")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut secondary = Vec::new();
+    for item in props
+        .get("PrivateIpAddresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(ip) = item.get("PrivateIpAddress").and_then(Value::as_str) else {
+            continue;
+        };
+        let is_primary = matches!(item.get("Primary"), Some(Value::Bool(true)))
+            || item.get("Primary") == Some(&json!("true"));
+        if is_primary && primary.is_none() {
+            primary = Some(ip.to_string());
+        } else if primary.as_deref() != Some(ip) {
+            secondary.push(ip.to_string());
+        }
+    }
+    (primary, secondary)
+}
+
+/// A string attribute `physical` gave the resource, if any.
+fn attr_opt(r: &ResolvedResource, key: &str) -> Option<String> {
+    r.physical
+        .attributes
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// An instance's `NetworkInterfaces` entry at `DeviceIndex` 1 and up.
+struct SecondarySpec {
+    index: u32,
+    path: String,
+    existing: Option<String>,
+    subnet_id: Option<String>,
+    groups: Vec<String>,
+    address: Option<String>,
+    description: Option<String>,
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+/// The subnet of `subnet_id` in the model.
+fn subnet_of<'m>(model: &'m Model, subnet_id: &str) -> Option<&'m crate::vpc::Subnet> {
+    model
+        .vpcs
+        .iter()
+        .flat_map(|v| &v.subnets)
+        .find(|s| s.id == subnet_id)
+}
+
+/// EC2's check of a private address asked for in a subnet (RunInstances,
+/// CreateNetworkInterface): inside its range, not one of the five addresses AWS reserves
+/// (subnet-sizing.html).
+fn address_in_subnet(ip: Ipv4Addr, cidr: Ipv4Net) -> Result<(), String> {
+    if !cidr.contains(&ip) {
+        return Err(format!(
+            "Address {ip} does not fall within the subnet's address range"
+        ));
+    }
+    let offset = u32::from(ip) - u32::from(cidr.network());
+    if offset < 4 || ip == cidr.broadcast() {
+        return Err(format!(
+            "Address {ip} is in subnet's reserved address range"
+        ));
+    }
+    Ok(())
+}
+
+/// The default VPC's range (default-vpc-components.html: "IPv4 CIDR block of size /16
+/// (172.31.0.0/16)"), for instances launched there.
+const DEFAULT_VPC_CIDR: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(172, 31, 0, 0), 16) {
+    Ok(n) => n,
+    Err(_) => panic!("a /16"),
+};
+
 fn subnet_vpc(model: &Model, subnet: &str) -> Option<String> {
     model
         .vpcs
@@ -235,10 +340,48 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
     let reference = reference(r);
     let attr = |k: &str| attr(r, k);
     let logical_id = r.logical_id.clone();
-    if r.ty == "AWS::EC2::Instance" && !p.has("SubnetId") && !p.has("NetworkInterfaces") {
+    let interfaces_place_it = r
+        .properties
+        .get("NetworkInterfaces")
+        .and_then(Value::as_array)
+        .is_some_and(|l| {
+            l.iter()
+                .any(|n| n.get("SubnetId").is_some() || n.get("NetworkInterfaceId").is_some())
+        });
+    if r.ty == "AWS::EC2::Instance" && !p.has("SubnetId") && !interfaces_place_it {
         // EC2 launches it into the Region's default VPC
         // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html>,
-        // SubnetId), which the environment does not model: kept as a placeholder.
+        // SubnetId), which the environment does not model: kept as a placeholder. The
+        // addresses it asks for must still lie in the default VPC's range.
+        let mut asked: Vec<(String, String)> = Vec::new();
+        if let Some(ip) = r.properties.get("PrivateIpAddress").and_then(Value::as_str) {
+            asked.push(("PrivateIpAddress".into(), ip.to_string()));
+        }
+        for (i, n) in r
+            .properties
+            .get("NetworkInterfaces")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(n) = n.as_object() {
+                let (primary, secondary) = interface_addresses(n);
+                for ip in primary.into_iter().chain(secondary) {
+                    asked.push((format!("NetworkInterfaces[{i}]"), ip));
+                }
+            }
+        }
+        for (path, ip) in asked {
+            if let Ok(ip) = ip.parse::<Ipv4Addr>()
+                && let Err(why) = address_in_subnet(ip, DEFAULT_VPC_CIDR)
+            {
+                p.invalid(
+                    &path,
+                    format!("{why} (the default VPC's {DEFAULT_VPC_CIDR})"),
+                );
+            }
+        }
         model.not_emulated.push(crate::model::NotEmulated {
             logical_id,
             resource_type: r.ty.clone(),
@@ -258,14 +401,77 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                     "SecurityGroups names EC2-Classic or default-VPC groups; in a VPC use SecurityGroupIds",
                 );
             }
+            let mut primary_interface = None;
+            // (device index, path, existing id, subnet, groups, address, description)
+            let mut secondary: Vec<SecondarySpec> = Vec::new();
+            let mut indices = std::collections::BTreeSet::new();
             for (path, m) in p.objects("NetworkInterfaces") {
-                let mut c = p.child(path, m);
-                let index = c.opt_str("DeviceIndex").unwrap_or_else(|| "0".into());
-                if index != "0" {
+                let mut c = p.child(path.clone(), m);
+                let index_text = c.opt_str("DeviceIndex").unwrap_or_else(|| "0".into());
+                let Ok(index) = index_text.parse::<u32>() else {
                     c.invalid(
                         "DeviceIndex",
-                        "only the primary network interface (DeviceIndex 0) is emulated",
+                        format!("Invalid value '{index_text}' for deviceIndex"),
                     );
+                    continue;
+                };
+                if !indices.insert(index) {
+                    c.invalid(
+                        "DeviceIndex",
+                        "Each network interface requires a unique device index.",
+                    );
+                    continue;
+                }
+                let existing = c.opt_str("NetworkInterfaceId");
+                if index != 0 {
+                    let (address, _) = interface_addresses(m);
+                    secondary.push(SecondarySpec {
+                        index,
+                        path,
+                        existing,
+                        subnet_id: c.opt_str("SubnetId"),
+                        groups: c.str_list("GroupSet"),
+                        address,
+                        description: c.opt_str("Description"),
+                    });
+                    continue;
+                }
+                if let Some(eni) = existing {
+                    // An existing interface as the primary one: its subnet, address and groups
+                    // are the instance's (RunInstances NetworkInterfaceId).
+                    for key in [
+                        "SubnetId",
+                        "GroupSet",
+                        "PrivateIpAddress",
+                        "PrivateIpAddresses",
+                    ] {
+                        if c.has(key) {
+                            c.invalid(
+                                key,
+                                format!(
+                                    "{key} cannot be given with an existing NetworkInterfaceId"
+                                ),
+                            );
+                        }
+                    }
+                    if subnet_id.is_some() {
+                        c.invalid(
+                            "NetworkInterfaceId",
+                            "Network interfaces and an instance-level subnet ID may not be specified on the same request",
+                        );
+                    }
+                    match model.ec2.network_interfaces.iter().find(|n| n.id == eni) {
+                        Some(n) => {
+                            subnet_id = Some(n.subnet_id.clone());
+                            groups = n.security_groups.clone();
+                            private_ip = n.private_ip.map(|ip| ip.to_string());
+                            primary_interface = Some(eni);
+                        }
+                        None => c.invalid(
+                            "NetworkInterfaceId",
+                            format!("The networkInterface ID '{eni}' does not exist"),
+                        ),
+                    }
                     continue;
                 }
                 if subnet_id.is_some() {
@@ -285,17 +491,12 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                     }
                     groups = set;
                 }
-                if let Some(ip) = c.opt_str("PrivateIpAddress") {
+                if let (Some(ip), _) = interface_addresses(m) {
                     private_ip = Some(ip);
                 }
                 public_ip = c.opt_bool("AssociatePublicIpAddress");
-                if c.has("NetworkInterfaceId") {
-                    c.invalid(
-                        "NetworkInterfaceId",
-                        "attaching an existing AWS::EC2::NetworkInterface is not emulated: give SubnetId and GroupSet",
-                    );
-                }
             }
+            let source_dest_check = p.opt_bool("SourceDestCheck").unwrap_or(true);
             let Some(subnet_id) = subnet_id else {
                 // EC2 would launch into the default VPC, which a scenario does not have.
                 p.missing("SubnetId");
@@ -346,6 +547,104 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                     _ => {}
                 }
             }
+            // The interfaces at DeviceIndex 1 and up: existing ones attached, new ones made in
+            // their subnet (the primary's when none is given — vpcgate's choice), each in the
+            // instance's Availability Zone (AttachNetworkInterface).
+            let zone = subnet_of(model, &subnet_id).map(|s| s.availability_zone.clone());
+            let mut secondary_interfaces = Vec::new();
+            secondary.sort_by_key(|s| s.index);
+            for spec in secondary {
+                let mut c = p.child(spec.path.clone(), &EMPTY);
+                let id = match &spec.existing {
+                    Some(eni) => eni.clone(),
+                    None => format!(
+                        "eni-{}{:x}",
+                        reference
+                            .trim_start_matches("i-")
+                            .get(..16)
+                            .unwrap_or("0c0ffee0c0ffee00"),
+                        spec.index % 16
+                    ),
+                };
+                let iface = match &spec.existing {
+                    Some(eni) => match model.ec2.network_interfaces.iter().find(|n| &n.id == eni) {
+                        Some(n) => n.clone(),
+                        None => {
+                            c.invalid(
+                                "NetworkInterfaceId",
+                                format!("The networkInterface ID '{eni}' does not exist"),
+                            );
+                            continue;
+                        }
+                    },
+                    None => {
+                        let sub = spec.subnet_id.clone().unwrap_or_else(|| subnet_id.clone());
+                        let Some(vpc) = subnet_vpc(model, &sub) else {
+                            c.invalid("SubnetId", format!("The subnet ID '{sub}' does not exist"));
+                            continue;
+                        };
+                        let ip = match spec.address.as_deref().map(str::parse::<Ipv4Addr>) {
+                            None => None,
+                            Some(Ok(ip)) => Some(ip),
+                            Some(Err(_)) => {
+                                c.invalid(
+                                    "PrivateIpAddress",
+                                    format!(
+                                        "Invalid IPv4 address: {}",
+                                        spec.address.clone().unwrap_or_default()
+                                    ),
+                                );
+                                continue;
+                            }
+                        };
+                        NetworkInterfaceConfig {
+                            logical_id: format!("{logical_id}.NetworkInterfaces[{}]", spec.index),
+                            id: id.clone(),
+                            vpc_id: vpc,
+                            subnet_id: sub,
+                            security_groups: if spec.groups.is_empty() {
+                                groups.clone()
+                            } else {
+                                spec.groups.clone()
+                            },
+                            private_ip: ip,
+                            source_dest_check,
+                            description: spec.description.clone().unwrap_or_default(),
+                        }
+                    }
+                };
+                let their_zone = subnet_of(model, &iface.subnet_id).map(|s| &s.availability_zone);
+                if zone.is_some() && their_zone != zone.as_ref() {
+                    c.invalid(
+                        "",
+                        "You may not attach a network interface to an instance if they are not in the same availability zone",
+                    );
+                    continue;
+                }
+                if let (Some(ip), Some(net)) = (
+                    iface.private_ip,
+                    subnet_of(model, &iface.subnet_id).map(|s| s.cidr),
+                ) && let Err(why) = address_in_subnet(ip, net)
+                {
+                    c.invalid("PrivateIpAddress", why);
+                    continue;
+                }
+                if spec.existing.is_none() {
+                    model.ec2.network_interfaces.push(iface);
+                }
+                secondary_interfaces.push(id);
+            }
+            if let Some(eni) = &primary_interface
+                && model.ec2.instances.iter().any(|i| {
+                    i.primary_interface.as_ref() == Some(eni)
+                        || i.secondary_interfaces.contains(eni)
+                })
+            {
+                p.invalid(
+                    "NetworkInterfaces[0].NetworkInterfaceId",
+                    format!("Interface: {eni} in use."),
+                );
+            }
             model.ec2.instances.push(InstanceConfig {
                 logical_id,
                 id: reference,
@@ -354,6 +653,9 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                 security_groups: groups,
                 private_ip: pinned,
                 associate_public_ip: public_ip,
+                primary_interface,
+                secondary_interfaces,
+                source_dest_check,
             });
         }
         "AWS::EC2::RouteTable" => {
@@ -513,6 +815,82 @@ pub(crate) fn convert(r: &ResolvedResource, model: &mut Model) -> Vec<PropError>
                 allocation_id: attr("AllocationId"),
                 public_ip,
                 instance_id: p.opt_str("InstanceId"),
+                network_interface_id: None,
+            });
+        }
+        "AWS::EC2::EIPAssociation" => {
+            let eip = p.opt_str("AllocationId").or_else(|| p.opt_str("EIP"));
+            let instance_id = p.opt_str("InstanceId");
+            let network_interface_id = p.opt_str("NetworkInterfaceId");
+            match eip {
+                None => p.missing_as("AllocationId", "AllocationId (or EIP)"),
+                Some(_) if instance_id.is_none() && network_interface_id.is_none() => {
+                    p.missing_as("InstanceId", "InstanceId (or NetworkInterfaceId)")
+                }
+                Some(eip) => ec2.eip_associations.push(EipAssociationConfig {
+                    logical_id,
+                    eip,
+                    instance_id,
+                    network_interface_id,
+                }),
+            }
+        }
+        "AWS::EC2::NetworkInterface" => {
+            let Some(subnet_id) = p.str("SubnetId") else {
+                return errors;
+            };
+            let groups = p.str_list("GroupSet");
+            let source_dest_check = p.opt_bool("SourceDestCheck").unwrap_or(true);
+            let description = p.opt_str("Description").unwrap_or_default();
+            let Some(subnet) = subnet_of(model, &subnet_id).cloned() else {
+                p.invalid(
+                    "SubnetId",
+                    format!("The subnet ID '{subnet_id}' does not exist"),
+                );
+                return errors;
+            };
+            // Not pinned: the address `ids::place_instance` gave `PrimaryPrivateIpAddress`.
+            let (given, secondary) = interface_addresses(&r.properties);
+            let address = given
+                .clone()
+                .or_else(|| attr_opt(r, "PrimaryPrivateIpAddress"));
+            let mut private_ip = None;
+            for (key, ip) in address
+                .iter()
+                .map(|a| ("PrivateIpAddress", a))
+                .chain(secondary.iter().map(|a| ("PrivateIpAddresses", a)))
+            {
+                match ip.parse::<Ipv4Addr>() {
+                    Err(_) => p.invalid(key, format!("Invalid IPv4 address: {ip}")),
+                    Ok(a) => match address_in_subnet(a, subnet.cidr) {
+                        Err(why) => p.invalid(key, why),
+                        Ok(()) if private_ip.is_none() => private_ip = Some(a),
+                        Ok(()) => {}
+                    },
+                }
+            }
+            for (i, g) in groups.iter().enumerate() {
+                if let Some(sg) = model.security_groups.iter().find(|s| &s.id == g)
+                    && !sg.vpc_id.is_empty()
+                    && sg.vpc_id != subnet.vpc_id
+                {
+                    p.invalid(
+                        &format!("GroupSet[{i}]"),
+                        format!(
+                            "Security group {g} and subnet {subnet_id} belong to different networks."
+                        ),
+                    );
+                }
+            }
+            model.ec2.network_interfaces.push(NetworkInterfaceConfig {
+                logical_id,
+                id: reference,
+                vpc_id: subnet.vpc_id.clone(),
+                subnet_id,
+                security_groups: groups,
+                private_ip,
+                source_dest_check,
+                description,
             });
         }
         "AWS::EC2::VPCEndpoint" => {
@@ -647,6 +1025,59 @@ pub(crate) fn finish<'a>(
             _ => {}
         }
     }
+    // Elastic IP associations (AssociateAddress): the address onto an instance or an ENI.
+    let associations = std::mem::take(&mut model.ec2.eip_associations);
+    for a in &associations {
+        let ec2 = &mut model.ec2;
+        let known_instance = a
+            .instance_id
+            .as_ref()
+            .is_none_or(|i| ec2.instances.iter().any(|x| &x.id == i));
+        let known_interface = a.network_interface_id.as_ref().is_none_or(|n| {
+            ec2.network_interfaces.iter().any(|x| &x.id == n)
+                || ec2
+                    .instances
+                    .iter()
+                    .any(|x| x.primary_interface.as_ref() == Some(n))
+        });
+        let Some(eip) = ec2
+            .eips
+            .iter_mut()
+            .find(|e| e.allocation_id == a.eip || e.public_ip.to_string() == a.eip)
+        else {
+            push(
+                &a.logical_id,
+                "Properties.AllocationId",
+                format!("The allocation ID '{}' does not exist", a.eip),
+            );
+            continue;
+        };
+        if !known_instance {
+            push(
+                &a.logical_id,
+                "Properties.InstanceId",
+                format!(
+                    "The instance ID '{}' does not exist",
+                    a.instance_id.clone().unwrap_or_default()
+                ),
+            );
+            continue;
+        }
+        if !known_interface {
+            push(
+                &a.logical_id,
+                "Properties.NetworkInterfaceId",
+                format!(
+                    "The networkInterface ID '{}' does not exist",
+                    a.network_interface_id.clone().unwrap_or_default()
+                ),
+            );
+            continue;
+        }
+        eip.instance_id = a.instance_id.clone().or(eip.instance_id.take());
+        eip.network_interface_id = a.network_interface_id.clone();
+    }
+    model.ec2.eip_associations = associations;
     let vpc_of_subnet = |s: &str| subnet_vpc(model, s);
     let has_vpc = |v: &str| model.vpcs.iter().any(|x| x.id == v);
     let ec2 = &model.ec2;

@@ -697,7 +697,6 @@ type HexIdType = (
 );
 const HEX_ID_TYPES: &[HexIdType] = &[
     ("AWS::EC2::NetworkAcl", "acl", "Id", None),
-    ("AWS::EC2::NetworkInterface", "eni", "Id", None),
     (
         "AWS::EC2::PrefixList",
         "pl",
@@ -1298,6 +1297,16 @@ pub const DOCUMENTED_ATTRIBUTES: &[(&str, &[&str])] = &[
         ],
     ),
     ("AWS::EC2::EIP", &["AllocationId", "PublicIp"]),
+    (
+        "AWS::EC2::NetworkInterface",
+        &[
+            "Id",
+            "PrimaryIpv6Address",
+            "PrimaryPrivateIpAddress",
+            "SecondaryPrivateIpAddresses",
+            "VpcId",
+        ],
+    ),
     ("AWS::EC2::NatGateway", &["NatGatewayId"]),
     ("AWS::EC2::InternetGateway", &["InternetGatewayId"]),
     ("AWS::EC2::RouteTable", &["RouteTableId"]),
@@ -1441,16 +1450,56 @@ pub fn documented_attribute(u: &Unlisted<'_>, attr: &str) -> Value {
 pub fn place_instance(
     ctx: &IdContext,
     logical: &str,
+    ty: &str,
     props: &Map<String, Value>,
     physical: &mut Physical,
     done: &std::collections::HashMap<String, Physical>,
     addressed: bool,
 ) {
+    let interface = props
+        .get("NetworkInterfaces")
+        .and_then(Value::as_array)
+        .and_then(|l| {
+            l.iter().find(|n| {
+                n.get("DeviceIndex")
+                    .is_none_or(|d| d == &json!(0) || d == &json!("0"))
+            })
+        });
+    // An existing interface as the primary one: the instance's address and VPC are its.
+    if let Some(eni) = interface
+        .and_then(|n| n.get("NetworkInterfaceId"))
+        .and_then(Value::as_str)
+    {
+        if let Some(iface) = done.values().find(|p| p.reference.as_str() == Some(eni)) {
+            for (from, to) in [("VpcId", "VpcId"), ("PrimaryPrivateIpAddress", "PrivateIp")] {
+                if let Some(v) = iface.attributes.get(from) {
+                    physical.attributes.insert(to.into(), v.clone());
+                }
+            }
+            if let Some(ip) = iface
+                .attributes
+                .get("PrimaryPrivateIpAddress")
+                .and_then(Value::as_str)
+            {
+                physical.attributes.insert(
+                    "PrivateDnsName".into(),
+                    json!(super::ec2::private_dns_name(ip, &ctx.region)),
+                );
+            }
+        }
+        return;
+    }
+    // A network interface's own address is always placed (`PrimaryPrivateIpAddress`), unless
+    // pinned.
+    let is_interface = ty == "AWS::EC2::NetworkInterface";
+    let attr = if is_interface {
+        "PrimaryPrivateIpAddress"
+    } else {
+        "PrivateIp"
+    };
+    let addressed = addressed || is_interface;
     let subnet_id = props.get("SubnetId").and_then(Value::as_str).or_else(|| {
-        props
-            .get("NetworkInterfaces")
-            .and_then(Value::as_array)
-            .and_then(|l| l.first())
+        interface
             .and_then(|n| n.get("SubnetId"))
             .and_then(Value::as_str)
     });
@@ -1464,7 +1513,7 @@ pub fn place_instance(
     if let Some(vpc) = subnet.attributes.get("VpcId") {
         physical.attributes.entry("VpcId").or_insert(vpc.clone());
     }
-    if !addressed || physical.attributes.contains_key("PrivateIp") {
+    if !addressed || physical.attributes.contains_key(attr) {
         return;
     }
     let Some(cidr) = subnet
@@ -1481,7 +1530,19 @@ pub fn place_instance(
     }
     let taken: Vec<&str> = done
         .values()
-        .filter_map(|p| p.attributes.get("PrivateIp").and_then(Value::as_str))
+        .flat_map(|p| {
+            let one = ["PrivateIp", "PrimaryPrivateIpAddress"]
+                .into_iter()
+                .filter_map(|k| p.attributes.get(k).and_then(Value::as_str));
+            let many = p
+                .attributes
+                .get("SecondaryPrivateIpAddresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str);
+            one.chain(many).collect::<Vec<_>>()
+        })
         .collect();
     let half = size / 2;
     let span = half - 1; // the upper half, without the broadcast address
@@ -1491,11 +1552,13 @@ pub fn place_instance(
         let ip = std::net::Ipv4Addr::from(base + (start + k) % span);
         let text = ip.to_string();
         if !taken.contains(&text.as_str()) {
-            physical.attributes.insert("PrivateIp".into(), json!(text));
-            physical.attributes.insert(
-                "PrivateDnsName".into(),
-                json!(super::ec2::private_dns_name(&text, &ctx.region)),
-            );
+            physical.attributes.insert(attr.into(), json!(text));
+            if !is_interface {
+                physical.attributes.insert(
+                    "PrivateDnsName".into(),
+                    json!(super::ec2::private_dns_name(&text, &ctx.region)),
+                );
+            }
             return;
         }
     }

@@ -30,6 +30,86 @@ pub const TYPES: &[&str] = &[
     "AWS::CertificateManager::Certificate",
 ];
 
+/// A rule's peer given by `SourceSecurityGroupName` is held as `Peer::Group(BY_NAME + owner + "/" +
+/// name)` until [`Network::finish`] (or the environment reader) resolves it to a group id: the
+/// group may be declared after the rule, or in an earlier stack. The NUL characters keep it apart
+/// from any id or name a template can give.
+pub(crate) const BY_NAME: &str = "\u{0}by-name\u{0}";
+
+/// The pending name of a rule's peer: (`SourceSecurityGroupOwnerId`, `SourceSecurityGroupName`).
+pub(crate) fn pending_name(peer: &Peer) -> Option<(&str, &str)> {
+    match peer {
+        Peer::Group(g) => g.strip_prefix(BY_NAME)?.split_once('/'),
+        _ => None,
+    }
+}
+
+/// Resolves the peers given by `SourceSecurityGroupName` in `groups` against `names` (GroupName
+/// -> id) — EC2's `[Default VPC]` reference by name
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-security-group-ingress.html>).
+/// A name owned by another account (`SourceSecurityGroupOwnerId`) is that account's group: it
+/// stays a group no ENI of this world carries. An unknown name removes the rule and is reported
+/// as EC2 reports it (InvalidGroup.NotFound), with the group's logical id.
+pub(crate) fn resolve_group_names(
+    groups: &mut [SecurityGroup],
+    names: &std::collections::BTreeMap<String, String>,
+    account: &str,
+) -> Vec<(String, String)> {
+    let mut unknown = Vec::new();
+    for g in groups {
+        let vpc = g.vpc_id.clone();
+        let logical = g.logical_id.clone();
+        g.ingress
+            .retain_mut(|rule| match resolve_peer_name(rule, names, account, &vpc) {
+                Ok(()) => true,
+                Err(reason) => {
+                    unknown.push((logical.clone(), reason));
+                    false
+                }
+            });
+    }
+    unknown
+}
+
+/// Resolves one rule's peer given by name (see [`resolve_group_names`]) for a group in `vpc`.
+fn resolve_peer_name(
+    rule: &mut Rule,
+    names: &std::collections::BTreeMap<String, String>,
+    account: &str,
+    vpc: &str,
+) -> Result<(), String> {
+    let Some((owner, name)) = pending_name(&rule.peer) else {
+        return Ok(());
+    };
+    let (owner, name) = (owner.to_string(), name.to_string());
+    if !owner.is_empty() && owner != account {
+        rule.peer = Peer::Group(format!("{owner}/{name}"));
+        return Ok(());
+    }
+    // A template's `!Ref` of a group gives vpcgate's id (AWS gives a default-VPC group's
+    // name): an id names the group itself.
+    if name.starts_with("sg-") {
+        rule.peer = Peer::Group(name);
+        return Ok(());
+    }
+    match names.get(&name) {
+        Some(id) => {
+            rule.peer = Peer::Group(id.clone());
+            Ok(())
+        }
+        None => {
+            let place = if vpc.is_empty() {
+                "in default VPC".to_string()
+            } else {
+                format!("in VPC '{vpc}'")
+            };
+            Err(format!(
+                "The security group '{name}' does not exist {place}"
+            ))
+        }
+    }
+}
+
 /// The subnet `id` of any VPC of the model.
 pub(super) fn subnet<'m>(model: &'m Model, id: &str) -> Option<&'m Subnet> {
     model
@@ -114,6 +194,9 @@ impl Network {
                     // (<https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html>).
                     egress.push(Rule::allow_all_ipv4());
                 }
+                if let Some(name) = p.opt_str("GroupName") {
+                    model.ec2.group_names.insert(name, reference.clone());
+                }
                 model.security_groups.push(SecurityGroup {
                     id: reference.clone(),
                     logical_id: id.clone(),
@@ -124,10 +207,15 @@ impl Network {
             }
             "AWS::EC2::SecurityGroupIngress" | "AWS::EC2::SecurityGroupEgress" => {
                 let ingress = r.ty.ends_with("Ingress");
-                if let Some(group) = p.str("GroupId") {
+                // `GroupName` ([Default VPC]) instead of `GroupId`, on ingress rules only.
+                let group = match p.opt_str("GroupName") {
+                    Some(name) if ingress && !p.has("GroupId") => Some(format!("{BY_NAME}/{name}")),
+                    _ => p.str("GroupId"),
+                };
+                if let Some(group) = group {
                     let mut one = Map::new();
                     for (k, v) in r.properties.iter() {
-                        if k != "GroupId" {
+                        if k != "GroupId" && k != "GroupName" {
                             one.insert(k.clone(), v.clone());
                         }
                     }
@@ -176,16 +264,45 @@ impl Network {
     /// EC2's answer ("The security group 'sg-…' does not exist").
     pub(super) fn finish(self, model: &mut Model, index: &Index) -> Vec<(String, PropError)> {
         let mut errors = Vec::new();
-        let mut unknown = |id: &str, reason: String| {
+        let mut fail = |id: &str, path: &str, reason: String| {
             errors.push((
                 id.to_string(),
-                (
-                    "Properties.GroupId".to_string(),
-                    ErrorKind::Invalid { reason },
-                ),
+                (path.to_string(), ErrorKind::Invalid { reason }),
             ));
         };
-        for (id, group, ingress, rule) in self.rules {
+        let names = model.ec2.group_names.clone();
+        let account = model.account.clone();
+        for (id, group, ingress, mut rule) in self.rules {
+            let group = match group.strip_prefix(BY_NAME) {
+                Some(name) => {
+                    let name = name.trim_start_matches('/');
+                    match model.ec2.group_names.get(name) {
+                        Some(g) => g.clone(),
+                        None => {
+                            fail(
+                                &id,
+                                "Properties.GroupName",
+                                format!(
+                                    "The security group '{name}' does not exist in default VPC"
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                None => group,
+            };
+            // The rule's own source by name fails the rule's resource, not its group's.
+            let vpc = model
+                .security_groups
+                .iter()
+                .find(|g| g.id == group)
+                .map(|g| g.vpc_id.clone())
+                .unwrap_or_default();
+            if let Err(reason) = resolve_peer_name(&mut rule, &names, &account, &vpc) {
+                fail(&id, "Properties.SourceSecurityGroupName", reason);
+                continue;
+            }
             match model.security_groups.iter_mut().find(|g| g.id == group) {
                 Some(g) if ingress => g.ingress.push(rule),
                 Some(g) => {
@@ -200,15 +317,29 @@ impl Network {
                     .get(&group)
                     .is_some_and(|(_, ty)| ty == "AWS::EC2::VPC") =>
                 {
-                    unknown(
+                    fail(
                         &id,
+                        "Properties.GroupId",
                         format!(
                             "{group} is a VPC's default security group, which vpcgate does not emulate: declare an AWS::EC2::SecurityGroup"
                         ),
                     )
                 }
-                None => unknown(&id, format!("The security group '{group}' does not exist")),
+                None => fail(
+                    &id,
+                    "Properties.GroupId",
+                    format!("The security group '{group}' does not exist"),
+                ),
             }
+        }
+        for (logical, reason) in resolve_group_names(&mut model.security_groups, &names, &account) {
+            errors.push((
+                logical,
+                (
+                    "Properties.SecurityGroupIngress".to_string(),
+                    ErrorKind::Invalid { reason },
+                ),
+            ));
         }
         errors
     }
@@ -409,6 +540,10 @@ fn sg_rule(c: &mut Props<'_>, ingress: bool) -> Option<Rule> {
     if let Some(g) = c.opt_str(group_key) {
         peers.push(Peer::Group(g));
     }
+    if ingress && let Some(name) = c.opt_str("SourceSecurityGroupName") {
+        let owner = c.opt_str("SourceSecurityGroupOwnerId").unwrap_or_default();
+        peers.push(Peer::Group(format!("{BY_NAME}{owner}/{name}")));
+    }
     if let Some(pl) = c.opt_str(list_key) {
         peers.push(Peer::PrefixList {
             id: pl,
@@ -419,7 +554,8 @@ fn sg_rule(c: &mut Props<'_>, ingress: bool) -> Option<Rule> {
         c.invalid(
             "",
             format!(
-                "a rule needs exactly one of CidrIp, CidrIpv6, {group_key}, {list_key} (found {})",
+                "a rule needs exactly one of CidrIp, CidrIpv6, {group_key}{}, {list_key} (found {})",
+                if ingress { ", SourceSecurityGroupName" } else { "" },
                 peers.len()
             ),
         );

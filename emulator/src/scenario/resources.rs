@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::error::{ErrorKind, type_name};
-pub(crate) use super::network::rules_of;
+pub(crate) use super::network::{resolve_group_names, rules_of};
 pub(crate) use super::props::PropError;
 use super::props::{Props, attr};
 use super::template::ResolvedResource;
@@ -137,7 +137,8 @@ fn rank(ty: &str) -> u8 {
     match ty {
         "AWS::EC2::VPC" => 0,
         "AWS::EC2::Subnet" => 1,
-        "AWS::ElasticLoadBalancingV2::TargetGroup" => 2,
+        // Instances attach existing network interfaces.
+        "AWS::ElasticLoadBalancingV2::TargetGroup" | "AWS::EC2::NetworkInterface" => 2,
         "AWS::ElasticLoadBalancingV2::ListenerRule" => 3,
         _ => 4,
     }

@@ -132,6 +132,55 @@ pub fn localize(template: &str, doc: &mut Map<String, Value>) -> Result<(), Stri
     Ok(())
 }
 
+/// The S3 definitions the environment's `S3Objects` maps: a state machine's `DefinitionUri` and
+/// an API's `DefinitionUri` (`s3://…`, an S3 URL, or `{Bucket, Key}`) are inlined as
+/// `Definition` / `DefinitionBody`, as the translator would have CloudFormation read them from
+/// S3. An unmapped one stays for the translator (an API's becomes `BodyS3Location`, refused with
+/// the environment key named).
+pub fn localize_s3(
+    s3: &super::transform::S3Objects,
+    doc: &mut Map<String, Value>,
+) -> Result<(), String> {
+    let Some(Value::Object(resources)) = doc.get_mut("Resources") else {
+        return Ok(());
+    };
+    for (id, res) in resources.iter_mut() {
+        let Some(ty) = res.get("Type").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let target = match ty.as_str() {
+            "AWS::Serverless::StateMachine" => "Definition",
+            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi" => "DefinitionBody",
+            _ => continue,
+        };
+        let Some(Value::Object(props)) = res.get_mut("Properties") else {
+            continue;
+        };
+        let uri = match props.get("DefinitionUri") {
+            Some(Value::String(u)) if !is_local(u) => u.clone(),
+            Some(Value::Object(o)) => match (
+                o.get("Bucket").and_then(Value::as_str),
+                o.get("Key").and_then(Value::as_str),
+            ) {
+                (Some(b), Some(k)) => format!("s3://{b}/{k}"),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let Some(key) = super::transform::s3_uri(&uri) else {
+            continue;
+        };
+        if !s3.contains_key(&key) {
+            continue;
+        }
+        let body = super::transform::read_s3(s3, &uri, "DefinitionUri")
+            .map_err(|e| format!("resource {id}: {e}"))?;
+        props.remove("DefinitionUri");
+        props.insert(target.into(), body);
+    }
+    Ok(())
+}
+
 fn localize_code(props: &mut Map<String, Value>, key: &str) {
     if let Some(Value::String(uri)) = props.get(key)
         && is_local(uri)
@@ -167,9 +216,11 @@ pub fn expand(
     doc: &Map<String, Value>,
     ctx: &IdContext,
     parameters: &BTreeMap<String, String>,
+    s3: &super::transform::S3Objects,
 ) -> Result<Map<String, Value>, SamError> {
     let mut doc = doc.clone();
     localize(template, &mut doc).map_err(SamError::Local)?;
+    localize_s3(s3, &mut doc).map_err(SamError::Local)?;
     let request = json!({
         "template": Value::Object(doc),
         "parameters": parameters,
@@ -375,7 +426,7 @@ mod tests {
             account: "123456789012".into(),
             stack: "s".into(),
         };
-        let e = expand("t.yaml", &doc, &ctx, &BTreeMap::new()).unwrap_err();
+        let e = expand("t.yaml", &doc, &ctx, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
         let text = e.to_string();
         assert!(
             text.starts_with("Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document."),

@@ -205,6 +205,19 @@ pub struct Environment {
     pub ssm_parameters: BTreeMap<String, String>,
     /// Existing security groups (id, VPC, rules), which templates name by id.
     pub security_groups: Vec<SecurityGroup>,
+    /// Existing route tables (with their routes and subnet associations) and internet
+    /// gateways attached to the `Vpcs` (`RouteTables`, `InternetGateways`): templates name them
+    /// by id (`SubnetRouteTableAssociation`, `Route`), and the world routes by them.
+    pub ec2: crate::ec2::Ec2Model,
+    /// `S3Objects`: S3 locations (`s3://bucket/key`) -> local files (relative to the environment
+    /// file), read where a template reads S3 (`AWS::Include`, `BodyS3Location`, SAM's
+    /// `DefinitionUri`).
+    pub s3_objects: super::transform::S3Objects,
+    /// `ServerlessApplications`: Serverless Application Repository application ARNs -> the
+    /// local template standing in for the application (a nested stack of the SAM template).
+    pub serverless_applications: BTreeMap<String, PathBuf>,
+    /// The `GroupName`s of `SecurityGroups` -> their ids (rules by `SourceSecurityGroupName`).
+    pub group_names: BTreeMap<String, String>,
     /// Existing managed prefix lists: id -> CIDRs (security group rules name them).
     pub prefix_lists: BTreeMap<String, Vec<ipnet::IpNet>>,
     /// Public origins mapped to the user's own processes (`PublicEndpoints`,
@@ -222,6 +235,224 @@ pub struct Environment {
     pub exports: BTreeMap<String, String>,
     prefix: String,
     locations: SourceMap,
+}
+
+/// The template URL the offline Serverless Application Repository gives an application
+/// (`sam_translate.py`'s `OfflineSar`): one per application ARN, whatever the version.
+fn sar_template_url(arn: &str) -> Option<String> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, owner, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let name = resource.strip_prefix("applications/")?;
+    let ok = service == "serverlessrepo"
+        && owner.len() == 12
+        && owner.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && name.len() <= 140
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| {
+        format!("https://awsserverlessrepo-changesets-offline.s3.amazonaws.com/{owner}/{name}/template.yaml")
+    })
+}
+
+/// The environment's `InternetGateways` (`InternetGatewayId`, `VpcId` it is attached to) and
+/// `RouteTables` (`RouteTableId`, `VpcId`, `Routes` in `AWS::EC2::Route`'s shape — a
+/// `DestinationCidrBlock` and `GatewayId` (an environment's internet gateway), `NatGatewayId` or
+/// another target, which leads nowhere emulated — and `Associations`, the subnet ids explicitly
+/// associated with it). Each is checked as EC2 checks the API calls that would have made it.
+fn read_route_tables(r: &mut Reader<'_>, m: &Map<String, Value>, env: &mut Environment) {
+    use crate::ec2::{
+        AssociationConfig, GatewayAttachmentConfig, InternetGatewayConfig, RouteConfig,
+        RouteTableConfig, RouteTarget,
+    };
+    let vpc_of_subnet = |env: &Environment, s: &str| {
+        env.vpcs
+            .iter()
+            .find(|v| v.subnets.iter().any(|x| x.id == s))
+            .map(|v| v.id.clone())
+    };
+    let mut items = r.objects(m, "InternetGateways", "", &["InternetGatewayId", "VpcId"]);
+    while let Some((path, gm)) = items.next(r) {
+        let id = r.string(gm, "InternetGatewayId", &path, true);
+        let vpc = r.string(gm, "VpcId", &path, false);
+        let Some(id) = id else { continue };
+        if !id.starts_with("igw-") || id.len() < 5 {
+            r.invalid(
+                &format!("{path}.InternetGatewayId"),
+                format!("{id:?} is not an internet gateway id (igw-…)"),
+            );
+            continue;
+        }
+        if let Some(vpc) = vpc {
+            if !env.vpcs.iter().any(|v| v.id == vpc) {
+                r.invalid(
+                    &format!("{path}.VpcId"),
+                    format!("{vpc} is not one of the environment's Vpcs"),
+                );
+            } else {
+                env.ec2.attachments.push(GatewayAttachmentConfig {
+                    logical_id: id.clone(),
+                    vpc_id: vpc,
+                    internet_gateway_id: id.clone(),
+                });
+            }
+        }
+        env.ec2.internet_gateways.push(InternetGatewayConfig {
+            logical_id: id.clone(),
+            id,
+        });
+    }
+    let mut associated = BTreeSet::new();
+    let mut items = r.objects(
+        m,
+        "RouteTables",
+        "",
+        &["RouteTableId", "VpcId", "Routes", "Associations", "Name"],
+    );
+    while let Some((path, tm)) = items.next(r) {
+        let id = r.string(tm, "RouteTableId", &path, true);
+        let vpc = r.string(tm, "VpcId", &path, true);
+        r.string(tm, "Name", &path, false);
+        let (Some(id), Some(vpc)) = (id, vpc) else {
+            continue;
+        };
+        if !id.starts_with("rtb-") || id.len() < 5 {
+            r.invalid(
+                &format!("{path}.RouteTableId"),
+                format!("{id:?} is not a route table id (rtb-…)"),
+            );
+            continue;
+        }
+        if !env.vpcs.iter().any(|v| v.id == vpc) {
+            r.invalid(
+                &format!("{path}.VpcId"),
+                format!("{vpc} is not one of the environment's Vpcs"),
+            );
+            continue;
+        }
+        for (i, s) in r.list(tm, "Associations", &path).iter().enumerate() {
+            let at = format!("{path}.Associations[{i}]");
+            let Some(s) = s.as_str() else {
+                r.wrong_type(&at, "a subnet id", s);
+                continue;
+            };
+            match vpc_of_subnet(env, s) {
+                None => r.invalid(&at, format!("The subnet ID '{s}' does not exist")),
+                Some(v) if v != vpc => r.invalid(
+                    &at,
+                    format!("Route table {id} and subnet {s} belong to different networks"),
+                ),
+                Some(_) if !associated.insert(s.to_string()) => r.invalid(
+                    &at,
+                    format!("{s} is associated with two route tables (a subnet has one)"),
+                ),
+                Some(_) => env.ec2.associations.push(AssociationConfig {
+                    logical_id: format!("{id}/{s}"),
+                    subnet_id: s.to_string(),
+                    route_table_id: id.clone(),
+                }),
+            }
+        }
+        let mut routes = r.objects(
+            tm,
+            "Routes",
+            &path,
+            &[
+                "DestinationCidrBlock",
+                "GatewayId",
+                "NatGatewayId",
+                "TransitGatewayId",
+                "VpcPeeringConnectionId",
+                "NetworkInterfaceId",
+                "InstanceId",
+                "VpcEndpointId",
+            ],
+        );
+        while let Some((rpath, rm)) = routes.next(r) {
+            let dest = r
+                .string(rm, "DestinationCidrBlock", &rpath, true)
+                .and_then(|d| cidr(r, &d, &format!("{rpath}.DestinationCidrBlock")));
+            let mut targets = Vec::new();
+            for key in [
+                "GatewayId",
+                "NatGatewayId",
+                "TransitGatewayId",
+                "VpcPeeringConnectionId",
+                "NetworkInterfaceId",
+                "InstanceId",
+                "VpcEndpointId",
+            ] {
+                if let Some(t) = r.string(rm, key, &rpath, false) {
+                    targets.push((key, t));
+                }
+            }
+            if targets.len() != 1 {
+                r.invalid(
+                    &rpath,
+                    format!(
+                        "The request must contain exactly one of gatewayId, natGatewayId, … (found {})",
+                        targets.len()
+                    ),
+                );
+                continue;
+            }
+            let (key, target) = targets.remove(0);
+            let target = if key == "GatewayId" && target.starts_with("igw-") {
+                let attached = env
+                    .ec2
+                    .attachments
+                    .iter()
+                    .any(|a| a.internet_gateway_id == target && a.vpc_id == vpc);
+                if !attached {
+                    r.invalid(
+                        &format!("{rpath}.GatewayId"),
+                        format!(
+                            "{target} is not one of the environment's InternetGateways attached to {vpc}"
+                        ),
+                    );
+                    continue;
+                }
+                RouteTarget::InternetGateway(target)
+            } else {
+                // Existing NAT gateways, peerings, … are not modelled: nothing lies behind them.
+                RouteTarget::Other {
+                    kind: key.to_string(),
+                    id: target,
+                }
+            };
+            if let Some(destination) = dest {
+                if env
+                    .ec2
+                    .routes
+                    .iter()
+                    .any(|o| o.route_table_id == id && o.destination == destination)
+                {
+                    r.invalid(
+                        &format!("{rpath}.DestinationCidrBlock"),
+                        format!("The route identified by {destination} already exists."),
+                    );
+                    continue;
+                }
+                env.ec2.routes.push(RouteConfig {
+                    logical_id: format!("{id}|{destination}"),
+                    route_table_id: id.clone(),
+                    destination,
+                    target,
+                });
+            }
+        }
+        env.ec2.route_tables.push(RouteTableConfig {
+            logical_id: id.clone(),
+            id,
+            vpc_id: vpc,
+        });
+    }
 }
 
 /// The environment's lists of existing things by name: its key, the parameter type that names
@@ -510,6 +741,10 @@ impl Environment {
                 "SsmParameters",
                 "SecurityGroups",
                 "PrefixLists",
+                "RouteTables",
+                "InternetGateways",
+                "S3Objects",
+                "ServerlessApplications",
                 "PublicEndpoints",
                 "Bindings",
                 "Exports",
@@ -932,7 +1167,10 @@ impl Environment {
                 env.existing
                     .entry("AWS::EC2::SecurityGroup::GroupName")
                     .or_default()
-                    .insert(name);
+                    .insert(name.clone());
+                if let Some(id) = &id {
+                    env.group_names.insert(name, id.clone());
+                }
             }
             if let Some(vpc) = &vpc_id
                 && !env.vpcs.iter().any(|x| &x.id == vpc)
@@ -970,6 +1208,62 @@ impl Environment {
                     egress,
                 });
             }
+        }
+        read_route_tables(&mut r, m, &mut env);
+        for (k, v) in r.entries(m, "S3Objects", "an object of s3://bucket/key -> local path") {
+            let at = format!("S3Objects.{k}");
+            let Some(rel) = v.as_str() else {
+                r.wrong_type(&at, "a path", v);
+                continue;
+            };
+            let Some(uri) = super::transform::s3_uri(k) else {
+                r.invalid(
+                    &at,
+                    format!("{k:?} is not an S3 location (s3://bucket/key)"),
+                );
+                continue;
+            };
+            let path = Path::new(file).parent().unwrap_or(Path::new("")).join(rel);
+            if !path.is_file() {
+                r.invalid(&at, format!("{} is not a file", path.display()));
+                continue;
+            }
+            env.s3_objects.insert(uri, path);
+        }
+        for (k, v) in r.entries(
+            m,
+            "ServerlessApplications",
+            "an object of application ARN -> local template",
+        ) {
+            let at = format!("ServerlessApplications.{k}");
+            let Some(rel) = v.as_str() else {
+                r.wrong_type(&at, "a path", v);
+                continue;
+            };
+            if sar_template_url(k).is_none() {
+                r.invalid(
+                    &at,
+                    format!(
+                        "{k:?} is not an application ARN (arn:aws:serverlessrepo:<region>:<account>:applications/<name>)"
+                    ),
+                );
+                continue;
+            }
+            let path = Path::new(file).parent().unwrap_or(Path::new("")).join(rel);
+            if !path.is_file() {
+                r.invalid(&at, format!("{} is not a file", path.display()));
+                continue;
+            }
+            env.serverless_applications.insert(k.clone(), path);
+        }
+        let account = env.account();
+        for (group, reason) in
+            resources::resolve_group_names(&mut env.security_groups, &env.group_names, &account)
+        {
+            r.invalid(
+                &format!("SecurityGroups[GroupId={group}].SecurityGroupIngress"),
+                reason,
+            );
         }
         for (key, ty, prefix) in EXISTING {
             for (i, v) in r.list(m, key, "").iter().enumerate() {
@@ -1187,6 +1481,10 @@ pub fn environment_model(env: &Environment) -> Model {
         hosted_zones: env.hosted_zones.iter().map(|z| z.zone.clone()).collect(),
         certificates: env.certificates.clone(),
         security_groups: env.security_groups.clone(),
+        ec2: crate::ec2::Ec2Model {
+            group_names: env.group_names.clone(),
+            ..env.ec2.clone()
+        },
         events: crate::events::EventsModel {
             public_endpoints: env.public_endpoints.clone(),
             ..Default::default()
@@ -1305,6 +1603,17 @@ fn load_from(
 
     let mut model = start;
     let mut links = links.clone();
+    for (k, v) in &env.s3_objects {
+        links
+            .s3_objects
+            .entry(k.clone())
+            .or_insert_with(|| v.clone());
+    }
+    for (arn, v) in &env.serverless_applications {
+        if let Some(key) = sar_template_url(arn).and_then(|u| super::transform::s3_uri(&u)) {
+            links.s3_objects.entry(key).or_insert_with(|| v.clone());
+        }
+    }
     let mut export_owner: BTreeMap<String, String> = BTreeMap::new();
     for (export, v) in &env.exports {
         if !links.exports.contains_key(export) {

@@ -63,6 +63,98 @@ pub struct StackLinks {
     pub stacks: BTreeSet<String>,
     /// Stacks that load after this one (named in messages: stacks load in the order given).
     pub later: BTreeSet<String>,
+    /// The environment's `S3Objects` (S3 locations the template reads, as local files).
+    pub s3_objects: super::transform::S3Objects,
+    /// How deep in nested stacks this template is (0: a stack of its own).
+    pub nesting: usize,
+}
+
+/// How deep nested stacks may go before vpcgate refuses (its bound: CloudFormation documents
+/// none below its quota on resources).
+pub const MAX_NESTING: usize = 8;
+
+/// An `AWS::CloudFormation::Stack` whose `TemplateURL` the environment's `S3Objects` maps: the
+/// nested template is loaded as CloudFormation creates it — a stack named
+/// `<parent>-<LogicalId>-<12 characters>` with the resource's `Parameters` — and `Fn::GetAtt
+/// Stack.Outputs.X` reads its outputs. `None` when the template is not mapped (the stack stays a
+/// placeholder). The nested stack's resources come back with logical ids `<LogicalId>/<id>`.
+fn nested_stack(
+    ctx: &IdContext,
+    logical: &str,
+    props: &Map<String, Value>,
+    links: &StackLinks,
+) -> Option<Result<Resolved, Vec<ScenarioError>>> {
+    let url = props.get("TemplateURL")?.as_str()?;
+    let key = super::transform::s3_uri(url)?;
+    let path = links.s3_objects.get(&key)?;
+    let file = path.display().to_string();
+    let fail = |reason: String| {
+        Some(Err(vec![ScenarioError {
+            file: file.clone(),
+            logical_id: Some(logical.to_string()),
+            path: "Properties.TemplateURL".into(),
+            kind: ErrorKind::Invalid { reason },
+        }]))
+    };
+    if links.nesting >= MAX_NESTING {
+        return fail(format!(
+            "nested stacks go deeper than {MAX_NESTING} levels (vpcgate's bound)"
+        ));
+    }
+    let text = match super::read_source(path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{url} ({file}): {e}")),
+    };
+    let doc = match super::yaml::parse(&text, &file) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(e.0)),
+    };
+    let Value::Object(doc) = doc.value else {
+        return fail(format!(
+            "{url}: Template format error: not a JSON or YAML object"
+        ));
+    };
+    let parameters: BTreeMap<String, String> = props
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    let child = IdContext {
+        region: ctx.region.clone(),
+        account: ctx.account.clone(),
+        stack: format!(
+            "{}-{logical}-{}",
+            ctx.stack,
+            ctx.upper(logical, "nested-stack", 12)
+        ),
+    };
+    let mut child_links = links.clone();
+    child_links.nesting += 1;
+    Some(
+        resolve(&file, &doc, &child, &parameters, &child_links).map(|mut r| {
+            for res in &mut r.resources {
+                res.logical_id = format!("{logical}/{}", res.logical_id);
+            }
+            r
+        }),
+    )
 }
 
 type Located = (String, ErrorKind);
@@ -403,9 +495,13 @@ impl Env<'_> {
             }
             "Fn::Equals" => {
                 let items = arg_list(arg, 2..=2, path, name, "expected [Value1, Value2]")?;
-                let a = self.value(&items[0], &format!("{path}[0]"), name)?;
-                let b = self.value(&items[1], &format!("{path}[1]"), name)?;
-                json!(scalar_text(&a) == scalar_text(&b))
+                // `Ref AWS::NoValue` as an operand: CloudFormation documents AWS::NoValue only as a
+                // removed property value (pseudo-parameter-reference.html#cfn-pseudo-param-novalue),
+                // and cfn-lint (conditions/_equals.py) treats it as an unknown operand. vpcgate's
+                // choice (README fidelity notes): no value equals only another no value, never a string.
+                let a = self.eval(&items[0], &format!("{path}[0]"))?;
+                let b = self.eval(&items[1], &format!("{path}[1]"))?;
+                json!(a.as_ref().map(scalar_text) == b.as_ref().map(scalar_text))
             }
             "Fn::And" | "Fn::Or" => {
                 let items = arg_list(arg, 2..=10, path, name, "expected 2 to 10 conditions")?;
@@ -1247,7 +1343,7 @@ pub fn resolve(
     let processed;
     let is_processed = super::transform::needed(doc);
     let doc = if is_processed {
-        match super::transform::apply(file, doc, ctx, overrides) {
+        match super::transform::apply(file, doc, ctx, overrides, &links.s3_objects) {
             Ok(t) => {
                 processed = t;
                 &processed
@@ -1599,12 +1695,62 @@ pub fn resolve(
                 }
             },
         };
+        // `BodyS3Location` of a REST or HTTP API that the environment's `S3Objects` maps: API
+        // Gateway imports the object, so it is the API's `Body` (S3 holds no intrinsic
+        // functions: the file is read as it is).
+        let mut props = props;
+        if matches!(
+            ty.as_str(),
+            "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api"
+        ) && !props.contains_key("Body")
+            && let Some(Value::Object(loc)) = props.get("BodyS3Location")
+            && let (Some(b), Some(k)) = (
+                loc.get("Bucket").and_then(Value::as_str),
+                loc.get("Key").and_then(Value::as_str),
+            )
+        {
+            let uri = format!("s3://{b}/{k}");
+            if links.s3_objects.contains_key(&uri) {
+                match super::transform::read_s3(&links.s3_objects, &uri, "BodyS3Location") {
+                    Ok(body) => {
+                        props.remove("BodyS3Location");
+                        props.insert("Body".into(), body);
+                    }
+                    Err(reason) => {
+                        errors.push(located(
+                            Some(&id),
+                            invalid("Properties.BodyS3Location", reason),
+                        ));
+                    }
+                }
+            }
+        }
         let (mut phys, emulated) = match physical(ctx, &id, &ty, &props) {
             Some(p) => (p, true),
             None => (placeholder_for(ctx, &id, &ty, &props), false),
         };
-        if ty == "AWS::EC2::Instance" {
-            super::ids::place_instance(ctx, &id, &props, &mut phys, &done, addressed.contains(&id));
+        if ty == "AWS::EC2::Instance" || ty == "AWS::EC2::NetworkInterface" {
+            super::ids::place_instance(
+                ctx,
+                &id,
+                &ty,
+                &props,
+                &mut phys,
+                &done,
+                addressed.contains(&id),
+            );
+        }
+        if ty == "AWS::CloudFormation::Stack" {
+            match nested_stack(ctx, &id, &props, links) {
+                None => {}
+                Some(Ok(child)) => {
+                    for (k, v) in &child.outputs {
+                        phys.attributes.insert(format!("Outputs.{k}"), v.clone());
+                    }
+                    resolved.extend(child.resources);
+                }
+                Some(Err(errs)) => errors.extend(errs),
+            }
         }
         done.insert(id.clone(), phys.clone());
         resolved.push(ResolvedResource {

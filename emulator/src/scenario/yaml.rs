@@ -360,10 +360,13 @@ impl<'f> Builder<'f> {
             }
             Event::Alias(_) => {
                 // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html>
-                // (earlier revisions): aliases and hash merges are not supported.
+                // (earlier revisions): aliases and hash merges are not supported. CloudFormation's
+                // answer to CreateStack/CreateChangeSet, as users quote it
+                // (aws/serverless-application-model#228, seeebiii/aws-cloudformation-templates#1):
+                // "Template error: YAML aliases are not allowed in CloudFormation templates".
                 self.fail(
                     at,
-                    "YAML aliases (*name) are not supported in CloudFormation templates".into(),
+                    "YAML aliases (*name) are not allowed in CloudFormation templates".into(),
                 );
                 self.complete(Value::Null, None, at, String::new());
                 true
