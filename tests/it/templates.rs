@@ -1461,7 +1461,14 @@ async fn instances_attach_network_interfaces_at_every_device_index() {
         o["Ref"].as_str().map(String::from).as_ref()
     );
     assert!(!host.source_dest_check);
-    let sg = l.model.security_groups[0].id.clone();
+    // The template's own group (the VPC's default group is there too).
+    let sg = l
+        .model
+        .security_groups
+        .iter()
+        .find(|g| g.logical_id == "Sg")
+        .map(|g| g.id.clone())
+        .unwrap();
     assert_eq!(host.security_groups, vec![sg.clone()]);
     let world =
         vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
@@ -1650,22 +1657,25 @@ fn serverless_applications_become_placeholder_nested_stacks_offline() {
     }
 }
 
-/// A network interface in a subnet of the environment (whose range the template does not
-/// know, so no address is placed for `Fn::GetAtt`) is still one ENI: the instance attached to
-/// it stands on it, with the address a binding gives the instance when it is bound.
+/// A network interface in a subnet of the environment is still one ENI: EC2 picks its address
+/// in that subnet (the environment gives the range), `Fn::GetAtt PrimaryPrivateIpAddress` gives
+/// it, and the instance attached to it stands on it with that address.
 #[tokio::test(flavor = "current_thread")]
 async fn an_instance_on_an_environment_subnet_interface_is_that_interface() {
     let env = "Vpcs:\n  - VpcId: vpc-0a1\n    CidrBlock: 10.0.0.0/16\n    Subnets:\n      - {SubnetId: subnet-0a1, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}\n";
-    let t = "Resources:\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: subnet-0a1, Description: bastion interface}\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      NetworkInterfaces: [{NetworkInterfaceId: !Ref Eni, DeviceIndex: 0}]\n";
-    let mut l = load_texts("env-eni", &[("s", t)], Some(env), &[]).unwrap();
-    // What a binding does to an unpinned instance: it gives the instance an address.
-    l.model.ec2.instances[0].private_ip = Some("10.0.0.200".parse().unwrap());
+    let t = "Resources:\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: subnet-0a1, Description: bastion interface}\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      NetworkInterfaces: [{NetworkInterfaceId: !Ref Eni, DeviceIndex: 0}]\nOutputs:\n  Eni: {Value: !GetAtt Eni.PrimaryPrivateIpAddress}\n  Host: {Value: !GetAtt Host.PrivateIp}\n  Vpc: {Value: !GetAtt Eni.VpcId}\n";
+    let l = load_texts("env-eni", &[("s", t)], Some(env), &[]).unwrap();
+    let o = l.stacks[0].outputs.clone();
+    let eni_ip = o["Eni"].as_str().unwrap().to_string();
+    assert!(eni_ip.starts_with("10.0.0."), "{o:?}");
+    assert_eq!(o["Host"], o["Eni"]);
+    assert_eq!(o["Vpc"], json!("vpc-0a1"));
     let world =
         vpcgate::world::World::build(l.model, vpcgate::clock::Clock::at_unix(1_780_000_000))
             .unwrap();
     let host = world.ec2.instance("Host").unwrap();
     assert_eq!(host.eni.description, "bastion interface");
-    assert_eq!(host.eni.ip.to_string(), "10.0.0.200");
+    assert_eq!(host.eni.ip.to_string(), eni_ip);
     assert_eq!(
         world
             .net
@@ -1772,4 +1782,27 @@ fn serverless_applications_mapped_by_the_environment_load_their_template() {
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `SecondaryPrivateIpAddressCount` (aws-resource-ec2-networkinterface.html): EC2 gives the
+/// interface that many more addresses of its subnet, which `Fn::GetAtt
+/// …SecondaryPrivateIpAddresses` lists, and an `AWS::EC2::EIPAssociation` may name one of them
+/// (aws-cloudformation-templates' SingleENIwithMultipleEIPs selects index 0 and 1).
+#[test]
+fn an_interfaces_secondary_address_count_gives_that_many_addresses() {
+    let t = "Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: 10.0.0.0/16}\n  A:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.0.0/24}\n  Eni:\n    Type: AWS::EC2::NetworkInterface\n    Properties: {SubnetId: !Ref A, SecondaryPrivateIpAddressCount: 2}\nOutputs:\n  Primary: {Value: !GetAtt Eni.PrimaryPrivateIpAddress}\n  First: {Value: !Select [0, !GetAtt Eni.SecondaryPrivateIpAddresses]}\n  All: {Value: !Join [',', !GetAtt Eni.SecondaryPrivateIpAddresses]}\n";
+    let l = load_texts("secondary-count", &[("s", t)], None, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let o = &l.stacks[0].outputs;
+    let all: Vec<&str> = o["All"].as_str().unwrap().split(',').collect();
+    assert_eq!(all.len(), 2, "{o:?}");
+    assert_eq!(o["First"].as_str(), Some(all[0]));
+    let mut every = all.clone();
+    every.push(o["Primary"].as_str().unwrap());
+    for ip in &every {
+        let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+        assert_eq!(ip.octets()[..3], [10, 0, 0], "{ip} is in the subnet");
+    }
+    every.sort();
+    every.dedup();
+    assert_eq!(every.len(), 3, "distinct addresses: {o:?}");
 }

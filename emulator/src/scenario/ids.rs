@@ -1454,6 +1454,7 @@ pub fn place_instance(
     props: &Map<String, Value>,
     physical: &mut Physical,
     done: &std::collections::HashMap<String, Physical>,
+    known: &std::collections::BTreeMap<String, crate::vpc::Subnet>,
     addressed: bool,
 ) {
     let interface = props
@@ -1504,24 +1505,53 @@ pub fn place_instance(
             .and_then(Value::as_str)
     });
     let Some(subnet_id) = subnet_id else { return };
-    let Some(subnet) = done
+    // A subnet of this template, or one the account already has (the environment's).
+    let (vpc, cidr) = match done
         .values()
         .find(|p| p.attributes.get("SubnetId").and_then(Value::as_str) == Some(subnet_id))
-    else {
-        return;
+    {
+        Some(subnet) => (
+            subnet.attributes.get("VpcId").cloned(),
+            subnet
+                .attributes
+                .get("CidrBlock")
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok()),
+        ),
+        None => match known.get(subnet_id) {
+            Some(s) => (Some(json!(s.vpc_id)), Some(s.cidr)),
+            None => return,
+        },
     };
-    if let Some(vpc) = subnet.attributes.get("VpcId") {
-        physical.attributes.entry("VpcId").or_insert(vpc.clone());
+    if let Some(vpc) = vpc {
+        physical.attributes.entry("VpcId").or_insert(vpc);
     }
-    if !addressed || physical.attributes.contains_key(attr) {
+    // `SecondaryPrivateIpAddressCount` (AWS::EC2::NetworkInterface): EC2 picks that many more
+    // addresses of the subnet, which `Fn::GetAtt …SecondaryPrivateIpAddresses` lists.
+    let secondary_wanted = if is_interface {
+        let count = props
+            .get("SecondaryPrivateIpAddressCount")
+            .and_then(|v| match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(t) => t.trim().parse().ok(),
+                _ => None,
+            })
+            .unwrap_or(0)
+            .min(64) as usize;
+        let have = physical
+            .attributes
+            .get("SecondaryPrivateIpAddresses")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        count.saturating_sub(have)
+    } else {
+        0
+    };
+    let primary_wanted = addressed && !physical.attributes.contains_key(attr);
+    if !primary_wanted && secondary_wanted == 0 {
         return;
     }
-    let Some(cidr) = subnet
-        .attributes
-        .get("CidrBlock")
-        .and_then(Value::as_str)
-        .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
-    else {
+    let Some(cidr) = cidr else {
         return;
     };
     let size = 1u32 << (32 - u32::from(cidr.prefix_len()).min(32));
@@ -1548,18 +1578,27 @@ pub fn place_instance(
     let span = half - 1; // the upper half, without the broadcast address
     let start = u32::from_str_radix(&ctx.hex(logical, "private-ip", 8), 16).unwrap_or(0) % span;
     let base = u32::from(cidr.network()) + half;
-    for k in 0..span {
-        let ip = std::net::Ipv4Addr::from(base + (start + k) % span);
-        let text = ip.to_string();
-        if !taken.contains(&text.as_str()) {
-            physical.attributes.insert(attr.into(), json!(text));
-            if !is_interface {
-                physical.attributes.insert(
-                    "PrivateDnsName".into(),
-                    json!(super::ec2::private_dns_name(&text, &ctx.region)),
-                );
-            }
-            return;
+    let mut free = (0..span)
+        .map(|k| std::net::Ipv4Addr::from(base + (start + k) % span).to_string())
+        .filter(|text| !taken.contains(&text.as_str()));
+    if primary_wanted {
+        let Some(text) = free.next() else { return };
+        if !is_interface {
+            physical.attributes.insert(
+                "PrivateDnsName".into(),
+                json!(super::ec2::private_dns_name(&text, &ctx.region)),
+            );
+        }
+        physical.attributes.insert(attr.into(), json!(text));
+    }
+    if secondary_wanted > 0 {
+        let picked: Vec<Value> = free.take(secondary_wanted).map(Value::from).collect();
+        if let Value::Array(list) = physical
+            .attributes
+            .entry("SecondaryPrivateIpAddresses")
+            .or_insert_with(|| json!([]))
+        {
+            list.extend(picked);
         }
     }
 }

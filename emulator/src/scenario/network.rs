@@ -30,18 +30,23 @@ pub const TYPES: &[&str] = &[
     "AWS::CertificateManager::Certificate",
 ];
 
-/// A rule's peer given by `SourceSecurityGroupName` is held as `Peer::Group(BY_NAME + owner + "/" +
-/// name)` until [`Network::finish`] (or the environment reader) resolves it to a group id: the
-/// group may be declared after the rule, or in an earlier stack. The NUL characters keep it apart
-/// from any id or name a template can give.
-pub(crate) const BY_NAME: &str = "\u{0}by-name\u{0}";
-
-/// The pending name of a rule's peer: (`SourceSecurityGroupOwnerId`, `SourceSecurityGroupName`).
-pub(crate) fn pending_name(peer: &Peer) -> Option<(&str, &str)> {
+/// The pending name of a rule's peer ([`Peer::GroupName`]): (`SourceSecurityGroupOwnerId`, or
+/// "" when the rule gives none, and `SourceSecurityGroupName`). The loader resolves it to a group
+/// id in [`Network::finish`] (or the environment reader): the group may be declared after the
+/// rule, or in an earlier stack.
+fn pending_name(peer: &Peer) -> Option<(&str, &str)> {
     match peer {
-        Peer::Group(g) => g.strip_prefix(BY_NAME)?.split_once('/'),
+        Peer::GroupName { owner, name } => Some((owner.as_deref().unwrap_or(""), name.as_str())),
         _ => None,
     }
+}
+
+/// The group a standalone `AWS::EC2::SecurityGroupIngress`/`Egress` adds its rule to.
+enum RuleGroup {
+    /// `GroupId`.
+    Id(String),
+    /// `GroupName` (EC2's default-VPC reference by name; ingress rules only).
+    Name(String),
 }
 
 /// Resolves the peers given by `SourceSecurityGroupName` in `groups` against `names` (GroupName
@@ -123,7 +128,7 @@ pub(super) fn subnet<'m>(model: &'m Model, id: &str) -> Option<&'m Subnet> {
 #[derive(Default)]
 pub(super) struct Network {
     /// Standalone rules waiting for their group: (logical id, group, ingress?, rule).
-    rules: Vec<(String, String, bool, Rule)>,
+    rules: Vec<(String, RuleGroup, bool, Rule)>,
 }
 
 impl Network {
@@ -209,8 +214,8 @@ impl Network {
                 let ingress = r.ty.ends_with("Ingress");
                 // `GroupName` ([Default VPC]) instead of `GroupId`, on ingress rules only.
                 let group = match p.opt_str("GroupName") {
-                    Some(name) if ingress && !p.has("GroupId") => Some(format!("{BY_NAME}/{name}")),
-                    _ => p.str("GroupId"),
+                    Some(name) if ingress && !p.has("GroupId") => Some(RuleGroup::Name(name)),
+                    _ => p.str("GroupId").map(RuleGroup::Id),
                 };
                 if let Some(group) = group {
                     let mut one = Map::new();
@@ -273,24 +278,19 @@ impl Network {
         let names = model.ec2.group_names.clone();
         let account = model.account.clone();
         for (id, group, ingress, mut rule) in self.rules {
-            let group = match group.strip_prefix(BY_NAME) {
-                Some(name) => {
-                    let name = name.trim_start_matches('/');
-                    match model.ec2.group_names.get(name) {
-                        Some(g) => g.clone(),
-                        None => {
-                            fail(
-                                &id,
-                                "Properties.GroupName",
-                                format!(
-                                    "The security group '{name}' does not exist in default VPC"
-                                ),
-                            );
-                            continue;
-                        }
+            let group = match group {
+                RuleGroup::Name(name) => match model.ec2.group_names.get(&name) {
+                    Some(g) => g.clone(),
+                    None => {
+                        fail(
+                            &id,
+                            "Properties.GroupName",
+                            format!("The security group '{name}' does not exist in default VPC"),
+                        );
+                        continue;
                     }
-                }
-                None => group,
+                },
+                RuleGroup::Id(group) => group,
             };
             // The rule's own source by name fails the rule's resource, not its group's.
             let vpc = model
@@ -541,8 +541,8 @@ fn sg_rule(c: &mut Props<'_>, ingress: bool) -> Option<Rule> {
         peers.push(Peer::Group(g));
     }
     if ingress && let Some(name) = c.opt_str("SourceSecurityGroupName") {
-        let owner = c.opt_str("SourceSecurityGroupOwnerId").unwrap_or_default();
-        peers.push(Peer::Group(format!("{BY_NAME}{owner}/{name}")));
+        let owner = c.opt_str("SourceSecurityGroupOwnerId");
+        peers.push(Peer::GroupName { owner, name });
     }
     if let Some(pl) = c.opt_str(list_key) {
         peers.push(Peer::PrefixList {

@@ -1603,6 +1603,9 @@ fn load_from(
 
     let mut model = start;
     let mut links = links.clone();
+    for subnet in env.vpcs.iter().flat_map(|v| &v.subnets) {
+        links.subnets.insert(subnet.id.clone(), subnet.clone());
+    }
     for (k, v) in &env.s3_objects {
         links
             .s3_objects

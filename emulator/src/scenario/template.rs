@@ -67,6 +67,9 @@ pub struct StackLinks {
     pub s3_objects: super::transform::S3Objects,
     /// How deep in nested stacks this template is (0: a stack of its own).
     pub nesting: usize,
+    /// The subnets the account already has (the environment's), by id: EC2 picks the addresses
+    /// of interfaces and instances a template places in them.
+    pub subnets: BTreeMap<String, crate::vpc::Subnet>,
 }
 
 /// How deep nested stacks may go before vpcgate refuses (its bound: CloudFormation documents
@@ -1737,6 +1740,7 @@ pub fn resolve(
                 &props,
                 &mut phys,
                 &done,
+                &links.subnets,
                 addressed.contains(&id),
             );
         }

@@ -68,6 +68,14 @@ pub enum Peer {
     Cidr(IpNet),
     /// Every ENI that carries this security group.
     Group(SgId),
+    /// A group named by `SourceSecurityGroupName` (EC2's default-VPC reference by name), not yet
+    /// resolved to an id by the loader: it admits nothing until it is.
+    GroupName {
+        /// `SourceSecurityGroupOwnerId`, when the rule gives one.
+        owner: Option<String>,
+        /// The group's `GroupName`.
+        name: String,
+    },
     /// A managed prefix list (`pl-…`) with its CIDRs.
     PrefixList {
         /// The prefix list id.
@@ -82,6 +90,11 @@ impl fmt::Display for Peer {
         match self {
             Peer::Cidr(net) => write!(f, "{net}"),
             Peer::Group(id) => write!(f, "{id}"),
+            Peer::GroupName {
+                owner: Some(o),
+                name,
+            } => write!(f, "{o}/{name}"),
+            Peer::GroupName { owner: None, name } => write!(f, "{name}"),
             Peer::PrefixList { id, .. } => write!(f, "{id}"),
         }
     }
@@ -126,6 +139,7 @@ impl Rule {
         match &self.peer {
             Peer::Cidr(net) => net.contains(&ip),
             Peer::Group(id) => peer_groups.iter().any(|g| g == id),
+            Peer::GroupName { .. } => false,
             Peer::PrefixList { cidrs, .. } => cidrs.iter().any(|n| n.contains(&ip)),
         }
     }
@@ -254,7 +268,7 @@ pub fn admits_all_tcp<'a>(
             let whole = match &rule.peer {
                 Peer::Cidr(net) => net.contains(&range),
                 Peer::PrefixList { cidrs, .. } => cidrs.iter().any(|n| n.contains(&range)),
-                Peer::Group(_) => false,
+                Peer::Group(_) | Peer::GroupName { .. } => false,
             };
             let (from, to) = match rule.protocol {
                 IpProtocol::All => (0, 65535),
