@@ -1442,8 +1442,18 @@ pub fn documented_attribute(u: &Unlisted<'_>, attr: &str) -> Value {
     }
 }
 
+/// What an address is placed among: the resources of the template resolved so far, and the
+/// subnets the account already has (the environment's), by id.
+#[derive(Clone, Copy, Debug)]
+pub struct Around<'a> {
+    /// The template's resources resolved so far.
+    pub done: &'a std::collections::HashMap<String, Physical>,
+    /// The account's own subnets.
+    pub known: &'a std::collections::BTreeMap<String, crate::vpc::Subnet>,
+}
+
 /// An instance's private address when the template does not pin it, chosen in its subnet (a
-/// subnet of this template: its `CidrBlock` is known) so that `Fn::GetAtt PrivateIp` and
+/// subnet of this template or of the environment: its `CidrBlock` is known) so that `Fn::GetAtt PrivateIp` and
 /// `PrivateDnsName` give the address its ENI gets: the upper half of the subnet, by a hash of
 /// the logical id, clear of the addresses ENIs take from the bottom and of the other
 /// instances. Also `VpcId` from the subnet.
@@ -1453,10 +1463,10 @@ pub fn place_instance(
     ty: &str,
     props: &Map<String, Value>,
     physical: &mut Physical,
-    done: &std::collections::HashMap<String, Physical>,
-    known: &std::collections::BTreeMap<String, crate::vpc::Subnet>,
+    around: Around<'_>,
     addressed: bool,
 ) {
+    let Around { done, known } = around;
     let interface = props
         .get("NetworkInterfaces")
         .and_then(Value::as_array)

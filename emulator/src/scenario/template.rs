@@ -1739,8 +1739,10 @@ pub fn resolve(
                 &ty,
                 &props,
                 &mut phys,
-                &done,
-                &links.subnets,
+                super::ids::Around {
+                    done: &done,
+                    known: &links.subnets,
+                },
                 addressed.contains(&id),
             );
         }
