@@ -246,8 +246,7 @@ impl Ctx<'_> {
     /// error_handling/test_states_errors.snapshot.json, test_start_large_input and
     /// test_service_task_lambada_data_limit_exceeded_on_large_utf8_response).
     fn check_size(&self, v: &Value, who: &str) -> Result<(), StatesError> {
-        let n = serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
-        if n > self.cfg.payload_limit_bytes {
+        if serialized_len_exceeds(v, self.cfg.payload_limit_bytes) {
             return Err(StatesError::new(
                 names::DATA_LIMIT_EXCEEDED,
                 format!(
@@ -257,6 +256,31 @@ impl Ctx<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `v` written as JSON is longer than `limit` bytes, counted without building the text
+/// (the check runs on every state's input and output: the string was 2 % of an execution) and
+/// stopping as soon as the limit is passed.
+fn serialized_len_exceeds(v: &Value, limit: usize) -> bool {
+    struct Count {
+        n: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.n += buf.len();
+            if self.n > self.limit {
+                // Stops the serializer: the answer is known.
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count { n: 0, limit };
+    serde_json::to_writer(&mut count, v).is_err() && count.n > limit
 }
 
 fn state_type(k: &Kind) -> &'static str {
@@ -1562,4 +1586,29 @@ async fn run_map<'a>(
         Err(_) => ctx.event(cur, "MapStateFailed", None, Value::Null),
     };
     result
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::serialized_len_exceeds;
+    use serde_json::json;
+
+    #[test]
+    fn the_payload_size_check_counts_the_json_text_exactly() {
+        for v in [
+            json!(null),
+            json!({"a": [1, 2.5, "é\"\n"], "b": {"c": true}}),
+            json!("x".repeat(1000)),
+        ] {
+            let n = serde_json::to_string(&v).unwrap().len();
+            assert!(
+                !serialized_len_exceeds(&v, n),
+                "{v}: exactly the limit is allowed"
+            );
+            assert!(
+                serialized_len_exceeds(&v, n - 1),
+                "{v}: one byte over is not"
+            );
+        }
+    }
 }

@@ -52,7 +52,7 @@ fn text_header<'h>(
 /// Splits `Authorization` the way AWS does: the algorithm is the first word, and the rest is a
 /// list of `key=value` components separated by commas and/or spaces (AWS reports
 /// `Credential= AKID/...` as a component `AKID/...` without `=`, so spaces separate too).
-fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, String)>), SigV4Error> {
+fn parse_authorization(authorization: &str) -> Result<(&str, Vec<(&str, &str)>), SigV4Error> {
     let trimmed = authorization.trim_start();
     let (algorithm, rest) = trimmed.split_once([' ', ',']).unwrap_or((trimmed, ""));
     if algorithm.contains('=') {
@@ -63,7 +63,7 @@ fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, Stri
     let mut components = Vec::new();
     for component in rest.split([',', ' ']).filter(|c| !c.is_empty()) {
         match component.split_once('=') {
-            Some((key, value)) => components.push((key.to_owned(), value.to_owned())),
+            Some((key, value)) => components.push((key, value)),
             None => {
                 return Err(SigV4Error::MissingEqualSign {
                     component: component.to_owned(),
@@ -72,7 +72,7 @@ fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, Stri
             }
         }
     }
-    Ok((algorithm.to_owned(), components))
+    Ok((algorithm, components))
 }
 
 /// Reads the request date: `X-Amz-Date` if present, else `Date` (header form only).
@@ -98,8 +98,8 @@ fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claime
         components
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     };
     let credential = find("Credential").filter(|v| !v.is_empty());
     let signature = find("Signature").filter(|v| !v.is_empty());
@@ -129,7 +129,7 @@ fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claime
     let (amz_date, signing_time) = request_date(date, is_http_date)?;
     Ok(Claimed {
         location: SignatureLocation::Headers,
-        algorithm,
+        algorithm: algorithm.to_owned(),
         credential: credential.to_owned(),
         signed_headers: signed_headers.to_owned(),
         signature: signature.to_owned(),
@@ -322,8 +322,8 @@ pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
             components
                 .into_iter()
                 .rev()
-                .find(|(k, _)| k == "Credential")
-                .map(|(_, v)| v)?
+                .find(|(k, _)| *k == "Credential")
+                .map(|(_, v)| v.to_owned())?
         }
         None => {
             let (_, query) = split_target(req.target);
