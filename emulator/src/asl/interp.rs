@@ -247,15 +247,28 @@ impl Ctx<'_> {
     /// test_service_task_lambada_data_limit_exceeded_on_large_utf8_response).
     fn check_size(&self, v: &Value, who: &str) -> Result<(), StatesError> {
         if serialized_len_exceeds(v, self.cfg.payload_limit_bytes) {
-            return Err(StatesError::new(
-                names::DATA_LIMIT_EXCEEDED,
-                format!(
-                    "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
-                ),
-            ));
+            return Err(data_limit_exceeded(who));
         }
         Ok(())
     }
+
+    /// [`Self::check_size`] of a value already serialized as `text`.
+    fn text_too_big(&self, text: &str, who: &str) -> Result<(), StatesError> {
+        if text.len() > self.cfg.payload_limit_bytes {
+            return Err(data_limit_exceeded(who));
+        }
+        Ok(())
+    }
+}
+
+/// `States.DataLimitExceeded` naming the state or task (see [`Ctx::check_size`]).
+fn data_limit_exceeded(who: &str) -> StatesError {
+    StatesError::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!(
+            "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+        ),
+    )
 }
 
 /// Whether `v` written as JSON is longer than `limit` bytes, counted without building the text
@@ -774,11 +787,15 @@ pub(crate) async fn run_state<'a>(
     let run = async move {
         let ty = state_type(&st.kind);
         let entered = iso(ctx);
+        // The input as the history shows it; its length is also what the payload quota
+        // measures (one serialization for both).
+        let raw_text = raw.to_string();
+        let raw_too_big = ctx.text_too_big(&raw_text, &st.name);
         let entered_id = ctx.event(
             cur,
             &format!("{ty}StateEntered"),
             Some("stateEnteredEventDetails"),
-            json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
+            json!({"name": st.name, "input": raw_text, "inputDetails": not_truncated()}),
         );
         ctx.inspect("input", &raw);
         let task_token = waits_for_token(st).then(|| {
@@ -801,7 +818,7 @@ pub(crate) async fn run_state<'a>(
             raw,
         };
         let at = |e: StatesError| (e, entered_id);
-        ctx.check_size(&run.raw, &st.name).map_err(at)?;
+        raw_too_big.map_err(at)?;
         let res = match &st.kind {
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map(_) => {
                 run_work_state(&run, scope, cur).await
@@ -838,9 +855,10 @@ pub(crate) async fn run_state<'a>(
             }
         };
         let (flow, out, assigned) = res.map_err(at)?;
-        ctx.check_size(&out, &st.name).map_err(at)?;
+        let out_text = out.to_string();
+        ctx.text_too_big(&out_text, &st.name).map_err(at)?;
         let mut exited =
-            json!({"name": st.name, "output": out.to_string(), "outputDetails": not_truncated()});
+            json!({"name": st.name, "output": out_text, "outputDetails": not_truncated()});
         if let Some(a) = &assigned
             && !a.is_empty()
         {
@@ -1155,9 +1173,23 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     // input, ActivityStarted when a worker takes it, then
                     // ActivitySucceeded / ActivityFailed / ActivityTimedOut.
                     let (ok_ty, ok_key, fail_ty, fail_key, out_ty, out_key) = if activity {
-                        ("ActivitySucceeded", "activitySucceededEventDetails", "ActivityFailed", "activityFailedEventDetails", "ActivityTimedOut", "activityTimedOutEventDetails")
+                        (
+                            "ActivitySucceeded",
+                            "activitySucceededEventDetails",
+                            "ActivityFailed",
+                            "activityFailedEventDetails",
+                            "ActivityTimedOut",
+                            "activityTimedOutEventDetails",
+                        )
                     } else {
-                        ("TaskSucceeded", "taskSucceededEventDetails", "TaskFailed", "taskFailedEventDetails", "TaskTimedOut", "taskTimedOutEventDetails")
+                        (
+                            "TaskSucceeded",
+                            "taskSucceededEventDetails",
+                            "TaskFailed",
+                            "taskFailedEventDetails",
+                            "TaskTimedOut",
+                            "taskTimedOutEventDetails",
+                        )
                     };
                     let base = |mut d: Value| {
                         if !activity {
@@ -1182,7 +1214,12 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             "input": params.to_string(),
                             "inputDetails": not_truncated(),
                         }));
-                        ctx.event(&cur, "ActivityScheduled", Some("activityScheduledEventDetails"), sched);
+                        ctx.event(
+                            &cur,
+                            "ActivityScheduled",
+                            Some("activityScheduledEventDetails"),
+                            sched,
+                        );
                     } else {
                         let mut sched = timed(json!({
                             "resourceType": resource_type,
@@ -1191,11 +1228,22 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             "parameters": params.to_string(),
                         }));
                         if let Some(Value::Object(c)) = creds
-                            && let Some(r) = c.get("RoleArn") {
-                                sched["taskCredentials"] = json!({"roleArn": r});
-                            }
-                        ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
-                        ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                            && let Some(r) = c.get("RoleArn")
+                        {
+                            sched["taskCredentials"] = json!({"roleArn": r});
+                        }
+                        ctx.event(
+                            &cur,
+                            "TaskScheduled",
+                            Some("taskScheduledEventDetails"),
+                            sched,
+                        );
+                        ctx.event(
+                            &cur,
+                            "TaskStarted",
+                            Some("taskStartedEventDetails"),
+                            json!({"resourceType": resource_type, "resource": resource_name}),
+                        );
                     }
                     let entered = run.entered.clone();
                     let mut context = ctx.context(&st.name, &entered, attempt, run.item);
@@ -1220,23 +1268,44 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     };
                     let fut = ctx.handler.invoke(call);
                     let outcome = match timeout_s {
-                        Some(t) => match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
-                            Ok(r) => r,
-                            Err(_) => {
-                                let e = StatesError::named(names::TIMEOUT);
-                                ctx.event(&cur, out_ty, Some(out_key), base(json!({"error": e.error})));
-                                return Err(e);
+                        Some(t) => {
+                            match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
+                                Ok(r) => r,
+                                Err(_) => {
+                                    let e = StatesError::named(names::TIMEOUT);
+                                    ctx.event(
+                                        &cur,
+                                        out_ty,
+                                        Some(out_key),
+                                        base(json!({"error": e.error})),
+                                    );
+                                    return Err(e);
+                                }
                             }
-                        },
+                        }
                         None => fut.await,
                     };
                     match outcome {
                         Ok(v) => {
-                            if let Err(e) = ctx.check_size(&v, if activity { resource } else { resource_type }) {
-                                ctx.event(&cur, fail_ty, Some(fail_key), base(json!({"error": e.error, "cause": e.cause})));
+                            let text = v.to_string();
+                            if let Err(e) = ctx.text_too_big(
+                                &text,
+                                if activity { resource } else { resource_type },
+                            ) {
+                                ctx.event(
+                                    &cur,
+                                    fail_ty,
+                                    Some(fail_key),
+                                    base(json!({"error": e.error, "cause": e.cause})),
+                                );
                                 return Err(e);
                             }
-                            ctx.event(&cur, ok_ty, Some(ok_key), base(json!({"output": v.to_string(), "outputDetails": not_truncated()})));
+                            ctx.event(
+                                &cur,
+                                ok_ty,
+                                Some(ok_key),
+                                base(json!({"output": text, "outputDetails": not_truncated()})),
+                            );
                             Ok(v)
                         }
                         Err(e) => {
@@ -1248,8 +1317,13 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                                 d.insert("cause".into(), json!(c));
                             }
                             // A task past its TimeoutSeconds or HeartbeatSeconds timed out.
-                            let timed_out = e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
-                            let (ty, key) = if timed_out { (out_ty, out_key) } else { (fail_ty, fail_key) };
+                            let timed_out =
+                                e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
+                            let (ty, key) = if timed_out {
+                                (out_ty, out_key)
+                            } else {
+                                (fail_ty, fail_key)
+                            };
                             ctx.event(&cur, ty, Some(key), base(Value::Object(d)));
                             Err(e)
                         }
