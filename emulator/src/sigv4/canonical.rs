@@ -392,16 +392,26 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
 /// The canonical value of one header: every occurrence trimmed, joined with `,` in the order
 /// received. `None` when the request carries no such header.
 pub(super) fn canonical_header_value(headers: &HeaderMap, name: &str) -> Option<Vec<u8>> {
-    let mut values = headers.get_all(name).iter().peekable();
-    values.peek()?;
     let mut out = Vec::new();
-    for (i, value) in values.enumerate() {
+    push_canonical_header_value(&mut out, headers, name).then_some(out)
+}
+
+/// [`canonical_header_value`] appended to `out`; `false` (nothing appended) when the request
+/// carries no such header.
+pub(super) fn push_canonical_header_value(
+    out: &mut Vec<u8>,
+    headers: &HeaderMap,
+    name: &str,
+) -> bool {
+    let mut present = false;
+    for (i, value) in headers.get_all(name).iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        push_trimmed(&mut out, value.as_bytes());
+        push_trimmed(out, value.as_bytes());
+        present = true;
     }
-    Some(out)
+    present
 }
 
 /// Assembles the canonical request from its already-canonical parts.
