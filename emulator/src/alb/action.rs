@@ -79,10 +79,7 @@ pub(super) struct RequestContext<'a> {
 }
 
 fn http_date(clock: &Clock) -> String {
-    clock
-        .now_utc()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    crate::sigv4::format_http_date(clock.now())
 }
 
 fn respond(

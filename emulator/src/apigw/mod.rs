@@ -776,10 +776,7 @@ impl ApiGatewayService {
 
 /// An HTTP date on the world's clock (`Sun, 14 Jun 2026 03:00:00 GMT`).
 pub fn http_date(clock: &Clock) -> String {
-    clock
-        .now_utc()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    crate::sigv4::format_http_date(clock.now())
 }
 
 /// The headers of an API's answer as a client sees them: an HTTP API's (marked

@@ -106,6 +106,8 @@ pub(crate) struct Ctx<'a> {
     /// A redrive's saved successes: the state it restarts and its branches / iterations that
     /// succeeded before (taken by that state's first attempt).
     pub(crate) redrive_done: Mutex<Option<(String, BTreeMap<usize, Value>)>>,
+    /// The context object's parts that stay the same for the whole execution ([`Self::context`]).
+    pub(crate) context_base: std::sync::OnceLock<Value>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -217,18 +219,25 @@ impl Ctx<'_> {
         retry: u32,
         item: Option<&(usize, Value)>,
     ) -> Value {
-        let mut c = json!({
-            "Execution": {
-                "Id": self.cfg.execution_arn,
-                "Input": self.exec_input,
-                "Name": self.cfg.execution_name,
-                "RoleArn": self.cfg.role_arn,
-                "StartTime": self.start_time,
-                "RedriveCount": self.cfg.redrive_count,
-            },
-            "State": {"EnteredTime": entered, "Name": state, "RetryCount": retry},
-            "StateMachine": {"Id": self.cfg.state_machine_arn, "Name": self.cfg.state_machine_name},
+        // The execution's and state machine's parts do not change during an execution: built
+        // once, copied for each state (building them was a quarter of a Pass state's time).
+        // `State` keeps its place between them (the object's key order is what `$$` shows).
+        let base = self.context_base.get_or_init(|| {
+            json!({
+                "Execution": {
+                    "Id": self.cfg.execution_arn,
+                    "Input": self.exec_input,
+                    "Name": self.cfg.execution_name,
+                    "RoleArn": self.cfg.role_arn,
+                    "StartTime": self.start_time,
+                    "RedriveCount": self.cfg.redrive_count,
+                },
+                "State": null,
+                "StateMachine": {"Id": self.cfg.state_machine_arn, "Name": self.cfg.state_machine_name},
+            })
         });
+        let mut c = base.clone();
+        c["State"] = json!({"EnteredTime": entered, "Name": state, "RetryCount": retry});
         if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
             // `Source` says where the item came from; a Map over the state input reads
             // `STATE_DATA` (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
@@ -246,17 +255,54 @@ impl Ctx<'_> {
     /// error_handling/test_states_errors.snapshot.json, test_start_large_input and
     /// test_service_task_lambada_data_limit_exceeded_on_large_utf8_response).
     fn check_size(&self, v: &Value, who: &str) -> Result<(), StatesError> {
-        let n = serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
-        if n > self.cfg.payload_limit_bytes {
-            return Err(StatesError::new(
-                names::DATA_LIMIT_EXCEEDED,
-                format!(
-                    "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
-                ),
-            ));
+        if serialized_len_exceeds(v, self.cfg.payload_limit_bytes) {
+            return Err(data_limit_exceeded(who));
         }
         Ok(())
     }
+
+    /// [`Self::check_size`] of a value already serialized as `text`.
+    fn text_too_big(&self, text: &str, who: &str) -> Result<(), StatesError> {
+        if text.len() > self.cfg.payload_limit_bytes {
+            return Err(data_limit_exceeded(who));
+        }
+        Ok(())
+    }
+}
+
+/// `States.DataLimitExceeded` naming the state or task (see [`Ctx::check_size`]).
+fn data_limit_exceeded(who: &str) -> StatesError {
+    StatesError::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!(
+            "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+        ),
+    )
+}
+
+/// Whether `v` written as JSON is longer than `limit` bytes, counted without building the text
+/// (the check runs on every state's input and output: the string was 2 % of an execution) and
+/// stopping as soon as the limit is passed.
+fn serialized_len_exceeds(v: &Value, limit: usize) -> bool {
+    struct Count {
+        n: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.n += buf.len();
+            if self.n > self.limit {
+                // Stops the serializer: the answer is known.
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count { n: 0, limit };
+    serde_json::to_writer(&mut count, v).is_err() && count.n > limit
 }
 
 fn state_type(k: &Kind) -> &'static str {
@@ -750,11 +796,15 @@ pub(crate) async fn run_state<'a>(
     let run = async move {
         let ty = state_type(&st.kind);
         let entered = iso(ctx);
+        // The input as the history shows it; its length is also what the payload quota
+        // measures (one serialization for both).
+        let raw_text = raw.to_string();
+        let raw_too_big = ctx.text_too_big(&raw_text, &st.name);
         let entered_id = ctx.event(
             cur,
             &format!("{ty}StateEntered"),
             Some("stateEnteredEventDetails"),
-            json!({"name": st.name, "input": raw.to_string(), "inputDetails": not_truncated()}),
+            json!({"name": st.name, "input": raw_text, "inputDetails": not_truncated()}),
         );
         ctx.inspect("input", &raw);
         let task_token = waits_for_token(st).then(|| {
@@ -777,7 +827,7 @@ pub(crate) async fn run_state<'a>(
             raw,
         };
         let at = |e: StatesError| (e, entered_id);
-        ctx.check_size(&run.raw, &st.name).map_err(at)?;
+        raw_too_big.map_err(at)?;
         let res = match &st.kind {
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map(_) => {
                 run_work_state(&run, scope, cur).await
@@ -814,9 +864,10 @@ pub(crate) async fn run_state<'a>(
             }
         };
         let (flow, out, assigned) = res.map_err(at)?;
-        ctx.check_size(&out, &st.name).map_err(at)?;
+        let out_text = out.to_string();
+        ctx.text_too_big(&out_text, &st.name).map_err(at)?;
         let mut exited =
-            json!({"name": st.name, "output": out.to_string(), "outputDetails": not_truncated()});
+            json!({"name": st.name, "output": out_text, "outputDetails": not_truncated()});
         if let Some(a) = &assigned
             && !a.is_empty()
         {
@@ -1131,9 +1182,23 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     // input, ActivityStarted when a worker takes it, then
                     // ActivitySucceeded / ActivityFailed / ActivityTimedOut.
                     let (ok_ty, ok_key, fail_ty, fail_key, out_ty, out_key) = if activity {
-                        ("ActivitySucceeded", "activitySucceededEventDetails", "ActivityFailed", "activityFailedEventDetails", "ActivityTimedOut", "activityTimedOutEventDetails")
+                        (
+                            "ActivitySucceeded",
+                            "activitySucceededEventDetails",
+                            "ActivityFailed",
+                            "activityFailedEventDetails",
+                            "ActivityTimedOut",
+                            "activityTimedOutEventDetails",
+                        )
                     } else {
-                        ("TaskSucceeded", "taskSucceededEventDetails", "TaskFailed", "taskFailedEventDetails", "TaskTimedOut", "taskTimedOutEventDetails")
+                        (
+                            "TaskSucceeded",
+                            "taskSucceededEventDetails",
+                            "TaskFailed",
+                            "taskFailedEventDetails",
+                            "TaskTimedOut",
+                            "taskTimedOutEventDetails",
+                        )
                     };
                     let base = |mut d: Value| {
                         if !activity {
@@ -1158,7 +1223,12 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             "input": params.to_string(),
                             "inputDetails": not_truncated(),
                         }));
-                        ctx.event(&cur, "ActivityScheduled", Some("activityScheduledEventDetails"), sched);
+                        ctx.event(
+                            &cur,
+                            "ActivityScheduled",
+                            Some("activityScheduledEventDetails"),
+                            sched,
+                        );
                     } else {
                         let mut sched = timed(json!({
                             "resourceType": resource_type,
@@ -1167,11 +1237,22 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             "parameters": params.to_string(),
                         }));
                         if let Some(Value::Object(c)) = creds
-                            && let Some(r) = c.get("RoleArn") {
-                                sched["taskCredentials"] = json!({"roleArn": r});
-                            }
-                        ctx.event(&cur, "TaskScheduled", Some("taskScheduledEventDetails"), sched);
-                        ctx.event(&cur, "TaskStarted", Some("taskStartedEventDetails"), json!({"resourceType": resource_type, "resource": resource_name}));
+                            && let Some(r) = c.get("RoleArn")
+                        {
+                            sched["taskCredentials"] = json!({"roleArn": r});
+                        }
+                        ctx.event(
+                            &cur,
+                            "TaskScheduled",
+                            Some("taskScheduledEventDetails"),
+                            sched,
+                        );
+                        ctx.event(
+                            &cur,
+                            "TaskStarted",
+                            Some("taskStartedEventDetails"),
+                            json!({"resourceType": resource_type, "resource": resource_name}),
+                        );
                     }
                     let entered = run.entered.clone();
                     let mut context = ctx.context(&st.name, &entered, attempt, run.item);
@@ -1196,23 +1277,44 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     };
                     let fut = ctx.handler.invoke(call);
                     let outcome = match timeout_s {
-                        Some(t) => match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
-                            Ok(r) => r,
-                            Err(_) => {
-                                let e = StatesError::named(names::TIMEOUT);
-                                ctx.event(&cur, out_ty, Some(out_key), base(json!({"error": e.error})));
-                                return Err(e);
+                        Some(t) => {
+                            match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
+                                Ok(r) => r,
+                                Err(_) => {
+                                    let e = StatesError::named(names::TIMEOUT);
+                                    ctx.event(
+                                        &cur,
+                                        out_ty,
+                                        Some(out_key),
+                                        base(json!({"error": e.error})),
+                                    );
+                                    return Err(e);
+                                }
                             }
-                        },
+                        }
                         None => fut.await,
                     };
                     match outcome {
                         Ok(v) => {
-                            if let Err(e) = ctx.check_size(&v, if activity { resource } else { resource_type }) {
-                                ctx.event(&cur, fail_ty, Some(fail_key), base(json!({"error": e.error, "cause": e.cause})));
+                            let text = v.to_string();
+                            if let Err(e) = ctx.text_too_big(
+                                &text,
+                                if activity { resource } else { resource_type },
+                            ) {
+                                ctx.event(
+                                    &cur,
+                                    fail_ty,
+                                    Some(fail_key),
+                                    base(json!({"error": e.error, "cause": e.cause})),
+                                );
                                 return Err(e);
                             }
-                            ctx.event(&cur, ok_ty, Some(ok_key), base(json!({"output": v.to_string(), "outputDetails": not_truncated()})));
+                            ctx.event(
+                                &cur,
+                                ok_ty,
+                                Some(ok_key),
+                                base(json!({"output": text, "outputDetails": not_truncated()})),
+                            );
                             Ok(v)
                         }
                         Err(e) => {
@@ -1224,8 +1326,13 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                                 d.insert("cause".into(), json!(c));
                             }
                             // A task past its TimeoutSeconds or HeartbeatSeconds timed out.
-                            let timed_out = e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
-                            let (ty, key) = if timed_out { (out_ty, out_key) } else { (fail_ty, fail_key) };
+                            let timed_out =
+                                e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
+                            let (ty, key) = if timed_out {
+                                (out_ty, out_key)
+                            } else {
+                                (fail_ty, fail_key)
+                            };
                             ctx.event(&cur, ty, Some(key), base(Value::Object(d)));
                             Err(e)
                         }
@@ -1562,4 +1669,29 @@ async fn run_map<'a>(
         Err(_) => ctx.event(cur, "MapStateFailed", None, Value::Null),
     };
     result
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::serialized_len_exceeds;
+    use serde_json::json;
+
+    #[test]
+    fn the_payload_size_check_counts_the_json_text_exactly() {
+        for v in [
+            json!(null),
+            json!({"a": [1, 2.5, "é\"\n"], "b": {"c": true}}),
+            json!("x".repeat(1000)),
+        ] {
+            let n = serde_json::to_string(&v).unwrap().len();
+            assert!(
+                !serialized_len_exceeds(&v, n),
+                "{v}: exactly the limit is allowed"
+            );
+            assert!(
+                serialized_len_exceeds(&v, n - 1),
+                "{v}: one byte over is not"
+            );
+        }
+    }
 }

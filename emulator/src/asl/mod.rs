@@ -494,6 +494,7 @@ pub async fn run(
                 .as_ref()
                 .map(|p| (p.state.clone(), p.done.clone())),
         ),
+        context_base: std::sync::OnceLock::new(),
     };
     let cur = Arc::new(Cursor::new(last_id));
     match &config.redrive_from {
@@ -801,6 +802,7 @@ pub async fn test_state(
         current_top: Mutex::new(None),
         top_done: Mutex::new(Default::default()),
         redrive_done: Mutex::new(None),
+        context_base: std::sync::OnceLock::new(),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));

@@ -168,7 +168,7 @@ pub fn call(cx: &Call<'_>, op: &str, input: &Value) -> Result<Value, JsonError> 
                 .rules(region, account, &bus)
                 .iter()
                 .filter(|r| r.name.starts_with(prefix))
-                .map(rule_json)
+                .map(|r| rule_json(r))
                 .collect();
             paged(op, "Rules", rules, input)
         }

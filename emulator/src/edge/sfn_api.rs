@@ -458,7 +458,7 @@ fn know_machines(c: &Call<'_>) {
             .read()
             .expect("lock")
             .values()
-            .map(|e| e.machine.clone()),
+            .map(|e| &e.machine),
     );
 }
 

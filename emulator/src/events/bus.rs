@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
@@ -67,7 +67,8 @@ pub struct EventsModel {
 struct Scope {
     buses: BTreeMap<String, EventBusConfig>,
     /// By (bus, rule name).
-    rules: BTreeMap<(String, String), RuleConfig>,
+    /// Shared with the deliveries in flight ([`Matched::rule`]); changed by copy on write.
+    rules: BTreeMap<(String, String), Arc<RuleConfig>>,
     destinations: BTreeMap<String, ApiDestinationConfig>,
 }
 
@@ -104,12 +105,21 @@ pub struct EventBridge {
 /// One accepted event matched by one rule, for each of its targets.
 #[derive(Clone, Debug)]
 pub struct Matched {
-    /// The event as targets see it.
-    pub event: Value,
-    /// The rule.
-    pub rule: RuleConfig,
+    /// The event as targets see it (one copy for all its rules and targets).
+    pub event: Arc<Value>,
+    /// The rule (shared with the bus, as it was when the event matched).
+    pub rule: Arc<RuleConfig>,
+    /// Which of the rule's targets.
+    target: usize,
+}
+
+impl Matched {
     /// The target.
-    pub target: TargetConfig,
+    pub fn target(&self) -> &TargetConfig {
+        // `target` indexes the rule's targets: put_events makes it from them, and the rule is
+        // this one, frozen in its Arc.
+        &self.rule.targets[self.target]
+    }
 }
 
 impl EventBridge {
@@ -130,7 +140,7 @@ impl EventBridge {
                     .entry(arn_scope(&r.arn))
                     .or_default()
                     .rules
-                    .insert((r.bus.clone(), r.name.clone()), r.clone());
+                    .insert((r.bus.clone(), r.name.clone()), Arc::new(r.clone()));
             }
             for d in &model.api_destinations {
                 scopes
@@ -248,7 +258,7 @@ impl EventBridge {
                 rule.targets = old.targets.clone();
             }
             let arn = rule.arn.clone();
-            s.rules.insert(key, rule);
+            s.rules.insert(key, Arc::new(rule));
             arn
         })
     }
@@ -262,11 +272,15 @@ impl EventBridge {
         name: &str,
     ) -> Result<RuleConfig, EventBridgeError> {
         self.read(region, account, |s| {
-            s.and_then(|s| s.rules.get(&(bus.to_string(), name.to_string())).cloned())
-                .ok_or_else(|| EventBridgeError::RuleNotFound {
-                    name: name.to_string(),
-                    bus: bus.to_string(),
-                })
+            s.and_then(|s| {
+                s.rules
+                    .get(&(bus.to_string(), name.to_string()))
+                    .map(|r| RuleConfig::clone(r))
+            })
+            .ok_or_else(|| EventBridgeError::RuleNotFound {
+                name: name.to_string(),
+                bus: bus.to_string(),
+            })
         })
     }
 
@@ -287,12 +301,12 @@ impl EventBridge {
                     name: name.to_string(),
                     bus: bus.to_string(),
                 })?;
-            f(rule)
+            f(Arc::make_mut(rule))
         })
     }
 
     /// The rules of a bus, by name.
-    pub fn rules(&self, region: &str, account: &str, bus: &str) -> Vec<RuleConfig> {
+    pub fn rules(&self, region: &str, account: &str, bus: &str) -> Vec<Arc<RuleConfig>> {
         self.read(region, account, |s| {
             s.map(|s| {
                 s.rules
@@ -508,6 +522,7 @@ impl EventBridge {
                 Ok(event) => {
                     results.push(json!({"EventId": event["id"]}));
                     let bus = bus_name(e.get("EventBusName").and_then(Value::as_str));
+                    let event = Arc::new(event);
                     for rule in self.rules(region, account, &bus) {
                         if rule.state != RuleState::Enabled {
                             continue;
@@ -516,11 +531,11 @@ impl EventBridge {
                         if !p.matches(&event) {
                             continue;
                         }
-                        for t in &rule.targets {
+                        for target in 0..rule.targets.len() {
                             matched.push(Matched {
                                 event: event.clone(),
                                 rule: rule.clone(),
-                                target: t.clone(),
+                                target,
                             });
                         }
                     }

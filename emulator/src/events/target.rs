@@ -183,12 +183,13 @@ impl Attempt {
 
 /// The session EventBridge gets from the target's role, or why not.
 fn assume(host: &dyn Host, m: &Matched, trace: &Trace) -> Result<Principal, Attempt> {
-    let Some(role_arn) = &m.target.role_arn else {
+    let Some(role_arn) = &m.target().role_arn else {
         return Err(Attempt::fatal(
             "NO_PERMISSIONS",
             format!(
                 "Target {} has no RoleArn: EventBridge needs a role to invoke {}",
-                m.target.id, m.target.arn
+                m.target().id,
+                m.target().arn
             ),
         ));
     };
@@ -216,7 +217,7 @@ fn assume(host: &dyn Host, m: &Matched, trace: &Trace) -> Result<Principal, Atte
     }
     Ok(Principal::session_of(
         role_arn,
-        &format!("events-{}", &m.target.id),
+        &format!("events-{}", &m.target().id),
     ))
 }
 
@@ -281,11 +282,11 @@ async fn api_destination(
 ) -> Result<(u16, String), Attempt> {
     let dest = host
         .eventbridge()
-        .destination_by_arn(&m.target.arn)
+        .destination_by_arn(&m.target().arn)
         .ok_or_else(|| {
             Attempt::fatal(
                 "RESOURCE_NOT_FOUND",
-                format!("API destination {} does not exist", m.target.arn),
+                format!("API destination {} does not exist", m.target().arn),
             )
         })?;
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
@@ -325,7 +326,7 @@ async fn api_destination(
             v.clone()
         }
     };
-    let path_values: Vec<String> = m.target.http.path_values.iter().map(resolve).collect();
+    let path_values: Vec<String> = m.target().http.path_values.iter().map(resolve).collect();
     let url = dest.url(&path_values);
     let parsed =
         invoke::url_lite::parse(&url).map_err(|e| Attempt::fatal("SDK_CLIENT_ERROR", e))?;
@@ -342,7 +343,7 @@ async fn api_destination(
         trace,
     };
     let mut headers: Vec<(String, String)> = m
-        .target
+        .target()
         .http
         .headers
         .iter()
@@ -350,7 +351,7 @@ async fn api_destination(
         .collect();
     merge(&mut headers, &conn.invocation_parameters.headers, true);
     let mut query: Vec<(String, String)> = m
-        .target
+        .target()
         .http
         .query
         .iter()
@@ -366,7 +367,10 @@ async fn api_destination(
         message: e.message,
         status: None,
     };
-    invoke::credentials(&inv, &conn, &mut headers)
+    // Boxed, as is the exchange below: a delivery waiting for its rate-limit slot (up to
+    // MAX_PENDING_DELIVERIES of them) then holds only this function's own state, not room for
+    // the connection and TLS futures it has not reached yet.
+    Box::pin(invoke::credentials(&inv, &conn, &mut headers))
         .await
         .map_err(attempt_err)?;
     // EventBridge's own headers (eb-api-destinations.html, "API destination HTTP headers").
@@ -392,7 +396,7 @@ async fn api_destination(
     );
     let method = Method::from_bytes(dest.method.as_bytes()).unwrap_or(Method::POST);
     let send_body = !matches!(method, Method::GET | Method::HEAD);
-    let exchange = invoke::exchange(
+    let exchange = Box::pin(invoke::exchange(
         &inv,
         &conn,
         &parsed.host,
@@ -405,7 +409,7 @@ async fn api_destination(
         } else {
             Bytes::new()
         },
-    );
+    ));
     let resp = match tokio::time::timeout(API_DESTINATION_TIMEOUT, exchange).await {
         Ok(r) => r.map_err(attempt_err)?,
         Err(_) => {
@@ -478,9 +482,9 @@ async fn attempt(
     // resource-based policies" and a target of theirs has no RoleArn
     // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html), so
     // such a target is not refused for lacking one: it meets "vpcgate does not deliver" below.
-    let service = m.target.arn.split(':').nth(2).unwrap_or_default();
+    let service = m.target().arn.split(':').nth(2).unwrap_or_default();
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
-    if service == "events" && m.target.arn.contains(":api-destination/") {
+    if service == "events" && m.target().arn.contains(":api-destination/") {
         let principal = assume(host, m, trace)?;
         let (status, text) = api_destination(host, m, &principal, body, trace).await?;
         return Ok(DeliveryResult::Delivered {
@@ -489,13 +493,13 @@ async fn attempt(
             execution_arn: None,
         });
     }
-    if service == "states" && m.target.arn.contains(":stateMachine:") {
+    if service == "states" && m.target().arn.contains(":stateMachine:") {
         let principal = assume(host, m, trace)?;
         authorize(
             host,
             &principal,
             "states:StartExecution",
-            &m.target.arn,
+            &m.target().arn,
             region,
             trace,
         )?;
@@ -507,7 +511,7 @@ async fn attempt(
         };
         let input: Value = serde_json::from_str(body).unwrap_or_else(|_| json!(body));
         let arn = starter
-            .start_execution(&m.target.arn, input)
+            .start_execution(&m.target().arn, input)
             .await
             .map_err(|(code, message)| {
                 Attempt::fatal(
@@ -530,7 +534,7 @@ async fn attempt(
         "SDK_CLIENT_ERROR",
         format!(
             "vpcgate does not deliver to {service} targets ({})",
-            m.target.arn
+            m.target().arn
         ),
     ))
 }
@@ -549,8 +553,8 @@ pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
     let record = DeliveryRecord {
         event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
         rule_arn: m.rule.arn.clone(),
-        target_id: m.target.id.clone(),
-        target_arn: m.target.arn.clone(),
+        target_id: m.target().id.clone(),
+        target_arn: m.target().arn.clone(),
         attempts: 0,
         result: DeliveryResult::Failed {
             code: "VPCGATE_BACKLOG_FULL".to_string(),
@@ -560,7 +564,7 @@ pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
             ),
             status: None,
         },
-        dead_letter_arn: m.target.dead_letter_arn.clone(),
+        dead_letter_arn: m.target().dead_letter_arn.clone(),
         trace: String::new(),
     };
     host.eventbridge().record(record.clone());
@@ -575,7 +579,7 @@ pub async fn deliver(
     m: &Matched,
     trace: &Trace,
 ) -> DeliveryRecord {
-    let t: &TargetConfig = &m.target;
+    let t: &TargetConfig = m.target();
     let rendered = t.input.try_render(&m.event, &m.rule.arn, &m.rule.name);
     trace.info(
         "events",

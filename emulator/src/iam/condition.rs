@@ -472,26 +472,30 @@ fn arn_like(pattern: &Template, actual: &str, ctx: &RequestContext) -> bool {
 
 /// Segment-wise ARN matching shared by `ArnLike` and the `Resource` element.
 pub(super) fn arn_glob(tokens: &[Tok], actual: &str) -> bool {
-    let pattern_segments = split_tokens(tokens, 6);
-    let actual_segments: Vec<&str> = actual.splitn(6, ':').collect();
-    if pattern_segments.len() != 6 || actual_segments.len() != 6 {
+    // Six segments each, as slices of the pattern and of the text (no copies: this runs for
+    // every `Resource` and `ArnLike` on every request).
+    let mut pattern_segments: [&[Tok]; 6] = [&[]; 6];
+    let mut n = 0;
+    let mut from = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        if *t == Tok::Lit(':') && n < 5 {
+            pattern_segments[n] = &tokens[from..i];
+            n += 1;
+            from = i + 1;
+        }
+    }
+    pattern_segments[n] = &tokens[from..];
+    let mut actual_segments: [&str; 6] = [""; 6];
+    let mut m = 0;
+    for (i, part) in actual.splitn(6, ':').enumerate() {
+        actual_segments[i] = part;
+        m = i;
+    }
+    if n != 5 || m != 5 {
         return glob_match(tokens, actual, false);
     }
     pattern_segments
         .iter()
         .zip(&actual_segments)
         .all(|(p, a)| glob_match(p, a, false))
-}
-
-/// Splits tokens at literal `:` into at most `n` segments (the last keeps the rest).
-fn split_tokens(tokens: &[Tok], n: usize) -> Vec<Vec<Tok>> {
-    let mut out = vec![Vec::new()];
-    for t in tokens {
-        if *t == Tok::Lit(':') && out.len() < n {
-            out.push(Vec::new());
-        } else {
-            out.last_mut().expect("never empty").push(*t);
-        }
-    }
-    out
 }

@@ -42,6 +42,10 @@ pub fn denial_message(
     decision: &Decision,
     format: DenialFormat,
 ) -> Option<String> {
+    if matches!(decision, Decision::Allow { .. }) {
+        // Checked first: the head below is formatted only for a denial.
+        return None;
+    }
     let head = format!(
         "User: {} is not authorized to perform: {} on resource: {}",
         request.principal.arn(),

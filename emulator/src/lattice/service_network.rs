@@ -1002,10 +1002,7 @@ fn openssl_name(suite: rustls::CipherSuite) -> String {
 }
 
 fn http_date(clock: &Clock) -> String {
-    clock
-        .now_utc()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    crate::sigv4::format_http_date(clock.now())
 }
 
 /// An answer Lattice makes itself (403, 404 fixed response, 5xx).

@@ -37,7 +37,20 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Lower-case hex SHA-256, the digest format used throughout SigV4.
 pub(super) fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    hex32(&Sha256::digest(data).into())
+}
+
+/// Lower-case hex of a 32-byte digest, through a table: `hex::encode` goes a `char` at a time
+/// through an iterator, which was an eighth of a verification in the `sigv4` bench's profile.
+pub(super) fn hex32(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    // Only ASCII hex digits were written, so this is always valid UTF-8.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -52,27 +65,65 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// It changes once a day per secret, Region and service, so it is kept, as AWS's SDKs keep it:
 /// four HMACs per request were the largest part of verifying one (scripts/bench.sh's profile).
 /// The memo holds at most [`KEY_MEMO`] keys and starts over when full.
+/// The memo is looked up without allocating: its key is the four parts, each prefixed by its
+/// length (so no two different tuples give the same id), written into a per-thread buffer.
 pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    use std::cell::RefCell;
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};
-    type Memo = HashMap<[String; 4], [u8; 32]>;
+    type Memo = HashMap<String, [u8; 32]>;
     static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
-    let id = [
-        secret.to_string(),
-        date.to_string(),
-        region.to_string(),
-        service.to_string(),
-    ];
-    let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(key) = memo.get(&id) {
-        return *key;
+    thread_local! {
+        static ID: RefCell<String> = const { RefCell::new(String::new()) };
     }
-    let key = derive_signing_key(secret, date, region, service);
-    if memo.len() >= KEY_MEMO {
-        memo.clear();
+    ID.with_borrow_mut(|id| {
+        id.clear();
+        for part in [secret, date, region, service] {
+            // Length-prefixed, so that no two different tuples give the same id.
+            id.push_str(itoa_len(part.len()).as_str());
+            id.push(':');
+            id.push_str(part);
+        }
+        let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(key) = memo.get(id.as_str()) {
+            return *key;
+        }
+        let key = derive_signing_key(secret, date, region, service);
+        if memo.len() >= KEY_MEMO {
+            memo.clear();
+        }
+        memo.insert(id.clone(), key);
+        key
+    })
+}
+
+/// A length in decimal, on the stack.
+fn itoa_len(n: usize) -> LenText {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    memo.insert(id, key);
-    key
+    LenText { buf, start: i }
+}
+
+/// The digits [`itoa_len`] wrote.
+struct LenText {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl LenText {
+    fn as_str(&self) -> &str {
+        // Only ASCII digits were written.
+        std::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
+    }
 }
 
 /// How many derived keys [`signing_key`] keeps.
@@ -88,27 +139,59 @@ fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> 
 
 /// Hex HMAC of the string to sign under the derived key.
 pub(super) fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
-    hex::encode(hmac(key, string_to_sign.as_bytes()))
+    hex32(&hmac(key, string_to_sign.as_bytes()))
 }
 
 /// `AWS4-HMAC-SHA256\n<amz-date>\n<scope>\n<hex sha256 of canonical request>`.
 pub(super) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u8]) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request)
-    )
+    let digest = sha256_hex(canonical_request);
+    concat(&[ALGORITHM, "\n", amz_date, "\n", scope, "\n", &digest])
+}
+
+/// The parts one after the other, in one allocation (`format!` goes through `fmt::Write`).
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// `<yyyymmdd>/<region>/<service>/aws4_request`.
 pub(super) fn credential_scope(date: &str, region: &str, service: &str) -> String {
-    format!("{date}/{region}/{service}/{TERMINATOR}")
+    concat(&[date, "/", region, "/", service, "/", TERMINATOR])
 }
 
 /// `20150830T123600Z` for a time, dropping sub-second precision as every SigV4 timestamp does.
+/// Written digit by digit (chrono's `format` parses its pattern at every call).
 pub(super) fn format_amz_date(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time)
-        .format("%Y%m%dT%H%M%SZ")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    let t = DateTime::<Utc>::from(time);
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        // Outside four digits: chrono's own rendering (never on a real clock).
+        return t.format("%Y%m%dT%H%M%SZ").to_string();
+    }
+    let mut out = String::with_capacity(16);
+    let mut two = |n: u32| {
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    };
+    let year = year.unsigned_abs();
+    two(year / 100);
+    two(year % 100);
+    two(t.month());
+    two(t.day());
+    out.push('T');
+    let mut two = |n: u32| {
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    };
+    two(t.hour());
+    two(t.minute());
+    two(t.second());
+    out.push('Z');
+    out
 }
 
 /// Parses the ISO 8601 basic format SigV4 uses (`20150830T123600Z`) and nothing else: AWS
@@ -138,6 +221,40 @@ pub(super) fn parse_http_date(value: &str) -> Option<SystemTime> {
     let parsed = DateTime::parse_from_rfc2822(value).ok()?;
     let secs = u64::try_from(parsed.timestamp()).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// An RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the `Date` header API Gateway,
+/// ALBs and Lattice send. The text changes once a second, so each thread keeps the last one it
+/// wrote (chrono's `format` parsed its pattern at every response: about 1 % of a REST request's
+/// time on the world thread).
+pub fn format_http_date(time: SystemTime) -> String {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
+    }
+    let Ok(since) = time.duration_since(SystemTime::UNIX_EPOCH) else {
+        return DateTime::<Utc>::from(time)
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+    };
+    let secs = since.as_secs();
+    LAST.with_borrow_mut(|last| {
+        if let Some((at, text)) = last.as_ref()
+            && *at == secs
+        {
+            return text.clone();
+        }
+        // httpdate covers the years 1970 to 9999; chrono writes the rest the same way.
+        let text = if secs < 253_402_300_800 {
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        } else {
+            DateTime::<Utc>::from(time)
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string()
+        };
+        *last = Some((secs, text.clone()));
+        text
+    })
 }
 
 /// Splits a request target (`/path?query`) into path and optional query.
@@ -243,13 +360,21 @@ where
 
 /// Trims leading and trailing spaces and collapses runs of spaces into one, per the SigV4 rules
 /// (only the space character, as AWS and `aws-sigv4` do; tabs are kept).
+#[cfg(test)]
 pub(super) fn trim_header_value(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_trimmed(&mut out, value);
+    out
+}
+
+/// [`trim_header_value`] appended to `out`.
+fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
     let start = value.iter().position(|&b| b != b' ').unwrap_or(value.len());
     let end = value
         .iter()
         .rposition(|&b| b != b' ')
         .map_or(start, |i| i + 1);
-    let mut out = Vec::with_capacity(end - start);
+    out.reserve(end - start);
     let mut last_space = false;
     for &b in &value[start..end] {
         if b == b' ' {
@@ -262,22 +387,31 @@ pub(super) fn trim_header_value(value: &[u8]) -> Vec<u8> {
             last_space = false;
         }
     }
-    out
 }
 
 /// The canonical value of one header: every occurrence trimmed, joined with `,` in the order
 /// received. `None` when the request carries no such header.
 pub(super) fn canonical_header_value(headers: &HeaderMap, name: &str) -> Option<Vec<u8>> {
-    let mut values = headers.get_all(name).iter().peekable();
-    values.peek()?;
     let mut out = Vec::new();
-    for (i, value) in values.enumerate() {
+    push_canonical_header_value(&mut out, headers, name).then_some(out)
+}
+
+/// [`canonical_header_value`] appended to `out`; `false` (nothing appended) when the request
+/// carries no such header.
+pub(super) fn push_canonical_header_value(
+    out: &mut Vec<u8>,
+    headers: &HeaderMap,
+    name: &str,
+) -> bool {
+    let mut present = false;
+    for (i, value) in headers.get_all(name).iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(&trim_header_value(value.as_bytes()));
+        push_trimmed(out, value.as_bytes());
+        present = true;
     }
-    Some(out)
+    present
 }
 
 /// Assembles the canonical request from its already-canonical parts.
@@ -388,6 +522,47 @@ mod tests {
             Some(t),
             "RFC 1123 Date header"
         );
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdates_like_chronos() {
+        for secs in [
+            0u64,
+            784_111_777,
+            1_765_000_000,
+            1_765_000_000,
+            253_402_300_799,
+        ] {
+            let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            let want = DateTime::<Utc>::from(t)
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            assert_eq!(format_http_date(t), want, "{secs}");
+        }
+        assert_eq!(
+            format_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
+
+    #[test]
+    fn amz_dates_match_chronos_rendering() {
+        for secs in [0u64, 1_440_938_160, 1_765_000_000, 253_402_300_799] {
+            let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(999);
+            let want = DateTime::<Utc>::from(t)
+                .format("%Y%m%dT%H%M%SZ")
+                .to_string();
+            assert_eq!(format_amz_date(t), want, "{secs}");
+        }
+    }
+
+    #[test]
+    fn hex32_is_lower_case_hex() {
+        let mut bytes = [0u8; 32];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i * 37 % 256) as u8;
+        }
+        assert_eq!(hex32(&bytes), hex::encode(bytes));
     }
 
     #[test]

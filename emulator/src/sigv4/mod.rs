@@ -30,6 +30,7 @@ mod tests;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+pub use self::canonical::format_http_date;
 pub use self::error::{MAX_ECHO, ScopeMismatch, SigV4Error, echo};
 pub use self::sign::{SignError, SigningOutput, SigningParams, sign, sign_request};
 pub use self::verify::{claimed_credential, verify, verify_request};

@@ -12,9 +12,8 @@ use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
 
 use super::canonical::{
-    self, ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD, canonical_header_value, canonical_query,
-    canonical_uri, format_amz_date, parse_amz_date, parse_http_date, parse_query, sha256_hex,
-    split_target,
+    self, ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD, canonical_query, canonical_uri, format_amz_date,
+    parse_amz_date, parse_http_date, parse_query, sha256_hex, split_target,
 };
 use super::error::ScopeMismatch;
 use super::{
@@ -49,10 +48,13 @@ fn text_header<'h>(
     }
 }
 
+/// The algorithm word and the `key=value` components of an `Authorization` header, borrowed.
+type Parsed<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
 /// Splits `Authorization` the way AWS does: the algorithm is the first word, and the rest is a
 /// list of `key=value` components separated by commas and/or spaces (AWS reports
 /// `Credential= AKID/...` as a component `AKID/...` without `=`, so spaces separate too).
-fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, String)>), SigV4Error> {
+fn parse_authorization(authorization: &str) -> Result<Parsed<'_>, SigV4Error> {
     let trimmed = authorization.trim_start();
     let (algorithm, rest) = trimmed.split_once([' ', ',']).unwrap_or((trimmed, ""));
     if algorithm.contains('=') {
@@ -63,7 +65,7 @@ fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, Stri
     let mut components = Vec::new();
     for component in rest.split([',', ' ']).filter(|c| !c.is_empty()) {
         match component.split_once('=') {
-            Some((key, value)) => components.push((key.to_owned(), value.to_owned())),
+            Some((key, value)) => components.push((key, value)),
             None => {
                 return Err(SigV4Error::MissingEqualSign {
                     component: component.to_owned(),
@@ -72,7 +74,7 @@ fn parse_authorization(authorization: &str) -> Result<(String, Vec<(String, Stri
             }
         }
     }
-    Ok((algorithm.to_owned(), components))
+    Ok((algorithm, components))
 }
 
 /// Reads the request date: `X-Amz-Date` if present, else `Date` (header form only).
@@ -98,8 +100,8 @@ fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claime
         components
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     };
     let credential = find("Credential").filter(|v| !v.is_empty());
     let signature = find("Signature").filter(|v| !v.is_empty());
@@ -129,7 +131,7 @@ fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claime
     let (amz_date, signing_time) = request_date(date, is_http_date)?;
     Ok(Claimed {
         location: SignatureLocation::Headers,
-        algorithm,
+        algorithm: algorithm.to_owned(),
         credential: credential.to_owned(),
         signed_headers: signed_headers.to_owned(),
         signature: signature.to_owned(),
@@ -268,29 +270,41 @@ fn canonical_request_for(
                 && (token_in_query || name.as_slice() != b"X-Amz-Security-Token"))
     });
     let query = canonical_query(pairs.map(|(k, v)| (k.as_slice(), v.as_slice())));
-    let headers: Vec<(String, Vec<u8>)> = claimed
-        .signed_headers
-        .split(';')
-        .map(|name| {
-            let lower = name.to_ascii_lowercase();
-            let value = canonical_header_value(req.headers, &lower)
-                .or_else(|| {
-                    (lower == "host")
-                        .then(|| req.authority.map(|a| a.as_bytes().to_vec()))
-                        .flatten()
-                })
-                .unwrap_or_default();
-            (name.to_owned(), value)
-        })
-        .collect();
-    canonical::canonical_request(
-        req.method,
-        &canonical_uri(path, normalize),
-        &query,
-        &headers,
-        &claimed.signed_headers,
-        &payload_hash(req, payload),
-    )
+    let uri = canonical_uri(path, normalize);
+    let payload = payload_hash(req, payload);
+    // Written straight into one buffer (the same bytes as canonical::canonical_request from a
+    // list of headers, without a String and a Vec per signed header).
+    let mut out = Vec::with_capacity(256 + claimed.signed_headers.len() * 2);
+    for part in [req.method, uri.as_str(), query.as_str()] {
+        out.extend_from_slice(part.as_bytes());
+        out.push(b'\n');
+    }
+    for name in claimed.signed_headers.split(';') {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b':');
+        let mut buf = [0u8; 64];
+        let lower = match buf.get_mut(..name.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(name.as_bytes());
+                dst.make_ascii_lowercase();
+                std::str::from_utf8(dst).map(std::borrow::Cow::Borrowed)
+            }
+            None => Ok(std::borrow::Cow::Owned(name.to_ascii_lowercase())),
+        }
+        .unwrap_or_else(|_| std::borrow::Cow::Owned(name.to_ascii_lowercase()));
+        if !canonical::push_canonical_header_value(&mut out, req.headers, &lower)
+            && lower == "host"
+            && let Some(authority) = req.authority
+        {
+            out.extend_from_slice(authority.as_bytes());
+        }
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    out.extend_from_slice(claimed.signed_headers.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(payload.as_bytes());
+    out
 }
 
 /// The payload hash of the canonical request under `payload` ([`PayloadHash`]).
@@ -322,8 +336,8 @@ pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
             components
                 .into_iter()
                 .rev()
-                .find(|(k, _)| k == "Credential")
-                .map(|(_, v)| v)?
+                .find(|(k, _)| *k == "Credential")
+                .map(|(_, v)| v.to_owned())?
         }
         None => {
             let (_, query) = split_target(req.target);
