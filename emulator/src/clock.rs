@@ -25,7 +25,34 @@
 //! with the host's time, so an idle world keeps the time of day. SigV4 skew is judged against
 //! the host's time ([`Clock::host_now`]), so a client signing with its own clock stays valid after
 //! any number of skipped time-outs.
+//!
+//! # Shards (`serve --world-threads N`)
+//!
+//! With N > 1 the world runs on N such runtimes, one thread each (the *shards*), so requests are
+//! answered on every core; the world itself stays one value that every shard reads. Each shard
+//! has its own gate ([`VirtualTime::sharded`]) and the rules above hold per shard:
+//! - a shard's clock jumps only when all the work on *that* shard waits on timers; work counts on
+//!   the shard it runs on ([`Clock::work`] on a world thread, [`Clock::work_on`] from the
+//!   listener, which picks the shard of each request);
+//! - a hold (anything real in flight) closes *every* shard's gate: whatever waits on a real
+//!   socket may be awaited from any shard;
+//! - a request and everything it causes stays on its shard: its execution, the execution's
+//!   HTTP Task and its redrive, the EventBridge deliveries of a PutEvents, and every in-memory
+//!   connection it opens (a listener in the virtual network serves a connection on the runtime
+//!   that dialled it: `vpc::Network::serve`; kept-alive connections are pooled per shard). A
+//!   shard never waits on another shard's timers. Background loops built with the world (health
+//!   checks, instances' proxies) run on shard 0;
+//! - the ticker moves every shard's clock on with the host's time, so each shard's tokio clock
+//!   reads host time plus the time-outs *it* skipped. Wall-clock readings ([`Clock::now`]) add
+//!   the time-outs the other shards skipped, and never go back across shards: one wall clock
+//!   for the whole world, monotonic for every resource whichever shard writes it, on which a
+//!   shard's own waits last at least as long as they did on its timers.
+//!
+//! With one shard (`--world-threads 1`) everything is as above without the sharding:
+//! [`Clock::now`] is exactly the runtime's clock. Tests' `start_paused` runtimes have no gate.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -37,43 +64,59 @@ pub struct Clock {
     virtual_time: Option<Arc<VirtualTime>>,
 }
 
-/// The gate of a paused world runtime: whether its clock may jump to the next timer (see the
-/// module docs).
+thread_local! {
+    /// The shard whose thread this is ([`enter_shard`]); `None` off the world's threads.
+    static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Marks the calling thread as the one driving shard `shard`'s runtime (`serve` calls it on
+/// each world thread before it runs its runtime): [`Clock::work`] made here counts on that
+/// shard's gate, and [`current_shard`] names it.
+pub fn enter_shard(shard: usize) {
+    SHARD.with(|s| s.set(Some(shard)));
+}
+
+/// The shard whose runtime the calling thread drives, if any ([`enter_shard`]).
+pub fn current_shard() -> Option<usize> {
+    SHARD.with(Cell::get)
+}
+
+/// The gates of `serve`'s paused world runtimes — one per shard (world thread) — and the time
+/// they skipped: whether each clock may jump to its next timer (see the module docs).
 #[derive(Debug)]
 #[allow(clippy::disallowed_types)] // the host's own clock, read for SigV4 only
 pub struct VirtualTime {
-    runtime: tokio::runtime::Handle,
-    state: Mutex<GateState>,
+    shards: Vec<Gate>,
+    /// Holds in flight ([`Clock::hold`]): while any, no shard's clock jumps.
+    holds: AtomicUsize,
+    /// With several shards, the latest wall-clock reading any of them made (ns after the Unix
+    /// epoch): readings never go back across shards.
+    high_water: AtomicU64,
     /// Host time when the clock was made (for [`Clock::host_now`]).
     host_base: SystemTime,
     host_origin: std::time::Instant,
 }
 
+/// One shard's gate.
+#[derive(Debug)]
+struct Gate {
+    runtime: tokio::runtime::Handle,
+    state: Mutex<GateState>,
+    /// The time-outs this shard's clock skipped, in ns, as its last wall-clock reading saw them
+    /// (never decreases): what the other shards' readings add.
+    skipped: AtomicU64,
+}
+
 #[derive(Debug, Default)]
 struct GateState {
     work: usize,
-    holds: usize,
     /// The running blocking task that keeps the clock from jumping, if any.
     blocker: Option<std::sync::mpsc::Sender<()>>,
 }
 
-impl VirtualTime {
-    /// The gate of `runtime`, a current-thread runtime built with `start_paused(true)`; closed
-    /// until work arrives.
-    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, for SigV4 only
-    pub fn new(runtime: tokio::runtime::Handle) -> Arc<Self> {
-        let vt = Arc::new(Self {
-            runtime,
-            state: Mutex::new(GateState::default()),
-            host_base: SystemTime::now(),
-            host_origin: std::time::Instant::now(),
-        });
-        vt.update(&mut vt.state.lock().expect("gate lock"));
-        vt
-    }
-
-    fn update(&self, st: &mut GateState) {
-        let closed = st.work == 0 || st.holds > 0;
+impl Gate {
+    fn update(&self, st: &mut GateState, held: bool) {
+        let closed = st.work == 0 || held;
         if closed && st.blocker.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<()>();
             // Inhibits the paused clock's auto-advance until it returns.
@@ -85,24 +128,104 @@ impl VirtualTime {
             let _ = tx.send(());
         }
     }
+}
 
-    fn change(self: &Arc<Self>, work: isize, holds: isize) {
-        let mut st = self.state.lock().expect("gate lock");
+impl VirtualTime {
+    /// The gate of `runtime`, a current-thread runtime built with `start_paused(true)`; closed
+    /// until work arrives.
+    pub fn new(runtime: tokio::runtime::Handle) -> Arc<Self> {
+        Self::sharded(vec![runtime])
+    }
+
+    /// The gates of `runtimes`, one per shard (shard `i` is `runtimes[i]`, whose thread calls
+    /// [`enter_shard`]`(i)`), each a current-thread runtime built with `start_paused(true)`;
+    /// closed until work arrives.
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, for SigV4 only
+    pub fn sharded(runtimes: Vec<tokio::runtime::Handle>) -> Arc<Self> {
+        let vt = Arc::new(Self {
+            shards: runtimes
+                .into_iter()
+                .map(|runtime| Gate {
+                    runtime,
+                    state: Mutex::new(GateState::default()),
+                    skipped: AtomicU64::new(0),
+                })
+                .collect(),
+            holds: AtomicUsize::new(0),
+            high_water: AtomicU64::new(0),
+            host_base: SystemTime::now(),
+            host_origin: std::time::Instant::now(),
+        });
+        for gate in &vt.shards {
+            gate.update(&mut gate.state.lock().expect("gate lock"), false);
+        }
+        vt
+    }
+
+    /// How many shards (world runtimes) there are.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Shard `shard`'s runtime.
+    pub fn runtime(&self, shard: usize) -> Option<&tokio::runtime::Handle> {
+        self.shards.get(shard).map(|g| &g.runtime)
+    }
+
+    fn gate(&self, shard: usize) -> &Gate {
+        // `shards` is never empty; an index past it (a thread of another process's shards) is
+        // shard 0's.
+        self.shards.get(shard).unwrap_or(&self.shards[0])
+    }
+
+    fn change_work(&self, shard: usize, work: isize) {
+        let gate = self.gate(shard);
+        let mut st = gate.state.lock().expect("gate lock");
         st.work = st.work.saturating_add_signed(work);
-        st.holds = st.holds.saturating_add_signed(holds);
-        self.update(&mut st);
+        // Read under the gate's lock: a hold that changes after this read updates this gate
+        // itself once it takes the lock (see `change_holds`).
+        let held = self.holds.load(Ordering::SeqCst) > 0;
+        gate.update(&mut st, held);
     }
 
-    /// Whether the clock may jump now (work in flight, nothing real).
+    fn change_holds(&self, holds: isize) {
+        let before = if holds >= 0 {
+            self.holds.fetch_add(holds.unsigned_abs(), Ordering::SeqCst)
+        } else {
+            self.holds.fetch_sub(holds.unsigned_abs(), Ordering::SeqCst)
+        };
+        let after = before.saturating_add_signed(holds);
+        if (before > 0) != (after > 0) {
+            for gate in &self.shards {
+                let mut st = gate.state.lock().expect("gate lock");
+                let held = self.holds.load(Ordering::SeqCst) > 0;
+                gate.update(&mut st, held);
+            }
+        }
+    }
+
+    /// Whether the clock of the calling thread's shard (shard 0 off the world's threads) may
+    /// jump now (work in flight, nothing real).
     pub fn open(&self) -> bool {
-        self.state.lock().expect("gate lock").blocker.is_none()
+        self.open_on(current_shard().unwrap_or(0))
     }
 
-    /// Moves the world's clock on with the host's time: every `tick` of host time, the clock
-    /// advances by the host time that passed. Runs until the runtime shuts down.
+    /// Whether shard `shard`'s clock may jump now.
+    pub fn open_on(&self, shard: usize) -> bool {
+        self.gate(shard)
+            .state
+            .lock()
+            .expect("gate lock")
+            .blocker
+            .is_none()
+    }
+
+    /// Moves every shard's clock on with the host's time: every `tick` of host time, each clock
+    /// advances by the host time that passed. Runs until the runtimes shut down.
     #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time is the point
     pub fn tick_with_host_time(self: &Arc<Self>, tick: Duration) {
-        let runtime = self.runtime.clone();
+        let runtimes: Vec<tokio::runtime::Handle> =
+            self.shards.iter().map(|g| g.runtime.clone()).collect();
         std::thread::Builder::new()
             .name("vpcgate-clock".into())
             .spawn(move || {
@@ -112,26 +235,56 @@ impl VirtualTime {
                     let now = std::time::Instant::now();
                     let delta = now - last;
                     last = now;
-                    let advanced = runtime.spawn(async move { tokio::time::advance(delta).await });
-                    if futures::executor::block_on(advanced).is_err() {
-                        return;
+                    let advanced: Vec<_> = runtimes
+                        .iter()
+                        .map(|rt| rt.spawn(async move { tokio::time::advance(delta).await }))
+                        .collect();
+                    for a in advanced {
+                        if futures::executor::block_on(a).is_err() {
+                            return;
+                        }
                     }
                 }
             })
             .expect("a clock thread");
     }
+
+    /// The time-outs the calling thread's shard skipped so far: how far its tokio clock runs
+    /// ahead of the host's (a paused runtime's clock starts at the host's instant it was built
+    /// at and moves by the ticker and by jumps), published for the other shards' readings.
+    #[allow(clippy::disallowed_methods)] // host time: what the shard's clock is compared with
+    fn publish_skipped(&self, shard: usize) {
+        let ahead = tokio::time::Instant::now()
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
+        let ns = u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX);
+        self.gate(shard).skipped.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// The time-outs skipped by the shards other than `shard` (all of them for `None`).
+    fn skipped_elsewhere(&self, shard: Option<usize>) -> Duration {
+        let ns = self
+            .shards
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != shard)
+            .map(|(_, g)| g.skipped.load(Ordering::Relaxed))
+            .fold(0u64, u64::saturating_add);
+        Duration::from_nanos(ns)
+    }
 }
 
 /// Work in flight on a virtual clock (a request being answered, an execution running): while
-/// any exists and nothing real holds the clock, it jumps to the next timer.
+/// any exists on a shard and nothing real holds the clock, that shard's clock jumps to its next
+/// timer.
 #[derive(Debug)]
 #[must_use = "the work ends when the guard is dropped"]
-pub struct Work(Option<Arc<VirtualTime>>);
+pub struct Work(Option<(Arc<VirtualTime>, usize)>);
 
 impl Drop for Work {
     fn drop(&mut self) {
-        if let Some(vt) = &self.0 {
-            vt.change(-1, 0);
+        if let Some((vt, shard)) = &self.0 {
+            vt.change_work(*shard, -1);
         }
     }
 }
@@ -144,7 +297,7 @@ pub struct Hold(Option<Arc<VirtualTime>>);
 impl Drop for Hold {
     fn drop(&mut self) {
         if let Some(vt) = &self.0 {
-            vt.change(0, -1);
+            vt.change_holds(-1);
         }
     }
 }
@@ -226,20 +379,34 @@ impl Clock {
         }
     }
 
-    /// Marks work in flight until the guard drops (no-op on a clock that is not virtual).
+    /// Marks work in flight on the calling thread's shard until the guard drops (no-op on a
+    /// clock that is not virtual). Off the world's threads, shard 0's: a caller that hands the
+    /// work to another shard names it ([`Clock::work_on`]).
     pub fn work(&self) -> Work {
-        if let Some(vt) = &self.virtual_time {
-            vt.change(1, 0);
-        }
-        Work(self.virtual_time.clone())
+        self.work_on(current_shard().unwrap_or(0))
     }
 
-    /// Holds the clock while something real is in flight (no-op on a clock that is not virtual).
+    /// Marks work in flight on shard `shard` until the guard drops (no-op on a clock that is not
+    /// virtual): what runs there next, handed over from another thread.
+    pub fn work_on(&self, shard: usize) -> Work {
+        Work(self.virtual_time.as_ref().map(|vt| {
+            vt.change_work(shard, 1);
+            (vt.clone(), shard)
+        }))
+    }
+
+    /// Holds every shard's clock while something real is in flight (no-op on a clock that is
+    /// not virtual).
     pub fn hold(&self) -> Hold {
         if let Some(vt) = &self.virtual_time {
-            vt.change(0, 1);
+            vt.change_holds(1);
         }
         Hold(self.virtual_time.clone())
+    }
+
+    /// The gates of `serve`'s world runtimes, if this clock is virtual.
+    pub fn virtual_time(&self) -> Option<&Arc<VirtualTime>> {
+        self.virtual_time.as_ref()
     }
 
     /// The host's time, for checks against clients' own clocks (SigV4 skew): the same as
@@ -263,8 +430,29 @@ impl Clock {
     }
 
     /// The current wall-clock time.
+    ///
+    /// On a virtual clock with several shards: this shard's own reading (host time and the
+    /// time-outs it skipped) plus the time-outs the other shards skipped, and never before any
+    /// reading another shard made (see the module docs).
     pub fn now(&self) -> SystemTime {
-        self.base + self.origin.elapsed()
+        let own = self.base + self.origin.elapsed();
+        let Some(vt) = self.virtual_time.as_ref().filter(|vt| vt.shards.len() > 1) else {
+            return own;
+        };
+        let shard = current_shard();
+        if let Some(k) = shard {
+            vt.publish_skipped(k);
+        }
+        let reading = own + vt.skipped_elsewhere(shard);
+        let ns = reading
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let last = vt.high_water.fetch_max(ns, Ordering::Relaxed);
+        if last > ns {
+            SystemTime::UNIX_EPOCH + Duration::from_nanos(last)
+        } else {
+            reading
+        }
     }
 
     /// The current time as a UTC `chrono` timestamp.

@@ -246,9 +246,12 @@ pub struct Edge {
     pub unknown_keys: UnknownKeys,
     /// How `/_vpcgate/*` answers ([`LocalEndpoint`]).
     pub local: LocalEndpoint,
-    /// The runtime the world runs on, when it is not the listener's (`serve`'s virtual time:
-    /// a paused current-thread runtime, [`crate::clock`]); requests are answered there.
-    pub world_runtime: Option<tokio::runtime::Handle>,
+    /// The runtimes the world runs on, when they are not the listener's (`serve`'s virtual
+    /// time: paused current-thread runtimes, one per world thread — shard `i` is
+    /// `world_runtimes[i]` — [`crate::clock`]); requests are answered there, spread over them.
+    pub world_runtimes: Vec<tokio::runtime::Handle>,
+    /// The shard the next request goes to (round robin over [`Edge::world_runtimes`]).
+    next_shard: std::sync::atomic::AtomicUsize,
     /// The recent executions and data-plane requests the trace viewer lists ([`ui`]).
     pub activity: Arc<ui::Activity>,
 }
@@ -462,14 +465,38 @@ impl Edge {
             auth,
             unknown_keys: UnknownKeys::default(),
             local: LocalEndpoint::default(),
-            world_runtime: None,
+            world_runtimes: Vec::new(),
+            next_shard: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// The same edge answering on the world's own runtime (see [`Edge::world_runtime`]).
-    pub fn with_world_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
-        self.world_runtime = Some(runtime);
+    /// The same edge answering on the world's own runtime (see [`Edge::world_runtimes`]).
+    pub fn with_world_runtime(self, runtime: tokio::runtime::Handle) -> Self {
+        self.with_world_runtimes(vec![runtime])
+    }
+
+    /// The same edge answering on the world's runtimes, shard `i` on `runtimes[i]` (see
+    /// [`Edge::world_runtimes`]).
+    pub fn with_world_runtimes(mut self, runtimes: Vec<tokio::runtime::Handle>) -> Self {
+        self.world_runtimes = runtimes;
         self
+    }
+
+    /// The shard the next request runs on and its runtime, if the world has runtimes of its
+    /// own: each in turn, so the world threads share the load.
+    fn next_world_runtime(&self) -> Option<(usize, tokio::runtime::Handle)> {
+        let n = self.world_runtimes.len();
+        if n == 0 {
+            return None;
+        }
+        let shard = if n == 1 {
+            0
+        } else {
+            self.next_shard
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                % n
+        };
+        Some((shard, self.world_runtimes[shard].clone()))
     }
 
     /// The same edge deploying CloudFormation stacks onto `env` (its world is the environment's
@@ -983,9 +1010,14 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         Ok(b) => b,
         Err(why) => return unreadable(protocol(&parts), why),
     };
-    match edge.world_runtime.clone() {
+    let on_world = if parts.uri.path() == "/_vpcgate/health" {
+        None
+    } else {
+        edge.next_world_runtime()
+    };
+    match on_world {
         // A JSON API call: its front door here, its operation on the world's runtime.
-        Some(runtime)
+        Some((shard, runtime))
             if let Some((service, op)) = parts
                 .headers
                 .get("x-amz-target")
@@ -993,12 +1025,12 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
                 .and_then(JsonService::of_target) =>
         {
             let op = op.to_string();
-            json_api_split(edge, &runtime, parts, body, service, op).await
+            json_api_split(edge, shard, &runtime, parts, body, service, op).await
         }
         // Answered on the world's runtime, as work in flight on its virtual clock; health is
         // answered here, never queued behind the world's work.
-        Some(runtime) if parts.uri.path() != "/_vpcgate/health" => {
-            let work = edge.world().clock.work();
+        Some((shard, runtime)) => {
+            let work = edge.world().clock.work_on(shard);
             let answer = runtime.spawn(async move {
                 let resp = handle_parts(edge, parts, body).await;
                 drop(work);
@@ -1012,7 +1044,7 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
                 )
             })
         }
-        _ => handle_parts(edge, parts, body).await,
+        None => handle_parts(edge, parts, body).await,
     }
 }
 
@@ -1273,6 +1305,7 @@ async fn json_call(
 /// `runtime`, as work in flight on its clock. The request keeps the world it started on.
 async fn json_api_split(
     edge: Arc<Edge>,
+    shard: usize,
     runtime: &tokio::runtime::Handle,
     parts: http::request::Parts,
     body: Bytes,
@@ -1286,7 +1319,7 @@ async fn json_api_split(
     let resp = match json_front(&edge, &world, &parts, &body, service) {
         Err(e) => wire::error(version, &e),
         Ok((principal, scope, input)) => {
-            let work = world.clock.work();
+            let work = world.clock.work_on(shard);
             let op2 = op.clone();
             let answer = runtime.spawn(async move {
                 let out =
