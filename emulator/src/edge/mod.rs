@@ -968,8 +968,14 @@ enum Unreadable {
     TooSlow,
 }
 
-/// Reads a request body: at most [`MAX_REQUEST_BODY`] bytes, within [`BODY_READ_TIMEOUT`].
-async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes, Unreadable> {
+/// Reads a request body: at most [`MAX_REQUEST_BODY`] bytes, within [`BODY_READ_TIMEOUT`] (on
+/// the calling runtime's clock, or on `real`'s: the listener's real time, for a connection a
+/// world thread serves).
+async fn read_body(
+    parts: &http::request::Parts,
+    body: Incoming,
+    real: Option<&tokio::runtime::Handle>,
+) -> Result<Bytes, Unreadable> {
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -978,12 +984,15 @@ async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
         return Err(Unreadable::TooLarge);
     }
-    match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        Limited::new(body, MAX_REQUEST_BODY).collect(),
-    )
-    .await
-    {
+    let deadline = {
+        // A timer is registered with the runtime it is made in.
+        let _real = real.map(tokio::runtime::Handle::enter);
+        tokio::time::timeout(
+            BODY_READ_TIMEOUT,
+            Limited::new(body, MAX_REQUEST_BODY).collect(),
+        )
+    };
+    match deadline.await {
         Err(_) => Err(Unreadable::TooSlow),
         Ok(Ok(b)) => Ok(b.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Unreadable::TooLarge),
@@ -991,11 +1000,8 @@ async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes
     }
 }
 
-/// Handles one request.
-pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Response<Body> {
-    let (parts, body) = req.into_parts();
-    // hyper bounds the header section it buffers only loosely (one large read can carry it whole):
-    // count it here.
+/// Whether a request's header section is past [`MAX_HEADER_BYTES`].
+fn headers_too_large(parts: &http::request::Parts) -> bool {
     let header_bytes: usize = parts
         .headers
         .iter()
@@ -1003,10 +1009,45 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         .sum::<usize>()
         + parts.uri.authority().map_or(0, |a| a.as_str().len())
         + parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
-    if header_bytes > MAX_HEADER_BYTES {
+    header_bytes > MAX_HEADER_BYTES
+}
+
+/// Handles one request on world shard `shard`, whose thread serves the request's connection
+/// ([`run`] with several world runtimes): read whole on the listener's real-time clock
+/// (`real`), then answered here as work in flight on the shard's virtual clock.
+async fn handle_on_shard(
+    edge: Arc<Edge>,
+    shard: usize,
+    real: &tokio::runtime::Handle,
+    req: http::Request<Incoming>,
+) -> http::Response<Body> {
+    let (parts, body) = req.into_parts();
+    // hyper bounds the header section it buffers only loosely (one large read can carry it whole).
+    if headers_too_large(&parts) {
         return unreadable(protocol(&parts), Unreadable::HeadersTooLarge);
     }
-    let body = match read_body(&parts, body).await {
+    let body = match read_body(&parts, body, Some(real)).await {
+        Ok(b) => b,
+        Err(why) => return unreadable(protocol(&parts), why),
+    };
+    if parts.uri.path() == "/_vpcgate/health" {
+        return handle_parts(edge, parts, body).await;
+    }
+    let work = edge.world().clock.work_on(shard);
+    let resp = handle_parts(edge, parts, body).await;
+    drop(work);
+    resp
+}
+
+/// Handles one request.
+pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Response<Body> {
+    let (parts, body) = req.into_parts();
+    // hyper bounds the header section it buffers only loosely (one large read can carry it whole):
+    // count it here.
+    if headers_too_large(&parts) {
+        return unreadable(protocol(&parts), Unreadable::HeadersTooLarge);
+    }
+    let body = match read_body(&parts, body, None).await {
         Ok(b) => b,
         Err(why) => return unreadable(protocol(&parts), why),
     };
@@ -1499,15 +1540,99 @@ fn trusted_services(trust: &Value) -> Vec<String> {
     out
 }
 
+/// hyper's timer for a connection a world thread serves: its sleeps run on the listener's
+/// runtime (`serve`'s real time), so an idle keep-alive connection's header read time-out is
+/// never skipped by the shard's virtual clock.
+#[derive(Clone, Debug)]
+struct RealTimer(tokio::runtime::Handle);
+
+/// A sleep of [`RealTimer`].
+struct RealSleep(std::pin::Pin<Box<tokio::time::Sleep>>);
+
+impl Future for RealSleep {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for RealSleep {}
+
+#[allow(clippy::disallowed_types)] // hyper's trait names std's Instant: real time is the point
+impl hyper::rt::Timer for RealTimer {
+    fn sleep(&self, duration: std::time::Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        let _real = self.0.enter();
+        Box::pin(RealSleep(Box::pin(tokio::time::sleep(duration))))
+    }
+
+    fn sleep_until(
+        &self,
+        deadline: std::time::Instant,
+    ) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        let _real = self.0.enter();
+        Box::pin(RealSleep(Box::pin(tokio::time::sleep_until(
+            tokio::time::Instant::from_std(deadline),
+        ))))
+    }
+}
+
+/// Serves one accepted connection on world shard `shard`'s thread (`runtime`): the socket is
+/// registered with that runtime's I/O driver, hyper's timers stay on `real` (the listener's
+/// runtime), and every request on it is answered there without leaving the thread.
+fn serve_on_shard(
+    edge: Arc<Edge>,
+    shard: usize,
+    runtime: &tokio::runtime::Handle,
+    real: tokio::runtime::Handle,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    let Ok(stream) = stream.into_std() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            return;
+        };
+        let timer = RealTimer(real.clone());
+        let service = service_fn(move |mut req: http::Request<Incoming>| {
+            let (edge, real) = (edge.clone(), real.clone());
+            req.extensions_mut().insert(PeerAddr(peer));
+            async move { Ok::<_, Infallible>(handle_on_shard(edge, shard, &real, req).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .timer(timer)
+            .header_read_timeout(BODY_READ_TIMEOUT)
+            .max_buf_size(MAX_HEADER_BYTES)
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    });
+}
+
 /// Serves `edge` on `listener` until `shutdown` completes.
+///
+/// With several world runtimes (`serve --world-threads`, [`crate::clock`] shards), each
+/// connection is served whole on one of them in turn (hyper and all its requests on that
+/// thread: no hand-over per request); otherwise here, each request answered on the world's
+/// runtime if it has one ([`handle`]).
 pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let real = tokio::runtime::Handle::current();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                if edge.world_runtimes.len() > 1
+                    && let Some((shard, runtime)) = edge.next_world_runtime()
+                {
+                    serve_on_shard(edge.clone(), shard, &runtime, real.clone(), stream, peer);
+                    continue;
+                }
                 let edge = edge.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |mut req: http::Request<Incoming>| {
