@@ -43,10 +43,16 @@
 //!   shard never waits on another shard's timers. Background loops built with the world (health
 //!   checks, instances' proxies) run on shard 0;
 //! - the ticker moves every shard's clock on with the host's time, so each shard's tokio clock
-//!   reads host time plus the time-outs *it* skipped. Wall-clock readings ([`Clock::now`]) add
-//!   the time-outs the other shards skipped, and never go back across shards: one wall clock
-//!   for the whole world, monotonic for every resource whichever shard writes it, on which a
-//!   shard's own waits last at least as long as they did on its timers.
+//!   reads host time plus the time-outs *it* skipped (its timers, durations). Wall-clock
+//!   readings ([`Clock::now`]) on a shard are its own clock plus what it *caught up*: when
+//!   another shard has skipped more time-outs than this one, this shard's readings jump ahead
+//!   by the difference (never back). So every shard's readings run on one world clock — host
+//!   time plus the most any shard skipped — within the ticker's step (10 ms, the time a shard
+//!   takes to apply a tick the others applied); readings on one shard never go back, and a wait
+//!   lasts exactly its length in them unless another shard overtook this one meanwhile (then
+//!   longer). Two executions waiting an hour side by side on two shards both show an hour, one
+//!   after the other an hour each (vpcgate's choice: one world clock over per-shard timelines;
+//!   an execution's records, written on its own shard, are monotonic).
 //!
 //! With one shard (`--world-threads 1`) everything is as above without the sharding:
 //! [`Clock::now`] is exactly the runtime's clock. Tests' `start_paused` runtimes have no gate.
@@ -89,9 +95,9 @@ pub struct VirtualTime {
     shards: Vec<Gate>,
     /// Holds in flight ([`Clock::hold`]): while any, no shard's clock jumps.
     holds: AtomicUsize,
-    /// With several shards, the latest wall-clock reading any of them made (ns after the Unix
-    /// epoch): readings never go back across shards.
-    high_water: AtomicU64,
+    /// With several shards, the world's skipped time (ns): the most any shard's wall-clock
+    /// readings run ahead of the host's ([`VirtualTime::catch_up`]).
+    skipped: AtomicU64,
     /// Host time when the clock was made (for [`Clock::host_now`]).
     host_base: SystemTime,
     host_origin: std::time::Instant,
@@ -102,9 +108,12 @@ pub struct VirtualTime {
 struct Gate {
     runtime: tokio::runtime::Handle,
     state: Mutex<GateState>,
-    /// The time-outs this shard's clock skipped, in ns, as its last wall-clock reading saw them
-    /// (never decreases): what the other shards' readings add.
+    /// The time-outs this shard's clock skipped (ns), as its wall-clock readings saw them
+    /// (never decreases).
     skipped: AtomicU64,
+    /// The time (ns) this shard's readings added to catch up with other shards that had
+    /// skipped further.
+    caught_up: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -149,10 +158,11 @@ impl VirtualTime {
                     runtime,
                     state: Mutex::new(GateState::default()),
                     skipped: AtomicU64::new(0),
+                    caught_up: AtomicU64::new(0),
                 })
                 .collect(),
             holds: AtomicUsize::new(0),
-            high_water: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
             host_base: SystemTime::now(),
             host_origin: std::time::Instant::now(),
         });
@@ -249,28 +259,34 @@ impl VirtualTime {
             .expect("a clock thread");
     }
 
-    /// The time-outs the calling thread's shard skipped so far: how far its tokio clock runs
-    /// ahead of the host's (a paused runtime's clock starts at the host's instant it was built
-    /// at and moves by the ticker and by jumps), published for the other shards' readings.
-    #[allow(clippy::disallowed_methods)] // host time: what the shard's clock is compared with
-    fn publish_skipped(&self, shard: usize) {
+    /// How far (ns) the wall-clock readings of the calling thread's shard run ahead of its own
+    /// clock (see the module docs): what it caught up with, once the time-outs another shard
+    /// skipped outgrew its own. Off the world's threads, the world's skipped time.
+    #[allow(clippy::disallowed_methods)] // host time: what the shards' clocks are compared with
+    fn catch_up(&self) -> Option<Duration> {
+        let world = self.skipped.load(Ordering::Acquire);
+        let Some(gate) = current_shard().and_then(|k| self.shards.get(k)) else {
+            return None;
+        };
+        // A paused runtime's clock starts at the host instant it was built at and moves by the
+        // ticker (host time, a tick late at most) and by its jumps: how far it runs ahead of the
+        // host's is the time-outs it skipped (never taken back: a late tick is not a skip).
         let ahead = tokio::time::Instant::now()
             .into_std()
             .saturating_duration_since(std::time::Instant::now());
-        let ns = u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX);
-        self.gate(shard).skipped.fetch_max(ns, Ordering::Relaxed);
-    }
-
-    /// The time-outs skipped by the shards other than `shard` (all of them for `None`).
-    fn skipped_elsewhere(&self, shard: Option<usize>) -> Duration {
-        let ns = self
-            .shards
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != shard)
-            .map(|(_, g)| g.skipped.load(Ordering::Relaxed))
-            .fold(0u64, u64::saturating_add);
-        Duration::from_nanos(ns)
+        let ahead = u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX);
+        let own = gate.skipped.fetch_max(ahead, Ordering::Relaxed).max(ahead);
+        let mut caught_up = gate.caught_up.load(Ordering::Relaxed);
+        let mine = own.saturating_add(caught_up);
+        if mine < world {
+            // Another shard skipped further: this one's readings catch up with it (only this
+            // shard's thread writes its `caught_up`).
+            caught_up += world - mine;
+            gate.caught_up.store(caught_up, Ordering::Relaxed);
+        } else {
+            self.skipped.fetch_max(mine, Ordering::AcqRel);
+        }
+        Some(Duration::from_nanos(caught_up))
     }
 }
 
@@ -431,27 +447,21 @@ impl Clock {
 
     /// The current wall-clock time.
     ///
-    /// On a virtual clock with several shards: this shard's own reading (host time and the
-    /// time-outs it skipped) plus the time-outs the other shards skipped, and never before any
-    /// reading another shard made (see the module docs).
+    /// On a virtual clock with several shards: this shard's own clock, caught up with any shard
+    /// that skipped further (see the module docs).
     pub fn now(&self) -> SystemTime {
         let own = self.base + self.origin.elapsed();
-        let Some(vt) = self.virtual_time.as_ref().filter(|vt| vt.shards.len() > 1) else {
-            return own;
-        };
-        let shard = current_shard();
-        if let Some(k) = shard {
-            vt.publish_skipped(k);
-        }
-        let reading = own + vt.skipped_elsewhere(shard);
-        let ns = reading
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        let last = vt.high_water.fetch_max(ns, Ordering::Relaxed);
-        if last > ns {
-            SystemTime::UNIX_EPOCH + Duration::from_nanos(last)
-        } else {
-            reading
+        match &self.virtual_time {
+            Some(vt) if vt.shards.len() > 1 => match vt.catch_up() {
+                Some(caught_up) => own + caught_up,
+                // Off the world's threads: the host's time and the world's skipped time.
+                None => {
+                    vt.host_base
+                        + vt.host_origin.elapsed()
+                        + Duration::from_nanos(vt.skipped.load(Ordering::Acquire))
+                }
+            },
+            _ => own,
         }
     }
 
@@ -477,5 +487,108 @@ mod tests {
         assert_eq!(clock.now_utc().to_rfc3339(), "2015-08-30T12:36:00+00:00");
         tokio::time::sleep(Duration::from_secs(3600)).await;
         assert_eq!(clock.now_utc().to_rfc3339(), "2015-08-30T13:36:00+00:00");
+    }
+
+    /// Two paused world runtimes (shards) on threads of their own, ended when the guard drops.
+    struct Shards {
+        handles: Vec<tokio::runtime::Handle>,
+        stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    }
+
+    impl Drop for Shards {
+        fn drop(&mut self) {
+            for stop in self.stops.drain(..) {
+                let _ = stop.send(());
+            }
+        }
+    }
+
+    fn shards(n: usize) -> Shards {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut stops = Vec::new();
+        for shard in 0..n {
+            let tx = tx.clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>(); // not a blocking task: it would keep the clock from jumping
+            stops.push(stop);
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                    .expect("runtime");
+                enter_shard(shard);
+                tx.send((shard, rt.handle().clone())).expect("send");
+                rt.block_on(async move {
+                    let _ = stopped.await;
+                });
+            });
+        }
+        let mut handles: Vec<_> = rx.iter().take(n).collect();
+        handles.sort_by_key(|(shard, _)| *shard);
+        Shards {
+            handles: handles.into_iter().map(|(_, h)| h).collect(),
+            stops,
+        }
+    }
+
+    fn on<T: Send + 'static>(
+        rt: &tokio::runtime::Handle,
+        f: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        futures::executor::block_on(rt.spawn(f)).expect("task")
+    }
+
+    #[test]
+    fn a_shard_skips_its_own_time_outs_and_the_others_catch_up_with_it() {
+        let shards = shards(2);
+        let vt = VirtualTime::sharded(shards.handles.clone());
+        // The clocks follow the host's time, as under `serve` (the ticker ends with the runtimes).
+        vt.tick_with_host_time(Duration::from_millis(10));
+        let (h0, h1) = (&shards.handles[0], &shards.handles[1]);
+        let clock = on(h0, {
+            let vt = vt.clone();
+            async move { Clock::virtual_from_host(vt) }
+        });
+        // Shard 0 has work in flight and waits an hour: its clock jumps, the wait lasts an hour
+        // in its readings; shard 1, idle, skipped nothing.
+        let c = clock.clone();
+        let (before, after) = on(h0, async move {
+            let _work = c.work();
+            let before = c.now();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            (before, c.now())
+        });
+        let waited = after.duration_since(before).expect("monotonic");
+        assert!(
+            waited >= Duration::from_secs(3600) && waited < Duration::from_secs(3601),
+            "{waited:?}"
+        );
+        // Shard 1's next reading catches up with the hour shard 0 skipped, and its own minute
+        // lasts a minute after that.
+        let c = clock.clone();
+        let (caught_up, later) = on(h1, async move {
+            let _work = c.work();
+            let caught_up = c.now();
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            (caught_up, c.now())
+        });
+        assert!(
+            caught_up + Duration::from_secs(1) >= after,
+            "{caught_up:?} is not within a second of {after:?}"
+        );
+        let minute = later.duration_since(caught_up).expect("monotonic");
+        assert!(
+            minute >= Duration::from_secs(60) && minute < Duration::from_secs(61),
+            "{minute:?}"
+        );
+        // Work counts on the shard it names; a hold closes every shard's gate.
+        let work = clock.work_on(1);
+        assert!(vt.open_on(1) && !vt.open_on(0));
+        let hold = clock.hold();
+        assert!(!vt.open_on(1) && !vt.open_on(0));
+        drop(hold);
+        assert!(vt.open_on(1));
+        drop(work);
+        assert!(!vt.open_on(1));
     }
 }
