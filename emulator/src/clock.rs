@@ -262,12 +262,10 @@ impl VirtualTime {
     /// How far (ns) the wall-clock readings of the calling thread's shard run ahead of its own
     /// clock (see the module docs): what it caught up with, once the time-outs another shard
     /// skipped outgrew its own. Off the world's threads, the world's skipped time.
-    #[allow(clippy::disallowed_methods)] // host time: what the shards' clocks are compared with
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, to compare with
     fn catch_up(&self) -> Option<Duration> {
         let world = self.skipped.load(Ordering::Acquire);
-        let Some(gate) = current_shard().and_then(|k| self.shards.get(k)) else {
-            return None;
-        };
+        let gate = current_shard().and_then(|k| self.shards.get(k))?;
         // A paused runtime's clock starts at the host instant it was built at and moves by the
         // ticker (host time, a tick late at most) and by its jumps: how far it runs ahead of the
         // host's is the time-outs it skipped (never taken back: a late tick is not a skip).
