@@ -212,8 +212,9 @@ print(json.dumps({"wall": wall, "executions": out}))
     );
     for ex in out["executions"].as_array().unwrap() {
         assert_eq!(ex["status"], "SUCCEEDED", "{out}");
-        assert!(ex["ran"].as_f64().unwrap() >= 3600.0, "{out}");
-        assert!(ex["history"].as_f64().unwrap() >= 3600.0, "{out}");
+        // (Within tokio's timer resolution, a millisecond.)
+        assert!(ex["ran"].as_f64().unwrap() >= 3599.999, "{out}");
+        assert!(ex["history"].as_f64().unwrap() >= 3599.999, "{out}");
         assert_eq!(ex["in_order"], true, "{out}");
     }
     assert!(out["wall"].as_f64().unwrap() < 1800.0, "{out}");
