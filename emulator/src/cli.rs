@@ -88,6 +88,13 @@ enum Command {
         /// holds while anything real is in flight; `real` keeps wall time.
         #[arg(long, value_enum, default_value = "virtual")]
         clock: ClockMode,
+        /// How many threads the world answers on with the virtual clock (default: the host's
+        /// available cores). Each is a world runtime of its own (a shard: its own virtual
+        /// clock); a request and everything it causes stays on one; the world's state is one.
+        /// 1 runs everything on one world thread. With `--clock real` the world runs on the
+        /// listener's runtime, which uses every core already.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        world_threads: Option<u16>,
         /// Or: run CloudFormation templates as stacks (with --environment for what the account
         /// already has) instead of a scenario; --environment alone starts with no stacks, for
         /// `aws cloudformation deploy`.
@@ -261,6 +268,7 @@ where
         }
         Command::Serve {
             scenarios,
+            world_threads,
             listen,
             allow_remote,
             expose_secrets,
@@ -297,6 +305,10 @@ where
             }
             serve(ServeArgs {
                 clock,
+                world_threads: world_threads.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                    usize::from,
+                ),
                 scenarios,
                 stacks,
                 listen,
@@ -467,6 +479,8 @@ enum ClockMode {
 
 struct ServeArgs {
     clock: ClockMode,
+    /// Shards of the virtual-time world (at least 1).
+    world_threads: usize,
     scenarios: Vec<PathBuf>,
     stacks: crate::scenario::stacks::StackArgs,
     listen: std::net::SocketAddr,
@@ -480,6 +494,7 @@ struct ServeArgs {
 fn serve(args: ServeArgs) -> ExitCode {
     let ServeArgs {
         clock: clock_mode,
+        world_threads,
         scenarios,
         stacks,
         listen,
@@ -591,38 +606,52 @@ fn serve(args: ServeArgs) -> ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
-    // The world's runtime: with the virtual clock, a paused current-thread runtime of its own,
-    // driven by its own thread (crate::clock); with `--clock real`, the listener's.
+    // The world's runtimes: with the virtual clock, `world_threads` paused current-thread
+    // runtimes (the shards), each driven by its own thread (crate::clock); the world is built on
+    // shard 0, where its background loops run. With `--clock real`, the listener's.
     let world_rt = match clock_mode {
         ClockMode::Real => None,
         ClockMode::Virtual => {
             let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::Builder::new()
-                .name("vpcgate-world".into())
-                .spawn(move || {
-                    let world_rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .start_paused(true)
-                        .build()
-                        .expect("the world's runtime");
-                    let gate = crate::clock::VirtualTime::new(world_rt.handle().clone());
-                    let _ = tx.send((world_rt.handle().clone(), gate));
-                    world_rt.block_on(std::future::pending::<()>());
-                })
-                .expect("the world's thread");
-            let (handle, gate) = rx.recv().expect("the world's runtime starts");
+            for shard in 0..world_threads.max(1) {
+                let tx = tx.clone();
+                std::thread::Builder::new()
+                    .name(if shard == 0 {
+                        "vpcgate-world".into()
+                    } else {
+                        format!("vpcgate-world-{shard}")
+                    })
+                    .spawn(move || {
+                        let world_rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .start_paused(true)
+                            .build()
+                            .expect("the world's runtime");
+                        crate::clock::enter_shard(shard);
+                        let _ = tx.send((shard, world_rt.handle().clone()));
+                        world_rt.block_on(std::future::pending::<()>());
+                    })
+                    .expect("the world's thread");
+            }
+            drop(tx);
+            // (The threads keep their senders: take one message from each.)
+            let mut handles: Vec<(usize, tokio::runtime::Handle)> =
+                rx.iter().take(world_threads.max(1)).collect();
+            handles.sort_by_key(|(shard, _)| *shard);
+            let handles: Vec<tokio::runtime::Handle> =
+                handles.into_iter().map(|(_, h)| h).collect();
+            let gate = crate::clock::VirtualTime::sharded(handles.clone());
             gate.tick_with_host_time(std::time::Duration::from_millis(10));
-            Some((handle, gate))
+            Some((handles, gate))
         }
     };
     rt.block_on(async move {
         let made = match &world_rt {
             None => make_world(model, &ca_dir, crate::clock::Clock::system()).await,
-            Some((handle, gate)) => {
+            Some((handles, gate)) => {
                 let (ca_dir, gate) = (ca_dir.clone(), gate.clone());
-                // Built inside the world's runtime: its listeners, health checks and timers
-                // live there.
-                handle
+                // Built inside shard 0's runtime: its health checks and timers live there.
+                handles[0]
                     .spawn(async move {
                         make_world(model, &ca_dir, crate::clock::Clock::virtual_from_host(gate))
                             .await
@@ -666,16 +695,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         if let Some(env) = environment {
             edge = edge.with_environment(env);
         }
-        if let Some((handle, _)) = &world_rt {
-            edge = edge.with_world_runtime(handle.clone());
+        if let Some((handles, _)) = &world_rt {
+            edge = edge.with_world_runtimes(handles.clone());
         }
         let edge = std::sync::Arc::new(edge);
         // Stacks are deployed where the world runs (its listeners and timers live there).
         let deployed = match &world_rt {
             None => crate::edge::cfn_api::deploy_at_start(&edge, &start_stacks),
-            Some((handle, _)) => {
+            Some((handles, _)) => {
                 let (edge, start_stacks) = (edge.clone(), start_stacks.clone());
-                handle
+                handles[0]
                     .spawn(async move {
                         crate::edge::cfn_api::deploy_at_start(&edge, &start_stacks)
                     })
@@ -694,10 +723,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         // A place to stand in each instance's subnet: HTTP and SOCKS5 proxies on loopback.
         let proxies = match &world_rt {
             None => crate::proxy::start_all(&edge).await,
-            Some((handle, _)) => {
-                // On the world's runtime: tunnels into the VPCs run where the world does.
+            Some((handles, _)) => {
+                // On shard 0: tunnels into the VPCs run where the world was built.
                 let edge = edge.clone();
-                handle
+                handles[0]
                     .spawn(async move { crate::proxy::start_all(&edge).await })
                     .await
                     .unwrap_or_else(|e| Err(std::io::Error::other(e)))

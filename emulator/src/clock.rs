@@ -25,7 +25,40 @@
 //! with the host's time, so an idle world keeps the time of day. SigV4 skew is judged against
 //! the host's time ([`Clock::host_now`]), so a client signing with its own clock stays valid after
 //! any number of skipped time-outs.
+//!
+//! # Shards (`serve --world-threads N`)
+//!
+//! With N > 1 the world runs on N such runtimes, one thread each (the *shards*), so requests are
+//! answered on every core; the world itself stays one value that every shard reads. Each shard
+//! has its own gate ([`VirtualTime::sharded`]) and the rules above hold per shard:
+//! - a shard's clock jumps only when all the work on *that* shard waits on timers; work counts on
+//!   the shard it runs on ([`Clock::work`] on a world thread, [`Clock::work_on`] naming it: the
+//!   edge serves each host connection on one shard, in turn);
+//! - a hold (anything real in flight) closes *every* shard's gate: whatever waits on a real
+//!   socket may be awaited from any shard;
+//! - a request and everything it causes stays on its shard: its execution, the execution's
+//!   HTTP Task and its redrive, the EventBridge deliveries of a PutEvents, and every in-memory
+//!   connection it opens (a listener in the virtual network serves a connection on the runtime
+//!   that dialled it: `vpc::Network::serve`; kept-alive connections are pooled per shard). A
+//!   shard never waits on another shard's timers. Background loops built with the world (health
+//!   checks, instances' proxies) run on shard 0;
+//! - the ticker moves every shard's clock on with the host's time, so each shard's tokio clock
+//!   reads host time plus the time-outs *it* skipped (its timers, durations). Wall-clock
+//!   readings ([`Clock::now`]) on a shard are its own clock plus what it *caught up*: when
+//!   another shard has skipped more time-outs than this one, this shard's readings jump ahead
+//!   by the difference (never back). So every shard's readings run on one world clock — host
+//!   time plus the most any shard skipped — within the ticker's step (10 ms, the time a shard
+//!   takes to apply a tick the others applied); readings on one shard never go back, and a wait
+//!   lasts exactly its length in them unless another shard overtook this one meanwhile (then
+//!   longer). Two executions waiting an hour side by side on two shards both show an hour, one
+//!   after the other an hour each (vpcgate's choice: one world clock over per-shard timelines;
+//!   an execution's records, written on its own shard, are monotonic).
+//!
+//! With one shard (`--world-threads 1`) everything is as above without the sharding:
+//! [`Clock::now`] is exactly the runtime's clock. Tests' `start_paused` runtimes have no gate.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -37,43 +70,62 @@ pub struct Clock {
     virtual_time: Option<Arc<VirtualTime>>,
 }
 
-/// The gate of a paused world runtime: whether its clock may jump to the next timer (see the
-/// module docs).
+thread_local! {
+    /// The shard whose thread this is ([`enter_shard`]); `None` off the world's threads.
+    static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Marks the calling thread as the one driving shard `shard`'s runtime (`serve` calls it on
+/// each world thread before it runs its runtime): [`Clock::work`] made here counts on that
+/// shard's gate, and [`current_shard`] names it.
+pub fn enter_shard(shard: usize) {
+    SHARD.with(|s| s.set(Some(shard)));
+}
+
+/// The shard whose runtime the calling thread drives, if any ([`enter_shard`]).
+pub fn current_shard() -> Option<usize> {
+    SHARD.with(Cell::get)
+}
+
+/// The gates of `serve`'s paused world runtimes — one per shard (world thread) — and the time
+/// they skipped: whether each clock may jump to its next timer (see the module docs).
 #[derive(Debug)]
 #[allow(clippy::disallowed_types)] // the host's own clock, read for SigV4 only
 pub struct VirtualTime {
-    runtime: tokio::runtime::Handle,
-    state: Mutex<GateState>,
+    shards: Vec<Gate>,
+    /// Holds in flight ([`Clock::hold`]): while any, no shard's clock jumps.
+    holds: AtomicUsize,
+    /// With several shards, the world's skipped time (ns): the most any shard's wall-clock
+    /// readings run ahead of the host's ([`VirtualTime::catch_up`]).
+    skipped: AtomicU64,
     /// Host time when the clock was made (for [`Clock::host_now`]).
     host_base: SystemTime,
     host_origin: std::time::Instant,
 }
 
+/// One shard's gate.
+#[derive(Debug)]
+struct Gate {
+    runtime: tokio::runtime::Handle,
+    state: Mutex<GateState>,
+    /// The time-outs this shard's clock skipped (ns), as its wall-clock readings saw them
+    /// (never decreases).
+    skipped: AtomicU64,
+    /// The time (ns) this shard's readings added to catch up with other shards that had
+    /// skipped further.
+    caught_up: AtomicU64,
+}
+
 #[derive(Debug, Default)]
 struct GateState {
     work: usize,
-    holds: usize,
     /// The running blocking task that keeps the clock from jumping, if any.
     blocker: Option<std::sync::mpsc::Sender<()>>,
 }
 
-impl VirtualTime {
-    /// The gate of `runtime`, a current-thread runtime built with `start_paused(true)`; closed
-    /// until work arrives.
-    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, for SigV4 only
-    pub fn new(runtime: tokio::runtime::Handle) -> Arc<Self> {
-        let vt = Arc::new(Self {
-            runtime,
-            state: Mutex::new(GateState::default()),
-            host_base: SystemTime::now(),
-            host_origin: std::time::Instant::now(),
-        });
-        vt.update(&mut vt.state.lock().expect("gate lock"));
-        vt
-    }
-
-    fn update(&self, st: &mut GateState) {
-        let closed = st.work == 0 || st.holds > 0;
+impl Gate {
+    fn update(&self, st: &mut GateState, held: bool) {
+        let closed = st.work == 0 || held;
         if closed && st.blocker.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<()>();
             // Inhibits the paused clock's auto-advance until it returns.
@@ -85,24 +137,102 @@ impl VirtualTime {
             let _ = tx.send(());
         }
     }
+}
 
-    fn change(self: &Arc<Self>, work: isize, holds: isize) {
-        let mut st = self.state.lock().expect("gate lock");
+impl VirtualTime {
+    /// The gate of `runtime`, a current-thread runtime built with `start_paused(true)`; closed
+    /// until work arrives.
+    pub fn new(runtime: tokio::runtime::Handle) -> Arc<Self> {
+        Self::sharded(vec![runtime])
+    }
+
+    /// The gates of `runtimes`, one per shard (shard `i` is `runtimes[i]`, whose thread calls
+    /// [`enter_shard`]`(i)`), each a current-thread runtime built with `start_paused(true)`;
+    /// closed until work arrives.
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, for SigV4 only
+    pub fn sharded(runtimes: Vec<tokio::runtime::Handle>) -> Arc<Self> {
+        let vt = Arc::new(Self {
+            shards: runtimes
+                .into_iter()
+                .map(|runtime| Gate {
+                    runtime,
+                    state: Mutex::new(GateState::default()),
+                    skipped: AtomicU64::new(0),
+                    caught_up: AtomicU64::new(0),
+                })
+                .collect(),
+            holds: AtomicUsize::new(0),
+            skipped: AtomicU64::new(0),
+            host_base: SystemTime::now(),
+            host_origin: std::time::Instant::now(),
+        });
+        for gate in &vt.shards {
+            gate.update(&mut gate.state.lock().expect("gate lock"), false);
+        }
+        vt
+    }
+
+    /// How many shards (world runtimes) there are.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Shard `shard`'s runtime.
+    pub fn runtime(&self, shard: usize) -> Option<&tokio::runtime::Handle> {
+        self.shards.get(shard).map(|g| &g.runtime)
+    }
+
+    /// Shard `shard`'s gate; an index past the shards (a thread of other shards) is shard 0's.
+    fn gate(&self, shard: usize) -> Option<&Gate> {
+        self.shards.get(shard).or_else(|| self.shards.first())
+    }
+
+    fn change_work(&self, shard: usize, work: isize) {
+        let Some(gate) = self.gate(shard) else {
+            return;
+        };
+        let mut st = gate.state.lock().expect("gate lock");
         st.work = st.work.saturating_add_signed(work);
-        st.holds = st.holds.saturating_add_signed(holds);
-        self.update(&mut st);
+        // Read under the gate's lock: a hold that changes after this read updates this gate
+        // itself once it takes the lock (see `change_holds`).
+        let held = self.holds.load(Ordering::SeqCst) > 0;
+        gate.update(&mut st, held);
     }
 
-    /// Whether the clock may jump now (work in flight, nothing real).
+    fn change_holds(&self, holds: isize) {
+        let before = if holds >= 0 {
+            self.holds.fetch_add(holds.unsigned_abs(), Ordering::SeqCst)
+        } else {
+            self.holds.fetch_sub(holds.unsigned_abs(), Ordering::SeqCst)
+        };
+        let after = before.saturating_add_signed(holds);
+        if (before > 0) != (after > 0) {
+            for gate in &self.shards {
+                let mut st = gate.state.lock().expect("gate lock");
+                let held = self.holds.load(Ordering::SeqCst) > 0;
+                gate.update(&mut st, held);
+            }
+        }
+    }
+
+    /// Whether the clock of the calling thread's shard (shard 0 off the world's threads) may
+    /// jump now (work in flight, nothing real).
     pub fn open(&self) -> bool {
-        self.state.lock().expect("gate lock").blocker.is_none()
+        self.open_on(current_shard().unwrap_or(0))
     }
 
-    /// Moves the world's clock on with the host's time: every `tick` of host time, the clock
-    /// advances by the host time that passed. Runs until the runtime shuts down.
+    /// Whether shard `shard`'s clock may jump now.
+    pub fn open_on(&self, shard: usize) -> bool {
+        self.gate(shard)
+            .is_some_and(|g| g.state.lock().expect("gate lock").blocker.is_none())
+    }
+
+    /// Moves every shard's clock on with the host's time: every `tick` of host time, each clock
+    /// advances by the host time that passed. Runs until the runtimes shut down.
     #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time is the point
     pub fn tick_with_host_time(self: &Arc<Self>, tick: Duration) {
-        let runtime = self.runtime.clone();
+        let runtimes: Vec<tokio::runtime::Handle> =
+            self.shards.iter().map(|g| g.runtime.clone()).collect();
         std::thread::Builder::new()
             .name("vpcgate-clock".into())
             .spawn(move || {
@@ -112,26 +242,60 @@ impl VirtualTime {
                     let now = std::time::Instant::now();
                     let delta = now - last;
                     last = now;
-                    let advanced = runtime.spawn(async move { tokio::time::advance(delta).await });
-                    if futures::executor::block_on(advanced).is_err() {
-                        return;
+                    let advanced: Vec<_> = runtimes
+                        .iter()
+                        .map(|rt| rt.spawn(async move { tokio::time::advance(delta).await }))
+                        .collect();
+                    for a in advanced {
+                        if futures::executor::block_on(a).is_err() {
+                            return;
+                        }
                     }
                 }
             })
             .expect("a clock thread");
     }
+
+    /// How far (ns) the wall-clock readings of the calling thread's shard run ahead of its own
+    /// clock (see the module docs): what it caught up with, once the time-outs another shard
+    /// skipped outgrew its own. Off the world's threads, the world's skipped time.
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, to compare with
+    fn catch_up(&self) -> Option<Duration> {
+        let world = self.skipped.load(Ordering::Acquire);
+        let gate = current_shard().and_then(|k| self.shards.get(k))?;
+        // A paused runtime's clock starts at the host instant it was built at and moves by the
+        // ticker (host time, a tick late at most) and by its jumps: how far it runs ahead of the
+        // host's is the time-outs it skipped (never taken back: a late tick is not a skip).
+        let ahead = tokio::time::Instant::now()
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
+        let ahead = u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX);
+        let own = gate.skipped.fetch_max(ahead, Ordering::Relaxed).max(ahead);
+        let mut caught_up = gate.caught_up.load(Ordering::Relaxed);
+        let mine = own.saturating_add(caught_up);
+        if mine < world {
+            // Another shard skipped further: this one's readings catch up with it (only this
+            // shard's thread writes its `caught_up`).
+            caught_up += world - mine;
+            gate.caught_up.store(caught_up, Ordering::Relaxed);
+        } else {
+            self.skipped.fetch_max(mine, Ordering::AcqRel);
+        }
+        Some(Duration::from_nanos(caught_up))
+    }
 }
 
 /// Work in flight on a virtual clock (a request being answered, an execution running): while
-/// any exists and nothing real holds the clock, it jumps to the next timer.
+/// any exists on a shard and nothing real holds the clock, that shard's clock jumps to its next
+/// timer.
 #[derive(Debug)]
 #[must_use = "the work ends when the guard is dropped"]
-pub struct Work(Option<Arc<VirtualTime>>);
+pub struct Work(Option<(Arc<VirtualTime>, usize)>);
 
 impl Drop for Work {
     fn drop(&mut self) {
-        if let Some(vt) = &self.0 {
-            vt.change(-1, 0);
+        if let Some((vt, shard)) = &self.0 {
+            vt.change_work(*shard, -1);
         }
     }
 }
@@ -144,7 +308,7 @@ pub struct Hold(Option<Arc<VirtualTime>>);
 impl Drop for Hold {
     fn drop(&mut self) {
         if let Some(vt) = &self.0 {
-            vt.change(0, -1);
+            vt.change_holds(-1);
         }
     }
 }
@@ -226,20 +390,34 @@ impl Clock {
         }
     }
 
-    /// Marks work in flight until the guard drops (no-op on a clock that is not virtual).
+    /// Marks work in flight on the calling thread's shard until the guard drops (no-op on a
+    /// clock that is not virtual). Off the world's threads, shard 0's: a caller that hands the
+    /// work to another shard names it ([`Clock::work_on`]).
     pub fn work(&self) -> Work {
-        if let Some(vt) = &self.virtual_time {
-            vt.change(1, 0);
-        }
-        Work(self.virtual_time.clone())
+        self.work_on(current_shard().unwrap_or(0))
     }
 
-    /// Holds the clock while something real is in flight (no-op on a clock that is not virtual).
+    /// Marks work in flight on shard `shard` until the guard drops (no-op on a clock that is not
+    /// virtual): what runs there next, handed over from another thread.
+    pub fn work_on(&self, shard: usize) -> Work {
+        Work(self.virtual_time.as_ref().map(|vt| {
+            vt.change_work(shard, 1);
+            (vt.clone(), shard)
+        }))
+    }
+
+    /// Holds every shard's clock while something real is in flight (no-op on a clock that is
+    /// not virtual).
     pub fn hold(&self) -> Hold {
         if let Some(vt) = &self.virtual_time {
-            vt.change(0, 1);
+            vt.change_holds(1);
         }
         Hold(self.virtual_time.clone())
+    }
+
+    /// The gates of `serve`'s world runtimes, if this clock is virtual.
+    pub fn virtual_time(&self) -> Option<&Arc<VirtualTime>> {
+        self.virtual_time.as_ref()
     }
 
     /// The host's time, for checks against clients' own clocks (SigV4 skew): the same as
@@ -263,8 +441,23 @@ impl Clock {
     }
 
     /// The current wall-clock time.
+    ///
+    /// On a virtual clock with several shards: this shard's own clock, caught up with any shard
+    /// that skipped further (see the module docs).
     pub fn now(&self) -> SystemTime {
-        self.base + self.origin.elapsed()
+        let own = self.base + self.origin.elapsed();
+        match &self.virtual_time {
+            Some(vt) if vt.shards.len() > 1 => match vt.catch_up() {
+                Some(caught_up) => own + caught_up,
+                // Off the world's threads: the host's time and the world's skipped time.
+                None => {
+                    vt.host_base
+                        + vt.host_origin.elapsed()
+                        + Duration::from_nanos(vt.skipped.load(Ordering::Acquire))
+                }
+            },
+            _ => own,
+        }
     }
 
     /// The current time as a UTC `chrono` timestamp.
@@ -289,5 +482,111 @@ mod tests {
         assert_eq!(clock.now_utc().to_rfc3339(), "2015-08-30T12:36:00+00:00");
         tokio::time::sleep(Duration::from_secs(3600)).await;
         assert_eq!(clock.now_utc().to_rfc3339(), "2015-08-30T13:36:00+00:00");
+    }
+
+    /// Two paused world runtimes (shards) on threads of their own, ended when the guard drops.
+    struct Shards {
+        handles: Vec<tokio::runtime::Handle>,
+        stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    }
+
+    impl Drop for Shards {
+        fn drop(&mut self) {
+            for stop in self.stops.drain(..) {
+                let _ = stop.send(());
+            }
+        }
+    }
+
+    fn shards(n: usize) -> Shards {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut stops = Vec::new();
+        for shard in 0..n {
+            let tx = tx.clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>(); // not a blocking task: it would keep the clock from jumping
+            stops.push(stop);
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                    .expect("runtime");
+                enter_shard(shard);
+                tx.send((shard, rt.handle().clone())).expect("send");
+                rt.block_on(async move {
+                    let _ = stopped.await;
+                });
+            });
+        }
+        let mut handles: Vec<_> = rx.iter().take(n).collect();
+        handles.sort_by_key(|(shard, _)| *shard);
+        Shards {
+            handles: handles.into_iter().map(|(_, h)| h).collect(),
+            stops,
+        }
+    }
+
+    fn on<T: Send + 'static>(
+        rt: &tokio::runtime::Handle,
+        f: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        futures::executor::block_on(rt.spawn(f)).expect("task")
+    }
+
+    /// tokio's timer wheel counts whole milliseconds: a sleep may end within one of its length.
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_shard_skips_its_own_time_outs_and_the_others_catch_up_with_it() {
+        let shards = shards(2);
+        let vt = VirtualTime::sharded(shards.handles.clone());
+        // The clocks follow the host's time, as under `serve` (the ticker ends with the runtimes).
+        vt.tick_with_host_time(Duration::from_millis(10));
+        let (h0, h1) = (&shards.handles[0], &shards.handles[1]);
+        let clock = on(h0, {
+            let vt = vt.clone();
+            async move { Clock::virtual_from_host(vt) }
+        });
+        // Shard 0 has work in flight and waits an hour: its clock jumps, the wait lasts an hour
+        // in its readings; shard 1, idle, skipped nothing.
+        let c = clock.clone();
+        let (before, after) = on(h0, async move {
+            let _work = c.work();
+            let before = c.now();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            (before, c.now())
+        });
+        let waited = after.duration_since(before).expect("monotonic");
+        assert!(
+            waited + MS >= Duration::from_secs(3600) && waited < Duration::from_secs(3601),
+            "{waited:?}"
+        );
+        // Shard 1's next reading catches up with the hour shard 0 skipped, and its own minute
+        // lasts a minute after that.
+        let c = clock.clone();
+        let (caught_up, later) = on(h1, async move {
+            let _work = c.work();
+            let caught_up = c.now();
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            (caught_up, c.now())
+        });
+        assert!(
+            caught_up + Duration::from_secs(1) >= after,
+            "{caught_up:?} is not within a second of {after:?}"
+        );
+        let minute = later.duration_since(caught_up).expect("monotonic");
+        assert!(
+            minute + MS >= Duration::from_secs(60) && minute < Duration::from_secs(61),
+            "{minute:?}"
+        );
+        // Work counts on the shard it names; a hold closes every shard's gate.
+        let work = clock.work_on(1);
+        assert!(vt.open_on(1) && !vt.open_on(0));
+        let hold = clock.hold();
+        assert!(!vt.open_on(1) && !vt.open_on(0));
+        drop(hold);
+        assert!(vt.open_on(1));
+        drop(work);
+        assert!(!vt.open_on(1));
     }
 }

@@ -231,6 +231,16 @@ impl DnsServer {
     /// A resolver that asks this server over the DNS wire protocol, from `client` (the ENI doing
     /// the lookup).
     pub fn resolver(&self, client: IpAddr) -> VpcResolver {
+        VpcResolver {
+            server: self.clone(),
+            client,
+            per_shard: Arc::default(),
+        }
+    }
+
+    /// A hickory resolver asking this server from `client`: its exchange task runs on the
+    /// runtime of its first lookup.
+    fn hickory_resolver(&self, client: IpAddr) -> Resolver<VpcRuntime> {
         let runtime = VpcRuntime {
             server: self.clone(),
             client,
@@ -249,29 +259,43 @@ impl DnsServer {
         opts.ndots = 0;
         opts.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
         opts.ip_strategy = hickory_resolver::config::LookupIpStrategy::Ipv4Only;
-        VpcResolver {
-            inner: builder.build().expect("resolver options are valid"),
-            server: self.address,
-        }
+        builder.build().expect("resolver options are valid")
     }
 }
 
 /// A resolver bound to one VPC's DNS server.
+///
+/// hickory runs a resolver's exchange with its server as a task on the runtime of its first
+/// lookup; under `serve`'s sharded world (`crate::clock`, shards) each shard gets a resolver of
+/// its own, so a lookup never waits on another world thread.
 #[derive(Clone)]
 pub struct VpcResolver {
-    inner: Resolver<VpcRuntime>,
-    server: IpAddr,
+    server: DnsServer,
+    client: IpAddr,
+    per_shard: Arc<Mutex<Vec<Option<Resolver<VpcRuntime>>>>>,
 }
 
 impl std::fmt::Debug for VpcResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VpcResolver")
-            .field("server", &self.server)
+            .field("server", &self.server.address)
             .finish_non_exhaustive()
     }
 }
 
 impl VpcResolver {
+    /// The resolver of the calling thread's shard (made at its first lookup there).
+    fn inner(&self) -> Resolver<VpcRuntime> {
+        let shard = crate::clock::current_shard().unwrap_or(0);
+        let mut per_shard = self.per_shard.lock().expect("resolver lock");
+        if per_shard.len() <= shard {
+            per_shard.resize_with(shard + 1, || None);
+        }
+        per_shard[shard]
+            .get_or_insert_with(|| self.server.hickory_resolver(self.client))
+            .clone()
+    }
+
     /// Resolves `host` to its IPv4 addresses, following CNAME chains, and records the answer
     /// (with every CNAME on the way) in `trace`.
     pub async fn lookup_ipv4(
@@ -284,7 +308,7 @@ impl VpcResolver {
         } else {
             format!("{host}.")
         };
-        match self.inner.lookup_ip(fqdn.as_str()).await {
+        match self.inner().lookup_ip(fqdn.as_str()).await {
             Ok(lookup) => {
                 let mut chain = Vec::new();
                 for record in lookup.as_lookup().answers() {
@@ -298,8 +322,11 @@ impl VpcResolver {
                 trace.hop_with(
                     "dns",
                     Verdict::Pass,
-                    || Detail::at(format!("resolver {}", self.server)).rule(chain.join(" -> ")),
-                    format!("{host} via {}: {}", self.server, chain.join(" -> ")),
+                    || {
+                        Detail::at(format!("resolver {}", self.server.address))
+                            .rule(chain.join(" -> "))
+                    },
+                    format!("{host} via {}: {}", self.server.address, chain.join(" -> ")),
                 );
                 Ok(ips)
             }
@@ -308,7 +335,7 @@ impl VpcResolver {
                 trace.hop_with(
                     "dns",
                     Verdict::Fail,
-                    || Detail::at(format!("resolver {}", self.server)),
+                    || Detail::at(format!("resolver {}", self.server.address)),
                     err.to_string(),
                 );
                 Err(err)
@@ -321,13 +348,13 @@ impl VpcResolver {
             return if nr.response_code == ResponseCode::NXDomain {
                 ResolveError::NxDomain {
                     name: host.to_string(),
-                    server: self.server,
+                    server: self.server.address,
                 }
             } else {
                 ResolveError::NoData {
                     name: host.to_string(),
                     record_type: RecordType::A.to_string(),
-                    server: self.server,
+                    server: self.server.address,
                 }
             };
         }

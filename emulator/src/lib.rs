@@ -47,8 +47,11 @@
 //!    API (JSON 1.1) / apigw data plane (by Host or /restapis/…/_user_request_/, in the world
 //!    serving the API id); /_vpcgate/reset rebuilds the world. A request keeps the world it
 //!    started on; what the APIs made lives beside the worlds (edge::ScopeState). The listener runs on a
-//!    real-time runtime; the world on a paused one whose clock jumps over time-outs while work is
-//!    in flight and nothing real is (clock::VirtualTime; `--clock real` keeps one runtime)
+//!    real-time runtime; the world on paused ones whose clocks jump over time-outs while work is
+//!    in flight and nothing real is (clock::VirtualTime; `--clock real` keeps one runtime): one
+//!    per core (`--world-threads`, the shards), each host connection served whole on one of
+//!    them, everything a request causes on its shard (vpc::Network::serve, pools and resolvers
+//!    per shard), the world's state one value every shard reads
 //! Clients inside a VPC (seeds 001–003; docs/vpc-clients.md)
 //!  proxy (127.0.0.1, HTTP + SOCKS5 per instance) ──▶ ec2::connect from the instance's ENI
 //!    ──▶ dns (endpoint private zones, else public names) ──▶ ec2::route (local / igw / nat / drop)

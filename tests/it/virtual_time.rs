@@ -165,3 +165,57 @@ print(json.dumps({"slow": slow, "wait": {"status": d["status"], "wall": wall,
     assert!(out["wait"]["wall"].as_f64().unwrap() < 1800.0, "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn two_world_threads_share_one_state_and_each_skips_its_own_waits() {
+    // `--world-threads 2`: each host connection is served by one world thread in turn, so two
+    // boto3 clients (a connection each) land on different shards. One starts hour-long Standard
+    // executions, the other describes them: one state, and each shard's clock skips the waits
+    // of the executions it runs, with their records' times in order.
+    let ep = serve(&["--world-threads", "2"]);
+    let out = py(
+        r#"
+import json, sys, time, vpcgate_client as v
+ep = sys.argv[1]
+v.wait_healthy(ep)
+a = v.client("stepfunctions", ep, region="ap-northeast-1")
+b = v.client("stepfunctions", ep, region="ap-northeast-1")
+role = a.describe_state_machine(stateMachineArn=a.list_state_machines()["stateMachines"][0]["stateMachineArn"])["roleArn"]
+wait = a.create_state_machine(name="an-hour", roleArn=role, definition=json.dumps(
+    {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "Next": "P"},
+                                 "P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+began = time.monotonic()
+started = [a.start_execution(stateMachineArn=wait)["executionArn"],
+           b.start_execution(stateMachineArn=wait)["executionArn"]]
+done = {}
+for _ in range(2000):
+    for ex, c in zip(started, (b, a)):  # each described from the other client's shard
+        d = c.describe_execution(executionArn=ex)
+        if d["status"] != "RUNNING":
+            done[ex] = d
+    if len(done) == 2:
+        break
+    time.sleep(0.01)
+wall = time.monotonic() - began
+out = []
+for ex in started:
+    d = done.get(ex) or a.describe_execution(executionArn=ex)
+    events = b.get_execution_history(executionArn=ex)["events"]
+    stamps = [e["timestamp"] for e in events]
+    out.append({"status": d["status"],
+                "ran": (d["stopDate"] - d["startDate"]).total_seconds() if "stopDate" in d else None,
+                "history": (stamps[-1] - stamps[0]).total_seconds(),
+                "in_order": all(x <= y for x, y in zip(stamps, stamps[1:]))})
+print(json.dumps({"wall": wall, "executions": out}))
+"#,
+        &[&ep],
+    );
+    for ex in out["executions"].as_array().unwrap() {
+        assert_eq!(ex["status"], "SUCCEEDED", "{out}");
+        // (Within tokio's timer resolution, a millisecond.)
+        assert!(ex["ran"].as_f64().unwrap() >= 3599.999, "{out}");
+        assert!(ex["history"].as_f64().unwrap() >= 3599.999, "{out}");
+        assert_eq!(ex["in_order"], true, "{out}");
+    }
+    assert!(out["wall"].as_f64().unwrap() < 1800.0, "{out}");
+}

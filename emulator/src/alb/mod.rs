@@ -273,15 +273,16 @@ impl LoadBalancer {
                 vpc_id: config.vpc_id.clone(),
             });
             for node in &nodes {
-                let mut socket = net.listen(node, shared.listener.port);
                 let shared = shared.clone();
                 let tls = tls.clone();
+                // Served on the dialler's runtime (vpc::Network::serve); listens until the
+                // task holding it is aborted.
+                let serving = net.serve(node, shared.listener.port, move |inbound| {
+                    tokio::spawn(serve_connection(shared.clone(), tls.clone(), inbound));
+                });
                 tasks.spawn(async move {
-                    while let Some(inbound) = socket.accept().await {
-                        let shared = shared.clone();
-                        let tls = tls.clone();
-                        tokio::spawn(serve_connection(shared, tls, inbound));
-                    }
+                    let _serving = serving;
+                    std::future::pending::<()>().await
                 });
             }
         }

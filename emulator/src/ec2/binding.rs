@@ -92,14 +92,17 @@ pub(crate) fn start(
                 })?,
         };
         for &port in &b.ports {
-            let mut listener = net.listen(&eni, port);
             let local = b.local;
             let clock = clock.clone();
             let owner = b.logical_id.clone();
+            // Served on the dialler's runtime (vpc::Network::serve); listens until the task
+            // holding it is aborted.
+            let serving = net.serve(&eni, port, move |inbound| {
+                tokio::spawn(relay(inbound, local, clock.clone(), owner.clone()));
+            });
             tasks.spawn(async move {
-                while let Some(inbound) = listener.accept().await {
-                    tokio::spawn(relay(inbound, local, clock.clone(), owner.clone()));
-                }
+                let _serving = serving;
+                std::future::pending::<()>().await
             });
         }
     }

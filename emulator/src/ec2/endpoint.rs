@@ -113,6 +113,8 @@ pub struct InterfaceEndpoint {
     pub policy: Option<Arc<NamedPolicy>>,
     region: String,
     azs: Vec<String>,
+    /// Its listeners on port 443 (open while it lives).
+    _serving: Vec<crate::vpc::Serving>,
 }
 
 impl InterfaceEndpoint {
@@ -133,6 +135,7 @@ impl InterfaceEndpoint {
         };
         let mut enis = Vec::new();
         let mut azs = Vec::new();
+        let mut serving = Vec::new();
         for subnet in &config.subnet_ids {
             let eni = net
                 .create_eni(
@@ -150,37 +153,35 @@ impl InterfaceEndpoint {
                     .unwrap_or_default(),
             );
             if let Some(service) = config.service {
-                let mut listener = net.listen(&eni, 443);
                 let shared = shared.clone();
                 let vpce_id = config.id.clone();
                 let vpc_id = config.vpc_id.clone();
                 let policy = policy.clone();
-                tokio::spawn(async move {
-                    while let Some(inbound) = listener.accept().await {
-                        let arrival = Arrival::Endpoint {
-                            vpce_id: vpce_id.clone(),
-                            vpc_id: vpc_id.clone(),
-                            source_ip: inbound.peer.ip(),
-                            policy: policy.clone(),
-                        };
-                        inbound.trace.pass(
-                            "vpce",
-                            format!(
-                                "{vpce_id} ({}) accepted {} on {}",
-                                service.dns_label(),
-                                inbound.peer,
-                                inbound.local
-                            ),
-                        );
-                        tokio::spawn(internet::serve_tls(
-                            inbound.stream,
-                            shared.clone(),
-                            arrival,
-                            service.target(),
-                            inbound.trace,
-                        ));
-                    }
-                });
+                // Served on the dialler's runtime (vpc::Network::serve).
+                serving.push(net.serve(&eni, 443, move |inbound| {
+                    let arrival = Arrival::Endpoint {
+                        vpce_id: vpce_id.clone(),
+                        vpc_id: vpc_id.clone(),
+                        source_ip: inbound.peer.ip(),
+                        policy: policy.clone(),
+                    };
+                    inbound.trace.pass(
+                        "vpce",
+                        format!(
+                            "{vpce_id} ({}) accepted {} on {}",
+                            service.dns_label(),
+                            inbound.peer,
+                            inbound.local
+                        ),
+                    );
+                    tokio::spawn(internet::serve_tls(
+                        inbound.stream,
+                        shared.clone(),
+                        arrival,
+                        service.target(),
+                        inbound.trace,
+                    ));
+                }));
             }
             enis.push(eni);
         }
@@ -190,6 +191,7 @@ impl InterfaceEndpoint {
             policy,
             region: shared.region.clone(),
             azs,
+            _serving: serving,
         })
     }
 

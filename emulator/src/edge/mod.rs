@@ -246,9 +246,12 @@ pub struct Edge {
     pub unknown_keys: UnknownKeys,
     /// How `/_vpcgate/*` answers ([`LocalEndpoint`]).
     pub local: LocalEndpoint,
-    /// The runtime the world runs on, when it is not the listener's (`serve`'s virtual time:
-    /// a paused current-thread runtime, [`crate::clock`]); requests are answered there.
-    pub world_runtime: Option<tokio::runtime::Handle>,
+    /// The runtimes the world runs on, when they are not the listener's (`serve`'s virtual
+    /// time: paused current-thread runtimes, one per world thread — shard `i` is
+    /// `world_runtimes[i]` — [`crate::clock`]); requests are answered there, spread over them.
+    pub world_runtimes: Vec<tokio::runtime::Handle>,
+    /// The shard the next request goes to (round robin over [`Edge::world_runtimes`]).
+    next_shard: std::sync::atomic::AtomicUsize,
     /// The recent executions and data-plane requests the trace viewer lists ([`ui`]).
     pub activity: Arc<ui::Activity>,
 }
@@ -462,14 +465,38 @@ impl Edge {
             auth,
             unknown_keys: UnknownKeys::default(),
             local: LocalEndpoint::default(),
-            world_runtime: None,
+            world_runtimes: Vec::new(),
+            next_shard: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// The same edge answering on the world's own runtime (see [`Edge::world_runtime`]).
-    pub fn with_world_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
-        self.world_runtime = Some(runtime);
+    /// The same edge answering on the world's own runtime (see [`Edge::world_runtimes`]).
+    pub fn with_world_runtime(self, runtime: tokio::runtime::Handle) -> Self {
+        self.with_world_runtimes(vec![runtime])
+    }
+
+    /// The same edge answering on the world's runtimes, shard `i` on `runtimes[i]` (see
+    /// [`Edge::world_runtimes`]).
+    pub fn with_world_runtimes(mut self, runtimes: Vec<tokio::runtime::Handle>) -> Self {
+        self.world_runtimes = runtimes;
         self
+    }
+
+    /// The shard the next request runs on and its runtime, if the world has runtimes of its
+    /// own: each in turn, so the world threads share the load.
+    fn next_world_runtime(&self) -> Option<(usize, tokio::runtime::Handle)> {
+        let n = self.world_runtimes.len();
+        if n == 0 {
+            return None;
+        }
+        let shard = if n == 1 {
+            0
+        } else {
+            self.next_shard
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                % n
+        };
+        Some((shard, self.world_runtimes[shard].clone()))
     }
 
     /// The same edge deploying CloudFormation stacks onto `env` (its world is the environment's
@@ -941,8 +968,14 @@ enum Unreadable {
     TooSlow,
 }
 
-/// Reads a request body: at most [`MAX_REQUEST_BODY`] bytes, within [`BODY_READ_TIMEOUT`].
-async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes, Unreadable> {
+/// Reads a request body: at most [`MAX_REQUEST_BODY`] bytes, within [`BODY_READ_TIMEOUT`] (on
+/// the calling runtime's clock, or on `real`'s: the listener's real time, for a connection a
+/// world thread serves).
+async fn read_body(
+    parts: &http::request::Parts,
+    body: Incoming,
+    real: Option<&tokio::runtime::Handle>,
+) -> Result<Bytes, Unreadable> {
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -951,12 +984,15 @@ async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
         return Err(Unreadable::TooLarge);
     }
-    match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        Limited::new(body, MAX_REQUEST_BODY).collect(),
-    )
-    .await
-    {
+    let deadline = {
+        // A timer is registered with the runtime it is made in.
+        let _real = real.map(tokio::runtime::Handle::enter);
+        tokio::time::timeout(
+            BODY_READ_TIMEOUT,
+            Limited::new(body, MAX_REQUEST_BODY).collect(),
+        )
+    };
+    match deadline.await {
         Err(_) => Err(Unreadable::TooSlow),
         Ok(Ok(b)) => Ok(b.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Unreadable::TooLarge),
@@ -964,11 +1000,8 @@ async fn read_body(parts: &http::request::Parts, body: Incoming) -> Result<Bytes
     }
 }
 
-/// Handles one request.
-pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Response<Body> {
-    let (parts, body) = req.into_parts();
-    // hyper bounds the header section it buffers only loosely (one large read can carry it whole):
-    // count it here.
+/// Whether a request's header section is past [`MAX_HEADER_BYTES`].
+fn headers_too_large(parts: &http::request::Parts) -> bool {
     let header_bytes: usize = parts
         .headers
         .iter()
@@ -976,16 +1009,56 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
         .sum::<usize>()
         + parts.uri.authority().map_or(0, |a| a.as_str().len())
         + parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
-    if header_bytes > MAX_HEADER_BYTES {
+    header_bytes > MAX_HEADER_BYTES
+}
+
+/// Handles one request on world shard `shard`, whose thread serves the request's connection
+/// ([`run`] with several world runtimes): read whole on the listener's real-time clock
+/// (`real`), then answered here as work in flight on the shard's virtual clock.
+async fn handle_on_shard(
+    edge: Arc<Edge>,
+    shard: usize,
+    real: &tokio::runtime::Handle,
+    req: http::Request<Incoming>,
+) -> http::Response<Body> {
+    let (parts, body) = req.into_parts();
+    // hyper bounds the header section it buffers only loosely (one large read can carry it whole).
+    if headers_too_large(&parts) {
         return unreadable(protocol(&parts), Unreadable::HeadersTooLarge);
     }
-    let body = match read_body(&parts, body).await {
+    let body = match read_body(&parts, body, Some(real)).await {
         Ok(b) => b,
         Err(why) => return unreadable(protocol(&parts), why),
     };
-    match edge.world_runtime.clone() {
+    if parts.uri.path() == "/_vpcgate/health" {
+        return handle_parts(edge, parts, body).await;
+    }
+    let work = edge.world().clock.work_on(shard);
+    let resp = handle_parts(edge, parts, body).await;
+    drop(work);
+    resp
+}
+
+/// Handles one request.
+pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Response<Body> {
+    let (parts, body) = req.into_parts();
+    // hyper bounds the header section it buffers only loosely (one large read can carry it whole):
+    // count it here.
+    if headers_too_large(&parts) {
+        return unreadable(protocol(&parts), Unreadable::HeadersTooLarge);
+    }
+    let body = match read_body(&parts, body, None).await {
+        Ok(b) => b,
+        Err(why) => return unreadable(protocol(&parts), why),
+    };
+    let on_world = if parts.uri.path() == "/_vpcgate/health" {
+        None
+    } else {
+        edge.next_world_runtime()
+    };
+    match on_world {
         // A JSON API call: its front door here, its operation on the world's runtime.
-        Some(runtime)
+        Some((shard, runtime))
             if let Some((service, op)) = parts
                 .headers
                 .get("x-amz-target")
@@ -993,12 +1066,12 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
                 .and_then(JsonService::of_target) =>
         {
             let op = op.to_string();
-            json_api_split(edge, &runtime, parts, body, service, op).await
+            json_api_split(edge, shard, &runtime, parts, body, service, op).await
         }
         // Answered on the world's runtime, as work in flight on its virtual clock; health is
         // answered here, never queued behind the world's work.
-        Some(runtime) if parts.uri.path() != "/_vpcgate/health" => {
-            let work = edge.world().clock.work();
+        Some((shard, runtime)) => {
+            let work = edge.world().clock.work_on(shard);
             let answer = runtime.spawn(async move {
                 let resp = handle_parts(edge, parts, body).await;
                 drop(work);
@@ -1012,7 +1085,7 @@ pub async fn handle(edge: Arc<Edge>, req: http::Request<Incoming>) -> http::Resp
                 )
             })
         }
-        _ => handle_parts(edge, parts, body).await,
+        None => handle_parts(edge, parts, body).await,
     }
 }
 
@@ -1273,6 +1346,7 @@ async fn json_call(
 /// `runtime`, as work in flight on its clock. The request keeps the world it started on.
 async fn json_api_split(
     edge: Arc<Edge>,
+    shard: usize,
     runtime: &tokio::runtime::Handle,
     parts: http::request::Parts,
     body: Bytes,
@@ -1286,7 +1360,7 @@ async fn json_api_split(
     let resp = match json_front(&edge, &world, &parts, &body, service) {
         Err(e) => wire::error(version, &e),
         Ok((principal, scope, input)) => {
-            let work = world.clock.work();
+            let work = world.clock.work_on(shard);
             let op2 = op.clone();
             let answer = runtime.spawn(async move {
                 let out =
@@ -1466,15 +1540,99 @@ fn trusted_services(trust: &Value) -> Vec<String> {
     out
 }
 
+/// hyper's timer for a connection a world thread serves: its sleeps run on the listener's
+/// runtime (`serve`'s real time), so an idle keep-alive connection's header read time-out is
+/// never skipped by the shard's virtual clock.
+#[derive(Clone, Debug)]
+struct RealTimer(tokio::runtime::Handle);
+
+/// A sleep of [`RealTimer`].
+struct RealSleep(std::pin::Pin<Box<tokio::time::Sleep>>);
+
+impl Future for RealSleep {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for RealSleep {}
+
+#[allow(clippy::disallowed_types)] // hyper's trait names std's Instant: real time is the point
+impl hyper::rt::Timer for RealTimer {
+    fn sleep(&self, duration: std::time::Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        let _real = self.0.enter();
+        Box::pin(RealSleep(Box::pin(tokio::time::sleep(duration))))
+    }
+
+    fn sleep_until(
+        &self,
+        deadline: std::time::Instant,
+    ) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        let _real = self.0.enter();
+        Box::pin(RealSleep(Box::pin(tokio::time::sleep_until(
+            tokio::time::Instant::from_std(deadline),
+        ))))
+    }
+}
+
+/// Serves one accepted connection on world shard `shard`'s thread (`runtime`): the socket is
+/// registered with that runtime's I/O driver, hyper's timers stay on `real` (the listener's
+/// runtime), and every request on it is answered there without leaving the thread.
+fn serve_on_shard(
+    edge: Arc<Edge>,
+    shard: usize,
+    runtime: &tokio::runtime::Handle,
+    real: tokio::runtime::Handle,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    let Ok(stream) = stream.into_std() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            return;
+        };
+        let timer = RealTimer(real.clone());
+        let service = service_fn(move |mut req: http::Request<Incoming>| {
+            let (edge, real) = (edge.clone(), real.clone());
+            req.extensions_mut().insert(PeerAddr(peer));
+            async move { Ok::<_, Infallible>(handle_on_shard(edge, shard, &real, req).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .timer(timer)
+            .header_read_timeout(BODY_READ_TIMEOUT)
+            .max_buf_size(MAX_HEADER_BYTES)
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    });
+}
+
 /// Serves `edge` on `listener` until `shutdown` completes.
+///
+/// With several world runtimes (`serve --world-threads`, [`crate::clock`] shards), each
+/// connection is served whole on one of them in turn (hyper and all its requests on that
+/// thread: no hand-over per request); otherwise here, each request answered on the world's
+/// runtime if it has one ([`handle`]).
 pub async fn run(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let real = tokio::runtime::Handle::current();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
+                if edge.world_runtimes.len() > 1
+                    && let Some((shard, runtime)) = edge.next_world_runtime()
+                {
+                    serve_on_shard(edge.clone(), shard, &runtime, real.clone(), stream, peer);
+                    continue;
+                }
                 let edge = edge.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |mut req: http::Request<Incoming>| {

@@ -88,7 +88,6 @@ pub fn start(
         requests: std::sync::atomic::AtomicU32::new(0),
         config,
     });
-    let mut listener = net.listen(eni, workload.config.port);
     let tls = match (workload.config.protocol, certificate) {
         (Protocol::Https, Some(cert)) => {
             let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
@@ -102,10 +101,13 @@ pub fn start(
         _ => None,
     };
     let w = workload.clone();
+    // Served on the dialler's runtime (vpc::Network::serve); listens while `run` runs.
+    let serving = net.serve(eni, workload.config.port, move |inbound| {
+        tokio::spawn(serve(w.clone(), tls.clone(), inbound));
+    });
     let run = async move {
-        while let Some(inbound) = listener.accept().await {
-            tokio::spawn(serve(w.clone(), tls.clone(), inbound));
-        }
+        let _serving = serving;
+        std::future::pending::<()>().await
     };
     (workload, run)
 }

@@ -565,11 +565,13 @@ impl NetworkLoadBalancer {
                 continue;
             }
             for node in &nodes {
-                let mut socket = ctx.net.listen(node, state.listener.port);
                 let state = state.clone();
                 let node = node.clone();
-                tasks.spawn(async move {
-                    while let Some(inbound) = socket.accept().await {
+                // Served on the dialler's runtime (vpc::Network::serve); listens until the
+                // task holding it is aborted.
+                let serving = ctx
+                    .net
+                    .serve(&node.clone(), state.listener.port, move |inbound| {
                         tokio::spawn(serve(
                             state.clone(),
                             node.clone(),
@@ -578,7 +580,10 @@ impl NetworkLoadBalancer {
                             inbound.trace,
                             Entry::Vpc,
                         ));
-                    }
+                    });
+                tasks.spawn(async move {
+                    let _serving = serving;
+                    std::future::pending::<()>().await
                 });
             }
             states.insert(state.listener.port, state);

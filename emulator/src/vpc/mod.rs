@@ -11,6 +11,11 @@
 //! timer decides what happens — this is the seed's "narrow the resource gateway's security group
 //! and requests time out". An address that has an ENI but no listener on the port answers with a
 //! reset (refused at once); an address no ENI holds swallows the SYN (no answer at all).
+//!
+//! A component listens either with a queue it accepts from ([`Network::listen`]) or with an
+//! acceptor ([`Network::serve`]) that the dialling task calls with each connection it opens, so
+//! the connection is served on the runtime that dialled it: under `serve`'s sharded world
+//! (`crate::clock`, shards) a request and the hops it causes stay on one world thread.
 
 pub mod pool;
 pub mod sg;
@@ -19,7 +24,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use ipnet::{IpNet, Ipv4Net};
 use tokio::io::DuplexStream;
@@ -148,6 +153,57 @@ impl Listener {
     }
 }
 
+/// What a connection to a listening address is handed to.
+#[derive(Clone)]
+enum Endpoint {
+    /// [`Network::listen`]: queued for its accept loop.
+    Queue(mpsc::Sender<Inbound>),
+    /// [`Network::serve`]: handed to its acceptor by the dialling task.
+    Serve(Arc<Acceptor>),
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Endpoint::Queue(_) => "Queue",
+            Endpoint::Serve(_) => "Serve",
+        })
+    }
+}
+
+/// The function a [`Network::serve`] listener hands each connection to.
+struct Acceptor(Box<dyn Fn(Inbound) + Send + Sync>);
+
+/// A listener of [`Network::serve`]: it listens until this is dropped.
+#[must_use = "the listener closes when this is dropped"]
+pub struct Serving {
+    net: Weak<Inner>,
+    key: (String, SocketAddr),
+    acceptor: Arc<Acceptor>,
+}
+
+impl fmt::Debug for Serving {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serving")
+            .field("local", &self.key.1)
+            .finish()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let Some(inner) = self.net.upgrade() else {
+            return;
+        };
+        let mut listeners = inner.listeners.write().expect("lock");
+        // Unless a later listener replaced it.
+        if matches!(listeners.get(&self.key), Some(Endpoint::Serve(a)) if Arc::ptr_eq(a, &self.acceptor))
+        {
+            listeners.remove(&self.key);
+        }
+    }
+}
+
 /// Why a connection failed at once (drops never fail: they never complete).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ConnectError {
@@ -196,7 +252,7 @@ struct Inner {
     subnets: RwLock<HashMap<String, Subnet>>,
     groups: RwLock<HashMap<SgId, SecurityGroup>>,
     enis: RwLock<HashMap<(String, IpAddr), Arc<Eni>>>,
-    listeners: RwLock<HashMap<(String, SocketAddr), mpsc::Sender<Inbound>>>,
+    listeners: RwLock<HashMap<(String, SocketAddr), Endpoint>>,
     next_host: Mutex<HashMap<String, u32>>,
     next_eni: Mutex<u64>,
     next_port: AtomicU16,
@@ -369,8 +425,34 @@ impl Network {
             .listeners
             .write()
             .expect("lock")
-            .insert((eni.vpc_id.clone(), local), tx);
+            .insert((eni.vpc_id.clone(), local), Endpoint::Queue(tx));
         Listener { rx, local }
+    }
+
+    /// Listens on `port` of `eni`, handing each connection to `accept` on the task that opens
+    /// it (which spawns what serves it: on the dialler's runtime, so a request's hops stay on
+    /// its world thread; see the module docs). Replaces an earlier listener on the same port;
+    /// listens until the returned [`Serving`] is dropped.
+    pub fn serve(
+        &self,
+        eni: &Eni,
+        port: u16,
+        accept: impl Fn(Inbound) + Send + Sync + 'static,
+    ) -> Serving {
+        let local = SocketAddr::new(eni.ip, port);
+        let key = (eni.vpc_id.clone(), local);
+        let acceptor = Arc::new(Acceptor(Box::new(accept)));
+        self.inner.pool.clear();
+        self.inner
+            .listeners
+            .write()
+            .expect("lock")
+            .insert(key.clone(), Endpoint::Serve(acceptor.clone()));
+        Serving {
+            net: Arc::downgrade(&self.inner),
+            key,
+            acceptor,
+        }
     }
 
     /// Opens a TCP connection from `source` to `dst` inside `vpc_id`.
@@ -389,7 +471,7 @@ impl Network {
         match self.admit(source, vpc_id, dst, trace) {
             Admission::Dropped => std::future::pending().await,
             Admission::Refused => Err(ConnectError::Refused { addr: dst }),
-            Admission::Open(tx) => {
+            Admission::Open(endpoint) => {
                 let (client, server) = tokio::io::duplex(STREAM_BUFFER);
                 let port = self.inner.next_port.fetch_add(1, Ordering::Relaxed);
                 let port = if port < 32768 { 32768 + port } else { port };
@@ -398,6 +480,13 @@ impl Network {
                     peer: SocketAddr::new(source.ip(), port),
                     local: dst,
                     trace: trace.clone(),
+                };
+                let tx = match endpoint {
+                    Endpoint::Serve(acceptor) => {
+                        (acceptor.0)(inbound);
+                        return Ok(client);
+                    }
+                    Endpoint::Queue(tx) => tx,
                 };
                 if tx.send(inbound).await.is_err() {
                     trace.hop(
@@ -513,7 +602,7 @@ impl Network {
             .get(&(vpc_id.to_string(), dst))
             .cloned();
         match listener {
-            Some(tx) => Admission::Open(tx),
+            Some(endpoint) => Admission::Open(endpoint),
             None => {
                 trace.hop_with(
                     "vpc",
@@ -567,7 +656,7 @@ impl Network {
 enum Admission {
     Dropped,
     Refused,
-    Open(mpsc::Sender<Inbound>),
+    Open(Endpoint),
 }
 
 #[cfg(test)]

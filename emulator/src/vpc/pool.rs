@@ -14,6 +14,10 @@
 //!   request sees the change at once, where AWS keeps tracked flows).
 //! - An idle connection older than the target's idle timeout (on the world's clock) is closed
 //!   instead of reused.
+//! - Pooled per shard of `serve`'s world (`crate::clock`, shards): a connection's tasks (the
+//!   client's, and the target's, which [`super::Network::serve`] spawns where it was dialled)
+//!   run on the world thread that opened it and on its timers, so only a request on that thread
+//!   takes it again; a request never waits on another thread's connection.
 //! - A pooled connection was opened with a relay trace ([`crate::trace::Trace::relay`]): each
 //!   request attaches its own trace, so the target's hops land in the request they belong to.
 
@@ -53,9 +57,12 @@ struct Idle {
     since: tokio::time::Instant,
 }
 
+/// Idle connections by key, then by shard (shard 0 off the world's threads).
+type IdleMap = HashMap<PoolKey, Vec<Vec<Idle>>>;
+
 #[derive(Default)]
 struct Inner {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    idle: Mutex<IdleMap>,
     opened: AtomicU64,
     reused: AtomicU64,
 }
@@ -127,6 +134,7 @@ impl Pool {
             .lock()
             .expect("pool lock")
             .values()
+            .flatten()
             .map(Vec::len)
             .sum()
     }
@@ -143,12 +151,13 @@ impl Pool {
     /// An idle connection for `key` that is still open and within its idle timeout, with its
     /// hops now going to `trace`.
     pub async fn checkout(&self, key: &PoolKey, trace: &Trace) -> Option<Pooled> {
+        let shard = crate::clock::current_shard().unwrap_or(0);
         loop {
             let idle = {
                 let mut map = self.inner.idle.lock().expect("pool lock");
-                let list = map.get_mut(key)?;
-                let idle = list.pop();
-                if list.is_empty() {
+                let shards = map.get_mut(key)?;
+                let idle = shards.get_mut(shard).and_then(Vec::pop);
+                if shards.iter().all(Vec::is_empty) {
                     map.remove(key);
                 }
                 idle?
@@ -197,11 +206,19 @@ impl Pool {
     fn checkin(&self, key: PoolKey, idle: Idle) {
         let mut map = self.inner.idle.lock().expect("pool lock");
         // Connections idle past their timeout close now rather than at their next checkout.
-        map.retain(|_, list| {
-            list.retain(|i| !self.expired(i.since) && !i.sender.is_closed());
-            !list.is_empty()
+        // (This shard's only: another shard's idle times are on its own clock.)
+        let shard = crate::clock::current_shard().unwrap_or(0);
+        map.retain(|_, shards| {
+            if let Some(list) = shards.get_mut(shard) {
+                list.retain(|i| !self.expired(i.since) && !i.sender.is_closed());
+            }
+            shards.iter().any(|l| !l.is_empty())
         });
-        let list = map.entry(key).or_default();
+        let shards = map.entry(key).or_default();
+        if shards.len() <= shard {
+            shards.resize_with(shard + 1, Vec::new);
+        }
+        let list = &mut shards[shard];
         if list.len() < MAX_IDLE_PER_KEY {
             list.push(idle);
         }
