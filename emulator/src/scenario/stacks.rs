@@ -261,6 +261,18 @@ fn sar_template_url(arn: &str) -> Option<String> {
     })
 }
 
+/// The keys of an environment route's target (exactly one per route), as `CreateRoute` names
+/// them.
+const ROUTE_TARGETS: [&str; 7] = [
+    "GatewayId",
+    "NatGatewayId",
+    "TransitGatewayId",
+    "VpcPeeringConnectionId",
+    "NetworkInterfaceId",
+    "InstanceId",
+    "VpcEndpointId",
+];
+
 /// The environment's `InternetGateways` (`InternetGatewayId`, `VpcId` it is attached to) and
 /// `RouteTables` (`RouteTableId`, `VpcId`, `Routes` in `AWS::EC2::Route`'s shape — a
 /// `DestinationCidrBlock` and `GatewayId` (an environment's internet gateway), `NatGatewayId` or
@@ -359,35 +371,16 @@ fn read_route_tables(r: &mut Reader<'_>, m: &Map<String, Value>, env: &mut Envir
                 }),
             }
         }
-        let mut routes = r.objects(
-            tm,
-            "Routes",
-            &path,
-            &[
-                "DestinationCidrBlock",
-                "GatewayId",
-                "NatGatewayId",
-                "TransitGatewayId",
-                "VpcPeeringConnectionId",
-                "NetworkInterfaceId",
-                "InstanceId",
-                "VpcEndpointId",
-            ],
-        );
+        let route_keys: Vec<&str> = std::iter::once("DestinationCidrBlock")
+            .chain(ROUTE_TARGETS)
+            .collect();
+        let mut routes = r.objects(tm, "Routes", &path, &route_keys);
         while let Some((rpath, rm)) = routes.next(r) {
             let dest = r
                 .string(rm, "DestinationCidrBlock", &rpath, true)
                 .and_then(|d| cidr(r, &d, &format!("{rpath}.DestinationCidrBlock")));
             let mut targets = Vec::new();
-            for key in [
-                "GatewayId",
-                "NatGatewayId",
-                "TransitGatewayId",
-                "VpcPeeringConnectionId",
-                "NetworkInterfaceId",
-                "InstanceId",
-                "VpcEndpointId",
-            ] {
+            for key in ROUTE_TARGETS {
                 if let Some(t) = r.string(rm, key, &rpath, false) {
                     targets.push((key, t));
                 }
@@ -2031,22 +2024,7 @@ pub(crate) fn build_scenario(
             parameters: s
                 .parameters
                 .iter()
-                .map(|(k, v)| {
-                    let text = match v {
-                        Value::String(s) => s.clone(),
-                        Value::Array(items) => items
-                            .iter()
-                            .map(|i| {
-                                i.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| i.to_string())
-                            })
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), text)
-                })
+                .map(|(k, v)| (k.clone(), super::template::parameter_text(v)))
                 .collect(),
             body: None,
         })

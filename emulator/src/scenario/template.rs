@@ -72,6 +72,25 @@ pub struct StackLinks {
     pub subnets: BTreeMap<String, crate::vpc::Subnet>,
 }
 
+/// A parameter value given as JSON (a nested stack's `Parameters`, a scenario's stack
+/// parameters) as the text CloudFormation takes: a string as it is, a list joined with commas
+/// (`List<…>`/`CommaDelimitedList`), anything else as its JSON text.
+pub(crate) fn parameter_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}
+
 /// How deep nested stacks may go before vpcgate refuses (its bound: CloudFormation documents
 /// none below its quota on resources).
 pub const MAX_NESTING: usize = 8;
@@ -122,22 +141,7 @@ fn nested_stack(
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| i.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
+        .map(|(k, v)| (k.clone(), parameter_text(v)))
         .collect();
     let child = IdContext {
         region: ctx.region.clone(),
