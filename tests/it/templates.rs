@@ -279,6 +279,47 @@ fn load_texts(
     result
 }
 
+/// A fresh folder of files, for tests whose environment file names other files (`S3Objects`,
+/// `ServerlessApplications`): removed when dropped.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("vpcgate-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes `text` to `name` (a path relative to the folder, its folders made).
+    fn write(&self, name: &str, text: &str) {
+        let path = self.0.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The environment file `name` of the folder.
+    fn env(&self, name: &str) -> Result<Environment, String> {
+        Environment::load(&self.0.join(name)).map_err(|e| e.to_string())
+    }
+
+    /// Loads the template `file` of the folder as the stack `stack`.
+    fn load(&self, stack: &str, file: &str, env: &Environment) -> Result<Loaded, String> {
+        let spec = StackSpec {
+            name: stack.into(),
+            template: self.0.join(file),
+            parameters: Default::default(),
+            body: None,
+        };
+        load(&[spec], env, &[]).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 const SG: &str = "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n";
 
 /// (case name, stacks (name, template), environment, `--parameter`s, texts the errors contain).
@@ -1547,9 +1588,8 @@ fn default_vpc_instances_ask_for_default_vpc_addresses() {
 /// as cfn-lint's corpus does). An unmapped location is an error naming the environment key.
 #[test]
 fn environment_s3_objects_stand_in_for_s3_locations() {
-    let dir = std::env::temp_dir().join(format!("vpcgate-s3objects-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("objects")).unwrap();
-    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    let dir = Folder::new("s3objects");
+    let write = |name: &str, text: &str| dir.write(name, text);
     write(
         "objects/api.yaml",
         "openapi: 3.0.1\ninfo: {title: api, version: '1'}\npaths:\n  /ping:\n    get:\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n        responses: {default: {statusCode: '200'}}\n",
@@ -1561,14 +1601,10 @@ fn environment_s3_objects_stand_in_for_s3_locations() {
     );
     let t = "Parameters:\n  Base:\n    Type: String\n    Default: https://includes.s3.amazonaws.com\nResources:\n  Api:\n    Type: AWS::ApiGateway::RestApi\n    Properties:\n      BodyS3Location: {Bucket: defs, Key: api.yaml}\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      Tags:\n        Fn::Transform:\n          Name: AWS::Include\n          Parameters:\n            Location: !Sub '${Base}/v1/tags.yaml'\n";
     write("t.yaml", t);
-    let env = Environment::load(&dir.join("env.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let spec = |file: &str| StackSpec {
-        name: "s".into(),
-        template: dir.join(file),
-        parameters: Default::default(),
-        body: None,
-    };
-    let l = load(&[spec("t.yaml")], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let env = dir.env("env.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let l = dir
+        .load("s", "t.yaml", &env)
+        .unwrap_or_else(|e| panic!("{e}"));
     let props = |id: &str| {
         l.resolved
             .iter()
@@ -1586,10 +1622,10 @@ fn environment_s3_objects_stand_in_for_s3_locations() {
     );
     // Unmapped: the error names the environment key.
     write("u.yaml", &t.replace("Key: api.yaml", "Key: other.yaml"));
-    let e = load(&[spec("u.yaml")], &env, &[]).unwrap_err().to_string();
+    let e = dir.load("s", "u.yaml", &env).unwrap_err();
     assert!(e.contains("BodyS3Location s3://defs/other.yaml cannot be read offline: map it to a local file in the environment file's S3Objects"), "{e}");
     write("v.yaml", &t.replace("/v1/tags.yaml", "/v2/tags.yaml"));
-    let e = load(&[spec("v.yaml")], &env, &[]).unwrap_err().to_string();
+    let e = dir.load("s", "v.yaml", &env).unwrap_err();
     assert!(
         e.contains(
             "map s3://includes/v2/tags.yaml to a local file in the environment file's S3Objects"
@@ -1601,12 +1637,9 @@ fn environment_s3_objects_stand_in_for_s3_locations() {
         "bad.yaml",
         "S3Objects:\n  ftp://x/y: objects/api.yaml\n  s3://defs/gone.yaml: objects/gone.yaml\n",
     );
-    let e = Environment::load(&dir.join("bad.yaml"))
-        .unwrap_err()
-        .to_string();
+    let e = dir.env("bad.yaml").unwrap_err();
     assert!(e.contains("\"ftp://x/y\" is not an S3 location"), "{e}");
     assert!(e.contains("gone.yaml is not a file"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `AWS::Serverless::Application` from the Serverless Application Repository: the SAM
@@ -1693,9 +1726,8 @@ async fn an_instance_on_an_environment_subnet_interface_is_that_interface() {
 /// unmapped one stays a placeholder.
 #[test]
 fn nested_stacks_from_s3_objects_are_loaded() {
-    let dir = std::env::temp_dir().join(format!("vpcgate-nested-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    let dir = Folder::new("nested");
+    let write = |name: &str, text: &str| dir.write(name, text);
     write(
         "network.yaml",
         "Parameters:\n  Cidr:\n    Type: String\nResources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: !Ref Cidr}\n  Subnet:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: !Select [0, !Cidr [!Ref Cidr, 4, 8]], AvailabilityZone: us-east-1a}\nOutputs:\n  SubnetId: {Value: !Ref Subnet}\n  VpcId: {Value: !Ref Vpc}\n",
@@ -1708,14 +1740,10 @@ fn nested_stacks_from_s3_objects_are_loaded() {
         "t.yaml",
         "Resources:\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/network.yaml\n      Parameters: {Cidr: 10.9.0.0/16}\n  Other:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/unmapped.yaml\n  Host:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-1\n      SubnetId: !GetAtt Network.Outputs.SubnetId\nOutputs:\n  Vpc: {Value: !GetAtt Network.Outputs.VpcId}\n  Elsewhere: {Value: !GetAtt Other.Outputs.Thing}\n",
     );
-    let env = Environment::load(&dir.join("env.yaml")).unwrap();
-    let spec = StackSpec {
-        name: "app".into(),
-        template: dir.join("t.yaml"),
-        parameters: Default::default(),
-        body: None,
-    };
-    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let env = dir.env("env.yaml").unwrap();
+    let l = dir
+        .load("app", "t.yaml", &env)
+        .unwrap_or_else(|e| panic!("{e}"));
     let vpc = l
         .model
         .vpcs
@@ -1733,7 +1761,6 @@ fn nested_stacks_from_s3_objects_are_loaded() {
         "{:?}",
         l.stacks[0].outputs
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The environment's `ServerlessApplications` maps an application of the repository to a local
@@ -1741,9 +1768,8 @@ fn nested_stacks_from_s3_objects_are_loaded() {
 /// world, `Outputs.X` its outputs).
 #[test]
 fn serverless_applications_mapped_by_the_environment_load_their_template() {
-    let dir = std::env::temp_dir().join(format!("vpcgate-sar-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    let dir = Folder::new("sar");
+    let write = |name: &str, text: &str| dir.write(name, text);
     write(
         "hello.yaml",
         "Parameters:\n  Who:\n    Type: String\nResources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: !Sub 'hello ${Who}'}\nOutputs:\n  GroupId: {Value: !GetAtt Sg.GroupId}\n",
@@ -1756,14 +1782,10 @@ fn serverless_applications_mapped_by_the_environment_load_their_template() {
         "t.yaml",
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location:\n        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/hello-world\n        SemanticVersion: 1.0.4\n      Parameters: {Who: corpus}\nOutputs:\n  Group:\n    Value: !GetAtt App.Outputs.GroupId\n",
     );
-    let env = Environment::load(&dir.join("env.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let spec = StackSpec {
-        name: "app".into(),
-        template: dir.join("t.yaml"),
-        parameters: Default::default(),
-        body: None,
-    };
-    let l = load(&[spec], &env, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let env = dir.env("env.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let l = dir
+        .load("app", "t.yaml", &env)
+        .unwrap_or_else(|e| panic!("{e}"));
     let sg = l
         .model
         .security_groups
@@ -1773,7 +1795,7 @@ fn serverless_applications_mapped_by_the_environment_load_their_template() {
     assert_eq!(l.stacks[0].outputs["Group"], sg.id.as_str());
     let e = Environment::parse(
         "ServerlessApplications:\n  hello-world: hello.yaml\n",
-        &dir.join("bad.yaml").display().to_string(),
+        &dir.0.join("bad.yaml").display().to_string(),
     )
     .unwrap_err()
     .to_string();
@@ -1781,7 +1803,6 @@ fn serverless_applications_mapped_by_the_environment_load_their_template() {
         e.contains("\"hello-world\" is not an application ARN"),
         "{e}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `SecondaryPrivateIpAddressCount` (aws-resource-ec2-networkinterface.html): EC2 gives the
