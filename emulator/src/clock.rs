@@ -10,21 +10,27 @@
 //!
 //! # Virtual time for real clients (`vpcgate serve`)
 //!
-//! `serve` runs its world on a current-thread tokio runtime whose clock is paused
-//! ([`VirtualTime`]). Such a runtime advances its clock to the next timer whenever it has
+//! `serve` runs its world on a current-thread tokio runtime built with a paused clock
+//! ([`VirtualTime`]). A paused runtime advances its clock to the next timer whenever it has
 //! nothing else to do, unless a blocking task is running (tokio's `spawn_blocking` inhibits the
-//! auto-advance while it runs). vpcgate keeps one such blocking task — the *gate* — in place
-//! whenever the clock must not jump:
-//! - while no work is in flight (no request being answered, no execution running), so an idle
-//!   world's periodic timers (health checks) do not race ahead;
-//! - while anything real is in flight ([`Clock::hold`]): a connection to a user's own service
-//!   behind a load balancer, a client tunnelled through an instance's proxy.
+//! auto-advance while it runs). vpcgate decides, per runtime, when the clock may jump — the
+//! *gate*:
+//! - while no work is in flight (no request being answered, no execution running), the clock is
+//!   resumed (`tokio::time::resume`): it runs with the host's time, so an idle world's periodic
+//!   timers (health checks) keep the host's pace and do not race ahead;
+//! - when work arrives the runtime's own thread freezes it again (`tokio::time::pause`), and
+//!   resumes it when the last piece ends — no other thread is involved, so answering a request
+//!   costs no wake-up of another thread;
+//! - while anything real is in flight ([`Clock::hold`]: a connection to a user's own service
+//!   behind a load balancer, a client tunnelled through an instance's proxy), a blocking task
+//!   keeps a frozen clock from jumping.
 //!
 //! Otherwise — work in flight and every piece of it waiting on a timer — the clock jumps to the
-//! next timer: a 60 s time-out takes no wall time. Besides the jumps, a ticker moves the clock on
-//! with the host's time, so an idle world keeps the time of day. SigV4 skew is judged against
-//! the host's time ([`Clock::host_now`]), so a client signing with its own clock stays valid after
-//! any number of skipped time-outs.
+//! next timer: a 60 s time-out takes no wall time. While frozen, a ticker adds the host's time
+//! that passed (every 10 ms, and when the clock resumes), so the clock always reads the host's
+//! time plus the time-outs it skipped. SigV4 skew is judged against the host's time
+//! ([`Clock::host_now`]), so a client signing with its own clock stays valid after any number
+//! of skipped time-outs.
 //!
 //! # Shards (`serve --world-threads N`)
 //!
@@ -42,7 +48,7 @@
 //!   that dialled it: `vpc::Network::serve`; kept-alive connections are pooled per shard). A
 //!   shard never waits on another shard's timers. Background loops built with the world (health
 //!   checks, instances' proxies) run on shard 0;
-//! - the ticker moves every shard's clock on with the host's time, so each shard's tokio clock
+//! - every shard's clock keeps the host's time (resumed, or paid by the ticker), so each shard's tokio clock
 //!   reads host time plus the time-outs *it* skipped (its timers, durations). Wall-clock
 //!   readings ([`Clock::now`]) on a shard are its own clock plus what it *caught up*: when
 //!   another shard has skipped more time-outs than this one, this shard's readings jump ahead
@@ -107,6 +113,8 @@ pub struct VirtualTime {
 #[derive(Debug)]
 struct Gate {
     runtime: tokio::runtime::Handle,
+    /// `runtime`'s id: whether the calling thread is inside it ([`Gate::on_runtime`]).
+    runtime_id: tokio::runtime::Id,
     state: Mutex<GateState>,
     /// The time-outs this shard's clock skipped (ns), as its wall-clock readings saw them
     /// (never decreases).
@@ -116,27 +124,90 @@ struct Gate {
     caught_up: AtomicU64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
+#[allow(clippy::disallowed_types)] // host time, owed to a frozen clock
 struct GateState {
     work: usize,
-    /// The running blocking task that keeps the clock from jumping, if any.
+    /// Whether the shard's tokio clock is frozen (`tokio::time::pause`): it is while work is in
+    /// flight there, and then jumps to the next timer whenever the shard is idle (unless a
+    /// blocker runs); otherwise it runs with the host's time (`tokio::time::resume`). Only the
+    /// shard's own thread freezes or resumes it.
+    frozen: bool,
+    /// While frozen: the host instant up to which the host's time has been added to the clock
+    /// (the ticker and resuming add the rest, so the clock keeps the host's time plus the
+    /// time-outs it skipped).
+    paid_until: std::time::Instant,
+    /// A frozen clock's running blocking task that keeps it from jumping (tokio's
+    /// `spawn_blocking` inhibits the auto-advance while it runs), if any: while something real is
+    /// in flight, or while the shard's work ended off its thread and the shard has not resumed
+    /// its clock yet.
     blocker: Option<std::sync::mpsc::Sender<()>>,
+    /// A change made off the shard's thread waits for the shard to apply it ([`Gate::sync`]).
+    sync_queued: bool,
 }
 
 impl Gate {
-    fn update(&self, st: &mut GateState, held: bool) {
-        let closed = st.work == 0 || held;
-        if closed && st.blocker.is_none() {
+    /// Whether the calling thread is running the shard's runtime (then it may freeze or resume
+    /// the clock).
+    fn on_runtime(&self) -> bool {
+        tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime_id)
+    }
+
+    /// Brings the gate in line with its work and the holds. On the shard's thread it freezes
+    /// the clock when work arrives and resumes it when the work is done — no other thread
+    /// involved, which is what every request does; off it, it asks the shard to (`sync`), and
+    /// meanwhile keeps a frozen clock from jumping with a blocker.
+    fn update(&self, st: &mut GateState, held: bool, vt: &Arc<VirtualTime>, shard: usize) {
+        let want_frozen = st.work > 0;
+        if want_frozen != st.frozen {
+            if self.on_runtime() {
+                if want_frozen {
+                    tokio::time::pause();
+                    st.paid_until = host_instant();
+                } else {
+                    self.pay(st);
+                    tokio::time::resume();
+                }
+                st.frozen = want_frozen;
+            } else if !st.sync_queued {
+                st.sync_queued = true;
+                let vt = vt.clone();
+                drop(self.runtime.spawn(async move { vt.sync(shard) }));
+            }
+        }
+        let inhibit = st.frozen && (held || st.work == 0);
+        if inhibit && st.blocker.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<()>();
             // Inhibits the paused clock's auto-advance until it returns.
             drop(self.runtime.spawn_blocking(move || {
                 let _ = rx.recv();
             }));
             st.blocker = Some(tx);
-        } else if !closed && let Some(tx) = st.blocker.take() {
+        } else if !inhibit && let Some(tx) = st.blocker.take() {
             let _ = tx.send(());
         }
     }
+
+    /// On the shard's thread, a frozen clock gets the host's time that passed since it was last
+    /// paid (the ticker calls this every tick; resuming calls it last).
+    fn pay(&self, st: &mut GateState) {
+        if !st.frozen || !self.on_runtime() {
+            return;
+        }
+        let now = host_instant();
+        let owed = now.saturating_duration_since(st.paid_until);
+        st.paid_until = now;
+        if !owed.is_zero() {
+            // `advance` moves the clock when first polled (then yields): one poll is the move.
+            let _ = futures::FutureExt::now_or_never(tokio::time::advance(owed));
+        }
+    }
+}
+
+/// The host's monotonic time (the one place besides the ticker that reads it).
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+fn host_instant() -> std::time::Instant {
+    std::time::Instant::now()
 }
 
 impl VirtualTime {
@@ -155,8 +226,16 @@ impl VirtualTime {
             shards: runtimes
                 .into_iter()
                 .map(|runtime| Gate {
+                    runtime_id: runtime.id(),
                     runtime,
-                    state: Mutex::new(GateState::default()),
+                    state: Mutex::new(GateState {
+                        work: 0,
+                        // Built paused: each shard resumes its clock once it runs (idle).
+                        frozen: true,
+                        paid_until: std::time::Instant::now(),
+                        blocker: None,
+                        sync_queued: false,
+                    }),
                     skipped: AtomicU64::new(0),
                     caught_up: AtomicU64::new(0),
                 })
@@ -166,8 +245,13 @@ impl VirtualTime {
             host_base: SystemTime::now(),
             host_origin: std::time::Instant::now(),
         });
-        for gate in &vt.shards {
-            gate.update(&mut gate.state.lock().expect("gate lock"), false);
+        for (shard, gate) in vt.shards.iter().enumerate() {
+            gate.update(
+                &mut gate.state.lock().expect("gate lock"),
+                false,
+                &vt,
+                shard,
+            );
         }
         vt
     }
@@ -182,13 +266,17 @@ impl VirtualTime {
         self.shards.get(shard).map(|g| &g.runtime)
     }
 
-    /// Shard `shard`'s gate; an index past the shards (a thread of other shards) is shard 0's.
-    fn gate(&self, shard: usize) -> Option<&Gate> {
-        self.shards.get(shard).or_else(|| self.shards.first())
+    /// Shard `shard`'s gate and its index; an index past the shards (a thread of other shards)
+    /// is shard 0's.
+    fn gate(&self, shard: usize) -> Option<(&Gate, usize)> {
+        match self.shards.get(shard) {
+            Some(g) => Some((g, shard)),
+            None => self.shards.first().map(|g| (g, 0)),
+        }
     }
 
-    fn change_work(&self, shard: usize, work: isize) {
-        let Some(gate) = self.gate(shard) else {
+    fn change_work(self: &Arc<Self>, shard: usize, work: isize) {
+        let Some((gate, shard)) = self.gate(shard) else {
             return;
         };
         let mut st = gate.state.lock().expect("gate lock");
@@ -196,10 +284,27 @@ impl VirtualTime {
         // Read under the gate's lock: a hold that changes after this read updates this gate
         // itself once it takes the lock (see `change_holds`).
         let held = self.holds.load(Ordering::SeqCst) > 0;
-        gate.update(&mut st, held);
+        gate.update(&mut st, held, self, shard);
     }
 
-    fn change_holds(&self, holds: isize) {
+    /// On shard `shard`'s thread: applies what changed off it.
+    fn sync(self: &Arc<Self>, shard: usize) {
+        if let Some((gate, shard)) = self.gate(shard) {
+            let mut st = gate.state.lock().expect("gate lock");
+            st.sync_queued = false;
+            let held = self.holds.load(Ordering::SeqCst) > 0;
+            gate.update(&mut st, held, self, shard);
+        }
+    }
+
+    /// On shard `shard`'s thread, every tick: a frozen clock gets the host's time that passed.
+    fn tick(self: &Arc<Self>, shard: usize) {
+        if let Some((gate, _)) = self.gate(shard) {
+            gate.pay(&mut gate.state.lock().expect("gate lock"));
+        }
+    }
+
+    fn change_holds(self: &Arc<Self>, holds: isize) {
         let before = if holds >= 0 {
             self.holds.fetch_add(holds.unsigned_abs(), Ordering::SeqCst)
         } else {
@@ -207,10 +312,10 @@ impl VirtualTime {
         };
         let after = before.saturating_add_signed(holds);
         if (before > 0) != (after > 0) {
-            for gate in &self.shards {
+            for (shard, gate) in self.shards.iter().enumerate() {
                 let mut st = gate.state.lock().expect("gate lock");
                 let held = self.holds.load(Ordering::SeqCst) > 0;
-                gate.update(&mut st, held);
+                gate.update(&mut st, held, self, shard);
             }
         }
     }
@@ -223,31 +328,37 @@ impl VirtualTime {
 
     /// Whether shard `shard`'s clock may jump now.
     pub fn open_on(&self, shard: usize) -> bool {
-        self.gate(shard)
-            .is_some_and(|g| g.state.lock().expect("gate lock").blocker.is_none())
+        self.gate(shard).is_some_and(|(g, _)| {
+            let st = g.state.lock().expect("gate lock");
+            st.frozen && st.work > 0 && st.blocker.is_none()
+        })
     }
 
-    /// Moves every shard's clock on with the host's time: every `tick` of host time, each clock
-    /// advances by the host time that passed. Runs until the runtimes shut down.
-    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time is the point
+    /// Moves every shard's clock on with the host's time while it is frozen (work in flight):
+    /// every `tick` of host time, each frozen clock gets the host time that passed since it was
+    /// last paid (a clock that is not frozen runs with the host's time by itself). Runs until
+    /// the runtimes shut down or the gates are dropped.
+    #[allow(clippy::disallowed_methods)] // host time is the point
     pub fn tick_with_host_time(self: &Arc<Self>, tick: Duration) {
-        let runtimes: Vec<tokio::runtime::Handle> =
-            self.shards.iter().map(|g| g.runtime.clone()).collect();
+        let vt = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("vpcgate-clock".into())
             .spawn(move || {
-                let mut last = std::time::Instant::now();
                 loop {
                     std::thread::sleep(tick);
-                    let now = std::time::Instant::now();
-                    let delta = now - last;
-                    last = now;
-                    let advanced: Vec<_> = runtimes
-                        .iter()
-                        .map(|rt| rt.spawn(async move { tokio::time::advance(delta).await }))
+                    let Some(vt) = vt.upgrade() else {
+                        return;
+                    };
+                    let paid: Vec<_> = (0..vt.shards.len())
+                        .filter(|&k| vt.shards[k].state.lock().expect("gate lock").frozen)
+                        .map(|k| {
+                            let v = vt.clone();
+                            vt.shards[k].runtime.spawn(async move { v.tick(k) })
+                        })
                         .collect();
-                    for a in advanced {
-                        if futures::executor::block_on(a).is_err() {
+                    drop(vt);
+                    for p in paid {
+                        if futures::executor::block_on(p).is_err() {
                             return;
                         }
                     }
@@ -579,8 +690,11 @@ mod tests {
             minute + MS >= Duration::from_secs(60) && minute < Duration::from_secs(61),
             "{minute:?}"
         );
-        // Work counts on the shard it names; a hold closes every shard's gate.
+        // Work counts on the shard it names (handed over from another thread, it opens the
+        // gate once the shard runs: anything it runs next comes after); a hold closes every
+        // shard's gate.
         let work = clock.work_on(1);
+        on(h1, async {});
         assert!(vt.open_on(1) && !vt.open_on(0));
         let hold = clock.hold();
         assert!(!vt.open_on(1) && !vt.open_on(0));
