@@ -601,3 +601,103 @@ async fn deliveries_waiting_for_a_rate_limit_slot_are_bounded() {
     assert_eq!(refused.len(), 10);
     assert_eq!(refused[0].attempts, 0);
 }
+
+/// Deliveries waiting for an API destination's rate-limit slot are data in the destination's
+/// queue, not tasks (`vpcgate::events::queue`): 300 matching events for a destination at 1
+/// invocation a second add one task (the queue's drainer) to the runtime however many wait, each
+/// waiting delivery takes `WAITING_BYTES` in the queue; and they are all delivered, in the order
+/// they were put, one a second of virtual time (eb-api-destinations.html: past its
+/// `InvocationRateLimitPerSecond` EventBridge holds events and delivers them later, within the
+/// retry window).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn deliveries_waiting_for_a_slot_are_queued_data_delivered_in_order() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
+    use vpcgate::events::queue::WAITING_BYTES;
+    use vpcgate_tests::edge_call::json_call;
+
+    const EVENTS: usize = 300;
+    let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let host = format!("events.{}.amazonaws.com", model.region);
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = tasks();
+    let mut ids = Vec::new();
+    for call in 0..EVENTS / 10 {
+        let entries: Vec<_> = (0..10)
+            .map(|i| {
+                json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
+            })
+            .collect();
+        let (status, answer) = json_call(
+            &edge,
+            &host,
+            "AWSEvents.PutEvents",
+            &json!({"Entries": entries}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+        for e in answer["Entries"].as_array().unwrap() {
+            ids.push(e["EventId"].as_str().unwrap().to_string());
+        }
+    }
+    let world = edge.world();
+    assert_eq!(world.events.pending_deliveries(), EVENTS);
+    // The first delivery took the free slot at once; the others wait in the queue.
+    assert!(
+        world.events.queued_deliveries() >= EVENTS - 1,
+        "{}",
+        world.events.queued_deliveries()
+    );
+    assert!(
+        tasks() <= before + 2,
+        "one drainer (and at most the first invocation's connection) for {EVENTS} waiting deliveries: {before} tasks before, {} after",
+        tasks()
+    );
+    assert!(
+        WAITING_BYTES <= 64,
+        "{WAITING_BYTES} bytes per waiting delivery"
+    );
+
+    // Half-way on the virtual clock, about half are delivered: one a second.
+    tokio::time::sleep(Duration::from_millis(EVENTS as u64 / 2 * 1000 + 500)).await;
+    let half = world.events.deliveries().len();
+    assert!(
+        (EVENTS / 2..=EVENTS / 2 + 2).contains(&half),
+        "{half} delivered after {} s",
+        EVENTS / 2
+    );
+    tokio::time::sleep(Duration::from_secs(EVENTS as u64)).await;
+    let log = world.events.deliveries();
+    assert_eq!(world.events.pending_deliveries(), 0);
+    assert_eq!(world.events.queued_deliveries(), 0);
+    let delivered: Vec<_> = log
+        .iter()
+        .filter(|d| d.to_json()["Status"] == "DELIVERED")
+        .map(|d| d.event_id.clone())
+        .collect();
+    assert_eq!(
+        delivered, ids,
+        "every event delivered, in the order it was put"
+    );
+    // Each waited its turn: the last one 299 s for its slot.
+    assert!(
+        log[EVENTS - 1].trace.contains(&format!(
+            "rate limit 1/s: waits {} ms for a slot",
+            (EVENTS - 1) * 1000
+        )),
+        "{}",
+        log[EVENTS - 1].trace
+    );
+    assert!(tasks() <= before + 1, "the drainer ended");
+}

@@ -100,6 +100,8 @@ pub struct EventBridge {
     log: Mutex<VecDeque<DeliveryRecord>>,
     /// Deliveries in flight ([`MAX_PENDING_DELIVERIES`]).
     pending: AtomicUsize,
+    /// The API destinations' queues of deliveries waiting for a slot ([`super::queue`]).
+    pub(crate) queues: super::queue::Queues,
 }
 
 /// One accepted event matched by one rule, for each of its targets.
@@ -461,6 +463,12 @@ impl EventBridge {
     /// Deliveries in flight now.
     pub fn pending_deliveries(&self) -> usize {
         self.pending.load(Ordering::Acquire)
+    }
+
+    /// Deliveries waiting in the API destinations' queues now, for a slot or a retry
+    /// ([`super::queue`]): the rest of those in flight are being sent.
+    pub fn queued_deliveries(&self) -> usize {
+        self.queues.waiting()
     }
 
     /// Remembers a finished delivery (the oldest are forgotten past [`MAX_DELIVERY_LOG`]).
