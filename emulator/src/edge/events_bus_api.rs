@@ -514,9 +514,7 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         let (queued, direct): (Vec<_>, Vec<_>) = matched
             .into_iter()
             .partition(|m| is_api_destination(&m.target().arn));
-        for m in queued {
-            crate::events::queue::enqueue(&cx.world, m);
-        }
+        crate::events::queue::enqueue_all(&cx.world, queued);
         if !direct.is_empty() {
             let world = cx.world.clone();
             let starter = ScopeStarter {

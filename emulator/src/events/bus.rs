@@ -122,6 +122,79 @@ impl Matched {
         // this one, frozen in its Arc.
         &self.rule.targets[self.target]
     }
+
+    /// The same delivery with its event as JSON text where that gives back the same event: what
+    /// a delivery waiting for its slot keeps ([`super::queue`]). The text is a few hundred bytes
+    /// where the parsed event takes a few kilobytes (a map, its index and a string per key and
+    /// value). `text` is the event's form already made for another of its targets.
+    pub(crate) fn park(self, text: Option<ParkedEvent>) -> Parked {
+        let event = text.unwrap_or_else(|| ParkedEvent::of(&self.event));
+        Parked {
+            event,
+            rule: self.rule,
+            target: self.target,
+        }
+    }
+}
+
+/// An event as a waiting delivery keeps it ([`Matched::park`]).
+#[derive(Clone, Debug)]
+pub(crate) enum ParkedEvent {
+    /// Its JSON text.
+    Text(Arc<str>),
+    /// The event itself: one with a fractional number, which serde_json's parser (without
+    /// `float_roundtrip`) may read back one unit in the last place off.
+    Parsed(Arc<Value>),
+}
+
+impl ParkedEvent {
+    /// The form of `event` to keep.
+    pub(crate) fn of(event: &Arc<Value>) -> Self {
+        fn has_float(v: &Value) -> bool {
+            match v {
+                Value::Number(n) => n.is_f64(),
+                Value::Array(a) => a.iter().any(has_float),
+                Value::Object(o) => o.values().any(has_float),
+                _ => false,
+            }
+        }
+        if has_float(event) {
+            ParkedEvent::Parsed(event.clone())
+        } else {
+            ParkedEvent::Text(Arc::from(event.to_string()))
+        }
+    }
+}
+
+/// A [`Matched`] with its event kept small ([`Matched::park`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Parked {
+    /// The event (shared by its targets).
+    pub(crate) event: ParkedEvent,
+    rule: Arc<RuleConfig>,
+    target: usize,
+}
+
+impl Parked {
+    /// The target.
+    pub(crate) fn target(&self) -> &TargetConfig {
+        &self.rule.targets[self.target]
+    }
+
+    /// The delivery with its event parsed again.
+    pub(crate) fn unpark(&self) -> Matched {
+        let event = match &self.event {
+            // The text is the event's own serialization, without fractional numbers: it parses
+            // back to the same value.
+            ParkedEvent::Text(t) => Arc::new(serde_json::from_str(t).unwrap_or_default()),
+            ParkedEvent::Parsed(v) => v.clone(),
+        };
+        Matched {
+            event,
+            rule: self.rule.clone(),
+            target: self.target,
+        }
+    }
 }
 
 impl EventBridge {

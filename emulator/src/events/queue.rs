@@ -9,9 +9,11 @@
 //! ("if you set the invocation rate maximum to a value lower the rate necessary to send all
 //! events … some events may not be delivered within the 24-hour retry window",
 //! API_CreateApiDestination.html). So a waiting delivery is only data — [`Waiting`]: the
-//! event (shared by all its rules and targets), the rule and target, how many attempts it made
+//! event as JSON text (shared by its targets), the rule and target, how many attempts it made
 //! and when it joined the queue — and not a task, a future or a trace: up to
-//! [`super::bus::MAX_PENDING_DELIVERIES`] of them cost tens of bytes each.
+//! [`super::bus::MAX_PENDING_DELIVERIES`] of them cost [`WAITING_BYTES`] each in the queue, and
+//! their events' text (tests/events_alloc.rs: about 370 bytes a delivery in all for the load
+//! benchmark's event, where a waiting task with its future and trace took about 10 KB).
 //!
 //! When a delivery's slot comes the drainer runs what needs no waiting ([`super::target`]: the
 //! target's role, `events:InvokeApiDestination`, the connection and its secret; a failure there
@@ -39,7 +41,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::bus::Matched;
+use super::bus::{Matched, Parked, ParkedEvent};
 use super::target::{
     self, DeliveryRecord, DeliveryResult, Host, Ready, after_failure, finish, matched_hop,
     unrenderable,
@@ -48,7 +50,8 @@ use crate::trace::{Trace, Verdict};
 
 /// A delivery waiting for its slot (or, in the retry heap, for its back-off to end).
 pub(crate) struct Waiting {
-    m: Matched,
+    /// The delivery, its event as JSON text ([`Matched::park`]).
+    p: Parked,
     /// Attempts made so far.
     attempts: u32,
     /// When it joined the queue (a retry: when its back-off ended).
@@ -148,10 +151,30 @@ impl Queues {
 /// targets aside).
 pub const WAITING_BYTES: usize = std::mem::size_of::<Waiting>();
 
-/// Queues `m` (a matched event for an API destination target, its place among the deliveries
-/// in flight already taken) for its destination's next slot; starts the queue's drainer on this
-/// world thread if none runs.
-pub fn enqueue<H>(host: &H, m: Matched)
+/// Queues each of `matched` (matched events for API destination targets, their places among the
+/// deliveries in flight already taken) for its destination's next slot, in order.
+pub fn enqueue_all<H>(host: &H, matched: Vec<Matched>)
+where
+    H: Host + Clone + 'static,
+{
+    // An event's deliveries come one after another: its text is made once for them.
+    let mut last: Option<(Arc<serde_json::Value>, ParkedEvent)> = None;
+    for m in matched {
+        let text = match &last {
+            Some((event, text)) if Arc::ptr_eq(event, &m.event) => text.clone(),
+            _ => {
+                let text = ParkedEvent::of(&m.event);
+                last = Some((m.event.clone(), text.clone()));
+                text
+            }
+        };
+        enqueue(host, m.park(Some(text)));
+    }
+}
+
+/// Queues `p` for its destination's next slot; starts the queue's drainer on this world thread
+/// if none runs.
+fn enqueue<H>(host: &H, p: Parked)
 where
     H: Host + Clone + 'static,
 {
@@ -162,13 +185,13 @@ where
         .0
         .lock()
         .expect("lock")
-        .entry((m.target().arn.clone(), shard))
+        .entry((p.target().arn.clone(), shard))
         .or_default()
         .clone();
     let start = {
         let mut st = queue.state.lock().expect("lock");
         st.waiting.push_back(Waiting {
-            m,
+            p,
             attempts: 0,
             queued: Instant::now(),
             retry: None,
@@ -187,6 +210,7 @@ where
 
 /// An invocation in flight: the delivery and what its attempt gives.
 struct InFlight {
+    p: Parked,
     m: Matched,
     attempts: u32,
     since: Instant,
@@ -226,7 +250,7 @@ async fn drain<H: Host + Clone + 'static>(
                     Next::Done
                 }
                 None => Next::Wait(retry_due),
-                Some(w) => match next_slot(host, &w.m.target().arn, now) {
+                Some(w) => match next_slot(host, &w.p.target().arn, now) {
                     slot if slot <= now => match st.waiting.pop_front() {
                         Some(w) => Next::Start(w),
                         None => Next::Wait(retry_due),
@@ -300,11 +324,12 @@ fn start<'h>(
     queue: &Arc<DestQueue>,
 ) -> Option<futures::future::BoxFuture<'h, Sent>> {
     let Waiting {
-        m,
+        p,
         mut attempts,
         queued,
         retry,
     } = w;
+    let m = p.unpark();
     let (trace, origin, since) = match retry {
         Some(r) => (r.trace, r.origin, r.since),
         None => {
@@ -344,7 +369,7 @@ fn start<'h>(
         Ok(r) => r,
         Err(a) => {
             match after_failure(t, attempts, age, a, &trace) {
-                Ok(wait) => requeue(queue, m, attempts, since, trace, origin, now + wait),
+                Ok(wait) => requeue(queue, p, attempts, since, trace, origin, now + wait),
                 Err(result) => end(&m, attempts, result, &trace),
             }
             return None;
@@ -364,6 +389,7 @@ fn start<'h>(
     Some(Box::pin(async move {
         let result = target::send(host, &m, &ready, &body, &trace).await;
         let d = InFlight {
+            p,
             m,
             attempts,
             since,
@@ -382,6 +408,7 @@ fn answered(
     queue: &Arc<DestQueue>,
 ) {
     let InFlight {
+        p,
         m,
         attempts,
         since,
@@ -397,7 +424,7 @@ fn answered(
         },
         Err(a) => match after_failure(m.target(), attempts, now - since, a, &trace) {
             Ok(wait) => {
-                requeue(queue, m, attempts, since, trace, origin, now + wait);
+                requeue(queue, p, attempts, since, trace, origin, now + wait);
                 return;
             }
             Err(result) => result,
@@ -409,7 +436,7 @@ fn answered(
 /// Puts a delivery to retry in the queue's retry heap until `at`.
 fn requeue(
     queue: &Arc<DestQueue>,
-    m: Matched,
+    p: Parked,
     attempts: u32,
     since: Instant,
     trace: Trace,
@@ -423,7 +450,7 @@ fn requeue(
         at,
         seq,
         w: Waiting {
-            m,
+            p,
             attempts,
             queued: at,
             retry: Some(Box::new(Retrying {
