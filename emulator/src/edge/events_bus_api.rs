@@ -484,9 +484,9 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let entries = input
         .get("Entries")
         .and_then(Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
-    for e in &entries {
+    for e in entries {
         let bus = bus_name(str_field(e, "EventBusName"));
         cx.authorize(
             "events:PutEvents",
@@ -499,7 +499,7 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .put_events(
             &cx.scope.region,
             &cx.scope.account,
-            &entries,
+            entries,
             cx.world.clock.now(),
         )
         .map_err(wire)?;

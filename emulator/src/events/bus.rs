@@ -589,7 +589,9 @@ impl EventBridge {
         // (test_put_events_nonexistent_event_bus).
         for e in entries {
             let bus = bus_name(e.get("EventBusName").and_then(Value::as_str));
-            self.bus(region, account, &bus, now)?;
+            if bus != DEFAULT_BUS {
+                self.bus(region, account, &bus, now)?;
+            }
         }
         let mut results = Vec::new();
         let mut failed = 0;

@@ -43,8 +43,7 @@ use tokio::time::Instant;
 
 use super::bus::{Matched, Parked, ParkedEvent};
 use super::target::{
-    self, DeliveryRecord, DeliveryResult, Host, Ready, after_failure, finish, matched_hop,
-    unrenderable,
+    self, DeliveryResult, Host, Ready, after_failure, finish, matched_hop, unrenderable,
 };
 use crate::trace::{Trace, Verdict};
 
@@ -472,9 +471,8 @@ fn done(
     trace: &Trace,
     origin: Instant,
     since: Instant,
-) -> DeliveryRecord {
+) {
     let record = finish(
-        host,
         m,
         attempts,
         result,
@@ -482,6 +480,6 @@ fn done(
         0,
         origin.saturating_duration_since(since),
     );
+    host.eventbridge().record(record);
     host.eventbridge().release_deliveries(1);
-    record
 }

@@ -593,7 +593,7 @@ pub fn backoff(n: u32) -> Duration {
 
 /// Logs a matched event that is not delivered because the world already holds
 /// [`super::bus::MAX_PENDING_DELIVERIES`] deliveries in flight (vpcgate's bound; README, Limits).
-pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
+pub fn backlog_full(host: &dyn Host, m: &Matched) {
     let record = DeliveryRecord {
         event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
         rule_arn: m.rule.arn.clone(),
@@ -611,8 +611,7 @@ pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
         dead_letter_arn: m.target().dead_letter_arn.clone(),
         trace: String::new(),
     };
-    host.eventbridge().record(record.clone());
-    record
+    host.eventbridge().record(record);
 }
 
 /// The first hop of a delivery: which rule matched which event, for which target.
@@ -685,11 +684,10 @@ pub(crate) fn after_failure(
     })
 }
 
-/// Ends a delivery: names the dead-letter queue of a failed one, and records it in the world's
-/// EventBridge log with its hops (from `first_hop` of `trace`; each hop's time moved on by
+/// Ends a delivery: names the dead-letter queue of a failed one; its record for the world's
+/// EventBridge log, with its hops (from `first_hop` of `trace`; each hop's time moved on by
 /// `shift`, the time between the delivery's start and the trace's).
 pub(crate) fn finish(
-    host: &dyn Host,
     m: &Matched,
     attempts: u32,
     result: DeliveryResult,
@@ -709,7 +707,7 @@ pub(crate) fn finish(
         _ => None,
     };
     let shift_ms = shift.as_millis() as u64;
-    let record = DeliveryRecord {
+    DeliveryRecord {
         event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
         rule_arn: m.rule.arn.clone(),
         target_id: t.id.clone(),
@@ -727,9 +725,7 @@ pub(crate) fn finish(
             })
             .collect::<Vec<_>>()
             .join("\n"),
-    };
-    host.eventbridge().record(record.clone());
-    record
+    }
 }
 
 /// Delivers one matched event to one target, retrying per its policy; records the outcome in
@@ -760,7 +756,9 @@ pub async fn deliver(
             },
         }
     };
-    finish(host, m, attempts, result, trace, first_hop, Duration::ZERO)
+    let record = finish(m, attempts, result, trace, first_hop, Duration::ZERO);
+    host.eventbridge().record(record.clone());
+    record
 }
 
 #[cfg(test)]
