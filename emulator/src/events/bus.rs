@@ -558,6 +558,25 @@ impl EventBridge {
         self.log.lock().expect("lock").iter().cloned().collect()
     }
 
+    /// `{"Deliveries": [...]}`: each finished delivery's JSON ([`DeliveryRecord::to_json`]) with
+    /// its hops as `Trace` lines, oldest first (`/_vpcgate/events/deliveries`). Written record by
+    /// record: the log's [`MAX_DELIVERY_LOG`] records as one JSON value, a string and a map
+    /// entry per hop, would take several times the text's size at once.
+    pub fn deliveries_json(&self) -> String {
+        let records = self.deliveries();
+        let mut out = String::from("{\"Deliveries\":[");
+        for (i, d) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut v = d.to_json();
+            v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
+            out.push_str(&v.to_string());
+        }
+        out.push_str("]}");
+        out
+    }
+
     /// PutEvents: checks the request and each entry, and matches the accepted events against
     /// the enabled rules of their buses. Returns the answer and what to deliver.
     pub fn put_events(
@@ -765,6 +784,52 @@ mod tests {
             json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
         );
         assert!(answer["Entries"][3]["EventId"].is_string());
+    }
+
+    /// `/_vpcgate/events/deliveries`' text, written record by record, is the JSON value it was
+    /// built as before.
+    #[test]
+    fn the_deliveries_log_is_written_record_by_record() {
+        use super::super::target::DeliveryResult;
+        let b = bridge();
+        assert_eq!(b.deliveries_json(), r#"{"Deliveries":[]}"#);
+        for (i, result) in [
+            DeliveryResult::Delivered {
+                status: Some(200),
+                body: Some("{\"ok\":true}".into()),
+                execution_arn: None,
+            },
+            DeliveryResult::Failed {
+                code: "SDK_CLIENT_ERROR".into(),
+                message: "m".into(),
+                status: Some(503),
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            b.record(DeliveryRecord {
+                event_id: format!("e-{i}"),
+                rule_arn: "arn:aws:events:r:a:rule/x".into(),
+                target_id: "t".into(),
+                target_arn: "arn:aws:events:r:a:api-destination/d/u".into(),
+                attempts: 1,
+                result,
+                dead_letter_arn: None,
+                trace: "   0.000s  events   info   one\n   1.000s  events   pass   two".into(),
+            });
+        }
+        let built = json!({"Deliveries": b.deliveries().iter().map(|d| {
+            let mut v = d.to_json();
+            v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
+            v
+        }).collect::<Vec<_>>()});
+        let written: Value = serde_json::from_str(&b.deliveries_json()).unwrap();
+        assert_eq!(written, built);
+        assert_eq!(
+            written["Deliveries"][1]["Trace"][1],
+            "   1.000s  events   pass   two"
+        );
     }
 
     #[test]
