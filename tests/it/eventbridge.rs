@@ -664,10 +664,12 @@ async fn deliveries_waiting_for_a_slot_are_queued_data_delivered_in_order() {
         "one drainer (and at most the first invocation's connection) for {EVENTS} waiting deliveries: {before} tasks before, {} after",
         tasks()
     );
-    assert!(
-        WAITING_BYTES <= 64,
-        "{WAITING_BYTES} bytes per waiting delivery"
-    );
+    const {
+        assert!(
+            WAITING_BYTES <= 64,
+            "bytes per waiting delivery in its queue"
+        )
+    };
 
     // Half-way on the virtual clock, about half are delivered: one a second.
     tokio::time::sleep(Duration::from_millis(EVENTS as u64 / 2 * 1000 + 500)).await;

@@ -267,7 +267,7 @@ async fn drain<H: Host + Clone + 'static>(
                 // Many deliveries can start at once (slots that passed while the thread was
                 // busy, checks that fail without a slot): let the thread's other work run.
                 started += 1;
-                if started % 64 == 0 {
+                if started.is_multiple_of(64) {
                     tokio::task::yield_now().await;
                 }
             }

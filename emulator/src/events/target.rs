@@ -407,7 +407,7 @@ pub(crate) async fn send(
     };
     // Boxed, as is the exchange below: the invocations in flight (super::queue) hold only what
     // they reached.
-    Box::pin(invoke::credentials(&inv, &conn, &mut headers))
+    Box::pin(invoke::credentials(&inv, conn, &mut headers))
         .await
         .map_err(attempt_err)?;
     // EventBridge's own headers (eb-api-destinations.html, "API destination HTTP headers").
@@ -435,7 +435,7 @@ pub(crate) async fn send(
     let send_body = !matches!(method, Method::GET | Method::HEAD);
     let exchange = Box::pin(invoke::exchange(
         &inv,
-        &conn,
+        conn,
         &parsed.host,
         parsed.port,
         method,
