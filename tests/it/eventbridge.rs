@@ -703,3 +703,55 @@ async fn deliveries_waiting_for_a_slot_are_queued_data_delivered_in_order() {
     );
     assert!(tasks() <= before + 1, "the drainer ended");
 }
+
+/// A queued delivery that the destination answers 503 twice (the scenario's fault injection) is
+/// retried through its destination's queue (eb-api-destinations.html, error handling: 5xx is
+/// retried per the target's RetryPolicy): back-off 1 s then 2 s, delivered by the third attempt
+/// at t = 3 s of virtual time, with every attempt's hops in one record, as `vpcgate check`
+/// shows the same scenario.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_queued_delivery_is_retried_through_its_queue() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
+    use vpcgate_tests::edge_call::json_call;
+
+    let s = vpcgate_tests::scenario("eventbridge-retry-transient-503.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let host = format!("events.{}.amazonaws.com", model.region);
+    let entry = json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": "{\"orderId\": \"o-1\", \"amount\": 42}"});
+    let (status, answer) = json_call(
+        &edge,
+        &host,
+        "AWSEvents.PutEvents",
+        &json!({"Entries": [entry]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    let world = edge.world();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let log = world.events.deliveries();
+    assert_eq!(log.len(), 1, "{log:?}");
+    let d = log[0].to_json();
+    assert_eq!(d["Status"], "DELIVERED", "{}", log[0].trace);
+    assert_eq!(d["StatusCode"], 200);
+    assert_eq!(d["Attempts"], 3);
+    let trace = &log[0].trace;
+    for needle in [
+        "API destination eb-demo-orders answered 503",
+        "retry in 1 s",
+        "retry in 2 s",
+        "API destination eb-demo-orders answered 200",
+    ] {
+        assert!(trace.contains(needle), "{needle}:\n{trace}");
+    }
+    let last = trace.lines().last().unwrap();
+    assert!(last.trim_start().starts_with("3.0"), "{trace}");
+    assert_eq!(world.events.pending_deliveries(), 0);
+    assert_eq!(world.events.queued_deliveries(), 0);
+}
