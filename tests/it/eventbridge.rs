@@ -755,3 +755,80 @@ async fn a_queued_delivery_is_retried_through_its_queue() {
     assert_eq!(world.events.pending_deliveries(), 0);
     assert_eq!(world.events.queued_deliveries(), 0);
 }
+
+/// An event still waiting for its API destination's slot when its target's
+/// `MaximumEventAgeInSeconds` has passed is not sent ("some events may not be delivered within
+/// the … retry window", API_CreateApiDestination.html): at 1 invocation a second and a 60 s
+/// window, of 70 events put at once the first 60 are delivered and the rest are logged as
+/// failed without an attempt (`VPCGATE_EVENT_AGE_EXCEEDED`, README's fidelity notes).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_delivery_whose_slot_comes_after_its_maximum_event_age_is_not_sent() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
+    use vpcgate_tests::edge_call::json_call;
+
+    let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let host = format!("events.{}.amazonaws.com", model.region);
+    let (_, targets) = json_call(
+        &edge,
+        &host,
+        "AWSEvents.ListTargetsByRule",
+        &json!({"Rule": "eb-demo-order-placed"}),
+    )
+    .await;
+    let mut target = targets["Targets"][0].clone();
+    assert_eq!(target["Id"], "orders-api", "{targets}");
+    target["RetryPolicy"] = json!({"MaximumEventAgeInSeconds": 60, "MaximumRetryAttempts": 185});
+    let (status, put) = json_call(
+        &edge,
+        &host,
+        "AWSEvents.PutTargets",
+        &json!({"Rule": "eb-demo-order-placed", "Targets": [target]}),
+    )
+    .await;
+    assert_eq!(
+        (status, put["FailedEntryCount"].clone()),
+        (200, json!(0)),
+        "{put}"
+    );
+    for call in 0..7 {
+        let entries: Vec<_> = (0..10)
+            .map(|i| {
+                json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
+            })
+            .collect();
+        let (status, answer) = json_call(
+            &edge,
+            &host,
+            "AWSEvents.PutEvents",
+            &json!({"Entries": entries}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    }
+    let world = edge.world();
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    let log: Vec<_> = world
+        .events
+        .deliveries()
+        .iter()
+        .map(|d| d.to_json())
+        .collect();
+    assert_eq!(log.len(), 70);
+    let delivered = log.iter().filter(|d| d["Status"] == "DELIVERED").count();
+    assert_eq!(
+        delivered, 60,
+        "slots at 0 … 59 s are within the 60 s window"
+    );
+    let aged = &log[69];
+    assert_eq!(aged["ErrorCode"], "VPCGATE_EVENT_AGE_EXCEEDED", "{aged}");
+    assert_eq!(aged["Attempts"], 0);
+    assert_eq!(world.events.pending_deliveries(), 0);
+}
