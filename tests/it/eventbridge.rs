@@ -601,3 +601,234 @@ async fn deliveries_waiting_for_a_rate_limit_slot_are_bounded() {
     assert_eq!(refused.len(), 10);
     assert_eq!(refused[0].attempts, 0);
 }
+
+/// Deliveries waiting for an API destination's rate-limit slot are data in the destination's
+/// queue, not tasks (`vpcgate::events::queue`): 300 matching events for a destination at 1
+/// invocation a second add one task (the queue's drainer) to the runtime however many wait, each
+/// waiting delivery takes `WAITING_BYTES` in the queue; and they are all delivered, in the order
+/// they were put, one a second of virtual time (eb-api-destinations.html: past its
+/// `InvocationRateLimitPerSecond` EventBridge holds events and delivers them later, within the
+/// retry window).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn deliveries_waiting_for_a_slot_are_queued_data_delivered_in_order() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
+    use vpcgate::events::queue::WAITING_BYTES;
+    use vpcgate_tests::edge_call::json_call;
+
+    const EVENTS: usize = 300;
+    let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let host = format!("events.{}.amazonaws.com", model.region);
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = tasks();
+    let mut ids = Vec::new();
+    for call in 0..EVENTS / 10 {
+        let entries: Vec<_> = (0..10)
+            .map(|i| {
+                json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
+            })
+            .collect();
+        let (status, answer) = json_call(
+            &edge,
+            &host,
+            "AWSEvents.PutEvents",
+            &json!({"Entries": entries}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+        for e in answer["Entries"].as_array().unwrap() {
+            ids.push(e["EventId"].as_str().unwrap().to_string());
+        }
+    }
+    let world = edge.world();
+    assert_eq!(world.events.pending_deliveries(), EVENTS);
+    // The first delivery took the free slot at once; the others wait in the queue.
+    assert!(
+        world.events.queued_deliveries() >= EVENTS - 1,
+        "{}",
+        world.events.queued_deliveries()
+    );
+    assert!(
+        tasks() <= before + 2,
+        "one drainer (and at most the first invocation's connection) for {EVENTS} waiting deliveries: {before} tasks before, {} after",
+        tasks()
+    );
+    const {
+        assert!(
+            WAITING_BYTES <= 64,
+            "bytes per waiting delivery in its queue"
+        )
+    };
+
+    // Half-way on the virtual clock, about half are delivered: one a second.
+    tokio::time::sleep(Duration::from_millis(EVENTS as u64 / 2 * 1000 + 500)).await;
+    let half = world.events.deliveries().len();
+    assert!(
+        (EVENTS / 2..=EVENTS / 2 + 2).contains(&half),
+        "{half} delivered after {} s",
+        EVENTS / 2
+    );
+    tokio::time::sleep(Duration::from_secs(EVENTS as u64)).await;
+    let log = world.events.deliveries();
+    assert_eq!(world.events.pending_deliveries(), 0);
+    assert_eq!(world.events.queued_deliveries(), 0);
+    let delivered: Vec<_> = log
+        .iter()
+        .filter(|d| d.to_json()["Status"] == "DELIVERED")
+        .map(|d| d.event_id.clone())
+        .collect();
+    assert_eq!(
+        delivered, ids,
+        "every event delivered, in the order it was put"
+    );
+    // Each waited its turn: the last one 299 s for its slot.
+    assert!(
+        log[EVENTS - 1].trace.contains(&format!(
+            "rate limit 1/s: waits {} ms for a slot",
+            (EVENTS - 1) * 1000
+        )),
+        "{}",
+        log[EVENTS - 1].trace
+    );
+    assert!(tasks() <= before + 1, "the drainer ended");
+}
+
+/// A queued delivery that the destination answers 503 twice (the scenario's fault injection) is
+/// retried through its destination's queue (eb-api-destinations.html, error handling: 5xx is
+/// retried per the target's RetryPolicy): back-off 1 s then 2 s, delivered by the third attempt
+/// at t = 3 s of virtual time, with every attempt's hops in one record, as `vpcgate check`
+/// shows the same scenario.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_queued_delivery_is_retried_through_its_queue() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
+    use vpcgate_tests::edge_call::json_call;
+
+    let s = vpcgate_tests::scenario("eventbridge-retry-transient-503.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let host = format!("events.{}.amazonaws.com", model.region);
+    let entry = json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": "{\"orderId\": \"o-1\", \"amount\": 42}"});
+    let (status, answer) = json_call(
+        &edge,
+        &host,
+        "AWSEvents.PutEvents",
+        &json!({"Entries": [entry]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    let world = edge.world();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let log = world.events.deliveries();
+    assert_eq!(log.len(), 1, "{log:?}");
+    let d = log[0].to_json();
+    assert_eq!(d["Status"], "DELIVERED", "{}", log[0].trace);
+    assert_eq!(d["StatusCode"], 200);
+    assert_eq!(d["Attempts"], 3);
+    let trace = &log[0].trace;
+    for needle in [
+        "API destination eb-demo-orders answered 503",
+        "retry in 1 s",
+        "retry in 2 s",
+        "API destination eb-demo-orders answered 200",
+    ] {
+        assert!(trace.contains(needle), "{needle}:\n{trace}");
+    }
+    let last = trace.lines().last().unwrap();
+    assert!(last.trim_start().starts_with("3.0"), "{trace}");
+    assert_eq!(world.events.pending_deliveries(), 0);
+    assert_eq!(world.events.queued_deliveries(), 0);
+}
+
+/// An event still waiting for its API destination's slot when its target's
+/// `MaximumEventAgeInSeconds` has passed is not sent ("some events may not be delivered within
+/// the … retry window", API_CreateApiDestination.html): at 1 invocation a second and a 60 s
+/// window, of 70 events put at once the first 60 are delivered and the rest are logged as
+/// failed without an attempt (`VPCGATE_EVENT_AGE_EXCEEDED`, README's fidelity notes).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_delivery_whose_slot_comes_after_its_maximum_event_age_is_not_sent() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use vpcgate::edge::{AuthMode, Edge};
+    use vpcgate_tests::edge_call::json_call;
+
+    let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
+    let (model, world) = vpcgate_tests::world(&s);
+    let edge = Arc::new(Edge::new(world, AuthMode::Off));
+    let host = format!("events.{}.amazonaws.com", model.region);
+    let (_, targets) = json_call(
+        &edge,
+        &host,
+        "AWSEvents.ListTargetsByRule",
+        &json!({"Rule": "eb-demo-order-placed"}),
+    )
+    .await;
+    let mut target = targets["Targets"][0].clone();
+    assert_eq!(target["Id"], "orders-api", "{targets}");
+    target["RetryPolicy"] = json!({"MaximumEventAgeInSeconds": 60, "MaximumRetryAttempts": 185});
+    let (status, put) = json_call(
+        &edge,
+        &host,
+        "AWSEvents.PutTargets",
+        &json!({"Rule": "eb-demo-order-placed", "Targets": [target]}),
+    )
+    .await;
+    assert_eq!(
+        (status, put["FailedEntryCount"].clone()),
+        (200, json!(0)),
+        "{put}"
+    );
+    for call in 0..7 {
+        let entries: Vec<_> = (0..10)
+            .map(|i| {
+                json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                       "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
+            })
+            .collect();
+        let (status, answer) = json_call(
+            &edge,
+            &host,
+            "AWSEvents.PutEvents",
+            &json!({"Entries": entries}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    }
+    let world = edge.world();
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    let log: Vec<_> = world
+        .events
+        .deliveries()
+        .iter()
+        .map(|d| d.to_json())
+        .collect();
+    assert_eq!(log.len(), 70);
+    let delivered = log.iter().filter(|d| d["Status"] == "DELIVERED").count();
+    assert_eq!(
+        delivered, 60,
+        "slots at 0 … 59 s are within the 60 s window"
+    );
+    let aged = &log[69];
+    assert_eq!(aged["ErrorCode"], "VPCGATE_EVENT_AGE_EXCEEDED", "{aged}");
+    assert_eq!(aged["Attempts"], 0);
+    assert_eq!(world.events.pending_deliveries(), 0);
+}

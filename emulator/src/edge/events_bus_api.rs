@@ -22,7 +22,7 @@ use crate::events::error::EventBridgeError;
 use crate::events::paging;
 use crate::events::pattern::EventPattern;
 use crate::events::rule::{RuleConfig, RuleState, TargetConfig};
-use crate::events::target::{ExecutionStarter, deliver};
+use crate::events::target::{ExecutionStarter, deliver, is_api_destination};
 use crate::world::World;
 
 const OPS: &[&str] = &[
@@ -484,9 +484,9 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
     let entries = input
         .get("Entries")
         .and_then(Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
-    for e in &entries {
+    for e in entries {
         let bus = bus_name(str_field(e, "EventBusName"));
         cx.authorize(
             "events:PutEvents",
@@ -499,7 +499,7 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
         .put_events(
             &cx.scope.region,
             &cx.scope.account,
-            &entries,
+            entries,
             cx.world.clock.now(),
         )
         .map_err(wire)?;
@@ -509,22 +509,30 @@ fn put_events(cx: &Call<'_>, input: &Value) -> Result<Value, JsonError> {
             crate::events::target::backlog_full(&cx.world, m);
         }
     } else if !matched.is_empty() {
-        let world = cx.world.clone();
-        let starter = ScopeStarter {
-            state: cx.state.clone(),
-            world: world.clone(),
-        };
-        // Deliveries are work in flight: serve's virtual clock skips their back-off waits only
-        // when nothing real is pending (crate::clock).
-        let work = world.clock.work();
-        tokio::spawn(async move {
-            let trace = crate::trace::Trace::new();
-            for m in &matched {
-                deliver(&world, Some(&starter), m, &trace).await;
-            }
-            world.events.release_deliveries(matched.len());
-            drop(work);
-        });
+        // API destinations' deliveries wait for their rate-limit slot in their destination's
+        // queue, as data (crate::events::queue); the others run now.
+        let (queued, direct): (Vec<_>, Vec<_>) = matched
+            .into_iter()
+            .partition(|m| is_api_destination(&m.target().arn));
+        crate::events::queue::enqueue_all(&cx.world, queued);
+        if !direct.is_empty() {
+            let world = cx.world.clone();
+            let starter = ScopeStarter {
+                state: cx.state.clone(),
+                world: world.clone(),
+            };
+            // Deliveries are work in flight: serve's virtual clock skips their back-off waits
+            // only when nothing real is pending (crate::clock).
+            let work = world.clock.work();
+            tokio::spawn(async move {
+                let trace = crate::trace::Trace::new();
+                for m in &direct {
+                    deliver(&world, Some(&starter), m, &trace).await;
+                }
+                world.events.release_deliveries(direct.len());
+                drop(work);
+            });
+        }
     }
     Ok(answer)
 }

@@ -1453,15 +1453,9 @@ fn local(edge: &Arc<Edge>, w: &World, req: &http::Request<Bytes>) -> http::Respo
         }
         // EventBridge's finished deliveries (newest last): what `vpcgate explain` and tests read
         // to see an event's fate, which AWS shows only through the target or a dead-letter queue.
-        ("GET", "/_vpcgate/events/deliveries") => plain(
-            200,
-            "application/json",
-            json!({"Deliveries": w.events.deliveries().iter().map(|d| {
-                let mut v = d.to_json();
-                v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
-                v
-            }).collect::<Vec<_>>()}).to_string(),
-        ),
+        ("GET", "/_vpcgate/events/deliveries") => {
+            plain(200, "application/json", w.events.deliveries_json())
+        }
         ("GET", "/_vpcgate/world") => {
             let doc = json!({
                 "region": w.model.region,

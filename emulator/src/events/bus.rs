@@ -100,6 +100,8 @@ pub struct EventBridge {
     log: Mutex<VecDeque<DeliveryRecord>>,
     /// Deliveries in flight ([`MAX_PENDING_DELIVERIES`]).
     pending: AtomicUsize,
+    /// The API destinations' queues of deliveries waiting for a slot ([`super::queue`]).
+    pub(crate) queues: super::queue::Queues,
 }
 
 /// One accepted event matched by one rule, for each of its targets.
@@ -119,6 +121,79 @@ impl Matched {
         // `target` indexes the rule's targets: put_events makes it from them, and the rule is
         // this one, frozen in its Arc.
         &self.rule.targets[self.target]
+    }
+
+    /// The same delivery with its event as JSON text where that gives back the same event: what
+    /// a delivery waiting for its slot keeps ([`super::queue`]). The text is a few hundred bytes
+    /// where the parsed event takes a few kilobytes (a map, its index and a string per key and
+    /// value). `text` is the event's form already made for another of its targets.
+    pub(crate) fn park(self, text: Option<ParkedEvent>) -> Parked {
+        let event = text.unwrap_or_else(|| ParkedEvent::of(&self.event));
+        Parked {
+            event,
+            rule: self.rule,
+            target: self.target,
+        }
+    }
+}
+
+/// An event as a waiting delivery keeps it ([`Matched::park`]).
+#[derive(Clone, Debug)]
+pub(crate) enum ParkedEvent {
+    /// Its JSON text.
+    Text(Arc<str>),
+    /// The event itself: one with a fractional number, which serde_json's parser (without
+    /// `float_roundtrip`) may read back one unit in the last place off.
+    Parsed(Arc<Value>),
+}
+
+impl ParkedEvent {
+    /// The form of `event` to keep.
+    pub(crate) fn of(event: &Arc<Value>) -> Self {
+        fn has_float(v: &Value) -> bool {
+            match v {
+                Value::Number(n) => n.is_f64(),
+                Value::Array(a) => a.iter().any(has_float),
+                Value::Object(o) => o.values().any(has_float),
+                _ => false,
+            }
+        }
+        if has_float(event) {
+            ParkedEvent::Parsed(event.clone())
+        } else {
+            ParkedEvent::Text(Arc::from(event.to_string()))
+        }
+    }
+}
+
+/// A [`Matched`] with its event kept small ([`Matched::park`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Parked {
+    /// The event (shared by its targets).
+    pub(crate) event: ParkedEvent,
+    rule: Arc<RuleConfig>,
+    target: usize,
+}
+
+impl Parked {
+    /// The target.
+    pub(crate) fn target(&self) -> &TargetConfig {
+        &self.rule.targets[self.target]
+    }
+
+    /// The delivery with its event parsed again.
+    pub(crate) fn unpark(&self) -> Matched {
+        let event = match &self.event {
+            // The text is the event's own serialization, without fractional numbers: it parses
+            // back to the same value.
+            ParkedEvent::Text(t) => Arc::new(serde_json::from_str(t).unwrap_or_default()),
+            ParkedEvent::Parsed(v) => v.clone(),
+        };
+        Matched {
+            event,
+            rule: self.rule.clone(),
+            target: self.target,
+        }
     }
 }
 
@@ -463,6 +538,12 @@ impl EventBridge {
         self.pending.load(Ordering::Acquire)
     }
 
+    /// Deliveries waiting in the API destinations' queues now, for a slot or a retry
+    /// ([`super::queue`]): the rest of those in flight are being sent.
+    pub fn queued_deliveries(&self) -> usize {
+        self.queues.waiting()
+    }
+
     /// Remembers a finished delivery (the oldest are forgotten past [`MAX_DELIVERY_LOG`]).
     pub fn record(&self, d: DeliveryRecord) {
         let mut log = self.log.lock().expect("lock");
@@ -475,6 +556,25 @@ impl EventBridge {
     /// The finished deliveries, oldest first.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
         self.log.lock().expect("lock").iter().cloned().collect()
+    }
+
+    /// `{"Deliveries": [...]}`: each finished delivery's JSON ([`DeliveryRecord::to_json`]) with
+    /// its hops as `Trace` lines, oldest first (`/_vpcgate/events/deliveries`). Written record by
+    /// record: the log's [`MAX_DELIVERY_LOG`] records as one JSON value, a string and a map
+    /// entry per hop, would take several times the text's size at once.
+    pub fn deliveries_json(&self) -> String {
+        let records = self.deliveries();
+        let mut out = String::from("{\"Deliveries\":[");
+        for (i, d) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut v = d.to_json();
+            v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
+            out.push_str(&v.to_string());
+        }
+        out.push_str("]}");
+        out
     }
 
     /// PutEvents: checks the request and each entry, and matches the accepted events against
@@ -508,7 +608,9 @@ impl EventBridge {
         // (test_put_events_nonexistent_event_bus).
         for e in entries {
             let bus = bus_name(e.get("EventBusName").and_then(Value::as_str));
-            self.bus(region, account, &bus, now)?;
+            if bus != DEFAULT_BUS {
+                self.bus(region, account, &bus, now)?;
+            }
         }
         let mut results = Vec::new();
         let mut failed = 0;
@@ -682,6 +784,52 @@ mod tests {
             json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
         );
         assert!(answer["Entries"][3]["EventId"].is_string());
+    }
+
+    /// `/_vpcgate/events/deliveries`' text, written record by record, is the JSON value it was
+    /// built as before.
+    #[test]
+    fn the_deliveries_log_is_written_record_by_record() {
+        use super::super::target::DeliveryResult;
+        let b = bridge();
+        assert_eq!(b.deliveries_json(), r#"{"Deliveries":[]}"#);
+        for (i, result) in [
+            DeliveryResult::Delivered {
+                status: Some(200),
+                body: Some("{\"ok\":true}".into()),
+                execution_arn: None,
+            },
+            DeliveryResult::Failed {
+                code: "SDK_CLIENT_ERROR".into(),
+                message: "m".into(),
+                status: Some(503),
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            b.record(DeliveryRecord {
+                event_id: format!("e-{i}"),
+                rule_arn: "arn:aws:events:r:a:rule/x".into(),
+                target_id: "t".into(),
+                target_arn: "arn:aws:events:r:a:api-destination/d/u".into(),
+                attempts: 1,
+                result,
+                dead_letter_arn: None,
+                trace: "   0.000s  events   info   one\n   1.000s  events   pass   two".into(),
+            });
+        }
+        let built = json!({"Deliveries": b.deliveries().iter().map(|d| {
+            let mut v = d.to_json();
+            v["Trace"] = json!(d.trace.lines().collect::<Vec<_>>());
+            v
+        }).collect::<Vec<_>>()});
+        let written: Value = serde_json::from_str(&b.deliveries_json()).unwrap();
+        assert_eq!(written, built);
+        assert_eq!(
+            written["Deliveries"][1]["Trace"][1],
+            "   1.000s  events   pass   two"
+        );
     }
 
     #[test]

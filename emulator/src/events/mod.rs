@@ -6,7 +6,8 @@
 //!   [`public`]: where public connections' calls go on the emulated internet.
 //! - [`bus`]: buses, the registry of rules and API destinations, PutEvents' acceptance.
 //! - [`rule`]: rules and targets; [`pattern`]: event patterns; [`transformer`]: what a target
-//!   receives; [`api_destination`]: API destinations; [`target`]: delivering with retries.
+//!   receives; [`api_destination`]: API destinations; [`target`]: delivering with retries;
+//!   [`queue`]: the deliveries waiting for an API destination's rate-limit slot.
 //! - [`error`]: EventBridge's errors and their wire form; [`paging`]: `Limit`/`NextToken`.
 
 pub mod api_destination;
@@ -17,6 +18,7 @@ pub mod invoke;
 pub mod paging;
 pub mod pattern;
 pub mod public;
+pub mod queue;
 pub mod rule;
 pub mod target;
 pub mod transformer;

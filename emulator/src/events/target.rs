@@ -163,7 +163,7 @@ impl DeliveryRecord {
 }
 
 /// One attempt's failure: whether AWS retries it.
-struct Attempt {
+pub(crate) struct Attempt {
     code: &'static str,
     message: String,
     status: Option<u16>,
@@ -273,13 +273,31 @@ async fn rate_limit(host: &dyn Host, arn: &str, per_second: u32, trace: &Trace) 
     }
 }
 
-async fn api_destination(
-    host: &dyn Host,
-    m: &Matched,
-    principal: &Principal,
-    body: &str,
-    trace: &Trace,
-) -> Result<(u16, String), Attempt> {
+/// An API destination invocation whose checks passed ([`prepare`]): the session of the
+/// target's role, the destination and its connection with the secret's credentials.
+pub(crate) struct Ready {
+    principal: Principal,
+    dest: super::api_destination::ApiDestinationConfig,
+    conn: super::ConnectionConfig,
+}
+
+impl Ready {
+    /// The destination's `InvocationRateLimitPerSecond`.
+    pub(crate) fn rate_limit(&self) -> u32 {
+        self.dest.rate_limit
+    }
+
+    /// The destination's ARN (its rate limit's key).
+    pub(crate) fn arn(&self) -> &str {
+        &self.dest.arn
+    }
+}
+
+/// What an API destination invocation checks before it takes a rate-limit slot, all without
+/// waiting: the role EventBridge assumes, the destination, `events:InvokeApiDestination`, the
+/// connection and its secret. A failure here is final (no retry) and uses no slot.
+pub(crate) fn prepare(host: &dyn Host, m: &Matched, trace: &Trace) -> Result<Ready, Attempt> {
+    let principal = assume(host, m, trace)?;
     let dest = host
         .eventbridge()
         .destination_by_arn(&m.target().arn)
@@ -292,7 +310,7 @@ async fn api_destination(
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
     authorize(
         host,
-        principal,
+        &principal,
         "events:InvokeApiDestination",
         &dest.arn,
         region,
@@ -309,7 +327,27 @@ async fn api_destination(
         .get(&conn.secret_arn)
         .map_err(|e| Attempt::fatal("SDK_CLIENT_ERROR", e.to_string()))?;
     let conn = conn.with_secret(&secret.value);
-    rate_limit(host, &dest.arn, dest.rate_limit, trace).await;
+    Ok(Ready {
+        principal,
+        dest,
+        conn,
+    })
+}
+
+/// Sends one invocation of a [`prepare`]d API destination (its rate-limit slot taken) and reads
+/// the answer.
+pub(crate) async fn send(
+    host: &dyn Host,
+    m: &Matched,
+    ready: &Ready,
+    body: &str,
+    trace: &Trace,
+) -> Result<(u16, String), Attempt> {
+    let Ready {
+        principal,
+        dest,
+        conn,
+    } = ready;
     // Dynamic path parameters: a value starting with `$.` is a JSON path into the original event
     // (eb-targets.html, "Dynamic path parameters"), as are header and query values.
     let resolve = |v: &String| -> String {
@@ -367,10 +405,9 @@ async fn api_destination(
         message: e.message,
         status: None,
     };
-    // Boxed, as is the exchange below: a delivery waiting for its rate-limit slot (up to
-    // MAX_PENDING_DELIVERIES of them) then holds only this function's own state, not room for
-    // the connection and TLS futures it has not reached yet.
-    Box::pin(invoke::credentials(&inv, &conn, &mut headers))
+    // Boxed, as is the exchange below: the invocations in flight (super::queue) hold only what
+    // they reached.
+    Box::pin(invoke::credentials(&inv, conn, &mut headers))
         .await
         .map_err(attempt_err)?;
     // EventBridge's own headers (eb-api-destinations.html, "API destination HTTP headers").
@@ -398,7 +435,7 @@ async fn api_destination(
     let send_body = !matches!(method, Method::GET | Method::HEAD);
     let exchange = Box::pin(invoke::exchange(
         &inv,
-        &conn,
+        conn,
         &parsed.host,
         parsed.port,
         method,
@@ -484,9 +521,10 @@ async fn attempt(
     // such a target is not refused for lacking one: it meets "vpcgate does not deliver" below.
     let service = m.target().arn.split(':').nth(2).unwrap_or_default();
     let region = m.rule.arn.split(':').nth(3).unwrap_or_default();
-    if service == "events" && m.target().arn.contains(":api-destination/") {
-        let principal = assume(host, m, trace)?;
-        let (status, text) = api_destination(host, m, &principal, body, trace).await?;
+    if is_api_destination(&m.target().arn) {
+        let ready = prepare(host, m, trace)?;
+        rate_limit(host, ready.arn(), ready.rate_limit(), trace).await;
+        let (status, text) = send(host, m, &ready, body, trace).await?;
         return Ok(DeliveryResult::Delivered {
             status: Some(status),
             body: Some(text),
@@ -539,6 +577,12 @@ async fn attempt(
     ))
 }
 
+/// Whether a target's ARN names an API destination (delivered along its connection at its
+/// rate limit).
+pub fn is_api_destination(arn: &str) -> bool {
+    arn.split(':').nth(2) == Some("events") && arn.contains(":api-destination/")
+}
+
 /// The wait before retry `n` (1-based).
 pub fn backoff(n: u32) -> Duration {
     FIRST_BACKOFF
@@ -549,7 +593,7 @@ pub fn backoff(n: u32) -> Duration {
 
 /// Logs a matched event that is not delivered because the world already holds
 /// [`super::bus::MAX_PENDING_DELIVERIES`] deliveries in flight (vpcgate's bound; README, Limits).
-pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
+pub fn backlog_full(host: &dyn Host, m: &Matched) {
     let record = DeliveryRecord {
         event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
         rule_arn: m.rule.arn.clone(),
@@ -567,20 +611,12 @@ pub fn backlog_full(host: &dyn Host, m: &Matched) -> DeliveryRecord {
         dead_letter_arn: m.target().dead_letter_arn.clone(),
         trace: String::new(),
     };
-    host.eventbridge().record(record.clone());
-    record
+    host.eventbridge().record(record);
 }
 
-/// Delivers one matched event to one target, retrying per its policy; records the outcome in
-/// the world's EventBridge log.
-pub async fn deliver(
-    host: &dyn Host,
-    starter: Option<&dyn ExecutionStarter>,
-    m: &Matched,
-    trace: &Trace,
-) -> DeliveryRecord {
-    let t: &TargetConfig = m.target();
-    let rendered = t.input.try_render(&m.event, &m.rule.arn, &m.rule.name);
+/// The first hop of a delivery: which rule matched which event, for which target.
+pub(crate) fn matched_hop(m: &Matched, trace: &Trace) {
+    let t = m.target();
     trace.info(
         "events",
         format!(
@@ -591,59 +627,75 @@ pub async fn deliver(
             t.arn
         ),
     );
-    let start = tokio::time::Instant::now();
-    let first_hop = trace.hops().len().saturating_sub(1);
-    let mut attempts = 0;
-    let result = loop {
-        let Some(body) = &rendered else {
-            // fidelity: AWS sends nothing (LocalStack's recorded `..._not_valid` cases see no
-            // message); vpcgate records it as a failed delivery without an attempt (README).
-            let message = format!(
-                "The InputTemplate of target {} puts an object or array where the template cannot hold one: the event is not sent",
-                t.id
-            );
-            trace.hop("events", Verdict::Fail, message.clone());
-            break DeliveryResult::Failed {
-                code: "SDK_CLIENT_ERROR".to_string(),
-                message,
-                status: None,
-            };
-        };
-        attempts += 1;
-        match attempt(host, starter, m, body, trace).await {
-            Ok(r) => break r,
-            Err(a) => {
-                let retries_left = attempts <= t.retry.max_attempts;
-                let wait = backoff(attempts);
-                let young = start.elapsed() + wait < t.retry.max_age;
-                if a.retry && retries_left && young {
-                    trace.info(
-                        "events",
-                        format!(
-                            "attempt {attempts} failed ({}): retry in {} s",
-                            a.message,
-                            wait.as_secs()
-                        ),
-                    );
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                trace.hop(
-                    "events",
-                    Verdict::Fail,
-                    format!(
-                        "delivery to {} failed after {attempts} attempt(s): {} {}",
-                        t.id, a.code, a.message
-                    ),
-                );
-                break DeliveryResult::Failed {
-                    code: a.code.to_string(),
-                    message: a.message,
-                    status: a.status,
-                };
-            }
-        }
-    };
+}
+
+/// The end of a delivery whose target's `InputTemplate` cannot be rendered for the event.
+pub(crate) fn unrenderable(t: &TargetConfig, trace: &Trace) -> DeliveryResult {
+    // fidelity: AWS sends nothing (LocalStack's recorded `..._not_valid` cases see no
+    // message); vpcgate records it as a failed delivery without an attempt (README).
+    let message = format!(
+        "The InputTemplate of target {} puts an object or array where the template cannot hold one: the event is not sent",
+        t.id
+    );
+    trace.hop("events", Verdict::Fail, message.clone());
+    DeliveryResult::Failed {
+        code: "SDK_CLIENT_ERROR".to_string(),
+        message,
+        status: None,
+    }
+}
+
+/// After failed attempt number `attempts` of a delivery begun `age` ago: the wait before the
+/// next attempt when AWS retries it (a retried failure, attempts left, and the event still
+/// younger than `MaximumEventAgeInSeconds` when the wait ends), else the delivery's end.
+pub(crate) fn after_failure(
+    t: &TargetConfig,
+    attempts: u32,
+    age: Duration,
+    a: Attempt,
+    trace: &Trace,
+) -> Result<Duration, DeliveryResult> {
+    let retries_left = attempts <= t.retry.max_attempts;
+    let wait = backoff(attempts);
+    let young = age + wait < t.retry.max_age;
+    if a.retry && retries_left && young {
+        trace.info(
+            "events",
+            format!(
+                "attempt {attempts} failed ({}): retry in {} s",
+                a.message,
+                wait.as_secs()
+            ),
+        );
+        return Ok(wait);
+    }
+    trace.hop(
+        "events",
+        Verdict::Fail,
+        format!(
+            "delivery to {} failed after {attempts} attempt(s): {} {}",
+            t.id, a.code, a.message
+        ),
+    );
+    Err(DeliveryResult::Failed {
+        code: a.code.to_string(),
+        message: a.message,
+        status: a.status,
+    })
+}
+
+/// Ends a delivery: names the dead-letter queue of a failed one; its record for the world's
+/// EventBridge log, with its hops (from `first_hop` of `trace`; each hop's time moved on by
+/// `shift`, the time between the delivery's start and the trace's).
+pub(crate) fn finish(
+    m: &Matched,
+    attempts: u32,
+    result: DeliveryResult,
+    trace: &Trace,
+    first_hop: usize,
+    shift: Duration,
+) -> DeliveryRecord {
+    let t = m.target();
     let dead_letter_arn = match (&result, &t.dead_letter_arn) {
         (DeliveryResult::Failed { .. }, Some(dlq)) => {
             trace.info(
@@ -654,7 +706,8 @@ pub async fn deliver(
         }
         _ => None,
     };
-    let record = DeliveryRecord {
+    let shift_ms = shift.as_millis() as u64;
+    DeliveryRecord {
         event_id: m.event["id"].as_str().unwrap_or_default().to_string(),
         rule_arn: m.rule.arn.clone(),
         target_id: t.id.clone(),
@@ -664,12 +717,46 @@ pub async fn deliver(
         dead_letter_arn,
         trace: trace
             .hops()
-            .iter()
+            .into_iter()
             .skip(first_hop)
-            .map(|h| format!("{h}"))
+            .map(|mut h| {
+                h.at_ms += shift_ms;
+                h.to_string()
+            })
             .collect::<Vec<_>>()
             .join("\n"),
+    }
+}
+
+/// Delivers one matched event to one target, retrying per its policy; records the outcome in
+/// the world's EventBridge log. (`serve` queues its API destination deliveries instead:
+/// [`super::queue`].)
+pub async fn deliver(
+    host: &dyn Host,
+    starter: Option<&dyn ExecutionStarter>,
+    m: &Matched,
+    trace: &Trace,
+) -> DeliveryRecord {
+    let t: &TargetConfig = m.target();
+    let rendered = t.input.try_render(&m.event, &m.rule.arn, &m.rule.name);
+    matched_hop(m, trace);
+    let start = tokio::time::Instant::now();
+    let first_hop = trace.hops().len().saturating_sub(1);
+    let mut attempts = 0;
+    let result = loop {
+        let Some(body) = &rendered else {
+            break unrenderable(t, trace);
+        };
+        attempts += 1;
+        match attempt(host, starter, m, body, trace).await {
+            Ok(r) => break r,
+            Err(a) => match after_failure(t, attempts, start.elapsed(), a, trace) {
+                Ok(wait) => tokio::time::sleep(wait).await,
+                Err(end) => break end,
+            },
+        }
     };
+    let record = finish(m, attempts, result, trace, first_hop, Duration::ZERO);
     host.eventbridge().record(record.clone());
     record
 }
