@@ -442,10 +442,8 @@ impl Directory {
         // (reference_policies_condition-keys.html, "aws:PrincipalTag/tag-key"); a role
         // session's principal ARN is its role's.
         let tagged;
-        let context = match principal
-            .principal_arn()
-            .and_then(|arn| self.tags.get(&arn))
-        {
+        let principal_arn = principal.principal_arn();
+        let context = match principal_arn.as_ref().and_then(|arn| self.tags.get(arn)) {
             Some(tags) => {
                 let mut c = context.clone();
                 for (k, v) in tags {
@@ -462,7 +460,10 @@ impl Directory {
             resource,
             context,
         };
-        let identity = self.identity_policies(principal);
+        let identity = principal_arn
+            .as_ref()
+            .and_then(|arn| self.identity.get(arn))
+            .map_or(&[][..], Vec::as_slice);
         let decision = evaluate(
             &request,
             &PolicySet {

@@ -243,7 +243,10 @@ impl LoadBalancer {
             &config.security_groups,
         )?;
         let mut tasks = JoinSet::new();
-        for listener in listeners {
+        for mut listener in listeners {
+            // Rules are tried in priority order (a stable sort: equal priorities keep the
+            // template's order).
+            listener.rules.sort_by_key(|r| r.priority);
             let tls = match listener.protocol {
                 Protocol::Http => None,
                 Protocol::Https => {
@@ -480,15 +483,13 @@ async fn handle(
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    let path = req.uri().path().to_string();
-    let method = req.method().as_str().to_string();
-    let mut rules: Vec<&Rule> = listener.rules.iter().collect();
-    rules.sort_by_key(|r| r.priority);
-    let (which, actions) = rules
-        .into_iter()
-        .find(|r| r.matches(&host, &path, &method))
-        .map(|r| (format!("rule priority {}", r.priority), &r.actions))
-        .unwrap_or_else(|| ("default action".to_string(), &listener.default_actions));
+    let (path, method) = (req.uri().path(), req.method().as_str());
+    // The rules are in priority order (LoadBalancer::start sorts them).
+    let rule = listener
+        .rules
+        .iter()
+        .find(|r| r.matches(&host, path, method));
+    let actions = rule.map_or(&listener.default_actions, |r| &r.actions);
     let ctx = action::RequestContext {
         clock: &shared.clock,
         trace,
@@ -501,7 +502,13 @@ async fn handle(
     };
     trace.info(
         "alb",
-        format!("{method} {path} (Host {host}) matched the {which}"),
+        match rule {
+            Some(r) => format!(
+                "{method} {path} (Host {host}) matched the rule priority {}",
+                r.priority
+            ),
+            None => format!("{method} {path} (Host {host}) matched the default action"),
+        },
     );
     action::perform(actions, req, &ctx).await
 }

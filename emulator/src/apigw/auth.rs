@@ -146,7 +146,7 @@ impl<S: Next> Service<http::Request<Bytes>> for Auth<S> {
 /// Steps 1–4 of the module docs.
 pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, ApiGatewayError> {
     let deps = gw.deps();
-    let Some(inv) = req.extensions().get::<Invocation>() else {
+    let Some(inv) = req.extensions().get::<Arc<Invocation>>() else {
         // The service always routes first; a bare call has nothing to authorize against.
         return Ok(Caller {
             principal: Principal::Anonymous,

@@ -139,12 +139,12 @@ async fn run(
     gw: &ApiGateway,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
-    let Some(inv) = req.extensions().get::<Invocation>().cloned() else {
+    let Some(inv) = req.extensions().get::<Arc<Invocation>>().cloned() else {
         return Err(IntegrationError::NotDeployed {
             what: "request was not routed".into(),
         });
     };
-    let Some(integration) = inv.route.method.integration.clone() else {
+    let Some(integration) = inv.route.method.integration.as_ref() else {
         return Err(IntegrationError::NotDeployed {
             what: format!("method {} has no integration", inv.route.method.logical_id),
         });
@@ -359,6 +359,25 @@ const REMAPPED: &[&str] = &[
     "user-agent",
     "www-authenticate",
     "x-amzn-requestid",
+];
+
+/// [`REMAPPED`]'s names as API Gateway renames them, in the same order.
+const REMAPPED_AS: &[&str] = &[
+    "x-amzn-remapped-authorization",
+    "x-amzn-remapped-connection",
+    "x-amzn-remapped-content-length",
+    "x-amzn-remapped-content-md5",
+    "x-amzn-remapped-date",
+    "x-amzn-remapped-expect",
+    "x-amzn-remapped-host",
+    "x-amzn-remapped-max-forwards",
+    "x-amzn-remapped-proxy-authenticate",
+    "x-amzn-remapped-server",
+    "x-amzn-remapped-trailer",
+    "x-amzn-remapped-upgrade",
+    "x-amzn-remapped-user-agent",
+    "x-amzn-remapped-www-authenticate",
+    "x-amzn-remapped-x-amzn-requestid",
 ];
 
 /// Request headers that describe the client's connection and do not travel to the integration.
@@ -658,21 +677,31 @@ async fn send(
         target.push('?');
         target.push_str(&query.join("&"));
     }
-    let mut builder = hyper::Request::builder()
-        .method(method.clone())
-        .uri(&target);
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
-    builder = builder.header(http::header::HOST, authority);
+    // The header map is filled directly (the request builder checks and converts each header
+    // again): the client's headers are valid already, the added ones are checked here.
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(authority).map_err(|e| http_err(&e))?,
+    );
     for (name, value) in &parts.headers {
-        if !travels(name) {
-            continue;
+        if travels(name) {
+            headers.append(name.clone(), value.clone());
         }
-        builder = builder.header(name, value);
     }
-    builder = builder
-        .header("x-amzn-apigateway-api-id", inv.stage.api.id.as_str())
-        .header("x-amzn-trace-id", inv.ids.trace_id.as_str());
-    let outgoing = builder.body(Full::new(body)).map_err(|e| http_err(&e))?;
+    headers.append(
+        HeaderName::from_static("x-amzn-apigateway-api-id"),
+        HeaderValue::from_str(&inv.stage.api.id).map_err(|e| http_err(&e))?,
+    );
+    headers.append(
+        HeaderName::from_static("x-amzn-trace-id"),
+        HeaderValue::from_str(&inv.ids.trace_id).map_err(|e| http_err(&e))?,
+    );
+    let mut outgoing = hyper::Request::new(Full::new(body));
+    *outgoing.method_mut() = method.clone();
+    *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
+    *outgoing.headers_mut() = headers;
     trace.info(
         "apigw",
         format!("-> {method} {target} Host {authority} from {from}"),
@@ -754,11 +783,8 @@ pub fn remap(backend: &HeaderMap) -> HeaderMap {
         if n == "transfer-encoding" || n == "keep-alive" {
             continue;
         }
-        if REMAPPED.contains(&n) {
-            if let Ok(remapped) = HeaderName::from_bytes(format!("x-amzn-remapped-{n}").as_bytes())
-            {
-                out.append(remapped, value.clone());
-            }
+        if let Some(i) = REMAPPED.iter().position(|r| *r == n) {
+            out.append(HeaderName::from_static(REMAPPED_AS[i]), value.clone());
         } else {
             out.append(name.clone(), value.clone());
         }
@@ -877,6 +903,14 @@ mod tests {
             crate::apigw::wire_name(&HeaderName::from_static("x-amzn-remapped-server")),
             "x-amzn-Remapped-Server"
         );
+    }
+
+    #[test]
+    fn every_remapped_name_is_its_header_prefixed() {
+        assert_eq!(REMAPPED.len(), REMAPPED_AS.len());
+        for (name, remapped) in REMAPPED.iter().zip(REMAPPED_AS) {
+            assert_eq!(*remapped, format!("x-amzn-remapped-{name}"));
+        }
     }
 
     #[test]

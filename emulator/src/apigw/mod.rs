@@ -61,6 +61,11 @@ mod tests;
 /// The DNS suffix of REST API endpoints: `{id}.execute-api.{region}.amazonaws.com`.
 pub const EXECUTE_API_DOMAIN: &str = "execute-api";
 
+/// The names of the ids API Gateway answers with (made once, not parsed per answer).
+const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
 /// A deployed stage: what a request to `/{stage}/…` runs against.
 #[derive(Debug)]
 pub struct DeployedStage {
@@ -478,8 +483,8 @@ pub struct Invocation {
     pub route: Route,
     /// The path below the stage (`/` for the root).
     pub path: String,
-    /// The request ids.
-    pub ids: RequestIds,
+    /// The request ids (shared with the answer's headers).
+    pub ids: Arc<RequestIds>,
     /// The request's trace.
     pub trace: Trace,
 }
@@ -518,6 +523,8 @@ impl<S> Next for S where
 pub struct ApiGatewayService {
     gw: Arc<ApiGateway>,
     inner: Inner,
+    /// HTTP APIs' data plane, built once with this one (it shares the addresses).
+    http: http_api::HttpApiService,
 }
 
 impl fmt::Debug for ApiGatewayService {
@@ -535,6 +542,7 @@ pub fn service(gw: &Arc<ApiGateway>) -> ApiGatewayService {
     ApiGatewayService {
         gw: gw.clone(),
         inner: BoxCloneSyncService::new(inner),
+        http: http_api::service(gw),
     }
 }
 
@@ -614,24 +622,36 @@ pub fn locate(req: &http::Request<Bytes>) -> Option<Address> {
 
 impl ApiGatewayService {
     /// Answers one request (what [`Service::call`] does).
-    pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
+    pub async fn handle(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
+        let address = locate(&req);
+        self.handle_at(req, address).await
+    }
+
+    /// [`Self::handle`] for a request whose address the caller already read ([`locate`]).
+    pub async fn handle_at(
+        &self,
+        mut req: http::Request<Bytes>,
+        address: Option<Address>,
+    ) -> http::Response<Bytes> {
         let gw = &self.gw;
         // HTTP APIs (v2) share the addresses; their own data plane answers them.
-        if locate(&req).is_some_and(|a| gw.http_api(&a.api_id).is_some()) {
-            return http_api::service(gw).handle(req).await;
+        if address
+            .as_ref()
+            .is_some_and(|a| gw.http_api(&a.api_id).is_some())
+        {
+            return self.http.handle_at(req, address).await;
         }
         let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
-        let ids = RequestIds::new(&gw.deps.clock);
+        let ids = Arc::new(RequestIds::new(&gw.deps.clock));
         let mut tracing_enabled = false;
         let result = async {
-            let host = req
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let address = locate(&req).ok_or_else(|| ApiGatewayError::NoApi {
-                host: host.clone(),
+            let address = address.ok_or_else(|| ApiGatewayError::NoApi {
+                host: req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_string(),
                 path: req.uri().path().to_string(),
             })?;
             let known = gw.api(&address.api_id).is_some()
@@ -709,13 +729,13 @@ impl ApiGatewayService {
                         .unwrap_or("none")
                 ),
             );
-            req.extensions_mut().insert(Invocation {
+            req.extensions_mut().insert(Arc::new(Invocation {
                 stage,
                 route,
                 path: address.path,
                 ids: ids.clone(),
                 trace: trace.clone(),
-            });
+            }));
             self.inner.clone().oneshot(req).await
         }
         .await;
@@ -747,16 +767,16 @@ impl ApiGatewayService {
             HeaderValue::from_static("keep-alive"),
         );
         headers_mut.insert(
-            "x-amzn-requestid",
+            X_AMZN_REQUESTID,
             HeaderValue::from_str(&ids.request_id).expect("uuid"),
         );
         headers_mut.insert(
-            "x-amz-apigw-id",
+            X_AMZ_APIGW_ID,
             HeaderValue::from_str(&ids.apigw_id).expect("base64"),
         );
         if ok && tracing_enabled {
             headers_mut.insert(
-                "x-amzn-trace-id",
+                X_AMZN_TRACE_ID,
                 HeaderValue::from_str(&ids.trace_id).expect("ascii"),
             );
         }

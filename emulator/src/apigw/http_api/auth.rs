@@ -82,7 +82,7 @@ where
 /// Authorizes one routed request; the `$context` entries it learned.
 pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthContext, HttpApiError> {
     let deps = gw.deps();
-    let Some(inv) = req.extensions().get::<HttpInvocation>() else {
+    let Some(inv) = req.extensions().get::<Arc<HttpInvocation>>() else {
         return Ok(AuthContext::default());
     };
     let trace = &inv.trace;

@@ -66,7 +66,7 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
         let gw = self.gw.clone();
         Box::pin(async move {
-            let Some(inv) = req.extensions().get::<HttpInvocation>().cloned() else {
+            let Some(inv) = req.extensions().get::<Arc<HttpInvocation>>().cloned() else {
                 return Err(HttpApiError::NoIntegration("(not routed)".into()));
             };
             let Some(integration) = inv.route.integration.clone() else {
