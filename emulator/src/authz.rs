@@ -375,10 +375,10 @@ impl Directory {
         trace: &Trace,
     ) -> Result<Decision, AssumeRoleRefused> {
         let Some(trust) = self.trust.get(role_arn) else {
-            trace.hop(
+            trace.hop_fmt(
                 "iam",
                 Verdict::Refuse,
-                format!(
+                format_args!(
                     "{} may not assume {role_arn}: no such role in account {}",
                     assumption.service, self.account
                 ),
@@ -389,19 +389,19 @@ impl Directory {
         };
         let decision = service_may_assume(trust, role_arn, assumption);
         if decision.is_allowed() {
-            trace.pass(
+            trace.pass_fmt(
                 "iam",
-                format!(
+                format_args!(
                     "{} assumes {role_arn} for {}: {decision}",
                     assumption.service, assumption.source_arn
                 ),
             );
             Ok(decision)
         } else {
-            trace.hop(
+            trace.hop_fmt(
                 "iam",
                 Verdict::Refuse,
-                format!(
+                format_args!(
                     "{} may not assume {role_arn} for {}: {decision}",
                     assumption.service, assumption.source_arn
                 ),

@@ -149,9 +149,9 @@ pub(super) async fn perform(
                 .as_ref()
                 .map(|ct| format!("{ct}; charset=utf-8"));
             let body = Bytes::from(fixed.message_body.clone().unwrap_or_default());
-            ctx.trace.pass(
+            ctx.trace.pass_fmt(
                 "alb",
-                format!(
+                format_args!(
                     "fixed-response {} {} ({} bytes)",
                     fixed.status_code,
                     content_type.as_deref().unwrap_or("(no content type)"),
@@ -177,10 +177,10 @@ async fn forward(
     // Without registered targets ALB answers 503
     // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html>).
     let Some(target) = group.targets.first() else {
-        ctx.trace.hop(
+        ctx.trace.hop_fmt(
             "alb",
             Verdict::Refuse,
-            format!("target group {} has no registered targets: 503", group.name),
+            format_args!("target group {} has no registered targets: 503", group.name),
         );
         return error_page(ctx.clock, StatusCode::SERVICE_UNAVAILABLE);
     };
@@ -222,10 +222,10 @@ async fn forward(
         let connect = ctx.net.connect(&source, ctx.vpc_id, target.addr, ctx.trace);
         match tokio::time::timeout(TARGET_CONNECT_TIMEOUT, connect).await {
             Err(_) => {
-                ctx.trace.hop(
+                ctx.trace.hop_fmt(
                     "alb",
                     Verdict::Fail,
-                    format!(
+                    format_args!(
                         "target {} of {}: no connection within {} s: 504",
                         target.addr,
                         group.name,
@@ -260,9 +260,9 @@ async fn forward(
     };
     match upstream {
         Ok(Ok(resp)) => {
-            ctx.trace.pass(
+            ctx.trace.pass_fmt(
                 "alb",
-                format!(
+                format_args!(
                     "forwarded to target {} of {}: {}",
                     target.addr,
                     group.name,
@@ -274,18 +274,18 @@ async fn forward(
         Ok(Err(e)) => {
             // A target that refuses or resets the connection gives 502
             // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html#http-502-issues>).
-            ctx.trace.hop(
+            ctx.trace.hop_fmt(
                 "alb",
                 Verdict::Fail,
-                format!("target {} of {}: {e}: 502", target.addr, group.name),
+                format_args!("target {} of {}: {e}: 502", target.addr, group.name),
             );
             error_page(ctx.clock, StatusCode::BAD_GATEWAY)
         }
         Err(_) => {
-            ctx.trace.hop(
+            ctx.trace.hop_fmt(
                 "alb",
                 Verdict::Fail,
-                format!(
+                format_args!(
                     "target {} of {} sent nothing for {}s: 504",
                     target.addr,
                     group.name,

@@ -444,27 +444,27 @@ async fn handle(
         }
         match &fault.kind {
             FaultKind::Status(status) => {
-                trace.hop(
+                trace.hop_fmt(
                     "alb",
                     Verdict::Refuse,
-                    format!("injected fault: request #{} answered {status}", n + 1),
+                    format_args!("injected fault: request #{} answered {status}", n + 1),
                 );
                 let status = http::StatusCode::from_u16(*status)
                     .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
                 return action::error_page(&shared.clock, status);
             }
             FaultKind::Hang => {
-                trace.hop(
+                trace.hop_fmt(
                     "alb",
                     Verdict::Drop,
-                    format!("injected fault: request #{} is never answered", n + 1),
+                    format_args!("injected fault: request #{} is never answered", n + 1),
                 );
                 return std::future::pending().await;
             }
             FaultKind::Delay(d) => {
-                trace.info(
+                trace.info_fmt(
                     "alb",
-                    format!(
+                    format_args!(
                         "injected fault: request #{} delayed {:.3} s",
                         n + 1,
                         d.as_secs_f64()
@@ -500,16 +500,19 @@ async fn handle(
         vpc_id: &shared.vpc_id,
         node_ip: local.ip(),
     };
-    trace.info(
-        "alb",
-        match rule {
-            Some(r) => format!(
+    match rule {
+        Some(r) => trace.info_fmt(
+            "alb",
+            format_args!(
                 "{method} {path} (Host {host}) matched the rule priority {}",
                 r.priority
             ),
-            None => format!("{method} {path} (Host {host}) matched the default action"),
-        },
-    );
+        ),
+        None => trace.info_fmt(
+            "alb",
+            format_args!("{method} {path} (Host {host}) matched the default action"),
+        ),
+    }
     action::perform(actions, req, &ctx).await
 }
 

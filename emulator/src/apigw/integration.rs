@@ -161,10 +161,7 @@ async fn run(
             // What API Gateway answers when it cannot invoke the integration (a Lambda function
             // it may not call, an unreachable service): 500 `Internal server error`
             // (<https://repost.aws/knowledge-center/api-gateway-internal-server-error>).
-            inv.trace.hop(
-                "apigw",
-                Verdict::Fail,
-                format!(
+            inv.trace.hop_fmt("apigw", Verdict::Fail, format_args!(
                     "{integration_type} integration {uri}: not emulated (vpcgate runs no Lambda functions or AWS service integrations); answered as an unreachable integration"
                 ),
             );
@@ -177,10 +174,10 @@ async fn run(
             connection: Connection::Internet,
             ..
         } => {
-            inv.trace.hop(
+            inv.trace.hop_fmt(
                 "apigw",
                 Verdict::Fail,
-                format!("HTTP_PROXY to {uri}: the emulated world has no internet"),
+                format_args!("HTTP_PROXY to {uri}: the emulated world has no internet"),
             );
             Err(IntegrationError::Unreachable { uri: uri.clone() })
         }
@@ -268,10 +265,10 @@ async fn http_proxy_v1(
                 super::VpcLinkStatus::Failed { message } => message.clone(),
                 super::VpcLinkStatus::Available => "no network load balancer".into(),
             };
-            trace.hop(
+            trace.hop_fmt(
                 "vpclink",
                 Verdict::Fail,
-                format!(
+                format_args!(
                     "VPC link {} ({}) is FAILED: {message}",
                     link.config.id, link.config.name
                 ),
@@ -285,9 +282,9 @@ async fn http_proxy_v1(
     let n = link
         .next_node
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    trace.info(
+    trace.info_fmt(
         "vpclink",
-        format!(
+        format_args!(
             "HTTP_PROXY via VPC link v1 {} ({}): PrivateLink to NLB {} port {port}",
             link.config.id, link.config.name, nlb.config.name
         ),
@@ -515,9 +512,7 @@ pub(crate) async fn connection(
         && let Some((key, eni)) = &key
         && let Some(conn) = gw.deps.net.pool().checkout(key, trace).await
     {
-        trace.info(
-            "vpclink",
-            format!(
+        trace.info_fmt("vpclink", format_args!(
                 "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
                 link.config.id,
                 link.config.name,
@@ -575,9 +570,7 @@ pub(crate) async fn open(
             what: format!("load balancer {} has no nodes", target.load_balancer),
         })?;
     let dst = SocketAddr::new(node.ip, port);
-    trace.info(
-        "vpclink",
-        format!(
+    trace.info_fmt("vpclink", format_args!(
             "HTTP_PROXY via VPC link {} ({}): ENI {} ({}, subnet {}) -> load balancer {} node {} ({}:{})",
             link.config.id,
             link.config.name,
@@ -596,10 +589,10 @@ pub(crate) async fn open(
         .connect(&Source::Eni(eni.clone()), &target.vpc_id, dst, trace)
         .await
         .map_err(|source| {
-            trace.hop(
+            trace.hop_fmt(
                 "vpclink",
                 Verdict::Refuse,
-                format!("connection to {dst} refused: {source}"),
+                format_args!("connection to {dst} refused: {source}"),
             );
             IntegrationError::Connect {
                 target: dst,
@@ -629,11 +622,18 @@ async fn tls_over(
     })?;
     match connector.connect(name, stream).await {
         Ok(tls) => {
-            trace.pass("tls", format!("handshake with {host} over the VPC link"));
+            trace.pass_fmt(
+                "tls",
+                format_args!("handshake with {host} over the VPC link"),
+            );
             Ok(Box::new(tls))
         }
         Err(e) => {
-            trace.hop("tls", Verdict::Fail, format!("handshake with {host}: {e}"));
+            trace.hop_fmt(
+                "tls",
+                Verdict::Fail,
+                format_args!("handshake with {host}: {e}"),
+            );
             Err(IntegrationError::Tls {
                 host,
                 reason: e.to_string(),
@@ -702,14 +702,12 @@ async fn send(
     *outgoing.method_mut() = method.clone();
     *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
     *outgoing.headers_mut() = headers;
-    trace.info(
+    trace.info_fmt(
         "apigw",
-        format!("-> {method} {target} Host {authority} from {from}"),
+        format_args!("-> {method} {target} Host {authority} from {from}"),
     );
     let (parts, body) = exchange_on(conn, outgoing, host, trace, reopen).await?;
-    trace.pass(
-        "apigw",
-        format!(
+    trace.pass_fmt("apigw", format_args!(
             "<- {} from the integration ({} bytes); backend Server/Date/Connection/Content-Length remapped to x-amzn-Remapped-*",
             parts.status,
             body.len()
@@ -755,9 +753,7 @@ pub(crate) async fn exchange_on(
     reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<(http::response::Parts, Bytes), IntegrationError> {
     let resent = || {
-        trace.info(
-            "apigw",
-            format!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
+        trace.info_fmt("apigw", format_args!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
         );
     };
     conn.exchange(outgoing, reopen, resent)
@@ -765,7 +761,7 @@ pub(crate) async fn exchange_on(
         .map_err(|e| match e {
             ExchangeError::Reopen(e) => e,
             ExchangeError::Http(e) => {
-                trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
+                trace.hop_fmt("apigw", Verdict::Fail, format_args!("{host}: {e}"));
                 IntegrationError::Http {
                     host: host.to_string(),
                     reason: e.to_string(),
@@ -829,10 +825,7 @@ fn mock(
         })
         .or_else(|| responses.iter().find(|r| r.selection_pattern.is_none()));
     let Some(response) = chosen else {
-        trace.hop(
-            "apigw",
-            Verdict::Fail,
-            format!(
+        trace.hop_fmt("apigw", Verdict::Fail, format_args!(
                 "MOCK integration status {status}: no match for output mapping and no default output mapping configured"
             ),
         );
@@ -850,9 +843,9 @@ fn mock(
                 .map(|(k, v)| (k.clone(), v.clone()))
         })
         .unwrap_or_else(|| ("application/json".into(), String::new()));
-    trace.pass(
+    trace.pass_fmt(
         "apigw",
-        format!(
+        format_args!(
             "MOCK integration status {status} -> method response {} ({} bytes)",
             response.status_code,
             body.len()

@@ -464,15 +464,32 @@ impl RequestIds {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        let apigw: [u8; 11] = rand::random();
-        let root: [u8; 12] = rand::random();
+        // The thread's generator for all three (a version 4 UUID is 122 random bits: uuid's own
+        // `new_v4` asks the OS each time).
+        let (uuid, apigw, root): ([u8; 16], [u8; 11], [u8; 12]) =
+            (rand::random(), rand::random(), rand::random());
+        let uuid = uuid::Builder::from_random_bytes(uuid).into_uuid();
+        let request_id = uuid
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .to_owned();
+        // `Root=1-{epoch seconds, 8 hex}-{24 hex}`, written into one string.
+        let mut trace_id = String::with_capacity(TRACE_ID_LEN);
+        let _ = std::fmt::Write::write_fmt(&mut trace_id, format_args!("Root=1-{secs:08x}-"));
+        let mut hex_root = [0u8; 24];
+        if hex::encode_to_slice(root, &mut hex_root).is_ok() {
+            trace_id.extend(hex_root.iter().map(|&b| char::from(b)));
+        }
         Self {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id,
             apigw_id: base64::engine::general_purpose::STANDARD.encode(apigw),
-            trace_id: format!("Root=1-{secs:08x}-{}", hex::encode(root)),
+            trace_id,
         }
     }
 }
+
+/// `Root=1-`, 8 hex digits, `-` and 24 hex digits.
+const TRACE_ID_LEN: usize = 40;
 
 /// What the routing step found, handed to the layers in the request's extensions.
 #[derive(Clone, Debug)]
@@ -669,9 +686,9 @@ impl ApiGatewayService {
                 }
             })?;
             tracing_enabled = stage.tracing_enabled;
-            trace.info(
+            trace.info_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "{} {} -> rest api {} ({}, {}) stage {} (request id {})",
                     req.method(),
                     address.path,
@@ -700,9 +717,9 @@ impl ApiGatewayService {
                         vpce_id,
                     });
                 }
-                (true, Some(vpce_id)) => trace.pass(
+                (true, Some(vpce_id)) => trace.pass_fmt(
                     "apigw",
-                    format!("private api {} reached through {vpce_id}", stage.api.id),
+                    format_args!("private api {} reached through {vpce_id}", stage.api.id),
                 ),
                 (false, None) => {}
             }
@@ -714,9 +731,9 @@ impl ApiGatewayService {
                     path: address.path.clone(),
                     stage: stage.name.clone(),
                 })?;
-            trace.pass(
+            trace.pass_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "matched resource {} method {} (authorization {}, integration {})",
                     route.resource_path,
                     route.method.http_method,
@@ -780,9 +797,9 @@ impl ApiGatewayService {
                 HeaderValue::from_str(&ids.trace_id).expect("ascii"),
             );
         }
-        trace.info(
+        trace.info_fmt(
             "apigw",
-            format!(
+            format_args!(
                 "answered {} ({} bytes) x-amzn-RequestId {} x-amz-apigw-id {}",
                 resp.status(),
                 len,

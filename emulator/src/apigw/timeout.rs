@@ -82,10 +82,10 @@ impl<S: Next> Service<http::Request<Bytes>> for IntegrationTimeout<S> {
 /// The hop of an integration that did not answer within its `TimeoutInMillis` (REST and HTTP
 /// APIs alike).
 pub(crate) fn timed_out(trace: &Trace, after: Duration) {
-    trace.hop(
+    trace.hop_fmt(
         "apigw",
         Verdict::Fail,
-        format!(
+        format_args!(
             "integration timeout: no response within {} ms (TimeoutInMillis)",
             after.as_millis()
         ),

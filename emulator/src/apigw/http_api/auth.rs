@@ -159,9 +159,9 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthCont
                 );
                 HttpApiError::Jwt(e)
             })?;
-            trace.pass(
+            trace.pass_fmt(
                 "jwt",
-                format!(
+                format_args!(
                     "authorizer {}: token of {} for {} verified (RS256)",
                     authorizer.name,
                     claims.get("sub").and_then(Value::as_str).unwrap_or("?"),

@@ -159,10 +159,7 @@ async fn run(
             integration_type,
             uri,
         } => {
-            trace.hop(
-                    "apigw",
-                    Verdict::Fail,
-                    format!(
+            trace.hop_fmt("apigw", Verdict::Fail, format_args!(
                         "{integration_type} integration {uri}: not emulated (vpcgate runs no Lambda functions or AWS service integrations); answered as an unreachable integration"
                     ),
                 );
@@ -296,7 +293,7 @@ async fn run(
             }
             _ => {}
         }
-        trace.info("apigw", format!("request parameter {} applied", m.key));
+        trace.info_fmt("apigw", format_args!("request parameter {} applied", m.key));
     }
     if query_changed {
         let q = form_urlencoded::Serializer::new(String::new())
@@ -339,7 +336,10 @@ async fn run(
                 port,
             };
             let (conn, _) = connection(gw, trace, route, true).await?;
-            trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
+            trace.info_fmt(
+                "apigw",
+                format_args!("-> {method} {target} Host {host_header}"),
+            );
             let reopen = async || {
                 connection(gw, trace, route, false)
                     .await
@@ -363,15 +363,15 @@ async fn run(
             } else {
                 addr
             };
-            trace.info(
+            trace.info_fmt(
                 "apigw",
-                format!("HTTP_PROXY to the host's own service {host}"),
+                format_args!("HTTP_PROXY to the host's own service {host}"),
             );
             // A real socket to the user's own service: the virtual clock holds while it is open
             // (crate::clock), so a slow service is not timed out by skipped time.
             let hold = gw.deps.clock.hold();
             let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
-                trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
+                trace.hop_fmt("apigw", Verdict::Refuse, format_args!("{host}: {e}"));
                 IntegrationError::Http {
                     host: host.clone(),
                     reason: e.to_string(),
@@ -398,15 +398,18 @@ async fn run(
             }
         }
         None => {
-            trace.hop(
+            trace.hop_fmt(
                 "apigw",
                 Verdict::Fail,
-                format!("HTTP_PROXY to {connect_host}: the emulated world has no internet"),
+                format_args!("HTTP_PROXY to {connect_host}: the emulated world has no internet"),
             );
             return Err(IntegrationError::Unreachable { uri: connect_host }.into());
         }
     };
-    trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
+    trace.info_fmt(
+        "apigw",
+        format_args!("-> {method} {target} Host {host_header}"),
+    );
     let (rparts, rbody) = exchange(io, outgoing, &host_header, trace).await?;
     Ok(respond(rparts, rbody, trace))
 }
@@ -417,9 +420,9 @@ fn respond(
     rbody: Bytes,
     trace: &crate::trace::Trace,
 ) -> http::Response<Bytes> {
-    trace.pass(
+    trace.pass_fmt(
         "apigw",
-        format!(
+        format_args!(
             "<- {} from the integration ({} bytes); headers passed through",
             rparts.status,
             rbody.len()

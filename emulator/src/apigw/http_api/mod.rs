@@ -308,9 +308,9 @@ impl HttpApiService {
             } else {
                 path
             };
-            trace.info(
+            trace.info_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "{} {} -> http api {} ({}) stage {} (apigw-requestid {})",
                     req.method(),
                     path,
@@ -328,9 +328,9 @@ impl HttpApiService {
                     stage: stage.name.clone(),
                 })?;
             let route = api.routes[matched.index].clone();
-            trace.pass(
+            trace.pass_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "matched route {} (authorization {}, integration {})",
                     route.config.key,
                     route.config.auth.as_str(),
@@ -381,9 +381,9 @@ impl HttpApiService {
             HeaderValue::from_str(&ids.apigw_id).expect("base64"),
         );
         resp.extensions_mut().insert(LowercaseHeaders);
-        trace.info(
+        trace.info_fmt(
             "apigw",
-            format!(
+            format_args!(
                 "answered {} ({len} bytes) apigw-requestid {}",
                 resp.status(),
                 ids.apigw_id
