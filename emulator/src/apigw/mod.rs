@@ -224,7 +224,8 @@ pub struct Targets<'a> {
 #[derive(Debug)]
 pub struct ApiGateway {
     deps: Deps,
-    stages: HashMap<(String, String), Arc<DeployedStage>>,
+    /// Deployed stages by API id, then stage name (looked up without building a key).
+    stages: HashMap<String, HashMap<String, Arc<DeployedStage>>>,
     apis: HashMap<String, RestApiConfig>,
     authorizers: Vec<rest_api::AuthorizerConfig>,
     vpc_links: HashMap<String, Arc<VpcLink>>,
@@ -371,7 +372,10 @@ impl ApiGateway {
                     region: deps.region.clone(),
                     account: deps.account.clone(),
                 };
-                stages.insert((api.id.clone(), name), Arc::new(stage));
+                stages
+                    .entry(api.id.clone())
+                    .or_insert_with(HashMap::new)
+                    .insert(name, Arc::new(stage));
             }
         }
         let http = http_api::HttpApis::start(&gw.http, &deps.region, &deps.account);
@@ -401,9 +405,7 @@ impl ApiGateway {
 
     /// The deployed stage.
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<Arc<DeployedStage>> {
-        self.stages
-            .get(&(api_id.to_string(), stage.to_string()))
-            .cloned()
+        self.stages.get(api_id)?.get(stage).cloned()
     }
 
     /// The REST API with this id.

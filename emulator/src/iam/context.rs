@@ -295,6 +295,19 @@ impl RequestContext {
         }
     }
 
+    /// A copy without the keys whose folded names are `folded` (the evaluator's derived keys,
+    /// which it sets afresh: copying their values only to drop them was most of its copy).
+    pub(super) fn without_folded(&self, folded: &[&str]) -> Self {
+        Self {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| !folded.contains(&e.folded.as_ref()))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The `aws:CurrentTime` value parsed as a date, if present and valid.
     pub fn current_time(&self) -> Option<DateTime<Utc>> {
         super::condition::parse_date(self.get_single(keys::CURRENT_TIME)?)
@@ -364,6 +377,16 @@ mod tests {
         assert_eq!(ctx.get_single(keys::SECURE_TRANSPORT), Some("true"));
         assert_eq!(ctx.current_time(), Some(now));
         assert_eq!(ctx.get(keys::SOURCE_IP), None);
+    }
+
+    #[test]
+    fn a_copy_leaves_out_folded_names() {
+        let ctx = RequestContext::new()
+            .with(keys::PRINCIPAL_ARN, "arn:aws:iam::1:root")
+            .with("Aws:SourceIp", "10.0.0.1")
+            .with("x:Other", "1");
+        let copy = ctx.without_folded(&["aws:principalarn", "aws:sourceip"]);
+        assert_eq!(copy, RequestContext::new().with("x:Other", "1"));
     }
 
     #[test]
