@@ -88,18 +88,25 @@ fn respond(
     content_type: Option<&str>,
     body: Bytes,
 ) -> hyper::Response<Full<Bytes>> {
-    let mut builder = hyper::Response::builder()
-        .status(status)
-        .header(http::header::SERVER, SERVER)
-        .header(http::header::DATE, http_date(clock));
-    if let Some(ct) = content_type {
-        builder = builder.header(http::header::CONTENT_TYPE, ct);
+    // The header map is filled directly (the response builder parses each name and value
+    // again); same headers, same order.
+    let mut headers = http::HeaderMap::with_capacity(5);
+    headers.insert(http::header::SERVER, HeaderValue::from_static(SERVER));
+    if let Ok(date) = HeaderValue::from_str(&http_date(clock)) {
+        headers.insert(http::header::DATE, date);
     }
-    builder
-        .header(http::header::CONTENT_LENGTH, body.len())
-        .header(http::header::CONNECTION, "keep-alive")
-        .body(Full::new(body))
-        .expect("static response parts are valid")
+    if let Some(ct) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
+        headers.insert(http::header::CONTENT_TYPE, ct);
+    }
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(
+        http::header::CONNECTION,
+        HeaderValue::from_static("keep-alive"),
+    );
+    let mut resp = hyper::Response::new(Full::new(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    *resp.headers_mut() = headers;
+    resp
 }
 
 /// The words ALB puts on its own error pages and status lines where they differ from the HTTP

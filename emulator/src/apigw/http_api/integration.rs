@@ -307,23 +307,33 @@ async fn run(
         target.push_str(&query.join("&"));
     }
     let method = integration.method.clone().unwrap_or(parts.method.clone());
-    let mut builder = http::Request::builder()
-        .method(method.clone())
-        .uri(&target)
-        .header(http::header::HOST, host_header.as_str());
+    let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
+        host: host_header.clone(),
+        reason: e.to_string(),
+    };
+    // The header map is filled directly (the request builder parses each name and value again).
+    let mut outgoing_headers = http::HeaderMap::with_capacity(headers.len() + 4);
+    outgoing_headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(&host_header).map_err(|e| http_err(&e))?,
+    );
     for (name, value) in &headers {
-        builder = builder.header(name, value);
+        outgoing_headers.append(name.clone(), value.clone());
     }
-    builder = builder
-        .header("x-amzn-trace-id", inv.ids.trace_id.as_str())
-        .header("x-forwarded-proto", "https")
-        .header("x-forwarded-port", "443");
-    let outgoing = builder
-        .body(Full::new(body))
-        .map_err(|e| IntegrationError::Http {
-            host: host_header.clone(),
-            reason: e.to_string(),
-        })?;
+    for (name, value) in [
+        ("x-amzn-trace-id", inv.ids.trace_id.as_str()),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-port", "443"),
+    ] {
+        outgoing_headers.append(
+            HeaderName::from_static(name),
+            HeaderValue::from_str(value).map_err(|e| http_err(&e))?,
+        );
+    }
+    let mut outgoing = http::Request::new(Full::new(body));
+    *outgoing.method_mut() = method.clone();
+    *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
+    *outgoing.headers_mut() = outgoing_headers;
 
     let io: Box<dyn Io> = match via {
         Some((link, target_lb)) => {
