@@ -529,7 +529,7 @@ mod tests {
         let scoped = trace.scoped("Call API");
         scoped.hop_fmt("apigw", Verdict::Fail, format_args!("{}", 504));
         let hops = trace.hops();
-        let texts: Vec<(&str, &str, Option<&str>, Option<&str>, Option<&str>)> = hops
+        let texts: Vec<_> = hops
             .iter()
             .map(|h| {
                 (
