@@ -331,7 +331,7 @@ impl Trace {
         });
         let mut part = |text: Option<String>| text.map(|t| hops.append(|out| out.push_str(&t)));
         let (address, rule) = (part(detail.address), part(detail.rule));
-        tracing::debug!(component, %verdict, message = &hops.text[message.clone()], "hop");
+        tracing::debug!(component, %verdict, message = %&hops.text[message.clone()], "hop");
         hops.list.push(Stored {
             at_ms,
             component,
