@@ -375,10 +375,10 @@ impl Directory {
         trace: &Trace,
     ) -> Result<Decision, AssumeRoleRefused> {
         let Some(trust) = self.trust.get(role_arn) else {
-            trace.hop(
+            trace.hop_fmt(
                 "iam",
                 Verdict::Refuse,
-                format!(
+                format_args!(
                     "{} may not assume {role_arn}: no such role in account {}",
                     assumption.service, self.account
                 ),
@@ -389,19 +389,19 @@ impl Directory {
         };
         let decision = service_may_assume(trust, role_arn, assumption);
         if decision.is_allowed() {
-            trace.pass(
+            trace.pass_fmt(
                 "iam",
-                format!(
+                format_args!(
                     "{} assumes {role_arn} for {}: {decision}",
                     assumption.service, assumption.source_arn
                 ),
             );
             Ok(decision)
         } else {
-            trace.hop(
+            trace.hop_fmt(
                 "iam",
                 Verdict::Refuse,
-                format!(
+                format_args!(
                     "{} may not assume {role_arn} for {}: {decision}",
                     assumption.service, assumption.source_arn
                 ),
@@ -442,10 +442,8 @@ impl Directory {
         // (reference_policies_condition-keys.html, "aws:PrincipalTag/tag-key"); a role
         // session's principal ARN is its role's.
         let tagged;
-        let context = match principal
-            .principal_arn()
-            .and_then(|arn| self.tags.get(&arn))
-        {
+        let principal_arn = principal.principal_arn();
+        let context = match principal_arn.as_ref().and_then(|arn| self.tags.get(arn)) {
             Some(tags) => {
                 let mut c = context.clone();
                 for (k, v) in tags {
@@ -462,7 +460,10 @@ impl Directory {
             resource,
             context,
         };
-        let identity = self.identity_policies(principal);
+        let identity = principal_arn
+            .as_ref()
+            .and_then(|arn| self.identity.get(arn))
+            .map_or(&[][..], Vec::as_slice);
         let decision = evaluate(
             &request,
             &PolicySet {

@@ -123,10 +123,67 @@ impl fmt::Display for Hop {
     }
 }
 
+/// How many hops a trace makes room for at its first (an API Gateway request through a VPC link
+/// to an ALB makes ten).
+const HOPS_RESERVED: usize = 12;
+
+/// Room for the text of those hops at the first (about 1.3 KB for such a request).
+const TEXT_RESERVED: usize = 2048;
+
+/// The hops of a trace as they are kept: every text of every hop back to back in one string,
+/// each hop naming its parts by range. A request makes about ten hops; one growing text rather
+/// than a string per message, address and rule spares most of their allocations (and frees,
+/// when the viewer's oldest request is dropped). [`Trace::hops`] gives them back as [`Hop`]s.
+#[derive(Debug, Default)]
+struct Hops {
+    list: Vec<Stored>,
+    text: String,
+}
+
+#[derive(Debug)]
+struct Stored {
+    at_ms: u64,
+    component: &'static str,
+    verdict: Verdict,
+    message: std::ops::Range<usize>,
+    address: Option<std::ops::Range<usize>>,
+    rule: Option<std::ops::Range<usize>>,
+    state: Option<Arc<str>>,
+}
+
+impl Hops {
+    /// Appends `write`'s text; its range.
+    fn append(&mut self, write: impl FnOnce(&mut String)) -> std::ops::Range<usize> {
+        let start = self.text.len();
+        write(&mut self.text);
+        start..self.text.len()
+    }
+
+    fn hop(&self, h: &Stored) -> Hop {
+        let text = |r: &std::ops::Range<usize>| self.text[r.clone()].to_owned();
+        Hop {
+            at_ms: h.at_ms,
+            component: h.component,
+            verdict: h.verdict,
+            message: text(&h.message),
+            address: h.address.as_ref().map(text),
+            rule: h.rule.as_ref().map(text),
+            state: h.state.clone(),
+        }
+    }
+}
+
+/// A hop's message as the caller gives it: text, or `format_args!` written straight into the
+/// trace ([`Trace::hop_fmt`]).
+enum Message<'a> {
+    Text(String),
+    Args(fmt::Arguments<'a>),
+}
+
 /// A shared, append-only list of hops. Cloning gives another handle to the same trace.
 #[derive(Clone, Debug)]
 pub struct Trace {
-    inner: Arc<Mutex<Vec<Hop>>>,
+    inner: Arc<Mutex<Hops>>,
     origin: tokio::time::Instant,
     enabled: bool,
     /// The state whose hops this handle records ([`Trace::scoped`]).
@@ -168,7 +225,7 @@ impl Trace {
     /// A new, empty trace whose clock starts now.
     pub fn new() -> Self {
         Self {
-            inner: Arc::new(Mutex::new(Vec::new())),
+            inner: Arc::default(),
             origin: tokio::time::Instant::now(),
             enabled: true,
             scope: None,
@@ -213,6 +270,12 @@ impl Trace {
         self.hop_with(component, verdict, Detail::default, message);
     }
 
+    /// Appends a hop whose message is formatted straight into the trace
+    /// (`trace.hop_fmt("alb", Verdict::Pass, format_args!(…))`), with no string of its own.
+    pub fn hop_fmt(&self, component: &'static str, verdict: Verdict, message: fmt::Arguments<'_>) {
+        self.record(component, verdict, Detail::default, Message::Args(message));
+    }
+
     /// Appends a hop with its address and deciding rule as data ([`Detail`]); `detail` is
     /// called only when the trace records (a [`Trace::disabled`] one builds nothing).
     pub fn hop_with(
@@ -222,9 +285,30 @@ impl Trace {
         detail: impl FnOnce() -> Detail,
         message: impl Into<String>,
     ) {
+        self.record(component, verdict, detail, Message::Text(message.into()));
+    }
+
+    /// [`Trace::hop_with`] with the message formatted straight into the trace.
+    pub fn hop_with_fmt(
+        &self,
+        component: &'static str,
+        verdict: Verdict,
+        detail: impl FnOnce() -> Detail,
+        message: fmt::Arguments<'_>,
+    ) {
+        self.record(component, verdict, detail, Message::Args(message));
+    }
+
+    fn record(
+        &self,
+        component: &'static str,
+        verdict: Verdict,
+        detail: impl FnOnce() -> Detail,
+        message: Message<'_>,
+    ) {
         if let Some(relay) = &self.relay {
             if let Some(trace) = relay.current() {
-                trace.hop_with(component, verdict, detail, message);
+                trace.record(component, verdict, detail, message);
             }
             return;
         }
@@ -232,17 +316,31 @@ impl Trace {
             return;
         }
         let detail = detail();
-        let hop = Hop {
-            at_ms: self.origin.elapsed().as_millis() as u64,
+        let at_ms = self.origin.elapsed().as_millis() as u64;
+        let mut hops = self.inner.lock().expect("trace lock");
+        if hops.list.capacity() == 0 {
+            // A request's trace has about a dozen hops: one allocation rather than four.
+            hops.list.reserve_exact(HOPS_RESERVED);
+            hops.text.reserve(TEXT_RESERVED);
+        }
+        let message = hops.append(|out| match message {
+            Message::Text(text) => out.push_str(&text),
+            Message::Args(args) => {
+                let _ = fmt::Write::write_fmt(out, args);
+            }
+        });
+        let mut part = |text: Option<String>| text.map(|t| hops.append(|out| out.push_str(&t)));
+        let (address, rule) = (part(detail.address), part(detail.rule));
+        tracing::debug!(component, %verdict, message = %&hops.text[message.clone()], "hop");
+        hops.list.push(Stored {
+            at_ms,
             component,
             verdict,
-            message: message.into(),
-            address: detail.address,
-            rule: detail.rule,
+            message,
+            address,
+            rule,
             state: self.scope.clone(),
-        };
-        tracing::debug!(component, %verdict, message = %hop.message, "hop");
-        self.inner.lock().expect("trace lock").push(hop);
+        });
     }
 
     /// Shorthand for a [`Verdict::Pass`] hop.
@@ -253,6 +351,16 @@ impl Trace {
     /// Shorthand for a [`Verdict::Info`] hop.
     pub fn info(&self, component: &'static str, message: impl Into<String>) {
         self.hop(component, Verdict::Info, message);
+    }
+
+    /// [`Trace::pass`] with the message formatted straight into the trace.
+    pub fn pass_fmt(&self, component: &'static str, message: fmt::Arguments<'_>) {
+        self.hop_fmt(component, Verdict::Pass, message);
+    }
+
+    /// [`Trace::info`] with the message formatted straight into the trace.
+    pub fn info_fmt(&self, component: &'static str, message: fmt::Arguments<'_>) {
+        self.hop_fmt(component, Verdict::Info, message);
     }
 
     /// Whether hops are recorded (a [`Trace::disabled`] trace records none: callers can skip
@@ -268,8 +376,12 @@ impl Trace {
     /// the request, if one did (without copying the rest: the viewer's feed asks every second).
     pub fn outline(&self) -> (usize, Option<Hop>) {
         let hops = self.inner.lock().expect("trace lock");
-        let deciding = svg::deciding_hop(&hops).map(|i| hops[i].clone());
-        (hops.len(), deciding)
+        let deciding = hops
+            .list
+            .iter()
+            .find(|h| svg::stops(h.verdict))
+            .map(|h| hops.hop(h));
+        (hops.list.len(), deciding)
     }
 
     /// A copy of the hops so far.
@@ -277,7 +389,8 @@ impl Trace {
         if let Some(relay) = &self.relay {
             return relay.current().map(|t| t.hops()).unwrap_or_default();
         }
-        self.inner.lock().expect("trace lock").clone()
+        let hops = self.inner.lock().expect("trace lock");
+        hops.list.iter().map(|h| hops.hop(h)).collect()
     }
 
     /// Virtual time elapsed since the trace started.
@@ -400,6 +513,56 @@ mod tests {
         assert_eq!(hops[0].at_ms, 0);
         assert_eq!(hops[1].at_ms, 60_000);
         assert!(trace.render().contains("60.000s"));
+    }
+
+    #[test]
+    fn hops_keep_their_texts_apart() {
+        let trace = Trace::new();
+        trace.hop_with(
+            "iam",
+            Verdict::Refuse,
+            || Detail::at("arn:aws:execute-api:r:1:a/s/GET/").rule("no statement allows"),
+            String::from("denied"),
+        );
+        trace.info_fmt("alb", format_args!("GET {} matched", "/items"));
+        trace.pass("sg", "ingress allowed");
+        let scoped = trace.scoped("Call API");
+        scoped.hop_fmt("apigw", Verdict::Fail, format_args!("{}", 504));
+        let hops = trace.hops();
+        let texts: Vec<_> = hops
+            .iter()
+            .map(|h| {
+                (
+                    h.component,
+                    h.message.as_str(),
+                    h.address.as_deref(),
+                    h.rule.as_deref(),
+                    h.state.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "iam",
+                    "denied",
+                    Some("arn:aws:execute-api:r:1:a/s/GET/"),
+                    Some("no statement allows"),
+                    None
+                ),
+                ("alb", "GET /items matched", None, None, None),
+                ("sg", "ingress allowed", None, None, None),
+                ("apigw", "504", None, None, Some("Call API")),
+            ]
+        );
+        let (count, deciding) = trace.outline();
+        assert_eq!(count, 4);
+        assert_eq!(deciding.map(|h| h.message), Some("denied".to_owned()));
+        // A disabled trace builds nothing, formatted or not.
+        let off = Trace::disabled();
+        off.info_fmt("alb", format_args!("{}", 1));
+        assert!(off.hops().is_empty());
     }
 
     #[test]

@@ -88,18 +88,25 @@ fn respond(
     content_type: Option<&str>,
     body: Bytes,
 ) -> hyper::Response<Full<Bytes>> {
-    let mut builder = hyper::Response::builder()
-        .status(status)
-        .header(http::header::SERVER, SERVER)
-        .header(http::header::DATE, http_date(clock));
-    if let Some(ct) = content_type {
-        builder = builder.header(http::header::CONTENT_TYPE, ct);
+    // The header map is filled directly (the response builder parses each name and value
+    // again); same headers, same order.
+    let mut headers = http::HeaderMap::with_capacity(5);
+    headers.insert(http::header::SERVER, HeaderValue::from_static(SERVER));
+    if let Ok(date) = HeaderValue::from_str(&http_date(clock)) {
+        headers.insert(http::header::DATE, date);
     }
-    builder
-        .header(http::header::CONTENT_LENGTH, body.len())
-        .header(http::header::CONNECTION, "keep-alive")
-        .body(Full::new(body))
-        .expect("static response parts are valid")
+    if let Some(ct) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
+        headers.insert(http::header::CONTENT_TYPE, ct);
+    }
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(
+        http::header::CONNECTION,
+        HeaderValue::from_static("keep-alive"),
+    );
+    let mut resp = hyper::Response::new(Full::new(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    *resp.headers_mut() = headers;
+    resp
 }
 
 /// The words ALB puts on its own error pages and status lines where they differ from the HTTP
@@ -149,9 +156,9 @@ pub(super) async fn perform(
                 .as_ref()
                 .map(|ct| format!("{ct}; charset=utf-8"));
             let body = Bytes::from(fixed.message_body.clone().unwrap_or_default());
-            ctx.trace.pass(
+            ctx.trace.pass_fmt(
                 "alb",
-                format!(
+                format_args!(
                     "fixed-response {} {} ({} bytes)",
                     fixed.status_code,
                     content_type.as_deref().unwrap_or("(no content type)"),
@@ -177,10 +184,10 @@ async fn forward(
     // Without registered targets ALB answers 503
     // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html>).
     let Some(target) = group.targets.first() else {
-        ctx.trace.hop(
+        ctx.trace.hop_fmt(
             "alb",
             Verdict::Refuse,
-            format!("target group {} has no registered targets: 503", group.name),
+            format_args!("target group {} has no registered targets: 503", group.name),
         );
         return error_page(ctx.clock, StatusCode::SERVICE_UNAVAILABLE);
     };
@@ -222,10 +229,10 @@ async fn forward(
         let connect = ctx.net.connect(&source, ctx.vpc_id, target.addr, ctx.trace);
         match tokio::time::timeout(TARGET_CONNECT_TIMEOUT, connect).await {
             Err(_) => {
-                ctx.trace.hop(
+                ctx.trace.hop_fmt(
                     "alb",
                     Verdict::Fail,
-                    format!(
+                    format_args!(
                         "target {} of {}: no connection within {} s: 504",
                         target.addr,
                         group.name,
@@ -260,9 +267,9 @@ async fn forward(
     };
     match upstream {
         Ok(Ok(resp)) => {
-            ctx.trace.pass(
+            ctx.trace.pass_fmt(
                 "alb",
-                format!(
+                format_args!(
                     "forwarded to target {} of {}: {}",
                     target.addr,
                     group.name,
@@ -274,18 +281,18 @@ async fn forward(
         Ok(Err(e)) => {
             // A target that refuses or resets the connection gives 502
             // (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html#http-502-issues>).
-            ctx.trace.hop(
+            ctx.trace.hop_fmt(
                 "alb",
                 Verdict::Fail,
-                format!("target {} of {}: {e}: 502", target.addr, group.name),
+                format_args!("target {} of {}: {e}: 502", target.addr, group.name),
             );
             error_page(ctx.clock, StatusCode::BAD_GATEWAY)
         }
         Err(_) => {
-            ctx.trace.hop(
+            ctx.trace.hop_fmt(
                 "alb",
                 Verdict::Fail,
-                format!(
+                format_args!(
                     "target {} of {} sent nothing for {}s: 504",
                     target.addr,
                     group.name,

@@ -243,7 +243,10 @@ impl LoadBalancer {
             &config.security_groups,
         )?;
         let mut tasks = JoinSet::new();
-        for listener in listeners {
+        for mut listener in listeners {
+            // Rules are tried in priority order (a stable sort: equal priorities keep the
+            // template's order).
+            listener.rules.sort_by_key(|r| r.priority);
             let tls = match listener.protocol {
                 Protocol::Http => None,
                 Protocol::Https => {
@@ -441,27 +444,27 @@ async fn handle(
         }
         match &fault.kind {
             FaultKind::Status(status) => {
-                trace.hop(
+                trace.hop_fmt(
                     "alb",
                     Verdict::Refuse,
-                    format!("injected fault: request #{} answered {status}", n + 1),
+                    format_args!("injected fault: request #{} answered {status}", n + 1),
                 );
                 let status = http::StatusCode::from_u16(*status)
                     .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
                 return action::error_page(&shared.clock, status);
             }
             FaultKind::Hang => {
-                trace.hop(
+                trace.hop_fmt(
                     "alb",
                     Verdict::Drop,
-                    format!("injected fault: request #{} is never answered", n + 1),
+                    format_args!("injected fault: request #{} is never answered", n + 1),
                 );
                 return std::future::pending().await;
             }
             FaultKind::Delay(d) => {
-                trace.info(
+                trace.info_fmt(
                     "alb",
-                    format!(
+                    format_args!(
                         "injected fault: request #{} delayed {:.3} s",
                         n + 1,
                         d.as_secs_f64()
@@ -480,15 +483,13 @@ async fn handle(
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    let path = req.uri().path().to_string();
-    let method = req.method().as_str().to_string();
-    let mut rules: Vec<&Rule> = listener.rules.iter().collect();
-    rules.sort_by_key(|r| r.priority);
-    let (which, actions) = rules
-        .into_iter()
-        .find(|r| r.matches(&host, &path, &method))
-        .map(|r| (format!("rule priority {}", r.priority), &r.actions))
-        .unwrap_or_else(|| ("default action".to_string(), &listener.default_actions));
+    let (path, method) = (req.uri().path(), req.method().as_str());
+    // The rules are in priority order (LoadBalancer::start sorts them).
+    let rule = listener
+        .rules
+        .iter()
+        .find(|r| r.matches(&host, path, method));
+    let actions = rule.map_or(&listener.default_actions, |r| &r.actions);
     let ctx = action::RequestContext {
         clock: &shared.clock,
         trace,
@@ -499,10 +500,19 @@ async fn handle(
         vpc_id: &shared.vpc_id,
         node_ip: local.ip(),
     };
-    trace.info(
-        "alb",
-        format!("{method} {path} (Host {host}) matched the {which}"),
-    );
+    match rule {
+        Some(r) => trace.info_fmt(
+            "alb",
+            format_args!(
+                "{method} {path} (Host {host}) matched the rule priority {}",
+                r.priority
+            ),
+        ),
+        None => trace.info_fmt(
+            "alb",
+            format_args!("{method} {path} (Host {host}) matched the default action"),
+        ),
+    }
     action::perform(actions, req, &ctx).await
 }
 

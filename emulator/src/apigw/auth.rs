@@ -146,7 +146,7 @@ impl<S: Next> Service<http::Request<Bytes>> for Auth<S> {
 /// Steps 1–4 of the module docs.
 pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, ApiGatewayError> {
     let deps = gw.deps();
-    let Some(inv) = req.extensions().get::<Invocation>() else {
+    let Some(inv) = req.extensions().get::<Arc<Invocation>>() else {
         // The service always routes first; a bare call has nothing to authorize against.
         return Ok(Caller {
             principal: Principal::Anonymous,
@@ -207,10 +207,10 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, 
         } else {
             "no x-api-key header"
         };
-        trace.hop(
+        trace.hop_fmt(
             "apigw",
             Verdict::Refuse,
-            format!("api key required: {reason}"),
+            format_args!("api key required: {reason}"),
         );
         return Err(AuthorizerError::ApiKey {
             reason: reason.to_string(),
@@ -263,10 +263,7 @@ fn authorizer_answer(
             true
         };
         if !present {
-            trace.hop(
-                "apigw",
-                Verdict::Refuse,
-                format!(
+            trace.hop_fmt("apigw", Verdict::Refuse, format_args!(
                     "authorizer {}: identity source {source} missing: 401 Unauthorized without calling it",
                     a.name
                 ),
@@ -278,10 +275,7 @@ fn authorizer_answer(
         }
     }
     if a.kind == AuthorizerKind::CognitoUserPools {
-        trace.hop(
-            "apigw",
-            Verdict::Refuse,
-            format!(
+        trace.hop_fmt("apigw", Verdict::Refuse, format_args!(
                 "Cognito authorizer {}: no user pool is emulated, the token cannot be validated: 401 Unauthorized",
                 a.name
             ),
@@ -290,10 +284,7 @@ fn authorizer_answer(
             authorizer: a.name.clone(),
         });
     }
-    trace.hop(
-        "apigw",
-        Verdict::Fail,
-        format!(
+    trace.hop_fmt("apigw", Verdict::Fail, format_args!(
             "Lambda authorizer {}: not emulated (vpcgate runs no Lambda functions): 500 AuthorizerConfigurationException",
             a.name
         ),
@@ -324,10 +315,10 @@ pub fn sigv4_caller(
         deps.iam.signing_credentials(id)
     })
     .map_err(|e| {
-        trace.hop(
+        trace.hop_fmt(
             "sigv4",
             Verdict::Refuse,
-            format!(
+            format_args!(
                 "{e} (key {}): {} {}",
                 claimed_key(req).unwrap_or_else(|| "none".into()),
                 e.error_type(),
@@ -344,13 +335,11 @@ pub fn sigv4_caller(
             deps.clock.now_utc(),
         )
         .map_err(|e| {
-            trace.hop("sigv4", Verdict::Refuse, format!("{e}"));
+            trace.hop_fmt("sigv4", Verdict::Refuse, format_args!("{e}"));
             AuthError::Credentials(e)
         })?;
     resolved.apply_to(context);
-    trace.pass(
-        "sigv4",
-        format!(
+    trace.pass_fmt("sigv4", format_args!(
             "{:?} signature by {} verified ({} signed headers{}): principal {} (aws:PrincipalArn {})",
             verified.location,
             verified.access_key_id,

@@ -139,12 +139,12 @@ async fn run(
     gw: &ApiGateway,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
-    let Some(inv) = req.extensions().get::<Invocation>().cloned() else {
+    let Some(inv) = req.extensions().get::<Arc<Invocation>>().cloned() else {
         return Err(IntegrationError::NotDeployed {
             what: "request was not routed".into(),
         });
     };
-    let Some(integration) = inv.route.method.integration.clone() else {
+    let Some(integration) = inv.route.method.integration.as_ref() else {
         return Err(IntegrationError::NotDeployed {
             what: format!("method {} has no integration", inv.route.method.logical_id),
         });
@@ -161,10 +161,7 @@ async fn run(
             // What API Gateway answers when it cannot invoke the integration (a Lambda function
             // it may not call, an unreachable service): 500 `Internal server error`
             // (<https://repost.aws/knowledge-center/api-gateway-internal-server-error>).
-            inv.trace.hop(
-                "apigw",
-                Verdict::Fail,
-                format!(
+            inv.trace.hop_fmt("apigw", Verdict::Fail, format_args!(
                     "{integration_type} integration {uri}: not emulated (vpcgate runs no Lambda functions or AWS service integrations); answered as an unreachable integration"
                 ),
             );
@@ -177,10 +174,10 @@ async fn run(
             connection: Connection::Internet,
             ..
         } => {
-            inv.trace.hop(
+            inv.trace.hop_fmt(
                 "apigw",
                 Verdict::Fail,
-                format!("HTTP_PROXY to {uri}: the emulated world has no internet"),
+                format_args!("HTTP_PROXY to {uri}: the emulated world has no internet"),
             );
             Err(IntegrationError::Unreachable { uri: uri.clone() })
         }
@@ -268,10 +265,10 @@ async fn http_proxy_v1(
                 super::VpcLinkStatus::Failed { message } => message.clone(),
                 super::VpcLinkStatus::Available => "no network load balancer".into(),
             };
-            trace.hop(
+            trace.hop_fmt(
                 "vpclink",
                 Verdict::Fail,
-                format!(
+                format_args!(
                     "VPC link {} ({}) is FAILED: {message}",
                     link.config.id, link.config.name
                 ),
@@ -285,9 +282,9 @@ async fn http_proxy_v1(
     let n = link
         .next_node
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    trace.info(
+    trace.info_fmt(
         "vpclink",
-        format!(
+        format_args!(
             "HTTP_PROXY via VPC link v1 {} ({}): PrivateLink to NLB {} port {port}",
             link.config.id, link.config.name, nlb.config.name
         ),
@@ -359,6 +356,25 @@ const REMAPPED: &[&str] = &[
     "user-agent",
     "www-authenticate",
     "x-amzn-requestid",
+];
+
+/// [`REMAPPED`]'s names as API Gateway renames them, in the same order.
+const REMAPPED_AS: &[&str] = &[
+    "x-amzn-remapped-authorization",
+    "x-amzn-remapped-connection",
+    "x-amzn-remapped-content-length",
+    "x-amzn-remapped-content-md5",
+    "x-amzn-remapped-date",
+    "x-amzn-remapped-expect",
+    "x-amzn-remapped-host",
+    "x-amzn-remapped-max-forwards",
+    "x-amzn-remapped-proxy-authenticate",
+    "x-amzn-remapped-server",
+    "x-amzn-remapped-trailer",
+    "x-amzn-remapped-upgrade",
+    "x-amzn-remapped-user-agent",
+    "x-amzn-remapped-www-authenticate",
+    "x-amzn-remapped-x-amzn-requestid",
 ];
 
 /// Request headers that describe the client's connection and do not travel to the integration.
@@ -496,9 +512,7 @@ pub(crate) async fn connection(
         && let Some((key, eni)) = &key
         && let Some(conn) = gw.deps.net.pool().checkout(key, trace).await
     {
-        trace.info(
-            "vpclink",
-            format!(
+        trace.info_fmt("vpclink", format_args!(
                 "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
                 link.config.id,
                 link.config.name,
@@ -556,9 +570,7 @@ pub(crate) async fn open(
             what: format!("load balancer {} has no nodes", target.load_balancer),
         })?;
     let dst = SocketAddr::new(node.ip, port);
-    trace.info(
-        "vpclink",
-        format!(
+    trace.info_fmt("vpclink", format_args!(
             "HTTP_PROXY via VPC link {} ({}): ENI {} ({}, subnet {}) -> load balancer {} node {} ({}:{})",
             link.config.id,
             link.config.name,
@@ -577,10 +589,10 @@ pub(crate) async fn open(
         .connect(&Source::Eni(eni.clone()), &target.vpc_id, dst, trace)
         .await
         .map_err(|source| {
-            trace.hop(
+            trace.hop_fmt(
                 "vpclink",
                 Verdict::Refuse,
-                format!("connection to {dst} refused: {source}"),
+                format_args!("connection to {dst} refused: {source}"),
             );
             IntegrationError::Connect {
                 target: dst,
@@ -610,11 +622,18 @@ async fn tls_over(
     })?;
     match connector.connect(name, stream).await {
         Ok(tls) => {
-            trace.pass("tls", format!("handshake with {host} over the VPC link"));
+            trace.pass_fmt(
+                "tls",
+                format_args!("handshake with {host} over the VPC link"),
+            );
             Ok(Box::new(tls))
         }
         Err(e) => {
-            trace.hop("tls", Verdict::Fail, format!("handshake with {host}: {e}"));
+            trace.hop_fmt(
+                "tls",
+                Verdict::Fail,
+                format_args!("handshake with {host}: {e}"),
+            );
             Err(IntegrationError::Tls {
                 host,
                 reason: e.to_string(),
@@ -658,29 +677,37 @@ async fn send(
         target.push('?');
         target.push_str(&query.join("&"));
     }
-    let mut builder = hyper::Request::builder()
-        .method(method.clone())
-        .uri(&target);
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
-    builder = builder.header(http::header::HOST, authority);
+    // The header map is filled directly (the request builder checks and converts each header
+    // again): the client's headers are valid already, the added ones are checked here.
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(authority).map_err(|e| http_err(&e))?,
+    );
     for (name, value) in &parts.headers {
-        if !travels(name) {
-            continue;
+        if travels(name) {
+            headers.append(name.clone(), value.clone());
         }
-        builder = builder.header(name, value);
     }
-    builder = builder
-        .header("x-amzn-apigateway-api-id", inv.stage.api.id.as_str())
-        .header("x-amzn-trace-id", inv.ids.trace_id.as_str());
-    let outgoing = builder.body(Full::new(body)).map_err(|e| http_err(&e))?;
-    trace.info(
+    headers.append(
+        HeaderName::from_static("x-amzn-apigateway-api-id"),
+        HeaderValue::from_str(&inv.stage.api.id).map_err(|e| http_err(&e))?,
+    );
+    headers.append(
+        HeaderName::from_static("x-amzn-trace-id"),
+        HeaderValue::from_str(&inv.ids.trace_id).map_err(|e| http_err(&e))?,
+    );
+    let mut outgoing = hyper::Request::new(Full::new(body));
+    *outgoing.method_mut() = method.clone();
+    *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
+    *outgoing.headers_mut() = headers;
+    trace.info_fmt(
         "apigw",
-        format!("-> {method} {target} Host {authority} from {from}"),
+        format_args!("-> {method} {target} Host {authority} from {from}"),
     );
     let (parts, body) = exchange_on(conn, outgoing, host, trace, reopen).await?;
-    trace.pass(
-        "apigw",
-        format!(
+    trace.pass_fmt("apigw", format_args!(
             "<- {} from the integration ({} bytes); backend Server/Date/Connection/Content-Length remapped to x-amzn-Remapped-*",
             parts.status,
             body.len()
@@ -726,9 +753,7 @@ pub(crate) async fn exchange_on(
     reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<(http::response::Parts, Bytes), IntegrationError> {
     let resent = || {
-        trace.info(
-            "apigw",
-            format!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
+        trace.info_fmt("apigw", format_args!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
         );
     };
     conn.exchange(outgoing, reopen, resent)
@@ -736,7 +761,7 @@ pub(crate) async fn exchange_on(
         .map_err(|e| match e {
             ExchangeError::Reopen(e) => e,
             ExchangeError::Http(e) => {
-                trace.hop("apigw", Verdict::Fail, format!("{host}: {e}"));
+                trace.hop_fmt("apigw", Verdict::Fail, format_args!("{host}: {e}"));
                 IntegrationError::Http {
                     host: host.to_string(),
                     reason: e.to_string(),
@@ -754,11 +779,8 @@ pub fn remap(backend: &HeaderMap) -> HeaderMap {
         if n == "transfer-encoding" || n == "keep-alive" {
             continue;
         }
-        if REMAPPED.contains(&n) {
-            if let Ok(remapped) = HeaderName::from_bytes(format!("x-amzn-remapped-{n}").as_bytes())
-            {
-                out.append(remapped, value.clone());
-            }
+        if let Some(i) = REMAPPED.iter().position(|r| *r == n) {
+            out.append(HeaderName::from_static(REMAPPED_AS[i]), value.clone());
         } else {
             out.append(name.clone(), value.clone());
         }
@@ -803,10 +825,7 @@ fn mock(
         })
         .or_else(|| responses.iter().find(|r| r.selection_pattern.is_none()));
     let Some(response) = chosen else {
-        trace.hop(
-            "apigw",
-            Verdict::Fail,
-            format!(
+        trace.hop_fmt("apigw", Verdict::Fail, format_args!(
                 "MOCK integration status {status}: no match for output mapping and no default output mapping configured"
             ),
         );
@@ -824,9 +843,9 @@ fn mock(
                 .map(|(k, v)| (k.clone(), v.clone()))
         })
         .unwrap_or_else(|| ("application/json".into(), String::new()));
-    trace.pass(
+    trace.pass_fmt(
         "apigw",
-        format!(
+        format_args!(
             "MOCK integration status {status} -> method response {} ({} bytes)",
             response.status_code,
             body.len()
@@ -877,6 +896,14 @@ mod tests {
             crate::apigw::wire_name(&HeaderName::from_static("x-amzn-remapped-server")),
             "x-amzn-Remapped-Server"
         );
+    }
+
+    #[test]
+    fn every_remapped_name_is_its_header_prefixed() {
+        assert_eq!(REMAPPED.len(), REMAPPED_AS.len());
+        for (name, remapped) in REMAPPED.iter().zip(REMAPPED_AS) {
+            assert_eq!(*remapped, format!("x-amzn-remapped-{name}"));
+        }
     }
 
     #[test]

@@ -61,6 +61,11 @@ mod tests;
 /// The DNS suffix of REST API endpoints: `{id}.execute-api.{region}.amazonaws.com`.
 pub const EXECUTE_API_DOMAIN: &str = "execute-api";
 
+/// The names of the ids API Gateway answers with (made once, not parsed per answer).
+const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
 /// A deployed stage: what a request to `/{stage}/…` runs against.
 #[derive(Debug)]
 pub struct DeployedStage {
@@ -87,15 +92,24 @@ impl DeployedStage {
     /// `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{VERB}/{path}`
     /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html>).
     pub fn invoke_arn(&self, verb: &str, path: &str) -> String {
-        format!(
-            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
-            self.region,
-            self.account,
-            self.api.id,
-            self.name,
+        let parts = [
+            "arn:aws:execute-api:",
+            &self.region,
+            ":",
+            &self.account,
+            ":",
+            &self.api.id,
+            "/",
+            &self.name,
+            "/",
             verb,
-            path.trim_start_matches('/')
-        )
+            "/",
+            path.trim_start_matches('/'),
+        ];
+        // Joined into one string of the right size (built for every authorized request).
+        let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| arn.push_str(p));
+        arn
     }
 }
 
@@ -219,7 +233,8 @@ pub struct Targets<'a> {
 #[derive(Debug)]
 pub struct ApiGateway {
     deps: Deps,
-    stages: HashMap<(String, String), Arc<DeployedStage>>,
+    /// Deployed stages by API id, then stage name (looked up without building a key).
+    stages: HashMap<String, HashMap<String, Arc<DeployedStage>>>,
     apis: HashMap<String, RestApiConfig>,
     authorizers: Vec<rest_api::AuthorizerConfig>,
     vpc_links: HashMap<String, Arc<VpcLink>>,
@@ -366,7 +381,10 @@ impl ApiGateway {
                     region: deps.region.clone(),
                     account: deps.account.clone(),
                 };
-                stages.insert((api.id.clone(), name), Arc::new(stage));
+                stages
+                    .entry(api.id.clone())
+                    .or_insert_with(HashMap::new)
+                    .insert(name, Arc::new(stage));
             }
         }
         let http = http_api::HttpApis::start(&gw.http, &deps.region, &deps.account);
@@ -396,9 +414,7 @@ impl ApiGateway {
 
     /// The deployed stage.
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<Arc<DeployedStage>> {
-        self.stages
-            .get(&(api_id.to_string(), stage.to_string()))
-            .cloned()
+        self.stages.get(api_id)?.get(stage).cloned()
     }
 
     /// The REST API with this id.
@@ -459,15 +475,32 @@ impl RequestIds {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        let apigw: [u8; 11] = rand::random();
-        let root: [u8; 12] = rand::random();
+        // The thread's generator for all three (a version 4 UUID is 122 random bits: uuid's own
+        // `new_v4` asks the OS each time).
+        let (uuid, apigw, root): ([u8; 16], [u8; 11], [u8; 12]) =
+            (rand::random(), rand::random(), rand::random());
+        let uuid = uuid::Builder::from_random_bytes(uuid).into_uuid();
+        let request_id = uuid
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .to_owned();
+        // `Root=1-{epoch seconds, 8 hex}-{24 hex}`, written into one string.
+        let mut trace_id = String::with_capacity(TRACE_ID_LEN);
+        let _ = std::fmt::Write::write_fmt(&mut trace_id, format_args!("Root=1-{secs:08x}-"));
+        let mut hex_root = [0u8; 24];
+        if hex::encode_to_slice(root, &mut hex_root).is_ok() {
+            trace_id.extend(hex_root.iter().map(|&b| char::from(b)));
+        }
         Self {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id,
             apigw_id: base64::engine::general_purpose::STANDARD.encode(apigw),
-            trace_id: format!("Root=1-{secs:08x}-{}", hex::encode(root)),
+            trace_id,
         }
     }
 }
+
+/// `Root=1-`, 8 hex digits, `-` and 24 hex digits.
+const TRACE_ID_LEN: usize = 40;
 
 /// What the routing step found, handed to the layers in the request's extensions.
 #[derive(Clone, Debug)]
@@ -478,8 +511,8 @@ pub struct Invocation {
     pub route: Route,
     /// The path below the stage (`/` for the root).
     pub path: String,
-    /// The request ids.
-    pub ids: RequestIds,
+    /// The request ids (shared with the answer's headers).
+    pub ids: Arc<RequestIds>,
     /// The request's trace.
     pub trace: Trace,
 }
@@ -518,6 +551,8 @@ impl<S> Next for S where
 pub struct ApiGatewayService {
     gw: Arc<ApiGateway>,
     inner: Inner,
+    /// HTTP APIs' data plane, built once with this one (it shares the addresses).
+    http: http_api::HttpApiService,
 }
 
 impl fmt::Debug for ApiGatewayService {
@@ -535,6 +570,7 @@ pub fn service(gw: &Arc<ApiGateway>) -> ApiGatewayService {
     ApiGatewayService {
         gw: gw.clone(),
         inner: BoxCloneSyncService::new(inner),
+        http: http_api::service(gw),
     }
 }
 
@@ -614,24 +650,36 @@ pub fn locate(req: &http::Request<Bytes>) -> Option<Address> {
 
 impl ApiGatewayService {
     /// Answers one request (what [`Service::call`] does).
-    pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
+    pub async fn handle(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
+        let address = locate(&req);
+        self.handle_at(req, address).await
+    }
+
+    /// [`Self::handle`] for a request whose address the caller already read ([`locate`]).
+    pub async fn handle_at(
+        &self,
+        mut req: http::Request<Bytes>,
+        address: Option<Address>,
+    ) -> http::Response<Bytes> {
         let gw = &self.gw;
         // HTTP APIs (v2) share the addresses; their own data plane answers them.
-        if locate(&req).is_some_and(|a| gw.http_api(&a.api_id).is_some()) {
-            return http_api::service(gw).handle(req).await;
+        if address
+            .as_ref()
+            .is_some_and(|a| gw.http_api(&a.api_id).is_some())
+        {
+            return self.http.handle_at(req, address).await;
         }
         let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
-        let ids = RequestIds::new(&gw.deps.clock);
+        let ids = Arc::new(RequestIds::new(&gw.deps.clock));
         let mut tracing_enabled = false;
         let result = async {
-            let host = req
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let address = locate(&req).ok_or_else(|| ApiGatewayError::NoApi {
-                host: host.clone(),
+            let address = address.ok_or_else(|| ApiGatewayError::NoApi {
+                host: req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_string(),
                 path: req.uri().path().to_string(),
             })?;
             let known = gw.api(&address.api_id).is_some()
@@ -649,9 +697,9 @@ impl ApiGatewayService {
                 }
             })?;
             tracing_enabled = stage.tracing_enabled;
-            trace.info(
+            trace.info_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "{} {} -> rest api {} ({}, {}) stage {} (request id {})",
                     req.method(),
                     address.path,
@@ -680,9 +728,9 @@ impl ApiGatewayService {
                         vpce_id,
                     });
                 }
-                (true, Some(vpce_id)) => trace.pass(
+                (true, Some(vpce_id)) => trace.pass_fmt(
                     "apigw",
-                    format!("private api {} reached through {vpce_id}", stage.api.id),
+                    format_args!("private api {} reached through {vpce_id}", stage.api.id),
                 ),
                 (false, None) => {}
             }
@@ -694,9 +742,9 @@ impl ApiGatewayService {
                     path: address.path.clone(),
                     stage: stage.name.clone(),
                 })?;
-            trace.pass(
+            trace.pass_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "matched resource {} method {} (authorization {}, integration {})",
                     route.resource_path,
                     route.method.http_method,
@@ -709,13 +757,13 @@ impl ApiGatewayService {
                         .unwrap_or("none")
                 ),
             );
-            req.extensions_mut().insert(Invocation {
+            req.extensions_mut().insert(Arc::new(Invocation {
                 stage,
                 route,
                 path: address.path,
                 ids: ids.clone(),
                 trace: trace.clone(),
-            });
+            }));
             self.inner.clone().oneshot(req).await
         }
         .await;
@@ -747,22 +795,22 @@ impl ApiGatewayService {
             HeaderValue::from_static("keep-alive"),
         );
         headers_mut.insert(
-            "x-amzn-requestid",
+            X_AMZN_REQUESTID,
             HeaderValue::from_str(&ids.request_id).expect("uuid"),
         );
         headers_mut.insert(
-            "x-amz-apigw-id",
+            X_AMZ_APIGW_ID,
             HeaderValue::from_str(&ids.apigw_id).expect("base64"),
         );
         if ok && tracing_enabled {
             headers_mut.insert(
-                "x-amzn-trace-id",
+                X_AMZN_TRACE_ID,
                 HeaderValue::from_str(&ids.trace_id).expect("ascii"),
             );
         }
-        trace.info(
+        trace.info_fmt(
             "apigw",
-            format!(
+            format_args!(
                 "answered {} ({} bytes) x-amzn-RequestId {} x-amz-apigw-id {}",
                 resp.status(),
                 len,

@@ -7,6 +7,7 @@
 //! the body is recorded, research Q14). The timer is tokio's, so a paused test clock runs the
 //! 29 s in no wall time. The timeout comes from the matched method ([`super::Invocation`]).
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -57,7 +58,7 @@ impl<S: Next> Service<http::Request<Bytes>> for IntegrationTimeout<S> {
     }
 
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
-        let invocation = req.extensions().get::<Invocation>().cloned();
+        let invocation = req.extensions().get::<Arc<Invocation>>().cloned();
         let after = invocation
             .as_ref()
             .and_then(|i| i.route.method.integration.as_ref())
@@ -81,10 +82,10 @@ impl<S: Next> Service<http::Request<Bytes>> for IntegrationTimeout<S> {
 /// The hop of an integration that did not answer within its `TimeoutInMillis` (REST and HTTP
 /// APIs alike).
 pub(crate) fn timed_out(trace: &Trace, after: Duration) {
-    trace.hop(
+    trace.hop_fmt(
         "apigw",
         Verdict::Fail,
-        format!(
+        format_args!(
             "integration timeout: no response within {} ms (TimeoutInMillis)",
             after.as_millis()
         ),

@@ -1102,16 +1102,24 @@ pub async fn handle_parts(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let path = parts.uri.path().to_string();
+    // The log line's label is built only when the line is written (a loaded `serve` logs at
+    // warn: formatting it for nothing was a measurable part of a request).
+    let log = if ui::polled(&path) {
+        tracing::enabled!(tracing::Level::DEBUG)
+    } else {
+        tracing::enabled!(tracing::Level::INFO)
+    };
+    let label = |f: &dyn Fn() -> String| if log { f() } else { String::new() };
     let started = tokio::time::Instant::now();
     // A request keeps the world it started on, whatever a reset does meanwhile.
     let world = edge.world();
     let (label, resp) = match target.as_deref() {
         Some(t) if let Some((service, op)) = JsonService::of_target(t) => (
-            format!("{} {op}", service.name),
+            label(&|| format!("{} {op}", service.name)),
             json_api(&edge, world, &parts, &body, service, op).await,
         ),
         Some(t) => (
-            format!("unknown target {t}"),
+            label(&|| format!("unknown target {t}")),
             wire::error(
                 "1.0",
                 &JsonError::client(
@@ -1123,44 +1131,39 @@ pub async fn handle_parts(
         None if cfn_api::is_query(&parts, &body) => cfn_api::handle(&edge, world, &parts, &body),
         None => {
             let req = http::Request::from_parts(parts, body);
-            if apigw_api::is_control_plane(req.uri().path()) && crate::apigw::locate(&req).is_none()
-            {
+            let address = crate::apigw::locate(&req);
+            if apigw_api::is_control_plane(req.uri().path()) && address.is_none() {
                 // API Gateway's control plane (apigateway.<region>.amazonaws.com).
                 let (parts, body) = req.into_parts();
                 (
-                    format!("apigateway {} {}", parts.method, parts.uri.path()),
+                    label(&|| format!("apigateway {} {}", parts.method, parts.uri.path())),
                     apigw_api::handle(&edge, world, &parts, &body),
                 )
             } else if apigwv2_api::is_control_plane(req.uri().path()) {
                 // API Gateway v2's control plane (HTTP APIs).
                 let (parts, body) = req.into_parts();
                 (
-                    format!("apigatewayv2 {} {}", parts.method, parts.uri.path()),
+                    label(&|| format!("apigatewayv2 {} {}", parts.method, parts.uri.path())),
                     apigw_api::handle(&edge, world, &parts, &body),
                 )
-            } else if crate::apigw::locate(&req).is_some() {
-                let label = format!("execute-api {} {}", req.method(), req.uri().path());
+            } else if let Some(a) = address {
+                let label = label(&|| format!("execute-api {} {}", req.method(), req.uri().path()));
                 let mut req = req;
                 // A real client signed with its host's clock (crate::clock::HostTime).
                 req.extensions_mut()
-                    .insert(crate::clock::HostTime(edge.world().clock.host_now()));
+                    .insert(crate::clock::HostTime(world.clock.host_now()));
                 // The trace viewer lists the request and shows its hops.
                 let logged = edge.activity.request(
                     req.method().as_str(),
-                    &crate::apigw::locate(&req)
-                        .map(|a| format!("{} stage {}", a.api_id, a.stage))
-                        .unwrap_or_default(),
+                    &format!("{} stage {}", a.api_id, a.stage),
                     req.uri().path(),
                 );
                 req.extensions_mut().insert(logged.trace());
-                let apigw = match crate::apigw::locate(&req) {
-                    Some(a) => {
-                        let region = a.region.unwrap_or_else(|| world.model.region.clone());
-                        edge.apigw_serving(&a.api_id, &region)
-                    }
-                    None => edge.apigw(),
-                };
-                let resp = apigw.handle(req).await;
+                let apigw = edge.apigw_serving(
+                    &a.api_id,
+                    a.region.as_deref().unwrap_or(&world.model.region),
+                );
+                let resp = apigw.handle_at(req, Some(a)).await;
                 logged.finish(resp.status().as_u16());
                 let (p, b) = resp.into_parts();
                 (label, http::Response::from_parts(p, Full::new(b)))
@@ -1179,7 +1182,7 @@ pub async fn handle_parts(
                 } else {
                     local(&edge, &world, &req)
                 };
-                (format!("{} {path}", req.method()), resp)
+                (label(&|| format!("{} {path}", req.method())), resp)
             }
         }
     };

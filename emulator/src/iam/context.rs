@@ -8,8 +8,6 @@
 //! keys are stored folded to lower case; a key may carry several values (a multivalued key such
 //! as `aws:TagKeys`).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Names of the global condition keys the emulator uses.
@@ -75,8 +73,82 @@ pub mod keys {
 /// keys it derives from the principal (see [`super::evaluate`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestContext {
-    /// Folded key -> (key as first written, values).
-    entries: BTreeMap<String, (String, Vec<String>)>,
+    /// The keys, sorted by folded name (one entry per folded name). A request has a dozen or
+    /// so: a sorted list with the names of [`keys`] borrowed costs a few allocations where a
+    /// map of owned names cost four per key, on every request and every evaluation's copy.
+    entries: Vec<Entry>,
+}
+
+/// A key name: one of [`keys`] (borrowed), or any other (owned).
+type Name = std::borrow::Cow<'static, str>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    /// The name folded to lower case (what lookups compare).
+    folded: Name,
+    /// The name as first written.
+    key: Name,
+    values: Values,
+}
+
+/// A key's values: most keys have one.
+#[derive(Clone, Debug)]
+enum Values {
+    One([String; 1]),
+    Many(Vec<String>),
+}
+
+impl Values {
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Values::One(one) => one,
+            Values::Many(many) => many,
+        }
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Values {}
+
+/// The names of [`keys`] with their folded forms, so that setting one allocates no name.
+const KNOWN: &[(&str, &str)] = &[
+    (keys::PRINCIPAL_ARN, "aws:principalarn"),
+    (keys::PRINCIPAL_ACCOUNT, "aws:principalaccount"),
+    (keys::PRINCIPAL_TYPE, "aws:principaltype"),
+    (keys::USER_ID, "aws:userid"),
+    (keys::USERNAME, "aws:username"),
+    (keys::PRINCIPAL_IS_AWS_SERVICE, "aws:principalisawsservice"),
+    (keys::PRINCIPAL_SERVICE_NAME, "aws:principalservicename"),
+    (keys::SOURCE_VPCE, "aws:sourcevpce"),
+    (keys::SOURCE_VPC, "aws:sourcevpc"),
+    (keys::SOURCE_IP, "aws:sourceip"),
+    (keys::VPC_SOURCE_IP, "aws:vpcsourceip"),
+    (keys::CURRENT_TIME, "aws:currenttime"),
+    (keys::EPOCH_TIME, "aws:epochtime"),
+    (keys::SECURE_TRANSPORT, "aws:securetransport"),
+    (keys::TOKEN_ISSUE_TIME, "aws:tokenissuetime"),
+    (keys::REQUESTED_REGION, "aws:requestedregion"),
+    (keys::SOURCE_ARN, "aws:sourcearn"),
+    (keys::SOURCE_ACCOUNT, "aws:sourceaccount"),
+    (keys::VIA_AWS_SERVICE, "aws:viaawsservice"),
+    (keys::CALLED_VIA, "aws:calledvia"),
+    (keys::PRINCIPAL_ORG_ID, "aws:principalorgid"),
+    (keys::IAM_PASSED_TO_SERVICE, "iam:passedtoservice"),
+    (keys::STATES_HTTP_METHOD, "states:httpmethod"),
+    (keys::STATES_HTTP_ENDPOINT, "states:httpendpoint"),
+];
+
+/// `key` as stored: as first written, and folded.
+fn names(key: &str) -> (Name, Name) {
+    match KNOWN.iter().find(|(k, _)| *k == key) {
+        Some((k, folded)) => (Name::Borrowed(k), Name::Borrowed(folded)),
+        None => (Name::Owned(key.to_owned()), Name::Owned(fold(key))),
+    }
 }
 
 impl RequestContext {
@@ -160,25 +232,59 @@ impl RequestContext {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.entries.insert(
-            fold(key),
-            (key.to_owned(), values.into_iter().map(Into::into).collect()),
-        );
+        let mut values = values.into_iter().map(Into::into);
+        let values = match (values.next(), values.next()) {
+            (None, _) => Values::Many(Vec::new()),
+            (Some(one), None) => Values::One([one]),
+            (Some(a), Some(b)) => {
+                let mut many = vec![a, b];
+                many.extend(values);
+                Values::Many(many)
+            }
+        };
+        let (key, folded) = names(key);
+        match self.position(&folded) {
+            Ok(i) => {
+                self.entries[i] = Entry {
+                    folded,
+                    key,
+                    values,
+                }
+            }
+            Err(i) => self.entries.insert(
+                i,
+                Entry {
+                    folded,
+                    key,
+                    values,
+                },
+            ),
+        }
+    }
+
+    /// Where the folded name `folded` is (`Ok`), or would go (`Err`).
+    fn position(&self, folded: &str) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|e| e.folded.as_ref().cmp(folded))
     }
 
     /// Removes `key`; returns whether it was present.
     pub fn remove(&mut self, key: &str) -> bool {
         let mut buf = [0u8; 64];
-        self.entries
-            .remove(folded(key, &mut buf).as_ref())
-            .is_some()
+        match self.position(folded(key, &mut buf).as_ref()) {
+            Ok(i) => {
+                self.entries.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// The values of `key` (case-insensitive), if the key is present.
     pub fn get(&self, key: &str) -> Option<&[String]> {
         let mut buf = [0u8; 64];
-        let entry = self.entries.get(folded(key, &mut buf).as_ref());
-        entry.map(|(_, v)| v.as_slice())
+        let i = self.position(folded(key, &mut buf).as_ref()).ok()?;
+        Some(self.entries[i].values.as_slice())
     }
 
     /// The value of a single-valued key: `None` when absent or when it has several values.
@@ -186,6 +292,19 @@ impl RequestContext {
         match self.get(key)? {
             [one] => Some(one),
             _ => None,
+        }
+    }
+
+    /// A copy without the keys whose folded names are `folded` (the evaluator's derived keys,
+    /// which it sets afresh: copying their values only to drop them was most of its copy).
+    pub(super) fn without_folded(&self, folded: &[&str]) -> Self {
+        Self {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| !folded.contains(&e.folded.as_ref()))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -197,8 +316,8 @@ impl RequestContext {
     /// Every key (as first written) with its values, in folded-key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.entries
-            .values()
-            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .iter()
+            .map(|e| (e.key.as_ref(), e.values.as_slice()))
     }
 }
 
@@ -258,6 +377,47 @@ mod tests {
         assert_eq!(ctx.get_single(keys::SECURE_TRANSPORT), Some("true"));
         assert_eq!(ctx.current_time(), Some(now));
         assert_eq!(ctx.get(keys::SOURCE_IP), None);
+    }
+
+    #[test]
+    fn a_copy_leaves_out_folded_names() {
+        let ctx = RequestContext::new()
+            .with(keys::PRINCIPAL_ARN, "arn:aws:iam::1:root")
+            .with("Aws:SourceIp", "10.0.0.1")
+            .with("x:Other", "1");
+        let copy = ctx.without_folded(&["aws:principalarn", "aws:sourceip"]);
+        assert_eq!(copy, RequestContext::new().with("x:Other", "1"));
+    }
+
+    #[test]
+    fn known_names_are_folded_once() {
+        for (key, folded) in KNOWN {
+            assert_eq!(*folded, key.to_ascii_lowercase());
+        }
+    }
+
+    #[test]
+    fn keys_keep_folded_order_and_replace_by_folded_name() {
+        let ctx = RequestContext::new()
+            .with("b:Key", "1")
+            .with(keys::SOURCE_IP, "10.0.0.1")
+            .with("A:key", "2")
+            .with("B:KEY", "3");
+        let listed: Vec<(&str, &[String])> = ctx.iter().collect();
+        assert_eq!(
+            listed,
+            [
+                ("A:key", &["2".to_owned()][..]),
+                (keys::SOURCE_IP, &["10.0.0.1".to_owned()][..]),
+                ("B:KEY", &["3".to_owned()][..]),
+            ]
+        );
+        assert_eq!(ctx.get("AWS:SOURCEIP"), Some(&["10.0.0.1".to_owned()][..]));
+        // One value or a list of one are the same context.
+        assert_eq!(
+            RequestContext::new().with("k", "v"),
+            RequestContext::new().with_values("k", ["v"])
+        );
     }
 
     #[test]

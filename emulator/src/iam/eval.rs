@@ -378,27 +378,30 @@ pub fn evaluate_policy(request: &Request<'_>, policy: &NamedPolicy) -> Decision 
     }
 }
 
+/// The keys [`derived_context`] sets (or leaves absent) whatever the caller gave, folded to
+/// lower case as the context compares them: `aws:PrincipalArn`, `aws:PrincipalAccount`,
+/// `aws:PrincipalType`, `aws:userid`, `aws:username`, `aws:PrincipalIsAWSService`,
+/// `aws:PrincipalServiceName`, `aws:ViaAWSService`, `aws:CalledVia`, `aws:PrincipalOrgID`.
+const DERIVED_FOLDED: [&str; 10] = [
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:userid",
+    "aws:username",
+    "aws:principalisawsservice",
+    "aws:principalservicename",
+    "aws:viaawsservice",
+    "aws:calledvia",
+    "aws:principalorgid",
+];
+
 /// The caller's context plus the keys AWS derives from the principal: `aws:PrincipalArn`,
 /// `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`, `aws:username`,
 /// `aws:PrincipalIsAWSService` and `aws:PrincipalServiceName`
 /// (reference_policies_condition-keys.html). They replace any value the caller supplied, since
 /// AWS never takes them from the request.
 pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestContext {
-    let mut out = ctx.clone();
-    for key in [
-        keys::PRINCIPAL_ARN,
-        keys::PRINCIPAL_ACCOUNT,
-        keys::PRINCIPAL_TYPE,
-        keys::USER_ID,
-        keys::USERNAME,
-        keys::PRINCIPAL_IS_AWS_SERVICE,
-        keys::PRINCIPAL_SERVICE_NAME,
-        keys::VIA_AWS_SERVICE,
-        keys::CALLED_VIA,
-        keys::PRINCIPAL_ORG_ID,
-    ] {
-        out.remove(key);
-    }
+    let mut out = ctx.without_folded(&DERIVED_FOLDED);
     if let Some(arn) = principal.principal_arn() {
         out.insert(keys::PRINCIPAL_ARN, arn);
     }
@@ -601,4 +604,46 @@ fn covers(entry: &PolicyPrincipal, level: Level, p: &Principal) -> bool {
 fn account_of_arn(resource: &str) -> Option<String> {
     let account = resource.split(':').nth(4)?;
     is_account_id(account).then(|| account.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_keys_are_the_principal_keys_folded() {
+        let keys = [
+            keys::PRINCIPAL_ARN,
+            keys::PRINCIPAL_ACCOUNT,
+            keys::PRINCIPAL_TYPE,
+            keys::USER_ID,
+            keys::USERNAME,
+            keys::PRINCIPAL_IS_AWS_SERVICE,
+            keys::PRINCIPAL_SERVICE_NAME,
+            keys::VIA_AWS_SERVICE,
+            keys::CALLED_VIA,
+            keys::PRINCIPAL_ORG_ID,
+        ];
+        let folded: Vec<String> = keys.iter().map(|k| k.to_ascii_lowercase()).collect();
+        assert_eq!(folded, DERIVED_FOLDED);
+    }
+
+    #[test]
+    fn derived_keys_replace_what_the_caller_gave() {
+        let root = Principal::Root {
+            account: "111122223333".into(),
+        };
+        let given = RequestContext::new()
+            .with("AWS:PrincipalArn", "arn:aws:iam::999999999999:root")
+            .with(keys::PRINCIPAL_ORG_ID, "o-forged")
+            .with(keys::SOURCE_IP, "10.0.0.1");
+        let ctx = derived_context(&root, &given);
+        assert_eq!(
+            ctx.get_single(keys::PRINCIPAL_ARN),
+            Some("arn:aws:iam::111122223333:root")
+        );
+        assert_eq!(ctx.get(keys::PRINCIPAL_ORG_ID), None);
+        assert_eq!(ctx.get_single(keys::SOURCE_IP), Some("10.0.0.1"));
+        assert_eq!(ctx.get_single(keys::VIA_AWS_SERVICE), Some("false"));
+    }
 }

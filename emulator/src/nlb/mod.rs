@@ -667,19 +667,17 @@ impl NetworkLoadBalancer {
                 }
             }
         } else if !self.config.security_groups.is_empty() {
-            trace.info(
-                "sg",
-                format!(
+            trace.info_fmt("sg", format_args!(
                     "NLB {}: EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic is off: inbound rules not evaluated for PrivateLink traffic",
                     self.config.name
                 ),
             );
         }
         let Some(state) = self.listeners.get(&port).cloned() else {
-            trace.hop(
+            trace.hop_fmt(
                 "nlb",
                 Verdict::Refuse,
-                format!(
+                format_args!(
                     "NLB {} has no listener on port {port}: reset",
                     self.config.name
                 ),
@@ -748,10 +746,10 @@ async fn serve(
                 Box::new(tls)
             }
             Err(e) => {
-                trace.hop(
+                trace.hop_fmt(
                     "nlb",
                     Verdict::Fail,
-                    format!(
+                    format_args!(
                         "NLB {lb} listener TLS:{}: handshake from {peer} failed: {e}",
                         listener.port
                     ),
@@ -773,10 +771,10 @@ async fn serve(
         }
     };
     let Some(group) = &state.group else {
-        trace.hop(
+        trace.hop_fmt(
             "nlb",
             Verdict::Refuse,
-            format!(
+            format_args!(
                 "NLB {lb} listener {}: no target group: reset",
                 listener.port
             ),
@@ -822,10 +820,10 @@ async fn serve(
     let upstream = match connect(&state, &group.config, target, &source, &node_zone, &trace).await {
         Ok(s) => s,
         Err(reason) => {
-            trace.hop(
+            trace.hop_fmt(
                 "nlb",
                 Verdict::Refuse,
-                format!(
+                format_args!(
                     "NLB {lb} -> target {}: {reason}; the client's connection is reset",
                     target.label
                 ),
@@ -841,10 +839,10 @@ async fn serve(
         match connector.connect(name, upstream).await {
             Ok(tls) => Box::new(tls),
             Err(e) => {
-                trace.hop(
+                trace.hop_fmt(
                     "nlb",
                     Verdict::Fail,
-                    format!(
+                    format_args!(
                         "NLB {lb} -> target {}: TLS handshake failed: {e}",
                         target.label
                     ),
@@ -855,9 +853,9 @@ async fn serve(
     } else {
         upstream
     };
-    trace.pass(
+    trace.pass_fmt(
         "nlb",
-        format!(
+        format_args!(
             "NLB {lb} forwards {peer} to target {} of {} ({} {}; target sees {})",
             target.label,
             group.config.name,
@@ -891,9 +889,9 @@ fn choose<'a>(
         .filter(|t| health.state(&group.config.arn, &t.label) == Some(TargetState::Healthy))
         .collect();
     let pool: Vec<&Target> = if healthy.is_empty() {
-        trace.info(
+        trace.info_fmt(
             "nlb",
-            format!(
+            format_args!(
                 "target group {}: no healthy target; the NLB fails open to all {} registered",
                 group.config.name,
                 group.targets.len()

@@ -489,10 +489,10 @@ impl Network {
                     Endpoint::Queue(tx) => tx,
                 };
                 if tx.send(inbound).await.is_err() {
-                    trace.hop(
+                    trace.hop_fmt(
                         "vpc",
                         TraceVerdict::Refuse,
-                        format!("{dst} closed: connection refused"),
+                        format_args!("{dst} closed: connection refused"),
                     );
                     return Err(ConnectError::Refused { addr: dst });
                 }

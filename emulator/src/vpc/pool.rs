@@ -145,7 +145,14 @@ impl Pool {
     }
 
     fn expired(&self, since: tokio::time::Instant) -> bool {
-        self.idle_timeout.is_some_and(|t| since.elapsed() >= t)
+        self.expired_at(since, tokio::time::Instant::now())
+    }
+
+    /// Whether a connection idle since `since` is past the idle timeout at `now` (one reading
+    /// of the clock for a whole sweep: a loaded listener keeps dozens idle).
+    fn expired_at(&self, since: tokio::time::Instant, now: tokio::time::Instant) -> bool {
+        self.idle_timeout
+            .is_some_and(|t| now.saturating_duration_since(since) >= t)
     }
 
     /// An idle connection for `key` that is still open and within its idle timeout, with its
@@ -208,9 +215,10 @@ impl Pool {
         // Connections idle past their timeout close now rather than at their next checkout.
         // (This shard's only: another shard's idle times are on its own clock.)
         let shard = crate::clock::current_shard().unwrap_or(0);
+        let now = tokio::time::Instant::now();
         map.retain(|_, shards| {
             if let Some(list) = shards.get_mut(shard) {
-                list.retain(|i| !self.expired(i.since) && !i.sender.is_closed());
+                list.retain(|i| !self.expired_at(i.since, now) && !i.sender.is_closed());
             }
             shards.iter().any(|l| !l.is_empty())
         });

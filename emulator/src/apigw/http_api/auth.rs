@@ -82,7 +82,7 @@ where
 /// Authorizes one routed request; the `$context` entries it learned.
 pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthContext, HttpApiError> {
     let deps = gw.deps();
-    let Some(inv) = req.extensions().get::<HttpInvocation>() else {
+    let Some(inv) = req.extensions().get::<Arc<HttpInvocation>>() else {
         return Ok(AuthContext::default());
     };
     let trace = &inv.trace;
@@ -159,9 +159,9 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthCont
                 );
                 HttpApiError::Jwt(e)
             })?;
-            trace.pass(
+            trace.pass_fmt(
                 "jwt",
-                format!(
+                format_args!(
                     "authorizer {}: token of {} for {} verified (RS256)",
                     authorizer.name,
                     claims.get("sub").and_then(Value::as_str).unwrap_or("?"),

@@ -66,7 +66,7 @@ impl Service<http::Request<Bytes>> for HttpIntegrationService {
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
         let gw = self.gw.clone();
         Box::pin(async move {
-            let Some(inv) = req.extensions().get::<HttpInvocation>().cloned() else {
+            let Some(inv) = req.extensions().get::<Arc<HttpInvocation>>().cloned() else {
                 return Err(HttpApiError::NoIntegration("(not routed)".into()));
             };
             let Some(integration) = inv.route.integration.clone() else {
@@ -159,10 +159,7 @@ async fn run(
             integration_type,
             uri,
         } => {
-            trace.hop(
-                    "apigw",
-                    Verdict::Fail,
-                    format!(
+            trace.hop_fmt("apigw", Verdict::Fail, format_args!(
                         "{integration_type} integration {uri}: not emulated (vpcgate runs no Lambda functions or AWS service integrations); answered as an unreachable integration"
                     ),
                 );
@@ -296,7 +293,7 @@ async fn run(
             }
             _ => {}
         }
-        trace.info("apigw", format!("request parameter {} applied", m.key));
+        trace.info_fmt("apigw", format_args!("request parameter {} applied", m.key));
     }
     if query_changed {
         let q = form_urlencoded::Serializer::new(String::new())
@@ -310,23 +307,33 @@ async fn run(
         target.push_str(&query.join("&"));
     }
     let method = integration.method.clone().unwrap_or(parts.method.clone());
-    let mut builder = http::Request::builder()
-        .method(method.clone())
-        .uri(&target)
-        .header(http::header::HOST, host_header.as_str());
+    let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
+        host: host_header.clone(),
+        reason: e.to_string(),
+    };
+    // The header map is filled directly (the request builder parses each name and value again).
+    let mut outgoing_headers = http::HeaderMap::with_capacity(headers.len() + 4);
+    outgoing_headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(&host_header).map_err(|e| http_err(&e))?,
+    );
     for (name, value) in &headers {
-        builder = builder.header(name, value);
+        outgoing_headers.append(name.clone(), value.clone());
     }
-    builder = builder
-        .header("x-amzn-trace-id", inv.ids.trace_id.as_str())
-        .header("x-forwarded-proto", "https")
-        .header("x-forwarded-port", "443");
-    let outgoing = builder
-        .body(Full::new(body))
-        .map_err(|e| IntegrationError::Http {
-            host: host_header.clone(),
-            reason: e.to_string(),
-        })?;
+    for (name, value) in [
+        ("x-amzn-trace-id", inv.ids.trace_id.as_str()),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-port", "443"),
+    ] {
+        outgoing_headers.append(
+            HeaderName::from_static(name),
+            HeaderValue::from_str(value).map_err(|e| http_err(&e))?,
+        );
+    }
+    let mut outgoing = http::Request::new(Full::new(body));
+    *outgoing.method_mut() = method.clone();
+    *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
+    *outgoing.headers_mut() = outgoing_headers;
 
     let io: Box<dyn Io> = match via {
         Some((link, target_lb)) => {
@@ -339,7 +346,10 @@ async fn run(
                 port,
             };
             let (conn, _) = connection(gw, trace, route, true).await?;
-            trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
+            trace.info_fmt(
+                "apigw",
+                format_args!("-> {method} {target} Host {host_header}"),
+            );
             let reopen = async || {
                 connection(gw, trace, route, false)
                     .await
@@ -363,15 +373,15 @@ async fn run(
             } else {
                 addr
             };
-            trace.info(
+            trace.info_fmt(
                 "apigw",
-                format!("HTTP_PROXY to the host's own service {host}"),
+                format_args!("HTTP_PROXY to the host's own service {host}"),
             );
             // A real socket to the user's own service: the virtual clock holds while it is open
             // (crate::clock), so a slow service is not timed out by skipped time.
             let hold = gw.deps.clock.hold();
             let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| {
-                trace.hop("apigw", Verdict::Refuse, format!("{host}: {e}"));
+                trace.hop_fmt("apigw", Verdict::Refuse, format_args!("{host}: {e}"));
                 IntegrationError::Http {
                     host: host.clone(),
                     reason: e.to_string(),
@@ -398,15 +408,18 @@ async fn run(
             }
         }
         None => {
-            trace.hop(
+            trace.hop_fmt(
                 "apigw",
                 Verdict::Fail,
-                format!("HTTP_PROXY to {connect_host}: the emulated world has no internet"),
+                format_args!("HTTP_PROXY to {connect_host}: the emulated world has no internet"),
             );
             return Err(IntegrationError::Unreachable { uri: connect_host }.into());
         }
     };
-    trace.info("apigw", format!("-> {method} {target} Host {host_header}"));
+    trace.info_fmt(
+        "apigw",
+        format_args!("-> {method} {target} Host {host_header}"),
+    );
     let (rparts, rbody) = exchange(io, outgoing, &host_header, trace).await?;
     Ok(respond(rparts, rbody, trace))
 }
@@ -417,9 +430,9 @@ fn respond(
     rbody: Bytes,
     trace: &crate::trace::Trace,
 ) -> http::Response<Bytes> {
-    trace.pass(
+    trace.pass_fmt(
         "apigw",
-        format!(
+        format_args!(
             "<- {} from the integration ({} bytes); headers passed through",
             rparts.status,
             rbody.len()

@@ -196,8 +196,8 @@ pub struct HttpInvocation {
     pub path: String,
     /// The route's path variables.
     pub path_params: BTreeMap<String, String>,
-    /// Request ids (`apigw-requestid` is `ids.apigw_id`).
-    pub ids: RequestIds,
+    /// Request ids (`apigw-requestid` is `ids.apigw_id`), shared with the answer's headers.
+    pub ids: Arc<RequestIds>,
     /// The trace.
     pub trace: Trace,
 }
@@ -255,12 +255,22 @@ impl Service<http::Request<Bytes>> for HttpApiService {
 
 impl HttpApiService {
     /// Answers one request addressed to an HTTP API.
-    pub async fn handle(&self, mut req: http::Request<Bytes>) -> http::Response<Bytes> {
+    pub async fn handle(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
+        let address = locate(&req);
+        self.handle_at(req, address).await
+    }
+
+    /// [`Self::handle`] for a request whose address the caller already read ([`locate`]).
+    pub async fn handle_at(
+        &self,
+        mut req: http::Request<Bytes>,
+        address: Option<crate::apigw::Address>,
+    ) -> http::Response<Bytes> {
         let gw = &self.gw;
         let trace = req.extensions().get::<Trace>().cloned().unwrap_or_default();
-        let ids = RequestIds::new(&gw.deps().clock);
+        let ids = Arc::new(RequestIds::new(&gw.deps().clock));
         let result = async {
-            let address = locate(&req).ok_or_else(|| HttpApiError::NoStage {
+            let address = address.ok_or_else(|| HttpApiError::NoStage {
                 api_id: String::new(),
                 path: req.uri().path().to_string(),
             })?;
@@ -298,9 +308,9 @@ impl HttpApiService {
             } else {
                 path
             };
-            trace.info(
+            trace.info_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "{} {} -> http api {} ({}) stage {} (apigw-requestid {})",
                     req.method(),
                     path,
@@ -318,9 +328,9 @@ impl HttpApiService {
                     stage: stage.name.clone(),
                 })?;
             let route = api.routes[matched.index].clone();
-            trace.pass(
+            trace.pass_fmt(
                 "apigw",
-                format!(
+                format_args!(
                     "matched route {} (authorization {}, integration {})",
                     route.config.key,
                     route.config.auth.as_str(),
@@ -331,7 +341,7 @@ impl HttpApiService {
                         .unwrap_or_else(|| "none".into())
                 ),
             );
-            req.extensions_mut().insert(HttpInvocation {
+            req.extensions_mut().insert(Arc::new(HttpInvocation {
                 api: api.clone(),
                 stage,
                 route,
@@ -339,7 +349,7 @@ impl HttpApiService {
                 path_params: matched.path_params,
                 ids: ids.clone(),
                 trace: trace.clone(),
-            });
+            }));
             self.inner.clone().oneshot(req).await
         }
         .await;
@@ -371,9 +381,9 @@ impl HttpApiService {
             HeaderValue::from_str(&ids.apigw_id).expect("base64"),
         );
         resp.extensions_mut().insert(LowercaseHeaders);
-        trace.info(
+        trace.info_fmt(
             "apigw",
-            format!(
+            format_args!(
                 "answered {} ({len} bytes) apigw-requestid {}",
                 resp.status(),
                 ids.apigw_id

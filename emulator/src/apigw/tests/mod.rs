@@ -168,3 +168,27 @@ async fn malformed_requests_never_panic() {
         assert!(resp.headers().contains_key("x-amzn-errortype"), "{uri}");
     }
 }
+
+/// The ids of an answer have API Gateway's shapes: `x-amzn-RequestId` a version 4 UUID,
+/// `x-amz-apigw-id` 16 base64 characters ending in `=` (the recorded `e5Nw0iQQtjMEJUA=`),
+/// `X-Amzn-Trace-Id` `Root=1-{epoch seconds, 8 hex}-{24 hex}`; fresh for every request.
+#[test]
+fn request_ids_have_api_gateway_shapes() {
+    let clock = Clock::pinned(at());
+    let ids = super::RequestIds::new(&clock);
+    let uuid = uuid::Uuid::parse_str(&ids.request_id).expect("a UUID");
+    assert_eq!(uuid.get_version_num(), 4, "{}", ids.request_id);
+    assert_eq!(ids.request_id, uuid.hyphenated().to_string());
+    assert_eq!(ids.apigw_id.len(), 16, "{}", ids.apigw_id);
+    assert!(ids.apigw_id.ends_with('=') && !ids.apigw_id.ends_with("=="));
+    let root = ids
+        .trace_id
+        .strip_prefix(&format!("Root=1-{AT_UNIX:08x}-"))
+        .unwrap_or_else(|| panic!("{}", ids.trace_id));
+    assert_eq!(root.len(), 24);
+    assert!(
+        root.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_ne!(super::RequestIds::new(&clock), ids);
+}
