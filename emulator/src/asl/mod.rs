@@ -78,8 +78,9 @@ pub struct TaskInvocation {
     pub credentials: Option<Value>,
     /// 0 for the first try, n for the n-th retry.
     pub attempt: u32,
-    /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`).
-    pub context: Value,
+    /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`), shared with
+    /// the state that runs the task.
+    pub context: Arc<Value>,
     /// The state's `HeartbeatSeconds` / `HeartbeatSecondsPath` (the handler enforces it on
     /// tasks that wait for a token).
     pub heartbeat: Option<Duration>,
@@ -331,6 +332,24 @@ impl ExecutionOutcome {
     pub fn history_json(&self) -> Value {
         Value::Array(self.history.iter().map(HistoryEvent::to_json).collect())
     }
+
+    /// The output as JSON text (DescribeExecution's and StartSyncExecution's `output`): the
+    /// text the `ExecutionSucceeded` event holds, already serialized, else the output written
+    /// out.
+    pub fn output_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let output = self.output.as_ref()?;
+        let recorded = self
+            .history
+            .last()
+            .filter(|e| e.event_type == "ExecutionSucceeded")
+            .and_then(|e| e.details.get("executionSucceededEventDetails"))
+            .and_then(|d| d.get("output"))
+            .and_then(Value::as_str);
+        Some(match recorded {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(output.to_string()),
+        })
+    }
 }
 
 /// A StopExecution request.
@@ -495,8 +514,14 @@ pub async fn run(
                 .map(|p| (p.state.clone(), p.done.clone())),
         ),
         context_base: std::sync::OnceLock::new(),
+        final_text: Mutex::new(None),
     };
     let cur = Arc::new(Cursor::new(last_id));
+    // The input's text: the history's and the first state's (serialized once).
+    let input_text = match &config.redrive_from {
+        Some(_) => None,
+        None => Some(input.to_string()),
+    };
     match &config.redrive_from {
         // RedriveExecution: `ExecutionRedriven` with the new count, then the failed state again
         // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
@@ -510,7 +535,7 @@ pub async fn run(
             &cur,
             "ExecutionStarted",
             Some("executionStartedEventDetails"),
-            json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
+            json!({"input": input_text.clone(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
         ),
     };
     // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
@@ -535,6 +560,7 @@ pub async fn run(
         &machine.block,
         start,
         input,
+        input_text,
         scope.clone(),
         None,
         cur.clone(),
@@ -558,9 +584,20 @@ pub async fn run(
     };
     let (status, output, error, cause) = match end {
         End::Done(Ok(out)) => {
-            match ctx.check_output(&out) {
+            let text = ctx
+                .final_text
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| out.to_string());
+            match ctx.check_output(&text) {
                 Ok(()) => {
-                    ctx.event(&cur, "ExecutionSucceeded", Some("executionSucceededEventDetails"), json!({"output": out.to_string(), "outputDetails": history::not_truncated()}));
+                    ctx.event(
+                        &cur,
+                        "ExecutionSucceeded",
+                        Some("executionSucceededEventDetails"),
+                        json!({"output": text, "outputDetails": history::not_truncated()}),
+                    );
                     (ExecutionStatus::Succeeded, Some(out), None, None)
                 }
                 Err(e) => fail_event(&ctx, &cur, e),
@@ -664,8 +701,9 @@ fn fail_event(
 }
 
 impl Ctx<'_> {
-    fn check_output(&self, out: &Value) -> Result<(), StatesError> {
-        let n = serde_json::to_string(out).map(|s| s.len()).unwrap_or(0);
+    /// The execution's output, written as `text`, within the payload quota.
+    fn check_output(&self, text: &str) -> Result<(), StatesError> {
+        let n = text.len();
         if n > self.cfg.payload_limit_bytes {
             return Err(StatesError::new(
                 error::names::DATA_LIMIT_EXCEEDED,
@@ -803,10 +841,13 @@ pub async fn test_state(
         top_done: Mutex::new(Default::default()),
         redrive_done: Mutex::new(None),
         context_base: std::sync::OnceLock::new(),
+        final_text: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));
-    let res = interp::run_state(&ctx, &st, input, &scope, None, &cur).await;
+    let res = interp::run_state(&ctx, &st, input, None, &scope, None, &cur)
+        .await
+        .map(|(flow, out, _)| (flow, out));
     let insp = ctx
         .inspection
         .as_ref()
