@@ -251,11 +251,7 @@ pub struct LiveHistory(Arc<Mutex<history::History>>);
 impl LiveHistory {
     /// A copy of the events so far, oldest first.
     pub fn events(&self) -> Vec<HistoryEvent> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .events
-            .clone()
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).to_vec()
     }
 }
 
@@ -319,8 +315,8 @@ pub struct ExecutionOutcome {
     pub error: Option<String>,
     /// Cause.
     pub cause: Option<String>,
-    /// The history, oldest first.
-    pub history: Vec<HistoryEvent>,
+    /// The history, oldest first (shared with the execution's [`LiveHistory`]).
+    pub history: Arc<[HistoryEvent]>,
     /// Start time (clock reading).
     pub start_date: SystemTime,
     /// Stop time (clock reading).
@@ -487,12 +483,13 @@ pub async fn run(
         // One run per config: a reused config starts an empty history; a redrive goes on
         // from the history it ended with.
         let mut h = config.history.0.lock().unwrap_or_else(|p| p.into_inner());
-        h.events.clear();
-        h.dropped = 0;
-        if let Some(p) = &config.redrive_from {
-            h.events = p.history.clone();
-        }
-        h.events.last().map_or(0, |e| e.id)
+        h.reset(
+            config
+                .redrive_from
+                .as_ref()
+                .map_or_else(Vec::new, |p| p.history.clone()),
+        );
+        h.last().map_or(0, |e| e.id)
     };
     let ctx = Ctx {
         handler,
@@ -640,8 +637,7 @@ pub async fn run(
         .history
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .events
-        .clone();
+        .close();
     let redrive_point = if status == ExecutionStatus::Succeeded {
         None
     } else {
@@ -654,7 +650,7 @@ pub async fn run(
                 input,
                 variables: scope.snapshot(),
                 execution_input: ctx.exec_input.clone(),
-                history: history.clone(),
+                history: history.to_vec(),
                 done: std::mem::take(&mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner())),
             })
     };
