@@ -8,7 +8,7 @@ use super::error::{StatesError, names};
 use super::history::{History, not_truncated, resource_parts};
 use super::path::JsonPath;
 use super::template::{Env, Tmpl};
-use super::{ExecutionConfig, TaskHandler, TaskInvocation};
+use super::{ContextObject, ExecutionConfig, TaskHandler, TaskInvocation};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use rand::Rng;
@@ -94,8 +94,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) cfg: &'a ExecutionConfig,
     pub(crate) history: Arc<Mutex<History>>,
     pub(crate) rng: Mutex<StdRng>,
-    pub(crate) exec_input: Value,
-    pub(crate) start_time: String,
     /// TestState mode: do not wait and retry; record what would happen instead.
     pub(crate) inspection: Option<Mutex<Inspection>>,
     /// The top-level state running now and its input (where a redrive starts again).
@@ -107,7 +105,7 @@ pub(crate) struct Ctx<'a> {
     /// succeeded before (taken by that state's first attempt).
     pub(crate) redrive_done: Mutex<Option<(String, BTreeMap<usize, Value>)>>,
     /// The context object's parts that stay the same for the whole execution ([`Self::context`]).
-    pub(crate) context_base: std::sync::OnceLock<Value>,
+    pub(crate) context_base: Arc<super::context::ContextBase>,
     /// The JSON text of the top-level block's output once it ended (the execution's output,
     /// serialized once for `ExecutionSucceeded` and the quota).
     pub(crate) final_text: Mutex<Option<String>>,
@@ -215,41 +213,38 @@ impl Ctx<'_> {
         }
     }
 
-    fn context(
+    /// What `$$` of `state` (entered at `entered`, after `retry` retries, in Map iteration
+    /// `item`, waiting on `token`) is made of.
+    fn context_parts(
         &self,
         state: &str,
         entered: &str,
         retry: u32,
         item: Option<&(usize, Value)>,
-    ) -> Value {
-        // The execution's and state machine's parts do not change during an execution: built
-        // once, copied for each state (building them was a quarter of a Pass state's time).
-        // `State` keeps its place between them (the object's key order is what `$$` shows).
-        let base = self.context_base.get_or_init(|| {
-            json!({
-                "Execution": {
-                    "Id": self.cfg.execution_arn,
-                    "Input": self.exec_input,
-                    "Name": self.cfg.execution_name,
-                    "RoleArn": self.cfg.role_arn,
-                    "StartTime": self.start_time,
-                    "RedriveCount": self.cfg.redrive_count,
-                },
-                "State": null,
-                "StateMachine": {"Id": self.cfg.state_machine_arn, "Name": self.cfg.state_machine_name},
-            })
-        });
-        let mut c = base.clone();
-        c["State"] = json!({"EnteredTime": entered, "Name": state, "RetryCount": retry});
-        if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
-            // `Source` says where the item came from; a Map over the state input reads
-            // `STATE_DATA` (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
-            o.insert(
-                "Map".into(),
-                json!({"Item": {"Index": i, "Value": v, "Source": "STATE_DATA"}}),
-            );
+        token: Option<&str>,
+    ) -> super::context::ContextParts {
+        super::context::ContextParts {
+            base: self.context_base.clone(),
+            state: state.to_string(),
+            entered: entered.to_string(),
+            retry,
+            item: item.cloned(),
+            token: token.map(str::to_string),
         }
-        c
+    }
+
+    /// `$$` of a state, written out when first read.
+    fn lazy_context(
+        &self,
+        state: &str,
+        entered: &str,
+        retry: u32,
+        item: Option<&(usize, Value)>,
+        token: Option<&str>,
+    ) -> Arc<ContextObject> {
+        Arc::new(ContextObject::lazy(
+            self.context_parts(state, entered, retry, item, token),
+        ))
     }
 
     /// The 256 KiB payload quota (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>):
@@ -668,7 +663,7 @@ fn apply_input_path(run: &StateRun<'_>, p: &OptPath, raw: &Value) -> Result<Valu
 fn path_or_runtime(run: &StateRun<'_>, path: &JsonPath, doc: &Value) -> Result<Value, StatesError> {
     let root = match &path.root {
         super::path::Root::Input => Some(doc),
-        super::path::Root::Context => Some(&*run.context),
+        super::path::Root::Context => Some(run.context.value()),
         super::path::Root::Variable(v) => run.vars.get(v),
     };
     root.and_then(|d| path.select(d)).ok_or_else(|| {
@@ -769,7 +764,7 @@ struct StateRun<'a> {
     raw: Value,
     vars: Map<String, Value>,
     /// `$$` at the state's entry (retry 0), shared with its task's first attempt.
-    context: Arc<Value>,
+    context: Arc<ContextObject>,
     entered: String,
     /// The id of the state's `…StateEntered` event.
     entered_id: u64,
@@ -823,7 +818,7 @@ impl<'a> StateRun<'a> {
         }
         let mut m = Map::new();
         m.insert("input".into(), self.raw.clone());
-        m.insert("context".into(), Value::clone(&self.context));
+        m.insert("context".into(), self.context.value().clone());
         if let Some((k, v)) = extra {
             m.insert(k.into(), v);
         }
@@ -876,16 +871,13 @@ pub(crate) async fn run_state<'a>(
             let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
             super::new_task_token(&mut *rng)
         });
-        let mut context = ctx.context(&st.name, &entered, 0, item);
-        if let Some(t) = &task_token {
-            context["Task"] = json!({"Token": t});
-        }
+        let context = ctx.lazy_context(&st.name, &entered, 0, item, task_token.as_deref());
         let run = StateRun {
             ctx,
             st,
             vars: scope.snapshot(),
             task_token,
-            context: Arc::new(context),
+            context,
             entered,
             entered_id,
             item,
@@ -1337,11 +1329,13 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     let context = if attempt == 0 {
                         run.context.clone()
                     } else {
-                        let mut c = ctx.context(&st.name, &run.entered, attempt, run.item);
-                        if let Some(t) = token {
-                            c["Task"] = json!({"Token": t});
-                        }
-                        Arc::new(c)
+                        ctx.lazy_context(
+                            &st.name,
+                            &run.entered,
+                            attempt,
+                            run.item,
+                            token.as_deref(),
+                        )
                     };
                     let call = TaskInvocation {
                         state_name: st.name.clone(),
@@ -1517,9 +1511,18 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
             for (i, it) in items.iter().enumerate() {
                 let v = match &m.item_selector {
                     Some(sel) => {
-                        let ctxobj = ctx.context(&st.name, &run.entered, 0, Some(&(i, it.clone())));
+                        let ctxobj = ContextObject::ready(
+                            ctx.context_parts(
+                                &st.name,
+                                &run.entered,
+                                0,
+                                Some(&(i, it.clone())),
+                                None,
+                            )
+                            .build(),
+                        );
                         let mut states = states_in.clone();
-                        states["context"] = ctxobj.clone();
+                        states["context"] = ctxobj.value().clone();
                         let env = Env {
                             input: &effective,
                             context: &ctxobj,

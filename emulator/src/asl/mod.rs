@@ -8,6 +8,7 @@
 //! Every AWS behaviour implemented here cites its developer-guide page next to the code.
 
 mod choice;
+mod context;
 mod definition;
 mod distributed;
 pub mod error;
@@ -18,6 +19,7 @@ mod jsonata;
 mod path;
 mod template;
 
+pub use context::ContextObject;
 pub use definition::{QueryLanguage, StateMachine};
 pub use distributed::{
     ChildExecution, DEFAULT_DISTRIBUTED_CONCURRENCY, MAX_MAP_RUN_CHILDREN, MapRunControl,
@@ -79,8 +81,8 @@ pub struct TaskInvocation {
     /// 0 for the first try, n for the n-th retry.
     pub attempt: u32,
     /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`), shared with
-    /// the state that runs the task.
-    pub context: Arc<Value>,
+    /// the state that runs the task and written out when first read.
+    pub context: Arc<ContextObject>,
     /// The state's `HeartbeatSeconds` / `HeartbeatSecondsPath` (the handler enforces it on
     /// tasks that wait for a token).
     pub heartbeat: Option<Duration>,
@@ -496,11 +498,6 @@ pub async fn run(
         cfg: &config,
         history: config.history.0.clone(),
         rng: Mutex::new(make_rng(config.rng_seed)),
-        exec_input: config
-            .redrive_from
-            .as_ref()
-            .map_or_else(|| input.clone(), |p| p.execution_input.clone()),
-        start_time,
         inspection: None,
         current_top: Mutex::new(None),
         top_done: Mutex::new(Default::default()),
@@ -510,7 +507,14 @@ pub async fn run(
                 .as_ref()
                 .map(|p| (p.state.clone(), p.done.clone())),
         ),
-        context_base: std::sync::OnceLock::new(),
+        context_base: Arc::new(context::ContextBase::new(
+            &config,
+            config
+                .redrive_from
+                .as_ref()
+                .map_or_else(|| input.clone(), |p| p.execution_input.clone()),
+            start_time,
+        )),
         final_text: Mutex::new(None),
     };
     let cur = Arc::new(Cursor::new(last_id));
@@ -649,7 +653,7 @@ pub async fn run(
                 state,
                 input,
                 variables: scope.snapshot(),
-                execution_input: ctx.exec_input.clone(),
+                execution_input: ctx.context_base.input.clone(),
                 history: history.to_vec(),
                 done: std::mem::take(&mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner())),
             })
@@ -829,14 +833,16 @@ pub async fn test_state(
         cfg: &config,
         history: Arc::new(Mutex::new(history::History::default())),
         rng: Mutex::new(make_rng(config.rng_seed)),
-        exec_input: input.clone(),
-        start_time: chrono::DateTime::<chrono::Utc>::from(start_date)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         inspection: Some(Mutex::new(Inspection::default())),
         current_top: Mutex::new(None),
         top_done: Mutex::new(Default::default()),
         redrive_done: Mutex::new(None),
-        context_base: std::sync::OnceLock::new(),
+        context_base: Arc::new(context::ContextBase::new(
+            &config,
+            input.clone(),
+            chrono::DateTime::<chrono::Utc>::from(start_date)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )),
         final_text: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
