@@ -37,7 +37,7 @@ fn signed(region: &str, op: &str, body: &serde_json::Value) -> http::Request<Byt
         &Credentials::new(KEY, SECRET),
         region,
         "states",
-        std::time::SystemTime::now(),
+        Clock::system().host_now(),
         &SigningSettings::default(),
     )
     .unwrap();
