@@ -89,7 +89,7 @@ pub(crate) fn eval(c: &Cond, env: &Env<'_>) -> Result<bool, StatesError> {
 fn lookup(p: &JsonPath, env: &Env<'_>) -> Option<Value> {
     let doc = match &p.root {
         Root::Input => env.input,
-        Root::Context => env.context,
+        Root::Context => env.context.value(),
         Root::Variable(v) => env.vars.get(v)?,
     };
     p.select(doc)

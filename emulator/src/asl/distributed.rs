@@ -336,7 +336,7 @@ impl Drop for ChildGuard<'_> {
             / 1000.0;
         let events = {
             let mut h = self.history.0.lock().unwrap_or_else(|p| p.into_inner());
-            let last = h.events.last().map_or(0, |e| e.id);
+            let last = h.last().map_or(0, |e| e.id);
             h.push(
                 ts,
                 "ExecutionAborted",
@@ -344,7 +344,7 @@ impl Drop for ChildGuard<'_> {
                 Some("executionAbortedEventDetails"),
                 json!({}),
             );
-            h.events.clone()
+            h.to_vec().into()
         };
         let outcome = ExecutionOutcome {
             redrive_point: None,

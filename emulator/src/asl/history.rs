@@ -42,6 +42,9 @@ impl HistoryEvent {
 /// execution's own closing event, so memory stays bounded whatever a state does.
 #[derive(Debug, Default)]
 pub(crate) struct History {
+    /// The events of a run that ended ([`History::close`]), shared with its outcome; any
+    /// event added later follows in `events`.
+    pub(crate) closed: Option<std::sync::Arc<[HistoryEvent]>>,
     pub(crate) events: Vec<HistoryEvent>,
     /// 0 = no cap.
     pub(crate) cap: usize,
@@ -59,7 +62,7 @@ impl History {
         details_key: Option<&str>,
         details: Value,
     ) -> u64 {
-        let id = self.events.len() as u64 + self.dropped + 1;
+        let id = self.len() as u64 + self.dropped + 1;
         if self.exceeded() && !event_type.starts_with("Execution") {
             self.dropped += 1;
             return id;
@@ -82,7 +85,50 @@ impl History {
 impl History {
     /// Has the execution reached its cap?
     pub(crate) fn exceeded(&self) -> bool {
-        self.cap > 0 && self.events.len() >= self.cap
+        self.cap > 0 && self.len() >= self.cap
+    }
+
+    /// The events stored.
+    pub(crate) fn len(&self) -> usize {
+        self.closed.as_ref().map_or(0, |c| c.len()) + self.events.len()
+    }
+
+    /// The last event stored.
+    pub(crate) fn last(&self) -> Option<&HistoryEvent> {
+        self.events
+            .last()
+            .or_else(|| self.closed.as_ref().and_then(|c| c.last()))
+    }
+
+    /// Starts over empty (or from `events`, a redrive's).
+    pub(crate) fn reset(&mut self, events: Vec<HistoryEvent>) {
+        self.closed = None;
+        self.events = events;
+        self.dropped = 0;
+    }
+
+    /// All the events, oldest first, as one shared list: the outcome's history and what the
+    /// live history's readers see from now on (the events are moved, not copied).
+    pub(crate) fn close(&mut self) -> std::sync::Arc<[HistoryEvent]> {
+        let all: std::sync::Arc<[HistoryEvent]> = match self.closed.take() {
+            None => std::mem::take(&mut self.events).into(),
+            Some(c) if self.events.is_empty() => c,
+            Some(c) => c
+                .iter()
+                .cloned()
+                .chain(std::mem::take(&mut self.events))
+                .collect(),
+        };
+        self.closed = Some(all.clone());
+        all
+    }
+
+    /// A copy of the events, oldest first.
+    pub(crate) fn to_vec(&self) -> Vec<HistoryEvent> {
+        match &self.closed {
+            None => self.events.clone(),
+            Some(c) => c.iter().chain(&self.events).cloned().collect(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::error::{StatesError, names};
 use super::history::{History, not_truncated, resource_parts};
 use super::path::JsonPath;
 use super::template::{Env, Tmpl};
-use super::{ExecutionConfig, TaskHandler, TaskInvocation};
+use super::{ContextObject, ExecutionConfig, TaskHandler, TaskInvocation};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use rand::Rng;
@@ -94,8 +94,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) cfg: &'a ExecutionConfig,
     pub(crate) history: Arc<Mutex<History>>,
     pub(crate) rng: Mutex<StdRng>,
-    pub(crate) exec_input: Value,
-    pub(crate) start_time: String,
     /// TestState mode: do not wait and retry; record what would happen instead.
     pub(crate) inspection: Option<Mutex<Inspection>>,
     /// The top-level state running now and its input (where a redrive starts again).
@@ -107,7 +105,10 @@ pub(crate) struct Ctx<'a> {
     /// succeeded before (taken by that state's first attempt).
     pub(crate) redrive_done: Mutex<Option<(String, BTreeMap<usize, Value>)>>,
     /// The context object's parts that stay the same for the whole execution ([`Self::context`]).
-    pub(crate) context_base: std::sync::OnceLock<Value>,
+    pub(crate) context_base: Arc<super::context::ContextBase>,
+    /// The JSON text of the top-level block's output once it ended (the execution's output,
+    /// serialized once for `ExecutionSucceeded` and the quota).
+    pub(crate) final_text: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -212,41 +213,38 @@ impl Ctx<'_> {
         }
     }
 
-    fn context(
+    /// What `$$` of `state` (entered at `entered`, after `retry` retries, in Map iteration
+    /// `item`, waiting on `token`) is made of.
+    fn context_parts(
         &self,
         state: &str,
         entered: &str,
         retry: u32,
         item: Option<&(usize, Value)>,
-    ) -> Value {
-        // The execution's and state machine's parts do not change during an execution: built
-        // once, copied for each state (building them was a quarter of a Pass state's time).
-        // `State` keeps its place between them (the object's key order is what `$$` shows).
-        let base = self.context_base.get_or_init(|| {
-            json!({
-                "Execution": {
-                    "Id": self.cfg.execution_arn,
-                    "Input": self.exec_input,
-                    "Name": self.cfg.execution_name,
-                    "RoleArn": self.cfg.role_arn,
-                    "StartTime": self.start_time,
-                    "RedriveCount": self.cfg.redrive_count,
-                },
-                "State": null,
-                "StateMachine": {"Id": self.cfg.state_machine_arn, "Name": self.cfg.state_machine_name},
-            })
-        });
-        let mut c = base.clone();
-        c["State"] = json!({"EnteredTime": entered, "Name": state, "RetryCount": retry});
-        if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
-            // `Source` says where the item came from; a Map over the state input reads
-            // `STATE_DATA` (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
-            o.insert(
-                "Map".into(),
-                json!({"Item": {"Index": i, "Value": v, "Source": "STATE_DATA"}}),
-            );
+        token: Option<&str>,
+    ) -> super::context::ContextParts {
+        super::context::ContextParts {
+            base: self.context_base.clone(),
+            state: state.to_string(),
+            entered: entered.to_string(),
+            retry,
+            item: item.cloned(),
+            token: token.map(str::to_string),
         }
-        c
+    }
+
+    /// `$$` of a state, written out when first read.
+    fn lazy_context(
+        &self,
+        state: &str,
+        entered: &str,
+        retry: u32,
+        item: Option<&(usize, Value)>,
+        token: Option<&str>,
+    ) -> Arc<ContextObject> {
+        Arc::new(ContextObject::lazy(
+            self.context_parts(state, entered, retry, item, token),
+        ))
     }
 
     /// The 256 KiB payload quota (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>):
@@ -318,6 +316,22 @@ fn state_type(k: &Kind) -> &'static str {
     }
 }
 
+/// `<Type>StateEntered` / `<Type>StateExited` without formatting a new name each time.
+fn state_event(ty: &'static str, what: &'static str) -> &'static str {
+    macro_rules! names {
+        ($($t:literal),*) => {
+            match (ty, what) {
+                $(($t, "StateEntered") => concat!($t, "StateEntered"),
+                  ($t, "StateExited") => concat!($t, "StateExited"),)*
+                _ => "StateEvent",
+            }
+        };
+    }
+    names!(
+        "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"
+    )
+}
+
 /// Runs a block from `StartAt` to an end; returns the block's output.
 pub(crate) fn run_block<'a>(
     ctx: &'a Ctx<'a>,
@@ -327,17 +341,19 @@ pub(crate) fn run_block<'a>(
     item: Option<Arc<(usize, Value)>>,
     cur: Arc<Cursor>,
 ) -> BoxFuture<'a, Result<Value, StatesError>> {
-    run_block_from(ctx, block, None, input, scope, item, cur, false)
+    run_block_from(ctx, block, None, input, None, scope, item, cur, false)
 }
 
 /// [`run_block`] starting at `start` (a redrive) or `StartAt`; with `top`, the state being run
-/// and its input are noted in the context as the execution's redrive point.
+/// and its input are noted in the context as the execution's redrive point, and the output's
+/// JSON text is left in [`Ctx::final_text`]. `input_text` is the input's text, if known.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_block_from<'a>(
     ctx: &'a Ctx<'a>,
     block: &'a Block,
     start: Option<&'a str>,
     input: Value,
+    input_text: Option<String>,
     scope: Arc<Scope>,
     item: Option<Arc<(usize, Value)>>,
     cur: Arc<Cursor>,
@@ -346,6 +362,7 @@ pub(crate) fn run_block_from<'a>(
     async move {
         let mut name = start.unwrap_or(block.start_at.as_str());
         let mut input = input;
+        let mut input_text = input_text;
         loop {
             let Some(st) = block.states.get(name) else {
                 return Err(StatesError::new(
@@ -361,10 +378,24 @@ pub(crate) fn run_block_from<'a>(
                     .unwrap_or_else(|p| p.into_inner())
                     .clear();
             }
-            let (flow, out) = run_state(ctx, st, input, &scope, item.as_deref(), &cur).await?;
+            let (flow, out, out_text) = run_state(
+                ctx,
+                st,
+                input,
+                input_text.take(),
+                &scope,
+                item.as_deref(),
+                &cur,
+            )
+            .await?;
             ctx.check_history()?;
             match flow {
-                Flow::End => return Ok(out),
+                Flow::End => {
+                    if top {
+                        *ctx.final_text.lock().unwrap_or_else(|p| p.into_inner()) = Some(out_text);
+                    }
+                    return Ok(out);
+                }
                 Flow::Next(n) => {
                     // A loop of Pass/Choice states never waits on anything: yield between
                     // states so StopExecution, the execution time cap and other requests get
@@ -383,6 +414,7 @@ pub(crate) fn run_block_from<'a>(
                         ));
                     }
                     input = out;
+                    input_text = Some(out_text);
                 }
             }
         }
@@ -631,7 +663,7 @@ fn apply_input_path(run: &StateRun<'_>, p: &OptPath, raw: &Value) -> Result<Valu
 fn path_or_runtime(run: &StateRun<'_>, path: &JsonPath, doc: &Value) -> Result<Value, StatesError> {
     let root = match &path.root {
         super::path::Root::Input => Some(doc),
-        super::path::Root::Context => Some(&run.context),
+        super::path::Root::Context => Some(run.context.value()),
         super::path::Root::Variable(v) => run.vars.get(v),
     };
     root.and_then(|d| path.select(d)).ok_or_else(|| {
@@ -731,13 +763,31 @@ struct StateRun<'a> {
     st: &'a State,
     raw: Value,
     vars: Map<String, Value>,
-    context: Value,
+    /// `$$` at the state's entry (retry 0), shared with its task's first attempt.
+    context: Arc<ContextObject>,
     entered: String,
     /// The id of the state's `…StateEntered` event.
     entered_id: u64,
     /// The state's task token (`$$.Task.Token`), when it waits on one.
     task_token: Option<String>,
     item: Option<&'a (usize, Value)>,
+    /// The JSON text of the task result that succeeded, as its `TaskSucceeded` event holds it:
+    /// the state's output text too when the output is that result unchanged
+    /// ([`passes_result_through`]), so it is not serialized again.
+    result_text: Mutex<Option<String>>,
+}
+
+/// Whether a work state's output is its result unchanged: no `ResultSelector`, `ResultPath` or
+/// `OutputPath` in JSONPath, no `Output` in JSONata.
+fn passes_result_through(st: &State) -> bool {
+    match st.ql {
+        QueryLanguage::Jsonata => st.output.is_none(),
+        _ => {
+            st.result_selector.is_none()
+                && matches!(st.result_path, OptPath::Default)
+                && matches!(st.output_path, OptPath::Default)
+        }
+    }
 }
 
 impl<'a> StateRun<'a> {
@@ -760,10 +810,15 @@ impl<'a> StateRun<'a> {
             apply_input_path(self, &self.st.input_path, &self.raw)
         }
     }
+    /// `$states` (`input`, `context`, and `result` or `errorOutput`): only JSONata reads it,
+    /// so a JSONPath state gets `null` without copying its input and context.
     fn states_var(&self, extra: Option<(&str, Value)>) -> Value {
+        if self.st.ql != QueryLanguage::Jsonata {
+            return Value::Null;
+        }
         let mut m = Map::new();
         m.insert("input".into(), self.raw.clone());
-        m.insert("context".into(), self.context.clone());
+        m.insert("context".into(), self.context.value().clone());
         if let Some((k, v)) = extra {
             m.insert(k.into(), v);
         }
@@ -785,24 +840,29 @@ fn waits_for_token(st: &State) -> bool {
 
 /// Runs one state; returns where to go and the state output (an error names the state and the
 /// event it entered with, [`locate`]).
+///
+/// `raw_text` is the input's JSON text when the caller has it (the previous state's output
+/// text, the execution's input): each payload is serialized once, for the history and the
+/// payload quota alike. The output's text comes back with the output.
 pub(crate) async fn run_state<'a>(
     ctx: &'a Ctx<'a>,
     st: &'a State,
     raw: Value,
+    raw_text: Option<String>,
     scope: &Arc<Scope>,
     item: Option<&'a (usize, Value)>,
     cur: &Arc<Cursor>,
-) -> Result<(Flow, Value), StatesError> {
+) -> Result<(Flow, Value, String), StatesError> {
     let run = async move {
         let ty = state_type(&st.kind);
         let entered = iso(ctx);
         // The input as the history shows it; its length is also what the payload quota
         // measures (one serialization for both).
-        let raw_text = raw.to_string();
+        let raw_text = raw_text.unwrap_or_else(|| raw.to_string());
         let raw_too_big = ctx.text_too_big(&raw_text, &st.name);
         let entered_id = ctx.event(
             cur,
-            &format!("{ty}StateEntered"),
+            state_event(ty, "StateEntered"),
             Some("stateEnteredEventDetails"),
             json!({"name": st.name, "input": raw_text, "inputDetails": not_truncated()}),
         );
@@ -811,10 +871,7 @@ pub(crate) async fn run_state<'a>(
             let mut rng = ctx.rng.lock().unwrap_or_else(|p| p.into_inner());
             super::new_task_token(&mut *rng)
         });
-        let mut context = ctx.context(&st.name, &entered, 0, item);
-        if let Some(t) = &task_token {
-            context["Task"] = json!({"Token": t});
-        }
+        let context = ctx.lazy_context(&st.name, &entered, 0, item, task_token.as_deref());
         let run = StateRun {
             ctx,
             st,
@@ -825,6 +882,7 @@ pub(crate) async fn run_state<'a>(
             entered_id,
             item,
             raw,
+            result_text: Mutex::new(None),
         };
         let at = |e: StatesError| (e, entered_id);
         raw_too_big.map_err(at)?;
@@ -864,10 +922,18 @@ pub(crate) async fn run_state<'a>(
             }
         };
         let (flow, out, assigned) = res.map_err(at)?;
-        let out_text = out.to_string();
+        let result_text = run
+            .result_text
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let out_text = match result_text {
+            Some(t) if passes_result_through(st) => t,
+            _ => out.to_string(),
+        };
         ctx.text_too_big(&out_text, &st.name).map_err(at)?;
         let mut exited =
-            json!({"name": st.name, "output": out_text, "outputDetails": not_truncated()});
+            json!({"name": st.name, "output": out_text.clone(), "outputDetails": not_truncated()});
         if let Some(a) = &assigned
             && !a.is_empty()
         {
@@ -881,7 +947,7 @@ pub(crate) async fn run_state<'a>(
         if ty != "Fail" {
             ctx.event(
                 cur,
-                &format!("{ty}StateExited"),
+                state_event(ty, "StateExited"),
                 Some("stateExitedEventDetails"),
                 exited,
             );
@@ -904,9 +970,9 @@ pub(crate) async fn run_state<'a>(
         {
             insp.lock().unwrap_or_else(|p| p.into_inner()).next_state = Some(n.clone());
         }
-        Ok((flow, out))
+        Ok((flow, out, out_text))
     };
-    let result: Result<(Flow, Value), (StatesError, u64)> = run.await;
+    let result: Result<(Flow, Value, String), (StatesError, u64)> = run.await;
     result.map_err(|(e, entered_id)| locate(e, &st.name, entered_id))
 }
 
@@ -1062,6 +1128,11 @@ async fn run_work_state(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
     match run_work_inner(run, scope, cur).await {
         Ok(r) => Ok(r),
         Err(e) => {
+            // The output is not the task's result now.
+            run.result_text
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
             // A caught error's Cause reads as the uncaught one would.
             let e = locate(e, &st.name, run.entered_id);
             let Some((idx, c)) = st
@@ -1254,11 +1325,18 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             json!({"resourceType": resource_type, "resource": resource_name}),
                         );
                     }
-                    let entered = run.entered.clone();
-                    let mut context = ctx.context(&st.name, &entered, attempt, run.item);
-                    if let Some(t) = token {
-                        context["Task"] = json!({"Token": t});
-                    }
+                    // The first attempt's `$$` is the state's; a retry's counts the retries.
+                    let context = if attempt == 0 {
+                        run.context.clone()
+                    } else {
+                        ctx.lazy_context(
+                            &st.name,
+                            &run.entered,
+                            attempt,
+                            run.item,
+                            token.as_deref(),
+                        )
+                    };
                     let call = TaskInvocation {
                         state_name: st.name.clone(),
                         resource: resource.clone(),
@@ -1309,6 +1387,8 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                                 );
                                 return Err(e);
                             }
+                            *run.result_text.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(text.clone());
                             ctx.event(
                                 &cur,
                                 ok_ty,
@@ -1431,9 +1511,18 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
             for (i, it) in items.iter().enumerate() {
                 let v = match &m.item_selector {
                     Some(sel) => {
-                        let ctxobj = ctx.context(&st.name, &run.entered, 0, Some(&(i, it.clone())));
+                        let ctxobj = ContextObject::ready(
+                            ctx.context_parts(
+                                &st.name,
+                                &run.entered,
+                                0,
+                                Some(&(i, it.clone())),
+                                None,
+                            )
+                            .build(),
+                        );
                         let mut states = states_in.clone();
-                        states["context"] = ctxobj.clone();
+                        states["context"] = ctxobj.value().clone();
                         let env = Env {
                             input: &effective,
                             context: &ctxobj,

@@ -8,6 +8,7 @@
 //! Every AWS behaviour implemented here cites its developer-guide page next to the code.
 
 mod choice;
+mod context;
 mod definition;
 mod distributed;
 pub mod error;
@@ -18,6 +19,7 @@ mod jsonata;
 mod path;
 mod template;
 
+pub use context::ContextObject;
 pub use definition::{QueryLanguage, StateMachine};
 pub use distributed::{
     ChildExecution, DEFAULT_DISTRIBUTED_CONCURRENCY, MAX_MAP_RUN_CHILDREN, MapRunControl,
@@ -78,8 +80,9 @@ pub struct TaskInvocation {
     pub credentials: Option<Value>,
     /// 0 for the first try, n for the n-th retry.
     pub attempt: u32,
-    /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`).
-    pub context: Value,
+    /// The context object (`$$`) at this point (`State.RetryCount` = `attempt`), shared with
+    /// the state that runs the task and written out when first read.
+    pub context: Arc<ContextObject>,
     /// The state's `HeartbeatSeconds` / `HeartbeatSecondsPath` (the handler enforces it on
     /// tasks that wait for a token).
     pub heartbeat: Option<Duration>,
@@ -250,11 +253,7 @@ pub struct LiveHistory(Arc<Mutex<history::History>>);
 impl LiveHistory {
     /// A copy of the events so far, oldest first.
     pub fn events(&self) -> Vec<HistoryEvent> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .events
-            .clone()
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).to_vec()
     }
 }
 
@@ -318,8 +317,8 @@ pub struct ExecutionOutcome {
     pub error: Option<String>,
     /// Cause.
     pub cause: Option<String>,
-    /// The history, oldest first.
-    pub history: Vec<HistoryEvent>,
+    /// The history, oldest first (shared with the execution's [`LiveHistory`]).
+    pub history: Arc<[HistoryEvent]>,
     /// Start time (clock reading).
     pub start_date: SystemTime,
     /// Stop time (clock reading).
@@ -330,6 +329,24 @@ impl ExecutionOutcome {
     /// The history as the `events` array of a `GetExecutionHistory` response.
     pub fn history_json(&self) -> Value {
         Value::Array(self.history.iter().map(HistoryEvent::to_json).collect())
+    }
+
+    /// The output as JSON text (DescribeExecution's and StartSyncExecution's `output`): the
+    /// text the `ExecutionSucceeded` event holds, already serialized, else the output written
+    /// out.
+    pub fn output_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let output = self.output.as_ref()?;
+        let recorded = self
+            .history
+            .last()
+            .filter(|e| e.event_type == "ExecutionSucceeded")
+            .and_then(|e| e.details.get("executionSucceededEventDetails"))
+            .and_then(|d| d.get("output"))
+            .and_then(Value::as_str);
+        Some(match recorded {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(output.to_string()),
+        })
     }
 }
 
@@ -468,23 +485,19 @@ pub async fn run(
         // One run per config: a reused config starts an empty history; a redrive goes on
         // from the history it ended with.
         let mut h = config.history.0.lock().unwrap_or_else(|p| p.into_inner());
-        h.events.clear();
-        h.dropped = 0;
-        if let Some(p) = &config.redrive_from {
-            h.events = p.history.clone();
-        }
-        h.events.last().map_or(0, |e| e.id)
+        h.reset(
+            config
+                .redrive_from
+                .as_ref()
+                .map_or_else(Vec::new, |p| p.history.clone()),
+        );
+        h.last().map_or(0, |e| e.id)
     };
     let ctx = Ctx {
         handler,
         cfg: &config,
         history: config.history.0.clone(),
         rng: Mutex::new(make_rng(config.rng_seed)),
-        exec_input: config
-            .redrive_from
-            .as_ref()
-            .map_or_else(|| input.clone(), |p| p.execution_input.clone()),
-        start_time,
         inspection: None,
         current_top: Mutex::new(None),
         top_done: Mutex::new(Default::default()),
@@ -494,9 +507,22 @@ pub async fn run(
                 .as_ref()
                 .map(|p| (p.state.clone(), p.done.clone())),
         ),
-        context_base: std::sync::OnceLock::new(),
+        context_base: Arc::new(context::ContextBase::new(
+            &config,
+            config
+                .redrive_from
+                .as_ref()
+                .map_or_else(|| input.clone(), |p| p.execution_input.clone()),
+            start_time,
+        )),
+        final_text: Mutex::new(None),
     };
     let cur = Arc::new(Cursor::new(last_id));
+    // The input's text: the history's and the first state's (serialized once).
+    let input_text = match &config.redrive_from {
+        Some(_) => None,
+        None => Some(input.to_string()),
+    };
     match &config.redrive_from {
         // RedriveExecution: `ExecutionRedriven` with the new count, then the failed state again
         // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
@@ -510,7 +536,7 @@ pub async fn run(
             &cur,
             "ExecutionStarted",
             Some("executionStartedEventDetails"),
-            json!({"input": input.to_string(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
+            json!({"input": input_text.clone(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
         ),
     };
     // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
@@ -535,6 +561,7 @@ pub async fn run(
         &machine.block,
         start,
         input,
+        input_text,
         scope.clone(),
         None,
         cur.clone(),
@@ -558,9 +585,20 @@ pub async fn run(
     };
     let (status, output, error, cause) = match end {
         End::Done(Ok(out)) => {
-            match ctx.check_output(&out) {
+            let text = ctx
+                .final_text
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| out.to_string());
+            match ctx.check_output(&text) {
                 Ok(()) => {
-                    ctx.event(&cur, "ExecutionSucceeded", Some("executionSucceededEventDetails"), json!({"output": out.to_string(), "outputDetails": history::not_truncated()}));
+                    ctx.event(
+                        &cur,
+                        "ExecutionSucceeded",
+                        Some("executionSucceededEventDetails"),
+                        json!({"output": text, "outputDetails": history::not_truncated()}),
+                    );
                     (ExecutionStatus::Succeeded, Some(out), None, None)
                 }
                 Err(e) => fail_event(&ctx, &cur, e),
@@ -603,8 +641,7 @@ pub async fn run(
         .history
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .events
-        .clone();
+        .close();
     let redrive_point = if status == ExecutionStatus::Succeeded {
         None
     } else {
@@ -616,8 +653,8 @@ pub async fn run(
                 state,
                 input,
                 variables: scope.snapshot(),
-                execution_input: ctx.exec_input.clone(),
-                history: history.clone(),
+                execution_input: ctx.context_base.input.clone(),
+                history: history.to_vec(),
                 done: std::mem::take(&mut *ctx.top_done.lock().unwrap_or_else(|p| p.into_inner())),
             })
     };
@@ -664,8 +701,9 @@ fn fail_event(
 }
 
 impl Ctx<'_> {
-    fn check_output(&self, out: &Value) -> Result<(), StatesError> {
-        let n = serde_json::to_string(out).map(|s| s.len()).unwrap_or(0);
+    /// The execution's output, written as `text`, within the payload quota.
+    fn check_output(&self, text: &str) -> Result<(), StatesError> {
+        let n = text.len();
         if n > self.cfg.payload_limit_bytes {
             return Err(StatesError::new(
                 error::names::DATA_LIMIT_EXCEEDED,
@@ -795,18 +833,23 @@ pub async fn test_state(
         cfg: &config,
         history: Arc::new(Mutex::new(history::History::default())),
         rng: Mutex::new(make_rng(config.rng_seed)),
-        exec_input: input.clone(),
-        start_time: chrono::DateTime::<chrono::Utc>::from(start_date)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         inspection: Some(Mutex::new(Inspection::default())),
         current_top: Mutex::new(None),
         top_done: Mutex::new(Default::default()),
         redrive_done: Mutex::new(None),
-        context_base: std::sync::OnceLock::new(),
+        context_base: Arc::new(context::ContextBase::new(
+            &config,
+            input.clone(),
+            chrono::DateTime::<chrono::Utc>::from(start_date)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )),
+        final_text: Mutex::new(None),
     };
     let scope = Scope::root(options.variables.clone());
     let cur = Arc::new(Cursor::new(0));
-    let res = interp::run_state(&ctx, &st, input, &scope, None, &cur).await;
+    let res = interp::run_state(&ctx, &st, input, None, &scope, None, &cur)
+        .await
+        .map(|(flow, out, _)| (flow, out));
     let insp = ctx
         .inspection
         .as_ref()

@@ -36,8 +36,8 @@ pub(crate) enum Tmpl {
 pub(crate) struct Env<'a> {
     /// `$` in JSONPath fields.
     pub(crate) input: &'a Value,
-    /// `$$` in JSONPath fields.
-    pub(crate) context: &'a Value,
+    /// `$$` in JSONPath fields (written out when read).
+    pub(crate) context: &'a super::ContextObject,
     /// Workflow variables visible to the state (state-entry snapshot).
     pub(crate) vars: &'a Map<String, Value>,
     /// `$states` for JSONata.
@@ -56,7 +56,7 @@ impl Env<'_> {
     pub(crate) fn root_doc(&self, p: &JsonPath) -> Option<&Value> {
         match &p.root {
             Root::Input => Some(self.input),
-            Root::Context => Some(self.context),
+            Root::Context => Some(self.context.value()),
             Root::Variable(v) => self.vars.get(v),
         }
     }

@@ -483,8 +483,8 @@ fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
 fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
     if let Some(o) = &record.outcome {
         out.insert("stopDate".into(), epoch(o.stop_date));
-        if let Some(output) = &o.output {
-            out.insert("output".into(), json!(output.to_string()));
+        if let Some(output) = o.output_text() {
+            out.insert("output".into(), Value::String(output.into_owned()));
             out.insert("outputDetails".into(), json!({"included": true}));
         }
         if let Some(e) = &o.error {

@@ -51,6 +51,10 @@ const FORBIDDEN_HEADERS: &[&str] = &[
     "www-authenticate",
 ];
 
+/// How the task signs: SigV4's defaults, made once.
+static SIGNING: std::sync::LazyLock<SigningSettings> =
+    std::sync::LazyLock::new(SigningSettings::default);
+
 /// Whether `apigateway:invoke` refuses a header name.
 pub fn is_forbidden_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -327,7 +331,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             &call.region,
             EXECUTE_API,
             world.clock().now(),
-            &SigningSettings::default(),
+            &SIGNING,
         )
         .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
         trace.pass(
@@ -371,12 +375,16 @@ pub fn output(ctx: &TaskContext<'_>, resp: http::Response<Bytes>) -> Result<Valu
         "sfn",
         format!("HTTP {status} ({} bytes)", resp.body().len()),
     );
-    Ok(json!({
-        "Headers": headers,
-        "ResponseBody": response_body,
-        "StatusCode": status.as_u16(),
-        "StatusText": status.canonical_reason().unwrap_or(""),
-    }))
+    // Built member by member: `json!` would copy the headers' map value by value.
+    let mut out = Map::new();
+    out.insert("Headers".into(), Value::Object(headers));
+    out.insert("ResponseBody".into(), response_body);
+    out.insert("StatusCode".into(), json!(status.as_u16()));
+    out.insert(
+        "StatusText".into(),
+        json!(status.canonical_reason().unwrap_or("")),
+    );
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]

@@ -1041,7 +1041,7 @@ impl Executions {
             }
         };
         Some(match (&r.outcome, &r.live) {
-            (Some(o), _) => o.history.clone(),
+            (Some(o), _) => o.history.to_vec(),
             (None, Some(live)) => live.events(),
             (None, None) => Vec::new(),
         })
@@ -1118,7 +1118,7 @@ mod tests {
                 output: None,
                 error: None,
                 cause: None,
-                history: Vec::new(),
+                history: Vec::new().into(),
                 start_date: t0,
                 stop_date: t0,
             }),

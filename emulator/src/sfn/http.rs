@@ -653,12 +653,16 @@ fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
         "sfn",
         format!("HTTP {} ({} bytes)", resp.status, resp.body.len()),
     );
-    Ok(json!({
-        "Headers": headers,
-        "ResponseBody": response_body,
-        "StatusCode": resp.status.as_u16(),
-        "StatusText": resp.status.canonical_reason().unwrap_or(""),
-    }))
+    // Built member by member: `json!` would copy the headers' map value by value.
+    let mut out = Map::new();
+    out.insert("Headers".into(), Value::Object(headers));
+    out.insert("ResponseBody".into(), response_body);
+    out.insert("StatusCode".into(), json!(resp.status.as_u16()));
+    out.insert(
+        "StatusText".into(),
+        json!(resp.status.canonical_reason().unwrap_or("")),
+    );
+    Ok(Value::Object(out))
 }
 
 /// The raw request and response of one HTTP Task call, for TestState's `TRACE` inspection level.
