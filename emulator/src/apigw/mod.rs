@@ -847,19 +847,25 @@ pub fn answer_headers<B>(resp: &http::Response<B>) -> serde_json::Map<String, se
 /// (`Connection`, `Content-Length`, `Content-Type`, `Date`, …, `x-amz-apigw-id`, …,
 /// `x-amzn-RequestId`).
 pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    let mut names: Vec<(String, Vec<String>)> = Vec::new();
-    for (name, value) in headers {
-        let wire = wire_name(name);
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match names.iter_mut().find(|(n, _)| *n == wire) {
-            Some((_, values)) => values.push(value),
-            None => names.push((wire, vec![value])),
-        }
-    }
-    names.sort_by_key(|(n, _)| n.to_ascii_lowercase());
+    // The `http` crate keeps names in lower case, so they sort as the wire names do without
+    // regard to case; each distinct name once, its values in the order they came.
+    let mut names: Vec<(&str, Vec<serde_json::Value>)> = headers
+        .keys()
+        .map(|name| {
+            let values = headers
+                .get_all(name)
+                .iter()
+                .map(|v| {
+                    serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
+                })
+                .collect();
+            (name.as_str(), values)
+        })
+        .collect();
+    names.sort_unstable_by(|a, b| a.0.cmp(b.0));
     names
         .into_iter()
-        .map(|(n, v)| (n, serde_json::json!(v)))
+        .map(|(n, v)| (wire_name_str(n), serde_json::Value::Array(v)))
         .collect()
 }
 
@@ -885,14 +891,16 @@ fn wire_name_str(name: &str) -> String {
     if let Some(rest) = name.strip_prefix("x-amzn-remapped-") {
         return format!("x-amzn-Remapped-{}", wire_name_str(rest));
     }
-    name.split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+    let mut out = String::with_capacity(name.len());
+    for (i, word) in name.split('-').enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        let mut c = word.chars();
+        if let Some(first) = c.next() {
+            out.push(first.to_ascii_uppercase());
+            out.push_str(c.as_str());
+        }
+    }
+    out
 }

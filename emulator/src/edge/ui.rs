@@ -146,20 +146,25 @@ impl Activity {
             history,
             end: Mutex::new(None),
         });
-        let mut entries = self.entries.lock().expect("lock");
-        entries.push_back(entry.clone());
-        while entries.len() > MAX_ENTRIES {
-            entries.pop_front();
+        let mut evicted = Vec::new();
+        {
+            let mut entries = self.entries.lock().expect("lock");
+            entries.push_back(entry.clone());
+            while entries.len() > MAX_ENTRIES {
+                evicted.extend(entries.pop_front());
+            }
         }
+        // An evicted entry may hold a whole trace and history: freed after the lock is let go.
+        drop(evicted);
         entry
     }
 
     /// Logs a data-plane request (`method`, the API and stage, `path`), with a fresh trace for it to record into.
     pub fn request(&self, method: &str, api: &str, path: &str) -> RequestEntry {
         let what = What::Request {
-            method: method.chars().take(16).collect(),
-            api: api.chars().take(256).collect(),
-            path: path.chars().take(1024).collect(),
+            method: clipped(method, 16),
+            api: clipped(api, 256),
+            path: clipped(path, 1024),
         };
         RequestEntry {
             entry: self.push(what, Trace::new(), None),
@@ -765,4 +770,13 @@ pub fn topology_svg(w: &World) -> String {
         xml_text(t["accountId"].as_str().unwrap_or_default(), 20),
         xml_text(t["region"].as_str().unwrap_or_default(), 30),
     )
+}
+
+/// `text`'s first `max` characters (a text of at most `max` bytes is copied whole).
+fn clipped(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        text.to_string()
+    } else {
+        text.chars().take(max).collect()
+    }
 }
