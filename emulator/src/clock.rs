@@ -371,13 +371,13 @@ impl VirtualTime {
     /// clock (see the module docs): what it caught up with, once the time-outs another shard
     /// skipped outgrew its own. Off the world's threads, the world's skipped time.
     #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // host time, to compare with
-    fn catch_up(&self) -> Option<Duration> {
+    fn catch_up(&self, tokio_now: tokio::time::Instant) -> Option<Duration> {
         let world = self.skipped.load(Ordering::Acquire);
         let gate = current_shard().and_then(|k| self.shards.get(k))?;
         // A paused runtime's clock starts at the host instant it was built at and moves by the
         // ticker (host time, a tick late at most) and by its jumps: how far it runs ahead of the
         // host's is the time-outs it skipped (never taken back: a late tick is not a skip).
-        let ahead = tokio::time::Instant::now()
+        let ahead = tokio_now
             .into_std()
             .saturating_duration_since(std::time::Instant::now());
         let ahead = u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX);
@@ -556,9 +556,11 @@ impl Clock {
     /// On a virtual clock with several shards: this shard's own clock, caught up with any shard
     /// that skipped further (see the module docs).
     pub fn now(&self) -> SystemTime {
-        let own = self.base + self.origin.elapsed();
+        // One reading of tokio's clock (under `serve` it takes the runtime's clock lock).
+        let tokio_now = tokio::time::Instant::now();
+        let own = self.base + tokio_now.saturating_duration_since(self.origin);
         match &self.virtual_time {
-            Some(vt) if vt.shards.len() > 1 => match vt.catch_up() {
+            Some(vt) if vt.shards.len() > 1 => match vt.catch_up(tokio_now) {
                 Some(caught_up) => own + caught_up,
                 // Off the world's threads: the host's time and the world's skipped time.
                 None => {
