@@ -7,48 +7,12 @@
 //! are the event (shared by its rules and targets) and its place in the destination's queue
 //! (`vpcgate::events::queue`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use vpcgate_tests::counting_alloc::{Counting, live};
 
 use serde_json::json;
 use vpcgate::edge::{AuthMode, Edge};
 use vpcgate_tests::edge_call::json_call;
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -91,11 +55,11 @@ fn a_delivery_waiting_for_its_slot_costs_under_a_kilobyte() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         let world = edge.world();
         let queued = world.events.queued_deliveries();
-        let before = LIVE.load(Ordering::SeqCst);
+        let before = live();
         put(2000).await;
         // Everything spawned runs up to its wait (the next slot is a second away).
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        let after = LIVE.load(Ordering::SeqCst);
+        let after = live();
         let added = world.events.queued_deliveries() - queued;
         assert_eq!(added, 2000, "the deliveries still wait for their slots");
         let per = (after - before) / added as isize;

@@ -11,43 +11,7 @@
 //! bytes after the run must equal those after a warm-up, up to a small slack for allocator and
 //! thread-pool bookkeeping that does not scale with the number of evaluations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        p
-    }
-}
+use vpcgate_tests::counting_alloc::{Counting, live};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -97,9 +61,9 @@ impl vpcgate::asl::TaskHandler for NoTasks {
 /// Live heap bytes after `n` more runs of `expr`, minus those before.
 fn growth(rt: &tokio::runtime::Runtime, expr: &str, warm: usize, n: usize) -> (isize, String) {
     run(rt, expr, warm);
-    let before = LIVE.load(Ordering::SeqCst);
+    let before = live();
     let (status, error) = run(rt, expr, n);
-    let after = LIVE.load(Ordering::SeqCst);
+    let after = live();
     eprintln!("{n} evaluations of {expr:.40}…: live heap {before} -> {after} bytes");
     (after - before, format!("{status} {error:?}"))
 }

@@ -60,5 +60,6 @@ pub fn run_all(file: &str) -> Vec<CaseOutcome> {
     all_cases_pass(&scenario(file))
 }
 
+pub mod counting_alloc;
 pub mod edge_call;
 pub mod fuzz;

@@ -847,8 +847,16 @@ pub fn answer_headers<B>(resp: &http::Response<B>) -> serde_json::Map<String, se
 /// (`Connection`, `Content-Length`, `Content-Type`, `Date`, …, `x-amz-apigw-id`, …,
 /// `x-amzn-RequestId`).
 pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    // The `http` crate keeps names in lower case, so they sort as the wire names do without
-    // regard to case; each distinct name once, its values in the order they came.
+    header_lists(headers)
+        .into_iter()
+        .map(|(n, v)| (wire_name_str(n), serde_json::Value::Array(v)))
+        .collect()
+}
+
+/// Each distinct header name once, sorted, with its values in the order they came. The `http`
+/// crate keeps names in lower case, so they sort as API Gateway's wire names do without regard
+/// to case (REST APIs' [`wire_headers`], HTTP APIs' `http_api::wire_headers`).
+pub(crate) fn header_lists(headers: &http::HeaderMap) -> Vec<(&str, Vec<serde_json::Value>)> {
     let mut names: Vec<(&str, Vec<serde_json::Value>)> = headers
         .keys()
         .map(|name| {
@@ -864,9 +872,6 @@ pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_
         .collect();
     names.sort_unstable_by(|a, b| a.0.cmp(b.0));
     names
-        .into_iter()
-        .map(|(n, v)| (wire_name_str(n), serde_json::Value::Array(v)))
-        .collect()
 }
 
 /// The case API Gateway writes a header name in on HTTP/1.1 (the `http` crate keeps names in

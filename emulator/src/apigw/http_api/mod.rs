@@ -396,23 +396,7 @@ impl HttpApiService {
 /// Response headers as `{name: [values]}` in the lower case HTTP APIs send, sorted (the order
 /// Step Functions' outputs have).
 pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    // Each distinct name once (the `http` crate keeps them in lower case), its values in the
-    // order they came; names sorted.
-    let mut names: Vec<(&str, Vec<serde_json::Value>)> = headers
-        .keys()
-        .map(|name| {
-            let values = headers
-                .get_all(name)
-                .iter()
-                .map(|v| {
-                    serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
-                })
-                .collect();
-            (name.as_str(), values)
-        })
-        .collect();
-    names.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    names
+    crate::apigw::header_lists(headers)
         .into_iter()
         .map(|(n, v)| (n.to_string(), serde_json::Value::Array(v)))
         .collect()
