@@ -232,7 +232,7 @@ impl VirtualTime {
                         work: 0,
                         // Built paused: each shard resumes its clock once it runs (idle).
                         frozen: true,
-                        paid_until: std::time::Instant::now(),
+                        paid_until: host_instant(),
                         blocker: None,
                         sync_queued: false,
                     }),

@@ -609,15 +609,45 @@ async fn deliveries_waiting_for_a_rate_limit_slot_are_bounded() {
 /// they were put, one a second of virtual time (eb-api-destinations.html: past its
 /// `InvocationRateLimitPerSecond` EventBridge holds events and delivers them later, within the
 /// retry window).
+/// PutEvents of ten OrderPlaced events (order ids `o-{call*10}` to `o-{call*10+9}`), all
+/// accepted; their event ids in order.
+async fn put_ten_orders(
+    edge: &std::sync::Arc<vpcgate::edge::Edge>,
+    host: &str,
+    call: usize,
+) -> Vec<String> {
+    use serde_json::json;
+    use vpcgate_tests::edge_call::json_call;
+    let entries: Vec<_> = (0..10)
+        .map(|i| {
+            json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
+                   "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
+        })
+        .collect();
+    let (status, answer) = json_call(
+        edge,
+        host,
+        "AWSEvents.PutEvents",
+        &json!({"Entries": entries}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    answer["Entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["EventId"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn deliveries_waiting_for_a_slot_are_queued_data_delivered_in_order() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use serde_json::json;
     use vpcgate::edge::{AuthMode, Edge};
     use vpcgate::events::queue::WAITING_BYTES;
-    use vpcgate_tests::edge_call::json_call;
 
     const EVENTS: usize = 300;
     let s = vpcgate_tests::scenario("eventbridge-rate-limit.json");
@@ -632,24 +662,7 @@ async fn deliveries_waiting_for_a_slot_are_queued_data_delivered_in_order() {
     let before = tasks();
     let mut ids = Vec::new();
     for call in 0..EVENTS / 10 {
-        let entries: Vec<_> = (0..10)
-            .map(|i| {
-                json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
-                       "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
-            })
-            .collect();
-        let (status, answer) = json_call(
-            &edge,
-            &host,
-            "AWSEvents.PutEvents",
-            &json!({"Entries": entries}),
-        )
-        .await;
-        assert_eq!(status, 200);
-        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
-        for e in answer["Entries"].as_array().unwrap() {
-            ids.push(e["EventId"].as_str().unwrap().to_string());
-        }
+        ids.extend(put_ten_orders(&edge, &host, call).await);
     }
     let world = edge.world();
     assert_eq!(world.events.pending_deliveries(), EVENTS);
@@ -797,21 +810,7 @@ async fn a_delivery_whose_slot_comes_after_its_maximum_event_age_is_not_sent() {
         "{put}"
     );
     for call in 0..7 {
-        let entries: Vec<_> = (0..10)
-            .map(|i| {
-                json!({"Source": "com.example.orders", "DetailType": "OrderPlaced",
-                       "Detail": json!({"orderId": format!("o-{}", call * 10 + i), "amount": 1}).to_string()})
-            })
-            .collect();
-        let (status, answer) = json_call(
-            &edge,
-            &host,
-            "AWSEvents.PutEvents",
-            &json!({"Entries": entries}),
-        )
-        .await;
-        assert_eq!(status, 200);
-        assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+        put_ten_orders(&edge, &host, call).await;
     }
     let world = edge.world();
     tokio::time::sleep(Duration::from_secs(90)).await;
