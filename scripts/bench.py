@@ -61,7 +61,7 @@ def wait_http(url, seconds=20.0):
         except urllib.error.HTTPError:
             return
         except Exception:
-            time.sleep(0.002)
+            time.sleep(0.0005)
     raise SystemExit(f"{url} did not answer within {seconds} s")
 
 

@@ -537,20 +537,21 @@ fn serve(args: ServeArgs) -> ExitCode {
     // every error with its file, line and column.
     let mut start_stacks: Vec<crate::scenario::stacks::StackSpec> = Vec::new();
     let mut environment = None;
+    // `vpcgate check --stack`'s load of the same stacks, for every error with its file, line
+    // and column.
+    let mut precheck: Option<std::thread::JoinHandle<Result<(), crate::scenario::ScenarioErrors>>> =
+        None;
     let (label, model) = if stack_mode {
         let names = if stacks.is_empty() {
             String::from("no stacks yet (deploy with the CloudFormation API)")
         } else {
-            match stacks.load() {
-                Ok(loaded) => {
-                    let names: Vec<String> = loaded.stacks.iter().map(|s| s.name.clone()).collect();
-                    format!("stacks {}", names.join(", "))
-                }
-                Err(e) => {
-                    eprint!("{e}");
-                    return ExitCode::from(2);
-                }
-            }
+            // The check runs on its own thread while the world is built and the stacks deploy
+            // (it takes as long as both on a cold start); its verdict is awaited before `serve`
+            // answers, and its errors are the ones printed when both fail.
+            let check = stacks.clone();
+            precheck = Some(std::thread::spawn(move || check.load().map(|_| ())));
+            let names: Vec<&str> = stacks.stacks.iter().map(|s| s.name.as_str()).collect();
+            format!("stacks {}", names.join(", "))
         };
         let mut env = match &stacks.environment {
             Some(p) => match crate::scenario::stacks::Environment::load(p) {
@@ -712,6 +713,16 @@ fn serve(args: ServeArgs) -> ExitCode {
                     .unwrap_or_else(|e| Err(format!("the stacks did not deploy: {e}")))
             }
         };
+        let checked = precheck.map(|c| {
+            c.join()
+                .unwrap_or_else(|_| Err(crate::scenario::ScenarioErrors(Vec::new())))
+        });
+        if let Some(Err(e)) = checked
+            && !e.0.is_empty()
+        {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
         if let Err(e) = deployed {
             eprintln!("vpcgate serve: {e}");
             return ExitCode::from(2);
@@ -752,7 +763,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
         println!("vpcgate listening on http://{addr}");
         if let Some(f) = ON_READY.get() {
-            f();
+            // Off the accept loop's way: the first request need not wait for it.
+            let f = *f;
+            std::thread::spawn(f);
         }
         crate::edge::run(listener, edge, async {
             let _ = tokio::signal::ctrl_c().await;

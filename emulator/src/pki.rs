@@ -111,6 +111,10 @@ pub struct Pki {
     intermediate: CertifiedIssuer<'static, KeyPair>,
     clock: Clock,
     provider: Arc<CryptoProvider>,
+    /// The key of every certificate this CA issues or self-signs, made on first use: a key pair
+    /// and its loaded signing key cost two scalar multiplications each, and no client can tell
+    /// (or needs) one key per certificate.
+    leaf_key: std::sync::OnceLock<(KeyPair, Arc<dyn rustls::sign::SigningKey>)>,
 }
 
 impl std::fmt::Debug for Pki {
@@ -227,6 +231,7 @@ impl Pki {
             intermediate,
             clock: clock.clone(),
             provider: Arc::new(rustls::crypto::ring::default_provider()),
+            leaf_key: std::sync::OnceLock::new(),
         })
     }
 
@@ -271,14 +276,15 @@ impl Pki {
         Ok(params)
     }
 
-    fn finish(
+    /// The leaves' key pair and its signing key (see `leaf_key`).
+    fn leaf_key(
         &self,
-        names: Vec<String>,
-        issuer: Issuer,
-        chain: Vec<CertificateDer<'static>>,
-        pem: String,
-        key: &KeyPair,
-    ) -> Result<IssuedCertificate, PkiError> {
+        names: &[String],
+    ) -> Result<&(KeyPair, Arc<dyn rustls::sign::SigningKey>), PkiError> {
+        if let Some(k) = self.leaf_key.get() {
+            return Ok(k);
+        }
+        let key = key("a certificate key")?;
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let signing = self
             .provider
@@ -288,6 +294,17 @@ impl Pki {
                 what: names.join(","),
                 source,
             })?;
+        Ok(self.leaf_key.get_or_init(|| (key, signing)))
+    }
+
+    fn finish(
+        &self,
+        names: Vec<String>,
+        issuer: Issuer,
+        chain: Vec<CertificateDer<'static>>,
+        pem: String,
+        signing: Arc<dyn rustls::sign::SigningKey>,
+    ) -> Result<IssuedCertificate, PkiError> {
         Ok(IssuedCertificate {
             names,
             issuer,
@@ -301,29 +318,41 @@ impl Pki {
     /// chaining leaf -> issuing CA -> emulated public root.
     pub fn issue(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
         let params = self.leaf_params(names)?;
-        let key = key("a certificate key")?;
+        let (key, signing) = self.leaf_key(names)?;
         let leaf = params
-            .signed_by(&key, &self.intermediate)
+            .signed_by(key, &self.intermediate)
             .map_err(|source| PkiError::Generate {
                 what: format!("a certificate for {names:?}"),
                 source,
             })?;
         let chain = vec![leaf.der().clone(), self.intermediate.der().clone()];
-        self.finish(names.to_vec(), Issuer::PublicCa, chain, leaf.pem(), &key)
+        self.finish(
+            names.to_vec(),
+            Issuer::PublicCa,
+            chain,
+            leaf.pem(),
+            signing.clone(),
+        )
     }
 
     /// Makes a self-signed certificate for `names`, as a user would import into ACM.
     pub fn self_signed(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
         let params = self.leaf_params(names)?;
-        let key = key("a self-signed key")?;
+        let (key, signing) = self.leaf_key(names)?;
         let cert = params
-            .self_signed(&key)
+            .self_signed(key)
             .map_err(|source| PkiError::Generate {
                 what: format!("a self-signed certificate for {names:?}"),
                 source,
             })?;
         let chain = vec![cert.der().clone()];
-        self.finish(names.to_vec(), Issuer::SelfSigned, chain, cert.pem(), &key)
+        self.finish(
+            names.to_vec(),
+            Issuer::SelfSigned,
+            chain,
+            cert.pem(),
+            signing.clone(),
+        )
     }
 
     /// The TLS client configuration of the AWS side (Step Functions, API Gateway): trusts only the

@@ -940,6 +940,40 @@ fn form_body() -> form_urlencoded::Serializer<'static, String> {
     form_urlencoded::Serializer::new(String::new())
 }
 
+/// `serve --stack` with a template `vpcgate check --stack` refuses does not start: it exits 2
+/// with the check's error, file, line and column (the check runs beside the world's start).
+#[test]
+fn serve_stack_refuses_a_template_the_check_refuses_with_its_place() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-serve-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("s.yaml");
+    std::fs::write(
+        &template,
+        "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      VpcId: !Ref Nope\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vpcgate-cli"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--environment"])
+        .arg(seed("environment.json"))
+        .arg("--stack")
+        .arg(format!("bad={}", template.display()))
+        .arg("--ca-dir")
+        .arg(dir.join("ca"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("s.yaml:6:14: Resources.Sg.Properties.VpcId.Ref"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Unresolved resource dependencies [Nope] in the Resources block"),
+        "{stderr}"
+    );
+}
+
 /// `serve --stack` deploys through the API's path: DescribeStacks lists the stack, a later
 /// deploy reads its outputs, and `POST /_vpcgate/reset` returns to it.
 #[test]
