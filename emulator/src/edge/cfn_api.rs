@@ -439,12 +439,25 @@ fn with_ctx<T>(
     call: &Call<'_>,
     op: impl FnOnce(&mut cfn::Ctx<'_>) -> Result<T, CfnError>,
 ) -> Result<T, CfnError> {
+    with_ctx_building(edge, call, None, op)
+}
+
+/// [`with_ctx`]; with `deferred`, a deploy's model is kept there instead of being built into a
+/// world at once (`serve --stack` builds one world after its last stack, not one per stack).
+fn with_ctx_building<T>(
+    edge: &Arc<Edge>,
+    call: &Call<'_>,
+    mut deferred: Option<&mut Option<crate::model::Model>>,
+    op: impl FnOnce(&mut cfn::Ctx<'_>) -> Result<T, CfnError>,
+) -> Result<T, CfnError> {
     let (base, env, home) = edge.deploy_base(&call.scope);
     let now = call.world.clock.now();
     let load = |specs: &[StackSpec]| crate::scenario::stacks::deploy(&base, &env, specs);
     let state = call.state.clone();
     let mut commit = |loaded: &Loaded| -> Result<(), String> {
-        if home {
+        if let Some(model) = deferred.as_deref_mut() {
+            *model = Some(loaded.model.clone());
+        } else if home {
             edge.swap_world(loaded.model.clone())
                 .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
         } else {
@@ -727,6 +740,7 @@ pub fn deploy_at_start(edge: &Arc<Edge>, specs: &[StackSpec]) -> Result<(), Stri
     let call = edge.call_as_root();
     let state = call.state.clone();
     let mut stacks = state.stacks.lock().expect("lock");
+    let mut model = None;
     for s in specs {
         let body = match &s.body {
             Some(b) => b.clone(),
@@ -748,7 +762,10 @@ pub fn deploy_at_start(edge: &Arc<Edge>, specs: &[StackSpec]) -> Result<(), Stri
             ],
             tags: Vec::new(),
         };
-        with_ctx(edge, &call, |ctx| stacks.create(ctx, &req)).map_err(|e| e.to_string())?;
+        with_ctx_building(edge, &call, Some(&mut model), |ctx| {
+            stacks.create(ctx, &req)
+        })
+        .map_err(|e| e.to_string())?;
         let st = stacks.get(&s.name).map_err(|e| e.to_string())?;
         if st.status != "CREATE_COMPLETE" {
             return Err(format!(
@@ -761,6 +778,10 @@ pub fn deploy_at_start(edge: &Arc<Edge>, specs: &[StackSpec]) -> Result<(), Stri
                     .unwrap_or_else(|| st.status.clone())
             ));
         }
+    }
+    if let Some(model) = model {
+        edge.swap_world(model)
+            .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
     }
     Ok(())
 }
