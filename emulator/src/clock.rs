@@ -381,7 +381,14 @@ impl VirtualTime {
             .into_std()
             .saturating_duration_since(std::time::Instant::now());
         let ahead = u64::try_from(ahead.as_nanos()).unwrap_or(u64::MAX);
-        let own = gate.skipped.fetch_max(ahead, Ordering::Relaxed).max(ahead);
+        // Read before writing: most readings change nothing, and a read-modify-write would
+        // take the cache line from the other shards' threads every time.
+        let seen = gate.skipped.load(Ordering::Relaxed);
+        let own = if ahead > seen {
+            gate.skipped.fetch_max(ahead, Ordering::Relaxed).max(ahead)
+        } else {
+            seen
+        };
         let mut caught_up = gate.caught_up.load(Ordering::Relaxed);
         let mine = own.saturating_add(caught_up);
         if mine < world {
@@ -389,7 +396,7 @@ impl VirtualTime {
             // shard's thread writes its `caught_up`).
             caught_up += world - mine;
             gate.caught_up.store(caught_up, Ordering::Relaxed);
-        } else {
+        } else if mine > world {
             self.skipped.fetch_max(mine, Ordering::AcqRel);
         }
         Some(Duration::from_nanos(caught_up))
