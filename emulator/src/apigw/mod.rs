@@ -760,16 +760,20 @@ impl ApiGatewayService {
             });
             req.extensions_mut().insert(invocation.clone());
             // The layers' steps in their order (auth::layer, timeout::layer, the integration),
-            // called directly: the same functions the tower layers wrap, without a boxed
-            // future (and a copy of it) per layer for every request.
+            // called directly: the same functions the tower layers wrap, with one boxed future
+            // (the integration's, kept out of this one so that the callers' futures stay
+            // small to move) rather than one per layer.
             let caller = auth::authorize(gw, &req)?;
             req.extensions_mut().insert(caller);
-            timeout::within(Some(&invocation), async {
-                integration::run(gw, req)
-                    .await
-                    .map_err(ApiGatewayError::from)
-            })
-            .await
+            let integration: LayerFuture = Box::pin({
+                let gw = gw.clone();
+                async move {
+                    integration::run(&gw, req)
+                        .await
+                        .map_err(ApiGatewayError::from)
+                }
+            });
+            timeout::within(Some(&invocation), integration).await
         }
         .await;
         let (mut resp, ok) = match result {
