@@ -475,11 +475,14 @@ impl Directory {
         );
         match denial_message(&request, &decision, format) {
             None => {
-                trace.hop_with(
+                trace.hop_with_fmt(
                     "iam",
                     Verdict::Pass,
                     || Detail::at(resource).rule(decision.to_string()),
-                    format!("{action} on {resource} for {}: {decision}", principal.arn()),
+                    format_args!(
+                        "{action} on {resource} for {}: {decision}",
+                        principal.arn_text()
+                    ),
                 );
                 Ok(decision)
             }

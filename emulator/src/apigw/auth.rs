@@ -343,14 +343,14 @@ pub fn sigv4_caller(
             "{:?} signature by {} verified ({} signed headers{}): principal {} (aws:PrincipalArn {})",
             verified.location,
             verified.access_key_id,
-            verified.signed_headers.len(),
+            verified.signed_header_names().count(),
             if verified.session_token.is_some() {
                 ", session token"
             } else {
                 ""
             },
-            resolved.principal.arn(),
-            resolved.principal.principal_arn().unwrap_or_default()
+            resolved.principal.arn_text(),
+            resolved.principal.principal_arn_text().unwrap_or_default()
         ),
     );
     Ok(Caller {

@@ -135,7 +135,7 @@ impl Service<http::Request<Bytes>> for IntegrationService {
     }
 }
 
-async fn run(
+pub(crate) async fn run(
     gw: &ApiGateway,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
@@ -449,17 +449,7 @@ async fn http_proxy(
             .await
             .map(|(conn, _)| conn)
     };
-    send(
-        inv,
-        req,
-        http_method,
-        &parsed,
-        &host,
-        conn,
-        &eni.ip.to_string(),
-        reopen,
-    )
-    .await
+    send(inv, req, http_method, &parsed, &host, conn, &eni.ip, reopen).await
 }
 
 /// Where an integration's connection goes through a VPC link V2: the link, the load balancer
@@ -502,7 +492,7 @@ pub(crate) async fn connection(
         Some((
             PoolKey {
                 source: eni.id.clone(),
-                destination: format!("{} {}", target.vpc_id, SocketAddr::new(node.ip, port)),
+                destination: crate::vpc::pool::destination(&target.vpc_id, node.ip, port),
                 tls: https.then(|| host.to_string()),
             },
             eni.clone(),
@@ -650,7 +640,7 @@ async fn send(
     uri: &http::Uri,
     host: &str,
     conn: Pooled,
-    from: &str,
+    from: &(dyn std::fmt::Display + Sync),
     reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;

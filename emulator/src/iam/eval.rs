@@ -261,7 +261,7 @@ struct Scan<'p> {
 /// Authorizes a request against every policy that applies to it (see the module docs for the
 /// rules and their sources).
 pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
-    let ctx = derived_context(request.principal, request.context);
+    let ctx = LazyContext::of(request);
     let principal = request.principal;
     let has_identity_policies = matches!(
         principal,
@@ -357,7 +357,7 @@ pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
 /// explicit denial results in denying the caller", apigateway-authorization-flow.html). Any
 /// principal match counts here, an account principal included.
 pub fn evaluate_policy(request: &Request<'_>, policy: &NamedPolicy) -> Decision {
-    let ctx = derived_context(request.principal, request.context);
+    let ctx = LazyContext::of(request);
     let s = scan(policy, request, &ctx);
     if let Some(by) = s.denies.into_iter().next() {
         return Decision::ExplicitDeny {
@@ -434,7 +434,31 @@ pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestCo
     out
 }
 
-fn scan<'p>(policy: &'p NamedPolicy, request: &Request<'_>, ctx: &RequestContext) -> Scan<'p> {
+/// The request's context with the keys derived from its principal ([`derived_context`]), built
+/// the first time a statement asks for it (a condition, or a policy variable in a resource):
+/// most statements need none, and then no request copies its context.
+struct LazyContext<'a> {
+    principal: &'a Principal,
+    given: &'a RequestContext,
+    derived: std::cell::OnceCell<RequestContext>,
+}
+
+impl<'a> LazyContext<'a> {
+    fn of(request: &Request<'a>) -> Self {
+        Self {
+            principal: request.principal,
+            given: request.context,
+            derived: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &RequestContext {
+        self.derived
+            .get_or_init(|| derived_context(self.principal, self.given))
+    }
+}
+
+fn scan<'p>(policy: &'p NamedPolicy, request: &Request<'_>, ctx: &LazyContext<'_>) -> Scan<'p> {
     let mut out = Scan {
         policy,
         denies: Vec::new(),
@@ -452,7 +476,11 @@ fn scan<'p>(policy: &'p NamedPolicy, request: &Request<'_>, ctx: &RequestContext
     out
 }
 
-fn statement_applies(st: &Statement, request: &Request<'_>, ctx: &RequestContext) -> Option<Grant> {
+fn statement_applies(
+    st: &Statement,
+    request: &Request<'_>,
+    ctx: &LazyContext<'_>,
+) -> Option<Grant> {
     let grant = match &st.principal {
         None => Grant::Identity,
         Some(block) => principal_block_matches(block, request.principal)?,
@@ -463,7 +491,7 @@ fn statement_applies(st: &Statement, request: &Request<'_>, ctx: &RequestContext
     if !resource_matches(&st.resource, request.resource, ctx) {
         return None;
     }
-    if !st.conditions.iter().all(|c| c.holds(ctx)) {
+    if !st.conditions.iter().all(|c| c.holds(ctx.get())) {
         return None;
     }
     Some(grant)
@@ -488,10 +516,12 @@ fn action_pattern_matches(pattern: &ActionPattern, action: &str) -> bool {
     vendor_ok && glob_match(&pattern.name, name, true)
 }
 
-fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &RequestContext) -> bool {
-    let matches_one = |t: &super::wildcard::Template| {
-        t.resolve_glob(ctx)
-            .is_some_and(|tokens| arn_glob(&tokens, resource))
+fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &LazyContext<'_>) -> bool {
+    let matches_one = |t: &super::wildcard::Template| match t.fixed() {
+        Some(tokens) => arn_glob(tokens, resource),
+        None => t
+            .resolve_glob(ctx.get())
+            .is_some_and(|tokens| arn_glob(&tokens, resource)),
     };
     match block {
         ResourceBlock::Resource(list) => list.iter().any(matches_one),

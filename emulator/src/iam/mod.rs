@@ -71,5 +71,5 @@ pub use self::message::{DenialFormat, denial_message};
 pub use self::policy::{
     Effect, JsonPath, Policy, PolicyError, PolicyKind, PolicyVersion, Statement,
 };
-pub use self::principal::{PARTITION, Principal, PrincipalParseError};
+pub use self::principal::{ArnText, PARTITION, Principal, PrincipalParseError};
 pub use self::trust::{ASSUME_ROLE, ServiceAssumption, service_may_assume};

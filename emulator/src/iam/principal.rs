@@ -123,20 +123,28 @@ impl Principal {
     /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>` (no role path), `anonymous` for an
     /// unsigned request, the service name for a service principal.
     pub fn arn(&self) -> String {
+        self.arn_text().to_owned_string()
+    }
+
+    /// [`Principal::arn`] as the pieces it is written from, for writing into a message without
+    /// a string of its own.
+    pub fn arn_text(&self) -> ArnText<'_> {
         match self {
-            Self::Anonymous => "anonymous".to_owned(),
-            Self::Root { account } => concat(&["arn:", PARTITION, ":iam::", account, ":root"]),
+            Self::Anonymous => ArnText::new(&["anonymous"]),
+            Self::Root { account } => {
+                ArnText::new(&["arn:", PARTITION, ":iam::", account, ":root"])
+            }
             Self::User {
                 account,
                 name,
                 path,
-            } => concat(&["arn:", PARTITION, ":iam::", account, ":user", path, name]),
+            } => ArnText::new(&["arn:", PARTITION, ":iam::", account, ":user", path, name]),
             Self::AssumedRole {
                 account,
                 role_name,
                 session_name,
                 ..
-            } => concat(&[
+            } => ArnText::new(&[
                 "arn:",
                 PARTITION,
                 ":sts::",
@@ -146,7 +154,7 @@ impl Principal {
                 "/",
                 session_name,
             ]),
-            Self::Service { name } => name.clone(),
+            Self::Service { name } => ArnText::new(&[name]),
         }
     }
 
@@ -155,22 +163,31 @@ impl Principal {
     /// for anonymous requests and service principals.
     /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn>
     pub fn principal_arn(&self) -> Option<String> {
+        self.principal_arn_text().map(|t| t.to_owned_string())
+    }
+
+    /// [`Principal::principal_arn`] as pieces ([`ArnText`]).
+    pub fn principal_arn_text(&self) -> Option<ArnText<'_>> {
         match self {
             Self::Anonymous | Self::Service { .. } => None,
-            Self::Root { .. } | Self::User { .. } => Some(self.arn()),
-            Self::AssumedRole { .. } => self.role_arn(),
+            Self::Root { .. } | Self::User { .. } => Some(self.arn_text()),
+            Self::AssumedRole { .. } => self.role_arn_text(),
         }
     }
 
     /// For a role session, the role's IAM ARN (with its path).
     pub fn role_arn(&self) -> Option<String> {
+        self.role_arn_text().map(|t| t.to_owned_string())
+    }
+
+    fn role_arn_text(&self) -> Option<ArnText<'_>> {
         match self {
             Self::AssumedRole {
                 account,
                 role_name,
                 role_path,
                 ..
-            } => Some(concat(&[
+            } => Some(ArnText::new(&[
                 "arn:", PARTITION, ":iam::", account, ":role", role_path, role_name,
             ])),
             _ => None,
@@ -307,7 +324,44 @@ impl Principal {
 
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.arn())
+        self.arn_text().fmt(f)
+    }
+}
+
+/// An ARN (or the name standing for one) as the pieces it is made of: written piece by piece
+/// into a message ([`fmt::Display`]), or joined into one string of the right size.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArnText<'a> {
+    parts: [&'a str; 8],
+    len: usize,
+}
+
+impl<'a> ArnText<'a> {
+    fn new(parts: &[&'a str]) -> Self {
+        let mut out = Self::default();
+        for (slot, part) in out.parts.iter_mut().zip(parts) {
+            *slot = part;
+        }
+        out.len = parts.len().min(out.parts.len());
+        out
+    }
+
+    fn pieces(&self) -> &[&'a str] {
+        &self.parts[..self.len]
+    }
+
+    /// The ARN in one string.
+    pub fn to_owned_string(&self) -> String {
+        concat(self.pieces())
+    }
+}
+
+impl fmt::Display for ArnText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.width().is_some() || f.precision().is_some() {
+            return f.pad(&self.to_owned_string());
+        }
+        self.pieces().iter().try_for_each(|p| f.write_str(p))
     }
 }
 

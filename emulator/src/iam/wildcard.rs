@@ -207,10 +207,15 @@ impl Template {
     /// the policy stay wildcards, while substituted values and `${*}`/`${?}` are literal (that
     /// is what the escapes are for).
     pub(super) fn resolve_glob(&self, ctx: &RequestContext) -> Option<Cow<'_, [Tok]>> {
-        match &self.fixed {
+        match self.fixed() {
             Some(tokens) => Some(Cow::Borrowed(tokens)),
             None => self.compile(ctx).map(Cow::Owned),
         }
+    }
+
+    /// The compiled glob when the template has no policy variable (no context needed).
+    pub(super) fn fixed(&self) -> Option<&[Tok]> {
+        self.fixed.as_deref()
     }
 
     fn compile(&self, ctx: &RequestContext) -> Option<Vec<Tok>> {

@@ -247,12 +247,20 @@ pub struct Verified {
     pub region: String,
     /// Service of the credential scope.
     pub service: String,
-    /// Signed header names, as listed by the request.
-    pub signed_headers: Vec<String>,
+    /// Signed header names, as listed by the request (`SignedHeaders`, `;`-separated:
+    /// [`Verified::signed_header_names`] lists them).
+    pub signed_headers: String,
     /// `X-Amz-Date` (or `Date`).
     pub signing_time: SystemTime,
     /// Session token sent with the request.
     pub session_token: Option<String>,
     /// Header or presigned-query signature.
     pub location: SignatureLocation,
+}
+
+impl Verified {
+    /// The signed header names, as listed by the request.
+    pub fn signed_header_names(&self) -> impl Iterator<Item = &str> {
+        self.signed_headers.split(';')
+    }
 }

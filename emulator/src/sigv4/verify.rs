@@ -7,13 +7,14 @@
 //! token. The first failing check decides the error, so a request with several faults gets the
 //! same message it would get from AWS.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use subtle::ConstantTimeEq;
 
 use super::canonical::{
-    self, ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD, canonical_query, canonical_uri, format_amz_date,
-    parse_amz_date, parse_http_date, parse_query, sha256_hex, split_target,
+    self, ALGORITHM, Hex64, TERMINATOR, UNSIGNED_PAYLOAD, canonical_query, canonical_uri,
+    format_amz_date, parse_amz_date, parse_http_date, parse_query, split_target,
 };
 use super::error::ScopeMismatch;
 use super::{
@@ -21,18 +22,19 @@ use super::{
     Verified, VerifyPolicy,
 };
 
-/// The fields a signature is made of, wherever they were carried.
-struct Claimed {
+/// The fields a signature is made of, wherever they were carried: borrowed from the headers
+/// (the usual case, no copies), decoded from the query string otherwise.
+struct Claimed<'a> {
     location: SignatureLocation,
-    algorithm: String,
-    credential: String,
-    signed_headers: String,
-    signature: String,
+    algorithm: Cow<'a, str>,
+    credential: Cow<'a, str>,
+    signed_headers: Cow<'a, str>,
+    signature: Cow<'a, str>,
     /// `X-Amz-Date`, or the `Date` header rewritten in basic format.
-    amz_date: String,
+    amz_date: Cow<'a, str>,
     signing_time: SystemTime,
     expires: Option<Duration>,
-    session_token: Option<String>,
+    session_token: Option<Cow<'a, str>>,
 }
 
 fn text_header<'h>(
@@ -92,22 +94,25 @@ fn parse_authorization(authorization: &str) -> Result<Parsed<'_>, SigV4Error> {
 }
 
 /// Reads the request date: `X-Amz-Date` if present, else `Date` (header form only).
-fn request_date(value: &str, is_http_date: bool) -> Result<(String, SystemTime), SigV4Error> {
+fn request_date(value: &str, is_http_date: bool) -> Result<(Cow<'_, str>, SystemTime), SigV4Error> {
     let parsed = if is_http_date {
         parse_http_date(value)
     } else {
         parse_amz_date(value)
     };
     match parsed {
-        Some(time) if is_http_date => Ok((format_amz_date(time), time)),
-        Some(time) => Ok((value.to_owned(), time)),
+        Some(time) if is_http_date => Ok((Cow::Owned(format_amz_date(time)), time)),
+        Some(time) => Ok((Cow::Borrowed(value), time)),
         None => Err(SigV4Error::InvalidDate {
             value: value.to_owned(),
         }),
     }
 }
 
-fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claimed, SigV4Error> {
+fn claimed_from_header<'a>(
+    req: &'a Incoming<'_>,
+    authorization: &'a str,
+) -> Result<Claimed<'a>, SigV4Error> {
     let (algorithm, components) = parse_authorization(authorization)?;
     // Later duplicates win, as in AWS's (and dynalite's) key=value map.
     let find = |key: &str| {
@@ -145,18 +150,18 @@ fn claimed_from_header(req: &Incoming<'_>, authorization: &str) -> Result<Claime
     let (amz_date, signing_time) = request_date(date, is_http_date)?;
     Ok(Claimed {
         location: SignatureLocation::Headers,
-        algorithm: algorithm.to_owned(),
-        credential: credential.to_owned(),
-        signed_headers: signed_headers.to_owned(),
-        signature: signature.to_owned(),
+        algorithm: Cow::Borrowed(algorithm),
+        credential: Cow::Borrowed(credential),
+        signed_headers: Cow::Borrowed(signed_headers),
+        signature: Cow::Borrowed(signature),
         amz_date,
         signing_time,
         expires: None,
-        session_token: text_header(req, "x-amz-security-token")?.map(str::to_owned),
+        session_token: text_header(req, "x-amz-security-token")?.map(Cow::Borrowed),
     })
 }
 
-fn claimed_from_query(params: &[(Vec<u8>, Vec<u8>)]) -> Result<Claimed, SigV4Error> {
+fn claimed_from_query(params: &[(Vec<u8>, Vec<u8>)]) -> Result<Claimed<'static>, SigV4Error> {
     let find = |name: &str| {
         params
             .iter()
@@ -178,7 +183,9 @@ fn claimed_from_query(params: &[(Vec<u8>, Vec<u8>)]) -> Result<Claimed, SigV4Err
         return Err(SigV4Error::IncompleteQueryAuth { missing });
     }
     let get = |name: &str| find(name).unwrap_or_default();
-    let (amz_date, signing_time) = request_date(&get("X-Amz-Date"), false)?;
+    let date = get("X-Amz-Date");
+    let (amz_date, signing_time) = request_date(&date, false)?;
+    let amz_date = Cow::Owned(amz_date.into_owned());
     let expires = match find("X-Amz-Expires") {
         None => None,
         Some(value) => match value.parse::<u64>() {
@@ -190,14 +197,14 @@ fn claimed_from_query(params: &[(Vec<u8>, Vec<u8>)]) -> Result<Claimed, SigV4Err
     };
     Ok(Claimed {
         location: SignatureLocation::QueryString,
-        algorithm: get("X-Amz-Algorithm"),
-        credential: get("X-Amz-Credential"),
-        signed_headers: get("X-Amz-SignedHeaders"),
-        signature: get("X-Amz-Signature"),
+        algorithm: Cow::Owned(get("X-Amz-Algorithm")),
+        credential: Cow::Owned(get("X-Amz-Credential")),
+        signed_headers: Cow::Owned(get("X-Amz-SignedHeaders")),
+        signature: Cow::Owned(get("X-Amz-Signature")),
         amz_date,
         signing_time,
         expires,
-        session_token: find("X-Amz-Security-Token"),
+        session_token: find("X-Amz-Security-Token").map(Cow::Owned),
     })
 }
 
@@ -209,7 +216,7 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
     }
 }
 
-fn check_time(claimed: &Claimed, now: SystemTime, skew: Duration) -> Result<(), SigV4Error> {
+fn check_time(claimed: &Claimed<'_>, now: SystemTime, skew: Duration) -> Result<(), SigV4Error> {
     let now = whole_seconds(now);
     let signing_time = claimed.signing_time;
     if now
@@ -243,10 +250,21 @@ fn check_time(claimed: &Claimed, now: SystemTime, skew: Duration) -> Result<(), 
 
 /// The five parts of `AKID/yyyymmdd/region/service/aws4_request`; AWS ignores trailing slashes.
 fn split_credential(credential: &str) -> Result<[&str; 5], SigV4Error> {
-    let parts: Vec<&str> = credential.trim_end_matches('/').split('/').collect();
-    <[&str; 5]>::try_from(parts).map_err(|_| SigV4Error::MalformedCredential {
-        credential: credential.to_owned(),
-    })
+    let mut parts = credential.trim_end_matches('/').split('/');
+    let mut out = [""; 5];
+    for slot in &mut out {
+        *slot = parts
+            .next()
+            .ok_or_else(|| SigV4Error::MalformedCredential {
+                credential: credential.to_owned(),
+            })?;
+    }
+    match parts.next() {
+        None => Ok(out),
+        Some(_) => Err(SigV4Error::MalformedCredential {
+            credential: credential.to_owned(),
+        }),
+    }
 }
 
 fn check_scope(parts: &[&str; 5], amz_date: &str, policy: &VerifyPolicy) -> Result<(), SigV4Error> {
@@ -271,7 +289,7 @@ fn check_scope(parts: &[&str; 5], amz_date: &str, policy: &VerifyPolicy) -> Resu
 /// The canonical request the claimed signature should cover.
 fn canonical_request_for(
     req: &Incoming<'_>,
-    claimed: &Claimed,
+    claimed: &Claimed<'_>,
     query_params: &[(Vec<u8>, Vec<u8>)],
     normalize: bool,
     token_in_query: bool,
@@ -289,7 +307,7 @@ fn canonical_request_for(
     // Written straight into one buffer (the same bytes as canonical::canonical_request from a
     // list of headers, without a String and a Vec per signed header).
     let mut out = Vec::with_capacity(256 + claimed.signed_headers.len() * 2);
-    for part in [req.method, uri.as_str(), query.as_str()] {
+    for part in [req.method, &*uri, query.as_str()] {
         out.extend_from_slice(part.as_bytes());
         out.push(b'\n');
     }
@@ -317,21 +335,36 @@ fn canonical_request_for(
     out.push(b'\n');
     out.extend_from_slice(claimed.signed_headers.as_bytes());
     out.push(b'\n');
-    out.extend_from_slice(payload.as_bytes());
+    out.extend_from_slice(payload.as_str().as_bytes());
     out
 }
 
 /// The payload hash of the canonical request under `payload` ([`PayloadHash`]).
-fn payload_hash(req: &Incoming<'_>, payload: PayloadHash) -> String {
+fn payload_hash(req: &Incoming<'_>, payload: PayloadHash) -> PayloadText {
     let unsigned = payload == PayloadHash::UnsignedAllowed
         && req
             .headers
             .get("x-amz-content-sha256")
             .is_some_and(|v| v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes());
     if unsigned {
-        UNSIGNED_PAYLOAD.to_owned()
+        PayloadText::Unsigned
     } else {
-        sha256_hex(req.body)
+        PayloadText::Hash(Hex64::sha256(req.body))
+    }
+}
+
+/// The payload line of a canonical request, on the stack.
+enum PayloadText {
+    Unsigned,
+    Hash(Hex64),
+}
+
+impl PayloadText {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Unsigned => UNSIGNED_PAYLOAD,
+            Self::Hash(hex) => hex.as_str(),
+        }
     }
 }
 
@@ -409,7 +442,7 @@ where
     }
     if claimed.algorithm != ALGORITHM {
         return Err(SigV4Error::UnsupportedAlgorithm {
-            algorithm: claimed.algorithm.clone(),
+            algorithm: claimed.algorithm.into_owned(),
         });
     }
     let parts = split_credential(&claimed.credential)?;
@@ -419,7 +452,14 @@ where
         access_key_id: access_key_id.to_owned(),
     })?;
 
-    let scope = canonical::credential_scope(date, region, service);
+    // `date/region/service/aws4_request` as the credential carries it (split_credential split
+    // exactly these five parts at `/`, check_scope checked the terminator): the same text
+    // credential_scope would join.
+    let trimmed = claimed.credential.trim_end_matches('/');
+    let scope = trimmed.get(access_key_id.len() + 1..).map_or_else(
+        || canonical::credential_scope(date, region, service).into(),
+        Cow::Borrowed,
+    );
     let key = canonical::signing_key(&credentials.secret_access_key, date, region, service);
     let attempt = |token_in_query: bool| {
         let creq = canonical_request_for(
@@ -431,8 +471,9 @@ where
             policy.payload,
         );
         let sts = canonical::string_to_sign(&claimed.amz_date, &scope, &creq);
-        let expected = canonical::signature(&key, &sts);
+        let expected = canonical::signature_hex(&key, &sts);
         let matches: bool = expected
+            .as_str()
             .as_bytes()
             .ct_eq(claimed.signature.as_bytes())
             .into();
@@ -464,13 +505,9 @@ where
         access_key_id: access_key_id.to_owned(),
         region: region.to_owned(),
         service: service.to_owned(),
-        signed_headers: claimed
-            .signed_headers
-            .split(';')
-            .map(str::to_owned)
-            .collect(),
+        signed_headers: claimed.signed_headers.into_owned(),
         signing_time: claimed.signing_time,
-        session_token: claimed.session_token,
+        session_token: claimed.session_token.map(Cow::into_owned),
         location: claimed.location,
     })
 }
