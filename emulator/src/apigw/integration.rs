@@ -135,7 +135,7 @@ impl Service<http::Request<Bytes>> for IntegrationService {
     }
 }
 
-pub(crate) async fn run(
+async fn run(
     gw: &ApiGateway,
     req: http::Request<Bytes>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {

@@ -7,10 +7,6 @@
 //!   ──▶ integration: HTTP_PROXY over a VPC link V2 (ENI in the VPC ─▶ load balancer node) or MOCK
 //! ```
 //!
-//! After routing, [`ApiGatewayService`] runs the three steps by calling the functions the layers
-//! wrap ([`auth::authorize`], `timeout::within`, `integration::run`), without a boxed future
-//! per layer; the layers compose the same steps for a tower stack.
-//!
 //! [`ApiGatewayService`] is a `tower::Service<http::Request<Bytes>>` answering
 //! `http::Response<Bytes>`, never an error: every failure is turned into API Gateway's own answer
 //! by [`error::wire`]. It understands both ways of naming an API: the host
@@ -42,7 +38,8 @@ use std::task::{Context, Poll};
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use tower::Service;
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::alb::{ListenerConfig, LoadBalancer};
 use crate::authz::Directory;
@@ -520,6 +517,9 @@ pub struct Invocation {
     pub trace: Trace,
 }
 
+/// The layered service inside [`ApiGatewayService`]: auth, time-out, integration.
+pub type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, ApiGatewayError>;
+
 /// What a layer of [`ApiGatewayService`] answers with.
 pub type LayerFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiGatewayError>> + Send>>;
@@ -550,6 +550,7 @@ impl<S> Next for S where
 #[derive(Clone)]
 pub struct ApiGatewayService {
     gw: Arc<ApiGateway>,
+    inner: Inner,
     /// HTTP APIs' data plane, built once with this one (it shares the addresses).
     http: http_api::HttpApiService,
 }
@@ -562,8 +563,13 @@ impl fmt::Debug for ApiGatewayService {
 
 /// The data plane of a world's API Gateway.
 pub fn service(gw: &Arc<ApiGateway>) -> ApiGatewayService {
+    let inner = ServiceBuilder::new()
+        .layer(auth::layer(gw.clone()))
+        .layer(timeout::layer())
+        .service(integration::IntegrationService::new(gw.clone()));
     ApiGatewayService {
         gw: gw.clone(),
+        inner: BoxCloneSyncService::new(inner),
         http: http_api::service(gw),
     }
 }
@@ -751,29 +757,14 @@ impl ApiGatewayService {
                         .unwrap_or("none")
                 ),
             );
-            let invocation = Arc::new(Invocation {
+            req.extensions_mut().insert(Arc::new(Invocation {
                 stage,
                 route,
                 path: address.path,
                 ids: ids.clone(),
                 trace: trace.clone(),
-            });
-            req.extensions_mut().insert(invocation.clone());
-            // The layers' steps in their order (auth::layer, timeout::layer, the integration),
-            // called directly: the same functions the tower layers wrap, with one boxed future
-            // (the integration's, kept out of this one so that the callers' futures stay
-            // small to move) rather than one per layer.
-            let caller = auth::authorize(gw, &req)?;
-            req.extensions_mut().insert(caller);
-            let integration: LayerFuture = Box::pin({
-                let gw = gw.clone();
-                async move {
-                    integration::run(&gw, req)
-                        .await
-                        .map_err(ApiGatewayError::from)
-                }
-            });
-            timeout::within(Some(&invocation), integration).await
+            }));
+            self.inner.clone().oneshot(req).await
         }
         .await;
         let (mut resp, ok) = match result {

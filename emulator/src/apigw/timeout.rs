@@ -66,8 +66,8 @@ impl<S: Next> Service<http::Request<Bytes>> for IntegrationTimeout<S> {
 }
 
 /// `integration` bounded by the timeout of `invocation`'s method (the default without one):
-/// what the layer does, for [`super::ApiGatewayService`] to call without a boxed future.
-pub(crate) async fn within<F>(
+/// what the layer does.
+async fn within<F>(
     invocation: Option<&Invocation>,
     integration: F,
 ) -> Result<http::Response<Bytes>, ApiGatewayError>
