@@ -17,9 +17,9 @@ use super::activity::{Activities, PendingTask};
 use super::callback::Callbacks;
 use super::{Host, StateMachine, StateMachineType, StatesError, TaskContext, http};
 use crate::asl::{
-    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, HistoryEvent, LiveHistory,
-    StateMachine as Definition, StopHandle, StopSignal, TaskHandler, TaskInvocation, run,
-    stop_channel,
+    ExecutionConfig, ExecutionIdentity, ExecutionOutcome, ExecutionStatus, ExecutionType,
+    HistoryEvent, LiveHistory, StateMachine as Definition, StopHandle, StopSignal, TaskHandler,
+    TaskInvocation, run, stop_channel,
 };
 use crate::iam::Principal;
 use crate::trace::{Trace, Verdict};
@@ -617,7 +617,7 @@ pub struct Executions {
     pub activities: Arc<Activities>,
     /// The state machines `states:startExecution` tasks may start (the scope's, as of the
     /// parent's start).
-    machines: Mutex<BTreeMap<String, StateMachine>>,
+    machines: Mutex<BTreeMap<String, Arc<StateMachine>>>,
     /// Woken whenever an execution ends (`.sync` waits on it).
     ended: tokio::sync::Notify,
     /// Map Runs of Distributed Map states and their child executions.
@@ -651,14 +651,14 @@ impl Executions {
     pub fn know_machines<'a>(&self, machines: impl IntoIterator<Item = &'a StateMachine>) {
         let mut m = self.machines.lock().expect("lock");
         for sm in machines {
-            if m.get(&sm.arn) != Some(sm) {
-                m.insert(sm.arn.clone(), sm.clone());
+            if m.get(&sm.arn).map(|k| &**k) != Some(sm) {
+                m.insert(sm.arn.clone(), Arc::new(sm.clone()));
             }
         }
     }
 
-    /// A known state machine.
-    pub fn machine(&self, arn: &str) -> Option<StateMachine> {
+    /// A known state machine (shared, not copied: StartSyncExecution takes it at every start).
+    pub fn machine(&self, arn: &str) -> Option<Arc<StateMachine>> {
         self.machines.lock().expect("lock").get(arn).cloned()
     }
 
@@ -734,19 +734,22 @@ impl Executions {
         }
         let start = world.clock().now();
         let config = ExecutionConfig {
-            execution_type: match sm.kind {
-                StateMachineType::Standard => ExecutionType::Standard,
-                StateMachineType::Express => ExecutionType::Express,
-            },
-            execution_arn: arn.clone(),
-            execution_name: name.clone(),
-            state_machine_arn: sm.arn.clone(),
-            state_machine_name: sm.name.clone(),
-            role_arn: sm.role_arn.clone(),
-            clock: world.clock().clone(),
             start_time: Some(start),
             region: Some(region),
-            ..ExecutionConfig::default()
+            ..ExecutionConfig::of(
+                ExecutionIdentity {
+                    execution_type: match sm.kind {
+                        StateMachineType::Standard => ExecutionType::Standard,
+                        StateMachineType::Express => ExecutionType::Express,
+                    },
+                    execution_arn: arn.clone(),
+                    execution_name: name.clone(),
+                    state_machine_arn: sm.arn.clone(),
+                    state_machine_name: sm.name.clone(),
+                    role_arn: sm.role_arn.clone(),
+                },
+                world.clock().clone(),
+            )
         };
         let record = ExecutionRecord {
             arn,
@@ -763,9 +766,9 @@ impl Executions {
             map_run_arn: None,
         };
         // The opening hop of every execution (run_sync's and start's alike).
-        record.trace.info(
+        record.trace.info_fmt(
             "sfn",
-            format!(
+            format_args!(
                 "execution {} of {} ({}) starts",
                 record.name,
                 sm.name,
@@ -823,9 +826,9 @@ impl Executions {
         };
 
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
-        record.trace.info(
+        record.trace.info_fmt(
             "sfn",
-            format!(
+            format_args!(
                 "execution {} ends {}",
                 record.name,
                 status_name(outcome.status)
