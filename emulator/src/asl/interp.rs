@@ -274,13 +274,26 @@ impl Ctx<'_> {
     }
 }
 
-/// `v` as compact JSON text (what `Value`'s `Display` writes), written into a buffer sized
-/// for a typical payload rather than grown from empty.
-pub(crate) fn json_text(v: &Value) -> String {
-    let mut out = Vec::with_capacity(256);
-    // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
-    let _ = serde_json::to_writer(&mut out, v);
-    String::from_utf8(out).unwrap_or_default()
+/// `v` as compact JSON text (what `Value`'s `Display` writes), shared: written into a scratch
+/// buffer the thread keeps, then copied once into its own allocation of the exact size (a
+/// payload's text is made for every state and task; growing a fresh string to a few KB took
+/// four or five allocations).
+pub(crate) fn json_text(v: &Value) -> Arc<str> {
+    /// Larger buffers are let go after use rather than kept by the thread.
+    const KEEP: usize = 64 * 1024;
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
+        let _ = serde_json::to_writer(&mut *buf, v);
+        let text: Arc<str> = std::str::from_utf8(buf).unwrap_or_default().into();
+        if buf.capacity() > KEEP {
+            *buf = Vec::new();
+        }
+        text
+    })
 }
 
 /// `States.DataLimitExceeded` naming the state or task (see [`Ctx::check_size`]).
@@ -873,7 +886,7 @@ pub(crate) async fn run_state<'a>(
         let entered = iso(ctx);
         // The input as the history shows it; its length is also what the payload quota
         // measures (one serialization for both).
-        let raw_text = raw_text.unwrap_or_else(|| json_text(&raw).into());
+        let raw_text = raw_text.unwrap_or_else(|| json_text(&raw));
         let raw_too_big = ctx.text_too_big(&raw_text, &st.name);
         // The state's name, written in its entered and exited events (one shared text).
         let name: Arc<str> = st.name.as_str().into();
@@ -950,7 +963,7 @@ pub(crate) async fn run_state<'a>(
             .take();
         let out_text = match result_text {
             Some(t) if passes_result_through(st) => t,
-            _ => json_text(&out).into(),
+            _ => json_text(&out),
         };
         ctx.text_too_big(&out_text, &st.name).map_err(at)?;
         let mut exited = vec![
@@ -1411,7 +1424,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                         Ok(v) => {
                             // One text for the task's event, the state's and the next state's
                             // input (shared, not copied).
-                            let text: Arc<str> = json_text(&v).into();
+                            let text = json_text(&v);
                             if let Err(e) = ctx.text_too_big(
                                 &text,
                                 if activity { resource } else { resource_type },

@@ -564,7 +564,7 @@ pub async fn run(
     // The input's text: the history's and the first state's (serialized once).
     let input_text = match &config.redrive_from {
         Some(_) => None,
-        None => Some(std::sync::Arc::<str>::from(interp::json_text(&input))),
+        None => Some(interp::json_text(&input)),
     };
     match &config.redrive_from {
         // RedriveExecution: `ExecutionRedriven` with the new count, then the failed state again
@@ -642,7 +642,7 @@ pub async fn run(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
-                .unwrap_or_else(|| interp::json_text(&out).into());
+                .unwrap_or_else(|| interp::json_text(&out));
             match ctx.check_output(&text) {
                 Ok(()) => {
                     ctx.event(

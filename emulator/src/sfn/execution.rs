@@ -651,7 +651,11 @@ impl Executions {
     pub fn know_machines<'a>(&self, machines: impl IntoIterator<Item = &'a StateMachine>) {
         let mut m = self.machines.lock().expect("lock");
         for sm in machines {
-            if m.get(&sm.arn).map(|k| &**k) != Some(sm) {
+            // The machine StartSyncExecution took from this store is itself: no comparison.
+            let known = m
+                .get(&sm.arn)
+                .is_some_and(|k| std::ptr::eq(&**k, sm) || **k == *sm);
+            if !known {
                 m.insert(sm.arn.clone(), Arc::new(sm.clone()));
             }
         }
@@ -697,14 +701,19 @@ impl Executions {
     /// The tasks of an execution named `name` of `sm`: run as a session of its role, waiting
     /// for task tokens and activities in this store, reporting Map Runs to it.
     fn tasks(&self, world: &dyn Host, sm: &StateMachine, name: &str, trace: Trace) -> WorldTasks {
-        WorldTasks::new(
-            world,
-            execution_principal(&sm.role_arn, name),
-            sm.arn.clone(),
+        // This store's task tokens and activities from the start (`WorldTasks::new` would make
+        // empty ones first).
+        WorldTasks {
+            world: world.shared(),
+            principal: execution_principal(&sm.role_arn, name),
+            state_machine_arn: sm.arn.clone(),
             trace,
-        )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone())
-        .with_map_runs(self.map_runs.clone())
+            capture: None,
+            callbacks: self.callbacks.clone(),
+            activities: self.activities.clone(),
+            executions: std::sync::Weak::new(),
+            map_runs: Some(self.map_runs.clone()),
+        }
     }
 
     fn prepare(
