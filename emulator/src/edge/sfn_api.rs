@@ -520,11 +520,16 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
     know_machines(c);
-    let machine = c
-        .state
-        .executions
-        .machine(arn)
-        .ok_or_else(|| no_state_machine(arn))?;
+    // The scope's machine as it is now; the store's shared copy when it is that one (it is,
+    // unless an update or another start changed the store's in between).
+    let machine = {
+        let machines = c.state.state_machines.read().expect("lock");
+        let entry = machines.get(arn).ok_or_else(|| no_state_machine(arn))?;
+        match c.state.executions.machine(arn) {
+            Some(known) if *known == entry.machine => known,
+            _ => std::sync::Arc::new(entry.machine.clone()),
+        }
+    };
     let record = c
         .state
         .executions
