@@ -173,7 +173,7 @@ pub struct Directory {
     trust: HashMap<String, NamedPolicy>,
     credentials: Mutex<CredentialStore>,
     /// Session credentials issued per assumed-role session ARN.
-    sessions: Mutex<HashMap<String, SessionCredentials>>,
+    sessions: Mutex<HashMap<String, std::sync::Arc<SessionCredentials>>>,
     /// The roles and users clients may sign as, in the declaration's order (roles first).
     signers: Vec<Signer>,
     /// Each role's and user's tags, by ARN: `aws:PrincipalTag/<key>` of its requests.
@@ -515,7 +515,7 @@ impl Directory {
         &self,
         session: &Principal,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<SessionCredentials, CredentialError> {
+    ) -> Result<std::sync::Arc<SessionCredentials>, CredentialError> {
         let key = session.arn();
         let mut sessions = self.sessions.lock().expect("session cache lock");
         if let Some(c) = sessions.get(&key)
@@ -524,11 +524,12 @@ impl Directory {
         {
             return Ok(c.clone());
         }
-        let issued = self.credentials().assume_role(
+        // Shared by the cache and the caller: one copy of the session per execution.
+        let issued = std::sync::Arc::new(self.credentials().assume_role(
             session.clone(),
             now,
             chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
-        )?;
+        )?);
         if sessions.len() >= crate::iam::MAX_SESSIONS {
             // One session per execution: forget the expired ones, and all of them if that is
             // not enough (they are issued again when needed), so the cache stays bounded.

@@ -5,7 +5,7 @@ use super::definition::{
     Block, Catcher, Kind, NumSpec, OptPath, QueryLanguage, Retrier, State, StrSpec,
 };
 use super::error::{StatesError, names};
-use super::history::{History, not_truncated, resource_parts};
+use super::history::{Details, History, Member, not_truncated, resource_parts};
 use super::path::JsonPath;
 use super::template::{Env, Tmpl};
 use super::{ContextObject, ExecutionConfig, TaskHandler, TaskInvocation};
@@ -108,7 +108,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) context_base: Arc<super::context::ContextBase>,
     /// The JSON text of the top-level block's output once it ended (the execution's output,
     /// serialized once for `ExecutionSucceeded` and the quota).
-    pub(crate) final_text: Mutex<Option<String>>,
+    pub(crate) final_text: Mutex<Option<Arc<str>>>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -175,7 +175,13 @@ impl Ctx<'_> {
         }
     }
 
-    pub(crate) fn event(&self, cur: &Cursor, ty: &str, key: Option<&str>, details: Value) -> u64 {
+    pub(crate) fn event(
+        &self,
+        cur: &Cursor,
+        ty: &'static str,
+        key: Option<&'static str>,
+        details: impl Into<super::history::Details>,
+    ) -> u64 {
         let ts = now_ts(self);
         let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
             ts,
@@ -268,6 +274,28 @@ impl Ctx<'_> {
     }
 }
 
+/// `v` as compact JSON text (what `Value`'s `Display` writes), shared: written into a scratch
+/// buffer the thread keeps, then copied once into its own allocation of the exact size (a
+/// payload's text is made for every state and task; growing a fresh string to a few KB took
+/// four or five allocations).
+pub(crate) fn json_text(v: &Value) -> Arc<str> {
+    /// Larger buffers are let go after use rather than kept by the thread.
+    const KEEP: usize = 64 * 1024;
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
+        let _ = serde_json::to_writer(&mut *buf, v);
+        let text: Arc<str> = std::str::from_utf8(buf).unwrap_or_default().into();
+        if buf.capacity() > KEEP {
+            *buf = Vec::new();
+        }
+        text
+    })
+}
+
 /// `States.DataLimitExceeded` naming the state or task (see [`Ctx::check_size`]).
 fn data_limit_exceeded(who: &str) -> StatesError {
     StatesError::new(
@@ -353,7 +381,7 @@ pub(crate) fn run_block_from<'a>(
     block: &'a Block,
     start: Option<&'a str>,
     input: Value,
-    input_text: Option<String>,
+    input_text: Option<Arc<str>>,
     scope: Arc<Scope>,
     item: Option<Arc<(usize, Value)>>,
     cur: Arc<Cursor>,
@@ -774,7 +802,7 @@ struct StateRun<'a> {
     /// The JSON text of the task result that succeeded, as its `TaskSucceeded` event holds it:
     /// the state's output text too when the output is that result unchanged
     /// ([`passes_result_through`]), so it is not serialized again.
-    result_text: Mutex<Option<String>>,
+    result_text: Mutex<Option<Arc<str>>>,
 }
 
 /// Whether a work state's output is its result unchanged: no `ResultSelector`, `ResultPath` or
@@ -848,23 +876,29 @@ pub(crate) async fn run_state<'a>(
     ctx: &'a Ctx<'a>,
     st: &'a State,
     raw: Value,
-    raw_text: Option<String>,
+    raw_text: Option<Arc<str>>,
     scope: &Arc<Scope>,
     item: Option<&'a (usize, Value)>,
     cur: &Arc<Cursor>,
-) -> Result<(Flow, Value, String), StatesError> {
+) -> Result<(Flow, Value, Arc<str>), StatesError> {
     let run = async move {
         let ty = state_type(&st.kind);
         let entered = iso(ctx);
         // The input as the history shows it; its length is also what the payload quota
         // measures (one serialization for both).
-        let raw_text = raw_text.unwrap_or_else(|| raw.to_string());
+        let raw_text = raw_text.unwrap_or_else(|| json_text(&raw));
         let raw_too_big = ctx.text_too_big(&raw_text, &st.name);
+        // The state's name, written in its entered and exited events (one shared text).
+        let name: Arc<str> = st.name.as_str().into();
         let entered_id = ctx.event(
             cur,
             state_event(ty, "StateEntered"),
             Some("stateEnteredEventDetails"),
-            json!({"name": st.name, "input": raw_text, "inputDetails": not_truncated()}),
+            Details::Members(vec![
+                ("name", Arc::clone(&name).into()),
+                ("input", raw_text.into()),
+                ("inputDetails", Member::NotTruncated),
+            ]),
         );
         ctx.inspect("input", &raw);
         let task_token = waits_for_token(st).then(|| {
@@ -929,11 +963,14 @@ pub(crate) async fn run_state<'a>(
             .take();
         let out_text = match result_text {
             Some(t) if passes_result_through(st) => t,
-            _ => out.to_string(),
+            _ => json_text(&out),
         };
         ctx.text_too_big(&out_text, &st.name).map_err(at)?;
-        let mut exited =
-            json!({"name": st.name, "output": out_text.clone(), "outputDetails": not_truncated()});
+        let mut exited = vec![
+            ("name", name.into()),
+            ("output", out_text.clone().into()),
+            ("outputDetails", Member::NotTruncated),
+        ];
         if let Some(a) = &assigned
             && !a.is_empty()
         {
@@ -941,15 +978,15 @@ pub(crate) async fn run_state<'a>(
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
                 .collect();
-            exited["assignedVariables"] = Value::Object(strs);
-            exited["assignedVariablesDetails"] = not_truncated();
+            exited.push(("assignedVariables", Value::Object(strs).into()));
+            exited.push(("assignedVariablesDetails", Member::NotTruncated));
         }
         if ty != "Fail" {
             ctx.event(
                 cur,
                 state_event(ty, "StateExited"),
                 Some("stateExitedEventDetails"),
-                exited,
+                Details::Members(exited),
             );
         }
         if let Some(a) = assigned {
@@ -972,7 +1009,7 @@ pub(crate) async fn run_state<'a>(
         }
         Ok((flow, out, out_text))
     };
-    let result: Result<(Flow, Value, String), (StatesError, u64)> = run.await;
+    let result: Result<(Flow, Value, Arc<str>), (StatesError, u64)> = run.await;
     result.map_err(|(e, entered_id)| locate(e, &st.name, entered_id))
 }
 
@@ -1236,11 +1273,13 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 .transpose()?;
             let (resource_type, resource_name, region) = resource_parts(resource);
             let region = region.unwrap_or_else(|| ctx.cfg.region());
-            let params = &params;
+            // Shared with each attempt's invocation rather than copied into it.
+            let params = &Arc::new(params);
             let creds = &creds;
-            let resource_type = &resource_type;
-            let resource_name = &resource_name;
-            let region = &region;
+            // Each is written in three events of each attempt: one shared text.
+            let resource_type: &Arc<str> = &resource_type.into();
+            let resource_name: &Arc<str> = &resource_name.into();
+            let region: &Arc<str> = &region.into();
             let activity = is_activity(resource);
             let token = run.task_token.clone();
             let token = &token;
@@ -1273,8 +1312,8 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     };
                     let base = |mut d: Value| {
                         if !activity {
-                            d["resourceType"] = json!(resource_type);
-                            d["resource"] = json!(resource_name);
+                            d["resourceType"] = json!(&**resource_type);
+                            d["resource"] = json!(&**resource_name);
                         }
                         d
                     };
@@ -1301,28 +1340,37 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             sched,
                         );
                     } else {
-                        let mut sched = timed(json!({
-                            "resourceType": resource_type,
-                            "resource": resource_name,
-                            "region": region,
-                            "parameters": params.to_string(),
-                        }));
+                        // Members in the order `timed` and the credentials add them.
+                        let mut sched = Vec::with_capacity(7);
+                        sched.push(("resourceType", Arc::clone(resource_type).into()));
+                        sched.push(("resource", Arc::clone(resource_name).into()));
+                        sched.push(("region", Arc::clone(region).into()));
+                        sched.push(("parameters", params.to_string().into()));
+                        if let Some(t) = timeout_s {
+                            sched.push(("timeoutInSeconds", Value::from(t as u64).into()));
+                        }
+                        if let Some(h) = heartbeat_s {
+                            sched.push(("heartbeatInSeconds", Value::from(h as u64).into()));
+                        }
                         if let Some(Value::Object(c)) = creds
                             && let Some(r) = c.get("RoleArn")
                         {
-                            sched["taskCredentials"] = json!({"roleArn": r});
+                            sched.push(("taskCredentials", json!({"roleArn": r}).into()));
                         }
                         ctx.event(
                             &cur,
                             "TaskScheduled",
                             Some("taskScheduledEventDetails"),
-                            sched,
+                            Details::Members(sched),
                         );
                         ctx.event(
                             &cur,
                             "TaskStarted",
                             Some("taskStartedEventDetails"),
-                            json!({"resourceType": resource_type, "resource": resource_name}),
+                            Details::Members(vec![
+                                ("resourceType", Arc::clone(resource_type).into()),
+                                ("resource", Arc::clone(resource_name).into()),
+                            ]),
                         );
                     }
                     // The first attempt's `$$` is the state's; a retry's counts the retries.
@@ -1340,7 +1388,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     let call = TaskInvocation {
                         state_name: st.name.clone(),
                         resource: resource.clone(),
-                        parameters: params.clone(),
+                        parameters: Arc::clone(params),
                         timeout: timeout_s.map(Duration::from_secs_f64),
                         heartbeat: heartbeat_s.map(Duration::from_secs_f64),
                         credentials: creds.clone(),
@@ -1374,7 +1422,9 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                     };
                     match outcome {
                         Ok(v) => {
-                            let text = v.to_string();
+                            // One text for the task's event, the state's and the next state's
+                            // input (shared, not copied).
+                            let text = json_text(&v);
                             if let Err(e) = ctx.text_too_big(
                                 &text,
                                 if activity { resource } else { resource_type },
@@ -1389,12 +1439,14 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                             }
                             *run.result_text.lock().unwrap_or_else(|p| p.into_inner()) =
                                 Some(text.clone());
-                            ctx.event(
-                                &cur,
-                                ok_ty,
-                                Some(ok_key),
-                                base(json!({"output": text, "outputDetails": not_truncated()})),
-                            );
+                            let mut members = Vec::with_capacity(4);
+                            members.push(("output", text.into()));
+                            members.push(("outputDetails", Member::NotTruncated));
+                            if !activity {
+                                members.push(("resourceType", Arc::clone(resource_type).into()));
+                                members.push(("resource", Arc::clone(resource_name).into()));
+                            }
+                            ctx.event(&cur, ok_ty, Some(ok_key), Details::Members(members));
                             Ok(v)
                         }
                         Err(e) => {

@@ -72,8 +72,8 @@ pub struct TaskInvocation {
     /// The `Resource` string, e.g. `arn:aws:states:::http:invoke`.
     pub resource: String,
     /// `Parameters` (JSONPath, `.$` resolved) or `Arguments` (JSONata) after evaluation;
-    /// the effective input when neither is given.
-    pub parameters: Value,
+    /// the effective input when neither is given. Shared by the state's attempts.
+    pub parameters: Arc<Value>,
     /// The state's `TimeoutSeconds` / `TimeoutSecondsPath` (the interpreter enforces it too).
     pub timeout: Option<Duration>,
     /// The state's `Credentials` field, evaluated.
@@ -121,7 +121,7 @@ pub struct EventSink {
 
 impl EventSink {
     /// Adds one event (`key` names its details member); returns its id.
-    pub fn emit(&self, ty: &str, key: Option<&str>, details: Value) -> u64 {
+    pub fn emit(&self, ty: &'static str, key: Option<&'static str>, details: Value) -> u64 {
         let d = self
             .clock
             .now()
@@ -209,14 +209,59 @@ pub struct ExecutionConfig {
 
 impl Default for ExecutionConfig {
     fn default() -> Self {
+        ExecutionConfig::of(
+            ExecutionIdentity {
+                execution_type: ExecutionType::Standard,
+                execution_arn: "arn:aws:states:us-east-1:123456789012:execution:vpcgate:local"
+                    .into(),
+                execution_name: "local".into(),
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:vpcgate"
+                    .into(),
+                state_machine_name: "vpcgate".into(),
+                role_arn: "arn:aws:iam::123456789012:role/vpcgate".into(),
+            },
+            Clock::default(),
+        )
+    }
+}
+
+/// Which execution an [`ExecutionConfig`] is for.
+#[derive(Debug)]
+pub struct ExecutionIdentity {
+    /// STANDARD or EXPRESS.
+    pub execution_type: ExecutionType,
+    /// `$$.Execution.Id`.
+    pub execution_arn: String,
+    /// `$$.Execution.Name`.
+    pub execution_name: String,
+    /// `$$.StateMachine.Id`.
+    pub state_machine_arn: String,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// `$$.Execution.RoleArn`.
+    pub role_arn: String,
+}
+
+impl ExecutionConfig {
+    /// The configuration of the execution `id` on `clock`, every limit at AWS's default
+    /// (what `Default` gives, without making the placeholder names first).
+    pub fn of(id: ExecutionIdentity, clock: Clock) -> Self {
+        let ExecutionIdentity {
+            execution_type,
+            execution_arn,
+            execution_name,
+            state_machine_arn,
+            state_machine_name,
+            role_arn,
+        } = id;
         ExecutionConfig {
-            execution_type: ExecutionType::Standard,
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:vpcgate:local".into(),
-            execution_name: "local".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:vpcgate".into(),
-            state_machine_name: "vpcgate".into(),
-            role_arn: "arn:aws:iam::123456789012:role/vpcgate".into(),
-            clock: Clock::default(),
+            execution_type,
+            execution_arn,
+            execution_name,
+            state_machine_arn,
+            state_machine_name,
+            role_arn,
+            clock,
             start_time: None,
             redrive_count: 0,
             redrive_from: None,
@@ -340,9 +385,7 @@ impl ExecutionOutcome {
             .history
             .last()
             .filter(|e| e.event_type == "ExecutionSucceeded")
-            .and_then(|e| e.details.get("executionSucceededEventDetails"))
-            .and_then(|d| d.get("output"))
-            .and_then(Value::as_str);
+            .and_then(|e| e.detail_str("executionSucceededEventDetails", "output"));
         Some(match recorded {
             Some(text) => std::borrow::Cow::Borrowed(text),
             None => std::borrow::Cow::Owned(output.to_string()),
@@ -521,7 +564,7 @@ pub async fn run(
     // The input's text: the history's and the first state's (serialized once).
     let input_text = match &config.redrive_from {
         Some(_) => None,
-        None => Some(input.to_string()),
+        None => Some(interp::json_text(&input)),
     };
     match &config.redrive_from {
         // RedriveExecution: `ExecutionRedriven` with the new count, then the failed state again
@@ -536,7 +579,16 @@ pub async fn run(
             &cur,
             "ExecutionStarted",
             Some("executionStartedEventDetails"),
-            json!({"input": input_text.clone(), "inputDetails": history::not_truncated(), "roleArn": config.role_arn}),
+            history::Details::Members(vec![
+                (
+                    "input",
+                    input_text
+                        .clone()
+                        .map_or(history::Member::Value(Value::Null), history::Member::Text),
+                ),
+                ("inputDetails", history::Member::NotTruncated),
+                ("roleArn", config.role_arn.clone().into()),
+            ]),
         ),
     };
     // Execution TimeoutSeconds and the Express five-minute cap both end in TIMED_OUT with
@@ -590,14 +642,17 @@ pub async fn run(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
-                .unwrap_or_else(|| out.to_string());
+                .unwrap_or_else(|| interp::json_text(&out));
             match ctx.check_output(&text) {
                 Ok(()) => {
                     ctx.event(
                         &cur,
                         "ExecutionSucceeded",
                         Some("executionSucceededEventDetails"),
-                        json!({"output": text, "outputDetails": history::not_truncated()}),
+                        history::Details::Members(vec![
+                            ("output", text.into()),
+                            ("outputDetails", history::Member::NotTruncated),
+                        ]),
                     );
                     (ExecutionStatus::Succeeded, Some(out), None, None)
                 }

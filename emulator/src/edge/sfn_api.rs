@@ -201,6 +201,18 @@ fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, E> {
         .ok_or_else(|| no_state_machine(arn))
 }
 
+/// The type of the state machine `arn`, as [`state_machine`] finds it, without copying it.
+fn state_machine_kind(c: &Call<'_>, arn: &str) -> Result<StateMachineType, E> {
+    check_arn(arn, "stateMachine")?;
+    c.state
+        .state_machines
+        .read()
+        .expect("lock")
+        .get(arn)
+        .map(|e| e.machine.kind)
+        .ok_or_else(|| no_state_machine(arn))
+}
+
 /// Checks a definition as CreateStateMachine does.
 /// CreateStateMachine's and UpdateStateMachine's check: the diagnostics
 /// ValidateStateMachineDefinition lists, as one `InvalidDefinition`
@@ -498,20 +510,32 @@ fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
 
 async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
     let arn = field(input, "stateMachineArn")?;
-    let entry = state_machine(c, arn)?;
+    // The machine's type alone is read here; the machine itself is shared from the
+    // executions' store once it knows the scope's machines (no copy per execution).
+    let kind = state_machine_kind(c, arn)?;
     c.authorize("states:StartSyncExecution", arn)?;
-    if entry.machine.kind != StateMachineType::Express {
+    if kind != StateMachineType::Express {
         return Err(E::StateMachineTypeNotSupported);
     }
     let exec_input = execution_input(input)?;
     let name = opt_field(input, "name").map(str::to_string);
     know_machines(c);
+    // The scope's machine as it is now; the store's shared copy when it is that one (it is,
+    // unless an update or another start changed the store's in between).
+    let machine = {
+        let machines = c.state.state_machines.read().expect("lock");
+        let entry = machines.get(arn).ok_or_else(|| no_state_machine(arn))?;
+        match c.state.executions.machine(arn) {
+            Some(known) if *known == entry.machine => known,
+            _ => std::sync::Arc::new(entry.machine.clone()),
+        }
+    };
     let record = c
         .state
         .executions
         .run_sync_watched(
             &c.world,
-            &entry.machine,
+            &machine,
             Start::new(exec_input.clone(), name).watched(c.edge.activity.clone()),
         )
         .await?;
@@ -524,7 +548,8 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
         .div_ceil(100)
         .max(1)
         * 100;
-    let mut out = Map::new();
+    // Room for every member the answer can have (no regrowth of the map).
+    let mut out = Map::with_capacity(13);
     out.insert("executionArn".into(), json!(record.arn));
     out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
     out.insert("name".into(), json!(record.name));

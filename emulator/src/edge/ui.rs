@@ -319,10 +319,7 @@ fn states(e: &Entry) -> Vec<Value> {
         let at_ms = ((ev.timestamp - origin) * 1000.0).max(0.0).round() as u64;
         if let Some(kind) = ev.event_type.strip_suffix("StateEntered") {
             let name = ev
-                .details
-                .get("stateEnteredEventDetails")
-                .and_then(|d| d.get("name"))
-                .and_then(Value::as_str)
+                .detail_str("stateEnteredEventDetails", "name")
                 .unwrap_or_default()
                 .to_string();
             let mut m = serde_json::Map::new();
@@ -347,10 +344,7 @@ fn states(e: &Entry) -> Vec<Value> {
             out.push(m);
         } else if ev.event_type.ends_with("StateExited") {
             let name = ev
-                .details
-                .get("stateExitedEventDetails")
-                .and_then(|d| d.get("name"))
-                .and_then(Value::as_str)
+                .detail_str("stateExitedEventDetails", "name")
                 .unwrap_or_default();
             if let Some(pos) = open
                 .iter()

@@ -50,14 +50,51 @@ pub fn epoch(t: std::time::SystemTime) -> Value {
     json!((d.as_millis() as f64) / 1000.0)
 }
 
-/// A success response.
+/// The content type of a JSON protocol version, without formatting it for the two versions
+/// there are.
+fn content_type_value(version: &str) -> http::HeaderValue {
+    match version {
+        "1.0" => http::HeaderValue::from_static("application/x-amz-json-1.0"),
+        "1.1" => http::HeaderValue::from_static("application/x-amz-json-1.1"),
+        other => http::HeaderValue::try_from(content_type(other))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("application/json")),
+    }
+}
+
+/// `x-amzn-RequestId: <uuid>`, written without an intermediate `String`.
+fn request_id_value() -> http::HeaderValue {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    http::HeaderValue::from_str(id).expect("a uuid is a valid header value")
+}
+
+/// A success response: the body written straight to bytes (the same compact JSON as
+/// `Value`'s `Display`) through a scratch buffer the thread keeps, then copied once into a body
+/// of its exact size; the headers set without parsing them again.
 pub fn ok(version: &str, body: &Value) -> http::Response<Body> {
-    http::Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, content_type(version))
-        .header("x-amzn-RequestId", request_id())
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("static response parts are valid")
+    /// Larger buffers are let go after use rather than kept by the thread.
+    const KEEP: usize = 64 * 1024;
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let bytes = SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
+        let _ = serde_json::to_writer(&mut *buf, body);
+        let bytes = Bytes::copy_from_slice(buf);
+        if buf.capacity() > KEEP {
+            *buf = Vec::new();
+        }
+        bytes
+    });
+    let mut resp = http::Response::new(Full::new(bytes));
+    let headers = resp.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, content_type_value(version));
+    headers.insert(
+        http::HeaderName::from_static("x-amzn-requestid"),
+        request_id_value(),
+    );
+    resp
 }
 
 /// An error response: `{"__type": code, "message": ...}` plus `x-amzn-ErrorType`.
@@ -70,4 +107,39 @@ pub fn error(version: &str, e: &JsonError) -> http::Response<Body> {
         .header("x-amzn-ErrorType", format!("{}:", e.code))
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("static response parts are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer's body is `Value`'s compact text, byte for byte, whatever its size (the
+    /// scratch buffer is reused between answers and let go past its limit), with the JSON
+    /// protocol's content type and a request id.
+    #[test]
+    fn ok_writes_the_value_as_its_display_text() {
+        let big = "x".repeat(100 * 1024);
+        for body in [
+            json!({"status": "SUCCEEDED", "output": "{\"a\":\"\\u00e9\\n\"}", "n": 1.5}),
+            json!({"big": big}),
+            json!([]),
+        ] {
+            let resp = ok("1.0", &body);
+            assert_eq!(resp.status(), 200);
+            assert_eq!(
+                resp.headers()[http::header::CONTENT_TYPE],
+                "application/x-amz-json-1.0"
+            );
+            assert_eq!(resp.headers()["x-amzn-RequestId"].len(), 36);
+            let bytes =
+                futures::executor::block_on(http_body_util::BodyExt::collect(resp.into_body()))
+                    .expect("a full body")
+                    .to_bytes();
+            assert_eq!(bytes, body.to_string().as_bytes());
+        }
+        assert_eq!(
+            ok("1.1", &json!({})).headers()[http::header::CONTENT_TYPE],
+            "application/x-amz-json-1.1"
+        );
+    }
 }

@@ -18,13 +18,16 @@ use super::principal::{BASE32, Principal, is_account_id};
 
 /// A secret string whose `Debug` output is redacted, so credentials never reach a trace or log
 /// by accident.
+///
+/// Shared, not copied: a role session's secret and token are held by the store, the session
+/// cache and the caller (one session per execution).
 #[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
+pub struct SecretString(std::sync::Arc<str>);
 
 impl SecretString {
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
+        Self(secret.into().into())
     }
 
     /// The secret itself, for signing or comparing.
@@ -258,7 +261,7 @@ impl CredentialStore {
         secret: String,
         principal: Principal,
     ) -> AccessKey {
-        let secret = SecretString(secret);
+        let secret = SecretString::new(secret);
         self.by_key_id.insert(
             access_key_id.clone(),
             Stored {
@@ -303,8 +306,8 @@ impl CredentialStore {
             return Err(CredentialError::InvalidDuration { seconds });
         }
         let access_key_id = self.fresh_key_id("ASIA");
-        let secret = SecretString(self.secret());
-        let token = SecretString(self.session_token());
+        let secret = SecretString::new(self.secret());
+        let token = SecretString::new(self.session_token());
         let expiration = issued_at + duration;
         self.by_key_id.insert(
             access_key_id.clone(),
@@ -387,7 +390,8 @@ impl CredentialStore {
 
     fn fresh_key_id(&mut self, prefix: &str) -> String {
         loop {
-            let mut id = String::from(prefix);
+            let mut id = String::with_capacity(prefix.len() + 16);
+            id.push_str(prefix);
             for _ in 0..16 {
                 id.push(BASE32[(self.rng.next() % 32) as usize] as char);
             }
@@ -407,7 +411,10 @@ impl CredentialStore {
     fn session_token(&mut self) -> String {
         // Real tokens are opaque base64 blobs of a few hundred characters; only the shape is
         // emulated.
-        let bytes: Vec<u8> = (0..192).map(|_| (self.rng.next() & 0xff) as u8).collect();
+        let mut bytes = [0u8; 192];
+        for b in &mut bytes {
+            *b = (self.rng.next() & 0xff) as u8;
+        }
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 }

@@ -24,7 +24,7 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tower::ServiceExt;
 
 use super::{StatesError, TaskContext, parameters, string_field};
@@ -272,48 +272,58 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
     let world = ctx.world;
     let call = parse_call(params).map_err(|reason| ctx.bad_parameters(params, &reason))?;
     let target = call.target();
-    trace.info(
+    trace.info_fmt(
         "sfn",
-        format!(
+        format_args!(
             "apigateway:invoke {}: {} https://{}{} ({:?})",
             ctx.state_name, call.method, call.endpoint, target, call.auth
         ),
     );
-    let mut builder = http::Request::builder()
-        .method(call.method.clone())
-        .uri(format!("https://{}{}", call.endpoint, target))
-        .header(http::header::HOST, call.endpoint.as_str());
+    // The request is put together part by part: each header is checked once, where
+    // `http::Request::builder` would parse every name and value again.
+    let invalid_headers = || {
+        ctx.bad_parameters(
+            params,
+            "The value of the field 'Headers' has an invalid format",
+        )
+    };
+    let mut headers = Vec::with_capacity(call.headers.len());
     for (k, v) in &call.headers {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-            ctx.bad_parameters(
-                params,
-                "The value of the field 'Headers' has an invalid format",
-            )
-        })?;
-        let value = HeaderValue::from_str(v).map_err(|_| {
-            ctx.bad_parameters(
-                params,
-                "The value of the field 'Headers' has an invalid format",
-            )
-        })?;
-        builder = builder.header(name, value);
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| invalid_headers())?;
+        let value = HeaderValue::from_str(v).map_err(|_| invalid_headers())?;
+        headers.push((name, value));
     }
+    // The URI's fault, then the host's, as the builder reported them.
+    let uri = http::Uri::try_from(format!("https://{}{}", call.endpoint, target))
+        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
+    let host = HeaderValue::from_str(&call.endpoint)
+        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
     let body = match &call.body {
         None => Bytes::new(),
         Some(Value::String(s)) => Bytes::from(s.clone()),
-        Some(other) => Bytes::from(other.to_string()),
+        Some(other) => Bytes::from(serde_json::to_vec(other).unwrap_or_default()),
     };
+    let mut req = http::Request::new(body);
+    *req.method_mut() = call.method.clone();
+    *req.uri_mut() = uri;
+    // Host first, the definition's headers after it, as the builder added them.
+    let req_headers = req.headers_mut();
+    req_headers.insert(http::header::HOST, host);
+    for (name, value) in headers {
+        req_headers.append(name, value);
+    }
+    let headers = req_headers;
     if call.body.is_some()
         && !call
             .headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
     {
-        builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+        headers.append(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
-    let mut req = builder
-        .body(body)
-        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
 
     if call.auth != AuthType::NoAuth {
         let credentials = world
@@ -334,9 +344,9 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             &SIGNING,
         )
         .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
-        trace.pass(
+        trace.pass_fmt(
             "sfn",
-            format!(
+            format_args!(
                 "signed (SigV4, execute-api, {}) with {} of {} (temporary credentials, session token)",
                 call.region,
                 credentials.access_key_id,
@@ -355,34 +365,38 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
 /// The task result, or `ApiGateway.<status>` with the body as the cause.
 pub fn output(ctx: &TaskContext<'_>, resp: http::Response<Bytes>) -> Result<Value, StatesError> {
     let status = resp.status();
-    let text = String::from_utf8_lossy(resp.body()).into_owned();
     if !status.is_success() {
-        ctx.trace.hop(
+        ctx.trace.hop_fmt(
             "sfn",
             Verdict::Fail,
-            format!("HTTP {status}: ApiGateway.{}", status.as_u16()),
+            format_args!("HTTP {status}: ApiGateway.{}", status.as_u16()),
         );
         return Err(StatesError::new(
             format!("ApiGateway.{}", status.as_u16()),
-            text,
+            String::from_utf8_lossy(resp.body()).into_owned(),
         ));
     }
     // HTTP APIs (v2) send lower-case names, which the output keeps; REST APIs' are API
     // Gateway's mixed case.
     let headers = crate::apigw::answer_headers(&resp);
-    let response_body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
-    ctx.trace.pass(
+    // The body is decoded from its bytes; only a body that is no JSON is copied as text.
+    let response_body = serde_json::from_slice::<Value>(resp.body()).unwrap_or_else(|_| {
+        // Not JSON as bytes: as text (invalid UTF-8 replaced), then kept as the text itself.
+        let text = String::from_utf8_lossy(resp.body()).into_owned();
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    });
+    ctx.trace.pass_fmt(
         "sfn",
-        format!("HTTP {status} ({} bytes)", resp.body().len()),
+        format_args!("HTTP {status} ({} bytes)", resp.body().len()),
     );
     // Built member by member: `json!` would copy the headers' map value by value.
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(4);
     out.insert("Headers".into(), Value::Object(headers));
     out.insert("ResponseBody".into(), response_body);
-    out.insert("StatusCode".into(), json!(status.as_u16()));
+    out.insert("StatusCode".into(), Value::from(status.as_u16()));
     out.insert(
         "StatusText".into(),
-        json!(status.canonical_reason().unwrap_or("")),
+        Value::from(status.canonical_reason().unwrap_or("")),
     );
     Ok(Value::Object(out))
 }
@@ -390,6 +404,7 @@ pub fn output(ctx: &TaskContext<'_>, resp: http::Response<Bytes>) -> Result<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn call(p: Value) -> Result<Call, String> {
         parse_call(&p)

@@ -17,9 +17,9 @@ use super::activity::{Activities, PendingTask};
 use super::callback::Callbacks;
 use super::{Host, StateMachine, StateMachineType, StatesError, TaskContext, http};
 use crate::asl::{
-    ExecutionConfig, ExecutionOutcome, ExecutionStatus, ExecutionType, HistoryEvent, LiveHistory,
-    StateMachine as Definition, StopHandle, StopSignal, TaskHandler, TaskInvocation, run,
-    stop_channel,
+    ExecutionConfig, ExecutionIdentity, ExecutionOutcome, ExecutionStatus, ExecutionType,
+    HistoryEvent, LiveHistory, StateMachine as Definition, StopHandle, StopSignal, TaskHandler,
+    TaskInvocation, run, stop_channel,
 };
 use crate::iam::Principal;
 use crate::trace::{Trace, Verdict};
@@ -617,7 +617,7 @@ pub struct Executions {
     pub activities: Arc<Activities>,
     /// The state machines `states:startExecution` tasks may start (the scope's, as of the
     /// parent's start).
-    machines: Mutex<BTreeMap<String, StateMachine>>,
+    machines: Mutex<BTreeMap<String, Arc<StateMachine>>>,
     /// Woken whenever an execution ends (`.sync` waits on it).
     ended: tokio::sync::Notify,
     /// Map Runs of Distributed Map states and their child executions.
@@ -651,14 +651,18 @@ impl Executions {
     pub fn know_machines<'a>(&self, machines: impl IntoIterator<Item = &'a StateMachine>) {
         let mut m = self.machines.lock().expect("lock");
         for sm in machines {
-            if m.get(&sm.arn) != Some(sm) {
-                m.insert(sm.arn.clone(), sm.clone());
+            // The machine StartSyncExecution took from this store is itself: no comparison.
+            let known = m
+                .get(&sm.arn)
+                .is_some_and(|k| std::ptr::eq(&**k, sm) || **k == *sm);
+            if !known {
+                m.insert(sm.arn.clone(), Arc::new(sm.clone()));
             }
         }
     }
 
-    /// A known state machine.
-    pub fn machine(&self, arn: &str) -> Option<StateMachine> {
+    /// A known state machine (shared, not copied: StartSyncExecution takes it at every start).
+    pub fn machine(&self, arn: &str) -> Option<Arc<StateMachine>> {
         self.machines.lock().expect("lock").get(arn).cloned()
     }
 
@@ -697,14 +701,19 @@ impl Executions {
     /// The tasks of an execution named `name` of `sm`: run as a session of its role, waiting
     /// for task tokens and activities in this store, reporting Map Runs to it.
     fn tasks(&self, world: &dyn Host, sm: &StateMachine, name: &str, trace: Trace) -> WorldTasks {
-        WorldTasks::new(
-            world,
-            execution_principal(&sm.role_arn, name),
-            sm.arn.clone(),
+        // This store's task tokens and activities from the start (`WorldTasks::new` would make
+        // empty ones first).
+        WorldTasks {
+            world: world.shared(),
+            principal: execution_principal(&sm.role_arn, name),
+            state_machine_arn: sm.arn.clone(),
             trace,
-        )
-        .with_callbacks(self.callbacks.clone(), self.activities.clone())
-        .with_map_runs(self.map_runs.clone())
+            capture: None,
+            callbacks: self.callbacks.clone(),
+            activities: self.activities.clone(),
+            executions: std::sync::Weak::new(),
+            map_runs: Some(self.map_runs.clone()),
+        }
     }
 
     fn prepare(
@@ -734,19 +743,22 @@ impl Executions {
         }
         let start = world.clock().now();
         let config = ExecutionConfig {
-            execution_type: match sm.kind {
-                StateMachineType::Standard => ExecutionType::Standard,
-                StateMachineType::Express => ExecutionType::Express,
-            },
-            execution_arn: arn.clone(),
-            execution_name: name.clone(),
-            state_machine_arn: sm.arn.clone(),
-            state_machine_name: sm.name.clone(),
-            role_arn: sm.role_arn.clone(),
-            clock: world.clock().clone(),
             start_time: Some(start),
             region: Some(region),
-            ..ExecutionConfig::default()
+            ..ExecutionConfig::of(
+                ExecutionIdentity {
+                    execution_type: match sm.kind {
+                        StateMachineType::Standard => ExecutionType::Standard,
+                        StateMachineType::Express => ExecutionType::Express,
+                    },
+                    execution_arn: arn.clone(),
+                    execution_name: name.clone(),
+                    state_machine_arn: sm.arn.clone(),
+                    state_machine_name: sm.name.clone(),
+                    role_arn: sm.role_arn.clone(),
+                },
+                world.clock().clone(),
+            )
         };
         let record = ExecutionRecord {
             arn,
@@ -763,9 +775,9 @@ impl Executions {
             map_run_arn: None,
         };
         // The opening hop of every execution (run_sync's and start's alike).
-        record.trace.info(
+        record.trace.info_fmt(
             "sfn",
-            format!(
+            format_args!(
                 "execution {} of {} ({}) starts",
                 record.name,
                 sm.name,
@@ -823,9 +835,9 @@ impl Executions {
         };
 
         let outcome = run(&definition, input, config, &tasks, StopSignal::never()).await;
-        record.trace.info(
+        record.trace.info_fmt(
             "sfn",
-            format!(
+            format_args!(
                 "execution {} ends {}",
                 record.name,
                 status_name(outcome.status)

@@ -394,9 +394,9 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         .secrets()
         .get(&conn.secret_arn)
         .map_err(|e| StatesError::new("Events.ConnectionResource.InternalError", e.to_string()))?;
-    trace.pass(
+    trace.pass_fmt(
         "events",
-        format!(
+        format_args!(
             "connection {} ({}) credentials from secret {}",
             conn.name,
             conn.authorization.kind(),
@@ -587,8 +587,7 @@ fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+        .unwrap_or("");
     let media = content_type
         .split(';')
         .next()
@@ -649,12 +648,12 @@ fn output(ctx: &TaskContext<'_>, resp: Exchange) -> Result<Value, StatesError> {
             items.push(json!(String::from_utf8_lossy(value.as_bytes())));
         }
     }
-    ctx.trace.pass(
+    ctx.trace.pass_fmt(
         "sfn",
-        format!("HTTP {} ({} bytes)", resp.status, resp.body.len()),
+        format_args!("HTTP {} ({} bytes)", resp.status, resp.body.len()),
     );
     // Built member by member: `json!` would copy the headers' map value by value.
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(4);
     out.insert("Headers".into(), Value::Object(headers));
     out.insert("ResponseBody".into(), response_body);
     out.insert("StatusCode".into(), json!(resp.status.as_u16()));

@@ -66,7 +66,7 @@ impl ScriptedHandler {
             .lock()
             .unwrap()
             .get(state)
-            .and_then(|v| v.first().map(|c| c.parameters.clone()))
+            .and_then(|v| v.first().map(|c| (*c.parameters).clone()))
     }
 }
 
@@ -83,7 +83,7 @@ impl TaskHandler for ScriptedHandler {
                 v.len() - 1
             };
             let Some(list) = self.script.get(&call.state_name).and_then(|l| l.as_array()) else {
-                return Ok(call.parameters);
+                return Ok((*call.parameters).clone());
             };
             let step = list.get(n).or(list.last()).cloned().unwrap_or(json!({}));
             if let Some(d) = step.get("delay").and_then(Value::as_f64) {

@@ -75,7 +75,7 @@ async fn exec_with(definition: &Value, input: Value, h: &Observed) -> ExecutionO
 fn shape(out: &ExecutionOutcome) -> Vec<(String, u64, u64)> {
     out.history
         .iter()
-        .map(|e| (e.event_type.clone(), e.id, e.previous_event_id))
+        .map(|e| (e.event_type.to_string(), e.id, e.previous_event_id))
         .collect()
 }
 
@@ -183,7 +183,7 @@ async fn children_are_executions_of_their_own() {
         assert_eq!(outputs[i]["in"], json!(i + 1));
         let ended = h.ended.lock().unwrap();
         let o = &ended[&c.arn];
-        let types: Vec<&str> = o.history.iter().map(|e| e.event_type.as_str()).collect();
+        let types: Vec<&str> = o.history.iter().map(|e| e.event_type).collect();
         assert_eq!(
             types,
             [

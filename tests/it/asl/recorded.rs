@@ -376,7 +376,11 @@ async fn wait_seconds_path_must_be_a_non_negative_integer() {
         let out = exec(d.clone(), json!({"input": input})).await;
         let want = format!("{prefix}{msg}");
         assert_eq!(failed(&out), (Some("States.Runtime"), Some(want.as_str())));
-        let types: Vec<String> = out.history.iter().map(|e| e.event_type.clone()).collect();
+        let types: Vec<String> = out
+            .history
+            .iter()
+            .map(|e| e.event_type.to_string())
+            .collect();
         assert_eq!(
             types,
             ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]

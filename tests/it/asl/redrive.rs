@@ -50,7 +50,7 @@ fn types_after_redrive(o: &ExecutionOutcome) -> Vec<String> {
         .expect("redriven");
     o.history[at + 1..]
         .iter()
-        .map(|e| e.event_type.clone())
+        .map(|e| e.event_type.to_string())
         .collect()
 }
 
