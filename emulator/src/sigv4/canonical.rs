@@ -90,15 +90,14 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// The memo holds at most [`KEY_MEMO`] keys and starts over when full.
 /// The memo is looked up without allocating: its key is the four parts, each prefixed by its
 /// length (so no two different tuples give the same id), written into a per-thread buffer.
-/// Each thread keeps its own memo (a world thread signs and verifies its own requests), so no
-/// lock is shared between the world's threads.
 pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     use std::cell::RefCell;
     use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
     type Memo = HashMap<String, [u8; 32]>;
+    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
     thread_local! {
         static ID: RefCell<String> = const { RefCell::new(String::new()) };
-        static MEMO: RefCell<Memo> = RefCell::new(Memo::new());
     }
     ID.with_borrow_mut(|id| {
         id.clear();
@@ -108,17 +107,16 @@ pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
             id.push(':');
             id.push_str(part);
         }
-        MEMO.with_borrow_mut(|memo| {
-            if let Some(key) = memo.get(id.as_str()) {
-                return *key;
-            }
-            let key = derive_signing_key(secret, date, region, service);
-            if memo.len() >= KEY_MEMO {
-                memo.clear();
-            }
-            memo.insert(id.clone(), key);
-            key
-        })
+        let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(key) = memo.get(id.as_str()) {
+            return *key;
+        }
+        let key = derive_signing_key(secret, date, region, service);
+        if memo.len() >= KEY_MEMO {
+            memo.clear();
+        }
+        memo.insert(id.clone(), key);
+        key
     })
 }
 
