@@ -191,25 +191,27 @@ pub(super) fn no_execution(arn: &str) -> E {
 }
 
 fn state_machine(c: &Call<'_>, arn: &str) -> Result<StateMachineEntry, E> {
-    check_arn(arn, "stateMachine")?;
-    c.state
-        .state_machines
-        .read()
-        .expect("lock")
-        .get(arn)
-        .cloned()
-        .ok_or_else(|| no_state_machine(arn))
+    with_state_machine(c, arn, StateMachineEntry::clone)
 }
 
 /// The type of the state machine `arn`, as [`state_machine`] finds it, without copying it.
 fn state_machine_kind(c: &Call<'_>, arn: &str) -> Result<StateMachineType, E> {
+    with_state_machine(c, arn, |e| e.machine.kind)
+}
+
+/// `read` of the state machine `arn` (`StateMachineDoesNotExist` when there is none).
+fn with_state_machine<T>(
+    c: &Call<'_>,
+    arn: &str,
+    read: impl FnOnce(&StateMachineEntry) -> T,
+) -> Result<T, E> {
     check_arn(arn, "stateMachine")?;
     c.state
         .state_machines
         .read()
         .expect("lock")
         .get(arn)
-        .map(|e| e.machine.kind)
+        .map(read)
         .ok_or_else(|| no_state_machine(arn))
 }
 
