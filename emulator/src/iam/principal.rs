@@ -238,7 +238,7 @@ impl Principal {
                 account,
                 name,
                 path,
-            } => Some(derived_id("AIDA", &format!("user:{account}:{path}{name}"))),
+            } => Some(derived_id("AIDA", &["user:", account, ":", path, name], 0)),
             Self::AssumedRole {
                 account,
                 role_name,
@@ -246,7 +246,8 @@ impl Principal {
                 ..
             } => Some(derived_id(
                 "AROA",
-                &format!("role:{account}:{role_path}{role_name}"),
+                &["role:", account, ":", role_path, role_name],
+                0,
             )),
             _ => None,
         }
@@ -261,8 +262,21 @@ impl Principal {
             Self::Anonymous => Some("anonymous".to_owned()),
             Self::Root { account } => Some(account.clone()),
             Self::User { .. } => self.unique_id(),
-            Self::AssumedRole { session_name, .. } => {
-                Some(format!("{}:{session_name}", self.unique_id()?))
+            Self::AssumedRole {
+                account,
+                role_name,
+                role_path,
+                session_name,
+            } => {
+                // The role's unique ID and the session name, written into one string.
+                let mut id = derived_id(
+                    "AROA",
+                    &["role:", account, ":", role_path, role_name],
+                    1 + session_name.len(),
+                );
+                id.push(':');
+                id.push_str(session_name);
+                Some(id)
             }
             Self::Service { .. } => None,
         }
@@ -387,15 +401,18 @@ pub(super) const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// A 21-character IAM-style unique ID (`prefix` + 17 characters) derived from `seed_text` with
 /// FNV-1a, so it is stable across runs and Rust versions.
-fn derived_id(prefix: &str, seed_text: &str) -> String {
+/// `prefix` and 17 base-32 characters derived from the text `seed` joins (hashed piece by
+/// piece, with no string of its own), with room for `extra` more bytes.
+fn derived_id(prefix: &str, seed: &[&str], extra: usize) -> String {
     let mut a: u64 = 0xcbf2_9ce4_8422_2325;
     let mut b: u64 = 0x8422_2325_cbf2_9ce4;
-    for byte in seed_text.bytes() {
+    for byte in seed.iter().flat_map(|piece| piece.bytes()) {
         a = (a ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
         b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     let mut bits = (u128::from(a) << 64) | u128::from(b);
-    let mut out = String::from(prefix);
+    let mut out = String::with_capacity(prefix.len() + 17 + extra);
+    out.push_str(prefix);
     for _ in 0..17 {
         out.push(BASE32[(bits & 31) as usize] as char);
         bits >>= 5;
@@ -428,6 +445,11 @@ mod tests {
         let uid = p.user_id().unwrap();
         assert!(uid.starts_with("AROA") && uid.ends_with(":s"), "{uid}");
         assert_eq!(uid.len(), 21 + 2);
+        // Hashed piece by piece, the IDs are the ones the joined text gives (the same IDs as
+        // before the pieces).
+        let whole = derived_id("AROA", &["role:123456789012:/service-role/R"], 0);
+        assert_eq!(p.unique_id().as_deref(), Some(whole.as_str()));
+        assert_eq!(uid, format!("{whole}:s"));
     }
 
     #[test]
