@@ -103,7 +103,7 @@ pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
         id.clear();
         for part in [secret, date, region, service] {
             // Length-prefixed, so that no two different tuples give the same id.
-            id.push_str(itoa_len(part.len()).as_str());
+            id.push_str(itoa::Buffer::new().format(part.len()));
             id.push(':');
             id.push_str(part);
         }
@@ -118,35 +118,6 @@ pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
         memo.insert(id.clone(), key);
         key
     })
-}
-
-/// A length in decimal, on the stack.
-fn itoa_len(n: usize) -> LenText {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    LenText { buf, start: i }
-}
-
-/// The digits [`itoa_len`] wrote.
-struct LenText {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl LenText {
-    fn as_str(&self) -> &str {
-        // Only ASCII digits were written.
-        std::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
-    }
 }
 
 /// How many derived keys [`signing_key`] keeps.
