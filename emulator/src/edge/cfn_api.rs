@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::query::{self, CLOUDFORMATION_NS, Form, Xml};
 use super::wire::Body;
-use super::{Call, Edge, ScopeState, StateMachineEntry};
+use super::{Call, Edge, Scope, ScopeState, StateMachineEntry};
 use crate::cfn::{self, CfnError, ChangeSetType, Request, Stack, iso, text};
 use crate::scenario::stacks::{Loaded, StackSpec};
 use crate::world::World;
@@ -455,14 +455,9 @@ fn with_ctx_building<T>(
     let load = |specs: &[StackSpec]| crate::scenario::stacks::deploy(&base, &env, specs);
     let state = call.state.clone();
     let mut commit = |loaded: &Loaded| -> Result<(), String> {
-        if let Some(model) = deferred.as_deref_mut() {
-            *model = Some(loaded.model.clone());
-        } else if home {
-            edge.swap_world(loaded.model.clone())
-                .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
-        } else {
-            edge.swap_scope_world(&call.scope, loaded.model.clone())
-                .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
+        match deferred.as_deref_mut() {
+            Some(model) => *model = Some(loaded.model.clone()),
+            None => build_world(edge, &call.scope, home, loaded.model.clone())?,
         }
         sync_machines(&state, loaded, now);
         Ok(())
@@ -474,6 +469,22 @@ fn with_ctx_building<T>(
         commit: &mut commit,
     };
     op(&mut ctx)
+}
+
+/// Makes a world built from `model` the one `scope`'s requests start on (`home`: the edge's own
+/// world, else the scope's).
+fn build_world(
+    edge: &Arc<Edge>,
+    scope: &Scope,
+    home: bool,
+    model: crate::model::Model,
+) -> Result<(), String> {
+    let built = if home {
+        edge.swap_world(model)
+    } else {
+        edge.swap_scope_world(scope, model)
+    };
+    built.map_err(|e| format!("vpcgate could not build the world: {e}"))
 }
 
 /// The scope's state machines after a deploy: the ones the last deploy made go, the new ones
@@ -779,9 +790,9 @@ pub fn deploy_at_start(edge: &Arc<Edge>, specs: &[StackSpec]) -> Result<(), Stri
             ));
         }
     }
-    if let Some(model) = model {
-        edge.swap_world(model)
-            .map_err(|e| format!("vpcgate could not build the world: {e}"))?;
+    match model {
+        // The root's call is the edge's own scope.
+        Some(model) => build_world(edge, &call.scope, true, model),
+        None => Ok(()),
     }
-    Ok(())
 }
