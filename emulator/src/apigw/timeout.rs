@@ -7,7 +7,6 @@
 //! the body is recorded, research Q14). The timer is tokio's, so a paused test clock runs the
 //! 29 s in no wall time. The timeout comes from the matched method ([`super::Invocation`]).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -60,32 +59,23 @@ impl<S: Next> Service<http::Request<Bytes>> for IntegrationTimeout<S> {
 
     fn call(&mut self, req: http::Request<Bytes>) -> Self::Future {
         let invocation = req.extensions().get::<Arc<Invocation>>().cloned();
+        let after = invocation
+            .as_ref()
+            .and_then(|i| i.route.method.integration.as_ref())
+            .map(|i| i.timeout)
+            .unwrap_or(DEFAULT_INTEGRATION_TIMEOUT);
         let fut = self.inner.call(req);
-        Box::pin(async move { within(invocation.as_deref(), fut).await })
-    }
-}
-
-/// `integration` bounded by the timeout of `invocation`'s method (the default without one):
-/// what the layer does.
-async fn within<F>(
-    invocation: Option<&Invocation>,
-    integration: F,
-) -> Result<http::Response<Bytes>, ApiGatewayError>
-where
-    F: Future<Output = Result<http::Response<Bytes>, ApiGatewayError>>,
-{
-    let after = invocation
-        .and_then(|i| i.route.method.integration.as_ref())
-        .map(|i| i.timeout)
-        .unwrap_or(DEFAULT_INTEGRATION_TIMEOUT);
-    match tokio::time::timeout(after, integration).await {
-        Ok(result) => result,
-        Err(_) => {
-            if let Some(inv) = invocation {
-                timed_out(&inv.trace, after);
+        Box::pin(async move {
+            match tokio::time::timeout(after, fut).await {
+                Ok(result) => result,
+                Err(_) => {
+                    if let Some(inv) = invocation {
+                        timed_out(&inv.trace, after);
+                    }
+                    Err(Elapsed { after }.into())
+                }
             }
-            Err(Elapsed { after }.into())
-        }
+        })
     }
 }
 
