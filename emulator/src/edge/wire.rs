@@ -102,8 +102,8 @@ pub fn error(version: &str, e: &JsonError) -> http::Response<Body> {
     let body = json!({"__type": e.code, "message": e.message});
     http::Response::builder()
         .status(e.status)
-        .header(http::header::CONTENT_TYPE, content_type(version))
-        .header("x-amzn-RequestId", request_id())
+        .header(http::header::CONTENT_TYPE, content_type_value(version))
+        .header("x-amzn-RequestId", request_id_value())
         .header("x-amzn-ErrorType", format!("{}:", e.code))
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("static response parts are valid")
