@@ -542,6 +542,28 @@ impl Directory {
         Ok(issued)
     }
 
+    /// Fresh temporary credentials of `session` valid from `now` for one hour, outside the
+    /// session cache: for an execution that holds its own session for as long as it runs and
+    /// ends it ([`Directory::end_session`]) when it finishes (`sfn::ExecutionSession`).
+    pub fn issue_session(
+        &self,
+        session: &Principal,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<std::sync::Arc<SessionCredentials>, CredentialError> {
+        Ok(std::sync::Arc::new(self.credentials().assume_role(
+            session.clone(),
+            now,
+            chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
+        )?))
+    }
+
+    /// Forgets the temporary credentials `access_key_id` issued by [`Directory::issue_session`]:
+    /// the session ended, so the store keeps only the sessions in use and its memory does not
+    /// turn over with every execution.
+    pub fn end_session(&self, access_key_id: &str) {
+        self.credentials().end_session(access_key_id);
+    }
+
     /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
     /// credentials, the session token issued with it.
     pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {

@@ -121,6 +121,7 @@ async fn call(world: &World, model: &Model, params: Value) -> (Result<Value, Sta
     let ctx = TaskContext {
         world,
         principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
+        session: None,
         state_machine_arn: &sm.arn,
         state_name: "Call",
         entered_event_id: 2,

@@ -24,6 +24,7 @@ async fn call_private_api(
     let ctx = TaskContext {
         world,
         principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
+        session: None,
         state_machine_arn: &sm.arn,
         state_name: "CallPrivateApi",
         entered_event_id: 2,

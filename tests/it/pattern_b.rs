@@ -124,6 +124,7 @@ fn task_context<'a>(world: &'a World, model: &'a Model, trace: &'a Trace) -> Tas
     TaskContext {
         world,
         principal: execution_principal(&sm.role_arn, "vpcgate-test"),
+        session: None,
         state_machine_arn: &sm.arn,
         state_name: "CallRestApi",
         entered_event_id: 2,
@@ -341,6 +342,40 @@ async fn executions_reuse_the_vpc_link_connection_until_a_security_group_changes
         1,
         "no connection opened under the new rule"
     );
+}
+
+/// Each execution assumes its role in a session of its own (AWS issues one per execution) and
+/// ends it when it finishes: the key that signed its call no longer resolves, and the credential
+/// store holds no session once the executions are done, however many ran.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn each_execution_ends_its_role_session() {
+    let s = scenario("pattern-b.json");
+    let (model, world) = world(&s);
+    let sm = model.state_machine("StateMachineB").unwrap();
+    let executions = Executions::new();
+    let before = world.iam.credentials().live_sessions();
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let record = executions
+            .run_sync(&world, sm, json!({}), None)
+            .await
+            .unwrap();
+        let trace = record.trace.render();
+        assert!(record.outcome.as_ref().unwrap().error.is_none(), "{trace}");
+        let at = trace
+            .find(") with ASIA")
+            .expect("the signing hop names its key")
+            + ") with ".len();
+        let key = trace[at..at + 20].to_owned();
+        assert!(
+            world.iam.credentials().lookup(&key).is_none(),
+            "{key} still resolves after its execution ended"
+        );
+        keys.push(key);
+    }
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "one session per execution: {keys:?}");
+    assert_eq!(world.iam.credentials().live_sessions(), before);
 }
 
 /// The kept-alive connection closes after the ALB's 60 s idle timeout (on the virtual clock):

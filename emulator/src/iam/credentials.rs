@@ -194,8 +194,11 @@ struct Stored {
 pub struct CredentialStore {
     rng: SplitMix64,
     by_key_id: BTreeMap<String, Stored>,
-    /// Temporary access key ids, oldest first (see [`MAX_SESSIONS`]).
+    /// Temporary access key ids, oldest first (see [`MAX_SESSIONS`]); may still name sessions
+    /// already ended ([`CredentialStore::end_session`]), which are skipped.
     sessions: std::collections::VecDeque<String>,
+    /// Temporary credentials held now (`sessions` without the ended ones).
+    live_sessions: usize,
 }
 
 /// Most temporary credentials kept at once. Every execution assumes its role in a session of its
@@ -219,6 +222,7 @@ impl CredentialStore {
             rng: SplitMix64(seed),
             by_key_id: BTreeMap::new(),
             sessions: std::collections::VecDeque::new(),
+            live_sessions: 0,
         }
     }
 
@@ -262,7 +266,7 @@ impl CredentialStore {
         principal: Principal,
     ) -> AccessKey {
         let secret = SecretString::new(secret);
-        self.by_key_id.insert(
+        let replaced = self.by_key_id.insert(
             access_key_id.clone(),
             Stored {
                 principal: principal.clone(),
@@ -270,6 +274,9 @@ impl CredentialStore {
                 session: None,
             },
         );
+        if replaced.is_some_and(|r| r.session.is_some()) {
+            self.live_sessions -= 1;
+        }
         AccessKey {
             access_key_id,
             secret_access_key: secret,
@@ -318,10 +325,19 @@ impl CredentialStore {
             },
         );
         self.sessions.push_back(access_key_id.clone());
-        while self.sessions.len() > MAX_SESSIONS {
-            if let Some(oldest) = self.sessions.pop_front() {
-                self.by_key_id.remove(&oldest);
-            }
+        self.live_sessions += 1;
+        while self.live_sessions > MAX_SESSIONS {
+            let Some(oldest) = self.sessions.pop_front() else {
+                break;
+            };
+            // An ended session's id is skipped: it was counted down when it ended.
+            self.revoke(&oldest);
+        }
+        // Ended sessions' ids leave the queue in bulk once they outnumber the live ones, so
+        // the queue stays within twice the live count (plus a little).
+        if self.sessions.len() > 2 * self.live_sessions + 64 {
+            let by_key_id = &self.by_key_id;
+            self.sessions.retain(|id| by_key_id.contains_key(id));
         }
         Ok(SessionCredentials {
             access_key_id,
@@ -385,7 +401,31 @@ impl CredentialStore {
 
     /// Deletes a key (`iam:DeleteAccessKey`); returns whether it existed.
     pub fn revoke(&mut self, access_key_id: &str) -> bool {
-        self.by_key_id.remove(access_key_id).is_some()
+        match self.by_key_id.remove(access_key_id) {
+            Some(stored) => {
+                if stored.session.is_some() {
+                    self.live_sessions -= 1;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets the temporary credentials `access_key_id` of a session that ended (the execution
+    /// that assumed the role finished): nothing can sign with them any more, and the store
+    /// holds only the sessions in use. Long-term keys are left alone. Whether it forgot them.
+    pub fn end_session(&mut self, access_key_id: &str) -> bool {
+        let is_session = self
+            .by_key_id
+            .get(access_key_id)
+            .is_some_and(|s| s.session.is_some());
+        is_session && self.revoke(access_key_id)
+    }
+
+    /// How many temporary credentials the store holds.
+    pub fn live_sessions(&self) -> usize {
+        self.live_sessions
     }
 
     fn fresh_key_id(&mut self, prefix: &str) -> String {
@@ -507,6 +547,63 @@ mod tests {
         assert_ne!(issue(42), issue(43));
         // Pinned: SplitMix64 never changes, so neither does this value.
         assert_eq!(issue(42).0, "AKIAVDSUSG5EVO76GX4S");
+    }
+
+    /// An ended session no longer signs, and only live sessions count toward MAX_SESSIONS: a
+    /// session held by a long execution outlives any number of short ones that ended, and the
+    /// queue of issued ids stays bounded.
+    #[test]
+    fn ended_sessions_are_forgotten_and_do_not_evict_live_ones() {
+        let mut store = CredentialStore::with_seed(3);
+        let issue = |store: &mut CredentialStore, name: &str| {
+            store
+                .assume_role(
+                    Principal::assumed_role(ACCT, "PatternBRole", name),
+                    t0(),
+                    Duration::seconds(DEFAULT_SESSION_SECONDS),
+                )
+                .unwrap()
+        };
+        let long = issue(&mut store, "long-running");
+        for i in 0..(MAX_SESSIONS * 3) {
+            let short = issue(&mut store, &format!("short-{i}"));
+            assert!(store.end_session(&short.access_key_id));
+            assert!(matches!(
+                store.authenticate(
+                    &short.access_key_id,
+                    Some(short.session_token.expose()),
+                    t0()
+                ),
+                Err(CredentialError::UnknownAccessKey { .. })
+            ));
+        }
+        assert_eq!(store.live_sessions(), 1);
+        assert!(store.sessions.len() <= 2 * store.live_sessions() + 64);
+        let still = store
+            .authenticate(&long.access_key_id, Some(long.session_token.expose()), t0())
+            .unwrap();
+        assert_eq!(still.principal.arn(), long.principal.arn());
+
+        // Ending is for sessions only: a long-term key stays, and ending twice is a no-op.
+        let user = Principal::User {
+            account: ACCT.into(),
+            name: "alice".into(),
+            path: "/".into(),
+        };
+        let key = store.create_access_key(user).unwrap();
+        assert!(!store.end_session(&key.access_key_id));
+        assert!(store.lookup(&key.access_key_id).is_some());
+        assert!(store.end_session(&long.access_key_id));
+        assert!(!store.end_session(&long.access_key_id));
+        assert_eq!(store.live_sessions(), 0);
+
+        // Live sessions past the cap still evict the oldest live one.
+        let first = issue(&mut store, "first");
+        for i in 0..MAX_SESSIONS {
+            issue(&mut store, &format!("live-{i}"));
+        }
+        assert_eq!(store.live_sessions(), MAX_SESSIONS);
+        assert!(store.lookup(&first.access_key_id).is_none());
     }
 
     #[test]

@@ -326,9 +326,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
     }
 
     if call.auth != AuthType::NoAuth {
-        let credentials = world
-            .iam()
-            .session_credentials(&ctx.principal, world.clock().now_utc())
+        let credentials = ctx
+            .session_credentials()
             .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
         let creds = crate::sigv4::Credentials::new(
             &credentials.access_key_id,

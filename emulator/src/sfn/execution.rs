@@ -40,6 +40,8 @@ pub fn execution_principal(role_arn: &str, session: &str) -> Principal {
 pub struct WorldTasks {
     world: Arc<dyn Host>,
     principal: Principal,
+    /// The execution's role session, ended when the execution's tasks are dropped (it ended).
+    session: super::session::ExecutionSession,
     state_machine_arn: String,
     trace: Trace,
     capture: Option<std::sync::Mutex<Option<super::http::HttpCapture>>>,
@@ -57,6 +59,13 @@ impl std::fmt::Debug for WorldTasks {
     }
 }
 
+impl Drop for WorldTasks {
+    /// The execution ended (or was forgotten): its role session ends with it.
+    fn drop(&mut self) {
+        self.session.end(self.world.iam());
+    }
+}
+
 impl WorldTasks {
     /// Tasks of an execution of `state_machine_arn` running as `principal`, tracing into `trace`.
     pub fn new(
@@ -67,6 +76,7 @@ impl WorldTasks {
     ) -> Self {
         Self {
             world: world.shared(),
+            session: super::session::ExecutionSession::new(principal.clone()),
             principal,
             state_machine_arn,
             trace,
@@ -304,6 +314,7 @@ impl TaskHandler for WorldTasks {
             let ctx = TaskContext {
                 world: &*self.world,
                 principal: self.principal.clone(),
+                session: Some(&self.session),
                 state_machine_arn: &self.state_machine_arn,
                 state_name: &call.state_name,
                 entered_event_id: 2,
@@ -703,9 +714,11 @@ impl Executions {
     fn tasks(&self, world: &dyn Host, sm: &StateMachine, name: &str, trace: Trace) -> WorldTasks {
         // This store's task tokens and activities from the start (`WorldTasks::new` would make
         // empty ones first).
+        let principal = execution_principal(&sm.role_arn, name);
         WorldTasks {
             world: world.shared(),
-            principal: execution_principal(&sm.role_arn, name),
+            session: super::session::ExecutionSession::new(principal.clone()),
+            principal,
             state_machine_arn: sm.arn.clone(),
             trace,
             capture: None,

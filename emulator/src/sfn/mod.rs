@@ -17,6 +17,7 @@ pub mod execution;
 pub mod http;
 pub mod map_run;
 pub mod role;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -81,6 +82,9 @@ pub struct TaskContext<'a> {
     pub world: &'a dyn Host,
     /// The execution role's session.
     pub principal: Principal,
+    /// The execution's hold on that session, whose credentials its signed calls use (`None`:
+    /// a task run on its own, which signs with the directory's cached session of `principal`).
+    pub session: Option<&'a session::ExecutionSession>,
     /// The state machine's ARN.
     pub state_machine_arn: &'a str,
     /// The state's name.
@@ -104,6 +108,18 @@ impl std::fmt::Debug for TaskContext<'_> {
 }
 
 impl TaskContext<'_> {
+    /// The temporary credentials the task signs with: its execution's session
+    /// ([`session::ExecutionSession`]), or the directory's cached one of `principal`.
+    pub fn session_credentials(
+        &self,
+    ) -> Result<Arc<crate::iam::SessionCredentials>, crate::iam::CredentialError> {
+        let now = self.world.clock().now_utc();
+        match self.session {
+            Some(session) => session.credentials(self.world.iam(), now),
+            None => self.world.iam().session_credentials(&self.principal, now),
+        }
+    }
+
     /// AWS's `States.Runtime` error for parameters a task cannot start with.
     pub fn bad_parameters(&self, parameters: &serde_json::Value, reason: &str) -> StatesError {
         StatesError::new(
