@@ -475,28 +475,43 @@ impl RequestIds {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        // The thread's generator for all three (a version 4 UUID is 122 random bits: uuid's own
-        // `new_v4` asks the OS each time).
-        let (uuid, apigw, root): ([u8; 16], [u8; 11], [u8; 12]) =
-            (rand::random(), rand::random(), rand::random());
-        let uuid = uuid::Builder::from_random_bytes(uuid).into_uuid();
+        // One draw of the thread's generator for all three: 16 bytes of UUID (122 random bits
+        // once the version and variant are set), 11 for the extended id, 12 for the trace root.
+        let mut random = [0u8; 39];
+        ID_RNG.with_borrow_mut(|rng| rand::RngCore::fill_bytes(rng, &mut random));
+        let (uuid, rest) = random.split_at(16);
+        let (apigw, root) = rest.split_at(11);
+        let uuid = uuid::Builder::from_random_bytes(uuid.try_into().expect("16 bytes")).into_uuid();
         let request_id = uuid
             .hyphenated()
             .encode_lower(&mut uuid::Uuid::encode_buffer())
             .to_owned();
-        // `Root=1-{epoch seconds, 8 hex}-{24 hex}`, written into one string.
-        let mut trace_id = String::with_capacity(TRACE_ID_LEN);
-        let _ = std::fmt::Write::write_fmt(&mut trace_id, format_args!("Root=1-{secs:08x}-"));
-        let mut hex_root = [0u8; 24];
-        if hex::encode_to_slice(root, &mut hex_root).is_ok() {
-            trace_id.extend(hex_root.iter().map(|&b| char::from(b)));
-        }
+        // `Root=1-{epoch seconds, 8 hex}-{24 hex}`, written into one buffer.
+        let mut trace_id = [0u8; TRACE_ID_LEN];
+        trace_id[..7].copy_from_slice(b"Root=1-");
+        let secs = u32::try_from(secs).unwrap_or(u32::MAX).to_be_bytes();
+        let hex_ok = hex::encode_to_slice(secs, &mut trace_id[7..15]).is_ok()
+            && hex::encode_to_slice(root, &mut trace_id[16..]).is_ok();
+        trace_id[15] = b'-';
+        let mut apigw_id = [0u8; 16];
+        let b64_ok = base64::engine::general_purpose::STANDARD
+            .encode_slice(apigw, &mut apigw_id)
+            .is_ok_and(|n| n == apigw_id.len());
+        debug_assert!(hex_ok && b64_ok);
         Self {
             request_id,
-            apigw_id: base64::engine::general_purpose::STANDARD.encode(apigw),
-            trace_id,
+            apigw_id: String::from_utf8_lossy(&apigw_id).into_owned(),
+            trace_id: String::from_utf8_lossy(&trace_id).into_owned(),
         }
     }
+}
+
+thread_local! {
+    /// The request ids' generator: a fast per-thread one seeded from the OS (request ids need
+    /// to be unique, not secret; `rand::random`'s ChaCha and uuid's `new_v4`, which asks the OS
+    /// each time, were a visible part of a request).
+    static ID_RNG: std::cell::RefCell<rand::rngs::SmallRng> =
+        std::cell::RefCell::new(rand::SeedableRng::from_os_rng());
 }
 
 /// `Root=1-`, 8 hex digits, `-` and 24 hex digits.
