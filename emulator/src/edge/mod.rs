@@ -1099,12 +1099,11 @@ pub async fn handle_parts(
     let target = parts
         .headers
         .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let path = parts.uri.path().to_string();
+        .and_then(|v| v.to_str().ok());
+    let polled = ui::polled(parts.uri.path());
     // The log line's label is built only when the line is written (a loaded `serve` logs at
     // warn: formatting it for nothing was a measurable part of a request).
-    let log = if ui::polled(&path) {
+    let log = if polled {
         tracing::enabled!(tracing::Level::DEBUG)
     } else {
         tracing::enabled!(tracing::Level::INFO)
@@ -1113,7 +1112,7 @@ pub async fn handle_parts(
     let started = tokio::time::Instant::now();
     // A request keeps the world it started on, whatever a reset does meanwhile.
     let world = edge.world();
-    let (label, resp) = match target.as_deref() {
+    let (label, resp) = match target {
         Some(t) if let Some((service, op)) = JsonService::of_target(t) => (
             label(&|| format!("{} {op}", service.name)),
             json_api(&edge, world, &parts, &body, service, op).await,
@@ -1173,6 +1172,7 @@ pub async fn handle_parts(
                     .get(http::header::HOST)
                     .and_then(|v| v.to_str().ok())
                     .or(req.uri().authority().map(|a| a.as_str()));
+                let path = req.uri().path();
                 let resp = if path.starts_with("/_vpcgate/") && !edge.local.host_allowed(host) {
                     plain(
                         403,
@@ -1187,7 +1187,7 @@ pub async fn handle_parts(
         }
     };
     let (status, ms) = (resp.status().as_u16(), started.elapsed().as_millis() as u64);
-    if ui::polled(&path) {
+    if polled {
         // The viewer polls every second: its requests would bury the log's own.
         tracing::debug!(status, ms, "{label}");
     } else {
