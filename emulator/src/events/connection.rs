@@ -226,6 +226,9 @@ pub enum EventsError {
 #[derive(Debug, Default)]
 pub struct Connections {
     by_name: RwLock<BTreeMap<(String, String, String), ConnectionConfig>>,
+    /// The same connections by ARN, shared: what a task or target reaches on every invocation
+    /// (no key built and no copy of the record per call).
+    by_arn: RwLock<std::collections::HashMap<String, std::sync::Arc<ConnectionConfig>>>,
     tokens: Mutex<BTreeMap<String, CachedToken>>,
     /// Connections EventBridge de-authorized (by ARN), until updated.
     deauthorized: Mutex<std::collections::BTreeSet<String>>,
@@ -251,19 +254,26 @@ impl Connections {
         // Creating or updating a connection authorizes it again (eb-target-connection-edit).
         self.deauthorized.lock().expect("lock").remove(&config.arn);
         let (region, account) = arn_scope(&config.arn);
-        self.by_name
-            .write()
-            .expect("lock")
-            .insert((region, account, config.name.clone()), config);
+        let mut by_name = self.by_name.write().expect("lock");
+        let mut by_arn = self.by_arn.write().expect("lock");
+        by_arn.insert(config.arn.clone(), std::sync::Arc::new(config.clone()));
+        if let Some(old) = by_name.insert((region, account, config.name.clone()), config)
+            && !by_name.values().any(|c| c.arn == old.arn)
+        {
+            by_arn.remove(&old.arn);
+        }
     }
 
     /// Removes a connection of a Region and account.
     pub fn remove_in(&self, region: &str, account: &str, name: &str) -> Option<ConnectionConfig> {
-        self.by_name.write().expect("lock").remove(&(
-            region.to_string(),
-            account.to_string(),
-            name.to_string(),
-        ))
+        let mut by_name = self.by_name.write().expect("lock");
+        let removed = by_name.remove(&(region.to_string(), account.to_string(), name.to_string()));
+        if let Some(old) = &removed
+            && !by_name.values().any(|c| c.arn == old.arn)
+        {
+            self.by_arn.write().expect("lock").remove(&old.arn);
+        }
+        removed
     }
 
     /// All connections, by Region, account and name.
@@ -319,22 +329,20 @@ impl Connections {
 
     /// A connection by ARN (`arn:aws:events:…:connection/<name>/<uuid>`): the Region, account,
     /// name and uuid must all match, as a deleted and re-created connection gets a new uuid.
-    pub fn by_arn(&self, arn: &str) -> Result<ConnectionConfig, EventsError> {
+    /// The ARN names all four, so the record whose ARN is exactly `arn` is the one.
+    pub fn by_arn(&self, arn: &str) -> Result<std::sync::Arc<ConnectionConfig>, EventsError> {
         let rest = arn
             .split_once(":connection/")
             .map(|(_, rest)| rest)
             .ok_or_else(|| EventsError::InvalidArn {
                 arn: arn.to_string(),
             })?;
-        let name = rest.split('/').next().unwrap_or_default();
-        let (region, account) = arn_scope(arn);
-        let conn = self.by_name_in(&region, &account, name)?;
-        if conn.arn != arn {
-            return Err(EventsError::NotFound {
-                name: name.to_string(),
-            });
+        if let Some(conn) = self.by_arn.read().expect("lock").get(arn) {
+            return Ok(conn.clone());
         }
-        Ok(conn)
+        Err(EventsError::NotFound {
+            name: rest.split('/').next().unwrap_or_default().to_string(),
+        })
     }
 
     /// A cached OAuth token for the connection, if it is still fresh.
@@ -410,6 +418,35 @@ mod tests {
         assert!(matches!(
             reg.by_arn("arn:aws:events:x:y:rule/z"),
             Err(EventsError::InvalidArn { .. })
+        ));
+    }
+
+    /// A connection deleted and created again under its name gets a new uuid: its old ARN no
+    /// longer resolves, the new one does, and a deleted one resolves by neither. Lookups share
+    /// the record rather than copy it.
+    #[test]
+    fn lookup_by_arn_follows_re_creation_and_deletion() {
+        let reg = Connections::new();
+        let old = conn();
+        reg.put(old.clone());
+        let first = reg.by_arn(&old.arn).unwrap();
+        assert!(std::sync::Arc::ptr_eq(
+            &first,
+            &reg.by_arn(&old.arn).unwrap()
+        ));
+        let mut again = conn();
+        again.arn = old.arn.replace("0b8c7a43", "1c9d8b54");
+        reg.put(again.clone());
+        assert!(matches!(
+            reg.by_arn(&old.arn),
+            Err(EventsError::NotFound { .. })
+        ));
+        assert_eq!(*reg.by_arn(&again.arn).unwrap(), again);
+        let (region, account) = arn_scope(&again.arn);
+        assert!(reg.remove_in(&region, &account, &again.name).is_some());
+        assert!(matches!(
+            reg.by_arn(&again.arn),
+            Err(EventsError::NotFound { .. })
         ));
     }
 
