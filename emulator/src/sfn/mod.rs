@@ -6,6 +6,7 @@
 //!   public or private (Lattice resource configuration).
 //! - [`execution`]: executions, `states:startExecution` (`.sync`), redrive.
 //! - [`map_run`]: the Map Runs of Distributed Map states and their child executions.
+//! - [`session`]: the execution role's session, held by one execution while it runs.
 //!
 //! Each task runs as the execution role's assumed-role session and asks [`crate::authz`] for every
 //! permission AWS checks on its path.
