@@ -41,7 +41,7 @@ use http::HeaderValue;
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
-use crate::apigw::{ApiGateway, RequestIds, http_date, locate};
+use crate::apigw::{ApiGateway, RequestIds, locate};
 use crate::trace::{Trace, Verdict};
 
 pub use api::{
@@ -374,7 +374,7 @@ impl HttpApiService {
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         h.insert(
             http::header::DATE,
-            HeaderValue::from_str(&http_date(&gw.deps().clock)).expect("ascii date"),
+            crate::apigw::date_value(&gw.deps().clock),
         );
         h.insert(
             "apigw-requestid",
@@ -396,8 +396,5 @@ impl HttpApiService {
 /// Response headers as `{name: [values]}` in the lower case HTTP APIs send, sorted (the order
 /// Step Functions' outputs have).
 pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    crate::apigw::header_lists(headers)
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), serde_json::Value::Array(v)))
-        .collect()
+    crate::apigw::header_lists(headers, str::to_owned)
 }
