@@ -69,8 +69,8 @@ fn request_id_value() -> http::HeaderValue {
 }
 
 /// A success response: the body written straight to bytes (the same compact JSON as
-/// `Value`'s `Display`) through a scratch buffer the thread keeps, then copied once into a body
-/// of its exact size; the headers set without parsing them again.
+/// `Value`'s `Display`, by [`write_json`]) through a scratch buffer the thread keeps, then
+/// copied once into a body of its exact size; the headers set without parsing them again.
 pub fn ok(version: &str, body: &Value) -> http::Response<Body> {
     /// Larger buffers are let go after use rather than kept by the thread.
     const KEEP: usize = 64 * 1024;
@@ -79,8 +79,7 @@ pub fn ok(version: &str, body: &Value) -> http::Response<Body> {
     }
     let bytes = SCRATCH.with_borrow_mut(|buf| {
         buf.clear();
-        // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
-        let _ = serde_json::to_writer(&mut *buf, body);
+        write_json(buf, body);
         let bytes = Bytes::copy_from_slice(buf);
         if buf.capacity() > KEEP {
             *buf = Vec::new();
@@ -95,6 +94,108 @@ pub fn ok(version: &str, body: &Value) -> http::Response<Body> {
         request_id_value(),
     );
     resp
+}
+
+/// `value` as compact JSON, byte for byte what `serde_json::to_writer` writes, appended to
+/// `out`. Strings, the bulk of an answer (StartSyncExecution's `output` is a JSON text in a
+/// string, a quote to escape every few bytes), are scanned eight bytes at a time and copied in
+/// runs, where serde_json looks up each byte and writes through `io::Write` piece by piece;
+/// numbers are serde_json's own.
+pub fn write_json(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        // Writing a number into a `Vec` cannot fail.
+        Value::Number(n) => {
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
+        Value::String(s) => write_json_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            out.push(b'{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                write_json(out, v);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`, other
+/// control characters as `\u00xx` (lower-case hex); everything else as it is.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// Whether a byte of `w` is `"`, `\` or below 0x20 (may also flag a byte after a flagged
+    /// one: that chunk is then looked at byte by byte).
+    fn special(w: u64) -> bool {
+        let quote = w ^ (LOW * u64::from(b'"'));
+        let backslash = w ^ (LOW * u64::from(b'\\'));
+        let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
+        (zero(quote) | zero(backslash) | (w.wrapping_sub(LOW * 0x20) & !w & HIGH)) != 0
+    }
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            if !special(w) {
+                i += 8;
+                continue;
+            }
+        }
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                0x08 => b"\\b",
+                0x09 => b"\\t",
+                0x0a => b"\\n",
+                0x0c => b"\\f",
+                0x0d => b"\\r",
+                0x00..=0x1f => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.extend_from_slice(&bytes[start..i]);
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[usize::from(b >> 4)]);
+                    out.push(HEX[usize::from(b & 0xf)]);
+                    i += 1;
+                    start = i;
+                    continue;
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(escape);
+            i += 1;
+            start = i;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// An error response: `{"__type": code, "message": ...}` plus `x-amzn-ErrorType`.
@@ -141,5 +242,35 @@ mod tests {
             ok("1.1", &json!({})).headers()[http::header::CONTENT_TYPE],
             "application/x-amz-json-1.1"
         );
+    }
+
+    /// `write_json` writes what serde_json writes, byte for byte: every ASCII character alone
+    /// and in runs across the eight-byte chunks, non-ASCII text, numbers of each kind, nesting.
+    #[test]
+    fn write_json_is_serde_jsons_compact_text() {
+        let mut texts: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
+        let all: String = (0u8..=0x7f).map(char::from).collect();
+        texts.push(all.clone());
+        for shift in 0..9 {
+            texts.push(format!("{}{all}{}", "a".repeat(shift), "é".repeat(shift)));
+            texts.push(format!(
+                "{}\"{}\\",
+                "x".repeat(shift),
+                "y".repeat(16 - shift)
+            ));
+        }
+        texts.push("日本語 \u{1F600} \u{7f} \u{80} \u{2028}".into());
+        texts.push(String::new());
+        for text in &texts {
+            let v = json!({ text.as_str(): [text, {"k": text}] });
+            let mut out = Vec::new();
+            write_json(&mut out, &v);
+            assert_eq!(out, serde_json::to_vec(&v).unwrap(), "{text:?}");
+        }
+        let v = json!({"a": null, "b": [true, false, 0, -1, u64::MAX, i64::MIN, 1.5, 0.1, 1e21,
+            -2.5e-7, 1722.123], "c": {}, "d": [], "e": {"f": [[], {}]}});
+        let mut out = Vec::new();
+        write_json(&mut out, &v);
+        assert_eq!(out, serde_json::to_vec(&v).unwrap());
     }
 }
