@@ -137,61 +137,72 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`, other
-/// control characters as `\u00xx` (lower-case hex); everything else as it is.
+/// control characters as `\u00xx` (lower-case hex); everything else as it is. Eight bytes are
+/// looked at together; the bytes to escape in them are found by their mask, the runs between
+/// copied whole.
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
     const LOW: u64 = 0x0101_0101_0101_0101;
+    const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    /// Whether a byte of `w` is `"`, `\` or below 0x20 (may also flag a byte after a flagged
-    /// one: that chunk is then looked at byte by byte).
-    fn special(w: u64) -> bool {
-        let quote = w ^ (LOW * u64::from(b'"'));
-        let backslash = w ^ (LOW * u64::from(b'\\'));
-        let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
-        (zero(quote) | zero(backslash) | (w.wrapping_sub(LOW * 0x20) & !w & HIGH)) != 0
+    /// The high bit of each byte of `w` that is `"`, `\` or below 0x20, and of no other.
+    fn mask(w: u64) -> u64 {
+        // Exactly the zero bytes (no carry crosses a byte: 0x7f + 0x7f < 0x100).
+        let zero = |x: u64| !((x & SEVEN).wrapping_add(SEVEN) | x | SEVEN);
+        let quote = zero(w ^ (LOW * u64::from(b'"')));
+        let backslash = zero(w ^ (LOW * u64::from(b'\\')));
+        // Below 0x20: the high bit clear and the low seven bits plus 0x60 below 0x80.
+        let control = !((w & SEVEN).wrapping_add(LOW * 0x60) | w) & HIGH;
+        quote | backslash | control
+    }
+    /// The byte at `i` escaped, after the run since `start`.
+    fn escape(out: &mut Vec<u8>, bytes: &[u8], start: usize, i: usize) {
+        out.extend_from_slice(&bytes[start..i]);
+        let b = bytes[i];
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0a => b'n',
+            0x0c => b'f',
+            0x0d => b'r',
+            _ => 0,
+        };
+        if short != 0 {
+            out.extend_from_slice(&[b'\\', short]);
+        } else {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+        }
     }
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-            if !special(w) {
-                i += 8;
-                continue;
-            }
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let mut m = mask(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        while m != 0 {
+            let i = at + (m.trailing_zeros() / 8) as usize;
+            escape(out, bytes, start, i);
+            start = i + 1;
+            m &= m - 1;
         }
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            let b = bytes[i];
-            let escape: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                0x08 => b"\\b",
-                0x09 => b"\\t",
-                0x0a => b"\\n",
-                0x0c => b"\\f",
-                0x0d => b"\\r",
-                0x00..=0x1f => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.extend_from_slice(&bytes[start..i]);
-                    out.extend_from_slice(b"\\u00");
-                    out.push(HEX[usize::from(b >> 4)]);
-                    out.push(HEX[usize::from(b & 0xf)]);
-                    i += 1;
-                    start = i;
-                    continue;
-                }
-                _ => {
-                    i += 1;
-                    continue;
-                }
-            };
-            out.extend_from_slice(&bytes[start..i]);
-            out.extend_from_slice(escape);
-            i += 1;
-            start = i;
+        at += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            let i = at + k;
+            escape(out, bytes, start, i);
+            start = i + 1;
         }
     }
     out.extend_from_slice(&bytes[start..]);
