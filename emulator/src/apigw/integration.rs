@@ -399,9 +399,15 @@ pub(crate) fn travels(name: &HeaderName) -> bool {
 /// The method's `Uri` with the path parameters filled in, parsed: the URI, whether it is
 /// `https`, and its host.
 fn filled_uri(uri: &str, inv: &Invocation) -> Result<(http::Uri, bool, String), IntegrationError> {
-    let filled = fill(uri, &inv.route.path_params);
-    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
-        what: format!("uri {filled} is not a valid URL"),
+    // The filled text is handed over whole (its bytes become the URI's, no copy); filled
+    // again for the error.
+    let parsed = http::Uri::try_from(fill(uri, &inv.route.path_params)).map_err(|_| {
+        IntegrationError::NotDeployed {
+            what: format!(
+                "uri {} is not a valid URL",
+                fill(uri, &inv.route.path_params)
+            ),
+        }
     })?;
     let https = parsed.scheme_str() == Some("https");
     let host = parsed.host().unwrap_or_default().to_string();

@@ -38,7 +38,6 @@ use std::task::{Context, Poll};
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::alb::{ListenerConfig, LoadBalancer};
@@ -517,8 +516,10 @@ pub struct Invocation {
     pub trace: Trace,
 }
 
-/// The layered service inside [`ApiGatewayService`]: auth, time-out, integration.
-pub type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, ApiGatewayError>;
+/// The layered service inside [`ApiGatewayService`]: auth, time-out, integration. Kept as its
+/// own type, not boxed: each request clones it (its layers hold `Arc`s, so the clone allocates
+/// nothing, where a boxed service allocates its clone and boxes each layer's future once more).
+pub type Inner = auth::Auth<timeout::IntegrationTimeout<integration::IntegrationService>>;
 
 /// What a layer of [`ApiGatewayService`] answers with.
 pub type LayerFuture =
@@ -569,7 +570,7 @@ pub fn service(gw: &Arc<ApiGateway>) -> ApiGatewayService {
         .service(integration::IntegrationService::new(gw.clone()));
     ApiGatewayService {
         gw: gw.clone(),
-        inner: BoxCloneSyncService::new(inner),
+        inner,
         http: http_api::service(gw),
     }
 }
@@ -628,14 +629,21 @@ pub fn locate(req: &http::Request<Bytes>) -> Option<Address> {
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri().host())?;
-    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let host = host.split(':').next().unwrap_or(host);
+    // Lower-cased only when it is not already (a client's Host nearly always is).
+    let host: std::borrow::Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        host.to_ascii_lowercase().into()
+    } else {
+        host.into()
+    };
     let mut labels = host.split('.');
     let api_id = labels.next()?.to_string();
     if labels.next()? != EXECUTE_API_DOMAIN {
         return None;
     }
     let region = labels.next()?.to_string();
-    if labels.collect::<Vec<_>>() != ["amazonaws", "com"] {
+    // Exactly `amazonaws.com` after the region.
+    if (labels.next(), labels.next(), labels.next()) != (Some("amazonaws"), Some("com"), None) {
         return None;
     }
     let trimmed = path.trim_start_matches('/');

@@ -38,7 +38,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::HeaderValue;
-use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::apigw::{ApiGateway, RequestIds, locate};
@@ -212,7 +211,9 @@ pub struct AuthContext(pub BTreeMap<String, String>);
 #[derive(Clone, Copy, Debug)]
 pub struct LowercaseHeaders;
 
-type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, HttpApiError>;
+/// The layered service inside [`HttpApiService`], kept as its own type (cloned per request
+/// without allocating, as `crate::apigw::Inner`).
+type Inner = auth::HttpAuth<integration::HttpIntegrationService>;
 
 /// HTTP APIs' data plane as a tower service.
 #[derive(Clone)]
@@ -234,7 +235,7 @@ pub fn service(gw: &Arc<ApiGateway>) -> HttpApiService {
         .service(integration::HttpIntegrationService::new(gw.clone()));
     HttpApiService {
         gw: gw.clone(),
-        inner: BoxCloneSyncService::new(inner),
+        inner,
     }
 }
 
