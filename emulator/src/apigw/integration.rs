@@ -504,22 +504,27 @@ pub(crate) async fn connection(
             eni.clone(),
         ))
     });
-    if reuse
-        && let Some((key, eni)) = &key
-        && let Some(conn) = gw.deps.net.pool().checkout(key, trace).await
-    {
-        trace.info_fmt("vpclink", format_args!(
-                "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
-                link.config.id,
-                link.config.name,
-                eni.id,
-                eni.ip,
-                key.destination,
-                if https { ", TLS" } else { "" }
-            ),
-        );
-        return Ok((conn, eni.clone()));
-    }
+    // The key goes to the kept-alive connection (which keeps it for its return to the pool),
+    // and comes back when none is idle.
+    let key = match key {
+        Some((key, eni)) if reuse => match gw.deps.net.pool().checkout_owned(key, trace).await {
+            Ok(conn) => {
+                trace.info_fmt("vpclink", format_args!(
+                        "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
+                        link.config.id,
+                        link.config.name,
+                        eni.id,
+                        eni.ip,
+                        conn.key().map_or("", |k| k.destination.as_str()),
+                        if https { ", TLS" } else { "" }
+                    ),
+                );
+                return Ok((conn, eni));
+            }
+            Err(key) => Some((key, eni)),
+        },
+        other => other,
+    };
     let (conn_trace, relay) = trace.relay();
     let (io, eni) = open(gw, &conn_trace, route).await?;
     let http_err = |e: hyper::Error| IntegrationError::Http {

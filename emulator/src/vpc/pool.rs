@@ -185,6 +185,36 @@ impl Pool {
     /// An idle connection for `key` that is still open and within its idle timeout, with its
     /// hops now going to `trace`.
     pub async fn checkout(&self, key: &PoolKey, trace: &Trace) -> Option<Pooled> {
+        let (sender, relay) = self.take_idle(key, trace).await?;
+        Some(self.reused_conn(sender, relay, key.clone()))
+    }
+
+    /// [`Pool::checkout`] with the key handed over: the connection keeps it for its return to
+    /// the pool (no copy of it), and it is given back when no connection is idle.
+    pub async fn checkout_owned(&self, key: PoolKey, trace: &Trace) -> Result<Pooled, PoolKey> {
+        match self.take_idle(&key, trace).await {
+            Some((sender, relay)) => Ok(self.reused_conn(sender, relay, key)),
+            None => Err(key),
+        }
+    }
+
+    fn reused_conn(&self, sender: SendRequest<Full<Bytes>>, relay: Relay, key: PoolKey) -> Pooled {
+        Pooled {
+            sender,
+            relay,
+            home: Some((key, self.clone())),
+            reused: true,
+        }
+    }
+
+    /// The sender and relay of an idle connection for `key` that is still open and within its
+    /// idle timeout (the ones that are not are dropped: they close), its hops now going to
+    /// `trace`.
+    async fn take_idle(
+        &self,
+        key: &PoolKey,
+        trace: &Trace,
+    ) -> Option<(SendRequest<Full<Bytes>>, Relay)> {
         let shard = crate::clock::current_shard().unwrap_or(0);
         loop {
             let idle = {
@@ -206,12 +236,7 @@ impl Pool {
             }
             idle.relay.attach(trace);
             self.inner.reused.fetch_add(1, Ordering::Relaxed);
-            return Some(Pooled {
-                sender,
-                relay: idle.relay,
-                home: Some((key.clone(), self.clone())),
-                reused: true,
-            });
+            return Some((sender, idle.relay));
         }
     }
 
@@ -261,6 +286,11 @@ impl Pool {
 }
 
 impl Pooled {
+    /// The key of the pool it goes back to (`None` for a connection used once).
+    pub fn key(&self) -> Option<&PoolKey> {
+        self.home.as_ref().map(|(key, _)| key)
+    }
+
     /// HTTP/1.1 on `io` for one request, not pooled (a real socket to the host's own service).
     pub async fn single<T>(io: T) -> Result<Pooled, hyper::Error>
     where
