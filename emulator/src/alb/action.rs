@@ -85,17 +85,18 @@ fn http_date(clock: &Clock) -> String {
 fn respond(
     clock: &Clock,
     status: u16,
-    content_type: Option<&str>,
+    content_type: Option<HeaderValue>,
     body: Bytes,
 ) -> hyper::Response<Full<Bytes>> {
     // The header map is filled directly (the response builder parses each name and value
     // again); same headers, same order.
     let mut headers = http::HeaderMap::with_capacity(5);
     headers.insert(http::header::SERVER, HeaderValue::from_static(SERVER));
-    if let Ok(date) = HeaderValue::from_str(&http_date(clock)) {
+    // The date's own bytes become the value (no copy).
+    if let Ok(date) = HeaderValue::from_maybe_shared(Bytes::from(http_date(clock))) {
         headers.insert(http::header::DATE, date);
     }
-    if let Some(ct) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
+    if let Some(ct) = content_type {
         headers.insert(http::header::CONTENT_TYPE, ct);
     }
     headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -133,7 +134,12 @@ pub(super) fn error_page(clock: &Clock, status: StatusCode) -> hyper::Response<F
     let body = format!(
         "<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n</body>\r\n</html>\r\n"
     );
-    let mut resp = respond(clock, status.as_u16(), Some("text/html"), Bytes::from(body));
+    let mut resp = respond(
+        clock,
+        status.as_u16(),
+        Some(HeaderValue::from_static("text/html")),
+        Bytes::from(body),
+    );
     if Some(reason) != status.canonical_reason() {
         resp.extensions_mut()
             .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
@@ -151,10 +157,14 @@ pub(super) async fn perform(
         Some(Action::FixedResponse(fixed)) => {
             // ALB appends the charset to the configured content type, as the seed's recorded
             // output shows (`application/json; charset=utf-8`).
-            let content_type = fixed
-                .content_type
-                .as_ref()
-                .map(|ct| format!("{ct}; charset=utf-8"));
+            let content_type = fixed.content_type.as_ref().map(|ct| {
+                // Of its exact size, so that its bytes become the header value as they are.
+                const CHARSET: &str = "; charset=utf-8";
+                let mut text = String::with_capacity(ct.len() + CHARSET.len());
+                text.push_str(ct);
+                text.push_str(CHARSET);
+                text
+            });
             let body = Bytes::from(fixed.message_body.clone().unwrap_or_default());
             ctx.trace.pass_fmt(
                 "alb",
@@ -165,7 +175,11 @@ pub(super) async fn perform(
                     body.len()
                 ),
             );
-            respond(ctx.clock, fixed.status_code, content_type.as_deref(), body)
+            // The text's own bytes become the header value (no copy); one that is no valid
+            // header value is left out, as before.
+            let content_type =
+                content_type.and_then(|ct| HeaderValue::from_maybe_shared(Bytes::from(ct)).ok());
+            respond(ctx.clock, fixed.status_code, content_type, body)
         }
         Some(Action::Forward(group)) => forward(group, req, ctx).await,
         None => {

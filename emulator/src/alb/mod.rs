@@ -481,8 +481,13 @@ async fn handle(
         .unwrap_or("")
         .split(':')
         .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+        .unwrap_or("");
+    // Lower-cased only when it is not already (a client's Host nearly always is).
+    let host: std::borrow::Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        host.to_ascii_lowercase().into()
+    } else {
+        host.into()
+    };
     let (path, method) = (req.uri().path(), req.method().as_str());
     // The rules are in priority order (LoadBalancer::start sorts them).
     let rule = listener

@@ -399,9 +399,15 @@ pub(crate) fn travels(name: &HeaderName) -> bool {
 /// The method's `Uri` with the path parameters filled in, parsed: the URI, whether it is
 /// `https`, and its host.
 fn filled_uri(uri: &str, inv: &Invocation) -> Result<(http::Uri, bool, String), IntegrationError> {
-    let filled = fill(uri, &inv.route.path_params);
-    let parsed: http::Uri = filled.parse().map_err(|_| IntegrationError::NotDeployed {
-        what: format!("uri {filled} is not a valid URL"),
+    // The filled text is handed over whole (its bytes become the URI's, no copy); filled
+    // again for the error.
+    let parsed = http::Uri::try_from(fill(uri, &inv.route.path_params)).map_err(|_| {
+        IntegrationError::NotDeployed {
+            what: format!(
+                "uri {} is not a valid URL",
+                fill(uri, &inv.route.path_params)
+            ),
+        }
     })?;
     let https = parsed.scheme_str() == Some("https");
     let host = parsed.host().unwrap_or_default().to_string();
@@ -498,22 +504,27 @@ pub(crate) async fn connection(
             eni.clone(),
         ))
     });
-    if reuse
-        && let Some((key, eni)) = &key
-        && let Some(conn) = gw.deps.net.pool().checkout(key, trace).await
-    {
-        trace.info_fmt("vpclink", format_args!(
-                "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
-                link.config.id,
-                link.config.name,
-                eni.id,
-                eni.ip,
-                key.destination,
-                if https { ", TLS" } else { "" }
-            ),
-        );
-        return Ok((conn, eni.clone()));
-    }
+    // The key goes to the kept-alive connection (which keeps it for its return to the pool),
+    // and comes back when none is idle.
+    let key = match key {
+        Some((key, eni)) if reuse => match gw.deps.net.pool().checkout_owned(key, trace).await {
+            Ok(conn) => {
+                trace.info_fmt("vpclink", format_args!(
+                        "HTTP_PROXY via VPC link {} ({}): the kept-alive connection from ENI {} ({}) to {}{} (security groups were checked when it opened)",
+                        link.config.id,
+                        link.config.name,
+                        eni.id,
+                        eni.ip,
+                        conn.key().map_or("", |k| k.destination.as_str()),
+                        if https { ", TLS" } else { "" }
+                    ),
+                );
+                return Ok((conn, eni));
+            }
+            Err(key) => Some((key, eni)),
+        },
+        other => other,
+    };
     let (conn_trace, relay) = trace.relay();
     let (io, eni) = open(gw, &conn_trace, route).await?;
     let http_err = |e: hyper::Error| IntegrationError::Http {
@@ -668,35 +679,44 @@ async fn send(
         target.push_str(&query.join("&"));
     }
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
-    // The header map is filled directly (the request builder checks and converts each header
-    // again): the client's headers are valid already, the added ones are checked here.
-    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
-    headers.insert(
-        http::header::HOST,
-        HeaderValue::from_str(authority).map_err(|e| http_err(&e))?,
-    );
-    for (name, value) in &parts.headers {
-        if travels(name) {
-            headers.append(name.clone(), value.clone());
+    // The request, built again only should a kept-alive connection close before answering it
+    // (`remake` below) rather than copied ahead of every exchange. The header map is filled
+    // directly (the request builder checks and converts each header again): the client's
+    // headers are valid already, the added ones are checked here.
+    let build = |body: Bytes| -> Result<hyper::Request<Full<Bytes>>, IntegrationError> {
+        let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
+        headers.insert(
+            http::header::HOST,
+            HeaderValue::from_str(authority).map_err(|e| http_err(&e))?,
+        );
+        for (name, value) in &parts.headers {
+            if travels(name) {
+                headers.append(name.clone(), value.clone());
+            }
         }
-    }
-    headers.append(
-        HeaderName::from_static("x-amzn-apigateway-api-id"),
-        HeaderValue::from_str(&inv.stage.api.id).map_err(|e| http_err(&e))?,
-    );
-    headers.append(
-        HeaderName::from_static("x-amzn-trace-id"),
-        HeaderValue::from_str(&inv.ids.trace_id).map_err(|e| http_err(&e))?,
-    );
-    let mut outgoing = hyper::Request::new(Full::new(body));
-    *outgoing.method_mut() = method.clone();
-    *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
-    *outgoing.headers_mut() = headers;
+        headers.append(
+            HeaderName::from_static("x-amzn-apigateway-api-id"),
+            HeaderValue::from_str(&inv.stage.api.id).map_err(|e| http_err(&e))?,
+        );
+        headers.append(
+            HeaderName::from_static("x-amzn-trace-id"),
+            HeaderValue::from_str(&inv.ids.trace_id).map_err(|e| http_err(&e))?,
+        );
+        let mut outgoing = hyper::Request::new(Full::new(body));
+        *outgoing.method_mut() = method.clone();
+        *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
+        *outgoing.headers_mut() = headers;
+        Ok(outgoing)
+    };
+    // Only an idempotent request is sent again (vpc::pool::Pooled::try_send_remade).
+    let spare = method.is_idempotent().then(|| body.clone());
+    let outgoing = build(body)?;
+    let remake = || spare.and_then(|body| build(body).ok());
     trace.info_fmt(
         "apigw",
         format_args!("-> {method} {target} Host {authority} from {from}"),
     );
-    let (parts, body) = exchange_on(conn, outgoing, host, trace, reopen).await?;
+    let (parts, body) = exchange_on_remade(conn, outgoing, remake, host, trace, reopen).await?;
     trace.pass_fmt("apigw", format_args!(
             "<- {} from the integration ({} bytes); backend Server/Date/Connection/Content-Length remapped to x-amzn-Remapped-*",
             parts.status,
@@ -742,11 +762,26 @@ pub(crate) async fn exchange_on(
     trace: &Trace,
     reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<(http::response::Parts, Bytes), IntegrationError> {
+    let resendable = conn.reused && outgoing.method().is_idempotent();
+    let copy = resendable.then(|| crate::vpc::pool::copy_of(&outgoing));
+    exchange_on_remade(conn, outgoing, move || copy, host, trace, reopen).await
+}
+
+/// [`exchange_on`] with the request to send again made by `remake` only when it is needed
+/// ([`crate::vpc::pool::Pooled::exchange_remade`]).
+pub(crate) async fn exchange_on_remade(
+    conn: Pooled,
+    outgoing: http::Request<Full<Bytes>>,
+    remake: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
+    host: &str,
+    trace: &Trace,
+    reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
+) -> Result<(http::response::Parts, Bytes), IntegrationError> {
     let resent = || {
         trace.info_fmt("apigw", format_args!("{host}: the kept-alive connection had closed before the request left; sent on a new connection"),
         );
     };
-    conn.exchange(outgoing, reopen, resent)
+    conn.exchange_remade(outgoing, remake, reopen, resent)
         .await
         .map_err(|e| match e {
             ExchangeError::Reopen(e) => e,
@@ -763,7 +798,8 @@ pub(crate) async fn exchange_on(
 /// The backend's headers as API Gateway passes them on: the ones it owns renamed
 /// `x-amzn-Remapped-<Name>`, `Transfer-Encoding` dropped.
 pub fn remap(backend: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::new();
+    // Sized once (one header out for each one in, but the few dropped).
+    let mut out = HeaderMap::with_capacity(backend.len());
     for (name, value) in backend {
         let n = name.as_str();
         if n == "transfer-encoding" || n == "keep-alive" {

@@ -38,7 +38,6 @@ use std::task::{Context, Poll};
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::alb::{ListenerConfig, LoadBalancer};
@@ -532,8 +531,10 @@ pub struct Invocation {
     pub trace: Trace,
 }
 
-/// The layered service inside [`ApiGatewayService`]: auth, time-out, integration.
-pub type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, ApiGatewayError>;
+/// The layered service inside [`ApiGatewayService`]: auth, time-out, integration. Kept as its
+/// own type, not boxed: each request clones it (its layers hold `Arc`s, so the clone allocates
+/// nothing, where a boxed service allocates its clone and boxes each layer's future once more).
+pub type Inner = auth::Auth<timeout::IntegrationTimeout<integration::IntegrationService>>;
 
 /// What a layer of [`ApiGatewayService`] answers with.
 pub type LayerFuture =
@@ -584,7 +585,7 @@ pub fn service(gw: &Arc<ApiGateway>) -> ApiGatewayService {
         .service(integration::IntegrationService::new(gw.clone()));
     ApiGatewayService {
         gw: gw.clone(),
-        inner: BoxCloneSyncService::new(inner),
+        inner,
         http: http_api::service(gw),
     }
 }
@@ -643,14 +644,21 @@ pub fn locate(req: &http::Request<Bytes>) -> Option<Address> {
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri().host())?;
-    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let host = host.split(':').next().unwrap_or(host);
+    // Lower-cased only when it is not already (a client's Host nearly always is).
+    let host: std::borrow::Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        host.to_ascii_lowercase().into()
+    } else {
+        host.into()
+    };
     let mut labels = host.split('.');
     let api_id = labels.next()?.to_string();
     if labels.next()? != EXECUTE_API_DOMAIN {
         return None;
     }
     let region = labels.next()?.to_string();
-    if labels.collect::<Vec<_>>() != ["amazonaws", "com"] {
+    // Exactly `amazonaws.com` after the region.
+    if (labels.next(), labels.next(), labels.next()) != (Some("amazonaws"), Some("com"), None) {
         return None;
     }
     let trimmed = path.trim_start_matches('/');
@@ -801,10 +809,7 @@ impl ApiGatewayService {
         let len = resp.body().len();
         let headers_mut = resp.headers_mut();
         headers_mut.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
-        headers_mut.insert(
-            http::header::DATE,
-            HeaderValue::from_str(&http_date(&gw.deps.clock)).expect("ascii date"),
-        );
+        headers_mut.insert(http::header::DATE, date_value(&gw.deps.clock));
         headers_mut.insert(
             http::header::CONNECTION,
             HeaderValue::from_static("keep-alive"),
@@ -842,6 +847,11 @@ pub fn http_date(clock: &Clock) -> String {
     crate::sigv4::format_http_date(clock.now())
 }
 
+/// [`http_date`] as a header value, which takes the text's own bytes (no copy).
+pub(crate) fn date_value(clock: &Clock) -> HeaderValue {
+    HeaderValue::from_maybe_shared(Bytes::from(http_date(clock))).expect("ascii date")
+}
+
 /// The headers of an API's answer as a client sees them: an HTTP API's (marked
 /// [`http_api::LowercaseHeaders`]) with the lower-case names it sends (seed 000: `server`,
 /// `apigw-requestid`, `content-type`), a REST API's in API Gateway's mixed case ([`wire_headers`]).
@@ -862,31 +872,54 @@ pub fn answer_headers<B>(resp: &http::Response<B>) -> serde_json::Map<String, se
 /// (`Connection`, `Content-Length`, `Content-Type`, `Date`, …, `x-amz-apigw-id`, …,
 /// `x-amzn-RequestId`).
 pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    header_lists(headers)
-        .into_iter()
-        .map(|(n, v)| (wire_name_str(n), serde_json::Value::Array(v)))
-        .collect()
+    header_lists(headers, |name| {
+        let mut out = String::with_capacity(name.len());
+        write_wire_name(name, &mut out);
+        out
+    })
 }
 
-/// Each distinct header name once, sorted, with its values in the order they came. The `http`
-/// crate keeps names in lower case, so they sort as API Gateway's wire names do without regard
-/// to case (REST APIs' [`wire_headers`], HTTP APIs' `http_api::wire_headers`).
-pub(crate) fn header_lists(headers: &http::HeaderMap) -> Vec<(&str, Vec<serde_json::Value>)> {
-    let mut names: Vec<(&str, Vec<serde_json::Value>)> = headers
-        .keys()
-        .map(|name| {
-            let values = headers
-                .get_all(name)
-                .iter()
-                .map(|v| {
-                    serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
-                })
-                .collect();
-            (name.as_str(), values)
-        })
-        .collect();
-    names.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    names
+/// Each distinct header name once, sorted, named by `key`, with its values in the order they
+/// came, as the output's map: built member by member (no intermediate list of values per
+/// name). The `http` crate keeps names in lower case, so they sort as API Gateway's wire names
+/// do without regard to case (REST APIs' [`wire_headers`], HTTP APIs' `http_api::wire_headers`).
+pub(crate) fn header_lists(
+    headers: &http::HeaderMap,
+    key: impl Fn(&str) -> String,
+) -> serde_json::Map<String, serde_json::Value> {
+    /// Names sorted on the stack up to this many distinct ones (an answer has about ten).
+    const ON_STACK: usize = 24;
+    let mut stack: [Option<&HeaderName>; ON_STACK] = [None; ON_STACK];
+    let mut heap: Vec<Option<&HeaderName>>;
+    let names: &mut [Option<&HeaderName>] = if headers.keys_len() <= ON_STACK {
+        let n = headers.keys_len();
+        for (slot, name) in stack.iter_mut().zip(headers.keys()) {
+            *slot = Some(name);
+        }
+        &mut stack[..n]
+    } else {
+        heap = headers.keys().map(Some).collect();
+        &mut heap
+    };
+    names.sort_unstable_by_key(|n| n.map(HeaderName::as_str));
+    let mut out = serde_json::Map::with_capacity(names.len());
+    for name in names.iter().flatten() {
+        // Looked up by the name itself (a `&str` would be parsed as a header name again).
+        let all = headers.get_all(*name);
+        let mut values = Vec::with_capacity(all.iter().count());
+        values.extend(all.iter().map(value_text));
+        out.insert(key(name.as_str()), serde_json::Value::Array(values));
+    }
+    out
+}
+
+/// A header value as the output's text: as it is when it is visible ASCII (nearly always),
+/// else with invalid UTF-8 replaced.
+fn value_text(v: &HeaderValue) -> serde_json::Value {
+    serde_json::Value::String(match v.to_str() {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+    })
 }
 
 /// The case API Gateway writes a header name in on HTTP/1.1 (the `http` crate keeps names in
@@ -894,33 +927,113 @@ pub(crate) fn header_lists(headers: &http::HeaderMap) -> Vec<(&str, Vec<serde_js
 /// `x-amzn-ErrorType`, `X-Amzn-Trace-Id`, `x-amzn-Remapped-…`), others in the usual Title-Case
 /// (`Content-Type`), which is how the ALB and most backends send them.
 pub fn wire_name(name: &HeaderName) -> String {
-    wire_name_str(name.as_str())
+    let mut out = String::with_capacity(name.as_str().len());
+    write_wire_name(name.as_str(), &mut out);
+    out
 }
 
-fn wire_name_str(name: &str) -> String {
-    match name {
-        "x-amzn-requestid" => return "x-amzn-RequestId".into(),
-        "x-amz-apigw-id" => return "x-amz-apigw-id".into(),
-        "x-amzn-errortype" => return "x-amzn-ErrorType".into(),
-        "x-amzn-trace-id" => return "X-Amzn-Trace-Id".into(),
-        "www-authenticate" => return "WWW-Authenticate".into(),
-        "content-md5" => return "Content-MD5".into(),
-        "te" => return "TE".into(),
-        _ => {}
+/// [`wire_name`] of a lower-case `name`, appended to `out` (one string for a remapped name
+/// and the name it remaps).
+fn write_wire_name(name: &str, out: &mut String) {
+    let fixed = match name {
+        "x-amzn-requestid" => "x-amzn-RequestId",
+        "x-amz-apigw-id" => "x-amz-apigw-id",
+        "x-amzn-errortype" => "x-amzn-ErrorType",
+        "x-amzn-trace-id" => "X-Amzn-Trace-Id",
+        "www-authenticate" => "WWW-Authenticate",
+        "content-md5" => "Content-MD5",
+        "te" => "TE",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        out.push_str(fixed);
+        return;
     }
-    if let Some(rest) = name.strip_prefix("x-amzn-remapped-") {
-        return format!("x-amzn-Remapped-{}", wire_name_str(rest));
+    const REMAPPED: &str = "x-amzn-remapped-";
+    if let Some(rest) = name.strip_prefix(REMAPPED) {
+        out.push_str("x-amzn-Remapped-");
+        return write_wire_name(rest, out);
     }
-    let mut out = String::with_capacity(name.len());
-    for (i, word) in name.split('-').enumerate() {
-        if i > 0 {
-            out.push('-');
+    // Title-Case: the first letter and each one after a `-` in upper case, in place.
+    let base = out.len();
+    out.push_str(name);
+    let mut at_start = true;
+    for (i, b) in name.bytes().enumerate() {
+        if at_start && b.is_ascii_lowercase() {
+            out[base + i..base + i + 1].make_ascii_uppercase();
         }
-        let mut c = word.chars();
-        if let Some(first) = c.next() {
-            out.push(first.to_ascii_uppercase());
-            out.push_str(c.as_str());
-        }
+        at_start = b == b'-';
     }
-    out
+}
+
+#[cfg(test)]
+mod answer_header_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An answer's headers as Step Functions' `apigateway:invoke` output shows them (the
+    /// recorded order and case, docs/pattern-b-fidelity.md): sorted without regard to case, API
+    /// Gateway's own names in their recorded case, `x-amzn-Remapped-` before the backend's name
+    /// in Title-Case, repeated headers as one list in arrival order, bytes that are no UTF-8
+    /// replaced; HTTP APIs keep the lower-case names.
+    #[test]
+    fn answer_headers_keep_the_recorded_names_order_and_values() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("x-amzn-requestid", &b"6f1c"[..]),
+            ("date", b"Sun, 14 Jun 2026 03:00:00 GMT"),
+            ("x-amzn-remapped-content-length", b"39"),
+            ("set-cookie", b"a=1"),
+            ("content-type", b"application/json; charset=utf-8"),
+            ("x-amz-apigw-id", b"e5Nw0iQQtjMEJUA="),
+            ("set-cookie", b"b=2"),
+            ("x-amzn-trace-id", b"Root=1-x"),
+            ("x-custom--name", b"caf\xe9"),
+            ("te", b"trailers"),
+            ("x-amzn-remapped-www-authenticate", b"Basic"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        let rest = serde_json::Value::Object(wire_headers(&headers));
+        assert_eq!(
+            serde_json::to_string(&rest).unwrap(),
+            serde_json::to_string(&json!({
+                "Content-Type": ["application/json; charset=utf-8"],
+                "Date": ["Sun, 14 Jun 2026 03:00:00 GMT"],
+                "Set-Cookie": ["a=1", "b=2"],
+                "TE": ["trailers"],
+                "x-amz-apigw-id": ["e5Nw0iQQtjMEJUA="],
+                "x-amzn-Remapped-Content-Length": ["39"],
+                "x-amzn-Remapped-WWW-Authenticate": ["Basic"],
+                "x-amzn-RequestId": ["6f1c"],
+                "X-Amzn-Trace-Id": ["Root=1-x"],
+                "X-Custom--Name": ["caf\u{fffd}"],
+            }))
+            .unwrap()
+        );
+        let http_api = serde_json::Value::Object(http_api::wire_headers(&headers));
+        let names: Vec<&String> = http_api.as_object().unwrap().keys().collect();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "date",
+                "set-cookie",
+                "te",
+                "x-amz-apigw-id",
+                "x-amzn-remapped-content-length",
+                "x-amzn-remapped-www-authenticate",
+                "x-amzn-requestid",
+                "x-amzn-trace-id",
+                "x-custom--name"
+            ]
+        );
+        assert_eq!(
+            wire_name(&HeaderName::from_static("content-md5")),
+            "Content-MD5"
+        );
+    }
 }

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use super::{Body, plain};
 use crate::asl::{ExecutionOutcome, LiveHistory};
 use crate::clock::Clock;
-use crate::sfn::execution::{ExecutionRecord, Watch, status_name};
+use crate::sfn::execution::{ExecutionRecord, Watch, Watched, status_name};
 use crate::trace::svg::{self, xml_text};
 use crate::trace::{Hop, Trace};
 use crate::world::World;
@@ -47,23 +47,63 @@ const UI_JS: &str = include_str!("ui/ui.js");
 /// What an entry of the log is.
 #[derive(Clone, Debug)]
 enum What {
-    Execution {
-        arn: String,
-        name: String,
-        state_machine_arn: String,
-        kind: &'static str,
-    },
-    Request {
-        method: String,
-        api: String,
-        path: String,
-    },
+    /// The execution's ARN, name and state machine ARN.
+    Execution { texts: Texts, kind: &'static str },
+    /// The request's method, API and stage, and path.
+    Request { texts: Texts },
+}
+
+/// Three texts of an entry in one allocation (an entry is made for every execution and
+/// request, and freed when it leaves the log).
+#[derive(Clone, Debug)]
+struct Texts {
+    all: Box<str>,
+    ends: [usize; 2],
+}
+
+impl Texts {
+    fn new(parts: [&str; 3]) -> Self {
+        let mut all = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0; 2];
+        for (i, part) in parts.iter().enumerate() {
+            all.push_str(part);
+            if let Some(end) = ends.get_mut(i) {
+                *end = all.len();
+            }
+        }
+        Self {
+            all: all.into_boxed_str(),
+            ends,
+        }
+    }
+
+    fn get(&self) -> (&str, &str, &str) {
+        let [a, b] = self.ends;
+        (&self.all[..a], &self.all[a..b], &self.all[b..])
+    }
+}
+
+/// An entry's status: an execution's (`SUCCEEDED`, …) or a request's HTTP status, written out
+/// when the feed asks.
+#[derive(Clone, Copy, Debug)]
+enum Status {
+    Execution(&'static str),
+    Http(u16),
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Execution(name) => f.write_str(name),
+            Status::Http(code) => write!(f, "{code}"),
+        }
+    }
 }
 
 /// How an entry ended.
 #[derive(Clone, Debug)]
 struct End {
-    status: String,
+    status: Status,
     error: Option<String>,
     cause: Option<String>,
     virtual_time: Duration,
@@ -111,7 +151,7 @@ impl RequestEntry {
     /// The request was answered with `status`.
     pub fn finish(self, status: u16) {
         let end = End {
-            status: status.to_string(),
+            status: Status::Http(status),
             error: None,
             cause: None,
             virtual_time: self.entry.started.elapsed(),
@@ -162,9 +202,7 @@ impl Activity {
     /// Logs a data-plane request (`method`, the API and stage, `path`), with a fresh trace for it to record into.
     pub fn request(&self, method: &str, api: &str, path: &str) -> RequestEntry {
         let what = What::Request {
-            method: clipped(method, 16),
-            api: clipped(api, 256),
-            path: clipped(path, 1024),
+            texts: Texts::new([clipped(method, 16), clipped(api, 256), clipped(path, 1024)]),
         };
         RequestEntry {
             entry: self.push(what, Trace::new(), None),
@@ -180,7 +218,7 @@ impl Activity {
             .rev()
             .find(|e| {
                 Some(e.id) == by_number
-                    || matches!(&e.what, What::Execution { arn, .. } if arn == id)
+                    || matches!(&e.what, What::Execution { texts, .. } if texts.get().0 == id)
             })
             .cloned()
     }
@@ -206,29 +244,30 @@ impl Activity {
         let (hops, deciding) = e.trace.outline();
         let deciding = deciding.as_ref().map(hop_brief);
         let mut v = match &e.what {
-            What::Execution {
-                arn,
-                name,
-                state_machine_arn,
-                kind,
-            } => json!({
+            What::Execution { texts, kind } => {
+                let (arn, name, state_machine_arn) = texts.get();
+                json!({
                 "kind": "execution",
                 "title": state_machine_arn.rsplit(':').next().unwrap_or_default(),
                 "executionArn": arn,
                 "name": name,
                 "stateMachineArn": state_machine_arn,
                 "type": kind,
-            }),
-            What::Request { method, api, path } => json!({
-                "kind": "request",
-                "title": format!("{method} {path}"),
-                "method": method,
-                "api": api,
-                "path": path,
-            }),
+                })
+            }
+            What::Request { texts } => {
+                let (method, api, path) = texts.get();
+                json!({
+                    "kind": "request",
+                    "title": format!("{method} {path}"),
+                    "method": method,
+                    "api": api,
+                    "path": path,
+                })
+            }
         };
         let (status, virtual_time, wall_time) = match &end {
-            Some(end) => (end.status.clone(), end.virtual_time, end.wall_time),
+            Some(end) => (end.status.to_string(), end.virtual_time, end.wall_time),
             None => (
                 "RUNNING".to_string(),
                 e.started.elapsed(),
@@ -262,20 +301,27 @@ impl Activity {
 }
 
 impl Watch for Activity {
-    fn started(&self, record: &ExecutionRecord) {
+    fn started(&self, record: &ExecutionRecord) -> Watched {
         let what = What::Execution {
-            arn: record.arn.clone(),
-            name: record.name.clone(),
-            state_machine_arn: record.state_machine_arn.clone(),
+            texts: Texts::new([&record.arn, &record.name, &record.state_machine_arn]),
             kind: record.kind.as_str(),
         };
-        self.push(what, record.trace.clone(), record.live.clone());
+        let entry = self.push(what, record.trace.clone(), record.live.clone());
+        Some(entry)
     }
 
-    fn ended(&self, arn: &str, outcome: &ExecutionOutcome) {
-        let Some(entry) = self.find(arn) else { return };
+    fn ended(&self, watched: Watched, arn: &str, outcome: &ExecutionOutcome) {
+        // The entry `started` handed back (no search of the log by ARN); an execution whose
+        // start was not seen here is looked for.
+        let entry = match watched.and_then(|w| w.downcast::<Entry>().ok()) {
+            Some(entry) => entry,
+            None => match self.find(arn) {
+                Some(entry) => entry,
+                None => return,
+            },
+        };
         let end = End {
-            status: status_name(outcome.status).to_string(),
+            status: Status::Execution(status_name(outcome.status)),
             error: outcome.error.clone(),
             cause: outcome.cause.clone(),
             virtual_time: entry.started.elapsed(),
@@ -428,29 +474,24 @@ pub fn answer(
                     })
                     .collect();
                 let title = match (&entry.what, &state) {
-                    (
-                        What::Execution {
-                            state_machine_arn,
-                            name,
-                            ..
-                        },
-                        Some(s),
-                    ) => format!(
-                        "{} / {name}: state {s}",
-                        state_machine_arn.rsplit(':').next().unwrap_or_default()
-                    ),
-                    (
-                        What::Execution {
-                            state_machine_arn,
-                            name,
-                            ..
-                        },
-                        None,
-                    ) => format!(
-                        "{} / {name}",
-                        state_machine_arn.rsplit(':').next().unwrap_or_default()
-                    ),
-                    (What::Request { method, path, .. }, _) => format!("{method} {path}"),
+                    (What::Execution { texts, .. }, Some(s)) => {
+                        let (_, name, state_machine_arn) = texts.get();
+                        format!(
+                            "{} / {name}: state {s}",
+                            state_machine_arn.rsplit(':').next().unwrap_or_default()
+                        )
+                    }
+                    (What::Execution { texts, .. }, None) => {
+                        let (_, name, state_machine_arn) = texts.get();
+                        format!(
+                            "{} / {name}",
+                            state_machine_arn.rsplit(':').next().unwrap_or_default()
+                        )
+                    }
+                    (What::Request { texts }, _) => {
+                        let (method, _, path) = texts.get();
+                        format!("{method} {path}")
+                    }
                 };
                 svg_doc(svg::render(&hops, &title))
             } else {
@@ -766,11 +807,13 @@ pub fn topology_svg(w: &World) -> String {
     )
 }
 
-/// `text`'s first `max` characters (a text of at most `max` bytes is copied whole).
-fn clipped(text: &str, max: usize) -> String {
+/// `text`'s first `max` characters (a text of at most `max` bytes whole).
+fn clipped(text: &str, max: usize) -> &str {
     if text.len() <= max {
-        text.to_string()
-    } else {
-        text.chars().take(max).collect()
+        return text;
+    }
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
     }
 }

@@ -25,7 +25,6 @@
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::{Map, Value};
-use tower::ServiceExt;
 
 use super::{StatesError, TaskContext, parameters, string_field};
 use crate::events::invoke::{append_query, encode_pairs};
@@ -135,6 +134,15 @@ fn drop_nulls(v: Value) -> Value {
     }
 }
 
+/// [`string_field`], borrowed (the same answers and errors, no copy of the text).
+fn str_field<'a>(p: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
+    match p.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
+    }
+}
+
 /// Validates the task's parameters; the error is the reason for AWS's `States.Runtime` text.
 pub fn parse_call(params: &Value) -> Result<Call, String> {
     let p = parameters(
@@ -152,13 +160,21 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
         ],
     )?;
     let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
-    let labels: Vec<&str> = endpoint.split('.').collect();
-    let region = match labels.as_slice() {
-        [id, "execute-api", region, "amazonaws", "com"]
-            if !id.is_empty()
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
+    // Exactly five labels, read without collecting them.
+    let mut labels = endpoint.split('.');
+    let labels: [Option<&str>; 6] = std::array::from_fn(|_| labels.next());
+    let region = match labels {
+        [
+            Some(id),
+            Some("execute-api"),
+            Some(region),
+            Some("amazonaws"),
+            Some("com"),
+            None,
+        ] if !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
         {
             region.to_string()
         }
@@ -168,8 +184,8 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
             ));
         }
     };
-    let method_text = string_field(p, "Method")?.ok_or("The field 'Method' is required")?;
-    let method = match method_text.as_str() {
+    let method_text = str_field(p, "Method")?.ok_or("The field 'Method' is required")?;
+    let method = match method_text {
         "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => {
             Method::from_bytes(method_text.as_bytes()).expect("valid method")
         }
@@ -214,7 +230,7 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
             })
         }
     };
-    let auth = match string_field(p, "AuthType")?.as_deref() {
+    let auth = match str_field(p, "AuthType")? {
         None | Some("NO_AUTH") => AuthType::NoAuth,
         Some("IAM_ROLE") => AuthType::IamRole,
         Some("RESOURCE_POLICY") => AuthType::ResourcePolicy,
@@ -354,10 +370,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         );
     }
     req.extensions_mut().insert(trace.clone());
-    let resp = crate::apigw::service(world.apigw())
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|never| match never {});
+    // The data plane's own handler, awaited in place (the tower call would box its future).
+    let resp = crate::apigw::service(world.apigw()).handle(req).await;
     output(ctx, resp)
 }
 

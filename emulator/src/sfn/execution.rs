@@ -556,11 +556,15 @@ fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
 /// Watches executions start and end (`serve`'s trace viewer keeps its list of recent
 /// executions this way, Express ones included, which AWS keeps no describable record of).
 pub trait Watch: Send + Sync {
-    /// `record` is about to run (its trace and live history are the ones it runs with).
-    fn started(&self, record: &ExecutionRecord);
+    /// `record` is about to run (its trace and live history are the ones it runs with); what
+    /// it hands back is handed to [`Watch::ended`] (the watcher's own entry for it).
+    fn started(&self, record: &ExecutionRecord) -> Watched;
     /// The execution `arn` ended with `outcome`.
-    fn ended(&self, arn: &str, outcome: &ExecutionOutcome);
+    fn ended(&self, watched: Watched, arn: &str, outcome: &ExecutionOutcome);
 }
+
+/// What a [`Watch`] keeps of an execution between its start and its end.
+pub type Watched = Option<Arc<dyn std::any::Any + Send + Sync>>;
 
 /// Most execution records kept in memory. AWS keeps closed Standard executions for 90 days
 /// (service-quotas.html, "Execution history retention time"); vpcgate keeps this many and
@@ -838,9 +842,7 @@ impl Executions {
         shared: Option<&Arc<Self>>,
     ) -> Result<ExecutionRecord, StartError> {
         let (definition, config, mut record) = self.prepare(world, sm, &input, name)?;
-        if let Some(w) = &watch {
-            w.started(&record);
-        }
+        let watched = watch.as_ref().and_then(|w| w.started(&record));
         let tasks = self.tasks(world, sm, &record.name, record.trace.clone());
         let tasks = match shared {
             Some(store) => tasks.with_executions(store),
@@ -857,7 +859,7 @@ impl Executions {
             ),
         );
         if let Some(w) = &watch {
-            w.ended(&record.arn, &outcome);
+            w.ended(watched, &record.arn, &outcome);
         }
         record.outcome = Some(outcome);
         record.live = None;
@@ -894,9 +896,7 @@ impl Executions {
         let Start { input, name, watch } = start;
         let (definition, config, record) = self.prepare(world, sm, &input, name)?;
         let exec_name = record.name.clone();
-        if let Some(w) = &watch {
-            w.started(&record);
-        }
+        let watched = watch.as_ref().and_then(|w| w.started(&record));
         let arn = record.arn.clone();
         let start = record.start_date;
         let (handle, signal) = stop_channel();
@@ -918,7 +918,7 @@ impl Executions {
                 format!("execution {exec_name} ends {}", status_name(outcome.status)),
             );
             if let Some(w) = &watch {
-                w.ended(&key, &outcome);
+                w.ended(watched, &key, &outcome);
             }
             drop(work);
             let mut records = store.records.lock().expect("lock");

@@ -185,6 +185,36 @@ impl Pool {
     /// An idle connection for `key` that is still open and within its idle timeout, with its
     /// hops now going to `trace`.
     pub async fn checkout(&self, key: &PoolKey, trace: &Trace) -> Option<Pooled> {
+        let (sender, relay) = self.take_idle(key, trace).await?;
+        Some(self.reused_conn(sender, relay, key.clone()))
+    }
+
+    /// [`Pool::checkout`] with the key handed over: the connection keeps it for its return to
+    /// the pool (no copy of it), and it is given back when no connection is idle.
+    pub async fn checkout_owned(&self, key: PoolKey, trace: &Trace) -> Result<Pooled, PoolKey> {
+        match self.take_idle(&key, trace).await {
+            Some((sender, relay)) => Ok(self.reused_conn(sender, relay, key)),
+            None => Err(key),
+        }
+    }
+
+    fn reused_conn(&self, sender: SendRequest<Full<Bytes>>, relay: Relay, key: PoolKey) -> Pooled {
+        Pooled {
+            sender,
+            relay,
+            home: Some((key, self.clone())),
+            reused: true,
+        }
+    }
+
+    /// The sender and relay of an idle connection for `key` that is still open and within its
+    /// idle timeout (the ones that are not are dropped: they close), its hops now going to
+    /// `trace`.
+    async fn take_idle(
+        &self,
+        key: &PoolKey,
+        trace: &Trace,
+    ) -> Option<(SendRequest<Full<Bytes>>, Relay)> {
         let shard = crate::clock::current_shard().unwrap_or(0);
         loop {
             let idle = {
@@ -206,12 +236,7 @@ impl Pool {
             }
             idle.relay.attach(trace);
             self.inner.reused.fetch_add(1, Ordering::Relaxed);
-            return Some(Pooled {
-                sender,
-                relay: idle.relay,
-                home: Some((key.clone(), self.clone())),
-                reused: true,
-            });
+            return Some((sender, idle.relay));
         }
     }
 
@@ -261,6 +286,11 @@ impl Pool {
 }
 
 impl Pooled {
+    /// The key of the pool it goes back to (`None` for a connection used once).
+    pub fn key(&self) -> Option<&PoolKey> {
+        self.home.as_ref().map(|(key, _)| key)
+    }
+
     /// HTTP/1.1 on `io` for one request, not pooled (a real socket to the host's own service).
     pub async fn single<T>(io: T) -> Result<Pooled, hyper::Error>
     where
@@ -295,29 +325,37 @@ impl Pooled {
         &mut self,
         req: hyper::Request<Full<Bytes>>,
     ) -> Result<(http::response::Parts, Bytes), SendFailure> {
-        use http_body_util::BodyExt;
         // A copy to send again should the kept-alive connection close before any answer.
-        let copy = (self.reused && req.method().is_idempotent()).then(|| {
-            let mut copy = hyper::Request::new(req.body().clone());
-            *copy.method_mut() = req.method().clone();
-            *copy.uri_mut() = req.uri().clone();
-            *copy.version_mut() = req.version();
-            *copy.headers_mut() = req.headers().clone();
-            copy
-        });
+        let copy = (self.reused && req.method().is_idempotent()).then(|| copy_of(&req));
+        self.try_send_remade(req, move || copy).await
+    }
+
+    /// [`Pooled::try_send`] with the copy to send again made by `remake` only when it is needed
+    /// (the kept-alive connection closed before any answer to an idempotent request), not
+    /// cloned ahead of every request: `remake` builds the same request again.
+    pub async fn try_send_remade(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+        remake: impl FnOnce() -> Option<hyper::Request<Full<Bytes>>>,
+    ) -> Result<(http::response::Parts, Bytes), SendFailure> {
+        use http_body_util::BodyExt;
+        let resendable = self.reused && req.method().is_idempotent();
         let resp = match self.sender.try_send_request(req).await {
             Ok(resp) => resp,
             Err(mut e) => {
                 let unsent = e.take_message();
                 let error = e.into_error();
-                return Err(match (unsent, copy) {
-                    (Some(req), _) if self.reused => SendFailure::Unsent {
+                return Err(match unsent {
+                    Some(req) if self.reused => SendFailure::Unsent {
                         req: Box::new(req),
                         error,
                     },
-                    (None, Some(req)) if error.is_incomplete_message() => SendFailure::Unsent {
-                        req: Box::new(req),
-                        error,
+                    None if resendable && error.is_incomplete_message() => match remake() {
+                        Some(req) => SendFailure::Unsent {
+                            req: Box::new(req),
+                            error,
+                        },
+                        None => SendFailure::Failed(error),
                     },
                     _ => SendFailure::Failed(error),
                 });
@@ -337,12 +375,26 @@ impl Pooled {
     /// ([`SendFailure::Unsent`]: the request never left it, or it is idempotent and got no
     /// answer), calls `resent` and sends the request once more on the connection `reopen` opens.
     pub async fn exchange<E>(
-        mut self,
+        self,
         req: hyper::Request<Full<Bytes>>,
         reopen: impl AsyncFnOnce() -> Result<Pooled, E>,
         resent: impl FnOnce(),
     ) -> Result<(http::response::Parts, Bytes), ExchangeError<E>> {
-        let (parts, body) = match self.try_send(req).await {
+        let copy = (self.reused && req.method().is_idempotent()).then(|| copy_of(&req));
+        self.exchange_remade(req, move || copy, reopen, resent)
+            .await
+    }
+
+    /// [`Pooled::exchange`] with the copy to send again made by `remake` only when needed
+    /// ([`Pooled::try_send_remade`]).
+    pub async fn exchange_remade<E>(
+        mut self,
+        req: hyper::Request<Full<Bytes>>,
+        remake: impl FnOnce() -> Option<hyper::Request<Full<Bytes>>>,
+        reopen: impl AsyncFnOnce() -> Result<Pooled, E>,
+        resent: impl FnOnce(),
+    ) -> Result<(http::response::Parts, Bytes), ExchangeError<E>> {
+        let (parts, body) = match self.try_send_remade(req, remake).await {
             Ok(answer) => answer,
             Err(failure) => {
                 let again = failure.retry_on_fresh().map_err(ExchangeError::Http)?;
@@ -374,6 +426,16 @@ impl Pooled {
             },
         );
     }
+}
+
+/// A copy of `req` to send again (its body's bytes shared, not copied).
+pub(crate) fn copy_of(req: &hyper::Request<Full<Bytes>>) -> hyper::Request<Full<Bytes>> {
+    let mut copy = hyper::Request::new(req.body().clone());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    copy
 }
 
 /// Why [`Pooled::exchange`] has no answer.

@@ -38,10 +38,9 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::HeaderValue;
-use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
-use crate::apigw::{ApiGateway, RequestIds, http_date, locate};
+use crate::apigw::{ApiGateway, RequestIds, locate};
 use crate::trace::{Trace, Verdict};
 
 pub use api::{
@@ -212,7 +211,9 @@ pub struct AuthContext(pub BTreeMap<String, String>);
 #[derive(Clone, Copy, Debug)]
 pub struct LowercaseHeaders;
 
-type Inner = BoxCloneSyncService<http::Request<Bytes>, http::Response<Bytes>, HttpApiError>;
+/// The layered service inside [`HttpApiService`], kept as its own type (cloned per request
+/// without allocating, as `crate::apigw::Inner`).
+type Inner = auth::HttpAuth<integration::HttpIntegrationService>;
 
 /// HTTP APIs' data plane as a tower service.
 #[derive(Clone)]
@@ -234,7 +235,7 @@ pub fn service(gw: &Arc<ApiGateway>) -> HttpApiService {
         .service(integration::HttpIntegrationService::new(gw.clone()));
     HttpApiService {
         gw: gw.clone(),
-        inner: BoxCloneSyncService::new(inner),
+        inner,
     }
 }
 
@@ -374,7 +375,7 @@ impl HttpApiService {
         h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         h.insert(
             http::header::DATE,
-            HeaderValue::from_str(&http_date(&gw.deps().clock)).expect("ascii date"),
+            crate::apigw::date_value(&gw.deps().clock),
         );
         h.insert(
             "apigw-requestid",
@@ -396,8 +397,5 @@ impl HttpApiService {
 /// Response headers as `{name: [values]}` in the lower case HTTP APIs send, sorted (the order
 /// Step Functions' outputs have).
 pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    crate::apigw::header_lists(headers)
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), serde_json::Value::Array(v)))
-        .collect()
+    crate::apigw::header_lists(headers, str::to_owned)
 }
