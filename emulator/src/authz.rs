@@ -7,13 +7,13 @@
 //! statement that decided, appended to the request's trace.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::iam::{
     CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
     Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
-    ResolvedCredentials, ServiceAssumption, SessionCredentials, denial_message, evaluate,
-    service_may_assume,
+    ResolvedCredentials, ServiceAssumption, SessionCredentials, StoredKey, denial_message,
+    evaluate, service_may_assume,
 };
 use crate::trace::{Detail, Trace, Verdict};
 
@@ -171,9 +171,9 @@ pub struct Directory {
     identity: HashMap<String, Vec<NamedPolicy>>,
     /// Each role's trust policy, by role ARN.
     trust: HashMap<String, NamedPolicy>,
-    credentials: Mutex<CredentialStore>,
-    /// Session credentials issued per assumed-role session ARN.
-    sessions: Mutex<HashMap<String, std::sync::Arc<SessionCredentials>>>,
+    /// Access keys and the sessions issued (each session's credentials kept by principal
+    /// until they near expiry): read by every signed request, written once per session.
+    credentials: RwLock<CredentialStore>,
     /// The roles and users clients may sign as, in the declaration's order (roles first).
     signers: Vec<Signer>,
     /// Each role's and user's tags, by ARN: `aws:PrincipalTag/<key>` of its requests.
@@ -310,8 +310,7 @@ impl Directory {
             signers,
             identity,
             trust,
-            credentials: Mutex::new(store),
-            sessions: Mutex::new(HashMap::new()),
+            credentials: RwLock::new(store),
             tags,
         })
     }
@@ -332,7 +331,7 @@ impl Directory {
         match &signer.kind {
             SignerKind::Role { name } => {
                 let session = Principal::assumed_role(&self.account, name, "vpcgate-client");
-                let issued = self.credentials().assume_role(
+                let issued = self.credentials_mut().assume_role(
                     session,
                     now,
                     chrono::Duration::seconds(3600),
@@ -410,9 +409,26 @@ impl Directory {
         }
     }
 
-    /// The credential store.
-    pub fn credentials(&self) -> std::sync::MutexGuard<'_, CredentialStore> {
-        self.credentials.lock().expect("credential store lock")
+    /// The credential store, to read (lookups do not wait for each other).
+    pub fn credentials(&self) -> RwLockReadGuard<'_, CredentialStore> {
+        // The store is changed by whole operations that cannot be left half done: a panic
+        // elsewhere while holding the lock leaves it consistent.
+        self.credentials
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The credential store, to issue from.
+    fn credentials_mut(&self) -> RwLockWriteGuard<'_, CredentialStore> {
+        self.credentials
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The key `access_key_id` as issued (one read of the store): the secret a SigV4 verifier
+    /// needs and, once the signature is good, the principal ([`crate::iam::StoredKey::check`]).
+    pub fn key(&self, access_key_id: &str) -> Option<StoredKey> {
+        self.credentials().get(access_key_id)
     }
 
     /// The identity policies of the principal (its role's, for an assumed-role session).
@@ -516,40 +532,22 @@ impl Directory {
         session: &Principal,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<std::sync::Arc<SessionCredentials>, CredentialError> {
-        let key = session.arn();
-        let mut sessions = self.sessions.lock().expect("session cache lock");
-        if let Some(c) = sessions.get(&key)
-            && (c.expiration - now).num_seconds() > SESSION_REFRESH_MARGIN_SECONDS
-            && c.issued_at <= now
-        {
-            return Ok(c.clone());
-        }
-        // Shared by the cache and the caller: one copy of the session per execution.
-        let issued = std::sync::Arc::new(self.credentials().assume_role(
-            session.clone(),
+        // One write: the cached session, or a new one (shared by the store and the caller).
+        self.credentials_mut().session_for(
+            session,
             now,
             chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
-        )?);
-        if sessions.len() >= crate::iam::MAX_SESSIONS {
-            // One session per execution: forget the expired ones, and all of them if that is
-            // not enough (they are issued again when needed), so the cache stays bounded.
-            sessions.retain(|_, c| c.expiration > now);
-            if sessions.len() >= crate::iam::MAX_SESSIONS {
-                sessions.clear();
-            }
-        }
-        sessions.insert(key, issued.clone());
-        Ok(issued)
+            SESSION_REFRESH_MARGIN_SECONDS,
+        )
     }
 
     /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
     /// credentials, the session token issued with it.
     pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {
-        let resolved = self.credentials().lookup(access_key_id)?;
-        let creds =
-            crate::sigv4::Credentials::new(access_key_id, resolved.secret_access_key.expose());
-        Some(match resolved.session_token {
-            Some(token) => creds.with_session_token(token.expose()),
+        let key = self.key(access_key_id)?;
+        let creds = crate::sigv4::Credentials::new(access_key_id, key.secret_access_key().expose());
+        Some(match key.session() {
+            Some(s) => creds.with_session_token(s.session_token.expose()),
             None => creds,
         })
     }

@@ -50,7 +50,7 @@ use tokio::net::TcpListener;
 use crate::iam::{DenialFormat, Principal, RequestContext};
 use crate::model::StateMachine;
 use crate::sfn::execution::Executions;
-use crate::sigv4::{self, Credentials, SigV4Error, VerifyPolicy};
+use crate::sigv4::{self, SigV4Error};
 use crate::world::World;
 use wire::{Body, JsonError};
 
@@ -817,32 +817,26 @@ impl Edge {
             return Ok((Principal::root(scope.account.clone()), scope));
         }
         let region_ok = claimed.as_ref().is_some_and(|(_, r)| valid_region(r));
-        let policy = VerifyPolicy {
-            service: service.to_string(),
+        let policy = sigv4::PolicyView {
+            service,
             // Any Region of valid shape; another scope gets AWS's "Credential should be scoped
             // to a valid region, not '…'".
-            region: (!region_ok).then(|| world.model.region.clone()),
-            ..VerifyPolicy::execute_api(&world.model.region)
+            region: (!region_ok).then_some(world.model.region.as_str()),
+            ..sigv4::PolicyView::execute_api(&world.model.region)
         };
-        let store = world.iam.credentials();
-        let verified = sigv4::verify(&incoming, world.clock.host_now(), &policy, |key| {
-            store.lookup(key).map(|r| Credentials {
-                access_key_id: key.to_string(),
-                secret_access_key: r.secret_access_key.expose().to_string(),
-                session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
-            })
+        // One read of the credential store (not held while the signature is computed): the
+        // key's secret, then its principal.
+        let verified = sigv4::verify_with(&incoming, world.clock.host_now(), &policy, |key| {
+            world.iam.key(key)
         });
         match verified {
             Ok(v) => {
-                let principal = store
-                    .lookup(&v.access_key_id)
-                    .map(|r| r.principal)
-                    .unwrap_or(Principal::Anonymous);
+                let principal = v.credentials.principal().clone();
                 let account = principal
                     .account()
                     .map(str::to_string)
                     .unwrap_or_else(|| world.model.account.clone());
-                Ok((principal, Scope::new(account, v.region)))
+                Ok((principal, Scope::new(account, v.region.into_owned())))
             }
             // Every check before the key's lookup passed (AWS's order): only the signature
             // cannot be checked.

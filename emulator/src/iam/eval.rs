@@ -518,6 +518,8 @@ fn action_pattern_matches(pattern: &ActionPattern, action: &str) -> bool {
 
 fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &LazyContext<'_>) -> bool {
     let matches_one = |t: &super::wildcard::Template| match t.fixed() {
+        // Without wildcards the segment-wise match is string equality.
+        Some(_) if t.literal().is_some() => t.literal() == Some(resource),
         Some(tokens) => arn_glob(tokens, resource),
         None => t
             .resolve_glob(ctx.get())

@@ -62,6 +62,7 @@ pub use self::context::{RequestContext, keys};
 pub use self::credentials::{
     AccessKey, CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS,
     MAX_SESSIONS, MIN_SESSION_SECONDS, ResolvedCredentials, SecretString, SessionCredentials,
+    StoredKey,
 };
 pub use self::eval::{
     Decision, ImplicitDenyReason, NamedPolicy, PolicySet, Request, StatementRef, derived_context,

@@ -136,6 +136,38 @@ pub(super) fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
     signature_hex(key, string_to_sign).as_str().to_owned()
 }
 
+/// The signature of the string to sign given as its pieces, fed to the HMAC one by one (no
+/// string of its own).
+pub(super) fn signature_of(key: &[u8; 32], string_to_sign: &[&str]) -> Hex64 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    for piece in string_to_sign {
+        mac.update(piece.as_bytes());
+    }
+    Hex64::of(&mac.finalize().into_bytes().into())
+}
+
+/// Runs `f` with this thread's scratch buffer, emptied: canonical requests are written there
+/// rather than into a new vector each time. A buffer grown past 16 KiB (huge headers) is not
+/// kept.
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let out = f(&mut buf);
+            if buf.capacity() > 16 * 1024 {
+                *buf = Vec::new();
+            }
+            out
+        }
+        // Only if `f` itself asked for the buffer again.
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 /// [`signature`] on the stack (a verifier only compares it).
 pub(super) fn signature_hex(key: &[u8; 32], string_to_sign: &str) -> Hex64 {
     Hex64::of(&hmac(key, string_to_sign.as_bytes()))
