@@ -87,19 +87,41 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 ///
 /// It changes once a day per secret, Region and service, so it is kept, as AWS's SDKs keep it:
 /// four HMACs per request were the largest part of verifying one (scripts/bench.sh's profile).
-/// The memo holds at most [`KEY_MEMO`] keys and starts over when full.
-/// The memo is looked up without allocating: its key is the four parts, each prefixed by its
-/// length (so no two different tuples give the same id), written into a per-thread buffer.
+/// Each thread keeps [`KEY_MEMO`] keys, direct-mapped by a hash of their four parts (a new key
+/// takes its slot's place), so a lookup takes no lock and, once the slots have grown to the
+/// usual ids, allocates nothing. A signer and the verifier of the same request run on the same
+/// thread (Step Functions' signed call to API Gateway is served in its task). The memo's id is
+/// the four parts, each prefixed by its length, so no two different tuples give the same id.
 pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     use std::cell::RefCell;
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    type Memo = HashMap<String, [u8; 32]>;
-    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
-    thread_local! {
-        static ID: RefCell<String> = const { RefCell::new(String::new()) };
+    struct Memo {
+        id: String,
+        slots: Vec<(String, [u8; 32])>,
     }
-    ID.with_borrow_mut(|id| {
+    thread_local! {
+        static MEMO: RefCell<Memo> = const {
+            RefCell::new(Memo {
+                id: String::new(),
+                slots: Vec::new(),
+            })
+        };
+    }
+    // FxHash's mixing over 8-byte words; the slot is the top byte (only keys of the store's
+    // own keys reach here: a verifier looks the key up first).
+    let slot_of = |id: &str| {
+        let mut h = 0u64;
+        for chunk in id.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        (h >> 56) as usize % KEY_MEMO
+    };
+    MEMO.with(|cell| {
+        let Ok(mut memo) = cell.try_borrow_mut() else {
+            return derive_signing_key(secret, date, region, service);
+        };
+        let Memo { id, slots } = &mut *memo;
         id.clear();
         for part in [secret, date, region, service] {
             // Length-prefixed, so that no two different tuples give the same id.
@@ -107,25 +129,36 @@ pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
             id.push(':');
             id.push_str(part);
         }
-        let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(key) = memo.get(id.as_str()) {
-            return *key;
+        if slots.is_empty() {
+            slots.resize_with(KEY_MEMO, || (String::new(), [0; 32]));
+        }
+        let slot = &mut slots[slot_of(id)];
+        if !slot.0.is_empty() && slot.0 == *id {
+            return slot.1;
         }
         let key = derive_signing_key(secret, date, region, service);
-        if memo.len() >= KEY_MEMO {
-            memo.clear();
-        }
-        memo.insert(id.clone(), key);
+        slot.0.clear();
+        slot.0.push_str(id);
+        slot.1 = key;
         key
     })
 }
 
-/// How many derived keys [`signing_key`] keeps.
+/// How many derived keys [`signing_key`] keeps per thread.
 const KEY_MEMO: usize = 256;
 
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    let k_secret = format!("AWS4{secret}");
-    let k_date = hmac(k_secret.as_bytes(), date.as_bytes());
+    // "AWS4" + secret, on the stack for any usual secret (40 characters).
+    let mut buf = [0u8; 132];
+    let k_secret: std::borrow::Cow<'_, [u8]> = match buf.get_mut(..4 + secret.len()) {
+        Some(dst) => {
+            dst[..4].copy_from_slice(b"AWS4");
+            dst[4..].copy_from_slice(secret.as_bytes());
+            std::borrow::Cow::Borrowed(dst)
+        }
+        None => std::borrow::Cow::Owned([b"AWS4", secret.as_bytes()].concat()),
+    };
+    let k_date = hmac(&k_secret, date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     hmac(&k_service, TERMINATOR.as_bytes())

@@ -32,7 +32,9 @@ use std::time::{Duration, SystemTime};
 
 pub use self::canonical::format_http_date;
 pub use self::error::{MAX_ECHO, ScopeMismatch, SigV4Error, echo};
-pub use self::sign::{SignError, SigningOutput, SigningParams, sign, sign_request};
+pub use self::sign::{
+    SignError, SigningOutput, SigningParams, sign, sign_request, sign_request_in_place,
+};
 pub use self::verify::{Checked, claimed_credential, verify, verify_request, verify_with};
 pub use self::wire::{Protocol, SigV4Wire, wire};
 
