@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::iam::{
-    CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
-    Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
+    CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, KeyHash,
+    NamedPolicy, Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
     ResolvedCredentials, ServiceAssumption, SessionCredentials, StoredKey, denial_message,
     evaluate, service_may_assume,
 };
@@ -168,16 +168,23 @@ pub struct PolicyLoadError {
 #[derive(Debug)]
 pub struct Directory {
     account: String,
-    identity: HashMap<String, Vec<NamedPolicy>>,
+    /// Each role's and user's identity policies and tags (`aws:PrincipalTag/<key>` of its
+    /// requests), by ARN: one lookup per decision.
+    identity: HashMap<String, Identity, KeyHash>,
     /// Each role's trust policy, by role ARN.
-    trust: HashMap<String, NamedPolicy>,
+    trust: HashMap<String, NamedPolicy, KeyHash>,
     /// Access keys and the sessions issued (each session's credentials kept by principal
     /// until they near expiry): read by every signed request, written once per session.
     credentials: RwLock<CredentialStore>,
     /// The roles and users clients may sign as, in the declaration's order (roles first).
     signers: Vec<Signer>,
-    /// Each role's and user's tags, by ARN: `aws:PrincipalTag/<key>` of its requests.
-    tags: HashMap<String, Vec<(String, String)>>,
+}
+
+/// A role's or user's identity policies and tags.
+#[derive(Debug, Default)]
+struct Identity {
+    policies: Vec<NamedPolicy>,
+    tags: Vec<(String, String)>,
 }
 
 impl Directory {
@@ -185,7 +192,7 @@ impl Directory {
     pub fn new(config: IamConfig<'_>) -> Result<Self, Vec<PolicyLoadError>> {
         let mut errors = Vec::new();
         let mut trust_errors = Vec::new();
-        let mut identity = HashMap::new();
+        let mut identity: HashMap<String, Identity, KeyHash> = HashMap::default();
         let managed: HashMap<&str, (&str, &serde_json::Value)> = config
             .managed_policies
             .iter()
@@ -220,7 +227,7 @@ impl Directory {
             }
             out
         };
-        let mut trust = HashMap::new();
+        let mut trust: HashMap<String, NamedPolicy, KeyHash> = HashMap::default();
         for role in config.roles {
             match Policy::parse(&role.trust_policy, PolicyKind::Trust) {
                 Ok(p) => {
@@ -243,7 +250,13 @@ impl Directory {
                 &role.inline_policies,
                 &role.managed_policy_arns,
             );
-            identity.insert(role.arn.clone(), policies);
+            identity.insert(
+                role.arn.clone(),
+                Identity {
+                    policies,
+                    tags: role.tags.clone(),
+                },
+            );
         }
         for user in config.users {
             let policies = collect(
@@ -252,7 +265,13 @@ impl Directory {
                 &user.inline_policies,
                 &user.managed_policy_arns,
             );
-            identity.insert(user.arn.clone(), policies);
+            identity.insert(
+                user.arn.clone(),
+                Identity {
+                    policies,
+                    tags: user.tags.clone(),
+                },
+            );
         }
         errors.extend(trust_errors);
         if !errors.is_empty() {
@@ -281,13 +300,6 @@ impl Directory {
                 let _ = store.import_access_key(id, secret, principal.clone());
             }
         }
-        let tags = config
-            .roles
-            .iter()
-            .map(|r| (r.arn.clone(), r.tags.clone()))
-            .chain(config.users.iter().map(|u| (u.arn.clone(), u.tags.clone())))
-            .filter(|(_, t)| !t.is_empty())
-            .collect();
         let signers = config
             .roles
             .iter()
@@ -311,7 +323,6 @@ impl Directory {
             identity,
             trust,
             credentials: RwLock::new(store),
-            tags,
         })
     }
 
@@ -436,8 +447,7 @@ impl Directory {
         principal
             .principal_arn()
             .and_then(|arn| self.identity.get(&arn))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .map_or(&[], |i| i.policies.as_slice())
     }
 
     /// Authorizes `action` on `resource` for `principal`, with an optional resource-based policy and
@@ -458,8 +468,10 @@ impl Directory {
         // (reference_policies_condition-keys.html, "aws:PrincipalTag/tag-key"); a role
         // session's principal ARN is its role's.
         let tagged;
-        let principal_arn = principal.principal_arn();
-        let context = match principal_arn.as_ref().and_then(|arn| self.tags.get(arn)) {
+        let found = principal
+            .principal_arn()
+            .and_then(|arn| self.identity.get(&arn));
+        let context = match found.map(|i| &i.tags).filter(|t| !t.is_empty()) {
             Some(tags) => {
                 let mut c = context.clone();
                 for (k, v) in tags {
@@ -476,10 +488,7 @@ impl Directory {
             resource,
             context,
         };
-        let identity = principal_arn
-            .as_ref()
-            .and_then(|arn| self.identity.get(arn))
-            .map_or(&[][..], Vec::as_slice);
+        let identity = found.map_or(&[][..], |i| i.policies.as_slice());
         let decision = evaluate(
             &request,
             &PolicySet {
@@ -491,15 +500,19 @@ impl Directory {
         );
         match denial_message(&request, &decision, format) {
             None => {
-                trace.hop_with_fmt(
-                    "iam",
-                    Verdict::Pass,
-                    || Detail::at(resource).rule(decision.to_string()),
-                    format_args!(
-                        "{action} on {resource} for {}: {decision}",
-                        principal.arn_text()
-                    ),
-                );
+                if trace.enabled() {
+                    // The decision written once, for the rule and the message.
+                    let rule = decision.to_string();
+                    trace.hop_with_fmt(
+                        "iam",
+                        Verdict::Pass,
+                        || Detail::at(resource).rule(rule.clone()),
+                        format_args!(
+                            "{action} on {resource} for {}: {rule}",
+                            principal.arn_text()
+                        ),
+                    );
+                }
                 Ok(decision)
             }
             Some(message) => {

@@ -394,7 +394,7 @@ impl Eq for BySession {}
 /// IDs and principals: a client chooses which it presents but can add none, so flooding one
 /// bucket is not in its hands; SipHash cost more than the rest of a lookup.
 #[derive(Clone, Copy, Debug, Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl KeyHasher {
     const K: u64 = 0x517c_c1b7_2722_0a95;
@@ -433,7 +433,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyHash = BuildHasherDefault<KeyHasher>;
+/// [`KeyHasher`] for a `HashMap` or `HashSet` (keys a client cannot add to).
+pub(crate) type KeyHash = BuildHasherDefault<KeyHasher>;
 
 /// Issues emulated credentials and resolves access key IDs back to principals.
 ///
@@ -585,8 +586,8 @@ impl CredentialStore {
             return Err(CredentialError::InvalidDuration { seconds });
         }
         let access_key_id = self.fresh_key_id("ASIA");
-        let secret = SecretString::new(self.secret());
-        let token = SecretString::new(self.session_token());
+        let secret = self.secret_text();
+        let token = self.session_token();
         let issued = Arc::new(SessionCredentials {
             access_key_id,
             secret_access_key: secret,
@@ -691,22 +692,42 @@ impl CredentialStore {
     }
 
     fn secret(&mut self) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::with_capacity(40);
-        for _ in 0..40 {
-            out.push(ALPHABET[(self.rng.next() % 64) as usize] as char);
-        }
-        out
+        self.secret_text().expose().to_owned()
     }
 
-    fn session_token(&mut self) -> String {
-        // Real tokens are opaque base64 blobs of a few hundred characters; only the shape is
-        // emulated.
-        let mut bytes = [0u8; 192];
-        for b in &mut bytes {
-            *b = (self.rng.next() & 0xff) as u8;
+    /// 40 characters of the base64 alphabet, ten from each of four draws (six bits each). The
+    /// generator moves on by forty draws, as when each character took one, so the key IDs
+    /// issued after it are what they always were (tests pin them).
+    fn secret_text(&mut self) -> SecretString {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = [0u8; 40];
+        for chunk in out.chunks_mut(10) {
+            let mut bits = self.rng.next();
+            for c in chunk {
+                *c = ALPHABET[(bits % 64) as usize];
+                bits >>= 6;
+            }
         }
-        base64::engine::general_purpose::STANDARD.encode(bytes)
+        self.rng.skip(40 - 4);
+        SecretString(Arc::from(std::str::from_utf8(&out).unwrap_or_default()))
+    }
+
+    /// Real tokens are opaque base64 blobs of a few hundred characters; only the shape is
+    /// emulated: 192 bytes, eight from each draw, in base64. The generator moves on by 192
+    /// draws, as when each byte took one (the key IDs after it stay the same).
+    fn session_token(&mut self) -> SecretString {
+        let mut bytes = [0u8; 192];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&self.rng.next().to_le_bytes());
+        }
+        self.rng.skip(192 - 24);
+        let mut text = [0u8; 256];
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(bytes, &mut text)
+            .unwrap_or(0);
+        SecretString(Arc::from(
+            std::str::from_utf8(&text[..written]).unwrap_or_default(),
+        ))
     }
 }
 
@@ -735,8 +756,15 @@ fn check_account(principal: &Principal) -> Result<(), CredentialError> {
 struct SplitMix64(u64);
 
 impl SplitMix64 {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    /// Moves on by `n` draws without making them (the state only adds [`Self::GAMMA`]).
+    fn skip(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(Self::GAMMA.wrapping_mul(n));
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.wrapping_add(Self::GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -798,6 +826,24 @@ mod tests {
         assert_ne!(issue(42), issue(43));
         // Pinned: SplitMix64 never changes, so neither does this value.
         assert_eq!(issue(42).0, "AKIAVDSUSG5EVO76GX4S");
+        // The session's key ID comes after a secret's 40 draws: the same as when each secret
+        // character took a draw of its own.
+        let mut reference = SplitMix64(42);
+        for _ in 0..16 + 40 {
+            reference.next();
+        }
+        let expected: String = "ASIA"
+            .chars()
+            .chain((0..16).map(|_| BASE32[(reference.next() % 32) as usize] as char))
+            .collect();
+        assert_eq!(issue(42).2, expected);
+        let mut skipped = SplitMix64(9);
+        skipped.skip(5);
+        let mut drawn = SplitMix64(9);
+        for _ in 0..5 {
+            drawn.next();
+        }
+        assert_eq!(skipped.next(), drawn.next());
     }
 
     #[test]

@@ -59,6 +59,7 @@ mod wildcard;
 mod tests;
 
 pub use self::context::{RequestContext, keys};
+pub(crate) use self::credentials::KeyHash;
 pub use self::credentials::{
     AccessKey, CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS,
     MAX_SESSIONS, MIN_SESSION_SECONDS, ResolvedCredentials, SecretString, SessionCredentials,

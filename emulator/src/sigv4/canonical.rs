@@ -462,18 +462,15 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
         .rposition(|&b| b != b' ')
         .map_or(start, |i| i + 1);
     out.reserve(end - start);
-    let mut last_space = false;
-    for &b in &value[start..end] {
-        if b == b' ' {
-            if !last_space {
-                out.push(b);
-            }
-            last_space = true;
-        } else {
-            out.push(b);
-            last_space = false;
-        }
+    // Runs between spaces copied whole, each run of spaces as one (a value has few spaces: a
+    // session token none).
+    let mut rest = &value[start..end];
+    while let Some(i) = rest.iter().position(|&b| b == b' ') {
+        out.extend_from_slice(&rest[..=i]);
+        let spaces = rest[i..].iter().take_while(|&&b| b == b' ').count();
+        rest = &rest[i + spaces..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// The canonical value of one header: every occurrence trimmed, joined with `,` in the order
@@ -605,6 +602,9 @@ mod tests {
         assert_eq!(trim_header_value(b"  a   b  c "), b"a b c");
         assert_eq!(trim_header_value(b"\ta\t"), b"\ta\t");
         assert_eq!(trim_header_value(b"   "), b"");
+        assert_eq!(trim_header_value(b"a"), b"a");
+        assert_eq!(trim_header_value(b" a  b   c d  "), b"a b c d");
+        assert_eq!(trim_header_value(b"token+/=="), b"token+/==");
     }
 
     #[test]

@@ -63,29 +63,27 @@ fn parse_authorization(authorization: &str) -> Result<Parsed<'_>, SigV4Error> {
     }
     let mut components = Vec::with_capacity(3);
     // Split at ASCII `,` and ` ` byte by byte (a `str` split by a set of chars decodes each
-    // character first, a measurable part of verifying); the pieces are still `str` slices.
+    // character first, a measurable part of verifying); the pieces are still `str` slices (the
+    // separators are ASCII, so every cut is at a character boundary).
+    let bytes = rest.as_bytes();
     let mut start = 0;
-    let pieces = rest
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| matches!(b, b',' | b' '))
-        .map(|(i, _)| i)
-        .chain([rest.len()])
-        .map(|end| {
-            let piece = &rest[start..end];
-            start = end + 1;
-            piece
-        });
-    for component in pieces.filter(|c| !c.is_empty()) {
-        match component.split_once('=') {
-            Some((key, value)) => components.push((key, value)),
-            None => {
-                return Err(SigV4Error::MissingEqualSign {
-                    component: component.to_owned(),
-                    authorization: authorization.to_owned(),
-                });
+    for end in 0..=bytes.len() {
+        if end < bytes.len() && !matches!(bytes[end], b',' | b' ') {
+            continue;
+        }
+        if end > start {
+            let component = rest.get(start..end).unwrap_or_default();
+            match component.split_once('=') {
+                Some((key, value)) => components.push((key, value)),
+                None => {
+                    return Err(SigV4Error::MissingEqualSign {
+                        component: component.to_owned(),
+                        authorization: authorization.to_owned(),
+                    });
+                }
             }
         }
+        start = end + 1;
     }
     Ok((algorithm, components))
 }
