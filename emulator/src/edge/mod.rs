@@ -796,8 +796,8 @@ impl Edge {
         service: &str,
     ) -> Result<(Principal, Scope), SigV4Error> {
         let incoming = sigv4::Incoming::from_parts(parts, body);
-        let claimed = sigv4::claimed_credential(&incoming);
         if self.auth == AuthMode::Off {
+            let claimed = sigv4::claimed_credential(&incoming);
             // Unsigned: the world's scope. Signed: the key's account and the scope's Region,
             // unchecked.
             let scope = match claimed {
@@ -816,19 +816,30 @@ impl Edge {
             };
             return Ok((Principal::root(scope.account.clone()), scope));
         }
-        let region_ok = claimed.as_ref().is_some_and(|(_, r)| valid_region(r));
-        let policy = sigv4::PolicyView {
+        // Any Region of valid shape; another scope gets AWS's "Credential should be scoped to a
+        // valid region, not '…'": checked against any Region first, and again against the
+        // world's when the claimed one is of no valid shape (read from the request only then).
+        let any_region = sigv4::PolicyView {
             service,
-            // Any Region of valid shape; another scope gets AWS's "Credential should be scoped
-            // to a valid region, not '…'".
-            region: (!region_ok).then_some(world.model.region.as_str()),
+            region: None,
             ..sigv4::PolicyView::execute_api(&world.model.region)
         };
         // One read of the credential store (not held while the signature is computed): the
         // key's secret, then its principal.
-        let verified = sigv4::verify_with(&incoming, world.clock.host_now(), &policy, |key| {
-            world.iam.key(key)
-        });
+        let lookup = |key: &str| world.iam.key(key);
+        let now = world.clock.host_now();
+        let mut verified = sigv4::verify_with(&incoming, now, &any_region, lookup);
+        let region_ok = match &verified {
+            Ok(v) => valid_region(&v.region),
+            Err(_) => sigv4::claimed_credential(&incoming).is_some_and(|(_, r)| valid_region(&r)),
+        };
+        if !region_ok {
+            let world_region = sigv4::PolicyView {
+                region: Some(&world.model.region),
+                ..any_region
+            };
+            verified = sigv4::verify_with(&incoming, now, &world_region, lookup);
+        }
         match verified {
             Ok(v) => {
                 let principal = v.credentials.principal().clone();
@@ -843,7 +854,7 @@ impl Edge {
             Err(SigV4Error::UnknownAccessKey { access_key_id })
                 if self.unknown_keys == UnknownKeys::AcceptAsRoot =>
             {
-                let region = claimed
+                let region = sigv4::claimed_credential(&incoming)
                     .map(|(_, r)| r)
                     .unwrap_or_else(|| world.model.region.clone());
                 let account = Self::unknown_key_account(world, &access_key_id);

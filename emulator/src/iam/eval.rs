@@ -120,7 +120,11 @@ impl StatementRef {
 
 impl fmt::Display for StatementRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} Statement[{}]", self.policy, self.index)?;
+        // Piece by piece (every allowed request's trace writes it).
+        f.write_str(&self.policy)?;
+        f.write_str(" Statement[")?;
+        f.write_str(itoa::Buffer::new().format(self.index))?;
+        f.write_str("]")?;
         if let Some(sid) = &self.sid {
             write!(f, " (Sid {sid:?})")?;
         }

@@ -245,21 +245,28 @@ fn check_time(claimed: &Claimed<'_>, now: SystemTime, skew: Duration) -> Result<
 
 /// The five parts of `AKID/yyyymmdd/region/service/aws4_request`; AWS ignores trailing slashes.
 fn split_credential(credential: &str) -> Result<[&str; 5], SigV4Error> {
-    let mut parts = credential.trim_end_matches('/').split('/');
+    let trimmed = credential.trim_end_matches('/');
+    let malformed = || SigV4Error::MalformedCredential {
+        credential: credential.to_owned(),
+    };
+    // Cut at each `/` byte by byte (ASCII, so every cut is at a character boundary).
     let mut out = [""; 5];
-    for slot in &mut out {
-        *slot = parts
-            .next()
-            .ok_or_else(|| SigV4Error::MalformedCredential {
-                credential: credential.to_owned(),
-            })?;
+    let mut n = 0;
+    let mut start = 0;
+    for (i, &b) in trimmed.as_bytes().iter().enumerate() {
+        if b == b'/' {
+            let slot = out.get_mut(n).ok_or_else(malformed)?;
+            *slot = trimmed.get(start..i).ok_or_else(malformed)?;
+            n += 1;
+            start = i + 1;
+        }
     }
-    match parts.next() {
-        None => Ok(out),
-        Some(_) => Err(SigV4Error::MalformedCredential {
-            credential: credential.to_owned(),
-        }),
+    // The last part: exactly the fifth.
+    if n != 4 {
+        return Err(malformed());
     }
+    out[4] = trimmed.get(start..).ok_or_else(malformed)?;
+    Ok(out)
 }
 
 fn check_scope(
@@ -393,7 +400,7 @@ impl PayloadText {
 /// read without checking anything else: which account and Region a request is for, before (or
 /// without) verifying it.
 pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
-    let credential = match req
+    let credential: Cow<'_, str> = match req
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -404,7 +411,7 @@ pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
                 .into_iter()
                 .rev()
                 .find(|(k, _)| *k == "Credential")
-                .map(|(_, v)| v.to_owned())?
+                .map(|(_, v)| Cow::Borrowed(v))?
         }
         None => {
             let (_, query) = split_target(req.target);
@@ -412,7 +419,7 @@ pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
             params
                 .iter()
                 .find(|(k, _)| k.as_slice() == b"X-Amz-Credential")
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())?
+                .map(|(_, v)| Cow::Owned(String::from_utf8_lossy(v).into_owned()))?
         }
     };
     let parts = split_credential(&credential).ok()?;
