@@ -182,7 +182,11 @@ impl RequestContext {
     /// where a local client speaks plain HTTP to `serve` — README, fidelity notes). Network keys
     /// (`aws:SourceIp`, `aws:SourceVpce`, …) are added by whoever knows how the request arrived.
     pub fn for_request(now: DateTime<Utc>, region: &str) -> Self {
-        let mut ctx = Self::new().with_current_time(now);
+        // Room for these four and the usual later ones (network keys, token issue time).
+        let mut ctx = Self {
+            entries: Vec::with_capacity(8),
+        };
+        ctx.set_current_time(now);
         ctx.insert(keys::REQUESTED_REGION, region);
         ctx.insert(keys::SECURE_TRANSPORT, "true");
         ctx
