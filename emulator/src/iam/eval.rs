@@ -557,7 +557,12 @@ fn action_pattern_matches(pattern: &ActionPattern, action: &str) -> bool {
         .vendor
         .as_deref()
         .is_none_or(|v| v.eq_ignore_ascii_case(vendor));
-    vendor_ok && glob_match(&pattern.name, name, true)
+    vendor_ok
+        && match &pattern.literal {
+            // No wildcard, both ASCII: ASCII folding is the whole of the case-insensitive match.
+            Some(literal) if name.is_ascii() => literal.eq_ignore_ascii_case(name),
+            _ => glob_match(&pattern.name, name, true),
+        }
 }
 
 fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &LazyContext<'_>) -> bool {
