@@ -309,22 +309,30 @@ impl RequestContext {
         extra: impl IntoIterator<Item = (&'static str, &'static str, String)>,
     ) -> Self {
         let mut entries = Vec::with_capacity(self.entries.len() + folded.len());
-        entries.extend(
-            self.entries
-                .iter()
-                .filter(|e| !folded.contains(&e.folded.as_ref()))
-                .cloned(),
-        );
-        let kept = entries.len();
+        let mut kept = self
+            .entries
+            .iter()
+            .filter(|e| !folded.contains(&e.folded.as_ref()))
+            .peekable();
+        let mut sorted = true;
         for (key, folded_key, value) in extra {
             debug_assert_eq!(fold(key), folded_key);
+            // Merged in order: the kept entries are sorted, and so are the extras as the
+            // evaluator gives them (sorted afterwards otherwise).
+            while let Some(e) = kept.next_if(|e| e.folded.as_ref() < folded_key) {
+                entries.push(e.clone());
+            }
+            sorted &= entries
+                .last()
+                .is_none_or(|last: &Entry| last.folded.as_ref() < folded_key);
             entries.push(Entry {
                 folded: Name::Borrowed(folded_key),
                 key: Name::Borrowed(key),
                 values: Values::One([value]),
             });
         }
-        if entries.len() > kept {
+        entries.extend(kept.cloned());
+        if !sorted {
             entries.sort_by(|a, b| a.folded.cmp(&b.folded));
         }
         Self { entries }

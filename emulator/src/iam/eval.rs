@@ -417,62 +417,51 @@ const DERIVED_FOLDED: [&str; 10] = [
 /// (reference_policies_condition-keys.html). They replace any value the caller supplied, since
 /// AWS never takes them from the request.
 pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestContext {
-    // (key, folded key, value): DERIVED_FOLDED's keys, each at most once.
-    let mut derived: [Option<(&'static str, &'static str, String)>; 8] = Default::default();
-    let mut n = 0;
-    let mut add = |key: &'static str, folded: &'static str, value: String| {
-        derived[n] = Some((key, folded, value));
-        n += 1;
+    // (key, folded key, value): DERIVED_FOLDED's keys, each at most once, in folded order.
+    let service = match principal {
+        Principal::Service { name } => Some(name),
+        _ => None,
     };
-    if let Some(arn) = principal.principal_arn() {
-        add(keys::PRINCIPAL_ARN, DERIVED_FOLDED[0], arn);
-    }
-    if let Some(account) = principal.principal_account() {
-        add(
-            keys::PRINCIPAL_ACCOUNT,
-            DERIVED_FOLDED[1],
-            account.to_owned(),
-        );
-    }
-    add(
-        keys::PRINCIPAL_TYPE,
-        DERIVED_FOLDED[2],
-        principal.principal_type().to_owned(),
-    );
-    if let Some(id) = principal.user_id() {
-        add(keys::USER_ID, DERIVED_FOLDED[3], id);
-    }
-    if let Some(name) = principal.username() {
-        add(keys::USERNAME, DERIVED_FOLDED[4], name.to_owned());
-    }
     // "present in the request context for all signed API requests … Anonymous requests do not
     // include this key."
-    match principal {
-        Principal::Anonymous => {}
-        Principal::Service { name } => {
-            add(
-                keys::PRINCIPAL_IS_AWS_SERVICE,
-                DERIVED_FOLDED[5],
-                "true".into(),
-            );
-            add(
-                keys::PRINCIPAL_SERVICE_NAME,
-                DERIVED_FOLDED[6],
-                name.clone(),
-            );
-        }
-        _ => add(
-            keys::PRINCIPAL_IS_AWS_SERVICE,
-            DERIVED_FOLDED[5],
-            "false".into(),
-        ),
-    }
+    let is_service = match principal {
+        Principal::Anonymous => None,
+        Principal::Service { .. } => Some("true"),
+        _ => Some("false"),
+    };
     // aws:ViaAWSService: "always included in the request context"; `true` only for forward access
     // sessions, which no emulated service uses (a service acting with a role's session, as Step
     // Functions does with its execution role, sets it to false). aws:CalledVia is present only
     // with forward access sessions, and aws:PrincipalOrgID only for accounts in an organization:
     // both absent here.
-    add(keys::VIA_AWS_SERVICE, DERIVED_FOLDED[7], "false".into());
+    let derived = [
+        principal
+            .principal_account()
+            .map(|a| (keys::PRINCIPAL_ACCOUNT, DERIVED_FOLDED[1], a.to_owned())),
+        principal
+            .principal_arn()
+            .map(|arn| (keys::PRINCIPAL_ARN, DERIVED_FOLDED[0], arn)),
+        is_service.map(|v| {
+            (
+                keys::PRINCIPAL_IS_AWS_SERVICE,
+                DERIVED_FOLDED[5],
+                v.to_owned(),
+            )
+        }),
+        service.map(|n| (keys::PRINCIPAL_SERVICE_NAME, DERIVED_FOLDED[6], n.clone())),
+        Some((
+            keys::PRINCIPAL_TYPE,
+            DERIVED_FOLDED[2],
+            principal.principal_type().to_owned(),
+        )),
+        principal
+            .user_id()
+            .map(|id| (keys::USER_ID, DERIVED_FOLDED[3], id)),
+        principal
+            .username()
+            .map(|n| (keys::USERNAME, DERIVED_FOLDED[4], n.to_owned())),
+        Some((keys::VIA_AWS_SERVICE, DERIVED_FOLDED[7], "false".to_owned())),
+    ];
     ctx.without_folded_plus(&DERIVED_FOLDED, derived.into_iter().flatten())
 }
 

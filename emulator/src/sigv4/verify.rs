@@ -67,8 +67,19 @@ fn parse_authorization(authorization: &str) -> Result<Parsed<'_>, SigV4Error> {
     // separators are ASCII, so every cut is at a character boundary).
     let bytes = rest.as_bytes();
     let mut start = 0;
-    for end in 0..=bytes.len() {
+    let mut end = 0;
+    while end <= bytes.len() {
+        // Eight bytes at a time while none of them is a separator (most of the header).
+        if let Some(word) = bytes.get(end..end + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !has_separator(u64::from_le_bytes(w)) {
+                end += 8;
+                continue;
+            }
+        }
         if end < bytes.len() && !matches!(bytes[end], b',' | b' ') {
+            end += 1;
             continue;
         }
         if end > start {
@@ -84,8 +95,18 @@ fn parse_authorization(authorization: &str) -> Result<Parsed<'_>, SigV4Error> {
             }
         }
         start = end + 1;
+        end += 1;
     }
     Ok((algorithm, components))
+}
+
+/// Whether one of the eight bytes of `word` is `,` or ` ` (the zero-byte test of Hacker's
+/// Delight on `word` XOR each separator: exact, no false positives).
+fn has_separator(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    zero_byte(word ^ (ONES * u64::from(b','))) || zero_byte(word ^ (ONES * u64::from(b' ')))
 }
 
 /// Reads the request date: `X-Amz-Date` if present, else `Date` (header form only).
@@ -649,4 +670,49 @@ where
     F: Fn(&str) -> Option<Credentials>,
 {
     verify(&Incoming::from_request(req), now, policy, lookup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The components as a plain split at `,` and ` ` finds them.
+    fn naive(rest: &str) -> Vec<(&str, &str)> {
+        rest.split([',', ' '])
+            .filter(|c| !c.is_empty())
+            .map(|c| c.split_once('=').unwrap_or((c, "")))
+            .collect()
+    }
+
+    #[test]
+    fn authorization_components_are_cut_at_every_separator() {
+        let long = "Credential=AKIAIOSFODNN7EXAMPLE/20150830/us-east-1/iam/aws4_request, \
+                    SignedHeaders=content-type;host;x-amz-date, \
+                    Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+        let mut cases = vec![
+            long.to_owned(),
+            "a=1".to_owned(),
+            "a=1,b=2".to_owned(),
+            ",,  a=1 ,, b=2  ".to_owned(),
+            "abcdefgh=12345678,abcdefg=1234567 x=y".to_owned(),
+            "é=ü,ß=ç".to_owned(),
+        ];
+        // A separator at every offset of an eight-byte word.
+        for at in 0..20 {
+            let mut s = "k=".to_owned() + &"v".repeat(at);
+            s.push(if at % 2 == 0 { ',' } else { ' ' });
+            s.push_str("z=1");
+            cases.push(s);
+        }
+        for rest in &cases {
+            let header = format!("AWS4-HMAC-SHA256 {rest}");
+            let (algorithm, components) = parse_authorization(&header).unwrap();
+            assert_eq!(algorithm, "AWS4-HMAC-SHA256");
+            assert_eq!(components, naive(rest), "{rest:?}");
+        }
+        assert!(matches!(
+            parse_authorization("AWS4-HMAC-SHA256 Credential=a, nokey"),
+            Err(SigV4Error::MissingEqualSign { component, .. }) if component == "nokey"
+        ));
+    }
 }
