@@ -7,13 +7,13 @@
 //! statement that decided, appended to the request's trace.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::iam::{
-    CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, NamedPolicy,
-    Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
-    ResolvedCredentials, ServiceAssumption, SessionCredentials, denial_message, evaluate,
-    service_may_assume,
+    CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, Decision, DenialFormat, KeyHash,
+    NamedPolicy, Policy, PolicyError, PolicyKind, PolicySet, Principal, Request, RequestContext,
+    ResolvedCredentials, ServiceAssumption, SessionCredentials, StoredKey, denial_message,
+    evaluate, service_may_assume,
 };
 use crate::trace::{Detail, Trace, Verdict};
 
@@ -168,16 +168,23 @@ pub struct PolicyLoadError {
 #[derive(Debug)]
 pub struct Directory {
     account: String,
-    identity: HashMap<String, Vec<NamedPolicy>>,
+    /// Each role's and user's identity policies and tags (`aws:PrincipalTag/<key>` of its
+    /// requests), by ARN: one lookup per decision.
+    identity: HashMap<String, Identity, KeyHash>,
     /// Each role's trust policy, by role ARN.
-    trust: HashMap<String, NamedPolicy>,
-    credentials: Mutex<CredentialStore>,
-    /// Session credentials issued per assumed-role session ARN.
-    sessions: Mutex<HashMap<String, std::sync::Arc<SessionCredentials>>>,
+    trust: HashMap<String, NamedPolicy, KeyHash>,
+    /// Access keys and the sessions issued (each session's credentials kept by principal
+    /// until they near expiry): read by every signed request, written once per session.
+    credentials: RwLock<CredentialStore>,
     /// The roles and users clients may sign as, in the declaration's order (roles first).
     signers: Vec<Signer>,
-    /// Each role's and user's tags, by ARN: `aws:PrincipalTag/<key>` of its requests.
-    tags: HashMap<String, Vec<(String, String)>>,
+}
+
+/// A role's or user's identity policies and tags.
+#[derive(Debug, Default)]
+struct Identity {
+    policies: Vec<NamedPolicy>,
+    tags: Vec<(String, String)>,
 }
 
 impl Directory {
@@ -185,7 +192,7 @@ impl Directory {
     pub fn new(config: IamConfig<'_>) -> Result<Self, Vec<PolicyLoadError>> {
         let mut errors = Vec::new();
         let mut trust_errors = Vec::new();
-        let mut identity = HashMap::new();
+        let mut identity: HashMap<String, Identity, KeyHash> = HashMap::default();
         let managed: HashMap<&str, (&str, &serde_json::Value)> = config
             .managed_policies
             .iter()
@@ -220,7 +227,7 @@ impl Directory {
             }
             out
         };
-        let mut trust = HashMap::new();
+        let mut trust: HashMap<String, NamedPolicy, KeyHash> = HashMap::default();
         for role in config.roles {
             match Policy::parse(&role.trust_policy, PolicyKind::Trust) {
                 Ok(p) => {
@@ -243,7 +250,13 @@ impl Directory {
                 &role.inline_policies,
                 &role.managed_policy_arns,
             );
-            identity.insert(role.arn.clone(), policies);
+            identity.insert(
+                role.arn.clone(),
+                Identity {
+                    policies,
+                    tags: role.tags.clone(),
+                },
+            );
         }
         for user in config.users {
             let policies = collect(
@@ -252,7 +265,13 @@ impl Directory {
                 &user.inline_policies,
                 &user.managed_policy_arns,
             );
-            identity.insert(user.arn.clone(), policies);
+            identity.insert(
+                user.arn.clone(),
+                Identity {
+                    policies,
+                    tags: user.tags.clone(),
+                },
+            );
         }
         errors.extend(trust_errors);
         if !errors.is_empty() {
@@ -281,13 +300,6 @@ impl Directory {
                 let _ = store.import_access_key(id, secret, principal.clone());
             }
         }
-        let tags = config
-            .roles
-            .iter()
-            .map(|r| (r.arn.clone(), r.tags.clone()))
-            .chain(config.users.iter().map(|u| (u.arn.clone(), u.tags.clone())))
-            .filter(|(_, t)| !t.is_empty())
-            .collect();
         let signers = config
             .roles
             .iter()
@@ -310,9 +322,7 @@ impl Directory {
             signers,
             identity,
             trust,
-            credentials: Mutex::new(store),
-            sessions: Mutex::new(HashMap::new()),
-            tags,
+            credentials: RwLock::new(store),
         })
     }
 
@@ -332,7 +342,7 @@ impl Directory {
         match &signer.kind {
             SignerKind::Role { name } => {
                 let session = Principal::assumed_role(&self.account, name, "vpcgate-client");
-                let issued = self.credentials().assume_role(
+                let issued = self.credentials_mut().assume_role(
                     session,
                     now,
                     chrono::Duration::seconds(3600),
@@ -410,9 +420,26 @@ impl Directory {
         }
     }
 
-    /// The credential store.
-    pub fn credentials(&self) -> std::sync::MutexGuard<'_, CredentialStore> {
-        self.credentials.lock().expect("credential store lock")
+    /// The credential store, to read (lookups do not wait for each other).
+    pub fn credentials(&self) -> RwLockReadGuard<'_, CredentialStore> {
+        // The store is changed by whole operations that cannot be left half done: a panic
+        // elsewhere while holding the lock leaves it consistent.
+        self.credentials
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The credential store, to issue from.
+    fn credentials_mut(&self) -> RwLockWriteGuard<'_, CredentialStore> {
+        self.credentials
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The key `access_key_id` as issued (one read of the store): the secret a SigV4 verifier
+    /// needs and, once the signature is good, the principal ([`crate::iam::StoredKey::check`]).
+    pub fn key(&self, access_key_id: &str) -> Option<StoredKey> {
+        self.credentials().get(access_key_id)
     }
 
     /// The identity policies of the principal (its role's, for an assumed-role session).
@@ -420,8 +447,7 @@ impl Directory {
         principal
             .principal_arn()
             .and_then(|arn| self.identity.get(&arn))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .map_or(&[], |i| i.policies.as_slice())
     }
 
     /// Authorizes `action` on `resource` for `principal`, with an optional resource-based policy and
@@ -442,8 +468,10 @@ impl Directory {
         // (reference_policies_condition-keys.html, "aws:PrincipalTag/tag-key"); a role
         // session's principal ARN is its role's.
         let tagged;
-        let principal_arn = principal.principal_arn();
-        let context = match principal_arn.as_ref().and_then(|arn| self.tags.get(arn)) {
+        let found = principal
+            .principal_arn()
+            .and_then(|arn| self.identity.get(&arn));
+        let context = match found.map(|i| &i.tags).filter(|t| !t.is_empty()) {
             Some(tags) => {
                 let mut c = context.clone();
                 for (k, v) in tags {
@@ -460,10 +488,7 @@ impl Directory {
             resource,
             context,
         };
-        let identity = principal_arn
-            .as_ref()
-            .and_then(|arn| self.identity.get(arn))
-            .map_or(&[][..], Vec::as_slice);
+        let identity = found.map_or(&[][..], |i| i.policies.as_slice());
         let decision = evaluate(
             &request,
             &PolicySet {
@@ -475,15 +500,19 @@ impl Directory {
         );
         match denial_message(&request, &decision, format) {
             None => {
-                trace.hop_with_fmt(
-                    "iam",
-                    Verdict::Pass,
-                    || Detail::at(resource).rule(decision.to_string()),
-                    format_args!(
-                        "{action} on {resource} for {}: {decision}",
-                        principal.arn_text()
-                    ),
-                );
+                if trace.enabled() {
+                    // The decision written once, for the rule and the message.
+                    let rule = decision.to_string();
+                    trace.hop_with_fmt(
+                        "iam",
+                        Verdict::Pass,
+                        || Detail::at(resource).rule(rule.clone()),
+                        format_args!(
+                            "{action} on {resource} for {}: {rule}",
+                            principal.arn_text()
+                        ),
+                    );
+                }
                 Ok(decision)
             }
             Some(message) => {
@@ -516,30 +545,13 @@ impl Directory {
         session: &Principal,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<std::sync::Arc<SessionCredentials>, CredentialError> {
-        let key = session.arn();
-        let mut sessions = self.sessions.lock().expect("session cache lock");
-        if let Some(c) = sessions.get(&key)
-            && (c.expiration - now).num_seconds() > SESSION_REFRESH_MARGIN_SECONDS
-            && c.issued_at <= now
-        {
-            return Ok(c.clone());
-        }
-        // Shared by the cache and the caller: one copy of the session per execution.
-        let issued = std::sync::Arc::new(self.credentials().assume_role(
-            session.clone(),
+        // One write: the cached session, or a new one (shared by the store and the caller).
+        self.credentials_mut().session_for(
+            session,
             now,
             chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
-        )?);
-        if sessions.len() >= crate::iam::MAX_SESSIONS {
-            // One session per execution: forget the expired ones, and all of them if that is
-            // not enough (they are issued again when needed), so the cache stays bounded.
-            sessions.retain(|_, c| c.expiration > now);
-            if sessions.len() >= crate::iam::MAX_SESSIONS {
-                sessions.clear();
-            }
-        }
-        sessions.insert(key, issued.clone());
-        Ok(issued)
+            SESSION_REFRESH_MARGIN_SECONDS,
+        )
     }
 
     /// Fresh temporary credentials of `session` valid from `now` for one hour, outside the
@@ -550,28 +562,27 @@ impl Directory {
         session: &Principal,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<std::sync::Arc<SessionCredentials>, CredentialError> {
-        Ok(std::sync::Arc::new(self.credentials().assume_role(
+        self.credentials_mut().issue_session(
             session.clone(),
             now,
             chrono::Duration::seconds(DEFAULT_SESSION_SECONDS),
-        )?))
+        )
     }
 
     /// Forgets the temporary credentials `access_key_id` issued by [`Directory::issue_session`]:
     /// the session ended, so the store keeps only the sessions in use and its memory does not
     /// turn over with every execution.
     pub fn end_session(&self, access_key_id: &str) {
-        self.credentials().end_session(access_key_id);
+        self.credentials_mut().end_session(access_key_id);
     }
 
     /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
     /// credentials, the session token issued with it.
     pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {
-        let resolved = self.credentials().lookup(access_key_id)?;
-        let creds =
-            crate::sigv4::Credentials::new(access_key_id, resolved.secret_access_key.expose());
-        Some(match resolved.session_token {
-            Some(token) => creds.with_session_token(token.expose()),
+        let key = self.key(access_key_id)?;
+        let creds = crate::sigv4::Credentials::new(access_key_id, key.secret_access_key().expose());
+        Some(match key.session() {
+            Some(s) => creds.with_session_token(s.session_token.expose()),
             None => creds,
         })
     }

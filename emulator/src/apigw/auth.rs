@@ -5,8 +5,9 @@
 //!    API Gateway's policy: service `execute-api`, the API's region, five minutes of skew on the
 //!    world's clock, header or presigned form, session token). A missing signature is
 //!    `Missing Authentication Token`; any other failure is the verifier's error.
-//! 2. The access key becomes a principal ([`crate::authz::Directory::authenticate`]): the user of
-//!    a long-term key, the assumed-role session of a temporary one.
+//! 2. The access key becomes a principal (the key the verifier looked up,
+//!    [`crate::iam::StoredKey::check`]ed as [`crate::authz::Directory::authenticate`] does): the
+//!    user of a long-term key, the assumed-role session of a temporary one.
 //! 3. `execute-api:Invoke` on `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`
 //!    is evaluated with the caller's identity policies and the API's resource policy together:
 //!    in the same account either may allow, an explicit deny anywhere wins; across accounts both
@@ -26,7 +27,7 @@ use tower::{Layer, Service};
 use super::rest_api::AuthorizationType;
 use super::{ApiGateway, ApiGatewayError, Deps, Invocation, LayerFuture, Next};
 use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext};
-use crate::sigv4::{Incoming, SigV4Error, VerifyPolicy, verify};
+use crate::sigv4::{Incoming, PolicyView, SigV4Error, verify_with};
 use crate::trace::Verdict;
 
 /// Why the caller was not let in.
@@ -309,12 +310,10 @@ pub fn sigv4_caller(
         .get::<crate::clock::HostTime>()
         .map(|h| h.0)
         .unwrap_or_else(|| deps.clock.now());
-    let policy = VerifyPolicy::execute_api(region);
+    let policy = PolicyView::execute_api(region);
     let incoming = Incoming::from_request(req);
-    let verified = verify(&incoming, now, &policy, |id| {
-        deps.iam.signing_credentials(id)
-    })
-    .map_err(|e| {
+    // One read of the credential store: the key's secret for the signature, then its principal.
+    let verified = verify_with(&incoming, now, &policy, |id| deps.iam.key(id)).map_err(|e| {
         trace.hop_fmt(
             "sigv4",
             Verdict::Refuse,
@@ -327,18 +326,13 @@ pub fn sigv4_caller(
         );
         AuthError::Signature(e)
     })?;
-    let resolved = deps
-        .iam
-        .authenticate(
-            &verified.access_key_id,
-            verified.session_token.as_deref(),
-            deps.clock.now_utc(),
-        )
+    let key = &verified.credentials;
+    key.check(verified.session_token.as_deref(), deps.clock.now_utc())
         .map_err(|e| {
             trace.hop_fmt("sigv4", Verdict::Refuse, format_args!("{e}"));
             AuthError::Credentials(e)
         })?;
-    resolved.apply_to(context);
+    key.apply_to(context);
     trace.pass_fmt("sigv4", format_args!(
             "{:?} signature by {} verified ({} signed headers{}): principal {} (aws:PrincipalArn {})",
             verified.location,
@@ -349,13 +343,13 @@ pub fn sigv4_caller(
             } else {
                 ""
             },
-            resolved.principal.arn_text(),
-            resolved.principal.principal_arn_text().unwrap_or_default()
+            key.principal().arn_text(),
+            key.principal().principal_arn_text().unwrap_or_default()
         ),
     );
     Ok(Caller {
-        principal: resolved.principal,
-        access_key_id: Some(verified.access_key_id),
+        principal: key.principal().clone(),
+        access_key_id: Some(verified.access_key_id.into_owned()),
     })
 }
 

@@ -50,7 +50,7 @@ use tokio::net::TcpListener;
 use crate::iam::{DenialFormat, Principal, RequestContext};
 use crate::model::StateMachine;
 use crate::sfn::execution::Executions;
-use crate::sigv4::{self, Credentials, SigV4Error, VerifyPolicy};
+use crate::sigv4::{self, SigV4Error};
 use crate::world::World;
 use wire::{Body, JsonError};
 
@@ -796,8 +796,8 @@ impl Edge {
         service: &str,
     ) -> Result<(Principal, Scope), SigV4Error> {
         let incoming = sigv4::Incoming::from_parts(parts, body);
-        let claimed = sigv4::claimed_credential(&incoming);
         if self.auth == AuthMode::Off {
+            let claimed = sigv4::claimed_credential(&incoming);
             // Unsigned: the world's scope. Signed: the key's account and the scope's Region,
             // unchecked.
             let scope = match claimed {
@@ -816,40 +816,45 @@ impl Edge {
             };
             return Ok((Principal::root(scope.account.clone()), scope));
         }
-        let region_ok = claimed.as_ref().is_some_and(|(_, r)| valid_region(r));
-        let policy = VerifyPolicy {
-            service: service.to_string(),
-            // Any Region of valid shape; another scope gets AWS's "Credential should be scoped
-            // to a valid region, not '…'".
-            region: (!region_ok).then(|| world.model.region.clone()),
-            ..VerifyPolicy::execute_api(&world.model.region)
+        // Any Region of valid shape; another scope gets AWS's "Credential should be scoped to a
+        // valid region, not '…'": checked against any Region first, and again against the
+        // world's when the claimed one is of no valid shape (read from the request only then).
+        let any_region = sigv4::PolicyView {
+            service,
+            region: None,
+            ..sigv4::PolicyView::execute_api(&world.model.region)
         };
-        let store = world.iam.credentials();
-        let verified = sigv4::verify(&incoming, world.clock.host_now(), &policy, |key| {
-            store.lookup(key).map(|r| Credentials {
-                access_key_id: key.to_string(),
-                secret_access_key: r.secret_access_key.expose().to_string(),
-                session_token: r.session_token.as_ref().map(|t| t.expose().to_string()),
-            })
-        });
+        // One read of the credential store (not held while the signature is computed): the
+        // key's secret, then its principal.
+        let lookup = |key: &str| world.iam.key(key);
+        let now = world.clock.host_now();
+        let mut verified = sigv4::verify_with(&incoming, now, &any_region, lookup);
+        let region_ok = match &verified {
+            Ok(v) => valid_region(&v.region),
+            Err(_) => sigv4::claimed_credential(&incoming).is_some_and(|(_, r)| valid_region(&r)),
+        };
+        if !region_ok {
+            let world_region = sigv4::PolicyView {
+                region: Some(&world.model.region),
+                ..any_region
+            };
+            verified = sigv4::verify_with(&incoming, now, &world_region, lookup);
+        }
         match verified {
             Ok(v) => {
-                let principal = store
-                    .lookup(&v.access_key_id)
-                    .map(|r| r.principal)
-                    .unwrap_or(Principal::Anonymous);
+                let principal = v.credentials.principal().clone();
                 let account = principal
                     .account()
                     .map(str::to_string)
                     .unwrap_or_else(|| world.model.account.clone());
-                Ok((principal, Scope::new(account, v.region)))
+                Ok((principal, Scope::new(account, v.region.into_owned())))
             }
             // Every check before the key's lookup passed (AWS's order): only the signature
             // cannot be checked.
             Err(SigV4Error::UnknownAccessKey { access_key_id })
                 if self.unknown_keys == UnknownKeys::AcceptAsRoot =>
             {
-                let region = claimed
+                let region = sigv4::claimed_credential(&incoming)
                     .map(|(_, r)| r)
                     .unwrap_or_else(|| world.model.region.clone());
                 let account = Self::unknown_key_account(world, &access_key_id);

@@ -419,6 +419,9 @@ fn compare(cmp: Comparison, actual: &str, policy: &PolicyValue, ctx: &RequestCon
         (Comparison::StringEqualsIgnoreCase, PolicyValue::Text(t)) => t
             .resolve_literal(ctx)
             .is_some_and(|p| p.to_lowercase() == actual.to_lowercase()),
+        (Comparison::StringLike, PolicyValue::Text(t)) if t.literal().is_some() => {
+            t.literal() == Some(actual)
+        }
         (Comparison::StringLike, PolicyValue::Text(t)) => t
             .resolve_glob(ctx)
             .is_some_and(|g| glob_match(&g, actual, false)),
@@ -464,6 +467,10 @@ fn compare(cmp: Comparison, actual: &str, policy: &PolicyValue, ctx: &RequestCon
 /// (?)" — so `*` never crosses a `:` between components (the last component, the resource,
 /// may itself contain colons). A pattern that is not a six-part ARN is matched as a plain glob.
 fn arn_like(pattern: &Template, actual: &str, ctx: &RequestContext) -> bool {
+    // Without wildcards the segment-wise match is string equality.
+    if let Some(literal) = pattern.literal() {
+        return literal == actual;
+    }
     let Some(tokens) = pattern.resolve_glob(ctx) else {
         return false;
     };

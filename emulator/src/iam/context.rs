@@ -182,7 +182,11 @@ impl RequestContext {
     /// where a local client speaks plain HTTP to `serve` — README, fidelity notes). Network keys
     /// (`aws:SourceIp`, `aws:SourceVpce`, …) are added by whoever knows how the request arrived.
     pub fn for_request(now: DateTime<Utc>, region: &str) -> Self {
-        let mut ctx = Self::new().with_current_time(now);
+        // Room for these four and the usual later ones (network keys, token issue time).
+        let mut ctx = Self {
+            entries: Vec::with_capacity(8),
+        };
+        ctx.set_current_time(now);
         ctx.insert(keys::REQUESTED_REGION, region);
         ctx.insert(keys::SECURE_TRANSPORT, "true");
         ctx
@@ -296,16 +300,42 @@ impl RequestContext {
     }
 
     /// A copy without the keys whose folded names are `folded` (the evaluator's derived keys,
-    /// which it sets afresh: copying their values only to drop them was most of its copy).
-    pub(super) fn without_folded(&self, folded: &[&str]) -> Self {
-        Self {
-            entries: self
-                .entries
-                .iter()
-                .filter(|e| !folded.contains(&e.folded.as_ref()))
-                .cloned()
-                .collect(),
+    /// which it sets afresh: copying their values only to drop them was most of its copy), with
+    /// `extra` added: each a key of [`keys`] (as written and folded, among `folded`) and its
+    /// single value. One copy and one sort rather than an ordered insertion per key.
+    pub(super) fn without_folded_plus(
+        &self,
+        folded: &[&str],
+        extra: impl IntoIterator<Item = (&'static str, &'static str, String)>,
+    ) -> Self {
+        let mut entries = Vec::with_capacity(self.entries.len() + folded.len());
+        let mut kept = self
+            .entries
+            .iter()
+            .filter(|e| !folded.contains(&e.folded.as_ref()))
+            .peekable();
+        let mut sorted = true;
+        for (key, folded_key, value) in extra {
+            debug_assert_eq!(fold(key), folded_key);
+            // Merged in order: the kept entries are sorted, and so are the extras as the
+            // evaluator gives them (sorted afterwards otherwise).
+            while let Some(e) = kept.next_if(|e| e.folded.as_ref() < folded_key) {
+                entries.push(e.clone());
+            }
+            sorted &= entries
+                .last()
+                .is_none_or(|last: &Entry| last.folded.as_ref() < folded_key);
+            entries.push(Entry {
+                folded: Name::Borrowed(folded_key),
+                key: Name::Borrowed(key),
+                values: Values::One([value]),
+            });
         }
+        entries.extend(kept.cloned());
+        if !sorted {
+            entries.sort_by(|a, b| a.folded.cmp(&b.folded));
+        }
+        Self { entries }
     }
 
     /// The `aws:CurrentTime` value parsed as a date, if present and valid.
@@ -385,8 +415,20 @@ mod tests {
             .with(keys::PRINCIPAL_ARN, "arn:aws:iam::1:root")
             .with("Aws:SourceIp", "10.0.0.1")
             .with("x:Other", "1");
-        let copy = ctx.without_folded(&["aws:principalarn", "aws:sourceip"]);
+        let copy = ctx.without_folded_plus(&["aws:principalarn", "aws:sourceip"], []);
         assert_eq!(copy, RequestContext::new().with("x:Other", "1"));
+        let plus = ctx.without_folded_plus(
+            &["aws:principalarn", "aws:sourceip", "aws:principaltype"],
+            [
+                (keys::PRINCIPAL_TYPE, "aws:principaltype", "User".to_owned()),
+                (keys::PRINCIPAL_ARN, "aws:principalarn", "arn:x".to_owned()),
+            ],
+        );
+        let inserted = RequestContext::new()
+            .with("x:Other", "1")
+            .with(keys::PRINCIPAL_TYPE, "User")
+            .with(keys::PRINCIPAL_ARN, "arn:x");
+        assert_eq!(plus, inserted);
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! a key ID is 20 characters and a secret 40 (the documented example pair
 //! `AKIAIOSFODNN7EXAMPLE` / `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`).
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
@@ -91,10 +94,7 @@ impl ResolvedCredentials {
     /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tokenissuetime>
     pub fn apply_to(&self, ctx: &mut RequestContext) {
         if let Some(issued) = self.issued_at {
-            ctx.insert(
-                keys::TOKEN_ISSUE_TIME,
-                issued.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
+            ctx.insert(keys::TOKEN_ISSUE_TIME, rfc3339_seconds(issued));
         }
     }
 }
@@ -177,12 +177,223 @@ impl CredentialError {
     }
 }
 
+/// One issued key as the store keeps it: shared with whoever looks it up (an `Arc` each, so a
+/// lookup copies nothing).
 #[derive(Clone, Debug)]
-struct Stored {
-    principal: Principal,
-    secret: SecretString,
-    session: Option<(SecretString, DateTime<Utc>, DateTime<Utc>)>,
+enum Stored {
+    LongTerm(Arc<AccessKey>),
+    Session(Arc<SessionCredentials>),
 }
+
+/// What an access key ID resolves to, as the store holds it: its principal, secret and (for
+/// temporary credentials) the session it belongs to. Cheap to clone; [`StoredKey::check`] is
+/// [`CredentialStore::authenticate`] on a key already looked up.
+#[derive(Clone, Debug)]
+pub struct StoredKey(Stored);
+
+impl StoredKey {
+    /// The access key ID.
+    pub fn access_key_id(&self) -> &str {
+        match &self.0 {
+            Stored::LongTerm(k) => &k.access_key_id,
+            Stored::Session(c) => &c.access_key_id,
+        }
+    }
+
+    /// The principal the key belongs to.
+    pub fn principal(&self) -> &Principal {
+        match &self.0 {
+            Stored::LongTerm(k) => &k.principal,
+            Stored::Session(c) => &c.principal,
+        }
+    }
+
+    /// The secret access key.
+    pub fn secret_access_key(&self) -> &SecretString {
+        match &self.0 {
+            Stored::LongTerm(k) => &k.secret_access_key,
+            Stored::Session(c) => &c.secret_access_key,
+        }
+    }
+
+    /// The session the key was issued for, for temporary credentials.
+    pub fn session(&self) -> Option<&SessionCredentials> {
+        match &self.0 {
+            Stored::LongTerm(_) => None,
+            Stored::Session(c) => Some(c),
+        }
+    }
+
+    /// Checks a presented session token (if any) at time `now`, the way AWS derives the
+    /// principal of a signed request: a temporary key without its own token, a token with a
+    /// long-term key, or an expired session is rejected.
+    pub fn check(
+        &self,
+        session_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), CredentialError> {
+        let access_key_id = || self.access_key_id().to_owned();
+        let session = self.session();
+        match (session, session_token) {
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(CredentialError::MissingSessionToken {
+                    access_key_id: access_key_id(),
+                });
+            }
+            (Some(s), Some(got)) if s.session_token.expose() == got => {}
+            _ => {
+                return Err(CredentialError::SessionTokenMismatch {
+                    access_key_id: access_key_id(),
+                });
+            }
+        }
+        if let Some(expired_at) = session.map(|s| s.expiration).filter(|e| now >= *e) {
+            return Err(CredentialError::Expired {
+                access_key_id: access_key_id(),
+                expired_at,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the keys AWS derives from the credentials rather than from the principal
+    /// ([`ResolvedCredentials::apply_to`]).
+    pub fn apply_to(&self, ctx: &mut RequestContext) {
+        if let Some(s) = self.session() {
+            ctx.insert(keys::TOKEN_ISSUE_TIME, rfc3339_seconds(s.issued_at));
+        }
+    }
+
+    /// The same as a [`ResolvedCredentials`] (copies).
+    pub fn resolved(&self) -> ResolvedCredentials {
+        let session = self.session();
+        ResolvedCredentials {
+            principal: self.principal().clone(),
+            secret_access_key: self.secret_access_key().clone(),
+            session_token: session.map(|s| s.session_token.clone()),
+            issued_at: session.map(|s| s.issued_at),
+            expiration: session.map(|s| s.expiration),
+        }
+    }
+}
+
+impl crate::sigv4::SigningIdentity for StoredKey {
+    fn access_key_id(&self) -> &str {
+        StoredKey::access_key_id(self)
+    }
+    fn secret_access_key(&self) -> &str {
+        StoredKey::secret_access_key(self).expose()
+    }
+    fn session_token(&self) -> Option<&str> {
+        self.session().map(|s| s.session_token.expose())
+    }
+}
+
+impl crate::sigv4::SigningIdentity for SessionCredentials {
+    fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+    fn secret_access_key(&self) -> &str {
+        self.secret_access_key.expose()
+    }
+    fn session_token(&self) -> Option<&str> {
+        Some(self.session_token.expose())
+    }
+}
+
+/// `aws:TokenIssueTime`'s text: RFC 3339 in UTC with whole seconds (`2025-06-01T00:00:00Z`),
+/// what `to_rfc3339_opts(Secs, true)` writes, digit by digit for four-digit years.
+fn rfc3339_seconds(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
+    let mut out = String::with_capacity(20);
+    let year = year.unsigned_abs();
+    for p in [1000, 100, 10, 1] {
+        out.push(char::from(b'0' + (year / p % 10) as u8));
+    }
+    let fields = [
+        ('-', t.month()),
+        ('-', t.day()),
+        ('T', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ];
+    for (sep, n) in fields {
+        out.push(sep);
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    }
+    out.push('Z');
+    out
+}
+
+/// A [`Stored`] in the by-ID set: hashed and compared by its access key ID, so the set is
+/// looked up with a `&str` and holds no second copy of the ID.
+#[derive(Clone, Debug)]
+struct ById(Stored);
+
+impl ById {
+    fn id(&self) -> &str {
+        match &self.0 {
+            Stored::LongTerm(k) => &k.access_key_id,
+            Stored::Session(c) => &c.access_key_id,
+        }
+    }
+}
+
+impl Borrow<str> for ById {
+    fn borrow(&self) -> &str {
+        self.id()
+    }
+}
+
+impl Hash for ById {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for ById {}
+
+/// A session in the by-principal index: hashed and compared by its principal, so the index
+/// is looked up with a `&Principal`.
+#[derive(Clone, Debug)]
+struct BySession(Arc<SessionCredentials>);
+
+impl Borrow<Principal> for BySession {
+    fn borrow(&self) -> &Principal {
+        &self.0.principal
+    }
+}
+
+impl Hash for BySession {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.principal.hash(state);
+    }
+}
+
+impl PartialEq for BySession {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.principal == other.0.principal
+    }
+}
+
+impl Eq for BySession {}
+
+/// The hasher of the store's sets and the directory's maps: foldhash's fast hash, with a seed of
+/// its own per map (keys are access key IDs, principals and ARNs; SipHash cost more than the
+/// rest of a lookup).
+pub(crate) type KeyHash = foldhash::fast::RandomState;
 
 /// Issues emulated credentials and resolves access key IDs back to principals.
 ///
@@ -193,17 +404,20 @@ struct Stored {
 #[derive(Clone, Debug)]
 pub struct CredentialStore {
     rng: SplitMix64,
-    by_key_id: BTreeMap<String, Stored>,
-    /// Temporary access key ids, oldest first (see [`MAX_SESSIONS`]); may still name sessions
+    by_key_id: HashSet<ById, KeyHash>,
+    /// Temporary credentials, oldest first (see [`MAX_SESSIONS`]); may still hold sessions
     /// already ended ([`CredentialStore::end_session`]), which are skipped.
-    sessions: std::collections::VecDeque<String>,
+    sessions: VecDeque<Arc<SessionCredentials>>,
     /// Temporary credentials held now (`sessions` without the ended ones).
     live_sessions: usize,
+    /// The latest session issued for each session principal ([`CredentialStore::session_for`]),
+    /// among those still kept.
+    by_session: HashSet<BySession, KeyHash>,
 }
 
 /// Most temporary credentials kept at once. Every execution assumes its role in a session of its
-/// own; past this many, the oldest session's credentials are forgotten (they are refreshed
-/// when used again), so the store does not grow with the number of executions.
+/// own; past this many, the oldest session's credentials are forgotten one by one (they are
+/// refreshed when used again), so the store does not grow with the number of executions.
 pub const MAX_SESSIONS: usize = 4_096;
 
 /// AssumeRole's `DurationSeconds` bounds: 900 s up to the role's maximum, itself at most
@@ -220,9 +434,10 @@ impl CredentialStore {
     pub fn with_seed(seed: u64) -> Self {
         Self {
             rng: SplitMix64(seed),
-            by_key_id: BTreeMap::new(),
-            sessions: std::collections::VecDeque::new(),
+            by_key_id: HashSet::default(),
+            sessions: VecDeque::new(),
             live_sessions: 0,
+            by_session: HashSet::default(),
         }
     }
 
@@ -265,23 +480,17 @@ impl CredentialStore {
         secret: String,
         principal: Principal,
     ) -> AccessKey {
-        let secret = SecretString::new(secret);
-        let replaced = self.by_key_id.insert(
-            access_key_id.clone(),
-            Stored {
-                principal: principal.clone(),
-                secret: secret.clone(),
-                session: None,
-            },
-        );
-        if replaced.is_some_and(|r| r.session.is_some()) {
+        let key = Arc::new(AccessKey {
+            access_key_id,
+            secret_access_key: SecretString::new(secret),
+            principal,
+        });
+        if let Some(ById(Stored::Session(_))) =
+            self.by_key_id.replace(ById(Stored::LongTerm(key.clone())))
+        {
             self.live_sessions -= 1;
         }
-        AccessKey {
-            access_key_id,
-            secret_access_key: secret,
-            principal,
-        }
+        (*key).clone()
     }
 
     /// Issues temporary credentials for a role session, as `sts:AssumeRole` would, valid from
@@ -292,6 +501,37 @@ impl CredentialStore {
         issued_at: DateTime<Utc>,
         duration: Duration,
     ) -> Result<SessionCredentials, CredentialError> {
+        self.issue_session(session, issued_at, duration)
+            .map(|c| (*c).clone())
+    }
+
+    /// The credentials of the role session `session` at `now`: the latest issued for it while
+    /// more than `margin_seconds` whole seconds of their validity are left (and they were issued
+    /// by `now`), else new ones valid for `duration` ([`CredentialStore::assume_role`]), shared
+    /// with the store.
+    pub fn session_for(
+        &mut self,
+        session: &Principal,
+        now: DateTime<Utc>,
+        duration: Duration,
+        margin_seconds: i64,
+    ) -> Result<Arc<SessionCredentials>, CredentialError> {
+        if let Some(BySession(c)) = self.by_session.get(session)
+            && (c.expiration - now).num_seconds() > margin_seconds
+            && c.issued_at <= now
+        {
+            return Ok(c.clone());
+        }
+        self.issue_session(session.clone(), now, duration)
+    }
+
+    /// [`CredentialStore::assume_role`], kept shared.
+    pub fn issue_session(
+        &mut self,
+        session: Principal,
+        issued_at: DateTime<Utc>,
+        duration: Duration,
+    ) -> Result<Arc<SessionCredentials>, CredentialError> {
         let Principal::AssumedRole { session_name, .. } = &session else {
             return Err(CredentialError::UnsupportedPrincipal {
                 kind: "session credentials",
@@ -301,8 +541,8 @@ impl CredentialStore {
         check_account(&session)?;
         let valid_name = (2..=64).contains(&session_name.len())
             && session_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_+=,.@-".contains(&c));
         if !valid_name {
             return Err(CredentialError::InvalidSessionName {
                 session_name: session_name.clone(),
@@ -313,53 +553,66 @@ impl CredentialStore {
             return Err(CredentialError::InvalidDuration { seconds });
         }
         let access_key_id = self.fresh_key_id("ASIA");
-        let secret = SecretString::new(self.secret());
-        let token = SecretString::new(self.session_token());
-        let expiration = issued_at + duration;
-        self.by_key_id.insert(
-            access_key_id.clone(),
-            Stored {
-                principal: session.clone(),
-                secret: secret.clone(),
-                session: Some((token.clone(), issued_at, expiration)),
-            },
-        );
-        self.sessions.push_back(access_key_id.clone());
+        let secret = self.secret_text();
+        let token = self.session_token();
+        let issued = Arc::new(SessionCredentials {
+            access_key_id,
+            secret_access_key: secret,
+            session_token: token,
+            issued_at,
+            expiration: issued_at + duration,
+            principal: session,
+        });
+        self.by_key_id
+            .replace(ById(Stored::Session(issued.clone())));
+        self.by_session.replace(BySession(issued.clone()));
+        self.sessions.push_back(issued.clone());
         self.live_sessions += 1;
         while self.live_sessions > MAX_SESSIONS {
             let Some(oldest) = self.sessions.pop_front() else {
                 break;
             };
-            // An ended session's id is skipped: it was counted down when it ended.
-            self.revoke(&oldest);
+            // An ended session is skipped: it was counted down when it ended.
+            self.forget(&oldest);
         }
-        // Ended sessions' ids leave the queue in bulk once they outnumber the live ones, so
-        // the queue stays within twice the live count (plus a little).
+        // Ended sessions leave the queue in bulk once they outnumber the live ones, so the
+        // queue (and the ended sessions it still holds) stays within twice the live count.
         if self.sessions.len() > 2 * self.live_sessions + 64 {
             let by_key_id = &self.by_key_id;
-            self.sessions.retain(|id| by_key_id.contains_key(id));
+            self.sessions.retain(|s| is_entry(by_key_id, s));
         }
-        Ok(SessionCredentials {
-            access_key_id,
-            secret_access_key: secret,
-            session_token: token,
-            issued_at,
-            expiration,
-            principal: session,
-        })
+        Ok(issued)
+    }
+
+    /// Drops `session` from the sets where it is still the entry (a revoked ID may have been
+    /// issued again since).
+    fn forget(&mut self, session: &Arc<SessionCredentials>) {
+        if is_entry(&self.by_key_id, session) {
+            self.by_key_id.remove(session.access_key_id.as_str());
+            self.live_sessions -= 1;
+        }
+        let same_session = matches!(
+            self.by_session.get(&session.principal),
+            Some(BySession(c)) if Arc::ptr_eq(c, session)
+        );
+        if same_session {
+            self.by_session.remove(&session.principal);
+        }
+    }
+
+    /// The key `access_key_id` as the store holds it, without any check (for a SigV4 verifier
+    /// that needs the secret before it can check anything else; [`StoredKey::check`] then does
+    /// what [`CredentialStore::authenticate`] does).
+    pub fn get(&self, access_key_id: &str) -> Option<StoredKey> {
+        self.by_key_id
+            .get(access_key_id)
+            .map(|ById(stored)| StoredKey(stored.clone()))
     }
 
     /// What `access_key_id` resolves to, without any check (for a SigV4 verifier that needs
     /// the secret before it can check anything else).
     pub fn lookup(&self, access_key_id: &str) -> Option<ResolvedCredentials> {
-        let stored = self.by_key_id.get(access_key_id)?;
-        Some(ResolvedCredentials {
-            principal: stored.principal.clone(),
-            secret_access_key: stored.secret.clone(),
-            session_token: stored.session.as_ref().map(|(t, _, _)| t.clone()),
-            issued_at: stored.session.as_ref().map(|(_, i, _)| *i),
-            expiration: stored.session.as_ref().map(|(_, _, e)| *e),
-        })
+        self.get(access_key_id).map(|k| k.resolved())
     }
 
     /// Resolves a presented access key ID (and session token, if any) at time `now`, the way
@@ -371,61 +624,47 @@ impl CredentialStore {
         session_token: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ResolvedCredentials, CredentialError> {
-        let resolved =
-            self.lookup(access_key_id)
-                .ok_or_else(|| CredentialError::UnknownAccessKey {
-                    access_key_id: access_key_id.to_owned(),
-                })?;
-        match (&resolved.session_token, session_token) {
-            (None, None) => {}
-            (Some(_), None) => {
-                return Err(CredentialError::MissingSessionToken {
-                    access_key_id: access_key_id.to_owned(),
-                });
-            }
-            (Some(expected), Some(got)) if expected.expose() == got => {}
-            _ => {
-                return Err(CredentialError::SessionTokenMismatch {
-                    access_key_id: access_key_id.to_owned(),
-                });
-            }
-        }
-        if let Some(expired_at) = resolved.expiration.filter(|e| now >= *e) {
-            return Err(CredentialError::Expired {
+        let key = self
+            .get(access_key_id)
+            .ok_or_else(|| CredentialError::UnknownAccessKey {
                 access_key_id: access_key_id.to_owned(),
-                expired_at,
-            });
-        }
-        Ok(resolved)
-    }
-
-    /// Deletes a key (`iam:DeleteAccessKey`); returns whether it existed.
-    pub fn revoke(&mut self, access_key_id: &str) -> bool {
-        match self.by_key_id.remove(access_key_id) {
-            Some(stored) => {
-                if stored.session.is_some() {
-                    self.live_sessions -= 1;
-                }
-                true
-            }
-            None => false,
-        }
+            })?;
+        key.check(session_token, now)?;
+        Ok(key.resolved())
     }
 
     /// Forgets the temporary credentials `access_key_id` of a session that ended (the execution
     /// that assumed the role finished): nothing can sign with them any more, and the store
     /// holds only the sessions in use. Long-term keys are left alone. Whether it forgot them.
     pub fn end_session(&mut self, access_key_id: &str) -> bool {
-        let is_session = self
-            .by_key_id
-            .get(access_key_id)
-            .is_some_and(|s| s.session.is_some());
-        is_session && self.revoke(access_key_id)
+        matches!(
+            self.by_key_id.get(access_key_id),
+            Some(ById(Stored::Session(_)))
+        ) && self.revoke(access_key_id)
     }
 
     /// How many temporary credentials the store holds.
     pub fn live_sessions(&self) -> usize {
         self.live_sessions
+    }
+
+    /// Deletes a key (`iam:DeleteAccessKey`); returns whether it existed.
+    pub fn revoke(&mut self, access_key_id: &str) -> bool {
+        match self.by_key_id.take(access_key_id) {
+            Some(ById(Stored::Session(c))) => {
+                self.live_sessions -= 1;
+                let same_session = matches!(
+                    self.by_session.get(&c.principal),
+                    Some(BySession(s)) if Arc::ptr_eq(s, &c)
+                );
+                if same_session {
+                    self.by_session.remove(&c.principal);
+                }
+                true
+            }
+            Some(ById(Stored::LongTerm(_))) => true,
+            None => false,
+        }
     }
 
     fn fresh_key_id(&mut self, prefix: &str) -> String {
@@ -435,28 +674,58 @@ impl CredentialStore {
             for _ in 0..16 {
                 id.push(BASE32[(self.rng.next() % 32) as usize] as char);
             }
-            if !self.by_key_id.contains_key(&id) {
+            if !self.by_key_id.contains(id.as_str()) {
                 return id;
             }
         }
     }
 
     fn secret(&mut self) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        (0..40)
-            .map(|_| ALPHABET[(self.rng.next() % 64) as usize] as char)
-            .collect()
+        self.secret_text().expose().to_owned()
     }
 
-    fn session_token(&mut self) -> String {
-        // Real tokens are opaque base64 blobs of a few hundred characters; only the shape is
-        // emulated.
-        let mut bytes = [0u8; 192];
-        for b in &mut bytes {
-            *b = (self.rng.next() & 0xff) as u8;
+    /// 40 characters of the base64 alphabet, ten from each of four draws (six bits each). The
+    /// generator moves on by forty draws, as when each character took one, so the key IDs
+    /// issued after it are what they always were (tests pin them).
+    fn secret_text(&mut self) -> SecretString {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = [0u8; 40];
+        for chunk in out.chunks_mut(10) {
+            let mut bits = self.rng.next();
+            for c in chunk {
+                *c = ALPHABET[(bits % 64) as usize];
+                bits >>= 6;
+            }
         }
-        base64::engine::general_purpose::STANDARD.encode(bytes)
+        self.rng.skip(40 - 4);
+        SecretString(Arc::from(std::str::from_utf8(&out).unwrap_or_default()))
     }
+
+    /// Real tokens are opaque base64 blobs of a few hundred characters; only the shape is
+    /// emulated: 192 bytes, eight from each draw, in base64. The generator moves on by 192
+    /// draws, as when each byte took one (the key IDs after it stay the same).
+    fn session_token(&mut self) -> SecretString {
+        let mut bytes = [0u8; 192];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&self.rng.next().to_le_bytes());
+        }
+        self.rng.skip(192 - 24);
+        let mut text = [0u8; 256];
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(bytes, &mut text)
+            .unwrap_or(0);
+        SecretString(Arc::from(
+            std::str::from_utf8(&text[..written]).unwrap_or_default(),
+        ))
+    }
+}
+
+/// Whether `session` is still the store's entry for its access key ID.
+fn is_entry(by_key_id: &HashSet<ById, KeyHash>, session: &Arc<SessionCredentials>) -> bool {
+    matches!(
+        by_key_id.get(session.access_key_id.as_str()),
+        Some(ById(Stored::Session(c))) if Arc::ptr_eq(c, session)
+    )
 }
 
 /// Long-term access keys belong to IAM users and the root user only.
@@ -484,8 +753,15 @@ fn check_account(principal: &Principal) -> Result<(), CredentialError> {
 struct SplitMix64(u64);
 
 impl SplitMix64 {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    /// Moves on by `n` draws without making them (the state only adds [`Self::GAMMA`]).
+    fn skip(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(Self::GAMMA.wrapping_mul(n));
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.wrapping_add(Self::GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -547,6 +823,24 @@ mod tests {
         assert_ne!(issue(42), issue(43));
         // Pinned: SplitMix64 never changes, so neither does this value.
         assert_eq!(issue(42).0, "AKIAVDSUSG5EVO76GX4S");
+        // The session's key ID comes after a secret's 40 draws: the same as when each secret
+        // character took a draw of its own.
+        let mut reference = SplitMix64(42);
+        for _ in 0..16 + 40 {
+            reference.next();
+        }
+        let expected: String = "ASIA"
+            .chars()
+            .chain((0..16).map(|_| BASE32[(reference.next() % 32) as usize] as char))
+            .collect();
+        assert_eq!(issue(42).2, expected);
+        let mut skipped = SplitMix64(9);
+        skipped.skip(5);
+        let mut drawn = SplitMix64(9);
+        for _ in 0..5 {
+            drawn.next();
+        }
+        assert_eq!(skipped.next(), drawn.next());
     }
 
     /// An ended session no longer signs, and only live sessions count toward MAX_SESSIONS: a
@@ -656,6 +950,52 @@ mod tests {
         );
         assert!(store.revoke(&c.access_key_id));
         assert!(store.lookup(&c.access_key_id).is_none());
+    }
+
+    #[test]
+    fn token_issue_times_are_written_like_chronos_rfc3339() {
+        for secs in [0i64, 1_748_736_000, 1_765_000_123, 253_402_300_799] {
+            let t = DateTime::from_timestamp(secs, 0).unwrap();
+            assert_eq!(
+                rfc3339_seconds(t),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+        }
+    }
+
+    #[test]
+    fn sessions_are_reused_until_near_expiry_and_forgotten_oldest_first() {
+        let mut store = CredentialStore::with_seed(3);
+        let hour = Duration::seconds(DEFAULT_SESSION_SECONDS);
+        let margin = 300;
+        let session = |n: usize| Principal::assumed_role(ACCT, "R", format!("s{n}"));
+        let first = store.session_for(&session(0), t0(), hour, margin).unwrap();
+        let again = store
+            .session_for(&session(0), t0() + Duration::minutes(50), hour, margin)
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let renewed = store
+            .session_for(&session(0), t0() + Duration::minutes(56), hour, margin)
+            .unwrap();
+        assert_ne!(renewed.access_key_id, first.access_key_id);
+        // Both keys still work until the first is pushed out.
+        assert!(store.get(&first.access_key_id).is_some());
+        for n in 1..MAX_SESSIONS {
+            store.session_for(&session(n), t0(), hour, margin).unwrap();
+        }
+        assert!(store.get(&first.access_key_id).is_none());
+        assert!(store.get(&renewed.access_key_id).is_some());
+        store
+            .session_for(&session(MAX_SESSIONS), t0(), hour, margin)
+            .unwrap();
+        assert!(store.get(&renewed.access_key_id).is_none());
+        assert_eq!(store.sessions.len(), MAX_SESSIONS);
+        assert_eq!(store.by_session.len(), MAX_SESSIONS);
+        // A forgotten session is issued afresh.
+        let back = store.session_for(&session(0), t0(), hour, margin).unwrap();
+        assert_ne!(back.access_key_id, renewed.access_key_id);
+        assert!(store.revoke(&back.access_key_id));
+        assert!(store.get(&back.access_key_id).is_none());
     }
 
     #[test]

@@ -120,7 +120,11 @@ impl StatementRef {
 
 impl fmt::Display for StatementRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} Statement[{}]", self.policy, self.index)?;
+        // Piece by piece (every allowed request's trace writes it).
+        f.write_str(&self.policy)?;
+        f.write_str(" Statement[")?;
+        f.write_str(itoa::Buffer::new().format(self.index))?;
+        f.write_str("]")?;
         if let Some(sid) = &self.sid {
             write!(f, " (Sid {sid:?})")?;
         }
@@ -252,10 +256,20 @@ enum Grant {
     Account,
 }
 
+/// What one policy says about a request: its first matching `Deny`, and its matching `Allow`
+/// statements (borrowed: a [`StatementRef`] is made only for those the decision names).
 struct Scan<'p> {
     policy: &'p NamedPolicy,
-    denies: Vec<StatementRef>,
-    allows: Vec<(StatementRef, Grant)>,
+    deny: Option<&'p Statement>,
+    allows: Vec<(&'p Statement, Grant)>,
+}
+
+impl Scan<'_> {
+    fn allow_refs(&self) -> impl Iterator<Item = StatementRef> + '_ {
+        self.allows
+            .iter()
+            .map(|(st, _)| StatementRef::new(self.policy, st))
+    }
 }
 
 /// Authorizes a request against every policy that applies to it (see the module docs for the
@@ -267,15 +281,16 @@ pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
         principal,
         Principal::User { .. } | Principal::AssumedRole { .. }
     );
-    let identity: Vec<Scan<'_>> = if has_identity_policies {
-        policies
-            .identity
-            .iter()
-            .map(|p| scan(p, request, &ctx))
-            .collect()
+    let identity: &[NamedPolicy] = if has_identity_policies {
+        policies.identity
     } else {
-        Vec::new()
+        &[]
     };
+    // Usually one identity policy: its scan is kept apart from the rest without a vector.
+    let mut identity_scans = identity.iter().map(|p| scan(p, request, &ctx));
+    let first_identity = identity_scans.next();
+    let more_identity: Vec<Scan<'_>> = identity_scans.collect();
+    let identity = || first_identity.iter().chain(more_identity.iter());
     let resource = policies.resource.map(|p| scan(p, request, &ctx));
     let gates: Vec<Scan<'_>> = policies
         .gates
@@ -283,27 +298,24 @@ pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
         .map(|p| scan(p, request, &ctx))
         .collect();
 
-    for s in identity.iter().chain(resource.iter()).chain(gates.iter()) {
-        if let Some(by) = s.denies.first() {
+    for s in identity().chain(resource.iter()).chain(gates.iter()) {
+        if let Some(st) = s.deny {
             return Decision::ExplicitDeny {
-                by: by.clone(),
+                by: StatementRef::new(s.policy, st),
                 policy_kind: s.policy.policy.kind(),
             };
         }
     }
 
-    let identity_allows: Vec<StatementRef> = identity
-        .iter()
-        .flat_map(|s| s.allows.iter().map(|(r, _)| r.clone()))
-        .collect();
-    let resource_allows: Vec<(StatementRef, Grant)> =
-        resource.map(|s| s.allows).unwrap_or_default();
-    let resource_direct = resource_allows.iter().any(|(_, g)| *g == Grant::Direct);
+    let identity_allows = identity().any(|s| !s.allows.is_empty());
+    let resource_allows = resource.as_ref().is_some_and(|s| !s.allows.is_empty());
+    let resource_direct = resource
+        .as_ref()
+        .is_some_and(|s| s.allows.iter().any(|(_, g)| *g == Grant::Direct));
     let owner = policies
         .resource_account
-        .map(str::to_owned)
         .or_else(|| account_of_arn(request.resource));
-    let same_account = match (principal.account(), owner.as_deref()) {
+    let same_account = match (principal.account(), owner) {
         (Some(mine), Some(theirs)) => mine == theirs,
         (Some(_), None) => true,
         (None, _) => false,
@@ -313,38 +325,42 @@ pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
     let mut by = Vec::new();
     match principal {
         Principal::Anonymous | Principal::Service { .. } => {
-            if resource_allows.is_empty() {
+            if !resource_allows {
                 return deny(ImplicitDenyReason::NoResourcePolicyAllows);
             }
         }
         Principal::Root { .. } => {
-            if !same_account && resource_allows.is_empty() {
+            if !same_account && !resource_allows {
                 return deny(ImplicitDenyReason::NoResourcePolicyAllows);
             }
         }
         Principal::User { .. } | Principal::AssumedRole { .. } => {
             if same_account {
-                if identity_allows.is_empty() && !resource_direct {
+                if !identity_allows && !resource_direct {
                     return deny(ImplicitDenyReason::NoIdentityPolicyAllows);
                 }
-            } else if identity_allows.is_empty() {
+            } else if !identity_allows {
                 return deny(ImplicitDenyReason::NoIdentityPolicyAllows);
-            } else if resource_allows.is_empty() {
+            } else if !resource_allows {
                 return deny(ImplicitDenyReason::NoResourcePolicyAllows);
             }
-            by.extend(identity_allows);
+            for s in identity() {
+                by.extend(s.allow_refs());
+            }
         }
     }
-    by.extend(resource_allows.into_iter().map(|(r, _)| r));
+    if let Some(s) = &resource {
+        by.extend(s.allow_refs());
+    }
 
-    for gate in gates {
+    for gate in &gates {
         if gate.allows.is_empty() {
             return deny(ImplicitDenyReason::NoGatePolicyAllows {
                 policy: gate.policy.name.clone(),
                 policy_kind: gate.policy.policy.kind(),
             });
         }
-        by.extend(gate.allows.into_iter().map(|(r, _)| r));
+        by.extend(gate.allow_refs());
     }
     Decision::Allow { by }
 }
@@ -359,9 +375,9 @@ pub fn evaluate(request: &Request<'_>, policies: &PolicySet<'_>) -> Decision {
 pub fn evaluate_policy(request: &Request<'_>, policy: &NamedPolicy) -> Decision {
     let ctx = LazyContext::of(request);
     let s = scan(policy, request, &ctx);
-    if let Some(by) = s.denies.into_iter().next() {
+    if let Some(st) = s.deny {
         return Decision::ExplicitDeny {
-            by,
+            by: StatementRef::new(policy, st),
             policy_kind: policy.policy.kind(),
         };
     }
@@ -374,7 +390,7 @@ pub fn evaluate_policy(request: &Request<'_>, policy: &NamedPolicy) -> Decision 
         };
     }
     Decision::Allow {
-        by: s.allows.into_iter().map(|(r, _)| r).collect(),
+        by: s.allow_refs().collect(),
     }
 }
 
@@ -401,37 +417,52 @@ const DERIVED_FOLDED: [&str; 10] = [
 /// (reference_policies_condition-keys.html). They replace any value the caller supplied, since
 /// AWS never takes them from the request.
 pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestContext {
-    let mut out = ctx.without_folded(&DERIVED_FOLDED);
-    if let Some(arn) = principal.principal_arn() {
-        out.insert(keys::PRINCIPAL_ARN, arn);
-    }
-    if let Some(account) = principal.principal_account() {
-        out.insert(keys::PRINCIPAL_ACCOUNT, account);
-    }
-    out.insert(keys::PRINCIPAL_TYPE, principal.principal_type());
-    if let Some(id) = principal.user_id() {
-        out.insert(keys::USER_ID, id);
-    }
-    if let Some(name) = principal.username() {
-        out.insert(keys::USERNAME, name);
-    }
+    // (key, folded key, value): DERIVED_FOLDED's keys, each at most once, in folded order.
+    let service = match principal {
+        Principal::Service { name } => Some(name),
+        _ => None,
+    };
     // "present in the request context for all signed API requests … Anonymous requests do not
     // include this key."
-    match principal {
-        Principal::Anonymous => {}
-        Principal::Service { name } => {
-            out.insert(keys::PRINCIPAL_IS_AWS_SERVICE, "true");
-            out.insert(keys::PRINCIPAL_SERVICE_NAME, name.clone());
-        }
-        _ => out.insert(keys::PRINCIPAL_IS_AWS_SERVICE, "false"),
-    }
+    let is_service = match principal {
+        Principal::Anonymous => None,
+        Principal::Service { .. } => Some("true"),
+        _ => Some("false"),
+    };
     // aws:ViaAWSService: "always included in the request context"; `true` only for forward access
     // sessions, which no emulated service uses (a service acting with a role's session, as Step
     // Functions does with its execution role, sets it to false). aws:CalledVia is present only
     // with forward access sessions, and aws:PrincipalOrgID only for accounts in an organization:
     // both absent here.
-    out.insert(keys::VIA_AWS_SERVICE, "false");
-    out
+    let derived = [
+        principal
+            .principal_account()
+            .map(|a| (keys::PRINCIPAL_ACCOUNT, DERIVED_FOLDED[1], a.to_owned())),
+        principal
+            .principal_arn()
+            .map(|arn| (keys::PRINCIPAL_ARN, DERIVED_FOLDED[0], arn)),
+        is_service.map(|v| {
+            (
+                keys::PRINCIPAL_IS_AWS_SERVICE,
+                DERIVED_FOLDED[5],
+                v.to_owned(),
+            )
+        }),
+        service.map(|n| (keys::PRINCIPAL_SERVICE_NAME, DERIVED_FOLDED[6], n.clone())),
+        Some((
+            keys::PRINCIPAL_TYPE,
+            DERIVED_FOLDED[2],
+            principal.principal_type().to_owned(),
+        )),
+        principal
+            .user_id()
+            .map(|id| (keys::USER_ID, DERIVED_FOLDED[3], id)),
+        principal
+            .username()
+            .map(|n| (keys::USERNAME, DERIVED_FOLDED[4], n.to_owned())),
+        Some((keys::VIA_AWS_SERVICE, DERIVED_FOLDED[7], "false".to_owned())),
+    ];
+    ctx.without_folded_plus(&DERIVED_FOLDED, derived.into_iter().flatten())
 }
 
 /// The request's context with the keys derived from its principal ([`derived_context`]), built
@@ -461,15 +492,17 @@ impl<'a> LazyContext<'a> {
 fn scan<'p>(policy: &'p NamedPolicy, request: &Request<'_>, ctx: &LazyContext<'_>) -> Scan<'p> {
     let mut out = Scan {
         policy,
-        denies: Vec::new(),
+        deny: None,
         allows: Vec::new(),
     };
     for st in policy.policy.statements() {
         if let Some(grant) = statement_applies(st, request, ctx) {
-            let r = StatementRef::new(policy, st);
             match st.effect() {
-                Effect::Deny => out.denies.push(r),
-                Effect::Allow => out.allows.push((r, grant)),
+                // The first matching Deny is the one a decision names.
+                Effect::Deny => {
+                    out.deny.get_or_insert(st);
+                }
+                Effect::Allow => out.allows.push((st, grant)),
             }
         }
     }
@@ -513,11 +546,18 @@ fn action_pattern_matches(pattern: &ActionPattern, action: &str) -> bool {
         .vendor
         .as_deref()
         .is_none_or(|v| v.eq_ignore_ascii_case(vendor));
-    vendor_ok && glob_match(&pattern.name, name, true)
+    vendor_ok
+        && match &pattern.literal {
+            // No wildcard, both ASCII: ASCII folding is the whole of the case-insensitive match.
+            Some(literal) if name.is_ascii() => literal.eq_ignore_ascii_case(name),
+            _ => glob_match(&pattern.name, name, true),
+        }
 }
 
 fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &LazyContext<'_>) -> bool {
     let matches_one = |t: &super::wildcard::Template| match t.fixed() {
+        // Without wildcards the segment-wise match is string equality.
+        Some(_) if t.literal().is_some() => t.literal() == Some(resource),
         Some(tokens) => arn_glob(tokens, resource),
         None => t
             .resolve_glob(ctx.get())
@@ -631,9 +671,9 @@ fn covers(entry: &PolicyPrincipal, level: Level, p: &Principal) -> bool {
 }
 
 /// The account field (fifth) of an ARN, when it is a 12-digit ID.
-fn account_of_arn(resource: &str) -> Option<String> {
+fn account_of_arn(resource: &str) -> Option<&str> {
     let account = resource.split(':').nth(4)?;
-    is_account_id(account).then(|| account.to_owned())
+    is_account_id(account).then_some(account)
 }
 
 #[cfg(test)]

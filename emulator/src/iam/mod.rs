@@ -59,9 +59,11 @@ mod wildcard;
 mod tests;
 
 pub use self::context::{RequestContext, keys};
+pub(crate) use self::credentials::KeyHash;
 pub use self::credentials::{
     AccessKey, CredentialError, CredentialStore, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS,
     MAX_SESSIONS, MIN_SESSION_SECONDS, ResolvedCredentials, SecretString, SessionCredentials,
+    StoredKey,
 };
 pub use self::eval::{
     Decision, ImplicitDenyReason, NamedPolicy, PolicySet, Request, StatementRef, derived_context,

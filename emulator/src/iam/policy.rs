@@ -556,6 +556,9 @@ pub(super) struct ActionPattern {
     /// `None` for the bare `"*"`.
     pub(super) vendor: Option<String>,
     pub(super) name: Vec<Tok>,
+    /// The name itself when it is ASCII without `*` or `?` (`GetSecretValue`): matched by a
+    /// case-insensitive comparison.
+    pub(super) literal: Option<String>,
 }
 
 /// `Resource` or `NotResource`.
@@ -1020,6 +1023,7 @@ fn parse_action(action: &str, path: &JsonPath) -> Result<ActionPattern, PolicyEr
         return Ok(ActionPattern {
             vendor: None,
             name: vec![Tok::Star],
+            literal: None,
         });
     }
     let mut parts = action.split(':');
@@ -1039,6 +1043,7 @@ fn parse_action(action: &str, path: &JsonPath) -> Result<ActionPattern, PolicyEr
     Ok(ActionPattern {
         vendor: (vendor != "*").then(|| vendor.to_ascii_lowercase()),
         name: compile_glob(name),
+        literal: (name.is_ascii() && !name.contains(['*', '?'])).then(|| name.to_owned()),
     })
 }
 

@@ -31,6 +31,10 @@ pub(super) enum Tok {
 /// (policy evaluation matches actions and resources on every request: collecting the text into
 /// characters first was a tenth of an API Gateway request's instructions).
 pub(super) fn glob_match(pat: &[Tok], text: &str, fold: bool) -> bool {
+    if let [Tok::Star] = pat {
+        // `*` alone (`"Resource": "*"`): anything, without walking the text.
+        return true;
+    }
     let ascii = || {
         text.is_ascii()
             && pat
@@ -62,6 +66,10 @@ fn glob_match_exact(pat: &[Tok], text: &str) -> bool {
 
 /// [`glob_match`] with `same(literal, character)` deciding whether a literal matches.
 fn glob_match_by(pat: &[Tok], text: &str, same: impl Fn(char, char) -> bool) -> bool {
+    if text.is_ascii() {
+        // One byte per character: no decoding (ARNs and action names are ASCII).
+        return glob_match_ascii(pat, text.as_bytes(), |l, b| same(l, char::from(b)));
+    }
     // The character at byte offset `t` of `text`, and its length.
     let at = |t: usize| {
         text.get(t..)
@@ -91,6 +99,37 @@ fn glob_match_by(pat: &[Tok], text: &str, same: impl Fn(char, char) -> bool) -> 
                     let swallowed = at(st).map_or(1, |(_, n)| n);
                     p = sp + 1;
                     t = st + swallowed;
+                    star = Some((sp, t));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|t| *t == Tok::Star)
+}
+
+/// [`glob_match_by`] for an ASCII text, walked byte by byte (the same algorithm).
+fn glob_match_ascii(pat: &[Tok], text: &[u8], same: impl Fn(char, u8) -> bool) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        match pat.get(p) {
+            Some(Tok::Lit(l)) if same(*l, c) => {
+                p += 1;
+                t += 1;
+            }
+            Some(Tok::One) => {
+                p += 1;
+                t += 1;
+            }
+            Some(Tok::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
                     star = Some((sp, t));
                 }
                 None => return false,
@@ -140,6 +179,9 @@ pub(super) struct Template {
     /// The compiled glob when no piece is a variable (the usual case), made once at parse:
     /// `Resource` and `StringLike` values are matched on every request.
     fixed: Option<Vec<Tok>>,
+    /// The text itself when it is one piece of text without wildcards (a resource ARN written
+    /// out, most `StringEquals` values): matching it is comparing strings.
+    literal: Option<String>,
 }
 
 impl Template {
@@ -181,17 +223,37 @@ impl Template {
         let mut me = Self {
             pieces,
             fixed: None,
+            literal: None,
         };
         if !me.pieces.iter().any(|p| matches!(p, Piece::Var { .. })) {
             me.fixed = me.compile(&RequestContext::new());
         }
+        if me
+            .fixed
+            .as_deref()
+            .is_some_and(|t| t.iter().all(|t| matches!(t, Tok::Lit(_))))
+        {
+            me.literal = me
+                .resolve_literal(&RequestContext::new())
+                .map(Cow::into_owned);
+        }
         me
+    }
+
+    /// The template's text when it has no variable and no wildcard: a glob of it matches
+    /// exactly that text (case-sensitively), so callers may compare strings instead.
+    pub(super) fn literal(&self) -> Option<&str> {
+        self.literal.as_deref()
     }
 
     /// Substitutes variables from `ctx` and returns the plain string (wildcards not interpreted),
     /// or `None` when a variable has no value and no default: AWS then treats the value as
     /// null, which nothing equals (reference_policies_variables.html, "No value").
-    pub(super) fn resolve_literal(&self, ctx: &RequestContext) -> Option<String> {
+    pub(super) fn resolve_literal(&self, ctx: &RequestContext) -> Option<Cow<'_, str>> {
+        // One piece of text (the usual value): itself, without a copy.
+        if let [Piece::Text(t)] = self.pieces.as_slice() {
+            return Some(Cow::Borrowed(t));
+        }
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
@@ -200,7 +262,7 @@ impl Template {
                 Piece::Var { key, default } => out.push_str(&lookup(ctx, key, default.as_deref())?),
             }
         }
-        Some(out)
+        Some(Cow::Owned(out))
     }
 
     /// Substitutes variables and compiles the result for glob matching: wildcards written in
@@ -398,6 +460,13 @@ mod tests {
         assert_eq!(d.resolve_literal(&ctx).as_deref(), Some("company-wide"));
         let missing = Template::parse("${aws:PrincipalTag/team}", true);
         assert_eq!(missing.resolve_literal(&ctx), None);
+        assert_eq!(missing.literal(), None);
+        assert_eq!(
+            Template::parse("arn:aws:s3:::b/k", true).literal(),
+            Some("arn:aws:s3:::b/k")
+        );
+        assert_eq!(Template::parse("arn:aws:s3:::b/*", true).literal(), None);
+        assert_eq!(Template::parse("${*}", true).literal(), Some("*"));
         let old = Template::parse("${aws:username}", false);
         assert_eq!(
             old.resolve_literal(&ctx).as_deref(),

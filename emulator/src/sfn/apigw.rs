@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use super::{StatesError, TaskContext, parameters, string_field};
 use crate::events::invoke::{append_query, encode_pairs};
-use crate::sigv4::{EXECUTE_API, SigningSettings, sign_request};
+use crate::sigv4::{EXECUTE_API, SigningSettings, sign_request_in_place};
 use crate::trace::Verdict;
 
 /// Headers a definition may not set (same page, "Request format"), besides every
@@ -345,14 +345,10 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         let credentials = ctx
             .session_credentials()
             .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
-        let creds = crate::sigv4::Credentials::new(
-            &credentials.access_key_id,
-            credentials.secret_access_key.expose(),
-        )
-        .with_session_token(credentials.session_token.expose());
-        sign_request(
+        // Signed with the session's credentials where they are kept (no copy of them).
+        sign_request_in_place(
             &mut req,
-            &creds,
+            &*credentials,
             &call.region,
             EXECUTE_API,
             world.clock().now(),

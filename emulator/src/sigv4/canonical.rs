@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
@@ -87,19 +87,41 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 ///
 /// It changes once a day per secret, Region and service, so it is kept, as AWS's SDKs keep it:
 /// four HMACs per request were the largest part of verifying one (scripts/bench.sh's profile).
-/// The memo holds at most [`KEY_MEMO`] keys and starts over when full.
-/// The memo is looked up without allocating: its key is the four parts, each prefixed by its
-/// length (so no two different tuples give the same id), written into a per-thread buffer.
+/// Each thread keeps [`KEY_MEMO`] keys, direct-mapped by a hash of their four parts (a new key
+/// takes its slot's place), so a lookup takes no lock and, once the slots have grown to the
+/// usual ids, allocates nothing. A signer and the verifier of the same request run on the same
+/// thread (Step Functions' signed call to API Gateway is served in its task). The memo's id is
+/// the four parts, each prefixed by its length, so no two different tuples give the same id.
 pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     use std::cell::RefCell;
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    type Memo = HashMap<String, [u8; 32]>;
-    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
-    thread_local! {
-        static ID: RefCell<String> = const { RefCell::new(String::new()) };
+    struct Memo {
+        id: String,
+        slots: Vec<(String, [u8; 32])>,
     }
-    ID.with_borrow_mut(|id| {
+    thread_local! {
+        static MEMO: RefCell<Memo> = const {
+            RefCell::new(Memo {
+                id: String::new(),
+                slots: Vec::new(),
+            })
+        };
+    }
+    // FxHash's mixing over 8-byte words; the slot is the top byte (only keys of the store's
+    // own keys reach here: a verifier looks the key up first).
+    let slot_of = |id: &str| {
+        let mut h = 0u64;
+        for chunk in id.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        (h >> 56) as usize % KEY_MEMO
+    };
+    MEMO.with(|cell| {
+        let Ok(mut memo) = cell.try_borrow_mut() else {
+            return derive_signing_key(secret, date, region, service);
+        };
+        let Memo { id, slots } = &mut *memo;
         id.clear();
         for part in [secret, date, region, service] {
             // Length-prefixed, so that no two different tuples give the same id.
@@ -107,25 +129,36 @@ pub(super) fn signing_key(secret: &str, date: &str, region: &str, service: &str)
             id.push(':');
             id.push_str(part);
         }
-        let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(key) = memo.get(id.as_str()) {
-            return *key;
+        if slots.is_empty() {
+            slots.resize_with(KEY_MEMO, || (String::new(), [0; 32]));
+        }
+        let slot = &mut slots[slot_of(id)];
+        if !slot.0.is_empty() && slot.0 == *id {
+            return slot.1;
         }
         let key = derive_signing_key(secret, date, region, service);
-        if memo.len() >= KEY_MEMO {
-            memo.clear();
-        }
-        memo.insert(id.clone(), key);
+        slot.0.clear();
+        slot.0.push_str(id);
+        slot.1 = key;
         key
     })
 }
 
-/// How many derived keys [`signing_key`] keeps.
+/// How many derived keys [`signing_key`] keeps per thread.
 const KEY_MEMO: usize = 256;
 
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    let k_secret = format!("AWS4{secret}");
-    let k_date = hmac(k_secret.as_bytes(), date.as_bytes());
+    // "AWS4" + secret, on the stack for any usual secret (40 characters).
+    let mut buf = [0u8; 132];
+    let k_secret: std::borrow::Cow<'_, [u8]> = match buf.get_mut(..4 + secret.len()) {
+        Some(dst) => {
+            dst[..4].copy_from_slice(b"AWS4");
+            dst[4..].copy_from_slice(secret.as_bytes());
+            std::borrow::Cow::Borrowed(dst)
+        }
+        None => std::borrow::Cow::Owned([b"AWS4", secret.as_bytes()].concat()),
+    };
+    let k_date = hmac(&k_secret, date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     hmac(&k_service, TERMINATOR.as_bytes())
@@ -134,6 +167,38 @@ fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> 
 /// Hex HMAC of the string to sign under the derived key.
 pub(super) fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
     signature_hex(key, string_to_sign).as_str().to_owned()
+}
+
+/// The signature of the string to sign given as its pieces, fed to the HMAC one by one (no
+/// string of its own).
+pub(super) fn signature_of(key: &[u8; 32], string_to_sign: &[&str]) -> Hex64 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    for piece in string_to_sign {
+        mac.update(piece.as_bytes());
+    }
+    Hex64::of(&mac.finalize().into_bytes().into())
+}
+
+/// Runs `f` with this thread's scratch buffer, emptied: canonical requests are written there
+/// rather than into a new vector each time. A buffer grown past 16 KiB (huge headers) is not
+/// kept.
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let out = f(&mut buf);
+            if buf.capacity() > 16 * 1024 {
+                *buf = Vec::new();
+            }
+            out
+        }
+        // Only if `f` itself asked for the buffer again.
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// [`signature`] on the stack (a verifier only compares it).
@@ -172,55 +237,101 @@ pub(super) fn credential_scope(date: &str, region: &str, service: &str) -> Strin
 /// `20150830T123600Z` for a time, dropping sub-second precision as every SigV4 timestamp does.
 /// Written digit by digit (chrono's `format` parses its pattern at every call).
 pub(super) fn format_amz_date(time: SystemTime) -> String {
-    use chrono::{Datelike, Timelike};
-    let t = DateTime::<Utc>::from(time);
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        // Outside four digits: chrono's own rendering (never on a real clock).
-        return t.format("%Y%m%dT%H%M%SZ").to_string();
-    }
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+        .filter(|s| *s < 253_402_300_800);
+    let Some(secs) = secs else {
+        // Before 1970 or after 9999: chrono's own rendering (never on a real clock).
+        return DateTime::<Utc>::from(time)
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string();
+    };
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let second_of_day = (secs % 86_400) as u32;
     let mut out = String::with_capacity(16);
     let mut two = |n: u32| {
         out.push(char::from(b'0' + (n / 10 % 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     };
-    let year = year.unsigned_abs();
     two(year / 100);
     two(year % 100);
-    two(t.month());
-    two(t.day());
+    two(month);
+    two(day);
     out.push('T');
     let mut two = |n: u32| {
         out.push(char::from(b'0' + (n / 10 % 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     };
-    two(t.hour());
-    two(t.minute());
-    two(t.second());
+    two(second_of_day / 3600);
+    two(second_of_day / 60 % 60);
+    two(second_of_day % 60);
     out.push('Z');
     out
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01, for years
+/// 0 to 9999 (Howard Hinnant's `civil_from_days`, without chrono's general conversions).
+fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        u32::try_from(year).unwrap_or(0),
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
 }
 
 /// Parses the ISO 8601 basic format SigV4 uses (`20150830T123600Z`) and nothing else: AWS
 /// rejects any other shape with "Date must be in ISO-8601 'basic format'".
 pub(super) fn parse_amz_date(value: &str) -> Option<SystemTime> {
     let b = value.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        let s = value.get(r)?;
-        if s.bytes().all(|c| c.is_ascii_digit()) {
-            s.parse().ok()
-        } else {
-            None
-        }
-    };
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
-    let year = i32::try_from(digits(0..4)?).ok()?;
-    let date = NaiveDate::from_ymd_opt(year, digits(4..6)?, digits(6..8)?)?;
-    let naive = date.and_hms_opt(digits(9..11)?, digits(11..13)?, digits(13..15)?)?;
-    let secs = u64::try_from(naive.and_utc().timestamp()).ok()?;
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
+    let (hour, minute, second) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
+    // What chrono's `from_ymd_opt` and `and_hms_opt` accept: a real calendar day, no leap
+    // second.
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = u64::try_from(days).ok()? * 86_400 + u64::from(hour * 3600 + minute * 60 + second);
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`),
+/// negative before 1970.
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Parses an RFC 1123 `Date` header, which AWS accepts when `X-Amz-Date` is absent.
@@ -397,18 +508,15 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
         .rposition(|&b| b != b' ')
         .map_or(start, |i| i + 1);
     out.reserve(end - start);
-    let mut last_space = false;
-    for &b in &value[start..end] {
-        if b == b' ' {
-            if !last_space {
-                out.push(b);
-            }
-            last_space = true;
-        } else {
-            out.push(b);
-            last_space = false;
-        }
+    // Runs between spaces copied whole, each run of spaces as one (a value has few spaces: a
+    // session token none).
+    let mut rest = &value[start..end];
+    while let Some(i) = rest.iter().position(|&b| b == b' ') {
+        out.extend_from_slice(&rest[..=i]);
+        let spaces = rest[i..].iter().take_while(|&&b| b == b' ').count();
+        rest = &rest[i + spaces..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// The canonical value of one header: every occurrence trimmed, joined with `,` in the order
@@ -540,6 +648,9 @@ mod tests {
         assert_eq!(trim_header_value(b"  a   b  c "), b"a b c");
         assert_eq!(trim_header_value(b"\ta\t"), b"\ta\t");
         assert_eq!(trim_header_value(b"   "), b"");
+        assert_eq!(trim_header_value(b"a"), b"a");
+        assert_eq!(trim_header_value(b" a  b   c d  "), b"a b c d");
+        assert_eq!(trim_header_value(b"token+/=="), b"token+/==");
     }
 
     #[test]
@@ -566,6 +677,37 @@ mod tests {
     }
 
     #[test]
+    fn amz_dates_parse_like_chrono() {
+        // The parser as it was, through chrono's calendar.
+        let chrono_parse = |value: &str| {
+            let digits = |r: std::ops::Range<usize>| -> Option<u32> { value.get(r)?.parse().ok() };
+            let year = i32::try_from(digits(0..4)?).ok()?;
+            let date = chrono::NaiveDate::from_ymd_opt(year, digits(4..6)?, digits(6..8)?)?;
+            let naive = date.and_hms_opt(digits(9..11)?, digits(11..13)?, digits(13..15)?)?;
+            let secs = u64::try_from(naive.and_utc().timestamp()).ok()?;
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        };
+        let mut cases = Vec::new();
+        for year in [0, 1, 1969, 1970, 1900, 2000, 2024, 2025, 2100, 9999] {
+            for month in 0..=13 {
+                for day in [0, 1, 28, 29, 30, 31, 32] {
+                    cases.push(format!("{year:04}{month:02}{day:02}T235959Z"));
+                }
+            }
+        }
+        for time in ["000000", "235959", "240000", "236000", "235960", "120000"] {
+            cases.push(format!("20150830T{time}Z"));
+        }
+        for value in &cases {
+            assert_eq!(parse_amz_date(value), chrono_parse(value), "{value}");
+        }
+        for secs in (0..146_097u64 * 2).step_by(11).map(|d| d * 86_400 + 3_723) {
+            let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_amz_date(&format_amz_date(t)), Some(t), "{secs}");
+        }
+    }
+
+    #[test]
     fn http_dates_are_imf_fixdates_like_chronos() {
         for secs in [
             0u64,
@@ -588,7 +730,20 @@ mod tests {
 
     #[test]
     fn amz_dates_match_chronos_rendering() {
-        for secs in [0u64, 1_440_938_160, 1_765_000_000, 253_402_300_799] {
+        // Every day boundary and leap day of four centuries, and the ends of the range.
+        let days = (0..146_097u64 * 2).step_by(7).map(|d| d * 86_400 + 86_399);
+        let leap = [951_782_400u64, 1_709_164_800, 4_107_456_000, 68_256_000];
+        for secs in [
+            0u64,
+            1_440_938_160,
+            1_765_000_000,
+            253_402_300_799,
+            253_402_300_800,
+        ]
+        .into_iter()
+        .chain(leap)
+        .chain(days)
+        {
             let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(999);
             let want = DateTime::<Utc>::from(t)
                 .format("%Y%m%dT%H%M%SZ")

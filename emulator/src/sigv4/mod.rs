@@ -32,8 +32,10 @@ use std::time::{Duration, SystemTime};
 
 pub use self::canonical::format_http_date;
 pub use self::error::{MAX_ECHO, ScopeMismatch, SigV4Error, echo};
-pub use self::sign::{SignError, SigningOutput, SigningParams, sign, sign_request};
-pub use self::verify::{claimed_credential, verify, verify_request};
+pub use self::sign::{
+    SignError, SigningOutput, SigningParams, sign, sign_request, sign_request_in_place,
+};
+pub use self::verify::{Checked, claimed_credential, verify, verify_request, verify_with};
 pub use self::wire::{Protocol, SigV4Wire, wire};
 
 /// The service name API Gateway expects in the credential scope.
@@ -85,6 +87,41 @@ impl fmt::Debug for Credentials {
                 &self.session_token.as_ref().map(|_| "** redacted **"),
             )
             .finish()
+    }
+}
+
+/// Credentials as a signer or a verifier reads them, borrowed from wherever they are kept (a
+/// [`Credentials`], or an issuer's own record of a session), so that neither copies them.
+pub trait SigningIdentity {
+    /// Access key id (`AKIA...` or `ASIA...`).
+    fn access_key_id(&self) -> &str;
+    /// Secret access key.
+    fn secret_access_key(&self) -> &str;
+    /// Session token of temporary credentials.
+    fn session_token(&self) -> Option<&str>;
+}
+
+impl SigningIdentity for Credentials {
+    fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+    fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+    fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
+    }
+}
+
+impl<T: SigningIdentity + ?Sized> SigningIdentity for std::sync::Arc<T> {
+    fn access_key_id(&self) -> &str {
+        (**self).access_key_id()
+    }
+    fn secret_access_key(&self) -> &str {
+        (**self).secret_access_key()
+    }
+    fn session_token(&self) -> Option<&str> {
+        (**self).session_token()
     }
 }
 
@@ -176,7 +213,51 @@ pub enum PayloadHash {
     UnsignedAllowed,
 }
 
+/// A [`VerifyPolicy`] borrowed: what [`verify_with`] checks against, built without copying
+/// the service and Region names for each request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyView<'a> {
+    /// Service the credential scope must name.
+    pub service: &'a str,
+    /// Region the credential scope must name; `None` accepts any region.
+    pub region: Option<&'a str>,
+    /// Allowed difference between the request time and `now`.
+    pub max_skew: Duration,
+    /// Normalise the path before encoding it.
+    pub normalize_uri_path: bool,
+    /// Also accept a presigned request whose `X-Amz-Security-Token` was appended after signing.
+    pub unsigned_query_session_token: bool,
+    /// What the canonical request's payload hash is.
+    pub payload: PayloadHash,
+}
+
+impl<'a> PolicyView<'a> {
+    /// API Gateway's policy for an API in `region` ([`VerifyPolicy::execute_api`]).
+    pub fn execute_api(region: &'a str) -> Self {
+        Self {
+            service: EXECUTE_API,
+            region: Some(region),
+            max_skew: API_GATEWAY_SKEW,
+            normalize_uri_path: true,
+            unsigned_query_session_token: false,
+            payload: PayloadHash::Body,
+        }
+    }
+}
+
 impl VerifyPolicy {
+    /// The policy borrowed.
+    pub fn view(&self) -> PolicyView<'_> {
+        PolicyView {
+            service: &self.service,
+            region: self.region.as_deref(),
+            max_skew: self.max_skew,
+            normalize_uri_path: self.normalize_uri_path,
+            unsigned_query_session_token: self.unsigned_query_session_token,
+            payload: self.payload,
+        }
+    }
+
     /// API Gateway's policy for an API in `region`.
     pub fn execute_api(region: impl Into<String>) -> Self {
         Self {

@@ -10,10 +10,11 @@ use std::time::SystemTime;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::canonical::{
-    self, ALGORITHM, UNSIGNED_PAYLOAD, canonical_header_value, canonical_query, canonical_uri,
-    credential_scope, encode_component, format_amz_date, parse_query, sha256_hex, split_target,
+    self, ALGORITHM, Hex64, TERMINATOR, UNSIGNED_PAYLOAD, canonical_header_value, canonical_query,
+    canonical_uri, credential_scope, encode_component, format_amz_date, parse_query, sha256_hex,
+    split_target,
 };
-use super::{Credentials, Incoming, SignatureLocation, SigningSettings};
+use super::{Credentials, Incoming, SignatureLocation, SigningIdentity, SigningSettings};
 
 /// Why a request could not be signed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -326,6 +327,199 @@ pub fn sign_request<B: AsRef<[u8]>>(
     }
     Ok(output)
 }
+
+/// [`sign_request`] for a signature in the headers (the SDKs' and Step Functions' way), with
+/// the credentials borrowed wherever they are kept: the same headers, byte for byte, set in the
+/// same order, without the [`SigningOutput`] (canonical request, string to sign) callers of
+/// this form do not read. Presigning goes through [`sign_request`].
+pub fn sign_request_in_place<B, C>(
+    req: &mut http::Request<B>,
+    credentials: &C,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+    settings: &SigningSettings,
+) -> Result<(), SignError>
+where
+    B: AsRef<[u8]>,
+    C: SigningIdentity + ?Sized,
+{
+    if settings.location == SignatureLocation::QueryString {
+        let mut owned =
+            Credentials::new(credentials.access_key_id(), credentials.secret_access_key());
+        owned.session_token = credentials.session_token().map(str::to_owned);
+        return sign_request(req, &owned, region, service, time, settings).map(|_| ());
+    }
+    if region.is_empty() || service.is_empty() || region.contains('/') || service.contains('/') {
+        return Err(SignError::InvalidScope {
+            region: region.to_owned(),
+            service: service.to_owned(),
+        });
+    }
+    let amz_date = format_amz_date(time);
+    let token = credentials.session_token();
+    let signed_token = token.filter(|_| settings.session_token_signed);
+    let payload_hash = if settings.sign_payload {
+        Some(Hex64::sha256(req.body().as_ref()))
+    } else {
+        None
+    };
+    let payload = payload_hash
+        .as_ref()
+        .map_or(UNSIGNED_PAYLOAD, Hex64::as_str);
+    // Only without a Host header (HTTP/2 style) does the URI give `host`.
+    let host = if req.headers().contains_key(http::header::HOST) {
+        None
+    } else {
+        host_of(req.uri())
+    };
+
+    // The headers that take part, as in `sign`: the request's own (value read from the
+    // request, `None`) minus the excluded ones, with the signer's values replacing any there.
+    let headers = req.headers();
+    let mut canonical: Vec<(&str, Option<&[u8]>)> = Vec::with_capacity(headers.keys_len() + 4);
+    for name in headers.keys() {
+        let name = name.as_str();
+        if settings.excluded_headers.iter().any(|e| e == name)
+            || (name == "x-amz-security-token" && token.is_some())
+        {
+            continue;
+        }
+        canonical.push((name, None));
+    }
+    fn set<'a>(canonical: &mut Vec<(&'a str, Option<&'a [u8]>)>, name: &'a str, value: &'a [u8]) {
+        canonical.retain(|(n, _)| *n != name);
+        canonical.push((name, Some(value)));
+    }
+    if let Some(authority) = &host {
+        set(&mut canonical, "host", authority.as_bytes());
+    }
+    set(&mut canonical, "x-amz-date", amz_date.as_bytes());
+    if let Some(token) = signed_token {
+        set(&mut canonical, "x-amz-security-token", token.as_bytes());
+    }
+    if settings.content_sha256_header {
+        set(&mut canonical, "x-amz-content-sha256", payload.as_bytes());
+    }
+    if !settings.session_token_signed {
+        canonical.retain(|(n, _)| *n != "x-amz-security-token");
+    }
+    canonical.sort_unstable_by(|a, b| a.0.cmp(b.0));
+
+    // `AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=<names>, Signature=<hex>`,
+    // written once: the scope and the signed names are read back from it.
+    let access_key_id = credentials.access_key_id();
+    let mut authorization = String::with_capacity(
+        160 + access_key_id.len() + region.len() + service.len() + canonical.len() * 16,
+    );
+    authorization.push_str(ALGORITHM);
+    authorization.push_str(" Credential=");
+    authorization.push_str(access_key_id);
+    authorization.push('/');
+    let scope_start = authorization.len();
+    for part in [&amz_date[..8], "/", region, "/", service, "/", TERMINATOR] {
+        authorization.push_str(part);
+    }
+    let scope_end = authorization.len();
+    authorization.push_str(", SignedHeaders=");
+    let names_start = authorization.len();
+    for (i, (name, _)) in canonical.iter().enumerate() {
+        if i > 0 {
+            authorization.push(';');
+        }
+        authorization.push_str(name);
+    }
+    let names_end = authorization.len();
+
+    let (path, query) = split_target(
+        req.uri()
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str),
+    );
+    let params = parse_query(query.unwrap_or(""));
+    let query = canonical_query(params.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+    let uri = canonical_uri(path, settings.normalize_uri_path);
+    let scope = &authorization[scope_start..scope_end];
+    let signed_headers = &authorization[names_start..names_end];
+    let digest = canonical::with_scratch(|out| {
+        for part in [req.method().as_str(), &*uri, query.as_str()] {
+            out.extend_from_slice(part.as_bytes());
+            out.push(b'\n');
+        }
+        for (name, value) in &canonical {
+            out.extend_from_slice(name.as_bytes());
+            out.push(b':');
+            match value {
+                Some(value) => out.extend_from_slice(value),
+                None => {
+                    canonical::push_canonical_header_value(out, headers, name);
+                }
+            }
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+        out.extend_from_slice(signed_headers.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(payload.as_bytes());
+        Hex64::sha256(out)
+    });
+    let key = canonical::signing_key(
+        credentials.secret_access_key(),
+        &amz_date[..8],
+        region,
+        service,
+    );
+    let signature = canonical::signature_of(
+        &key,
+        &[
+            ALGORITHM,
+            "\n",
+            &amz_date,
+            "\n",
+            scope,
+            "\n",
+            digest.as_str(),
+        ],
+    );
+    authorization.push_str(", Signature=");
+    authorization.push_str(signature.as_str());
+    drop(canonical);
+
+    // Every value is checked before the request changes, as `sign_request` does.
+    let date_value = HeaderValue::try_from(amz_date)
+        .map_err(|_| SignError::InvalidHeaderValue { name: "x-amz-date" })?;
+    let authorization =
+        HeaderValue::try_from(authorization).map_err(|_| SignError::InvalidHeaderValue {
+            name: "authorization",
+        })?;
+    let content_sha256 = if settings.content_sha256_header {
+        Some(header_value("x-amz-content-sha256", payload)?)
+    } else {
+        None
+    };
+    let token = match token {
+        Some(token) => {
+            let mut value = header_value("x-amz-security-token", token)?;
+            value.set_sensitive(true);
+            Some(value)
+        }
+        None => None,
+    };
+    let headers = req.headers_mut();
+    headers.insert(X_AMZ_DATE, date_value);
+    headers.insert(http::header::AUTHORIZATION, authorization);
+    if let Some(value) = content_sha256 {
+        headers.insert(X_AMZ_CONTENT_SHA256, value);
+    }
+    if let Some(value) = token {
+        headers.insert(X_AMZ_SECURITY_TOKEN, value);
+    }
+    Ok(())
+}
+
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 
 fn apply(headers: &mut HeaderMap, output: &SigningOutput) {
     for (name, value) in &output.headers {

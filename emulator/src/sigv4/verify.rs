@@ -18,8 +18,8 @@ use super::canonical::{
 };
 use super::error::ScopeMismatch;
 use super::{
-    Credentials, Incoming, MAX_PRESIGN_EXPIRY, PayloadHash, SigV4Error, SignatureLocation,
-    Verified, VerifyPolicy,
+    Credentials, Incoming, MAX_PRESIGN_EXPIRY, PayloadHash, PolicyView, SigV4Error,
+    SignatureLocation, SigningIdentity, Verified, VerifyPolicy,
 };
 
 /// The fields a signature is made of, wherever they were carried: borrowed from the headers
@@ -37,10 +37,7 @@ struct Claimed<'a> {
     session_token: Option<Cow<'a, str>>,
 }
 
-fn text_header<'h>(
-    req: &'h Incoming<'_>,
-    name: &'static str,
-) -> Result<Option<&'h str>, SigV4Error> {
+fn text_header<'a>(req: &Incoming<'a>, name: &'static str) -> Result<Option<&'a str>, SigV4Error> {
     match req.headers.get(name) {
         None => Ok(None),
         Some(value) => value
@@ -66,31 +63,50 @@ fn parse_authorization(authorization: &str) -> Result<Parsed<'_>, SigV4Error> {
     }
     let mut components = Vec::with_capacity(3);
     // Split at ASCII `,` and ` ` byte by byte (a `str` split by a set of chars decodes each
-    // character first, a measurable part of verifying); the pieces are still `str` slices.
+    // character first, a measurable part of verifying); the pieces are still `str` slices (the
+    // separators are ASCII, so every cut is at a character boundary).
+    let bytes = rest.as_bytes();
     let mut start = 0;
-    let pieces = rest
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| matches!(b, b',' | b' '))
-        .map(|(i, _)| i)
-        .chain([rest.len()])
-        .map(|end| {
-            let piece = &rest[start..end];
-            start = end + 1;
-            piece
-        });
-    for component in pieces.filter(|c| !c.is_empty()) {
-        match component.split_once('=') {
-            Some((key, value)) => components.push((key, value)),
-            None => {
-                return Err(SigV4Error::MissingEqualSign {
-                    component: component.to_owned(),
-                    authorization: authorization.to_owned(),
-                });
+    let mut end = 0;
+    while end <= bytes.len() {
+        // Eight bytes at a time while none of them is a separator (most of the header).
+        if let Some(word) = bytes.get(end..end + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !has_separator(u64::from_le_bytes(w)) {
+                end += 8;
+                continue;
             }
         }
+        if end < bytes.len() && !matches!(bytes[end], b',' | b' ') {
+            end += 1;
+            continue;
+        }
+        if end > start {
+            let component = rest.get(start..end).unwrap_or_default();
+            match component.split_once('=') {
+                Some((key, value)) => components.push((key, value)),
+                None => {
+                    return Err(SigV4Error::MissingEqualSign {
+                        component: component.to_owned(),
+                        authorization: authorization.to_owned(),
+                    });
+                }
+            }
+        }
+        start = end + 1;
+        end += 1;
     }
     Ok((algorithm, components))
+}
+
+/// Whether one of the eight bytes of `word` is `,` or ` ` (the zero-byte test of Hacker's
+/// Delight on `word` XOR each separator: exact, no false positives).
+fn has_separator(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    zero_byte(word ^ (ONES * u64::from(b','))) || zero_byte(word ^ (ONES * u64::from(b' ')))
 }
 
 /// Reads the request date: `X-Amz-Date` if present, else `Date` (header form only).
@@ -110,7 +126,7 @@ fn request_date(value: &str, is_http_date: bool) -> Result<(Cow<'_, str>, System
 }
 
 fn claimed_from_header<'a>(
-    req: &'a Incoming<'_>,
+    req: &Incoming<'a>,
     authorization: &'a str,
 ) -> Result<Claimed<'a>, SigV4Error> {
     let (algorithm, components) = parse_authorization(authorization)?;
@@ -250,32 +266,42 @@ fn check_time(claimed: &Claimed<'_>, now: SystemTime, skew: Duration) -> Result<
 
 /// The five parts of `AKID/yyyymmdd/region/service/aws4_request`; AWS ignores trailing slashes.
 fn split_credential(credential: &str) -> Result<[&str; 5], SigV4Error> {
-    let mut parts = credential.trim_end_matches('/').split('/');
+    let trimmed = credential.trim_end_matches('/');
+    let malformed = || SigV4Error::MalformedCredential {
+        credential: credential.to_owned(),
+    };
+    // Cut at each `/` byte by byte (ASCII, so every cut is at a character boundary).
     let mut out = [""; 5];
-    for slot in &mut out {
-        *slot = parts
-            .next()
-            .ok_or_else(|| SigV4Error::MalformedCredential {
-                credential: credential.to_owned(),
-            })?;
+    let mut n = 0;
+    let mut start = 0;
+    for (i, &b) in trimmed.as_bytes().iter().enumerate() {
+        if b == b'/' {
+            let slot = out.get_mut(n).ok_or_else(malformed)?;
+            *slot = trimmed.get(start..i).ok_or_else(malformed)?;
+            n += 1;
+            start = i + 1;
+        }
     }
-    match parts.next() {
-        None => Ok(out),
-        Some(_) => Err(SigV4Error::MalformedCredential {
-            credential: credential.to_owned(),
-        }),
+    // The last part: exactly the fifth.
+    if n != 4 {
+        return Err(malformed());
     }
+    out[4] = trimmed.get(start..).ok_or_else(malformed)?;
+    Ok(out)
 }
 
-fn check_scope(parts: &[&str; 5], amz_date: &str, policy: &VerifyPolicy) -> Result<(), SigV4Error> {
+fn check_scope(
+    parts: &[&str; 5],
+    amz_date: &str,
+    policy: &PolicyView<'_>,
+) -> Result<(), SigV4Error> {
     let [_, date, region, service, terminator] = *parts;
     let mismatch = ScopeMismatch {
         region: policy
             .region
-            .as_deref()
             .filter(|expected| *expected != region)
             .map(|_| region.to_owned()),
-        expected_service: (service != policy.service).then(|| policy.service.clone()),
+        expected_service: (service != policy.service).then(|| policy.service.to_owned()),
         terminator: (terminator != TERMINATOR).then(|| terminator.to_owned()),
         date: (Some(date) != amz_date.get(..8)).then(|| (date.to_owned(), amz_date.to_owned())),
     };
@@ -295,6 +321,29 @@ fn canonical_request_for(
     token_in_query: bool,
     payload: PayloadHash,
 ) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + claimed.signed_headers.len() * 2);
+    canonical_request_into(
+        &mut out,
+        req,
+        claimed,
+        query_params,
+        normalize,
+        token_in_query,
+        payload,
+    );
+    out
+}
+
+/// [`canonical_request_for`] written into `out`.
+fn canonical_request_into(
+    out: &mut Vec<u8>,
+    req: &Incoming<'_>,
+    claimed: &Claimed<'_>,
+    query_params: &[(Vec<u8>, Vec<u8>)],
+    normalize: bool,
+    token_in_query: bool,
+    payload: PayloadHash,
+) {
     let (path, _) = split_target(req.target);
     let pairs = query_params.iter().filter(|(name, _)| {
         claimed.location == SignatureLocation::Headers
@@ -306,7 +355,7 @@ fn canonical_request_for(
     let payload = payload_hash(req, payload);
     // Written straight into one buffer (the same bytes as canonical::canonical_request from a
     // list of headers, without a String and a Vec per signed header).
-    let mut out = Vec::with_capacity(256 + claimed.signed_headers.len() * 2);
+    out.reserve(256 + claimed.signed_headers.len() * 2);
     for part in [req.method, &*uri, query.as_str()] {
         out.extend_from_slice(part.as_bytes());
         out.push(b'\n');
@@ -324,7 +373,7 @@ fn canonical_request_for(
             None => Ok(std::borrow::Cow::Owned(name.to_ascii_lowercase())),
         }
         .unwrap_or_else(|_| std::borrow::Cow::Owned(name.to_ascii_lowercase()));
-        if !canonical::push_canonical_header_value(&mut out, req.headers, &lower)
+        if !canonical::push_canonical_header_value(out, req.headers, &lower)
             && lower == "host"
             && let Some(authority) = req.authority
         {
@@ -336,7 +385,6 @@ fn canonical_request_for(
     out.extend_from_slice(claimed.signed_headers.as_bytes());
     out.push(b'\n');
     out.extend_from_slice(payload.as_str().as_bytes());
-    out
 }
 
 /// The payload hash of the canonical request under `payload` ([`PayloadHash`]).
@@ -373,7 +421,7 @@ impl PayloadText {
 /// read without checking anything else: which account and Region a request is for, before (or
 /// without) verifying it.
 pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
-    let credential = match req
+    let credential: Cow<'_, str> = match req
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -384,7 +432,7 @@ pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
                 .into_iter()
                 .rev()
                 .find(|(k, _)| *k == "Credential")
-                .map(|(_, v)| v.to_owned())?
+                .map(|(_, v)| Cow::Borrowed(v))?
         }
         None => {
             let (_, query) = split_target(req.target);
@@ -392,7 +440,7 @@ pub fn claimed_credential(req: &Incoming<'_>) -> Option<(String, String)> {
             params
                 .iter()
                 .find(|(k, _)| k.as_slice() == b"X-Amz-Credential")
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())?
+                .map(|(_, v)| Cow::Owned(String::from_utf8_lossy(v).into_owned()))?
         }
     };
     let parts = split_credential(&credential).ok()?;
@@ -414,13 +462,85 @@ pub fn verify<F>(
 where
     F: Fn(&str) -> Option<Credentials>,
 {
+    verify_with(req, now, &policy.view(), lookup).map(Checked::into_verified)
+}
+
+/// Who signed a request that passed [`verify_with`], borrowed from the request where the
+/// signature was in its headers, with the credentials the lookup gave.
+#[derive(Debug)]
+pub struct Checked<'r, C> {
+    /// Access key id that signed.
+    pub access_key_id: Cow<'r, str>,
+    /// Region of the credential scope.
+    pub region: Cow<'r, str>,
+    /// Service of the credential scope.
+    pub service: Cow<'r, str>,
+    /// Signed header names, `;`-separated as the request lists them.
+    pub signed_headers: Cow<'r, str>,
+    /// `X-Amz-Date` (or `Date`).
+    pub signing_time: SystemTime,
+    /// Session token sent with the request.
+    pub session_token: Option<Cow<'r, str>>,
+    /// Header or presigned-query signature.
+    pub location: SignatureLocation,
+    /// What the lookup returned for the access key id.
+    pub credentials: C,
+}
+
+impl<C> Checked<'_, C> {
+    /// The owned [`Verified`] (without the credentials).
+    pub fn into_verified(self) -> Verified {
+        Verified {
+            access_key_id: self.access_key_id.into_owned(),
+            region: self.region.into_owned(),
+            service: self.service.into_owned(),
+            signed_headers: self.signed_headers.into_owned(),
+            signing_time: self.signing_time,
+            session_token: self.session_token.map(Cow::into_owned),
+            location: self.location,
+        }
+    }
+
+    /// The signed header names, as listed by the request.
+    pub fn signed_header_names(&self) -> impl Iterator<Item = &str> {
+        self.signed_headers.split(';')
+    }
+}
+
+/// `part`, a slice of `whole`, with `whole`'s lifetime when `whole` is borrowed.
+fn sub<'r>(whole: &Cow<'r, str>, part: &str) -> Cow<'r, str> {
+    if let Cow::Borrowed(w) = whole {
+        let start = (part.as_ptr() as usize).wrapping_sub(w.as_ptr() as usize);
+        if let Some(slice) = start
+            .checked_add(part.len())
+            .and_then(|end| w.get(start..end))
+        {
+            return Cow::Borrowed(slice);
+        }
+    }
+    Cow::Owned(part.to_owned())
+}
+
+/// [`verify`] with the policy borrowed, any kind of credentials from `lookup` (handed back
+/// in the result, so the caller needs no second lookup), and who signed borrowed from the
+/// request: the same checks in the same order, the same errors.
+pub fn verify_with<'r, C, F>(
+    req: &Incoming<'r>,
+    now: SystemTime,
+    policy: &PolicyView<'_>,
+    lookup: F,
+) -> Result<Checked<'r, C>, SigV4Error>
+where
+    C: SigningIdentity,
+    F: FnOnce(&str) -> Option<C>,
+{
     let (_, query) = split_target(req.target);
     let query_params = parse_query(query.unwrap_or(""));
     let authorization = req.headers.get(http::header::AUTHORIZATION);
     let query_auth = query_params
         .iter()
         .any(|(name, _)| name.as_slice() == b"X-Amz-Algorithm");
-    let claimed = match (authorization, query_auth) {
+    let claimed: Claimed<'r> = match (authorization, query_auth) {
         (None, false) => return Err(SigV4Error::MissingAuthenticationToken),
         (Some(_), true) => return Err(SigV4Error::BothHeaderAndQueryAuth),
         (Some(value), false) => {
@@ -460,39 +580,64 @@ where
         || canonical::credential_scope(date, region, service).into(),
         Cow::Borrowed,
     );
-    let key = canonical::signing_key(&credentials.secret_access_key, date, region, service);
+    let key = canonical::signing_key(credentials.secret_access_key(), date, region, service);
+    // The canonical request in a reused buffer, its digest and the string to sign fed to the
+    // HMAC piece by piece: the texts are written out only for a mismatch's message.
     let attempt = |token_in_query: bool| {
+        canonical::with_scratch(|creq| {
+            canonical_request_into(
+                creq,
+                req,
+                &claimed,
+                &query_params,
+                policy.normalize_uri_path,
+                token_in_query,
+                policy.payload,
+            );
+            let digest = Hex64::sha256(creq);
+            let expected = canonical::signature_of(
+                &key,
+                &[
+                    ALGORITHM,
+                    "\n",
+                    &claimed.amz_date,
+                    "\n",
+                    &scope,
+                    "\n",
+                    digest.as_str(),
+                ],
+            );
+            let matches: bool = expected
+                .as_str()
+                .as_bytes()
+                .ct_eq(claimed.signature.as_bytes())
+                .into();
+            matches
+        })
+    };
+    let matches = attempt(true);
+    let retry_without_token = !matches
+        && policy.unsigned_query_session_token
+        && claimed.location == SignatureLocation::QueryString
+        && claimed.session_token.is_some();
+    let accepted = matches || (retry_without_token && attempt(false));
+    if !accepted {
         let creq = canonical_request_for(
             req,
             &claimed,
             &query_params,
             policy.normalize_uri_path,
-            token_in_query,
+            true,
             policy.payload,
         );
         let sts = canonical::string_to_sign(&claimed.amz_date, &scope, &creq);
-        let expected = canonical::signature_hex(&key, &sts);
-        let matches: bool = expected
-            .as_str()
-            .as_bytes()
-            .ct_eq(claimed.signature.as_bytes())
-            .into();
-        (matches, creq, sts)
-    };
-    let (matches, creq, sts) = attempt(true);
-    let retry_without_token = !matches
-        && policy.unsigned_query_session_token
-        && claimed.location == SignatureLocation::QueryString
-        && claimed.session_token.is_some();
-    let accepted = matches || (retry_without_token && attempt(false).0);
-    if !accepted {
         return Err(SigV4Error::SignatureMismatch {
             canonical_request: String::from_utf8_lossy(&creq).into_owned(),
             string_to_sign: sts,
         });
     }
 
-    let token_ok: bool = match (&claimed.session_token, &credentials.session_token) {
+    let token_ok: bool = match (&claimed.session_token, credentials.session_token()) {
         (None, None) => true,
         (Some(sent), Some(issued)) => sent.as_bytes().ct_eq(issued.as_bytes()).into(),
         _ => false,
@@ -501,14 +646,15 @@ where
         return Err(SigV4Error::InvalidSessionToken);
     }
 
-    Ok(Verified {
-        access_key_id: access_key_id.to_owned(),
-        region: region.to_owned(),
-        service: service.to_owned(),
-        signed_headers: claimed.signed_headers.into_owned(),
+    Ok(Checked {
+        access_key_id: sub(&claimed.credential, access_key_id),
+        region: sub(&claimed.credential, region),
+        service: sub(&claimed.credential, service),
+        signed_headers: claimed.signed_headers,
         signing_time: claimed.signing_time,
-        session_token: claimed.session_token.map(Cow::into_owned),
+        session_token: claimed.session_token,
         location: claimed.location,
+        credentials,
     })
 }
 
@@ -524,4 +670,49 @@ where
     F: Fn(&str) -> Option<Credentials>,
 {
     verify(&Incoming::from_request(req), now, policy, lookup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The components as a plain split at `,` and ` ` finds them.
+    fn naive(rest: &str) -> Vec<(&str, &str)> {
+        rest.split([',', ' '])
+            .filter(|c| !c.is_empty())
+            .map(|c| c.split_once('=').unwrap_or((c, "")))
+            .collect()
+    }
+
+    #[test]
+    fn authorization_components_are_cut_at_every_separator() {
+        let long = "Credential=AKIAIOSFODNN7EXAMPLE/20150830/us-east-1/iam/aws4_request, \
+                    SignedHeaders=content-type;host;x-amz-date, \
+                    Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+        let mut cases = vec![
+            long.to_owned(),
+            "a=1".to_owned(),
+            "a=1,b=2".to_owned(),
+            ",,  a=1 ,, b=2  ".to_owned(),
+            "abcdefgh=12345678,abcdefg=1234567 x=y".to_owned(),
+            "é=ü,ß=ç".to_owned(),
+        ];
+        // A separator at every offset of an eight-byte word.
+        for at in 0..20 {
+            let mut s = "k=".to_owned() + &"v".repeat(at);
+            s.push(if at % 2 == 0 { ',' } else { ' ' });
+            s.push_str("z=1");
+            cases.push(s);
+        }
+        for rest in &cases {
+            let header = format!("AWS4-HMAC-SHA256 {rest}");
+            let (algorithm, components) = parse_authorization(&header).unwrap();
+            assert_eq!(algorithm, "AWS4-HMAC-SHA256");
+            assert_eq!(components, naive(rest), "{rest:?}");
+        }
+        assert!(matches!(
+            parse_authorization("AWS4-HMAC-SHA256 Credential=a, nokey"),
+            Err(SigV4Error::MissingEqualSign { component, .. }) if component == "nokey"
+        ));
+    }
 }

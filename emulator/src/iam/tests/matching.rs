@@ -137,3 +137,43 @@ fn api_gateway_resource_policy_without_iam_auth() {
         }
     );
 }
+
+#[test]
+fn patterns_without_wildcards_match_exactly_what_their_globs_match() {
+    // A resource or action written out is compared as text (no glob walk): the same answers.
+    let st = |a: &str, r: &str| json!({"Action": a, "Resource": r});
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/";
+    assert!(allowed(
+        st("execute-api:Invoke", arn),
+        "execute-api:Invoke",
+        arn
+    ));
+    assert!(allowed(
+        st("EXECUTE-API:invoke", arn),
+        "execute-api:Invoke",
+        arn
+    ));
+    assert!(!allowed(
+        st("execute-api:Invoke", arn),
+        "execute-api:Invoke",
+        "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/x"
+    ));
+    // Resources are case-sensitive.
+    assert!(!allowed(
+        st("execute-api:Invoke", arn),
+        "execute-api:Invoke",
+        "arn:aws:execute-api:us-east-1:123456789012:abc/prod/get/"
+    ));
+    assert!(!allowed(
+        st("execute-api:Invoke", arn),
+        "execute-api:InvokeX",
+        arn
+    ));
+    // Non-ASCII names still fold as Unicode does.
+    assert!(allowed(st("svc:ÄCTION", "*"), "svc:äction", "*"));
+    assert!(allowed(
+        st("svc:Get", "arn:aws:s3:::ä/k"),
+        "svc:get",
+        "arn:aws:s3:::ä/k"
+    ));
+}

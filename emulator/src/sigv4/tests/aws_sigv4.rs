@@ -12,7 +12,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 
 use super::super::{
     Credentials, EXECUTE_API, SignatureLocation, SigningSettings, VerifyPolicy, sign_request,
-    verify_request,
+    sign_request_in_place, verify_request,
 };
 
 const REGION: &str = "eu-west-1";
@@ -169,6 +169,87 @@ fn signs_byte_for_byte_like_aws_sigv4() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// The headers in the order they are in, names and values.
+fn listed(req: &http::Request<Vec<u8>>) -> Vec<(String, Vec<u8>, bool)> {
+    req.headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec(), v.is_sensitive()))
+        .collect()
+}
+
+#[test]
+fn signing_in_place_sets_what_sign_request_and_aws_sigv4_set() {
+    let variants = [
+        SigningSettings::default(),
+        SigningSettings {
+            content_sha256_header: true,
+            ..SigningSettings::default()
+        },
+        SigningSettings {
+            session_token_signed: false,
+            ..SigningSettings::default()
+        },
+        SigningSettings {
+            sign_payload: false,
+            normalize_uri_path: false,
+            ..SigningSettings::default()
+        },
+    ];
+    let mut awkward = requests();
+    // A stale date and token already on the request: replaced, as `sign_request` does.
+    for req in &mut awkward {
+        req.headers_mut().insert(
+            "x-amz-date",
+            http::HeaderValue::from_static("20000101T000000Z"),
+        );
+        req.headers_mut().insert(
+            "x-amz-security-token",
+            http::HeaderValue::from_static("stale"),
+        );
+    }
+    for token in [false, true] {
+        let c = creds(token);
+        for req in requests() {
+            let mut lean = req.clone();
+            sign_request_in_place(
+                &mut lean,
+                &c,
+                REGION,
+                EXECUTE_API,
+                at(),
+                &SigningSettings::default(),
+            )
+            .unwrap();
+            let aws = aws_signed(&req, &c, AwsLocation::Headers);
+            assert_eq!(lean.headers(), aws.headers(), "headers of {}", req.uri());
+        }
+        for settings in &variants {
+            for req in requests().into_iter().chain(awkward.clone()) {
+                let mut full = req.clone();
+                sign_request(&mut full, &c, REGION, EXECUTE_API, at(), settings).unwrap();
+                let mut lean = req.clone();
+                sign_request_in_place(&mut lean, &c, REGION, EXECUTE_API, at(), settings).unwrap();
+                assert_eq!(listed(&lean), listed(&full), "{settings:?} {}", req.uri());
+                assert_eq!(lean.uri(), full.uri());
+            }
+        }
+        // Presigning goes the full way.
+        for req in requests() {
+            let settings = SigningSettings {
+                location: SignatureLocation::QueryString,
+                expires_in: Duration::from_secs(900),
+                ..SigningSettings::default()
+            };
+            let mut lean = req.clone();
+            sign_request_in_place(&mut lean, &c, REGION, EXECUTE_API, at(), &settings).unwrap();
+            assert_eq!(
+                lean.uri(),
+                ours_signed(&req, &c, SignatureLocation::QueryString).uri()
+            );
         }
     }
 }
