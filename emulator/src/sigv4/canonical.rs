@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
@@ -237,101 +237,55 @@ pub(super) fn credential_scope(date: &str, region: &str, service: &str) -> Strin
 /// `20150830T123600Z` for a time, dropping sub-second precision as every SigV4 timestamp does.
 /// Written digit by digit (chrono's `format` parses its pattern at every call).
 pub(super) fn format_amz_date(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs())
-        .filter(|s| *s < 253_402_300_800);
-    let Some(secs) = secs else {
-        // Before 1970 or after 9999: chrono's own rendering (never on a real clock).
-        return DateTime::<Utc>::from(time)
-            .format("%Y%m%dT%H%M%SZ")
-            .to_string();
-    };
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let second_of_day = (secs % 86_400) as u32;
+    use chrono::{Datelike, Timelike};
+    let t = DateTime::<Utc>::from(time);
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        // Outside four digits: chrono's own rendering (never on a real clock).
+        return t.format("%Y%m%dT%H%M%SZ").to_string();
+    }
     let mut out = String::with_capacity(16);
     let mut two = |n: u32| {
         out.push(char::from(b'0' + (n / 10 % 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     };
+    let year = year.unsigned_abs();
     two(year / 100);
     two(year % 100);
-    two(month);
-    two(day);
+    two(t.month());
+    two(t.day());
     out.push('T');
     let mut two = |n: u32| {
         out.push(char::from(b'0' + (n / 10 % 10) as u8));
         out.push(char::from(b'0' + (n % 10) as u8));
     };
-    two(second_of_day / 3600);
-    two(second_of_day / 60 % 60);
-    two(second_of_day % 60);
+    two(t.hour());
+    two(t.minute());
+    two(t.second());
     out.push('Z');
     out
-}
-
-/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01, for years
-/// 0 to 9999 (Howard Hinnant's `civil_from_days`, without chrono's general conversions).
-fn civil_from_days(days: i64) -> (u32, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        u32::try_from(year).unwrap_or(0),
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
 }
 
 /// Parses the ISO 8601 basic format SigV4 uses (`20150830T123600Z`) and nothing else: AWS
 /// rejects any other shape with "Date must be in ISO-8601 'basic format'".
 pub(super) fn parse_amz_date(value: &str) -> Option<SystemTime> {
     let b = value.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = value.get(r)?;
+        if s.bytes().all(|c| c.is_ascii_digit()) {
+            s.parse().ok()
+        } else {
+            None
+        }
+    };
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        b.get(r)?.iter().try_fold(0u32, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
-    let (year, month, day) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
-    let (hour, minute, second) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
-    // What chrono's `from_ymd_opt` and `and_hms_opt` accept: a real calendar day, no leap
-    // second.
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let secs = u64::try_from(days).ok()? * 86_400 + u64::from(hour * 3600 + minute * 60 + second);
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, digits(4..6)?, digits(6..8)?)?;
+    let naive = date.and_hms_opt(digits(9..11)?, digits(11..13)?, digits(13..15)?)?;
+    let secs = u64::try_from(naive.and_utc().timestamp()).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`),
-/// negative before 1970.
-fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Parses an RFC 1123 `Date` header, which AWS accepts when `X-Amz-Date` is absent.
@@ -677,37 +631,6 @@ mod tests {
     }
 
     #[test]
-    fn amz_dates_parse_like_chrono() {
-        // The parser as it was, through chrono's calendar.
-        let chrono_parse = |value: &str| {
-            let digits = |r: std::ops::Range<usize>| -> Option<u32> { value.get(r)?.parse().ok() };
-            let year = i32::try_from(digits(0..4)?).ok()?;
-            let date = chrono::NaiveDate::from_ymd_opt(year, digits(4..6)?, digits(6..8)?)?;
-            let naive = date.and_hms_opt(digits(9..11)?, digits(11..13)?, digits(13..15)?)?;
-            let secs = u64::try_from(naive.and_utc().timestamp()).ok()?;
-            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-        };
-        let mut cases = Vec::new();
-        for year in [0, 1, 1969, 1970, 1900, 2000, 2024, 2025, 2100, 9999] {
-            for month in 0..=13 {
-                for day in [0, 1, 28, 29, 30, 31, 32] {
-                    cases.push(format!("{year:04}{month:02}{day:02}T235959Z"));
-                }
-            }
-        }
-        for time in ["000000", "235959", "240000", "236000", "235960", "120000"] {
-            cases.push(format!("20150830T{time}Z"));
-        }
-        for value in &cases {
-            assert_eq!(parse_amz_date(value), chrono_parse(value), "{value}");
-        }
-        for secs in (0..146_097u64 * 2).step_by(11).map(|d| d * 86_400 + 3_723) {
-            let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
-            assert_eq!(parse_amz_date(&format_amz_date(t)), Some(t), "{secs}");
-        }
-    }
-
-    #[test]
     fn http_dates_are_imf_fixdates_like_chronos() {
         for secs in [
             0u64,
@@ -730,20 +653,7 @@ mod tests {
 
     #[test]
     fn amz_dates_match_chronos_rendering() {
-        // Every day boundary and leap day of four centuries, and the ends of the range.
-        let days = (0..146_097u64 * 2).step_by(7).map(|d| d * 86_400 + 86_399);
-        let leap = [951_782_400u64, 1_709_164_800, 4_107_456_000, 68_256_000];
-        for secs in [
-            0u64,
-            1_440_938_160,
-            1_765_000_000,
-            253_402_300_799,
-            253_402_300_800,
-        ]
-        .into_iter()
-        .chain(leap)
-        .chain(days)
-        {
+        for secs in [0u64, 1_440_938_160, 1_765_000_000, 253_402_300_799] {
             let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(999);
             let want = DateTime::<Utc>::from(t)
                 .format("%Y%m%dT%H%M%SZ")
