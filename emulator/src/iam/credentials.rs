@@ -302,33 +302,9 @@ impl crate::sigv4::SigningIdentity for SessionCredentials {
     }
 }
 
-/// `aws:TokenIssueTime`'s text: RFC 3339 in UTC with whole seconds (`2025-06-01T00:00:00Z`),
-/// what `to_rfc3339_opts(Secs, true)` writes, digit by digit for four-digit years.
+/// `aws:TokenIssueTime`'s text: RFC 3339 in UTC with whole seconds (`2025-06-01T00:00:00Z`).
 fn rfc3339_seconds(t: DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    }
-    let mut out = String::with_capacity(20);
-    let year = year.unsigned_abs();
-    for p in [1000, 100, 10, 1] {
-        out.push(char::from(b'0' + (year / p % 10) as u8));
-    }
-    let fields = [
-        ('-', t.month()),
-        ('-', t.day()),
-        ('T', t.hour()),
-        (':', t.minute()),
-        (':', t.second()),
-    ];
-    for (sep, n) in fields {
-        out.push(sep);
-        out.push(char::from(b'0' + (n / 10 % 10) as u8));
-        out.push(char::from(b'0' + (n % 10) as u8));
-    }
-    out.push('Z');
-    out
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A [`Stored`] in the by-ID set: hashed and compared by its access key ID, so the set is
