@@ -26,7 +26,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::{Map, Value};
 
-use super::{StatesError, TaskContext, parameters, string_field};
+use super::{StatesError, TaskContext, parameters, str_field, string_field};
 use crate::events::invoke::{append_query, encode_pairs};
 use crate::sigv4::{EXECUTE_API, SigningSettings, sign_request_in_place};
 use crate::trace::Verdict;
@@ -131,15 +131,6 @@ fn drop_nulls(v: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(drop_nulls).collect()),
         other => other,
-    }
-}
-
-/// [`string_field`], borrowed (the same answers and errors, no copy of the text).
-fn str_field<'a>(p: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
-    match p.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(format!("The value of the field '{key}' must be a string")),
     }
 }
 

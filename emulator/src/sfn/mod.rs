@@ -155,9 +155,17 @@ pub(crate) fn string_field(
     p: &serde_json::Map<String, serde_json::Value>,
     key: &str,
 ) -> Result<Option<String>, String> {
+    str_field(p, key).map(|s| s.map(str::to_owned))
+}
+
+/// [`string_field`], borrowed (the same answers and errors, no copy of the text).
+pub(crate) fn str_field<'a>(
+    p: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<Option<&'a str>, String> {
     match p.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(format!("The value of the field '{key}' must be a string")),
     }
 }
