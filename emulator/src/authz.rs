@@ -534,7 +534,7 @@ impl Directory {
 // ---------------------------------------------------------------------------------------------
 
 /// Session credentials are renewed when less than this is left (SDKs refresh five minutes early).
-const SESSION_REFRESH_MARGIN_SECONDS: i64 = 300;
+pub const SESSION_REFRESH_MARGIN_SECONDS: i64 = 300;
 
 impl Directory {
     /// The temporary credentials (access key id, secret, session token) of an assumed-role

@@ -73,6 +73,14 @@ pub struct SessionCredentials {
     pub principal: Principal,
 }
 
+impl SessionCredentials {
+    /// Whether these credentials still serve at `now`: issued by then, with more than
+    /// `margin_seconds` whole seconds of their validity left (SDKs refresh early).
+    pub fn fresh_at(&self, now: DateTime<Utc>, margin_seconds: i64) -> bool {
+        (self.expiration - now).num_seconds() > margin_seconds && self.issued_at <= now
+    }
+}
+
 /// What an access key ID resolves to.
 #[derive(Clone, Debug)]
 pub struct ResolvedCredentials {
@@ -493,8 +501,7 @@ impl CredentialStore {
         margin_seconds: i64,
     ) -> Result<Arc<SessionCredentials>, CredentialError> {
         if let Some(BySession(c)) = self.by_session.get(session)
-            && (c.expiration - now).num_seconds() > margin_seconds
-            && c.issued_at <= now
+            && c.fresh_at(now, margin_seconds)
         {
             return Ok(c.clone());
         }

@@ -11,12 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::authz::Directory;
+use crate::authz::{Directory, SESSION_REFRESH_MARGIN_SECONDS};
 use crate::iam::{CredentialError, Principal, SessionCredentials};
-
-/// Session credentials are renewed when less than this is left (SDKs refresh five minutes
-/// early), the same margin as [`Directory::session_credentials`]' cache.
-const REFRESH_MARGIN_SECONDS: i64 = 300;
 
 /// One execution's role session ([`ExecutionSession::credentials`]), ended with
 /// [`ExecutionSession::end`].
@@ -52,8 +48,7 @@ impl ExecutionSession {
     ) -> Result<Arc<SessionCredentials>, CredentialError> {
         let mut issued = self.issued.lock().expect("session lock");
         if let Some(c) = issued.last()
-            && (c.expiration - now).num_seconds() > REFRESH_MARGIN_SECONDS
-            && c.issued_at <= now
+            && c.fresh_at(now, SESSION_REFRESH_MARGIN_SECONDS)
         {
             return Ok(c.clone());
         }
