@@ -256,9 +256,12 @@ impl Connections {
         let (region, account) = arn_scope(&config.arn);
         let mut by_name = self.by_name.write().expect("lock");
         let mut by_arn = self.by_arn.write().expect("lock");
-        by_arn.insert(config.arn.clone(), std::sync::Arc::new(config.clone()));
+        // The ARN names the Region, account and name, so only the record this one replaces
+        // can hold an ARN to forget (a re-created connection's old uuid).
+        let arn = config.arn.clone();
+        by_arn.insert(arn.clone(), std::sync::Arc::new(config.clone()));
         if let Some(old) = by_name.insert((region, account, config.name.clone()), config)
-            && !by_name.values().any(|c| c.arn == old.arn)
+            && old.arn != arn
         {
             by_arn.remove(&old.arn);
         }
@@ -268,9 +271,7 @@ impl Connections {
     pub fn remove_in(&self, region: &str, account: &str, name: &str) -> Option<ConnectionConfig> {
         let mut by_name = self.by_name.write().expect("lock");
         let removed = by_name.remove(&(region.to_string(), account.to_string(), name.to_string()));
-        if let Some(old) = &removed
-            && !by_name.values().any(|c| c.arn == old.arn)
-        {
+        if let Some(old) = &removed {
             self.by_arn.write().expect("lock").remove(&old.arn);
         }
         removed
