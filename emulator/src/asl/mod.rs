@@ -498,10 +498,13 @@ pub fn validate(definition: &str, express: bool) -> Vec<Diagnostic> {
     }
 }
 
+/// The execution's random source (States.UUID, States.MathRandom, retry jitter): seeded from
+/// the thread's generator, itself seeded from the OS once, rather than a `getrandom` system
+/// call per execution.
 fn make_rng(seed: Option<u64>) -> rand::rngs::StdRng {
     match seed {
         Some(s) => rand::rngs::StdRng::seed_from_u64(s),
-        None => rand::rngs::StdRng::from_os_rng(),
+        None => rand::rngs::StdRng::from_rng(&mut rand::rng()),
     }
 }
 
