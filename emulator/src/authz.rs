@@ -506,7 +506,7 @@ impl Directory {
                     trace.hop_with_fmt(
                         "iam",
                         Verdict::Pass,
-                        || Detail::at(resource).rule(rule.clone()),
+                        || Detail::at(resource).rule(rule.as_str()),
                         format_args!(
                             "{action} on {resource} for {}: {rule}",
                             principal.arn_text()

@@ -10,6 +10,7 @@
 //! Step Functions task that opened the connection. Secrets are redacted by the component when it
 //! makes the hop (see [`redact`]), never later.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,17 +87,19 @@ fn serialize_state<S: serde::Serializer>(
 
 /// The structured parts of a hop beside its message ([`Trace::hop_with`]): kept as data so the
 /// viewer (`/_vpcgate/ui`) and `explain --format svg` can draw them in their own box lines.
+/// Each part is borrowed when the caller has the text already (an IAM decision's resource and
+/// rule), so it is copied once, into the trace's own text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Detail {
+pub struct Detail<'a> {
     /// Where the hop happened ([`Hop::address`]).
-    pub address: Option<String>,
+    pub address: Option<Cow<'a, str>>,
     /// What decided ([`Hop::rule`]).
-    pub rule: Option<String>,
+    pub rule: Option<Cow<'a, str>>,
 }
 
-impl Detail {
+impl<'a> Detail<'a> {
     /// A detail naming where the hop happened.
-    pub fn at(address: impl Into<String>) -> Self {
+    pub fn at(address: impl Into<Cow<'a, str>>) -> Self {
         Self {
             address: Some(address.into()),
             rule: None,
@@ -104,7 +107,7 @@ impl Detail {
     }
 
     /// The same detail naming what decided.
-    pub fn rule(mut self, rule: impl Into<String>) -> Self {
+    pub fn rule(mut self, rule: impl Into<Cow<'a, str>>) -> Self {
         self.rule = Some(rule.into());
         self
     }
@@ -213,6 +216,12 @@ impl Relay {
     fn current(&self) -> Option<Trace> {
         self.0.lock().expect("relay lock").clone()
     }
+
+    /// `f` on the trace attached now, borrowed under the relay's lock (a hop is recorded
+    /// without a copy of the handle: no reference counts touched per hop).
+    fn with_current<R>(&self, f: impl FnOnce(Option<&Trace>) -> R) -> R {
+        f(self.0.lock().expect("relay lock").as_ref())
+    }
 }
 
 impl Default for Trace {
@@ -278,38 +287,42 @@ impl Trace {
 
     /// Appends a hop with its address and deciding rule as data ([`Detail`]); `detail` is
     /// called only when the trace records (a [`Trace::disabled`] one builds nothing).
-    pub fn hop_with(
+    pub fn hop_with<'d>(
         &self,
         component: &'static str,
         verdict: Verdict,
-        detail: impl FnOnce() -> Detail,
+        detail: impl FnOnce() -> Detail<'d>,
         message: impl Into<String>,
     ) {
         self.record(component, verdict, detail, Message::Text(message.into()));
     }
 
     /// [`Trace::hop_with`] with the message formatted straight into the trace.
-    pub fn hop_with_fmt(
+    pub fn hop_with_fmt<'d>(
         &self,
         component: &'static str,
         verdict: Verdict,
-        detail: impl FnOnce() -> Detail,
+        detail: impl FnOnce() -> Detail<'d>,
         message: fmt::Arguments<'_>,
     ) {
         self.record(component, verdict, detail, Message::Args(message));
     }
 
-    fn record(
+    fn record<'d>(
         &self,
         component: &'static str,
         verdict: Verdict,
-        detail: impl FnOnce() -> Detail,
+        detail: impl FnOnce() -> Detail<'d>,
         message: Message<'_>,
     ) {
         if let Some(relay) = &self.relay {
-            if let Some(trace) = relay.current() {
-                trace.record(component, verdict, detail, message);
-            }
+            // The attached trace is a request's own (never a relay of this one), so its hops'
+            // lock is taken under the relay's without an order to break.
+            relay.with_current(|trace| {
+                if let Some(trace) = trace {
+                    trace.record(component, verdict, detail, message);
+                }
+            });
             return;
         }
         if !self.enabled {
@@ -329,7 +342,8 @@ impl Trace {
                 let _ = fmt::Write::write_fmt(out, args);
             }
         });
-        let mut part = |text: Option<String>| text.map(|t| hops.append(|out| out.push_str(&t)));
+        let mut part =
+            |text: Option<Cow<'_, str>>| text.map(|t| hops.append(|out| out.push_str(&t)));
         let (address, rule) = (part(detail.address), part(detail.rule));
         tracing::debug!(component, %verdict, message = %&hops.text[message.clone()], "hop");
         hops.list.push(Stored {
@@ -367,7 +381,7 @@ impl Trace {
     /// building a [`Detail`]).
     pub fn enabled(&self) -> bool {
         match &self.relay {
-            Some(relay) => relay.current().is_some_and(|t| t.enabled()),
+            Some(relay) => relay.with_current(|t| t.is_some_and(Trace::enabled)),
             None => self.enabled,
         }
     }
