@@ -616,6 +616,44 @@ impl Start {
     }
 }
 
+/// The name of the `n`th execution started without one: a version-4-shaped UUID whose fields
+/// all come from the counter (`0000002a-002a-402a-a02a-00000000002a`), so names are stable
+/// from run to run. Written by the `uuid` crate's formatter (a padded `format!` of five fields
+/// cost more than the rest of a start's bookkeeping).
+fn counter_name(n: u64) -> String {
+    match u32::try_from(n) {
+        Ok(low) => {
+            let sub = (n % 0xfff) as u16;
+            let node = n.to_be_bytes();
+            uuid::Uuid::from_fields(
+                low,
+                (n % 0xffff) as u16,
+                0x4000 | sub,
+                &[
+                    0xa0 | (sub >> 8) as u8,
+                    sub as u8,
+                    node[2],
+                    node[3],
+                    node[4],
+                    node[5],
+                    node[6],
+                    node[7],
+                ],
+            )
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .to_owned()
+        }
+        // Past 2^32 starts the first field takes more than eight digits.
+        Err(_) => format!(
+            "{n:08x}-{:04x}-4{:03x}-a{:03x}-{n:012x}",
+            n % 0xffff,
+            n % 0xfff,
+            n % 0xfff
+        ),
+    }
+}
+
 /// The executions of a world, and the parsed definitions of its state machines.
 #[derive(Debug, Default)]
 pub struct Executions {
@@ -701,16 +739,12 @@ impl Executions {
     }
 
     fn next_name(&self) -> String {
-        let mut c = self.counter.lock().expect("lock");
-        *c += 1;
-        format!(
-            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-            *c,
-            *c % 0xffff,
-            *c % 0xfff,
-            *c % 0xfff,
+        let c = {
+            let mut c = self.counter.lock().expect("lock");
+            *c += 1;
             *c
-        )
+        };
+        counter_name(c)
     }
 
     /// The tasks of an execution named `name` of `sm`: run as a session of its role, waiting
@@ -1119,6 +1153,38 @@ impl Executions {
 
 #[cfg(test)]
 mod tests {
+    /// The names of executions started without one keep their shape: the counter in every
+    /// field (as `format!` wrote them before the `uuid` crate did).
+    #[test]
+    fn counter_names_are_the_counter_in_a_uuid_shape() {
+        for n in [
+            1u64,
+            0x2a,
+            0xfff,
+            0x1000,
+            0xffff,
+            0x10000,
+            123_456_789,
+            u64::from(u32::MAX),
+        ] {
+            assert_eq!(
+                counter_name(n),
+                format!(
+                    "{n:08x}-{:04x}-4{:03x}-a{:03x}-{n:012x}",
+                    n % 0xffff,
+                    n % 0xfff,
+                    n % 0xfff
+                ),
+                "{n}"
+            );
+        }
+        assert_eq!(counter_name(0x2a), "0000002a-002a-402a-a02a-00000000002a");
+        assert_eq!(
+            counter_name(1 << 32),
+            "100000000-0001-4100-a100-000100000000"
+        );
+    }
+
     use super::*;
 
     fn failed_record(redrive_count: u32) -> ExecutionRecord {
