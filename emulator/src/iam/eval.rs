@@ -126,7 +126,16 @@ impl fmt::Display for StatementRef {
         f.write_str(itoa::Buffer::new().format(self.index))?;
         f.write_str("]")?;
         if let Some(sid) = &self.sid {
-            write!(f, " (Sid {sid:?})")?;
+            // A Sid is letters and digits (reference_policies_elements_sid.html): quoted as
+            // it is; anything else as Rust's escaped form (a hostile policy's control
+            // characters do not reach the trace raw).
+            if sid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                f.write_str(" (Sid \"")?;
+                f.write_str(sid)?;
+                f.write_str("\")")?;
+            } else {
+                write!(f, " (Sid {sid:?})")?;
+            }
         }
         Ok(())
     }
@@ -678,6 +687,29 @@ fn account_of_arn(resource: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    /// A statement is named with its Sid quoted as it is when the Sid is letters and digits
+    /// (the grammar's), and escaped otherwise, so a policy's control characters stay out of
+    /// the trace.
+    #[test]
+    fn statement_refs_quote_their_sid_and_escape_odd_ones() {
+        let named = |sid: &str| {
+            StatementRef {
+                policy: "Role/Inline".into(),
+                sid: Some(sid.into()),
+                index: 2,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            named("AllowInvoke1"),
+            "Role/Inline Statement[2] (Sid \"AllowInvoke1\")"
+        );
+        assert_eq!(
+            named("a b\n\"c"),
+            "Role/Inline Statement[2] (Sid \"a b\\n\\\"c\")"
+        );
+    }
+
     use super::*;
 
     #[test]
