@@ -127,51 +127,130 @@ impl fmt::Display for Hop {
 }
 
 /// How many hops a trace makes room for at its first (an API Gateway request through a VPC link
-/// to an ALB makes ten).
-const HOPS_RESERVED: usize = 12;
+/// to an ALB makes ten, a StartSyncExecution of the seed's machines about fifteen).
+const HOPS_RESERVED: usize = 16;
 
-/// Room for the text of those hops at the first (about 1.3 KB for such a request).
-const TEXT_RESERVED: usize = 2048;
+/// Room for the text of those hops at the first (about 2 KB for such a request, 3.5 KB for
+/// such an execution): the text is not moved as it grows.
+const TEXT_RESERVED: usize = 4096;
+
+/// A trace keeps its first this many hops: an execution that loops for its whole history
+/// (25,000 events) would otherwise keep tens of thousands, in each of the viewer's entries.
+/// Later hops are counted, and [`Trace::hops`] ends with a hop that says how many were not kept.
+pub const MAX_HOPS: usize = 5_000;
+
+/// … and at most this much text (one hop's text past it is cut short).
+pub const MAX_TEXT: usize = 1 << 20;
 
 /// The hops of a trace as they are kept: every text of every hop back to back in one string,
-/// each hop naming its parts by range. A request makes about ten hops; one growing text rather
+/// each hop naming its parts by span. A request makes about ten hops; one growing text rather
 /// than a string per message, address and rule spares most of their allocations (and frees,
 /// when the viewer's oldest request is dropped). [`Trace::hops`] gives them back as [`Hop`]s.
 #[derive(Debug, Default)]
 struct Hops {
     list: Vec<Stored>,
     text: String,
+    /// Hops not kept past [`MAX_HOPS`] or [`MAX_TEXT`].
+    dropped: u64,
+}
+
+/// A part of the text by its byte offsets (the text is at most [`MAX_TEXT`] long, so they fit
+/// in 32 bits: a stored hop is 72 bytes rather than 112).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// No such part (a hop without an address or rule).
+    const NONE: Span = Span {
+        start: u32::MAX,
+        end: u32::MAX,
+    };
+
+    fn new(range: std::ops::Range<usize>) -> Self {
+        let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX - 1);
+        Span {
+            start: at(range.start),
+            end: at(range.end),
+        }
+    }
+
+    /// The part's text (cut short with the text, when the hop's text was).
+    fn text(self, text: &str) -> Option<&str> {
+        if self == Span::NONE {
+            return None;
+        }
+        let end = (self.end as usize).min(text.len());
+        let start = (self.start as usize).min(end);
+        Some(&text[start..end])
+    }
 }
 
 #[derive(Debug)]
 struct Stored {
     at_ms: u64,
     component: &'static str,
-    verdict: Verdict,
-    message: std::ops::Range<usize>,
-    address: Option<std::ops::Range<usize>>,
-    rule: Option<std::ops::Range<usize>>,
     state: Option<Arc<str>>,
+    message: Span,
+    address: Span,
+    rule: Span,
+    verdict: Verdict,
 }
 
 impl Hops {
-    /// Appends `write`'s text; its range.
-    fn append(&mut self, write: impl FnOnce(&mut String)) -> std::ops::Range<usize> {
+    /// Appends `write`'s text; its span.
+    fn append(&mut self, write: impl FnOnce(&mut String)) -> Span {
         let start = self.text.len();
         write(&mut self.text);
-        start..self.text.len()
+        Span::new(start..self.text.len())
     }
 
     fn hop(&self, h: &Stored) -> Hop {
-        let text = |r: &std::ops::Range<usize>| self.text[r.clone()].to_owned();
+        let text = |s: Span| s.text(&self.text).map(str::to_owned);
         Hop {
             at_ms: h.at_ms,
             component: h.component,
             verdict: h.verdict,
-            message: text(&h.message),
-            address: h.address.as_ref().map(text),
-            rule: h.rule.as_ref().map(text),
+            message: text(h.message).unwrap_or_default(),
+            address: text(h.address),
+            rule: text(h.rule),
             state: h.state.clone(),
+        }
+    }
+
+    /// The closing hop that counts the hops not kept, if any were not.
+    fn dropped_note(&self) -> Option<Hop> {
+        (self.dropped > 0).then(|| Hop {
+            at_ms: self.list.last().map_or(0, |h| h.at_ms),
+            component: "trace",
+            verdict: Verdict::Info,
+            message: format!(
+                "{} later {} not kept (a trace keeps its first {MAX_HOPS} hops and {} KiB of text)",
+                self.dropped,
+                if self.dropped == 1 {
+                    "hop was"
+                } else {
+                    "hops were"
+                },
+                MAX_TEXT / 1024
+            ),
+            address: None,
+            rule: None,
+            state: None,
+        })
+    }
+
+    /// Cuts the text back to [`MAX_TEXT`] (at a character boundary) when the last hop's
+    /// text went past it; its spans then end where the text does.
+    fn clamp(&mut self) {
+        if self.text.len() > MAX_TEXT {
+            let mut cut = MAX_TEXT;
+            while !self.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.text.truncate(cut);
         }
     }
 }
@@ -331,8 +410,13 @@ impl Trace {
         let detail = detail();
         let at_ms = self.origin.elapsed().as_millis() as u64;
         let mut hops = self.inner.lock().expect("trace lock");
+        if hops.list.len() >= MAX_HOPS || hops.text.len() >= MAX_TEXT {
+            hops.dropped += 1;
+            return;
+        }
         if hops.list.capacity() == 0 {
-            // A request's trace has about a dozen hops: one allocation rather than four.
+            // A request's trace has about a dozen hops: one allocation for them and one for
+            // their text, neither moved as the trace grows.
             hops.list.reserve_exact(HOPS_RESERVED);
             hops.text.reserve(TEXT_RESERVED);
         }
@@ -345,14 +429,15 @@ impl Trace {
         let mut part =
             |text: Option<Cow<'_, str>>| text.map(|t| hops.append(|out| out.push_str(&t)));
         let (address, rule) = (part(detail.address), part(detail.rule));
-        tracing::debug!(component, %verdict, message = %&hops.text[message.clone()], "hop");
+        hops.clamp();
+        tracing::debug!(component, %verdict, message = message.text(&hops.text).unwrap_or_default(), "hop");
         hops.list.push(Stored {
             at_ms,
             component,
             verdict,
             message,
-            address,
-            rule,
+            address: address.unwrap_or(Span::NONE),
+            rule: rule.unwrap_or(Span::NONE),
             state: self.scope.clone(),
         });
     }
@@ -395,7 +480,7 @@ impl Trace {
             .iter()
             .find(|h| svg::stops(h.verdict))
             .map(|h| hops.hop(h));
-        (hops.list.len(), deciding)
+        (hops.list.len() + usize::from(hops.dropped > 0), deciding)
     }
 
     /// A copy of the hops so far.
@@ -404,7 +489,11 @@ impl Trace {
             return relay.current().map(|t| t.hops()).unwrap_or_default();
         }
         let hops = self.inner.lock().expect("trace lock");
-        hops.list.iter().map(|h| hops.hop(h)).collect()
+        hops.list
+            .iter()
+            .map(|h| hops.hop(h))
+            .chain(hops.dropped_note())
+            .collect()
     }
 
     /// Virtual time elapsed since the trace started.
@@ -516,6 +605,57 @@ pub fn redact(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A trace keeps its first [`MAX_HOPS`] hops, counts the rest, and says so in a closing
+    /// hop: an execution that loops for its whole history cannot grow one without bound.
+    #[test]
+    fn a_trace_keeps_its_first_hops_and_counts_the_rest() {
+        let trace = Trace::new();
+        for i in 0..MAX_HOPS + 3 {
+            trace.info_fmt("sfn", format_args!("hop {i}"));
+        }
+        let hops = trace.hops();
+        assert_eq!(hops.len(), MAX_HOPS + 1);
+        assert_eq!(hops[MAX_HOPS - 1].message, format!("hop {}", MAX_HOPS - 1));
+        let note = hops.last().unwrap();
+        assert_eq!((note.component, note.verdict), ("trace", Verdict::Info));
+        assert!(
+            note.message.starts_with("3 later hops were not kept"),
+            "{}",
+            note.message
+        );
+        assert_eq!(trace.outline().0, MAX_HOPS + 1);
+    }
+
+    /// … and at most [`MAX_TEXT`] of text: a hop whose text goes past it is cut short at a
+    /// character boundary, and no hop after it is kept.
+    #[test]
+    fn a_trace_keeps_at_most_its_text_limit() {
+        let trace = Trace::new();
+        trace.pass("apigw", "before");
+        trace.hop_with(
+            "iam",
+            Verdict::Refuse,
+            || Detail::at("arn:aws:execute-api:r:1:a/s/GET/").rule("no statement allows"),
+            "é".repeat(MAX_TEXT),
+        );
+        trace.pass("alb", "after");
+        let hops = trace.hops();
+        assert_eq!(
+            hops.len(),
+            3,
+            "{:?}",
+            hops.iter().map(|h| h.component).collect::<Vec<_>>()
+        );
+        assert_eq!(hops[0].message, "before");
+        let cut = &hops[1];
+        assert_eq!(cut.verdict, Verdict::Refuse);
+        assert!(cut.message.chars().all(|c| c == 'é'));
+        assert!(cut.message.len() <= MAX_TEXT && cut.message.len() > MAX_TEXT - 16);
+        // The parts written after the cut are empty, not out of bounds.
+        assert_eq!(cut.address.as_deref(), Some(""));
+        assert!(hops[2].message.starts_with("1 later hop was not kept"));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn hops_carry_virtual_time() {
