@@ -86,11 +86,12 @@ fn header_value(name: &'static str, value: &str) -> Result<HeaderValue, SignErro
     HeaderValue::from_str(value).map_err(|_| SignError::InvalidHeaderValue { name })
 }
 
-/// Who signs, for which scope, when and how: what aws-sigv4 calls its `SigningParams`.
-#[derive(Clone, Copy, Debug)]
-pub struct SigningParams<'a> {
+/// Who signs, for which scope, when and how: what aws-sigv4 calls its `SigningParams`. The
+/// credentials are [`Credentials`] unless borrowed from wherever else they are kept
+/// ([`SigningIdentity`]).
+pub struct SigningParams<'a, C: ?Sized = Credentials> {
     /// The signer's credentials.
-    pub credentials: &'a Credentials,
+    pub credentials: &'a C,
     /// The Region of the credential scope.
     pub region: &'a str,
     /// The signing name of the service (`execute-api`, `states`, `vpc-lattice-svcs`, …).
@@ -101,17 +102,50 @@ pub struct SigningParams<'a> {
     pub settings: &'a SigningSettings,
 }
 
+impl<'a, C: ?Sized> SigningParams<'a, C> {
+    /// The parameters of [`sign_request`] and [`sign_request_in_place`], gathered.
+    fn new(
+        credentials: &'a C,
+        region: &'a str,
+        service: &'a str,
+        time: SystemTime,
+        settings: &'a SigningSettings,
+    ) -> Self {
+        Self {
+            credentials,
+            region,
+            service,
+            time,
+            settings,
+        }
+    }
+}
+
+impl<C: ?Sized> Clone for SigningParams<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: ?Sized> Copy for SigningParams<'_, C> {}
+
+impl<C: SigningIdentity + ?Sized> std::fmt::Debug for SigningParams<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The access key id only: the secret and token never appear in `Debug` output.
+        f.debug_struct("SigningParams")
+            .field("access_key_id", &self.credentials.access_key_id())
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .field("time", &self.time)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
 /// Computes the signature of `req` without changing it; [`sign_request`] applies the result.
 pub fn sign(req: &Incoming<'_>, params: &SigningParams<'_>) -> Result<SigningOutput, SignError> {
-    let SigningParams {
-        credentials,
-        region,
-        service,
-        time,
-        settings,
-    } = *params;
-    compute(req, credentials, region, service, time, settings, true)?
-        .into_output(credentials.session_token.as_deref(), settings)
+    compute(req, params, true)?
+        .into_output(params.credentials.session_token.as_deref(), params.settings)
 }
 
 /// What [`compute`] worked out: enough to set the headers or build the presigned parameters,
@@ -140,13 +174,16 @@ struct Computed {
 /// `record` keeps the canonical request and string to sign for [`SigningOutput`].
 fn compute<C: SigningIdentity + ?Sized>(
     req: &Incoming<'_>,
-    credentials: &C,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-    settings: &SigningSettings,
+    params: &SigningParams<'_, C>,
     record: bool,
 ) -> Result<Computed, SignError> {
+    let SigningParams {
+        credentials,
+        region,
+        service,
+        time,
+        settings,
+    } = *params;
     if region.is_empty() || service.is_empty() || region.contains('/') || service.contains('/') {
         return Err(SignError::InvalidScope {
             region: region.to_owned(),
@@ -461,8 +498,8 @@ pub fn sign_request<B: AsRef<[u8]>>(
     time: SystemTime,
     settings: &SigningSettings,
 ) -> Result<SigningOutput, SignError> {
-    sign_http(req, credentials, region, service, time, settings, true)
-        .map(Option::unwrap_or_default)
+    let params = SigningParams::new(credentials, region, service, time, settings);
+    sign_http(req, &params, true).map(Option::unwrap_or_default)
 }
 
 /// [`sign_request`] with the credentials borrowed wherever they are kept and without the
@@ -480,7 +517,8 @@ where
     B: AsRef<[u8]>,
     C: SigningIdentity + ?Sized,
 {
-    sign_http(req, credentials, region, service, time, settings, false).map(drop)
+    let params = SigningParams::new(credentials, region, service, time, settings);
+    sign_http(req, &params, false).map(drop)
 }
 
 /// [`sign_request`] and [`sign_request_in_place`]: the request viewed as an [`Incoming`],
@@ -488,18 +526,15 @@ where
 /// only when `record`.
 fn sign_http<B, C>(
     req: &mut http::Request<B>,
-    credentials: &C,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-    settings: &SigningSettings,
+    params: &SigningParams<'_, C>,
     record: bool,
 ) -> Result<Option<SigningOutput>, SignError>
 where
     B: AsRef<[u8]>,
     C: SigningIdentity + ?Sized,
 {
-    let token = credentials.session_token();
+    let settings = params.settings;
+    let token = params.credentials.session_token();
     // Only without a Host header (HTTP/2 style) does the URI give `host`.
     let host = if req.headers().contains_key(http::header::HOST) {
         None
@@ -517,15 +552,7 @@ where
         headers: req.headers(),
         body: req.body().as_ref(),
     };
-    let computed = compute(
-        &incoming,
-        credentials,
-        region,
-        service,
-        time,
-        settings,
-        record,
-    )?;
+    let computed = compute(&incoming, params, record)?;
     if settings.location == SignatureLocation::QueryString {
         let output = computed.into_output(token, settings)?;
         let invalid = |detail: String| SignError::InvalidUri { detail };
