@@ -584,3 +584,92 @@ where
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn creds() -> Credentials {
+        Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+            .with_session_token("session-token-value")
+    }
+
+    fn request() -> http::Request<Vec<u8>> {
+        http::Request::post("https://abc123.execute-api.us-east-1.amazonaws.com/prod/a%20b?x=1&a=2")
+            .header("host", "abc123.execute-api.us-east-1.amazonaws.com")
+            .header("content-type", "application/json")
+            .header("x-custom", "  two   spaces ")
+            .header("x-custom", "second")
+            .body(br#"{"k":"v"}"#.to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn sign_and_sign_request_record_the_same_signature_in_both_locations() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+        let c = creds();
+        for location in [SignatureLocation::Headers, SignatureLocation::QueryString] {
+            let settings = SigningSettings {
+                location,
+                ..SigningSettings::default()
+            };
+            let req = request();
+            let params = SigningParams::new(&c, "us-east-1", "execute-api", at, &settings);
+            let computed = sign(&Incoming::from_request(&req), &params).unwrap();
+            let mut signed = req.clone();
+            let applied =
+                sign_request(&mut signed, &c, "us-east-1", "execute-api", at, &settings).unwrap();
+            assert_eq!(computed, applied, "{location:?}");
+            assert!(!computed.canonical_request.is_empty());
+            assert!(
+                computed
+                    .string_to_sign
+                    .starts_with("AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/")
+            );
+            let mut lean = req.clone();
+            sign_request_in_place(&mut lean, &c, "us-east-1", "execute-api", at, &settings)
+                .unwrap();
+            assert_eq!(lean.headers(), signed.headers(), "{location:?}");
+            assert_eq!(lean.uri(), signed.uri(), "{location:?}");
+        }
+    }
+
+    #[test]
+    fn signing_params_debug_shows_no_secret_or_token() {
+        let c = creds();
+        let settings = SigningSettings::default();
+        let params = SigningParams::new(
+            &c,
+            "us-east-1",
+            "execute-api",
+            SystemTime::UNIX_EPOCH,
+            &settings,
+        );
+        let shown = format!("{params:?}");
+        assert!(shown.contains("AKIDEXAMPLE"), "{shown}");
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        assert!(!shown.contains("session-token-value"), "{shown}");
+    }
+
+    #[test]
+    fn an_invalid_scope_leaves_the_request_unchanged() {
+        let c = creds();
+        let settings = SigningSettings::default();
+        for (region, service) in [("", "execute-api"), ("us-east-1", "a/b")] {
+            let mut req = request();
+            let err = sign_request_in_place(
+                &mut req,
+                &c,
+                region,
+                service,
+                SystemTime::UNIX_EPOCH,
+                &settings,
+            )
+            .unwrap_err();
+            assert!(matches!(err, SignError::InvalidScope { .. }), "{err:?}");
+            assert_eq!(req.headers(), request().headers());
+        }
+    }
+}
