@@ -216,9 +216,10 @@ fn compute<C: SigningIdentity + ?Sized>(
         canonical.retain(|(n, _)| *n != name);
         canonical.push((name, Some(value)));
     }
-    // Only without a Host header (HTTP/2 style) does the authority give `host`.
-    if !headers.contains_key(http::header::HOST)
-        && let Some(authority) = req.authority
+    // Only without a Host header (HTTP/2 style) does the authority give `host` (`sign_http`
+    // gives no authority to a request with one: the map is not searched twice).
+    if let Some(authority) = req.authority
+        && !headers.contains_key(http::header::HOST)
     {
         set(&mut canonical, "host", authority.as_bytes());
     }
