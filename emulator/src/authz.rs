@@ -576,17 +576,6 @@ impl Directory {
         self.credentials_mut().end_session(access_key_id);
     }
 
-    /// What a SigV4 verifier needs for an access key id: its secret and, for temporary
-    /// credentials, the session token issued with it.
-    pub fn signing_credentials(&self, access_key_id: &str) -> Option<crate::sigv4::Credentials> {
-        let key = self.key(access_key_id)?;
-        let creds = crate::sigv4::Credentials::new(access_key_id, key.secret_access_key().expose());
-        Some(match key.session() {
-            Some(s) => creds.with_session_token(s.session_token.expose()),
-            None => creds,
-        })
-    }
-
     /// The principal behind a (signature-verified) access key at `now`, the way AWS derives it:
     /// the user (or root) of a long-term key, the assumed-role session of a temporary one (whose
     /// `aws:PrincipalArn` is the role's ARN). Unknown keys, wrong tokens and expired sessions are

@@ -30,7 +30,7 @@ use crate::iam::{
     Request, RequestContext, denial_message, evaluate, evaluate_policy,
 };
 use crate::lattice::AuthType;
-use crate::sigv4::{self, Credentials, Incoming, PayloadHash, SigV4Error, VerifyPolicy};
+use crate::sigv4::{self, Incoming, PayloadHash, PolicyView, SigV4Error};
 use crate::trace::{Trace, Verdict};
 
 /// The SigV4 service name of Lattice's data plane.
@@ -86,13 +86,6 @@ pub fn authenticate(
         trace.info("lattice", "request is unsigned: the caller is anonymous");
         return Ok(Principal::Anonymous);
     }
-    let lookup = |akid: &str| {
-        directory.credentials().lookup(akid).map(|r| Credentials {
-            access_key_id: akid.to_owned(),
-            secret_access_key: r.secret_access_key.expose().to_owned(),
-            session_token: r.session_token.map(|t| t.expose().to_owned()),
-        })
-    };
     let incoming = Incoming {
         method: parts.method.as_str(),
         authority: parts.uri.authority().map(http::uri::Authority::as_str),
@@ -100,40 +93,44 @@ pub fn authenticate(
         headers: &parts.headers,
         body,
     };
-    let policy = VerifyPolicy {
-        service: SERVICE.to_owned(),
-        region: Some(region.to_owned()),
+    let policy = PolicyView {
+        service: SERVICE,
+        region: Some(region),
         max_skew: sigv4::API_GATEWAY_SKEW,
         normalize_uri_path: true,
         unsigned_query_session_token: false,
         // Lattice does not sign payloads: `x-amz-content-sha256: UNSIGNED-PAYLOAD`.
         payload: PayloadHash::UnsignedAllowed,
     };
-    let (akid, token) = match sigv4::verify(&incoming, now, &policy, lookup) {
-        Ok(v) => (v.access_key_id, v.session_token),
+    // One read of the credential store, as API Gateway's `sigv4_caller`: the key's secret for
+    // the signature, then its principal (no copy of the credentials).
+    let checked = match sigv4::verify_with(&incoming, now, &policy, |akid| directory.key(akid)) {
+        Ok(checked) => checked,
         Err(e) => {
             trace.hop("lattice", Verdict::Refuse, format!("SigV4: {e}"));
             return Err(e.into());
         }
     };
-    let now_utc = chrono::DateTime::<chrono::Utc>::from(now);
-    let resolved = directory
-        .credentials()
-        .authenticate(&akid, token.as_deref(), now_utc)
-        .map_err(|e| AuthnError::Credentials {
-            message: e
-                .aws_message()
-                .map(str::to_owned)
-                .unwrap_or_else(|| e.to_string()),
-        })?;
+    let key = &checked.credentials;
+    key.check(
+        checked.session_token.as_deref(),
+        chrono::DateTime::<chrono::Utc>::from(now),
+    )
+    .map_err(|e| AuthnError::Credentials {
+        message: e
+            .aws_message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e.to_string()),
+    })?;
     trace.pass(
         "lattice",
         format!(
-            "SigV4 ({SERVICE}, UNSIGNED-PAYLOAD) verified: {} signed with {akid}",
-            resolved.principal.arn()
+            "SigV4 ({SERVICE}, UNSIGNED-PAYLOAD) verified: {} signed with {}",
+            key.principal().arn(),
+            checked.access_key_id
         ),
     );
-    Ok(resolved.principal)
+    Ok(key.principal().clone())
 }
 
 /// One auth policy gate on the path: the service network's or the service's.

@@ -37,12 +37,14 @@ const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 type HmacSha256 = Hmac<Sha256>;
 
 /// Lower-case hex SHA-256, the digest format used throughout SigV4.
+#[cfg(test)]
 pub(super) fn sha256_hex(data: &[u8]) -> String {
     hex32(&Sha256::digest(data).into())
 }
 
 /// Lower-case hex of a 32-byte digest, through a table: `hex::encode` goes a `char` at a time
 /// through an iterator, which was an eighth of a verification in the `sigv4` bench's profile.
+#[cfg(test)]
 pub(super) fn hex32(bytes: &[u8; 32]) -> String {
     Hex64::of(bytes).as_str().to_owned()
 }
@@ -165,6 +167,7 @@ fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> 
 }
 
 /// Hex HMAC of the string to sign under the derived key.
+#[cfg(test)]
 pub(super) fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
     signature_hex(key, string_to_sign).as_str().to_owned()
 }
@@ -202,6 +205,7 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 }
 
 /// [`signature`] on the stack (a verifier only compares it).
+#[cfg(test)]
 pub(super) fn signature_hex(key: &[u8; 32], string_to_sign: &str) -> Hex64 {
     Hex64::of(&hmac(key, string_to_sign.as_bytes()))
 }
@@ -473,15 +477,9 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
     out.extend_from_slice(rest);
 }
 
-/// The canonical value of one header: every occurrence trimmed, joined with `,` in the order
-/// received. `None` when the request carries no such header.
-pub(super) fn canonical_header_value(headers: &HeaderMap, name: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    push_canonical_header_value(&mut out, headers, name).then_some(out)
-}
-
-/// [`canonical_header_value`] appended to `out`; `false` (nothing appended) when the request
-/// carries no such header.
+/// The canonical value of one header appended to `out`: every occurrence trimmed, joined with
+/// `,` in the order received; `false` (nothing appended) when the request carries no such
+/// header.
 pub(super) fn push_canonical_header_value(
     out: &mut Vec<u8>,
     headers: &HeaderMap,
@@ -496,35 +494,6 @@ pub(super) fn push_canonical_header_value(
         present = true;
     }
     present
-}
-
-/// Assembles the canonical request from its already-canonical parts.
-pub(super) fn canonical_request(
-    method: &str,
-    uri: &str,
-    query: &str,
-    headers: &[(String, Vec<u8>)],
-    signed_headers: &str,
-    payload_hash: &str,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(method.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(uri.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(query.as_bytes());
-    out.push(b'\n');
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_bytes());
-        out.push(b':');
-        out.extend_from_slice(value);
-        out.push(b'\n');
-    }
-    out.push(b'\n');
-    out.extend_from_slice(signed_headers.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(payload_hash.as_bytes());
-    out
 }
 
 /// Standard base64 with padding. AWS uses it for the SHA-256 digest of a malformed

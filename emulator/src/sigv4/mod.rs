@@ -1,9 +1,11 @@
 //! AWS Signature Version 4, as API Gateway checks it for `execute-api` and as Step Functions'
 //! `apigateway:invoke` integration (`AuthType: IAM_ROLE`) signs it.
 //!
-//! - [`sign`] / [`sign_request`] add `X-Amz-Date`, `X-Amz-Security-Token` and `Authorization`
-//!   (or the presigned `X-Amz-*` query parameters) to a request, byte for byte as the `aws-sigv4`
-//!   crate does for the same inputs.
+//! - [`sign`] / [`sign_request`] / [`sign_request_in_place`] add `X-Amz-Date`,
+//!   `X-Amz-Security-Token` and `Authorization` (or the presigned `X-Amz-*` query parameters) to
+//!   a request, byte for byte as the `aws-sigv4` crate does for the same inputs: one signer, the
+//!   last without the [`SigningOutput`] record and with credentials borrowed wherever they are
+//!   kept ([`SigningIdentity`]).
 //! - [`verify`] / [`verify_request`] recompute the signature of an incoming request and return who
 //!   signed it, or the [`SigV4Error`] whose [`SigV4Error::error_type`] and
 //!   [`SigV4Error::message`] are what API Gateway puts on the wire with its 403; [`wire`] maps

@@ -353,8 +353,8 @@ fn canonical_request_into(
     let query = canonical_query(pairs.map(|(k, v)| (k.as_slice(), v.as_slice())));
     let uri = canonical_uri(path, normalize);
     let payload = payload_hash(req, payload);
-    // Written straight into one buffer (the same bytes as canonical::canonical_request from a
-    // list of headers, without a String and a Vec per signed header).
+    // Written straight into one buffer (the layout the signer writes, without a String and a
+    // Vec per signed header).
     out.reserve(256 + claimed.signed_headers.len() * 2);
     for part in [req.method, &*uri, query.as_str()] {
         out.extend_from_slice(part.as_bytes());
