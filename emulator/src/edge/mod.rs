@@ -146,6 +146,88 @@ pub struct StateMachineEntry {
     pub extra: Value,
 }
 
+/// A scope's state machines by ARN, with a version that every write changes (so the executions'
+/// store learns the list again only when it changed: [`Executions::know_machines_of`]).
+#[derive(Debug)]
+pub struct StateMachines {
+    map: RwLock<BTreeMap<String, StateMachineEntry>>,
+    version: std::sync::atomic::AtomicU64,
+}
+
+impl Default for StateMachines {
+    fn default() -> Self {
+        Self::new(BTreeMap::new())
+    }
+}
+
+impl StateMachines {
+    fn new(map: BTreeMap<String, StateMachineEntry>) -> Self {
+        Self {
+            map: RwLock::new(map),
+            version: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// The machines, to read.
+    pub fn read(
+        &self,
+    ) -> std::sync::LockResult<std::sync::RwLockReadGuard<'_, BTreeMap<String, StateMachineEntry>>>
+    {
+        self.map.read()
+    }
+
+    /// The machines, to change: the version moves on when the guard is dropped, while the
+    /// lock is still held (a reader that sees the new version then reads the new list).
+    pub fn write(&self) -> std::sync::LockResult<StateMachinesMut<'_>> {
+        let wrap = |guard| StateMachinesMut {
+            guard,
+            version: &self.version,
+        };
+        match self.map.write() {
+            Ok(guard) => Ok(wrap(guard)),
+            Err(poisoned) => Err(std::sync::PoisonError::new(wrap(poisoned.into_inner()))),
+        }
+    }
+
+    /// The version of the list (never 0; changed by every [`StateMachines::write`]).
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// [`StateMachines::write`]'s guard.
+pub struct StateMachinesMut<'a> {
+    guard: std::sync::RwLockWriteGuard<'a, BTreeMap<String, StateMachineEntry>>,
+    version: &'a std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for StateMachinesMut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateMachinesMut").finish_non_exhaustive()
+    }
+}
+
+impl Drop for StateMachinesMut<'_> {
+    fn drop(&mut self) {
+        // Runs before the guard (a field) is dropped: under the write lock.
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl std::ops::Deref for StateMachinesMut<'_> {
+    type Target = BTreeMap<String, StateMachineEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for StateMachinesMut<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.guard
+    }
+}
+
 /// What the APIs hold in one (account, Region): its state machines, their executions, and when
 /// its connections were made (the connections themselves are in the world's registry, keyed by
 /// account and Region, so the world's HTTP Tasks find them).
@@ -154,7 +236,7 @@ pub struct ScopeState {
     /// Executions started through the API.
     pub executions: Arc<Executions>,
     /// State machines by ARN.
-    pub state_machines: RwLock<BTreeMap<String, StateMachineEntry>>,
+    pub state_machines: StateMachines,
     /// Connection creation times by name.
     pub connection_times: RwLock<BTreeMap<String, SystemTime>>,
     /// CloudFormation's stacks and change sets (held for a whole stack operation).
@@ -193,7 +275,7 @@ impl ScopeState {
             .collect();
         Self {
             executions: Arc::new(Executions::new()),
-            state_machines: RwLock::new(state_machines),
+            state_machines: StateMachines::new(state_machines),
             connection_times: RwLock::new(connection_times),
             stacks: Mutex::default(),
             stack_machines: Mutex::new(
@@ -1661,6 +1743,18 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 #[cfg(test)]
 mod tests {
+    /// Every write to a scope's state machines moves their version on; reads do not.
+    #[test]
+    fn state_machines_version_moves_with_every_write() {
+        let machines = StateMachines::default();
+        let v = machines.version();
+        assert_ne!(v, 0);
+        drop(machines.read().unwrap());
+        assert_eq!(machines.version(), v);
+        machines.write().unwrap().clear();
+        assert_eq!(machines.version(), v + 1);
+    }
+
     use super::*;
 
     #[test]

@@ -466,14 +466,13 @@ fn execution_input(input: &Value) -> Result<Value, E> {
 /// Tells the execution store the scope's machines, for `states:startExecution` tasks of the
 /// execution about to start.
 fn know_machines(c: &Call<'_>) {
-    c.state.executions.know_machines(
-        c.state
-            .state_machines
-            .read()
-            .expect("lock")
-            .values()
-            .map(|e| &e.machine),
-    );
+    // The version first, then the list (a write moves the version on under the lock, so a
+    // list read after it is at least as new: learned again at the next start at worst).
+    let version = c.state.state_machines.version();
+    let machines = c.state.state_machines.read().expect("lock");
+    c.state
+        .executions
+        .know_machines_of(version, machines.values().map(|e| &e.machine));
 }
 
 fn start_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {

@@ -671,6 +671,9 @@ pub struct Executions {
     /// The state machines `states:startExecution` tasks may start (the scope's, as of the
     /// parent's start).
     machines: Mutex<BTreeMap<String, Arc<StateMachine>>>,
+    /// The version of the caller's list of machines last learned
+    /// ([`Executions::know_machines_of`]; 0: none yet).
+    known_version: std::sync::atomic::AtomicU64,
     /// Woken whenever an execution ends (`.sync` waits on it).
     ended: tokio::sync::Notify,
     /// Map Runs of Distributed Map states and their child executions.
@@ -712,6 +715,22 @@ impl Executions {
                 m.insert(sm.arn.clone(), Arc::new(sm.clone()));
             }
         }
+    }
+
+    /// [`Self::know_machines`] of the caller's list at `version` (a number the list's owner
+    /// changes with every change to it, never 0), skipped when that version is the one last
+    /// learned: a start does not compare every machine of its scope with the known ones.
+    pub fn know_machines_of<'a>(
+        &self,
+        version: u64,
+        machines: impl IntoIterator<Item = &'a StateMachine>,
+    ) {
+        use std::sync::atomic::Ordering;
+        if self.known_version.load(Ordering::Acquire) == version {
+            return;
+        }
+        self.know_machines(machines);
+        self.known_version.store(version, Ordering::Release);
     }
 
     /// A known state machine (shared, not copied: StartSyncExecution takes it at every start).
@@ -1153,6 +1172,37 @@ impl Executions {
 
 #[cfg(test)]
 mod tests {
+    /// The scope's machines are learned again only when their version moves: the same version
+    /// is not compared machine by machine at every start, a new one is.
+    #[test]
+    fn machines_are_learned_again_only_at_a_new_version() {
+        let machine = |definition: &str| StateMachine {
+            logical_id: "M".into(),
+            name: "m".into(),
+            arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            definition: definition.into(),
+            kind: StateMachineType::Standard,
+        };
+        let store = Executions::default();
+        let (first, changed) = (machine("{\"v\":1}"), machine("{\"v\":2}"));
+        store.know_machines_of(1, [&first]);
+        assert_eq!(
+            store.machine(&first.arn).unwrap().definition,
+            first.definition
+        );
+        store.know_machines_of(1, [&changed]);
+        assert_eq!(
+            store.machine(&first.arn).unwrap().definition,
+            first.definition
+        );
+        store.know_machines_of(2, [&changed]);
+        assert_eq!(
+            store.machine(&first.arn).unwrap().definition,
+            changed.definition
+        );
+    }
+
     /// The names of executions started without one keep their shape: the counter in every
     /// field (as `format!` wrote them before the `uuid` crate did).
     #[test]
