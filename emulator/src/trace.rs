@@ -152,6 +152,9 @@ struct Hops {
     text: String,
     /// Hops not kept past [`MAX_HOPS`] or [`MAX_TEXT`].
     dropped: u64,
+    /// The text reached [`MAX_TEXT`] (its cut may land a few bytes short, at a character
+    /// boundary): no later hop is kept.
+    full: bool,
 }
 
 /// A part of the text by its byte offsets (the text is at most [`MAX_TEXT`] long, so they fit
@@ -243,14 +246,15 @@ impl Hops {
     }
 
     /// Cuts the text back to [`MAX_TEXT`] (at a character boundary) when the last hop's
-    /// text went past it; its spans then end where the text does.
+    /// text reached it, and marks it full; the hop's spans then end where the text does.
     fn clamp(&mut self) {
-        if self.text.len() > MAX_TEXT {
+        if self.text.len() >= MAX_TEXT {
             let mut cut = MAX_TEXT;
             while !self.text.is_char_boundary(cut) {
                 cut -= 1;
             }
             self.text.truncate(cut);
+            self.full = true;
         }
     }
 }
@@ -290,10 +294,6 @@ impl Relay {
     /// Drops the connection's hops until the next [`Relay::attach`] (an idle connection).
     pub fn detach(&self) {
         *self.0.lock().expect("relay lock") = None;
-    }
-
-    fn current(&self) -> Option<Trace> {
-        self.0.lock().expect("relay lock").clone()
     }
 
     /// `f` on the trace attached now, borrowed under the relay's lock (a hop is recorded
@@ -410,7 +410,7 @@ impl Trace {
         let detail = detail();
         let at_ms = self.origin.elapsed().as_millis() as u64;
         let mut hops = self.inner.lock().expect("trace lock");
-        if hops.list.len() >= MAX_HOPS || hops.text.len() >= MAX_TEXT {
+        if hops.list.len() >= MAX_HOPS || hops.full {
             hops.dropped += 1;
             return;
         }
@@ -486,7 +486,7 @@ impl Trace {
     /// A copy of the hops so far.
     pub fn hops(&self) -> Vec<Hop> {
         if let Some(relay) = &self.relay {
-            return relay.current().map(|t| t.hops()).unwrap_or_default();
+            return relay.with_current(|t| t.map(Trace::hops).unwrap_or_default());
         }
         let hops = self.inner.lock().expect("trace lock");
         hops.list
@@ -654,6 +654,22 @@ mod tests {
         assert!(cut.message.len() <= MAX_TEXT && cut.message.len() > MAX_TEXT - 16);
         // The parts written after the cut are empty, not out of bounds.
         assert_eq!(cut.address.as_deref(), Some(""));
+        assert!(hops[2].message.starts_with("1 later hop was not kept"));
+    }
+
+    /// A cut that lands short of [`MAX_TEXT`] (a character straddles the limit) still ends the
+    /// trace: no empty hop is kept after it.
+    #[test]
+    fn a_cut_short_of_the_limit_still_ends_the_trace() {
+        let trace = Trace::new();
+        trace.pass("apigw", "odd");
+        trace.hop("iam", Verdict::Refuse, "é".repeat(MAX_TEXT));
+        trace.pass("alb", "after");
+        let hops = trace.hops();
+        assert_eq!(
+            hops.iter().map(|h| h.component).collect::<Vec<_>>(),
+            ["apigw", "iam", "trace"]
+        );
         assert!(hops[2].message.starts_with("1 later hop was not kept"));
     }
 
