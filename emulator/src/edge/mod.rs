@@ -1743,6 +1743,8 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Every write to a scope's state machines moves their version on; reads do not.
     #[test]
     fn state_machines_version_moves_with_every_write() {
@@ -1754,8 +1756,6 @@ mod tests {
         machines.write().unwrap().clear();
         assert_eq!(machines.version(), v + 1);
     }
-
-    use super::*;
 
     #[test]
     fn region_names_have_aws_shape() {

@@ -687,6 +687,8 @@ fn account_of_arn(resource: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// A statement is named with its Sid quoted as it is when the Sid is letters and digits
     /// (the grammar's), and escaped otherwise, so a policy's control characters stay out of
     /// the trace.
@@ -709,8 +711,6 @@ mod tests {
             "Role/Inline Statement[2] (Sid \"a b\\n\\\"c\")"
         );
     }
-
-    use super::*;
 
     #[test]
     fn derived_keys_are_the_principal_keys_folded() {

@@ -1172,6 +1172,8 @@ impl Executions {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// The scope's machines are learned again only when their version moves: the same version
     /// is not compared machine by machine at every start, a new one is.
     #[test]
@@ -1234,8 +1236,6 @@ mod tests {
             "100000000-0001-4100-a100-000100000000"
         );
     }
-
-    use super::*;
 
     fn failed_record(redrive_count: u32) -> ExecutionRecord {
         let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
