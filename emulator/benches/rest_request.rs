@@ -22,6 +22,8 @@ use vpcgate::scenario::{Scenario, StackLinks};
 use vpcgate::sigv4::{Credentials, EXECUTE_API, SigningSettings, sign_request};
 use vpcgate::world::World;
 
+mod fixed;
+
 const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -83,30 +85,9 @@ fn bench(c: &mut Criterion) {
         ("rest", row(&rt, "seed.json")),
         ("http-api", row(&rt, "pattern-b-http-api.json")),
     ];
-    if let Some(n) = std::env::var("VPCGATE_BENCH_ITERS")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        let only = std::env::var("VPCGATE_BENCH_ROW").ok();
-        for (name, (edge, req)) in rows
-            .iter()
-            .filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name))
-        {
-            rt.block_on(async {
-                let started = tokio::time::Instant::now();
-                for _ in 0..n {
-                    send(edge, black_box(req.clone())).await;
-                }
-                // Wall time per call on this thread (A/B comparisons of a change; the
-                // instruction count under callgrind is the figure that does not drift).
-                eprintln!(
-                    "{name}: {:.2} µs per call over {n}",
-                    started.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64
-                );
-            });
-        }
-        std::process::exit(0);
-    }
+    fixed::run_if_asked(&rt, &rows, async |(edge, req)| {
+        send(edge, req.clone()).await;
+    });
     let mut group = c.benchmark_group("API request in process");
     for (name, (edge, req)) in &rows {
         group.bench_function(*name, |b| {

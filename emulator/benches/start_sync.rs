@@ -21,6 +21,8 @@ use vpcgate::scenario::{Scenario, StackLinks};
 use vpcgate::sigv4::{Credentials, SigningSettings, sign_request};
 use vpcgate::world::World;
 
+mod fixed;
+
 const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -109,31 +111,10 @@ fn bench(c: &mut Criterion) {
         ("sync-b", row(&rt, "pattern-b.json", "StateMachineB")),
         ("sync-a", row(&rt, "pattern-a.json", "StateMachineA")),
     ];
-    if let Some(n) = std::env::var("VPCGATE_BENCH_ITERS")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        let only = std::env::var("VPCGATE_BENCH_ROW").ok();
-        for (name, (edge, req)) in rows
-            .iter()
-            .filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name))
-        {
-            rt.block_on(async {
-                let started = tokio::time::Instant::now();
-                for _ in 0..n {
-                    let (status, _) = send(edge, black_box(req.clone())).await;
-                    assert_eq!(status, 200);
-                }
-                // Wall time per call on this thread (A/B comparisons of a change; the
-                // instruction count under callgrind is the figure that does not drift).
-                eprintln!(
-                    "{name}: {:.2} µs per call over {n}",
-                    started.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64
-                );
-            });
-        }
-        std::process::exit(0);
-    }
+    fixed::run_if_asked(&rt, &rows, async |(edge, req)| {
+        let (status, _) = send(edge, req.clone()).await;
+        assert_eq!(status, 200);
+    });
     let mut group = c.benchmark_group("StartSyncExecution in process");
     for (name, (edge, req)) in &rows {
         group.bench_function(*name, |b| {
