@@ -583,10 +583,7 @@ fn diff(before: Option<&StackSummary>, after: &StackSummary) -> Vec<Change> {
 /// Stack names: CreateStack's constraint
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html>).
 pub fn check_name(name: &str) -> Result<(), CfnError> {
-    let ok = name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
+    if crate::scenario::stacks::is_stack_name(name) {
         Ok(())
     } else {
         Err(CfnError::validation(format!(

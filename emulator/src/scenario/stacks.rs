@@ -23,10 +23,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 use ipnet::Ipv4Net;
-use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -466,14 +464,29 @@ fn ty_index(ty: &str) -> usize {
     EXISTING.iter().position(|(_, t, _)| *t == ty).unwrap_or(0)
 }
 
-static REGION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d+$").expect("a valid regex"));
-static STACK_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$").expect("a valid regex"));
-
-/// Whether `name` is shaped like a Region name (`ap-northeast-1`, `us-gov-west-1`).
+/// Whether `name` is shaped like a Region name (`ap-northeast-1`, `us-gov-west-1`):
+/// `^[a-z]{2}(-[a-z]+)+-[0-9]+$`, matched part by part (no expression compiled at start).
 pub fn is_region_name(name: &str) -> bool {
-    REGION.is_match(name)
+    let parts: Vec<&str> = name.split('-').collect();
+    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    match parts.as_slice() {
+        [country, middle @ .., number] if !middle.is_empty() => {
+            country.len() == 2
+                && lower(country)
+                && middle.iter().all(|p| lower(p))
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// CreateStack's constraint on a stack name, `[a-zA-Z][-a-zA-Z0-9]*` of at most 128 characters
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html>).
+pub fn is_stack_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Reads JSON values with paths, collecting precise errors.
@@ -756,7 +769,7 @@ impl Environment {
             .for_each(|(path, why)| r.invalid(&path, why));
         env.region = r.string(m, "Region", "", false);
         if let Some(region) = &env.region
-            && !REGION.is_match(region)
+            && !is_region_name(region)
         {
             r.invalid(
                 "Region",
@@ -1530,7 +1543,7 @@ fn load_from(
     let mut errors = Vec::new();
     let mut names = BTreeSet::new();
     for s in stacks {
-        if !STACK_NAME.is_match(&s.name) {
+        if !is_stack_name(&s.name) {
             // The CreateStack constraint
             // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html>).
             errors.push(plain_error(
@@ -2087,6 +2100,52 @@ pub(crate) fn build_scenario(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The part-by-part matchers against the expressions they replace (ASCII digits: a Region
+    /// name has no other), on their edges and on random text.
+    #[test]
+    fn region_and_stack_names_match_their_expressions() {
+        use proptest::prelude::*;
+        let region = regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$").unwrap();
+        let stack = regex::Regex::new(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$").unwrap();
+        let agree = |text: &str| {
+            assert_eq!(
+                is_region_name(text),
+                region.is_match(text),
+                "region {text:?}"
+            );
+            assert_eq!(is_stack_name(text), stack.is_match(text), "stack {text:?}");
+        };
+        let long = format!("a{}", "-".repeat(127));
+        for text in [
+            "",
+            "ap-northeast-1",
+            "us-gov-west-1",
+            "us-east-10",
+            "u-east-1",
+            "use-east-1",
+            "us-east-",
+            "us--1",
+            "us-1",
+            "us-East-1",
+            "us-east-1a",
+            "-us-east-1",
+            "us-east-1-",
+            "a",
+            "1st",
+            "a_b",
+            "a-",
+            "A-9",
+            "é",
+            &long,
+            &format!("{long}-"),
+        ] {
+            agree(text);
+        }
+        proptest!(ProptestConfig::with_cases(5_000), |(text in "[-a-zA-Z0-9_]{0,12}")| {
+            agree(&text);
+        });
+    }
 
     #[test]
     fn flags_parse() {
