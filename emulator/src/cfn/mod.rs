@@ -21,6 +21,7 @@ pub mod error;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
@@ -29,6 +30,7 @@ pub use error::CfnError;
 
 use crate::scenario::error::{ErrorKind, ScenarioErrors};
 use crate::scenario::stacks::{Loaded, StackSpec, StackSummary};
+use crate::scenario::yaml::Template;
 
 /// The largest `TemplateBody` CloudFormation takes (API_CreateStack: "Length Constraints:
 /// Minimum length of 1. Maximum length of 51200").
@@ -206,10 +208,12 @@ pub fn text(v: &Value) -> String {
 }
 
 fn output_descriptions(body: &str) -> BTreeMap<String, String> {
-    let Ok(doc) = parse(body) else {
+    let Ok(template) = parse(body) else {
         return BTreeMap::new();
     };
-    doc.get("Outputs")
+    template
+        .doc
+        .get("Outputs")
         .and_then(Value::as_object)
         .map(|o| {
             o.iter()
@@ -336,9 +340,8 @@ pub struct Stacks {
 }
 
 /// Parses a template body (YAML or JSON) the way the template engine does.
-pub fn parse(body: &str) -> Result<Map<String, Value>, CfnError> {
-    crate::scenario::yaml::parse_template(body, "template")
-        .map(|(doc, _)| doc)
+pub fn parse(body: &str) -> Result<Arc<Template>, CfnError> {
+    crate::scenario::yaml::parse_template_shared(body, "template")
         .map_err(|e| CfnError::validation(first_message(&e)))
 }
 
@@ -647,7 +650,7 @@ impl Stacks {
         &self,
         req: &Request,
         previous: Option<&Stack>,
-    ) -> Result<(String, Map<String, Value>), CfnError> {
+    ) -> Result<(String, Arc<Template>), CfnError> {
         let body = match (&req.body, previous) {
             (Some(b), _) => b.clone(),
             (None, Some(p)) => p.body.clone(),
@@ -663,9 +666,9 @@ impl Stacks {
                 body.chars().take(40).collect::<String>()
             )));
         }
-        let doc = parse(&body)?;
-        check_capabilities(&doc, &req.capabilities)?;
-        Ok((body, doc))
+        let template = parse(&body)?;
+        check_capabilities(&template.doc, &req.capabilities)?;
+        Ok((body, template))
     }
 
     /// Parameters after `UsePreviousValue`.
@@ -715,9 +718,10 @@ impl Stacks {
                 name: req.name.clone(),
             });
         }
-        let (body, doc) = self.template(req, None)?;
+        let (body, template) = self.template(req, None)?;
+        let doc = &template.doc;
         let parameters = Self::parameters(req, None)?;
-        let stack = Stack::new(ctx, req, body, parameters, &doc, "CREATE_IN_PROGRESS");
+        let stack = Stack::new(ctx, req, body, parameters, doc, "CREATE_IN_PROGRESS");
         let id = stack.id.clone();
         self.run_create(ctx, stack, None)?;
         Ok(id)
@@ -816,7 +820,8 @@ impl Stacks {
             .find(&req.name)
             .ok_or_else(|| CfnError::validation(format!("Stack [{}] does not exist", req.name)))?;
         updatable(&self.stacks[i])?;
-        let (body, doc) = self.template(req, Some(&self.stacks[i]))?;
+        let (body, template) = self.template(req, Some(&self.stacks[i]))?;
+        let doc = &template.doc;
         let parameters = Self::parameters(req, Some(&self.stacks[i]))?;
         let mut next = self.stacks[i].clone();
         next.body = body;
@@ -1146,7 +1151,8 @@ impl Stacks {
             self.change_sets
                 .retain(|c| !(c.name == name && c.stack_id == stack_id));
         }
-        let (body, doc) = self.template(req, previous)?;
+        let (body, template) = self.template(req, previous)?;
+        let doc = &template.doc;
         let parameters = Self::parameters(req, previous)?;
         let index = existing.unwrap_or(self.stacks.len());
         let specs = self.specs(Some(index), Some(spec(&req.name, &body, &parameters)));
@@ -1210,7 +1216,7 @@ impl Stacks {
         let stack_id = match existing {
             Some(i) => self.stacks[i].id.clone(),
             None => {
-                let mut stack = Stack::new(ctx, req, body.clone(), parameters.clone(), &doc, "");
+                let mut stack = Stack::new(ctx, req, body.clone(), parameters.clone(), doc, "");
                 let id = stack.id.clone();
                 let mut rec = Recorder::new(ctx.now, &stack);
                 rec.stack(&mut stack, "REVIEW_IN_PROGRESS", Some("User Initiated"));
@@ -1276,8 +1282,9 @@ impl Stacks {
         if !cs.tags.is_empty() {
             next.tags = cs.tags.clone();
         }
-        next.description = parse(&cs.body).ok().and_then(|d| {
-            d.get("Description")
+        next.description = parse(&cs.body).ok().and_then(|t| {
+            t.doc
+                .get("Description")
                 .and_then(Value::as_str)
                 .map(str::to_string)
         });
@@ -1336,8 +1343,9 @@ fn updatable(s: &Stack) -> Result<(), CfnError> {
 fn resource_type(body: &str, logical: &str) -> String {
     parse(body)
         .ok()
-        .and_then(|d| {
-            d.get("Resources")?
+        .and_then(|t| {
+            t.doc
+                .get("Resources")?
                 .get(logical)?
                 .get("Type")?
                 .as_str()
@@ -1351,7 +1359,7 @@ mod tests {
     use super::*;
 
     fn doc(yaml: &str) -> Map<String, Value> {
-        parse(yaml).unwrap()
+        parse(yaml).unwrap().doc.clone()
     }
 
     #[test]

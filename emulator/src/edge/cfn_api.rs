@@ -244,7 +244,8 @@ pub fn dispatch(
                     ));
                 }
             };
-            let doc = cfn::parse(&body)?;
+            let template = cfn::parse(&body)?;
+            let doc = &template.doc;
             write_parameters(&mut x, &doc, true);
             x.opt(
                 "Description",
@@ -274,7 +275,8 @@ pub fn dispatch(
                     "Either Template URL or Template Body must be specified.",
                 ));
             };
-            let doc = cfn::parse(body)?;
+            let template = cfn::parse(body)?;
+            let doc = &template.doc;
             validate_template(edge, call, body)?;
             write_parameters(&mut x, &doc, false);
             x.opt(

@@ -1450,8 +1450,7 @@ fn plain_error(file: &str, path: &str, reason: String) -> ScenarioError {
 struct Parsed {
     spec: StackSpec,
     file: String,
-    doc: Map<String, Value>,
-    locations: SourceMap,
+    template: std::sync::Arc<yaml::Template>,
 }
 
 /// Deploys `stacks` in order into the environment; `overrides` are `--parameter` values.
@@ -1583,8 +1582,8 @@ fn load_from(
     for s in stacks {
         let file = s.template.display().to_string();
         let read = match &s.body {
-            Some(b) => Ok(b.clone()),
-            None => super::read_source(&s.template),
+            Some(b) => Ok(std::borrow::Cow::Borrowed(b.as_str())),
+            None => super::read_source(&s.template).map(std::borrow::Cow::Owned),
         };
         let text = match read {
             Ok(t) => t,
@@ -1593,12 +1592,11 @@ fn load_from(
                 continue;
             }
         };
-        match yaml::parse_template(&text, &file) {
-            Ok((doc, locations)) => parsed.push(Parsed {
+        match yaml::parse_template_shared(&text, &file) {
+            Ok(template) => parsed.push(Parsed {
                 spec: s.clone(),
                 file,
-                doc,
-                locations,
+                template,
             }),
             Err(e) => errors.extend(e.0),
         }
@@ -1651,16 +1649,26 @@ fn load_from(
             values.insert(o.key.clone(), o.value.clone());
         }
         let mut stack_errors = Vec::new();
-        ssm_parameters(&p.doc, env, &mut values, &p.file, &mut stack_errors);
-        let resolved = match template::resolve(&p.file, &p.doc, &ctx, &values, &links) {
+        ssm_parameters(
+            &p.template.doc,
+            env,
+            &mut values,
+            &p.file,
+            &mut stack_errors,
+        );
+        let resolved = match template::resolve(&p.file, &p.template.doc, &ctx, &values, &links) {
             Ok(r) => r,
             Err(e) => {
                 stack_errors.extend(e);
-                return Err(ScenarioErrors(locate(stack_errors, &p.file, &p.locations)));
+                return Err(ScenarioErrors(locate(
+                    stack_errors,
+                    &p.file,
+                    &p.template.locations,
+                )));
             }
         };
         aws_parameter_types(
-            &p.doc,
+            &p.template.doc,
             &resolved.parameters,
             &model,
             env,
@@ -1693,7 +1701,11 @@ fn load_from(
             }
         }
         if !stack_errors.is_empty() {
-            return Err(ScenarioErrors(locate(stack_errors, &p.file, &p.locations)));
+            return Err(ScenarioErrors(locate(
+                stack_errors,
+                &p.file,
+                &p.template.locations,
+            )));
         }
         for (k, v) in &resolved.outputs {
             links.outputs.insert((name.clone(), k.clone()), v.clone());

@@ -19,7 +19,8 @@
 //! and column, in CloudFormation's words (`Template format error: YAML not well-formed. (line L,
 //! column C)`), followed by the parser's reason.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Value};
@@ -217,6 +218,73 @@ pub fn parse_template(
             "Template format error: unsupported structure. (a template is a mapping of sections: Resources, Parameters, Outputs, …)".into(),
         )])),
     }
+}
+
+/// A template as [`parse_template`] reads it: the document and its nodes' positions.
+#[derive(Debug)]
+pub struct Template {
+    /// The document (short forms expanded to `Ref` / `Fn::…`).
+    pub doc: Map<String, Value>,
+    /// Node positions.
+    pub locations: SourceMap,
+}
+
+/// Templates parsed lately, by their text, the last used at the back; at most `max_entries`
+/// of them and `max_bytes` of their text.
+struct RecentTemplates {
+    recent: Mutex<VecDeque<(Box<str>, Arc<Template>)>>,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl RecentTemplates {
+    const fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Self {
+            recent: Mutex::new(VecDeque::new()),
+            max_entries,
+            max_bytes,
+        }
+    }
+
+    fn parse(&self, text: &str, file: &str) -> Result<Arc<Template>, ScenarioErrors> {
+        let recent = || self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut r = recent();
+            if let Some(i) = r.iter().position(|(t, _)| **t == *text) {
+                let entry = r.remove(i).expect("a found entry");
+                let template = entry.1.clone();
+                r.push_back(entry);
+                return Ok(template);
+            }
+        }
+        // Parsed outside the lock: another thread's template is not held up by this one.
+        let (doc, locations) = parse_template(text, file)?;
+        let template = Arc::new(Template { doc, locations });
+        if text.len() <= self.max_bytes {
+            let mut r = recent();
+            if !r.iter().any(|(t, _)| **t == *text) {
+                r.push_back((text.into(), template.clone()));
+                let mut bytes: usize = r.iter().map(|(t, _)| t.len()).sum();
+                while r.len() > self.max_entries || bytes > self.max_bytes {
+                    let Some((t, _)) = r.pop_front() else { break };
+                    bytes -= t.len();
+                }
+            }
+        }
+        Ok(template)
+    }
+}
+
+/// [`parse_template`], shared: the same text is parsed once while it stays among the last 16
+/// templates parsed (1 MiB of text in all).
+///
+/// A stack's template is read by CreateStack's checks, by the deploy of every stack after it (a
+/// deploy loads the stacks before it again), by DescribeStacks' output descriptions and by
+/// `serve --stack`'s check; each used to parse it again. A parse's result depends on the text
+/// alone (`file` only names it in errors, and errors are not kept).
+pub fn parse_template_shared(text: &str, file: &str) -> Result<Arc<Template>, ScenarioErrors> {
+    static RECENT: RecentTemplates = RecentTemplates::new(16, 1 << 20);
+    RECENT.parse(text, file)
 }
 
 fn pos(span: &Span) -> (usize, usize) {
@@ -1009,6 +1077,36 @@ mod tests {
             .to_string();
         assert!(e.contains("unsupported structure"), "{e}");
         assert!(parse_template("", "t.yaml").is_err());
+    }
+
+    #[test]
+    fn recent_templates_are_parsed_once_within_their_bounds() {
+        let recent = RecentTemplates::new(2, 64);
+        let (a, b, c) = ("A: 1\n", "B: 2\n", "C: 3\n");
+        let first = recent.parse(a, "a.yaml").unwrap();
+        assert_eq!(first.doc, *yaml(a).as_object().unwrap());
+        // The same text, under any name: the same parse.
+        assert!(Arc::ptr_eq(&first, &recent.parse(a, "other.yaml").unwrap()));
+        // Two kept: using A again keeps it over B when C arrives.
+        let second = recent.parse(b, "b.yaml").unwrap();
+        recent.parse(a, "a.yaml").unwrap();
+        recent.parse(c, "c.yaml").unwrap();
+        assert!(Arc::ptr_eq(&first, &recent.parse(a, "a.yaml").unwrap()));
+        assert!(!Arc::ptr_eq(&second, &recent.parse(b, "b.yaml").unwrap()));
+        // A text over the byte budget is parsed each time and evicts nothing.
+        let big = format!("Big: {}\n", "x".repeat(64));
+        let kept = recent.parse(b, "b.yaml").unwrap();
+        let once = recent.parse(&big, "big.yaml").unwrap();
+        assert!(!Arc::ptr_eq(
+            &once,
+            &recent.parse(&big, "big.yaml").unwrap()
+        ));
+        assert!(Arc::ptr_eq(&kept, &recent.parse(b, "b.yaml").unwrap()));
+        // Errors are not kept: each read reports its own file.
+        let e = recent.parse("- a\n", "one.yaml").unwrap_err().to_string();
+        assert!(e.contains("one.yaml"), "{e}");
+        let e = recent.parse("- a\n", "two.yaml").unwrap_err().to_string();
+        assert!(e.contains("two.yaml"), "{e}");
     }
 }
 
