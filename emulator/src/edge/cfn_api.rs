@@ -246,12 +246,12 @@ pub fn dispatch(
             };
             let template = cfn::parse(&body)?;
             let doc = &template.doc;
-            write_parameters(&mut x, &doc, true);
+            write_parameters(&mut x, doc, true);
             x.opt(
                 "Description",
                 doc.get("Description").and_then(Value::as_str),
             );
-            write_capabilities(&mut x, &doc);
+            write_capabilities(&mut x, doc);
             let mut types: Vec<String> = doc
                 .get("Resources")
                 .and_then(Value::as_object)
@@ -278,12 +278,12 @@ pub fn dispatch(
             let template = cfn::parse(body)?;
             let doc = &template.doc;
             validate_template(edge, call, body)?;
-            write_parameters(&mut x, &doc, false);
+            write_parameters(&mut x, doc, false);
             x.opt(
                 "Description",
                 doc.get("Description").and_then(Value::as_str),
             );
-            write_capabilities(&mut x, &doc);
+            write_capabilities(&mut x, doc);
         }
         "ListExports" => {
             let mut exports: Vec<(String, String, String)> = Vec::new();
