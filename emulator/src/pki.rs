@@ -12,6 +12,7 @@
 //! Validity follows ACM (395 days from issue) on the emulator's [`Clock`], and the rustls client
 //! checks it against the same clock, so a test pinned at any date sees valid certificates.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -34,7 +35,7 @@ pub const ROOT_CA_NAME: &str = "vpcgate Emulated Public Root CA";
 pub const ISSUING_CA_NAME: &str = "vpcgate Emulated ACM Issuing CA 01";
 
 /// Who issued a certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Issuer {
     /// ACM, chaining to the emulated public root.
     PublicCa,
@@ -108,14 +109,30 @@ pub struct Pki {
     root_pem: String,
     /// The root's key, so a rebuilt world (`POST /_vpcgate/reset`) issues under the same root.
     root_key_pem: String,
-    intermediate: CertifiedIssuer<'static, KeyPair>,
     clock: Clock,
     provider: Arc<CryptoProvider>,
+    /// The issuing CA, its leaves' key and what it issued: shared by [`Pki::same_root`]'s CAs.
+    issuing: Arc<Issuing>,
+}
+
+/// The intermediate that plays ACM's issuing CA, with what it issued.
+struct Issuing {
+    intermediate: CertifiedIssuer<'static, KeyPair>,
+    /// The end of the intermediate's validity.
+    not_after: SystemTime,
     /// The key of every certificate this CA issues or self-signs, made on first use: a key pair
     /// and its loaded signing key cost two scalar multiplications each, and no client can tell
     /// (or needs) one key per certificate.
     leaf_key: std::sync::OnceLock<(KeyPair, Arc<dyn rustls::sign::SigningKey>)>,
+    /// Certificates issued or self-signed, by issuer and names, with the time each was made.
+    issued: std::sync::Mutex<HashMap<IssuedKey, (SystemTime, IssuedCertificate)>>,
 }
+
+/// Who made a certificate, and for which names.
+type IssuedKey = (Issuer, Vec<String>);
+
+/// How many certificates [`Issuing::issued`] keeps (it starts over past this many).
+const ISSUED_KEPT: usize = 256;
 
 impl std::fmt::Debug for Pki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -189,9 +206,22 @@ impl Pki {
         Ok((root.pem(), root_key))
     }
 
-    /// A CA under the same root (a new issuing CA): certificates it issues chain to the root
-    /// clients already trust.
+    /// A CA under the same root, for a rebuilt world: certificates it issues chain to the root
+    /// clients already trust. It shares this CA's issuing CA, leaf key and certificates while
+    /// the issuing CA outlives a new certificate, so a rebuilt world (a deploy, a reset) serves
+    /// the certificates it served before, as an ALB keeps its ACM certificate across stack
+    /// updates; past that, it makes a new issuing CA valid around the clock's time.
     pub fn same_root(&self) -> Result<Self, PkiError> {
+        if self.issuing.not_after > self.clock.now() + ACM_VALIDITY {
+            return Ok(Self {
+                root_der: self.root_der.clone(),
+                root_pem: self.root_pem.clone(),
+                root_key_pem: self.root_key_pem.clone(),
+                clock: self.clock.clone(),
+                provider: self.provider.clone(),
+                issuing: self.issuing.clone(),
+            });
+        }
         let key = KeyPair::from_pem(&self.root_key_pem).map_err(|source| PkiError::Generate {
             what: "the root key".into(),
             source,
@@ -217,8 +247,9 @@ impl Pki {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
+        let not_after = now + Duration::from_secs(1825 * 24 * 3600);
         params.not_before = (now - Duration::from_secs(1825 * 24 * 3600)).into();
-        params.not_after = (now + Duration::from_secs(1825 * 24 * 3600)).into();
+        params.not_after = not_after.into();
         let intermediate = CertifiedIssuer::signed_by(params, key("the issuing CA key")?, &root)
             .map_err(|source| PkiError::Generate {
                 what: "the issuing CA".into(),
@@ -228,10 +259,14 @@ impl Pki {
             root_der,
             root_pem: root_pem.to_string(),
             root_key_pem,
-            intermediate,
             clock: clock.clone(),
             provider: Arc::new(rustls::crypto::ring::default_provider()),
-            leaf_key: std::sync::OnceLock::new(),
+            issuing: Arc::new(Issuing {
+                intermediate,
+                not_after,
+                leaf_key: std::sync::OnceLock::new(),
+                issued: std::sync::Mutex::default(),
+            }),
         })
     }
 
@@ -281,7 +316,7 @@ impl Pki {
         &self,
         names: &[String],
     ) -> Result<&(KeyPair, Arc<dyn rustls::sign::SigningKey>), PkiError> {
-        if let Some(k) = self.leaf_key.get() {
+        if let Some(k) = self.issuing.leaf_key.get() {
             return Ok(k);
         }
         let key = key("a certificate key")?;
@@ -294,7 +329,7 @@ impl Pki {
                 what: names.join(","),
                 source,
             })?;
-        Ok(self.leaf_key.get_or_init(|| (key, signing)))
+        Ok(self.issuing.leaf_key.get_or_init(|| (key, signing)))
     }
 
     fn finish(
@@ -317,15 +352,19 @@ impl Pki {
     /// Issues an ACM public certificate for `names` (first = domain name, the rest SANs),
     /// chaining leaf -> issuing CA -> emulated public root.
     pub fn issue(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
+        self.kept(Issuer::PublicCa, names, || self.make_issued(names))
+    }
+
+    fn make_issued(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
         let params = self.leaf_params(names)?;
         let (key, signing) = self.leaf_key(names)?;
         let leaf = params
-            .signed_by(key, &self.intermediate)
+            .signed_by(key, &self.issuing.intermediate)
             .map_err(|source| PkiError::Generate {
                 what: format!("a certificate for {names:?}"),
                 source,
             })?;
-        let chain = vec![leaf.der().clone(), self.intermediate.der().clone()];
+        let chain = vec![leaf.der().clone(), self.issuing.intermediate.der().clone()];
         self.finish(
             names.to_vec(),
             Issuer::PublicCa,
@@ -337,6 +376,41 @@ impl Pki {
 
     /// Makes a self-signed certificate for `names`, as a user would import into ACM.
     pub fn self_signed(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
+        self.kept(Issuer::SelfSigned, names, || self.make_self_signed(names))
+    }
+
+    /// The certificate `issuer` made for `names` before, while it has more than half of ACM's
+    /// validity left on the clock; else `make`'s, kept.
+    fn kept(
+        &self,
+        issuer: Issuer,
+        names: &[String],
+        make: impl FnOnce() -> Result<IssuedCertificate, PkiError>,
+    ) -> Result<IssuedCertificate, PkiError> {
+        let now = self.clock.now();
+        let issued = || {
+            self.issuing
+                .issued
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let key = (issuer, names.to_vec());
+        if let Some((made, cert)) = issued().get(&key)
+            && *made <= now
+            && now < *made + ACM_VALIDITY / 2
+        {
+            return Ok(cert.clone());
+        }
+        let cert = make()?;
+        let mut kept = issued();
+        if kept.len() >= ISSUED_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, (now, cert.clone()));
+        Ok(cert)
+    }
+
+    fn make_self_signed(&self, names: &[String]) -> Result<IssuedCertificate, PkiError> {
         let params = self.leaf_params(names)?;
         let (key, signing) = self.leaf_key(names)?;
         let cert = params
@@ -490,6 +564,39 @@ mod tests {
         assert!(!cert.covers("example.com"));
         assert_eq!(cert.chain.len(), 2);
         assert_eq!(cert.issuer, Issuer::PublicCa);
+    }
+
+    /// A rebuilt world (a deploy, a reset) serves the certificates the last one served, as an
+    /// ALB keeps its ACM certificate across stack updates; a certificate is made again once half
+    /// of its validity has passed, and the issuing CA once it would not outlive a new one.
+    #[tokio::test(start_paused = true)]
+    async fn rebuilt_worlds_keep_their_certificates_within_their_validity() {
+        let pki = Pki::new(&Clock::at_unix(1_780_000_000)).unwrap();
+        let names = vec!["eb-demo.example.com".to_string()];
+        let first = pki.issue(&names).unwrap();
+        let rebuilt = pki.same_root().unwrap();
+        assert_eq!(rebuilt.issue(&names).unwrap().chain, first.chain);
+        let other = rebuilt.issue(&["other.example.com".to_string()]).unwrap();
+        assert_ne!(other.chain[0], first.chain[0]);
+        assert_eq!(other.chain[1], first.chain[1]);
+        // Imported (self-signed) and issued certificates for the same names are two.
+        let imported = rebuilt.self_signed(&names).unwrap();
+        assert_eq!(imported.issuer, Issuer::SelfSigned);
+        assert_ne!(imported.chain[0], first.chain[0]);
+
+        tokio::time::advance(ACM_VALIDITY / 2).await;
+        let renewed = rebuilt.same_root().unwrap().issue(&names).unwrap();
+        assert_ne!(renewed.chain[0], first.chain[0]);
+        assert_eq!(
+            renewed.chain[1], first.chain[1],
+            "the issuing CA still outlives it"
+        );
+
+        tokio::time::advance(Duration::from_secs(1825 * 24 * 3600) - ACM_VALIDITY).await;
+        let later = rebuilt.same_root().unwrap();
+        let cert = later.issue(&names).unwrap();
+        assert_ne!(cert.chain[1], first.chain[1], "a new issuing CA");
+        assert_eq!(later.root_der(), pki.root_der());
     }
 
     #[test]
