@@ -597,19 +597,16 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         }
     };
-    // The listener's runtime (real time: client connections, their read time-outs).
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     // The world's runtimes: with the virtual clock, `world_threads` paused current-thread
     // runtimes (the shards), each driven by its own thread (crate::clock); the world is built on
-    // shard 0, where its background loops run. With `--clock real`, the listener's.
-    let world_rt = match clock_mode {
+    // shard 0, where its background loops run. With `--clock real`, the listener's. Their threads
+    // start first, and build their runtimes while this one builds the listener's.
+    let shards = world_threads.max(1);
+    let starting_shards = match clock_mode {
         ClockMode::Real => None,
         ClockMode::Virtual => {
             let (tx, rx) = std::sync::mpsc::channel();
-            for shard in 0..world_threads.max(1) {
+            for shard in 0..shards {
                 let tx = tx.clone();
                 std::thread::Builder::new()
                     .name(if shard == 0 {
@@ -629,18 +626,23 @@ fn serve(args: ServeArgs) -> ExitCode {
                     })
                     .expect("the world's thread");
             }
-            drop(tx);
-            // (The threads keep their senders: take one message from each.)
-            let mut handles: Vec<(usize, tokio::runtime::Handle)> =
-                rx.iter().take(world_threads.max(1)).collect();
-            handles.sort_by_key(|(shard, _)| *shard);
-            let handles: Vec<tokio::runtime::Handle> =
-                handles.into_iter().map(|(_, h)| h).collect();
-            let gate = crate::clock::VirtualTime::sharded(handles.clone());
-            gate.tick_with_host_time(std::time::Duration::from_millis(10));
-            Some((handles, gate))
+            Some(rx)
         }
     };
+    // The listener's runtime (real time: client connections, their read time-outs).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let world_rt = starting_shards.map(|rx| {
+        // (The threads keep their senders: take one message from each.)
+        let mut handles: Vec<(usize, tokio::runtime::Handle)> = rx.iter().take(shards).collect();
+        handles.sort_by_key(|(shard, _)| *shard);
+        let handles: Vec<tokio::runtime::Handle> = handles.into_iter().map(|(_, h)| h).collect();
+        let gate = crate::clock::VirtualTime::sharded(handles.clone());
+        gate.tick_with_host_time(std::time::Duration::from_millis(10));
+        (handles, gate)
+    });
     // The check runs on its own thread while the world is built and the stacks deploy (it takes
     // as long as both on a cold start); its verdict is awaited before `serve` answers, and its
     // errors are the ones printed when both fail. It starts after the runtimes' threads: on two

@@ -21,8 +21,17 @@ fn main() -> std::process::ExitCode {
 /// process, and whatever runs later faults its pages back in. Only mappings of the executable
 /// that are not writable and hold no private (copied-on-write) page are touched, so no data and
 /// no relocated page is ever dropped.
+///
+/// It runs on its own thread as `serve` starts answering, at the lowest scheduling priority
+/// (nice 19, this thread only): on a machine with few cores, the first requests run before it.
 #[cfg(target_os = "linux")]
 fn release_start_pages() {
+    // SAFETY: gettid has no preconditions; setpriority on this thread's id changes only this
+    // thread's nice value (Linux keeps one per thread).
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
     let Ok(exe) = std::fs::read_link("/proc/self/exe") else {
         return;
     };
