@@ -1763,6 +1763,64 @@ fn nested_stacks_from_s3_objects_are_loaded() {
     );
 }
 
+/// A nested stack's `Outputs` exports are exports of the account, as any stack's
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html>):
+/// a later stack imports them with `Fn::ImportValue`, and a name its parent (or another nested
+/// stack) exports too is refused as a second export of one name.
+#[test]
+fn nested_stacks_exports_are_imported_by_later_stacks() {
+    let dir = Folder::new("nested-exports");
+    let write = |name: &str, text: &str| dir.write(name, text);
+    write(
+        "network.yaml",
+        "Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: 10.8.0.0/16}\nOutputs:\n  VpcId:\n    Value: !Ref Vpc\n    Export: {Name: shared-vpc}\n",
+    );
+    write(
+        "env.yaml",
+        "S3Objects:\n  https://templates.s3.amazonaws.com/network.yaml: network.yaml\n",
+    );
+    write(
+        "parent.yaml",
+        "Resources:\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/network.yaml\n",
+    );
+    write(
+        "consumer.yaml",
+        "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: app\n      VpcId: !ImportValue shared-vpc\nOutputs:\n  Vpc: {Value: !ImportValue shared-vpc}\n",
+    );
+    let env = dir.env("env.yaml").unwrap();
+    let spec = |name: &str, file: &str| StackSpec {
+        name: name.into(),
+        template: dir.0.join(file),
+        parameters: Default::default(),
+        body: None,
+    };
+    let l = load(
+        &[spec("network", "parent.yaml"), spec("app", "consumer.yaml")],
+        &env,
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let vpc = l
+        .model
+        .vpcs
+        .iter()
+        .find(|v| v.logical_id == "Network/Vpc")
+        .expect("the nested stack's VPC");
+    assert_eq!(l.stacks[0].exports["shared-vpc"], vpc.id.as_str());
+    assert_eq!(l.stacks[1].outputs["Vpc"], vpc.id.as_str());
+    assert!(l.stacks[1].imports.contains("shared-vpc"));
+
+    write(
+        "twice.yaml",
+        "Resources:\n  Network:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://templates.s3.amazonaws.com/network.yaml\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: x}\nOutputs:\n  Group:\n    Value: !Ref Sg\n    Export: {Name: shared-vpc}\n",
+    );
+    let e = dir.load("twice", "twice.yaml", &env).unwrap_err();
+    assert!(
+        e.contains("Export with name shared-vpc is already exported by stack twice"),
+        "{e}"
+    );
+}
+
 /// The environment's `ServerlessApplications` maps an application of the repository to a local
 /// template: the nested stack the application becomes is loaded from it (its resources in the
 /// world, `Outputs.X` its outputs).

@@ -1654,6 +1654,9 @@ pub fn resolve(
     let addressed = super::ids::instances_addressed(doc);
     let mut done: HashMap<String, Physical> = HashMap::new();
     let mut resolved = Vec::new();
+    // Nested stacks' exports, with the logical id of the stack resource that made each: they are
+    // exports of the account like any stack's (another stack imports them).
+    let mut nested_exports: Vec<(String, String, Value)> = Vec::new();
     // What resources and outputs are evaluated in; `done` grows as resources resolve.
     let scope = Env {
         ctx,
@@ -1758,6 +1761,12 @@ pub fn resolve(
                         phys.attributes.insert(format!("Outputs.{k}"), v.clone());
                     }
                     resolved.extend(child.resources);
+                    nested_exports.extend(
+                        child
+                            .exports
+                            .into_iter()
+                            .map(|(name, v)| (id.clone(), name, v)),
+                    );
                 }
                 Some(Err(errs)) => errors.extend(errs),
             }
@@ -1846,6 +1855,25 @@ pub fn resolve(
                 Ok(None) => {}
                 Err(e) => errors.push(located(None, outputs_block(e))),
             }
+        }
+    }
+    for (logical, name, v) in nested_exports {
+        match exports.entry(name) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+            // (Two nested stacks, or a nested stack and its parent, export one name.)
+            std::collections::btree_map::Entry::Occupied(e) => errors.push(located(
+                Some(&logical),
+                invalid(
+                    "Properties.TemplateURL",
+                    format!(
+                        "Export with name {} is already exported by stack {}",
+                        e.key(),
+                        ctx.stack
+                    ),
+                ),
+            )),
         }
     }
     if errors.is_empty() {
