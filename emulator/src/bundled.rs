@@ -1,4 +1,13 @@
 //! The scenarios shipped inside the binary, so `vpcgate check` runs the seed's cases anywhere.
+//!
+//! They are read where they are, in the binary: their paths sit under [`ROOT`]
+//! (`<bundled>/seed.json`, `<bundled>/seed-000/01-infra.yaml`), and the scenario loader
+//! ([`crate::scenario::read_source`], [`crate::scenario::is_file`]) and `check`'s file list
+//! answer those paths from [`SCENARIOS`] and [`FILES`]. Nothing is written to disk: `serve` and
+//! `check` used to copy every file into a new temporary folder at each start, and never removed
+//! it.
+
+use std::path::{Component, Path, PathBuf};
 
 /// (file name, contents) of every file in the repository's `scenarios/` folder.
 pub const SCENARIOS: &[(&str, &str)] = &[
@@ -264,18 +273,47 @@ pub const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Writes the bundled scenarios and the files they name into `dir` (created if needed) and
-/// returns it.
-pub fn extract(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    for (name, text) in SCENARIOS.iter().chain(FILES) {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+/// The folder the bundled files' paths are under (no such folder exists on disk).
+pub const ROOT: &str = "<bundled>";
+
+/// Whether `path` names a bundled file (or folder): it is under [`ROOT`].
+pub fn is_bundled(path: &Path) -> bool {
+    path.starts_with(ROOT)
+}
+
+/// The text of the bundled file at `path` (under [`ROOT`], `.` and `..` resolved), if there is
+/// one.
+pub fn file(path: &Path) -> Option<&'static str> {
+    let rest = path.strip_prefix(ROOT).ok()?;
+    let mut parts: Vec<&str> = Vec::new();
+    for c in rest.components() {
+        match c {
+            Component::Normal(part) => parts.push(part.to_str()?),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
         }
-        std::fs::write(path, text)?;
     }
-    Ok(dir.to_path_buf())
+    let name = parts.join("/");
+    SCENARIOS
+        .iter()
+        .chain(FILES)
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
+/// The bundled scenario files, by path, sorted (what `check` of the `scenarios/` folder reads).
+pub fn scenario_paths() -> Vec<PathBuf> {
+    let mut names: Vec<&str> = SCENARIOS.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.into_iter().map(|n| Path::new(ROOT).join(n)).collect()
+}
+
+/// The path of the scenario `serve` runs when given none.
+pub fn default_scenario() -> PathBuf {
+    Path::new(ROOT).join(DEFAULT_SCENARIO)
 }
 
 #[cfg(test)]
@@ -303,6 +341,25 @@ mod tests {
                 "scenarios/{name} differs from the seed's tests/fixtures/templates/seed-000/{file}"
             );
         }
+    }
+
+    /// Bundled paths are answered from the binary, `.` and `..` resolved within the bundle;
+    /// nothing outside it is.
+    #[test]
+    fn bundled_paths_read_the_binary_files() {
+        use super::*;
+        let seed = file(&default_scenario()).expect("the default scenario");
+        assert_eq!(seed, include_str!("../../scenarios/seed.json"));
+        let env = Path::new(ROOT).join("seed-000/./../seed-000/environment.json");
+        assert!(file(&env).is_some_and(|t| t.contains("Vpc")));
+        assert!(file(&Path::new(ROOT).join("../seed.json")).is_none());
+        assert!(file(&Path::new(ROOT).join("nope.json")).is_none());
+        assert!(file(Path::new("scenarios/seed.json")).is_none());
+        assert!(is_bundled(&env) && !is_bundled(Path::new("seed.json")));
+        let paths = scenario_paths();
+        assert_eq!(paths.len(), SCENARIOS.len());
+        assert!(paths.windows(2).all(|w| w[0] < w[1]));
+        assert!(paths.iter().all(|p| file(p).is_some()));
     }
 
     #[test]

@@ -217,15 +217,7 @@ where
                 vec![default_scenarios()]
             } else {
                 // Not in a checkout: run the scenarios built into the binary.
-                let dir =
-                    std::env::temp_dir().join(format!("vpcgate-scenarios-{}", std::process::id()));
-                match crate::bundled::extract(&dir) {
-                    Ok(d) => vec![d],
-                    Err(e) => {
-                        eprintln!("vpcgate check: cannot write the bundled scenarios: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
+                vec![PathBuf::from(crate::bundled::ROOT)]
             };
             let files = match crate::check::collect(&paths) {
                 Ok(f) => f,
@@ -432,13 +424,9 @@ where
 fn load_scenario(path: Option<&PathBuf>) -> Result<crate::scenario::Scenario, String> {
     match path {
         Some(p) => crate::scenario::Scenario::load(p).map_err(|e| e.to_string()),
-        None => {
-            let dir = std::env::temp_dir().join(format!("vpcgate-bundled-{}", std::process::id()));
-            let dir = crate::bundled::extract(&dir)
-                .map_err(|e| format!("cannot write the bundled scenarios: {e}\n"))?;
-            crate::scenario::Scenario::load(&dir.join(crate::bundled::DEFAULT_SCENARIO))
-                .map_err(|e| e.to_string())
-        }
+        // The scenario built into the binary, read where it is.
+        None => crate::scenario::Scenario::load(&crate::bundled::default_scenario())
+            .map_err(|e| e.to_string()),
     }
 }
 

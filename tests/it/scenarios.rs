@@ -63,3 +63,43 @@ fn explain_as_mermaid_crosses_out_the_gateway_security_group() {
     // One statement per line: no message breaks Mermaid's syntax.
     assert!(diagram.lines().all(|l| !l.contains(';')), "{diagram}");
 }
+
+/// Outside a checkout, `vpcgate check` runs the scenarios built into the binary, read where they
+/// are: every one passes, and nothing is written to the temporary folder (each run used to copy
+/// the bundle into a new `vpcgate-scenarios-<pid>` folder there and leave it behind).
+#[test]
+fn check_outside_a_checkout_runs_the_bundle_without_writing_it() {
+    let dir = std::env::temp_dir().join(format!("vpcgate-no-checkout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vpcgate-cli"))
+        .arg("check")
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same cases and outcomes as the checkout's `scenarios/`, all passing.
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let checkout = std::process::Command::new(env!("CARGO_BIN_EXE_vpcgate-cli"))
+        .arg("check")
+        .arg(scenarios_dir())
+        .output()
+        .unwrap();
+    // (Load errors name the file: `<bundled>/x.json` there, the checkout's path here.)
+    let checkout = String::from_utf8_lossy(&checkout.stdout)
+        .replace(&format!("{}/", scenarios_dir().display()), "<bundled>/");
+    assert_eq!(stdout, checkout);
+    for name in ["vpcgate-scenarios", "vpcgate-bundled"] {
+        let left = std::env::temp_dir().join(format!("{name}-{pid}"));
+        assert!(!left.exists(), "{} was written", left.display());
+    }
+}

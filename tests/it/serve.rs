@@ -592,3 +592,45 @@ fn catastrophic_regex_requests_do_not_stall_serve() {
         );
     });
 }
+
+/// `vpcgate serve` with nothing given runs the seed's scenario built into the binary, read
+/// where it is: it answers, and nothing is written to the temporary folder (each start used to
+/// copy the bundle into a new `vpcgate-bundled-<pid>` folder there and leave it behind).
+#[test]
+fn serve_with_nothing_given_runs_the_bundle_without_writing_it() {
+    use std::io::{BufRead, Read, Write};
+    let ca = std::env::temp_dir().join(format!("vpcgate-serve-bundled-ca-{}", std::process::id()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vpcgate-cli"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--ca-dir"])
+        .arg(&ca)
+        .env("VPCGATE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("vpcgate listening on http://")
+                .map(str::to_string)
+        })
+        .expect("serve says where it listens");
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(
+            format!("GET /_vpcgate/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&ca);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let left = std::env::temp_dir().join(format!("vpcgate-bundled-{pid}"));
+    assert!(!left.exists(), "{} was written", left.display());
+}

@@ -44,7 +44,9 @@ pub struct CaseOutcome {
 pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        if p == Path::new(crate::bundled::ROOT) {
+            out.extend(crate::bundled::scenario_paths());
+        } else if p.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "json"))

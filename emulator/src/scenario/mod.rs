@@ -376,10 +376,26 @@ pub struct Scenario {
 /// vpcgate allows 4 MiB so a scenario can carry several templates' worth of cases.
 pub const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Whether `path` is a file the loader can read: a regular file, or a bundled one
+/// ([`crate::bundled`]).
+pub fn is_file(path: &Path) -> bool {
+    if crate::bundled::is_bundled(path) {
+        crate::bundled::file(path).is_some()
+    } else {
+        path.is_file()
+    }
+}
+
 /// Reads a scenario, template or environment file: a regular file (not a device, a FIFO or a
 /// folder) of at most [`MAX_SOURCE_BYTES`], in UTF-8. The error says which rule it broke.
 pub fn read_source(path: &Path) -> Result<String, String> {
     use std::io::Read;
+    if crate::bundled::is_bundled(path) {
+        // A file shipped in the binary (`serve` and `check` with nothing given).
+        return crate::bundled::file(path)
+            .map(str::to_string)
+            .ok_or_else(|| "cannot read the file: there is no such bundled file".into());
+    }
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
     if !meta.is_file() {
         return Err("cannot read the file: not a regular file".into());
@@ -447,7 +463,7 @@ impl Scenario {
             ));
         }
         let base_path = path.parent().unwrap_or(Path::new(".")).join(&base_name);
-        if !base_path.exists() {
+        if !is_file(&base_path) {
             return Err(invalid(format!(
                 "base scenario {} does not exist",
                 base_path.display()

@@ -1230,7 +1230,7 @@ impl Environment {
                 continue;
             };
             let path = Path::new(file).parent().unwrap_or(Path::new("")).join(rel);
-            if !path.is_file() {
+            if !super::is_file(&path) {
                 r.invalid(&at, format!("{} is not a file", path.display()));
                 continue;
             }
@@ -1256,7 +1256,7 @@ impl Environment {
                 continue;
             }
             let path = Path::new(file).parent().unwrap_or(Path::new("")).join(rel);
-            if !path.is_file() {
+            if !super::is_file(&path) {
                 r.invalid(&at, format!("{} is not a file", path.display()));
                 continue;
             }
