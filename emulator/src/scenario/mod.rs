@@ -463,7 +463,13 @@ impl Scenario {
             ));
         }
         let base_path = path.parent().unwrap_or(Path::new(".")).join(&base_name);
-        if !is_file(&base_path) {
+        let exists = if crate::bundled::is_bundled(&base_path) {
+            crate::bundled::file(&base_path).is_some()
+        } else {
+            // (Anything that is there: read_source says why a folder or a device is not a file.)
+            base_path.exists()
+        };
+        if !exists {
             return Err(invalid(format!(
                 "base scenario {} does not exist",
                 base_path.display()
