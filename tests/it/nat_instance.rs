@@ -177,3 +177,83 @@ fn a_nat_instance_whose_subnet_has_no_internet_route_drops_the_traffic() {
     let trace = outcomes[0].trace.render();
     assert!(trace.contains("has no route to 198.51.100.13"), "{trace}");
 }
+
+#[test]
+fn a_route_to_the_nat_instances_second_interface_forwards_through_it() {
+    // The classic two-interface NAT instance: a standalone `AWS::EC2::NetworkInterface` with its
+    // own group and `SourceDestCheck: false` at `DeviceIndex` 1 receives the private subnet's
+    // traffic; the packet leaves through the primary interface's subnet and Elastic IP.
+    let s = experiment(
+        json!({
+            "OutputIncludes": {"StatusCode": 200},
+            "TraceContains": [
+                "0.0.0.0/0 -> eni-",
+                "(NAT instance) allows tcp/443 from 10.0.2.",
+                "accepted a connection from 203.0.113."
+            ]
+        }),
+        |doc| {
+            let resources = doc["Resources"].as_object_mut().unwrap();
+            resources.insert(
+                "NatInside".into(),
+                json!({"Type": "AWS::EC2::NetworkInterface", "Properties": {
+                    "SubnetId": {"Ref": "PublicSubnet"},
+                    "GroupSet": [{"Ref": "NatInsideGroup"}],
+                    "SourceDestCheck": false}}),
+            );
+            resources.insert(
+                "NatInsideGroup".into(),
+                json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {
+                    "GroupDescription": "NAT instance, inside interface",
+                    "VpcId": {"Ref": "Vpc"},
+                    "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443,
+                                              "ToPort": 443, "CidrIp": "10.0.2.0/24"}]}}),
+            );
+            // The primary interface's group admits nothing: the inside interface's decides.
+            let nat = properties(doc, "NatInstance");
+            nat["NetworkInterfaces"] =
+                json!([{"DeviceIndex": "1", "NetworkInterfaceId": {"Ref": "NatInside"}}]);
+            nat["SourceDestCheck"] = json!(true);
+            properties(doc, "NatGroup")
+                .as_object_mut()
+                .unwrap()
+                .remove("SecurityGroupIngress");
+            let route = properties(doc, "PrivateDefaultRoute")
+                .as_object_mut()
+                .unwrap();
+            route.remove("InstanceId");
+            route.insert("NetworkInterfaceId".into(), json!({"Ref": "NatInside"}));
+        },
+    );
+    let outcomes = vpcgate_tests::all_cases_pass(&s);
+    let (model, _) = vpcgate_tests::world(&s);
+    let eni = &model
+        .ec2
+        .network_interfaces
+        .iter()
+        .find(|n| n.logical_id == "NatInside")
+        .unwrap()
+        .id;
+    let trace = outcomes[0].trace.render();
+    assert!(
+        trace.contains(&format!("ingress of {eni} of i-")),
+        "{trace}"
+    );
+
+    // The same interface with its check on drops what is not its own.
+    let s = experiment(
+        dropped("has source/destination checking on (SourceDestCheck)"),
+        |doc| {
+            doc["Resources"]["NatInside"] = json!({"Type": "AWS::EC2::NetworkInterface",
+                "Properties": {"SubnetId": {"Ref": "PublicSubnet"}}});
+            properties(doc, "NatInstance")["NetworkInterfaces"] =
+                json!([{"DeviceIndex": "1", "NetworkInterfaceId": {"Ref": "NatInside"}}]);
+            let route = properties(doc, "PrivateDefaultRoute")
+                .as_object_mut()
+                .unwrap();
+            route.remove("InstanceId");
+            route.insert("NetworkInterfaceId".into(), json!({"Ref": "NatInside"}));
+        },
+    );
+    vpcgate_tests::all_cases_pass(&s);
+}
