@@ -3,7 +3,7 @@
 //! [`connect`] is "open a TCP connection from this instance to host:port": the name is resolved
 //! by the instance VPC's resolver, the route table decides where the packets go
 //! ([`super::route`]), the instance's security groups' egress rules apply, and inside the VPC the
-//! target's ingress rules too. What AWS would drop never completes (the caller's timer decides);
+//! target's ingress rules too (through a NAT instance, its groups' ingress and egress rules). What AWS would drop never completes (the caller's timer decides);
 //! a name that does not exist fails at once with NXDOMAIN; a port nobody listens on is refused.
 //! [`request`] sends one HTTP(S) request over such a connection, trusting the emulated public CA.
 
