@@ -14,6 +14,7 @@ mod hostile;
 mod http_api;
 mod http_task;
 mod lattice_sn;
+mod nat_instance;
 mod nlb;
 mod openapi;
 mod pattern_a;

@@ -3,7 +3,7 @@
 //! [`connect`] is "open a TCP connection from this instance to host:port": the name is resolved
 //! by the instance VPC's resolver, the route table decides where the packets go
 //! ([`super::route`]), the instance's security groups' egress rules apply, and inside the VPC the
-//! target's ingress rules too. What AWS would drop never completes (the caller's timer decides);
+//! target's ingress rules too (through a NAT instance, its groups' ingress and egress rules). What AWS would drop never completes (the caller's timer decides);
 //! a name that does not exist fails at once with NXDOMAIN; a port nobody listens on is refused.
 //! [`request`] sends one HTTP(S) request over such a connection, trusting the emulated public CA.
 
@@ -262,35 +262,119 @@ pub async fn connect_addr<F: Fabric>(
         }
         Outcome::Internet { public_ip, .. } => {
             trace.info("route", format!("{} -> {dst}: {decision}", eni.ip));
-            let groups: Vec<_> = eni
-                .groups
-                .iter()
-                .filter_map(|g| world.net().group(g))
-                .collect();
-            match sg::check(&groups, Direction::Egress, IpProtocol::Tcp, port, ip, &[]) {
-                sg::Verdict::Allow { group, rule } => trace.pass(
-                    "sg",
-                    format!(
-                        "egress of {} ({}) allows tcp/{port} to {ip}: {group} rule {rule}",
-                        eni.id, eni.ip
-                    ),
-                ),
-                sg::Verdict::Drop { reason } => {
-                    trace.hop(
-                        "sg",
-                        Verdict::Drop,
-                        format!(
-                            "{} -> {dst}: {reason}; dropped, the SYN goes unanswered",
-                            eni.ip
-                        ),
-                    );
-                    return std::future::pending().await;
-                }
+            if !source_egress(world, eni, dst, trace) {
+                return std::future::pending().await;
             }
             let source = SocketAddr::new(IpAddr::V4(public_ip), 49152);
             Ok(ec2.internet.connect(source, dst, trace).await)
         }
+        Outcome::NatInstance(nat) => {
+            trace.info("route", format!("{} -> {dst}: {decision}", eni.ip));
+            if !source_egress(world, eni, dst, trace)
+                || !nat_instance_admits(world, eni, &nat, dst, trace)
+            {
+                return std::future::pending().await;
+            }
+            let source = SocketAddr::new(IpAddr::V4(nat.public_ip), 49152);
+            Ok(ec2.internet.connect(source, dst, trace).await)
+        }
     }
+}
+
+/// Whether the egress rules of the source `eni`'s groups let a TCP connection out to `dst` (a
+/// `sg` hop either way).
+fn source_egress<F: Fabric>(world: &F, eni: &Eni, dst: SocketAddr, trace: &Trace) -> bool {
+    let (ip, port) = (dst.ip(), dst.port());
+    let groups: Vec<_> = eni
+        .groups
+        .iter()
+        .filter_map(|g| world.net().group(g))
+        .collect();
+    match sg::check(&groups, Direction::Egress, IpProtocol::Tcp, port, ip, &[]) {
+        sg::Verdict::Allow { group, rule } => {
+            trace.pass(
+                "sg",
+                format!(
+                    "egress of {} ({}) allows tcp/{port} to {ip}: {group} rule {rule}",
+                    eni.id, eni.ip
+                ),
+            );
+            true
+        }
+        sg::Verdict::Drop { reason } => {
+            trace.hop(
+                "sg",
+                Verdict::Drop,
+                format!(
+                    "{} -> {dst}: {reason}; dropped, the SYN goes unanswered",
+                    eni.ip
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// Whether a NAT instance's groups let the connection from `eni` through: the ingress rules of
+/// the interface it arrives on (from the source's private address and groups), then the egress
+/// rules of the primary interface it leaves through (to `dst`). An `sg` hop for each check made.
+fn nat_instance_admits<F: Fabric>(
+    world: &F,
+    eni: &Eni,
+    nat: &route::NatInstance,
+    dst: SocketAddr,
+    trace: &Trace,
+) -> bool {
+    let port = dst.port();
+    let groups =
+        |ids: &[String]| -> Vec<_> { ids.iter().filter_map(|g| world.net().group(g)).collect() };
+    let checks = [
+        (
+            Direction::Ingress,
+            &nat.ingress_groups,
+            eni.ip,
+            eni.groups.as_slice(),
+            "from",
+        ),
+        (
+            Direction::Egress,
+            &nat.egress_groups,
+            dst.ip(),
+            &[][..],
+            "to",
+        ),
+    ];
+    for (direction, ids, peer, peer_groups, with) in checks {
+        let what = match direction {
+            Direction::Ingress => format!("ingress of {} (NAT instance)", nat.interface),
+            Direction::Egress => format!("egress of {} (NAT instance)", nat.instance_id),
+        };
+        match sg::check(
+            &groups(ids),
+            direction,
+            IpProtocol::Tcp,
+            port,
+            peer,
+            peer_groups,
+        ) {
+            sg::Verdict::Allow { group, rule } => trace.pass(
+                "sg",
+                format!("{what} allows tcp/{port} {with} {peer}: {group} rule {rule}"),
+            ),
+            sg::Verdict::Drop { reason } => {
+                trace.hop(
+                    "sg",
+                    Verdict::Drop,
+                    format!(
+                        "{} -> {dst} through {what}: {reason}; dropped, the SYN goes unanswered",
+                        eni.ip
+                    ),
+                );
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Sends `req` from `instance`: the URI's scheme (`http` or `https`), host and port say where;

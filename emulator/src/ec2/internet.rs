@@ -10,7 +10,7 @@
 //! other address of the internet swallows the SYN.
 //!
 //! Reaching the internet at all is the route table's business ([`super::route`]): a subnet needs a
-//! route to an internet gateway (and a public address) or to a NAT gateway.
+//! route to an internet gateway (and a public address), to a NAT gateway or to a NAT instance.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -5,7 +5,8 @@
 //! ```text
 //! client (curl, boto3) ─▶ proxy (127.0.0.1, per instance) ─▶ instance ENI
 //!   ──▶ dns (the VPC's resolver: private zones of endpoints with private DNS, else public names)
-//!   ──▶ route (subnet's route table: local │ 0.0.0.0/0 → igw (public IP) │ → nat → igw │ none)
+//!   ──▶ route (subnet's route table: local │ 0.0.0.0/0 → igw (public IP) │ → nat → igw
+//!              │ → NAT instance (its groups) → igw │ none)
 //!   ──▶ vpc::Network (local: SG egress of the instance, ingress of the endpoint ENI)
 //!        └▶ endpoint ENI :443 ─▶ TLS ─▶ endpoint policy ─▶ the service (aws:SourceVpce)
 //!   ──▶ internet (public endpoint :443) ─▶ TLS ─▶ the service (aws:SourceIp)
@@ -77,8 +78,9 @@ pub struct InstanceConfig {
     pub primary_interface: Option<String>,
     /// The interfaces at `DeviceIndex` 1 and up, by id (each a [`NetworkInterfaceConfig`]).
     pub secondary_interfaces: Vec<String>,
-    /// `SourceDestCheck` (EC2's default `true`). Recorded: routes to an instance or an ENI lead
-    /// to nothing emulated, so a NAT instance forwards nothing.
+    /// `SourceDestCheck` (EC2's default `true`): its primary interface's. A route to the
+    /// instance delivers to it, and with the check on it drops what is not its own; with it off
+    /// it acts as a NAT instance ([`route`]).
     pub source_dest_check: bool,
 }
 
@@ -99,7 +101,8 @@ pub struct NetworkInterfaceConfig {
     pub security_groups: Vec<String>,
     /// `PrivateIpAddress` (or the primary of `PrivateIpAddresses`), when pinned or placed.
     pub private_ip: Option<Ipv4Addr>,
-    /// `SourceDestCheck` (default `true`).
+    /// `SourceDestCheck` (default `true`): with it on, a route to this interface drops what is
+    /// not its own; with it off, the instance it is attached to acts as NAT ([`route`]).
     pub source_dest_check: bool,
     /// `Description`.
     pub description: String,
@@ -136,7 +139,9 @@ pub enum RouteTarget {
     InternetGateway(String),
     /// `NatGatewayId`.
     NatGateway(String),
-    /// Any other target (transit gateway, peering, an ENI, …): nothing emulated lies behind it.
+    /// Any other target: `InstanceId` and `NetworkInterfaceId` lead to an instance (a NAT
+    /// instance, [`route`]); behind the others (transit gateway, peering, …) lies nothing
+    /// emulated.
     Other {
         /// The property (`TransitGatewayId`, …).
         kind: String,

@@ -273,7 +273,8 @@ const ROUTE_TARGETS: [&str; 7] = [
 
 /// The environment's `InternetGateways` (`InternetGatewayId`, `VpcId` it is attached to) and
 /// `RouteTables` (`RouteTableId`, `VpcId`, `Routes` in `AWS::EC2::Route`'s shape — a
-/// `DestinationCidrBlock` and `GatewayId` (an environment's internet gateway), `NatGatewayId` or
+/// `DestinationCidrBlock` and `GatewayId` (an environment's internet gateway), `NatGatewayId`,
+/// an `InstanceId` or `NetworkInterfaceId` (a NAT instance of the templates, `ec2::route`) or
 /// another target, which leads nowhere emulated — and `Associations`, the subnet ids explicitly
 /// associated with it). Each is checked as EC2 checks the API calls that would have made it.
 fn read_route_tables(r: &mut Reader<'_>, m: &Map<String, Value>, env: &mut Environment) {
