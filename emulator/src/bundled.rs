@@ -203,6 +203,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/seed-001-nat.json"),
     ),
     (
+        "nat-instance.json",
+        include_str!("../../scenarios/nat-instance.json"),
+    ),
+    (
         "seed-001-no-nat.json",
         include_str!("../../scenarios/seed-001-no-nat.json"),
     ),
