@@ -82,7 +82,7 @@ fn compose_file_is_valid_and_serves_the_user_service_scenario() {
             if let Some(rest) = a.strip_prefix("/scenarios/") {
                 repo().join("scenarios").join(rest).display().to_string()
             } else if a == "/data/ca" {
-                std::env::temp_dir()
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
                     .join(format!("vpcgate-compose-ca-{port}"))
                     .display()
                     .to_string()

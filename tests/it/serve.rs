@@ -364,7 +364,7 @@ fn serve_runs_the_seed_templates_as_stacks() {
         "--environment".into(),
         format!("{fixtures}/environment.json"),
         "--ca-dir".into(),
-        std::env::temp_dir()
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("vpcgate-serve-ca-{port}"))
             .display()
             .to_string(),

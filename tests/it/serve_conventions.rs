@@ -27,7 +27,7 @@ pub(crate) fn serve(args: &[&str]) -> String {
         "--listen".into(),
         format!("127.0.0.1:{port}"),
         "--ca-dir".into(),
-        std::env::temp_dir()
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("vpcgate-conventions-ca-{port}"))
             .display()
             .to_string(),
@@ -618,7 +618,8 @@ fn serve_logs_one_line_per_request_unless_the_level_is_raised() {
             .local_addr()
             .unwrap()
             .port();
-        let ca = std::env::temp_dir().join(format!("vpcgate-log-ca-{port}"));
+        let ca = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("vpcgate-log-ca-{port}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_vpcgate-cli"))
             .args([
                 "serve",
