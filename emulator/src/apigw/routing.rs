@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
 
+use super::integration::TargetUri;
 use super::rest_api::{ApiGatewayModel, MethodConfig, MethodKey};
 
 /// One segment of a resource's or route key's path.
@@ -32,7 +33,8 @@ struct RouteResource {
     /// `/`, `/items/{id}`.
     path: String,
     segments: Vec<Segment>,
-    methods: Vec<(MethodKey, Arc<MethodConfig>)>,
+    /// Each method with its integration's `Uri` parsed once when it has no `{variables}`.
+    methods: Vec<(MethodKey, Arc<MethodConfig>, Option<Arc<TargetUri>>)>,
 }
 
 /// The routes of one deployment.
@@ -50,6 +52,9 @@ pub struct Route {
     pub resource_path: String,
     /// Values of `{name}` and `{name+}` variables, percent-decoded.
     pub path_params: BTreeMap<String, String>,
+    /// The integration's `Uri` parsed when the deployment was routed, if it has no
+    /// `{variables}` (the same for every request).
+    pub uri: Option<Arc<TargetUri>>,
 }
 
 impl Router {
@@ -61,12 +66,13 @@ impl Router {
                 continue;
             };
             let method = Arc::new(m.clone());
+            let uri = TargetUri::fixed(m).map(Arc::new);
             match resources.iter_mut().find(|r| r.path == path) {
-                Some(r) => r.methods.push((m.http_method.clone(), method)),
+                Some(r) => r.methods.push((m.http_method.clone(), method, uri)),
                 None => resources.push(RouteResource {
                     segments: parse_template(&path),
                     path,
-                    methods: vec![(m.http_method.clone(), method)],
+                    methods: vec![(m.http_method.clone(), method, uri)],
                 }),
             }
         }
@@ -90,17 +96,21 @@ impl Router {
         }
         let (_, resource, path_params) = best?;
         let exact = MethodKey::Verb(verb.clone());
-        let method = resource
+        let (_, method, uri) = resource
             .methods
             .iter()
-            .find(|(k, _)| *k == exact)
-            .or_else(|| resource.methods.iter().find(|(k, _)| *k == MethodKey::Any))?
-            .1
-            .clone();
+            .find(|(k, _, _)| *k == exact)
+            .or_else(|| {
+                resource
+                    .methods
+                    .iter()
+                    .find(|(k, _, _)| *k == MethodKey::Any)
+            })?;
         Some(Route {
-            method,
+            method: method.clone(),
             resource_path: resource.path.clone(),
             path_params,
+            uri: uri.clone(),
         })
     }
 }
