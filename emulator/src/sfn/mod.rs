@@ -81,8 +81,8 @@ pub struct StateMachine {
 pub struct TaskContext<'a> {
     /// The world the task runs in, through its handles.
     pub world: &'a dyn Host,
-    /// The execution role's session.
-    pub principal: Principal,
+    /// The execution role's session (borrowed from the execution: no copy per task).
+    pub principal: &'a Principal,
     /// The execution's hold on that session, whose credentials its signed calls use (`None`:
     /// a task run on its own, which signs with the directory's cached session of `principal`).
     pub session: Option<&'a session::ExecutionSession>,
@@ -117,7 +117,7 @@ impl TaskContext<'_> {
         let now = self.world.clock().now_utc();
         match self.session {
             Some(session) => session.credentials(self.world.iam(), now),
-            None => self.world.iam().session_credentials(&self.principal, now),
+            None => self.world.iam().session_credentials(self.principal, now),
         }
     }
 
