@@ -180,8 +180,9 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, 
     };
     let trace = &inv.trace;
     let stage = &inv.stage;
-    // One reading of the world's clock for the request's context and its credentials' check.
-    let now = deps.clock.now_utc();
+    // The world's time the request came (read once, with its ids) for the request's context
+    // and its credentials' check.
+    let now = chrono::DateTime::<chrono::Utc>::from(inv.ids.received);
     let mut context = RequestContext::for_request(now, &stage.region);
     // Network keys and the VPC endpoint policy of the way the request came (crate::ec2).
     let gates = req

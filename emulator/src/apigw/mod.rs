@@ -464,13 +464,16 @@ pub struct RequestIds {
     pub apigw_id: String,
     /// `X-Amzn-Trace-Id`: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
     pub trace_id: String,
+    /// When the request came, on the world's clock: the one reading the ids, the request's
+    /// IAM context (`aws:CurrentTime`) and its credentials' expiry check share.
+    pub received: std::time::SystemTime,
 }
 
 impl RequestIds {
     /// Fresh ids at the clock's time.
     pub fn new(clock: &Clock) -> Self {
-        let secs = clock
-            .now()
+        let received = clock.now();
+        let secs = received
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
@@ -501,6 +504,7 @@ impl RequestIds {
             request_id,
             apigw_id: String::from_utf8_lossy(&apigw_id).into_owned(),
             trace_id: String::from_utf8_lossy(&trace_id).into_owned(),
+            received,
         }
     }
 }

@@ -90,8 +90,9 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthCont
     match &inv.route.config.auth {
         RouteAuth::None => {}
         RouteAuth::AwsIam => {
-            // One reading of the world's clock for the context and the credentials' check.
-            let now = deps.clock.now_utc();
+            // The world's time the request came (read once, with its ids) for the context and
+            // the credentials' check.
+            let now = chrono::DateTime::<chrono::Utc>::from(inv.ids.received);
             let mut context = RequestContext::for_request(now, &inv.api.region);
             let gates = req
                 .extensions()
