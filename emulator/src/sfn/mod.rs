@@ -114,7 +114,15 @@ impl TaskContext<'_> {
     pub fn session_credentials(
         &self,
     ) -> Result<Arc<crate::iam::SessionCredentials>, crate::iam::CredentialError> {
-        let now = self.world.clock().now_utc();
+        self.session_credentials_at(self.world.clock().now_utc())
+    }
+
+    /// [`Self::session_credentials`] at `now`, a reading of the world's clock the task already
+    /// has (the time it signs at).
+    pub fn session_credentials_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Arc<crate::iam::SessionCredentials>, crate::iam::CredentialError> {
         match self.session {
             Some(session) => session.credentials(self.world.iam(), now),
             None => self.world.iam().session_credentials(self.principal, now),
