@@ -30,8 +30,8 @@ pub enum Segment {
 
 #[derive(Clone, Debug)]
 struct RouteResource {
-    /// `/`, `/items/{id}`.
-    path: String,
+    /// `/`, `/items/{id}` (shared with each route to it).
+    path: Arc<str>,
     segments: Vec<Segment>,
     /// Each method with its integration's `Uri` parsed once when it has no `{variables}`.
     methods: Vec<(MethodKey, Arc<MethodConfig>, Option<Arc<TargetUri>>)>,
@@ -48,8 +48,8 @@ pub struct Router {
 pub struct Route {
     /// The method (with its integration).
     pub method: Arc<MethodConfig>,
-    /// The matched resource's path template (`/items/{id}`).
-    pub resource_path: String,
+    /// The matched resource's path template (`/items/{id}`), shared with the routes.
+    pub resource_path: Arc<str>,
     /// Values of `{name}` and `{name+}` variables, percent-decoded.
     pub path_params: BTreeMap<String, String>,
     /// The integration's `Uri` parsed when the deployment was routed, if it has no
@@ -67,11 +67,11 @@ impl Router {
             };
             let method = Arc::new(m.clone());
             let uri = TargetUri::fixed(m).map(Arc::new);
-            match resources.iter_mut().find(|r| r.path == path) {
+            match resources.iter_mut().find(|r| *r.path == path) {
                 Some(r) => r.methods.push((m.http_method.clone(), method, uri)),
                 None => resources.push(RouteResource {
                     segments: parse_template(&path),
-                    path,
+                    path: path.into(),
                     methods: vec![(m.http_method.clone(), method, uri)],
                 }),
             }
@@ -226,23 +226,30 @@ mod tests {
     fn most_specific_resource_wins() {
         let r = Router::new(&model(), "a1");
         let get = http::Method::GET;
-        assert_eq!(r.route(&get, "/").unwrap().resource_path, "/");
-        assert_eq!(r.route(&get, "").unwrap().resource_path, "/");
-        assert_eq!(r.route(&get, "/items").unwrap().resource_path, "/items");
+        assert_eq!(r.route(&get, "/").unwrap().resource_path.as_ref(), "/");
+        assert_eq!(r.route(&get, "").unwrap().resource_path.as_ref(), "/");
+        assert_eq!(
+            r.route(&get, "/items").unwrap().resource_path.as_ref(),
+            "/items"
+        );
         let item = r.route(&get, "/items/42").unwrap();
-        assert_eq!(item.resource_path, "/items/{id}");
+        assert_eq!(item.resource_path.as_ref(), "/items/{id}");
         assert_eq!(item.path_params["id"], "42");
         assert_eq!(
-            r.route(&get, "/items/special").unwrap().resource_path,
+            r.route(&get, "/items/special")
+                .unwrap()
+                .resource_path
+                .as_ref(),
             "/items/special"
         );
         let greedy = r.route(&get, "/a/b%20c/d").unwrap();
-        assert_eq!(greedy.resource_path, "/{proxy+}");
+        assert_eq!(greedy.resource_path.as_ref(), "/{proxy+}");
         assert_eq!(greedy.path_params["proxy"], "a/b c/d");
         assert_eq!(
             r.route(&http::Method::POST, "/items/1/x")
                 .unwrap()
-                .resource_path,
+                .resource_path
+                .as_ref(),
             "/{proxy+}"
         );
     }
@@ -254,7 +261,10 @@ mod tests {
         let r = Router::new(&model(), "a1");
         let get = http::Method::GET;
         assert_eq!(
-            r.route(&get, "/items/spe%63ial").unwrap().resource_path,
+            r.route(&get, "/items/spe%63ial")
+                .unwrap()
+                .resource_path
+                .as_ref(),
             "/items/special"
         );
         assert_eq!(
