@@ -357,7 +357,7 @@ struct BySession(Arc<SessionCredentials>);
 
 impl Borrow<Principal> for BySession {
     fn borrow(&self) -> &Principal {
-        &*self.0.principal
+        &self.0.principal
     }
 }
 
