@@ -557,9 +557,10 @@ impl Directory {
     /// Fresh temporary credentials of `session` valid from `now` for one hour, outside the
     /// session cache: for an execution that holds its own session for as long as it runs and
     /// ends it ([`Directory::end_session`]) when it finishes (`sfn::ExecutionSession`).
+    /// The credentials share `session` (no copy of the principal).
     pub fn issue_session(
         &self,
-        session: &Principal,
+        session: &std::sync::Arc<Principal>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<std::sync::Arc<SessionCredentials>, CredentialError> {
         self.credentials_mut().issue_session(

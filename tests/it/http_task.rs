@@ -120,7 +120,7 @@ async fn call(world: &World, model: &Model, params: Value) -> (Result<Value, Sta
     let sm = model.state_machine("StateMachineA").unwrap();
     let ctx = TaskContext {
         world,
-        principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
+        principal: &Principal::assumed_role(&model.account, "PatternARole", "test"),
         session: None,
         state_machine_arn: &sm.arn,
         state_name: "Call",

@@ -23,7 +23,7 @@ async fn call_private_api(
         .arn;
     let ctx = TaskContext {
         world,
-        principal: Principal::assumed_role(&model.account, "PatternARole", "test"),
+        principal: &Principal::assumed_role(&model.account, "PatternARole", "test"),
         session: None,
         state_machine_arn: &sm.arn,
         state_name: "CallPrivateApi",

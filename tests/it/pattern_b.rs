@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vpcgate::check::CaseOutcome;
+use vpcgate::iam::Principal;
 use vpcgate::model::Model;
 use vpcgate::sfn::execution::{Executions, execution_principal};
 use vpcgate::sfn::{StatesError, TaskContext, apigw};
@@ -119,11 +120,22 @@ fn slow_listener_gives_504_at_29_s() {
     );
 }
 
-fn task_context<'a>(world: &'a World, model: &'a Model, trace: &'a Trace) -> TaskContext<'a> {
+/// The principal Pattern B's state machine runs as in these tests.
+fn principal(model: &Model) -> Principal {
+    let sm = model.state_machine("StateMachineB").unwrap();
+    execution_principal(&sm.role_arn, "vpcgate-test")
+}
+
+fn task_context<'a>(
+    world: &'a World,
+    model: &'a Model,
+    principal: &'a Principal,
+    trace: &'a Trace,
+) -> TaskContext<'a> {
     let sm = model.state_machine("StateMachineB").unwrap();
     TaskContext {
         world,
-        principal: execution_principal(&sm.role_arn, "vpcgate-test"),
+        principal,
         session: None,
         state_machine_arn: &sm.arn,
         state_name: "CallRestApi",
@@ -148,7 +160,7 @@ async fn no_auth_task_fails_with_api_gateway_403_and_the_body_as_cause() {
     let (model, world) = world(&s);
     let trace = Trace::new();
     let err = apigw::invoke(
-        &task_context(&world, &model, &trace),
+        &task_context(&world, &model, &principal(&model), &trace),
         &json!({"ApiEndpoint": endpoint(&model), "Method": "GET", "Stage": "prod"}),
     )
     .await
@@ -169,7 +181,7 @@ async fn resource_policy_auth_type_signs_with_the_execution_role() {
     let (model, world) = world(&s);
     let trace = Trace::new();
     let out = apigw::invoke(
-        &task_context(&world, &model, &trace),
+        &task_context(&world, &model, &principal(&model), &trace),
         &json!({"ApiEndpoint": endpoint(&model), "Method": "GET", "Stage": "prod", "AuthType": "RESOURCE_POLICY"}),
     )
     .await
@@ -188,9 +200,12 @@ async fn forbidden_headers_fail_the_task_with_states_runtime() {
     let (model, world) = world(&s);
     let trace = Trace::new();
     let params = json!({"ApiEndpoint": endpoint(&model), "Method": "GET", "Stage": "prod", "Headers": {"Authorization": ["Bearer x"]}});
-    let err = apigw::invoke(&task_context(&world, &model, &trace), &params)
-        .await
-        .unwrap_err();
+    let err = apigw::invoke(
+        &task_context(&world, &model, &principal(&model), &trace),
+        &params,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.error, "States.Runtime");
     assert_eq!(
         err.cause.unwrap(),

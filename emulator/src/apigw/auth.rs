@@ -26,7 +26,7 @@ use tower::{Layer, Service};
 
 use super::rest_api::AuthorizationType;
 use super::{ApiGateway, ApiGatewayError, Deps, Invocation, LayerFuture, Next};
-use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext};
+use crate::iam::{CredentialError, Decision, DenialFormat, Principal, RequestContext, StoredKey};
 use crate::sigv4::{Incoming, PolicyView, SigV4Error, verify_with};
 use crate::trace::Verdict;
 
@@ -85,14 +85,41 @@ pub enum AuthorizerError {
     },
 }
 
-/// Who called, once authenticated; in the request's extensions for the integration.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who called, once authenticated; in the request's extensions for the integration. It holds
+/// the signing key as the credential store shares it (no copy of its principal).
+#[derive(Clone, Debug)]
 pub struct Caller {
-    /// The principal (`Anonymous` for unsigned calls to `NONE` methods).
-    pub principal: Principal,
-    /// The access key that signed, if any.
-    pub access_key_id: Option<String>,
+    /// The key that signed; `None` for unsigned calls to `NONE` methods.
+    key: Option<StoredKey>,
 }
+
+/// The principal of an unsigned call.
+static ANONYMOUS: Principal = Principal::Anonymous;
+
+impl Caller {
+    /// An unsigned caller.
+    pub fn anonymous() -> Self {
+        Self { key: None }
+    }
+
+    /// The principal (`Anonymous` for unsigned calls to `NONE` methods).
+    pub fn principal(&self) -> &Principal {
+        self.key.as_ref().map_or(&ANONYMOUS, StoredKey::principal)
+    }
+
+    /// The access key that signed, if any.
+    pub fn access_key_id(&self) -> Option<&str> {
+        self.key.as_ref().map(StoredKey::access_key_id)
+    }
+}
+
+impl PartialEq for Caller {
+    fn eq(&self, other: &Self) -> bool {
+        self.principal() == other.principal() && self.access_key_id() == other.access_key_id()
+    }
+}
+
+impl Eq for Caller {}
 
 /// SigV4 verification and `execute-api:Invoke` authorization for `gw`'s APIs.
 pub fn layer(gw: Arc<ApiGateway>) -> AuthLayer {
@@ -149,14 +176,14 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, 
     let deps = gw.deps();
     let Some(inv) = req.extensions().get::<Arc<Invocation>>() else {
         // The service always routes first; a bare call has nothing to authorize against.
-        return Ok(Caller {
-            principal: Principal::Anonymous,
-            access_key_id: None,
-        });
+        return Ok(Caller::anonymous());
     };
     let trace = &inv.trace;
     let stage = &inv.stage;
-    let mut context = RequestContext::for_request(deps.clock.now_utc(), &stage.region);
+    // The world's time the request came (read once, with its ids) for the request's context
+    // and its credentials' check.
+    let now = chrono::DateTime::<chrono::Utc>::from(inv.ids.received);
+    let mut context = RequestContext::for_request(now, &stage.region);
     // Network keys and the VPC endpoint policy of the way the request came (crate::ec2).
     let gates = req
         .extensions()
@@ -165,12 +192,11 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, 
         .unwrap_or_default();
 
     let caller = match inv.route.method.authorization {
-        AuthorizationType::AwsIam => sigv4_caller(deps, req, &stage.region, &mut context, trace)
-            .map_err(ApiGatewayError::Auth)?,
-        AuthorizationType::None => Caller {
-            principal: Principal::Anonymous,
-            access_key_id: None,
-        },
+        AuthorizationType::AwsIam => {
+            sigv4_caller(deps, req, &stage.region, now, &mut context, trace)
+                .map_err(ApiGatewayError::Auth)?
+        }
+        AuthorizationType::None => Caller::anonymous(),
         AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
             authorizer_answer(gw, req, inv)?
         }
@@ -181,7 +207,7 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<Caller, 
     if needs_check {
         let resource = stage.invoke_arn(req.method().as_str(), &inv.path);
         match deps.iam.authorize(
-            &caller.principal,
+            caller.principal(),
             "execute-api:Invoke",
             &resource,
             &context,
@@ -298,18 +324,20 @@ fn authorizer_answer(
 /// Step 1 and 2 of the module docs, shared by REST and HTTP APIs: the SigV4 signature verified
 /// for `execute-api` in `region` (against the host's time for a real client's request, else the
 /// world's), and the access key resolved to its principal, whose keys go into `context`.
+/// `world_now` is the world's time the caller read for `context` (the session's expiry is
+/// checked against it: one reading of the clock per request).
 pub fn sigv4_caller(
     deps: &Deps,
     req: &http::Request<Bytes>,
     region: &str,
+    world_now: chrono::DateTime<chrono::Utc>,
     context: &mut RequestContext,
     trace: &crate::trace::Trace,
 ) -> Result<Caller, AuthError> {
     let now = req
         .extensions()
         .get::<crate::clock::HostTime>()
-        .map(|h| h.0)
-        .unwrap_or_else(|| deps.clock.now());
+        .map_or_else(|| std::time::SystemTime::from(world_now), |h| h.0);
     let policy = PolicyView::execute_api(region);
     let incoming = Incoming::from_request(req);
     // One read of the credential store: the key's secret for the signature, then its principal.
@@ -327,7 +355,7 @@ pub fn sigv4_caller(
         AuthError::Signature(e)
     })?;
     let key = &verified.credentials;
-    key.check(verified.session_token.as_deref(), deps.clock.now_utc())
+    key.check(verified.session_token.as_deref(), world_now)
         .map_err(|e| {
             trace.hop_fmt("sigv4", Verdict::Refuse, format_args!("{e}"));
             AuthError::Credentials(e)
@@ -348,8 +376,7 @@ pub fn sigv4_caller(
         ),
     );
     Ok(Caller {
-        principal: key.principal().clone(),
-        access_key_id: Some(verified.access_key_id.into_owned()),
+        key: Some(verified.credentials),
     })
 }
 

@@ -256,8 +256,13 @@ async fn http_proxy_v1(
     link: &Arc<super::VpcLinkV1>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
-    let (parsed, https, host) = filled_uri(uri, inv)?;
-    let port = parsed.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let mut filled = None;
+    let parsed = filled_uri(uri, inv, &mut filled)?;
+    let (https, host) = (parsed.https, &parsed.host);
+    let port = parsed
+        .uri
+        .port_u16()
+        .unwrap_or(if https { 443 } else { 80 });
     let nlb = match (&link.status, &link.nlb) {
         (super::VpcLinkStatus::Available, Some(nlb)) => nlb.clone(),
         (status, _) => {
@@ -297,7 +302,7 @@ async fn http_proxy_v1(
             target: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port),
             source,
         })?;
-    let io = tls_over(gw, trace, Box::new(stream), https, &host).await?;
+    let io = tls_over(gw, trace, Box::new(stream), https, host).await?;
     // Through the NLB's PrivateLink entry: one connection per request (not pooled).
     let conn = Pooled::single(io)
         .await
@@ -312,7 +317,7 @@ async fn http_proxy_v1(
             reason: "the connection closed".into(),
         })
     };
-    send(inv, req, http_method, &parsed, &host, conn, &label, reopen).await
+    send(inv, req, http_method, parsed, conn, &label, reopen).await
 }
 
 /// The running VPC link `vpc_link_id` and the load balancer listener `target_arn` behind it (REST
@@ -396,12 +401,66 @@ pub(crate) fn travels(name: &HeaderName) -> bool {
     !HOP_BY_HOP.contains(&name.as_str()) && name.as_str() != "x-amzn-trace-id"
 }
 
-/// The method's `Uri` with the path parameters filled in, parsed: the URI, whether it is
-/// `https`, and its host.
-fn filled_uri(uri: &str, inv: &Invocation) -> Result<(http::Uri, bool, String), IntegrationError> {
+/// An integration's `Uri`, parsed: the URI, whether it is `https`, its host, and the request
+/// target (origin form) of its path and query.
+#[derive(Debug)]
+pub struct TargetUri {
+    uri: http::Uri,
+    https: bool,
+    host: String,
+    /// `uri`'s path (`/` when empty) and query, the target of a request that adds no query.
+    target: http::Uri,
+}
+
+impl TargetUri {
+    /// `text` parsed, or `None` when it is not a valid URL.
+    fn parse(text: String) -> Option<Self> {
+        let uri = http::Uri::try_from(text).ok()?;
+        let https = uri.scheme_str() == Some("https");
+        let host = uri.host().unwrap_or_default().to_string();
+        let path = if uri.path().is_empty() {
+            "/"
+        } else {
+            uri.path()
+        };
+        let target = match uri.query().filter(|q| !q.is_empty()) {
+            Some(q) => http::Uri::try_from(format!("{path}?{q}")),
+            None => http::Uri::try_from(path),
+        }
+        .ok()?;
+        Some(Self {
+            uri,
+            https,
+            host,
+            target,
+        })
+    }
+
+    /// The `HTTP_PROXY` integration `Uri` of `method` parsed once, when it has no `{variables}`
+    /// (it is the same for every request): the world is immutable, so its routes keep it.
+    pub(crate) fn fixed(method: &super::rest_api::MethodConfig) -> Option<Self> {
+        match &method.integration.as_ref()?.kind {
+            IntegrationKind::HttpProxy { uri, .. } if !uri.contains('{') => {
+                Self::parse(uri.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The method's `Uri` with the path parameters filled in, parsed: the one the routes prepared
+/// when it has no variables, else `uri` filled and parsed into `filled`.
+fn filled_uri<'a>(
+    uri: &str,
+    inv: &'a Invocation,
+    filled: &'a mut Option<TargetUri>,
+) -> Result<&'a TargetUri, IntegrationError> {
+    if let Some(fixed) = &inv.route.uri {
+        return Ok(fixed);
+    }
     // The filled text is handed over whole (its bytes become the URI's, no copy); filled
     // again for the error.
-    let parsed = http::Uri::try_from(fill(uri, &inv.route.path_params)).map_err(|_| {
+    let parsed = TargetUri::parse(fill(uri, &inv.route.path_params)).ok_or_else(|| {
         IntegrationError::NotDeployed {
             what: format!(
                 "uri {} is not a valid URL",
@@ -409,9 +468,7 @@ fn filled_uri(uri: &str, inv: &Invocation) -> Result<(http::Uri, bool, String), 
             ),
         }
     })?;
-    let https = parsed.scheme_str() == Some("https");
-    let host = parsed.host().unwrap_or_default().to_string();
-    Ok((parsed, https, host))
+    Ok(filled.insert(parsed))
 }
 
 /// Fills `{name}` and `{name+}`-bound `{name}` variables of the `Uri` with the path parameters.
@@ -436,17 +493,19 @@ async fn http_proxy(
     target: &Arc<IntegrationTarget>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
-    let (parsed, https, host) = filled_uri(uri, inv)?;
+    let mut filled = None;
+    let parsed = filled_uri(uri, inv, &mut filled)?;
+    let https = parsed.https;
     let port = target
         .listener_port
-        .or(parsed.port_u16())
+        .or(parsed.uri.port_u16())
         .unwrap_or(if https { 443 } else { 80 });
 
     let route = LinkRoute {
         link,
         target,
         https,
-        host: &host,
+        host: &parsed.host,
         port,
     };
     let (conn, eni) = connection(gw, trace, route, true).await?;
@@ -455,7 +514,7 @@ async fn http_proxy(
             .await
             .map(|(conn, _)| conn)
     };
-    send(inv, req, http_method, &parsed, &host, conn, &eni.ip, reopen).await
+    send(inv, req, http_method, parsed, conn, &eni.ip, reopen).await
 }
 
 /// Where an integration's connection goes through a VPC link V2: the link, the load balancer
@@ -648,13 +707,13 @@ async fn send(
     inv: &Invocation,
     req: http::Request<Bytes>,
     http_method: &MethodKey,
-    uri: &http::Uri,
-    host: &str,
+    uri: &TargetUri,
     conn: Pooled,
     from: &(dyn std::fmt::Display + Sync),
     reopen: impl AsyncFnOnce() -> Result<Pooled, IntegrationError>,
 ) -> Result<http::Response<Bytes>, IntegrationError> {
     let trace = &inv.trace;
+    let host = uri.host.as_str();
     let http_err = |e: &dyn std::fmt::Display| IntegrationError::Http {
         host: host.to_string(),
         reason: e.to_string(),
@@ -664,21 +723,23 @@ async fn send(
         MethodKey::Any => parts.method.clone(),
         MethodKey::Verb(m) => m.clone(),
     };
-    let mut target = uri.path().to_string();
-    if target.is_empty() {
-        target.push('/');
-    }
-    let query: Vec<&str> = uri
-        .query()
-        .into_iter()
-        .chain(parts.uri.query())
-        .filter(|q| !q.is_empty())
-        .collect();
-    if !query.is_empty() {
-        target.push('?');
-        target.push_str(&query.join("&"));
-    }
-    let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
+    // The prepared target when the client adds no query (the `Uri`'s own comes first).
+    let target = match parts.uri.query().filter(|q| !q.is_empty()) {
+        None => uri.target.clone(),
+        Some(extra) => {
+            let own = uri.target.path_and_query().map_or("/", |p| p.as_str());
+            http::Uri::try_from(format!(
+                "{own}{}{extra}",
+                if uri.target.query().is_some() {
+                    "&"
+                } else {
+                    "?"
+                }
+            ))
+            .map_err(|e| http_err(&e))?
+        }
+    };
+    let authority = uri.uri.authority().map(|a| a.as_str()).unwrap_or(host);
     // The request, built again only should a kept-alive connection close before answering it
     // (`remake` below) rather than copied ahead of every exchange. The header map is filled
     // directly (the request builder checks and converts each header again): the client's
@@ -704,7 +765,7 @@ async fn send(
         );
         let mut outgoing = hyper::Request::new(Full::new(body));
         *outgoing.method_mut() = method.clone();
-        *outgoing.uri_mut() = http::Uri::try_from(target.as_str()).map_err(|e| http_err(&e))?;
+        *outgoing.uri_mut() = target.clone();
         *outgoing.headers_mut() = headers;
         Ok(outgoing)
     };
@@ -937,5 +998,20 @@ mod tests {
         let mut p = std::collections::BTreeMap::new();
         p.insert("proxy".to_string(), "a/b".to_string());
         assert_eq!(fill("http://h/{proxy}", &p), "http://h/a/b");
+    }
+
+    #[test]
+    fn a_uri_is_parsed_into_its_host_scheme_and_request_target() {
+        let t = TargetUri::parse("https://h.example:8443/a/b?x=1".into()).unwrap();
+        assert!(t.https);
+        assert_eq!(t.host, "h.example");
+        assert_eq!(t.uri.port_u16(), Some(8443));
+        assert_eq!(t.target.to_string(), "/a/b?x=1");
+        // An empty path is `/`; an empty query is none.
+        for text in ["http://h.example", "http://h.example/?"] {
+            let t = TargetUri::parse(text.into()).unwrap();
+            assert!(!t.https);
+            assert_eq!(t.target.to_string(), "/", "{text}");
+        }
     }
 }

@@ -464,13 +464,16 @@ pub struct RequestIds {
     pub apigw_id: String,
     /// `X-Amzn-Trace-Id`: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
     pub trace_id: String,
+    /// When the request came, on the world's clock: the one reading the ids, the request's
+    /// IAM context (`aws:CurrentTime`) and its credentials' expiry check share.
+    pub received: std::time::SystemTime,
 }
 
 impl RequestIds {
     /// Fresh ids at the clock's time.
     pub fn new(clock: &Clock) -> Self {
-        let secs = clock
-            .now()
+        let received = clock.now();
+        let secs = received
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
@@ -501,6 +504,7 @@ impl RequestIds {
             request_id,
             apigw_id: String::from_utf8_lossy(&apigw_id).into_owned(),
             trace_id: String::from_utf8_lossy(&trace_id).into_owned(),
+            received,
         }
     }
 }
@@ -881,34 +885,42 @@ pub fn wire_headers(headers: &http::HeaderMap) -> serde_json::Map<String, serde_
 
 /// Each distinct header name once, sorted, named by `key`, with its values in the order they
 /// came, as the output's map: built member by member (no intermediate list of values per
-/// name). The `http` crate keeps names in lower case, so they sort as API Gateway's wire names
-/// do without regard to case (REST APIs' [`wire_headers`], HTTP APIs' `http_api::wire_headers`).
+/// name), from one pass over the map (no look-up of each name again). The `http` crate keeps
+/// names in lower case, so they sort as API Gateway's wire names do without regard to case
+/// (REST APIs' [`wire_headers`], HTTP APIs' `http_api::wire_headers`).
 pub(crate) fn header_lists(
     headers: &http::HeaderMap,
     key: impl Fn(&str) -> String,
 ) -> serde_json::Map<String, serde_json::Value> {
-    /// Names sorted on the stack up to this many distinct ones (an answer has about ten).
-    const ON_STACK: usize = 24;
-    let mut stack: [Option<&HeaderName>; ON_STACK] = [None; ON_STACK];
-    let mut heap: Vec<Option<&HeaderName>>;
-    let names: &mut [Option<&HeaderName>] = if headers.keys_len() <= ON_STACK {
-        let n = headers.keys_len();
-        for (slot, name) in stack.iter_mut().zip(headers.keys()) {
-            *slot = Some(name);
+    /// Values sorted on the stack up to this many (an answer has about ten).
+    const ON_STACK: usize = 32;
+    type Pair<'a> = Option<(&'a HeaderName, &'a HeaderValue)>;
+    let mut stack: [Pair<'_>; ON_STACK] = [None; ON_STACK];
+    let mut heap: Vec<Pair<'_>>;
+    // A name's values come together from the map, in the order they came.
+    let pairs: &mut [Pair<'_>] = if headers.len() <= ON_STACK {
+        let n = headers.len();
+        for (slot, pair) in stack.iter_mut().zip(headers.iter()) {
+            *slot = Some(pair);
         }
         &mut stack[..n]
     } else {
-        heap = headers.keys().map(Some).collect();
+        heap = headers.iter().map(Some).collect();
         &mut heap
     };
-    names.sort_unstable_by_key(|n| n.map(HeaderName::as_str));
-    let mut out = serde_json::Map::with_capacity(names.len());
-    for name in names.iter().flatten() {
-        // Looked up by the name itself (a `&str` would be parsed as a header name again).
-        let all = headers.get_all(*name);
-        let mut values = Vec::with_capacity(all.iter().count());
-        values.extend(all.iter().map(value_text));
+    // Stable: a name's values keep their order.
+    pairs.sort_by_key(|p| p.map(|(n, _)| n.as_str()));
+    let mut out = serde_json::Map::with_capacity(headers.keys_len());
+    let mut rest = &pairs[..];
+    while let Some(Some((name, _))) = rest.first() {
+        let run = rest
+            .iter()
+            .take_while(|p| p.is_some_and(|(n, _)| n == *name))
+            .count();
+        let mut values = Vec::with_capacity(run);
+        values.extend(rest[..run].iter().flatten().map(|(_, v)| value_text(v)));
         out.insert(key(name.as_str()), serde_json::Value::Array(values));
+        rest = &rest[run..];
     }
     out
 }

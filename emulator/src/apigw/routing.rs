@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
 
+use super::integration::TargetUri;
 use super::rest_api::{ApiGatewayModel, MethodConfig, MethodKey};
 
 /// One segment of a resource's or route key's path.
@@ -29,10 +30,11 @@ pub enum Segment {
 
 #[derive(Clone, Debug)]
 struct RouteResource {
-    /// `/`, `/items/{id}`.
-    path: String,
+    /// `/`, `/items/{id}` (shared with each route to it).
+    path: Arc<str>,
     segments: Vec<Segment>,
-    methods: Vec<(MethodKey, Arc<MethodConfig>)>,
+    /// Each method with its integration's `Uri` parsed once when it has no `{variables}`.
+    methods: Vec<(MethodKey, Arc<MethodConfig>, Option<Arc<TargetUri>>)>,
 }
 
 /// The routes of one deployment.
@@ -46,10 +48,13 @@ pub struct Router {
 pub struct Route {
     /// The method (with its integration).
     pub method: Arc<MethodConfig>,
-    /// The matched resource's path template (`/items/{id}`).
-    pub resource_path: String,
+    /// The matched resource's path template (`/items/{id}`), shared with the routes.
+    pub resource_path: Arc<str>,
     /// Values of `{name}` and `{name+}` variables, percent-decoded.
     pub path_params: BTreeMap<String, String>,
+    /// The integration's `Uri` parsed when the deployment was routed, if it has no
+    /// `{variables}` (the same for every request).
+    pub uri: Option<Arc<TargetUri>>,
 }
 
 impl Router {
@@ -61,12 +66,13 @@ impl Router {
                 continue;
             };
             let method = Arc::new(m.clone());
-            match resources.iter_mut().find(|r| r.path == path) {
-                Some(r) => r.methods.push((m.http_method.clone(), method)),
+            let uri = TargetUri::fixed(m).map(Arc::new);
+            match resources.iter_mut().find(|r| *r.path == path) {
+                Some(r) => r.methods.push((m.http_method.clone(), method, uri)),
                 None => resources.push(RouteResource {
                     segments: parse_template(&path),
-                    path,
-                    methods: vec![(m.http_method.clone(), method)],
+                    path: path.into(),
+                    methods: vec![(m.http_method.clone(), method, uri)],
                 }),
             }
         }
@@ -90,17 +96,21 @@ impl Router {
         }
         let (_, resource, path_params) = best?;
         let exact = MethodKey::Verb(verb.clone());
-        let method = resource
+        let (_, method, uri) = resource
             .methods
             .iter()
-            .find(|(k, _)| *k == exact)
-            .or_else(|| resource.methods.iter().find(|(k, _)| *k == MethodKey::Any))?
-            .1
-            .clone();
+            .find(|(k, _, _)| *k == exact)
+            .or_else(|| {
+                resource
+                    .methods
+                    .iter()
+                    .find(|(k, _, _)| *k == MethodKey::Any)
+            })?;
         Some(Route {
-            method,
+            method: method.clone(),
             resource_path: resource.path.clone(),
             path_params,
+            uri: uri.clone(),
         })
     }
 }
@@ -216,23 +226,30 @@ mod tests {
     fn most_specific_resource_wins() {
         let r = Router::new(&model(), "a1");
         let get = http::Method::GET;
-        assert_eq!(r.route(&get, "/").unwrap().resource_path, "/");
-        assert_eq!(r.route(&get, "").unwrap().resource_path, "/");
-        assert_eq!(r.route(&get, "/items").unwrap().resource_path, "/items");
+        assert_eq!(r.route(&get, "/").unwrap().resource_path.as_ref(), "/");
+        assert_eq!(r.route(&get, "").unwrap().resource_path.as_ref(), "/");
+        assert_eq!(
+            r.route(&get, "/items").unwrap().resource_path.as_ref(),
+            "/items"
+        );
         let item = r.route(&get, "/items/42").unwrap();
-        assert_eq!(item.resource_path, "/items/{id}");
+        assert_eq!(item.resource_path.as_ref(), "/items/{id}");
         assert_eq!(item.path_params["id"], "42");
         assert_eq!(
-            r.route(&get, "/items/special").unwrap().resource_path,
+            r.route(&get, "/items/special")
+                .unwrap()
+                .resource_path
+                .as_ref(),
             "/items/special"
         );
         let greedy = r.route(&get, "/a/b%20c/d").unwrap();
-        assert_eq!(greedy.resource_path, "/{proxy+}");
+        assert_eq!(greedy.resource_path.as_ref(), "/{proxy+}");
         assert_eq!(greedy.path_params["proxy"], "a/b c/d");
         assert_eq!(
             r.route(&http::Method::POST, "/items/1/x")
                 .unwrap()
-                .resource_path,
+                .resource_path
+                .as_ref(),
             "/{proxy+}"
         );
     }
@@ -244,7 +261,10 @@ mod tests {
         let r = Router::new(&model(), "a1");
         let get = http::Method::GET;
         assert_eq!(
-            r.route(&get, "/items/spe%63ial").unwrap().resource_path,
+            r.route(&get, "/items/spe%63ial")
+                .unwrap()
+                .resource_path
+                .as_ref(),
             "/items/special"
         );
         assert_eq!(

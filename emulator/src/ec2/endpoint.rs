@@ -419,13 +419,13 @@ pub(crate) fn json_gate(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|a| a.split_once("Credential="))
-        .and_then(|(_, rest)| rest.split('/').next())
-        .map(str::to_string);
-    let principal = key
-        .and_then(|k| iam.credentials().lookup(&k).map(|r| r.principal))
-        .unwrap_or(Principal::Anonymous);
+        .and_then(|(_, rest)| rest.split('/').next());
+    // The stored key (shared, not its credentials copied): its principal is borrowed.
+    let stored = key.and_then(|k| iam.key(k));
+    let anonymous = Principal::Anonymous;
+    let principal = stored.as_ref().map_or(&anonymous, |k| k.principal());
     let request = Request {
-        principal: &principal,
+        principal,
         action: &action,
         resource: &resource,
         context,

@@ -886,9 +886,8 @@ impl Edge {
                 Some((key, region)) if valid_region(&region) => {
                     let known = world
                         .iam
-                        .credentials()
-                        .lookup(&key)
-                        .and_then(|r| r.principal.account().map(str::to_string));
+                        .key(&key)
+                        .and_then(|k| k.principal().account().map(str::to_string));
                     Scope::new(
                         known.unwrap_or_else(|| Self::unknown_key_account(world, &key)),
                         region,

@@ -69,8 +69,9 @@ pub struct SessionCredentials {
     pub issued_at: DateTime<Utc>,
     /// When the credentials stop working.
     pub expiration: DateTime<Utc>,
-    /// The assumed-role session principal.
-    pub principal: Principal,
+    /// The assumed-role session principal (shared with whoever holds the session, such as an
+    /// execution, instead of copied for each set of credentials).
+    pub principal: Arc<Principal>,
 }
 
 impl SessionCredentials {
@@ -508,14 +509,15 @@ impl CredentialStore {
         self.issue_session(session.clone(), now, duration)
     }
 
-    /// [`CredentialStore::assume_role`], kept shared.
+    /// [`CredentialStore::assume_role`], kept shared (and the principal with it).
     pub fn issue_session(
         &mut self,
-        session: Principal,
+        session: impl Into<Arc<Principal>>,
         issued_at: DateTime<Utc>,
         duration: Duration,
     ) -> Result<Arc<SessionCredentials>, CredentialError> {
-        let Principal::AssumedRole { session_name, .. } = &session else {
+        let session: Arc<Principal> = session.into();
+        let Principal::AssumedRole { session_name, .. } = &*session else {
             return Err(CredentialError::UnsupportedPrincipal {
                 kind: "session credentials",
                 principal: session.arn(),
@@ -575,11 +577,11 @@ impl CredentialStore {
             self.live_sessions -= 1;
         }
         let same_session = matches!(
-            self.by_session.get(&session.principal),
+            self.by_session.get(&*session.principal),
             Some(BySession(c)) if Arc::ptr_eq(c, session)
         );
         if same_session {
-            self.by_session.remove(&session.principal);
+            self.by_session.remove(&*session.principal);
         }
     }
 
@@ -637,11 +639,11 @@ impl CredentialStore {
             Some(ById(Stored::Session(c))) => {
                 self.live_sessions -= 1;
                 let same_session = matches!(
-                    self.by_session.get(&c.principal),
+                    self.by_session.get(&*c.principal),
                     Some(BySession(s)) if Arc::ptr_eq(s, &c)
                 );
                 if same_session {
-                    self.by_session.remove(&c.principal);
+                    self.by_session.remove(&*c.principal);
                 }
                 true
             }

@@ -333,8 +333,10 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
     }
 
     if call.auth != AuthType::NoAuth {
+        // One reading of the clock: the credentials fresh at the time the request is signed.
+        let now = world.clock().now();
         let credentials = ctx
-            .session_credentials()
+            .session_credentials_at(now.into())
             .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;
         // Signed with the session's credentials where they are kept (no copy of them).
         sign_request_in_place(
@@ -342,7 +344,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             &*credentials,
             &call.region,
             EXECUTE_API,
-            world.clock().now(),
+            now,
             &SIGNING,
         )
         .map_err(|e| StatesError::new("States.TaskFailed", e.to_string()))?;

@@ -39,8 +39,7 @@ pub fn execution_principal(role_arn: &str, session: &str) -> Principal {
 /// Runs each Task of one execution against the world.
 pub struct WorldTasks {
     world: Arc<dyn Host>,
-    principal: Principal,
-    /// The execution's role session, ended when the execution's tasks are dropped (it ended).
+    /// The execution's role session (with the principal it runs as), ended when the execution's tasks are dropped (it ended).
     session: super::session::ExecutionSession,
     state_machine_arn: String,
     trace: Trace,
@@ -76,8 +75,7 @@ impl WorldTasks {
     ) -> Self {
         Self {
             world: world.shared(),
-            session: super::session::ExecutionSession::new(principal.clone()),
-            principal,
+            session: super::session::ExecutionSession::new(principal),
             state_machine_arn,
             trace,
             capture: None,
@@ -313,7 +311,7 @@ impl TaskHandler for WorldTasks {
             let trace = self.trace.scoped(&call.state_name);
             let ctx = TaskContext {
                 world: &*self.world,
-                principal: self.principal.clone(),
+                principal: self.session.principal(),
                 session: Some(&self.session),
                 state_machine_arn: &self.state_machine_arn,
                 state_name: &call.state_name,
@@ -774,8 +772,7 @@ impl Executions {
         let principal = execution_principal(&sm.role_arn, name);
         WorldTasks {
             world: world.shared(),
-            session: super::session::ExecutionSession::new(principal.clone()),
-            principal,
+            session: super::session::ExecutionSession::new(principal),
             state_machine_arn: sm.arn.clone(),
             trace,
             capture: None,

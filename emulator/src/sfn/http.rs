@@ -340,13 +340,15 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         .nth(3)
         .unwrap_or(world.region())
         .to_string();
-    let iam_ctx = RequestContext::for_request(world.clock().now_utc(), &region)
+    // One reading of the clock for both requests' contexts (nothing waits in between).
+    let now = world.clock().now_utc();
+    let iam_ctx = RequestContext::for_request(now, &region)
         .with("states:HTTPMethod", call.method.as_str())
         .with("states:HTTPEndpoint", endpoint.clone());
     world
         .iam()
         .authorize(
-            &ctx.principal,
+            ctx.principal,
             "states:InvokeHTTPEndpoint",
             ctx.state_machine_arn,
             &iam_ctx,
@@ -367,7 +369,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
             trace.hop("events", Verdict::Fail, e.to_string());
             StatesError::new("Events.ConnectionResource.ResourceNotFound", e.to_string())
         })?;
-    let plain_ctx = RequestContext::for_request(world.clock().now_utc(), &region);
+    let plain_ctx = RequestContext::for_request(now, &region);
     let denied = |d: crate::authz::Denied| {
         StatesError::new("Events.ConnectionResource.AccessDenied", d.message)
     };
@@ -379,7 +381,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         world
             .iam()
             .authorize(
-                &ctx.principal,
+                ctx.principal,
                 action,
                 resource,
                 &plain_ctx,
@@ -439,7 +441,7 @@ async fn send(
     merge(&mut headers, &conn.invocation_parameters.headers, true);
     let inv = Invoker {
         reach: ctx.world,
-        principal: &ctx.principal,
+        principal: ctx.principal,
         trace: ctx.trace,
     };
     invoke::credentials(&inv, conn, &mut headers).await?;

@@ -81,8 +81,8 @@ pub struct StateMachine {
 pub struct TaskContext<'a> {
     /// The world the task runs in, through its handles.
     pub world: &'a dyn Host,
-    /// The execution role's session.
-    pub principal: Principal,
+    /// The execution role's session (borrowed from the execution: no copy per task).
+    pub principal: &'a Principal,
     /// The execution's hold on that session, whose credentials its signed calls use (`None`:
     /// a task run on its own, which signs with the directory's cached session of `principal`).
     pub session: Option<&'a session::ExecutionSession>,
@@ -114,10 +114,18 @@ impl TaskContext<'_> {
     pub fn session_credentials(
         &self,
     ) -> Result<Arc<crate::iam::SessionCredentials>, crate::iam::CredentialError> {
-        let now = self.world.clock().now_utc();
+        self.session_credentials_at(self.world.clock().now_utc())
+    }
+
+    /// [`Self::session_credentials`] at `now`, a reading of the world's clock the task already
+    /// has (the time it signs at).
+    pub fn session_credentials_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Arc<crate::iam::SessionCredentials>, crate::iam::CredentialError> {
         match self.session {
             Some(session) => session.credentials(self.world.iam(), now),
-            None => self.world.iam().session_credentials(&self.principal, now),
+            None => self.world.iam().session_credentials(self.principal, now),
         }
     }
 

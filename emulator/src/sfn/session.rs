@@ -18,7 +18,8 @@ use crate::iam::{CredentialError, Principal, SessionCredentials};
 /// [`ExecutionSession::end`].
 #[derive(Debug)]
 pub struct ExecutionSession {
-    principal: Principal,
+    /// Shared with each set of credentials issued to it.
+    principal: Arc<Principal>,
     /// Every set of credentials issued to the execution, newest last (more than one only when
     /// a long execution outlived its first session); all are ended together.
     issued: Mutex<Vec<Arc<SessionCredentials>>>,
@@ -29,7 +30,7 @@ impl ExecutionSession {
     /// is issued until the execution first signs.
     pub fn new(principal: Principal) -> Self {
         Self {
-            principal,
+            principal: Arc::new(principal),
             issued: Mutex::new(Vec::new()),
         }
     }
@@ -116,7 +117,7 @@ mod tests {
             .credentials(&iam, t0 + chrono::Duration::minutes(54))
             .unwrap();
         assert_eq!(first.access_key_id, again.access_key_id);
-        assert_eq!(first.principal, *session.principal());
+        assert_eq!(*first.principal, *session.principal());
         let renewed = session
             .credentials(&iam, t0 + chrono::Duration::minutes(56))
             .unwrap();

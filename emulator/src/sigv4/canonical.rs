@@ -459,7 +459,7 @@ pub(super) fn trim_header_value(value: &[u8]) -> Vec<u8> {
 }
 
 /// [`trim_header_value`] appended to `out`.
-fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
+pub(super) fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
     let start = value.iter().position(|&b| b != b' ').unwrap_or(value.len());
     let end = value
         .iter()

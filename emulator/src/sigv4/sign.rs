@@ -197,24 +197,33 @@ fn compute<C: SigningIdentity + ?Sized>(
     let payload = settings.sign_payload.then(|| Hex64::sha256(req.body));
     let payload_text = payload.as_ref().map_or(UNSIGNED_PAYLOAD, Hex64::as_str);
 
-    // The headers that take part: the request's own (value read from the request, `None`),
-    // minus the excluded ones, with the values the signer is about to set replacing any there.
+    // The headers that take part: each value of the request's own (trimmed when written,
+    // `true`), in one pass over the map, minus the excluded ones, with the values the signer is
+    // about to set (written as they are) replacing any there.
     let headers = req.headers;
-    let mut canonical: Vec<(&str, Option<&[u8]>)> = Vec::with_capacity(headers.keys_len() + 4);
-    for name in headers.keys() {
-        let name = name.as_str();
-        if settings.excluded_headers.iter().any(|e| e == name)
-            || (query_mode && (name == "x-amz-user-agent" || name == "x-amz-checksum-mode"))
-            // Replaced by the credentials' token below.
-            || (name == "x-amz-security-token" && token.is_some() && !query_mode)
-        {
-            continue;
+    let mut canonical: Vec<(&str, &[u8], bool)> = Vec::with_capacity(headers.len() + 4);
+    let mut last: Option<(&http::HeaderName, bool)> = None;
+    for (name, value) in headers {
+        // A name's values come together: the first one decides for all.
+        let keep = match last {
+            Some((n, keep)) if n == name => keep,
+            _ => {
+                let n = name.as_str();
+                let keep = !(settings.excluded_headers.iter().any(|e| e == n)
+                    || (query_mode && (n == "x-amz-user-agent" || n == "x-amz-checksum-mode"))
+                    // Replaced by the credentials' token below.
+                    || (n == "x-amz-security-token" && token.is_some() && !query_mode));
+                last = Some((name, keep));
+                keep
+            }
+        };
+        if keep {
+            canonical.push((name.as_str(), value.as_bytes(), true));
         }
-        canonical.push((name, None));
     }
-    fn set<'a>(canonical: &mut Vec<(&'a str, Option<&'a [u8]>)>, name: &'a str, value: &'a [u8]) {
-        canonical.retain(|(n, _)| *n != name);
-        canonical.push((name, Some(value)));
+    fn set<'a>(canonical: &mut Vec<(&'a str, &'a [u8], bool)>, name: &'a str, value: &'a [u8]) {
+        canonical.retain(|(n, _, _)| *n != name);
+        canonical.push((name, value, false));
     }
     // Only without a Host header (HTTP/2 style) does the authority give `host` (`sign_http`
     // gives no authority to a request with one: the map is not searched twice).
@@ -237,10 +246,10 @@ fn compute<C: SigningIdentity + ?Sized>(
         }
     }
     if !settings.session_token_signed {
-        canonical.retain(|(n, _)| *n != "x-amz-security-token");
+        canonical.retain(|(n, _, _)| *n != "x-amz-security-token");
     }
-    // Names are unique (a header map's keys, each signer value replacing its namesake).
-    canonical.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // By name; a stable sort, so a name's values stay in the order received.
+    canonical.sort_by(|a, b| a.0.cmp(b.0));
 
     let access_key_id = credentials.access_key_id();
     let mut authorization = String::with_capacity(
@@ -258,11 +267,15 @@ fn compute<C: SigningIdentity + ?Sized>(
     let scope_end = authorization.len();
     authorization.push_str(", SignedHeaders=");
     let names_start = authorization.len();
-    for (i, (name, _)) in canonical.iter().enumerate() {
-        if i > 0 {
-            authorization.push(';');
+    let mut previous: Option<&str> = None;
+    for (name, _, _) in &canonical {
+        match previous {
+            Some(p) if p == *name => continue,
+            Some(_) => authorization.push(';'),
+            None => {}
         }
         authorization.push_str(name);
+        previous = Some(name);
     }
     let names_end = authorization.len();
     let scope = &authorization[scope_start..scope_end];
@@ -297,15 +310,26 @@ fn compute<C: SigningIdentity + ?Sized>(
             out.extend_from_slice(part.as_bytes());
             out.push(b'\n');
         }
-        for (name, value) in &canonical {
-            out.extend_from_slice(name.as_bytes());
-            out.push(b':');
-            match value {
-                Some(value) => out.extend_from_slice(value),
-                None => {
-                    canonical::push_canonical_header_value(out, headers, name);
+        // One line a name: its values joined with `,`.
+        let mut previous: Option<&str> = None;
+        for (name, value, trim) in &canonical {
+            if previous == Some(*name) {
+                out.push(b',');
+            } else {
+                if previous.is_some() {
+                    out.push(b'\n');
                 }
+                out.extend_from_slice(name.as_bytes());
+                out.push(b':');
             }
+            if *trim {
+                canonical::push_trimmed(out, value);
+            } else {
+                out.extend_from_slice(value);
+            }
+            previous = Some(name);
+        }
+        if previous.is_some() {
             out.push(b'\n');
         }
         out.push(b'\n');

@@ -267,7 +267,8 @@ impl Pool {
         // Connections idle past their timeout close now rather than at their next checkout.
         // (This shard's only: another shard's idle times are on its own clock.)
         let shard = crate::clock::current_shard().unwrap_or(0);
-        let now = tokio::time::Instant::now();
+        // The time the connection went idle is now (one reading of the clock).
+        let now = idle.since;
         map.retain(|_, shards| {
             if let Some(list) = shards.get_mut(shard) {
                 list.retain(|i| !self.expired_at(i.since, now) && !i.sender.is_closed());

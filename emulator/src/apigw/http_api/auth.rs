@@ -90,18 +90,21 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthCont
     match &inv.route.config.auth {
         RouteAuth::None => {}
         RouteAuth::AwsIam => {
-            let mut context = RequestContext::for_request(deps.clock.now_utc(), &inv.api.region);
+            // The world's time the request came (read once, with its ids) for the context and
+            // the credentials' check.
+            let now = chrono::DateTime::<chrono::Utc>::from(inv.ids.received);
+            let mut context = RequestContext::for_request(now, &inv.api.region);
             let gates = req
                 .extensions()
                 .get::<crate::ec2::Arrival>()
                 .map(|a| a.apply(&mut context))
                 .unwrap_or_default();
-            let caller = sigv4_caller(deps, req, &inv.api.region, &mut context, trace)?;
+            let caller = sigv4_caller(deps, req, &inv.api.region, now, &mut context, trace)?;
             let resource = inv
                 .api
                 .invoke_arn(&inv.stage.name, req.method().as_str(), &inv.path);
             if let Err(denied) = deps.iam.authorize(
-                &caller.principal,
+                caller.principal(),
                 "execute-api:Invoke",
                 &resource,
                 &context,
@@ -117,9 +120,9 @@ pub fn authorize(gw: &ApiGateway, req: &http::Request<Bytes>) -> Result<AuthCont
                 .into());
             }
             ctx.0
-                .insert("identity.userArn".into(), caller.principal.arn());
-            if let Some(key) = caller.access_key_id {
-                ctx.0.insert("identity.accessKey".into(), key);
+                .insert("identity.userArn".into(), caller.principal().arn());
+            if let Some(key) = caller.access_key_id() {
+                ctx.0.insert("identity.accessKey".into(), key.to_owned());
             }
         }
         RouteAuth::Jwt { scopes, .. } => {

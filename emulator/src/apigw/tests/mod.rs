@@ -191,4 +191,35 @@ fn request_ids_have_api_gateway_shapes() {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     );
     assert_ne!(super::RequestIds::new(&clock), ids);
+    // The time they were made at (the clock's, which the request's authorization uses).
+    let since = ids
+        .received
+        .duration_since(at())
+        .expect("after the pinned time");
+    assert!(since < std::time::Duration::from_secs(1), "{since:?}");
+}
+
+/// An answer's headers as an `apigateway:invoke` output lists them: each name once, in
+/// order without regard to case, with every value of it in the order the answer sent them.
+#[test]
+fn answer_headers_list_each_name_once_sorted_with_its_values_in_order() {
+    use http::header::{HeaderMap, HeaderValue};
+    let mut h = HeaderMap::new();
+    h.append("x-amzn-requestid", HeaderValue::from_static("r"));
+    h.append("set-cookie", HeaderValue::from_static("b=2"));
+    h.append("content-type", HeaderValue::from_static("text/plain"));
+    h.append("set-cookie", HeaderValue::from_static("a=1"));
+    h.append(
+        "date",
+        HeaderValue::from_static("Sun, 14 Jun 2026 03:00:00 GMT"),
+    );
+    h.append("set-cookie", HeaderValue::from_static("c=3"));
+    let out = super::wire_headers(&h);
+    let names: Vec<&str> = out.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["Content-Type", "Date", "Set-Cookie", "x-amzn-RequestId"]
+    );
+    assert_eq!(out["Set-Cookie"], serde_json::json!(["b=2", "a=1", "c=3"]));
+    assert_eq!(out["Content-Type"], serde_json::json!(["text/plain"]));
 }
