@@ -375,7 +375,9 @@ mod tests {
         super::decide(&m.ec2, cidr, vpc_id, subnet_id, dst, public_ip)
     }
 
-    fn model(private_route: Option<RouteTarget>) -> Model {
+    /// `vpc-1` (10.0.0.0/16) with `subnet-pub` (10.0.0.0/24) and `subnet-priv` (10.0.2.0/24),
+    /// and `igw-1` attached to it.
+    pub(super) fn vpc_with_igw() -> Model {
         let subnet = |id: &str, cidr: &str| Subnet {
             id: id.into(),
             vpc_id: "vpc-1".into(),
@@ -404,6 +406,12 @@ mod tests {
             vpc_id: "vpc-1".into(),
             internet_gateway_id: "igw-1".into(),
         });
+        m
+    }
+
+    fn model(private_route: Option<RouteTarget>) -> Model {
+        let mut m = vpc_with_igw();
+        let ec2 = &mut m.ec2;
         ec2.eips.push(EipConfig {
             logical_id: "Eip".into(),
             allocation_id: "eipalloc-1".into(),
@@ -539,7 +547,6 @@ mod nat_instance_tests {
     use super::super::*;
     use super::*;
     use crate::model::Model;
-    use crate::vpc::{Subnet, Vpc};
 
     const STATES: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 
@@ -547,34 +554,8 @@ mod nat_instance_tests {
     /// `sg-nat`, Elastic IP 203.0.113.9, a second interface `eni-nat1` with group `sg-nat1`);
     /// `subnet-priv` (rtb-priv) routes 0.0.0.0/0 to `target`; `eni-loose` is attached to nothing.
     fn model(target: RouteTarget, source_dest_check: bool) -> Model {
-        let subnet = |id: &str, cidr: &str| Subnet {
-            id: id.into(),
-            vpc_id: "vpc-1".into(),
-            cidr: cidr.parse().unwrap(),
-            availability_zone: "ap-northeast-1a".into(),
-        };
-        let mut m = Model {
-            vpcs: vec![Vpc {
-                id: "vpc-1".into(),
-                logical_id: "Vpc".into(),
-                cidr: "10.0.0.0/16".parse().unwrap(),
-                subnets: vec![
-                    subnet("subnet-pub", "10.0.0.0/24"),
-                    subnet("subnet-priv", "10.0.2.0/24"),
-                ],
-            }],
-            ..Model::default()
-        };
+        let mut m = super::tests::vpc_with_igw();
         let ec2 = &mut m.ec2;
-        ec2.internet_gateways.push(InternetGatewayConfig {
-            logical_id: "Igw".into(),
-            id: "igw-1".into(),
-        });
-        ec2.attachments.push(GatewayAttachmentConfig {
-            logical_id: "Att".into(),
-            vpc_id: "vpc-1".into(),
-            internet_gateway_id: "igw-1".into(),
-        });
         ec2.eips.push(EipConfig {
             logical_id: "NatEip".into(),
             allocation_id: "eipalloc-9".into(),
