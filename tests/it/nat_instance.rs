@@ -257,3 +257,32 @@ fn a_route_to_the_nat_instances_second_interface_forwards_through_it() {
     );
     vpcgate_tests::all_cases_pass(&s);
 }
+
+/// A route to an instance or a network interface that does not exist is refused as CreateRoute
+/// refuses it (`InvalidInstanceID.NotFound`, `InvalidNetworkInterfaceID.NotFound`: EC2's API
+/// error codes page), where the world used to accept it and drop the traffic as a blackhole.
+#[test]
+fn a_route_to_an_instance_or_interface_that_does_not_exist_is_refused() {
+    for (key, id, message) in [
+        (
+            "InstanceId",
+            "i-0123456789abcdef0",
+            "Resources.PrivateDefaultRoute.Properties.InstanceId: The instance ID 'i-0123456789abcdef0' does not exist",
+        ),
+        (
+            "NetworkInterfaceId",
+            "eni-0123456789abcdef0",
+            "Resources.PrivateDefaultRoute.Properties.NetworkInterfaceId: The networkInterface ID 'eni-0123456789abcdef0' does not exist",
+        ),
+    ] {
+        let s = experiment(json!({"OutputIncludes": {"Error": "TIMEOUT"}}), |doc| {
+            let route = properties(doc, "PrivateDefaultRoute")
+                .as_object_mut()
+                .unwrap();
+            route.remove("InstanceId");
+            route.insert(key.into(), json!(id));
+        });
+        let e = s.build(&Default::default()).unwrap_err().to_string();
+        assert!(e.contains(message), "{e}");
+    }
+}

@@ -1139,6 +1139,31 @@ pub(crate) fn finish<'a>(
                     );
                 }
             }
+            // A NAT instance: CreateRoute's InvalidInstanceID.NotFound and
+            // InvalidNetworkInterfaceID.NotFound (the instance may be the environment's).
+            RouteTarget::Other { kind, id } if kind == "InstanceId" => {
+                if !ec2.instances.iter().any(|i| &i.id == id) {
+                    push(
+                        &route.logical_id,
+                        "Properties.InstanceId",
+                        format!("The instance ID '{id}' does not exist"),
+                    );
+                }
+            }
+            RouteTarget::Other { kind, id } if kind == "NetworkInterfaceId" => {
+                let known = ec2.network_interfaces.iter().any(|n| &n.id == id)
+                    || ec2
+                        .instances
+                        .iter()
+                        .any(|i| i.primary_interface.as_ref() == Some(id));
+                if !known {
+                    push(
+                        &route.logical_id,
+                        "Properties.NetworkInterfaceId",
+                        format!("The networkInterface ID '{id}' does not exist"),
+                    );
+                }
+            }
             RouteTarget::Other { .. } => {}
         }
         if ec2.routes.iter().any(|o| {
