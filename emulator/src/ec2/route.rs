@@ -375,8 +375,9 @@ mod tests {
         super::decide(&m.ec2, cidr, vpc_id, subnet_id, dst, public_ip)
     }
 
-    /// `vpc-1` (10.0.0.0/16) with `subnet-pub` (10.0.0.0/24) and `subnet-priv` (10.0.2.0/24),
-    /// and `igw-1` attached to it.
+    /// `vpc-1` (10.0.0.0/16) with `subnet-pub` (10.0.0.0/24, table `rtb-pub`: 0.0.0.0/0 ->
+    /// `igw-1`) and `subnet-priv` (10.0.2.0/24, table `rtb-priv`, no route yet), and `igw-1`
+    /// attached to it.
     pub(super) fn vpc_with_igw() -> Model {
         let subnet = |id: &str, cidr: &str| Subnet {
             id: id.into(),
@@ -406,6 +407,24 @@ mod tests {
             vpc_id: "vpc-1".into(),
             internet_gateway_id: "igw-1".into(),
         });
+        for (id, subnet) in [("rtb-pub", "subnet-pub"), ("rtb-priv", "subnet-priv")] {
+            ec2.route_tables.push(RouteTableConfig {
+                logical_id: id.into(),
+                id: id.into(),
+                vpc_id: "vpc-1".into(),
+            });
+            ec2.associations.push(AssociationConfig {
+                logical_id: format!("{id}-assoc"),
+                subnet_id: subnet.into(),
+                route_table_id: id.into(),
+            });
+        }
+        ec2.routes.push(RouteConfig {
+            logical_id: "PublicRoute".into(),
+            route_table_id: "rtb-pub".into(),
+            destination: "0.0.0.0/0".parse().unwrap(),
+            target: RouteTarget::InternetGateway("igw-1".into()),
+        });
         m
     }
 
@@ -425,24 +444,6 @@ mod tests {
             subnet_id: "subnet-pub".into(),
             allocation_id: Some("eipalloc-1".into()),
             public: true,
-        });
-        for (id, subnet) in [("rtb-pub", "subnet-pub"), ("rtb-priv", "subnet-priv")] {
-            ec2.route_tables.push(RouteTableConfig {
-                logical_id: id.into(),
-                id: id.into(),
-                vpc_id: "vpc-1".into(),
-            });
-            ec2.associations.push(AssociationConfig {
-                logical_id: format!("{id}-assoc"),
-                subnet_id: subnet.into(),
-                route_table_id: id.into(),
-            });
-        }
-        ec2.routes.push(RouteConfig {
-            logical_id: "PublicRoute".into(),
-            route_table_id: "rtb-pub".into(),
-            destination: "0.0.0.0/0".parse().unwrap(),
-            target: RouteTarget::InternetGateway("igw-1".into()),
         });
         if let Some(target) = private_route {
             ec2.routes.push(RouteConfig {
@@ -601,24 +602,6 @@ mod nat_instance_tests {
             .push(interface("eni-nat1", "sg-nat1", source_dest_check));
         ec2.network_interfaces
             .push(interface("eni-loose", "sg-nat1", false));
-        for (id, subnet) in [("rtb-pub", "subnet-pub"), ("rtb-priv", "subnet-priv")] {
-            ec2.route_tables.push(RouteTableConfig {
-                logical_id: id.into(),
-                id: id.into(),
-                vpc_id: "vpc-1".into(),
-            });
-            ec2.associations.push(AssociationConfig {
-                logical_id: format!("{id}-assoc"),
-                subnet_id: subnet.into(),
-                route_table_id: id.into(),
-            });
-        }
-        ec2.routes.push(RouteConfig {
-            logical_id: "PublicRoute".into(),
-            route_table_id: "rtb-pub".into(),
-            destination: "0.0.0.0/0".parse().unwrap(),
-            target: RouteTarget::InternetGateway("igw-1".into()),
-        });
         ec2.routes.push(RouteConfig {
             logical_id: "PrivateRoute".into(),
             route_table_id: "rtb-priv".into(),
