@@ -738,13 +738,13 @@ fn digit_or_underscore(b: u8) -> bool {
     b.is_ascii_digit() || b == b'_'
 }
 
-/// `[0-9][0-9_]*` (`first` narrows the first digit) followed by one or more `:[0-5]?[0-9]`
-/// when `sexagesimal`, none otherwise.
-fn digits_then_base60(text: &[u8], first: fn(u8) -> bool, sexagesimal: bool) -> bool {
+/// How many `:[0-5]?[0-9]` follow a leading `[0-9][0-9_]*` (`first` narrows its first digit)
+/// in `text`, if that is all `text` is: `Some(0)` for plain digits, more for base 60.
+fn base60_parts(text: &[u8], first: fn(u8) -> bool) -> Option<usize> {
     let mut parts = text.split(|&b| b == b':');
     let head = parts.next().unwrap_or_default();
     if !(head.first().is_some_and(|&b| first(b)) && head.iter().all(|&b| digit_or_underscore(b))) {
-        return false;
+        return None;
     }
     let mut sixties = 0;
     for part in parts {
@@ -754,11 +754,11 @@ fn digits_then_base60(text: &[u8], first: fn(u8) -> bool, sexagesimal: bool) -> 
             _ => false,
         };
         if !ok {
-            return false;
+            return None;
         }
         sixties += 1;
     }
-    (sixties > 0) == sexagesimal
+    Some(sixties)
 }
 
 /// `^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`
@@ -770,8 +770,8 @@ fn is_int(text: &str) -> bool {
         [b'0'] => true,
         [b'0', rest @ ..] => all1(rest, |b| matches!(b, b'0'..=b'7' | b'_')),
         _ => {
-            let nonzero = |b: u8| matches!(b, b'1'..=b'9');
-            digits_then_base60(t, nonzero, false) || digits_then_base60(t, nonzero, true)
+            // Decimal, or base 60: `[1-9][0-9_]*` with any number of `:[0-5]?[0-9]`.
+            base60_parts(t, |b| matches!(b, b'1'..=b'9')).is_some()
         }
     }
 }
@@ -807,12 +807,11 @@ fn is_float(text: &str) -> bool {
         return false;
     };
     let (whole, fraction) = (&t[..dot], &t[dot + 1..]);
-    let digit = |b: u8| b.is_ascii_digit();
-    if whole.contains(&b':') {
+    match base60_parts(whole, |b| b.is_ascii_digit()) {
+        Some(0) => fraction_and_exponent(fraction, false),
         // Base 60 takes no exponent.
-        digits_then_base60(whole, digit, true) && fraction.iter().all(|&b| digit_or_underscore(b))
-    } else {
-        digits_then_base60(whole, digit, false) && fraction_and_exponent(fraction, false)
+        Some(_) => fraction.iter().all(|&b| digit_or_underscore(b)),
+        None => false,
     }
 }
 
