@@ -463,10 +463,11 @@ impl Scenario {
             ));
         }
         let base_path = path.parent().unwrap_or(Path::new(".")).join(&base_name);
+        // Anything that is there on disk passes: read_source says why a folder or a device is
+        // not a file.
         let exists = if crate::bundled::is_bundled(&base_path) {
-            crate::bundled::file(&base_path).is_some()
+            is_file(&base_path)
         } else {
-            // (Anything that is there: read_source says why a folder or a device is not a file.)
             base_path.exists()
         };
         if !exists {
