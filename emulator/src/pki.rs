@@ -103,7 +103,8 @@ impl IssuedCertificate {
     }
 }
 
-/// The emulated certificate authority.
+/// The emulated certificate authority. A clone is the same CA (see [`Pki::same_root`]).
+#[derive(Clone)]
 pub struct Pki {
     root_der: CertificateDer<'static>,
     root_pem: String,
@@ -213,14 +214,7 @@ impl Pki {
     /// updates; past that, it makes a new issuing CA valid around the clock's time.
     pub fn same_root(&self) -> Result<Self, PkiError> {
         if self.issuing.not_after > self.clock.now() + ACM_VALIDITY {
-            return Ok(Self {
-                root_der: self.root_der.clone(),
-                root_pem: self.root_pem.clone(),
-                root_key_pem: self.root_key_pem.clone(),
-                clock: self.clock.clone(),
-                provider: self.provider.clone(),
-                issuing: self.issuing.clone(),
-            });
+            return Ok(self.clone());
         }
         let key = KeyPair::from_pem(&self.root_key_pem).map_err(|source| PkiError::Generate {
             what: "the root key".into(),
