@@ -1029,17 +1029,11 @@ pub(crate) fn finish<'a>(
     let associations = std::mem::take(&mut model.ec2.eip_associations);
     for a in &associations {
         let ec2 = &mut model.ec2;
-        let known_instance = a
-            .instance_id
+        let known_instance = a.instance_id.as_ref().is_none_or(|i| has_instance(ec2, i));
+        let known_interface = a
+            .network_interface_id
             .as_ref()
-            .is_none_or(|i| ec2.instances.iter().any(|x| &x.id == i));
-        let known_interface = a.network_interface_id.as_ref().is_none_or(|n| {
-            ec2.network_interfaces.iter().any(|x| &x.id == n)
-                || ec2
-                    .instances
-                    .iter()
-                    .any(|x| x.primary_interface.as_ref() == Some(n))
-        });
+            .is_none_or(|n| has_interface(ec2, n));
         let Some(eip) = ec2
             .eips
             .iter_mut()
@@ -1142,7 +1136,7 @@ pub(crate) fn finish<'a>(
             // A NAT instance: CreateRoute's InvalidInstanceID.NotFound and
             // InvalidNetworkInterfaceID.NotFound (the instance may be the environment's).
             RouteTarget::Other { kind, id } if kind == "InstanceId" => {
-                if !ec2.instances.iter().any(|i| &i.id == id) {
+                if !has_instance(ec2, id) {
                     push(
                         &route.logical_id,
                         "Properties.InstanceId",
@@ -1151,12 +1145,7 @@ pub(crate) fn finish<'a>(
                 }
             }
             RouteTarget::Other { kind, id } if kind == "NetworkInterfaceId" => {
-                let known = ec2.network_interfaces.iter().any(|n| &n.id == id)
-                    || ec2
-                        .instances
-                        .iter()
-                        .any(|i| i.primary_interface.as_ref() == Some(id));
-                if !known {
+                if !has_interface(ec2, id) {
                     push(
                         &route.logical_id,
                         "Properties.NetworkInterfaceId",
@@ -1342,6 +1331,20 @@ pub(crate) fn finish<'a>(
     errors
 }
 
+/// Whether the instance `id` exists (the templates' or the environment's).
+fn has_instance(ec2: &crate::ec2::Ec2Model, id: &str) -> bool {
+    ec2.instances.iter().any(|i| i.id == id)
+}
+
+/// Whether the network interface `id` exists: one of its own, or an existing one an instance
+/// took as its primary interface.
+fn has_interface(ec2: &crate::ec2::Ec2Model, id: &str) -> bool {
+    ec2.network_interfaces.iter().any(|n| n.id == id)
+        || ec2
+            .instances
+            .iter()
+            .any(|i| i.primary_interface.as_deref() == Some(id))
+}
 #[cfg(test)]
 mod tests {
     use serde_json::json;
