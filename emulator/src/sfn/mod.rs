@@ -109,16 +109,9 @@ impl std::fmt::Debug for TaskContext<'_> {
 }
 
 impl TaskContext<'_> {
-    /// The temporary credentials the task signs with: its execution's session
+    /// The temporary credentials the task signs with at `now` (a reading of the world's clock
+    /// the task already has: the time it signs at): its execution's session
     /// ([`session::ExecutionSession`]), or the directory's cached one of `principal`.
-    pub fn session_credentials(
-        &self,
-    ) -> Result<Arc<crate::iam::SessionCredentials>, crate::iam::CredentialError> {
-        self.session_credentials_at(self.world.clock().now_utc())
-    }
-
-    /// [`Self::session_credentials`] at `now`, a reading of the world's clock the task already
-    /// has (the time it signs at).
     pub fn session_credentials_at(
         &self,
         now: chrono::DateTime<chrono::Utc>,
