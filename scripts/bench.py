@@ -99,21 +99,26 @@ def wrk(url, script, secs, conns, threads):
 
 def cpu_ticks(pid):
     """CPU time (clock ticks) of the world's threads (vpcgate-world, vpcgate-world-<shard>) and of
-    the whole process `pid`."""
-    world = total = 0
+    the whole process `pid`, and how many times the process's threads were preempted (involuntary
+    context switches: on cores shared with the load generator, mostly wrk woken by a response)."""
+    world = total = preempted = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as f:
                 st = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 comm = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read()
         except OSError:
             continue
         t = int(st[11]) + int(st[12])
         total += t
         if comm.startswith("vpcgate-world"):
             world += t
-    return world, total
+        m = re.search(r"nonvoluntary_ctxt_switches:\s+(\d+)", status)
+        preempted += int(m.group(1)) if m else 0
+    return world, total, preempted
 
 
 def median_run(url, script, args, pid=None):
@@ -127,8 +132,10 @@ def median_run(url, script, args, pid=None):
         if pid and r["requests"]:
             after = cpu_ticks(pid)
             hz = os.sysconf("SC_CLK_TCK")
-            r["world_us_per_req"] = round((after[0] - before[0]) * 1e6 / hz / r["requests"], 1)
+            if after[0]:  # bare hyper has no world threads
+                r["world_us_per_req"] = round((after[0] - before[0]) * 1e6 / hz / r["requests"], 1)
             r["cpu_us_per_req"] = round((after[1] - before[1]) * 1e6 / hz / r["requests"], 1)
+            r["preempted_per_req"] = round((after[2] - before[2]) / r["requests"], 2)
         runs.append(r)
     runs.sort(key=lambda r: r["rps"])
     return runs[len(runs) // 2]
@@ -208,7 +215,8 @@ def main():
     try:
         wait_http(f"http://127.0.0.1:{bare_port}/")
         if "bare-hyper" in rows:
-            results["rows"]["bare-hyper"] = median_run(f"http://127.0.0.1:{bare_port}/", lua("GET", {}, None), args)
+            results["rows"]["bare-hyper"] = median_run(f"http://127.0.0.1:{bare_port}/", lua("GET", {}, None), args,
+                                                       bare.pid)
     finally:
         bare.terminate()
         bare.wait()
@@ -297,12 +305,14 @@ def main():
     print(f"machine: {results['machine']}, {results['date']}; wrk -t{args.threads} -c{args.connections} "
           f"{args.runs} x {args.secs} s, medians")
     print(f"{'row':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'RSS MiB':>8} {'world us':>9} "
-          f"{'cpu us':>7} non-2xx")
+          f"{'cpu us':>7} {'preempt':>7} non-2xx")
     for name, r in results["rows"].items():
         print(f"{name:12} {r['rps']:10.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['ratio'] or 0:6.3f} "
               f"{r.get('rss_after_mib', float('nan')):8.1f} {r.get('world_us_per_req', float('nan')):9.1f} "
-              f"{r.get('cpu_us_per_req', float('nan')):7.1f} {r['non_2xx']}")
-    print("world us / cpu us: CPU time per request of vpcgate's world threads / of the whole process")
+              f"{r.get('cpu_us_per_req', float('nan')):7.1f} {r.get('preempted_per_req', float('nan')):7.2f} "
+              f"{r['non_2xx']}")
+    print("world us / cpu us: CPU time per request of vpcgate's world threads / of the whole process; "
+          "preempt: the process's involuntary context switches per request")
     if "events" in results["rows"]:
         print(f"events: {results['rows']['events']['deliveries_per_s']} deliveries/s to the API destination "
               f"(its rate limit: 300/s)")
