@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -287,6 +288,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
+        shutil.rmtree(ca, ignore_errors=True)
     for row in ("http-api", "events"):
         if row in rows:
             results["rows"][row] = scenario_row(args, row)

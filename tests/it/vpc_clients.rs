@@ -62,7 +62,8 @@ fn serve(name: &str) -> Served {
     });
     let (addr, proxies, world) = rx.recv().unwrap();
     // The CA is made per start: fetch it from the running server, as a user would.
-    let ca = std::env::temp_dir().join(format!(
+    // Under the build's own temporary folder (cargo cleans it), not the system's.
+    let ca = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "vpcgate-ca-{}-{}.pem",
         std::process::id(),
         addr.port()
