@@ -1302,13 +1302,24 @@ struct JsonService {
     call: Operations,
 }
 
+/// An [`ApiFn`] whose answers may be written straight to bytes ([`wire::Answer`]).
+type AnswerFn = for<'a> fn(
+    &'a Call<'a>,
+    &'a str,
+    Value,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<wire::Answer, JsonError>> + Send + 'a>,
+>;
+
 /// How a JSON service's operations run.
 #[derive(Clone, Copy)]
 enum Operations {
     /// Each answers at once.
     Sync(fn(&Call<'_>, &str, &Value) -> Result<Value, JsonError>),
-    /// Some wait (StartSyncExecution, GetActivityTask, …).
+    /// Some wait (GetActivityTask, …).
     Async(ApiFn),
+    /// Some wait, and some answers write themselves (StartSyncExecution).
+    Answers(AnswerFn),
 }
 
 /// Step Functions (`awsJson1_0`), EventBridge and Secrets Manager (`awsJson1_1`).
@@ -1317,7 +1328,7 @@ const JSON_SERVICES: &[JsonService] = &[
         target_prefix: "AWSStepFunctions.",
         name: "states",
         version: "1.0",
-        call: Operations::Async(sfn_api::call),
+        call: Operations::Answers(sfn_api::answer),
     },
     JsonService {
         target_prefix: "AWSEvents.",
@@ -1356,7 +1367,7 @@ async fn json_api(
         Err(e) => return wire::error(version, &e),
     };
     match json_call(edge, world, parts, service, op, principal, scope, input).await {
-        Ok(v) => wire::ok(version, &v),
+        Ok(v) => wire::ok_answer(version, &v),
         Err(e) => wire::error(version, &e),
     }
 }
@@ -1408,7 +1419,7 @@ async fn json_call(
     principal: Principal,
     scope: Scope,
     input: Value,
-) -> Result<Value, JsonError> {
+) -> Result<wire::Answer, JsonError> {
     // Verified on the home world (its credentials); run on the scope's own world, if deploys
     // there built one.
     let world = if scope == Scope::of_world(&world) {
@@ -1425,8 +1436,9 @@ async fn json_call(
         scope,
     };
     match service.call {
-        Operations::Sync(call) => call(&ctx, op, &input),
-        Operations::Async(call) => call(&ctx, op, input).await,
+        Operations::Sync(call) => call(&ctx, op, &input).map(wire::Answer::Value),
+        Operations::Async(call) => call(&ctx, op, input).await.map(wire::Answer::Value),
+        Operations::Answers(call) => call(&ctx, op, input).await,
     }
 }
 
@@ -1458,7 +1470,7 @@ async fn json_api_split(
                 out
             });
             match answer.await {
-                Ok(Ok(v)) => wire::ok(version, &v),
+                Ok(Ok(v)) => wire::ok_answer(version, &v),
                 Ok(Err(e)) => wire::error(version, &e),
                 Err(e) => plain(
                     500,

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use serde_json::{Map, Value, json};
 
 use super::sfn_error::{Rule, Shown, StepFunctionsError as E};
-use super::wire::{JsonError, epoch};
+use super::wire::{Answer, JsonError, WriteJson, epoch, write_epoch, write_str};
 use super::{Call, StateMachineEntry};
 use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
 use crate::model::{StateMachine, StateMachineType};
@@ -27,10 +27,23 @@ pub fn call<'a>(
     op: &'a str,
     input: Value,
 ) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
+    Box::pin(async move { answer(c, op, input).await.map(Answer::into_value) })
+}
+
+/// [`call`] for the wire: StartSyncExecution's answer, sent with every execution, is written
+/// straight to bytes when the response is made ([`SyncAnswer`]); the others are values.
+pub fn answer<'a>(
+    c: &'a Call<'a>,
+    op: &'a str,
+    input: Value,
+) -> Pin<Box<dyn Future<Output = Result<Answer, JsonError>> + Send + 'a>> {
     Box::pin(async move {
-        dispatch(c, op, input)
-            .await
-            .map_err(|e| super::sfn_error::wire(&e))
+        let out = if op == "StartSyncExecution" {
+            start_sync_execution(c, &input).await
+        } else {
+            dispatch(c, op, input).await.map(Answer::Value)
+        };
+        out.map_err(|e| super::sfn_error::wire(&e))
     })
 }
 
@@ -42,7 +55,9 @@ async fn dispatch(c: &Call<'_>, op: &str, input: Value) -> Result<Value, E> {
         "DeleteStateMachine" => delete_state_machine(c, &input),
         "ListStateMachines" => list_state_machines(c),
         "StartExecution" => start_execution(c, &input),
-        "StartSyncExecution" => start_sync_execution(c, &input).await,
+        "StartSyncExecution" => start_sync_execution(c, &input)
+            .await
+            .map(Answer::into_value),
         "DescribeExecution" => describe_execution(c, &input),
         "StopExecution" => stop_execution(c, &input),
         "ListExecutions" => list_executions(c, &input),
@@ -509,7 +524,7 @@ fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
     }
 }
 
-async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
+async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Answer, E> {
     let arn = field(input, "stateMachineArn")?;
     // The machine's type alone is read here; the machine itself is shared from the
     // executions' store once it knows the scope's machines (no copy per execution).
@@ -531,13 +546,14 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
             _ => std::sync::Arc::new(entry.machine.clone()),
         }
     };
+    let input_text = exec_input.to_string();
     let record = c
         .state
         .executions
         .run_sync_watched(
             &c.world,
             &machine,
-            Start::new(exec_input.clone(), name).watched(c.edge.activity.clone()),
+            Start::new(exec_input, name).watched(c.edge.activity.clone()),
         )
         .await?;
     let o = record.outcome.as_ref().expect("run_sync finishes");
@@ -549,21 +565,67 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
         .div_ceil(100)
         .max(1)
         * 100;
-    // Room for every member the answer can have (no regrowth of the map).
-    let mut out = Map::with_capacity(13);
-    out.insert("executionArn".into(), json!(record.arn));
-    out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
-    out.insert("name".into(), json!(record.name));
-    out.insert("startDate".into(), epoch(record.start_date));
-    out.insert("status".into(), json!(status_name(o.status)));
-    out.insert("input".into(), json!(exec_input.to_string()));
-    out.insert("inputDetails".into(), json!({"included": true}));
-    outcome_fields(&mut out, &record);
-    out.insert(
-        "billingDetails".into(),
-        json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}),
-    );
-    Ok(Value::Object(out))
+    Ok(Answer::Written(Box::new(SyncAnswer {
+        record,
+        input_text,
+        billed_ms,
+    })))
+}
+
+/// StartSyncExecution's answer (API_StartSyncExecution.html): `executionArn`,
+/// `stateMachineArn`, `name`, `startDate`, `status`, `input`, `inputDetails`, then what the
+/// outcome has (`stopDate`, `output`, `outputDetails`, `error`, `cause`: [`outcome_fields`]'s
+/// members, in its order) and `billingDetails`. Written straight to bytes: the answer of
+/// every execution, whose `output` (the execution's output text, kept by its history) would
+/// otherwise be copied into a map of a dozen owned members, serialized and freed.
+struct SyncAnswer {
+    record: ExecutionRecord,
+    /// The execution's input as JSON text.
+    input_text: String,
+    billed_ms: u128,
+}
+
+impl WriteJson for SyncAnswer {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let r = &self.record;
+        out.extend_from_slice(b"{\"executionArn\":");
+        write_str(out, &r.arn);
+        out.extend_from_slice(b",\"stateMachineArn\":");
+        write_str(out, &r.state_machine_arn);
+        out.extend_from_slice(b",\"name\":");
+        write_str(out, &r.name);
+        out.extend_from_slice(b",\"startDate\":");
+        write_epoch(out, r.start_date);
+        if let Some(o) = &r.outcome {
+            out.extend_from_slice(b",\"status\":");
+            write_str(out, status_name(o.status));
+        }
+        out.extend_from_slice(b",\"input\":");
+        write_str(out, &self.input_text);
+        out.extend_from_slice(b",\"inputDetails\":{\"included\":true}");
+        if let Some(o) = &r.outcome {
+            out.extend_from_slice(b",\"stopDate\":");
+            write_epoch(out, o.stop_date);
+            if let Some(output) = o.output_text() {
+                out.extend_from_slice(b",\"output\":");
+                write_str(out, &output);
+                out.extend_from_slice(b",\"outputDetails\":{\"included\":true}");
+            }
+            if let Some(e) = &o.error {
+                out.extend_from_slice(b",\"error\":");
+                write_str(out, e);
+            }
+            if let Some(c) = &o.cause {
+                out.extend_from_slice(b",\"cause\":");
+                write_str(out, c);
+            }
+        }
+        out.extend_from_slice(
+            b",\"billingDetails\":{\"billedMemoryUsedInMB\":64,\"billedDurationInMilliseconds\":",
+        );
+        let _ = serde_json::to_writer(&mut *out, &self.billed_ms);
+        out.extend_from_slice(b"}}");
+    }
 }
 
 fn execution(c: &Call<'_>, arn: &str) -> Result<ExecutionRecord, E> {
@@ -874,4 +936,93 @@ fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
             RedriveError::NotRedrivable(reason) => E::ExecutionNotRedrivable { reason },
         })?;
     Ok(json!({"redriveDate": epoch(date)}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::{ExecutionOutcome, ExecutionStatus};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// The answer as a map of values, the way StartSyncExecution built it before it was
+    /// written straight to bytes.
+    fn as_value(a: &SyncAnswer) -> Value {
+        let record = &a.record;
+        let o = record.outcome.as_ref().expect("finished");
+        let mut out = Map::new();
+        out.insert("executionArn".into(), json!(record.arn));
+        out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
+        out.insert("name".into(), json!(record.name));
+        out.insert("startDate".into(), epoch(record.start_date));
+        out.insert("status".into(), json!(status_name(o.status)));
+        out.insert("input".into(), json!(a.input_text));
+        out.insert("inputDetails".into(), json!({"included": true}));
+        outcome_fields(&mut out, record);
+        out.insert(
+            "billingDetails".into(),
+            json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": a.billed_ms}),
+        );
+        Value::Object(out)
+    }
+
+    /// StartSyncExecution's answer, written straight to bytes, is the text of the map of
+    /// values it used to build, byte for byte: member order, timestamps, escapes, a success's
+    /// output and a failure's error and cause.
+    #[test]
+    fn the_start_sync_answer_is_written_as_its_value_would_be() {
+        let start = UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+        let outcomes = [
+            (
+                ExecutionStatus::Succeeded,
+                Some(
+                    json!({"Headers": {"Content-Type": ["application/json"]}, "ResponseBody": {"a": "é\n\"\\\u{1}"}, "StatusCode": 200}),
+                ),
+                None,
+                None,
+            ),
+            (
+                ExecutionStatus::Failed,
+                None,
+                Some("ApiGateway.403".to_string()),
+                Some("{\"message\":\"Missing Authentication Token\"}".to_string()),
+            ),
+            (ExecutionStatus::Aborted, None, None, None),
+        ];
+        for (status, output, error, cause) in outcomes {
+            let answer = SyncAnswer {
+                record: ExecutionRecord {
+                    arn: "arn:aws:states:us-east-1:123456789012:express:m:n-\"1\"".into(),
+                    name: "n-\"1\"".into(),
+                    state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+                        .into(),
+                    kind: StateMachineType::Express,
+                    input: json!({"k": [1, 2.5, "\t"]}),
+                    start_date: start,
+                    outcome: Some(ExecutionOutcome {
+                        redrive_point: None,
+                        status,
+                        output,
+                        error,
+                        cause,
+                        history: std::sync::Arc::from(Vec::new()),
+                        start_date: start,
+                        stop_date: start + Duration::from_millis(1234),
+                    }),
+                    live: None,
+                    trace: Trace::disabled(),
+                    redrive_count: 0,
+                    redrive_date: None,
+                    map_run_arn: None,
+                },
+                input_text: json!({"k": [1, 2.5, "\t"]}).to_string(),
+                billed_ms: 1300,
+            };
+            let mut written = Vec::new();
+            answer.write_json(&mut written);
+            assert_eq!(
+                String::from_utf8(written).expect("UTF-8"),
+                as_value(&answer).to_string()
+            );
+        }
+    }
 }
