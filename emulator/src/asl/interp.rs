@@ -1272,14 +1272,16 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 .map(|c| c.eval(&env, "Credentials"))
                 .transpose()?;
             let (resource_type, resource_name, region) = resource_parts(resource);
-            let region = region.unwrap_or_else(|| ctx.cfg.region());
             // Shared with each attempt's invocation rather than copied into it.
             let params = &Arc::new(params);
             let creds = &creds;
             // Each is written in three events of each attempt: one shared text.
             let resource_type: &Arc<str> = &resource_type.into();
             let resource_name: &Arc<str> = &resource_name.into();
-            let region: &Arc<str> = &region.into();
+            let region: &Arc<str> = &match region {
+                Some(r) => r.into(),
+                None => ctx.cfg.region().into(),
+            };
             let activity = is_activity(resource);
             let token = run.task_token.clone();
             let token = &token;
