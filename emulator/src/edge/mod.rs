@@ -104,6 +104,11 @@ impl Scope {
         Self::new(&world.model.account, &world.model.region)
     }
 
+    /// Whether this is [`Scope::of_world`] (compared in place, without making that scope).
+    pub fn is_world(&self, world: &World) -> bool {
+        self.account == world.model.account && self.region == world.model.region
+    }
+
     /// `arn:aws:<service>:<region>:<account>:<resource>`.
     pub fn arn(&self, service: &str, resource: &str) -> String {
         format!(
@@ -117,14 +122,18 @@ impl Scope {
 /// lower-case words joined by `-`, the last one a number. AWS answers any other credential scope
 /// "Credential should be scoped to a valid region".
 pub fn valid_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && region.len() <= 32
-        && parts[..parts.len() - 1]
-            .iter()
+    // Read in place (every signed JSON request checks its scope's Region): the words before
+    // the last `-`, then the number after it.
+    let Some((words, number)) = region.rsplit_once('-') else {
+        return false;
+    };
+    region.len() <= 32
+        && words.split('-').count() >= 2
+        && words
+            .split('-')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The account an access key id names when vpcgate holds no secret for it: a 12-digit key id
@@ -475,7 +484,7 @@ impl Call<'_> {
     /// Whether the call is in the world's own account and Region (where the scenario's
     /// resources are).
     pub fn in_world_scope(&self) -> bool {
-        self.scope == Scope::of_world(&self.world)
+        self.scope.is_world(&self.world)
     }
 }
 
@@ -1422,7 +1431,7 @@ async fn json_call(
 ) -> Result<wire::Answer, JsonError> {
     // Verified on the home world (its credentials); run on the scope's own world, if deploys
     // there built one.
-    let world = if scope == Scope::of_world(&world) {
+    let world = if scope.is_world(&world) {
         world
     } else {
         edge.world_in(&scope)
@@ -1788,6 +1797,10 @@ mod tests {
             "us--1",
             "us-east-x",
             "",
+            "us-east-1-",
+            "us-east-",
+            "1-2-3",
+            "us-east-1a",
         ] {
             assert!(!valid_region(bad), "{bad}");
         }
