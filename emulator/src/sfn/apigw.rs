@@ -273,6 +273,41 @@ impl Call<'_> {
     }
 }
 
+/// The request's URI (`https://{endpoint}{target}`) and `Host` header, or the URI's fault,
+/// then the host's, as `http`'s builder reported them.
+///
+/// Parsed once per thread for the last few endpoints and targets: a state machine's task
+/// calls the same API over and over (every Pattern B execution), and the parse is a pure
+/// function of the two texts; a cached URI and header value are shared, not copied.
+fn uri_and_host(endpoint: &str, target: &str) -> Result<(http::Uri, HeaderValue), String> {
+    /// How many endpoint and target pairs a thread keeps.
+    const KEEP: usize = 8;
+    type Parsed = (Box<str>, Box<str>, http::Uri, HeaderValue);
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::VecDeque<Parsed>> =
+            const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+    }
+    let hit = PARSED.with_borrow(|parsed| {
+        parsed
+            .iter()
+            .find(|(e, t, ..)| **e == *endpoint && **t == *target)
+            .map(|(_, _, uri, host)| (uri.clone(), host.clone()))
+    });
+    if let Some(hit) = hit {
+        return Ok(hit);
+    }
+    let uri =
+        http::Uri::try_from(format!("https://{endpoint}{target}")).map_err(|e| e.to_string())?;
+    let host = HeaderValue::from_str(endpoint).map_err(|e| e.to_string())?;
+    PARSED.with_borrow_mut(|parsed| {
+        if parsed.len() >= KEEP {
+            parsed.pop_back();
+        }
+        parsed.push_front((endpoint.into(), target.into(), uri.clone(), host.clone()));
+    });
+    Ok((uri, host))
+}
+
 /// Runs one `apigateway:invoke` task.
 pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, StatesError> {
     let trace = ctx.trace;
@@ -300,11 +335,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         let value = HeaderValue::from_str(v).map_err(|_| invalid_headers())?;
         headers.push((name, value));
     }
-    // The URI's fault, then the host's, as the builder reported them.
-    let uri = http::Uri::try_from(format!("https://{}{}", call.endpoint, target))
-        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
-    let host = HeaderValue::from_str(call.endpoint)
-        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
+    let (uri, host) =
+        uri_and_host(call.endpoint, &target).map_err(|e| ctx.bad_parameters(params, &e))?;
     let body = match &call.body {
         None => Bytes::new(),
         Some(Value::String(s)) => Bytes::from(s.clone()),
@@ -453,6 +485,34 @@ mod tests {
         assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "AuthType": "IAM"})).is_err());
         assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Extra": 1})).is_err());
         assert!(call(json!("not an object")).is_err());
+    }
+
+    /// The URI and `Host` of an endpoint and target are the ones the parse gives, whether
+    /// parsed now or kept from before, for more pairs than the thread keeps; a fault is
+    /// reported as before, and not kept.
+    #[test]
+    fn uri_and_host_are_parsed_once_and_the_same() {
+        let fresh = |e: &str, t: &str| {
+            (
+                http::Uri::try_from(format!("https://{e}{t}")).unwrap(),
+                HeaderValue::from_str(e).unwrap(),
+            )
+        };
+        for round in 0..3 {
+            for i in 0..12 {
+                let e = format!("a{i}.execute-api.us-east-1.amazonaws.com");
+                let t = format!("/prod/items/{round}?q=a%20b");
+                assert_eq!(uri_and_host(&e, &t).unwrap(), fresh(&e, &t));
+                assert_eq!(uri_and_host(&e, &t).unwrap(), fresh(&e, &t));
+            }
+        }
+        let bad = "a.execute-api.us east-1.amazonaws.com";
+        let want = http::Uri::try_from(format!("https://{bad}/"))
+            .unwrap_err()
+            .to_string();
+        for _ in 0..2 {
+            assert_eq!(uri_and_host(bad, "/").unwrap_err(), want);
+        }
     }
 
     /// The list of connect-api-gateway.html ("Request format"), which differs from the HTTP
