@@ -556,20 +556,9 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Answer, E> 
             Start::new(exec_input, name).watched(c.edge.activity.clone()),
         )
         .await?;
-    let o = record.outcome.as_ref().expect("run_sync finishes");
-    let billed_ms = o
-        .stop_date
-        .duration_since(o.start_date)
-        .unwrap_or_default()
-        .as_millis()
-        .div_ceil(100)
-        .max(1)
-        * 100;
-    Ok(Answer::Written(Box::new(SyncAnswer {
-        record,
-        input_text,
-        billed_ms,
-    })))
+    Ok(Answer::Written(Box::new(SyncAnswer::new(
+        record, input_text,
+    ))))
 }
 
 /// StartSyncExecution's answer (API_StartSyncExecution.html): `executionArn`,
@@ -578,47 +567,106 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Answer, E> 
 /// members, in its order) and `billingDetails`. Written straight to bytes: the answer of
 /// every execution, whose `output` (the execution's output text, kept by its history) would
 /// otherwise be copied into a map of a dozen owned members, serialized and freed.
+///
+/// It keeps only what it writes: the rest of the record (the output as a value, the trace)
+/// is let go where the execution ran, as before, rather than on the thread that writes the
+/// answer (`serve` writes it on its listener's runtime); the output's text is read from the
+/// history, which the viewer shares.
 struct SyncAnswer {
-    record: ExecutionRecord,
+    arn: String,
+    state_machine_arn: String,
+    name: String,
+    start_date: std::time::SystemTime,
+    status: &'static str,
     /// The execution's input as JSON text.
     input_text: String,
+    stop_date: std::time::SystemTime,
+    /// The history, whose last event records the output's text ([`asl::recorded_output`]).
+    history: std::sync::Arc<[asl::HistoryEvent]>,
+    /// The output as JSON text, when the history does not record it (not the case for an
+    /// execution that succeeded), or none.
+    output: Option<Output>,
+    error: Option<String>,
+    cause: Option<String>,
     billed_ms: u128,
+}
+
+/// Where [`SyncAnswer`]'s output text is.
+enum Output {
+    /// In the history's last event.
+    Recorded,
+    /// Written out.
+    Text(String),
+}
+
+impl SyncAnswer {
+    /// The answer of the finished execution `record` whose input was `input_text`.
+    fn new(mut record: ExecutionRecord, input_text: String) -> Self {
+        let o = record.outcome.take().expect("run_sync finishes");
+        let billed_ms = o
+            .stop_date
+            .duration_since(o.start_date)
+            .unwrap_or_default()
+            .as_millis()
+            .div_ceil(100)
+            .max(1)
+            * 100;
+        Self {
+            arn: std::mem::take(&mut record.arn),
+            state_machine_arn: std::mem::take(&mut record.state_machine_arn),
+            name: std::mem::take(&mut record.name),
+            start_date: record.start_date,
+            status: status_name(o.status),
+            input_text,
+            stop_date: o.stop_date,
+            output: o.output.as_ref().map(|v| {
+                if asl::recorded_output(&o.history).is_some() {
+                    Output::Recorded
+                } else {
+                    Output::Text(v.to_string())
+                }
+            }),
+            history: o.history,
+            error: o.error,
+            cause: o.cause,
+            billed_ms,
+        }
+    }
 }
 
 impl WriteJson for SyncAnswer {
     fn write_json(&self, out: &mut Vec<u8>) {
-        let r = &self.record;
         out.extend_from_slice(b"{\"executionArn\":");
-        write_str(out, &r.arn);
+        write_str(out, &self.arn);
         out.extend_from_slice(b",\"stateMachineArn\":");
-        write_str(out, &r.state_machine_arn);
+        write_str(out, &self.state_machine_arn);
         out.extend_from_slice(b",\"name\":");
-        write_str(out, &r.name);
+        write_str(out, &self.name);
         out.extend_from_slice(b",\"startDate\":");
-        write_epoch(out, r.start_date);
-        if let Some(o) = &r.outcome {
-            out.extend_from_slice(b",\"status\":");
-            write_str(out, status_name(o.status));
-        }
+        write_epoch(out, self.start_date);
+        out.extend_from_slice(b",\"status\":");
+        write_str(out, self.status);
         out.extend_from_slice(b",\"input\":");
         write_str(out, &self.input_text);
-        out.extend_from_slice(b",\"inputDetails\":{\"included\":true}");
-        if let Some(o) = &r.outcome {
-            out.extend_from_slice(b",\"stopDate\":");
-            write_epoch(out, o.stop_date);
-            if let Some(output) = o.output_text() {
-                out.extend_from_slice(b",\"output\":");
-                write_str(out, &output);
-                out.extend_from_slice(b",\"outputDetails\":{\"included\":true}");
-            }
-            if let Some(e) = &o.error {
-                out.extend_from_slice(b",\"error\":");
-                write_str(out, e);
-            }
-            if let Some(c) = &o.cause {
-                out.extend_from_slice(b",\"cause\":");
-                write_str(out, c);
-            }
+        out.extend_from_slice(b",\"inputDetails\":{\"included\":true},\"stopDate\":");
+        write_epoch(out, self.stop_date);
+        let output = match &self.output {
+            Some(Output::Recorded) => asl::recorded_output(&self.history),
+            Some(Output::Text(text)) => Some(text.as_str()),
+            None => None,
+        };
+        if let Some(output) = output {
+            out.extend_from_slice(b",\"output\":");
+            write_str(out, output);
+            out.extend_from_slice(b",\"outputDetails\":{\"included\":true}");
+        }
+        if let Some(e) = &self.error {
+            out.extend_from_slice(b",\"error\":");
+            write_str(out, e);
+        }
+        if let Some(c) = &self.cause {
+            out.extend_from_slice(b",\"cause\":");
+            write_str(out, c);
         }
         out.extend_from_slice(
             b",\"billingDetails\":{\"billedMemoryUsedInMB\":64,\"billedDurationInMilliseconds\":",
@@ -946,21 +994,28 @@ mod tests {
 
     /// The answer as a map of values, the way StartSyncExecution built it before it was
     /// written straight to bytes.
-    fn as_value(a: &SyncAnswer) -> Value {
-        let record = &a.record;
+    fn as_value(record: &ExecutionRecord, input_text: &str) -> Value {
         let o = record.outcome.as_ref().expect("finished");
+        let billed_ms = o
+            .stop_date
+            .duration_since(o.start_date)
+            .unwrap_or_default()
+            .as_millis()
+            .div_ceil(100)
+            .max(1)
+            * 100;
         let mut out = Map::new();
         out.insert("executionArn".into(), json!(record.arn));
         out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
         out.insert("name".into(), json!(record.name));
         out.insert("startDate".into(), epoch(record.start_date));
         out.insert("status".into(), json!(status_name(o.status)));
-        out.insert("input".into(), json!(a.input_text));
+        out.insert("input".into(), json!(input_text));
         out.insert("inputDetails".into(), json!({"included": true}));
         outcome_fields(&mut out, record);
         out.insert(
             "billingDetails".into(),
-            json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": a.billed_ms}),
+            json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}),
         );
         Value::Object(out)
     }
@@ -988,41 +1043,50 @@ mod tests {
             ),
             (ExecutionStatus::Aborted, None, None, None),
         ];
-        for (status, output, error, cause) in outcomes {
-            let answer = SyncAnswer {
-                record: ExecutionRecord {
-                    arn: "arn:aws:states:us-east-1:123456789012:express:m:n-\"1\"".into(),
-                    name: "n-\"1\"".into(),
-                    state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m"
-                        .into(),
-                    kind: StateMachineType::Express,
-                    input: json!({"k": [1, 2.5, "\t"]}),
+        let no_history = || std::sync::Arc::from(Vec::new());
+        let outcomes = outcomes
+            .map(|(status, output, error, cause)| (status, output, error, cause, no_history()));
+        // A success whose history records the output's text: that text is the answer's.
+        let recorded = (
+            ExecutionStatus::Succeeded,
+            Some(json!({"a": 1})),
+            None,
+            None,
+            crate::asl::succeeded_history("{\"recorded\":\"text\"}"),
+        );
+        for (status, output, error, cause, history) in outcomes.into_iter().chain([recorded]) {
+            let record = ExecutionRecord {
+                arn: "arn:aws:states:us-east-1:123456789012:express:m:n-\"1\"".into(),
+                name: "n-\"1\"".into(),
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+                kind: StateMachineType::Express,
+                input: json!({"k": [1, 2.5, "\t"]}),
+                start_date: start,
+                outcome: Some(ExecutionOutcome {
+                    redrive_point: None,
+                    status,
+                    output,
+                    error,
+                    cause,
+                    history,
                     start_date: start,
-                    outcome: Some(ExecutionOutcome {
-                        redrive_point: None,
-                        status,
-                        output,
-                        error,
-                        cause,
-                        history: std::sync::Arc::from(Vec::new()),
-                        start_date: start,
-                        stop_date: start + Duration::from_millis(1234),
-                    }),
-                    live: None,
-                    trace: Trace::disabled(),
-                    redrive_count: 0,
-                    redrive_date: None,
-                    map_run_arn: None,
-                },
-                input_text: json!({"k": [1, 2.5, "\t"]}).to_string(),
-                billed_ms: 1300,
+                    stop_date: start + Duration::from_millis(1234),
+                }),
+                live: None,
+                trace: Trace::disabled(),
+                redrive_count: 0,
+                redrive_date: None,
+                map_run_arn: None,
             };
+            let input_text = json!({"k": [1, 2.5, "\t"]}).to_string();
+            let expected = as_value(&record, &input_text).to_string();
+            let answer = SyncAnswer::new(record, input_text);
+            if answer.history.len() == 2 {
+                assert!(expected.contains(r#""output":"{\"recorded\":\"text\"}""#));
+            }
             let mut written = Vec::new();
             answer.write_json(&mut written);
-            assert_eq!(
-                String::from_utf8(written).expect("UTF-8"),
-                as_value(&answer).to_string()
-            );
+            assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
         }
     }
 }
