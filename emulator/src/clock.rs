@@ -68,6 +68,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+/// Three readings taken at once ([`Clock::readings`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Readings {
+    /// [`Clock::now`].
+    pub now: SystemTime,
+    /// [`Clock::host_now`].
+    pub host: SystemTime,
+    /// tokio's clock.
+    pub instant: tokio::time::Instant,
+}
+
 /// A wall clock driven by tokio's monotonic clock.
 #[derive(Clone, Debug)]
 pub struct Clock {
@@ -564,7 +575,24 @@ impl Clock {
     /// that skipped further (see the module docs).
     pub fn now(&self) -> SystemTime {
         // One reading of tokio's clock (under `serve` it takes the runtime's clock lock).
-        let tokio_now = tokio::time::Instant::now();
+        self.at(tokio::time::Instant::now())
+    }
+
+    /// [`Clock::now`], [`Clock::host_now`] and tokio's instant, read together: one reading of
+    /// tokio's clock serves all three unless the clock is virtual (whose host time is read
+    /// from the host). For what records a start or an end in all three (the viewer's entries).
+    pub fn readings(&self) -> Readings {
+        let instant = tokio::time::Instant::now();
+        let now = self.at(instant);
+        let host = match &self.virtual_time {
+            Some(_) => self.host_now(),
+            None => now,
+        };
+        Readings { now, host, instant }
+    }
+
+    /// The wall-clock time when tokio's clock reads `tokio_now`.
+    fn at(&self, tokio_now: tokio::time::Instant) -> SystemTime {
         let own = self.base + tokio_now.saturating_duration_since(self.origin);
         match &self.virtual_time {
             Some(vt) if vt.shards.len() > 1 => match vt.catch_up(tokio_now) {

@@ -14,15 +14,43 @@ use super::ExecutionConfig;
 #[derive(Debug)]
 pub(crate) struct ContextBase {
     value: OnceLock<Value>,
-    execution_arn: String,
     /// The execution's input (`$$.Execution.Input`).
     pub(crate) input: Value,
-    name: String,
-    role_arn: String,
-    start_time: String,
+    /// The execution's ARN, name, role ARN and start time and the state machine's ARN and
+    /// name, in one allocation ([`Texts`]): every execution makes a base, few read it.
+    texts: Texts,
     redrive_count: u32,
-    state_machine_arn: String,
-    state_machine_name: String,
+}
+
+/// Six texts in one string, each ending where `ends` says (the last at the end).
+#[derive(Debug)]
+struct Texts {
+    all: Box<str>,
+    ends: [usize; 5],
+}
+
+impl Texts {
+    fn new(parts: [&str; 6]) -> Self {
+        let mut all = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0; 5];
+        for (i, part) in parts.iter().enumerate() {
+            all.push_str(part);
+            if let Some(end) = ends.get_mut(i) {
+                *end = all.len();
+            }
+        }
+        Self {
+            all: all.into_boxed_str(),
+            ends,
+        }
+    }
+
+    /// Text `i` (0 to 5).
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = self.ends.get(i).copied().unwrap_or(self.all.len());
+        &self.all[start..end]
+    }
 }
 
 impl ContextBase {
@@ -31,14 +59,16 @@ impl ContextBase {
     pub(crate) fn new(cfg: &ExecutionConfig, input: Value, start_time: String) -> Self {
         ContextBase {
             value: OnceLock::new(),
-            execution_arn: cfg.execution_arn.clone(),
             input,
-            name: cfg.execution_name.clone(),
-            role_arn: cfg.role_arn.clone(),
-            start_time,
+            texts: Texts::new([
+                &cfg.execution_arn,
+                &cfg.execution_name,
+                &cfg.role_arn,
+                &start_time,
+                &cfg.state_machine_arn,
+                &cfg.state_machine_name,
+            ]),
             redrive_count: cfg.redrive_count,
-            state_machine_arn: cfg.state_machine_arn.clone(),
-            state_machine_name: cfg.state_machine_name.clone(),
         }
     }
 
@@ -46,17 +76,18 @@ impl ContextBase {
     /// is what `$$` shows).
     fn value(&self) -> &Value {
         self.value.get_or_init(|| {
+            let t = |i| self.texts.get(i);
             json!({
                 "Execution": {
-                    "Id": self.execution_arn,
+                    "Id": t(0),
                     "Input": self.input,
-                    "Name": self.name,
-                    "RoleArn": self.role_arn,
-                    "StartTime": self.start_time,
+                    "Name": t(1),
+                    "RoleArn": t(2),
+                    "StartTime": t(3),
                     "RedriveCount": self.redrive_count,
                 },
                 "State": null,
-                "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
+                "StateMachine": {"Id": t(4), "Name": t(5)},
             })
         })
     }
@@ -170,6 +201,9 @@ mod tests {
         let cfg = ExecutionConfig {
             execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
             execution_name: "e".into(),
+            role_arn: "arn:aws:iam::123456789012:role/R".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
             ..ExecutionConfig::default()
         };
         let base = Arc::new(ContextBase::new(
@@ -192,6 +226,17 @@ mod tests {
         assert_eq!(c["Execution"]["Input"], json!({"a": 1}));
         assert_eq!(c["Map"]["Item"]["Value"], json!("x"));
         assert_eq!(c["Task"]["Token"], json!("t"));
+        // Each of the execution's texts in its place.
+        assert_eq!(
+            c["Execution"],
+            json!({"Id": "arn:aws:states:us-east-1:123456789012:execution:m:e", "Input": {"a": 1},
+                   "Name": "e", "RoleArn": "arn:aws:iam::123456789012:role/R",
+                   "StartTime": "2026-01-01T00:00:00.000Z", "RedriveCount": 0})
+        );
+        assert_eq!(
+            c["StateMachine"],
+            json!({"Id": "arn:aws:states:us-east-1:123456789012:stateMachine:m", "Name": "m"})
+        );
         assert!(std::ptr::eq(c.value(), c.value()));
     }
 }

@@ -245,18 +245,26 @@ pub(crate) fn not_truncated() -> Value {
 /// Splits a Task `Resource` into the history's `resourceType` and `resource`:
 /// `arn:aws:states:::http:invoke` -> (`http`, `invoke`),
 /// `arn:aws:states:::lambda:invoke.waitForTaskToken` -> (`lambda`, `invoke.waitForTaskToken`).
-/// Other ARNs give (service, whole ARN); anything else gives ("unknown", the string).
-pub(crate) fn resource_parts(resource: &str) -> (String, String, Option<String>) {
-    let parts: Vec<&str> = resource.split(':').collect();
-    if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "states" {
-        let region = (!parts[3].is_empty()).then(|| parts[3].to_string());
-        return (parts[5].to_string(), parts[6..].join(":"), region);
+/// Other ARNs give (service, whole ARN); anything else gives ("unknown", the string). The
+/// parts are slices of `resource` (every Task attempt of every execution splits it).
+pub(crate) fn resource_parts(resource: &str) -> (&str, &str, Option<&str>) {
+    // The first six `:`-separated parts, and the rest after the sixth `:` as one.
+    let mut split = resource.splitn(7, ':');
+    let parts: [Option<&str>; 7] = std::array::from_fn(|_| split.next());
+    let region = parts[3].filter(|r| !r.is_empty());
+    match parts {
+        [
+            Some("arn"),
+            _,
+            Some("states"),
+            _,
+            _,
+            Some(service),
+            Some(rest),
+        ] => (service, rest, region),
+        [Some("arn"), _, Some(service), _, _, Some(_), _] => (service, resource, region),
+        _ => ("unknown", resource, None),
     }
-    if parts.len() >= 6 && parts[0] == "arn" {
-        let region = (!parts[3].is_empty()).then(|| parts[3].to_string());
-        return (parts[2].to_string(), resource.to_string(), region);
-    }
-    ("unknown".to_string(), resource.to_string(), None)
 }
 
 #[cfg(test)]
@@ -326,5 +334,31 @@ mod tests {
         );
         assert_eq!(resource_parts("").0, "unknown");
         assert_eq!(resource_parts(":::::::::").0, "unknown");
+        // A states ARN's resource is everything after its sixth `:`; its region, if any.
+        assert_eq!(
+            resource_parts("arn:aws:states:us-west-2::activity:a:b"),
+            ("activity", "a:b", Some("us-west-2"))
+        );
+        // Other ARNs: the service and the whole ARN.
+        assert_eq!(
+            resource_parts("arn:aws:lambda:us-east-1:123456789012:function:f"),
+            (
+                "lambda",
+                "arn:aws:lambda:us-east-1:123456789012:function:f",
+                Some("us-east-1")
+            )
+        );
+        assert_eq!(
+            resource_parts("arn:aws:sns:::t"),
+            ("sns", "arn:aws:sns:::t", None)
+        );
+        assert_eq!(
+            resource_parts("arn:aws:states:::x"),
+            ("states", "arn:aws:states:::x", None)
+        );
+        assert_eq!(
+            resource_parts("arn:aws:sns::"),
+            ("unknown", "arn:aws:sns::", None)
+        );
     }
 }

@@ -125,20 +125,18 @@ pub(crate) enum Flow {
 }
 
 fn now_ts(ctx: &Ctx<'_>) -> f64 {
-    let d = ctx
-        .cfg
-        .clock
-        .now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    ts_of(ctx.cfg.clock.now())
+}
+
+/// A history event's timestamp of the clock reading `t`.
+fn ts_of(t: std::time::SystemTime) -> f64 {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (d.as_millis() as f64) / 1000.0
 }
 
-pub(crate) fn iso(ctx: &Ctx<'_>) -> String {
-    ctx.cfg
-        .clock
-        .now_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// `$$.State.EnteredTime`'s text of the clock reading `t`.
+fn iso_of(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn now_millis(ctx: &Ctx<'_>) -> i64 {
@@ -182,7 +180,21 @@ impl Ctx<'_> {
         key: Option<&'static str>,
         details: impl Into<super::history::Details>,
     ) -> u64 {
-        let ts = now_ts(self);
+        self.event_at(cur, ty, key, details, now_ts(self))
+    }
+
+    /// [`Ctx::event`] at the timestamp `ts`: events written one after the other, with no
+    /// wait between them, share one clock reading (each reading is a lock on `serve`'s
+    /// virtual clock, whose readings cannot move between them anyway: it only moves when
+    /// the runtime's thread is between tasks).
+    pub(crate) fn event_at(
+        &self,
+        cur: &Cursor,
+        ty: &'static str,
+        key: Option<&'static str>,
+        details: impl Into<super::history::Details>,
+        ts: f64,
+    ) -> u64 {
         let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
             ts,
             ty,
@@ -883,14 +895,16 @@ pub(crate) async fn run_state<'a>(
 ) -> Result<(Flow, Value, Arc<str>), StatesError> {
     let run = async move {
         let ty = state_type(&st.kind);
-        let entered = iso(ctx);
+        // One reading for `$$.State.EnteredTime` and the entered event's timestamp.
+        let entered_at = ctx.cfg.clock.now();
+        let entered = iso_of(entered_at);
         // The input as the history shows it; its length is also what the payload quota
         // measures (one serialization for both).
         let raw_text = raw_text.unwrap_or_else(|| json_text(&raw));
         let raw_too_big = ctx.text_too_big(&raw_text, &st.name);
         // The state's name, written in its entered and exited events (one shared text).
         let name: Arc<str> = st.name.as_str().into();
-        let entered_id = ctx.event(
+        let entered_id = ctx.event_at(
             cur,
             state_event(ty, "StateEntered"),
             Some("stateEnteredEventDetails"),
@@ -899,6 +913,7 @@ pub(crate) async fn run_state<'a>(
                 ("input", raw_text.into()),
                 ("inputDetails", Member::NotTruncated),
             ]),
+            ts_of(entered_at),
         );
         ctx.inspect("input", &raw);
         let task_token = waits_for_token(st).then(|| {
@@ -1272,14 +1287,16 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                 .map(|c| c.eval(&env, "Credentials"))
                 .transpose()?;
             let (resource_type, resource_name, region) = resource_parts(resource);
-            let region = region.unwrap_or_else(|| ctx.cfg.region());
             // Shared with each attempt's invocation rather than copied into it.
             let params = &Arc::new(params);
             let creds = &creds;
             // Each is written in three events of each attempt: one shared text.
             let resource_type: &Arc<str> = &resource_type.into();
             let resource_name: &Arc<str> = &resource_name.into();
-            let region: &Arc<str> = &region.into();
+            let region: &Arc<str> = &match region {
+                Some(r) => r.into(),
+                None => ctx.cfg.region().into(),
+            };
             let activity = is_activity(resource);
             let token = run.task_token.clone();
             let token = &token;
@@ -1357,13 +1374,16 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                         {
                             sched.push(("taskCredentials", json!({"roleArn": r}).into()));
                         }
-                        ctx.event(
+                        // Scheduled and started at once: one clock reading.
+                        let ts = now_ts(ctx);
+                        ctx.event_at(
                             &cur,
                             "TaskScheduled",
                             Some("taskScheduledEventDetails"),
                             Details::Members(sched),
+                            ts,
                         );
-                        ctx.event(
+                        ctx.event_at(
                             &cur,
                             "TaskStarted",
                             Some("taskStartedEventDetails"),
@@ -1371,6 +1391,7 @@ async fn run_work_inner(run: &StateRun<'_>, scope: &Arc<Scope>, cur: &Arc<Cursor
                                 ("resourceType", Arc::clone(resource_type).into()),
                                 ("resource", Arc::clone(resource_name).into()),
                             ]),
+                            ts,
                         );
                     }
                     // The first attempt's `$$` is the state's; a retry's counts the retries.

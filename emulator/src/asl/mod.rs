@@ -381,16 +381,38 @@ impl ExecutionOutcome {
     /// out.
     pub fn output_text(&self) -> Option<std::borrow::Cow<'_, str>> {
         let output = self.output.as_ref()?;
-        let recorded = self
-            .history
-            .last()
-            .filter(|e| e.event_type == "ExecutionSucceeded")
-            .and_then(|e| e.detail_str("executionSucceededEventDetails", "output"));
-        Some(match recorded {
+        Some(match recorded_output(&self.history) {
             Some(text) => std::borrow::Cow::Borrowed(text),
             None => std::borrow::Cow::Owned(output.to_string()),
         })
     }
+}
+
+/// The output text a finished execution's history records (its `ExecutionSucceeded` event's),
+/// if it does.
+pub fn recorded_output(history: &[HistoryEvent]) -> Option<&str> {
+    history
+        .last()
+        .filter(|e| e.event_type == "ExecutionSucceeded")
+        .and_then(|e| e.detail_str("executionSucceededEventDetails", "output"))
+}
+
+/// The history of an execution that started and succeeded with the output text `output`.
+#[cfg(test)]
+pub(crate) fn succeeded_history(output: &str) -> Arc<[HistoryEvent]> {
+    let mut h = history::History::default();
+    h.push(0.0, "ExecutionStarted", 0, None, Value::Null);
+    h.push(
+        1.0,
+        "ExecutionSucceeded",
+        1,
+        Some("executionSucceededEventDetails"),
+        history::Details::Members(vec![
+            ("output", history::Member::Text(output.into())),
+            ("outputDetails", history::Member::NotTruncated),
+        ]),
+    );
+    h.close()
 }
 
 /// A StopExecution request.

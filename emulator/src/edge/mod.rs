@@ -104,6 +104,11 @@ impl Scope {
         Self::new(&world.model.account, &world.model.region)
     }
 
+    /// Whether this is [`Scope::of_world`] (compared in place, without making that scope).
+    pub fn is_world(&self, world: &World) -> bool {
+        self.account == world.model.account && self.region == world.model.region
+    }
+
     /// `arn:aws:<service>:<region>:<account>:<resource>`.
     pub fn arn(&self, service: &str, resource: &str) -> String {
         format!(
@@ -117,14 +122,18 @@ impl Scope {
 /// lower-case words joined by `-`, the last one a number. AWS answers any other credential scope
 /// "Credential should be scoped to a valid region".
 pub fn valid_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && region.len() <= 32
-        && parts[..parts.len() - 1]
-            .iter()
+    // Read in place (every signed JSON request checks its scope's Region): the words before
+    // the last `-`, then the number after it.
+    let Some((words, number)) = region.rsplit_once('-') else {
+        return false;
+    };
+    region.len() <= 32
+        && words.split('-').count() >= 2
+        && words
+            .split('-')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The account an access key id names when vpcgate holds no secret for it: a 12-digit key id
@@ -475,7 +484,7 @@ impl Call<'_> {
     /// Whether the call is in the world's own account and Region (where the scenario's
     /// resources are).
     pub fn in_world_scope(&self) -> bool {
-        self.scope == Scope::of_world(&self.world)
+        self.scope.is_world(&self.world)
     }
 }
 
@@ -1302,13 +1311,24 @@ struct JsonService {
     call: Operations,
 }
 
+/// An [`ApiFn`] whose answers may be written straight to bytes ([`wire::Answer`]).
+type AnswerFn = for<'a> fn(
+    &'a Call<'a>,
+    &'a str,
+    Value,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<wire::Answer, JsonError>> + Send + 'a>,
+>;
+
 /// How a JSON service's operations run.
 #[derive(Clone, Copy)]
 enum Operations {
     /// Each answers at once.
     Sync(fn(&Call<'_>, &str, &Value) -> Result<Value, JsonError>),
-    /// Some wait (StartSyncExecution, GetActivityTask, …).
+    /// Some wait (GetActivityTask, …).
     Async(ApiFn),
+    /// Some wait, and some answers write themselves (StartSyncExecution).
+    Answers(AnswerFn),
 }
 
 /// Step Functions (`awsJson1_0`), EventBridge and Secrets Manager (`awsJson1_1`).
@@ -1317,7 +1337,7 @@ const JSON_SERVICES: &[JsonService] = &[
         target_prefix: "AWSStepFunctions.",
         name: "states",
         version: "1.0",
-        call: Operations::Async(sfn_api::call),
+        call: Operations::Answers(sfn_api::answer),
     },
     JsonService {
         target_prefix: "AWSEvents.",
@@ -1356,7 +1376,7 @@ async fn json_api(
         Err(e) => return wire::error(version, &e),
     };
     match json_call(edge, world, parts, service, op, principal, scope, input).await {
-        Ok(v) => wire::ok(version, &v),
+        Ok(v) => wire::ok_answer(version, &v),
         Err(e) => wire::error(version, &e),
     }
 }
@@ -1408,10 +1428,10 @@ async fn json_call(
     principal: Principal,
     scope: Scope,
     input: Value,
-) -> Result<Value, JsonError> {
+) -> Result<wire::Answer, JsonError> {
     // Verified on the home world (its credentials); run on the scope's own world, if deploys
     // there built one.
-    let world = if scope == Scope::of_world(&world) {
+    let world = if scope.is_world(&world) {
         world
     } else {
         edge.world_in(&scope)
@@ -1425,8 +1445,9 @@ async fn json_call(
         scope,
     };
     match service.call {
-        Operations::Sync(call) => call(&ctx, op, &input),
-        Operations::Async(call) => call(&ctx, op, input).await,
+        Operations::Sync(call) => call(&ctx, op, &input).map(wire::Answer::Value),
+        Operations::Async(call) => call(&ctx, op, input).await.map(wire::Answer::Value),
+        Operations::Answers(call) => call(&ctx, op, input).await,
     }
 }
 
@@ -1458,7 +1479,7 @@ async fn json_api_split(
                 out
             });
             match answer.await {
-                Ok(Ok(v)) => wire::ok(version, &v),
+                Ok(Ok(v)) => wire::ok_answer(version, &v),
                 Ok(Err(e)) => wire::error(version, &e),
                 Err(e) => plain(
                     500,
@@ -1776,6 +1797,10 @@ mod tests {
             "us--1",
             "us-east-x",
             "",
+            "us-east-1-",
+            "us-east-",
+            "1-2-3",
+            "us-east-1a",
         ] {
             assert!(!valid_region(bad), "{bad}");
         }

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use serde_json::{Map, Value, json};
 
 use super::sfn_error::{Rule, Shown, StepFunctionsError as E};
-use super::wire::{JsonError, epoch};
+use super::wire::{Answer, JsonError, WriteJson, epoch, write_epoch, write_str};
 use super::{Call, StateMachineEntry};
 use crate::asl::{self, ExecutionConfig, InspectionLevel, TestStateOptions};
 use crate::model::{StateMachine, StateMachineType};
@@ -27,10 +27,23 @@ pub fn call<'a>(
     op: &'a str,
     input: Value,
 ) -> Pin<Box<dyn Future<Output = Result<Value, JsonError>> + Send + 'a>> {
+    Box::pin(async move { answer(c, op, input).await.map(Answer::into_value) })
+}
+
+/// [`call`] for the wire: StartSyncExecution's answer, sent with every execution, is written
+/// straight to bytes when the response is made ([`SyncAnswer`]); the others are values.
+pub fn answer<'a>(
+    c: &'a Call<'a>,
+    op: &'a str,
+    input: Value,
+) -> Pin<Box<dyn Future<Output = Result<Answer, JsonError>> + Send + 'a>> {
     Box::pin(async move {
-        dispatch(c, op, input)
-            .await
-            .map_err(|e| super::sfn_error::wire(&e))
+        let out = if op == "StartSyncExecution" {
+            start_sync_execution(c, &input).await
+        } else {
+            dispatch(c, op, input).await.map(Answer::Value)
+        };
+        out.map_err(|e| super::sfn_error::wire(&e))
     })
 }
 
@@ -42,7 +55,9 @@ async fn dispatch(c: &Call<'_>, op: &str, input: Value) -> Result<Value, E> {
         "DeleteStateMachine" => delete_state_machine(c, &input),
         "ListStateMachines" => list_state_machines(c),
         "StartExecution" => start_execution(c, &input),
-        "StartSyncExecution" => start_sync_execution(c, &input).await,
+        "StartSyncExecution" => start_sync_execution(c, &input)
+            .await
+            .map(Answer::into_value),
         "DescribeExecution" => describe_execution(c, &input),
         "StopExecution" => stop_execution(c, &input),
         "ListExecutions" => list_executions(c, &input),
@@ -509,7 +524,7 @@ fn outcome_fields(out: &mut Map<String, Value>, record: &ExecutionRecord) {
     }
 }
 
-async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
+async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Answer, E> {
     let arn = field(input, "stateMachineArn")?;
     // The machine's type alone is read here; the machine itself is shared from the
     // executions' store once it knows the scope's machines (no copy per execution).
@@ -531,39 +546,134 @@ async fn start_sync_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
             _ => std::sync::Arc::new(entry.machine.clone()),
         }
     };
+    let input_text = exec_input.to_string();
     let record = c
         .state
         .executions
         .run_sync_watched(
             &c.world,
             &machine,
-            Start::new(exec_input.clone(), name).watched(c.edge.activity.clone()),
+            Start::new(exec_input, name).watched(c.edge.activity.clone()),
         )
         .await?;
-    let o = record.outcome.as_ref().expect("run_sync finishes");
-    let billed_ms = o
-        .stop_date
-        .duration_since(o.start_date)
-        .unwrap_or_default()
-        .as_millis()
-        .div_ceil(100)
-        .max(1)
-        * 100;
-    // Room for every member the answer can have (no regrowth of the map).
-    let mut out = Map::with_capacity(13);
-    out.insert("executionArn".into(), json!(record.arn));
-    out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
-    out.insert("name".into(), json!(record.name));
-    out.insert("startDate".into(), epoch(record.start_date));
-    out.insert("status".into(), json!(status_name(o.status)));
-    out.insert("input".into(), json!(exec_input.to_string()));
-    out.insert("inputDetails".into(), json!({"included": true}));
-    outcome_fields(&mut out, &record);
-    out.insert(
-        "billingDetails".into(),
-        json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}),
-    );
-    Ok(Value::Object(out))
+    Ok(Answer::Written(Box::new(SyncAnswer::new(
+        record, input_text,
+    ))))
+}
+
+/// StartSyncExecution's answer (API_StartSyncExecution.html): `executionArn`,
+/// `stateMachineArn`, `name`, `startDate`, `status`, `input`, `inputDetails`, then what the
+/// outcome has (`stopDate`, `output`, `outputDetails`, `error`, `cause`: [`outcome_fields`]'s
+/// members, in its order) and `billingDetails`. Written straight to bytes: the answer of
+/// every execution, whose `output` (the execution's output text, kept by its history) would
+/// otherwise be copied into a map of a dozen owned members, serialized and freed.
+///
+/// It keeps only what it writes: the rest of the record (the output as a value, the trace)
+/// is let go where the execution ran, as before, rather than on the thread that writes the
+/// answer (`serve` writes it on its listener's runtime); the output's text is read from the
+/// history, which the viewer shares.
+struct SyncAnswer {
+    arn: String,
+    state_machine_arn: String,
+    name: String,
+    start_date: std::time::SystemTime,
+    status: &'static str,
+    /// The execution's input as JSON text.
+    input_text: String,
+    stop_date: std::time::SystemTime,
+    /// The history, whose last event records the output's text ([`asl::recorded_output`]).
+    history: std::sync::Arc<[asl::HistoryEvent]>,
+    /// The output as JSON text, when the history does not record it (not the case for an
+    /// execution that succeeded), or none.
+    output: Option<Output>,
+    error: Option<String>,
+    cause: Option<String>,
+    billed_ms: u128,
+}
+
+/// Where [`SyncAnswer`]'s output text is.
+enum Output {
+    /// In the history's last event.
+    Recorded,
+    /// Written out.
+    Text(String),
+}
+
+impl SyncAnswer {
+    /// The answer of the finished execution `record` whose input was `input_text`.
+    fn new(mut record: ExecutionRecord, input_text: String) -> Self {
+        let o = record.outcome.take().expect("run_sync finishes");
+        let billed_ms = o
+            .stop_date
+            .duration_since(o.start_date)
+            .unwrap_or_default()
+            .as_millis()
+            .div_ceil(100)
+            .max(1)
+            * 100;
+        Self {
+            arn: std::mem::take(&mut record.arn),
+            state_machine_arn: std::mem::take(&mut record.state_machine_arn),
+            name: std::mem::take(&mut record.name),
+            start_date: record.start_date,
+            status: status_name(o.status),
+            input_text,
+            stop_date: o.stop_date,
+            output: o.output.as_ref().map(|v| {
+                if asl::recorded_output(&o.history).is_some() {
+                    Output::Recorded
+                } else {
+                    Output::Text(v.to_string())
+                }
+            }),
+            history: o.history,
+            error: o.error,
+            cause: o.cause,
+            billed_ms,
+        }
+    }
+}
+
+impl WriteJson for SyncAnswer {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"executionArn\":");
+        write_str(out, &self.arn);
+        out.extend_from_slice(b",\"stateMachineArn\":");
+        write_str(out, &self.state_machine_arn);
+        out.extend_from_slice(b",\"name\":");
+        write_str(out, &self.name);
+        out.extend_from_slice(b",\"startDate\":");
+        write_epoch(out, self.start_date);
+        out.extend_from_slice(b",\"status\":");
+        write_str(out, self.status);
+        out.extend_from_slice(b",\"input\":");
+        write_str(out, &self.input_text);
+        out.extend_from_slice(b",\"inputDetails\":{\"included\":true},\"stopDate\":");
+        write_epoch(out, self.stop_date);
+        let output = match &self.output {
+            Some(Output::Recorded) => asl::recorded_output(&self.history),
+            Some(Output::Text(text)) => Some(text.as_str()),
+            None => None,
+        };
+        if let Some(output) = output {
+            out.extend_from_slice(b",\"output\":");
+            write_str(out, output);
+            out.extend_from_slice(b",\"outputDetails\":{\"included\":true}");
+        }
+        if let Some(e) = &self.error {
+            out.extend_from_slice(b",\"error\":");
+            write_str(out, e);
+        }
+        if let Some(c) = &self.cause {
+            out.extend_from_slice(b",\"cause\":");
+            write_str(out, c);
+        }
+        out.extend_from_slice(
+            b",\"billingDetails\":{\"billedMemoryUsedInMB\":64,\"billedDurationInMilliseconds\":",
+        );
+        let _ = serde_json::to_writer(&mut *out, &self.billed_ms);
+        out.extend_from_slice(b"}}");
+    }
 }
 
 fn execution(c: &Call<'_>, arn: &str) -> Result<ExecutionRecord, E> {
@@ -874,4 +984,109 @@ fn redrive_execution(c: &Call<'_>, input: &Value) -> Result<Value, E> {
             RedriveError::NotRedrivable(reason) => E::ExecutionNotRedrivable { reason },
         })?;
     Ok(json!({"redriveDate": epoch(date)}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::{ExecutionOutcome, ExecutionStatus};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// The answer as a map of values, the way StartSyncExecution built it before it was
+    /// written straight to bytes.
+    fn as_value(record: &ExecutionRecord, input_text: &str) -> Value {
+        let o = record.outcome.as_ref().expect("finished");
+        let billed_ms = o
+            .stop_date
+            .duration_since(o.start_date)
+            .unwrap_or_default()
+            .as_millis()
+            .div_ceil(100)
+            .max(1)
+            * 100;
+        let mut out = Map::new();
+        out.insert("executionArn".into(), json!(record.arn));
+        out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
+        out.insert("name".into(), json!(record.name));
+        out.insert("startDate".into(), epoch(record.start_date));
+        out.insert("status".into(), json!(status_name(o.status)));
+        out.insert("input".into(), json!(input_text));
+        out.insert("inputDetails".into(), json!({"included": true}));
+        outcome_fields(&mut out, record);
+        out.insert(
+            "billingDetails".into(),
+            json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}),
+        );
+        Value::Object(out)
+    }
+
+    /// StartSyncExecution's answer, written straight to bytes, is the text of the map of
+    /// values it used to build, byte for byte: member order, timestamps, escapes, a success's
+    /// output and a failure's error and cause.
+    #[test]
+    fn the_start_sync_answer_is_written_as_its_value_would_be() {
+        let start = UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+        let outcomes = [
+            (
+                ExecutionStatus::Succeeded,
+                Some(
+                    json!({"Headers": {"Content-Type": ["application/json"]}, "ResponseBody": {"a": "é\n\"\\\u{1}"}, "StatusCode": 200}),
+                ),
+                None,
+                None,
+            ),
+            (
+                ExecutionStatus::Failed,
+                None,
+                Some("ApiGateway.403".to_string()),
+                Some("{\"message\":\"Missing Authentication Token\"}".to_string()),
+            ),
+            (ExecutionStatus::Aborted, None, None, None),
+        ];
+        let no_history = || std::sync::Arc::from(Vec::new());
+        let outcomes = outcomes
+            .map(|(status, output, error, cause)| (status, output, error, cause, no_history()));
+        // A success whose history records the output's text: that text is the answer's.
+        let recorded = (
+            ExecutionStatus::Succeeded,
+            Some(json!({"a": 1})),
+            None,
+            None,
+            crate::asl::succeeded_history("{\"recorded\":\"text\"}"),
+        );
+        for (status, output, error, cause, history) in outcomes.into_iter().chain([recorded]) {
+            let record = ExecutionRecord {
+                arn: "arn:aws:states:us-east-1:123456789012:express:m:n-\"1\"".into(),
+                name: "n-\"1\"".into(),
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+                kind: StateMachineType::Express,
+                input: json!({"k": [1, 2.5, "\t"]}),
+                start_date: start,
+                outcome: Some(ExecutionOutcome {
+                    redrive_point: None,
+                    status,
+                    output,
+                    error,
+                    cause,
+                    history,
+                    start_date: start,
+                    stop_date: start + Duration::from_millis(1234),
+                }),
+                live: None,
+                trace: Trace::disabled(),
+                redrive_count: 0,
+                redrive_date: None,
+                map_run_arn: None,
+            };
+            let input_text = json!({"k": [1, 2.5, "\t"]}).to_string();
+            let expected = as_value(&record, &input_text).to_string();
+            let answer = SyncAnswer::new(record, input_text);
+            if answer.history.len() == 2 {
+                assert!(expected.contains(r#""output":"{\"recorded\":\"text\"}""#));
+            }
+            let mut written = Vec::new();
+            answer.write_json(&mut written);
+            assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
+        }
+    }
 }

@@ -53,27 +53,55 @@ enum What {
     Request { texts: Texts },
 }
 
+impl What {
+    fn texts_mut(&mut self) -> &mut Texts {
+        match self {
+            What::Execution { texts, .. } | What::Request { texts } => texts,
+        }
+    }
+}
+
+/// What an entry is, before its texts are written.
+enum Kind {
+    /// An execution of this type.
+    Execution(&'static str),
+    /// A data-plane request.
+    Request,
+}
+
+impl Kind {
+    fn with(self, texts: Texts) -> What {
+        match self {
+            Kind::Execution(kind) => What::Execution { texts, kind },
+            Kind::Request => What::Request { texts },
+        }
+    }
+}
+
 /// Three texts of an entry in one allocation (an entry is made for every execution and
-/// request, and freed when it leaves the log).
-#[derive(Clone, Debug)]
+/// request; the entry that leaves the log lends the new one its memory, this string's too).
+#[derive(Clone, Debug, Default)]
 struct Texts {
-    all: Box<str>,
+    all: String,
     ends: [usize; 2],
 }
 
 impl Texts {
     fn new(parts: [&str; 3]) -> Self {
-        let mut all = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0; 2];
+        let mut texts = Self::default();
+        texts.refill(parts);
+        texts
+    }
+
+    /// Writes `parts` over the texts (in the string's memory when it is large enough).
+    fn refill(&mut self, parts: [&str; 3]) {
+        self.all.clear();
+        self.all.reserve(parts.iter().map(|p| p.len()).sum());
         for (i, part) in parts.iter().enumerate() {
-            all.push_str(part);
-            if let Some(end) = ends.get_mut(i) {
-                *end = all.len();
+            self.all.push_str(part);
+            if let Some(end) = self.ends.get_mut(i) {
+                *end = self.all.len();
             }
-        }
-        Self {
-            all: all.into_boxed_str(),
-            ends,
         }
     }
 
@@ -150,14 +178,28 @@ impl RequestEntry {
 
     /// The request was answered with `status`.
     pub fn finish(self, status: u16) {
+        let (virtual_time, wall_time) = self.entry.durations(&self.clock);
         let end = End {
             status: Status::Http(status),
             error: None,
             cause: None,
-            virtual_time: self.entry.started.elapsed(),
-            wall_time: host_elapsed(&self.clock, self.entry.started_host),
+            virtual_time,
+            wall_time,
         };
         *self.entry.end.lock().expect("lock") = Some(end);
+    }
+}
+
+impl Entry {
+    /// The virtual and the wall time since the entry started (one set of clock readings).
+    fn durations(&self, clock: &Clock) -> (Duration, Duration) {
+        let at = clock.readings();
+        (
+            at.instant.saturating_duration_since(self.started),
+            at.host
+                .duration_since(self.started_host)
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -175,37 +217,68 @@ impl Activity {
         }
     }
 
-    fn push(&self, what: What, trace: Trace, history: Option<LiveHistory>) -> Arc<Entry> {
-        let entry = Arc::new(Entry {
-            id: self.next.fetch_add(1, Ordering::Relaxed),
+    /// Logs an entry of `kind` with the texts `parts`. When the log is full its oldest entry
+    /// leaves it, and when nothing else holds that entry any more (nearly always: the log keeps
+    /// the newest 200) the new entry is written into its memory: one allocation fewer per
+    /// execution and request, and memory the allocator need not hand back and out again. What
+    /// the old entry held (a whole trace and history) is freed outside the log's lock.
+    fn push(
+        &self,
+        kind: Kind,
+        parts: [&str; 3],
+        trace: Trace,
+        history: Option<LiveHistory>,
+    ) -> Arc<Entry> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let at = self.clock.readings();
+        let entry = |what| Entry {
+            id,
             what,
-            start_date: self.clock.now(),
-            started_host: self.clock.host_now(),
-            started: tokio::time::Instant::now(),
+            start_date: at.now,
+            started_host: at.host,
+            started: at.instant,
             trace,
             history,
             end: Mutex::new(None),
-        });
-        let mut evicted = Vec::new();
-        {
+        };
+        let mut oldest = {
             let mut entries = self.entries.lock().expect("lock");
-            entries.push_back(entry.clone());
-            while entries.len() > MAX_ENTRIES {
-                evicted.extend(entries.pop_front());
+            if entries.len() >= MAX_ENTRIES {
+                entries.pop_front()
+            } else {
+                None
             }
-        }
-        // An evicted entry may hold a whole trace and history: freed after the lock is let go.
+        };
+        let new = match oldest.as_mut().and_then(Arc::get_mut) {
+            Some(slot) => {
+                let mut texts = std::mem::take(slot.what.texts_mut());
+                texts.refill(parts);
+                *slot = entry(kind.with(texts));
+                oldest.take().expect("the oldest entry")
+            }
+            None => Arc::new(entry(kind.with(Texts::new(parts)))),
+        };
+        drop(oldest);
+        let mut entries = self.entries.lock().expect("lock");
+        entries.push_back(new.clone());
+        // Others may have pushed meanwhile.
+        let evicted: Vec<_> = (MAX_ENTRIES..entries.len())
+            .filter_map(|_| entries.pop_front())
+            .collect();
+        drop(entries);
         drop(evicted);
-        entry
+        new
     }
 
     /// Logs a data-plane request (`method`, the API and stage, `path`), with a fresh trace for it to record into.
     pub fn request(&self, method: &str, api: &str, path: &str) -> RequestEntry {
-        let what = What::Request {
-            texts: Texts::new([clipped(method, 16), clipped(api, 256), clipped(path, 1024)]),
-        };
         RequestEntry {
-            entry: self.push(what, Trace::new(), None),
+            entry: self.push(
+                Kind::Request,
+                [clipped(method, 16), clipped(api, 256), clipped(path, 1024)],
+                Trace::new(),
+                None,
+            ),
             clock: self.clock.clone(),
         }
     }
@@ -302,11 +375,12 @@ impl Activity {
 
 impl Watch for Activity {
     fn started(&self, record: &ExecutionRecord) -> Watched {
-        let what = What::Execution {
-            texts: Texts::new([&record.arn, &record.name, &record.state_machine_arn]),
-            kind: record.kind.as_str(),
-        };
-        let entry = self.push(what, record.trace.clone(), record.live.clone());
+        let entry = self.push(
+            Kind::Execution(record.kind.as_str()),
+            [&record.arn, &record.name, &record.state_machine_arn],
+            record.trace.clone(),
+            record.live.clone(),
+        );
         Some(entry)
     }
 
@@ -320,12 +394,13 @@ impl Watch for Activity {
                 None => return,
             },
         };
+        let (virtual_time, wall_time) = entry.durations(&self.clock);
         let end = End {
             status: Status::Execution(status_name(outcome.status)),
             error: outcome.error.clone(),
             cause: outcome.cause.clone(),
-            virtual_time: entry.started.elapsed(),
-            wall_time: host_elapsed(&self.clock, entry.started_host),
+            virtual_time,
+            wall_time,
         };
         *entry.end.lock().expect("lock") = Some(end);
     }
@@ -815,5 +890,55 @@ fn clipped(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         Some((end, _)) => &text[..end],
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The log keeps the newest [`MAX_ENTRIES`], newest first. A new entry is written into the
+    /// memory of the oldest when nothing else holds it, and shows only its own texts and state;
+    /// an entry still held when it leaves the log stays as it was.
+    #[tokio::test]
+    async fn the_log_keeps_the_newest_entries_and_reuses_the_oldest() {
+        let log = Activity::new(Clock::at_unix(1_700_000_000));
+        let held = log.request("GET", "api stage held", "/held");
+        for i in 0..MAX_ENTRIES + 5 {
+            log.request("POST", "api stage s", &format!("/p{i}"))
+                .finish(201);
+        }
+        let feed = log.feed();
+        let entries = feed["entries"].as_array().expect("entries");
+        assert_eq!(entries.len(), MAX_ENTRIES);
+        for (k, e) in entries.iter().enumerate() {
+            let i = MAX_ENTRIES + 4 - k;
+            assert_eq!(e["path"], format!("/p{i}"));
+            assert_eq!(e["title"], format!("POST /p{i}"));
+            assert_eq!(e["api"], "api stage s");
+            assert_eq!(e["status"], "201");
+            assert_eq!(e["running"], false);
+            // Ids count up with every entry (the held one was 1).
+            assert_eq!(e["id"], (i + 2).to_string());
+        }
+        // The held entry left the log with its own texts.
+        match &held.entry.what {
+            What::Request { texts } => assert_eq!(texts.get(), ("GET", "api stage held", "/held")),
+            other => panic!("{other:?}"),
+        }
+        held.finish(404);
+
+        // The oldest entry, finished and held by nothing else, lends the new one its memory.
+        let oldest = Arc::as_ptr(log.entries.lock().expect("lock").front().expect("full"));
+        let fresh = log.request("PUT", "api stage t", "/new");
+        assert!(std::ptr::eq(Arc::as_ptr(&fresh.entry), oldest));
+        let feed = log.feed();
+        let newest = &feed["entries"][0];
+        assert_eq!(newest["title"], "PUT /new");
+        assert_eq!(newest["api"], "api stage t");
+        assert_eq!(newest["status"], "RUNNING");
+        assert_eq!(newest["running"], true);
+        assert_eq!(newest["id"], (MAX_ENTRIES + 7).to_string());
+        assert_eq!(feed["entries"].as_array().map(Vec::len), Some(MAX_ENTRIES));
     }
 }

@@ -68,10 +68,84 @@ fn request_id_value() -> http::HeaderValue {
     http::HeaderValue::from_str(id).expect("a uuid is a valid header value")
 }
 
+/// An answer whose shape is fixed, written as compact JSON text straight to bytes, without
+/// building a [`Value`] of it first (a map of owned keys and values, made, hashed and freed for
+/// every answer). It writes the same text `Value`'s `Display` would.
+pub trait WriteJson: Send {
+    /// Appends the answer's compact JSON text to `out`.
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+/// An operation's answer: a JSON value, or an answer that writes itself ([`WriteJson`]).
+pub enum Answer {
+    /// A value, serialized when the response is made.
+    Value(Value),
+    /// A fixed shape, written when the response is made.
+    Written(Box<dyn WriteJson>),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Answer::Written(_) => f.write_str("Written(..)"),
+        }
+    }
+}
+
+impl From<Value> for Answer {
+    fn from(v: Value) -> Self {
+        Answer::Value(v)
+    }
+}
+
+impl Answer {
+    /// The answer as a [`Value`] (a written answer is read back: for callers that look into
+    /// it, not for the wire).
+    pub fn into_value(self) -> Value {
+        match self {
+            Answer::Value(v) => v,
+            Answer::Written(w) => {
+                let mut buf = Vec::new();
+                w.write_json(&mut buf);
+                serde_json::from_slice(&buf).unwrap_or(Value::Null)
+            }
+        }
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as `Value`'s `Display` escapes it.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends a timestamp as [`epoch`] writes it.
+pub fn write_epoch(out: &mut Vec<u8>, t: std::time::SystemTime) {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let _ = serde_json::to_writer(&mut *out, &((d.as_millis() as f64) / 1000.0));
+}
+
 /// A success response: the body written straight to bytes (the same compact JSON as
 /// `Value`'s `Display`) through a scratch buffer the thread keeps, then copied once into a body
 /// of its exact size; the headers set without parsing them again.
 pub fn ok(version: &str, body: &Value) -> http::Response<Body> {
+    ok_with(version, |buf| {
+        // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
+        let _ = serde_json::to_writer(&mut *buf, body);
+    })
+}
+
+/// A success response of `answer`, as [`ok`] makes it.
+pub fn ok_answer(version: &str, answer: &Answer) -> http::Response<Body> {
+    match answer {
+        Answer::Value(v) => ok(version, v),
+        Answer::Written(w) => ok_with(version, |buf| w.write_json(buf)),
+    }
+}
+
+/// A success response whose body `write` writes.
+fn ok_with(version: &str, write: impl FnOnce(&mut Vec<u8>)) -> http::Response<Body> {
     /// Larger buffers are let go after use rather than kept by the thread.
     const KEEP: usize = 64 * 1024;
     thread_local! {
@@ -79,8 +153,7 @@ pub fn ok(version: &str, body: &Value) -> http::Response<Body> {
     }
     let bytes = SCRATCH.with_borrow_mut(|buf| {
         buf.clear();
-        // Writing a `Value` into a `Vec` cannot fail (string keys, no I/O).
-        let _ = serde_json::to_writer(&mut *buf, body);
+        write(buf);
         let bytes = Bytes::copy_from_slice(buf);
         if buf.capacity() > KEEP {
             *buf = Vec::new();

@@ -26,7 +26,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::{Map, Value};
 
-use super::{StatesError, TaskContext, parameters, str_field, string_field};
+use super::{StatesError, TaskContext, parameters, str_field};
 use crate::events::invoke::{append_query, encode_pairs};
 use crate::sigv4::{EXECUTE_API, SigningSettings, sign_request_in_place};
 use crate::trace::Verdict;
@@ -73,23 +73,24 @@ pub enum AuthType {
     ResourcePolicy,
 }
 
-/// The parsed parameters.
+/// The parsed parameters, borrowed from them (every task parses its parameters: no copy of
+/// their texts).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Call {
+pub struct Call<'a> {
     /// The API's host name.
-    pub endpoint: String,
+    pub endpoint: &'a str,
     /// The region named by the endpoint.
-    pub region: String,
+    pub region: &'a str,
     /// The verb.
     pub method: Method,
     /// `Stage`.
-    pub stage: Option<String>,
+    pub stage: Option<&'a str>,
     /// `Path`.
-    pub path: Option<String>,
+    pub path: Option<&'a str>,
     /// `Headers`: (name, value) in order.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(&'a str, &'a str)>,
     /// `QueryParameters`: (name, value) in order.
-    pub query: Vec<(String, String)>,
+    pub query: Vec<(&'a str, &'a str)>,
     /// `RequestBody`, nulls removed unless `AllowNullValues`.
     pub body: Option<Value>,
     /// `AuthType`.
@@ -98,7 +99,10 @@ pub struct Call {
 
 /// A map of lists of strings (`Headers`, `QueryParameters`); a plain string value is the
 /// recorded "has an invalid format".
-fn map_of_lists(p: &Map<String, Value>, key: &str) -> Result<Vec<(String, String)>, String> {
+fn map_of_lists<'a>(
+    p: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Vec<(&'a str, &'a str)>, String> {
     let invalid = || format!("The value of the field '{key}' has an invalid format");
     match p.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -110,7 +114,7 @@ fn map_of_lists(p: &Map<String, Value>, key: &str) -> Result<Vec<(String, String
                 };
                 for item in items {
                     match item {
-                        Value::String(s) => out.push((k.clone(), s.clone())),
+                        Value::String(s) => out.push((k.as_str(), s.as_str())),
                         _ => return Err(invalid()),
                     }
                 }
@@ -135,7 +139,7 @@ fn drop_nulls(v: Value) -> Value {
 }
 
 /// Validates the task's parameters; the error is the reason for AWS's `States.Runtime` text.
-pub fn parse_call(params: &Value) -> Result<Call, String> {
+pub fn parse_call(params: &Value) -> Result<Call<'_>, String> {
     let p = parameters(
         params,
         &[
@@ -150,7 +154,7 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
             "AuthType",
         ],
     )?;
-    let endpoint = string_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
+    let endpoint = str_field(p, "ApiEndpoint")?.ok_or("The field 'ApiEndpoint' is required")?;
     // Exactly five labels, read without collecting them.
     let mut labels = endpoint.split('.');
     let labels: [Option<&str>; 6] = std::array::from_fn(|_| labels.next());
@@ -167,7 +171,7 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
         {
-            region.to_string()
+            region
         }
         _ => {
             return Err(format!(
@@ -235,8 +239,8 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
         endpoint,
         region,
         method,
-        stage: string_field(p, "Stage")?,
-        path: string_field(p, "Path")?,
+        stage: str_field(p, "Stage")?,
+        path: str_field(p, "Path")?,
         headers,
         query,
         body,
@@ -244,11 +248,11 @@ pub fn parse_call(params: &Value) -> Result<Call, String> {
     })
 }
 
-impl Call {
+impl Call<'_> {
     /// `/{Stage}/{Path}?{QueryParameters}`.
     pub fn target(&self) -> String {
         let mut target = String::new();
-        for part in [&self.stage, &self.path].into_iter().flatten() {
+        for part in [self.stage, self.path].into_iter().flatten() {
             let part = part.trim_matches('/');
             if !part.is_empty() {
                 target.push('/');
@@ -257,7 +261,6 @@ impl Call {
         }
         if self
             .path
-            .as_deref()
             .is_some_and(|p| p.ends_with('/') && !p.trim_matches('/').is_empty())
         {
             target.push('/');
@@ -265,12 +268,44 @@ impl Call {
         if target.is_empty() {
             target.push('/');
         }
-        append_query(
-            &mut target,
-            &encode_pairs(self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        );
+        append_query(&mut target, &encode_pairs(self.query.iter().copied()));
         target
     }
+}
+
+/// The request's URI (`https://{endpoint}{target}`) and `Host` header, or the URI's fault,
+/// then the host's, as `http`'s builder reported them.
+///
+/// Parsed once per thread for the last few endpoints and targets: a state machine's task
+/// calls the same API over and over (every Pattern B execution), and the parse is a pure
+/// function of the two texts; a cached URI and header value are shared, not copied.
+fn uri_and_host(endpoint: &str, target: &str) -> Result<(http::Uri, HeaderValue), String> {
+    /// How many endpoint and target pairs a thread keeps.
+    const KEEP: usize = 8;
+    type Parsed = (Box<str>, Box<str>, http::Uri, HeaderValue);
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::VecDeque<Parsed>> =
+            const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+    }
+    let hit = PARSED.with_borrow(|parsed| {
+        parsed
+            .iter()
+            .find(|(e, t, ..)| **e == *endpoint && **t == *target)
+            .map(|(_, _, uri, host)| (uri.clone(), host.clone()))
+    });
+    if let Some(hit) = hit {
+        return Ok(hit);
+    }
+    let uri =
+        http::Uri::try_from(format!("https://{endpoint}{target}")).map_err(|e| e.to_string())?;
+    let host = HeaderValue::from_str(endpoint).map_err(|e| e.to_string())?;
+    PARSED.with_borrow_mut(|parsed| {
+        if parsed.len() >= KEEP {
+            parsed.pop_back();
+        }
+        parsed.push_front((endpoint.into(), target.into(), uri.clone(), host.clone()));
+    });
+    Ok((uri, host))
 }
 
 /// Runs one `apigateway:invoke` task.
@@ -300,11 +335,8 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         let value = HeaderValue::from_str(v).map_err(|_| invalid_headers())?;
         headers.push((name, value));
     }
-    // The URI's fault, then the host's, as the builder reported them.
-    let uri = http::Uri::try_from(format!("https://{}{}", call.endpoint, target))
-        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
-    let host = HeaderValue::from_str(&call.endpoint)
-        .map_err(|e| ctx.bad_parameters(params, &e.to_string()))?;
+    let (uri, host) =
+        uri_and_host(call.endpoint, &target).map_err(|e| ctx.bad_parameters(params, &e))?;
     let body = match &call.body {
         None => Bytes::new(),
         Some(Value::String(s)) => Bytes::from(s.clone()),
@@ -342,7 +374,7 @@ pub async fn invoke(ctx: &TaskContext<'_>, params: &Value) -> Result<Value, Stat
         sign_request_in_place(
             &mut req,
             &*credentials,
-            &call.region,
+            call.region,
             EXECUTE_API,
             now,
             &SIGNING,
@@ -408,8 +440,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn call(p: Value) -> Result<Call, String> {
-        parse_call(&p)
+    /// The parameters `p` parsed; `Call` borrows them, so they are kept for the test's run.
+    fn call(p: Value) -> Result<Call<'static>, String> {
+        parse_call(Box::leak(Box::new(p)))
     }
 
     #[test]
@@ -452,6 +485,34 @@ mod tests {
         assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "AuthType": "IAM"})).is_err());
         assert!(call(json!({"ApiEndpoint": "abc.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Extra": 1})).is_err());
         assert!(call(json!("not an object")).is_err());
+    }
+
+    /// The URI and `Host` of an endpoint and target are the ones the parse gives, whether
+    /// parsed now or kept from before, for more pairs than the thread keeps; a fault is
+    /// reported as before, and not kept.
+    #[test]
+    fn uri_and_host_are_parsed_once_and_the_same() {
+        let fresh = |e: &str, t: &str| {
+            (
+                http::Uri::try_from(format!("https://{e}{t}")).unwrap(),
+                HeaderValue::from_str(e).unwrap(),
+            )
+        };
+        for round in 0..3 {
+            for i in 0..12 {
+                let e = format!("a{i}.execute-api.us-east-1.amazonaws.com");
+                let t = format!("/prod/items/{round}?q=a%20b");
+                assert_eq!(uri_and_host(&e, &t).unwrap(), fresh(&e, &t));
+                assert_eq!(uri_and_host(&e, &t).unwrap(), fresh(&e, &t));
+            }
+        }
+        let bad = "a.execute-api.us east-1.amazonaws.com";
+        let want = http::Uri::try_from(format!("https://{bad}/"))
+            .unwrap_err()
+            .to_string();
+        for _ in 0..2 {
+            assert_eq!(uri_and_host(bad, "/").unwrap_err(), want);
+        }
     }
 
     /// The list of connect-api-gateway.html ("Request format"), which differs from the HTTP
