@@ -594,19 +594,23 @@ where
                 token_in_query,
                 policy.payload,
             );
-            let digest = Hex64::sha256(creq);
-            let expected = canonical::signature_of(
-                &key,
-                &[
-                    ALGORITHM,
-                    "\n",
-                    &claimed.amz_date,
-                    "\n",
-                    &scope,
-                    "\n",
-                    digest.as_str(),
-                ],
-            );
+            // Signed in process (canonical::remember_signature): the same inputs' signature.
+            let expected = canonical::recall_signature(&key, &claimed.amz_date, &scope, creq)
+                .unwrap_or_else(|| {
+                    let digest = Hex64::sha256(creq);
+                    canonical::signature_of(
+                        &key,
+                        &[
+                            ALGORITHM,
+                            "\n",
+                            &claimed.amz_date,
+                            "\n",
+                            &scope,
+                            "\n",
+                            digest.as_str(),
+                        ],
+                    )
+                });
             let matches: bool = expected
                 .as_str()
                 .as_bytes()
