@@ -287,7 +287,12 @@ impl RequestContext {
     /// The values of `key` (case-insensitive), if the key is present.
     pub fn get(&self, key: &str) -> Option<&[String]> {
         let mut buf = [0u8; 64];
-        let i = self.position(folded(key, &mut buf).as_ref()).ok()?;
+        self.get_folded(folded(key, &mut buf).as_ref())
+    }
+
+    /// [`Self::get`] of a key already folded to lower case.
+    fn get_folded(&self, folded: &str) -> Option<&[String]> {
+        let i = self.position(folded).ok()?;
         Some(self.entries[i].values.as_slice())
     }
 
@@ -348,6 +353,42 @@ impl RequestContext {
         self.entries
             .iter()
             .map(|e| (e.key.as_ref(), e.values.as_slice()))
+    }
+}
+
+/// Where a policy reads condition keys from: a request's context, or one with other values laid
+/// over some of its keys ([`Overlay`]).
+pub(crate) trait Keys {
+    /// The values of `key` (case-insensitive), if the key is present.
+    fn values(&self, key: &str) -> Option<&[String]>;
+}
+
+impl Keys for RequestContext {
+    fn values(&self, key: &str) -> Option<&[String]> {
+        self.get(key)
+    }
+}
+
+/// `under` with the keys whose folded names are in `shadowed` taken from `over` instead
+/// (present there or absent): what [`RequestContext::without_folded_plus`] of `under` with
+/// `over`'s entries reads as, without copying `under` (the evaluator's derived keys over a
+/// request's context, built for every request whose policies have a condition).
+#[derive(Debug)]
+pub(crate) struct Overlay<'a> {
+    pub(crate) under: &'a RequestContext,
+    pub(crate) over: RequestContext,
+    pub(crate) shadowed: &'a [&'a str],
+}
+
+impl Keys for Overlay<'_> {
+    fn values(&self, key: &str) -> Option<&[String]> {
+        let mut buf = [0u8; 64];
+        let folded = folded(key, &mut buf);
+        if self.shadowed.contains(&folded.as_ref()) {
+            self.over.get_folded(&folded)
+        } else {
+            self.under.get_folded(&folded)
+        }
     }
 }
 
