@@ -502,7 +502,10 @@ impl Directory {
             None => {
                 if trace.enabled() {
                     // The decision written once, for the rule and the message.
-                    let rule = decision.to_string();
+                    // Sized once: a decision's text ("allowed by <policy> Statement[0], …")
+                    // grew its string four times from empty.
+                    let mut rule = String::with_capacity(160);
+                    let _ = std::fmt::Write::write_fmt(&mut rule, format_args!("{decision}"));
                     trace.hop_with_fmt(
                         "iam",
                         Verdict::Pass,

@@ -28,7 +28,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::context::RequestContext;
+use super::context::Keys;
 use super::policy::{JsonPath, PolicyError, as_object, check_vendor, child_index, child_key};
 use super::wildcard::{Template, Tok, glob_match};
 
@@ -378,8 +378,8 @@ fn date_only(s: &str) -> Option<DateTime<Utc>> {
 
 impl ConditionClause {
     /// Whether this clause holds for the request.
-    pub(super) fn holds(&self, ctx: &RequestContext) -> bool {
-        let present = ctx.get(&self.key).filter(|v| !v.is_empty());
+    pub(super) fn holds(&self, ctx: &impl Keys) -> bool {
+        let present = ctx.values(&self.key).filter(|v| !v.is_empty());
         let op = self.operator;
         if op.comparison == Comparison::Null {
             let absent = present.is_none();
@@ -404,14 +404,14 @@ impl ConditionClause {
 
     /// Whether the request value `v` satisfies the (positive) comparison with at least one
     /// policy value.
-    fn matches_any(&self, v: &str, ctx: &RequestContext) -> bool {
+    fn matches_any(&self, v: &str, ctx: &impl Keys) -> bool {
         self.values
             .iter()
             .any(|p| compare(self.operator.comparison, v, p, ctx))
     }
 }
 
-fn compare(cmp: Comparison, actual: &str, policy: &PolicyValue, ctx: &RequestContext) -> bool {
+fn compare(cmp: Comparison, actual: &str, policy: &PolicyValue, ctx: &impl Keys) -> bool {
     match (cmp, policy) {
         (Comparison::StringEquals, PolicyValue::Text(t)) => {
             t.resolve_literal(ctx).is_some_and(|p| p == actual)
@@ -466,7 +466,7 @@ fn compare(cmp: Comparison, actual: &str, policy: &PolicyValue, ctx: &RequestCon
 /// each can include multi-character match wildcards (*) or single-character match wildcards
 /// (?)" — so `*` never crosses a `:` between components (the last component, the resource,
 /// may itself contain colons). A pattern that is not a six-part ARN is matched as a plain glob.
-fn arn_like(pattern: &Template, actual: &str, ctx: &RequestContext) -> bool {
+fn arn_like(pattern: &Template, actual: &str, ctx: &impl Keys) -> bool {
     // Without wildcards the segment-wise match is string equality.
     if let Some(literal) = pattern.literal() {
         return literal == actual;

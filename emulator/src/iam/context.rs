@@ -143,6 +143,26 @@ const KNOWN: &[(&str, &str)] = &[
     (keys::STATES_HTTP_ENDPOINT, "states:httpendpoint"),
 ];
 
+/// `aws:CurrentTime` (ISO 8601, UTC, whole seconds) and `aws:EpochTime` of `now`. Both texts
+/// change once a second: each thread keeps the last pair it wrote (chrono's RFC 3339 writer was
+/// about 1 % of an API Gateway request on the world thread).
+fn current_time_texts(now: DateTime<Utc>) -> (String, String) {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<Option<(i64, String, String)>> = const { RefCell::new(None) };
+    }
+    let secs = now.timestamp();
+    LAST.with_borrow_mut(|last| match last {
+        Some((at, iso, epoch)) if *at == secs => (iso.clone(), epoch.clone()),
+        _ => {
+            let iso = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+            let epoch = secs.to_string();
+            *last = Some((secs, iso.clone(), epoch.clone()));
+            (iso, epoch)
+        }
+    })
+}
+
 /// `key` as stored: as first written, and folded.
 fn names(key: &str) -> (Name, Name) {
     match KNOWN.iter().find(|(k, _)| *k == key) {
@@ -182,14 +202,32 @@ impl RequestContext {
     /// where a local client speaks plain HTTP to `serve` — README, fidelity notes). Network keys
     /// (`aws:SourceIp`, `aws:SourceVpce`, …) are added by whoever knows how the request arrived.
     pub fn for_request(now: DateTime<Utc>, region: &str) -> Self {
-        // Room for these four and the usual later ones (network keys, token issue time).
-        let mut ctx = Self {
-            entries: Vec::with_capacity(8),
+        let (iso, epoch) = current_time_texts(now);
+        let entry = |key: &'static str, folded: &'static str, value: String| Entry {
+            folded: Name::Borrowed(folded),
+            key: Name::Borrowed(key),
+            values: Values::One([value]),
         };
-        ctx.set_current_time(now);
-        ctx.insert(keys::REQUESTED_REGION, region);
-        ctx.insert(keys::SECURE_TRANSPORT, "true");
-        ctx
+        // Room for these four and the usual later ones (network keys, token issue time). The
+        // four written in their folded order directly (every API Gateway and Lattice request
+        // builds one: a name lookup and an ordered insertion each cost more than the rest).
+        let mut entries = Vec::with_capacity(8);
+        entries.extend([
+            entry(keys::CURRENT_TIME, "aws:currenttime", iso),
+            entry(keys::EPOCH_TIME, "aws:epochtime", epoch),
+            entry(
+                keys::REQUESTED_REGION,
+                "aws:requestedregion",
+                region.to_owned(),
+            ),
+            entry(
+                keys::SECURE_TRANSPORT,
+                "aws:securetransport",
+                "true".to_owned(),
+            ),
+        ]);
+        debug_assert!(entries.is_sorted_by(|a, b| a.folded < b.folded));
+        Self { entries }
     }
 
     /// Sets `aws:CurrentTime` (ISO 8601, UTC, whole seconds) and `aws:EpochTime` to `now`.
@@ -203,22 +241,7 @@ impl RequestContext {
 
     /// In-place form of [`Self::with_current_time`].
     pub fn set_current_time(&mut self, now: DateTime<Utc>) {
-        use std::cell::RefCell;
-        // Both texts change once a second: each thread keeps the last pair it wrote (chrono's
-        // RFC 3339 writer was about 1 % of an API Gateway request on the world thread).
-        thread_local! {
-            static LAST: RefCell<Option<(i64, String, String)>> = const { RefCell::new(None) };
-        }
-        let secs = now.timestamp();
-        let (iso, epoch) = LAST.with_borrow_mut(|last| match last {
-            Some((at, iso, epoch)) if *at == secs => (iso.clone(), epoch.clone()),
-            _ => {
-                let iso = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-                let epoch = secs.to_string();
-                *last = Some((secs, iso.clone(), epoch.clone()));
-                (iso, epoch)
-            }
-        });
+        let (iso, epoch) = current_time_texts(now);
         self.insert(keys::CURRENT_TIME, iso);
         self.insert(keys::EPOCH_TIME, epoch);
     }
@@ -287,7 +310,12 @@ impl RequestContext {
     /// The values of `key` (case-insensitive), if the key is present.
     pub fn get(&self, key: &str) -> Option<&[String]> {
         let mut buf = [0u8; 64];
-        let i = self.position(folded(key, &mut buf).as_ref()).ok()?;
+        self.get_folded(folded(key, &mut buf).as_ref())
+    }
+
+    /// [`Self::get`] of a key already folded to lower case.
+    fn get_folded(&self, folded: &str) -> Option<&[String]> {
+        let i = self.position(folded).ok()?;
         Some(self.entries[i].values.as_slice())
     }
 
@@ -351,6 +379,42 @@ impl RequestContext {
     }
 }
 
+/// Where a policy reads condition keys from: a request's context, or one with other values laid
+/// over some of its keys ([`Overlay`]).
+pub(crate) trait Keys {
+    /// The values of `key` (case-insensitive), if the key is present.
+    fn values(&self, key: &str) -> Option<&[String]>;
+}
+
+impl Keys for RequestContext {
+    fn values(&self, key: &str) -> Option<&[String]> {
+        self.get(key)
+    }
+}
+
+/// `under` with the keys whose folded names are in `shadowed` taken from `over` instead
+/// (present there or absent): what [`RequestContext::without_folded_plus`] of `under` with
+/// `over`'s entries reads as, without copying `under` (the evaluator's derived keys over a
+/// request's context, built for every request whose policies have a condition).
+#[derive(Debug)]
+pub(crate) struct Overlay<'a> {
+    pub(crate) under: &'a RequestContext,
+    pub(crate) over: RequestContext,
+    pub(crate) shadowed: &'a [&'a str],
+}
+
+impl Keys for Overlay<'_> {
+    fn values(&self, key: &str) -> Option<&[String]> {
+        let mut buf = [0u8; 64];
+        let folded = folded(key, &mut buf);
+        if self.shadowed.contains(&folded.as_ref()) {
+            self.over.get_folded(&folded)
+        } else {
+            self.under.get_folded(&folded)
+        }
+    }
+}
+
 fn fold(key: &str) -> String {
     key.to_ascii_lowercase()
 }
@@ -407,6 +471,16 @@ mod tests {
         assert_eq!(ctx.get_single(keys::SECURE_TRANSPORT), Some("true"));
         assert_eq!(ctx.current_time(), Some(now));
         assert_eq!(ctx.get(keys::SOURCE_IP), None);
+        // Written directly, it is the context the same keys inserted one by one make.
+        let inserted = RequestContext::new()
+            .with(keys::SECURE_TRANSPORT, "true")
+            .with(keys::REQUESTED_REGION, "ap-northeast-1")
+            .with_current_time(now);
+        assert_eq!(ctx, inserted);
+        assert_eq!(
+            ctx.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            inserted.iter().map(|(k, _)| k).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@
 use std::fmt;
 
 use super::condition::arn_glob;
-use super::context::{RequestContext, keys};
+use super::context::{Overlay, RequestContext, keys};
 use super::policy::{
     ActionBlock, ActionPattern, Effect, Policy, PolicyKind, PolicyPrincipal, PrincipalBlock,
     ResourceBlock, Statement,
@@ -426,6 +426,23 @@ const DERIVED_FOLDED: [&str; 10] = [
 /// (reference_policies_condition-keys.html). They replace any value the caller supplied, since
 /// AWS never takes them from the request.
 pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestContext {
+    ctx.without_folded_plus(&DERIVED_FOLDED, derived_keys(principal))
+}
+
+/// [`derived_context`] without a copy of `ctx`: the derived keys laid over it.
+fn derived_overlay<'a>(principal: &Principal, ctx: &'a RequestContext) -> Overlay<'a> {
+    Overlay {
+        under: ctx,
+        over: RequestContext::new().without_folded_plus(&[], derived_keys(principal)),
+        shadowed: &DERIVED_FOLDED,
+    }
+}
+
+/// The keys [`derived_context`] sets: (key, folded key, value), each of [`DERIVED_FOLDED`] at
+/// most once, in folded order.
+fn derived_keys(
+    principal: &Principal,
+) -> impl Iterator<Item = (&'static str, &'static str, String)> {
     // (key, folded key, value): DERIVED_FOLDED's keys, each at most once, in folded order.
     let service = match principal {
         Principal::Service { name } => Some(name),
@@ -471,16 +488,18 @@ pub fn derived_context(principal: &Principal, ctx: &RequestContext) -> RequestCo
             .map(|n| (keys::USERNAME, DERIVED_FOLDED[4], n.to_owned())),
         Some((keys::VIA_AWS_SERVICE, DERIVED_FOLDED[7], "false".to_owned())),
     ];
-    ctx.without_folded_plus(&DERIVED_FOLDED, derived.into_iter().flatten())
+    derived.into_iter().flatten()
 }
 
 /// The request's context with the keys derived from its principal ([`derived_context`]), built
 /// the first time a statement asks for it (a condition, or a policy variable in a resource):
-/// most statements need none, and then no request copies its context.
+/// most statements need none. The derived keys are laid over the request's context
+/// ([`derived_overlay`]) rather than merged into a copy of it, whose values were each a new
+/// string.
 struct LazyContext<'a> {
     principal: &'a Principal,
     given: &'a RequestContext,
-    derived: std::cell::OnceCell<RequestContext>,
+    derived: std::cell::OnceCell<Overlay<'a>>,
 }
 
 impl<'a> LazyContext<'a> {
@@ -492,9 +511,9 @@ impl<'a> LazyContext<'a> {
         }
     }
 
-    fn get(&self) -> &RequestContext {
+    fn get(&self) -> &Overlay<'a> {
         self.derived
-            .get_or_init(|| derived_context(self.principal, self.given))
+            .get_or_init(|| derived_overlay(self.principal, self.given))
     }
 }
 
@@ -747,5 +766,52 @@ mod tests {
         assert_eq!(ctx.get(keys::PRINCIPAL_ORG_ID), None);
         assert_eq!(ctx.get_single(keys::SOURCE_IP), Some("10.0.0.1"));
         assert_eq!(ctx.get_single(keys::VIA_AWS_SERVICE), Some("false"));
+    }
+
+    /// The overlay the evaluator reads (no copy of the caller's context) gives, for every key
+    /// the caller or the evaluator sets, in any case, what the merged copy gives.
+    #[test]
+    fn the_derived_overlay_reads_as_the_derived_context() {
+        use super::super::context::Keys;
+        let principals = [
+            Principal::Root {
+                account: "111122223333".into(),
+            },
+            Principal::Anonymous,
+            Principal::Service {
+                name: "states.amazonaws.com".into(),
+            },
+            Principal::user("111122223333", "dev"),
+            Principal::session_of("arn:aws:iam::111122223333:role/app", "exec-1"),
+        ];
+        let given = RequestContext::new()
+            .with("AWS:PrincipalArn", "arn:aws:iam::999999999999:root")
+            .with(keys::PRINCIPAL_ORG_ID, "o-forged")
+            .with(keys::PRINCIPAL_SERVICE_NAME, "forged")
+            .with(keys::SOURCE_IP, "10.0.0.1")
+            .with_values("aws:TagKeys", ["a", "b"]);
+        let mut names: Vec<String> = DERIVED_FOLDED.iter().map(|k| k.to_string()).collect();
+        names.extend(
+            [
+                keys::SOURCE_IP,
+                "aws:TagKeys",
+                "aws:Missing",
+                "AWS:PRINCIPALARN",
+            ]
+            .map(String::from),
+        );
+        for principal in &principals {
+            let merged = derived_context(principal, &given);
+            let overlay = derived_overlay(principal, &given);
+            for name in &names {
+                for key in [name.clone(), name.to_ascii_uppercase()] {
+                    assert_eq!(
+                        overlay.values(&key),
+                        merged.get(&key),
+                        "{principal:?} {key}"
+                    );
+                }
+            }
+        }
     }
 }

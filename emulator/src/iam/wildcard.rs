@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::context::RequestContext;
+use super::context::{Keys, RequestContext};
 
 /// One element of a compiled pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,7 +249,7 @@ impl Template {
     /// Substitutes variables from `ctx` and returns the plain string (wildcards not interpreted),
     /// or `None` when a variable has no value and no default: AWS then treats the value as
     /// null, which nothing equals (reference_policies_variables.html, "No value").
-    pub(super) fn resolve_literal(&self, ctx: &RequestContext) -> Option<Cow<'_, str>> {
+    pub(super) fn resolve_literal(&self, ctx: &impl Keys) -> Option<Cow<'_, str>> {
         // One piece of text (the usual value): itself, without a copy.
         if let [Piece::Text(t)] = self.pieces.as_slice() {
             return Some(Cow::Borrowed(t));
@@ -268,7 +268,7 @@ impl Template {
     /// Substitutes variables and compiles the result for glob matching: wildcards written in
     /// the policy stay wildcards, while substituted values and `${*}`/`${?}` are literal (that
     /// is what the escapes are for).
-    pub(super) fn resolve_glob(&self, ctx: &RequestContext) -> Option<Cow<'_, [Tok]>> {
+    pub(super) fn resolve_glob(&self, ctx: &impl Keys) -> Option<Cow<'_, [Tok]>> {
         match self.fixed() {
             Some(tokens) => Some(Cow::Borrowed(tokens)),
             None => self.compile(ctx).map(Cow::Owned),
@@ -280,7 +280,7 @@ impl Template {
         self.fixed.as_deref()
     }
 
-    fn compile(&self, ctx: &RequestContext) -> Option<Vec<Tok>> {
+    fn compile(&self, ctx: &impl Keys) -> Option<Vec<Tok>> {
         let mut out = Vec::new();
         for piece in &self.pieces {
             match piece {
@@ -312,10 +312,10 @@ fn parse_variable(inner: &str) -> Piece {
     }
 }
 
-fn lookup(ctx: &RequestContext, key: &str, default: Option<&str>) -> Option<String> {
+fn lookup(ctx: &impl Keys, key: &str, default: Option<&str>) -> Option<String> {
     // Only single-valued keys can be variables (reference_policies_variables.html: "You can't
     // use a multivalued condition key as a variable"), so several values count as no value.
-    match ctx.get(key) {
+    match ctx.values(key) {
         Some([one]) => Some(one.clone()),
         _ => default.map(str::to_owned),
     }

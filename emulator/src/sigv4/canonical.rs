@@ -182,6 +182,108 @@ pub(super) fn signature_of(key: &[u8; 32], string_to_sign: &[&str]) -> Hex64 {
     Hex64::of(&mac.finalize().into_bytes().into())
 }
 
+/// One signature the signer made: its inputs and the result.
+struct Signed {
+    key: [u8; 32],
+    amz_date: String,
+    scope: String,
+    canonical_request: Vec<u8>,
+    signature: Hex64,
+    /// Not recalled yet (a signature is recalled once: by the verifier of the request signed).
+    live: bool,
+    /// When it was kept (a count of the thread's signatures): the oldest goes first.
+    stamp: u64,
+}
+
+/// How many of its last signatures each thread keeps ([`remember_signature`]).
+const SIGNED_MEMO: usize = 4;
+/// Longest canonical request kept (a usual one is under 1 KiB).
+const SIGNED_MEMO_MAX: usize = 4096;
+
+thread_local! {
+    /// The signatures this thread's signer made last, oldest replaced first.
+    static SIGNED: std::cell::RefCell<(u64, Vec<Signed>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// Keeps a signature the signer just made, for [`recall_signature`]. A signature is a pure
+/// function of the signing key, the request time, the scope and the canonical request; the
+/// verifier of a request signed in process (Step Functions' `apigateway:invoke` call to API
+/// Gateway, verified in the same task, on the thread that signed it) builds the same canonical
+/// request from what arrived, and with it and the same key, time and scope it gets the same
+/// signature from here instead of hashing the canonical request and running the HMAC again
+/// (about 12 SHA-256 blocks of a Pattern B execution). Only the signer adds entries, and an
+/// entry is recalled once: a request replayed (a load generator's, a bench's) is hashed again
+/// as any other from its second verification on.
+pub(super) fn remember_signature(
+    key: &[u8; 32],
+    amz_date: &str,
+    scope: &str,
+    canonical_request: &[u8],
+    signature: Hex64,
+) {
+    if canonical_request.len() > SIGNED_MEMO_MAX {
+        return;
+    }
+    SIGNED.with(|cell| {
+        let Ok(mut memo) = cell.try_borrow_mut() else {
+            return;
+        };
+        let (count, slots) = &mut *memo;
+        *count += 1;
+        let stamp = *count;
+        if slots.len() < SIGNED_MEMO {
+            slots.push(Signed {
+                key: *key,
+                amz_date: amz_date.to_owned(),
+                scope: scope.to_owned(),
+                canonical_request: canonical_request.to_vec(),
+                signature,
+                live: true,
+                stamp,
+            });
+            return;
+        }
+        // A recalled slot, else the oldest; its strings and buffer are reused (no allocation
+        // once they have grown).
+        let Some(slot) = slots.iter_mut().min_by_key(|s| (s.live, s.stamp)) else {
+            return;
+        };
+        slot.live = true;
+        slot.stamp = stamp;
+        slot.key = *key;
+        slot.amz_date.clear();
+        slot.amz_date.push_str(amz_date);
+        slot.scope.clear();
+        slot.scope.push_str(scope);
+        slot.canonical_request.clear();
+        slot.canonical_request.extend_from_slice(canonical_request);
+        slot.signature = signature;
+    })
+}
+
+/// The signature this thread's signer made for exactly these inputs, if it is among the last
+/// [`SIGNED_MEMO`] and not recalled yet ([`remember_signature`]); recalled once.
+pub(super) fn recall_signature(
+    key: &[u8; 32],
+    amz_date: &str,
+    scope: &str,
+    canonical_request: &[u8],
+) -> Option<Hex64> {
+    SIGNED.with(|cell| {
+        let mut memo = cell.try_borrow_mut().ok()?;
+        let slot = memo.1.iter_mut().find(|s| {
+            s.live
+                && s.key == *key
+                && s.amz_date == amz_date
+                && s.scope == scope
+                && s.canonical_request == canonical_request
+        })?;
+        slot.live = false;
+        Some(slot.signature)
+    })
+}
+
 /// Runs `f` with this thread's scratch buffer, emptied: canonical requests are written there
 /// rather than into a new vector each time. A buffer grown past 16 KiB (huge headers) is not
 /// kept.
@@ -653,6 +755,48 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
+    }
+
+    #[test]
+    fn a_remembered_signature_is_recalled_only_for_the_same_inputs() {
+        let key = derive_signing_key("secret", "20150830", "us-east-1", "execute-api");
+        let other_key = derive_signing_key("other", "20150830", "us-east-1", "execute-api");
+        let scope = "20150830/us-east-1/execute-api/aws4_request";
+        let date = "20150830T123600Z";
+        let creq = b"GET\n/\n\nhost:h\n\nhost\ne3b0";
+        let sts = string_to_sign(date, scope, creq);
+        let signature = signature_hex(&key, &sts);
+        remember_signature(&key, date, scope, creq, signature);
+        // Any other input is not this signature's.
+        assert!(recall_signature(&other_key, date, scope, creq).is_none());
+        assert!(recall_signature(&key, "20150830T123601Z", scope, creq).is_none());
+        assert!(
+            recall_signature(
+                &key,
+                date,
+                "20150830/us-west-2/execute-api/aws4_request",
+                creq
+            )
+            .is_none()
+        );
+        assert!(recall_signature(&key, date, scope, b"GET\n/x\n\nhost:h\n\nhost\ne3b0").is_none());
+        assert_eq!(
+            recall_signature(&key, date, scope, creq).map(|s| s.as_str().to_owned()),
+            Some(signature.as_str().to_owned())
+        );
+        // Once: a replay is hashed again.
+        assert!(recall_signature(&key, date, scope, creq).is_none());
+        remember_signature(&key, date, scope, creq, signature);
+        // Bounded: the oldest goes once SIGNED_MEMO newer ones are kept.
+        for i in 0..SIGNED_MEMO {
+            let creq = format!("GET\n/{i}\n");
+            remember_signature(&key, date, scope, creq.as_bytes(), signature);
+        }
+        assert!(recall_signature(&key, date, scope, creq).is_none());
+        // A canonical request longer than the memo keeps is not kept.
+        let long = vec![b'a'; SIGNED_MEMO_MAX + 1];
+        remember_signature(&key, date, scope, &long, signature);
+        assert!(recall_signature(&key, date, scope, &long).is_none());
     }
 
     #[test]

@@ -305,7 +305,13 @@ fn compute<C: SigningIdentity + ?Sized>(
     }
     let query = canonical_query(params.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
     let uri = canonical_uri(path, settings.normalize_uri_path);
-    let (digest, canonical_request) = canonical::with_scratch(|out| {
+    let key = canonical::signing_key(
+        credentials.secret_access_key(),
+        &amz_date[..8],
+        region,
+        service,
+    );
+    let (digest, signature, canonical_request) = canonical::with_scratch(|out| {
         for part in [req.method, &*uri, query.as_str()] {
             out.extend_from_slice(part.as_bytes());
             out.push(b'\n');
@@ -336,25 +342,35 @@ fn compute<C: SigningIdentity + ?Sized>(
         out.extend_from_slice(signed_headers.as_bytes());
         out.push(b'\n');
         out.extend_from_slice(payload_text.as_bytes());
-        (Hex64::sha256(out), record.then(|| out.clone()))
+        let digest = Hex64::sha256(out);
+        let signature = canonical::signature_of(
+            &key,
+            &[
+                ALGORITHM,
+                "\n",
+                &amz_date,
+                "\n",
+                scope,
+                "\n",
+                digest.as_str(),
+            ],
+        );
+        // For the verifier of this request, when it is verified in process.
+        canonical::remember_signature(&key, &amz_date, scope, out, signature);
+        (digest, signature, record.then(|| out.clone()))
     });
-    let string_to_sign = [
-        ALGORITHM,
-        "\n",
-        &amz_date,
-        "\n",
-        scope,
-        "\n",
-        digest.as_str(),
-    ];
-    let key = canonical::signing_key(
-        credentials.secret_access_key(),
-        &amz_date[..8],
-        region,
-        service,
-    );
-    let signature = canonical::signature_of(&key, &string_to_sign);
-    let record = canonical_request.map(|creq| (creq, string_to_sign.concat()));
+    let record = canonical_request.map(|creq| {
+        let sts = [
+            ALGORITHM,
+            "\n",
+            &amz_date,
+            "\n",
+            scope,
+            "\n",
+            digest.as_str(),
+        ];
+        (creq, sts.concat())
+    });
     drop(canonical);
     if !query_mode {
         authorization.push_str(", Signature=");
@@ -606,9 +622,9 @@ where
     }
 }
 
-const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
-const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
-const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+pub(super) const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+pub(super) const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+pub(super) const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 
 #[cfg(test)]
 mod tests {

@@ -162,6 +162,33 @@ fn wrong_secret_quotes_canonical_string_and_string_to_sign_repost_mismatch_aws_s
     );
 }
 
+/// A request signed in process is verified from the signer's own signature
+/// (`canonical::remember_signature`): a signature or a header changed after signing is still a
+/// mismatch, and the untouched request still verifies.
+#[test]
+fn a_request_changed_after_signing_in_process_is_still_rejected() {
+    let req = signed();
+    assert!(verify_request(&req, t(0), &policy(), lookup).is_ok());
+    let authorization = req.headers()["authorization"].to_str().unwrap().to_owned();
+    let last = authorization.chars().last().unwrap();
+    let flipped = format!(
+        "{}{}",
+        &authorization[..authorization.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let forged = with_header(signed(), "authorization", &flipped);
+    assert!(matches!(
+        check(&forged, t(0)),
+        SigV4Error::SignatureMismatch { .. }
+    ));
+    let mut moved = signed();
+    *moved.uri_mut() = "/prod/items?a=2".parse().unwrap();
+    assert!(matches!(
+        check(&moved, t(0)),
+        SigV4Error::SignatureMismatch { .. }
+    ));
+}
+
 #[tokio::test(start_paused = true)]
 async fn expired_signature_five_minute_window_repost_403_project_notes() {
     let clock = Clock::at_unix(T0);
