@@ -599,18 +599,23 @@ enum Output {
     Text(String),
 }
 
+/// An Express execution's billed duration: its run time rounded up to the next 100 ms, at
+/// least 100 ms (StartSyncExecution's `billingDetails.billedDurationInMilliseconds`).
+fn billed_ms(o: &crate::asl::ExecutionOutcome) -> u128 {
+    o.stop_date
+        .duration_since(o.start_date)
+        .unwrap_or_default()
+        .as_millis()
+        .div_ceil(100)
+        .max(1)
+        * 100
+}
+
 impl SyncAnswer {
     /// The answer of the finished execution `record` whose input was `input_text`.
     fn new(mut record: ExecutionRecord, input_text: String) -> Self {
         let o = record.outcome.take().expect("run_sync finishes");
-        let billed_ms = o
-            .stop_date
-            .duration_since(o.start_date)
-            .unwrap_or_default()
-            .as_millis()
-            .div_ceil(100)
-            .max(1)
-            * 100;
+        let billed_ms = billed_ms(&o);
         Self {
             arn: std::mem::take(&mut record.arn),
             state_machine_arn: std::mem::take(&mut record.state_machine_arn),
@@ -996,14 +1001,7 @@ mod tests {
     /// written straight to bytes.
     fn as_value(record: &ExecutionRecord, input_text: &str) -> Value {
         let o = record.outcome.as_ref().expect("finished");
-        let billed_ms = o
-            .stop_date
-            .duration_since(o.start_date)
-            .unwrap_or_default()
-            .as_millis()
-            .div_ceil(100)
-            .max(1)
-            * 100;
+        let billed_ms = billed_ms(o);
         let mut out = Map::new();
         out.insert("executionArn".into(), json!(record.arn));
         out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
