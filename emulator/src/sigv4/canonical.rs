@@ -315,15 +315,17 @@ pub(super) fn signature_hex(key: &[u8; 32], string_to_sign: &str) -> Hex64 {
 /// `AWS4-HMAC-SHA256\n<amz-date>\n<scope>\n<hex sha256 of canonical request>`.
 pub(super) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u8]) -> String {
     let digest = Hex64::sha256(canonical_request);
-    concat(&[
-        ALGORITHM,
-        "\n",
-        amz_date,
-        "\n",
-        scope,
-        "\n",
-        digest.as_str(),
-    ])
+    concat(&string_to_sign_parts(amz_date, scope, digest.as_str()))
+}
+
+/// The string to sign's parts, for [`signature_of`] (which hashes them without joining them):
+/// the algorithm, the request time, the scope and the canonical request's digest, one per line.
+pub(super) fn string_to_sign_parts<'a>(
+    amz_date: &'a str,
+    scope: &'a str,
+    digest: &'a str,
+) -> [&'a str; 7] {
+    [ALGORITHM, "\n", amz_date, "\n", scope, "\n", digest]
 }
 
 /// The parts one after the other, in one allocation (`format!` goes through `fmt::Write`).

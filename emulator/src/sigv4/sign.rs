@@ -343,8 +343,10 @@ fn compute<C: SigningIdentity + ?Sized>(
         out.push(b'\n');
         out.extend_from_slice(payload_text.as_bytes());
         let digest = Hex64::sha256(out);
-        let signature =
-            canonical::signature_of(&key, &string_to_sign(&amz_date, scope, digest.as_str()));
+        let signature = canonical::signature_of(
+            &key,
+            &canonical::string_to_sign_parts(&amz_date, scope, digest.as_str()),
+        );
         // For the verifier of this request, when it is verified in process.
         canonical::remember_signature(&key, &amz_date, scope, out, signature);
         (digest, signature, record.then(|| out.clone()))
@@ -352,7 +354,7 @@ fn compute<C: SigningIdentity + ?Sized>(
     let record = canonical_request.map(|creq| {
         (
             creq,
-            string_to_sign(&amz_date, scope, digest.as_str()).concat(),
+            canonical::string_to_sign_parts(&amz_date, scope, digest.as_str()).concat(),
         )
     });
     drop(canonical);
@@ -609,12 +611,6 @@ where
 pub(super) const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 pub(super) const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 pub(super) const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
-
-/// The string to sign's parts: the algorithm, the request time, the scope and the canonical
-/// request's digest, one per line.
-fn string_to_sign<'a>(amz_date: &'a str, scope: &'a str, digest: &'a str) -> [&'a str; 7] {
-    [ALGORITHM, "\n", amz_date, "\n", scope, "\n", digest]
-}
 
 #[cfg(test)]
 mod tests {

@@ -638,15 +638,11 @@ where
                     let digest = Hex64::sha256(creq);
                     canonical::signature_of(
                         &key,
-                        &[
-                            ALGORITHM,
-                            "\n",
+                        &canonical::string_to_sign_parts(
                             &claimed.amz_date,
-                            "\n",
                             &scope,
-                            "\n",
                             digest.as_str(),
-                        ],
+                        ),
                     )
                 });
             ct_eq(expected.as_str().as_bytes(), claimed.signature.as_bytes())
