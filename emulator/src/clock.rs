@@ -620,6 +620,13 @@ impl Default for Clock {
     }
 }
 
+/// Seconds since the Unix epoch with millisecond precision, as AWS's JSON protocols write a
+/// timestamp (`1440938160.123`) and as history events carry theirs; 0 before the epoch.
+pub fn epoch_seconds(t: SystemTime) -> f64 {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    (d.as_millis() as f64) / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,13 +125,7 @@ pub(crate) enum Flow {
 }
 
 fn now_ts(ctx: &Ctx<'_>) -> f64 {
-    ts_of(ctx.cfg.clock.now())
-}
-
-/// A history event's timestamp of the clock reading `t`.
-fn ts_of(t: std::time::SystemTime) -> f64 {
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    (d.as_millis() as f64) / 1000.0
+    crate::clock::epoch_seconds(ctx.cfg.clock.now())
 }
 
 /// `$$.State.EnteredTime`'s text of the clock reading `t`.
@@ -913,7 +907,7 @@ pub(crate) async fn run_state<'a>(
                 ("input", raw_text.into()),
                 ("inputDetails", Member::NotTruncated),
             ]),
-            ts_of(entered_at),
+            crate::clock::epoch_seconds(entered_at),
         );
         ctx.inspect("input", &raw);
         let task_token = waits_for_token(st).then(|| {

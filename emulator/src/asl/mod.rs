@@ -122,12 +122,7 @@ pub struct EventSink {
 impl EventSink {
     /// Adds one event (`key` names its details member); returns its id.
     pub fn emit(&self, ty: &'static str, key: Option<&'static str>, details: Value) -> u64 {
-        let d = self
-            .clock
-            .now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let ts = (d.as_millis() as f64) / 1000.0;
+        let ts = crate::clock::epoch_seconds(self.clock.now());
         let id = self.history.lock().unwrap_or_else(|e| e.into_inner()).push(
             ts,
             ty,

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use super::{Body, plain};
 use crate::asl::{ExecutionOutcome, LiveHistory};
-use crate::clock::Clock;
+use crate::clock::{Clock, epoch_seconds};
 use crate::sfn::execution::{ExecutionRecord, Watch, Watched, status_name};
 use crate::trace::svg::{self, xml_text};
 use crate::trace::{Hop, Trace};
@@ -404,12 +404,6 @@ impl Watch for Activity {
         };
         *entry.end.lock().expect("lock") = Some(end);
     }
-}
-
-fn epoch_seconds(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| (d.as_millis() as f64) / 1000.0)
-        .unwrap_or(0.0)
 }
 
 fn hop_brief(h: &Hop) -> Value {

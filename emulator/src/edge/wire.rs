@@ -46,14 +46,7 @@ pub fn request_id() -> String {
 
 /// Seconds since the epoch as JSON protocols send timestamps.
 pub fn epoch(t: std::time::SystemTime) -> Value {
-    json!(epoch_seconds(t))
-}
-
-/// Seconds since the Unix epoch with millisecond precision (what [`epoch`] and [`write_epoch`]
-/// write).
-fn epoch_seconds(t: std::time::SystemTime) -> f64 {
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    (d.as_millis() as f64) / 1000.0
+    json!(crate::clock::epoch_seconds(t))
 }
 
 /// The content type of a JSON protocol version, without formatting it for the two versions
@@ -128,7 +121,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// Appends a timestamp as [`epoch`] writes it.
 pub fn write_epoch(out: &mut Vec<u8>, t: std::time::SystemTime) {
-    let _ = serde_json::to_writer(&mut *out, &epoch_seconds(t));
+    let _ = serde_json::to_writer(&mut *out, &crate::clock::epoch_seconds(t));
 }
 
 /// A success response: the body written straight to bytes (the same compact JSON as
