@@ -47,6 +47,80 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// An IP address as a hop's message writes it (`192.168.0.5`, the standard library's text): an
+/// IPv4 address is written into a buffer on the stack with `itoa` and handed to the formatter
+/// whole, where `Ipv4Addr`'s own `Display` formats each octet through `fmt` (most of a REST
+/// request's trace formatting). IPv6 addresses keep the standard library's text.
+#[derive(Clone, Copy, Debug)]
+pub struct IpText {
+    ip: std::net::IpAddr,
+    v4: [u8; 15],
+    len: u8,
+}
+
+impl IpText {
+    /// The text of `ip`.
+    pub fn new(ip: std::net::IpAddr) -> Self {
+        let mut v4 = [0u8; 15];
+        let mut len = 0;
+        if let std::net::IpAddr::V4(addr) = ip {
+            for (i, octet) in addr.octets().into_iter().enumerate() {
+                if i > 0 {
+                    v4[len] = b'.';
+                    len += 1;
+                }
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(octet).as_bytes();
+                v4[len..len + digits.len()].copy_from_slice(digits);
+                len += digits.len();
+            }
+        }
+        Self {
+            ip,
+            v4,
+            len: len as u8,
+        }
+    }
+
+    /// Appends the text to `out`.
+    pub fn push_to(&self, out: &mut String) {
+        match self.ip {
+            std::net::IpAddr::V4(_) => out.push_str(self.v4_text()),
+            std::net::IpAddr::V6(_) => {
+                let _ = fmt::Write::write_fmt(out, format_args!("{}", self.ip));
+            }
+        }
+    }
+
+    fn v4_text(&self) -> &str {
+        // Only ASCII digits and dots were written.
+        std::str::from_utf8(&self.v4[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for IpText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            std::net::IpAddr::V4(_) => f.write_str(self.v4_text()),
+            std::net::IpAddr::V6(_) => fmt::Display::fmt(&self.ip, f),
+        }
+    }
+}
+
+/// An HTTP status as a hop's message writes it (`200 OK`, the `http` crate's `Display`: the code,
+/// then its canonical reason or `<unknown status code>`), written as three pieces where the
+/// crate's `Display` formats through `fmt` twice.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusText(pub http::StatusCode);
+
+impl fmt::Display for StatusText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())?;
+        f.write_str(" ")?;
+        f.write_str(self.0.canonical_reason().unwrap_or("<unknown status code>"))
+    }
+}
+
 /// One step of a request's path.
 #[derive(Clone, Debug, Serialize)]
 pub struct Hop {
@@ -604,6 +678,31 @@ pub fn redact(secret: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ip_and_status_texts_are_the_standard_texts() {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let ips = [
+            IpAddr::V4(Ipv4Addr::new(192, 168, 0, 5)),
+            IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
+            IpAddr::V4(Ipv4Addr::new(255, 255, 255, 255)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 100, 9)),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            IpAddr::V6("fd00:ec2::23".parse().unwrap()),
+            IpAddr::V6("::ffff:192.168.0.1".parse().unwrap()),
+        ];
+        for ip in ips {
+            let text = IpText::new(ip);
+            assert_eq!(text.to_string(), ip.to_string());
+            let mut pushed = String::from("at ");
+            text.push_to(&mut pushed);
+            assert_eq!(pushed, format!("at {ip}"));
+        }
+        for code in [200, 204, 301, 403, 404, 429, 502, 504, 599, 999] {
+            let status = http::StatusCode::from_u16(code).unwrap();
+            assert_eq!(StatusText(status).to_string(), status.to_string(), "{code}");
+        }
+    }
+
     use super::*;
 
     /// A trace keeps its first [`MAX_HOPS`] hops, counts the rest, and says so in a closing

@@ -37,7 +37,7 @@ use tower::Service;
 
 use super::rest_api::{Connection, IntegrationKind, IntegrationResponseConfig, MethodKey};
 use super::{ApiGateway, ApiGatewayError, IntegrationTarget, Invocation, VpcLink};
-use crate::trace::{Trace, Verdict};
+use crate::trace::{IpText, StatusText, Trace, Verdict};
 use crate::vpc::pool::{ExchangeError, PoolKey, Pooled};
 use crate::vpc::{ConnectError, Eni, Source};
 
@@ -514,7 +514,16 @@ async fn http_proxy(
             .await
             .map(|(conn, _)| conn)
     };
-    send(inv, req, http_method, parsed, conn, &eni.ip, reopen).await
+    send(
+        inv,
+        req,
+        http_method,
+        parsed,
+        conn,
+        &IpText::new(eni.ip),
+        reopen,
+    )
+    .await
 }
 
 /// Where an integration's connection goes through a VPC link V2: the link, the load balancer
@@ -573,7 +582,7 @@ pub(crate) async fn connection(
                         link.config.id,
                         link.config.name,
                         eni.id,
-                        eni.ip,
+                        IpText::new(eni.ip),
                         conn.key().map_or("", |k| k.destination.as_str()),
                         if https { ", TLS" } else { "" }
                     ),
@@ -780,7 +789,7 @@ async fn send(
     let (parts, body) = exchange_on_remade(conn, outgoing, remake, host, trace, reopen).await?;
     trace.pass_fmt("apigw", format_args!(
             "<- {} from the integration ({} bytes); backend Server/Date/Connection/Content-Length remapped to x-amzn-Remapped-*",
-            parts.status,
+            StatusText(parts.status),
             body.len()
         ),
     );

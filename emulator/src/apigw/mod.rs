@@ -836,7 +836,7 @@ impl ApiGatewayService {
             "apigw",
             format_args!(
                 "answered {} ({} bytes) x-amzn-RequestId {} x-amz-apigw-id {}",
-                resp.status(),
+                crate::trace::StatusText(resp.status()),
                 len,
                 ids.request_id,
                 ids.apigw_id

@@ -56,22 +56,17 @@ pub struct PoolKey {
 /// `itoa` (the standard library's address formatting was most of the key's cost, on every
 /// request through a VPC link).
 pub fn destination(vpc_id: &str, ip: std::net::IpAddr, port: u16) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(vpc_id.len() + 23);
     out.push_str(vpc_id);
     out.push(' ');
     match ip {
-        std::net::IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                out.push_str(itoa::Buffer::new().format(octet));
-            }
+        std::net::IpAddr::V4(_) => {
+            crate::trace::IpText::new(ip).push_to(&mut out);
             out.push(':');
             out.push_str(itoa::Buffer::new().format(port));
         }
         std::net::IpAddr::V6(_) => {
+            use std::fmt::Write;
             let _ = write!(out, "{}", std::net::SocketAddr::new(ip, port));
         }
     }
