@@ -678,6 +678,8 @@ pub fn redact(secret: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn ip_and_status_texts_are_the_standard_texts() {
         use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -702,8 +704,6 @@ mod tests {
             assert_eq!(StatusText(status).to_string(), status.to_string(), "{code}");
         }
     }
-
-    use super::*;
 
     /// A trace keeps its first [`MAX_HOPS`] hops, counts the rest, and says so in a closing
     /// hop: an execution that loops for its whole history cannot grow one without bound.
